@@ -1,0 +1,1 @@
+// Progressive enhancement comes with the query page.

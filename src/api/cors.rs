@@ -1,0 +1,46 @@
+//! CORS for scripts on other origins: any origin, never credentials. Only the two public JSON
+//! routes get it; the cookie-authenticated pages stay same-origin.
+
+use rocket::fairing::{Fairing, Info, Kind};
+use rocket::http::{Header, Status};
+use rocket::{Request, Response, options};
+
+const CORS_PATHS: [&str; 2] = ["/api/balance", "/health"];
+
+pub struct Cors;
+
+#[rocket::async_trait]
+impl Fairing for Cors {
+    fn info(&self) -> Info {
+        Info {
+            name: "CORS for the public JSON API",
+            kind: Kind::Response,
+        }
+    }
+
+    async fn on_response<'r>(&self, request: &'r Request<'_>, response: &mut Response<'r>) {
+        if !CORS_PATHS.contains(&request.uri().path().as_str()) {
+            return;
+        }
+        response.set_header(Header::new("Access-Control-Allow-Origin", "*"));
+        response.set_header(Header::new(
+            "Access-Control-Allow-Methods",
+            "GET, POST, OPTIONS",
+        ));
+        response.set_header(Header::new(
+            "Access-Control-Allow-Headers",
+            "Content-Type, X-API-Key, Authorization",
+        ));
+        response.set_header(Header::new("Access-Control-Max-Age", "86400"));
+    }
+}
+
+#[options("/api/balance")]
+pub fn preflight_balance() -> Status {
+    Status::NoContent
+}
+
+#[options("/health")]
+pub fn preflight_health() -> Status {
+    Status::NoContent
+}

@@ -1,0 +1,26 @@
+//! The JSON API: `/api/balance` (compatible with the original tool), `/health`, CORS and JSON
+//! error catchers, so a script never sees an HTML page.
+
+mod balance;
+mod cors;
+mod envelope;
+mod health;
+
+use rocket::{Catcher, Route};
+
+pub use cors::Cors;
+pub use balance::batch_error_message;
+pub use envelope::{ApiError, json_catchers};
+
+pub fn routes() -> Vec<Route> {
+    rocket::routes![
+        balance::balance,
+        health::health,
+        cors::preflight_balance,
+        cors::preflight_health
+    ]
+}
+
+pub fn catchers() -> Vec<Catcher> {
+    json_catchers()
+}

@@ -1,0 +1,143 @@
+//! The configuration contract (DESIGN.md): `Rocket.toml` overridden by `ROCKET_*` variables.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct AppConfig {
+    pub data_dir: PathBuf,
+    database_path: Option<PathBuf>,
+    master_key_file: Option<PathBuf>,
+    pub modelscope_api_base: String,
+    pub modelscope_hub_base: String,
+    pub upstream_timeout_secs: u64,
+    /// The whole query's deadline; rows still waiting then become `timeout`.
+    query_deadline_secs: Option<u64>,
+    pub query_concurrency: usize,
+    pub global_concurrency: usize,
+    pub max_models_per_query: usize,
+    pub allow_signup: bool,
+    secure_cookies: Option<bool>,
+    pub history_retention_days: u32,
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("data"),
+            database_path: None,
+            master_key_file: None,
+            modelscope_api_base: "https://api-inference.modelscope.cn/v1".into(),
+            modelscope_hub_base: "https://modelscope.cn".into(),
+            upstream_timeout_secs: 30,
+            query_deadline_secs: None,
+            query_concurrency: 20,
+            global_concurrency: 128,
+            max_models_per_query: 50,
+            allow_signup: true,
+            secure_cookies: None,
+            history_retention_days: 90,
+        }
+    }
+}
+
+impl AppConfig {
+    pub fn database_path(&self) -> PathBuf {
+        self.database_path
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("modelscope-balance.db"))
+    }
+
+    pub fn master_key_file(&self) -> PathBuf {
+        self.master_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("master.key"))
+    }
+
+    /// `false` in debug builds and `true` in release unless set: TLS is expected in production.
+    pub fn secure_cookies(&self) -> bool {
+        self.secure_cookies.unwrap_or(!cfg!(debug_assertions))
+    }
+
+    pub fn upstream_timeout(&self) -> Duration {
+        Duration::from_secs(self.upstream_timeout_secs)
+    }
+
+    /// By default one call's timeout plus room for one capped `Retry-After` wait and queueing.
+    pub fn query_deadline(&self) -> Duration {
+        Duration::from_secs(
+            self.query_deadline_secs
+                .unwrap_or(self.upstream_timeout_secs + 10),
+        )
+    }
+
+    /// Rejects settings the app cannot run with, naming the key to fix.
+    pub fn validate(mut self) -> Result<Self, String> {
+        for (key, value) in [
+            ("modelscope_api_base", &mut self.modelscope_api_base),
+            ("modelscope_hub_base", &mut self.modelscope_hub_base),
+        ] {
+            let trimmed = value.trim().trim_end_matches('/').to_string();
+            let url = reqwest::Url::parse(&trimmed)
+                .map_err(|e| format!("{key} = {value:?} is not a URL: {e}"))?;
+            if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+                return Err(format!("{key} = {value:?} must be an http(s) URL with a host"));
+            }
+            *value = trimmed;
+        }
+        let positive = [
+            ("upstream_timeout_secs", self.upstream_timeout_secs as usize),
+            ("query_concurrency", self.query_concurrency),
+            ("global_concurrency", self.global_concurrency),
+            ("max_models_per_query", self.max_models_per_query),
+        ];
+        for (key, value) in positive {
+            if value == 0 {
+                return Err(format!("{key} must be at least 1"));
+            }
+        }
+        if self.query_deadline_secs == Some(0) {
+            return Err("query_deadline_secs must be at least 1".into());
+        }
+        Ok(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_follow_the_contract() {
+        let config = AppConfig::default().validate().unwrap();
+        assert_eq!(config.database_path(), PathBuf::from("data/modelscope-balance.db"));
+        assert_eq!(config.master_key_file(), PathBuf::from("data/master.key"));
+        assert_eq!(config.query_deadline(), Duration::from_secs(40));
+    }
+
+    #[test]
+    fn bad_values_name_the_key() {
+        let config = AppConfig {
+            modelscope_api_base: "ftp://x".into(),
+            ..AppConfig::default()
+        };
+        assert!(config.validate().unwrap_err().contains("modelscope_api_base"));
+        let config = AppConfig {
+            query_concurrency: 0,
+            ..AppConfig::default()
+        };
+        assert!(config.validate().unwrap_err().contains("query_concurrency"));
+    }
+
+    #[test]
+    fn trailing_slash_is_trimmed() {
+        let config = AppConfig {
+            modelscope_api_base: "http://127.0.0.1:9/v1/".into(),
+            ..AppConfig::default()
+        };
+        assert_eq!(config.validate().unwrap().modelscope_api_base, "http://127.0.0.1:9/v1");
+    }
+}

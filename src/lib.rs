@@ -1,0 +1,82 @@
+//! modelscope-balance: how much can I still call, per key and per model?
+//!
+//! `rocket()` assembles the whole app; everything else is a module with one job.
+//! Domain modules (`modelscope`, `query`, `vault`, `db`, …) know nothing of Rocket.
+
+pub mod api;
+pub mod config;
+pub mod db;
+pub mod modelscope;
+pub mod passwords;
+pub mod query;
+pub mod secret;
+pub mod tokens;
+pub mod vault;
+pub mod web;
+
+use rocket::fairing::AdHoc;
+use rocket::figment::Figment;
+use rocket::{Build, Rocket};
+
+use crate::config::AppConfig;
+use crate::db::Db;
+use crate::modelscope::Upstream;
+use crate::query::{QueryEngine, QueryLimits};
+
+/// The app configured from `Rocket.toml` and `ROCKET_*` variables.
+pub fn rocket() -> Rocket<Build> {
+    rocket_from(rocket::Config::figment())
+}
+
+/// The app from any figment (tests point the upstream at a local double this way).
+pub fn rocket_from(figment: Figment) -> Rocket<Build> {
+    rocket::custom(figment)
+        .attach(AdHoc::try_on_ignite("modelscope-balance state", setup))
+        .attach(web::SecurityHeaders)
+        .attach(api::Cors)
+        .mount("/", web::routes())
+        .mount("/", api::routes())
+        .register("/", web::catchers())
+        .register("/api", api::catchers())
+        .register("/health", api::catchers())
+}
+
+/// Reads the configuration, opens the database and builds the shared state; any failure stops
+/// the launch with a message that names what to fix.
+async fn setup(rocket: Rocket<Build>) -> Result<Rocket<Build>, Rocket<Build>> {
+    match build_state(&rocket) {
+        Ok((config, db, engine)) => Ok(rocket.manage(config).manage(db).manage(engine)),
+        Err(message) => {
+            tracing::error!("{message}");
+            eprintln!("modelscope-balance cannot start: {message}");
+            Err(rocket)
+        }
+    }
+}
+
+fn build_state(rocket: &Rocket<Build>) -> Result<(AppConfig, Db, QueryEngine), String> {
+    let config = rocket
+        .figment()
+        .extract::<AppConfig>()
+        .map_err(|e| format!("configuration: {e}"))?
+        .validate()?;
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|e| format!("cannot create data_dir {}: {e}", config.data_dir.display()))?;
+    let db = Db::open(&config.database_path()).map_err(|e| e.to_string())?;
+    let upstream = Upstream::new(
+        &config.modelscope_api_base,
+        &config.modelscope_hub_base,
+        config.upstream_timeout(),
+    )
+    .map_err(|e| format!("HTTP client: {e}"))?;
+    let engine = QueryEngine::new(
+        upstream,
+        config.global_concurrency,
+        QueryLimits {
+            per_query: config.query_concurrency,
+            max_models: config.max_models_per_query,
+            deadline: config.query_deadline(),
+        },
+    );
+    Ok((config, db, engine))
+}

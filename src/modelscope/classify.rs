@@ -1,0 +1,233 @@
+//! Turns an upstream answer (status, quota headers, body) into a stable error code.
+//! Pure functions: the rules of `reference/modelscope-api.md` in one place.
+
+use serde::{Deserialize, Serialize};
+
+use super::Quota;
+
+/// Stable, machine-readable reasons a model's row failed. Part of the JSON API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    InvalidKey,
+    AccountNotEligible,
+    ModelNotFound,
+    QuotaExhausted,
+    RateLimited,
+    UpstreamError,
+    Timeout,
+    NetworkError,
+    NoQuotaData,
+    InvalidModel,
+}
+
+impl ErrorCode {
+    pub const ALL: [ErrorCode; 10] = [
+        Self::InvalidKey,
+        Self::AccountNotEligible,
+        Self::ModelNotFound,
+        Self::QuotaExhausted,
+        Self::RateLimited,
+        Self::UpstreamError,
+        Self::Timeout,
+        Self::NetworkError,
+        Self::NoQuotaData,
+        Self::InvalidModel,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidKey => "invalid_key",
+            Self::AccountNotEligible => "account_not_eligible",
+            Self::ModelNotFound => "model_not_found",
+            Self::QuotaExhausted => "quota_exhausted",
+            Self::RateLimited => "rate_limited",
+            Self::UpstreamError => "upstream_error",
+            Self::Timeout => "timeout",
+            Self::NetworkError => "network_error",
+            Self::NoQuotaData => "no_quota_data",
+            Self::InvalidModel => "invalid_model",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|code| code.as_str() == text)
+    }
+}
+
+/// Why a row failed: the code, plus a short, plain-text detail (upstream's own words or ours).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub code: ErrorCode,
+    pub detail: Option<String>,
+}
+
+impl Failure {
+    pub fn new(code: ErrorCode, detail: Option<String>) -> Self {
+        Self { code, detail }
+    }
+}
+
+/// `None` means the probe answered usefully. `body` may be empty when it was not read.
+pub fn classify(status: u16, quota: &Quota, body: &str) -> Option<ErrorCode> {
+    let lower = body.to_ascii_lowercase();
+    let code = match status {
+        200..=299 if quota.is_empty() => ErrorCode::NoQuotaData,
+        200..=299 => return None,
+        401 if lower.contains("bind") && lower.contains("alibaba") => {
+            ErrorCode::AccountNotEligible
+        }
+        401 => ErrorCode::InvalidKey,
+        403 => ErrorCode::AccountNotEligible,
+        404 => ErrorCode::ModelNotFound,
+        400 if lower.contains("not supported") || lower.contains("no provider supported") => {
+            ErrorCode::ModelNotFound
+        }
+        429 if quota.is_exhausted() => ErrorCode::QuotaExhausted,
+        429 => ErrorCode::RateLimited,
+        _ => ErrorCode::UpstreamError,
+    };
+    Some(code)
+}
+
+/// The most a user is shown of an upstream message.
+const MESSAGE_CHARS: usize = 200;
+
+/// Upstream's message in a few plain words: `error.message`, `errors.message` or `message` of a
+/// JSON body, else the body text itself; control characters folded, cut to 200 characters.
+/// Still untrusted text: pages escape it like any other.
+pub fn short_upstream_message(body: &str) -> Option<String> {
+    let from_json = serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|json| {
+            ["/error/message", "/errors/message", "/message", "/error"]
+                .iter()
+                .find_map(|pointer| json.pointer(pointer)?.as_str().map(str::to_owned))
+        });
+    let text = from_json.unwrap_or_else(|| body.to_owned());
+    let folded: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let words = folded.split_whitespace().collect::<Vec<_>>().join(" ");
+    if words.is_empty() {
+        return None;
+    }
+    let mut short: String = words.chars().take(MESSAGE_CHARS).collect();
+    if words.chars().count() > MESSAGE_CHARS {
+        short.push('…');
+    }
+    Some(short)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn quota(remaining: Option<i64>, model_remaining: Option<i64>) -> Quota {
+        Quota {
+            request_limit: Some(2000),
+            request_remaining: remaining,
+            model_request_limit: Some(500),
+            model_request_remaining: model_remaining,
+        }
+    }
+
+    #[test]
+    fn success_needs_at_least_one_header() {
+        assert_eq!(classify(200, &quota(Some(5), Some(5)), ""), None);
+        assert_eq!(
+            classify(200, &Quota::default(), "{}"),
+            Some(ErrorCode::NoQuotaData)
+        );
+    }
+
+    #[test]
+    fn the_two_401s() {
+        let bad = r#"{"error":{"message":"Authentication failed, please make sure that a valid ModelScope token is supplied.","request_id":"x"}}"#;
+        let bind = r#"{"error":{"message":"please bind your alibaba cloud account","request_id":"x"}}"#;
+        assert_eq!(classify(401, &Quota::default(), bad), Some(ErrorCode::InvalidKey));
+        assert_eq!(
+            classify(401, &Quota::default(), bind),
+            Some(ErrorCode::AccountNotEligible)
+        );
+        assert_eq!(
+            classify(403, &Quota::default(), ""),
+            Some(ErrorCode::AccountNotEligible)
+        );
+    }
+
+    #[test]
+    fn unknown_models() {
+        let q = Quota::default();
+        assert_eq!(
+            classify(400, &q, "Model id Foo/Bar is not supported"),
+            Some(ErrorCode::ModelNotFound)
+        );
+        assert_eq!(
+            classify(400, &q, "Foo/Bar has no provider supported"),
+            Some(ErrorCode::ModelNotFound)
+        );
+        assert_eq!(classify(404, &q, ""), Some(ErrorCode::ModelNotFound));
+        assert_eq!(classify(400, &q, "bad json"), Some(ErrorCode::UpstreamError));
+    }
+
+    #[test]
+    fn exhausted_versus_rate_limited() {
+        assert_eq!(
+            classify(429, &quota(Some(10), Some(0)), ""),
+            Some(ErrorCode::QuotaExhausted)
+        );
+        assert_eq!(
+            classify(429, &quota(Some(0), None), ""),
+            Some(ErrorCode::QuotaExhausted)
+        );
+        assert_eq!(
+            classify(429, &quota(Some(10), Some(3)), ""),
+            Some(ErrorCode::RateLimited)
+        );
+        assert_eq!(
+            classify(429, &Quota::default(), ""),
+            Some(ErrorCode::RateLimited)
+        );
+    }
+
+    #[test]
+    fn server_errors_and_oddities() {
+        let q = Quota::default();
+        assert_eq!(classify(500, &q, ""), Some(ErrorCode::UpstreamError));
+        assert_eq!(classify(503, &q, ""), Some(ErrorCode::UpstreamError));
+        assert_eq!(classify(302, &q, ""), Some(ErrorCode::UpstreamError));
+    }
+
+    #[test]
+    fn messages_come_from_any_known_shape_and_stay_short() {
+        assert_eq!(
+            short_upstream_message(r#"{"errors":{"message":"Request limit exceeded.","request_id":"r"}}"#)
+                .as_deref(),
+            Some("Request limit exceeded.")
+        );
+        assert_eq!(
+            short_upstream_message(r#"{"success":false,"code":"X","message":"nope"}"#).as_deref(),
+            Some("nope")
+        );
+        assert_eq!(
+            short_upstream_message("<b>bad\r\ngateway</b>").as_deref(),
+            Some("<b>bad gateway</b>")
+        );
+        let long = "x".repeat(5000);
+        assert_eq!(short_upstream_message(&long).unwrap().chars().count(), 201);
+        assert_eq!(short_upstream_message("  \n "), None);
+    }
+
+    #[test]
+    fn codes_round_trip() {
+        for code in ErrorCode::ALL {
+            assert_eq!(ErrorCode::parse(code.as_str()), Some(code));
+            assert_eq!(
+                serde_json::to_value(code).unwrap(),
+                serde_json::Value::String(code.as_str().into())
+            );
+        }
+    }
+}

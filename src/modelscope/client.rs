@@ -1,0 +1,329 @@
+//! The one shared HTTP client for ModelScope and the three calls made with it.
+
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use reqwest::header::{AUTHORIZATION, HeaderValue, RETRY_AFTER};
+use serde::{Deserialize, Serialize};
+
+use super::body::{BODY_CAP, read_capped};
+use super::classify::{ErrorCode, Failure, classify, short_upstream_message};
+use super::quota::Quota;
+use crate::secret::ApiSecret;
+
+/// A transient 429 is retried once, after `Retry-After` but never longer than this.
+const MAX_RETRY_WAIT: Duration = Duration::from_secs(5);
+/// The wait before that one retry when upstream sends no usable `Retry-After`.
+const DEFAULT_RETRY_WAIT: Duration = Duration::from_secs(1);
+/// The catalogue lists every model; it is larger than an error body but still bounded.
+const CATALOGUE_CAP: usize = 2 * 1024 * 1024;
+
+#[derive(Clone)]
+pub struct Upstream {
+    http: reqwest::Client,
+    chat_url: String,
+    balance_url: String,
+    models_url: String,
+}
+
+/// What one model's probe saw.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProbeReport {
+    pub quota: Quota,
+    /// The HTTP status of the last answer, `None` when no answer came.
+    pub status: Option<u16>,
+    pub failure: Option<Failure>,
+    pub latency: Duration,
+}
+
+/// The free points (魔粒) balance of an account.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct AccountBalance {
+    pub total_balance: f64,
+    pub available_balance: f64,
+    pub frozen_amount: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BalanceError {
+    #[error("the key was not accepted")]
+    InvalidKey,
+    #[error("upstream answered HTTP {status}")]
+    Upstream {
+        status: u16,
+        message: Option<String>,
+    },
+    #[error("the balance request timed out")]
+    Timeout,
+    #[error("could not reach the balance service")]
+    Network,
+    #[error("the balance answer could not be understood")]
+    BadResponse,
+}
+
+impl BalanceError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::InvalidKey => ErrorCode::InvalidKey,
+            Self::Upstream { .. } | Self::BadResponse => ErrorCode::UpstreamError,
+            Self::Timeout => ErrorCode::Timeout,
+            Self::Network => ErrorCode::NetworkError,
+        }
+    }
+
+    pub fn detail(&self) -> Option<&str> {
+        match self {
+            Self::Upstream { message, .. } => message.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct CatalogueModel {
+    pub id: String,
+}
+
+#[derive(Deserialize)]
+struct BalanceEnvelope {
+    success: Option<bool>,
+    data: Option<AccountBalance>,
+    message: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct CatalogueEnvelope {
+    data: Vec<CatalogueModel>,
+}
+
+impl Upstream {
+    /// `api_base` and `hub_base` come only from configuration, without a trailing slash.
+    pub fn new(api_base: &str, hub_base: &str, timeout: Duration) -> Result<Self, reqwest::Error> {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .redirect(reqwest::redirect::Policy::none())
+            .pool_idle_timeout(Duration::from_secs(60))
+            .tcp_nodelay(true)
+            .user_agent(concat!("modelscope-balance/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Self {
+            http,
+            chat_url: format!("{api_base}/chat/completions"),
+            balance_url: format!("{hub_base}/openapi/v1/magicubes/balance"),
+            models_url: format!("{api_base}/models"),
+        })
+    }
+
+    /// One call of `model`'s daily quota, plus at most one retry of a transient 429.
+    pub async fn probe(&self, token: &ApiSecret, model: &str) -> ProbeReport {
+        let started = Instant::now();
+        let Some(auth) = bearer(token) else {
+            return ProbeReport {
+                quota: Quota::default(),
+                status: None,
+                failure: Some(Failure::new(ErrorCode::InvalidKey, None)),
+                latency: started.elapsed(),
+            };
+        };
+        let body = serde_json::json!({
+            "model": model,
+            "messages": [{"role": "user", "content": "hi"}],
+            "max_tokens": 1,
+            "stream": false,
+            "enable_thinking": false,
+        });
+        let mut retried = false;
+        loop {
+            let sent = self
+                .http
+                .post(&self.chat_url)
+                .header(AUTHORIZATION, auth.clone())
+                .json(&body)
+                .send()
+                .await;
+            let response = match sent {
+                Ok(response) => response,
+                Err(error) => {
+                    return ProbeReport {
+                        quota: Quota::default(),
+                        status: None,
+                        failure: Some(transport_failure(&error)),
+                        latency: started.elapsed(),
+                    };
+                }
+            };
+            let status = response.status();
+            let quota = Quota::from_headers(response.headers());
+            let retry_wait = retry_after(response.headers().get(RETRY_AFTER));
+            // A success body is never needed; reading a small one keeps the connection reusable.
+            let body = match read_capped(response, BODY_CAP).await {
+                Ok(body) => body,
+                Err(error) if status.is_success() => {
+                    // The headers already counted; a body cut short changes nothing.
+                    tracing::debug!(kind = transport_kind(&error), "probe body unread");
+                    String::new()
+                }
+                Err(error) => {
+                    return ProbeReport {
+                        quota,
+                        status: Some(status.as_u16()),
+                        failure: Some(transport_failure(&error)),
+                        latency: started.elapsed(),
+                    };
+                }
+            };
+            let code = classify(status.as_u16(), &quota, &body);
+            if code == Some(ErrorCode::RateLimited) && !retried {
+                retried = true;
+                tokio::time::sleep(retry_wait).await;
+                continue;
+            }
+            let failure = code.map(|code| Failure::new(code, failure_detail(code, status, &body)));
+            return ProbeReport {
+                quota,
+                status: Some(status.as_u16()),
+                failure,
+                latency: started.elapsed(),
+            };
+        }
+    }
+
+    /// The free points balance; never costs quota.
+    pub async fn balance(&self, token: &ApiSecret) -> Result<AccountBalance, BalanceError> {
+        let auth = bearer(token).ok_or(BalanceError::InvalidKey)?;
+        let response = self
+            .http
+            .get(&self.balance_url)
+            .header(AUTHORIZATION, auth)
+            .send()
+            .await
+            .map_err(|e| balance_transport_error(&e))?;
+        let status = response.status();
+        let body = read_capped(response, BODY_CAP)
+            .await
+            .map_err(|e| balance_transport_error(&e))?;
+        let envelope = serde_json::from_str::<BalanceEnvelope>(&body).ok();
+        if status == StatusCode::UNAUTHORIZED {
+            return Err(BalanceError::InvalidKey);
+        }
+        match envelope {
+            Some(BalanceEnvelope {
+                success: Some(true),
+                data: Some(balance),
+                ..
+            }) if status.is_success() => Ok(balance),
+            Some(envelope) if !status.is_success() || envelope.success == Some(false) => {
+                Err(BalanceError::Upstream {
+                    status: status.as_u16(),
+                    message: envelope
+                        .message
+                        .as_deref()
+                        .and_then(short_upstream_message),
+                })
+            }
+            None if !status.is_success() => Err(BalanceError::Upstream {
+                status: status.as_u16(),
+                message: short_upstream_message(&body),
+            }),
+            _ => Err(BalanceError::BadResponse),
+        }
+    }
+
+    /// The public model catalogue (free, no key needed).
+    pub async fn catalogue(&self) -> Result<Vec<CatalogueModel>, BalanceError> {
+        let response = self
+            .http
+            .get(&self.models_url)
+            .send()
+            .await
+            .map_err(|e| balance_transport_error(&e))?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(BalanceError::Upstream {
+                status: status.as_u16(),
+                message: None,
+            });
+        }
+        let body = read_capped(response, CATALOGUE_CAP)
+            .await
+            .map_err(|e| balance_transport_error(&e))?;
+        serde_json::from_str::<CatalogueEnvelope>(&body)
+            .map(|envelope| envelope.data)
+            .map_err(|_| BalanceError::BadResponse)
+    }
+}
+
+/// `None` when the token cannot be a header value (control characters): it is then no valid key.
+fn bearer(token: &ApiSecret) -> Option<HeaderValue> {
+    let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose())).ok()?;
+    value.set_sensitive(true);
+    Some(value)
+}
+
+/// Seconds only (the HTTP-date form is not worth the code for a header never observed).
+fn retry_after(value: Option<&HeaderValue>) -> Duration {
+    value
+        .and_then(|v| v.to_str().ok())
+        .and_then(|text| text.trim().parse::<u64>().ok())
+        .map(|secs| Duration::from_secs(secs).min(MAX_RETRY_WAIT))
+        .unwrap_or(DEFAULT_RETRY_WAIT)
+}
+
+fn failure_detail(code: ErrorCode, status: StatusCode, body: &str) -> Option<String> {
+    match code {
+        // Upstream's words add nothing to these codes.
+        ErrorCode::NoQuotaData | ErrorCode::QuotaExhausted | ErrorCode::RateLimited => None,
+        _ => short_upstream_message(body).or_else(|| Some(format!("HTTP {}", status.as_u16()))),
+    }
+}
+
+/// reqwest's own error text names the URL; only the kind of failure reaches a user.
+fn transport_kind(error: &reqwest::Error) -> &'static str {
+    if error.is_timeout() {
+        "timeout"
+    } else if error.is_connect() {
+        "connect"
+    } else if error.is_body() || error.is_decode() {
+        "body"
+    } else {
+        "request"
+    }
+}
+
+fn transport_failure(error: &reqwest::Error) -> Failure {
+    match transport_kind(error) {
+        "timeout" => Failure::new(ErrorCode::Timeout, None),
+        "connect" => Failure::new(ErrorCode::NetworkError, Some("connection failed".into())),
+        "body" => Failure::new(ErrorCode::NetworkError, Some("response cut off".into())),
+        _ => Failure::new(ErrorCode::NetworkError, Some("request failed".into())),
+    }
+}
+
+fn balance_transport_error(error: &reqwest::Error) -> BalanceError {
+    if error.is_timeout() {
+        BalanceError::Timeout
+    } else {
+        BalanceError::Network
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_is_capped_and_defaulted() {
+        let h = |s: &'static str| HeaderValue::from_static(s);
+        assert_eq!(retry_after(Some(&h("2"))), Duration::from_secs(2));
+        assert_eq!(retry_after(Some(&h("3600"))), MAX_RETRY_WAIT);
+        assert_eq!(retry_after(Some(&h("soon"))), DEFAULT_RETRY_WAIT);
+        assert_eq!(retry_after(None), DEFAULT_RETRY_WAIT);
+    }
+
+    #[test]
+    fn a_token_with_a_newline_is_no_header() {
+        assert!(bearer(&ApiSecret::new("ms-abc\r\nX-Evil: 1")).is_none());
+        assert!(bearer(&ApiSecret::new("ms-abc")).unwrap().is_sensitive());
+    }
+}

@@ -1,0 +1,170 @@
+//! What templates see: plain, display-ready values built from domain types.
+//! Words belong to the templates; this only shapes numbers and codes.
+
+use crate::modelscope::{AccountBalance, BalanceError};
+use crate::query::{BatchReport, ModelResult};
+
+/// Shown where a number is unknown (upstream sent no usable header).
+const UNKNOWN: &str = "—";
+
+/// Everything `base.html` needs.
+pub struct Layout {
+    pub user: Option<UserChrome>,
+    pub flash: Option<String>,
+    pub asset_version: &'static str,
+}
+
+pub struct UserChrome {
+    pub username: String,
+    pub csrf_token: String,
+}
+
+impl Layout {
+    pub fn new(user: Option<UserChrome>) -> Self {
+        Self {
+            user,
+            flash: None,
+            asset_version: env!("CARGO_PKG_VERSION"),
+        }
+    }
+
+    pub fn with_flash(mut self, flash: Option<String>) -> Self {
+        self.flash = flash;
+        self
+    }
+
+    pub fn csrf_token(&self) -> Option<&str> {
+        self.user.as_ref().map(|user| user.csrf_token.as_str())
+    }
+}
+
+pub struct ReportView {
+    pub rows: Vec<RowView>,
+    pub ok_count: usize,
+    pub failed_count: usize,
+    pub elapsed_ms: u64,
+    pub balance: Option<BalanceView>,
+}
+
+pub struct RowView {
+    pub model: String,
+    pub request_limit: String,
+    pub request_remaining: String,
+    pub model_request_limit: String,
+    pub model_request_remaining: String,
+    /// `ok` or an `ErrorCode` string; templates map it to words.
+    pub code: &'static str,
+    pub detail: Option<String>,
+    pub latency_ms: u64,
+    pub model_meter: Option<Meter>,
+}
+
+/// A `<meter>` of remaining calls against the limit.
+pub struct Meter {
+    pub max: i64,
+    pub value: i64,
+    pub low: i64,
+}
+
+pub struct BalanceView {
+    pub points: Option<PointsView>,
+    pub code: &'static str,
+    pub detail: Option<String>,
+}
+
+pub struct PointsView {
+    pub total: String,
+    pub available: String,
+    pub frozen: String,
+}
+
+impl ReportView {
+    pub fn new(
+        report: &BatchReport,
+        balance: Option<&Result<AccountBalance, BalanceError>>,
+    ) -> Self {
+        Self::from_rows(
+            report.results.iter().map(RowView::from_result).collect(),
+            u64::try_from(report.elapsed.as_millis()).unwrap_or(u64::MAX),
+            balance.map(BalanceView::from_result),
+        )
+    }
+
+    pub fn from_rows(rows: Vec<RowView>, elapsed_ms: u64, balance: Option<BalanceView>) -> Self {
+        let ok_count = rows.iter().filter(|row| row.code == "ok").count();
+        Self {
+            failed_count: rows.len() - ok_count,
+            ok_count,
+            rows,
+            elapsed_ms,
+            balance,
+        }
+    }
+}
+
+impl RowView {
+    pub fn from_result(result: &ModelResult) -> Self {
+        let quota = result.quota;
+        Self {
+            model: result.model.clone(),
+            request_limit: number(quota.request_limit),
+            request_remaining: number(quota.request_remaining),
+            model_request_limit: number(quota.model_request_limit),
+            model_request_remaining: number(quota.model_request_remaining),
+            code: result.error_code().map_or("ok", |code| code.as_str()),
+            detail: result.failure.as_ref().and_then(|f| f.detail.clone()),
+            latency_ms: result.latency_ms,
+            model_meter: meter(quota.model_request_remaining, quota.model_request_limit),
+        }
+    }
+}
+
+impl BalanceView {
+    pub fn from_result(result: &Result<AccountBalance, BalanceError>) -> Self {
+        match result {
+            Ok(balance) => Self {
+                points: Some(PointsView {
+                    total: points(balance.total_balance),
+                    available: points(balance.available_balance),
+                    frozen: points(balance.frozen_amount),
+                }),
+                code: "ok",
+                detail: None,
+            },
+            Err(error) => Self {
+                points: None,
+                code: error.code().as_str(),
+                detail: error.detail().map(str::to_owned),
+            },
+        }
+    }
+}
+
+pub fn number(value: Option<i64>) -> String {
+    value.map_or_else(|| UNKNOWN.to_owned(), |n| n.to_string())
+}
+
+/// Points print as 250 or 12.5, never 250.0.
+pub fn points(value: f64) -> String {
+    if value.fract() == 0.0 {
+        format!("{value:.0}")
+    } else {
+        format!("{value}")
+    }
+}
+
+fn meter(remaining: Option<i64>, limit: Option<i64>) -> Option<Meter> {
+    let (value, max) = (remaining?, limit?);
+    (max > 0).then(|| Meter {
+        max,
+        value: value.clamp(0, max),
+        low: max / 10,
+    })
+}
+
+/// A saved key offered in a `<select>`: never more than its label and masked tail.
+pub struct KeyOption {
+    pub id: i64,
+    pub label: String,
+    pub masked: String,
+}
