@@ -105,3 +105,19 @@ CREATE TABLE access_tokens (
     last_used_at INTEGER
 );
 CREATE INDEX access_tokens_by_user ON access_tokens(user_id);
+
+-- The newest known numbers per (saved key, model), kept up to date as runs are stored, so the
+-- dashboard reads a handful of rows instead of scanning history.
+CREATE TABLE latest_results (
+    api_key_id              INTEGER NOT NULL REFERENCES api_keys(id) ON DELETE CASCADE,
+    model                   TEXT    NOT NULL,
+    query_id                INTEGER NOT NULL REFERENCES queries(id) ON DELETE CASCADE,
+    checked_at              INTEGER NOT NULL,
+    request_limit           INTEGER,
+    request_remaining       INTEGER,
+    model_request_limit     INTEGER,
+    model_request_remaining INTEGER,
+    error_code              TEXT,
+    PRIMARY KEY (api_key_id, model)
+) WITHOUT ROWID;
+CREATE INDEX latest_results_by_query ON latest_results(query_id);

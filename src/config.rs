@@ -84,7 +84,9 @@ impl AppConfig {
             let url = reqwest::Url::parse(&trimmed)
                 .map_err(|e| format!("{key} = {value:?} is not a URL: {e}"))?;
             if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-                return Err(format!("{key} = {value:?} must be an http(s) URL with a host"));
+                return Err(format!(
+                    "{key} = {value:?} must be an http(s) URL with a host"
+                ));
             }
             *value = trimmed;
         }
@@ -113,7 +115,10 @@ mod tests {
     #[test]
     fn defaults_follow_the_contract() {
         let config = AppConfig::default().validate().unwrap();
-        assert_eq!(config.database_path(), PathBuf::from("data/modelscope-balance.db"));
+        assert_eq!(
+            config.database_path(),
+            PathBuf::from("data/modelscope-balance.db")
+        );
         assert_eq!(config.master_key_file(), PathBuf::from("data/master.key"));
         assert_eq!(config.query_deadline(), Duration::from_secs(40));
     }
@@ -124,7 +129,12 @@ mod tests {
             modelscope_api_base: "ftp://x".into(),
             ..AppConfig::default()
         };
-        assert!(config.validate().unwrap_err().contains("modelscope_api_base"));
+        assert!(
+            config
+                .validate()
+                .unwrap_err()
+                .contains("modelscope_api_base")
+        );
         let config = AppConfig {
             query_concurrency: 0,
             ..AppConfig::default()
@@ -138,6 +148,9 @@ mod tests {
             modelscope_api_base: "http://127.0.0.1:9/v1/".into(),
             ..AppConfig::default()
         };
-        assert_eq!(config.validate().unwrap().modelscope_api_base, "http://127.0.0.1:9/v1");
+        assert_eq!(
+            config.validate().unwrap().modelscope_api_base,
+            "http://127.0.0.1:9/v1"
+        );
     }
 }

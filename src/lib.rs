@@ -3,9 +3,13 @@
 //! `rocket()` assembles the whole app; everything else is a module with one job.
 //! Domain modules (`modelscope`, `query`, `vault`, `db`, …) know nothing of Rocket.
 
+pub mod accounts;
 pub mod api;
 pub mod config;
 pub mod db;
+pub mod history;
+pub mod housekeeping;
+pub mod keyring;
 pub mod modelscope;
 pub mod passwords;
 pub mod query;
@@ -14,14 +18,18 @@ pub mod tokens;
 pub mod vault;
 pub mod web;
 
+use std::sync::Arc;
+
 use rocket::fairing::AdHoc;
 use rocket::figment::Figment;
 use rocket::{Build, Rocket};
 
 use crate::config::AppConfig;
 use crate::db::Db;
+use crate::keyring::Keyring;
 use crate::modelscope::Upstream;
 use crate::query::{QueryEngine, QueryLimits};
+use crate::vault::{MasterKey, Vault};
 
 /// The app configured from `Rocket.toml` and `ROCKET_*` variables.
 pub fn rocket() -> Rocket<Build> {
@@ -32,6 +40,14 @@ pub fn rocket() -> Rocket<Build> {
 pub fn rocket_from(figment: Figment) -> Rocket<Build> {
     rocket::custom(figment)
         .attach(AdHoc::try_on_ignite("modelscope-balance state", setup))
+        .attach(AdHoc::on_liftoff("housekeeping", |rocket| {
+            Box::pin(async move {
+                if let Some(db) = rocket.state::<Db>() {
+                    housekeeping::spawn(db.clone(), rocket.state::<AppConfig>().cloned());
+                }
+            })
+        }))
+        .attach(web::CrossSiteRefusal)
         .attach(web::SecurityHeaders)
         .attach(api::Cors)
         .mount("/", web::routes())
@@ -45,7 +61,11 @@ pub fn rocket_from(figment: Figment) -> Rocket<Build> {
 /// the launch with a message that names what to fix.
 async fn setup(rocket: Rocket<Build>) -> Result<Rocket<Build>, Rocket<Build>> {
     match build_state(&rocket) {
-        Ok((config, db, engine)) => Ok(rocket.manage(config).manage(db).manage(engine)),
+        Ok((config, db, engine, keyring)) => Ok(rocket
+            .manage(config)
+            .manage(db)
+            .manage(engine)
+            .manage(keyring)),
         Err(message) => {
             tracing::error!("{message}");
             eprintln!("modelscope-balance cannot start: {message}");
@@ -54,7 +74,7 @@ async fn setup(rocket: Rocket<Build>) -> Result<Rocket<Build>, Rocket<Build>> {
     }
 }
 
-fn build_state(rocket: &Rocket<Build>) -> Result<(AppConfig, Db, QueryEngine), String> {
+fn build_state(rocket: &Rocket<Build>) -> Result<(AppConfig, Db, QueryEngine, Keyring), String> {
     let config = rocket
         .figment()
         .extract::<AppConfig>()
@@ -63,6 +83,8 @@ fn build_state(rocket: &Rocket<Build>) -> Result<(AppConfig, Db, QueryEngine), S
     std::fs::create_dir_all(&config.data_dir)
         .map_err(|e| format!("cannot create data_dir {}: {e}", config.data_dir.display()))?;
     let db = Db::open(&config.database_path()).map_err(|e| e.to_string())?;
+    let master = MasterKey::load_or_create(&config.master_key_file()).map_err(|e| e.to_string())?;
+    let keyring = Keyring::new(db.clone(), Arc::new(Vault::new(master)));
     let upstream = Upstream::new(
         &config.modelscope_api_base,
         &config.modelscope_hub_base,
@@ -78,5 +100,5 @@ fn build_state(rocket: &Rocket<Build>) -> Result<(AppConfig, Db, QueryEngine), S
             deadline: config.query_deadline(),
         },
     );
-    Ok((config, db, engine))
+    Ok((config, db, engine, keyring))
 }

@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 use futures::{Stream, StreamExt};
 use tokio::sync::Semaphore;
 
-use crate::modelscope::{AccountBalance, BalanceError, ErrorCode, Failure, ProbeReport, Quota, Upstream};
+use crate::modelscope::{
+    AccountBalance, BalanceError, ErrorCode, Failure, ProbeReport, Quota, Upstream,
+};
 use crate::secret::ApiSecret;
 
 pub const MAX_MODEL_ID_CHARS: usize = 128;
@@ -334,17 +336,16 @@ mod tests {
         for (id, reason) in cases {
             assert_eq!(validate_model_id(id), Err(reason), "{id:?}");
         }
-        assert_eq!(validate_model_id(&format!("a/{}", "b".repeat(127))), Err(TooLong));
+        assert_eq!(
+            validate_model_id(&format!("a/{}", "b".repeat(127))),
+            Err(TooLong)
+        );
         assert_eq!(validate_model_id(&format!("a/{}", "b".repeat(126))), Ok(()));
     }
 
     #[test]
     fn prepare_trims_dedupes_and_keeps_order() {
-        let entries = prepare_models(
-            split_model_text(" b/x, a/y\n\nb/x，c/z  a/y "),
-            10,
-        )
-        .unwrap();
+        let entries = prepare_models(split_model_text(" b/x, a/y\n\nb/x，c/z  a/y "), 10).unwrap();
         let ids: Vec<_> = entries.iter().map(ModelEntry::id).collect();
         assert_eq!(ids, ["b/x", "a/y", "c/z"]);
     }

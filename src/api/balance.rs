@@ -25,7 +25,9 @@ impl<'r> FromRequest<'r> for ApiKeyHeader {
     type Error = ();
 
     async fn from_request(request: &'r Request<'_>) -> Outcome<Self, ()> {
-        Outcome::Success(Self(request.headers().get_one("X-API-Key").map(str::to_owned)))
+        Outcome::Success(Self(
+            request.headers().get_one("X-API-Key").map(str::to_owned),
+        ))
     }
 }
 
@@ -125,7 +127,11 @@ pub fn parse_request(bytes: &[u8], header_key: Option<String>) -> Result<Balance
     let include_account = match object.get("include_account") {
         None | Some(Value::Null) => false,
         Some(Value::Bool(flag)) => *flag,
-        Some(_) => return Err(ApiError::bad_request("include_account 必须是 true 或 false")),
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "include_account 必须是 true 或 false",
+            ));
+        }
     };
     Ok(BalanceRequest {
         models,
@@ -166,7 +172,10 @@ fn parse_models_field(object: &Map<String, Value>) -> Result<Vec<String>, ApiErr
     Ok(models)
 }
 
-fn parse_key(object: &Map<String, Value>, header_key: Option<String>) -> Result<ApiSecret, ApiError> {
+fn parse_key(
+    object: &Map<String, Value>,
+    header_key: Option<String>,
+) -> Result<ApiSecret, ApiError> {
     let body_key = match object.get("api_key") {
         None | Some(Value::Null) => None,
         Some(Value::String(key)) => Some(key.trim().to_owned()).filter(|k| !k.is_empty()),

@@ -47,12 +47,18 @@ fn bad_request() -> (Status, Json<Value>) {
 
 #[catch(404)]
 fn not_found() -> (Status, Json<Value>) {
-    envelope(Status::NotFound, "接口不存在：可用接口为 POST /api/balance 和 GET /health")
+    envelope(
+        Status::NotFound,
+        "接口不存在：可用接口为 POST /api/balance 和 GET /health",
+    )
 }
 
 #[catch(405)]
 fn method_not_allowed() -> (Status, Json<Value>) {
-    envelope(Status::MethodNotAllowed, "请求方法不支持：/api/balance 只接受 POST")
+    envelope(
+        Status::MethodNotAllowed,
+        "请求方法不支持：/api/balance 只接受 POST",
+    )
 }
 
 #[catch(413)]
@@ -70,7 +76,10 @@ fn unsupported_media() -> (Status, Json<Value>) {
 
 #[catch(422)]
 fn unprocessable() -> (Status, Json<Value>) {
-    envelope(Status::UnprocessableEntity, "请求内容无法解析：请检查 JSON 字段")
+    envelope(
+        Status::UnprocessableEntity,
+        "请求内容无法解析：请检查 JSON 字段",
+    )
 }
 
 #[catch(default)]

@@ -8,8 +8,8 @@ mod health;
 
 use rocket::{Catcher, Route};
 
-pub use cors::Cors;
 pub use balance::batch_error_message;
+pub use cors::Cors;
 pub use envelope::{ApiError, json_catchers};
 
 pub fn routes() -> Vec<Route> {

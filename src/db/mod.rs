@@ -1,6 +1,13 @@
 //! SQLite: one file, WAL, a small pool, migrations at start-up. Queries are plain functions on
 //! `&Connection` in the files beside this one; `Db::run` moves them off the async threads.
 
+pub mod access_tokens;
+pub mod api_keys;
+pub mod history;
+pub mod login_failures;
+pub mod sessions;
+pub mod users;
+
 use std::path::Path;
 use std::time::Duration;
 
@@ -115,9 +122,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(&dir.path().join("nested/app.db")).unwrap();
         let conn = db.connection().unwrap();
-        let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(mode, "wal");
-        let fk: i64 = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
+        let fk: i64 = conn
+            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(fk, 1);
     }
 }

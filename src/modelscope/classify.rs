@@ -74,9 +74,7 @@ pub fn classify(status: u16, quota: &Quota, body: &str) -> Option<ErrorCode> {
     let code = match status {
         200..=299 if quota.is_empty() => ErrorCode::NoQuotaData,
         200..=299 => return None,
-        401 if lower.contains("bind") && lower.contains("alibaba") => {
-            ErrorCode::AccountNotEligible
-        }
+        401 if lower.contains("bind") && lower.contains("alibaba") => ErrorCode::AccountNotEligible,
         401 => ErrorCode::InvalidKey,
         403 => ErrorCode::AccountNotEligible,
         404 => ErrorCode::ModelNotFound,
@@ -145,8 +143,12 @@ mod tests {
     #[test]
     fn the_two_401s() {
         let bad = r#"{"error":{"message":"Authentication failed, please make sure that a valid ModelScope token is supplied.","request_id":"x"}}"#;
-        let bind = r#"{"error":{"message":"please bind your alibaba cloud account","request_id":"x"}}"#;
-        assert_eq!(classify(401, &Quota::default(), bad), Some(ErrorCode::InvalidKey));
+        let bind =
+            r#"{"error":{"message":"please bind your alibaba cloud account","request_id":"x"}}"#;
+        assert_eq!(
+            classify(401, &Quota::default(), bad),
+            Some(ErrorCode::InvalidKey)
+        );
         assert_eq!(
             classify(401, &Quota::default(), bind),
             Some(ErrorCode::AccountNotEligible)
@@ -169,7 +171,10 @@ mod tests {
             Some(ErrorCode::ModelNotFound)
         );
         assert_eq!(classify(404, &q, ""), Some(ErrorCode::ModelNotFound));
-        assert_eq!(classify(400, &q, "bad json"), Some(ErrorCode::UpstreamError));
+        assert_eq!(
+            classify(400, &q, "bad json"),
+            Some(ErrorCode::UpstreamError)
+        );
     }
 
     #[test]
@@ -203,8 +208,10 @@ mod tests {
     #[test]
     fn messages_come_from_any_known_shape_and_stay_short() {
         assert_eq!(
-            short_upstream_message(r#"{"errors":{"message":"Request limit exceeded.","request_id":"r"}}"#)
-                .as_deref(),
+            short_upstream_message(
+                r#"{"errors":{"message":"Request limit exceeded.","request_id":"r"}}"#
+            )
+            .as_deref(),
             Some("Request limit exceeded.")
         );
         assert_eq!(

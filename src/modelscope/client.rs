@@ -216,10 +216,7 @@ impl Upstream {
             Some(envelope) if !status.is_success() || envelope.success == Some(false) => {
                 Err(BalanceError::Upstream {
                     status: status.as_u16(),
-                    message: envelope
-                        .message
-                        .as_deref()
-                        .and_then(short_upstream_message),
+                    message: envelope.message.as_deref().and_then(short_upstream_message),
                 })
             }
             None if !status.is_success() => Err(BalanceError::Upstream {

@@ -19,7 +19,7 @@ fn any_error(status: Status, _request: &Request<'_>) -> (Status, ErrorPage) {
     (
         status,
         ErrorPage {
-            layout: Layout::new(None),
+            layout: Layout::new(None, String::new()),
             code: status.code,
         },
     )

@@ -1,16 +1,17 @@
-//! `GET /` and `POST /quick`: the anonymous quick query. Nothing of it is stored or logged
-//! beyond counts.
+//! `GET /` and `POST /quick`: the quick query. Signed out, nothing of it is stored or logged
+//! beyond counts; signed in, a saved key can be used by id.
 
 use askama::Template;
 use askama_web::WebTemplate;
 use rocket::State;
-use rocket::form::{Form, FromForm};
+use rocket::form::FromForm;
 use rocket::http::Status;
 use rocket::{get, post};
 
-use super::view::{KeyOption, Layout, ReportView};
-use crate::api::batch_error_message;
-use crate::query::{ModelEntry, QueryEngine, split_model_text};
+use super::session::{Csrf, CsrfProtected, Viewer};
+use super::view::{KeyOption, Layout, Notice, ReportView};
+use crate::keyring::{KeyError, Keyring};
+use crate::query::{BatchError, ModelEntry, QueryEngine, split_model_text};
 use crate::secret::ApiSecret;
 
 #[derive(Template, WebTemplate)]
@@ -19,7 +20,7 @@ pub struct QuickPage {
     pub layout: Layout,
     pub models: String,
     pub max_models: usize,
-    pub error: Option<String>,
+    pub error: Option<Notice>,
     pub report: Option<ReportView>,
     pub saved_keys: Vec<KeyOption>,
     pub selected_key_id: Option<i64>,
@@ -28,45 +29,87 @@ pub struct QuickPage {
 #[derive(Debug, FromForm)]
 pub struct QuickForm {
     api_key: Option<String>,
+    key_id: Option<String>,
     models: Option<String>,
+    csrf_token: Option<String>,
+}
+
+impl CsrfProtected for QuickForm {
+    fn csrf_token(&self) -> Option<&str> {
+        self.csrf_token.as_deref()
+    }
+}
+
+async fn key_options(keyring: &Keyring, viewer: &Viewer) -> Vec<KeyOption> {
+    let Some(user) = &viewer.user else {
+        return Vec::new();
+    };
+    keyring
+        .list(user.user_id)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|key| KeyOption {
+            id: key.id,
+            label: key.label,
+            masked: key.masked,
+        })
+        .collect()
 }
 
 #[get("/")]
-pub fn index(engine: &State<QueryEngine>) -> QuickPage {
+pub async fn index(
+    viewer: Viewer,
+    engine: &State<QueryEngine>,
+    keyring: &State<Keyring>,
+) -> QuickPage {
     QuickPage {
-        layout: Layout::new(None),
+        layout: viewer.layout(),
         models: String::new(),
         max_models: engine.limits().max_models,
         error: None,
         report: None,
-        saved_keys: Vec::new(),
+        saved_keys: key_options(keyring, &viewer).await,
         selected_key_id: None,
     }
 }
 
 #[post("/quick", data = "<form>")]
-pub async fn quick(form: Form<QuickForm>, engine: &State<QueryEngine>) -> (Status, QuickPage) {
-    let form = form.into_inner();
+pub async fn quick(
+    viewer: Viewer,
+    form: Csrf<QuickForm>,
+    engine: &State<QueryEngine>,
+    keyring: &State<Keyring>,
+) -> (Status, QuickPage) {
+    let form = form.0;
     let models = form.models.unwrap_or_default();
+    let key_id = form
+        .key_id
+        .as_deref()
+        .and_then(|id| id.trim().parse::<i64>().ok());
     let mut page = QuickPage {
-        layout: Layout::new(None),
+        layout: viewer.layout(),
         models: models.clone(),
         max_models: engine.limits().max_models,
         error: None,
         report: None,
-        saved_keys: Vec::new(),
-        selected_key_id: None,
+        saved_keys: key_options(keyring, &viewer).await,
+        selected_key_id: key_id,
     };
-    let key = form.api_key.map(|k| k.trim().to_owned()).unwrap_or_default();
-    let checked = check_quick_input(engine, &key, &models);
-    let entries = match checked {
-        Ok(entries) => entries,
-        Err(message) => {
-            page.error = Some(message);
+    let checked = match prepare_models(engine, &models) {
+        Ok(entries) => resolve_key(&viewer, keyring, key_id, form.api_key.as_deref())
+            .await
+            .map(|key| (key, entries)),
+        Err(notice) => Err(notice),
+    };
+    let (key, entries) = match checked {
+        Ok(ready) => ready,
+        Err(notice) => {
+            page.error = Some(notice);
             return (Status::UnprocessableEntity, page);
         }
     };
-    let (report, balance) = engine.run_with_balance(ApiSecret::new(key), entries).await;
+    let (report, balance) = engine.run_with_balance(key, entries).await;
     tracing::info!(
         source = "quick",
         models = report.results.len(),
@@ -79,28 +122,44 @@ pub async fn quick(form: Form<QuickForm>, engine: &State<QueryEngine>) -> (Statu
     (Status::Ok, page)
 }
 
-/// The form's mistakes, in the order a user would fix them.
-pub fn check_quick_input(
-    engine: &QueryEngine,
-    key: &str,
-    models: &str,
-) -> Result<Vec<ModelEntry>, String> {
+/// A saved key by id (signed in only), else the pasted one.
+pub async fn resolve_key(
+    viewer: &Viewer,
+    keyring: &Keyring,
+    key_id: Option<i64>,
+    pasted: Option<&str>,
+) -> Result<ApiSecret, Notice> {
+    if let Some(key_id) = key_id {
+        let user = viewer.user.as_ref().ok_or(Notice::new("key_not_found"))?;
+        return match keyring.open(user.user_id, key_id).await {
+            Ok((secret, _label)) => Ok(secret),
+            Err(KeyError::NeedsReentry) => Err(Notice::new("key_needs_reentry")),
+            Err(_) => Err(Notice::new("key_not_found")),
+        };
+    }
+    let key = pasted.map(str::trim).unwrap_or_default();
     if key.is_empty() {
-        return Err("请填写 API Key。".into());
+        return Err(Notice::new("missing_key"));
     }
     if key.chars().any(char::is_control) || key.chars().count() > 256 {
-        return Err("API Key 格式不正确：应为 ms- 开头的令牌。".into());
+        return Err(Notice::new("bad_key"));
     }
+    Ok(ApiSecret::new(key))
+}
+
+/// The models field's mistakes, as notices.
+pub fn prepare_models(engine: &QueryEngine, models: &str) -> Result<Vec<ModelEntry>, Notice> {
     let entries = engine
         .prepare(split_model_text(models))
-        .map_err(|error| batch_error_message(&error))?;
+        .map_err(|error| match error {
+            BatchError::Empty => Notice::new("no_models"),
+            BatchError::TooMany { max, .. } => Notice::new("too_many_models").with_n(max as i64),
+        })?;
     if entries
         .iter()
         .all(|entry| matches!(entry, ModelEntry::Invalid { .. }))
     {
-        return Err(
-            "没有有效的模型 ID：应为 owner/name 形式，例如 Qwen/Qwen2.5-72B-Instruct。".into(),
-        );
+        return Err(Notice::new("no_valid_models"));
     }
     Ok(entries)
 }

@@ -10,31 +10,30 @@ const UNKNOWN: &str = "—";
 /// Everything `base.html` needs.
 pub struct Layout {
     pub user: Option<UserChrome>,
+    /// Every form on the page carries it (the session's, or the signed-out cookie's).
+    pub csrf_token: String,
+    /// A short code set by the action that redirected here; templates say it in words.
     pub flash: Option<String>,
     pub asset_version: &'static str,
 }
 
 pub struct UserChrome {
     pub username: String,
-    pub csrf_token: String,
 }
 
 impl Layout {
-    pub fn new(user: Option<UserChrome>) -> Self {
+    pub fn new(user: Option<UserChrome>, csrf_token: String) -> Self {
         Self {
             user,
+            csrf_token,
             flash: None,
             asset_version: env!("CARGO_PKG_VERSION"),
         }
     }
 
-    pub fn with_flash(mut self, flash: Option<String>) -> Self {
-        self.flash = flash;
+    pub fn with_flash(mut self, flash: Option<rocket::request::FlashMessage<'_>>) -> Self {
+        self.flash = flash.map(|f| f.message().to_owned());
         self
-    }
-
-    pub fn csrf_token(&self) -> Option<&str> {
-        self.user.as_ref().map(|user| user.csrf_token.as_str())
     }
 }
 
@@ -167,4 +166,44 @@ pub struct KeyOption {
     pub id: i64,
     pub label: String,
     pub masked: String,
+}
+
+/// A form error or notice: a code the templates turn into words (`messages.html`), with an
+/// optional number and name to fill in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub code: &'static str,
+    pub n: i64,
+    pub name: String,
+}
+
+impl Notice {
+    pub fn new(code: &'static str) -> Self {
+        Self {
+            code,
+            n: 0,
+            name: String::new(),
+        }
+    }
+
+    pub fn with_n(mut self, n: i64) -> Self {
+        self.n = n;
+        self
+    }
+
+    pub fn with_name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+}
+
+/// Users read times in Beijing time (UTC+8, no daylight saving), `2026-11-28 23:05`.
+pub fn beijing_time(unix_secs: i64) -> String {
+    let offset = time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC);
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]");
+    time::OffsetDateTime::from_unix_timestamp(unix_secs)
+        .map(|t| t.to_offset(offset))
+        .ok()
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_default()
 }

@@ -1,0 +1,304 @@
+//! Sign-up, sign-in, sessions and passwords: the rules, free of any web type.
+//! Password hashing is slow by design and runs on the blocking pool.
+
+use crate::db::{Db, DbError, login_failures, sessions, users};
+use crate::passwords;
+use crate::tokens;
+
+pub const MIN_PASSWORD_CHARS: usize = 8;
+/// Long enough for any passphrase, short enough that hashing cannot be abused.
+pub const MAX_PASSWORD_CHARS: usize = 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error("username must be 3-32 characters of a-z, 0-9, _ and -")]
+    BadUsername,
+    #[error("username is taken")]
+    UsernameTaken,
+    #[error("password too short")]
+    PasswordTooShort,
+    #[error("password too long")]
+    PasswordTooLong,
+    #[error("passwords do not match")]
+    PasswordMismatch,
+    #[error("wrong username or password")]
+    BadCredentials,
+    #[error("too many failed sign-ins")]
+    Throttled { retry_after_secs: i64 },
+    #[error("wrong password")]
+    WrongPassword,
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("password hashing failed")]
+    Hashing,
+}
+
+/// A signed-in browser: the cookie value (plaintext, only ever in the `Set-Cookie` header).
+pub struct NewSession {
+    pub cookie_token: String,
+    pub session_id: i64,
+    pub user_id: i64,
+}
+
+/// Usernames are stored lower-case, so uniqueness is case-insensitive by construction.
+pub fn normalize_username(raw: &str) -> Result<String, AccountError> {
+    let name = raw.trim().to_ascii_lowercase();
+    let valid_chars = name
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+    if (3..=32).contains(&name.chars().count()) && valid_chars {
+        Ok(name)
+    } else {
+        Err(AccountError::BadUsername)
+    }
+}
+
+pub fn check_new_password(password: &str, confirmation: &str) -> Result<(), AccountError> {
+    let length = password.chars().count();
+    if length < MIN_PASSWORD_CHARS {
+        return Err(AccountError::PasswordTooShort);
+    }
+    if length > MAX_PASSWORD_CHARS {
+        return Err(AccountError::PasswordTooLong);
+    }
+    if password != confirmation {
+        return Err(AccountError::PasswordMismatch);
+    }
+    Ok(())
+}
+
+async fn hash(password: &str) -> Result<String, AccountError> {
+    let password = zeroize::Zeroizing::new(password.to_owned());
+    tokio::task::spawn_blocking(move || passwords::hash_password(&password))
+        .await
+        .map_err(|_| AccountError::Hashing)?
+        .map_err(|_| AccountError::Hashing)
+}
+
+/// Verifies against the stored hash, or against a dummy one when there is no user, so both
+/// failures take the same time.
+async fn verify(password: &str, hash: Option<String>) -> bool {
+    let password = zeroize::Zeroizing::new(password.to_owned());
+    tokio::task::spawn_blocking(move || match hash {
+        Some(hash) => passwords::verify_password(&password, &hash),
+        None => {
+            passwords::verify_against_dummy(&password);
+            false
+        }
+    })
+    .await
+    .unwrap_or(false)
+}
+
+pub async fn sign_up(
+    db: &Db,
+    username: &str,
+    password: &str,
+    confirmation: &str,
+    user_agent: &str,
+) -> Result<NewSession, AccountError> {
+    let username = normalize_username(username)?;
+    check_new_password(password, confirmation)?;
+    let hash = hash(password).await?;
+    let user_agent = user_agent.to_owned();
+    db.run(move |conn| {
+        let Some(user_id) = users::create(conn, &username, &hash)? else {
+            return Ok(Err(AccountError::UsernameTaken));
+        };
+        Ok(Ok(start_session(conn, user_id, &user_agent)?))
+    })
+    .await?
+}
+
+/// One generic failure for an unknown user and a wrong password; throttled per account and per
+/// client address.
+pub async fn sign_in(
+    db: &Db,
+    username: &str,
+    password: &str,
+    client_addr: &str,
+    user_agent: &str,
+) -> Result<NewSession, AccountError> {
+    // An invalid name cannot exist; it is still throttled and timed like any other miss.
+    let username = normalize_username(username).unwrap_or_else(|_| username.trim().to_lowercase());
+    let (name, addr) = (username.clone(), client_addr.to_owned());
+    let (blocked, user) = db
+        .run(move |conn| {
+            Ok((
+                login_failures::blocked_for(conn, &name, &addr)?,
+                users::find_by_username(conn, &name)?,
+            ))
+        })
+        .await?;
+    if let Some(retry_after_secs) = blocked {
+        return Err(AccountError::Throttled { retry_after_secs });
+    }
+    let user_id = user.as_ref().map(|u| u.id);
+    let ok = verify(password, user.map(|u| u.password_hash)).await;
+    let (addr, agent) = (client_addr.to_owned(), user_agent.to_owned());
+    db.run(move |conn| match user_id {
+        Some(user_id) if ok => {
+            login_failures::clear_for_user(conn, &username)?;
+            Ok(Ok(start_session(conn, user_id, &agent)?))
+        }
+        _ => {
+            login_failures::record(conn, &username, &addr)?;
+            Ok(Err(AccountError::BadCredentials))
+        }
+    })
+    .await?
+}
+
+/// A fresh random token at every sign-in; the database keeps only its hash.
+fn start_session(
+    conn: &rusqlite::Connection,
+    user_id: i64,
+    user_agent: &str,
+) -> Result<NewSession, DbError> {
+    let token = tokens::new_token("");
+    let csrf = tokens::random_hex(32);
+    let agent: String = user_agent.chars().take(200).collect();
+    let session_id = sessions::create(conn, &token.hash, user_id, &csrf, &agent)?;
+    Ok(NewSession {
+        cookie_token: token.plaintext,
+        session_id,
+        user_id,
+    })
+}
+
+pub async fn session_for_cookie(
+    db: &Db,
+    cookie_token: &str,
+) -> Result<Option<sessions::SessionUser>, DbError> {
+    let hash = tokens::hash_token(cookie_token);
+    db.run(move |conn| sessions::find_live(conn, &hash)).await
+}
+
+pub async fn sign_out(db: &Db, session_id: i64) -> Result<(), DbError> {
+    db.run(move |conn| sessions::delete(conn, session_id)).await
+}
+
+async fn check_current_password(db: &Db, user_id: i64, password: &str) -> Result<(), AccountError> {
+    let user = db.run(move |conn| users::get(conn, user_id)).await?;
+    if verify(password, user.map(|u| u.password_hash)).await {
+        Ok(())
+    } else {
+        Err(AccountError::WrongPassword)
+    }
+}
+
+/// Changes the password and ends every other session of the user.
+pub async fn change_password(
+    db: &Db,
+    user_id: i64,
+    keep_session: i64,
+    current: &str,
+    new: &str,
+    confirmation: &str,
+) -> Result<usize, AccountError> {
+    check_current_password(db, user_id, current).await?;
+    check_new_password(new, confirmation)?;
+    let hash = hash(new).await?;
+    Ok(db
+        .run(move |conn| {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            users::set_password_hash(&tx, user_id, &hash)?;
+            let ended = sessions::delete_others(&tx, user_id, keep_session)?;
+            tx.commit()?;
+            Ok(ended)
+        })
+        .await?)
+}
+
+/// Deletes the user and everything of theirs (sessions, keys, presets, history, tokens).
+pub async fn delete_account(db: &Db, user_id: i64, password: &str) -> Result<(), AccountError> {
+    check_current_password(db, user_id, password).await?;
+    Ok(db.run(move |conn| users::delete(conn, user_id)).await?)
+}
+
+/// Housekeeping: expired sessions and old login failures.
+pub async fn clean_up(db: &Db) -> Result<(usize, usize), DbError> {
+    db.run(|conn| {
+        Ok((
+            sessions::delete_expired(conn)?,
+            login_failures::delete_old(conn)?,
+        ))
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames() {
+        assert_eq!(normalize_username(" Alice_1 ").unwrap(), "alice_1");
+        for bad in [
+            "ab",
+            &"a".repeat(33),
+            "a b",
+            "<script>",
+            "名字名字",
+            "a\0b",
+            "al.ce",
+        ] {
+            assert!(normalize_username(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn passwords_rules() {
+        assert!(check_new_password("12345678", "12345678").is_ok());
+        assert!(matches!(
+            check_new_password("1234567", "1234567"),
+            Err(AccountError::PasswordTooShort)
+        ));
+        assert!(matches!(
+            check_new_password("12345678", "12345679"),
+            Err(AccountError::PasswordMismatch)
+        ));
+        let long = "x".repeat(1025);
+        assert!(matches!(
+            check_new_password(&long, &long),
+            Err(AccountError::PasswordTooLong)
+        ));
+    }
+
+    #[tokio::test]
+    async fn sign_up_in_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("t.db")).unwrap();
+        let first = sign_up(&db, "Alice", "correct horse", "correct horse", "ua")
+            .await
+            .unwrap();
+        assert!(matches!(
+            sign_up(&db, "alice", "correct horse", "correct horse", "ua").await,
+            Err(AccountError::UsernameTaken)
+        ));
+        let second = sign_in(&db, "ALICE", "correct horse", "1.2.3.4", "ua")
+            .await
+            .unwrap();
+        assert_ne!(first.cookie_token, second.cookie_token);
+        assert!(matches!(
+            sign_in(&db, "alice", "wrong", "1.2.3.4", "ua").await,
+            Err(AccountError::BadCredentials)
+        ));
+        assert!(matches!(
+            sign_in(&db, "nobody", "wrong", "1.2.3.4", "ua").await,
+            Err(AccountError::BadCredentials)
+        ));
+        let live = session_for_cookie(&db, &second.cookie_token)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(live.username, "alice");
+        sign_out(&db, live.session_id).await.unwrap();
+        assert!(
+            session_for_cookie(&db, &second.cookie_token)
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+}

@@ -1,0 +1,80 @@
+//! Personal access tokens for the JSON API: only the SHA-256 of a token is stored.
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::{DbError, now};
+
+/// More than anyone needs; keeps the account page short.
+pub const MAX_PER_USER: i64 = 20;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessToken {
+    pub id: i64,
+    pub name: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+}
+
+/// `None` when the user already has `MAX_PER_USER` tokens.
+pub fn insert(
+    conn: &Connection,
+    user_id: i64,
+    name: &str,
+    token_hash: &str,
+) -> Result<Option<i64>, DbError> {
+    let count: i64 = conn.query_row(
+        "SELECT count(*) FROM access_tokens WHERE user_id = ?1",
+        [user_id],
+        |row| row.get(0),
+    )?;
+    if count >= MAX_PER_USER {
+        return Ok(None);
+    }
+    conn.execute(
+        "INSERT INTO access_tokens (user_id, name, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
+        params![user_id, name, token_hash, now()],
+    )?;
+    Ok(Some(conn.last_insert_rowid()))
+}
+
+pub fn list_for_user(conn: &Connection, user_id: i64) -> Result<Vec<AccessToken>, DbError> {
+    let mut statement = conn.prepare(
+        "SELECT id, name, created_at, last_used_at FROM access_tokens WHERE user_id = ?1 ORDER BY id DESC",
+    )?;
+    let rows = statement
+        .query_map([user_id], |row| {
+            Ok(AccessToken {
+                id: row.get(0)?,
+                name: row.get(1)?,
+                created_at: row.get(2)?,
+                last_used_at: row.get(3)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+pub fn delete_for_user(conn: &Connection, user_id: i64, id: i64) -> Result<bool, DbError> {
+    Ok(conn.execute(
+        "DELETE FROM access_tokens WHERE id = ?1 AND user_id = ?2",
+        params![id, user_id],
+    )? == 1)
+}
+
+/// The user a token belongs to, marking it used.
+pub fn user_for_hash(conn: &Connection, token_hash: &str) -> Result<Option<i64>, DbError> {
+    let found: Option<(i64, i64)> = conn
+        .query_row(
+            "SELECT id, user_id FROM access_tokens WHERE token_hash = ?1",
+            [token_hash],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()?;
+    if let Some((id, _)) = found {
+        conn.execute(
+            "UPDATE access_tokens SET last_used_at = ?2 WHERE id = ?1",
+            params![id, now()],
+        )?;
+    }
+    Ok(found.map(|(_, user_id)| user_id))
+}

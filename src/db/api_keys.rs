@@ -1,0 +1,145 @@
+//! The `api_keys` table: sealed keys only. Plaintext never reaches this module.
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::{DbError, now};
+use crate::vault::Sealed;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredKey {
+    pub id: i64,
+    pub user_id: i64,
+    pub label: String,
+    pub nonce: Vec<u8>,
+    pub ciphertext: Vec<u8>,
+    pub master_key_id: String,
+    pub last_four: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+}
+
+const COLUMNS: &str =
+    "id, user_id, label, nonce, ciphertext, master_key_id, last_four, created_at, last_used_at";
+
+fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredKey> {
+    Ok(StoredKey {
+        id: row.get(0)?,
+        user_id: row.get(1)?,
+        label: row.get(2)?,
+        nonce: row.get(3)?,
+        ciphertext: row.get(4)?,
+        master_key_id: row.get(5)?,
+        last_four: row.get(6)?,
+        created_at: row.get(7)?,
+        last_used_at: row.get(8)?,
+    })
+}
+
+/// Inserts a row and seals the key for it inside one transaction: the associated data binds the
+/// ciphertext to the row id, which exists only after the insert. `None` when the label is taken.
+pub fn insert_sealed<E>(
+    conn: &mut Connection,
+    user_id: i64,
+    label: &str,
+    last_four: &str,
+    seal: impl FnOnce(i64) -> Result<Sealed, E>,
+) -> Result<Result<Option<i64>, E>, DbError> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let inserted = tx.execute(
+        "INSERT INTO api_keys (user_id, label, nonce, ciphertext, master_key_id, last_four, created_at)
+         VALUES (?1, ?2, x'', x'', '', ?3, ?4) ON CONFLICT DO NOTHING",
+        params![user_id, label, last_four, now()],
+    )?;
+    if inserted == 0 {
+        return Ok(Ok(None));
+    }
+    let id = tx.last_insert_rowid();
+    let sealed = match seal(id) {
+        Ok(sealed) => sealed,
+        Err(error) => return Ok(Err(error)),
+    };
+    store_sealed(&tx, id, &sealed)?;
+    tx.commit()?;
+    Ok(Ok(Some(id)))
+}
+
+/// Replaces a row's ciphertext (a re-entered key, or rotation).
+pub fn store_sealed(conn: &Connection, id: i64, sealed: &Sealed) -> Result<(), DbError> {
+    conn.execute(
+        "UPDATE api_keys SET nonce = ?2, ciphertext = ?3, master_key_id = ?4 WHERE id = ?1",
+        params![id, sealed.nonce, sealed.ciphertext, sealed.master_key_id],
+    )?;
+    Ok(())
+}
+
+pub fn set_last_four(conn: &Connection, id: i64, last_four: &str) -> Result<(), DbError> {
+    conn.execute(
+        "UPDATE api_keys SET last_four = ?2 WHERE id = ?1",
+        params![id, last_four],
+    )?;
+    Ok(())
+}
+
+pub fn list_for_user(conn: &Connection, user_id: i64) -> Result<Vec<StoredKey>, DbError> {
+    let mut statement = conn.prepare(&format!(
+        "SELECT {COLUMNS} FROM api_keys WHERE user_id = ?1 ORDER BY label COLLATE NOCASE"
+    ))?;
+    let rows = statement
+        .query_map([user_id], from_row)?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+/// One of the user's keys; another user's id is simply not found.
+pub fn get_for_user(
+    conn: &Connection,
+    user_id: i64,
+    id: i64,
+) -> Result<Option<StoredKey>, DbError> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {COLUMNS} FROM api_keys WHERE id = ?1 AND user_id = ?2"),
+            params![id, user_id],
+            from_row,
+        )
+        .optional()?)
+}
+
+pub fn find_by_label(
+    conn: &Connection,
+    user_id: i64,
+    label: &str,
+) -> Result<Option<StoredKey>, DbError> {
+    Ok(conn
+        .query_row(
+            &format!(
+                "SELECT {COLUMNS} FROM api_keys WHERE user_id = ?1 AND label = ?2 COLLATE NOCASE"
+            ),
+            params![user_id, label],
+            from_row,
+        )
+        .optional()?)
+}
+
+pub fn all(conn: &Connection) -> Result<Vec<StoredKey>, DbError> {
+    let mut statement = conn.prepare(&format!("SELECT {COLUMNS} FROM api_keys ORDER BY id"))?;
+    let rows = statement
+        .query_map([], from_row)?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+pub fn delete_for_user(conn: &Connection, user_id: i64, id: i64) -> Result<bool, DbError> {
+    Ok(conn.execute(
+        "DELETE FROM api_keys WHERE id = ?1 AND user_id = ?2",
+        params![id, user_id],
+    )? == 1)
+}
+
+pub fn touch_used(conn: &Connection, id: i64) -> Result<(), DbError> {
+    conn.execute(
+        "UPDATE api_keys SET last_used_at = ?2 WHERE id = ?1",
+        params![id, now()],
+    )?;
+    Ok(())
+}

@@ -1,0 +1,128 @@
+//! The `sessions` table: only the SHA-256 of a session token is stored.
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::{DbError, now};
+
+/// A session ends after 7 idle days, or 30 days after sign-in, whichever comes first.
+pub const IDLE_SECS: i64 = 7 * 24 * 3600;
+pub const ABSOLUTE_SECS: i64 = 30 * 24 * 3600;
+/// `last_seen_at` is written at most this often, so browsing is not a stream of writes.
+const TOUCH_EVERY_SECS: i64 = 60;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionUser {
+    pub session_id: i64,
+    pub user_id: i64,
+    pub username: String,
+    pub csrf_token: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionInfo {
+    pub id: i64,
+    pub user_agent: String,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+}
+
+pub fn create(
+    conn: &Connection,
+    token_hash: &str,
+    user_id: i64,
+    csrf_token: &str,
+    user_agent: &str,
+) -> Result<i64, DbError> {
+    let now = now();
+    conn.execute(
+        "INSERT INTO sessions (token_hash, user_id, csrf_token, user_agent, created_at, last_seen_at, expires_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)",
+        params![token_hash, user_id, csrf_token, user_agent, now, now + ABSOLUTE_SECS],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// The live session for a token hash, touching its last-seen time; expired ones are `None`.
+pub fn find_live(conn: &Connection, token_hash: &str) -> Result<Option<SessionUser>, DbError> {
+    let now = now();
+    let found = conn
+        .query_row(
+            "SELECT s.id, s.user_id, u.username, s.csrf_token, s.last_seen_at
+             FROM sessions s JOIN users u ON u.id = s.user_id
+             WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND s.last_seen_at > ?3",
+            params![token_hash, now, now - IDLE_SECS],
+            |row| {
+                Ok((
+                    SessionUser {
+                        session_id: row.get(0)?,
+                        user_id: row.get(1)?,
+                        username: row.get(2)?,
+                        csrf_token: row.get(3)?,
+                    },
+                    row.get::<_, i64>(4)?,
+                ))
+            },
+        )
+        .optional()?;
+    let Some((session, last_seen)) = found else {
+        return Ok(None);
+    };
+    if now - last_seen >= TOUCH_EVERY_SECS {
+        conn.execute(
+            "UPDATE sessions SET last_seen_at = ?2 WHERE id = ?1",
+            params![session.session_id, now],
+        )?;
+    }
+    Ok(Some(session))
+}
+
+pub fn delete(conn: &Connection, session_id: i64) -> Result<(), DbError> {
+    conn.execute("DELETE FROM sessions WHERE id = ?1", [session_id])?;
+    Ok(())
+}
+
+/// Revokes one of the user's sessions; `false` when it is not theirs or already gone.
+pub fn delete_for_user(conn: &Connection, user_id: i64, session_id: i64) -> Result<bool, DbError> {
+    let deleted = conn.execute(
+        "DELETE FROM sessions WHERE id = ?1 AND user_id = ?2",
+        params![session_id, user_id],
+    )?;
+    Ok(deleted == 1)
+}
+
+/// Ends every session of the user except `keep`.
+pub fn delete_others(conn: &Connection, user_id: i64, keep: i64) -> Result<usize, DbError> {
+    Ok(conn.execute(
+        "DELETE FROM sessions WHERE user_id = ?1 AND id <> ?2",
+        params![user_id, keep],
+    )?)
+}
+
+pub fn list_for_user(conn: &Connection, user_id: i64) -> Result<Vec<SessionInfo>, DbError> {
+    let now = now();
+    let mut statement = conn.prepare(
+        "SELECT id, user_agent, created_at, last_seen_at FROM sessions
+         WHERE user_id = ?1 AND expires_at > ?2 AND last_seen_at > ?3
+         ORDER BY last_seen_at DESC",
+    )?;
+    let rows = statement
+        .query_map(params![user_id, now, now - IDLE_SECS], |row| {
+            Ok(SessionInfo {
+                id: row.get(0)?,
+                user_agent: row.get(1)?,
+                created_at: row.get(2)?,
+                last_seen_at: row.get(3)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+/// Removes expired sessions; run now and then.
+pub fn delete_expired(conn: &Connection) -> Result<usize, DbError> {
+    let now = now();
+    Ok(conn.execute(
+        "DELETE FROM sessions WHERE expires_at <= ?1 OR last_seen_at <= ?2",
+        params![now, now - IDLE_SECS],
+    )?)
+}

@@ -1,0 +1,289 @@
+//! A user's saved ModelScope keys: validated, sealed with the vault, listed masked, opened
+//! only for the duration of a call.
+
+use std::sync::Arc;
+
+use crate::db::api_keys::{self, StoredKey};
+use crate::db::{Db, DbError};
+use crate::secret::{ApiSecret, mask_tail};
+use crate::vault::{Vault, VaultError};
+
+pub const MAX_LABEL_CHARS: usize = 64;
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("not a ModelScope token")]
+    BadShape,
+    #[error("label is empty")]
+    EmptyLabel,
+    #[error("label is too long or has control characters")]
+    BadLabel,
+    #[error("label is already used")]
+    DuplicateLabel,
+    #[error("key is already saved")]
+    DuplicateKey { label: String },
+    #[error("no such key")]
+    NotFound,
+    /// Tampered, moved, or sealed with another master key: the user must enter it again.
+    #[error("this key cannot be opened; enter it again")]
+    NeedsReentry,
+    #[error("vault: {0}")]
+    Vault(VaultError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// What a page may show of a saved key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeySummary {
+    pub id: i64,
+    pub label: String,
+    pub masked: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub needs_reentry: bool,
+}
+
+/// `ms-` followed by a UUID (39 characters), after trimming.
+pub fn check_key_shape(raw: &str) -> Result<ApiSecret, KeyError> {
+    let key = raw.trim();
+    let uuid = key.strip_prefix("ms-").ok_or(KeyError::BadShape)?;
+    let groups: Vec<&str> = uuid.split('-').collect();
+    let lengths_ok = groups.len() == 5 && groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12]);
+    if lengths_ok
+        && groups
+            .iter()
+            .all(|g| g.chars().all(|c| c.is_ascii_hexdigit()))
+    {
+        Ok(ApiSecret::new(key))
+    } else {
+        Err(KeyError::BadShape)
+    }
+}
+
+pub fn check_label(raw: &str) -> Result<String, KeyError> {
+    let label = raw.trim();
+    if label.is_empty() {
+        return Err(KeyError::EmptyLabel);
+    }
+    if label.chars().count() > MAX_LABEL_CHARS || label.chars().any(char::is_control) {
+        return Err(KeyError::BadLabel);
+    }
+    Ok(label.to_owned())
+}
+
+#[derive(Clone)]
+pub struct Keyring {
+    db: Db,
+    vault: Arc<Vault>,
+}
+
+impl Keyring {
+    pub fn new(db: Db, vault: Arc<Vault>) -> Self {
+        Self { db, vault }
+    }
+
+    fn open_stored(vault: &Vault, key: &StoredKey) -> Result<ApiSecret, KeyError> {
+        vault
+            .open_api_key(
+                key.user_id,
+                key.id,
+                &key.nonce,
+                &key.ciphertext,
+                &key.master_key_id,
+            )
+            .map_err(|_| KeyError::NeedsReentry)
+    }
+
+    /// The label of a saved key equal to `secret`, among those that still open.
+    fn find_duplicate(
+        vault: &Vault,
+        keys: &[StoredKey],
+        secret: &ApiSecret,
+        except: Option<i64>,
+    ) -> Option<String> {
+        keys.iter()
+            .filter(|key| Some(key.id) != except)
+            .find(|key| {
+                Self::open_stored(vault, key).is_ok_and(|open| open.expose() == secret.expose())
+            })
+            .map(|key| key.label.clone())
+    }
+
+    pub async fn add(&self, user_id: i64, label: &str, secret: ApiSecret) -> Result<i64, KeyError> {
+        let label = check_label(label)?;
+        let vault = self.vault.clone();
+        self.db
+            .run(move |conn| {
+                let existing = api_keys::list_for_user(conn, user_id)?;
+                if let Some(label) = Self::find_duplicate(&vault, &existing, &secret, None) {
+                    return Ok(Err(KeyError::DuplicateKey { label }));
+                }
+                let inserted =
+                    api_keys::insert_sealed(conn, user_id, &label, &secret.last_four(), |id| {
+                        vault.seal_api_key(user_id, id, &secret)
+                    })?;
+                Ok(match inserted {
+                    Ok(Some(id)) => Ok(id),
+                    Ok(None) => Err(KeyError::DuplicateLabel),
+                    Err(error) => Err(KeyError::Vault(error)),
+                })
+            })
+            .await?
+    }
+
+    /// Seals a re-entered key over an existing row (the cure for "cannot be opened").
+    pub async fn replace(
+        &self,
+        user_id: i64,
+        key_id: i64,
+        secret: ApiSecret,
+    ) -> Result<(), KeyError> {
+        let vault = self.vault.clone();
+        self.db
+            .run(move |conn| {
+                let existing = api_keys::list_for_user(conn, user_id)?;
+                if !existing.iter().any(|key| key.id == key_id) {
+                    return Ok(Err(KeyError::NotFound));
+                }
+                if let Some(label) = Self::find_duplicate(&vault, &existing, &secret, Some(key_id))
+                {
+                    return Ok(Err(KeyError::DuplicateKey { label }));
+                }
+                let sealed = match vault.seal_api_key(user_id, key_id, &secret) {
+                    Ok(sealed) => sealed,
+                    Err(error) => return Ok(Err(KeyError::Vault(error))),
+                };
+                let tx =
+                    conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                api_keys::store_sealed(&tx, key_id, &sealed)?;
+                api_keys::set_last_four(&tx, key_id, &secret.last_four())?;
+                tx.commit()?;
+                Ok(Ok(()))
+            })
+            .await?
+    }
+
+    pub async fn list(&self, user_id: i64) -> Result<Vec<KeySummary>, KeyError> {
+        let vault = self.vault.clone();
+        Ok(self
+            .db
+            .run(move |conn| {
+                let keys = api_keys::list_for_user(conn, user_id)?;
+                Ok(keys
+                    .into_iter()
+                    .map(|key| KeySummary {
+                        needs_reentry: Self::open_stored(&vault, &key).is_err(),
+                        id: key.id,
+                        masked: mask_tail(key.last_four),
+                        label: key.label,
+                        created_at: key.created_at,
+                        last_used_at: key.last_used_at,
+                    })
+                    .collect())
+            })
+            .await?)
+    }
+
+    /// The plaintext of one of the user's keys, for one call; marks it used.
+    pub async fn open(&self, user_id: i64, key_id: i64) -> Result<(ApiSecret, String), KeyError> {
+        let vault = self.vault.clone();
+        self.db
+            .run(move |conn| {
+                let Some(key) = api_keys::get_for_user(conn, user_id, key_id)? else {
+                    return Ok(Err(KeyError::NotFound));
+                };
+                let opened = Self::open_stored(&vault, &key);
+                if opened.is_ok() {
+                    api_keys::touch_used(conn, key_id)?;
+                }
+                Ok(opened.map(|secret| (secret, key.label)))
+            })
+            .await?
+    }
+
+    /// A key by its label (for the JSON API's `key_id` given as a label).
+    pub async fn find_id_by_label(
+        &self,
+        user_id: i64,
+        label: &str,
+    ) -> Result<Option<i64>, KeyError> {
+        let label = label.to_owned();
+        Ok(self
+            .db
+            .run(move |conn| Ok(api_keys::find_by_label(conn, user_id, &label)?.map(|k| k.id)))
+            .await?)
+    }
+
+    pub async fn delete(&self, user_id: i64, key_id: i64) -> Result<(), KeyError> {
+        let deleted = self
+            .db
+            .run(move |conn| api_keys::delete_for_user(conn, user_id, key_id))
+            .await?;
+        if deleted {
+            Ok(())
+        } else {
+            Err(KeyError::NotFound)
+        }
+    }
+}
+
+/// Re-seals every saved key with `vault`'s current master key, in one transaction.
+/// Returns (re-sealed, could not be opened and left as they were).
+pub fn reseal_all(
+    conn: &mut rusqlite::Connection,
+    vault: &Vault,
+) -> Result<(usize, usize), KeyError> {
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(DbError::from)?;
+    let (mut resealed, mut skipped) = (0, 0);
+    for key in api_keys::all(&tx)? {
+        match Keyring::open_stored(vault, &key) {
+            Ok(secret) => {
+                let sealed = vault
+                    .seal_api_key(key.user_id, key.id, &secret)
+                    .map_err(KeyError::Vault)?;
+                api_keys::store_sealed(&tx, key.id, &sealed)?;
+                resealed += 1;
+            }
+            Err(_) => skipped += 1,
+        }
+    }
+    tx.commit().map_err(DbError::from)?;
+    Ok((resealed, skipped))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_shape() {
+        assert!(check_key_shape(" ms-12345678-abcd-ABCD-1234-1234567890ab ").is_ok());
+        for bad in [
+            "",
+            "ms-",
+            "12345678-abcd-abcd-1234-1234567890ab",
+            "ms-12345678-abcd-abcd-1234-1234567890a",
+            "ms-12345678-abcd-abcd-1234-1234567890abc",
+            "ms-1234567g-abcd-abcd-1234-1234567890ab",
+            "ms-12345678abcd-abcd-1234-1234567890ab-",
+            "ms-<script>",
+        ] {
+            assert!(check_key_shape(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn labels() {
+        assert_eq!(check_label("  工作 key ").unwrap(), "工作 key");
+        assert!(check_label("   ").is_err());
+        assert!(check_label(&"x".repeat(65)).is_err());
+        assert!(check_label("a\0b").is_err());
+        assert!(
+            check_label("<b>x</b>").is_ok(),
+            "escaped on output, not refused"
+        );
+    }
+}

@@ -1,0 +1,219 @@
+//! `/signup`, `/login`, `POST /logout`.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use rocket::form::FromForm;
+use rocket::http::{CookieJar, Status};
+use rocket::request::FlashMessage;
+use rocket::response::{Flash, Redirect};
+use rocket::{State, get, post};
+
+use super::session::{
+    ClientInfo, Csrf, CsrfProtected, CurrentUser, Viewer, clear_session_cookie, safe_next,
+    set_session_cookie,
+};
+use super::view::{Layout, Notice};
+use crate::accounts::{self, AccountError};
+use crate::config::AppConfig;
+use crate::db::Db;
+
+#[derive(Template, WebTemplate)]
+#[template(path = "signup.html")]
+pub struct SignupPage {
+    layout: Layout,
+    open: bool,
+    username: String,
+    error: Option<Notice>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "login.html")]
+pub struct LoginPage {
+    layout: Layout,
+    username: String,
+    next: String,
+    error: Option<Notice>,
+}
+
+#[derive(Debug, FromForm)]
+pub struct CredentialsForm {
+    username: Option<String>,
+    password: Option<String>,
+    password_confirm: Option<String>,
+    next: Option<String>,
+    csrf_token: Option<String>,
+}
+
+impl CsrfProtected for CredentialsForm {
+    fn csrf_token(&self) -> Option<&str> {
+        self.csrf_token.as_deref()
+    }
+}
+
+#[derive(Debug, FromForm)]
+pub struct TokenOnlyForm {
+    csrf_token: Option<String>,
+}
+
+impl CsrfProtected for TokenOnlyForm {
+    fn csrf_token(&self) -> Option<&str> {
+        self.csrf_token.as_deref()
+    }
+}
+
+/// The notice for each account error a form can show.
+pub fn account_notice(error: &AccountError) -> Option<Notice> {
+    let code = match error {
+        AccountError::BadUsername => "bad_username",
+        AccountError::UsernameTaken => "username_taken",
+        AccountError::PasswordTooShort => "password_too_short",
+        AccountError::PasswordTooLong => "password_too_long",
+        AccountError::PasswordMismatch => "password_mismatch",
+        AccountError::BadCredentials => "bad_credentials",
+        AccountError::WrongPassword => "wrong_password",
+        AccountError::Throttled { retry_after_secs } => {
+            return Some(Notice::new("throttled").with_n((retry_after_secs + 59) / 60));
+        }
+        AccountError::Db(_) | AccountError::Hashing => return None,
+    };
+    Some(Notice::new(code))
+}
+
+fn status_for(error: &AccountError) -> Status {
+    match error {
+        AccountError::Throttled { .. } => Status::TooManyRequests,
+        AccountError::Db(_) | AccountError::Hashing => Status::InternalServerError,
+        AccountError::BadCredentials | AccountError::WrongPassword => Status::Unauthorized,
+        AccountError::UsernameTaken => Status::Conflict,
+        _ => Status::UnprocessableEntity,
+    }
+}
+
+/// A form's username, trimmed and cut so a 10,000-character one is not echoed back whole.
+fn typed_username(raw: &Option<String>) -> String {
+    raw.as_deref()
+        .unwrap_or("")
+        .trim()
+        .chars()
+        .take(64)
+        .collect()
+}
+
+#[get("/signup")]
+pub fn signup_page(viewer: Viewer, config: &State<AppConfig>) -> SignupPage {
+    SignupPage {
+        layout: viewer.layout(),
+        open: config.allow_signup,
+        username: String::new(),
+        error: None,
+    }
+}
+
+#[post("/signup", data = "<form>")]
+pub async fn signup(
+    viewer: Viewer,
+    form: Csrf<CredentialsForm>,
+    client: ClientInfo,
+    cookies: &CookieJar<'_>,
+    config: &State<AppConfig>,
+    db: &State<Db>,
+) -> Result<Flash<Redirect>, (Status, SignupPage)> {
+    let form = form.0;
+    let mut page = SignupPage {
+        layout: viewer.layout(),
+        open: config.allow_signup,
+        username: typed_username(&form.username),
+        error: None,
+    };
+    if !config.allow_signup {
+        page.error = Some(Notice::new("signup_closed"));
+        return Err((Status::Forbidden, page));
+    }
+    let created = accounts::sign_up(
+        db,
+        form.username.as_deref().unwrap_or(""),
+        form.password.as_deref().unwrap_or(""),
+        form.password_confirm.as_deref().unwrap_or(""),
+        &client.user_agent,
+    )
+    .await;
+    match created {
+        Ok(session) => {
+            set_session_cookie(cookies, config, session.cookie_token);
+            Ok(Flash::success(Redirect::to("/"), "signed_up"))
+        }
+        Err(error) => {
+            page.error = account_notice(&error);
+            Err((status_for(&error), page))
+        }
+    }
+}
+
+#[get("/login?<next>")]
+pub fn login_page(
+    viewer: Viewer,
+    next: Option<&str>,
+    flash: Option<FlashMessage<'_>>,
+) -> LoginPage {
+    LoginPage {
+        layout: viewer.layout().with_flash(flash),
+        username: String::new(),
+        next: safe_next(next),
+        error: None,
+    }
+}
+
+#[post("/login", data = "<form>")]
+pub async fn login(
+    viewer: Viewer,
+    form: Csrf<CredentialsForm>,
+    client: ClientInfo,
+    cookies: &CookieJar<'_>,
+    config: &State<AppConfig>,
+    db: &State<Db>,
+) -> Result<Redirect, (Status, LoginPage)> {
+    let form = form.0;
+    let next = safe_next(form.next.as_deref());
+    let signed_in = accounts::sign_in(
+        db,
+        form.username.as_deref().unwrap_or(""),
+        form.password.as_deref().unwrap_or(""),
+        &client.addr,
+        &client.user_agent,
+    )
+    .await;
+    match signed_in {
+        Ok(session) => {
+            // A sign-in always starts a new session; an old one in this browser ends.
+            if let Some(old) = viewer.user {
+                let _ = accounts::sign_out(db, old.session_id).await;
+            }
+            set_session_cookie(cookies, config, session.cookie_token);
+            Ok(Redirect::to(next))
+        }
+        Err(error) => Err((
+            status_for(&error),
+            LoginPage {
+                layout: viewer.layout(),
+                username: typed_username(&form.username),
+                next,
+                error: account_notice(&error),
+            },
+        )),
+    }
+}
+
+#[post("/logout", data = "<form>")]
+pub async fn logout(
+    user: CurrentUser,
+    form: Csrf<TokenOnlyForm>,
+    cookies: &CookieJar<'_>,
+    db: &State<Db>,
+) -> Flash<Redirect> {
+    let _ = form;
+    if let Err(error) = accounts::sign_out(db, user.0.session_id).await {
+        tracing::error!(%error, "sign-out failed");
+    }
+    clear_session_cookie(cookies);
+    Flash::success(Redirect::to("/login"), "signed_out")
+}

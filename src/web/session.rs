@@ -1,0 +1,332 @@
+//! Who is asking, and may they do this: the session cookie, the CSRF token and the cross-site
+//! check. Handlers take `Viewer`, `CurrentUser` and `Csrf<T>`, so none can forget a check.
+
+use rocket::data::{self, Data, FromData};
+use rocket::fairing::{Fairing, Info, Kind};
+use rocket::form::{Form, FromForm};
+use rocket::http::uri::Origin;
+use rocket::http::{Cookie, CookieJar, Method, SameSite, Status};
+use rocket::request::{self, FromRequest, Request};
+use rocket::time::Duration as CookieDuration;
+use rocket::{Catcher, Route, State, catch, post};
+
+use super::view::{Layout, UserChrome};
+use crate::accounts;
+use crate::config::AppConfig;
+use crate::db::Db;
+use crate::db::sessions::ABSOLUTE_SECS;
+use crate::tokens;
+
+pub const SESSION_COOKIE: &str = "msb_session";
+/// Signed out, forms still carry a token: this cookie's (double-submit).
+pub const ANON_CSRF_COOKIE: &str = "msb_csrf";
+const REFUSED_PATH: &str = "/__cross-site-refused";
+
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub user_id: i64,
+    pub username: String,
+    pub session_id: i64,
+    pub csrf_token: String,
+}
+
+/// The session behind the request's cookie, looked up once per request.
+async fn signed_in(request: &Request<'_>) -> Option<SignedIn> {
+    let cached: &Option<SignedIn> = request
+        .local_cache_async(async {
+            let token = request.cookies().get(SESSION_COOKIE)?.value().to_owned();
+            let db = request.rocket().state::<Db>()?;
+            match accounts::session_for_cookie(db, &token).await {
+                Ok(found) => found.map(|s| SignedIn {
+                    user_id: s.user_id,
+                    username: s.username,
+                    session_id: s.session_id,
+                    csrf_token: s.csrf_token,
+                }),
+                Err(error) => {
+                    tracing::error!(%error, "session lookup failed");
+                    None
+                }
+            }
+        })
+        .await;
+    cached.clone()
+}
+
+fn secure_cookies(request: &Request<'_>) -> bool {
+    request
+        .rocket()
+        .state::<AppConfig>()
+        .is_none_or(AppConfig::secure_cookies)
+}
+
+fn anonymous_csrf(request: &Request<'_>) -> String {
+    if let Some(cookie) = request.cookies().get(ANON_CSRF_COOKIE) {
+        return cookie.value().to_owned();
+    }
+    let token = tokens::random_hex(32);
+    let cookie = Cookie::build((ANON_CSRF_COOKIE, token.clone()))
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .path("/")
+        .secure(secure_cookies(request));
+    request.cookies().add(cookie);
+    token
+}
+
+/// Anyone: signed in or not, with the token their forms must carry.
+pub struct Viewer {
+    pub user: Option<SignedIn>,
+    pub csrf_token: String,
+}
+
+impl Viewer {
+    pub fn layout(&self) -> Layout {
+        Layout::new(
+            self.user.as_ref().map(|user| UserChrome {
+                username: user.username.clone(),
+            }),
+            self.csrf_token.clone(),
+        )
+    }
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for Viewer {
+    type Error = ();
+
+    async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, ()> {
+        let user = signed_in(request).await;
+        let csrf_token = match &user {
+            Some(user) => user.csrf_token.clone(),
+            None => anonymous_csrf(request),
+        };
+        request::Outcome::Success(Self { user, csrf_token })
+    }
+}
+
+/// A signed-in user; otherwise 401, which the page catcher turns into a sign-in redirect.
+pub struct CurrentUser(pub SignedIn);
+
+impl CurrentUser {
+    pub fn layout(&self) -> Layout {
+        Layout::new(
+            Some(UserChrome {
+                username: self.0.username.clone(),
+            }),
+            self.0.csrf_token.clone(),
+        )
+    }
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for CurrentUser {
+    type Error = ();
+
+    async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, ()> {
+        match signed_in(request).await {
+            Some(user) => request::Outcome::Success(Self(user)),
+            None => request::Outcome::Error((Status::Unauthorized, ())),
+        }
+    }
+}
+
+/// A form that carries `csrf_token`.
+pub trait CsrfProtected {
+    fn csrf_token(&self) -> Option<&str>;
+}
+
+/// A form whose `csrf_token` matched the session's (or, signed out, the CSRF cookie's) in
+/// constant time. A missing or wrong token is 403 before the handler runs.
+pub struct Csrf<T>(pub T);
+
+#[rocket::async_trait]
+impl<'r, T> FromData<'r> for Csrf<T>
+where
+    T: FromForm<'r> + CsrfProtected + Send + 'r,
+{
+    type Error = ();
+
+    async fn from_data(request: &'r Request<'_>, data: Data<'r>) -> data::Outcome<'r, Self> {
+        let expected = match signed_in(request).await {
+            Some(user) => Some(user.csrf_token),
+            None => request
+                .cookies()
+                .get(ANON_CSRF_COOKIE)
+                .map(|c| c.value().to_owned()),
+        };
+        let form = match Form::<T>::from_data(request, data).await {
+            data::Outcome::Success(form) => form.into_inner(),
+            data::Outcome::Error((status, _)) => return data::Outcome::Error((status, ())),
+            data::Outcome::Forward(forward) => return data::Outcome::Forward(forward),
+        };
+        let matches = match (expected, form.csrf_token()) {
+            (Some(expected), Some(given)) => tokens::constant_time_eq(&expected, given),
+            _ => false,
+        };
+        if matches {
+            data::Outcome::Success(Self(form))
+        } else {
+            data::Outcome::Error((Status::Forbidden, ()))
+        }
+    }
+}
+
+/// Sets the session cookie after sign-in.
+pub fn set_session_cookie(cookies: &CookieJar<'_>, config: &State<AppConfig>, token: String) {
+    let cookie = Cookie::build((SESSION_COOKIE, token))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .path("/")
+        .secure(config.secure_cookies())
+        .max_age(CookieDuration::seconds(ABSOLUTE_SECS));
+    cookies.add(cookie);
+}
+
+pub fn clear_session_cookie(cookies: &CookieJar<'_>) {
+    cookies.remove(Cookie::build(SESSION_COOKIE).path("/"));
+}
+
+/// The client address for throttling; the local test client has none.
+pub fn client_addr(request: &Request<'_>) -> String {
+    request
+        .client_ip()
+        .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
+}
+
+/// The request's `User-Agent` and client address, for sessions and throttling.
+pub struct ClientInfo {
+    pub user_agent: String,
+    pub addr: String,
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for ClientInfo {
+    type Error = ();
+
+    async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, ()> {
+        request::Outcome::Success(Self {
+            user_agent: request
+                .headers()
+                .get_one("User-Agent")
+                .unwrap_or("")
+                .to_owned(),
+            addr: client_addr(request),
+        })
+    }
+}
+
+/// True when the browser says the request comes from another site.
+fn is_cross_site(request: &Request<'_>) -> bool {
+    let headers = request.headers();
+    if let Some(site) = headers.get_one("Sec-Fetch-Site") {
+        if matches!(site, "cross-site" | "same-site") {
+            return true;
+        }
+    }
+    let Some(origin) = headers.get_one("Origin") else {
+        return false;
+    };
+    let authority = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"));
+    match (authority, headers.get_one("Host")) {
+        (Some(authority), Some(host)) => !authority.eq_ignore_ascii_case(host),
+        _ => true,
+    }
+}
+
+/// Refuses every cross-site state-changing request to the pages (login and sign-up included)
+/// before any handler runs, by rerouting it to a route that answers 403. The JSON API is
+/// exempt: it uses no cookies and allows any origin.
+pub struct CrossSiteRefusal;
+
+#[rocket::async_trait]
+impl Fairing for CrossSiteRefusal {
+    fn info(&self) -> Info {
+        Info {
+            name: "refuse cross-site form posts",
+            kind: Kind::Request,
+        }
+    }
+
+    async fn on_request(&self, request: &mut Request<'_>, _data: &mut Data<'_>) {
+        if matches!(
+            request.method(),
+            Method::Get | Method::Head | Method::Options
+        ) {
+            return;
+        }
+        if request.uri().path().starts_with("/api/") {
+            return;
+        }
+        if is_cross_site(request) {
+            request.set_method(Method::Post);
+            request.set_uri(Origin::path_only(REFUSED_PATH));
+        }
+    }
+}
+
+#[post("/__cross-site-refused")]
+fn cross_site_refused() -> Status {
+    Status::Forbidden
+}
+
+/// Pages that need a user send the browser to sign in, then back.
+#[catch(401)]
+fn sign_in_first(request: &Request<'_>) -> rocket::response::Redirect {
+    let next = if request.method() == Method::Get {
+        request.uri().to_string()
+    } else {
+        request.uri().path().to_string()
+    };
+    let target = format!(
+        "/login?next={}",
+        rocket::http::RawStr::new(&next).percent_encode()
+    );
+    rocket::response::Redirect::to(target)
+}
+
+pub fn routes() -> Vec<Route> {
+    rocket::routes![cross_site_refused]
+}
+
+pub fn catchers() -> Vec<Catcher> {
+    rocket::catchers![sign_in_first]
+}
+
+/// Only a same-site relative path is followed after sign-in; anything else goes home.
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(path)
+            if path.starts_with('/')
+                && !path.starts_with("//")
+                && !path.starts_with("/\\")
+                && !path.chars().any(|c| c.is_control() || c == '\\') =>
+        {
+            path.to_owned()
+        }
+        _ => "/".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_is_only_followed_when_relative() {
+        assert_eq!(safe_next(Some("/keys?x=1")), "/keys?x=1");
+        for bad in [
+            "//evil.example",
+            "https://evil.example",
+            "/\\evil",
+            "keys",
+            "/a\r\nb",
+            "",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/", "{bad:?}");
+        }
+        assert_eq!(safe_next(None), "/");
+    }
+}
