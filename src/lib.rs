@@ -4,6 +4,7 @@
 //! Domain modules (`modelscope`, `query`, `vault`, `db`, …) know nothing of Rocket.
 
 pub mod accounts;
+pub mod cli;
 pub mod api;
 pub mod config;
 pub mod db;

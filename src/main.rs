@@ -1,7 +1,7 @@
 use tracing_subscriber::EnvFilter;
 
-#[rocket::main]
-async fn main() -> std::process::ExitCode {
+/// Thin: logging, then the command line (`modelscope_balance::cli`) decides what to run.
+fn main() -> std::process::ExitCode {
     // Logs carry counts and durations only; keys never reach a log line.
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -9,11 +9,5 @@ async fn main() -> std::process::ExitCode {
         )
         .with_target(false)
         .init();
-    match modelscope_balance::rocket().launch().await {
-        Ok(_) => std::process::ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("modelscope-balance stopped: {error}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    modelscope_balance::cli::run(std::env::args_os().skip(1))
 }

@@ -191,6 +191,20 @@ async fn different_keys_in_header_and_body_are_refused() {
     assert!(message(&json).contains("X-API-Key"), "{json}");
 }
 
+#[tokio::test]
+async fn a_key_with_a_line_break_inside_is_refused() {
+    let key = format!("{}\r\nX-Injected: 1", &KEY[..20]);
+    let json = refused_json(json!({"models": ["a/b"], "api_key": key}), Status::BadRequest).await;
+    assert!(message(&json).contains("API Key"), "{json}");
+}
+
+#[tokio::test]
+async fn an_absurdly_long_key_is_refused() {
+    let key = format!("ms-{}", "1".repeat(5_000));
+    let json = refused_json(json!({"models": ["a/b"], "api_key": key}), Status::BadRequest).await;
+    assert!(message(&json).contains("API Key"), "{json}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // the body itself
 
@@ -271,6 +285,20 @@ async fn a_body_over_64_kib_is_payload_too_large() {
         Status::PayloadTooLarge,
     )
     .await;
+}
+
+#[tokio::test]
+async fn deeply_nested_json_is_refused_without_crashing() {
+    let depth = 20_000;
+    let body = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+    let json = refused_raw(
+        Some(ContentType::JSON),
+        body.into_bytes(),
+        None,
+        Status::BadRequest,
+    )
+    .await;
+    assert!(message(&json).contains("JSON"), "{json}");
 }
 
 #[tokio::test]

@@ -591,6 +591,44 @@ async fn models_as_a_separated_string_keep_their_order() {
 }
 
 #[tokio::test]
+async fn models_separated_by_full_width_commas_and_newlines_are_split() {
+    let server = upstream().await;
+    for model in ["a/b", "c/d", "e/f"] {
+        mount_ok(&server, model, QUOTA, 1).await;
+    }
+    let app = app(&server).await;
+
+    let answer = post_balance(&app, &json!({"models": "a/b，c/d\ne/f", "api_key": KEY})).await;
+
+    let json = answer.json();
+    let models: Vec<&str> = rows(&json)
+        .iter()
+        .map(|r| r["model"].as_str().unwrap())
+        .collect();
+    assert_eq!(models, ["a/b", "c/d", "e/f"]);
+}
+
+#[tokio::test]
+async fn a_json_content_type_with_a_charset_is_accepted() {
+    let server = upstream().await;
+    mount_ok(&server, "a/b", QUOTA, 1).await;
+    let app = app(&server).await;
+
+    let answer = post_balance_raw(
+        &app,
+        Some(ContentType::new("application", "json").with_params(("charset", "utf-8"))),
+        json!({"models": ["a/b"], "api_key": KEY})
+            .to_string()
+            .into_bytes(),
+        None,
+    )
+    .await;
+
+    assert_eq!(answer.status, Status::Ok, "{}", answer.body);
+    assert_eq!(answer.json()["success"], json!(true));
+}
+
+#[tokio::test]
 async fn the_old_models_underscore_field_still_works() {
     let server = upstream().await;
     mount_ok(&server, "a/b", QUOTA, 1).await;

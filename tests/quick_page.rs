@@ -228,9 +228,10 @@ async fn html_in_an_upstream_message_is_escaped_on_the_page() {
         "upstream HTML reached the page raw"
     );
     assert!(
-        html.contains("&lt;script&gt;alert(1)"),
+        html.contains("&lt;script&gt;alert(1)") || html.contains("&#60;script&#62;alert(1)"),
         "the message is not shown escaped"
     );
+    assert!(visible_text(html).contains("<script>alert(1)</script> oops"));
     assert!(html.contains("上游错误"), "no upstream-error label");
 }
 
@@ -359,4 +360,17 @@ async fn a_refused_page_never_shows_the_key() {
     // `post_quick` fails the test if the key is anywhere in the page.
     let answer = refused_quick(&[("api_key", KEY), ("models", "nope")], "nope").await;
     assert!(!answer.body.contains(r#"value="ms-"#));
+}
+
+#[tokio::test]
+async fn a_quick_query_without_the_csrf_token_is_forbidden_and_makes_no_call() {
+    let server = upstream().await;
+    forbid_any_call(&server).await;
+    let app = app(&server).await;
+    // The CSRF cookie is set, but the form does not carry its token.
+    get(&app, "/").await;
+
+    let answer = post_form(&app, "/quick", &[("api_key", KEY), ("models", "a/b")]).await;
+
+    assert_eq!(answer.status, Status::Forbidden);
 }

@@ -248,13 +248,36 @@ pub async fn post_balance_raw(
     Answer::from(request.dispatch().await).await
 }
 
-/// `POST /quick` with form fields.
+/// `POST /quick` with form fields, the way a browser does: load `/` first (which sets the
+/// CSRF cookie in the tracked client) and send the form's `csrf_token` along.
 pub async fn post_quick(client: &Client, fields: &[(&str, &str)]) -> Answer {
+    let token = csrf_token(client, "/").await;
+    let mut fields = fields.to_vec();
+    fields.push(("csrf_token", &token));
+    post_form(client, "/quick", &fields).await
+}
+
+/// `POST` form fields as they are, with no CSRF token added.
+pub async fn post_form(client: &Client, uri: &str, fields: &[(&str, &str)]) -> Answer {
     let request = client
-        .post("/quick")
+        .post(uri.to_owned())
         .header(ContentType::Form)
         .body(form_encode(fields));
     Answer::from(request.dispatch().await).await
+}
+
+/// The `csrf_token` hidden field of the page at `uri`.
+pub async fn csrf_token(client: &Client, uri: &str) -> String {
+    let page = get(client, uri).await;
+    assert_eq!(page.status, Status::Ok, "GET {uri}: {}", page.body);
+    let marker = r#"name="csrf_token" value=""#;
+    let start = page
+        .body
+        .find(marker)
+        .unwrap_or_else(|| panic!("no csrf_token field on {uri}"))
+        + marker.len();
+    let end = start + page.body[start..].find('"').unwrap();
+    html_unescape(&page.body[start..end])
 }
 
 pub async fn get(client: &Client, uri: &str) -> Answer {
@@ -281,18 +304,44 @@ pub fn form_encode(fields: &[(&str, &str)]) -> String {
         .join("&")
 }
 
-/// Undoes HTML escaping (the entities askama writes).
+/// Undoes HTML escaping: the named entities askama may write and any numeric one.
 pub fn html_unescape(text: &str) -> String {
-    text.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#34;", "\"")
-        .replace("&#39;", "'")
-        .replace("&#x27;", "'")
-        .replace("&#x2f;", "/")
-        .replace("&#x2F;", "/")
-        .replace("&#47;", "/")
-        .replace("&amp;", "&")
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        let decoded = rest.find(';').and_then(|end| {
+            let entity = &rest[1..end];
+            let c = match entity {
+                "lt" => Some('<'),
+                "gt" => Some('>'),
+                "amp" => Some('&'),
+                "quot" => Some('"'),
+                "apos" => Some('\''),
+                _ => entity.strip_prefix('#').and_then(|number| {
+                    let code = match number.strip_prefix(['x', 'X']) {
+                        Some(hex) => u32::from_str_radix(hex, 16).ok(),
+                        None => number.parse().ok(),
+                    };
+                    code.and_then(char::from_u32)
+                }),
+            };
+            c.map(|c| (c, end + 1))
+        });
+        match decoded {
+            Some((c, len)) => {
+                out.push(c);
+                rest = &rest[len..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 // ---------------------------------------------------------------------------------------------

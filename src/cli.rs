@@ -1,0 +1,289 @@
+//! The command line: no arguments serves the app; `rotate-master-key` replaces the master key
+//! and re-encrypts every saved API key (run it while the server is stopped).
+
+use std::ffi::OsString;
+use std::fmt;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use rocket::figment::Figment;
+
+use crate::config::AppConfig;
+use crate::db::Db;
+use crate::keyring;
+use crate::vault::{self, Vault};
+
+pub const USAGE: &str = "\
+modelscope-balance: ModelScope API-Inference quota and balance checker
+
+Usage:
+  modelscope-balance                      start the web server
+  modelscope-balance rotate-master-key    write a new master key file and re-encrypt every
+                                          saved API key with it, in one transaction; the old
+                                          key file is kept as master_key_file.<UTC time>.bak
+  modelscope-balance --help | -h          show this text
+
+Configuration comes from Rocket.toml and ROCKET_* environment variables (e.g. ROCKET_DATA_DIR),
+the same for both commands. Stop the server before rotate-master-key and start it again after.
+";
+
+/// What the command line asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Serve,
+    RotateMasterKey,
+    Help,
+}
+
+/// `Err` carries the offending argument, for the usage message.
+pub fn parse<I, A>(args: I) -> Result<Command, String>
+where
+    I: IntoIterator<Item = A>,
+    A: Into<OsString>,
+{
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    match args.as_slice() {
+        [] => Ok(Command::Serve),
+        [one] if one == "rotate-master-key" => Ok(Command::RotateMasterKey),
+        [one] if one == "--help" || one == "-h" => Ok(Command::Help),
+        [first, second, ..] if first == "rotate-master-key" => Err(format!(
+            "rotate-master-key takes no arguments, got {:?}",
+            second.to_string_lossy()
+        )),
+        [first, ..] => Err(format!("unknown argument {:?}", first.to_string_lossy())),
+    }
+}
+
+/// The whole program after logging is set up: `args` excludes the program name.
+pub fn run<I, A>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = A>,
+    A: Into<OsString>,
+{
+    match parse(args) {
+        Ok(Command::Serve) => serve(),
+        Ok(Command::Help) => {
+            print!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        Ok(Command::RotateMasterKey) => {
+            let stdout = std::io::stdout();
+            let stderr = std::io::stderr();
+            run_rotation(
+                &rocket::Config::figment(),
+                &mut stdout.lock(),
+                &mut stderr.lock(),
+            )
+        }
+        Err(problem) => {
+            eprintln!("modelscope-balance: {problem}\n");
+            eprint!("{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn serve() -> ExitCode {
+    match rocket::execute(crate::rocket().launch()) {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("modelscope-balance stopped: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The outcome of a successful rotation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rotation {
+    /// Saved keys now sealed with the new master key.
+    pub resealed: usize,
+    /// Saved keys that could not be opened (already unreadable before the rotation: tampered,
+    /// or sealed with a key that is gone); left exactly as they were.
+    pub unreadable: usize,
+    /// The new key file.
+    pub key_file: PathBuf,
+    /// The old key file, renamed.
+    pub backup: PathBuf,
+}
+
+impl fmt::Display for Rotation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "New master key written to {}.", self.key_file.display())?;
+        writeln!(
+            f,
+            "Re-encrypted {} saved API key{} with it.",
+            self.resealed,
+            plural(self.resealed)
+        )?;
+        if self.unreadable > 0 {
+            writeln!(
+                f,
+                "{} saved API key{} could not be opened and {} left as {} {}: their users must \
+                 re-enter them on the keys page.",
+                self.unreadable,
+                plural(self.unreadable),
+                if self.unreadable == 1 { "was" } else { "were" },
+                if self.unreadable == 1 { "it" } else { "they" },
+                if self.unreadable == 1 { "was" } else { "were" },
+            )?;
+        } else {
+            writeln!(f, "No saved API key was left unreadable.")?;
+        }
+        writeln!(
+            f,
+            "The old master key is kept in {}.",
+            self.backup.display()
+        )?;
+        write!(
+            f,
+            "Keep the backup until you have verified the server starts and opens the keys; \
+             the database is useless without its key file, so back up the key file together \
+             with the database, and keep both as private as the key."
+        )
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// Runs the rotation and reports on `out` (success) or `err` (failure).
+pub fn run_rotation(figment: &Figment, out: &mut dyn Write, err: &mut dyn Write) -> ExitCode {
+    match rotate_master_key(figment) {
+        Ok(rotation) => {
+            // Nothing sensible to do if the terminal is gone: the rotation itself is done.
+            let _ = writeln!(out, "{rotation}");
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            let _ = writeln!(err, "modelscope-balance rotate-master-key: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The UTC time as `20261128T153000Z`, for the backup file name.
+pub fn utc_label() -> String {
+    let format = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
+    time::OffsetDateTime::now_utc()
+        .format(&format)
+        .unwrap_or_else(|_| time::OffsetDateTime::now_utc().unix_timestamp().to_string())
+}
+
+/// [`rotate_master_key_labelled`] with the current UTC time as the backup label.
+pub fn rotate_master_key(figment: &Figment) -> Result<Rotation, String> {
+    rotate_master_key_labelled(figment, &utc_label())
+}
+
+/// Reads the configuration exactly as the server does, writes a new master key file (the old
+/// one becomes `<master_key_file>.<label>.bak`) and re-seals every saved key in one
+/// transaction. If re-sealing fails, the old key file is put back and nothing has changed.
+pub fn rotate_master_key_labelled(figment: &Figment, label: &str) -> Result<Rotation, String> {
+    let config = figment
+        .extract::<AppConfig>()
+        .map_err(|e| format!("configuration: {e}"))?
+        .validate()?;
+    let key_file = config.master_key_file();
+    if !key_file.exists() {
+        return Err(format!(
+            "master key file {} does not exist: there is nothing to rotate (check data_dir and \
+             master_key_file; the server creates the key on its first start)",
+            key_file.display()
+        ));
+    }
+    // Opened before the key file is touched, so a bad database changes nothing.
+    let db = Db::open(&config.database_path()).map_err(|e| e.to_string())?;
+    let mut conn = db.connection().map_err(|e| e.to_string())?;
+
+    let (old, new, backup) = vault::rotate_key_file(&key_file, label).map_err(|e| e.to_string())?;
+    let vault = Vault::with_previous(new, vec![old]);
+    let resealed = (|| -> Result<(usize, usize), String> {
+        // The new rows must reach the disk before we say the old key file is only a backup.
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(|e| format!("database: {e}"))?;
+        let counts = keyring::reseal_all(&mut conn, &vault).map_err(|e| e.to_string())?;
+        // Best effort: moves the re-sealed rows from the WAL into the database file itself.
+        let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+        Ok(counts)
+    })();
+    drop(conn);
+    drop(db);
+    match resealed {
+        Ok((resealed, unreadable)) => Ok(Rotation {
+            resealed,
+            unreadable,
+            key_file,
+            backup,
+        }),
+        Err(problem) => match vault::restore_backup(&key_file, &backup) {
+            Ok(_) => Err(format!(
+                "re-encrypting the saved keys failed: {problem}. The old master key file was \
+                 put back in {}; nothing has changed.",
+                key_file.display()
+            )),
+            Err(restore) => Err(format!(
+                "re-encrypting the saved keys failed: {problem}. Putting the old master key \
+                 back also failed: {restore}. The database still needs the OLD key: copy {} to \
+                 {} (mode 0600) before starting the server.",
+                backup.display(),
+                key_file.display()
+            )),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_commands() {
+        assert_eq!(parse(Vec::<String>::new()), Ok(Command::Serve));
+        assert_eq!(parse(["rotate-master-key"]), Ok(Command::RotateMasterKey));
+        assert_eq!(parse(["--help"]), Ok(Command::Help));
+        assert_eq!(parse(["-h"]), Ok(Command::Help));
+        assert!(parse(["serve-please"]).is_err());
+        assert!(parse(["rotate-master-key", "now"]).is_err());
+        assert!(parse(["--rotate-master-key"]).is_err());
+    }
+
+    #[test]
+    fn label_is_a_utc_timestamp() {
+        let label = utc_label();
+        assert_eq!(label.len(), 16, "{label}");
+        assert_eq!(&label[8..9], "T");
+        assert!(label.ends_with('Z'));
+        assert!(
+            label[..8]
+                .chars()
+                .chain(label[9..15].chars())
+                .all(|c| c.is_ascii_digit()),
+            "{label}"
+        );
+    }
+
+    #[test]
+    fn report_says_what_to_do() {
+        let rotation = Rotation {
+            resealed: 3,
+            unreadable: 1,
+            key_file: PathBuf::from("data/master.key"),
+            backup: PathBuf::from("data/master.key.20261128T153000Z.bak"),
+        };
+        let text = rotation.to_string();
+        assert!(text.contains("Re-encrypted 3 saved API keys"), "{text}");
+        assert!(
+            text.contains("1 saved API key could not be opened"),
+            "{text}"
+        );
+        assert!(text.contains("re-enter"), "{text}");
+        assert!(
+            text.contains("data/master.key.20261128T153000Z.bak"),
+            "{text}"
+        );
+        assert!(text.contains("Keep the backup until you have verified the server starts"));
+        assert!(text.contains("the database is useless without its key file"));
+    }
+}
