@@ -81,5 +81,6 @@ pub async fn delete_older_than_days(db: &Db, days: u32) -> Result<usize, DbError
         return Ok(0);
     }
     let cutoff = crate::db::now() - i64::from(days) * 86_400;
-    db.run(move |conn| history::delete_before(conn, cutoff)).await
+    db.run(move |conn| history::delete_before(conn, cutoff))
+        .await
 }

@@ -4,8 +4,9 @@
 //! Domain modules (`modelscope`, `query`, `vault`, `db`, …) know nothing of Rocket.
 
 pub mod accounts;
-pub mod cli;
 pub mod api;
+pub mod catalogue;
+pub mod cli;
 pub mod config;
 pub mod db;
 pub mod history;
@@ -13,7 +14,9 @@ pub mod housekeeping;
 pub mod keyring;
 pub mod modelscope;
 pub mod passwords;
+pub mod presets;
 pub mod query;
+pub mod runs;
 pub mod secret;
 pub mod tokens;
 pub mod vault;
@@ -65,6 +68,7 @@ async fn setup(rocket: Rocket<Build>) -> Result<Rocket<Build>, Rocket<Build>> {
         Ok((config, db, engine, keyring)) => Ok(rocket
             .manage(config)
             .manage(db)
+            .manage(catalogue::Catalogue::new(engine.upstream().clone()))
             .manage(engine)
             .manage(keyring)),
         Err(message) => {

@@ -194,14 +194,22 @@ async fn different_keys_in_header_and_body_are_refused() {
 #[tokio::test]
 async fn a_key_with_a_line_break_inside_is_refused() {
     let key = format!("{}\r\nX-Injected: 1", &KEY[..20]);
-    let json = refused_json(json!({"models": ["a/b"], "api_key": key}), Status::BadRequest).await;
+    let json = refused_json(
+        json!({"models": ["a/b"], "api_key": key}),
+        Status::BadRequest,
+    )
+    .await;
     assert!(message(&json).contains("API Key"), "{json}");
 }
 
 #[tokio::test]
 async fn an_absurdly_long_key_is_refused() {
     let key = format!("ms-{}", "1".repeat(5_000));
-    let json = refused_json(json!({"models": ["a/b"], "api_key": key}), Status::BadRequest).await;
+    let json = refused_json(
+        json!({"models": ["a/b"], "api_key": key}),
+        Status::BadRequest,
+    )
+    .await;
     assert!(message(&json).contains("API Key"), "{json}");
 }
 

@@ -865,6 +865,35 @@ async fn a_rejected_balance_call_is_an_account_error_not_a_failed_query() {
 }
 
 #[tokio::test]
+async fn a_balance_error_echoing_the_key_never_reaches_the_client() {
+    let server = upstream().await;
+    mount_ok(&server, MODEL, QUOTA, 1).await;
+    balance()
+        .respond_with(ResponseTemplate::new(403).set_body_json(json!({
+            "success": false,
+            "code": "403",
+            "message": format!("token {KEY} is not allowed here"),
+            "request_id": "r"
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let app = app(&server).await;
+
+    // `post_balance` fails the test if the key is anywhere in the answer.
+    let answer = post_balance(
+        &app,
+        &json!({"models": [MODEL], "api_key": KEY, "include_account": true}),
+    )
+    .await;
+
+    assert_eq!(
+        answer.json()["account"]["error_code"],
+        json!("upstream_error")
+    );
+}
+
+#[tokio::test]
 async fn without_include_account_the_balance_is_neither_fetched_nor_reported() {
     let server = upstream().await;
     mount_ok(&server, MODEL, QUOTA, 1).await;

@@ -9,9 +9,14 @@ use rocket::request::{FromRequest, Outcome, Request};
 use rocket::serde::json::Json;
 use serde_json::{Map, Value, json};
 
+use super::auth::ApiCaller;
 use super::envelope::ApiError;
+use crate::db::{Db, presets};
+use crate::history::{RunOrigin, Source};
+use crate::keyring::{KeyError, Keyring};
 use crate::modelscope::{AccountBalance, BalanceError, ErrorCode};
 use crate::query::{BatchError, ModelResult, QueryEngine, split_model_text};
+use crate::runs::{self, RunRequest};
 use crate::secret::ApiSecret;
 
 /// Longer than any real token (39 characters) by a wide margin.
@@ -31,21 +36,35 @@ impl<'r> FromRequest<'r> for ApiKeyHeader {
     }
 }
 
-/// A well-formed request: raw model strings and the key, nothing validated upstream yet.
+/// A saved key or preset named by id or by name (token holders only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reference {
+    Id(i64),
+    Name(String),
+}
+
+/// A well-formed request, nothing resolved or validated upstream yet. Either `models` or
+/// `preset`, and either `api_key` or `key_id`, is present.
 #[derive(Debug)]
 pub struct BalanceRequest {
-    pub models: Vec<String>,
-    pub api_key: ApiSecret,
+    pub models: Option<Vec<String>>,
+    pub api_key: Option<ApiSecret>,
+    pub key_ref: Option<Reference>,
+    pub preset_ref: Option<Reference>,
     pub include_account: bool,
 }
 
 #[post("/api/balance", data = "<body>")]
+#[allow(clippy::too_many_arguments)] // Rocket guards: each argument is one thing the route needs.
 pub async fn balance(
     body: Data<'_>,
     content_type: Option<&ContentType>,
     header_key: ApiKeyHeader,
+    caller: ApiCaller,
     limits: &Limits,
     engine: &State<QueryEngine>,
+    keyring: &State<Keyring>,
+    db: &State<Db>,
 ) -> Result<Json<Value>, ApiError> {
     if let Some(content_type) = content_type.filter(|ct| !ct.is_json()) {
         return Err(ApiError::new(
@@ -66,20 +85,50 @@ pub async fn balance(
         ));
     }
     let request = parse_request(&bytes, header_key.0)?;
+    let include_account = request.include_account;
+    let Some(user_id) = caller.0 else {
+        // Anonymous: the original tool's call, nothing stored.
+        let (Some(models), Some(key)) = (request.models, request.api_key) else {
+            return Err(ApiError::new(
+                Status::Unauthorized,
+                "key_id 和 preset 需要访问令牌：请在 Authorization: Bearer 请求头中提供账号页面创建的令牌，或改用 api_key 和 models",
+            ));
+        };
+        let entries = prepare(engine, &models)?;
+        let (report, account) = if include_account {
+            let (report, balance) = engine.run_with_balance(key, entries).await;
+            (report, Some(balance))
+        } else {
+            (engine.run(key, entries).await, None)
+        };
+        log_query(&report);
+        return Ok(Json(envelope(&report, account.as_ref(), None)));
+    };
+    let run = resolve_for_holder(user_id, request, engine, keyring, db).await?;
+    let finished = runs::run_and_store(engine, db, run).await.map_err(|_| {
+        ApiError::new(
+            Status::InternalServerError,
+            "查询已完成，但保存历史记录失败",
+        )
+    })?;
+    let account = include_account.then_some(&finished.balance);
+    Ok(Json(envelope(&finished.report, account, Some(finished.id))))
+}
 
+fn prepare(
+    engine: &QueryEngine,
+    models: &[String],
+) -> Result<Vec<crate::query::ModelEntry>, ApiError> {
     let entries = engine
-        .prepare(request.models.iter().map(String::as_str))
+        .prepare(models.iter().map(String::as_str))
         .map_err(|error| ApiError::bad_request(batch_error_message(&error)))?;
     if let Some(message) = nothing_to_query(&entries) {
         return Err(ApiError::bad_request(message));
     }
+    Ok(entries)
+}
 
-    let (report, account) = if request.include_account {
-        let (report, balance) = engine.run_with_balance(request.api_key, entries).await;
-        (report, Some(balance))
-    } else {
-        (engine.run(request.api_key, entries).await, None)
-    };
+fn log_query(report: &crate::query::BatchReport) {
     tracing::info!(
         source = "api",
         models = report.results.len(),
@@ -88,7 +137,94 @@ pub async fn balance(
         duration_ms = report.elapsed.as_millis() as u64,
         "balance query"
     );
+}
 
+/// A token holder's request: saved key and preset resolved within their own account only
+/// (another user's id is simply not found).
+async fn resolve_for_holder(
+    user_id: i64,
+    request: BalanceRequest,
+    engine: &QueryEngine,
+    keyring: &Keyring,
+    db: &Db,
+) -> Result<RunRequest, ApiError> {
+    let preset = match (&request.models, request.preset_ref) {
+        (Some(_), _) | (None, None) => None,
+        (None, Some(reference)) => {
+            let found = db
+                .run(move |conn| match reference {
+                    Reference::Id(id) => presets::get_for_user(conn, user_id, id),
+                    Reference::Name(name) => presets::find_by_name(conn, user_id, &name),
+                })
+                .await
+                .map_err(|_| ApiError::new(Status::InternalServerError, "读取预设失败"))?;
+            Some(found.ok_or_else(|| {
+                ApiError::new(Status::NotFound, "预设不存在：请检查 preset 的名称或 id")
+            })?)
+        }
+    };
+    let models = match (&request.models, &preset) {
+        (Some(models), _) => models.clone(),
+        (None, Some(preset)) => preset.models.clone(),
+        (None, None) => unreachable!("parse_request requires models or preset"),
+    };
+    if models.is_empty() {
+        return Err(ApiError::bad_request(
+            "预设中没有模型：请先在预设页面添加模型",
+        ));
+    }
+    let entries = prepare(engine, &models)?;
+    let (key, api_key_id, key_label) = match (request.api_key, request.key_ref) {
+        (Some(key), _) => (key, None, None),
+        (None, Some(reference)) => {
+            let id = match reference {
+                Reference::Id(id) => id,
+                Reference::Name(label) => keyring
+                    .find_id_by_label(user_id, &label)
+                    .await
+                    .map_err(|_| ApiError::new(Status::InternalServerError, "读取 Key 失败"))?
+                    .ok_or_else(|| {
+                        ApiError::new(Status::NotFound, "Key 不存在：请检查 key_id 的名称或 id")
+                    })?,
+            };
+            match keyring.open(user_id, id).await {
+                Ok((secret, label)) => (secret, Some(id), Some(label)),
+                Err(KeyError::NeedsReentry) => {
+                    return Err(ApiError::new(
+                        Status::Conflict,
+                        "这个 Key 无法解密（数据被改动或主密钥已更换）：请在网页上重新输入",
+                    ));
+                }
+                Err(_) => {
+                    return Err(ApiError::new(
+                        Status::NotFound,
+                        "Key 不存在：请检查 key_id 的名称或 id",
+                    ));
+                }
+            }
+        }
+        (None, None) => unreachable!("parse_request requires api_key or key_id"),
+    };
+    Ok(RunRequest {
+        origin: RunOrigin {
+            user_id,
+            api_key_id,
+            key_label,
+            preset_id: preset.as_ref().map(|p| p.id),
+            preset_name: preset.map(|p| p.name),
+            source: Source::Api,
+        },
+        key,
+        entries,
+    })
+}
+
+/// The response envelope: original fields first, additions after.
+fn envelope(
+    report: &crate::query::BatchReport,
+    account: Option<&Result<AccountBalance, BalanceError>>,
+    history_id: Option<i64>,
+) -> Value {
     let failed = report.failed_count();
     let mut message = format!("成功查询 {} 个模型的余额信息", report.ok_count());
     if failed > 0 {
@@ -101,9 +237,12 @@ pub async fn balance(
         "elapsed_ms": report.elapsed.as_millis() as u64,
     });
     if let Some(account) = account {
-        envelope["account"] = account_json(&account);
+        envelope["account"] = account_json(account);
     }
-    Ok(Json(envelope))
+    if let Some(id) = history_id {
+        envelope["history_id"] = json!(id);
+    }
+    envelope
 }
 
 /// Every way a body can be wrong gets its own message; nothing here calls upstream.
@@ -122,8 +261,18 @@ pub fn parse_request(bytes: &[u8], header_key: Option<String>) -> Result<Balance
             "请求体必须是 JSON 对象，包含 models 和 api_key 字段",
         ));
     };
-    let models = parse_models_field(&object)?;
-    let api_key = parse_key(&object, header_key)?;
+    let preset_ref = parse_reference(&object, "preset")?;
+    let key_ref = parse_reference(&object, "key_id")?;
+    let models = if preset_ref.is_some() && is_missing(&object) {
+        None
+    } else {
+        Some(parse_models_field(&object)?)
+    };
+    let api_key = if key_ref.is_some() && no_key_given(&object) && header_key.is_none() {
+        None
+    } else {
+        Some(parse_key(&object, header_key)?)
+    };
     let include_account = match object.get("include_account") {
         None | Some(Value::Null) => false,
         Some(Value::Bool(flag)) => *flag,
@@ -136,8 +285,41 @@ pub fn parse_request(bytes: &[u8], header_key: Option<String>) -> Result<Balance
     Ok(BalanceRequest {
         models,
         api_key,
+        key_ref,
+        preset_ref,
         include_account,
     })
+}
+
+fn is_missing(object: &Map<String, Value>) -> bool {
+    ["models", "models_"]
+        .iter()
+        .all(|field| object.get(*field).is_none_or(Value::is_null))
+}
+
+fn no_key_given(object: &Map<String, Value>) -> bool {
+    object.get("api_key").is_none_or(Value::is_null)
+}
+
+/// `key_id` / `preset`: a positive integer id, or a non-empty name.
+fn parse_reference(
+    object: &Map<String, Value>,
+    field: &str,
+) -> Result<Option<Reference>, ApiError> {
+    match object.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => n
+            .as_i64()
+            .filter(|id| *id > 0)
+            .map(|id| Some(Reference::Id(id)))
+            .ok_or_else(|| ApiError::bad_request(format!("{field} 必须是正整数 id 或名称字符串"))),
+        Some(Value::String(name)) if !name.trim().is_empty() && name.chars().count() <= 64 => {
+            Ok(Some(Reference::Name(name.trim().to_owned())))
+        }
+        Some(_) => Err(ApiError::bad_request(format!(
+            "{field} 必须是正整数 id 或名称字符串（最多 64 个字符）"
+        ))),
+    }
 }
 
 fn parse_models_field(object: &Map<String, Value>) -> Result<Vec<String>, ApiError> {
@@ -152,7 +334,10 @@ fn parse_models_field(object: &Map<String, Value>) -> Result<Vec<String>, ApiErr
                 "缺少 models 字段：请提供模型列表（数组，或逗号、空格分隔的字符串）",
             ));
         }
-        Some(Value::String(text)) => split_model_text(text).map(str::to_owned).collect(),
+        Some(Value::String(text)) => split_model_text(text)
+            .filter(|id| !id.is_empty())
+            .map(str::to_owned)
+            .collect(),
         Some(Value::Array(items)) => items
             .iter()
             .map(|item| match item {
@@ -246,7 +431,7 @@ fn preview(id: &str) -> String {
 }
 
 /// The original six fields, then the additions.
-fn row_json(row: &ModelResult) -> Value {
+pub fn row_json(row: &ModelResult) -> Value {
     json!({
         "model": row.model,
         "request_limit": row.quota.request_limit,
@@ -302,7 +487,7 @@ pub fn error_message(code: ErrorCode, detail: Option<&str>, status: Option<u16>)
         message.push_str(&format!("（HTTP {status}）"));
     }
     if let Some(detail) = detail {
-        message.push_str("：");
+        message.push('：');
         message.push_str(detail);
     }
     message
@@ -324,9 +509,9 @@ mod tests {
     #[test]
     fn models_string_is_split() {
         let request = parse_request(br#"{"models":"a/b, c/d e/f","api_key":"k"}"#, None).unwrap();
-        assert_eq!(request.models, ["a/b", "c/d", "e/f"]);
+        assert_eq!(request.models.unwrap(), ["a/b", "c/d", "e/f"]);
         let request = parse_request(br#"{"models_":["a/b"],"api_key":"k"}"#, None).unwrap();
-        assert_eq!(request.models, ["a/b"]);
+        assert_eq!(request.models.unwrap(), ["a/b"]);
     }
 
     #[test]

@@ -45,11 +45,19 @@ fn bad_request() -> (Status, Json<Value>) {
     envelope(Status::BadRequest, "请求格式错误：请发送 JSON 请求体")
 }
 
+#[catch(401)]
+fn unauthorized() -> (Status, Json<Value>) {
+    envelope(
+        Status::Unauthorized,
+        "访问令牌缺失、无效或已撤销：请在 Authorization: Bearer 请求头中提供账号页面创建的令牌",
+    )
+}
+
 #[catch(404)]
 fn not_found() -> (Status, Json<Value>) {
     envelope(
         Status::NotFound,
-        "接口不存在：可用接口为 POST /api/balance 和 GET /health",
+        "接口或记录不存在：接口列表见 GET /api/openapi.json",
     )
 }
 
@@ -96,6 +104,7 @@ fn other(status: Status, _request: &Request<'_>) -> (Status, Json<Value>) {
 pub fn json_catchers() -> Vec<Catcher> {
     rocket::catchers![
         bad_request,
+        unauthorized,
         not_found,
         method_not_allowed,
         too_large,

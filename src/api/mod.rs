@@ -1,10 +1,13 @@
 //! The JSON API: `/api/balance` (compatible with the original tool), `/health`, CORS and JSON
 //! error catchers, so a script never sees an HTML page.
 
+mod auth;
 mod balance;
 mod cors;
 mod envelope;
 mod health;
+mod history;
+mod openapi;
 
 use rocket::{Catcher, Route};
 
@@ -16,6 +19,9 @@ pub fn routes() -> Vec<Route> {
     rocket::routes![
         balance::balance,
         health::health,
+        history::list,
+        history::detail,
+        openapi::document,
         cors::preflight_balance,
         cors::preflight_health
     ]

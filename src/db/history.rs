@@ -165,7 +165,8 @@ pub fn insert_run(conn: &mut Connection, run: &NewRun<'_>) -> Result<i64, DbErro
     Ok(query_id)
 }
 
-const SUMMARY_COLUMNS: &str = "q.id, q.api_key_id, q.key_label, q.preset_id, q.preset_name, q.source,
+const SUMMARY_COLUMNS: &str =
+    "q.id, q.api_key_id, q.key_label, q.preset_id, q.preset_name, q.source,
     q.started_at, q.duration_ms, q.model_count, q.ok_count, q.failed_count,
     q.balance_total, q.balance_available, q.balance_frozen, q.balance_error";
 
@@ -292,7 +293,12 @@ pub fn run_results(conn: &Connection, user_id: i64, id: i64) -> Result<Vec<Store
 }
 
 /// One model's rows across the user's runs, newest first (the trend page).
-pub fn model_results(conn: &Connection, user_id: i64, model: &str, limit: i64) -> Result<Vec<StoredResult>, DbError> {
+pub fn model_results(
+    conn: &Connection,
+    user_id: i64,
+    model: &str,
+    limit: i64,
+) -> Result<Vec<StoredResult>, DbError> {
     let mut statement = conn.prepare_cached(&format!(
         "SELECT {RESULT_COLUMNS} FROM query_results r JOIN queries q ON q.id = r.query_id
          WHERE r.model = ?1 AND q.user_id = ?2 ORDER BY q.started_at DESC, q.id DESC LIMIT ?3"
@@ -341,4 +347,74 @@ pub fn latest_for_user(conn: &Connection, user_id: i64) -> Result<Vec<LatestResu
 /// Deletes runs that started before `cutoff` (their results cascade away).
 pub fn delete_before(conn: &Connection, cutoff: i64) -> Result<usize, DbError> {
     Ok(conn.execute("DELETE FROM queries WHERE started_at < ?1", [cutoff])?)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reads for the history pages, the export and the trend page.
+
+/// The rows of several of the user's runs (a page of an export), grouped by run in input order.
+/// Ids that are not the user's are simply absent.
+pub fn results_for_runs(
+    conn: &Connection,
+    user_id: i64,
+    run_ids: &[i64],
+) -> Result<Vec<(i64, Vec<StoredResult>)>, DbError> {
+    if run_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let placeholders = vec!["?"; run_ids.len()].join(",");
+    let mut statement = conn.prepare(&format!(
+        "SELECT {RESULT_COLUMNS} FROM query_results r JOIN queries q ON q.id = r.query_id
+         WHERE q.user_id = ? AND r.query_id IN ({placeholders}) ORDER BY r.query_id, r.position"
+    ))?;
+    let args = std::iter::once(user_id).chain(run_ids.iter().copied());
+    let mut grouped: Vec<(i64, Vec<StoredResult>)> = Vec::new();
+    for row in statement.query_map(params_from_iter(args), result_from_row)? {
+        let row = row?;
+        match grouped.last_mut() {
+            Some((id, rows)) if *id == row.query_id => rows.push(row),
+            _ => grouped.push((row.query_id, vec![row])),
+        }
+    }
+    Ok(grouped)
+}
+
+/// A stored model row with the label of the key it ran with (the trend page's table).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LabelledResult {
+    pub stored: StoredResult,
+    pub key_label: Option<String>,
+}
+
+/// Like `model_results`, with each run's key label; newest first.
+pub fn model_results_labelled(
+    conn: &Connection,
+    user_id: i64,
+    model: &str,
+    limit: i64,
+) -> Result<Vec<LabelledResult>, DbError> {
+    let mut statement = conn.prepare_cached(&format!(
+        "SELECT {RESULT_COLUMNS}, q.key_label FROM query_results r JOIN queries q ON q.id = r.query_id
+         WHERE r.model = ?1 AND q.user_id = ?2 ORDER BY q.started_at DESC, q.id DESC LIMIT ?3"
+    ))?;
+    let rows = statement
+        .query_map(params![model, user_id, limit], |row| {
+            Ok(LabelledResult {
+                stored: result_from_row(row)?,
+                key_label: row.get(11)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+/// The user's presets as `(id, name)`, for the history filter.
+pub fn preset_options(conn: &Connection, user_id: i64) -> Result<Vec<(i64, String)>, DbError> {
+    let mut statement = conn.prepare_cached(
+        "SELECT id, name FROM presets WHERE user_id = ?1 ORDER BY name COLLATE NOCASE, id",
+    )?;
+    let rows = statement
+        .query_map([user_id], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
 }

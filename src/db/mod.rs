@@ -5,6 +5,7 @@ pub mod access_tokens;
 pub mod api_keys;
 pub mod history;
 pub mod login_failures;
+pub mod presets;
 pub mod sessions;
 pub mod users;
 

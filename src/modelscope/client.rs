@@ -173,13 +173,14 @@ impl Upstream {
                     };
                 }
             };
+            let body = redact(&body, token);
             let code = classify(status.as_u16(), &quota, &body);
             if code == Some(ErrorCode::RateLimited) && !retried {
                 retried = true;
                 tokio::time::sleep(retry_wait).await;
                 continue;
             }
-            let failure = code.map(|code| Failure::new(code, failure_detail(code, status, &body)));
+            let failure = code.map(|code| Failure::new(code, failure_detail(code, &body)));
             return ProbeReport {
                 quota,
                 status: Some(status.as_u16()),
@@ -203,6 +204,7 @@ impl Upstream {
         let body = read_capped(response, BODY_CAP)
             .await
             .map_err(|e| balance_transport_error(&e))?;
+        let body = redact(&body, token);
         let envelope = serde_json::from_str::<BalanceEnvelope>(&body).ok();
         if status == StatusCode::UNAUTHORIZED {
             return Err(BalanceError::InvalidKey);
@@ -267,12 +269,47 @@ fn retry_after(value: Option<&HeaderValue>) -> Duration {
         .unwrap_or(DEFAULT_RETRY_WAIT)
 }
 
-fn failure_detail(code: ErrorCode, status: StatusCode, body: &str) -> Option<String> {
+fn failure_detail(code: ErrorCode, body: &str) -> Option<String> {
     match code {
         // Upstream's words add nothing to these codes.
         ErrorCode::NoQuotaData | ErrorCode::QuotaExhausted | ErrorCode::RateLimited => None,
-        _ => short_upstream_message(body).or_else(|| Some(format!("HTTP {}", status.as_u16()))),
+        _ => short_upstream_message(body),
     }
+}
+
+/// Upstream may echo the token in an error; it never travels further. The exact token is
+/// masked, and so is anything else shaped like one (`ms-` and a UUID), before any cut.
+fn redact(body: &str, token: &ApiSecret) -> String {
+    let exact = if token.expose().is_empty() {
+        body.to_owned()
+    } else {
+        body.replace(token.expose(), &token.masked())
+    };
+    mask_token_shapes(&exact)
+}
+
+fn mask_token_shapes(text: &str) -> String {
+    const SHAPE: usize = 36; // a UUID after `ms-`
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let tail = &text[i..];
+        if tail.starts_with("ms-")
+            && tail.len() >= 3 + SHAPE
+            && tail.as_bytes()[3..3 + SHAPE]
+                .iter()
+                .all(|b| b.is_ascii_hexdigit() || *b == b'-')
+        {
+            out.push_str("ms-…");
+            i += 3 + SHAPE;
+            continue;
+        }
+        let Some(c) = tail.chars().next() else { break };
+        out.push(c);
+        i += c.len_utf8();
+    }
+    out
 }
 
 /// reqwest's own error text names the URL; only the kind of failure reaches a user.
@@ -316,6 +353,17 @@ mod tests {
         assert_eq!(retry_after(Some(&h("3600"))), MAX_RETRY_WAIT);
         assert_eq!(retry_after(Some(&h("soon"))), DEFAULT_RETRY_WAIT);
         assert_eq!(retry_after(None), DEFAULT_RETRY_WAIT);
+    }
+
+    #[test]
+    fn tokens_are_redacted_from_upstream_text() {
+        let token = ApiSecret::new("ms-11111111-2222-3333-4444-555555555555");
+        let body = "bad token ms-11111111-2222-3333-4444-555555555555 and ms-aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee, 通义";
+        let clean = redact(body, &token);
+        assert!(!clean.contains("11111111-2222"), "{clean}");
+        assert!(!clean.contains("aaaaaaaa-bbbb"), "{clean}");
+        assert!(clean.ends_with("通义"));
+        assert_eq!(redact("short ms-", &token), "short ms-");
     }
 
     #[test]

@@ -89,12 +89,14 @@ fn status_for(error: &AccountError) -> Status {
     }
 }
 
-/// A form's username, trimmed and cut so a 10,000-character one is not echoed back whole.
+/// A form's username, trimmed and cut so a 10,000-character one is not echoed back whole;
+/// control characters (NUL…) are dropped, since HTML escaping leaves them as they are.
 fn typed_username(raw: &Option<String>) -> String {
     raw.as_deref()
         .unwrap_or("")
         .trim()
         .chars()
+        .filter(|c| !c.is_control())
         .take(64)
         .collect()
 }

@@ -132,7 +132,12 @@ pub async fn add(
             let mut page = keys_page(&user, keyring)
                 .await
                 .map_err(|s| (s, empty_page(&user)))?;
-            page.label = label.trim().chars().take(64).collect();
+            page.label = label
+                .trim()
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(64)
+                .collect();
             page.error = key_notice(&error);
             Err((key_status(&error), page))
         }

@@ -3,12 +3,18 @@
 mod account;
 mod assets;
 mod auth;
+mod dashboard;
 mod errors;
+mod export;
+mod history;
 mod keys;
+mod presets;
+mod query;
 mod quick;
 mod security;
 pub mod session;
 mod tokens;
+mod trend;
 pub mod view;
 
 use rocket::{Catcher, Route};
@@ -38,6 +44,19 @@ pub fn routes() -> Vec<Route> {
         keys::update,
         keys::delete,
         keys::check,
+        history::list,
+        history::detail,
+        history::delete,
+        history::model_trend,
+        export::export,
+        presets::list,
+        presets::create,
+        presets::update,
+        presets::make_default,
+        presets::delete,
+        query::page,
+        query::run,
+        query::stream,
     ];
     routes.extend(session::routes());
     routes

@@ -3,12 +3,13 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use rocket::State;
 use rocket::form::FromForm;
 use rocket::http::Status;
+use rocket::{Either, State};
 use rocket::{get, post};
 
-use super::session::{Csrf, CsrfProtected, Viewer};
+use super::dashboard::{DashboardPage, dashboard};
+use super::session::{Csrf, CsrfProtected, CurrentUser, Viewer};
 use super::view::{KeyOption, Layout, Notice, ReportView};
 use crate::keyring::{KeyError, Keyring};
 use crate::query::{BatchError, ModelEntry, QueryEngine, split_model_text};
@@ -57,13 +58,21 @@ async fn key_options(keyring: &Keyring, viewer: &Viewer) -> Vec<KeyOption> {
         .collect()
 }
 
+/// Signed in: the dashboard. Signed out: the quick query.
 #[get("/")]
 pub async fn index(
     viewer: Viewer,
     engine: &State<QueryEngine>,
     keyring: &State<Keyring>,
-) -> QuickPage {
-    QuickPage {
+    db: &State<crate::db::Db>,
+    flash: Option<rocket::request::FlashMessage<'_>>,
+) -> Either<DashboardPage, QuickPage> {
+    if let Some(user) = &viewer.user {
+        let mut page = dashboard(&CurrentUser(user.clone()), db, keyring).await;
+        page.layout = page.layout.with_flash(flash);
+        return Either::Left(page);
+    }
+    Either::Right(QuickPage {
         layout: viewer.layout(),
         models: String::new(),
         max_models: engine.limits().max_models,
@@ -71,7 +80,7 @@ pub async fn index(
         report: None,
         saved_keys: key_options(keyring, &viewer).await,
         selected_key_id: None,
-    }
+    })
 }
 
 #[post("/quick", data = "<form>")]

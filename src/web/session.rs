@@ -219,10 +219,10 @@ impl<'r> FromRequest<'r> for ClientInfo {
 /// True when the browser says the request comes from another site.
 fn is_cross_site(request: &Request<'_>) -> bool {
     let headers = request.headers();
-    if let Some(site) = headers.get_one("Sec-Fetch-Site") {
-        if matches!(site, "cross-site" | "same-site") {
-            return true;
-        }
+    if let Some(site) = headers.get_one("Sec-Fetch-Site")
+        && matches!(site, "cross-site" | "same-site")
+    {
+        return true;
     }
     let Some(origin) = headers.get_one("Origin") else {
         return false;

@@ -152,7 +152,7 @@ pub fn points(value: f64) -> String {
     }
 }
 
-fn meter(remaining: Option<i64>, limit: Option<i64>) -> Option<Meter> {
+pub fn meter(remaining: Option<i64>, limit: Option<i64>) -> Option<Meter> {
     let (value, max) = (remaining?, limit?);
     (max > 0).then(|| Meter {
         max,
@@ -206,4 +206,16 @@ pub fn beijing_time(unix_secs: i64) -> String {
         .ok()
         .and_then(|t| t.format(&format).ok())
         .unwrap_or_default()
+}
+
+/// One status code, for pages that render every label once (the live results template).
+pub struct StatusRow {
+    pub code: &'static str,
+}
+
+pub fn all_status_rows() -> Vec<StatusRow> {
+    std::iter::once("ok")
+        .chain(crate::modelscope::ErrorCode::ALL.iter().map(|c| c.as_str()))
+        .map(|code| StatusRow { code })
+        .collect()
 }
