@@ -85,7 +85,9 @@ fn build_state(rocket: &Rocket<Build>) -> Result<(AppConfig, Db, QueryEngine, Ke
         .extract::<AppConfig>()
         .map_err(|e| format!("configuration: {e}"))?
         .validate()?;
-    std::fs::create_dir_all(&config.data_dir)
+    // Owner-only: the directory holds the master key and the database.
+    std::os::unix::fs::DirBuilderExt::mode(std::fs::DirBuilder::new().recursive(true), 0o700)
+        .create(&config.data_dir)
         .map_err(|e| format!("cannot create data_dir {}: {e}", config.data_dir.display()))?;
     let db = Db::open(&config.database_path()).map_err(|e| e.to_string())?;
     let master = MasterKey::load_or_create(&config.master_key_file()).map_err(|e| e.to_string())?;

@@ -25,28 +25,34 @@ pub struct FinishedRun {
     pub balance: Result<AccountBalance, BalanceError>,
 }
 
-/// Runs and stores; the caller gets the stored id.
+/// Runs and stores on a task of its own, so a client that disconnects mid-query (which drops
+/// the request's future) loses nothing: the run still finishes and is stored.
 pub async fn run_and_store(
     engine: &QueryEngine,
     db: &Db,
     request: RunRequest,
 ) -> Result<FinishedRun, DbError> {
-    let started_at = crate::db::now();
-    let (report, balance) = engine.run_with_balance(request.key, request.entries).await;
-    log_run(&request.origin, &report);
-    let id = history::store(
-        db,
-        request.origin,
-        started_at,
-        report.clone(),
-        Some(balance.clone()),
-    )
-    .await?;
-    Ok(FinishedRun {
-        id,
-        report,
-        balance,
+    let (engine, db) = (engine.clone(), db.clone());
+    tokio::spawn(async move {
+        let started_at = crate::db::now();
+        let (report, balance) = engine.run_with_balance(request.key, request.entries).await;
+        log_run(&request.origin, &report);
+        let id = history::store(
+            &db,
+            request.origin,
+            started_at,
+            report.clone(),
+            Some(balance.clone()),
+        )
+        .await?;
+        Ok(FinishedRun {
+            id,
+            report,
+            balance,
+        })
     })
+    .await
+    .map_err(|_| DbError::Join)?
 }
 
 fn log_run(origin: &RunOrigin, report: &BatchReport) {

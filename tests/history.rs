@@ -267,11 +267,7 @@ impl Answer {
         let at = self.body.find(&marker)?;
         let start = self.body[..at].rfind("href=\"")? + 6;
         let end = start + self.body[start..].find('"')?;
-        Some(
-            self.body[start..end]
-                .replace("&#38;", "&")
-                .replace("&amp;", "&"),
-        )
+        Some(unescape(&self.body[start..end]))
     }
 
     fn assert_not_server_error(&self, what: &str) {
@@ -341,6 +337,46 @@ async fn csrf(client: &Client, uri: &str) -> String {
     let start = page.body.find(marker).expect("a csrf_token field") + marker.len();
     let end = start + page.body[start..].find('"').unwrap();
     page.body[start..end].to_owned()
+}
+
+/// Undoes HTML escaping (named and numeric entities).
+fn unescape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        let decoded = rest.find(';').and_then(|end| {
+            let entity = &rest[1..end];
+            let c = match entity {
+                "lt" => Some('<'),
+                "gt" => Some('>'),
+                "amp" => Some('&'),
+                "quot" => Some('"'),
+                "apos" => Some('\''),
+                _ => entity.strip_prefix('#').and_then(|n| {
+                    match n.strip_prefix(['x', 'X']) {
+                        Some(hex) => u32::from_str_radix(hex, 16).ok(),
+                        None => n.parse().ok(),
+                    }
+                    .and_then(char::from_u32)
+                }),
+            };
+            c.map(|c| (c, end + 1))
+        });
+        match decoded {
+            Some((c, len)) => {
+                out.push(c);
+                rest = &rest[len..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// CSV records, honouring quoted fields (which may hold commas, quotes and newlines).
@@ -416,6 +452,7 @@ async fn the_list_is_newest_first_fifty_a_page_and_links_keep_the_filters() {
     );
 
     let second = alice.get("/history?page=2").await;
+    println!("LIST {}", second.body);
     assert_eq!(second.run_ids(), newest[50..]);
     assert_eq!(second.rel_link("prev").as_deref(), Some("/history?page=1"));
     assert!(second.rel_link("next").is_none());
@@ -621,6 +658,7 @@ async fn the_detail_page_shows_the_run_escaped() {
     let id = site.insert(&run);
 
     let page = alice.get(&format!("/history/{id}")).await;
+    println!("DETAIL {}", page.body);
     assert_eq!(page.status, Status::Ok, "{}", page.body);
     let body = &page.body;
     for expected in [
@@ -645,8 +683,12 @@ async fn the_detail_page_shows_the_run_escaped() {
     assert!(!body.contains("<script>alert"), "{body}");
     assert!(!body.contains("<script>x"), "{body}");
     assert!(!body.contains("<img"), "{body}");
-    assert!(body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
-    assert!(body.contains("onerror=alert(2)&gt;"));
+    let text = unescape(body);
+    assert!(text.contains("<script>alert(1)</script><img src=x onerror=alert(2)>"));
+    assert!(
+        text.contains("<script>x</script>"),
+        "the stored model id, as text"
+    );
     // The delete form with the CSRF token.
     assert!(body.contains(&format!("action=\"/history/{id}/delete\"")));
 
@@ -732,6 +774,10 @@ async fn two_users_never_see_each_other() {
     );
     assert_eq!(
         alice.get(&format!("/history/{bob_run}")).await.status,
+        Status::NotFound
+    );
+    assert_eq!(
+        bob.get(&format!("/history/{bob_run}")).await.status,
         Status::Ok
     );
     let bobs = bob.get("/history").await;
@@ -758,7 +804,7 @@ async fn two_users_never_see_each_other() {
     );
     // Same model, but Bob's trend shows only his row.
     let trend = bob.get(&format!("/history/model/{MODEL}")).await;
-    assert_eq!(trend.body.matches("class=\"point model\"").count(), 1);
+    assert_eq!(trend.body.matches("<circle class=\"point\"").count(), 1);
     assert!(!trend.body.contains("alice-key"));
     assert!(!trend.body.contains(&format!("/history/{alice_run}\"")));
 }
@@ -1028,24 +1074,24 @@ async fn the_trend_is_an_inline_svg_with_a_point_per_row() {
     assert_eq!(page.status, Status::Ok, "{}", page.body);
     let body = &page.body;
     assert!(body.contains("<svg class=\"trend\""), "{body}");
-    assert_eq!(body.matches("class=\"point model\"").count(), 3);
-    assert_eq!(body.matches("class=\"point account\"").count(), 3);
+    assert_eq!(body.matches("<circle class=\"point\"").count(), 3);
     assert!(body.contains("<polyline class=\"line\" points=\""));
     // Hover titles and axis labels.
-    assert!(
-        body.contains("<title>2026-03-02 00:00 · &lt;b&gt;bold&lt;/b&gt; key · 模型剩余 490 / 500")
-    );
+    let text = unescape(body);
+    assert!(text.contains("<title>2026-03-02 00:00 · <b>bold</b> key · 模型剩余 490 / 500"));
     assert!(body.contains(">2026-03-02 00:00</text>"));
     assert!(body.contains(">2026-03-02 02:00</text>"));
     assert!(
-        body.contains(">1990</text>"),
-        "the y axis tops at the largest value"
+        body.contains(">500</text>"),
+        "the y axis tops at the model's limit"
     );
+    assert!(body.contains(">0</text>"));
+    assert!(body.contains("最低 430，最高 490"));
     // The table: four rows, newest first, escaped.
     assert_eq!(body.matches("<tr class=\"row-").count(), 4);
     assert!(!body.contains("<script>alert"), "{body}");
     assert!(!body.contains("<b>"), "{body}");
-    assert!(body.contains("&lt;script&gt;alert("));
+    assert!(text.contains("<script>alert('x')</script> onerror=alert(1)"));
 
     // A model nobody asked about: the empty state.
     let empty = alice.get("/history/model/owner/never-queried").await;

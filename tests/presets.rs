@@ -163,9 +163,6 @@ async fn create_then_list_default_first_then_by_name() {
     );
     assert!(page.body.contains("<code>Z/z</code>"));
 
-    if std::env::var("SHOW_PAGE").is_ok() {
-        eprintln!("{}", page.body);
-    }
     // Only the flash of the redirect; a reload says nothing.
     let again = get(&app, "/presets").await;
     assert!(!again.body.contains("预设已保存"));

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use rocket::http::Status;
-use wiremock::matchers::{any, method, path};
+use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
 
 use modelscope_balance::cli;
@@ -44,14 +44,20 @@ fn mode(path: &std::path::Path) -> u32 {
         & 0o777
 }
 
-/// Fails the test (when the env drops) if the upstream is called at all.
+/// Fails the test (when the env drops) if a key is used upstream at all: no probe, no balance
+/// call. (The public model catalogue, which takes no key, may be fetched by some pages.)
 async fn forbid_upstream(env: &Env) {
-    Mock::given(any())
-        .respond_with(ResponseTemplate::new(500))
-        .expect(0)
-        .named("no upstream call")
-        .mount(&env.upstream)
-        .await;
+    for (name, route) in [
+        ("no probe", "/v1/chat/completions"),
+        ("no balance call", BALANCE_PATH),
+    ] {
+        Mock::given(path(route))
+            .respond_with(ResponseTemplate::new(500))
+            .expect(0)
+            .named(name)
+            .mount(&env.upstream)
+            .await;
+    }
 }
 
 /// A chat answer with quota headers for any model.
@@ -341,6 +347,13 @@ async fn canary_keys_saved_updated_used_and_deleted_leave_no_trace_on_disk() {
                 assert_no_trace(bytes, middle(canary), &what);
             }
         }
+        // Positive control: the scan does see what is stored in plaintext (labels).
+        assert!(
+            files
+                .iter()
+                .any(|(_, bytes)| bytes.windows(8).any(|w| w == b"canary a")),
+            "the scan missed the saved label: it cannot be seeing the rows"
+        );
         names
     };
     // While the app runs, the WAL and the shared-memory index are there too.
@@ -494,7 +507,6 @@ async fn restarting_with_another_master_key_gives_no_5xx_and_overwrites_nothing(
     signed_up(&client, "alice").await;
     let one = add_key(&client, "one", KEY).await;
     let two = add_key(&client, "two", KEY_2).await;
-    let cookie_jar_user = session_cookie(&client).expect("cookie");
     drop(client);
     let db = env.db();
     let before = [key_row_bytes(&db, one), key_row_bytes(&db, two)];
@@ -506,11 +518,9 @@ async fn restarting_with_another_master_key_gives_no_5xx_and_overwrites_nothing(
     let new_key = std::fs::read(env.key_file()).expect("a new key file");
     assert_ne!(new_key, old_key);
     assert_eq!(mode(&env.key_file()), 0o600);
-    // Sessions are database rows: still signed in.
-    client
-        .cookies()
-        .add(rocket::http::Cookie::new(SESSION_COOKIE, cookie_jar_user));
-    assert!(is_signed_in(&client).await);
+    login(&client, "alice", PASSWORD)
+        .await
+        .assert_redirect_to("/");
 
     for path in ["/", "/keys", "/account", "/query", "/history", "/presets"] {
         get(&client, path).await.assert_not_5xx(path);
@@ -610,7 +620,7 @@ fn start_binary(env: &Env) -> (std::process::ExitStatus, String) {
 }
 
 async fn assert_start_refused(env: &Env, expected: &str) {
-    let Err(error) = Client_tracked(env).await else {
+    let Err(error) = try_start(env).await else {
         panic!("the app ignited with a bad key file");
     };
     // rocket::Error panics on drop unless inspected.
@@ -625,8 +635,7 @@ async fn assert_start_refused(env: &Env, expected: &str) {
     assert!(stderr.contains(expected), "{stderr}");
 }
 
-#[allow(non_snake_case)]
-async fn Client_tracked(env: &Env) -> Result<rocket::local::asynchronous::Client, rocket::Error> {
+async fn try_start(env: &Env) -> Result<rocket::local::asynchronous::Client, rocket::Error> {
     rocket::local::asynchronous::Client::tracked(modelscope_balance::rocket_from(env.figment()))
         .await
 }
@@ -880,18 +889,17 @@ async fn a_failed_rotation_puts_the_old_key_back_and_changes_nothing() {
     // Someone holds the write lock (a server that was not stopped, say) past the busy timeout.
     let blocker = env.db();
     blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-
     let figment = env.figment();
-    let code = tokio::task::spawn_blocking(move || {
-        cli::run_rotation(&figment, &mut out, &mut err)
-            .eq(&ExitCode::FAILURE)
-            .then_some(err)
+
+    let (code, err) = tokio::task::spawn_blocking(move || {
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let code = cli::run_rotation(&figment, &mut out, &mut err);
+        (code, String::from_utf8(err).unwrap())
     })
     .await
     .unwrap();
 
-    let err = String::from_utf8(code.expect("exit code 1")).unwrap();
+    assert_eq!(code, ExitCode::FAILURE);
     blocker.execute_batch("ROLLBACK").unwrap();
     assert!(err.contains("nothing has changed"), "{err}");
     assert_eq!(

@@ -161,7 +161,7 @@ impl Upstream {
                 Ok(body) => body,
                 Err(error) if status.is_success() => {
                     // The headers already counted; a body cut short changes nothing.
-                    tracing::debug!(kind = transport_kind(&error), "probe body unread");
+                    tracing::debug!(kind = ?TransportFailure::of(&error), "probe body unread");
                     String::new()
                 }
                 Err(error) => {
@@ -312,26 +312,41 @@ fn mask_token_shapes(text: &str) -> String {
     out
 }
 
-/// reqwest's own error text names the URL; only the kind of failure reaches a user.
-fn transport_kind(error: &reqwest::Error) -> &'static str {
-    if error.is_timeout() {
-        "timeout"
-    } else if error.is_connect() {
-        "connect"
-    } else if error.is_body() || error.is_decode() {
-        "body"
-    } else {
-        "request"
+/// What went wrong below HTTP. reqwest's own error text names the URL, so only the kind of
+/// failure reaches a user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TransportFailure {
+    Timeout,
+    Connect,
+    Body,
+    Request,
+}
+
+impl TransportFailure {
+    fn of(error: &reqwest::Error) -> Self {
+        if error.is_timeout() {
+            Self::Timeout
+        } else if error.is_connect() {
+            Self::Connect
+        } else if error.is_body() || error.is_decode() {
+            Self::Body
+        } else {
+            Self::Request
+        }
+    }
+
+    fn failure(self) -> Failure {
+        match self {
+            Self::Timeout => Failure::new(ErrorCode::Timeout, None),
+            Self::Connect => Failure::new(ErrorCode::NetworkError, Some("连接失败".into())),
+            Self::Body => Failure::new(ErrorCode::NetworkError, Some("响应被截断".into())),
+            Self::Request => Failure::new(ErrorCode::NetworkError, Some("请求失败".into())),
+        }
     }
 }
 
 fn transport_failure(error: &reqwest::Error) -> Failure {
-    match transport_kind(error) {
-        "timeout" => Failure::new(ErrorCode::Timeout, None),
-        "connect" => Failure::new(ErrorCode::NetworkError, Some("connection failed".into())),
-        "body" => Failure::new(ErrorCode::NetworkError, Some("response cut off".into())),
-        _ => Failure::new(ErrorCode::NetworkError, Some("request failed".into())),
-    }
+    TransportFailure::of(error).failure()
 }
 
 fn balance_transport_error(error: &reqwest::Error) -> BalanceError {

@@ -92,7 +92,7 @@ pub fn parse_page(raw: Option<&str>) -> Result<i64, Notice> {
     };
     match text.parse::<i64>() {
         // The offset must fit in an i64.
-        Ok(page) if page >= 1 && page <= i64::MAX / PAGE_SIZE => Ok(page),
+        Ok(page) if (1..=i64::MAX / PAGE_SIZE).contains(&page) => Ok(page),
         _ => Err(bad("页码")),
     }
 }
@@ -115,10 +115,10 @@ impl Filters {
         };
         let from = parse_date(query.from.as_deref(), "开始日期")?;
         let to = parse_date(query.to.as_deref(), "结束日期")?;
-        if let (Some(from), Some(to)) = (from, to) {
-            if from > to {
-                return Err(bad("开始日期晚于结束日期"));
-            }
+        if let (Some(from), Some(to)) = (from, to)
+            && from > to
+        {
+            return Err(bad("开始日期晚于结束日期"));
         }
         if to.is_some_and(|to| to.next_day().is_none()) {
             return Err(bad("结束日期"));
@@ -470,13 +470,13 @@ pub async fn detail(user: CurrentUser, id: &str, db: &State<Db>) -> Result<Detai
     let mut trend_links: Vec<TrendLink> = Vec::new();
     for row in &rows {
         let model = &row.result.model;
-        if let Some(href) = trend_href(model) {
-            if !trend_links.iter().any(|link| &link.model == model) {
-                trend_links.push(TrendLink {
-                    model: model.clone(),
-                    href,
-                });
-            }
+        if let Some(href) = trend_href(model)
+            && !trend_links.iter().any(|link| &link.model == model)
+        {
+            trend_links.push(TrendLink {
+                model: model.clone(),
+                href,
+            });
         }
     }
     let report = ReportView::from_rows(
@@ -588,8 +588,8 @@ pub async fn model_trend(
             ));
             Sample {
                 at: row.stored.started_at,
-                model_remaining: quota.model_request_remaining,
-                account_remaining: quota.request_remaining,
+                remaining: quota.model_request_remaining,
+                limit: quota.model_request_limit,
                 title,
             }
         })

@@ -19,8 +19,10 @@ const BOTTOM: f64 = 40.0;
 pub struct Sample {
     /// Unix seconds.
     pub at: i64,
-    pub model_remaining: Option<i64>,
-    pub account_remaining: Option<i64>,
+    /// Model calls remaining: the line. Rows without it are not drawn.
+    pub remaining: Option<i64>,
+    /// The model's daily limit: the top of the scale, so the line reads as "how full".
+    pub limit: Option<i64>,
     /// Hover text for the row's points (plain text; escaped by the template).
     pub title: String,
 }
@@ -61,14 +63,15 @@ pub struct Chart {
     pub right: f64,
     pub top: f64,
     pub bottom: f64,
-    /// Model calls remaining (the main line).
-    pub model: Series,
-    /// Account calls remaining (the second line).
-    pub account: Series,
+    /// Model calls remaining, oldest first.
+    pub line: Series,
     /// The value at the top and at the bottom of the y axis.
     pub y_max: i64,
     pub y_min: i64,
-    /// Beijing time of the oldest and the newest sample.
+    /// The smallest and largest value drawn.
+    pub lowest: i64,
+    pub highest: i64,
+    /// Beijing time of the oldest and the newest point.
     pub first_time: String,
     pub last_time: String,
     /// Where the axis labels sit.
@@ -81,25 +84,25 @@ fn round(value: f64) -> f64 {
     (value * 10.0).round() / 10.0
 }
 
-/// The chart for `samples` (any order); `None` when no sample carries a number.
+/// The chart for `samples` (any order); `None` when no sample has a remaining count.
+///
+/// The y axis runs from 0 (or a lower value, should one appear) to the largest of the limits
+/// and values seen, so a line near the top means "nearly all left".
 pub fn build(samples: &[Sample]) -> Option<Chart> {
-    let mut samples: Vec<&Sample> = samples
+    let mut drawn: Vec<(&Sample, i64)> = samples
         .iter()
-        .filter(|s| s.model_remaining.is_some() || s.account_remaining.is_some())
+        .filter_map(|s| s.remaining.map(|value| (s, value)))
         .collect();
-    if samples.is_empty() {
-        return None;
-    }
     // Oldest first; the sort is stable, so runs at the same second keep their order.
-    samples.sort_by_key(|s| s.at);
-    let first_at = samples.first()?.at;
-    let last_at = samples.last()?.at;
+    drawn.sort_by_key(|(s, _)| s.at);
+    let first_at = drawn.first()?.0.at;
+    let last_at = drawn.last()?.0.at;
 
-    let values = samples
-        .iter()
-        .flat_map(|s| [s.model_remaining, s.account_remaining])
-        .flatten();
-    let (min, max) = values.fold((0_i64, 1_i64), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    let lowest = drawn.iter().map(|(_, v)| *v).min()?;
+    let highest = drawn.iter().map(|(_, v)| *v).max()?;
+    let top_limit = drawn.iter().filter_map(|(s, _)| s.limit).max().unwrap_or(0);
+    let y_min = lowest.min(0);
+    let y_max = highest.max(top_limit).max(y_min + 1);
     let (plot_left, plot_right) = (LEFT, WIDTH - RIGHT);
     let (plot_top, plot_bottom) = (TOP, HEIGHT - BOTTOM);
 
@@ -111,23 +114,8 @@ pub fn build(samples: &[Sample]) -> Option<Chart> {
         round(plot_left + share * (plot_right - plot_left))
     };
     let y_of = |value: i64| -> f64 {
-        let share = (value - min) as f64 / (max - min) as f64;
+        let share = (value - y_min) as f64 / (y_max - y_min) as f64;
         round(plot_bottom - share * (plot_bottom - plot_top))
-    };
-    let series = |pick: fn(&Sample) -> Option<i64>| {
-        Series::new(
-            samples
-                .iter()
-                .filter_map(|s| {
-                    pick(s).map(|value| Point {
-                        x: x_of(s.at),
-                        y: y_of(value),
-                        value,
-                        title: s.title.clone(),
-                    })
-                })
-                .collect(),
-        )
     };
 
     Some(Chart {
@@ -137,10 +125,21 @@ pub fn build(samples: &[Sample]) -> Option<Chart> {
         right: plot_right,
         top: plot_top,
         bottom: plot_bottom,
-        model: series(|s| s.model_remaining),
-        account: series(|s| s.account_remaining),
-        y_max: max,
-        y_min: min,
+        line: Series::new(
+            drawn
+                .iter()
+                .map(|(s, value)| Point {
+                    x: x_of(s.at),
+                    y: y_of(*value),
+                    value: *value,
+                    title: s.title.clone(),
+                })
+                .collect(),
+        ),
+        y_max,
+        y_min,
+        lowest,
+        highest,
         first_time: beijing_time(first_at),
         last_time: beijing_time(last_at),
         label_x_left: plot_left - 6.0,
@@ -152,11 +151,11 @@ pub fn build(samples: &[Sample]) -> Option<Chart> {
 mod tests {
     use super::*;
 
-    fn sample(at: i64, model: Option<i64>, account: Option<i64>) -> Sample {
+    fn sample(at: i64, remaining: Option<i64>, limit: Option<i64>) -> Sample {
         Sample {
             at,
-            model_remaining: model,
-            account_remaining: account,
+            remaining,
+            limit,
             title: format!("t{at}"),
         }
     }
@@ -164,50 +163,59 @@ mod tests {
     #[test]
     fn no_numbers_no_chart() {
         assert_eq!(build(&[]), None);
-        assert_eq!(build(&[sample(1, None, None), sample(2, None, None)]), None);
+        assert_eq!(
+            build(&[sample(1, None, Some(500)), sample(2, None, None)]),
+            None
+        );
     }
 
     #[test]
-    fn oldest_left_newest_right_zero_at_the_bottom() {
-        // Given newest first, drawn oldest first.
+    fn oldest_left_newest_right_zero_at_the_bottom_limit_at_the_top() {
+        // Given newest first, drawn oldest first; the row without a number is skipped.
         let chart = build(&[
-            sample(300, Some(0), Some(1000)),
-            sample(200, Some(250), None),
-            sample(100, Some(500), Some(2000)),
+            sample(400, None, None),
+            sample(300, Some(0), Some(500)),
+            sample(200, Some(250), Some(500)),
+            sample(100, Some(400), Some(500)),
         ])
         .unwrap();
-        let model = &chart.model.points;
-        assert_eq!(model.len(), 3);
-        assert_eq!(model[0].title, "t100");
-        assert_eq!(model[0].x, chart.left);
-        assert_eq!(model[2].x, chart.right);
-        assert!(model[0].x < model[1].x && model[1].x < model[2].x);
-        assert_eq!(chart.y_max, 2000);
-        assert_eq!(chart.y_min, 0);
-        assert_eq!(model[2].y, chart.bottom, "0 sits on the x axis");
-        // The account line shares the scale: its 2000 is the top.
-        assert_eq!(chart.account.points.len(), 2);
-        assert_eq!(chart.account.points[0].y, chart.top);
-        assert_eq!(model[0].value, 500);
-        assert!(model[0].y > chart.top && model[0].y < chart.bottom);
+        let points = &chart.line.points;
+        assert_eq!(points.len(), 3);
+        assert_eq!(points[0].title, "t100");
+        assert_eq!(points[0].x, chart.left);
+        assert_eq!(points[2].x, chart.right);
+        assert!(points[0].x < points[1].x && points[1].x < points[2].x);
+        assert_eq!((chart.y_min, chart.y_max), (0, 500));
+        assert_eq!((chart.lowest, chart.highest), (0, 400));
+        assert_eq!(points[2].y, chart.bottom, "0 sits on the x axis");
+        assert_eq!(points[1].y, f64::midpoint(chart.top, chart.bottom));
+        assert_eq!(points[0].value, 400);
+        assert!(points[0].y > chart.top && points[0].y < points[1].y);
+        assert_eq!(chart.first_time, beijing_time(100));
+        assert_eq!(chart.last_time, beijing_time(300));
+    }
+
+    #[test]
+    fn without_a_limit_the_largest_value_is_the_top() {
+        let chart = build(&[sample(1, Some(20), None), sample(2, Some(80), None)]).unwrap();
+        assert_eq!(chart.y_max, 80);
+        assert_eq!(chart.line.points[1].y, chart.top);
     }
 
     #[test]
     fn one_sample_sits_in_the_middle() {
         let chart = build(&[sample(42, Some(7), None)]).unwrap();
-        let point = &chart.model.points[0];
+        let point = &chart.line.points[0];
         assert_eq!(point.x, round(f64::midpoint(chart.left, chart.right)));
         assert_eq!(point.y, chart.top, "the only value is the maximum");
-        assert!(chart.account.points.is_empty());
-        assert_eq!(chart.account.polyline, "");
         assert_eq!(chart.first_time, chart.last_time);
     }
 
     #[test]
     fn all_zero_does_not_divide_by_zero() {
-        let chart = build(&[sample(1, Some(0), Some(0)), sample(2, Some(0), Some(0))]).unwrap();
+        let chart = build(&[sample(1, Some(0), None), sample(1, Some(0), None)]).unwrap();
         assert_eq!(chart.y_max, 1);
-        for p in chart.model.points.iter().chain(&chart.account.points) {
+        for p in &chart.line.points {
             assert!(p.x.is_finite() && p.y.is_finite());
             assert_eq!(p.y, chart.bottom);
         }
@@ -217,24 +225,24 @@ mod tests {
     fn negative_values_extend_the_axis() {
         let chart = build(&[sample(1, Some(-5), None), sample(2, Some(5), None)]).unwrap();
         assert_eq!(chart.y_min, -5);
-        assert_eq!(chart.model.points[0].y, chart.bottom);
+        assert_eq!(chart.line.points[0].y, chart.bottom);
+        assert_eq!(chart.line.points[1].y, chart.top);
     }
 
     #[test]
-    fn polylines_carry_numbers_only() {
+    fn the_polyline_carries_numbers_only() {
         let mut hostile = sample(1_800_000_000, Some(3), Some(9));
         hostile.title = r#"<script>alert(1)</script>" onerror="x'&"#.to_owned();
-        let chart = build(&[hostile, sample(1_800_000_600, Some(1), Some(8))]).unwrap();
-        for line in [&chart.model.polyline, &chart.account.polyline] {
-            assert!(!line.is_empty());
-            assert!(
-                line.chars()
-                    .all(|c| c.is_ascii_digit() || matches!(c, '.' | ',' | ' ' | '-')),
-                "{line}"
-            );
-        }
+        let chart = build(&[hostile, sample(1_800_000_600, Some(1), Some(9))]).unwrap();
+        let line = &chart.line.polyline;
+        assert_eq!(line.split(' ').count(), 2);
+        assert!(
+            line.chars()
+                .all(|c| c.is_ascii_digit() || matches!(c, '.' | ',' | ' ' | '-')),
+            "{line}"
+        );
         // The title is kept verbatim for the template to escape.
-        assert!(chart.model.points[0].title.contains("<script>"));
+        assert!(chart.line.points[0].title.contains("<script>"));
     }
 
     #[test]
