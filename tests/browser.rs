@@ -15,6 +15,7 @@
 //!
 //! Run alone with timings: `cargo test --test browser -- --nocapture`.
 
+use std::cell::{Cell, RefCell};
 use std::fmt::Display;
 use std::fs::File;
 use std::net::TcpListener;
@@ -60,7 +61,7 @@ const CATALOGUE_PATH: &str = "/v1/models";
 /// How often the DOM is polled while waiting.
 const POLL: Duration = Duration::from_millis(50);
 /// The most any one page step (a navigation, a form post) may take.
-const STEP_TIMEOUT: Duration = Duration::from_secs(10);
+const STEP_TIMEOUT: Duration = Duration::from_secs(20);
 /// The most the streamed query may take (the slowest model answers after 1.45 s).
 const QUERY_TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -77,7 +78,7 @@ async fn a_user_runs_a_preset_and_watches_rows_arrive() {
 
     let upstream = upstream().await;
     let app = App::start(&upstream).await;
-    let driver = Driver::start();
+    let driver = Driver::start().await;
     let client = driver.session().await;
     let setup = started.elapsed();
 
@@ -85,9 +86,9 @@ async fn a_user_runs_a_preset_and_watches_rows_arrive() {
         client: client.clone(),
         base: app.base.clone(),
         upstream: &upstream,
-        step: std::cell::Cell::new("start"),
-        timings: std::cell::RefCell::new(Vec::new()),
-        step_started: std::cell::Cell::new(Instant::now()),
+        step: Cell::new("start"),
+        timings: RefCell::new(Vec::new()),
+        step_started: Cell::new(Instant::now()),
     };
     let outcome = flow.run().await;
     flow.end_step();
@@ -121,9 +122,9 @@ struct Flow<'a> {
     client: Client,
     base: String,
     upstream: &'a MockServer,
-    step: std::cell::Cell<&'static str>,
-    step_started: std::cell::Cell<Instant>,
-    timings: std::cell::RefCell<Vec<(&'static str, Duration)>>,
+    step: Cell<&'static str>,
+    step_started: Cell<Instant>,
+    timings: RefCell<Vec<(&'static str, Duration)>>,
 }
 
 type Step<T> = Result<T, String>;
@@ -182,7 +183,7 @@ struct TableRow {
     ok: bool,
 }
 
-const LIVE_STATE_JS: &str = r#"
+const LIVE_STATE_JS: &str = r##"
 const q = (s) => document.querySelector(s);
 const text = (e) => (e ? e.textContent.trim() : "");
 const section = q("#live-results");
@@ -215,7 +216,7 @@ return {
   failed: !!failed && !failed.hidden,
   alert: alert ? text(alert) : null,
 };
-"#;
+"##;
 
 const TABLE_ROWS_JS: &str = r#"
 const selector = arguments[0];
@@ -397,7 +398,10 @@ impl Flow<'_> {
                 vec![],
             )
             .await?;
-        ensure!(who == USERNAME, "the header names {who:?}, not {USERNAME:?}");
+        ensure!(
+            who == USERNAME,
+            "the header names {who:?}, not {USERNAME:?}"
+        );
         Ok(())
     }
 
@@ -416,7 +420,10 @@ impl Flow<'_> {
                 vec![],
             )
             .await?;
-        ensure!(shown.len() == 1, "expected one saved key, the page lists {shown:?}");
+        ensure!(
+            shown.len() == 1,
+            "expected one saved key, the page lists {shown:?}"
+        );
         ensure!(
             shown[0].contains(KEY_LABEL) && shown[0].contains(KEY_MASKED),
             "the saved key should show as {KEY_LABEL} {KEY_MASKED}; the row reads {:?}",
@@ -619,11 +626,18 @@ impl Flow<'_> {
                 row.quota
             );
         }
-        ensure!(state.count == "4 / 4", "the count ends at {:?}", state.count);
+        ensure!(
+            state.count == "4 / 4",
+            "the count ends at {:?}",
+            state.count
+        );
         ensure!(state.balance_visible, "the points balance is not shown");
         ensure!(
-            (state.total.as_str(), state.available.as_str(), state.frozen.as_str())
-                == ("250", "240.5", "9.5"),
+            (
+                state.total.as_str(),
+                state.available.as_str(),
+                state.frozen.as_str()
+            ) == ("250", "240.5", "9.5"),
             "the balance shows {} / {} / {}",
             state.total,
             state.available,
@@ -718,7 +732,10 @@ impl Flow<'_> {
             "the dashboard's key panel is headed {heading:?}"
         );
         let rows: Vec<TableRow> = self
-            .js(TABLE_ROWS_JS, vec![json!(".key-panel .results-table tbody tr")])
+            .js(
+                TABLE_ROWS_JS,
+                vec![json!(".key-panel .results-table tbody tr")],
+            )
             .await?;
         let mut models: Vec<&str> = rows.iter().map(|r| r.model.as_str()).collect();
         models.sort_unstable();
@@ -832,7 +849,9 @@ async fn upstream() -> MockServer {
     let catalogue: Vec<Value> = MODELS
         .iter()
         .map(|(id, _)| json!({"id": id, "object": "model", "owned_by": "system"}))
-        .chain(std::iter::once(json!({"id": "Qwen/Qwen3-8B", "object": "model"})))
+        .chain(std::iter::once(
+            json!({"id": "Qwen/Qwen3-8B", "object": "model"}),
+        ))
         .collect();
     Mock::given(method("GET"))
         .and(path(CATALOGUE_PATH))
@@ -930,7 +949,7 @@ struct Driver {
 }
 
 impl Driver {
-    fn start() -> Self {
+    async fn start() -> Self {
         let port = free_port();
         let log_path = target_dir().join("browser-chromedriver.log");
         let log = File::create(&log_path)
@@ -954,16 +973,17 @@ impl Driver {
             url: format!("http://127.0.0.1:{port}"),
             profile: tempfile::tempdir().expect("a temporary browser profile"),
         };
-        driver.wait_until_ready();
+        driver.wait_until_ready().await;
         driver
     }
 
-    /// Polls chromedriver's `/status` (plain HTTP/1.0 on a std socket, so no runtime is
-    /// blocked for long) until it reports ready, for at most 15 s.
-    fn wait_until_ready(&mut self) {
-        use std::io::{Read, Write};
+    /// Polls chromedriver's `/status` until it reports ready, for at most 15 s.
+    async fn wait_until_ready(&mut self) {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(2))
+            .build()
+            .expect("an HTTP client");
         let deadline = Instant::now() + Duration::from_secs(15);
-        let addr = self.url.trim_start_matches("http://").to_owned();
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
                 panic!(
@@ -971,14 +991,14 @@ impl Driver {
                     target_dir().join("browser-chromedriver.log").display()
                 );
             }
-            let answer = std::net::TcpStream::connect(&addr).and_then(|mut stream| {
-                stream.set_read_timeout(Some(Duration::from_secs(2)))?;
-                stream.write_all(b"GET /status HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")?;
-                let mut body = String::new();
-                stream.read_to_string(&mut body)?;
-                Ok(body)
-            });
-            if answer.is_ok_and(|body| body.contains("\"ready\":true")) {
+            let ready = match http.get(format!("{}/status", self.url)).send().await {
+                Ok(response) => response
+                    .json::<Value>()
+                    .await
+                    .is_ok_and(|status| status["value"]["ready"] == true),
+                Err(_) => false,
+            };
+            if ready {
                 return;
             }
             assert!(
@@ -986,7 +1006,7 @@ impl Driver {
                 "chromedriver did not become ready on {} within 15 s",
                 self.url
             );
-            std::thread::sleep(POLL);
+            tokio::time::sleep(POLL).await;
         }
     }
 

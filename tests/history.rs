@@ -452,7 +452,6 @@ async fn the_list_is_newest_first_fifty_a_page_and_links_keep_the_filters() {
     );
 
     let second = alice.get("/history?page=2").await;
-    println!("LIST {}", second.body);
     assert_eq!(second.run_ids(), newest[50..]);
     assert_eq!(second.rel_link("prev").as_deref(), Some("/history?page=1"));
     assert!(second.rel_link("next").is_none());
@@ -658,7 +657,6 @@ async fn the_detail_page_shows_the_run_escaped() {
     let id = site.insert(&run);
 
     let page = alice.get(&format!("/history/{id}")).await;
-    println!("DETAIL {}", page.body);
     assert_eq!(page.status, Status::Ok, "{}", page.body);
     let body = &page.body;
     for expected in [

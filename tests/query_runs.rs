@@ -673,3 +673,157 @@ async fn hostile_text_in_the_stream_is_json_not_html() {
     assert_eq!(by_index(2)["detail"], HOSTILE_MESSAGE, "the words as text");
     r.site.verify().await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Deleting what a run uses while it runs
+
+/// Starts a streamed run of the preset with slow models, deletes `what` (a form address) while
+/// the run is in flight, then reads the stream to its end.
+async fn delete_during_a_run(r: &Ready, what: &str) -> flows::Streamed {
+    let delay = Duration::from_millis(700);
+    r.site.mount_slow(MODEL_A, QUOTA_A, delay, 1).await;
+    r.site.mount_slow(MODEL_B, QUOTA_B, delay, 1).await;
+    r.site.mount_slow(MODEL_C, QUOTA_C, delay, 1).await;
+    let body = common::form_encode(&[
+        ("key_id", &r.key_id),
+        ("preset_id", &r.preset_id),
+        ("csrf_token", &r.user.csrf),
+    ]);
+    let response = r
+        .user
+        .client
+        .post("/query/stream")
+        .header(ContentType::Form)
+        .body(body)
+        .dispatch()
+        .await;
+    assert_eq!(response.status(), Status::Ok);
+
+    let deleted = r.user.submit(what, &[]).await;
+    assert_eq!(deleted.status, Status::SeeOther, "{what}: {}", deleted.body);
+
+    let answer = common::Answer::from(response).await;
+    let events = answer
+        .body
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or(Value::Null))
+        .collect();
+    flows::Streamed {
+        status: answer.status,
+        content_type: answer.content_type,
+        body: answer.body,
+        events,
+    }
+}
+
+#[tokio::test]
+async fn run_is_stored_when_its_preset_is_deleted_meanwhile() {
+    let r = ready().await;
+
+    let streamed = delete_during_a_run(&r, &format!("/presets/{}/delete", r.preset_id)).await;
+
+    let last = streamed.events.last().cloned().unwrap_or_default();
+    assert_eq!(last["type"], "done", "the run was lost: {}", streamed.body);
+    let id = last["id"].as_i64().unwrap();
+    let run = stored_run(&r.site.db(), id).unwrap();
+    assert_eq!(run.preset_name.as_deref(), Some("daily"), "{run:?}");
+    assert_eq!(stored_rows(&r.site.db(), id).len(), 3);
+}
+
+#[tokio::test]
+async fn run_is_stored_when_its_key_is_deleted_meanwhile() {
+    let r = ready().await;
+
+    let streamed = delete_during_a_run(&r, &format!("/keys/{}/delete", r.key_id)).await;
+
+    let last = streamed.events.last().cloned().unwrap_or_default();
+    assert_eq!(last["type"], "done", "the run was lost: {}", streamed.body);
+    let id = last["id"].as_i64().unwrap();
+    let run = stored_run(&r.site.db(), id).unwrap();
+    assert_eq!(run.key_label.as_deref(), Some("main"), "{run:?}");
+    assert_eq!(stored_rows(&r.site.db(), id).len(), 3);
+}
+
+// ---------------------------------------------------------------------------------------------
+// More of the form
+
+#[tokio::test]
+async fn repeated_models_are_probed_once() {
+    let r = ready().await;
+    r.site.mount_ok(MODEL_A, QUOTA_A, 1).await;
+    r.site.mount_ok(MODEL_B, QUOTA_B, 1).await;
+
+    let id = r
+        .user
+        .run_query_ok(&[
+            ("key_id", &r.key_id),
+            ("models", &format!("{MODEL_A}, {MODEL_B}\n{MODEL_A} {MODEL_A}")),
+        ])
+        .await;
+
+    let rows = stored_rows(&r.site.db(), id);
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_ok_row(&rows[0], 0, MODEL_A, QUOTA_A);
+    assert_ok_row(&rows[1], 1, MODEL_B, QUOTA_B);
+    r.site.verify().await;
+}
+
+#[tokio::test]
+async fn an_empty_preset_is_refused() {
+    let r = ready().await;
+    common::forbid_any_call(&r.site.upstream).await;
+    // The presets page refuses an empty list, so make one the way an old version might have.
+    r.site
+        .db()
+        .execute(
+            "INSERT INTO presets (user_id, name, models, is_default, created_at, updated_at)
+             VALUES (?1, 'empty', '[]', 0, 0, 0)",
+            [r.user.id],
+        )
+        .unwrap();
+    let empty = r.user.owned_preset_id("empty").to_string();
+
+    let answer = r
+        .user
+        .run_query(&[("key_id", &r.key_id), ("preset_id", &empty)])
+        .await;
+    assert_refused(&answer, "请至少填写一个模型 ID");
+
+    let streamed = r
+        .user
+        .stream(&[("key_id", &r.key_id), ("preset_id", &empty)])
+        .await;
+    assert_eq!(streamed.status, Status::UnprocessableEntity, "{}", streamed.body);
+}
+
+#[tokio::test]
+async fn query_page_escapes_key_labels_and_preset_names() {
+    let site = Site::new().await;
+    let user = site.user("alice").await;
+    user.add_key("<script>alert(1)</script>", KEY).await;
+    user.add_preset(r#""><img src=x onerror=alert(2)>"#, &[MODEL_A])
+        .await;
+
+    let page = user.get("/query").await;
+
+    assert_eq!(page.status, Status::Ok);
+    assert!(!page.body.contains("<script>alert"), "{}", page.body);
+    assert!(!page.body.contains("<img src=x"), "{}", page.body);
+    assert!(common::html_unescape(&page.body).contains("<script>alert(1)</script>"));
+}
+
+#[tokio::test]
+async fn typed_text_cannot_break_out_of_the_models_field() {
+    let r = ready().await;
+    common::forbid_any_call(&r.site.upstream).await;
+    let typed = "</textarea><script>alert(1)</script>";
+
+    let answer = r
+        .user
+        .run_query(&[("key_id", ""), ("api_key", ""), ("models", typed)])
+        .await;
+
+    assert_eq!(answer.status, Status::UnprocessableEntity);
+    assert!(!answer.body.contains("<script>alert"), "{}", answer.body);
+    assert_eq!(models_field(&answer.body), typed);
+}

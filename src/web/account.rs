@@ -9,7 +9,7 @@ use rocket::response::{Flash, Redirect};
 use rocket::{State, get, post};
 
 use super::auth::account_notice;
-use super::session::{Csrf, CsrfProtected, CurrentUser, clear_session_cookie};
+use super::session::{Csrf, CurrentUser, clear_session_cookie, csrf_form};
 use super::view::{Layout, Notice, beijing_time};
 use crate::accounts;
 use crate::db::{Db, sessions};
@@ -43,22 +43,12 @@ pub struct PasswordForm {
     csrf_token: Option<String>,
 }
 
-impl CsrfProtected for PasswordForm {
-    fn csrf_token(&self) -> Option<&str> {
-        self.csrf_token.as_deref()
-    }
-}
+csrf_form!(PasswordForm, DeleteForm);
 
 #[derive(Debug, FromForm)]
 pub struct DeleteForm {
     password: Option<String>,
     csrf_token: Option<String>,
-}
-
-impl CsrfProtected for DeleteForm {
-    fn csrf_token(&self) -> Option<&str> {
-        self.csrf_token.as_deref()
-    }
 }
 
 pub async fn account_page(user: &CurrentUser, db: &Db) -> Result<AccountPage, Status> {

@@ -9,7 +9,7 @@ use rocket::response::{Flash, Redirect};
 use rocket::{State, get, post};
 
 use super::session::{
-    ClientInfo, Csrf, CsrfProtected, CurrentUser, Viewer, clear_session_cookie, safe_next,
+    ClientInfo, Csrf, CurrentUser, Viewer, clear_session_cookie, csrf_form, safe_next,
     set_session_cookie,
 };
 use super::view::{Layout, Notice};
@@ -44,21 +44,11 @@ pub struct CredentialsForm {
     csrf_token: Option<String>,
 }
 
-impl CsrfProtected for CredentialsForm {
-    fn csrf_token(&self) -> Option<&str> {
-        self.csrf_token.as_deref()
-    }
-}
+csrf_form!(CredentialsForm, TokenOnlyForm);
 
 #[derive(Debug, FromForm)]
 pub struct TokenOnlyForm {
     csrf_token: Option<String>,
-}
-
-impl CsrfProtected for TokenOnlyForm {
-    fn csrf_token(&self) -> Option<&str> {
-        self.csrf_token.as_deref()
-    }
 }
 
 /// The notice for each account error a form can show.

@@ -136,15 +136,7 @@ pub async fn dashboard(
     DashboardPage {
         layout: user.layout(),
         keys: panels,
-        presets: presets
-            .into_iter()
-            .map(|p| PresetOption {
-                id: p.id,
-                model_count: p.models.len(),
-                name: p.name,
-                is_default: p.is_default,
-            })
-            .collect(),
+        presets: presets.into_iter().map(PresetOption::from).collect(),
         reset_hours: reset / 3600,
         reset_minutes: (reset % 3600) / 60,
     }

@@ -9,7 +9,7 @@ use rocket::response::{Flash, Redirect};
 use rocket::{State, get, post};
 
 use super::auth::TokenOnlyForm;
-use super::session::{Csrf, CsrfProtected, CurrentUser};
+use super::session::{Csrf, CurrentUser, csrf_form};
 use super::view::{BalanceView, Layout, Notice, beijing_time};
 use crate::keyring::{KeyError, Keyring, check_key_shape};
 use crate::query::QueryEngine;
@@ -48,11 +48,7 @@ pub struct KeyForm {
     csrf_token: Option<String>,
 }
 
-impl CsrfProtected for KeyForm {
-    fn csrf_token(&self) -> Option<&str> {
-        self.csrf_token.as_deref()
-    }
-}
+csrf_form!(KeyForm);
 
 fn key_notice(error: &KeyError) -> Option<Notice> {
     Some(match error {

@@ -14,7 +14,7 @@ use rocket::response::{Flash, Redirect};
 use rocket::{State, get, post};
 
 use super::auth::TokenOnlyForm;
-use super::session::{Csrf, CsrfProtected, CurrentUser};
+use super::session::{Csrf, CurrentUser, csrf_form};
 use super::view::{Layout, Notice, beijing_time};
 use crate::catalogue::Catalogue;
 use crate::config::AppConfig;
@@ -79,11 +79,7 @@ pub struct PresetForm {
     csrf_token: Option<String>,
 }
 
-impl CsrfProtected for PresetForm {
-    fn csrf_token(&self) -> Option<&str> {
-        self.csrf_token.as_deref()
-    }
-}
+csrf_form!(PresetForm);
 
 impl PresetForm {
     /// A checkbox is sent only when ticked; any value but an explicit "no" means ticked.

@@ -12,7 +12,7 @@ use rocket::{State, get, post};
 use serde_json::json;
 
 use super::quick::{prepare_models, resolve_key};
-use super::session::{Csrf, CsrfProtected, CurrentUser, Viewer};
+use super::session::{Csrf, CurrentUser, Viewer, csrf_form};
 use super::view::{KeyOption, Layout, Notice, StatusRow, all_status_rows, number, points};
 use crate::db::Db;
 use crate::db::presets::{self, Preset};
@@ -27,6 +27,17 @@ pub struct PresetOption {
     pub name: String,
     pub model_count: usize,
     pub is_default: bool,
+}
+
+impl From<Preset> for PresetOption {
+    fn from(preset: Preset) -> Self {
+        Self {
+            id: preset.id,
+            model_count: preset.models.len(),
+            name: preset.name,
+            is_default: preset.is_default,
+        }
+    }
 }
 
 #[derive(Template, WebTemplate)]
@@ -52,11 +63,7 @@ pub struct QueryForm {
     csrf_token: Option<String>,
 }
 
-impl CsrfProtected for QueryForm {
-    fn csrf_token(&self) -> Option<&str> {
-        self.csrf_token.as_deref()
-    }
-}
+csrf_form!(QueryForm);
 
 fn parse_id(raw: &Option<String>) -> Option<i64> {
     raw.as_deref().and_then(|id| id.trim().parse::<i64>().ok())
@@ -78,23 +85,8 @@ async fn query_page(
         layout: user.layout(),
         selected_key_id: keys.first().map(|k| k.id),
         selected_preset_id: presets.iter().find(|p| p.is_default).map(|p| p.id),
-        keys: keys
-            .into_iter()
-            .map(|k| KeyOption {
-                id: k.id,
-                label: k.label,
-                masked: k.masked,
-            })
-            .collect(),
-        presets: presets
-            .into_iter()
-            .map(|p| PresetOption {
-                id: p.id,
-                model_count: p.models.len(),
-                name: p.name,
-                is_default: p.is_default,
-            })
-            .collect(),
+        keys: keys.into_iter().map(KeyOption::from).collect(),
+        presets: presets.into_iter().map(PresetOption::from).collect(),
         models: String::new(),
         max_models: engine.limits().max_models,
         error: None,

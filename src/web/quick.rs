@@ -9,7 +9,7 @@ use rocket::{Either, State};
 use rocket::{get, post};
 
 use super::dashboard::{DashboardPage, dashboard};
-use super::session::{Csrf, CsrfProtected, CurrentUser, Viewer};
+use super::session::{Csrf, CurrentUser, Viewer, csrf_form};
 use super::view::{KeyOption, Layout, Notice, ReportView};
 use crate::keyring::{KeyError, Keyring};
 use crate::query::{BatchError, ModelEntry, QueryEngine, split_model_text};
@@ -35,11 +35,7 @@ pub struct QuickForm {
     csrf_token: Option<String>,
 }
 
-impl CsrfProtected for QuickForm {
-    fn csrf_token(&self) -> Option<&str> {
-        self.csrf_token.as_deref()
-    }
-}
+csrf_form!(QuickForm);
 
 async fn key_options(keyring: &Keyring, viewer: &Viewer) -> Vec<KeyOption> {
     let Some(user) = &viewer.user else {
@@ -50,11 +46,7 @@ async fn key_options(keyring: &Keyring, viewer: &Viewer) -> Vec<KeyOption> {
         .await
         .unwrap_or_default()
         .into_iter()
-        .map(|key| KeyOption {
-            id: key.id,
-            label: key.label,
-            masked: key.masked,
-        })
+        .map(KeyOption::from)
         .collect()
 }
 

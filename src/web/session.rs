@@ -136,6 +136,18 @@ pub trait CsrfProtected {
     fn csrf_token(&self) -> Option<&str>;
 }
 
+/// Implements `CsrfProtected` for forms with a `csrf_token: Option<String>` field.
+macro_rules! csrf_form {
+    ($($form:ty),+ $(,)?) => {$(
+        impl $crate::web::session::CsrfProtected for $form {
+            fn csrf_token(&self) -> Option<&str> {
+                self.csrf_token.as_deref()
+            }
+        }
+    )+};
+}
+pub(crate) use csrf_form;
+
 /// A form whose `csrf_token` matched the session's (or, signed out, the CSRF cookie's) in
 /// constant time. A missing or wrong token is 403 before the handler runs.
 pub struct Csrf<T>(pub T);

@@ -6,7 +6,7 @@ use rocket::response::{Flash, Redirect};
 use rocket::{State, post};
 
 use super::account::{AccountPage, account_page, failed_page};
-use super::session::{Csrf, CsrfProtected, CurrentUser};
+use super::session::{Csrf, CurrentUser, csrf_form};
 use super::view::{Notice, beijing_time};
 use crate::db::Db;
 use crate::db::access_tokens::{self, AccessToken};
@@ -39,11 +39,7 @@ pub struct NewTokenForm {
     csrf_token: Option<String>,
 }
 
-impl CsrfProtected for NewTokenForm {
-    fn csrf_token(&self) -> Option<&str> {
-        self.csrf_token.as_deref()
-    }
-}
+csrf_form!(NewTokenForm);
 
 /// Answers with the account page showing the new token once; it is never shown again.
 #[post("/account/tokens", data = "<form>")]

@@ -168,6 +168,16 @@ pub struct KeyOption {
     pub masked: String,
 }
 
+impl From<crate::keyring::KeySummary> for KeyOption {
+    fn from(key: crate::keyring::KeySummary) -> Self {
+        Self {
+            id: key.id,
+            label: key.label,
+            masked: key.masked,
+        }
+    }
+}
+
 /// A form error or notice: a code the templates turn into words (`messages.html`), with an
 /// optional number and name to fill in.
 #[derive(Debug, Clone, PartialEq, Eq)]

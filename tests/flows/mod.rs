@@ -132,6 +132,20 @@ impl Site {
         common::mount_ok(&self.upstream, model, quota, times).await;
     }
 
+    /// Like [`Site::mount_ok`], for calls made with `key` only.
+    pub async fn mount_ok_for_key(&self, model: &str, key: &str, quota: [i64; 4], times: u64) {
+        common::chat(model)
+            .and(wiremock::matchers::header(
+                "Authorization",
+                format!("Bearer {key}").as_str(),
+            ))
+            .respond_with(common::ok_with_quota(quota))
+            .expect(times)
+            .named(format!("chat {model} with one key"))
+            .mount(&self.upstream)
+            .await;
+    }
+
     /// Like [`Site::mount_ok`], answering only after `delay`.
     pub async fn mount_slow(&self, model: &str, quota: [i64; 4], delay: Duration, times: u64) {
         common::chat(model)
@@ -267,6 +281,22 @@ impl User {
         shown_token(&answer.body).unwrap_or_else(|| panic!("no token shown: {}", answer.body))
     }
 
+    /// The id of the user's saved key labelled `label`.
+    pub fn saved_key_id(&self, label: &str) -> i64 {
+        self.owned_id(
+            "SELECT id FROM api_keys WHERE user_id = ?1 AND label = ?2",
+            label,
+        )
+    }
+
+    /// The id of the user's preset named `name`.
+    pub fn owned_preset_id(&self, name: &str) -> i64 {
+        self.owned_id(
+            "SELECT id FROM presets WHERE user_id = ?1 AND name = ?2",
+            name,
+        )
+    }
+
     /// The id of the user's token named `name`.
     pub fn token_id(&self, name: &str) -> i64 {
         self.owned_id(
@@ -355,6 +385,24 @@ pub fn form_error(html: &str) -> Option<String> {
     let start = html.find(marker)? + marker.len();
     let end = start + html[start..].find("</p>")?;
     Some(common::html_unescape(html[start..end].trim()))
+}
+
+/// The page's text without tags, whitespace collapsed, entities undone.
+pub fn visible_text(html: &str) -> String {
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                text.push(' ');
+            }
+            _ if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    common::html_unescape(&text.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
 /// Whether `haystack` contains `needle` as bytes.
