@@ -17,6 +17,7 @@
   const failed = document.getElementById("live-failed");
   const button = form.querySelector("button[type=submit]");
   let fallback = false;
+  let stored = false;
 
   form.addEventListener("submit", async (event) => {
     if (fallback) return; // the plain post, e.g. to show a validation message
@@ -32,7 +33,10 @@
         submitPlainly();
         return;
       }
+      stored = false;
       await readEvents(response.body.getReader());
+      // The stream ended without saying the run was stored: tell the user where to look.
+      if (!stored) failed.hidden = false;
     } catch (error) {
       failed.hidden = false;
     } finally {
@@ -120,6 +124,7 @@
   }
 
   function finish(event) {
+    stored = true;
     done.hidden = false;
     const link = done.querySelector("a");
     link.href = event.url;
