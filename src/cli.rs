@@ -193,6 +193,8 @@ pub fn rotate_master_key_labelled(figment: &Figment, label: &str) -> Result<Rota
             key_file.display()
         ));
     }
+    // A running server would go on sealing new keys with the old master key.
+    let _lock = crate::data_lock::DataDirLock::exclusive(&config.data_dir)?;
     // Opened before the key file is touched, so a bad database changes nothing.
     let db = Db::open(&config.database_path()).map_err(|e| e.to_string())?;
     let mut conn = db.connection().map_err(|e| e.to_string())?;

@@ -8,6 +8,7 @@ pub mod api;
 pub mod catalogue;
 pub mod cli;
 pub mod config;
+pub mod data_lock;
 pub mod db;
 pub mod history;
 pub mod housekeeping;
@@ -29,6 +30,7 @@ use rocket::figment::Figment;
 use rocket::{Build, Rocket};
 
 use crate::config::AppConfig;
+use crate::data_lock::DataDirLock;
 use crate::db::Db;
 use crate::keyring::Keyring;
 use crate::modelscope::Upstream;
@@ -64,13 +66,14 @@ pub fn rocket_from(figment: Figment) -> Rocket<Build> {
 /// Reads the configuration, opens the database and builds the shared state; any failure stops
 /// the launch with a message that names what to fix.
 async fn setup(rocket: Rocket<Build>) -> Result<Rocket<Build>, Rocket<Build>> {
-    match build_state(&rocket) {
-        Ok((config, db, engine, keyring)) => Ok(rocket
-            .manage(config)
-            .manage(db)
-            .manage(catalogue::Catalogue::new(engine.upstream().clone()))
-            .manage(engine)
-            .manage(keyring)),
+    match AppState::build(rocket.figment()) {
+        Ok(state) => Ok(rocket
+            .manage(catalogue::Catalogue::new(state.engine.upstream().clone()))
+            .manage(state.config)
+            .manage(state.db)
+            .manage(state.engine)
+            .manage(state.keyring)
+            .manage(state.lock)),
         Err(message) => {
             tracing::error!("{message}");
             eprintln!("modelscope-balance cannot start: {message}");
@@ -79,33 +82,51 @@ async fn setup(rocket: Rocket<Build>) -> Result<Rocket<Build>, Rocket<Build>> {
     }
 }
 
-fn build_state(rocket: &Rocket<Build>) -> Result<(AppConfig, Db, QueryEngine, Keyring), String> {
-    let config = rocket
-        .figment()
-        .extract::<AppConfig>()
-        .map_err(|e| format!("configuration: {e}"))?
-        .validate()?;
-    // Owner-only: the directory holds the master key and the database.
-    std::os::unix::fs::DirBuilderExt::mode(std::fs::DirBuilder::new().recursive(true), 0o700)
-        .create(&config.data_dir)
-        .map_err(|e| format!("cannot create data_dir {}: {e}", config.data_dir.display()))?;
-    let db = Db::open(&config.database_path()).map_err(|e| e.to_string())?;
-    let master = MasterKey::load_or_create(&config.master_key_file()).map_err(|e| e.to_string())?;
-    let keyring = Keyring::new(db.clone(), Arc::new(Vault::new(master)));
-    let upstream = Upstream::new(
-        &config.modelscope_api_base,
-        &config.modelscope_hub_base,
-        config.upstream_timeout(),
-    )
-    .map_err(|e| format!("HTTP client: {e}"))?;
-    let engine = QueryEngine::new(
-        upstream,
-        config.global_concurrency,
-        QueryLimits {
-            per_query: config.query_concurrency,
-            max_models: config.max_models_per_query,
-            deadline: config.query_deadline(),
-        },
-    );
-    Ok((config, db, engine, keyring))
+/// Everything the routes share.
+struct AppState {
+    config: AppConfig,
+    db: Db,
+    engine: QueryEngine,
+    keyring: Keyring,
+    lock: DataDirLock,
+}
+
+impl AppState {
+    fn build(figment: &Figment) -> Result<Self, String> {
+        let config = figment
+            .extract::<AppConfig>()
+            .map_err(|e| format!("configuration: {e}"))?
+            .validate()?;
+        // Owner-only: the directory holds the master key and the database.
+        std::os::unix::fs::DirBuilderExt::mode(std::fs::DirBuilder::new().recursive(true), 0o700)
+            .create(&config.data_dir)
+            .map_err(|e| format!("cannot create data_dir {}: {e}", config.data_dir.display()))?;
+        let lock = DataDirLock::shared(&config.data_dir)?;
+        let db = Db::open(&config.database_path()).map_err(|e| e.to_string())?;
+        let master =
+            MasterKey::load_or_create(&config.master_key_file()).map_err(|e| e.to_string())?;
+        let keyring = Keyring::new(db.clone(), Arc::new(Vault::new(master)));
+        let upstream = Upstream::new(
+            &config.modelscope_api_base,
+            &config.modelscope_hub_base,
+            config.upstream_timeout(),
+        )
+        .map_err(|e| format!("HTTP client: {e}"))?;
+        let engine = QueryEngine::new(
+            upstream,
+            config.global_concurrency,
+            QueryLimits {
+                per_query: config.query_concurrency,
+                max_models: config.max_models_per_query,
+                deadline: config.query_deadline(),
+            },
+        );
+        Ok(Self {
+            config,
+            db,
+            engine,
+            keyring,
+            lock,
+        })
+    }
 }

@@ -113,6 +113,38 @@ async fn usernames_must_be_3_to_32_of_lowercase_digits_underscore_dash() {
 }
 
 #[tokio::test]
+async fn signing_up_in_a_signed_in_browser_ends_the_session_it_replaces() {
+    let env = Env::new().await;
+    let client = env.start().await;
+    signed_up(&client, "victor").await;
+    let old_cookie = session_cookie(&client).expect("cookie");
+
+    signup(&client, "victor_two", PASSWORD)
+        .await
+        .assert_redirect_to("/");
+
+    let home = get(&client, "/").await;
+    assert!(home.body.contains(r#"class="who">victor_two</a>"#));
+    let db = env.db();
+    let victor = user_id(&db, "victor").unwrap();
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM sessions WHERE user_id = ?1",
+            victor
+        ),
+        0,
+        "the replaced session is still live in the database"
+    );
+    let replay = client
+        .get("/account")
+        .cookie(Cookie::new(SESSION_COOKIE, old_cookie))
+        .dispatch()
+        .await;
+    assert_eq!(replay.status(), Status::SeeOther);
+}
+
+#[tokio::test]
 async fn a_short_password_is_refused_with_a_message() {
     let env = Env::new().await;
     let client = env.start().await;
@@ -228,10 +260,12 @@ async fn the_eleventh_login_for_one_account_is_throttled_even_with_the_right_pas
     let client = env.start().await;
     signed_up(&env.start().await, "dave").await;
 
-    // Each failure from another address, so only the per-account count can trip.
+    // Each failure from another address, so only the per-account count can trip; the name's
+    // case does not matter.
     for attempt in 1..=10 {
         let ip = format!("203.0.113.{attempt}");
-        login_with(&client, "dave", "wrong password!", &[("X-Real-IP", &ip)])
+        let name = if attempt % 2 == 0 { "DAVE" } else { "dave" };
+        login_with(&client, name, "wrong password!", &[("X-Real-IP", &ip)])
             .await
             .assert_status(Status::Unauthorized);
     }
@@ -240,11 +274,41 @@ async fn the_eleventh_login_for_one_account_is_throttled_even_with_the_right_pas
     throttled.assert_status(Status::TooManyRequests);
     let minutes = throttle_minutes(&throttled.text());
     assert!((1..=15).contains(&minutes), "{minutes}");
+    let retry_after: i64 = throttled
+        .header("Retry-After")
+        .expect("a Retry-After header")
+        .parse()
+        .expect("Retry-After in seconds");
+    assert!((1..=15 * 60).contains(&retry_after), "{retry_after}");
     assert!(
         session_cookie(&client).is_none(),
         "signed in despite the throttle"
     );
     assert_security_headers(&throttled);
+}
+
+#[tokio::test]
+async fn without_a_proxy_a_spoofed_address_header_does_not_escape_throttling() {
+    let env = Env::new().await;
+    // Rocket.toml's own setting: the address comes from the connection, never a header.
+    let client = env
+        .start_with(|figment| figment.merge(("ip_header", false)))
+        .await;
+    signed_up(&env.start().await, "frank").await;
+    for attempt in 1..=10 {
+        let spoofed = format!("203.0.113.{attempt}");
+        login_with(
+            &client,
+            &format!("nobody{attempt}"),
+            "whatever1",
+            &[("X-Real-IP", &spoofed)],
+        )
+        .await
+        .assert_status(Status::Unauthorized);
+    }
+    login_with(&client, "frank", PASSWORD, &[("X-Real-IP", "203.0.113.99")])
+        .await
+        .assert_status(Status::TooManyRequests);
 }
 
 #[tokio::test]
@@ -393,6 +457,72 @@ async fn a_cookie_replayed_after_logout_is_refused() {
     assert_eq!(
         count(&env.db(), "SELECT count(*) FROM sessions WHERE ?1", 1),
         0
+    );
+}
+
+#[tokio::test]
+async fn an_idle_or_too_old_session_is_refused_and_cleaned_up() {
+    let env = Env::new().await;
+    let idle = env.start().await;
+    let old = env.start().await;
+    let fresh = env.start().await;
+    signed_up(&idle, "uma").await;
+    login(&old, "uma", PASSWORD).await.assert_redirect_to("/");
+    login(&fresh, "uma", PASSWORD).await.assert_redirect_to("/");
+    let line = login(&fresh, "uma", PASSWORD).await;
+    let max_age = line
+        .set_cookie(SESSION_COOKIE)
+        .and_then(|l| {
+            l.split(';')
+                .find_map(|a| a.trim().strip_prefix("Max-Age="))
+                .map(str::to_owned)
+        })
+        .expect("a Max-Age");
+    assert_eq!(max_age, (30 * 24 * 3600).to_string(), "30 days at most");
+    let db = env.db();
+    let uma = user_id(&db, "uma").unwrap();
+    let ids: Vec<i64> = db
+        .prepare("SELECT id FROM sessions WHERE user_id = ?1 ORDER BY id")
+        .unwrap()
+        .query_map([uma], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(ids.len(), 3, "{ids:?}");
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    // Untouched for a little over 7 days.
+    db.execute(
+        "UPDATE sessions SET last_seen_at = ?2 WHERE id = ?1",
+        [ids[0], now - 7 * 24 * 3600 - 60],
+    )
+    .unwrap();
+    // Used a minute ago, but signed in 30 days ago.
+    db.execute(
+        "UPDATE sessions SET created_at = ?2, last_seen_at = ?3, expires_at = ?4 WHERE id = ?1",
+        [ids[1], now - 30 * 24 * 3600, now - 60, now - 1],
+    )
+    .unwrap();
+
+    assert!(!is_signed_in(&idle).await, "an idle session still works");
+    assert!(
+        !is_signed_in(&old).await,
+        "a 30-day-old session still works"
+    );
+    assert!(is_signed_in(&fresh).await);
+    let page = get(&fresh, "/account").await;
+    assert!(
+        revocable_sessions(&page.body).is_empty(),
+        "expired sessions are listed"
+    );
+    // Housekeeping removes the rows.
+    modelscope_balance::accounts::clean_up(
+        &modelscope_balance::db::Db::open(&env.database_path()).unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM sessions WHERE user_id = ?1", uma),
+        1
     );
 }
 

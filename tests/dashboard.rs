@@ -48,7 +48,11 @@ fn panels(html: &str) -> Vec<Panel> {
 async fn dashboard(user: &User) -> String {
     let page = user.get("/").await;
     assert_eq!(page.status, Status::Ok, "{}", page.body);
-    assert!(page.body.contains("概览"), "not the dashboard: {}", page.body);
+    assert!(
+        page.body.contains("概览"),
+        "not the dashboard: {}",
+        page.body
+    );
     page.body
 }
 
@@ -167,7 +171,10 @@ async fn offers_a_run_form_per_preset() {
             form.contains(&format!(r#"name="csrf_token" value="{}""#, user.csrf)),
             "{form}"
         );
-        assert!(form.contains(&format!(r#"<option value="{key}">"#)), "{form}");
+        assert!(
+            form.contains(&format!(r#"<option value="{key}">"#)),
+            "{form}"
+        );
         assert!(form.contains(r#"<button type="submit">"#), "{form}");
     }
 }
@@ -255,7 +262,13 @@ async fn another_users_keys_and_numbers_never_show() {
 
     let html = dashboard(&bob).await;
 
-    for alices in ["alice-secret-label", "alice-preset", "6543", "7777", "321 / 888"] {
+    for alices in [
+        "alice-secret-label",
+        "alice-preset",
+        "6543",
+        "7777",
+        "321 / 888",
+    ] {
         assert!(!html.contains(alices), "bob sees {alices:?}: {html}");
     }
     let labels: Vec<String> = panels(&html).into_iter().map(|p| p.label).collect();

@@ -133,7 +133,10 @@ async fn every_mounted_json_route_is_documented() {
 
     assert!(mounted.contains(&("/api/balance".into(), "post".into())));
     let missing: Vec<_> = mounted.difference(&documented).collect();
-    assert!(missing.is_empty(), "mounted but not documented: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "mounted but not documented: {missing:?}"
+    );
 }
 
 #[tokio::test]
@@ -145,7 +148,10 @@ async fn every_documented_operation_is_mounted() {
     let mounted = mounted_operations(&client);
 
     let phantom: Vec<_> = documented.difference(&mounted).collect();
-    assert!(phantom.is_empty(), "documented but not mounted: {phantom:?}");
+    assert!(
+        phantom.is_empty(),
+        "documented but not mounted: {phantom:?}"
+    );
 }
 
 #[tokio::test]
@@ -168,9 +174,15 @@ async fn balance_response_describes_every_field_of_a_real_answer() {
     let response = schema(&doc, "BalanceResponse");
     let documented = keys(&response["properties"]);
     let real = keys(&answer);
-    assert!(real.contains("history_id") && real.contains("account"), "{answer}");
+    assert!(
+        real.contains("history_id") && real.contains("account"),
+        "{answer}"
+    );
     let undocumented: Vec<_> = real.difference(&documented).collect();
-    assert!(undocumented.is_empty(), "not in BalanceResponse: {undocumented:?}");
+    assert!(
+        undocumented.is_empty(),
+        "not in BalanceResponse: {undocumented:?}"
+    );
     assert!(strings(&response["required"]).is_subset(&real));
 
     let account = schema(&doc, "Account");
@@ -190,7 +202,9 @@ async fn run_summary_describes_every_field_of_real_history_answers() {
     let required = strings(&summary["required"]);
     let id = answer["history_id"].as_i64().unwrap();
 
-    let list = api_get(&user.client, Some(&token), "/api/history").await.json();
+    let list = api_get(&user.client, Some(&token), "/api/history")
+        .await
+        .json();
     let detail = api_get(&user.client, Some(&token), &format!("/api/history/{id}"))
         .await
         .json();
@@ -198,13 +212,19 @@ async fn run_summary_describes_every_field_of_real_history_answers() {
     for run in [&list["data"][0], &detail["data"]] {
         let real = keys(run);
         let undocumented: Vec<_> = real.difference(&documented).collect();
-        assert!(undocumented.is_empty(), "not in RunSummary: {undocumented:?}");
+        assert!(
+            undocumented.is_empty(),
+            "not in RunSummary: {undocumented:?}"
+        );
         assert!(required.is_subset(&real), "{run}");
     }
     let page = keys(&list);
-    let page_doc = &doc["paths"]["/api/history"]["get"]["responses"]["200"]["content"]
-        ["application/json"]["schema"]["properties"];
+    let page_doc = &doc["paths"]["/api/history"]["get"]["responses"]["200"]["content"]["application/json"]
+        ["schema"]["properties"];
     let page_documented = keys(page_doc);
     let undocumented: Vec<_> = page.difference(&page_documented).collect();
-    assert!(undocumented.is_empty(), "not in the history page: {undocumented:?}");
+    assert!(
+        undocumented.is_empty(),
+        "not in the history page: {undocumented:?}"
+    );
 }

@@ -536,7 +536,9 @@ async fn stream_with_invalid_input_is_422_with_an_error_event() {
     let bob = r.site.user("bob").await;
     common::forbid_any_call(&r.site.upstream).await;
 
-    let cases: [(&User, Vec<(&str, &str)>, &str); 4] = [
+    // Who posts, the form, and the error code the answer must name.
+    type Case<'a> = (&'a User, Vec<(&'a str, &'a str)>, &'a str);
+    let cases: [Case; 4] = [
         (
             &r.user,
             vec![("key_id", &r.key_id), ("models", "")],
@@ -702,18 +704,7 @@ async fn delete_during_a_run(r: &Ready, what: &str) -> flows::Streamed {
     let deleted = r.user.submit(what, &[]).await;
     assert_eq!(deleted.status, Status::SeeOther, "{what}: {}", deleted.body);
 
-    let answer = common::Answer::from(response).await;
-    let events = answer
-        .body
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap_or(Value::Null))
-        .collect();
-    flows::Streamed {
-        status: answer.status,
-        content_type: answer.content_type,
-        body: answer.body,
-        events,
-    }
+    flows::Streamed::from_answer(common::Answer::from(response).await)
 }
 
 #[tokio::test]
@@ -757,7 +748,10 @@ async fn repeated_models_are_probed_once() {
         .user
         .run_query_ok(&[
             ("key_id", &r.key_id),
-            ("models", &format!("{MODEL_A}, {MODEL_B}\n{MODEL_A} {MODEL_A}")),
+            (
+                "models",
+                &format!("{MODEL_A}, {MODEL_B}\n{MODEL_A} {MODEL_A}"),
+            ),
         ])
         .await;
 
@@ -781,7 +775,7 @@ async fn an_empty_preset_is_refused() {
             [r.user.id],
         )
         .unwrap();
-    let empty = r.user.owned_preset_id("empty").to_string();
+    let empty = r.user.preset_id("empty").to_string();
 
     let answer = r
         .user
@@ -793,7 +787,12 @@ async fn an_empty_preset_is_refused() {
         .user
         .stream(&[("key_id", &r.key_id), ("preset_id", &empty)])
         .await;
-    assert_eq!(streamed.status, Status::UnprocessableEntity, "{}", streamed.body);
+    assert_eq!(
+        streamed.status,
+        Status::UnprocessableEntity,
+        "{}",
+        streamed.body
+    );
 }
 
 #[tokio::test]
@@ -826,4 +825,34 @@ async fn typed_text_cannot_break_out_of_the_models_field() {
     assert_eq!(answer.status, Status::UnprocessableEntity);
     assert!(!answer.body.contains("<script>alert"), "{}", answer.body);
     assert_eq!(models_field(&answer.body), typed);
+}
+
+/// The form always sends the key `<select>`, which starts on the first saved key. A user who
+/// pastes a key without also switching the select must not have the saved key charged instead.
+#[tokio::test]
+async fn a_pasted_key_is_not_silently_replaced_by_the_selected_saved_key() {
+    let r = ready().await;
+    r.site.mount_ok(MODEL_A, QUOTA_A, 1).await;
+
+    let answer = r
+        .user
+        .run_query(&[
+            ("key_id", &r.key_id),
+            ("api_key", PASTED_KEY),
+            ("models", MODEL_A),
+        ])
+        .await;
+
+    let requests = r.site.upstream.received_requests().await.unwrap();
+    let used: Vec<String> = requests
+        .iter()
+        .filter(|req| req.url.path() == common::CHAT_PATH)
+        .filter_map(|req| req.headers.get("authorization")?.to_str().ok())
+        .map(str::to_owned)
+        .collect();
+    assert!(
+        !used.contains(&format!("Bearer {KEY}")),
+        "the saved key was charged although a key was pasted (answer {})",
+        answer.status
+    );
 }

@@ -1,11 +1,14 @@
-//! CORS for scripts on other origins: any origin, never credentials. Only the two public JSON
-//! routes get it; the cookie-authenticated pages stay same-origin.
+//! CORS for scripts on other origins: any origin, never credentials. Only the JSON API gets it
+//! (it authenticates with headers, never cookies); the cookie-authenticated pages stay
+//! same-origin.
 
 use rocket::fairing::{Fairing, Info, Kind};
 use rocket::http::{Header, Status};
 use rocket::{Request, Response, options};
 
-const CORS_PATHS: [&str; 2] = ["/api/balance", "/health"];
+fn is_cors_path(path: &str) -> bool {
+    path == "/health" || path.starts_with("/api/")
+}
 
 pub struct Cors;
 
@@ -19,7 +22,7 @@ impl Fairing for Cors {
     }
 
     async fn on_response<'r>(&self, request: &'r Request<'_>, response: &mut Response<'r>) {
-        if !CORS_PATHS.contains(&request.uri().path().as_str()) {
+        if !is_cors_path(request.uri().path().as_str()) {
             return;
         }
         response.set_header(Header::new("Access-Control-Allow-Origin", "*"));
@@ -42,5 +45,16 @@ pub fn preflight_balance() -> Status {
 
 #[options("/health")]
 pub fn preflight_health() -> Status {
+    Status::NoContent
+}
+
+#[options("/api/history")]
+pub fn preflight_history() -> Status {
+    Status::NoContent
+}
+
+#[options("/api/history/<id>")]
+pub fn preflight_history_detail(id: &str) -> Status {
+    let _ = id; // any id: a preflight only asks what is allowed
     Status::NoContent
 }

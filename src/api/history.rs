@@ -103,8 +103,15 @@ pub async fn list(
     })))
 }
 
+/// `id` is taken as text so a malformed one is the same 404 envelope as an unknown one.
 #[get("/api/history/<id>")]
-pub async fn detail(holder: TokenHolder, id: i64, db: &State<Db>) -> Result<Json<Value>, ApiError> {
+pub async fn detail(
+    holder: TokenHolder,
+    id: &str,
+    db: &State<Db>,
+) -> Result<Json<Value>, ApiError> {
+    let not_found = || ApiError::new(Status::NotFound, "记录不存在");
+    let id: i64 = id.parse().map_err(|_| not_found())?;
     let user_id = holder.0;
     let found = db
         .run(move |conn| {
@@ -115,7 +122,7 @@ pub async fn detail(holder: TokenHolder, id: i64, db: &State<Db>) -> Result<Json
         })
         .await
         .map_err(|_| internal())?;
-    let (run, results) = found.ok_or_else(|| ApiError::new(Status::NotFound, "记录不存在"))?;
+    let (run, results) = found.ok_or_else(not_found)?;
     let mut data = summary_json(&run);
     data["results"] = results.iter().map(|r| row_json(&r.result)).collect();
     Ok(Json(

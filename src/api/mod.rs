@@ -23,7 +23,9 @@ pub fn routes() -> Vec<Route> {
         history::detail,
         openapi::document,
         cors::preflight_balance,
-        cors::preflight_health
+        cors::preflight_health,
+        cors::preflight_history,
+        cors::preflight_history_detail
     ]
 }
 

@@ -77,6 +77,8 @@ pub struct LatestResult {
 }
 
 /// Stores a run and its rows in one transaction and refreshes the dashboard's latest numbers.
+/// A key or preset deleted while the run was going is stored as NULL (its copied label and name
+/// still say what ran), so a finished run is never lost to a foreign key.
 pub fn insert_run(conn: &mut Connection, run: &NewRun<'_>) -> Result<i64, DbError> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let ok_count = run.results.iter().filter(|r| r.is_ok()).count() as i64;
@@ -91,7 +93,8 @@ pub fn insert_run(conn: &mut Connection, run: &NewRun<'_>) -> Result<i64, DbErro
         "INSERT INTO queries (user_id, api_key_id, key_label, preset_id, preset_name, source,
             started_at, duration_ms, model_count, ok_count, failed_count,
             balance_total, balance_available, balance_frozen, balance_error)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+         VALUES (?1, (SELECT id FROM api_keys WHERE id = ?2), ?3,
+                 (SELECT id FROM presets WHERE id = ?4), ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
         params![
             run.user_id,
             run.api_key_id,
@@ -120,7 +123,7 @@ pub fn insert_run(conn: &mut Connection, run: &NewRun<'_>) -> Result<i64, DbErro
         let mut latest = tx.prepare_cached(
             "INSERT INTO latest_results (api_key_id, model, query_id, checked_at, request_limit,
                 request_remaining, model_request_limit, model_request_remaining, error_code)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 WHERE EXISTS (SELECT 1 FROM api_keys WHERE id = ?1)
              ON CONFLICT (api_key_id, model) DO UPDATE SET query_id = excluded.query_id,
                 checked_at = excluded.checked_at, request_limit = excluded.request_limit,
                 request_remaining = excluded.request_remaining,

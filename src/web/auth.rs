@@ -5,7 +5,8 @@ use askama_web::WebTemplate;
 use rocket::form::FromForm;
 use rocket::http::{CookieJar, Status};
 use rocket::request::FlashMessage;
-use rocket::response::{Flash, Redirect};
+use rocket::request::Request;
+use rocket::response::{self, Flash, Redirect, Responder};
 use rocket::{State, get, post};
 
 use super::session::{
@@ -131,6 +132,10 @@ pub async fn signup(
     .await;
     match created {
         Ok(session) => {
+            // As at sign-in: a session this browser held ends with the new one.
+            if let Some(old) = &viewer.user {
+                let _ = accounts::sign_out(db, old.session_id).await;
+            }
             set_session_cookie(cookies, config, session.cookie_token);
             Ok(Flash::success(Redirect::to("/"), "signed_up"))
         }
@@ -163,7 +168,7 @@ pub async fn login(
     cookies: &CookieJar<'_>,
     config: &State<AppConfig>,
     db: &State<Db>,
-) -> Result<Redirect, (Status, LoginPage)> {
+) -> Result<Redirect, LoginRefused> {
     let form = form.0;
     let next = safe_next(form.next.as_deref());
     let signed_in = accounts::sign_in(
@@ -183,15 +188,36 @@ pub async fn login(
             set_session_cookie(cookies, config, session.cookie_token);
             Ok(Redirect::to(next))
         }
-        Err(error) => Err((
-            status_for(&error),
-            LoginPage {
+        Err(error) => Err(LoginRefused {
+            status: status_for(&error),
+            retry_after_secs: match error {
+                AccountError::Throttled { retry_after_secs } => Some(retry_after_secs),
+                _ => None,
+            },
+            page: LoginPage {
                 layout: viewer.layout(),
                 username: typed_username(&form.username),
                 next,
                 error: account_notice(&error),
             },
-        )),
+        }),
+    }
+}
+
+/// The login page again, with its status and, when throttled, a `Retry-After` header.
+pub struct LoginRefused {
+    status: Status,
+    retry_after_secs: Option<i64>,
+    page: LoginPage,
+}
+
+impl<'r> Responder<'r, 'static> for LoginRefused {
+    fn respond_to(self, request: &'r Request<'_>) -> response::Result<'static> {
+        let mut response = (self.status, self.page).respond_to(request)?;
+        if let Some(secs) = self.retry_after_secs {
+            response.set_raw_header("Retry-After", secs.to_string());
+        }
+        Ok(response)
     }
 }
 

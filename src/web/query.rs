@@ -139,7 +139,12 @@ async fn resolve(
         user: Some(user.0.clone()),
         csrf_token: user.0.csrf_token.clone(),
     };
-    let key_id = parse_id(&form.key_id);
+    // A pasted key wins over the select (see `resolve_key`); then no saved key is recorded.
+    let pasted = form
+        .api_key
+        .as_deref()
+        .is_some_and(|k| !k.trim().is_empty());
+    let key_id = parse_id(&form.key_id).filter(|_| !pasted);
     let key = resolve_key(&viewer, keyring, key_id, form.api_key.as_deref()).await?;
     let key_label = match key_id {
         Some(id) => keyring
@@ -204,13 +209,16 @@ pub async fn stream(
     db: &State<Db>,
     keyring: &State<Keyring>,
     engine: &State<QueryEngine>,
-) -> Result<(ContentType, TextStream![String]), (Status, String)> {
+) -> Result<(ContentType, TextStream![String]), (Status, (ContentType, String))> {
     let request = resolve(&user, &form.0, db, keyring, engine)
         .await
         .map_err(|notice| {
             (
                 Status::UnprocessableEntity,
-                json!({"type": "error", "code": notice.code}).to_string(),
+                (
+                    ContentType::JSON,
+                    json!({"type": "error", "code": notice.code}).to_string(),
+                ),
             )
         })?;
     let models: Vec<String> = request.entries.iter().map(|e| e.id().to_owned()).collect();

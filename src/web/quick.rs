@@ -123,14 +123,17 @@ pub async fn quick(
     (Status::Ok, page)
 }
 
-/// A saved key by id (signed in only), else the pasted one.
+/// The pasted key if one was typed, else a saved key by id (signed in only).
 pub async fn resolve_key(
     viewer: &Viewer,
     keyring: &Keyring,
     key_id: Option<i64>,
     pasted: Option<&str>,
 ) -> Result<ApiSecret, Notice> {
-    if let Some(key_id) = key_id {
+    let pasted = pasted.map(str::trim).unwrap_or_default();
+    // A pasted key wins over the select, which starts on a saved key: typing a key is the more
+    // deliberate act, and charging the other key's quota by surprise would be worse.
+    if let (Some(key_id), true) = (key_id, pasted.is_empty()) {
         let user = viewer.user.as_ref().ok_or(Notice::new("key_not_found"))?;
         return match keyring.open(user.user_id, key_id).await {
             Ok((secret, _label)) => Ok(secret),
@@ -138,7 +141,7 @@ pub async fn resolve_key(
             Err(_) => Err(Notice::new("key_not_found")),
         };
     }
-    let key = pasted.map(str::trim).unwrap_or_default();
+    let key = pasted;
     if key.is_empty() {
         return Err(Notice::new("missing_key"));
     }

@@ -290,7 +290,7 @@ impl User {
     }
 
     /// The id of the user's preset named `name`.
-    pub fn owned_preset_id(&self, name: &str) -> i64 {
+    pub fn preset_id(&self, name: &str) -> i64 {
         self.owned_id(
             "SELECT id FROM presets WHERE user_id = ?1 AND name = ?2",
             name,
@@ -333,7 +333,7 @@ impl User {
             .dispatch()
             .await;
         let answer = Answer::from(response).await;
-        Streamed::from(answer)
+        Streamed::from_answer(answer)
     }
 
     fn owned_id(&self, sql: &str, name: &str) -> i64 {
@@ -423,7 +423,8 @@ pub struct Streamed {
 }
 
 impl Streamed {
-    fn from(answer: Answer) -> Self {
+    /// Splits a finished answer into its events.
+    pub fn from_answer(answer: Answer) -> Self {
         let events = answer
             .body
             .lines()
@@ -621,7 +622,7 @@ pub fn assert_points(run: &StoredRun) {
     assert_eq!(run.balance_error, None, "{run:?}");
 }
 
-/// Polls (every 50 ms, up to `within`) until run `check` holds; returns whether it did.
+/// Polls (every 50 ms, up to `within`) until `check` holds; returns whether it did.
 pub async fn eventually(within: Duration, mut check: impl FnMut() -> bool) -> bool {
     let deadline = tokio::time::Instant::now() + within;
     loop {

@@ -60,6 +60,8 @@ impl Env {
         rocket::Config::figment()
             .merge(("data_dir", self.data_dir()))
             .merge(("log_level", "off"))
+            // As behind a reverse proxy that sets X-Real-IP, so tests can vary the client address.
+            .merge(("ip_header", "X-Real-IP"))
             .merge(("modelscope_api_base", format!("{}/v1", self.upstream.uri())))
             .merge(("modelscope_hub_base", self.upstream.uri()))
     }

@@ -1,0 +1,359 @@
+#!/usr/bin/env bash
+# Benchmark of the signed-in pages that read history: GET /history and the dashboard (GET /),
+# with 10,000 stored runs of 5 models each for one user (examples/seed_history.rs).
+#
+#   bench/history.sh        from the repository root (or anywhere: it finds the root itself)
+#
+# Seeding: one user, 2 saved keys, 2 presets and BENCH_RUNS runs stored with
+#          db::history::insert_run, each insert timed on its own (median, p90, p99, max).
+# Load:    wrk, 2 threads, 32 connections, BENCH_DURATION s each, with the session cookie,
+#          against /history and then /; then two shorter informational runs (a model filter,
+#          and the last page of the history).
+# The app's upstream bases point at a loopback port nobody listens on: these pages must make
+# no upstream call, and any that happened would fail at once.
+# The markdown summary goes to stdout and bench/results/history-latest.md; progress to stderr.
+#
+# Environment knobs: BENCH_DURATION (seconds per main wrk run, default 15), BENCH_RUNS (stored
+# runs, default 10000), BENCH_STRICT=1 (exit 1 when a target is missed). Everything started here
+# is stopped on exit, whatever happens.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT=$PWD
+
+DURATION=${BENCH_DURATION:-15}
+RUNS=${BENCH_RUNS:-10000}
+WARMUP=3
+EXTRA_DURATION=5
+CONNECTIONS=32
+PAGE_SIZE=50
+TARGET_MEDIAN_MS=10
+TARGET_INSERT_MS=5
+
+log() { echo "bench: $*" >&2; }
+die() {
+    echo "bench: FAILED: $*" >&2
+    exit 1
+}
+
+[[ $DURATION =~ ^[1-9][0-9]*$ ]] || die "BENCH_DURATION must be a positive number of seconds"
+[[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "BENCH_RUNS must be a positive number"
+
+# --- processes and cleanup ---------------------------------------------------------------------
+
+PIDS=()
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/modelscope-bench-history.XXXXXX")
+
+cleanup() {
+    local pid deadline
+    for pid in ${PIDS[@]+"${PIDS[@]}"}; do
+        kill "$pid" 2>/dev/null || true
+    done
+    # Rocket shuts down gracefully on SIGTERM (a few seconds at most); do not wait forever.
+    deadline=$((SECONDS + 6))
+    for pid in ${PIDS[@]+"${PIDS[@]}"}; do
+        while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.1; done
+        kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Prints a loopback port nobody listens on (a connection attempt is refused).
+free_port() {
+    local port
+    for _ in $(seq 100); do
+        port=$((20000 + RANDOM % 40000))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            echo "$port"
+            return 0
+        fi
+    done
+    die "no free loopback port found"
+}
+
+# --- measuring ---------------------------------------------------------------------------------
+
+# One wrk script for every run: a GET with the session cookie from BENCH_SESSION, and done()
+# prints one machine-readable line, so nothing depends on wrk's human-readable units.
+write_wrk_script() {
+    cat >"$WORK/get.lua" <<'LUA'
+wrk.method = "GET"
+wrk.headers["Cookie"] = "msb_session=" .. os.getenv("BENCH_SESSION")
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    "BENCH requests=%d rps=%.1f p50_us=%.0f p90_us=%.0f p99_us=%.0f non2xx=%d socket_errors=%d\n",
+    summary.requests, summary.requests / summary.duration * 1e6,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99),
+    e.status, e.connect + e.read + e.write + e.timeout))
+end
+LUA
+}
+
+# run_wrk NAME SECONDS URL: runs wrk, keeps its output in $WORK/NAME.txt and prints the BENCH line.
+run_wrk() {
+    local name=$1 seconds=$2 url=$3 out="$WORK/$1.txt" line
+    log "wrk $name: $CONNECTIONS connections, ${seconds} s, $url"
+    BENCH_SESSION=$SESSION timeout $((seconds + 30)) \
+        wrk -t2 -c"$CONNECTIONS" -d"${seconds}s" --latency -s "$WORK/get.lua" "$url" >"$out" 2>&1 ||
+        die "wrk $name failed: $(cat "$out")"
+    line=$(grep '^BENCH ' "$out" || true)
+    [[ -n $line ]] || die "wrk $name printed no result: $(cat "$out")"
+    echo "$line"
+}
+
+# field LINE KEY: the value of KEY=value in a BENCH line.
+field() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<"$1"; }
+
+# Float arithmetic and formatting without bc.
+calc() { awk "BEGIN { printf \"$1\", $2 }"; }
+
+# fetch PATH FILE: GET with the session cookie; prints the status. wrk only counts 4xx/5xx as
+# errors, so a redirect to /login (a lost session) must be caught here, before and after the load.
+fetch() {
+    curl -sS -o "$2" -w '%{http_code}' --max-time 10 -H "Cookie: msb_session=$SESSION" "$APP$1" ||
+        die "GET $1 did not answer"
+}
+
+# count PATTERN FILE: how many times the fixed string occurs.
+count() { { grep -oF -- "$1" "$2" || true; } | wc -l; }
+
+# check_history PATH MIN_ROWS: a 200 that lists at least MIN_ROWS runs (and no error notice).
+check_history() {
+    local out="$WORK/check-history.html" status rows
+    status=$(fetch "$1" "$out")
+    rows=$(count '<tr id="run-' "$out")
+    if [[ $status != 200 ]] || ((rows < $2)); then
+        die "GET $1 must answer 200 with at least $2 runs; got HTTP $status, $rows runs:" \
+            "$(head -c 1500 "$out")"
+    fi
+}
+
+# check_dashboard: a 200 that is the signed-in dashboard with a panel per saved key, each with
+# the latest numbers per model (not the signed-out quick page, not an empty history).
+check_dashboard() {
+    local out="$WORK/check-dashboard.html" status panels rows empty
+    status=$(fetch / "$out")
+    panels=$(count 'class="card key-panel"' "$out")
+    rows=$(count '<th scope="row" class="model"' "$out")
+    empty=$(count '还没有查询记录' "$out")
+    if [[ $status != 200 ]] || ((panels != KEY_COUNT || rows < 2 * 5 || empty != 0)); then
+        die "GET / must answer 200 with $KEY_COUNT key panels of latest numbers; got HTTP $status," \
+            "$panels panels, $rows model rows: $(head -c 1500 "$out")"
+    fi
+    DASHBOARD_ROWS=$rows
+}
+
+# rss_mb PID FIELD: VmRSS or VmHWM of a process, in MB.
+rss_mb() {
+    local kb
+    kb=$(awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status")
+    [[ -n $kb ]] || die "cannot read $2 of process $1"
+    calc "%.1f" "$kb / 1024"
+}
+
+# pass_fail OK_CONDITION (an awk expression)
+pass_fail() {
+    if awk "BEGIN { exit !($1) }"; then echo PASS; else echo FAIL; fi
+}
+
+# --- setup -------------------------------------------------------------------------------------
+
+command -v curl >/dev/null || die "curl is required"
+if ! command -v wrk >/dev/null; then
+    if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+        log "installing wrk with apt-get"
+        apt-get update -qq >&2
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >&2
+    else
+        die "wrk is not installed (Debian/Ubuntu: sudo apt-get install wrk)"
+    fi
+fi
+[[ -r /proc/self/status ]] || die "this benchmark reads /proc (Linux only)"
+
+log "building (release)"
+cargo build --release --bin modelscope-balance --example seed_history >&2
+TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+APP_BIN=$TARGET_DIR/release/modelscope-balance
+SEED_BIN=$TARGET_DIR/release/examples/seed_history
+[[ -x $APP_BIN && -x $SEED_BIN ]] || die "build did not produce $APP_BIN and $SEED_BIN"
+BENCH_START=$SECONDS
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# --- seeding -----------------------------------------------------------------------------------
+
+DATA=$WORK/data
+log "seeding $RUNS runs into $DATA"
+"$SEED_BIN" "$DATA" --runs "$RUNS" >"$WORK/seed.env" 2>"$WORK/seed.log" ||
+    die "seed_history failed: $(tail -n 20 "$WORK/seed.log")"
+# seed VAR: a NAME=value line of the seeder's output.
+seed() {
+    local value
+    value=$(sed -n "s/^$1=//p" "$WORK/seed.env")
+    [[ -n $value ]] || die "seed_history printed no $1: $(cat "$WORK/seed.env" "$WORK/seed.log")"
+    echo "$value"
+}
+SESSION=$(seed SESSION)
+KEY_COUNT=$(tr ',' '\n' <<<"$(seed KEY_IDS)" | wc -l)
+FILTER_MODEL=$(seed FILTER_MODEL)
+MODELS_PER_RUN=$(seed MODELS_PER_RUN)
+SEED_SECONDS=$(seed SEED_SECONDS)
+DB_MB=$(calc "%.1f" "$(seed DB_BYTES) / 1048576")
+INS_P50=$(seed INSERT_P50_MS)
+INS_P90=$(seed INSERT_P90_MS)
+INS_P99=$(seed INSERT_P99_MS)
+INS_MAX=$(seed INSERT_MAX_MS)
+INS_MEAN=$(seed INSERT_MEAN_MS)
+INS_OVER=$(seed INSERT_OVER_5MS)
+INS_LAST_P50=$(seed INSERT_LAST1000_P50_MS)
+INS_LAST_P99=$(seed INSERT_LAST1000_P99_MS)
+log "$(tail -n 1 "$WORK/seed.log")"
+
+# --- the app -----------------------------------------------------------------------------------
+
+DEAD_PORT=$(free_port)
+PORT=$(free_port)
+[[ $PORT != "$DEAD_PORT" ]] || PORT=$(free_port)
+ROCKET_ADDRESS=127.0.0.1 \
+    ROCKET_PORT="$PORT" \
+    ROCKET_DATA_DIR="$DATA" \
+    ROCKET_MODELSCOPE_API_BASE="http://127.0.0.1:$DEAD_PORT/v1" \
+    ROCKET_MODELSCOPE_HUB_BASE="http://127.0.0.1:$DEAD_PORT" \
+    ROCKET_LOG_LEVEL=off \
+    ROCKET_SECURE_COOKIES=false \
+    RUST_LOG=warn \
+    "$APP_BIN" >"$WORK/app.log" 2>&1 &
+APP_PID=$!
+PIDS+=("$APP_PID")
+APP="http://127.0.0.1:$PORT"
+status=000
+for _ in $(seq 300); do
+    status=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$APP/health" || true)
+    [[ $status == 200 ]] && break
+    kill -0 "$APP_PID" 2>/dev/null || die "the app exited during startup; its output: $(tail -n 20 "$WORK/app.log")"
+    sleep 0.1
+done
+[[ $status == 200 ]] || die "the app did not answer 200 on /health within 30 s (last status: $status)"
+log "app at $APP (upstream bases point at refused port $DEAD_PORT)"
+
+# --- load --------------------------------------------------------------------------------------
+
+write_wrk_script
+MODEL_QUERY="model=${FILTER_MODEL//\//%2F}"
+LAST_PAGE=$(((RUNS + PAGE_SIZE - 1) / PAGE_SIZE))
+check_history /history "$PAGE_SIZE"
+check_history "/history?$MODEL_QUERY" 1
+check_history "/history?page=$LAST_PAGE" 1
+check_dashboard
+
+run_wrk history-warmup "$WARMUP" "$APP/history" >/dev/null
+HISTORY=$(run_wrk history "$DURATION" "$APP/history")
+check_history /history "$PAGE_SIZE"
+
+run_wrk dashboard-warmup "$WARMUP" "$APP/" >/dev/null
+DASHBOARD=$(run_wrk dashboard "$DURATION" "$APP/")
+check_dashboard
+
+HISTORY_MODEL=$(run_wrk history-model "$EXTRA_DURATION" "$APP/history?$MODEL_QUERY")
+HISTORY_LAST=$(run_wrk history-last-page "$EXTRA_DURATION" "$APP/history?page=$LAST_PAGE")
+check_history /history "$PAGE_SIZE"
+
+APP_RSS=$(rss_mb "$APP_PID" VmRSS)
+APP_HWM=$(rss_mb "$APP_PID" VmHWM)
+# The app logs at warn: anything here (e.g. a failed upstream call) is worth reading.
+APP_WARNINGS=$(grep -c . "$WORK/app.log" || true)
+BENCH_SECS=$((SECONDS - BENCH_START))
+
+# --- report ------------------------------------------------------------------------------------
+
+ms() { calc "%.2f" "$1 / 1000"; }
+
+H_P50=$(ms "$(field "$HISTORY" p50_us)")
+D_P50=$(ms "$(field "$DASHBOARD" p50_us)")
+T_H=$(pass_fail "$H_P50 <= $TARGET_MEDIAN_MS")
+T_D=$(pass_fail "$D_P50 <= $TARGET_MEDIAN_MS")
+T_I50=$(pass_fail "$INS_P50 < $TARGET_INSERT_MS")
+T_I99=$(pass_fail "$INS_P99 < $TARGET_INSERT_MS")
+T_ERR=$(pass_fail "$(field "$HISTORY" non2xx) + $(field "$HISTORY" socket_errors) + $(field "$DASHBOARD" non2xx) + $(field "$DASHBOARD" socket_errors) == 0")
+
+GIT_REV=$(git rev-parse --short HEAD 2>/dev/null || echo "no commit")
+if [[ -n $(git status --porcelain 2>/dev/null || true) ]]; then GIT_REV="$GIT_REV (dirty)"; fi
+CPU_MODEL=$(grep -m1 -E '^(model name|Model)[[:space:]]*:' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//' || true)
+
+wrk_row() { # LABEL BENCH_LINE
+    printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$1" "$(field "$2" rps)" "$(ms "$(field "$2" p50_us)")" \
+        "$(ms "$(field "$2" p90_us)")" "$(ms "$(field "$2" p99_us)")" "$(field "$2" non2xx)" "$(field "$2" socket_errors)"
+}
+
+mkdir -p bench/results
+{
+    echo "# modelscope-balance history benchmark"
+    echo
+    echo "- date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+    echo "- git: $GIT_REV"
+    echo "- machine: $(nproc) CPUs, ${CPU_MODEL:-unknown CPU}, Linux $(uname -r); load average before: $LOAD_BEFORE"
+    echo "- tools: $(wrk -v 2>&1 | head -n 1 | cut -d' ' -f1-2 || true), $(rustc --version 2>/dev/null || echo rustc unknown)"
+    echo "- wrk: 2 threads, $CONNECTIONS connections, ${DURATION} s per page (after ${WARMUP} s of warm-up), session cookie;" \
+        "app and wrk share this machine"
+    echo "- data: one user, $KEY_COUNT saved keys, 2 presets, $RUNS runs of $MODELS_PER_RUN models over 60 days" \
+        "(database $DB_MB MB); upstream bases point at a refused port"
+    echo
+    echo "## Storing runs (\`db::history::insert_run\`, one transaction per run)"
+    echo
+    echo "| runs | median ms | p90 ms | p99 ms | max ms | mean ms | over 5 ms | last 1000: median / p99 ms | total s |"
+    echo "|---|---|---|---|---|---|---|---|---|"
+    echo "| $RUNS | $INS_P50 | $INS_P90 | $INS_P99 | $INS_MAX | $INS_MEAN | $INS_OVER | $INS_LAST_P50 / $INS_LAST_P99 | $SEED_SECONDS |"
+    echo
+    echo "## Pages under load"
+    echo
+    echo "| page | requests/s | p50 ms | p90 ms | p99 ms | non-2xx | socket errors |"
+    echo "|---|---|---|---|---|---|---|"
+    wrk_row "\`GET /history\` (first page, $PAGE_SIZE runs)" "$HISTORY"
+    wrk_row "\`GET /\` (dashboard, $DASHBOARD_ROWS latest rows)" "$DASHBOARD"
+    wrk_row "\`GET /history?$MODEL_QUERY\` (informational, ${EXTRA_DURATION} s)" "$HISTORY_MODEL"
+    wrk_row "\`GET /history?page=$LAST_PAGE\` (last page, informational, ${EXTRA_DURATION} s)" "$HISTORY_LAST"
+    echo
+    echo "Each page was fetched with curl before and after its load and answered 200 with its rows" \
+        "(a lost session would be a redirect, which wrk does not count as an error)." \
+        "App memory after the load: VmRSS $APP_RSS MB, peak VmHWM $APP_HWM MB." \
+        "Lines in the app's log (RUST_LOG=warn): $APP_WARNINGS. Seeding and load took ${BENCH_SECS} s."
+    echo
+    echo "## Targets"
+    echo
+    echo "| metric | target | measured | result |"
+    echo "|---|---|---|---|"
+    echo "| \`/history\` median at $CONNECTIONS connections | <= $TARGET_MEDIAN_MS ms | $H_P50 ms | $T_H |"
+    echo "| dashboard median at $CONNECTIONS connections | <= $TARGET_MEDIAN_MS ms | $D_P50 ms | $T_D |"
+    echo "| one run's insert, median | < $TARGET_INSERT_MS ms | $INS_P50 ms | $T_I50 |"
+    echo "| one run's insert, p99 | < $TARGET_INSERT_MS ms | $INS_P99 ms | $T_I99 |"
+    echo "| no errors under load | 0 | non-2xx and socket errors above | $T_ERR |"
+    echo
+    echo "<details><summary>raw wrk output</summary>"
+    echo
+    for run in history dashboard history-model history-last-page; do
+        echo "### $run"
+        echo
+        echo '```'
+        grep -v '^BENCH ' "$WORK/$run.txt" || true
+        echo '```'
+        echo
+    done
+    if [[ $APP_WARNINGS != 0 ]]; then
+        echo "### app log"
+        echo
+        echo '```'
+        tail -n 20 "$WORK/app.log"
+        echo '```'
+        echo
+    fi
+    echo "</details>"
+} | tee bench/results/history-latest.md
+
+log "summary written to bench/results/history-latest.md"
+if [[ ${BENCH_STRICT:-0} == 1 ]] && [[ "$T_H $T_D $T_I50 $T_I99 $T_ERR" == *FAIL* ]]; then
+    die "a target was missed (BENCH_STRICT=1)"
+fi
