@@ -7,8 +7,9 @@
 # Seeding: one user, 2 saved keys, 2 presets and BENCH_RUNS runs stored with
 #          db::history::insert_run, each insert timed on its own (median, p90, p99, max).
 # Load:    wrk, 2 threads, 32 connections, BENCH_DURATION s each, with the session cookie,
-#          against /history and then /; then two shorter informational runs (a model filter,
-#          and the last page of the history).
+#          against /history and then /; then three shorter informational runs (a model filter,
+#          the last page of the history, a model's trend page), and the whole history exported
+#          as CSV once.
 # The app's upstream bases point at a loopback port nobody listens on: these pages must make
 # no upstream call, and any that happened would fail at once.
 # The markdown summary goes to stdout and bench/results/history-latest.md; progress to stderr.
@@ -122,15 +123,24 @@ fetch() {
 # count PATTERN FILE: how many times the fixed string occurs.
 count() { { grep -oF -- "$1" "$2" || true; } | wc -l; }
 
-# check_history PATH MIN_ROWS: a 200 that lists at least MIN_ROWS runs (and no error notice).
-check_history() {
-    local out="$WORK/check-history.html" status rows
+# check_page PATH ROW_MARKER MIN_ROWS: a 200 with at least MIN_ROWS rows (ROW_MARKER occurrences).
+check_page() {
+    local out="$WORK/check-page.html" status rows
     status=$(fetch "$1" "$out")
-    rows=$(count '<tr id="run-' "$out")
-    if [[ $status != 200 ]] || ((rows < $2)); then
-        die "GET $1 must answer 200 with at least $2 runs; got HTTP $status, $rows runs:" \
+    rows=$(count "$2" "$out")
+    if [[ $status != 200 ]] || ((rows < $3)); then
+        die "GET $1 must answer 200 with at least $3 rows ($2); got HTTP $status, $rows rows:" \
             "$(head -c 1500 "$out")"
     fi
+}
+
+# check_history PATH MIN_ROWS: a /history page that lists at least MIN_ROWS runs.
+check_history() { check_page "$1" '<tr id="run-' "$2"; }
+
+# check_trend PATH: a trend page with its chart and a table of the model's rows.
+check_trend() {
+    check_page "$1" '<svg class="trend"' 1
+    check_page "$1" '<tr class="row-' 2
 }
 
 # check_dashboard: a 200 that is the signed-in dashboard with a panel per saved key, each with
@@ -248,6 +258,8 @@ LAST_PAGE=$(((RUNS + PAGE_SIZE - 1) / PAGE_SIZE))
 check_history /history "$PAGE_SIZE"
 check_history "/history?$MODEL_QUERY" 1
 check_history "/history?page=$LAST_PAGE" 1
+TREND_PATH="/history/model/$FILTER_MODEL"
+check_trend "$TREND_PATH"
 check_dashboard
 
 run_wrk history-warmup "$WARMUP" "$APP/history" >/dev/null
@@ -260,7 +272,20 @@ check_dashboard
 
 HISTORY_MODEL=$(run_wrk history-model "$EXTRA_DURATION" "$APP/history?$MODEL_QUERY")
 HISTORY_LAST=$(run_wrk history-last-page "$EXTRA_DURATION" "$APP/history?page=$LAST_PAGE")
+TREND=$(run_wrk trend "$EXTRA_DURATION" "$APP$TREND_PATH")
 check_history /history "$PAGE_SIZE"
+check_trend "$TREND_PATH"
+
+# The whole history as CSV, once: one line per stored model row, plus the header.
+log "exporting the whole history as CSV"
+read -r EXPORT_STATUS EXPORT_SECS EXPORT_BYTES < <(curl -sS -o "$WORK/export.csv" --max-time 120 \
+    -w '%{http_code} %{time_total} %{size_download}\n' -H "Cookie: msb_session=$SESSION" \
+    "$APP/history/export?format=csv") || die "the CSV export did not answer"
+EXPORT_LINES=$(wc -l <"$WORK/export.csv")
+if [[ $EXPORT_STATUS != 200 ]] || ((EXPORT_LINES < RUNS * MODELS_PER_RUN)); then
+    die "the CSV export must answer 200 with $((RUNS * MODELS_PER_RUN)) rows; got HTTP" \
+        "$EXPORT_STATUS, $EXPORT_LINES lines: $(head -c 500 "$WORK/export.csv")"
+fi
 
 APP_RSS=$(rss_mb "$APP_PID" VmRSS)
 APP_HWM=$(rss_mb "$APP_PID" VmHWM)
@@ -316,6 +341,10 @@ mkdir -p bench/results
     wrk_row "\`GET /\` (dashboard, $DASHBOARD_ROWS latest rows)" "$DASHBOARD"
     wrk_row "\`GET /history?$MODEL_QUERY\` (informational, ${EXTRA_DURATION} s)" "$HISTORY_MODEL"
     wrk_row "\`GET /history?page=$LAST_PAGE\` (last page, informational, ${EXTRA_DURATION} s)" "$HISTORY_LAST"
+    wrk_row "\`GET $TREND_PATH\` (trend page, informational, ${EXTRA_DURATION} s)" "$TREND"
+    echo
+    echo "Whole history as CSV (\`GET /history/export?format=csv\`, one request): $EXPORT_LINES lines," \
+        "$(calc "%.1f" "$EXPORT_BYTES / 1048576") MB in $(calc "%.2f" "$EXPORT_SECS") s."
     echo
     echo "Each page was fetched with curl before and after its load and answered 200 with its rows" \
         "(a lost session would be a redirect, which wrk does not count as an error)." \
@@ -334,7 +363,7 @@ mkdir -p bench/results
     echo
     echo "<details><summary>raw wrk output</summary>"
     echo
-    for run in history dashboard history-model history-last-page; do
+    for run in history dashboard history-model history-last-page trend; do
         echo "### $run"
         echo
         echo '```'

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo run --release --example seed_history -- DATA_DIR [--master-key PATH] [--runs N]
-//!     [--username NAME]
+//!     [--username NAME] [--wal-autocheckpoint PAGES] [--background-checkpoint-ms MS]
 //! ```
 //!
 //! It opens `DATA_DIR/modelscope-balance.db` and `DATA_DIR/master.key` (the app's defaults; the
@@ -22,7 +22,7 @@
 //! SESSION=<cookie token for msb_session>   USER_ID=1   KEY_IDS=1,2   PRESET_IDS=1,2
 //! RUNS=10000   MODELS_PER_RUN=5   FILTER_MODEL=Qwen/Qwen3-32B
 //! INSERT_P50_MS=…  INSERT_P90_MS=…  INSERT_P99_MS=…  INSERT_MAX_MS=…  INSERT_MEAN_MS=…
-//! INSERT_LAST1000_P50_MS=…  INSERT_LAST1000_P99_MS=…  SEED_SECONDS=…  DB_BYTES=…
+//! INSERT_OVER_5MS=<count>  INSERT_LAST1000_P50_MS=…  INSERT_LAST1000_P99_MS=…  SEED_SECONDS=…  DB_BYTES=…
 //! ```
 //!
 //! The data directory must not already hold a user of that name (use a fresh one).

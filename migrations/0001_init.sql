@@ -77,6 +77,8 @@ CREATE TABLE queries (
 );
 CREATE INDEX queries_by_user_time ON queries(user_id, started_at DESC, id DESC);
 CREATE INDEX queries_by_key_time ON queries(api_key_id, started_at DESC, id DESC);
+-- The preset filter, and SET NULL when a preset is deleted.
+CREATE INDEX queries_by_preset_time ON queries(preset_id, started_at DESC, id DESC);
 
 CREATE TABLE query_results (
     id                      INTEGER PRIMARY KEY,

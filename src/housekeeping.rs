@@ -9,9 +9,22 @@ use crate::db::Db;
 
 const EVERY: Duration = Duration::from_secs(3600);
 
-/// Runs once at start-up, then hourly, for the life of the server.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+
+/// Runs once at start-up, then hourly, for the life of the server; checkpoints the WAL every
+/// second.
 pub fn spawn(db: Db, config: Option<AppConfig>) {
     let retention_days = config.map_or(90, |c| c.history_retention_days);
+    let checkpoints = db.clone();
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(CHECKPOINT_EVERY);
+        loop {
+            ticker.tick().await;
+            if let Err(error) = checkpoints.checkpoint().await {
+                tracing::warn!(%error, "WAL checkpoint failed");
+            }
+        }
+    });
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(EVERY);
         loop {

@@ -295,23 +295,6 @@ pub fn run_results(conn: &Connection, user_id: i64, id: i64) -> Result<Vec<Store
     Ok(rows)
 }
 
-/// One model's rows across the user's runs, newest first (the trend page).
-pub fn model_results(
-    conn: &Connection,
-    user_id: i64,
-    model: &str,
-    limit: i64,
-) -> Result<Vec<StoredResult>, DbError> {
-    let mut statement = conn.prepare_cached(&format!(
-        "SELECT {RESULT_COLUMNS} FROM query_results r JOIN queries q ON q.id = r.query_id
-         WHERE r.model = ?1 AND q.user_id = ?2 ORDER BY q.started_at DESC, q.id DESC LIMIT ?3"
-    ))?;
-    let rows = statement
-        .query_map(params![model, user_id, limit], result_from_row)?
-        .collect::<Result<_, _>>()?;
-    Ok(rows)
-}
-
 pub fn delete_run(conn: &Connection, user_id: i64, id: i64) -> Result<bool, DbError> {
     Ok(conn.execute(
         "DELETE FROM queries WHERE id = ?1 AND user_id = ?2",
@@ -367,7 +350,8 @@ pub fn results_for_runs(
     }
     let placeholders = vec!["?"; run_ids.len()].join(",");
     let mut statement = conn.prepare(&format!(
-        "SELECT {RESULT_COLUMNS} FROM query_results r JOIN queries q ON q.id = r.query_id
+        // The id list drives the lookup (`CROSS JOIN` keeps results first), not the user's runs.
+        "SELECT {RESULT_COLUMNS} FROM query_results r CROSS JOIN queries q ON q.id = r.query_id
          WHERE q.user_id = ? AND r.query_id IN ({placeholders}) ORDER BY r.query_id, r.position"
     ))?;
     let args = std::iter::once(user_id).chain(run_ids.iter().copied());
@@ -389,7 +373,9 @@ pub struct LabelledResult {
     pub key_label: Option<String>,
 }
 
-/// Like `model_results`, with each run's key label; newest first.
+/// One model's rows across the user's runs, with each run's key label; newest first. Driven
+/// from the user's runs newest first (`CROSS JOIN` fixes that order), each looked up in the
+/// model index, so it stops after `limit` rows instead of sorting every row of the model.
 pub fn model_results_labelled(
     conn: &Connection,
     user_id: i64,
@@ -397,8 +383,9 @@ pub fn model_results_labelled(
     limit: i64,
 ) -> Result<Vec<LabelledResult>, DbError> {
     let mut statement = conn.prepare_cached(&format!(
-        "SELECT {RESULT_COLUMNS}, q.key_label FROM query_results r JOIN queries q ON q.id = r.query_id
-         WHERE r.model = ?1 AND q.user_id = ?2 ORDER BY q.started_at DESC, q.id DESC LIMIT ?3"
+        "SELECT {RESULT_COLUMNS}, q.key_label
+         FROM queries q CROSS JOIN query_results r ON r.query_id = q.id AND r.model = ?1
+         WHERE q.user_id = ?2 ORDER BY q.started_at DESC, q.id DESC LIMIT ?3"
     ))?;
     let rows = statement
         .query_map(params![model, user_id, limit], |row| {
