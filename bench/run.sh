@@ -33,48 +33,11 @@ BODY_20='{"models":['"$MODELS_20"'],"api_key":"'"$API_KEY"'"}'
 # What the app itself sends upstream, roughly: used for the ceiling run against the double.
 BODY_CHAT='{"model":"Qwen/Qwen3-32B","messages":[{"role":"user","content":"hi"}],"max_tokens":1,"stream":false,"enable_thinking":false}'
 
-log() { echo "bench: $*" >&2; }
-die() {
-    echo "bench: FAILED: $*" >&2
-    exit 1
-}
+BENCH_WORK_PREFIX=modelscope-bench
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 [[ $DURATION =~ ^[1-9][0-9]*$ ]] || die "BENCH_DURATION must be a positive number of seconds"
-
-# --- processes and cleanup ---------------------------------------------------------------------
-
-PIDS=()
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/modelscope-bench.XXXXXX")
-
-cleanup() {
-    local pid deadline
-    for pid in ${PIDS[@]+"${PIDS[@]}"}; do
-        kill "$pid" 2>/dev/null || true
-    done
-    # Rocket shuts down gracefully on SIGTERM (a few seconds at most); do not wait forever.
-    deadline=$((SECONDS + 6))
-    for pid in ${PIDS[@]+"${PIDS[@]}"}; do
-        while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.1; done
-        kill -KILL "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# Prints a loopback port nobody listens on (a connection attempt is refused).
-free_port() {
-    local port
-    for _ in $(seq 100); do
-        port=$((20000 + RANDOM % 40000))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-            echo "$port"
-            return 0
-        fi
-    done
-    die "no free loopback port found"
-}
 
 # start_double DELAY_MS VAR: starts a double on a free port and stores its base URL in VAR.
 start_double() {

@@ -133,15 +133,27 @@ pub async fn revoke_session(
     db: &State<Db>,
 ) -> Result<Flash<Redirect>, Status> {
     let _ = form;
-    let user_id = user.0.user_id;
+    revoke_own(db, "session_revoked", move |conn| {
+        sessions::delete_for_user(conn, user.0.user_id, id)
+    })
+    .await
+}
+
+/// Runs `delete` for one of the user's own rows (a session, a token) and goes back to
+/// `/account` with `flash`; 404 when the row is not theirs.
+pub async fn revoke_own(
+    db: &Db,
+    flash: &'static str,
+    delete: impl FnOnce(&rusqlite::Connection) -> Result<bool, crate::db::DbError> + Send + 'static,
+) -> Result<Flash<Redirect>, Status> {
     let revoked = db
-        .run(move |conn| sessions::delete_for_user(conn, user_id, id))
+        .run(move |conn| delete(conn))
         .await
         .map_err(|_| Status::InternalServerError)?;
     if !revoked {
         return Err(Status::NotFound);
     }
-    Ok(Flash::success(Redirect::to("/account"), "session_revoked"))
+    Ok(Flash::success(Redirect::to("/account"), flash))
 }
 
 #[post("/account/delete", data = "<form>")]

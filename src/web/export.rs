@@ -18,11 +18,9 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use tokio::sync::mpsc;
 
-use super::history::{
-    Filters, HistoryPage, HistoryQuery, beijing, beijing_today_compact, history_page,
-};
+use super::history::{Filters, HistoryPage, HistoryQuery, beijing_today_compact, history_page};
 use super::session::CurrentUser;
-use super::view::Notice;
+use super::view::{Notice, beijing};
 use crate::db::history::{self as store, HistoryFilter, RunSummary, StoredResult};
 use crate::db::{Db, DbError};
 

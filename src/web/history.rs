@@ -9,13 +9,14 @@ use rocket::http::Status;
 use rocket::request::FlashMessage;
 use rocket::response::{Flash, Redirect};
 use rocket::{State, get, post};
-use time::{Date, OffsetDateTime, UtcOffset};
+use time::{Date, OffsetDateTime};
 
 use super::auth::TokenOnlyForm;
 use super::session::{Csrf, CurrentUser};
 use super::trend::{self, Chart, Sample};
 use super::view::{
-    BalanceView, Layout, Notice, PointsView, ReportView, RowView, beijing_time, number, points,
+    BalanceView, Layout, Notice, PointsView, ReportView, RowView, beijing, beijing_time, number,
+    points,
 };
 use crate::db::history::{self as store, HistoryFilter, RunSummary, StoredBalance};
 use crate::db::{Db, api_keys};
@@ -26,11 +27,6 @@ use crate::query::validate_model_id;
 pub const PAGE_SIZE: i64 = 50;
 /// Rows drawn on a trend page.
 pub const TREND_ROWS: i64 = 200;
-
-/// Beijing time: UTC+8 all year.
-pub fn beijing() -> UtcOffset {
-    UtcOffset::from_hms(8, 0, 0).unwrap_or(UtcOffset::UTC)
-}
 
 // ---------------------------------------------------------------------------------------------
 // Filters

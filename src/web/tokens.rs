@@ -5,7 +5,7 @@ use rocket::http::Status;
 use rocket::response::{Flash, Redirect};
 use rocket::{State, post};
 
-use super::account::{AccountPage, account_page, failed_page};
+use super::account::{AccountPage, account_page, failed_page, revoke_own};
 use super::session::{Csrf, CurrentUser, csrf_form};
 use super::view::{Notice, beijing_time};
 use crate::db::Db;
@@ -89,13 +89,8 @@ pub async fn revoke_token(
     db: &State<Db>,
 ) -> Result<Flash<Redirect>, Status> {
     let _ = form;
-    let user_id = user.0.user_id;
-    let revoked = db
-        .run(move |conn| access_tokens::delete_for_user(conn, user_id, id))
-        .await
-        .map_err(|_| Status::InternalServerError)?;
-    if !revoked {
-        return Err(Status::NotFound);
-    }
-    Ok(Flash::success(Redirect::to("/account"), "token_revoked"))
+    revoke_own(db, "token_revoked", move |conn| {
+        access_tokens::delete_for_user(conn, user.0.user_id, id)
+    })
+    .await
 }

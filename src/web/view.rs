@@ -207,12 +207,16 @@ impl Notice {
     }
 }
 
-/// Users read times in Beijing time (UTC+8, no daylight saving), `2026-11-28 23:05`.
+/// Beijing time: UTC+8 all year (no daylight saving). Quotas reset at its midnight.
+pub fn beijing() -> time::UtcOffset {
+    time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC)
+}
+
+/// Users read times in Beijing time, `2026-11-28 23:05`.
 pub fn beijing_time(unix_secs: i64) -> String {
-    let offset = time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC);
     let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]");
     time::OffsetDateTime::from_unix_timestamp(unix_secs)
-        .map(|t| t.to_offset(offset))
+        .map(|t| t.to_offset(beijing()))
         .ok()
         .and_then(|t| t.format(&format).ok())
         .unwrap_or_default()
