@@ -70,12 +70,6 @@ run_wrk() {
     echo "$line"
 }
 
-# field LINE KEY: the value of KEY=value in a BENCH line.
-field() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<"$1"; }
-
-# Float arithmetic and formatting without bc.
-calc() { awk "BEGIN { printf \"$1\", $2 }"; }
-
 # fetch PATH FILE: GET with the session cookie; prints the status. wrk only counts 4xx/5xx as
 # errors, so a redirect to /login (a lost session) must be caught here, before and after the load.
 fetch() {
@@ -121,32 +115,9 @@ check_dashboard() {
     DASHBOARD_ROWS=$rows
 }
 
-# rss_mb PID FIELD: VmRSS or VmHWM of a process, in MB.
-rss_mb() {
-    local kb
-    kb=$(awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status")
-    [[ -n $kb ]] || die "cannot read $2 of process $1"
-    calc "%.1f" "$kb / 1024"
-}
-
-# pass_fail OK_CONDITION (an awk expression)
-pass_fail() {
-    if awk "BEGIN { exit !($1) }"; then echo PASS; else echo FAIL; fi
-}
-
 # --- setup -------------------------------------------------------------------------------------
 
-command -v curl >/dev/null || die "curl is required"
-if ! command -v wrk >/dev/null; then
-    if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
-        log "installing wrk with apt-get"
-        apt-get update -qq >&2
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >&2
-    else
-        die "wrk is not installed (Debian/Ubuntu: sudo apt-get install wrk)"
-    fi
-fi
-[[ -r /proc/self/status ]] || die "this benchmark reads /proc (Linux only)"
+require_tools
 
 log "building (release)"
 cargo build --release --bin modelscope-balance --example seed_history >&2

@@ -42,3 +42,37 @@ free_port() {
     done
     die "no free loopback port found"
 }
+
+# The tools every benchmark needs; wrk is installed with apt-get when running as root.
+require_tools() {
+    command -v curl >/dev/null || die "curl is required"
+    if ! command -v wrk >/dev/null; then
+        if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+            log "installing wrk with apt-get"
+            apt-get update -qq >&2
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >&2
+        else
+            die "wrk is not installed (Debian/Ubuntu: sudo apt-get install wrk)"
+        fi
+    fi
+    [[ -r /proc/self/status ]] || die "this benchmark reads /proc (Linux only)"
+}
+
+# field LINE KEY: the value of KEY=value in a BENCH line (what the wrk scripts print).
+field() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<"$1"; }
+
+# Float arithmetic and formatting without bc.
+calc() { awk "BEGIN { printf \"$1\", $2 }"; }
+
+# rss_mb PID FIELD: VmRSS or VmHWM of a process, in MB.
+rss_mb() {
+    local kb
+    kb=$(awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status")
+    [[ -n $kb ]] || die "cannot read $2 of process $1"
+    calc "%.1f" "$kb / 1024"
+}
+
+# pass_fail OK_CONDITION (an awk expression)
+pass_fail() {
+    if awk "BEGIN { exit !($1) }"; then echo PASS; else echo FAIL; fi
+}

@@ -122,12 +122,6 @@ run_wrk() {
     echo "$line"
 }
 
-# field LINE KEY: the value of KEY=value in a BENCH line.
-field() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<"$1"; }
-
-# Float arithmetic and formatting without bc.
-calc() { awk "BEGIN { printf \"$1\", $2 }"; }
-
 # check_balance URL BODY COUNT: one POST /api/balance must be a 200 with success true and COUNT
 # results that carry the double's numbers, or the load runs would measure error answers.
 check_balance() {
@@ -143,32 +137,9 @@ check_balance() {
     fi
 }
 
-# rss_mb PID FIELD: VmRSS or VmHWM of a process, in MB.
-rss_mb() {
-    local kb
-    kb=$(awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status")
-    [[ -n $kb ]] || die "cannot read $2 of process $1"
-    calc "%.1f" "$kb / 1024"
-}
-
-# pass_fail OK_CONDITION (an awk expression)
-pass_fail() {
-    if awk "BEGIN { exit !($1) }"; then echo PASS; else echo FAIL; fi
-}
-
 # --- setup -------------------------------------------------------------------------------------
 
-command -v curl >/dev/null || die "curl is required"
-if ! command -v wrk >/dev/null; then
-    if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
-        log "installing wrk with apt-get"
-        apt-get update -qq >&2
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >&2
-    else
-        die "wrk is not installed (Debian/Ubuntu: sudo apt-get install wrk)"
-    fi
-fi
-[[ -r /proc/self/status ]] || die "this benchmark reads /proc (Linux only)"
+require_tools
 
 log "building (release)"
 cargo build --release --bin modelscope-balance --example upstream_double >&2
