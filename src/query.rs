@@ -221,23 +221,25 @@ impl QueryEngine {
     ) -> impl Stream<Item = (usize, ModelResult)> + Send + 'static {
         let deadline = tokio::time::Instant::now() + self.limits.deadline;
         let started = Instant::now();
-        let (invalid, valid): (Vec<_>, Vec<_>) = entries
-            .into_iter()
-            .enumerate()
-            .partition(|(_, entry)| matches!(entry, ModelEntry::Invalid { .. }));
-        let refused = futures::stream::iter(invalid.into_iter().map(|(index, entry)| {
-            let ModelEntry::Invalid { id, reason } = entry else {
-                unreachable!("partitioned above")
-            };
-            let failure = Failure::new(ErrorCode::InvalidModel, Some(reason.explain().into()));
-            (index, ModelResult::failed(id, failure, Duration::ZERO))
-        }));
+        // Invalid ids are answered at once, without a call; the rest are probed.
+        let mut refused = Vec::new();
+        let mut valid = Vec::new();
+        for (index, entry) in entries.into_iter().enumerate() {
+            match entry {
+                ModelEntry::Valid(id) => valid.push((index, id)),
+                ModelEntry::Invalid { id, reason } => {
+                    let failure =
+                        Failure::new(ErrorCode::InvalidModel, Some(reason.explain().into()));
+                    refused.push((index, ModelResult::failed(id, failure, Duration::ZERO)));
+                }
+            }
+        }
+        let refused = futures::stream::iter(refused);
         let upstream = self.upstream.clone();
         let global = self.global.clone();
         let token = Arc::new(token);
         let probes = futures::stream::iter(valid)
-            .map(move |(index, entry)| {
-                let model = entry.id().to_owned();
+            .map(move |(index, model): (usize, String)| {
                 let (upstream, global, token) = (upstream.clone(), global.clone(), token.clone());
                 async move {
                     let call = async {

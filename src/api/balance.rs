@@ -43,14 +43,25 @@ pub enum Reference {
     Name(String),
 }
 
-/// A well-formed request, nothing resolved or validated upstream yet. Either `models` or
-/// `preset`, and either `api_key` or `key_id`, is present.
+/// The models to query: listed in the request, or a saved preset's (token holders only).
+#[derive(Debug)]
+pub enum ModelSource {
+    Listed(Vec<String>),
+    Preset(Reference),
+}
+
+/// The key to query with: given in the request, or a saved one (token holders only).
+#[derive(Debug)]
+pub enum KeySource {
+    Raw(ApiSecret),
+    Saved(Reference),
+}
+
+/// A well-formed request, nothing resolved or validated upstream yet.
 #[derive(Debug)]
 pub struct BalanceRequest {
-    pub models: Option<Vec<String>>,
-    pub api_key: Option<ApiSecret>,
-    pub key_ref: Option<Reference>,
-    pub preset_ref: Option<Reference>,
+    pub models: ModelSource,
+    pub key: KeySource,
     pub include_account: bool,
 }
 
@@ -88,7 +99,8 @@ pub async fn balance(
     let include_account = request.include_account;
     let Some(user_id) = caller.0 else {
         // Anonymous: the original tool's call, nothing stored.
-        let (Some(models), Some(key)) = (request.models, request.api_key) else {
+        let (ModelSource::Listed(models), KeySource::Raw(key)) = (request.models, request.key)
+        else {
             return Err(ApiError::new(
                 Status::Unauthorized,
                 "key_id 和 preset 需要访问令牌：请在 Authorization: Bearer 请求头中提供账号页面创建的令牌，或改用 api_key 和 models",
@@ -148,9 +160,9 @@ async fn resolve_for_holder(
     keyring: &Keyring,
     db: &Db,
 ) -> Result<RunRequest, ApiError> {
-    let preset = match (&request.models, request.preset_ref) {
-        (Some(_), _) | (None, None) => None,
-        (None, Some(reference)) => {
+    let (models, preset) = match request.models {
+        ModelSource::Listed(models) => (models, None),
+        ModelSource::Preset(reference) => {
             let found = db
                 .run(move |conn| match reference {
                     Reference::Id(id) => presets::get_for_user(conn, user_id, id),
@@ -158,15 +170,11 @@ async fn resolve_for_holder(
                 })
                 .await
                 .map_err(|_| ApiError::new(Status::InternalServerError, "读取预设失败"))?;
-            Some(found.ok_or_else(|| {
+            let preset = found.ok_or_else(|| {
                 ApiError::new(Status::NotFound, "预设不存在：请检查 preset 的名称或 id")
-            })?)
+            })?;
+            (preset.models.clone(), Some(preset))
         }
-    };
-    let models = match (&request.models, &preset) {
-        (Some(models), _) => models.clone(),
-        (None, Some(preset)) => preset.models.clone(),
-        (None, None) => unreachable!("parse_request requires models or preset"),
     };
     if models.is_empty() {
         return Err(ApiError::bad_request(
@@ -174,9 +182,9 @@ async fn resolve_for_holder(
         ));
     }
     let entries = prepare(engine, &models)?;
-    let (key, api_key_id, key_label) = match (request.api_key, request.key_ref) {
-        (Some(key), _) => (key, None, None),
-        (None, Some(reference)) => {
+    let (key, api_key_id, key_label) = match request.key {
+        KeySource::Raw(key) => (key, None, None),
+        KeySource::Saved(reference) => {
             let id = match reference {
                 Reference::Id(id) => id,
                 Reference::Name(label) => keyring
@@ -203,7 +211,6 @@ async fn resolve_for_holder(
                 }
             }
         }
-        (None, None) => unreachable!("parse_request requires api_key or key_id"),
     };
     Ok(RunRequest {
         origin: RunOrigin {
@@ -263,15 +270,14 @@ pub fn parse_request(bytes: &[u8], header_key: Option<String>) -> Result<Balance
     };
     let preset_ref = parse_reference(&object, "preset")?;
     let key_ref = parse_reference(&object, "key_id")?;
-    let models = if preset_ref.is_some() && is_missing(&object) {
-        None
-    } else {
-        Some(parse_models_field(&object)?)
+    // Listed models win over a preset, and a given key over a saved one.
+    let models = match (preset_ref, is_missing(&object)) {
+        (Some(reference), true) => ModelSource::Preset(reference),
+        _ => ModelSource::Listed(parse_models_field(&object)?),
     };
-    let api_key = if key_ref.is_some() && no_key_given(&object) && header_key.is_none() {
-        None
-    } else {
-        Some(parse_key(&object, header_key)?)
+    let key = match (key_ref, no_key_given(&object) && header_key.is_none()) {
+        (Some(reference), true) => KeySource::Saved(reference),
+        _ => KeySource::Raw(parse_key(&object, header_key)?),
     };
     let include_account = match object.get("include_account") {
         None | Some(Value::Null) => false,
@@ -284,9 +290,7 @@ pub fn parse_request(bytes: &[u8], header_key: Option<String>) -> Result<Balance
     };
     Ok(BalanceRequest {
         models,
-        api_key,
-        key_ref,
-        preset_ref,
+        key,
         include_account,
     })
 }
@@ -509,9 +513,9 @@ mod tests {
     #[test]
     fn models_string_is_split() {
         let request = parse_request(br#"{"models":"a/b, c/d e/f","api_key":"k"}"#, None).unwrap();
-        assert_eq!(request.models.unwrap(), ["a/b", "c/d", "e/f"]);
+        assert!(matches!(request.models, ModelSource::Listed(m) if m == ["a/b", "c/d", "e/f"]));
         let request = parse_request(br#"{"models_":["a/b"],"api_key":"k"}"#, None).unwrap();
-        assert_eq!(request.models.unwrap(), ["a/b"]);
+        assert!(matches!(request.models, ModelSource::Listed(m) if m == ["a/b"]));
     }
 
     #[test]
