@@ -12,7 +12,7 @@ use rocket::{State, get, post};
 use serde_json::json;
 
 use super::quick::{prepare_models, resolve_key};
-use super::session::{Csrf, CurrentUser, Viewer, csrf_form};
+use super::session::{Csrf, CurrentUser, csrf_form};
 use super::view::{KeyOption, Layout, Notice, StatusRow, all_status_rows, number, points};
 use crate::db::Db;
 use crate::db::presets::{self, Preset};
@@ -135,35 +135,26 @@ async fn resolve(
         let entries = prepare_models(engine, &preset.models.join(","))?;
         (entries, Some(preset))
     };
-    let viewer = Viewer {
-        user: Some(user.0.clone()),
-        csrf_token: user.0.csrf_token.clone(),
-    };
-    // A pasted key wins over the select (see `resolve_key`); then no saved key is recorded.
-    let pasted = form
-        .api_key
-        .as_deref()
-        .is_some_and(|k| !k.trim().is_empty());
-    let key_id = parse_id(&form.key_id).filter(|_| !pasted);
-    let key = resolve_key(&viewer, keyring, key_id, form.api_key.as_deref()).await?;
-    let key_label = match key_id {
-        Some(id) => keyring
-            .list(user.0.user_id)
-            .await
-            .ok()
-            .and_then(|keys| keys.into_iter().find(|k| k.id == id).map(|k| k.label)),
-        None => None,
-    };
+    let key = resolve_key(
+        Some(user.0.user_id),
+        keyring,
+        parse_id(&form.key_id),
+        form.api_key.as_deref(),
+    )
+    .await?;
+    let (api_key_id, key_label) = key
+        .saved
+        .map_or((None, None), |(id, label)| (Some(id), Some(label)));
     Ok(RunRequest {
         origin: RunOrigin {
             user_id: user.0.user_id,
-            api_key_id: key_id,
+            api_key_id,
             key_label,
             preset_id: preset.as_ref().map(|p| p.id),
             preset_name: preset.map(|p| p.name),
             source: Source::Web,
         },
-        key,
+        key: key.secret,
         entries,
     })
 }

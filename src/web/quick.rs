@@ -98,9 +98,12 @@ pub async fn quick(
         selected_key_id: key_id,
     };
     let checked = match prepare_models(engine, &models) {
-        Ok(entries) => resolve_key(&viewer, keyring, key_id, form.api_key.as_deref())
-            .await
-            .map(|key| (key, entries)),
+        Ok(entries) => {
+            let user_id = viewer.user.as_ref().map(|user| user.user_id);
+            resolve_key(user_id, keyring, key_id, form.api_key.as_deref())
+                .await
+                .map(|key| (key.secret, entries))
+        }
         Err(notice) => Err(notice),
     };
     let (key, entries) = match checked {
@@ -123,20 +126,29 @@ pub async fn quick(
     (Status::Ok, page)
 }
 
-/// The pasted key if one was typed, else a saved key by id (signed in only).
+/// The key a query runs with; `saved` is the saved key's id and label, `None` when pasted.
+pub struct ResolvedKey {
+    pub secret: ApiSecret,
+    pub saved: Option<(i64, String)>,
+}
+
+/// The pasted key if one was typed, else a saved key by id (signed in users only).
 pub async fn resolve_key(
-    viewer: &Viewer,
+    user_id: Option<i64>,
     keyring: &Keyring,
     key_id: Option<i64>,
     pasted: Option<&str>,
-) -> Result<ApiSecret, Notice> {
+) -> Result<ResolvedKey, Notice> {
     let pasted = pasted.map(str::trim).unwrap_or_default();
     // A pasted key wins over the select, which starts on a saved key: typing a key is the more
     // deliberate act, and charging the other key's quota by surprise would be worse.
     if let (Some(key_id), true) = (key_id, pasted.is_empty()) {
-        let user = viewer.user.as_ref().ok_or(Notice::new("key_not_found"))?;
-        return match keyring.open(user.user_id, key_id).await {
-            Ok((secret, _label)) => Ok(secret),
+        let user_id = user_id.ok_or(Notice::new("key_not_found"))?;
+        return match keyring.open(user_id, key_id).await {
+            Ok((secret, label)) => Ok(ResolvedKey {
+                secret,
+                saved: Some((key_id, label)),
+            }),
             Err(KeyError::NeedsReentry) => Err(Notice::new("key_needs_reentry")),
             Err(_) => Err(Notice::new("key_not_found")),
         };
@@ -148,7 +160,10 @@ pub async fn resolve_key(
     if key.chars().any(char::is_control) || key.chars().count() > 256 {
         return Err(Notice::new("bad_key"));
     }
-    Ok(ApiSecret::new(key))
+    Ok(ResolvedKey {
+        secret: ApiSecret::new(key),
+        saved: None,
+    })
 }
 
 /// The models field's mistakes, as notices.
