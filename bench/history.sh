@@ -46,16 +46,8 @@ write_wrk_script() {
     cat >"$WORK/get.lua" <<'LUA'
 wrk.method = "GET"
 wrk.headers["Cookie"] = "msb_session=" .. os.getenv("BENCH_SESSION")
-
-function done(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    "BENCH requests=%d rps=%.1f p50_us=%.0f p90_us=%.0f p99_us=%.0f non2xx=%d socket_errors=%d\n",
-    summary.requests, summary.requests / summary.duration * 1e6,
-    latency:percentile(50), latency:percentile(90), latency:percentile(99),
-    e.status, e.connect + e.read + e.write + e.timeout))
-end
 LUA
+    wrk_report_lua >>"$WORK/get.lua"
 }
 
 # run_wrk NAME SECONDS URL: runs wrk, keeps its output in $WORK/NAME.txt and prints the BENCH line.

@@ -76,3 +76,19 @@ rss_mb() {
 pass_fail() {
     if awk "BEGIN { exit !($1) }"; then echo PASS; else echo FAIL; fi
 }
+
+# The done() every wrk script ends with: one machine-readable BENCH line (read with `field`), so
+# nothing depends on wrk's human-readable units.
+wrk_report_lua() {
+    cat <<'LUA'
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    "BENCH requests=%d rps=%.1f p50_us=%.0f p90_us=%.0f p99_us=%.0f non2xx=%d socket_errors=%d\n",
+    summary.requests, summary.requests / summary.duration * 1e6,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99),
+    e.status, e.connect + e.read + e.write + e.timeout))
+end
+LUA
+}

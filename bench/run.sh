@@ -97,16 +97,8 @@ write_wrk_script() {
 wrk.method = "POST"
 wrk.body = os.getenv("BENCH_BODY")
 wrk.headers["Content-Type"] = "application/json"
-
-function done(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    "BENCH requests=%d rps=%.1f p50_us=%.0f p90_us=%.0f p99_us=%.0f non2xx=%d socket_errors=%d\n",
-    summary.requests, summary.requests / summary.duration * 1e6,
-    latency:percentile(50), latency:percentile(90), latency:percentile(99),
-    e.status, e.connect + e.read + e.write + e.timeout))
-end
 LUA
+    wrk_report_lua >>"$WORK/post.lua"
 }
 
 # run_wrk NAME CONNECTIONS SECONDS URL BODY: runs wrk, keeps its output in $WORK/NAME.txt and
