@@ -42,15 +42,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use modelscope_balance::accounts;
+use modelscope_balance::auth::accounts;
 use modelscope_balance::db::Db;
 use modelscope_balance::db::history::{NewRun, StoredBalance, insert_run};
 use modelscope_balance::keyring::Keyring;
 use modelscope_balance::modelscope::{ErrorCode, Failure, Quota};
 use modelscope_balance::presets;
-use modelscope_balance::query::ModelResult;
-use modelscope_balance::secret::ApiSecret;
-use modelscope_balance::vault::{MasterKey, Vault};
+use modelscope_balance::runs::engine::ModelResult;
+use modelscope_balance::crypto::secret::ApiSecret;
+use modelscope_balance::crypto::{MasterKey, Vault};
 
 const USAGE: &str = "usage: seed_history DATA_DIR [--master-key PATH] [--runs N] [--username NAME]
     [--wal-autocheckpoint PAGES] [--background-checkpoint-ms MS]";

@@ -10,9 +10,10 @@ use std::process::ExitCode;
 use rocket::figment::Figment;
 
 use crate::config::AppConfig;
+use crate::crypto::master_key;
+use crate::crypto::vault::Vault;
 use crate::db::Db;
 use crate::keyring;
-use crate::vault::{self, Vault};
 
 pub const USAGE: &str = "\
 modelscope-balance: ModelScope API-Inference quota and balance checker
@@ -194,12 +195,13 @@ pub fn rotate_master_key_labelled(figment: &Figment, label: &str) -> Result<Rota
         ));
     }
     // A running server would go on sealing new keys with the old master key.
-    let _lock = crate::data_lock::DataDirLock::exclusive(&config.data_dir)?;
+    let _lock = crate::ops::data_lock::DataDirLock::exclusive(&config.data_dir)?;
     // Opened before the key file is touched, so a bad database changes nothing.
     let db = Db::open(&config.database_path()).map_err(|e| e.to_string())?;
     let mut conn = db.connection().map_err(|e| e.to_string())?;
 
-    let (old, new, backup) = vault::rotate_key_file(&key_file, label).map_err(|e| e.to_string())?;
+    let (old, new, backup) =
+        master_key::rotate_key_file(&key_file, label).map_err(|e| e.to_string())?;
     let vault = Vault::with_previous(new, vec![old]);
     let resealed = (|| -> Result<(usize, usize), String> {
         // The new rows must reach the disk before we say the old key file is only a backup.
@@ -219,7 +221,7 @@ pub fn rotate_master_key_labelled(figment: &Figment, label: &str) -> Result<Rota
             key_file,
             backup,
         }),
-        Err(problem) => match vault::restore_backup(&key_file, &backup) {
+        Err(problem) => match master_key::restore_backup(&key_file, &backup) {
             Ok(_) => Err(format!(
                 "re-encrypting the saved keys failed: {problem}. The old master key file was \
                  put back in {}; nothing has changed.",

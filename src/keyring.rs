@@ -3,10 +3,10 @@
 
 use std::sync::Arc;
 
+use crate::crypto::secret::{ApiSecret, mask_tail};
+use crate::crypto::{Vault, VaultError};
 use crate::db::api_keys::{self, StoredKey};
 use crate::db::{Db, DbError};
-use crate::secret::{ApiSecret, mask_tail};
-use crate::vault::{Vault, VaultError};
 
 pub const MAX_LABEL_CHARS: usize = 64;
 

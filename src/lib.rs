@@ -3,24 +3,17 @@
 //! `rocket()` assembles the whole app; everything else is a module with one job.
 //! Domain modules (`modelscope`, `query`, `vault`, `db`, …) know nothing of Rocket.
 
-pub mod accounts;
 pub mod api;
-pub mod catalogue;
+pub mod auth;
 pub mod cli;
 pub mod config;
-pub mod data_lock;
+pub mod crypto;
 pub mod db;
-pub mod history;
-pub mod housekeeping;
 pub mod keyring;
 pub mod modelscope;
-pub mod passwords;
+pub mod ops;
 pub mod presets;
-pub mod query;
 pub mod runs;
-pub mod secret;
-pub mod tokens;
-pub mod vault;
 pub mod web;
 
 use std::sync::Arc;
@@ -30,12 +23,12 @@ use rocket::figment::Figment;
 use rocket::{Build, Rocket};
 
 use crate::config::AppConfig;
-use crate::data_lock::DataDirLock;
+use crate::crypto::{MasterKey, Vault};
 use crate::db::Db;
 use crate::keyring::Keyring;
 use crate::modelscope::Upstream;
-use crate::query::{QueryEngine, QueryLimits};
-use crate::vault::{MasterKey, Vault};
+use crate::ops::data_lock::DataDirLock;
+use crate::runs::engine::{QueryEngine, QueryLimits};
 
 /// The app configured from `Rocket.toml` and `ROCKET_*` variables.
 pub fn rocket() -> Rocket<Build> {
@@ -49,7 +42,7 @@ pub fn rocket_from(figment: Figment) -> Rocket<Build> {
         .attach(AdHoc::on_liftoff("housekeeping", |rocket| {
             Box::pin(async move {
                 if let Some(db) = rocket.state::<Db>() {
-                    housekeeping::spawn(db.clone(), rocket.state::<AppConfig>().cloned());
+                    ops::housekeeping::spawn(db.clone(), rocket.state::<AppConfig>().cloned());
                 }
             })
         }))
@@ -68,7 +61,7 @@ pub fn rocket_from(figment: Figment) -> Rocket<Build> {
 async fn setup(rocket: Rocket<Build>) -> Result<Rocket<Build>, Rocket<Build>> {
     match AppState::build(rocket.figment()) {
         Ok(state) => Ok(rocket
-            .manage(catalogue::Catalogue::new(state.engine.upstream().clone()))
+            .manage(modelscope::Catalogue::new(state.engine.upstream().clone()))
             .manage(state.config)
             .manage(state.db)
             .manage(state.engine)

@@ -3,7 +3,7 @@
 
 use crate::db::presets::{self, Preset};
 use crate::db::{Db, DbError};
-use crate::query::{BatchError, ModelEntry, prepare_models, split_model_text};
+use crate::modelscope::{BatchError, ModelEntry, prepare_models, split_model_text};
 
 pub const MAX_NAME_CHARS: usize = 64;
 pub const MAX_PRESETS_PER_USER: usize = 50;

@@ -515,7 +515,7 @@ async fn an_idle_or_too_old_session_is_refused_and_cleaned_up() {
         "expired sessions are listed"
     );
     // Housekeeping removes the rows.
-    modelscope_balance::accounts::clean_up(
+    modelscope_balance::auth::accounts::clean_up(
         &modelscope_balance::db::Db::open(&env.database_path()).unwrap(),
     )
     .await

@@ -5,7 +5,7 @@
 use modelscope_balance::db::Db;
 use modelscope_balance::db::history::{NewRun, StoredBalance, insert_run};
 use modelscope_balance::modelscope::{ErrorCode, Failure, Quota};
-use modelscope_balance::query::ModelResult;
+use modelscope_balance::runs::engine::ModelResult;
 use rocket::figment::Figment;
 use rocket::http::{ContentType, Status};
 use rocket::local::asynchronous::Client;
@@ -1124,13 +1124,13 @@ async fn retention_removes_old_runs_and_keeps_new_ones() {
     let today = site.insert(&Run::new(alice.id, now));
 
     assert_eq!(
-        modelscope_balance::history::delete_older_than_days(&site.db, 0)
+        modelscope_balance::runs::history::delete_older_than_days(&site.db, 0)
             .await
             .unwrap(),
         0,
         "0 keeps everything"
     );
-    let removed = modelscope_balance::history::delete_older_than_days(&site.db, 90)
+    let removed = modelscope_balance::runs::history::delete_older_than_days(&site.db, 90)
         .await
         .unwrap();
     assert_eq!(removed, 1);

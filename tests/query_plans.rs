@@ -22,9 +22,9 @@ use modelscope_balance::db::history::{
 };
 use modelscope_balance::db::{self, Db, api_keys, presets, sessions, users};
 use modelscope_balance::modelscope::{ErrorCode, Failure, Quota};
-use modelscope_balance::query::ModelResult;
-use modelscope_balance::tokens::hash_token;
-use modelscope_balance::vault::Sealed;
+use modelscope_balance::runs::engine::ModelResult;
+use modelscope_balance::crypto::tokens::hash_token;
+use modelscope_balance::crypto::Sealed;
 use rusqlite::{Connection, ffi};
 use tempfile::TempDir;
 

@@ -4,8 +4,8 @@
 use rocket::http::Status;
 use rocket::request::{FromRequest, Outcome, Request};
 
+use crate::crypto::tokens;
 use crate::db::{Db, access_tokens};
-use crate::tokens;
 
 /// Personal access tokens are `msb_` + 64 hex characters.
 const TOKEN_CHARS: usize = 4 + 64;

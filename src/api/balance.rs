@@ -11,13 +11,14 @@ use serde_json::{Map, Value, json};
 
 use super::auth::ApiCaller;
 use super::envelope::ApiError;
+use crate::crypto::secret::ApiSecret;
 use crate::db::{Db, presets};
-use crate::history::{RunOrigin, Source};
 use crate::keyring::{KeyError, Keyring};
 use crate::modelscope::{AccountBalance, BalanceError, ErrorCode};
-use crate::query::{BatchError, ModelResult, QueryEngine, split_model_text};
-use crate::runs::{self, RunRequest};
-use crate::secret::ApiSecret;
+use crate::modelscope::{BatchError, split_model_text};
+use crate::runs::engine::{ModelResult, QueryEngine};
+use crate::runs::executor::{self, RunRequest};
+use crate::runs::history::{RunOrigin, Source};
 
 /// Longer than any real token (39 characters) by a wide margin.
 const MAX_KEY_CHARS: usize = 256;
@@ -117,12 +118,14 @@ pub async fn balance(
         return Ok(Json(envelope(&report, account.as_ref(), None)));
     };
     let run = resolve_for_holder(user_id, request, engine, keyring, db).await?;
-    let finished = runs::run_and_store(engine, db, run).await.map_err(|_| {
-        ApiError::new(
-            Status::InternalServerError,
-            "查询已完成，但保存历史记录失败",
-        )
-    })?;
+    let finished = executor::run_and_store(engine, db, run)
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                Status::InternalServerError,
+                "查询已完成，但保存历史记录失败",
+            )
+        })?;
     let account = include_account.then_some(&finished.balance);
     Ok(Json(envelope(&finished.report, account, Some(finished.id))))
 }
@@ -130,7 +133,7 @@ pub async fn balance(
 fn prepare(
     engine: &QueryEngine,
     models: &[String],
-) -> Result<Vec<crate::query::ModelEntry>, ApiError> {
+) -> Result<Vec<crate::modelscope::ModelEntry>, ApiError> {
     let entries = engine
         .prepare(models.iter().map(String::as_str))
         .map_err(|error| ApiError::bad_request(batch_error_message(&error)))?;
@@ -140,7 +143,7 @@ fn prepare(
     Ok(entries)
 }
 
-fn log_query(report: &crate::query::BatchReport) {
+fn log_query(report: &crate::runs::engine::BatchReport) {
     tracing::info!(
         source = "api",
         models = report.results.len(),
@@ -228,7 +231,7 @@ async fn resolve_for_holder(
 
 /// The response envelope: original fields first, additions after.
 fn envelope(
-    report: &crate::query::BatchReport,
+    report: &crate::runs::engine::BatchReport,
     account: Option<&Result<AccountBalance, BalanceError>>,
     history_id: Option<i64>,
 ) -> Value {
@@ -405,8 +408,8 @@ pub fn batch_error_message(error: &BatchError) -> String {
 }
 
 /// A batch of nothing but invalid ids is the client's mistake: say which and why.
-fn nothing_to_query(entries: &[crate::query::ModelEntry]) -> Option<String> {
-    use crate::query::ModelEntry;
+fn nothing_to_query(entries: &[crate::modelscope::ModelEntry]) -> Option<String> {
+    use crate::modelscope::ModelEntry;
     let invalid: Vec<String> = entries
         .iter()
         .filter_map(|entry| match entry {

@@ -3,7 +3,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{DbError, now};
-use crate::vault::Sealed;
+use crate::crypto::vault::Sealed;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredKey {

@@ -4,7 +4,7 @@ use rusqlite::{Connection, OptionalExtension, params, params_from_iter, types::V
 
 use super::DbError;
 use crate::modelscope::{ErrorCode, Failure, Quota};
-use crate::query::ModelResult;
+use crate::runs::engine::ModelResult;
 
 /// A run about to be stored.
 pub struct NewRun<'a> {

@@ -1,11 +1,18 @@
-//! The ModelScope upstream: one probe per model, the free points balance and the catalogue.
-//! See `shared/reference/modelscope-api.md` for what the service really answers.
+//! The ModelScope upstream: one probe per model, the free points balance and the catalogue,
+//! and the rules for model ids. `docs/upstream.md` says what the service really answers.
 
 mod body;
+pub mod catalogue;
 mod classify;
 mod client;
+pub mod model_id;
 mod quota;
+mod redact;
 
+pub use catalogue::Catalogue;
 pub use classify::{ErrorCode, Failure, classify, short_upstream_message};
 pub use client::{AccountBalance, BalanceError, CatalogueModel, ProbeReport, Upstream};
+pub use model_id::{
+    BatchError, InvalidModel, ModelEntry, prepare_models, split_model_text, validate_model_id,
+};
 pub use quota::Quota;

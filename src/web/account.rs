@@ -11,7 +11,7 @@ use rocket::{State, get, post};
 use super::auth::account_notice;
 use super::session::{Csrf, CurrentUser, clear_session_cookie, csrf_form};
 use super::view::{Layout, Notice, beijing_time};
-use crate::accounts;
+use crate::auth::accounts;
 use crate::db::{Db, sessions};
 
 pub struct SessionRow {

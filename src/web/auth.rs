@@ -14,7 +14,7 @@ use super::session::{
     set_session_cookie,
 };
 use super::view::{Layout, Notice};
-use crate::accounts::{self, AccountError};
+use crate::auth::accounts::{self, AccountError};
 use crate::config::AppConfig;
 use crate::db::Db;
 

@@ -403,7 +403,7 @@ mod tests {
     use super::*;
     use crate::db::history::StoredBalance;
     use crate::modelscope::{ErrorCode, Failure, Quota};
-    use crate::query::ModelResult;
+    use crate::runs::engine::ModelResult;
 
     #[test]
     fn cells_are_quoted_and_defused() {

@@ -21,7 +21,7 @@ use super::view::{
 use crate::db::history::{self as store, HistoryFilter, RunSummary, StoredBalance};
 use crate::db::{Db, api_keys};
 use crate::modelscope::ErrorCode;
-use crate::query::validate_model_id;
+use crate::modelscope::validate_model_id;
 
 /// Runs on one page of `/history`.
 pub const PAGE_SIZE: i64 = 50;

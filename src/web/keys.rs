@@ -12,7 +12,7 @@ use super::auth::TokenOnlyForm;
 use super::session::{Csrf, CurrentUser, csrf_form};
 use super::view::{BalanceView, Layout, Notice, beijing_time};
 use crate::keyring::{KeyError, Keyring, check_key_shape};
-use crate::query::QueryEngine;
+use crate::runs::engine::QueryEngine;
 
 pub struct KeyRow {
     pub id: i64,

@@ -16,10 +16,10 @@ use rocket::{State, get, post};
 use super::auth::TokenOnlyForm;
 use super::session::{Csrf, CurrentUser, csrf_form};
 use super::view::{Layout, Notice, beijing_time};
-use crate::catalogue::Catalogue;
 use crate::config::AppConfig;
 use crate::db::Db;
 use crate::db::presets::Preset;
+use crate::modelscope::catalogue::Catalogue;
 use crate::presets::{self, MAX_NAME_CHARS, MAX_PRESETS_PER_USER, PresetError};
 
 /// At most this many refused ids are named in one message; the rest are counted.

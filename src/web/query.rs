@@ -16,11 +16,11 @@ use super::session::{Csrf, CurrentUser, csrf_form};
 use super::view::{KeyOption, Layout, Notice, StatusRow, all_status_rows, number, points};
 use crate::db::Db;
 use crate::db::presets::{self, Preset};
-use crate::history::{RunOrigin, Source};
 use crate::keyring::Keyring;
 use crate::modelscope::{AccountBalance, BalanceError};
-use crate::query::{ModelResult, QueryEngine};
-use crate::runs::{self, RunEvent, RunRequest};
+use crate::runs::engine::{ModelResult, QueryEngine};
+use crate::runs::executor::{self, RunEvent, RunRequest};
+use crate::runs::history::{RunOrigin, Source};
 
 pub struct PresetOption {
     pub id: i64,
@@ -169,7 +169,7 @@ pub async fn run(
 ) -> Result<Redirect, (Status, QueryPage)> {
     let form = form.0;
     match resolve(&user, &form, db, keyring, engine).await {
-        Ok(request) => match runs::run_and_store(engine, db, request).await {
+        Ok(request) => match executor::run_and_store(engine, db, request).await {
             Ok(finished) => Ok(Redirect::to(format!("/history/{}", finished.id))),
             Err(error) => {
                 tracing::error!(%error, "storing a run failed");
@@ -214,7 +214,7 @@ pub async fn stream(
         })?;
     let models: Vec<String> = request.entries.iter().map(|e| e.id().to_owned()).collect();
     let start = json!({"type": "start", "total": models.len(), "models": models});
-    let mut events = runs::spawn_streaming(engine.inner().clone(), db.inner().clone(), request);
+    let mut events = executor::spawn_streaming(engine.inner().clone(), db.inner().clone(), request);
     let ndjson = ContentType::new("application", "x-ndjson");
     Ok((
         ndjson,

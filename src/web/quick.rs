@@ -11,9 +11,10 @@ use rocket::{get, post};
 use super::dashboard::{DashboardPage, dashboard};
 use super::session::{Csrf, CurrentUser, Viewer, csrf_form};
 use super::view::{KeyOption, Layout, Notice, ReportView};
+use crate::crypto::secret::ApiSecret;
 use crate::keyring::{KeyError, Keyring};
-use crate::query::{BatchError, ModelEntry, QueryEngine, split_model_text};
-use crate::secret::ApiSecret;
+use crate::modelscope::{BatchError, ModelEntry, split_model_text};
+use crate::runs::engine::QueryEngine;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "quick.html")]

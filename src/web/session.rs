@@ -11,11 +11,11 @@ use rocket::time::Duration as CookieDuration;
 use rocket::{Catcher, Route, State, catch, post};
 
 use super::view::{Layout, UserChrome};
-use crate::accounts;
+use crate::auth::accounts;
 use crate::config::AppConfig;
+use crate::crypto::tokens;
 use crate::db::Db;
 use crate::db::sessions::ABSOLUTE_SECS;
-use crate::tokens;
 
 pub const SESSION_COOKIE: &str = "msb_session";
 /// Signed out, forms still carry a token: this cookie's (double-submit).

@@ -8,9 +8,9 @@ use rocket::{State, post};
 use super::account::{AccountPage, account_page, failed_page, revoke_own};
 use super::session::{Csrf, CurrentUser, csrf_form};
 use super::view::{Notice, beijing_time};
+use crate::crypto::tokens;
 use crate::db::Db;
 use crate::db::access_tokens::{self, AccessToken};
-use crate::tokens;
 
 /// Tokens start with this, so a leaked one is easy to recognise and search for.
 pub const TOKEN_PREFIX: &str = "msb_";

@@ -2,7 +2,7 @@
 //! Words belong to the templates; this only shapes numbers and codes.
 
 use crate::modelscope::{AccountBalance, BalanceError};
-use crate::query::{BatchReport, ModelResult};
+use crate::runs::engine::{BatchReport, ModelResult};
 
 /// Shown where a number is unknown (upstream sent no usable header).
 const UNKNOWN: &str = "—";

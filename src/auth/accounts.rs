@@ -1,9 +1,9 @@
 //! Sign-up, sign-in, sessions and passwords: the rules, free of any web type.
 //! Password hashing is slow by design and runs on the blocking pool.
 
+use crate::crypto::passwords;
+use crate::crypto::tokens;
 use crate::db::{Db, DbError, login_failures, sessions, users};
-use crate::passwords;
-use crate::tokens;
 
 pub const MIN_PASSWORD_CHARS: usize = 8;
 /// Long enough for any passphrase, short enough that hashing cannot be abused.

@@ -13,7 +13,7 @@ use tokio::sync::{Mutex, RwLock};
 use tokio::time::Instant;
 
 use crate::modelscope::Upstream;
-use crate::query::validate_model_id;
+use crate::modelscope::validate_model_id;
 
 /// Enough for the whole catalogue; keeps a page's `<datalist>` bounded whatever upstream sends.
 pub const MAX_SUGGESTIONS: usize = 2000;

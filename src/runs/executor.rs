@@ -6,11 +6,12 @@ use std::time::Instant;
 use futures::StreamExt;
 use tokio::sync::mpsc;
 
+use crate::crypto::secret::ApiSecret;
 use crate::db::{Db, DbError};
-use crate::history::{self, RunOrigin};
+use crate::modelscope::ModelEntry;
 use crate::modelscope::{AccountBalance, BalanceError};
-use crate::query::{BatchReport, ModelEntry, ModelResult, QueryEngine};
-use crate::secret::ApiSecret;
+use crate::runs::engine::{BatchReport, ModelResult, QueryEngine};
+use crate::runs::history::{self, RunOrigin};
 
 /// What to run, for whom.
 pub struct RunRequest {

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::accounts;
+use crate::auth::accounts;
 use crate::config::AppConfig;
 use crate::db::Db;
 
@@ -45,7 +45,7 @@ pub async fn run_once(db: &Db, retention_days: u32) {
         }
         Err(error) => tracing::warn!(%error, "session cleanup failed"),
     }
-    match crate::history::delete_older_than_days(db, retention_days).await {
+    match crate::runs::history::delete_older_than_days(db, retention_days).await {
         Ok(removed) if removed > 0 => tracing::info!(removed, "old history removed"),
         Ok(_) => {}
         Err(error) => tracing::warn!(%error, "history cleanup failed"),

@@ -3,7 +3,7 @@
 use crate::db::history::{self, NewRun, StoredBalance};
 use crate::db::{Db, DbError};
 use crate::modelscope::{AccountBalance, BalanceError};
-use crate::query::BatchReport;
+use crate::runs::engine::BatchReport;
 
 /// Where a stored run came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,0 +1,3 @@
+//! Who may do what: accounts, sessions and personal access tokens. No web types here.
+
+pub mod accounts;

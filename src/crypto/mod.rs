@@ -1,0 +1,12 @@
+//! Secrets at rest and in memory: the master key file, the vault that seals saved keys,
+//! password hashing, random tokens and the in-memory `ApiSecret`.
+
+pub mod master_key;
+pub mod passwords;
+pub mod secret;
+pub mod tokens;
+pub mod vault;
+
+pub use master_key::{MasterKey, VaultError};
+pub use secret::ApiSecret;
+pub use vault::{Sealed, Vault};

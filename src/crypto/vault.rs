@@ -1,0 +1,324 @@
+//! The sealing of saved secrets (ModelScope API keys) with keys derived from the master key.
+//!
+//! Each sealed API key is stored as (nonce, ciphertext, master key id). The associated data binds
+//! the ciphertext to its user and row, so a ciphertext copied to another row or another user does
+//! not open. The master key id is a short public fingerprint telling which master key sealed a
+//! row, so that rotation can keep old keys readable until every row is re-sealed.
+
+use std::fmt;
+
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::{Aes256Gcm, Key, Nonce};
+use hkdf::Hkdf;
+use sha2::Sha256;
+use zeroize::{Zeroize, Zeroizing};
+
+use super::master_key::{KEY_LEN, MasterKey, VaultError};
+use super::secret::ApiSecret;
+
+const NONCE_LEN: usize = 12;
+
+/// Fixed HKDF salt: the master key is already uniformly random, so the salt only separates this
+/// application's derivations from any other use of the same bytes.
+const HKDF_SALT: &[u8] = b"modelscope-balance/vault/hkdf-salt/v1";
+const API_KEY_INFO: &[u8] = b"modelscope-balance/api-key/v1";
+/// Prefix of the associated data of a sealed API key; ends in NUL so that the fixed-width ids
+/// after it can never be confused with the prefix of another purpose.
+const API_KEY_AAD_PREFIX: &[u8] = b"api-key\0";
+
+/// The keys derived from one master key.
+struct DerivedKeys {
+    master_key_id: String,
+    api_key: Zeroizing<[u8; KEY_LEN]>,
+}
+
+impl DerivedKeys {
+    fn derive(master: &MasterKey) -> Self {
+        let hkdf = Hkdf::<Sha256>::new(Some(HKDF_SALT), &master.bytes[..]);
+        let mut api_key = Zeroizing::new([0u8; KEY_LEN]);
+        // HKDF-SHA256 can produce up to 255 * 32 bytes; 32 is always within that.
+        hkdf.expand(API_KEY_INFO, &mut api_key[..])
+            .expect("32 bytes is a valid HKDF-SHA256 output length");
+        Self {
+            master_key_id: master.id.clone(),
+            api_key,
+        }
+    }
+}
+
+/// A ciphertext with everything needed to open it again, as stored in `api_keys`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sealed {
+    pub nonce: Vec<u8>,
+    pub ciphertext: Vec<u8>,
+    pub master_key_id: String,
+}
+
+/// Seals with the current master key; opens rows sealed with it or with any previous key given.
+pub struct Vault {
+    current: DerivedKeys,
+    previous: Vec<DerivedKeys>,
+}
+
+impl Vault {
+    pub fn new(current: MasterKey) -> Self {
+        Self::with_previous(current, Vec::new())
+    }
+
+    /// A vault that also opens rows sealed with `previous` keys (during a rotation).
+    pub fn with_previous(current: MasterKey, previous: Vec<MasterKey>) -> Self {
+        let current = DerivedKeys::derive(&current);
+        let mut kept: Vec<DerivedKeys> = Vec::with_capacity(previous.len());
+        for key in &previous {
+            let known =
+                key.id == current.master_key_id || kept.iter().any(|k| k.master_key_id == key.id);
+            if !known {
+                kept.push(DerivedKeys::derive(key));
+            }
+        }
+        Self {
+            current,
+            previous: kept,
+        }
+    }
+
+    /// The id written beside every row sealed now.
+    pub fn current_key_id(&self) -> &str {
+        &self.current.master_key_id
+    }
+
+    /// Encrypts `secret` for row `key_id` of user `user_id` with a fresh random nonce.
+    pub fn seal_api_key(
+        &self,
+        user_id: i64,
+        key_id: i64,
+        secret: &ApiSecret,
+    ) -> Result<Sealed, VaultError> {
+        let mut nonce = [0u8; NONCE_LEN];
+        getrandom::fill(&mut nonce).map_err(VaultError::Random)?;
+        let aad = api_key_aad(user_id, key_id);
+        let ciphertext = cipher(&self.current.api_key)
+            .encrypt(
+                &Nonce::from(nonce),
+                Payload {
+                    msg: secret.expose().as_bytes(),
+                    aad: &aad,
+                },
+            )
+            .map_err(|_| VaultError::CannotSeal)?;
+        Ok(Sealed {
+            nonce: nonce.to_vec(),
+            ciphertext,
+            master_key_id: self.current.master_key_id.clone(),
+        })
+    }
+
+    /// Decrypts a row sealed by [`Self::seal_api_key`] for the same `user_id` and `key_id`.
+    pub fn open_api_key(
+        &self,
+        user_id: i64,
+        key_id: i64,
+        nonce: &[u8],
+        ciphertext: &[u8],
+        master_key_id: &str,
+    ) -> Result<ApiSecret, VaultError> {
+        let keys = std::iter::once(&self.current)
+            .chain(&self.previous)
+            .find(|k| k.master_key_id == master_key_id)
+            .ok_or_else(|| VaultError::UnknownMasterKey {
+                id: master_key_id.to_owned(),
+            })?;
+        let nonce = <&Nonce<_>>::try_from(nonce).map_err(|_| VaultError::CannotOpen)?;
+        let aad = api_key_aad(user_id, key_id);
+        let plaintext = cipher(&keys.api_key)
+            .decrypt(
+                nonce,
+                Payload {
+                    msg: ciphertext,
+                    aad: &aad,
+                },
+            )
+            .map_err(|_| VaultError::CannotOpen)?;
+        // Moves the buffer into the secret without copying; wipes it if it is somehow not text.
+        String::from_utf8(plaintext)
+            .map(ApiSecret::new)
+            .map_err(|e| {
+                e.into_bytes().zeroize();
+                VaultError::CannotOpen
+            })
+    }
+}
+
+impl fmt::Debug for Vault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let previous: Vec<&str> = self
+            .previous
+            .iter()
+            .map(|k| k.master_key_id.as_str())
+            .collect();
+        f.debug_struct("Vault")
+            .field("current", &self.current.master_key_id)
+            .field("previous", &previous)
+            .finish()
+    }
+}
+
+fn cipher(key: &[u8; KEY_LEN]) -> Aes256Gcm {
+    Aes256Gcm::new(<&Key<Aes256Gcm>>::from(key))
+}
+
+/// `b"api-key\0"` + user id + key id, both as 8 big-endian bytes: fixed widths, so no two
+/// (user, key) pairs share an encoding.
+fn api_key_aad(user_id: i64, key_id: i64) -> [u8; 24] {
+    let mut aad = [0u8; 24];
+    aad[..8].copy_from_slice(API_KEY_AAD_PREFIX);
+    aad[8..16].copy_from_slice(&user_id.to_be_bytes());
+    aad[16..].copy_from_slice(&key_id.to_be_bytes());
+    aad
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TOKEN: &str = "ms-12345678-aaaa-bbbb-cccc-1234567890ab";
+
+    fn key() -> MasterKey {
+        MasterKey::generate().expect("key")
+    }
+
+    fn open(vault: &Vault, user: i64, row: i64, sealed: &Sealed) -> Result<ApiSecret, VaultError> {
+        vault.open_api_key(
+            user,
+            row,
+            &sealed.nonce,
+            &sealed.ciphertext,
+            &sealed.master_key_id,
+        )
+    }
+
+    #[test]
+    fn round_trip() {
+        let vault = Vault::new(key());
+        let sealed = vault
+            .seal_api_key(1, 2, &ApiSecret::new(TOKEN))
+            .expect("seal");
+        assert_eq!(sealed.nonce.len(), NONCE_LEN);
+        assert_eq!(sealed.master_key_id, vault.current_key_id());
+        assert!(!sealed.ciphertext.windows(4).any(|w| w == b"ms-1"));
+        let opened = open(&vault, 1, 2, &sealed).expect("open");
+        assert_eq!(opened.expose(), TOKEN);
+    }
+
+    #[test]
+    fn sealing_twice_differs() {
+        let vault = Vault::new(key());
+        let secret = ApiSecret::new(TOKEN);
+        let a = vault.seal_api_key(1, 2, &secret).expect("seal");
+        let b = vault.seal_api_key(1, 2, &secret).expect("seal");
+        assert_ne!(a.nonce, b.nonce);
+        assert_ne!(a.ciphertext, b.ciphertext);
+    }
+
+    #[test]
+    fn tampering_fails() {
+        let vault = Vault::new(key());
+        let sealed = vault
+            .seal_api_key(1, 2, &ApiSecret::new(TOKEN))
+            .expect("seal");
+        for i in 0..sealed.ciphertext.len() {
+            let mut bad = sealed.clone();
+            bad.ciphertext[i] ^= 0x01;
+            assert!(matches!(
+                open(&vault, 1, 2, &bad),
+                Err(VaultError::CannotOpen)
+            ));
+        }
+        for i in 0..sealed.nonce.len() {
+            let mut bad = sealed.clone();
+            bad.nonce[i] ^= 0x80;
+            assert!(matches!(
+                open(&vault, 1, 2, &bad),
+                Err(VaultError::CannotOpen)
+            ));
+        }
+        let mut short = sealed.clone();
+        short.nonce.pop();
+        assert!(matches!(
+            open(&vault, 1, 2, &short),
+            Err(VaultError::CannotOpen)
+        ));
+        let mut truncated = sealed.clone();
+        truncated.ciphertext.truncate(4);
+        assert!(matches!(
+            open(&vault, 1, 2, &truncated),
+            Err(VaultError::CannotOpen)
+        ));
+    }
+
+    #[test]
+    fn other_user_or_row_fails() {
+        let vault = Vault::new(key());
+        let sealed = vault
+            .seal_api_key(1, 2, &ApiSecret::new(TOKEN))
+            .expect("seal");
+        for (user, row) in [(2, 2), (1, 3), (2, 1), (-1, 2), (1, -2)] {
+            assert!(matches!(
+                open(&vault, user, row, &sealed),
+                Err(VaultError::CannotOpen)
+            ));
+        }
+    }
+
+    #[test]
+    fn other_master_key_fails() {
+        let sealed = Vault::new(key())
+            .seal_api_key(1, 2, &ApiSecret::new(TOKEN))
+            .expect("seal");
+        let other = Vault::new(key());
+        let err = open(&other, 1, 2, &sealed).expect_err("must not open");
+        assert!(
+            matches!(err, VaultError::UnknownMasterKey { ref id } if *id == sealed.master_key_id)
+        );
+
+        // Same id claimed, different key: the tag check fails.
+        let mut relabelled = sealed.clone();
+        relabelled.master_key_id = other.current_key_id().to_owned();
+        assert!(matches!(
+            open(&other, 1, 2, &relabelled),
+            Err(VaultError::CannotOpen)
+        ));
+    }
+
+    #[test]
+    fn with_previous_opens_old_rows_and_seals_with_current() {
+        let old_bytes = Zeroizing::new([1u8; KEY_LEN]);
+        let old_vault = Vault::new(MasterKey::from_bytes(old_bytes.clone()));
+        let sealed = old_vault
+            .seal_api_key(1, 2, &ApiSecret::new(TOKEN))
+            .expect("seal");
+
+        let new = key();
+        let new_id = new.id().to_owned();
+        let vault = Vault::with_previous(new, vec![MasterKey::from_bytes(old_bytes)]);
+        assert_eq!(open(&vault, 1, 2, &sealed).expect("open").expose(), TOKEN);
+        let resealed = vault
+            .seal_api_key(1, 2, &ApiSecret::new(TOKEN))
+            .expect("seal");
+        assert_eq!(resealed.master_key_id, new_id);
+        assert_eq!(vault.current_key_id(), new_id);
+    }
+
+    #[test]
+    fn errors_never_show_secrets() {
+        let vault = Vault::new(key());
+        let sealed = vault
+            .seal_api_key(1, 2, &ApiSecret::new(TOKEN))
+            .expect("seal");
+        let err = open(&vault, 9, 9, &sealed).expect_err("wrong row");
+        let text = format!("{err} {err:?}");
+        assert!(!text.contains(TOKEN));
+        assert!(!text.contains("90ab"));
+        assert!(!format!("{vault:?}").contains(TOKEN));
+    }
+}

@@ -1,0 +1,6 @@
+//! Runs: the planner turns a request into a ready run, the engine probes under limits, the
+//! executor runs and stores, history reads stored runs back.
+
+pub mod engine;
+pub mod executor;
+pub mod history;
