@@ -43,14 +43,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use modelscope_balance::auth::accounts;
+use modelscope_balance::crypto::secret::ApiSecret;
+use modelscope_balance::crypto::{MasterKey, Vault};
 use modelscope_balance::db::Db;
 use modelscope_balance::db::history::{NewRun, StoredBalance, insert_run};
+use modelscope_balance::ids::{KeyId, PresetId};
 use modelscope_balance::keyring::Keyring;
 use modelscope_balance::modelscope::{ErrorCode, Failure, Quota};
 use modelscope_balance::presets;
 use modelscope_balance::runs::engine::ModelResult;
-use modelscope_balance::crypto::secret::ApiSecret;
-use modelscope_balance::crypto::{MasterKey, Vault};
 
 const USAGE: &str = "usage: seed_history DATA_DIR [--master-key PATH] [--runs N] [--username NAME]
     [--wal-autocheckpoint PAGES] [--background-checkpoint-ms MS]";
@@ -303,7 +304,7 @@ async fn main() {
         .unwrap_or_else(|e| fail(format!("sign-up of {:?}: {e}", args.username)));
     let user_id = session.user_id;
 
-    let mut keys: Vec<(i64, &str)> = Vec::new();
+    let mut keys: Vec<(KeyId, &str)> = Vec::new();
     for (label, key) in KEYS {
         let id = keyring
             .add(user_id, label, ApiSecret::new(key))
@@ -312,7 +313,7 @@ async fn main() {
         keys.push((id, label));
     }
 
-    let mut preset_ids: Vec<(i64, &str, [&str; MODELS_PER_RUN])> = Vec::new();
+    let mut preset_ids: Vec<(PresetId, &str, [&str; MODELS_PER_RUN])> = Vec::new();
     for (index, (name, models)) in PRESETS.into_iter().enumerate() {
         let checked = presets::check(name, &models.join("\n"), &[], 50)
             .unwrap_or_else(|e| fail(format!("preset {name}: {e}")));
@@ -323,7 +324,7 @@ async fn main() {
     }
 
     // Runs in time order, as they would have been stored, ending a minute ago.
-    let now = modelscope_balance::db::now();
+    let now = modelscope_balance::clock::now();
     let first = now - SPAN_SECS;
     let step = SPAN_SECS as f64 / args.runs as f64;
     let mut rng = Rng(0x5EED_2026);
@@ -351,7 +352,7 @@ async fn main() {
         let started_at = (first + (i as f64 * step) as i64 + jitter).min(now - 60);
         let (key_id, key_label) = keys[i % keys.len()];
         // Two runs in five use each preset, one in five types its models.
-        let (preset, models): (Option<(i64, &str)>, Vec<&str>) = match i % 5 {
+        let (preset, models): (Option<(PresetId, &str)>, Vec<&str>) = match i % 5 {
             0 | 2 => (
                 Some((preset_ids[0].0, preset_ids[0].1)),
                 preset_ids[0].2.to_vec(),
@@ -433,10 +434,10 @@ async fn main() {
     let join = |ids: Vec<i64>| ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
     println!("SESSION={}", session.cookie_token);
     println!("USER_ID={user_id}");
-    println!("KEY_IDS={}", join(keys.iter().map(|k| k.0).collect()));
+    println!("KEY_IDS={}", join(keys.iter().map(|k| k.0.get()).collect()));
     println!(
         "PRESET_IDS={}",
-        join(preset_ids.iter().map(|p| p.0).collect())
+        join(preset_ids.iter().map(|p| p.0.get()).collect())
     );
     println!("RUNS={}", args.runs);
     println!("MODELS_PER_RUN={MODELS_PER_RUN}");

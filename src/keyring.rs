@@ -7,8 +7,8 @@ use crate::crypto::secret::{ApiSecret, mask_tail};
 use crate::crypto::{Vault, VaultError};
 use crate::db::api_keys::{self, StoredKey};
 use crate::db::{Db, DbError};
-
-pub const MAX_LABEL_CHARS: usize = 64;
+use crate::ids::{KeyId, UserId};
+use crate::names::{self, NameError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
@@ -36,7 +36,7 @@ pub enum KeyError {
 /// What a page may show of a saved key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeySummary {
-    pub id: i64,
+    pub id: KeyId,
     pub label: String,
     pub masked: String,
     pub created_at: i64,
@@ -62,14 +62,10 @@ pub fn check_key_shape(raw: &str) -> Result<ApiSecret, KeyError> {
 }
 
 pub fn check_label(raw: &str) -> Result<String, KeyError> {
-    let label = raw.trim();
-    if label.is_empty() {
-        return Err(KeyError::EmptyLabel);
-    }
-    if label.chars().count() > MAX_LABEL_CHARS || label.chars().any(char::is_control) {
-        return Err(KeyError::BadLabel);
-    }
-    Ok(label.to_owned())
+    names::check_name(raw).map_err(|error| match error {
+        NameError::Empty => KeyError::EmptyLabel,
+        NameError::Invalid => KeyError::BadLabel,
+    })
 }
 
 #[derive(Clone)]
@@ -100,7 +96,7 @@ impl Keyring {
         vault: &Vault,
         keys: &[StoredKey],
         secret: &ApiSecret,
-        except: Option<i64>,
+        except: Option<KeyId>,
     ) -> Option<String> {
         keys.iter()
             .filter(|key| Some(key.id) != except)
@@ -110,7 +106,12 @@ impl Keyring {
             .map(|key| key.label.clone())
     }
 
-    pub async fn add(&self, user_id: i64, label: &str, secret: ApiSecret) -> Result<i64, KeyError> {
+    pub async fn add(
+        &self,
+        user_id: UserId,
+        label: &str,
+        secret: ApiSecret,
+    ) -> Result<KeyId, KeyError> {
         let label = check_label(label)?;
         let vault = self.vault.clone();
         self.db
@@ -135,8 +136,8 @@ impl Keyring {
     /// Seals a re-entered key over an existing row (the cure for "cannot be opened").
     pub async fn replace(
         &self,
-        user_id: i64,
-        key_id: i64,
+        user_id: UserId,
+        key_id: KeyId,
         secret: ApiSecret,
     ) -> Result<(), KeyError> {
         let vault = self.vault.clone();
@@ -164,7 +165,7 @@ impl Keyring {
             .await?
     }
 
-    pub async fn list(&self, user_id: i64) -> Result<Vec<KeySummary>, KeyError> {
+    pub async fn list(&self, user_id: UserId) -> Result<Vec<KeySummary>, KeyError> {
         let vault = self.vault.clone();
         Ok(self
             .db
@@ -186,7 +187,11 @@ impl Keyring {
     }
 
     /// The plaintext of one of the user's keys, for one call; marks it used.
-    pub async fn open(&self, user_id: i64, key_id: i64) -> Result<(ApiSecret, String), KeyError> {
+    pub async fn open(
+        &self,
+        user_id: UserId,
+        key_id: KeyId,
+    ) -> Result<(ApiSecret, String), KeyError> {
         let vault = self.vault.clone();
         self.db
             .run(move |conn| {
@@ -205,9 +210,9 @@ impl Keyring {
     /// A key by its label (for the JSON API's `key_id` given as a label).
     pub async fn find_id_by_label(
         &self,
-        user_id: i64,
+        user_id: UserId,
         label: &str,
-    ) -> Result<Option<i64>, KeyError> {
+    ) -> Result<Option<KeyId>, KeyError> {
         let label = label.to_owned();
         Ok(self
             .db
@@ -215,7 +220,7 @@ impl Keyring {
             .await?)
     }
 
-    pub async fn delete(&self, user_id: i64, key_id: i64) -> Result<(), KeyError> {
+    pub async fn delete(&self, user_id: UserId, key_id: KeyId) -> Result<(), KeyError> {
         let deleted = self
             .db
             .run(move |conn| api_keys::delete_for_user(conn, user_id, key_id))

@@ -6,11 +6,15 @@
 pub mod api;
 pub mod auth;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod db;
+pub mod i18n;
+pub mod ids;
 pub mod keyring;
 pub mod modelscope;
+pub mod names;
 pub mod ops;
 pub mod presets;
 pub mod runs;
@@ -29,6 +33,7 @@ use crate::keyring::Keyring;
 use crate::modelscope::Upstream;
 use crate::ops::data_lock::DataDirLock;
 use crate::runs::engine::{QueryEngine, QueryLimits};
+use crate::runs::planner::Planner;
 
 /// The app configured from `Rocket.toml` and `ROCKET_*` variables.
 pub fn rocket() -> Rocket<Build> {
@@ -62,6 +67,11 @@ async fn setup(rocket: Rocket<Build>) -> Result<Rocket<Build>, Rocket<Build>> {
     match AppState::build(rocket.figment()) {
         Ok(state) => Ok(rocket
             .manage(modelscope::Catalogue::new(state.engine.upstream().clone()))
+            .manage(Planner::new(
+                state.db.clone(),
+                state.keyring.clone(),
+                state.config.max_models_per_query,
+            ))
             .manage(state.config)
             .manage(state.db)
             .manage(state.engine)

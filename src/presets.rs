@@ -3,9 +3,11 @@
 
 use crate::db::presets::{self, Preset};
 use crate::db::{Db, DbError};
+use crate::ids::{PresetId, UserId};
 use crate::modelscope::{BatchError, ModelEntry, prepare_models, split_model_text};
+use crate::names::{self, NameError};
 
-pub const MAX_NAME_CHARS: usize = 64;
+pub use crate::names::MAX_NAME_CHARS;
 pub const MAX_PRESETS_PER_USER: usize = 50;
 
 #[derive(Debug, thiserror::Error)]
@@ -40,14 +42,10 @@ pub struct CheckedPreset {
 
 /// Trimmed, 1–64 characters, no control characters.
 pub fn check_name(raw: &str) -> Result<String, PresetError> {
-    let name = raw.trim();
-    if name.is_empty() {
-        return Err(PresetError::EmptyName);
-    }
-    if name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control) {
-        return Err(PresetError::BadName);
-    }
-    Ok(name.to_owned())
+    names::check_name(raw).map_err(|error| match error {
+        NameError::Empty => PresetError::EmptyName,
+        NameError::Invalid => PresetError::BadName,
+    })
 }
 
 /// Splits on commas, spaces and newlines, trims, drops empties and duplicates (first occurrence
@@ -102,13 +100,13 @@ pub fn check(
 }
 
 /// The user's presets, default first, then by name.
-pub async fn list(db: &Db, user_id: i64) -> Result<Vec<Preset>, PresetError> {
+pub async fn list(db: &Db, user_id: UserId) -> Result<Vec<Preset>, PresetError> {
     Ok(db
         .run(move |conn| presets::list_for_user(conn, user_id))
         .await?)
 }
 
-pub async fn get(db: &Db, user_id: i64, id: i64) -> Result<Preset, PresetError> {
+pub async fn get(db: &Db, user_id: UserId, id: PresetId) -> Result<Preset, PresetError> {
     db.run(move |conn| presets::get_for_user(conn, user_id, id))
         .await?
         .ok_or(PresetError::NotFound)
@@ -119,10 +117,10 @@ pub async fn get(db: &Db, user_id: i64, id: i64) -> Result<Preset, PresetError> 
 /// cannot pass the limit together.
 pub async fn create(
     db: &Db,
-    user_id: i64,
+    user_id: UserId,
     preset: CheckedPreset,
     is_default: bool,
-) -> Result<i64, PresetError> {
+) -> Result<PresetId, PresetError> {
     db.run(move |conn| {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let count = presets::count_for_user(&tx, user_id)?;
@@ -148,8 +146,8 @@ pub async fn create(
 /// an id never tells anything about another user's data.
 pub async fn update(
     db: &Db,
-    user_id: i64,
-    id: i64,
+    user_id: UserId,
+    id: PresetId,
     checked: Result<CheckedPreset, PresetError>,
     is_default: bool,
 ) -> Result<(), PresetError> {
@@ -178,14 +176,14 @@ pub async fn update(
 }
 
 /// Makes the preset the user's only default.
-pub async fn set_default(db: &Db, user_id: i64, id: i64) -> Result<(), PresetError> {
+pub async fn set_default(db: &Db, user_id: UserId, id: PresetId) -> Result<(), PresetError> {
     let found = db
         .run(move |conn| presets::set_default(conn, user_id, id))
         .await?;
     found.then_some(()).ok_or(PresetError::NotFound)
 }
 
-pub async fn delete(db: &Db, user_id: i64, id: i64) -> Result<(), PresetError> {
+pub async fn delete(db: &Db, user_id: UserId, id: PresetId) -> Result<(), PresetError> {
     let found = db
         .run(move |conn| presets::delete_for_user(conn, user_id, id))
         .await?;

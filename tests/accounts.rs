@@ -894,8 +894,9 @@ async fn security_headers_on_a_422() {
     assert_security_headers(&answer);
 }
 
-/// A 500 without touching the code: the database loses a table under the running app (as a
-/// broken migration or a damaged file would do), and the keys page cannot be read.
+/// A 5xx without touching the code: the database loses a table under the running app (as a
+/// broken migration or a damaged file would do), and the keys page cannot be read: 503, the
+/// database is unavailable (said once, by the page error mapping).
 #[tokio::test]
 async fn security_headers_on_a_500() {
     let env = Env::new().await;
@@ -907,7 +908,7 @@ async fn security_headers_on_a_500() {
 
     let answer = get(&client, "/keys").await;
 
-    answer.assert_status(Status::InternalServerError);
+    answer.assert_status(Status::ServiceUnavailable);
     assert_security_headers(&answer);
     assert!(
         !answer.body.contains("api_keys"),

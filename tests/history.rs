@@ -4,6 +4,7 @@
 
 use modelscope_balance::db::Db;
 use modelscope_balance::db::history::{NewRun, StoredBalance, insert_run};
+use modelscope_balance::ids::{KeyId, PresetId, UserId};
 use modelscope_balance::modelscope::{ErrorCode, Failure, Quota};
 use modelscope_balance::runs::engine::ModelResult;
 use rocket::figment::Figment;
@@ -93,10 +94,10 @@ impl Site {
         insert_run(
             &mut conn,
             &NewRun {
-                user_id: run.user_id,
-                api_key_id: run.key.as_ref().map(|(id, _)| *id),
+                user_id: UserId(run.user_id),
+                api_key_id: run.key.as_ref().map(|(id, _)| KeyId(*id)),
                 key_label: run.key.as_ref().map(|(_, label)| label.as_str()),
-                preset_id: run.preset.as_ref().map(|(id, _)| *id),
+                preset_id: run.preset.as_ref().map(|(id, _)| PresetId(*id)),
                 preset_name: run.preset.as_ref().map(|(_, name)| name.as_str()),
                 source: "web",
                 started_at: run.at,
@@ -106,6 +107,7 @@ impl Site {
             },
         )
         .unwrap()
+        .get()
     }
 
     fn count(&self, sql: &str, id: i64) -> i64 {
@@ -1008,7 +1010,7 @@ async fn a_long_export_is_read_in_chunks_without_losing_or_repeating_a_run() {
             insert_run(
                 &mut conn,
                 &NewRun {
-                    user_id: alice.id,
+                    user_id: UserId(alice.id),
                     api_key_id: None,
                     key_label: None,
                     preset_id: None,
@@ -1076,7 +1078,10 @@ async fn the_trend_is_an_inline_svg_with_a_point_per_row() {
     assert!(body.contains("<polyline class=\"line\" points=\""));
     // Hover titles and axis labels.
     let text = unescape(body);
-    assert!(text.contains("<title>2026-03-02 00:00 · <b>bold</b> key · 模型剩余 490 / 500"));
+    assert!(
+        text.contains("<title>2026-03-02 00:00 · <b>bold</b> key · 模型剩余 490 / 500"),
+        "{text}"
+    );
     assert!(body.contains(">2026-03-02 00:00</text>"));
     assert!(body.contains(">2026-03-02 02:00</text>"));
     assert!(

@@ -83,6 +83,7 @@ async fn created(app: &TestApp, user: &str, name: &str, models: &str) -> i64 {
         .find(|p| p.name == name)
         .expect("the new preset is stored")
         .id
+        .get()
 }
 
 fn assert_saved(answer: &Answer) {
@@ -106,7 +107,7 @@ fn stored(app: &TestApp, username: &str) -> Vec<Preset> {
     let user = user_id(app, username);
     let db = Db::open(&app.database_path()).unwrap();
     let conn = db.connection().unwrap();
-    presets::list_for_user(&conn, user).unwrap()
+    presets::list_for_user(&conn, modelscope_balance::ids::UserId(user)).unwrap()
 }
 
 /// The body with askama's numeric entities written as the named ones, so escaped text can be
@@ -153,7 +154,7 @@ async fn create_then_list_default_first_then_by_name() {
     assert_eq!(names, ["beta", "Alpha", "zeta"], "trimmed, default first");
     let beta = list[0].id;
     assert!(list[0].is_default);
-    assert!(row_position(&page.body, beta) < row_position(&page.body, alpha));
+    assert!(row_position(&page.body, beta.get()) < row_position(&page.body, alpha));
     assert!(row_position(&page.body, alpha) < row_position(&page.body, zeta));
     assert_eq!(
         page.body
@@ -217,7 +218,7 @@ async fn rename_and_edit_models() {
     .await;
     assert_saved(&answer);
     let after = stored(&app, "alice")[0].clone();
-    assert_eq!(after.id, id);
+    assert_eq!(after.id.get(), id);
     assert_eq!(after.name, "New name");
     assert_eq!(after.models, strings(&["C/c", "B/b", "A/a"]));
     assert_eq!(after.created_at, before.created_at);
@@ -267,7 +268,7 @@ async fn delete() {
     let answer = post(&app, &format!("/presets/{gone}/delete"), &[]).await;
     assert_saved(&answer);
     let list = stored(&app, "alice");
-    assert_eq!(list.iter().map(|p| p.id).collect::<Vec<_>>(), [keep]);
+    assert_eq!(list.iter().map(|p| p.id.get()).collect::<Vec<_>>(), [keep]);
     let page = get(&app, "/presets").await;
     assert!(page.body.contains("预设已删除"));
     assert!(!page.body.contains(&format!(r#"id="preset-{gone}""#)));
@@ -306,7 +307,7 @@ async fn there_is_only_ever_one_default() {
     assert_eq!(defaults(&app), ["a"]);
     let page = get(&app, "/presets").await;
     assert!(page.body.contains("已设为默认预设"));
-    assert!(row_position(&page.body, a) < row_position(&page.body, b));
+    assert!(row_position(&page.body, a) < row_position(&page.body, b.get()));
     // The default has no "make default" button; the other one has.
     assert!(!page.body.contains(&format!("/presets/{a}/default")));
     assert!(page.body.contains(&format!("/presets/{b}/default")));

@@ -17,14 +17,15 @@
 use std::cell::RefCell;
 use std::ffi::{CStr, c_int, c_uint, c_void};
 
+use modelscope_balance::crypto::Sealed;
+use modelscope_balance::crypto::tokens::hash_token;
 use modelscope_balance::db::history::{
     self, HistoryFilter, NewRun, StoredBalance, insert_run, latest_for_user, list_runs,
 };
-use modelscope_balance::db::{self, Db, api_keys, presets, sessions, users};
+use modelscope_balance::db::{Db, api_keys, presets, sessions, users};
+use modelscope_balance::ids::{KeyId, PresetId, RunId, UserId};
 use modelscope_balance::modelscope::{ErrorCode, Failure, Quota};
 use modelscope_balance::runs::engine::ModelResult;
-use modelscope_balance::crypto::tokens::hash_token;
-use modelscope_balance::crypto::Sealed;
 use rusqlite::{Connection, ffi};
 use tempfile::TempDir;
 
@@ -238,10 +239,10 @@ const SESSION_TOKEN: &str = "query-plans-session-token";
 struct Site {
     _dir: TempDir,
     db: Db,
-    user: i64,
-    keys: [i64; 2],
-    presets: [i64; 2],
-    a_run: i64,
+    user: UserId,
+    keys: [KeyId; 2],
+    presets: [PresetId; 2],
+    a_run: RunId,
     now: i64,
 }
 
@@ -286,14 +287,14 @@ impl Site {
     fn new(runs: usize) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let db = Db::open(&dir.path().join("modelscope-balance.db")).expect("Db::open");
-        let now = db::now();
+        let now = modelscope_balance::clock::now();
         let mut conn = db.connection().unwrap();
         let mut users_seen = Vec::new();
         for name in ["alice", "bob"] {
             let user = users::create(&conn, name, "not-a-real-hash")
                 .unwrap()
                 .unwrap();
-            let mut keys = [0; 2];
+            let mut keys = [KeyId(0); 2];
             for (slot, label) in keys.iter_mut().zip(["main", "spare"]) {
                 *slot = api_keys::insert_sealed(&mut conn, user, label, "beef", |_| {
                     Ok::<_, std::convert::Infallible>(sealed())
@@ -302,7 +303,7 @@ impl Site {
                 .unwrap()
                 .unwrap();
             }
-            let mut preset_ids = [0; 2];
+            let mut preset_ids = [PresetId(0); 2];
             for (slot, (name, models)) in preset_ids
                 .iter_mut()
                 .zip([("daily", &MODELS[..5]), ("reasoning", &MODELS[2..])])
@@ -314,7 +315,7 @@ impl Site {
             }
             users_seen.push((user, keys, preset_ids));
         }
-        let mut a_run = 0;
+        let mut a_run = RunId(0);
         for (index, (user, keys, preset_ids)) in users_seen.iter().enumerate() {
             let count = if index == 0 { runs } else { runs / 3 };
             for i in 0..count {
@@ -415,7 +416,7 @@ fn the_recorder_sees_scans_and_sorts() {
 }
 
 /// `list_runs` for the first page (`/history`, 50 a page plus one to see a next page).
-fn first_page(conn: &mut Connection, user: i64, filter: &HistoryFilter) -> usize {
+fn first_page(conn: &mut Connection, user: UserId, filter: &HistoryFilter) -> usize {
     list_runs(conn, user, filter, None, 0, 51).unwrap().len()
 }
 
@@ -644,7 +645,7 @@ fn export_page_reads_results_by_run_id() {
     let site = Site::new(600);
     let mut conn = site.conn();
     let user = site.user;
-    let ids: Vec<i64> = list_runs(&conn, user, &HistoryFilter::default(), None, 100, 50)
+    let ids: Vec<RunId> = list_runs(&conn, user, &HistoryFilter::default(), None, 100, 50)
         .unwrap()
         .iter()
         .map(|r| r.id)

@@ -4,19 +4,17 @@
 use rocket::http::Status;
 use rocket::request::{FromRequest, Outcome, Request};
 
-use crate::crypto::tokens;
-use crate::db::{Db, access_tokens};
-
-/// Personal access tokens are `msb_` + 64 hex characters.
-const TOKEN_CHARS: usize = 4 + 64;
+use crate::auth::access_tokens;
+use crate::db::Db;
+use crate::ids::UserId;
 
 /// The token holder's user id, or `None` for an anonymous call.
-pub struct ApiCaller(pub Option<i64>);
+pub struct ApiCaller(pub Option<UserId>);
 
 /// A route that needs a token holder.
-pub struct TokenHolder(pub i64);
+pub struct TokenHolder(pub UserId);
 
-async fn caller(request: &Request<'_>) -> Result<Option<i64>, Status> {
+async fn caller(request: &Request<'_>) -> Result<Option<UserId>, Status> {
     let Some(header) = request.headers().get_one("Authorization") else {
         return Ok(None);
     };
@@ -24,22 +22,17 @@ async fn caller(request: &Request<'_>) -> Result<Option<i64>, Status> {
         .strip_prefix("Bearer ")
         .or_else(|| header.strip_prefix("bearer "))
         .map(str::trim)
-        .filter(|t| t.len() == TOKEN_CHARS && t.starts_with("msb_"))
         .ok_or(Status::Unauthorized)?;
-    let hash = tokens::hash_token(token);
     let db = request
         .rocket()
         .state::<Db>()
         .ok_or(Status::InternalServerError)?;
-    match db
-        .run(move |conn| access_tokens::user_for_hash(conn, &hash))
-        .await
-    {
+    match access_tokens::holder(db, token).await {
         Ok(Some(user_id)) => Ok(Some(user_id)),
         Ok(None) => Err(Status::Unauthorized),
         Err(error) => {
             tracing::error!(%error, "token lookup failed");
-            Err(Status::InternalServerError)
+            Err(Status::ServiceUnavailable)
         }
     }
 }

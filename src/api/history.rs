@@ -7,17 +7,16 @@ use rocket::serde::json::Json;
 use serde_json::{Value, json};
 
 use super::auth::TokenHolder;
-use super::balance::row_json;
-use super::envelope::ApiError;
+use super::balance::response::row_json;
+use super::errors::ApiError;
+use super::lang::ApiLang;
 use crate::db::Db;
 use crate::db::history::{self, HistoryFilter, RunSummary, StoredBalance};
+use crate::i18n::{self, Lang};
+use crate::ids::RunId;
 
 const DEFAULT_LIMIT: i64 = 50;
 const MAX_LIMIT: i64 = 200;
-
-fn internal() -> ApiError {
-    ApiError::new(Status::InternalServerError, "读取历史记录失败，请稍后重试")
-}
 
 fn balance_json(balance: &StoredBalance) -> Value {
     match (&balance.error, balance.total) {
@@ -48,33 +47,39 @@ fn summary_json(run: &RunSummary) -> Value {
     })
 }
 
+fn parse_limit(text: Option<&str>, lang: Lang) -> Result<i64, ApiError> {
+    let Some(text) = text else {
+        return Ok(DEFAULT_LIMIT);
+    };
+    text.parse::<i64>()
+        .ok()
+        .filter(|n| (1..=MAX_LIMIT).contains(n))
+        .ok_or_else(|| {
+            ApiError::with(
+                Status::BadRequest,
+                lang,
+                "api-history-limit",
+                &[("max", MAX_LIMIT.into())],
+            )
+        })
+}
+
 /// Newest first; `before` is the id of the last run of the previous page.
 #[get("/api/history?<limit>&<before>")]
 pub async fn list(
     holder: TokenHolder,
     limit: Option<&str>,
     before: Option<&str>,
+    lang: ApiLang,
     db: &State<Db>,
 ) -> Result<Json<Value>, ApiError> {
-    let limit = match limit {
-        None => DEFAULT_LIMIT,
-        Some(text) => text
-            .parse::<i64>()
-            .ok()
-            .filter(|n| (1..=MAX_LIMIT).contains(n))
-            .ok_or_else(|| {
-                ApiError::bad_request(format!("limit 必须是 1 到 {MAX_LIMIT} 之间的整数"))
-            })?,
-    };
+    let lang = lang.0;
+    let limit = parse_limit(limit, lang)?;
     let before = match before {
         None => None,
         Some(text) => Some(
-            text.parse::<i64>()
-                .ok()
-                .filter(|id| *id > 0)
-                .ok_or_else(|| {
-                    ApiError::bad_request("before 必须是上一页最后一条记录的 id（正整数）")
-                })?,
+            text.parse::<RunId>()
+                .map_err(|_| ApiError::bad_request(lang, "api-history-before"))?,
         ),
     };
     let user_id = holder.0;
@@ -90,15 +95,15 @@ pub async fn list(
             history::list_runs(conn, user_id, &HistoryFilter::default(), cursor, 0, limit).map(Some)
         })
         .await
-        .map_err(|_| internal())?
-        .ok_or_else(|| ApiError::new(Status::NotFound, "before 指向的记录不存在"))?;
+        .map_err(|error| ApiError::unavailable(lang, &error))?
+        .ok_or_else(|| ApiError::new(Status::NotFound, lang, "api-history-before-missing"))?;
     let next_before = (runs.len() as i64 == limit)
         .then(|| runs.last().map(|r| r.id))
         .flatten();
     Ok(Json(json!({
         "success": true,
         "data": runs.iter().map(summary_json).collect::<Vec<_>>(),
-        "message": format!("共 {} 条记录", runs.len()),
+        "message": i18n::text_with(lang, "api-history-count", &[("count", runs.len().into())]),
         "next_before": next_before,
     })))
 }
@@ -108,10 +113,12 @@ pub async fn list(
 pub async fn detail(
     holder: TokenHolder,
     id: &str,
+    lang: ApiLang,
     db: &State<Db>,
 ) -> Result<Json<Value>, ApiError> {
-    let not_found = || ApiError::new(Status::NotFound, "记录不存在");
-    let id: i64 = id.parse().map_err(|_| not_found())?;
+    let lang = lang.0;
+    let not_found = || ApiError::new(Status::NotFound, lang, "api-history-not-found");
+    let id: RunId = id.parse().map_err(|_| not_found())?;
     let user_id = holder.0;
     let found = db
         .run(move |conn| {
@@ -121,11 +128,13 @@ pub async fn detail(
             Ok(Some((run, history::run_results(conn, user_id, id)?)))
         })
         .await
-        .map_err(|_| internal())?;
+        .map_err(|error| ApiError::unavailable(lang, &error))?;
     let (run, results) = found.ok_or_else(not_found)?;
     let mut data = summary_json(&run);
-    data["results"] = results.iter().map(|r| row_json(&r.result)).collect();
-    Ok(Json(
-        json!({"success": true, "data": data, "message": "ok"}),
-    ))
+    data["results"] = results.iter().map(|r| row_json(&r.result, lang)).collect();
+    Ok(Json(json!({
+        "success": true,
+        "data": data,
+        "message": i18n::text(lang, "api-history-ok"),
+    })))
 }

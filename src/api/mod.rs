@@ -4,16 +4,16 @@
 mod auth;
 mod balance;
 mod cors;
-mod envelope;
+mod errors;
 mod health;
 mod history;
+mod lang;
 mod openapi;
 
 use rocket::{Catcher, Route};
 
-pub use balance::batch_error_message;
 pub use cors::Cors;
-pub use envelope::{ApiError, json_catchers};
+pub use errors::{ApiError, json_catchers};
 
 pub fn routes() -> Vec<Route> {
     rocket::routes![

@@ -4,6 +4,7 @@
 use crate::crypto::passwords;
 use crate::crypto::tokens;
 use crate::db::{Db, DbError, login_failures, sessions, users};
+use crate::ids::{SessionId, UserId};
 
 pub const MIN_PASSWORD_CHARS: usize = 8;
 /// Long enough for any passphrase, short enough that hashing cannot be abused.
@@ -36,8 +37,8 @@ pub enum AccountError {
 /// A signed-in browser: the cookie value (plaintext, only ever in the `Set-Cookie` header).
 pub struct NewSession {
     pub cookie_token: String,
-    pub session_id: i64,
-    pub user_id: i64,
+    pub session_id: SessionId,
+    pub user_id: UserId,
 }
 
 /// Usernames are stored lower-case, so uniqueness is case-insensitive by construction.
@@ -152,7 +153,7 @@ pub async fn sign_in(
 /// A fresh random token at every sign-in; the database keeps only its hash.
 fn start_session(
     conn: &rusqlite::Connection,
-    user_id: i64,
+    user_id: UserId,
     user_agent: &str,
 ) -> Result<NewSession, DbError> {
     let token = tokens::new_token("");
@@ -174,11 +175,15 @@ pub async fn session_for_cookie(
     db.run(move |conn| sessions::find_live(conn, &hash)).await
 }
 
-pub async fn sign_out(db: &Db, session_id: i64) -> Result<(), DbError> {
+pub async fn sign_out(db: &Db, session_id: SessionId) -> Result<(), DbError> {
     db.run(move |conn| sessions::delete(conn, session_id)).await
 }
 
-async fn check_current_password(db: &Db, user_id: i64, password: &str) -> Result<(), AccountError> {
+async fn check_current_password(
+    db: &Db,
+    user_id: UserId,
+    password: &str,
+) -> Result<(), AccountError> {
     let user = db.run(move |conn| users::get(conn, user_id)).await?;
     if verify(password, user.map(|u| u.password_hash)).await {
         Ok(())
@@ -190,8 +195,8 @@ async fn check_current_password(db: &Db, user_id: i64, password: &str) -> Result
 /// Changes the password and ends every other session of the user.
 pub async fn change_password(
     db: &Db,
-    user_id: i64,
-    keep_session: i64,
+    user_id: UserId,
+    keep_session: SessionId,
     current: &str,
     new: &str,
     confirmation: &str,
@@ -211,7 +216,7 @@ pub async fn change_password(
 }
 
 /// Deletes the user and everything of theirs (sessions, keys, presets, history, tokens).
-pub async fn delete_account(db: &Db, user_id: i64, password: &str) -> Result<(), AccountError> {
+pub async fn delete_account(db: &Db, user_id: UserId, password: &str) -> Result<(), AccountError> {
     check_current_password(db, user_id, password).await?;
     Ok(db.run(move |conn| users::delete(conn, user_id)).await?)
 }

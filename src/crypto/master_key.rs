@@ -304,6 +304,7 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
 mod tests {
     use super::*;
     use crate::crypto::{ApiSecret, Vault};
+    use crate::ids::{KeyId, UserId};
 
     const TOKEN: &str = "ms-12345678-aaaa-bbbb-cccc-1234567890ab";
 
@@ -415,13 +416,21 @@ mod tests {
 
         // Re-seal a row written under the old key, as the caller would.
         let sealed = Vault::new(MasterKey::load(&backup).expect("backup"))
-            .seal_api_key(1, 2, &ApiSecret::new(TOKEN))
+            .seal_api_key(UserId(1), KeyId(2), &ApiSecret::new(TOKEN))
             .expect("seal");
         let vault = Vault::with_previous(new, vec![old]);
         let secret = vault
-            .open_api_key(1, 2, &sealed.nonce, &sealed.ciphertext, &sealed.master_key_id)
+            .open_api_key(
+                UserId(1),
+                KeyId(2),
+                &sealed.nonce,
+                &sealed.ciphertext,
+                &sealed.master_key_id,
+            )
             .expect("open old row");
-        let resealed = vault.seal_api_key(1, 2, &secret).expect("reseal");
+        let resealed = vault
+            .seal_api_key(UserId(1), KeyId(2), &secret)
+            .expect("reseal");
         assert_eq!(resealed.master_key_id, vault.current_key_id());
 
         // The same label again would overwrite the backup: refused, nothing changes.

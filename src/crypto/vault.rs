@@ -15,6 +15,7 @@ use zeroize::{Zeroize, Zeroizing};
 
 use super::master_key::{KEY_LEN, MasterKey, VaultError};
 use super::secret::ApiSecret;
+use crate::ids::{KeyId, UserId};
 
 const NONCE_LEN: usize = 12;
 
@@ -90,8 +91,8 @@ impl Vault {
     /// Encrypts `secret` for row `key_id` of user `user_id` with a fresh random nonce.
     pub fn seal_api_key(
         &self,
-        user_id: i64,
-        key_id: i64,
+        user_id: UserId,
+        key_id: KeyId,
         secret: &ApiSecret,
     ) -> Result<Sealed, VaultError> {
         let mut nonce = [0u8; NONCE_LEN];
@@ -116,8 +117,8 @@ impl Vault {
     /// Decrypts a row sealed by [`Self::seal_api_key`] for the same `user_id` and `key_id`.
     pub fn open_api_key(
         &self,
-        user_id: i64,
-        key_id: i64,
+        user_id: UserId,
+        key_id: KeyId,
         nonce: &[u8],
         ciphertext: &[u8],
         master_key_id: &str,
@@ -169,11 +170,11 @@ fn cipher(key: &[u8; KEY_LEN]) -> Aes256Gcm {
 
 /// `b"api-key\0"` + user id + key id, both as 8 big-endian bytes: fixed widths, so no two
 /// (user, key) pairs share an encoding.
-fn api_key_aad(user_id: i64, key_id: i64) -> [u8; 24] {
+fn api_key_aad(user_id: UserId, key_id: KeyId) -> [u8; 24] {
     let mut aad = [0u8; 24];
     aad[..8].copy_from_slice(API_KEY_AAD_PREFIX);
-    aad[8..16].copy_from_slice(&user_id.to_be_bytes());
-    aad[16..].copy_from_slice(&key_id.to_be_bytes());
+    aad[8..16].copy_from_slice(&user_id.get().to_be_bytes());
+    aad[16..].copy_from_slice(&key_id.get().to_be_bytes());
     aad
 }
 
@@ -189,8 +190,8 @@ mod tests {
 
     fn open(vault: &Vault, user: i64, row: i64, sealed: &Sealed) -> Result<ApiSecret, VaultError> {
         vault.open_api_key(
-            user,
-            row,
+            UserId(user),
+            KeyId(row),
             &sealed.nonce,
             &sealed.ciphertext,
             &sealed.master_key_id,
@@ -201,7 +202,7 @@ mod tests {
     fn round_trip() {
         let vault = Vault::new(key());
         let sealed = vault
-            .seal_api_key(1, 2, &ApiSecret::new(TOKEN))
+            .seal_api_key(UserId(1), KeyId(2), &ApiSecret::new(TOKEN))
             .expect("seal");
         assert_eq!(sealed.nonce.len(), NONCE_LEN);
         assert_eq!(sealed.master_key_id, vault.current_key_id());
@@ -214,8 +215,12 @@ mod tests {
     fn sealing_twice_differs() {
         let vault = Vault::new(key());
         let secret = ApiSecret::new(TOKEN);
-        let a = vault.seal_api_key(1, 2, &secret).expect("seal");
-        let b = vault.seal_api_key(1, 2, &secret).expect("seal");
+        let a = vault
+            .seal_api_key(UserId(1), KeyId(2), &secret)
+            .expect("seal");
+        let b = vault
+            .seal_api_key(UserId(1), KeyId(2), &secret)
+            .expect("seal");
         assert_ne!(a.nonce, b.nonce);
         assert_ne!(a.ciphertext, b.ciphertext);
     }
@@ -224,7 +229,7 @@ mod tests {
     fn tampering_fails() {
         let vault = Vault::new(key());
         let sealed = vault
-            .seal_api_key(1, 2, &ApiSecret::new(TOKEN))
+            .seal_api_key(UserId(1), KeyId(2), &ApiSecret::new(TOKEN))
             .expect("seal");
         for i in 0..sealed.ciphertext.len() {
             let mut bad = sealed.clone();
@@ -260,7 +265,7 @@ mod tests {
     fn other_user_or_row_fails() {
         let vault = Vault::new(key());
         let sealed = vault
-            .seal_api_key(1, 2, &ApiSecret::new(TOKEN))
+            .seal_api_key(UserId(1), KeyId(2), &ApiSecret::new(TOKEN))
             .expect("seal");
         for (user, row) in [(2, 2), (1, 3), (2, 1), (-1, 2), (1, -2)] {
             assert!(matches!(
@@ -273,7 +278,7 @@ mod tests {
     #[test]
     fn other_master_key_fails() {
         let sealed = Vault::new(key())
-            .seal_api_key(1, 2, &ApiSecret::new(TOKEN))
+            .seal_api_key(UserId(1), KeyId(2), &ApiSecret::new(TOKEN))
             .expect("seal");
         let other = Vault::new(key());
         let err = open(&other, 1, 2, &sealed).expect_err("must not open");
@@ -295,7 +300,7 @@ mod tests {
         let old_bytes = Zeroizing::new([1u8; KEY_LEN]);
         let old_vault = Vault::new(MasterKey::from_bytes(old_bytes.clone()));
         let sealed = old_vault
-            .seal_api_key(1, 2, &ApiSecret::new(TOKEN))
+            .seal_api_key(UserId(1), KeyId(2), &ApiSecret::new(TOKEN))
             .expect("seal");
 
         let new = key();
@@ -303,7 +308,7 @@ mod tests {
         let vault = Vault::with_previous(new, vec![MasterKey::from_bytes(old_bytes)]);
         assert_eq!(open(&vault, 1, 2, &sealed).expect("open").expose(), TOKEN);
         let resealed = vault
-            .seal_api_key(1, 2, &ApiSecret::new(TOKEN))
+            .seal_api_key(UserId(1), KeyId(2), &ApiSecret::new(TOKEN))
             .expect("seal");
         assert_eq!(resealed.master_key_id, new_id);
         assert_eq!(vault.current_key_id(), new_id);
@@ -313,7 +318,7 @@ mod tests {
     fn errors_never_show_secrets() {
         let vault = Vault::new(key());
         let sealed = vault
-            .seal_api_key(1, 2, &ApiSecret::new(TOKEN))
+            .seal_api_key(UserId(1), KeyId(2), &ApiSecret::new(TOKEN))
             .expect("seal");
         let err = open(&vault, 9, 9, &sealed).expect_err("wrong row");
         let text = format!("{err} {err:?}");

@@ -2,14 +2,17 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{DbError, now};
+use crate::ids::{TokenId, UserId};
+
+use super::DbError;
+use crate::clock::now;
 
 /// More than anyone needs; keeps the account page short.
 pub const MAX_PER_USER: i64 = 20;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccessToken {
-    pub id: i64,
+    pub id: TokenId,
     pub name: String,
     pub created_at: i64,
     pub last_used_at: Option<i64>,
@@ -18,10 +21,10 @@ pub struct AccessToken {
 /// `None` when the user already has `MAX_PER_USER` tokens.
 pub fn insert(
     conn: &Connection,
-    user_id: i64,
+    user_id: UserId,
     name: &str,
     token_hash: &str,
-) -> Result<Option<i64>, DbError> {
+) -> Result<Option<TokenId>, DbError> {
     let count: i64 = conn.query_row(
         "SELECT count(*) FROM access_tokens WHERE user_id = ?1",
         [user_id],
@@ -34,10 +37,10 @@ pub fn insert(
         "INSERT INTO access_tokens (user_id, name, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
         params![user_id, name, token_hash, now()],
     )?;
-    Ok(Some(conn.last_insert_rowid()))
+    Ok(Some(TokenId(conn.last_insert_rowid())))
 }
 
-pub fn list_for_user(conn: &Connection, user_id: i64) -> Result<Vec<AccessToken>, DbError> {
+pub fn list_for_user(conn: &Connection, user_id: UserId) -> Result<Vec<AccessToken>, DbError> {
     let mut statement = conn.prepare(
         "SELECT id, name, created_at, last_used_at FROM access_tokens WHERE user_id = ?1 ORDER BY id DESC",
     )?;
@@ -54,7 +57,7 @@ pub fn list_for_user(conn: &Connection, user_id: i64) -> Result<Vec<AccessToken>
     Ok(rows)
 }
 
-pub fn delete_for_user(conn: &Connection, user_id: i64, id: i64) -> Result<bool, DbError> {
+pub fn delete_for_user(conn: &Connection, user_id: UserId, id: TokenId) -> Result<bool, DbError> {
     Ok(conn.execute(
         "DELETE FROM access_tokens WHERE id = ?1 AND user_id = ?2",
         params![id, user_id],
@@ -62,8 +65,8 @@ pub fn delete_for_user(conn: &Connection, user_id: i64, id: i64) -> Result<bool,
 }
 
 /// The user a token belongs to, marking it used.
-pub fn user_for_hash(conn: &Connection, token_hash: &str) -> Result<Option<i64>, DbError> {
-    let found: Option<(i64, i64)> = conn
+pub fn user_for_hash(conn: &Connection, token_hash: &str) -> Result<Option<UserId>, DbError> {
+    let found: Option<(TokenId, UserId)> = conn
         .query_row(
             "SELECT id, user_id FROM access_tokens WHERE token_hash = ?1",
             [token_hash],

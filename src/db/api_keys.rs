@@ -2,13 +2,16 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{DbError, now};
+use crate::ids::{KeyId, UserId};
+
+use super::DbError;
+use crate::clock::now;
 use crate::crypto::vault::Sealed;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredKey {
-    pub id: i64,
-    pub user_id: i64,
+    pub id: KeyId,
+    pub user_id: UserId,
     pub label: String,
     pub nonce: Vec<u8>,
     pub ciphertext: Vec<u8>,
@@ -39,11 +42,11 @@ fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredKey> {
 /// ciphertext to the row id, which exists only after the insert. `None` when the label is taken.
 pub fn insert_sealed<E>(
     conn: &mut Connection,
-    user_id: i64,
+    user_id: UserId,
     label: &str,
     last_four: &str,
-    seal: impl FnOnce(i64) -> Result<Sealed, E>,
-) -> Result<Result<Option<i64>, E>, DbError> {
+    seal: impl FnOnce(KeyId) -> Result<Sealed, E>,
+) -> Result<Result<Option<KeyId>, E>, DbError> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let inserted = tx.execute(
         "INSERT INTO api_keys (user_id, label, nonce, ciphertext, master_key_id, last_four, created_at)
@@ -53,7 +56,7 @@ pub fn insert_sealed<E>(
     if inserted == 0 {
         return Ok(Ok(None));
     }
-    let id = tx.last_insert_rowid();
+    let id = KeyId(tx.last_insert_rowid());
     let sealed = match seal(id) {
         Ok(sealed) => sealed,
         Err(error) => return Ok(Err(error)),
@@ -64,7 +67,7 @@ pub fn insert_sealed<E>(
 }
 
 /// Replaces a row's ciphertext (a re-entered key, or rotation).
-pub fn store_sealed(conn: &Connection, id: i64, sealed: &Sealed) -> Result<(), DbError> {
+pub fn store_sealed(conn: &Connection, id: KeyId, sealed: &Sealed) -> Result<(), DbError> {
     conn.execute(
         "UPDATE api_keys SET nonce = ?2, ciphertext = ?3, master_key_id = ?4 WHERE id = ?1",
         params![id, sealed.nonce, sealed.ciphertext, sealed.master_key_id],
@@ -72,7 +75,7 @@ pub fn store_sealed(conn: &Connection, id: i64, sealed: &Sealed) -> Result<(), D
     Ok(())
 }
 
-pub fn set_last_four(conn: &Connection, id: i64, last_four: &str) -> Result<(), DbError> {
+pub fn set_last_four(conn: &Connection, id: KeyId, last_four: &str) -> Result<(), DbError> {
     conn.execute(
         "UPDATE api_keys SET last_four = ?2 WHERE id = ?1",
         params![id, last_four],
@@ -80,7 +83,7 @@ pub fn set_last_four(conn: &Connection, id: i64, last_four: &str) -> Result<(), 
     Ok(())
 }
 
-pub fn list_for_user(conn: &Connection, user_id: i64) -> Result<Vec<StoredKey>, DbError> {
+pub fn list_for_user(conn: &Connection, user_id: UserId) -> Result<Vec<StoredKey>, DbError> {
     let mut statement = conn.prepare(&format!(
         "SELECT {COLUMNS} FROM api_keys WHERE user_id = ?1 ORDER BY label COLLATE NOCASE"
     ))?;
@@ -93,8 +96,8 @@ pub fn list_for_user(conn: &Connection, user_id: i64) -> Result<Vec<StoredKey>, 
 /// One of the user's keys; another user's id is simply not found.
 pub fn get_for_user(
     conn: &Connection,
-    user_id: i64,
-    id: i64,
+    user_id: UserId,
+    id: KeyId,
 ) -> Result<Option<StoredKey>, DbError> {
     Ok(conn
         .query_row(
@@ -107,7 +110,7 @@ pub fn get_for_user(
 
 pub fn find_by_label(
     conn: &Connection,
-    user_id: i64,
+    user_id: UserId,
     label: &str,
 ) -> Result<Option<StoredKey>, DbError> {
     Ok(conn
@@ -129,14 +132,14 @@ pub fn all(conn: &Connection) -> Result<Vec<StoredKey>, DbError> {
     Ok(rows)
 }
 
-pub fn delete_for_user(conn: &Connection, user_id: i64, id: i64) -> Result<bool, DbError> {
+pub fn delete_for_user(conn: &Connection, user_id: UserId, id: KeyId) -> Result<bool, DbError> {
     Ok(conn.execute(
         "DELETE FROM api_keys WHERE id = ?1 AND user_id = ?2",
         params![id, user_id],
     )? == 1)
 }
 
-pub fn touch_used(conn: &Connection, id: i64) -> Result<(), DbError> {
+pub fn touch_used(conn: &Connection, id: KeyId) -> Result<(), DbError> {
     conn.execute(
         "UPDATE api_keys SET last_used_at = ?2 WHERE id = ?1",
         params![id, now()],

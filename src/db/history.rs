@@ -2,16 +2,18 @@
 
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter, types::Value};
 
+use crate::ids::{KeyId, PresetId, RunId, UserId};
+
 use super::DbError;
-use crate::modelscope::{ErrorCode, Failure, Quota};
+use crate::modelscope::{ErrorCode, Failure, Quota, Reason};
 use crate::runs::engine::ModelResult;
 
 /// A run about to be stored.
 pub struct NewRun<'a> {
-    pub user_id: i64,
-    pub api_key_id: Option<i64>,
+    pub user_id: UserId,
+    pub api_key_id: Option<KeyId>,
     pub key_label: Option<&'a str>,
-    pub preset_id: Option<i64>,
+    pub preset_id: Option<PresetId>,
     pub preset_name: Option<&'a str>,
     /// `web` or `api`.
     pub source: &'a str,
@@ -33,10 +35,10 @@ pub struct StoredBalance {
 /// One row of `/history`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunSummary {
-    pub id: i64,
-    pub api_key_id: Option<i64>,
+    pub id: RunId,
+    pub api_key_id: Option<KeyId>,
     pub key_label: Option<String>,
-    pub preset_id: Option<i64>,
+    pub preset_id: Option<PresetId>,
     pub preset_name: Option<String>,
     pub source: String,
     pub started_at: i64,
@@ -50,7 +52,7 @@ pub struct RunSummary {
 /// A stored model row, with the time of its run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredResult {
-    pub query_id: i64,
+    pub query_id: RunId,
     pub started_at: i64,
     pub result: ModelResult,
 }
@@ -58,8 +60,8 @@ pub struct StoredResult {
 /// `/history` filters; every field optional. Times are unix seconds, `to` exclusive.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HistoryFilter {
-    pub api_key_id: Option<i64>,
-    pub preset_id: Option<i64>,
+    pub api_key_id: Option<KeyId>,
+    pub preset_id: Option<PresetId>,
     pub model: Option<String>,
     pub from: Option<i64>,
     pub to: Option<i64>,
@@ -68,9 +70,9 @@ pub struct HistoryFilter {
 /// Newest known numbers of one model for one saved key (the dashboard).
 #[derive(Debug, Clone, PartialEq)]
 pub struct LatestResult {
-    pub api_key_id: i64,
+    pub api_key_id: KeyId,
     pub model: String,
-    pub query_id: i64,
+    pub query_id: RunId,
     pub checked_at: i64,
     pub quota: Quota,
     pub error_code: Option<String>,
@@ -79,7 +81,7 @@ pub struct LatestResult {
 /// Stores a run and its rows in one transaction and refreshes the dashboard's latest numbers.
 /// A key or preset deleted while the run was going is stored as NULL (its copied label and name
 /// still say what ran), so a finished run is never lost to a foreign key.
-pub fn insert_run(conn: &mut Connection, run: &NewRun<'_>) -> Result<i64, DbError> {
+pub fn insert_run(conn: &mut Connection, run: &NewRun<'_>) -> Result<RunId, DbError> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let ok_count = run.results.iter().filter(|r| r.is_ok()).count() as i64;
     let model_count = run.results.len() as i64;
@@ -113,12 +115,13 @@ pub fn insert_run(conn: &mut Connection, run: &NewRun<'_>) -> Result<i64, DbErro
             balance.error,
         ],
     )?;
-    let query_id = tx.last_insert_rowid();
+    let query_id = RunId(tx.last_insert_rowid());
     {
         let mut insert = tx.prepare_cached(
             "INSERT INTO query_results (query_id, position, model, request_limit, request_remaining,
-                model_request_limit, model_request_remaining, status, error_code, error_message, latency_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                model_request_limit, model_request_remaining, status, error_code, error_message, latency_ms,
+                error_reason)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         )?;
         let mut latest = tx.prepare_cached(
             "INSERT INTO latest_results (api_key_id, model, query_id, checked_at, request_limit,
@@ -147,6 +150,10 @@ pub fn insert_run(conn: &mut Connection, run: &NewRun<'_>) -> Result<i64, DbErro
                 code,
                 row.failure.as_ref().and_then(|f| f.detail.as_deref()),
                 row.latency_ms as i64,
+                row.failure
+                    .as_ref()
+                    .and_then(|f| f.reason)
+                    .map(Reason::as_str),
             ])?;
             // Only rows that carry numbers update what the dashboard knows.
             if let (Some(key_id), false) = (run.api_key_id, q.is_empty()) {
@@ -199,9 +206,9 @@ fn summary_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RunSummary> {
 /// pages cost the same as the first; `offset` serves numbered pages.
 pub fn list_runs(
     conn: &Connection,
-    user_id: i64,
+    user_id: UserId,
     filter: &HistoryFilter,
-    before: Option<(i64, i64)>,
+    before: Option<(i64, RunId)>,
     offset: i64,
     limit: i64,
 ) -> Result<Vec<RunSummary>, DbError> {
@@ -242,7 +249,11 @@ pub fn list_runs(
     Ok(rows)
 }
 
-pub fn get_run(conn: &Connection, user_id: i64, id: i64) -> Result<Option<RunSummary>, DbError> {
+pub fn get_run(
+    conn: &Connection,
+    user_id: UserId,
+    id: RunId,
+) -> Result<Option<RunSummary>, DbError> {
     Ok(conn
         .query_row(
             &format!("SELECT {SUMMARY_COLUMNS} FROM queries q WHERE q.id = ?1 AND q.user_id = ?2"),
@@ -255,12 +266,12 @@ pub fn get_run(conn: &Connection, user_id: i64, id: i64) -> Result<Option<RunSum
 fn result_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredResult> {
     let code: Option<String> = row.get(9)?;
     let detail: Option<String> = row.get(10)?;
+    let reason: Option<String> = row.get(11)?;
     // An unknown code (from a newer version) still reads as a failure.
-    let failure = code.map(|code| {
-        Failure::new(
-            ErrorCode::parse(&code).unwrap_or(ErrorCode::UpstreamError),
-            detail,
-        )
+    let failure = code.map(|code| Failure {
+        code: ErrorCode::parse(&code).unwrap_or(ErrorCode::UpstreamError),
+        reason: reason.as_deref().and_then(Reason::parse),
+        detail,
     });
     Ok(StoredResult {
         query_id: row.get(0)?,
@@ -281,10 +292,15 @@ fn result_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredResult> {
 }
 
 const RESULT_COLUMNS: &str = "r.query_id, q.started_at, r.model, r.request_limit, r.request_remaining,
-    r.model_request_limit, r.model_request_remaining, r.status, r.latency_ms, r.error_code, r.error_message";
+    r.model_request_limit, r.model_request_remaining, r.status, r.latency_ms, r.error_code, r.error_message,
+    r.error_reason";
 
 /// The rows of one of the user's runs, in input order.
-pub fn run_results(conn: &Connection, user_id: i64, id: i64) -> Result<Vec<StoredResult>, DbError> {
+pub fn run_results(
+    conn: &Connection,
+    user_id: UserId,
+    id: RunId,
+) -> Result<Vec<StoredResult>, DbError> {
     let mut statement = conn.prepare_cached(&format!(
         "SELECT {RESULT_COLUMNS} FROM query_results r JOIN queries q ON q.id = r.query_id
          WHERE r.query_id = ?1 AND q.user_id = ?2 ORDER BY r.position"
@@ -295,7 +311,7 @@ pub fn run_results(conn: &Connection, user_id: i64, id: i64) -> Result<Vec<Store
     Ok(rows)
 }
 
-pub fn delete_run(conn: &Connection, user_id: i64, id: i64) -> Result<bool, DbError> {
+pub fn delete_run(conn: &Connection, user_id: UserId, id: RunId) -> Result<bool, DbError> {
     Ok(conn.execute(
         "DELETE FROM queries WHERE id = ?1 AND user_id = ?2",
         params![id, user_id],
@@ -303,7 +319,7 @@ pub fn delete_run(conn: &Connection, user_id: i64, id: i64) -> Result<bool, DbEr
 }
 
 /// The newest numbers per (key, model) for all of the user's keys.
-pub fn latest_for_user(conn: &Connection, user_id: i64) -> Result<Vec<LatestResult>, DbError> {
+pub fn latest_for_user(conn: &Connection, user_id: UserId) -> Result<Vec<LatestResult>, DbError> {
     let mut statement = conn.prepare_cached(
         "SELECT l.api_key_id, l.model, l.query_id, l.checked_at, l.request_limit, l.request_remaining,
                 l.model_request_limit, l.model_request_remaining, l.error_code
@@ -342,9 +358,9 @@ pub fn delete_before(conn: &Connection, cutoff: i64) -> Result<usize, DbError> {
 /// Ids that are not the user's are simply absent.
 pub fn results_for_runs(
     conn: &Connection,
-    user_id: i64,
-    run_ids: &[i64],
-) -> Result<Vec<(i64, Vec<StoredResult>)>, DbError> {
+    user_id: UserId,
+    run_ids: &[RunId],
+) -> Result<Vec<(RunId, Vec<StoredResult>)>, DbError> {
     if run_ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -354,8 +370,9 @@ pub fn results_for_runs(
         "SELECT {RESULT_COLUMNS} FROM query_results r CROSS JOIN queries q ON q.id = r.query_id
          WHERE q.user_id = ? AND r.query_id IN ({placeholders}) ORDER BY r.query_id, r.position"
     ))?;
-    let args = std::iter::once(user_id).chain(run_ids.iter().copied());
-    let mut grouped: Vec<(i64, Vec<StoredResult>)> = Vec::new();
+    let args =
+        std::iter::once(Value::from(user_id)).chain(run_ids.iter().map(|id| Value::from(*id)));
+    let mut grouped: Vec<(RunId, Vec<StoredResult>)> = Vec::new();
     for row in statement.query_map(params_from_iter(args), result_from_row)? {
         let row = row?;
         match grouped.last_mut() {
@@ -378,7 +395,7 @@ pub struct LabelledResult {
 /// model index, so it stops after `limit` rows instead of sorting every row of the model.
 pub fn model_results_labelled(
     conn: &Connection,
-    user_id: i64,
+    user_id: UserId,
     model: &str,
     limit: i64,
 ) -> Result<Vec<LabelledResult>, DbError> {
@@ -391,7 +408,7 @@ pub fn model_results_labelled(
         .query_map(params![model, user_id, limit], |row| {
             Ok(LabelledResult {
                 stored: result_from_row(row)?,
-                key_label: row.get(11)?,
+                key_label: row.get(12)?,
             })
         })?
         .collect::<Result<_, _>>()?;
@@ -399,7 +416,7 @@ pub fn model_results_labelled(
 }
 
 /// The user's presets as `(id, name)`, for the history filter.
-pub fn preset_options(conn: &Connection, user_id: i64) -> Result<Vec<(i64, String)>, DbError> {
+pub fn preset_options(conn: &Connection, user_id: UserId) -> Result<Vec<(i64, String)>, DbError> {
     let mut statement = conn.prepare_cached(
         "SELECT id, name FROM presets WHERE user_id = ?1 ORDER BY name COLLATE NOCASE, id",
     )?;

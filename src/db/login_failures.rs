@@ -2,7 +2,8 @@
 
 use rusqlite::{Connection, params};
 
-use super::{DbError, now};
+use super::DbError;
+use crate::clock::now;
 
 /// 10 failures within 15 minutes, for one account or one address, and the next try waits.
 pub const WINDOW_SECS: i64 = 15 * 60;

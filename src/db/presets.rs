@@ -3,12 +3,15 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{DbError, now};
+use crate::ids::{PresetId, UserId};
+
+use super::DbError;
+use crate::clock::now;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Preset {
-    pub id: i64,
-    pub user_id: i64,
+    pub id: PresetId,
+    pub user_id: UserId,
     pub name: String,
     pub models: Vec<String>,
     pub is_default: bool,
@@ -40,7 +43,7 @@ fn models_json(models: &[String]) -> String {
 }
 
 /// The user's presets: the default first, then by name (case-insensitive).
-pub fn list_for_user(conn: &Connection, user_id: i64) -> Result<Vec<Preset>, DbError> {
+pub fn list_for_user(conn: &Connection, user_id: UserId) -> Result<Vec<Preset>, DbError> {
     let mut statement = conn.prepare(&format!(
         "SELECT {COLUMNS} FROM presets WHERE user_id = ?1
          ORDER BY is_default DESC, name COLLATE NOCASE, id"
@@ -52,7 +55,11 @@ pub fn list_for_user(conn: &Connection, user_id: i64) -> Result<Vec<Preset>, DbE
 }
 
 /// One of the user's presets; another user's id is simply not found.
-pub fn get_for_user(conn: &Connection, user_id: i64, id: i64) -> Result<Option<Preset>, DbError> {
+pub fn get_for_user(
+    conn: &Connection,
+    user_id: UserId,
+    id: PresetId,
+) -> Result<Option<Preset>, DbError> {
     Ok(conn
         .query_row(
             &format!("SELECT {COLUMNS} FROM presets WHERE id = ?1 AND user_id = ?2"),
@@ -65,7 +72,7 @@ pub fn get_for_user(conn: &Connection, user_id: i64, id: i64) -> Result<Option<P
 /// The user's preset called `name`, compared case-insensitively (as the UNIQUE index does).
 pub fn find_by_name(
     conn: &Connection,
-    user_id: i64,
+    user_id: UserId,
     name: &str,
 ) -> Result<Option<Preset>, DbError> {
     Ok(conn
@@ -80,7 +87,7 @@ pub fn find_by_name(
 }
 
 /// The user's default preset, if one is set.
-pub fn default_for_user(conn: &Connection, user_id: i64) -> Result<Option<Preset>, DbError> {
+pub fn default_for_user(conn: &Connection, user_id: UserId) -> Result<Option<Preset>, DbError> {
     Ok(conn
         .query_row(
             &format!("SELECT {COLUMNS} FROM presets WHERE user_id = ?1 AND is_default = 1 LIMIT 1"),
@@ -90,7 +97,7 @@ pub fn default_for_user(conn: &Connection, user_id: i64) -> Result<Option<Preset
         .optional()?)
 }
 
-pub fn count_for_user(conn: &Connection, user_id: i64) -> Result<i64, DbError> {
+pub fn count_for_user(conn: &Connection, user_id: UserId) -> Result<i64, DbError> {
     Ok(conn.query_row(
         "SELECT count(*) FROM presets WHERE user_id = ?1",
         [user_id],
@@ -102,25 +109,25 @@ pub fn count_for_user(conn: &Connection, user_id: i64) -> Result<i64, DbError> {
 /// transaction). `None` when the user already has a preset of that name.
 pub fn insert(
     conn: &Connection,
-    user_id: i64,
+    user_id: UserId,
     name: &str,
     models: &[String],
-) -> Result<Option<i64>, DbError> {
+) -> Result<Option<PresetId>, DbError> {
     let at = now();
     let inserted = conn.execute(
         "INSERT INTO presets (user_id, name, models, is_default, created_at, updated_at)
          VALUES (?1, ?2, ?3, 0, ?4, ?4) ON CONFLICT DO NOTHING",
         params![user_id, name, models_json(models), at],
     )?;
-    Ok((inserted == 1).then(|| conn.last_insert_rowid()))
+    Ok((inserted == 1).then(|| PresetId(conn.last_insert_rowid())))
 }
 
 /// Renames and replaces the model list. `false` when the preset is not the user's. The caller
 /// checks the name is free first (a clash is a UNIQUE constraint error here).
 pub fn update(
     conn: &Connection,
-    user_id: i64,
-    id: i64,
+    user_id: UserId,
+    id: PresetId,
     name: &str,
     models: &[String],
 ) -> Result<bool, DbError> {
@@ -133,7 +140,7 @@ pub fn update(
 /// Makes `id` the user's only default. One statement, so it is atomic by itself: the flag is
 /// cleared on every other preset of the user at the same time. `false` (and nothing changed)
 /// when the preset is not the user's.
-pub fn set_default(conn: &Connection, user_id: i64, id: i64) -> Result<bool, DbError> {
+pub fn set_default(conn: &Connection, user_id: UserId, id: PresetId) -> Result<bool, DbError> {
     Ok(conn.execute(
         "UPDATE presets SET is_default = (id = ?2)
          WHERE user_id = ?1 AND EXISTS (SELECT 1 FROM presets WHERE id = ?2 AND user_id = ?1)",
@@ -142,14 +149,14 @@ pub fn set_default(conn: &Connection, user_id: i64, id: i64) -> Result<bool, DbE
 }
 
 /// Leaves the user without a default if `id` was it. `false` when the preset is not the user's.
-pub fn clear_default(conn: &Connection, user_id: i64, id: i64) -> Result<bool, DbError> {
+pub fn clear_default(conn: &Connection, user_id: UserId, id: PresetId) -> Result<bool, DbError> {
     Ok(conn.execute(
         "UPDATE presets SET is_default = 0 WHERE id = ?1 AND user_id = ?2",
         params![id, user_id],
     )? == 1)
 }
 
-pub fn delete_for_user(conn: &Connection, user_id: i64, id: i64) -> Result<bool, DbError> {
+pub fn delete_for_user(conn: &Connection, user_id: UserId, id: PresetId) -> Result<bool, DbError> {
     Ok(conn.execute(
         "DELETE FROM presets WHERE id = ?1 AND user_id = ?2",
         params![id, user_id],
@@ -159,6 +166,9 @@ pub fn delete_for_user(conn: &Connection, user_id: i64, id: i64) -> Result<bool,
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const U1: UserId = UserId(1);
+    const U2: UserId = UserId(2);
     use crate::db::Db;
 
     fn setup() -> (tempfile::TempDir, Db) {
@@ -183,74 +193,74 @@ mod tests {
     fn round_trip_order_and_case_insensitive_names() {
         let (_dir, db) = setup();
         let conn = db.connection().unwrap();
-        let zeta = insert(&conn, 1, "zeta", &models(&["B/b", "A/a"]))
+        let zeta = insert(&conn, U1, "zeta", &models(&["B/b", "A/a"]))
             .unwrap()
             .unwrap();
-        let alpha = insert(&conn, 1, "Alpha", &models(&["A/a"]))
+        let alpha = insert(&conn, U1, "Alpha", &models(&["A/a"]))
             .unwrap()
             .unwrap();
-        assert_eq!(insert(&conn, 1, "ALPHA", &models(&["A/a"])).unwrap(), None);
+        assert_eq!(insert(&conn, U1, "ALPHA", &models(&["A/a"])).unwrap(), None);
         // Another user may use the same name.
         assert!(
-            insert(&conn, 2, "alpha", &models(&["A/a"]))
+            insert(&conn, U2, "alpha", &models(&["A/a"]))
                 .unwrap()
                 .is_some()
         );
 
         let names = |conn: &Connection| -> Vec<String> {
-            list_for_user(conn, 1)
+            list_for_user(conn, U1)
                 .unwrap()
                 .into_iter()
                 .map(|p| p.name)
                 .collect()
         };
         assert_eq!(names(&conn), ["Alpha", "zeta"]);
-        assert!(set_default(&conn, 1, zeta).unwrap());
+        assert!(set_default(&conn, U1, zeta).unwrap());
         assert_eq!(names(&conn), ["zeta", "Alpha"]);
 
-        let found = find_by_name(&conn, 1, "ZETA").unwrap().unwrap();
+        let found = find_by_name(&conn, U1, "ZETA").unwrap().unwrap();
         assert_eq!(found.id, zeta);
         assert_eq!(found.models, models(&["B/b", "A/a"]));
         assert!(found.is_default);
-        assert_eq!(count_for_user(&conn, 1).unwrap(), 2);
+        assert_eq!(count_for_user(&conn, U1).unwrap(), 2);
 
-        assert!(get_for_user(&conn, 2, alpha).unwrap().is_none());
-        assert!(get_for_user(&conn, 1, alpha).unwrap().is_some());
+        assert!(get_for_user(&conn, U2, alpha).unwrap().is_none());
+        assert!(get_for_user(&conn, U1, alpha).unwrap().is_some());
     }
 
     #[test]
     fn only_one_default_and_never_across_users() {
         let (_dir, db) = setup();
         let conn = db.connection().unwrap();
-        let a = insert(&conn, 1, "a", &models(&["A/a"])).unwrap().unwrap();
-        let b = insert(&conn, 1, "b", &models(&["A/a"])).unwrap().unwrap();
-        let other = insert(&conn, 2, "c", &models(&["A/a"])).unwrap().unwrap();
-        assert!(set_default(&conn, 2, other).unwrap());
+        let a = insert(&conn, U1, "a", &models(&["A/a"])).unwrap().unwrap();
+        let b = insert(&conn, U1, "b", &models(&["A/a"])).unwrap().unwrap();
+        let other = insert(&conn, U2, "c", &models(&["A/a"])).unwrap().unwrap();
+        assert!(set_default(&conn, U2, other).unwrap());
 
-        assert!(set_default(&conn, 1, a).unwrap());
-        assert!(set_default(&conn, 1, b).unwrap());
-        let defaults: Vec<i64> = list_for_user(&conn, 1)
+        assert!(set_default(&conn, U1, a).unwrap());
+        assert!(set_default(&conn, U1, b).unwrap());
+        let defaults: Vec<PresetId> = list_for_user(&conn, U1)
             .unwrap()
             .into_iter()
             .filter(|p| p.is_default)
             .map(|p| p.id)
             .collect();
         assert_eq!(defaults, [b]);
-        assert_eq!(default_for_user(&conn, 1).unwrap().unwrap().id, b);
+        assert_eq!(default_for_user(&conn, U1).unwrap().unwrap().id, b);
 
         // Someone else's id changes nothing, for either user.
-        assert!(!set_default(&conn, 1, other).unwrap());
-        assert!(!set_default(&conn, 2, a).unwrap());
-        assert_eq!(default_for_user(&conn, 1).unwrap().unwrap().id, b);
-        assert_eq!(default_for_user(&conn, 2).unwrap().unwrap().id, other);
+        assert!(!set_default(&conn, U1, other).unwrap());
+        assert!(!set_default(&conn, U2, a).unwrap());
+        assert_eq!(default_for_user(&conn, U1).unwrap().unwrap().id, b);
+        assert_eq!(default_for_user(&conn, U2).unwrap().unwrap().id, other);
 
-        assert!(!clear_default(&conn, 2, b).unwrap());
-        assert!(clear_default(&conn, 1, b).unwrap());
-        assert!(default_for_user(&conn, 1).unwrap().is_none());
+        assert!(!clear_default(&conn, U2, b).unwrap());
+        assert!(clear_default(&conn, U1, b).unwrap());
+        assert!(default_for_user(&conn, U1).unwrap().is_none());
 
-        assert!(!delete_for_user(&conn, 2, a).unwrap());
-        assert!(!update(&conn, 2, a, "x", &models(&["X/x"])).unwrap());
-        assert!(delete_for_user(&conn, 1, a).unwrap());
-        assert!(get_for_user(&conn, 1, a).unwrap().is_none());
+        assert!(!delete_for_user(&conn, U2, a).unwrap());
+        assert!(!update(&conn, U2, a, "x", &models(&["X/x"])).unwrap());
+        assert!(delete_for_user(&conn, U1, a).unwrap());
+        assert!(get_for_user(&conn, U1, a).unwrap().is_none());
     }
 }

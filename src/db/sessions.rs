@@ -2,7 +2,10 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{DbError, now};
+use crate::ids::{SessionId, UserId};
+
+use super::DbError;
+use crate::clock::now;
 
 /// A session ends after 7 idle days, or 30 days after sign-in, whichever comes first.
 pub const IDLE_SECS: i64 = 7 * 24 * 3600;
@@ -12,15 +15,15 @@ const TOUCH_EVERY_SECS: i64 = 60;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionUser {
-    pub session_id: i64,
-    pub user_id: i64,
+    pub session_id: SessionId,
+    pub user_id: UserId,
     pub username: String,
     pub csrf_token: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionInfo {
-    pub id: i64,
+    pub id: SessionId,
     pub user_agent: String,
     pub created_at: i64,
     pub last_seen_at: i64,
@@ -29,17 +32,17 @@ pub struct SessionInfo {
 pub fn create(
     conn: &Connection,
     token_hash: &str,
-    user_id: i64,
+    user_id: UserId,
     csrf_token: &str,
     user_agent: &str,
-) -> Result<i64, DbError> {
+) -> Result<SessionId, DbError> {
     let now = now();
     conn.execute(
         "INSERT INTO sessions (token_hash, user_id, csrf_token, user_agent, created_at, last_seen_at, expires_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)",
         params![token_hash, user_id, csrf_token, user_agent, now, now + ABSOLUTE_SECS],
     )?;
-    Ok(conn.last_insert_rowid())
+    Ok(SessionId(conn.last_insert_rowid()))
 }
 
 /// The live session for a token hash, touching its last-seen time; expired ones are `None`.
@@ -76,13 +79,17 @@ pub fn find_live(conn: &Connection, token_hash: &str) -> Result<Option<SessionUs
     Ok(Some(session))
 }
 
-pub fn delete(conn: &Connection, session_id: i64) -> Result<(), DbError> {
+pub fn delete(conn: &Connection, session_id: SessionId) -> Result<(), DbError> {
     conn.execute("DELETE FROM sessions WHERE id = ?1", [session_id])?;
     Ok(())
 }
 
 /// Revokes one of the user's sessions; `false` when it is not theirs or already gone.
-pub fn delete_for_user(conn: &Connection, user_id: i64, session_id: i64) -> Result<bool, DbError> {
+pub fn delete_for_user(
+    conn: &Connection,
+    user_id: UserId,
+    session_id: SessionId,
+) -> Result<bool, DbError> {
     let deleted = conn.execute(
         "DELETE FROM sessions WHERE id = ?1 AND user_id = ?2",
         params![session_id, user_id],
@@ -91,14 +98,18 @@ pub fn delete_for_user(conn: &Connection, user_id: i64, session_id: i64) -> Resu
 }
 
 /// Ends every session of the user except `keep`.
-pub fn delete_others(conn: &Connection, user_id: i64, keep: i64) -> Result<usize, DbError> {
+pub fn delete_others(
+    conn: &Connection,
+    user_id: UserId,
+    keep: SessionId,
+) -> Result<usize, DbError> {
     Ok(conn.execute(
         "DELETE FROM sessions WHERE user_id = ?1 AND id <> ?2",
         params![user_id, keep],
     )?)
 }
 
-pub fn list_for_user(conn: &Connection, user_id: i64) -> Result<Vec<SessionInfo>, DbError> {
+pub fn list_for_user(conn: &Connection, user_id: UserId) -> Result<Vec<SessionInfo>, DbError> {
     let now = now();
     let mut statement = conn.prepare(
         "SELECT id, user_agent, created_at, last_seen_at FROM sessions

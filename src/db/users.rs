@@ -2,11 +2,14 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{DbError, now};
+use crate::ids::UserId;
+
+use super::DbError;
+use crate::clock::now;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
-    pub id: i64,
+    pub id: UserId,
     pub username: String,
     pub password_hash: String,
 }
@@ -16,13 +19,13 @@ pub fn create(
     conn: &Connection,
     username: &str,
     password_hash: &str,
-) -> Result<Option<i64>, DbError> {
+) -> Result<Option<UserId>, DbError> {
     let inserted = conn.execute(
         "INSERT INTO users (username, password_hash, created_at) VALUES (?1, ?2, ?3)
          ON CONFLICT (username) DO NOTHING",
         params![username, password_hash, now()],
     )?;
-    Ok((inserted == 1).then(|| conn.last_insert_rowid()))
+    Ok((inserted == 1).then(|| UserId(conn.last_insert_rowid())))
 }
 
 fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
@@ -43,7 +46,7 @@ pub fn find_by_username(conn: &Connection, username: &str) -> Result<Option<User
         .optional()?)
 }
 
-pub fn get(conn: &Connection, id: i64) -> Result<Option<User>, DbError> {
+pub fn get(conn: &Connection, id: UserId) -> Result<Option<User>, DbError> {
     Ok(conn
         .query_row(
             "SELECT id, username, password_hash FROM users WHERE id = ?1",
@@ -53,7 +56,7 @@ pub fn get(conn: &Connection, id: i64) -> Result<Option<User>, DbError> {
         .optional()?)
 }
 
-pub fn set_password_hash(conn: &Connection, id: i64, hash: &str) -> Result<(), DbError> {
+pub fn set_password_hash(conn: &Connection, id: UserId, hash: &str) -> Result<(), DbError> {
     conn.execute(
         "UPDATE users SET password_hash = ?2 WHERE id = ?1",
         params![id, hash],
@@ -62,7 +65,7 @@ pub fn set_password_hash(conn: &Connection, id: i64, hash: &str) -> Result<(), D
 }
 
 /// Removes the user and, by cascade, everything they own.
-pub fn delete(conn: &Connection, id: i64) -> Result<(), DbError> {
+pub fn delete(conn: &Connection, id: UserId) -> Result<(), DbError> {
     conn.execute("DELETE FROM users WHERE id = ?1", [id])?;
     Ok(())
 }

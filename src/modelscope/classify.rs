@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::Quota;
+use super::model_id::InvalidModel;
 
 /// Stable, machine-readable reasons a model's row failed. Part of the JSON API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -55,16 +56,72 @@ impl ErrorCode {
     }
 }
 
-/// Why a row failed: the code, plus a short, plain-text detail (upstream's own words or ours).
+/// Why a row failed, in our own words: a stable name the faces turn into text
+/// (`reason-<name>` in the locale files) and the store keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    /// The model id was refused before any call.
+    Model(InvalidModel),
+    /// No connection could be made.
+    Connect,
+    /// The answer was cut off.
+    Truncated,
+    /// The request failed below HTTP for another reason.
+    Request,
+}
+
+impl Reason {
+    pub const ALL: [Reason; 7] = [
+        Self::Model(InvalidModel::TooLong),
+        Self::Model(InvalidModel::NotOwnerSlashName),
+        Self::Model(InvalidModel::BadCharacter),
+        Self::Model(InvalidModel::DotDot),
+        Self::Connect,
+        Self::Truncated,
+        Self::Request,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Model(InvalidModel::TooLong) => "too_long",
+            Self::Model(InvalidModel::NotOwnerSlashName) => "not_owner_slash_name",
+            Self::Model(InvalidModel::BadCharacter) => "bad_character",
+            Self::Model(InvalidModel::DotDot) => "dot_dot",
+            Self::Connect => "connect",
+            Self::Truncated => "truncated",
+            Self::Request => "request",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|reason| reason.as_str() == text)
+    }
+}
+
+/// Why a row failed: the code, our reason if we have one, and upstream's own words (short,
+/// redacted, still untrusted text).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
     pub code: ErrorCode,
+    pub reason: Option<Reason>,
     pub detail: Option<String>,
 }
 
 impl Failure {
     pub fn new(code: ErrorCode, detail: Option<String>) -> Self {
-        Self { code, detail }
+        Self {
+            code,
+            reason: None,
+            detail,
+        }
+    }
+
+    pub fn because(code: ErrorCode, reason: Reason) -> Self {
+        Self {
+            code,
+            reason: Some(reason),
+            detail: None,
+        }
     }
 }
 
@@ -225,6 +282,14 @@ mod tests {
         let long = "x".repeat(5000);
         assert_eq!(short_upstream_message(&long).unwrap().chars().count(), 201);
         assert_eq!(short_upstream_message("  \n "), None);
+    }
+
+    #[test]
+    fn reasons_round_trip() {
+        for reason in Reason::ALL {
+            assert_eq!(Reason::parse(reason.as_str()), Some(reason));
+        }
+        assert_eq!(Reason::parse("nonsense"), None);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use reqwest::header::{AUTHORIZATION, HeaderValue, RETRY_AFTER};
 use serde::{Deserialize, Serialize};
 
 use super::body::{BODY_CAP, read_capped};
-use super::classify::{ErrorCode, Failure, classify, short_upstream_message};
+use super::classify::{ErrorCode, Failure, Reason, classify, short_upstream_message};
 use super::quota::Quota;
 use super::redact::redact;
 use crate::crypto::secret::ApiSecret;
@@ -304,9 +304,9 @@ impl TransportFailure {
     fn failure(self) -> Failure {
         match self {
             Self::Timeout => Failure::new(ErrorCode::Timeout, None),
-            Self::Connect => Failure::new(ErrorCode::NetworkError, Some("连接失败".into())),
-            Self::Body => Failure::new(ErrorCode::NetworkError, Some("响应被截断".into())),
-            Self::Request => Failure::new(ErrorCode::NetworkError, Some("请求失败".into())),
+            Self::Connect => Failure::because(ErrorCode::NetworkError, Reason::Connect),
+            Self::Body => Failure::because(ErrorCode::NetworkError, Reason::Truncated),
+            Self::Request => Failure::because(ErrorCode::NetworkError, Reason::Request),
         }
     }
 }

@@ -10,7 +10,7 @@ mod quota;
 mod redact;
 
 pub use catalogue::Catalogue;
-pub use classify::{ErrorCode, Failure, classify, short_upstream_message};
+pub use classify::{ErrorCode, Failure, Reason, classify, short_upstream_message};
 pub use client::{AccountBalance, BalanceError, CatalogueModel, ProbeReport, Upstream};
 pub use model_id::{
     BatchError, InvalidModel, ModelEntry, prepare_models, split_model_text, validate_model_id,

@@ -15,17 +15,6 @@ pub enum InvalidModel {
     DotDot,
 }
 
-impl InvalidModel {
-    pub fn explain(self) -> &'static str {
-        match self {
-            Self::TooLong => "超过 128 个字符",
-            Self::NotOwnerSlashName => "应为 owner/name 形式",
-            Self::BadCharacter => "只能包含字母、数字和 - _ . 字符",
-            Self::DotDot => "不能包含 ..",
-        }
-    }
-}
-
 /// One line of the batch, in the order the user gave.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ModelEntry {

@@ -10,7 +10,7 @@ use tokio::sync::Semaphore;
 use crate::crypto::secret::ApiSecret;
 use crate::modelscope::{
     AccountBalance, BalanceError, BatchError, ErrorCode, Failure, ModelEntry, ProbeReport, Quota,
-    Upstream, prepare_models,
+    Reason, Upstream, prepare_models,
 };
 
 /// One model's row of a finished query.
@@ -127,8 +127,7 @@ impl QueryEngine {
             match entry {
                 ModelEntry::Valid(id) => valid.push((index, id)),
                 ModelEntry::Invalid { id, reason } => {
-                    let failure =
-                        Failure::new(ErrorCode::InvalidModel, Some(reason.explain().into()));
+                    let failure = Failure::because(ErrorCode::InvalidModel, Reason::Model(reason));
                     refused.push((index, ModelResult::failed(id, failure, Duration::ZERO)));
                 }
             }

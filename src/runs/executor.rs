@@ -1,129 +1,167 @@
-//! A stored run: probe, fetch the balance beside it, store everything in one transaction.
-//! The streaming form reports rows as they finish and still stores the run when nobody listens.
+//! Carrying out a planned run: probe, fetch the balance beside it, and (when asked) store
+//! everything in one transaction. Every run goes through [`execute`], on a task of its own, so a
+//! client that disconnects mid-run (which drops the request's future) loses nothing: the run
+//! finishes and is stored all the same. The streaming form reports each step as it happens.
 
 use std::time::Instant;
 
 use futures::StreamExt;
 use tokio::sync::mpsc;
 
-use crate::crypto::secret::ApiSecret;
-use crate::db::{Db, DbError};
-use crate::modelscope::ModelEntry;
+use super::engine::{BatchReport, ModelResult, QueryEngine};
+use super::history::{self, Source};
+use super::planner::PlannedRun;
+use crate::db::Db;
+use crate::ids::{RunId, UserId};
 use crate::modelscope::{AccountBalance, BalanceError};
-use crate::runs::engine::{BatchReport, ModelResult, QueryEngine};
-use crate::runs::history::{self, RunOrigin};
 
-/// What to run, for whom.
-pub struct RunRequest {
-    pub origin: RunOrigin,
-    pub key: ApiSecret,
-    pub entries: Vec<ModelEntry>,
+/// A planned run and what to do around it.
+pub struct Execution {
+    pub plan: PlannedRun,
+    pub source: Source,
+    /// Store the run in this user's history; `None` runs it without a trace.
+    pub keep_for: Option<UserId>,
+    /// Fetch the free points balance beside the probes.
+    pub with_balance: bool,
+}
+
+/// What happened to the history row of a finished run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    /// The run was not to be kept.
+    NotAsked,
+    Saved(RunId),
+    /// Storing failed (logged); the results are still the user's.
+    Failed,
 }
 
 pub struct FinishedRun {
-    pub id: i64,
     pub report: BatchReport,
-    pub balance: Result<AccountBalance, BalanceError>,
+    pub balance: Option<Result<AccountBalance, BalanceError>>,
+    pub stored: Stored,
 }
 
-/// Runs and stores on a task of its own, so a client that disconnects mid-query (which drops
-/// the request's future) loses nothing: the run still finishes and is stored.
-pub async fn run_and_store(
-    engine: &QueryEngine,
-    db: &Db,
-    request: RunRequest,
-) -> Result<FinishedRun, DbError> {
-    let (engine, db) = (engine.clone(), db.clone());
-    tokio::spawn(async move {
-        let started_at = crate::db::now();
-        let (report, balance) = engine.run_with_balance(request.key, request.entries).await;
-        log_run(&request.origin, &report);
-        let id = history::store(
-            &db,
-            request.origin,
-            started_at,
-            report.clone(),
-            Some(balance.clone()),
-        )
-        .await?;
-        Ok(FinishedRun {
-            id,
-            report,
-            balance,
-        })
-    })
-    .await
-    .map_err(|_| DbError::Join)?
-}
-
-fn log_run(origin: &RunOrigin, report: &BatchReport) {
-    tracing::info!(
-        source = origin.source.as_str(),
-        models = report.results.len(),
-        ok = report.ok_count(),
-        failed = report.failed_count(),
-        duration_ms = report.elapsed.as_millis() as u64,
-        "balance query"
-    );
-}
-
-/// Progress of a streamed run, in the order it happens.
+/// Progress of a run, in the order it happens.
 #[derive(Debug)]
 pub enum RunEvent {
     Row { index: usize, result: ModelResult },
     Balance(Result<AccountBalance, BalanceError>),
-    Stored { id: i64 },
+    Stored { id: RunId },
     StoreFailed,
 }
 
+type Events = mpsc::UnboundedSender<RunEvent>;
+
+/// Runs to the end on its own task and returns the outcome.
+pub async fn run(engine: &QueryEngine, db: &Db, execution: Execution) -> FinishedRun {
+    let (engine, db) = (engine.clone(), db.clone());
+    let task = tokio::spawn(async move { execute(engine, db, execution, None).await });
+    match task.await {
+        Ok(finished) => finished,
+        // Only a panic inside the run gets here; nothing was stored.
+        Err(_) => FinishedRun {
+            report: BatchReport {
+                results: Vec::new(),
+                elapsed: std::time::Duration::ZERO,
+            },
+            balance: None,
+            stored: Stored::Failed,
+        },
+    }
+}
+
 /// Starts the run on its own task and returns its events. Dropping the receiver (a closed tab)
-/// does not stop the run: it finishes and is stored all the same.
+/// does not stop the run.
 pub fn spawn_streaming(
-    engine: QueryEngine,
-    db: Db,
-    request: RunRequest,
+    engine: &QueryEngine,
+    db: &Db,
+    execution: Execution,
 ) -> mpsc::UnboundedReceiver<RunEvent> {
     let (events, receiver) = mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        let started_at = crate::db::now();
-        let clock = Instant::now();
-        let RunRequest {
-            origin,
-            key,
-            entries,
-        } = request;
-        let mut slots: Vec<Option<ModelResult>> = vec![None; entries.len()];
-        let balance_key = key.clone();
-        let rows = async {
-            let mut stream = std::pin::pin!(engine.stream(key, entries));
-            while let Some((index, result)) = stream.next().await {
-                let _ = events.send(RunEvent::Row {
-                    index,
-                    result: result.clone(),
-                });
-                slots[index] = Some(result);
-            }
-        };
-        let balance = async {
-            let balance = engine.balance(&balance_key).await;
-            let _ = events.send(RunEvent::Balance(balance.clone()));
-            balance
-        };
-        let ((), balance) = futures::join!(rows, balance);
-        let report = BatchReport {
-            results: slots.into_iter().flatten().collect(),
-            elapsed: clock.elapsed(),
-        };
-        log_run(&origin, &report);
-        match history::store(&db, origin, started_at, report, Some(balance)).await {
-            Ok(id) => {
-                let _ = events.send(RunEvent::Stored { id });
-            }
-            Err(error) => {
-                tracing::error!(%error, "storing a streamed run failed");
-                let _ = events.send(RunEvent::StoreFailed);
+    let (engine, db) = (engine.clone(), db.clone());
+    tokio::spawn(async move { execute(engine, db, execution, Some(events)).await });
+    receiver
+}
+
+async fn execute(
+    engine: QueryEngine,
+    db: Db,
+    execution: Execution,
+    events: Option<Events>,
+) -> FinishedRun {
+    let started_at = crate::clock::now();
+    let clock = Instant::now();
+    let Execution {
+        plan,
+        source,
+        keep_for,
+        with_balance,
+    } = execution;
+    let origin = keep_for.map(|user| plan.origin(user, source));
+    let say = |event: RunEvent| {
+        if let Some(events) = &events {
+            // A closed receiver only means nobody is watching any more.
+            let _ = events.send(event);
+        }
+    };
+    let mut slots: Vec<Option<ModelResult>> = vec![None; plan.entries.len()];
+    let balance_key = plan.key.clone();
+    let rows = async {
+        let mut stream = std::pin::pin!(engine.stream(plan.key, plan.entries));
+        while let Some((index, result)) = stream.next().await {
+            say(RunEvent::Row {
+                index,
+                result: result.clone(),
+            });
+            slots[index] = Some(result);
+        }
+    };
+    let balance = async {
+        if !with_balance {
+            return None;
+        }
+        let balance = engine.balance(&balance_key).await;
+        say(RunEvent::Balance(balance.clone()));
+        Some(balance)
+    };
+    let ((), balance) = futures::join!(rows, balance);
+    let report = BatchReport {
+        results: slots.into_iter().flatten().collect(),
+        elapsed: clock.elapsed(),
+    };
+    log_run(source, keep_for.is_some(), &report);
+    let stored = match origin {
+        None => Stored::NotAsked,
+        Some(origin) => {
+            match history::store(&db, origin, started_at, report.clone(), balance.clone()).await {
+                Ok(id) => {
+                    say(RunEvent::Stored { id });
+                    Stored::Saved(id)
+                }
+                Err(error) => {
+                    tracing::error!(%error, "storing a run failed");
+                    say(RunEvent::StoreFailed);
+                    Stored::Failed
+                }
             }
         }
-    });
-    receiver
+    };
+    FinishedRun {
+        report,
+        balance,
+        stored,
+    }
+}
+
+/// The one line logged per run: counts and duration, never a key or a model list.
+fn log_run(source: Source, kept: bool, report: &BatchReport) {
+    tracing::info!(
+        source = source.as_str(),
+        kept,
+        models = report.results.len(),
+        ok = report.ok_count(),
+        failed = report.failed_count(),
+        duration_ms = u64::try_from(report.elapsed.as_millis()).unwrap_or(u64::MAX),
+        "balance query"
+    );
 }

@@ -2,6 +2,7 @@
 
 use crate::db::history::{self, NewRun, StoredBalance};
 use crate::db::{Db, DbError};
+use crate::ids::{KeyId, PresetId, RunId, UserId};
 use crate::modelscope::{AccountBalance, BalanceError};
 use crate::runs::engine::BatchReport;
 
@@ -24,10 +25,10 @@ impl Source {
 /// Who ran it, with which saved key (if any) and preset (if any).
 #[derive(Debug, Clone)]
 pub struct RunOrigin {
-    pub user_id: i64,
-    pub api_key_id: Option<i64>,
+    pub user_id: UserId,
+    pub api_key_id: Option<KeyId>,
     pub key_label: Option<String>,
-    pub preset_id: Option<i64>,
+    pub preset_id: Option<PresetId>,
     pub preset_name: Option<String>,
     pub source: Source,
 }
@@ -56,7 +57,7 @@ pub async fn store(
     started_at: i64,
     report: BatchReport,
     balance: Option<Result<AccountBalance, BalanceError>>,
-) -> Result<i64, DbError> {
+) -> Result<RunId, DbError> {
     db.run(move |conn| {
         let run = NewRun {
             user_id: origin.user_id,
@@ -80,7 +81,7 @@ pub async fn delete_older_than_days(db: &Db, days: u32) -> Result<usize, DbError
     if days == 0 {
         return Ok(0);
     }
-    let cutoff = crate::db::now() - i64::from(days) * 86_400;
+    let cutoff = crate::clock::now() - i64::from(days) * 86_400;
     db.run(move |conn| history::delete_before(conn, cutoff))
         .await
 }

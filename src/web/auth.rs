@@ -9,14 +9,16 @@ use rocket::request::Request;
 use rocket::response::{self, Flash, Redirect, Responder};
 use rocket::{State, get, post};
 
+use super::problem::Problem;
 use super::session::{
-    ClientInfo, Csrf, CurrentUser, Viewer, clear_session_cookie, csrf_form, safe_next,
-    set_session_cookie,
+    ClientInfo, Csrf, CurrentUser, TokenOnlyForm, Viewer, clear_session_cookie, csrf_form,
+    safe_next, set_session_cookie,
 };
 use super::view::{Layout, Notice};
 use crate::auth::accounts::{self, AccountError};
 use crate::config::AppConfig;
 use crate::db::Db;
+use crate::names;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "signup.html")]
@@ -45,51 +47,11 @@ pub struct CredentialsForm {
     csrf_token: Option<String>,
 }
 
-csrf_form!(CredentialsForm, TokenOnlyForm);
+csrf_form!(CredentialsForm);
 
-#[derive(Debug, FromForm)]
-pub struct TokenOnlyForm {
-    csrf_token: Option<String>,
-}
-
-/// The notice for each account error a form can show.
-pub fn account_notice(error: &AccountError) -> Option<Notice> {
-    let code = match error {
-        AccountError::BadUsername => "bad_username",
-        AccountError::UsernameTaken => "username_taken",
-        AccountError::PasswordTooShort => "password_too_short",
-        AccountError::PasswordTooLong => "password_too_long",
-        AccountError::PasswordMismatch => "password_mismatch",
-        AccountError::BadCredentials => "bad_credentials",
-        AccountError::WrongPassword => "wrong_password",
-        AccountError::Throttled { retry_after_secs } => {
-            return Some(Notice::new("throttled").with_n((retry_after_secs + 59) / 60));
-        }
-        AccountError::Db(_) | AccountError::Hashing => return None,
-    };
-    Some(Notice::new(code))
-}
-
-fn status_for(error: &AccountError) -> Status {
-    match error {
-        AccountError::Throttled { .. } => Status::TooManyRequests,
-        AccountError::Db(_) | AccountError::Hashing => Status::InternalServerError,
-        AccountError::BadCredentials | AccountError::WrongPassword => Status::Unauthorized,
-        AccountError::UsernameTaken => Status::Conflict,
-        _ => Status::UnprocessableEntity,
-    }
-}
-
-/// A form's username, trimmed and cut so a 10,000-character one is not echoed back whole;
-/// control characters (NUL…) are dropped, since HTML escaping leaves them as they are.
+/// A form's username as typed, cut and cleaned to be echoed back (see `names::echo_name`).
 fn typed_username(raw: &Option<String>) -> String {
-    raw.as_deref()
-        .unwrap_or("")
-        .trim()
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(64)
-        .collect()
+    names::echo_name(raw.as_deref().unwrap_or(""))
 }
 
 #[get("/signup")]
@@ -140,8 +102,9 @@ pub async fn signup(
             Ok(Flash::success(Redirect::to("/"), "signed_up"))
         }
         Err(error) => {
-            page.error = account_notice(&error);
-            Err((status_for(&error), page))
+            let problem = Problem::account(&error);
+            page.error = Some(problem.notice);
+            Err((problem.status, page))
         }
     }
 }
@@ -188,19 +151,22 @@ pub async fn login(
             set_session_cookie(cookies, config, session.cookie_token);
             Ok(Redirect::to(next))
         }
-        Err(error) => Err(LoginRefused {
-            status: status_for(&error),
-            retry_after_secs: match error {
-                AccountError::Throttled { retry_after_secs } => Some(retry_after_secs),
-                _ => None,
-            },
-            page: LoginPage {
-                layout: viewer.layout(),
-                username: typed_username(&form.username),
-                next,
-                error: account_notice(&error),
-            },
-        }),
+        Err(error) => {
+            let problem = Problem::account(&error);
+            Err(LoginRefused {
+                status: problem.status,
+                retry_after_secs: match error {
+                    AccountError::Throttled { retry_after_secs } => Some(retry_after_secs),
+                    _ => None,
+                },
+                page: LoginPage {
+                    layout: viewer.layout(),
+                    username: typed_username(&form.username),
+                    next,
+                    error: Some(problem.notice),
+                },
+            })
+        }
     }
 }
 

@@ -3,14 +3,18 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use rocket::State;
+use rocket::request::FlashMessage;
+use rocket::{State, get};
 
-use super::query::PresetOption;
-use super::session::CurrentUser;
-use super::view::{Layout, Meter, StatusRow, number};
+use super::problem::Problem;
+use super::session::SignedInOrNext;
+use super::view::{Layout, Meter, Notice, PresetOption, StatusRow, meter, number};
+use crate::clock;
 use crate::db::history::{self, LatestResult};
 use crate::db::{Db, presets};
+use crate::ids::KeyId;
 use crate::keyring::Keyring;
+use crate::modelscope::ErrorCode;
 
 /// How long ago, as a number and a unit the template turns into words.
 pub struct Age {
@@ -22,21 +26,13 @@ pub struct Age {
 impl Age {
     pub fn since(then: i64, now: i64) -> Self {
         let secs = (now - then).max(0);
-        match secs {
-            0..60 => Self { n: secs, unit: "s" },
-            60..3600 => Self {
-                n: secs / 60,
-                unit: "m",
-            },
-            3600..86_400 => Self {
-                n: secs / 3600,
-                unit: "h",
-            },
-            _ => Self {
-                n: secs / 86_400,
-                unit: "d",
-            },
-        }
+        let (n, unit) = match secs {
+            0..60 => (secs, "s"),
+            60..3600 => (secs / 60, "m"),
+            3600..86_400 => (secs / 3600, "h"),
+            _ => (secs / 86_400, "d"),
+        };
+        Self { n, unit }
     }
 }
 
@@ -50,7 +46,7 @@ pub struct LatestRow {
 }
 
 pub struct KeyPanel {
-    pub id: i64,
+    pub id: KeyId,
     pub label: String,
     pub masked: String,
     pub needs_reentry: bool,
@@ -65,13 +61,8 @@ pub struct DashboardPage {
     pub presets: Vec<PresetOption>,
     pub reset_hours: i64,
     pub reset_minutes: i64,
-}
-
-/// Seconds until the next 00:00 in Beijing (UTC+8), when ModelScope quotas reset.
-pub fn seconds_until_reset(now_unix: i64) -> i64 {
-    const DAY: i64 = 86_400;
-    let beijing = now_unix + 8 * 3600;
-    DAY - beijing.rem_euclid(DAY)
+    /// Set when the stored numbers could not be read.
+    pub error: Option<Notice>,
 }
 
 fn latest_row(latest: LatestResult, now: i64) -> LatestRow {
@@ -87,37 +78,61 @@ fn latest_row(latest: LatestResult, now: i64) -> LatestRow {
             number(q.model_request_remaining),
             number(q.model_request_limit)
         ),
-        meter: super::view::meter(q.model_request_remaining, q.model_request_limit),
+        meter: meter(q.model_request_remaining, q.model_request_limit),
         age: Age::since(latest.checked_at, now),
         row: StatusRow {
             code: latest
                 .error_code
                 .as_deref()
-                .and_then(crate::modelscope::ErrorCode::parse)
+                .and_then(ErrorCode::parse)
                 .map_or("ok", |c| c.as_str()),
         },
         model: latest.model,
     }
 }
 
+#[get("/")]
 pub async fn dashboard(
-    user: &CurrentUser,
+    user: SignedInOrNext,
+    flash: Option<FlashMessage<'_>>,
     db: &State<Db>,
     keyring: &State<Keyring>,
 ) -> DashboardPage {
+    let user = user.0;
     let user_id = user.0.user_id;
-    let now = crate::db::now();
-    let (latest, presets) = db
+    let now = clock::now();
+    let reset = clock::seconds_until_midnight(now);
+    let mut page = DashboardPage {
+        layout: user.layout().with_flash(flash),
+        keys: Vec::new(),
+        presets: Vec::new(),
+        reset_hours: reset / 3600,
+        reset_minutes: (reset % 3600) / 60,
+        error: None,
+    };
+    let stored = db
         .run(move |conn| {
             Ok((
                 history::latest_for_user(conn, user_id)?,
                 presets::list_for_user(conn, user_id)?,
             ))
         })
-        .await
-        .unwrap_or_default();
-    let keys = keyring.list(user_id).await.unwrap_or_default();
-    let mut panels: Vec<KeyPanel> = keys
+        .await;
+    let (latest, presets) = match stored {
+        Ok(stored) => stored,
+        Err(error) => {
+            page.error = Some(Problem::db(&error).notice);
+            return page;
+        }
+    };
+    let keys = match keyring.list(user_id).await {
+        Ok(keys) => keys,
+        Err(error) => {
+            page.error = Some(Problem::key(&error).notice);
+            return page;
+        }
+    };
+    page.keys = keys
         .into_iter()
         .map(|key| KeyPanel {
             id: key.id,
@@ -128,32 +143,17 @@ pub async fn dashboard(
         })
         .collect();
     for row in latest {
-        if let Some(panel) = panels.iter_mut().find(|p| p.id == row.api_key_id) {
+        if let Some(panel) = page.keys.iter_mut().find(|p| p.id == row.api_key_id) {
             panel.rows.push(latest_row(row, now));
         }
     }
-    let reset = seconds_until_reset(now);
-    DashboardPage {
-        layout: user.layout(),
-        keys: panels,
-        presets: presets.into_iter().map(PresetOption::from).collect(),
-        reset_hours: reset / 3600,
-        reset_minutes: (reset % 3600) / 60,
-    }
+    page.presets = presets.into_iter().map(PresetOption::from).collect();
+    page
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn reset_is_at_beijing_midnight() {
-        // 2026-11-28 15:30:00 UTC = 23:30 in Beijing: 30 minutes left.
-        let t = 1_795_879_800;
-        assert_eq!(seconds_until_reset(t), 30 * 60);
-        // 16:00 UTC is exactly midnight in Beijing: a whole day until the next reset.
-        assert_eq!(seconds_until_reset(t + 1800), 86_400);
-    }
 
     #[test]
     fn ages() {

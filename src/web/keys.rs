@@ -8,14 +8,17 @@ use rocket::request::FlashMessage;
 use rocket::response::{Flash, Redirect};
 use rocket::{State, get, post};
 
-use super::auth::TokenOnlyForm;
-use super::session::{Csrf, CurrentUser, csrf_form};
-use super::view::{BalanceView, Layout, Notice, beijing_time};
-use crate::keyring::{KeyError, Keyring, check_key_shape};
+use super::problem::Problem;
+use super::session::{Csrf, CurrentUser, TokenOnlyForm, csrf_form};
+use super::view::{BalanceView, Layout, Notice};
+use crate::clock;
+use crate::ids::KeyId;
+use crate::keyring::{Keyring, check_key_shape};
+use crate::names;
 use crate::runs::engine::QueryEngine;
 
 pub struct KeyRow {
-    pub id: i64,
+    pub id: KeyId,
     pub label: String,
     pub masked: String,
     pub added: String,
@@ -25,7 +28,7 @@ pub struct KeyRow {
 
 /// The result of "check" for one key.
 pub struct CheckResult {
-    pub key_id: i64,
+    pub key_id: KeyId,
     pub balance: BalanceView,
 }
 
@@ -37,7 +40,7 @@ pub struct KeysPage {
     pub label: String,
     pub error: Option<Notice>,
     /// The row whose update form failed, and why.
-    pub row_error: Option<(i64, Notice)>,
+    pub row_error: Option<(KeyId, Notice)>,
     pub check: Option<CheckResult>,
 }
 
@@ -50,33 +53,11 @@ pub struct KeyForm {
 
 csrf_form!(KeyForm);
 
-fn key_notice(error: &KeyError) -> Option<Notice> {
-    Some(match error {
-        KeyError::BadShape => Notice::new("bad_key"),
-        KeyError::EmptyLabel => Notice::new("empty_label"),
-        KeyError::BadLabel => Notice::new("bad_label"),
-        KeyError::DuplicateLabel => Notice::new("duplicate_label"),
-        KeyError::DuplicateKey { label } => Notice::new("duplicate_key").with_name(label.clone()),
-        KeyError::NotFound => Notice::new("key_not_found"),
-        KeyError::NeedsReentry => Notice::new("key_needs_reentry"),
-        KeyError::Vault(_) | KeyError::Db(_) => return None,
-    })
-}
-
-fn key_status(error: &KeyError) -> Status {
-    match error {
-        KeyError::NotFound => Status::NotFound,
-        KeyError::DuplicateKey { .. } | KeyError::DuplicateLabel => Status::Conflict,
-        KeyError::Vault(_) | KeyError::Db(_) => Status::InternalServerError,
-        _ => Status::UnprocessableEntity,
-    }
-}
-
 async fn keys_page(user: &CurrentUser, keyring: &Keyring) -> Result<KeysPage, Status> {
     let keys = keyring
         .list(user.0.user_id)
         .await
-        .map_err(|_| Status::InternalServerError)?;
+        .map_err(|error| Problem::key(&error).status)?;
     Ok(KeysPage {
         layout: user.layout(),
         keys: keys
@@ -85,8 +66,8 @@ async fn keys_page(user: &CurrentUser, keyring: &Keyring) -> Result<KeysPage, St
                 id: key.id,
                 label: key.label,
                 masked: key.masked,
-                added: beijing_time(key.created_at),
-                last_used: key.last_used_at.map(beijing_time),
+                added: clock::minutes(key.created_at),
+                last_used: key.last_used_at.map(clock::minutes),
                 needs_reentry: key.needs_reentry,
             })
             .collect(),
@@ -128,14 +109,10 @@ pub async fn add(
             let mut page = keys_page(&user, keyring)
                 .await
                 .map_err(|s| (s, empty_page(&user)))?;
-            page.label = label
-                .trim()
-                .chars()
-                .filter(|c| !c.is_control())
-                .take(64)
-                .collect();
-            page.error = key_notice(&error);
-            Err((key_status(&error), page))
+            let problem = Problem::key(&error);
+            page.label = names::echo_name(&label);
+            page.error = Some(problem.notice);
+            Err((problem.status, page))
         }
     }
 }
@@ -144,7 +121,7 @@ pub async fn add(
 #[post("/keys/<id>", data = "<form>")]
 pub async fn update(
     user: CurrentUser,
-    id: i64,
+    id: KeyId,
     form: Csrf<KeyForm>,
     keyring: &State<Keyring>,
 ) -> Result<Flash<Redirect>, (Status, KeysPage)> {
@@ -158,10 +135,9 @@ pub async fn update(
             let mut page = keys_page(&user, keyring)
                 .await
                 .map_err(|s| (s, empty_page(&user)))?;
-            if let Some(notice) = key_notice(&error) {
-                page.row_error = Some((id, notice));
-            }
-            Err((key_status(&error), page))
+            let problem = Problem::key(&error);
+            page.row_error = Some((id, problem.notice));
+            Err((problem.status, page))
         }
     }
 }
@@ -169,14 +145,14 @@ pub async fn update(
 #[post("/keys/<id>/delete", data = "<form>")]
 pub async fn delete(
     user: CurrentUser,
-    id: i64,
+    id: KeyId,
     form: Csrf<TokenOnlyForm>,
     keyring: &State<Keyring>,
 ) -> Result<Flash<Redirect>, Status> {
     let _ = form;
     match keyring.delete(user.0.user_id, id).await {
         Ok(()) => Ok(Flash::success(Redirect::to("/keys"), "key_deleted")),
-        Err(error) => Err(key_status(&error)),
+        Err(error) => Err(Problem::key(&error).status),
     }
 }
 
@@ -184,7 +160,7 @@ pub async fn delete(
 #[post("/keys/<id>/check", data = "<form>")]
 pub async fn check(
     user: CurrentUser,
-    id: i64,
+    id: KeyId,
     form: Csrf<TokenOnlyForm>,
     keyring: &State<Keyring>,
     engine: &State<QueryEngine>,
@@ -204,10 +180,9 @@ pub async fn check(
             Ok(page)
         }
         Err(error) => {
-            if let Some(notice) = key_notice(&error) {
-                page.row_error = Some((id, notice));
-            }
-            Err((key_status(&error), page))
+            let problem = Problem::key(&error);
+            page.row_error = Some((id, problem.notice));
+            Err((problem.status, page))
         }
     }
 }

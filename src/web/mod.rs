@@ -1,20 +1,23 @@
 //! Server-rendered pages. Thin: parse the request, call the domain, render a template.
+//! Each page is a module (or a folder) with its own routes; pages share only the modules
+//! that are not pages: `session` (guards), `view` (display values), `problem` (error
+//! mapping) and `run_form`.
 
 mod account;
 mod assets;
 mod auth;
 mod dashboard;
 mod errors;
-mod export;
 mod history;
 mod keys;
+mod params;
 mod presets;
+mod problem;
 mod query;
 mod quick;
+mod run_form;
 mod security;
 pub mod session;
-mod tokens;
-mod trend;
 pub mod view;
 
 use rocket::{Catcher, Route};
@@ -24,6 +27,7 @@ pub use session::CrossSiteRefusal;
 
 pub fn routes() -> Vec<Route> {
     let mut routes = rocket::routes![
+        dashboard::dashboard,
         quick::index,
         quick::quick,
         assets::stylesheet,
@@ -33,22 +37,11 @@ pub fn routes() -> Vec<Route> {
         auth::login_page,
         auth::login,
         auth::logout,
-        account::account,
-        account::change_password,
-        account::revoke_session,
-        account::delete_account,
-        tokens::create_token,
-        tokens::revoke_token,
         keys::list,
         keys::add,
         keys::update,
         keys::delete,
         keys::check,
-        history::list,
-        history::detail,
-        history::delete,
-        history::model_trend,
-        export::export,
         presets::list,
         presets::create,
         presets::update,
@@ -58,6 +51,8 @@ pub fn routes() -> Vec<Route> {
         query::run,
         query::stream,
     ];
+    routes.extend(account::routes());
+    routes.extend(history::routes());
     routes.extend(session::routes());
     routes
 }

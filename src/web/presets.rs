@@ -13,23 +13,20 @@ use rocket::request::FlashMessage;
 use rocket::response::{Flash, Redirect};
 use rocket::{State, get, post};
 
-use super::auth::TokenOnlyForm;
-use super::session::{Csrf, CurrentUser, csrf_form};
-use super::view::{Layout, Notice, beijing_time};
+use super::problem::Problem;
+use super::session::{Csrf, CurrentUser, TokenOnlyForm, csrf_form};
+use super::view::{Layout, Notice};
+use crate::clock;
 use crate::config::AppConfig;
 use crate::db::Db;
 use crate::db::presets::Preset;
+use crate::ids::PresetId;
 use crate::modelscope::catalogue::Catalogue;
 use crate::presets::{self, MAX_NAME_CHARS, MAX_PRESETS_PER_USER, PresetError};
 
-/// At most this many refused ids are named in one message; the rest are counted.
-const NAMED_INVALID_IDS: usize = 10;
-/// A refused id is shown cut to this many characters.
-const SHOWN_ID_CHARS: usize = 80;
-
 /// One preset, with the values its edit form shows (what was typed, after a failed edit).
 pub struct PresetRow {
-    pub id: i64,
+    pub id: PresetId,
     pub name: String,
     pub models: Vec<String>,
     pub is_default: bool,
@@ -106,63 +103,11 @@ impl PresetForm {
     fn fields(&self) -> PresetFields {
         PresetFields {
             // Cut like every other echoed name, so a 10,000-character one is not sent back whole.
-            name: self
-                .name
-                .as_deref()
-                .unwrap_or("")
-                .trim()
-                .chars()
-                .take(MAX_NAME_CHARS)
-                .collect(),
+            name: crate::names::echo_name(self.name.as_deref().unwrap_or("")),
             models: self.models.clone().unwrap_or_default(),
             add_model: self.add_model.clone().unwrap_or_default(),
             is_default: self.is_default(),
         }
-    }
-}
-
-fn shown_id(id: &str) -> String {
-    if id.chars().count() > SHOWN_ID_CHARS {
-        let mut cut: String = id.chars().take(SHOWN_ID_CHARS).collect();
-        cut.push('…');
-        cut
-    } else {
-        id.to_owned()
-    }
-}
-
-fn preset_notice(error: &PresetError) -> Option<Notice> {
-    Some(match error {
-        PresetError::EmptyName => Notice::new("empty_name"),
-        PresetError::BadName => Notice::new("bad_name").with_n(MAX_NAME_CHARS as i64),
-        PresetError::DuplicateName => Notice::new("duplicate_name"),
-        PresetError::TooManyPresets { max } => Notice::new("too_many_presets").with_n(*max as i64),
-        PresetError::NoModels => Notice::new("no_models"),
-        PresetError::TooManyModels { count, max } => Notice::new("too_many_preset_models")
-            .with_n(*max as i64)
-            .with_name(count.to_string()),
-        PresetError::InvalidModels(ids) => {
-            let mut named: Vec<String> = ids
-                .iter()
-                .take(NAMED_INVALID_IDS)
-                .map(|id| shown_id(id))
-                .collect();
-            if ids.len() > NAMED_INVALID_IDS {
-                named.push(format!("…（共 {} 个）", ids.len()));
-            }
-            Notice::new("invalid_models").with_name(named.join(", "))
-        }
-        PresetError::NotFound => Notice::new("preset_not_found"),
-        PresetError::Db(_) => return None,
-    })
-}
-
-fn preset_status(error: &PresetError) -> Status {
-    match error {
-        PresetError::NotFound => Status::NotFound,
-        PresetError::DuplicateName | PresetError::TooManyPresets { .. } => Status::Conflict,
-        PresetError::Db(_) => Status::InternalServerError,
-        _ => Status::UnprocessableEntity,
     }
 }
 
@@ -178,7 +123,7 @@ fn row(preset: Preset) -> PresetRow {
         name: preset.name,
         models: preset.models,
         is_default: preset.is_default,
-        updated: beijing_time(preset.updated_at),
+        updated: clock::minutes(preset.updated_at),
         error: None,
     }
 }
@@ -208,8 +153,9 @@ async fn presets_page(
     match listed {
         Ok(list) => page.presets = list.into_iter().map(row).collect(),
         Err(error) => {
-            tracing::error!(%error, "listing presets failed");
-            return Err((Status::InternalServerError, page));
+            let problem = Problem::preset(&error);
+            page.notice = Some(problem.notice);
+            return Err((problem.status, page));
         }
     }
     page.catalogue = catalogue.model_ids().await;
@@ -224,18 +170,15 @@ async fn failed(
     config: &AppConfig,
     catalogue: &Catalogue,
     error: &PresetError,
-    row_id: Option<i64>,
+    row_id: Option<PresetId>,
     typed: Option<PresetFields>,
 ) -> (Status, PresetsPage) {
-    if let PresetError::Db(db_error) = error {
-        tracing::error!(error = %db_error, "preset change failed");
-    }
-    let status = preset_status(error);
+    let Problem { status, notice } = Problem::preset(error);
     let mut page = match presets_page(user, db, config, catalogue).await {
         Ok(page) => page,
         Err(answer) => return answer,
     };
-    let notice = preset_notice(error);
+    let notice = Some(notice);
     match row_id {
         None => {
             if let Some(typed) = typed {
@@ -304,7 +247,7 @@ pub async fn create(
 #[post("/presets/<id>", data = "<form>")]
 pub async fn update(
     user: CurrentUser,
-    id: i64,
+    id: PresetId,
     form: Csrf<PresetForm>,
     db: &State<Db>,
     config: &State<AppConfig>,
@@ -330,7 +273,7 @@ pub async fn update(
 #[post("/presets/<id>/default", data = "<form>")]
 pub async fn make_default(
     user: CurrentUser,
-    id: i64,
+    id: PresetId,
     form: Csrf<TokenOnlyForm>,
     db: &State<Db>,
     config: &State<AppConfig>,
@@ -346,7 +289,7 @@ pub async fn make_default(
 #[post("/presets/<id>/delete", data = "<form>")]
 pub async fn delete(
     user: CurrentUser,
-    id: i64,
+    id: PresetId,
     form: Csrf<TokenOnlyForm>,
     db: &State<Db>,
     config: &State<AppConfig>,

@@ -4,41 +4,28 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use rocket::form::FromForm;
 use rocket::http::{ContentType, Status};
 use rocket::response::Redirect;
 use rocket::response::stream::TextStream;
 use rocket::{State, get, post};
 use serde_json::json;
 
-use super::quick::{prepare_models, resolve_key};
-use super::session::{Csrf, CurrentUser, csrf_form};
-use super::view::{KeyOption, Layout, Notice, StatusRow, all_status_rows, number, points};
-use crate::db::Db;
-use crate::db::presets::{self, Preset};
+use super::problem::Problem;
+use super::run_form::RunForm;
+use super::session::{Csrf, CurrentUser};
+use super::view::{
+    KeyOption, Layout, Notice, PresetOption, StatusRow, all_status_rows, failure_detail,
+    key_options, number, points,
+};
+use crate::db::{Db, presets};
+use crate::i18n::Lang;
+use crate::ids::{KeyId, PresetId};
 use crate::keyring::Keyring;
 use crate::modelscope::{AccountBalance, BalanceError};
 use crate::runs::engine::{ModelResult, QueryEngine};
-use crate::runs::executor::{self, RunEvent, RunRequest};
-use crate::runs::history::{RunOrigin, Source};
-
-pub struct PresetOption {
-    pub id: i64,
-    pub name: String,
-    pub model_count: usize,
-    pub is_default: bool,
-}
-
-impl From<Preset> for PresetOption {
-    fn from(preset: Preset) -> Self {
-        Self {
-            id: preset.id,
-            model_count: preset.models.len(),
-            name: preset.name,
-            is_default: preset.is_default,
-        }
-    }
-}
+use crate::runs::executor::{self, Execution, RunEvent, Stored};
+use crate::runs::history::Source;
+use crate::runs::planner::{PlannedRun, Planner};
 
 #[derive(Template, WebTemplate)]
 #[template(path = "query.html")]
@@ -46,49 +33,41 @@ pub struct QueryPage {
     pub layout: Layout,
     pub keys: Vec<KeyOption>,
     pub presets: Vec<PresetOption>,
-    pub selected_key_id: Option<i64>,
-    pub selected_preset_id: Option<i64>,
+    pub selected_key_id: Option<KeyId>,
+    pub selected_preset_id: Option<PresetId>,
     pub models: String,
     pub max_models: usize,
     pub error: Option<Notice>,
     pub status_rows: Vec<StatusRow>,
 }
 
-#[derive(Debug, FromForm)]
-pub struct QueryForm {
-    key_id: Option<String>,
-    api_key: Option<String>,
-    preset_id: Option<String>,
-    models: Option<String>,
-    csrf_token: Option<String>,
-}
-
-csrf_form!(QueryForm);
-
-fn parse_id(raw: &Option<String>) -> Option<i64> {
-    raw.as_deref().and_then(|id| id.trim().parse::<i64>().ok())
-}
-
 async fn query_page(
     user: &CurrentUser,
     db: &Db,
     keyring: &Keyring,
-    engine: &QueryEngine,
+    planner: &Planner,
 ) -> QueryPage {
     let user_id = user.0.user_id;
-    let presets = db
+    let presets = match db
         .run(move |conn| presets::list_for_user(conn, user_id))
         .await
-        .unwrap_or_default();
-    let keys = keyring.list(user_id).await.unwrap_or_default();
+    {
+        Ok(presets) => presets,
+        Err(error) => {
+            // The form still works with typed models; the failure is logged.
+            tracing::error!(%error, "listing presets failed");
+            Vec::new()
+        }
+    };
+    let keys = key_options(keyring, user_id).await;
     QueryPage {
         layout: user.layout(),
         selected_key_id: keys.first().map(|k| k.id),
         selected_preset_id: presets.iter().find(|p| p.is_default).map(|p| p.id),
-        keys: keys.into_iter().map(KeyOption::from).collect(),
+        keys,
         presets: presets.into_iter().map(PresetOption::from).collect(),
         models: String::new(),
-        max_models: engine.limits().max_models,
+        max_models: planner.max_models(),
         error: None,
         status_rows: all_status_rows(),
     }
@@ -100,10 +79,10 @@ pub async fn page(
     preset: Option<&str>,
     db: &State<Db>,
     keyring: &State<Keyring>,
-    engine: &State<QueryEngine>,
+    planner: &State<Planner>,
 ) -> QueryPage {
-    let mut page = query_page(&user, db, keyring, engine).await;
-    if let Some(id) = preset.and_then(|p| p.parse::<i64>().ok())
+    let mut page = query_page(&user, db, keyring, planner).await;
+    if let Some(id) = preset.and_then(|p| p.parse::<PresetId>().ok())
         && page.presets.iter().any(|p| p.id == id)
     {
         page.selected_preset_id = Some(id);
@@ -111,125 +90,90 @@ pub async fn page(
     page
 }
 
-/// Turns the form into a run: the saved or pasted key, and typed models or the preset's.
-async fn resolve(
-    user: &CurrentUser,
-    form: &QueryForm,
-    db: &Db,
-    keyring: &Keyring,
-    engine: &QueryEngine,
-) -> Result<RunRequest, Notice> {
-    let typed = form.models.as_deref().unwrap_or("").trim();
-    let preset_id = parse_id(&form.preset_id);
-    let (entries, preset) = if !typed.is_empty() || preset_id.is_none() {
-        (prepare_models(engine, typed)?, None)
-    } else {
-        let user_id = user.0.user_id;
-        let id = preset_id.unwrap_or_default();
-        let preset: Preset = db
-            .run(move |conn| presets::get_for_user(conn, user_id, id))
-            .await
-            .ok()
-            .flatten()
-            .ok_or(Notice::new("preset_not_found"))?;
-        let entries = prepare_models(engine, &preset.models.join(","))?;
-        (entries, Some(preset))
-    };
-    let key = resolve_key(
-        Some(user.0.user_id),
-        keyring,
-        parse_id(&form.key_id),
-        form.api_key.as_deref(),
-    )
-    .await?;
-    let (api_key_id, key_label) = key
-        .saved
-        .map_or((None, None), |(id, label)| (Some(id), Some(label)));
-    Ok(RunRequest {
-        origin: RunOrigin {
-            user_id: user.0.user_id,
-            api_key_id,
-            key_label,
-            preset_id: preset.as_ref().map(|p| p.id),
-            preset_name: preset.map(|p| p.name),
-            source: Source::Web,
-        },
-        key: key.secret,
-        entries,
-    })
+fn stored_run(user: &CurrentUser, plan: PlannedRun) -> Execution {
+    Execution {
+        plan,
+        source: Source::Web,
+        keep_for: Some(user.0.user_id),
+        with_balance: true,
+    }
 }
 
 #[post("/query", data = "<form>")]
 pub async fn run(
     user: CurrentUser,
-    form: Csrf<QueryForm>,
+    form: Csrf<RunForm>,
     db: &State<Db>,
     keyring: &State<Keyring>,
+    planner: &State<Planner>,
     engine: &State<QueryEngine>,
 ) -> Result<Redirect, (Status, QueryPage)> {
     let form = form.0;
-    match resolve(&user, &form, db, keyring, engine).await {
-        Ok(request) => match executor::run_and_store(engine, db, request).await {
-            Ok(finished) => Ok(Redirect::to(format!("/history/{}", finished.id))),
-            Err(error) => {
-                tracing::error!(%error, "storing a run failed");
-                Err((
-                    Status::InternalServerError,
-                    query_page(&user, db, keyring, engine).await,
-                ))
+    let problem = match planner.plan(form.ask(Some(user.0.user_id))).await {
+        Ok(plan) => {
+            let finished = executor::run(engine, db, stored_run(&user, plan)).await;
+            match finished.stored {
+                Stored::Saved(id) => return Ok(Redirect::to(format!("/history/{id}"))),
+                // Logged where it failed; the page says so and keeps the form.
+                _ => Problem {
+                    status: Status::ServiceUnavailable,
+                    notice: Notice::new("store_failed"),
+                },
             }
-        },
-        Err(notice) => {
-            let mut page = query_page(&user, db, keyring, engine).await;
-            page.selected_key_id = parse_id(&form.key_id);
-            page.selected_preset_id = parse_id(&form.preset_id);
-            page.models = form.models.unwrap_or_default();
-            page.error = Some(notice);
-            Err((Status::UnprocessableEntity, page))
         }
-    }
+        Err(error) => Problem::plan(&error),
+    };
+    let mut page = query_page(&user, db, keyring, planner).await;
+    page.selected_key_id = form.key_id();
+    page.selected_preset_id = form.preset_id();
+    page.models = form.models.unwrap_or_default();
+    page.error = Some(problem.notice);
+    Err((problem.status, page))
 }
 
 /// NDJSON, one event per line: `start`, one `row` per model as it finishes, `balance`, then
-/// `done` with the stored run's address. Bad input answers 422 with `{"type":"error"}` and the
-/// script falls back to a normal form post, which shows the message.
+/// `done` with the stored run's address. Bad input answers with `{"type":"error"}` and its
+/// status, and the script falls back to a normal form post, which shows the message.
 #[post("/query/stream", data = "<form>")]
 pub async fn stream(
     user: CurrentUser,
-    form: Csrf<QueryForm>,
+    form: Csrf<RunForm>,
     db: &State<Db>,
-    keyring: &State<Keyring>,
+    planner: &State<Planner>,
     engine: &State<QueryEngine>,
 ) -> Result<(ContentType, TextStream![String]), (Status, (ContentType, String))> {
-    let request = resolve(&user, &form.0, db, keyring, engine)
+    let plan = planner
+        .plan(form.0.ask(Some(user.0.user_id)))
         .await
-        .map_err(|notice| {
+        .map_err(|error| {
+            let problem = Problem::plan(&error);
             (
-                Status::UnprocessableEntity,
+                problem.status,
                 (
                     ContentType::JSON,
-                    json!({"type": "error", "code": notice.code}).to_string(),
+                    json!({"type": "error", "code": problem.notice.code}).to_string(),
                 ),
             )
         })?;
-    let models: Vec<String> = request.entries.iter().map(|e| e.id().to_owned()).collect();
+    let models = plan.model_ids();
     let start = json!({"type": "start", "total": models.len(), "models": models});
-    let mut events = executor::spawn_streaming(engine.inner().clone(), db.inner().clone(), request);
+    let lang = user.layout().lang;
+    let mut events = executor::spawn_streaming(engine, db, stored_run(&user, plan));
     let ndjson = ContentType::new("application", "x-ndjson");
     Ok((
         ndjson,
         TextStream! {
             yield format!("{start}\n");
             while let Some(event) = events.recv().await {
-                yield format!("{}\n", event_json(&event));
+                yield format!("{}\n", event_json(&event, lang));
             }
         },
     ))
 }
 
-fn event_json(event: &RunEvent) -> serde_json::Value {
+fn event_json(event: &RunEvent, lang: Lang) -> serde_json::Value {
     match event {
-        RunEvent::Row { index, result } => row_event(*index, result),
+        RunEvent::Row { index, result } => row_event(*index, result, lang),
         RunEvent::Balance(balance) => balance_event(balance),
         RunEvent::Stored { id } => {
             json!({"type": "done", "id": id, "url": format!("/history/{id}")})
@@ -239,7 +183,7 @@ fn event_json(event: &RunEvent) -> serde_json::Value {
 }
 
 /// Display-ready values: the script only places them, and takes words from the page.
-fn row_event(index: usize, row: &ModelResult) -> serde_json::Value {
+fn row_event(index: usize, row: &ModelResult, lang: Lang) -> serde_json::Value {
     let q = row.quota;
     json!({
         "type": "row",
@@ -250,7 +194,7 @@ fn row_event(index: usize, row: &ModelResult) -> serde_json::Value {
         "model_request_limit": number(q.model_request_limit),
         "model_request_remaining": number(q.model_request_remaining),
         "code": row.error_code().map_or("ok", |c| c.as_str()),
-        "detail": row.failure.as_ref().and_then(|f| f.detail.clone()),
+        "detail": row.failure.as_ref().and_then(|f| failure_detail(f, lang)),
         "latency_ms": row.latency_ms,
     })
 }

@@ -16,6 +16,7 @@ use crate::config::AppConfig;
 use crate::crypto::tokens;
 use crate::db::Db;
 use crate::db::sessions::ABSOLUTE_SECS;
+use crate::ids::{SessionId, UserId};
 
 pub const SESSION_COOKIE: &str = "msb_session";
 /// Signed out, forms still carry a token: this cookie's (double-submit).
@@ -24,9 +25,9 @@ const REFUSED_PATH: &str = "/__cross-site-refused";
 
 #[derive(Debug, Clone)]
 pub struct SignedIn {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub username: String,
-    pub session_id: i64,
+    pub session_id: SessionId,
     pub csrf_token: String,
 }
 
@@ -131,6 +132,22 @@ impl<'r> FromRequest<'r> for CurrentUser {
     }
 }
 
+/// A signed-in user, or a forward to the next route at the same path (the signed-out page):
+/// `/` is the dashboard for one and the quick query for the other.
+pub struct SignedInOrNext(pub CurrentUser);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for SignedInOrNext {
+    type Error = ();
+
+    async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, ()> {
+        match signed_in(request).await {
+            Some(user) => request::Outcome::Success(Self(CurrentUser(user))),
+            None => request::Outcome::Forward(Status::Unauthorized),
+        }
+    }
+}
+
 /// A form that carries `csrf_token`.
 pub trait CsrfProtected {
     fn csrf_token(&self) -> Option<&str>;
@@ -147,6 +164,14 @@ macro_rules! csrf_form {
     )+};
 }
 pub(crate) use csrf_form;
+
+/// A form with nothing but its CSRF token (delete, revoke, sign out, check).
+#[derive(Debug, FromForm)]
+pub struct TokenOnlyForm {
+    csrf_token: Option<String>,
+}
+
+csrf_form!(TokenOnlyForm);
 
 /// A form whose `csrf_token` matched the session's (or, signed out, the CSRF cookie's) in
 /// constant time. A missing or wrong token is 403 before the handler runs.

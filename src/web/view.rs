@@ -1,7 +1,11 @@
 //! What templates see: plain, display-ready values built from domain types.
 //! Words belong to the templates; this only shapes numbers and codes.
 
-use crate::modelscope::{AccountBalance, BalanceError};
+use crate::db::presets::Preset;
+use crate::i18n::{self, Lang};
+use crate::ids::{KeyId, PresetId, UserId};
+use crate::keyring::{KeySummary, Keyring};
+use crate::modelscope::{AccountBalance, BalanceError, Failure};
 use crate::runs::engine::{BatchReport, ModelResult};
 
 /// Shown where a number is unknown (upstream sent no usable header).
@@ -15,6 +19,7 @@ pub struct Layout {
     /// A short code set by the action that redirected here; templates say it in words.
     pub flash: Option<String>,
     pub asset_version: &'static str,
+    pub lang: Lang,
 }
 
 pub struct UserChrome {
@@ -28,6 +33,7 @@ impl Layout {
             csrf_token,
             flash: None,
             asset_version: env!("CARGO_PKG_VERSION"),
+            lang: Lang::default(),
         }
     }
 
@@ -81,9 +87,14 @@ impl ReportView {
     pub fn new(
         report: &BatchReport,
         balance: Option<&Result<AccountBalance, BalanceError>>,
+        lang: Lang,
     ) -> Self {
         Self::from_rows(
-            report.results.iter().map(RowView::from_result).collect(),
+            report
+                .results
+                .iter()
+                .map(|result| RowView::from_result(result, lang))
+                .collect(),
             u64::try_from(report.elapsed.as_millis()).unwrap_or(u64::MAX),
             balance.map(BalanceView::from_result),
         )
@@ -102,7 +113,7 @@ impl ReportView {
 }
 
 impl RowView {
-    pub fn from_result(result: &ModelResult) -> Self {
+    pub fn from_result(result: &ModelResult, lang: Lang) -> Self {
         let quota = result.quota;
         Self {
             model: result.model.clone(),
@@ -111,7 +122,10 @@ impl RowView {
             model_request_limit: number(quota.model_request_limit),
             model_request_remaining: number(quota.model_request_remaining),
             code: result.error_code().map_or("ok", |code| code.as_str()),
-            detail: result.failure.as_ref().and_then(|f| f.detail.clone()),
+            detail: result
+                .failure
+                .as_ref()
+                .and_then(|f| failure_detail(f, lang)),
             latency_ms: result.latency_ms,
             model_meter: meter(quota.model_request_remaining, quota.model_request_limit),
         }
@@ -161,19 +175,59 @@ pub fn meter(remaining: Option<i64>, limit: Option<i64>) -> Option<Meter> {
     })
 }
 
+/// The words under a failed row's status: our reason in the page's language, else upstream's
+/// own words (text, escaped like any other).
+pub fn failure_detail(failure: &Failure, lang: Lang) -> Option<String> {
+    match failure.reason {
+        Some(reason) => Some(i18n::text(lang, &format!("reason-{}", reason.as_str()))),
+        None => failure.detail.clone(),
+    }
+}
+
 /// A saved key offered in a `<select>`: never more than its label and masked tail.
 pub struct KeyOption {
-    pub id: i64,
+    pub id: KeyId,
     pub label: String,
     pub masked: String,
 }
 
-impl From<crate::keyring::KeySummary> for KeyOption {
-    fn from(key: crate::keyring::KeySummary) -> Self {
+impl From<KeySummary> for KeyOption {
+    fn from(key: KeySummary) -> Self {
         Self {
             id: key.id,
             label: key.label,
             masked: key.masked,
+        }
+    }
+}
+
+/// The user's saved keys for a `<select>`. A page still renders when they cannot be read
+/// (the form then offers the pasted key only); the failure is logged.
+pub async fn key_options(keyring: &Keyring, user_id: UserId) -> Vec<KeyOption> {
+    match keyring.list(user_id).await {
+        Ok(keys) => keys.into_iter().map(KeyOption::from).collect(),
+        Err(error) => {
+            tracing::error!(%error, "listing saved keys failed");
+            Vec::new()
+        }
+    }
+}
+
+/// A preset offered in a `<select>` or as a run button.
+pub struct PresetOption {
+    pub id: PresetId,
+    pub name: String,
+    pub model_count: usize,
+    pub is_default: bool,
+}
+
+impl From<Preset> for PresetOption {
+    fn from(preset: Preset) -> Self {
+        Self {
+            id: preset.id,
+            model_count: preset.models.len(),
+            name: preset.name,
+            is_default: preset.is_default,
         }
     }
 }
@@ -205,21 +259,6 @@ impl Notice {
         self.name = name.into();
         self
     }
-}
-
-/// Beijing time: UTC+8 all year (no daylight saving). Quotas reset at its midnight.
-pub fn beijing() -> time::UtcOffset {
-    time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC)
-}
-
-/// Users read times in Beijing time, `2026-11-28 23:05`.
-pub fn beijing_time(unix_secs: i64) -> String {
-    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]");
-    time::OffsetDateTime::from_unix_timestamp(unix_secs)
-        .map(|t| t.to_offset(beijing()))
-        .ok()
-        .and_then(|t| t.format(&format).ok())
-        .unwrap_or_default()
 }
 
 /// One status code, for pages that render every label once (the live results template).

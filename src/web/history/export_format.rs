@@ -1,33 +1,13 @@
-//! `/history/export?format=csv|json` with the `/history` filters.
-//!
-//! Streamed: a task reads the runs a chunk at a time through the keyset cursor and sends the
-//! encoded bytes down a small channel, so memory stays flat however long the history is and a
-//! client that goes away stops the reading. No key (not even masked) is ever written: runs carry
-//! only the key's label.
+//! The two export formats: CSV (UTF-8 with a BOM so Excel reads it, cells a spreadsheet cannot
+//! evaluate) and a JSON array of runs. No key (not even masked) is ever written: runs carry only
+//! the key's label.
 
-use std::collections::HashMap;
-use std::io::Cursor;
-
-use futures::StreamExt;
-use rocket::http::{ContentType, Header, Status};
-use rocket::response::stream::ReaderStream;
-use rocket::response::{self, Responder, Response};
-use rocket::{Request, State, get};
+use rocket::http::ContentType;
 use serde::Serialize;
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
-use tokio::sync::mpsc;
 
-use super::history::{Filters, HistoryPage, HistoryQuery, beijing_today_compact, history_page};
-use super::session::CurrentUser;
-use super::view::{Notice, beijing};
-use crate::db::history::{self as store, HistoryFilter, RunSummary, StoredResult};
-use crate::db::{Db, DbError};
-
-/// Runs read per database round trip.
-pub const CHUNK_RUNS: i64 = 500;
-/// Encoded chunks waiting for the client: a slow reader slows the reading, not the memory.
-const CHANNEL_DEPTH: usize = 4;
+use crate::clock;
+use crate::db::history::{RunSummary, StoredResult};
+use crate::ids::RunId;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -44,14 +24,14 @@ impl Format {
         }
     }
 
-    fn extension(self) -> &'static str {
+    pub fn extension(self) -> &'static str {
         match self {
             Self::Csv => "csv",
             Self::Json => "json",
         }
     }
 
-    fn content_type(self) -> ContentType {
+    pub fn content_type(self) -> ContentType {
         match self {
             Self::Csv => ContentType::new("text", "csv").with_params(("charset", "utf-8")),
             Self::Json => ContentType::JSON,
@@ -63,10 +43,9 @@ impl Format {
     pub fn prefix(self) -> Vec<u8> {
         match self {
             Self::Csv => {
-                let mut out = "\u{FEFF}".to_owned();
-                out.push_str(&CSV_HEADER.join(","));
-                out.push_str("\r\n");
-                out.into_bytes()
+                let mut out = "\u{FEFF}".as_bytes().to_vec();
+                write_csv_records(&mut out, [CSV_HEADER.map(str::to_owned).to_vec()]);
+                out
             }
             Self::Json => b"[".to_vec(),
         }
@@ -117,54 +96,52 @@ pub const CSV_HEADER: [&str; 13] = [
     "latency_ms",
 ];
 
-/// A text cell: a leading `=`, `+`, `-`, `@` (or tab / carriage return) gets a `'` so a
-/// spreadsheet shows it instead of evaluating it; then RFC 4180 quoting.
-pub fn csv_text(text: &str) -> String {
-    let defused = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+/// A leading `=`, `+`, `-`, `@` (or tab / carriage return) gets a `'`, so a spreadsheet shows
+/// the text instead of evaluating it.
+fn defuse(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{text}")
     } else {
         text.to_owned()
-    };
-    if defused.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", defused.replace('"', "\"\""))
-    } else {
-        defused
     }
+}
+
+/// CSV lines (RFC 4180 quoting by the `csv` crate, CRLF), appended to `out`.
+fn write_csv_records(out: &mut Vec<u8>, records: impl IntoIterator<Item = Vec<String>>) {
+    let mut writer = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(&mut *out);
+    for record in records {
+        // Writing strings into a Vec cannot fail.
+        let _ = writer.write_record(&record);
+    }
+    let _ = writer.flush();
 }
 
 fn csv_number<T: ToString>(value: Option<T>) -> String {
     value.map(|v| v.to_string()).unwrap_or_default()
 }
 
-/// `2026-11-28 23:05:09`, Beijing time.
-pub fn beijing_seconds(unix_secs: i64) -> String {
-    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
-    OffsetDateTime::from_unix_timestamp(unix_secs)
-        .ok()
-        .and_then(|t| t.to_offset(beijing()).format(&format).ok())
-        .unwrap_or_default()
-}
-
 fn write_csv_run(out: &mut Vec<u8>, run: &RunSummary, rows: &[StoredResult]) {
-    let time = beijing_seconds(run.started_at);
-    let key_label = csv_text(run.key_label.as_deref().unwrap_or(""));
-    let preset = csv_text(run.preset_name.as_deref().unwrap_or(""));
-    for row in rows {
+    let time = clock::seconds(run.started_at);
+    let key_label = defuse(run.key_label.as_deref().unwrap_or(""));
+    let preset = defuse(run.preset_name.as_deref().unwrap_or(""));
+    let records = rows.iter().map(|row| {
         let result = &row.result;
         let quota = result.quota;
-        let cells = [
+        vec![
             time.clone(),
             run.id.to_string(),
             key_label.clone(),
             preset.clone(),
-            csv_text(&result.model),
+            defuse(&result.model),
             csv_number(quota.request_limit),
             csv_number(quota.request_remaining),
             csv_number(quota.model_request_limit),
             csv_number(quota.model_request_remaining),
             csv_number(result.status),
-            csv_text(result.error_code().map_or("", |c| c.as_str())),
-            csv_text(
+            defuse(result.error_code().map_or("", |c| c.as_str())),
+            defuse(
                 result
                     .failure
                     .as_ref()
@@ -172,10 +149,9 @@ fn write_csv_run(out: &mut Vec<u8>, run: &RunSummary, rows: &[StoredResult]) {
                     .unwrap_or(""),
             ),
             result.latency_ms.to_string(),
-        ];
-        out.extend_from_slice(cells.join(",").as_bytes());
-        out.extend_from_slice(b"\r\n");
-    }
+        ]
+    });
+    write_csv_records(out, records);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -183,7 +159,7 @@ fn write_csv_run(out: &mut Vec<u8>, run: &RunSummary, rows: &[StoredResult]) {
 
 #[derive(Serialize)]
 struct RunRecord<'a> {
-    id: i64,
+    id: RunId,
     /// RFC 3339 in Beijing time.
     time: String,
     started_at: i64,
@@ -221,13 +197,9 @@ struct ResultRecord<'a> {
 
 impl<'a> RunRecord<'a> {
     fn new(run: &'a RunSummary, rows: &'a [StoredResult]) -> Self {
-        let time = OffsetDateTime::from_unix_timestamp(run.started_at)
-            .ok()
-            .and_then(|t| t.to_offset(beijing()).format(&Rfc3339).ok())
-            .unwrap_or_default();
         Self {
             id: run.id,
-            time,
+            time: clock::rfc3339(run.started_at),
             started_at: run.started_at,
             key_label: run.key_label.as_deref(),
             preset_name: run.preset_name.as_deref(),
@@ -263,147 +235,22 @@ impl<'a> RunRecord<'a> {
     }
 }
 
-// ---------------------------------------------------------------------------------------------
-// The stream
-
-enum Stop {
-    /// The client went away: nothing more to do.
-    Gone,
-    Db(DbError),
-}
-
-impl From<DbError> for Stop {
-    fn from(error: DbError) -> Self {
-        Self::Db(error)
-    }
-}
-
-async fn send(tx: &mpsc::Sender<Vec<u8>>, bytes: Vec<u8>) -> Result<(), Stop> {
-    if bytes.is_empty() {
-        return Ok(());
-    }
-    tx.send(bytes).await.map_err(|_| Stop::Gone)
-}
-
-/// Reads the user's runs newest first, `CHUNK_RUNS` at a time, and sends them encoded.
-async fn produce(
-    db: &Db,
-    user_id: i64,
-    filter: &HistoryFilter,
-    format: Format,
-    tx: &mpsc::Sender<Vec<u8>>,
-) -> Result<(), Stop> {
-    send(tx, format.prefix()).await?;
-    let mut before: Option<(i64, i64)> = None;
-    let mut first = true;
-    loop {
-        let chunk_filter = filter.clone();
-        let (runs, results) = db
-            .run(move |conn| {
-                let runs = store::list_runs(conn, user_id, &chunk_filter, before, 0, CHUNK_RUNS)?;
-                let ids: Vec<i64> = runs.iter().map(|run| run.id).collect();
-                let results = store::results_for_runs(conn, user_id, &ids)?;
-                Ok((runs, results))
-            })
-            .await?;
-        let Some(last) = runs.last() else {
-            break;
-        };
-        before = Some((last.started_at, last.id));
-        let mut by_run: HashMap<i64, Vec<StoredResult>> = results.into_iter().collect();
-        let mut out = Vec::new();
-        for run in &runs {
-            let rows = by_run.remove(&run.id).unwrap_or_default();
-            format.write_run(&mut out, run, &rows, first);
-            first = false;
-        }
-        send(tx, out).await?;
-        if (runs.len() as i64) < CHUNK_RUNS {
-            break;
-        }
-    }
-    send(tx, format.suffix()).await
-}
-
-/// Starts the reading task; its output arrives on the returned channel.
-fn spawn_export(
-    db: Db,
-    user_id: i64,
-    filter: HistoryFilter,
-    format: Format,
-) -> mpsc::Receiver<Vec<u8>> {
-    let (tx, rx) = mpsc::channel(CHANNEL_DEPTH);
-    tokio::spawn(async move {
-        match produce(&db, user_id, &filter, format, &tx).await {
-            Ok(()) | Err(Stop::Gone) => {}
-            // The status line is long gone: the file simply ends early (and, for JSON, does
-            // not parse), which is the honest signal.
-            Err(Stop::Db(error)) => tracing::error!(%error, "history export failed"),
-        }
-    });
-    rx
-}
-
-/// The file: streamed bytes, a content type and an attachment name.
-pub struct Download {
-    chunks: mpsc::Receiver<Vec<u8>>,
-    format: Format,
-    filename: String,
-}
-
-impl<'r> Responder<'r, 'static> for Download {
-    fn respond_to(self, _: &'r Request<'_>) -> response::Result<'static> {
-        let stream = futures::stream::unfold(self.chunks, |mut rx| async move {
-            rx.recv().await.map(|chunk| (chunk, rx))
-        })
-        .map(Cursor::new);
-        Response::build()
-            .header(self.format.content_type())
-            .header(Header::new(
-                "Content-Disposition",
-                format!("attachment; filename=\"{}\"", self.filename),
-            ))
-            .header(Header::new("Cache-Control", "no-store"))
-            .streamed_body(ReaderStream::from(stream))
-            .ok()
-    }
-}
-
-#[get("/history/export?<query..>")]
-pub async fn export(
-    user: CurrentUser,
-    db: &State<Db>,
-    query: HistoryQuery,
-) -> Result<Download, Result<(Status, HistoryPage), Status>> {
-    let Some(format) = Format::parse(query.format.as_deref()) else {
-        return Err(history_page(&user, db, &query, Some(Notice::new("bad_export_format"))).await);
-    };
-    let filters = match Filters::parse(&query) {
-        Ok(filters) => filters,
-        Err(_) => return Err(history_page(&user, db, &query, None).await),
-    };
-    Ok(Download {
-        chunks: spawn_export(
-            db.inner().clone(),
-            user.0.user_id,
-            filters.to_store(),
-            format,
-        ),
-        format,
-        filename: format!(
-            "modelscope-history-{}.{}",
-            beijing_today_compact(),
-            format.extension()
-        ),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::db::history::StoredBalance;
+    use crate::ids::{KeyId, RunId};
     use crate::modelscope::{ErrorCode, Failure, Quota};
     use crate::runs::engine::ModelResult;
+
+    /// One cell as the export writes it (a second, empty cell after it, since a lone empty
+    /// field is written as `""` to tell it from an empty line).
+    fn csv_text(text: &str) -> String {
+        let mut out = Vec::new();
+        write_csv_records(&mut out, [vec![defuse(text), String::new()]]);
+        let line = String::from_utf8(out).unwrap();
+        line.strip_suffix(",\r\n").unwrap_or(&line).to_owned()
+    }
 
     #[test]
     fn cells_are_quoted_and_defused() {
@@ -438,8 +285,8 @@ mod tests {
 
     fn run() -> (RunSummary, Vec<StoredResult>) {
         let summary = RunSummary {
-            id: 7,
-            api_key_id: Some(1),
+            id: RunId(7),
+            api_key_id: Some(KeyId(1)),
             key_label: Some("主, \"账号\"".into()),
             preset_id: None,
             preset_name: None,
@@ -459,7 +306,7 @@ mod tests {
         };
         let rows = vec![
             StoredResult {
-                query_id: 7,
+                query_id: RunId(7),
                 started_at: 1_767_225_605,
                 result: ModelResult {
                     model: "Qwen/Qwen2.5-7B".into(),
@@ -475,7 +322,7 @@ mod tests {
                 },
             },
             StoredResult {
-                query_id: 7,
+                query_id: RunId(7),
                 started_at: 1_767_225_605,
                 result: ModelResult {
                     model: "a/b".into(),

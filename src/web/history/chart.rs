@@ -1,10 +1,10 @@
 //! The trend chart's geometry: plain numbers for an inline `<svg>` drawn by `trend.html`.
 //!
 //! Nothing here writes markup. Coordinates are `f64`s and the polylines are built from them
-//! alone, so no user or upstream text can reach an attribute; point titles are plain text that
-//! the template escapes.
+//! alone, so no user or upstream text can reach an attribute; what a point says on hover is
+//! plain data the template puts into words and escapes.
 
-use super::view::beijing_time;
+use crate::clock;
 
 /// The `viewBox` of the chart, in user units.
 pub const WIDTH: f64 = 720.0;
@@ -23,8 +23,19 @@ pub struct Sample {
     pub remaining: Option<i64>,
     /// The model's daily limit: the top of the scale, so the line reads as "how full".
     pub limit: Option<i64>,
-    /// Hover text for the row's points (plain text; escaped by the template).
-    pub title: String,
+    /// What the point says on hover.
+    pub label: PointLabel,
+}
+
+/// A point's hover text, as data: the template says it in words.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PointLabel {
+    pub time: String,
+    pub key_label: Option<String>,
+    pub model_remaining: String,
+    pub model_limit: String,
+    pub remaining: String,
+    pub limit: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -32,7 +43,7 @@ pub struct Point {
     pub x: f64,
     pub y: f64,
     pub value: i64,
-    pub title: String,
+    pub label: PointLabel,
 }
 
 /// One line of the chart: its points and the `points` attribute of its `<polyline>`.
@@ -132,7 +143,7 @@ pub fn build(samples: &[Sample]) -> Option<Chart> {
                     x: x_of(s.at),
                     y: y_of(*value),
                     value: *value,
-                    title: s.title.clone(),
+                    label: s.label.clone(),
                 })
                 .collect(),
         ),
@@ -140,8 +151,8 @@ pub fn build(samples: &[Sample]) -> Option<Chart> {
         y_min,
         lowest,
         highest,
-        first_time: beijing_time(first_at),
-        last_time: beijing_time(last_at),
+        first_time: clock::minutes(first_at),
+        last_time: clock::minutes(last_at),
         label_x_left: plot_left - 6.0,
         label_y_bottom: plot_bottom + 18.0,
     })
@@ -156,7 +167,10 @@ mod tests {
             at,
             remaining,
             limit,
-            title: format!("t{at}"),
+            label: PointLabel {
+                time: format!("t{at}"),
+                ..PointLabel::default()
+            },
         }
     }
 
@@ -181,7 +195,7 @@ mod tests {
         .unwrap();
         let points = &chart.line.points;
         assert_eq!(points.len(), 3);
-        assert_eq!(points[0].title, "t100");
+        assert_eq!(points[0].label.time, "t100");
         assert_eq!(points[0].x, chart.left);
         assert_eq!(points[2].x, chart.right);
         assert!(points[0].x < points[1].x && points[1].x < points[2].x);
@@ -191,8 +205,8 @@ mod tests {
         assert_eq!(points[1].y, f64::midpoint(chart.top, chart.bottom));
         assert_eq!(points[0].value, 400);
         assert!(points[0].y > chart.top && points[0].y < points[1].y);
-        assert_eq!(chart.first_time, beijing_time(100));
-        assert_eq!(chart.last_time, beijing_time(300));
+        assert_eq!(chart.first_time, clock::minutes(100));
+        assert_eq!(chart.last_time, clock::minutes(300));
     }
 
     #[test]
@@ -232,7 +246,7 @@ mod tests {
     #[test]
     fn the_polyline_carries_numbers_only() {
         let mut hostile = sample(1_800_000_000, Some(3), Some(9));
-        hostile.title = r#"<script>alert(1)</script>" onerror="x'&"#.to_owned();
+        hostile.label.key_label = Some(r#"<script>alert(1)</script>" onerror="x'&"#.to_owned());
         let chart = build(&[hostile, sample(1_800_000_600, Some(1), Some(9))]).unwrap();
         let line = &chart.line.polyline;
         assert_eq!(line.split(' ').count(), 2);
@@ -241,8 +255,14 @@ mod tests {
                 .all(|c| c.is_ascii_digit() || matches!(c, '.' | ',' | ' ' | '-')),
             "{line}"
         );
-        // The title is kept verbatim for the template to escape.
-        assert!(chart.line.points[0].title.contains("<script>"));
+        // The label is kept verbatim for the template to escape.
+        assert!(
+            chart.line.points[0]
+                .label
+                .key_label
+                .as_deref()
+                .is_some_and(|k| k.contains("<script>"))
+        );
     }
 
     #[test]

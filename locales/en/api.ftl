@@ -1,0 +1,63 @@
+# Messages of the JSON API (`message` in the envelope). Each says what to fix.
+
+api-row-error = { $summary }
+api-row-error-status = { $summary } (HTTP { $status })
+api-row-error-detail = { $error }: { $detail }
+api-ok = { $ok ->
+    [one] Queried 1 model
+   *[other] Queried { $ok } models
+}
+api-ok-some-failed = Queried { $ok } { $ok ->
+    [one] model
+   *[other] models
+}, { $failed } failed
+
+api-unsupported-media = Content-Type must be application/json (got { $given })
+api-body-unreadable = The request body could not be read
+api-body-too-large = The request body is larger than { $limit }: ask for fewer models
+api-not-utf8 = The request body is not valid UTF-8 text
+api-empty-body = The request body is empty: send JSON such as {"{"}"models": ["Qwen/Qwen2.5-72B-Instruct"], "api_key": "ms-..."{"}"}
+api-bad-json = Malformed JSON: { $problem }
+api-not-an-object = The body must be a JSON object with models and api_key fields
+api-bad-flag = { $field } must be true or false
+api-bad-reference = { $field } must be a positive integer id or a name
+api-bad-reference-name = { $field } must be a positive integer id or a name (at most 64 characters)
+api-missing-models = The models field is missing: give a list of models (an array, or a comma or space separated string)
+api-models-not-strings = Every item of the models array must be a string
+api-models-bad-type = models must be an array of strings, or a comma or space separated string
+api-no-models = models is empty: give at least one model id
+api-key-not-string = api_key must be a string
+api-keys-disagree = The api_key in the body differs from the X-API-Key header: give only one
+api-missing-key = The API key is missing: give it in the api_key field or the X-API-Key header
+api-bad-key = The API key is malformed: it starts with ms- and has no control characters
+api-too-many-models = Too many models: at most { $max } per query, got { $count }
+api-no-valid-models = No valid model id: ids look like owner/name, e.g. Qwen/Qwen2.5-72B-Instruct. Invalid: { $invalid }
+api-invalid-model = { $id } ({ $reason })
+api-list-separator = ;{" "}
+api-sign-in-required = key_id and preset need an access token: send the token made on the account page as Authorization: Bearer, or use api_key and models
+api-preset-not-found = No such preset: check the name or id in preset
+api-empty-preset = The preset has no models: add models to it on the presets page
+api-key-not-found = No such key: check the name or id in key_id
+api-key-needs-reentry = This key cannot be decrypted (the data was changed or the master key was replaced): enter it again on the keys page
+api-unavailable = The database is unavailable right now: try again shortly
+api-store-failed = The query finished, but storing it in the history failed
+
+api-history-limit = limit must be an integer from 1 to { $max }
+api-history-before = before must be the id of the last run of the previous page (a positive integer)
+api-history-before-missing = The run named by before does not exist
+api-history-count = { $count ->
+    [one] 1 run
+   *[other] { $count } runs
+}
+api-history-not-found = No such run
+api-history-ok = ok
+
+api-catch-400 = Malformed request: send a JSON body
+api-catch-401 = The access token is missing, invalid or revoked: send the token made on the account page as Authorization: Bearer
+api-catch-404 = No such endpoint or record: the endpoints are listed at GET /api/openapi.json
+api-catch-405 = Method not allowed: /api/balance only takes POST
+api-catch-413 = The request body is too large: ask for fewer models
+api-catch-415 = Content-Type must be application/json
+api-catch-422 = The request could not be understood: check the JSON fields
+api-catch-500 = Internal server error; try again later
+api-catch-other = The request could not be handled

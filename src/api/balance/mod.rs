@@ -1,0 +1,107 @@
+//! `POST /api/balance`: the original tool's contract, plus `error_code`, `status`,
+//! `latency_ms` on each row, an optional `account` balance, and saved keys and presets for
+//! token holders (whose runs are stored).
+
+mod request;
+pub mod response;
+
+use rocket::State;
+use rocket::data::{Data, Limits, ToByteUnit};
+use rocket::http::{ContentType, Status};
+use rocket::post;
+use rocket::request::{FromRequest, Outcome, Request};
+use rocket::serde::json::Json;
+use serde_json::Value;
+
+use super::auth::ApiCaller;
+use super::errors::ApiError;
+use super::lang::ApiLang;
+use crate::db::Db;
+use crate::runs::engine::QueryEngine;
+use crate::runs::executor::{self, Execution, Stored};
+use crate::runs::history::Source;
+use crate::runs::planner::Planner;
+
+/// The `X-API-Key` header, if sent.
+pub struct ApiKeyHeader(Option<String>);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for ApiKeyHeader {
+    type Error = ();
+
+    async fn from_request(request: &'r Request<'_>) -> Outcome<Self, ()> {
+        Outcome::Success(Self(
+            request.headers().get_one("X-API-Key").map(str::to_owned),
+        ))
+    }
+}
+
+#[post("/api/balance", data = "<body>")]
+#[allow(clippy::too_many_arguments)] // Rocket guards: each argument is one thing the route needs.
+pub async fn balance(
+    body: Data<'_>,
+    content_type: Option<&ContentType>,
+    header_key: ApiKeyHeader,
+    caller: ApiCaller,
+    lang: ApiLang,
+    limits: &Limits,
+    planner: &State<Planner>,
+    engine: &State<QueryEngine>,
+    db: &State<Db>,
+) -> Result<Json<Value>, ApiError> {
+    let lang = lang.0;
+    if let Some(content_type) = content_type.filter(|ct| !ct.is_json()) {
+        return Err(ApiError::with(
+            Status::UnsupportedMediaType,
+            lang,
+            "api-unsupported-media",
+            &[("given", content_type.to_string().into())],
+        ));
+    }
+    let limit = limits.get("json").unwrap_or(64.kibibytes());
+    let bytes = body
+        .open(limit)
+        .into_bytes()
+        .await
+        .map_err(|_| ApiError::bad_request(lang, "api-body-unreadable"))?;
+    if !bytes.is_complete() {
+        return Err(ApiError::with(
+            Status::PayloadTooLarge,
+            lang,
+            "api-body-too-large",
+            &[("limit", limit.to_string().into())],
+        ));
+    }
+    let request = request::parse_request(&bytes, header_key.0, lang)?;
+    let include_account = request.include_account;
+    let plan = planner
+        .plan(request.ask(caller.0))
+        .await
+        .map_err(|error| ApiError::plan(&error, lang))?;
+    // A token holder's run is stored (with its balance); an anonymous one leaves no trace.
+    let execution = Execution {
+        plan,
+        source: Source::Api,
+        keep_for: caller.0,
+        with_balance: include_account || caller.0.is_some(),
+    };
+    let finished = executor::run(engine, db, execution).await;
+    let history_id = match finished.stored {
+        Stored::Saved(id) => Some(id),
+        Stored::NotAsked => None,
+        Stored::Failed => {
+            return Err(ApiError::new(
+                Status::ServiceUnavailable,
+                lang,
+                "api-store-failed",
+            ));
+        }
+    };
+    let account = finished.balance.as_ref().filter(|_| include_account);
+    Ok(Json(response::envelope(
+        &finished.report,
+        account,
+        history_id,
+        lang,
+    )))
+}

@@ -1,0 +1,130 @@
+//! The answer of `POST /api/balance`: the original tool's fields first, additions after.
+
+use serde_json::{Value, json};
+
+use crate::i18n::{self, Lang};
+use crate::ids::RunId;
+use crate::modelscope::{AccountBalance, BalanceError, ErrorCode, Failure};
+use crate::runs::engine::{BatchReport, ModelResult};
+
+pub fn envelope(
+    report: &BatchReport,
+    account: Option<&Result<AccountBalance, BalanceError>>,
+    history_id: Option<RunId>,
+    lang: Lang,
+) -> Value {
+    let failed = report.failed_count();
+    let ok = report.ok_count();
+    let message = if failed > 0 {
+        i18n::text_with(
+            lang,
+            "api-ok-some-failed",
+            &[("ok", ok.into()), ("failed", failed.into())],
+        )
+    } else {
+        i18n::text_with(lang, "api-ok", &[("ok", ok.into())])
+    };
+    let mut envelope = json!({
+        "success": failed == 0,
+        "data": report.results.iter().map(|row| row_json(row, lang)).collect::<Vec<_>>(),
+        "message": message,
+        "elapsed_ms": u64::try_from(report.elapsed.as_millis()).unwrap_or(u64::MAX),
+    });
+    if let Some(account) = account {
+        envelope["account"] = account_json(account, lang);
+    }
+    if let Some(id) = history_id {
+        envelope["history_id"] = json!(id);
+    }
+    envelope
+}
+
+/// The original six fields, then the additions.
+pub fn row_json(row: &ModelResult, lang: Lang) -> Value {
+    json!({
+        "model": row.model,
+        "request_limit": row.quota.request_limit,
+        "request_remaining": row.quota.request_remaining,
+        "model_request_limit": row.quota.model_request_limit,
+        "model_request_remaining": row.quota.model_request_remaining,
+        "error": row.failure.as_ref().map(|f| failure_message(f, row.status, lang)),
+        "error_code": row.error_code(),
+        "status": row.status,
+        "latency_ms": row.latency_ms,
+    })
+}
+
+fn account_json(account: &Result<AccountBalance, BalanceError>, lang: Lang) -> Value {
+    match account {
+        Ok(balance) => json!({
+            "total_balance": points(balance.total_balance),
+            "available_balance": points(balance.available_balance),
+            "frozen_amount": points(balance.frozen_amount),
+        }),
+        Err(error) => json!({
+            "error": error_message(error.code(), error.detail(), None, lang),
+            "error_code": error.code(),
+        }),
+    }
+}
+
+/// 250 rather than 250.0 when the number is whole.
+pub fn points(value: f64) -> Value {
+    if value.fract() == 0.0 && value.abs() < 1e15 {
+        json!(value as i64)
+    } else {
+        json!(value)
+    }
+}
+
+fn failure_message(failure: &Failure, status: Option<u16>, lang: Lang) -> String {
+    let reason = failure
+        .reason
+        .map(|reason| i18n::text(lang, &format!("reason-{}", reason.as_str())));
+    let detail = reason.as_deref().or(failure.detail.as_deref());
+    error_message(failure.code, detail, status, lang)
+}
+
+/// A row's `error` text: what happened in words, then the reason or upstream's own words.
+fn error_message(code: ErrorCode, detail: Option<&str>, status: Option<u16>, lang: Lang) -> String {
+    let summary = i18n::text(lang, &format!("code-{}", code.as_str()));
+    let message = match status.filter(|s| *s != 200) {
+        Some(status) => i18n::text_with(
+            lang,
+            "api-row-error-status",
+            &[("summary", summary.into()), ("status", status.into())],
+        ),
+        None => summary,
+    };
+    match detail {
+        Some(detail) => i18n::text_with(
+            lang,
+            "api-row-error-detail",
+            &[("error", message.into()), ("detail", detail.into())],
+        ),
+        None => message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn points_are_whole_when_whole() {
+        assert_eq!(points(250.0), json!(250));
+        assert_eq!(points(12.5), json!(12.5));
+    }
+
+    #[test]
+    fn error_text_names_the_status_and_the_words() {
+        assert_eq!(
+            error_message(ErrorCode::InvalidKey, Some("bad"), Some(401), Lang::Zh),
+            "API Key 无效或已被撤销（HTTP 401）：bad"
+        );
+        assert_eq!(
+            error_message(ErrorCode::Timeout, None, None, Lang::En),
+            "The request timed out"
+        );
+    }
+}

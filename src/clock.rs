@@ -1,0 +1,106 @@
+//! Time as users read it. ModelScope lives in Beijing time (UTC+8 all year, no daylight
+//! saving): quotas and short-term points renew at its midnight, and every time a page shows is
+//! in it.
+
+use time::format_description::well_known::Rfc3339;
+use time::macros::{format_description, offset};
+use time::{Date, OffsetDateTime, UtcOffset};
+
+pub const BEIJING: UtcOffset = offset!(+8);
+
+const DAY_SECS: i64 = 86_400;
+
+/// Current unix time in seconds.
+pub fn now() -> i64 {
+    OffsetDateTime::now_utc().unix_timestamp()
+}
+
+fn in_beijing(unix_secs: i64) -> Option<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp(unix_secs)
+        .ok()
+        .map(|t| t.to_offset(BEIJING))
+}
+
+/// `2026-11-28 23:05`.
+pub fn minutes(unix_secs: i64) -> String {
+    let format = format_description!("[year]-[month]-[day] [hour]:[minute]");
+    in_beijing(unix_secs)
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_default()
+}
+
+/// `2026-11-28 23:05:09`.
+pub fn seconds(unix_secs: i64) -> String {
+    let format = format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+    in_beijing(unix_secs)
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_default()
+}
+
+/// `2026-11-28T23:05:09+08:00`.
+pub fn rfc3339(unix_secs: i64) -> String {
+    in_beijing(unix_secs)
+        .and_then(|t| t.format(&Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+/// `2026-11-28`.
+pub fn iso_date(date: Date) -> String {
+    let format = format_description!("[year]-[month]-[day]");
+    date.format(&format).unwrap_or_default()
+}
+
+/// Parses `2026-11-28`.
+pub fn parse_date(text: &str) -> Option<Date> {
+    Date::parse(text, &format_description!("[year]-[month]-[day]")).ok()
+}
+
+/// Today in Beijing.
+pub fn today() -> Date {
+    OffsetDateTime::now_utc().to_offset(BEIJING).date()
+}
+
+/// 00:00 of `date` in Beijing, as unix seconds.
+pub fn midnight(date: Date) -> i64 {
+    date.midnight().assume_offset(BEIJING).unix_timestamp()
+}
+
+/// The last 00:00 in Beijing at or before `unix_secs`.
+pub fn last_midnight(unix_secs: i64) -> i64 {
+    unix_secs - (unix_secs + BEIJING.whole_seconds() as i64).rem_euclid(DAY_SECS)
+}
+
+/// Seconds until the next 00:00 in Beijing, when ModelScope quotas reset.
+pub fn seconds_until_midnight(unix_secs: i64) -> i64 {
+    last_midnight(unix_secs) + DAY_SECS - unix_secs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reset_is_at_beijing_midnight() {
+        // 2026-11-28 15:30:00 UTC = 23:30 in Beijing: 30 minutes left.
+        let t = 1_795_879_800;
+        assert_eq!(seconds_until_midnight(t), 30 * 60);
+        // 16:00 UTC is exactly midnight in Beijing: a whole day until the next reset.
+        assert_eq!(seconds_until_midnight(t + 1800), 86_400);
+        assert_eq!(last_midnight(t + 1800), t + 1800);
+        assert_eq!(last_midnight(t), t + 1800 - 86_400);
+    }
+
+    #[test]
+    fn formats() {
+        // 2026-01-01 00:00:05 UTC is 08:00:05 in Beijing.
+        let t = 1_767_225_605;
+        assert_eq!(minutes(t), "2026-01-01 08:00");
+        assert_eq!(seconds(t), "2026-01-01 08:00:05");
+        assert_eq!(rfc3339(t), "2026-01-01T08:00:05+08:00");
+        let date = parse_date("2026-01-01").unwrap();
+        assert_eq!(iso_date(date), "2026-01-01");
+        // 2026-01-01 00:00 +08 is 2025-12-31 16:00 UTC.
+        assert_eq!(midnight(date), 1_767_196_800);
+        assert_eq!(parse_date("2026-13-45"), None);
+    }
+}

@@ -1,0 +1,146 @@
+//! The words the app says, in Chinese (the default) and English, from `locales/<lang>/*.ftl`
+//! (Fluent). Pages and API messages take their text from here; Rust code names a message by
+//! its id and passes the numbers and names to fill in.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use fluent_templates::fluent_bundle::FluentValue;
+use fluent_templates::{LanguageIdentifier, Loader, static_loader};
+
+static_loader! {
+    static LOCALES = {
+        locales: "./locales",
+        fallback_language: "zh-CN",
+        // Fluent wraps every placeable in Unicode isolation marks by default; the pages set
+        // `dir` themselves and the marks would end up in JSON messages and CSV cells.
+        customise: |bundle| bundle.set_use_isolating(false),
+    };
+}
+
+/// A language the app speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    #[default]
+    Zh,
+    En,
+}
+
+impl Lang {
+    pub const ALL: [Lang; 2] = [Lang::Zh, Lang::En];
+
+    /// The BCP 47 tag, as in `<html lang>` and the locale directory name.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Self::Zh => "zh-CN",
+            Self::En => "en",
+        }
+    }
+
+    /// `zh`, `zh-CN`, `en-US`, … (case-insensitive); anything else is `None`.
+    pub fn parse(text: &str) -> Option<Self> {
+        let primary = text.trim().split(['-', '_']).next()?.to_ascii_lowercase();
+        match primary.as_str() {
+            "zh" => Some(Self::Zh),
+            "en" => Some(Self::En),
+            _ => None,
+        }
+    }
+
+    /// The first language of an `Accept-Language` header the app speaks, by quality.
+    pub fn from_accept_language(header: &str) -> Option<Self> {
+        let mut offers: Vec<(f32, Self)> = header
+            .split(',')
+            .filter_map(|part| {
+                let mut pieces = part.split(';');
+                let lang = Self::parse(pieces.next()?)?;
+                let quality = pieces
+                    .find_map(|p| p.trim().strip_prefix("q="))
+                    .map_or(Some(1.0), |q| q.trim().parse::<f32>().ok())?;
+                (quality > 0.0).then_some((quality, lang))
+            })
+            .collect();
+        // Stable: of equal quality, the one listed first wins.
+        offers.sort_by(|a, b| b.0.total_cmp(&a.0));
+        offers.first().map(|(_, lang)| *lang)
+    }
+
+    fn id(self) -> LanguageIdentifier {
+        // Both tags are constants that always parse.
+        self.tag().parse().unwrap_or_default()
+    }
+}
+
+/// A value to fill into a message.
+#[derive(Debug, Clone)]
+pub enum Arg<'a> {
+    Text(Cow<'a, str>),
+    Number(f64),
+}
+
+impl<'a> From<&'a str> for Arg<'a> {
+    fn from(text: &'a str) -> Self {
+        Self::Text(Cow::Borrowed(text))
+    }
+}
+
+impl From<String> for Arg<'_> {
+    fn from(text: String) -> Self {
+        Self::Text(Cow::Owned(text))
+    }
+}
+
+macro_rules! number_arg {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Arg<'_> {
+            fn from(n: $t) -> Self {
+                Self::Number(n as f64)
+            }
+        }
+    )*};
+}
+number_arg!(i64, u64, usize, u16, u32, f64);
+
+/// The message `id` in `lang`.
+pub fn text(lang: Lang, id: &str) -> String {
+    LOCALES.lookup(&lang.id(), id)
+}
+
+/// The message `id` in `lang` with its variables filled in.
+pub fn text_with(lang: Lang, id: &str, args: &[(&'static str, Arg<'_>)]) -> String {
+    let args: HashMap<Cow<'static, str>, FluentValue<'_>> = args
+        .iter()
+        .map(|(name, value)| {
+            let value = match value {
+                Arg::Text(text) => FluentValue::from(text.as_ref().to_owned()),
+                Arg::Number(n) => FluentValue::from(*n),
+            };
+            (Cow::Borrowed(*name), value)
+        })
+        .collect();
+    LOCALES.lookup_with_args(&lang.id(), id, &args)
+}
+
+/// Whether `id` exists in `lang` itself (not through the fallback).
+pub fn has(lang: Lang, id: &str) -> bool {
+    LOCALES
+        .lookup_no_default_fallback::<&str>(&lang.id(), id, None)
+        .is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_language_picks_the_best_offer_we_speak() {
+        assert_eq!(Lang::from_accept_language("en-US,en;q=0.9"), Some(Lang::En));
+        assert_eq!(
+            Lang::from_accept_language("fr;q=1, en;q=0.5, zh-CN;q=0.8"),
+            Some(Lang::Zh)
+        );
+        assert_eq!(Lang::from_accept_language("de, fr"), None);
+        assert_eq!(Lang::from_accept_language("en;q=0, zh"), Some(Lang::Zh));
+        assert_eq!(Lang::from_accept_language(""), None);
+    }
+}

@@ -1,0 +1,50 @@
+//! `/history`: the list with its filters, one run's detail, a model's trend, and the export.
+
+mod chart;
+mod detail;
+mod export;
+mod export_format;
+mod filters;
+mod list;
+mod trend;
+
+use rocket::Route;
+
+use crate::modelscope::validate_model_id;
+
+pub fn routes() -> Vec<Route> {
+    rocket::routes![
+        list::list,
+        detail::detail,
+        detail::delete,
+        trend::model_trend,
+        export::export,
+    ]
+}
+
+/// `850 ms`, `12.3 s`.
+fn duration_text(ms: i64) -> String {
+    if ms < 1000 {
+        format!("{} ms", ms.max(0))
+    } else {
+        format!("{:.1} s", ms as f64 / 1000.0)
+    }
+}
+
+/// `/history/model/owner/name`, for model ids that are valid (stored rows may hold invalid ones).
+fn trend_href(model: &str) -> Option<String> {
+    validate_model_id(model)
+        .ok()
+        .map(|()| format!("/history/model/{model}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(duration_text(850), "850 ms");
+        assert_eq!(duration_text(12_345), "12.3 s");
+    }
+}

@@ -1,0 +1,170 @@
+//! Every domain error, said once for the pages: a status and a notice the templates turn into
+//! words (`messages.html`). A database failure is logged here, where it is mapped, and nowhere
+//! else.
+
+use rocket::http::Status;
+
+use super::view::Notice;
+use crate::auth::access_tokens::TokenError;
+use crate::auth::accounts::AccountError;
+use crate::db::DbError;
+use crate::keyring::KeyError;
+use crate::names::MAX_NAME_CHARS;
+use crate::presets::PresetError;
+use crate::runs::planner::PlanError;
+
+/// At most this many refused ids are named in one message; the rest are counted.
+const NAMED_INVALID_IDS: usize = 10;
+/// A refused id is shown cut to this many characters.
+const SHOWN_ID_CHARS: usize = 80;
+
+/// What a page says about a failed action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub status: Status,
+    pub notice: Notice,
+}
+
+impl Problem {
+    fn new(status: Status, notice: Notice) -> Self {
+        Self { status, notice }
+    }
+
+    fn refused(code: &'static str) -> Self {
+        Self::new(Status::UnprocessableEntity, Notice::new(code))
+    }
+
+    /// The database could not be used: said honestly, the input kept, and logged once.
+    pub fn db(error: &DbError) -> Self {
+        tracing::error!(%error, "database failure");
+        Self::new(Status::ServiceUnavailable, Notice::new("unavailable"))
+    }
+
+    pub fn plan(error: &PlanError) -> Self {
+        match error {
+            PlanError::MissingKey => Self::refused("missing_key"),
+            PlanError::BadKey => Self::refused("bad_key"),
+            // A saved key named by a signed-out form is, for it, a key that is not there.
+            PlanError::SignInRequired | PlanError::KeyNotFound => Self::refused("key_not_found"),
+            PlanError::KeyNeedsReentry => Self::refused("key_needs_reentry"),
+            PlanError::PresetNotFound => Self::refused("preset_not_found"),
+            PlanError::EmptyPreset | PlanError::NoModels => Self::refused("no_models"),
+            PlanError::TooManyModels { max, .. } => Self::new(
+                Status::UnprocessableEntity,
+                Notice::new("too_many_models").with_n(*max as i64),
+            ),
+            PlanError::NoValidModels(_) => Self::refused("no_valid_models"),
+            PlanError::Unavailable(error) => Self::db(error),
+        }
+    }
+
+    pub fn key(error: &KeyError) -> Self {
+        match error {
+            KeyError::BadShape => Self::refused("bad_key"),
+            KeyError::EmptyLabel => Self::refused("empty_label"),
+            KeyError::BadLabel => Self::refused("bad_label"),
+            KeyError::DuplicateLabel => Self::new(Status::Conflict, Notice::new("duplicate_label")),
+            KeyError::DuplicateKey { label } => Self::new(
+                Status::Conflict,
+                Notice::new("duplicate_key").with_name(label.clone()),
+            ),
+            KeyError::NotFound => Self::new(Status::NotFound, Notice::new("key_not_found")),
+            KeyError::NeedsReentry => Self::refused("key_needs_reentry"),
+            KeyError::Vault(error) => {
+                tracing::error!(%error, "sealing a key failed");
+                Self::new(Status::InternalServerError, Notice::new("internal"))
+            }
+            KeyError::Db(error) => Self::db(error),
+        }
+    }
+
+    pub fn preset(error: &PresetError) -> Self {
+        match error {
+            PresetError::EmptyName => Self::refused("empty_name"),
+            PresetError::BadName => Self::new(
+                Status::UnprocessableEntity,
+                Notice::new("bad_name").with_n(MAX_NAME_CHARS as i64),
+            ),
+            PresetError::DuplicateName => {
+                Self::new(Status::Conflict, Notice::new("duplicate_name"))
+            }
+            PresetError::TooManyPresets { max } => Self::new(
+                Status::Conflict,
+                Notice::new("too_many_presets").with_n(*max as i64),
+            ),
+            PresetError::NoModels => Self::refused("no_models"),
+            PresetError::TooManyModels { count, max } => Self::new(
+                Status::UnprocessableEntity,
+                Notice::new("too_many_preset_models")
+                    .with_n(*max as i64)
+                    .with_name(count.to_string()),
+            ),
+            PresetError::InvalidModels(ids) => Self::new(
+                Status::UnprocessableEntity,
+                Notice::new("invalid_models")
+                    .with_name(named_ids(ids))
+                    .with_n(ids.len() as i64),
+            ),
+            PresetError::NotFound => Self::new(Status::NotFound, Notice::new("preset_not_found")),
+            PresetError::Db(error) => Self::db(error),
+        }
+    }
+
+    pub fn token(error: &TokenError) -> Self {
+        match error {
+            TokenError::EmptyName => Self::refused("empty_token_name"),
+            TokenError::BadName => Self::new(
+                Status::UnprocessableEntity,
+                Notice::new("bad_token_name").with_n(MAX_NAME_CHARS as i64),
+            ),
+            TokenError::TooMany { max } => Self::new(
+                Status::UnprocessableEntity,
+                Notice::new("too_many_tokens").with_n(*max),
+            ),
+            TokenError::NotFound => Self::new(Status::NotFound, Notice::new("token_not_found")),
+            TokenError::Db(error) => Self::db(error),
+        }
+    }
+
+    pub fn account(error: &AccountError) -> Self {
+        match error {
+            AccountError::BadUsername => Self::refused("bad_username"),
+            AccountError::UsernameTaken => {
+                Self::new(Status::Conflict, Notice::new("username_taken"))
+            }
+            AccountError::PasswordTooShort => Self::refused("password_too_short"),
+            AccountError::PasswordTooLong => Self::refused("password_too_long"),
+            AccountError::PasswordMismatch => Self::refused("password_mismatch"),
+            AccountError::BadCredentials => {
+                Self::new(Status::Unauthorized, Notice::new("bad_credentials"))
+            }
+            AccountError::WrongPassword => Self::refused("wrong_password"),
+            AccountError::Throttled { retry_after_secs } => Self::new(
+                Status::TooManyRequests,
+                Notice::new("throttled").with_n((retry_after_secs + 59) / 60),
+            ),
+            AccountError::Db(error) => Self::db(error),
+            AccountError::Hashing => {
+                tracing::error!("password hashing failed");
+                Self::new(Status::InternalServerError, Notice::new("internal"))
+            }
+        }
+    }
+}
+
+/// `a/b, c d, …` for a notice: the first few ids, each cut short.
+fn named_ids(ids: &[String]) -> String {
+    ids.iter()
+        .take(NAMED_INVALID_IDS)
+        .map(|id| {
+            if id.chars().count() > SHOWN_ID_CHARS {
+                let mut cut: String = id.chars().take(SHOWN_ID_CHARS).collect();
+                cut.push('…');
+                cut
+            } else {
+                id.clone()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}

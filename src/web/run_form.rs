@@ -1,0 +1,43 @@
+//! The fields every form that starts a run may carry (the quick form, `/query`, the
+//! dashboard's run buttons), turned into what the planner asks for.
+
+use rocket::form::FromForm;
+
+use super::session::csrf_form;
+use crate::ids::{KeyId, PresetId, UserId};
+use crate::modelscope::split_model_text;
+use crate::runs::planner::{Named, RunAsk};
+
+#[derive(Debug, Default, FromForm)]
+pub struct RunForm {
+    pub api_key: Option<String>,
+    pub key_id: Option<String>,
+    pub preset_id: Option<String>,
+    pub models: Option<String>,
+    pub csrf_token: Option<String>,
+}
+
+csrf_form!(RunForm);
+
+impl RunForm {
+    /// A `<select>` value; empty or nonsense is "nothing selected".
+    pub fn key_id(&self) -> Option<KeyId> {
+        self.key_id.as_deref().and_then(|id| id.parse().ok())
+    }
+
+    pub fn preset_id(&self) -> Option<PresetId> {
+        self.preset_id.as_deref().and_then(|id| id.parse().ok())
+    }
+
+    pub fn ask(&self, user: Option<UserId>) -> RunAsk {
+        RunAsk {
+            user,
+            pasted_key: self.api_key.clone(),
+            saved_key: self.key_id().map(Named::Id),
+            models: split_model_text(self.models.as_deref().unwrap_or(""))
+                .map(str::to_owned)
+                .collect(),
+            preset: self.preset_id().map(Named::Id),
+        }
+    }
+}
