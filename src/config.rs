@@ -1,4 +1,5 @@
-//! The configuration contract (DESIGN.md): `Rocket.toml` overridden by `ROCKET_*` variables.
+//! The configuration contract (README, "Configuration"): `Rocket.toml` overridden by `ROCKET_*`
+//! variables.
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -41,7 +41,7 @@ pub fn new_token(prefix: &str) -> NewToken {
 
 /// Lowercase hex SHA-256 of the token exactly as given: the form stored in the database.
 pub fn hash_token(plaintext: &str) -> String {
-    to_hex(&Sha256::digest(plaintext.as_bytes()))
+    hex::encode(&Sha256::digest(plaintext.as_bytes()))
 }
 
 /// `bytes` random bytes from the operating system, as `2 * bytes` lowercase hex characters.
@@ -55,7 +55,7 @@ pub fn random_hex(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
     // A weak or predictable token would be worse than a failed request; see `# Panics`.
     getrandom::fill(&mut buf).expect("operating system random number generator failed");
-    to_hex(&buf)
+    hex::encode(&buf)
 }
 
 /// Compares two tokens without leaking, through timing, how many leading characters match.
@@ -64,16 +64,6 @@ pub fn random_hex(bytes: usize) -> String {
 /// makes has a fixed, public length, so that reveals nothing.
 pub fn constant_time_eq(a: &str, b: &str) -> bool {
     a.as_bytes().ct_eq(b.as_bytes()).into()
-}
-
-fn to_hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for &b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
-    }
-    out
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 //! Turns an upstream answer (status, quota headers, body) into a stable error code.
-//! Pure functions: the rules of `reference/modelscope-api.md` in one place.
+//! Pure functions: the rules of `docs/upstream.md` in one place.
 
 use serde::{Deserialize, Serialize};
 
