@@ -41,7 +41,7 @@ pub fn new_token(prefix: &str) -> NewToken {
 
 /// Lowercase hex SHA-256 of the token exactly as given: the form stored in the database.
 pub fn hash_token(plaintext: &str) -> String {
-    hex::encode(&Sha256::digest(plaintext.as_bytes()))
+    hex::encode(Sha256::digest(plaintext.as_bytes()))
 }
 
 /// `bytes` random bytes from the operating system, as `2 * bytes` lowercase hex characters.
@@ -55,7 +55,7 @@ pub fn random_hex(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
     // A weak or predictable token would be worse than a failed request; see `# Panics`.
     getrandom::fill(&mut buf).expect("operating system random number generator failed");
-    hex::encode(&buf)
+    hex::encode(buf)
 }
 
 /// Compares two tokens without leaking, through timing, how many leading characters match.
