@@ -46,12 +46,14 @@ use modelscope_balance::auth::accounts;
 use modelscope_balance::crypto::secret::ApiSecret;
 use modelscope_balance::crypto::{MasterKey, Vault};
 use modelscope_balance::db::Db;
-use modelscope_balance::db::history::{NewRun, StoredBalance, insert_run};
+use modelscope_balance::db::history::StoredBalance;
+use modelscope_balance::db::runs::{NewRun, insert_run};
 use modelscope_balance::ids::{KeyId, PresetId};
 use modelscope_balance::keyring::Keyring;
+use modelscope_balance::modelscope::ModelResult;
+use modelscope_balance::modelscope::Site;
 use modelscope_balance::modelscope::{ErrorCode, Failure, Quota};
 use modelscope_balance::presets;
-use modelscope_balance::runs::engine::ModelResult;
 
 const USAGE: &str = "usage: seed_history DATA_DIR [--master-key PATH] [--runs N] [--username NAME]
     [--wal-autocheckpoint PAGES] [--background-checkpoint-ms MS]";
@@ -228,6 +230,7 @@ fn model_result(rng: &mut Rng, model: &str, started_at: i64) -> ModelResult {
             status,
             failure: Some(Failure::new(code, Some(detail.to_owned()))),
             latency_ms,
+            price: None,
         };
     }
     // Quotas shrink through the (Beijing) day and reset at midnight.
@@ -250,6 +253,7 @@ fn model_result(rng: &mut Rng, model: &str, started_at: i64) -> ModelResult {
         status: Some(200),
         failure: None,
         latency_ms,
+        price: None,
     }
 }
 
@@ -307,7 +311,7 @@ async fn main() {
     let mut keys: Vec<(KeyId, &str)> = Vec::new();
     for (label, key) in KEYS {
         let id = keyring
-            .add(user_id, label, ApiSecret::new(key))
+            .add(user_id, label, Site::Cn, ApiSecret::new(key))
             .await
             .unwrap_or_else(|e| fail(format!("saving key {label}: {e}")));
         keys.push((id, label));
@@ -397,6 +401,7 @@ async fn main() {
             duration_ms,
             balance: Some(balance),
             results: &results,
+            ..NewRun::default()
         };
         let started = Instant::now();
         insert_run(&mut conn, &run).unwrap_or_else(|e| fail(format!("run {i}: {e}")));

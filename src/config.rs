@@ -14,11 +14,18 @@ pub struct AppConfig {
     master_key_file: Option<PathBuf>,
     pub modelscope_api_base: String,
     pub modelscope_hub_base: String,
+    /// The international site (modelscope.ai), for keys saved as belonging to it.
+    pub modelscope_ai_api_base: String,
+    pub modelscope_ai_hub_base: String,
     pub upstream_timeout_secs: u64,
     /// The whole query's deadline; rows still waiting then become `timeout`.
     query_deadline_secs: Option<u64>,
     pub query_concurrency: usize,
     pub global_concurrency: usize,
+    /// Of the global upstream slots, the most anonymous queries may hold at once.
+    pub anonymous_concurrency: usize,
+    /// Anonymous queries running at once from one client address.
+    pub anonymous_queries_per_address: usize,
     pub max_models_per_query: usize,
     pub allow_signup: bool,
     secure_cookies: Option<bool>,
@@ -33,10 +40,14 @@ impl Default for AppConfig {
             master_key_file: None,
             modelscope_api_base: "https://api-inference.modelscope.cn/v1".into(),
             modelscope_hub_base: "https://modelscope.cn".into(),
+            modelscope_ai_api_base: "https://api-inference.modelscope.ai/v1".into(),
+            modelscope_ai_hub_base: "https://www.modelscope.ai".into(),
             upstream_timeout_secs: 30,
             query_deadline_secs: None,
             query_concurrency: 20,
             global_concurrency: 128,
+            anonymous_concurrency: 32,
+            anonymous_queries_per_address: 4,
             max_models_per_query: 50,
             allow_signup: true,
             secure_cookies: None,
@@ -80,6 +91,8 @@ impl AppConfig {
         for (key, value) in [
             ("modelscope_api_base", &mut self.modelscope_api_base),
             ("modelscope_hub_base", &mut self.modelscope_hub_base),
+            ("modelscope_ai_api_base", &mut self.modelscope_ai_api_base),
+            ("modelscope_ai_hub_base", &mut self.modelscope_ai_hub_base),
         ] {
             let trimmed = value.trim().trim_end_matches('/').to_string();
             let url = reqwest::Url::parse(&trimmed)
@@ -95,12 +108,23 @@ impl AppConfig {
             ("upstream_timeout_secs", self.upstream_timeout_secs as usize),
             ("query_concurrency", self.query_concurrency),
             ("global_concurrency", self.global_concurrency),
+            ("anonymous_concurrency", self.anonymous_concurrency),
+            (
+                "anonymous_queries_per_address",
+                self.anonymous_queries_per_address,
+            ),
             ("max_models_per_query", self.max_models_per_query),
         ];
         for (key, value) in positive {
             if value == 0 {
                 return Err(format!("{key} must be at least 1"));
             }
+        }
+        if self.anonymous_concurrency > self.global_concurrency {
+            return Err(format!(
+                "anonymous_concurrency = {} must not exceed global_concurrency = {}",
+                self.anonymous_concurrency, self.global_concurrency
+            ));
         }
         if self.query_deadline_secs == Some(0) {
             return Err("query_deadline_secs must be at least 1".into());

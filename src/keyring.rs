@@ -8,6 +8,7 @@ use crate::crypto::{Vault, VaultError};
 use crate::db::api_keys::{self, StoredKey};
 use crate::db::{Db, DbError};
 use crate::ids::{KeyId, UserId};
+use crate::modelscope::Site;
 use crate::names::{self, NameError};
 
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +43,14 @@ pub struct KeySummary {
     pub created_at: i64,
     pub last_used_at: Option<i64>,
     pub needs_reentry: bool,
+    pub site: Site,
+}
+
+/// A saved key opened for one call.
+pub struct OpenedKey {
+    pub secret: ApiSecret,
+    pub label: String,
+    pub site: Site,
 }
 
 /// `ms-` followed by a UUID (39 characters), after trimming.
@@ -110,6 +119,7 @@ impl Keyring {
         &self,
         user_id: UserId,
         label: &str,
+        site: Site,
         secret: ApiSecret,
     ) -> Result<KeyId, KeyError> {
         let label = check_label(label)?;
@@ -120,10 +130,14 @@ impl Keyring {
                 if let Some(label) = Self::find_duplicate(&vault, &existing, &secret, None) {
                     return Ok(Err(KeyError::DuplicateKey { label }));
                 }
-                let inserted =
-                    api_keys::insert_sealed(conn, user_id, &label, &secret.last_four(), |id| {
-                        vault.seal_api_key(user_id, id, &secret)
-                    })?;
+                let inserted = api_keys::insert_sealed(
+                    conn,
+                    user_id,
+                    &label,
+                    site,
+                    &secret.last_four(),
+                    |id| vault.seal_api_key(user_id, id, &secret),
+                )?;
                 Ok(match inserted {
                     Ok(Some(id)) => Ok(id),
                     Ok(None) => Err(KeyError::DuplicateLabel),
@@ -180,6 +194,7 @@ impl Keyring {
                         label: key.label,
                         created_at: key.created_at,
                         last_used_at: key.last_used_at,
+                        site: key.site,
                     })
                     .collect())
             })
@@ -187,11 +202,8 @@ impl Keyring {
     }
 
     /// The plaintext of one of the user's keys, for one call; marks it used.
-    pub async fn open(
-        &self,
-        user_id: UserId,
-        key_id: KeyId,
-    ) -> Result<(ApiSecret, String), KeyError> {
+    /// The plaintext of one of the user's keys, for one call, with its label and site.
+    pub async fn open(&self, user_id: UserId, key_id: KeyId) -> Result<OpenedKey, KeyError> {
         let vault = self.vault.clone();
         self.db
             .run(move |conn| {
@@ -202,7 +214,11 @@ impl Keyring {
                 if opened.is_ok() {
                     api_keys::touch_used(conn, key_id)?;
                 }
-                Ok(opened.map(|secret| (secret, key.label)))
+                Ok(opened.map(|secret| OpenedKey {
+                    secret,
+                    label: key.label,
+                    site: key.site,
+                }))
             })
             .await?
     }

@@ -30,9 +30,9 @@ use crate::config::AppConfig;
 use crate::crypto::{MasterKey, Vault};
 use crate::db::Db;
 use crate::keyring::Keyring;
-use crate::modelscope::Upstream;
+use crate::modelscope::{SiteBases, Upstream};
 use crate::ops::data_lock::DataDirLock;
-use crate::runs::engine::{QueryEngine, QueryLimits};
+use crate::runs::engine::{QueryEngine, QueryLimits, SharedLimits};
 use crate::runs::planner::Planner;
 
 /// The app configured from `Rocket.toml` and `ROCKET_*` variables.
@@ -110,14 +110,24 @@ impl AppState {
             MasterKey::load_or_create(&config.master_key_file()).map_err(|e| e.to_string())?;
         let keyring = Keyring::new(db.clone(), Arc::new(Vault::new(master)));
         let upstream = Upstream::new(
-            &config.modelscope_api_base,
-            &config.modelscope_hub_base,
+            &SiteBases {
+                api_base: config.modelscope_api_base.clone(),
+                hub_base: config.modelscope_hub_base.clone(),
+            },
+            &SiteBases {
+                api_base: config.modelscope_ai_api_base.clone(),
+                hub_base: config.modelscope_ai_hub_base.clone(),
+            },
             config.upstream_timeout(),
         )
         .map_err(|e| format!("HTTP client: {e}"))?;
         let engine = QueryEngine::new(
             upstream,
-            config.global_concurrency,
+            SharedLimits {
+                global: config.global_concurrency,
+                anonymous: config.anonymous_concurrency,
+                anonymous_per_address: config.anonymous_queries_per_address,
+            },
             QueryLimits {
                 per_query: config.query_concurrency,
                 max_models: config.max_models_per_query,

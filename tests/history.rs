@@ -5,8 +5,8 @@
 use modelscope_balance::db::Db;
 use modelscope_balance::db::history::{NewRun, StoredBalance, insert_run};
 use modelscope_balance::ids::{KeyId, PresetId, UserId};
+use modelscope_balance::modelscope::ModelResult;
 use modelscope_balance::modelscope::{ErrorCode, Failure, Quota};
-use modelscope_balance::runs::engine::ModelResult;
 use rocket::figment::Figment;
 use rocket::http::{ContentType, Status};
 use rocket::local::asynchronous::Client;

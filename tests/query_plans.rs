@@ -24,8 +24,8 @@ use modelscope_balance::db::history::{
 };
 use modelscope_balance::db::{Db, api_keys, presets, sessions, users};
 use modelscope_balance::ids::{KeyId, PresetId, RunId, UserId};
+use modelscope_balance::modelscope::ModelResult;
 use modelscope_balance::modelscope::{ErrorCode, Failure, Quota};
-use modelscope_balance::runs::engine::ModelResult;
 use rusqlite::{Connection, ffi};
 use tempfile::TempDir;
 

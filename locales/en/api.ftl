@@ -61,3 +61,8 @@ api-catch-415 = Content-Type must be application/json
 api-catch-422 = The request could not be understood: check the JSON fields
 api-catch-500 = Internal server error; try again later
 api-catch-other = The request could not be handled
+
+api-check-ok = Read the points balance (free, no model called): { $available } available
+api-check-failed = The points balance could not be read (no model was called)
+api-bad-site = site must be "cn" (modelscope.cn) or "ai" (modelscope.ai)
+api-busy = Too many anonymous queries at once from your address: wait for them to finish, or use an access token

@@ -18,3 +18,4 @@ reason-dot_dot = must not contain ..
 reason-connect = the connection failed
 reason-truncated = the answer was cut off
 reason-request = the request failed
+reason-points_exhausted = out of points: log in to the ModelScope website to claim today's short-term points (valid 24 hours), then try again

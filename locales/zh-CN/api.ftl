@@ -52,3 +52,8 @@ api-catch-415 = Content-Type 必须是 application/json
 api-catch-422 = 请求内容无法解析：请检查 JSON 字段
 api-catch-500 = 服务器内部错误，请稍后重试
 api-catch-other = 请求无法处理
+
+api-check-ok = 已读取魔粒余额（免费，未调用任何模型）：可用 { $available }
+api-check-failed = 魔粒余额读取失败（未调用任何模型）
+api-bad-site = site 必须是 "cn"（魔搭中国站）或 "ai"（国际站）
+api-busy = 来自你的地址的匿名查询过多：请等正在进行的查询结束后再试，或使用访问令牌

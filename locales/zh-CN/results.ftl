@@ -20,3 +20,4 @@ reason-dot_dot = 不能包含 ..
 reason-connect = 连接失败
 reason-truncated = 响应被截断
 reason-request = 请求失败
+reason-points_exhausted = 魔粒不足：每天登录魔搭网站可领取短期魔粒（24 小时有效），领取后再试

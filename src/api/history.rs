@@ -35,6 +35,8 @@ fn summary_json(run: &RunSummary) -> Value {
         "id": run.id,
         "started_at": run.started_at,
         "source": run.source,
+        "kind": run.kind,
+        "site": run.site,
         "key_id": run.api_key_id,
         "key_label": run.key_label,
         "preset_id": run.preset_id,
@@ -44,6 +46,8 @@ fn summary_json(run: &RunSummary) -> Value {
         "ok_count": run.ok_count,
         "failed_count": run.failed_count,
         "account": balance_json(&run.balance),
+        "account_before": balance_json(&run.before),
+        "points_spent": run.points_spent,
     })
 }
 
@@ -131,7 +135,11 @@ pub async fn detail(
         .map_err(|error| ApiError::unavailable(lang, &error))?;
     let (run, results) = found.ok_or_else(not_found)?;
     let mut data = summary_json(&run);
-    data["results"] = results.iter().map(|r| row_json(&r.result, lang)).collect();
+    let available = run.balance.available;
+    data["results"] = results
+        .iter()
+        .map(|r| row_json(&r.result, available, lang))
+        .collect();
     Ok(Json(json!({
         "success": true,
         "data": data,

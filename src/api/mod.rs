@@ -3,6 +3,7 @@
 
 mod auth;
 mod balance;
+mod client;
 mod cors;
 mod errors;
 mod health;

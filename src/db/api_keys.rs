@@ -7,6 +7,7 @@ use crate::ids::{KeyId, UserId};
 use super::DbError;
 use crate::clock::now;
 use crate::crypto::vault::Sealed;
+use crate::modelscope::Site;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredKey {
@@ -19,10 +20,11 @@ pub struct StoredKey {
     pub last_four: String,
     pub created_at: i64,
     pub last_used_at: Option<i64>,
+    pub site: Site,
 }
 
-const COLUMNS: &str =
-    "id, user_id, label, nonce, ciphertext, master_key_id, last_four, created_at, last_used_at";
+const COLUMNS: &str = "id, user_id, label, nonce, ciphertext, master_key_id, last_four, created_at,
+    last_used_at, site";
 
 fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredKey> {
     Ok(StoredKey {
@@ -35,6 +37,7 @@ fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredKey> {
         last_four: row.get(6)?,
         created_at: row.get(7)?,
         last_used_at: row.get(8)?,
+        site: row.get(9)?,
     })
 }
 
@@ -44,14 +47,15 @@ pub fn insert_sealed<E>(
     conn: &mut Connection,
     user_id: UserId,
     label: &str,
+    site: Site,
     last_four: &str,
     seal: impl FnOnce(KeyId) -> Result<Sealed, E>,
 ) -> Result<Result<Option<KeyId>, E>, DbError> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let inserted = tx.execute(
-        "INSERT INTO api_keys (user_id, label, nonce, ciphertext, master_key_id, last_four, created_at)
-         VALUES (?1, ?2, x'', x'', '', ?3, ?4) ON CONFLICT DO NOTHING",
-        params![user_id, label, last_four, now()],
+        "INSERT INTO api_keys (user_id, label, nonce, ciphertext, master_key_id, last_four, created_at, site)
+         VALUES (?1, ?2, x'', x'', '', ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+        params![user_id, label, last_four, now(), site],
     )?;
     if inserted == 0 {
         return Ok(Ok(None));

@@ -1,30 +1,16 @@
-//! The `queries`, `query_results` and `latest_results` tables.
+//! Reading stored runs back: the `queries`, `query_results` and `latest_results` tables (the
+//! writes are in `runs.rs`).
 
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter, types::Value};
 
 use crate::ids::{KeyId, PresetId, RunId, UserId};
 
 use super::DbError;
-use crate::modelscope::{ErrorCode, Failure, Quota, Reason};
-use crate::runs::engine::ModelResult;
-
-/// A run about to be stored.
-pub struct NewRun<'a> {
-    pub user_id: UserId,
-    pub api_key_id: Option<KeyId>,
-    pub key_label: Option<&'a str>,
-    pub preset_id: Option<PresetId>,
-    pub preset_name: Option<&'a str>,
-    /// `web` or `api`.
-    pub source: &'a str,
-    pub started_at: i64,
-    pub duration_ms: i64,
-    pub balance: Option<StoredBalance>,
-    pub results: &'a [ModelResult],
-}
+use crate::modelscope::ModelResult;
+use crate::modelscope::{ErrorCode, Failure, Price, PriceSource, Quota, Reason};
 
 /// The points balance as stored: numbers, or the error code of a failed fetch.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct StoredBalance {
     pub total: Option<f64>,
     pub available: Option<f64>,
@@ -41,12 +27,20 @@ pub struct RunSummary {
     pub preset_id: Option<PresetId>,
     pub preset_name: Option<String>,
     pub source: String,
+    /// `probe` or `check`.
+    pub kind: String,
+    /// `cn` or `ai`.
+    pub site: String,
     pub started_at: i64,
     pub duration_ms: i64,
     pub model_count: i64,
     pub ok_count: i64,
     pub failed_count: i64,
+    /// Read after the probes settled (or the one reading of a check).
     pub balance: StoredBalance,
+    /// Read before the first probe.
+    pub before: StoredBalance,
+    pub points_spent: Option<f64>,
 }
 
 /// A stored model row, with the time of its run.
@@ -78,107 +72,11 @@ pub struct LatestResult {
     pub error_code: Option<String>,
 }
 
-/// Stores a run and its rows in one transaction and refreshes the dashboard's latest numbers.
-/// A key or preset deleted while the run was going is stored as NULL (its copied label and name
-/// still say what ran), so a finished run is never lost to a foreign key.
-pub fn insert_run(conn: &mut Connection, run: &NewRun<'_>) -> Result<RunId, DbError> {
-    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let ok_count = run.results.iter().filter(|r| r.is_ok()).count() as i64;
-    let model_count = run.results.len() as i64;
-    let balance = run.balance.clone().unwrap_or(StoredBalance {
-        total: None,
-        available: None,
-        frozen: None,
-        error: None,
-    });
-    tx.execute(
-        "INSERT INTO queries (user_id, api_key_id, key_label, preset_id, preset_name, source,
-            started_at, duration_ms, model_count, ok_count, failed_count,
-            balance_total, balance_available, balance_frozen, balance_error)
-         VALUES (?1, (SELECT id FROM api_keys WHERE id = ?2), ?3,
-                 (SELECT id FROM presets WHERE id = ?4), ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-        params![
-            run.user_id,
-            run.api_key_id,
-            run.key_label,
-            run.preset_id,
-            run.preset_name,
-            run.source,
-            run.started_at,
-            run.duration_ms,
-            model_count,
-            ok_count,
-            model_count - ok_count,
-            balance.total,
-            balance.available,
-            balance.frozen,
-            balance.error,
-        ],
-    )?;
-    let query_id = RunId(tx.last_insert_rowid());
-    {
-        let mut insert = tx.prepare_cached(
-            "INSERT INTO query_results (query_id, position, model, request_limit, request_remaining,
-                model_request_limit, model_request_remaining, status, error_code, error_message, latency_ms,
-                error_reason)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-        )?;
-        let mut latest = tx.prepare_cached(
-            "INSERT INTO latest_results (api_key_id, model, query_id, checked_at, request_limit,
-                request_remaining, model_request_limit, model_request_remaining, error_code)
-             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 WHERE EXISTS (SELECT 1 FROM api_keys WHERE id = ?1)
-             ON CONFLICT (api_key_id, model) DO UPDATE SET query_id = excluded.query_id,
-                checked_at = excluded.checked_at, request_limit = excluded.request_limit,
-                request_remaining = excluded.request_remaining,
-                model_request_limit = excluded.model_request_limit,
-                model_request_remaining = excluded.model_request_remaining,
-                error_code = excluded.error_code
-             WHERE excluded.checked_at >= latest_results.checked_at",
-        )?;
-        for (position, row) in run.results.iter().enumerate() {
-            let q = row.quota;
-            let code = row.error_code().map(ErrorCode::as_str);
-            insert.execute(params![
-                query_id,
-                position as i64,
-                row.model,
-                q.request_limit,
-                q.request_remaining,
-                q.model_request_limit,
-                q.model_request_remaining,
-                row.status,
-                code,
-                row.failure.as_ref().and_then(|f| f.detail.as_deref()),
-                row.latency_ms as i64,
-                row.failure
-                    .as_ref()
-                    .and_then(|f| f.reason)
-                    .map(Reason::as_str),
-            ])?;
-            // Only rows that carry numbers update what the dashboard knows.
-            if let (Some(key_id), false) = (run.api_key_id, q.is_empty()) {
-                latest.execute(params![
-                    key_id,
-                    row.model,
-                    query_id,
-                    run.started_at,
-                    q.request_limit,
-                    q.request_remaining,
-                    q.model_request_limit,
-                    q.model_request_remaining,
-                    code,
-                ])?;
-            }
-        }
-    }
-    tx.commit()?;
-    Ok(query_id)
-}
-
 const SUMMARY_COLUMNS: &str =
     "q.id, q.api_key_id, q.key_label, q.preset_id, q.preset_name, q.source,
     q.started_at, q.duration_ms, q.model_count, q.ok_count, q.failed_count,
-    q.balance_total, q.balance_available, q.balance_frozen, q.balance_error";
+    q.balance_total, q.balance_available, q.balance_frozen, q.balance_error,
+    q.kind, q.site, q.before_total, q.before_available, q.before_frozen, q.points_spent";
 
 fn summary_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RunSummary> {
     Ok(RunSummary {
@@ -199,6 +97,15 @@ fn summary_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RunSummary> {
             frozen: row.get(13)?,
             error: row.get(14)?,
         },
+        kind: row.get(15)?,
+        site: row.get(16)?,
+        before: StoredBalance {
+            total: row.get(17)?,
+            available: row.get(18)?,
+            frozen: row.get(19)?,
+            error: None,
+        },
+        points_spent: row.get(20)?,
     })
 }
 
@@ -267,6 +174,15 @@ fn result_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredResult> {
     let code: Option<String> = row.get(9)?;
     let detail: Option<String> = row.get(10)?;
     let reason: Option<String> = row.get(11)?;
+    let price = match (
+        row.get::<_, Option<f64>>(12)?,
+        row.get::<_, Option<String>>(13)?,
+    ) {
+        (Some(points), Some(source)) => {
+            PriceSource::parse(&source).map(|source| Price { points, source })
+        }
+        _ => None,
+    };
     // An unknown code (from a newer version) still reads as a failure.
     let failure = code.map(|code| Failure {
         code: ErrorCode::parse(&code).unwrap_or(ErrorCode::UpstreamError),
@@ -287,13 +203,14 @@ fn result_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredResult> {
             status: row.get::<_, Option<u16>>(7)?,
             latency_ms: row.get::<_, i64>(8)?.max(0) as u64,
             failure,
+            price,
         },
     })
 }
 
 const RESULT_COLUMNS: &str = "r.query_id, q.started_at, r.model, r.request_limit, r.request_remaining,
     r.model_request_limit, r.model_request_remaining, r.status, r.latency_ms, r.error_code, r.error_message,
-    r.error_reason";
+    r.error_reason, r.points_per_call, r.price_source";
 
 /// The rows of one of the user's runs, in input order.
 pub fn run_results(
@@ -309,13 +226,6 @@ pub fn run_results(
         .query_map(params![id, user_id], result_from_row)?
         .collect::<Result<_, _>>()?;
     Ok(rows)
-}
-
-pub fn delete_run(conn: &Connection, user_id: UserId, id: RunId) -> Result<bool, DbError> {
-    Ok(conn.execute(
-        "DELETE FROM queries WHERE id = ?1 AND user_id = ?2",
-        params![id, user_id],
-    )? == 1)
 }
 
 /// The newest numbers per (key, model) for all of the user's keys.
@@ -344,11 +254,6 @@ pub fn latest_for_user(conn: &Connection, user_id: UserId) -> Result<Vec<LatestR
         })?
         .collect::<Result<_, _>>()?;
     Ok(rows)
-}
-
-/// Deletes runs that started before `cutoff` (their results cascade away).
-pub fn delete_before(conn: &Connection, cutoff: i64) -> Result<usize, DbError> {
-    Ok(conn.execute("DELETE FROM queries WHERE started_at < ?1", [cutoff])?)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -408,7 +313,7 @@ pub fn model_results_labelled(
         .query_map(params![model, user_id, limit], |row| {
             Ok(LabelledResult {
                 stored: result_from_row(row)?,
-                key_label: row.get(12)?,
+                key_label: row.get(14)?,
             })
         })?
         .collect::<Result<_, _>>()?;
@@ -424,4 +329,80 @@ pub fn preset_options(conn: &Connection, user_id: UserId) -> Result<Vec<(i64, St
         .query_map([user_id], |row| Ok((row.get(0)?, row.get(1)?)))?
         .collect::<Result<_, _>>()?;
     Ok(rows)
+}
+
+/// A points balance seen at some time, for one saved key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BalanceReading {
+    pub api_key_id: KeyId,
+    pub at: i64,
+    pub total: f64,
+    pub available: f64,
+    pub frozen: f64,
+}
+
+fn reading_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<BalanceReading> {
+    Ok(BalanceReading {
+        api_key_id: row.get(0)?,
+        at: row.get(1)?,
+        total: row.get(2)?,
+        available: row.get(3)?,
+        frozen: row.get(4)?,
+    })
+}
+
+/// The newest balance read for each of the user's keys (keys never read are absent).
+pub fn latest_balances(conn: &Connection, user_id: UserId) -> Result<Vec<BalanceReading>, DbError> {
+    let mut statement = conn.prepare_cached(
+        "SELECT k.id, q.started_at, q.balance_total, q.balance_available, q.balance_frozen
+         FROM api_keys k JOIN queries q ON q.id = (
+             SELECT id FROM queries WHERE api_key_id = k.id AND balance_available IS NOT NULL
+             ORDER BY started_at DESC, id DESC LIMIT 1)
+         WHERE k.user_id = ?1",
+    )?;
+    let rows = statement
+        .query_map([user_id], reading_from_row)?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+/// The user's balance readings since `since` (unix seconds), oldest first, at most `limit`
+/// (the newest ones when there are more).
+pub fn balance_readings(
+    conn: &Connection,
+    user_id: UserId,
+    since: i64,
+    limit: i64,
+) -> Result<Vec<BalanceReading>, DbError> {
+    let mut statement = conn.prepare_cached(
+        "SELECT * FROM (
+             SELECT api_key_id, started_at, balance_total, balance_available, balance_frozen
+             FROM queries
+             WHERE user_id = ?1 AND started_at >= ?2 AND api_key_id IS NOT NULL
+               AND balance_available IS NOT NULL
+             ORDER BY started_at DESC, id DESC LIMIT ?3)
+         ORDER BY started_at, api_key_id",
+    )?;
+    let rows = statement
+        .query_map(params![user_id, since, limit], reading_from_row)?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+/// The last balance read for `key_id` before `at`.
+pub fn reading_before(
+    conn: &Connection,
+    key_id: KeyId,
+    at: i64,
+) -> Result<Option<BalanceReading>, DbError> {
+    Ok(conn
+        .query_row(
+            "SELECT api_key_id, started_at, balance_total, balance_available, balance_frozen
+             FROM queries WHERE api_key_id = ?1 AND started_at < ?2
+               AND balance_available IS NOT NULL
+             ORDER BY started_at DESC, id DESC LIMIT 1",
+            params![key_id, at],
+            reading_from_row,
+        )
+        .optional()?)
 }

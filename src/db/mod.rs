@@ -6,6 +6,8 @@ pub mod api_keys;
 pub mod history;
 pub mod login_failures;
 pub mod presets;
+pub mod prices;
+pub mod runs;
 pub mod sessions;
 pub mod users;
 
@@ -13,7 +15,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use r2d2_sqlite::SqliteConnectionManager;
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 use rusqlite_migration::{M, Migrations};
 
 pub type Pool = r2d2::Pool<SqliteConnectionManager>;
@@ -28,6 +30,8 @@ pub enum DbError {
     Migration(#[from] rusqlite_migration::Error),
     #[error("database task failed")]
     Join,
+    #[error("the database has rows in {0} whose references are broken")]
+    BrokenReferences(String),
     #[error("cannot create {path}: {source}")]
     Io {
         path: String,
@@ -39,6 +43,7 @@ fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(include_str!("../../migrations/0001_init.sql")),
         M::up(include_str!("../../migrations/0002_error_reason.sql")),
+        M::up(include_str!("../../migrations/0004_points.sql")),
     ])
 }
 
@@ -52,6 +57,22 @@ fn configure(conn: &mut Connection) -> rusqlite::Result<()> {
          PRAGMA temp_store = MEMORY;
          PRAGMA wal_autocheckpoint = 10000;",
     )
+}
+
+/// Applies every migration with foreign keys off (a table rebuild must not cascade), then
+/// checks that every reference still holds before turning them back on.
+fn migrate(conn: &mut Connection) -> Result<(), DbError> {
+    conn.execute_batch("PRAGMA foreign_keys = OFF;")?;
+    let migrated = migrations().to_latest(conn);
+    let broken: Option<String> = conn
+        .query_row("PRAGMA foreign_key_check", [], |row| row.get(0))
+        .optional()?;
+    conn.execute_batch("PRAGMA foreign_keys = ON;")?;
+    migrated?;
+    match broken {
+        Some(table) => Err(DbError::BrokenReferences(table)),
+        None => Ok(()),
+    }
 }
 
 #[derive(Clone)]
@@ -74,7 +95,7 @@ impl Db {
             .connection_timeout(Duration::from_secs(10))
             .build(manager)?;
         let mut conn = pool.get()?;
-        migrations().to_latest(&mut conn)?;
+        migrate(&mut conn)?;
         Ok(Self { pool })
     }
 

@@ -170,12 +170,11 @@ mod tests {
     }
 
     fn catalogue(server: &MockServer, timing: CatalogueTiming) -> Catalogue {
-        let upstream = Upstream::new(
-            &format!("{}/v1", server.uri()),
-            &server.uri(),
-            Duration::from_secs(30),
-        )
-        .unwrap();
+        let bases = crate::modelscope::SiteBases {
+            api_base: format!("{}/v1", server.uri()),
+            hub_base: server.uri(),
+        };
+        let upstream = Upstream::new(&bases, &bases, Duration::from_secs(30)).unwrap();
         Catalogue::with_timing(upstream, timing)
     }
 

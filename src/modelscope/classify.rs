@@ -68,10 +68,12 @@ pub enum Reason {
     Truncated,
     /// The request failed below HTTP for another reason.
     Request,
+    /// Refused while the points were below the model's price.
+    PointsExhausted,
 }
 
 impl Reason {
-    pub const ALL: [Reason; 7] = [
+    pub const ALL: [Reason; 8] = [
         Self::Model(InvalidModel::TooLong),
         Self::Model(InvalidModel::NotOwnerSlashName),
         Self::Model(InvalidModel::BadCharacter),
@@ -79,6 +81,7 @@ impl Reason {
         Self::Connect,
         Self::Truncated,
         Self::Request,
+        Self::PointsExhausted,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -90,6 +93,7 @@ impl Reason {
             Self::Connect => "connect",
             Self::Truncated => "truncated",
             Self::Request => "request",
+            Self::PointsExhausted => "points_exhausted",
         }
     }
 
@@ -125,24 +129,68 @@ impl Failure {
     }
 }
 
-/// `None` means the probe answered usefully. `body` may be empty when it was not read.
-pub fn classify(status: u16, quota: &Quota, body: &str) -> Option<ErrorCode> {
+/// What is known of the account's points when a probe is refused: the available balance read
+/// before the run, and the model's price. Bodies are not reliable words, so the balance decides
+/// whether a refusal is spent points or a passing rate limit.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct PointsHint {
+    pub available: Option<f64>,
+    pub price: Option<f64>,
+}
+
+/// The dearest price a model can have; an unknown price is assumed to be it.
+pub const HIGHEST_PRICE: f64 = 2.0;
+
+/// `None` means the probe answered usefully: any 2xx, with or without the rate-limit headers
+/// (without them the answer rests on the points balance). `body` may be empty when unread.
+pub fn classify(status: u16, quota: &Quota, body: &str, points: PointsHint) -> Option<ErrorCode> {
     let lower = body.to_ascii_lowercase();
+    let quota_like = QUOTA_WORDS.iter().any(|word| lower.contains(word));
     let code = match status {
-        200..=299 if quota.is_empty() => ErrorCode::NoQuotaData,
         200..=299 => return None,
         401 if lower.contains("bind") && lower.contains("alibaba") => ErrorCode::AccountNotEligible,
         401 => ErrorCode::InvalidKey,
+        402 | 429 => refusal(quota, points, status == 402 || quota_like),
+        403 if quota_like => refusal(quota, points, true),
         403 => ErrorCode::AccountNotEligible,
         404 => ErrorCode::ModelNotFound,
         400 if lower.contains("not supported") || lower.contains("no provider supported") => {
             ErrorCode::ModelNotFound
         }
-        429 if quota.is_exhausted() => ErrorCode::QuotaExhausted,
-        429 => ErrorCode::RateLimited,
+        400..=499 if lower.contains("quotalimitexceed") => refusal(quota, points, true),
         _ => ErrorCode::UpstreamError,
     };
     Some(code)
+}
+
+/// Words of a body that speaks of spent quota or points (lower case).
+const QUOTA_WORDS: [&str; 6] = [
+    "quotalimitexceed",
+    "quota",
+    "insufficient",
+    "余额不足",
+    "魔粒",
+    "额度",
+];
+
+/// A refused probe: exhausted when the headers say nothing is left, or (without headers) when
+/// the points before the run were below the model's price; otherwise a passing rate limit. With
+/// nothing known, a plain 429 is a rate limit and a body that speaks of quota is exhaustion.
+fn refusal(quota: &Quota, points: PointsHint, says_quota: bool) -> ErrorCode {
+    if quota.is_exhausted() {
+        return ErrorCode::QuotaExhausted;
+    }
+    if !quota.is_empty() {
+        return ErrorCode::RateLimited;
+    }
+    match points.available {
+        Some(available) if available < points.price.unwrap_or(HIGHEST_PRICE) => {
+            ErrorCode::QuotaExhausted
+        }
+        Some(_) => ErrorCode::RateLimited,
+        None if says_quota => ErrorCode::QuotaExhausted,
+        None => ErrorCode::RateLimited,
+    }
 }
 
 /// The most a user is shown of an upstream message.
@@ -188,12 +236,77 @@ mod tests {
         }
     }
 
+    const UNKNOWN: PointsHint = PointsHint {
+        available: None,
+        price: None,
+    };
+
+    fn with_points(available: f64, price: Option<f64>) -> PointsHint {
+        PointsHint {
+            available: Some(available),
+            price,
+        }
+    }
+
     #[test]
-    fn success_needs_at_least_one_header() {
-        assert_eq!(classify(200, &quota(Some(5), Some(5)), ""), None);
+    fn any_success_is_healthy_with_or_without_headers() {
+        assert_eq!(classify(200, &quota(Some(5), Some(5)), "", UNKNOWN), None);
+        assert_eq!(classify(200, &Quota::default(), "{}", UNKNOWN), None);
+    }
+
+    #[test]
+    fn without_headers_the_balance_decides_a_refusal() {
+        let none = Quota::default();
+        let limit = r#"{"errors":{"message":"Request limit exceeded.","request_id":"r"}}"#;
+        // Points left for the model's price: a passing rate limit.
         assert_eq!(
-            classify(200, &Quota::default(), "{}"),
-            Some(ErrorCode::NoQuotaData)
+            classify(429, &none, limit, with_points(10.0, Some(1.0))),
+            Some(ErrorCode::RateLimited)
+        );
+        // Below the price: spent points.
+        assert_eq!(
+            classify(429, &none, limit, with_points(0.5, Some(1.0))),
+            Some(ErrorCode::QuotaExhausted)
+        );
+        // Unknown price: below 2 is spent.
+        assert_eq!(
+            classify(429, &none, limit, with_points(1.5, None)),
+            Some(ErrorCode::QuotaExhausted)
+        );
+        assert_eq!(
+            classify(429, &none, limit, with_points(2.0, None)),
+            Some(ErrorCode::RateLimited)
+        );
+        // 402, a quota-like 403 and the QuotaLimitExceed code are refusals too.
+        assert_eq!(
+            classify(402, &none, "", with_points(0.0, Some(1.0))),
+            Some(ErrorCode::QuotaExhausted)
+        );
+        assert_eq!(
+            classify(403, &none, "魔粒余额不足", with_points(0.0, None)),
+            Some(ErrorCode::QuotaExhausted)
+        );
+        assert_eq!(
+            classify(403, &none, "魔粒余额不足", with_points(50.0, None)),
+            Some(ErrorCode::RateLimited)
+        );
+        assert_eq!(
+            classify(
+                400,
+                &none,
+                r#"{"code":"QuotaLimitExceed"}"#,
+                with_points(0.0, None)
+            ),
+            Some(ErrorCode::QuotaExhausted)
+        );
+        // Nothing known: a plain 429 is a rate limit, words of quota are exhaustion.
+        assert_eq!(
+            classify(429, &none, limit, UNKNOWN),
+            Some(ErrorCode::RateLimited)
+        );
+        assert_eq!(
+            classify(402, &none, "", UNKNOWN),
+            Some(ErrorCode::QuotaExhausted)
         );
     }
 
@@ -203,15 +316,15 @@ mod tests {
         let bind =
             r#"{"error":{"message":"please bind your alibaba cloud account","request_id":"x"}}"#;
         assert_eq!(
-            classify(401, &Quota::default(), bad),
+            classify(401, &Quota::default(), bad, UNKNOWN),
             Some(ErrorCode::InvalidKey)
         );
         assert_eq!(
-            classify(401, &Quota::default(), bind),
+            classify(401, &Quota::default(), bind, UNKNOWN),
             Some(ErrorCode::AccountNotEligible)
         );
         assert_eq!(
-            classify(403, &Quota::default(), ""),
+            classify(403, &Quota::default(), "", UNKNOWN),
             Some(ErrorCode::AccountNotEligible)
         );
     }
@@ -220,16 +333,19 @@ mod tests {
     fn unknown_models() {
         let q = Quota::default();
         assert_eq!(
-            classify(400, &q, "Model id Foo/Bar is not supported"),
+            classify(400, &q, "Model id Foo/Bar is not supported", UNKNOWN),
             Some(ErrorCode::ModelNotFound)
         );
         assert_eq!(
-            classify(400, &q, "Foo/Bar has no provider supported"),
+            classify(400, &q, "Foo/Bar has no provider supported", UNKNOWN),
             Some(ErrorCode::ModelNotFound)
         );
-        assert_eq!(classify(404, &q, ""), Some(ErrorCode::ModelNotFound));
         assert_eq!(
-            classify(400, &q, "bad json"),
+            classify(404, &q, "", UNKNOWN),
+            Some(ErrorCode::ModelNotFound)
+        );
+        assert_eq!(
+            classify(400, &q, "bad json", UNKNOWN),
             Some(ErrorCode::UpstreamError)
         );
     }
@@ -237,19 +353,19 @@ mod tests {
     #[test]
     fn exhausted_versus_rate_limited() {
         assert_eq!(
-            classify(429, &quota(Some(10), Some(0)), ""),
+            classify(429, &quota(Some(10), Some(0)), "", UNKNOWN),
             Some(ErrorCode::QuotaExhausted)
         );
         assert_eq!(
-            classify(429, &quota(Some(0), None), ""),
+            classify(429, &quota(Some(0), None), "", UNKNOWN),
             Some(ErrorCode::QuotaExhausted)
         );
         assert_eq!(
-            classify(429, &quota(Some(10), Some(3)), ""),
+            classify(429, &quota(Some(10), Some(3)), "", UNKNOWN),
             Some(ErrorCode::RateLimited)
         );
         assert_eq!(
-            classify(429, &Quota::default(), ""),
+            classify(429, &Quota::default(), "", UNKNOWN),
             Some(ErrorCode::RateLimited)
         );
     }
@@ -257,9 +373,18 @@ mod tests {
     #[test]
     fn server_errors_and_oddities() {
         let q = Quota::default();
-        assert_eq!(classify(500, &q, ""), Some(ErrorCode::UpstreamError));
-        assert_eq!(classify(503, &q, ""), Some(ErrorCode::UpstreamError));
-        assert_eq!(classify(302, &q, ""), Some(ErrorCode::UpstreamError));
+        assert_eq!(
+            classify(500, &q, "", UNKNOWN),
+            Some(ErrorCode::UpstreamError)
+        );
+        assert_eq!(
+            classify(503, &q, "", UNKNOWN),
+            Some(ErrorCode::UpstreamError)
+        );
+        assert_eq!(
+            classify(302, &q, "", UNKNOWN),
+            Some(ErrorCode::UpstreamError)
+        );
     }
 
     #[test]

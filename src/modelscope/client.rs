@@ -1,4 +1,4 @@
-//! The one shared HTTP client for ModelScope and the three calls made with it.
+//! The one shared HTTP client for ModelScope (both sites) and the three calls made with it.
 
 use std::time::{Duration, Instant};
 
@@ -7,9 +7,10 @@ use reqwest::header::{AUTHORIZATION, HeaderValue, RETRY_AFTER};
 use serde::{Deserialize, Serialize};
 
 use super::body::{BODY_CAP, read_capped};
-use super::classify::{ErrorCode, Failure, Reason, classify, short_upstream_message};
+use super::classify::{ErrorCode, Failure, PointsHint, Reason, classify, short_upstream_message};
 use super::quota::Quota;
 use super::redact::redact;
+use super::site::Site;
 use crate::crypto::secret::ApiSecret;
 
 /// A transient 429 is retried once, after `Retry-After` but never longer than this.
@@ -19,12 +20,37 @@ const DEFAULT_RETRY_WAIT: Duration = Duration::from_secs(1);
 /// The catalogue lists every model; it is larger than an error body but still bounded.
 const CATALOGUE_CAP: usize = 2 * 1024 * 1024;
 
+/// Where one site's calls go.
 #[derive(Clone)]
-pub struct Upstream {
-    http: reqwest::Client,
+struct Endpoints {
     chat_url: String,
     balance_url: String,
     models_url: String,
+}
+
+impl Endpoints {
+    fn new(bases: &SiteBases) -> Self {
+        Self {
+            chat_url: format!("{}/chat/completions", bases.api_base),
+            balance_url: format!("{}/openapi/v1/magicubes/balance", bases.hub_base),
+            models_url: format!("{}/models", bases.api_base),
+        }
+    }
+}
+
+/// One site's two bases, from configuration only, without a trailing slash.
+#[derive(Debug, Clone)]
+pub struct SiteBases {
+    pub api_base: String,
+    pub hub_base: String,
+}
+
+/// The shared client: pooled keep-alive connections to both sites.
+#[derive(Clone)]
+pub struct Upstream {
+    http: reqwest::Client,
+    cn: Endpoints,
+    ai: Endpoints,
 }
 
 /// What one model's probe saw.
@@ -98,8 +124,7 @@ struct CatalogueEnvelope {
 }
 
 impl Upstream {
-    /// `api_base` and `hub_base` come only from configuration, without a trailing slash.
-    pub fn new(api_base: &str, hub_base: &str, timeout: Duration) -> Result<Self, reqwest::Error> {
+    pub fn new(cn: &SiteBases, ai: &SiteBases, timeout: Duration) -> Result<Self, reqwest::Error> {
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
@@ -110,14 +135,28 @@ impl Upstream {
             .build()?;
         Ok(Self {
             http,
-            chat_url: format!("{api_base}/chat/completions"),
-            balance_url: format!("{hub_base}/openapi/v1/magicubes/balance"),
-            models_url: format!("{api_base}/models"),
+            cn: Endpoints::new(cn),
+            ai: Endpoints::new(ai),
         })
     }
 
-    /// One call of `model`'s daily quota, plus at most one retry of a transient 429.
-    pub async fn probe(&self, token: &ApiSecret, model: &str) -> ProbeReport {
+    fn at(&self, site: Site) -> &Endpoints {
+        match site {
+            Site::Cn => &self.cn,
+            Site::Ai => &self.ai,
+        }
+    }
+
+    /// One call of `model` (a call of its daily quota, or its price in points), plus at most
+    /// one retry of a passing rate limit. `points` decides what a refusal without rate-limit
+    /// headers means (see `classify`); spent points are never retried.
+    pub async fn probe(
+        &self,
+        site: Site,
+        token: &ApiSecret,
+        model: &str,
+        points: PointsHint,
+    ) -> ProbeReport {
         let started = Instant::now();
         let Some(auth) = bearer(token) else {
             return ProbeReport {
@@ -138,7 +177,7 @@ impl Upstream {
         loop {
             let sent = self
                 .http
-                .post(&self.chat_url)
+                .post(&self.at(site).chat_url)
                 .header(AUTHORIZATION, auth.clone())
                 .json(&body)
                 .send()
@@ -175,13 +214,19 @@ impl Upstream {
                 }
             };
             let body = redact(&body, token);
-            let code = classify(status.as_u16(), &quota, &body);
+            let code = classify(status.as_u16(), &quota, &body, points);
             if code == Some(ErrorCode::RateLimited) && !retried {
                 retried = true;
                 tokio::time::sleep(retry_wait).await;
                 continue;
             }
-            let failure = code.map(|code| Failure::new(code, failure_detail(code, &body)));
+            let failure = code.map(|code| match code {
+                // Without headers an exhaustion is the points running out, not the daily quota.
+                ErrorCode::QuotaExhausted if quota.is_empty() => {
+                    Failure::because(code, Reason::PointsExhausted)
+                }
+                _ => Failure::new(code, failure_detail(code, &body)),
+            });
             return ProbeReport {
                 quota,
                 status: Some(status.as_u16()),
@@ -192,11 +237,15 @@ impl Upstream {
     }
 
     /// The free points balance; never costs quota.
-    pub async fn balance(&self, token: &ApiSecret) -> Result<AccountBalance, BalanceError> {
+    pub async fn balance(
+        &self,
+        site: Site,
+        token: &ApiSecret,
+    ) -> Result<AccountBalance, BalanceError> {
         let auth = bearer(token).ok_or(BalanceError::InvalidKey)?;
         let response = self
             .http
-            .get(&self.balance_url)
+            .get(&self.at(site).balance_url)
             .header(AUTHORIZATION, auth)
             .send()
             .await
@@ -230,11 +279,11 @@ impl Upstream {
         }
     }
 
-    /// The public model catalogue (free, no key needed).
+    /// The public model catalogue of the China site (free, no key needed).
     pub async fn catalogue(&self) -> Result<Vec<CatalogueModel>, BalanceError> {
         let response = self
             .http
-            .get(&self.models_url)
+            .get(&self.cn.models_url)
             .send()
             .await
             .map_err(|e| balance_transport_error(&e))?;

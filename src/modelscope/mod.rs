@@ -6,13 +6,21 @@ pub mod catalogue;
 mod classify;
 mod client;
 pub mod model_id;
+mod price;
 mod quota;
 mod redact;
+mod result;
+mod site;
 
 pub use catalogue::Catalogue;
-pub use classify::{ErrorCode, Failure, Reason, classify, short_upstream_message};
-pub use client::{AccountBalance, BalanceError, CatalogueModel, ProbeReport, Upstream};
+pub use classify::{
+    ErrorCode, Failure, HIGHEST_PRICE, PointsHint, Reason, classify, short_upstream_message,
+};
+pub use client::{AccountBalance, BalanceError, CatalogueModel, ProbeReport, SiteBases, Upstream};
 pub use model_id::{
     BatchError, InvalidModel, ModelEntry, prepare_models, split_model_text, validate_model_id,
 };
+pub use price::{Price, PriceSource, TIERS, tier};
 pub use quota::Quota;
+pub use result::{BatchReport, ModelResult};
+pub use site::Site;

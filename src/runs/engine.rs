@@ -1,7 +1,9 @@
-//! The batch engine: turn what a user typed into a list of models, probe them concurrently
-//! under per-query and server-wide limits and one deadline, and report every row in order.
+//! The batch engine: probe a run's models concurrently under per-query and server-wide limits
+//! and one deadline, and report every row in order. Anonymous work has its own bounded share of
+//! the server-wide slots and a per-address cap, so signed-in and scheduled runs always have room.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::{Stream, StreamExt};
@@ -9,66 +11,9 @@ use tokio::sync::Semaphore;
 
 use crate::crypto::secret::ApiSecret;
 use crate::modelscope::{
-    AccountBalance, BalanceError, BatchError, ErrorCode, Failure, ModelEntry, ProbeReport, Quota,
-    Reason, Upstream, prepare_models,
+    AccountBalance, BalanceError, ErrorCode, Failure, ModelEntry, ModelResult, PointsHint, Reason,
+    Site, Upstream,
 };
-
-/// One model's row of a finished query.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ModelResult {
-    pub model: String,
-    pub quota: Quota,
-    pub status: Option<u16>,
-    pub failure: Option<Failure>,
-    pub latency_ms: u64,
-}
-
-impl ModelResult {
-    pub fn is_ok(&self) -> bool {
-        self.failure.is_none()
-    }
-
-    pub fn error_code(&self) -> Option<ErrorCode> {
-        self.failure.as_ref().map(|f| f.code)
-    }
-
-    fn from_probe(model: String, report: ProbeReport) -> Self {
-        Self {
-            model,
-            quota: report.quota,
-            status: report.status,
-            failure: report.failure,
-            latency_ms: millis(report.latency),
-        }
-    }
-
-    fn failed(model: String, failure: Failure, latency: Duration) -> Self {
-        Self {
-            model,
-            quota: Quota::default(),
-            status: None,
-            failure: Some(failure),
-            latency_ms: millis(latency),
-        }
-    }
-}
-
-/// A finished query: rows in input order, and how long it took.
-#[derive(Debug, Clone)]
-pub struct BatchReport {
-    pub results: Vec<ModelResult>,
-    pub elapsed: Duration,
-}
-
-impl BatchReport {
-    pub fn ok_count(&self) -> usize {
-        self.results.iter().filter(|r| r.is_ok()).count()
-    }
-
-    pub fn failed_count(&self) -> usize {
-        self.results.len() - self.ok_count()
-    }
-}
 
 #[derive(Debug, Clone, Copy)]
 pub struct QueryLimits {
@@ -78,19 +23,85 @@ pub struct QueryLimits {
     pub deadline: Duration,
 }
 
-/// Shared by every request: the upstream client and the server-wide call limit.
+/// The server-wide shares of upstream calls.
+#[derive(Debug, Clone, Copy)]
+pub struct SharedLimits {
+    /// Upstream calls in flight for the whole server.
+    pub global: usize,
+    /// Of those, the most anonymous work may hold at once.
+    pub anonymous: usize,
+    /// Anonymous runs going at once from one client address.
+    pub anonymous_per_address: usize,
+}
+
+/// What the probes of one run may know about the points: the available balance read before
+/// the run, and the known prices by model.
+#[derive(Debug, Clone, Default)]
+pub struct PointsHints {
+    pub available: Option<f64>,
+    pub prices: HashMap<String, f64>,
+}
+
+impl PointsHints {
+    fn for_model(&self, model: &str) -> PointsHint {
+        PointsHint {
+            available: self.available,
+            price: self.prices.get(model).copied(),
+        }
+    }
+}
+
+/// Whose run it is, for the upstream slots it may use.
+pub enum Lane {
+    /// A signed-in user, a token holder or the scheduler: the whole server-wide limit.
+    Member,
+    /// Anyone else; holds one of its address's anonymous run places until the run ends.
+    Anonymous(AnonymousTicket),
+}
+
+/// One anonymous run from one address; dropping it frees the place.
+pub struct AnonymousTicket {
+    address: String,
+    active: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+impl Drop for AnonymousTicket {
+    fn drop(&mut self) {
+        if let Ok(mut active) = self.active.lock()
+            && let Some(count) = active.get_mut(&self.address)
+        {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                active.remove(&self.address);
+            }
+        }
+    }
+}
+
+/// The address already has as many anonymous runs going as it may.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("too many anonymous queries at once from this address")]
+pub struct Busy;
+
+/// Shared by every request: the upstream client and the server-wide call limits.
 #[derive(Clone)]
 pub struct QueryEngine {
     upstream: Upstream,
     global: Arc<Semaphore>,
+    anonymous: Arc<Semaphore>,
+    anonymous_per_address: usize,
+    active_anonymous: Arc<Mutex<HashMap<String, usize>>>,
     limits: QueryLimits,
 }
 
 impl QueryEngine {
-    pub fn new(upstream: Upstream, global_concurrency: usize, limits: QueryLimits) -> Self {
+    pub fn new(upstream: Upstream, shared: SharedLimits, limits: QueryLimits) -> Self {
         Self {
             upstream,
-            global: Arc::new(Semaphore::new(global_concurrency)),
+            global: Arc::new(Semaphore::new(shared.global)),
+            anonymous: Arc::new(Semaphore::new(shared.anonymous.min(shared.global))),
+            anonymous_per_address: shared.anonymous_per_address,
+            active_anonymous: Arc::default(),
             limits,
         }
     }
@@ -103,11 +114,18 @@ impl QueryEngine {
         &self.upstream
     }
 
-    pub fn prepare<'a>(
-        &self,
-        raw: impl IntoIterator<Item = &'a str>,
-    ) -> Result<Vec<ModelEntry>, BatchError> {
-        prepare_models(raw, self.limits.max_models)
+    /// A place for one more anonymous run from `address`, or `Busy`.
+    pub fn admit_anonymous(&self, address: &str) -> Result<Lane, Busy> {
+        let mut active = self.active_anonymous.lock().map_err(|_| Busy)?;
+        let count = active.entry(address.to_owned()).or_insert(0);
+        if *count >= self.anonymous_per_address {
+            return Err(Busy);
+        }
+        *count += 1;
+        Ok(Lane::Anonymous(AnonymousTicket {
+            address: address.to_owned(),
+            active: self.active_anonymous.clone(),
+        }))
     }
 
     /// Rows as each model finishes, tagged with its input position. Exactly one probe per
@@ -115,12 +133,14 @@ impl QueryEngine {
     /// the deadline: a call still waiting or running then becomes a `timeout` row.
     pub fn stream(
         &self,
+        site: Site,
         token: ApiSecret,
         entries: Vec<ModelEntry>,
+        hints: PointsHints,
+        anonymous: bool,
     ) -> impl Stream<Item = (usize, ModelResult)> + Send + 'static {
         let deadline = tokio::time::Instant::now() + self.limits.deadline;
         let started = Instant::now();
-        // Invalid ids are answered at once, without a call; the rest are probed.
         let mut refused = Vec::new();
         let mut valid = Vec::new();
         for (index, entry) in entries.into_iter().enumerate() {
@@ -128,28 +148,41 @@ impl QueryEngine {
                 ModelEntry::Valid(id) => valid.push((index, id)),
                 ModelEntry::Invalid { id, reason } => {
                     let failure = Failure::because(ErrorCode::InvalidModel, Reason::Model(reason));
-                    refused.push((index, ModelResult::failed(id, failure, Duration::ZERO)));
+                    refused.push((
+                        index,
+                        ModelResult::unprobed(id, Some(failure), Duration::ZERO),
+                    ));
                 }
             }
         }
         let refused = futures::stream::iter(refused);
         let upstream = self.upstream.clone();
         let global = self.global.clone();
+        let share = anonymous.then(|| self.anonymous.clone());
         let token = Arc::new(token);
+        let hints = Arc::new(hints);
         let probes = futures::stream::iter(valid)
             .map(move |(index, model): (usize, String)| {
-                let (upstream, global, token) = (upstream.clone(), global.clone(), token.clone());
+                let (upstream, global, share) = (upstream.clone(), global.clone(), share.clone());
+                let (token, hints) = (token.clone(), hints.clone());
                 async move {
                     let call = async {
-                        // The semaphore is never closed, so acquiring only fails if it were.
+                        // Anonymous work takes its share first, so it never holds more of the
+                        // global slots than that. The semaphores are never closed.
+                        let _share = match &share {
+                            Some(share) => share.acquire().await.ok(),
+                            None => None,
+                        };
                         let _permit = global.acquire().await.ok();
-                        upstream.probe(&token, &model).await
+                        upstream
+                            .probe(site, &token, &model, hints.for_model(&model))
+                            .await
                     };
                     let row = match tokio::time::timeout_at(deadline, call).await {
                         Ok(report) => ModelResult::from_probe(model, report),
-                        Err(_) => ModelResult::failed(
+                        Err(_) => ModelResult::unprobed(
                             model,
-                            Failure::new(ErrorCode::Timeout, None),
+                            Some(Failure::new(ErrorCode::Timeout, None)),
                             started.elapsed(),
                         ),
                     };
@@ -160,38 +193,14 @@ impl QueryEngine {
         refused.chain(probes)
     }
 
-    /// The whole batch, rows in input order.
-    pub async fn run(&self, token: ApiSecret, entries: Vec<ModelEntry>) -> BatchReport {
-        let started = Instant::now();
-        let mut slots: Vec<Option<ModelResult>> = vec![None; entries.len()];
-        let mut rows = std::pin::pin!(self.stream(token, entries));
-        while let Some((index, row)) = rows.next().await {
-            slots[index] = Some(row);
-        }
-        BatchReport {
-            results: slots.into_iter().flatten().collect(),
-            elapsed: started.elapsed(),
-        }
-    }
-
-    /// The points balance, bounded by the same deadline as the probes.
-    pub async fn balance(&self, token: &ApiSecret) -> Result<AccountBalance, BalanceError> {
-        tokio::time::timeout(self.limits.deadline, self.upstream.balance(token))
+    /// The points balance (free), bounded by the same deadline as the probes.
+    pub async fn balance(
+        &self,
+        site: Site,
+        token: &ApiSecret,
+    ) -> Result<AccountBalance, BalanceError> {
+        tokio::time::timeout(self.limits.deadline, self.upstream.balance(site, token))
             .await
             .unwrap_or(Err(BalanceError::Timeout))
     }
-
-    /// The probes and, beside them (never before them), the balance.
-    pub async fn run_with_balance(
-        &self,
-        token: ApiSecret,
-        entries: Vec<ModelEntry>,
-    ) -> (BatchReport, Result<AccountBalance, BalanceError>) {
-        let balance_token = token.clone();
-        futures::join!(self.run(token, entries), self.balance(&balance_token))
-    }
-}
-
-fn millis(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }

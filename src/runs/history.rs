@@ -1,16 +1,18 @@
 //! Stored runs: what was seen, when, with which key and preset.
 
-use crate::db::history::{self, NewRun, StoredBalance};
+use crate::db::history::StoredBalance;
+use crate::db::runs::{self, NewRun};
 use crate::db::{Db, DbError};
 use crate::ids::{KeyId, PresetId, RunId, UserId};
-use crate::modelscope::{AccountBalance, BalanceError};
-use crate::runs::engine::BatchReport;
+use crate::modelscope::BatchReport;
+use crate::modelscope::{AccountBalance, BalanceError, Site};
 
 /// Where a stored run came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
     Web,
     Api,
+    Schedule,
 }
 
 impl Source {
@@ -18,6 +20,24 @@ impl Source {
         match self {
             Self::Web => "web",
             Self::Api => "api",
+            Self::Schedule => "schedule",
+        }
+    }
+}
+
+/// What a run does: call every model, or read the free balance only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RunKind {
+    #[default]
+    Probe,
+    Check,
+}
+
+impl RunKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Probe => "probe",
+            Self::Check => "check",
         }
     }
 }
@@ -50,28 +70,39 @@ pub fn stored_balance(balance: &Result<AccountBalance, BalanceError>) -> StoredB
     }
 }
 
+/// What to store about a finished run besides its rows.
+pub struct StoredRun {
+    pub origin: RunOrigin,
+    pub kind: RunKind,
+    pub site: Site,
+    pub started_at: i64,
+    pub report: BatchReport,
+    pub before: Option<Result<AccountBalance, BalanceError>>,
+    pub balance: Result<AccountBalance, BalanceError>,
+    pub points_spent: Option<f64>,
+}
+
 /// Stores a finished run in one transaction; returns its id.
-pub async fn store(
-    db: &Db,
-    origin: RunOrigin,
-    started_at: i64,
-    report: BatchReport,
-    balance: Option<Result<AccountBalance, BalanceError>>,
-) -> Result<RunId, DbError> {
+pub async fn store(db: &Db, run: StoredRun) -> Result<RunId, DbError> {
     db.run(move |conn| {
-        let run = NewRun {
+        let origin = &run.origin;
+        let new = NewRun {
             user_id: origin.user_id,
             api_key_id: origin.api_key_id,
             key_label: origin.key_label.as_deref(),
             preset_id: origin.preset_id,
             preset_name: origin.preset_name.as_deref(),
             source: origin.source.as_str(),
-            started_at,
-            duration_ms: i64::try_from(report.elapsed.as_millis()).unwrap_or(i64::MAX),
-            balance: balance.as_ref().map(stored_balance),
-            results: &report.results,
+            kind: run.kind.as_str(),
+            site: run.site.as_str(),
+            started_at: run.started_at,
+            duration_ms: i64::try_from(run.report.elapsed.as_millis()).unwrap_or(i64::MAX),
+            balance: Some(stored_balance(&run.balance)),
+            before: run.before.as_ref().map(stored_balance),
+            points_spent: run.points_spent,
+            results: &run.report.results,
         };
-        history::insert_run(conn, &run)
+        runs::insert_run(conn, &new)
     })
     .await
 }
@@ -82,6 +113,5 @@ pub async fn delete_older_than_days(db: &Db, days: u32) -> Result<usize, DbError
         return Ok(0);
     }
     let cutoff = crate::clock::now() - i64::from(days) * 86_400;
-    db.run(move |conn| history::delete_before(conn, cutoff))
-        .await
+    db.run(move |conn| runs::delete_before(conn, cutoff)).await
 }

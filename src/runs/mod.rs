@@ -1,7 +1,10 @@
 //! Runs: the planner turns a request into a ready run, the engine probes under limits, the
 //! executor runs and stores, history reads stored runs back.
 
+pub mod calls_left;
 pub mod engine;
 pub mod executor;
+pub mod grants;
 pub mod history;
 pub mod planner;
+pub mod prices;

@@ -16,8 +16,8 @@ use crate::crypto::ApiSecret;
 use crate::db::presets::{self, Preset};
 use crate::db::{Db, DbError};
 use crate::ids::{KeyId, PresetId, UserId};
-use crate::keyring::{KeyError, Keyring};
-use crate::modelscope::{BatchError, InvalidModel, ModelEntry, prepare_models};
+use crate::keyring::{KeyError, Keyring, OpenedKey};
+use crate::modelscope::{BatchError, InvalidModel, ModelEntry, Site, prepare_models};
 use crate::runs::history::{RunOrigin, Source};
 
 /// Longer than any real token (39 characters) by a wide margin.
@@ -36,16 +36,21 @@ pub struct RunAsk {
     /// The signed-in user or token holder; `None` for an anonymous caller.
     pub user: Option<UserId>,
     pub pasted_key: Option<String>,
+    /// The site a pasted key belongs to (China when not said); a saved key knows its own.
+    pub site: Option<Site>,
     pub saved_key: Option<Named<KeyId>>,
     /// Model ids as typed, already split (see `modelscope::split_model_text`).
     pub models: Vec<String>,
     pub preset: Option<Named<PresetId>>,
+    /// A free check: the balance alone is an answer, so no model is needed.
+    pub check_only: bool,
 }
 
 /// A run ready to go: the key in memory, the checked models, and what they came from.
 #[derive(Debug)]
 pub struct PlannedRun {
     pub key: ApiSecret,
+    pub site: Site,
     pub entries: Vec<ModelEntry>,
     /// The saved key used, with its label; `None` for a pasted key.
     pub saved_key: Option<(KeyId, String)>,
@@ -163,19 +168,25 @@ impl Planner {
                 let entries = self.check_models(preset.models.iter().map(String::as_str))?;
                 (entries, Some((preset.id, preset.name)))
             }
+            _ if typed.is_empty() && ask.check_only => (Vec::new(), None),
             _ => (self.check_models(typed)?, None),
         };
 
-        let (key, saved_key) = match (pasted, saved_key, ask.user) {
-            (Some(pasted), _, _) => (check_pasted_key(pasted)?, None),
+        let (key, site, saved_key) = match (pasted, saved_key, ask.user) {
+            (Some(pasted), _, _) => (
+                check_pasted_key(pasted)?,
+                ask.site.unwrap_or_default(),
+                None,
+            ),
             (None, Some(named), Some(user)) => {
-                let (secret, id, label) = self.open_key(user, named).await?;
-                (secret, Some((id, label)))
+                let (id, opened) = self.open_key(user, named).await?;
+                (opened.secret, opened.site, Some((id, opened.label)))
             }
             _ => return Err(PlanError::MissingKey),
         };
         Ok(PlannedRun {
             key,
+            site,
             entries,
             saved_key,
             preset,
@@ -218,7 +229,7 @@ impl Planner {
         &self,
         user: UserId,
         named: Named<KeyId>,
-    ) -> Result<(ApiSecret, KeyId, String), PlanError> {
+    ) -> Result<(KeyId, OpenedKey), PlanError> {
         let id = match named {
             Named::Id(id) => id,
             Named::Name(label) => self
@@ -228,8 +239,8 @@ impl Planner {
                 .map_err(key_error)?
                 .ok_or(PlanError::KeyNotFound)?,
         };
-        let (secret, label) = self.keyring.open(user, id).await.map_err(key_error)?;
-        Ok((secret, id, label))
+        let opened = self.keyring.open(user, id).await.map_err(key_error)?;
+        Ok((id, opened))
     }
 }
 

@@ -1,20 +1,36 @@
-//! `GET /` signed in: the latest known numbers for each saved key (from history, no upstream
-//! call), time left until the daily reset, and a run button per preset.
+//! `GET /` signed in: each saved key's last known points balance (with its age and a free
+//! refresh), what it buys, the latest known answer per model, the daily-grant reminder, and a
+//! run button per preset. Opening the page makes no upstream call; the refresh reads the free
+//! balance only, never a probe.
+
+use std::collections::HashMap;
 
 use askama::Template;
 use askama_web::WebTemplate;
+use rocket::http::Status;
 use rocket::request::FlashMessage;
-use rocket::{State, get};
+use rocket::response::{Flash, Redirect};
+use rocket::{State, get, post};
 
 use super::problem::Problem;
-use super::session::SignedInOrNext;
-use super::view::{Layout, Meter, Notice, PresetOption, StatusRow, meter, number};
+use super::result_view::{BalanceShown, Strip};
+use super::session::{Csrf, CurrentUser, SignedInOrNext, TokenOnlyForm};
+use super::view::{PresetOption, preset_options};
 use crate::clock;
-use crate::db::history::{self, LatestResult};
-use crate::db::{Db, presets};
-use crate::ids::KeyId;
+use crate::db::history::{self, BalanceReading, LatestResult};
+use crate::db::{Db, DbError, presets};
+use crate::i18n::Lang;
+use crate::ids::{KeyId, UserId};
 use crate::keyring::Keyring;
-use crate::modelscope::ErrorCode;
+use crate::modelscope::{ErrorCode, ModelResult, Price};
+use crate::runs::engine::{Lane, QueryEngine};
+use crate::runs::executor::{self, Execution, Stored};
+use crate::runs::grants::grant_likely_unclaimed;
+use crate::runs::history::{RunKind, Source};
+use crate::runs::planner::{Named, Planner, RunAsk};
+use crate::runs::prices;
+use crate::web::result_view::RowView;
+use crate::web::view::Layout;
 
 /// How long ago, as a number and a unit the template turns into words.
 pub struct Age {
@@ -37,19 +53,22 @@ impl Age {
 }
 
 pub struct LatestRow {
-    pub model: String,
-    pub request: String,
-    pub model_request: String,
-    pub meter: Option<Meter>,
+    pub view: RowView,
     pub age: Age,
-    pub row: StatusRow,
 }
 
 pub struct KeyPanel {
     pub id: KeyId,
     pub label: String,
     pub masked: String,
+    /// `cn` or `ai`.
+    pub site: &'static str,
     pub needs_reentry: bool,
+    /// The last balance read, with its age; `None` when never read.
+    pub strip: Option<Strip>,
+    pub balance_age: Option<Age>,
+    /// Readings since 00:00 show no rise: today's login grant is likely not claimed.
+    pub grant_unclaimed: bool,
     pub rows: Vec<LatestRow>,
 }
 
@@ -62,32 +81,58 @@ pub struct DashboardPage {
     pub reset_hours: i64,
     pub reset_minutes: i64,
     /// Set when the stored numbers could not be read.
-    pub error: Option<Notice>,
+    pub error: Option<super::view::Notice>,
 }
 
-fn latest_row(latest: LatestResult, now: i64) -> LatestRow {
-    let q = latest.quota;
+/// What the page reads from the database, in one round trip.
+struct DashboardData {
+    latest: Vec<LatestResult>,
+    balances: Vec<BalanceReading>,
+    today: Vec<BalanceReading>,
+    baselines: HashMap<KeyId, f64>,
+    presets: Vec<crate::db::presets::Preset>,
+}
+
+fn read_stored(
+    conn: &rusqlite::Connection,
+    user_id: UserId,
+    midnight: i64,
+) -> Result<DashboardData, DbError> {
+    let balances = history::latest_balances(conn, user_id)?;
+    let mut baselines = HashMap::new();
+    for reading in &balances {
+        if let Some(before) = history::reading_before(conn, reading.api_key_id, midnight)? {
+            baselines.insert(reading.api_key_id, before.total);
+        }
+    }
+    Ok(DashboardData {
+        latest: history::latest_for_user(conn, user_id)?,
+        today: history::balance_readings(conn, user_id, midnight, 500)?,
+        balances,
+        baselines,
+        presets: presets::list_for_user(conn, user_id)?,
+    })
+}
+
+fn latest_row(
+    latest: &LatestResult,
+    available: Option<f64>,
+    price: Option<Price>,
+    now: i64,
+    lang: Lang,
+) -> LatestRow {
+    let code = latest.error_code.as_deref().and_then(ErrorCode::parse);
+    let result = ModelResult {
+        model: latest.model.clone(),
+        quota: latest.quota,
+        status: Some(200),
+        failure: code.map(|code| crate::modelscope::Failure::new(code, None)),
+        latency_ms: 0,
+        price,
+    };
     LatestRow {
-        request: format!(
-            "{} / {}",
-            number(q.request_remaining),
-            number(q.request_limit)
-        ),
-        model_request: format!(
-            "{} / {}",
-            number(q.model_request_remaining),
-            number(q.model_request_limit)
-        ),
-        meter: meter(q.model_request_remaining, q.model_request_limit),
+        view: RowView::new(&result, available, lang),
         age: Age::since(latest.checked_at, now),
-        row: StatusRow {
-            code: latest
-                .error_code
-                .as_deref()
-                .and_then(ErrorCode::parse)
-                .map_or("ok", |c| c.as_str()),
-        },
-        model: latest.model,
     }
 }
 
@@ -102,6 +147,7 @@ pub async fn dashboard(
     let user_id = user.0.user_id;
     let now = clock::now();
     let reset = clock::seconds_until_midnight(now);
+    let midnight = clock::last_midnight(now);
     let mut page = DashboardPage {
         layout: user.layout().with_flash(flash),
         keys: Vec::new(),
@@ -110,15 +156,10 @@ pub async fn dashboard(
         reset_minutes: (reset % 3600) / 60,
         error: None,
     };
-    let stored = db
-        .run(move |conn| {
-            Ok((
-                history::latest_for_user(conn, user_id)?,
-                presets::list_for_user(conn, user_id)?,
-            ))
-        })
-        .await;
-    let (latest, presets) = match stored {
+    let stored = match db
+        .run(move |conn| read_stored(conn, user_id, midnight))
+        .await
+    {
         Ok(stored) => stored,
         Err(error) => {
             page.error = Some(Problem::db(&error).notice);
@@ -132,23 +173,110 @@ pub async fn dashboard(
             return page;
         }
     };
+    let models: Vec<String> = stored.latest.iter().map(|l| l.model.clone()).collect();
+    let known = prices::prices_for(db, Some(user_id), models)
+        .await
+        .unwrap_or_else(|error| {
+            tracing::warn!(%error, "reading model prices failed");
+            HashMap::new()
+        });
+    let lang = page.layout.lang;
     page.keys = keys
         .into_iter()
-        .map(|key| KeyPanel {
-            id: key.id,
-            label: key.label,
-            masked: key.masked,
-            needs_reentry: key.needs_reentry,
-            rows: Vec::new(),
+        .map(|key| {
+            let balance = stored.balances.iter().find(|b| b.api_key_id == key.id);
+            let available = balance.map(|b| b.available);
+            let today: Vec<f64> = stored
+                .today
+                .iter()
+                .filter(|r| r.api_key_id == key.id)
+                .map(|r| r.total)
+                .collect();
+            let baseline = stored.baselines.get(&key.id).copied();
+            KeyPanel {
+                id: key.id,
+                label: key.label,
+                masked: key.masked,
+                site: key.site.as_str(),
+                needs_reentry: key.needs_reentry,
+                strip: balance.map(|b| {
+                    Strip::of(
+                        BalanceShown {
+                            total: Some(b.total),
+                            available: Some(b.available),
+                            frozen: Some(b.frozen),
+                            code: Some("ok"),
+                            detail: None,
+                        },
+                        None,
+                        None,
+                    )
+                }),
+                balance_age: balance.map(|b| Age::since(b.at, now)),
+                grant_unclaimed: grant_likely_unclaimed(baseline, &today).unwrap_or(false),
+                rows: stored
+                    .latest
+                    .iter()
+                    .filter(|l| l.api_key_id == key.id)
+                    .map(|l| latest_row(l, available, known.get(&l.model).copied(), now, lang))
+                    .collect(),
+            }
         })
         .collect();
-    for row in latest {
-        if let Some(panel) = page.keys.iter_mut().find(|p| p.id == row.api_key_id) {
-            panel.rows.push(latest_row(row, now));
-        }
-    }
-    page.presets = presets.into_iter().map(PresetOption::from).collect();
+    page.presets = preset_options(db, user_id, stored.presets).await;
     page
+}
+
+/// The free refresh of one key: reads its balance (no model is called), stores it as a free
+/// check of the models the dashboard shows for it, and goes back to the dashboard.
+#[post("/keys/<id>/refresh", data = "<form>")]
+pub async fn refresh(
+    user: CurrentUser,
+    id: KeyId,
+    form: Csrf<TokenOnlyForm>,
+    db: &State<Db>,
+    planner: &State<Planner>,
+    engine: &State<QueryEngine>,
+) -> Result<Flash<Redirect>, Status> {
+    let _ = form;
+    let user_id = user.0.user_id;
+    let models = db
+        .run(move |conn| history::latest_for_user(conn, user_id))
+        .await
+        .map_err(|error| Problem::db(&error).status)?
+        .into_iter()
+        .filter(|l| l.api_key_id == id)
+        .map(|l| l.model)
+        .collect::<Vec<_>>();
+    let ask = RunAsk {
+        user: Some(user_id),
+        saved_key: Some(Named::Id(id)),
+        models,
+        check_only: true,
+        ..RunAsk::default()
+    };
+    let plan = planner
+        .plan(ask)
+        .await
+        .map_err(|error| Problem::plan(&error).status)?;
+    let finished = executor::run(
+        engine,
+        db,
+        Execution {
+            plan,
+            kind: RunKind::Check,
+            source: Source::Web,
+            user: Some(user_id),
+            keep: true,
+            lane: Lane::Member,
+        },
+    )
+    .await;
+    match (finished.stored, finished.balance.is_ok()) {
+        (Stored::Saved(_), true) => Ok(Flash::success(Redirect::to("/"), "balance_refreshed")),
+        (Stored::Saved(_), false) => Ok(Flash::warning(Redirect::to("/"), "refresh_failed")),
+        _ => Err(Status::ServiceUnavailable),
+    }
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ use super::view::{BalanceView, Layout, Notice};
 use crate::clock;
 use crate::ids::KeyId;
 use crate::keyring::{Keyring, check_key_shape};
+use crate::modelscope::Site;
 use crate::names;
 use crate::runs::engine::QueryEngine;
 
@@ -24,12 +25,15 @@ pub struct KeyRow {
     pub added: String,
     pub last_used: Option<String>,
     pub needs_reentry: bool,
+    /// `cn` or `ai`.
+    pub site: &'static str,
 }
 
-/// The result of "check" for one key.
+/// The result of "check" for one key, and the site it was tried on.
 pub struct CheckResult {
     pub key_id: KeyId,
     pub balance: BalanceView,
+    pub site: &'static str,
 }
 
 #[derive(Template, WebTemplate)]
@@ -48,6 +52,8 @@ pub struct KeysPage {
 pub struct KeyForm {
     label: Option<String>,
     api_key: Option<String>,
+    /// `cn` (default) or `ai`.
+    site: Option<String>,
     csrf_token: Option<String>,
 }
 
@@ -69,6 +75,7 @@ async fn keys_page(user: &CurrentUser, keyring: &Keyring) -> Result<KeysPage, St
                 added: clock::minutes(key.created_at),
                 last_used: key.last_used_at.map(clock::minutes),
                 needs_reentry: key.needs_reentry,
+                site: key.site.as_str(),
             })
             .collect(),
         label: String::new(),
@@ -100,7 +107,14 @@ pub async fn add(
     let form = form.0;
     let label = form.label.unwrap_or_default();
     let added = match check_key_shape(form.api_key.as_deref().unwrap_or("")) {
-        Ok(secret) => keyring.add(user.0.user_id, &label, secret).await,
+        Ok(secret) => {
+            let site = form
+                .site
+                .as_deref()
+                .and_then(Site::parse)
+                .unwrap_or_default();
+            keyring.add(user.0.user_id, &label, site, secret).await
+        }
         Err(error) => Err(error),
     };
     match added {
@@ -171,11 +185,12 @@ pub async fn check(
         .await
         .map_err(|s| (s, empty_page(&user)))?;
     match opened {
-        Ok((secret, _label)) => {
-            let balance = engine.balance(&secret).await;
+        Ok(opened) => {
+            let balance = engine.balance(opened.site, &opened.secret).await;
             page.check = Some(CheckResult {
                 key_id: id,
                 balance: BalanceView::from_result(&balance),
+                site: opened.site.as_str(),
             });
             Ok(page)
         }

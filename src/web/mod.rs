@@ -15,6 +15,7 @@ mod presets;
 mod problem;
 mod query;
 mod quick;
+mod result_view;
 mod run_form;
 mod security;
 pub mod session;
@@ -28,6 +29,7 @@ pub use session::CrossSiteRefusal;
 pub fn routes() -> Vec<Route> {
     let mut routes = rocket::routes![
         dashboard::dashboard,
+        dashboard::refresh,
         quick::index,
         quick::quick,
         assets::stylesheet,

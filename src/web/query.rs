@@ -1,6 +1,7 @@
-//! `/query`: run a stored query with a saved (or pasted) key and a preset (or typed models).
-//! `POST /query` answers 303 to the stored run; `POST /query/stream` (used by app.js) streams
-//! NDJSON events as each model finishes and stores the run even if the browser leaves.
+//! `/query`: run a stored query with a saved (or pasted) key and a preset (or typed models),
+//! or read the balance only (free). `POST /query` answers 303 to the stored run;
+//! `POST /query/stream` (used by app.js) streams NDJSON events as each step happens and stores
+//! the run even if the browser leaves.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -8,23 +9,25 @@ use rocket::http::{ContentType, Status};
 use rocket::response::Redirect;
 use rocket::response::stream::TextStream;
 use rocket::{State, get, post};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::problem::Problem;
+use super::result_view::{BalanceShown, ResultView, RowView, Strip, cost_text};
 use super::run_form::RunForm;
 use super::session::{Csrf, CurrentUser};
 use super::view::{
-    KeyOption, Layout, Notice, PresetOption, StatusRow, all_status_rows, failure_detail,
-    key_options, number, points,
+    KeyOption, Layout, Notice, PresetOption, StatusRow, all_status_rows, key_options,
+    preset_options,
 };
 use crate::db::{Db, presets};
 use crate::i18n::Lang;
 use crate::ids::{KeyId, PresetId};
 use crate::keyring::Keyring;
-use crate::modelscope::{AccountBalance, BalanceError};
-use crate::runs::engine::{ModelResult, QueryEngine};
+use crate::modelscope::ModelResult;
+use crate::runs::calls_left::ExpectedCost;
+use crate::runs::engine::{Lane, QueryEngine};
 use crate::runs::executor::{self, Execution, RunEvent, Stored};
-use crate::runs::history::Source;
+use crate::runs::history::{RunKind, Source};
 use crate::runs::planner::{PlannedRun, Planner};
 
 #[derive(Template, WebTemplate)]
@@ -39,6 +42,8 @@ pub struct QueryPage {
     pub max_models: usize,
     pub error: Option<Notice>,
     pub status_rows: Vec<StatusRow>,
+    /// The results of a run that could not be stored: still the user's.
+    pub report: Option<ResultView>,
 }
 
 async fn query_page(
@@ -65,11 +70,12 @@ async fn query_page(
         selected_key_id: keys.first().map(|k| k.id),
         selected_preset_id: presets.iter().find(|p| p.is_default).map(|p| p.id),
         keys,
-        presets: presets.into_iter().map(PresetOption::from).collect(),
+        presets: preset_options(db, user_id, presets).await,
         models: String::new(),
         max_models: planner.max_models(),
         error: None,
         status_rows: all_status_rows(),
+        report: None,
     }
 }
 
@@ -90,12 +96,14 @@ pub async fn page(
     page
 }
 
-fn stored_run(user: &CurrentUser, plan: PlannedRun) -> Execution {
+fn stored_run(user: &CurrentUser, plan: PlannedRun, kind: RunKind) -> Execution {
     Execution {
         plan,
+        kind,
         source: Source::Web,
-        keep_for: Some(user.0.user_id),
-        with_balance: true,
+        user: Some(user.0.user_id),
+        keep: true,
+        lane: Lane::Member,
     }
 }
 
@@ -109,31 +117,38 @@ pub async fn run(
     engine: &State<QueryEngine>,
 ) -> Result<Redirect, (Status, QueryPage)> {
     let form = form.0;
-    let problem = match planner.plan(form.ask(Some(user.0.user_id))).await {
+    let (problem, report) = match planner.plan(form.ask(Some(user.0.user_id))).await {
         Ok(plan) => {
-            let finished = executor::run(engine, db, stored_run(&user, plan)).await;
-            match finished.stored {
-                Stored::Saved(id) => return Ok(Redirect::to(format!("/history/{id}"))),
-                // Logged where it failed; the page says so and keeps the form.
-                _ => Problem {
-                    status: Status::ServiceUnavailable,
-                    notice: Notice::new("store_failed"),
-                },
+            let finished = executor::run(engine, db, stored_run(&user, plan, form.kind())).await;
+            if let Stored::Saved(id) = finished.stored {
+                return Ok(Redirect::to(format!("/history/{id}")));
             }
+            // Logged where it failed; the page says so and shows what the user paid for.
+            let problem = Problem {
+                status: Status::ServiceUnavailable,
+                notice: Notice::new("store_failed"),
+            };
+            (
+                problem,
+                Some(ResultView::finished(&finished, user.layout().lang)),
+            )
         }
-        Err(error) => Problem::plan(&error),
+        Err(error) => (Problem::plan(&error), None),
     };
     let mut page = query_page(&user, db, keyring, planner).await;
     page.selected_key_id = form.key_id();
     page.selected_preset_id = form.preset_id();
     page.models = form.models.unwrap_or_default();
     page.error = Some(problem.notice);
+    page.report = report;
     Err((problem.status, page))
 }
 
-/// NDJSON, one event per line: `start`, one `row` per model as it finishes, `balance`, then
-/// `done` with the stored run's address. Bad input answers with `{"type":"error"}` and its
-/// status, and the script falls back to a normal form post, which shows the message.
+/// NDJSON, one event per line: `start`, `expected`, `before`, one `row` per model as it
+/// finishes, `balance` (after the probes settled, with the cost), `final` (every row answered
+/// from that balance), then `done` with the stored run's address. Bad input answers with
+/// `{"type":"error"}` and its status, and the script falls back to a normal form post, which
+/// shows the message.
 #[post("/query/stream", data = "<form>")]
 pub async fn stream(
     user: CurrentUser,
@@ -142,6 +157,7 @@ pub async fn stream(
     planner: &State<Planner>,
     engine: &State<QueryEngine>,
 ) -> Result<(ContentType, TextStream![String]), (Status, (ContentType, String))> {
+    let kind = form.0.kind();
     let plan = planner
         .plan(form.0.ask(Some(user.0.user_id)))
         .await
@@ -156,9 +172,14 @@ pub async fn stream(
             )
         })?;
     let models = plan.model_ids();
-    let start = json!({"type": "start", "total": models.len(), "models": models});
+    let start = json!({
+        "type": "start",
+        "total": models.len(),
+        "models": models,
+        "check": kind == RunKind::Check,
+    });
     let lang = user.layout().lang;
-    let mut events = executor::spawn_streaming(engine, db, stored_run(&user, plan));
+    let mut events = executor::spawn_streaming(engine, db, stored_run(&user, plan, kind));
     let ndjson = ContentType::new("application", "x-ndjson");
     Ok((
         ndjson,
@@ -171,10 +192,28 @@ pub async fn stream(
     ))
 }
 
-fn event_json(event: &RunEvent, lang: Lang) -> serde_json::Value {
+fn event_json(event: &RunEvent, lang: Lang) -> Value {
     match event {
-        RunEvent::Row { index, result } => row_event(*index, result, lang),
-        RunEvent::Balance(balance) => balance_event(balance),
+        RunEvent::Expected(cost) => json!({"type": "expected", "cost": cost_text(cost)}),
+        RunEvent::Before(balance) => {
+            let shown = BalanceShown::read(balance);
+            json!({"type": "before", "code": shown.code, "available": shown.available})
+        }
+        RunEvent::Row {
+            index,
+            result,
+            available,
+        } => {
+            let mut row = row_json(result, *available, lang);
+            row["type"] = json!("row");
+            row["index"] = json!(index);
+            row
+        }
+        RunEvent::Balance { balance, spent } => strip_json(balance, *spent),
+        RunEvent::Final { results, available } => json!({
+            "type": "final",
+            "rows": results.iter().map(|r| row_json(r, *available, lang)).collect::<Vec<_>>(),
+        }),
         RunEvent::Stored { id } => {
             json!({"type": "done", "id": id, "url": format!("/history/{id}")})
         }
@@ -183,31 +222,33 @@ fn event_json(event: &RunEvent, lang: Lang) -> serde_json::Value {
 }
 
 /// Display-ready values: the script only places them, and takes words from the page.
-fn row_event(index: usize, row: &ModelResult, lang: Lang) -> serde_json::Value {
-    let q = row.quota;
+fn row_json(result: &ModelResult, available: Option<f64>, lang: Lang) -> Value {
+    let row = RowView::new(result, available, lang);
     json!({
-        "type": "row",
-        "index": index,
         "model": row.model,
-        "request_limit": number(q.request_limit),
-        "request_remaining": number(q.request_remaining),
-        "model_request_limit": number(q.model_request_limit),
-        "model_request_remaining": number(q.model_request_remaining),
-        "code": row.error_code().map_or("ok", |c| c.as_str()),
-        "detail": row.failure.as_ref().and_then(|f| failure_detail(f, lang)),
+        "code": row.code,
+        "detail": row.detail,
         "latency_ms": row.latency_ms,
+        "calls_left": row.calls_left,
+        "source": row.source,
+        "price": row.price,
+        "price_source": row.price_source,
+        "account": row.account,
+        "model_quota": row.model_quota,
     })
 }
 
-fn balance_event(balance: &Result<AccountBalance, BalanceError>) -> serde_json::Value {
-    match balance {
-        Ok(b) => json!({
-            "type": "balance",
-            "code": "ok",
-            "total": points(b.total_balance),
-            "available": points(b.available_balance),
-            "frozen": points(b.frozen_amount),
-        }),
-        Err(error) => json!({"type": "balance", "code": error.code().as_str()}),
-    }
+fn strip_json(
+    balance: &Result<crate::modelscope::AccountBalance, crate::modelscope::BalanceError>,
+    spent: Option<f64>,
+) -> Value {
+    let strip = Strip::of(BalanceShown::read(balance), spent, None::<ExpectedCost>);
+    json!({
+        "type": "balance",
+        "code": strip.code,
+        "available": strip.points.as_ref().map(|p| p.available.clone()),
+        "frozen": strip.points.as_ref().filter(|_| strip.frozen_held).map(|p| p.frozen.clone()),
+        "spent": strip.spent,
+        "tiers": strip.tiers.iter().map(|t| json!({"price": t.price, "calls": t.calls})).collect::<Vec<_>>(),
+    })
 }

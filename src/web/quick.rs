@@ -7,13 +7,14 @@ use rocket::http::Status;
 use rocket::{State, get, post};
 
 use super::problem::Problem;
+use super::result_view::ResultView;
 use super::run_form::RunForm;
-use super::session::{Csrf, Viewer};
-use super::view::{KeyOption, Layout, Notice, ReportView, key_options};
+use super::session::{ClientInfo, Csrf, Viewer};
+use super::view::{KeyOption, Layout, Notice, key_options};
 use crate::db::Db;
 use crate::ids::KeyId;
 use crate::keyring::Keyring;
-use crate::runs::engine::QueryEngine;
+use crate::runs::engine::{Lane, QueryEngine};
 use crate::runs::executor::{self, Execution};
 use crate::runs::history::Source;
 use crate::runs::planner::Planner;
@@ -25,9 +26,11 @@ pub struct QuickPage {
     pub models: String,
     pub max_models: usize,
     pub error: Option<Notice>,
-    pub report: Option<ReportView>,
+    pub report: Option<ResultView>,
     pub saved_keys: Vec<KeyOption>,
     pub selected_key_id: Option<KeyId>,
+    /// The site picked for a pasted key.
+    pub site: &'static str,
 }
 
 async fn quick_page(viewer: &Viewer, keyring: &Keyring, planner: &Planner) -> QuickPage {
@@ -43,6 +46,7 @@ async fn quick_page(viewer: &Viewer, keyring: &Keyring, planner: &Planner) -> Qu
         report: None,
         saved_keys,
         selected_key_id: None,
+        site: "cn",
     }
 }
 
@@ -57,8 +61,10 @@ pub async fn index(
 }
 
 #[post("/quick", data = "<form>")]
+#[allow(clippy::too_many_arguments)] // Rocket guards: each argument is one thing the route needs.
 pub async fn quick(
     viewer: Viewer,
+    client: ClientInfo,
     form: Csrf<RunForm>,
     keyring: &State<Keyring>,
     planner: &State<Planner>,
@@ -69,27 +75,35 @@ pub async fn quick(
     let mut page = quick_page(&viewer, keyring, planner).await;
     page.models = form.models.clone().unwrap_or_default();
     page.selected_key_id = form.key_id();
+    page.site = form.ask(None).site.unwrap_or_default().as_str();
     let user = viewer.user.as_ref().map(|user| user.user_id);
-    match planner.plan(form.ask(user)).await {
-        Ok(plan) => {
+    let planned = planner.plan(form.ask(user)).await;
+    let lane = match user {
+        Some(_) => Ok(Lane::Member),
+        None => engine.admit_anonymous(&client.addr),
+    };
+    match (planned, lane) {
+        (Ok(plan), Ok(lane)) => {
             let execution = Execution {
                 plan,
+                kind: form.kind(),
                 source: Source::Web,
-                keep_for: None,
-                with_balance: true,
+                user,
+                keep: false,
+                lane,
             };
             let finished = executor::run(engine, db, execution).await;
-            page.report = Some(ReportView::new(
-                &finished.report,
-                finished.balance.as_ref(),
-                page.layout.lang,
-            ));
+            page.report = Some(ResultView::finished(&finished, page.layout.lang));
             (Status::Ok, page)
         }
-        Err(error) => {
+        (Err(error), _) => {
             let problem = Problem::plan(&error);
             page.error = Some(problem.notice);
             (problem.status, page)
+        }
+        (Ok(_), Err(_busy)) => {
+            page.error = Some(Notice::new("busy"));
+            (Status::TooManyRequests, page)
         }
     }
 }

@@ -1,12 +1,15 @@
 //! What templates see: plain, display-ready values built from domain types.
 //! Words belong to the templates; this only shapes numbers and codes.
 
+use crate::db::Db;
 use crate::db::presets::Preset;
 use crate::i18n::{self, Lang};
 use crate::ids::{KeyId, PresetId, UserId};
 use crate::keyring::{KeySummary, Keyring};
 use crate::modelscope::{AccountBalance, BalanceError, Failure};
-use crate::runs::engine::{BatchReport, ModelResult};
+use crate::runs::calls_left::ExpectedCost;
+use crate::runs::prices;
+use crate::web::result_view::cost_text;
 
 /// Shown where a number is unknown (upstream sent no usable header).
 const UNKNOWN: &str = "—";
@@ -43,27 +46,6 @@ impl Layout {
     }
 }
 
-pub struct ReportView {
-    pub rows: Vec<RowView>,
-    pub ok_count: usize,
-    pub failed_count: usize,
-    pub elapsed_ms: u64,
-    pub balance: Option<BalanceView>,
-}
-
-pub struct RowView {
-    pub model: String,
-    pub request_limit: String,
-    pub request_remaining: String,
-    pub model_request_limit: String,
-    pub model_request_remaining: String,
-    /// `ok` or an `ErrorCode` string; templates map it to words.
-    pub code: &'static str,
-    pub detail: Option<String>,
-    pub latency_ms: u64,
-    pub model_meter: Option<Meter>,
-}
-
 /// A `<meter>` of remaining calls against the limit.
 pub struct Meter {
     pub max: i64,
@@ -81,55 +63,6 @@ pub struct PointsView {
     pub total: String,
     pub available: String,
     pub frozen: String,
-}
-
-impl ReportView {
-    pub fn new(
-        report: &BatchReport,
-        balance: Option<&Result<AccountBalance, BalanceError>>,
-        lang: Lang,
-    ) -> Self {
-        Self::from_rows(
-            report
-                .results
-                .iter()
-                .map(|result| RowView::from_result(result, lang))
-                .collect(),
-            u64::try_from(report.elapsed.as_millis()).unwrap_or(u64::MAX),
-            balance.map(BalanceView::from_result),
-        )
-    }
-
-    pub fn from_rows(rows: Vec<RowView>, elapsed_ms: u64, balance: Option<BalanceView>) -> Self {
-        let ok_count = rows.iter().filter(|row| row.code == "ok").count();
-        Self {
-            failed_count: rows.len() - ok_count,
-            ok_count,
-            rows,
-            elapsed_ms,
-            balance,
-        }
-    }
-}
-
-impl RowView {
-    pub fn from_result(result: &ModelResult, lang: Lang) -> Self {
-        let quota = result.quota;
-        Self {
-            model: result.model.clone(),
-            request_limit: number(quota.request_limit),
-            request_remaining: number(quota.request_remaining),
-            model_request_limit: number(quota.model_request_limit),
-            model_request_remaining: number(quota.model_request_remaining),
-            code: result.error_code().map_or("ok", |code| code.as_str()),
-            detail: result
-                .failure
-                .as_ref()
-                .and_then(|f| failure_detail(f, lang)),
-            latency_ms: result.latency_ms,
-            model_meter: meter(quota.model_request_remaining, quota.model_request_limit),
-        }
-    }
 }
 
 impl BalanceView {
@@ -189,6 +122,8 @@ pub struct KeyOption {
     pub id: KeyId,
     pub label: String,
     pub masked: String,
+    /// `cn` or `ai`.
+    pub site: &'static str,
 }
 
 impl From<KeySummary> for KeyOption {
@@ -197,6 +132,7 @@ impl From<KeySummary> for KeyOption {
             id: key.id,
             label: key.label,
             masked: key.masked,
+            site: key.site.as_str(),
         }
     }
 }
@@ -213,23 +149,45 @@ pub async fn key_options(keyring: &Keyring, user_id: UserId) -> Vec<KeyOption> {
     }
 }
 
-/// A preset offered in a `<select>` or as a run button.
+/// A preset offered in a `<select>` or as a run button, with what probing it is expected to
+/// cost (`7.5`, or `5–20` where prices are unknown).
 pub struct PresetOption {
     pub id: PresetId,
     pub name: String,
     pub model_count: usize,
     pub is_default: bool,
+    pub expected: String,
 }
 
-impl From<Preset> for PresetOption {
-    fn from(preset: Preset) -> Self {
-        Self {
-            id: preset.id,
-            model_count: preset.models.len(),
-            name: preset.name,
-            is_default: preset.is_default,
+/// The user's presets as options, each with its expected cost from the prices they know. A
+/// failed price read leaves every price unknown (the ranges are still true); it is logged.
+pub async fn preset_options(db: &Db, user: UserId, presets: Vec<Preset>) -> Vec<PresetOption> {
+    let models: Vec<String> = presets.iter().flat_map(|p| p.models.clone()).collect();
+    let known = match prices::prices_for(db, Some(user), models).await {
+        Ok(known) => known,
+        Err(error) => {
+            tracing::warn!(%error, "reading model prices failed");
+            Default::default()
         }
-    }
+    };
+    presets
+        .into_iter()
+        .map(|preset| {
+            let cost = ExpectedCost::of(
+                preset
+                    .models
+                    .iter()
+                    .map(|model| known.get(model).map(|p| p.points)),
+            );
+            PresetOption {
+                id: preset.id,
+                model_count: preset.models.len(),
+                name: preset.name,
+                is_default: preset.is_default,
+                expected: cost_text(&cost),
+            }
+        })
+        .collect()
 }
 
 /// A form error or notice: a code the templates turn into words (`messages.html`), with an

@@ -14,12 +14,13 @@ use rocket::serde::json::Json;
 use serde_json::Value;
 
 use super::auth::ApiCaller;
+use super::client::ClientAddr;
 use super::errors::ApiError;
 use super::lang::ApiLang;
 use crate::db::Db;
-use crate::runs::engine::QueryEngine;
+use crate::runs::engine::{Lane, QueryEngine};
 use crate::runs::executor::{self, Execution, Stored};
-use crate::runs::history::Source;
+use crate::runs::history::{RunKind, Source};
 use crate::runs::planner::Planner;
 
 /// The `X-API-Key` header, if sent.
@@ -43,6 +44,7 @@ pub async fn balance(
     content_type: Option<&ContentType>,
     header_key: ApiKeyHeader,
     caller: ApiCaller,
+    client: ClientAddr,
     lang: ApiLang,
     limits: &Limits,
     planner: &State<Planner>,
@@ -73,17 +75,29 @@ pub async fn balance(
         ));
     }
     let request = request::parse_request(&bytes, header_key.0, lang)?;
-    let include_account = request.include_account;
+    let kind = if request.probe {
+        RunKind::Probe
+    } else {
+        RunKind::Check
+    };
     let plan = planner
         .plan(request.ask(caller.0))
         .await
         .map_err(|error| ApiError::plan(&error, lang))?;
-    // A token holder's run is stored (with its balance); an anonymous one leaves no trace.
+    let lane = match caller.0 {
+        Some(_) => Lane::Member,
+        None => engine
+            .admit_anonymous(&client.addr)
+            .map_err(|_| ApiError::new(Status::TooManyRequests, lang, "api-busy"))?,
+    };
+    // A token holder's run is stored; an anonymous one leaves no trace.
     let execution = Execution {
         plan,
+        kind,
         source: Source::Api,
-        keep_for: caller.0,
-        with_balance: include_account || caller.0.is_some(),
+        user: caller.0,
+        keep: caller.0.is_some(),
+        lane,
     };
     let finished = executor::run(engine, db, execution).await;
     let history_id = match finished.stored {
@@ -97,11 +111,5 @@ pub async fn balance(
             ));
         }
     };
-    let account = finished.balance.as_ref().filter(|_| include_account);
-    Ok(Json(response::envelope(
-        &finished.report,
-        account,
-        history_id,
-        lang,
-    )))
+    Ok(Json(response::envelope(&finished, history_id, lang)))
 }

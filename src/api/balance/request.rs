@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 use crate::api::errors::ApiError;
 use crate::i18n::Lang;
 use crate::ids::{KeyId, PresetId, UserId};
-use crate::modelscope::split_model_text;
+use crate::modelscope::{Site, split_model_text};
 use crate::names::MAX_NAME_CHARS;
 use crate::runs::planner::{Named, RunAsk};
 
@@ -18,7 +18,9 @@ pub struct BalanceRequest {
     pub saved_key: Option<Named<KeyId>>,
     pub models: Vec<String>,
     pub preset: Option<Named<PresetId>>,
-    pub include_account: bool,
+    /// `false`: a free check (the balance only, no model called).
+    pub probe: bool,
+    pub site: Option<Site>,
 }
 
 impl BalanceRequest {
@@ -26,9 +28,11 @@ impl BalanceRequest {
         RunAsk {
             user,
             pasted_key: self.pasted_key,
+            site: self.site,
             saved_key: self.saved_key,
             models: self.models,
             preset: self.preset,
+            check_only: !self.probe,
         }
     }
 }
@@ -58,34 +62,50 @@ pub fn parse_request(
     let saved_key = parse_reference(&object, "key_id", lang)?.map(|r| r.map(KeyId));
     // Listed models win over a preset, and a given key over a saved one (the planner's rule);
     // the preset and the saved key only stand in when nothing was given in their place.
-    let models = match (&preset, models_missing(&object)) {
-        (Some(_), true) => Vec::new(),
+    let probe = parse_flag(&object, "probe", lang)?.unwrap_or(true);
+    // A free check may name no model at all: the balance alone answers it.
+    let models = match (&preset, models_missing(&object), probe) {
+        (Some(_), true, _) | (None, true, false) => Vec::new(),
         _ => parse_models_field(&object, lang)?,
+    };
+    let site = match object.get("site") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(text)) => Some(Site::parse(text).ok_or_else(|| bad("api-bad-site"))?),
+        Some(_) => return Err(bad("api-bad-site")),
     };
     let key_given = object.get("api_key").is_some_and(|v| !v.is_null()) || header_key.is_some();
     let pasted_key = match (&saved_key, key_given) {
         (Some(_), false) => None,
         _ => Some(parse_key(&object, header_key, lang)?),
     };
-    let include_account = match object.get("include_account") {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(flag)) => *flag,
-        Some(_) => {
-            return Err(ApiError::with(
-                Status::BadRequest,
-                lang,
-                "api-bad-flag",
-                &[("field", "include_account".into())],
-            ));
-        }
-    };
+    // The original tool's switch: still checked, but the balance is now always in the answer.
+    parse_flag(&object, "include_account", lang)?;
     Ok(BalanceRequest {
         pasted_key,
         saved_key,
         models,
         preset,
-        include_account,
+        probe,
+        site,
     })
+}
+
+/// An optional `true` / `false` field.
+fn parse_flag(
+    object: &Map<String, Value>,
+    field: &'static str,
+    lang: Lang,
+) -> Result<Option<bool>, ApiError> {
+    match object.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(flag)) => Ok(Some(*flag)),
+        Some(_) => Err(ApiError::with(
+            Status::BadRequest,
+            lang,
+            "api-bad-flag",
+            &[("field", field.into())],
+        )),
+    }
 }
 
 /// What `key_id` / `preset` say before it is known which kind of id they are.

@@ -4,34 +4,45 @@ use serde_json::{Value, json};
 
 use crate::i18n::{self, Lang};
 use crate::ids::RunId;
-use crate::modelscope::{AccountBalance, BalanceError, ErrorCode, Failure};
-use crate::runs::engine::{BatchReport, ModelResult};
+use crate::modelscope::{AccountBalance, BalanceError, ErrorCode, Failure, ModelResult};
+use crate::runs::calls_left::CallsLeft;
+use crate::runs::executor::FinishedRun;
+use crate::runs::history::RunKind;
 
-pub fn envelope(
-    report: &BatchReport,
-    account: Option<&Result<AccountBalance, BalanceError>>,
-    history_id: Option<RunId>,
-    lang: Lang,
-) -> Value {
-    let failed = report.failed_count();
-    let ok = report.ok_count();
-    let message = if failed > 0 {
-        i18n::text_with(
+pub fn envelope(run: &FinishedRun, history_id: Option<RunId>, lang: Lang) -> Value {
+    let report = &run.report;
+    let available = run.available();
+    let message = match (run.kind, &run.balance) {
+        (RunKind::Check, Ok(balance)) => i18n::text_with(
             lang,
-            "api-ok-some-failed",
-            &[("ok", ok.into()), ("failed", failed.into())],
-        )
-    } else {
-        i18n::text_with(lang, "api-ok", &[("ok", ok.into())])
+            "api-check-ok",
+            &[("available", balance.available_balance.into())],
+        ),
+        (RunKind::Check, Err(_)) => i18n::text(lang, "api-check-failed"),
+        (RunKind::Probe, _) => {
+            let (ok, failed) = (report.ok_count(), report.failed_count());
+            if failed > 0 {
+                i18n::text_with(
+                    lang,
+                    "api-ok-some-failed",
+                    &[("ok", ok.into()), ("failed", failed.into())],
+                )
+            } else {
+                i18n::text_with(lang, "api-ok", &[("ok", ok.into())])
+            }
+        }
     };
     let mut envelope = json!({
-        "success": failed == 0,
-        "data": report.results.iter().map(|row| row_json(row, lang)).collect::<Vec<_>>(),
+        "success": run.success(),
+        "data": report.results.iter().map(|row| row_json(row, available, lang)).collect::<Vec<_>>(),
         "message": message,
         "elapsed_ms": u64::try_from(report.elapsed.as_millis()).unwrap_or(u64::MAX),
+        "account": account_json(&run.balance, lang),
+        "probe": run.kind == RunKind::Probe,
     });
-    if let Some(account) = account {
-        envelope["account"] = account_json(account, lang);
+    if run.kind == RunKind::Probe {
+        envelope["points_spent"] = json!(run.points_spent);
+        envelope["expected_points"] = json!({"min": run.expected.min, "max": run.expected.max});
     }
     if let Some(id) = history_id {
         envelope["history_id"] = json!(id);
@@ -39,8 +50,14 @@ pub fn envelope(
     envelope
 }
 
-/// The original six fields, then the additions.
-pub fn row_json(row: &ModelResult, lang: Lang) -> Value {
+/// The original six fields, then the additions. `available`: the balance the run ended with.
+pub fn row_json(row: &ModelResult, available: Option<f64>, lang: Lang) -> Value {
+    let price = row.price;
+    let left = if row.is_ok() {
+        CallsLeft::assess(&row.quota, available, price.map(|p| p.points))
+    } else {
+        CallsLeft::default()
+    };
     json!({
         "model": row.model,
         "request_limit": row.quota.request_limit,
@@ -51,6 +68,11 @@ pub fn row_json(row: &ModelResult, lang: Lang) -> Value {
         "error_code": row.error_code(),
         "status": row.status,
         "latency_ms": row.latency_ms,
+        "quota_source": left.source.map(|s| s.as_str()),
+        "points_per_call": price.map(|p| points(p.points)),
+        "price_source": price.map(|p| p.source.as_str()),
+        "calls_left": left.exact,
+        "calls_left_range": left.range.map(|(low, high)| [low, high]),
     })
 }
 

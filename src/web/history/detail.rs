@@ -9,12 +9,14 @@ use rocket::{State, get, post};
 use super::{duration_text, trend_href};
 use crate::clock;
 use crate::db::Db;
-use crate::db::history::{self as store, StoredBalance};
+use crate::db::history as store;
+use crate::db::runs;
 use crate::ids::RunId;
-use crate::modelscope::ErrorCode;
+use crate::runs::history::RunKind;
 use crate::web::problem::Problem;
+use crate::web::result_view::{BalanceShown, Outcome, ResultView};
 use crate::web::session::{Csrf, CurrentUser, TokenOnlyForm};
-use crate::web::view::{BalanceView, Layout, PointsView, ReportView, RowView, points};
+use crate::web::view::Layout;
 
 pub struct RunMeta {
     pub id: RunId,
@@ -36,31 +38,8 @@ pub struct TrendLink {
 pub struct DetailPage {
     pub layout: Layout,
     pub run: RunMeta,
-    pub report: ReportView,
+    pub report: ResultView,
     pub trend_links: Vec<TrendLink>,
-}
-
-/// The stored balance as the results partial shows it; `None` when none was fetched.
-pub fn balance_view(balance: &StoredBalance) -> Option<BalanceView> {
-    if let (Some(total), Some(available), Some(frozen)) =
-        (balance.total, balance.available, balance.frozen)
-    {
-        return Some(BalanceView {
-            points: Some(PointsView {
-                total: points(total),
-                available: points(available),
-                frozen: points(frozen),
-            }),
-            code: "ok",
-            detail: None,
-        });
-    }
-    let code = balance.error.as_deref()?;
-    Some(BalanceView {
-        points: None,
-        code: ErrorCode::parse(code).map_or("upstream_error", ErrorCode::as_str),
-        detail: None,
-    })
 }
 
 /// A path id that is not a number is a page that does not exist.
@@ -98,12 +77,21 @@ pub async fn detail(user: CurrentUser, id: &str, db: &State<Db>) -> Result<Detai
         }
     }
     let layout = user.layout();
-    let report = ReportView::from_rows(
-        rows.iter()
-            .map(|r| RowView::from_result(&r.result, layout.lang))
-            .collect(),
-        u64::try_from(run.duration_ms).unwrap_or(0),
-        balance_view(&run.balance),
+    let results: Vec<_> = rows.into_iter().map(|r| r.result).collect();
+    let report = ResultView::new(
+        Outcome {
+            kind: if run.kind == "check" {
+                RunKind::Check
+            } else {
+                RunKind::Probe
+            },
+            results: &results,
+            elapsed_ms: u64::try_from(run.duration_ms).unwrap_or(0),
+            balance: BalanceShown::stored(&run.balance),
+            spent: run.points_spent,
+            expected: None,
+        },
+        layout.lang,
     );
     Ok(DetailPage {
         layout,
@@ -131,52 +119,12 @@ pub async fn delete(
     let id = path_id(id)?;
     let user_id = user.0.user_id;
     let deleted = db
-        .run(move |conn| store::delete_run(conn, user_id, id))
+        .run(move |conn| runs::delete_run(conn, user_id, id))
         .await
         .map_err(|error| Problem::db(&error).status)?;
     if deleted {
         Ok(Flash::success(Redirect::to("/history"), "query_deleted"))
     } else {
         Err(Status::NotFound)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn balances() {
-        let none = StoredBalance {
-            total: None,
-            available: None,
-            frozen: None,
-            error: None,
-        };
-        assert!(balance_view(&none).is_none());
-        let ok = balance_view(&StoredBalance {
-            total: Some(250.0),
-            available: Some(12.5),
-            frozen: Some(0.0),
-            ..none.clone()
-        })
-        .unwrap();
-        let shown = ok.points.unwrap();
-        assert_eq!(
-            (shown.total.as_str(), shown.available.as_str()),
-            ("250", "12.5")
-        );
-        let failed = balance_view(&StoredBalance {
-            error: Some("invalid_key".into()),
-            ..none.clone()
-        })
-        .unwrap();
-        assert_eq!(failed.code, "invalid_key");
-        let unknown = balance_view(&StoredBalance {
-            error: Some("from_the_future".into()),
-            ..none
-        })
-        .unwrap();
-        assert_eq!(unknown.code, "upstream_error");
     }
 }

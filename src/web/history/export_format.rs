@@ -8,6 +8,8 @@ use serde::Serialize;
 use crate::clock;
 use crate::db::history::{RunSummary, StoredResult};
 use crate::ids::RunId;
+use crate::modelscope::ModelResult;
+use crate::runs::calls_left::CallsLeft;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -80,7 +82,7 @@ impl Format {
 // ---------------------------------------------------------------------------------------------
 // CSV
 
-pub const CSV_HEADER: [&str; 13] = [
+pub const CSV_HEADER: [&str; 22] = [
     "time",
     "query_id",
     "key_label",
@@ -94,6 +96,15 @@ pub const CSV_HEADER: [&str; 13] = [
     "error_code",
     "error_message",
     "latency_ms",
+    "quota_source",
+    "points_per_call",
+    "price_source",
+    "calls_left",
+    "calls_left_min",
+    "calls_left_max",
+    "kind",
+    "balance_available",
+    "points_spent",
 ];
 
 /// A leading `=`, `+`, `-`, `@` (or tab / carriage return) gets a `'`, so a spreadsheet shows
@@ -126,9 +137,11 @@ fn write_csv_run(out: &mut Vec<u8>, run: &RunSummary, rows: &[StoredResult]) {
     let time = clock::seconds(run.started_at);
     let key_label = defuse(run.key_label.as_deref().unwrap_or(""));
     let preset = defuse(run.preset_name.as_deref().unwrap_or(""));
+    let available = run.balance.available;
     let records = rows.iter().map(|row| {
         let result = &row.result;
         let quota = result.quota;
+        let left = calls_left(result, available);
         vec![
             time.clone(),
             run.id.to_string(),
@@ -149,9 +162,27 @@ fn write_csv_run(out: &mut Vec<u8>, run: &RunSummary, rows: &[StoredResult]) {
                     .unwrap_or(""),
             ),
             result.latency_ms.to_string(),
+            left.source.map_or("", |s| s.as_str()).to_owned(),
+            csv_number(result.price.map(|p| p.points)),
+            result.price.map_or("", |p| p.source.as_str()).to_owned(),
+            csv_number(left.exact),
+            csv_number(left.range.map(|r| r.0)),
+            csv_number(left.range.map(|r| r.1)),
+            run.kind.clone(),
+            csv_number(available),
+            csv_number(run.points_spent),
         ]
     });
     write_csv_records(out, records);
+}
+
+/// A row's "calls left", from the balance its run ended with.
+fn calls_left(result: &ModelResult, available: Option<f64>) -> CallsLeft {
+    if result.is_ok() {
+        CallsLeft::assess(&result.quota, available, result.price.map(|p| p.points))
+    } else {
+        CallsLeft::default()
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -166,11 +197,15 @@ struct RunRecord<'a> {
     key_label: Option<&'a str>,
     preset_name: Option<&'a str>,
     source: &'a str,
+    kind: &'a str,
+    site: &'a str,
     duration_ms: i64,
     model_count: i64,
     ok_count: i64,
     failed_count: i64,
     balance: BalanceRecord<'a>,
+    balance_before: BalanceRecord<'a>,
+    points_spent: Option<f64>,
     results: Vec<ResultRecord<'a>>,
 }
 
@@ -193,6 +228,11 @@ struct ResultRecord<'a> {
     error_code: Option<&'static str>,
     error_message: Option<&'a str>,
     latency_ms: u64,
+    quota_source: Option<&'static str>,
+    points_per_call: Option<f64>,
+    price_source: Option<&'static str>,
+    calls_left: Option<i64>,
+    calls_left_range: Option<[i64; 2]>,
 }
 
 impl<'a> RunRecord<'a> {
@@ -204,6 +244,8 @@ impl<'a> RunRecord<'a> {
             key_label: run.key_label.as_deref(),
             preset_name: run.preset_name.as_deref(),
             source: &run.source,
+            kind: &run.kind,
+            site: &run.site,
             duration_ms: run.duration_ms,
             model_count: run.model_count,
             ok_count: run.ok_count,
@@ -214,10 +256,18 @@ impl<'a> RunRecord<'a> {
                 frozen: run.balance.frozen,
                 error: run.balance.error.as_deref(),
             },
+            balance_before: BalanceRecord {
+                total: run.before.total,
+                available: run.before.available,
+                frozen: run.before.frozen,
+                error: None,
+            },
+            points_spent: run.points_spent,
             results: rows
                 .iter()
                 .map(|row| {
                     let result = &row.result;
+                    let left = calls_left(result, run.balance.available);
                     ResultRecord {
                         model: &result.model,
                         request_limit: result.quota.request_limit,
@@ -228,6 +278,11 @@ impl<'a> RunRecord<'a> {
                         error_code: result.error_code().map(|c| c.as_str()),
                         error_message: result.failure.as_ref().and_then(|f| f.detail.as_deref()),
                         latency_ms: result.latency_ms,
+                        quota_source: left.source.map(|s| s.as_str()),
+                        points_per_call: result.price.map(|p| p.points),
+                        price_source: result.price.map(|p| p.source.as_str()),
+                        calls_left: left.exact,
+                        calls_left_range: left.range.map(|(low, high)| [low, high]),
                     }
                 })
                 .collect(),
@@ -240,8 +295,8 @@ mod tests {
     use super::*;
     use crate::db::history::StoredBalance;
     use crate::ids::{KeyId, RunId};
+    use crate::modelscope::ModelResult;
     use crate::modelscope::{ErrorCode, Failure, Quota};
-    use crate::runs::engine::ModelResult;
 
     /// One cell as the export writes it (a second, empty cell after it, since a lone empty
     /// field is written as `""` to tell it from an empty line).
@@ -303,6 +358,10 @@ mod tests {
                 frozen: Some(0.5),
                 error: None,
             },
+            kind: "probe".into(),
+            site: "cn".into(),
+            before: StoredBalance::default(),
+            points_spent: None,
         };
         let rows = vec![
             StoredResult {
@@ -319,6 +378,7 @@ mod tests {
                     status: Some(200),
                     failure: None,
                     latency_ms: 12,
+                    price: None,
                 },
             },
             StoredResult {
@@ -333,6 +393,7 @@ mod tests {
                         Some("=cmd|' /C calc'!A0".into()),
                     )),
                     latency_ms: 3,
+                    price: None,
                 },
             },
         ];
@@ -348,11 +409,13 @@ mod tests {
         let lines: Vec<&str> = text.split("\r\n").collect();
         assert_eq!(
             lines[0],
-            "2026-01-01 08:00:05,7,\"主, \"\"账号\"\"\",,Qwen/Qwen2.5-7B,2000,1999,500,499,200,,,12"
+            "2026-01-01 08:00:05,7,\"主, \"\"账号\"\"\",,Qwen/Qwen2.5-7B,2000,1999,500,499,200,,,12,\
+             headers,,,499,,,probe,9.5,"
         );
         assert_eq!(
             lines[1],
-            "2026-01-01 08:00:05,7,\"主, \"\"账号\"\"\",,a/b,,,,,500,upstream_error,'=cmd|' /C calc'!A0,3"
+            "2026-01-01 08:00:05,7,\"主, \"\"账号\"\"\",,a/b,,,,,500,upstream_error,'=cmd|' /C calc'!A0,3,\
+             ,,,,,,probe,9.5,"
         );
         assert_eq!(lines[2], "");
     }
@@ -371,6 +434,9 @@ mod tests {
         assert_eq!(runs[0]["results"][1]["error_code"], "upstream_error");
         assert_eq!(runs[0]["results"][0]["model_request_remaining"], 499);
         assert_eq!(runs[0]["balance"]["available"], 9.5);
+        assert_eq!(runs[0]["results"][0]["quota_source"], "headers");
+        assert_eq!(runs[0]["results"][0]["calls_left"], 499);
+        assert_eq!(runs[0]["kind"], "probe");
         // An empty export is still an array.
         let mut empty = Format::Json.prefix();
         empty.extend(Format::Json.suffix());

@@ -1,5 +1,6 @@
 //! `/history`: the list with its filters, one run's detail, a model's trend, and the export.
 
+mod balance;
 mod chart;
 mod detail;
 mod export;
@@ -15,6 +16,7 @@ use crate::modelscope::validate_model_id;
 pub fn routes() -> Vec<Route> {
     rocket::routes![
         list::list,
+        balance::balance_trend,
         detail::detail,
         detail::delete,
         trend::model_trend,

@@ -64,8 +64,9 @@ pub async fn model_trend(
             let quota = row.stored.result.quota;
             Sample {
                 at: row.stored.started_at,
-                remaining: quota.model_request_remaining,
-                limit: quota.model_request_limit,
+                line: row.key_label.clone().unwrap_or_default(),
+                value: quota.model_request_remaining.map(|v| v as f64),
+                limit: quota.model_request_limit.map(|v| v as f64),
                 label: PointLabel {
                     time: clock::minutes(row.stored.started_at),
                     key_label: row.key_label.clone(),

@@ -1,0 +1,153 @@
+//! Writing runs: a run and its rows in one transaction, the dashboard's latest numbers kept up
+//! to date beside them; deleting runs.
+
+use rusqlite::{Connection, params};
+
+use super::DbError;
+use super::history::StoredBalance;
+use crate::ids::{KeyId, PresetId, RunId, UserId};
+use crate::modelscope::{ErrorCode, ModelResult, Reason};
+
+/// A run about to be stored.
+#[derive(Debug, Default)]
+pub struct NewRun<'a> {
+    pub user_id: UserId,
+    pub api_key_id: Option<KeyId>,
+    pub key_label: Option<&'a str>,
+    pub preset_id: Option<PresetId>,
+    pub preset_name: Option<&'a str>,
+    /// `web`, `api` or `schedule`.
+    pub source: &'a str,
+    /// `probe` or `check`.
+    pub kind: &'a str,
+    /// `cn` or `ai`.
+    pub site: &'a str,
+    pub started_at: i64,
+    pub duration_ms: i64,
+    /// Read after the probes settled (or the one reading of a check).
+    pub balance: Option<StoredBalance>,
+    /// Read before the first probe.
+    pub before: Option<StoredBalance>,
+    pub points_spent: Option<f64>,
+    pub results: &'a [ModelResult],
+}
+
+/// Stores a run and its rows in one transaction and refreshes the dashboard's latest numbers.
+/// A key or preset deleted while the run was going is stored as NULL (its copied label and name
+/// still say what ran), so a finished run is never lost to a foreign key.
+pub fn insert_run(conn: &mut Connection, run: &NewRun<'_>) -> Result<RunId, DbError> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let ok_count = run.results.iter().filter(|r| r.is_ok()).count() as i64;
+    let model_count = run.results.len() as i64;
+    let balance = run.balance.clone().unwrap_or_default();
+    let before = run.before.clone().unwrap_or_default();
+    tx.execute(
+        "INSERT INTO queries (user_id, api_key_id, key_label, preset_id, preset_name, source,
+            kind, site, started_at, duration_ms, model_count, ok_count, failed_count,
+            balance_total, balance_available, balance_frozen, balance_error,
+            before_total, before_available, before_frozen, points_spent)
+         VALUES (?1, (SELECT id FROM api_keys WHERE id = ?2), ?3,
+                 (SELECT id FROM presets WHERE id = ?4), ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,
+                 ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+        params![
+            run.user_id,
+            run.api_key_id,
+            run.key_label,
+            run.preset_id,
+            run.preset_name,
+            run.source,
+            if run.kind.is_empty() {
+                "probe"
+            } else {
+                run.kind
+            },
+            if run.site.is_empty() { "cn" } else { run.site },
+            run.started_at,
+            run.duration_ms,
+            model_count,
+            ok_count,
+            model_count - ok_count,
+            balance.total,
+            balance.available,
+            balance.frozen,
+            balance.error,
+            before.total,
+            before.available,
+            before.frozen,
+            run.points_spent,
+        ],
+    )?;
+    let query_id = RunId(tx.last_insert_rowid());
+    {
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO query_results (query_id, position, model, request_limit, request_remaining,
+                model_request_limit, model_request_remaining, status, error_code, error_message, latency_ms,
+                error_reason, points_per_call, price_source)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+        )?;
+        let mut latest = tx.prepare_cached(
+            "INSERT INTO latest_results (api_key_id, model, query_id, checked_at, request_limit,
+                request_remaining, model_request_limit, model_request_remaining, error_code)
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 WHERE EXISTS (SELECT 1 FROM api_keys WHERE id = ?1)
+             ON CONFLICT (api_key_id, model) DO UPDATE SET query_id = excluded.query_id,
+                checked_at = excluded.checked_at, request_limit = excluded.request_limit,
+                request_remaining = excluded.request_remaining,
+                model_request_limit = excluded.model_request_limit,
+                model_request_remaining = excluded.model_request_remaining,
+                error_code = excluded.error_code
+             WHERE excluded.checked_at >= latest_results.checked_at",
+        )?;
+        for (position, row) in run.results.iter().enumerate() {
+            let q = row.quota;
+            let code = row.error_code().map(ErrorCode::as_str);
+            insert.execute(params![
+                query_id,
+                position as i64,
+                row.model,
+                q.request_limit,
+                q.request_remaining,
+                q.model_request_limit,
+                q.model_request_remaining,
+                row.status,
+                code,
+                row.failure.as_ref().and_then(|f| f.detail.as_deref()),
+                row.latency_ms as i64,
+                row.failure
+                    .as_ref()
+                    .and_then(|f| f.reason)
+                    .map(Reason::as_str),
+                row.price.map(|p| p.points),
+                row.price.map(|p| p.source.as_str()),
+            ])?;
+            // Every answer upstream gave (headers or not, healthy or not) is the newest thing
+            // known about the model for this key; rows that never reached upstream are not.
+            if let (Some(key_id), Some(_)) = (run.api_key_id, row.status) {
+                latest.execute(params![
+                    key_id,
+                    row.model,
+                    query_id,
+                    run.started_at,
+                    q.request_limit,
+                    q.request_remaining,
+                    q.model_request_limit,
+                    q.model_request_remaining,
+                    code,
+                ])?;
+            }
+        }
+    }
+    tx.commit()?;
+    Ok(query_id)
+}
+
+pub fn delete_run(conn: &Connection, user_id: UserId, id: RunId) -> Result<bool, DbError> {
+    Ok(conn.execute(
+        "DELETE FROM queries WHERE id = ?1 AND user_id = ?2",
+        params![id, user_id],
+    )? == 1)
+}
+
+/// Deletes runs that started before `cutoff` (their results cascade away).
+pub fn delete_before(conn: &Connection, cutoff: i64) -> Result<usize, DbError> {
+    Ok(conn.execute("DELETE FROM queries WHERE started_at < ?1", [cutoff])?)
+}

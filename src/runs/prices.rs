@@ -1,0 +1,117 @@
+//! Prices are learned or set, never invented. No API says what a call of a model costs, so:
+//! a run that probes exactly one model and whose measured cost is one of the known tiers
+//! records that model's price; a user may set a model's tier by hand, for themselves only.
+//! A user sees their own setting first, then their own latest measurement, then a price other
+//! users measured, but only when two users' latest measurements agree.
+
+use std::collections::HashMap;
+
+use crate::db::{Db, DbError, prices};
+use crate::ids::{KeyId, UserId};
+use crate::modelscope::{Price, PriceSource, tier};
+
+/// What the user sees for `model` (see the module docs for the order).
+fn price_for(
+    conn: &rusqlite::Connection,
+    user: Option<UserId>,
+    model: &str,
+) -> Result<Option<Price>, DbError> {
+    if let Some(user) = user {
+        if let Some(points) = prices::setting(conn, user, model)? {
+            return Ok(Some(Price {
+                points,
+                source: PriceSource::Set,
+            }));
+        }
+        if let Some((points, _)) = prices::own_measurement(conn, user, model)? {
+            return Ok(Some(Price {
+                points,
+                source: PriceSource::Measured,
+            }));
+        }
+    }
+    let latest = prices::latest_per_user(conn, model)?;
+    // Newest first: the first value that a second user's latest measurement agrees with.
+    let agreed = latest.iter().find(|(user_id, points, _)| {
+        latest
+            .iter()
+            .any(|(other, theirs, _)| other != user_id && (theirs - points).abs() < 1e-6)
+    });
+    Ok(agreed.map(|(_, points, _)| Price {
+        points: *points,
+        source: PriceSource::Measured,
+    }))
+}
+
+/// Known prices of `models` for `user` (anonymous callers see only agreed measurements).
+pub async fn prices_for(
+    db: &Db,
+    user: Option<UserId>,
+    models: Vec<String>,
+) -> Result<HashMap<String, Price>, DbError> {
+    db.run(move |conn| {
+        let mut known = HashMap::new();
+        for model in models {
+            if let Some(price) = price_for(conn, user, &model)? {
+                known.insert(model, price);
+            }
+        }
+        Ok(known)
+    })
+    .await
+}
+
+/// Records what a one-model run cost, when that is one of the tiers.
+pub async fn record_measurement(
+    db: &Db,
+    user: UserId,
+    key: Option<KeyId>,
+    model: String,
+    spent: f64,
+) -> Result<Option<f64>, DbError> {
+    let Some(points) = tier(spent) else {
+        return Ok(None);
+    };
+    db.run(move |conn| prices::insert_measurement(conn, user, key, &model, points))
+        .await?;
+    Ok(Some(points))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PriceError {
+    #[error("a price is one of 0.5, 1 or 2 points")]
+    NotATier,
+    #[error("not a valid model id")]
+    BadModel,
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// Sets (or, with `None`, clears) the user's own price for `model`.
+pub async fn set_price(
+    db: &Db,
+    user: UserId,
+    model: &str,
+    points: Option<f64>,
+) -> Result<(), PriceError> {
+    crate::modelscope::validate_model_id(model).map_err(|_| PriceError::BadModel)?;
+    let model = model.to_owned();
+    match points {
+        Some(points) => {
+            let points = tier(points).ok_or(PriceError::NotATier)?;
+            db.run(move |conn| prices::set(conn, user, &model, points))
+                .await?
+        }
+        None => {
+            db.run(move |conn| prices::clear(conn, user, &model))
+                .await?
+        }
+    }
+    Ok(())
+}
+
+/// Every price the user set, by model.
+pub async fn settings(db: &Db, user: UserId) -> Result<Vec<(String, f64)>, DbError> {
+    db.run(move |conn| prices::settings_for_user(conn, user))
+        .await
+}
