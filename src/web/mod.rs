@@ -49,6 +49,7 @@ pub fn routes() -> Vec<Route> {
         presets::update,
         presets::make_default,
         presets::delete,
+        presets::set_price,
         query::page,
         query::run,
         query::stream,

@@ -12,6 +12,7 @@ use crate::keyring::KeyError;
 use crate::names::MAX_NAME_CHARS;
 use crate::presets::PresetError;
 use crate::runs::planner::PlanError;
+use crate::runs::prices::PriceError;
 
 /// At most this many refused ids are named in one message; the rest are counted.
 const NAMED_INVALID_IDS: usize = 10;
@@ -123,6 +124,14 @@ impl Problem {
             ),
             TokenError::NotFound => Self::new(Status::NotFound, Notice::new("token_not_found")),
             TokenError::Db(error) => Self::db(error),
+        }
+    }
+
+    pub fn price(error: &PriceError) -> Self {
+        match error {
+            PriceError::NotATier => Self::refused("bad_price"),
+            PriceError::BadModel => Self::refused("bad_price_model"),
+            PriceError::Db(error) => Self::db(error),
         }
     }
 

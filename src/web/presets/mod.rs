@@ -5,6 +5,8 @@
 //! catalogue's `<datalist>`. Whatever is picked there is appended to the list when the form is
 //! saved (Enter in the box saves), so one pick plus Enter adds a model from the catalogue.
 
+mod prices;
+
 use askama::Template;
 use askama_web::WebTemplate;
 use rocket::form::FromForm;
@@ -21,6 +23,7 @@ use crate::config::AppConfig;
 use crate::db::Db;
 use crate::db::presets::Preset;
 use crate::ids::PresetId;
+use prices::{PriceRow, price_rows, tier_options};
 use crate::modelscope::catalogue::Catalogue;
 use crate::presets::{self, MAX_NAME_CHARS, MAX_PRESETS_PER_USER, PresetError};
 
@@ -59,6 +62,11 @@ pub struct PresetsPage {
     pub error: Option<Notice>,
     /// About the page as a whole (e.g. a preset that no longer exists).
     pub notice: Option<Notice>,
+    /// What a call of each model costs, as far as this user knows.
+    pub prices: Vec<PriceRow>,
+    pub tiers: Vec<String>,
+    /// The price form's error.
+    pub price_error: Option<Notice>,
 }
 
 impl PresetsPage {
@@ -139,6 +147,9 @@ fn empty_page(user: &CurrentUser, config: &AppConfig) -> PresetsPage {
         create: PresetFields::default(),
         error: None,
         notice: None,
+        prices: Vec::new(),
+        tiers: tier_options(),
+        price_error: None,
     }
 }
 
@@ -151,7 +162,10 @@ async fn presets_page(
     let listed = presets::list(db, user.0.user_id).await;
     let mut page = empty_page(user, config);
     match listed {
-        Ok(list) => page.presets = list.into_iter().map(row).collect(),
+        Ok(list) => {
+            page.prices = price_rows(db, user.0.user_id, &list).await;
+            page.presets = list.into_iter().map(row).collect();
+        }
         Err(error) => {
             let problem = Problem::preset(&error);
             page.notice = Some(problem.notice);
@@ -299,5 +313,45 @@ pub async fn delete(
     match presets::delete(db, user.0.user_id, id).await {
         Ok(()) => Ok(Flash::success(Redirect::to("/presets"), "preset_deleted")),
         Err(error) => Err(failed(&user, db, config, catalogue, &error, Some(id), None).await),
+    }
+}
+
+#[derive(Debug, FromForm)]
+pub struct PriceForm {
+    model: Option<String>,
+    /// `0.5`, `1`, `2`, or empty to forget the setting.
+    points: Option<String>,
+    csrf_token: Option<String>,
+}
+
+csrf_form!(PriceForm);
+
+/// Sets (or, with an empty `points`, forgets) the user's own price of a model.
+#[post("/prices", data = "<form>")]
+pub async fn set_price(
+    user: CurrentUser,
+    form: Csrf<PriceForm>,
+    db: &State<Db>,
+    config: &State<AppConfig>,
+    catalogue: &State<Catalogue>,
+) -> Result<Flash<Redirect>, (Status, PresetsPage)> {
+    let form = form.0;
+    let model = form.model.unwrap_or_default();
+    let points = match form.points.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+        None => None,
+        // Not a number is not a tier either: the domain says so.
+        Some(text) => Some(text.parse::<f64>().unwrap_or(f64::NAN)),
+    };
+    match crate::runs::prices::set_price(db, user.0.user_id, model.trim(), points).await {
+        Ok(()) => Ok(Flash::success(Redirect::to("/presets#prices"), "price_saved")),
+        Err(error) => {
+            let Problem { status, notice } = Problem::price(&error);
+            let mut page = match presets_page(&user, db, config, catalogue).await {
+                Ok(page) => page,
+                Err(answer) => return Err(answer),
+            };
+            page.price_error = Some(notice);
+            Err((status, page))
+        }
     }
 }
