@@ -5,6 +5,7 @@ use askama_web::WebTemplate;
 use rocket::http::Status;
 use rocket::{Catcher, Request, catch};
 
+use super::session::chrome_for;
 use super::view::Layout;
 
 #[derive(Template, WebTemplate)]
@@ -15,11 +16,11 @@ pub struct ErrorPage {
 }
 
 #[catch(default)]
-fn any_error(status: Status, _request: &Request<'_>) -> (Status, ErrorPage) {
+async fn any_error(status: Status, request: &Request<'_>) -> (Status, ErrorPage) {
     (
         status,
         ErrorPage {
-            layout: Layout::new(None, String::new()),
+            layout: chrome_for(request).await,
             code: status.code,
         },
     )

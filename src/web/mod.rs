@@ -10,6 +10,7 @@ mod dashboard;
 mod errors;
 mod history;
 mod keys;
+mod lang;
 mod params;
 mod presets;
 mod problem;
@@ -39,6 +40,7 @@ pub fn routes() -> Vec<Route> {
         auth::login_page,
         auth::login,
         auth::logout,
+        lang::set_lang,
         keys::list,
         keys::add,
         keys::update,

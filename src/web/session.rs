@@ -16,6 +16,7 @@ use crate::config::AppConfig;
 use crate::crypto::tokens;
 use crate::db::Db;
 use crate::db::sessions::ABSOLUTE_SECS;
+use crate::i18n::Lang;
 use crate::ids::{SessionId, UserId};
 
 pub const SESSION_COOKIE: &str = "msb_session";
@@ -29,6 +30,29 @@ pub struct SignedIn {
     pub username: String,
     pub session_id: SessionId,
     pub csrf_token: String,
+    /// The language the pages speak to this browser.
+    pub lang: Lang,
+    /// This request's path and query, so the language switch can come back to it.
+    pub here: String,
+}
+
+/// Remembers the language chosen with the switch in the footer.
+pub const LANG_COOKIE: &str = "msb_lang";
+
+/// The chosen language (the switch's cookie), else the browser's `Accept-Language`, else
+/// Chinese.
+pub fn request_lang(request: &Request<'_>) -> Lang {
+    request
+        .cookies()
+        .get(LANG_COOKIE)
+        .and_then(|cookie| Lang::parse(cookie.value()))
+        .or_else(|| {
+            request
+                .headers()
+                .get_one("Accept-Language")
+                .and_then(Lang::from_accept_language)
+        })
+        .unwrap_or_default()
 }
 
 /// The session behind the request's cookie, looked up once per request.
@@ -43,6 +67,8 @@ async fn signed_in(request: &Request<'_>) -> Option<SignedIn> {
                     username: s.username,
                     session_id: s.session_id,
                     csrf_token: s.csrf_token,
+                    lang: request_lang(request),
+                    here: request.uri().to_string(),
                 }),
                 Err(error) => {
                     tracing::error!(%error, "session lookup failed");
@@ -79,6 +105,8 @@ fn anonymous_csrf(request: &Request<'_>) -> String {
 pub struct Viewer {
     pub user: Option<SignedIn>,
     pub csrf_token: String,
+    pub lang: Lang,
+    pub here: String,
 }
 
 impl Viewer {
@@ -88,7 +116,9 @@ impl Viewer {
                 username: user.username.clone(),
             }),
             self.csrf_token.clone(),
+            self.lang,
         )
+        .at(&self.here)
     }
 }
 
@@ -102,8 +132,28 @@ impl<'r> FromRequest<'r> for Viewer {
             Some(user) => user.csrf_token.clone(),
             None => anonymous_csrf(request),
         };
-        request::Outcome::Success(Self { user, csrf_token })
+        request::Outcome::Success(Self {
+            user,
+            csrf_token,
+            lang: request_lang(request),
+            here: request.uri().to_string(),
+        })
     }
+}
+
+/// The page chrome for a request that has no guard (error pages): the signed-in user's nav,
+/// when there is one, in the request's language. The form token is left out: an error page
+/// has no form but sign-out, which needs the session's, so that one is filled in.
+pub async fn chrome_for(request: &Request<'_>) -> Layout {
+    let user = signed_in(request).await;
+    Layout::new(
+        user.as_ref().map(|user| UserChrome {
+            username: user.username.clone(),
+        }),
+        user.map(|user| user.csrf_token).unwrap_or_default(),
+        request_lang(request),
+    )
+    .at(&request.uri().to_string())
 }
 
 /// A signed-in user; otherwise 401, which the page catcher turns into a sign-in redirect.
@@ -116,7 +166,9 @@ impl CurrentUser {
                 username: self.0.username.clone(),
             }),
             self.0.csrf_token.clone(),
+            self.0.lang,
         )
+        .at(&self.0.here)
     }
 }
 

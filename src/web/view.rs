@@ -23,6 +23,9 @@ pub struct Layout {
     pub flash: Option<String>,
     pub asset_version: &'static str,
     pub lang: Lang,
+    /// The page's own address (the language switch comes back to it; a POST's page goes to
+    /// its path, where a GET shows the form again).
+    pub here: String,
 }
 
 pub struct UserChrome {
@@ -30,14 +33,50 @@ pub struct UserChrome {
 }
 
 impl Layout {
-    pub fn new(user: Option<UserChrome>, csrf_token: String) -> Self {
+    pub fn new(user: Option<UserChrome>, csrf_token: String, lang: Lang) -> Self {
         Self {
             user,
             csrf_token,
             flash: None,
             asset_version: env!("CARGO_PKG_VERSION"),
-            lang: Lang::default(),
+            lang,
+            here: "/".to_owned(),
         }
+    }
+
+    pub fn at(mut self, here: &str) -> Self {
+        self.here = here.to_owned();
+        self
+    }
+
+    /// Whether the nav item for `prefix` is the current page (`aria-current`).
+    pub fn is_current(&self, prefix: &str) -> bool {
+        let path = self.here.split('?').next().unwrap_or("");
+        if prefix == "/" {
+            path == "/"
+        } else {
+            path == prefix || path.starts_with(&format!("{prefix}/"))
+        }
+    }
+
+    /// The message `id` in the page's language (`locales/<lang>/*.ftl`).
+    pub fn t(&self, id: &str) -> String {
+        i18n::text(self.lang, id)
+    }
+
+    /// The message `id` with one variable filled in.
+    pub fn t1(&self, id: &str, name: &'static str, value: impl ToString) -> String {
+        i18n::text_with(self.lang, id, &[(name, i18n::Arg::from(value.to_string()))])
+    }
+
+    /// The message `id` with a number filled in (plural forms follow it).
+    pub fn tn(&self, id: &str, name: &'static str, value: i64) -> String {
+        i18n::text_with(self.lang, id, &[(name, i18n::Arg::from(value))])
+    }
+
+    /// `zh-CN` or `en`, for `<html lang>`.
+    pub fn lang_tag(&self) -> &'static str {
+        self.lang.tag()
     }
 
     pub fn with_flash(mut self, flash: Option<rocket::request::FlashMessage<'_>>) -> Self {
