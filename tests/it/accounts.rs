@@ -1,11 +1,18 @@
 //! Accounts and sessions through the pages: sign-up, sign-in, throttling, the session cookie,
 //! `/account`, safe redirects and the security headers, black-box through Rocket's local client.
 
-mod support;
-
 use rocket::http::{Cookie, Status};
 
-use support::*;
+use crate::harness::db::{count, user_id};
+use crate::harness::html::{extract_csrf, revocable_sessions};
+use crate::harness::http::{
+    assert_security_headers, csrf_token, form_encode, get, post_form, submit, url_decode,
+};
+use crate::harness::users::{
+    SESSION_COOKIE, add_key, is_signed_in, keys, login, login_with, logout, session_cookie,
+    signed_up, signup,
+};
+use crate::harness::{Answer, PASSWORD, TestApp};
 
 const OTHER_PASSWORD: &str = "another long password";
 const KEY: &str = "ms-acc0acc0-1111-2222-3333-444455556666";
@@ -34,7 +41,7 @@ fn throttle_minutes(text: &str) -> i64 {
 
 #[tokio::test]
 async fn signing_up_signs_in_and_the_header_shows_who() {
-    let env = Env::new().await;
+    let env = TestApp::new().await;
     let client = env.start().await;
 
     signup(&client, "alice", PASSWORD)
@@ -58,7 +65,7 @@ async fn signing_up_signs_in_and_the_header_shows_who() {
 
 #[tokio::test]
 async fn usernames_are_unique_whatever_their_case() {
-    let env = Env::new().await;
+    let env = TestApp::new().await;
     let first = env.start().await;
     let second = env.start().await;
 
@@ -84,7 +91,7 @@ async fn usernames_are_unique_whatever_their_case() {
 
 #[tokio::test]
 async fn usernames_must_be_3_to_32_of_lowercase_digits_underscore_dash() {
-    let env = Env::new().await;
+    let env = TestApp::new().await;
     let client = env.start().await;
     let long = "a".repeat(33);
     for bad in ["ab", long.as_str(), "al.ce", "a b", "al@ce", "", "   "] {
@@ -114,7 +121,7 @@ async fn usernames_must_be_3_to_32_of_lowercase_digits_underscore_dash() {
 
 #[tokio::test]
 async fn signing_up_in_a_signed_in_browser_ends_the_session_it_replaces() {
-    let env = Env::new().await;
+    let env = TestApp::new().await;
     let client = env.start().await;
     signed_up(&client, "victor").await;
     let old_cookie = session_cookie(&client).expect("cookie");
@@ -146,7 +153,7 @@ async fn signing_up_in_a_signed_in_browser_ends_the_session_it_replaces() {
 
 #[tokio::test]
 async fn a_short_password_is_refused_with_a_message() {
-    let env = Env::new().await;
+    let env = TestApp::new().await;
     let client = env.start().await;
 
     let answer = signup(&client, "alice", "1234567").await;
@@ -165,7 +172,7 @@ async fn a_short_password_is_refused_with_a_message() {
 
 #[tokio::test]
 async fn a_confirmation_mismatch_keeps_the_username_but_never_the_password() {
-    let env = Env::new().await;
+    let env = TestApp::new().await;
     let client = env.start().await;
 
     let answer = submit(
@@ -200,7 +207,7 @@ async fn a_confirmation_mismatch_keeps_the_username_but_never_the_password() {
 
 #[tokio::test]
 async fn with_signup_closed_the_page_says_so_and_the_post_is_refused() {
-    let env = Env::new().await;
+    let env = TestApp::new().await;
     let client = env
         .start_with(|figment| figment.merge(("allow_signup", false)))
         .await;
@@ -225,7 +232,7 @@ async fn with_signup_closed_the_page_says_so_and_the_post_is_refused() {
 
 #[tokio::test]
 async fn a_failed_login_reads_the_same_for_an_unknown_user_and_a_wrong_password() {
-    let env = Env::new().await;
+    let env = TestApp::new().await;
     let client = env.start().await;
     let admin = env.start().await;
 
@@ -237,7 +244,7 @@ async fn a_failed_login_reads_the_same_for_an_unknown_user_and_a_wrong_password(
 
     assert_eq!(unknown.status, Status::Unauthorized);
     assert_eq!(unknown.status, wrong.status);
-    let token = csrf(&client, "/login").await;
+    let token = csrf_token(&client, "/login").await;
     let normalize = |body: &str| body.replace(&token, "TOKEN");
     assert_eq!(normalize(&unknown.body), normalize(&wrong.body));
     assert_eq!(unknown.header("Content-Type"), wrong.header("Content-Type"));
@@ -256,7 +263,7 @@ async fn a_failed_login_reads_the_same_for_an_unknown_user_and_a_wrong_password(
 
 #[tokio::test]
 async fn the_eleventh_login_for_one_account_is_throttled_even_with_the_right_password() {
-    let env = Env::new().await;
+    let env = TestApp::new().await;
     let client = env.start().await;
     signed_up(&env.start().await, "dave").await;
 
@@ -289,7 +296,7 @@ async fn the_eleventh_login_for_one_account_is_throttled_even_with_the_right_pas
 
 #[tokio::test]
 async fn without_a_proxy_a_spoofed_address_header_does_not_escape_throttling() {
-    let env = Env::new().await;
+    let env = TestApp::new().await;
     // Rocket.toml's own setting: the address comes from the connection, never a header.
     let client = env
         .start_with(|figment| figment.merge(("ip_header", false)))
@@ -313,7 +320,7 @@ async fn without_a_proxy_a_spoofed_address_header_does_not_escape_throttling() {
 
 #[tokio::test]
 async fn ten_failures_from_one_address_throttle_that_address() {
-    let env = Env::new().await;
+    let env = TestApp::new().await;
     let client = env.start().await;
     signed_up(&env.start().await, "erin").await;
     let from = [("X-Real-IP", "192.0.2.10")];
@@ -335,7 +342,7 @@ async fn ten_failures_from_one_address_throttle_that_address() {
 
 #[tokio::test]
 async fn the_session_token_changes_at_every_login() {
-    let env = Env::new().await;
+    let env = TestApp::new().await;
     let client = env.start().await;
     signed_up(&client, "frank").await;
     let at_signup = session_cookie(&client).expect("a session cookie after sign-up");
@@ -368,7 +375,7 @@ async fn the_session_token_changes_at_every_login() {
 
 #[tokio::test]
 async fn the_session_cookie_is_httponly_lax_and_site_wide() {
-    let env = Env::new().await;
+    let env = TestApp::new().await;
     let client = env.start().await;
     signed_up(&client, "grace").await;
     logout(&client).await;
@@ -393,7 +400,7 @@ async fn the_session_cookie_is_httponly_lax_and_site_wide() {
 
 #[tokio::test]
 async fn secure_cookies_marks_the_session_cookie_secure() {
-    let env = Env::new().await;
+    let env = TestApp::new().await;
     let client = env
         .start_with(|figment| figment.merge(("secure_cookies", true)))
         .await;
@@ -410,11 +417,11 @@ async fn secure_cookies_marks_the_session_cookie_secure() {
 
 #[tokio::test]
 async fn a_cookie_replayed_after_logout_is_refused() {
-    let env = Env::new().await;
+    let env = TestApp::new().await;
     let client = env.start().await;
     signed_up(&client, "ivan").await;
     let old_cookie = session_cookie(&client).expect("cookie");
-    let old_token = csrf(&client, "/keys").await;
+    let old_token = csrf_token(&client, "/keys").await;
 
     logout(&client).await.assert_redirect_to("/login");
     assert!(session_cookie(&client).is_none(), "logout keeps the cookie");
@@ -425,7 +432,7 @@ async fn a_cookie_replayed_after_logout_is_refused() {
             .cookie(Cookie::new(SESSION_COOKIE, old_cookie.clone()))
             .dispatch()
             .await;
-        let replay = Resp::from(replay).await;
+        let replay = Answer::from(replay).await;
         replay.assert_status(Status::SeeOther);
         assert!(
             replay.location().is_some_and(|l| l.starts_with("/login")),
@@ -444,7 +451,7 @@ async fn a_cookie_replayed_after_logout_is_refused() {
         ]))
         .dispatch()
         .await;
-    let post = Resp::from(post).await;
+    let post = Answer::from(post).await;
     assert_ne!(
         post.location(),
         Some("/keys"),
@@ -462,7 +469,7 @@ async fn a_cookie_replayed_after_logout_is_refused() {
 
 #[tokio::test]
 async fn an_idle_or_too_old_session_is_refused_and_cleaned_up() {
-    let env = Env::new().await;
+    let env = TestApp::new().await;
     let idle = env.start().await;
     let old = env.start().await;
     let fresh = env.start().await;
@@ -531,7 +538,7 @@ async fn an_idle_or_too_old_session_is_refused_and_cleaned_up() {
 
 #[tokio::test]
 async fn a_password_change_ends_the_other_sessions_and_keeps_this_one() {
-    let env = Env::new().await;
+    let env = TestApp::new().await;
     let laptop = env.start().await;
     let phone = env.start().await;
     signed_up(&laptop, "judy").await;
@@ -564,7 +571,7 @@ async fn a_password_change_ends_the_other_sessions_and_keeps_this_one() {
 
 #[tokio::test]
 async fn a_password_change_needs_the_current_password() {
-    let env = Env::new().await;
+    let env = TestApp::new().await;
     let laptop = env.start().await;
     let phone = env.start().await;
     signed_up(&laptop, "kate").await;
@@ -598,7 +605,7 @@ async fn a_password_change_needs_the_current_password() {
 
 #[tokio::test]
 async fn the_account_page_lists_sessions_with_their_browser_and_revokes_another() {
-    let env = Env::new().await;
+    let env = TestApp::new().await;
     let laptop = env.start().await;
     let phone = env.start().await;
     signed_up(&laptop, "liam").await;
@@ -634,7 +641,7 @@ async fn the_account_page_lists_sessions_with_their_browser_and_revokes_another(
 
 #[tokio::test]
 async fn revoking_someone_elses_session_is_not_found() {
-    let env = Env::new().await;
+    let env = TestApp::new().await;
     let victim = env.start().await;
     let attacker = env.start().await;
     signed_up(&victim, "mallory_victim").await;
@@ -663,7 +670,7 @@ async fn revoking_someone_elses_session_is_not_found() {
 
 #[tokio::test]
 async fn deleting_the_account_needs_the_password() {
-    let env = Env::new().await;
+    let env = TestApp::new().await;
     let client = env.start().await;
     signed_up(&client, "nina").await;
 
@@ -686,7 +693,7 @@ async fn deleting_the_account_needs_the_password() {
 
 #[tokio::test]
 async fn deleting_the_account_removes_the_user_their_keys_and_sessions() {
-    let env = Env::new().await;
+    let env = TestApp::new().await;
     let client = env.start().await;
     let phone = env.start().await;
     let bystander = env.start().await;
@@ -738,7 +745,7 @@ async fn deleting_the_account_removes_the_user_their_keys_and_sessions() {
 
 #[tokio::test]
 async fn login_follows_only_a_same_site_relative_next() {
-    let env = Env::new().await;
+    let env = TestApp::new().await;
     let client = env.start().await;
     signed_up(&env.start().await, "quinn").await;
 
@@ -750,7 +757,7 @@ async fn login_follows_only_a_same_site_relative_next() {
         ("/\\evil.com", "/"),
         ("javascript:alert(1)", "/"),
     ] {
-        let token = csrf(&client, "/login").await;
+        let token = csrf_token(&client, "/login").await;
         let answer = post_form(
             &client,
             "/login",
@@ -779,7 +786,7 @@ async fn login_follows_only_a_same_site_relative_next() {
 
 #[tokio::test]
 async fn protected_pages_send_a_signed_out_visitor_to_login_and_back() {
-    let env = Env::new().await;
+    let env = TestApp::new().await;
     let client = env.start().await;
 
     for path in ["/account", "/keys", "/keys?sort=label"] {
@@ -822,7 +829,7 @@ async fn protected_pages_send_a_signed_out_visitor_to_login_and_back() {
 
 #[tokio::test]
 async fn security_headers_on_a_200() {
-    let env = Env::new().await;
+    let env = TestApp::new().await;
     let client = env.start().await;
     for path in ["/", "/login", "/signup"] {
         let answer = get(&client, path).await;
@@ -833,7 +840,7 @@ async fn security_headers_on_a_200() {
 
 #[tokio::test]
 async fn security_headers_on_a_303() {
-    let env = Env::new().await;
+    let env = TestApp::new().await;
     let client = env.start().await;
     let redirect = get(&client, "/keys").await;
     redirect.assert_status(Status::SeeOther);
@@ -845,7 +852,7 @@ async fn security_headers_on_a_303() {
 
 #[tokio::test]
 async fn security_headers_on_a_403() {
-    let env = Env::new().await;
+    let env = TestApp::new().await;
     let client = env.start().await;
     let answer = post_form(&client, "/login", &[("username", "x"), ("password", "y")]).await;
     answer.assert_status(Status::Forbidden);
@@ -854,7 +861,7 @@ async fn security_headers_on_a_403() {
 
 #[tokio::test]
 async fn security_headers_on_a_404() {
-    let env = Env::new().await;
+    let env = TestApp::new().await;
     let client = env.start().await;
     let answer = get(&client, "/no/such/page").await;
     answer.assert_status(Status::NotFound);
@@ -863,9 +870,9 @@ async fn security_headers_on_a_404() {
 
 #[tokio::test]
 async fn security_headers_on_a_413() {
-    let env = Env::new().await;
+    let env = TestApp::new().await;
     let client = env.start().await;
-    let token = csrf(&client, "/login").await;
+    let token = csrf_token(&client, "/login").await;
     let huge = "x".repeat(70 * 1024);
 
     let answer = post_form(
@@ -887,7 +894,7 @@ async fn security_headers_on_a_413() {
 
 #[tokio::test]
 async fn security_headers_on_a_422() {
-    let env = Env::new().await;
+    let env = TestApp::new().await;
     let client = env.start().await;
     let answer = signup(&client, "x", PASSWORD).await;
     answer.assert_status(Status::UnprocessableEntity);
@@ -898,7 +905,7 @@ async fn security_headers_on_a_422() {
 /// broken migration or a damaged file would do), and the keys page cannot be read.
 #[tokio::test]
 async fn security_headers_on_a_500() {
-    let env = Env::new().await;
+    let env = TestApp::new().await;
     let client = env.start().await;
     signed_up(&client, "trent").await;
     env.db()
@@ -921,7 +928,7 @@ async fn security_headers_on_a_500() {
 
 #[tokio::test]
 async fn hostile_usernames_are_refused_escaped_and_never_a_5xx() {
-    let env = Env::new().await;
+    let env = TestApp::new().await;
     let client = env.start().await;
     let long = "a".repeat(10_000);
     let hostile = [

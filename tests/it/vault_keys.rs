@@ -1,8 +1,6 @@
 //! The key vault through the pages: saving, listing masked, bad input, what reaches the disk,
 //! tampering, the master key file, other users' ids, "check", and `rotate-master-key`.
 
-mod support;
-
 use std::os::unix::fs::PermissionsExt;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -12,7 +10,14 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
 
 use modelscope_balance::cli;
-use support::*;
+
+use crate::harness::db::{key_row_bytes, user_id};
+use crate::harness::html::{CANNOT_OPEN, key_rows};
+use crate::harness::http::{get, submit};
+use crate::harness::secrets::assert_no_trace;
+use crate::harness::upstream::{BALANCE_PATH, MODEL_A, balance_body, mount_balance_for_key};
+use crate::harness::users::{add_key, keys, login, signed_up};
+use crate::harness::{Answer, PASSWORD, TestApp};
 
 const KEY: &str = "ms-0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2babcd";
 const KEY_2: &str = "ms-f00dface-1234-4321-abcd-0123456789ee";
@@ -28,7 +33,7 @@ fn middle(key: &str) -> &str {
 }
 
 #[track_caller]
-fn assert_no_plaintext(resp: &Resp, key: &str) {
+fn assert_no_plaintext(resp: &Answer, key: &str) {
     assert!(
         !resp.body.contains(middle(key)),
         "the key is in the page: {}",
@@ -46,7 +51,7 @@ fn mode(path: &std::path::Path) -> u32 {
 
 /// Fails the test (when the env drops) if a key is used upstream at all: no probe, no balance
 /// call. (The public model catalogue, which takes no key, may be fetched by some pages.)
-async fn forbid_upstream(env: &Env) {
+async fn forbid_upstream(env: &TestApp) {
     for (name, route) in [
         ("no probe", "/v1/chat/completions"),
         ("no balance call", BALANCE_PATH),
@@ -61,7 +66,7 @@ async fn forbid_upstream(env: &Env) {
 }
 
 /// A chat answer with quota headers for any model.
-async fn mount_chat(env: &Env) {
+async fn mount_chat(env: &TestApp) {
     Mock::given(method("POST"))
         .and(path("/v1/chat/completions"))
         .respond_with(
@@ -80,18 +85,18 @@ async fn mount_chat(env: &Env) {
         .await;
 }
 
-async fn quick_with_saved_key(client: &rocket::local::asynchronous::Client, id: i64) -> Resp {
+async fn quick_with_saved_key(client: &rocket::local::asynchronous::Client, id: i64) -> Answer {
     submit(
         client,
         "/quick",
-        &[("key_id", &id.to_string()), ("models", MODEL)],
+        &[("key_id", &id.to_string()), ("models", MODEL_A)],
     )
     .await
 }
 
 /// A row that cannot be opened is reported, with a 4xx, and the answer says to re-enter it.
 #[track_caller]
-fn assert_says_reenter(resp: &Resp, what: &str) {
+fn assert_says_reenter(resp: &Answer, what: &str) {
     resp.assert_client_error();
     assert!(
         resp.text().contains("请重新输入这个 Key"),
@@ -105,7 +110,7 @@ fn assert_says_reenter(resp: &Resp, what: &str) {
 
 #[tokio::test]
 async fn a_saved_key_is_listed_masked_and_never_shown_in_plaintext() {
-    let env = Env::new().await;
+    let env = TestApp::new().await;
     let client = env.start().await;
     signed_up(&client, "alice").await;
 
@@ -140,7 +145,7 @@ async fn a_saved_key_is_listed_masked_and_never_shown_in_plaintext() {
 
 #[tokio::test]
 async fn a_badly_shaped_key_is_refused_with_a_message() {
-    let env = Env::new().await;
+    let env = TestApp::new().await;
     let client = env.start().await;
     signed_up(&client, "alice").await;
     let long = format!("ms-{}", "a".repeat(10_000));
@@ -183,7 +188,7 @@ async fn a_badly_shaped_key_is_refused_with_a_message() {
 
 #[tokio::test]
 async fn an_empty_label_is_refused_with_a_message() {
-    let env = Env::new().await;
+    let env = TestApp::new().await;
     let client = env.start().await;
     signed_up(&client, "alice").await;
     for label in ["", "   ", "\t"] {
@@ -201,7 +206,7 @@ async fn an_empty_label_is_refused_with_a_message() {
 
 #[tokio::test]
 async fn a_duplicate_label_is_refused_whatever_its_case() {
-    let env = Env::new().await;
+    let env = TestApp::new().await;
     let client = env.start().await;
     signed_up(&client, "alice").await;
     add_key(&client, "Main", KEY).await;
@@ -220,7 +225,7 @@ async fn a_duplicate_label_is_refused_whatever_its_case() {
 
 #[tokio::test]
 async fn the_same_key_under_another_label_is_refused_and_names_the_first() {
-    let env = Env::new().await;
+    let env = TestApp::new().await;
     let client = env.start().await;
     signed_up(&client, "alice").await;
     add_key(&client, "<b>first</b>", KEY).await;
@@ -242,7 +247,7 @@ async fn the_same_key_under_another_label_is_refused_and_names_the_first() {
 
 #[tokio::test]
 async fn html_in_a_label_is_shown_escaped_everywhere() {
-    let env = Env::new().await;
+    let env = TestApp::new().await;
     let client = env.start().await;
     signed_up(&client, "alice").await;
     let labels = [
@@ -273,7 +278,7 @@ async fn html_in_a_label_is_shown_escaped_everywhere() {
 
 #[tokio::test]
 async fn a_10000_character_label_a_nul_label_and_unicode_labels() {
-    let env = Env::new().await;
+    let env = TestApp::new().await;
     let client = env.start().await;
     signed_up(&client, "alice").await;
     let long = "L".repeat(10_000);
@@ -306,8 +311,8 @@ async fn a_10000_character_label_a_nul_label_and_unicode_labels() {
 
 #[tokio::test]
 async fn canary_keys_saved_updated_used_and_deleted_leave_no_trace_on_disk() {
-    let env = Env::new().await;
-    env.mount_balance(CANARY_A, 200, balance_body()).await;
+    let env = TestApp::new().await;
+    mount_balance_for_key(&env.upstream, CANARY_A, 200, balance_body()).await;
     mount_chat(&env).await;
     let client = env.start().await;
     signed_up(&client, "alice").await;
@@ -368,7 +373,7 @@ async fn canary_keys_saved_updated_used_and_deleted_leave_no_trace_on_disk() {
 
 #[tokio::test]
 async fn sealing_the_same_key_twice_gives_different_bytes() {
-    let env = Env::new().await;
+    let env = TestApp::new().await;
     let alice = env.start().await;
     let bob = env.start().await;
     signed_up(&alice, "alice").await;
@@ -399,7 +404,7 @@ async fn sealing_the_same_key_twice_gives_different_bytes() {
 
 #[tokio::test]
 async fn a_flipped_bit_makes_the_key_unopenable_and_the_pages_say_so() {
-    let env = Env::new().await;
+    let env = TestApp::new().await;
     forbid_upstream(&env).await;
     let client = env.start().await;
     signed_up(&client, "alice").await;
@@ -443,7 +448,7 @@ async fn a_flipped_bit_makes_the_key_unopenable_and_the_pages_say_so() {
 
 #[tokio::test]
 async fn a_row_moved_to_another_user_does_not_open_for_them() {
-    let env = Env::new().await;
+    let env = TestApp::new().await;
     forbid_upstream(&env).await;
     let alice = env.start().await;
     let mallory = env.start().await;
@@ -479,7 +484,7 @@ async fn a_row_moved_to_another_user_does_not_open_for_them() {
 
 #[tokio::test]
 async fn a_ciphertext_copied_onto_another_row_does_not_open() {
-    let env = Env::new().await;
+    let env = TestApp::new().await;
     forbid_upstream(&env).await;
     let client = env.start().await;
     signed_up(&client, "alice").await;
@@ -502,7 +507,7 @@ async fn a_ciphertext_copied_onto_another_row_does_not_open() {
 
 #[tokio::test]
 async fn restarting_with_another_master_key_gives_no_5xx_and_overwrites_nothing() {
-    let env = Env::new().await;
+    let env = TestApp::new().await;
     let client = env.start().await;
     signed_up(&client, "alice").await;
     let one = add_key(&client, "one", KEY).await;
@@ -538,7 +543,7 @@ async fn restarting_with_another_master_key_gives_no_5xx_and_overwrites_nothing(
     let api = client
         .post("/api/balance")
         .header(rocket::http::ContentType::JSON)
-        .body(format!(r#"{{"models": "{MODEL}", "key_id": {one}}}"#))
+        .body(format!(r#"{{"models": "{MODEL_A}", "key_id": {one}}}"#))
         .dispatch()
         .await;
     assert!(!api.status().class().is_server_error(), "{}", api.status());
@@ -568,7 +573,7 @@ async fn restarting_with_another_master_key_gives_no_5xx_and_overwrites_nothing(
 
 #[tokio::test]
 async fn the_key_file_is_created_with_mode_0600_and_32_bytes() {
-    let env = Env::new().await;
+    let env = TestApp::new().await;
     assert!(!env.key_file().exists());
     let _client = env.start().await;
     assert_eq!(mode(&env.key_file()), 0o600);
@@ -588,7 +593,7 @@ async fn the_key_file_is_created_with_mode_0600_and_32_bytes() {
 
 /// Starts the real binary on `env`'s data dir and returns (exit status, stderr); it must stop
 /// on its own within 60 s.
-fn start_binary(env: &Env) -> (std::process::ExitStatus, String) {
+fn start_binary(env: &TestApp) -> (std::process::ExitStatus, String) {
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_modelscope-balance"))
         .current_dir(env.data_dir())
         .env("ROCKET_DATA_DIR", env.data_dir())
@@ -619,7 +624,7 @@ fn start_binary(env: &Env) -> (std::process::ExitStatus, String) {
     }
 }
 
-async fn assert_start_refused(env: &Env, expected: &str) {
+async fn assert_start_refused(env: &TestApp, expected: &str) {
     let Err(error) = try_start(env).await else {
         panic!("the app ignited with a bad key file");
     };
@@ -635,14 +640,14 @@ async fn assert_start_refused(env: &Env, expected: &str) {
     assert!(stderr.contains(expected), "{stderr}");
 }
 
-async fn try_start(env: &Env) -> Result<rocket::local::asynchronous::Client, rocket::Error> {
-    rocket::local::asynchronous::Client::tracked(modelscope_balance::rocket_from(env.figment()))
+async fn try_start(env: &TestApp) -> Result<rocket::local::asynchronous::Client, rocket::Error> {
+    rocket::local::asynchronous::Client::tracked(modelscope_balance::rocket_from(env.config()))
         .await
 }
 
 #[tokio::test]
 async fn a_key_file_readable_by_others_is_a_clear_startup_error() {
-    let env = Env::new().await;
+    let env = TestApp::new().await;
     drop(env.start().await);
     let bytes = std::fs::read(env.key_file()).unwrap();
     std::fs::set_permissions(env.key_file(), std::fs::Permissions::from_mode(0o644)).unwrap();
@@ -655,7 +660,7 @@ async fn a_key_file_readable_by_others_is_a_clear_startup_error() {
 
 #[tokio::test]
 async fn a_key_file_of_the_wrong_size_is_a_clear_startup_error() {
-    let env = Env::new().await;
+    let env = TestApp::new().await;
     std::fs::write(env.key_file(), [7u8; 16]).unwrap();
     std::fs::set_permissions(env.key_file(), std::fs::Permissions::from_mode(0o600)).unwrap();
 
@@ -673,7 +678,7 @@ async fn a_key_file_of_the_wrong_size_is_a_clear_startup_error() {
 
 #[tokio::test]
 async fn another_users_key_id_is_not_found_and_nothing_changes() {
-    let env = Env::new().await;
+    let env = TestApp::new().await;
     forbid_upstream(&env).await;
     let alice = env.start().await;
     let mallory = env.start().await;
@@ -709,8 +714,8 @@ async fn another_users_key_id_is_not_found_and_nothing_changes() {
 
 #[tokio::test]
 async fn check_shows_the_points_balance_of_an_accepted_key() {
-    let env = Env::new().await;
-    env.mount_balance(KEY, 200, balance_body()).await;
+    let env = TestApp::new().await;
+    mount_balance_for_key(&env.upstream, KEY, 200, balance_body()).await;
     let client = env.start().await;
     signed_up(&client, "alice").await;
     let id = add_key(&client, "main", KEY).await;
@@ -734,8 +739,9 @@ async fn check_shows_the_points_balance_of_an_accepted_key() {
 
 #[tokio::test]
 async fn check_says_a_refused_key_is_invalid() {
-    let env = Env::new().await;
-    env.mount_balance(
+    let env = TestApp::new().await;
+    mount_balance_for_key(
+        &env.upstream,
         KEY,
         401,
         serde_json::json!({"error": {"message": "Authentication failed", "request_id": "x"}}),
@@ -761,7 +767,7 @@ async fn check_says_a_refused_key_is_invalid() {
 // rotate-master-key
 
 /// Two users, three keys, saved through the app; the app is stopped on return.
-async fn three_saved_keys(env: &Env) -> [i64; 3] {
+async fn three_saved_keys(env: &TestApp) -> [i64; 3] {
     let alice = env.start().await;
     let bob = env.start().await;
     signed_up(&alice, "alice").await;
@@ -775,19 +781,19 @@ async fn three_saved_keys(env: &Env) -> [i64; 3] {
 
 #[tokio::test]
 async fn after_rotate_master_key_every_key_still_opens() {
-    let env = Env::new().await;
+    let env = TestApp::new().await;
     let ids = three_saved_keys(&env).await;
     let db = env.db();
     let old_ids: Vec<String> = ids.iter().map(|&id| key_row_bytes(&db, id).2).collect();
 
-    let rotation = cli::rotate_master_key(&env.figment()).expect("rotation");
+    let rotation = cli::rotate_master_key(&env.config()).expect("rotation");
 
     assert_eq!(rotation.resealed, 3);
     assert_eq!(rotation.unreadable, 0);
     for (&id, old) in ids.iter().zip(&old_ids) {
         assert_ne!(&key_row_bytes(&db, id).2, old, "row {id} not re-sealed");
     }
-    env.mount_balance(KEY, 200, balance_body()).await;
+    mount_balance_for_key(&env.upstream, KEY, 200, balance_body()).await;
     let client = env.start().await;
     login(&client, "alice", PASSWORD)
         .await
@@ -805,11 +811,11 @@ async fn after_rotate_master_key_every_key_still_opens() {
 
 #[tokio::test]
 async fn rotate_master_key_keeps_the_old_key_as_a_0600_backup() {
-    let env = Env::new().await;
+    let env = TestApp::new().await;
     three_saved_keys(&env).await;
     let old = std::fs::read(env.key_file()).unwrap();
 
-    let rotation = cli::rotate_master_key(&env.figment()).expect("rotation");
+    let rotation = cli::rotate_master_key(&env.config()).expect("rotation");
 
     assert_eq!(rotation.key_file, env.key_file());
     assert_eq!(rotation.backup.parent(), Some(env.data_dir()));
@@ -839,7 +845,7 @@ async fn rotate_master_key_keeps_the_old_key_as_a_0600_backup() {
 
 #[tokio::test]
 async fn rotate_master_key_reports_what_it_did_and_the_backup_rule() {
-    let env = Env::new().await;
+    let env = TestApp::new().await;
     let ids = three_saved_keys(&env).await;
     let db = env.db();
     // One row was already unreadable (tampered): it is counted and left exactly as it was.
@@ -853,7 +859,7 @@ async fn rotate_master_key_reports_what_it_did_and_the_backup_rule() {
     let tampered = key_row_bytes(&db, ids[1]);
     let (mut out, mut err) = (Vec::new(), Vec::new());
 
-    let code = cli::run_rotation(&env.figment(), &mut out, &mut err);
+    let code = cli::run_rotation(&env.config(), &mut out, &mut err);
 
     assert_eq!(code, ExitCode::SUCCESS);
     assert!(err.is_empty(), "{}", String::from_utf8_lossy(&err));
@@ -881,7 +887,7 @@ async fn rotate_master_key_reports_what_it_did_and_the_backup_rule() {
 
 #[tokio::test]
 async fn a_failed_rotation_puts_the_old_key_back_and_changes_nothing() {
-    let env = Env::new().await;
+    let env = TestApp::new().await;
     let ids = three_saved_keys(&env).await;
     let old = std::fs::read(env.key_file()).unwrap();
     let db = env.db();
@@ -889,7 +895,7 @@ async fn a_failed_rotation_puts_the_old_key_back_and_changes_nothing() {
     // Someone holds the write lock (a server that was not stopped, say) past the busy timeout.
     let blocker = env.db();
     blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
-    let figment = env.figment();
+    let figment = env.config();
 
     let (code, err) = tokio::task::spawn_blocking(move || {
         let (mut out, mut err) = (Vec::new(), Vec::new());
@@ -925,8 +931,8 @@ async fn a_failed_rotation_puts_the_old_key_back_and_changes_nothing() {
 
 #[tokio::test]
 async fn rotating_without_a_key_file_is_a_clear_error() {
-    let env = Env::new().await;
-    let error = cli::rotate_master_key(&env.figment()).expect_err("no key file");
+    let env = TestApp::new().await;
+    let error = cli::rotate_master_key(&env.config()).expect_err("no key file");
     assert!(
         error.contains(&env.key_file().display().to_string()),
         "{error}"

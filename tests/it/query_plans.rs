@@ -12,7 +12,7 @@
 //! - what the statement really did (`sqlite3_stmt_status`): full-scan steps and automatic indexes
 //!   must be 0, and sorts 0 unless allowed, so a scan cannot hide behind a plan that reads well.
 //!
-//! `cargo test --test query_plans -- --nocapture` prints every plan.
+//! `cargo test --test it query_plans -- --nocapture` prints every plan.
 
 use std::cell::RefCell;
 use std::ffi::{CStr, c_int, c_uint, c_void};
