@@ -5,8 +5,7 @@
 use futures::future::join_all;
 use rocket::http::Method;
 use rocket::local::asynchronous::Client;
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, ResponseTemplate};
+use wiremock::ResponseTemplate;
 
 use crate::harness::db::{count, user_id};
 use crate::harness::html::{ids_in_actions, revocable_sessions};
@@ -14,7 +13,7 @@ use crate::harness::http::{
     assert_security_headers, csrf_token, get, post_form_with, submit, submit_with,
 };
 use crate::harness::upstream::{
-    BALANCE_PATH, CHAT_PATH, MODEL_A, balance_body, mount_balance_for_key,
+    BALANCE_PATH, CHAT_PATH, MODEL_A, any_chat, balance_body, mount_balance_for_key, with_quota,
 };
 use crate::harness::users::{add_key, is_signed_in, keys, login_with, session_cookie, signed_up};
 use crate::harness::{Answer, PASSWORD, TestApp};
@@ -196,7 +195,7 @@ fn state_changing_routes(client: &Client) -> Vec<(Method, String)> {
 /// A signed-in user with one of everything a route can act on, and a second browser signed in
 /// as the same user (the session to revoke).
 struct Fixture {
-    env: TestApp,
+    app: TestApp,
     client: Client,
     other: Client,
     key: i64,
@@ -208,22 +207,18 @@ struct Fixture {
 
 impl Fixture {
     async fn new() -> Self {
-        let env = TestApp::new().await;
-        Mock::given(method("POST"))
-            .and(path(CHAT_PATH))
-            .respond_with(
+        let app = TestApp::new().await;
+        any_chat()
+            .respond_with(with_quota(
                 ResponseTemplate::new(200)
-                    .insert_header("modelscope-ratelimit-requests-limit", "2000")
-                    .insert_header("modelscope-ratelimit-requests-remaining", "1999")
-                    .insert_header("modelscope-ratelimit-model-requests-limit", "500")
-                    .insert_header("modelscope-ratelimit-model-requests-remaining", "499")
                     .set_body_json(serde_json::json!({"id": "x", "choices": []})),
-            )
-            .mount(&env.upstream)
+                ["2000", "1999", "500", "499"],
+            ))
+            .mount(&app.upstream)
             .await;
-        mount_balance_for_key(&env.upstream, KEY, 200, balance_body()).await;
-        let client = env.start().await;
-        let other = env.start().await;
+        mount_balance_for_key(&app.upstream, KEY, 200, balance_body()).await;
+        let client = app.start().await;
+        let other = app.start().await;
         signed_up(&client, "alice").await;
         login_with(
             &other,
@@ -268,7 +263,7 @@ impl Fixture {
             .and_then(|id| id.parse().ok())
             .unwrap_or_else(|| panic!("POST /query did not store a run: {run:?}"));
         Self {
-            env,
+            app,
             client,
             other,
             key,
@@ -301,7 +296,7 @@ impl Fixture {
     /// Everything a request could change: every table (minus the last-seen and last-used
     /// timestamps) and the number of calls that used a key upstream.
     async fn state(&self) -> (Vec<String>, usize) {
-        let db = self.env.db();
+        let db = self.app.db();
         let tables: Vec<String> = db
             .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
             .unwrap()
@@ -332,7 +327,7 @@ impl Fixture {
         }
         dump.sort();
         let calls = self
-            .env
+            .app
             .upstream
             .received_requests()
             .await
@@ -425,8 +420,8 @@ async fn refused_everywhere(attack: Attack) {
 
 #[tokio::test]
 async fn every_state_changing_page_route_is_in_the_table() {
-    let env = TestApp::new().await;
-    let client = env.start().await;
+    let app = TestApp::new().await;
+    let client = app.start().await;
 
     let listed = state_changing_routes(&client);
 
@@ -524,8 +519,8 @@ async fn the_same_requests_with_a_valid_token_are_accepted() {
 
 #[tokio::test]
 async fn a_same_origin_post_is_accepted() {
-    let env = TestApp::new().await;
-    let client = env.start().await;
+    let app = TestApp::new().await;
+    let client = app.start().await;
     let same = [("Host", "msb.example"), ("Origin", "https://msb.example")];
     let token = csrf_token(&client, "/login").await;
     let fields = [
@@ -549,9 +544,9 @@ async fn a_same_origin_post_is_accepted() {
 
 #[tokio::test]
 async fn signed_out_login_and_signup_from_a_foreign_origin_are_refused() {
-    let env = TestApp::new().await;
-    let client = env.start().await;
-    signed_up(&env.start().await, "alice").await;
+    let app = TestApp::new().await;
+    let client = app.start().await;
+    signed_up(&app.start().await, "alice").await;
     let token = csrf_token(&client, "/login").await;
     let cross_site: [&[(&str, &str)]; 3] = [
         &[("Origin", FOREIGN)],
@@ -587,7 +582,7 @@ async fn signed_out_login_and_signup_from_a_foreign_origin_are_refused() {
         signup.assert_status(rocket::http::Status::Forbidden);
         assert!(session_cookie(&client).is_none(), "{headers:?} signed in");
     }
-    let db = env.db();
+    let db = app.db();
     assert_eq!(user_id(&db, "newcomer"), None);
     assert_eq!(count(&db, "SELECT count(*) FROM sessions WHERE ?1", 1), 1);
     assert_eq!(

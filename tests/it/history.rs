@@ -25,12 +25,12 @@ const DAY: i64 = 86_400;
 // The site: one data dir, one browser (app instance and cookie jar) per user, and the database
 // opened directly to store runs.
 
-struct Site {
+struct HistorySite {
     app: TestApp,
     db: Db,
 }
 
-impl Site {
+impl HistorySite {
     async fn new() -> Self {
         // The runs here are dated in the past; keep them away from the automatic cleanup.
         let app = TestApp::configured(|config| config.merge(("history_retention_days", 0))).await;
@@ -238,7 +238,7 @@ async fn ids(user: &User, query: &str) -> Vec<i64> {
 
 #[tokio::test]
 async fn the_list_is_newest_first_fifty_a_page_and_links_keep_the_filters() {
-    let site = Site::new().await;
+    let site = HistorySite::new().await;
     let alice = site.user("alice").await;
     let empty = alice.get("/history").await;
     assert_eq!(empty.status, Status::Ok);
@@ -299,7 +299,7 @@ async fn the_list_is_newest_first_fifty_a_page_and_links_keep_the_filters() {
 
 #[tokio::test]
 async fn each_filter_narrows_the_list() {
-    let site = Site::new().await;
+    let site = HistorySite::new().await;
     let alice = site.user("alice").await;
     let main_key = save_key(&alice, "主账号").await;
     let preset = site.add_preset(alice.id, "每日检查");
@@ -358,7 +358,7 @@ async fn each_filter_narrows_the_list() {
 
 #[tokio::test]
 async fn nonsense_filters_are_a_400_that_names_the_field() {
-    let site = Site::new().await;
+    let site = HistorySite::new().await;
     let alice = site.user("alice").await;
     site.insert(&Run::new(alice.id, MARCH_2_BJ));
     let cases = [
@@ -419,7 +419,7 @@ async fn nonsense_filters_are_a_400_that_names_the_field() {
 
 #[tokio::test]
 async fn signed_out_visitors_are_sent_to_sign_in() {
-    let site = Site::new().await;
+    let site = HistorySite::new().await;
     let client = site.app.start().await;
     for uri in [
         "/history",
@@ -442,7 +442,7 @@ async fn signed_out_visitors_are_sent_to_sign_in() {
 
 #[tokio::test]
 async fn the_detail_page_shows_the_run_escaped() {
-    let site = Site::new().await;
+    let site = HistorySite::new().await;
     let alice = site.user("alice").await;
     let key = save_key(&alice, "主账号").await;
     let preset = site.add_preset(alice.id, "每日检查");
@@ -523,7 +523,7 @@ async fn the_detail_page_shows_the_run_escaped() {
 
 #[tokio::test]
 async fn delete_removes_only_your_own_run() {
-    let site = Site::new().await;
+    let site = HistorySite::new().await;
     let alice = site.user("alice").await;
     let bob = site.user("bob").await;
     let id = site.insert(&Run::new(alice.id, MARCH_2_BJ));
@@ -565,7 +565,7 @@ async fn delete_removes_only_your_own_run() {
 
 #[tokio::test]
 async fn two_users_never_see_each_other() {
-    let site = Site::new().await;
+    let site = HistorySite::new().await;
     let alice = site.user("alice").await;
     let bob = site.user("bob").await;
     let alice_key = save_key(&alice, "alice-key").await;
@@ -623,7 +623,7 @@ async fn two_users_never_see_each_other() {
 
 #[tokio::test]
 async fn csv_export_opens_in_excel_and_carries_no_key() {
-    let site = Site::new().await;
+    let site = HistorySite::new().await;
     let alice = site.user("alice").await;
     let label = "主账号, \"备用\"";
     let key = save_key(&alice, label).await;
@@ -754,7 +754,7 @@ async fn csv_export_opens_in_excel_and_carries_no_key() {
 
 #[tokio::test]
 async fn json_export_matches_the_csv() {
-    let site = Site::new().await;
+    let site = HistorySite::new().await;
     let alice = site.user("alice").await;
     let key = save_key(&alice, "主账号").await;
     for i in 0..7 {
@@ -809,7 +809,7 @@ async fn json_export_matches_the_csv() {
 
 #[tokio::test]
 async fn a_long_export_is_read_in_chunks_without_losing_or_repeating_a_run() {
-    let site = Site::new().await;
+    let site = HistorySite::new().await;
     let alice = site.user("alice").await;
     {
         // Many runs share a second, so the cursor's tie-break on id is exercised.
@@ -859,7 +859,7 @@ async fn a_long_export_is_read_in_chunks_without_losing_or_repeating_a_run() {
 
 #[tokio::test]
 async fn the_trend_is_an_inline_svg_with_a_point_per_row() {
-    let site = Site::new().await;
+    let site = HistorySite::new().await;
     let alice = site.user("alice").await;
     let key = save_key(&alice, "<b>bold</b> key").await;
     for (i, remaining) in [490, 470, 430].into_iter().enumerate() {
@@ -927,7 +927,7 @@ async fn the_trend_is_an_inline_svg_with_a_point_per_row() {
 
 #[tokio::test]
 async fn retention_removes_old_runs_and_keeps_new_ones() {
-    let site = Site::new().await;
+    let site = HistorySite::new().await;
     let alice = site.user("alice").await;
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let old = site.insert(&Run::new(alice.id, now - 91 * DAY));

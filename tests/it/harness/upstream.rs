@@ -35,9 +35,12 @@ pub const POINTS: (f64, f64, f64) = (250.0, 240.5, 9.5);
 
 /// `POST /v1/chat/completions` for one model (matched in the JSON body).
 pub fn chat(model: &str) -> MockBuilder {
-    Mock::given(method("POST"))
-        .and(path(CHAT_PATH))
-        .and(body_partial_json(json!({ "model": model })))
+    any_chat().and(body_partial_json(json!({ "model": model })))
+}
+
+/// `POST /v1/chat/completions` for any model.
+pub fn any_chat() -> MockBuilder {
+    Mock::given(method("POST")).and(path(CHAT_PATH))
 }
 
 /// `GET /openapi/v1/magicubes/balance`.
