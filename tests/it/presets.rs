@@ -2,7 +2,6 @@
 //! list, rename, edit, delete, the single default, every refusal with its message, two users
 //! who never see each other's presets, and the catalogue suggestions (cached, optional).
 
-use modelscope_balance::db::Db;
 use modelscope_balance::db::presets::{self, Preset};
 use rocket::http::Status;
 use rocket::local::asynchronous::Client;
@@ -73,9 +72,8 @@ fn assert_saved(answer: &Answer) {
 
 /// The user's presets as stored, through the public database API.
 fn stored(app: &TestApp, username: &str) -> Vec<Preset> {
-    let user = db::user_id(&app.db(), username).expect("the user's row");
-    let db = Db::open(&app.database_path()).unwrap();
-    let conn = db.connection().unwrap();
+    let conn = app.db();
+    let user = db::user_id(&conn, username).expect("the user's row");
     presets::list_for_user(&conn, user).unwrap()
 }
 
