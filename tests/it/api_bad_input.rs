@@ -1,12 +1,14 @@
 //! Every client mistake on `POST /api/balance` is a 4xx JSON envelope with a message that says
 //! what to fix, never a 5xx or an HTML page, and never costs an upstream call.
 
-mod common;
-
 use rocket::http::{ContentType, Status};
 use serde_json::{Value, json};
 
-use common::*;
+use crate::harness::api::{assert_error_envelope, post_balance_raw};
+use crate::harness::http::{form_encode, get};
+use crate::harness::secrets::{KEY, OTHER_KEY};
+use crate::harness::upstream::forbid_any_call;
+use crate::harness::{Answer, TestApp};
 
 /// Sends `body` as JSON to an app whose upstream must not be called; returns the envelope.
 async fn refused_json(body: Value, expected: Status) -> Value {
@@ -25,11 +27,11 @@ async fn refused_raw(
     header_key: Option<&str>,
     expected: Status,
 ) -> Value {
-    let server = upstream().await;
-    forbid_any_call(&server).await;
-    let app = app(&server).await;
+    let app = TestApp::new().await;
+    forbid_any_call(&app.upstream).await;
+    let client = app.start().await;
 
-    let answer = post_balance_raw(&app, content_type, body, header_key).await;
+    let answer = post_balance_raw(&client, content_type, body, header_key).await;
 
     assert_eq!(answer.status, expected, "{}", answer.body);
     assert!(
@@ -324,11 +326,11 @@ async fn include_account_of_the_wrong_type_is_refused() {
 
 #[tokio::test]
 async fn an_unknown_api_route_is_a_json_404() {
-    let server = upstream().await;
-    forbid_any_call(&server).await;
-    let app = app(&server).await;
+    let app = TestApp::new().await;
+    forbid_any_call(&app.upstream).await;
+    let client = app.start().await;
 
-    let answer = get(&app, "/api/nope").await;
+    let answer = get(&client, "/api/nope").await;
 
     assert_eq!(answer.status, Status::NotFound);
     assert_error_envelope(&answer);
@@ -336,11 +338,11 @@ async fn an_unknown_api_route_is_a_json_404() {
 
 #[tokio::test]
 async fn get_on_the_balance_route_is_a_json_4xx() {
-    let server = upstream().await;
-    forbid_any_call(&server).await;
-    let app = app(&server).await;
+    let app = TestApp::new().await;
+    forbid_any_call(&app.upstream).await;
+    let client = app.start().await;
 
-    let answer = get(&app, "/api/balance").await;
+    let answer = get(&client, "/api/balance").await;
 
     assert!(matches!(answer.status.code, 404 | 405), "{}", answer.status);
     assert_error_envelope(&answer);
@@ -348,12 +350,13 @@ async fn get_on_the_balance_route_is_a_json_4xx() {
 
 #[tokio::test]
 async fn a_post_to_an_unknown_api_route_is_a_json_404() {
-    let server = upstream().await;
-    forbid_any_call(&server).await;
-    let app = app(&server).await;
+    let app = TestApp::new().await;
+    forbid_any_call(&app.upstream).await;
+    let client = app.start().await;
 
     let answer = Answer::from(
-        app.post("/api/nope")
+        client
+            .post("/api/nope")
             .header(ContentType::JSON)
             .body(json!({"models": ["a/b"], "api_key": KEY}).to_string())
             .dispatch()

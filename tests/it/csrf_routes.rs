@@ -2,22 +2,27 @@
 //! session's CSRF token. The routes come from the app's own route table, so a new POST route
 //! that this file does not know how to fill makes it fail instead of slipping through.
 
-mod support;
-
 use futures::future::join_all;
 use rocket::http::Method;
 use rocket::local::asynchronous::Client;
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, ResponseTemplate};
+use wiremock::ResponseTemplate;
 
-use support::*;
+use crate::harness::db::{count, user_id};
+use crate::harness::html::{ids_in_actions, revocable_sessions};
+use crate::harness::http::{
+    assert_security_headers, csrf_token, get, post_form_with, submit, submit_with,
+};
+use crate::harness::upstream::{
+    BALANCE_PATH, CHAT_PATH, MODEL_A, any_chat, balance_body, mount_balance_for_key, with_quota,
+};
+use crate::harness::users::{add_key, is_signed_in, keys, login_with, session_cookie, signed_up};
+use crate::harness::{Answer, PASSWORD, TestApp};
 
 const KEY: &str = "ms-c5cf0000-1111-4222-8333-444455556666";
 const KEY_2: &str = "ms-c5cf9999-8888-4777-8666-555544443333";
 const KEY_3: &str = "ms-c5cf7777-aaaa-4bbb-8ccc-ddddeeeeffff";
 const NEW_PASSWORD: &str = "a brand new password";
 const FOREIGN: &str = "https://evil.example";
-const CHAT_PATH: &str = "/v1/chat/completions";
 
 /// Which of the signed-in user's own things fills a route's `<id>`.
 #[derive(Debug, Clone, Copy)]
@@ -47,7 +52,7 @@ const TABLE: &[Case] = &[
         path: "/quick",
         id: Id::None,
         undoes_fixture: false,
-        fields: &[("key_id", "{key}"), ("models", MODEL)],
+        fields: &[("key_id", "{key}"), ("models", MODEL_A)],
     },
     Case {
         path: "/signup",
@@ -133,13 +138,13 @@ const TABLE: &[Case] = &[
         path: "/presets",
         id: Id::None,
         undoes_fixture: false,
-        fields: &[("name", "second preset"), ("models", MODEL)],
+        fields: &[("name", "second preset"), ("models", MODEL_A)],
     },
     Case {
         path: "/presets/<id>",
         id: Id::Preset,
         undoes_fixture: false,
-        fields: &[("name", "renamed preset"), ("models", MODEL)],
+        fields: &[("name", "renamed preset"), ("models", MODEL_A)],
     },
     Case {
         path: "/presets/<id>/default",
@@ -157,13 +162,13 @@ const TABLE: &[Case] = &[
         path: "/query",
         id: Id::None,
         undoes_fixture: false,
-        fields: &[("key_id", "{key}"), ("models", MODEL)],
+        fields: &[("key_id", "{key}"), ("models", MODEL_A)],
     },
     Case {
         path: "/query/stream",
         id: Id::None,
         undoes_fixture: false,
-        fields: &[("key_id", "{key}"), ("models", MODEL)],
+        fields: &[("key_id", "{key}"), ("models", MODEL_A)],
     },
     Case {
         path: "/history/<id>/delete",
@@ -190,7 +195,7 @@ fn state_changing_routes(client: &Client) -> Vec<(Method, String)> {
 /// A signed-in user with one of everything a route can act on, and a second browser signed in
 /// as the same user (the session to revoke).
 struct Fixture {
-    env: Env,
+    app: TestApp,
     client: Client,
     other: Client,
     key: i64,
@@ -202,22 +207,18 @@ struct Fixture {
 
 impl Fixture {
     async fn new() -> Self {
-        let env = Env::new().await;
-        Mock::given(method("POST"))
-            .and(path(CHAT_PATH))
-            .respond_with(
+        let app = TestApp::new().await;
+        any_chat()
+            .respond_with(with_quota(
                 ResponseTemplate::new(200)
-                    .insert_header("modelscope-ratelimit-requests-limit", "2000")
-                    .insert_header("modelscope-ratelimit-requests-remaining", "1999")
-                    .insert_header("modelscope-ratelimit-model-requests-limit", "500")
-                    .insert_header("modelscope-ratelimit-model-requests-remaining", "499")
                     .set_body_json(serde_json::json!({"id": "x", "choices": []})),
-            )
-            .mount(&env.upstream)
+                ["2000", "1999", "500", "499"],
+            ))
+            .mount(&app.upstream)
             .await;
-        env.mount_balance(KEY, 200, balance_body()).await;
-        let client = env.start().await;
-        let other = env.start().await;
+        mount_balance_for_key(&app.upstream, KEY, 200, balance_body()).await;
+        let client = app.start().await;
+        let other = app.start().await;
         signed_up(&client, "alice").await;
         login_with(
             &other,
@@ -241,7 +242,7 @@ impl Fixture {
         submit(
             &client,
             "/presets",
-            &[("name", "first preset"), ("models", MODEL)],
+            &[("name", "first preset"), ("models", MODEL_A)],
         )
         .await
         .assert_redirect_to("/presets");
@@ -253,7 +254,7 @@ impl Fixture {
         let run = submit(
             &client,
             "/query",
-            &[("key_id", &key.to_string()), ("models", MODEL)],
+            &[("key_id", &key.to_string()), ("models", MODEL_A)],
         )
         .await;
         let history = run
@@ -262,7 +263,7 @@ impl Fixture {
             .and_then(|id| id.parse().ok())
             .unwrap_or_else(|| panic!("POST /query did not store a run: {run:?}"));
         Self {
-            env,
+            app,
             client,
             other,
             key,
@@ -295,7 +296,7 @@ impl Fixture {
     /// Everything a request could change: every table (minus the last-seen and last-used
     /// timestamps) and the number of calls that used a key upstream.
     async fn state(&self) -> (Vec<String>, usize) {
-        let db = self.env.db();
+        let db = self.app.db();
         let tables: Vec<String> = db
             .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
             .unwrap()
@@ -326,7 +327,7 @@ impl Fixture {
         }
         dump.sort();
         let calls = self
-            .env
+            .app
             .upstream
             .received_requests()
             .await
@@ -356,7 +357,7 @@ enum Attack {
 
 /// Sends `case` with `attack` and checks it is refused with 403 and changes nothing.
 async fn assert_refused(fx: &Fixture, case: &Case, attack: Attack) {
-    let token = csrf(&fx.client, "/login").await;
+    let token = csrf_token(&fx.client, "/login").await;
     let path = fx.path_for(case);
     let mut fields = fx.fields_for(case);
     let mut headers: Vec<(&str, &str)> = Vec::new();
@@ -419,8 +420,8 @@ async fn refused_everywhere(attack: Attack) {
 
 #[tokio::test]
 async fn every_state_changing_page_route_is_in_the_table() {
-    let env = Env::new().await;
-    let client = env.start().await;
+    let app = TestApp::new().await;
+    let client = app.start().await;
 
     let listed = state_changing_routes(&client);
 
@@ -475,7 +476,7 @@ async fn a_wrong_csrf_token_is_refused_on_every_route() {
 /// the checks (so the refusals above are the checks at work, not bad fields).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_same_requests_with_a_valid_token_are_accepted() {
-    async fn accepted(fx: &Fixture, case: &Case) -> (String, Resp) {
+    async fn accepted(fx: &Fixture, case: &Case) -> (String, Answer) {
         let path = fx.path_for(case);
         let fields = fx.fields_for(case);
         let fields: Vec<(&str, &str)> = fields
@@ -518,10 +519,10 @@ async fn the_same_requests_with_a_valid_token_are_accepted() {
 
 #[tokio::test]
 async fn a_same_origin_post_is_accepted() {
-    let env = Env::new().await;
-    let client = env.start().await;
+    let app = TestApp::new().await;
+    let client = app.start().await;
     let same = [("Host", "msb.example"), ("Origin", "https://msb.example")];
-    let token = csrf(&client, "/login").await;
+    let token = csrf_token(&client, "/login").await;
     let fields = [
         ("username", "alice"),
         ("password", PASSWORD),
@@ -543,10 +544,10 @@ async fn a_same_origin_post_is_accepted() {
 
 #[tokio::test]
 async fn signed_out_login_and_signup_from_a_foreign_origin_are_refused() {
-    let env = Env::new().await;
-    let client = env.start().await;
-    signed_up(&env.start().await, "alice").await;
-    let token = csrf(&client, "/login").await;
+    let app = TestApp::new().await;
+    let client = app.start().await;
+    signed_up(&app.start().await, "alice").await;
+    let token = csrf_token(&client, "/login").await;
     let cross_site: [&[(&str, &str)]; 3] = [
         &[("Origin", FOREIGN)],
         &[("Origin", "null")],
@@ -581,7 +582,7 @@ async fn signed_out_login_and_signup_from_a_foreign_origin_are_refused() {
         signup.assert_status(rocket::http::Status::Forbidden);
         assert!(session_cookie(&client).is_none(), "{headers:?} signed in");
     }
-    let db = env.db();
+    let db = app.db();
     assert_eq!(user_id(&db, "newcomer"), None);
     assert_eq!(count(&db, "SELECT count(*) FROM sessions WHERE ?1", 1), 1);
     assert_eq!(

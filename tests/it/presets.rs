@@ -2,23 +2,23 @@
 //! list, rename, edit, delete, the single default, every refusal with its message, two users
 //! who never see each other's presets, and the catalogue suggestions (cached, optional).
 
-mod common;
-
-use modelscope_balance::db::Db;
 use modelscope_balance::db::presets::{self, Preset};
 use rocket::http::Status;
 use rocket::local::asynchronous::Client;
 use serde_json::json;
 use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{Mock, ResponseTemplate};
 
-use common::*;
+use crate::harness::html::html_unescape;
+use crate::harness::http::{csrf_token, get, post_form, submit_from};
+use crate::harness::upstream::CATALOGUE_PATH;
+use crate::harness::users::signed_up;
+use crate::harness::{Answer, TestApp, db};
 
 const CATALOGUE_ID: &str = "Qwen/Qwen2.5-72B-Instruct";
-const PASSWORD: &str = "correct horse battery";
 
 fn catalogue_mock() -> wiremock::MockBuilder {
-    Mock::given(method("GET")).and(path("/v1/models"))
+    Mock::given(method("GET")).and(path(CATALOGUE_PATH))
 }
 
 fn catalogue_listing() -> ResponseTemplate {
@@ -28,46 +28,26 @@ fn catalogue_listing() -> ResponseTemplate {
     }))
 }
 
-/// The app, its upstream (serving the catalogue) and a signed-in user.
-async fn signed_in(username: &str) -> (MockServer, TestApp) {
-    let upstream = upstream().await;
+/// The app (its upstream serving the catalogue) and a browser signed in as `username`.
+async fn signed_in(username: &str) -> (TestApp, Client) {
+    let app = TestApp::new().await;
     catalogue_mock()
         .respond_with(catalogue_listing())
-        .mount(&upstream)
+        .mount(&app.upstream)
         .await;
-    let app = app(&upstream).await;
-    sign_up(&app, username).await;
-    (upstream, app)
-}
-
-async fn sign_up(client: &Client, username: &str) {
-    let token = csrf_token(client, "/signup").await;
-    let answer = post_form(
-        client,
-        "/signup",
-        &[
-            ("username", username),
-            ("password", PASSWORD),
-            ("password_confirm", PASSWORD),
-            ("csrf_token", &token),
-        ],
-    )
-    .await;
-    assert_eq!(answer.status, Status::SeeOther, "sign-up: {}", answer.body);
+    let client = app.start().await;
+    signed_up(&client, username).await;
+    (app, client)
 }
 
 async fn log_out(client: &Client) {
-    let token = csrf_token(client, "/presets").await;
-    let answer = post_form(client, "/logout", &[("csrf_token", &token)]).await;
+    let answer = submit_from(client, "/presets", "/logout", &[]).await;
     assert_eq!(answer.status, Status::SeeOther, "log-out: {}", answer.body);
 }
 
 /// `POST uri` with the fields and the page's CSRF token.
 async fn post(client: &Client, uri: &str, fields: &[(&str, &str)]) -> Answer {
-    let token = csrf_token(client, "/presets").await;
-    let mut fields = fields.to_vec();
-    fields.push(("csrf_token", &token));
-    post_form(client, uri, &fields).await
+    submit_from(client, "/presets", uri, fields).await
 }
 
 async fn create(client: &Client, fields: &[(&str, &str)]) -> Answer {
@@ -75,8 +55,8 @@ async fn create(client: &Client, fields: &[(&str, &str)]) -> Answer {
 }
 
 /// Creates a preset that must be accepted; returns its id.
-async fn created(app: &TestApp, user: &str, name: &str, models: &str) -> i64 {
-    let answer = create(app, &[("name", name), ("models", models)]).await;
+async fn created(app: &TestApp, client: &Client, user: &str, name: &str, models: &str) -> i64 {
+    let answer = create(client, &[("name", name), ("models", models)]).await;
     assert_saved(&answer);
     stored(app, user)
         .into_iter()
@@ -91,22 +71,10 @@ fn assert_saved(answer: &Answer) {
     assert_eq!(answer.header("Location"), Some("/presets"));
 }
 
-fn user_id(app: &TestApp, username: &str) -> i64 {
-    let db = Db::open(&app.database_path()).unwrap();
-    let conn = db.connection().unwrap();
-    conn.query_row(
-        "SELECT id FROM users WHERE username = ?1",
-        [username],
-        |row| row.get(0),
-    )
-    .unwrap()
-}
-
 /// The user's presets as stored, through the public database API.
 fn stored(app: &TestApp, username: &str) -> Vec<Preset> {
-    let user = user_id(app, username);
-    let db = Db::open(&app.database_path()).unwrap();
-    let conn = db.connection().unwrap();
+    let conn = app.db();
+    let user = db::user_id(&conn, username).expect("the user's row");
     presets::list_for_user(&conn, modelscope_balance::ids::UserId(user)).unwrap()
 }
 
@@ -132,21 +100,21 @@ fn row_position(body: &str, id: i64) -> usize {
 
 #[tokio::test]
 async fn create_then_list_default_first_then_by_name() {
-    let (_upstream, app) = signed_in("alice").await;
-    let empty = get(&app, "/presets").await;
+    let (app, client) = signed_in("alice").await;
+    let empty = get(&client, "/presets").await;
     assert_eq!(empty.status, Status::Ok);
     assert!(empty.body.contains("还没有预设"), "{}", empty.body);
 
-    let zeta = created(&app, "alice", "zeta", "Z/z").await;
-    let alpha = created(&app, "alice", "Alpha", "A/a").await;
+    let zeta = created(&app, &client, "alice", "zeta", "Z/z").await;
+    let alpha = created(&app, &client, "alice", "Alpha", "A/a").await;
     let answer = create(
-        &app,
+        &client,
         &[("name", "  beta  "), ("models", "B/b"), ("is_default", "1")],
     )
     .await;
     assert_saved(&answer);
 
-    let page = get(&app, "/presets").await;
+    let page = get(&client, "/presets").await;
     assert_eq!(page.status, Status::Ok);
     assert!(page.body.contains("预设已保存"), "flash: {}", page.body);
     let list = stored(&app, "alice");
@@ -165,15 +133,15 @@ async fn create_then_list_default_first_then_by_name() {
     assert!(page.body.contains("<code>Z/z</code>"));
 
     // Only the flash of the redirect; a reload says nothing.
-    let again = get(&app, "/presets").await;
+    let again = get(&client, "/presets").await;
     assert!(!again.body.contains("预设已保存"));
 }
 
 #[tokio::test]
 async fn models_are_deduplicated_in_order_and_can_be_added_from_the_catalogue_box() {
-    let (_upstream, app) = signed_in("alice").await;
+    let (app, client) = signed_in("alice").await;
     let answer = create(
-        &app,
+        &client,
         &[
             ("name", "daily"),
             ("models", "B/b, A/a\nB/b  C/c，A/a\r\n"),
@@ -188,14 +156,14 @@ async fn models_are_deduplicated_in_order_and_can_be_added_from_the_catalogue_bo
 
     // The catalogue box alone is enough.
     let answer = create(
-        &app,
+        &client,
         &[("name", "one"), ("models", ""), ("add_model", "X/x")],
     )
     .await;
     assert_saved(&answer);
 
     // The edit form shows one model a line, in order.
-    let page = get(&app, "/presets").await;
+    let page = get(&client, "/presets").await;
     assert!(
         page.body
             .contains(&format!("B/b\nA/a\nC/c\n{CATALOGUE_ID}</textarea>")),
@@ -206,12 +174,12 @@ async fn models_are_deduplicated_in_order_and_can_be_added_from_the_catalogue_bo
 
 #[tokio::test]
 async fn rename_and_edit_models() {
-    let (_upstream, app) = signed_in("alice").await;
-    let id = created(&app, "alice", "old", "A/a").await;
+    let (app, client) = signed_in("alice").await;
+    let id = created(&app, &client, "alice", "old", "A/a").await;
     let before = stored(&app, "alice")[0].clone();
 
     let answer = post(
-        &app,
+        &client,
         &format!("/presets/{id}"),
         &[("name", "New name"), ("models", "C/c B/b C/c A/a")],
     )
@@ -226,7 +194,7 @@ async fn rename_and_edit_models() {
 
     // A change of case only is a rename of itself, not a clash.
     let answer = post(
-        &app,
+        &client,
         &format!("/presets/{id}"),
         &[("name", "NEW NAME"), ("models", "A/a")],
     )
@@ -237,12 +205,12 @@ async fn rename_and_edit_models() {
 
 #[tokio::test]
 async fn a_failed_edit_keeps_what_was_typed_on_its_own_row() {
-    let (_upstream, app) = signed_in("alice").await;
-    let first = created(&app, "alice", "first", "A/a").await;
-    let second = created(&app, "alice", "second", "B/b").await;
+    let (app, client) = signed_in("alice").await;
+    let first = created(&app, &client, "alice", "first", "A/a").await;
+    let second = created(&app, &client, "alice", "second", "B/b").await;
 
     let answer = post(
-        &app,
+        &client,
         &format!("/presets/{second}"),
         &[("name", "second renamed"), ("models", "B/b not-a-model")],
     )
@@ -262,19 +230,19 @@ async fn a_failed_edit_keeps_what_was_typed_on_its_own_row() {
 
 #[tokio::test]
 async fn delete() {
-    let (_upstream, app) = signed_in("alice").await;
-    let keep = created(&app, "alice", "keep", "A/a").await;
-    let gone = created(&app, "alice", "gone", "A/a").await;
-    let answer = post(&app, &format!("/presets/{gone}/delete"), &[]).await;
+    let (app, client) = signed_in("alice").await;
+    let keep = created(&app, &client, "alice", "keep", "A/a").await;
+    let gone = created(&app, &client, "alice", "gone", "A/a").await;
+    let answer = post(&client, &format!("/presets/{gone}/delete"), &[]).await;
     assert_saved(&answer);
     let list = stored(&app, "alice");
     assert_eq!(list.iter().map(|p| p.id.get()).collect::<Vec<_>>(), [keep]);
-    let page = get(&app, "/presets").await;
+    let page = get(&client, "/presets").await;
     assert!(page.body.contains("预设已删除"));
     assert!(!page.body.contains(&format!(r#"id="preset-{gone}""#)));
 
     // Twice is a 404 with the page and a message, not an error page.
-    let answer = post(&app, &format!("/presets/{gone}/delete"), &[]).await;
+    let answer = post(&client, &format!("/presets/{gone}/delete"), &[]).await;
     assert_eq!(answer.status, Status::NotFound);
     assert!(answer.body.contains("找不到这个预设"), "{}", answer.body);
     assert!(answer.body.contains(&format!(r#"id="preset-{keep}""#)));
@@ -282,7 +250,7 @@ async fn delete() {
 
 #[tokio::test]
 async fn there_is_only_ever_one_default() {
-    let (_upstream, app) = signed_in("alice").await;
+    let (app, client) = signed_in("alice").await;
     let defaults = |app: &TestApp| -> Vec<String> {
         stored(app, "alice")
             .into_iter()
@@ -290,10 +258,10 @@ async fn there_is_only_ever_one_default() {
             .map(|p| p.name)
             .collect()
     };
-    let a = created(&app, "alice", "a", "A/a").await;
+    let a = created(&app, &client, "alice", "a", "A/a").await;
     assert!(defaults(&app).is_empty());
     let answer = create(
-        &app,
+        &client,
         &[("name", "b"), ("models", "B/b"), ("is_default", "on")],
     )
     .await;
@@ -302,10 +270,10 @@ async fn there_is_only_ever_one_default() {
     assert_eq!(defaults(&app), ["b"]);
 
     // The button.
-    let answer = post(&app, &format!("/presets/{a}/default"), &[]).await;
+    let answer = post(&client, &format!("/presets/{a}/default"), &[]).await;
     assert_saved(&answer);
     assert_eq!(defaults(&app), ["a"]);
-    let page = get(&app, "/presets").await;
+    let page = get(&client, "/presets").await;
     assert!(page.body.contains("已设为默认预设"));
     assert!(row_position(&page.body, a) < row_position(&page.body, b.get()));
     // The default has no "make default" button; the other one has.
@@ -314,7 +282,7 @@ async fn there_is_only_ever_one_default() {
 
     // The edit form's checkbox, ticked and then not.
     let answer = post(
-        &app,
+        &client,
         &format!("/presets/{b}"),
         &[("name", "b"), ("models", "B/b"), ("is_default", "1")],
     )
@@ -322,7 +290,7 @@ async fn there_is_only_ever_one_default() {
     assert_saved(&answer);
     assert_eq!(defaults(&app), ["b"]);
     let answer = post(
-        &app,
+        &client,
         &format!("/presets/{b}"),
         &[("name", "b"), ("models", "B/b")],
     )
@@ -331,10 +299,10 @@ async fn there_is_only_ever_one_default() {
     assert!(defaults(&app).is_empty());
 
     // A third created as default takes over from the current one.
-    let answer = post(&app, &format!("/presets/{a}/default"), &[]).await;
+    let answer = post(&client, &format!("/presets/{a}/default"), &[]).await;
     assert_saved(&answer);
     let answer = create(
-        &app,
+        &client,
         &[("name", "c"), ("models", "C/c"), ("is_default", "1")],
     )
     .await;
@@ -344,9 +312,9 @@ async fn there_is_only_ever_one_default() {
 
 #[tokio::test]
 async fn invalid_ids_are_refused_named_and_escaped() {
-    let (_upstream, app) = signed_in("alice").await;
+    let (app, client) = signed_in("alice").await;
     let typed = "Qwen/ok\n<script>alert(1)</script>, owner/na..me\nnoslash";
-    let answer = create(&app, &[("name", "mine"), ("models", typed)]).await;
+    let answer = create(&client, &[("name", "mine"), ("models", typed)]).await;
     assert_eq!(answer.status, Status::UnprocessableEntity);
     let body = &named_entities(&answer.body);
     assert!(body.contains("以下模型 ID 无效："), "{body}");
@@ -368,21 +336,21 @@ async fn invalid_ids_are_refused_named_and_escaped() {
 
     // A name with markup is stored as typed and always shown escaped.
     let answer = create(
-        &app,
+        &client,
         &[("name", "<img src=x onerror=alert(1)>"), ("models", "A/a")],
     )
     .await;
     assert_saved(&answer);
-    let page = get(&app, "/presets").await;
+    let page = get(&client, "/presets").await;
     assert!(named_entities(&page.body).contains("&lt;img src=x onerror=alert(1)&gt;"));
     assert!(!page.body.contains("<img"));
 }
 
 #[tokio::test]
 async fn an_empty_list_is_refused() {
-    let (_upstream, app) = signed_in("alice").await;
+    let (app, client) = signed_in("alice").await;
     for models in ["", " , \n ,"] {
-        let answer = create(&app, &[("name", "empty"), ("models", models)]).await;
+        let answer = create(&client, &[("name", "empty"), ("models", models)]).await;
         assert_eq!(answer.status, Status::UnprocessableEntity);
         assert!(
             answer.body.contains("请至少填写一个模型 ID"),
@@ -391,9 +359,9 @@ async fn an_empty_list_is_refused() {
         );
     }
     // Also when an edit empties a preset.
-    let id = created(&app, "alice", "full", "A/a").await;
+    let id = created(&app, &client, "alice", "full", "A/a").await;
     let answer = post(
-        &app,
+        &client,
         &format!("/presets/{id}"),
         &[("name", "full"), ("models", " ")],
     )
@@ -405,9 +373,9 @@ async fn an_empty_list_is_refused() {
 
 #[tokio::test]
 async fn at_most_max_models_per_query_models() {
-    let (_upstream, app) = signed_in("alice").await;
+    let (app, client) = signed_in("alice").await;
     let models: Vec<String> = (0..51).map(|i| format!("owner/model-{i}")).collect();
-    let answer = create(&app, &[("name", "big"), ("models", &models.join("\n"))]).await;
+    let answer = create(&client, &[("name", "big"), ("models", &models.join("\n"))]).await;
     assert_eq!(answer.status, Status::UnprocessableEntity);
     assert!(
         answer.body.contains("一个预设最多 50 个模型"),
@@ -423,39 +391,41 @@ async fn at_most_max_models_per_query_models() {
     // 50 distinct (51 with a duplicate) is fine.
     let mut fifty = models[..50].to_vec();
     fifty.push(models[0].clone());
-    let answer = create(&app, &[("name", "big"), ("models", &fifty.join(","))]).await;
+    let answer = create(&client, &[("name", "big"), ("models", &fifty.join(","))]).await;
     assert_saved(&answer);
     assert_eq!(stored(&app, "alice")[0].models.len(), 50);
 }
 
 #[tokio::test]
 async fn the_model_limit_follows_the_configuration() {
-    let upstream = upstream().await;
-    let app = app_with(&upstream, &[("max_models_per_query", 3)]).await;
-    sign_up(&app, "alice").await;
-    let answer = create(&app, &[("name", "four"), ("models", "A/a B/b C/c D/d")]).await;
+    let app = TestApp::new().await;
+    let client = app
+        .start_with(|c| c.merge(("max_models_per_query", 3)))
+        .await;
+    signed_up(&client, "alice").await;
+    let answer = create(&client, &[("name", "four"), ("models", "A/a B/b C/c D/d")]).await;
     assert_eq!(answer.status, Status::UnprocessableEntity);
     assert!(
         answer.body.contains("一个预设最多 3 个模型"),
         "{}",
         answer.body
     );
-    assert_saved(&create(&app, &[("name", "three"), ("models", "A/a B/b C/c")]).await);
+    assert_saved(&create(&client, &[("name", "three"), ("models", "A/a B/b C/c")]).await);
 }
 
 #[tokio::test]
 async fn names_are_unique_per_user_whatever_the_case() {
-    let (_upstream, app) = signed_in("alice").await;
-    created(&app, "alice", "Daily", "A/a").await;
-    let other = created(&app, "alice", "Weekly", "A/a").await;
+    let (app, client) = signed_in("alice").await;
+    created(&app, &client, "alice", "Daily", "A/a").await;
+    let other = created(&app, &client, "alice", "Weekly", "A/a").await;
 
-    let answer = create(&app, &[("name", " dAILY "), ("models", "B/b")]).await;
+    let answer = create(&client, &[("name", " dAILY "), ("models", "B/b")]).await;
     assert_eq!(answer.status, Status::Conflict);
     assert!(answer.body.contains("已有同名的预设"), "{}", answer.body);
     assert!(answer.body.contains(r#"value="dAILY""#));
 
     let answer = post(
-        &app,
+        &client,
         &format!("/presets/{other}"),
         &[("name", "DAILY"), ("models", "A/a")],
     )
@@ -468,9 +438,9 @@ async fn names_are_unique_per_user_whatever_the_case() {
 
 #[tokio::test]
 async fn names_are_checked() {
-    let (_upstream, app) = signed_in("alice").await;
+    let (app, client) = signed_in("alice").await;
     let huge = "x".repeat(10_000);
-    let answer = create(&app, &[("name", &huge), ("models", "A/a")]).await;
+    let answer = create(&client, &[("name", &huge), ("models", "A/a")]).await;
     assert_eq!(answer.status, Status::UnprocessableEntity);
     assert!(
         answer.body.contains("名称最多 64 个字符"),
@@ -484,29 +454,29 @@ async fn names_are_checked() {
         ("tab\tinside", "名称最多 64 个字符"),
         (&"名".repeat(65), "名称最多 64 个字符"),
     ] {
-        let answer = create(&app, &[("name", name), ("models", "A/a")]).await;
+        let answer = create(&client, &[("name", name), ("models", "A/a")]).await;
         assert_eq!(answer.status, Status::UnprocessableEntity, "{name:?}");
         assert!(answer.body.contains(message), "{name:?}: {}", answer.body);
     }
     assert!(stored(&app, "alice").is_empty());
-    assert_saved(&create(&app, &[("name", &"名".repeat(64)), ("models", "A/a")]).await);
+    assert_saved(&create(&client, &[("name", &"名".repeat(64)), ("models", "A/a")]).await);
 }
 
 #[tokio::test]
 async fn at_most_fifty_presets() {
-    let (_upstream, app) = signed_in("alice").await;
-    let token = csrf_token(&app, "/presets").await;
+    let (app, client) = signed_in("alice").await;
+    let token = csrf_token(&client, "/presets").await;
     for i in 0..50 {
         let name = format!("preset {i}");
         let answer = post_form(
-            &app,
+            &client,
             "/presets",
             &[("name", &name), ("models", "A/a"), ("csrf_token", &token)],
         )
         .await;
         assert_saved(&answer);
     }
-    let answer = create(&app, &[("name", "one too many"), ("models", "A/a")]).await;
+    let answer = create(&client, &[("name", "one too many"), ("models", "A/a")]).await;
     assert_eq!(answer.status, Status::Conflict);
     assert!(
         answer.body.contains("预设数量已达上限（50 个）"),
@@ -518,15 +488,15 @@ async fn at_most_fifty_presets() {
 
     // Deleting one makes room again.
     let first = stored(&app, "alice")[0].id;
-    assert_saved(&post(&app, &format!("/presets/{first}/delete"), &[]).await);
-    assert_saved(&create(&app, &[("name", "one too many"), ("models", "A/a")]).await);
+    assert_saved(&post(&client, &format!("/presets/{first}/delete"), &[]).await);
+    assert_saved(&create(&client, &[("name", "one too many"), ("models", "A/a")]).await);
 }
 
 #[tokio::test]
 async fn another_users_preset_is_a_404_and_stays_unchanged() {
-    let (_upstream, app) = signed_in("alice").await;
+    let (app, client) = signed_in("alice").await;
     let answer = create(
-        &app,
+        &client,
         &[
             ("name", "alice only"),
             ("models", "A/a B/b"),
@@ -537,12 +507,12 @@ async fn another_users_preset_is_a_404_and_stays_unchanged() {
     assert_saved(&answer);
     let alices = stored(&app, "alice")[0].clone();
     let id = alices.id;
-    log_out(&app).await;
+    log_out(&client).await;
 
-    sign_up(&app, "bob").await;
-    let bobs_page = get(&app, "/presets").await;
+    signed_up(&client, "bob").await;
+    let bobs_page = get(&client, "/presets").await;
     assert!(!bobs_page.body.contains("alice only"));
-    let bobs = created(&app, "bob", "bob's", "C/c").await;
+    let bobs = created(&app, &client, "bob", "bob's", "C/c").await;
 
     for (uri, fields) in [
         (
@@ -561,7 +531,7 @@ async fn another_users_preset_is_a_404_and_stays_unchanged() {
         (format!("/presets/{id}/default"), vec![]),
         (format!("/presets/{id}/delete"), vec![]),
     ] {
-        let answer = post(&app, &uri, &fields).await;
+        let answer = post(&client, &uri, &fields).await;
         assert_eq!(answer.status, Status::NotFound, "{uri}: {}", answer.body);
         assert!(answer.body.contains("找不到这个预设"), "{uri}");
         assert!(!answer.body.contains("alice only"), "{uri}");
@@ -571,25 +541,25 @@ async fn another_users_preset_is_a_404_and_stays_unchanged() {
     // Bob's own default did not move either.
     assert!(!stored(&app, "bob")[0].is_default);
     // A name Alice uses is free for Bob.
-    assert_saved(&create(&app, &[("name", "Alice Only"), ("models", "A/a")]).await);
-    assert_saved(&post(&app, &format!("/presets/{bobs}/default"), &[]).await);
+    assert_saved(&create(&client, &[("name", "Alice Only"), ("models", "A/a")]).await);
+    assert_saved(&post(&client, &format!("/presets/{bobs}/default"), &[]).await);
     assert!(stored(&app, "alice")[0].is_default);
 }
 
 #[tokio::test]
 async fn every_change_needs_the_csrf_token_and_a_session() {
-    let (_upstream, app) = signed_in("alice").await;
-    let id = created(&app, "alice", "mine", "A/a").await;
+    let (app, client) = signed_in("alice").await;
+    let id = created(&app, &client, "alice", "mine", "A/a").await;
     for uri in [
         "/presets".to_owned(),
         format!("/presets/{id}"),
         format!("/presets/{id}/default"),
         format!("/presets/{id}/delete"),
     ] {
-        let answer = post_form(&app, &uri, &[("name", "x"), ("models", "B/b")]).await;
+        let answer = post_form(&client, &uri, &[("name", "x"), ("models", "B/b")]).await;
         assert_eq!(answer.status, Status::Forbidden, "{uri}");
         let answer = post_form(
-            &app,
+            &client,
             &uri,
             &[("name", "x"), ("models", "B/b"), ("csrf_token", "wrong")],
         )
@@ -600,16 +570,16 @@ async fn every_change_needs_the_csrf_token_and_a_session() {
     assert!(!stored(&app, "alice")[0].is_default);
 
     // An id that is not a number is refused, not a server error.
-    let answer = post(&app, "/presets/abc/delete", &[]).await;
+    let answer = post(&client, "/presets/abc/delete", &[]).await;
     assert!(answer.status.class().is_client_error(), "{}", answer.status);
 
-    log_out(&app).await;
-    let answer = get(&app, "/presets").await;
+    log_out(&client).await;
+    let answer = get(&client, "/presets").await;
     assert_eq!(answer.status, Status::SeeOther);
     assert!(answer.header("Location").unwrap().starts_with("/login"));
-    let token = csrf_token(&app, "/login").await;
+    let token = csrf_token(&client, "/login").await;
     let answer = post_form(
-        &app,
+        &client,
         "/presets",
         &[("name", "x"), ("models", "A/a"), ("csrf_token", &token)],
     )
@@ -621,17 +591,17 @@ async fn every_change_needs_the_csrf_token_and_a_session() {
 
 #[tokio::test]
 async fn the_catalogue_is_offered_and_fetched_once() {
-    let upstream = upstream().await;
+    let app = TestApp::new().await;
     catalogue_mock()
         .respond_with(catalogue_listing())
         .expect(1)
         .named("the catalogue, once")
-        .mount(&upstream)
+        .mount(&app.upstream)
         .await;
-    let app = app(&upstream).await;
-    sign_up(&app, "alice").await;
+    let client = app.start().await;
+    signed_up(&client, "alice").await;
     for _ in 0..2 {
-        let page = get(&app, "/presets").await;
+        let page = get(&client, "/presets").await;
         assert_eq!(page.status, Status::Ok);
         let datalist = &page.body[page
             .body
@@ -645,24 +615,24 @@ async fn the_catalogue_is_offered_and_fetched_once() {
         assert!(page.body.contains(r#"list="model-catalogue""#));
     }
     // A failed form renders the suggestions too, from the cache.
-    let answer = create(&app, &[("name", ""), ("models", "A/a")]).await;
+    let answer = create(&client, &[("name", ""), ("models", "A/a")]).await;
     assert!(html_unescape(&answer.body).contains(&format!(r#"<option value="{CATALOGUE_ID}">"#)));
-    upstream.verify().await;
+    app.verify().await;
 }
 
 #[tokio::test]
 async fn the_page_works_without_the_catalogue() {
-    let upstream = upstream().await;
+    let app = TestApp::new().await;
     catalogue_mock()
         .respond_with(ResponseTemplate::new(500).set_body_string("<b>down</b>"))
         .expect(1)
         .named("a broken catalogue, tried once")
-        .mount(&upstream)
+        .mount(&app.upstream)
         .await;
-    let app = app(&upstream).await;
-    sign_up(&app, "alice").await;
+    let client = app.start().await;
+    signed_up(&client, "alice").await;
     for _ in 0..2 {
-        let page = get(&app, "/presets").await;
+        let page = get(&client, "/presets").await;
         assert_eq!(page.status, Status::Ok);
         assert!(
             page.body
@@ -673,6 +643,6 @@ async fn the_page_works_without_the_catalogue() {
         assert!(page.body.contains("模型目录暂时无法获取"));
         assert!(!page.body.contains("<b>down") && !page.body.contains(";down"));
     }
-    assert_saved(&create(&app, &[("name", "still works"), ("models", "A/a")]).await);
-    upstream.verify().await;
+    assert_saved(&create(&client, &[("name", "still works"), ("models", "A/a")]).await);
+    app.verify().await;
 }

@@ -12,7 +12,7 @@
 //! - what the statement really did (`sqlite3_stmt_status`): full-scan steps and automatic indexes
 //!   must be 0, and sorts 0 unless allowed, so a scan cannot hide behind a plan that reads well.
 //!
-//! `cargo test --test query_plans -- --nocapture` prints every plan.
+//! `cargo test --test it query_plans -- --nocapture` prints every plan.
 
 use std::cell::RefCell;
 use std::ffi::{CStr, c_int, c_uint, c_void};
@@ -20,8 +20,9 @@ use std::ffi::{CStr, c_int, c_uint, c_void};
 use modelscope_balance::crypto::Sealed;
 use modelscope_balance::crypto::tokens::hash_token;
 use modelscope_balance::db::history::{
-    self, HistoryFilter, NewRun, StoredBalance, insert_run, latest_for_user, list_runs,
+    self, HistoryFilter, StoredBalance, latest_for_user, list_runs,
 };
+use modelscope_balance::db::runs::{NewRun, insert_run};
 use modelscope_balance::db::{Db, api_keys, presets, sessions, users};
 use modelscope_balance::ids::{KeyId, PresetId, RunId, UserId};
 use modelscope_balance::modelscope::ModelResult;
@@ -265,6 +266,7 @@ fn result(model: &str, i: usize) -> ModelResult {
                 Some("slow down".to_owned()),
             )),
             latency_ms: 900,
+            price: None,
         };
     }
     ModelResult {
@@ -278,6 +280,7 @@ fn result(model: &str, i: usize) -> ModelResult {
         status: Some(200),
         failure: None,
         latency_ms: 400 + (i % 700) as u64,
+        price: None,
     }
 }
 
@@ -296,7 +299,7 @@ impl Site {
                 .unwrap();
             let mut keys = [KeyId(0); 2];
             for (slot, label) in keys.iter_mut().zip(["main", "spare"]) {
-                *slot = api_keys::insert_sealed(&mut conn, user, label, "beef", |_| {
+                *slot = api_keys::insert_sealed(&mut conn, user, label, modelscope_balance::modelscope::Site::Cn, "beef", |_| {
                     Ok::<_, std::convert::Infallible>(sealed())
                 })
                 .unwrap()
@@ -347,6 +350,7 @@ impl Site {
                         error: None,
                     }),
                     results: &results,
+                    ..NewRun::default()
                 };
                 let id = insert_run(&mut conn, &run).unwrap();
                 if index == 0 && i == count / 2 {
@@ -600,6 +604,7 @@ fn storing_a_run_uses_indexes() {
         duration_ms: 900,
         balance: None,
         results: &results,
+        ..NewRun::default()
     };
     let (_, executed) = traced(&mut conn, |c| insert_run(c, &run).unwrap());
     // At least the run and its 5 rows (today also 5 upserts of the latest numbers).

@@ -3,20 +3,19 @@
 //! (WAL lets both sides use it), so these tests do not depend on the query pages.
 
 use modelscope_balance::db::Db;
-use modelscope_balance::db::history::{NewRun, StoredBalance, insert_run};
+use modelscope_balance::db::history::StoredBalance;
+use modelscope_balance::db::runs::{NewRun, insert_run};
 use modelscope_balance::ids::{KeyId, PresetId, UserId};
-use modelscope_balance::modelscope::ModelResult;
 use modelscope_balance::modelscope::{ErrorCode, Failure, Quota};
-use rocket::figment::Figment;
-use rocket::http::{ContentType, Status};
-use rocket::local::asynchronous::Client;
+use modelscope_balance::modelscope::ModelResult;
+use rocket::http::Status;
 use serde_json::Value;
-use tempfile::TempDir;
-use wiremock::MockServer;
 
-const PASSWORD: &str = "correct horse battery";
-/// Saved through `/keys`; neither it nor its masked form may appear in any export.
-const KEY: &str = "ms-a1b2c3d4-0000-4000-8000-00000000beef";
+use crate::harness::html::html_unescape;
+use crate::harness::http::{get, post_form, submit_from};
+use crate::harness::secrets::SAVED_KEY;
+use crate::harness::{Answer, TestApp, User};
+
 const MODEL: &str = "Qwen/Qwen2.5-7B-Instruct";
 const OTHER_MODEL: &str = "deepseek-ai/DeepSeek-V3";
 
@@ -25,68 +24,27 @@ const MARCH_2_BJ: i64 = 1_772_380_800;
 const DAY: i64 = 86_400;
 
 // ---------------------------------------------------------------------------------------------
-// The site: one data dir, one client (cookie jar) per user.
+// The site: one data dir, one browser (app instance and cookie jar) per user, and the database
+// opened directly to store runs.
 
-struct Site {
-    _dir: TempDir,
-    _upstream: MockServer,
-    figment: Figment,
+struct HistorySite {
+    app: TestApp,
     db: Db,
 }
 
-impl Site {
+impl HistorySite {
     async fn new() -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let upstream = MockServer::start().await;
-        let figment = rocket::Config::figment()
-            .merge(("data_dir", dir.path()))
-            .merge(("modelscope_api_base", format!("{}/v1", upstream.uri())))
-            .merge(("modelscope_hub_base", upstream.uri()))
-            // The runs here are dated in the past; keep them away from the automatic cleanup.
-            .merge(("history_retention_days", 0))
-            .merge(("log_level", "off"));
-        let db_path = dir.path().join("modelscope-balance.db");
-        // The first client creates and migrates the database.
-        let probe = Client::tracked(modelscope_balance::rocket_from(figment.clone()))
-            .await
-            .expect("the app ignites");
-        drop(probe);
-        let db = Db::open(&db_path).expect("open the app's database");
-        Self {
-            _dir: dir,
-            _upstream: upstream,
-            figment,
-            db,
-        }
+        // The runs here are dated in the past; keep them away from the automatic cleanup.
+        let app = TestApp::configured(|config| config.merge(("history_retention_days", 0))).await;
+        // The first start creates and migrates the database.
+        drop(app.start().await);
+        let db = Db::open(&app.database_path()).expect("open the app's database");
+        Self { app, db }
     }
 
     /// A new browser with a new account, signed in.
     async fn user(&self, username: &str) -> User {
-        let client = Client::tracked(modelscope_balance::rocket_from(self.figment.clone()))
-            .await
-            .expect("the app ignites");
-        let token = csrf(&client, "/signup").await;
-        let answer = post_form(
-            &client,
-            "/signup",
-            &[
-                ("username", username),
-                ("password", PASSWORD),
-                ("password_confirm", PASSWORD),
-                ("csrf_token", &token),
-            ],
-        )
-        .await;
-        assert_eq!(answer.status, Status::SeeOther, "sign-up: {}", answer.body);
-        let conn = self.db.connection().unwrap();
-        let id = conn
-            .query_row(
-                "SELECT id FROM users WHERE username = ?1",
-                [username],
-                |r| r.get(0),
-            )
-            .unwrap();
-        User { client, id }
+        self.app.user(username).await
     }
 
     fn insert(&self, run: &Run) -> i64 {
@@ -104,6 +62,7 @@ impl Site {
                 duration_ms: 1234,
                 balance: run.balance.clone(),
                 results: &run.results,
+                ..NewRun::default()
             },
         )
         .unwrap()
@@ -120,55 +79,27 @@ impl Site {
         conn.execute(
             "INSERT INTO presets (user_id, name, models, created_at, updated_at)
              VALUES (?1, ?2, '[]', 0, 0)",
-            rusqlite_params(user_id, name),
+            (user_id, name),
         )
         .unwrap();
         conn.last_insert_rowid()
     }
 }
 
-fn rusqlite_params(user_id: i64, name: &str) -> (i64, String) {
-    (user_id, name.to_owned())
+/// Saves [`SAVED_KEY`] under `label` through `/keys`; returns its id.
+async fn save_key(user: &User, label: &str) -> i64 {
+    user.add_key(label, SAVED_KEY).await
 }
 
-struct User {
-    client: Client,
-    id: i64,
-}
-
-impl User {
-    async fn get(&self, uri: &str) -> Answer {
-        get(&self.client, uri).await
-    }
-
-    /// Saves `KEY` under `label` through `/keys`; returns its id.
-    async fn save_key(&self, site: &Site, label: &str) -> i64 {
-        let token = csrf(&self.client, "/keys").await;
-        let answer = post_form(
-            &self.client,
-            "/keys",
-            &[("label", label), ("api_key", KEY), ("csrf_token", &token)],
-        )
-        .await;
-        assert_eq!(answer.status, Status::SeeOther, "save key: {}", answer.body);
-        let conn = site.db.connection().unwrap();
-        conn.query_row(
-            "SELECT id FROM api_keys WHERE user_id = ?1 AND label = ?2",
-            rusqlite_params(self.id, label),
-            |r| r.get(0),
-        )
-        .unwrap()
-    }
-
-    async fn delete(&self, id: i64) -> Answer {
-        let token = csrf(&self.client, "/history").await;
-        post_form(
-            &self.client,
-            &format!("/history/{id}/delete"),
-            &[("csrf_token", &token)],
-        )
-        .await
-    }
+/// Deletes run `id` with the form on `/history`.
+async fn delete(user: &User, id: i64) -> Answer {
+    submit_from(
+        &user.client,
+        "/history",
+        &format!("/history/{id}/delete"),
+        &[],
+    )
+    .await
 }
 
 /// A run to store.
@@ -221,6 +152,7 @@ fn ok(model: &str, [a, b, c, d]: [i64; 4]) -> ModelResult {
         status: Some(200),
         failure: None,
         latency_ms: 42,
+        price: None,
     }
 }
 
@@ -231,28 +163,22 @@ fn failed(model: &str, code: ErrorCode, status: u16, message: &str) -> ModelResu
         status: Some(status),
         failure: Some(Failure::new(code, Some(message.to_owned()))),
         latency_ms: 7,
+        price: None,
     }
 }
 
 // ---------------------------------------------------------------------------------------------
-// HTTP helpers
+// Reading the pages
 
-struct Answer {
-    status: Status,
-    content_type: Option<ContentType>,
-    headers: Vec<(String, String)>,
-    body: String,
+/// What the history pages show.
+trait HistoryPage {
+    /// `id="run-N"` rows of the history table, in page order.
+    fn run_ids(&self) -> Vec<i64>;
+    /// The `href` of the link with `rel="…"`, unescaped.
+    fn rel_link(&self, rel: &str) -> Option<String>;
 }
 
-impl Answer {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// `id="run-N"` rows of the history table, in page order.
+impl HistoryPage for Answer {
     fn run_ids(&self) -> Vec<i64> {
         self.body
             .match_indices("id=\"run-")
@@ -263,122 +189,13 @@ impl Answer {
             .collect()
     }
 
-    /// The `href` of the link with `rel="…"`, unescaped.
     fn rel_link(&self, rel: &str) -> Option<String> {
         let marker = format!("rel=\"{rel}\"");
         let at = self.body.find(&marker)?;
         let start = self.body[..at].rfind("href=\"")? + 6;
         let end = start + self.body[start..].find('"')?;
-        Some(unescape(&self.body[start..end]))
+        Some(html_unescape(&self.body[start..end]))
     }
-
-    fn assert_not_server_error(&self, what: &str) {
-        assert!(
-            self.status.code < 500,
-            "{what}: {} {}",
-            self.status,
-            self.body
-        );
-    }
-}
-
-async fn answer(response: rocket::local::asynchronous::LocalResponse<'_>) -> Answer {
-    let status = response.status();
-    let content_type = response.content_type();
-    let headers = response
-        .headers()
-        .iter()
-        .map(|h| (h.name().as_str().to_owned(), h.value().to_owned()))
-        .collect();
-    let body = response.into_string().await.unwrap_or_default();
-    assert!(!body.contains(KEY), "the key leaked: {body}");
-    Answer {
-        status,
-        content_type,
-        headers,
-        body,
-    }
-}
-
-async fn get(client: &Client, uri: &str) -> Answer {
-    answer(client.get(uri.to_owned()).dispatch().await).await
-}
-
-async fn post_form(client: &Client, uri: &str, fields: &[(&str, &str)]) -> Answer {
-    let body = fields
-        .iter()
-        .map(|(name, value)| format!("{}={}", encode(name), encode(value)))
-        .collect::<Vec<_>>()
-        .join("&");
-    answer(
-        client
-            .post(uri.to_owned())
-            .header(ContentType::Form)
-            .body(body)
-            .dispatch()
-            .await,
-    )
-    .await
-}
-
-fn encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-async fn csrf(client: &Client, uri: &str) -> String {
-    let page = get(client, uri).await;
-    assert_eq!(page.status, Status::Ok, "GET {uri}: {}", page.body);
-    let marker = r#"name="csrf_token" value=""#;
-    let start = page.body.find(marker).expect("a csrf_token field") + marker.len();
-    let end = start + page.body[start..].find('"').unwrap();
-    page.body[start..end].to_owned()
-}
-
-/// Undoes HTML escaping (named and numeric entities).
-fn unescape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest.find('&') {
-        out.push_str(&rest[..at]);
-        rest = &rest[at..];
-        let decoded = rest.find(';').and_then(|end| {
-            let entity = &rest[1..end];
-            let c = match entity {
-                "lt" => Some('<'),
-                "gt" => Some('>'),
-                "amp" => Some('&'),
-                "quot" => Some('"'),
-                "apos" => Some('\''),
-                _ => entity.strip_prefix('#').and_then(|n| {
-                    match n.strip_prefix(['x', 'X']) {
-                        Some(hex) => u32::from_str_radix(hex, 16).ok(),
-                        None => n.parse().ok(),
-                    }
-                    .and_then(char::from_u32)
-                }),
-            };
-            c.map(|c| (c, end + 1))
-        });
-        match decoded {
-            Some((c, len)) => {
-                out.push(c);
-                rest = &rest[len..];
-            }
-            None => {
-                out.push('&');
-                rest = &rest[1..];
-            }
-        }
-    }
-    out.push_str(rest);
-    out
 }
 
 /// CSV records, honouring quoted fields (which may hold commas, quotes and newlines).
@@ -427,7 +244,7 @@ async fn ids(user: &User, query: &str) -> Vec<i64> {
 
 #[tokio::test]
 async fn the_list_is_newest_first_fifty_a_page_and_links_keep_the_filters() {
-    let site = Site::new().await;
+    let site = HistorySite::new().await;
     let alice = site.user("alice").await;
     let empty = alice.get("/history").await;
     assert_eq!(empty.status, Status::Ok);
@@ -488,9 +305,9 @@ async fn the_list_is_newest_first_fifty_a_page_and_links_keep_the_filters() {
 
 #[tokio::test]
 async fn each_filter_narrows_the_list() {
-    let site = Site::new().await;
+    let site = HistorySite::new().await;
     let alice = site.user("alice").await;
-    let main_key = alice.save_key(&site, "主账号").await;
+    let main_key = save_key(&alice, "主账号").await;
     let preset = site.add_preset(alice.id, "每日检查");
 
     let with_key = site.insert(&Run::new(alice.id, MARCH_2_BJ).key(main_key, "主账号"));
@@ -547,7 +364,7 @@ async fn each_filter_narrows_the_list() {
 
 #[tokio::test]
 async fn nonsense_filters_are_a_400_that_names_the_field() {
-    let site = Site::new().await;
+    let site = HistorySite::new().await;
     let alice = site.user("alice").await;
     site.insert(&Run::new(alice.id, MARCH_2_BJ));
     let cases = [
@@ -576,7 +393,7 @@ async fn nonsense_filters_are_a_400_that_names_the_field() {
             let page = alice.get(&uri).await;
             if path == "/history/export" && field == "页码" {
                 // The export has no pages: a page number there is ignored.
-                page.assert_not_server_error(&uri);
+                page.assert_not_5xx(&uri);
                 continue;
             }
             assert_eq!(page.status, Status::BadRequest, "{uri}: {}", page.body);
@@ -601,17 +418,15 @@ async fn nonsense_filters_are_a_400_that_names_the_field() {
         "/history/-1",
         "/history/export?format=csv&page=%ZZ",
     ] {
-        alice.get(uri).await.assert_not_server_error(uri);
+        alice.get(uri).await.assert_not_5xx(uri);
     }
     assert_eq!(alice.get("/history/abc").await.status, Status::NotFound);
 }
 
 #[tokio::test]
 async fn signed_out_visitors_are_sent_to_sign_in() {
-    let site = Site::new().await;
-    let client = Client::tracked(modelscope_balance::rocket_from(site.figment.clone()))
-        .await
-        .unwrap();
+    let site = HistorySite::new().await;
+    let client = site.app.start().await;
     for uri in [
         "/history",
         "/history/1",
@@ -633,9 +448,9 @@ async fn signed_out_visitors_are_sent_to_sign_in() {
 
 #[tokio::test]
 async fn the_detail_page_shows_the_run_escaped() {
-    let site = Site::new().await;
+    let site = HistorySite::new().await;
     let alice = site.user("alice").await;
-    let key = alice.save_key(&site, "主账号").await;
+    let key = save_key(&alice, "主账号").await;
     let preset = site.add_preset(alice.id, "每日检查");
     let mut run = Run::new(alice.id, MARCH_2_BJ + 3661)
         .key(key, "主账号")
@@ -683,7 +498,7 @@ async fn the_detail_page_shows_the_run_escaped() {
     assert!(!body.contains("<script>alert"), "{body}");
     assert!(!body.contains("<script>x"), "{body}");
     assert!(!body.contains("<img"), "{body}");
-    let text = unescape(body);
+    let text = html_unescape(body);
     assert!(text.contains("<script>alert(1)</script><img src=x onerror=alert(2)>"));
     assert!(
         text.contains("<script>x</script>"),
@@ -714,14 +529,14 @@ async fn the_detail_page_shows_the_run_escaped() {
 
 #[tokio::test]
 async fn delete_removes_only_your_own_run() {
-    let site = Site::new().await;
+    let site = HistorySite::new().await;
     let alice = site.user("alice").await;
     let bob = site.user("bob").await;
     let id = site.insert(&Run::new(alice.id, MARCH_2_BJ));
     let rows = "SELECT count(*) FROM query_results WHERE query_id = ?1";
 
     // Bob, with his own valid token, cannot delete Alice's run.
-    let refused = bob.delete(id).await;
+    let refused = delete(&bob, id).await;
     assert_eq!(refused.status, Status::NotFound);
     assert_eq!(
         site.count("SELECT count(*) FROM queries WHERE id = ?1", id),
@@ -737,7 +552,7 @@ async fn delete_removes_only_your_own_run() {
         1
     );
 
-    let deleted = alice.delete(id).await;
+    let deleted = delete(&alice, id).await;
     assert_eq!(deleted.status, Status::SeeOther);
     assert_eq!(deleted.header("Location"), Some("/history"));
     let list = alice.get("/history").await;
@@ -751,15 +566,15 @@ async fn delete_removes_only_your_own_run() {
         alice.get(&format!("/history/{id}")).await.status,
         Status::NotFound
     );
-    assert_eq!(alice.delete(id).await.status, Status::NotFound);
+    assert_eq!(delete(&alice, id).await.status, Status::NotFound);
 }
 
 #[tokio::test]
 async fn two_users_never_see_each_other() {
-    let site = Site::new().await;
+    let site = HistorySite::new().await;
     let alice = site.user("alice").await;
     let bob = site.user("bob").await;
-    let alice_key = alice.save_key(&site, "alice-key").await;
+    let alice_key = save_key(&alice, "alice-key").await;
     let alice_preset = site.add_preset(alice.id, "alice-preset");
     let alice_run = site.insert(
         &Run::new(alice.id, MARCH_2_BJ)
@@ -814,10 +629,10 @@ async fn two_users_never_see_each_other() {
 
 #[tokio::test]
 async fn csv_export_opens_in_excel_and_carries_no_key() {
-    let site = Site::new().await;
+    let site = HistorySite::new().await;
     let alice = site.user("alice").await;
     let label = "主账号, \"备用\"";
-    let key = alice.save_key(&site, label).await;
+    let key = save_key(&alice, label).await;
     let keys_page = alice.get("/keys").await;
     let masked = "ms-…beef";
     assert!(
@@ -873,7 +688,7 @@ async fn csv_export_opens_in_excel_and_carries_no_key() {
 
     let body = &export.body;
     assert!(body.starts_with('\u{FEFF}'), "UTF-8 with BOM");
-    assert!(!body.contains(KEY));
+    assert!(!body.contains(SAVED_KEY));
     assert!(!body.contains(masked));
     assert!(!body.contains("beef"));
     assert!(!body.contains("ms-"));
@@ -945,9 +760,9 @@ async fn csv_export_opens_in_excel_and_carries_no_key() {
 
 #[tokio::test]
 async fn json_export_matches_the_csv() {
-    let site = Site::new().await;
+    let site = HistorySite::new().await;
     let alice = site.user("alice").await;
-    let key = alice.save_key(&site, "主账号").await;
+    let key = save_key(&alice, "主账号").await;
     for i in 0..7 {
         let results = (0..=i % 3)
             .map(|m| ok(&format!("owner/model-{m}"), [10, 9, 8, 7 - m]))
@@ -1000,7 +815,7 @@ async fn json_export_matches_the_csv() {
 
 #[tokio::test]
 async fn a_long_export_is_read_in_chunks_without_losing_or_repeating_a_run() {
-    let site = Site::new().await;
+    let site = HistorySite::new().await;
     let alice = site.user("alice").await;
     {
         // Many runs share a second, so the cursor's tie-break on id is exercised.
@@ -1020,6 +835,7 @@ async fn a_long_export_is_read_in_chunks_without_losing_or_repeating_a_run() {
                     duration_ms: 1,
                     balance: None,
                     results: &results,
+                    ..NewRun::default()
                 },
             )
             .unwrap();
@@ -1050,9 +866,9 @@ async fn a_long_export_is_read_in_chunks_without_losing_or_repeating_a_run() {
 
 #[tokio::test]
 async fn the_trend_is_an_inline_svg_with_a_point_per_row() {
-    let site = Site::new().await;
+    let site = HistorySite::new().await;
     let alice = site.user("alice").await;
-    let key = alice.save_key(&site, "<b>bold</b> key").await;
+    let key = save_key(&alice, "<b>bold</b> key").await;
     for (i, remaining) in [490, 470, 430].into_iter().enumerate() {
         site.insert(
             &Run::new(alice.id, MARCH_2_BJ + i as i64 * 3600)
@@ -1077,11 +893,8 @@ async fn the_trend_is_an_inline_svg_with_a_point_per_row() {
     assert_eq!(body.matches("<circle class=\"point\"").count(), 3);
     assert!(body.contains("<polyline class=\"line\" points=\""));
     // Hover titles and axis labels.
-    let text = unescape(body);
-    assert!(
-        text.contains("<title>2026-03-02 00:00 · <b>bold</b> key · 模型剩余 490 / 500"),
-        "{text}"
-    );
+    let text = html_unescape(body);
+    assert!(text.contains("<title>2026-03-02 00:00 · <b>bold</b> key · 模型剩余 490 / 500"));
     assert!(body.contains(">2026-03-02 00:00</text>"));
     assert!(body.contains(">2026-03-02 02:00</text>"));
     assert!(
@@ -1121,7 +934,7 @@ async fn the_trend_is_an_inline_svg_with_a_point_per_row() {
 
 #[tokio::test]
 async fn retention_removes_old_runs_and_keeps_new_ones() {
-    let site = Site::new().await;
+    let site = HistorySite::new().await;
     let alice = site.user("alice").await;
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let old = site.insert(&Run::new(alice.id, now - 91 * DAY));

@@ -1,24 +1,27 @@
 //! `POST /api/balance` against a ModelScope double: every upstream answer in
 //! `reference/modelscope-api.md` becomes the exact row it should, with the exact number of calls.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
 use rocket::http::{ContentType, Status};
 use serde_json::{Value, json};
+use wiremock::ResponseTemplate;
 use wiremock::matchers::{body_partial_json, header};
-use wiremock::{MockServer, ResponseTemplate};
 
-use common::*;
+use crate::harness::TestApp;
+use crate::harness::api::{NONE4, assert_row, post_balance, post_balance_raw, row, rows, some4};
+use crate::harness::secrets::KEY;
+use crate::harness::upstream::{
+    balance, chat, completion, error_body, mount_ok, ok_with_quota, with_quota,
+};
 
 const MODEL: &str = "Qwen/Qwen2.5-72B-Instruct";
 const QUOTA: [i64; 4] = [2000, 1987, 500, 488];
 
 /// One model queried with the canary key; the envelope parsed.
-async fn query_one(server: &MockServer, model: &str) -> Value {
-    let app = app(server).await;
-    let answer = post_balance(&app, &json!({"models": [model], "api_key": KEY})).await;
+async fn query_one(app: &TestApp, model: &str) -> Value {
+    let client = app.start().await;
+    let answer = post_balance(&client, &json!({"models": [model], "api_key": KEY})).await;
     assert_eq!(answer.status, Status::Ok, "{}", answer.body);
     answer.json()
 }
@@ -40,10 +43,10 @@ fn the_failed_row(json: &Value) -> &Value {
 
 #[tokio::test]
 async fn ok_with_all_four_headers_gives_the_numbers() {
-    let server = upstream().await;
-    mount_ok(&server, MODEL, QUOTA, 1).await;
+    let app = TestApp::new().await;
+    mount_ok(&app.upstream, MODEL, QUOTA, 1).await;
 
-    let json = query_one(&server, MODEL).await;
+    let json = query_one(&app, MODEL).await;
 
     assert_eq!(json["success"], json!(true));
     assert_eq!(json["message"], json!("成功查询 1 个模型的余额信息"));
@@ -56,14 +59,14 @@ async fn ok_with_all_four_headers_gives_the_numbers() {
 
 #[tokio::test]
 async fn ok_without_headers_is_no_quota_data_with_null_numbers() {
-    let server = upstream().await;
+    let app = TestApp::new().await;
     chat(MODEL)
         .respond_with(ResponseTemplate::new(200).set_body_json(completion()))
         .expect(1)
-        .mount(&server)
+        .mount(&app.upstream)
         .await;
 
-    let json = query_one(&server, MODEL).await;
+    let json = query_one(&app, MODEL).await;
 
     assert_row(
         the_failed_row(&json),
@@ -79,17 +82,17 @@ async fn ok_without_headers_is_no_quota_data_with_null_numbers() {
 
 #[tokio::test]
 async fn ok_with_choices_null_still_counts_the_headers() {
-    let server = upstream().await;
+    let app = TestApp::new().await;
     chat(MODEL)
         .respond_with(with_quota(
             ResponseTemplate::new(200).set_body_json(json!({"id": "x", "choices": null})),
             ["2000", "10", "500", "3"],
         ))
         .expect(1)
-        .mount(&server)
+        .mount(&app.upstream)
         .await;
 
-    let json = query_one(&server, MODEL).await;
+    let json = query_one(&app, MODEL).await;
 
     assert_eq!(json["success"], json!(true));
     assert_row(
@@ -100,17 +103,17 @@ async fn ok_with_choices_null_still_counts_the_headers() {
 
 #[tokio::test]
 async fn garbage_headers_are_null_and_valid_ones_kept() {
-    let server = upstream().await;
+    let app = TestApp::new().await;
     chat(MODEL)
         .respond_with(with_quota(
             ResponseTemplate::new(200).set_body_json(completion()),
             ["abc", "1.5", "500", "499"],
         ))
         .expect(1)
-        .mount(&server)
+        .mount(&app.upstream)
         .await;
 
-    let json = query_one(&server, MODEL).await;
+    let json = query_one(&app, MODEL).await;
 
     assert_eq!(json["success"], json!(true));
     assert_row(
@@ -127,16 +130,16 @@ async fn garbage_headers_are_null_and_valid_ones_kept() {
 
 #[tokio::test]
 async fn unauthorized_bad_token_is_invalid_key() {
-    let server = upstream().await;
+    let app = TestApp::new().await;
     let message =
         "Authentication failed, please make sure that a valid ModelScope token is supplied.";
     chat(MODEL)
         .respond_with(ResponseTemplate::new(401).set_body_json(error_body(message)))
         .expect(1)
-        .mount(&server)
+        .mount(&app.upstream)
         .await;
 
-    let json = query_one(&server, MODEL).await;
+    let json = query_one(&app, MODEL).await;
 
     assert_row(
         the_failed_row(&json),
@@ -152,15 +155,15 @@ async fn unauthorized_bad_token_is_invalid_key() {
 
 #[tokio::test]
 async fn unauthorized_unbound_account_is_not_eligible() {
-    let server = upstream().await;
+    let app = TestApp::new().await;
     let message = "please bind your alibaba cloud account";
     chat(MODEL)
         .respond_with(ResponseTemplate::new(401).set_body_json(error_body(message)))
         .expect(1)
-        .mount(&server)
+        .mount(&app.upstream)
         .await;
 
-    let json = query_one(&server, MODEL).await;
+    let json = query_one(&app, MODEL).await;
 
     assert_row(
         the_failed_row(&json),
@@ -178,15 +181,15 @@ async fn unauthorized_unbound_account_is_not_eligible() {
 
 #[tokio::test]
 async fn forbidden_is_account_not_eligible() {
-    let server = upstream().await;
+    let app = TestApp::new().await;
     let message = "real-name verification required";
     chat(MODEL)
         .respond_with(ResponseTemplate::new(403).set_body_json(error_body(message)))
         .expect(1)
-        .mount(&server)
+        .mount(&app.upstream)
         .await;
 
-    let json = query_one(&server, MODEL).await;
+    let json = query_one(&app, MODEL).await;
 
     assert_row(
         the_failed_row(&json),
@@ -204,15 +207,15 @@ async fn forbidden_is_account_not_eligible() {
 
 #[tokio::test]
 async fn bad_request_model_not_supported_is_model_not_found() {
-    let server = upstream().await;
+    let app = TestApp::new().await;
     let message = format!("Model id {MODEL} is not supported");
     chat(MODEL)
         .respond_with(ResponseTemplate::new(400).set_body_json(error_body(&message)))
         .expect(1)
-        .mount(&server)
+        .mount(&app.upstream)
         .await;
 
-    let json = query_one(&server, MODEL).await;
+    let json = query_one(&app, MODEL).await;
 
     assert_row(
         the_failed_row(&json),
@@ -230,15 +233,15 @@ async fn bad_request_model_not_supported_is_model_not_found() {
 
 #[tokio::test]
 async fn bad_request_no_provider_as_plain_text_is_model_not_found() {
-    let server = upstream().await;
+    let app = TestApp::new().await;
     let message = format!("{MODEL} has no provider supported");
     chat(MODEL)
         .respond_with(ResponseTemplate::new(400).set_body_string(message.clone()))
         .expect(1)
-        .mount(&server)
+        .mount(&app.upstream)
         .await;
 
-    let json = query_one(&server, MODEL).await;
+    let json = query_one(&app, MODEL).await;
 
     assert_row(
         the_failed_row(&json),
@@ -256,14 +259,14 @@ async fn bad_request_no_provider_as_plain_text_is_model_not_found() {
 
 #[tokio::test]
 async fn not_found_is_model_not_found() {
-    let server = upstream().await;
+    let app = TestApp::new().await;
     chat(MODEL)
         .respond_with(ResponseTemplate::new(404).set_body_json(error_body("Model not found")))
         .expect(1)
-        .mount(&server)
+        .mount(&app.upstream)
         .await;
 
-    let json = query_one(&server, MODEL).await;
+    let json = query_one(&app, MODEL).await;
 
     assert_row(
         the_failed_row(&json),
@@ -279,7 +282,7 @@ async fn not_found_is_model_not_found() {
 
 #[tokio::test]
 async fn too_many_requests_with_nothing_remaining_is_quota_exhausted_and_never_retried() {
-    let server = upstream().await;
+    let app = TestApp::new().await;
     chat(MODEL)
         .respond_with(
             with_quota(ResponseTemplate::new(429), ["2000", "1500", "500", "0"]).set_body_json(
@@ -287,10 +290,10 @@ async fn too_many_requests_with_nothing_remaining_is_quota_exhausted_and_never_r
             ),
         )
         .expect(1)
-        .mount(&server)
+        .mount(&app.upstream)
         .await;
 
-    let json = query_one(&server, MODEL).await;
+    let json = query_one(&app, MODEL).await;
 
     assert_row(
         the_failed_row(&json),
@@ -313,24 +316,24 @@ fn transient_429() -> ResponseTemplate {
 
 #[tokio::test]
 async fn transient_429_is_retried_once_after_retry_after_and_the_retry_counts() {
-    let server = upstream().await;
+    let app = TestApp::new().await;
     chat(MODEL)
         .respond_with(transient_429())
         .up_to_n_times(1)
         .with_priority(1)
         .expect(1)
         .named("first answer: 429")
-        .mount(&server)
+        .mount(&app.upstream)
         .await;
     chat(MODEL)
         .respond_with(ok_with_quota(QUOTA))
         .expect(1)
         .named("the retry: 200")
-        .mount(&server)
+        .mount(&app.upstream)
         .await;
 
     let started = Instant::now();
-    let json = query_one(&server, MODEL).await;
+    let json = query_one(&app, MODEL).await;
 
     assert!(
         started.elapsed() >= Duration::from_millis(900),
@@ -346,14 +349,14 @@ async fn transient_429_is_retried_once_after_retry_after_and_the_retry_counts() 
 
 #[tokio::test]
 async fn transient_429_twice_is_rate_limited_after_exactly_two_calls() {
-    let server = upstream().await;
+    let app = TestApp::new().await;
     chat(MODEL)
         .respond_with(transient_429())
         .expect(2)
-        .mount(&server)
+        .mount(&app.upstream)
         .await;
 
-    let json = query_one(&server, MODEL).await;
+    let json = query_one(&app, MODEL).await;
 
     assert_row(
         the_failed_row(&json),
@@ -369,16 +372,16 @@ async fn transient_429_twice_is_rate_limited_after_exactly_two_calls() {
 
 #[tokio::test]
 async fn server_error_is_upstream_error_with_its_status() {
-    let server = upstream().await;
+    let app = TestApp::new().await;
     chat(MODEL)
         .respond_with(
             ResponseTemplate::new(500).set_body_json(json!({"message": "internal error"})),
         )
         .expect(1)
-        .mount(&server)
+        .mount(&app.upstream)
         .await;
 
-    let json = query_one(&server, MODEL).await;
+    let json = query_one(&app, MODEL).await;
 
     assert_row(
         the_failed_row(&json),
@@ -394,15 +397,15 @@ async fn server_error_is_upstream_error_with_its_status() {
 
 #[tokio::test]
 async fn html_in_an_upstream_message_is_plain_json_text_and_shortened() {
-    let server = upstream().await;
+    let app = TestApp::new().await;
     let message = format!("<script>alert(1)</script> {}", "blah ".repeat(400));
     chat(MODEL)
         .respond_with(ResponseTemplate::new(500).set_body_json(error_body(&message)))
         .expect(1)
-        .mount(&server)
+        .mount(&app.upstream)
         .await;
 
-    let json = query_one(&server, MODEL).await;
+    let json = query_one(&app, MODEL).await;
 
     let row = the_failed_row(&json);
     assert_eq!(row["error_code"], json!("upstream_error"));
@@ -419,16 +422,18 @@ async fn html_in_an_upstream_message_is_plain_json_text_and_shortened() {
 
 #[tokio::test]
 async fn a_hanging_upstream_becomes_a_timeout_row_quickly() {
-    let server = upstream().await;
+    let app = TestApp::new().await;
     chat(MODEL)
         .respond_with(ok_with_quota(QUOTA).set_delay(Duration::from_secs(10)))
         .expect(1)
-        .mount(&server)
+        .mount(&app.upstream)
         .await;
-    let app = app_with(&server, &[("upstream_timeout_secs", 1)]).await;
+    let client = app
+        .start_with(|c| c.merge(("upstream_timeout_secs", 1)))
+        .await;
 
     let started = Instant::now();
-    let answer = post_balance(&app, &json!({"models": [MODEL], "api_key": KEY})).await;
+    let answer = post_balance(&client, &json!({"models": [MODEL], "api_key": KEY})).await;
     let took = started.elapsed();
 
     assert_eq!(answer.status, Status::Ok);
@@ -445,14 +450,14 @@ async fn a_hanging_upstream_becomes_a_timeout_row_quickly() {
 
 #[tokio::test]
 async fn a_20_mb_error_body_is_cut_short() {
-    let server = upstream().await;
+    let app = TestApp::new().await;
     chat(MODEL)
         .respond_with(ResponseTemplate::new(500).set_body_string("x".repeat(20 * 1024 * 1024)))
         .expect(1)
-        .mount(&server)
+        .mount(&app.upstream)
         .await;
 
-    let json = query_one(&server, MODEL).await;
+    let json = query_one(&app, MODEL).await;
 
     let row = the_failed_row(&json);
     assert_eq!(row["error_code"], json!("upstream_error"));
@@ -471,7 +476,7 @@ async fn a_20_mb_error_body_is_cut_short() {
 
 #[tokio::test]
 async fn an_upstream_message_echoing_the_key_never_reaches_the_client() {
-    let server = upstream().await;
+    let app = TestApp::new().await;
     chat(MODEL)
         .respond_with(
             ResponseTemplate::new(401).set_body_json(error_body(&format!(
@@ -479,11 +484,11 @@ async fn an_upstream_message_echoing_the_key_never_reaches_the_client() {
             ))),
         )
         .expect(1)
-        .mount(&server)
+        .mount(&app.upstream)
         .await;
 
     // `post_balance` fails the test if the key is anywhere in the answer.
-    let json = query_one(&server, MODEL).await;
+    let json = query_one(&app, MODEL).await;
 
     assert_eq!(the_failed_row(&json)["error_code"], json!("invalid_key"));
 }
@@ -493,18 +498,18 @@ async fn an_upstream_message_echoing_the_key_never_reaches_the_client() {
 
 #[tokio::test]
 async fn mixed_batch_reports_successes_and_failures() {
-    let server = upstream().await;
-    mount_ok(&server, "a/one", [2000, 1999, 500, 499], 1).await;
-    mount_ok(&server, "a/two", [2000, 1998, 200, 150], 1).await;
+    let app = TestApp::new().await;
+    mount_ok(&app.upstream, "a/one", [2000, 1999, 500, 499], 1).await;
+    mount_ok(&app.upstream, "a/two", [2000, 1998, 200, 150], 1).await;
     chat("a/three")
         .respond_with(ResponseTemplate::new(404).set_body_json(error_body("Model not found")))
         .expect(1)
-        .mount(&server)
+        .mount(&app.upstream)
         .await;
-    let app = app(&server).await;
+    let client = app.start().await;
 
     let answer = post_balance(
-        &app,
+        &client,
         &json!({"models": ["a/one", "a/three", "a/two"], "api_key": KEY}),
     )
     .await;
@@ -552,12 +557,12 @@ async fn mixed_batch_reports_successes_and_failures() {
 
 #[tokio::test]
 async fn duplicates_and_padding_make_one_row_and_one_call() {
-    let server = upstream().await;
-    mount_ok(&server, "a/b", QUOTA, 1).await;
-    let app = app(&server).await;
+    let app = TestApp::new().await;
+    mount_ok(&app.upstream, "a/b", QUOTA, 1).await;
+    let client = app.start().await;
 
     let answer = post_balance(
-        &app,
+        &client,
         &json!({"models": ["a/b", "a/b", " a/b "], "api_key": KEY}),
     )
     .await;
@@ -573,13 +578,13 @@ async fn duplicates_and_padding_make_one_row_and_one_call() {
 
 #[tokio::test]
 async fn models_as_a_separated_string_keep_their_order() {
-    let server = upstream().await;
+    let app = TestApp::new().await;
     for model in ["a/b", "c/d", "e/f"] {
-        mount_ok(&server, model, QUOTA, 1).await;
+        mount_ok(&app.upstream, model, QUOTA, 1).await;
     }
-    let app = app(&server).await;
+    let client = app.start().await;
 
-    let answer = post_balance(&app, &json!({"models": "a/b, c/d e/f", "api_key": KEY})).await;
+    let answer = post_balance(&client, &json!({"models": "a/b, c/d e/f", "api_key": KEY})).await;
 
     let json = answer.json();
     let models: Vec<&str> = rows(&json)
@@ -592,13 +597,13 @@ async fn models_as_a_separated_string_keep_their_order() {
 
 #[tokio::test]
 async fn models_separated_by_full_width_commas_and_newlines_are_split() {
-    let server = upstream().await;
+    let app = TestApp::new().await;
     for model in ["a/b", "c/d", "e/f"] {
-        mount_ok(&server, model, QUOTA, 1).await;
+        mount_ok(&app.upstream, model, QUOTA, 1).await;
     }
-    let app = app(&server).await;
+    let client = app.start().await;
 
-    let answer = post_balance(&app, &json!({"models": "a/b，c/d\ne/f", "api_key": KEY})).await;
+    let answer = post_balance(&client, &json!({"models": "a/b，c/d\ne/f", "api_key": KEY})).await;
 
     let json = answer.json();
     let models: Vec<&str> = rows(&json)
@@ -610,12 +615,12 @@ async fn models_separated_by_full_width_commas_and_newlines_are_split() {
 
 #[tokio::test]
 async fn a_json_content_type_with_a_charset_is_accepted() {
-    let server = upstream().await;
-    mount_ok(&server, "a/b", QUOTA, 1).await;
-    let app = app(&server).await;
+    let app = TestApp::new().await;
+    mount_ok(&app.upstream, "a/b", QUOTA, 1).await;
+    let client = app.start().await;
 
     let answer = post_balance_raw(
-        &app,
+        &client,
         Some(ContentType::new("application", "json").with_params(("charset", "utf-8"))),
         json!({"models": ["a/b"], "api_key": KEY})
             .to_string()
@@ -630,11 +635,11 @@ async fn a_json_content_type_with_a_charset_is_accepted() {
 
 #[tokio::test]
 async fn the_old_models_underscore_field_still_works() {
-    let server = upstream().await;
-    mount_ok(&server, "a/b", QUOTA, 1).await;
-    let app = app(&server).await;
+    let app = TestApp::new().await;
+    mount_ok(&app.upstream, "a/b", QUOTA, 1).await;
+    let client = app.start().await;
 
-    let answer = post_balance(&app, &json!({"models_": ["a/b"], "api_key": KEY})).await;
+    let answer = post_balance(&client, &json!({"models_": ["a/b"], "api_key": KEY})).await;
 
     assert_eq!(answer.status, Status::Ok);
     let json = answer.json();
@@ -646,17 +651,17 @@ async fn the_old_models_underscore_field_still_works() {
 
 #[tokio::test]
 async fn the_key_may_come_in_the_x_api_key_header() {
-    let server = upstream().await;
+    let app = TestApp::new().await;
     chat("a/b")
         .and(header("Authorization", format!("Bearer {KEY}").as_str()))
         .respond_with(ok_with_quota(QUOTA))
         .expect(1)
-        .mount(&server)
+        .mount(&app.upstream)
         .await;
-    let app = app(&server).await;
+    let client = app.start().await;
 
     let answer = post_balance_raw(
-        &app,
+        &client,
         Some(ContentType::JSON),
         json!({"models": ["a/b"]}).to_string().into_bytes(),
         Some(KEY),
@@ -669,12 +674,12 @@ async fn the_key_may_come_in_the_x_api_key_header() {
 
 #[tokio::test]
 async fn the_same_key_in_header_and_body_is_fine() {
-    let server = upstream().await;
-    mount_ok(&server, "a/b", QUOTA, 1).await;
-    let app = app(&server).await;
+    let app = TestApp::new().await;
+    mount_ok(&app.upstream, "a/b", QUOTA, 1).await;
+    let client = app.start().await;
 
     let answer = post_balance_raw(
-        &app,
+        &client,
         Some(ContentType::JSON),
         json!({"models": ["a/b"], "api_key": KEY})
             .to_string()
@@ -688,20 +693,20 @@ async fn the_same_key_in_header_and_body_is_fine() {
 
 #[tokio::test]
 async fn invalid_ids_get_rows_without_calls_beside_valid_ones() {
-    let server = upstream().await;
-    mount_ok(&server, "a/b", QUOTA, 1).await;
+    let app = TestApp::new().await;
+    mount_ok(&app.upstream, "a/b", QUOTA, 1).await;
     // Only a/b may reach the upstream.
     wiremock::Mock::given(wiremock::matchers::any())
         .respond_with(ResponseTemplate::new(500))
         .expect(0)
         .with_priority(10)
         .named("anything but a/b")
-        .mount(&server)
+        .mount(&app.upstream)
         .await;
-    let app = app(&server).await;
+    let client = app.start().await;
 
     let answer = post_balance(
-        &app,
+        &client,
         &json!({"models": ["bad?id/x", "a/b", "no-slash"], "api_key": KEY}),
     )
     .await;
@@ -740,19 +745,19 @@ async fn invalid_ids_get_rows_without_calls_beside_valid_ones() {
 
 #[tokio::test]
 async fn twenty_slow_models_are_probed_concurrently() {
-    let server = upstream().await;
+    let app = TestApp::new().await;
     let models: Vec<String> = (0..20).map(|i| format!("owner/model-{i}")).collect();
     for model in &models {
         chat(model)
             .respond_with(ok_with_quota(QUOTA).set_delay(Duration::from_millis(200)))
             .expect(1)
-            .mount(&server)
+            .mount(&app.upstream)
             .await;
     }
-    let app = app(&server).await;
+    let client = app.start().await;
 
     let started = Instant::now();
-    let answer = post_balance(&app, &json!({"models": models, "api_key": KEY})).await;
+    let answer = post_balance(&client, &json!({"models": models, "api_key": KEY})).await;
     let took = started.elapsed();
 
     let json = answer.json();
@@ -770,7 +775,7 @@ async fn twenty_slow_models_are_probed_concurrently() {
 
 #[tokio::test]
 async fn the_probe_is_a_minimal_authenticated_completion() {
-    let server = upstream().await;
+    let app = TestApp::new().await;
     chat(MODEL)
         .and(header("Authorization", format!("Bearer {KEY}").as_str()))
         .and(body_partial_json(json!({
@@ -781,10 +786,10 @@ async fn the_probe_is_a_minimal_authenticated_completion() {
         })))
         .respond_with(ok_with_quota(QUOTA))
         .expect(1)
-        .mount(&server)
+        .mount(&app.upstream)
         .await;
 
-    let json = query_one(&server, MODEL).await;
+    let json = query_one(&app, MODEL).await;
 
     assert_eq!(json["success"], json!(true), "{json}");
 }
@@ -794,8 +799,8 @@ async fn the_probe_is_a_minimal_authenticated_completion() {
 
 #[tokio::test]
 async fn include_account_adds_the_points_balance() {
-    let server = upstream().await;
-    mount_ok(&server, MODEL, QUOTA, 1).await;
+    let app = TestApp::new().await;
+    mount_ok(&app.upstream, MODEL, QUOTA, 1).await;
     balance()
         .and(header("Authorization", format!("Bearer {KEY}").as_str()))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
@@ -804,12 +809,12 @@ async fn include_account_adds_the_points_balance() {
             "data": {"total_balance": 250, "available_balance": 240.5, "frozen_amount": 9.5}
         })))
         .expect(1)
-        .mount(&server)
+        .mount(&app.upstream)
         .await;
-    let app = app(&server).await;
+    let client = app.start().await;
 
     let answer = post_balance(
-        &app,
+        &client,
         &json!({"models": [MODEL], "api_key": KEY, "include_account": true}),
     )
     .await;
@@ -832,19 +837,19 @@ async fn include_account_adds_the_points_balance() {
 
 #[tokio::test]
 async fn a_rejected_balance_call_is_an_account_error_not_a_failed_query() {
-    let server = upstream().await;
-    mount_ok(&server, MODEL, QUOTA, 1).await;
+    let app = TestApp::new().await;
+    mount_ok(&app.upstream, MODEL, QUOTA, 1).await;
     balance()
         .respond_with(ResponseTemplate::new(401).set_body_json(json!({
             "success": false, "code": "401", "message": "Unauthorized", "request_id": "r"
         })))
         .expect(1)
-        .mount(&server)
+        .mount(&app.upstream)
         .await;
-    let app = app(&server).await;
+    let client = app.start().await;
 
     let answer = post_balance(
-        &app,
+        &client,
         &json!({"models": [MODEL], "api_key": KEY, "include_account": true}),
     )
     .await;
@@ -866,8 +871,8 @@ async fn a_rejected_balance_call_is_an_account_error_not_a_failed_query() {
 
 #[tokio::test]
 async fn a_balance_error_echoing_the_key_never_reaches_the_client() {
-    let server = upstream().await;
-    mount_ok(&server, MODEL, QUOTA, 1).await;
+    let app = TestApp::new().await;
+    mount_ok(&app.upstream, MODEL, QUOTA, 1).await;
     balance()
         .respond_with(ResponseTemplate::new(403).set_body_json(json!({
             "success": false,
@@ -876,13 +881,13 @@ async fn a_balance_error_echoing_the_key_never_reaches_the_client() {
             "request_id": "r"
         })))
         .expect(1)
-        .mount(&server)
+        .mount(&app.upstream)
         .await;
-    let app = app(&server).await;
+    let client = app.start().await;
 
     // `post_balance` fails the test if the key is anywhere in the answer.
     let answer = post_balance(
-        &app,
+        &client,
         &json!({"models": [MODEL], "api_key": KEY, "include_account": true}),
     )
     .await;
@@ -895,26 +900,26 @@ async fn a_balance_error_echoing_the_key_never_reaches_the_client() {
 
 #[tokio::test]
 async fn without_include_account_the_balance_is_neither_fetched_nor_reported() {
-    let server = upstream().await;
-    mount_ok(&server, MODEL, QUOTA, 1).await;
+    let app = TestApp::new().await;
+    mount_ok(&app.upstream, MODEL, QUOTA, 1).await;
     balance()
         .respond_with(ResponseTemplate::new(200))
         .expect(0)
-        .mount(&server)
+        .mount(&app.upstream)
         .await;
 
-    let json = query_one(&server, MODEL).await;
+    let json = query_one(&app, MODEL).await;
 
     assert!(json.get("account").is_none(), "{json}");
 }
 
 #[tokio::test]
 async fn answers_are_json_with_the_original_envelope() {
-    let server = upstream().await;
-    mount_ok(&server, MODEL, QUOTA, 1).await;
-    let app = app(&server).await;
+    let app = TestApp::new().await;
+    mount_ok(&app.upstream, MODEL, QUOTA, 1).await;
+    let client = app.start().await;
 
-    let answer = post_balance(&app, &json!({"models": [MODEL], "api_key": KEY})).await;
+    let answer = post_balance(&client, &json!({"models": [MODEL], "api_key": KEY})).await;
 
     assert_eq!(answer.content_type, Some(ContentType::JSON));
     let json = answer.json();

@@ -1,11 +1,18 @@
 //! Accounts and sessions through the pages: sign-up, sign-in, throttling, the session cookie,
 //! `/account`, safe redirects and the security headers, black-box through Rocket's local client.
 
-mod support;
-
 use rocket::http::{Cookie, Status};
 
-use support::*;
+use crate::harness::db::{count, user_id};
+use crate::harness::html::{extract_csrf, revocable_sessions};
+use crate::harness::http::{
+    assert_security_headers, csrf_token, form_encode, get, post_form, submit, url_decode,
+};
+use crate::harness::users::{
+    SESSION_COOKIE, add_key, is_signed_in, keys, login, login_with, logout, session_cookie,
+    signed_up, signup,
+};
+use crate::harness::{Answer, PASSWORD, TestApp};
 
 const OTHER_PASSWORD: &str = "another long password";
 const KEY: &str = "ms-acc0acc0-1111-2222-3333-444455556666";
@@ -34,8 +41,8 @@ fn throttle_minutes(text: &str) -> i64 {
 
 #[tokio::test]
 async fn signing_up_signs_in_and_the_header_shows_who() {
-    let env = Env::new().await;
-    let client = env.start().await;
+    let app = TestApp::new().await;
+    let client = app.start().await;
 
     signup(&client, "alice", PASSWORD)
         .await
@@ -50,7 +57,7 @@ async fn signing_up_signs_in_and_the_header_shows_who() {
     );
     assert!(home.body.contains(r#"action="/logout""#));
     assert!(!home.body.contains(r#"href="/signup""#));
-    let signed_out = env.start().await;
+    let signed_out = app.start().await;
     let page = get(&signed_out, "/").await;
     assert!(page.body.contains(r#"href="/login""#));
     assert!(page.body.contains(r#"href="/signup""#));
@@ -58,9 +65,9 @@ async fn signing_up_signs_in_and_the_header_shows_who() {
 
 #[tokio::test]
 async fn usernames_are_unique_whatever_their_case() {
-    let env = Env::new().await;
-    let first = env.start().await;
-    let second = env.start().await;
+    let app = TestApp::new().await;
+    let first = app.start().await;
+    let second = app.start().await;
 
     signup(&first, "Alice", PASSWORD)
         .await
@@ -74,7 +81,7 @@ async fn usernames_are_unique_whatever_their_case() {
         taken.text()
     );
     assert!(session_cookie(&second).is_none());
-    let db = env.db();
+    let db = app.db();
     assert_eq!(count(&db, "SELECT count(*) FROM users WHERE ?1", 1), 1);
     // Stored lower-case: the name signs in in any case.
     login(&second, "ALICE", PASSWORD)
@@ -84,8 +91,8 @@ async fn usernames_are_unique_whatever_their_case() {
 
 #[tokio::test]
 async fn usernames_must_be_3_to_32_of_lowercase_digits_underscore_dash() {
-    let env = Env::new().await;
-    let client = env.start().await;
+    let app = TestApp::new().await;
+    let client = app.start().await;
     let long = "a".repeat(33);
     for bad in ["ab", long.as_str(), "al.ce", "a b", "al@ce", "", "   "] {
         let answer = signup(&client, bad, PASSWORD).await;
@@ -97,7 +104,7 @@ async fn usernames_must_be_3_to_32_of_lowercase_digits_underscore_dash() {
         );
     }
     assert_eq!(
-        count(&env.db(), "SELECT count(*) FROM users WHERE ?1", 1),
+        count(&app.db(), "SELECT count(*) FROM users WHERE ?1", 1),
         0
     );
 
@@ -106,7 +113,7 @@ async fn usernames_must_be_3_to_32_of_lowercase_digits_underscore_dash() {
     signup(&client, &edge, PASSWORD)
         .await
         .assert_redirect_to("/");
-    let other = env.start().await;
+    let other = app.start().await;
     signup(&other, "a_b", PASSWORD)
         .await
         .assert_redirect_to("/");
@@ -114,8 +121,8 @@ async fn usernames_must_be_3_to_32_of_lowercase_digits_underscore_dash() {
 
 #[tokio::test]
 async fn signing_up_in_a_signed_in_browser_ends_the_session_it_replaces() {
-    let env = Env::new().await;
-    let client = env.start().await;
+    let app = TestApp::new().await;
+    let client = app.start().await;
     signed_up(&client, "victor").await;
     let old_cookie = session_cookie(&client).expect("cookie");
 
@@ -125,7 +132,7 @@ async fn signing_up_in_a_signed_in_browser_ends_the_session_it_replaces() {
 
     let home = get(&client, "/").await;
     assert!(home.body.contains(r#"class="who">victor_two</a>"#));
-    let db = env.db();
+    let db = app.db();
     let victor = user_id(&db, "victor").unwrap();
     assert_eq!(
         count(
@@ -146,8 +153,8 @@ async fn signing_up_in_a_signed_in_browser_ends_the_session_it_replaces() {
 
 #[tokio::test]
 async fn a_short_password_is_refused_with_a_message() {
-    let env = Env::new().await;
-    let client = env.start().await;
+    let app = TestApp::new().await;
+    let client = app.start().await;
 
     let answer = signup(&client, "alice", "1234567").await;
 
@@ -158,15 +165,15 @@ async fn a_short_password_is_refused_with_a_message() {
         answer.text()
     );
     assert_eq!(
-        count(&env.db(), "SELECT count(*) FROM users WHERE ?1", 1),
+        count(&app.db(), "SELECT count(*) FROM users WHERE ?1", 1),
         0
     );
 }
 
 #[tokio::test]
 async fn a_confirmation_mismatch_keeps_the_username_but_never_the_password() {
-    let env = Env::new().await;
-    let client = env.start().await;
+    let app = TestApp::new().await;
+    let client = app.start().await;
 
     let answer = submit(
         &client,
@@ -193,15 +200,15 @@ async fn a_confirmation_mismatch_keeps_the_username_but_never_the_password() {
     assert!(!answer.body.contains("first-secret-pw"));
     assert!(!answer.body.contains("second-secret-pw"));
     assert_eq!(
-        count(&env.db(), "SELECT count(*) FROM users WHERE ?1", 1),
+        count(&app.db(), "SELECT count(*) FROM users WHERE ?1", 1),
         0
     );
 }
 
 #[tokio::test]
 async fn with_signup_closed_the_page_says_so_and_the_post_is_refused() {
-    let env = Env::new().await;
-    let client = env
+    let app = TestApp::new().await;
+    let client = app
         .start_with(|figment| figment.merge(("allow_signup", false)))
         .await;
 
@@ -215,7 +222,7 @@ async fn with_signup_closed_the_page_says_so_and_the_post_is_refused() {
     assert!(refused.text().contains("已关闭注册"), "{}", refused.text());
     assert!(session_cookie(&client).is_none());
     assert_eq!(
-        count(&env.db(), "SELECT count(*) FROM users WHERE ?1", 1),
+        count(&app.db(), "SELECT count(*) FROM users WHERE ?1", 1),
         0
     );
 }
@@ -225,9 +232,9 @@ async fn with_signup_closed_the_page_says_so_and_the_post_is_refused() {
 
 #[tokio::test]
 async fn a_failed_login_reads_the_same_for_an_unknown_user_and_a_wrong_password() {
-    let env = Env::new().await;
-    let client = env.start().await;
-    let admin = env.start().await;
+    let app = TestApp::new().await;
+    let client = app.start().await;
+    let admin = app.start().await;
 
     // The same name both times, so the echoed username cannot differ: first nobody has it…
     let unknown = login(&client, "carol", "not-her-password").await;
@@ -237,7 +244,7 @@ async fn a_failed_login_reads_the_same_for_an_unknown_user_and_a_wrong_password(
 
     assert_eq!(unknown.status, Status::Unauthorized);
     assert_eq!(unknown.status, wrong.status);
-    let token = csrf(&client, "/login").await;
+    let token = csrf_token(&client, "/login").await;
     let normalize = |body: &str| body.replace(&token, "TOKEN");
     assert_eq!(normalize(&unknown.body), normalize(&wrong.body));
     assert_eq!(unknown.header("Content-Type"), wrong.header("Content-Type"));
@@ -256,9 +263,9 @@ async fn a_failed_login_reads_the_same_for_an_unknown_user_and_a_wrong_password(
 
 #[tokio::test]
 async fn the_eleventh_login_for_one_account_is_throttled_even_with_the_right_password() {
-    let env = Env::new().await;
-    let client = env.start().await;
-    signed_up(&env.start().await, "dave").await;
+    let app = TestApp::new().await;
+    let client = app.start().await;
+    signed_up(&app.start().await, "dave").await;
 
     // Each failure from another address, so only the per-account count can trip; the name's
     // case does not matter.
@@ -289,12 +296,12 @@ async fn the_eleventh_login_for_one_account_is_throttled_even_with_the_right_pas
 
 #[tokio::test]
 async fn without_a_proxy_a_spoofed_address_header_does_not_escape_throttling() {
-    let env = Env::new().await;
+    let app = TestApp::new().await;
     // Rocket.toml's own setting: the address comes from the connection, never a header.
-    let client = env
+    let client = app
         .start_with(|figment| figment.merge(("ip_header", false)))
         .await;
-    signed_up(&env.start().await, "frank").await;
+    signed_up(&app.start().await, "frank").await;
     for attempt in 1..=10 {
         let spoofed = format!("203.0.113.{attempt}");
         login_with(
@@ -313,9 +320,9 @@ async fn without_a_proxy_a_spoofed_address_header_does_not_escape_throttling() {
 
 #[tokio::test]
 async fn ten_failures_from_one_address_throttle_that_address() {
-    let env = Env::new().await;
-    let client = env.start().await;
-    signed_up(&env.start().await, "erin").await;
+    let app = TestApp::new().await;
+    let client = app.start().await;
+    signed_up(&app.start().await, "erin").await;
     let from = [("X-Real-IP", "192.0.2.10")];
 
     for attempt in 1..=10 {
@@ -335,8 +342,8 @@ async fn ten_failures_from_one_address_throttle_that_address() {
 
 #[tokio::test]
 async fn the_session_token_changes_at_every_login() {
-    let env = Env::new().await;
-    let client = env.start().await;
+    let app = TestApp::new().await;
+    let client = app.start().await;
     signed_up(&client, "frank").await;
     let at_signup = session_cookie(&client).expect("a session cookie after sign-up");
 
@@ -353,7 +360,7 @@ async fn the_session_token_changes_at_every_login() {
     assert_ne!(first, second);
     assert_eq!(first.len(), 64, "256 bits as hex");
     // The database holds hashes only.
-    let db = env.db();
+    let db = app.db();
     let stored: Vec<String> = db
         .prepare("SELECT token_hash FROM sessions")
         .unwrap()
@@ -368,8 +375,8 @@ async fn the_session_token_changes_at_every_login() {
 
 #[tokio::test]
 async fn the_session_cookie_is_httponly_lax_and_site_wide() {
-    let env = Env::new().await;
-    let client = env.start().await;
+    let app = TestApp::new().await;
+    let client = app.start().await;
     signed_up(&client, "grace").await;
     logout(&client).await;
 
@@ -393,8 +400,8 @@ async fn the_session_cookie_is_httponly_lax_and_site_wide() {
 
 #[tokio::test]
 async fn secure_cookies_marks_the_session_cookie_secure() {
-    let env = Env::new().await;
-    let client = env
+    let app = TestApp::new().await;
+    let client = app
         .start_with(|figment| figment.merge(("secure_cookies", true)))
         .await;
 
@@ -410,11 +417,11 @@ async fn secure_cookies_marks_the_session_cookie_secure() {
 
 #[tokio::test]
 async fn a_cookie_replayed_after_logout_is_refused() {
-    let env = Env::new().await;
-    let client = env.start().await;
+    let app = TestApp::new().await;
+    let client = app.start().await;
     signed_up(&client, "ivan").await;
     let old_cookie = session_cookie(&client).expect("cookie");
-    let old_token = csrf(&client, "/keys").await;
+    let old_token = csrf_token(&client, "/keys").await;
 
     logout(&client).await.assert_redirect_to("/login");
     assert!(session_cookie(&client).is_none(), "logout keeps the cookie");
@@ -425,7 +432,7 @@ async fn a_cookie_replayed_after_logout_is_refused() {
             .cookie(Cookie::new(SESSION_COOKIE, old_cookie.clone()))
             .dispatch()
             .await;
-        let replay = Resp::from(replay).await;
+        let replay = Answer::from(replay).await;
         replay.assert_status(Status::SeeOther);
         assert!(
             replay.location().is_some_and(|l| l.starts_with("/login")),
@@ -444,28 +451,28 @@ async fn a_cookie_replayed_after_logout_is_refused() {
         ]))
         .dispatch()
         .await;
-    let post = Resp::from(post).await;
+    let post = Answer::from(post).await;
     assert_ne!(
         post.location(),
         Some("/keys"),
         "the replayed cookie saved a key"
     );
     assert_eq!(
-        count(&env.db(), "SELECT count(*) FROM api_keys WHERE ?1", 1),
+        count(&app.db(), "SELECT count(*) FROM api_keys WHERE ?1", 1),
         0
     );
     assert_eq!(
-        count(&env.db(), "SELECT count(*) FROM sessions WHERE ?1", 1),
+        count(&app.db(), "SELECT count(*) FROM sessions WHERE ?1", 1),
         0
     );
 }
 
 #[tokio::test]
 async fn an_idle_or_too_old_session_is_refused_and_cleaned_up() {
-    let env = Env::new().await;
-    let idle = env.start().await;
-    let old = env.start().await;
-    let fresh = env.start().await;
+    let app = TestApp::new().await;
+    let idle = app.start().await;
+    let old = app.start().await;
+    let fresh = app.start().await;
     signed_up(&idle, "uma").await;
     login(&old, "uma", PASSWORD).await.assert_redirect_to("/");
     login(&fresh, "uma", PASSWORD).await.assert_redirect_to("/");
@@ -479,7 +486,7 @@ async fn an_idle_or_too_old_session_is_refused_and_cleaned_up() {
         })
         .expect("a Max-Age");
     assert_eq!(max_age, (30 * 24 * 3600).to_string(), "30 days at most");
-    let db = env.db();
+    let db = app.db();
     let uma = user_id(&db, "uma").unwrap();
     let ids: Vec<i64> = db
         .prepare("SELECT id FROM sessions WHERE user_id = ?1 ORDER BY id")
@@ -516,7 +523,7 @@ async fn an_idle_or_too_old_session_is_refused_and_cleaned_up() {
     );
     // Housekeeping removes the rows.
     modelscope_balance::auth::accounts::clean_up(
-        &modelscope_balance::db::Db::open(&env.database_path()).unwrap(),
+        &modelscope_balance::db::Db::open(&app.database_path()).unwrap(),
     )
     .await
     .unwrap();
@@ -531,9 +538,9 @@ async fn an_idle_or_too_old_session_is_refused_and_cleaned_up() {
 
 #[tokio::test]
 async fn a_password_change_ends_the_other_sessions_and_keeps_this_one() {
-    let env = Env::new().await;
-    let laptop = env.start().await;
-    let phone = env.start().await;
+    let app = TestApp::new().await;
+    let laptop = app.start().await;
+    let phone = app.start().await;
     signed_up(&laptop, "judy").await;
     login(&phone, "judy", PASSWORD)
         .await
@@ -564,9 +571,9 @@ async fn a_password_change_ends_the_other_sessions_and_keeps_this_one() {
 
 #[tokio::test]
 async fn a_password_change_needs_the_current_password() {
-    let env = Env::new().await;
-    let laptop = env.start().await;
-    let phone = env.start().await;
+    let app = TestApp::new().await;
+    let laptop = app.start().await;
+    let phone = app.start().await;
     signed_up(&laptop, "kate").await;
     login(&phone, "kate", PASSWORD)
         .await
@@ -598,9 +605,9 @@ async fn a_password_change_needs_the_current_password() {
 
 #[tokio::test]
 async fn the_account_page_lists_sessions_with_their_browser_and_revokes_another() {
-    let env = Env::new().await;
-    let laptop = env.start().await;
-    let phone = env.start().await;
+    let app = TestApp::new().await;
+    let laptop = app.start().await;
+    let phone = app.start().await;
     signed_up(&laptop, "liam").await;
     let agent = "PhoneBrowser/2.0 <b>bold</b>";
     login_with(&phone, "liam", PASSWORD, &[("User-Agent", agent)])
@@ -634,12 +641,12 @@ async fn the_account_page_lists_sessions_with_their_browser_and_revokes_another(
 
 #[tokio::test]
 async fn revoking_someone_elses_session_is_not_found() {
-    let env = Env::new().await;
-    let victim = env.start().await;
-    let attacker = env.start().await;
+    let app = TestApp::new().await;
+    let victim = app.start().await;
+    let attacker = app.start().await;
     signed_up(&victim, "mallory_victim").await;
     signed_up(&attacker, "mallory").await;
-    let db = env.db();
+    let db = app.db();
     let victim_id = user_id(&db, "mallory_victim").expect("victim");
     let session: i64 = db
         .query_row(
@@ -663,8 +670,8 @@ async fn revoking_someone_elses_session_is_not_found() {
 
 #[tokio::test]
 async fn deleting_the_account_needs_the_password() {
-    let env = Env::new().await;
-    let client = env.start().await;
+    let app = TestApp::new().await;
+    let client = app.start().await;
     signed_up(&client, "nina").await;
 
     let refused = submit(
@@ -681,15 +688,15 @@ async fn deleting_the_account_needs_the_password() {
         refused.text()
     );
     assert!(is_signed_in(&client).await);
-    assert!(user_id(&env.db(), "nina").is_some());
+    assert!(user_id(&app.db(), "nina").is_some());
 }
 
 #[tokio::test]
 async fn deleting_the_account_removes_the_user_their_keys_and_sessions() {
-    let env = Env::new().await;
-    let client = env.start().await;
-    let phone = env.start().await;
-    let bystander = env.start().await;
+    let app = TestApp::new().await;
+    let client = app.start().await;
+    let phone = app.start().await;
+    let bystander = app.start().await;
     signed_up(&client, "oscar").await;
     signed_up(&bystander, "peggy").await;
     login(&phone, "oscar", PASSWORD)
@@ -700,7 +707,7 @@ async fn deleting_the_account_removes_the_user_their_keys_and_sessions() {
     submit(&client, "/account/tokens", &[("name", "script")])
         .await
         .assert_status(Status::Ok);
-    let db = env.db();
+    let db = app.db();
     let oscar = user_id(&db, "oscar").expect("oscar");
 
     submit(&client, "/account/delete", &[("password", PASSWORD)])
@@ -738,9 +745,9 @@ async fn deleting_the_account_removes_the_user_their_keys_and_sessions() {
 
 #[tokio::test]
 async fn login_follows_only_a_same_site_relative_next() {
-    let env = Env::new().await;
-    let client = env.start().await;
-    signed_up(&env.start().await, "quinn").await;
+    let app = TestApp::new().await;
+    let client = app.start().await;
+    signed_up(&app.start().await, "quinn").await;
 
     for (next, expected) in [
         ("/keys", "/keys"),
@@ -750,7 +757,7 @@ async fn login_follows_only_a_same_site_relative_next() {
         ("/\\evil.com", "/"),
         ("javascript:alert(1)", "/"),
     ] {
-        let token = csrf(&client, "/login").await;
+        let token = csrf_token(&client, "/login").await;
         let answer = post_form(
             &client,
             "/login",
@@ -779,8 +786,8 @@ async fn login_follows_only_a_same_site_relative_next() {
 
 #[tokio::test]
 async fn protected_pages_send_a_signed_out_visitor_to_login_and_back() {
-    let env = Env::new().await;
-    let client = env.start().await;
+    let app = TestApp::new().await;
+    let client = app.start().await;
 
     for path in ["/account", "/keys", "/keys?sort=label"] {
         let answer = get(&client, path).await;
@@ -793,7 +800,7 @@ async fn protected_pages_send_a_signed_out_visitor_to_login_and_back() {
     }
 
     // …and after signing in from there, back to the page.
-    signed_up(&env.start().await, "rita").await;
+    signed_up(&app.start().await, "rita").await;
     let answer = get(&client, "/keys").await;
     let location = answer.location().expect("Location").to_owned();
     let page = get(&client, &location).await;
@@ -822,8 +829,8 @@ async fn protected_pages_send_a_signed_out_visitor_to_login_and_back() {
 
 #[tokio::test]
 async fn security_headers_on_a_200() {
-    let env = Env::new().await;
-    let client = env.start().await;
+    let app = TestApp::new().await;
+    let client = app.start().await;
     for path in ["/", "/login", "/signup"] {
         let answer = get(&client, path).await;
         answer.assert_status(Status::Ok);
@@ -833,8 +840,8 @@ async fn security_headers_on_a_200() {
 
 #[tokio::test]
 async fn security_headers_on_a_303() {
-    let env = Env::new().await;
-    let client = env.start().await;
+    let app = TestApp::new().await;
+    let client = app.start().await;
     let redirect = get(&client, "/keys").await;
     redirect.assert_status(Status::SeeOther);
     assert_security_headers(&redirect);
@@ -845,8 +852,8 @@ async fn security_headers_on_a_303() {
 
 #[tokio::test]
 async fn security_headers_on_a_403() {
-    let env = Env::new().await;
-    let client = env.start().await;
+    let app = TestApp::new().await;
+    let client = app.start().await;
     let answer = post_form(&client, "/login", &[("username", "x"), ("password", "y")]).await;
     answer.assert_status(Status::Forbidden);
     assert_security_headers(&answer);
@@ -854,8 +861,8 @@ async fn security_headers_on_a_403() {
 
 #[tokio::test]
 async fn security_headers_on_a_404() {
-    let env = Env::new().await;
-    let client = env.start().await;
+    let app = TestApp::new().await;
+    let client = app.start().await;
     let answer = get(&client, "/no/such/page").await;
     answer.assert_status(Status::NotFound);
     assert_security_headers(&answer);
@@ -863,9 +870,9 @@ async fn security_headers_on_a_404() {
 
 #[tokio::test]
 async fn security_headers_on_a_413() {
-    let env = Env::new().await;
-    let client = env.start().await;
-    let token = csrf(&client, "/login").await;
+    let app = TestApp::new().await;
+    let client = app.start().await;
+    let token = csrf_token(&client, "/login").await;
     let huge = "x".repeat(70 * 1024);
 
     let answer = post_form(
@@ -887,8 +894,8 @@ async fn security_headers_on_a_413() {
 
 #[tokio::test]
 async fn security_headers_on_a_422() {
-    let env = Env::new().await;
-    let client = env.start().await;
+    let app = TestApp::new().await;
+    let client = app.start().await;
     let answer = signup(&client, "x", PASSWORD).await;
     answer.assert_status(Status::UnprocessableEntity);
     assert_security_headers(&answer);
@@ -899,10 +906,10 @@ async fn security_headers_on_a_422() {
 /// database is unavailable (said once, by the page error mapping).
 #[tokio::test]
 async fn security_headers_on_a_500() {
-    let env = Env::new().await;
-    let client = env.start().await;
+    let app = TestApp::new().await;
+    let client = app.start().await;
     signed_up(&client, "trent").await;
-    env.db()
+    app.db()
         .execute_batch("ALTER TABLE api_keys RENAME TO api_keys_gone")
         .expect("rename");
 
@@ -922,8 +929,8 @@ async fn security_headers_on_a_500() {
 
 #[tokio::test]
 async fn hostile_usernames_are_refused_escaped_and_never_a_5xx() {
-    let env = Env::new().await;
-    let client = env.start().await;
+    let app = TestApp::new().await;
+    let client = app.start().await;
     let long = "a".repeat(10_000);
     let hostile = [
         r#"<script>alert(1)</script>"#,
@@ -964,7 +971,7 @@ async fn hostile_usernames_are_refused_escaped_and_never_a_5xx() {
         page.body
     );
     assert_eq!(
-        count(&env.db(), "SELECT count(*) FROM users WHERE ?1", 1),
+        count(&app.db(), "SELECT count(*) FROM users WHERE ?1", 1),
         0
     );
 }

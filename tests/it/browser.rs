@@ -13,12 +13,11 @@
 //! `target/browser-chromedriver.log`). The browser session and chromedriver (with the whole
 //! process group, so Chromium too) are ended by guards, also when the test panics.
 //!
-//! Run alone with timings: `cargo test --test browser -- --nocapture`.
+//! Run alone with timings: `cargo test --test it browser -- --nocapture`.
 
 use std::cell::{Cell, RefCell};
 use std::fmt::Display;
 use std::fs::File;
-use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -26,12 +25,18 @@ use std::time::{Duration, Instant};
 
 use fantoccini::wd::{Capabilities, TimeoutConfiguration};
 use fantoccini::{Client, ClientBuilder, Locator};
-use rocket::Shutdown;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tempfile::TempDir;
 use wiremock::matchers::{body_partial_json, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::harness::app::free_port;
+use crate::harness::upstream::{
+    BALANCE_PATH, CATALOGUE_PATH, CHAT_PATH, MODEL_REQUESTS_LIMIT, MODEL_REQUESTS_REMAINING,
+    REQUESTS_LIMIT, REQUESTS_REMAINING,
+};
+use crate::harness::{PASSWORD, TestApp};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -40,7 +45,6 @@ const KEY: &str = "ms-12345678-1234-1234-1234-123456789abc";
 const KEY_MASKED: &str = "ms-…9abc";
 const KEY_LABEL: &str = "主账号";
 const USERNAME: &str = "browser_user";
-const PASSWORD: &str = "correct horse battery";
 const PRESET_NAME: &str = "每日必查";
 
 /// The preset's models in their saved order, each with the upstream's delay. The order is not
@@ -53,10 +57,6 @@ const MODELS: [(&str, u64); 4] = [
 ];
 /// The last model is not typed into the list but picked in the catalogue box.
 const TYPED_MODELS: usize = 3;
-
-const CHAT_PATH: &str = "/v1/chat/completions";
-const BALANCE_PATH: &str = "/openapi/v1/magicubes/balance";
-const CATALOGUE_PATH: &str = "/v1/models";
 
 /// How often the DOM is polled while waiting.
 const POLL: Duration = Duration::from_millis(50);
@@ -76,16 +76,17 @@ async fn a_user_runs_a_preset_and_watches_rows_arrive() {
         );
     }
 
-    let upstream = upstream().await;
-    let app = App::start(&upstream).await;
+    let app = TestApp::new().await;
+    mount_upstream(&app.upstream).await;
+    let served = app.serve().await;
     let driver = Driver::start().await;
     let client = driver.session().await;
     let setup = started.elapsed();
 
     let flow = Flow {
         client: client.clone(),
-        base: app.base.clone(),
-        upstream: &upstream,
+        base: served.base.clone(),
+        upstream: &app.upstream,
         step: Cell::new("start"),
         timings: RefCell::new(Vec::new()),
         step_started: Cell::new(Instant::now()),
@@ -107,7 +108,7 @@ async fn a_user_runs_a_preset_and_watches_rows_arrive() {
 
     let _ = tokio::time::timeout(Duration::from_secs(5), client.close()).await;
     drop(driver);
-    drop(app);
+    drop(served);
     eprintln!("browser test timings (setup {setup:.2?}):");
     for (step, took) in flow.timings.borrow().iter() {
         eprintln!("  {step:<14} {took:>9.2?}");
@@ -807,8 +808,7 @@ impl Flow<'_> {
 // ---------------------------------------------------------------------------------------------
 // The ModelScope double
 
-async fn upstream() -> MockServer {
-    let server = MockServer::start().await;
+async fn mount_upstream(server: &MockServer) {
     for (model, delay) in MODELS {
         Mock::given(method("POST"))
             .and(path(CHAT_PATH))
@@ -816,10 +816,10 @@ async fn upstream() -> MockServer {
             .and(body_partial_json(json!({ "model": model })))
             .respond_with(
                 ResponseTemplate::new(200)
-                    .insert_header("modelscope-ratelimit-requests-limit", "2000")
-                    .insert_header("modelscope-ratelimit-requests-remaining", "1990")
-                    .insert_header("modelscope-ratelimit-model-requests-limit", "500")
-                    .insert_header("modelscope-ratelimit-model-requests-remaining", "495")
+                    .insert_header(REQUESTS_LIMIT, "2000")
+                    .insert_header(REQUESTS_REMAINING, "1990")
+                    .insert_header(MODEL_REQUESTS_LIMIT, "500")
+                    .insert_header(MODEL_REQUESTS_REMAINING, "495")
                     .set_body_json(json!({
                         "id": "chatcmpl-browser",
                         "object": "chat.completion",
@@ -833,7 +833,7 @@ async fn upstream() -> MockServer {
                     }))
                     .set_delay(Duration::from_millis(delay)),
             )
-            .mount(&server)
+            .mount(server)
             .await;
     }
     Mock::given(method("GET"))
@@ -844,7 +844,7 @@ async fn upstream() -> MockServer {
             "request_id": "r",
             "data": {"total_balance": 250, "available_balance": 240.5, "frozen_amount": 9.5}
         })))
-        .mount(&server)
+        .mount(server)
         .await;
     let catalogue: Vec<Value> = MODELS
         .iter()
@@ -858,83 +858,8 @@ async fn upstream() -> MockServer {
         .respond_with(
             ResponseTemplate::new(200).set_body_json(json!({"object": "list", "data": catalogue})),
         )
-        .mount(&server)
+        .mount(server)
         .await;
-    server
-}
-
-// ---------------------------------------------------------------------------------------------
-// The app on a real port
-
-/// The running app; asks Rocket to shut down when dropped.
-struct App {
-    base: String,
-    shutdown: Shutdown,
-    _data: TempDir,
-}
-
-impl App {
-    async fn start(upstream: &MockServer) -> Self {
-        let data = tempfile::tempdir().expect("a temporary data dir");
-        let port = free_port();
-        let figment = rocket::Config::figment()
-            .merge(("port", port))
-            .merge(("address", "127.0.0.1"))
-            .merge(("data_dir", data.path()))
-            .merge(("log_level", "off"))
-            .merge(("modelscope_api_base", format!("{}/v1", upstream.uri())))
-            .merge(("modelscope_hub_base", upstream.uri()))
-            .merge(("secure_cookies", false));
-        let rocket = modelscope_balance::rocket_from(figment)
-            .ignite()
-            .await
-            .expect("the app ignites");
-        let shutdown = rocket.shutdown();
-        let task = tokio::spawn(rocket.launch());
-        let base = format!("http://127.0.0.1:{port}");
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(2))
-            .build()
-            .expect("an HTTP client");
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            if let Ok(response) = http.get(format!("{base}/health")).send().await
-                && response.status().is_success()
-            {
-                break;
-            }
-            if task.is_finished() {
-                panic!(
-                    "the app stopped while starting on port {port}: {:?}",
-                    task.await
-                );
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the app did not answer GET {base}/health within 15 s"
-            );
-            tokio::time::sleep(POLL).await;
-        }
-        Self {
-            base,
-            shutdown,
-            _data: data,
-        }
-    }
-}
-
-impl Drop for App {
-    fn drop(&mut self) {
-        self.shutdown.clone().notify();
-    }
-}
-
-/// A port nothing listens on right now (bound, read and released).
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free loopback port")
-        .port()
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -2,15 +2,17 @@
 //! (never an upstream call), how old they are, the time to the daily reset, a run form per
 //! preset, escaping, and one user never seeing another's keys or numbers.
 
-mod common;
-mod flows;
-
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use rocket::http::Status;
 
-use common::{KEY, OTHER_KEY};
-use flows::{MODEL_A, MODEL_B, QUOTA_A, QUOTA_B, Site, User, visible_text};
+use crate::harness::db::stored_run;
+use crate::harness::html::{html_unescape, visible_text};
+use crate::harness::secrets::{KEY, OTHER_KEY};
+use crate::harness::upstream::{
+    MODEL_A, MODEL_B, QUOTA_A, QUOTA_B, mount_balance, mount_ok, mount_ok_for_key,
+};
+use crate::harness::{TestApp, User};
 
 /// One key panel of the dashboard: the label in its heading and its HTML.
 struct Panel {
@@ -38,7 +40,7 @@ fn panels(html: &str) -> Vec<Panel> {
             let heading = &section[section.find("<h2>").expect("panel heading") + 4..];
             let label = heading[..heading.find("<code").expect("masked key")].trim();
             Panel {
-                label: common::html_unescape(label),
+                label: html_unescape(label),
                 html: section.to_owned(),
             }
         })
@@ -64,11 +66,11 @@ fn panel(html: &str, label: &str) -> Panel {
 }
 
 /// A user who ran the preset `daily` (A, B) with the saved key `main`.
-async fn after_a_run() -> (Site, User) {
-    let site = Site::new().await;
-    site.mount_balance().await;
-    site.mount_ok(MODEL_A, QUOTA_A, 1).await;
-    site.mount_ok(MODEL_B, QUOTA_B, 1).await;
+async fn after_a_run() -> (TestApp, User) {
+    let site = TestApp::new().await;
+    mount_balance(&site.upstream).await;
+    mount_ok(&site.upstream, MODEL_A, QUOTA_A, 1).await;
+    mount_ok(&site.upstream, MODEL_B, QUOTA_B, 1).await;
     let user = site.user("alice").await;
     let key = user.add_key("main", KEY).await.to_string();
     let preset = user
@@ -126,7 +128,7 @@ async fn says_how_many_minutes_old_the_numbers_are() {
 
 #[tokio::test]
 async fn says_how_long_until_the_daily_reset() {
-    let site = Site::new().await;
+    let site = TestApp::new().await;
     let user = site.user("alice").await;
 
     let html = dashboard(&user).await;
@@ -148,7 +150,7 @@ async fn says_how_long_until_the_daily_reset() {
 
 #[tokio::test]
 async fn offers_a_run_form_per_preset() {
-    let site = Site::new().await;
+    let site = TestApp::new().await;
     let user = site.user("alice").await;
     let key = user.add_key("main", KEY).await;
     let daily = user.add_preset("daily", &[MODEL_A]).await;
@@ -181,9 +183,9 @@ async fn offers_a_run_form_per_preset() {
 
 #[tokio::test]
 async fn a_preset_run_form_runs_the_preset() {
-    let site = Site::new().await;
-    site.mount_balance().await;
-    site.mount_ok(MODEL_A, QUOTA_A, 1).await;
+    let site = TestApp::new().await;
+    mount_balance(&site.upstream).await;
+    mount_ok(&site.upstream, MODEL_A, QUOTA_A, 1).await;
     let user = site.user("alice").await;
     let key = user.add_key("main", KEY).await.to_string();
     let preset = user.add_preset("daily", &[MODEL_A]).await.to_string();
@@ -194,19 +196,18 @@ async fn a_preset_run_form_runs_the_preset() {
         .run_query_ok(&[("preset_id", &preset), ("key_id", &key)])
         .await;
 
-    let run = flows::stored_run(&site.db(), id).unwrap();
+    let run = stored_run(&site.db(), id).unwrap();
     assert_eq!(run.preset_name.as_deref(), Some("daily"));
     site.verify().await;
 }
 
 #[tokio::test]
 async fn keeps_numbers_under_the_key_they_were_seen_with() {
-    let site = Site::new().await;
-    site.mount_balance().await;
-    site.mount_ok_for_key(MODEL_A, KEY, QUOTA_A, 1).await;
+    let site = TestApp::new().await;
+    mount_balance(&site.upstream).await;
+    mount_ok_for_key(&site.upstream, MODEL_A, KEY, QUOTA_A, 1).await;
     let other_quota = [1000, 321, 50, 12];
-    site.mount_ok_for_key(MODEL_A, OTHER_KEY, other_quota, 1)
-        .await;
+    mount_ok_for_key(&site.upstream, MODEL_A, OTHER_KEY, other_quota, 1).await;
     let user = site.user("alice").await;
     let first = user.add_key("first", KEY).await.to_string();
     let second = user.add_key("second", OTHER_KEY).await.to_string();
@@ -231,8 +232,8 @@ async fn shows_the_newest_run_not_an_older_one() {
     let (site, user) = after_a_run().await;
     site.upstream.verify().await;
     site.upstream.reset().await;
-    site.mount_balance().await;
-    site.mount_ok(MODEL_A, [2000, 1500, 500, 250], 1).await;
+    mount_balance(&site.upstream).await;
+    mount_ok(&site.upstream, MODEL_A, [2000, 1500, 500, 250], 1).await;
     let key = user.saved_key_id("main").to_string();
     user.run_query_ok(&[("key_id", &key), ("models", MODEL_A)])
         .await;
@@ -248,9 +249,9 @@ async fn shows_the_newest_run_not_an_older_one() {
 
 #[tokio::test]
 async fn another_users_keys_and_numbers_never_show() {
-    let site = Site::new().await;
-    site.mount_balance().await;
-    site.mount_ok(MODEL_A, [7777, 6543, 888, 321], 1).await;
+    let site = TestApp::new().await;
+    mount_balance(&site.upstream).await;
+    mount_ok(&site.upstream, MODEL_A, [7777, 6543, 888, 321], 1).await;
     let alice = site.user("alice").await;
     let alice_key = alice.add_key("alice-secret-label", KEY).await.to_string();
     alice.add_preset("alice-preset", &[MODEL_A]).await;
@@ -279,9 +280,9 @@ async fn another_users_keys_and_numbers_never_show() {
 
 #[tokio::test]
 async fn hostile_key_labels_and_preset_names_render_escaped() {
-    let site = Site::new().await;
-    site.mount_balance().await;
-    site.mount_ok(MODEL_A, QUOTA_A, 1).await;
+    let site = TestApp::new().await;
+    mount_balance(&site.upstream).await;
+    mount_ok(&site.upstream, MODEL_A, QUOTA_A, 1).await;
     let user = site.user("alice").await;
     let label = "<script>alert(1)</script>";
     let name = r#"<img src=x onerror=alert(2)>""#;
@@ -294,7 +295,7 @@ async fn hostile_key_labels_and_preset_names_render_escaped() {
 
     assert!(!html.contains("<script>alert"), "{html}");
     assert!(!html.contains("<img src=x"), "{html}");
-    let text = common::html_unescape(&html);
+    let text = html_unescape(&html);
     assert!(text.contains(label) && text.contains("<img src=x onerror=alert(2)>"));
     assert!(panel(&html, label).row(MODEL_A).is_some());
 }

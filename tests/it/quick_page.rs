@@ -1,12 +1,14 @@
 //! `GET /` and `POST /quick`: the anonymous quick query page, without JavaScript.
 
-mod common;
-
 use rocket::http::Status;
 use serde_json::json;
 use wiremock::ResponseTemplate;
 
-use common::*;
+use crate::harness::html::{html_unescape, visible_text};
+use crate::harness::http::{assert_security_headers, get, post_form, post_quick};
+use crate::harness::secrets::KEY;
+use crate::harness::upstream::{balance, chat, error_body, forbid_any_call, mount_ok, with_quota};
+use crate::harness::{Answer, TestApp};
 
 const QUOTA: [i64; 4] = [2000, 1987, 500, 488];
 
@@ -24,24 +26,6 @@ fn models_textarea(html: &str) -> String {
     html_unescape(&html[open_end..close])
 }
 
-/// The page's text without tags, whitespace collapsed.
-fn visible_text(html: &str) -> String {
-    let mut text = String::new();
-    let mut in_tag = false;
-    for c in html.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' => {
-                in_tag = false;
-                text.push(' ');
-            }
-            _ if !in_tag => text.push(c),
-            _ => {}
-        }
-    }
-    html_unescape(&text.split_whitespace().collect::<Vec<_>>().join(" "))
-}
-
 /// Every `<script` element loads a file: no inline script anywhere.
 fn assert_no_inline_script(html: &str) {
     for (at, _) in html.match_indices("<script") {
@@ -52,16 +36,6 @@ fn assert_no_inline_script(html: &str) {
             &html[at..tag_end + 1]
         );
     }
-}
-
-fn assert_security_headers(answer: &Answer) {
-    let csp = answer
-        .header("Content-Security-Policy")
-        .unwrap_or_else(|| panic!("no CSP on a {} page", answer.status));
-    assert!(csp.contains("script-src 'self'"), "CSP: {csp}");
-    assert!(csp.contains("frame-ancestors 'none'"), "CSP: {csp}");
-    assert_eq!(answer.header("X-Content-Type-Options"), Some("nosniff"));
-    assert_eq!(answer.header("Referrer-Policy"), Some("same-origin"));
 }
 
 fn assert_html(answer: &Answer) {
@@ -77,11 +51,11 @@ fn assert_html(answer: &Answer) {
 
 #[tokio::test]
 async fn the_home_page_has_the_quick_form() {
-    let server = upstream().await;
-    forbid_any_call(&server).await;
-    let app = app(&server).await;
+    let app = TestApp::new().await;
+    forbid_any_call(&app.upstream).await;
+    let client = app.start().await;
 
-    let answer = get(&app, "/").await;
+    let answer = get(&client, "/").await;
 
     assert_eq!(answer.status, Status::Ok);
     assert_html(&answer);
@@ -106,10 +80,10 @@ async fn the_home_page_has_the_quick_form() {
 
 #[tokio::test]
 async fn the_home_page_sends_security_headers() {
-    let server = upstream().await;
-    let app = app(&server).await;
+    let app = TestApp::new().await;
+    let client = app.start().await;
 
-    let answer = get(&app, "/").await;
+    let answer = get(&client, "/").await;
 
     assert_eq!(answer.status, Status::Ok);
     assert_security_headers(&answer);
@@ -117,10 +91,10 @@ async fn the_home_page_sends_security_headers() {
 
 #[tokio::test]
 async fn a_missing_page_is_html_with_security_headers() {
-    let server = upstream().await;
-    let app = app(&server).await;
+    let app = TestApp::new().await;
+    let client = app.start().await;
 
-    let answer = get(&app, "/no/such/page").await;
+    let answer = get(&client, "/no/such/page").await;
 
     assert_eq!(answer.status, Status::NotFound);
     assert_html(&answer);
@@ -133,14 +107,14 @@ async fn a_missing_page_is_html_with_security_headers() {
 
 #[tokio::test]
 async fn a_quick_query_shows_rows_labels_points_and_time() {
-    let server = upstream().await;
-    mount_ok(&server, "Qwen/Qwen2.5-72B-Instruct", QUOTA, 1).await;
+    let app = TestApp::new().await;
+    mount_ok(&app.upstream, "Qwen/Qwen2.5-72B-Instruct", QUOTA, 1).await;
     chat("a/gone")
         .respond_with(ResponseTemplate::new(401).set_body_json(error_body(
             "Authentication failed, please make sure that a valid ModelScope token is supplied.",
         )))
         .expect(1)
-        .mount(&server)
+        .mount(&app.upstream)
         .await;
     chat("a/used-up")
         .respond_with(
@@ -149,7 +123,7 @@ async fn a_quick_query_shows_rows_labels_points_and_time() {
             ),
         )
         .expect(1)
-        .mount(&server)
+        .mount(&app.upstream)
         .await;
     balance()
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
@@ -158,12 +132,12 @@ async fn a_quick_query_shows_rows_labels_points_and_time() {
             "data": {"total_balance": 250, "available_balance": 240.5, "frozen_amount": 9.5}
         })))
         .expect(1)
-        .mount(&server)
+        .mount(&app.upstream)
         .await;
-    let app = app(&server).await;
+    let client = app.start().await;
 
     let typed = "Qwen/Qwen2.5-72B-Instruct, a/gone\na/used-up";
-    let answer = post_quick(&app, &[("api_key", KEY), ("models", typed)]).await;
+    let answer = post_quick(&client, &[("api_key", KEY), ("models", typed)]).await;
 
     assert_eq!(answer.status, Status::Ok);
     assert_html(&answer);
@@ -197,11 +171,11 @@ async fn a_quick_query_shows_rows_labels_points_and_time() {
 
 #[tokio::test]
 async fn the_results_page_sends_security_headers() {
-    let server = upstream().await;
-    mount_ok(&server, "a/b", QUOTA, 1).await;
-    let app = app(&server).await;
+    let app = TestApp::new().await;
+    mount_ok(&app.upstream, "a/b", QUOTA, 1).await;
+    let client = app.start().await;
 
-    let answer = post_quick(&app, &[("api_key", KEY), ("models", "a/b")]).await;
+    let answer = post_quick(&client, &[("api_key", KEY), ("models", "a/b")]).await;
 
     assert_eq!(answer.status, Status::Ok);
     assert_security_headers(&answer);
@@ -209,17 +183,17 @@ async fn the_results_page_sends_security_headers() {
 
 #[tokio::test]
 async fn html_in_an_upstream_message_is_escaped_on_the_page() {
-    let server = upstream().await;
+    let app = TestApp::new().await;
     chat("a/b")
         .respond_with(
             ResponseTemplate::new(500).set_body_json(error_body("<script>alert(1)</script> oops")),
         )
         .expect(1)
-        .mount(&server)
+        .mount(&app.upstream)
         .await;
-    let app = app(&server).await;
+    let client = app.start().await;
 
-    let answer = post_quick(&app, &[("api_key", KEY), ("models", "a/b")]).await;
+    let answer = post_quick(&client, &[("api_key", KEY), ("models", "a/b")]).await;
 
     assert_eq!(answer.status, Status::Ok);
     let html = &answer.body;
@@ -237,18 +211,18 @@ async fn html_in_an_upstream_message_is_escaped_on_the_page() {
 
 #[tokio::test]
 async fn a_failed_points_balance_is_said_on_the_page() {
-    let server = upstream().await;
-    mount_ok(&server, "a/b", QUOTA, 1).await;
+    let app = TestApp::new().await;
+    mount_ok(&app.upstream, "a/b", QUOTA, 1).await;
     balance()
         .respond_with(ResponseTemplate::new(401).set_body_json(json!({
             "success": false, "code": "401", "message": "Unauthorized", "request_id": "r"
         })))
         .expect(1)
-        .mount(&server)
+        .mount(&app.upstream)
         .await;
-    let app = app(&server).await;
+    let client = app.start().await;
 
-    let answer = post_quick(&app, &[("api_key", KEY), ("models", "a/b")]).await;
+    let answer = post_quick(&client, &[("api_key", KEY), ("models", "a/b")]).await;
 
     assert_eq!(answer.status, Status::Ok);
     assert!(
@@ -260,7 +234,7 @@ async fn a_failed_points_balance_is_said_on_the_page() {
 
 #[tokio::test]
 async fn an_upstream_message_echoing_the_key_never_reaches_the_page() {
-    let server = upstream().await;
+    let app = TestApp::new().await;
     chat("a/b")
         .respond_with(
             ResponseTemplate::new(401).set_body_json(error_body(&format!(
@@ -268,12 +242,12 @@ async fn an_upstream_message_echoing_the_key_never_reaches_the_page() {
             ))),
         )
         .expect(1)
-        .mount(&server)
+        .mount(&app.upstream)
         .await;
-    let app = app(&server).await;
+    let client = app.start().await;
 
     // `post_quick` fails the test if the key is anywhere in the page.
-    let answer = post_quick(&app, &[("api_key", KEY), ("models", "a/b")]).await;
+    let answer = post_quick(&client, &[("api_key", KEY), ("models", "a/b")]).await;
 
     assert_eq!(answer.status, Status::Ok);
     assert!(answer.body.contains("Key 无效"));
@@ -285,11 +259,11 @@ async fn an_upstream_message_echoing_the_key_never_reaches_the_page() {
 /// Posts the form to an app whose upstream must not be called; expects a 422 page that says
 /// something and keeps the typed models.
 async fn refused_quick(fields: &[(&str, &str)], typed_models: &str) -> Answer {
-    let server = upstream().await;
-    forbid_any_call(&server).await;
-    let app = app(&server).await;
+    let app = TestApp::new().await;
+    forbid_any_call(&app.upstream).await;
+    let client = app.start().await;
 
-    let answer = post_quick(&app, fields).await;
+    let answer = post_quick(&client, fields).await;
 
     assert_eq!(
         answer.status,
@@ -364,13 +338,13 @@ async fn a_refused_page_never_shows_the_key() {
 
 #[tokio::test]
 async fn a_quick_query_without_the_csrf_token_is_forbidden_and_makes_no_call() {
-    let server = upstream().await;
-    forbid_any_call(&server).await;
-    let app = app(&server).await;
+    let app = TestApp::new().await;
+    forbid_any_call(&app.upstream).await;
+    let client = app.start().await;
     // The CSRF cookie is set, but the form does not carry its token.
-    get(&app, "/").await;
+    get(&client, "/").await;
 
-    let answer = post_form(&app, "/quick", &[("api_key", KEY), ("models", "a/b")]).await;
+    let answer = post_form(&client, "/quick", &[("api_key", KEY), ("models", "a/b")]).await;
 
     assert_eq!(answer.status, Status::Forbidden);
 }

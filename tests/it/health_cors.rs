@@ -1,23 +1,24 @@
 //! `GET /health` and CORS on the two public JSON routes.
 
-mod common;
-
 use rocket::http::{ContentType, Header, Status};
 use serde_json::json;
 use wiremock::ResponseTemplate;
 
-use common::*;
+use crate::harness::http::get;
+use crate::harness::secrets::KEY;
+use crate::harness::upstream::{chat, forbid_any_call, mount_ok};
+use crate::harness::{Answer, TestApp};
 
 // ---------------------------------------------------------------------------------------------
 // /health
 
 #[tokio::test]
 async fn health_reports_healthy_with_service_and_version() {
-    let server = upstream().await;
-    forbid_any_call(&server).await;
-    let app = app(&server).await;
+    let app = TestApp::new().await;
+    forbid_any_call(&app.upstream).await;
+    let client = app.start().await;
 
-    let answer = get(&app, "/health").await;
+    let answer = get(&client, "/health").await;
 
     assert_eq!(answer.status, Status::Ok);
     let json = answer.json();
@@ -31,16 +32,16 @@ async fn health_reports_healthy_with_service_and_version() {
 /// WAL connections may keep serving pages from their cache).
 #[tokio::test]
 async fn health_is_503_unhealthy_when_the_database_is_unusable() {
-    let server = upstream().await;
-    let app = app(&server).await;
-    assert_eq!(get(&app, "/health").await.status, Status::Ok);
+    let app = TestApp::new().await;
+    let client = app.start().await;
+    assert_eq!(get(&client, "/health").await.status, Status::Ok);
 
-    let conn = rusqlite::Connection::open(app.database_path()).expect("open the app's database");
+    let conn = app.db();
     conn.execute_batch("PRAGMA foreign_keys = OFF; DROP TABLE users;")
         .expect("drop the users table");
     drop(conn);
 
-    let answer = get(&app, "/health").await;
+    let answer = get(&client, "/health").await;
     assert_eq!(answer.status, Status::ServiceUnavailable, "{}", answer.body);
     let json = answer.json();
     assert_eq!(json["status"], json!("unhealthy"), "{json}");
@@ -68,11 +69,12 @@ fn assert_cors(answer: &Answer) {
 
 #[tokio::test]
 async fn health_allows_any_origin_without_credentials() {
-    let server = upstream().await;
-    let app = app(&server).await;
+    let app = TestApp::new().await;
+    let client = app.start().await;
 
     let answer = Answer::from(
-        app.get("/health")
+        client
+            .get("/health")
             .header(Header::new("Origin", ORIGIN))
             .dispatch()
             .await,
@@ -85,12 +87,13 @@ async fn health_allows_any_origin_without_credentials() {
 
 #[tokio::test]
 async fn balance_allows_any_origin_without_credentials() {
-    let server = upstream().await;
-    mount_ok(&server, "a/b", [2000, 1999, 500, 499], 1).await;
-    let app = app(&server).await;
+    let app = TestApp::new().await;
+    mount_ok(&app.upstream, "a/b", [2000, 1999, 500, 499], 1).await;
+    let client = app.start().await;
 
     let answer = Answer::from(
-        app.post("/api/balance")
+        client
+            .post("/api/balance")
             .header(ContentType::JSON)
             .header(Header::new("Origin", ORIGIN))
             .body(json!({"models": ["a/b"], "api_key": KEY}).to_string())
@@ -105,13 +108,14 @@ async fn balance_allows_any_origin_without_credentials() {
 
 #[tokio::test]
 async fn balance_errors_carry_cors_too() {
-    let server = upstream().await;
-    forbid_any_call(&server).await;
-    let app = app(&server).await;
+    let app = TestApp::new().await;
+    forbid_any_call(&app.upstream).await;
+    let client = app.start().await;
 
     // Refused by the handler.
     let answer = Answer::from(
-        app.post("/api/balance")
+        client
+            .post("/api/balance")
             .header(ContentType::JSON)
             .header(Header::new("Origin", ORIGIN))
             .body(json!({"models": []}).to_string())
@@ -124,7 +128,8 @@ async fn balance_errors_carry_cors_too() {
 
     // Refused before the handler (by a catcher).
     let answer = Answer::from(
-        app.get("/api/balance")
+        client
+            .get("/api/balance")
             .header(Header::new("Origin", ORIGIN))
             .dispatch()
             .await,
@@ -136,12 +141,13 @@ async fn balance_errors_carry_cors_too() {
 
 #[tokio::test]
 async fn preflight_for_balance_allows_post_and_the_key_header() {
-    let server = upstream().await;
-    forbid_any_call(&server).await;
-    let app = app(&server).await;
+    let app = TestApp::new().await;
+    forbid_any_call(&app.upstream).await;
+    let client = app.start().await;
 
     let answer = Answer::from(
-        app.options("/api/balance")
+        client
+            .options("/api/balance")
             .header(Header::new("Origin", ORIGIN))
             .header(Header::new("Access-Control-Request-Method", "POST"))
             .header(Header::new(
@@ -172,11 +178,12 @@ async fn preflight_for_balance_allows_post_and_the_key_header() {
 
 #[tokio::test]
 async fn preflight_for_health_is_answered() {
-    let server = upstream().await;
-    let app = app(&server).await;
+    let app = TestApp::new().await;
+    let client = app.start().await;
 
     let answer = Answer::from(
-        app.options("/health")
+        client
+            .options("/health")
             .header(Header::new("Origin", ORIGIN))
             .header(Header::new("Access-Control-Request-Method", "GET"))
             .dispatch()
@@ -194,11 +201,12 @@ async fn preflight_for_health_is_answered() {
 
 #[tokio::test]
 async fn pages_are_not_opened_to_other_origins() {
-    let server = upstream().await;
-    let app = app(&server).await;
+    let app = TestApp::new().await;
+    let client = app.start().await;
 
     let answer = Answer::from(
-        app.get("/")
+        client
+            .get("/")
             .header(Header::new("Origin", ORIGIN))
             .dispatch()
             .await,
@@ -211,16 +219,17 @@ async fn pages_are_not_opened_to_other_origins() {
 
 #[tokio::test]
 async fn a_balance_answer_with_an_upstream_failure_still_carries_cors() {
-    let server = upstream().await;
+    let app = TestApp::new().await;
     chat("a/b")
         .respond_with(ResponseTemplate::new(500))
         .expect(1)
-        .mount(&server)
+        .mount(&app.upstream)
         .await;
-    let app = app(&server).await;
+    let client = app.start().await;
 
     let answer = Answer::from(
-        app.post("/api/balance")
+        client
+            .post("/api/balance")
             .header(ContentType::JSON)
             .header(Header::new("Origin", ORIGIN))
             .body(json!({"models": ["a/b"], "api_key": KEY}).to_string())

@@ -2,23 +2,26 @@
 //! and a preset (stored with source `api`), `GET /api/history` and `GET /api/history/<id>`.
 //! Every refusal is the JSON envelope `{success: false, data: null, message}`, never HTML.
 
-mod common;
-mod flows;
-
 use rocket::http::Status;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use common::{KEY, OTHER_KEY, assert_error_envelope, assert_row, row, rows, some4};
-use flows::{
-    MODEL_A, MODEL_B, QUOTA_A, QUOTA_B, Site, User, api_balance, api_balance_authorized, api_get,
-    api_get_authorized, assert_ok_row, assert_points, is_token_shape, shown_token, stored_rows,
-    stored_run, visible_text,
+use crate::harness::api::{
+    api_balance, api_balance_authorized, api_get, api_get_authorized, assert_error_envelope,
+    assert_row, row, rows, some4,
 };
+use crate::harness::db::{assert_ok_row, assert_points, run_ids, stored_rows, stored_run};
+use crate::harness::html::{html_unescape, shown_token, visible_text};
+use crate::harness::secrets::{KEY, OTHER_KEY, contains_bytes};
+use crate::harness::upstream::{
+    MODEL_A, MODEL_B, QUOTA_A, QUOTA_B, forbid_any_call, mount_balance, mount_ok,
+};
+use crate::harness::users::is_token_shape;
+use crate::harness::{Answer, TestApp, User};
 
 /// A user with a saved key `main`, a preset `daily` (A, B), a token, and the points balance.
 struct Ready {
-    site: Site,
+    site: TestApp,
     user: User,
     key_id: i64,
     preset_id: i64,
@@ -26,8 +29,8 @@ struct Ready {
 }
 
 async fn ready() -> Ready {
-    let site = Site::new().await;
-    site.mount_balance().await;
+    let site = TestApp::new().await;
+    mount_balance(&site.upstream).await;
     let user = site.user("alice").await;
     let key_id = user.add_key("main", KEY).await;
     let preset_id = user.add_preset("daily", &[MODEL_A, MODEL_B]).await;
@@ -42,14 +45,14 @@ async fn ready() -> Ready {
 }
 
 /// Both models answer, `times` times each.
-async fn upstream_answers(site: &Site, times: u64) {
-    site.mount_ok(MODEL_A, QUOTA_A, times).await;
-    site.mount_ok(MODEL_B, QUOTA_B, times).await;
+async fn upstream_answers(site: &TestApp, times: u64) {
+    mount_ok(&site.upstream, MODEL_A, QUOTA_A, times).await;
+    mount_ok(&site.upstream, MODEL_B, QUOTA_B, times).await;
 }
 
 /// A successful stored run: 200, both rows, and the `history_id`.
 #[track_caller]
-fn assert_stored_answer(answer: &common::Answer) -> i64 {
+fn assert_stored_answer(answer: &Answer) -> i64 {
     assert_eq!(answer.status, Status::Ok, "{}", answer.body);
     let json = answer.json();
     assert_eq!(json["success"], json!(true), "{json}");
@@ -70,16 +73,13 @@ fn assert_stored_answer(answer: &common::Answer) -> i64 {
 
 /// An error envelope with `status`.
 #[track_caller]
-fn assert_refused(answer: &common::Answer, status: Status) -> Value {
+fn assert_refused(answer: &Answer, status: Status) -> Value {
     assert_eq!(answer.status, status, "{}", answer.body);
     assert_error_envelope(answer)
 }
 
 fn sha256_hex(text: &str) -> String {
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(Sha256::digest(text.as_bytes()))
 }
 
 /// The visible text of the tokens-table row named `name` on `/account`.
@@ -95,7 +95,7 @@ fn token_row(html: &str, name: &str) -> String {
 
 #[tokio::test]
 async fn a_new_token_is_shown_once() {
-    let site = Site::new().await;
+    let site = TestApp::new().await;
     let user = site.user("alice").await;
 
     let answer = user.submit("/account/tokens", &[("name", "ci")]).await;
@@ -118,8 +118,8 @@ async fn only_the_tokens_sha256_is_stored() {
     let r = ready().await;
 
     let bytes = r.site.db_bytes();
-    assert!(!flows::contains_bytes(&bytes, r.token.as_bytes()));
-    assert!(!flows::contains_bytes(&bytes, &r.token.as_bytes()[4..]));
+    assert!(!contains_bytes(&bytes, r.token.as_bytes()));
+    assert!(!contains_bytes(&bytes, &r.token.as_bytes()[4..]));
     let stored: String = r
         .site
         .db()
@@ -149,7 +149,7 @@ async fn last_used_time_shows_on_the_account_page_after_use() {
 #[tokio::test]
 async fn a_revoked_token_is_refused_with_401() {
     let r = ready().await;
-    common::forbid_any_call(&r.site.upstream).await;
+    forbid_any_call(&r.site.upstream).await;
     let id = r.user.token_id("script");
 
     let revoke = r
@@ -168,7 +168,7 @@ async fn a_revoked_token_is_refused_with_401() {
 #[tokio::test]
 async fn malformed_tokens_are_refused_with_a_json_401() {
     let r = ready().await;
-    common::forbid_any_call(&r.site.upstream).await;
+    forbid_any_call(&r.site.upstream).await;
     let body = json!({"key_id": r.key_id, "preset": "daily"});
     let short = format!("Bearer msb_{}", "a".repeat(63));
     let unknown = format!("Bearer msb_{}", "a".repeat(64));
@@ -271,18 +271,15 @@ async fn token_with_a_raw_key_and_models_is_stored_without_the_key() {
     assert_eq!((run.api_key_id, run.key_label), (None, None));
     assert_eq!((run.preset_id, run.preset_name), (None, None));
     let bytes = r.site.db_bytes();
-    assert!(
-        !flows::contains_bytes(&bytes, &raw.as_bytes()[3..]),
-        "stored"
-    );
+    assert!(!contains_bytes(&bytes, &raw.as_bytes()[3..]), "stored");
     r.site.verify().await;
 }
 
 #[tokio::test]
 async fn anonymous_call_naming_a_saved_key_is_401() {
     let r = ready().await;
-    common::forbid_any_call(&r.site.upstream).await;
-    let stranger = r.site.browser().await;
+    forbid_any_call(&r.site.upstream).await;
+    let stranger = r.site.start().await;
 
     for body in [
         json!({"key_id": r.key_id, "models": [MODEL_A]}),
@@ -292,13 +289,13 @@ async fn anonymous_call_naming_a_saved_key_is_401() {
         let answer = api_balance(&stranger, None, &body).await;
         assert_refused(&answer, Status::Unauthorized);
     }
-    assert!(flows::run_ids(&r.site.db(), r.user.id).is_empty());
+    assert!(run_ids(&r.site.db(), r.user.id).is_empty());
 }
 
 #[tokio::test]
 async fn unknown_preset_name_is_404() {
     let r = ready().await;
-    common::forbid_any_call(&r.site.upstream).await;
+    forbid_any_call(&r.site.upstream).await;
 
     let answer = api_balance(
         &r.user.client,
@@ -314,7 +311,7 @@ async fn unknown_preset_name_is_404() {
 #[tokio::test]
 async fn unknown_key_label_is_404() {
     let r = ready().await;
-    common::forbid_any_call(&r.site.upstream).await;
+    forbid_any_call(&r.site.upstream).await;
 
     let answer = api_balance(
         &r.user.client,
@@ -333,7 +330,7 @@ async fn another_users_key_is_404_and_never_used() {
     let bob = r.site.user("bob").await;
     bob.add_preset("bob-daily", &[MODEL_A]).await;
     let bob_token = bob.create_token("bob-script").await;
-    common::forbid_any_call(&r.site.upstream).await;
+    forbid_any_call(&r.site.upstream).await;
 
     for key in [json!(r.key_id), json!("main")] {
         let answer = api_balance(
@@ -346,7 +343,7 @@ async fn another_users_key_is_404_and_never_used() {
         assert!(!envelope.to_string().contains("main"), "{envelope}");
     }
     assert_eq!(r.site.upstream_calls().await, 0);
-    assert!(flows::run_ids(&r.site.db(), bob.id).is_empty());
+    assert!(run_ids(&r.site.db(), bob.id).is_empty());
 }
 
 #[tokio::test]
@@ -355,7 +352,7 @@ async fn another_users_preset_is_404_and_nothing_runs() {
     let bob = r.site.user("bob").await;
     let bob_key = bob.add_key("bob-key", OTHER_KEY).await;
     let bob_token = bob.create_token("bob-script").await;
-    common::forbid_any_call(&r.site.upstream).await;
+    forbid_any_call(&r.site.upstream).await;
 
     for preset in [json!(r.preset_id), json!("daily")] {
         let answer = api_balance(
@@ -367,7 +364,7 @@ async fn another_users_preset_is_404_and_nothing_runs() {
         assert_refused(&answer, Status::NotFound);
     }
     assert_eq!(r.site.upstream_calls().await, 0);
-    assert!(flows::run_ids(&r.site.db(), bob.id).is_empty());
+    assert!(run_ids(&r.site.db(), bob.id).is_empty());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -533,7 +530,7 @@ async fn another_users_history_is_404_and_never_listed() {
 async fn anonymous_history_is_401() {
     let r = ready().await;
     let id = api_runs(&r, 1).await[0];
-    let stranger = r.site.browser().await;
+    let stranger = r.site.start().await;
 
     for uri in ["/api/history".to_owned(), format!("/api/history/{id}")] {
         let answer = api_get(&stranger, None, &uri).await;
@@ -579,20 +576,20 @@ async fn another_user_cannot_revoke_a_token() {
 
 #[tokio::test]
 async fn token_names_render_escaped_on_the_account_page() {
-    let site = Site::new().await;
+    let site = TestApp::new().await;
     let user = site.user("alice").await;
     user.create_token("<script>alert(1)</script>").await;
 
     let page = user.get("/account").await;
 
     assert!(!page.body.contains("<script>alert"), "{}", page.body);
-    assert!(common::html_unescape(&page.body).contains("<script>alert(1)</script>"));
+    assert!(html_unescape(&page.body).contains("<script>alert(1)</script>"));
 }
 
 #[tokio::test]
 async fn an_empty_preset_is_a_400() {
     let r = ready().await;
-    common::forbid_any_call(&r.site.upstream).await;
+    forbid_any_call(&r.site.upstream).await;
     r.site
         .db()
         .execute(
@@ -615,8 +612,8 @@ async fn an_empty_preset_is_a_400() {
 #[tokio::test]
 async fn anonymous_raw_key_call_is_not_stored() {
     let r = ready().await;
-    r.site.mount_ok(MODEL_A, QUOTA_A, 1).await;
-    let stranger = r.site.browser().await;
+    mount_ok(&r.site.upstream, MODEL_A, QUOTA_A, 1).await;
+    let stranger = r.site.start().await;
 
     let answer = api_balance(
         &stranger,

@@ -1,18 +1,25 @@
 //! The key vault through the pages: saving, listing masked, bad input, what reaches the disk,
 //! tampering, the master key file, other users' ids, "check", and `rotate-master-key`.
 
-mod support;
-
 use std::os::unix::fs::PermissionsExt;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use rocket::http::Status;
-use wiremock::matchers::{method, path};
+use wiremock::matchers::path;
 use wiremock::{Mock, ResponseTemplate};
 
 use modelscope_balance::cli;
-use support::*;
+
+use crate::harness::db::{key_row_bytes, user_id};
+use crate::harness::html::{CANNOT_OPEN, key_rows};
+use crate::harness::http::{get, submit};
+use crate::harness::secrets::assert_no_trace;
+use crate::harness::upstream::{
+    BALANCE_PATH, CHAT_PATH, MODEL_A, any_chat, balance_body, mount_balance_for_key, ok_with_quota,
+};
+use crate::harness::users::{add_key, keys, login, signed_up};
+use crate::harness::{Answer, PASSWORD, TestApp};
 
 const KEY: &str = "ms-0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2babcd";
 const KEY_2: &str = "ms-f00dface-1234-4321-abcd-0123456789ee";
@@ -28,7 +35,7 @@ fn middle(key: &str) -> &str {
 }
 
 #[track_caller]
-fn assert_no_plaintext(resp: &Resp, key: &str) {
+fn assert_no_plaintext(resp: &Answer, key: &str) {
     assert!(
         !resp.body.contains(middle(key)),
         "the key is in the page: {}",
@@ -44,54 +51,39 @@ fn mode(path: &std::path::Path) -> u32 {
         & 0o777
 }
 
-/// Fails the test (when the env drops) if a key is used upstream at all: no probe, no balance
+/// Fails the test (when the app's upstream drops) if a key is used upstream at all: no probe, no balance
 /// call. (The public model catalogue, which takes no key, may be fetched by some pages.)
-async fn forbid_upstream(env: &Env) {
-    for (name, route) in [
-        ("no probe", "/v1/chat/completions"),
-        ("no balance call", BALANCE_PATH),
-    ] {
+async fn forbid_upstream(app: &TestApp) {
+    for (name, route) in [("no probe", CHAT_PATH), ("no balance call", BALANCE_PATH)] {
         Mock::given(path(route))
             .respond_with(ResponseTemplate::new(500))
             .expect(0)
             .named(name)
-            .mount(&env.upstream)
+            .mount(&app.upstream)
             .await;
     }
 }
 
 /// A chat answer with quota headers for any model.
-async fn mount_chat(env: &Env) {
-    Mock::given(method("POST"))
-        .and(path("/v1/chat/completions"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .insert_header("modelscope-ratelimit-requests-limit", "2000")
-                .insert_header("modelscope-ratelimit-requests-remaining", "1999")
-                .insert_header("modelscope-ratelimit-model-requests-limit", "500")
-                .insert_header("modelscope-ratelimit-model-requests-remaining", "499")
-                .set_body_json(serde_json::json!({
-                    "id": "x", "object": "chat.completion",
-                    "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hi"},
-                                 "finish_reason": "length"}]
-                })),
-        )
-        .mount(&env.upstream)
+async fn mount_chat(app: &TestApp) {
+    any_chat()
+        .respond_with(ok_with_quota([2000, 1999, 500, 499]))
+        .mount(&app.upstream)
         .await;
 }
 
-async fn quick_with_saved_key(client: &rocket::local::asynchronous::Client, id: i64) -> Resp {
+async fn quick_with_saved_key(client: &rocket::local::asynchronous::Client, id: i64) -> Answer {
     submit(
         client,
         "/quick",
-        &[("key_id", &id.to_string()), ("models", MODEL)],
+        &[("key_id", &id.to_string()), ("models", MODEL_A)],
     )
     .await
 }
 
 /// A row that cannot be opened is reported, with a 4xx, and the answer says to re-enter it.
 #[track_caller]
-fn assert_says_reenter(resp: &Resp, what: &str) {
+fn assert_says_reenter(resp: &Answer, what: &str) {
     resp.assert_client_error();
     assert!(
         resp.text().contains("请重新输入这个 Key"),
@@ -105,8 +97,8 @@ fn assert_says_reenter(resp: &Resp, what: &str) {
 
 #[tokio::test]
 async fn a_saved_key_is_listed_masked_and_never_shown_in_plaintext() {
-    let env = Env::new().await;
-    let client = env.start().await;
+    let app = TestApp::new().await;
+    let client = app.start().await;
     signed_up(&client, "alice").await;
 
     let saved = submit(&client, "/keys", &[("label", "main"), ("api_key", KEY)]).await;
@@ -140,8 +132,8 @@ async fn a_saved_key_is_listed_masked_and_never_shown_in_plaintext() {
 
 #[tokio::test]
 async fn a_badly_shaped_key_is_refused_with_a_message() {
-    let env = Env::new().await;
-    let client = env.start().await;
+    let app = TestApp::new().await;
+    let client = app.start().await;
     signed_up(&client, "alice").await;
     let long = format!("ms-{}", "a".repeat(10_000));
     for bad in [
@@ -183,8 +175,8 @@ async fn a_badly_shaped_key_is_refused_with_a_message() {
 
 #[tokio::test]
 async fn an_empty_label_is_refused_with_a_message() {
-    let env = Env::new().await;
-    let client = env.start().await;
+    let app = TestApp::new().await;
+    let client = app.start().await;
     signed_up(&client, "alice").await;
     for label in ["", "   ", "\t"] {
         let answer = submit(&client, "/keys", &[("label", label), ("api_key", KEY)]).await;
@@ -201,8 +193,8 @@ async fn an_empty_label_is_refused_with_a_message() {
 
 #[tokio::test]
 async fn a_duplicate_label_is_refused_whatever_its_case() {
-    let env = Env::new().await;
-    let client = env.start().await;
+    let app = TestApp::new().await;
+    let client = app.start().await;
     signed_up(&client, "alice").await;
     add_key(&client, "Main", KEY).await;
 
@@ -220,8 +212,8 @@ async fn a_duplicate_label_is_refused_whatever_its_case() {
 
 #[tokio::test]
 async fn the_same_key_under_another_label_is_refused_and_names_the_first() {
-    let env = Env::new().await;
-    let client = env.start().await;
+    let app = TestApp::new().await;
+    let client = app.start().await;
     signed_up(&client, "alice").await;
     add_key(&client, "<b>first</b>", KEY).await;
 
@@ -242,8 +234,8 @@ async fn the_same_key_under_another_label_is_refused_and_names_the_first() {
 
 #[tokio::test]
 async fn html_in_a_label_is_shown_escaped_everywhere() {
-    let env = Env::new().await;
-    let client = env.start().await;
+    let app = TestApp::new().await;
+    let client = app.start().await;
     signed_up(&client, "alice").await;
     let labels = [
         "<script>alert(1)</script>",
@@ -273,8 +265,8 @@ async fn html_in_a_label_is_shown_escaped_everywhere() {
 
 #[tokio::test]
 async fn a_10000_character_label_a_nul_label_and_unicode_labels() {
-    let env = Env::new().await;
-    let client = env.start().await;
+    let app = TestApp::new().await;
+    let client = app.start().await;
     signed_up(&client, "alice").await;
     let long = "L".repeat(10_000);
     for bad in [long.as_str(), "lab\0el", "\0", "tab\there", "new\nline"] {
@@ -306,10 +298,10 @@ async fn a_10000_character_label_a_nul_label_and_unicode_labels() {
 
 #[tokio::test]
 async fn canary_keys_saved_updated_used_and_deleted_leave_no_trace_on_disk() {
-    let env = Env::new().await;
-    env.mount_balance(CANARY_A, 200, balance_body()).await;
-    mount_chat(&env).await;
-    let client = env.start().await;
+    let app = TestApp::new().await;
+    mount_balance_for_key(&app.upstream, CANARY_A, 200, balance_body()).await;
+    mount_chat(&app).await;
+    let client = app.start().await;
     signed_up(&client, "alice").await;
 
     let a = add_key(&client, "canary a", CANARY_A).await;
@@ -331,7 +323,7 @@ async fn canary_keys_saved_updated_used_and_deleted_leave_no_trace_on_disk() {
     assert_eq!(rows[0].masked, "ms-…0b0b", "the update is listed");
 
     let check_disk = |when: &str| {
-        let files = env.all_files();
+        let files = app.all_files();
         let names: Vec<String> = files
             .iter()
             .map(|(p, _)| p.file_name().unwrap().to_string_lossy().into_owned())
@@ -368,13 +360,13 @@ async fn canary_keys_saved_updated_used_and_deleted_leave_no_trace_on_disk() {
 
 #[tokio::test]
 async fn sealing_the_same_key_twice_gives_different_bytes() {
-    let env = Env::new().await;
-    let alice = env.start().await;
-    let bob = env.start().await;
+    let app = TestApp::new().await;
+    let alice = app.start().await;
+    let bob = app.start().await;
     signed_up(&alice, "alice").await;
     signed_up(&bob, "bob").await;
     let id = add_key(&alice, "main", KEY).await;
-    let db = env.db();
+    let db = app.db();
     let first = key_row_bytes(&db, id);
 
     // Re-entering the very same key seals it again.
@@ -399,12 +391,12 @@ async fn sealing_the_same_key_twice_gives_different_bytes() {
 
 #[tokio::test]
 async fn a_flipped_bit_makes_the_key_unopenable_and_the_pages_say_so() {
-    let env = Env::new().await;
-    forbid_upstream(&env).await;
-    let client = env.start().await;
+    let app = TestApp::new().await;
+    forbid_upstream(&app).await;
+    let client = app.start().await;
     signed_up(&client, "alice").await;
     let id = add_key(&client, "main", KEY).await;
-    let db = env.db();
+    let db = app.db();
     let (_, mut ciphertext, _, _) = key_row_bytes(&db, id);
     ciphertext[5] ^= 0x01;
     db.execute(
@@ -443,14 +435,14 @@ async fn a_flipped_bit_makes_the_key_unopenable_and_the_pages_say_so() {
 
 #[tokio::test]
 async fn a_row_moved_to_another_user_does_not_open_for_them() {
-    let env = Env::new().await;
-    forbid_upstream(&env).await;
-    let alice = env.start().await;
-    let mallory = env.start().await;
+    let app = TestApp::new().await;
+    forbid_upstream(&app).await;
+    let alice = app.start().await;
+    let mallory = app.start().await;
     signed_up(&alice, "alice").await;
     signed_up(&mallory, "mallory").await;
     let id = add_key(&alice, "alices key", KEY).await;
-    let db = env.db();
+    let db = app.db();
     let mallory_id = user_id(&db, "mallory").unwrap();
     db.execute(
         "UPDATE api_keys SET user_id = ?2 WHERE id = ?1",
@@ -479,13 +471,13 @@ async fn a_row_moved_to_another_user_does_not_open_for_them() {
 
 #[tokio::test]
 async fn a_ciphertext_copied_onto_another_row_does_not_open() {
-    let env = Env::new().await;
-    forbid_upstream(&env).await;
-    let client = env.start().await;
+    let app = TestApp::new().await;
+    forbid_upstream(&app).await;
+    let client = app.start().await;
     signed_up(&client, "alice").await;
     let source = add_key(&client, "source", KEY).await;
     let target = add_key(&client, "target", KEY_2).await;
-    let db = env.db();
+    let db = app.db();
     db.execute(
         "UPDATE api_keys SET nonce = (SELECT nonce FROM api_keys WHERE id = ?1),
              ciphertext = (SELECT ciphertext FROM api_keys WHERE id = ?1) WHERE id = ?2",
@@ -502,22 +494,22 @@ async fn a_ciphertext_copied_onto_another_row_does_not_open() {
 
 #[tokio::test]
 async fn restarting_with_another_master_key_gives_no_5xx_and_overwrites_nothing() {
-    let env = Env::new().await;
-    let client = env.start().await;
+    let app = TestApp::new().await;
+    let client = app.start().await;
     signed_up(&client, "alice").await;
     let one = add_key(&client, "one", KEY).await;
     let two = add_key(&client, "two", KEY_2).await;
     drop(client);
-    let db = env.db();
+    let db = app.db();
     let before = [key_row_bytes(&db, one), key_row_bytes(&db, two)];
-    let old_key = std::fs::read(env.key_file()).unwrap();
-    std::fs::remove_file(env.key_file()).unwrap();
+    let old_key = std::fs::read(app.key_file()).unwrap();
+    std::fs::remove_file(app.key_file()).unwrap();
 
-    forbid_upstream(&env).await;
-    let client = env.start().await;
-    let new_key = std::fs::read(env.key_file()).expect("a new key file");
+    forbid_upstream(&app).await;
+    let client = app.start().await;
+    let new_key = std::fs::read(app.key_file()).expect("a new key file");
     assert_ne!(new_key, old_key);
-    assert_eq!(mode(&env.key_file()), 0o600);
+    assert_eq!(mode(&app.key_file()), 0o600);
     login(&client, "alice", PASSWORD)
         .await
         .assert_redirect_to("/");
@@ -538,7 +530,7 @@ async fn restarting_with_another_master_key_gives_no_5xx_and_overwrites_nothing(
     let api = client
         .post("/api/balance")
         .header(rocket::http::ContentType::JSON)
-        .body(format!(r#"{{"models": "{MODEL}", "key_id": {one}}}"#))
+        .body(format!(r#"{{"models": "{MODEL_A}", "key_id": {one}}}"#))
         .dispatch()
         .await;
     assert!(!api.status().class().is_server_error(), "{}", api.status());
@@ -568,15 +560,15 @@ async fn restarting_with_another_master_key_gives_no_5xx_and_overwrites_nothing(
 
 #[tokio::test]
 async fn the_key_file_is_created_with_mode_0600_and_32_bytes() {
-    let env = Env::new().await;
-    assert!(!env.key_file().exists());
-    let _client = env.start().await;
-    assert_eq!(mode(&env.key_file()), 0o600);
-    assert_eq!(std::fs::read(env.key_file()).unwrap().len(), 32);
+    let app = TestApp::new().await;
+    assert!(!app.key_file().exists());
+    let _client = app.start().await;
+    assert_eq!(mode(&app.key_file()), 0o600);
+    assert_eq!(std::fs::read(app.key_file()).unwrap().len(), 32);
     // The database never holds it.
-    let key = std::fs::read(env.key_file()).unwrap();
-    for (path, bytes) in env.all_files() {
-        if path != env.key_file() {
+    let key = std::fs::read(app.key_file()).unwrap();
+    for (path, bytes) in app.all_files() {
+        if path != app.key_file() {
             assert!(
                 !bytes.windows(32).any(|w| w == key.as_slice()),
                 "{}",
@@ -586,12 +578,12 @@ async fn the_key_file_is_created_with_mode_0600_and_32_bytes() {
     }
 }
 
-/// Starts the real binary on `env`'s data dir and returns (exit status, stderr); it must stop
+/// Starts the real binary on `app`'s data dir and returns (exit status, stderr); it must stop
 /// on its own within 60 s.
-fn start_binary(env: &Env) -> (std::process::ExitStatus, String) {
+fn start_binary(app: &TestApp) -> (std::process::ExitStatus, String) {
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_modelscope-balance"))
-        .current_dir(env.data_dir())
-        .env("ROCKET_DATA_DIR", env.data_dir())
+        .current_dir(app.data_dir())
+        .env("ROCKET_DATA_DIR", app.data_dir())
         .env("ROCKET_PORT", "0")
         .env("ROCKET_ADDRESS", "127.0.0.1")
         .stdout(std::process::Stdio::null())
@@ -619,15 +611,15 @@ fn start_binary(env: &Env) -> (std::process::ExitStatus, String) {
     }
 }
 
-async fn assert_start_refused(env: &Env, expected: &str) {
-    let Err(error) = try_start(env).await else {
+async fn assert_start_refused(app: &TestApp, expected: &str) {
+    let Err(error) = app.try_start_with(|config| config).await else {
         panic!("the app ignited with a bad key file");
     };
     // rocket::Error panics on drop unless inspected.
     let _ = error.kind();
-    let (status, stderr) = start_binary(env);
+    let (status, stderr) = start_binary(app);
     assert!(!status.success());
-    let file = env.key_file().display().to_string();
+    let file = app.key_file().display().to_string();
     assert!(
         stderr.contains(&file),
         "the error does not name the file: {stderr}"
@@ -635,34 +627,29 @@ async fn assert_start_refused(env: &Env, expected: &str) {
     assert!(stderr.contains(expected), "{stderr}");
 }
 
-async fn try_start(env: &Env) -> Result<rocket::local::asynchronous::Client, rocket::Error> {
-    rocket::local::asynchronous::Client::tracked(modelscope_balance::rocket_from(env.figment()))
-        .await
-}
-
 #[tokio::test]
 async fn a_key_file_readable_by_others_is_a_clear_startup_error() {
-    let env = Env::new().await;
-    drop(env.start().await);
-    let bytes = std::fs::read(env.key_file()).unwrap();
-    std::fs::set_permissions(env.key_file(), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let app = TestApp::new().await;
+    drop(app.start().await);
+    let bytes = std::fs::read(app.key_file()).unwrap();
+    std::fs::set_permissions(app.key_file(), std::fs::Permissions::from_mode(0o644)).unwrap();
 
-    assert_start_refused(&env, "chmod 600").await;
+    assert_start_refused(&app, "chmod 600").await;
 
-    assert_eq!(std::fs::read(env.key_file()).unwrap(), bytes, "overwritten");
-    assert_eq!(mode(&env.key_file()), 0o644, "silently fixed");
+    assert_eq!(std::fs::read(app.key_file()).unwrap(), bytes, "overwritten");
+    assert_eq!(mode(&app.key_file()), 0o644, "silently fixed");
 }
 
 #[tokio::test]
 async fn a_key_file_of_the_wrong_size_is_a_clear_startup_error() {
-    let env = Env::new().await;
-    std::fs::write(env.key_file(), [7u8; 16]).unwrap();
-    std::fs::set_permissions(env.key_file(), std::fs::Permissions::from_mode(0o600)).unwrap();
+    let app = TestApp::new().await;
+    std::fs::write(app.key_file(), [7u8; 16]).unwrap();
+    std::fs::set_permissions(app.key_file(), std::fs::Permissions::from_mode(0o600)).unwrap();
 
-    assert_start_refused(&env, "16 bytes").await;
+    assert_start_refused(&app, "16 bytes").await;
 
     assert_eq!(
-        std::fs::read(env.key_file()).unwrap(),
+        std::fs::read(app.key_file()).unwrap(),
         [7u8; 16],
         "overwritten"
     );
@@ -673,14 +660,14 @@ async fn a_key_file_of_the_wrong_size_is_a_clear_startup_error() {
 
 #[tokio::test]
 async fn another_users_key_id_is_not_found_and_nothing_changes() {
-    let env = Env::new().await;
-    forbid_upstream(&env).await;
-    let alice = env.start().await;
-    let mallory = env.start().await;
+    let app = TestApp::new().await;
+    forbid_upstream(&app).await;
+    let alice = app.start().await;
+    let mallory = app.start().await;
     signed_up(&alice, "alice").await;
     signed_up(&mallory, "mallory").await;
     let id = add_key(&alice, "alices key", KEY).await;
-    let db = env.db();
+    let db = app.db();
     let before = key_row_bytes(&db, id);
 
     for (path, fields) in [
@@ -709,9 +696,9 @@ async fn another_users_key_id_is_not_found_and_nothing_changes() {
 
 #[tokio::test]
 async fn check_shows_the_points_balance_of_an_accepted_key() {
-    let env = Env::new().await;
-    env.mount_balance(KEY, 200, balance_body()).await;
-    let client = env.start().await;
+    let app = TestApp::new().await;
+    mount_balance_for_key(&app.upstream, KEY, 200, balance_body()).await;
+    let client = app.start().await;
     signed_up(&client, "alice").await;
     let id = add_key(&client, "main", KEY).await;
 
@@ -724,7 +711,7 @@ async fn check_shows_the_points_balance_of_an_accepted_key() {
     assert!(text.contains("可用 240.5"), "{text}");
     assert!(text.contains("冻结 9.5"), "{text}");
     assert_no_plaintext(&answer, KEY);
-    let requests = env.upstream.received_requests().await.unwrap();
+    let requests = app.upstream.received_requests().await.unwrap();
     assert_eq!(requests.len(), 1, "one free balance call, no probe");
     assert_eq!(requests[0].url.path(), BALANCE_PATH);
     // Marked as used.
@@ -734,14 +721,15 @@ async fn check_shows_the_points_balance_of_an_accepted_key() {
 
 #[tokio::test]
 async fn check_says_a_refused_key_is_invalid() {
-    let env = Env::new().await;
-    env.mount_balance(
+    let app = TestApp::new().await;
+    mount_balance_for_key(
+        &app.upstream,
         KEY,
         401,
         serde_json::json!({"error": {"message": "Authentication failed", "request_id": "x"}}),
     )
     .await;
-    let client = env.start().await;
+    let client = app.start().await;
     signed_up(&client, "alice").await;
     let id = add_key(&client, "main", KEY).await;
 
@@ -761,9 +749,9 @@ async fn check_says_a_refused_key_is_invalid() {
 // rotate-master-key
 
 /// Two users, three keys, saved through the app; the app is stopped on return.
-async fn three_saved_keys(env: &Env) -> [i64; 3] {
-    let alice = env.start().await;
-    let bob = env.start().await;
+async fn three_saved_keys(app: &TestApp) -> [i64; 3] {
+    let alice = app.start().await;
+    let bob = app.start().await;
     signed_up(&alice, "alice").await;
     signed_up(&bob, "bob").await;
     [
@@ -775,20 +763,20 @@ async fn three_saved_keys(env: &Env) -> [i64; 3] {
 
 #[tokio::test]
 async fn after_rotate_master_key_every_key_still_opens() {
-    let env = Env::new().await;
-    let ids = three_saved_keys(&env).await;
-    let db = env.db();
+    let app = TestApp::new().await;
+    let ids = three_saved_keys(&app).await;
+    let db = app.db();
     let old_ids: Vec<String> = ids.iter().map(|&id| key_row_bytes(&db, id).2).collect();
 
-    let rotation = cli::rotate_master_key(&env.figment()).expect("rotation");
+    let rotation = cli::rotate_master_key(&app.config()).expect("rotation");
 
     assert_eq!(rotation.resealed, 3);
     assert_eq!(rotation.unreadable, 0);
     for (&id, old) in ids.iter().zip(&old_ids) {
         assert_ne!(&key_row_bytes(&db, id).2, old, "row {id} not re-sealed");
     }
-    env.mount_balance(KEY, 200, balance_body()).await;
-    let client = env.start().await;
+    mount_balance_for_key(&app.upstream, KEY, 200, balance_body()).await;
+    let client = app.start().await;
     login(&client, "alice", PASSWORD)
         .await
         .assert_redirect_to("/");
@@ -798,21 +786,21 @@ async fn after_rotate_master_key_every_key_still_opens() {
     let check = submit(&client, &format!("/keys/{}/check", ids[0]), &[]).await;
     check.assert_status(Status::Ok);
     assert!(check.text().contains("总额 250"), "{}", check.text());
-    let bob = env.start().await;
+    let bob = app.start().await;
     login(&bob, "bob", PASSWORD).await.assert_redirect_to("/");
     assert!(!keys(&bob).await[0].cannot_open);
 }
 
 #[tokio::test]
 async fn rotate_master_key_keeps_the_old_key_as_a_0600_backup() {
-    let env = Env::new().await;
-    three_saved_keys(&env).await;
-    let old = std::fs::read(env.key_file()).unwrap();
+    let app = TestApp::new().await;
+    three_saved_keys(&app).await;
+    let old = std::fs::read(app.key_file()).unwrap();
 
-    let rotation = cli::rotate_master_key(&env.figment()).expect("rotation");
+    let rotation = cli::rotate_master_key(&app.config()).expect("rotation");
 
-    assert_eq!(rotation.key_file, env.key_file());
-    assert_eq!(rotation.backup.parent(), Some(env.data_dir()));
+    assert_eq!(rotation.key_file, app.key_file());
+    assert_eq!(rotation.backup.parent(), Some(app.data_dir()));
     let name = rotation
         .backup
         .file_name()
@@ -831,17 +819,17 @@ async fn rotate_master_key_keeps_the_old_key_as_a_0600_backup() {
     );
     assert_eq!(std::fs::read(&rotation.backup).unwrap(), old);
     assert_eq!(mode(&rotation.backup), 0o600);
-    let new = std::fs::read(env.key_file()).unwrap();
+    let new = std::fs::read(app.key_file()).unwrap();
     assert_eq!(new.len(), 32);
     assert_ne!(new, old);
-    assert_eq!(mode(&env.key_file()), 0o600);
+    assert_eq!(mode(&app.key_file()), 0o600);
 }
 
 #[tokio::test]
 async fn rotate_master_key_reports_what_it_did_and_the_backup_rule() {
-    let env = Env::new().await;
-    let ids = three_saved_keys(&env).await;
-    let db = env.db();
+    let app = TestApp::new().await;
+    let ids = three_saved_keys(&app).await;
+    let db = app.db();
     // One row was already unreadable (tampered): it is counted and left exactly as it was.
     let (_, mut ciphertext, _, _) = key_row_bytes(&db, ids[1]);
     ciphertext[0] ^= 0x80;
@@ -853,7 +841,7 @@ async fn rotate_master_key_reports_what_it_did_and_the_backup_rule() {
     let tampered = key_row_bytes(&db, ids[1]);
     let (mut out, mut err) = (Vec::new(), Vec::new());
 
-    let code = cli::run_rotation(&env.figment(), &mut out, &mut err);
+    let code = cli::run_rotation(&app.config(), &mut out, &mut err);
 
     assert_eq!(code, ExitCode::SUCCESS);
     assert!(err.is_empty(), "{}", String::from_utf8_lossy(&err));
@@ -861,7 +849,7 @@ async fn rotate_master_key_reports_what_it_did_and_the_backup_rule() {
     assert!(out.contains("Re-encrypted 2 saved API keys"), "{out}");
     assert!(out.contains("1 saved API key could not be opened"), "{out}");
     assert!(out.contains("re-enter"), "{out}");
-    let backups: Vec<_> = env
+    let backups: Vec<_> = app
         .all_files()
         .into_iter()
         .filter(|(p, _)| p.to_string_lossy().ends_with(".bak"))
@@ -881,15 +869,15 @@ async fn rotate_master_key_reports_what_it_did_and_the_backup_rule() {
 
 #[tokio::test]
 async fn a_failed_rotation_puts_the_old_key_back_and_changes_nothing() {
-    let env = Env::new().await;
-    let ids = three_saved_keys(&env).await;
-    let old = std::fs::read(env.key_file()).unwrap();
-    let db = env.db();
+    let app = TestApp::new().await;
+    let ids = three_saved_keys(&app).await;
+    let old = std::fs::read(app.key_file()).unwrap();
+    let db = app.db();
     let before: Vec<_> = ids.iter().map(|&id| key_row_bytes(&db, id)).collect();
     // Someone holds the write lock (a server that was not stopped, say) past the busy timeout.
-    let blocker = env.db();
+    let blocker = app.db();
     blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
-    let figment = env.figment();
+    let figment = app.config();
 
     let (code, err) = tokio::task::spawn_blocking(move || {
         let (mut out, mut err) = (Vec::new(), Vec::new());
@@ -903,20 +891,20 @@ async fn a_failed_rotation_puts_the_old_key_back_and_changes_nothing() {
     blocker.execute_batch("ROLLBACK").unwrap();
     assert!(err.contains("nothing has changed"), "{err}");
     assert_eq!(
-        std::fs::read(env.key_file()).unwrap(),
+        std::fs::read(app.key_file()).unwrap(),
         old,
         "the old key is not back"
     );
-    assert_eq!(mode(&env.key_file()), 0o600);
+    assert_eq!(mode(&app.key_file()), 0o600);
     assert!(
-        !env.all_files()
+        !app.all_files()
             .iter()
             .any(|(p, _)| p.to_string_lossy().ends_with(".bak")),
         "a backup is left behind"
     );
     let after: Vec<_> = ids.iter().map(|&id| key_row_bytes(&db, id)).collect();
     assert_eq!(before, after);
-    let client = env.start().await;
+    let client = app.start().await;
     login(&client, "alice", PASSWORD)
         .await
         .assert_redirect_to("/");
@@ -925,12 +913,12 @@ async fn a_failed_rotation_puts_the_old_key_back_and_changes_nothing() {
 
 #[tokio::test]
 async fn rotating_without_a_key_file_is_a_clear_error() {
-    let env = Env::new().await;
-    let error = cli::rotate_master_key(&env.figment()).expect_err("no key file");
+    let app = TestApp::new().await;
+    let error = cli::rotate_master_key(&app.config()).expect_err("no key file");
     assert!(
-        error.contains(&env.key_file().display().to_string()),
+        error.contains(&app.key_file().display().to_string()),
         "{error}"
     );
     assert!(error.contains("does not exist"), "{error}");
-    assert!(!env.key_file().exists(), "a key was created");
+    assert!(!app.key_file().exists(), "a key was created");
 }

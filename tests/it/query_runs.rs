@@ -2,35 +2,37 @@
 //! what a run stores, how many upstream calls it makes, the stream's events, and every way the
 //! form can be wrong (including another user's key or preset).
 
-mod common;
-mod flows;
-
 use std::time::Duration;
 
 use rocket::http::{ContentType, Status};
 use serde_json::{Value, json};
 use tokio::io::AsyncBufReadExt;
 
-use common::{KEY, OTHER_KEY};
-use flows::{
-    MODEL_A, MODEL_B, MODEL_C, QUOTA_A, QUOTA_B, QUOTA_C, Site, User, assert_ok_row, assert_points,
-    form_error, history_id_of_redirect, run_ids, stored_rows, stored_run,
+use crate::harness::db::{assert_ok_row, assert_points, run_ids, stored_rows, stored_run};
+use crate::harness::html::{form_error, html_unescape};
+use crate::harness::http::{Streamed, form_encode};
+use crate::harness::secrets::{KEY, OTHER_KEY, contains_bytes};
+use crate::harness::upstream::{
+    CHAT_PATH, MODEL_A, MODEL_B, MODEL_C, QUOTA_A, QUOTA_B, QUOTA_C, forbid_any_call,
+    mount_balance, mount_failure, mount_ok, mount_slow,
 };
+use crate::harness::users::history_id_of_redirect;
+use crate::harness::{Answer, TestApp, User, eventually};
 
 /// A key that is only ever pasted, never saved.
 const PASTED_KEY: &str = "ms-0badc0de-1234-4567-89ab-cdef01234567";
 
 /// A user with a saved key (`main`) and a preset (`daily`: A, B, C), and the points balance.
 struct Ready {
-    site: Site,
+    site: TestApp,
     user: User,
     key_id: String,
     preset_id: String,
 }
 
 async fn ready() -> Ready {
-    let site = Site::new().await;
-    site.mount_balance().await;
+    let site = TestApp::new().await;
+    mount_balance(&site.upstream).await;
     let user = site.user("alice").await;
     let key_id = user.add_key("main", KEY).await.to_string();
     let preset_id = user
@@ -52,11 +54,11 @@ fn models_field(html: &str) -> String {
         .expect("the models field");
     let open = start + html[start..].find('>').expect("textarea start") + 1;
     let close = open + html[open..].find("</textarea>").expect("textarea end");
-    common::html_unescape(&html[open..close])
+    html_unescape(&html[open..close])
 }
 
 #[track_caller]
-fn assert_refused(answer: &common::Answer, words: &str) {
+fn assert_refused(answer: &Answer, words: &str) {
     assert_eq!(
         answer.status,
         Status::UnprocessableEntity,
@@ -73,9 +75,9 @@ fn assert_refused(answer: &common::Answer, words: &str) {
 #[tokio::test]
 async fn saved_key_and_preset_run_is_stored_and_redirects_to_it() {
     let r = ready().await;
-    r.site.mount_ok(MODEL_A, QUOTA_A, 1).await;
-    r.site.mount_ok(MODEL_B, QUOTA_B, 1).await;
-    r.site.mount_ok(MODEL_C, QUOTA_C, 1).await;
+    mount_ok(&r.site.upstream, MODEL_A, QUOTA_A, 1).await;
+    mount_ok(&r.site.upstream, MODEL_B, QUOTA_B, 1).await;
+    mount_ok(&r.site.upstream, MODEL_C, QUOTA_C, 1).await;
 
     let answer = r
         .user
@@ -109,9 +111,9 @@ async fn saved_key_and_preset_run_is_stored_and_redirects_to_it() {
 #[tokio::test]
 async fn typed_models_override_the_preset() {
     let r = ready().await;
-    r.site.mount_ok(MODEL_C, QUOTA_C, 1).await;
-    r.site.mount_ok(MODEL_A, QUOTA_A, 1).await;
-    r.site.mount_ok(MODEL_B, QUOTA_B, 0).await;
+    mount_ok(&r.site.upstream, MODEL_C, QUOTA_C, 1).await;
+    mount_ok(&r.site.upstream, MODEL_A, QUOTA_A, 1).await;
+    mount_ok(&r.site.upstream, MODEL_B, QUOTA_B, 0).await;
 
     let id = r
         .user
@@ -138,7 +140,7 @@ async fn typed_models_override_the_preset() {
 #[tokio::test]
 async fn pasted_key_runs_and_is_stored_nowhere() {
     let r = ready().await;
-    r.site.mount_ok(MODEL_A, QUOTA_A, 1).await;
+    mount_ok(&r.site.upstream, MODEL_A, QUOTA_A, 1).await;
 
     let id = r
         .user
@@ -155,7 +157,7 @@ async fn pasted_key_runs_and_is_stored_nowhere() {
     let requests = r.site.upstream.received_requests().await.unwrap();
     let chat = requests
         .iter()
-        .find(|req| req.url.path() == common::CHAT_PATH)
+        .find(|req| req.url.path() == CHAT_PATH)
         .expect("a chat call");
     assert_eq!(
         chat.headers
@@ -167,7 +169,7 @@ async fn pasted_key_runs_and_is_stored_nowhere() {
     let bytes = r.site.db_bytes();
     for needle in [PASTED_KEY, &PASTED_KEY[3..]] {
         assert!(
-            !flows::contains_bytes(&bytes, needle.as_bytes()),
+            !contains_bytes(&bytes, needle.as_bytes()),
             "the pasted key is in the database files"
         );
     }
@@ -178,7 +180,7 @@ async fn pasted_key_runs_and_is_stored_nowhere() {
 #[tokio::test]
 async fn no_key_is_refused_and_keeps_the_typed_models() {
     let r = ready().await;
-    common::forbid_any_call(&r.site.upstream).await;
+    forbid_any_call(&r.site.upstream).await;
     let typed = format!("{MODEL_A}\n{MODEL_B}");
 
     let answer = r
@@ -194,7 +196,7 @@ async fn no_key_is_refused_and_keeps_the_typed_models() {
 #[tokio::test]
 async fn malformed_pasted_key_is_refused_and_not_echoed() {
     let r = ready().await;
-    common::forbid_any_call(&r.site.upstream).await;
+    forbid_any_call(&r.site.upstream).await;
     let bad = "ms-bad\u{7}key-that-rings-a-bell";
 
     let answer = r
@@ -214,7 +216,7 @@ async fn malformed_pasted_key_is_refused_and_not_echoed() {
 #[tokio::test]
 async fn no_models_is_refused() {
     let r = ready().await;
-    common::forbid_any_call(&r.site.upstream).await;
+    forbid_any_call(&r.site.upstream).await;
 
     let answer = r
         .user
@@ -229,7 +231,7 @@ async fn no_models_is_refused() {
 #[tokio::test]
 async fn too_many_models_is_refused_and_keeps_the_typed_models() {
     let r = ready().await;
-    common::forbid_any_call(&r.site.upstream).await;
+    forbid_any_call(&r.site.upstream).await;
     let typed = (0..51)
         .map(|n| format!("owner/model-{n}"))
         .collect::<Vec<_>>()
@@ -247,7 +249,7 @@ async fn too_many_models_is_refused_and_keeps_the_typed_models() {
 #[tokio::test]
 async fn unknown_preset_id_is_refused() {
     let r = ready().await;
-    common::forbid_any_call(&r.site.upstream).await;
+    forbid_any_call(&r.site.upstream).await;
 
     let answer = r
         .user
@@ -264,7 +266,7 @@ async fn another_users_key_id_is_not_found_and_never_used() {
     let r = ready().await;
     let bob = r.site.user("bob").await;
     let bob_preset = bob.add_preset("bob-daily", &[MODEL_A]).await.to_string();
-    common::forbid_any_call(&r.site.upstream).await;
+    forbid_any_call(&r.site.upstream).await;
 
     let answer = bob
         .run_query(&[("key_id", &r.key_id), ("preset_id", &bob_preset)])
@@ -285,7 +287,7 @@ async fn another_users_preset_id_is_not_found() {
     let r = ready().await;
     let bob = r.site.user("bob").await;
     let bob_key = bob.add_key("bob-key", OTHER_KEY).await.to_string();
-    common::forbid_any_call(&r.site.upstream).await;
+    forbid_any_call(&r.site.upstream).await;
 
     let answer = bob
         .run_query(&[("key_id", &bob_key), ("preset_id", &r.preset_id)])
@@ -304,7 +306,7 @@ async fn another_users_preset_id_is_not_found() {
 #[tokio::test]
 async fn query_without_csrf_token_is_forbidden() {
     let r = ready().await;
-    common::forbid_any_call(&r.site.upstream).await;
+    forbid_any_call(&r.site.upstream).await;
 
     let answer = r
         .user
@@ -321,7 +323,7 @@ async fn query_without_csrf_token_is_forbidden() {
 #[tokio::test]
 async fn query_with_wrong_csrf_token_is_forbidden() {
     let r = ready().await;
-    common::forbid_any_call(&r.site.upstream).await;
+    forbid_any_call(&r.site.upstream).await;
     let wrong = "0".repeat(r.user.csrf.len());
 
     let answer = r
@@ -346,9 +348,9 @@ async fn query_with_wrong_csrf_token_is_forbidden() {
 #[tokio::test]
 async fn stream_sends_start_rows_balance_and_done() {
     let r = ready().await;
-    r.site.mount_ok(MODEL_A, QUOTA_A, 1).await;
-    r.site.mount_ok(MODEL_B, QUOTA_B, 1).await;
-    r.site.mount_ok(MODEL_C, QUOTA_C, 1).await;
+    mount_ok(&r.site.upstream, MODEL_A, QUOTA_A, 1).await;
+    mount_ok(&r.site.upstream, MODEL_B, QUOTA_B, 1).await;
+    mount_ok(&r.site.upstream, MODEL_C, QUOTA_C, 1).await;
 
     let streamed = r
         .user
@@ -412,9 +414,9 @@ async fn stream_sends_start_rows_balance_and_done() {
 #[tokio::test]
 async fn streamed_run_is_stored_with_its_rows() {
     let r = ready().await;
-    r.site.mount_ok(MODEL_A, QUOTA_A, 1).await;
-    r.site.mount_ok(MODEL_B, QUOTA_B, 1).await;
-    r.site.mount_ok(MODEL_C, QUOTA_C, 1).await;
+    mount_ok(&r.site.upstream, MODEL_A, QUOTA_A, 1).await;
+    mount_ok(&r.site.upstream, MODEL_B, QUOTA_B, 1).await;
+    mount_ok(&r.site.upstream, MODEL_C, QUOTA_C, 1).await;
 
     let streamed = r
         .user
@@ -442,10 +444,15 @@ async fn streamed_run_is_stored_with_its_rows() {
 #[tokio::test]
 async fn stream_rows_arrive_in_completion_order() {
     let r = ready().await;
-    r.site
-        .mount_slow(MODEL_A, QUOTA_A, Duration::from_millis(900), 1)
-        .await;
-    r.site.mount_ok(MODEL_B, QUOTA_B, 1).await;
+    mount_slow(
+        &r.site.upstream,
+        MODEL_A,
+        QUOTA_A,
+        Duration::from_millis(900),
+        1,
+    )
+    .await;
+    mount_ok(&r.site.upstream, MODEL_B, QUOTA_B, 1).await;
 
     let streamed = r
         .user
@@ -467,10 +474,10 @@ async fn stream_rows_arrive_in_completion_order() {
 async fn dropped_stream_still_stores_the_run() {
     let r = ready().await;
     let delay = Duration::from_millis(500);
-    r.site.mount_slow(MODEL_A, QUOTA_A, delay, 1).await;
-    r.site.mount_slow(MODEL_B, QUOTA_B, delay, 1).await;
+    mount_slow(&r.site.upstream, MODEL_A, QUOTA_A, delay, 1).await;
+    mount_slow(&r.site.upstream, MODEL_B, QUOTA_B, delay, 1).await;
 
-    let body = common::form_encode(&[
+    let body = form_encode(&[
         ("key_id", &r.key_id),
         ("models", &format!("{MODEL_A},{MODEL_B}")),
         ("csrf_token", &r.user.csrf),
@@ -492,7 +499,7 @@ async fn dropped_stream_still_stores_the_run() {
     drop(reader); // the tab is closed
 
     let conn = r.site.db();
-    let stored = flows::eventually(Duration::from_secs(5), || {
+    let stored = eventually(Duration::from_secs(5), || {
         run_ids(&conn, r.user.id)
             .first()
             .is_some_and(|id| stored_rows(&conn, *id).len() == 2)
@@ -510,7 +517,7 @@ async fn dropped_stream_still_stores_the_run() {
 #[tokio::test]
 async fn stream_without_csrf_token_is_forbidden() {
     let r = ready().await;
-    common::forbid_any_call(&r.site.upstream).await;
+    forbid_any_call(&r.site.upstream).await;
 
     let missing = r
         .user
@@ -534,7 +541,7 @@ async fn stream_without_csrf_token_is_forbidden() {
 async fn stream_with_invalid_input_is_422_with_an_error_event() {
     let r = ready().await;
     let bob = r.site.user("bob").await;
-    common::forbid_any_call(&r.site.upstream).await;
+    forbid_any_call(&r.site.upstream).await;
 
     // Who posts, the form, and the error code the answer must name.
     type Case<'a> = (&'a User, Vec<(&'a str, &'a str)>, &'a str);
@@ -580,7 +587,7 @@ async fn stream_with_invalid_input_is_422_with_an_error_event() {
 #[tokio::test]
 async fn stream_error_answer_is_labelled_as_json() {
     let r = ready().await;
-    common::forbid_any_call(&r.site.upstream).await;
+    forbid_any_call(&r.site.upstream).await;
 
     let streamed = r
         .user
@@ -607,7 +614,7 @@ const ATTRIBUTE_MODEL: &str = r#"a/b"onerror="alert(1)"#;
 const HOSTILE_MESSAGE: &str = "<img src=x onerror=alert(2)> <script>alert(3)</script>";
 
 async fn hostile_upstream(r: &Ready) {
-    r.site.mount_failure(MODEL_A, 500, HOSTILE_MESSAGE, 1).await;
+    mount_failure(&r.site.upstream, MODEL_A, 500, HOSTILE_MESSAGE, 1).await;
 }
 
 fn hostile_models() -> String {
@@ -630,7 +637,7 @@ async fn hostile_model_ids_and_upstream_messages_render_escaped_on_the_run_page(
         assert!(!page.body.contains(raw), "{raw:?} unescaped: {}", page.body);
     }
     // It is all there, as text.
-    let text = common::html_unescape(&page.body);
+    let text = html_unescape(&page.body);
     for shown in [
         SCRIPT_MODEL,
         ATTRIBUTE_MODEL,
@@ -681,12 +688,12 @@ async fn hostile_text_in_the_stream_is_json_not_html() {
 
 /// Starts a streamed run of the preset with slow models, deletes `what` (a form address) while
 /// the run is in flight, then reads the stream to its end.
-async fn delete_during_a_run(r: &Ready, what: &str) -> flows::Streamed {
+async fn delete_during_a_run(r: &Ready, what: &str) -> Streamed {
     let delay = Duration::from_millis(700);
-    r.site.mount_slow(MODEL_A, QUOTA_A, delay, 1).await;
-    r.site.mount_slow(MODEL_B, QUOTA_B, delay, 1).await;
-    r.site.mount_slow(MODEL_C, QUOTA_C, delay, 1).await;
-    let body = common::form_encode(&[
+    mount_slow(&r.site.upstream, MODEL_A, QUOTA_A, delay, 1).await;
+    mount_slow(&r.site.upstream, MODEL_B, QUOTA_B, delay, 1).await;
+    mount_slow(&r.site.upstream, MODEL_C, QUOTA_C, delay, 1).await;
+    let body = form_encode(&[
         ("key_id", &r.key_id),
         ("preset_id", &r.preset_id),
         ("csrf_token", &r.user.csrf),
@@ -704,7 +711,7 @@ async fn delete_during_a_run(r: &Ready, what: &str) -> flows::Streamed {
     let deleted = r.user.submit(what, &[]).await;
     assert_eq!(deleted.status, Status::SeeOther, "{what}: {}", deleted.body);
 
-    flows::Streamed::from_answer(common::Answer::from(response).await)
+    Streamed::from_answer(Answer::from(response).await)
 }
 
 #[tokio::test]
@@ -741,8 +748,8 @@ async fn run_is_stored_when_its_key_is_deleted_meanwhile() {
 #[tokio::test]
 async fn repeated_models_are_probed_once() {
     let r = ready().await;
-    r.site.mount_ok(MODEL_A, QUOTA_A, 1).await;
-    r.site.mount_ok(MODEL_B, QUOTA_B, 1).await;
+    mount_ok(&r.site.upstream, MODEL_A, QUOTA_A, 1).await;
+    mount_ok(&r.site.upstream, MODEL_B, QUOTA_B, 1).await;
 
     let id = r
         .user
@@ -765,7 +772,7 @@ async fn repeated_models_are_probed_once() {
 #[tokio::test]
 async fn an_empty_preset_is_refused() {
     let r = ready().await;
-    common::forbid_any_call(&r.site.upstream).await;
+    forbid_any_call(&r.site.upstream).await;
     // The presets page refuses an empty list, so make one the way an old version might have.
     r.site
         .db()
@@ -797,7 +804,7 @@ async fn an_empty_preset_is_refused() {
 
 #[tokio::test]
 async fn query_page_escapes_key_labels_and_preset_names() {
-    let site = Site::new().await;
+    let site = TestApp::new().await;
     let user = site.user("alice").await;
     user.add_key("<script>alert(1)</script>", KEY).await;
     user.add_preset(r#""><img src=x onerror=alert(2)>"#, &[MODEL_A])
@@ -808,13 +815,13 @@ async fn query_page_escapes_key_labels_and_preset_names() {
     assert_eq!(page.status, Status::Ok);
     assert!(!page.body.contains("<script>alert"), "{}", page.body);
     assert!(!page.body.contains("<img src=x"), "{}", page.body);
-    assert!(common::html_unescape(&page.body).contains("<script>alert(1)</script>"));
+    assert!(html_unescape(&page.body).contains("<script>alert(1)</script>"));
 }
 
 #[tokio::test]
 async fn typed_text_cannot_break_out_of_the_models_field() {
     let r = ready().await;
-    common::forbid_any_call(&r.site.upstream).await;
+    forbid_any_call(&r.site.upstream).await;
     let typed = "</textarea><script>alert(1)</script>";
 
     let answer = r
@@ -832,7 +839,7 @@ async fn typed_text_cannot_break_out_of_the_models_field() {
 #[tokio::test]
 async fn a_pasted_key_is_not_silently_replaced_by_the_selected_saved_key() {
     let r = ready().await;
-    r.site.mount_ok(MODEL_A, QUOTA_A, 1).await;
+    mount_ok(&r.site.upstream, MODEL_A, QUOTA_A, 1).await;
 
     let answer = r
         .user
@@ -846,7 +853,7 @@ async fn a_pasted_key_is_not_silently_replaced_by_the_selected_saved_key() {
     let requests = r.site.upstream.received_requests().await.unwrap();
     let used: Vec<String> = requests
         .iter()
-        .filter(|req| req.url.path() == common::CHAT_PATH)
+        .filter(|req| req.url.path() == CHAT_PATH)
         .filter_map(|req| req.headers.get("authorization")?.to_str().ok())
         .map(str::to_owned)
         .collect();

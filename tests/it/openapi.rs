@@ -1,20 +1,20 @@
 //! `GET /api/openapi.json` is kept true: every mounted JSON route is documented and every
 //! documented operation is mounted, and the documented shapes match real answers.
 
-mod common;
-mod flows;
-
 use std::collections::BTreeSet;
 
 use rocket::http::Status;
 use rocket::local::asynchronous::Client;
 use serde_json::{Value, json};
 
-use common::KEY;
-use flows::{MODEL_A, MODEL_B, QUOTA_A, QUOTA_B, Site, api_balance, api_get};
+use crate::harness::api::{api_balance, api_get};
+use crate::harness::http::get;
+use crate::harness::secrets::KEY;
+use crate::harness::upstream::{MODEL_A, MODEL_B, QUOTA_A, QUOTA_B, mount_balance, mount_ok};
+use crate::harness::{TestApp, User};
 
 async fn document(client: &Client) -> Value {
-    let answer = common::get(client, "/api/openapi.json").await;
+    let answer = get(client, "/api/openapi.json").await;
     assert_eq!(answer.status, Status::Ok, "{}", answer.body);
     answer.json()
 }
@@ -90,11 +90,11 @@ fn strings(array: &Value) -> BTreeSet<String> {
 }
 
 /// A token holder's real `/api/balance` answer with the account balance and a history id.
-async fn real_answer() -> (Site, flows::User, String, Value) {
-    let site = Site::new().await;
-    site.mount_balance().await;
-    site.mount_ok(MODEL_A, QUOTA_A, 1).await;
-    site.mount_ok(MODEL_B, QUOTA_B, 1).await;
+async fn real_answer() -> (TestApp, User, String, Value) {
+    let site = TestApp::new().await;
+    mount_balance(&site.upstream).await;
+    mount_ok(&site.upstream, MODEL_A, QUOTA_A, 1).await;
+    mount_ok(&site.upstream, MODEL_B, QUOTA_B, 1).await;
     let user = site.user("alice").await;
     user.add_key("main", KEY).await;
     user.add_preset("daily", &[MODEL_A, MODEL_B]).await;
@@ -112,8 +112,8 @@ async fn real_answer() -> (Site, flows::User, String, Value) {
 
 #[tokio::test]
 async fn the_document_is_openapi_3_json() {
-    let site = Site::new().await;
-    let client = site.browser().await;
+    let site = TestApp::new().await;
+    let client = site.start().await;
 
     let doc = document(&client).await;
 
@@ -125,8 +125,8 @@ async fn the_document_is_openapi_3_json() {
 
 #[tokio::test]
 async fn every_mounted_json_route_is_documented() {
-    let site = Site::new().await;
-    let client = site.browser().await;
+    let site = TestApp::new().await;
+    let client = site.start().await;
     let documented = documented_operations(&document(&client).await);
 
     let mounted = mounted_operations(&client);
@@ -141,8 +141,8 @@ async fn every_mounted_json_route_is_documented() {
 
 #[tokio::test]
 async fn every_documented_operation_is_mounted() {
-    let site = Site::new().await;
-    let client = site.browser().await;
+    let site = TestApp::new().await;
+    let client = site.start().await;
     let documented = documented_operations(&document(&client).await);
 
     let mounted = mounted_operations(&client);
@@ -157,7 +157,7 @@ async fn every_documented_operation_is_mounted() {
 #[tokio::test]
 async fn model_row_requires_exactly_the_fields_of_a_real_row() {
     let (site, _user, _token, answer) = real_answer().await;
-    let doc = document(&site.browser().await).await;
+    let doc = document(&site.start().await).await;
     let model_row = schema(&doc, "ModelRow");
 
     for row in answer["data"].as_array().expect("rows") {
@@ -169,7 +169,7 @@ async fn model_row_requires_exactly_the_fields_of_a_real_row() {
 #[tokio::test]
 async fn balance_response_describes_every_field_of_a_real_answer() {
     let (site, _user, _token, answer) = real_answer().await;
-    let doc = document(&site.browser().await).await;
+    let doc = document(&site.start().await).await;
 
     let response = schema(&doc, "BalanceResponse");
     let documented = keys(&response["properties"]);
@@ -196,7 +196,7 @@ async fn balance_response_describes_every_field_of_a_real_answer() {
 #[tokio::test]
 async fn run_summary_describes_every_field_of_real_history_answers() {
     let (site, user, token, answer) = real_answer().await;
-    let doc = document(&site.browser().await).await;
+    let doc = document(&site.start().await).await;
     let summary = schema(&doc, "RunSummary");
     let documented = keys(&summary["properties"]);
     let required = strings(&summary["required"]);
