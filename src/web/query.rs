@@ -247,6 +247,7 @@ fn strip_json(
         "type": "balance",
         "code": strip.code,
         "available": strip.points.as_ref().map(|p| p.available.clone()),
+        "total": strip.points.as_ref().map(|p| p.total.clone()),
         "frozen": strip.points.as_ref().filter(|_| strip.frozen_held).map(|p| p.frozen.clone()),
         "spent": strip.spent,
         "tiers": strip.tiers.iter().map(|t| json!({"price": t.price, "calls": t.calls})).collect::<Vec<_>>(),

@@ -32,7 +32,8 @@ pub struct SignedIn {
     pub csrf_token: String,
     /// The language the pages speak to this browser.
     pub lang: Lang,
-    /// This request's path and query, so the language switch can come back to it.
+    /// This request's path (not its query, which may carry anything), so the language switch
+    /// can come back to it.
     pub here: String,
 }
 
@@ -68,7 +69,7 @@ async fn signed_in(request: &Request<'_>) -> Option<SignedIn> {
                     session_id: s.session_id,
                     csrf_token: s.csrf_token,
                     lang: request_lang(request),
-                    here: request.uri().to_string(),
+                    here: request.uri().path().to_string(),
                 }),
                 Err(error) => {
                     tracing::error!(%error, "session lookup failed");
@@ -136,7 +137,7 @@ impl<'r> FromRequest<'r> for Viewer {
             user,
             csrf_token,
             lang: request_lang(request),
-            here: request.uri().to_string(),
+            here: request.uri().path().to_string(),
         })
     }
 }
@@ -153,7 +154,7 @@ pub async fn chrome_for(request: &Request<'_>) -> Layout {
         user.map(|user| user.csrf_token).unwrap_or_default(),
         request_lang(request),
     )
-    .at(&request.uri().to_string())
+    .at(request.uri().path().as_str())
 }
 
 /// A signed-in user; otherwise 401, which the page catcher turns into a sign-in redirect.

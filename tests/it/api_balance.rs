@@ -12,7 +12,8 @@ use crate::harness::TestApp;
 use crate::harness::api::{NONE4, assert_row, post_balance, post_balance_raw, row, rows, some4};
 use crate::harness::secrets::KEY;
 use crate::harness::upstream::{
-    balance, chat, completion, error_body, mount_ok, ok_with_quota, with_quota,
+    CHAT_PATH, balance, balance_body, chat, completion, error_body, mount_ok, ok_with_quota,
+    with_quota,
 };
 
 const MODEL: &str = "Qwen/Qwen2.5-72B-Instruct";
@@ -695,8 +696,9 @@ async fn the_same_key_in_header_and_body_is_fine() {
 async fn invalid_ids_get_rows_without_calls_beside_valid_ones() {
     let app = TestApp::new().await;
     mount_ok(&app.upstream, "a/b", QUOTA, 1).await;
-    // Only a/b may reach the upstream.
-    wiremock::Mock::given(wiremock::matchers::any())
+    // Only a/b may reach the chat endpoint (the free balance is read as always).
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .and(wiremock::matchers::path(CHAT_PATH))
         .respond_with(ResponseTemplate::new(500))
         .expect(0)
         .with_priority(10)
@@ -808,7 +810,8 @@ async fn include_account_adds_the_points_balance() {
             "request_id": "r",
             "data": {"total_balance": 250, "available_balance": 240.5, "frozen_amount": 9.5}
         })))
-        .expect(1)
+        // Read before the first probe and again after the last one settled.
+        .expect(2)
         .mount(&app.upstream)
         .await;
     let client = app.start().await;
@@ -843,7 +846,8 @@ async fn a_rejected_balance_call_is_an_account_error_not_a_failed_query() {
         .respond_with(ResponseTemplate::new(401).set_body_json(json!({
             "success": false, "code": "401", "message": "Unauthorized", "request_id": "r"
         })))
-        .expect(1)
+        // Read before the first probe and again after the last one settled.
+        .expect(2)
         .mount(&app.upstream)
         .await;
     let client = app.start().await;
@@ -880,7 +884,8 @@ async fn a_balance_error_echoing_the_key_never_reaches_the_client() {
             "message": format!("token {KEY} is not allowed here"),
             "request_id": "r"
         })))
-        .expect(1)
+        // Read before the first probe and again after the last one settled.
+        .expect(2)
         .mount(&app.upstream)
         .await;
     let client = app.start().await;
@@ -898,19 +903,21 @@ async fn a_balance_error_echoing_the_key_never_reaches_the_client() {
     );
 }
 
+/// Points-first: the free balance is the headline, so it is read (before and after the probes)
+/// and reported whenever a key is used, `include_account` or not.
 #[tokio::test]
-async fn without_include_account_the_balance_is_neither_fetched_nor_reported() {
+async fn without_include_account_the_balance_is_still_read_and_reported() {
     let app = TestApp::new().await;
     mount_ok(&app.upstream, MODEL, QUOTA, 1).await;
     balance()
-        .respond_with(ResponseTemplate::new(200))
-        .expect(0)
+        .respond_with(ResponseTemplate::new(200).set_body_json(balance_body()))
+        .expect(2)
         .mount(&app.upstream)
         .await;
 
     let json = query_one(&app, MODEL).await;
 
-    assert!(json.get("account").is_none(), "{json}");
+    assert_eq!(json["account"]["available_balance"], json!(240.5), "{json}");
 }
 
 #[tokio::test]

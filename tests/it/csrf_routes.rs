@@ -135,6 +135,24 @@ const TABLE: &[Case] = &[
         fields: &[],
     },
     Case {
+        path: "/keys/<id>/refresh",
+        id: Id::Key,
+        undoes_fixture: false,
+        fields: &[],
+    },
+    Case {
+        path: "/prices",
+        id: Id::None,
+        undoes_fixture: false,
+        fields: &[("model", MODEL_A), ("points", "1")],
+    },
+    Case {
+        path: "/lang",
+        id: Id::None,
+        undoes_fixture: false,
+        fields: &[("lang", "en"), ("next", "/")],
+    },
+    Case {
         path: "/presets",
         id: Id::None,
         undoes_fixture: false,

@@ -134,7 +134,10 @@ async fn says_how_long_until_the_daily_reset() {
     let html = dashboard(&user).await;
 
     let text = visible_text(&html);
-    let after = &text[text.find("额度将在").expect("the reset sentence") + "额度将在".len()..];
+    let after = &text[text
+        .find("距北京时间 00:00 还有")
+        .expect("the reset sentence")
+        + "距北京时间 00:00 还有".len()..];
     let words: Vec<&str> = after.split_whitespace().take(4).collect();
     assert_eq!((words[1], words[3]), ("小时", "分钟"), "{text}");
     let shown: i64 = words[0].parse::<i64>().unwrap() * 60 + words[2].parse::<i64>().unwrap();

@@ -6,8 +6,8 @@ use modelscope_balance::db::Db;
 use modelscope_balance::db::history::StoredBalance;
 use modelscope_balance::db::runs::{NewRun, insert_run};
 use modelscope_balance::ids::{KeyId, PresetId, UserId};
-use modelscope_balance::modelscope::{ErrorCode, Failure, Quota};
 use modelscope_balance::modelscope::ModelResult;
+use modelscope_balance::modelscope::{ErrorCode, Failure, Quota};
 use rocket::http::Status;
 use serde_json::Value;
 
@@ -709,10 +709,19 @@ async fn csv_export_opens_in_excel_and_carries_no_key() {
             "error_code",
             "error_message",
             "latency_ms",
+            "quota_source",
+            "points_per_call",
+            "price_source",
+            "calls_left",
+            "calls_left_min",
+            "calls_left_max",
+            "kind",
+            "balance_available",
+            "points_spent",
         ]
     );
     assert_eq!(records.len(), 1 + 4, "one line per model result");
-    assert!(records.iter().all(|r| r.len() == 13));
+    assert!(records.iter().all(|r| r.len() == 22));
     // Newest run first.
     assert_eq!(records[1][0], "2026-03-02 00:02:00");
     assert_eq!(records[1][2], "'-2+3");

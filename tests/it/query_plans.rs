@@ -299,9 +299,14 @@ impl Site {
                 .unwrap();
             let mut keys = [KeyId(0); 2];
             for (slot, label) in keys.iter_mut().zip(["main", "spare"]) {
-                *slot = api_keys::insert_sealed(&mut conn, user, label, modelscope_balance::modelscope::Site::Cn, "beef", |_| {
-                    Ok::<_, std::convert::Infallible>(sealed())
-                })
+                *slot = api_keys::insert_sealed(
+                    &mut conn,
+                    user,
+                    label,
+                    modelscope_balance::modelscope::Site::Cn,
+                    "beef",
+                    |_| Ok::<_, std::convert::Infallible>(sealed()),
+                )
                 .unwrap()
                 .unwrap()
                 .unwrap();

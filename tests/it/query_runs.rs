@@ -360,10 +360,17 @@ async fn stream_sends_start_rows_balance_and_done() {
     assert_eq!(streamed.status, Status::Ok, "{}", streamed.body);
     assert!(streamed.is_ndjson(), "{:?}", streamed.content_type);
     let events = &streamed.events;
-    assert_eq!(events.len(), 1 + 3 + 1 + 1, "{}", streamed.body);
+    // start, expected, before, 3 rows, balance (after), final, done.
+    assert_eq!(events.len(), 1 + 1 + 1 + 3 + 1 + 1 + 1, "{}", streamed.body);
     assert_eq!(
         events[0],
-        json!({"type": "start", "total": 3, "models": [MODEL_A, MODEL_B, MODEL_C]})
+        json!({"type": "start", "total": 3, "models": [MODEL_A, MODEL_B, MODEL_C], "check": false})
+    );
+    // No price is known yet: each model costs 0.5 to 2 points.
+    assert_eq!(events[1], json!({"type": "expected", "cost": "1.5–6"}));
+    assert_eq!(
+        events[2],
+        json!({"type": "before", "code": "ok", "available": 240.5})
     );
     let mut indexes = streamed.row_order();
     indexes.sort_unstable();
@@ -383,26 +390,45 @@ async fn stream_sends_start_rows_balance_and_done() {
         assert!(row["latency_ms"].is_u64(), "{row}");
         let mut row = row;
         row.as_object_mut().unwrap().remove("latency_ms");
-        assert_eq!(
-            row,
-            json!({
-                "type": "row",
-                "index": index,
-                "model": model,
-                "request_limit": quota[0].to_string(),
-                "request_remaining": quota[1].to_string(),
-                "model_request_limit": quota[2].to_string(),
-                "model_request_remaining": quota[3].to_string(),
-                "code": "ok",
-                "detail": null,
-            })
-        );
+        let expected = json!({
+            "type": "row",
+            "index": index,
+            "model": model,
+            "account": format!("{} / {}", quota[1], quota[0]),
+            "model_quota": format!("{} / {}", quota[3], quota[2]),
+            "calls_left": quota[1].min(quota[3]).to_string(),
+            "source": "headers",
+            "price": null,
+            "price_source": "",
+            "code": "ok",
+            "detail": null,
+        });
+        assert_eq!(row, expected);
+        // The final event answers each row again from the balance after the run.
+        let mut last = streamed.of_type("final")[0]["rows"][index].clone();
+        last.as_object_mut().unwrap().remove("latency_ms");
+        let mut expected = expected;
+        let object = expected.as_object_mut().unwrap();
+        object.remove("type");
+        object.remove("index");
+        assert_eq!(last, expected);
     }
+    // The balance double keeps 9.5 frozen before and after, so nothing settles and 0 is spent.
     assert_eq!(
         streamed.of_type("balance"),
-        [
-            &json!({"type": "balance", "code": "ok", "total": "250", "available": "240.5", "frozen": "9.5"})
-        ]
+        [&json!({
+            "type": "balance",
+            "code": "ok",
+            "available": "240.5",
+            "total": "250",
+            "frozen": "9.5",
+            "spent": "0",
+            "tiers": [
+                {"price": "2", "calls": 120},
+                {"price": "1", "calls": 240},
+                {"price": "0.5", "calls": 481},
+            ],
+        })]
     );
     let done = events.last().unwrap();
     assert_eq!(done["type"], "done", "{}", streamed.body);

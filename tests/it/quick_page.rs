@@ -131,7 +131,8 @@ async fn a_quick_query_shows_rows_labels_points_and_time() {
             "request_id": "r",
             "data": {"total_balance": 250, "available_balance": 240.5, "frozen_amount": 9.5}
         })))
-        .expect(1)
+        // Read before the first probe and again after the last one settled.
+        .expect(2)
         .mount(&app.upstream)
         .await;
     let client = app.start().await;
@@ -217,7 +218,8 @@ async fn a_failed_points_balance_is_said_on_the_page() {
         .respond_with(ResponseTemplate::new(401).set_body_json(json!({
             "success": false, "code": "401", "message": "Unauthorized", "request_id": "r"
         })))
-        .expect(1)
+        // Read before the first probe and again after the last one settled.
+        .expect(2)
         .mount(&app.upstream)
         .await;
     let client = app.start().await;

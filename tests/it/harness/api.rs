@@ -109,7 +109,9 @@ pub fn assert_row(row: &Value, expected: Value) {
     assert_eq!(row, expected);
 }
 
-/// A row the way the API writes it.
+/// A row the way the API writes it when no points balance is known (the balance endpoint is
+/// not mounted, so it answers 404) and no price is known: a healthy row with headers answers
+/// from them (the smallest remaining count), every other row has no "calls left".
 pub fn row(
     model: &str,
     numbers: [Option<i64>; 4],
@@ -117,6 +119,9 @@ pub fn row(
     error_code: Option<&str>,
     status: Option<u16>,
 ) -> Value {
+    let headers = numbers.iter().any(Option::is_some);
+    let healthy = error.is_none() && error_code.is_none();
+    let calls_left = [numbers[1], numbers[3]].into_iter().flatten().min();
     json!({
         "model": model,
         "request_limit": numbers[0],
@@ -126,6 +131,40 @@ pub fn row(
         "error": error,
         "error_code": error_code,
         "status": status,
+        "quota_source": (healthy && headers).then_some("headers"),
+        "points_per_call": null,
+        "price_source": null,
+        "calls_left": if healthy { calls_left } else { None },
+        "calls_left_range": null,
+    })
+}
+
+/// A healthy row of the points regime: no headers, the answer from the balance.
+/// `price`: the known price (and how), else `calls_left_range` is the range the tiers allow.
+pub fn points_row(
+    model: &str,
+    available: f64,
+    price: Option<(f64, &str)>,
+    status: Option<u16>,
+) -> Value {
+    let calls = |price: f64| ((available / price) + 1e-9).floor() as i64;
+    json!({
+        "model": model,
+        "request_limit": null,
+        "request_remaining": null,
+        "model_request_limit": null,
+        "model_request_remaining": null,
+        "error": null,
+        "error_code": null,
+        "status": status,
+        "quota_source": "points",
+        "points_per_call": price.map(|(p, _)| p),
+        "price_source": price.map(|(_, source)| source),
+        "calls_left": price.map(|(p, _)| calls(p)),
+        "calls_left_range": match price {
+            Some(_) => Value::Null,
+            None => json!([calls(2.0), calls(0.5)]),
+        },
     })
 }
 
