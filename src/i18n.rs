@@ -90,6 +90,12 @@ impl From<String> for Arg<'_> {
     }
 }
 
+impl<'a> From<&'a String> for Arg<'a> {
+    fn from(text: &'a String) -> Self {
+        Self::Text(Cow::Borrowed(text))
+    }
+}
+
 macro_rules! number_arg {
     ($($t:ty),*) => {$(
         impl From<$t> for Arg<'_> {
@@ -100,6 +106,40 @@ macro_rules! number_arg {
     )*};
 }
 number_arg!(i64, u64, usize, u16, u32, f64);
+
+/// Anything a template passes as a message variable, however many references deep.
+pub trait ToArg {
+    fn to_arg(&self) -> Arg<'static>;
+}
+
+impl ToArg for str {
+    fn to_arg(&self) -> Arg<'static> {
+        Arg::Text(Cow::Owned(self.to_owned()))
+    }
+}
+
+impl ToArg for String {
+    fn to_arg(&self) -> Arg<'static> {
+        Arg::Text(Cow::Owned(self.clone()))
+    }
+}
+
+impl<T: ToArg + ?Sized> ToArg for &T {
+    fn to_arg(&self) -> Arg<'static> {
+        (**self).to_arg()
+    }
+}
+
+macro_rules! number_to_arg {
+    ($($t:ty),*) => {$(
+        impl ToArg for $t {
+            fn to_arg(&self) -> Arg<'static> {
+                Arg::Number(*self as f64)
+            }
+        }
+    )*};
+}
+number_to_arg!(i64, u64, usize, u16, u32, f64);
 
 /// The message `id` in `lang`.
 pub fn text(lang: Lang, id: &str) -> String {

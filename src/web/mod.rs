@@ -6,6 +6,7 @@
 mod account;
 mod assets;
 mod auth;
+mod confirm;
 mod dashboard;
 mod errors;
 mod history;
