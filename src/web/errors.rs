@@ -5,6 +5,7 @@ use askama_web::WebTemplate;
 use rocket::http::Status;
 use rocket::{Catcher, Request, catch};
 
+use super::session::InsecureCookies;
 use super::view::Layout;
 
 #[derive(Template, WebTemplate)]
@@ -12,15 +13,19 @@ use super::view::Layout;
 pub struct ErrorPage {
     pub layout: Layout,
     pub code: u16,
+    /// The form was refused because the browser, on plain HTTP, dropped our `Secure` cookie.
+    pub insecure_cookies: bool,
 }
 
 #[catch(default)]
-fn any_error(status: Status, _request: &Request<'_>) -> (Status, ErrorPage) {
+fn any_error(status: Status, request: &Request<'_>) -> (Status, ErrorPage) {
+    let insecure_cookies = request.local_cache(|| InsecureCookies(false)).0;
     (
         status,
         ErrorPage {
             layout: Layout::new(None, String::new()),
             code: status.code,
+            insecure_cookies,
         },
     )
 }
