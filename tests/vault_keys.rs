@@ -514,7 +514,11 @@ async fn restarting_with_another_master_key_gives_no_5xx_and_overwrites_nothing(
     std::fs::remove_file(env.key_file()).unwrap();
 
     forbid_upstream(&env).await;
-    let client = env.start().await;
+    // Issue 9, item 11: without this explicit flag the start is refused (see
+    // tests/hardening.rs); with it, the app starts on a new key.
+    let client = env
+        .start_with(|figment| figment.merge(("accept_new_master_key", true)))
+        .await;
     let new_key = std::fs::read(env.key_file()).expect("a new key file");
     assert_ne!(new_key, old_key);
     assert_eq!(mode(&env.key_file()), 0o600);
