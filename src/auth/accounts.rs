@@ -301,6 +301,11 @@ pub async fn delete_account(
             }
             users::delete(&tx, user_id)?;
             tx.commit()?;
+            // The WAL still holds the old pages (labels, names); fold it back and empty it.
+            // Best effort: a busy reader only delays this to the next checkpoint.
+            crate::db::best_effort(conn, "checkpoint after account delete", |conn| {
+                conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(0))
+            });
             Ok(())
         })
         .await?)
