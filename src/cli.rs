@@ -72,11 +72,7 @@ where
         Ok(Command::RotateMasterKey) => {
             let stdout = std::io::stdout();
             let stderr = std::io::stderr();
-            run_rotation(
-                &crate::figment(),
-                &mut stdout.lock(),
-                &mut stderr.lock(),
-            )
+            run_rotation(&crate::figment(), &mut stdout.lock(), &mut stderr.lock())
         }
         Err(problem) => {
             eprintln!("modelscope-balance: {problem}\n");

@@ -76,19 +76,22 @@ async fn setup(rocket: Rocket<Build>) -> Result<Rocket<Build>, Rocket<Build>> {
     match AppState::build(rocket.figment()) {
         Ok(state) => {
             logging::cap_dependency_logs(rocket.figment());
-            tracing::info!("{}", effective_configuration(rocket.figment(), &state.config));
+            tracing::info!(
+                "{}",
+                effective_configuration(rocket.figment(), &state.config)
+            );
             Ok(rocket
-            .manage(modelscope::Catalogue::new(state.engine.upstream().clone()))
-            .manage(Planner::new(
-                state.db.clone(),
-                state.keyring.clone(),
-                state.config.max_models_per_query,
-            ))
-            .manage(state.config)
-            .manage(state.db)
-            .manage(state.engine)
-            .manage(state.keyring)
-            .manage(state.lock))
+                .manage(modelscope::Catalogue::new(state.engine.upstream().clone()))
+                .manage(Planner::new(
+                    state.db.clone(),
+                    state.keyring.clone(),
+                    state.config.max_models_per_query,
+                ))
+                .manage(state.config)
+                .manage(state.db)
+                .manage(state.engine)
+                .manage(state.keyring)
+                .manage(state.lock))
         }
         Err(message) => {
             tracing::error!("{message}");

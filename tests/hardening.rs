@@ -116,8 +116,15 @@ async fn concurrent_guesses_cannot_pass_the_throttle_together() {
         *statuses.entry(answer.status().code).or_default() += 1;
     }
     let verified = statuses.get(&401).copied().unwrap_or(0);
-    assert!(verified <= 5, "{verified} guesses were checked: {statuses:?}");
-    assert_eq!(verified + statuses.get(&429).copied().unwrap_or(0), 40, "{statuses:?}");
+    assert!(
+        verified <= 5,
+        "{verified} guesses were checked: {statuses:?}"
+    );
+    assert_eq!(
+        verified + statuses.get(&429).copied().unwrap_or(0),
+        40,
+        "{statuses:?}"
+    );
     let recorded = support::count(
         &env.db(),
         "SELECT count(*) FROM login_failures WHERE username = 'victim' AND ?1 = ?1",
@@ -172,12 +179,18 @@ async fn password_re_checks_are_throttled_like_sign_ins() {
         }
     };
     for _ in 0..5 {
-        change("guess guess").await.assert_status(Status::UnprocessableEntity);
+        change("guess guess")
+            .await
+            .assert_status(Status::UnprocessableEntity);
     }
     let throttled = change(PASSWORD).await;
     throttled.assert_status(Status::TooManyRequests);
     assert!(throttled.header("Retry-After").is_some());
-    assert!(throttled.text().contains("分钟后再试"), "{}", throttled.text());
+    assert!(
+        throttled.text().contains("分钟后再试"),
+        "{}",
+        throttled.text()
+    );
     // The delete re-check counts against the same (account, address).
     let token = support::csrf(&client, "/account").await;
     let delete = support::post_form_with(
@@ -188,7 +201,10 @@ async fn password_re_checks_are_throttled_like_sign_ins() {
     )
     .await;
     delete.assert_status(Status::TooManyRequests);
-    assert!(support::user_id(&env.db(), "carol").is_some(), "deleted anyway");
+    assert!(
+        support::user_id(&env.db(), "carol").is_some(),
+        "deleted anyway"
+    );
     // From another address the owner still can.
     let other = [("X-Real-IP", "192.0.2.34")];
     let token = support::csrf(&client, "/account").await;
@@ -225,9 +241,12 @@ async fn a_next_that_is_no_valid_uri_goes_home_without_an_orphan_session() {
         answer.assert_redirect_to("/");
         assert!(support::session_cookie(&client).is_some(), "{next:?}");
         // The login page echoes it safely too.
-        support::get(&client, &format!("/login?next={}", support::url_encode(next)))
-            .await
-            .assert_status(Status::Ok);
+        support::get(
+            &client,
+            &format!("/login?next={}", support::url_encode(next)),
+        )
+        .await
+        .assert_status(Status::Ok);
     }
     // One session from sign-up plus one per login, each with a cookie that was sent.
     let sessions = support::count(&env.db(), "SELECT count(*) FROM sessions WHERE ?1 = ?1", 0);
@@ -418,7 +437,10 @@ async fn from_an_empty_directory_the_binary_keeps_its_security_defaults() {
             .submit(
                 "/login",
                 "/login",
-                &[("username", &format!("nobody{n}")), ("password", "whatever1")],
+                &[
+                    ("username", &format!("nobody{n}")),
+                    ("password", "whatever1"),
+                ],
                 &[("X-Real-IP", &spoofed)],
             )
             .await;
@@ -454,7 +476,12 @@ async fn from_an_empty_directory_the_binary_keeps_its_security_defaults() {
         .lines()
         .find(|l| l.contains("configuration:"))
         .unwrap_or_else(|| panic!("no configuration line: {logs}"));
-    for expected in ["ip_header=off", "limits.json=64KiB", "limits.form=64KiB", "secure_cookies="] {
+    for expected in [
+        "ip_header=off",
+        "limits.json=64KiB",
+        "limits.form=64KiB",
+        "secure_cookies=",
+    ] {
         assert!(line.contains(expected), "{expected} missing: {line}");
     }
     assert_eq!(logs.matches("configuration:").count(), 1, "{logs}");
@@ -468,7 +495,9 @@ async fn a_trickled_form_body_is_cut_with_408() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let _server = Server::start(dir.path(), port, &[("ROCKET_BODY_TIMEOUT_SECS", "1")]).await;
-    let mut socket = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let mut socket = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
     socket
         .write_all(
             b"POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\n\
@@ -495,8 +524,16 @@ async fn a_trickled_form_body_is_cut_with_408() {
         }
     }
     let head = String::from_utf8_lossy(&answer);
-    assert!(head.starts_with("HTTP/1.1 408"), "after {:?}: {head}", started.elapsed());
-    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    assert!(
+        head.starts_with("HTTP/1.1 408"),
+        "after {:?}: {head}",
+        started.elapsed()
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 /// Item 14: listening beyond loopback over plain HTTP with `Secure` cookies is warned about at
@@ -507,7 +544,10 @@ async fn listening_beyond_loopback_without_tls_warns_about_secure_cookies() {
     let mut server = Server::start(
         dir.path(),
         free_port(),
-        &[("ROCKET_ADDRESS", "0.0.0.0"), ("ROCKET_SECURE_COOKIES", "true")],
+        &[
+            ("ROCKET_ADDRESS", "0.0.0.0"),
+            ("ROCKET_SECURE_COOKIES", "true"),
+        ],
     )
     .await;
     server.stop();
@@ -520,9 +560,17 @@ async fn listening_beyond_loopback_without_tls_warns_about_secure_cookies() {
     );
 
     let dir = tempfile::tempdir().unwrap();
-    let mut server = Server::start(dir.path(), free_port(), &[("ROCKET_SECURE_COOKIES", "true")]).await;
+    let mut server = Server::start(
+        dir.path(),
+        free_port(),
+        &[("ROCKET_SECURE_COOKIES", "true")],
+    )
+    .await;
     server.stop();
-    assert!(!server.logs().contains("plain HTTP with secure_cookies"), "loopback is fine");
+    assert!(
+        !server.logs().contains("plain HTTP with secure_cookies"),
+        "loopback is fine"
+    );
 }
 
 /// Item 14: a form posted from a plain-HTTP page on a LAN address, whose browser dropped our
@@ -530,9 +578,7 @@ async fn listening_beyond_loopback_without_tls_warns_about_secure_cookies() {
 #[tokio::test]
 async fn a_form_from_plain_http_beyond_loopback_explains_the_secure_cookie_problem() {
     let env = Env::new().await;
-    let client = env
-        .start_with(|f| f.merge(("secure_cookies", true)))
-        .await;
+    let client = env.start_with(|f| f.merge(("secure_cookies", true))).await;
     let fields = support::form_encode(&[
         ("username", "lan"),
         ("password", PASSWORD),
@@ -556,7 +602,10 @@ async fn a_form_from_plain_http_beyond_loopback_explains_the_secure_cookie_probl
     let lan = post("http://192.168.1.5:8000", "192.168.1.5:8000").await;
     lan.assert_status(Status::Forbidden);
     let text = lan.text();
-    assert!(text.contains("HTTPS") && text.contains("secure_cookies = false"), "{text}");
+    assert!(
+        text.contains("HTTPS") && text.contains("secure_cookies = false"),
+        "{text}"
+    );
     assert!(text.contains("ROCKET_SECURE_COOKIES=false"), "{text}");
 
     // On loopback browsers keep Secure cookies, so a refusal there is the usual one.
@@ -632,7 +681,12 @@ async fn no_log_level_prints_a_secret() {
         let (_, _, html) = browser.get("/keys").await;
         secrets.push(support::extract_csrf(&html).expect("session token"));
         let (status, _, _) = browser
-            .submit("/keys", "/keys", &[("label", "main"), ("api_key", &saved_key)], &[])
+            .submit(
+                "/keys",
+                "/keys",
+                &[("label", "main"), ("api_key", &saved_key)],
+                &[],
+            )
             .await;
         assert_eq!(status, 303, "key save at {rocket_level}");
         let (status, _, _) = browser
@@ -648,7 +702,10 @@ async fn no_log_level_prints_a_secret() {
             .post(format!("{}/api/balance", server.base))
             .header("Content-Type", "application/json")
             .header("X-API-Key", &header_key)
-            .header("Cookie", format!("msb_session={}", browser.cookies["msb_session"]))
+            .header(
+                "Cookie",
+                format!("msb_session={}", browser.cookies["msb_session"]),
+            )
             .body(json!({"models": [support::MODEL]}).to_string())
             .send()
             .await
@@ -705,7 +762,10 @@ async fn an_echoed_key_is_redacted_after_json_decoding_and_in_any_case() {
             "{what} shows the key: {text}"
         );
         let decoded = text.replace("\\u002d", "-").to_ascii_lowercase();
-        assert!(!decoded.contains(KEY_UUID), "{what} shows the key escaped: {text}");
+        assert!(
+            !decoded.contains(KEY_UUID),
+            "{what} shows the key escaped: {text}"
+        );
     };
 
     let browser = site.browser().await;
@@ -740,7 +800,10 @@ async fn an_echoed_key_is_redacted_after_json_decoding_and_in_any_case() {
         .unwrap()
         .map(Result::unwrap)
         .collect();
-    assert!(stored.iter().any(|m| m.contains("not allowed here")), "{stored:?}");
+    assert!(
+        stored.iter().any(|m| m.contains("not allowed here")),
+        "{stored:?}"
+    );
     for message in stored {
         assert_clean("the database", &message);
     }
@@ -767,7 +830,12 @@ fn refused_start(env: &Env, vars: &[(&str, &str)]) -> String {
             assert!(!status.success());
             let mut stderr = String::new();
             use std::io::Read;
-            child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut stderr)
+                .unwrap();
             return stderr;
         }
         if started.elapsed() > Duration::from_secs(60) {
@@ -800,7 +868,13 @@ async fn a_missing_or_replaced_master_key_refuses_to_start_unless_accepted() {
     }
     assert!(!env.key_file().exists(), "a new key file was written");
     let message = refused_start(&env, &[]);
-    for expected in [path.as_str(), "missing", "1 saved API key", "accept_new_master_key", "Restore"] {
+    for expected in [
+        path.as_str(),
+        "missing",
+        "1 saved API key",
+        "accept_new_master_key",
+        "Restore",
+    ] {
         assert!(message.contains(expected), "{expected:?} not in: {message}");
     }
     assert!(!env.key_file().exists(), "a new key file was written");
@@ -817,12 +891,17 @@ async fn a_missing_or_replaced_master_key_refuses_to_start_unless_accepted() {
         std::io::Write::write_all(&mut file, &[9u8; 32]).unwrap();
     }
     let message = refused_start(&env, &[]);
-    assert!(message.contains("replaced") && message.contains(&path), "{message}");
+    assert!(
+        message.contains("replaced") && message.contains(&path),
+        "{message}"
+    );
 
     // Put back: it starts and the key opens.
     std::fs::write(env.key_file(), &original).unwrap();
     let client = env.start().await;
-    support::login(&client, "keeper", PASSWORD).await.assert_redirect_to("/");
+    support::login(&client, "keeper", PASSWORD)
+        .await
+        .assert_redirect_to("/");
     assert!(support::keys(&client).await.iter().all(|k| !k.cannot_open));
     drop(client);
 
@@ -831,7 +910,9 @@ async fn a_missing_or_replaced_master_key_refuses_to_start_unless_accepted() {
     let client = env
         .start_with(|f| f.merge(("accept_new_master_key", true)))
         .await;
-    support::login(&client, "keeper", PASSWORD).await.assert_redirect_to("/");
+    support::login(&client, "keeper", PASSWORD)
+        .await
+        .assert_redirect_to("/");
     assert!(support::keys(&client).await.iter().all(|k| k.cannot_open));
 }
 
@@ -856,9 +937,14 @@ async fn a_deleted_account_leaves_no_failures_labels_or_names_in_any_file() {
     .assert_redirect_to("/presets");
     let stranger = env.start().await;
     for n in 0..3 {
-        support::login_with(&stranger, "leaver", "not it at all", &[("X-Real-IP", &format!("192.0.2.{n}"))])
-            .await
-            .assert_status(Status::Unauthorized);
+        support::login_with(
+            &stranger,
+            "leaver",
+            "not it at all",
+            &[("X-Real-IP", &format!("192.0.2.{n}"))],
+        )
+        .await
+        .assert_status(Status::Unauthorized);
     }
     let token = support::csrf(&client, "/account").await;
     support::post_form(
@@ -876,7 +962,9 @@ async fn a_deleted_account_leaves_no_failures_labels_or_names_in_any_file() {
         0,
     );
     assert_eq!(failures, 0, "login failures kept the name and addresses");
-    let secure: i64 = db.query_row("PRAGMA secure_delete", [], |r| r.get(0)).unwrap();
+    let secure: i64 = db
+        .query_row("PRAGMA secure_delete", [], |r| r.get(0))
+        .unwrap();
     drop(db);
     let _ = secure;
     for (file, bytes) in env.all_files() {
@@ -921,16 +1009,30 @@ async fn a_locked_database_fails_no_request_for_an_optional_write() {
         .unwrap();
 
     let account = user.get("/account").await;
-    assert_eq!(account.status, Status::Ok, "signed out by a failed touch: {}", account.body);
+    assert_eq!(
+        account.status,
+        Status::Ok,
+        "signed out by a failed touch: {}",
+        account.body
+    );
     let history = user
         .client
         .get("/api/history")
         .header(Header::new("Authorization", format!("Bearer {token}")))
         .dispatch()
         .await;
-    assert_eq!(history.status(), Status::Ok, "a token's last-used write failed the call");
+    assert_eq!(
+        history.status(),
+        Status::Ok,
+        "a token's last-used write failed the call"
+    );
     let check = user.submit(&format!("/keys/{key_id}/check"), &[]).await;
-    assert_eq!(check.status, Status::Ok, "a key's last-used write failed the check: {}", check.body);
+    assert_eq!(
+        check.status,
+        Status::Ok,
+        "a key's last-used write failed the check: {}",
+        check.body
+    );
     assert!(check.body.contains("240.5"), "{}", check.body);
 
     let health = common::get(&user.client, "/health").await;
@@ -939,12 +1041,19 @@ async fn a_locked_database_fails_no_request_for_an_optional_write() {
     assert_eq!(health.json()["database"], json!("read_only"));
 
     let add = user
-        .submit("/keys", &[("label", "second"), ("api_key", common::OTHER_KEY)])
+        .submit(
+            "/keys",
+            &[("label", "second"), ("api_key", common::OTHER_KEY)],
+        )
         .await;
     assert_eq!(add.status, Status::ServiceUnavailable, "{}", add.body);
     let text = flows::visible_text(&add.body);
     assert!(text.contains("数据库暂时不可用"), "{text}");
-    assert!(add.body.contains("value=\"second\""), "the label was lost: {}", add.body);
+    assert!(
+        add.body.contains("value=\"second\""),
+        "the label was lost: {}",
+        add.body
+    );
 
     holder.execute_batch("ROLLBACK;").unwrap();
     let health = common::get(&user.client, "/health").await;
@@ -961,7 +1070,13 @@ impl Tmpfs {
     fn mount(size: &str) -> Option<Self> {
         let dir = tempfile::tempdir().ok()?;
         let mounted = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size},mode=0700"), "tmpfs"])
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0700"),
+                "tmpfs",
+            ])
             .arg(dir.path())
             .stderr(Stdio::null())
             .status()
@@ -1002,11 +1117,10 @@ async fn a_full_disk_is_said_honestly_and_heals_when_space_returns() {
         .merge(("modelscope_api_base", format!("{}/v1", upstream.uri())))
         .merge(("modelscope_hub_base", upstream.uri()));
     {
-        let client = rocket::local::asynchronous::Client::tracked(modelscope_balance::rocket_from(
-            figment,
-        ))
-        .await
-        .expect("ignites");
+        let client =
+            rocket::local::asynchronous::Client::tracked(modelscope_balance::rocket_from(figment))
+                .await
+                .expect("ignites");
         support::signed_up(&client, "filler").await;
         let db_path = tmpfs.path().join("data/modelscope-balance.db");
         let conn = rusqlite::Connection::open(&db_path).unwrap();
@@ -1045,7 +1159,11 @@ async fn a_full_disk_is_said_honestly_and_heals_when_space_returns() {
         if let Ok(other) = other {
             let signup = support::signup(&other, "newcomer", PASSWORD).await;
             signup.assert_status(Status::ServiceUnavailable);
-            assert!(signup.text().contains("数据库暂时不可用"), "{}", signup.text());
+            assert!(
+                signup.text().contains("数据库暂时不可用"),
+                "{}",
+                signup.text()
+            );
         }
 
         std::fs::remove_file(&filler).unwrap();
@@ -1069,7 +1187,9 @@ async fn refused_model_ids_with_control_characters_are_stored_escaped() {
     site.mount_ok(flows::MODEL_A, flows::QUOTA_A, 1).await;
     let user = site.user("escaper").await;
     let models = format!("{},Bad/id\u{7}\u{1b}[31m,Odd/\u{202e}gpj", flows::MODEL_A);
-    let run = user.run_query(&[("api_key", KEY), ("models", &models)]).await;
+    let run = user
+        .run_query(&[("api_key", KEY), ("models", &models)])
+        .await;
     let id = flows::history_id_of_redirect(&run);
     let stored: Vec<String> = site
         .db()
@@ -1086,7 +1206,10 @@ async fn refused_model_ids_with_control_characters_are_stored_escaped() {
             "stored raw: {model:?}"
         );
     }
-    assert!(stored.iter().any(|m| m == "Bad/id\\u{7}\\u{1b}[31m"), "{stored:?}");
+    assert!(
+        stored.iter().any(|m| m == "Bad/id\\u{7}\\u{1b}[31m"),
+        "{stored:?}"
+    );
     let export = user.get("/history/export?format=csv").await;
     assert!(!export.body.contains('\u{7}') && !export.body.contains('\u{1b}'));
     let _: Value = json!(null);

@@ -252,7 +252,15 @@ async fn check_current_password(
     let Some(user) = user else {
         return Err(AccountError::WrongPassword);
     };
-    if checked(db, &user.username, client_addr, password, Some(user.password_hash)).await? {
+    if checked(
+        db,
+        &user.username,
+        client_addr,
+        password,
+        Some(user.password_hash),
+    )
+    .await?
+    {
         Ok(())
     } else {
         Err(AccountError::WrongPassword)
@@ -364,11 +372,28 @@ mod tests {
     async fn sign_up_in_out() {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(&dir.path().join("t.db")).unwrap();
-        let first = sign_up(&db, "Alice", "correct horse", "correct horse", "1.2.3.4", 10, "ua")
-            .await
-            .unwrap();
+        let first = sign_up(
+            &db,
+            "Alice",
+            "correct horse",
+            "correct horse",
+            "1.2.3.4",
+            10,
+            "ua",
+        )
+        .await
+        .unwrap();
         assert!(matches!(
-            sign_up(&db, "alice", "correct horse", "correct horse", "1.2.3.4", 10, "ua").await,
+            sign_up(
+                &db,
+                "alice",
+                "correct horse",
+                "correct horse",
+                "1.2.3.4",
+                10,
+                "ua"
+            )
+            .await,
             Err(AccountError::UsernameTaken)
         ));
         let second = sign_in(&db, "ALICE", "correct horse", "1.2.3.4", "ua")

@@ -217,7 +217,11 @@ mod tests {
     async fn hashing_runs_on_the_bounded_pool() {
         assert!(concurrent_hashes() >= 1);
         let phc = run_bounded(|| hash_password("pw")).await.unwrap().unwrap();
-        assert!(run_bounded(move || verify_password("pw", &phc)).await.unwrap());
+        assert!(
+            run_bounded(move || verify_password("pw", &phc))
+                .await
+                .unwrap()
+        );
     }
 
     #[tokio::test]

@@ -186,7 +186,11 @@ mod tests {
         assert!(reserve(&mut conn, "alice", "2.2.2.2").unwrap().is_ok());
         assert!(reserve(&mut conn, "bob", "1.1.1.1").unwrap().is_ok());
         for n in 0..4 {
-            assert!(reserve(&mut conn, &format!("u{n}"), "1.1.1.1").unwrap().is_ok());
+            assert!(
+                reserve(&mut conn, &format!("u{n}"), "1.1.1.1")
+                    .unwrap()
+                    .is_ok()
+            );
         }
         // Ten from 1.1.1.1 now: the address waits, whatever the name.
         assert!(reserve(&mut conn, "carol", "1.1.1.1").unwrap().is_err());
@@ -218,7 +222,9 @@ mod tests {
         for _ in 0..3 {
             assert!(reserve_signup(&mut conn, "1.1.1.1", 3).unwrap().is_ok());
         }
-        let wait = reserve_signup(&mut conn, "1.1.1.1", 3).unwrap().unwrap_err();
+        let wait = reserve_signup(&mut conn, "1.1.1.1", 3)
+            .unwrap()
+            .unwrap_err();
         assert!((1..=SIGNUP_WINDOW_SECS).contains(&wait));
         assert!(reserve_signup(&mut conn, "2.2.2.2", 3).unwrap().is_ok());
         assert!(reserve_signup(&mut conn, "1.1.1.1", 0).unwrap().is_ok());

@@ -92,7 +92,11 @@ fn owner_only(path: &Path) -> Result<(), DbError> {
 
 /// Runs an optional write (a last-seen or last-used time): it waits a moment at most for a
 /// busy database, and a failure is logged, never returned, so it cannot fail the request.
-pub fn best_effort(conn: &Connection, what: &'static str, write: impl FnOnce(&Connection) -> rusqlite::Result<usize>) {
+pub fn best_effort(
+    conn: &Connection,
+    what: &'static str,
+    write: impl FnOnce(&Connection) -> rusqlite::Result<usize>,
+) {
     let _ = conn.busy_timeout(OPTIONAL_WRITE_TIMEOUT);
     if let Err(error) = write(conn) {
         tracing::warn!(%error, what, "optional write skipped");
@@ -199,8 +203,11 @@ mod tests {
         let path = dir.path().join("app.db");
         let db = Db::open(&path).unwrap();
         let conn = db.connection().unwrap();
-        conn.execute("INSERT INTO login_failures (username, client_addr, at) VALUES ('a', 'b', 1)", [])
-            .unwrap();
+        conn.execute(
+            "INSERT INTO login_failures (username, client_addr, at) VALUES ('a', 'b', 1)",
+            [],
+        )
+        .unwrap();
         for suffix in ["", "-wal", "-shm"] {
             let file = format!("{}{suffix}", path.display());
             let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;

@@ -352,11 +352,17 @@ mod tests {
             "bad key MS-ABCDEF12-ABCD-ABCD-ABCD-ABCDEF123456",
         ] {
             let shown = shown_text(body, &token).unwrap();
-            assert!(!shown.to_ascii_lowercase().contains("abcdef12"), "{body} -> {shown}");
+            assert!(
+                !shown.to_ascii_lowercase().contains("abcdef12"),
+                "{body} -> {shown}"
+            );
             assert!(shown.starts_with("bad key"), "{shown}");
         }
         // A key just past the cut is still masked first, not cut in half.
-        let body = format!("{} ms-abcdef12-abcd-abcd-abcd-abcdef123456", "x".repeat(190));
+        let body = format!(
+            "{} ms-abcdef12-abcd-abcd-abcd-abcdef123456",
+            "x".repeat(190)
+        );
         let shown = shown_text(&body, &token).unwrap();
         assert!(!shown.contains("abcdef"), "{shown}");
     }

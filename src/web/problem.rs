@@ -149,7 +149,9 @@ impl Problem {
                 Status::TooManyRequests,
                 Notice::new("signup_throttled").with_n((retry_after_secs + 59) / 60),
             ),
-            AccountError::Busy => Self::new(Status::ServiceUnavailable, Notice::new("hashing_busy")),
+            AccountError::Busy => {
+                Self::new(Status::ServiceUnavailable, Notice::new("hashing_busy"))
+            }
             AccountError::Db(error) => Self::db(error),
             AccountError::Hashing => {
                 tracing::error!("password hashing failed");

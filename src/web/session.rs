@@ -233,7 +233,10 @@ fn cookies_cannot_work(request: &Request<'_>) -> bool {
         return false;
     }
     let headers = request.headers();
-    let Some(page) = headers.get_one("Origin").or_else(|| headers.get_one("Referer")) else {
+    let Some(page) = headers
+        .get_one("Origin")
+        .or_else(|| headers.get_one("Referer"))
+    else {
         return false;
     };
     page.strip_prefix("http://")
@@ -246,7 +249,9 @@ fn cookies_cannot_work(request: &Request<'_>) -> bool {
 fn is_loopback_authority(authority: &str) -> bool {
     let host = match authority.strip_prefix('[') {
         Some(v6) => v6.split(']').next().unwrap_or(""),
-        None => authority.rsplit_once(':').map_or(authority, |(host, _)| host),
+        None => authority
+            .rsplit_once(':')
+            .map_or(authority, |(host, _)| host),
     };
     let host = host.to_ascii_lowercase();
     host == "localhost"
@@ -439,16 +444,30 @@ mod tests {
             assert_eq!(safe_next(Some(bad)), "/", "{bad:?}");
         }
         assert_eq!(safe_next(None), "/");
-        assert_eq!(safe_next(Some("/history?key=3&page=2")), "/history?key=3&page=2");
+        assert_eq!(
+            safe_next(Some("/history?key=3&page=2")),
+            "/history?key=3&page=2"
+        );
         assert_eq!(safe_next(Some("/history/model/a/b")), "/history/model/a/b");
     }
 
     #[test]
     fn loopback_authorities() {
-        for host in ["localhost", "localhost:8000", "127.0.0.1:8000", "[::1]:8000", "127.1.2.3"] {
+        for host in [
+            "localhost",
+            "localhost:8000",
+            "127.0.0.1:8000",
+            "[::1]:8000",
+            "127.1.2.3",
+        ] {
             assert!(is_loopback_authority(host), "{host}");
         }
-        for host in ["192.168.1.5:8000", "example.com", "10.0.0.1", "[fe80::1]:80"] {
+        for host in [
+            "192.168.1.5:8000",
+            "example.com",
+            "10.0.0.1",
+            "[fe80::1]:80",
+        ] {
             assert!(!is_loopback_authority(host), "{host}");
         }
     }
