@@ -18,6 +18,11 @@ notice-throttled = Too many failed attempts; try again in { $n ->
     [one] 1 minute
    *[other] { $n } minutes
 }.
+notice-signup_throttled = Too many accounts were made from your network address; try again in { $n ->
+    [one] 1 minute
+   *[other] { $n } minutes
+}.
+notice-hashing_busy = The server is busy (too many passwords being checked at once); try again in a few seconds. What you entered is still here.
 notice-wrong_password = The current password is wrong.
 notice-signup_closed = Sign-up is closed on this site; ask its administrator.
 notice-empty_label = Enter a name.

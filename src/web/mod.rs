@@ -26,7 +26,7 @@ pub mod view;
 use rocket::{Catcher, Route};
 
 pub use security::SecurityHeaders;
-pub use session::CrossSiteRefusal;
+pub use session::{CrossSiteRefusal, warn_if_cookies_cannot_work};
 
 pub fn routes() -> Vec<Route> {
     let mut routes = rocket::routes![

@@ -3,6 +3,8 @@
 //! else.
 
 use rocket::http::Status;
+use rocket::request::Request;
+use rocket::response::{self, Responder};
 
 use super::view::Notice;
 use crate::auth::access_tokens::TokenError;
@@ -178,12 +180,46 @@ impl Problem {
                 Status::TooManyRequests,
                 Notice::new("throttled").with_n((retry_after_secs + 59) / 60),
             ),
+            AccountError::SignupThrottled { retry_after_secs } => Self::new(
+                Status::TooManyRequests,
+                Notice::new("signup_throttled").with_n((retry_after_secs + 59) / 60),
+            ),
+            AccountError::Busy => {
+                Self::new(Status::ServiceUnavailable, Notice::new("hashing_busy"))
+            }
             AccountError::Db(error) => Self::db(error),
             AccountError::Hashing => {
                 tracing::error!("password hashing failed");
                 Self::new(Status::InternalServerError, Notice::new("internal"))
             }
         }
+    }
+}
+
+/// A form page again, with its status and, when throttled or busy, a `Retry-After` header.
+pub struct Refused<P> {
+    pub status: Status,
+    pub retry_after_secs: Option<i64>,
+    pub page: P,
+}
+
+impl<P> Refused<P> {
+    pub fn new(status: Status, page: P) -> Self {
+        Self {
+            status,
+            retry_after_secs: None,
+            page,
+        }
+    }
+}
+
+impl<'r, P: Responder<'r, 'static>> Responder<'r, 'static> for Refused<P> {
+    fn respond_to(self, request: &'r Request<'_>) -> response::Result<'static> {
+        let mut response = (self.status, self.page).respond_to(request)?;
+        if let Some(secs) = self.retry_after_secs {
+            response.set_raw_header("Retry-After", secs.to_string());
+        }
+        Ok(response)
     }
 }
 

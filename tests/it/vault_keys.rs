@@ -506,7 +506,11 @@ async fn restarting_with_another_master_key_gives_no_5xx_and_overwrites_nothing(
     std::fs::remove_file(app.key_file()).unwrap();
 
     forbid_upstream(&app).await;
-    let client = app.start().await;
+    // Issue 9, item 11: without this explicit flag the start is refused (see
+    // tests/hardening.rs); with it, the app starts on a new key.
+    let client = app
+        .start_with(|figment| figment.merge(("accept_new_master_key", true)))
+        .await;
     let new_key = std::fs::read(app.key_file()).expect("a new key file");
     assert_ne!(new_key, old_key);
     assert_eq!(mode(&app.key_file()), 0o600);
