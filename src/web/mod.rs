@@ -12,12 +12,14 @@ mod errors;
 mod history;
 mod keys;
 mod lang;
+mod live;
 mod params;
 mod presets;
 mod problem;
 mod query;
 mod quick;
 mod result_view;
+mod reveal;
 mod run_form;
 mod security;
 pub mod session;
@@ -25,6 +27,7 @@ pub mod view;
 
 use rocket::{Catcher, Route};
 
+pub use reveal::Reveals;
 pub use security::SecurityHeaders;
 pub use session::{CrossSiteRefusal, warn_if_cookies_cannot_work};
 
@@ -34,6 +37,7 @@ pub fn routes() -> Vec<Route> {
         dashboard::refresh,
         quick::index,
         quick::quick,
+        quick::stream,
         assets::stylesheet,
         assets::script,
         auth::signup_page,
@@ -45,12 +49,14 @@ pub fn routes() -> Vec<Route> {
         keys::list,
         keys::add,
         keys::update,
+        keys::confirm_delete,
         keys::delete,
         keys::check,
         presets::list,
         presets::create,
         presets::update,
         presets::make_default,
+        presets::confirm_delete,
         presets::delete,
         presets::set_price,
         query::page,

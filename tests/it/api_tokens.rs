@@ -12,6 +12,7 @@ use crate::harness::api::{
 };
 use crate::harness::db::{assert_ok_row, assert_points, run_ids, stored_rows, stored_run};
 use crate::harness::html::{html_unescape, shown_token, visible_text};
+use crate::harness::http::follow;
 use crate::harness::secrets::{KEY, OTHER_KEY, contains_bytes};
 use crate::harness::upstream::{
     MODEL_A, MODEL_B, QUOTA_A, QUOTA_B, forbid_any_call, mount_balance, mount_ok,
@@ -85,7 +86,7 @@ fn sha256_hex(text: &str) -> String {
 /// The visible text of the tokens-table row named `name` on `/account`.
 fn token_row(html: &str, name: &str) -> String {
     html.split("<tr>")
-        .find(|row| row.contains(&format!("<td>{name}</td>")))
+        .find(|row| row.contains(&format!(">{name}</td>")))
         .map(|row| visible_text(&row[..row.find("</tr>").unwrap_or(row.len())]))
         .unwrap_or_else(|| panic!("no token row {name:?}: {html}"))
 }
@@ -98,11 +99,19 @@ async fn a_new_token_is_shown_once() {
     let site = TestApp::new().await;
     let user = site.user("alice").await;
 
-    let answer = user.submit("/account/tokens", &[("name", "ci")]).await;
+    let made = user.submit("/account/tokens", &[("name", "ci")]).await;
+    let reveal_at = made.location().expect("post, then redirect").to_owned();
+    assert!(reveal_at.starts_with("/account/tokens/new/"), "{reveal_at}");
+    let answer = follow(&user.client, &made).await;
 
     assert_eq!(answer.status, Status::Ok, "{}", answer.body);
     let token = shown_token(&answer.body).expect("the new token is shown");
     assert!(is_token_shape(&token), "{token:?}");
+    let reloaded_reveal = user.get(&reveal_at).await;
+    assert_eq!(reloaded_reveal.status, Status::Ok);
+    assert_eq!(shown_token(&reloaded_reveal.body), None, "shown twice");
+    assert!(!reloaded_reveal.body.contains(&token[4..]), "shown again");
+    assert!(reloaded_reveal.body.contains("只显示一次"), "says why");
     let reload = user.get("/account").await;
     assert_eq!(reload.status, Status::Ok);
     assert!(!reload.body.contains(&token[4..]), "shown again");

@@ -483,8 +483,8 @@ async fn the_detail_page_shows_the_run_escaped() {
         "网页",
         "1987 / 2000",
         "488 / 500",
-        "成功 <strong>1</strong>",
-        "失败 <strong>2</strong>",
+        "成功 1 个",
+        "失败 2 个",
         "12.5",
         "250",
     ] {
@@ -504,8 +504,17 @@ async fn the_detail_page_shows_the_run_escaped() {
         text.contains("<script>x</script>"),
         "the stored model id, as text"
     );
-    // The delete form with the CSRF token.
-    assert!(body.contains(&format!("action=\"/history/{id}/delete\"")));
+    // Delete asks first: the link opens a confirmation that posts with the CSRF token.
+    assert!(body.contains(&format!("href=\"/history/{id}/delete\"")));
+    let confirm = alice.get(&format!("/history/{id}/delete")).await;
+    assert_eq!(confirm.status, Status::Ok);
+    assert!(
+        confirm
+            .body
+            .contains(&format!("action=\"/history/{id}/delete\""))
+    );
+    assert!(confirm.body.contains(&alice.csrf), "{}", confirm.body);
+    assert!(confirm.body.contains(&format!("#{id}")), "names the run");
 
     // A balance that failed is said in words.
     let mut failed_balance = Run::new(alice.id, MARCH_2_BJ);
@@ -518,7 +527,7 @@ async fn the_detail_page_shows_the_run_escaped() {
     let other = site.insert(&failed_balance);
     let page = alice.get(&format!("/history/{other}")).await;
     assert!(
-        page.body.contains("API Key 无效或已被撤销"),
+        page.body.contains("积分余额查询失败：Key 无效") && page.body.contains("已被撤销"),
         "{}",
         page.body
     );
@@ -556,7 +565,11 @@ async fn delete_removes_only_your_own_run() {
     assert_eq!(deleted.status, Status::SeeOther);
     assert_eq!(deleted.header("Location"), Some("/history"));
     let list = alice.get("/history").await;
-    assert!(list.body.contains("该条历史已删除"), "{}", list.body);
+    assert!(
+        list.body.contains(&format!("查询记录 #{id} 已删除")),
+        "{}",
+        list.body
+    );
     assert_eq!(
         site.count("SELECT count(*) FROM queries WHERE id = ?1", id),
         0

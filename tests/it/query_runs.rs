@@ -188,7 +188,7 @@ async fn no_key_is_refused_and_keeps_the_typed_models() {
         .run_query(&[("key_id", ""), ("api_key", ""), ("models", &typed)])
         .await;
 
-    assert_refused(&answer, "请填写 API Key");
+    assert_refused(&answer, "请填写 ModelScope 访问令牌（API Key）");
     assert_eq!(models_field(&answer.body), typed);
     assert!(run_ids(&r.site.db(), r.user.id).is_empty());
 }

@@ -15,6 +15,7 @@ use rocket::request::FlashMessage;
 use rocket::response::{Flash, Redirect};
 use rocket::{State, get, post};
 
+use super::confirm::ConfirmPage;
 use super::problem::Problem;
 use super::session::{Csrf, CurrentUser, TokenOnlyForm, csrf_form};
 use super::view::{Layout, Notice};
@@ -214,6 +215,31 @@ async fn failed(
     (status, page)
 }
 
+/// Back to the list, naming the preset just saved (its name as the form gave it, checked).
+fn saved(form: &PresetForm) -> Flash<Redirect> {
+    let name = crate::names::echo_name(form.name.as_deref().unwrap_or(""));
+    Flash::success(Redirect::to("/presets"), format!("preset_saved:{name}"))
+}
+
+/// The confirmation step: names the preset, posts the delete.
+#[get("/presets/<id>/delete")]
+pub async fn confirm_delete(
+    user: CurrentUser,
+    id: PresetId,
+    db: &State<Db>,
+) -> Result<ConfirmPage, Status> {
+    let preset = presets::get(db, user.0.user_id, id)
+        .await
+        .map_err(|error| Problem::preset(&error).status)?;
+    Ok(ConfirmPage {
+        layout: user.layout(),
+        what: "preset",
+        name: preset.name,
+        action: format!("/presets/{id}/delete"),
+        back: "/presets".to_owned(),
+    })
+}
+
 #[get("/presets")]
 pub async fn list(
     user: CurrentUser,
@@ -243,7 +269,7 @@ pub async fn create(
         Err(error) => Err(error),
     };
     match created {
-        Ok(_) => Ok(Flash::success(Redirect::to("/presets"), "preset_saved")),
+        Ok(_) => Ok(saved(&form)),
         Err(error) => Err(failed(
             &user,
             db,
@@ -270,7 +296,7 @@ pub async fn update(
     let form = form.0;
     let checked = form.check(config.max_models_per_query);
     match presets::update(db, user.0.user_id, id, checked, form.is_default()).await {
-        Ok(()) => Ok(Flash::success(Redirect::to("/presets"), "preset_saved")),
+        Ok(()) => Ok(saved(&form)),
         Err(error) => Err(failed(
             &user,
             db,
@@ -295,7 +321,10 @@ pub async fn make_default(
 ) -> Result<Flash<Redirect>, (Status, PresetsPage)> {
     let _ = form;
     match presets::set_default(db, user.0.user_id, id).await {
-        Ok(()) => Ok(Flash::success(Redirect::to("/presets"), "preset_default")),
+        Ok(name) => Ok(Flash::success(
+            Redirect::to("/presets"),
+            format!("preset_default:{name}"),
+        )),
         Err(error) => Err(failed(&user, db, config, catalogue, &error, Some(id), None).await),
     }
 }
@@ -311,7 +340,10 @@ pub async fn delete(
 ) -> Result<Flash<Redirect>, (Status, PresetsPage)> {
     let _ = form;
     match presets::delete(db, user.0.user_id, id).await {
-        Ok(()) => Ok(Flash::success(Redirect::to("/presets"), "preset_deleted")),
+        Ok(name) => Ok(Flash::success(
+            Redirect::to("/presets"),
+            format!("preset_deleted:{name}"),
+        )),
         Err(error) => Err(failed(&user, db, config, catalogue, &error, Some(id), None).await),
     }
 }
