@@ -13,6 +13,7 @@ mod api_tokens;
 mod browser;
 mod csrf_routes;
 mod dashboard;
+mod hardening;
 mod health_cors;
 mod history;
 mod openapi;
