@@ -6,7 +6,11 @@
 //!
 //! Every run goes through [`execute`] on a task of its own, so a client that disconnects
 //! mid-run (which drops the request's future) loses nothing: the run finishes and is stored all
-//! the same. The streaming form reports each step as it happens.
+//! the same. The streaming form reports each step as it happens. The tasks are tracked by the
+//! engine ([`QueryEngine::runs`]), so a graceful shutdown waits for them to be stored.
+//!
+//! Each run is counted once for `/metrics` (`telemetry::record_query`, with what it cost) and
+//! logged in one line.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -25,6 +29,7 @@ use crate::modelscope::BatchReport;
 use crate::modelscope::{
     AccountBalance, BalanceError, ErrorCode, Failure, ModelEntry, ModelResult, Price,
 };
+use crate::telemetry::{self, DbOp, QueryOutcome, QuerySource};
 
 /// The longest a run waits for its calls' frozen points to come back before the last read.
 pub const SETTLE_WAIT: Duration = Duration::from_secs(3);
@@ -117,9 +122,9 @@ type Events = mpsc::UnboundedSender<RunEvent>;
 
 /// Runs to the end on its own task and returns the outcome.
 pub async fn run(engine: &QueryEngine, db: &Db, execution: Execution) -> FinishedRun {
-    let (engine, db) = (engine.clone(), db.clone());
+    let (tracker, engine, db) = (engine.runs().clone(), engine.clone(), db.clone());
     let kind = execution.kind;
-    let task = tokio::spawn(async move { execute(engine, db, execution, None).await });
+    let task = tracker.spawn(async move { execute(engine, db, execution, None).await });
     match task.await {
         Ok(finished) => finished,
         // Only a panic inside the run gets here; nothing was stored.
@@ -147,8 +152,8 @@ pub fn spawn_streaming(
     execution: Execution,
 ) -> mpsc::UnboundedReceiver<RunEvent> {
     let (events, receiver) = mpsc::unbounded_channel();
-    let (engine, db) = (engine.clone(), db.clone());
-    tokio::spawn(async move { execute(engine, db, execution, Some(events)).await });
+    let (tracker, engine, db) = (engine.runs().clone(), engine.clone(), db.clone());
+    tracker.spawn(async move { execute(engine, db, execution, Some(events)).await });
     receiver
 }
 
@@ -251,7 +256,12 @@ async fn execute(
         results,
         elapsed: clock.elapsed(),
     };
-    log_run(source, kind, origin.is_some(), &report);
+    let outcome = outcome(kind, &report, &balance);
+    log_run(source, kind, origin.is_some(), outcome, &report);
+    telemetry::record_query(query_source(source), outcome, report.elapsed);
+    if let Some(points) = points_spent {
+        telemetry::record_points_spent(points);
+    }
     let stored = match origin {
         None => Stored::NotAsked,
         Some(origin) => {
@@ -272,6 +282,7 @@ async fn execute(
                 }
                 Err(error) => {
                     tracing::error!(%error, "storing a run failed");
+                    telemetry::record_db_error(DbOp::StoreRun);
                     say(RunEvent::StoreFailed);
                     Stored::Failed
                 }
@@ -414,12 +425,38 @@ async fn learn_price(
     }
 }
 
+/// Every model answered healthily (and a check read the balance), some did, or none did.
+fn outcome(
+    kind: RunKind,
+    report: &BatchReport,
+    balance: &Result<AccountBalance, BalanceError>,
+) -> QueryOutcome {
+    let ok = report.ok_count();
+    let balance_ok = kind == RunKind::Probe || balance.is_ok();
+    if ok == report.results.len() && balance_ok && ok > 0 {
+        QueryOutcome::Ok
+    } else if ok == 0 {
+        QueryOutcome::Failed
+    } else {
+        QueryOutcome::Partial
+    }
+}
+
+fn query_source(source: Source) -> QuerySource {
+    match source {
+        Source::Web => QuerySource::Web,
+        Source::Api => QuerySource::Api,
+        Source::Schedule => QuerySource::Schedule,
+    }
+}
+
 /// The one line logged per run: counts and duration, never a key or a model list.
-fn log_run(source: Source, kind: RunKind, kept: bool, report: &BatchReport) {
+fn log_run(source: Source, kind: RunKind, kept: bool, outcome: QueryOutcome, report: &BatchReport) {
     tracing::info!(
         source = source.as_str(),
         kind = kind.as_str(),
         kept,
+        outcome = outcome.as_str(),
         models = report.results.len(),
         ok = report.ok_count(),
         failed = report.failed_count(),

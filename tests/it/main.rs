@@ -17,6 +17,7 @@ mod hardening;
 mod health_cors;
 mod history;
 mod openapi;
+mod ops;
 mod presets;
 mod query_plans;
 mod query_runs;
