@@ -107,12 +107,13 @@ fi
 podman --version
 cargo deb --version
 
-double=target/debug/examples/upstream_double
+double=${CARGO_TARGET_DIR:-target}/debug/examples/upstream_double
 [ -x "$double" ] || cargo build --locked --example upstream_double
 "$double" --addr 127.0.0.1:0 >"$work/double.out" 2>"$work/double.err" &
 pids+=($!)
 for _ in $(seq 1 100); do [ -s "$work/double.out" ] && break; sleep 0.1; done
-upstream="http://$(head -n1 "$work/double.out")"
+upstream=$(sed -n 's#.*listening on \(http://[^ ]*\).*#\1#p' "$work/double.out")
+[ -n "$upstream" ] || fail "the upstream double did not start: $(cat "$work/double.err")"
 upstream_env=(
   "ROCKET_MODELSCOPE_API_BASE=$upstream/v1"
   "ROCKET_MODELSCOPE_HUB_BASE=$upstream"
@@ -149,6 +150,8 @@ if systemd-analyze --version >/dev/null 2>&1; then
   if grep -v -e 'Failed to connect' -e 'Failed to load' "$work/verify.log" | grep -qi -e 'unknown' -e 'invalid' -e 'ignoring'; then
     fail "systemd-analyze verify complained"
   fi
+  # Informational: systemd's own score of the unit's sandboxing (0 safest, 10 none).
+  systemd-analyze security --offline=yes "$unit" 2>/dev/null | tail -n1 || true
 else
   echo "systemd-analyze not available: skipped"
 fi
@@ -173,16 +176,19 @@ curl -fsS "http://127.0.0.1:$port/health"; echo
 query_ok "http://127.0.0.1:$port"
 [ "$(stat -c '%U %a' /var/lib/modelscope-balance/master.key)" = "modelscope-balance 600" ] \
   || fail "master key: $(stat -c '%U %a' /var/lib/modelscope-balance/master.key)"
-# A backup while the service runs, as its user (the README's command).
-install -d -o "$service_user" -m 0700 "$work/backups"
-runuser -u "$service_user" -- env "${unit_env[@]}" /usr/bin/modelscope-balance backup "$work/backups/b.db"
+# A backup while the service runs, as its user with its configuration (the README's command).
+runuser -u "$service_user" -- env "${unit_env[@]}" \
+  /usr/bin/modelscope-balance backup /var/lib/modelscope-balance/ci-backup.db
+[ "$(stat -c '%U %a' /var/lib/modelscope-balance/ci-backup.db)" = "modelscope-balance 600" ] \
+  || fail "backup file: $(stat -c '%U %a' /var/lib/modelscope-balance/ci-backup.db)"
 stops_cleanly "$server" "the packaged server"
 grep -q 'configuration: profile=release' "$work/deb-server.log" || fail "no configuration line"
 
 step "deb: remove"
 dpkg --purge modelscope-balance
 ! dpkg -s modelscope-balance >/dev/null 2>&1 || fail "still installed"
-for path in /usr/bin/modelscope-balance "$unit" /etc/modelscope-balance; do
+for path in /usr/bin/modelscope-balance "$unit" /etc/modelscope-balance \
+  /etc/systemd/system/multi-user.target.wants/modelscope-balance.service; do
   [ ! -e "$path" ] || fail "$path is left after purge"
 done
 rm -rf /var/lib/modelscope-balance   # purge keeps the data on purpose; CI removes it
@@ -190,10 +196,11 @@ rm -rf /var/lib/modelscope-balance   # purge keeps the data on purpose; CI remov
 step "image: build"
 context=$(MSB_STATIC_BINARY="$binary" packaging/container/context.sh "$work/context")
 podman build --quiet --format docker -t localhost/modelscope-balance:ci -f Containerfile "$context"
-podman image inspect localhost/modelscope-balance:ci --format '{{json .Config}}' | tee "$work/image.json"; echo
-[ "$(jq -r '.User' "$work/image.json")" = "10001:10001" ] || fail "the image does not run as 10001"
-jq -e '.Healthcheck.Test | length > 0' "$work/image.json" >/dev/null || fail "no HEALTHCHECK"
-jq -e '.Volumes | has("/data")' "$work/image.json" >/dev/null || fail "no /data volume"
+podman image inspect localhost/modelscope-balance:ci | jq '.[0]' >"$work/image.json"
+jq '{Size, Config, Healthcheck}' "$work/image.json"
+[ "$(jq -r '.Config.User' "$work/image.json")" = "10001:10001" ] || fail "the image does not run as 10001"
+jq -e '.Healthcheck.Test | length > 1' "$work/image.json" >/dev/null || fail "no HEALTHCHECK"
+jq -e '.Config.Volumes | has("/data")' "$work/image.json" >/dev/null || fail "no /data volume"
 
 step "image: export and run the entrypoint under chroot"
 container=$(podman create localhost/modelscope-balance:ci)
@@ -208,10 +215,10 @@ for dev in random urandom; do
   mount --bind "/dev/$dev" "$work/rootfs/dev/$dev"
   mounts+=("$work/rootfs/dev/$dev")
 done
-mapfile -t image_env < <(jq -r '.Env[]' "$work/image.json")
-mapfile -t entrypoint < <(jq -r '.Entrypoint[]' "$work/image.json")
+mapfile -t image_env < <(jq -r '.Config.Env[]' "$work/image.json")
+mapfile -t entrypoint < <(jq -r '.Config.Entrypoint[]' "$work/image.json")
 port=$(free_port)
-image_user=$(jq -r '.User' "$work/image.json")
+image_user=$(jq -r '.Config.User' "$work/image.json")
 env -i "${image_env[@]}" "${upstream_env[@]}" ROCKET_PORT="$port" \
   chroot --userspec="$image_user" "$work/rootfs" "${entrypoint[@]}" >"$work/image-server.log" 2>&1 &
 server=$!

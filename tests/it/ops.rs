@@ -522,6 +522,12 @@ async fn a_backup_under_load_restores_every_acknowledged_run_into_a_fresh_direct
         "{} runs before the backup",
         before.len()
     );
+    eprintln!(
+        "backup under load: {} runs acknowledged before it began, {during} while it ran, \
+         {} in the restored copy",
+        before.len(),
+        restored.len()
+    );
 
     // With the key file from the same backup, the restored site serves its history.
     std::fs::copy(site.key_file(), fresh.path().join("master.key")).expect("copy the key");
