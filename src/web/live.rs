@@ -10,7 +10,8 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use super::problem::Problem;
-use super::result_view::{BalanceShown, RowView, Strip, cost_text};
+use super::result_view::{BalanceShown, RowView, Strip};
+use super::view::cost_text;
 use crate::i18n::Lang;
 use crate::modelscope::{AccountBalance, BalanceError, ModelResult};
 use crate::runs::calls_left::ExpectedCost;

@@ -162,3 +162,7 @@ pub async fn stream(
     let events = executor::spawn_streaming(engine, db, stored_run(&user, plan, kind));
     Ok(live::ndjson(start, events, lang))
 }
+
+pub fn routes() -> Vec<rocket::Route> {
+    rocket::routes![page, run, stream]
+}

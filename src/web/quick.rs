@@ -148,3 +148,7 @@ pub async fn quick(
         }
     }
 }
+
+pub fn routes() -> Vec<rocket::Route> {
+    rocket::routes![index, quick, stream]
+}

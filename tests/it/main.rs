@@ -10,6 +10,7 @@ mod accounts;
 mod api_bad_input;
 mod api_balance;
 mod api_tokens;
+mod architecture;
 mod browser;
 mod csrf_routes;
 mod dashboard;

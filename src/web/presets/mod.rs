@@ -392,3 +392,15 @@ pub async fn set_price(
         }
     }
 }
+
+pub fn routes() -> Vec<rocket::Route> {
+    rocket::routes![
+        list,
+        create,
+        update,
+        make_default,
+        confirm_delete,
+        delete,
+        set_price
+    ]
+}
