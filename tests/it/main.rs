@@ -18,6 +18,7 @@ mod hardening;
 mod health_cors;
 mod history;
 mod openapi;
+mod points;
 mod presets;
 mod query_plans;
 mod query_runs;
