@@ -151,7 +151,7 @@ pub async fn stream(
     db: &State<Db>,
     planner: &State<Planner>,
     engine: &State<QueryEngine>,
-) -> Result<(ContentType, TextStream![String]), (Status, (ContentType, String))> {
+) -> Result<live::Live<TextStream![String]>, (Status, (ContentType, String))> {
     let kind = form.0.kind();
     let plan = planner
         .plan(form.0.ask(Some(user.0.user_id)))
