@@ -215,6 +215,18 @@ async fn an_absurdly_long_key_is_refused() {
     assert!(message(&json).contains("API Key"), "{json}");
 }
 
+#[tokio::test]
+async fn a_key_that_is_not_a_modelscope_token_is_refused() {
+    for bad in ["sk-123", "ms-not-a-uuid"] {
+        let json = refused_json(
+            json!({"models": ["a/b"], "api_key": bad}),
+            Status::BadRequest,
+        )
+        .await;
+        assert!(message(&json).contains("UUID"), "{json}");
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // the body itself
 
