@@ -179,6 +179,7 @@
     const ok = event.code === "ok";
     balanceBox.querySelector("[data-field=error]").hidden = ok;
     balanceBox.querySelector("[data-field=available]").textContent = ok ? event.available : "—";
+    balanceBox.querySelector("[data-field=total]").textContent = ok ? event.total : "—";
     const frozen = balanceBox.querySelector("[data-part=frozen]");
     frozen.hidden = !event.frozen;
     balanceBox.querySelector("[data-field=frozen]").textContent = event.frozen || "";

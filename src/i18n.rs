@@ -90,6 +90,12 @@ impl From<String> for Arg<'_> {
     }
 }
 
+impl<'a> From<&'a String> for Arg<'a> {
+    fn from(text: &'a String) -> Self {
+        Self::Text(Cow::Borrowed(text))
+    }
+}
+
 macro_rules! number_arg {
     ($($t:ty),*) => {$(
         impl From<$t> for Arg<'_> {
@@ -100,6 +106,40 @@ macro_rules! number_arg {
     )*};
 }
 number_arg!(i64, u64, usize, u16, u32, f64);
+
+/// Anything a template passes as a message variable, however many references deep.
+pub trait ToArg {
+    fn to_arg(&self) -> Arg<'static>;
+}
+
+impl ToArg for str {
+    fn to_arg(&self) -> Arg<'static> {
+        Arg::Text(Cow::Owned(self.to_owned()))
+    }
+}
+
+impl ToArg for String {
+    fn to_arg(&self) -> Arg<'static> {
+        Arg::Text(Cow::Owned(self.clone()))
+    }
+}
+
+impl<T: ToArg + ?Sized> ToArg for &T {
+    fn to_arg(&self) -> Arg<'static> {
+        (**self).to_arg()
+    }
+}
+
+macro_rules! number_to_arg {
+    ($($t:ty),*) => {$(
+        impl ToArg for $t {
+            fn to_arg(&self) -> Arg<'static> {
+                Arg::Number(*self as f64)
+            }
+        }
+    )*};
+}
+number_to_arg!(i64, u64, usize, u16, u32, f64);
 
 /// The message `id` in `lang`.
 pub fn text(lang: Lang, id: &str) -> String {
@@ -131,6 +171,108 @@ pub fn has(lang: Lang, id: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeSet;
+    use std::path::Path;
+
+    fn files_under(dir: &Path, ext: &str, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).expect("read_dir").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                files_under(&path, ext, out);
+            } else if path.extension().is_some_and(|e| e == ext) {
+                out.push(path);
+            }
+        }
+    }
+
+    /// The message ids defined in one language's `.ftl` files.
+    fn ids_of(lang: Lang) -> BTreeSet<String> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("locales")
+            .join(lang.tag());
+        let mut files = Vec::new();
+        files_under(&dir, "ftl", &mut files);
+        files
+            .iter()
+            .flat_map(|file| {
+                std::fs::read_to_string(file)
+                    .expect("read ftl")
+                    .lines()
+                    .filter(|line| line.starts_with(|c: char| c.is_ascii_alphabetic()))
+                    .filter_map(|line| line.split_once('=').map(|(id, _)| id.trim().to_owned()))
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn both_languages_define_the_same_messages() {
+        let zh = ids_of(Lang::Zh);
+        let en = ids_of(Lang::En);
+        let only_zh: Vec<_> = zh.difference(&en).collect();
+        let only_en: Vec<_> = en.difference(&zh).collect();
+        assert!(only_zh.is_empty(), "missing in English: {only_zh:?}");
+        assert!(only_en.is_empty(), "missing in Chinese: {only_en:?}");
+        assert!(!zh.is_empty());
+    }
+
+    #[test]
+    fn every_message_a_template_asks_for_exists_in_both_languages() {
+        let mut templates = Vec::new();
+        files_under(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("templates"),
+            "html",
+            &mut templates,
+        );
+        let mut asked = BTreeSet::new();
+        for file in templates {
+            let text = std::fs::read_to_string(&file).expect("read template");
+            for call in [".t(\"", ".t1(\"", ".tn(\""] {
+                for (at, _) in text.match_indices(call) {
+                    let rest = &text[at + call.len()..];
+                    if let Some(end) = rest.find('"') {
+                        asked.insert(rest[..end].to_owned());
+                    }
+                }
+            }
+        }
+        for id in &asked {
+            for lang in Lang::ALL {
+                assert!(has(lang, id), "{id} is not in {}", lang.tag());
+            }
+        }
+    }
+
+    #[test]
+    fn every_error_code_and_reason_has_words() {
+        for lang in Lang::ALL {
+            for code in crate::modelscope::ErrorCode::ALL {
+                assert!(has(lang, &format!("code-{}", code.as_str())), "{code:?}");
+            }
+            for reason in crate::modelscope::Reason::ALL {
+                assert!(
+                    has(lang, &format!("reason-{}", reason.as_str())),
+                    "{reason:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn numbers_and_plurals_fill_in() {
+        assert_eq!(
+            text_with(Lang::En, "api-ok", &[("ok", 1usize.into())]),
+            "Queried 1 model"
+        );
+        assert_eq!(
+            text_with(Lang::En, "api-ok", &[("ok", 3usize.into())]),
+            "Queried 3 models"
+        );
+        assert_eq!(
+            text_with(Lang::Zh, "api-ok", &[("ok", 3usize.into())]),
+            "成功查询 3 个模型的余额信息"
+        );
+    }
 
     #[test]
     fn accept_language_picks_the_best_offer_we_speak() {

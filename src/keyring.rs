@@ -212,7 +212,7 @@ impl Keyring {
                 };
                 let opened = Self::open_stored(&vault, &key);
                 if opened.is_ok() {
-                    api_keys::touch_used(conn, key_id)?;
+                    api_keys::touch_used(conn, key_id);
                 }
                 Ok(opened.map(|secret| OpenedKey {
                     secret,

@@ -64,7 +64,7 @@ pub fn delete_for_user(conn: &Connection, user_id: UserId, id: TokenId) -> Resul
     )? == 1)
 }
 
-/// The user a token belongs to, marking it used.
+/// The user a token belongs to, marking it used (best effort).
 pub fn user_for_hash(conn: &Connection, token_hash: &str) -> Result<Option<UserId>, DbError> {
     let found: Option<(TokenId, UserId)> = conn
         .query_row(
@@ -74,10 +74,13 @@ pub fn user_for_hash(conn: &Connection, token_hash: &str) -> Result<Option<UserI
         )
         .optional()?;
     if let Some((id, _)) = found {
-        conn.execute(
-            "UPDATE access_tokens SET last_used_at = ?2 WHERE id = ?1",
-            params![id, now()],
-        )?;
+        // Optional: a busy or full database must not refuse the call.
+        super::best_effort(conn, "access token last-used", |conn| {
+            conn.execute(
+                "UPDATE access_tokens SET last_used_at = ?2 WHERE id = ?1",
+                params![id, now()],
+            )
+        });
     }
     Ok(found.map(|(_, user_id)| user_id))
 }

@@ -6,10 +6,12 @@
 mod account;
 mod assets;
 mod auth;
+mod confirm;
 mod dashboard;
 mod errors;
 mod history;
 mod keys;
+mod lang;
 mod params;
 mod presets;
 mod problem;
@@ -24,7 +26,7 @@ pub mod view;
 use rocket::{Catcher, Route};
 
 pub use security::SecurityHeaders;
-pub use session::CrossSiteRefusal;
+pub use session::{CrossSiteRefusal, warn_if_cookies_cannot_work};
 
 pub fn routes() -> Vec<Route> {
     let mut routes = rocket::routes![
@@ -39,6 +41,7 @@ pub fn routes() -> Vec<Route> {
         auth::login_page,
         auth::login,
         auth::logout,
+        lang::set_lang,
         keys::list,
         keys::add,
         keys::update,

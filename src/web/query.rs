@@ -15,10 +15,7 @@ use super::problem::Problem;
 use super::result_view::{BalanceShown, ResultView, RowView, Strip, cost_text};
 use super::run_form::RunForm;
 use super::session::{Csrf, CurrentUser};
-use super::view::{
-    KeyOption, Layout, Notice, PresetOption, StatusRow, all_status_rows, key_options,
-    preset_options,
-};
+use super::view::{KeyOption, Layout, Notice, PresetOption, key_options, preset_options};
 use crate::db::{Db, presets};
 use crate::i18n::Lang;
 use crate::ids::{KeyId, PresetId};
@@ -41,7 +38,6 @@ pub struct QueryPage {
     pub models: String,
     pub max_models: usize,
     pub error: Option<Notice>,
-    pub status_rows: Vec<StatusRow>,
     /// The results of a run that could not be stored: still the user's.
     pub report: Option<ResultView>,
 }
@@ -74,7 +70,6 @@ async fn query_page(
         models: String::new(),
         max_models: planner.max_models(),
         error: None,
-        status_rows: all_status_rows(),
         report: None,
     }
 }
@@ -247,6 +242,7 @@ fn strip_json(
         "type": "balance",
         "code": strip.code,
         "available": strip.points.as_ref().map(|p| p.available.clone()),
+        "total": strip.points.as_ref().map(|p| p.total.clone()),
         "frozen": strip.points.as_ref().filter(|_| strip.frozen_held).map(|p| p.frozen.clone()),
         "spent": strip.spent,
         "tiers": strip.tiers.iter().map(|t| json!({"price": t.price, "calls": t.calls})).collect::<Vec<_>>(),

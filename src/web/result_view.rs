@@ -106,6 +106,8 @@ pub struct RowView {
 
 pub struct ResultView {
     pub check: bool,
+    /// Every row failed for the key itself (invalid, not eligible): said once, at the top.
+    pub key_problem: Option<&'static str>,
     pub strip: Strip,
     pub rows: Vec<RowView>,
     pub ok_count: usize,
@@ -149,6 +151,7 @@ impl ResultView {
         let ok_count = rows.iter().filter(|row| row.code == "ok").count();
         Self {
             check: outcome.kind == RunKind::Check,
+            key_problem: key_problem(&rows),
             strip: Strip::new(&outcome),
             failed_count: rows.len() - ok_count,
             ok_count,
@@ -198,6 +201,13 @@ impl Strip {
                 .unwrap_or_default(),
         }
     }
+}
+
+/// The key-level code every row shares, if they all failed with the same one.
+fn key_problem(rows: &[RowView]) -> Option<&'static str> {
+    const KEY_LEVEL: [&str; 2] = ["invalid_key", "account_not_eligible"];
+    let first = rows.first()?.code;
+    (KEY_LEVEL.contains(&first) && rows.iter().all(|row| row.code == first)).then_some(first)
 }
 
 /// `7.5`, or `5–20`.

@@ -8,7 +8,7 @@ use rocket::http::uri::Origin;
 use rocket::http::{Cookie, CookieJar, Method, SameSite, Status};
 use rocket::request::{self, FromRequest, Request};
 use rocket::time::Duration as CookieDuration;
-use rocket::{Catcher, Route, State, catch, post};
+use rocket::{Catcher, Orbit, Rocket, Route, State, catch, post};
 
 use super::view::{Layout, UserChrome};
 use crate::auth::accounts;
@@ -16,6 +16,7 @@ use crate::config::AppConfig;
 use crate::crypto::tokens;
 use crate::db::Db;
 use crate::db::sessions::ABSOLUTE_SECS;
+use crate::i18n::Lang;
 use crate::ids::{SessionId, UserId};
 
 pub const SESSION_COOKIE: &str = "msb_session";
@@ -29,6 +30,30 @@ pub struct SignedIn {
     pub username: String,
     pub session_id: SessionId,
     pub csrf_token: String,
+    /// The language the pages speak to this browser.
+    pub lang: Lang,
+    /// This request's path (not its query, which may carry anything), so the language switch
+    /// can come back to it.
+    pub here: String,
+}
+
+/// Remembers the language chosen with the switch in the footer.
+pub const LANG_COOKIE: &str = "msb_lang";
+
+/// The chosen language (the switch's cookie), else the browser's `Accept-Language`, else
+/// Chinese.
+pub fn request_lang(request: &Request<'_>) -> Lang {
+    request
+        .cookies()
+        .get(LANG_COOKIE)
+        .and_then(|cookie| Lang::parse(cookie.value()))
+        .or_else(|| {
+            request
+                .headers()
+                .get_one("Accept-Language")
+                .and_then(Lang::from_accept_language)
+        })
+        .unwrap_or_default()
 }
 
 /// The session behind the request's cookie, looked up once per request.
@@ -43,6 +68,8 @@ async fn signed_in(request: &Request<'_>) -> Option<SignedIn> {
                     username: s.username,
                     session_id: s.session_id,
                     csrf_token: s.csrf_token,
+                    lang: request_lang(request),
+                    here: request.uri().path().to_string(),
                 }),
                 Err(error) => {
                     tracing::error!(%error, "session lookup failed");
@@ -79,6 +106,8 @@ fn anonymous_csrf(request: &Request<'_>) -> String {
 pub struct Viewer {
     pub user: Option<SignedIn>,
     pub csrf_token: String,
+    pub lang: Lang,
+    pub here: String,
 }
 
 impl Viewer {
@@ -88,7 +117,9 @@ impl Viewer {
                 username: user.username.clone(),
             }),
             self.csrf_token.clone(),
+            self.lang,
         )
+        .at(&self.here)
     }
 }
 
@@ -102,8 +133,28 @@ impl<'r> FromRequest<'r> for Viewer {
             Some(user) => user.csrf_token.clone(),
             None => anonymous_csrf(request),
         };
-        request::Outcome::Success(Self { user, csrf_token })
+        request::Outcome::Success(Self {
+            user,
+            csrf_token,
+            lang: request_lang(request),
+            here: request.uri().path().to_string(),
+        })
     }
+}
+
+/// The page chrome for a request that has no guard (error pages): the signed-in user's nav,
+/// when there is one, in the request's language. The form token is left out: an error page
+/// has no form but sign-out, which needs the session's, so that one is filled in.
+pub async fn chrome_for(request: &Request<'_>) -> Layout {
+    let user = signed_in(request).await;
+    Layout::new(
+        user.as_ref().map(|user| UserChrome {
+            username: user.username.clone(),
+        }),
+        user.map(|user| user.csrf_token).unwrap_or_default(),
+        request_lang(request),
+    )
+    .at(request.uri().path().as_str())
 }
 
 /// A signed-in user; otherwise 401, which the page catcher turns into a sign-in redirect.
@@ -116,7 +167,9 @@ impl CurrentUser {
                 username: self.0.username.clone(),
             }),
             self.0.csrf_token.clone(),
+            self.0.lang,
         )
+        .at(&self.0.here)
     }
 }
 
@@ -192,20 +245,91 @@ where
                 .get(ANON_CSRF_COOKIE)
                 .map(|c| c.value().to_owned()),
         };
-        let form = match Form::<T>::from_data(request, data).await {
-            data::Outcome::Success(form) => form.into_inner(),
-            data::Outcome::Error((status, _)) => return data::Outcome::Error((status, ())),
-            data::Outcome::Forward(forward) => return data::Outcome::Forward(forward),
+        // Rocket has no read timeout: a body trickled a byte at a time would hold the request
+        // (and its task) for ever. 64 KiB arrive in well under the deadline on any real link.
+        let deadline = request
+            .rocket()
+            .state::<AppConfig>()
+            .map_or(std::time::Duration::from_secs(15), AppConfig::body_timeout);
+        let read = tokio::time::timeout(deadline, Form::<T>::from_data(request, data)).await;
+        let form = match read {
+            Ok(data::Outcome::Success(form)) => form.into_inner(),
+            Ok(data::Outcome::Error((status, _))) => return data::Outcome::Error((status, ())),
+            Ok(data::Outcome::Forward(forward)) => return data::Outcome::Forward(forward),
+            Err(_) => return data::Outcome::Error((Status::RequestTimeout, ())),
         };
-        let matches = match (expected, form.csrf_token()) {
-            (Some(expected), Some(given)) => tokens::constant_time_eq(&expected, given),
+        let matches = match (&expected, form.csrf_token()) {
+            (Some(expected), Some(given)) => tokens::constant_time_eq(expected, given),
             _ => false,
         };
         if matches {
             data::Outcome::Success(Self(form))
         } else {
+            if expected.is_none() && cookies_cannot_work(request) {
+                request.local_cache(|| InsecureCookies(true));
+            }
             data::Outcome::Error((Status::Forbidden, ()))
         }
+    }
+}
+
+/// Set on a request refused because its browser could not keep a `Secure` cookie; the 403
+/// page then says what to do instead of "submit the form again".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InsecureCookies(pub bool);
+
+/// Whether a refused form came from a browser on plain HTTP to a host other than loopback
+/// while cookies are `Secure`: the browser dropped the CSRF cookie we set, so no form can ever
+/// pass. The browser says its scheme in `Origin` (or `Referer`) on every form post.
+fn cookies_cannot_work(request: &Request<'_>) -> bool {
+    if !secure_cookies(request) || request.cookies().get(ANON_CSRF_COOKIE).is_some() {
+        return false;
+    }
+    let headers = request.headers();
+    let Some(page) = headers
+        .get_one("Origin")
+        .or_else(|| headers.get_one("Referer"))
+    else {
+        return false;
+    };
+    page.strip_prefix("http://")
+        .map(|rest| rest.split(['/', '?', '#']).next().unwrap_or(""))
+        .is_some_and(|authority| !is_loopback_authority(authority))
+}
+
+/// `localhost`, `127.x.y.z` or `[::1]`, with or without a port: browsers treat these as
+/// secure contexts and keep `Secure` cookies on them even over plain HTTP.
+fn is_loopback_authority(authority: &str) -> bool {
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => authority
+            .rsplit_once(':')
+            .map_or(authority, |(host, _)| host),
+    };
+    let host = host.to_ascii_lowercase();
+    host == "localhost"
+        || host.ends_with(".localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// At lift-off: a server reachable beyond loopback without TLS, with `Secure` cookies, cannot
+/// sign anyone in unless a TLS proxy is in front; say so once, with the two ways out.
+pub fn warn_if_cookies_cannot_work(rocket: &Rocket<Orbit>) {
+    let config = rocket.config();
+    let secure = rocket
+        .state::<AppConfig>()
+        .is_some_and(AppConfig::secure_cookies);
+    if secure && !config.tls_enabled() && !config.address.is_loopback() {
+        tracing::warn!(
+            "listening on {}:{} over plain HTTP with secure_cookies = true: browsers keep the \
+             sign-in and form cookies only over HTTPS, so put a TLS reverse proxy in front (and \
+             reach the app through it), or, on a trusted LAN without TLS, set \
+             secure_cookies = false (ROCKET_SECURE_COOKIES=false)",
+            config.address,
+            config.port
+        );
     }
 }
 
@@ -332,14 +456,18 @@ pub fn catchers() -> Vec<Catcher> {
     rocket::catchers![sign_in_first]
 }
 
-/// Only a same-site relative path is followed after sign-in; anything else goes home.
+/// Only a same-site relative path is followed after sign-in; anything else goes home. The
+/// path must also be a valid URI (checked before the session exists), or the redirect itself
+/// would fail after sign-in.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
         Some(path)
             if path.starts_with('/')
                 && !path.starts_with("//")
                 && !path.starts_with("/\\")
-                && !path.chars().any(|c| c.is_control() || c == '\\') =>
+                && !path.chars().any(|c| c.is_control() || c == '\\')
+                && Origin::parse(path).is_ok()
+                && rocket::http::uri::Reference::parse(path).is_ok() =>
         {
             path.to_owned()
         }
@@ -361,9 +489,39 @@ mod tests {
             "keys",
             "/a\r\nb",
             "",
+            "/ /x",
+            "/\u{2215}evil.com",
+            "/history?x=\"",
+            "/a b",
         ] {
             assert_eq!(safe_next(Some(bad)), "/", "{bad:?}");
         }
         assert_eq!(safe_next(None), "/");
+        assert_eq!(
+            safe_next(Some("/history?key=3&page=2")),
+            "/history?key=3&page=2"
+        );
+        assert_eq!(safe_next(Some("/history/model/a/b")), "/history/model/a/b");
+    }
+
+    #[test]
+    fn loopback_authorities() {
+        for host in [
+            "localhost",
+            "localhost:8000",
+            "127.0.0.1:8000",
+            "[::1]:8000",
+            "127.1.2.3",
+        ] {
+            assert!(is_loopback_authority(host), "{host}");
+        }
+        for host in [
+            "192.168.1.5:8000",
+            "example.com",
+            "10.0.0.1",
+            "[fe80::1]:80",
+        ] {
+            assert!(!is_loopback_authority(host), "{host}");
+        }
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::db::Db;
 use crate::db::presets::Preset;
-use crate::i18n::{self, Lang};
+use crate::i18n::{self, Lang, ToArg};
 use crate::ids::{KeyId, PresetId, UserId};
 use crate::keyring::{KeySummary, Keyring};
 use crate::modelscope::{AccountBalance, BalanceError, Failure};
@@ -23,6 +23,9 @@ pub struct Layout {
     pub flash: Option<String>,
     pub asset_version: &'static str,
     pub lang: Lang,
+    /// The page's own address (the language switch comes back to it; a POST's page goes to
+    /// its path, where a GET shows the form again).
+    pub here: String,
 }
 
 pub struct UserChrome {
@@ -30,14 +33,145 @@ pub struct UserChrome {
 }
 
 impl Layout {
-    pub fn new(user: Option<UserChrome>, csrf_token: String) -> Self {
+    pub fn new(user: Option<UserChrome>, csrf_token: String, lang: Lang) -> Self {
         Self {
             user,
             csrf_token,
             flash: None,
             asset_version: env!("CARGO_PKG_VERSION"),
-            lang: Lang::default(),
+            lang,
+            here: "/".to_owned(),
         }
+    }
+
+    pub fn at(mut self, here: &str) -> Self {
+        self.here = here.to_owned();
+        self
+    }
+
+    /// Whether the nav item for `prefix` is the current page (`aria-current`).
+    pub fn is_current(&self, prefix: &str) -> bool {
+        let path = self.here.split('?').next().unwrap_or("");
+        if prefix == "/" {
+            path == "/"
+        } else {
+            path == prefix || path.starts_with(&format!("{prefix}/"))
+        }
+    }
+
+    /// The message `id` in the page's language (`locales/<lang>/*.ftl`).
+    pub fn t(&self, id: &str) -> String {
+        i18n::text(self.lang, id)
+    }
+
+    /// The message `id` with one variable filled in (a number picks the plural form).
+    pub fn t1(&self, id: &str, name: &'static str, value: impl ToArg) -> String {
+        i18n::text_with(self.lang, id, &[(name, value.to_arg())])
+    }
+
+    /// The message `id` with a count filled in (the count picks the plural form).
+    pub fn tn(&self, id: &str, name: &'static str, count: impl ToArg) -> String {
+        self.t1(id, name, count)
+    }
+
+    /// The message `id` with two variables filled in.
+    pub fn t2(
+        &self,
+        id: &str,
+        first: &'static str,
+        a: impl ToArg,
+        second: &'static str,
+        b: impl ToArg,
+    ) -> String {
+        i18n::text_with(self.lang, id, &[(first, a.to_arg()), (second, b.to_arg())])
+    }
+
+    /// The message `id` with three variables filled in.
+    #[allow(clippy::too_many_arguments)] // name, value, name, value…: a message's variables
+    pub fn t3(
+        &self,
+        id: &str,
+        first: &'static str,
+        a: impl ToArg,
+        second: &'static str,
+        b: impl ToArg,
+        third: &'static str,
+        c: impl ToArg,
+    ) -> String {
+        i18n::text_with(
+            self.lang,
+            id,
+            &[
+                (first, a.to_arg()),
+                (second, b.to_arg()),
+                (third, c.to_arg()),
+            ],
+        )
+    }
+
+    /// A notice's words: `notice-<code>` with its number and name filled in.
+    pub fn notice(&self, notice: &Notice) -> String {
+        let id = format!("notice-{}", notice.code);
+        let id = if i18n::has(self.lang, &id) {
+            id
+        } else {
+            "notice-other".to_owned()
+        };
+        i18n::text_with(
+            self.lang,
+            &id,
+            &[("n", notice.n.into()), ("name", (&notice.name).into())],
+        )
+    }
+
+    /// The words of a flash code (`flash-<code>`, or `flash-<code>:<name>` naming the thing).
+    pub fn flash_text(&self, flash: &str) -> String {
+        let (code, name) = flash.split_once(':').unwrap_or((flash, ""));
+        let id = format!("flash-{code}");
+        let id = if i18n::has(self.lang, &id) {
+            id
+        } else {
+            "flash-done".to_owned()
+        };
+        i18n::text_with(self.lang, &id, &[("name", name.into())])
+    }
+
+    /// Every status a row can have, for pages that render each badge once (the live results).
+    pub fn status_codes(&self) -> Vec<&'static str> {
+        std::iter::once("ok")
+            .chain(crate::modelscope::ErrorCode::ALL.iter().map(|c| c.as_str()))
+            .collect()
+    }
+
+    /// Whether `error` is about the form field `field` (`aria-invalid` + `aria-describedby`).
+    pub fn invalid(&self, error: Option<&Notice>, field: &str) -> bool {
+        error.is_some_and(|notice| notice.is_on(field))
+    }
+
+    /// What to do about a row's error (`advice-<code>`), when there is advice for it.
+    pub fn advice(&self, code: &str) -> Option<String> {
+        let id = format!("advice-{code}");
+        i18n::has(self.lang, &id).then(|| i18n::text(self.lang, &id))
+    }
+
+    /// A status badge's colour: `ok`, `muted`, `bad` or `warn`.
+    pub fn badge_class(&self, code: &str) -> &'static str {
+        match code {
+            "ok" => "ok",
+            "no_quota_data" | "pending" => "muted",
+            "invalid_key" | "account_not_eligible" | "quota_exhausted" | "upstream_error" => "bad",
+            _ => "warn",
+        }
+    }
+
+    /// A status badge's words (`status-<code>`: `ok` or an error code).
+    pub fn status(&self, code: &str) -> String {
+        i18n::text(self.lang, &format!("status-{code}"))
+    }
+
+    /// `zh-CN` or `en`, for `<html lang>`.
+    pub fn lang_tag(&self) -> &'static str {
+        self.lang.tag()
     }
 
     pub fn with_flash(mut self, flash: Option<rocket::request::FlashMessage<'_>>) -> Self {
@@ -197,6 +331,9 @@ pub struct Notice {
     pub code: &'static str,
     pub n: i64,
     pub name: String,
+    /// The form field the notice is about: its input gets `aria-invalid` and
+    /// `aria-describedby="<field>-error"`.
+    pub field: Option<&'static str>,
 }
 
 impl Notice {
@@ -205,7 +342,18 @@ impl Notice {
             code,
             n: 0,
             name: String::new(),
+            field: None,
         }
+    }
+
+    pub fn on(mut self, field: &'static str) -> Self {
+        self.field = Some(field);
+        self
+    }
+
+    /// Whether this notice is about `field` (for `aria-invalid` in templates).
+    pub fn is_on(&self, field: &str) -> bool {
+        self.field == Some(field)
     }
 
     pub fn with_n(mut self, n: i64) -> Self {
@@ -217,16 +365,4 @@ impl Notice {
         self.name = name.into();
         self
     }
-}
-
-/// One status code, for pages that render every label once (the live results template).
-pub struct StatusRow {
-    pub code: &'static str,
-}
-
-pub fn all_status_rows() -> Vec<StatusRow> {
-    std::iter::once("ok")
-        .chain(crate::modelscope::ErrorCode::ALL.iter().map(|c| c.as_str()))
-        .map(|code| StatusRow { code })
-        .collect()
 }

@@ -23,8 +23,12 @@ pub struct RunMeta {
     pub time: String,
     pub key_label: Option<String>,
     pub preset_name: Option<String>,
-    /// `web` or `api`.
+    /// `web`, `api` or `schedule`.
     pub source: String,
+    /// `probe` or `check`.
+    pub kind: String,
+    /// `cn` or `ai`.
+    pub site: String,
     pub duration: String,
 }
 
@@ -80,7 +84,7 @@ pub async fn detail(user: CurrentUser, id: &str, db: &State<Db>) -> Result<Detai
     let results: Vec<_> = rows.into_iter().map(|r| r.result).collect();
     let report = ResultView::new(
         Outcome {
-            kind: if run.kind == "check" {
+            kind: if run.kind == RunKind::Check.as_str() {
                 RunKind::Check
             } else {
                 RunKind::Probe
@@ -101,6 +105,8 @@ pub async fn detail(user: CurrentUser, id: &str, db: &State<Db>) -> Result<Detai
             key_label: run.key_label,
             preset_name: run.preset_name,
             source: run.source,
+            kind: run.kind,
+            site: run.site,
             duration: duration_text(run.duration_ms),
         },
         report,

@@ -23,9 +23,9 @@ use crate::config::AppConfig;
 use crate::db::Db;
 use crate::db::presets::Preset;
 use crate::ids::PresetId;
-use prices::{PriceRow, price_rows, tier_options};
 use crate::modelscope::catalogue::Catalogue;
 use crate::presets::{self, MAX_NAME_CHARS, MAX_PRESETS_PER_USER, PresetError};
+use prices::{PriceRow, price_rows, tier_options};
 
 /// One preset, with the values its edit form shows (what was typed, after a failed edit).
 pub struct PresetRow {
@@ -337,13 +337,21 @@ pub async fn set_price(
 ) -> Result<Flash<Redirect>, (Status, PresetsPage)> {
     let form = form.0;
     let model = form.model.unwrap_or_default();
-    let points = match form.points.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+    let points = match form
+        .points
+        .as_deref()
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
         None => None,
         // Not a number is not a tier either: the domain says so.
         Some(text) => Some(text.parse::<f64>().unwrap_or(f64::NAN)),
     };
     match crate::runs::prices::set_price(db, user.0.user_id, model.trim(), points).await {
-        Ok(()) => Ok(Flash::success(Redirect::to("/presets#prices"), "price_saved")),
+        Ok(()) => Ok(Flash::success(
+            Redirect::to("/presets#prices"),
+            "price_saved",
+        )),
         Err(error) => {
             let Problem { status, notice } = Problem::price(&error);
             let mut page = match presets_page(&user, db, config, catalogue).await {

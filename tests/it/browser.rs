@@ -1,0 +1,1044 @@
+//! One real-browser test of the daily loop, end to end, as a user does it: sign up, save a key,
+//! make a preset, run it on `/query` and watch the rows arrive one by one under the progress
+//! bar, open the stored run, and see the dashboard's latest numbers.
+//!
+//! Everything runs on free loopback ports and is started here: a wiremock ModelScope (each model
+//! answers after a different delay, so rows finish at visibly different times), the app itself
+//! (`rocket.launch()` on a real socket) and Debian's `chromedriver` driving headless `chromium`.
+//! The test FAILS when either binary is missing: `apt-get install -y chromium chromium-driver`
+//! (`.ci/run` installs them).
+//!
+//! On failure the panic names the step, and a screenshot and the page source are saved to
+//! `target/browser-failure-<step>.png` / `.html` (chromedriver's log to
+//! `target/browser-chromedriver.log`). The browser session and chromedriver (with the whole
+//! process group, so Chromium too) are ended by guards, also when the test panics.
+//!
+//! Run alone with timings: `cargo test --test it browser -- --nocapture`.
+
+use std::cell::{Cell, RefCell};
+use std::fmt::Display;
+use std::fs::File;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::wd::{Capabilities, TimeoutConfiguration};
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use wiremock::matchers::{body_partial_json, header, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::harness::app::free_port;
+use crate::harness::upstream::{
+    BALANCE_PATH, CATALOGUE_PATH, CHAT_PATH, MODEL_REQUESTS_LIMIT, MODEL_REQUESTS_REMAINING,
+    REQUESTS_LIMIT, REQUESTS_REMAINING,
+};
+use crate::harness::{PASSWORD, TestApp};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+const KEY: &str = "ms-12345678-1234-1234-1234-123456789abc";
+const KEY_MASKED: &str = "ms-…9abc";
+const KEY_LABEL: &str = "主账号";
+const USERNAME: &str = "browser_user";
+const PRESET_NAME: &str = "每日必查";
+
+/// The preset's models in their saved order, each with the upstream's delay. The order is not
+/// the delay order, so rows finish out of position: index 1 first, then 3, 0 and 2.
+const MODELS: [(&str, u64); 4] = [
+    ("ZhipuAI/GLM-4.7", 1050),
+    ("Qwen/Qwen2.5-72B-Instruct", 250),
+    ("moonshotai/Kimi-K2-Instruct", 1450),
+    ("deepseek-ai/DeepSeek-V3", 650),
+];
+/// The last model is not typed into the list but picked in the catalogue box.
+const TYPED_MODELS: usize = 3;
+
+/// How often the DOM is polled while waiting.
+const POLL: Duration = Duration::from_millis(50);
+/// The most any one page step (a navigation, a form post) may take.
+const STEP_TIMEOUT: Duration = Duration::from_secs(20);
+/// The most the streamed query may take (the slowest model answers after 1.45 s).
+const QUERY_TIMEOUT: Duration = Duration::from_secs(20);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_user_runs_a_preset_and_watches_rows_arrive() {
+    let started = Instant::now();
+    for (binary, what) in [(CHROMIUM, "chromium"), (CHROMEDRIVER, "chromedriver")] {
+        assert!(
+            Path::new(binary).exists(),
+            "{what} is missing at {binary}: this real-browser test needs Debian's Chromium. \
+             Install it with `apt-get install -y chromium chromium-driver` (.ci/run does)."
+        );
+    }
+
+    let app = TestApp::new().await;
+    mount_upstream(&app.upstream).await;
+    let served = app.serve().await;
+    let driver = Driver::start().await;
+    let client = driver.session().await;
+    let setup = started.elapsed();
+
+    let flow = Flow {
+        client: client.clone(),
+        base: served.base.clone(),
+        upstream: &app.upstream,
+        step: Cell::new("start"),
+        timings: RefCell::new(Vec::new()),
+        step_started: Cell::new(Instant::now()),
+    };
+    let outcome = flow.run().await;
+    flow.end_step();
+
+    if let Err(message) = outcome {
+        let step = flow.step.get();
+        let saved = save_failure(&client, step).await;
+        let _ = tokio::time::timeout(Duration::from_secs(5), client.close()).await;
+        drop(driver);
+        panic!(
+            "browser test failed at step `{step}`: {message}\n{saved}\n\
+             chromedriver log: {}",
+            target_dir().join("browser-chromedriver.log").display()
+        );
+    }
+
+    let _ = tokio::time::timeout(Duration::from_secs(5), client.close()).await;
+    drop(driver);
+    drop(served);
+    eprintln!("browser test timings (setup {setup:.2?}):");
+    for (step, took) in flow.timings.borrow().iter() {
+        eprintln!("  {step:<14} {took:>9.2?}");
+    }
+    eprintln!("  total          {:>9.2?}", started.elapsed());
+}
+
+// ---------------------------------------------------------------------------------------------
+// The flow
+
+struct Flow<'a> {
+    client: Client,
+    base: String,
+    upstream: &'a MockServer,
+    step: Cell<&'static str>,
+    step_started: Cell<Instant>,
+    timings: RefCell<Vec<(&'static str, Duration)>>,
+}
+
+type Step<T> = Result<T, String>;
+
+/// Turns any error into the step's message, naming what was being done.
+trait Context<T> {
+    fn ctx(self, what: &str) -> Step<T>;
+}
+
+impl<T, E: Display> Context<T> for Result<T, E> {
+    fn ctx(self, what: &str) -> Step<T> {
+        self.map_err(|e| format!("{what}: {e}"))
+    }
+}
+
+macro_rules! ensure {
+    ($cond:expr, $($message:tt)+) => {
+        if !$cond {
+            return Err(format!($($message)+));
+        }
+    };
+}
+
+/// What the query page shows while it streams (read in one script call per poll).
+#[derive(Debug, Deserialize)]
+struct LiveState {
+    path: String,
+    visible: bool,
+    count: String,
+    rows: Vec<LiveRow>,
+    balance_visible: bool,
+    total: String,
+    available: String,
+    frozen: String,
+    done: bool,
+    href: Option<String>,
+    failed: bool,
+    alert: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct LiveRow {
+    model: String,
+    status: String,
+    ok: bool,
+    pending: bool,
+    /// The "calls left" cell: the number and where it comes from.
+    calls: String,
+}
+
+/// A results table row as a stored page shows it.
+#[derive(Debug, Deserialize)]
+struct TableRow {
+    model: String,
+    cells: Vec<String>,
+    ok: bool,
+}
+
+const LIVE_STATE_JS: &str = r##"
+const q = (s) => document.querySelector(s);
+const text = (e) => (e ? e.textContent.trim() : "");
+const section = q("#live-results");
+const rows = Array.from(document.querySelectorAll("#live-rows tr")).map((tr) => {
+  const status = tr.querySelector("[data-field=status]");
+  return {
+    model: text(tr.querySelector("th")),
+    status: text(status),
+    ok: !!(status && status.querySelector(".badge.ok")),
+    pending: text(status).includes("查询中"),
+    calls: text(tr.querySelector("[data-field=calls]")),
+  };
+});
+const balance = q("#live-balance");
+const done = q("#live-done");
+const failed = q("#live-failed");
+const alert = q("[role=alert]");
+return {
+  path: location.pathname,
+  visible: !!section && !section.hidden,
+  count: text(q("#live-count")),
+  rows,
+  balance_visible: !!balance && !balance.hidden,
+  total: text(q("#live-balance [data-field=total]")),
+  available: text(q("#live-balance [data-field=available]")),
+  frozen: text(q("#live-balance [data-field=frozen]")),
+  done: !!done && !done.hidden,
+  href: done ? done.querySelector("a").getAttribute("href") : null,
+  failed: !!failed && !failed.hidden,
+  alert: alert ? text(alert) : null,
+};
+"##;
+
+const TABLE_ROWS_JS: &str = r#"
+const selector = arguments[0];
+return Array.from(document.querySelectorAll(selector)).map((tr) => ({
+  model: tr.querySelector("th").textContent.trim(),
+  cells: Array.from(tr.querySelectorAll("td")).map((td) => td.textContent.replace(/\s+/g, " ").trim()),
+  ok: !!tr.querySelector(".badge.ok"),
+}));
+"#;
+
+impl Flow<'_> {
+    async fn run(&self) -> Step<()> {
+        self.begin("signup");
+        self.sign_up().await?;
+        self.begin("save key");
+        self.save_key().await?;
+        self.begin("make preset");
+        let preset_id = self.make_preset().await?;
+        self.begin("run query");
+        let href = self.run_query(&preset_id).await?;
+        self.begin("history entry");
+        self.open_history_entry(&href).await?;
+        self.begin("history list");
+        self.history_list().await?;
+        self.begin("dashboard");
+        self.dashboard().await?;
+        self.begin("upstream calls");
+        self.upstream_calls().await
+    }
+
+    fn begin(&self, step: &'static str) {
+        self.end_step();
+        self.step.set(step);
+        self.step_started.set(Instant::now());
+    }
+
+    fn end_step(&self) {
+        let step = self.step.get();
+        if step != "start" && !self.timings.borrow().iter().any(|(s, _)| *s == step) {
+            self.timings
+                .borrow_mut()
+                .push((step, self.step_started.get().elapsed()));
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    async fn goto(&self, path: &str) -> Step<()> {
+        self.client
+            .goto(&self.url(path))
+            .await
+            .ctx(&format!("open {path}"))?;
+        let here = self.path().await?;
+        ensure!(
+            here == path,
+            "opened {path} but the browser is at {here} (signed out?)"
+        );
+        Ok(())
+    }
+
+    async fn path(&self) -> Step<String> {
+        Ok(self
+            .client
+            .current_url()
+            .await
+            .ctx("read the current URL")?
+            .path()
+            .to_owned())
+    }
+
+    async fn js<T: for<'de> Deserialize<'de>>(&self, script: &str, args: Vec<Value>) -> Step<T> {
+        let value = self
+            .client
+            .execute(script, args)
+            .await
+            .ctx("run a script in the page")?;
+        serde_json::from_value(value).ctx("read the script's answer")
+    }
+
+    async fn source(&self) -> Step<String> {
+        self.client.source().await.ctx("read the page source")
+    }
+
+    async fn type_into(&self, selector: &str, text: &str) -> Step<()> {
+        let field = self
+            .client
+            .find(Locator::Css(selector))
+            .await
+            .ctx(&format!("find the field {selector}"))?;
+        field.clear().await.ctx(&format!("clear {selector}"))?;
+        field
+            .send_keys(text)
+            .await
+            .ctx(&format!("type into {selector}"))
+    }
+
+    async fn click(&self, selector: &str) -> Step<()> {
+        self.client
+            .find(Locator::Css(selector))
+            .await
+            .ctx(&format!("find {selector}"))?
+            .click()
+            .await
+            .ctx(&format!("click {selector}"))
+    }
+
+    /// Polls `probe` every 50 ms until it yields a value, for at most `timeout`. A form error
+    /// on the page (`[role=alert]`) ends the wait at once with its text.
+    async fn wait_for<T>(
+        &self,
+        what: &str,
+        timeout: Duration,
+        mut probe: impl AsyncFnMut() -> Step<Option<T>>,
+    ) -> Step<T> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(value) = probe().await? {
+                return Ok(value);
+            }
+            let alert: Option<String> = self
+                .js(
+                    r#"const a = document.querySelector("[role=alert]");
+                       return a ? a.textContent.trim() : null;"#,
+                    vec![],
+                )
+                .await
+                .unwrap_or(None);
+            if let Some(alert) = alert {
+                return Err(format!("{what}: the page shows an error: {alert}"));
+            }
+            if Instant::now() >= deadline {
+                return Err(format!("{what}: still not there after {timeout:?}"));
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// Waits until `selector` matches at least `n` elements on a page at `path`.
+    async fn wait_for_elements(&self, path: &str, selector: &str, n: usize) -> Step<()> {
+        let what = format!("wait for {n} × {selector} on {path}");
+        self.wait_for(&what, STEP_TIMEOUT, async || {
+            let (here, found): (String, usize) = self
+                .js(
+                    "return [location.pathname, document.readyState === 'complete' \
+                     ? document.querySelectorAll(arguments[0]).length : 0];",
+                    vec![json!(selector)],
+                )
+                .await?;
+            Ok((here == path && found >= n).then_some(()))
+        })
+        .await
+    }
+
+    async fn ensure_key_not_in_source(&self, page: &str) -> Step<()> {
+        let source = self.source().await?;
+        ensure!(
+            !source.contains(KEY) && !source.contains(&KEY[3..]),
+            "the plaintext key appears in the source of {page}"
+        );
+        Ok(())
+    }
+
+    // -- the steps ------------------------------------------------------------------------
+
+    async fn sign_up(&self) -> Step<()> {
+        self.goto("/signup").await?;
+        self.type_into("#username", USERNAME).await?;
+        self.type_into("#password", PASSWORD).await?;
+        self.type_into("#password_confirm", PASSWORD).await?;
+        self.click("form[action='/signup'] button[type=submit]")
+            .await?;
+        // Signed in: the dashboard, with the account link in the header.
+        self.wait_for_elements("/", "header a.who", 1).await?;
+        let who: String = self
+            .js(
+                "return document.querySelector('header a.who').textContent.trim();",
+                vec![],
+            )
+            .await?;
+        ensure!(
+            who == USERNAME,
+            "the header names {who:?}, not {USERNAME:?}"
+        );
+        Ok(())
+    }
+
+    async fn save_key(&self) -> Step<()> {
+        self.goto("/keys").await?;
+        self.type_into("#label", KEY_LABEL).await?;
+        self.type_into("#api_key", KEY).await?;
+        self.click("form[action='/keys'] button[type=submit]")
+            .await?;
+        self.wait_for_elements("/keys", "table.keys-table tbody tr", 1)
+            .await?;
+        let shown: Vec<String> = self
+            .js(
+                "return Array.from(document.querySelectorAll('table.keys-table tbody tr'))\
+                 .map((tr) => tr.textContent.replace(/\\s+/g, ' ').trim());",
+                vec![],
+            )
+            .await?;
+        ensure!(
+            shown.len() == 1,
+            "expected one saved key, the page lists {shown:?}"
+        );
+        ensure!(
+            shown[0].contains(KEY_LABEL) && shown[0].contains(KEY_MASKED),
+            "the saved key should show as {KEY_LABEL} {KEY_MASKED}; the row reads {:?}",
+            shown[0]
+        );
+        self.ensure_key_not_in_source("/keys").await?;
+        // The password field of the add form is empty again after the redirect.
+        let typed: String = self
+            .js("return document.querySelector('#api_key').value;", vec![])
+            .await?;
+        ensure!(typed.is_empty(), "the key field still holds {typed:?}");
+        Ok(())
+    }
+
+    /// Creates the preset (three models typed, the fourth picked in the catalogue box) and
+    /// answers its id.
+    async fn make_preset(&self) -> Step<String> {
+        self.goto("/presets").await?;
+        let catalogue: Vec<String> = self
+            .js(
+                "return Array.from(document.querySelectorAll('#model-catalogue option'))\
+                 .map((o) => o.value);",
+                vec![],
+            )
+            .await?;
+        ensure!(
+            MODELS.iter().all(|(m, _)| catalogue.iter().any(|c| c == m)),
+            "the catalogue suggestions should list the upstream's models; they are {catalogue:?}"
+        );
+        self.type_into("form[action='/presets'] #name", PRESET_NAME)
+            .await?;
+        let typed: Vec<&str> = MODELS[..TYPED_MODELS].iter().map(|(m, _)| *m).collect();
+        self.type_into("form[action='/presets'] #models", &typed.join("\n"))
+            .await?;
+        self.type_into("form[action='/presets'] #add_model", MODELS[TYPED_MODELS].0)
+            .await?;
+        self.click("form[action='/presets'] button[type=submit]")
+            .await?;
+        self.wait_for_elements("/presets", "table.presets-table tbody tr", 1)
+            .await?;
+        let (id, name, models): (String, String, Vec<String>) = self
+            .js(
+                "const tr = document.querySelector('table.presets-table tbody tr');\
+                 return [tr.id.replace('preset-', ''), tr.querySelector('td').textContent.trim(),\
+                   Array.from(tr.querySelectorAll('td:nth-child(2) code')).map((c) => c.textContent)];",
+                vec![],
+            )
+            .await?;
+        ensure!(
+            name.starts_with(PRESET_NAME),
+            "the preset is named {name:?}, not {PRESET_NAME:?}"
+        );
+        let expected: Vec<&str> = MODELS.iter().map(|(m, _)| *m).collect();
+        ensure!(
+            models == expected,
+            "the preset should hold {expected:?} in order; it holds {models:?}"
+        );
+        ensure!(
+            !id.is_empty() && id.chars().all(|c| c.is_ascii_digit()),
+            "the preset row has no usable id ({id:?})"
+        );
+        Ok(id)
+    }
+
+    /// Runs the preset with the saved key and watches the rows arrive. Answers the stored
+    /// run's address from the "done" link.
+    async fn run_query(&self, preset_id: &str) -> Step<String> {
+        self.goto("/query").await?;
+        self.ensure_key_not_in_source("/query").await?;
+        let key_select = self
+            .client
+            .find(Locator::Css("#key_id"))
+            .await
+            .ctx("find the key select")?;
+        let key_value: String = self
+            .js(
+                "return Array.from(document.querySelectorAll('#key_id option'))\
+                 .find((o) => o.textContent.includes(arguments[0]))?.value ?? '';",
+                vec![json!(KEY_LABEL)],
+            )
+            .await?;
+        ensure!(!key_value.is_empty(), "no option for the key {KEY_LABEL:?}");
+        key_select
+            .select_by_value(&key_value)
+            .await
+            .ctx("choose the key")?;
+        self.client
+            .find(Locator::Css("#preset_id"))
+            .await
+            .ctx("find the preset select")?
+            .select_by_value(preset_id)
+            .await
+            .ctx("choose the preset")?;
+        let models_typed: String = self
+            .js("return document.querySelector('#models').value;", vec![])
+            .await?;
+        ensure!(
+            models_typed.trim().is_empty(),
+            "the models box should be empty so the preset is used; it holds {models_typed:?}"
+        );
+        self.click("#query-form button[type=submit]").await?;
+
+        // Watch: every 50 ms read the live section once; keep each new count, and the poll
+        // in which each row first showed a result.
+        let submitted = Instant::now();
+        let deadline = submitted + QUERY_TIMEOUT;
+        let mut counts: Vec<(Duration, String)> = Vec::new();
+        let mut first_done: Vec<Option<usize>> = vec![None; MODELS.len()];
+        let mut polls = 0usize;
+        let state = loop {
+            let state: LiveState = self.js(LIVE_STATE_JS, vec![]).await?;
+            polls += 1;
+            ensure!(
+                state.path == "/query",
+                "the page left /query for {} (the script fell back to a plain post?)",
+                state.path
+            );
+            ensure!(!state.failed, "the page says the stream failed");
+            if let Some(alert) = &state.alert {
+                return Err(format!("the query form shows an error: {alert}"));
+            }
+            if state.visible {
+                if counts.last().is_none_or(|(_, c)| *c != state.count) {
+                    counts.push((submitted.elapsed(), state.count.clone()));
+                }
+                for (i, row) in state.rows.iter().enumerate() {
+                    if !row.pending && i < first_done.len() && first_done[i].is_none() {
+                        first_done[i] = Some(polls);
+                    }
+                }
+            }
+            if state.done {
+                break state;
+            }
+            ensure!(
+                Instant::now() < deadline,
+                "the query did not finish within {QUERY_TIMEOUT:?}; counts seen: {counts:?}, \
+                 last state: {state:?}"
+            );
+            tokio::time::sleep(POLL).await;
+        };
+        let took = submitted.elapsed();
+        eprintln!("live counts over {polls} polls ({took:.2?}): {counts:?}");
+
+        // The progress went through every intermediate value, in order, ending at 4 / 4.
+        let seen: Vec<&str> = counts.iter().map(|(_, c)| c.as_str()).collect();
+        let steps = ["0 / 4", "1 / 4", "2 / 4", "3 / 4", "4 / 4"];
+        let mut position = 0;
+        for count in &seen {
+            match steps[position..].iter().position(|s| s == count) {
+                Some(offset) => position += offset,
+                None => return Err(format!("the count went backwards or off: {seen:?}")),
+            }
+        }
+        for step in &steps[1..] {
+            ensure!(
+                seen.contains(step),
+                "the count skipped {step}: rows did not arrive one by one ({counts:?})"
+            );
+        }
+        let at = |label: &str| counts.iter().find(|(_, c)| c == label).map(|(t, _)| *t);
+        if let (Some(first), Some(last)) = (at("1 / 4"), at("4 / 4")) {
+            ensure!(
+                last.saturating_sub(first) >= Duration::from_millis(600),
+                "the rows arrived within {:?}, although the upstream answers 1.2 s apart: \
+                 the stream is buffered ({counts:?})",
+                last.saturating_sub(first)
+            );
+        }
+
+        // Rows finished in the order of their upstream delays, not their position.
+        let mut by_delay: Vec<usize> = (0..MODELS.len()).collect();
+        by_delay.sort_by_key(|&i| MODELS[i].1);
+        let mut by_arrival: Vec<usize> = (0..MODELS.len()).collect();
+        by_arrival.sort_by_key(|&i| first_done[i].unwrap_or(usize::MAX));
+        ensure!(
+            by_arrival == by_delay,
+            "rows should finish fastest model first ({by_delay:?}); they finished as \
+             {by_arrival:?} (first poll each: {first_done:?})"
+        );
+
+        // The final table: every model, in the preset's order, ok, with the upstream's numbers.
+        ensure!(
+            state.rows.len() == MODELS.len(),
+            "expected {} rows, the table has {}",
+            MODELS.len(),
+            state.rows.len()
+        );
+        for (row, (model, _)) in state.rows.iter().zip(MODELS) {
+            ensure!(row.model == model, "row {:?} should be {model}", row.model);
+            ensure!(
+                row.ok && row.status.contains("正常"),
+                "row {model} should show the 正常 badge; it shows {:?}",
+                row.status
+            );
+            ensure!(
+                row.calls.starts_with("495")
+                    && row.calls.contains("1990 / 2000")
+                    && row.calls.contains("495 / 500"),
+                "row {model} shows {:?}",
+                row.calls
+            );
+        }
+        ensure!(
+            state.count == "4 / 4",
+            "the count ends at {:?}",
+            state.count
+        );
+        ensure!(state.balance_visible, "the points balance is not shown");
+        ensure!(
+            (
+                state.total.as_str(),
+                state.available.as_str(),
+                state.frozen.as_str()
+            ) == ("250", "240.5", "9.5"),
+            "the balance shows {} / {} / {}",
+            state.total,
+            state.available,
+            state.frozen
+        );
+        let href = state.href.unwrap_or_default();
+        ensure!(
+            href.strip_prefix("/history/")
+                .is_some_and(|id| !id.is_empty() && id.chars().all(|c| c.is_ascii_digit())),
+            "the done link points to {href:?}"
+        );
+        self.ensure_key_not_in_source("/query after the run")
+            .await?;
+        Ok(href)
+    }
+
+    async fn open_history_entry(&self, href: &str) -> Step<()> {
+        self.click("#live-done a").await?;
+        self.wait_for_elements(href, ".results-table tbody tr", MODELS.len())
+            .await?;
+        let rows: Vec<TableRow> = self
+            .js(TABLE_ROWS_JS, vec![json!(".results-table tbody tr")])
+            .await?;
+        let models: Vec<&str> = rows.iter().map(|r| r.model.as_str()).collect();
+        let expected: Vec<&str> = MODELS.iter().map(|(m, _)| *m).collect();
+        ensure!(
+            models == expected,
+            "the stored run lists {models:?}, not {expected:?}"
+        );
+        for row in &rows {
+            ensure!(
+                row.ok
+                    && row.cells.first().is_some_and(|c| {
+                        c.starts_with("495") && c.contains("1990 / 2000") && c.contains("495 / 500")
+                    })
+                    && row.cells.get(2).is_some_and(|c| c.contains("正常")),
+                "the stored row {} reads {:?}",
+                row.model,
+                row.cells
+            );
+        }
+        let (balance, meta): (Vec<String>, String) = self
+            .js(
+                "return [Array.from(document.querySelectorAll('.balance dd'))\
+                 .map((d) => d.textContent.trim()),\
+                 document.querySelector('.run-meta').textContent.replace(/\\s+/g, ' ')];",
+                vec![],
+            )
+            .await?;
+        // Available, frozen (still held), spent, total.
+        ensure!(
+            balance == ["240.5", "9.5", "0", "250"],
+            "the stored points read {balance:?}"
+        );
+        ensure!(
+            meta.contains(KEY_LABEL) && meta.contains(PRESET_NAME),
+            "the run's details should name the key and the preset: {meta:?}"
+        );
+        self.ensure_key_not_in_source(href).await
+    }
+
+    async fn history_list(&self) -> Step<()> {
+        self.goto("/history").await?;
+        let runs: Vec<String> = self
+            .js(
+                "return Array.from(document.querySelectorAll('tr[id^=run-]'))\
+                 .map((tr) => tr.textContent.replace(/\\s+/g, ' ').trim());",
+                vec![],
+            )
+            .await?;
+        ensure!(
+            runs.len() == 1,
+            "one run should be stored (no second run from a fallback post): {runs:?}"
+        );
+        ensure!(
+            runs[0].contains(KEY_LABEL) && runs[0].contains(PRESET_NAME),
+            "the history row reads {:?}",
+            runs[0]
+        );
+        Ok(())
+    }
+
+    async fn dashboard(&self) -> Step<()> {
+        self.goto("/").await?;
+        let heading: String = self
+            .js(
+                "const h = document.querySelector('.key-panel h2');\
+                 return h ? h.textContent.replace(/\\s+/g, ' ').trim() : '';",
+                vec![],
+            )
+            .await?;
+        ensure!(
+            heading.contains(KEY_LABEL) && heading.contains(KEY_MASKED),
+            "the dashboard's key panel is headed {heading:?}"
+        );
+        let rows: Vec<TableRow> = self
+            .js(
+                TABLE_ROWS_JS,
+                vec![json!(".key-panel .results-table tbody tr")],
+            )
+            .await?;
+        let mut models: Vec<&str> = rows.iter().map(|r| r.model.as_str()).collect();
+        models.sort_unstable();
+        let mut expected: Vec<&str> = MODELS.iter().map(|(m, _)| *m).collect();
+        expected.sort_unstable();
+        ensure!(
+            models == expected,
+            "the dashboard lists {models:?}, not {expected:?}"
+        );
+        for row in &rows {
+            ensure!(
+                row.ok
+                    && row.cells.first().is_some_and(|c| {
+                        c.starts_with("495") && c.contains("1990 / 2000") && c.contains("495 / 500")
+                    })
+                    && row
+                        .cells
+                        .get(3)
+                        .is_some_and(|c| c.contains("秒前") || c.contains("分钟前")),
+                "the dashboard row {} reads {:?}",
+                row.model,
+                row.cells
+            );
+        }
+        self.ensure_key_not_in_source("/").await
+    }
+
+    /// Each model was probed exactly once, with the saved key; the balance was fetched.
+    async fn upstream_calls(&self) -> Step<()> {
+        let requests = self
+            .upstream
+            .received_requests()
+            .await
+            .ok_or("wiremock did not record requests")?;
+        let auth = format!("Bearer {KEY}");
+        for (model, _) in MODELS {
+            let calls = requests
+                .iter()
+                .filter(|r| r.url.path() == CHAT_PATH)
+                .filter(|r| {
+                    serde_json::from_slice::<Value>(&r.body)
+                        .is_ok_and(|body| body["model"] == model)
+                })
+                .collect::<Vec<_>>();
+            ensure!(
+                calls.len() == 1,
+                "{model} was probed {} times, not once",
+                calls.len()
+            );
+            ensure!(
+                calls[0]
+                    .headers
+                    .get("authorization")
+                    .is_some_and(|v| v.as_bytes() == auth.as_bytes()),
+                "{model} was not probed with the saved key"
+            );
+        }
+        let balance = requests
+            .iter()
+            .filter(|r| r.url.path() == BALANCE_PATH)
+            .count();
+        ensure!(
+            balance >= 1,
+            "the points balance was never fetched upstream"
+        );
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The ModelScope double
+
+async fn mount_upstream(server: &MockServer) {
+    for (model, delay) in MODELS {
+        Mock::given(method("POST"))
+            .and(path(CHAT_PATH))
+            .and(header("Authorization", format!("Bearer {KEY}").as_str()))
+            .and(body_partial_json(json!({ "model": model })))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .insert_header(REQUESTS_LIMIT, "2000")
+                    .insert_header(REQUESTS_REMAINING, "1990")
+                    .insert_header(MODEL_REQUESTS_LIMIT, "500")
+                    .insert_header(MODEL_REQUESTS_REMAINING, "495")
+                    .set_body_json(json!({
+                        "id": "chatcmpl-browser",
+                        "object": "chat.completion",
+                        "model": model,
+                        "choices": [{
+                            "index": 0,
+                            "message": {"role": "assistant", "content": "hi"},
+                            "finish_reason": "length"
+                        }],
+                        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}
+                    }))
+                    .set_delay(Duration::from_millis(delay)),
+            )
+            .mount(server)
+            .await;
+    }
+    Mock::given(method("GET"))
+        .and(path(BALANCE_PATH))
+        .and(header("Authorization", format!("Bearer {KEY}").as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "success": true,
+            "request_id": "r",
+            "data": {"total_balance": 250, "available_balance": 240.5, "frozen_amount": 9.5}
+        })))
+        .mount(server)
+        .await;
+    let catalogue: Vec<Value> = MODELS
+        .iter()
+        .map(|(id, _)| json!({"id": id, "object": "model", "owned_by": "system"}))
+        .chain(std::iter::once(
+            json!({"id": "Qwen/Qwen3-8B", "object": "model"}),
+        ))
+        .collect();
+    Mock::given(method("GET"))
+        .and(path(CATALOGUE_PATH))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"object": "list", "data": catalogue})),
+        )
+        .mount(server)
+        .await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// chromedriver and the browser session
+
+/// chromedriver in its own process group; the whole group (Chromium included) is killed on
+/// drop, so nothing outlives the test even when it panics.
+struct Driver {
+    child: Child,
+    url: String,
+    profile: TempDir,
+}
+
+impl Driver {
+    async fn start() -> Self {
+        let port = free_port();
+        let log_path = target_dir().join("browser-chromedriver.log");
+        let log = File::create(&log_path)
+            .unwrap_or_else(|e| panic!("cannot create {}: {e}", log_path.display()));
+        let log_err = log.try_clone().expect("clone the log file handle");
+        let child = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(log_err)
+            .process_group(0)
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot start {CHROMEDRIVER}: {e}; install it with \
+                     `apt-get install -y chromium chromium-driver`"
+                )
+            });
+        let mut driver = Self {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            profile: tempfile::tempdir().expect("a temporary browser profile"),
+        };
+        driver.wait_until_ready().await;
+        driver
+    }
+
+    /// Polls chromedriver's `/status` until it reports ready, for at most 15 s.
+    async fn wait_until_ready(&mut self) {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(2))
+            .build()
+            .expect("an HTTP client");
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!(
+                    "chromedriver exited at start ({status}); see {}",
+                    target_dir().join("browser-chromedriver.log").display()
+                );
+            }
+            let ready = match http.get(format!("{}/status", self.url)).send().await {
+                Ok(response) => response
+                    .json::<Value>()
+                    .await
+                    .is_ok_and(|status| status["value"]["ready"] == true),
+                Err(_) => false,
+            };
+            if ready {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "chromedriver did not become ready on {} within 15 s",
+                self.url
+            );
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    async fn session(&self) -> Client {
+        let args = [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+            "--window-size=1280,900",
+        ]
+        .into_iter()
+        .map(str::to_owned)
+        .chain(std::iter::once(format!(
+            "--user-data-dir={}",
+            self.profile.path().display()
+        )))
+        .collect::<Vec<_>>();
+        let mut capabilities = Capabilities::new();
+        capabilities.insert("browserName".into(), json!("chrome"));
+        capabilities.insert(
+            "goog:chromeOptions".into(),
+            json!({ "binary": CHROMIUM, "args": args }),
+        );
+        let connect = async {
+            ClientBuilder::rustls()
+                .expect("a rustls connector")
+                .capabilities(capabilities)
+                .connect(&self.url)
+                .await
+        };
+        let client = tokio::time::timeout(Duration::from_secs(30), connect)
+            .await
+            .unwrap_or_else(|_| panic!("no browser session from {} within 30 s", self.url))
+            .unwrap_or_else(|e| {
+                panic!(
+                    "chromedriver could not start {CHROMIUM}: {e}; see {}",
+                    target_dir().join("browser-chromedriver.log").display()
+                )
+            });
+        client
+            .update_timeouts(TimeoutConfiguration::new(
+                Some(Duration::from_secs(10)),
+                Some(STEP_TIMEOUT),
+                Some(Duration::ZERO),
+            ))
+            .await
+            .expect("set the WebDriver timeouts");
+        client
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        // The negative id is the process group chromedriver leads (and Chromium joined).
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Failure artifacts
+
+/// `target/` (or `CARGO_TARGET_DIR`): the parent of the integration tests' temporary dir.
+fn target_dir() -> PathBuf {
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let dir = tmp.parent().unwrap_or(tmp).to_path_buf();
+    let _ = std::fs::create_dir_all(&dir);
+    dir
+}
+
+/// Saves a screenshot and the page source for `step`; answers a line naming both files.
+async fn save_failure(client: &Client, step: &str) -> String {
+    let name: String = step
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    let png = target_dir().join(format!("browser-failure-{name}.png"));
+    let html = target_dir().join(format!("browser-failure-{name}.html"));
+    let limit = Duration::from_secs(10);
+    let shot = match tokio::time::timeout(limit, client.screenshot()).await {
+        Ok(Ok(bytes)) => std::fs::write(&png, bytes)
+            .map(|()| png.display().to_string())
+            .unwrap_or_else(|e| format!("(could not write {}: {e})", png.display())),
+        Ok(Err(e)) => format!("(no screenshot: {e})"),
+        Err(_) => "(no screenshot: timed out)".to_owned(),
+    };
+    let source = match tokio::time::timeout(limit, client.source()).await {
+        Ok(Ok(text)) => std::fs::write(&html, text)
+            .map(|()| html.display().to_string())
+            .unwrap_or_else(|e| format!("(could not write {}: {e})", html.display())),
+        Ok(Err(e)) => format!("(no page source: {e})"),
+        Err(_) => "(no page source: timed out)".to_owned(),
+    };
+    format!("screenshot: {shot}\npage source: {source}")
+}

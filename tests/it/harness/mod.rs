@@ -1,0 +1,36 @@
+//! The one harness every test module uses: the app on a temporary data dir ([`app`]), a
+//! wiremock double of ModelScope ([`upstream`]), finished responses and the requests a browser
+//! or a script makes ([`http`], [`api`], [`users`]), page parsing ([`html`]), readers of what
+//! the app stored ([`db`]) and the key canaries every response is checked against ([`secrets`]).
+
+pub mod api;
+pub mod app;
+pub mod db;
+pub mod html;
+pub mod http;
+pub mod secrets;
+pub mod upstream;
+pub mod users;
+
+use std::time::Duration;
+
+pub use app::TestApp;
+pub use http::Answer;
+pub use users::User;
+
+/// The password every test account signs up with.
+pub const PASSWORD: &str = "correct horse battery";
+
+/// Polls (every 50 ms, up to `within`) until `check` holds; returns whether it did.
+pub async fn eventually(within: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if check() {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -1,0 +1,23 @@
+//! The integration tests: one binary, one harness. Each module is one area of the app, tested
+//! black-box through Rocket's local client (or a real browser, `browser`), against a wiremock
+//! double of ModelScope; `harness` holds everything they share.
+//!
+//! `cargo test --test it` runs them all; `cargo test --test it accounts::` one module.
+
+mod harness;
+
+mod accounts;
+mod api_bad_input;
+mod api_balance;
+mod api_tokens;
+mod browser;
+mod csrf_routes;
+mod dashboard;
+mod health_cors;
+mod history;
+mod openapi;
+mod presets;
+mod query_plans;
+mod query_runs;
+mod quick_page;
+mod vault_keys;

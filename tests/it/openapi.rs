@@ -1,0 +1,230 @@
+//! `GET /api/openapi.json` is kept true: every mounted JSON route is documented and every
+//! documented operation is mounted, and the documented shapes match real answers.
+
+use std::collections::BTreeSet;
+
+use rocket::http::Status;
+use rocket::local::asynchronous::Client;
+use serde_json::{Value, json};
+
+use crate::harness::api::{api_balance, api_get};
+use crate::harness::http::get;
+use crate::harness::secrets::KEY;
+use crate::harness::upstream::{MODEL_A, MODEL_B, QUOTA_A, QUOTA_B, mount_balance, mount_ok};
+use crate::harness::{TestApp, User};
+
+async fn document(client: &Client) -> Value {
+    let answer = get(client, "/api/openapi.json").await;
+    assert_eq!(answer.status, Status::Ok, "{}", answer.body);
+    answer.json()
+}
+
+/// `(path, method)` of every mounted route that belongs to the JSON API, in OpenAPI spelling:
+/// `<id>` becomes `{id}`, methods are lower case.
+fn mounted_operations(client: &Client) -> BTreeSet<(String, String)> {
+    client
+        .rocket()
+        .routes()
+        .filter_map(|route| {
+            let path = route.uri.path().to_string();
+            let api = path.starts_with("/api/") || path == "/health";
+            let method = route.method.as_str().to_ascii_lowercase();
+            api.then(|| (openapi_path(&path), method))
+        })
+        .collect()
+}
+
+fn openapi_path(rocket_path: &str) -> String {
+    rocket_path
+        .split('/')
+        .map(|segment| match segment.strip_prefix('<') {
+            Some(name) => format!("{{{}}}", name.trim_end_matches('>').trim_end_matches("..")),
+            None => segment.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+const HTTP_METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
+
+fn documented_operations(doc: &Value) -> BTreeSet<(String, String)> {
+    doc["paths"]
+        .as_object()
+        .expect("paths")
+        .iter()
+        .flat_map(|(path, item)| {
+            item.as_object()
+                .expect("a path item")
+                .keys()
+                .filter(|key| HTTP_METHODS.contains(&key.as_str()))
+                .map(move |method| (path.clone(), method.clone()))
+        })
+        .collect()
+}
+
+/// A named schema of the document.
+fn schema<'a>(doc: &'a Value, name: &str) -> &'a Value {
+    let found = &doc["components"]["schemas"][name];
+    assert!(found.is_object(), "no {name} schema");
+    found
+}
+
+fn keys(object: &Value) -> BTreeSet<String> {
+    object
+        .as_object()
+        .unwrap_or_else(|| panic!("not an object: {object}"))
+        .keys()
+        .cloned()
+        .collect()
+}
+
+fn strings(array: &Value) -> BTreeSet<String> {
+    array
+        .as_array()
+        .unwrap_or_else(|| panic!("not an array: {array}"))
+        .iter()
+        .map(|v| v.as_str().expect("a string").to_owned())
+        .collect()
+}
+
+/// A token holder's real `/api/balance` answer with the account balance and a history id.
+async fn real_answer() -> (TestApp, User, String, Value) {
+    let site = TestApp::new().await;
+    mount_balance(&site.upstream).await;
+    mount_ok(&site.upstream, MODEL_A, QUOTA_A, 1).await;
+    mount_ok(&site.upstream, MODEL_B, QUOTA_B, 1).await;
+    let user = site.user("alice").await;
+    user.add_key("main", KEY).await;
+    user.add_preset("daily", &[MODEL_A, MODEL_B]).await;
+    let token = user.create_token("script").await;
+    let answer = api_balance(
+        &user.client,
+        Some(&token),
+        &json!({"key_id": "main", "preset": "daily", "include_account": true}),
+    )
+    .await;
+    assert_eq!(answer.status, Status::Ok, "{}", answer.body);
+    let json = answer.json();
+    (site, user, token, json)
+}
+
+#[tokio::test]
+async fn the_document_is_openapi_3_json() {
+    let site = TestApp::new().await;
+    let client = site.start().await;
+
+    let doc = document(&client).await;
+
+    let version = doc["openapi"].as_str().expect("an openapi version");
+    assert!(version.starts_with("3."), "{version}");
+    assert!(doc["info"]["title"].is_string());
+    assert!(doc["paths"].is_object());
+}
+
+#[tokio::test]
+async fn every_mounted_json_route_is_documented() {
+    let site = TestApp::new().await;
+    let client = site.start().await;
+    let documented = documented_operations(&document(&client).await);
+
+    let mounted = mounted_operations(&client);
+
+    assert!(mounted.contains(&("/api/balance".into(), "post".into())));
+    let missing: Vec<_> = mounted.difference(&documented).collect();
+    assert!(
+        missing.is_empty(),
+        "mounted but not documented: {missing:?}"
+    );
+}
+
+#[tokio::test]
+async fn every_documented_operation_is_mounted() {
+    let site = TestApp::new().await;
+    let client = site.start().await;
+    let documented = documented_operations(&document(&client).await);
+
+    let mounted = mounted_operations(&client);
+
+    let phantom: Vec<_> = documented.difference(&mounted).collect();
+    assert!(
+        phantom.is_empty(),
+        "documented but not mounted: {phantom:?}"
+    );
+}
+
+#[tokio::test]
+async fn model_row_requires_exactly_the_fields_of_a_real_row() {
+    let (site, _user, _token, answer) = real_answer().await;
+    let doc = document(&site.start().await).await;
+    let model_row = schema(&doc, "ModelRow");
+
+    for row in answer["data"].as_array().expect("rows") {
+        assert_eq!(strings(&model_row["required"]), keys(row), "{row}");
+        assert_eq!(keys(&model_row["properties"]), keys(row), "{row}");
+    }
+}
+
+#[tokio::test]
+async fn balance_response_describes_every_field_of_a_real_answer() {
+    let (site, _user, _token, answer) = real_answer().await;
+    let doc = document(&site.start().await).await;
+
+    let response = schema(&doc, "BalanceResponse");
+    let documented = keys(&response["properties"]);
+    let real = keys(&answer);
+    assert!(
+        real.contains("history_id") && real.contains("account"),
+        "{answer}"
+    );
+    let undocumented: Vec<_> = real.difference(&documented).collect();
+    assert!(
+        undocumented.is_empty(),
+        "not in BalanceResponse: {undocumented:?}"
+    );
+    assert!(strings(&response["required"]).is_subset(&real));
+
+    let account = schema(&doc, "Account");
+    let undocumented: BTreeSet<_> = keys(&answer["account"])
+        .difference(&keys(&account["properties"]))
+        .cloned()
+        .collect();
+    assert!(undocumented.is_empty(), "not in Account: {undocumented:?}");
+}
+
+#[tokio::test]
+async fn run_summary_describes_every_field_of_real_history_answers() {
+    let (site, user, token, answer) = real_answer().await;
+    let doc = document(&site.start().await).await;
+    let summary = schema(&doc, "RunSummary");
+    let documented = keys(&summary["properties"]);
+    let required = strings(&summary["required"]);
+    let id = answer["history_id"].as_i64().unwrap();
+
+    let list = api_get(&user.client, Some(&token), "/api/history")
+        .await
+        .json();
+    let detail = api_get(&user.client, Some(&token), &format!("/api/history/{id}"))
+        .await
+        .json();
+
+    for run in [&list["data"][0], &detail["data"]] {
+        let real = keys(run);
+        let undocumented: Vec<_> = real.difference(&documented).collect();
+        assert!(
+            undocumented.is_empty(),
+            "not in RunSummary: {undocumented:?}"
+        );
+        assert!(required.is_subset(&real), "{run}");
+    }
+    let page = keys(&list);
+    let page_doc = &doc["paths"]["/api/history"]["get"]["responses"]["200"]["content"]["application/json"]
+        ["schema"]["properties"];
+    let page_documented = keys(page_doc);
+    let undocumented: Vec<_> = page.difference(&page_documented).collect();
+    assert!(
+        undocumented.is_empty(),
+        "not in the history page: {undocumented:?}"
+    );
+}

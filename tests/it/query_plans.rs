@@ -1,0 +1,668 @@
+//! The hot queries of `/history`, the dashboard, the export and every signed-in request use
+//! indexes: no full scan, no automatic index, and no sort where an index gives the order.
+//!
+//! The SQL is never copied here. Each check calls the real function (`db::history::list_runs`,
+//! `db::sessions::find_live`, …) on a fresh database made by `Db::open` and filled with two
+//! users' history, with an SQLite profile hook (`sqlite3_trace_v2`, `SQLITE_TRACE_PROFILE`)
+//! installed on the connection. For every statement the function ran, the hook records:
+//!
+//! - the statement's SQL with its bound values (`sqlite3_expanded_sql`), which is then run under
+//!   `EXPLAIN QUERY PLAN`: no plan line may be a `SCAN` or an `AUTOMATIC` index, and
+//!   `USE TEMP B-TREE` only where a test says why it is harmless;
+//! - what the statement really did (`sqlite3_stmt_status`): full-scan steps and automatic indexes
+//!   must be 0, and sorts 0 unless allowed, so a scan cannot hide behind a plan that reads well.
+//!
+//! `cargo test --test it query_plans -- --nocapture` prints every plan.
+
+use std::cell::RefCell;
+use std::ffi::{CStr, c_int, c_uint, c_void};
+
+use modelscope_balance::crypto::Sealed;
+use modelscope_balance::crypto::tokens::hash_token;
+use modelscope_balance::db::history::{
+    self, HistoryFilter, StoredBalance, latest_for_user, list_runs,
+};
+use modelscope_balance::db::runs::{NewRun, insert_run};
+use modelscope_balance::db::{Db, api_keys, presets, sessions, users};
+use modelscope_balance::ids::{KeyId, PresetId, RunId, UserId};
+use modelscope_balance::modelscope::ModelResult;
+use modelscope_balance::modelscope::{ErrorCode, Failure, Quota};
+use rusqlite::{Connection, ffi};
+use tempfile::TempDir;
+
+// ---------------------------------------------------------------------------------------------
+// Recording what a function runs
+
+/// One statement as it finished.
+#[derive(Debug, Clone)]
+struct Executed {
+    /// As prepared, with `?` placeholders.
+    sql: String,
+    /// With the bound values in place: what `EXPLAIN QUERY PLAN` is run on.
+    expanded: String,
+    fullscan_steps: i32,
+    sorts: i32,
+    automatic_indexes: i32,
+}
+
+type Log = RefCell<Vec<Executed>>;
+
+/// Called by SQLite when a statement finishes (runs to the end, or is reset or finalised).
+/// It must not unwind into C: nothing below can panic.
+unsafe extern "C" fn on_profile(
+    event: c_uint,
+    context: *mut c_void,
+    statement: *mut c_void,
+    _elapsed_ns: *mut c_void,
+) -> c_int {
+    if event != ffi::SQLITE_TRACE_PROFILE as c_uint || context.is_null() || statement.is_null() {
+        return 0;
+    }
+    // SAFETY: `context` is the `Log` owned by the live `Tracing` that registered this hook, and
+    // `statement` is the prepared statement SQLite reports on, valid during the call.
+    unsafe {
+        let log = &*(context as *const Log);
+        let statement = statement as *mut ffi::sqlite3_stmt;
+        let text = |ptr: *const std::ffi::c_char| {
+            (!ptr.is_null()).then(|| CStr::from_ptr(ptr).to_string_lossy().into_owned())
+        };
+        let sql = text(ffi::sqlite3_sql(statement)).unwrap_or_default();
+        let expanded_ptr = ffi::sqlite3_expanded_sql(statement);
+        let expanded = text(expanded_ptr).unwrap_or_else(|| sql.clone());
+        ffi::sqlite3_free(expanded_ptr as *mut c_void);
+        // Read and reset, so a cached statement's next run starts from zero.
+        let status = |op| ffi::sqlite3_stmt_status(statement, op, 1);
+        let executed = Executed {
+            fullscan_steps: status(ffi::SQLITE_STMTSTATUS_FULLSCAN_STEP),
+            sorts: status(ffi::SQLITE_STMTSTATUS_SORT),
+            automatic_indexes: status(ffi::SQLITE_STMTSTATUS_AUTOINDEX),
+            sql,
+            expanded,
+        };
+        if let Ok(mut log) = log.try_borrow_mut() {
+            log.push(executed);
+        }
+    }
+    0
+}
+
+/// The profile hook on one connection; removed on drop (also when a check panics).
+struct Tracing {
+    handle: *mut ffi::sqlite3,
+    log: Box<Log>,
+}
+
+impl Tracing {
+    fn start(conn: &Connection) -> Self {
+        // SAFETY: the handle stays valid while `conn` lives, which outlives this guard in
+        // `traced`; the hook is removed before the log it points to is dropped.
+        unsafe {
+            let handle = conn.handle();
+            let log: Box<Log> = Box::default();
+            let context = &*log as *const Log as *mut c_void;
+            let rc = ffi::sqlite3_trace_v2(
+                handle,
+                ffi::SQLITE_TRACE_PROFILE as c_uint,
+                Some(on_profile),
+                context,
+            );
+            assert_eq!(rc, ffi::SQLITE_OK, "sqlite3_trace_v2");
+            Self { handle, log }
+        }
+    }
+}
+
+impl Drop for Tracing {
+    fn drop(&mut self) {
+        // SAFETY: same connection handle as in `start`; a zero mask removes the hook.
+        unsafe {
+            ffi::sqlite3_trace_v2(self.handle, 0, None, std::ptr::null_mut());
+        }
+    }
+}
+
+/// Runs `work` and returns what it returned and the data statements it ran (transaction
+/// control and pragmas left out).
+fn traced<T>(conn: &mut Connection, work: impl FnOnce(&mut Connection) -> T) -> (T, Vec<Executed>) {
+    let tracing = Tracing::start(conn);
+    let out = work(conn);
+    let executed = tracing.log.take();
+    drop(tracing);
+    let data = executed
+        .into_iter()
+        .filter(|e| {
+            let head = e.sql.trim_start().to_ascii_uppercase();
+            ["SELECT", "INSERT", "UPDATE", "DELETE", "WITH"]
+                .iter()
+                .any(|verb| head.starts_with(verb))
+        })
+        .collect();
+    (out, data)
+}
+
+/// The `detail` column of `EXPLAIN QUERY PLAN`, one string a plan node.
+fn query_plan(conn: &Connection, sql: &str) -> Vec<String> {
+    let mut statement = conn
+        .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+        .unwrap_or_else(|e| panic!("EXPLAIN QUERY PLAN {sql}: {e}"));
+    statement
+        .query_map([], |row| row.get::<_, String>(3))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+/// What a check tolerates, with the reason written down.
+#[derive(Clone, Copy, Default)]
+struct Allow {
+    /// `USE TEMP B-TREE` and sorter runs: the reason the sorted set is small.
+    sort: Option<&'static str>,
+}
+
+const STRICT: Allow = Allow { sort: None };
+
+/// What is wrong with the statements a call ran, one message each (empty: all good); `case`
+/// names the call in messages and in the printed plans.
+fn problems(conn: &Connection, case: &str, executed: &[Executed], allow: Allow) -> Vec<String> {
+    if executed.is_empty() {
+        return vec![format!("{case}: no statement was recorded")];
+    }
+    let mut found = Vec::new();
+    for e in executed {
+        let plan = query_plan(conn, &e.expanded);
+        eprintln!("--- {case}\n{}\n{}", one_line(&e.sql), plan_text(&plan));
+        if let Some(reason) = allow.sort {
+            eprintln!("    (sort allowed: {reason})");
+        }
+        let mut wrong = Vec::new();
+        for line in &plan {
+            if line.starts_with("SCAN ") {
+                wrong.push(format!("full scan `{line}`"));
+            }
+            if line.contains("AUTOMATIC") {
+                wrong.push(format!("automatic index `{line}`"));
+            }
+            if allow.sort.is_none() && line.contains("TEMP B-TREE") {
+                wrong.push(format!("sort without an index `{line}`"));
+            }
+        }
+        if e.fullscan_steps != 0 {
+            wrong.push(format!("{} full-scan steps", e.fullscan_steps));
+        }
+        if e.automatic_indexes != 0 {
+            wrong.push(format!("{} automatic indexes", e.automatic_indexes));
+        }
+        if allow.sort.is_none() && e.sorts != 0 {
+            wrong.push(format!("{} sorter runs", e.sorts));
+        }
+        found.extend(wrong.into_iter().map(|what| {
+            format!(
+                "{case}: {what}\n  SQL: {}\n  plan:\n{}",
+                one_line(&e.sql),
+                plan_text(&plan)
+            )
+        }));
+    }
+    found
+}
+
+/// Fails with every problem of the statements a call ran.
+fn check(conn: &Connection, case: &str, executed: &[Executed], allow: Allow) {
+    let found = problems(conn, case, executed, allow);
+    assert!(found.is_empty(), "{}", found.join("\n"));
+}
+
+fn one_line(sql: &str) -> String {
+    sql.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn plan_text(plan: &[String]) -> String {
+    plan.iter()
+        .map(|line| format!("    {line}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+// ---------------------------------------------------------------------------------------------
+// A database with some history
+
+const DAY: i64 = 86_400;
+const MODELS: [&str; 6] = [
+    "Qwen/Qwen3-32B",
+    "Qwen/Qwen2.5-72B-Instruct",
+    "deepseek-ai/DeepSeek-V3",
+    "ZhipuAI/GLM-4.7",
+    "moonshotai/Kimi-K2-Instruct",
+    "Qwen/QwQ-32B",
+];
+const SESSION_TOKEN: &str = "query-plans-session-token";
+
+struct Site {
+    _dir: TempDir,
+    db: Db,
+    user: UserId,
+    keys: [KeyId; 2],
+    presets: [PresetId; 2],
+    a_run: RunId,
+    now: i64,
+}
+
+fn sealed() -> Sealed {
+    Sealed {
+        nonce: vec![7; 12],
+        ciphertext: vec![9; 55],
+        master_key_id: "query-plans".to_owned(),
+    }
+}
+
+fn result(model: &str, i: usize) -> ModelResult {
+    if i.is_multiple_of(17) {
+        return ModelResult {
+            model: model.to_owned(),
+            quota: Quota::default(),
+            status: Some(429),
+            failure: Some(Failure::new(
+                ErrorCode::RateLimited,
+                Some("slow down".to_owned()),
+            )),
+            latency_ms: 900,
+            price: None,
+        };
+    }
+    ModelResult {
+        model: model.to_owned(),
+        quota: Quota {
+            request_limit: Some(2000),
+            request_remaining: Some(2000 - (i % 2000) as i64),
+            model_request_limit: Some(500),
+            model_request_remaining: Some(500 - (i % 500) as i64),
+        },
+        status: Some(200),
+        failure: None,
+        latency_ms: 400 + (i % 700) as u64,
+        price: None,
+    }
+}
+
+impl Site {
+    /// Two users with two keys and two presets each; `runs` runs for the first, a third as many
+    /// for the second, over the last 60 days; one live session for the first user.
+    fn new(runs: usize) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = Db::open(&dir.path().join("modelscope-balance.db")).expect("Db::open");
+        let now = modelscope_balance::clock::now();
+        let mut conn = db.connection().unwrap();
+        let mut users_seen = Vec::new();
+        for name in ["alice", "bob"] {
+            let user = users::create(&conn, name, "not-a-real-hash")
+                .unwrap()
+                .unwrap();
+            let mut keys = [KeyId(0); 2];
+            for (slot, label) in keys.iter_mut().zip(["main", "spare"]) {
+                *slot = api_keys::insert_sealed(
+                    &mut conn,
+                    user,
+                    label,
+                    modelscope_balance::modelscope::Site::Cn,
+                    "beef",
+                    |_| Ok::<_, std::convert::Infallible>(sealed()),
+                )
+                .unwrap()
+                .unwrap()
+                .unwrap();
+            }
+            let mut preset_ids = [PresetId(0); 2];
+            for (slot, (name, models)) in preset_ids
+                .iter_mut()
+                .zip([("daily", &MODELS[..5]), ("reasoning", &MODELS[2..])])
+            {
+                let models: Vec<String> = models.iter().map(|m| m.to_string()).collect();
+                *slot = presets::insert(&conn, user, name, &models)
+                    .unwrap()
+                    .unwrap();
+            }
+            users_seen.push((user, keys, preset_ids));
+        }
+        let mut a_run = RunId(0);
+        for (index, (user, keys, preset_ids)) in users_seen.iter().enumerate() {
+            let count = if index == 0 { runs } else { runs / 3 };
+            for i in 0..count {
+                let preset = i % 3;
+                let models: &[&str] = match preset {
+                    0 => &MODELS[..5],
+                    1 => &MODELS[2..],
+                    _ => &MODELS[1..4],
+                };
+                let results: Vec<ModelResult> =
+                    models.iter().map(|model| result(model, i)).collect();
+                let run = NewRun {
+                    user_id: *user,
+                    api_key_id: Some(keys[i % 2]),
+                    key_label: Some(if i % 2 == 0 { "main" } else { "spare" }),
+                    preset_id: (preset < 2).then(|| preset_ids[preset]),
+                    preset_name: (preset < 2).then_some(if preset == 0 {
+                        "daily"
+                    } else {
+                        "reasoning"
+                    }),
+                    source: "web",
+                    started_at: now - 60 * DAY + (i as i64 * 60 * DAY) / count as i64,
+                    duration_ms: 1500,
+                    balance: Some(StoredBalance {
+                        total: Some(100.0),
+                        available: Some(99.5),
+                        frozen: Some(0.5),
+                        error: None,
+                    }),
+                    results: &results,
+                    ..NewRun::default()
+                };
+                let id = insert_run(&mut conn, &run).unwrap();
+                if index == 0 && i == count / 2 {
+                    a_run = id;
+                }
+            }
+        }
+        let alice = users_seen[0];
+        sessions::create(
+            &conn,
+            &hash_token(SESSION_TOKEN),
+            alice.0,
+            "csrf",
+            "query-plans",
+        )
+        .unwrap();
+        drop(conn);
+        Self {
+            _dir: dir,
+            db,
+            user: alice.0,
+            keys: alice.1,
+            presets: alice.2,
+            a_run,
+            now,
+        }
+    }
+
+    fn conn(&self) -> r2d2::PooledConnection<r2d2_sqlite::SqliteConnectionManager> {
+        self.db.connection().unwrap()
+    }
+}
+
+/// The recorder itself: a query without an index must show up both in its plan and in its
+/// counters, or every check below would pass for nothing.
+#[test]
+fn the_recorder_sees_scans_and_sorts() {
+    let site = Site::new(20);
+    let mut conn = site.conn();
+    let (_, executed) = traced(&mut conn, |c| {
+        let mut statement = c
+            .prepare("SELECT id FROM queries WHERE duration_ms > ?1 ORDER BY balance_available")
+            .unwrap();
+        statement
+            .query_map([0], |row| row.get::<_, i64>(0))
+            .unwrap()
+            .count()
+    });
+    assert_eq!(executed.len(), 1, "{executed:#?}");
+    let e = &executed[0];
+    assert!(e.expanded.contains("duration_ms > 0"), "{}", e.expanded);
+    assert!(e.fullscan_steps > 0 && e.sorts > 0, "{e:#?}");
+    let plan = query_plan(&conn, &e.expanded);
+    assert!(plan.iter().any(|l| l.starts_with("SCAN ")), "{plan:?}");
+    let found = problems(&conn, "a scan", &executed, STRICT);
+    for expected in [
+        "full scan `SCAN queries`",
+        "sort without an index",
+        "full-scan steps",
+        "sorter runs",
+    ] {
+        assert!(
+            found.iter().any(|p| p.contains(expected)),
+            "{expected}: {found:#?}"
+        );
+    }
+}
+
+/// `list_runs` for the first page (`/history`, 50 a page plus one to see a next page).
+fn first_page(conn: &mut Connection, user: UserId, filter: &HistoryFilter) -> usize {
+    list_runs(conn, user, filter, None, 0, 51).unwrap().len()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The checks
+
+#[test]
+fn history_list_uses_indexes_for_every_filter() {
+    let site = Site::new(600);
+    let mut conn = site.conn();
+    let user = site.user;
+    let cases: Vec<(&str, HistoryFilter)> = vec![
+        ("list_runs, no filter", HistoryFilter::default()),
+        (
+            "list_runs, key filter",
+            HistoryFilter {
+                api_key_id: Some(site.keys[1]),
+                ..Default::default()
+            },
+        ),
+        (
+            "list_runs, preset filter",
+            HistoryFilter {
+                preset_id: Some(site.presets[0]),
+                ..Default::default()
+            },
+        ),
+        (
+            "list_runs, model filter",
+            HistoryFilter {
+                model: Some(MODELS[0].to_owned()),
+                ..Default::default()
+            },
+        ),
+        (
+            "list_runs, date range",
+            HistoryFilter {
+                from: Some(site.now - 30 * DAY),
+                to: Some(site.now - 20 * DAY),
+                ..Default::default()
+            },
+        ),
+        (
+            "list_runs, from only",
+            HistoryFilter {
+                from: Some(site.now - 7 * DAY),
+                ..Default::default()
+            },
+        ),
+        (
+            "list_runs, every filter",
+            HistoryFilter {
+                api_key_id: Some(site.keys[0]),
+                preset_id: Some(site.presets[0]),
+                model: Some(MODELS[0].to_owned()),
+                from: Some(site.now - 40 * DAY),
+                to: Some(site.now - 5 * DAY),
+            },
+        ),
+    ];
+    for (case, filter) in cases {
+        let (found, executed) = traced(&mut conn, |c| first_page(c, user, &filter));
+        assert!(found > 0, "{case}: the fixture should match some runs");
+        check(&conn, case, &executed, STRICT);
+    }
+
+    // A deep numbered page, and the keyset cursor the export and `/api/history` page with.
+    let (rows, executed) = traced(&mut conn, |c| {
+        list_runs(c, user, &HistoryFilter::default(), None, 500, 51).unwrap()
+    });
+    assert!(!rows.is_empty());
+    check(&conn, "list_runs, page 11 (offset 500)", &executed, STRICT);
+    let cursor = (rows[0].started_at, rows[0].id);
+    let (rows, executed) = traced(&mut conn, |c| {
+        list_runs(c, user, &HistoryFilter::default(), Some(cursor), 0, 100).unwrap()
+    });
+    assert!(!rows.is_empty());
+    check(&conn, "list_runs, keyset cursor", &executed, STRICT);
+}
+
+#[test]
+fn one_run_uses_indexes() {
+    let site = Site::new(300);
+    let mut conn = site.conn();
+    let (user, id) = (site.user, site.a_run);
+
+    let (rows, executed) = traced(&mut conn, |c| history::run_results(c, user, id).unwrap());
+    assert_eq!(rows.len(), 5);
+    check(&conn, "run_results", &executed, STRICT);
+
+    let (run, executed) = traced(&mut conn, |c| history::get_run(c, user, id).unwrap());
+    assert!(run.is_some());
+    check(&conn, "get_run", &executed, STRICT);
+}
+
+#[test]
+fn dashboard_and_history_page_reads_use_indexes() {
+    let site = Site::new(300);
+    let mut conn = site.conn();
+    let user = site.user;
+
+    let (latest, executed) = traced(&mut conn, |c| latest_for_user(c, user).unwrap());
+    assert!(latest.len() >= MODELS.len());
+    check(&conn, "latest_for_user (dashboard)", &executed, STRICT);
+
+    let (keys, executed) = traced(&mut conn, |c| api_keys::list_for_user(c, user).unwrap());
+    assert_eq!(keys.len(), 2);
+    check(
+        &conn,
+        "api_keys::list_for_user (dashboard, /history)",
+        &executed,
+        STRICT,
+    );
+
+    let (options, executed) = traced(&mut conn, |c| history::preset_options(c, user).unwrap());
+    assert_eq!(options.len(), 2);
+    check(&conn, "preset_options (/history)", &executed, STRICT);
+
+    let (listed, executed) = traced(&mut conn, |c| presets::list_for_user(c, user).unwrap());
+    assert_eq!(listed.len(), 2);
+    check(
+        &conn,
+        "presets::list_for_user (dashboard)",
+        &executed,
+        Allow {
+            sort: Some(
+                "default first, then by name: a sort of one user's presets, at most \
+                 presets::MAX_PRESETS_PER_USER (50) rows found through the (user_id, name) index",
+            ),
+        },
+    );
+}
+
+#[test]
+fn session_lookup_uses_the_token_index() {
+    let site = Site::new(10);
+    let mut conn = site.conn();
+    let hash = hash_token(SESSION_TOKEN);
+
+    let (found, executed) = traced(&mut conn, |c| sessions::find_live(c, &hash).unwrap());
+    assert!(found.is_some());
+    check(&conn, "sessions::find_live", &executed, STRICT);
+
+    // Seen more than a minute ago: the lookup also writes last_seen_at.
+    conn.execute("UPDATE sessions SET last_seen_at = last_seen_at - 120", [])
+        .unwrap();
+    let (found, executed) = traced(&mut conn, |c| sessions::find_live(c, &hash).unwrap());
+    assert!(found.is_some());
+    assert_eq!(executed.len(), 2, "the lookup and the touch: {executed:#?}");
+    check(&conn, "sessions::find_live with touch", &executed, STRICT);
+
+    let (missing, executed) = traced(&mut conn, |c| {
+        sessions::find_live(c, "0".repeat(64).as_str()).unwrap()
+    });
+    assert!(missing.is_none());
+    check(
+        &conn,
+        "sessions::find_live, unknown token",
+        &executed,
+        STRICT,
+    );
+}
+
+#[test]
+fn storing_a_run_uses_indexes() {
+    let site = Site::new(100);
+    let mut conn = site.conn();
+    let results: Vec<ModelResult> = MODELS[..5]
+        .iter()
+        .enumerate()
+        .map(|(i, m)| result(m, i + 1))
+        .collect();
+    let run = NewRun {
+        user_id: site.user,
+        api_key_id: Some(site.keys[0]),
+        key_label: Some("main"),
+        preset_id: Some(site.presets[0]),
+        preset_name: Some("daily"),
+        source: "api",
+        started_at: site.now,
+        duration_ms: 900,
+        balance: None,
+        results: &results,
+        ..NewRun::default()
+    };
+    let (_, executed) = traced(&mut conn, |c| insert_run(c, &run).unwrap());
+    // At least the run and its 5 rows (today also 5 upserts of the latest numbers).
+    assert!(executed.len() >= 6, "{executed:#?}");
+    check(&conn, "insert_run", &executed, STRICT);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Plans that were slow in the history benchmark until their fix (see `bench/README.md`).
+
+#[test]
+fn trend_page_reads_in_index_order() {
+    let site = Site::new(300);
+    let mut conn = site.conn();
+    let user = site.user;
+    let (rows, executed) = traced(&mut conn, |c| {
+        history::model_results_labelled(c, user, MODELS[0], 200).unwrap()
+    });
+    assert!(!rows.is_empty());
+    check(
+        &conn,
+        "model_results_labelled (trend page)",
+        &executed,
+        STRICT,
+    );
+}
+
+#[test]
+fn deleting_a_preset_finds_its_runs_by_index() {
+    let site = Site::new(300);
+    let mut conn = site.conn();
+    let (user, preset) = (site.user, site.presets[1]);
+    let (deleted, executed) = traced(&mut conn, |c| {
+        presets::delete_for_user(c, user, preset).unwrap()
+    });
+    assert!(deleted);
+    // The foreign-key action runs inside the DELETE: its steps count in the DELETE's status.
+    check(&conn, "presets::delete_for_user", &executed, STRICT);
+}
+
+#[test]
+fn export_page_reads_results_by_run_id() {
+    let site = Site::new(600);
+    let mut conn = site.conn();
+    let user = site.user;
+    let ids: Vec<RunId> = list_runs(&conn, user, &HistoryFilter::default(), None, 100, 50)
+        .unwrap()
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    let (grouped, executed) = traced(&mut conn, |c| {
+        history::results_for_runs(c, user, &ids).unwrap()
+    });
+    assert_eq!(grouped.len(), ids.len());
+    check(&conn, "results_for_runs (export page)", &executed, STRICT);
+}
