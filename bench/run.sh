@@ -275,7 +275,8 @@ ms() { calc "%.1f" "$1 / 1000"; }
 A_APP_RPS=$(field "$A_APP" rps)
 A_DOUBLE_RPS=$(field "$A_DOUBLE" rps)
 A_RATIO=$(calc "%.3f" "$A_APP_RPS / $A_DOUBLE_RPS")
-A_UPSTREAM_RPS=$(calc "%.0f" "$A_APP_RPS * 5")
+# 5 probes and 2 balance reads (before the first probe, after the last).
+A_UPSTREAM_RPS=$(calc "%.0f" "$A_APP_RPS * 7")
 B_P50=$(ms "$(field "$B_WRK" p50_us)")
 C_WRK_P50=$(ms "$(field "$C_WRK" p50_us)")
 D_WRK_P50=$(ms "$(field "$D_WRK" p50_us)")
@@ -315,8 +316,8 @@ mkdir -p bench/results
     wrk_row "app \`POST /api/balance\`, $A_CONNECTIONS connections" "$A_APP"
     wrk_row "double \`POST /v1/chat/completions\` (ceiling), $A_CONNECTIONS connections" "$A_DOUBLE"
     echo
-    echo "App / double: **$A_RATIO**. Each app request makes 5 upstream calls, so the app drove" \
-        "about $A_UPSTREAM_RPS upstream calls/s."
+    echo "App / double: **$A_RATIO**. Each app request makes 7 upstream calls (the balance, 5" \
+        "probes, the balance again), so the app drove about $A_UPSTREAM_RPS upstream calls/s."
     echo
     echo "## Scenario B: latency (20 models per request, upstream takes 200 ms)"
     echo
