@@ -163,9 +163,12 @@ pub fn text_with(lang: Lang, id: &str, args: &[(&'static str, Arg<'_>)]) -> Stri
 
 /// Whether `id` exists in `lang` itself (not through the fallback).
 pub fn has(lang: Lang, id: &str) -> bool {
-    LOCALES
-        .lookup_no_default_fallback::<&str>(&lang.id(), id, None)
-        .is_some()
+    // Asked without its arguments, a message with placeables formats with errors but exists;
+    // the crate does not export its error type, so the kind is told by its text.
+    match LOCALES.lookup_single_language::<&str>(&lang.id(), id, None) {
+        Ok(_) => true,
+        Err(error) => error.to_string().starts_with("Fluent errors"),
+    }
 }
 
 #[cfg(test)]

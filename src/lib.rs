@@ -87,6 +87,7 @@ async fn setup(rocket: Rocket<Build>) -> Result<Rocket<Build>, Rocket<Build>> {
                     state.keyring.clone(),
                     state.config.max_models_per_query,
                 ))
+                .manage(web::Reveals::default())
                 .manage(state.config)
                 .manage(state.db)
                 .manage(state.engine)

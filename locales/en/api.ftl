@@ -14,6 +14,7 @@ api-ok-some-failed = Queried { $ok } { $ok ->
 
 api-unsupported-media = Content-Type must be application/json (got { $given })
 api-body-unreadable = The request body could not be read
+api-body-timeout = The request body did not arrive in time: send it in one go
 api-body-too-large = The request body is larger than { $limit }: ask for fewer models
 api-not-utf8 = The request body is not valid UTF-8 text
 api-empty-body = The request body is empty: send JSON such as {"{"}"models": ["Qwen/Qwen2.5-72B-Instruct"], "api_key": "ms-..."{"}"}

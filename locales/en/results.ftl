@@ -65,7 +65,8 @@ price-set = set by you
 price-measured = measured
 price-unknown = unknown
 live-stored = Stored: see this run's record
-live-failed = The connection dropped or storing failed; the query still finishes on the server: look in the history shortly.
+live-failed = The connection dropped; the query still finishes on the server: look in the history shortly.
+live-store-failed = The run finished and its results are above, but it could not be saved to history.
 live-elapsed = { $s } s so far
 age-s = { $n ->
     [one] 1 second ago

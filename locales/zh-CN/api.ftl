@@ -8,6 +8,7 @@ api-ok-some-failed = 成功查询 { $ok } 个模型的余额信息，失败 { $f
 
 api-unsupported-media = Content-Type 必须是 application/json（收到的是 { $given }）
 api-body-unreadable = 请求体读取失败
+api-body-timeout = 请求体未能及时发送完：请一次性发送完整的请求体
 api-body-too-large = 请求体超过 { $limit } 上限：请减少模型数量
 api-not-utf8 = 请求体不是有效的 UTF-8 文本
 api-empty-body = 请求体为空：请发送 JSON，例如 {"{"}"models": ["Qwen/Qwen2.5-72B-Instruct"], "api_key": "ms-..."{"}"}

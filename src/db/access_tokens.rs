@@ -57,11 +57,19 @@ pub fn list_for_user(conn: &Connection, user_id: UserId) -> Result<Vec<AccessTok
     Ok(rows)
 }
 
-pub fn delete_for_user(conn: &Connection, user_id: UserId, id: TokenId) -> Result<bool, DbError> {
-    Ok(conn.execute(
-        "DELETE FROM access_tokens WHERE id = ?1 AND user_id = ?2",
-        params![id, user_id],
-    )? == 1)
+/// Deletes one of the user's tokens; its name, or `None` when it is not theirs.
+pub fn delete_for_user(
+    conn: &Connection,
+    user_id: UserId,
+    id: TokenId,
+) -> Result<Option<String>, DbError> {
+    Ok(conn
+        .query_row(
+            "DELETE FROM access_tokens WHERE id = ?1 AND user_id = ?2 RETURNING name",
+            params![id, user_id],
+            |row| row.get(0),
+        )
+        .optional()?)
 }
 
 /// The user a token belongs to, marking it used (best effort).

@@ -149,11 +149,19 @@ pub fn master_key_ids(conn: &Connection) -> Result<Vec<(String, usize)>, DbError
     Ok(rows)
 }
 
-pub fn delete_for_user(conn: &Connection, user_id: UserId, id: KeyId) -> Result<bool, DbError> {
-    Ok(conn.execute(
-        "DELETE FROM api_keys WHERE id = ?1 AND user_id = ?2",
-        params![id, user_id],
-    )? == 1)
+/// Deletes one of the user's keys; its label, or `None` when it is not theirs.
+pub fn delete_for_user(
+    conn: &Connection,
+    user_id: UserId,
+    id: KeyId,
+) -> Result<Option<String>, DbError> {
+    Ok(conn
+        .query_row(
+            "DELETE FROM api_keys WHERE id = ?1 AND user_id = ?2 RETURNING label",
+            params![id, user_id],
+            |row| row.get(0),
+        )
+        .optional()?)
 }
 
 /// Marks a key used (best effort: a busy or full database must not fail the call).

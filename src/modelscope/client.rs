@@ -7,9 +7,7 @@ use reqwest::header::{AUTHORIZATION, HeaderValue, RETRY_AFTER};
 use serde::{Deserialize, Serialize};
 
 use super::body::{BODY_CAP, read_capped};
-use super::classify::{
-    ErrorCode, Failure, PointsHint, Reason, classify, shorten, upstream_text,
-};
+use super::classify::{ErrorCode, Failure, PointsHint, Reason, classify, shorten, upstream_text};
 use super::quota::Quota;
 use super::redact::redact;
 use super::site::Site;

@@ -720,7 +720,7 @@ async fn deleting_the_account_removes_the_user_their_keys_and_sessions() {
     add_key(&bystander, "hers", KEY).await;
     submit(&client, "/account/tokens", &[("name", "script")])
         .await
-        .assert_status(Status::Ok);
+        .assert_status(Status::SeeOther);
     let db = app.db();
     let oscar = user_id(&db, "oscar").expect("oscar");
 

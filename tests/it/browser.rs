@@ -188,7 +188,7 @@ const LIVE_STATE_JS: &str = r##"
 const q = (s) => document.querySelector(s);
 const text = (e) => (e ? e.textContent.trim() : "");
 const section = q("#live-results");
-const rows = Array.from(document.querySelectorAll("#live-rows tr")).map((tr) => {
+const rows = Array.from(document.querySelectorAll("#live-results [data-field=rows] tr")).map((tr) => {
   const status = tr.querySelector("[data-field=status]");
   return {
     model: text(tr.querySelector("th")),
@@ -198,21 +198,21 @@ const rows = Array.from(document.querySelectorAll("#live-rows tr")).map((tr) => 
     calls: text(tr.querySelector("[data-field=calls]")),
   };
 });
-const balance = q("#live-balance");
-const done = q("#live-done");
-const failed = q("#live-failed");
+const balance = q("#live-results [data-part=balance]");
+const done = q("#live-results [data-part=done]");
+const failed = q("#live-results [data-part=failed]");
 const alert = q("[role=alert]");
 return {
   path: location.pathname,
   visible: !!section && !section.hidden,
-  count: text(q("#live-count")),
+  count: text(q("#live-results [data-field=count]")),
   rows,
   balance_visible: !!balance && !balance.hidden,
-  total: text(q("#live-balance [data-field=total]")),
-  available: text(q("#live-balance [data-field=available]")),
-  frozen: text(q("#live-balance [data-field=frozen]")),
+  total: text(q("#live-results [data-field=total]")),
+  available: text(q("#live-results [data-field=available]")),
+  frozen: text(q("#live-results [data-field=frozen]")),
   done: !!done && !done.hidden,
-  href: done ? done.querySelector("a").getAttribute("href") : null,
+  href: done ? done.getAttribute("href") : null,
   failed: !!failed && !failed.hidden,
   alert: alert ? text(alert) : null,
 };
@@ -656,7 +656,7 @@ impl Flow<'_> {
     }
 
     async fn open_history_entry(&self, href: &str) -> Step<()> {
-        self.click("#live-done a").await?;
+        self.click("#live-results a[data-part=done]").await?;
         self.wait_for_elements(href, ".results-table tbody tr", MODELS.len())
             .await?;
         let rows: Vec<TableRow> = self
@@ -950,6 +950,7 @@ impl Driver {
             "--disable-sync",
             "--disable-dev-shm-usage",
             "--window-size=1280,900",
+            "--lang=zh-CN",
         ]
         .into_iter()
         .map(str::to_owned)
@@ -962,7 +963,12 @@ impl Driver {
         capabilities.insert("browserName".into(), json!("chrome"));
         capabilities.insert(
             "goog:chromeOptions".into(),
-            json!({ "binary": CHROMIUM, "args": args }),
+            // A Chinese-speaking user's browser: the app answers in the Accept-Language.
+            json!({
+                "binary": CHROMIUM,
+                "args": args,
+                "prefs": { "intl.accept_languages": "zh-CN,zh" },
+            }),
         );
         let connect = async {
             ClientBuilder::rustls()

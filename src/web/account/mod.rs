@@ -25,7 +25,9 @@ pub fn routes() -> Vec<Route> {
         revoke_session,
         delete_account,
         tokens::create_token,
+        tokens::show_new_token,
         tokens::revoke_token,
+        tokens::confirm_revoke,
     ]
 }
 

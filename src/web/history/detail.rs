@@ -13,6 +13,7 @@ use crate::db::history as store;
 use crate::db::runs;
 use crate::ids::RunId;
 use crate::runs::history::RunKind;
+use crate::web::confirm::ConfirmPage;
 use crate::web::problem::Problem;
 use crate::web::result_view::{BalanceShown, Outcome, ResultView};
 use crate::web::session::{Csrf, CurrentUser, TokenOnlyForm};
@@ -114,6 +115,29 @@ pub async fn detail(user: CurrentUser, id: &str, db: &State<Db>) -> Result<Detai
     })
 }
 
+/// The confirmation step: names the run, posts the delete.
+#[get("/history/<id>/delete")]
+pub async fn confirm_delete(
+    user: CurrentUser,
+    id: &str,
+    db: &State<Db>,
+) -> Result<ConfirmPage, Status> {
+    let id = path_id(id)?;
+    let user_id = user.0.user_id;
+    let found = db
+        .run(move |conn| store::get_run(conn, user_id, id))
+        .await
+        .map_err(|error| Problem::db(&error).status)?;
+    let run = found.ok_or(Status::NotFound)?;
+    Ok(ConfirmPage {
+        layout: user.layout(),
+        what: "run",
+        name: run.id.to_string(),
+        action: format!("/history/{}/delete", run.id),
+        back: format!("/history/{}", run.id),
+    })
+}
+
 #[post("/history/<id>/delete", data = "<form>")]
 pub async fn delete(
     user: CurrentUser,
@@ -129,7 +153,10 @@ pub async fn delete(
         .await
         .map_err(|error| Problem::db(&error).status)?;
     if deleted {
-        Ok(Flash::success(Redirect::to("/history"), "query_deleted"))
+        Ok(Flash::success(
+            Redirect::to("/history"),
+            format!("query_deleted:{id}"),
+        ))
     } else {
         Err(Status::NotFound)
     }

@@ -18,6 +18,7 @@ pub fn routes() -> Vec<Route> {
         list::list,
         balance::balance_trend,
         detail::detail,
+        detail::confirm_delete,
         detail::delete,
         trend::model_trend,
         export::export,

@@ -68,8 +68,9 @@ pub fn extract_csrf(html: &str) -> Option<String> {
 
 /// The form error on a page (`<p class="error" role="alert">…</p>`), unescaped.
 pub fn form_error(html: &str) -> Option<String> {
-    let marker = r#"<p class="error" role="alert">"#;
-    let start = html.find(marker)? + marker.len();
+    let marker = r#"<p class="error" role="alert""#;
+    let tag = html.find(marker)?;
+    let start = tag + html[tag..].find('>')? + 1;
     let end = start + html[start..].find("</p>")?;
     Some(html_unescape(html[start..end].trim()))
 }
@@ -82,16 +83,25 @@ pub fn shown_token(html: &str) -> Option<String> {
     Some(html[start..end].trim().to_owned())
 }
 
-/// `N` for every `action="{prefix}N{suffix}"`.
+/// `N` for every form `action="{prefix}N{suffix}"` or link `href="{prefix}N{suffix}"` (a
+/// destructive action links to its confirmation page, which posts to the same address).
 pub fn ids_in_actions(html: &str, prefix: &str, suffix: &str) -> Vec<i64> {
-    let marker = format!(r#"action="{prefix}"#);
-    html.match_indices(&marker)
-        .filter_map(|(at, _)| {
-            let rest = &html[at + marker.len()..];
-            let end = rest.find('"')?;
-            rest[..end].strip_suffix(suffix)?.parse().ok()
+    let mut ids: Vec<i64> = ["action", "href"]
+        .iter()
+        .flat_map(|attribute| {
+            let marker = format!(r#"{attribute}="{prefix}"#);
+            html.match_indices(&marker)
+                .filter_map(|(at, _)| {
+                    let rest = &html[at + marker.len()..];
+                    let end = rest.find('"')?;
+                    rest[..end].strip_suffix(suffix)?.parse().ok()
+                })
+                .collect::<Vec<_>>()
         })
-        .collect()
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
 }
 
 /// The ids of the revoke forms on `/account` (`/account/sessions/N/revoke`).
