@@ -111,7 +111,8 @@ status=$(curl -sS -o /dev/null -w '%{http_code}' -b "$JAR" -c "$JAR" --max-time 
 [[ $status == 303 ]] || die "signing up answered HTTP $status"
 token=$(csrf_token /account)
 [[ -n $token ]] || die "no csrf_token on /account"
-ACCESS_TOKEN=$(curl -sS -b "$JAR" -c "$JAR" --max-time 10 \
+# The answer shows the new token once (on the page itself, or after a redirect to it).
+ACCESS_TOKEN=$(curl -sS -L -b "$JAR" -c "$JAR" --max-time 10 \
     --data-urlencode "name=contract" --data-urlencode "csrf_token=$token" "$APP/account/tokens" |
     grep -oE 'msb_[0-9a-f]{64}' | head -n 1 || true)
 [[ -n $ACCESS_TOKEN ]] || die "no access token shown after POST /account/tokens"
