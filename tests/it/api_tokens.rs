@@ -654,7 +654,7 @@ async fn token_names_render_escaped_on_the_account_page() {
 }
 
 #[tokio::test]
-async fn an_empty_preset_is_a_400() {
+async fn an_empty_preset_is_a_409() {
     let r = ready().await;
     forbid_any_call(&r.site.upstream).await;
     r.site
@@ -673,7 +673,8 @@ async fn an_empty_preset_is_a_400() {
     )
     .await;
 
-    assert_refused(&answer, Status::BadRequest);
+    // The request is well formed; the stored preset is what stands in the way.
+    assert_refused(&answer, Status::Conflict);
 }
 
 #[tokio::test]

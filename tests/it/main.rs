@@ -9,6 +9,7 @@ mod harness;
 mod accounts;
 mod api_bad_input;
 mod api_balance;
+mod api_contract;
 mod api_tokens;
 mod architecture;
 mod browser;

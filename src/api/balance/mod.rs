@@ -76,7 +76,7 @@ pub async fn balance(
             &[("limit", limit.to_string().into())],
         ));
     }
-    let request = request::parse_request(&bytes, header_key.0, lang)?;
+    let request = request::parse_request(&bytes, header_key.0, planner.max_models(), lang)?;
     let kind = if request.probe {
         RunKind::Probe
     } else {
