@@ -97,12 +97,16 @@ command -v podman >/dev/null 2>&1 || need+=(podman)
 command -v jq >/dev/null 2>&1 || need+=(jq)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+command -v readelf >/dev/null 2>&1 || need+=(binutils)              # the static-link check
+[ -f /etc/ssl/certs/ca-certificates.crt ] || need+=(ca-certificates) # copied into the image
 if [ "${#need[@]}" -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}"
 fi
-if ! command -v cargo-deb >/dev/null 2>&1; then
-  cargo install cargo-deb --locked --quiet
+# Pinned, so a new cargo-deb release cannot change the package under us; kept in ~/.cargo/bin.
+CARGO_DEB_VERSION=3.8.0
+if [ "$(cargo deb --version 2>/dev/null)" != "cargo-deb $CARGO_DEB_VERSION" ]; then
+  cargo install cargo-deb --locked --quiet --version "$CARGO_DEB_VERSION"
 fi
 podman --version
 cargo deb --version

@@ -140,6 +140,43 @@ impl UpstreamOutcome {
     }
 }
 
+/// Makes every counter series exist at 0 (a closed set: the label enums' products), so a
+/// dashboard's `rate()` and an "absent" alert work before the first event.
+pub fn preregister() {
+    for source in QuerySource::ALL {
+        for outcome in QueryOutcome::ALL {
+            ::metrics::counter!(names::QUERIES, "source" => source.as_str(), "outcome" => outcome.as_str())
+                .increment(0);
+        }
+    }
+    for endpoint in Endpoint::ALL {
+        for outcome in UpstreamOutcome::ALL {
+            ::metrics::counter!(
+                names::UPSTREAM_CALLS,
+                "endpoint" => endpoint.as_str(),
+                "outcome" => outcome.as_str()
+            )
+            .increment(0);
+        }
+    }
+    for outcome in SchedulerOutcome::ALL {
+        ::metrics::counter!(names::SCHEDULER_RUNS, "outcome" => outcome.as_str()).increment(0);
+    }
+    for channel in ChannelKind::ALL {
+        for result in DeliveryResult::ALL {
+            ::metrics::counter!(
+                names::ALERT_DELIVERIES,
+                "channel" => channel.as_str(),
+                "result" => result.as_str()
+            )
+            .increment(0);
+        }
+    }
+    for op in DbOp::ALL {
+        ::metrics::counter!(names::DB_ERRORS, "op" => op.as_str()).increment(0);
+    }
+}
+
 /// One query (a run of the executor) finished.
 pub fn record_query(source: QuerySource, outcome: QueryOutcome, took: Duration) {
     ::metrics::counter!(names::QUERIES, "source" => source.as_str(), "outcome" => outcome.as_str())

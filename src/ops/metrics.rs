@@ -12,7 +12,7 @@ use std::time::Duration;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use subtle::ConstantTimeEq;
 
-use crate::telemetry::names;
+use crate::telemetry::{self, names};
 
 /// `Content-Type` of the text exposition format.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -52,6 +52,7 @@ fn install() -> Result<PrometheusHandle, String> {
         .install_recorder()
         .map_err(|e| format!("metrics recorder: {e}"))?;
     describe();
+    telemetry::preregister();
     ::metrics::gauge!(names::BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
     Ok(handle)
 }

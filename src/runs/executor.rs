@@ -9,8 +9,7 @@
 //! the same. The streaming form reports each step as it happens. The tasks are tracked by the
 //! engine ([`QueryEngine::runs`]), so a graceful shutdown waits for them to be stored.
 //!
-//! Each run is counted once for `/metrics` (`telemetry::record_query`, with what it cost) and
-//! logged in one line.
+//! Each run is logged in one line and counted once for `/metrics` (`observe`).
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -21,6 +20,7 @@ use tokio::sync::mpsc;
 use super::calls_left::ExpectedCost;
 use super::engine::{Lane, PointsHints, QueryEngine};
 use super::history::{self, RunKind, Source, StoredRun};
+use super::observe;
 use super::planner::PlannedRun;
 use super::prices;
 use crate::db::Db;
@@ -29,7 +29,7 @@ use crate::modelscope::BatchReport;
 use crate::modelscope::{
     AccountBalance, BalanceError, ErrorCode, Failure, ModelEntry, ModelResult, Price,
 };
-use crate::telemetry::{self, DbOp, QueryOutcome, QuerySource};
+use crate::telemetry::{self, DbOp};
 
 /// The longest a run waits for its calls' frozen points to come back before the last read.
 pub const SETTLE_WAIT: Duration = Duration::from_secs(3);
@@ -256,12 +256,14 @@ async fn execute(
         results,
         elapsed: clock.elapsed(),
     };
-    let outcome = outcome(kind, &report, &balance);
-    log_run(source, kind, origin.is_some(), outcome, &report);
-    telemetry::record_query(query_source(source), outcome, report.elapsed);
-    if let Some(points) = points_spent {
-        telemetry::record_points_spent(points);
-    }
+    observe::finished(
+        source,
+        kind,
+        origin.is_some(),
+        &report,
+        &balance,
+        points_spent,
+    );
     let stored = match origin {
         None => Stored::NotAsked,
         Some(origin) => {
@@ -423,46 +425,6 @@ async fn learn_price(
             None
         }
     }
-}
-
-/// Every model answered healthily (and a check read the balance), some did, or none did.
-fn outcome(
-    kind: RunKind,
-    report: &BatchReport,
-    balance: &Result<AccountBalance, BalanceError>,
-) -> QueryOutcome {
-    let ok = report.ok_count();
-    let balance_ok = kind == RunKind::Probe || balance.is_ok();
-    if ok == report.results.len() && balance_ok && ok > 0 {
-        QueryOutcome::Ok
-    } else if ok == 0 {
-        QueryOutcome::Failed
-    } else {
-        QueryOutcome::Partial
-    }
-}
-
-fn query_source(source: Source) -> QuerySource {
-    match source {
-        Source::Web => QuerySource::Web,
-        Source::Api => QuerySource::Api,
-        Source::Schedule => QuerySource::Schedule,
-    }
-}
-
-/// The one line logged per run: counts and duration, never a key or a model list.
-fn log_run(source: Source, kind: RunKind, kept: bool, outcome: QueryOutcome, report: &BatchReport) {
-    tracing::info!(
-        source = source.as_str(),
-        kind = kind.as_str(),
-        kept,
-        outcome = outcome.as_str(),
-        models = report.results.len(),
-        ok = report.ok_count(),
-        failed = report.failed_count(),
-        duration_ms = u64::try_from(report.elapsed.as_millis()).unwrap_or(u64::MAX),
-        "balance query"
-    );
 }
 
 #[cfg(test)]

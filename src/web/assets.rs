@@ -29,3 +29,7 @@ pub fn stylesheet() -> Asset {
 pub fn script() -> Asset {
     asset(include_str!("../../assets/app.js"), ContentType::JavaScript)
 }
+
+pub fn routes() -> Vec<rocket::Route> {
+    rocket::routes![stylesheet, script]
+}

@@ -9,7 +9,6 @@ use crate::keyring::{KeySummary, Keyring};
 use crate::modelscope::{AccountBalance, BalanceError, Failure};
 use crate::runs::calls_left::ExpectedCost;
 use crate::runs::prices;
-use crate::web::result_view::cost_text;
 
 /// Shown where a number is unknown (upstream sent no usable header).
 const UNKNOWN: &str = "—";
@@ -230,6 +229,15 @@ pub fn points(value: f64) -> String {
         format!("{value:.0}")
     } else {
         format!("{value}")
+    }
+}
+
+/// `7.5`, or `5–20`.
+pub fn cost_text(cost: &ExpectedCost) -> String {
+    if cost.is_exact() {
+        points(cost.min)
+    } else {
+        format!("{}–{}", points(cost.min), points(cost.max))
     }
 }
 

@@ -101,6 +101,17 @@ async fn metrics_answer_only_their_token_and_count_queries_with_bounded_labels()
             "{series} = {value}"
         );
     }
+    // The counters of what has not happened yet exist at 0 from the start (every label pair).
+    for series in [
+        r#"msb_queries_total{source="schedule",outcome="failed"}"#,
+        r#"msb_upstream_calls_total{endpoint="catalogue",outcome="timeout"}"#,
+        r#"msb_scheduler_runs_total{outcome="skipped"}"#,
+        r#"msb_alert_deliveries_total{channel="webhook",result="failed"}"#,
+        r#"msb_db_errors_total{op="store_run"}"#,
+    ] {
+        let value = sample(text, series).unwrap_or_else(|| panic!("no {series} in:\n{text}"));
+        assert!(value >= 0.0, "{series} = {value}");
+    }
     assert!(text.contains("# TYPE msb_queries_total counter"), "{text}");
     assert!(
         text.contains("# TYPE msb_query_duration_seconds histogram"),
