@@ -13,7 +13,11 @@ target_dir=${MSB_STATIC_TARGET_DIR:-target/static}
 export MSB_STATIC_TARGET_DIR=$target_dir
 packaging/static-build.sh >/dev/null
 output=${1:-$target_dir/debian/}
-mkdir -p "$(dirname "$output/x")"
+# A name ending in / is a directory (cargo-deb picks the file name), anything else the file.
+case $output in
+  */) mkdir -p "$output" ;;
+  *) mkdir -p "$(dirname "$output")" ;;
+esac
 CARGO_TARGET_DIR="$target_dir" cargo deb --no-build --locked --target "$triple" --output "$output" >&2
 if [ -d "$output" ]; then
   ls -t "$output"/*.deb | head -n1
