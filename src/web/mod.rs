@@ -40,6 +40,7 @@ pub fn routes() -> Vec<Route> {
         quick::stream,
         assets::stylesheet,
         assets::script,
+        assets::favicon,
         auth::signup_page,
         auth::signup,
         auth::login_page,

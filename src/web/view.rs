@@ -143,6 +143,13 @@ impl Layout {
             .collect()
     }
 
+    /// Where a model's trend is, for a signed-in user and a valid model id (stored runs can
+    /// hold ids that are not, which get no link).
+    pub fn trend_href(&self, model: &str) -> Option<String> {
+        let valid = crate::modelscope::validate_model_id(model).is_ok();
+        (self.user.is_some() && valid).then(|| format!("/history/model/{model}"))
+    }
+
     /// Whether `error` is about the form field `field` (`aria-invalid` + `aria-describedby`).
     pub fn invalid(&self, error: Option<&Notice>, field: &str) -> bool {
         error.is_some_and(|notice| notice.is_on(field))
