@@ -143,6 +143,15 @@ impl Layout {
             .collect()
     }
 
+    /// A price tier's name (`tier-name`): the price goes in as a number, so the message's
+    /// `[2]` and `[1]` variants match.
+    pub fn tier_name(&self, price: &str) -> String {
+        match price.parse::<f64>() {
+            Ok(number) => self.t1("tier-name", "price", number),
+            Err(_) => self.t1("tier-name", "price", price),
+        }
+    }
+
     /// Where a model's trend is, for a signed-in user and a valid model id (stored runs can
     /// hold ids that are not, which get no link).
     pub fn trend_href(&self, model: &str) -> Option<String> {

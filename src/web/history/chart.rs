@@ -168,18 +168,18 @@ fn nice_step(span: f64) -> f64 {
 /// The y axis for values from `lowest` to `highest`: round ends on a round step around them.
 /// A `limit` (the model's daily limit) within one step of the top becomes the top, so a line
 /// close to its limit shows how close; a far-away limit is left out rather than squashing the
-/// line flat. A range of a single value is widened by one step each way (not below 0 for
-/// values that are not negative).
+/// line flat. A single value gets a step of about half its size and a step of room each way (not
+/// below 0 for values that are not negative).
 fn axis(lowest: f64, highest: f64, limit: Option<f64>) -> (f64, f64, f64) {
     let span = highest - lowest;
     let step = nice_step(if span > 0.0 {
         span
     } else {
-        highest.abs().max(4.0)
+        (highest.abs() / 2.0).max(4.0)
     });
     let mut y_min = (lowest / step).floor() * step;
     let mut y_max = (highest / step).ceil() * step;
-    if y_max - y_min < step {
+    if span <= 0.0 {
         y_min -= step;
         y_max += step;
         if lowest >= 0.0 {
@@ -362,6 +362,13 @@ mod tests {
         );
         assert_eq!((chart.y_min, chart.y_max), (6.0, 8.0));
         assert_eq!(chart.first_time, chart.last_time);
+        let steady = build(&[
+            sample(1, Some(42), Some(100)),
+            sample(2, Some(42), Some(100)),
+        ])
+        .unwrap();
+        let ticks: Vec<String> = steady.ticks.iter().map(Tick::text).collect();
+        assert_eq!(ticks, ["30", "40", "50", "60"]);
     }
 
     #[test]
