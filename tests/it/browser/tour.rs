@@ -496,6 +496,7 @@ impl Tour<'_> {
         let deadline = Instant::now() + RUN_TIMEOUT;
         let mut disabled_seen: Option<RunState> = None;
         let mut busy_seen: Option<RunState> = None;
+        let mut finished_at: Option<Instant> = None;
         let state = loop {
             let state: RunState = self.js(RUN_STATE_JS, vec![json!(button)]).await?;
             ensure!(
@@ -514,6 +515,13 @@ impl Tour<'_> {
             }
             if state.finished && !state.disabled {
                 break state;
+            }
+            if state.finished {
+                let since = *finished_at.get_or_insert_with(Instant::now);
+                ensure!(
+                    since.elapsed() < Duration::from_secs(3),
+                    "the run finished 3 s ago and the button is still disabled: {state:?}"
+                );
             }
             ensure!(
                 Instant::now() < deadline,
