@@ -428,9 +428,9 @@ impl Driver {
                 .connect(&self.url)
                 .await
         };
-        let client = tokio::time::timeout(Duration::from_secs(30), connect)
+        let client = tokio::time::timeout(Duration::from_secs(60), connect)
             .await
-            .unwrap_or_else(|_| panic!("no browser session from {} within 30 s", self.url))
+            .unwrap_or_else(|_| panic!("no browser session from {} within 60 s", self.url))
             .unwrap_or_else(|e| {
                 panic!(
                     "chromedriver could not start {CHROMIUM}: {e}; see {}",

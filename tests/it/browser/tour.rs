@@ -6,8 +6,8 @@
 //!
 //! On every page, at both widths ([`LAYOUT_JS`]): nothing scrolls sideways (the page or a box in
 //! it), no text breaks into one or two characters a line, no button, badge, date or label wraps,
-//! every table has the phone layout and every data cell a `data-label`, the colour scheme is the
-//! one asked for, and an English page shows no Chinese outside user data (the fixture's user data
+//! every table has the phone layout and every data cell a `data-label`, nothing is fetched from
+//! elsewhere (the favicon is the app's own), the colour scheme is the one asked for, and an English page shows no Chinese outside user data (the fixture's user data
 //! is ASCII). Besides: the run buttons are disabled and count "n/N" while a run streams and are
 //! themselves again after it; the quick page and the dashboard show the points strip, and the free
 //! balance-only check makes no chat-completion call upstream; chart labels stay readable on a
@@ -197,7 +197,14 @@ for (const table of document.querySelectorAll("main table")) {
   }
 }
 
-// 4. The colour scheme asked for: light text on a dark page, or the other way round.
+// 4. Nothing is fetched from anywhere but the app (the favicon included).
+const icon = document.querySelector('link[rel="icon"]');
+if (!icon || new URL(icon.href).origin !== location.origin) problems.push("no favicon of the app's own");
+for (const entry of performance.getEntriesByType("resource")) {
+  if (new URL(entry.name).origin !== location.origin) problems.push(`an external request: ${entry.name}`);
+}
+
+// 5. The colour scheme asked for: light text on a dark page, or the other way round.
 const rgb = (c) => (c.match(/[\d.]+/g) || []).slice(0, 3).map(Number);
 const lum = ([r, g, b]) => {
   const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
@@ -209,7 +216,7 @@ if (dark ? !(bg < 0.05 && fg > 0.5) : !(bg > 0.8 && fg < 0.05)) {
   problems.push(`not ${dark ? "dark" : "light"}: page background luminance ${bg.toFixed(3)}, text ${fg.toFixed(3)}`);
 }
 
-// 5. An English page has no Chinese outside elements marked with another language.
+// 6. An English page has no Chinese outside elements marked with another language.
 if (english) {
   const cjk = /[\u2e80-\u2fff\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef]/;
   const found = [];

@@ -1,4 +1,4 @@
-//! What a page with 50 rows costs a phone, uncompressed (the app compresses nothing: HTML with a
+//! What the assets and a page with 50 rows cost a phone, uncompressed (the app compresses nothing: HTML with a
 //! CSRF token in it is not compressed, against BREACH). No browser needed: the pages are read
 //! through Rocket's local client, as the browser would fetch them.
 //!
@@ -94,5 +94,26 @@ async fn a_page_of_fifty_rows_stays_under_forty_kilobytes() {
         heavy.is_empty(),
         "{heavy:?} are over their budget: {}",
         report.join("; ")
+    );
+}
+
+#[tokio::test]
+async fn the_favicon_is_a_small_svg_of_the_apps_own() {
+    let app = TestApp::new().await;
+    let client = app.start().await;
+    let page = crate::harness::http::get(&client, "/login").await;
+    assert!(
+        page.body
+            .contains("<link rel=\"icon\" href=\"/assets/favicon.svg?v="),
+        "{}",
+        page.body
+    );
+    let icon = crate::harness::http::get(&client, "/assets/favicon.svg").await;
+    assert_eq!(icon.status, Status::Ok);
+    assert_eq!(icon.header("content-type"), Some("image/svg+xml"));
+    assert!(
+        icon.body.starts_with("<svg") && icon.body.len() < 1024,
+        "{}",
+        icon.body
     );
 }
