@@ -933,11 +933,14 @@ async fn the_trend_is_an_inline_svg_with_a_point_per_row() {
     assert!(text.contains("<title>2026-03-02 00:00 · <b>bold</b> key · 模型剩余 490 / 500"));
     assert!(body.contains(">2026-03-02 00:00</text>"));
     assert!(body.contains(">2026-03-02 02:00</text>"));
+    // The value axis is scaled to the values (430 to 490, round steps of 20), not a fixed 0 to
+    // the limit; the limit is its top because it is within one step of the highest value.
     assert!(
         body.contains(">500</text>"),
         "the y axis tops at the model's limit"
     );
-    assert!(body.contains(">0</text>"));
+    assert!(body.contains(">420</text>"), "{body}");
+    assert!(!body.contains(">0</text>"), "{body}");
     assert!(body.contains("最低 430，最高 490"));
     // The table: four rows, newest first, escaped.
     assert_eq!(body.matches("<tr class=\"row-").count(), 4);
