@@ -14,7 +14,9 @@ pub mod i18n;
 pub mod ids;
 pub mod keyring;
 pub mod modelscope;
+pub mod monitors;
 pub mod names;
+pub mod notify;
 pub mod ops;
 pub mod presets;
 pub mod runs;
@@ -26,12 +28,15 @@ use rocket::fairing::AdHoc;
 use rocket::figment::Figment;
 use rocket::{Build, Rocket};
 
+use crate::clock::{SharedClock, SystemClock};
 use crate::config::AppConfig;
 use crate::crypto::{MasterKey, Vault};
 use crate::db::Db;
 use crate::keyring::Keyring;
 use crate::modelscope::{SiteBases, Upstream};
+use crate::notify::{Channels, Notifier};
 use crate::ops::data_lock::DataDirLock;
+use crate::ops::scheduler::{Scheduler, SchedulerConfig};
 use crate::runs::engine::{QueryEngine, QueryLimits, SharedLimits};
 use crate::runs::planner::Planner;
 
@@ -42,12 +47,30 @@ pub fn rocket() -> Rocket<Build> {
 
 /// The app from any figment (tests point the upstream at a local double this way).
 pub fn rocket_from(figment: Figment) -> Rocket<Build> {
+    rocket_with_clock(figment, Arc::new(SystemClock))
+}
+
+/// The app with the scheduler on `clock` (tests and benchmarks move a [`clock::ManualClock`]).
+pub fn rocket_with_clock(figment: Figment, clock: SharedClock) -> Rocket<Build> {
     rocket::custom(figment)
-        .attach(AdHoc::try_on_ignite("modelscope-balance state", setup))
+        .attach(AdHoc::try_on_ignite(
+            "modelscope-balance state",
+            move |rocket| setup(rocket, clock),
+        ))
         .attach(AdHoc::on_liftoff("housekeeping", |rocket| {
             Box::pin(async move {
                 if let Some(db) = rocket.state::<Db>() {
                     ops::housekeeping::spawn(db.clone(), rocket.state::<AppConfig>().cloned());
+                }
+            })
+        }))
+        .attach(AdHoc::on_liftoff("scheduler", |rocket| {
+            Box::pin(async move {
+                if let Some(scheduler) = rocket.state::<Scheduler>() {
+                    let shutdown = rocket.shutdown();
+                    scheduler.spawn(async move {
+                        shutdown.await;
+                    });
                 }
             })
         }))
@@ -63,20 +86,38 @@ pub fn rocket_from(figment: Figment) -> Rocket<Build> {
 
 /// Reads the configuration, opens the database and builds the shared state; any failure stops
 /// the launch with a message that names what to fix.
-async fn setup(rocket: Rocket<Build>) -> Result<Rocket<Build>, Rocket<Build>> {
+async fn setup(rocket: Rocket<Build>, clock: SharedClock) -> Result<Rocket<Build>, Rocket<Build>> {
     match AppState::build(rocket.figment()) {
-        Ok(state) => Ok(rocket
-            .manage(modelscope::Catalogue::new(state.engine.upstream().clone()))
-            .manage(Planner::new(
+        Ok(state) => {
+            let planner = Planner::new(
                 state.db.clone(),
                 state.keyring.clone(),
                 state.config.max_models_per_query,
-            ))
-            .manage(state.config)
-            .manage(state.db)
-            .manage(state.engine)
-            .manage(state.keyring)
-            .manage(state.lock)),
+            );
+            let scheduler = Scheduler::new(
+                state.db.clone(),
+                state.engine.clone(),
+                planner.clone(),
+                state.channels.clone(),
+                state.notifier.clone(),
+                clock,
+                SchedulerConfig {
+                    concurrency: state.config.scheduler_concurrency,
+                    hourly_cap: state.config.alerts_per_channel_per_hour,
+                    public_url: state.config.public_url.clone(),
+                },
+            );
+            Ok(rocket
+                .manage(modelscope::Catalogue::new(state.engine.upstream().clone()))
+                .manage(planner)
+                .manage(scheduler)
+                .manage(state.channels)
+                .manage(state.config)
+                .manage(state.db)
+                .manage(state.engine)
+                .manage(state.keyring)
+                .manage(state.lock))
+        }
         Err(message) => {
             tracing::error!("{message}");
             eprintln!("modelscope-balance cannot start: {message}");
@@ -91,6 +132,8 @@ struct AppState {
     db: Db,
     engine: QueryEngine,
     keyring: Keyring,
+    channels: Channels,
+    notifier: Notifier,
     lock: DataDirLock,
 }
 
@@ -108,7 +151,11 @@ impl AppState {
         let db = Db::open(&config.database_path()).map_err(|e| e.to_string())?;
         let master =
             MasterKey::load_or_create(&config.master_key_file()).map_err(|e| e.to_string())?;
-        let keyring = Keyring::new(db.clone(), Arc::new(Vault::new(master)));
+        let vault = Arc::new(Vault::new(master));
+        let keyring = Keyring::new(db.clone(), vault.clone());
+        let channels = Channels::new(db.clone(), vault);
+        let notifier = Notifier::new(config.allow_private_webhooks, config.notify_timeout())
+            .map_err(|e| format!("notification HTTP client: {e}"))?;
         let upstream = Upstream::new(
             &SiteBases {
                 api_base: config.modelscope_api_base.clone(),
@@ -139,6 +186,8 @@ impl AppState {
             db,
             engine,
             keyring,
+            channels,
+            notifier,
             lock,
         })
     }

@@ -3,8 +3,11 @@
 
 pub mod access_tokens;
 pub mod api_keys;
+pub mod channels;
+pub mod deliveries;
 pub mod history;
 pub mod login_failures;
+pub mod monitors;
 pub mod presets;
 pub mod prices;
 pub mod runs;
@@ -44,6 +47,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/0001_init.sql")),
         M::up(include_str!("../../migrations/0002_error_reason.sql")),
         M::up(include_str!("../../migrations/0004_points.sql")),
+        M::up(include_str!("../../migrations/0005_monitoring.sql")),
     ])
 }
 
