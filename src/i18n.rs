@@ -121,11 +121,15 @@ pub fn text_with(lang: Lang, id: &str, args: &[(&'static str, Arg<'_>)]) -> Stri
     LOCALES.lookup_with_args(&lang.id(), id, &args)
 }
 
-/// Whether `id` exists in `lang` itself (not through the fallback).
+/// Whether `id` exists in `lang` itself (not through the fallback). A message with variables
+/// exists too, though formatting it without them reports errors.
 pub fn has(lang: Lang, id: &str) -> bool {
-    LOCALES
-        .lookup_no_default_fallback::<&str>(&lang.id(), id, None)
-        .is_some()
+    match LOCALES.lookup_single_language::<&str>(&lang.id(), id, None) {
+        Ok(_) => true,
+        // fluent-templates does not export its error type: a formatting error (missing
+        // variables) means the message was found.
+        Err(error) => format!("{error:?}").starts_with("FluentError"),
+    }
 }
 
 #[cfg(test)]

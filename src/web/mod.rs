@@ -6,11 +6,14 @@
 mod account;
 mod assets;
 mod auth;
+mod channels;
 mod dashboard;
 mod errors;
 mod history;
 mod keys;
 mod lang;
+mod monitoring_view;
+mod monitors;
 mod params;
 mod presets;
 mod problem;
@@ -55,6 +58,19 @@ pub fn routes() -> Vec<Route> {
         query::page,
         query::run,
         query::stream,
+        monitors::list,
+        monitors::create,
+        monitors::run_now,
+        monitors::pause,
+        monitors::resume,
+        monitors::delete,
+        monitors::add_rule,
+        monitors::delete_rule,
+        monitors::deliveries::list,
+        channels::list,
+        channels::create,
+        channels::test,
+        channels::delete,
     ];
     routes.extend(account::routes());
     routes.extend(history::routes());
