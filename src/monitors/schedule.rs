@@ -177,18 +177,19 @@ impl Schedule {
     }
 }
 
-/// A random jitter in `[0, MAX_JITTER_SECS)`, smaller for very short intervals.
+/// A random jitter in `[1, MAX_JITTER_SECS)`, smaller for very short intervals. Never 0, so a
+/// new or resumed monitor's first slot is always just after the moment it was saved.
 pub fn random_jitter(schedule: &Schedule) -> i64 {
     let span = match schedule {
-        Schedule::Every { minutes } => (i64::from(*minutes) * 60 / 4).clamp(1, MAX_JITTER_SECS),
-        Schedule::AtTimes(_) => MAX_JITTER_SECS,
+        Schedule::Every { minutes } => (i64::from(*minutes) * 60 / 4).clamp(1, MAX_JITTER_SECS - 1),
+        Schedule::AtTimes(_) => MAX_JITTER_SECS - 1,
     };
     let mut bytes = [0u8; 8];
-    // Jitter only spreads load: without randomness the monitor just runs on the minute.
+    // Jitter only spreads load: without randomness the monitor just runs a second late.
     if getrandom::fill(&mut bytes).is_err() {
-        return 0;
+        return 1;
     }
-    i64::try_from(u64::from_le_bytes(bytes) % span.unsigned_abs()).unwrap_or(0)
+    1 + i64::try_from(u64::from_le_bytes(bytes) % span.unsigned_abs()).unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -265,7 +266,7 @@ mod tests {
     fn jitter_stays_under_a_minute() {
         for _ in 0..100 {
             let j = random_jitter(&Schedule::Every { minutes: 5 });
-            assert!((0..MAX_JITTER_SECS).contains(&j));
+            assert!((1..MAX_JITTER_SECS).contains(&j));
         }
     }
 }

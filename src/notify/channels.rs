@@ -139,14 +139,28 @@ pub struct Secrets {
 }
 
 impl Secrets {
-    /// Every secret text, for redacting a receiver's answer.
-    pub fn texts(&self) -> Vec<&str> {
-        [&self.url, &self.secret, &self.password]
+    /// Every secret text, for redacting a receiver's answer: each secret whole, and the parts
+    /// of a URL that may be its token (path segments, query values, user info), longest first.
+    pub fn texts(&self) -> Vec<String> {
+        let mut texts: Vec<String> = [&self.url, &self.secret, &self.password]
             .into_iter()
             .flatten()
-            .map(String::as_str)
-            .filter(|s| s.len() >= 4)
-            .collect()
+            .cloned()
+            .collect();
+        if let Some(url) = self
+            .url
+            .as_deref()
+            .and_then(|u| reqwest::Url::parse(u).ok())
+        {
+            texts.extend(url.path_segments().into_iter().flatten().map(str::to_owned));
+            texts.extend(url.query_pairs().map(|(_, v)| v.into_owned()));
+            texts.push(url.username().to_owned());
+            texts.extend(url.password().map(str::to_owned));
+        }
+        texts.retain(|t| t.chars().count() >= 6);
+        texts.sort_by_key(|t| std::cmp::Reverse(t.len()));
+        texts.dedup();
+        texts
     }
 }
 

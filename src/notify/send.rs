@@ -175,7 +175,8 @@ impl Notifier {
     }
 
     pub async fn send(&self, channel: &OpenedChannel, out: &Outgoing<'_>) -> Result<(), SendError> {
-        let secrets = channel.secrets.texts();
+        let texts = channel.secrets.texts();
+        let secrets: Vec<&str> = texts.iter().map(String::as_str).collect();
         let secret = channel.secrets.secret.as_deref();
         let url = channel.secrets.url.as_deref();
         let answer = match channel.kind {

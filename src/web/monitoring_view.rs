@@ -117,7 +117,10 @@ mod tests {
     fn every_code_has_words_in_both_languages() {
         for lang in Lang::ALL {
             for code in super::super::problem::MONITORING_CODES {
-                assert!(i18n::has(lang, &format!("err-{code}")), "err-{code} in {lang:?}");
+                assert!(
+                    i18n::has(lang, &format!("err-{code}")),
+                    "err-{code} in {lang:?}"
+                );
             }
             for reason in REASONS {
                 assert!(i18n::has(lang, &format!("mon-reason-{reason}")), "{reason}");

@@ -17,4 +17,6 @@ macro_rules! path_id {
     )+};
 }
 
-path_id!(KeyId, PresetId, SessionId, TokenId, MonitorId, RuleId, ChannelId);
+path_id!(
+    KeyId, PresetId, SessionId, TokenId, MonitorId, RuleId, ChannelId
+);

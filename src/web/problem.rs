@@ -12,8 +12,8 @@ use crate::keyring::KeyError;
 use crate::monitors::MonitorError;
 use crate::monitors::rules::RuleError;
 use crate::monitors::schedule::ScheduleError;
-use crate::notify::ChannelError;
 use crate::names::MAX_NAME_CHARS;
+use crate::notify::ChannelError;
 use crate::presets::PresetError;
 use crate::runs::planner::PlanError;
 use crate::runs::prices::PriceError;
@@ -201,10 +201,9 @@ impl Problem {
                     )),
                 )
             }
-            MonitorError::TooMany { max } => Self::new(
-                Status::Conflict,
-                Notice::new("mon-too-many").with_n(*max),
-            ),
+            MonitorError::TooMany { max } => {
+                Self::new(Status::Conflict, Notice::new("mon-too-many").with_n(*max))
+            }
             MonitorError::NotFound => Self::new(Status::NotFound, Notice::new("mon-not-found")),
             MonitorError::Rule(error) => Self::refused(match error {
                 RuleError::BadCondition => "rule-bad-condition",
@@ -217,10 +216,9 @@ impl Problem {
                 RuleError::NeedsProbe => "rule-needs-probe",
                 RuleError::ModelNotInPreset => "rule-model-not-in-preset",
             }),
-            MonitorError::TooManyRules { max } => Self::new(
-                Status::Conflict,
-                Notice::new("rule-too-many").with_n(*max),
-            ),
+            MonitorError::TooManyRules { max } => {
+                Self::new(Status::Conflict, Notice::new("rule-too-many").with_n(*max))
+            }
             MonitorError::ChannelNotFound => Self::refused("rule-channel-not-found"),
             MonitorError::RuleNotFound => {
                 Self::new(Status::NotFound, Notice::new("rule-not-found"))

@@ -38,8 +38,8 @@ use crate::harness::upstream::{
 };
 use crate::harness::{PASSWORD, TestApp};
 
-const CHROMIUM: &str = "/usr/bin/chromium";
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+pub(crate) const CHROMIUM: &str = "/usr/bin/chromium";
+pub(crate) const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
 const KEY: &str = "ms-12345678-1234-1234-1234-123456789abc";
 const KEY_MASKED: &str = "ms-…9abc";
@@ -870,14 +870,14 @@ async fn mount_upstream(server: &MockServer) {
 
 /// chromedriver in its own process group; the whole group (Chromium included) is killed on
 /// drop, so nothing outlives the test even when it panics.
-struct Driver {
+pub(crate) struct Driver {
     child: Child,
     url: String,
     profile: TempDir,
 }
 
 impl Driver {
-    async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         let port = free_port();
         let log_path = target_dir().join("browser-chromedriver.log");
         let log = File::create(&log_path)
@@ -938,7 +938,7 @@ impl Driver {
         }
     }
 
-    async fn session(&self) -> Client {
+    pub(crate) async fn session(&self) -> Client {
         let args = [
             "--headless",
             "--no-sandbox",
@@ -1010,7 +1010,7 @@ impl Drop for Driver {
 // Failure artifacts
 
 /// `target/` (or `CARGO_TARGET_DIR`): the parent of the integration tests' temporary dir.
-fn target_dir() -> PathBuf {
+pub(crate) fn target_dir() -> PathBuf {
     let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
     let dir = tmp.parent().unwrap_or(tmp).to_path_buf();
     let _ = std::fs::create_dir_all(&dir);
@@ -1018,7 +1018,7 @@ fn target_dir() -> PathBuf {
 }
 
 /// Saves a screenshot and the page source for `step`; answers a line naming both files.
-async fn save_failure(client: &Client, step: &str) -> String {
+pub(crate) async fn save_failure(client: &Client, step: &str) -> String {
     let name: String = step
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })

@@ -123,7 +123,7 @@ impl Scheduler {
     }
 
     async fn run_loop(&self) {
-        let mut last_cleanup = i64::MIN;
+        let mut last_cleanup: Option<i64> = None;
         loop {
             let now = self.now();
             let next = match self.tick(now).await {
@@ -133,8 +133,8 @@ impl Scheduler {
                     now + 5
                 }
             };
-            if now - last_cleanup >= 3600 {
-                last_cleanup = now;
+            if last_cleanup.is_none_or(|at| now - at >= 3600) {
+                last_cleanup = Some(now);
                 deliver::clean_up(self, now).await;
             }
             let next = next.clamp(now, now + IDLE_SECS);

@@ -65,7 +65,10 @@ pub async fn list(user: CurrentUser, db: &State<Db>) -> Result<DeliveriesPage, S
                 status: d.status,
                 attempts: d.attempts,
                 max_attempts: d.max_attempts,
-                error: d.last_error.as_deref().map(|e| delivery_error_text(lang, e)),
+                error: d
+                    .last_error
+                    .as_deref()
+                    .map(|e| delivery_error_text(lang, e)),
                 message: d.message,
             })
             .collect(),

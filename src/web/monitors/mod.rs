@@ -192,7 +192,11 @@ async fn page(
             .collect();
         rows.push(MonitorRow {
             id: monitor.id,
-            kind: if monitor.kind == "probe" { "probe" } else { "check" },
+            kind: if monitor.kind == "probe" {
+                "probe"
+            } else {
+                "check"
+            },
             preset_name: monitor.preset_name.clone(),
             every_minutes: monitor.every_minutes,
             at_times: monitor.at_times.clone(),

@@ -8,7 +8,9 @@ pub mod app;
 pub mod db;
 pub mod html;
 pub mod http;
+pub mod monitoring;
 pub mod secrets;
+pub mod smtp;
 pub mod upstream;
 pub mod users;
 
