@@ -337,16 +337,13 @@ pub async fn set_price(
 ) -> Result<Flash<Redirect>, (Status, PresetsPage)> {
     let form = form.0;
     let model = form.model.unwrap_or_default();
-    let points = match form
+    // Not a number is not a tier either: the domain says so.
+    let points = form
         .points
         .as_deref()
         .map(str::trim)
         .filter(|p| !p.is_empty())
-    {
-        None => None,
-        // Not a number is not a tier either: the domain says so.
-        Some(text) => Some(text.parse::<f64>().unwrap_or(f64::NAN)),
-    };
+        .map(|text| text.parse::<f64>().unwrap_or(f64::NAN));
     match crate::runs::prices::set_price(db, user.0.user_id, model.trim(), points).await {
         Ok(()) => Ok(Flash::success(
             Redirect::to("/presets#prices"),
