@@ -12,6 +12,9 @@
 //!   chat completion, after `--delay-ms` (a timer, so delayed calls overlap like real ones).
 //! - `GET /openapi/v1/magicubes/balance`: 200 with a points balance.
 //! - `GET /v1/models`: 200 with a small catalogue.
+//! - `GET /__stats`: `{"chat_calls","balance_calls","in_flight","max_in_flight"}`, counted since
+//!   start (for `bench/monitors.sh`: upstream calls in flight never exceed the app's limit).
+//!   `--balance-delay-ms` delays balance answers the way `--delay-ms` delays chat ones.
 //! - anything else: 404 with a JSON body; a malformed request: 400, then the connection closes.
 //!
 //! Pass `--addr 127.0.0.1:0` to get a free port; the bound address is printed on stdout, one line,
@@ -19,12 +22,20 @@
 
 use std::net::SocketAddr;
 use std::process::exit;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-const USAGE: &str = "usage: upstream_double [--addr 127.0.0.1:9100] [--delay-ms N]";
+const USAGE: &str =
+    "usage: upstream_double [--addr 127.0.0.1:9100] [--delay-ms N] [--balance-delay-ms N]";
+
+/// Calls answered and in flight, for `GET /__stats`.
+static CHAT_CALLS: AtomicU64 = AtomicU64::new(0);
+static BALANCE_CALLS: AtomicU64 = AtomicU64::new(0);
+static IN_FLIGHT: AtomicU64 = AtomicU64::new(0);
+static MAX_IN_FLIGHT: AtomicU64 = AtomicU64::new(0);
 
 /// Request heads larger than this are refused: real clients send a few hundred bytes.
 const MAX_HEAD: usize = 16 * 1024;
@@ -53,6 +64,7 @@ const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 struct Config {
     addr: SocketAddr,
     delay: Duration,
+    balance_delay: Duration,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -60,6 +72,7 @@ enum Route {
     ChatCompletions,
     Balance,
     Models,
+    Stats,
     NotFound,
 }
 
@@ -107,7 +120,7 @@ async fn main() {
     loop {
         match listener.accept().await {
             Ok((stream, _peer)) => {
-                tokio::spawn(serve_connection(stream, config.delay));
+                tokio::spawn(serve_connection(stream, config.delay, config.balance_delay));
             }
             Err(err) => {
                 // Typically EMFILE under heavy load: back off instead of spinning on accept.
@@ -122,6 +135,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Config, String> 
     let mut config = Config {
         addr: SocketAddr::from(([127, 0, 0, 1], 9100)),
         delay: Duration::ZERO,
+        balance_delay: Duration::ZERO,
     };
     while let Some(arg) = args.next() {
         // Accept both `--flag=value` and `--flag value`.
@@ -153,20 +167,31 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Config, String> 
                     .map_err(|_| format!("--delay-ms: not a number of milliseconds: {value}"))?;
                 config.delay = Duration::from_millis(millis);
             }
+            "--balance-delay-ms" => {
+                let value = value()?;
+                let millis: u64 = value.parse().map_err(|_| {
+                    format!("--balance-delay-ms: not a number of milliseconds: {value}")
+                })?;
+                config.balance_delay = Duration::from_millis(millis);
+            }
             _ => return Err(format!("unknown argument: {flag}")),
         }
     }
     Ok(config)
 }
 
-async fn serve_connection(stream: TcpStream, delay: Duration) {
+async fn serve_connection(stream: TcpStream, delay: Duration, balance_delay: Duration) {
     // Errors here are clients going away (wrk resets its sockets at the end of a run): the
     // connection is over either way and there is nobody to tell.
-    let _ = handle_connection(stream, delay).await;
+    let _ = handle_connection(stream, delay, balance_delay).await;
 }
 
 /// Serves requests on one connection until the client closes it, asks to close, or sends garbage.
-async fn handle_connection(mut stream: TcpStream, delay: Duration) -> std::io::Result<()> {
+async fn handle_connection(
+    mut stream: TcpStream,
+    delay: Duration,
+    balance_delay: Duration,
+) -> std::io::Result<()> {
     // Answers are tiny; without this, Nagle's algorithm would hold them back.
     stream.set_nodelay(true)?;
     let mut inbuf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
@@ -181,12 +206,32 @@ async fn handle_connection(mut stream: TcpStream, delay: Duration) -> std::io::R
                 Parsed::Complete { request, consumed } => {
                     inbuf.drain(..consumed);
                     continue_sent = false;
-                    if request.route == Route::ChatCompletions && !delay.is_zero() {
+                    let counted = matches!(request.route, Route::ChatCompletions | Route::Balance);
+                    if counted {
+                        let now = IN_FLIGHT.fetch_add(1, Ordering::SeqCst) + 1;
+                        MAX_IN_FLIGHT.fetch_max(now, Ordering::SeqCst);
+                    }
+                    let wait = match request.route {
+                        Route::ChatCompletions => delay,
+                        Route::Balance => balance_delay,
+                        _ => Duration::ZERO,
+                    };
+                    if !wait.is_zero() {
                         // Earlier answers should not wait for this one's delay.
                         flush(&mut stream, &mut out).await?;
-                        tokio::time::sleep(delay).await;
+                        tokio::time::sleep(wait).await;
                     }
                     write_response(&mut out, request.route, request.keep_alive);
+                    if counted {
+                        // Written out before the call counts as done.
+                        let flushed = flush(&mut stream, &mut out).await;
+                        IN_FLIGHT.fetch_sub(1, Ordering::SeqCst);
+                        match request.route {
+                            Route::ChatCompletions => CHAT_CALLS.fetch_add(1, Ordering::SeqCst),
+                            _ => BALANCE_CALLS.fetch_add(1, Ordering::SeqCst),
+                        };
+                        flushed?;
+                    }
                     if !request.keep_alive {
                         break false;
                     }
@@ -365,6 +410,7 @@ fn route(method: &str, target: &str) -> Route {
         ("POST", "/v1/chat/completions") => Route::ChatCompletions,
         ("GET", "/openapi/v1/magicubes/balance") => Route::Balance,
         ("GET", "/v1/models") => Route::Models,
+        ("GET", "/__stats") => Route::Stats,
         _ => Route::NotFound,
     }
 }
@@ -376,6 +422,16 @@ fn write_response(out: &mut Vec<u8>, route: Route, keep_alive: bool) {
         }
         Route::Balance => write_json(out, "200 OK", "", BALANCE_BODY, keep_alive),
         Route::Models => write_json(out, "200 OK", "", MODELS_BODY, keep_alive),
+        Route::Stats => {
+            let body = format!(
+                r#"{{"chat_calls":{},"balance_calls":{},"in_flight":{},"max_in_flight":{}}}"#,
+                CHAT_CALLS.load(Ordering::SeqCst),
+                BALANCE_CALLS.load(Ordering::SeqCst),
+                IN_FLIGHT.load(Ordering::SeqCst),
+                MAX_IN_FLIGHT.load(Ordering::SeqCst)
+            );
+            write_json(out, "200 OK", "", &body, keep_alive)
+        }
         Route::NotFound => write_json(out, "404 Not Found", "", NOT_FOUND_BODY, keep_alive),
     }
 }
