@@ -437,3 +437,28 @@ async fn users_cannot_see_or_touch_each_others_monitors_rules_or_channels() {
     }
     assert!(alice.get("/monitors").await.text().contains("alice hook"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_account_stops_its_monitors() {
+    let app = site().await;
+    mount_balance(&app.upstream).await;
+    let alice = app.user("alice").await;
+    let key = alice.add_key("main", KEY).await;
+    balance_monitor(&app, &alice, key, "5").await;
+    alice
+        .submit("/account/delete", &[("password", crate::harness::PASSWORD)])
+        .await
+        .assert_status(Status::SeeOther);
+    let left: i64 = app
+        .db()
+        .query_row("SELECT count(*) FROM monitors", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(left, 0);
+    app.advance(30 * MINUTE).await;
+    stays("no run", 0, || {
+        app.db()
+            .query_row("SELECT count(*) FROM queries", [], |r| r.get(0))
+            .unwrap()
+    })
+    .await;
+}
