@@ -1,40 +1,83 @@
-// Progressive enhancement for the query form: stream results row by row.
-// Without this file the form posts normally and the server shows the stored run.
+// Progressive enhancement, one small file, no framework. Without it every form posts normally
+// and the server shows the result; with it:
+// - a form with data-stream-url streams its run row by row into the page's live results
+//   (progress in the button, elapsed time, "retry failed" and "again" at the end), and a
+//   second click while a run is going starts nothing;
+// - a button with data-copy copies the text of the element it names.
 // Every value arrives display-ready from the server; every word comes from the page.
 "use strict";
 
 (function () {
-  const form = document.getElementById("query-form");
-  if (!form || !window.fetch || !window.TextDecoder) return;
+  const section = document.getElementById("live-results");
+  const rowTemplate = document.getElementById("live-row");
+  const words = document.getElementById("live-words");
+  let running = false;
+  let lastRun = null; // { form, data } of the last streamed run
 
-  const $ = (id) => document.getElementById(id);
-  const section = $("live-results");
-  const rows = $("live-rows");
-  const progress = $("live-progress");
-  const count = $("live-count");
-  const rowTemplate = $("live-row");
-  const labels = $("status-labels");
-  const sources = $("source-labels");
-  const balanceBox = $("live-balance");
-  const expectedBox = $("live-expected");
-  const done = $("live-done");
-  const failed = $("live-failed");
-  const buttons = form.querySelectorAll("button[type=submit]");
-  let fallback = false;
-  let stored = false;
-  let submitter = null;
-
-  for (const button of buttons) {
-    button.addEventListener("click", () => { submitter = button; });
+  for (const button of document.querySelectorAll("[data-copy]")) {
+    const target = document.getElementById(button.dataset.copy);
+    if (!target || !navigator.clipboard) continue;
+    button.hidden = false;
+    button.addEventListener("click", async () => {
+      await navigator.clipboard.writeText(target.textContent.trim());
+      button.textContent = button.dataset.copied || button.textContent;
+    });
   }
 
-  form.addEventListener("submit", async (event) => {
-    if (fallback) return; // the plain post, e.g. to show a validation message
-    event.preventDefault();
-    const data = new FormData(form);
-    const pressed = event.submitter || submitter;
-    if (pressed && pressed.name) data.set(pressed.name, pressed.value);
-    for (const button of buttons) button.disabled = true;
+  if (!section || !rowTemplate || !words || !window.fetch || !window.TextDecoder) return;
+
+  const part = (name) => section.querySelector('[data-part="' + name + '"]');
+  const field = (name) => section.querySelector('[data-field="' + name + '"]');
+  const word = (selector) => {
+    const found = words.content.querySelector(selector);
+    return found ? found.textContent : "";
+  };
+  const fill = (template, key, value) => template.split("{" + key + "}").join(value);
+
+  for (const form of document.querySelectorAll("form[data-stream-url]")) {
+    let pressed = null;
+    for (const button of form.querySelectorAll("button[type=submit]")) {
+      button.addEventListener("click", () => { pressed = button; });
+    }
+    form.addEventListener("submit", (event) => {
+      if (form.dataset.plain === "yes") return; // the fallback post
+      event.preventDefault();
+      if (running) return;
+      const button = event.submitter || pressed || form.querySelector("button[type=submit]");
+      const data = new FormData(form);
+      if (button && button.name) data.set(button.name, button.value);
+      run(form, data, button);
+    });
+  }
+
+  section.querySelector('[data-action="again"]').addEventListener("click", () => {
+    if (lastRun && !running) run(lastRun.form, lastRun.data, null);
+  });
+  section.querySelector('[data-action="retry"]').addEventListener("click", () => {
+    if (!lastRun || running) return;
+    const failed = Array.from(field("rows").children)
+      .filter((tr) => tr.className && tr.className !== "row-ok" && tr.className !== "row-pending")
+      .map((tr) => tr.querySelector("th").textContent);
+    if (!failed.length) return;
+    const data = new FormData();
+    for (const [name, value] of lastRun.data.entries()) {
+      if (name !== "preset_id" && name !== "models") data.append(name, value);
+    }
+    data.set("models", failed.join("\n"));
+    run(lastRun.form, data, null);
+  });
+
+  async function run(form, data, button) {
+    running = true;
+    lastRun = { form, data };
+    const buttons = Array.from(document.querySelectorAll("form[data-stream-url] button[type=submit]"))
+      .concat(Array.from(section.querySelectorAll("[data-action]")));
+    const labels = new Map(buttons.map((b) => [b, b.textContent]));
+    for (const b of buttons) b.disabled = true;
+    if (button && button.dataset.busy) button.textContent = button.dataset.busy;
+    const state = { total: 0, done: 0, stored: false, started: Date.now(), button, busy: button && button.dataset.busy };
+    const ticker = setInterval(() => tick(state), 1000);
+    let fellBack = false;
     try {
       const response = await fetch(form.dataset.streamUrl, {
         method: "POST",
@@ -42,167 +85,178 @@
         credentials: "same-origin",
       });
       if (!response.ok || !response.body) {
-        submitPlainly(pressed);
+        // Bad input: the plain post shows the message where it belongs.
+        fellBack = true;
+        form.dataset.plain = "yes";
+        if (form.requestSubmit) form.requestSubmit(button || undefined);
+        else form.submit();
         return;
       }
-      stored = false;
-      await readEvents(response.body.getReader());
-      // The stream ended without saying the run was stored: tell the user where to look.
-      if (!stored) failed.hidden = false;
+      await read(response.body.getReader(), state);
+      const stores = form.getAttribute("action") !== "/quick";
+      if (stores && !state.stored && !state.storeFailed) part("failed").hidden = false;
+      part("after").hidden = false;
+      const anyFailed = Array.from(field("rows").children).some((tr) => tr.className && tr.className !== "row-ok");
+      section.querySelector('[data-action="retry"]').hidden = !anyFailed;
     } catch (error) {
-      failed.hidden = false;
+      part("failed").hidden = false;
     } finally {
-      for (const button of buttons) button.disabled = false;
+      clearInterval(ticker);
+      if (!fellBack) {
+        running = false;
+        for (const b of buttons) {
+          b.disabled = false;
+          b.textContent = labels.get(b);
+        }
+      }
     }
-  });
-
-  function submitPlainly(pressed) {
-    fallback = true;
-    if (form.requestSubmit) form.requestSubmit(pressed || undefined);
-    else form.submit();
   }
 
-  async function readEvents(reader) {
+  function tick(state) {
+    const seconds = Math.round((Date.now() - state.started) / 1000);
+    if (seconds >= 2) field("elapsed").textContent = fill(word("[data-elapsed]"), "s", seconds);
+  }
+
+  async function read(reader, state) {
     const decoder = new TextDecoder();
     let buffer = "";
     for (;;) {
-      const { value, done: finished } = await reader.read();
-      if (finished) break;
+      const { value, done } = await reader.read();
+      if (done) break;
       buffer += decoder.decode(value, { stream: true });
       let newline;
       while ((newline = buffer.indexOf("\n")) >= 0) {
         const line = buffer.slice(0, newline).trim();
         buffer = buffer.slice(newline + 1);
-        if (line) handle(JSON.parse(line));
+        if (line) handle(JSON.parse(line), state);
       }
     }
   }
 
-  let total = 0;
-  let finishedRows = 0;
-
-  function handle(event) {
+  function handle(event, state) {
     switch (event.type) {
-      case "start": return start(event);
+      case "start": return start(event, state);
       case "expected": return expected(event);
       case "before": return;
-      case "row": return row(event);
+      case "row": return row(event, state);
       case "balance": return balance(event);
       case "final": return final(event);
-      case "done": return finish(event);
-      default: failed.hidden = false;
+      case "done": return done(event, state);
+      case "error": return storeFailed(event, state);
+      default: return;
     }
   }
 
-  function start(event) {
-    total = event.check ? 0 : event.total;
-    finishedRows = 0;
+  function start(event, state) {
+    state.total = event.check ? 0 : event.total;
+    state.done = 0;
+    const title = field("title");
+    if (!title.dataset.probe) title.dataset.probe = title.textContent;
+    title.textContent = event.check ? title.dataset.check : title.dataset.probe;
+    const rows = field("rows");
     rows.replaceChildren();
     for (const model of event.models) {
       const tr = rowTemplate.content.firstElementChild.cloneNode(true);
+      tr.className = "row-pending";
       tr.querySelector("th").textContent = model;
       rows.appendChild(tr);
     }
-    balanceBox.hidden = true;
-    expectedBox.hidden = true;
-    done.hidden = true;
-    failed.hidden = true;
+    for (const name of ["balance", "expected", "after", "failed", "store-failed", "done"]) part(name).hidden = true;
+    field("elapsed").textContent = "";
     section.hidden = false;
-    updateProgress();
+    progress(state);
     section.scrollIntoView({ behavior: "smooth", block: "start" });
   }
 
   function expected(event) {
-    expectedBox.querySelector("[data-field=expected]").textContent = event.cost;
-    expectedBox.hidden = false;
+    const box = part("expected");
+    box.textContent = fill(word("[data-expected]"), "cost", event.cost);
+    box.hidden = false;
   }
 
-  function word(selector) {
-    const found = sources.content.querySelector(selector);
-    return found ? found.textContent : "";
+  function detail(text, className) {
+    const span = document.createElement("span");
+    span.className = className || "detail";
+    span.textContent = text; // text, never HTML
+    return span;
   }
 
   function fillRow(tr, data) {
     tr.className = "row-" + data.code;
     const calls = tr.querySelector("[data-field=calls]");
-    calls.replaceChildren();
     const strong = document.createElement("strong");
     strong.className = "calls";
     strong.textContent = data.calls_left;
-    calls.appendChild(strong);
-    const source = word('[data-source="' + CSS.escape(data.source) + '"]');
+    calls.replaceChildren(strong);
+    let source = word('[data-source="' + CSS.escape(data.source) + '"]');
     if (source) {
-      const detail = document.createElement("span");
-      detail.className = "detail";
-      detail.textContent = data.source === "headers" && data.account
-        ? source + "：" + data.account + " · " + data.model_quota
-        : source;
-      calls.appendChild(detail);
+      source = fill(fill(source, "account", data.account || "—"), "model", data.model_quota || "—");
+      calls.appendChild(detail(source));
     }
     const price = tr.querySelector("[data-field=price]");
     price.replaceChildren(document.createTextNode(data.price || word('[data-price="unknown"]')));
-    if (data.price) {
-      const detail = document.createElement("span");
-      detail.className = "detail";
-      detail.textContent = word('[data-price-source="' + CSS.escape(data.price_source) + '"]');
-      price.appendChild(detail);
-    }
+    if (data.price) price.appendChild(detail(word('[data-price-source="' + CSS.escape(data.price_source) + '"]')));
     tr.querySelector("[data-field=latency]").textContent = data.latency_ms + " ms";
     const status = tr.querySelector("[data-field=status]");
-    const label = labels.content.querySelector('[data-code="' + CSS.escape(data.code) + '"]');
-    status.replaceChildren(label ? label.cloneNode(true) : document.createTextNode(data.code));
-    if (data.detail) {
-      const detail = document.createElement("span");
-      detail.className = "detail";
-      detail.textContent = data.detail; // text, never HTML
-      status.appendChild(detail);
-    }
+    const badge = words.content.querySelector('[data-code="' + CSS.escape(data.code) + '"]');
+    status.replaceChildren(badge ? badge.cloneNode(true) : document.createTextNode(data.code));
+    if (data.detail) status.appendChild(detail(data.detail));
+    const advice = data.code === "ok" ? "" : word('[data-advice="' + CSS.escape(data.code) + '"]');
+    if (advice) status.appendChild(detail(advice, "detail advice"));
   }
 
-  function row(event) {
-    const tr = rows.children[event.index];
+  function row(event, state) {
+    const tr = field("rows").children[event.index];
     if (!tr) return;
     fillRow(tr, event);
-    finishedRows += 1;
-    updateProgress();
+    state.done += 1;
+    progress(state);
   }
 
   function final(event) {
     event.rows.forEach((data, index) => {
-      const tr = rows.children[index];
+      const tr = field("rows").children[index];
       if (tr) fillRow(tr, data);
     });
   }
 
   function balance(event) {
-    balanceBox.hidden = false;
+    const box = part("balance");
+    box.hidden = false;
     const ok = event.code === "ok";
-    balanceBox.querySelector("[data-field=error]").hidden = ok;
-    balanceBox.querySelector("[data-field=available]").textContent = ok ? event.available : "—";
-    balanceBox.querySelector("[data-field=total]").textContent = ok ? event.total : "—";
-    const frozen = balanceBox.querySelector("[data-part=frozen]");
-    frozen.hidden = !event.frozen;
-    balanceBox.querySelector("[data-field=frozen]").textContent = event.frozen || "";
-    const spent = balanceBox.querySelector("[data-part=spent]");
+    part("balance-error").hidden = ok;
+    field("available").textContent = ok ? event.available : "—";
+    field("total").textContent = ok ? event.total : "—";
+    part("frozen").hidden = !event.frozen;
+    field("frozen").textContent = event.frozen || "";
+    const spent = part("spent");
     spent.hidden = event.spent === null || event.spent === undefined;
-    balanceBox.querySelector("[data-field=spent]").textContent = spent.hidden ? "" : event.spent;
-    balanceBox.querySelector("[data-part=tiers]").hidden = !ok;
+    field("spent").textContent = spent.hidden ? "" : event.spent;
+    part("tiers").hidden = !ok;
     for (const tier of event.tiers || []) {
-      const cell = balanceBox.querySelector('[data-tier="' + CSS.escape(tier.price) + '"]');
-      if (cell) cell.textContent = tier.calls;
+      const cell = section.querySelector('[data-tier="' + CSS.escape(tier.price) + '"]');
+      if (cell) cell.textContent = fill(word("[data-calls]"), "n", tier.calls);
     }
   }
 
-  function finish(event) {
-    stored = true;
-    done.hidden = false;
-    const link = done.querySelector("a");
-    link.href = event.url;
+  // The run finished and its rows are on the page, but it is not in history: say exactly that.
+  function storeFailed(event, state) {
+    state.storeFailed = true;
+    part("store-failed").hidden = false;
   }
 
-  function updateProgress() {
-    progress.max = Math.max(total, 1);
-    progress.value = total ? finishedRows : 1;
-    count.textContent = finishedRows + " / " + total;
+  function done(event, state) {
+    state.stored = true;
+    const link = part("done");
+    link.href = event.url;
+    link.hidden = false;
+  }
+
+  function progress(state) {
+    const bar = field("progress");
+    bar.max = Math.max(state.total, 1);
+    bar.value = state.total ? state.done : 1;
+    field("count").textContent = state.done + " / " + state.total;
+    if (state.button && state.busy) state.button.textContent = state.busy + " " + state.done + "/" + state.total;
   }
 })();

@@ -303,9 +303,17 @@ async fn main() {
     let master = MasterKey::load_or_create(&key_path).unwrap_or_else(|e| fail(e));
     let keyring = Keyring::new(db.clone(), Arc::new(Vault::new(master)));
 
-    let session = accounts::sign_up(&db, &args.username, PASSWORD, PASSWORD, "seed_history")
-        .await
-        .unwrap_or_else(|e| fail(format!("sign-up of {:?}: {e}", args.username)));
+    let session = accounts::sign_up(
+        &db,
+        &args.username,
+        PASSWORD,
+        PASSWORD,
+        "seed",
+        0,
+        "seed_history",
+    )
+    .await
+    .unwrap_or_else(|e| fail(format!("sign-up of {:?}: {e}", args.username)));
     let user_id = session.user_id;
 
     let mut keys: Vec<(KeyId, &str)> = Vec::new();

@@ -25,8 +25,9 @@ Usage:
                                           key file is kept as master_key_file.<UTC time>.bak
   modelscope-balance --help | -h          show this text
 
-Configuration comes from Rocket.toml and ROCKET_* environment variables (e.g. ROCKET_DATA_DIR),
-the same for both commands. Stop the server before rotate-master-key and start it again after.
+Configuration comes from built-in defaults, Rocket.toml (ROCKET_CONFIG names another file) and
+ROCKET_* environment variables (e.g. ROCKET_DATA_DIR), the same for both commands. Stop the
+server before rotate-master-key and start it again after.
 ";
 
 /// What the command line asks for.
@@ -71,11 +72,7 @@ where
         Ok(Command::RotateMasterKey) => {
             let stdout = std::io::stdout();
             let stderr = std::io::stderr();
-            run_rotation(
-                &rocket::Config::figment(),
-                &mut stdout.lock(),
-                &mut stderr.lock(),
-            )
+            run_rotation(&crate::figment(), &mut stdout.lock(), &mut stderr.lock())
         }
         Err(problem) => {
             eprintln!("modelscope-balance: {problem}\n");
@@ -213,7 +210,7 @@ pub fn rotate_master_key_labelled(figment: &Figment, label: &str) -> Result<Rota
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(|e| format!("database: {e}"))?;
         let counts = keyring::reseal_keys(&tx, &vault).map_err(|e| e.to_string())?;
-        crate::notify::channels::reseal_all(&tx, &vault).map_err(|e| e.to_string())?;
+        crate::notify::channel_store::reseal_all(&tx, &vault).map_err(|e| e.to_string())?;
         tx.commit().map_err(|e| format!("database: {e}"))?;
         // Best effort: moves the re-sealed rows from the WAL into the database file itself.
         let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));

@@ -1,10 +1,52 @@
-//! The configuration contract (README, "Configuration"): `Rocket.toml` overridden by `ROCKET_*`
-//! variables.
+//! The configuration contract (README, "Configuration"): built-in defaults, then `Rocket.toml`,
+//! then `ROCKET_*` variables. Every security-relevant default lives here, in the binary, so the
+//! app behaves the same whatever its working directory.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
+use rocket::figment::providers::{Env, Format, Serialized, Toml};
+use rocket::figment::{Figment, Profile};
 use serde::Deserialize;
+
+/// Request body limits built into the binary; `Rocket.toml` or `ROCKET_LIMITS` may change them.
+/// No form or JSON body of this app comes near 64 KiB.
+pub const BODY_LIMIT: &str = "64 KiB";
+
+/// Rocket's own settings that matter for security, with the values the app is safe with when no
+/// `Rocket.toml` is found: the client address comes from the connection (never a header
+/// anyone can send), small bodies, short keep-alive.
+fn rocket_defaults() -> serde_json::Value {
+    serde_json::json!({
+        "address": "127.0.0.1",
+        "port": 8000,
+        "ip_header": false,
+        "keep_alive": 5,
+        "limits": {
+            "form": BODY_LIMIT,
+            "json": BODY_LIMIT,
+            "string": BODY_LIMIT,
+            "bytes": BODY_LIMIT,
+            "msgpack": BODY_LIMIT,
+            "data-form": BODY_LIMIT,
+            "file": BODY_LIMIT,
+        },
+    })
+}
+
+/// The whole configuration: Rocket's defaults, the app's built-in defaults over them, then
+/// `Rocket.toml` (from `ROCKET_CONFIG`, or the working directory) only overriding, then
+/// `ROCKET_*` environment variables.
+pub fn figment() -> Figment {
+    Figment::from(rocket::Config::default())
+        .merge(Serialized::defaults(rocket_defaults()))
+        .merge(Toml::file(Env::var_or("ROCKET_CONFIG", "Rocket.toml")).nested())
+        .merge(Env::prefixed("ROCKET_").ignore(&["PROFILE"]).global())
+        .select(Profile::from_env_or(
+            "ROCKET_PROFILE",
+            rocket::Config::DEFAULT_PROFILE,
+        ))
+}
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
@@ -30,6 +72,13 @@ pub struct AppConfig {
     pub allow_signup: bool,
     secure_cookies: Option<bool>,
     pub history_retention_days: u32,
+    /// Start even though saved keys were sealed under a master key that is not loaded (the key
+    /// file was deleted or replaced): those keys stay unreadable until re-entered.
+    pub accept_new_master_key: bool,
+    /// Sign-ups that may start from one client address per hour (`0`: no limit).
+    pub signups_per_address_per_hour: u32,
+    /// A form body must arrive within this many seconds, or the request is answered 408.
+    pub body_timeout_secs: u64,
     /// Webhooks and mail servers on loopback, private, link-local and metadata addresses are
     /// refused unless this is true (for a receiver of your own on the LAN).
     pub allow_private_webhooks: bool,
@@ -64,6 +113,9 @@ impl Default for AppConfig {
             allow_signup: true,
             secure_cookies: None,
             history_retention_days: 90,
+            accept_new_master_key: false,
+            signups_per_address_per_hour: 10,
+            body_timeout_secs: 15,
             allow_private_webhooks: false,
             public_url: None,
             scheduler_concurrency: 8,
@@ -93,6 +145,10 @@ impl AppConfig {
 
     pub fn notify_timeout(&self) -> Duration {
         Duration::from_secs(self.notify_timeout_secs)
+    }
+
+    pub fn body_timeout(&self) -> Duration {
+        Duration::from_secs(self.body_timeout_secs)
     }
 
     pub fn upstream_timeout(&self) -> Duration {
@@ -135,6 +191,7 @@ impl AppConfig {
                 self.anonymous_queries_per_address,
             ),
             ("max_models_per_query", self.max_models_per_query),
+            ("body_timeout_secs", self.body_timeout_secs as usize),
         ];
         for (key, value) in positive {
             if value == 0 {

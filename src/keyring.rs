@@ -56,18 +56,24 @@ pub struct OpenedKey {
 /// `ms-` followed by a UUID (39 characters), after trimming.
 pub fn check_key_shape(raw: &str) -> Result<ApiSecret, KeyError> {
     let key = raw.trim();
-    let uuid = key.strip_prefix("ms-").ok_or(KeyError::BadShape)?;
-    let groups: Vec<&str> = uuid.split('-').collect();
-    let lengths_ok = groups.len() == 5 && groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12]);
-    if lengths_ok
-        && groups
-            .iter()
-            .all(|g| g.chars().all(|c| c.is_ascii_hexdigit()))
-    {
+    if is_token_shape(key) {
         Ok(ApiSecret::new(key))
     } else {
         Err(KeyError::BadShape)
     }
+}
+
+/// Exactly `ms-` followed by a UUID, nothing around it: how ModelScope makes its tokens.
+pub fn is_token_shape(key: &str) -> bool {
+    let Some(uuid) = key.strip_prefix("ms-") else {
+        return false;
+    };
+    let groups: Vec<&str> = uuid.split('-').collect();
+    groups.len() == 5
+        && groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12])
+        && groups
+            .iter()
+            .all(|g| g.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 pub fn check_label(raw: &str) -> Result<String, KeyError> {
@@ -147,20 +153,25 @@ impl Keyring {
             .await?
     }
 
-    /// Seals a re-entered key over an existing row (the cure for "cannot be opened").
+    /// Seals a re-entered key over an existing row (the cure for "cannot be opened"); returns
+    /// the row's label.
     pub async fn replace(
         &self,
         user_id: UserId,
         key_id: KeyId,
         secret: ApiSecret,
-    ) -> Result<(), KeyError> {
+    ) -> Result<String, KeyError> {
         let vault = self.vault.clone();
         self.db
             .run(move |conn| {
                 let existing = api_keys::list_for_user(conn, user_id)?;
-                if !existing.iter().any(|key| key.id == key_id) {
+                let Some(label) = existing
+                    .iter()
+                    .find(|key| key.id == key_id)
+                    .map(|key| key.label.clone())
+                else {
                     return Ok(Err(KeyError::NotFound));
-                }
+                };
                 if let Some(label) = Self::find_duplicate(&vault, &existing, &secret, Some(key_id))
                 {
                     return Ok(Err(KeyError::DuplicateKey { label }));
@@ -174,7 +185,7 @@ impl Keyring {
                 api_keys::store_sealed(&tx, key_id, &sealed)?;
                 api_keys::set_last_four(&tx, key_id, &secret.last_four())?;
                 tx.commit()?;
-                Ok(Ok(()))
+                Ok(Ok(label))
             })
             .await?
     }
@@ -212,7 +223,7 @@ impl Keyring {
                 };
                 let opened = Self::open_stored(&vault, &key);
                 if opened.is_ok() {
-                    api_keys::touch_used(conn, key_id)?;
+                    api_keys::touch_used(conn, key_id);
                 }
                 Ok(opened.map(|secret| OpenedKey {
                     secret,
@@ -236,16 +247,21 @@ impl Keyring {
             .await?)
     }
 
-    pub async fn delete(&self, user_id: UserId, key_id: KeyId) -> Result<(), KeyError> {
-        let deleted = self
-            .db
+    /// Deletes one of the user's keys; returns its label.
+    pub async fn delete(&self, user_id: UserId, key_id: KeyId) -> Result<String, KeyError> {
+        self.db
             .run(move |conn| api_keys::delete_for_user(conn, user_id, key_id))
-            .await?;
-        if deleted {
-            Ok(())
-        } else {
-            Err(KeyError::NotFound)
-        }
+            .await?
+            .ok_or(KeyError::NotFound)
+    }
+
+    /// The label of one of the user's keys (for a confirmation).
+    pub async fn label(&self, user_id: UserId, key_id: KeyId) -> Result<String, KeyError> {
+        self.db
+            .run(move |conn| api_keys::get_for_user(conn, user_id, key_id))
+            .await?
+            .map(|key| key.label)
+            .ok_or(KeyError::NotFound)
     }
 }
 

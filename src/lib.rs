@@ -13,6 +13,7 @@ pub mod db;
 pub mod i18n;
 pub mod ids;
 pub mod keyring;
+pub mod logging;
 pub mod modelscope;
 pub mod monitors;
 pub mod names;
@@ -40,9 +41,14 @@ use crate::ops::scheduler::{Scheduler, SchedulerConfig};
 use crate::runs::engine::{QueryEngine, QueryLimits, SharedLimits};
 use crate::runs::planner::Planner;
 
-/// The app configured from `Rocket.toml` and `ROCKET_*` variables.
+/// The app configured from its built-in defaults, `Rocket.toml` and `ROCKET_*` variables.
 pub fn rocket() -> Rocket<Build> {
-    rocket_from(rocket::Config::figment())
+    rocket_from(figment())
+}
+
+/// The configuration the binary runs with (see `config::figment`).
+pub fn figment() -> Figment {
+    config::figment()
 }
 
 /// The app from any figment (tests point the upstream at a local double this way).
@@ -57,6 +63,9 @@ pub fn rocket_with_clock(figment: Figment, clock: SharedClock) -> Rocket<Build> 
             "modelscope-balance state",
             move |rocket| setup(rocket, clock),
         ))
+        .attach(AdHoc::on_liftoff("plain-HTTP cookie check", |rocket| {
+            Box::pin(async move { web::warn_if_cookies_cannot_work(rocket) })
+        }))
         .attach(AdHoc::on_liftoff("housekeeping", |rocket| {
             Box::pin(async move {
                 if let Some(db) = rocket.state::<Db>() {
@@ -89,6 +98,11 @@ pub fn rocket_with_clock(figment: Figment, clock: SharedClock) -> Rocket<Build> 
 async fn setup(rocket: Rocket<Build>, clock: SharedClock) -> Result<Rocket<Build>, Rocket<Build>> {
     match AppState::build(rocket.figment()) {
         Ok(state) => {
+            logging::cap_dependency_logs(rocket.figment());
+            tracing::info!(
+                "{}",
+                effective_configuration(rocket.figment(), &state.config)
+            );
             let planner = Planner::new(
                 state.db.clone(),
                 state.keyring.clone(),
@@ -112,6 +126,7 @@ async fn setup(rocket: Rocket<Build>, clock: SharedClock) -> Result<Rocket<Build
                 .manage(planner)
                 .manage(scheduler)
                 .manage(state.channels)
+                .manage(web::Reveals::default())
                 .manage(state.config)
                 .manage(state.db)
                 .manage(state.engine)
@@ -149,8 +164,7 @@ impl AppState {
             .map_err(|e| format!("cannot create data_dir {}: {e}", config.data_dir.display()))?;
         let lock = DataDirLock::shared(&config.data_dir)?;
         let db = Db::open(&config.database_path()).map_err(|e| e.to_string())?;
-        let master =
-            MasterKey::load_or_create(&config.master_key_file()).map_err(|e| e.to_string())?;
+        let master = load_master_key(&config, &db)?;
         let vault = Arc::new(Vault::new(master));
         let keyring = Keyring::new(db.clone(), vault.clone());
         let channels = Channels::new(db.clone(), vault);
@@ -191,4 +205,103 @@ impl AppState {
             lock,
         })
     }
+}
+
+/// The master key, created on the first start. A key file that is missing or replaced while
+/// saved keys were sealed under another one is refused (every saved key would silently become
+/// unreadable) unless `accept_new_master_key` says to go on.
+fn load_master_key(config: &AppConfig, db: &Db) -> Result<MasterKey, String> {
+    let path = config.master_key_file();
+    let sealed = db
+        .connection()
+        .and_then(|conn| db::api_keys::master_key_ids(&conn))
+        .map_err(|e| e.to_string())?;
+    let saved: usize = sealed.iter().map(|(_, count)| count).sum();
+    let ids = sealed
+        .iter()
+        .map(|(id, _)| id.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let how_to_restore = format!(
+        "Restore the original file from your backup (its id is the first 16 hex digits of \
+         `sha256sum {path}`), or, to start with a new master key and have every user re-enter \
+         their saved keys, set accept_new_master_key = true (ROCKET_ACCEPT_NEW_MASTER_KEY=true) \
+         once.",
+        path = path.display()
+    );
+    if saved > 0 && !config.accept_new_master_key && !path.exists() {
+        return Err(format!(
+            "master key file {} is missing, but {saved} saved API key(s) were sealed with master \
+             key {ids}; a new key would leave them all unreadable. {how_to_restore}",
+            path.display()
+        ));
+    }
+    let master = MasterKey::load_or_create(&path).map_err(|e| e.to_string())?;
+    let known = sealed.iter().any(|(id, _)| id == master.id());
+    if saved > 0 && !known {
+        if !config.accept_new_master_key {
+            return Err(format!(
+                "master key file {} holds master key {}, but the {saved} saved API key(s) were \
+                 sealed with master key {ids}: the file was replaced. {how_to_restore}",
+                path.display(),
+                master.id()
+            ));
+        }
+        tracing::warn!(
+            saved,
+            master_key = master.id(),
+            "accept_new_master_key: saved keys sealed with another master key stay unreadable \
+             until re-entered"
+        );
+    }
+    Ok(master)
+}
+
+/// One line naming every setting that matters, without secrets (there are none in the
+/// configuration: the master key lives in its own file).
+fn effective_configuration(figment: &Figment, config: &AppConfig) -> String {
+    let Ok(rocket) = rocket::Config::try_from(figment) else {
+        return "configuration: Rocket's own settings are invalid (Rocket says why)".to_owned();
+    };
+    let limit = |name: &str| {
+        rocket
+            .limits
+            .get(name)
+            .map_or_else(|| "default".to_owned(), |l| l.to_string())
+    };
+    format!(
+        "configuration: profile={} address={} port={} tls={} ip_header={} keep_alive={}s \
+         limits.form={} limits.json={} body_timeout={}s secure_cookies={} allow_signup={} \
+         signups_per_address_per_hour={} data_dir={} database={} master_key_file={} \
+         api_base={} hub_base={} upstream_timeout={}s query_concurrency={} \
+         global_concurrency={} max_models_per_query={} history_retention_days={} \
+         accept_new_master_key={} allow_private_webhooks={} scheduler_concurrency={} \
+         public_url={}",
+        rocket.profile,
+        rocket.address,
+        rocket.port,
+        rocket.tls_enabled(),
+        rocket.ip_header.as_ref().map_or("off", |h| h.as_str()),
+        rocket.keep_alive,
+        limit("form"),
+        limit("json"),
+        config.body_timeout_secs,
+        config.secure_cookies(),
+        config.allow_signup,
+        config.signups_per_address_per_hour,
+        config.data_dir.display(),
+        config.database_path().display(),
+        config.master_key_file().display(),
+        config.modelscope_api_base,
+        config.modelscope_hub_base,
+        config.upstream_timeout_secs,
+        config.query_concurrency,
+        config.global_concurrency,
+        config.max_models_per_query,
+        config.history_retention_days,
+        config.accept_new_master_key,
+        config.allow_private_webhooks,
+        config.scheduler_concurrency,
+        config.public_url.as_deref().unwrap_or("unset"),
+    )
 }

@@ -176,18 +176,30 @@ pub async fn update(
 }
 
 /// Makes the preset the user's only default.
-pub async fn set_default(db: &Db, user_id: UserId, id: PresetId) -> Result<(), PresetError> {
-    let found = db
-        .run(move |conn| presets::set_default(conn, user_id, id))
-        .await?;
-    found.then_some(()).ok_or(PresetError::NotFound)
+/// Makes the preset the user's only default; returns its name.
+pub async fn set_default(db: &Db, user_id: UserId, id: PresetId) -> Result<String, PresetError> {
+    db.run(move |conn| {
+        let Some(preset) = presets::get_for_user(conn, user_id, id)? else {
+            return Ok(None);
+        };
+        presets::set_default(conn, user_id, id)?;
+        Ok(Some(preset.name))
+    })
+    .await?
+    .ok_or(PresetError::NotFound)
 }
 
-pub async fn delete(db: &Db, user_id: UserId, id: PresetId) -> Result<(), PresetError> {
-    let found = db
-        .run(move |conn| presets::delete_for_user(conn, user_id, id))
-        .await?;
-    found.then_some(()).ok_or(PresetError::NotFound)
+/// Deletes one of the user's presets; returns its name.
+pub async fn delete(db: &Db, user_id: UserId, id: PresetId) -> Result<String, PresetError> {
+    db.run(move |conn| {
+        let Some(preset) = presets::get_for_user(conn, user_id, id)? else {
+            return Ok(None);
+        };
+        presets::delete_for_user(conn, user_id, id)?;
+        Ok(Some(preset.name))
+    })
+    .await?
+    .ok_or(PresetError::NotFound)
 }
 
 #[cfg(test)]

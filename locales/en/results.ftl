@@ -19,3 +19,71 @@ reason-connect = the connection failed
 reason-truncated = the answer was cut off
 reason-request = the request failed
 reason-points_exhausted = out of points: log in to the ModelScope website to claim today's short-term points (valid 24 hours), then try again
+
+result-title = Results
+result-check-title = Points balance (free check, no model called)
+result-summary = { $count ->
+    [one] 1 model
+   *[other] { $count } models
+}: { $ok } OK, { $failed } failed.
+result-summary-check = { $count ->
+    [one] 1 model
+   *[other] { $count } models
+}, estimated from known prices (no model called).
+result-elapsed = Took { $ms } ms.
+col-model = Model
+col-calls-left = Calls left
+col-price = Price (points/call)
+col-status = Status
+col-latency = Time
+col-updated = Updated
+strip-title = Points
+strip-available = Available
+strip-frozen = Frozen (calls running)
+strip-spent = Spent this run
+strip-total = Total
+strip-buys = Roughly buys:
+strip-calls = { $n ->
+    [one] 1 call
+   *[other] { $n } calls
+}
+strip-calls-text = { $n } calls
+tier-name = { $price ->
+    [2] flagship (2/call)
+    [1] mainstream (1/call)
+   *[other] light (0.5/call)
+}
+strip-not-read = The points balance was not read this time.
+strip-failed = The points balance could not be read:{" "}
+strip-failed-short = The points balance could not be read
+strip-expected = Expected to cost about { $cost } points.
+strip-spent-unknown = {" "}What it actually cost could not be measured (a balance read failed, or points came in meanwhile).
+source-headers-detail = from the headers: account { $account } · model { $model }
+source-points = points balance ÷ price
+source-estimate = price unknown; estimated at 0.5–2 points/call
+price-set = set by you
+price-measured = measured
+price-unknown = unknown
+live-stored = Stored: see this run's record
+live-failed = The connection dropped; the query still finishes on the server: look in the history shortly.
+live-store-failed = The run finished and its results are above, but it could not be saved to history.
+live-elapsed = { $s } s so far
+age-s = { $n ->
+    [one] 1 second ago
+   *[other] { $n } seconds ago
+}
+age-m = { $n ->
+    [one] 1 minute ago
+   *[other] { $n } minutes ago
+}
+age-h = { $n ->
+    [one] 1 hour ago
+   *[other] { $n } hours ago
+}
+age-d = { $n ->
+    [one] 1 day ago
+   *[other] { $n } days ago
+}
+# Punctuation around words that are filled in (full-width in Chinese).
+colon = {": "}
+in-parentheses = {" "}({ $text })

@@ -21,3 +21,50 @@ reason-connect = 连接失败
 reason-truncated = 响应被截断
 reason-request = 请求失败
 reason-points_exhausted = 魔粒不足：每天登录魔搭网站可领取短期魔粒（24 小时有效），领取后再试
+
+result-title = 查询结果
+result-check-title = 魔粒余额（免费查询，未调用模型）
+result-summary = 共 { $count } 个模型，成功 { $ok } 个，失败 { $failed } 个。
+result-summary-check = 共 { $count } 个模型，按已知单价估算（未调用模型）。
+result-elapsed = 用时 { $ms } ms。
+col-model = 模型
+col-calls-left = 还能调用
+col-price = 单价（魔粒/次）
+col-status = 状态
+col-latency = 耗时
+col-updated = 更新于
+strip-title = 账户积分（魔粒）
+strip-available = 可用
+strip-frozen = 冻结（调用中）
+strip-spent = 本次消耗
+strip-total = 总额
+strip-buys = 约可调用：
+strip-calls = { $n } 次
+strip-calls-text = { $n } 次
+tier-name = { $price ->
+    [2] 旗舰（2/次）
+    [1] 主流（1/次）
+   *[other] 轻量（0.5/次）
+}
+strip-not-read = 这次没有读取魔粒余额。
+strip-failed = 积分余额查询失败：
+strip-failed-short = 积分余额查询失败
+strip-expected = 预计消耗约 { $cost } 魔粒。
+strip-spent-unknown = 实际消耗未能测出（余额读取失败，或期间有魔粒入账）。
+source-headers-detail = 来自响应头：账户 { $account } · 模型 { $model }
+source-points = 按魔粒余额 ÷ 单价
+source-estimate = 单价未知，按 0.5–2 魔粒/次估算
+price-set = 你设置的
+price-measured = 实测
+price-unknown = 未知
+live-stored = 已保存：查看这次查询的记录
+live-failed = 连接中断；查询仍会在服务器上完成，请稍后在历史记录中查看。
+live-store-failed = 查询已完成，结果如上，但未能保存到历史记录。
+live-elapsed = 已用时 { $s } 秒
+age-s = { $n } 秒前
+age-m = { $n } 分钟前
+age-h = { $n } 小时前
+age-d = { $n } 天前
+# Punctuation around words that are filled in (full-width in Chinese).
+colon = ：
+in-parentheses = （{ $text }）

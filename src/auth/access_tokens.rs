@@ -49,11 +49,21 @@ pub async fn list(db: &Db, user_id: UserId) -> Result<Vec<AccessToken>, DbError>
         .await
 }
 
-pub async fn revoke(db: &Db, user_id: UserId, id: TokenId) -> Result<(), TokenError> {
-    let revoked = db
-        .run(move |conn| access_tokens::delete_for_user(conn, user_id, id))
-        .await?;
-    revoked.then_some(()).ok_or(TokenError::NotFound)
+/// Revokes one of the user's tokens; returns its name.
+pub async fn revoke(db: &Db, user_id: UserId, id: TokenId) -> Result<String, TokenError> {
+    db.run(move |conn| access_tokens::delete_for_user(conn, user_id, id))
+        .await?
+        .ok_or(TokenError::NotFound)
+}
+
+/// The name of one of the user's tokens (for a confirmation).
+pub async fn name_of(db: &Db, user_id: UserId, id: TokenId) -> Result<String, TokenError> {
+    list(db, user_id)
+        .await?
+        .into_iter()
+        .find(|token| token.id == id)
+        .map(|token| token.name)
+        .ok_or(TokenError::NotFound)
 }
 
 /// The holder of a presented token; `None` for a token that is malformed, unknown or revoked.

@@ -1,5 +1,7 @@
 //! Sign-up, sign-in, sessions and passwords: the rules, free of any web type.
-//! Password hashing is slow by design and runs on the blocking pool.
+//! Password hashing is slow by design and runs on the bounded hashing threads
+//! (`crypto::passwords::run_bounded`); every password check is throttled by (account, address)
+//! and by address, and reserved before it runs.
 
 use crate::crypto::passwords;
 use crate::crypto::tokens;
@@ -24,8 +26,12 @@ pub enum AccountError {
     PasswordMismatch,
     #[error("wrong username or password")]
     BadCredentials,
-    #[error("too many failed sign-ins")]
+    #[error("too many failed password checks")]
     Throttled { retry_after_secs: i64 },
+    #[error("too many sign-ups from this address")]
+    SignupThrottled { retry_after_secs: i64 },
+    #[error("too many password checks at once")]
+    Busy,
     #[error("wrong password")]
     WrongPassword,
     #[error(transparent)]
@@ -68,19 +74,39 @@ pub fn check_new_password(password: &str, confirmation: &str) -> Result<(), Acco
     Ok(())
 }
 
+impl AccountError {
+    /// Seconds the client should wait before trying again, for a `Retry-After` header.
+    pub fn retry_after_secs(&self) -> Option<i64> {
+        match self {
+            Self::Throttled { retry_after_secs } | Self::SignupThrottled { retry_after_secs } => {
+                Some(*retry_after_secs)
+            }
+            Self::Busy => Some(1),
+            _ => None,
+        }
+    }
+}
+
+fn from_password_error(error: passwords::PasswordError) -> AccountError {
+    match error {
+        passwords::PasswordError::Busy => AccountError::Busy,
+        _ => AccountError::Hashing,
+    }
+}
+
 async fn hash(password: &str) -> Result<String, AccountError> {
     let password = zeroize::Zeroizing::new(password.to_owned());
-    tokio::task::spawn_blocking(move || passwords::hash_password(&password))
+    passwords::run_bounded(move || passwords::hash_password(&password))
         .await
-        .map_err(|_| AccountError::Hashing)?
-        .map_err(|_| AccountError::Hashing)
+        .map_err(from_password_error)?
+        .map_err(from_password_error)
 }
 
 /// Verifies against the stored hash, or against a dummy one when there is no user, so both
-/// failures take the same time.
-async fn verify(password: &str, hash: Option<String>) -> bool {
+/// failures take the same time. `Err(Busy)` when the hashing queue is full.
+async fn verify(password: &str, hash: Option<String>) -> Result<bool, AccountError> {
     let password = zeroize::Zeroizing::new(password.to_owned());
-    tokio::task::spawn_blocking(move || match hash {
+    passwords::run_bounded(move || match hash {
         Some(hash) => passwords::verify_password(&password, &hash),
         None => {
             passwords::verify_against_dummy(&password);
@@ -88,18 +114,57 @@ async fn verify(password: &str, hash: Option<String>) -> bool {
         }
     })
     .await
-    .unwrap_or(false)
+    .map_err(from_password_error)
 }
 
+/// A password check for `username` from `client_addr`: reserved (counted as a failure) before
+/// it runs, released when the password was right, cancelled when it could not run.
+async fn checked(
+    db: &Db,
+    username: &str,
+    client_addr: &str,
+    password: &str,
+    hash: Option<String>,
+) -> Result<bool, AccountError> {
+    let (name, addr) = (username.to_owned(), client_addr.to_owned());
+    let reservation = db
+        .run(move |conn| login_failures::reserve(conn, &name, &addr))
+        .await?
+        .map_err(|retry_after_secs| AccountError::Throttled { retry_after_secs })?;
+    let verified = verify(password, hash).await;
+    let (name, addr) = (username.to_owned(), client_addr.to_owned());
+    match verified {
+        Ok(true) => {
+            db.run(move |conn| login_failures::release(conn, reservation, &name, &addr))
+                .await?;
+            Ok(true)
+        }
+        Ok(false) => Ok(false),
+        Err(error) => {
+            // Not a guess that was checked: it does not count.
+            db.run(move |conn| login_failures::cancel(conn, reservation))
+                .await?;
+            Err(error)
+        }
+    }
+}
+
+/// `signups_per_hour` sign-ups may start from one client address per hour (`0`: no limit).
 pub async fn sign_up(
     db: &Db,
     username: &str,
     password: &str,
     confirmation: &str,
+    client_addr: &str,
+    signups_per_hour: u32,
     user_agent: &str,
 ) -> Result<NewSession, AccountError> {
     let username = normalize_username(username)?;
     check_new_password(password, confirmation)?;
+    let addr = client_addr.to_owned();
+    db.run(move |conn| login_failures::reserve_signup(conn, &addr, signups_per_hour))
+        .await?
+        .map_err(|retry_after_secs| AccountError::SignupThrottled { retry_after_secs })?;
     let hash = hash(password).await?;
     let user_agent = user_agent.to_owned();
     db.run(move |conn| {
@@ -111,8 +176,8 @@ pub async fn sign_up(
     .await?
 }
 
-/// One generic failure for an unknown user and a wrong password; throttled per account and per
-/// client address.
+/// One generic failure for an unknown user and a wrong password; throttled per (account,
+/// address) and per address, so nobody can lock an owner out from elsewhere.
 pub async fn sign_in(
     db: &Db,
     username: &str,
@@ -122,32 +187,28 @@ pub async fn sign_in(
 ) -> Result<NewSession, AccountError> {
     // An invalid name cannot exist; it is still throttled and timed like any other miss.
     let username = normalize_username(username).unwrap_or_else(|_| username.trim().to_lowercase());
-    let (name, addr) = (username.clone(), client_addr.to_owned());
-    let (blocked, user) = db
-        .run(move |conn| {
-            Ok((
-                login_failures::blocked_for(conn, &name, &addr)?,
-                users::find_by_username(conn, &name)?,
-            ))
-        })
+    let name = username.clone();
+    let user = db
+        .run(move |conn| users::find_by_username(conn, &name))
         .await?;
-    if let Some(retry_after_secs) = blocked {
-        return Err(AccountError::Throttled { retry_after_secs });
-    }
     let user_id = user.as_ref().map(|u| u.id);
-    let ok = verify(password, user.map(|u| u.password_hash)).await;
-    let (addr, agent) = (client_addr.to_owned(), user_agent.to_owned());
-    db.run(move |conn| match user_id {
+    let ok = checked(
+        db,
+        &username,
+        client_addr,
+        password,
+        user.map(|u| u.password_hash),
+    )
+    .await?;
+    match user_id {
         Some(user_id) if ok => {
-            login_failures::clear_for_user(conn, &username)?;
-            Ok(Ok(start_session(conn, user_id, &agent)?))
+            let agent = user_agent.to_owned();
+            Ok(db
+                .run(move |conn| start_session(conn, user_id, &agent))
+                .await?)
         }
-        _ => {
-            login_failures::record(conn, &username, &addr)?;
-            Ok(Err(AccountError::BadCredentials))
-        }
-    })
-    .await?
+        _ => Err(AccountError::BadCredentials),
+    }
 }
 
 /// A fresh random token at every sign-in; the database keeps only its hash.
@@ -179,13 +240,27 @@ pub async fn sign_out(db: &Db, session_id: SessionId) -> Result<(), DbError> {
     db.run(move |conn| sessions::delete(conn, session_id)).await
 }
 
+/// The re-check of `/account/password` and `/account/delete`: throttled like a sign-in, so a
+/// stolen session cannot guess the password without limit.
 async fn check_current_password(
     db: &Db,
     user_id: UserId,
+    client_addr: &str,
     password: &str,
 ) -> Result<(), AccountError> {
     let user = db.run(move |conn| users::get(conn, user_id)).await?;
-    if verify(password, user.map(|u| u.password_hash)).await {
+    let Some(user) = user else {
+        return Err(AccountError::WrongPassword);
+    };
+    if checked(
+        db,
+        &user.username,
+        client_addr,
+        password,
+        Some(user.password_hash),
+    )
+    .await?
+    {
         Ok(())
     } else {
         Err(AccountError::WrongPassword)
@@ -197,11 +272,12 @@ pub async fn change_password(
     db: &Db,
     user_id: UserId,
     keep_session: SessionId,
+    client_addr: &str,
     current: &str,
     new: &str,
     confirmation: &str,
 ) -> Result<usize, AccountError> {
-    check_current_password(db, user_id, current).await?;
+    check_current_password(db, user_id, client_addr, current).await?;
     check_new_password(new, confirmation)?;
     let hash = hash(new).await?;
     Ok(db
@@ -215,10 +291,32 @@ pub async fn change_password(
         .await?)
 }
 
-/// Deletes the user and everything of theirs (sessions, keys, presets, history, tokens).
-pub async fn delete_account(db: &Db, user_id: UserId, password: &str) -> Result<(), AccountError> {
-    check_current_password(db, user_id, password).await?;
-    Ok(db.run(move |conn| users::delete(conn, user_id)).await?)
+/// Deletes the user and everything of theirs (sessions, keys, presets, history, tokens, and
+/// the failed sign-ins recorded under their name), in one transaction. `secure_delete` makes
+/// SQLite overwrite what it deletes.
+pub async fn delete_account(
+    db: &Db,
+    user_id: UserId,
+    client_addr: &str,
+    password: &str,
+) -> Result<(), AccountError> {
+    check_current_password(db, user_id, client_addr, password).await?;
+    Ok(db
+        .run(move |conn| {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            if let Some(user) = users::get(&tx, user_id)? {
+                login_failures::delete_for_user(&tx, &user.username)?;
+            }
+            users::delete(&tx, user_id)?;
+            tx.commit()?;
+            // The WAL still holds the old pages (labels, names); fold it back and empty it.
+            // Best effort: a busy reader only delays this to the next checkpoint.
+            crate::db::best_effort(conn, "checkpoint after account delete", |conn| {
+                conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(0))
+            });
+            Ok(())
+        })
+        .await?)
 }
 
 /// Housekeeping: expired sessions and old login failures.
@@ -274,11 +372,28 @@ mod tests {
     async fn sign_up_in_out() {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(&dir.path().join("t.db")).unwrap();
-        let first = sign_up(&db, "Alice", "correct horse", "correct horse", "ua")
-            .await
-            .unwrap();
+        let first = sign_up(
+            &db,
+            "Alice",
+            "correct horse",
+            "correct horse",
+            "1.2.3.4",
+            10,
+            "ua",
+        )
+        .await
+        .unwrap();
         assert!(matches!(
-            sign_up(&db, "alice", "correct horse", "correct horse", "ua").await,
+            sign_up(
+                &db,
+                "alice",
+                "correct horse",
+                "correct horse",
+                "1.2.3.4",
+                10,
+                "ua"
+            )
+            .await,
             Err(AccountError::UsernameTaken)
         ));
         let second = sign_in(&db, "ALICE", "correct horse", "1.2.3.4", "ua")

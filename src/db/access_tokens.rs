@@ -57,14 +57,22 @@ pub fn list_for_user(conn: &Connection, user_id: UserId) -> Result<Vec<AccessTok
     Ok(rows)
 }
 
-pub fn delete_for_user(conn: &Connection, user_id: UserId, id: TokenId) -> Result<bool, DbError> {
-    Ok(conn.execute(
-        "DELETE FROM access_tokens WHERE id = ?1 AND user_id = ?2",
-        params![id, user_id],
-    )? == 1)
+/// Deletes one of the user's tokens; its name, or `None` when it is not theirs.
+pub fn delete_for_user(
+    conn: &Connection,
+    user_id: UserId,
+    id: TokenId,
+) -> Result<Option<String>, DbError> {
+    Ok(conn
+        .query_row(
+            "DELETE FROM access_tokens WHERE id = ?1 AND user_id = ?2 RETURNING name",
+            params![id, user_id],
+            |row| row.get(0),
+        )
+        .optional()?)
 }
 
-/// The user a token belongs to, marking it used.
+/// The user a token belongs to, marking it used (best effort).
 pub fn user_for_hash(conn: &Connection, token_hash: &str) -> Result<Option<UserId>, DbError> {
     let found: Option<(TokenId, UserId)> = conn
         .query_row(
@@ -74,10 +82,13 @@ pub fn user_for_hash(conn: &Connection, token_hash: &str) -> Result<Option<UserI
         )
         .optional()?;
     if let Some((id, _)) = found {
-        conn.execute(
-            "UPDATE access_tokens SET last_used_at = ?2 WHERE id = ?1",
-            params![id, now()],
-        )?;
+        // Optional: a busy or full database must not refuse the call.
+        super::best_effort(conn, "access token last-used", |conn| {
+            conn.execute(
+                "UPDATE access_tokens SET last_used_at = ?2 WHERE id = ?1",
+                params![id, now()],
+            )
+        });
     }
     Ok(found.map(|(_, user_id)| user_id))
 }

@@ -136,17 +136,40 @@ pub fn all(conn: &Connection) -> Result<Vec<StoredKey>, DbError> {
     Ok(rows)
 }
 
-pub fn delete_for_user(conn: &Connection, user_id: UserId, id: KeyId) -> Result<bool, DbError> {
-    Ok(conn.execute(
-        "DELETE FROM api_keys WHERE id = ?1 AND user_id = ?2",
-        params![id, user_id],
-    )? == 1)
+/// Each master key id saved keys are sealed with, and how many (rows still being inserted,
+/// with no id yet, are not counted).
+pub fn master_key_ids(conn: &Connection) -> Result<Vec<(String, usize)>, DbError> {
+    let mut statement = conn.prepare(
+        "SELECT master_key_id, count(*) FROM api_keys WHERE master_key_id <> ''
+         GROUP BY master_key_id ORDER BY count(*) DESC",
+    )?;
+    let rows = statement
+        .query_map([], |row| Ok((row.get(0)?, row.get::<_, i64>(1)? as usize)))?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
 }
 
-pub fn touch_used(conn: &Connection, id: KeyId) -> Result<(), DbError> {
-    conn.execute(
-        "UPDATE api_keys SET last_used_at = ?2 WHERE id = ?1",
-        params![id, now()],
-    )?;
-    Ok(())
+/// Deletes one of the user's keys; its label, or `None` when it is not theirs.
+pub fn delete_for_user(
+    conn: &Connection,
+    user_id: UserId,
+    id: KeyId,
+) -> Result<Option<String>, DbError> {
+    Ok(conn
+        .query_row(
+            "DELETE FROM api_keys WHERE id = ?1 AND user_id = ?2 RETURNING label",
+            params![id, user_id],
+            |row| row.get(0),
+        )
+        .optional()?)
+}
+
+/// Marks a key used (best effort: a busy or full database must not fail the call).
+pub fn touch_used(conn: &Connection, id: KeyId) {
+    super::best_effort(conn, "key last-used", |conn| {
+        conn.execute(
+            "UPDATE api_keys SET last_used_at = ?2 WHERE id = ?1",
+            params![id, now()],
+        )
+    });
 }

@@ -2,6 +2,7 @@
 //! `&Connection` in the files beside this one; `Db::run` moves them off the async threads.
 
 pub mod access_tokens;
+pub mod alert_rules;
 pub mod api_keys;
 pub mod channels;
 pub mod deliveries;
@@ -46,18 +47,27 @@ fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(include_str!("../../migrations/0001_init.sql")),
         M::up(include_str!("../../migrations/0002_error_reason.sql")),
+        M::up(include_str!("../../migrations/0003_hardening.sql")),
         M::up(include_str!("../../migrations/0004_points.sql")),
         M::up(include_str!("../../migrations/0005_monitoring.sql")),
     ])
 }
 
-/// Applied to every pooled connection.
+/// How long a write waits for another writer before it fails.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long an optional write (a last-seen or last-used time) waits: it gives up quickly
+/// rather than hold the request.
+const OPTIONAL_WRITE_TIMEOUT: Duration = Duration::from_millis(250);
+
+/// Applied to every pooled connection. `secure_delete` overwrites deleted content (a deleted
+/// account's labels and names) instead of leaving it in free pages.
 fn configure(conn: &mut Connection) -> rusqlite::Result<()> {
-    conn.busy_timeout(Duration::from_secs(5))?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.execute_batch(
         "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = NORMAL;
          PRAGMA foreign_keys = ON;
+         PRAGMA secure_delete = ON;
          PRAGMA temp_store = MEMORY;
          PRAGMA wal_autocheckpoint = 10000;",
     )
@@ -79,6 +89,47 @@ fn migrate(conn: &mut Connection) -> Result<(), DbError> {
     }
 }
 
+/// Creates the database file owner-only (0600) before SQLite opens it, and narrows the modes
+/// of files left by an older version. SQLite gives `-wal` and `-shm` the database file's mode.
+fn owner_only(path: &Path) -> Result<(), DbError> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let io = |source| DbError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(io)?;
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        let file = Path::new(&name);
+        if let Ok(meta) = std::fs::metadata(file)
+            && meta.permissions().mode() & 0o077 != 0
+        {
+            std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600)).map_err(io)?;
+        }
+    }
+    Ok(())
+}
+
+/// Runs an optional write (a last-seen or last-used time): it waits a moment at most for a
+/// busy database, and a failure is logged, never returned, so it cannot fail the request.
+pub fn best_effort(
+    conn: &Connection,
+    what: &'static str,
+    write: impl FnOnce(&Connection) -> rusqlite::Result<usize>,
+) {
+    let _ = conn.busy_timeout(OPTIONAL_WRITE_TIMEOUT);
+    if let Err(error) = write(conn) {
+        tracing::warn!(%error, what, "optional write skipped");
+    }
+    let _ = conn.busy_timeout(BUSY_TIMEOUT);
+}
+
 #[derive(Clone)]
 pub struct Db {
     pool: Pool,
@@ -93,6 +144,7 @@ impl Db {
                 source,
             })?;
         }
+        owner_only(path)?;
         let manager = SqliteConnectionManager::file(path).with_init(configure);
         let pool = r2d2::Pool::builder()
             .max_size(8)
@@ -138,6 +190,23 @@ impl Db {
         .await
     }
 
+    /// Whether the database still takes a write (for `/health`): rewrites one row, waiting a
+    /// second at most for another writer. Fails on a full disk, a read-only file or a lock.
+    pub async fn check_write(&self) -> Result<(), DbError> {
+        self.run(|conn| {
+            conn.busy_timeout(Duration::from_secs(1))?;
+            let written = conn.execute(
+                "INSERT INTO health_probe (id, at) VALUES (1, ?1)
+                 ON CONFLICT (id) DO UPDATE SET at = excluded.at",
+                [crate::clock::now()],
+            );
+            conn.busy_timeout(BUSY_TIMEOUT)?;
+            written?;
+            Ok(())
+        })
+        .await
+    }
+
     /// For the CLI and tests: one connection outside the async world.
     pub fn connection(&self) -> Result<r2d2::PooledConnection<SqliteConnectionManager>, DbError> {
         Ok(self.pool.get()?)
@@ -151,6 +220,41 @@ mod tests {
     #[test]
     fn migrations_are_valid() {
         migrations().validate().unwrap();
+    }
+
+    #[test]
+    fn database_files_are_owner_only_and_deletes_overwrite() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.db");
+        let db = Db::open(&path).unwrap();
+        let conn = db.connection().unwrap();
+        conn.execute(
+            "INSERT INTO login_failures (username, client_addr, at) VALUES ('a', 'b', 1)",
+            [],
+        )
+        .unwrap();
+        for suffix in ["", "-wal", "-shm"] {
+            let file = format!("{}{suffix}", path.display());
+            let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{file}");
+        }
+        let secure: i64 = conn
+            .query_row("PRAGMA secure_delete", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(secure, 1);
+    }
+
+    #[test]
+    fn an_older_world_readable_file_is_narrowed() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.db");
+        std::fs::write(&path, b"").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        Db::open(&path).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
     }
 
     #[test]

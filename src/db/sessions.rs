@@ -45,7 +45,8 @@ pub fn create(
     Ok(SessionId(conn.last_insert_rowid()))
 }
 
-/// The live session for a token hash, touching its last-seen time; expired ones are `None`.
+/// The live session for a token hash, touching its last-seen time (best effort); expired ones
+/// are `None`.
 pub fn find_live(conn: &Connection, token_hash: &str) -> Result<Option<SessionUser>, DbError> {
     let now = now();
     let found = conn
@@ -71,10 +72,13 @@ pub fn find_live(conn: &Connection, token_hash: &str) -> Result<Option<SessionUs
         return Ok(None);
     };
     if now - last_seen >= TOUCH_EVERY_SECS {
-        conn.execute(
-            "UPDATE sessions SET last_seen_at = ?2 WHERE id = ?1",
-            params![session.session_id, now],
-        )?;
+        // Optional: a busy or full database must not sign the user out.
+        super::best_effort(conn, "session last-seen", |conn| {
+            conn.execute(
+                "UPDATE sessions SET last_seen_at = ?2 WHERE id = ?1",
+                params![session.session_id, now],
+            )
+        });
     }
     Ok(Some(session))
 }

@@ -198,16 +198,26 @@ const MESSAGE_CHARS: usize = 200;
 
 /// Upstream's message in a few plain words: `error.message`, `errors.message` or `message` of a
 /// JSON body, else the body text itself; control characters folded, cut to 200 characters.
-/// Still untrusted text: pages escape it like any other.
+/// Still untrusted text: pages escape it like any other. With a key at hand, use
+/// [`upstream_text`], redact, then [`shorten`]: redaction must see the decoded, uncut text.
 pub fn short_upstream_message(body: &str) -> Option<String> {
-    let from_json = serde_json::from_str::<serde_json::Value>(body)
+    shorten(&upstream_text(body))
+}
+
+/// The message of an upstream body, JSON-decoded (`ms\u002d` becomes `ms-`), uncut.
+pub fn upstream_text(body: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(body)
         .ok()
         .and_then(|json| {
             ["/error/message", "/errors/message", "/message", "/error"]
                 .iter()
                 .find_map(|pointer| json.pointer(pointer)?.as_str().map(str::to_owned))
-        });
-    let text = from_json.unwrap_or_else(|| body.to_owned());
+        })
+        .unwrap_or_else(|| body.to_owned())
+}
+
+/// Control characters folded, whitespace collapsed, cut to 200 characters; `None` when empty.
+pub fn shorten(text: &str) -> Option<String> {
     let folded: String = text
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })

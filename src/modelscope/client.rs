@@ -7,7 +7,7 @@ use reqwest::header::{AUTHORIZATION, HeaderValue, RETRY_AFTER};
 use serde::{Deserialize, Serialize};
 
 use super::body::{BODY_CAP, read_capped};
-use super::classify::{ErrorCode, Failure, PointsHint, Reason, classify, short_upstream_message};
+use super::classify::{ErrorCode, Failure, PointsHint, Reason, classify, shorten, upstream_text};
 use super::quota::Quota;
 use super::redact::redact;
 use super::site::Site;
@@ -213,7 +213,6 @@ impl Upstream {
                     };
                 }
             };
-            let body = redact(&body, token);
             let code = classify(status.as_u16(), &quota, &body, points);
             if code == Some(ErrorCode::RateLimited) && !retried {
                 retried = true;
@@ -225,7 +224,7 @@ impl Upstream {
                 ErrorCode::QuotaExhausted if quota.is_empty() => {
                     Failure::because(code, Reason::PointsExhausted)
                 }
-                _ => Failure::new(code, failure_detail(code, &body)),
+                _ => Failure::new(code, failure_detail(code, &body, token)),
             });
             return ProbeReport {
                 quota,
@@ -254,7 +253,6 @@ impl Upstream {
         let body = read_capped(response, BODY_CAP)
             .await
             .map_err(|e| balance_transport_error(&e))?;
-        let body = redact(&body, token);
         let envelope = serde_json::from_str::<BalanceEnvelope>(&body).ok();
         if status == StatusCode::UNAUTHORIZED {
             return Err(BalanceError::InvalidKey);
@@ -268,12 +266,15 @@ impl Upstream {
             Some(envelope) if !status.is_success() || envelope.success == Some(false) => {
                 Err(BalanceError::Upstream {
                     status: status.as_u16(),
-                    message: envelope.message.as_deref().and_then(short_upstream_message),
+                    message: envelope
+                        .message
+                        .as_deref()
+                        .and_then(|message| shorten(&redact(message, token))),
                 })
             }
             None if !status.is_success() => Err(BalanceError::Upstream {
                 status: status.as_u16(),
-                message: short_upstream_message(&body),
+                message: shown_text(&body, token),
             }),
             _ => Err(BalanceError::BadResponse),
         }
@@ -319,12 +320,18 @@ fn retry_after(value: Option<&HeaderValue>) -> Duration {
         .unwrap_or(DEFAULT_RETRY_WAIT)
 }
 
-fn failure_detail(code: ErrorCode, body: &str) -> Option<String> {
+fn failure_detail(code: ErrorCode, body: &str, token: &ApiSecret) -> Option<String> {
     match code {
         // Upstream's words add nothing to these codes.
         ErrorCode::NoQuotaData | ErrorCode::QuotaExhausted | ErrorCode::RateLimited => None,
-        _ => short_upstream_message(body),
+        _ => shown_text(body, token),
     }
+}
+
+/// What a user may see of an upstream body: decoded, then redacted, then cut. (Redacting the
+/// raw body would miss `ms\u002d…`; cutting first could leave half a key.)
+fn shown_text(body: &str, token: &ApiSecret) -> Option<String> {
+    shorten(&redact(&upstream_text(body), token))
 }
 
 /// What went wrong below HTTP. reqwest's own error text names the URL, so only the kind of
@@ -383,6 +390,30 @@ mod tests {
         assert_eq!(retry_after(Some(&h("3600"))), MAX_RETRY_WAIT);
         assert_eq!(retry_after(Some(&h("soon"))), DEFAULT_RETRY_WAIT);
         assert_eq!(retry_after(None), DEFAULT_RETRY_WAIT);
+    }
+
+    #[test]
+    fn echoed_keys_are_redacted_after_decoding_in_any_case() {
+        let token = ApiSecret::new("ms-abcdef12-abcd-abcd-abcd-abcdef123456");
+        for body in [
+            r#"{"error":{"message":"bad key ms\u002dabcdef12\u002dabcd-abcd-abcd-abcdef123456"}}"#,
+            r#"{"message":"bad key \u006d\u0073-ABCDEF12-ABCD-ABCD-ABCD-ABCDEF123456"}"#,
+            "bad key MS-ABCDEF12-ABCD-ABCD-ABCD-ABCDEF123456",
+        ] {
+            let shown = shown_text(body, &token).unwrap();
+            assert!(
+                !shown.to_ascii_lowercase().contains("abcdef12"),
+                "{body} -> {shown}"
+            );
+            assert!(shown.starts_with("bad key"), "{shown}");
+        }
+        // A key just past the cut is still masked first, not cut in half.
+        let body = format!(
+            "{} ms-abcdef12-abcd-abcd-abcd-abcdef123456",
+            "x".repeat(190)
+        );
+        let shown = shown_text(&body, &token).unwrap();
+        assert!(!shown.contains("abcdef"), "{shown}");
     }
 
     #[test]

@@ -63,6 +63,28 @@ pub fn validate_model_id(id: &str) -> Result<(), InvalidModel> {
     Ok(())
 }
 
+/// A refused id as it may be shown, stored and exported: control characters and the invisible
+/// characters that reorder or hide text (bidi controls, zero-width marks) are written as
+/// `\u{…}`, so a refused id can never ring a terminal, break a CSV row or spoof a page.
+pub fn escape_invisible(id: &str) -> String {
+    let invisible = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
+    };
+    if !id.chars().any(invisible) {
+        return id.to_owned();
+    }
+    id.chars()
+        .map(|c| {
+            if invisible(c) {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 /// Splits free text on commas, whitespace and newlines (the form field and the old string API).
 pub fn split_model_text(text: &str) -> impl Iterator<Item = &str> {
     text.split(|c: char| c == ',' || c == '，' || c.is_whitespace())
@@ -82,7 +104,7 @@ pub fn prepare_models<'a>(
         .map(|id| match validate_model_id(id) {
             Ok(()) => ModelEntry::Valid(id.to_owned()),
             Err(reason) => ModelEntry::Invalid {
-                id: id.to_owned(),
+                id: escape_invisible(id),
                 reason,
             },
         })
@@ -159,6 +181,17 @@ mod tests {
         // Duplicates do not count against the limit.
         let repeated = vec!["o/m"; 100];
         assert_eq!(prepare_models(repeated, 1).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn refused_ids_are_kept_with_control_and_invisible_characters_escaped() {
+        let entries = prepare_models(["a/b\u{7}c", "x/\u{202E}gpj", "a/\u{1b}[31m"], 10).unwrap();
+        let ids: Vec<_> = entries.iter().map(ModelEntry::id).collect();
+        assert_eq!(ids, ["a/b\\u{7}c", "x/\\u{202e}gpj", "a/\\u{1b}[31m"]);
+        for id in ids {
+            assert!(!id.chars().any(char::is_control), "{id:?}");
+        }
+        assert_eq!(escape_invisible("Qwen/通义"), "Qwen/通义");
     }
 
     #[test]

@@ -6,7 +6,8 @@
 pub mod rules;
 pub mod schedule;
 
-use crate::db::monitors::{self as rows, InsertRefused, NewMonitorRow, NewRuleRow};
+use crate::db::alert_rules::{self as rule_rows, NewRuleRow};
+use crate::db::monitors::{self as rows, InsertRefused, NewMonitorRow};
 use crate::db::{Db, DbError, presets};
 use crate::ids::{KeyId, MonitorId, PresetId, RuleId, UserId};
 use rules::{Condition, RuleAsk, RuleError, check_rule};
@@ -233,7 +234,7 @@ pub async fn create(
 pub struct Overview {
     pub monitors: Vec<rows::StoredMonitor>,
     pub keys: Vec<rows::MonitorKey>,
-    pub rules: Vec<rows::StoredRule>,
+    pub rules: Vec<rule_rows::StoredRule>,
     /// `(rule, key)` pairs whose condition holds now.
     pub active: Vec<(RuleId, KeyId)>,
 }
@@ -244,8 +245,8 @@ pub async fn overview(db: &Db, user: UserId) -> Result<Overview, MonitorError> {
             Ok(Overview {
                 monitors: rows::list_for_user(conn, user)?,
                 keys: rows::keys_for_user(conn, user)?,
-                rules: rows::rules_for_user(conn, user)?,
-                active: rows::active_alerts(conn, user)?,
+                rules: rule_rows::rules_for_user(conn, user)?,
+                active: rule_rows::active_alerts(conn, user)?,
             })
         })
         .await?)
@@ -325,7 +326,7 @@ pub async fn add_rule(
                 return Ok(Err(MonitorError::Rule(RuleError::ModelNotInPreset)));
             }
         }
-        if rows::count_rules(conn, monitor_id)? >= MAX_RULES_PER_MONITOR {
+        if rule_rows::count_rules(conn, monitor_id)? >= MAX_RULES_PER_MONITOR {
             return Ok(Err(MonitorError::TooManyRules {
                 max: MAX_RULES_PER_MONITOR,
             }));
@@ -345,7 +346,7 @@ pub async fn add_rule(
             created_at: now,
             next_summary_at,
         };
-        Ok(rows::insert_rule(conn, &row)?.ok_or(MonitorError::ChannelNotFound))
+        Ok(rule_rows::insert_rule(conn, &row)?.ok_or(MonitorError::ChannelNotFound))
     })
     .await?
 }
@@ -357,7 +358,7 @@ pub async fn delete_rule(
     rule_id: RuleId,
 ) -> Result<(), MonitorError> {
     let deleted = db
-        .run(move |conn| rows::delete_rule_for_user(conn, user, monitor_id, rule_id))
+        .run(move |conn| rule_rows::delete_rule_for_user(conn, user, monitor_id, rule_id))
         .await?;
     if deleted {
         Ok(())

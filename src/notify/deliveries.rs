@@ -4,7 +4,8 @@
 //! aside); more are logged as held back, not sent. The log lives in SQLite, so a restart picks
 //! up the retries where they were.
 
-use super::channels::{ChannelError, Channels};
+use super::channel_store::Channels;
+use super::channels::ChannelError;
 use super::message::{self, EventKind};
 use super::send::{Notifier, Outgoing, SendError};
 use crate::db::deliveries::{self as rows, Attempted, NewDelivery, StoredDelivery};

@@ -12,7 +12,8 @@ use reqwest::header::CONTENT_TYPE;
 use serde_json::{Value, json};
 use sha2::Sha256;
 
-use super::channels::{Kind, OpenedChannel, SmtpTls};
+use super::channel_store::OpenedChannel;
+use super::channels::{Kind, SmtpTls};
 use super::guard;
 
 /// The most of a receiver's answer that is read.

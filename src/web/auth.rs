@@ -5,17 +5,16 @@ use askama_web::WebTemplate;
 use rocket::form::FromForm;
 use rocket::http::{CookieJar, Status};
 use rocket::request::FlashMessage;
-use rocket::request::Request;
-use rocket::response::{self, Flash, Redirect, Responder};
+use rocket::response::{Flash, Redirect};
 use rocket::{State, get, post};
 
-use super::problem::Problem;
+use super::problem::{Problem, Refused};
 use super::session::{
     ClientInfo, Csrf, CurrentUser, TokenOnlyForm, Viewer, clear_session_cookie, csrf_form,
     safe_next, set_session_cookie,
 };
 use super::view::{Layout, Notice};
-use crate::auth::accounts::{self, AccountError};
+use crate::auth::accounts;
 use crate::config::AppConfig;
 use crate::db::Db;
 use crate::names;
@@ -72,7 +71,7 @@ pub async fn signup(
     cookies: &CookieJar<'_>,
     config: &State<AppConfig>,
     db: &State<Db>,
-) -> Result<Flash<Redirect>, (Status, SignupPage)> {
+) -> Result<Flash<Redirect>, Refused<SignupPage>> {
     let form = form.0;
     let mut page = SignupPage {
         layout: viewer.layout(),
@@ -82,13 +81,15 @@ pub async fn signup(
     };
     if !config.allow_signup {
         page.error = Some(Notice::new("signup_closed"));
-        return Err((Status::Forbidden, page));
+        return Err(Refused::new(Status::Forbidden, page));
     }
     let created = accounts::sign_up(
         db,
         form.username.as_deref().unwrap_or(""),
         form.password.as_deref().unwrap_or(""),
         form.password_confirm.as_deref().unwrap_or(""),
+        &client.addr,
+        config.signups_per_address_per_hour,
         &client.user_agent,
     )
     .await;
@@ -104,7 +105,11 @@ pub async fn signup(
         Err(error) => {
             let problem = Problem::account(&error);
             page.error = Some(problem.notice);
-            Err((problem.status, page))
+            Err(Refused {
+                status: problem.status,
+                retry_after_secs: error.retry_after_secs(),
+                page,
+            })
         }
     }
 }
@@ -131,7 +136,7 @@ pub async fn login(
     cookies: &CookieJar<'_>,
     config: &State<AppConfig>,
     db: &State<Db>,
-) -> Result<Redirect, LoginRefused> {
+) -> Result<Redirect, Refused<LoginPage>> {
     let form = form.0;
     let next = safe_next(form.next.as_deref());
     let signed_in = accounts::sign_in(
@@ -153,12 +158,9 @@ pub async fn login(
         }
         Err(error) => {
             let problem = Problem::account(&error);
-            Err(LoginRefused {
+            Err(Refused {
                 status: problem.status,
-                retry_after_secs: match error {
-                    AccountError::Throttled { retry_after_secs } => Some(retry_after_secs),
-                    _ => None,
-                },
+                retry_after_secs: error.retry_after_secs(),
                 page: LoginPage {
                     layout: viewer.layout(),
                     username: typed_username(&form.username),
@@ -167,23 +169,6 @@ pub async fn login(
                 },
             })
         }
-    }
-}
-
-/// The login page again, with its status and, when throttled, a `Retry-After` header.
-pub struct LoginRefused {
-    status: Status,
-    retry_after_secs: Option<i64>,
-    page: LoginPage,
-}
-
-impl<'r> Responder<'r, 'static> for LoginRefused {
-    fn respond_to(self, request: &'r Request<'_>) -> response::Result<'static> {
-        let mut response = (self.status, self.page).respond_to(request)?;
-        if let Some(secs) = self.retry_after_secs {
-            response.set_raw_header("Retry-After", secs.to_string());
-        }
-        Ok(response)
     }
 }
 
@@ -200,4 +185,8 @@ pub async fn logout(
     }
     clear_session_cookie(cookies);
     Flash::success(Redirect::to("/login"), "signed_out")
+}
+
+pub fn routes() -> Vec<rocket::Route> {
+    rocket::routes![signup_page, signup, login_page, login, logout]
 }

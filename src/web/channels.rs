@@ -16,7 +16,9 @@ use super::view::Layout;
 use crate::clock;
 use crate::ids::ChannelId;
 use crate::names;
-use crate::notify::channels::{ChannelAsk, ChannelSummary, check_channel};
+use crate::notify::channel_check::check_channel;
+use crate::notify::channel_store::ChannelSummary;
+use crate::notify::channels::ChannelAsk;
 use crate::notify::{Channels, Kind};
 use crate::ops::scheduler::Scheduler;
 
@@ -127,6 +129,10 @@ fn empty_page(user: &CurrentUser) -> ChannelsPage {
         smtp_tls: String::new(),
         lang_choice: String::new(),
     }
+}
+
+pub fn routes() -> Vec<rocket::Route> {
+    rocket::routes![list, create, test, delete]
 }
 
 #[get("/channels")]

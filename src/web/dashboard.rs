@@ -40,6 +40,16 @@ pub struct Age {
 }
 
 impl Age {
+    /// The message that says it: `age-s`, `age-m`, `age-h` or `age-d`.
+    pub fn unit_id(&self) -> &'static str {
+        match self.unit {
+            "s" => "age-s",
+            "m" => "age-m",
+            "h" => "age-h",
+            _ => "age-d",
+        }
+    }
+
     pub fn since(then: i64, now: i64) -> Self {
         let secs = (now - then).max(0);
         let (n, unit) = match secs {
@@ -277,6 +287,10 @@ pub async fn refresh(
         (Stored::Saved(_), false) => Ok(Flash::warning(Redirect::to("/"), "refresh_failed")),
         _ => Err(Status::ServiceUnavailable),
     }
+}
+
+pub fn routes() -> Vec<rocket::Route> {
+    rocket::routes![dashboard, refresh]
 }
 
 #[cfg(test)]

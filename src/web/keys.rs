@@ -8,6 +8,7 @@ use rocket::request::FlashMessage;
 use rocket::response::{Flash, Redirect};
 use rocket::{State, get, post};
 
+use super::confirm::ConfirmPage;
 use super::problem::Problem;
 use super::session::{Csrf, CurrentUser, TokenOnlyForm, csrf_form};
 use super::view::{BalanceView, Layout, Notice};
@@ -118,7 +119,10 @@ pub async fn add(
         Err(error) => Err(error),
     };
     match added {
-        Ok(_) => Ok(Flash::success(Redirect::to("/keys"), "key_added")),
+        Ok(_) => Ok(Flash::success(
+            Redirect::to("/keys"),
+            format!("key_added:{}", names::echo_name(&label)),
+        )),
         Err(error) => {
             let mut page = keys_page(&user, keyring)
                 .await
@@ -144,7 +148,10 @@ pub async fn update(
         Err(error) => Err(error),
     };
     match replaced {
-        Ok(()) => Ok(Flash::success(Redirect::to("/keys"), "key_updated")),
+        Ok(label) => Ok(Flash::success(
+            Redirect::to("/keys"),
+            format!("key_updated:{label}"),
+        )),
         Err(error) => {
             let mut page = keys_page(&user, keyring)
                 .await
@@ -156,6 +163,26 @@ pub async fn update(
     }
 }
 
+/// The confirmation step: names the key, posts the delete.
+#[get("/keys/<id>/delete")]
+pub async fn confirm_delete(
+    user: CurrentUser,
+    id: KeyId,
+    keyring: &State<Keyring>,
+) -> Result<ConfirmPage, Status> {
+    let label = keyring
+        .label(user.0.user_id, id)
+        .await
+        .map_err(|error| Problem::key(&error).status)?;
+    Ok(ConfirmPage {
+        layout: user.layout(),
+        what: "key",
+        name: label,
+        action: format!("/keys/{id}/delete"),
+        back: "/keys".to_owned(),
+    })
+}
+
 #[post("/keys/<id>/delete", data = "<form>")]
 pub async fn delete(
     user: CurrentUser,
@@ -165,7 +192,10 @@ pub async fn delete(
 ) -> Result<Flash<Redirect>, Status> {
     let _ = form;
     match keyring.delete(user.0.user_id, id).await {
-        Ok(()) => Ok(Flash::success(Redirect::to("/keys"), "key_deleted")),
+        Ok(label) => Ok(Flash::success(
+            Redirect::to("/keys"),
+            format!("key_deleted:{label}"),
+        )),
         Err(error) => Err(Problem::key(&error).status),
     }
 }
@@ -211,4 +241,8 @@ fn empty_page(user: &CurrentUser) -> KeysPage {
         row_error: None,
         check: None,
     }
+}
+
+pub fn routes() -> Vec<rocket::Route> {
+    rocket::routes![list, add, update, confirm_delete, delete, check]
 }

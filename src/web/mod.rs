@@ -7,11 +7,14 @@ mod account;
 mod assets;
 mod auth;
 mod channels;
+mod confirm;
+mod cross_site;
 mod dashboard;
 mod errors;
 mod history;
 mod keys;
 mod lang;
+mod live;
 mod monitoring_view;
 mod monitors;
 mod params;
@@ -20,6 +23,7 @@ mod problem;
 mod query;
 mod quick;
 mod result_view;
+mod reveal;
 mod run_form;
 mod security;
 pub mod session;
@@ -27,55 +31,29 @@ pub mod view;
 
 use rocket::{Catcher, Route};
 
+pub use cross_site::CrossSiteRefusal;
+pub use reveal::Reveals;
 pub use security::SecurityHeaders;
-pub use session::CrossSiteRefusal;
+pub use session::warn_if_cookies_cannot_work;
 
+/// Every page's routes; each page lists its own.
 pub fn routes() -> Vec<Route> {
-    let mut routes = rocket::routes![
-        dashboard::dashboard,
-        dashboard::refresh,
-        quick::index,
-        quick::quick,
-        assets::stylesheet,
-        assets::script,
-        auth::signup_page,
-        auth::signup,
-        auth::login_page,
-        auth::login,
-        auth::logout,
-        lang::set_lang,
-        keys::list,
-        keys::add,
-        keys::update,
-        keys::delete,
-        keys::check,
-        presets::list,
-        presets::create,
-        presets::update,
-        presets::make_default,
-        presets::delete,
-        presets::set_price,
-        query::page,
-        query::run,
-        query::stream,
-        monitors::list,
-        monitors::create,
-        monitors::run_now,
-        monitors::pause,
-        monitors::resume,
-        monitors::delete,
-        monitors::add_rule,
-        monitors::delete_rule,
-        monitors::deliveries::list,
-        channels::list,
-        channels::create,
-        channels::test,
-        channels::delete,
-    ];
-    routes.extend(account::routes());
-    routes.extend(history::routes());
-    routes.extend(session::routes());
-    routes
+    [
+        dashboard::routes(),
+        quick::routes(),
+        assets::routes(),
+        auth::routes(),
+        lang::routes(),
+        keys::routes(),
+        presets::routes(),
+        query::routes(),
+        account::routes(),
+        history::routes(),
+        cross_site::routes(),
+        monitors::routes(),
+        channels::routes(),
+    ]
+    .concat()
 }
 
 pub fn catchers() -> Vec<Catcher> {

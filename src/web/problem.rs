@@ -3,6 +3,8 @@
 //! else.
 
 use rocket::http::Status;
+use rocket::request::Request;
+use rocket::response::{self, Responder};
 
 use super::view::Notice;
 use crate::auth::access_tokens::TokenError;
@@ -39,6 +41,11 @@ impl Problem {
         Self::new(Status::UnprocessableEntity, Notice::new(code))
     }
 
+    /// A refusal about one form field (its input is marked invalid and points at the words).
+    fn refused_on(code: &'static str, field: &'static str) -> Self {
+        Self::new(Status::UnprocessableEntity, Notice::new(code).on(field))
+    }
+
     /// The database could not be used: said honestly, the input kept, and logged once.
     pub fn db(error: &DbError) -> Self {
         tracing::error!(%error, "database failure");
@@ -47,31 +54,39 @@ impl Problem {
 
     pub fn plan(error: &PlanError) -> Self {
         match error {
-            PlanError::MissingKey => Self::refused("missing_key"),
-            PlanError::BadKey => Self::refused("bad_key"),
+            PlanError::MissingKey => Self::refused_on("missing_key", "api_key"),
+            PlanError::BadKey => Self::refused_on("bad_key", "api_key"),
             // A saved key named by a signed-out form is, for it, a key that is not there.
-            PlanError::SignInRequired | PlanError::KeyNotFound => Self::refused("key_not_found"),
-            PlanError::KeyNeedsReentry => Self::refused("key_needs_reentry"),
-            PlanError::PresetNotFound => Self::refused("preset_not_found"),
-            PlanError::EmptyPreset | PlanError::NoModels => Self::refused("no_models"),
+            PlanError::SignInRequired | PlanError::KeyNotFound => {
+                Self::refused_on("key_not_found", "key_id")
+            }
+            PlanError::KeyNeedsReentry => Self::refused_on("key_needs_reentry", "key_id"),
+            PlanError::PresetNotFound => Self::refused_on("preset_not_found", "preset_id"),
+            PlanError::EmptyPreset | PlanError::NoModels => Self::refused_on("no_models", "models"),
             PlanError::TooManyModels { max, .. } => Self::new(
                 Status::UnprocessableEntity,
-                Notice::new("too_many_models").with_n(*max as i64),
+                Notice::new("too_many_models")
+                    .with_n(*max as i64)
+                    .on("models"),
             ),
-            PlanError::NoValidModels(_) => Self::refused("no_valid_models"),
+            PlanError::NoValidModels(_) => Self::refused_on("no_valid_models", "models"),
             PlanError::Unavailable(error) => Self::db(error),
         }
     }
 
     pub fn key(error: &KeyError) -> Self {
         match error {
-            KeyError::BadShape => Self::refused("bad_key"),
-            KeyError::EmptyLabel => Self::refused("empty_label"),
-            KeyError::BadLabel => Self::refused("bad_label"),
-            KeyError::DuplicateLabel => Self::new(Status::Conflict, Notice::new("duplicate_label")),
+            KeyError::BadShape => Self::refused_on("bad_key", "api_key"),
+            KeyError::EmptyLabel => Self::refused_on("empty_label", "label"),
+            KeyError::BadLabel => Self::refused_on("bad_label", "label"),
+            KeyError::DuplicateLabel => {
+                Self::new(Status::Conflict, Notice::new("duplicate_label").on("label"))
+            }
             KeyError::DuplicateKey { label } => Self::new(
                 Status::Conflict,
-                Notice::new("duplicate_key").with_name(label.clone()),
+                Notice::new("duplicate_key")
+                    .with_name(label.clone())
+                    .on("api_key"),
             ),
             KeyError::NotFound => Self::new(Status::NotFound, Notice::new("key_not_found")),
             KeyError::NeedsReentry => Self::refused("key_needs_reentry"),
@@ -85,30 +100,38 @@ impl Problem {
 
     pub fn preset(error: &PresetError) -> Self {
         match error {
-            PresetError::EmptyName => Self::refused("empty_name"),
+            PresetError::EmptyName => Self::refused_on("empty_name", "name"),
             PresetError::BadName => Self::new(
                 Status::UnprocessableEntity,
-                Notice::new("bad_name").with_n(MAX_NAME_CHARS as i64),
+                Notice::new("bad_name")
+                    .with_n(MAX_NAME_CHARS as i64)
+                    .on("name"),
             ),
             PresetError::DuplicateName => {
-                Self::new(Status::Conflict, Notice::new("duplicate_name"))
+                Self::new(Status::Conflict, Notice::new("duplicate_name").on("name"))
             }
             PresetError::TooManyPresets { max } => Self::new(
                 Status::Conflict,
                 Notice::new("too_many_presets").with_n(*max as i64),
             ),
-            PresetError::NoModels => Self::refused("no_models"),
+            PresetError::NoModels => Self::refused_on("no_models", "models"),
             PresetError::TooManyModels { count, max } => Self::new(
                 Status::UnprocessableEntity,
                 Notice::new("too_many_preset_models")
                     .with_n(*max as i64)
-                    .with_name(count.to_string()),
+                    .with_name(count.to_string())
+                    .on("models"),
             ),
             PresetError::InvalidModels(ids) => Self::new(
                 Status::UnprocessableEntity,
-                Notice::new("invalid_models")
-                    .with_name(named_ids(ids))
-                    .with_n(ids.len() as i64),
+                Notice::new(if ids.len() > NAMED_INVALID_IDS {
+                    "invalid_models_more"
+                } else {
+                    "invalid_models"
+                })
+                .with_name(named_ids(ids))
+                .with_n(ids.len() as i64)
+                .on("models"),
             ),
             PresetError::NotFound => Self::new(Status::NotFound, Notice::new("preset_not_found")),
             PresetError::Db(error) => Self::db(error),
@@ -117,10 +140,12 @@ impl Problem {
 
     pub fn token(error: &TokenError) -> Self {
         match error {
-            TokenError::EmptyName => Self::refused("empty_token_name"),
+            TokenError::EmptyName => Self::refused_on("empty_token_name", "token_name"),
             TokenError::BadName => Self::new(
                 Status::UnprocessableEntity,
-                Notice::new("bad_token_name").with_n(MAX_NAME_CHARS as i64),
+                Notice::new("bad_token_name")
+                    .with_n(MAX_NAME_CHARS as i64)
+                    .on("token_name"),
             ),
             TokenError::TooMany { max } => Self::new(
                 Status::UnprocessableEntity,
@@ -133,7 +158,7 @@ impl Problem {
 
     pub fn price(error: &PriceError) -> Self {
         match error {
-            PriceError::NotATier => Self::refused("bad_price"),
+            PriceError::NotATier => Self::refused_on("bad_price", "points"),
             PriceError::BadModel => Self::refused("bad_price_model"),
             PriceError::Db(error) => Self::db(error),
         }
@@ -141,21 +166,31 @@ impl Problem {
 
     pub fn account(error: &AccountError) -> Self {
         match error {
-            AccountError::BadUsername => Self::refused("bad_username"),
-            AccountError::UsernameTaken => {
-                Self::new(Status::Conflict, Notice::new("username_taken"))
+            AccountError::BadUsername => Self::refused_on("bad_username", "username"),
+            AccountError::UsernameTaken => Self::new(
+                Status::Conflict,
+                Notice::new("username_taken").on("username"),
+            ),
+            AccountError::PasswordTooShort => Self::refused_on("password_too_short", "password"),
+            AccountError::PasswordTooLong => Self::refused_on("password_too_long", "password"),
+            AccountError::PasswordMismatch => {
+                Self::refused_on("password_mismatch", "password_confirm")
             }
-            AccountError::PasswordTooShort => Self::refused("password_too_short"),
-            AccountError::PasswordTooLong => Self::refused("password_too_long"),
-            AccountError::PasswordMismatch => Self::refused("password_mismatch"),
             AccountError::BadCredentials => {
                 Self::new(Status::Unauthorized, Notice::new("bad_credentials"))
             }
-            AccountError::WrongPassword => Self::refused("wrong_password"),
+            AccountError::WrongPassword => Self::refused_on("wrong_password", "current_password"),
             AccountError::Throttled { retry_after_secs } => Self::new(
                 Status::TooManyRequests,
                 Notice::new("throttled").with_n((retry_after_secs + 59) / 60),
             ),
+            AccountError::SignupThrottled { retry_after_secs } => Self::new(
+                Status::TooManyRequests,
+                Notice::new("signup_throttled").with_n((retry_after_secs + 59) / 60),
+            ),
+            AccountError::Busy => {
+                Self::new(Status::ServiceUnavailable, Notice::new("hashing_busy"))
+            }
             AccountError::Db(error) => Self::db(error),
             AccountError::Hashing => {
                 tracing::error!("password hashing failed");
@@ -196,7 +231,7 @@ impl Problem {
                     Status::UnprocessableEntity,
                     Notice::new("mon-over-cap").with_name(format!(
                         "{};{}",
-                        crate::web::result_view::cost_text(&cost),
+                        crate::web::view::cost_text(&cost),
                         crate::web::view::points(*cap)
                     )),
                 )
@@ -266,6 +301,50 @@ impl Problem {
     }
 }
 
+/// A form page again, with its status and, when throttled or busy, a `Retry-After` header.
+pub struct Refused<P> {
+    pub status: Status,
+    pub retry_after_secs: Option<i64>,
+    pub page: P,
+}
+
+impl<P> Refused<P> {
+    pub fn new(status: Status, page: P) -> Self {
+        Self {
+            status,
+            retry_after_secs: None,
+            page,
+        }
+    }
+}
+
+impl<'r, P: Responder<'r, 'static>> Responder<'r, 'static> for Refused<P> {
+    fn respond_to(self, request: &'r Request<'_>) -> response::Result<'static> {
+        let mut response = (self.status, self.page).respond_to(request)?;
+        if let Some(secs) = self.retry_after_secs {
+            response.set_raw_header("Retry-After", secs.to_string());
+        }
+        Ok(response)
+    }
+}
+
+/// `a/b, c d, …` for a notice: the first few ids, each cut short.
+fn named_ids(ids: &[String]) -> String {
+    ids.iter()
+        .take(NAMED_INVALID_IDS)
+        .map(|id| {
+            if id.chars().count() > SHOWN_ID_CHARS {
+                let mut cut: String = id.chars().take(SHOWN_ID_CHARS).collect();
+                cut.push('…');
+                cut
+            } else {
+                id.clone()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Every notice code [`Problem::monitor`] and [`Problem::channel`] can give (their words are
 /// `err-<code>`; a unit test checks both languages have them).
 #[cfg(test)]
@@ -320,20 +399,3 @@ pub const MONITORING_CODES: &[&str] = &[
     "internal",
     "unavailable",
 ];
-
-/// `a/b, c d, …` for a notice: the first few ids, each cut short.
-fn named_ids(ids: &[String]) -> String {
-    ids.iter()
-        .take(NAMED_INVALID_IDS)
-        .map(|id| {
-            if id.chars().count() > SHOWN_ID_CHARS {
-                let mut cut: String = id.chars().take(SHOWN_ID_CHARS).collect();
-                cut.push('…');
-                cut
-            } else {
-                id.clone()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}

@@ -1,7 +1,7 @@
 //! `/query`: run a stored query with a saved (or pasted) key and a preset (or typed models),
 //! or read the balance only (free). `POST /query` answers 303 to the stored run;
-//! `POST /query/stream` (used by app.js) streams NDJSON events as each step happens and stores
-//! the run even if the browser leaves.
+//! `POST /query/stream` (used by app.js) streams NDJSON events (`web/live.rs`) as each step
+//! happens and stores the run even if the browser leaves.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -9,24 +9,18 @@ use rocket::http::{ContentType, Status};
 use rocket::response::Redirect;
 use rocket::response::stream::TextStream;
 use rocket::{State, get, post};
-use serde_json::{Value, json};
 
+use super::live;
 use super::problem::Problem;
-use super::result_view::{BalanceShown, ResultView, RowView, Strip, cost_text};
+use super::result_view::ResultView;
 use super::run_form::RunForm;
 use super::session::{Csrf, CurrentUser};
-use super::view::{
-    KeyOption, Layout, Notice, PresetOption, StatusRow, all_status_rows, key_options,
-    preset_options,
-};
+use super::view::{KeyOption, Layout, Notice, PresetOption, key_options, preset_options};
 use crate::db::{Db, presets};
-use crate::i18n::Lang;
 use crate::ids::{KeyId, PresetId};
 use crate::keyring::Keyring;
-use crate::modelscope::ModelResult;
-use crate::runs::calls_left::ExpectedCost;
 use crate::runs::engine::{Lane, QueryEngine};
-use crate::runs::executor::{self, Execution, RunEvent, Stored};
+use crate::runs::executor::{self, Execution, Stored};
 use crate::runs::history::{RunKind, Source};
 use crate::runs::planner::{PlannedRun, Planner};
 
@@ -41,7 +35,6 @@ pub struct QueryPage {
     pub models: String,
     pub max_models: usize,
     pub error: Option<Notice>,
-    pub status_rows: Vec<StatusRow>,
     /// The results of a run that could not be stored: still the user's.
     pub report: Option<ResultView>,
 }
@@ -74,7 +67,6 @@ async fn query_page(
         models: String::new(),
         max_models: planner.max_models(),
         error: None,
-        status_rows: all_status_rows(),
         report: None,
     }
 }
@@ -149,6 +141,9 @@ pub async fn run(
 /// from that balance), then `done` with the stored run's address. Bad input answers with
 /// `{"type":"error"}` and its status, and the script falls back to a normal form post, which
 /// shows the message.
+/// NDJSON, one event per line (see `web/live.rs`); stored like `POST /query`. Bad input
+/// answers with `{"type":"error"}` and its status, and the script falls back to a normal form
+/// post, which shows the message.
 #[post("/query/stream", data = "<form>")]
 pub async fn stream(
     user: CurrentUser,
@@ -156,100 +151,18 @@ pub async fn stream(
     db: &State<Db>,
     planner: &State<Planner>,
     engine: &State<QueryEngine>,
-) -> Result<(ContentType, TextStream![String]), (Status, (ContentType, String))> {
+) -> Result<live::Live<TextStream![String]>, (Status, (ContentType, String))> {
     let kind = form.0.kind();
     let plan = planner
         .plan(form.0.ask(Some(user.0.user_id)))
         .await
-        .map_err(|error| {
-            let problem = Problem::plan(&error);
-            (
-                problem.status,
-                (
-                    ContentType::JSON,
-                    json!({"type": "error", "code": problem.notice.code}).to_string(),
-                ),
-            )
-        })?;
-    let models = plan.model_ids();
-    let start = json!({
-        "type": "start",
-        "total": models.len(),
-        "models": models,
-        "check": kind == RunKind::Check,
-    });
+        .map_err(|error| live::refused(&Problem::plan(&error)))?;
+    let start = live::start(&plan, kind);
     let lang = user.layout().lang;
-    let mut events = executor::spawn_streaming(engine, db, stored_run(&user, plan, kind));
-    let ndjson = ContentType::new("application", "x-ndjson");
-    Ok((
-        ndjson,
-        TextStream! {
-            yield format!("{start}\n");
-            while let Some(event) = events.recv().await {
-                yield format!("{}\n", event_json(&event, lang));
-            }
-        },
-    ))
+    let events = executor::spawn_streaming(engine, db, stored_run(&user, plan, kind));
+    Ok(live::ndjson(start, events, lang))
 }
 
-fn event_json(event: &RunEvent, lang: Lang) -> Value {
-    match event {
-        RunEvent::Expected(cost) => json!({"type": "expected", "cost": cost_text(cost)}),
-        RunEvent::Before(balance) => {
-            let shown = BalanceShown::read(balance);
-            json!({"type": "before", "code": shown.code, "available": shown.available})
-        }
-        RunEvent::Row {
-            index,
-            result,
-            available,
-        } => {
-            let mut row = row_json(result, *available, lang);
-            row["type"] = json!("row");
-            row["index"] = json!(index);
-            row
-        }
-        RunEvent::Balance { balance, spent } => strip_json(balance, *spent),
-        RunEvent::Final { results, available } => json!({
-            "type": "final",
-            "rows": results.iter().map(|r| row_json(r, *available, lang)).collect::<Vec<_>>(),
-        }),
-        RunEvent::Stored { id } => {
-            json!({"type": "done", "id": id, "url": format!("/history/{id}")})
-        }
-        RunEvent::StoreFailed => json!({"type": "error", "code": "store_failed"}),
-    }
-}
-
-/// Display-ready values: the script only places them, and takes words from the page.
-fn row_json(result: &ModelResult, available: Option<f64>, lang: Lang) -> Value {
-    let row = RowView::new(result, available, lang);
-    json!({
-        "model": row.model,
-        "code": row.code,
-        "detail": row.detail,
-        "latency_ms": row.latency_ms,
-        "calls_left": row.calls_left,
-        "source": row.source,
-        "price": row.price,
-        "price_source": row.price_source,
-        "account": row.account,
-        "model_quota": row.model_quota,
-    })
-}
-
-fn strip_json(
-    balance: &Result<crate::modelscope::AccountBalance, crate::modelscope::BalanceError>,
-    spent: Option<f64>,
-) -> Value {
-    let strip = Strip::of(BalanceShown::read(balance), spent, None::<ExpectedCost>);
-    json!({
-        "type": "balance",
-        "code": strip.code,
-        "available": strip.points.as_ref().map(|p| p.available.clone()),
-        "total": strip.points.as_ref().map(|p| p.total.clone()),
-        "frozen": strip.points.as_ref().filter(|_| strip.frozen_held).map(|p| p.frozen.clone()),
-        "spent": strip.spent,
-        "tiers": strip.tiers.iter().map(|t| json!({"price": t.price, "calls": t.calls})).collect::<Vec<_>>(),
-    })
+pub fn routes() -> Vec<rocket::Route> {
+    rocket::routes![page, run, stream]
 }

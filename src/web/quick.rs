@@ -3,9 +3,11 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use rocket::http::Status;
+use rocket::http::{ContentType, Status};
+use rocket::response::stream::TextStream;
 use rocket::{State, get, post};
 
+use super::live;
 use super::problem::Problem;
 use super::result_view::ResultView;
 use super::run_form::RunForm;
@@ -60,6 +62,45 @@ pub async fn index(
     quick_page(&viewer, keyring, planner).await
 }
 
+/// The quick query, live: the same run as `POST /quick` (nothing stored), as NDJSON events.
+#[post("/quick/stream", data = "<form>")]
+pub async fn stream(
+    viewer: Viewer,
+    client: ClientInfo,
+    form: Csrf<RunForm>,
+    planner: &State<Planner>,
+    engine: &State<QueryEngine>,
+    db: &State<Db>,
+) -> Result<live::Live<TextStream![String]>, (Status, (ContentType, String))> {
+    let form = form.0;
+    let user = viewer.user.as_ref().map(|user| user.user_id);
+    let plan = planner
+        .plan(form.ask(user))
+        .await
+        .map_err(|error| live::refused(&Problem::plan(&error)))?;
+    let lane = match user {
+        Some(_) => Lane::Member,
+        None => engine.admit_anonymous(&client.addr).map_err(|_| {
+            live::refused(&Problem {
+                status: Status::TooManyRequests,
+                notice: Notice::new("busy"),
+            })
+        })?,
+    };
+    let kind = form.kind();
+    let start = live::start(&plan, kind);
+    let execution = Execution {
+        plan,
+        kind,
+        source: Source::Web,
+        user,
+        keep: false,
+        lane,
+    };
+    let events = executor::spawn_streaming(engine, db, execution);
+    Ok(live::ndjson(start, events, viewer.lang))
+}
+
 #[post("/quick", data = "<form>")]
 #[allow(clippy::too_many_arguments)] // Rocket guards: each argument is one thing the route needs.
 pub async fn quick(
@@ -106,4 +147,8 @@ pub async fn quick(
             (Status::TooManyRequests, page)
         }
     }
+}
+
+pub fn routes() -> Vec<rocket::Route> {
+    rocket::routes![index, quick, stream]
 }

@@ -9,7 +9,7 @@ use crate::modelscope::{AccountBalance, BalanceError, ErrorCode, ModelResult, TI
 use crate::runs::calls_left::{CallsLeft, ExpectedCost, QuotaSource, calls_for};
 use crate::runs::executor::FinishedRun;
 use crate::runs::history::RunKind;
-use crate::web::view::{Meter, PointsView, failure_detail, meter, number, points};
+use crate::web::view::{Meter, PointsView, cost_text, failure_detail, meter, number, points};
 
 /// The balance as a page can show it: the numbers, or why there are none.
 #[derive(Debug, Clone, Default)]
@@ -106,6 +106,8 @@ pub struct RowView {
 
 pub struct ResultView {
     pub check: bool,
+    /// Every row failed for the key itself (invalid, not eligible): said once, at the top.
+    pub key_problem: Option<&'static str>,
     pub strip: Strip,
     pub rows: Vec<RowView>,
     pub ok_count: usize,
@@ -149,6 +151,7 @@ impl ResultView {
         let ok_count = rows.iter().filter(|row| row.code == "ok").count();
         Self {
             check: outcome.kind == RunKind::Check,
+            key_problem: key_problem(&rows),
             strip: Strip::new(&outcome),
             failed_count: rows.len() - ok_count,
             ok_count,
@@ -200,13 +203,11 @@ impl Strip {
     }
 }
 
-/// `7.5`, or `5–20`.
-pub fn cost_text(cost: &ExpectedCost) -> String {
-    if cost.is_exact() {
-        points(cost.min)
-    } else {
-        format!("{}–{}", points(cost.min), points(cost.max))
-    }
+/// The key-level code every row shares, if they all failed with the same one.
+fn key_problem(rows: &[RowView]) -> Option<&'static str> {
+    const KEY_LEVEL: [&str; 2] = ["invalid_key", "account_not_eligible"];
+    let first = rows.first()?.code;
+    (KEY_LEVEL.contains(&first) && rows.iter().all(|row| row.code == first)).then_some(first)
 }
 
 impl RowView {

@@ -1,14 +1,14 @@
-//! Who is asking, and may they do this: the session cookie, the CSRF token and the cross-site
-//! check. Handlers take `Viewer`, `CurrentUser` and `Csrf<T>`, so none can forget a check.
+//! Who is asking, and may they do this: the session cookie and the CSRF token (cross-site
+//! posts are refused earlier, in `cross_site`). Handlers take `Viewer`, `CurrentUser` and
+//! `Csrf<T>`, so none can forget a check.
 
 use rocket::data::{self, Data, FromData};
-use rocket::fairing::{Fairing, Info, Kind};
 use rocket::form::{Form, FromForm};
 use rocket::http::uri::Origin;
 use rocket::http::{Cookie, CookieJar, Method, SameSite, Status};
 use rocket::request::{self, FromRequest, Request};
 use rocket::time::Duration as CookieDuration;
-use rocket::{Catcher, Route, State, catch, post};
+use rocket::{Catcher, Orbit, Rocket, State, catch};
 
 use super::view::{Layout, UserChrome};
 use crate::auth::accounts;
@@ -22,7 +22,6 @@ use crate::ids::{SessionId, UserId};
 pub const SESSION_COOKIE: &str = "msb_session";
 /// Signed out, forms still carry a token: this cookie's (double-submit).
 pub const ANON_CSRF_COOKIE: &str = "msb_csrf";
-const REFUSED_PATH: &str = "/__cross-site-refused";
 
 #[derive(Debug, Clone)]
 pub struct SignedIn {
@@ -245,20 +244,91 @@ where
                 .get(ANON_CSRF_COOKIE)
                 .map(|c| c.value().to_owned()),
         };
-        let form = match Form::<T>::from_data(request, data).await {
-            data::Outcome::Success(form) => form.into_inner(),
-            data::Outcome::Error((status, _)) => return data::Outcome::Error((status, ())),
-            data::Outcome::Forward(forward) => return data::Outcome::Forward(forward),
+        // Rocket has no read timeout: a body trickled a byte at a time would hold the request
+        // (and its task) for ever. 64 KiB arrive in well under the deadline on any real link.
+        let deadline = request
+            .rocket()
+            .state::<AppConfig>()
+            .map_or(std::time::Duration::from_secs(15), AppConfig::body_timeout);
+        let read = tokio::time::timeout(deadline, Form::<T>::from_data(request, data)).await;
+        let form = match read {
+            Ok(data::Outcome::Success(form)) => form.into_inner(),
+            Ok(data::Outcome::Error((status, _))) => return data::Outcome::Error((status, ())),
+            Ok(data::Outcome::Forward(forward)) => return data::Outcome::Forward(forward),
+            Err(_) => return data::Outcome::Error((Status::RequestTimeout, ())),
         };
-        let matches = match (expected, form.csrf_token()) {
-            (Some(expected), Some(given)) => tokens::constant_time_eq(&expected, given),
+        let matches = match (&expected, form.csrf_token()) {
+            (Some(expected), Some(given)) => tokens::constant_time_eq(expected, given),
             _ => false,
         };
         if matches {
             data::Outcome::Success(Self(form))
         } else {
+            if expected.is_none() && cookies_cannot_work(request) {
+                request.local_cache(|| InsecureCookies(true));
+            }
             data::Outcome::Error((Status::Forbidden, ()))
         }
+    }
+}
+
+/// Set on a request refused because its browser could not keep a `Secure` cookie; the 403
+/// page then says what to do instead of "submit the form again".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InsecureCookies(pub bool);
+
+/// Whether a refused form came from a browser on plain HTTP to a host other than loopback
+/// while cookies are `Secure`: the browser dropped the CSRF cookie we set, so no form can ever
+/// pass. The browser says its scheme in `Origin` (or `Referer`) on every form post.
+fn cookies_cannot_work(request: &Request<'_>) -> bool {
+    if !secure_cookies(request) || request.cookies().get(ANON_CSRF_COOKIE).is_some() {
+        return false;
+    }
+    let headers = request.headers();
+    let Some(page) = headers
+        .get_one("Origin")
+        .or_else(|| headers.get_one("Referer"))
+    else {
+        return false;
+    };
+    page.strip_prefix("http://")
+        .map(|rest| rest.split(['/', '?', '#']).next().unwrap_or(""))
+        .is_some_and(|authority| !is_loopback_authority(authority))
+}
+
+/// `localhost`, `127.x.y.z` or `[::1]`, with or without a port: browsers treat these as
+/// secure contexts and keep `Secure` cookies on them even over plain HTTP.
+fn is_loopback_authority(authority: &str) -> bool {
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => authority
+            .rsplit_once(':')
+            .map_or(authority, |(host, _)| host),
+    };
+    let host = host.to_ascii_lowercase();
+    host == "localhost"
+        || host.ends_with(".localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// At lift-off: a server reachable beyond loopback without TLS, with `Secure` cookies, cannot
+/// sign anyone in unless a TLS proxy is in front; say so once, with the two ways out.
+pub fn warn_if_cookies_cannot_work(rocket: &Rocket<Orbit>) {
+    let config = rocket.config();
+    let secure = rocket
+        .state::<AppConfig>()
+        .is_some_and(AppConfig::secure_cookies);
+    if secure && !config.tls_enabled() && !config.address.is_loopback() {
+        tracing::warn!(
+            "listening on {}:{} over plain HTTP with secure_cookies = true: browsers keep the \
+             sign-in and form cookies only over HTTPS, so put a TLS reverse proxy in front (and \
+             reach the app through it), or, on a trusted LAN without TLS, set \
+             secure_cookies = false (ROCKET_SECURE_COOKIES=false)",
+            config.address,
+            config.port
+        );
     }
 }
 
@@ -306,62 +376,6 @@ impl<'r> FromRequest<'r> for ClientInfo {
     }
 }
 
-/// True when the browser says the request comes from another site.
-fn is_cross_site(request: &Request<'_>) -> bool {
-    let headers = request.headers();
-    if let Some(site) = headers.get_one("Sec-Fetch-Site")
-        && matches!(site, "cross-site" | "same-site")
-    {
-        return true;
-    }
-    let Some(origin) = headers.get_one("Origin") else {
-        return false;
-    };
-    let authority = origin
-        .strip_prefix("https://")
-        .or_else(|| origin.strip_prefix("http://"));
-    match (authority, headers.get_one("Host")) {
-        (Some(authority), Some(host)) => !authority.eq_ignore_ascii_case(host),
-        _ => true,
-    }
-}
-
-/// Refuses every cross-site state-changing request to the pages (login and sign-up included)
-/// before any handler runs, by rerouting it to a route that answers 403. The JSON API is
-/// exempt: it uses no cookies and allows any origin.
-pub struct CrossSiteRefusal;
-
-#[rocket::async_trait]
-impl Fairing for CrossSiteRefusal {
-    fn info(&self) -> Info {
-        Info {
-            name: "refuse cross-site form posts",
-            kind: Kind::Request,
-        }
-    }
-
-    async fn on_request(&self, request: &mut Request<'_>, _data: &mut Data<'_>) {
-        if matches!(
-            request.method(),
-            Method::Get | Method::Head | Method::Options
-        ) {
-            return;
-        }
-        if request.uri().path().starts_with("/api/") {
-            return;
-        }
-        if is_cross_site(request) {
-            request.set_method(Method::Post);
-            request.set_uri(Origin::path_only(REFUSED_PATH));
-        }
-    }
-}
-
-#[post("/__cross-site-refused")]
-fn cross_site_refused() -> Status {
-    Status::Forbidden
-}
-
 /// Pages that need a user send the browser to sign in, then back.
 #[catch(401)]
 fn sign_in_first(request: &Request<'_>) -> rocket::response::Redirect {
@@ -377,22 +391,22 @@ fn sign_in_first(request: &Request<'_>) -> rocket::response::Redirect {
     rocket::response::Redirect::to(target)
 }
 
-pub fn routes() -> Vec<Route> {
-    rocket::routes![cross_site_refused]
-}
-
 pub fn catchers() -> Vec<Catcher> {
     rocket::catchers![sign_in_first]
 }
 
-/// Only a same-site relative path is followed after sign-in; anything else goes home.
+/// Only a same-site relative path is followed after sign-in; anything else goes home. The
+/// path must also be a valid URI (checked before the session exists), or the redirect itself
+/// would fail after sign-in.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
         Some(path)
             if path.starts_with('/')
                 && !path.starts_with("//")
                 && !path.starts_with("/\\")
-                && !path.chars().any(|c| c.is_control() || c == '\\') =>
+                && !path.chars().any(|c| c.is_control() || c == '\\')
+                && Origin::parse(path).is_ok()
+                && rocket::http::uri::Reference::parse(path).is_ok() =>
         {
             path.to_owned()
         }
@@ -414,9 +428,39 @@ mod tests {
             "keys",
             "/a\r\nb",
             "",
+            "/ /x",
+            "/\u{2215}evil.com",
+            "/history?x=\"",
+            "/a b",
         ] {
             assert_eq!(safe_next(Some(bad)), "/", "{bad:?}");
         }
         assert_eq!(safe_next(None), "/");
+        assert_eq!(
+            safe_next(Some("/history?key=3&page=2")),
+            "/history?key=3&page=2"
+        );
+        assert_eq!(safe_next(Some("/history/model/a/b")), "/history/model/a/b");
+    }
+
+    #[test]
+    fn loopback_authorities() {
+        for host in [
+            "localhost",
+            "localhost:8000",
+            "127.0.0.1:8000",
+            "[::1]:8000",
+            "127.1.2.3",
+        ] {
+            assert!(is_loopback_authority(host), "{host}");
+        }
+        for host in [
+            "192.168.1.5:8000",
+            "example.com",
+            "10.0.0.1",
+            "[fe80::1]:80",
+        ] {
+            assert!(!is_loopback_authority(host), "{host}");
+        }
     }
 }

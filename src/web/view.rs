@@ -3,13 +3,12 @@
 
 use crate::db::Db;
 use crate::db::presets::Preset;
-use crate::i18n::{self, Lang};
+use crate::i18n::{self, Lang, ToArg};
 use crate::ids::{KeyId, PresetId, UserId};
 use crate::keyring::{KeySummary, Keyring};
 use crate::modelscope::{AccountBalance, BalanceError, Failure};
 use crate::runs::calls_left::ExpectedCost;
 use crate::runs::prices;
-use crate::web::result_view::cost_text;
 
 /// Shown where a number is unknown (upstream sent no usable header).
 const UNKNOWN: &str = "—";
@@ -64,14 +63,125 @@ impl Layout {
         i18n::text(self.lang, id)
     }
 
-    /// The message `id` with one variable filled in.
-    pub fn t1(&self, id: &str, name: &'static str, value: impl ToString) -> String {
-        i18n::text_with(self.lang, id, &[(name, i18n::Arg::from(value.to_string()))])
+    /// The message `id` with one variable filled in (a number picks the plural form).
+    pub fn t1(&self, id: &str, name: &'static str, value: impl ToArg) -> String {
+        i18n::text_with(self.lang, id, &[(name, value.to_arg())])
     }
 
-    /// The message `id` with a number filled in (plural forms follow it).
-    pub fn tn(&self, id: &str, name: &'static str, value: i64) -> String {
-        i18n::text_with(self.lang, id, &[(name, i18n::Arg::from(value))])
+    /// The message `id` with a count filled in (the count picks the plural form).
+    pub fn tn(&self, id: &str, name: &'static str, count: impl ToArg) -> String {
+        self.t1(id, name, count)
+    }
+
+    /// The message `id` with two variables filled in.
+    pub fn t2(
+        &self,
+        id: &str,
+        first: &'static str,
+        a: impl ToArg,
+        second: &'static str,
+        b: impl ToArg,
+    ) -> String {
+        i18n::text_with(self.lang, id, &[(first, a.to_arg()), (second, b.to_arg())])
+    }
+
+    /// The message `id` with three variables filled in.
+    #[allow(clippy::too_many_arguments)] // name, value, name, value…: a message's variables
+    pub fn t3(
+        &self,
+        id: &str,
+        first: &'static str,
+        a: impl ToArg,
+        second: &'static str,
+        b: impl ToArg,
+        third: &'static str,
+        c: impl ToArg,
+    ) -> String {
+        i18n::text_with(
+            self.lang,
+            id,
+            &[
+                (first, a.to_arg()),
+                (second, b.to_arg()),
+                (third, c.to_arg()),
+            ],
+        )
+    }
+
+    /// A notice's words: `notice-<code>` with its number and name filled in.
+    pub fn notice(&self, notice: &Notice) -> String {
+        let id = format!("notice-{}", notice.code);
+        let id = if i18n::has(self.lang, &id) {
+            id
+        } else {
+            "notice-other".to_owned()
+        };
+        i18n::text_with(
+            self.lang,
+            &id,
+            &[("n", notice.n.into()), ("name", (&notice.name).into())],
+        )
+    }
+
+    /// The words of a flash code (`flash-<code>`, or `flash-<code>:<name>` naming the thing).
+    pub fn flash_text(&self, flash: &str) -> String {
+        let (code, name) = flash.split_once(':').unwrap_or((flash, ""));
+        let id = format!("flash-{code}");
+        let id = if i18n::has(self.lang, &id) {
+            id
+        } else {
+            "flash-done".to_owned()
+        };
+        i18n::text_with(self.lang, &id, &[("name", name.into())])
+    }
+
+    /// Every status a row can have, for pages that render each badge once (the live results).
+    pub fn status_codes(&self) -> Vec<&'static str> {
+        std::iter::once("ok")
+            .chain(crate::modelscope::ErrorCode::ALL.iter().map(|c| c.as_str()))
+            .collect()
+    }
+
+    /// A price tier's name (`tier-name`): the price goes in as a number, so the message's
+    /// `[2]` and `[1]` variants match.
+    pub fn tier_name(&self, price: &str) -> String {
+        match price.parse::<f64>() {
+            Ok(number) => self.t1("tier-name", "price", number),
+            Err(_) => self.t1("tier-name", "price", price),
+        }
+    }
+
+    /// Where a model's trend is, for a signed-in user and a valid model id (stored runs can
+    /// hold ids that are not, which get no link).
+    pub fn trend_href(&self, model: &str) -> Option<String> {
+        let valid = crate::modelscope::validate_model_id(model).is_ok();
+        (self.user.is_some() && valid).then(|| format!("/history/model/{model}"))
+    }
+
+    /// Whether `error` is about the form field `field` (`aria-invalid` + `aria-describedby`).
+    pub fn invalid(&self, error: Option<&Notice>, field: &str) -> bool {
+        error.is_some_and(|notice| notice.is_on(field))
+    }
+
+    /// What to do about a row's error (`advice-<code>`), when there is advice for it.
+    pub fn advice(&self, code: &str) -> Option<String> {
+        let id = format!("advice-{code}");
+        i18n::has(self.lang, &id).then(|| i18n::text(self.lang, &id))
+    }
+
+    /// A status badge's colour: `ok`, `muted`, `bad` or `warn`.
+    pub fn badge_class(&self, code: &str) -> &'static str {
+        match code {
+            "ok" => "ok",
+            "no_quota_data" | "pending" => "muted",
+            "invalid_key" | "account_not_eligible" | "quota_exhausted" | "upstream_error" => "bad",
+            _ => "warn",
+        }
+    }
+
+    /// A status badge's words (`status-<code>`: `ok` or an error code).
+    pub fn status(&self, code: &str) -> String {
+        i18n::text(self.lang, &format!("status-{code}"))
     }
 
     /// `zh-CN` or `en`, for `<html lang>`.
@@ -135,6 +245,15 @@ pub fn points(value: f64) -> String {
         format!("{value:.0}")
     } else {
         format!("{value}")
+    }
+}
+
+/// `7.5`, or `5–20`.
+pub fn cost_text(cost: &ExpectedCost) -> String {
+    if cost.is_exact() {
+        points(cost.min)
+    } else {
+        format!("{}–{}", points(cost.min), points(cost.max))
     }
 }
 
@@ -236,6 +355,9 @@ pub struct Notice {
     pub code: &'static str,
     pub n: i64,
     pub name: String,
+    /// The form field the notice is about: its input gets `aria-invalid` and
+    /// `aria-describedby="<field>-error"`.
+    pub field: Option<&'static str>,
 }
 
 impl Notice {
@@ -244,7 +366,18 @@ impl Notice {
             code,
             n: 0,
             name: String::new(),
+            field: None,
         }
+    }
+
+    pub fn on(mut self, field: &'static str) -> Self {
+        self.field = Some(field);
+        self
+    }
+
+    /// Whether this notice is about `field` (for `aria-invalid` in templates).
+    pub fn is_on(&self, field: &str) -> bool {
+        self.field == Some(field)
     }
 
     pub fn with_n(mut self, n: i64) -> Self {
@@ -256,16 +389,4 @@ impl Notice {
         self.name = name.into();
         self
     }
-}
-
-/// One status code, for pages that render every label once (the live results template).
-pub struct StatusRow {
-    pub code: &'static str,
-}
-
-pub fn all_status_rows() -> Vec<StatusRow> {
-    std::iter::once("ok")
-        .chain(crate::modelscope::ErrorCode::ALL.iter().map(|c| c.as_str()))
-        .map(|code| StatusRow { code })
-        .collect()
 }

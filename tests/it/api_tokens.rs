@@ -10,8 +10,9 @@ use crate::harness::api::{
     api_balance, api_balance_authorized, api_get, api_get_authorized, assert_error_envelope,
     assert_row, row, rows, some4,
 };
-use crate::harness::db::{assert_ok_row, assert_points, run_ids, stored_rows, stored_run};
-use crate::harness::html::{html_unescape, shown_token, visible_text};
+use crate::harness::db::{assert_ok_row, assert_points, count, run_ids, stored_rows, stored_run};
+use crate::harness::html::{form_error, html_unescape, shown_token, visible_text};
+use crate::harness::http::follow;
 use crate::harness::secrets::{KEY, OTHER_KEY, contains_bytes};
 use crate::harness::upstream::{
     MODEL_A, MODEL_B, QUOTA_A, QUOTA_B, forbid_any_call, mount_balance, mount_ok,
@@ -85,7 +86,7 @@ fn sha256_hex(text: &str) -> String {
 /// The visible text of the tokens-table row named `name` on `/account`.
 fn token_row(html: &str, name: &str) -> String {
     html.split("<tr>")
-        .find(|row| row.contains(&format!("<td>{name}</td>")))
+        .find(|row| row.contains(&format!(">{name}</td>")))
         .map(|row| visible_text(&row[..row.find("</tr>").unwrap_or(row.len())]))
         .unwrap_or_else(|| panic!("no token row {name:?}: {html}"))
 }
@@ -98,11 +99,19 @@ async fn a_new_token_is_shown_once() {
     let site = TestApp::new().await;
     let user = site.user("alice").await;
 
-    let answer = user.submit("/account/tokens", &[("name", "ci")]).await;
+    let made = user.submit("/account/tokens", &[("name", "ci")]).await;
+    let reveal_at = made.location().expect("post, then redirect").to_owned();
+    assert!(reveal_at.starts_with("/account/tokens/new/"), "{reveal_at}");
+    let answer = follow(&user.client, &made).await;
 
     assert_eq!(answer.status, Status::Ok, "{}", answer.body);
     let token = shown_token(&answer.body).expect("the new token is shown");
     assert!(is_token_shape(&token), "{token:?}");
+    let reloaded_reveal = user.get(&reveal_at).await;
+    assert_eq!(reloaded_reveal.status, Status::Ok);
+    assert_eq!(shown_token(&reloaded_reveal.body), None, "shown twice");
+    assert!(!reloaded_reveal.body.contains(&token[4..]), "shown again");
+    assert!(reloaded_reveal.body.contains("只显示一次"), "says why");
     let reload = user.get("/account").await;
     assert_eq!(reload.status, Status::Ok);
     assert!(!reload.body.contains(&token[4..]), "shown again");
@@ -111,6 +120,64 @@ async fn a_new_token_is_shown_once() {
         token_row(&reload.body, "ci").contains("从未"),
         "listed, unused"
     );
+}
+
+#[tokio::test]
+async fn an_empty_token_name_is_refused_in_the_tokens_words() {
+    let site = TestApp::new().await;
+    let user = site.user("alice").await;
+
+    let answer = user.submit("/account/tokens", &[("name", "   ")]).await;
+
+    assert_eq!(
+        answer.status,
+        Status::UnprocessableEntity,
+        "{}",
+        answer.body
+    );
+    let error = form_error(&answer.body).expect("a message");
+    assert!(error.contains("令牌名称"), "{error}");
+    assert!(!error.contains("预设"), "the preset's words: {error}");
+    assert!(
+        answer
+            .body
+            .contains(r#"aria-describedby="token_name-error""#),
+        "tied to its field"
+    );
+    assert_eq!(
+        count(
+            &site.db(),
+            "SELECT count(*) FROM access_tokens WHERE user_id = ?1",
+            user.id
+        ),
+        0
+    );
+}
+
+#[tokio::test]
+async fn a_database_failure_while_planning_is_503_not_a_missing_preset() {
+    let r = ready().await;
+    forbid_any_call(&r.site.upstream).await;
+    r.site
+        .db()
+        .execute_batch("ALTER TABLE presets RENAME TO presets_away")
+        .expect("break the presets table");
+
+    let answer = api_balance(
+        &r.user.client,
+        Some(&r.token),
+        &json!({"key_id": r.key_id, "preset": "daily"}),
+    )
+    .await;
+
+    let error = assert_refused(&answer, Status::ServiceUnavailable);
+    assert!(
+        error["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("数据库暂时不可用")),
+        "{error}"
+    );
+    assert_eq!(r.site.upstream_calls().await, 0);
 }
 
 #[tokio::test]
@@ -587,7 +654,7 @@ async fn token_names_render_escaped_on_the_account_page() {
 }
 
 #[tokio::test]
-async fn an_empty_preset_is_a_400() {
+async fn an_empty_preset_is_a_409() {
     let r = ready().await;
     forbid_any_call(&r.site.upstream).await;
     r.site
@@ -606,7 +673,8 @@ async fn an_empty_preset_is_a_400() {
     )
     .await;
 
-    assert_refused(&answer, Status::BadRequest);
+    // The request is well formed; the stored preset is what stands in the way.
+    assert_refused(&answer, Status::Conflict);
 }
 
 #[tokio::test]

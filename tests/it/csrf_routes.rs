@@ -59,6 +59,12 @@ const TABLE: &[Case] = &[
         fields: &[("key_id", "{key}"), ("models", MODEL_A)],
     },
     Case {
+        path: "/quick/stream",
+        id: Id::None,
+        undoes_fixture: false,
+        fields: &[("key_id", "{key}"), ("models", MODEL_A)],
+    },
+    Case {
         path: "/signup",
         id: Id::None,
         undoes_fixture: true,
@@ -325,7 +331,7 @@ impl Fixture {
         let key = add_key(&client, "main", KEY).await;
         submit(&client, "/account/tokens", &[("name", "script")])
             .await
-            .assert_status(rocket::http::Status::Ok);
+            .assert_status(rocket::http::Status::SeeOther);
         let account = get(&client, "/account").await;
         let other_session = single(revocable_sessions(&account.body), "other session");
         let token = single(

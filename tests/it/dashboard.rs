@@ -138,7 +138,11 @@ async fn says_how_long_until_the_daily_reset() {
         .find("距北京时间 00:00 还有")
         .expect("the reset sentence")
         + "距北京时间 00:00 还有".len()..];
-    let words: Vec<&str> = after.split_whitespace().take(4).collect();
+    let words: Vec<&str> = after
+        .split_whitespace()
+        .take(4)
+        .map(|word| word.trim_end_matches('。'))
+        .collect();
     assert_eq!((words[1], words[3]), ("小时", "分钟"), "{text}");
     let shown: i64 = words[0].parse::<i64>().unwrap() * 60 + words[2].parse::<i64>().unwrap();
     // Beijing midnight is 16:00 UTC.
@@ -162,7 +166,7 @@ async fn offers_a_run_form_per_preset() {
     let html = dashboard(&user).await;
 
     let forms: Vec<&str> = html
-        .split(r#"<form method="post" action="/query" class="preset-run">"#)
+        .split(r#"<form method="post" action="/query" class="preset-run" data-stream-url="/query/stream">"#)
         .skip(1)
         .map(|rest| &rest[..rest.find("</form>").unwrap()])
         .collect();
@@ -180,7 +184,11 @@ async fn offers_a_run_form_per_preset() {
             form.contains(&format!(r#"<option value="{key}">"#)),
             "{form}"
         );
-        assert!(form.contains(r#"<button type="submit">"#), "{form}");
+        assert!(form.contains(r#"<button type="submit" "#), "{form}");
+        assert!(
+            form.contains(r#"name="probe" value="false""#),
+            "a free balance check beside the run: {form}"
+        );
     }
 }
 

@@ -116,7 +116,11 @@ async fn create_then_list_default_first_then_by_name() {
 
     let page = get(&client, "/presets").await;
     assert_eq!(page.status, Status::Ok);
-    assert!(page.body.contains("预设已保存"), "flash: {}", page.body);
+    assert!(
+        page.body.contains("预设「beta」已保存"),
+        "flash: {}",
+        page.body
+    );
     let list = stored(&app, "alice");
     let names: Vec<&str> = list.iter().map(|p| p.name.as_str()).collect();
     assert_eq!(names, ["beta", "Alpha", "zeta"], "trimmed, default first");
@@ -238,7 +242,7 @@ async fn delete() {
     let list = stored(&app, "alice");
     assert_eq!(list.iter().map(|p| p.id.get()).collect::<Vec<_>>(), [keep]);
     let page = get(&client, "/presets").await;
-    assert!(page.body.contains("预设已删除"));
+    assert!(page.body.contains("预设「gone」已删除"), "{}", page.body);
     assert!(!page.body.contains(&format!(r#"id="preset-{gone}""#)));
 
     // Twice is a 404 with the page and a message, not an error page.
@@ -274,7 +278,7 @@ async fn there_is_only_ever_one_default() {
     assert_saved(&answer);
     assert_eq!(defaults(&app), ["a"]);
     let page = get(&client, "/presets").await;
-    assert!(page.body.contains("已设为默认预设"));
+    assert!(page.body.contains("设为默认预设"), "{}", page.body);
     assert!(row_position(&page.body, a) < row_position(&page.body, b.get()));
     // The default has no "make default" button; the other one has.
     assert!(!page.body.contains(&format!("/presets/{a}/default")));

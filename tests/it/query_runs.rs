@@ -188,7 +188,7 @@ async fn no_key_is_refused_and_keeps_the_typed_models() {
         .run_query(&[("key_id", ""), ("api_key", ""), ("models", &typed)])
         .await;
 
-    assert_refused(&answer, "请填写 API Key");
+    assert_refused(&answer, "请填写 ModelScope 访问令牌（API Key）");
     assert_eq!(models_field(&answer.body), typed);
     assert!(run_ids(&r.site.db(), r.user.id).is_empty());
 }
@@ -244,6 +244,32 @@ async fn too_many_models_is_refused_and_keeps_the_typed_models() {
 
     assert_refused(&answer, "一次最多查询 50 个模型");
     assert_eq!(models_field(&answer.body), typed);
+}
+
+#[tokio::test]
+async fn a_database_failure_while_planning_is_503_not_a_missing_preset() {
+    let r = ready().await;
+    forbid_any_call(&r.site.upstream).await;
+    r.site
+        .db()
+        .execute_batch("ALTER TABLE presets RENAME TO presets_away")
+        .expect("break the presets table");
+    let fields = [
+        ("key_id", r.key_id.as_str()),
+        ("preset_id", r.preset_id.as_str()),
+    ];
+
+    let page = r.user.run_query(&fields).await;
+    assert_eq!(page.status, Status::ServiceUnavailable, "{}", page.body);
+    let error = form_error(&page.body).unwrap_or_else(|| panic!("no message: {}", page.body));
+    assert!(error.contains("数据库暂时不可用"), "{error}");
+    assert!(!page.body.contains("找不到这个预设"), "{}", page.body);
+
+    // The stream refuses the same way before it starts; the script then posts the form.
+    let stream = r.user.submit("/query/stream", &fields).await;
+    assert_eq!(stream.status, Status::ServiceUnavailable, "{}", stream.body);
+    assert_eq!(stream.json()["code"], "unavailable", "{}", stream.body);
+    assert!(run_ids(&r.site.db(), r.user.id).is_empty());
 }
 
 #[tokio::test]

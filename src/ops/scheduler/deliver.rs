@@ -4,6 +4,7 @@
 use crate::clock;
 use crate::crypto::secret::mask_tail;
 use crate::db::DbError;
+use crate::db::alert_rules as rule_rows;
 use crate::db::channels as channel_rows;
 use crate::db::deliveries as delivery_rows;
 use crate::db::monitors as rows;
@@ -27,7 +28,7 @@ pub(super) async fn start_due(scheduler: &Scheduler, now: i64) -> Result<Option<
         .db
         .run(move |conn| {
             let mut queued = 0;
-            for rule in rows::summaries_due(conn, now, SUMMARIES_PER_TICK)? {
+            for rule in rule_rows::summaries_due(conn, now, SUMMARIES_PER_TICK)? {
                 let Some(was) = rule.next_summary_at else {
                     continue;
                 };
@@ -37,7 +38,7 @@ pub(super) async fn start_due(scheduler: &Scheduler, now: i64) -> Result<Option<
                     .and_then(parse_time_of_day)
                     .unwrap_or(0);
                 let next = Schedule::AtTimes(vec![at]).next_slot(was, now, 0);
-                if !rows::claim_summary(conn, rule.id, was, next)? {
+                if !rule_rows::claim_summary(conn, rule.id, was, next)? {
                     continue;
                 }
                 let Some(channel) =
@@ -134,7 +135,12 @@ pub(super) async fn start_due(scheduler: &Scheduler, now: i64) -> Result<Option<
     }
     let (next_summary, next_delivery) = inner
         .db
-        .run(|conn| Ok((rows::next_summary(conn)?, delivery_rows::next_due(conn)?)))
+        .run(|conn| {
+            Ok((
+                rule_rows::next_summary(conn)?,
+                delivery_rows::next_due(conn)?,
+            ))
+        })
         .await?;
     let next_delivery = next_delivery.filter(|_| limit > 0);
     Ok([next_summary, next_delivery].into_iter().flatten().min())

@@ -14,6 +14,7 @@
 //! - **Time is injected** ([`crate::clock::Clock`]): tests move a manual clock instead of
 //!   sleeping.
 
+mod alert;
 pub mod cost;
 mod deliver;
 mod run;

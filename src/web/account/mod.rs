@@ -12,8 +12,10 @@ use rocket::{Route, State, get, post};
 use crate::auth::accounts;
 use crate::db::{Db, sessions};
 use crate::ids::SessionId;
-use crate::web::problem::Problem;
-use crate::web::session::{Csrf, CurrentUser, TokenOnlyForm, clear_session_cookie, csrf_form};
+use crate::web::problem::{Problem, Refused};
+use crate::web::session::{
+    ClientInfo, Csrf, CurrentUser, TokenOnlyForm, clear_session_cookie, csrf_form,
+};
 use view::AccountPage;
 
 pub fn routes() -> Vec<Route> {
@@ -23,7 +25,9 @@ pub fn routes() -> Vec<Route> {
         revoke_session,
         delete_account,
         tokens::create_token,
+        tokens::show_new_token,
         tokens::revoke_token,
+        tokens::confirm_revoke,
     ]
 }
 
@@ -71,13 +75,15 @@ async fn account(
 async fn change_password(
     user: CurrentUser,
     form: Csrf<PasswordForm>,
+    client: ClientInfo,
     db: &State<Db>,
-) -> Result<Flash<Redirect>, (Status, AccountPage)> {
+) -> Result<Flash<Redirect>, Refused<AccountPage>> {
     let form = form.0;
     let changed = accounts::change_password(
         db,
         user.0.user_id,
         user.0.session_id,
+        &client.addr,
         form.current_password.as_deref().unwrap_or(""),
         form.new_password.as_deref().unwrap_or(""),
         form.new_password_confirm.as_deref().unwrap_or(""),
@@ -89,7 +95,11 @@ async fn change_password(
             let problem = Problem::account(&error);
             let (_, mut page) = page_or_problem(&user, db).await;
             page.password_error = Some(problem.notice);
-            Err((problem.status, page))
+            Err(Refused {
+                status: problem.status,
+                retry_after_secs: error.retry_after_secs(),
+                page,
+            })
         }
     }
 }
@@ -117,11 +127,12 @@ async fn revoke_session(
 async fn delete_account(
     user: CurrentUser,
     form: Csrf<DeleteForm>,
+    client: ClientInfo,
     cookies: &CookieJar<'_>,
     db: &State<Db>,
-) -> Result<Flash<Redirect>, (Status, AccountPage)> {
-    let password = form.0.password.unwrap_or_default();
-    match accounts::delete_account(db, user.0.user_id, &password).await {
+) -> Result<Flash<Redirect>, Refused<AccountPage>> {
+    let password = zeroize::Zeroizing::new(form.0.password.unwrap_or_default());
+    match accounts::delete_account(db, user.0.user_id, &client.addr, &password).await {
         Ok(()) => {
             clear_session_cookie(cookies);
             Ok(Flash::success(Redirect::to("/login"), "account_deleted"))
@@ -130,7 +141,11 @@ async fn delete_account(
             let problem = Problem::account(&error);
             let (_, mut page) = page_or_problem(&user, db).await;
             page.delete_error = Some(problem.notice);
-            Err((problem.status, page))
+            Err(Refused {
+                status: problem.status,
+                retry_after_secs: error.retry_after_secs(),
+                page,
+            })
         }
     }
 }

@@ -6,13 +6,14 @@ use rocket::http::Status;
 use rocket::response::{Flash, Redirect};
 use rocket::{State, get, post};
 
-use super::{duration_text, trend_href};
+use super::duration_text;
 use crate::clock;
 use crate::db::Db;
 use crate::db::history as store;
 use crate::db::runs;
 use crate::ids::RunId;
 use crate::runs::history::RunKind;
+use crate::web::confirm::ConfirmPage;
 use crate::web::problem::Problem;
 use crate::web::result_view::{BalanceShown, Outcome, ResultView};
 use crate::web::session::{Csrf, CurrentUser, TokenOnlyForm};
@@ -32,18 +33,13 @@ pub struct RunMeta {
     pub duration: String,
 }
 
-pub struct TrendLink {
-    pub model: String,
-    pub href: String,
-}
-
 #[derive(Template, WebTemplate)]
 #[template(path = "history_detail.html")]
 pub struct DetailPage {
     pub layout: Layout,
     pub run: RunMeta,
+    /// Each model name in it links to the model's trend (`Layout::trend_href`).
     pub report: ResultView,
-    pub trend_links: Vec<TrendLink>,
 }
 
 /// A path id that is not a number is a page that does not exist.
@@ -68,18 +64,6 @@ pub async fn detail(user: CurrentUser, id: &str, db: &State<Db>) -> Result<Detai
     let Some((run, rows)) = found else {
         return Err(Status::NotFound);
     };
-    let mut trend_links: Vec<TrendLink> = Vec::new();
-    for row in &rows {
-        let model = &row.result.model;
-        if let Some(href) = trend_href(model)
-            && !trend_links.iter().any(|link| &link.model == model)
-        {
-            trend_links.push(TrendLink {
-                model: model.clone(),
-                href,
-            });
-        }
-    }
     let layout = user.layout();
     let results: Vec<_> = rows.into_iter().map(|r| r.result).collect();
     let report = ResultView::new(
@@ -110,7 +94,29 @@ pub async fn detail(user: CurrentUser, id: &str, db: &State<Db>) -> Result<Detai
             duration: duration_text(run.duration_ms),
         },
         report,
-        trend_links,
+    })
+}
+
+/// The confirmation step: names the run, posts the delete.
+#[get("/history/<id>/delete")]
+pub async fn confirm_delete(
+    user: CurrentUser,
+    id: &str,
+    db: &State<Db>,
+) -> Result<ConfirmPage, Status> {
+    let id = path_id(id)?;
+    let user_id = user.0.user_id;
+    let found = db
+        .run(move |conn| store::get_run(conn, user_id, id))
+        .await
+        .map_err(|error| Problem::db(&error).status)?;
+    let run = found.ok_or(Status::NotFound)?;
+    Ok(ConfirmPage {
+        layout: user.layout(),
+        what: "run",
+        name: run.id.to_string(),
+        action: format!("/history/{}/delete", run.id),
+        back: format!("/history/{}", run.id),
     })
 }
 
@@ -129,7 +135,10 @@ pub async fn delete(
         .await
         .map_err(|error| Problem::db(&error).status)?;
     if deleted {
-        Ok(Flash::success(Redirect::to("/history"), "query_deleted"))
+        Ok(Flash::success(
+            Redirect::to("/history"),
+            format!("query_deleted:{id}"),
+        ))
     } else {
         Err(Status::NotFound)
     }

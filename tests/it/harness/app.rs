@@ -4,6 +4,7 @@
 //! that instance, so a test can stop the app, change its files and start it again.
 
 use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -89,6 +90,42 @@ impl TestApp {
             Arc::new(self.clock.clone()),
         ))
         .await
+    }
+
+    /// Runs the real binary on this data dir (loopback, any free port, plus `vars`) and waits
+    /// for it to stop on its own, as it must when it refuses to start; returns its exit status
+    /// and stderr. Panics if it is still running after 60 s.
+    pub fn run_binary_until_exit(&self, vars: &[(&str, &str)]) -> (ExitStatus, String) {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_modelscope-balance"))
+            .current_dir(self.data_dir())
+            .env("ROCKET_DATA_DIR", self.data_dir())
+            .env("ROCKET_PORT", "0")
+            .env("ROCKET_ADDRESS", "127.0.0.1")
+            .envs(vars.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn the binary");
+        let started = Instant::now();
+        loop {
+            if let Some(status) = child.try_wait().expect("wait") {
+                let mut stderr = String::new();
+                use std::io::Read;
+                child
+                    .stderr
+                    .take()
+                    .expect("piped stderr")
+                    .read_to_string(&mut stderr)
+                    .expect("read stderr");
+                return (status, stderr);
+            }
+            if started.elapsed() > Duration::from_secs(60) {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("the binary started (it was expected to refuse)");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// Launches the app on a real loopback port (for a real browser) and waits until it answers

@@ -68,8 +68,9 @@ pub fn extract_csrf(html: &str) -> Option<String> {
 
 /// The form error on a page (`<p class="error" role="alert">…</p>`), unescaped.
 pub fn form_error(html: &str) -> Option<String> {
-    let marker = r#"<p class="error" role="alert">"#;
-    let start = html.find(marker)? + marker.len();
+    let marker = r#"<p class="error" role="alert""#;
+    let tag = html.find(marker)?;
+    let start = tag + html[tag..].find('>')? + 1;
     let end = start + html[start..].find("</p>")?;
     Some(html_unescape(html[start..end].trim()))
 }
@@ -82,16 +83,25 @@ pub fn shown_token(html: &str) -> Option<String> {
     Some(html[start..end].trim().to_owned())
 }
 
-/// `N` for every `action="{prefix}N{suffix}"`.
+/// `N` for every form `action="{prefix}N{suffix}"` or link `href="{prefix}N{suffix}"` (a
+/// destructive action links to its confirmation page, which posts to the same address).
 pub fn ids_in_actions(html: &str, prefix: &str, suffix: &str) -> Vec<i64> {
-    let marker = format!(r#"action="{prefix}"#);
-    html.match_indices(&marker)
-        .filter_map(|(at, _)| {
-            let rest = &html[at + marker.len()..];
-            let end = rest.find('"')?;
-            rest[..end].strip_suffix(suffix)?.parse().ok()
+    let mut ids: Vec<i64> = ["action", "href"]
+        .iter()
+        .flat_map(|attribute| {
+            let marker = format!(r#"{attribute}="{prefix}"#);
+            html.match_indices(&marker)
+                .filter_map(|(at, _)| {
+                    let rest = &html[at + marker.len()..];
+                    let end = rest.find('"')?;
+                    rest[..end].strip_suffix(suffix)?.parse().ok()
+                })
+                .collect::<Vec<_>>()
         })
-        .collect()
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
 }
 
 /// The ids of the revoke forms on `/account` (`/account/sessions/N/revoke`).
@@ -120,18 +130,24 @@ pub fn key_rows(html: &str) -> Vec<KeyRow> {
             .parse()
             .expect("numeric key id");
         let row = &rest[..rest.find("</tr>").expect("row end")];
+        // A cell's content: what follows `<td …>` (cells carry a data-label) up to `</td>`.
+        let after_tag = |piece: &str| -> String {
+            piece
+                .split_once('>')
+                .map_or(String::new(), |(_, rest)| rest.to_owned())
+        };
         let cell = |n: usize| -> String {
-            let mut cells = row.split("<td>").skip(1);
-            let cell = cells.nth(n).unwrap_or_default();
+            let mut cells = row.split("<td").skip(1);
+            let cell = after_tag(cells.nth(n).unwrap_or_default());
             html_unescape(&cell[..cell.find("</td>").unwrap_or(cell.len())])
         };
         let masked_cell = cell(1);
         let masked = masked_cell
-            .split("<code>")
+            .split("<code")
             .nth(1)
-            .and_then(|c| c.split("</code>").next())
-            .unwrap_or_default()
-            .to_owned();
+            .map(after_tag)
+            .and_then(|c| c.split("</code>").next().map(str::to_owned))
+            .unwrap_or_default();
         rows.push(KeyRow {
             id,
             label: cell(0),

@@ -240,6 +240,13 @@ pub async fn submit_with(
     submit_from_with(client, "/login", uri, fields, headers).await
 }
 
+/// What a browser shows after `answer`: the page its `303 See Other` points to.
+pub async fn follow(client: &Client, answer: &Answer) -> Answer {
+    answer.assert_status(Status::SeeOther);
+    let location = answer.location().expect("a 303 names where to go");
+    get(client, location).await
+}
+
 /// `POST /quick` from the home page, the way a browser does: load `/` first (which sets the
 /// CSRF cookie in the tracked client) and send the form's `csrf_token` along.
 pub async fn post_quick(client: &Client, fields: &[(&str, &str)]) -> Answer {
@@ -281,10 +288,12 @@ impl Streamed {
             .collect()
     }
 
+    /// NDJSON, marked for proxies not to buffer.
     pub fn is_ndjson(&self) -> bool {
         self.content_type
             .as_ref()
             .is_some_and(|ct| ct.top() == "application" && ct.sub() == "x-ndjson")
+            && self.header("X-Accel-Buffering") == Some("no")
     }
 }
 

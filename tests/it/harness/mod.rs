@@ -9,6 +9,7 @@ pub mod db;
 pub mod html;
 pub mod http;
 pub mod monitoring;
+pub mod points;
 pub mod secrets;
 pub mod smtp;
 pub mod upstream;

@@ -63,15 +63,16 @@ pub fn newest_channel(conn: &Connection, user_id: i64) -> i64 {
     .expect("a channel")
 }
 
-/// Waits (up to 10 s of real time) until `count()` reaches `n`; panics naming `what`.
+/// Waits (up to 30 s of real time: the whole suite shares two cores) until `count()` reaches
+/// `n`; panics naming `what`.
 pub async fn wait_for_count(what: &str, n: i64, mut count: impl FnMut() -> i64) {
     let mut last = 0;
-    let reached = eventually(Duration::from_secs(10), || {
+    let reached = eventually(Duration::from_secs(30), || {
         last = count();
         last >= n
     })
     .await;
-    assert!(reached, "{what}: expected {n}, still {last} after 10 s");
+    assert!(reached, "{what}: expected {n}, still {last} after 30 s");
 }
 
 /// Lets the scheduler settle (real time), then checks `count()` is still `n`.

@@ -176,6 +176,7 @@ impl User {
     /// Creates a personal access token on `/account` and returns its plaintext (shown once).
     pub async fn create_token(&self, name: &str) -> String {
         let answer = self.submit("/account/tokens", &[("name", name)]).await;
+        let answer = http::follow(&self.client, &answer).await;
         assert_eq!(
             answer.status,
             Status::Ok,

@@ -1,0 +1,10 @@
+login-title = Sign in
+login-submit = Sign in
+login-to-signup = No account yet? Sign up
+auth-username = User name
+auth-password = Password
+signup-title = Sign up
+signup-username-hint = 3 to 32 characters: letters, digits, _ and - (case does not matter).
+signup-password-confirm = Confirm password
+signup-submit = Sign up
+signup-to-login = Have an account? Sign in

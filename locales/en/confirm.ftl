@@ -1,0 +1,10 @@
+confirm-delete = Delete
+confirm-cancel = Cancel
+confirm-key-title = Delete this key?
+confirm-key-body = Delete the key “{ $name }”? Its encrypted copy is removed; the history keeps its name. This cannot be undone.
+confirm-preset-title = Delete this preset?
+confirm-preset-body = Delete the preset “{ $name }”? The history is not affected. This cannot be undone.
+confirm-token-title = Revoke this API token?
+confirm-token-body = Revoke the API token “{ $name }”? Scripts that use it lose access at once.
+confirm-run-title = Delete this run?
+confirm-run-body = Delete run #{ $name }? This cannot be undone.

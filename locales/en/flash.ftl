@@ -1,0 +1,20 @@
+# Confirmations after a redirect, by code; `name` names the thing, when there is one.
+flash-signed_up = Welcome! Your account is ready.
+flash-signed_in = Signed in.
+flash-signed_out = Signed out.
+flash-password_changed = Password changed; you were signed out everywhere else.
+flash-session_revoked = That session was signed out.
+flash-account_deleted = Your account and all its data were deleted.
+flash-key_added = Key “{ $name }” was encrypted and saved.
+flash-key_updated = Key “{ $name }” was updated.
+flash-key_deleted = Key “{ $name }” was deleted.
+flash-preset_saved = Preset “{ $name }” was saved.
+flash-preset_deleted = Preset “{ $name }” was deleted.
+flash-query_deleted = Run #{ $name } was deleted.
+flash-token_revoked = API token “{ $name }” was revoked.
+flash-token_created = API token “{ $name }” was created.
+flash-preset_default = “{ $name }” is now the default preset.
+flash-price_saved = The price of { $name } was saved (for you only).
+flash-balance_refreshed = Balance refreshed (free; no model was called).
+flash-refresh_failed = The balance could not be read; try again later. The attempt is in your history.
+flash-done = Done.

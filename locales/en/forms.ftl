@@ -1,0 +1,21 @@
+# Words shared by the forms that start a run.
+form-api-key = API key (ModelScope access token)
+form-use-pasted-key = Use the key pasted below
+form-paste-key-placeholder = or paste a key (it is not saved)
+form-key-where = Create and copy one on the access-token page of the ModelScope website:
+form-site = Site
+site-cn = ModelScope China (modelscope.cn)
+site-ai = International (modelscope.ai)
+site-ai-short = international
+site-cn-short = China
+form-models = Model ids
+form-run = Query
+form-check-only = Check balance only (free)
+form-busy = Checking…
+form-retry-failed = Retry the failed ones
+form-again = Query again
+quick-heading = How many calls are left?
+quick-intro = Enter a ModelScope access token (API key) and model ids: the app reads the account's points balance for free and works out how many more calls each model allows at its price. Anonymous queries are not stored or logged.
+quick-models-hint = Separate them with commas, spaces or new lines; at most { $max }. “Query” calls each model once, at its price (light 0.5, mainstream 1, flagship 2 points); “Check balance only” is free and calls no model.
+key-option = { $label } ({ $masked })
+key-option-site = { $label } ({ $masked }, { $site })

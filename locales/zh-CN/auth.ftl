@@ -1,0 +1,10 @@
+login-title = 登录
+login-submit = 登录
+login-to-signup = 没有账号？注册
+auth-username = 用户名
+auth-password = 密码
+signup-title = 注册
+signup-username-hint = 3–32 个字符：字母、数字、_ 和 -（不区分大小写）。
+signup-password-confirm = 确认密码
+signup-submit = 注册
+signup-to-login = 已有账号？登录

@@ -1,0 +1,10 @@
+confirm-delete = 确认删除
+confirm-cancel = 取消
+confirm-key-title = 删除 Key？
+confirm-key-body = 要删除 Key「{ $name }」吗？它的加密副本会被删除，历史记录里仍保留它的名称。此操作不能撤销。
+confirm-preset-title = 删除预设？
+confirm-preset-body = 要删除预设「{ $name }」吗？历史记录不受影响。此操作不能撤销。
+confirm-token-title = 撤销 API 令牌？
+confirm-token-body = 要撤销 API 令牌「{ $name }」吗？使用它的脚本会立刻失去访问权限。
+confirm-run-title = 删除查询记录？
+confirm-run-body = 要删除查询记录 #{ $name } 吗？此操作不能撤销。

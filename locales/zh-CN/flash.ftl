@@ -1,0 +1,20 @@
+# Confirmations after a redirect, by code; `name` names the thing, when there is one.
+flash-signed_up = 欢迎！账号已创建。
+flash-signed_in = 已登录。
+flash-signed_out = 已退出登录。
+flash-password_changed = 密码已修改，其他设备上的登录已全部退出。
+flash-session_revoked = 该登录会话已退出。
+flash-account_deleted = 账号及其全部数据已删除。
+flash-key_added = Key「{ $name }」已加密保存。
+flash-key_updated = Key「{ $name }」已更新。
+flash-key_deleted = Key「{ $name }」已删除。
+flash-preset_saved = 预设「{ $name }」已保存。
+flash-preset_deleted = 预设「{ $name }」已删除。
+flash-query_deleted = 查询记录 #{ $name } 已删除。
+flash-token_revoked = API 令牌「{ $name }」已撤销。
+flash-token_created = API 令牌「{ $name }」已创建。
+flash-preset_default = 已把「{ $name }」设为默认预设。
+flash-price_saved = { $name } 的单价已保存（只对你自己生效）。
+flash-balance_refreshed = 余额已刷新（免费，未调用任何模型）。
+flash-refresh_failed = 余额读取失败，请稍后再试；已记录在历史中。
+flash-done = 操作已完成。

@@ -1,0 +1,21 @@
+# Words shared by the forms that start a run.
+form-api-key = API Key（魔搭访问令牌）
+form-use-pasted-key = 使用下面粘贴的 Key
+form-paste-key-placeholder = 或粘贴一个 Key（不会保存）
+form-key-where = 在魔搭网站的“访问令牌”页面创建和复制：
+form-site = 站点
+site-cn = 魔搭中国站（modelscope.cn）
+site-ai = 国际站（modelscope.ai）
+site-ai-short = 国际站
+site-cn-short = 中国站
+form-models = 模型 ID
+form-run = 查询
+form-check-only = 只查余额（免费）
+form-busy = 查询中…
+form-retry-failed = 重试失败项
+form-again = 再查一次
+quick-heading = 还能调用多少次？
+quick-intro = 输入 ModelScope 访问令牌（API Key）和模型 ID：免费读取账户的魔粒余额，并按每个模型的单价算出还能调用多少次。匿名查询不保存、不记录任何内容。
+quick-models-hint = 用逗号、空格或换行分隔，最多 { $max } 个。“查询”会调用每个模型一次，每次消耗该模型的单价（轻量 0.5、主流 1、旗舰 2 魔粒）；“只查余额”免费，不调用任何模型。
+key-option = { $label }（{ $masked }）
+key-option-site = { $label }（{ $masked }，{ $site }）

@@ -1,0 +1,14 @@
+query-title = 查询
+query-heading = 查询额度
+query-use-pasted = 使用下面粘贴的 Key（不保存）
+query-pasted-key = 粘贴的 API Key
+query-pasted-site = 粘贴的 Key 所属站点
+query-pasted-cn = 粘贴的 Key 属于魔搭中国站（modelscope.cn）
+query-pasted-ai = 粘贴的 Key 属于国际站（modelscope.ai）
+query-save-a-key = 保存一个 Key，以后就不用再粘贴了。
+query-preset = 预设
+query-no-preset = 不使用预设（在下面填写模型）
+query-preset-option = { $name }（{ $count } 个模型，预计约 { $cost } 魔粒）
+query-preset-default = （默认）
+query-or-models = 或填写模型 ID
+query-hint = 填写了模型时优先使用这里的模型。最多 { $max } 个；“查询”会调用每个模型一次，消耗该模型的单价（轻量 0.5、主流 1、旗舰 2 魔粒），结果保存到历史记录；“只查余额”免费。

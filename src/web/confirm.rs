@@ -1,0 +1,32 @@
+//! The confirmation step before deleting something (a key, a preset, a token, a run): a page
+//! that names the thing and posts the real form. Works without JavaScript; a GET changes
+//! nothing.
+
+use askama::Template;
+use askama_web::WebTemplate;
+
+use super::view::Layout;
+
+#[derive(Template, WebTemplate)]
+#[template(path = "confirm.html")]
+pub struct ConfirmPage {
+    pub layout: Layout,
+    /// `confirm-<what>-title` / `-body` in the locale files: `key`, `preset`, `token`, `run`.
+    pub what: &'static str,
+    /// The name shown in the question.
+    pub name: String,
+    /// Where the delete form posts.
+    pub action: String,
+    /// Where "cancel" goes back to.
+    pub back: String,
+}
+
+impl ConfirmPage {
+    pub fn title_id(&self) -> String {
+        format!("confirm-{}-title", self.what)
+    }
+
+    pub fn body_id(&self) -> String {
+        format!("confirm-{}-body", self.what)
+    }
+}
