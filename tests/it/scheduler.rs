@@ -1,6 +1,7 @@
 //! The scheduler as a whole: alerts fire once when a condition starts and once when it clears,
 //! a restart resumes without duplicate runs (missed slots run once), two servers on one
-//! database never run one monitor twice, probes see models that are gone, daily summaries.
+//! database never run one monitor twice, probes see models that are gone, daily summaries, a
+//! failing monitor backs off, messages link to the app when `public_url` is set.
 
 use std::time::Duration;
 
@@ -412,4 +413,110 @@ fn hook_bodies_count(app: &TestApp, user: i64) -> i64 {
         .iter()
         .filter(|d| d.1 == "sent")
         .count() as i64
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_monitor_backs_off_and_says_why_on_its_page() {
+    let app = site().await;
+    let points = mount_points(&app.upstream, 100.0).await;
+    let alice = app.user("alice").await;
+    let key = alice.add_key("主账号", KEY).await;
+    alice
+        .submit(
+            "/monitors",
+            &[("key_id", &key.to_string()), ("every_minutes", "5")],
+        )
+        .await
+        .assert_redirect_to("/monitors");
+    let runs = || schedule_runs(&app.db(), alice.id);
+    let failures = || -> i64 {
+        app.db()
+            .query_row("SELECT failures FROM monitors", [], |r| r.get(0))
+            .unwrap()
+    };
+    let next_in = || -> i64 {
+        let next: i64 = app
+            .db()
+            .query_row("SELECT next_run_at FROM monitors", [], |r| r.get(0))
+            .unwrap();
+        next - app.clock.now()
+    };
+
+    points.fail(401);
+    app.advance(MINUTE).await;
+    wait_for_count("the first failure", 1, failures).await;
+    assert!(next_in() <= 300, "one failure keeps the interval");
+    app.advance(5 * MINUTE).await;
+    wait_for_count("the second failure", 2, failures).await;
+    assert!(
+        next_in() > 300,
+        "two failures in a row double the wait: {}",
+        next_in()
+    );
+    let page = alice.get("/monitors").await.text();
+    assert!(page.contains("已连续失败 2 次"), "{page}");
+    assert!(page.contains("失败 API Key 无效或已被撤销"), "{page}");
+
+    app.advance(5 * MINUTE).await;
+    stays("no run in the longer wait", 2, runs).await;
+    app.advance(6 * MINUTE).await;
+    wait_for_count("the third failure", 3, failures).await;
+    assert!(next_in() > 600, "three double it again: {}", next_in());
+
+    points.set(100.0);
+    app.advance(21 * MINUTE).await;
+    wait_for_count("a good run", 4, runs).await;
+    wait_for_count("failures forgotten", 1, || i64::from(failures() == 0)).await;
+    assert!(next_in() <= 300, "back on the interval: {}", next_in());
+    let page = alice.get("/monitors").await.text();
+    assert!(!page.contains("已连续失败"), "{page}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alert_links_to_the_app_when_public_url_is_set() {
+    let app = TestApp::configured(|c| {
+        c.merge(("allow_private_webhooks", true))
+            .merge(("public_url", "https://msb.example/"))
+    })
+    .await;
+    let hooks = MockServer::start().await;
+    mount_points(&app.upstream, 12.0).await;
+    let alice = app.user("alice").await;
+    let key = alice.add_key("主账号", KEY).await;
+    let channel = hook(&app, &alice, &hooks).await.to_string();
+    alice
+        .submit(
+            "/monitors",
+            &[("key_id", &key.to_string()), ("every_minutes", "5")],
+        )
+        .await;
+    let monitor = newest_monitor(&app.db(), alice.id);
+    rule(
+        &alice,
+        monitor,
+        &[
+            ("condition", "points_below"),
+            ("threshold", "20"),
+            ("channel_id", &channel),
+        ],
+    )
+    .await;
+    app.advance(MINUTE).await;
+    wait_for_count("the alert is sent", 1, || {
+        deliveries(&app.db(), alice.id)
+            .iter()
+            .filter(|d| d.1 == "sent")
+            .count() as i64
+    })
+    .await;
+    let bodies = hook_bodies(&hooks).await;
+    let message = bodies[0]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("主账号 ms-…abcd：可用魔粒 12（低于 20）"),
+        "{message}"
+    );
+    assert!(
+        message.ends_with("\n详情：https://msb.example/monitors"),
+        "{message}"
+    );
 }
