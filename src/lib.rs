@@ -21,6 +21,7 @@ pub mod notify;
 pub mod ops;
 pub mod presets;
 pub mod runs;
+pub mod telemetry;
 pub mod web;
 
 use std::sync::Arc;
@@ -37,6 +38,7 @@ use crate::keyring::Keyring;
 use crate::modelscope::{SiteBases, Upstream};
 use crate::notify::{Channels, Notifier};
 use crate::ops::data_lock::DataDirLock;
+use crate::ops::metrics::MetricsAccess;
 use crate::ops::scheduler::{Scheduler, SchedulerConfig};
 use crate::runs::engine::{QueryEngine, QueryLimits, SharedLimits};
 use crate::runs::planner::Planner;
@@ -71,6 +73,9 @@ pub fn rocket_with_clock(figment: Figment, clock: SharedClock) -> Rocket<Build> 
                 if let Some(db) = rocket.state::<Db>() {
                     ops::housekeeping::spawn(db.clone(), rocket.state::<AppConfig>().cloned());
                 }
+                if let Some(handle) = rocket.state::<MetricsAccess>().and_then(|m| m.handle()) {
+                    ops::metrics::spawn_upkeep(handle);
+                }
             })
         }))
         .attach(AdHoc::on_liftoff("scheduler", |rocket| {
@@ -83,6 +88,7 @@ pub fn rocket_with_clock(figment: Figment, clock: SharedClock) -> Rocket<Build> 
                 }
             })
         }))
+        .attach(ops::shutdown::GracefulShutdown::default())
         .attach(web::CrossSiteRefusal)
         .attach(web::SecurityHeaders)
         .attach(api::Cors)
@@ -122,6 +128,7 @@ async fn setup(rocket: Rocket<Build>, clock: SharedClock) -> Result<Rocket<Build
                 },
             );
             Ok(rocket
+                .manage(state.metrics)
                 .manage(modelscope::Catalogue::new(state.engine.upstream().clone()))
                 .manage(planner)
                 .manage(scheduler)
@@ -150,6 +157,7 @@ struct AppState {
     channels: Channels,
     notifier: Notifier,
     lock: DataDirLock,
+    metrics: MetricsAccess,
 }
 
 impl AppState {
@@ -181,7 +189,7 @@ impl AppState {
             },
             config.upstream_timeout(),
         )
-        .map_err(|e| format!("HTTP client: {e}"))?;
+        .map_err(|e| e.to_string())?;
         let engine = QueryEngine::new(
             upstream,
             SharedLimits {
@@ -195,6 +203,12 @@ impl AppState {
                 deadline: config.query_deadline(),
             },
         );
+        let metrics = match &config.metrics_token {
+            None => MetricsAccess::disabled(),
+            Some(token) => {
+                MetricsAccess::enabled(token.expose().to_owned(), ops::metrics::exporter()?)
+            }
+        };
         Ok(Self {
             config,
             db,
@@ -203,6 +217,7 @@ impl AppState {
             channels,
             notifier,
             lock,
+            metrics,
         })
     }
 }
@@ -276,7 +291,7 @@ fn effective_configuration(figment: &Figment, config: &AppConfig) -> String {
          api_base={} hub_base={} upstream_timeout={}s query_concurrency={} \
          global_concurrency={} max_models_per_query={} history_retention_days={} \
          accept_new_master_key={} allow_private_webhooks={} scheduler_concurrency={} \
-         public_url={}",
+         public_url={} metrics={} log_format={} shutdown.grace={}s shutdown.mercy={}s",
         rocket.profile,
         rocket.address,
         rocket.port,
@@ -303,5 +318,14 @@ fn effective_configuration(figment: &Figment, config: &AppConfig) -> String {
         config.allow_private_webhooks,
         config.scheduler_concurrency,
         config.public_url.as_deref().unwrap_or("unset"),
+        // Only whether it is on: the token is a secret.
+        if config.metrics_token.is_some() {
+            "on"
+        } else {
+            "off"
+        },
+        config.log_format.as_str(),
+        rocket.shutdown.grace,
+        rocket.shutdown.mercy,
     )
 }

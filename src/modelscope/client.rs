@@ -12,6 +12,7 @@ use super::quota::Quota;
 use super::redact::redact;
 use super::site::Site;
 use crate::crypto::secret::ApiSecret;
+use crate::telemetry::{self, Endpoint, UpstreamOutcome};
 
 /// A transient 429 is retried once, after `Retry-After` but never longer than this.
 const MAX_RETRY_WAIT: Duration = Duration::from_secs(5);
@@ -20,22 +21,31 @@ const DEFAULT_RETRY_WAIT: Duration = Duration::from_secs(1);
 /// The catalogue lists every model; it is larger than an error body but still bounded.
 const CATALOGUE_CAP: usize = 2 * 1024 * 1024;
 
-/// Where one site's calls go.
+/// Where one site's calls go, parsed once: a probe run makes many calls to the same two URLs.
 #[derive(Clone)]
 struct Endpoints {
-    chat_url: String,
-    balance_url: String,
-    models_url: String,
+    chat_url: reqwest::Url,
+    balance_url: reqwest::Url,
+    models_url: reqwest::Url,
 }
 
 impl Endpoints {
-    fn new(bases: &SiteBases) -> Self {
-        Self {
-            chat_url: format!("{}/chat/completions", bases.api_base),
-            balance_url: format!("{}/openapi/v1/magicubes/balance", bases.hub_base),
-            models_url: format!("{}/models", bases.api_base),
-        }
+    fn new(bases: &SiteBases) -> Result<Self, url::ParseError> {
+        Ok(Self {
+            chat_url: format!("{}/chat/completions", bases.api_base).parse()?,
+            balance_url: format!("{}/openapi/v1/magicubes/balance", bases.hub_base).parse()?,
+            models_url: format!("{}/models", bases.api_base).parse()?,
+        })
     }
+}
+
+/// Why the upstream client could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum UpstreamSetupError {
+    #[error("HTTP client: {0}")]
+    Http(#[from] reqwest::Error),
+    #[error("a ModelScope base URL does not parse: {0}")]
+    Url(#[from] url::ParseError),
 }
 
 /// One site's two bases, from configuration only, without a trailing slash.
@@ -124,7 +134,11 @@ struct CatalogueEnvelope {
 }
 
 impl Upstream {
-    pub fn new(cn: &SiteBases, ai: &SiteBases, timeout: Duration) -> Result<Self, reqwest::Error> {
+    pub fn new(
+        cn: &SiteBases,
+        ai: &SiteBases,
+        timeout: Duration,
+    ) -> Result<Self, UpstreamSetupError> {
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
@@ -135,8 +149,8 @@ impl Upstream {
             .build()?;
         Ok(Self {
             http,
-            cn: Endpoints::new(cn),
-            ai: Endpoints::new(ai),
+            cn: Endpoints::new(cn)?,
+            ai: Endpoints::new(ai)?,
         })
     }
 
@@ -175,13 +189,15 @@ impl Upstream {
         });
         let mut retried = false;
         loop {
+            let attempt = Instant::now();
             let sent = self
                 .http
-                .post(&self.at(site).chat_url)
+                .post(self.at(site).chat_url.clone())
                 .header(AUTHORIZATION, auth.clone())
                 .json(&body)
                 .send()
                 .await;
+            record(Endpoint::Chat, &sent, attempt);
             let response = match sent {
                 Ok(response) => response,
                 Err(error) => {
@@ -242,13 +258,15 @@ impl Upstream {
         token: &ApiSecret,
     ) -> Result<AccountBalance, BalanceError> {
         let auth = bearer(token).ok_or(BalanceError::InvalidKey)?;
-        let response = self
+        let attempt = Instant::now();
+        let sent = self
             .http
-            .get(&self.at(site).balance_url)
+            .get(self.at(site).balance_url.clone())
             .header(AUTHORIZATION, auth)
             .send()
-            .await
-            .map_err(|e| balance_transport_error(&e))?;
+            .await;
+        record(Endpoint::Balance, &sent, attempt);
+        let response = sent.map_err(|e| balance_transport_error(&e))?;
         let status = response.status();
         let body = read_capped(response, BODY_CAP)
             .await
@@ -282,12 +300,10 @@ impl Upstream {
 
     /// The public model catalogue of the China site (free, no key needed).
     pub async fn catalogue(&self) -> Result<Vec<CatalogueModel>, BalanceError> {
-        let response = self
-            .http
-            .get(&self.cn.models_url)
-            .send()
-            .await
-            .map_err(|e| balance_transport_error(&e))?;
+        let attempt = Instant::now();
+        let sent = self.http.get(self.cn.models_url.clone()).send().await;
+        record(Endpoint::Catalogue, &sent, attempt);
+        let response = sent.map_err(|e| balance_transport_error(&e))?;
         let status = response.status();
         if !status.is_success() {
             return Err(BalanceError::Upstream {
@@ -302,6 +318,16 @@ impl Upstream {
             .map(|envelope| envelope.data)
             .map_err(|_| BalanceError::BadResponse)
     }
+}
+
+/// Counts one call for `/metrics`: its HTTP class, or how the transport failed.
+fn record(endpoint: Endpoint, sent: &Result<reqwest::Response, reqwest::Error>, attempt: Instant) {
+    let outcome = match sent {
+        Ok(response) => UpstreamOutcome::of_status(response.status().as_u16()),
+        Err(error) if error.is_timeout() => UpstreamOutcome::Timeout,
+        Err(_) => UpstreamOutcome::Network,
+    };
+    telemetry::record_upstream(endpoint, outcome, attempt.elapsed());
 }
 
 /// `None` when the token cannot be a header value (control characters): it is then no valid key.

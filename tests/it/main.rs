@@ -21,6 +21,7 @@ mod health_cors;
 mod history;
 mod monitors;
 mod openapi;
+mod ops;
 mod points;
 mod presets;
 mod query_plans;
