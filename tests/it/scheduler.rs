@@ -53,6 +53,31 @@ async fn rule(user: &User, monitor: i64, fields: &[(&str, &str)]) {
         .assert_redirect_to("/monitors");
 }
 
+/// A 5-minute free check of KEY (saved as 主账号) with a `points_below 20` rule to a webhook
+/// on `hooks`; answers the channel and the monitor.
+async fn points_below_20(app: &TestApp, user: &User, hooks: &MockServer) -> (String, i64) {
+    let key = user.add_key("主账号", KEY).await;
+    let channel = hook(app, user, hooks).await.to_string();
+    user.submit(
+        "/monitors",
+        &[("key_id", &key.to_string()), ("every_minutes", "5")],
+    )
+    .await
+    .assert_redirect_to("/monitors");
+    let monitor = newest_monitor(&app.db(), user.id);
+    rule(
+        user,
+        monitor,
+        &[
+            ("condition", "points_below"),
+            ("threshold", "20"),
+            ("channel_id", &channel),
+        ],
+    )
+    .await;
+    (channel, monitor)
+}
+
 async fn hook_bodies(hooks: &MockServer) -> Vec<Value> {
     hooks
         .received_requests()
@@ -70,25 +95,7 @@ async fn an_alert_fires_once_when_it_starts_and_once_when_it_clears() {
     let hooks = MockServer::start().await;
     let points = mount_points(&app.upstream, 240.5).await;
     let alice = app.user("alice").await;
-    let key = alice.add_key("主账号", KEY).await;
-    let channel = hook(&app, &alice, &hooks).await.to_string();
-    alice
-        .submit(
-            "/monitors",
-            &[("key_id", &key.to_string()), ("every_minutes", "5")],
-        )
-        .await;
-    let monitor = newest_monitor(&app.db(), alice.id);
-    rule(
-        &alice,
-        monitor,
-        &[
-            ("condition", "points_below"),
-            ("threshold", "20"),
-            ("channel_id", &channel),
-        ],
-    )
-    .await;
+    let (channel, monitor) = points_below_20(&app, &alice, &hooks).await;
     rule(
         &alice,
         monitor,
@@ -482,25 +489,7 @@ async fn an_alert_links_to_the_app_when_public_url_is_set() {
     let hooks = MockServer::start().await;
     mount_points(&app.upstream, 12.0).await;
     let alice = app.user("alice").await;
-    let key = alice.add_key("主账号", KEY).await;
-    let channel = hook(&app, &alice, &hooks).await.to_string();
-    alice
-        .submit(
-            "/monitors",
-            &[("key_id", &key.to_string()), ("every_minutes", "5")],
-        )
-        .await;
-    let monitor = newest_monitor(&app.db(), alice.id);
-    rule(
-        &alice,
-        monitor,
-        &[
-            ("condition", "points_below"),
-            ("threshold", "20"),
-            ("channel_id", &channel),
-        ],
-    )
-    .await;
+    points_below_20(&app, &alice, &hooks).await;
     app.advance(MINUTE).await;
     wait_for_count("the alert is sent", 1, || {
         deliveries(&app.db(), alice.id)
