@@ -22,6 +22,8 @@
 //!   each starting at `--balance`), `total_balance` = available + frozen, at this moment.
 //! - `GET /v1/models`: 200 with a small catalogue.
 //! - points regime, a chat or balance request without `Authorization: Bearer …`: 401.
+//! - `GET /__stats`: `{"chat_calls","balance_calls","in_flight","max_in_flight"}`, counted since
+//!   start (for `bench/monitors.sh`: upstream calls in flight never exceed the app's limit).
 //! - anything else: 404 with a JSON body; a malformed request: 400, then the connection closes.
 //!
 //! Pass `--addr 127.0.0.1:0` to get a free port; the bound address is printed on stdout, one line,
@@ -30,6 +32,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::process::exit;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -43,6 +46,12 @@ const USAGE: &str = "usage: upstream_double [--addr 127.0.0.1:9100] [--delay-ms 
 /// Points accounts kept at once (one per bearer token seen); later tokens share one account, so
 /// a fuzzer sending a new token per request cannot grow the map without bound.
 const MAX_ACCOUNTS: usize = 100_000;
+
+/// Calls answered and in flight, for `GET /__stats`.
+static CHAT_CALLS: AtomicU64 = AtomicU64::new(0);
+static BALANCE_CALLS: AtomicU64 = AtomicU64::new(0);
+static IN_FLIGHT: AtomicU64 = AtomicU64::new(0);
+static MAX_IN_FLIGHT: AtomicU64 = AtomicU64::new(0);
 
 /// Request heads larger than this are refused: real clients send a few hundred bytes.
 const MAX_HEAD: usize = 16 * 1024;
@@ -180,6 +189,7 @@ enum Route {
     ChatCompletions,
     Balance,
     Models,
+    Stats,
     NotFound,
 }
 
@@ -350,7 +360,7 @@ async fn handle_connection(mut stream: TcpStream, shared: Arc<Shared>) -> std::i
                 Parsed::Complete { request, consumed } => {
                     inbuf.drain(..consumed);
                     continue_sent = false;
-                    answer(&shared, &mut stream, &mut out, &request).await?;
+                    counted(&shared, &mut stream, &mut out, &request).await?;
                     if !request.keep_alive {
                         break false;
                     }
@@ -379,6 +389,30 @@ async fn handle_connection(mut stream: TcpStream, shared: Arc<Shared>) -> std::i
     }
 }
 
+/// [`answer`], counting upstream calls (chat and balance) while they are in flight: a call is
+/// done once its answer is written out.
+async fn counted(
+    shared: &Arc<Shared>,
+    stream: &mut TcpStream,
+    out: &mut Vec<u8>,
+    request: &Request,
+) -> std::io::Result<()> {
+    let calls = match request.route {
+        Route::ChatCompletions => &CHAT_CALLS,
+        Route::Balance => &BALANCE_CALLS,
+        _ => return answer(shared, stream, out, request).await,
+    };
+    let now = IN_FLIGHT.fetch_add(1, Ordering::SeqCst) + 1;
+    MAX_IN_FLIGHT.fetch_max(now, Ordering::SeqCst);
+    let mut answered = answer(shared, stream, out, request).await;
+    if answered.is_ok() {
+        answered = flush(stream, out).await;
+    }
+    IN_FLIGHT.fetch_sub(1, Ordering::SeqCst);
+    calls.fetch_add(1, Ordering::SeqCst);
+    answered
+}
+
 /// Answers one request into `out`, after its route's delay (earlier answers leave first).
 async fn answer(
     shared: &Arc<Shared>,
@@ -391,7 +425,7 @@ async fn answer(
     let delay = match request.route {
         Route::ChatCompletions => config.delay,
         Route::Balance => config.balance_delay,
-        Route::Models | Route::NotFound => Duration::ZERO,
+        Route::Models | Route::Stats | Route::NotFound => Duration::ZERO,
     };
     let points = config.regime == Regime::Points;
     let token = request.token.as_deref().filter(|token| !token.is_empty());
@@ -432,6 +466,16 @@ async fn answer(
         }
         (Route::Balance, _) => write_json(out, "200 OK", "", BALANCE_BODY, keep_alive),
         (Route::Models, _) => write_json(out, "200 OK", "", MODELS_BODY, keep_alive),
+        (Route::Stats, _) => {
+            let body = format!(
+                r#"{{"chat_calls":{},"balance_calls":{},"in_flight":{},"max_in_flight":{}}}"#,
+                CHAT_CALLS.load(Ordering::SeqCst),
+                BALANCE_CALLS.load(Ordering::SeqCst),
+                IN_FLIGHT.load(Ordering::SeqCst),
+                MAX_IN_FLIGHT.load(Ordering::SeqCst)
+            );
+            write_json(out, "200 OK", "", &body, keep_alive);
+        }
         (Route::NotFound, _) => write_json(out, "404 Not Found", "", NOT_FOUND_BODY, keep_alive),
     }
     Ok(())
@@ -622,6 +666,7 @@ fn route(method: &str, target: &str) -> Route {
         ("POST", "/v1/chat/completions") => Route::ChatCompletions,
         ("GET", "/openapi/v1/magicubes/balance") => Route::Balance,
         ("GET", "/v1/models") => Route::Models,
+        ("GET", "/__stats") => Route::Stats,
         _ => Route::NotFound,
     }
 }

@@ -275,7 +275,14 @@ pub fn rotate_master_key_labelled(figment: &Figment, label: &str) -> Result<Rota
         // The new rows must reach the disk before we say the old key file is only a backup.
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(|e| format!("database: {e}"))?;
-        let counts = keyring::reseal_all(&mut conn, &vault).map_err(|e| e.to_string())?;
+        // Saved keys and channel secrets (sealed under the same master key, each with its own
+        // derived key) are re-sealed in one transaction.
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(|e| format!("database: {e}"))?;
+        let counts = keyring::reseal_keys(&tx, &vault).map_err(|e| e.to_string())?;
+        crate::notify::channel_store::reseal_all(&tx, &vault).map_err(|e| e.to_string())?;
+        tx.commit().map_err(|e| format!("database: {e}"))?;
         // Best effort: moves the re-sealed rows from the WAL into the database file itself.
         let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
         Ok(counts)

@@ -10,6 +10,101 @@ pub const BEIJING: UtcOffset = offset!(+8);
 
 const DAY_SECS: i64 = 86_400;
 
+/// Where the scheduler reads the time and waits for it. The server uses [`SystemClock`]; tests
+/// and benchmarks hand the app a [`ManualClock`] and move time on instead of sleeping.
+pub trait Clock: Send + Sync + 'static {
+    /// Unix time in milliseconds.
+    fn now_ms(&self) -> i64;
+
+    /// Unix time in seconds.
+    fn now(&self) -> i64 {
+        self.now_ms().div_euclid(1000)
+    }
+
+    /// Resolves once this clock reads `deadline_ms` or later.
+    fn sleep_until(
+        &self,
+        deadline_ms: i64,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>>;
+}
+
+/// A clock to share between the app's tasks.
+pub type SharedClock = std::sync::Arc<dyn Clock>;
+
+/// The wall clock, waiting with tokio's timers.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_ms(&self) -> i64 {
+        let now = OffsetDateTime::now_utc();
+        i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+    }
+
+    fn sleep_until(
+        &self,
+        deadline_ms: i64,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>> {
+        Box::pin(async move {
+            loop {
+                let left = deadline_ms - self.now_ms();
+                if left <= 0 {
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(left.unsigned_abs())).await;
+            }
+        })
+    }
+}
+
+/// A clock that moves only when told to: [`ManualClock::advance`] wakes every sleeper whose
+/// deadline has come. Clones share one time.
+#[derive(Debug, Clone)]
+pub struct ManualClock {
+    time: std::sync::Arc<tokio::sync::watch::Sender<i64>>,
+}
+
+impl ManualClock {
+    /// A clock that reads `start_ms` until moved.
+    pub fn starting_at(start_ms: i64) -> Self {
+        Self {
+            time: std::sync::Arc::new(tokio::sync::watch::Sender::new(start_ms)),
+        }
+    }
+
+    /// Moves the clock forward by `by` (never backwards).
+    pub fn advance(&self, by: std::time::Duration) {
+        let by = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
+        self.time.send_modify(|now| *now = now.saturating_add(by));
+    }
+
+    /// Sets the clock to `at_ms` if that is later than it reads now.
+    pub fn set(&self, at_ms: i64) {
+        self.time.send_modify(|now| *now = (*now).max(at_ms));
+    }
+}
+
+impl Clock for ManualClock {
+    fn now_ms(&self) -> i64 {
+        *self.time.borrow()
+    }
+
+    fn sleep_until(
+        &self,
+        deadline_ms: i64,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>> {
+        let mut watch = self.time.subscribe();
+        Box::pin(async move {
+            // The sender lives as long as this clock, so `changed` only fails if it is gone.
+            while *watch.borrow_and_update() < deadline_ms {
+                if watch.changed().await.is_err() {
+                    return;
+                }
+            }
+        })
+    }
+}
+
 /// Current unix time in seconds.
 pub fn now() -> i64 {
     OffsetDateTime::now_utc().unix_timestamp()
@@ -41,6 +136,14 @@ pub fn seconds(unix_secs: i64) -> String {
 pub fn rfc3339(unix_secs: i64) -> String {
     in_beijing(unix_secs)
         .and_then(|t| t.format(&Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+/// `23:05` in Beijing.
+pub fn hour_minute(unix_secs: i64) -> String {
+    let format = format_description!("[hour]:[minute]");
+    in_beijing(unix_secs)
+        .and_then(|t| t.format(&format).ok())
         .unwrap_or_default()
 }
 
@@ -90,6 +193,24 @@ mod tests {
         assert_eq!(last_midnight(t), t + 1800 - 86_400);
     }
 
+    #[tokio::test]
+    async fn a_manual_clock_wakes_sleepers_when_moved() {
+        let clock = ManualClock::starting_at(1_000);
+        assert_eq!(clock.now(), 1);
+        let sleeper = {
+            let clock = clock.clone();
+            tokio::spawn(async move { clock.sleep_until(61_000).await })
+        };
+        clock.advance(std::time::Duration::from_secs(30));
+        tokio::task::yield_now().await;
+        assert!(!sleeper.is_finished());
+        clock.advance(std::time::Duration::from_secs(30));
+        sleeper.await.unwrap();
+        assert_eq!(clock.now_ms(), 61_000);
+        clock.set(5);
+        assert_eq!(clock.now_ms(), 61_000, "never backwards");
+    }
+
     #[test]
     fn formats() {
         // 2026-01-01 00:00:05 UTC is 08:00:05 in Beijing.
@@ -97,6 +218,7 @@ mod tests {
         assert_eq!(minutes(t), "2026-01-01 08:00");
         assert_eq!(seconds(t), "2026-01-01 08:00:05");
         assert_eq!(rfc3339(t), "2026-01-01T08:00:05+08:00");
+        assert_eq!(hour_minute(t), "08:00");
         let date = parse_date("2026-01-01").unwrap();
         assert_eq!(iso_date(date), "2026-01-01");
         // 2026-01-01 00:00 +08 is 2025-12-31 16:00 UTC.

@@ -157,6 +157,18 @@ pub struct AppConfig {
     pub signups_per_address_per_hour: u32,
     /// A form body must arrive within this many seconds, or the request is answered 408.
     pub body_timeout_secs: u64,
+    /// Webhooks and mail servers on loopback, private, link-local and metadata addresses are
+    /// refused unless this is true (for a receiver of your own on the LAN).
+    pub allow_private_webhooks: bool,
+    /// The app's public address, for links in notifications; none when unset.
+    pub public_url: Option<String>,
+    /// Scheduled runs going at once (each holds its upstream calls within the global limit).
+    pub scheduler_concurrency: usize,
+    /// Alert, recovery and summary messages one channel may send per hour; more are logged as
+    /// held back.
+    pub alerts_per_channel_per_hour: u32,
+    /// One notification attempt's timeout, connect included.
+    pub notify_timeout_secs: u64,
     /// Unset: `/metrics` does not exist (404). Set: it answers `Authorization: Bearer <token>`.
     pub metrics_token: Option<MetricsToken>,
     pub log_format: LogFormat,
@@ -185,6 +197,11 @@ impl Default for AppConfig {
             accept_new_master_key: false,
             signups_per_address_per_hour: 10,
             body_timeout_secs: 15,
+            allow_private_webhooks: false,
+            public_url: None,
+            scheduler_concurrency: 8,
+            alerts_per_channel_per_hour: 10,
+            notify_timeout_secs: 10,
             metrics_token: None,
             log_format: LogFormat::Text,
         }
@@ -207,6 +224,10 @@ impl AppConfig {
     /// `false` in debug builds and `true` in release unless set: TLS is expected in production.
     pub fn secure_cookies(&self) -> bool {
         self.secure_cookies.unwrap_or(!cfg!(debug_assertions))
+    }
+
+    pub fn notify_timeout(&self) -> Duration {
+        Duration::from_secs(self.notify_timeout_secs)
     }
 
     pub fn body_timeout(&self) -> Duration {
@@ -266,6 +287,28 @@ impl AppConfig {
                 self.anonymous_concurrency, self.global_concurrency
             ));
         }
+        if let Some(url) = self.public_url.take() {
+            let trimmed = url.trim().trim_end_matches('/').to_string();
+            if !trimmed.is_empty() {
+                let parsed = reqwest::Url::parse(&trimmed)
+                    .map_err(|e| format!("public_url = {url:?} is not a URL: {e}"))?;
+                if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
+                    return Err(format!(
+                        "public_url = {url:?} must be an http(s) URL with a host"
+                    ));
+                }
+                self.public_url = Some(trimmed);
+            }
+        }
+        if self.scheduler_concurrency == 0 || self.scheduler_concurrency > self.global_concurrency {
+            return Err(format!(
+                "scheduler_concurrency = {} must be between 1 and global_concurrency = {}",
+                self.scheduler_concurrency, self.global_concurrency
+            ));
+        }
+        if self.notify_timeout_secs == 0 {
+            return Err("notify_timeout_secs must be at least 1".into());
+        }
         if self.query_deadline_secs == Some(0) {
             return Err("query_deadline_secs must be at least 1".into());
         }
@@ -318,6 +361,36 @@ mod tests {
             ..AppConfig::default()
         };
         assert!(config.validate().unwrap_err().contains("query_concurrency"));
+    }
+
+    #[test]
+    fn monitoring_settings() {
+        let config = AppConfig::default().validate().unwrap();
+        assert!(!config.allow_private_webhooks);
+        assert_eq!(config.public_url, None);
+        let config = AppConfig {
+            public_url: Some("https://msb.example/".into()),
+            ..AppConfig::default()
+        };
+        assert_eq!(
+            config.validate().unwrap().public_url.as_deref(),
+            Some("https://msb.example")
+        );
+        let config = AppConfig {
+            public_url: Some("javascript:alert(1)".into()),
+            ..AppConfig::default()
+        };
+        assert!(config.validate().unwrap_err().contains("public_url"));
+        let config = AppConfig {
+            scheduler_concurrency: 0,
+            ..AppConfig::default()
+        };
+        assert!(
+            config
+                .validate()
+                .unwrap_err()
+                .contains("scheduler_concurrency")
+        );
     }
 
     #[test]

@@ -76,6 +76,14 @@ row_id!(
     SessionId,
     /// A personal access token.
     TokenId,
+    /// A scheduled watch over saved keys.
+    MonitorId,
+    /// An alert rule of a monitor.
+    RuleId,
+    /// A notification channel (webhook, bot, email).
+    ChannelId,
+    /// A row of the delivery log.
+    DeliveryId,
 );
 
 #[cfg(test)]

@@ -274,20 +274,27 @@ pub fn reseal_all(
     let tx = conn
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
         .map_err(DbError::from)?;
+    let counts = reseal_keys(&tx, vault)?;
+    tx.commit().map_err(DbError::from)?;
+    Ok(counts)
+}
+
+/// [`reseal_all`] inside the caller's transaction (rotation re-seals channel secrets in the
+/// same one).
+pub fn reseal_keys(tx: &rusqlite::Connection, vault: &Vault) -> Result<(usize, usize), KeyError> {
     let (mut resealed, mut skipped) = (0, 0);
-    for key in api_keys::all(&tx)? {
+    for key in api_keys::all(tx)? {
         match Keyring::open_stored(vault, &key) {
             Ok(secret) => {
                 let sealed = vault
                     .seal_api_key(key.user_id, key.id, &secret)
                     .map_err(KeyError::Vault)?;
-                api_keys::store_sealed(&tx, key.id, &sealed)?;
+                api_keys::store_sealed(tx, key.id, &sealed)?;
                 resealed += 1;
             }
             Err(_) => skipped += 1,
         }
     }
-    tx.commit().map_err(DbError::from)?;
     Ok((resealed, skipped))
 }
 

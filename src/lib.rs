@@ -15,7 +15,9 @@ pub mod ids;
 pub mod keyring;
 pub mod logging;
 pub mod modelscope;
+pub mod monitors;
 pub mod names;
+pub mod notify;
 pub mod ops;
 pub mod presets;
 pub mod runs;
@@ -28,13 +30,16 @@ use rocket::fairing::AdHoc;
 use rocket::figment::Figment;
 use rocket::{Build, Rocket};
 
+use crate::clock::{SharedClock, SystemClock};
 use crate::config::AppConfig;
 use crate::crypto::{MasterKey, Vault};
 use crate::db::Db;
 use crate::keyring::Keyring;
 use crate::modelscope::{SiteBases, Upstream};
+use crate::notify::{Channels, Notifier};
 use crate::ops::data_lock::DataDirLock;
 use crate::ops::metrics::MetricsAccess;
+use crate::ops::scheduler::{Scheduler, SchedulerConfig};
 use crate::runs::engine::{QueryEngine, QueryLimits, SharedLimits};
 use crate::runs::planner::Planner;
 
@@ -50,8 +55,16 @@ pub fn figment() -> Figment {
 
 /// The app from any figment (tests point the upstream at a local double this way).
 pub fn rocket_from(figment: Figment) -> Rocket<Build> {
+    rocket_with_clock(figment, Arc::new(SystemClock))
+}
+
+/// The app with the scheduler on `clock` (tests and benchmarks move a [`clock::ManualClock`]).
+pub fn rocket_with_clock(figment: Figment, clock: SharedClock) -> Rocket<Build> {
     rocket::custom(figment)
-        .attach(AdHoc::try_on_ignite("modelscope-balance state", setup))
+        .attach(AdHoc::try_on_ignite(
+            "modelscope-balance state",
+            move |rocket| setup(rocket, clock),
+        ))
         .attach(AdHoc::on_liftoff("plain-HTTP cookie check", |rocket| {
             Box::pin(async move { web::warn_if_cookies_cannot_work(rocket) })
         }))
@@ -62,6 +75,16 @@ pub fn rocket_from(figment: Figment) -> Rocket<Build> {
                 }
                 if let Some(handle) = rocket.state::<MetricsAccess>().and_then(|m| m.handle()) {
                     ops::metrics::spawn_upkeep(handle);
+                }
+            })
+        }))
+        .attach(AdHoc::on_liftoff("scheduler", |rocket| {
+            Box::pin(async move {
+                if let Some(scheduler) = rocket.state::<Scheduler>() {
+                    let shutdown = rocket.shutdown();
+                    scheduler.spawn(async move {
+                        shutdown.await;
+                    });
                 }
             })
         }))
@@ -78,7 +101,7 @@ pub fn rocket_from(figment: Figment) -> Rocket<Build> {
 
 /// Reads the configuration, opens the database and builds the shared state; any failure stops
 /// the launch with a message that names what to fix.
-async fn setup(rocket: Rocket<Build>) -> Result<Rocket<Build>, Rocket<Build>> {
+async fn setup(rocket: Rocket<Build>, clock: SharedClock) -> Result<Rocket<Build>, Rocket<Build>> {
     match AppState::build(rocket.figment()) {
         Ok(state) => {
             logging::cap_dependency_logs(rocket.figment());
@@ -86,14 +109,30 @@ async fn setup(rocket: Rocket<Build>) -> Result<Rocket<Build>, Rocket<Build>> {
                 "{}",
                 effective_configuration(rocket.figment(), &state.config)
             );
+            let planner = Planner::new(
+                state.db.clone(),
+                state.keyring.clone(),
+                state.config.max_models_per_query,
+            );
+            let scheduler = Scheduler::new(
+                state.db.clone(),
+                state.engine.clone(),
+                planner.clone(),
+                state.channels.clone(),
+                state.notifier.clone(),
+                clock,
+                SchedulerConfig {
+                    concurrency: state.config.scheduler_concurrency,
+                    hourly_cap: state.config.alerts_per_channel_per_hour,
+                    public_url: state.config.public_url.clone(),
+                },
+            );
             Ok(rocket
                 .manage(state.metrics)
                 .manage(modelscope::Catalogue::new(state.engine.upstream().clone()))
-                .manage(Planner::new(
-                    state.db.clone(),
-                    state.keyring.clone(),
-                    state.config.max_models_per_query,
-                ))
+                .manage(planner)
+                .manage(scheduler)
+                .manage(state.channels)
                 .manage(web::Reveals::default())
                 .manage(state.config)
                 .manage(state.db)
@@ -115,6 +154,8 @@ struct AppState {
     db: Db,
     engine: QueryEngine,
     keyring: Keyring,
+    channels: Channels,
+    notifier: Notifier,
     lock: DataDirLock,
     metrics: MetricsAccess,
 }
@@ -132,7 +173,11 @@ impl AppState {
         let lock = DataDirLock::shared(&config.data_dir)?;
         let db = Db::open(&config.database_path()).map_err(|e| e.to_string())?;
         let master = load_master_key(&config, &db)?;
-        let keyring = Keyring::new(db.clone(), Arc::new(Vault::new(master)));
+        let vault = Arc::new(Vault::new(master));
+        let keyring = Keyring::new(db.clone(), vault.clone());
+        let channels = Channels::new(db.clone(), vault);
+        let notifier = Notifier::new(config.allow_private_webhooks, config.notify_timeout())
+            .map_err(|e| format!("notification HTTP client: {e}"))?;
         let upstream = Upstream::new(
             &SiteBases {
                 api_base: config.modelscope_api_base.clone(),
@@ -169,6 +214,8 @@ impl AppState {
             db,
             engine,
             keyring,
+            channels,
+            notifier,
             lock,
             metrics,
         })
@@ -243,8 +290,8 @@ fn effective_configuration(figment: &Figment, config: &AppConfig) -> String {
          signups_per_address_per_hour={} data_dir={} database={} master_key_file={} \
          api_base={} hub_base={} upstream_timeout={}s query_concurrency={} \
          global_concurrency={} max_models_per_query={} history_retention_days={} \
-         accept_new_master_key={} metrics={} log_format={} shutdown.grace={}s \
-         shutdown.mercy={}s",
+         accept_new_master_key={} allow_private_webhooks={} scheduler_concurrency={} \
+         public_url={} metrics={} log_format={} shutdown.grace={}s shutdown.mercy={}s",
         rocket.profile,
         rocket.address,
         rocket.port,
@@ -268,6 +315,9 @@ fn effective_configuration(figment: &Figment, config: &AppConfig) -> String {
         config.max_models_per_query,
         config.history_retention_days,
         config.accept_new_master_key,
+        config.allow_private_webhooks,
+        config.scheduler_concurrency,
+        config.public_url.as_deref().unwrap_or("unset"),
         // Only whether it is on: the token is a secret.
         if config.metrics_token.is_some() {
             "on"

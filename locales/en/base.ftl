@@ -6,6 +6,7 @@ nav-dashboard = Overview
 nav-query = Query
 nav-presets = Presets
 nav-keys = API keys
+nav-monitors = Monitors
 nav-history = History
 nav-sign-out = Sign out
 nav-sign-in = Sign in

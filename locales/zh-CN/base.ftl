@@ -6,6 +6,7 @@ nav-dashboard = 概览
 nav-query = 查询
 nav-presets = 预设
 nav-keys = API Key
+nav-monitors = 监控
 nav-history = 历史
 nav-sign-out = 退出
 nav-sign-in = 登录

@@ -15,7 +15,7 @@ use zeroize::{Zeroize, Zeroizing};
 
 use super::master_key::{KEY_LEN, MasterKey, VaultError};
 use super::secret::ApiSecret;
-use crate::ids::{KeyId, UserId};
+use crate::ids::{ChannelId, KeyId, UserId};
 
 const NONCE_LEN: usize = 12;
 
@@ -26,11 +26,16 @@ const API_KEY_INFO: &[u8] = b"modelscope-balance/api-key/v1";
 /// Prefix of the associated data of a sealed API key; ends in NUL so that the fixed-width ids
 /// after it can never be confused with the prefix of another purpose.
 const API_KEY_AAD_PREFIX: &[u8] = b"api-key\0";
+/// A separate key for notification channel secrets (webhook URLs with tokens, bot secrets,
+/// SMTP passwords), so the two kinds of ciphertext can never stand in for each other.
+const CHANNEL_INFO: &[u8] = b"modelscope-balance/channel-secret/v1";
+const CHANNEL_AAD_PREFIX: &[u8] = b"channel\0";
 
 /// The keys derived from one master key.
 struct DerivedKeys {
     master_key_id: String,
     api_key: Zeroizing<[u8; KEY_LEN]>,
+    channel: Zeroizing<[u8; KEY_LEN]>,
 }
 
 impl DerivedKeys {
@@ -40,9 +45,13 @@ impl DerivedKeys {
         // HKDF-SHA256 can produce up to 255 * 32 bytes; 32 is always within that.
         hkdf.expand(API_KEY_INFO, &mut api_key[..])
             .expect("32 bytes is a valid HKDF-SHA256 output length");
+        let mut channel = Zeroizing::new([0u8; KEY_LEN]);
+        hkdf.expand(CHANNEL_INFO, &mut channel[..])
+            .expect("32 bytes is a valid HKDF-SHA256 output length");
         Self {
             master_key_id: master.id.clone(),
             api_key,
+            channel,
         }
     }
 }
@@ -148,6 +157,77 @@ impl Vault {
                 VaultError::CannotOpen
             })
     }
+}
+
+impl Vault {
+    /// Encrypts a channel's secrets (`plaintext`, any text) for channel row `channel_id` of
+    /// user `user_id`, under the channel key, with a fresh random nonce.
+    pub fn seal_channel_secret(
+        &self,
+        user_id: UserId,
+        channel_id: ChannelId,
+        plaintext: &str,
+    ) -> Result<Sealed, VaultError> {
+        let mut nonce = [0u8; NONCE_LEN];
+        getrandom::fill(&mut nonce).map_err(VaultError::Random)?;
+        let aad = row_aad(CHANNEL_AAD_PREFIX, user_id.get(), channel_id.get());
+        let ciphertext = cipher(&self.current.channel)
+            .encrypt(
+                &Nonce::from(nonce),
+                Payload {
+                    msg: plaintext.as_bytes(),
+                    aad: &aad,
+                },
+            )
+            .map_err(|_| VaultError::CannotSeal)?;
+        Ok(Sealed {
+            nonce: nonce.to_vec(),
+            ciphertext,
+            master_key_id: self.current.master_key_id.clone(),
+        })
+    }
+
+    /// Decrypts what [`Self::seal_channel_secret`] sealed for the same user and channel row.
+    pub fn open_channel_secret(
+        &self,
+        user_id: UserId,
+        channel_id: ChannelId,
+        sealed: &Sealed,
+    ) -> Result<Zeroizing<String>, VaultError> {
+        let keys = std::iter::once(&self.current)
+            .chain(&self.previous)
+            .find(|k| k.master_key_id == sealed.master_key_id)
+            .ok_or_else(|| VaultError::UnknownMasterKey {
+                id: sealed.master_key_id.clone(),
+            })?;
+        let nonce =
+            <&Nonce<_>>::try_from(sealed.nonce.as_slice()).map_err(|_| VaultError::CannotOpen)?;
+        let aad = row_aad(CHANNEL_AAD_PREFIX, user_id.get(), channel_id.get());
+        let plaintext = cipher(&keys.channel)
+            .decrypt(
+                nonce,
+                Payload {
+                    msg: &sealed.ciphertext,
+                    aad: &aad,
+                },
+            )
+            .map_err(|_| VaultError::CannotOpen)?;
+        String::from_utf8(plaintext)
+            .map(Zeroizing::new)
+            .map_err(|e| {
+                e.into_bytes().zeroize();
+                VaultError::CannotOpen
+            })
+    }
+}
+
+/// An 8-byte purpose prefix (ending in NUL) + user id + row id as 8 big-endian bytes each.
+fn row_aad(prefix: &[u8], user: i64, row: i64) -> [u8; 24] {
+    let mut aad = [0u8; 24];
+    aad[..8].copy_from_slice(prefix);
+    aad[8..16].copy_from_slice(&user.to_be_bytes());
+    aad[16..].copy_from_slice(&row.to_be_bytes());
+    aad
 }
 
 impl fmt::Debug for Vault {
@@ -312,6 +392,37 @@ mod tests {
             .expect("seal");
         assert_eq!(resealed.master_key_id, new_id);
         assert_eq!(vault.current_key_id(), new_id);
+    }
+
+    #[test]
+    fn channel_secrets_are_bound_to_their_row_and_purpose() {
+        let vault = Vault::new(key());
+        let secret = r#"{"url":"https://oapi.dingtalk.com/robot/send?access_token=canary"}"#;
+        let sealed = vault
+            .seal_channel_secret(UserId(1), ChannelId(2), secret)
+            .expect("seal");
+        assert!(!sealed.ciphertext.windows(6).any(|w| w == b"canary"));
+        let opened = vault
+            .open_channel_secret(UserId(1), ChannelId(2), &sealed)
+            .expect("open");
+        assert_eq!(opened.as_str(), secret);
+        for (user, row) in [(2, 2), (1, 3)] {
+            assert!(
+                vault
+                    .open_channel_secret(UserId(user), ChannelId(row), &sealed)
+                    .is_err()
+            );
+        }
+        // The API-key purpose cannot open it, nor can a channel open an API key.
+        assert!(open(&vault, 1, 2, &sealed).is_err());
+        let api = vault
+            .seal_api_key(UserId(1), KeyId(2), &ApiSecret::new(TOKEN))
+            .expect("seal");
+        assert!(
+            vault
+                .open_channel_secret(UserId(1), ChannelId(2), &api)
+                .is_err()
+        );
     }
 
     #[test]

@@ -2,9 +2,13 @@
 //! `&Connection` in the files beside this one; `Db::run` moves them off the async threads.
 
 pub mod access_tokens;
+pub mod alert_rules;
 pub mod api_keys;
+pub mod channels;
+pub mod deliveries;
 pub mod history;
 pub mod login_failures;
+pub mod monitors;
 pub mod presets;
 pub mod prices;
 pub mod runs;
@@ -45,6 +49,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/0002_error_reason.sql")),
         M::up(include_str!("../../migrations/0003_hardening.sql")),
         M::up(include_str!("../../migrations/0004_points.sql")),
+        M::up(include_str!("../../migrations/0005_monitoring.sql")),
     ])
 }
 

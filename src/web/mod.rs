@@ -6,6 +6,7 @@
 mod account;
 mod assets;
 mod auth;
+mod channels;
 mod confirm;
 mod cross_site;
 mod dashboard;
@@ -14,6 +15,8 @@ mod history;
 mod keys;
 mod lang;
 mod live;
+mod monitoring_view;
+mod monitors;
 mod params;
 mod presets;
 mod problem;
@@ -47,6 +50,8 @@ pub fn routes() -> Vec<Route> {
         account::routes(),
         history::routes(),
         cross_site::routes(),
+        monitors::routes(),
+        channels::routes(),
     ]
     .concat()
 }

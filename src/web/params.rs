@@ -3,7 +3,7 @@
 
 use rocket::request::FromParam;
 
-use crate::ids::{KeyId, PresetId, SessionId, TokenId};
+use crate::ids::{ChannelId, KeyId, MonitorId, PresetId, RuleId, SessionId, TokenId};
 
 macro_rules! path_id {
     ($($id:ty),+) => {$(
@@ -17,4 +17,6 @@ macro_rules! path_id {
     )+};
 }
 
-path_id!(KeyId, PresetId, SessionId, TokenId);
+path_id!(
+    KeyId, PresetId, SessionId, TokenId, MonitorId, RuleId, ChannelId
+);

@@ -11,7 +11,11 @@ use crate::auth::access_tokens::TokenError;
 use crate::auth::accounts::AccountError;
 use crate::db::DbError;
 use crate::keyring::KeyError;
+use crate::monitors::MonitorError;
+use crate::monitors::rules::RuleError;
+use crate::monitors::schedule::ScheduleError;
 use crate::names::MAX_NAME_CHARS;
+use crate::notify::ChannelError;
 use crate::presets::PresetError;
 use crate::runs::planner::PlanError;
 use crate::runs::prices::PriceError;
@@ -197,6 +201,107 @@ impl Problem {
     }
 }
 
+impl Problem {
+    /// Monitors and their rules (words: `err-<code>` in `locales/<lang>/monitors.ftl`).
+    pub fn monitor(error: &MonitorError) -> Self {
+        match error {
+            MonitorError::NoKey => Self::refused("mon-no-key"),
+            MonitorError::TooManyKeys { max } => Self::new(
+                Status::UnprocessableEntity,
+                Notice::new("mon-too-many-keys").with_n(*max as i64),
+            ),
+            MonitorError::KeyNotFound => Self::refused("mon-key-not-found"),
+            MonitorError::BadCheck => Self::refused("mon-bad-check"),
+            MonitorError::NoPreset => Self::refused("mon-no-preset"),
+            MonitorError::PresetNotFound => Self::refused("mon-preset-not-found"),
+            MonitorError::Schedule(ScheduleError::Missing) => Self::refused("mon-schedule-missing"),
+            MonitorError::Schedule(ScheduleError::Both) => Self::refused("mon-schedule-both"),
+            MonitorError::Schedule(ScheduleError::BadInterval { min }) => Self::new(
+                Status::UnprocessableEntity,
+                Notice::new("mon-bad-interval").with_n(i64::from(*min)),
+            ),
+            MonitorError::Schedule(ScheduleError::BadTimes) => Self::refused("mon-bad-times"),
+            MonitorError::NeedsCap => Self::refused("mon-needs-cap"),
+            MonitorError::BadCap => Self::refused("mon-bad-cap"),
+            MonitorError::OverCap { min, max, cap } => {
+                let cost = crate::runs::calls_left::ExpectedCost {
+                    min: *min,
+                    max: *max,
+                };
+                Self::new(
+                    Status::UnprocessableEntity,
+                    Notice::new("mon-over-cap").with_name(format!(
+                        "{};{}",
+                        crate::web::view::cost_text(&cost),
+                        crate::web::view::points(*cap)
+                    )),
+                )
+            }
+            MonitorError::TooMany { max } => {
+                Self::new(Status::Conflict, Notice::new("mon-too-many").with_n(*max))
+            }
+            MonitorError::NotFound => Self::new(Status::NotFound, Notice::new("mon-not-found")),
+            MonitorError::Rule(error) => Self::refused(match error {
+                RuleError::BadCondition => "rule-bad-condition",
+                RuleError::BadThreshold => "rule-bad-threshold",
+                RuleError::BadCalls => "rule-bad-calls",
+                RuleError::NeedsModel => "rule-needs-model",
+                RuleError::BadModel => "rule-bad-model",
+                RuleError::BadAtTime => "rule-bad-at-time",
+                RuleError::NoChannel => "rule-no-channel",
+                RuleError::NeedsProbe => "rule-needs-probe",
+                RuleError::ModelNotInPreset => "rule-model-not-in-preset",
+            }),
+            MonitorError::TooManyRules { max } => {
+                Self::new(Status::Conflict, Notice::new("rule-too-many").with_n(*max))
+            }
+            MonitorError::ChannelNotFound => Self::refused("rule-channel-not-found"),
+            MonitorError::RuleNotFound => {
+                Self::new(Status::NotFound, Notice::new("rule-not-found"))
+            }
+            MonitorError::Db(error) => Self::db(error),
+        }
+    }
+
+    /// Notification channels.
+    pub fn channel(error: &ChannelError) -> Self {
+        match error {
+            ChannelError::BadKind => Self::refused("ch-bad-kind"),
+            ChannelError::EmptyName => Self::refused("ch-empty-name"),
+            ChannelError::BadName => Self::new(
+                Status::UnprocessableEntity,
+                Notice::new("ch-bad-name").with_n(MAX_NAME_CHARS as i64),
+            ),
+            ChannelError::DuplicateName => {
+                Self::new(Status::Conflict, Notice::new("ch-duplicate-name"))
+            }
+            ChannelError::TooMany { max } => {
+                Self::new(Status::Conflict, Notice::new("ch-too-many").with_n(*max))
+            }
+            ChannelError::NeedsUrl => Self::refused("ch-needs-url"),
+            ChannelError::BadUrl => Self::refused("ch-bad-url"),
+            ChannelError::NeedsSecret => Self::refused("ch-needs-secret"),
+            ChannelError::BadSecret => Self::refused("ch-bad-secret"),
+            ChannelError::NeedsChatId => Self::refused("ch-needs-chat-id"),
+            ChannelError::BadChatId => Self::refused("ch-bad-chat-id"),
+            ChannelError::NeedsSmtpHost => Self::refused("ch-needs-smtp-host"),
+            ChannelError::BadSmtpHost => Self::refused("ch-bad-smtp-host"),
+            ChannelError::BadSmtpPort => Self::refused("ch-bad-smtp-port"),
+            ChannelError::BadSmtpTls => Self::refused("ch-bad-smtp-tls"),
+            ChannelError::NeedsSmtpPassword => Self::refused("ch-needs-smtp-password"),
+            ChannelError::BadFrom => Self::refused("ch-bad-from"),
+            ChannelError::BadTo => Self::refused("ch-bad-to"),
+            ChannelError::NotFound => Self::new(Status::NotFound, Notice::new("ch-not-found")),
+            ChannelError::NeedsReentry => Self::refused("ch-needs-reentry"),
+            ChannelError::Vault(error) => {
+                tracing::error!(%error, "sealing a channel failed");
+                Self::new(Status::InternalServerError, Notice::new("internal"))
+            }
+            ChannelError::Db(error) => Self::db(error),
+        }
+    }
+}
+
 /// A form page again, with its status and, when throttled or busy, a `Retry-After` header.
 pub struct Refused<P> {
     pub status: Status,
@@ -240,3 +345,58 @@ fn named_ids(ids: &[String]) -> String {
         .collect::<Vec<_>>()
         .join(", ")
 }
+
+/// Every notice code [`Problem::monitor`] and [`Problem::channel`] can give (their words are
+/// `err-<code>`; a unit test checks both languages have them).
+#[cfg(test)]
+pub const MONITORING_CODES: &[&str] = &[
+    "mon-no-key",
+    "mon-too-many-keys",
+    "mon-key-not-found",
+    "mon-bad-check",
+    "mon-no-preset",
+    "mon-preset-not-found",
+    "mon-schedule-missing",
+    "mon-schedule-both",
+    "mon-bad-interval",
+    "mon-bad-times",
+    "mon-needs-cap",
+    "mon-bad-cap",
+    "mon-over-cap",
+    "mon-too-many",
+    "mon-not-found",
+    "rule-bad-condition",
+    "rule-bad-threshold",
+    "rule-bad-calls",
+    "rule-needs-model",
+    "rule-bad-model",
+    "rule-bad-at-time",
+    "rule-no-channel",
+    "rule-needs-probe",
+    "rule-model-not-in-preset",
+    "rule-too-many",
+    "rule-channel-not-found",
+    "rule-not-found",
+    "ch-bad-kind",
+    "ch-empty-name",
+    "ch-bad-name",
+    "ch-duplicate-name",
+    "ch-too-many",
+    "ch-needs-url",
+    "ch-bad-url",
+    "ch-needs-secret",
+    "ch-bad-secret",
+    "ch-needs-chat-id",
+    "ch-bad-chat-id",
+    "ch-needs-smtp-host",
+    "ch-bad-smtp-host",
+    "ch-bad-smtp-port",
+    "ch-bad-smtp-tls",
+    "ch-needs-smtp-password",
+    "ch-bad-from",
+    "ch-bad-to",
+    "ch-not-found",
+    "ch-needs-reentry",
+    "internal",
+    "unavailable",
+];

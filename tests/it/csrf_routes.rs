@@ -33,10 +33,14 @@ enum Id {
     Token,
     Preset,
     History,
+    Monitor,
+    /// `/monitors/<id>/rules/<rule_id>/…`.
+    MonitorRule,
+    Channel,
 }
 
 /// One state-changing page route: its path as Rocket lists it, what `<id>` is, and plausible
-/// form fields (`{key}` stands for the saved key's id).
+/// form fields (`{key}` stands for the saved key's id, `{channel}` for the channel's).
 struct Case {
     path: &'static str,
     id: Id,
@@ -200,6 +204,74 @@ const TABLE: &[Case] = &[
         undoes_fixture: true,
         fields: &[],
     },
+    Case {
+        path: "/monitors",
+        id: Id::None,
+        undoes_fixture: false,
+        fields: &[
+            ("key_id", "{key}"),
+            ("check", "balance"),
+            ("every_minutes", "5"),
+        ],
+    },
+    Case {
+        path: "/monitors/<id>/run",
+        id: Id::Monitor,
+        undoes_fixture: false,
+        fields: &[],
+    },
+    Case {
+        path: "/monitors/<id>/pause",
+        id: Id::Monitor,
+        undoes_fixture: false,
+        fields: &[],
+    },
+    Case {
+        path: "/monitors/<id>/resume",
+        id: Id::Monitor,
+        undoes_fixture: false,
+        fields: &[],
+    },
+    Case {
+        path: "/monitors/<id>/delete",
+        id: Id::Monitor,
+        undoes_fixture: true,
+        fields: &[],
+    },
+    Case {
+        path: "/monitors/<id>/rules",
+        id: Id::Monitor,
+        undoes_fixture: false,
+        fields: &[("condition", "key_invalid"), ("channel_id", "{channel}")],
+    },
+    Case {
+        path: "/monitors/<id>/rules/<rule_id>/delete",
+        id: Id::MonitorRule,
+        undoes_fixture: true,
+        fields: &[],
+    },
+    Case {
+        path: "/channels",
+        id: Id::None,
+        undoes_fixture: false,
+        fields: &[
+            ("kind", "webhook"),
+            ("name", "second hook"),
+            ("url", "http://127.0.0.1:9/x"),
+        ],
+    },
+    Case {
+        path: "/channels/<id>/test",
+        id: Id::Channel,
+        undoes_fixture: false,
+        fields: &[],
+    },
+    Case {
+        path: "/channels/<id>/delete",
+        id: Id::Channel,
+        undoes_fixture: true,
+        fields: &[],
+    },
 ];
 
 /// The app's state-changing page routes: every method but GET/HEAD/OPTIONS, minus the JSON API
@@ -227,6 +299,9 @@ struct Fixture {
     token: i64,
     preset: i64,
     history: i64,
+    monitor: i64,
+    rule: i64,
+    channel: i64,
 }
 
 impl Fixture {
@@ -286,6 +361,49 @@ impl Fixture {
             .and_then(|l| l.strip_prefix("/history/"))
             .and_then(|id| id.parse().ok())
             .unwrap_or_else(|| panic!("POST /query did not store a run: {run:?}"));
+        submit(
+            &client,
+            "/channels",
+            &[
+                ("kind", "webhook"),
+                ("name", "fixture hook"),
+                ("url", "http://127.0.0.1:9/hook"),
+            ],
+        )
+        .await
+        .assert_redirect_to("/channels");
+        let channels = get(&client, "/channels").await;
+        let channel = single(
+            ids_in_actions(&channels.body, "/channels/", "/delete"),
+            "channel",
+        );
+        submit(
+            &client,
+            "/monitors",
+            &[("key_id", &key.to_string()), ("every_minutes", "60")],
+        )
+        .await
+        .assert_redirect_to("/monitors");
+        let monitors = get(&client, "/monitors").await;
+        let monitor = single(
+            ids_in_actions(&monitors.body, "/monitors/", "/delete"),
+            "monitor",
+        );
+        submit(
+            &client,
+            &format!("/monitors/{monitor}/rules"),
+            &[
+                ("condition", "points_below"),
+                ("threshold", "5"),
+                ("channel_id", &channel.to_string()),
+            ],
+        )
+        .await
+        .assert_redirect_to("/monitors");
+        let rule: i64 = app
+            .db()
+            .query_row("SELECT id FROM alert_rules", [], |r| r.get(0))
+            .expect("the fixture's rule");
         Self {
             app,
             client,
@@ -295,6 +413,9 @@ impl Fixture {
             token,
             preset,
             history,
+            monitor,
+            rule,
+            channel,
         }
     }
 
@@ -306,6 +427,14 @@ impl Fixture {
             Id::Token => self.token,
             Id::Preset => self.preset,
             Id::History => self.history,
+            Id::Monitor => self.monitor,
+            Id::MonitorRule => {
+                return case
+                    .path
+                    .replace("<id>", &self.monitor.to_string())
+                    .replace("<rule_id>", &self.rule.to_string());
+            }
+            Id::Channel => self.channel,
         };
         case.path.replace("<id>", &id.to_string())
     }
@@ -313,7 +442,12 @@ impl Fixture {
     fn fields_for(&self, case: &Case) -> Vec<(String, String)> {
         case.fields
             .iter()
-            .map(|(k, v)| (k.to_string(), v.replace("{key}", &self.key.to_string())))
+            .map(|(k, v)| {
+                let v = v
+                    .replace("{key}", &self.key.to_string())
+                    .replace("{channel}", &self.channel.to_string());
+                (k.to_string(), v)
+            })
             .collect()
     }
 

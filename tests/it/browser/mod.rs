@@ -9,6 +9,7 @@
 //!   mode: no sideways scrolling, nothing broken into single characters, busy buttons while a run
 //!   streams, the delete confirmation, no Chinese on English pages, readable chart labels. A
 //!   full-page PNG of every page lands in `target/screenshots/` on every run.
+//! - [`monitoring`]: a channel, a monitor with a rule, a test message, the delivery log.
 //! - [`weight`]: the bytes a 50-row page costs (no browser).
 //!
 //! On failure the panic names the step, and a screenshot and the page source are saved to
@@ -44,6 +45,7 @@ macro_rules! ensure {
 }
 
 mod daily_loop;
+mod monitoring;
 mod tour;
 mod weight;
 

@@ -2,7 +2,7 @@
 //! and a few in dark mode. One chromedriver; one browser (its own profile and cookies) per
 //! language, signed out first (quick query, sign-in pages), then signed up, walking through
 //! keys, presets, a streamed query, the dashboard, history, both trends, the account, the
-//! one-time token page, both delete confirmations and the 404 page.
+//! one-time token page, the monitoring pages (channels, monitors, the delivery log), both delete confirmations and the 404 page.
 //!
 //! On every page, at both widths ([`LAYOUT_JS`]): nothing scrolls sideways (the page or a box in
 //! it), no text breaks into one or two characters a line, no button, badge, date or label wraps,
@@ -379,6 +379,8 @@ impl Tour<'_> {
         self.goto("/account").await?;
         self.check_page("account").await?;
         self.new_token().await?;
+        self.begin("monitoring pages");
+        self.monitoring_pages().await?;
         self.begin("confirmations");
         self.goto(&format!("/presets/{preset_id}/delete")).await?;
         self.check_page("preset-delete").await?;
@@ -431,6 +433,21 @@ impl Tour<'_> {
     }
 
     /// The layout checks at both widths, with a screenshot of each; ends at the phone width.
+    /// The channels page, the monitors page empty and with a monitor on the saved key (ticked
+    /// already: it is the only one), and the empty delivery log.
+    async fn monitoring_pages(&self) -> Step<()> {
+        self.goto("/channels").await?;
+        self.check_page("channels").await?;
+        self.goto("/monitors").await?;
+        self.check_page("monitors-empty").await?;
+        self.click("#monitor-form button[type=submit]").await?;
+        self.wait_for_elements("/monitors", "section.monitor", 1)
+            .await?;
+        self.check_page("monitors").await?;
+        self.goto("/monitors/deliveries").await?;
+        self.check_page("deliveries").await
+    }
+
     async fn check_page(&self, page: &str) -> Step<()> {
         for width in [DESKTOP, PHONE] {
             self.set_width(width).await?;

@@ -141,6 +141,7 @@ pub fn row(
 
 /// A healthy row of the points regime: no headers, the answer from the balance.
 /// `price`: the known price (and how), else `calls_left_range` is the range the tiers allow.
+#[allow(dead_code)] // used by tests/it/points.rs on main
 pub fn points_row(
     model: &str,
     available: f64,

@@ -5,8 +5,10 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use modelscope_balance::clock::{Clock, ManualClock, SystemClock};
 use rocket::Shutdown;
 use rocket::figment::Figment;
 use rocket::local::asynchronous::Client;
@@ -22,6 +24,8 @@ pub struct TestApp {
     dir: TempDir,
     pub upstream: MockServer,
     config: Figment,
+    /// The scheduler's clock, shared by every start: tests move it instead of sleeping.
+    pub clock: ManualClock,
 }
 
 impl TestApp {
@@ -49,7 +53,14 @@ impl TestApp {
             dir,
             upstream,
             config,
+            clock: ManualClock::starting_at(SystemClock.now_ms()),
         }
+    }
+
+    /// Moves the scheduler's clock on by `by` and lets the app's tasks see it.
+    pub async fn advance(&self, by: Duration) {
+        self.clock.advance(by);
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 
     /// The configuration the app starts with: the repository's `Rocket.toml` (so the real body
@@ -74,7 +85,11 @@ impl TestApp {
         &self,
         tweak: impl FnOnce(Figment) -> Figment,
     ) -> Result<Client, rocket::Error> {
-        Client::tracked(modelscope_balance::rocket_from(tweak(self.config()))).await
+        Client::tracked(modelscope_balance::rocket_with_clock(
+            tweak(self.config()),
+            Arc::new(self.clock.clone()),
+        ))
+        .await
     }
 
     /// Runs the real binary on this data dir (loopback, any free port, plus `vars`) and waits
@@ -122,7 +137,7 @@ impl TestApp {
             .merge(("port", port))
             .merge(("address", "127.0.0.1"))
             .merge(("secure_cookies", false));
-        let rocket = modelscope_balance::rocket_from(config)
+        let rocket = modelscope_balance::rocket_with_clock(config, Arc::new(self.clock.clone()))
             .ignite()
             .await
             .expect("the app ignites");

@@ -8,8 +8,10 @@ pub mod app;
 pub mod db;
 pub mod html;
 pub mod http;
+pub mod monitoring;
 pub mod points;
 pub mod secrets;
+pub mod smtp;
 pub mod upstream;
 pub mod users;
 

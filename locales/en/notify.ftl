@@ -1,0 +1,22 @@
+# Notification messages (sent to webhooks, bots and email). Short and actionable.
+notify-title-alert = ModelScope quota alert
+notify-title-recovered = ModelScope quota recovered
+notify-title-summary = ModelScope daily summary
+notify-title-test = ModelScope test message
+notify-key = { $label } { $masked }
+notify-points-below = { $key }: { $value } points available (below { $threshold }), about { $calls } calls of a flagship model
+notify-points-recovered = { $key }: { $value } points available, back above { $threshold }
+notify-grant = ; log in to ModelScope before 00:00 tomorrow to claim today's short-term points
+notify-calls-below = { $key }: about { $value } calls of { $model } left (below { $threshold })
+notify-calls-recovered = { $key }: about { $value } calls of { $model } left, back above { $threshold }
+notify-key-invalid = { $key }: the key is refused ({ $reason }); check it on ModelScope
+notify-key-recovered = { $key }: the key works again
+notify-model-gone = { $key }: { $models } is no longer served; remove it from the preset or use another model
+notify-model-back = { $key }: { $models } can be called again
+notify-refused-invalid_key = invalid or revoked
+notify-refused-account_not_eligible = account not bound to Alibaba Cloud or not verified
+notify-summary-head = Daily summary ({ $date })
+notify-summary-line = { $key }: { $value } points available, about { $calls } calls of a flagship model
+notify-summary-unknown = { $key }: no balance known yet
+notify-test = Test message: the channel “{ $name }” receives ModelScope quota alerts.
+notify-link = Details: { $url }

@@ -1,0 +1,22 @@
+# Notification messages (sent to webhooks, bots and email). Short and actionable.
+notify-title-alert = ModelScope 额度提醒
+notify-title-recovered = ModelScope 额度已恢复
+notify-title-summary = ModelScope 每日汇总
+notify-title-test = ModelScope 测试消息
+notify-key = { $label } { $masked }
+notify-points-below = { $key }：可用魔粒 { $value }（低于 { $threshold }），约可调用旗舰模型 { $calls } 次
+notify-points-recovered = { $key }：可用魔粒 { $value }，已回到 { $threshold } 以上
+notify-grant = ；短期魔粒明天 00:00 前需登录魔搭领取
+notify-calls-below = { $key }：{ $model } 约可调用 { $value } 次（低于 { $threshold }）
+notify-calls-recovered = { $key }：{ $model } 约可调用 { $value } 次，已回到 { $threshold } 次以上
+notify-key-invalid = { $key }：Key 被拒绝（{ $reason }），请到魔搭检查这个 Key
+notify-key-recovered = { $key }：Key 已恢复可用
+notify-model-gone = { $key }：模型 { $models } 已不再提供，请从预设中移除或换用其他模型
+notify-model-back = { $key }：模型 { $models } 又可以调用了
+notify-refused-invalid_key = Key 无效或已被撤销
+notify-refused-account_not_eligible = 账号未绑定阿里云或未实名认证
+notify-summary-head = 每日汇总（{ $date }）
+notify-summary-line = { $key }：可用魔粒 { $value }，约可调用旗舰模型 { $calls } 次
+notify-summary-unknown = { $key }：暂无余额数据
+notify-test = 测试消息：通知渠道「{ $name }」可以正常收到 ModelScope 额度提醒。
+notify-link = 详情：{ $url }

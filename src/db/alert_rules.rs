@@ -1,0 +1,228 @@
+//! Alert rules on monitors, the state of each rule per key (firing or not), and the daily
+//! summaries they ask for.
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::DbError;
+use crate::ids::{ChannelId, KeyId, MonitorId, RuleId, UserId};
+
+/// An `alert_rules` row, with its channel's name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredRule {
+    pub id: RuleId,
+    pub monitor_id: MonitorId,
+    pub user_id: UserId,
+    pub condition: String,
+    pub threshold: Option<f64>,
+    pub model: Option<String>,
+    pub at_time: Option<String>,
+    pub channel_id: ChannelId,
+    pub channel_name: String,
+    pub next_summary_at: Option<i64>,
+}
+
+const RULE_COLUMNS: &str = "r.id, r.monitor_id, r.user_id, r.condition, r.threshold, r.model,
+    r.at_time, r.channel_id, c.name, r.next_summary_at";
+
+fn rule_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredRule> {
+    Ok(StoredRule {
+        id: row.get(0)?,
+        monitor_id: row.get(1)?,
+        user_id: row.get(2)?,
+        condition: row.get(3)?,
+        threshold: row.get(4)?,
+        model: row.get(5)?,
+        at_time: row.get(6)?,
+        channel_id: row.get(7)?,
+        channel_name: row.get(8)?,
+        next_summary_at: row.get(9)?,
+    })
+}
+
+/// A rule about to be stored.
+#[derive(Debug, Clone)]
+pub struct NewRuleRow<'a> {
+    pub monitor_id: MonitorId,
+    pub user_id: UserId,
+    pub condition: &'a str,
+    pub threshold: Option<f64>,
+    pub model: Option<&'a str>,
+    pub at_time: Option<&'a str>,
+    pub channel_id: ChannelId,
+    pub created_at: i64,
+    pub next_summary_at: Option<i64>,
+}
+
+/// Stores a rule when both the monitor and the channel are the user's; `None` otherwise.
+pub fn insert_rule(conn: &Connection, new: &NewRuleRow<'_>) -> Result<Option<RuleId>, DbError> {
+    let inserted = conn.execute(
+        "INSERT INTO alert_rules (monitor_id, user_id, condition, threshold, model, at_time,
+            channel_id, created_at, next_summary_at)
+         SELECT m.id, ?2, ?3, ?4, ?5, ?6, c.id, ?8, ?9
+         FROM monitors m JOIN channels c ON c.id = ?7 AND c.user_id = ?2
+         WHERE m.id = ?1 AND m.user_id = ?2",
+        params![
+            new.monitor_id,
+            new.user_id,
+            new.condition,
+            new.threshold,
+            new.model,
+            new.at_time,
+            new.channel_id,
+            new.created_at,
+            new.next_summary_at,
+        ],
+    )?;
+    Ok((inserted == 1).then(|| RuleId(conn.last_insert_rowid())))
+}
+
+pub fn count_rules(conn: &Connection, monitor_id: MonitorId) -> Result<i64, DbError> {
+    Ok(conn.query_row(
+        "SELECT count(*) FROM alert_rules WHERE monitor_id = ?1",
+        [monitor_id],
+        |r| r.get(0),
+    )?)
+}
+
+pub fn delete_rule_for_user(
+    conn: &Connection,
+    user_id: UserId,
+    monitor_id: MonitorId,
+    rule_id: RuleId,
+) -> Result<bool, DbError> {
+    Ok(conn.execute(
+        "DELETE FROM alert_rules WHERE id = ?1 AND monitor_id = ?2 AND user_id = ?3",
+        params![rule_id, monitor_id, user_id],
+    )? == 1)
+}
+
+pub fn rules_for_user(conn: &Connection, user_id: UserId) -> Result<Vec<StoredRule>, DbError> {
+    let mut statement = conn.prepare_cached(&format!(
+        "SELECT {RULE_COLUMNS} FROM alert_rules r JOIN channels c ON c.id = r.channel_id
+         WHERE r.user_id = ?1 ORDER BY r.monitor_id, r.id"
+    ))?;
+    let rows = statement
+        .query_map([user_id], rule_from_row)?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+pub fn rules_of(conn: &Connection, monitor_id: MonitorId) -> Result<Vec<StoredRule>, DbError> {
+    let mut statement = conn.prepare_cached(&format!(
+        "SELECT {RULE_COLUMNS} FROM alert_rules r JOIN channels c ON c.id = r.channel_id
+         WHERE r.monitor_id = ?1 ORDER BY r.id"
+    ))?;
+    let rows = statement
+        .query_map([monitor_id], rule_from_row)?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+/// Daily summaries due at `now`, at most `limit`.
+pub fn summaries_due(
+    conn: &Connection,
+    now: i64,
+    limit: usize,
+) -> Result<Vec<StoredRule>, DbError> {
+    let mut statement = conn.prepare_cached(&format!(
+        "SELECT {RULE_COLUMNS} FROM alert_rules r JOIN channels c ON c.id = r.channel_id
+         WHERE r.next_summary_at <= ?1 ORDER BY r.next_summary_at LIMIT ?2"
+    ))?;
+    let rows = statement
+        .query_map(params![now, limit as i64], rule_from_row)?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+/// Moves a summary on to `next` if it is still due at `was` (so one scheduler sends it).
+pub fn claim_summary(
+    conn: &Connection,
+    rule_id: RuleId,
+    was: i64,
+    next: i64,
+) -> Result<bool, DbError> {
+    Ok(conn.execute(
+        "UPDATE alert_rules SET next_summary_at = ?3 WHERE id = ?1 AND next_summary_at = ?2",
+        params![rule_id, was, next],
+    )? == 1)
+}
+
+pub fn next_summary(conn: &Connection) -> Result<Option<i64>, DbError> {
+    Ok(conn.query_row(
+        "SELECT min(next_summary_at) FROM alert_rules WHERE next_summary_at IS NOT NULL",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+/// Whether the rule's condition held for the key at the last look; `None` before the first.
+pub fn alert_state(
+    conn: &Connection,
+    rule_id: RuleId,
+    key_id: KeyId,
+) -> Result<Option<bool>, DbError> {
+    Ok(conn
+        .query_row(
+            "SELECT active FROM alert_states WHERE rule_id = ?1 AND api_key_id = ?2",
+            params![rule_id, key_id],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+/// Records whether the condition holds; `since` changes only when `active` does.
+pub fn set_alert_state(
+    conn: &Connection,
+    rule_id: RuleId,
+    key_id: KeyId,
+    active: bool,
+    now: i64,
+) -> Result<(), DbError> {
+    conn.execute(
+        "INSERT INTO alert_states (rule_id, api_key_id, active, since)
+         SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM alert_rules WHERE id = ?1)
+           AND EXISTS (SELECT 1 FROM api_keys WHERE id = ?2)
+         ON CONFLICT (rule_id, api_key_id) DO UPDATE SET active = excluded.active,
+            since = CASE WHEN active = excluded.active THEN since ELSE excluded.since END",
+        params![rule_id, key_id, active, now],
+    )?;
+    Ok(())
+}
+
+/// Rules of the user whose condition holds now, with the key: `(rule, key)`.
+pub fn active_alerts(conn: &Connection, user_id: UserId) -> Result<Vec<(RuleId, KeyId)>, DbError> {
+    let mut statement = conn.prepare_cached(
+        "SELECT s.rule_id, s.api_key_id FROM alert_states s
+         JOIN alert_rules r ON r.id = s.rule_id
+         WHERE r.user_id = ?1 AND s.active = 1",
+    )?;
+    let rows = statement
+        .query_map([user_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+/// Total points (available plus frozen) read for `key_id` since `since`, oldest first, and
+/// the last reading before it: what tells whether today's login grant came.
+pub fn totals_since(
+    conn: &Connection,
+    key_id: KeyId,
+    since: i64,
+) -> Result<(Option<f64>, Vec<f64>), DbError> {
+    let baseline = conn
+        .query_row(
+            "SELECT balance_total FROM queries WHERE api_key_id = ?1 AND started_at < ?2
+               AND balance_total IS NOT NULL ORDER BY started_at DESC, id DESC LIMIT 1",
+            params![key_id, since],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let mut statement = conn.prepare_cached(
+        "SELECT balance_total FROM queries WHERE api_key_id = ?1 AND started_at >= ?2
+           AND balance_total IS NOT NULL ORDER BY started_at, id LIMIT 500",
+    )?;
+    let today = statement
+        .query_map(params![key_id, since], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    Ok((baseline, today))
+}

@@ -1,0 +1,393 @@
+//! The `monitors` and `monitor_keys` tables: schedules over saved keys and what they last saw
+//! (their alert rules are in `alert_rules.rs`). Every read of a user's rows takes the
+//! `UserId`, so another user's id is simply not found.
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::DbError;
+use crate::ids::{KeyId, MonitorId, PresetId, RunId, UserId};
+
+/// A `monitors` row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredMonitor {
+    pub id: MonitorId,
+    pub user_id: UserId,
+    /// `check` or `probe`.
+    pub kind: String,
+    pub preset_id: Option<PresetId>,
+    pub preset_name: Option<String>,
+    pub every_minutes: Option<i64>,
+    pub at_times: Option<String>,
+    pub daily_cost_cap: Option<f64>,
+    pub jitter_secs: i64,
+    pub paused: bool,
+    pub run_requested: bool,
+    pub created_at: i64,
+    pub next_run_at: i64,
+    pub lease_until: Option<i64>,
+    pub last_run_at: Option<i64>,
+    pub last_outcome: Option<String>,
+    pub last_reason: Option<String>,
+    pub failures: i64,
+    pub spent_day: Option<i64>,
+    pub spent_points: f64,
+}
+
+const COLUMNS: &str = "m.id, m.user_id, m.kind, m.preset_id, p.name, m.every_minutes, m.at_times,
+    m.daily_cost_cap, m.jitter_secs, m.paused, m.run_requested, m.created_at, m.next_run_at,
+    m.lease_until, m.last_run_at, m.last_outcome, m.last_reason, m.failures, m.spent_day,
+    m.spent_points";
+
+const FROM: &str = "monitors m LEFT JOIN presets p ON p.id = m.preset_id";
+
+fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredMonitor> {
+    Ok(StoredMonitor {
+        id: row.get(0)?,
+        user_id: row.get(1)?,
+        kind: row.get(2)?,
+        preset_id: row.get(3)?,
+        preset_name: row.get(4)?,
+        every_minutes: row.get(5)?,
+        at_times: row.get(6)?,
+        daily_cost_cap: row.get(7)?,
+        jitter_secs: row.get(8)?,
+        paused: row.get(9)?,
+        run_requested: row.get(10)?,
+        created_at: row.get(11)?,
+        next_run_at: row.get(12)?,
+        lease_until: row.get(13)?,
+        last_run_at: row.get(14)?,
+        last_outcome: row.get(15)?,
+        last_reason: row.get(16)?,
+        failures: row.get(17)?,
+        spent_day: row.get(18)?,
+        spent_points: row.get(19)?,
+    })
+}
+
+/// A monitor about to be stored.
+#[derive(Debug, Clone)]
+pub struct NewMonitorRow<'a> {
+    pub user_id: UserId,
+    pub kind: &'a str,
+    pub preset_id: Option<PresetId>,
+    pub every_minutes: Option<i64>,
+    pub at_times: Option<&'a str>,
+    pub daily_cost_cap: Option<f64>,
+    pub jitter_secs: i64,
+    pub created_at: i64,
+    pub next_run_at: i64,
+    pub keys: &'a [KeyId],
+}
+
+/// Why a monitor was not stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InsertRefused {
+    /// One of the keys is not the user's.
+    KeyNotFound,
+    /// The preset is not the user's.
+    PresetNotFound,
+}
+
+/// Stores a monitor and its keys in one transaction, checking that every key and the preset
+/// belong to the user.
+pub fn insert(
+    conn: &mut Connection,
+    new: &NewMonitorRow<'_>,
+) -> Result<Result<MonitorId, InsertRefused>, DbError> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    if let Some(preset) = new.preset_id {
+        let owned: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM presets WHERE id = ?1 AND user_id = ?2)",
+            params![preset, new.user_id],
+            |r| r.get(0),
+        )?;
+        if !owned {
+            return Ok(Err(InsertRefused::PresetNotFound));
+        }
+    }
+    tx.execute(
+        "INSERT INTO monitors (user_id, kind, preset_id, every_minutes, at_times, daily_cost_cap,
+            jitter_secs, created_at, next_run_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            new.user_id,
+            new.kind,
+            new.preset_id,
+            new.every_minutes,
+            new.at_times,
+            new.daily_cost_cap,
+            new.jitter_secs,
+            new.created_at,
+            new.next_run_at,
+        ],
+    )?;
+    let id = MonitorId(tx.last_insert_rowid());
+    for key in new.keys {
+        let added = tx.execute(
+            "INSERT OR IGNORE INTO monitor_keys (monitor_id, api_key_id)
+             SELECT ?1, id FROM api_keys WHERE id = ?2 AND user_id = ?3",
+            params![id, key, new.user_id],
+        )?;
+        if added == 0 {
+            let duplicate: bool = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM monitor_keys WHERE monitor_id = ?1 AND api_key_id = ?2)",
+                params![id, key],
+                |r| r.get(0),
+            )?;
+            if !duplicate {
+                return Ok(Err(InsertRefused::KeyNotFound));
+            }
+        }
+    }
+    tx.commit()?;
+    Ok(Ok(id))
+}
+
+pub fn count_for_user(conn: &Connection, user_id: UserId) -> Result<i64, DbError> {
+    Ok(conn.query_row(
+        "SELECT count(*) FROM monitors WHERE user_id = ?1",
+        [user_id],
+        |r| r.get(0),
+    )?)
+}
+
+pub fn list_for_user(conn: &Connection, user_id: UserId) -> Result<Vec<StoredMonitor>, DbError> {
+    let mut statement = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM {FROM} WHERE m.user_id = ?1 ORDER BY m.id"
+    ))?;
+    let rows = statement
+        .query_map([user_id], from_row)?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+pub fn get_for_user(
+    conn: &Connection,
+    user_id: UserId,
+    id: MonitorId,
+) -> Result<Option<StoredMonitor>, DbError> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {COLUMNS} FROM {FROM} WHERE m.id = ?1 AND m.user_id = ?2"),
+            params![id, user_id],
+            from_row,
+        )
+        .optional()?)
+}
+
+/// For the scheduler, which acts for whoever owns the monitor.
+pub fn get(conn: &Connection, id: MonitorId) -> Result<Option<StoredMonitor>, DbError> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {COLUMNS} FROM {FROM} WHERE m.id = ?1"),
+            [id],
+            from_row,
+        )
+        .optional()?)
+}
+
+pub fn delete_for_user(conn: &Connection, user_id: UserId, id: MonitorId) -> Result<bool, DbError> {
+    Ok(conn.execute(
+        "DELETE FROM monitors WHERE id = ?1 AND user_id = ?2",
+        params![id, user_id],
+    )? == 1)
+}
+
+/// Pauses, or resumes with the next run at `next_run_at` and the failure count cleared.
+pub fn set_paused(
+    conn: &Connection,
+    user_id: UserId,
+    id: MonitorId,
+    paused: bool,
+    next_run_at: Option<i64>,
+) -> Result<bool, DbError> {
+    Ok(conn.execute(
+        "UPDATE monitors SET paused = ?3,
+            next_run_at = coalesce(?4, next_run_at),
+            failures = CASE WHEN ?3 THEN failures ELSE 0 END,
+            last_reason = CASE WHEN ?3 THEN last_reason
+                               WHEN last_outcome = 'failed' THEN NULL ELSE last_reason END
+         WHERE id = ?1 AND user_id = ?2",
+        params![id, user_id, paused, next_run_at],
+    )? == 1)
+}
+
+/// Asks for one run at the next tick ("run now").
+pub fn request_run(conn: &Connection, user_id: UserId, id: MonitorId) -> Result<bool, DbError> {
+    Ok(conn.execute(
+        "UPDATE monitors SET run_requested = 1 WHERE id = ?1 AND user_id = ?2",
+        params![id, user_id],
+    )? == 1)
+}
+
+/// A monitor the scheduler took for one run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Claimed {
+    pub id: MonitorId,
+    pub user_id: UserId,
+    /// The slot it was due at.
+    pub slot: i64,
+    /// Asked for with "run now" (the schedule stays as it is).
+    pub requested: bool,
+}
+
+/// Takes up to `limit` monitors that are due at `now` (or asked to run) and not held by a run,
+/// holding each until `lease_until`. One statement, so two schedulers never take the same one.
+pub fn claim_due(
+    conn: &Connection,
+    now: i64,
+    lease_until: i64,
+    limit: usize,
+) -> Result<Vec<Claimed>, DbError> {
+    let mut statement = conn.prepare_cached(
+        "UPDATE monitors SET lease_until = ?2 WHERE id IN (
+             SELECT id FROM monitors
+             WHERE (run_requested = 1 OR (paused = 0 AND next_run_at <= ?1))
+               AND (lease_until IS NULL OR lease_until <= ?1)
+             ORDER BY run_requested DESC, next_run_at LIMIT ?3)
+         RETURNING id, user_id, next_run_at, run_requested, paused",
+    )?;
+    let rows = statement
+        .query_map(params![now, lease_until, limit as i64], |r| {
+            let requested: bool = r.get(3)?;
+            let paused: bool = r.get(4)?;
+            let slot: i64 = r.get(2)?;
+            Ok(Claimed {
+                id: r.get(0)?,
+                user_id: r.get(1)?,
+                slot,
+                // A due monitor asked to run as well just runs its slot.
+                requested: requested && (paused || slot > now),
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut rows = rows;
+    rows.sort_by_key(|c| (c.slot, c.id));
+    Ok(rows)
+}
+
+/// The earliest time (unix seconds) any monitor wants the scheduler: a due slot, a "run now",
+/// or a lease that runs out.
+pub fn next_wanted(conn: &Connection, now: i64) -> Result<Option<i64>, DbError> {
+    Ok(conn.query_row(
+        "SELECT min(CASE WHEN lease_until > ?1 THEN lease_until
+                         WHEN run_requested = 1 THEN ?1
+                         ELSE next_run_at END)
+         FROM monitors WHERE paused = 0 OR run_requested = 1",
+        [now],
+        |r| r.get(0),
+    )?)
+}
+
+/// What a finished run changes on its monitor.
+#[derive(Debug, Clone)]
+pub struct Finish<'a> {
+    /// The next slot; `None` keeps the schedule as it is (a "run now").
+    pub next_run_at: Option<i64>,
+    pub last_run_at: i64,
+    pub outcome: &'a str,
+    pub reason: Option<&'a str>,
+    pub failures: i64,
+    pub spent_day: Option<i64>,
+    pub spent_points: f64,
+}
+
+/// Records a finished run and frees the monitor. A monitor deleted meanwhile stays deleted.
+pub fn finish(conn: &Connection, id: MonitorId, done: &Finish<'_>) -> Result<(), DbError> {
+    conn.execute(
+        "UPDATE monitors SET lease_until = NULL, run_requested = 0,
+            next_run_at = coalesce(?2, next_run_at), last_run_at = ?3, last_outcome = ?4,
+            last_reason = ?5, failures = ?6, spent_day = ?7, spent_points = ?8
+         WHERE id = ?1",
+        params![
+            id,
+            done.next_run_at,
+            done.last_run_at,
+            done.outcome,
+            done.reason,
+            done.failures,
+            done.spent_day,
+            done.spent_points,
+        ],
+    )?;
+    Ok(())
+}
+
+/// Frees a monitor without recording a run (the scheduler is stopping).
+pub fn release(conn: &Connection, id: MonitorId) -> Result<(), DbError> {
+    conn.execute("UPDATE monitors SET lease_until = NULL WHERE id = ?1", [id])?;
+    Ok(())
+}
+
+/// A key a monitor watches, with what it last saw.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MonitorKey {
+    pub monitor_id: MonitorId,
+    pub key_id: KeyId,
+    pub label: String,
+    pub last_four: String,
+    pub last_run_id: Option<RunId>,
+    pub last_run_at: Option<i64>,
+    pub last_code: Option<String>,
+    pub last_available: Option<f64>,
+}
+
+fn key_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<MonitorKey> {
+    Ok(MonitorKey {
+        monitor_id: row.get(0)?,
+        key_id: row.get(1)?,
+        label: row.get(2)?,
+        last_four: row.get(3)?,
+        last_run_id: row.get(4)?,
+        last_run_at: row.get(5)?,
+        last_code: row.get(6)?,
+        last_available: row.get(7)?,
+    })
+}
+
+const KEY_COLUMNS: &str = "mk.monitor_id, mk.api_key_id, k.label, k.last_four, mk.last_run_id,
+    mk.last_run_at, mk.last_code, mk.last_available";
+
+/// The keys of every monitor of the user, by monitor and label.
+pub fn keys_for_user(conn: &Connection, user_id: UserId) -> Result<Vec<MonitorKey>, DbError> {
+    let mut statement = conn.prepare_cached(&format!(
+        "SELECT {KEY_COLUMNS} FROM monitor_keys mk
+         JOIN monitors m ON m.id = mk.monitor_id JOIN api_keys k ON k.id = mk.api_key_id
+         WHERE m.user_id = ?1 ORDER BY mk.monitor_id, k.label COLLATE NOCASE"
+    ))?;
+    let rows = statement
+        .query_map([user_id], key_from_row)?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+pub fn keys_of(conn: &Connection, monitor_id: MonitorId) -> Result<Vec<MonitorKey>, DbError> {
+    let mut statement = conn.prepare_cached(&format!(
+        "SELECT {KEY_COLUMNS} FROM monitor_keys mk JOIN api_keys k ON k.id = mk.api_key_id
+         WHERE mk.monitor_id = ?1 ORDER BY k.label COLLATE NOCASE"
+    ))?;
+    let rows = statement
+        .query_map([monitor_id], key_from_row)?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+/// What one key's run saw.
+pub fn set_key_result(
+    conn: &Connection,
+    monitor_id: MonitorId,
+    key_id: KeyId,
+    run_id: Option<RunId>,
+    at: i64,
+    code: &str,
+    available: Option<f64>,
+) -> Result<(), DbError> {
+    conn.execute(
+        "UPDATE monitor_keys SET last_run_id = (SELECT id FROM queries WHERE id = ?3),
+            last_run_at = ?4, last_code = ?5, last_available = ?6
+         WHERE monitor_id = ?1 AND api_key_id = ?2",
+        params![monitor_id, key_id, run_id, at, code, available],
+    )?;
+    Ok(())
+}

@@ -1,0 +1,267 @@
+//! Notification channels: a user's webhooks, chat bots and mail servers. What is secret (a
+//! webhook URL with its token, a bot secret or token, an SMTP password) is sealed in the vault
+//! like an API key and exists in plaintext only in memory while a message is sent; the page
+//! shows a hint (the host and the last four characters). Here: what a channel is and what can
+//! go wrong; `channel_check` checks a form, `channel_store` seals, stores and opens.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroize;
+
+use crate::crypto::VaultError;
+use crate::db::DbError;
+use crate::i18n::Lang;
+
+pub const MAX_CHANNELS_PER_USER: i64 = 20;
+pub(super) const MAX_URL_CHARS: usize = 2048;
+pub(super) const MAX_SECRET_CHARS: usize = 512;
+pub(super) const MAX_FIELD_CHARS: usize = 254;
+pub(super) const MAX_RECIPIENTS: usize = 10;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Webhook,
+    DingTalk,
+    Feishu,
+    WeCom,
+    Telegram,
+    Bark,
+    ServerChan,
+    Email,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 8] = [
+        Self::Webhook,
+        Self::DingTalk,
+        Self::Feishu,
+        Self::WeCom,
+        Self::Telegram,
+        Self::Bark,
+        Self::ServerChan,
+        Self::Email,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Webhook => "webhook",
+            Self::DingTalk => "dingtalk",
+            Self::Feishu => "feishu",
+            Self::WeCom => "wecom",
+            Self::Telegram => "telegram",
+            Self::Bark => "bark",
+            Self::ServerChan => "serverchan",
+            Self::Email => "email",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == text.trim())
+    }
+}
+
+/// How to talk to an SMTP server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Plain connection upgraded with STARTTLS (required), usually port 587.
+    #[default]
+    Starttls,
+    /// TLS from the first byte, usually port 465.
+    Tls,
+    /// No encryption (a relay on your own network only).
+    None,
+}
+
+impl SmtpTls {
+    pub(super) fn parse(text: &str) -> Option<Self> {
+        match text.trim() {
+            "" | "starttls" => Some(Self::Starttls),
+            "tls" => Some(Self::Tls),
+            "none" => Some(Self::None),
+            _ => None,
+        }
+    }
+
+    pub(super) fn default_port(self) -> u16 {
+        match self {
+            Self::Starttls => 587,
+            Self::Tls => 465,
+            Self::None => 25,
+        }
+    }
+}
+
+/// What is not secret about a channel (stored as JSON).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Settings {
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub chat_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub smtp_host: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub smtp_port: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub smtp_user: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub smtp_from: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub smtp_to: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub smtp_tls: Option<SmtpTls>,
+    /// The language messages are written in (`zh-CN` or `en`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub lang: Option<String>,
+}
+
+impl Settings {
+    pub fn lang(&self) -> Lang {
+        self.lang
+            .as_deref()
+            .and_then(Lang::parse)
+            .unwrap_or_default()
+    }
+}
+
+/// A channel's secrets, in memory only for one call: never printed, wiped on drop.
+#[derive(Clone, Default, Serialize, Deserialize)]
+pub struct Secrets {
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub secret: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub password: Option<String>,
+}
+
+impl Secrets {
+    /// Every secret text, for redacting a receiver's answer: each secret whole, and the parts
+    /// of a URL that may be its token (path segments, query values, user info), longest first.
+    pub fn texts(&self) -> Vec<String> {
+        let mut texts: Vec<String> = [&self.url, &self.secret, &self.password]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect();
+        if let Some(url) = self
+            .url
+            .as_deref()
+            .and_then(|u| reqwest::Url::parse(u).ok())
+        {
+            texts.extend(url.path_segments().into_iter().flatten().map(str::to_owned));
+            texts.extend(url.query_pairs().map(|(_, v)| v.into_owned()));
+            texts.push(url.username().to_owned());
+            texts.extend(url.password().map(str::to_owned));
+        }
+        texts.retain(|t| t.chars().count() >= 6);
+        texts.sort_by_key(|t| std::cmp::Reverse(t.len()));
+        texts.dedup();
+        texts
+    }
+}
+
+impl Drop for Secrets {
+    fn drop(&mut self) {
+        for text in [&mut self.url, &mut self.secret, &mut self.password]
+            .into_iter()
+            .flatten()
+        {
+            text.zeroize();
+        }
+    }
+}
+
+impl fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secrets(<redacted>)")
+    }
+}
+
+/// A channel's fields as the form sent them.
+#[derive(Default, Clone)]
+pub struct ChannelAsk {
+    pub kind: Option<String>,
+    pub name: Option<String>,
+    pub url: Option<String>,
+    pub secret: Option<String>,
+    pub chat_id: Option<String>,
+    pub smtp_host: Option<String>,
+    pub smtp_port: Option<String>,
+    pub smtp_user: Option<String>,
+    pub smtp_password: Option<String>,
+    pub smtp_from: Option<String>,
+    pub smtp_to: Option<String>,
+    pub smtp_tls: Option<String>,
+    pub lang: Option<String>,
+}
+
+impl fmt::Debug for ChannelAsk {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChannelAsk")
+            .field("kind", &self.kind)
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A checked channel, ready to seal and store.
+#[derive(Debug)]
+pub struct NewChannel {
+    pub kind: Kind,
+    pub name: String,
+    pub settings: Settings,
+    pub secrets: Secrets,
+    pub hint: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ChannelError {
+    #[error(
+        "kind must be one of webhook, dingtalk, feishu, wecom, telegram, bark, serverchan, email"
+    )]
+    BadKind,
+    #[error("the name is empty")]
+    EmptyName,
+    #[error("the name is too long or has control characters")]
+    BadName,
+    #[error("a channel of that name exists")]
+    DuplicateName,
+    #[error("at most {max} channels per user")]
+    TooMany { max: i64 },
+    #[error("this kind needs an http(s) URL")]
+    NeedsUrl,
+    #[error("the URL is not a valid http(s) URL")]
+    BadUrl,
+    #[error("this kind needs a secret")]
+    NeedsSecret,
+    #[error("the secret is too long or has spaces or control characters")]
+    BadSecret,
+    #[error("Telegram needs a chat_id")]
+    NeedsChatId,
+    #[error("the chat_id is not valid")]
+    BadChatId,
+    #[error("email needs an SMTP host")]
+    NeedsSmtpHost,
+    #[error("the SMTP host is not a host name")]
+    BadSmtpHost,
+    #[error("the SMTP port must be 1 to 65535")]
+    BadSmtpPort,
+    #[error("the SMTP security must be starttls, tls or none")]
+    BadSmtpTls,
+    #[error("an SMTP user needs a password")]
+    NeedsSmtpPassword,
+    #[error("the From address is not an email address")]
+    BadFrom,
+    #[error("the To addresses are not email addresses (1 to {MAX_RECIPIENTS})")]
+    BadTo,
+    #[error("no such channel")]
+    NotFound,
+    /// Tampered, moved, or sealed with another master key: enter it again.
+    #[error("this channel cannot be opened; add it again")]
+    NeedsReentry,
+    #[error("vault: {0}")]
+    Vault(VaultError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}

@@ -1,0 +1,221 @@
+//! What a run saw, in the terms alert rules ask about, and the messages its changes queue:
+//! each rule is evaluated per key, fires once when its condition starts and once when it
+//! clears, and its message goes to the delivery log (under the channel's hourly cap).
+
+use std::collections::HashMap;
+
+use crate::clock;
+use crate::crypto::secret::mask_tail;
+use crate::db::alert_rules::{self as rule_rows, StoredRule};
+use crate::db::channels as channel_rows;
+use crate::db::monitors::StoredMonitor;
+use crate::ids::{KeyId, UserId};
+use crate::modelscope::{BalanceError, ErrorCode, HIGHEST_PRICE, Quota};
+use crate::monitors::rules::{self, Change, Condition, KeyHealth, Observation, Rule};
+use crate::notify::channels::Settings;
+use crate::notify::deliveries::{self, Queued};
+use crate::notify::message::{self, AlertFacts, EventKind, WebhookBody};
+use crate::runs::calls_left::{CallsLeft, calls_for};
+use crate::runs::executor::FinishedRun;
+use crate::runs::prices;
+
+use super::Scheduler;
+
+impl Scheduler {
+    /// What the run says in the terms alert rules ask about.
+    pub(super) async fn observe(
+        &self,
+        user: UserId,
+        finished: &FinishedRun,
+        rules: &[StoredRule],
+    ) -> Observation {
+        let available = finished.available();
+        let mut key = match &finished.balance {
+            Ok(_) => KeyHealth::Accepted,
+            Err(BalanceError::InvalidKey) => KeyHealth::Refused("invalid_key"),
+            Err(BalanceError::Upstream { status: 401, .. }) => KeyHealth::Refused("invalid_key"),
+            Err(BalanceError::Upstream { status: 403, .. }) => {
+                KeyHealth::Refused("account_not_eligible")
+            }
+            Err(_) => KeyHealth::Unknown,
+        };
+        let mut calls = HashMap::new();
+        let mut served = HashMap::new();
+        for row in &finished.report.results {
+            match row.error_code() {
+                Some(ErrorCode::InvalidKey) => key = KeyHealth::Refused("invalid_key"),
+                Some(ErrorCode::AccountNotEligible) => {
+                    key = KeyHealth::Refused("account_not_eligible")
+                }
+                Some(ErrorCode::ModelNotFound) => {
+                    served.insert(row.model.clone(), false);
+                }
+                None if row.status.is_some() => {
+                    served.insert(row.model.clone(), true);
+                    let left =
+                        CallsLeft::assess(&row.quota, available, row.price.map(|p| p.points));
+                    if let Some(n) = left.exact.or(left.range.map(|r| r.0)) {
+                        calls.insert(row.model.clone(), n);
+                    }
+                }
+                _ => {}
+            }
+        }
+        // Models a calls_below rule names that this run did not probe: from the points.
+        let unprobed: Vec<String> = rules
+            .iter()
+            .filter(|r| r.condition == Condition::CallsBelow.as_str())
+            .filter_map(|r| r.model.clone())
+            .filter(|m| !calls.contains_key(m) && !served.contains_key(m))
+            .collect();
+        if let (Some(available), false) = (available, unprobed.is_empty()) {
+            let known = prices::prices_for(&self.inner.db, Some(user), unprobed.clone())
+                .await
+                .unwrap_or_default();
+            for model in unprobed {
+                let price = known.get(&model).map(|p| p.points);
+                let left = CallsLeft::assess(&Quota::default(), Some(available), price);
+                if let Some(n) = left.exact.or(left.range.map(|r| r.0)) {
+                    calls.insert(model, n);
+                }
+            }
+        }
+        Observation {
+            available,
+            key,
+            calls,
+            served,
+        }
+    }
+
+    /// Evaluates every rule for one key and logs a message for each change.
+    pub(super) async fn alert(
+        &self,
+        monitor: &StoredMonitor,
+        key: KeyId,
+        label: &str,
+        last_four: &str,
+        rules: &[StoredRule],
+        seen: &Observation,
+    ) {
+        let rules: Vec<StoredRule> = rules
+            .iter()
+            .filter(|r| r.condition != Condition::DailySummary.as_str())
+            .cloned()
+            .collect();
+        if rules.is_empty() {
+            return;
+        }
+        let seen = seen.clone();
+        let (user, monitor_id) = (monitor.user_id, monitor.id);
+        let label = label.to_owned();
+        let masked = mask_tail(last_four.to_owned());
+        let now = self.now();
+        let cap = self.inner.config.hourly_cap;
+        let public_url = self.inner.config.public_url.clone();
+        let queued = self
+            .inner
+            .db
+            .run(move |conn| {
+                let mut queued = 0;
+                for stored in &rules {
+                    let Some(condition) = Condition::parse(&stored.condition) else {
+                        continue;
+                    };
+                    let rule = Rule {
+                        condition,
+                        threshold: stored.threshold,
+                        model: stored.model.clone(),
+                    };
+                    let Some(verdict) = rules::evaluate(&rule, &seen) else {
+                        continue;
+                    };
+                    let previous = rule_rows::alert_state(conn, stored.id, key)?;
+                    rule_rows::set_alert_state(conn, stored.id, key, verdict.active, now)?;
+                    let Some(change) = rules::change(previous, verdict.active) else {
+                        continue;
+                    };
+                    let Some(channel) = channel_rows::get_for_user(conn, user, stored.channel_id)?
+                    else {
+                        continue;
+                    };
+                    let lang = serde_json::from_str::<Settings>(&channel.settings)
+                        .unwrap_or_default()
+                        .lang();
+                    let grant_unclaimed =
+                        condition == Condition::PointsBelow && change == Change::Started && {
+                            // Real time: stored runs are stamped with it.
+                            let since = clock::last_midnight(clock::now());
+                            let (baseline, today) = rule_rows::totals_since(conn, key, since)?;
+                            crate::runs::grants::grant_likely_unclaimed(baseline, &today)
+                                .unwrap_or(false)
+                        };
+                    let refused = match seen.key {
+                        KeyHealth::Refused(code) => Some(code),
+                        _ => None,
+                    };
+                    let facts = AlertFacts {
+                        condition: condition.as_str(),
+                        started: change == Change::Started,
+                        key_label: &label,
+                        key_masked: &masked,
+                        value: verdict.value,
+                        threshold: stored.threshold,
+                        model: stored.model.as_deref(),
+                        models: &verdict.models,
+                        flagship_calls: seen.available.map(|a| calls_for(a, HIGHEST_PRICE)),
+                        grant_unclaimed,
+                        refused_code: refused,
+                    };
+                    let text = message::with_link(
+                        lang,
+                        message::alert_text(lang, &facts),
+                        public_url.as_deref(),
+                    );
+                    let event = match change {
+                        Change::Started => EventKind::Alert,
+                        Change::Cleared => EventKind::Recovered,
+                    };
+                    let model = stored
+                        .model
+                        .as_deref()
+                        .or_else(|| verdict.models.first().map(String::as_str));
+                    let payload = WebhookBody {
+                        event: event.as_str(),
+                        condition: Some(condition.as_str()),
+                        key_label: Some(&label),
+                        model,
+                        value: verdict.value,
+                        threshold: stored.threshold,
+                        message: &text,
+                        at: clock::rfc3339(clock::now()),
+                    }
+                    .to_json();
+                    deliveries::queue(
+                        conn,
+                        &Queued {
+                            user_id: user,
+                            channel_id: channel.id,
+                            channel_name: &channel.name,
+                            channel_kind: &channel.kind,
+                            monitor_id: Some(monitor_id),
+                            rule_id: Some(stored.id),
+                            event,
+                            payload: &payload,
+                            message: &text,
+                        },
+                        cap,
+                        now,
+                    )?;
+                    queued += 1;
+                }
+                Ok(queued)
+            })
+            .await;
+        match queued {
+            Ok(0) => {}
+            Ok(_) => self.wake(),
+            Err(error) => tracing::error!(%error, "evaluating alert rules failed"),
+        }
+    }
+}

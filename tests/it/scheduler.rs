@@ -1,0 +1,511 @@
+//! The scheduler as a whole: alerts fire once when a condition starts and once when it clears,
+//! a restart resumes without duplicate runs (missed slots run once), two servers on one
+//! database never run one monitor twice, probes see models that are gone, daily summaries, a
+//! failing monitor backs off, messages link to the app when `public_url` is set.
+
+use std::time::Duration;
+
+use rocket::http::Status;
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use modelscope_balance::clock::Clock;
+
+use crate::harness::monitoring::{
+    deliveries, mount_points, newest_channel, newest_monitor, schedule_runs, stays, wait_for_count,
+};
+use crate::harness::upstream::{
+    MODEL_A, MODEL_B, QUOTA_A, chat, error_body, mount_balance, ok_with_quota,
+};
+use crate::harness::users::{add_key, signed_up};
+use crate::harness::{TestApp, User};
+
+const KEY: &str = "ms-d1d1d1d1-1111-4222-8333-44445555abcd";
+const MINUTE: Duration = Duration::from_secs(60);
+
+async fn site() -> TestApp {
+    TestApp::configured(|c| c.merge(("allow_private_webhooks", true))).await
+}
+
+async fn hook(app: &TestApp, user: &User, hooks: &MockServer) -> i64 {
+    Mock::given(method("POST"))
+        .and(path("/hook"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(hooks)
+        .await;
+    user.submit(
+        "/channels",
+        &[
+            ("kind", "webhook"),
+            ("name", "hook"),
+            ("url", &format!("{}/hook", hooks.uri())),
+        ],
+    )
+    .await
+    .assert_redirect_to("/channels");
+    newest_channel(&app.db(), user.id)
+}
+
+async fn rule(user: &User, monitor: i64, fields: &[(&str, &str)]) {
+    user.submit(&format!("/monitors/{monitor}/rules"), fields)
+        .await
+        .assert_redirect_to("/monitors");
+}
+
+/// A 5-minute free check of KEY (saved as 主账号) with a `points_below 20` rule to a webhook
+/// on `hooks`; answers the channel and the monitor.
+async fn points_below_20(app: &TestApp, user: &User, hooks: &MockServer) -> (String, i64) {
+    let key = user.add_key("主账号", KEY).await;
+    let channel = hook(app, user, hooks).await.to_string();
+    user.submit(
+        "/monitors",
+        &[("key_id", &key.to_string()), ("every_minutes", "5")],
+    )
+    .await
+    .assert_redirect_to("/monitors");
+    let monitor = newest_monitor(&app.db(), user.id);
+    rule(
+        user,
+        monitor,
+        &[
+            ("condition", "points_below"),
+            ("threshold", "20"),
+            ("channel_id", &channel),
+        ],
+    )
+    .await;
+    (channel, monitor)
+}
+
+async fn hook_bodies(hooks: &MockServer) -> Vec<Value> {
+    hooks
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r.url.path() == "/hook")
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alert_fires_once_when_it_starts_and_once_when_it_clears() {
+    let app = site().await;
+    let hooks = MockServer::start().await;
+    let points = mount_points(&app.upstream, 240.5).await;
+    let alice = app.user("alice").await;
+    let (channel, monitor) = points_below_20(&app, &alice, &hooks).await;
+    rule(
+        &alice,
+        monitor,
+        &[("condition", "key_invalid"), ("channel_id", &channel)],
+    )
+    .await;
+    let runs = || schedule_runs(&app.db(), alice.id);
+    let sent = || deliveries(&app.db(), alice.id).len() as i64;
+
+    app.advance(MINUTE).await;
+    wait_for_count("run 1", 1, runs).await;
+    stays("healthy: nothing to say", 0, sent).await;
+
+    points.set(12.0);
+    app.advance(5 * MINUTE).await;
+    wait_for_count("run 2", 2, runs).await;
+    wait_for_count("the alert", 1, sent).await;
+    for n in 3..=4 {
+        app.advance(5 * MINUTE).await;
+        wait_for_count("a run while still low", n, runs).await;
+    }
+    stays("no repeat while it holds", 1, sent).await;
+
+    points.set(30.0);
+    app.advance(5 * MINUTE).await;
+    wait_for_count("run 5", 5, runs).await;
+    wait_for_count("the recovery", 2, sent).await;
+    app.advance(5 * MINUTE).await;
+    wait_for_count("run 6", 6, runs).await;
+    stays("no repeat after it cleared", 2, sent).await;
+
+    // The key stops working, then works again.
+    points.fail(401);
+    app.advance(5 * MINUTE).await;
+    wait_for_count("key refused", 3, sent).await;
+    app.advance(5 * MINUTE).await;
+    wait_for_count("run 8", 8, runs).await;
+    stays("once", 3, sent).await;
+    points.set(30.0);
+    app.advance(10 * MINUTE).await;
+    wait_for_count("key back", 4, sent).await;
+
+    wait_for_count("all four delivered", 4, || {
+        deliveries(&app.db(), alice.id)
+            .iter()
+            .filter(|d| d.1 == "sent")
+            .count() as i64
+    })
+    .await;
+    let bodies = hook_bodies(&hooks).await;
+    let events: Vec<(&str, &str)> = bodies
+        .iter()
+        .map(|b| {
+            (
+                b["event"].as_str().unwrap(),
+                b["condition"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        events,
+        vec![
+            ("alert", "points_below"),
+            ("recovered", "points_below"),
+            ("alert", "key_invalid"),
+            ("recovered", "key_invalid"),
+        ]
+    );
+    let alert = &bodies[0];
+    assert_eq!(alert["key_label"], json!("主账号"));
+    assert_eq!(alert["value"], json!(12.0));
+    assert_eq!(alert["threshold"], json!(20.0));
+    assert_eq!(alert["model"], Value::Null);
+    assert_eq!(
+        alert["message"],
+        json!(
+            "主账号 ms-…abcd：可用魔粒 12（低于 20），约可调用旗舰模型 6 次；短期魔粒明天 00:00 前需登录魔搭领取"
+        )
+    );
+    assert_eq!(
+        bodies[1]["message"],
+        json!("主账号 ms-…abcd：可用魔粒 30，已回到 20 以上")
+    );
+    assert!(
+        bodies[2]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Key 被拒绝")
+    );
+    let page = alice.get("/monitors/deliveries").await.text();
+    assert!(
+        page.contains("可用魔粒 12（低于 20）") && page.contains("已发送"),
+        "{page}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_resumes_the_schedule_and_runs_missed_slots_once() {
+    let app = site().await;
+    mount_balance(&app.upstream).await;
+    let first = app.start().await;
+    signed_up(&first, "alice").await;
+    let key = add_key(&first, "main", KEY).await;
+    crate::harness::http::submit(
+        &first,
+        "/monitors",
+        &[("key_id", &key.to_string()), ("every_minutes", "5")],
+    )
+    .await
+    .assert_redirect_to("/monitors");
+    let alice = crate::harness::db::user_id(&app.db(), "alice").unwrap();
+    let runs = || schedule_runs(&app.db(), alice);
+    app.advance(MINUTE).await;
+    wait_for_count("the first slot", 1, runs).await;
+    let slot: i64 = app
+        .db()
+        .query_row("SELECT next_run_at FROM monitors", [], |r| r.get(0))
+        .unwrap();
+
+    // The server stops; time passes (six slots) while it is down.
+    drop(first.terminate().await);
+    app.advance(30 * MINUTE).await;
+    stays("nothing runs while it is down", 1, runs).await;
+
+    let second = app.start().await;
+    wait_for_count("the missed slots run once", 2, runs).await;
+    stays("once, not once per missed slot", 2, runs).await;
+    let next: i64 = app
+        .db()
+        .query_row("SELECT next_run_at FROM monitors", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!((next - slot) % 300, 0, "the grid holds");
+    assert!(next > app.clock.now() && next - app.clock.now() <= 300);
+    app.advance(5 * MINUTE).await;
+    wait_for_count("the next slot", 3, runs).await;
+    stays("one run per slot", 3, runs).await;
+    drop(second);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_on_one_database_never_run_a_monitor_twice() {
+    let app = site().await;
+    mount_balance(&app.upstream).await;
+    let alice = app.user("alice").await;
+    let _others = [app.start().await, app.start().await];
+    let key = alice.add_key("main", KEY).await;
+    alice
+        .submit(
+            "/monitors",
+            &[("key_id", &key.to_string()), ("every_minutes", "5")],
+        )
+        .await;
+    let runs = || schedule_runs(&app.db(), alice.id);
+    for n in 1..=3 {
+        app.advance(5 * MINUTE).await;
+        wait_for_count("a slot", n, runs).await;
+        stays("three schedulers, one run", n, runs).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_probe_monitor_tells_of_a_model_gone_and_few_calls_left() {
+    let app = site().await;
+    let hooks = MockServer::start().await;
+    mount_balance(&app.upstream).await;
+    chat(MODEL_A)
+        .respond_with(ok_with_quota(QUOTA_A))
+        .mount(&app.upstream)
+        .await;
+    chat(MODEL_B)
+        .respond_with(
+            ResponseTemplate::new(400).set_body_json(error_body(&format!(
+                "Model id : {MODEL_B} , has no provider supported"
+            ))),
+        )
+        .mount(&app.upstream)
+        .await;
+    let alice = app.user("alice").await;
+    let key = alice.add_key("main", KEY).await.to_string();
+    let preset = alice
+        .add_preset("two", &[MODEL_A, MODEL_B])
+        .await
+        .to_string();
+    let channel = hook(&app, &alice, &hooks).await.to_string();
+    alice
+        .submit(
+            "/monitors",
+            &[
+                ("key_id", &key),
+                ("check", "probe"),
+                ("preset_id", &preset),
+                ("every_minutes", "60"),
+                ("daily_cost_cap", "100"),
+            ],
+        )
+        .await
+        .assert_redirect_to("/monitors");
+    let monitor = newest_monitor(&app.db(), alice.id);
+    rule(
+        &alice,
+        monitor,
+        &[("condition", "model_gone"), ("channel_id", &channel)],
+    )
+    .await;
+    rule(
+        &alice,
+        monitor,
+        &[
+            ("condition", "calls_below"),
+            ("threshold", "1000"),
+            ("model", MODEL_A),
+            ("channel_id", &channel),
+        ],
+    )
+    .await;
+    // A model outside the preset is refused for model_gone.
+    alice
+        .submit(
+            &format!("/monitors/{monitor}/rules"),
+            &[
+                ("condition", "model_gone"),
+                ("model", "x/y"),
+                ("channel_id", &channel),
+            ],
+        )
+        .await
+        .assert_status(Status::UnprocessableEntity);
+    alice.submit(&format!("/monitors/{monitor}/run"), &[]).await;
+    wait_for_count("two alerts", 2, || {
+        deliveries(&app.db(), alice.id)
+            .iter()
+            .filter(|d| d.1 == "sent")
+            .count() as i64
+    })
+    .await;
+    let bodies = hook_bodies(&hooks).await;
+    let gone = bodies
+        .iter()
+        .find(|b| b["condition"] == "model_gone")
+        .unwrap();
+    assert_eq!(gone["model"], json!(MODEL_B));
+    assert!(
+        gone["message"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("模型 {MODEL_B} 已不再提供"))
+    );
+    let calls = bodies
+        .iter()
+        .find(|b| b["condition"] == "calls_below")
+        .unwrap();
+    // The smallest of the headers' counts (498 for the model).
+    assert_eq!(calls["value"], json!(498.0));
+    let kind: String = app
+        .db()
+        .query_row(
+            "SELECT kind FROM queries WHERE source = 'schedule'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(kind, "probe");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_daily_summary_arrives_at_its_time() {
+    let app = site().await;
+    let hooks = MockServer::start().await;
+    mount_balance(&app.upstream).await;
+    let alice = app.user("alice").await;
+    let key = alice.add_key("主账号", KEY).await;
+    let channel = hook(&app, &alice, &hooks).await.to_string();
+    alice
+        .submit(
+            "/monitors",
+            &[("key_id", &key.to_string()), ("every_minutes", "720")],
+        )
+        .await;
+    let monitor = newest_monitor(&app.db(), alice.id);
+    app.advance(MINUTE).await;
+    wait_for_count("a check", 1, || schedule_runs(&app.db(), alice.id)).await;
+    // Ten minutes from now, in Beijing time.
+    let at = modelscope_balance::clock::hour_minute(app.clock.now() + 600);
+    rule(
+        &alice,
+        monitor,
+        &[
+            ("condition", "daily_summary"),
+            ("at_time", &at),
+            ("channel_id", &channel),
+        ],
+    )
+    .await;
+    app.advance(5 * MINUTE).await;
+    stays("not yet", 0, || {
+        deliveries(&app.db(), alice.id).len() as i64
+    })
+    .await;
+    app.advance(6 * MINUTE).await;
+    wait_for_count("the summary", 1, || {
+        deliveries(&app.db(), alice.id).len() as i64
+    })
+    .await;
+    app.advance(60 * MINUTE).await;
+    stays("once a day", 1, || {
+        deliveries(&app.db(), alice.id).len() as i64
+    })
+    .await;
+    wait_for_count("delivered", 1, || hook_bodies_count(&app, alice.id)).await;
+    let body = &hook_bodies(&hooks).await[0];
+    assert_eq!(body["event"], json!("summary"));
+    let message = body["message"].as_str().unwrap();
+    assert!(message.starts_with("每日汇总（"), "{message}");
+    assert!(
+        message.contains("主账号 ms-…abcd：可用魔粒 240.5，约可调用旗舰模型 120 次"),
+        "{message}"
+    );
+}
+
+fn hook_bodies_count(app: &TestApp, user: i64) -> i64 {
+    deliveries(&app.db(), user)
+        .iter()
+        .filter(|d| d.1 == "sent")
+        .count() as i64
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_monitor_backs_off_and_says_why_on_its_page() {
+    let app = site().await;
+    let points = mount_points(&app.upstream, 100.0).await;
+    let alice = app.user("alice").await;
+    let key = alice.add_key("主账号", KEY).await;
+    alice
+        .submit(
+            "/monitors",
+            &[("key_id", &key.to_string()), ("every_minutes", "5")],
+        )
+        .await
+        .assert_redirect_to("/monitors");
+    let runs = || schedule_runs(&app.db(), alice.id);
+    let failures = || -> i64 {
+        app.db()
+            .query_row("SELECT failures FROM monitors", [], |r| r.get(0))
+            .unwrap()
+    };
+    let next_in = || -> i64 {
+        let next: i64 = app
+            .db()
+            .query_row("SELECT next_run_at FROM monitors", [], |r| r.get(0))
+            .unwrap();
+        next - app.clock.now()
+    };
+
+    points.fail(401);
+    app.advance(MINUTE).await;
+    wait_for_count("the first failure", 1, failures).await;
+    assert!(next_in() <= 300, "one failure keeps the interval");
+    app.advance(5 * MINUTE).await;
+    wait_for_count("the second failure", 2, failures).await;
+    assert!(
+        next_in() > 300,
+        "two failures in a row double the wait: {}",
+        next_in()
+    );
+    let page = alice.get("/monitors").await.text();
+    assert!(page.contains("已连续失败 2 次"), "{page}");
+    assert!(page.contains("失败 API Key 无效或已被撤销"), "{page}");
+
+    app.advance(5 * MINUTE).await;
+    stays("no run in the longer wait", 2, runs).await;
+    app.advance(6 * MINUTE).await;
+    wait_for_count("the third failure", 3, failures).await;
+    assert!(next_in() > 600, "three double it again: {}", next_in());
+
+    points.set(100.0);
+    app.advance(21 * MINUTE).await;
+    wait_for_count("a good run", 4, runs).await;
+    wait_for_count("failures forgotten", 1, || i64::from(failures() == 0)).await;
+    assert!(next_in() <= 300, "back on the interval: {}", next_in());
+    let page = alice.get("/monitors").await.text();
+    assert!(!page.contains("已连续失败"), "{page}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alert_links_to_the_app_when_public_url_is_set() {
+    let app = TestApp::configured(|c| {
+        c.merge(("allow_private_webhooks", true))
+            .merge(("public_url", "https://msb.example/"))
+    })
+    .await;
+    let hooks = MockServer::start().await;
+    mount_points(&app.upstream, 12.0).await;
+    let alice = app.user("alice").await;
+    points_below_20(&app, &alice, &hooks).await;
+    app.advance(MINUTE).await;
+    wait_for_count("the alert is sent", 1, || {
+        deliveries(&app.db(), alice.id)
+            .iter()
+            .filter(|d| d.1 == "sent")
+            .count() as i64
+    })
+    .await;
+    let bodies = hook_bodies(&hooks).await;
+    let message = bodies[0]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("主账号 ms-…abcd：可用魔粒 12（低于 20）"),
+        "{message}"
+    );
+    assert!(
+        message.ends_with("\n详情：https://msb.example/monitors"),
+        "{message}"
+    );
+}
