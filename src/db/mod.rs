@@ -45,6 +45,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/0002_error_reason.sql")),
         M::up(include_str!("../../migrations/0003_hardening.sql")),
         M::up(include_str!("../../migrations/0004_points.sql")),
+        M::up(include_str!("../../migrations/0006_history_indexes.sql")),
     ])
 }
 
@@ -54,10 +55,16 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// rather than hold the request.
 const OPTIONAL_WRITE_TIMEOUT: Duration = Duration::from_millis(250);
 
+/// Prepared statements kept per connection.
+const STATEMENT_CACHE: usize = 128;
+
 /// Applied to every pooled connection. `secure_delete` overwrites deleted content (a deleted
 /// account's labels and names) instead of leaving it in free pages.
 fn configure(conn: &mut Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
+    // The history listings alone are a statement per filter shape and direction: rusqlite's
+    // default of 16 cached statements had them parsed again on most requests.
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     conn.execute_batch(
         "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = NORMAL;
@@ -250,6 +257,79 @@ mod tests {
         Db::open(&path).unwrap();
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
+    }
+
+    /// 0006 copies each row's user and start time from its run, so rows stored before it are
+    /// found by the model filter and the trend page like new ones.
+    #[test]
+    fn history_indexes_migration_fills_rows_stored_before_it() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrations().to_version(&mut conn, 4).unwrap();
+        conn.execute_batch(
+            "INSERT INTO users (id, username, password_hash, created_at) VALUES (7, 'old', 'x', 0);
+             INSERT INTO queries (id, user_id, source, started_at, duration_ms, model_count,
+                                  ok_count, failed_count)
+                 VALUES (11, 7, 'web', 1700000000, 1, 2, 2, 0);
+             INSERT INTO query_results (query_id, position, model, latency_ms)
+                 VALUES (11, 0, 'a/b', 1), (11, 1, 'c/d', 1);",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let rows: Vec<(i64, i64)> = conn
+            .prepare("SELECT user_id, started_at FROM query_results ORDER BY position")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(rows, [(7, 1_700_000_000), (7, 1_700_000_000)]);
+        let indexes: Vec<String> = conn
+            .prepare("SELECT name FROM sqlite_master WHERE tbl_name = 'query_results' AND type = 'index' ORDER BY name")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            indexes,
+            ["query_results_by_query", "query_results_by_user_model_time"]
+        );
+    }
+
+    /// A stored row carries its run's user and start time (what the model index is ordered by).
+    #[test]
+    fn stored_rows_carry_their_runs_user_and_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("app.db")).unwrap();
+        let mut conn = db.connection().unwrap();
+        let user = users::create(&conn, "alice", "x").unwrap().unwrap();
+        let results = [crate::modelscope::ModelResult {
+            model: "a/b".to_owned(),
+            quota: crate::modelscope::Quota::default(),
+            status: Some(200),
+            failure: None,
+            latency_ms: 1,
+            price: None,
+        }];
+        let run = runs::insert_run(
+            &mut conn,
+            &runs::NewRun {
+                user_id: user,
+                source: "web",
+                started_at: 1_700_000_123,
+                results: &results,
+                ..runs::NewRun::default()
+            },
+        )
+        .unwrap();
+        let stored: (i64, i64) = conn
+            .query_row(
+                "SELECT user_id, started_at FROM query_results WHERE query_id = ?1",
+                [run],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(stored, (user.get(), 1_700_000_123));
     }
 
     #[test]
