@@ -264,9 +264,11 @@ MEASURED[trend-deep]=$(run_wrk trend-deep "$EXTRA_DURATION" "$APP$TREND_DEEP_PAT
 NAMES=()
 for entry in "${PAGES[@]}"; do NAMES+=("${entry%%|*}"); done
 NAMES+=(trend trend-deep)
+RSS_PAGES=$(rss_mb "$APP_PID" VmRSS)
 # Informational: an old numbered link to the last page, answered with its redirect (it walks
 # the index entries of the pages it skips, once per old link).
 OLD_LINK=$(run_wrk old-page-link "$EXTRA_DURATION" "$APP/history?page=$LAST_PAGE")
+RSS_OLD_LINK=$(rss_mb "$APP_PID" VmRSS)
 check_pages
 
 # The whole history as CSV, once: one line per stored model row, plus the header.
@@ -358,7 +360,8 @@ mkdir -p bench/results
     echo
     echo "Each page was fetched with curl before and after its load and answered 200 with its rows" \
         "(a lost session would be a redirect, which wrk does not count as an error)." \
-        "App memory after the load: VmRSS $APP_RSS MB, peak VmHWM $APP_HWM MB." \
+        "App memory after the load: VmRSS $APP_RSS MB, peak VmHWM $APP_HWM MB" \
+        "(VmRSS $RSS_PAGES MB after the pages, $RSS_OLD_LINK MB after the old numbered link, before the export)." \
         "Lines in the app's log (RUST_LOG=warn): $APP_WARNINGS. Seeding and load took ${BENCH_SECS} s."
     echo
     echo "## Targets"
