@@ -74,6 +74,7 @@
       .concat(Array.from(section.querySelectorAll("[data-action]")));
     const labels = new Map(buttons.map((b) => [b, b.textContent]));
     for (const b of buttons) b.disabled = true;
+    if (button && button.dataset.busy) button.textContent = button.dataset.busy;
     const state = { total: 0, done: 0, stored: false, started: Date.now(), button, busy: button && button.dataset.busy };
     const ticker = setInterval(() => tick(state), 1000);
     let fellBack = false;

@@ -2,29 +2,47 @@
 //!
 //! ```text
 //! cargo run --release --example upstream_double -- [--addr 127.0.0.1:9100] [--delay-ms 0]
+//!     [--regime headers|points] [--balance-delay-ms 0] [--balance 100000000]
+//!     [--price 1] [--model-price owner/name=2 ...]
 //! ```
 //!
 //! It is a deliberately tiny HTTP/1.1 server on plain tokio TCP (no framework), so that it is far
 //! faster than the app and a benchmark measures the app, not the double. `bench/run.sh` also loads
 //! it directly to show that ceiling. Routes:
 //!
-//! - `POST /v1/chat/completions`: 200 with the four `modelscope-ratelimit-*` headers and a small
-//!   chat completion, after `--delay-ms` (a timer, so delayed calls overlap like real ones).
-//! - `GET /openapi/v1/magicubes/balance`: 200 with a points balance.
+//! - `POST /v1/chat/completions`: 200 with a small chat completion, after `--delay-ms` (a timer,
+//!   so delayed calls overlap like real ones). In the **headers** regime (the default, ModelScope
+//!   until 2026-08) it carries the four `modelscope-ratelimit-*` headers. In the **points** regime
+//!   (ModelScope now) it carries none: the call costs its model's price (`--price`, or
+//!   `--model-price` for one model), held as `frozen_amount` while the call runs and deducted
+//!   when it finishes; a key whose available points are below the price gets 429
+//!   `Request limit exceeded.` without a call.
+//! - `GET /openapi/v1/magicubes/balance`: 200 with the points balance, after `--balance-delay-ms`.
+//!   Headers regime: a fixed 250. Points regime: the key's own account (one per bearer token,
+//!   each starting at `--balance`), `total_balance` = available + frozen, at this moment.
 //! - `GET /v1/models`: 200 with a small catalogue.
+//! - points regime, a chat or balance request without `Authorization: Bearer …`: 401.
 //! - anything else: 404 with a JSON body; a malformed request: 400, then the connection closes.
 //!
 //! Pass `--addr 127.0.0.1:0` to get a free port; the bound address is printed on stdout, one line,
 //! as soon as the server accepts connections.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::process::exit;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-const USAGE: &str = "usage: upstream_double [--addr 127.0.0.1:9100] [--delay-ms N]";
+const USAGE: &str = "usage: upstream_double [--addr 127.0.0.1:9100] [--delay-ms N] \
+[--regime headers|points] [--balance-delay-ms N] [--balance POINTS] [--price POINTS] \
+[--model-price OWNER/NAME=POINTS ...]";
+
+/// Points accounts kept at once (one per bearer token seen); later tokens share one account, so
+/// a fuzzer sending a new token per request cannot grow the map without bound.
+const MAX_ACCOUNTS: usize = 100_000;
 
 /// Request heads larger than this are refused: real clients send a few hundred bytes.
 const MAX_HEAD: usize = 16 * 1024;
@@ -47,12 +65,114 @@ const MODELS_BODY: &str = r#"{"object":"list","data":[{"id":"Qwen/Qwen2.5-72B-In
 
 const NOT_FOUND_BODY: &str = r#"{"error":{"message":"Not found.","request_id":"bench"}}"#;
 
+const UNAUTHORIZED_BODY: &str = r#"{"error":{"message":"Authentication failed, please make sure that a valid ModelScope token is supplied.","request_id":"bench"}}"#;
+
+/// What ModelScope answers when the points do not cover the call (the body is not reliable
+/// words; the app decides from the balance).
+const OUT_OF_POINTS_BODY: &str =
+    r#"{"errors":{"message":"Request limit exceeded.","request_id":"bench"}}"#;
+
 /// Interim answer for clients (curl with larger bodies) that wait before sending the body.
 const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Regime {
+    /// Rate-limit headers on every chat answer, a fixed balance.
+    Headers,
+    /// No rate-limit headers; each call costs points from the key's balance.
+    Points,
+}
+
 struct Config {
     addr: SocketAddr,
+    /// Latency of a chat call.
     delay: Duration,
+    /// Latency of a balance read.
+    balance_delay: Duration,
+    regime: Regime,
+    /// Points every new key starts with (points regime).
+    start_balance: f64,
+    /// Price of a call of a model without its own `--model-price`.
+    price: f64,
+    prices: HashMap<String, f64>,
+}
+
+impl Config {
+    fn price_of(&self, model: Option<&str>) -> f64 {
+        model
+            .and_then(|model| self.prices.get(model))
+            .copied()
+            .unwrap_or(self.price)
+    }
+}
+
+/// One key's points: `available` + `frozen` = total.
+#[derive(Clone, Copy)]
+struct Account {
+    available: f64,
+    frozen: f64,
+}
+
+/// What every connection shares.
+struct Shared {
+    config: Config,
+    accounts: Mutex<HashMap<String, Account>>,
+}
+
+impl Shared {
+    /// Runs `f` on the token's account, made on first sight.
+    fn with_account<T>(&self, token: &str, f: impl FnOnce(&mut Account) -> T) -> T {
+        // A poisoned lock only means another connection panicked mid-update: the numbers are
+        // plain floats and still usable.
+        let mut accounts = self
+            .accounts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let key = if accounts.len() < MAX_ACCOUNTS || accounts.contains_key(token) {
+            token
+        } else {
+            ""
+        };
+        let start = Account {
+            available: self.config.start_balance,
+            frozen: 0.0,
+        };
+        f(accounts.entry(key.to_owned()).or_insert(start))
+    }
+
+    /// Freezes `price` for a call about to run; `None` when the points do not cover it.
+    fn hold(self: &Arc<Self>, token: &str, price: f64) -> Option<Hold> {
+        let held = self.with_account(token, |account| {
+            if account.available + 1e-9 < price {
+                return false;
+            }
+            account.available -= price;
+            account.frozen += price;
+            true
+        });
+        held.then(|| Hold {
+            shared: self.clone(),
+            token: token.to_owned(),
+            price,
+        })
+    }
+}
+
+/// Points frozen for one running call; dropping it (the call finished, or its connection went
+/// away) deducts them for good.
+struct Hold {
+    shared: Arc<Shared>,
+    token: String,
+    price: f64,
+}
+
+impl Drop for Hold {
+    fn drop(&mut self) {
+        let price = self.price;
+        self.shared.with_account(&self.token, |account| {
+            account.frozen = (account.frozen - price).max(0.0);
+        });
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -63,10 +183,14 @@ enum Route {
     NotFound,
 }
 
-/// What one complete request needs to be answered: the body itself is never looked at.
+/// What one complete request needs to be answered.
 struct Request {
     route: Route,
     keep_alive: bool,
+    /// The bearer token, if any.
+    token: Option<String>,
+    /// The chat body's `"model"`, read only when some model has its own price.
+    model: Option<String>,
 }
 
 /// Result of looking at the bytes received so far on a connection.
@@ -85,6 +209,7 @@ struct Head {
     keep_alive: bool,
     content_length: usize,
     expect_continue: bool,
+    token: Option<String>,
 }
 
 #[tokio::main(flavor = "multi_thread")]
@@ -100,14 +225,23 @@ async fn main() {
     let local = listener.local_addr().unwrap_or(config.addr);
     // Scripts wait for this line (and read the port from it when started on port 0).
     println!(
-        "upstream_double listening on http://{local} (delay {} ms)",
-        config.delay.as_millis()
+        "upstream_double listening on http://{local} (regime {}, delay {} ms, balance delay {} ms)",
+        match config.regime {
+            Regime::Headers => "headers",
+            Regime::Points => "points",
+        },
+        config.delay.as_millis(),
+        config.balance_delay.as_millis()
     );
+    let shared = Arc::new(Shared {
+        config,
+        accounts: Mutex::new(HashMap::new()),
+    });
 
     loop {
         match listener.accept().await {
             Ok((stream, _peer)) => {
-                tokio::spawn(serve_connection(stream, config.delay));
+                tokio::spawn(serve_connection(stream, shared.clone()));
             }
             Err(err) => {
                 // Typically EMFILE under heavy load: back off instead of spinning on accept.
@@ -122,6 +256,11 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Config, String> 
     let mut config = Config {
         addr: SocketAddr::from(([127, 0, 0, 1], 9100)),
         delay: Duration::ZERO,
+        balance_delay: Duration::ZERO,
+        regime: Regime::Headers,
+        start_balance: 100_000_000.0,
+        price: 1.0,
+        prices: HashMap::new(),
     };
     while let Some(arg) = args.next() {
         // Accept both `--flag=value` and `--flag value`.
@@ -146,12 +285,25 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Config, String> 
                     .parse()
                     .map_err(|_| format!("--addr: not a socket address: {value}"))?;
             }
-            "--delay-ms" => {
+            "--delay-ms" => config.delay = millis(&flag, &value()?)?,
+            "--balance-delay-ms" => config.balance_delay = millis(&flag, &value()?)?,
+            "--regime" => {
+                config.regime = match value()?.as_str() {
+                    "headers" => Regime::Headers,
+                    "points" => Regime::Points,
+                    other => return Err(format!("--regime: headers or points, not {other}")),
+                }
+            }
+            "--balance" => config.start_balance = points(&flag, &value()?)?,
+            "--price" => config.price = points(&flag, &value()?)?,
+            "--model-price" => {
                 let value = value()?;
-                let millis: u64 = value
-                    .parse()
-                    .map_err(|_| format!("--delay-ms: not a number of milliseconds: {value}"))?;
-                config.delay = Duration::from_millis(millis);
+                let (model, price) = value
+                    .split_once('=')
+                    .ok_or_else(|| format!("--model-price: OWNER/NAME=POINTS, not {value}"))?;
+                config
+                    .prices
+                    .insert(model.to_owned(), points(&flag, price)?);
             }
             _ => return Err(format!("unknown argument: {flag}")),
         }
@@ -159,14 +311,31 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Config, String> 
     Ok(config)
 }
 
-async fn serve_connection(stream: TcpStream, delay: Duration) {
+fn millis(flag: &str, value: &str) -> Result<Duration, String> {
+    value
+        .parse()
+        .map(Duration::from_millis)
+        .map_err(|_| format!("{flag}: not a number of milliseconds: {value}"))
+}
+
+fn points(flag: &str, value: &str) -> Result<f64, String> {
+    value
+        .parse::<f64>()
+        .ok()
+        .filter(|p| p.is_finite() && *p >= 0.0)
+        .ok_or_else(|| format!("{flag}: not a number of points: {value}"))
+}
+
+async fn serve_connection(stream: TcpStream, shared: Arc<Shared>) {
     // Errors here are clients going away (wrk resets its sockets at the end of a run): the
     // connection is over either way and there is nobody to tell.
-    let _ = handle_connection(stream, delay).await;
+    let _ = handle_connection(stream, shared).await;
 }
 
 /// Serves requests on one connection until the client closes it, asks to close, or sends garbage.
-async fn handle_connection(mut stream: TcpStream, delay: Duration) -> std::io::Result<()> {
+async fn handle_connection(mut stream: TcpStream, shared: Arc<Shared>) -> std::io::Result<()> {
+    let config = &shared.config;
+    let read_model = !config.prices.is_empty();
     // Answers are tiny; without this, Nagle's algorithm would hold them back.
     stream.set_nodelay(true)?;
     let mut inbuf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
@@ -177,16 +346,11 @@ async fn handle_connection(mut stream: TcpStream, delay: Duration) -> std::io::R
         // Answer every complete request already buffered before reading again, so pipelined
         // requests are answered in order and their responses leave in one write.
         let keep_open = loop {
-            match parse_request(&inbuf) {
+            match parse_request(&inbuf, read_model) {
                 Parsed::Complete { request, consumed } => {
                     inbuf.drain(..consumed);
                     continue_sent = false;
-                    if request.route == Route::ChatCompletions && !delay.is_zero() {
-                        // Earlier answers should not wait for this one's delay.
-                        flush(&mut stream, &mut out).await?;
-                        tokio::time::sleep(delay).await;
-                    }
-                    write_response(&mut out, request.route, request.keep_alive);
+                    answer(&shared, &mut stream, &mut out, &request).await?;
                     if !request.keep_alive {
                         break false;
                     }
@@ -213,6 +377,73 @@ async fn handle_connection(mut stream: TcpStream, delay: Duration) -> std::io::R
             return Ok(());
         }
     }
+}
+
+/// Answers one request into `out`, after its route's delay (earlier answers leave first).
+async fn answer(
+    shared: &Arc<Shared>,
+    stream: &mut TcpStream,
+    out: &mut Vec<u8>,
+    request: &Request,
+) -> std::io::Result<()> {
+    let config = &shared.config;
+    let keep_alive = request.keep_alive;
+    let delay = match request.route {
+        Route::ChatCompletions => config.delay,
+        Route::Balance => config.balance_delay,
+        Route::Models | Route::NotFound => Duration::ZERO,
+    };
+    let points = config.regime == Regime::Points;
+    let token = request.token.as_deref().filter(|token| !token.is_empty());
+    match (request.route, points, token) {
+        (Route::ChatCompletions | Route::Balance, true, None) => {
+            write_json(out, "401 Unauthorized", "", UNAUTHORIZED_BODY, keep_alive);
+            return Ok(());
+        }
+        (Route::ChatCompletions, true, Some(token)) => {
+            let price = config.price_of(request.model.as_deref());
+            let Some(hold) = shared.hold(token, price) else {
+                let status = "429 Too Many Requests";
+                write_json(out, status, "", OUT_OF_POINTS_BODY, keep_alive);
+                return Ok(());
+            };
+            pause(stream, out, delay).await?;
+            // The call is over: its points go from frozen to spent before the answer leaves.
+            drop(hold);
+            write_json(out, "200 OK", "", CHAT_BODY, keep_alive);
+            return Ok(());
+        }
+        _ => {}
+    }
+    pause(stream, out, delay).await?;
+    match (request.route, token) {
+        (Route::ChatCompletions, _) => {
+            write_json(out, "200 OK", RATE_LIMIT_HEADERS, CHAT_BODY, keep_alive);
+        }
+        (Route::Balance, Some(token)) if points => {
+            let account = shared.with_account(token, |account| *account);
+            let body = format!(
+                r#"{{"success":true,"request_id":"bench","data":{{"total_balance":{},"available_balance":{},"frozen_amount":{}}}}}"#,
+                account.available + account.frozen,
+                account.available,
+                account.frozen
+            );
+            write_json(out, "200 OK", "", &body, keep_alive);
+        }
+        (Route::Balance, _) => write_json(out, "200 OK", "", BALANCE_BODY, keep_alive),
+        (Route::Models, _) => write_json(out, "200 OK", "", MODELS_BODY, keep_alive),
+        (Route::NotFound, _) => write_json(out, "404 Not Found", "", NOT_FOUND_BODY, keep_alive),
+    }
+    Ok(())
+}
+
+/// Waits `delay` (a timer: other connections go on), sending what is already answered first.
+async fn pause(stream: &mut TcpStream, out: &mut Vec<u8>, delay: Duration) -> std::io::Result<()> {
+    if !delay.is_zero() {
+        flush(stream, out).await?;
+        tokio::time::sleep(delay).await;
+    }
+    Ok(())
 }
 
 async fn read_more(stream: &mut TcpStream, inbuf: &mut Vec<u8>) -> std::io::Result<usize> {
@@ -246,8 +477,8 @@ async fn close_gracefully(mut stream: TcpStream) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Looks for one complete request at the start of `buf`.
-fn parse_request(buf: &[u8]) -> Parsed {
+/// Looks for one complete request at the start of `buf`; `read_model`: find the chat body's model.
+fn parse_request(buf: &[u8], read_model: bool) -> Parsed {
     let Some(head_end) = find_head_end(buf) else {
         return if buf.len() > MAX_HEAD {
             Parsed::Invalid("request head too large")
@@ -274,13 +505,32 @@ fn parse_request(buf: &[u8]) -> Parsed {
             wants_continue: head.expect_continue,
         };
     }
+    let model = (read_model && head.route == Route::ChatCompletions)
+        .then(|| body_model(&buf[head_end + 4..request_len]))
+        .flatten();
     Parsed::Complete {
         request: Request {
             route: head.route,
             keep_alive: head.keep_alive,
+            token: head.token,
+            model,
         },
         consumed: request_len,
     }
+}
+
+/// The `"model"` string of a chat body, found without a JSON parser: the app's body has one
+/// `"model":"owner/name"` member, and model ids need no escaping.
+fn body_model(body: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(body).ok()?;
+    let (_, rest) = text.split_once("\"model\"")?;
+    let rest = rest
+        .trim_start()
+        .strip_prefix(':')?
+        .trim_start()
+        .strip_prefix('"')?;
+    let (model, _) = rest.split_once('"')?;
+    Some(model.to_owned())
 }
 
 /// Index of the `\r\n\r\n` that ends the head, if it has arrived.
@@ -308,6 +558,7 @@ fn parse_head(head: &str) -> Result<Head, &'static str> {
     let mut close_requested = false;
     let mut content_length: Option<usize> = None;
     let mut expect_continue = false;
+    let mut token = None;
 
     for line in lines {
         let (name, value) = line.split_once(':').ok_or("malformed header line")?;
@@ -336,6 +587,11 @@ fn parse_head(head: &str) -> Result<Head, &'static str> {
             }
         } else if name.eq_ignore_ascii_case("expect") {
             expect_continue = value.eq_ignore_ascii_case("100-continue");
+        } else if name.eq_ignore_ascii_case("authorization") {
+            token = value
+                .strip_prefix("Bearer ")
+                .or_else(|| value.strip_prefix("bearer "))
+                .map(|token| token.trim().to_owned());
         }
     }
 
@@ -344,6 +600,7 @@ fn parse_head(head: &str) -> Result<Head, &'static str> {
         keep_alive: keep_alive && !close_requested,
         content_length: content_length.unwrap_or(0),
         expect_continue,
+        token,
     })
 }
 
@@ -366,17 +623,6 @@ fn route(method: &str, target: &str) -> Route {
         ("GET", "/openapi/v1/magicubes/balance") => Route::Balance,
         ("GET", "/v1/models") => Route::Models,
         _ => Route::NotFound,
-    }
-}
-
-fn write_response(out: &mut Vec<u8>, route: Route, keep_alive: bool) {
-    match route {
-        Route::ChatCompletions => {
-            write_json(out, "200 OK", RATE_LIMIT_HEADERS, CHAT_BODY, keep_alive);
-        }
-        Route::Balance => write_json(out, "200 OK", "", BALANCE_BODY, keep_alive),
-        Route::Models => write_json(out, "200 OK", "", MODELS_BODY, keep_alive),
-        Route::NotFound => write_json(out, "404 Not Found", "", NOT_FOUND_BODY, keep_alive),
     }
 }
 

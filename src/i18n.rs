@@ -246,6 +246,29 @@ mod tests {
         }
     }
 
+    /// ModelScope calls its keys 访问令牌 (access tokens); this app's own tokens are API 令牌
+    /// (API tokens). A message that says the first always says whose it is.
+    #[test]
+    fn the_two_kinds_of_token_are_never_confused() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("locales");
+        for (lang, theirs) in [("zh-CN", "访问令牌"), ("en", "access token")] {
+            let mut files = Vec::new();
+            files_under(&root.join(lang), "ftl", &mut files);
+            for file in files {
+                let text = std::fs::read_to_string(&file).expect("read locale");
+                for line in text.lines().filter(|l| !l.starts_with('#')) {
+                    if line.to_lowercase().contains(theirs) {
+                        assert!(
+                            line.contains("ModelScope") || line.contains("魔搭"),
+                            "{}: says {theirs} without saying it is ModelScope's: {line}",
+                            file.display()
+                        );
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn every_error_code_and_reason_has_words() {
         for lang in Lang::ALL {

@@ -56,18 +56,24 @@ pub struct OpenedKey {
 /// `ms-` followed by a UUID (39 characters), after trimming.
 pub fn check_key_shape(raw: &str) -> Result<ApiSecret, KeyError> {
     let key = raw.trim();
-    let uuid = key.strip_prefix("ms-").ok_or(KeyError::BadShape)?;
-    let groups: Vec<&str> = uuid.split('-').collect();
-    let lengths_ok = groups.len() == 5 && groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12]);
-    if lengths_ok
-        && groups
-            .iter()
-            .all(|g| g.chars().all(|c| c.is_ascii_hexdigit()))
-    {
+    if is_token_shape(key) {
         Ok(ApiSecret::new(key))
     } else {
         Err(KeyError::BadShape)
     }
+}
+
+/// Exactly `ms-` followed by a UUID, nothing around it: how ModelScope makes its tokens.
+pub fn is_token_shape(key: &str) -> bool {
+    let Some(uuid) = key.strip_prefix("ms-") else {
+        return false;
+    };
+    let groups: Vec<&str> = uuid.split('-').collect();
+    groups.len() == 5
+        && groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12])
+        && groups
+            .iter()
+            .all(|g| g.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 pub fn check_label(raw: &str) -> Result<String, KeyError> {

@@ -10,4 +10,4 @@ nav-history = History
 nav-sign-out = Sign out
 nav-sign-in = Sign in
 nav-sign-up = Sign up
-footer-billing = ModelScope API-Inference is billed in points (魔粒): each call of a model costs its price (light 0.5, mainstream 1, flagship 2 points); "Check balance only" is free. Short-term points are granted daily for logging in to the ModelScope website and last 24 hours.
+footer-billing = ModelScope API-Inference is billed in points ("magicubes" in its API): each call of a model costs its price (light 0.5, mainstream 1, flagship 2 points); "Check balance only" is free. Short-term points are granted daily for logging in to the ModelScope website and last 24 hours.

@@ -17,3 +17,5 @@ form-again = Query again
 quick-heading = How many calls are left?
 quick-intro = Enter a ModelScope access token (API key) and model ids: the app reads the account's points balance for free and works out how many more calls each model allows at its price. Anonymous queries are not stored or logged.
 quick-models-hint = Separate them with commas, spaces or new lines; at most { $max }. “Query” calls each model once, at its price (light 0.5, mainstream 1, flagship 2 points); “Check balance only” is free and calls no model.
+key-option = { $label } ({ $masked })
+key-option-site = { $label } ({ $masked }, { $site })

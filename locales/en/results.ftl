@@ -37,7 +37,7 @@ col-price = Price (points/call)
 col-status = Status
 col-latency = Time
 col-updated = Updated
-strip-title = Points (魔粒)
+strip-title = Points
 strip-available = Available
 strip-frozen = Frozen (calls running)
 strip-spent = Spent this run
@@ -84,3 +84,6 @@ age-d = { $n ->
     [one] 1 day ago
    *[other] { $n } days ago
 }
+# Punctuation around words that are filled in (full-width in Chinese).
+colon = {": "}
+in-parentheses = {" "}({ $text })

@@ -17,3 +17,5 @@ form-again = 再查一次
 quick-heading = 还能调用多少次？
 quick-intro = 输入 ModelScope 访问令牌（API Key）和模型 ID：免费读取账户的魔粒余额，并按每个模型的单价算出还能调用多少次。匿名查询不保存、不记录任何内容。
 quick-models-hint = 用逗号、空格或换行分隔，最多 { $max } 个。“查询”会调用每个模型一次，每次消耗该模型的单价（轻量 0.5、主流 1、旗舰 2 魔粒）；“只查余额”免费，不调用任何模型。
+key-option = { $label }（{ $masked }）
+key-option-site = { $label }（{ $masked }，{ $site }）

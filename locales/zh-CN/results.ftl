@@ -65,3 +65,6 @@ age-s = { $n } 秒前
 age-m = { $n } 分钟前
 age-h = { $n } 小时前
 age-d = { $n } 天前
+# Punctuation around words that are filled in (full-width in Chinese).
+colon = ：
+in-parentheses = （{ $text }）

@@ -3,6 +3,7 @@
 use rocket::State;
 use rocket::get;
 use rocket::http::Status;
+use rocket::http::uri::Origin;
 use rocket::serde::json::Json;
 use serde_json::{Value, json};
 
@@ -51,41 +52,70 @@ fn summary_json(run: &RunSummary) -> Value {
     })
 }
 
-fn parse_limit(text: Option<&str>, lang: Lang) -> Result<i64, ApiError> {
-    let Some(text) = text else {
-        return Ok(DEFAULT_LIMIT);
-    };
-    text.parse::<i64>()
-        .ok()
-        .filter(|n| (1..=MAX_LIMIT).contains(n))
-        .ok_or_else(|| {
-            ApiError::with(
-                Status::BadRequest,
-                lang,
-                "api-history-limit",
-                &[("max", MAX_LIMIT.into())],
-            )
-        })
+/// `limit` and `before`, each at most once, as plain decimal digits (a sign, a space or a second
+/// value is refused, as the document says); other parameters are ignored.
+struct Page {
+    limit: i64,
+    before: Option<RunId>,
 }
 
-/// Newest first; `before` is the id of the last run of the previous page.
-#[get("/api/history?<limit>&<before>")]
+fn parse_page(uri: &Origin<'_>, lang: Lang) -> Result<Page, ApiError> {
+    let limit_error = || {
+        ApiError::with(
+            Status::BadRequest,
+            lang,
+            "api-history-limit",
+            &[("max", MAX_LIMIT.into())],
+        )
+    };
+    let before_error = || ApiError::bad_request(lang, "api-history-before");
+    let (mut limit, mut before) = (None, None);
+    for (name, value) in uri.query().into_iter().flat_map(|query| query.segments()) {
+        match name {
+            "limit" => set_once(&mut limit, value).ok_or_else(limit_error)?,
+            "before" => set_once(&mut before, value).ok_or_else(before_error)?,
+            _ => {}
+        }
+    }
+    let limit = match limit {
+        None => DEFAULT_LIMIT,
+        Some(n) if n <= MAX_LIMIT => n,
+        Some(_) => return Err(limit_error()),
+    };
+    Ok(Page {
+        limit,
+        before: before.map(RunId),
+    })
+}
+
+/// Sets a parameter seen for the first time; `None` when it was already set or is no number.
+fn set_once(slot: &mut Option<i64>, value: &str) -> Option<()> {
+    if slot.is_some() {
+        return None;
+    }
+    *slot = Some(positive(value)?);
+    Some(())
+}
+
+/// A positive integer written as decimal digits only.
+fn positive(text: &str) -> Option<i64> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse::<i64>().ok().filter(|n| *n > 0)
+}
+
+/// Newest first; `before` is the id of the last run of the previous page. The query is read by
+/// hand (`parse_page`) so that a repeated parameter is refused rather than ignored.
+#[get("/api/history")]
 pub async fn list(
     holder: TokenHolder,
-    limit: Option<&str>,
-    before: Option<&str>,
+    uri: &Origin<'_>,
     lang: ApiLang,
     db: &State<Db>,
 ) -> Result<Json<Value>, ApiError> {
     let lang = lang.0;
-    let limit = parse_limit(limit, lang)?;
-    let before = match before {
-        None => None,
-        Some(text) => Some(
-            text.parse::<RunId>()
-                .map_err(|_| ApiError::bad_request(lang, "api-history-before"))?,
-        ),
-    };
+    let Page { limit, before } = parse_page(uri, lang)?;
     let user_id = holder.0;
     let runs = db
         .run(move |conn| {

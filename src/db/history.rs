@@ -302,13 +302,14 @@ pub fn balance_readings(
     limit: i64,
 ) -> Result<Vec<BalanceReading>, DbError> {
     let mut statement = conn.prepare_cached(
-        "SELECT * FROM (
-             SELECT api_key_id, started_at, balance_total, balance_available, balance_frozen
+        // Oldest first, in the order they were read (several can share a second).
+        "SELECT api_key_id, started_at, balance_total, balance_available, balance_frozen FROM (
+             SELECT id, api_key_id, started_at, balance_total, balance_available, balance_frozen
              FROM queries
              WHERE user_id = ?1 AND started_at >= ?2 AND api_key_id IS NOT NULL
                AND balance_available IS NOT NULL
              ORDER BY started_at DESC, id DESC LIMIT ?3)
-         ORDER BY started_at, api_key_id",
+         ORDER BY started_at, id",
     )?;
     let rows = statement
         .query_map(params![user_id, since, limit], reading_from_row)?

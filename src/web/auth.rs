@@ -186,3 +186,7 @@ pub async fn logout(
     clear_session_cookie(cookies);
     Flash::success(Redirect::to("/login"), "signed_out")
 }
+
+pub fn routes() -> Vec<rocket::Route> {
+    rocket::routes![signup_page, signup, login_page, login, logout]
+}

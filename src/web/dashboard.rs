@@ -289,6 +289,10 @@ pub async fn refresh(
     }
 }
 
+pub fn routes() -> Vec<rocket::Route> {
+    rocket::routes![dashboard, refresh]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -242,3 +242,7 @@ fn empty_page(user: &CurrentUser) -> KeysPage {
         check: None,
     }
 }
+
+pub fn routes() -> Vec<rocket::Route> {
+    rocket::routes![list, add, update, confirm_delete, delete, check]
+}

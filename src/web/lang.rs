@@ -41,3 +41,7 @@ pub fn set_lang(
     );
     Ok(Redirect::to(safe_next(form.next.as_deref())))
 }
+
+pub fn routes() -> Vec<rocket::Route> {
+    rocket::routes![set_lang]
+}

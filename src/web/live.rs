@@ -4,13 +4,15 @@
 //! (every row answered from that balance), then `done` with the stored run's address (stored
 //! runs only) or `{"type":"error"}`.
 
-use rocket::http::{ContentType, Status};
+use rocket::Responder;
+use rocket::http::{ContentType, Header, Status};
 use rocket::response::stream::TextStream;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use super::problem::Problem;
-use super::result_view::{BalanceShown, RowView, Strip, cost_text};
+use super::result_view::{BalanceShown, RowView, Strip};
+use super::view::cost_text;
 use crate::i18n::Lang;
 use crate::modelscope::{AccountBalance, BalanceError, ModelResult};
 use crate::runs::calls_left::ExpectedCost;
@@ -40,21 +42,30 @@ pub fn start(plan: &PlannedRun, kind: RunKind) -> Value {
     })
 }
 
+/// A run's events as they happen, NDJSON, which a proxy must pass on unbuffered (nginx reads
+/// `X-Accel-Buffering`).
+#[derive(Responder)]
+#[response(content_type = "application/x-ndjson")]
+pub struct Live<S> {
+    events: S,
+    unbuffered: Header<'static>,
+}
+
 /// The response: `start`, then every event of the run as it happens.
 pub fn ndjson(
     start: Value,
     mut events: mpsc::UnboundedReceiver<RunEvent>,
     lang: Lang,
-) -> (ContentType, TextStream![String]) {
-    (
-        ContentType::new("application", "x-ndjson"),
-        TextStream! {
+) -> Live<TextStream![String]> {
+    Live {
+        events: TextStream! {
             yield format!("{start}\n");
             while let Some(event) = events.recv().await {
                 yield format!("{}\n", event_json(&event, lang));
             }
         },
-    )
+        unbuffered: Header::new("X-Accel-Buffering", "no"),
+    }
 }
 
 fn event_json(event: &RunEvent, lang: Lang) -> Value {

@@ -7,6 +7,7 @@ mod account;
 mod assets;
 mod auth;
 mod confirm;
+mod cross_site;
 mod dashboard;
 mod errors;
 mod history;
@@ -27,46 +28,27 @@ pub mod view;
 
 use rocket::{Catcher, Route};
 
+pub use cross_site::CrossSiteRefusal;
 pub use reveal::Reveals;
 pub use security::SecurityHeaders;
-pub use session::{CrossSiteRefusal, warn_if_cookies_cannot_work};
+pub use session::warn_if_cookies_cannot_work;
 
+/// Every page's routes; each page lists its own.
 pub fn routes() -> Vec<Route> {
-    let mut routes = rocket::routes![
-        dashboard::dashboard,
-        dashboard::refresh,
-        quick::index,
-        quick::quick,
-        quick::stream,
-        assets::stylesheet,
-        assets::script,
-        auth::signup_page,
-        auth::signup,
-        auth::login_page,
-        auth::login,
-        auth::logout,
-        lang::set_lang,
-        keys::list,
-        keys::add,
-        keys::update,
-        keys::confirm_delete,
-        keys::delete,
-        keys::check,
-        presets::list,
-        presets::create,
-        presets::update,
-        presets::make_default,
-        presets::confirm_delete,
-        presets::delete,
-        presets::set_price,
-        query::page,
-        query::run,
-        query::stream,
-    ];
-    routes.extend(account::routes());
-    routes.extend(history::routes());
-    routes.extend(session::routes());
-    routes
+    [
+        dashboard::routes(),
+        quick::routes(),
+        assets::routes(),
+        auth::routes(),
+        lang::routes(),
+        keys::routes(),
+        presets::routes(),
+        query::routes(),
+        account::routes(),
+        history::routes(),
+        cross_site::routes(),
+    ]
+    .concat()
 }
 
 pub fn catchers() -> Vec<Catcher> {

@@ -151,7 +151,7 @@ pub async fn stream(
     db: &State<Db>,
     planner: &State<Planner>,
     engine: &State<QueryEngine>,
-) -> Result<(ContentType, TextStream![String]), (Status, (ContentType, String))> {
+) -> Result<live::Live<TextStream![String]>, (Status, (ContentType, String))> {
     let kind = form.0.kind();
     let plan = planner
         .plan(form.0.ask(Some(user.0.user_id)))
@@ -161,4 +161,8 @@ pub async fn stream(
     let lang = user.layout().lang;
     let events = executor::spawn_streaming(engine, db, stored_run(&user, plan, kind));
     Ok(live::ndjson(start, events, lang))
+}
+
+pub fn routes() -> Vec<rocket::Route> {
+    rocket::routes![page, run, stream]
 }

@@ -71,7 +71,7 @@ pub async fn stream(
     planner: &State<Planner>,
     engine: &State<QueryEngine>,
     db: &State<Db>,
-) -> Result<(ContentType, TextStream![String]), (Status, (ContentType, String))> {
+) -> Result<live::Live<TextStream![String]>, (Status, (ContentType, String))> {
     let form = form.0;
     let user = viewer.user.as_ref().map(|user| user.user_id);
     let plan = planner
@@ -147,4 +147,8 @@ pub async fn quick(
             (Status::TooManyRequests, page)
         }
     }
+}
+
+pub fn routes() -> Vec<rocket::Route> {
+    rocket::routes![index, quick, stream]
 }

@@ -9,7 +9,7 @@ use crate::modelscope::{AccountBalance, BalanceError, ErrorCode, ModelResult, TI
 use crate::runs::calls_left::{CallsLeft, ExpectedCost, QuotaSource, calls_for};
 use crate::runs::executor::FinishedRun;
 use crate::runs::history::RunKind;
-use crate::web::view::{Meter, PointsView, failure_detail, meter, number, points};
+use crate::web::view::{Meter, PointsView, cost_text, failure_detail, meter, number, points};
 
 /// The balance as a page can show it: the numbers, or why there are none.
 #[derive(Debug, Clone, Default)]
@@ -208,15 +208,6 @@ fn key_problem(rows: &[RowView]) -> Option<&'static str> {
     const KEY_LEVEL: [&str; 2] = ["invalid_key", "account_not_eligible"];
     let first = rows.first()?.code;
     (KEY_LEVEL.contains(&first) && rows.iter().all(|row| row.code == first)).then_some(first)
-}
-
-/// `7.5`, or `5–20`.
-pub fn cost_text(cost: &ExpectedCost) -> String {
-    if cost.is_exact() {
-        points(cost.min)
-    } else {
-        format!("{}–{}", points(cost.min), points(cost.max))
-    }
 }
 
 impl RowView {

@@ -1,14 +1,14 @@
-//! Who is asking, and may they do this: the session cookie, the CSRF token and the cross-site
-//! check. Handlers take `Viewer`, `CurrentUser` and `Csrf<T>`, so none can forget a check.
+//! Who is asking, and may they do this: the session cookie and the CSRF token (cross-site
+//! posts are refused earlier, in `cross_site`). Handlers take `Viewer`, `CurrentUser` and
+//! `Csrf<T>`, so none can forget a check.
 
 use rocket::data::{self, Data, FromData};
-use rocket::fairing::{Fairing, Info, Kind};
 use rocket::form::{Form, FromForm};
 use rocket::http::uri::Origin;
 use rocket::http::{Cookie, CookieJar, Method, SameSite, Status};
 use rocket::request::{self, FromRequest, Request};
 use rocket::time::Duration as CookieDuration;
-use rocket::{Catcher, Orbit, Rocket, Route, State, catch, post};
+use rocket::{Catcher, Orbit, Rocket, State, catch};
 
 use super::view::{Layout, UserChrome};
 use crate::auth::accounts;
@@ -22,7 +22,6 @@ use crate::ids::{SessionId, UserId};
 pub const SESSION_COOKIE: &str = "msb_session";
 /// Signed out, forms still carry a token: this cookie's (double-submit).
 pub const ANON_CSRF_COOKIE: &str = "msb_csrf";
-const REFUSED_PATH: &str = "/__cross-site-refused";
 
 #[derive(Debug, Clone)]
 pub struct SignedIn {
@@ -377,62 +376,6 @@ impl<'r> FromRequest<'r> for ClientInfo {
     }
 }
 
-/// True when the browser says the request comes from another site.
-fn is_cross_site(request: &Request<'_>) -> bool {
-    let headers = request.headers();
-    if let Some(site) = headers.get_one("Sec-Fetch-Site")
-        && matches!(site, "cross-site" | "same-site")
-    {
-        return true;
-    }
-    let Some(origin) = headers.get_one("Origin") else {
-        return false;
-    };
-    let authority = origin
-        .strip_prefix("https://")
-        .or_else(|| origin.strip_prefix("http://"));
-    match (authority, headers.get_one("Host")) {
-        (Some(authority), Some(host)) => !authority.eq_ignore_ascii_case(host),
-        _ => true,
-    }
-}
-
-/// Refuses every cross-site state-changing request to the pages (login and sign-up included)
-/// before any handler runs, by rerouting it to a route that answers 403. The JSON API is
-/// exempt: it uses no cookies and allows any origin.
-pub struct CrossSiteRefusal;
-
-#[rocket::async_trait]
-impl Fairing for CrossSiteRefusal {
-    fn info(&self) -> Info {
-        Info {
-            name: "refuse cross-site form posts",
-            kind: Kind::Request,
-        }
-    }
-
-    async fn on_request(&self, request: &mut Request<'_>, _data: &mut Data<'_>) {
-        if matches!(
-            request.method(),
-            Method::Get | Method::Head | Method::Options
-        ) {
-            return;
-        }
-        if request.uri().path().starts_with("/api/") {
-            return;
-        }
-        if is_cross_site(request) {
-            request.set_method(Method::Post);
-            request.set_uri(Origin::path_only(REFUSED_PATH));
-        }
-    }
-}
-
-#[post("/__cross-site-refused")]
-fn cross_site_refused() -> Status {
-    Status::Forbidden
-}
-
 /// Pages that need a user send the browser to sign in, then back.
 #[catch(401)]
 fn sign_in_first(request: &Request<'_>) -> rocket::response::Redirect {
@@ -446,10 +389,6 @@ fn sign_in_first(request: &Request<'_>) -> rocket::response::Redirect {
         rocket::http::RawStr::new(&next).percent_encode()
     );
     rocket::response::Redirect::to(target)
-}
-
-pub fn routes() -> Vec<Route> {
-    rocket::routes![cross_site_refused]
 }
 
 pub fn catchers() -> Vec<Catcher> {

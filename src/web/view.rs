@@ -9,7 +9,6 @@ use crate::keyring::{KeySummary, Keyring};
 use crate::modelscope::{AccountBalance, BalanceError, Failure};
 use crate::runs::calls_left::ExpectedCost;
 use crate::runs::prices;
-use crate::web::result_view::cost_text;
 
 /// Shown where a number is unknown (upstream sent no usable header).
 const UNKNOWN: &str = "—";
@@ -143,6 +142,22 @@ impl Layout {
             .collect()
     }
 
+    /// A price tier's name (`tier-name`): the price goes in as a number, so the message's
+    /// `[2]` and `[1]` variants match.
+    pub fn tier_name(&self, price: &str) -> String {
+        match price.parse::<f64>() {
+            Ok(number) => self.t1("tier-name", "price", number),
+            Err(_) => self.t1("tier-name", "price", price),
+        }
+    }
+
+    /// Where a model's trend is, for a signed-in user and a valid model id (stored runs can
+    /// hold ids that are not, which get no link).
+    pub fn trend_href(&self, model: &str) -> Option<String> {
+        let valid = crate::modelscope::validate_model_id(model).is_ok();
+        (self.user.is_some() && valid).then(|| format!("/history/model/{model}"))
+    }
+
     /// Whether `error` is about the form field `field` (`aria-invalid` + `aria-describedby`).
     pub fn invalid(&self, error: Option<&Notice>, field: &str) -> bool {
         error.is_some_and(|notice| notice.is_on(field))
@@ -230,6 +245,15 @@ pub fn points(value: f64) -> String {
         format!("{value:.0}")
     } else {
         format!("{value}")
+    }
+}
+
+/// `7.5`, or `5–20`.
+pub fn cost_text(cost: &ExpectedCost) -> String {
+    if cost.is_exact() {
+        points(cost.min)
+    } else {
+        format!("{}–{}", points(cost.min), points(cost.max))
     }
 }
 

@@ -159,8 +159,9 @@ async fn a_model_id_with_nul_is_refused() {
 // the key
 
 #[tokio::test]
+/// No ModelScope key is a missing credential: 401, like a missing access token.
 async fn a_missing_key_is_refused() {
-    let json = refused_json(json!({"models": ["a/b"]}), Status::BadRequest).await;
+    let json = refused_json(json!({"models": ["a/b"]}), Status::Unauthorized).await;
     assert!(message(&json).contains("API Key"), "{json}");
 }
 
@@ -168,7 +169,7 @@ async fn a_missing_key_is_refused() {
 async fn an_empty_key_is_refused() {
     let json = refused_json(
         json!({"models": ["a/b"], "api_key": ""}),
-        Status::BadRequest,
+        Status::Unauthorized,
     )
     .await;
     assert!(message(&json).contains("API Key"), "{json}");
@@ -187,7 +188,7 @@ async fn different_keys_in_header_and_body_are_refused() {
         Some(ContentType::JSON),
         body.into_bytes(),
         Some(OTHER_KEY),
-        Status::BadRequest,
+        Status::Unauthorized,
     )
     .await;
     assert!(message(&json).contains("X-API-Key"), "{json}");
@@ -213,6 +214,18 @@ async fn an_absurdly_long_key_is_refused() {
     )
     .await;
     assert!(message(&json).contains("API Key"), "{json}");
+}
+
+#[tokio::test]
+async fn a_key_that_is_not_a_modelscope_token_is_refused() {
+    for bad in ["sk-123", "ms-not-a-uuid"] {
+        let json = refused_json(
+            json!({"models": ["a/b"], "api_key": bad}),
+            Status::BadRequest,
+        )
+        .await;
+        assert!(message(&json).contains("UUID"), "{json}");
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -10,8 +10,8 @@ use crate::harness::api::{
     api_balance, api_balance_authorized, api_get, api_get_authorized, assert_error_envelope,
     assert_row, row, rows, some4,
 };
-use crate::harness::db::{assert_ok_row, assert_points, run_ids, stored_rows, stored_run};
-use crate::harness::html::{html_unescape, shown_token, visible_text};
+use crate::harness::db::{assert_ok_row, assert_points, count, run_ids, stored_rows, stored_run};
+use crate::harness::html::{form_error, html_unescape, shown_token, visible_text};
 use crate::harness::http::follow;
 use crate::harness::secrets::{KEY, OTHER_KEY, contains_bytes};
 use crate::harness::upstream::{
@@ -120,6 +120,64 @@ async fn a_new_token_is_shown_once() {
         token_row(&reload.body, "ci").contains("从未"),
         "listed, unused"
     );
+}
+
+#[tokio::test]
+async fn an_empty_token_name_is_refused_in_the_tokens_words() {
+    let site = TestApp::new().await;
+    let user = site.user("alice").await;
+
+    let answer = user.submit("/account/tokens", &[("name", "   ")]).await;
+
+    assert_eq!(
+        answer.status,
+        Status::UnprocessableEntity,
+        "{}",
+        answer.body
+    );
+    let error = form_error(&answer.body).expect("a message");
+    assert!(error.contains("令牌名称"), "{error}");
+    assert!(!error.contains("预设"), "the preset's words: {error}");
+    assert!(
+        answer
+            .body
+            .contains(r#"aria-describedby="token_name-error""#),
+        "tied to its field"
+    );
+    assert_eq!(
+        count(
+            &site.db(),
+            "SELECT count(*) FROM access_tokens WHERE user_id = ?1",
+            user.id
+        ),
+        0
+    );
+}
+
+#[tokio::test]
+async fn a_database_failure_while_planning_is_503_not_a_missing_preset() {
+    let r = ready().await;
+    forbid_any_call(&r.site.upstream).await;
+    r.site
+        .db()
+        .execute_batch("ALTER TABLE presets RENAME TO presets_away")
+        .expect("break the presets table");
+
+    let answer = api_balance(
+        &r.user.client,
+        Some(&r.token),
+        &json!({"key_id": r.key_id, "preset": "daily"}),
+    )
+    .await;
+
+    let error = assert_refused(&answer, Status::ServiceUnavailable);
+    assert!(
+        error["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("数据库暂时不可用")),
+        "{error}"
+    );
+    assert_eq!(r.site.upstream_calls().await, 0);
 }
 
 #[tokio::test]
@@ -596,7 +654,7 @@ async fn token_names_render_escaped_on_the_account_page() {
 }
 
 #[tokio::test]
-async fn an_empty_preset_is_a_400() {
+async fn an_empty_preset_is_a_409() {
     let r = ready().await;
     forbid_any_call(&r.site.upstream).await;
     r.site
@@ -615,7 +673,8 @@ async fn an_empty_preset_is_a_400() {
     )
     .await;
 
-    assert_refused(&answer, Status::BadRequest);
+    // The request is well formed; the stored preset is what stands in the way.
+    assert_refused(&answer, Status::Conflict);
 }
 
 #[tokio::test]

@@ -483,28 +483,40 @@ async fn from_an_empty_directory_the_binary_keeps_its_security_defaults() {
     assert_eq!(logs.matches("configuration:").count(), 1, "{logs}");
 }
 
-/// Item 3: a form body trickled a byte at a time is cut after `body_timeout_secs` with a 408
-/// (Rocket itself has no read timeout; see README "Behind a reverse proxy").
+/// Item 3: a body trickled a byte at a time is cut after `body_timeout_secs` with a 408, on a
+/// form and on the JSON API (Rocket itself has no read timeout; see README "Behind a reverse
+/// proxy").
 #[tokio::test]
-async fn a_trickled_form_body_is_cut_with_408() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+async fn a_trickled_body_is_cut_with_408() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let _server = Server::start(dir.path(), port, &[("ROCKET_BODY_TIMEOUT_SECS", "1")]).await;
+    for head in [
+        "POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 200\r\n\r\nu",
+        "POST /api/balance HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+         Content-Type: application/json\r\nContent-Length: 200\r\n\r\n{",
+    ] {
+        let (answer, took) = trickle(port, head).await;
+        assert!(
+            answer.starts_with("HTTP/1.1 408"),
+            "after {took:?}: {answer}"
+        );
+        assert!(took < Duration::from_secs(5), "{took:?}");
+    }
+}
+
+/// Sends `head`, then one more byte every 300 ms (200 bytes would take a minute); the answer's
+/// head and how long it took to come.
+async fn trickle(port: u16, head: &str) -> (String, Duration) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut socket = tokio::net::TcpStream::connect(("127.0.0.1", port))
         .await
         .unwrap();
-    socket
-        .write_all(
-            b"POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\n\
-              Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 200\r\n\r\nu",
-        )
-        .await
-        .unwrap();
+    socket.write_all(head.as_bytes()).await.unwrap();
     let started = Instant::now();
     let mut answer = Vec::new();
     let mut buffer = [0u8; 1024];
-    // One byte every 300 ms: 200 bytes would take a minute.
     while started.elapsed() < Duration::from_secs(20) {
         tokio::select! {
             read = socket.read(&mut buffer) => match read {
@@ -519,17 +531,10 @@ async fn a_trickled_form_body_is_cut_with_408() {
             }
         }
     }
-    let head = String::from_utf8_lossy(&answer);
-    assert!(
-        head.starts_with("HTTP/1.1 408"),
-        "after {:?}: {head}",
-        started.elapsed()
-    );
-    assert!(
-        started.elapsed() < Duration::from_secs(5),
-        "{:?}",
-        started.elapsed()
-    );
+    (
+        String::from_utf8_lossy(&answer).into_owned(),
+        started.elapsed(),
+    )
 }
 
 /// Item 14: listening beyond loopback over plain HTTP with `Secure` cookies is warned about at

@@ -935,35 +935,37 @@ async fn csv_export_opens_in_excel_and_carries_no_key() {
     assert!(!body.contains("beef"));
     assert!(!body.contains("ms-"));
     let records = parse_csv(&body['\u{FEFF}'.len_utf8()..]);
+    // Headings in the reader's language; the time's heading names its zone.
     assert_eq!(
         records[0],
         [
-            "time",
-            "query_id",
-            "key_label",
-            "preset",
-            "model",
-            "request_limit",
-            "request_remaining",
-            "model_request_limit",
-            "model_request_remaining",
-            "status",
-            "error_code",
-            "error_message",
-            "latency_ms",
-            "quota_source",
-            "points_per_call",
-            "price_source",
-            "calls_left",
-            "calls_left_min",
-            "calls_left_max",
-            "kind",
-            "balance_available",
-            "points_spent",
+            "时间（北京时间 UTC+8）",
+            "记录编号",
+            "Key 名称",
+            "预设",
+            "模型",
+            "账户每日调用上限",
+            "账户今日剩余调用",
+            "模型每日调用上限",
+            "模型今日剩余调用",
+            "HTTP 状态码",
+            "结果代码",
+            "结果",
+            "错误详情",
+            "耗时（毫秒）",
+            "剩余次数来源",
+            "单价（魔粒/次）",
+            "单价来源",
+            "还能调用（次）",
+            "还能调用（至少）",
+            "还能调用（至多）",
+            "查询方式",
+            "可用魔粒（查询后）",
+            "本次消耗魔粒",
         ]
     );
     assert_eq!(records.len(), 1 + 4, "one line per model result");
-    assert!(records.iter().all(|r| r.len() == 22));
+    assert!(records.iter().all(|r| r.len() == 23));
     // Newest run first.
     assert_eq!(records[1][0], "2026-03-02 00:02:00");
     assert_eq!(records[1][2], "'-2+3");
@@ -972,16 +974,18 @@ async fn csv_export_opens_in_excel_and_carries_no_key() {
     assert_eq!(records[2][2], "", "a pasted key has no label");
     assert_eq!(records[2][9], "429");
     assert_eq!(records[2][10], "rate_limited");
-    assert_eq!(records[2][11], "'@SUM(1+1)");
+    assert_eq!(records[2][11], "请求受限", "the status in words");
+    assert_eq!(records[2][12], "'@SUM(1+1)");
     let ok_row = &records[3];
     assert_eq!(ok_row[0], "2026-03-02 00:00:00");
     assert_eq!(ok_row[2], label, "the comma and quotes survive quoting");
     assert_eq!(ok_row[3], "每日检查");
     assert_eq!(&ok_row[4..10], [MODEL, "2000", "1987", "500", "488", "200"]);
-    assert_eq!(ok_row[12], "42");
+    assert_eq!(ok_row[11], "正常");
+    assert_eq!(ok_row[13], "42");
     let failed_row = &records[4];
     assert_eq!(
-        failed_row[11],
+        failed_row[12],
         "'=HYPERLINK(\"http://evil\",\"x\")\nline two"
     );
     assert_eq!(
@@ -1007,6 +1011,16 @@ async fn csv_export_opens_in_excel_and_carries_no_key() {
         .get("/history/export?format=csv&from=2030-01-01")
         .await;
     assert_eq!(parse_csv(&empty.body['\u{FEFF}'.len_utf8()..]).len(), 1);
+    // An English browser gets English headings and words.
+    let english = crate::harness::http::get_with(
+        &alice.client,
+        "/history/export?format=csv",
+        &[("Accept-Language", "en-GB,en;q=0.8")],
+    )
+    .await;
+    let records = parse_csv(&english.body['\u{FEFF}'.len_utf8()..]);
+    assert_eq!(records[0][0], "Time (Beijing time UTC+8)");
+    assert_eq!(records[2][11], "Rate limited", "{:?}", records[2]);
 }
 
 #[tokio::test]
@@ -1148,11 +1162,14 @@ async fn the_trend_is_an_inline_svg_with_a_point_per_row() {
     assert!(text.contains("<title>2026-03-02 00:00 · <b>bold</b> key · 模型剩余 490 / 500"));
     assert!(body.contains(">2026-03-02 00:00</text>"));
     assert!(body.contains(">2026-03-02 02:00</text>"));
+    // The value axis is scaled to the values (430 to 490, round steps of 20), not a fixed 0 to
+    // the limit; the limit is its top because it is within one step of the highest value.
     assert!(
         body.contains(">500</text>"),
         "the y axis tops at the model's limit"
     );
-    assert!(body.contains(">0</text>"));
+    assert!(body.contains(">420</text>"), "{body}");
+    assert!(!body.contains(">0</text>"), "{body}");
     assert!(body.contains("最低 430，最高 490"));
     // The table: four rows, newest first, escaped.
     assert_eq!(body.matches("<tr class=\"row-").count(), 4);

@@ -247,6 +247,32 @@ async fn too_many_models_is_refused_and_keeps_the_typed_models() {
 }
 
 #[tokio::test]
+async fn a_database_failure_while_planning_is_503_not_a_missing_preset() {
+    let r = ready().await;
+    forbid_any_call(&r.site.upstream).await;
+    r.site
+        .db()
+        .execute_batch("ALTER TABLE presets RENAME TO presets_away")
+        .expect("break the presets table");
+    let fields = [
+        ("key_id", r.key_id.as_str()),
+        ("preset_id", r.preset_id.as_str()),
+    ];
+
+    let page = r.user.run_query(&fields).await;
+    assert_eq!(page.status, Status::ServiceUnavailable, "{}", page.body);
+    let error = form_error(&page.body).unwrap_or_else(|| panic!("no message: {}", page.body));
+    assert!(error.contains("数据库暂时不可用"), "{error}");
+    assert!(!page.body.contains("找不到这个预设"), "{}", page.body);
+
+    // The stream refuses the same way before it starts; the script then posts the form.
+    let stream = r.user.submit("/query/stream", &fields).await;
+    assert_eq!(stream.status, Status::ServiceUnavailable, "{}", stream.body);
+    assert_eq!(stream.json()["code"], "unavailable", "{}", stream.body);
+    assert!(run_ids(&r.site.db(), r.user.id).is_empty());
+}
+
+#[tokio::test]
 async fn unknown_preset_id_is_refused() {
     let r = ready().await;
     forbid_any_call(&r.site.upstream).await;

@@ -4,7 +4,7 @@ use rocket::http::Status;
 use serde_json::json;
 use wiremock::ResponseTemplate;
 
-use crate::harness::html::{html_unescape, visible_text};
+use crate::harness::html::{form_error, html_unescape, visible_text};
 use crate::harness::http::{assert_security_headers, get, post_form, post_quick};
 use crate::harness::secrets::KEY;
 use crate::harness::upstream::{balance, chat, error_body, forbid_any_call, mount_ok, with_quota};
@@ -295,6 +295,20 @@ async fn a_missing_key_is_refused_and_the_models_kept() {
 #[tokio::test]
 async fn a_blank_key_is_refused_and_the_models_kept() {
     refused_quick(&[("api_key", "   "), ("models", "a/b")], "a/b").await;
+}
+
+#[tokio::test]
+async fn a_key_that_is_not_a_modelscope_token_is_refused_before_any_call() {
+    for bad in [
+        "sk-123",
+        "ms-123",
+        "ms-c5cf0000-1111-4222-8333-44445555666g",
+    ] {
+        let answer = refused_quick(&[("api_key", bad), ("models", "a/b")], "a/b").await;
+        let error = form_error(&answer.body).unwrap_or_default();
+        assert!(error.contains("ms- 开头、后接 UUID"), "{bad}: {error}");
+        assert!(!answer.body.contains(bad), "{bad} echoed");
+    }
 }
 
 #[tokio::test]

@@ -17,6 +17,7 @@ use super::auth::ApiCaller;
 use super::client::ClientAddr;
 use super::errors::ApiError;
 use super::lang::ApiLang;
+use crate::config::AppConfig;
 use crate::db::Db;
 use crate::runs::engine::{Lane, QueryEngine};
 use crate::runs::executor::{self, Execution, Stored};
@@ -50,6 +51,7 @@ pub async fn balance(
     planner: &State<Planner>,
     engine: &State<QueryEngine>,
     db: &State<Db>,
+    config: &State<AppConfig>,
 ) -> Result<Json<Value>, ApiError> {
     let lang = lang.0;
     if let Some(content_type) = content_type.filter(|ct| !ct.is_json()) {
@@ -61,10 +63,10 @@ pub async fn balance(
         ));
     }
     let limit = limits.get("json").unwrap_or(64.kibibytes());
-    let bytes = body
-        .open(limit)
-        .into_bytes()
+    // Rocket has no read timeout: a trickled body would hold the request for ever.
+    let bytes = tokio::time::timeout(config.body_timeout(), body.open(limit).into_bytes())
         .await
+        .map_err(|_| ApiError::new(Status::RequestTimeout, lang, "api-body-timeout"))?
         .map_err(|_| ApiError::bad_request(lang, "api-body-unreadable"))?;
     if !bytes.is_complete() {
         return Err(ApiError::with(
@@ -74,7 +76,7 @@ pub async fn balance(
             &[("limit", limit.to_string().into())],
         ));
     }
-    let request = request::parse_request(&bytes, header_key.0, lang)?;
+    let request = request::parse_request(&bytes, header_key.0, planner.max_models(), lang)?;
     let kind = if request.probe {
         RunKind::Probe
     } else {

@@ -1,5 +1,7 @@
 //! The body of `POST /api/balance`, read the way the original tool accepted it: every way it can
-//! be wrong gets its own message, and nothing here calls upstream or the database.
+//! be wrong gets its own message, and nothing here calls upstream or the database. What is
+//! refused here is exactly what `assets/openapi.json` says is refused (schemathesis checks both
+//! ways in CI): a field that is present is checked even when another one wins over it.
 
 use rocket::http::Status;
 use serde_json::{Map, Value};
@@ -7,9 +9,9 @@ use serde_json::{Map, Value};
 use crate::api::errors::ApiError;
 use crate::i18n::Lang;
 use crate::ids::{KeyId, PresetId, UserId};
-use crate::modelscope::{Site, split_model_text};
+use crate::modelscope::{Site, split_model_text, validate_model_id};
 use crate::names::MAX_NAME_CHARS;
-use crate::runs::planner::{Named, RunAsk};
+use crate::runs::planner::{Named, PlanError, RunAsk};
 
 /// A well-formed request, nothing resolved yet.
 #[derive(Debug)]
@@ -37,9 +39,11 @@ impl BalanceRequest {
     }
 }
 
+/// `max_models`: the most entries `models` may have (the per-query limit), counted as sent.
 pub fn parse_request(
     bytes: &[u8],
     header_key: Option<String>,
+    max_models: usize,
     lang: Lang,
 ) -> Result<BalanceRequest, ApiError> {
     let bad = |id: &str| ApiError::bad_request(lang, id);
@@ -63,20 +67,46 @@ pub fn parse_request(
     // Listed models win over a preset, and a given key over a saved one (the planner's rule);
     // the preset and the saved key only stand in when nothing was given in their place.
     let probe = parse_flag(&object, "probe", lang)?.unwrap_or(true);
+    // `models_` is the name an old version of the original tool used; `models` wins.
+    let models = parse_models_field(&object, "models", max_models, lang)?;
+    let old_models = parse_models_field(&object, "models_", max_models, lang)?;
     // A free check may name no model at all: the balance alone answers it.
-    let models = match (&preset, models_missing(&object), probe) {
-        (Some(_), true, _) | (None, true, false) => Vec::new(),
-        _ => parse_models_field(&object, lang)?,
+    let models = match (models.or(old_models), &preset, probe) {
+        (Some(models), _, _) => models,
+        (None, Some(_), _) | (None, None, false) => Vec::new(),
+        (None, None, true) => return Err(bad("api-missing-models")),
     };
     let site = match object.get("site") {
         None | Some(Value::Null) => None,
-        Some(Value::String(text)) => Some(Site::parse(text).ok_or_else(|| bad("api-bad-site"))?),
+        // Exactly as documented: the JSON API takes no other spelling.
+        Some(Value::String(text)) => Some(
+            Site::ALL
+                .into_iter()
+                .find(|site| site.as_str() == text)
+                .ok_or_else(|| bad("api-bad-site"))?,
+        ),
         Some(_) => return Err(bad("api-bad-site")),
     };
-    let key_given = object.get("api_key").is_some_and(|v| !v.is_null()) || header_key.is_some();
-    let pasted_key = match (&saved_key, key_given) {
-        (Some(_), false) => None,
-        _ => Some(parse_key(&object, header_key, lang)?),
+    let body_key = parse_key_field(object.get("api_key"), lang)?;
+    let header_key = match header_key.as_deref() {
+        // A header cannot carry C1 controls (they are not UTF-8 on the wire): C0 and DEL only.
+        Some(key) if key.chars().any(|c| c.is_ascii_control()) => {
+            return Err(bad("api-bad-key"));
+        }
+        Some(key) => checked_key(key, lang)?,
+        None => None,
+    };
+    // Two different keys is a credential problem, like none at all (the planner's 401).
+    let pasted_key = match (body_key, header_key) {
+        (Some(body), Some(header)) if body != header => {
+            return Err(ApiError::new(
+                Status::Unauthorized,
+                lang,
+                "api-keys-disagree",
+            ));
+        }
+        (Some(key), _) | (None, Some(key)) => Some(key),
+        (None, None) => None,
     };
     // The original tool's switch: still checked, but the balance is now always in the answer.
     parse_flag(&object, "include_account", lang)?;
@@ -123,12 +153,6 @@ impl Reference {
     }
 }
 
-fn models_missing(object: &Map<String, Value>) -> bool {
-    ["models", "models_"]
-        .iter()
-        .all(|field| object.get(*field).is_none_or(Value::is_null))
-}
-
 /// `key_id` / `preset`: a positive integer id, or a non-empty name.
 fn parse_reference(
     object: &Map<String, Value>,
@@ -139,8 +163,7 @@ fn parse_reference(
         |id: &str| ApiError::with(Status::BadRequest, lang, id, &[("field", field.into())]);
     match object.get(field) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => n
-            .as_i64()
+        Some(Value::Number(n)) => whole_number(n)
             .filter(|id| *id > 0)
             .map(|id| Some(Reference::Id(id)))
             .ok_or_else(|| refused("api-bad-reference")),
@@ -153,15 +176,30 @@ fn parse_reference(
     }
 }
 
-fn parse_models_field(object: &Map<String, Value>, lang: Lang) -> Result<Vec<String>, ApiError> {
+/// `models` (or `models_`): `None` when absent or null; else an array of strings or a comma,
+/// full-width comma or whitespace separated string, with at most `max` entries as sent and at
+/// least one that is not blank. Whether the ids are valid is the planner's business (an invalid
+/// id gets its own row beside the valid ones).
+/// An integer, also when written as a whole float (`3.0` is the integer 3 in JSON Schema).
+fn whole_number(n: &serde_json::Number) -> Option<i64> {
+    // 2^63 exactly: every whole float below it fits an i64.
+    const I64_END: f64 = 9_223_372_036_854_775_808.0;
+    n.as_i64().or_else(|| {
+        n.as_f64()
+            .filter(|f| f.fract() == 0.0 && (-I64_END..I64_END).contains(f))
+            .map(|f| f as i64)
+    })
+}
+
+fn parse_models_field(
+    object: &Map<String, Value>,
+    field: &'static str,
+    max: usize,
+    lang: Lang,
+) -> Result<Option<Vec<String>>, ApiError> {
     let bad = |id: &str| ApiError::bad_request(lang, id);
-    // `models_` is the name an old version of the original tool used.
-    let field = object
-        .get("models")
-        .filter(|v| !v.is_null())
-        .or_else(|| object.get("models_").filter(|v| !v.is_null()));
-    let models: Vec<String> = match field {
-        None => return Err(bad("api-missing-models")),
+    let models: Vec<String> = match object.get(field) {
+        None | Some(Value::Null) => return Ok(None),
         Some(Value::String(text)) => split_model_text(text)
             .filter(|id| !id.is_empty())
             .map(str::to_owned)
@@ -175,56 +213,208 @@ fn parse_models_field(object: &Map<String, Value>, lang: Lang) -> Result<Vec<Str
             .collect::<Result<_, _>>()?,
         Some(_) => return Err(bad("api-models-bad-type")),
     };
+    if models.len() > max {
+        return Err(ApiError::with(
+            Status::BadRequest,
+            lang,
+            "api-too-many-models",
+            &[("max", max.into()), ("count", models.len().into())],
+        ));
+    }
     if models.iter().all(|m| m.trim().is_empty()) {
         return Err(bad("api-no-models"));
     }
-    Ok(models)
+    // At least one entry must be callable; the others get invalid_model rows.
+    if !models.iter().any(|m| validate_model_id(m.trim()).is_ok()) {
+        let refused = models
+            .iter()
+            .map(|m| m.trim())
+            .filter(|m| !m.is_empty())
+            .filter_map(|m| validate_model_id(m).err().map(|why| (m.to_owned(), why)))
+            .collect();
+        return Err(ApiError::plan(&PlanError::NoValidModels(refused), lang));
+    }
+    Ok(Some(models))
 }
 
-/// The key from the body or the `X-API-Key` header: both, and different, is refused.
-fn parse_key(
-    object: &Map<String, Value>,
-    header_key: Option<String>,
-    lang: Lang,
-) -> Result<String, ApiError> {
-    let bad = |id: &str| ApiError::bad_request(lang, id);
-    let body_key = match object.get("api_key") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(key)) => Some(key.trim().to_owned()).filter(|k| !k.is_empty()),
-        Some(_) => return Err(bad("api-key-not-string")),
-    };
-    let header_key = header_key
-        .map(|key| key.trim().to_owned())
-        .filter(|key| !key.is_empty());
-    match (body_key, header_key) {
-        (Some(body), Some(header)) if body != header => Err(bad("api-keys-disagree")),
-        (Some(key), _) | (None, Some(key)) => Ok(key),
-        (None, None) => Err(bad("api-missing-key")),
+/// `api_key` in the body: absent, null or blank is no key.
+fn parse_key_field(value: Option<&Value>, lang: Lang) -> Result<Option<String>, ApiError> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(key)) => checked_key(key, lang),
+        Some(_) => Err(ApiError::bad_request(lang, "api-key-not-string")),
     }
+}
+
+/// A key as sent: at most 256 characters, spaces around it trimmed, `None` when blank, and
+/// otherwise a ModelScope token (`ms-` and a UUID) — what the OpenAPI document's pattern says.
+fn checked_key(key: &str, lang: Lang) -> Result<Option<String>, ApiError> {
+    // Longer than any real token (39 characters) by a wide margin.
+    const MAX_KEY_CHARS: usize = 256;
+    let trimmed = key.trim_matches(' ');
+    if key.chars().count() > MAX_KEY_CHARS
+        || !(trimmed.is_empty() || crate::keyring::is_token_shape(trimmed))
+    {
+        return Err(ApiError::bad_request(lang, "api-bad-key"));
+    }
+    Ok(Some(trimmed.to_owned()).filter(|key| !key.is_empty()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const K1: &str = "ms-00000000-0000-4000-8000-000000000001";
+
     fn parse(body: &[u8], header: Option<&str>) -> Result<BalanceRequest, ApiError> {
-        parse_request(body, header.map(str::to_owned), Lang::Zh)
+        parse_request(body, header.map(str::to_owned), 50, Lang::Zh)
+    }
+
+    fn status(body: &[u8], header: Option<&str>) -> Status {
+        match parse(body, header) {
+            Ok(_) => Status::Ok,
+            Err(error) => error.status,
+        }
     }
 
     #[test]
     fn header_and_body_key_must_agree() {
-        let body = br#"{"models":"a/b","api_key":"ms-1"}"#;
-        assert!(parse(body, Some("ms-1")).is_ok());
-        let err = parse(body, Some("ms-2")).unwrap_err();
-        assert_eq!(err.status, Status::BadRequest);
-        assert!(parse(br#"{"models":"a/b"}"#, Some("ms-2")).is_ok());
+        let body = br#"{"models":"a/b","api_key":"ms-00000000-0000-4000-8000-000000000001"}"#;
+        assert!(parse(body, Some("ms-00000000-0000-4000-8000-000000000001")).is_ok());
+        assert!(parse(body, Some(" ms-00000000-0000-4000-8000-000000000001 ")).is_ok());
+        let err = parse(body, Some("ms-00000000-0000-4000-8000-000000000002")).unwrap_err();
+        assert_eq!(err.status, Status::Unauthorized);
+        assert!(
+            parse(
+                br#"{"models":"a/b"}"#,
+                Some("ms-00000000-0000-4000-8000-000000000002")
+            )
+            .is_ok()
+        );
+        assert!(
+            parse(
+                br#"{"models":"a/b","api_key":"  "}"#,
+                Some("ms-00000000-0000-4000-8000-000000000002")
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn keys_are_checked_as_sent() {
+        let long = format!(r#"{{"models":"a/b","api_key":"{}"}}"#, "k".repeat(257));
+        assert_eq!(status(long.as_bytes(), None), Status::BadRequest);
+        let padded = format!(r#"{{"models":"a/b","api_key":"  {K1}  "}}"#);
+        assert_eq!(status(padded.as_bytes(), None), Status::Ok);
+        // Not a ModelScope token: said before any upstream call.
+        let nbsp_padded = format!("\u{a0}{K1}");
+        for bad in ["k", "sk-123", "ms-1", nbsp_padded.as_str()] {
+            let body = format!(r#"{{"models":"a/b","api_key":"{bad}"}}"#);
+            assert_eq!(status(body.as_bytes(), None), Status::BadRequest, "{bad}");
+        }
+        // A control character is refused even where trimming would remove it.
+        assert_eq!(
+            status(
+                br#"{"models":"a/b","api_key":"ms-00000000-0000-4000-8000-000000000001\n"}"#,
+                None
+            ),
+            Status::BadRequest
+        );
+        assert_eq!(
+            status(
+                br#"{"models":"a/b"}"#,
+                Some("ms-00000000-0000-4000-8000-000000000001\u{7f}")
+            ),
+            Status::BadRequest
+        );
+        assert_eq!(
+            status(br#"{"models":"a/b","api_key":"ms-\u0085"}"#, None),
+            Status::BadRequest
+        );
+        // No key at all is the planner's `MissingKey`, unless a saved key stands in.
+        let request = parse(br#"{"models":"a/b"}"#, None).unwrap();
+        assert_eq!(request.pasted_key, None);
+    }
+
+    #[test]
+    fn models_are_counted_as_sent_and_both_names_are_checked() {
+        let many = vec!["a/b"; 51];
+        let body = serde_json::json!({"models": many, "api_key": K1}).to_string();
+        assert_eq!(status(body.as_bytes(), None), Status::BadRequest);
+        let body = serde_json::json!({"models": many.join(" "), "api_key": K1}).to_string();
+        assert_eq!(status(body.as_bytes(), None), Status::BadRequest);
+        let body = serde_json::json!({"models": many[..50], "api_key": K1}).to_string();
+        assert_eq!(status(body.as_bytes(), None), Status::Ok);
+        assert_eq!(
+            status(br#"{"models":["a/b"],"models_":5,"api_key":"ms-00000000-0000-4000-8000-000000000001"}"#, None),
+            Status::BadRequest
+        );
+        assert_eq!(
+            status(
+                br#"{"models":null,"api_key":"ms-00000000-0000-4000-8000-000000000001"}"#,
+                None
+            ),
+            Status::BadRequest
+        );
+        assert_eq!(
+            status(br#"{"models":null,"probe":false,"api_key":"ms-00000000-0000-4000-8000-000000000001"}"#, None),
+            Status::Ok
+        );
+    }
+
+    #[test]
+    fn every_models_field_needs_one_valid_id() {
+        let ok =
+            br#"{"models":["bad id","a/b"],"api_key":"ms-00000000-0000-4000-8000-000000000001"}"#;
+        assert_eq!(status(ok, None), Status::Ok);
+        let ok = br#"{"models":"zz a/b","api_key":"ms-00000000-0000-4000-8000-000000000001"}"#;
+        assert_eq!(status(ok, None), Status::Ok);
+        let none =
+            br#"{"models":["bad id","-x/y"],"api_key":"ms-00000000-0000-4000-8000-000000000001"}"#;
+        assert_eq!(status(none, None), Status::BadRequest);
+        let unused = br#"{"models":["a/b"],"models_":"AAA","api_key":"ms-00000000-0000-4000-8000-000000000001"}"#;
+        assert_eq!(status(unused, None), Status::BadRequest);
+    }
+
+    #[test]
+    fn ids_may_be_whole_floats() {
+        let request = parse(br#"{"preset":7.0,"key_id":3}"#, None).unwrap();
+        assert_eq!(request.preset, Some(Named::Id(PresetId(7))));
+        for id in ["7.5", "0", "-1", "1e19", "9223372036854775808"] {
+            let body = format!(r#"{{"preset":{id},"key_id":3}}"#);
+            assert_eq!(status(body.as_bytes(), None), Status::BadRequest, "{id}");
+        }
+    }
+
+    #[test]
+    fn the_site_is_spelled_as_documented() {
+        let request = parse(
+            br#"{"models":"a/b","api_key":"ms-00000000-0000-4000-8000-000000000001","site":"ai"}"#,
+            None,
+        )
+        .unwrap();
+        assert_eq!(request.site, Some(Site::Ai));
+        for site in [r#""AI""#, r#"" cn""#, r#""com""#, "1"] {
+            let body = format!(
+                r#"{{"models":"a/b","api_key":"ms-00000000-0000-4000-8000-000000000001","site":{site}}}"#
+            );
+            assert_eq!(status(body.as_bytes(), None), Status::BadRequest, "{site}");
+        }
     }
 
     #[test]
     fn models_string_is_split() {
-        let request = parse(br#"{"models":"a/b, c/d e/f","api_key":"k"}"#, None).unwrap();
+        let request = parse(
+            br#"{"models":"a/b, c/d e/f","api_key":"ms-00000000-0000-4000-8000-000000000001"}"#,
+            None,
+        )
+        .unwrap();
         assert_eq!(request.models, ["a/b", "c/d", "e/f"]);
-        let request = parse(br#"{"models_":["a/b"],"api_key":"k"}"#, None).unwrap();
+        let request = parse(
+            br#"{"models_":["a/b"],"api_key":"ms-00000000-0000-4000-8000-000000000001"}"#,
+            None,
+        )
+        .unwrap();
         assert_eq!(request.models, ["a/b"]);
     }
 
@@ -235,7 +425,11 @@ mod tests {
         assert_eq!(request.preset, Some(Named::Name("daily".into())));
         assert_eq!(request.saved_key, Some(Named::Id(KeyId(3))));
         assert_eq!(request.pasted_key, None);
-        let request = parse(br#"{"models":["a/b"],"key_id":3,"api_key":"k"}"#, None).unwrap();
-        assert_eq!(request.pasted_key.as_deref(), Some("k"));
+        let request = parse(
+            br#"{"models":["a/b"],"key_id":3,"api_key":"ms-00000000-0000-4000-8000-000000000001"}"#,
+            None,
+        )
+        .unwrap();
+        assert_eq!(request.pasted_key.as_deref(), Some(K1));
     }
 }

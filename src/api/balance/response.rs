@@ -41,8 +41,9 @@ pub fn envelope(run: &FinishedRun, history_id: Option<RunId>, lang: Lang) -> Val
         "probe": run.kind == RunKind::Probe,
     });
     if run.kind == RunKind::Probe {
-        envelope["points_spent"] = json!(run.points_spent);
-        envelope["expected_points"] = json!({"min": run.expected.min, "max": run.expected.max});
+        envelope["points_spent"] = run.points_spent.map_or(Value::Null, points);
+        envelope["expected_points"] =
+            json!({"min": points(run.expected.min), "max": points(run.expected.max)});
     }
     if let Some(id) = history_id {
         envelope["history_id"] = json!(id);

@@ -11,10 +11,14 @@ use crate::web::view::points;
 /// The `viewBox` of the chart, in user units.
 pub const WIDTH: f64 = 720.0;
 pub const HEIGHT: f64 = 280.0;
-const LEFT: f64 = 64.0;
-const RIGHT: f64 = 16.0;
-const TOP: f64 = 16.0;
-const BOTTOM: f64 = 40.0;
+/// Room for the value labels (left) and the time labels (bottom): the stylesheet sizes text up to
+/// 24 units on a phone, so a label stays about 12 px tall when the chart is drawn 360 px wide.
+const LEFT: f64 = 80.0;
+const RIGHT: f64 = 20.0;
+const TOP: f64 = 18.0;
+const BOTTOM: f64 = 44.0;
+/// About this many gridlines between the bottom and the top of the value axis.
+const TICKS: f64 = 4.0;
 
 /// One stored reading, as the chart sees it.
 #[derive(Debug, Clone, PartialEq)]
@@ -89,9 +93,12 @@ pub struct Chart {
     pub bottom: f64,
     /// One per line name, in the order the names first appear; points oldest first.
     pub lines: Vec<Series>,
-    /// The value at the top and at the bottom of the y axis.
+    /// The value at the top and at the bottom of the y axis: round numbers just around the
+    /// values drawn (not a fixed 0 to the daily limit, which flattens a line that moves little).
     pub y_max: f64,
     pub y_min: f64,
+    /// Labelled gridlines from the bottom of the value axis to its top.
+    pub ticks: Vec<Tick>,
     /// The smallest and largest value drawn.
     pub lowest: f64,
     pub highest: f64,
@@ -103,16 +110,34 @@ pub struct Chart {
     pub label_y_bottom: f64,
 }
 
+/// One labelled gridline of the value axis.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tick {
+    pub y: f64,
+    pub value: f64,
+}
+
+impl Tick {
+    pub fn text(&self) -> String {
+        points(self.value)
+    }
+}
+
 impl Chart {
-    /// The axis ends as a page writes numbers (`250`, `12.5`).
-    pub fn y_max_text(&self) -> String {
-        points(self.y_max)
+    /// Every point of every line with its line's name, newest first (the table under a chart).
+    pub fn newest_first(&self, at_most: usize) -> Vec<(&str, &Point)> {
+        let mut all: Vec<(&str, &Point)> = self
+            .lines
+            .iter()
+            .flat_map(|line| line.points.iter().map(move |p| (line.name.as_str(), p)))
+            .collect();
+        // x grows with time; the sort is stable, so equal times keep the lines' order.
+        all.sort_by(|a, b| b.1.x.total_cmp(&a.1.x));
+        all.truncate(at_most);
+        all
     }
 
-    pub fn y_min_text(&self) -> String {
-        points(self.y_min)
-    }
-
+    /// The lowest and highest values drawn as a page writes numbers (`250`, `12.5`).
     pub fn lowest_text(&self) -> String {
         points(self.lowest)
     }
@@ -127,10 +152,53 @@ fn round(value: f64) -> f64 {
     (value * 10.0).round() / 10.0
 }
 
+/// A round step (1, 2 or 5 times a power of ten) that cuts `span` into about [`TICKS`] parts.
+fn nice_step(span: f64) -> f64 {
+    let raw = span / TICKS;
+    let magnitude = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * magnitude)
+        .find(|step| *step >= raw)
+        .unwrap_or(10.0 * magnitude);
+    // Counts and points: no step finer than 0.5.
+    step.max(0.5)
+}
+
+/// The y axis for values from `lowest` to `highest`: round ends on a round step around them.
+/// A `limit` (the model's daily limit) within one step of the top becomes the top, so a line
+/// close to its limit shows how close; a far-away limit is left out rather than squashing the
+/// line flat. A single value gets a step of about half its size and a step of room each way (not
+/// below 0 for values that are not negative).
+fn axis(lowest: f64, highest: f64, limit: Option<f64>) -> (f64, f64, f64) {
+    let span = highest - lowest;
+    let step = nice_step(if span > 0.0 {
+        span
+    } else {
+        (highest.abs() / 2.0).max(4.0)
+    });
+    let mut y_min = (lowest / step).floor() * step;
+    let mut y_max = (highest / step).ceil() * step;
+    if span <= 0.0 {
+        y_min -= step;
+        y_max += step;
+        if lowest >= 0.0 {
+            y_min = y_min.max(0.0);
+        }
+    }
+    if let Some(limit) = limit
+        && limit > y_max
+        && limit <= y_max + step
+    {
+        y_max = limit;
+    }
+    (y_min, y_max, step)
+}
+
 /// The chart for `samples` (any order); `None` when no sample has a value.
 ///
-/// The y axis runs from 0 (or a lower value, should one appear) to the largest of the limits
-/// and values seen, so a line near the top means "nearly all left".
+/// The y axis runs between round numbers just around the values drawn (see [`axis`]), with a
+/// labelled gridline at each round step.
 pub fn build(samples: &[Sample]) -> Option<Chart> {
     let mut drawn: Vec<(&Sample, f64)> = samples
         .iter()
@@ -146,12 +214,8 @@ pub fn build(samples: &[Sample]) -> Option<Chart> {
         .iter()
         .map(|(_, v)| *v)
         .fold(f64::NEG_INFINITY, f64::max);
-    let top_limit = drawn
-        .iter()
-        .filter_map(|(s, _)| s.limit)
-        .fold(0.0, f64::max);
-    let y_min = lowest.min(0.0);
-    let y_max = highest.max(top_limit).max(y_min + 1.0);
+    let top_limit = drawn.iter().filter_map(|(s, _)| s.limit).reduce(f64::max);
+    let (y_min, y_max, step) = axis(lowest, highest, top_limit);
     let (plot_left, plot_right) = (LEFT, WIDTH - RIGHT);
     let (plot_top, plot_bottom) = (TOP, HEIGHT - BOTTOM);
 
@@ -190,6 +254,22 @@ pub fn build(samples: &[Sample]) -> Option<Chart> {
             Series::new((*name).to_owned(), index, points)
         })
         .collect();
+    let mut ticks = Vec::new();
+    let mut value = y_min;
+    while value <= y_max + step / 1000.0 {
+        ticks.push(Tick {
+            y: y_of(value),
+            value,
+        });
+        value += step;
+    }
+    if ticks.last().is_some_and(|t| t.value < y_max) {
+        // A limit set the top between two steps: label it too.
+        ticks.push(Tick {
+            y: y_of(y_max),
+            value: y_max,
+        });
+    }
 
     Some(Chart {
         width: WIDTH,
@@ -201,12 +281,13 @@ pub fn build(samples: &[Sample]) -> Option<Chart> {
         lines,
         y_max,
         y_min,
+        ticks,
         lowest,
         highest,
         first_time: clock::minutes(first_at),
         last_time: clock::minutes(last_at),
-        label_x_left: plot_left - 6.0,
-        label_y_bottom: plot_bottom + 18.0,
+        label_x_left: plot_left - 8.0,
+        label_y_bottom: plot_bottom + 30.0,
     })
 }
 
@@ -274,8 +355,76 @@ mod tests {
         let chart = build(&[sample(42, Some(7), None)]).unwrap();
         let point = &chart.lines[0].points[0];
         assert_eq!(point.x, round(f64::midpoint(chart.left, chart.right)));
-        assert_eq!(point.y, chart.top, "the only value is the maximum");
+        assert_eq!(
+            point.y,
+            f64::midpoint(chart.top, chart.bottom),
+            "one value sits between round numbers either side of it"
+        );
+        assert_eq!((chart.y_min, chart.y_max), (6.0, 8.0));
         assert_eq!(chart.first_time, chart.last_time);
+        let steady = build(&[
+            sample(1, Some(42), Some(100)),
+            sample(2, Some(42), Some(100)),
+        ])
+        .unwrap();
+        let ticks: Vec<String> = steady.ticks.iter().map(Tick::text).collect();
+        assert_eq!(ticks, ["30", "40", "50", "60"]);
+    }
+
+    #[test]
+    fn the_axis_fits_the_values_not_zero_to_the_limit() {
+        // A quota that moves little near its limit is not squashed into a flat line at the top.
+        let chart = build(&[
+            sample(1, Some(495), Some(500)),
+            sample(2, Some(488), Some(500)),
+            sample(3, Some(481), Some(500)),
+        ])
+        .unwrap();
+        assert_eq!((chart.y_min, chart.y_max), (480.0, 500.0));
+        let ticks: Vec<String> = chart.ticks.iter().map(Tick::text).collect();
+        assert_eq!(ticks, ["480", "485", "490", "495", "500"]);
+        assert_eq!(chart.ticks[0].y, chart.bottom);
+        assert_eq!(chart.ticks[4].y, chart.top);
+        // A limit far above the values is not the top.
+        let low = build(&[
+            sample(1, Some(12), Some(500)),
+            sample(2, Some(38), Some(500)),
+        ])
+        .unwrap();
+        assert_eq!((low.y_min, low.y_max), (10.0, 40.0));
+        // A limit between round steps just above the values is, and is labelled.
+        let near = build(&[
+            sample(1, Some(100), Some(123)),
+            sample(2, Some(118), Some(123)),
+        ])
+        .unwrap();
+        assert_eq!(near.y_max, 123.0);
+        assert_eq!(near.ticks.last().map(Tick::text).as_deref(), Some("123"));
+    }
+
+    #[test]
+    fn the_table_reads_every_line_newest_first() {
+        let mut a = sample(1, Some(10), None);
+        a.line = "main".into();
+        let mut b = sample(3, Some(20), None);
+        b.line = "spare".into();
+        let mut c = sample(2, Some(15), None);
+        c.line = "main".into();
+        let chart = build(&[a, b, c]).unwrap();
+        let read: Vec<(&str, String)> = chart
+            .newest_first(10)
+            .into_iter()
+            .map(|(name, p)| (name, p.label.time.clone()))
+            .collect();
+        assert_eq!(
+            read,
+            [
+                ("spare", "t3".into()),
+                ("main", "t2".into()),
+                ("main", "t1".into())
+            ]
+        );
+        assert_eq!(chart.newest_first(1).len(), 1);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use rocket::http::Status;
 use rocket::response::{Flash, Redirect};
 use rocket::{State, get, post};
 
-use super::{duration_text, trend_href};
+use super::duration_text;
 use crate::clock;
 use crate::db::Db;
 use crate::db::history as store;
@@ -33,18 +33,13 @@ pub struct RunMeta {
     pub duration: String,
 }
 
-pub struct TrendLink {
-    pub model: String,
-    pub href: String,
-}
-
 #[derive(Template, WebTemplate)]
 #[template(path = "history_detail.html")]
 pub struct DetailPage {
     pub layout: Layout,
     pub run: RunMeta,
+    /// Each model name in it links to the model's trend (`Layout::trend_href`).
     pub report: ResultView,
-    pub trend_links: Vec<TrendLink>,
 }
 
 /// A path id that is not a number is a page that does not exist.
@@ -69,18 +64,6 @@ pub async fn detail(user: CurrentUser, id: &str, db: &State<Db>) -> Result<Detai
     let Some((run, rows)) = found else {
         return Err(Status::NotFound);
     };
-    let mut trend_links: Vec<TrendLink> = Vec::new();
-    for row in &rows {
-        let model = &row.result.model;
-        if let Some(href) = trend_href(model)
-            && !trend_links.iter().any(|link| &link.model == model)
-        {
-            trend_links.push(TrendLink {
-                model: model.clone(),
-                href,
-            });
-        }
-    }
     let layout = user.layout();
     let results: Vec<_> = rows.into_iter().map(|r| r.result).collect();
     let report = ResultView::new(
@@ -111,7 +94,6 @@ pub async fn detail(user: CurrentUser, id: &str, db: &State<Db>) -> Result<Detai
             duration: duration_text(run.duration_ms),
         },
         report,
-        trend_links,
     })
 }
 

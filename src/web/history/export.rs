@@ -20,6 +20,7 @@ use super::list::{ListAnswer, history_page};
 use crate::clock;
 use crate::db::history::{self as store, HistoryFilter, StoredResult};
 use crate::db::{Db, DbError};
+use crate::i18n::Lang;
 use crate::ids::{RunId, UserId};
 use crate::web::session::CurrentUser;
 use crate::web::view::Notice;
@@ -54,9 +55,10 @@ async fn produce(
     user_id: UserId,
     filter: &HistoryFilter,
     format: Format,
+    lang: Lang,
     tx: &mpsc::Sender<Vec<u8>>,
 ) -> Result<(), Stop> {
-    send(tx, format.prefix()).await?;
+    send(tx, format.prefix(lang)).await?;
     let mut before: Option<(i64, RunId)> = None;
     let mut first = true;
     loop {
@@ -77,7 +79,7 @@ async fn produce(
         let mut out = Vec::new();
         for run in &runs {
             let rows = by_run.remove(&run.id).unwrap_or_default();
-            format.write_run(&mut out, run, &rows, first);
+            format.write_run(&mut out, run, &rows, first, lang);
             first = false;
         }
         send(tx, out).await?;
@@ -94,10 +96,11 @@ fn spawn_export(
     user_id: UserId,
     filter: HistoryFilter,
     format: Format,
+    lang: Lang,
 ) -> mpsc::Receiver<Vec<u8>> {
     let (tx, rx) = mpsc::channel(CHANNEL_DEPTH);
     tokio::spawn(async move {
-        match produce(&db, user_id, &filter, format, &tx).await {
+        match produce(&db, user_id, &filter, format, lang, &tx).await {
             Ok(()) | Err(Stop::Gone) => {}
             // The status line is long gone: the file simply ends early (and, for JSON, does
             // not parse), which is the honest signal.
@@ -159,6 +162,7 @@ pub async fn export(
             user.0.user_id,
             filters.to_store(),
             format,
+            user.0.lang,
         ),
         format,
         filename: format!(

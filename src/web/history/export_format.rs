@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::clock;
 use crate::db::history::{RunSummary, StoredResult};
+use crate::i18n::{self, Lang};
 use crate::ids::RunId;
 use crate::modelscope::ModelResult;
 use crate::runs::calls_left::CallsLeft;
@@ -40,13 +41,17 @@ impl Format {
         }
     }
 
-    /// What comes before the first run: the BOM (so Excel reads UTF-8) and the header line,
-    /// or the opening bracket.
-    pub fn prefix(self) -> Vec<u8> {
+    /// What comes before the first run: the BOM (so Excel reads UTF-8) and the header line in
+    /// the reader's language, or the opening bracket.
+    pub fn prefix(self, lang: Lang) -> Vec<u8> {
         match self {
             Self::Csv => {
                 let mut out = "\u{FEFF}".as_bytes().to_vec();
-                write_csv_records(&mut out, [CSV_HEADER.map(str::to_owned).to_vec()]);
+                let header = CSV_COLUMNS
+                    .iter()
+                    .map(|column| i18n::text(lang, &format!("csv-{column}")))
+                    .collect();
+                write_csv_records(&mut out, [header]);
                 out
             }
             Self::Json => b"[".to_vec(),
@@ -60,16 +65,18 @@ impl Format {
         }
     }
 
-    /// Appends one run; `first` tells JSON whether a separator is due.
+    /// Appends one run; `first` tells JSON whether a separator is due. CSV status words are in
+    /// `lang`; JSON carries codes only.
     pub fn write_run(
         self,
         out: &mut Vec<u8>,
         run: &RunSummary,
         rows: &[StoredResult],
         first: bool,
+        lang: Lang,
     ) {
         match self {
-            Self::Csv => write_csv_run(out, run, rows),
+            Self::Csv => write_csv_run(out, run, rows, lang),
             Self::Json => {
                 out.extend_from_slice(if first { b"\n" } else { b",\n" });
                 // Serializing plain strings and numbers into a Vec cannot fail.
@@ -82,7 +89,9 @@ impl Format {
 // ---------------------------------------------------------------------------------------------
 // CSV
 
-pub const CSV_HEADER: [&str; 22] = [
+/// The columns, by the id of their heading (`csv-<column>` in `locales/<lang>/history.ftl`;
+/// the time's heading names its zone, Beijing time).
+pub const CSV_COLUMNS: [&str; 23] = [
     "time",
     "query_id",
     "key_label",
@@ -94,6 +103,7 @@ pub const CSV_HEADER: [&str; 22] = [
     "model_request_remaining",
     "status",
     "error_code",
+    "status_text",
     "error_message",
     "latency_ms",
     "quota_source",
@@ -133,7 +143,7 @@ fn csv_number<T: ToString>(value: Option<T>) -> String {
     value.map(|v| v.to_string()).unwrap_or_default()
 }
 
-fn write_csv_run(out: &mut Vec<u8>, run: &RunSummary, rows: &[StoredResult]) {
+fn write_csv_run(out: &mut Vec<u8>, run: &RunSummary, rows: &[StoredResult], lang: Lang) {
     let time = clock::seconds(run.started_at);
     let key_label = defuse(run.key_label.as_deref().unwrap_or(""));
     let preset = defuse(run.preset_name.as_deref().unwrap_or(""));
@@ -154,6 +164,13 @@ fn write_csv_run(out: &mut Vec<u8>, run: &RunSummary, rows: &[StoredResult]) {
             csv_number(quota.model_request_remaining),
             csv_number(result.status),
             defuse(result.error_code().map_or("", |c| c.as_str())),
+            i18n::text(
+                lang,
+                &format!(
+                    "status-{}",
+                    result.error_code().map_or("ok", |c| c.as_str())
+                ),
+            ),
             defuse(
                 result
                     .failure
@@ -168,7 +185,14 @@ fn write_csv_run(out: &mut Vec<u8>, run: &RunSummary, rows: &[StoredResult]) {
             csv_number(left.exact),
             csv_number(left.range.map(|r| r.0)),
             csv_number(left.range.map(|r| r.1)),
-            run.kind.clone(),
+            i18n::text(
+                lang,
+                if run.kind == "check" {
+                    "form-check-only"
+                } else {
+                    "detail-kind-probe"
+                },
+            ),
             csv_number(available),
             csv_number(run.points_spent),
         ]
@@ -308,6 +332,23 @@ mod tests {
     }
 
     #[test]
+    fn every_column_has_a_heading_in_both_languages() {
+        for lang in Lang::ALL {
+            let prefix = Format::Csv.prefix(lang);
+            let text = String::from_utf8(prefix).unwrap();
+            let line = text.trim_start_matches('\u{FEFF}').trim_end();
+            let headings: Vec<&str> = line.split(',').collect();
+            assert_eq!(headings.len(), CSV_COLUMNS.len(), "{line}");
+            for (heading, column) in headings.iter().zip(CSV_COLUMNS) {
+                assert!(i18n::has(lang, &format!("csv-{column}")), "{column}");
+                assert!(!heading.is_empty(), "{column}");
+            }
+        }
+        let zh = String::from_utf8(Format::Csv.prefix(Lang::Zh)).unwrap();
+        assert!(zh.contains("北京时间"), "the time says its zone: {zh}");
+    }
+
+    #[test]
     fn cells_are_quoted_and_defused() {
         assert_eq!(csv_text("plain"), "plain");
         assert_eq!(csv_text("中文预设"), "中文预设");
@@ -333,8 +374,8 @@ mod tests {
         assert_eq!(Format::parse(None), None);
         assert!(
             Format::Csv
-                .prefix()
-                .starts_with("\u{FEFF}time,query_id,".as_bytes())
+                .prefix(Lang::En)
+                .starts_with("\u{FEFF}Time (Beijing time UTC+8),Run id,".as_bytes())
         );
     }
 
@@ -404,18 +445,18 @@ mod tests {
     fn csv_lines() {
         let (summary, rows) = run();
         let mut out = Vec::new();
-        Format::Csv.write_run(&mut out, &summary, &rows, true);
+        Format::Csv.write_run(&mut out, &summary, &rows, true, Lang::Zh);
         let text = String::from_utf8(out).unwrap();
         let lines: Vec<&str> = text.split("\r\n").collect();
         assert_eq!(
             lines[0],
-            "2026-01-01 08:00:05,7,\"主, \"\"账号\"\"\",,Qwen/Qwen2.5-7B,2000,1999,500,499,200,,,12,\
-             headers,,,499,,,probe,9.5,"
+            "2026-01-01 08:00:05,7,\"主, \"\"账号\"\"\",,Qwen/Qwen2.5-7B,2000,1999,500,499,200,,正常,,12,\
+             headers,,,499,,,调用模型,9.5,"
         );
         assert_eq!(
             lines[1],
-            "2026-01-01 08:00:05,7,\"主, \"\"账号\"\"\",,a/b,,,,,500,upstream_error,'=cmd|' /C calc'!A0,3,\
-             ,,,,,,probe,9.5,"
+            "2026-01-01 08:00:05,7,\"主, \"\"账号\"\"\",,a/b,,,,,500,upstream_error,上游错误,'=cmd|' /C calc'!A0,3,\
+             ,,,,,,调用模型,9.5,"
         );
         assert_eq!(lines[2], "");
     }
@@ -423,9 +464,9 @@ mod tests {
     #[test]
     fn json_items_are_joined() {
         let (summary, rows) = run();
-        let mut out = Format::Json.prefix();
-        Format::Json.write_run(&mut out, &summary, &rows, true);
-        Format::Json.write_run(&mut out, &summary, &rows, false);
+        let mut out = Format::Json.prefix(Lang::Zh);
+        Format::Json.write_run(&mut out, &summary, &rows, true, Lang::Zh);
+        Format::Json.write_run(&mut out, &summary, &rows, false, Lang::Zh);
         out.extend(Format::Json.suffix());
         let value: serde_json::Value = serde_json::from_slice(&out).unwrap();
         let runs = value.as_array().unwrap();
@@ -438,7 +479,7 @@ mod tests {
         assert_eq!(runs[0]["results"][0]["calls_left"], 499);
         assert_eq!(runs[0]["kind"], "probe");
         // An empty export is still an array.
-        let mut empty = Format::Json.prefix();
+        let mut empty = Format::Json.prefix(Lang::Zh);
         empty.extend(Format::Json.suffix());
         assert_eq!(
             serde_json::from_slice::<serde_json::Value>(&empty).unwrap(),

@@ -11,8 +11,6 @@ mod trend;
 
 use rocket::Route;
 
-use crate::modelscope::validate_model_id;
-
 pub fn routes() -> Vec<Route> {
     rocket::routes![
         list::list,
@@ -32,13 +30,6 @@ fn duration_text(ms: i64) -> String {
     } else {
         format!("{:.1} s", ms as f64 / 1000.0)
     }
-}
-
-/// `/history/model/owner/name`, for model ids that are valid (stored rows may hold invalid ones).
-fn trend_href(model: &str) -> Option<String> {
-    validate_model_id(model)
-        .ok()
-        .map(|()| format!("/history/model/{model}"))
 }
 
 #[cfg(test)]

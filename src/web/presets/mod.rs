@@ -11,7 +11,8 @@ use askama::Template;
 use askama_web::WebTemplate;
 use rocket::form::FromForm;
 use rocket::http::Status;
-use rocket::request::FlashMessage;
+use rocket::outcome::try_outcome;
+use rocket::request::{self, FlashMessage, FromRequest, Request};
 use rocket::response::{Flash, Redirect};
 use rocket::{State, get, post};
 
@@ -154,71 +155,114 @@ fn empty_page(user: &CurrentUser, config: &AppConfig) -> PresetsPage {
     }
 }
 
-async fn presets_page(
-    user: &CurrentUser,
-    db: &Db,
-    config: &AppConfig,
-    catalogue: &Catalogue,
-) -> Result<PresetsPage, (Status, PresetsPage)> {
-    let listed = presets::list(db, user.0.user_id).await;
-    let mut page = empty_page(user, config);
-    match listed {
-        Ok(list) => {
-            page.prices = price_rows(db, user.0.user_id, &list).await;
-            page.presets = list.into_iter().map(row).collect();
-        }
-        Err(error) => {
-            let problem = Problem::preset(&error);
-            page.notice = Some(problem.notice);
-            return Err((problem.status, page));
-        }
-    }
-    page.catalogue = catalogue.model_ids().await;
-    Ok(page)
+/// What every handler of this page needs to show it again: the user and the page's state.
+pub struct PresetsContext<'r> {
+    user: CurrentUser,
+    db: &'r Db,
+    config: &'r AppConfig,
+    catalogue: &'r Catalogue,
 }
 
-/// The page again with the error where it belongs: on the failed preset's row, or on the
-/// create form (`row_id` `None`); a preset that is not the user's is said at the top.
-async fn failed(
-    user: &CurrentUser,
-    db: &Db,
-    config: &AppConfig,
-    catalogue: &Catalogue,
-    error: &PresetError,
-    row_id: Option<PresetId>,
-    typed: Option<PresetFields>,
-) -> (Status, PresetsPage) {
-    let Problem { status, notice } = Problem::preset(error);
-    let mut page = match presets_page(user, db, config, catalogue).await {
-        Ok(page) => page,
-        Err(answer) => return answer,
-    };
-    let notice = Some(notice);
-    match row_id {
-        None => {
-            if let Some(typed) = typed {
-                page.create = typed;
-            }
-            page.error = notice;
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for PresetsContext<'r> {
+    type Error = ();
+
+    async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, ()> {
+        let user = try_outcome!(request.guard::<CurrentUser>().await);
+        let rocket = request.rocket();
+        match (
+            rocket.state::<Db>(),
+            rocket.state::<AppConfig>(),
+            rocket.state::<Catalogue>(),
+        ) {
+            (Some(db), Some(config), Some(catalogue)) => request::Outcome::Success(Self {
+                user,
+                db,
+                config,
+                catalogue,
+            }),
+            _ => request::Outcome::Error((Status::InternalServerError, ())),
         }
-        Some(id) => match page.presets.iter_mut().find(|row| row.id == id) {
-            Some(row) if !matches!(error, PresetError::NotFound) => {
+    }
+}
+
+impl PresetsContext<'_> {
+    fn user_id(&self) -> crate::ids::UserId {
+        self.user.0.user_id
+    }
+
+    /// The page as it stands.
+    async fn page(&self) -> Result<PresetsPage, (Status, PresetsPage)> {
+        let listed = presets::list(self.db, self.user_id()).await;
+        let mut page = empty_page(&self.user, self.config);
+        match listed {
+            Ok(list) => {
+                page.prices = price_rows(self.db, self.user_id(), &list).await;
+                page.presets = list.into_iter().map(row).collect();
+            }
+            Err(error) => {
+                let problem = Problem::preset(&error);
+                page.notice = Some(problem.notice);
+                return Err((problem.status, page));
+            }
+        }
+        page.catalogue = self.catalogue.model_ids().await;
+        Ok(page)
+    }
+
+    /// The page again with the error where it belongs: on the failed preset's row, or on the
+    /// create form (`row_id` `None`); a preset that is not the user's is said at the top.
+    async fn failed(
+        &self,
+        error: &PresetError,
+        row_id: Option<PresetId>,
+        typed: Option<PresetFields>,
+    ) -> (Status, PresetsPage) {
+        let Problem { status, notice } = Problem::preset(error);
+        let mut page = match self.page().await {
+            Ok(page) => page,
+            Err(answer) => return answer,
+        };
+        let notice = Some(notice);
+        match row_id {
+            None => {
                 if let Some(typed) = typed {
-                    row.form = typed;
+                    page.create = typed;
                 }
-                row.error = notice;
+                page.error = notice;
             }
-            // Not the user's, or gone meanwhile: said at the top; nothing else to show.
-            _ => page.notice = notice,
-        },
+            Some(id) => match page.presets.iter_mut().find(|row| row.id == id) {
+                Some(row) if !matches!(error, PresetError::NotFound) => {
+                    if let Some(typed) = typed {
+                        row.form = typed;
+                    }
+                    row.error = notice;
+                }
+                // Not the user's, or gone meanwhile: said at the top; nothing else to show.
+                _ => page.notice = notice,
+            },
+        }
+        (status, page)
     }
-    (status, page)
+
+    /// Back to the list with `flash`, or the page with the error.
+    async fn answer(
+        &self,
+        outcome: Result<String, PresetError>,
+        row_id: Option<PresetId>,
+        typed: Option<PresetFields>,
+    ) -> Result<Flash<Redirect>, (Status, PresetsPage)> {
+        match outcome {
+            Ok(flash) => Ok(Flash::success(Redirect::to("/presets"), flash)),
+            Err(error) => Err(self.failed(&error, row_id, typed).await),
+        }
+    }
 }
 
-/// Back to the list, naming the preset just saved (its name as the form gave it, checked).
-fn saved(form: &PresetForm) -> Flash<Redirect> {
+/// The notice naming the preset just saved (its name as the form gave it, checked).
+fn saved(form: &PresetForm) -> String {
     let name = crate::names::echo_name(form.name.as_deref().unwrap_or(""));
-    Flash::success(Redirect::to("/presets"), format!("preset_saved:{name}"))
+    format!("preset_saved:{name}")
 }
 
 /// The confirmation step: names the preset, posts the delete.
@@ -242,110 +286,69 @@ pub async fn confirm_delete(
 
 #[get("/presets")]
 pub async fn list(
-    user: CurrentUser,
+    page: PresetsContext<'_>,
     flash: Option<FlashMessage<'_>>,
-    db: &State<Db>,
-    config: &State<AppConfig>,
-    catalogue: &State<Catalogue>,
 ) -> Result<PresetsPage, (Status, PresetsPage)> {
-    let page = presets_page(&user, db, config, catalogue).await?;
+    let shown = page.page().await?;
     Ok(PresetsPage {
-        layout: page.layout.with_flash(flash),
-        ..page
+        layout: shown.layout.with_flash(flash),
+        ..shown
     })
 }
 
 #[post("/presets", data = "<form>")]
 pub async fn create(
-    user: CurrentUser,
+    page: PresetsContext<'_>,
     form: Csrf<PresetForm>,
-    db: &State<Db>,
-    config: &State<AppConfig>,
-    catalogue: &State<Catalogue>,
 ) -> Result<Flash<Redirect>, (Status, PresetsPage)> {
     let form = form.0;
-    let created = match form.check(config.max_models_per_query) {
-        Ok(checked) => presets::create(db, user.0.user_id, checked, form.is_default()).await,
+    let created = match form.check(page.config.max_models_per_query) {
+        Ok(checked) => presets::create(page.db, page.user_id(), checked, form.is_default()).await,
         Err(error) => Err(error),
     };
-    match created {
-        Ok(_) => Ok(saved(&form)),
-        Err(error) => Err(failed(
-            &user,
-            db,
-            config,
-            catalogue,
-            &error,
-            None,
-            Some(form.fields()),
-        )
-        .await),
-    }
+    let outcome = created.map(|_| saved(&form));
+    page.answer(outcome, None, Some(form.fields())).await
 }
 
 /// Rename, replace the models, and set or clear the default flag.
 #[post("/presets/<id>", data = "<form>")]
 pub async fn update(
-    user: CurrentUser,
+    page: PresetsContext<'_>,
     id: PresetId,
     form: Csrf<PresetForm>,
-    db: &State<Db>,
-    config: &State<AppConfig>,
-    catalogue: &State<Catalogue>,
 ) -> Result<Flash<Redirect>, (Status, PresetsPage)> {
     let form = form.0;
-    let checked = form.check(config.max_models_per_query);
-    match presets::update(db, user.0.user_id, id, checked, form.is_default()).await {
-        Ok(()) => Ok(saved(&form)),
-        Err(error) => Err(failed(
-            &user,
-            db,
-            config,
-            catalogue,
-            &error,
-            Some(id),
-            Some(form.fields()),
-        )
-        .await),
-    }
+    let checked = form.check(page.config.max_models_per_query);
+    let outcome = presets::update(page.db, page.user_id(), id, checked, form.is_default())
+        .await
+        .map(|()| saved(&form));
+    page.answer(outcome, Some(id), Some(form.fields())).await
 }
 
 #[post("/presets/<id>/default", data = "<form>")]
 pub async fn make_default(
-    user: CurrentUser,
+    page: PresetsContext<'_>,
     id: PresetId,
     form: Csrf<TokenOnlyForm>,
-    db: &State<Db>,
-    config: &State<AppConfig>,
-    catalogue: &State<Catalogue>,
 ) -> Result<Flash<Redirect>, (Status, PresetsPage)> {
     let _ = form;
-    match presets::set_default(db, user.0.user_id, id).await {
-        Ok(name) => Ok(Flash::success(
-            Redirect::to("/presets"),
-            format!("preset_default:{name}"),
-        )),
-        Err(error) => Err(failed(&user, db, config, catalogue, &error, Some(id), None).await),
-    }
+    let outcome = presets::set_default(page.db, page.user_id(), id)
+        .await
+        .map(|name| format!("preset_default:{name}"));
+    page.answer(outcome, Some(id), None).await
 }
 
 #[post("/presets/<id>/delete", data = "<form>")]
 pub async fn delete(
-    user: CurrentUser,
+    page: PresetsContext<'_>,
     id: PresetId,
     form: Csrf<TokenOnlyForm>,
-    db: &State<Db>,
-    config: &State<AppConfig>,
-    catalogue: &State<Catalogue>,
 ) -> Result<Flash<Redirect>, (Status, PresetsPage)> {
     let _ = form;
-    match presets::delete(db, user.0.user_id, id).await {
-        Ok(name) => Ok(Flash::success(
-            Redirect::to("/presets"),
-            format!("preset_deleted:{name}"),
-        )),
-        Err(error) => Err(failed(&user, db, config, catalogue, &error, Some(id), None).await),
-    }
+    let outcome = presets::delete(page.db, page.user_id(), id)
+        .await
+        .map(|name| format!("preset_deleted:{name}"));
+    page.answer(outcome, Some(id), None).await
 }
 
 #[derive(Debug, FromForm)]
@@ -361,11 +364,8 @@ csrf_form!(PriceForm);
 /// Sets (or, with an empty `points`, forgets) the user's own price of a model.
 #[post("/prices", data = "<form>")]
 pub async fn set_price(
-    user: CurrentUser,
+    page: PresetsContext<'_>,
     form: Csrf<PriceForm>,
-    db: &State<Db>,
-    config: &State<AppConfig>,
-    catalogue: &State<Catalogue>,
 ) -> Result<Flash<Redirect>, (Status, PresetsPage)> {
     let form = form.0;
     let model = form.model.unwrap_or_default();
@@ -376,19 +376,28 @@ pub async fn set_price(
         .map(str::trim)
         .filter(|p| !p.is_empty())
         .map(|text| text.parse::<f64>().unwrap_or(f64::NAN));
-    match crate::runs::prices::set_price(db, user.0.user_id, model.trim(), points).await {
+    match crate::runs::prices::set_price(page.db, page.user_id(), model.trim(), points).await {
         Ok(()) => Ok(Flash::success(
             Redirect::to("/presets#prices"),
             format!("price_saved:{}", model.trim()),
         )),
         Err(error) => {
             let Problem { status, notice } = Problem::price(&error);
-            let mut page = match presets_page(&user, db, config, catalogue).await {
-                Ok(page) => page,
-                Err(answer) => return Err(answer),
-            };
-            page.price_error = Some(notice);
-            Err((status, page))
+            let mut shown = page.page().await?;
+            shown.price_error = Some(notice);
+            Err((status, shown))
         }
     }
+}
+
+pub fn routes() -> Vec<rocket::Route> {
+    rocket::routes![
+        list,
+        create,
+        update,
+        make_default,
+        confirm_delete,
+        delete,
+        set_price
+    ]
 }

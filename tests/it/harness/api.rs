@@ -141,10 +141,6 @@ pub fn row(
 
 /// A healthy row of the points regime: no headers, the answer from the balance.
 /// `price`: the known price (and how), else `calls_left_range` is the range the tiers allow.
-#[allow(
-    dead_code,
-    reason = "kept for points-regime row checks; no module asserts one yet"
-)]
 pub fn points_row(
     model: &str,
     available: f64,

@@ -130,18 +130,24 @@ pub fn key_rows(html: &str) -> Vec<KeyRow> {
             .parse()
             .expect("numeric key id");
         let row = &rest[..rest.find("</tr>").expect("row end")];
+        // A cell's content: what follows `<td …>` (cells carry a data-label) up to `</td>`.
+        let after_tag = |piece: &str| -> String {
+            piece
+                .split_once('>')
+                .map_or(String::new(), |(_, rest)| rest.to_owned())
+        };
         let cell = |n: usize| -> String {
-            let mut cells = row.split("<td>").skip(1);
-            let cell = cells.nth(n).unwrap_or_default();
+            let mut cells = row.split("<td").skip(1);
+            let cell = after_tag(cells.nth(n).unwrap_or_default());
             html_unescape(&cell[..cell.find("</td>").unwrap_or(cell.len())])
         };
         let masked_cell = cell(1);
         let masked = masked_cell
-            .split("<code>")
+            .split("<code")
             .nth(1)
-            .and_then(|c| c.split("</code>").next())
-            .unwrap_or_default()
-            .to_owned();
+            .map(after_tag)
+            .and_then(|c| c.split("</code>").next().map(str::to_owned))
+            .unwrap_or_default();
         rows.push(KeyRow {
             id,
             label: cell(0),

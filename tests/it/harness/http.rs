@@ -288,10 +288,12 @@ impl Streamed {
             .collect()
     }
 
+    /// NDJSON, marked for proxies not to buffer.
     pub fn is_ndjson(&self) -> bool {
         self.content_type
             .as_ref()
             .is_some_and(|ct| ct.top() == "application" && ct.sub() == "x-ndjson")
+            && self.header("X-Accel-Buffering") == Some("no")
     }
 }
 

@@ -8,6 +8,7 @@ pub mod app;
 pub mod db;
 pub mod html;
 pub mod http;
+pub mod points;
 pub mod secrets;
 pub mod upstream;
 pub mod users;

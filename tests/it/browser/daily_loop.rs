@@ -13,33 +13,23 @@
 //! `target/browser-chromedriver.log`). The browser session and chromedriver (with the whole
 //! process group, so Chromium too) are ended by guards, also when the test panics.
 //!
-//! Run alone with timings: `cargo test --test it browser -- --nocapture`.
+//! Run alone with timings: `cargo test --test it browser::daily_loop -- --nocapture`.
 
-use std::cell::{Cell, RefCell};
-use std::fmt::Display;
-use std::fs::File;
-use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::ops::Deref;
 use std::time::{Duration, Instant};
 
-use fantoccini::wd::{Capabilities, TimeoutConfiguration};
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::Locator;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tempfile::TempDir;
 use wiremock::matchers::{body_partial_json, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::harness::app::free_port;
+use super::{Context, Driver, Speaks, Step, Tab, require_browser};
 use crate::harness::upstream::{
     BALANCE_PATH, CATALOGUE_PATH, CHAT_PATH, MODEL_REQUESTS_LIMIT, MODEL_REQUESTS_REMAINING,
     REQUESTS_LIMIT, REQUESTS_REMAINING,
 };
 use crate::harness::{PASSWORD, TestApp};
-
-const CHROMIUM: &str = "/usr/bin/chromium";
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
 const KEY: &str = "ms-12345678-1234-1234-1234-123456789abc";
 const KEY_MASKED: &str = "ms-…9abc";
@@ -58,98 +48,50 @@ const MODELS: [(&str, u64); 4] = [
 /// The last model is not typed into the list but picked in the catalogue box.
 const TYPED_MODELS: usize = 3;
 
-/// How often the DOM is polled while waiting.
+/// How often the live section is read while the query streams.
 const POLL: Duration = Duration::from_millis(50);
-/// The most any one page step (a navigation, a form post) may take.
-const STEP_TIMEOUT: Duration = Duration::from_secs(20);
 /// The most the streamed query may take (the slowest model answers after 1.45 s).
 const QUERY_TIMEOUT: Duration = Duration::from_secs(20);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_user_runs_a_preset_and_watches_rows_arrive() {
     let started = Instant::now();
-    for (binary, what) in [(CHROMIUM, "chromium"), (CHROMEDRIVER, "chromedriver")] {
-        assert!(
-            Path::new(binary).exists(),
-            "{what} is missing at {binary}: this real-browser test needs Debian's Chromium. \
-             Install it with `apt-get install -y chromium chromium-driver` (.ci/run does)."
-        );
-    }
-
+    require_browser();
     let app = TestApp::new().await;
     mount_upstream(&app.upstream).await;
     let served = app.serve().await;
     let driver = Driver::start().await;
-    let client = driver.session().await;
-    let setup = started.elapsed();
+    let browser = driver.session(Speaks::Chinese).await;
+    eprintln!("daily loop setup {:.2?}", started.elapsed());
 
     let flow = Flow {
-        client: client.clone(),
-        base: served.base.clone(),
+        tab: Tab::new(&browser, &served.base).await,
         upstream: &app.upstream,
-        step: Cell::new("start"),
-        timings: RefCell::new(Vec::new()),
-        step_started: Cell::new(Instant::now()),
     };
     let outcome = flow.run().await;
-    flow.end_step();
-
-    if let Err(message) = outcome {
-        let step = flow.step.get();
-        let saved = save_failure(&client, step).await;
-        let _ = tokio::time::timeout(Duration::from_secs(5), client.close()).await;
-        drop(driver);
-        panic!(
-            "browser test failed at step `{step}`: {message}\n{saved}\n\
-             chromedriver log: {}",
-            target_dir().join("browser-chromedriver.log").display()
-        );
-    }
-
-    let _ = tokio::time::timeout(Duration::from_secs(5), client.close()).await;
+    flow.finish("the daily loop", outcome).await;
+    browser.close().await;
     drop(driver);
     drop(served);
-    eprintln!("browser test timings (setup {setup:.2?}):");
-    for (step, took) in flow.timings.borrow().iter() {
-        eprintln!("  {step:<14} {took:>9.2?}");
-    }
-    eprintln!("  total          {:>9.2?}", started.elapsed());
+    eprintln!("  total                  {:>9.2?}", started.elapsed());
 }
 
 // ---------------------------------------------------------------------------------------------
 // The flow
 
 struct Flow<'a> {
-    client: Client,
-    base: String,
+    tab: Tab,
     upstream: &'a MockServer,
-    step: Cell<&'static str>,
-    step_started: Cell<Instant>,
-    timings: RefCell<Vec<(&'static str, Duration)>>,
 }
 
-type Step<T> = Result<T, String>;
+impl Deref for Flow<'_> {
+    type Target = Tab;
 
-/// Turns any error into the step's message, naming what was being done.
-trait Context<T> {
-    fn ctx(self, what: &str) -> Step<T>;
-}
-
-impl<T, E: Display> Context<T> for Result<T, E> {
-    fn ctx(self, what: &str) -> Step<T> {
-        self.map_err(|e| format!("{what}: {e}"))
+    fn deref(&self) -> &Tab {
+        &self.tab
     }
 }
 
-macro_rules! ensure {
-    ($cond:expr, $($message:tt)+) => {
-        if !$cond {
-            return Err(format!($($message)+));
-        }
-    };
-}
-
-/// What the query page shows while it streams (read in one script call per poll).
 #[derive(Debug, Deserialize)]
 struct LiveState {
     path: String,
@@ -245,131 +187,6 @@ impl Flow<'_> {
         self.dashboard().await?;
         self.begin("upstream calls");
         self.upstream_calls().await
-    }
-
-    fn begin(&self, step: &'static str) {
-        self.end_step();
-        self.step.set(step);
-        self.step_started.set(Instant::now());
-    }
-
-    fn end_step(&self) {
-        let step = self.step.get();
-        if step != "start" && !self.timings.borrow().iter().any(|(s, _)| *s == step) {
-            self.timings
-                .borrow_mut()
-                .push((step, self.step_started.get().elapsed()));
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    async fn goto(&self, path: &str) -> Step<()> {
-        self.client
-            .goto(&self.url(path))
-            .await
-            .ctx(&format!("open {path}"))?;
-        let here = self.path().await?;
-        ensure!(
-            here == path,
-            "opened {path} but the browser is at {here} (signed out?)"
-        );
-        Ok(())
-    }
-
-    async fn path(&self) -> Step<String> {
-        Ok(self
-            .client
-            .current_url()
-            .await
-            .ctx("read the current URL")?
-            .path()
-            .to_owned())
-    }
-
-    async fn js<T: for<'de> Deserialize<'de>>(&self, script: &str, args: Vec<Value>) -> Step<T> {
-        let value = self
-            .client
-            .execute(script, args)
-            .await
-            .ctx("run a script in the page")?;
-        serde_json::from_value(value).ctx("read the script's answer")
-    }
-
-    async fn source(&self) -> Step<String> {
-        self.client.source().await.ctx("read the page source")
-    }
-
-    async fn type_into(&self, selector: &str, text: &str) -> Step<()> {
-        let field = self
-            .client
-            .find(Locator::Css(selector))
-            .await
-            .ctx(&format!("find the field {selector}"))?;
-        field.clear().await.ctx(&format!("clear {selector}"))?;
-        field
-            .send_keys(text)
-            .await
-            .ctx(&format!("type into {selector}"))
-    }
-
-    async fn click(&self, selector: &str) -> Step<()> {
-        self.client
-            .find(Locator::Css(selector))
-            .await
-            .ctx(&format!("find {selector}"))?
-            .click()
-            .await
-            .ctx(&format!("click {selector}"))
-    }
-
-    /// Polls `probe` every 50 ms until it yields a value, for at most `timeout`. A form error
-    /// on the page (`[role=alert]`) ends the wait at once with its text.
-    async fn wait_for<T>(
-        &self,
-        what: &str,
-        timeout: Duration,
-        mut probe: impl AsyncFnMut() -> Step<Option<T>>,
-    ) -> Step<T> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(value) = probe().await? {
-                return Ok(value);
-            }
-            let alert: Option<String> = self
-                .js(
-                    r#"const a = document.querySelector("[role=alert]");
-                       return a ? a.textContent.trim() : null;"#,
-                    vec![],
-                )
-                .await
-                .unwrap_or(None);
-            if let Some(alert) = alert {
-                return Err(format!("{what}: the page shows an error: {alert}"));
-            }
-            if Instant::now() >= deadline {
-                return Err(format!("{what}: still not there after {timeout:?}"));
-            }
-            tokio::time::sleep(POLL).await;
-        }
-    }
-
-    /// Waits until `selector` matches at least `n` elements on a page at `path`.
-    async fn wait_for_elements(&self, path: &str, selector: &str, n: usize) -> Step<()> {
-        let what = format!("wait for {n} × {selector} on {path}");
-        self.wait_for(&what, STEP_TIMEOUT, async || {
-            let (here, found): (String, usize) = self
-                .js(
-                    "return [location.pathname, document.readyState === 'complete' \
-                     ? document.querySelectorAll(arguments[0]).length : 0];",
-                    vec![json!(selector)],
-                )
-                .await?;
-            Ok((here == path && found >= n).then_some(()))
-        })
-        .await
     }
 
     async fn ensure_key_not_in_source(&self, page: &str) -> Step<()> {
@@ -863,188 +680,4 @@ async fn mount_upstream(server: &MockServer) {
         )
         .mount(server)
         .await;
-}
-
-// ---------------------------------------------------------------------------------------------
-// chromedriver and the browser session
-
-/// chromedriver in its own process group; the whole group (Chromium included) is killed on
-/// drop, so nothing outlives the test even when it panics.
-struct Driver {
-    child: Child,
-    url: String,
-    profile: TempDir,
-}
-
-impl Driver {
-    async fn start() -> Self {
-        let port = free_port();
-        let log_path = target_dir().join("browser-chromedriver.log");
-        let log = File::create(&log_path)
-            .unwrap_or_else(|e| panic!("cannot create {}: {e}", log_path.display()));
-        let log_err = log.try_clone().expect("clone the log file handle");
-        let child = Command::new(CHROMEDRIVER)
-            .arg(format!("--port={port}"))
-            .stdin(Stdio::null())
-            .stdout(log)
-            .stderr(log_err)
-            .process_group(0)
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "cannot start {CHROMEDRIVER}: {e}; install it with \
-                     `apt-get install -y chromium chromium-driver`"
-                )
-            });
-        let mut driver = Self {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-            profile: tempfile::tempdir().expect("a temporary browser profile"),
-        };
-        driver.wait_until_ready().await;
-        driver
-    }
-
-    /// Polls chromedriver's `/status` until it reports ready, for at most 15 s.
-    async fn wait_until_ready(&mut self) {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(2))
-            .build()
-            .expect("an HTTP client");
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!(
-                    "chromedriver exited at start ({status}); see {}",
-                    target_dir().join("browser-chromedriver.log").display()
-                );
-            }
-            let ready = match http.get(format!("{}/status", self.url)).send().await {
-                Ok(response) => response
-                    .json::<Value>()
-                    .await
-                    .is_ok_and(|status| status["value"]["ready"] == true),
-                Err(_) => false,
-            };
-            if ready {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "chromedriver did not become ready on {} within 15 s",
-                self.url
-            );
-            tokio::time::sleep(POLL).await;
-        }
-    }
-
-    async fn session(&self) -> Client {
-        let args = [
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-dev-shm-usage",
-            "--window-size=1280,900",
-            "--lang=zh-CN",
-        ]
-        .into_iter()
-        .map(str::to_owned)
-        .chain(std::iter::once(format!(
-            "--user-data-dir={}",
-            self.profile.path().display()
-        )))
-        .collect::<Vec<_>>();
-        let mut capabilities = Capabilities::new();
-        capabilities.insert("browserName".into(), json!("chrome"));
-        capabilities.insert(
-            "goog:chromeOptions".into(),
-            // A Chinese-speaking user's browser: the app answers in the Accept-Language.
-            json!({
-                "binary": CHROMIUM,
-                "args": args,
-                "prefs": { "intl.accept_languages": "zh-CN,zh" },
-            }),
-        );
-        let connect = async {
-            ClientBuilder::rustls()
-                .expect("a rustls connector")
-                .capabilities(capabilities)
-                .connect(&self.url)
-                .await
-        };
-        let client = tokio::time::timeout(Duration::from_secs(30), connect)
-            .await
-            .unwrap_or_else(|_| panic!("no browser session from {} within 30 s", self.url))
-            .unwrap_or_else(|e| {
-                panic!(
-                    "chromedriver could not start {CHROMIUM}: {e}; see {}",
-                    target_dir().join("browser-chromedriver.log").display()
-                )
-            });
-        client
-            .update_timeouts(TimeoutConfiguration::new(
-                Some(Duration::from_secs(10)),
-                Some(STEP_TIMEOUT),
-                Some(Duration::ZERO),
-            ))
-            .await
-            .expect("set the WebDriver timeouts");
-        client
-    }
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        // The negative id is the process group chromedriver leads (and Chromium joined).
-        let group = format!("-{}", self.child.id());
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &group])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Failure artifacts
-
-/// `target/` (or `CARGO_TARGET_DIR`): the parent of the integration tests' temporary dir.
-fn target_dir() -> PathBuf {
-    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
-    let dir = tmp.parent().unwrap_or(tmp).to_path_buf();
-    let _ = std::fs::create_dir_all(&dir);
-    dir
-}
-
-/// Saves a screenshot and the page source for `step`; answers a line naming both files.
-async fn save_failure(client: &Client, step: &str) -> String {
-    let name: String = step
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .collect();
-    let png = target_dir().join(format!("browser-failure-{name}.png"));
-    let html = target_dir().join(format!("browser-failure-{name}.html"));
-    let limit = Duration::from_secs(10);
-    let shot = match tokio::time::timeout(limit, client.screenshot()).await {
-        Ok(Ok(bytes)) => std::fs::write(&png, bytes)
-            .map(|()| png.display().to_string())
-            .unwrap_or_else(|e| format!("(could not write {}: {e})", png.display())),
-        Ok(Err(e)) => format!("(no screenshot: {e})"),
-        Err(_) => "(no screenshot: timed out)".to_owned(),
-    };
-    let source = match tokio::time::timeout(limit, client.source()).await {
-        Ok(Ok(text)) => std::fs::write(&html, text)
-            .map(|()| html.display().to_string())
-            .unwrap_or_else(|e| format!("(could not write {}: {e})", html.display())),
-        Ok(Err(e)) => format!("(no page source: {e})"),
-        Err(_) => "(no page source: timed out)".to_owned(),
-    };
-    format!("screenshot: {shot}\npage source: {source}")
 }

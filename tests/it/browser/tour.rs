@@ -1,0 +1,853 @@
+//! Every page, as a desktop (1280 px) and a phone (390 px) show it, in Chinese and in English,
+//! and a few in dark mode. One chromedriver; one browser (its own profile and cookies) per
+//! language, signed out first (quick query, sign-in pages), then signed up, walking through
+//! keys, presets, a streamed query, the dashboard, history, both trends, the account, the
+//! one-time token page, both delete confirmations and the 404 page.
+//!
+//! On every page, at both widths ([`LAYOUT_JS`]): nothing scrolls sideways (the page or a box in
+//! it), no text breaks into one or two characters a line, no button, badge, date or label wraps,
+//! every table has the phone layout and every data cell a `data-label`, nothing is fetched from
+//! elsewhere (the favicon is the app's own), the colour scheme is the one asked for, and an English page shows no Chinese outside user data (the fixture's user data
+//! is ASCII). Besides: the run buttons are disabled and count "n/N" while a run streams and are
+//! themselves again after it; the quick page and the dashboard show the points strip, and the free
+//! balance-only check makes no chat-completion call upstream; chart labels stay readable on a
+//! phone; deleting a key goes through its confirmation page and the flash names the key.
+//!
+//! A full-page PNG of every page at both widths is written to `target/screenshots/` on every run
+//! (`<lang>-<nn>-<page>-<width>.png`); `docs/screenshots/` holds a curated copy.
+
+use std::cell::Cell;
+use std::ops::Deref;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use fantoccini::Locator;
+use serde::Deserialize;
+use serde_json::json;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use super::{Context, Driver, STEP_TIMEOUT, Speaks, Step, Tab, require_browser, target_dir};
+use crate::harness::upstream::{
+    CATALOGUE_PATH, CHAT_PATH, MODEL_A, MODEL_B, MODEL_C, QUOTA_A, QUOTA_B, QUOTA_C, chat,
+    mount_balance, ok_with_quota,
+};
+use crate::harness::{PASSWORD, TestApp};
+
+const KEY: &str = "ms-87654321-4321-4321-4321-cba987654321";
+const KEY_LABEL: &str = "main-key";
+const PRESET: &str = "daily-check";
+const TOKEN_NAME: &str = "nightly-script";
+/// The points the double reports as available ([`crate::harness::upstream::POINTS`]).
+const AVAILABLE: &str = "240.5";
+
+/// Each model answers after its own delay, so a run streams for about a second.
+const MODELS: [(&str, [i64; 4], u64); 3] = [
+    (MODEL_A, QUOTA_A, 300),
+    (MODEL_B, QUOTA_B, 900),
+    (MODEL_C, QUOTA_C, 600),
+];
+
+/// The most a streamed run may take.
+const RUN_TIMEOUT: Duration = Duration::from_secs(20);
+
+#[derive(Clone, Copy, Debug)]
+struct Width {
+    name: &'static str,
+    width: u32,
+    height: u32,
+    mobile: bool,
+}
+
+const DESKTOP: Width = Width {
+    name: "desktop",
+    width: 1280,
+    height: 900,
+    mobile: false,
+};
+const PHONE: Width = Width {
+    name: "phone",
+    width: 390,
+    height: 844,
+    mobile: true,
+};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_page_fits_a_desktop_and_a_phone_in_both_languages() {
+    let started = Instant::now();
+    require_browser();
+    let app = TestApp::new().await;
+    mount_upstream(&app.upstream).await;
+    let served = app.serve().await;
+    let driver = Driver::start().await;
+    let shots = target_dir().join("screenshots");
+    std::fs::create_dir_all(&shots)
+        .unwrap_or_else(|e| panic!("cannot create {}: {e}", shots.display()));
+    for speaks in [Speaks::Chinese, Speaks::English] {
+        let browser = driver.session(speaks).await;
+        let tour = Tour {
+            tab: Tab::new(&browser, &served.base).await,
+            upstream: &app.upstream,
+            speaks,
+            shots: shots.clone(),
+            shot_count: Cell::new(0),
+            dark: Cell::new(false),
+        };
+        let outcome = tour.run().await;
+        tour.finish(&format!("the page tour in {speaks:?}"), outcome)
+            .await;
+        browser.close().await;
+    }
+    drop(driver);
+    drop(served);
+    eprintln!(
+        "page tour: {} total; screenshots in {}",
+        format_args!("{:.2?}", started.elapsed()),
+        shots.display()
+    );
+}
+
+async fn mount_upstream(server: &MockServer) {
+    for (model, quota, delay) in MODELS {
+        chat(model)
+            .respond_with(ok_with_quota(quota).set_delay(Duration::from_millis(delay)))
+            .mount(server)
+            .await;
+    }
+    mount_balance(server).await;
+    let catalogue: Vec<_> = MODELS
+        .iter()
+        .map(|(id, _, _)| json!({"id": id, "object": "model"}))
+        .collect();
+    Mock::given(method("GET"))
+        .and(path(CATALOGUE_PATH))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"object": "list", "data": catalogue})),
+        )
+        .mount(server)
+        .await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// What is checked on every page
+
+/// Answers a list of problems (empty: all is well). Arguments: whether the page is meant to be
+/// English, whether dark mode is emulated.
+const LAYOUT_JS: &str = r##"
+const [english, dark] = arguments;
+const problems = [];
+const name = (el) => {
+  let s = el.tagName.toLowerCase();
+  if (el.id) s += "#" + el.id;
+  if (el.classList && el.classList.length) s += "." + Array.from(el.classList).join(".");
+  return s;
+};
+const W = window.innerWidth;
+const doc = document.documentElement;
+
+// 1. Nothing scrolls sideways: neither the page nor any box in it.
+if (doc.scrollWidth > W) {
+  const wide = Array.from(document.querySelectorAll("body *"))
+    .filter((el) => { const r = el.getBoundingClientRect(); return r.width > 0 && r.right > W + 1; })
+    .slice(-4).map(name);
+  problems.push(`the page scrolls sideways (${doc.scrollWidth} px in ${W}): ${wide.join(", ")}`);
+}
+for (const el of document.querySelectorAll("body *")) {
+  if (el.matches("input, textarea, select, option")) continue;
+  const overflow = getComputedStyle(el).overflowX;
+  if ((overflow === "auto" || overflow === "scroll") && el.clientWidth > 0 && el.scrollWidth > el.clientWidth + 1) {
+    problems.push(`${name(el)} scrolls sideways inside (${el.scrollWidth} px in ${el.clientWidth})`);
+  }
+}
+
+// 2. No text broken into one or two characters a line; nothing that must stay on one line wraps.
+const linesOf = (node) => {
+  const range = document.createRange();
+  range.selectNodeContents(node);
+  const tops = [];
+  for (const r of range.getClientRects()) {
+    if (r.width < 1 || r.height < 1) continue;
+    if (!tops.some((t) => Math.abs(t - r.top) < r.height / 2)) tops.push(r.top);
+  }
+  return tops.length;
+};
+const oneLine = "button, .button, time, .nowrap, .badge, dt, thead th, header.site nav a, .tier";
+const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+  const text = node.textContent.replace(/\s+/g, "");
+  const parent = node.parentElement;
+  if (text.length < 2 || !parent || parent.closest("script, style, template, svg, textarea, select")) continue;
+  const lines = linesOf(node);
+  if (lines < 2) continue;
+  const single = parent.closest(oneLine);
+  if (single) {
+    problems.push(`"${text.slice(0, 40)}" in ${name(single)} wraps onto ${lines} lines`);
+  } else if (text.length / lines < 3) {
+    problems.push(`"${text.slice(0, 40)}" in ${name(parent)} breaks into ${lines} lines of ${(text.length / lines).toFixed(1)} characters`);
+  }
+}
+
+// 3. Every table has the phone layout, and every data cell says what it is.
+for (const table of document.querySelectorAll("main table")) {
+  if (!table.classList.contains("cards")) problems.push(`${name(table)} has no phone layout (class cards)`);
+  for (const cell of table.querySelectorAll("tbody td, tbody th")) {
+    if (cell.dataset.label || cell.classList.contains("actions-cell") || !cell.textContent.trim()) continue;
+    problems.push(`a cell of ${name(table)} has no data-label: "${cell.textContent.trim().slice(0, 40)}"`);
+  }
+}
+
+// 4. Nothing is fetched from anywhere but the app (the favicon included).
+const icon = document.querySelector('link[rel="icon"]');
+if (!icon || new URL(icon.href).origin !== location.origin) problems.push("no favicon of the app's own");
+for (const entry of performance.getEntriesByType("resource")) {
+  if (new URL(entry.name).origin !== location.origin) problems.push(`an external request: ${entry.name}`);
+}
+
+// 5. The colour scheme asked for: light text on a dark page, or the other way round.
+const rgb = (c) => (c.match(/[\d.]+/g) || []).slice(0, 3).map(Number);
+const lum = ([r, g, b]) => {
+  const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+  return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+};
+const bg = lum(rgb(getComputedStyle(doc).backgroundColor));
+const fg = lum(rgb(getComputedStyle(document.body).color));
+if (dark ? !(bg < 0.05 && fg > 0.5) : !(bg > 0.8 && fg < 0.05)) {
+  problems.push(`not ${dark ? "dark" : "light"}: page background luminance ${bg.toFixed(3)}, text ${fg.toFixed(3)}`);
+}
+
+// 6. An English page has no Chinese outside elements marked with another language.
+if (english) {
+  const cjk = /[\u2e80-\u2fff\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef]/;
+  const found = [];
+  const consider = (where, text) => { if (text && cjk.test(text)) found.push(`${where}: "${text.trim().slice(0, 60)}"`); };
+  const attributes = ["placeholder", "aria-label", "title", "data-label", "data-busy", "data-check", "data-copied", "alt", "value"];
+  const look = (el, where) => {
+    if (el.closest && el.closest('[lang]:not([lang^="en"])')) return;
+    for (const child of el.childNodes) if (child.nodeType === 3) consider(where + name(el), child.textContent);
+    for (const attribute of attributes) consider(`${where}${name(el)}[${attribute}]`, el.getAttribute(attribute));
+  };
+  consider("title", document.title);
+  for (const el of document.querySelectorAll("body *")) look(el, "");
+  for (const t of document.querySelectorAll("template")) for (const el of t.content.querySelectorAll("*")) look(el, "template ");
+  if (found.length) problems.push(`Chinese on an English page: ${found.slice(0, 8).join("; ")}`);
+}
+return problems;
+"##;
+
+/// A streamed run's state, read in one script call per poll.
+#[derive(Debug, Deserialize)]
+struct RunState {
+    path: String,
+    disabled: bool,
+    every_run_button_disabled: bool,
+    text: String,
+    busy: String,
+    finished: bool,
+    failed: bool,
+    rows: usize,
+    pending: usize,
+}
+
+const RUN_STATE_JS: &str = r##"
+const button = document.querySelector(arguments[0]);
+const part = (name) => document.querySelector(`#live-results [data-part=${name}]`);
+const shown = (el) => !!el && !el.hidden;
+const rows = Array.from(document.querySelectorAll("#live-results [data-field=rows] tr"));
+return {
+  path: location.pathname,
+  disabled: !!button && button.disabled,
+  every_run_button_disabled: Array.from(document.querySelectorAll("form[data-stream-url] button[type=submit]")).every((b) => b.disabled),
+  text: button ? button.textContent.trim() : "",
+  busy: button ? button.dataset.busy || "" : "",
+  finished: shown(part("after")),
+  failed: shown(part("failed")),
+  rows: rows.length,
+  pending: rows.filter((tr) => tr.className === "row-pending").length,
+};
+"##;
+
+/// Whether a disabled run button reads its busy word and a count, "查询中… 1/3".
+fn counts(state: &RunState) -> bool {
+    let counter = state.text.strip_prefix(state.busy.as_str()).map(str::trim);
+    !state.busy.is_empty()
+        && counter.is_some_and(|c| {
+            c.split_once('/').is_some_and(|(done, total)| {
+                done.parse::<u32>().is_ok() && total.parse::<u32>().is_ok()
+            })
+        })
+}
+
+/// What the live points strip shows.
+#[derive(Debug, Deserialize)]
+struct LiveStrip {
+    visible: bool,
+    available: String,
+    title: String,
+    check_title: String,
+}
+
+const LIVE_STRIP_JS: &str = r##"
+const strip = document.querySelector("#live-results [data-part=balance]");
+const title = document.querySelector("#live-results [data-field=title]");
+return {
+  visible: !!strip && !strip.hidden && strip.getBoundingClientRect().height > 0,
+  available: (document.querySelector("#live-results [data-field=available]") || {}).textContent || "",
+  title: title ? title.textContent.trim() : "",
+  check_title: title ? title.dataset.check || "" : "",
+};
+"##;
+
+/// What a chart page shows, for the readability checks.
+#[derive(Debug, Deserialize)]
+struct ChartState {
+    labels: usize,
+    smallest_label_px: f64,
+    lines: usize,
+    legend: Vec<String>,
+    table_rows: usize,
+}
+
+const CHART_JS: &str = r##"
+const labels = Array.from(document.querySelectorAll("svg.trend text"));
+return {
+  labels: labels.length,
+  smallest_label_px: Math.min(...labels.map((t) => t.getBoundingClientRect().height)),
+  lines: document.querySelectorAll("svg.trend polyline.line").length,
+  legend: Array.from(document.querySelectorAll("figure.chart .legend li")).map((li) => li.textContent.trim()),
+  table_rows: document.querySelectorAll("figure.chart ~ .table-wrap tbody tr").length,
+};
+"##;
+
+// ---------------------------------------------------------------------------------------------
+// The tour
+
+struct Tour<'a> {
+    tab: Tab,
+    upstream: &'a MockServer,
+    speaks: Speaks,
+    shots: PathBuf,
+    shot_count: Cell<u32>,
+    /// Whether dark mode is emulated right now.
+    dark: Cell<bool>,
+}
+
+impl Deref for Tour<'_> {
+    type Target = Tab;
+
+    fn deref(&self) -> &Tab {
+        &self.tab
+    }
+}
+
+impl Tour<'_> {
+    async fn run(&self) -> Step<()> {
+        self.begin("quick page");
+        self.goto("/").await?;
+        self.check_page("quick").await?;
+        self.begin("quick run");
+        self.quick_runs().await?;
+        self.begin("sign-in pages");
+        self.goto("/login").await?;
+        self.check_page("login").await?;
+        self.goto("/signup").await?;
+        self.check_page("signup").await?;
+        self.begin("sign up");
+        self.sign_up().await?;
+        self.begin("keys");
+        let key_id = self.save_and_check_key().await?;
+        self.begin("presets");
+        let preset_id = self.make_preset().await?;
+        self.begin("query");
+        let run_href = self.query(&key_id, &preset_id).await?;
+        self.begin("dashboard");
+        self.dashboard().await?;
+        self.begin("history");
+        self.goto("/history").await?;
+        self.check_page("history").await?;
+        self.goto(&run_href).await?;
+        self.check_page("history-detail").await?;
+        self.begin("model trend");
+        self.goto(&format!("/history/model/{MODEL_B}")).await?;
+        self.check_page("trend").await?;
+        self.chart_is_readable("the model trend").await?;
+        self.begin("balance trend");
+        self.goto("/history/balance").await?;
+        self.check_page("balance-trend").await?;
+        self.chart_is_readable("the balance trend").await?;
+        self.begin("account");
+        self.goto("/account").await?;
+        self.check_page("account").await?;
+        self.new_token().await?;
+        self.begin("confirmations");
+        self.goto(&format!("/presets/{preset_id}/delete")).await?;
+        self.check_page("preset-delete").await?;
+        self.goto(&format!("/keys/{key_id}/delete")).await?;
+        self.check_page("key-delete").await?;
+        self.begin("not found");
+        self.goto("/no-such-page").await?;
+        let heading: String = self
+            .js(
+                "return document.querySelector('main h1').textContent.trim();",
+                vec![],
+            )
+            .await?;
+        ensure!(heading == "404", "the missing page is headed {heading:?}");
+        self.check_page("not-found").await?;
+        self.begin("dark mode");
+        self.dark_mode(&run_href).await?;
+        self.begin("delete the key");
+        self.delete_key(&key_id).await
+    }
+
+    fn lang(&self) -> &'static str {
+        match self.speaks {
+            Speaks::Chinese => "zh",
+            Speaks::English => "en",
+        }
+    }
+
+    // -- the checks -----------------------------------------------------------------------
+
+    /// Emulates a screen `width` wide (a phone's also as a mobile viewport).
+    async fn set_width(&self, width: Width) -> Step<()> {
+        self.cdp(
+            "Emulation.setDeviceMetricsOverride",
+            json!({
+                "width": width.width,
+                "height": width.height,
+                "deviceScaleFactor": 1,
+                "mobile": width.mobile,
+            }),
+        )
+        .await?;
+        let seen: u32 = self.js("return window.innerWidth;", vec![]).await?;
+        ensure!(
+            seen == width.width,
+            "the page is {seen} px wide, not {} px",
+            width.width
+        );
+        Ok(())
+    }
+
+    /// The layout checks at both widths, with a screenshot of each; ends at the phone width.
+    async fn check_page(&self, page: &str) -> Step<()> {
+        for width in [DESKTOP, PHONE] {
+            self.set_width(width).await?;
+            let problems: Vec<String> = self
+                .js(
+                    LAYOUT_JS,
+                    vec![
+                        json!(self.speaks == Speaks::English),
+                        json!(self.dark.get()),
+                    ],
+                )
+                .await?;
+            ensure!(
+                problems.is_empty(),
+                "{page} at {} px:\n  {}",
+                width.width,
+                problems.join("\n  ")
+            );
+            let scheme = if self.dark.get() { "dark-" } else { "" };
+            self.screenshot(&format!("{scheme}{page}-{}", width.name))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// A full-page PNG in `target/screenshots/`.
+    async fn screenshot(&self, name: &str) -> Step<()> {
+        let shot = self
+            .cdp(
+                "Page.captureScreenshot",
+                json!({"format": "png", "captureBeyondViewport": true}),
+            )
+            .await?;
+        let data = shot["data"].as_str().ok_or("no screenshot data")?;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(data)
+            .ctx("decode the screenshot")?;
+        let n = self.shot_count.get() + 1;
+        self.shot_count.set(n);
+        let file = self
+            .shots
+            .join(format!("{}-{n:02}-{name}.png", self.lang()));
+        std::fs::write(&file, png).ctx(&format!("write {}", file.display()))
+    }
+
+    async fn chat_calls(&self) -> Step<usize> {
+        let requests = self
+            .upstream
+            .received_requests()
+            .await
+            .ok_or("wiremock did not record requests")?;
+        Ok(requests
+            .iter()
+            .filter(|r| r.url.path() == CHAT_PATH)
+            .count())
+    }
+
+    /// Clicks `button` of a streaming form and watches the run: the run buttons are disabled
+    /// and the pressed one counts "n/N" while it streams (when `watch_busy`), and all are
+    /// themselves again after it. Answers how many rows the run showed.
+    async fn run_and_watch(&self, button: &str, watch_busy: bool) -> Step<usize> {
+        let before: RunState = self.js(RUN_STATE_JS, vec![json!(button)]).await?;
+        ensure!(
+            !before.disabled && !before.text.is_empty(),
+            "the button {button} is not ready: {before:?}"
+        );
+        let label = before.text.clone();
+        let path = before.path.clone();
+        self.click(button).await?;
+        let deadline = Instant::now() + RUN_TIMEOUT;
+        let mut disabled_seen: Option<RunState> = None;
+        let mut busy_seen: Option<RunState> = None;
+        let mut finished_at: Option<Instant> = None;
+        let state = loop {
+            let state: RunState = self.js(RUN_STATE_JS, vec![json!(button)]).await?;
+            ensure!(
+                state.path == path,
+                "the page left {path} for {} (the script fell back to a plain post?)",
+                state.path
+            );
+            ensure!(!state.failed, "the page says the stream failed");
+            if state.disabled && !state.finished {
+                if busy_seen.is_none() && counts(&state) {
+                    busy_seen = Some(state);
+                } else if disabled_seen.is_none() {
+                    disabled_seen = Some(state);
+                }
+                continue;
+            }
+            if state.finished && !state.disabled {
+                break state;
+            }
+            if state.finished {
+                let since = *finished_at.get_or_insert_with(Instant::now);
+                ensure!(
+                    since.elapsed() < Duration::from_secs(3),
+                    "the run finished 3 s ago and the button is still disabled: {state:?}"
+                );
+            }
+            ensure!(
+                Instant::now() < deadline,
+                "the run did not finish within {RUN_TIMEOUT:?}: {state:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(30)).await;
+        };
+        if watch_busy {
+            let busy = busy_seen.ok_or_else(|| {
+                format!(
+                    "the button never counted \"n/N\" while the run streamed (disabled: \
+                     {disabled_seen:?})"
+                )
+            })?;
+            ensure!(
+                busy.every_run_button_disabled,
+                "while streaming, every run button should be disabled: {busy:?}"
+            );
+        }
+        ensure!(
+            state.text == label && !state.every_run_button_disabled,
+            "after the run the button reads {:?} (was {label:?}); all disabled: {}",
+            state.text,
+            state.every_run_button_disabled
+        );
+        ensure!(state.pending == 0, "rows still pending: {state:?}");
+        Ok(state.rows)
+    }
+
+    /// The free balance-only check on `form` at `width`: no chat completion upstream, the
+    /// points strip shown.
+    async fn check_only(&self, form: &str, width: Width) -> Step<()> {
+        self.set_width(width).await?;
+        let calls = self.chat_calls().await?;
+        self.run_and_watch(&format!("{form} button[name=probe][value=false]"), false)
+            .await?;
+        let after = self.chat_calls().await?;
+        ensure!(
+            after == calls,
+            "the balance-only check at {} px made {} chat-completion calls upstream",
+            width.width,
+            after - calls
+        );
+        let strip: LiveStrip = self.js(LIVE_STRIP_JS, vec![]).await?;
+        ensure!(
+            strip.visible && strip.available == AVAILABLE && strip.title == strip.check_title,
+            "after the balance-only check at {} px the strip reads {strip:?}",
+            width.width
+        );
+        Ok(())
+    }
+
+    async fn wait_for_selector(&self, selector: &str) -> Step<()> {
+        let what = format!("wait for {selector}");
+        self.wait_for(&what, STEP_TIMEOUT, async || {
+            let found: bool = self
+                .js(
+                    "return document.readyState === 'complete' && !!document.querySelector(arguments[0]);",
+                    vec![json!(selector)],
+                )
+                .await?;
+            Ok(found.then_some(()))
+        })
+        .await
+    }
+
+    async fn text_of(&self, selector: &str) -> Step<String> {
+        self.js(
+            "const e = document.querySelector(arguments[0]); \
+             return e ? e.textContent.replace(/\\s+/g, ' ').trim() : '';",
+            vec![json!(selector)],
+        )
+        .await
+    }
+
+    async fn chart_is_readable(&self, what: &str) -> Step<()> {
+        for width in [DESKTOP, PHONE] {
+            self.set_width(width).await?;
+            let chart: ChartState = self.js(CHART_JS, vec![]).await?;
+            ensure!(
+                chart.labels >= 3 && chart.smallest_label_px >= 11.0,
+                "{what} at {} px: the smallest of {} labels is {:.1} px tall",
+                width.width,
+                chart.labels,
+                chart.smallest_label_px
+            );
+            ensure!(
+                chart.lines == 1 && chart.legend == [KEY_LABEL],
+                "{what}: one line per key, named in the legend: {chart:?}"
+            );
+            ensure!(
+                chart.table_rows >= 1,
+                "{what}: no table of the points under the chart: {chart:?}"
+            );
+        }
+        Ok(())
+    }
+
+    // -- the steps ------------------------------------------------------------------------
+
+    /// Signed out: a query streamed at desktop width, then the free check on a phone.
+    async fn quick_runs(&self) -> Step<()> {
+        self.set_width(DESKTOP).await?;
+        self.type_into("#api_key", KEY).await?;
+        let models: Vec<&str> = MODELS.iter().map(|(m, _, _)| *m).collect();
+        self.type_into("#models", &models.join("\n")).await?;
+        let calls = self.chat_calls().await?;
+        let rows = self
+            .run_and_watch(
+                "form[action='/quick'] button[type=submit]:not([name])",
+                true,
+            )
+            .await?;
+        ensure!(rows == MODELS.len(), "the quick run shows {rows} rows");
+        let made = self.chat_calls().await? - calls;
+        ensure!(made == MODELS.len(), "the quick run made {made} chat calls");
+        let strip: LiveStrip = self.js(LIVE_STRIP_JS, vec![]).await?;
+        ensure!(
+            strip.visible && strip.available == AVAILABLE,
+            "the quick result's strip reads {strip:?}"
+        );
+        self.check_page("quick-result").await?;
+        self.check_only("form[action='/quick']", PHONE).await?;
+        self.check_only("form[action='/quick']", DESKTOP).await
+    }
+
+    async fn sign_up(&self) -> Step<()> {
+        self.goto("/signup").await?;
+        self.type_into("#username", &format!("tour_{}", self.lang()))
+            .await?;
+        self.type_into("#password", PASSWORD).await?;
+        self.type_into("#password_confirm", PASSWORD).await?;
+        self.click("form[action='/signup'] button[type=submit]")
+            .await?;
+        self.wait_for_elements("/", "header a.who", 1).await?;
+        self.check_page("dashboard-empty").await
+    }
+
+    /// Saves the key, checks it for free, and answers its id.
+    async fn save_and_check_key(&self) -> Step<String> {
+        self.goto("/keys").await?;
+        self.type_into("#label", KEY_LABEL).await?;
+        self.type_into("#api_key", KEY).await?;
+        self.click("form[action='/keys'] button[type=submit]")
+            .await?;
+        self.wait_for_elements("/keys", "table.keys-table tbody tr", 1)
+            .await?;
+        let id: String = self
+            .js(
+                "return document.querySelector('table.keys-table tbody tr').id.replace('key-', '');",
+                vec![],
+            )
+            .await?;
+        ensure!(
+            !id.is_empty() && id.chars().all(|c| c.is_ascii_digit()),
+            "the key row has no id ({id:?})"
+        );
+        let calls = self.chat_calls().await?;
+        self.click(&format!("form[action='/keys/{id}/check'] button"))
+            .await?;
+        self.wait_for_selector(".check-result .badge.ok").await?;
+        ensure!(
+            self.chat_calls().await? == calls,
+            "checking a key made a chat call"
+        );
+        self.check_page("keys").await?;
+        Ok(id)
+    }
+
+    async fn make_preset(&self) -> Step<String> {
+        self.goto("/presets").await?;
+        self.type_into("form[action='/presets'] #name", PRESET)
+            .await?;
+        let models: Vec<&str> = MODELS.iter().map(|(m, _, _)| *m).collect();
+        self.type_into("form[action='/presets'] #models", &models.join("\n"))
+            .await?;
+        self.click("form[action='/presets'] button[type=submit]")
+            .await?;
+        self.wait_for_elements("/presets", "table.presets-table tbody tr", 1)
+            .await?;
+        let id: String = self
+            .js(
+                "return document.querySelector('table.presets-table tbody tr').id.replace('preset-', '');",
+                vec![],
+            )
+            .await?;
+        self.check_page("presets").await?;
+        Ok(id)
+    }
+
+    /// Runs the preset on `/query` at desktop width; answers the stored run's address.
+    async fn query(&self, key_id: &str, preset_id: &str) -> Step<String> {
+        self.goto("/query").await?;
+        self.set_width(DESKTOP).await?;
+        self.client
+            .find(Locator::Css("#key_id"))
+            .await
+            .ctx("find the key select")?
+            .select_by_value(key_id)
+            .await
+            .ctx("choose the key")?;
+        self.client
+            .find(Locator::Css("#preset_id"))
+            .await
+            .ctx("find the preset select")?
+            .select_by_value(preset_id)
+            .await
+            .ctx("choose the preset")?;
+        let rows = self
+            .run_and_watch("#query-form button[type=submit]:not([name])", true)
+            .await?;
+        ensure!(rows == MODELS.len(), "the run shows {rows} rows");
+        let href: String = self
+            .js(
+                "const a = document.querySelector('#live-results a[data-part=done]'); \
+                 return a && !a.hidden ? a.getAttribute('href') : '';",
+                vec![],
+            )
+            .await?;
+        ensure!(
+            href.starts_with("/history/"),
+            "no link to the stored run: {href:?}"
+        );
+        self.check_page("query-result").await?;
+        Ok(href)
+    }
+
+    /// The dashboard's latest numbers with the key's points strip; the free check from it at
+    /// both widths.
+    async fn dashboard(&self) -> Step<()> {
+        self.goto("/").await?;
+        let available = self
+            .text_of(".key-panel .strip [data-field=available]")
+            .await?;
+        ensure!(
+            available == AVAILABLE,
+            "the dashboard's points strip reads {available:?}"
+        );
+        self.check_page("dashboard").await?;
+        self.check_only("form.preset-run", PHONE).await?;
+        self.check_only("form.preset-run", DESKTOP).await?;
+        self.check_page("dashboard-checked").await
+    }
+
+    /// Makes a token; the page it lands on shows it once.
+    async fn new_token(&self) -> Step<()> {
+        self.type_into("#token_name", TOKEN_NAME).await?;
+        self.click("form[action='/account/tokens'] button[type=submit]")
+            .await?;
+        self.wait_for_selector(".secret-once").await?;
+        let here = self.path().await?;
+        ensure!(
+            here.starts_with("/account/tokens/new/"),
+            "the new token is shown at {here}"
+        );
+        let token = self.text_of(".secret-once").await?;
+        ensure!(token.starts_with("msb_"), "the page shows {token:?}");
+        self.check_page("token").await
+    }
+
+    async fn dark_mode(&self, run_href: &str) -> Step<()> {
+        self.cdp(
+            "Emulation.setEmulatedMedia",
+            json!({"features": [{"name": "prefers-color-scheme", "value": "dark"}]}),
+        )
+        .await?;
+        self.dark.set(true);
+        let outcome = async {
+            self.goto("/").await?;
+            self.check_page("dashboard").await?;
+            self.goto(run_href).await?;
+            self.check_page("history-detail").await?;
+            self.goto(&format!("/history/model/{MODEL_B}")).await?;
+            self.check_page("trend").await
+        }
+        .await;
+        self.cdp(
+            "Emulation.setEmulatedMedia",
+            json!({"features": [{"name": "prefers-color-scheme", "value": ""}]}),
+        )
+        .await?;
+        self.dark.set(false);
+        outcome
+    }
+
+    /// Deleting a key asks first: the confirmation page names it, the post deletes it, the
+    /// flash on `/keys` names it and its row is gone.
+    async fn delete_key(&self, key_id: &str) -> Step<()> {
+        self.goto(&format!("/keys/{key_id}/delete")).await?;
+        let asked = self.text_of("main").await?;
+        ensure!(
+            asked.contains(KEY_LABEL),
+            "the confirmation does not name the key: {asked:?}"
+        );
+        self.goto("/keys").await?;
+        ensure!(
+            self.text_of(&format!("#key-{key_id}"))
+                .await?
+                .contains(KEY_LABEL),
+            "opening the confirmation page deleted the key"
+        );
+        self.goto(&format!("/keys/{key_id}/delete")).await?;
+        self.click(&format!(
+            "form[action='/keys/{key_id}/delete'] button[type=submit]"
+        ))
+        .await?;
+        self.wait_for_elements("/keys", ".flash", 1).await?;
+        let flash = self.text_of(".flash").await?;
+        ensure!(
+            flash.contains(KEY_LABEL),
+            "the flash does not name the deleted key: {flash:?}"
+        );
+        let left: usize = self
+            .js(
+                "return document.querySelectorAll('#key-' + arguments[0]).length;",
+                vec![json!(key_id)],
+            )
+            .await?;
+        ensure!(left == 0, "the deleted key is still listed");
+        self.check_page("key-deleted").await
+    }
+}
