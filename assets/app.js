@@ -3,7 +3,8 @@
 // - a form with data-stream-url streams its run row by row into the page's live results
 //   (progress in the button, elapsed time, "retry failed" and "again" at the end), and a
 //   second click while a run is going starts nothing;
-// - a button with data-copy copies the text of the element it names.
+// - a button with data-copy copies the text of the element it names;
+// - a results table sorts by a column when its heading is pressed (again: the other way).
 // Every value arrives display-ready from the server; every word comes from the page.
 "use strict";
 
@@ -24,7 +25,46 @@
     });
   }
 
+  // A cell sorts by its data-sort, else by its first text: numbers as numbers ("125–500" by
+  // 125, "303 ms" by 303) before words in the page's language; "—" and blanks always last.
+  const collator = new Intl.Collator(document.documentElement.lang || undefined, { numeric: true });
+  const sortKey = (cell) => {
+    if (!cell) return null;
+    const text = (cell.dataset.sort || (cell.firstChild ? cell.firstChild.textContent : "")).trim();
+    return text && text !== "—" ? { text, number: parseFloat(text.replace(/,/g, "")) } : null;
+  };
+  const compare = (a, b) => {
+    if (!isNaN(a.number) && !isNaN(b.number)) return a.number - b.number;
+    if (!isNaN(a.number) || !isNaN(b.number)) return isNaN(a.number) ? 1 : -1;
+    return collator.compare(a.text, b.text);
+  };
+  for (const table of document.querySelectorAll("table.results-table")) {
+    if (!table.tHead || !table.tBodies.length) continue;
+    const heads = Array.from(table.tHead.rows[0].cells);
+    heads.forEach((th, column) => {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "sort";
+      button.append(...th.childNodes);
+      th.replaceChildren(button);
+      button.addEventListener("click", () => {
+        const descending = th.getAttribute("aria-sort") === "ascending";
+        for (const other of heads) other.removeAttribute("aria-sort");
+        th.setAttribute("aria-sort", descending ? "descending" : "ascending");
+        const body = table.tBodies[0];
+        const rows = Array.from(body.rows).map((tr) => ({ tr, key: sortKey(tr.cells[column]) }));
+        rows.sort((x, y) => {
+          if (!x.key || !y.key) return (x.key ? 0 : 1) - (y.key ? 0 : 1);
+          return descending ? compare(y.key, x.key) : compare(x.key, y.key);
+        });
+        body.append(...rows.map((row) => row.tr));
+      });
+    });
+  }
+
   if (!section || !rowTemplate || !words || !window.fetch || !window.TextDecoder) return;
+  // Rows are found by their index in the run, whatever order a sort put them in.
+  const rowAt = (index) => field("rows").querySelector('tr[data-index="' + index + '"]');
 
   const part = (name) => section.querySelector('[data-part="' + name + '"]');
   const field = (name) => section.querySelector('[data-field="' + name + '"]');
@@ -155,12 +195,14 @@
     title.textContent = event.check ? title.dataset.check : title.dataset.probe;
     const rows = field("rows");
     rows.replaceChildren();
-    for (const model of event.models) {
+    for (const name of section.querySelectorAll("th[aria-sort]")) name.removeAttribute("aria-sort");
+    event.models.forEach((model, index) => {
       const tr = rowTemplate.content.firstElementChild.cloneNode(true);
       tr.className = "row-pending";
+      tr.dataset.index = index;
       tr.querySelector("th").textContent = model;
       rows.appendChild(tr);
-    }
+    });
     for (const name of ["balance", "expected", "after", "failed", "store-failed", "done"]) part(name).hidden = true;
     field("elapsed").textContent = "";
     section.hidden = false;
@@ -206,7 +248,7 @@
   }
 
   function row(event, state) {
-    const tr = field("rows").children[event.index];
+    const tr = rowAt(event.index);
     if (!tr) return;
     fillRow(tr, event);
     state.done += 1;
@@ -215,7 +257,7 @@
 
   function final(event) {
     event.rows.forEach((data, index) => {
-      const tr = field("rows").children[index];
+      const tr = rowAt(index);
       if (tr) fillRow(tr, data);
     });
   }

@@ -122,7 +122,7 @@ function setup(thread)
   thread:set("slot", threads)
 end
 function init(args)
-  local key = string.format("ms-bench-%08d-0000-0000-0000-000000000000", slot or 0)
+  local key = string.format("ms-%08d-0000-4000-8000-00000000bec0", slot or 0)
   wrk.body = string.gsub(os.getenv("BENCH_BODY"), "KEY_SLOT", key)
 end
 LUA
@@ -248,7 +248,7 @@ B_HWM=$(rss_mb "$APP_SLOW_PID" VmHWM)
 
 # --- scenario C: a probe run in the points regime ----------------------------------------------
 
-SEQ_KEY="ms-bench-sequential-0000-0000-000000000000"
+SEQ_KEY="ms-5e9e5e9e-0000-4000-8000-00000000bec0"
 BODY_C_SEQ=${BODY_20_POINTS//KEY_SLOT/$SEQ_KEY}
 BODY_D_SEQ=${BODY_20_CHECK//KEY_SLOT/$SEQ_KEY}
 check_points "$APP_POINTS" "$BODY_C_SEQ" 20 20

@@ -136,7 +136,7 @@ impl AppState {
             },
             config.upstream_timeout(),
         )
-        .map_err(|e| format!("HTTP client: {e}"))?;
+        .map_err(|e| e.to_string())?;
         let engine = QueryEngine::new(
             upstream,
             SharedLimits {

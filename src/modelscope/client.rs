@@ -20,22 +20,31 @@ const DEFAULT_RETRY_WAIT: Duration = Duration::from_secs(1);
 /// The catalogue lists every model; it is larger than an error body but still bounded.
 const CATALOGUE_CAP: usize = 2 * 1024 * 1024;
 
-/// Where one site's calls go.
+/// Where one site's calls go, parsed once: a probe run makes many calls to the same two URLs.
 #[derive(Clone)]
 struct Endpoints {
-    chat_url: String,
-    balance_url: String,
-    models_url: String,
+    chat_url: reqwest::Url,
+    balance_url: reqwest::Url,
+    models_url: reqwest::Url,
 }
 
 impl Endpoints {
-    fn new(bases: &SiteBases) -> Self {
-        Self {
-            chat_url: format!("{}/chat/completions", bases.api_base),
-            balance_url: format!("{}/openapi/v1/magicubes/balance", bases.hub_base),
-            models_url: format!("{}/models", bases.api_base),
-        }
+    fn new(bases: &SiteBases) -> Result<Self, url::ParseError> {
+        Ok(Self {
+            chat_url: format!("{}/chat/completions", bases.api_base).parse()?,
+            balance_url: format!("{}/openapi/v1/magicubes/balance", bases.hub_base).parse()?,
+            models_url: format!("{}/models", bases.api_base).parse()?,
+        })
     }
+}
+
+/// Why the upstream client could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum UpstreamSetupError {
+    #[error("HTTP client: {0}")]
+    Http(#[from] reqwest::Error),
+    #[error("a ModelScope base URL does not parse: {0}")]
+    Url(#[from] url::ParseError),
 }
 
 /// One site's two bases, from configuration only, without a trailing slash.
@@ -124,7 +133,11 @@ struct CatalogueEnvelope {
 }
 
 impl Upstream {
-    pub fn new(cn: &SiteBases, ai: &SiteBases, timeout: Duration) -> Result<Self, reqwest::Error> {
+    pub fn new(
+        cn: &SiteBases,
+        ai: &SiteBases,
+        timeout: Duration,
+    ) -> Result<Self, UpstreamSetupError> {
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
@@ -135,8 +148,8 @@ impl Upstream {
             .build()?;
         Ok(Self {
             http,
-            cn: Endpoints::new(cn),
-            ai: Endpoints::new(ai),
+            cn: Endpoints::new(cn)?,
+            ai: Endpoints::new(ai)?,
         })
     }
 
@@ -177,7 +190,7 @@ impl Upstream {
         loop {
             let sent = self
                 .http
-                .post(&self.at(site).chat_url)
+                .post(self.at(site).chat_url.clone())
                 .header(AUTHORIZATION, auth.clone())
                 .json(&body)
                 .send()
@@ -244,7 +257,7 @@ impl Upstream {
         let auth = bearer(token).ok_or(BalanceError::InvalidKey)?;
         let response = self
             .http
-            .get(&self.at(site).balance_url)
+            .get(self.at(site).balance_url.clone())
             .header(AUTHORIZATION, auth)
             .send()
             .await
@@ -284,7 +297,7 @@ impl Upstream {
     pub async fn catalogue(&self) -> Result<Vec<CatalogueModel>, BalanceError> {
         let response = self
             .http
-            .get(&self.cn.models_url)
+            .get(self.cn.models_url.clone())
             .send()
             .await
             .map_err(|e| balance_transport_error(&e))?;

@@ -37,6 +37,8 @@ pub struct Age {
     pub n: i64,
     /// `s`, `m`, `h` or `d`.
     pub unit: &'static str,
+    /// The whole age in seconds, for sorting by it.
+    pub secs: i64,
 }
 
 impl Age {
@@ -58,7 +60,7 @@ impl Age {
             3600..86_400 => (secs / 3600, "h"),
             _ => (secs / 86_400, "d"),
         };
-        Self { n, unit }
+        Self { n, unit, secs }
     }
 }
 

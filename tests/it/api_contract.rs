@@ -10,7 +10,9 @@ use serde_json::{Value, json};
 use crate::harness::api::{api_balance, api_get, assert_error_envelope, post_balance};
 use crate::harness::http::Answer;
 use crate::harness::secrets::KEY;
-use crate::harness::upstream::{MODEL_A, QUOTA_A, forbid_any_call, mount_balance, mount_ok};
+use crate::harness::upstream::{
+    MODEL_A, QUOTA_A, balance_body, forbid_any_call, mount_balance, mount_balance_for_key, mount_ok,
+};
 use crate::harness::{TestApp, User};
 
 async fn send(client: &Client, method: Method, uri: &str) -> Answer {
@@ -186,6 +188,35 @@ async fn no_key_or_two_keys_is_a_401() {
     let answer = Answer::from(answer).await;
     assert_eq!(answer.status, Status::Unauthorized, "{}", answer.body);
     assert!(answer.body.contains("X-API-Key"), "{}", answer.body);
+}
+
+/// Rocket drops an X-API-Key value that is not UTF-8; one outside ASCII in UTF-8 is ignored the
+/// same way (the document's pattern says both), so the body's key is the one used.
+#[tokio::test]
+async fn an_x_api_key_outside_ascii_is_ignored_as_if_not_sent() {
+    let app = TestApp::new().await;
+    mount_balance_for_key(&app.upstream, KEY, 200, balance_body()).await;
+    let client = app.start().await;
+    for value in ["é", "ms-00000000-0000-4000-8000-00000000000é"] {
+        let answer = client
+            .post("/api/balance")
+            .header(ContentType::JSON)
+            .header(Header::new("X-API-Key", value))
+            .body(json!({"models": [MODEL_A], "api_key": KEY, "probe": false}).to_string())
+            .dispatch()
+            .await;
+        let answer = Answer::from(answer).await;
+        assert_eq!(answer.status, Status::Ok, "{value}: {}", answer.body);
+    }
+    // Without a key in the body, nothing was sent: the 401 that says how to send one.
+    let answer = client
+        .post("/api/balance")
+        .header(ContentType::JSON)
+        .header(Header::new("X-API-Key", "é"))
+        .body(json!({"models": [MODEL_A]}).to_string())
+        .dispatch()
+        .await;
+    assert_eq!(answer.status(), Status::Unauthorized);
 }
 
 #[tokio::test]

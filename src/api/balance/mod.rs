@@ -32,8 +32,14 @@ impl<'r> FromRequest<'r> for ApiKeyHeader {
     type Error = ();
 
     async fn from_request(request: &'r Request<'_>) -> Outcome<Self, ()> {
+        // Rocket drops a value that is not UTF-8 before we see it; a UTF-8 one outside ASCII is
+        // ignored the same way, so the rule does not depend on how the client encoded it.
         Outcome::Success(Self(
-            request.headers().get_one("X-API-Key").map(str::to_owned),
+            request
+                .headers()
+                .get_one("X-API-Key")
+                .filter(|value| value.is_ascii())
+                .map(str::to_owned),
         ))
     }
 }

@@ -179,6 +179,8 @@ impl Flow<'_> {
         let preset_id = self.make_preset().await?;
         self.begin("run query");
         let href = self.run_query(&preset_id).await?;
+        self.begin("sort the results");
+        self.sort_by_latency().await?;
         self.begin("history entry");
         self.open_history_entry(&href).await?;
         self.begin("history list");
@@ -470,6 +472,43 @@ impl Flow<'_> {
         self.ensure_key_not_in_source("/query after the run")
             .await?;
         Ok(href)
+    }
+
+    /// The finished live table sorts by its time column, then the other way, and the rows
+    /// keep their contents (the stream finds a row by its index, not its position).
+    async fn sort_by_latency(&self) -> Step<()> {
+        let mut by_delay: Vec<&str> = MODELS.iter().map(|(m, _)| *m).collect();
+        by_delay.sort_by_key(|m| MODELS.iter().find(|(n, _)| n == m).map(|(_, d)| *d));
+        let heading = "#live-results thead th:nth-child(5)";
+        for (press, expected, order) in [
+            (1, by_delay.clone(), "ascending"),
+            (2, by_delay.iter().rev().copied().collect(), "descending"),
+        ] {
+            self.click(&format!("{heading} button.sort")).await?;
+            let rows: Vec<TableRow> = self
+                .js(TABLE_ROWS_JS, vec![json!("#live-results tbody tr")])
+                .await?;
+            let models: Vec<&str> = rows.iter().map(|r| r.model.as_str()).collect();
+            ensure!(
+                models == expected,
+                "after {press} press(es) of the time heading the rows read {models:?}, not {expected:?}"
+            );
+            ensure!(
+                rows.iter().all(|r| r.ok),
+                "sorting lost a row's status: {rows:?}"
+            );
+            let aria: String = self
+                .js(
+                    "return document.querySelector(arguments[0]).getAttribute('aria-sort') || '';",
+                    vec![json!(heading)],
+                )
+                .await?;
+            ensure!(
+                aria == order,
+                "the time heading says aria-sort={aria:?}, not {order}"
+            );
+        }
+        Ok(())
     }
 
     async fn open_history_entry(&self, href: &str) -> Step<()> {
