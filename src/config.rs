@@ -13,15 +13,28 @@ use serde::Deserialize;
 /// No form or JSON body of this app comes near 64 KiB.
 pub const BODY_LIMIT: &str = "64 KiB";
 
+/// Seconds Rocket lets requests in flight finish after SIGTERM or Ctrl-C (`shutdown.grace`):
+/// the default query deadline (40 s), the balance settling after it (3 s) and storing the run.
+/// A larger `query_deadline_secs` wants a larger grace; runs are stored either way (they are
+/// waited for, see `ops::shutdown`), but the client's answer is cut after the grace.
+pub const SHUTDOWN_GRACE_SECS: u64 = 50;
+/// Seconds after the grace for connections to close (`shutdown.mercy`).
+pub const SHUTDOWN_MERCY_SECS: u64 = 5;
+
 /// Rocket's own settings that matter for security, with the values the app is safe with when no
 /// `Rocket.toml` is found: the client address comes from the connection (never a header
-/// anyone can send), small bodies, short keep-alive.
+/// anyone can send), small bodies, short keep-alive; and a graceful shutdown long enough for
+/// a query to finish and be stored.
 fn rocket_defaults() -> serde_json::Value {
     serde_json::json!({
         "address": "127.0.0.1",
         "port": 8000,
         "ip_header": false,
         "keep_alive": 5,
+        "shutdown": {
+            "grace": SHUTDOWN_GRACE_SECS,
+            "mercy": SHUTDOWN_MERCY_SECS,
+        },
         "limits": {
             "form": BODY_LIMIT,
             "json": BODY_LIMIT,
@@ -46,6 +59,71 @@ pub fn figment() -> Figment {
             "ROCKET_PROFILE",
             rocket::Config::DEFAULT_PROFILE,
         ))
+}
+
+/// How log lines are written (`log_format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One human-readable line per event.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+impl LogFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Text => "text",
+            Self::Json => "json",
+        }
+    }
+
+    /// The format the configuration asks for, read before logging starts. A value that is no
+    /// format falls back to text here; the configuration check then refuses it by name.
+    pub fn configured(figment: &Figment) -> Self {
+        figment
+            .extract_inner::<LogFormat>("log_format")
+            .unwrap_or_default()
+    }
+}
+
+/// The bearer token `/metrics` asks for. Never printed: its `Debug` says only that it is set.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MetricsToken(String);
+
+impl MetricsToken {
+    /// The fewest characters a token may have.
+    pub const MIN_LEN: usize = 16;
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for MetricsToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MetricsToken(…)")
+    }
+}
+
+impl<'de> Deserialize<'de> for MetricsToken {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        // `ROCKET_METRICS_TOKEN=1234…` arrives as a number: take it as the digits it was.
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Text(String),
+            Signed(i64),
+            Unsigned(u64),
+        }
+        Ok(Self(match Raw::deserialize(deserializer)? {
+            Raw::Text(text) => text,
+            Raw::Signed(n) => n.to_string(),
+            Raw::Unsigned(n) => n.to_string(),
+        }))
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -79,6 +157,9 @@ pub struct AppConfig {
     pub signups_per_address_per_hour: u32,
     /// A form body must arrive within this many seconds, or the request is answered 408.
     pub body_timeout_secs: u64,
+    /// Unset: `/metrics` does not exist (404). Set: it answers `Authorization: Bearer <token>`.
+    pub metrics_token: Option<MetricsToken>,
+    pub log_format: LogFormat,
 }
 
 impl Default for AppConfig {
@@ -104,6 +185,8 @@ impl Default for AppConfig {
             accept_new_master_key: false,
             signups_per_address_per_hour: 10,
             body_timeout_secs: 15,
+            metrics_token: None,
+            log_format: LogFormat::Text,
         }
     }
 }
@@ -186,6 +269,19 @@ impl AppConfig {
         if self.query_deadline_secs == Some(0) {
             return Err("query_deadline_secs must be at least 1".into());
         }
+        if let Some(token) = &self.metrics_token {
+            let text = token.expose();
+            if text.chars().count() < MetricsToken::MIN_LEN
+                || !text.chars().all(|c| c.is_ascii_graphic())
+            {
+                // The token itself is not repeated: the message may reach a log.
+                return Err(format!(
+                    "metrics_token must be at least {} printable characters without spaces \
+                     (e.g. the output of `openssl rand -hex 32`), or unset to turn /metrics off",
+                    MetricsToken::MIN_LEN
+                ));
+            }
+        }
         Ok(self)
     }
 }
@@ -222,6 +318,36 @@ mod tests {
             ..AppConfig::default()
         };
         assert!(config.validate().unwrap_err().contains("query_concurrency"));
+    }
+
+    #[test]
+    fn a_metrics_token_is_checked_and_never_printed() {
+        let with = |token: &str| AppConfig {
+            metrics_token: Some(MetricsToken(token.into())),
+            ..AppConfig::default()
+        };
+        let short = with("secret").validate().unwrap_err();
+        assert!(short.contains("metrics_token"), "{short}");
+        assert!(!short.contains("secret"), "{short}");
+        assert!(with("has a space in it, 123").validate().is_err());
+        let config = with("0123456789abcdef0123").validate().unwrap();
+        assert!(!format!("{config:?}").contains("0123456789abcdef0123"));
+        let figment = Figment::new().merge(("metrics_token", 12345678901234567_u64));
+        let config = figment.extract::<AppConfig>().unwrap();
+        assert_eq!(config.metrics_token.unwrap().expose(), "12345678901234567");
+    }
+
+    #[test]
+    fn log_format_and_shutdown_have_built_in_defaults() {
+        let figment = figment();
+        assert_eq!(LogFormat::configured(&figment), LogFormat::Text);
+        let json = figment.clone().merge(("log_format", "json"));
+        assert_eq!(LogFormat::configured(&json), LogFormat::Json);
+        let rocket = rocket::Config::from(&figment);
+        assert_eq!(u64::from(rocket.shutdown.grace), SHUTDOWN_GRACE_SECS);
+        assert!(rocket.shutdown.signals.contains(&rocket::config::Sig::Term));
+        let bad = figment.merge(("log_format", "xml"));
+        assert!(bad.extract::<AppConfig>().is_err());
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub mod names;
 pub mod ops;
 pub mod presets;
 pub mod runs;
+pub mod telemetry;
 pub mod web;
 
 use std::sync::Arc;
@@ -33,6 +34,7 @@ use crate::db::Db;
 use crate::keyring::Keyring;
 use crate::modelscope::{SiteBases, Upstream};
 use crate::ops::data_lock::DataDirLock;
+use crate::ops::metrics::MetricsAccess;
 use crate::runs::engine::{QueryEngine, QueryLimits, SharedLimits};
 use crate::runs::planner::Planner;
 
@@ -58,8 +60,12 @@ pub fn rocket_from(figment: Figment) -> Rocket<Build> {
                 if let Some(db) = rocket.state::<Db>() {
                     ops::housekeeping::spawn(db.clone(), rocket.state::<AppConfig>().cloned());
                 }
+                if let Some(handle) = rocket.state::<MetricsAccess>().and_then(|m| m.handle()) {
+                    ops::metrics::spawn_upkeep(handle);
+                }
             })
         }))
+        .attach(ops::shutdown::GracefulShutdown::default())
         .attach(web::CrossSiteRefusal)
         .attach(web::SecurityHeaders)
         .attach(api::Cors)
@@ -81,6 +87,7 @@ async fn setup(rocket: Rocket<Build>) -> Result<Rocket<Build>, Rocket<Build>> {
                 effective_configuration(rocket.figment(), &state.config)
             );
             Ok(rocket
+                .manage(state.metrics)
                 .manage(modelscope::Catalogue::new(state.engine.upstream().clone()))
                 .manage(Planner::new(
                     state.db.clone(),
@@ -109,6 +116,7 @@ struct AppState {
     engine: QueryEngine,
     keyring: Keyring,
     lock: DataDirLock,
+    metrics: MetricsAccess,
 }
 
 impl AppState {
@@ -150,12 +158,19 @@ impl AppState {
                 deadline: config.query_deadline(),
             },
         );
+        let metrics = match &config.metrics_token {
+            None => MetricsAccess::disabled(),
+            Some(token) => {
+                MetricsAccess::enabled(token.expose().to_owned(), ops::metrics::exporter()?)
+            }
+        };
         Ok(Self {
             config,
             db,
             engine,
             keyring,
             lock,
+            metrics,
         })
     }
 }
@@ -228,7 +243,8 @@ fn effective_configuration(figment: &Figment, config: &AppConfig) -> String {
          signups_per_address_per_hour={} data_dir={} database={} master_key_file={} \
          api_base={} hub_base={} upstream_timeout={}s query_concurrency={} \
          global_concurrency={} max_models_per_query={} history_retention_days={} \
-         accept_new_master_key={}",
+         accept_new_master_key={} metrics={} log_format={} shutdown.grace={}s \
+         shutdown.mercy={}s",
         rocket.profile,
         rocket.address,
         rocket.port,
@@ -252,5 +268,14 @@ fn effective_configuration(figment: &Figment, config: &AppConfig) -> String {
         config.max_models_per_query,
         config.history_retention_days,
         config.accept_new_master_key,
+        // Only whether it is on: the token is a secret.
+        if config.metrics_token.is_some() {
+            "on"
+        } else {
+            "off"
+        },
+        config.log_format.as_str(),
+        rocket.shutdown.grace,
+        rocket.shutdown.mercy,
     )
 }

@@ -5,8 +5,14 @@
 //! and every `Set-Cookie`; hyper, h2 and rustls at `trace` print raw protocol data. So records
 //! from any other crate are capped at INFO, whatever `ROCKET_LOG_LEVEL` or `RUST_LOG` say; only
 //! the app's own events (which never carry a secret) follow `RUST_LOG` below that.
+//!
+//! Lines are human-readable by default; `log_format = "json"` writes one JSON object per line
+//! (`timestamp`, `level`, `target`, `message` and the event's fields at the top level), for log
+//! shippers. The filters are the same in both formats.
 
 use rocket::figment::Figment;
+
+use crate::config::LogFormat;
 use tracing::Level;
 use tracing_subscriber::prelude::*;
 use tracing_subscriber::{EnvFilter, filter};
@@ -17,19 +23,30 @@ const OWN_TARGET: &str = "modelscope_balance";
 /// The most any other crate may log.
 const DEPENDENCY_CAP: log::LevelFilter = log::LevelFilter::Info;
 
-/// Installs the subscriber (stderr, `RUST_LOG`, default `info`) and routes `log` records
-/// (Rocket, hyper, reqwest, rustls, r2d2) into it, capped. Call once, before `rocket()`: Rocket
-/// then finds a logger in place and does not install its own, which would print at any level
-/// `ROCKET_LOG_LEVEL` asks for.
-pub fn init() {
+/// Installs the subscriber (stderr, `RUST_LOG`, default `info`, in `format`) and routes `log`
+/// records (Rocket, hyper, reqwest, rustls, r2d2) into it, capped. Call once, before
+/// `rocket()`: Rocket then finds a logger in place and does not install its own, which would
+/// print at any level `ROCKET_LOG_LEVEL` asks for.
+pub fn init(format: LogFormat) {
     // An error means a logger is already installed (a second call): keep that one.
     let _ = tracing_log::LogTracer::builder()
         .with_max_level(DEPENDENCY_CAP)
         .init();
     let env = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let layer = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
-        .with_target(false)
+    let layer = match format {
+        LogFormat::Text => tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .with_target(false)
+            .boxed(),
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(false)
+            .with_writer(std::io::stderr)
+            .boxed(),
+    };
+    let layer = layer
         .with_filter(env)
         .with_filter(filter::filter_fn(allowed));
     let _ = tracing_subscriber::registry().with(layer).try_init();

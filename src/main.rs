@@ -6,6 +6,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// Thin: logging, then the command line (`modelscope_balance::cli`) decides what to run.
 fn main() -> std::process::ExitCode {
     // Logs carry counts and durations only; keys never reach a log line, at any level.
-    modelscope_balance::logging::init();
+    let format = modelscope_balance::config::LogFormat::configured(&modelscope_balance::figment());
+    modelscope_balance::logging::init(format);
     modelscope_balance::cli::run(std::env::args_os().skip(1))
 }

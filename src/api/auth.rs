@@ -32,6 +32,7 @@ async fn caller(request: &Request<'_>) -> Result<Option<UserId>, Status> {
         Ok(None) => Err(Status::Unauthorized),
         Err(error) => {
             tracing::error!(%error, "token lookup failed");
+            crate::telemetry::record_db_error(crate::telemetry::DbOp::Request);
             Err(Status::ServiceUnavailable)
         }
     }

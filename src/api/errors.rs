@@ -44,6 +44,7 @@ impl ApiError {
     /// The database could not be used; logged here, once.
     pub fn unavailable(lang: Lang, error: &dyn std::fmt::Display) -> Self {
         tracing::error!(%error, "database failure");
+        crate::telemetry::record_db_error(crate::telemetry::DbOp::Request);
         Self::new(Status::ServiceUnavailable, lang, "api-unavailable")
     }
 

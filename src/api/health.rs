@@ -5,6 +5,7 @@ use rocket::serde::json::Json;
 use serde_json::{Value, json};
 
 use crate::db::Db;
+use crate::telemetry::{self, DbOp};
 
 /// The original body plus `version` and a database check.
 ///
@@ -18,12 +19,14 @@ pub async fn health(db: &State<Db>) -> (Status, Json<Value>) {
     let (status, health, database) = match db.check().await {
         Err(error) => {
             tracing::error!(%error, "health check: database unusable");
+            telemetry::record_db_error(DbOp::Health);
             (Status::ServiceUnavailable, "unhealthy", "unavailable")
         }
         Ok(()) => match db.check_write().await {
             Ok(()) => (Status::Ok, "healthy", "ok"),
             Err(error) => {
                 tracing::error!(%error, "health check: database takes no writes");
+                telemetry::record_db_error(DbOp::Health);
                 (Status::ServiceUnavailable, "degraded", "read_only")
             }
         },

@@ -9,6 +9,7 @@ mod errors;
 mod health;
 mod history;
 mod lang;
+mod metrics;
 mod openapi;
 
 use rocket::{Catcher, Route};
@@ -22,6 +23,7 @@ pub fn routes() -> Vec<Route> {
         health::health,
         history::list,
         history::detail,
+        metrics::metrics,
         openapi::document,
         cors::preflight_balance,
         cors::preflight_health,

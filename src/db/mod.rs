@@ -53,6 +53,27 @@ fn migrations() -> Migrations<'static> {
     ])
 }
 
+/// Whether a database file's schema is one this binary can open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Schema {
+    /// No migration was ever applied: not this app's database (or an empty one).
+    Unset,
+    /// Made by this version or an older one (the server migrates it at start-up).
+    Known(usize),
+    /// Made by a newer version of the app.
+    Newer(usize),
+}
+
+/// The schema of an open database, read without changing anything.
+pub fn schema(conn: &Connection) -> Result<Schema, DbError> {
+    use rusqlite_migration::SchemaVersion;
+    Ok(match migrations().current_version(conn)? {
+        SchemaVersion::NoneSet => Schema::Unset,
+        SchemaVersion::Inside(v) => Schema::Known(v.get()),
+        SchemaVersion::Outside(v) => Schema::Newer(v.get()),
+    })
+}
+
 /// How long a write waits for another writer before it fails.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long an optional write (a last-seen or last-used time) waits: it gives up quickly

@@ -12,6 +12,7 @@ use super::quota::Quota;
 use super::redact::redact;
 use super::site::Site;
 use crate::crypto::secret::ApiSecret;
+use crate::telemetry::{self, Endpoint, UpstreamOutcome};
 
 /// A transient 429 is retried once, after `Retry-After` but never longer than this.
 const MAX_RETRY_WAIT: Duration = Duration::from_secs(5);
@@ -188,6 +189,7 @@ impl Upstream {
         });
         let mut retried = false;
         loop {
+            let attempt = Instant::now();
             let sent = self
                 .http
                 .post(self.at(site).chat_url.clone())
@@ -195,6 +197,7 @@ impl Upstream {
                 .json(&body)
                 .send()
                 .await;
+            record(Endpoint::Chat, &sent, attempt);
             let response = match sent {
                 Ok(response) => response,
                 Err(error) => {
@@ -255,13 +258,15 @@ impl Upstream {
         token: &ApiSecret,
     ) -> Result<AccountBalance, BalanceError> {
         let auth = bearer(token).ok_or(BalanceError::InvalidKey)?;
-        let response = self
+        let attempt = Instant::now();
+        let sent = self
             .http
             .get(self.at(site).balance_url.clone())
             .header(AUTHORIZATION, auth)
             .send()
-            .await
-            .map_err(|e| balance_transport_error(&e))?;
+            .await;
+        record(Endpoint::Balance, &sent, attempt);
+        let response = sent.map_err(|e| balance_transport_error(&e))?;
         let status = response.status();
         let body = read_capped(response, BODY_CAP)
             .await
@@ -295,12 +300,10 @@ impl Upstream {
 
     /// The public model catalogue of the China site (free, no key needed).
     pub async fn catalogue(&self) -> Result<Vec<CatalogueModel>, BalanceError> {
-        let response = self
-            .http
-            .get(self.cn.models_url.clone())
-            .send()
-            .await
-            .map_err(|e| balance_transport_error(&e))?;
+        let attempt = Instant::now();
+        let sent = self.http.get(self.cn.models_url.clone()).send().await;
+        record(Endpoint::Catalogue, &sent, attempt);
+        let response = sent.map_err(|e| balance_transport_error(&e))?;
         let status = response.status();
         if !status.is_success() {
             return Err(BalanceError::Upstream {
@@ -315,6 +318,16 @@ impl Upstream {
             .map(|envelope| envelope.data)
             .map_err(|_| BalanceError::BadResponse)
     }
+}
+
+/// Counts one call for `/metrics`: its HTTP class, or how the transport failed.
+fn record(endpoint: Endpoint, sent: &Result<reqwest::Response, reqwest::Error>, attempt: Instant) {
+    let outcome = match sent {
+        Ok(response) => UpstreamOutcome::of_status(response.status().as_u16()),
+        Err(error) if error.is_timeout() => UpstreamOutcome::Timeout,
+        Err(_) => UpstreamOutcome::Network,
+    };
+    telemetry::record_upstream(endpoint, outcome, attempt.elapsed());
 }
 
 /// `None` when the token cannot be a header value (control characters): it is then no valid key.

@@ -6,6 +6,7 @@ use std::time::Duration;
 use crate::auth::accounts;
 use crate::config::AppConfig;
 use crate::db::Db;
+use crate::telemetry::{self, DbOp};
 
 const EVERY: Duration = Duration::from_secs(3600);
 
@@ -22,6 +23,7 @@ pub fn spawn(db: Db, config: Option<AppConfig>) {
             ticker.tick().await;
             if let Err(error) = checkpoints.checkpoint().await {
                 tracing::warn!(%error, "WAL checkpoint failed");
+                telemetry::record_db_error(DbOp::Housekeeping);
             }
         }
     });
@@ -43,11 +45,17 @@ pub async fn run_once(db: &Db, retention_days: u32) {
                 "expired sessions and login failures removed"
             )
         }
-        Err(error) => tracing::warn!(%error, "session cleanup failed"),
+        Err(error) => {
+            tracing::warn!(%error, "session cleanup failed");
+            telemetry::record_db_error(DbOp::Housekeeping);
+        }
     }
     match crate::runs::history::delete_older_than_days(db, retention_days).await {
         Ok(removed) if removed > 0 => tracing::info!(removed, "old history removed"),
         Ok(_) => {}
-        Err(error) => tracing::warn!(%error, "history cleanup failed"),
+        Err(error) => {
+            tracing::warn!(%error, "history cleanup failed");
+            telemetry::record_db_error(DbOp::Housekeeping);
+        }
     }
 }

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use futures::{Stream, StreamExt};
 use tokio::sync::Semaphore;
+use tokio_util::task::TaskTracker;
 
 use crate::crypto::secret::ApiSecret;
 use crate::modelscope::{
@@ -92,6 +93,9 @@ pub struct QueryEngine {
     anonymous_per_address: usize,
     active_anonymous: Arc<Mutex<HashMap<String, usize>>>,
     limits: QueryLimits,
+    /// Every run in flight (the executor spawns them here), so a graceful shutdown can wait
+    /// for them to be stored (`ops::shutdown`).
+    runs: TaskTracker,
 }
 
 impl QueryEngine {
@@ -103,6 +107,7 @@ impl QueryEngine {
             anonymous_per_address: shared.anonymous_per_address,
             active_anonymous: Arc::default(),
             limits,
+            runs: TaskTracker::new(),
         }
     }
 
@@ -112,6 +117,11 @@ impl QueryEngine {
 
     pub fn upstream(&self) -> &Upstream {
         &self.upstream
+    }
+
+    /// The runs in flight.
+    pub fn runs(&self) -> &TaskTracker {
+        &self.runs
     }
 
     /// A place for one more anonymous run from `address`, or `Busy`.

@@ -6,7 +6,10 @@
 //!
 //! Every run goes through [`execute`] on a task of its own, so a client that disconnects
 //! mid-run (which drops the request's future) loses nothing: the run finishes and is stored all
-//! the same. The streaming form reports each step as it happens.
+//! the same. The streaming form reports each step as it happens. The tasks are tracked by the
+//! engine ([`QueryEngine::runs`]), so a graceful shutdown waits for them to be stored.
+//!
+//! Each run is logged in one line and counted once for `/metrics` (`observe`).
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -17,6 +20,7 @@ use tokio::sync::mpsc;
 use super::calls_left::ExpectedCost;
 use super::engine::{Lane, PointsHints, QueryEngine};
 use super::history::{self, RunKind, Source, StoredRun};
+use super::observe;
 use super::planner::PlannedRun;
 use super::prices;
 use crate::db::Db;
@@ -25,6 +29,7 @@ use crate::modelscope::BatchReport;
 use crate::modelscope::{
     AccountBalance, BalanceError, ErrorCode, Failure, ModelEntry, ModelResult, Price,
 };
+use crate::telemetry::{self, DbOp};
 
 /// The longest a run waits for its calls' frozen points to come back before the last read.
 pub const SETTLE_WAIT: Duration = Duration::from_secs(3);
@@ -117,9 +122,9 @@ type Events = mpsc::UnboundedSender<RunEvent>;
 
 /// Runs to the end on its own task and returns the outcome.
 pub async fn run(engine: &QueryEngine, db: &Db, execution: Execution) -> FinishedRun {
-    let (engine, db) = (engine.clone(), db.clone());
+    let (tracker, engine, db) = (engine.runs().clone(), engine.clone(), db.clone());
     let kind = execution.kind;
-    let task = tokio::spawn(async move { execute(engine, db, execution, None).await });
+    let task = tracker.spawn(async move { execute(engine, db, execution, None).await });
     match task.await {
         Ok(finished) => finished,
         // Only a panic inside the run gets here; nothing was stored.
@@ -147,8 +152,8 @@ pub fn spawn_streaming(
     execution: Execution,
 ) -> mpsc::UnboundedReceiver<RunEvent> {
     let (events, receiver) = mpsc::unbounded_channel();
-    let (engine, db) = (engine.clone(), db.clone());
-    tokio::spawn(async move { execute(engine, db, execution, Some(events)).await });
+    let (tracker, engine, db) = (engine.runs().clone(), engine.clone(), db.clone());
+    tracker.spawn(async move { execute(engine, db, execution, Some(events)).await });
     receiver
 }
 
@@ -251,7 +256,14 @@ async fn execute(
         results,
         elapsed: clock.elapsed(),
     };
-    log_run(source, kind, origin.is_some(), &report);
+    observe::finished(
+        source,
+        kind,
+        origin.is_some(),
+        &report,
+        &balance,
+        points_spent,
+    );
     let stored = match origin {
         None => Stored::NotAsked,
         Some(origin) => {
@@ -272,6 +284,7 @@ async fn execute(
                 }
                 Err(error) => {
                     tracing::error!(%error, "storing a run failed");
+                    telemetry::record_db_error(DbOp::StoreRun);
                     say(RunEvent::StoreFailed);
                     Stored::Failed
                 }
@@ -412,20 +425,6 @@ async fn learn_price(
             None
         }
     }
-}
-
-/// The one line logged per run: counts and duration, never a key or a model list.
-fn log_run(source: Source, kind: RunKind, kept: bool, report: &BatchReport) {
-    tracing::info!(
-        source = source.as_str(),
-        kind = kind.as_str(),
-        kept,
-        models = report.results.len(),
-        ok = report.ok_count(),
-        failed = report.failed_count(),
-        duration_ms = u64::try_from(report.elapsed.as_millis()).unwrap_or(u64::MAX),
-        "balance query"
-    );
 }
 
 #[cfg(test)]

@@ -6,5 +6,6 @@ pub mod engine;
 pub mod executor;
 pub mod grants;
 pub mod history;
+pub mod observe;
 pub mod planner;
 pub mod prices;

@@ -45,6 +45,7 @@ impl Problem {
     /// The database could not be used: said honestly, the input kept, and logged once.
     pub fn db(error: &DbError) -> Self {
         tracing::error!(%error, "database failure");
+        crate::telemetry::record_db_error(crate::telemetry::DbOp::Request);
         Self::new(Status::ServiceUnavailable, Notice::new("unavailable"))
     }
 

@@ -19,6 +19,7 @@ mod hardening;
 mod health_cors;
 mod history;
 mod openapi;
+mod ops;
 mod points;
 mod presets;
 mod query_plans;

@@ -1,0 +1,277 @@
+//! What the app counts for Prometheus: one function per event, every label a closed enum, so
+//! no label can ever carry a user name, a key, a model list or anything else unbounded.
+//!
+//! Recording never fails and never waits: each call is an atomic update through the `metrics`
+//! facade, and a no-op while no exporter is installed (`metrics_token` unset; see
+//! `ops::metrics`, which renders `GET /metrics`). This module sits in the bottom layer so that
+//! the upstream client, the executor and the faces can all call it.
+//!
+//! Recorded today: queries ([`record_query`], by the executor, once per run), upstream calls
+//! ([`record_upstream`], by `modelscope::client`), points spent ([`record_points_spent`], by
+//! the executor), database errors ([`record_db_error`], where a database failure is mapped or
+//! logged).
+//!
+//! For the scheduler and alert deliveries (built elsewhere), the calls to make:
+//! - after each scheduled monitor run: `telemetry::record_scheduler_run(outcome, lag)`, with
+//!   `lag` the time between when the run was due and when it started ([`SchedulerOutcome`]:
+//!   `Ok` when every key's run succeeded, `Partial`, `Failed`, or `Skipped` when the run was not
+//!   made, e.g. a paused key or an unreadable one). The runs themselves go through the executor,
+//!   which already counts them as queries with source `schedule` and logs one line each.
+//! - after each delivery attempt: `telemetry::record_alert_delivery(channel, result)` with the
+//!   channel's kind ([`ChannelKind`]) and [`DeliveryResult`].
+//! - on a database failure of their own: `telemetry::record_db_error(DbOp::Scheduler)` or
+//!   `DbOp::Deliveries`.
+
+use std::time::Duration;
+
+/// Every metric name, for the exporter (buckets, help texts) and the tests.
+pub mod names {
+    pub const QUERIES: &str = "msb_queries_total";
+    pub const QUERY_DURATION: &str = "msb_query_duration_seconds";
+    pub const UPSTREAM_CALLS: &str = "msb_upstream_calls_total";
+    pub const UPSTREAM_DURATION: &str = "msb_upstream_call_duration_seconds";
+    pub const POINTS_SPENT: &str = "msb_points_spent";
+    pub const SCHEDULER_RUNS: &str = "msb_scheduler_runs_total";
+    pub const SCHEDULER_LAG: &str = "msb_scheduler_lag_seconds";
+    pub const ALERT_DELIVERIES: &str = "msb_alert_deliveries_total";
+    pub const DB_ERRORS: &str = "msb_db_errors_total";
+    pub const BUILD_INFO: &str = "msb_build_info";
+}
+
+/// Declares a label enum: its variants and the value each one is exported as.
+macro_rules! label {
+    ($(#[$meta:meta])* $name:ident {
+        $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)?
+    }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum $name { $($(#[$vmeta])* $variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+    };
+}
+
+label!(
+    /// Which face started a query.
+    QuerySource { Web => "web", Api => "api", Schedule => "schedule" }
+);
+
+label!(
+    /// How a query ended: every model answered healthily, some did, or none did.
+    QueryOutcome { Ok => "ok", Partial => "partial", Failed => "failed" }
+);
+
+label!(
+    /// The upstream call made.
+    Endpoint { Chat => "chat", Balance => "balance", Catalogue => "catalogue" }
+);
+
+label!(
+    /// How an upstream call ended, by HTTP class or transport failure.
+    UpstreamOutcome {
+        Ok => "ok",
+        Unauthorized => "unauthorized",
+        RateLimited => "rate_limited",
+        ClientError => "client_error",
+        ServerError => "server_error",
+        Timeout => "timeout",
+        Network => "network",
+    }
+);
+
+label!(
+    /// How a scheduled monitor run ended.
+    SchedulerOutcome { Ok => "ok", Partial => "partial", Failed => "failed", Skipped => "skipped" }
+);
+
+label!(
+    /// The kind of an alert channel (never its name or address).
+    ChannelKind {
+        Webhook => "webhook",
+        DingTalk => "dingtalk",
+        Feishu => "feishu",
+        WeCom => "wecom",
+        Telegram => "telegram",
+        Bark => "bark",
+        ServerChan => "serverchan",
+        Email => "email",
+    }
+);
+
+label!(
+    /// How one delivery attempt ended.
+    DeliveryResult { Sent => "sent", Failed => "failed", Timeout => "timeout", Refused => "refused" }
+);
+
+label!(
+    /// Where a database operation failed.
+    DbOp {
+        /// A request's own read or write (mapped to a 503 by the faces).
+        Request => "request",
+        /// Storing a finished run.
+        StoreRun => "store_run",
+        /// `/health`'s read or write probe.
+        Health => "health",
+        /// Cleanup and WAL checkpoints in the background.
+        Housekeeping => "housekeeping",
+        /// The scheduler's own reads and writes.
+        Scheduler => "scheduler",
+        /// The alert delivery log.
+        Deliveries => "deliveries",
+    }
+);
+
+impl UpstreamOutcome {
+    /// The outcome of a call that got an HTTP answer.
+    pub fn of_status(status: u16) -> Self {
+        match status {
+            200..=399 => Self::Ok,
+            401 | 403 => Self::Unauthorized,
+            429 => Self::RateLimited,
+            400..=499 => Self::ClientError,
+            _ => Self::ServerError,
+        }
+    }
+}
+
+/// Makes every counter series exist at 0 (a closed set: the label enums' products), so a
+/// dashboard's `rate()` and an "absent" alert work before the first event.
+pub fn preregister() {
+    for source in QuerySource::ALL {
+        for outcome in QueryOutcome::ALL {
+            ::metrics::counter!(names::QUERIES, "source" => source.as_str(), "outcome" => outcome.as_str())
+                .increment(0);
+        }
+    }
+    for endpoint in Endpoint::ALL {
+        for outcome in UpstreamOutcome::ALL {
+            ::metrics::counter!(
+                names::UPSTREAM_CALLS,
+                "endpoint" => endpoint.as_str(),
+                "outcome" => outcome.as_str()
+            )
+            .increment(0);
+        }
+    }
+    for outcome in SchedulerOutcome::ALL {
+        ::metrics::counter!(names::SCHEDULER_RUNS, "outcome" => outcome.as_str()).increment(0);
+    }
+    for channel in ChannelKind::ALL {
+        for result in DeliveryResult::ALL {
+            ::metrics::counter!(
+                names::ALERT_DELIVERIES,
+                "channel" => channel.as_str(),
+                "result" => result.as_str()
+            )
+            .increment(0);
+        }
+    }
+    for op in DbOp::ALL {
+        ::metrics::counter!(names::DB_ERRORS, "op" => op.as_str()).increment(0);
+    }
+}
+
+/// One query (a run of the executor) finished.
+pub fn record_query(source: QuerySource, outcome: QueryOutcome, took: Duration) {
+    ::metrics::counter!(names::QUERIES, "source" => source.as_str(), "outcome" => outcome.as_str())
+        .increment(1);
+    ::metrics::histogram!(names::QUERY_DURATION, "source" => source.as_str())
+        .record(took.as_secs_f64());
+}
+
+/// One upstream call finished (a retried probe counts each attempt).
+pub fn record_upstream(endpoint: Endpoint, outcome: UpstreamOutcome, took: Duration) {
+    ::metrics::counter!(
+        names::UPSTREAM_CALLS,
+        "endpoint" => endpoint.as_str(),
+        "outcome" => outcome.as_str()
+    )
+    .increment(1);
+    ::metrics::histogram!(names::UPSTREAM_DURATION, "endpoint" => endpoint.as_str())
+        .record(took.as_secs_f64());
+}
+
+/// A probe run measured what it cost (the drop in available points). The histogram's `_sum` is
+/// the points spent in all, its `_count` the runs measured.
+pub fn record_points_spent(points: f64) {
+    if points.is_finite() && points >= 0.0 {
+        ::metrics::histogram!(names::POINTS_SPENT).record(points);
+    }
+}
+
+/// A scheduled monitor run finished (or was skipped), `lag` after it was due.
+pub fn record_scheduler_run(outcome: SchedulerOutcome, lag: Duration) {
+    ::metrics::counter!(names::SCHEDULER_RUNS, "outcome" => outcome.as_str()).increment(1);
+    ::metrics::histogram!(names::SCHEDULER_LAG).record(lag.as_secs_f64());
+}
+
+/// One alert delivery attempt finished.
+pub fn record_alert_delivery(channel: ChannelKind, result: DeliveryResult) {
+    ::metrics::counter!(
+        names::ALERT_DELIVERIES,
+        "channel" => channel.as_str(),
+        "result" => result.as_str()
+    )
+    .increment(1);
+}
+
+/// A database operation failed.
+pub fn record_db_error(op: DbOp) {
+    ::metrics::counter!(names::DB_ERRORS, "op" => op.as_str()).increment(1);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_fall_into_bounded_outcomes() {
+        assert_eq!(UpstreamOutcome::of_status(200), UpstreamOutcome::Ok);
+        assert_eq!(
+            UpstreamOutcome::of_status(401),
+            UpstreamOutcome::Unauthorized
+        );
+        assert_eq!(
+            UpstreamOutcome::of_status(429),
+            UpstreamOutcome::RateLimited
+        );
+        assert_eq!(
+            UpstreamOutcome::of_status(404),
+            UpstreamOutcome::ClientError
+        );
+        assert_eq!(
+            UpstreamOutcome::of_status(503),
+            UpstreamOutcome::ServerError
+        );
+        assert_eq!(
+            UpstreamOutcome::of_status(999),
+            UpstreamOutcome::ServerError
+        );
+    }
+
+    #[test]
+    fn label_values_are_prometheus_safe() {
+        let all = QuerySource::ALL
+            .iter()
+            .map(|v| v.as_str())
+            .chain(QueryOutcome::ALL.iter().map(|v| v.as_str()))
+            .chain(Endpoint::ALL.iter().map(|v| v.as_str()))
+            .chain(UpstreamOutcome::ALL.iter().map(|v| v.as_str()))
+            .chain(SchedulerOutcome::ALL.iter().map(|v| v.as_str()))
+            .chain(ChannelKind::ALL.iter().map(|v| v.as_str()))
+            .chain(DeliveryResult::ALL.iter().map(|v| v.as_str()))
+            .chain(DbOp::ALL.iter().map(|v| v.as_str()));
+        for value in all {
+            assert!(
+                value.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+                "{value}"
+            );
+        }
+    }
+}
