@@ -189,6 +189,9 @@ impl Db {
         let manager = SqliteConnectionManager::file(path).with_init(configure);
         let pool = r2d2::Pool::builder()
             .max_size(POOL_SIZE)
+            // A SQLite connection is a file handle, not a socket: it does not go stale, so the
+            // check query r2d2 runs on every checkout is pure cost (a query on every request).
+            .test_on_check_out(false)
             .connection_timeout(CONNECTION_WAIT)
             .build(manager)?;
         let mut conn = pool.get()?;

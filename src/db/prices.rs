@@ -1,6 +1,8 @@
 //! What a call of a model costs in points: measured by one-model runs, or set by a user.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use std::collections::HashMap;
+
+use rusqlite::{Connection, params};
 
 use super::DbError;
 use crate::clock::now;
@@ -21,43 +23,75 @@ pub fn insert_measurement(
     Ok(())
 }
 
-/// The user's own latest measurement of `model`.
-pub fn own_measurement(
+// The lookups below take every model of a run at once (a JSON array bound as one parameter), so
+// a run costs one statement per kind of price, however many models it has.
+
+/// The user's own latest measurement of each of `models` that has one.
+pub fn own_measurements(
     conn: &Connection,
     user_id: UserId,
-    model: &str,
-) -> Result<Option<(f64, i64)>, DbError> {
-    Ok(conn
-        .query_row(
-            "SELECT points, measured_at FROM price_measurements
-             WHERE model = ?1 AND user_id = ?2 ORDER BY measured_at DESC, id DESC LIMIT 1",
-            params![model, user_id],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )
-        .optional()?)
-}
-
-/// Each user's latest measurement of `model`, newest first: `(user, points, measured_at)`.
-pub fn latest_per_user(conn: &Connection, model: &str) -> Result<Vec<(UserId, f64, i64)>, DbError> {
+    models: &[String],
+) -> Result<HashMap<String, f64>, DbError> {
     let mut statement = conn.prepare_cached(
-        "SELECT user_id, points, max(measured_at) FROM price_measurements
-         WHERE model = ?1 GROUP BY user_id ORDER BY 3 DESC LIMIT 50",
+        "SELECT m.model, (SELECT points FROM price_measurements
+                          WHERE model = m.model AND user_id = ?1
+                          ORDER BY measured_at DESC, id DESC LIMIT 1)
+         FROM (SELECT DISTINCT value AS model FROM json_each(?2)) AS m
+         WHERE EXISTS (SELECT 1 FROM price_measurements WHERE model = m.model AND user_id = ?1)",
     )?;
     let rows = statement
-        .query_map([model], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
+        .query_map(params![user_id, models_json(models)], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })?
         .collect::<Result<_, _>>()?;
     Ok(rows)
 }
 
-/// The user's own setting for `model`.
-pub fn setting(conn: &Connection, user_id: UserId, model: &str) -> Result<Option<f64>, DbError> {
-    Ok(conn
-        .query_row(
-            "SELECT points FROM price_settings WHERE user_id = ?1 AND model = ?2",
-            params![user_id, model],
-            |row| row.get(0),
-        )
-        .optional()?)
+/// Per model of `models`, each user's latest measurement, newest first (at most 50 users a
+/// model): `model -> [(user, points)]`.
+pub fn latest_per_user(
+    conn: &Connection,
+    models: &[String],
+) -> Result<HashMap<String, Vec<(UserId, f64)>>, DbError> {
+    let mut statement = conn.prepare_cached(
+        "SELECT model, user_id, points, max(measured_at) FROM price_measurements
+         WHERE model IN (SELECT value FROM json_each(?1))
+         GROUP BY model, user_id ORDER BY model, 4 DESC",
+    )?;
+    let mut latest: HashMap<String, Vec<(UserId, f64)>> = HashMap::new();
+    let rows = statement.query_map([models_json(models)], |row| {
+        Ok((row.get::<_, String>(0)?, row.get(1)?, row.get(2)?))
+    })?;
+    for row in rows {
+        let (model, user, points) = row?;
+        let of_model = latest.entry(model).or_default();
+        if of_model.len() < 50 {
+            of_model.push((user, points));
+        }
+    }
+    Ok(latest)
+}
+
+/// The user's own setting for each of `models` that has one.
+pub fn settings(
+    conn: &Connection,
+    user_id: UserId,
+    models: &[String],
+) -> Result<HashMap<String, f64>, DbError> {
+    let mut statement = conn.prepare_cached(
+        "SELECT model, points FROM price_settings
+         WHERE user_id = ?1 AND model IN (SELECT value FROM json_each(?2))",
+    )?;
+    let rows = statement
+        .query_map(params![user_id, models_json(models)], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+fn models_json(models: &[String]) -> String {
+    serde_json::Value::from(models.to_vec()).to_string()
 }
 
 /// Every price the user has set, by model.

@@ -10,55 +10,52 @@ use crate::db::{Db, DbError, prices};
 use crate::ids::{KeyId, UserId};
 use crate::modelscope::{Price, PriceSource, tier};
 
-/// What the user sees for `model` (see the module docs for the order).
-fn price_for(
-    conn: &rusqlite::Connection,
-    user: Option<UserId>,
-    model: &str,
-) -> Result<Option<Price>, DbError> {
-    if let Some(user) = user {
-        if let Some(points) = prices::setting(conn, user, model)? {
-            return Ok(Some(Price {
-                points,
-                source: PriceSource::Set,
-            }));
-        }
-        if let Some((points, _)) = prices::own_measurement(conn, user, model)? {
-            return Ok(Some(Price {
-                points,
-                source: PriceSource::Measured,
-            }));
-        }
-    }
-    let latest = prices::latest_per_user(conn, model)?;
-    // Newest first: the first value that a second user's latest measurement agrees with.
-    let agreed = latest.iter().find(|(user_id, points, _)| {
-        latest
-            .iter()
-            .any(|(other, theirs, _)| other != user_id && (theirs - points).abs() < 1e-6)
-    });
-    Ok(agreed.map(|(_, points, _)| Price {
-        points: *points,
-        source: PriceSource::Measured,
-    }))
-}
-
-/// Known prices of `models` for `user` (anonymous callers see only agreed measurements).
+/// Known prices of `models` for `user` (anonymous callers see only agreed measurements), in
+/// the order of the module docs.
 pub async fn prices_for(
     db: &Db,
     user: Option<UserId>,
     models: Vec<String>,
 ) -> Result<HashMap<String, Price>, DbError> {
+    if models.is_empty() {
+        return Ok(HashMap::new());
+    }
     db.run(move |conn| {
-        let mut known = HashMap::new();
-        for model in models {
-            if let Some(price) = price_for(conn, user, &model)? {
-                known.insert(model, price);
+        let mut known: HashMap<String, Price> = HashMap::new();
+        let latest = prices::latest_per_user(conn, &models)?;
+        for (model, latest) in &latest {
+            if let Some(points) = agreed(latest) {
+                known.insert(model.clone(), price(points, PriceSource::Measured));
+            }
+        }
+        if let Some(user) = user {
+            // Later inserts win: own measurements over agreed ones, settings over both.
+            for (model, points) in prices::own_measurements(conn, user, &models)? {
+                known.insert(model, price(points, PriceSource::Measured));
+            }
+            for (model, points) in prices::settings(conn, user, &models)? {
+                known.insert(model, price(points, PriceSource::Set));
             }
         }
         Ok(known)
     })
     .await
+}
+
+/// Newest first: the first value that a second user's latest measurement agrees with.
+fn agreed(latest: &[(UserId, f64)]) -> Option<f64> {
+    latest
+        .iter()
+        .find(|(user, points)| {
+            latest
+                .iter()
+                .any(|(other, theirs)| other != user && (theirs - points).abs() < 1e-6)
+        })
+        .map(|(_, points)| *points)
+}
+
+fn price(points: f64, source: PriceSource) -> Price {
+    Price { points, source }
 }
 
 /// Records what a one-model run cost, when that is one of the tiers.
