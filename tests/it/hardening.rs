@@ -22,7 +22,7 @@ use crate::harness::http::{
 };
 use crate::harness::secrets::{OTHER_KEY, assert_no_trace};
 use crate::harness::upstream::{
-    MODEL_A, QUOTA_A, balance, balance_body, chat, mount_balance, mount_ok, ok_with_quota,
+    MODEL_A, QUOTA_A, any_chat, balance, balance_body, chat, mount_balance, mount_ok, ok_with_quota,
 };
 use crate::harness::users::{
     add_key, history_id_of_redirect, keys, login, login_with, logout, session_cookie, signed_up,
@@ -1173,4 +1173,103 @@ async fn refused_model_ids_with_control_characters_are_stored_escaped() {
     );
     let export = user.get("/history/export?format=csv").await;
     assert!(!export.body.contains('\u{7}') && !export.body.contains('\u{1b}'));
+}
+
+/// Anonymous work has its own share of the upstream slots and a per-address cap: while anonymous
+/// queries of hanging models fill that share, a signed-in query still answers at once, and one
+/// more anonymous query from a busy address is a 429.
+#[tokio::test]
+async fn anonymous_queries_cannot_starve_signed_in_ones() {
+    let app = TestApp::configured(|config| {
+        config
+            .merge(("global_concurrency", 8))
+            .merge(("anonymous_concurrency", 4))
+            .merge(("anonymous_queries_per_address", 2))
+    })
+    .await;
+    mount_balance(&app.upstream).await;
+    mount_ok(&app.upstream, MODEL_A, QUOTA_A, 1).await;
+    // Every other model hangs (a lower priority than MODEL_A's answer).
+    any_chat()
+        .respond_with(ok_with_quota(QUOTA_A).set_delay(Duration::from_secs(20)))
+        .with_priority(10)
+        .mount(&app.upstream)
+        .await;
+    let owner = app.user("owner").await;
+    let key_id = owner.add_key("main", crate::harness::secrets::KEY).await;
+    let token = owner.create_token("script").await;
+    let served = app.serve().await;
+    let http = reqwest::Client::new();
+
+    // Two addresses, two queries each, ten hanging models a query: far more than 8 slots.
+    let models: Vec<String> = (0..10).map(|i| format!("hang/model-{i}")).collect();
+    let hanging = json!({"models": models, "api_key": OTHER_KEY});
+    let mut anonymous = Vec::new();
+    for address in ["198.51.100.1", "198.51.100.2"] {
+        for _ in 0..2 {
+            let request = http
+                .post(format!("{}/api/balance", served.base))
+                .header("X-Real-IP", address)
+                .json(&hanging)
+                .send();
+            anonymous.push(tokio::spawn(request));
+        }
+    }
+    let hanging_calls = || async {
+        app.upstream
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .iter()
+            .filter(|r| String::from_utf8_lossy(&r.body).contains("hang/model-"))
+            .count()
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while hanging_calls().await < 4 {
+        assert!(
+            Instant::now() < deadline,
+            "the anonymous queries never reached upstream"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        hanging_calls().await,
+        4,
+        "anonymous work holds only its share of the slots"
+    );
+
+    let busy = http
+        .post(format!("{}/api/balance", served.base))
+        .header("X-Real-IP", "198.51.100.1")
+        .json(&hanging)
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(
+        busy.status().as_u16(),
+        429,
+        "a third query from one address"
+    );
+
+    let started = Instant::now();
+    let answer = http
+        .post(format!("{}/api/balance", served.base))
+        .bearer_auth(&token)
+        .json(&json!({"models": [MODEL_A], "key_id": key_id}))
+        .send()
+        .await
+        .expect("an answer");
+    let took = started.elapsed();
+    let status = answer.status().as_u16();
+    let body: serde_json::Value = answer.json().await.expect("JSON");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"][0]["status"], 200, "{body}");
+    assert!(
+        took < Duration::from_secs(1),
+        "the signed-in query took {took:?}"
+    );
+    for task in anonymous {
+        task.abort();
+    }
 }
