@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Benchmark of the signed-in pages that read history: GET /history and the dashboard (GET /),
-# with 10,000 stored runs of 5 models each for one user (examples/seed_history.rs).
+# with BENCH_RUNS (default 10,000) stored runs of 5 models each for one user (examples/seed_history.rs).
 #
 #   bench/history.sh        from the repository root (or anywhere: it finds the root itself)
 #
 # Seeding: one user, 2 saved keys, 2 presets and BENCH_RUNS runs stored with
 #          db::history::insert_run, each insert timed on its own (median, p90, p99, max).
 # Load:    wrk, 2 threads, 32 connections, BENCH_DURATION s each, with the session cookie,
-#          against /history and then /; then three shorter informational runs (a model filter,
-#          the last page of the history, a model's trend page), and the whole history exported
-#          as CSV once.
+#          against /history and then /; then shorter runs (EXTRA_DURATION s) of every other
+#          history page: filtered by a model, a key, a preset, a date range and all at once, a
+#          deep page and the last page by their keyset cursors (found by following the redirect
+#          of an old `?page=N` link), a model's deep page, a model's trend page and a deep one;
+#          then, for information, an old numbered link's redirect; then the whole history
+#          exported as CSV once, and the app's memory read.
 # The app's upstream bases point at a loopback port nobody listens on: these pages must make
 # no upstream call, and any that happened would fail at once.
 # The markdown summary goes to stdout and bench/results/history-latest.md; progress to stderr.
@@ -30,6 +33,7 @@ CONNECTIONS=32
 PAGE_SIZE=50
 TARGET_MEDIAN_MS=10
 TARGET_INSERT_MS=5
+TARGET_RSS_MB=60
 
 BENCH_WORK_PREFIX=modelscope-bench-history
 # shellcheck source=bench/lib.sh
@@ -50,16 +54,25 @@ LUA
     wrk_report_lua >>"$WORK/get.lua"
 }
 
-# run_wrk NAME SECONDS URL: runs wrk, keeps its output in $WORK/NAME.txt and prints the BENCH line.
+# app_cpu_ticks: the app's user + system CPU time so far, in clock ticks (/proc/PID/stat fields
+# 14 and 15, counted after the command name, which is in parentheses).
+app_cpu_ticks() { sed 's/.*) //' "/proc/$APP_PID/stat" | awk '{ print $12 + $13 }'; }
+CLK_TCK=$(getconf CLK_TCK)
+
+# run_wrk NAME SECONDS URL: runs wrk, keeps its output in $WORK/NAME.txt and prints the BENCH line,
+# with the app's CPU time per request added (cpu_us=): on a shared machine the latency says how
+# busy the machine was too, the CPU time only what the app spent.
 run_wrk() {
-    local name=$1 seconds=$2 url=$3 out="$WORK/$1.txt" line
+    local name=$1 seconds=$2 url=$3 out="$WORK/$1.txt" line ticks
     log "wrk $name: $CONNECTIONS connections, ${seconds} s, $url"
+    ticks=$(app_cpu_ticks)
     BENCH_SESSION=$SESSION timeout $((seconds + 30)) \
         wrk -t2 -c"$CONNECTIONS" -d"${seconds}s" --latency -s "$WORK/get.lua" "$url" >"$out" 2>&1 ||
         die "wrk $name failed: $(cat "$out")"
     line=$(grep '^BENCH ' "$out" || true)
     [[ -n $line ]] || die "wrk $name printed no result: $(cat "$out")"
-    echo "$line"
+    ticks=$(($(app_cpu_ticks) - ticks))
+    echo "$line cpu_us=$(calc "%.0f" "$ticks * 1000000 / $CLK_TCK / $(field "$line" requests)")"
 }
 
 # fetch PATH FILE: GET with the session cookie; prints the status. wrk only counts 4xx/5xx as
@@ -181,11 +194,55 @@ log "app at $APP (upstream bases point at refused port $DEAD_PORT)"
 write_wrk_script
 MODEL_QUERY="model=${FILTER_MODEL//\//%2F}"
 LAST_PAGE=$(((RUNS + PAGE_SIZE - 1) / PAGE_SIZE))
-check_history /history "$PAGE_SIZE"
-check_history "/history?$MODEL_QUERY" 1
-check_history "/history?page=$LAST_PAGE" 1
+KEY_ID=$(seed KEY_IDS | cut -d, -f2)
+PRESET_ID=$(seed PRESET_IDS | cut -d, -f1)
+# Beijing dates (the filter's days) 30 and 20 days ago: a ten-day slice of the 60 seeded days.
+bj_date() { date -u -d "@$(($(date +%s) + 8 * 3600 - $1 * 86400))" +%F; }
+DATES_QUERY="from=$(bj_date 30)&to=$(bj_date 20)"
+COMBINED_QUERY="key=$KEY_ID&$MODEL_QUERY&from=$(bj_date 45)"
+
+# cursor_of PATH: an old numbered-page link answers 303 to the same page by keyset cursor
+# (`?before=<run id>`); prints that path. Deep pages are measured at their cursor, which is
+# where every "older" link leads.
+cursor_of() {
+    local answer status location
+    answer=$(curl -sS -o /dev/null -w '%{http_code} %{redirect_url}' --max-time 30 \
+        -H "Cookie: msb_session=$SESSION" "$APP$1") || die "GET $1 did not answer"
+    read -r status location <<<"$answer"
+    [[ $status == 303 && $location == *before=* ]] ||
+        die "GET $1 must redirect to a ?before= cursor; got HTTP $status ${location:-}"
+    echo "${location#"$APP"}"
+}
+
+# One model's runs are 2 in 5 of all (one preset), so page RUNS/250 of them is mid-way.
+DEEP_PATH=$(cursor_of "/history?page=$(((LAST_PAGE + 1) / 2))")
+LAST_PATH=$(cursor_of "/history?page=$LAST_PAGE")
+MODEL_DEEP_PATH=$(cursor_of "/history?$MODEL_QUERY&page=$((RUNS / 250 > 1 ? RUNS / 250 : 2))")
 TREND_PATH="/history/model/$FILTER_MODEL"
-check_trend "$TREND_PATH"
+TREND_DEEP_PATH="$TREND_PATH?${MODEL_DEEP_PATH##*[?&]}"
+
+# NAME|PATH|MIN_ROWS of every history page measured against the target, after the first page.
+PAGES=(
+    "history-model|/history?$MODEL_QUERY|$PAGE_SIZE"
+    "history-key|/history?key=$KEY_ID|$PAGE_SIZE"
+    "history-preset|/history?preset=$PRESET_ID|$PAGE_SIZE"
+    "history-dates|/history?$DATES_QUERY|$PAGE_SIZE"
+    "history-combined|/history?$COMBINED_QUERY|$PAGE_SIZE"
+    "history-deep|$DEEP_PATH|$PAGE_SIZE"
+    "history-model-deep|$MODEL_DEEP_PATH|$PAGE_SIZE"
+    "history-last-page|$LAST_PATH|1"
+)
+check_pages() {
+    local entry name path rows
+    check_history /history "$PAGE_SIZE"
+    for entry in "${PAGES[@]}"; do
+        IFS='|' read -r name path rows <<<"$entry"
+        check_history "$path" "$rows"
+    done
+    check_trend "$TREND_PATH"
+    check_trend "$TREND_DEEP_PATH"
+}
+check_pages
 check_dashboard
 
 run_wrk history-warmup "$WARMUP" "$APP/history" >/dev/null
@@ -196,11 +253,23 @@ run_wrk dashboard-warmup "$WARMUP" "$APP/" >/dev/null
 DASHBOARD=$(run_wrk dashboard "$DURATION" "$APP/")
 check_dashboard
 
-HISTORY_MODEL=$(run_wrk history-model "$EXTRA_DURATION" "$APP/history?$MODEL_QUERY")
-HISTORY_LAST=$(run_wrk history-last-page "$EXTRA_DURATION" "$APP/history?page=$LAST_PAGE")
-TREND=$(run_wrk trend "$EXTRA_DURATION" "$APP$TREND_PATH")
-check_history /history "$PAGE_SIZE"
-check_trend "$TREND_PATH"
+declare -A MEASURED
+for entry in "${PAGES[@]}"; do
+    IFS='|' read -r name path _ <<<"$entry"
+    MEASURED[$name]=$(run_wrk "$name" "$EXTRA_DURATION" "$APP$path")
+done
+MEASURED[trend]=$(run_wrk trend "$EXTRA_DURATION" "$APP$TREND_PATH")
+MEASURED[trend-deep]=$(run_wrk trend-deep "$EXTRA_DURATION" "$APP$TREND_DEEP_PATH")
+# The names in the order measured (an associative array has none).
+NAMES=()
+for entry in "${PAGES[@]}"; do NAMES+=("${entry%%|*}"); done
+NAMES+=(trend trend-deep)
+RSS_PAGES=$(rss_mb "$APP_PID" VmRSS)
+# Informational: an old numbered link to the last page, answered with its redirect (it walks
+# the index entries of the pages it skips, once per old link).
+OLD_LINK=$(run_wrk old-page-link "$EXTRA_DURATION" "$APP/history?page=$LAST_PAGE")
+RSS_OLD_LINK=$(rss_mb "$APP_PID" VmRSS)
+check_pages
 
 # The whole history as CSV, once: one line per stored model row, plus the header.
 log "exporting the whole history as CSV"
@@ -218,6 +287,7 @@ APP_HWM=$(rss_mb "$APP_PID" VmHWM)
 # The app logs at warn: anything here (e.g. a failed upstream call) is worth reading.
 APP_WARNINGS=$(grep -c . "$WORK/app.log" || true)
 BENCH_SECS=$((SECONDS - BENCH_START))
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # --- report ------------------------------------------------------------------------------------
 
@@ -229,15 +299,29 @@ T_H=$(pass_fail "$H_P50 <= $TARGET_MEDIAN_MS")
 T_D=$(pass_fail "$D_P50 <= $TARGET_MEDIAN_MS")
 T_I50=$(pass_fail "$INS_P50 < $TARGET_INSERT_MS")
 T_I99=$(pass_fail "$INS_P99 < $TARGET_INSERT_MS")
-T_ERR=$(pass_fail "$(field "$HISTORY" non2xx) + $(field "$HISTORY" socket_errors) + $(field "$DASHBOARD" non2xx) + $(field "$DASHBOARD" socket_errors) == 0")
+ERRORS=0
+for line in "$HISTORY" "$DASHBOARD" "${MEASURED[@]}" "$OLD_LINK"; do
+    ERRORS=$((ERRORS + $(field "$line" non2xx) + $(field "$line" socket_errors)))
+done
+T_ERR=$(pass_fail "$ERRORS == 0")
+# The slowest median of the other history pages and the trend pages, and which one it is.
+SLOWEST_NAME=
+SLOWEST_P50=0
+for name in "${NAMES[@]}"; do
+    p50=$(ms "$(field "${MEASURED[$name]}" p50_us)")
+    if awk "BEGIN { exit !($p50 > $SLOWEST_P50) }"; then SLOWEST_P50=$p50 SLOWEST_NAME=$name; fi
+done
+T_PAGES=$(pass_fail "$SLOWEST_P50 <= $TARGET_MEDIAN_MS")
+T_RSS=$(pass_fail "$APP_RSS <= $TARGET_RSS_MB")
 
 GIT_REV=$(git rev-parse --short HEAD 2>/dev/null || echo "no commit")
 if [[ -n $(git status --porcelain 2>/dev/null || true) ]]; then GIT_REV="$GIT_REV (dirty)"; fi
 CPU_MODEL=$(grep -m1 -E '^(model name|Model)[[:space:]]*:' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//' || true)
 
 wrk_row() { # LABEL BENCH_LINE
-    printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$1" "$(field "$2" rps)" "$(ms "$(field "$2" p50_us)")" \
-        "$(ms "$(field "$2" p90_us)")" "$(ms "$(field "$2" p99_us)")" "$(field "$2" non2xx)" "$(field "$2" socket_errors)"
+    printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$1" "$(field "$2" rps)" "$(ms "$(field "$2" p50_us)")" \
+        "$(ms "$(field "$2" p90_us)")" "$(ms "$(field "$2" p99_us)")" "$(ms "$(field "$2" cpu_us)")" \
+        "$(field "$2" non2xx)" "$(field "$2" socket_errors)"
 }
 
 mkdir -p bench/results
@@ -246,7 +330,7 @@ mkdir -p bench/results
     echo
     echo "- date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
     echo "- git: $GIT_REV"
-    echo "- machine: $(nproc) CPUs, ${CPU_MODEL:-unknown CPU}, Linux $(uname -r); load average before: $LOAD_BEFORE"
+    echo "- machine: $(nproc) CPUs, ${CPU_MODEL:-unknown CPU}, Linux $(uname -r); load average before: $LOAD_BEFORE, after: $LOAD_AFTER"
     echo "- tools: $(wrk -v 2>&1 | head -n 1 | cut -d' ' -f1-2 || true), $(rustc --version 2>/dev/null || echo rustc unknown)"
     echo "- wrk: 2 threads, $CONNECTIONS connections, ${DURATION} s per page (after ${WARMUP} s of warm-up), session cookie;" \
         "app and wrk share this machine"
@@ -261,20 +345,23 @@ mkdir -p bench/results
     echo
     echo "## Pages under load"
     echo
-    echo "| page | requests/s | p50 ms | p90 ms | p99 ms | non-2xx | socket errors |"
-    echo "|---|---|---|---|---|---|---|"
+    echo "| page | requests/s | p50 ms | p90 ms | p99 ms | app CPU ms/request | non-2xx | socket errors |"
+    echo "|---|---|---|---|---|---|---|---|"
     wrk_row "\`GET /history\` (first page, $PAGE_SIZE runs)" "$HISTORY"
     wrk_row "\`GET /\` (dashboard, $DASHBOARD_ROWS latest rows)" "$DASHBOARD"
-    wrk_row "\`GET /history?$MODEL_QUERY\` (informational, ${EXTRA_DURATION} s)" "$HISTORY_MODEL"
-    wrk_row "\`GET /history?page=$LAST_PAGE\` (last page, informational, ${EXTRA_DURATION} s)" "$HISTORY_LAST"
-    wrk_row "\`GET $TREND_PATH\` (trend page, informational, ${EXTRA_DURATION} s)" "$TREND"
+    for entry in "${PAGES[@]}" "trend|$TREND_PATH|" "trend-deep|$TREND_DEEP_PATH|"; do
+        IFS='|' read -r name path _ <<<"$entry"
+        wrk_row "\`GET $path\` ($name, ${EXTRA_DURATION} s)" "${MEASURED[$name]}"
+    done
+    wrk_row "\`GET /history?page=$LAST_PAGE\` (an old numbered link: its 303 to the cursor, informational, ${EXTRA_DURATION} s)" "$OLD_LINK"
     echo
     echo "Whole history as CSV (\`GET /history/export?format=csv\`, one request): $EXPORT_LINES lines," \
         "$(calc "%.1f" "$EXPORT_BYTES / 1048576") MB in $(calc "%.2f" "$EXPORT_SECS") s."
     echo
     echo "Each page was fetched with curl before and after its load and answered 200 with its rows" \
         "(a lost session would be a redirect, which wrk does not count as an error)." \
-        "App memory after the load: VmRSS $APP_RSS MB, peak VmHWM $APP_HWM MB." \
+        "App memory after the load: VmRSS $APP_RSS MB, peak VmHWM $APP_HWM MB" \
+        "(VmRSS $RSS_PAGES MB after the pages, $RSS_OLD_LINK MB after the old numbered link, before the export)." \
         "Lines in the app's log (RUST_LOG=warn): $APP_WARNINGS. Seeding and load took ${BENCH_SECS} s."
     echo
     echo "## Targets"
@@ -283,13 +370,15 @@ mkdir -p bench/results
     echo "|---|---|---|---|"
     echo "| \`/history\` median at $CONNECTIONS connections | <= $TARGET_MEDIAN_MS ms | $H_P50 ms | $T_H |"
     echo "| dashboard median at $CONNECTIONS connections | <= $TARGET_MEDIAN_MS ms | $D_P50 ms | $T_D |"
+    echo "| every other history page (filters, deep and last pages) and the trend pages, slowest median | <= $TARGET_MEDIAN_MS ms | $SLOWEST_P50 ms ($SLOWEST_NAME) | $T_PAGES |"
+    echo "| app RSS after the load and the export | <= $TARGET_RSS_MB MB | $APP_RSS MB | $T_RSS |"
     echo "| one run's insert, median | < $TARGET_INSERT_MS ms | $INS_P50 ms | $T_I50 |"
     echo "| one run's insert, p99 | < $TARGET_INSERT_MS ms | $INS_P99 ms | $T_I99 |"
     echo "| no errors under load | 0 | non-2xx and socket errors above | $T_ERR |"
     echo
     echo "<details><summary>raw wrk output</summary>"
     echo
-    for run in history dashboard history-model history-last-page trend; do
+    for run in history dashboard "${NAMES[@]}" old-page-link; do
         echo "### $run"
         echo
         echo '```'
@@ -309,6 +398,6 @@ mkdir -p bench/results
 } | tee bench/results/history-latest.md
 
 log "summary written to bench/results/history-latest.md"
-if [[ ${BENCH_STRICT:-0} == 1 ]] && [[ "$T_H $T_D $T_I50 $T_I99 $T_ERR" == *FAIL* ]]; then
+if [[ ${BENCH_STRICT:-0} == 1 ]] && [[ "$T_H $T_D $T_PAGES $T_RSS $T_I50 $T_I99 $T_ERR" == *FAIL* ]]; then
     die "a target was missed (BENCH_STRICT=1)"
 fi

@@ -11,8 +11,8 @@ history-filter = Filter
 history-clear = Clear filters
 history-export-filtered = Export the filtered runs:
 history-export-all = Export everything:
-history-empty-page = This page has no runs.
-history-first-page = Back to the first page
+history-empty-page = There are no older runs here.
+history-first-page = Back to the newest runs
 history-none-match = No run matches these filters.
 history-none = No runs yet. Run a query and its results are kept here:
 history-go-query = Query
@@ -23,9 +23,10 @@ history-details = Details
 history-pasted-key = pasted key
 history-view = View
 history-pages = Pages
-history-prev = ← Previous
-history-next = Next →
+history-prev = ← Newer
+history-next = Older →
 history-page = Page { $page }
+history-newest = Newest
 detail-title = Run #{ $id }
 detail-back = ← Query history
 detail-time = { $time } (Beijing time)
@@ -38,17 +39,17 @@ detail-trends = Select a model's name to see its quota over time.
 detail-delete = Delete this run
 trend-title = Quota of { $model } over time
 trend-heading = Quota over time:{" "}
-trend-intro = Calls left for the model over the last { $count ->
+trend-intro = Calls left for the model in the { $count ->
     [one] run
    *[other] { $count } runs
-} (at most { $limit }), oldest first, one line per key.
+} of this page (at most { $limit } a page), oldest first, one line per key.
 trend-range = Lowest { $low }, highest { $high }.
 trend-chart-title = Calls left for the model
 trend-none = No quota data for this model yet. Once it was queried and ModelScope sent quota headers, the trend shows here.
 trend-records = Records
 trend-account = Account quota (left / limit)
 trend-model = Model quota (left / limit)
-balance-intro = One line per key: the available points read by every query and free balance check in the last { $days } days ({ $count } readings).
+balance-intro = One line per key: the available points last read on each of the last { $days } days, by a query or a free balance check ({ $count } readings).
 balance-chart-title = Available points
 balance-none = No points balance read in the last { $days } days. Press “Refresh balance (free)” on the overview, or run a query, and the balance is recorded here.
 balance-readings = Readings

@@ -37,6 +37,7 @@ notice-preset_not_found = That preset cannot be found.
 notice-too_many_tokens = You have the most API tokens allowed ({ $n }); revoke one you no longer use first.
 notice-bad_filter = That filter is not valid: { $name ->
     [page] the page number
+    [position] the page position
     [key] the key
     [preset] the preset
     [model] the model
@@ -45,6 +46,7 @@ notice-bad_filter = That filter is not valid: { $name ->
     [from_after_to] the start date is after the end date
    *[other] { $name }
 }.
+notice-history_position_gone = The run this page continues from no longer exists (it may have been deleted). Start again from the newest runs.
 notice-bad_export_format = Not an export format: pick csv or json (e.g. /history/export?format=csv).
 notice-too_many_preset_models = Too many models: a preset holds at most { $n } ({ $name } after removing duplicates).
 notice-empty_token_name = Enter a token name (e.g. the script that uses it).

@@ -31,6 +31,7 @@ notice-preset_not_found = 找不到这个预设。
 notice-too_many_tokens = API 令牌数量已达上限（{ $n } 个），请先撤销不用的令牌。
 notice-bad_filter = 筛选条件无效：{ $name ->
     [page] 页码
+    [position] 翻页位置
     [key] Key
     [preset] 预设
     [model] 模型
@@ -39,6 +40,7 @@ notice-bad_filter = 筛选条件无效：{ $name ->
     [from_after_to] 开始日期晚于结束日期
    *[other] { $name }
 }。
+notice-history_position_gone = 翻页位置指向的记录已不存在（可能已删除）。请从最新的记录重新开始。
 notice-bad_export_format = 导出格式无效：请选择 csv 或 json（例如 /history/export?format=csv）。
 notice-too_many_preset_models = 模型数量过多：一个预设最多 { $n } 个模型（去重后有 { $name } 个）。
 notice-empty_token_name = 请填写令牌名称（例如用它的脚本名）。

@@ -6,8 +6,14 @@ use rusqlite::{Connection, OptionalExtension, params, params_from_iter, types::V
 use crate::ids::{KeyId, PresetId, RunId, UserId};
 
 use super::DbError;
+
+mod listing;
 use crate::modelscope::ModelResult;
 use crate::modelscope::{ErrorCode, Failure, Price, PriceSource, Quota, Reason};
+pub use listing::{
+    Direction, LabelledResult, cursor_at_offset, has_runs_beyond, list_runs, list_runs_newer,
+    model_results_labelled, run_cursor,
+};
 
 /// The points balance as stored: numbers, or the error code of a failed fetch.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -107,53 +113,6 @@ fn summary_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RunSummary> {
         },
         points_spent: row.get(20)?,
     })
-}
-
-/// Newest first. `before` is a keyset cursor (`(started_at, id)` of the last row seen), so deep
-/// pages cost the same as the first; `offset` serves numbered pages.
-pub fn list_runs(
-    conn: &Connection,
-    user_id: UserId,
-    filter: &HistoryFilter,
-    before: Option<(i64, RunId)>,
-    offset: i64,
-    limit: i64,
-) -> Result<Vec<RunSummary>, DbError> {
-    let mut sql = format!("SELECT {SUMMARY_COLUMNS} FROM queries q WHERE q.user_id = ?");
-    let mut args: Vec<Value> = vec![user_id.into()];
-    if let Some(key_id) = filter.api_key_id {
-        sql.push_str(" AND q.api_key_id = ?");
-        args.push(key_id.into());
-    }
-    if let Some(preset_id) = filter.preset_id {
-        sql.push_str(" AND q.preset_id = ?");
-        args.push(preset_id.into());
-    }
-    if let Some(model) = &filter.model {
-        sql.push_str(" AND q.id IN (SELECT query_id FROM query_results WHERE model = ?)");
-        args.push(model.clone().into());
-    }
-    if let Some(from) = filter.from {
-        sql.push_str(" AND q.started_at >= ?");
-        args.push(from.into());
-    }
-    if let Some(to) = filter.to {
-        sql.push_str(" AND q.started_at < ?");
-        args.push(to.into());
-    }
-    if let Some((started_at, id)) = before {
-        sql.push_str(" AND (q.started_at, q.id) < (?, ?)");
-        args.push(started_at.into());
-        args.push(id.into());
-    }
-    sql.push_str(" ORDER BY q.started_at DESC, q.id DESC LIMIT ? OFFSET ?");
-    args.push(limit.into());
-    args.push(offset.into());
-    let mut statement = conn.prepare_cached(&sql)?;
-    let rows = statement
-        .query_map(params_from_iter(args), summary_from_row)?
-        .collect::<Result<_, _>>()?;
-    Ok(rows)
 }
 
 pub fn get_run(
@@ -288,38 +247,6 @@ pub fn results_for_runs(
     Ok(grouped)
 }
 
-/// A stored model row with the label of the key it ran with (the trend page's table).
-#[derive(Debug, Clone, PartialEq)]
-pub struct LabelledResult {
-    pub stored: StoredResult,
-    pub key_label: Option<String>,
-}
-
-/// One model's rows across the user's runs, with each run's key label; newest first. Driven
-/// from the user's runs newest first (`CROSS JOIN` fixes that order), each looked up in the
-/// model index, so it stops after `limit` rows instead of sorting every row of the model.
-pub fn model_results_labelled(
-    conn: &Connection,
-    user_id: UserId,
-    model: &str,
-    limit: i64,
-) -> Result<Vec<LabelledResult>, DbError> {
-    let mut statement = conn.prepare_cached(&format!(
-        "SELECT {RESULT_COLUMNS}, q.key_label
-         FROM queries q CROSS JOIN query_results r ON r.query_id = q.id AND r.model = ?1
-         WHERE q.user_id = ?2 ORDER BY q.started_at DESC, q.id DESC LIMIT ?3"
-    ))?;
-    let rows = statement
-        .query_map(params![model, user_id, limit], |row| {
-            Ok(LabelledResult {
-                stored: result_from_row(row)?,
-                key_label: row.get(14)?,
-            })
-        })?
-        .collect::<Result<_, _>>()?;
-    Ok(rows)
-}
-
 /// The user's presets as `(id, name)`, for the history filter.
 pub fn preset_options(conn: &Connection, user_id: UserId) -> Result<Vec<(i64, String)>, DbError> {
     let mut statement = conn.prepare_cached(
@@ -388,6 +315,37 @@ pub fn balance_readings(
         .query_map(params![user_id, since, limit], reading_from_row)?
         .collect::<Result<_, _>>()?;
     Ok(rows)
+}
+
+/// The last balance read on each day for each of `keys` (the user's): `days` are the days'
+/// `[start, end)` in unix seconds. One index probe a (key, day), so the cost is bounded by the
+/// keys and days asked for, not by how many runs a day holds. Oldest first.
+pub fn daily_balances(
+    conn: &Connection,
+    user_id: UserId,
+    keys: &[KeyId],
+    days: &[(i64, i64)],
+) -> Result<Vec<BalanceReading>, DbError> {
+    let mut statement = conn.prepare_cached(
+        "SELECT api_key_id, started_at, balance_total, balance_available, balance_frozen
+         FROM queries INDEXED BY queries_by_key_time
+         WHERE api_key_id = ?1 AND started_at >= ?2 AND started_at < ?3 AND user_id = ?4
+           AND balance_available IS NOT NULL
+         ORDER BY started_at DESC, id DESC LIMIT 1",
+    )?;
+    let mut readings = Vec::new();
+    for &(start, end) in days {
+        for &key in keys {
+            if let Some(reading) = statement
+                .query_row(params![key, start, end, user_id], reading_from_row)
+                .optional()?
+            {
+                readings.push(reading);
+            }
+        }
+    }
+    readings.sort_by_key(|reading| (reading.at, reading.api_key_id));
+    Ok(readings)
 }
 
 /// The last balance read for `key_id` before `at`.

@@ -82,8 +82,8 @@ pub fn insert_run(conn: &mut Connection, run: &NewRun<'_>) -> Result<RunId, DbEr
         let mut insert = tx.prepare_cached(
             "INSERT INTO query_results (query_id, position, model, request_limit, request_remaining,
                 model_request_limit, model_request_remaining, status, error_code, error_message, latency_ms,
-                error_reason, points_per_call, price_source)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                error_reason, points_per_call, price_source, user_id, started_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
         )?;
         let mut latest = tx.prepare_cached(
             "INSERT INTO latest_results (api_key_id, model, query_id, checked_at, request_limit,
@@ -118,6 +118,8 @@ pub fn insert_run(conn: &mut Connection, run: &NewRun<'_>) -> Result<RunId, DbEr
                     .map(Reason::as_str),
                 row.price.map(|p| p.points),
                 row.price.map(|p| p.source.as_str()),
+                run.user_id,
+                run.started_at,
             ])?;
             // Every answer upstream gave (headers or not, healthy or not) is the newest thing
             // known about the model for this key; rows that never reached upstream are not.

@@ -260,7 +260,9 @@ async fn the_list_is_newest_first_fifty_a_page_and_links_keep_the_filters() {
     let newest: Vec<i64> = ids.iter().rev().copied().collect();
     assert_eq!(shown, newest[..50]);
     assert!(first.rel_link("prev").is_none());
-    assert_eq!(first.rel_link("next").as_deref(), Some("/history?page=2"));
+    // Older runs continue from the last run shown (a keyset cursor, not a page number).
+    let older = format!("/history?before={}", newest[49]);
+    assert_eq!(first.rel_link("next").as_deref(), Some(older.as_str()));
     // Time in Beijing, the pasted-key wording, the counts and a link to the run.
     assert!(first.body.contains("2026-03-02 00:59"), "{}", first.body);
     assert!(first.body.contains("粘贴的 Key"));
@@ -270,37 +272,264 @@ async fn the_list_is_newest_first_fifty_a_page_and_links_keep_the_filters() {
             .contains(&format!("href=\"/history/{}\"", ids[59]))
     );
 
-    let second = alice.get("/history?page=2").await;
+    let second = alice.get(&older).await;
+    assert_eq!(second.status, Status::Ok);
     assert_eq!(second.run_ids(), newest[50..]);
-    assert_eq!(second.rel_link("prev").as_deref(), Some("/history?page=1"));
+    assert_eq!(
+        second.rel_link("prev"),
+        Some(format!("/history?after={}", newest[50]))
+    );
     assert!(second.rel_link("next").is_none());
+    // Newer from the second page is the first page again.
+    let back = alice.get(&second.rel_link("prev").unwrap()).await;
+    assert_eq!(back.run_ids(), newest[..50]);
+    assert!(back.rel_link("prev").is_none());
 
+    // Old numbered links keep working: a redirect to the same place by cursor.
+    alice
+        .get("/history?page=2")
+        .await
+        .assert_redirect_to(&older);
+    assert_eq!(alice.get("/history?page=1").await.run_ids(), newest[..50]);
     // Past the end: an empty page, not an error.
     let past = alice.get("/history?page=3").await;
     assert_eq!(past.status, Status::Ok);
     assert!(past.run_ids().is_empty());
-    assert!(past.body.contains("这一页没有记录"));
+    assert!(past.body.contains("这里没有更早的记录了"), "{}", past.body);
+    let oldest = alice.get(&format!("/history?before={}", ids[0])).await;
+    assert_eq!(oldest.status, Status::Ok);
+    assert!(oldest.run_ids().is_empty());
+    assert!(oldest.body.contains("这里没有更早的记录了"));
 
     // The filters ride along in the page links (every run has MODEL).
-    let filtered = alice
-        .get("/history?model=Qwen%2FQwen2.5-7B-Instruct&from=2026-03-01&to=2026-03-03")
-        .await;
-    assert_eq!(filtered.run_ids().len(), 50);
+    let filters = "model=Qwen%2FQwen2.5-7B-Instruct&from=2026-03-01&to=2026-03-03";
+    let filtered = alice.get(&format!("/history?{filters}")).await;
+    assert_eq!(filtered.run_ids(), newest[..50]);
     let next = filtered.rel_link("next").expect("a next link");
-    assert_eq!(
-        next,
-        "/history?model=Qwen%2FQwen2.5-7B-Instruct&from=2026-03-01&to=2026-03-03&page=2"
-    );
+    assert_eq!(next, format!("/history?{filters}&before={}", newest[49]));
     let page_two = alice.get(&next).await;
     assert_eq!(page_two.run_ids(), newest[50..]);
     let prev = page_two.rel_link("prev").unwrap();
-    assert!(prev.starts_with("/history?model=Qwen%2FQwen2.5-7B-Instruct&from="));
+    assert_eq!(prev, format!("/history?{filters}&after={}", newest[50]));
     // The form shows the filter again.
     assert!(
         page_two
             .body
             .contains(r#"value="Qwen/Qwen2.5-7B-Instruct""#)
     );
+    alice
+        .get(&format!("/history?{filters}&page=2"))
+        .await
+        .assert_redirect_to(&next);
+}
+
+/// Walks `/history?{filters}` by its "older" links to the end, checking that each page's
+/// "newer" link leads back to the page before it; returns the run ids of each page, newest
+/// page first.
+async fn walk(user: &User, filters: &str) -> Vec<Vec<i64>> {
+    let mut pages: Vec<Vec<i64>> = Vec::new();
+    let mut next = Some(if filters.is_empty() {
+        "/history".to_owned()
+    } else {
+        format!("/history?{filters}")
+    });
+    while let Some(uri) = next {
+        let page = user.get(&uri).await;
+        assert_eq!(page.status, Status::Ok, "{uri}: {}", page.body);
+        assert!(
+            !page.run_ids().is_empty(),
+            "{uri}: a link led to an empty page"
+        );
+        match page.rel_link("prev") {
+            None => assert!(
+                pages.is_empty(),
+                "{uri}: only the newest page has no newer link"
+            ),
+            Some(newer) => {
+                assert!(newer.contains(filters), "{newer} keeps {filters}");
+                let back = user.get(&newer).await;
+                assert_eq!(&back.run_ids(), pages.last().unwrap(), "{newer}");
+            }
+        }
+        next = page.rel_link("next");
+        if let Some(older) = &next {
+            assert!(older.contains(filters), "{older} keeps {filters}");
+        }
+        pages.push(page.run_ids());
+    }
+    pages
+}
+
+#[tokio::test]
+async fn cursor_pages_walk_both_ways_keep_the_filters_and_refuse_bad_cursors() {
+    let site = HistorySite::new().await;
+    let alice = site.user("alice").await;
+    let bob = site.user("bob").await;
+    let key = save_key(&alice, "主账号").await;
+    let preset = site.add_preset(alice.id, "每日检查");
+    // 130 runs, three to a second (the cursor breaks ties on the id); every other one with
+    // the key, every third with the preset, every fourth of another model.
+    let mut ids = Vec::new();
+    for i in 0..130_i64 {
+        let mut run = Run::new(alice.id, MARCH_2_BJ + i / 3);
+        if i % 2 == 0 {
+            run = run.key(key, "主账号");
+        }
+        if i % 3 == 0 {
+            run = run.preset(preset, "每日检查");
+        }
+        if i % 4 == 0 {
+            run = run.results(vec![ok(OTHER_MODEL, [1, 1, 1, 1])]);
+        }
+        ids.push((i, site.insert(&run)));
+    }
+    let bobs_run = site.insert(&Run::new(bob.id, MARCH_2_BJ + 7));
+    let newest_first = |keep: &dyn Fn(i64) -> bool| -> Vec<i64> {
+        ids.iter()
+            .rev()
+            .filter(|(i, _)| keep(*i))
+            .map(|(_, id)| *id)
+            .collect()
+    };
+    let cases: Vec<(String, Vec<i64>)> = vec![
+        (String::new(), newest_first(&|_| true)),
+        (format!("key={key}"), newest_first(&|i| i % 2 == 0)),
+        (format!("preset={preset}"), newest_first(&|i| i % 3 == 0)),
+        (
+            "model=deepseek-ai%2FDeepSeek-V3".to_owned(),
+            newest_first(&|i| i % 4 == 0),
+        ),
+        (
+            "model=Qwen%2FQwen2.5-7B-Instruct".to_owned(),
+            newest_first(&|i| i % 4 != 0),
+        ),
+        (
+            format!("key={key}&model=Qwen%2FQwen2.5-7B-Instruct&from=2026-03-02"),
+            newest_first(&|i| i % 2 == 0 && i % 4 != 0),
+        ),
+    ];
+    for (filters, expected) in cases {
+        let pages = walk(&alice, &filters).await;
+        let sizes: Vec<usize> = pages.iter().map(Vec::len).collect();
+        assert!(
+            sizes[..sizes.len() - 1].iter().all(|n| *n == 50),
+            "{filters}: {sizes:?}"
+        );
+        let seen: Vec<i64> = pages.concat();
+        assert_eq!(seen, expected, "{filters}: every run once, newest first");
+        assert!(!seen.contains(&bobs_run));
+    }
+
+    // Cursors that are not run ids are a 400 naming the position; both at once too.
+    for query in [
+        "before=abc",
+        "before=0",
+        "before=-5",
+        "after=1.5",
+        "before=99999999999999999999",
+        "before=1&after=2",
+    ] {
+        let page = alice.get(&format!("/history?{query}")).await;
+        assert_eq!(page.status, Status::BadRequest, "{query}: {}", page.body);
+        assert!(page.body.contains("筛选条件无效：翻页位置。"), "{query}");
+        assert!(page.run_ids().is_empty(), "{query}");
+    }
+    // A run that is gone, or Bob's: a 404 that says so, nothing of Bob's shown.
+    let gone = ids[100].1;
+    assert_eq!(delete(&alice, gone).await.status, Status::SeeOther);
+    for cursor in [gone, bobs_run, 987_654] {
+        for direction in ["before", "after"] {
+            let uri = format!("/history?{direction}={cursor}");
+            let page = alice.get(&uri).await;
+            assert_eq!(page.status, Status::NotFound, "{uri}");
+            assert!(page.body.contains("翻页位置指向的记录已不存在"), "{uri}");
+            assert!(page.run_ids().is_empty(), "{uri}");
+            assert!(page.body.contains("href=\"/history\""), "{uri}: a way back");
+        }
+    }
+    let page = bob.get(&format!("/history?before={}", ids[129].1)).await;
+    assert_eq!(page.status, Status::NotFound);
+    assert!(page.run_ids().is_empty());
+    // Bob's own run as his cursor: nothing older of his, nothing of Alice's.
+    let page = bob.get(&format!("/history?after={bobs_run}")).await;
+    assert_eq!(page.run_ids(), [bobs_run]);
+}
+
+/// Pagination at its edges: no runs, exactly one page, one run more than a page, and a run
+/// stored twice with the same model (listed once under the model filter).
+#[tokio::test]
+async fn pages_at_the_edges_empty_exactly_one_page_and_one_more() {
+    let site = HistorySite::new().await;
+    let alice = site.user("alice").await;
+
+    // No runs: the invitation to run a query, no page links; a page number past the end and
+    // the model filter are empty pages, not errors.
+    let empty = alice.get("/history").await;
+    assert_eq!(empty.status, Status::Ok);
+    assert!(empty.body.contains("还没有查询记录"), "{}", empty.body);
+    assert!(empty.rel_link("next").is_none() && empty.rel_link("prev").is_none());
+    let past = alice.get("/history?page=2").await;
+    assert_eq!(past.status, Status::Ok, "{}", past.body);
+    assert!(past.run_ids().is_empty());
+    let filtered = alice
+        .get(&format!("/history?model={}", MODEL.replace('/', "%2F")))
+        .await;
+    assert_eq!(filtered.status, Status::Ok);
+    assert!(filtered.body.contains("没有符合筛选条件的记录"));
+    let trend = alice.get(&format!("/history/model/{MODEL}")).await;
+    assert_eq!(trend.status, Status::Ok);
+    assert!(trend.rel_link("next").is_none() && trend.rel_link("prev").is_none());
+
+    // Exactly one page (50 runs): all of them, and no link to older or newer runs.
+    let mut ids: Vec<i64> = (0..50)
+        .map(|i| site.insert(&Run::new(alice.id, MARCH_2_BJ + i)))
+        .collect();
+    ids.reverse();
+    for uri in [
+        "/history".to_owned(),
+        format!("/history?model={}", MODEL.replace('/', "%2F")),
+    ] {
+        let page = alice.get(&uri).await;
+        assert_eq!(page.run_ids(), ids, "{uri}");
+        assert!(page.rel_link("next").is_none(), "{uri}");
+        assert!(page.rel_link("prev").is_none(), "{uri}");
+    }
+    let trend = alice.get(&format!("/history/model/{MODEL}")).await;
+    assert!(trend.rel_link("next").is_none() && trend.rel_link("prev").is_none());
+    // Nothing is older than the oldest run: an empty page that leads back.
+    let oldest = alice.get(&format!("/history?before={}", ids[49])).await;
+    assert_eq!(oldest.status, Status::Ok);
+    assert!(oldest.run_ids().is_empty());
+    assert!(oldest.body.contains("这里没有更早的记录了"));
+    assert!(oldest.body.contains("href=\"/history\""));
+    // The newest run's "newer" side is the newest page itself.
+    let newest = alice.get(&format!("/history?after={}", ids[0])).await;
+    assert_eq!(newest.run_ids(), ids);
+    assert!(newest.rel_link("prev").is_none());
+
+    // One run more, with the model twice: the second page holds the oldest run alone, and
+    // the model filter lists the new run once.
+    let twice = site.insert(
+        &Run::new(alice.id, MARCH_2_BJ + 100)
+            .results(vec![ok(MODEL, [1, 1, 1, 1]), ok(MODEL, [2, 2, 2, 2])]),
+    );
+    ids.insert(0, twice);
+    for uri in [
+        "/history".to_owned(),
+        format!("/history?model={}", MODEL.replace('/', "%2F")),
+    ] {
+        let first = alice.get(&uri).await;
+        assert_eq!(first.run_ids(), ids[..50], "{uri}");
+        assert!(first.rel_link("prev").is_none(), "{uri}");
+        let older = first.rel_link("next").expect("an older link");
+        let second = alice.get(&older).await;
+        assert_eq!(second.run_ids(), ids[50..], "{uri}");
+        assert!(second.rel_link("next").is_none(), "{uri}");
+        let newer = second.rel_link("prev").expect("a newer link");
+        let back = alice.get(&newer).await;
+        assert_eq!(back.run_ids(), ids[..50], "{uri}");
+        assert!(back.rel_link("prev").is_none(), "{uri}");
+    }
 }
 
 #[tokio::test]
@@ -966,6 +1195,86 @@ async fn the_trend_is_an_inline_svg_with_a_point_per_row() {
         assert_eq!(answer.status, Status::NotFound, "{uri}");
         assert!(!answer.body.contains("<script>alert"));
     }
+}
+
+#[tokio::test]
+async fn the_trend_shows_fifty_runs_a_page_with_older_and_newer_links() {
+    let site = HistorySite::new().await;
+    let alice = site.user("alice").await;
+    let bob = site.user("bob").await;
+    // 70 runs of MODEL, two to a second, and runs of another model between them.
+    let mut ids = Vec::new();
+    for i in 0..70_i64 {
+        ids.push(
+            site.insert(&Run::new(alice.id, MARCH_2_BJ + i / 2).results(vec![
+                ok(OTHER_MODEL, [1, 1, 1, 1]),
+                ok(MODEL, [2000, 1990, 500, 400 + i]),
+            ])),
+        );
+        site.insert(
+            &Run::new(alice.id, MARCH_2_BJ + i / 2).results(vec![ok(OTHER_MODEL, [1, 1, 1, 1])]),
+        );
+    }
+    let bobs_run = site.insert(&Run::new(bob.id, MARCH_2_BJ));
+    let newest: Vec<i64> = ids.iter().rev().copied().collect();
+    let links = |body: &str| -> Vec<i64> {
+        body.match_indices("<a class=\"nowrap\" href=\"/history/")
+            .map(|(at, m)| {
+                let rest = &body[at + m.len()..];
+                rest[..rest.find('"').unwrap()].parse().unwrap()
+            })
+            .collect()
+    };
+    let path = format!("/history/model/{MODEL}");
+    let first = alice.get(&path).await;
+    assert_eq!(first.status, Status::Ok, "{}", first.body);
+    assert_eq!(links(&first.body), newest[..50]);
+    assert_eq!(first.body.matches("<circle class=\"point\"").count(), 50);
+    assert!(first.rel_link("prev").is_none());
+    let older = format!("{path}?before={}", newest[49]);
+    assert_eq!(first.rel_link("next").as_deref(), Some(older.as_str()));
+
+    let second = alice.get(&older).await;
+    assert_eq!(second.status, Status::Ok);
+    assert_eq!(links(&second.body), newest[50..]);
+    assert_eq!(second.body.matches("<circle class=\"point\"").count(), 20);
+    assert!(second.rel_link("next").is_none());
+    let newer = second.rel_link("prev").expect("a newer link");
+    assert_eq!(newer, format!("{path}?after={}", newest[50]));
+    assert_eq!(links(&alice.get(&newer).await.body), newest[..50]);
+
+    // Bad cursors: not an id is a 400, not Alice's run a 404, never a 5xx; each says so above
+    // the newest page.
+    for (query, status, words) in [
+        ("before=abc", Status::BadRequest, "筛选条件无效：翻页位置。"),
+        ("after=0", Status::BadRequest, "筛选条件无效：翻页位置。"),
+        (
+            "before=1&after=2",
+            Status::BadRequest,
+            "筛选条件无效：翻页位置。",
+        ),
+        (
+            &*format!("before={bobs_run}"),
+            Status::NotFound,
+            "翻页位置指向的记录已不存在",
+        ),
+        (
+            "after=987654",
+            Status::NotFound,
+            "翻页位置指向的记录已不存在",
+        ),
+    ] {
+        let answer = alice.get(&format!("{path}?{query}")).await;
+        assert_eq!(answer.status, status, "{query}");
+        assert!(answer.body.contains(words), "{query}: {}", answer.body);
+        assert_eq!(links(&answer.body), newest[..50], "{query}");
+        assert!(!answer.body.contains("bob"), "{query}");
+    }
+    // Bob with Alice's cursor sees nothing of hers: his own newest page, with the notice.
+    let answer = bob.get(&older).await;
+    assert_eq!(answer.status, Status::NotFound);
+    assert!(answer.body.contains("翻页位置指向的记录已不存在"));
+    assert_eq!(links(&answer.body), [bobs_run]);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ use std::ffi::{CStr, c_int, c_uint, c_void};
 use modelscope_balance::crypto::Sealed;
 use modelscope_balance::crypto::tokens::hash_token;
 use modelscope_balance::db::history::{
-    self, HistoryFilter, StoredBalance, latest_for_user, list_runs,
+    self, Direction, HistoryFilter, StoredBalance, latest_for_user, list_runs,
 };
 use modelscope_balance::db::runs::{NewRun, insert_run};
 use modelscope_balance::db::{Db, api_keys, presets, sessions, users};
@@ -43,6 +43,9 @@ struct Executed {
     fullscan_steps: i32,
     sorts: i32,
     automatic_indexes: i32,
+    /// Virtual-machine steps: the work the statement did, whatever its plan says (an `OFFSET`
+    /// or an `IN (…)` list of every row of a model shows here, not in the plan).
+    vm_steps: i32,
 }
 
 type Log = RefCell<Vec<Executed>>;
@@ -76,6 +79,7 @@ unsafe extern "C" fn on_profile(
             fullscan_steps: status(ffi::SQLITE_STMTSTATUS_FULLSCAN_STEP),
             sorts: status(ffi::SQLITE_STMTSTATUS_SORT),
             automatic_indexes: status(ffi::SQLITE_STMTSTATUS_AUTOINDEX),
+            vm_steps: status(ffi::SQLITE_STMTSTATUS_VM_STEP),
             sql,
             expanded,
         };
@@ -210,6 +214,24 @@ fn problems(conn: &Connection, case: &str, executed: &[Executed], allow: Allow) 
 fn check(conn: &Connection, case: &str, executed: &[Executed], allow: Allow) {
     let found = problems(conn, case, executed, allow);
     assert!(found.is_empty(), "{}", found.join("\n"));
+}
+
+/// Fails unless the statements a call ran did about as much work as the rows they answered:
+/// at most `per_row` VM steps a row (and one more row's worth, for an empty answer). The
+/// numbers are counts, not times, so this holds on any machine.
+fn check_bounded(case: &str, executed: &[Executed], rows: usize, per_row: i32) {
+    let steps: i32 = executed.iter().map(|e| e.vm_steps).sum();
+    let budget = per_row * (rows as i32 + 1);
+    eprintln!("    {case}: {steps} VM steps for {rows} rows (budget {budget})");
+    assert!(
+        steps <= budget,
+        "{case}: {steps} VM steps for {rows} rows, over the budget of {budget}: the statement \
+         walks more than it shows\n{:#?}",
+        executed
+            .iter()
+            .map(|e| one_line(&e.sql))
+            .collect::<Vec<_>>()
+    );
 }
 
 fn one_line(sql: &str) -> String {
@@ -432,36 +454,45 @@ fn first_page(conn: &mut Connection, user: UserId, filter: &HistoryFilter) -> us
 // ---------------------------------------------------------------------------------------------
 // The checks
 
-#[test]
-fn history_list_uses_indexes_for_every_filter() {
-    let site = Site::new(600);
-    let mut conn = site.conn();
-    let user = site.user;
-    let cases: Vec<(&str, HistoryFilter)> = vec![
-        ("list_runs, no filter", HistoryFilter::default()),
+/// VM steps a listed row may cost: reading the row and its columns, the filters the driving
+/// index does not serve, the duplicate-model guard of the model filter. Measured at 40 to 70;
+/// walking rows that are not shown (an `OFFSET`, a list of every row of a model) costs far more.
+const STEPS_PER_ROW: i32 = 120;
+
+/// Every filter shape of `/history`, on alice's history.
+fn filter_cases(site: &Site) -> Vec<(&'static str, HistoryFilter)> {
+    vec![
+        ("no filter", HistoryFilter::default()),
         (
-            "list_runs, key filter",
+            "key filter",
             HistoryFilter {
                 api_key_id: Some(site.keys[1]),
                 ..Default::default()
             },
         ),
         (
-            "list_runs, preset filter",
+            "preset filter",
             HistoryFilter {
                 preset_id: Some(site.presets[0]),
                 ..Default::default()
             },
         ),
         (
-            "list_runs, model filter",
+            "model filter",
             HistoryFilter {
                 model: Some(MODELS[0].to_owned()),
                 ..Default::default()
             },
         ),
         (
-            "list_runs, date range",
+            "model filter, a model in one run in three",
+            HistoryFilter {
+                model: Some(MODELS[5].to_owned()),
+                ..Default::default()
+            },
+        ),
+        (
+            "date range",
             HistoryFilter {
                 from: Some(site.now - 30 * DAY),
                 to: Some(site.now - 20 * DAY),
@@ -469,14 +500,22 @@ fn history_list_uses_indexes_for_every_filter() {
             },
         ),
         (
-            "list_runs, from only",
+            "from only",
             HistoryFilter {
                 from: Some(site.now - 7 * DAY),
                 ..Default::default()
             },
         ),
         (
-            "list_runs, every filter",
+            "key and preset",
+            HistoryFilter {
+                api_key_id: Some(site.keys[0]),
+                preset_id: Some(site.presets[0]),
+                ..Default::default()
+            },
+        ),
+        (
+            "every filter",
             HistoryFilter {
                 api_key_id: Some(site.keys[0]),
                 preset_id: Some(site.presets[0]),
@@ -485,25 +524,121 @@ fn history_list_uses_indexes_for_every_filter() {
                 to: Some(site.now - 5 * DAY),
             },
         ),
-    ];
-    for (case, filter) in cases {
+    ]
+}
+
+#[test]
+fn history_list_uses_indexes_for_every_filter() {
+    let site = Site::new(600);
+    let mut conn = site.conn();
+    let user = site.user;
+    for (name, filter) in filter_cases(&site) {
+        let case = format!("list_runs, {name}");
         let (found, executed) = traced(&mut conn, |c| first_page(c, user, &filter));
         assert!(found > 0, "{case}: the fixture should match some runs");
-        check(&conn, case, &executed, STRICT);
+        check(&conn, &case, &executed, STRICT);
+        check_bounded(&case, &executed, found, STEPS_PER_ROW);
+    }
+}
+
+/// `?before=` and `?after=` pages deep in the history cost what the first page costs, for
+/// every filter; so do the probes that decide the "older" and "newer" links.
+#[test]
+fn keyset_pages_cost_the_same_deep_in_the_history() {
+    let site = Site::new(900);
+    let mut conn = site.conn();
+    let user = site.user;
+    for (name, filter) in filter_cases(&site) {
+        // A cursor well down the filtered list.
+        let all = list_runs(&conn, user, &filter, None, 0, 10_000).unwrap();
+        let deep = &all[all.len() * 3 / 4];
+        let cursor = (deep.started_at, deep.id);
+
+        let case = format!("list_runs before a deep cursor, {name}");
+        let (rows, executed) = traced(&mut conn, |c| {
+            list_runs(c, user, &filter, Some(cursor), 0, 51).unwrap()
+        });
+        assert!(!rows.is_empty(), "{case}");
+        assert!(rows.iter().all(|r| (r.started_at, r.id) < cursor), "{case}");
+        check(&conn, &case, &executed, STRICT);
+        check_bounded(&case, &executed, rows.len(), STEPS_PER_ROW);
+
+        let case = format!("list_runs_newer after a deep cursor, {name}");
+        let (rows, executed) = traced(&mut conn, |c| {
+            history::list_runs_newer(c, user, &filter, cursor, 51).unwrap()
+        });
+        assert!(!rows.is_empty(), "{case}");
+        assert!(rows.iter().all(|r| (r.started_at, r.id) > cursor), "{case}");
+        assert!(
+            rows.windows(2)
+                .all(|w| (w[0].started_at, w[0].id) > (w[1].started_at, w[1].id)),
+            "{case}: newest first"
+        );
+        check(&conn, &case, &executed, STRICT);
+        check_bounded(&case, &executed, rows.len(), STEPS_PER_ROW);
+
+        for direction in [Direction::Older, Direction::Newer] {
+            let case = format!("has_runs_beyond {direction:?}, {name}");
+            let (beyond, executed) = traced(&mut conn, |c| {
+                history::has_runs_beyond(c, user, &filter, cursor, direction).unwrap()
+            });
+            assert!(beyond, "{case}");
+            check(&conn, &case, &executed, STRICT);
+            check_bounded(&case, &executed, 1, STEPS_PER_ROW);
+        }
     }
 
-    // A deep numbered page, and the keyset cursor the export and `/api/history` page with.
-    let (rows, executed) = traced(&mut conn, |c| {
-        list_runs(c, user, &HistoryFilter::default(), None, 500, 51).unwrap()
+    let (found, executed) = traced(&mut conn, |c| {
+        history::run_cursor(c, user, site.a_run).unwrap()
     });
-    assert!(!rows.is_empty());
-    check(&conn, "list_runs, page 11 (offset 500)", &executed, STRICT);
-    let cursor = (rows[0].started_at, rows[0].id);
-    let (rows, executed) = traced(&mut conn, |c| {
-        list_runs(c, user, &HistoryFilter::default(), Some(cursor), 0, 100).unwrap()
+    assert!(found.is_some());
+    check(&conn, "run_cursor", &executed, STRICT);
+    check_bounded("run_cursor", &executed, 1, STEPS_PER_ROW);
+
+    // An old numbered-page link is turned into a cursor once: it walks the skipped entries
+    // of the index (no rows of the table), so it is checked for its plan only.
+    let (found, executed) = traced(&mut conn, |c| {
+        history::cursor_at_offset(c, user, &HistoryFilter::default(), 499).unwrap()
     });
-    assert!(!rows.is_empty());
-    check(&conn, "list_runs, keyset cursor", &executed, STRICT);
+    assert!(found.is_some());
+    check(&conn, "cursor_at_offset (?page=11)", &executed, STRICT);
+}
+
+/// Another user's key, preset or run id as a filter or cursor finds nothing, and costs
+/// nothing: the ownership checks come before any walk of their rows.
+#[test]
+fn another_users_ids_cost_nothing() {
+    let site = Site::new(600);
+    let mut conn = site.conn();
+    let bob = bob(&conn);
+    for (name, filter) in filter_cases(&site) {
+        if filter.api_key_id.is_none() && filter.preset_id.is_none() {
+            continue;
+        }
+        let case = format!("list_runs for bob with alice's ids, {name}");
+        let (found, executed) = traced(&mut conn, |c| first_page(c, bob, &filter));
+        assert_eq!(found, 0, "{case}");
+        check(&conn, &case, &executed, STRICT);
+        check_bounded(&case, &executed, 0, STEPS_PER_ROW);
+    }
+    let (found, executed) = traced(&mut conn, |c| {
+        history::run_cursor(c, bob, site.a_run).unwrap()
+    });
+    assert_eq!(found, None);
+    check(
+        &conn,
+        "run_cursor for bob with alice's run",
+        &executed,
+        STRICT,
+    );
+}
+
+/// The second user of the fixture.
+fn bob(conn: &Connection) -> UserId {
+    conn.query_row("SELECT id FROM users WHERE username = 'bob'", [], |r| {
+        r.get(0)
+    })
+    .unwrap()
 }
 
 #[test]
@@ -622,19 +757,61 @@ fn storing_a_run_uses_indexes() {
 
 #[test]
 fn trend_page_reads_in_index_order() {
-    let site = Site::new(300);
+    let site = Site::new(900);
     let mut conn = site.conn();
     let user = site.user;
-    let (rows, executed) = traced(&mut conn, |c| {
-        history::model_results_labelled(c, user, MODELS[0], 200).unwrap()
+    for model in [MODELS[0], MODELS[5], "owner/never-run"] {
+        let case = format!("model_results_labelled, newest page, {model}");
+        let (rows, executed) = traced(&mut conn, |c| {
+            history::model_results_labelled(c, user, model, None, Direction::Older, 51).unwrap()
+        });
+        assert_eq!(rows.is_empty(), model == "owner/never-run", "{case}");
+        check(&conn, &case, &executed, STRICT);
+        check_bounded(&case, &executed, rows.len(), STEPS_PER_ROW);
+        let Some(deep) = rows.last() else { continue };
+        let cursor = (deep.stored.started_at, deep.stored.query_id);
+        for direction in [Direction::Older, Direction::Newer] {
+            let case = format!("model_results_labelled, {direction:?} than a cursor, {model}");
+            let (rows, executed) = traced(&mut conn, |c| {
+                history::model_results_labelled(c, user, model, Some(cursor), direction, 51)
+                    .unwrap()
+            });
+            assert!(!rows.is_empty(), "{case}");
+            check(&conn, &case, &executed, STRICT);
+            check_bounded(&case, &executed, rows.len(), STEPS_PER_ROW);
+        }
+    }
+}
+
+#[test]
+fn balance_trend_reads_one_row_a_key_a_day() {
+    let site = Site::new(900);
+    let mut conn = site.conn();
+    let user = site.user;
+    let today = modelscope_balance::clock::last_midnight(site.now);
+    // The 30 whole days before today (today may not have a run yet).
+    let days: Vec<(i64, i64)> = (1..=30)
+        .rev()
+        .map(|n| (today - n * DAY, today - (n - 1) * DAY))
+        .collect();
+    let (readings, executed) = traced(&mut conn, |c| {
+        history::daily_balances(c, user, &site.keys, &days).unwrap()
     });
-    assert!(!rows.is_empty());
-    check(
-        &conn,
-        "model_results_labelled (trend page)",
+    // The fixture reads a balance in every run: one reading a key a day, for 30 days.
+    assert_eq!(readings.len(), 60, "{readings:#?}");
+    check(&conn, "daily_balances (balance trend)", &executed, STRICT);
+    check_bounded(
+        "daily_balances (balance trend)",
         &executed,
-        STRICT,
+        readings.len(),
+        STEPS_PER_ROW,
     );
+    // Bob asking with alice's keys: nothing.
+    let bob = bob(&conn);
+    let (readings, _) = traced(&mut conn, |c| {
+        history::daily_balances(c, bob, &site.keys, &days).unwrap()
+    });
+    assert!(readings.is_empty());
 }
 
 #[test]

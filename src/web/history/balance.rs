@@ -1,10 +1,12 @@
-//! `GET /history/balance`: each key's points balance over time, one line per key, from the
-//! runs and free checks stored in the last 30 days.
+//! `GET /history/balance`: each key's points balance over time, one line per key: the last
+//! reading of each of the last 30 (Beijing) days, from the runs and free checks stored. One point
+//! a key a day keeps the page small and its reading bounded however many runs a day holds.
 
 use askama::Template;
 use askama_web::WebTemplate;
 use rocket::http::Status;
 use rocket::{State, get};
+use time::Date;
 
 use super::chart::{self, Chart, PointLabel, Sample};
 use crate::clock;
@@ -15,10 +17,8 @@ use crate::web::problem::Problem;
 use crate::web::session::CurrentUser;
 use crate::web::view::{Layout, points};
 
-/// How far back the page looks.
+/// How far back the page looks, today included.
 const DAYS: i64 = 30;
-/// Readings drawn at most (the newest ones).
-const READINGS: i64 = 2000;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "balance_trend.html")]
@@ -36,15 +36,16 @@ pub async fn balance_trend(
     keyring: &State<Keyring>,
 ) -> Result<BalancePage, Status> {
     let user_id = user.0.user_id;
-    let since = clock::now() - DAYS * 86_400;
-    let readings = db
-        .run(move |conn| history::balance_readings(conn, user_id, since, READINGS))
-        .await
-        .map_err(|error| Problem::db(&error).status)?;
     let keys = keyring
         .list(user_id)
         .await
         .map_err(|error| Problem::key(&error).status)?;
+    let key_ids: Vec<_> = keys.iter().map(|key| key.id).collect();
+    let days = last_days(clock::today(), DAYS);
+    let readings = db
+        .run(move |conn| history::daily_balances(conn, user_id, &key_ids, &days))
+        .await
+        .map_err(|error| Problem::db(&error).status)?;
     let samples: Vec<Sample> = readings
         .iter()
         .filter_map(|reading| {
@@ -70,4 +71,34 @@ pub async fn balance_trend(
         chart: chart::build(&samples),
         days: DAYS,
     })
+}
+
+/// `[00:00, next 00:00)` in Beijing, in unix seconds, for the `count` days up to `today`.
+fn last_days(today: Date, count: i64) -> Vec<(i64, i64)> {
+    let mut days = Vec::new();
+    let mut day = Some(today);
+    for _ in 0..count {
+        let Some(date) = day else { break };
+        let Some(next) = date.next_day() else { break };
+        days.push((clock::midnight(date), clock::midnight(next)));
+        day = date.previous_day();
+    }
+    days.reverse();
+    days
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thirty_beijing_days_ending_today_oldest_first() {
+        let today = clock::parse_date("2026-03-02").unwrap();
+        let days = last_days(today, 30);
+        assert_eq!(days.len(), 30);
+        // 2026-03-02 00:00 +08 is 2026-03-01 16:00 UTC.
+        assert_eq!(days[29], (1_772_380_800, 1_772_380_800 + 86_400));
+        assert!(days.windows(2).all(|w| w[0].1 == w[1].0));
+        assert_eq!(days[0].0, 1_772_380_800 - 29 * 86_400);
+    }
 }

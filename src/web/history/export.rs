@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 
 use super::export_format::Format;
 use super::filters::{Filters, HistoryQuery};
-use super::list::{HistoryPage, history_page};
+use super::list::{ListAnswer, history_page};
 use crate::clock;
 use crate::db::history::{self as store, HistoryFilter, StoredResult};
 use crate::db::{Db, DbError};
@@ -140,7 +140,15 @@ pub async fn export(
     user: CurrentUser,
     db: &State<Db>,
     query: HistoryQuery,
-) -> Result<Download, Result<(Status, HistoryPage), Status>> {
+) -> Result<Download, Result<ListAnswer, Status>> {
+    // The export has no pages: a page number or cursor is ignored, also on the page that says
+    // what is wrong.
+    let query = HistoryQuery {
+        page: None,
+        before: None,
+        after: None,
+        ..query
+    };
     let Some(format) = Format::parse(query.format.as_deref()) else {
         return Err(history_page(&user, db, &query, Some(Notice::new("bad_export_format"))).await);
     };

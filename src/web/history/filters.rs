@@ -7,7 +7,7 @@ use time::Date;
 
 use crate::clock;
 use crate::db::history::HistoryFilter;
-use crate::ids::{KeyId, PresetId};
+use crate::ids::{KeyId, PresetId, RunId};
 use crate::modelscope::validate_model_id;
 use crate::web::view::Notice;
 
@@ -25,7 +25,11 @@ const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
 /// we can say what is wrong.
 #[derive(Debug, Default, FromForm)]
 pub struct HistoryQuery {
+    /// An old numbered-page link: answered with a redirect to the same place by cursor.
     pub page: Option<String>,
+    /// Keyset cursors: the id of the run a page continues from (older, or newer).
+    pub before: Option<String>,
+    pub after: Option<String>,
     pub key: Option<String>,
     pub preset: Option<String>,
     pub model: Option<String>,
@@ -77,6 +81,37 @@ pub fn parse_page(raw: Option<&str>) -> Result<i64, Notice> {
         // The offset must fit in an i64.
         Ok(page) if (1..=i64::MAX / PAGE_SIZE).contains(&page) => Ok(page),
         _ => Err(bad("page")),
+    }
+}
+
+/// Where a page of the list starts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Start {
+    /// The newest runs.
+    #[default]
+    Newest,
+    /// The runs just older than this one (`?before=`).
+    Before(RunId),
+    /// The runs just newer than this one (`?after=`).
+    After(RunId),
+    /// An old numbered-page link (`?page=N`, N > 1).
+    Page(i64),
+}
+
+impl Start {
+    /// A cursor is a run id; a page number only counts without one. Both cursors at once, or a
+    /// cursor that is not a run id, is refused.
+    pub fn parse(query: &HistoryQuery) -> Result<Self, Notice> {
+        let page = parse_page(query.page.as_deref())?;
+        let before = parse_id::<RunId>(query.before.as_deref(), "position")?;
+        let after = parse_id::<RunId>(query.after.as_deref(), "position")?;
+        Ok(match (before, after) {
+            (Some(_), Some(_)) => return Err(bad("position")),
+            (Some(id), None) => Self::Before(id),
+            (None, Some(id)) => Self::After(id),
+            (None, None) if page > 1 => Self::Page(page),
+            (None, None) => Self::Newest,
+        })
     }
 }
 
@@ -174,6 +209,8 @@ mod tests {
             let value = Some((*value).to_owned());
             match *name {
                 "page" => q.page = value,
+                "before" => q.before = value,
+                "after" => q.after = value,
                 "key" => q.key = value,
                 "preset" => q.preset = value,
                 "model" => q.model = value,
@@ -200,6 +237,45 @@ mod tests {
         ] {
             assert_eq!(parse_page(Some(bad)), Err(super::bad("page")), "{bad}");
         }
+    }
+
+    #[test]
+    fn cursors() {
+        assert_eq!(Start::parse(&query(&[])), Ok(Start::Newest));
+        assert_eq!(Start::parse(&query(&[("page", "1")])), Ok(Start::Newest));
+        assert_eq!(Start::parse(&query(&[("page", "4")])), Ok(Start::Page(4)));
+        assert_eq!(
+            Start::parse(&query(&[("before", "17")])),
+            Ok(Start::Before(RunId(17)))
+        );
+        assert_eq!(
+            Start::parse(&query(&[("after", " 9 ")])),
+            Ok(Start::After(RunId(9)))
+        );
+        // A cursor says where the page is: a page number beside it is ignored.
+        assert_eq!(
+            Start::parse(&query(&[("page", "4"), ("before", "17")])),
+            Ok(Start::Before(RunId(17)))
+        );
+        assert_eq!(Start::parse(&query(&[("before", "")])), Ok(Start::Newest));
+        for bad in ["0", "-3", "abc", "1.5", "99999999999999999999", "1;2"] {
+            for name in ["before", "after"] {
+                assert_eq!(
+                    Start::parse(&query(&[(name, bad)])),
+                    Err(super::bad("position")),
+                    "{name}={bad}"
+                );
+            }
+        }
+        assert_eq!(
+            Start::parse(&query(&[("before", "3"), ("after", "5")])),
+            Err(super::bad("position"))
+        );
+        // A bad page number is still named as such.
+        assert_eq!(
+            Start::parse(&query(&[("page", "x"), ("before", "3")])),
+            Err(super::bad("page"))
+        );
     }
 
     #[test]
