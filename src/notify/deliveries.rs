@@ -5,12 +5,13 @@
 //! up the retries where they were.
 
 use super::channel_store::Channels;
-use super::channels::ChannelError;
+use super::channels::{ChannelError, Kind};
 use super::message::{self, EventKind};
 use super::send::{Notifier, Outgoing, SendError};
 use crate::db::deliveries::{self as rows, Attempted, NewDelivery, StoredDelivery};
 use crate::db::{Db, DbError};
 use crate::ids::{ChannelId, DeliveryId, MonitorId, RuleId, UserId};
+use crate::telemetry::{ChannelKind, DeliveryResult};
 
 /// Tries per message (tests get one).
 pub const MAX_ATTEMPTS: i64 = 3;
@@ -96,7 +97,17 @@ pub async fn attempt(
                     text: &delivery.message,
                     webhook_body: &delivery.payload,
                 };
-                notifier.send(&channel, &out).await.map_err(|e: SendError| {
+                let sent = notifier.send(&channel, &out).await;
+                crate::telemetry::record_alert_delivery(
+                    channel_label(channel.kind),
+                    match &sent {
+                        Ok(()) => DeliveryResult::Sent,
+                        Err(SendError::Timeout) => DeliveryResult::Timeout,
+                        Err(SendError::Refused) => DeliveryResult::Refused,
+                        Err(_) => DeliveryResult::Failed,
+                    },
+                );
+                sent.map_err(|e: SendError| {
                     if e.is_final() {
                         format!("final:{}", e.log_text())
                     } else {
@@ -134,6 +145,20 @@ pub async fn attempt(
     })
     .await?;
     Ok(outcome.map_err(|e| e.trim_start_matches("final:").to_owned()))
+}
+
+/// The metrics label of a channel kind (a closed set, so no label is unbounded).
+fn channel_label(kind: Kind) -> ChannelKind {
+    match kind {
+        Kind::Webhook => ChannelKind::Webhook,
+        Kind::DingTalk => ChannelKind::DingTalk,
+        Kind::Feishu => ChannelKind::Feishu,
+        Kind::WeCom => ChannelKind::WeCom,
+        Kind::Telegram => ChannelKind::Telegram,
+        Kind::Bark => ChannelKind::Bark,
+        Kind::ServerChan => ChannelKind::ServerChan,
+        Kind::Email => ChannelKind::Email,
+    }
 }
 
 /// The user's newest deliveries.

@@ -509,3 +509,67 @@ async fn an_alert_links_to_the_app_when_public_url_is_set() {
         "{message}"
     );
 }
+
+/// The scheduler's runs and the alert deliveries reach `/metrics` (the recorder is one per
+/// process, so the test compares its own before and after).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scheduled_runs_and_alert_deliveries_are_counted_in_the_metrics() {
+    const TOKEN: &str = "scheduler-metrics-token-0123456789";
+    let app = TestApp::configured(|c| {
+        c.merge(("allow_private_webhooks", true))
+            .merge(("metrics_token", TOKEN))
+    })
+    .await;
+    let hooks = MockServer::start().await;
+    let _points = mount_points(&app.upstream, 12.0).await;
+    let alice = app.user("alice").await;
+    points_below_20(&app, &alice, &hooks).await;
+    let counter = |text: &str, series: &str| -> f64 {
+        text.lines()
+            .find_map(|line| line.strip_prefix(series))
+            .and_then(|value| value.trim().parse().ok())
+            .unwrap_or(0.0)
+    };
+    let scrape = || async {
+        let answer = alice
+            .client
+            .get("/metrics")
+            .header(rocket::http::Header::new(
+                "Authorization",
+                format!("Bearer {TOKEN}"),
+            ))
+            .dispatch()
+            .await;
+        answer.into_string().await.unwrap_or_default()
+    };
+    let runs = r#"msb_scheduler_runs_total{outcome="ok"}"#;
+    let sent = r#"msb_alert_deliveries_total{channel="webhook",result="sent"}"#;
+    let before = scrape().await;
+
+    app.advance(MINUTE).await;
+    wait_for_count("the run", 1, || schedule_runs(&app.db(), alice.id)).await;
+    wait_for_count("the alert", 1, || {
+        deliveries(&app.db(), alice.id).len() as i64
+    })
+    .await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let after = loop {
+        let after = scrape().await;
+        if counter(&after, sent) > counter(&before, sent) || std::time::Instant::now() > deadline {
+            break after;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(
+        counter(&after, runs) > counter(&before, runs),
+        "no scheduler run counted:\n{after}"
+    );
+    assert!(
+        counter(&after, sent) > counter(&before, sent),
+        "no delivery counted:\n{after}"
+    );
+    assert!(
+        after.contains("msb_scheduler_lag_seconds"),
+        "no lag histogram:\n{after}"
+    );
+}

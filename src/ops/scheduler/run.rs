@@ -13,6 +13,7 @@ use crate::runs::engine::Lane;
 use crate::runs::executor::{self, Execution, Stored};
 use crate::runs::history::{RunKind, Source};
 use crate::runs::planner::{Named, PlanError, RunAsk};
+use crate::telemetry::SchedulerOutcome;
 
 use super::{LEASE_SECS, Scheduler, cost};
 
@@ -70,6 +71,8 @@ impl Scheduler {
     }
 
     async fn run_monitor(&self, claim: Claimed) {
+        let lag_ms = (self.inner.clock.now_ms() - claim.slot * 1000).max(0);
+        let lag = std::time::Duration::from_millis(u64::try_from(lag_ms).unwrap_or(0));
         let db = &self.inner.db;
         let id = claim.id;
         let loaded = db
@@ -132,6 +135,16 @@ impl Scheduler {
                 outcomes.push(outcome);
             }
         }
+        let failed = outcomes.iter().filter(|o| o.failed).count();
+        crate::telemetry::record_scheduler_run(
+            match (outcomes.len(), failed) {
+                (0, _) => SchedulerOutcome::Skipped,
+                (_, 0) => SchedulerOutcome::Ok,
+                (all, failed) if failed == all => SchedulerOutcome::Failed,
+                _ => SchedulerOutcome::Partial,
+            },
+            lag,
+        );
         self.finish(&monitor, claim, &outcomes, capped, today, spent)
             .await;
     }
