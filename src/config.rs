@@ -300,9 +300,12 @@ impl AppConfig {
                 self.public_url = Some(trimmed);
             }
         }
-        if self.scheduler_concurrency == 0 || self.scheduler_concurrency > self.global_concurrency {
+        // Below the global limit, so scheduled work can never hold every upstream slot.
+        if self.scheduler_concurrency == 0 || self.scheduler_concurrency >= self.global_concurrency
+        {
             return Err(format!(
-                "scheduler_concurrency = {} must be between 1 and global_concurrency = {}",
+                "scheduler_concurrency = {} must be at least 1 and below global_concurrency = {}, \
+                 so interactive queries always keep room",
                 self.scheduler_concurrency, self.global_concurrency
             ));
         }
@@ -381,16 +384,19 @@ mod tests {
             ..AppConfig::default()
         };
         assert!(config.validate().unwrap_err().contains("public_url"));
-        let config = AppConfig {
-            scheduler_concurrency: 0,
-            ..AppConfig::default()
-        };
-        assert!(
-            config
-                .validate()
-                .unwrap_err()
-                .contains("scheduler_concurrency")
-        );
+        for scheduler_concurrency in [0, 128, 129] {
+            let config = AppConfig {
+                scheduler_concurrency,
+                global_concurrency: 128,
+                ..AppConfig::default()
+            };
+            assert!(
+                config
+                    .validate()
+                    .unwrap_err()
+                    .contains("scheduler_concurrency")
+            );
+        }
     }
 
     #[test]

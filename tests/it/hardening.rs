@@ -1183,6 +1183,7 @@ async fn anonymous_queries_cannot_starve_signed_in_ones() {
     let app = TestApp::configured(|config| {
         config
             .merge(("global_concurrency", 8))
+            .merge(("scheduler_concurrency", 2))
             .merge(("anonymous_concurrency", 4))
             .merge(("anonymous_queries_per_address", 2))
     })
