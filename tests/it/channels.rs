@@ -58,6 +58,33 @@ async fn requests_to(server: &MockServer, at: &str) -> Vec<wiremock::Request> {
         .collect()
 }
 
+/// KEY saved as "main", a webhook channel `name` to `<hooks>/<name>`, and an hourly free check
+/// of the key: answers the channel and the monitor.
+async fn hourly_monitor_with_webhook(
+    app: &TestApp,
+    user: &User,
+    hooks: &MockServer,
+    name: &str,
+) -> (i64, i64) {
+    let key = user.add_key("main", KEY).await;
+    let channel = add_channel(
+        app,
+        user,
+        &[
+            ("kind", "webhook"),
+            ("name", name),
+            ("url", &format!("{}/{name}", hooks.uri())),
+        ],
+    )
+    .await;
+    user.submit(
+        "/monitors",
+        &[("key_id", &key.to_string()), ("every_minutes", "60")],
+    )
+    .await;
+    (channel, newest_monitor(&app.db(), user.id))
+}
+
 async fn receiver(server: &MockServer, at: &str, answer: Value) {
     Mock::given(method("POST"))
         .and(path(at))
@@ -589,24 +616,7 @@ async fn a_failed_delivery_is_tried_three_times_with_growing_waits() {
         .await;
     mount_points(&app.upstream, 5.0).await;
     let alice = app.user("alice").await;
-    let key = alice.add_key("main", KEY).await;
-    let channel = add_channel(
-        &app,
-        &alice,
-        &[
-            ("kind", "webhook"),
-            ("name", "down"),
-            ("url", &format!("{}/down", hooks.uri())),
-        ],
-    )
-    .await;
-    alice
-        .submit(
-            "/monitors",
-            &[("key_id", &key.to_string()), ("every_minutes", "60")],
-        )
-        .await;
-    let monitor = newest_monitor(&app.db(), alice.id);
+    let (channel, monitor) = hourly_monitor_with_webhook(&app, &alice, &hooks, "down").await;
     alice
         .submit(
             &format!("/monitors/{monitor}/rules"),
@@ -653,24 +663,7 @@ async fn a_channel_takes_a_limited_number_of_messages_an_hour() {
     receiver(&hooks, "/hook", json!({})).await;
     mount_points(&app.upstream, 5.0).await;
     let alice = app.user("alice").await;
-    let key = alice.add_key("main", KEY).await;
-    let channel = add_channel(
-        &app,
-        &alice,
-        &[
-            ("kind", "webhook"),
-            ("name", "hook"),
-            ("url", &format!("{}/hook", hooks.uri())),
-        ],
-    )
-    .await;
-    alice
-        .submit(
-            "/monitors",
-            &[("key_id", &key.to_string()), ("every_minutes", "60")],
-        )
-        .await;
-    let monitor = newest_monitor(&app.db(), alice.id);
+    let (channel, monitor) = hourly_monitor_with_webhook(&app, &alice, &hooks, "hook").await;
     for threshold in ["10", "20"] {
         alice
             .submit(
