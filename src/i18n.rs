@@ -4,6 +4,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::{LazyLock, RwLock};
 
 use fluent_templates::fluent_bundle::FluentValue;
 use fluent_templates::{LanguageIdentifier, Loader, static_loader};
@@ -65,9 +66,12 @@ impl Lang {
         offers.first().map(|(_, lang)| *lang)
     }
 
-    fn id(self) -> LanguageIdentifier {
-        // Both tags are constants that always parse.
-        self.tag().parse().unwrap_or_default()
+    fn id(self) -> &'static LanguageIdentifier {
+        static IDS: LazyLock<[LanguageIdentifier; 2]> = LazyLock::new(|| {
+            // Both tags are constants that always parse.
+            Lang::ALL.map(|lang| lang.tag().parse().unwrap_or_default())
+        });
+        &IDS[self as usize]
     }
 }
 
@@ -141,9 +145,47 @@ macro_rules! number_to_arg {
 }
 number_to_arg!(i64, u64, usize, u16, u32, f64);
 
+/// Messages without variables, formatted once per language: a page asks for the same few
+/// hundred again and again, and formatting one through the loader (language negotiation, two
+/// hash lookups, the pattern walk) was a sixth of a history page's time.
+static PLAIN: LazyLock<[RwLock<HashMap<String, String>>; 2]> =
+    LazyLock::new(|| Lang::ALL.map(|_| RwLock::new(HashMap::new())));
+
+/// Ids are the app's own (a few hundred); the cap only keeps a bug from growing the cache.
+const PLAIN_CACHE_MAX: usize = 4096;
+
 /// The message `id` in `lang`.
 pub fn text(lang: Lang, id: &str) -> String {
-    LOCALES.lookup(&lang.id(), id)
+    let cache = &PLAIN[lang as usize];
+    if let Some(found) = cache.read().ok().and_then(|texts| texts.get(id).cloned()) {
+        return found;
+    }
+    let formatted = format(lang, id, None);
+    if let Ok(mut texts) = cache.write()
+        && texts.len() < PLAIN_CACHE_MAX
+    {
+        texts.insert(id.to_owned(), formatted.clone());
+    }
+    formatted
+}
+
+/// `id` in `lang`, else in Chinese (the fallback), else the loader's "unknown key" text. The
+/// two languages are asked for directly: the loader's own lookup negotiates them every time.
+fn format(
+    lang: Lang,
+    id: &str,
+    args: Option<&HashMap<Cow<'static, str>, FluentValue<'_>>>,
+) -> String {
+    LOCALES
+        .lookup_single_language(lang.id(), id, args)
+        .or_else(|error| match lang {
+            Lang::Zh => Err(error),
+            _ => LOCALES.lookup_single_language(Lang::Zh.id(), id, args),
+        })
+        .unwrap_or_else(|_| match args {
+            Some(args) => LOCALES.lookup_with_args(lang.id(), id, args),
+            None => LOCALES.lookup(lang.id(), id),
+        })
 }
 
 /// The message `id` in `lang` with its variables filled in.
@@ -158,14 +200,14 @@ pub fn text_with(lang: Lang, id: &str, args: &[(&'static str, Arg<'_>)]) -> Stri
             (Cow::Borrowed(*name), value)
         })
         .collect();
-    LOCALES.lookup_with_args(&lang.id(), id, &args)
+    format(lang, id, Some(&args))
 }
 
 /// Whether `id` exists in `lang` itself (not through the fallback).
 pub fn has(lang: Lang, id: &str) -> bool {
     // Asked without its arguments, a message with placeables formats with errors but exists;
     // the crate does not export its error type, so the kind is told by its text.
-    match LOCALES.lookup_single_language::<&str>(&lang.id(), id, None) {
+    match LOCALES.lookup_single_language::<&str>(lang.id(), id, None) {
         Ok(_) => true,
         Err(error) => error.to_string().starts_with("Fluent errors"),
     }
@@ -174,6 +216,23 @@ pub fn has(lang: Lang, id: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_remembered_message_is_the_one_the_loader_formats() {
+        for lang in Lang::ALL {
+            let first = text(lang, "nav-dashboard");
+            assert_eq!(first, LOCALES.lookup(lang.id(), "nav-dashboard"));
+            assert_eq!(text(lang, "nav-dashboard"), first);
+        }
+        assert_eq!(text(Lang::En, "nav-dashboard"), "Overview");
+        assert!(text(Lang::En, "no-such-message").contains("no-such-message"));
+        let with = text_with(
+            Lang::En,
+            "dash-grant",
+            &[("hours", 3_i64.into()), ("minutes", 4_i64.into())],
+        );
+        assert!(with.contains("3 h 4 min"), "{with}");
+    }
     use std::collections::BTreeSet;
     use std::path::Path;
 

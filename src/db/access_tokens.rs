@@ -4,6 +4,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::ids::{TokenId, UserId};
 
+use super::Cached;
 use super::DbError;
 use crate::clock::now;
 
@@ -25,7 +26,7 @@ pub fn insert(
     name: &str,
     token_hash: &str,
 ) -> Result<Option<TokenId>, DbError> {
-    let count: i64 = conn.query_row(
+    let count: i64 = conn.cached_row(
         "SELECT count(*) FROM access_tokens WHERE user_id = ?1",
         [user_id],
         |row| row.get(0),
@@ -33,7 +34,7 @@ pub fn insert(
     if count >= MAX_PER_USER {
         return Ok(None);
     }
-    conn.execute(
+    conn.cached_execute(
         "INSERT INTO access_tokens (user_id, name, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
         params![user_id, name, token_hash, now()],
     )?;
@@ -41,7 +42,7 @@ pub fn insert(
 }
 
 pub fn list_for_user(conn: &Connection, user_id: UserId) -> Result<Vec<AccessToken>, DbError> {
-    let mut statement = conn.prepare(
+    let mut statement = conn.prepare_cached(
         "SELECT id, name, created_at, last_used_at FROM access_tokens WHERE user_id = ?1 ORDER BY id DESC",
     )?;
     let rows = statement
@@ -64,7 +65,7 @@ pub fn delete_for_user(
     id: TokenId,
 ) -> Result<Option<String>, DbError> {
     Ok(conn
-        .query_row(
+        .cached_row(
             "DELETE FROM access_tokens WHERE id = ?1 AND user_id = ?2 RETURNING name",
             params![id, user_id],
             |row| row.get(0),
@@ -75,7 +76,7 @@ pub fn delete_for_user(
 /// The user a token belongs to, marking it used (best effort).
 pub fn user_for_hash(conn: &Connection, token_hash: &str) -> Result<Option<UserId>, DbError> {
     let found: Option<(TokenId, UserId)> = conn
-        .query_row(
+        .cached_row(
             "SELECT id, user_id FROM access_tokens WHERE token_hash = ?1",
             [token_hash],
             |row| Ok((row.get(0)?, row.get(1)?)),
@@ -84,7 +85,7 @@ pub fn user_for_hash(conn: &Connection, token_hash: &str) -> Result<Option<UserI
     if let Some((id, _)) = found {
         // Optional: a busy or full database must not refuse the call.
         super::best_effort(conn, "access token last-used", |conn| {
-            conn.execute(
+            conn.cached_execute(
                 "UPDATE access_tokens SET last_used_at = ?2 WHERE id = ?1",
                 params![id, now()],
             )

@@ -3,6 +3,7 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::Cached;
 use super::DbError;
 use crate::ids::{ChannelId, KeyId, MonitorId, RuleId, UserId};
 
@@ -55,7 +56,7 @@ pub struct NewRuleRow<'a> {
 
 /// Stores a rule when both the monitor and the channel are the user's; `None` otherwise.
 pub fn insert_rule(conn: &Connection, new: &NewRuleRow<'_>) -> Result<Option<RuleId>, DbError> {
-    let inserted = conn.execute(
+    let inserted = conn.cached_execute(
         "INSERT INTO alert_rules (monitor_id, user_id, condition, threshold, model, at_time,
             channel_id, created_at, next_summary_at)
          SELECT m.id, ?2, ?3, ?4, ?5, ?6, c.id, ?8, ?9
@@ -77,7 +78,7 @@ pub fn insert_rule(conn: &Connection, new: &NewRuleRow<'_>) -> Result<Option<Rul
 }
 
 pub fn count_rules(conn: &Connection, monitor_id: MonitorId) -> Result<i64, DbError> {
-    Ok(conn.query_row(
+    Ok(conn.cached_row(
         "SELECT count(*) FROM alert_rules WHERE monitor_id = ?1",
         [monitor_id],
         |r| r.get(0),
@@ -90,7 +91,7 @@ pub fn delete_rule_for_user(
     monitor_id: MonitorId,
     rule_id: RuleId,
 ) -> Result<bool, DbError> {
-    Ok(conn.execute(
+    Ok(conn.cached_execute(
         "DELETE FROM alert_rules WHERE id = ?1 AND monitor_id = ?2 AND user_id = ?3",
         params![rule_id, monitor_id, user_id],
     )? == 1)
@@ -141,14 +142,14 @@ pub fn claim_summary(
     was: i64,
     next: i64,
 ) -> Result<bool, DbError> {
-    Ok(conn.execute(
+    Ok(conn.cached_execute(
         "UPDATE alert_rules SET next_summary_at = ?3 WHERE id = ?1 AND next_summary_at = ?2",
         params![rule_id, was, next],
     )? == 1)
 }
 
 pub fn next_summary(conn: &Connection) -> Result<Option<i64>, DbError> {
-    Ok(conn.query_row(
+    Ok(conn.cached_row(
         "SELECT min(next_summary_at) FROM alert_rules WHERE next_summary_at IS NOT NULL",
         [],
         |r| r.get(0),
@@ -162,7 +163,7 @@ pub fn alert_state(
     key_id: KeyId,
 ) -> Result<Option<bool>, DbError> {
     Ok(conn
-        .query_row(
+        .cached_row(
             "SELECT active FROM alert_states WHERE rule_id = ?1 AND api_key_id = ?2",
             params![rule_id, key_id],
             |r| r.get(0),
@@ -178,7 +179,7 @@ pub fn set_alert_state(
     active: bool,
     now: i64,
 ) -> Result<(), DbError> {
-    conn.execute(
+    conn.cached_execute(
         "INSERT INTO alert_states (rule_id, api_key_id, active, since)
          SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM alert_rules WHERE id = ?1)
            AND EXISTS (SELECT 1 FROM api_keys WHERE id = ?2)

@@ -4,6 +4,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::ids::{KeyId, UserId};
 
+use super::Cached;
 use super::DbError;
 use crate::clock::now;
 use crate::crypto::vault::Sealed;
@@ -52,7 +53,7 @@ pub fn insert_sealed<E>(
     seal: impl FnOnce(KeyId) -> Result<Sealed, E>,
 ) -> Result<Result<Option<KeyId>, E>, DbError> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let inserted = tx.execute(
+    let inserted = tx.cached_execute(
         "INSERT INTO api_keys (user_id, label, nonce, ciphertext, master_key_id, last_four, created_at, site)
          VALUES (?1, ?2, x'', x'', '', ?3, ?4, ?5) ON CONFLICT DO NOTHING",
         params![user_id, label, last_four, now(), site],
@@ -72,7 +73,7 @@ pub fn insert_sealed<E>(
 
 /// Replaces a row's ciphertext (a re-entered key, or rotation).
 pub fn store_sealed(conn: &Connection, id: KeyId, sealed: &Sealed) -> Result<(), DbError> {
-    conn.execute(
+    conn.cached_execute(
         "UPDATE api_keys SET nonce = ?2, ciphertext = ?3, master_key_id = ?4 WHERE id = ?1",
         params![id, sealed.nonce, sealed.ciphertext, sealed.master_key_id],
     )?;
@@ -80,7 +81,7 @@ pub fn store_sealed(conn: &Connection, id: KeyId, sealed: &Sealed) -> Result<(),
 }
 
 pub fn set_last_four(conn: &Connection, id: KeyId, last_four: &str) -> Result<(), DbError> {
-    conn.execute(
+    conn.cached_execute(
         "UPDATE api_keys SET last_four = ?2 WHERE id = ?1",
         params![id, last_four],
     )?;
@@ -88,7 +89,7 @@ pub fn set_last_four(conn: &Connection, id: KeyId, last_four: &str) -> Result<()
 }
 
 pub fn list_for_user(conn: &Connection, user_id: UserId) -> Result<Vec<StoredKey>, DbError> {
-    let mut statement = conn.prepare(&format!(
+    let mut statement = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM api_keys WHERE user_id = ?1 ORDER BY label COLLATE NOCASE"
     ))?;
     let rows = statement
@@ -104,7 +105,7 @@ pub fn get_for_user(
     id: KeyId,
 ) -> Result<Option<StoredKey>, DbError> {
     Ok(conn
-        .query_row(
+        .cached_row(
             &format!("SELECT {COLUMNS} FROM api_keys WHERE id = ?1 AND user_id = ?2"),
             params![id, user_id],
             from_row,
@@ -118,7 +119,7 @@ pub fn find_by_label(
     label: &str,
 ) -> Result<Option<StoredKey>, DbError> {
     Ok(conn
-        .query_row(
+        .cached_row(
             &format!(
                 "SELECT {COLUMNS} FROM api_keys WHERE user_id = ?1 AND label = ?2 COLLATE NOCASE"
             ),
@@ -129,7 +130,8 @@ pub fn find_by_label(
 }
 
 pub fn all(conn: &Connection) -> Result<Vec<StoredKey>, DbError> {
-    let mut statement = conn.prepare(&format!("SELECT {COLUMNS} FROM api_keys ORDER BY id"))?;
+    let mut statement =
+        conn.prepare_cached(&format!("SELECT {COLUMNS} FROM api_keys ORDER BY id"))?;
     let rows = statement
         .query_map([], from_row)?
         .collect::<Result<_, _>>()?;
@@ -139,7 +141,7 @@ pub fn all(conn: &Connection) -> Result<Vec<StoredKey>, DbError> {
 /// Each master key id saved keys are sealed with, and how many (rows still being inserted,
 /// with no id yet, are not counted).
 pub fn master_key_ids(conn: &Connection) -> Result<Vec<(String, usize)>, DbError> {
-    let mut statement = conn.prepare(
+    let mut statement = conn.prepare_cached(
         "SELECT master_key_id, count(*) FROM api_keys WHERE master_key_id <> ''
          GROUP BY master_key_id ORDER BY count(*) DESC",
     )?;
@@ -156,7 +158,7 @@ pub fn delete_for_user(
     id: KeyId,
 ) -> Result<Option<String>, DbError> {
     Ok(conn
-        .query_row(
+        .cached_row(
             "DELETE FROM api_keys WHERE id = ?1 AND user_id = ?2 RETURNING label",
             params![id, user_id],
             |row| row.get(0),
@@ -167,7 +169,7 @@ pub fn delete_for_user(
 /// Marks a key used (best effort: a busy or full database must not fail the call).
 pub fn touch_used(conn: &Connection, id: KeyId) {
     super::best_effort(conn, "key last-used", |conn| {
-        conn.execute(
+        conn.cached_execute(
             "UPDATE api_keys SET last_used_at = ?2 WHERE id = ?1",
             params![id, now()],
         )

@@ -3,6 +3,7 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::Cached;
 use super::DbError;
 use crate::crypto::vault::Sealed;
 use crate::ids::{ChannelId, UserId};
@@ -59,7 +60,7 @@ pub fn insert_sealed<E>(
     seal: impl FnOnce(ChannelId) -> Result<Sealed, E>,
 ) -> Result<Result<Option<ChannelId>, E>, DbError> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let inserted = tx.execute(
+    let inserted = tx.cached_execute(
         "INSERT INTO channels (user_id, kind, name, settings, hint, nonce, ciphertext,
             master_key_id, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, x'', x'', '', ?6) ON CONFLICT DO NOTHING",
@@ -86,7 +87,7 @@ pub fn insert_sealed<E>(
 }
 
 pub fn store_sealed(conn: &Connection, id: ChannelId, sealed: &Sealed) -> Result<(), DbError> {
-    conn.execute(
+    conn.cached_execute(
         "UPDATE channels SET nonce = ?2, ciphertext = ?3, master_key_id = ?4 WHERE id = ?1",
         params![id, sealed.nonce, sealed.ciphertext, sealed.master_key_id],
     )?;
@@ -94,7 +95,7 @@ pub fn store_sealed(conn: &Connection, id: ChannelId, sealed: &Sealed) -> Result
 }
 
 pub fn count_for_user(conn: &Connection, user_id: UserId) -> Result<i64, DbError> {
-    Ok(conn.query_row(
+    Ok(conn.cached_row(
         "SELECT count(*) FROM channels WHERE user_id = ?1",
         [user_id],
         |r| r.get(0),
@@ -117,7 +118,7 @@ pub fn get_for_user(
     id: ChannelId,
 ) -> Result<Option<StoredChannel>, DbError> {
     Ok(conn
-        .query_row(
+        .cached_row(
             &format!("SELECT {COLUMNS} FROM channels WHERE id = ?1 AND user_id = ?2"),
             params![id, user_id],
             from_row,
@@ -126,14 +127,15 @@ pub fn get_for_user(
 }
 
 pub fn delete_for_user(conn: &Connection, user_id: UserId, id: ChannelId) -> Result<bool, DbError> {
-    Ok(conn.execute(
+    Ok(conn.cached_execute(
         "DELETE FROM channels WHERE id = ?1 AND user_id = ?2",
         params![id, user_id],
     )? == 1)
 }
 
 pub fn all(conn: &Connection) -> Result<Vec<StoredChannel>, DbError> {
-    let mut statement = conn.prepare(&format!("SELECT {COLUMNS} FROM channels ORDER BY id"))?;
+    let mut statement =
+        conn.prepare_cached(&format!("SELECT {COLUMNS} FROM channels ORDER BY id"))?;
     let rows = statement
         .query_map([], from_row)?
         .collect::<Result<_, _>>()?;

@@ -2,6 +2,7 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::Cached;
 use super::DbError;
 use crate::ids::{ChannelId, DeliveryId, MonitorId, RuleId, UserId};
 
@@ -70,7 +71,7 @@ pub struct NewDelivery<'a> {
 }
 
 pub fn insert(conn: &Connection, new: &NewDelivery<'_>) -> Result<DeliveryId, DbError> {
-    conn.execute(
+    conn.cached_execute(
         "INSERT INTO deliveries (user_id, channel_id, channel_name, channel_kind, monitor_id,
             rule_id, event, payload, message, status, max_attempts, created_at, next_attempt_at)
          VALUES (?1, ?2, ?3, ?4, (SELECT id FROM monitors WHERE id = ?5),
@@ -96,7 +97,7 @@ pub fn insert(conn: &Connection, new: &NewDelivery<'_>) -> Result<DeliveryId, Db
 
 /// Messages (tests aside) the channel was given since `since`, held ones not counted.
 pub fn sent_since(conn: &Connection, channel_id: ChannelId, since: i64) -> Result<i64, DbError> {
-    Ok(conn.query_row(
+    Ok(conn.cached_row(
         "SELECT count(*) FROM deliveries WHERE channel_id = ?1 AND created_at >= ?2
            AND event <> 'test' AND status <> 'held'",
         params![channel_id, since],
@@ -130,7 +131,7 @@ pub fn claim_one(
     lease_until: i64,
 ) -> Result<Option<StoredDelivery>, DbError> {
     Ok(conn
-        .query_row(
+        .cached_row(
             &format!(
                 "UPDATE deliveries SET next_attempt_at = ?2 WHERE id = ?1 AND status = 'pending'
                  RETURNING {COLUMNS}"
@@ -164,17 +165,17 @@ pub fn record_attempt(
     attempt: Attempted<'_>,
 ) -> Result<(), DbError> {
     match attempt {
-        Attempted::Sent { at } => conn.execute(
+        Attempted::Sent { at } => conn.cached_execute(
             "UPDATE deliveries SET status = 'sent', attempts = attempts + 1, sent_at = ?2,
                 next_attempt_at = NULL, last_error = NULL WHERE id = ?1",
             params![id, at],
         )?,
-        Attempted::Retry { error, next } => conn.execute(
+        Attempted::Retry { error, next } => conn.cached_execute(
             "UPDATE deliveries SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3
              WHERE id = ?1",
             params![id, error, next],
         )?,
-        Attempted::Failed { error } => conn.execute(
+        Attempted::Failed { error } => conn.cached_execute(
             "UPDATE deliveries SET status = 'failed', attempts = attempts + 1, last_error = ?2,
                 next_attempt_at = NULL WHERE id = ?1",
             params![id, error],
@@ -184,7 +185,7 @@ pub fn record_attempt(
 }
 
 pub fn next_due(conn: &Connection) -> Result<Option<i64>, DbError> {
-    Ok(conn.query_row(
+    Ok(conn.cached_row(
         "SELECT min(next_attempt_at) FROM deliveries WHERE status = 'pending'",
         [],
         |r| r.get(0),
@@ -213,7 +214,7 @@ pub fn get_for_user(
     id: DeliveryId,
 ) -> Result<Option<StoredDelivery>, DbError> {
     Ok(conn
-        .query_row(
+        .cached_row(
             &format!("SELECT {COLUMNS} FROM deliveries WHERE id = ?1 AND user_id = ?2"),
             params![id, user_id],
             from_row,
@@ -223,7 +224,7 @@ pub fn get_for_user(
 
 /// Removes log rows older than `cutoff` that need nothing more.
 pub fn delete_before(conn: &Connection, cutoff: i64) -> Result<usize, DbError> {
-    Ok(conn.execute(
+    Ok(conn.cached_execute(
         "DELETE FROM deliveries WHERE created_at < ?1 AND status <> 'pending'",
         [cutoff],
     )?)

@@ -5,6 +5,7 @@ use rusqlite::{Connection, OptionalExtension, params, params_from_iter, types::V
 
 use crate::ids::{KeyId, PresetId, RunId, UserId};
 
+use super::Cached;
 use super::DbError;
 
 mod listing;
@@ -121,7 +122,7 @@ pub fn get_run(
     id: RunId,
 ) -> Result<Option<RunSummary>, DbError> {
     Ok(conn
-        .query_row(
+        .cached_row(
             &format!("SELECT {SUMMARY_COLUMNS} FROM queries q WHERE q.id = ?1 AND q.user_id = ?2"),
             params![id, user_id],
             summary_from_row,
@@ -229,7 +230,7 @@ pub fn results_for_runs(
         return Ok(Vec::new());
     }
     let placeholders = vec!["?"; run_ids.len()].join(",");
-    let mut statement = conn.prepare(&format!(
+    let mut statement = conn.prepare_cached(&format!(
         // The id list drives the lookup (`CROSS JOIN` keeps results first), not the user's runs.
         "SELECT {RESULT_COLUMNS} FROM query_results r CROSS JOIN queries q ON q.id = r.query_id
          WHERE q.user_id = ? AND r.query_id IN ({placeholders}) ORDER BY r.query_id, r.position"

@@ -7,6 +7,7 @@
 
 use rusqlite::{Connection, TransactionBehavior, params};
 
+use super::Cached;
 use super::DbError;
 use crate::clock::now;
 
@@ -43,7 +44,7 @@ fn wait_for(
     let mut all: Vec<&dyn rusqlite::ToSql> = vec![&since, &max];
     all.extend_from_slice(args);
     let (count, oldest): (i64, Option<i64>) =
-        conn.query_row(&sql, all.as_slice(), |row| Ok((row.get(0)?, row.get(1)?)))?;
+        conn.cached_row(&sql, all.as_slice(), |row| Ok((row.get(0)?, row.get(1)?)))?;
     Ok((count >= max).then(|| (oldest.unwrap_or(now) + window - now).max(1)))
 }
 
@@ -83,7 +84,7 @@ pub fn reserve(
     if let Some(wait) = blocked_for(&tx, username, client_addr)? {
         return Ok(Err(wait));
     }
-    tx.execute(
+    tx.cached_execute(
         "INSERT INTO login_failures (username, client_addr, at) VALUES (?1, ?2, ?3)",
         params![username, client_addr, now()],
     )?;
@@ -99,7 +100,7 @@ pub fn release(
     username: &str,
     client_addr: &str,
 ) -> Result<(), DbError> {
-    conn.execute(
+    conn.cached_execute(
         "DELETE FROM login_failures WHERE id = ?1 OR (username = ?2 AND client_addr = ?3)",
         params![reservation.0, username, client_addr],
     )?;
@@ -108,13 +109,13 @@ pub fn release(
 
 /// The check could not run (the hashing queue was full): the reservation is dropped.
 pub fn cancel(conn: &Connection, reservation: Reservation) -> Result<(), DbError> {
-    conn.execute("DELETE FROM login_failures WHERE id = ?1", [reservation.0])?;
+    conn.cached_execute("DELETE FROM login_failures WHERE id = ?1", [reservation.0])?;
     Ok(())
 }
 
 /// Records a failure without a reservation (tests and tools).
 pub fn record(conn: &Connection, username: &str, client_addr: &str) -> Result<(), DbError> {
-    conn.execute(
+    conn.cached_execute(
         "INSERT INTO login_failures (username, client_addr, at) VALUES (?1, ?2, ?3)",
         params![username, client_addr, now()],
     )?;
@@ -123,7 +124,7 @@ pub fn record(conn: &Connection, username: &str, client_addr: &str) -> Result<()
 
 /// Every failure recorded for `username` (an account being deleted leaves no trace here).
 pub fn delete_for_user(conn: &Connection, username: &str) -> Result<usize, DbError> {
-    Ok(conn.execute("DELETE FROM login_failures WHERE username = ?1", [username])?)
+    Ok(conn.cached_execute("DELETE FROM login_failures WHERE username = ?1", [username])?)
 }
 
 /// Reserves one of `per_hour` sign-ups for `client_addr` in one IMMEDIATE transaction;
@@ -147,7 +148,7 @@ pub fn reserve_signup(
     )? {
         return Ok(Err(wait));
     }
-    tx.execute(
+    tx.cached_execute(
         "INSERT INTO signup_attempts (client_addr, at) VALUES (?1, ?2)",
         params![client_addr, now()],
     )?;
@@ -158,10 +159,10 @@ pub fn reserve_signup(
 /// Housekeeping: failures and sign-ups older than their windows.
 pub fn delete_old(conn: &Connection) -> Result<usize, DbError> {
     let now = now();
-    Ok(conn.execute(
+    Ok(conn.cached_execute(
         "DELETE FROM login_failures WHERE at <= ?1",
         [now - WINDOW_SECS],
-    )? + conn.execute(
+    )? + conn.cached_execute(
         "DELETE FROM signup_attempts WHERE at <= ?1",
         [now - SIGNUP_WINDOW_SECS],
     )?)
@@ -209,7 +210,7 @@ mod tests {
         release(&conn, ok, "alice", "1.1.1.1").unwrap();
         assert_eq!(blocked_for(&conn, "alice", "1.1.1.1").unwrap(), None);
         let left: i64 = conn
-            .query_row("SELECT count(*) FROM login_failures", [], |r| r.get(0))
+            .cached_row("SELECT count(*) FROM login_failures", [], |r| r.get(0))
             .unwrap();
         assert_eq!(left, 0);
     }

@@ -60,6 +60,32 @@ fn migrations() -> Migrations<'static> {
     ])
 }
 
+/// One-statement queries through the connection's statement cache. `Connection::query_row` and
+/// `execute` parse their SQL on every call, and parsing was most of what a signed-in page spent
+/// in SQLite before it read a row (the session, the key list, the presets).
+pub(crate) trait Cached {
+    fn cached_row<T, P, F>(&self, sql: &str, params: P, row: F) -> rusqlite::Result<T>
+    where
+        P: rusqlite::Params,
+        F: FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>;
+
+    fn cached_execute<P: rusqlite::Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize>;
+}
+
+impl Cached for Connection {
+    fn cached_row<T, P, F>(&self, sql: &str, params: P, row: F) -> rusqlite::Result<T>
+    where
+        P: rusqlite::Params,
+        F: FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    {
+        self.prepare_cached(sql)?.query_row(params, row)
+    }
+
+    fn cached_execute<P: rusqlite::Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize> {
+        self.prepare_cached(sql)?.execute(params)
+    }
+}
+
 /// Whether a database file's schema is one this binary can open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Schema {

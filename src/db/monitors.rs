@@ -4,6 +4,7 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::Cached;
 use super::DbError;
 use crate::ids::{KeyId, MonitorId, PresetId, RunId, UserId};
 
@@ -97,7 +98,7 @@ pub fn insert(
 ) -> Result<Result<MonitorId, InsertRefused>, DbError> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     if let Some(preset) = new.preset_id {
-        let owned: bool = tx.query_row(
+        let owned: bool = tx.cached_row(
             "SELECT EXISTS (SELECT 1 FROM presets WHERE id = ?1 AND user_id = ?2)",
             params![preset, new.user_id],
             |r| r.get(0),
@@ -106,7 +107,7 @@ pub fn insert(
             return Ok(Err(InsertRefused::PresetNotFound));
         }
     }
-    tx.execute(
+    tx.cached_execute(
         "INSERT INTO monitors (user_id, kind, preset_id, every_minutes, at_times, daily_cost_cap,
             jitter_secs, created_at, next_run_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -124,13 +125,13 @@ pub fn insert(
     )?;
     let id = MonitorId(tx.last_insert_rowid());
     for key in new.keys {
-        let added = tx.execute(
+        let added = tx.cached_execute(
             "INSERT OR IGNORE INTO monitor_keys (monitor_id, api_key_id)
              SELECT ?1, id FROM api_keys WHERE id = ?2 AND user_id = ?3",
             params![id, key, new.user_id],
         )?;
         if added == 0 {
-            let duplicate: bool = tx.query_row(
+            let duplicate: bool = tx.cached_row(
                 "SELECT EXISTS (SELECT 1 FROM monitor_keys WHERE monitor_id = ?1 AND api_key_id = ?2)",
                 params![id, key],
                 |r| r.get(0),
@@ -145,7 +146,7 @@ pub fn insert(
 }
 
 pub fn count_for_user(conn: &Connection, user_id: UserId) -> Result<i64, DbError> {
-    Ok(conn.query_row(
+    Ok(conn.cached_row(
         "SELECT count(*) FROM monitors WHERE user_id = ?1",
         [user_id],
         |r| r.get(0),
@@ -168,7 +169,7 @@ pub fn get_for_user(
     id: MonitorId,
 ) -> Result<Option<StoredMonitor>, DbError> {
     Ok(conn
-        .query_row(
+        .cached_row(
             &format!("SELECT {COLUMNS} FROM {FROM} WHERE m.id = ?1 AND m.user_id = ?2"),
             params![id, user_id],
             from_row,
@@ -179,7 +180,7 @@ pub fn get_for_user(
 /// For the scheduler, which acts for whoever owns the monitor.
 pub fn get(conn: &Connection, id: MonitorId) -> Result<Option<StoredMonitor>, DbError> {
     Ok(conn
-        .query_row(
+        .cached_row(
             &format!("SELECT {COLUMNS} FROM {FROM} WHERE m.id = ?1"),
             [id],
             from_row,
@@ -188,7 +189,7 @@ pub fn get(conn: &Connection, id: MonitorId) -> Result<Option<StoredMonitor>, Db
 }
 
 pub fn delete_for_user(conn: &Connection, user_id: UserId, id: MonitorId) -> Result<bool, DbError> {
-    Ok(conn.execute(
+    Ok(conn.cached_execute(
         "DELETE FROM monitors WHERE id = ?1 AND user_id = ?2",
         params![id, user_id],
     )? == 1)
@@ -202,7 +203,7 @@ pub fn set_paused(
     paused: bool,
     next_run_at: Option<i64>,
 ) -> Result<bool, DbError> {
-    Ok(conn.execute(
+    Ok(conn.cached_execute(
         "UPDATE monitors SET paused = ?3,
             next_run_at = coalesce(?4, next_run_at),
             failures = CASE WHEN ?3 THEN failures ELSE 0 END,
@@ -215,7 +216,7 @@ pub fn set_paused(
 
 /// Asks for one run at the next tick ("run now").
 pub fn request_run(conn: &Connection, user_id: UserId, id: MonitorId) -> Result<bool, DbError> {
-    Ok(conn.execute(
+    Ok(conn.cached_execute(
         "UPDATE monitors SET run_requested = 1 WHERE id = ?1 AND user_id = ?2",
         params![id, user_id],
     )? == 1)
@@ -270,7 +271,7 @@ pub fn claim_due(
 /// The earliest time (unix seconds) any monitor wants the scheduler: a due slot, a "run now",
 /// or a lease that runs out.
 pub fn next_wanted(conn: &Connection, now: i64) -> Result<Option<i64>, DbError> {
-    Ok(conn.query_row(
+    Ok(conn.cached_row(
         "SELECT min(CASE WHEN lease_until > ?1 THEN lease_until
                          WHEN run_requested = 1 THEN ?1
                          ELSE next_run_at END)
@@ -295,7 +296,7 @@ pub struct Finish<'a> {
 
 /// Records a finished run and frees the monitor. A monitor deleted meanwhile stays deleted.
 pub fn finish(conn: &Connection, id: MonitorId, done: &Finish<'_>) -> Result<(), DbError> {
-    conn.execute(
+    conn.cached_execute(
         "UPDATE monitors SET lease_until = NULL, run_requested = 0,
             next_run_at = coalesce(?2, next_run_at), last_run_at = ?3, last_outcome = ?4,
             last_reason = ?5, failures = ?6, spent_day = ?7, spent_points = ?8
@@ -316,7 +317,7 @@ pub fn finish(conn: &Connection, id: MonitorId, done: &Finish<'_>) -> Result<(),
 
 /// Frees a monitor without recording a run (the scheduler is stopping).
 pub fn release(conn: &Connection, id: MonitorId) -> Result<(), DbError> {
-    conn.execute("UPDATE monitors SET lease_until = NULL WHERE id = ?1", [id])?;
+    conn.cached_execute("UPDATE monitors SET lease_until = NULL WHERE id = ?1", [id])?;
     Ok(())
 }
 
@@ -383,7 +384,7 @@ pub fn set_key_result(
     code: &str,
     available: Option<f64>,
 ) -> Result<(), DbError> {
-    conn.execute(
+    conn.cached_execute(
         "UPDATE monitor_keys SET last_run_id = (SELECT id FROM queries WHERE id = ?3),
             last_run_at = ?4, last_code = ?5, last_available = ?6
          WHERE monitor_id = ?1 AND api_key_id = ?2",

@@ -5,6 +5,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::ids::{PresetId, UserId};
 
+use super::Cached;
 use super::DbError;
 use crate::clock::now;
 
@@ -44,7 +45,7 @@ fn models_json(models: &[String]) -> String {
 
 /// The user's presets: the default first, then by name (case-insensitive).
 pub fn list_for_user(conn: &Connection, user_id: UserId) -> Result<Vec<Preset>, DbError> {
-    let mut statement = conn.prepare(&format!(
+    let mut statement = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM presets WHERE user_id = ?1
          ORDER BY is_default DESC, name COLLATE NOCASE, id"
     ))?;
@@ -61,7 +62,7 @@ pub fn get_for_user(
     id: PresetId,
 ) -> Result<Option<Preset>, DbError> {
     Ok(conn
-        .query_row(
+        .cached_row(
             &format!("SELECT {COLUMNS} FROM presets WHERE id = ?1 AND user_id = ?2"),
             params![id, user_id],
             from_row,
@@ -76,7 +77,7 @@ pub fn find_by_name(
     name: &str,
 ) -> Result<Option<Preset>, DbError> {
     Ok(conn
-        .query_row(
+        .cached_row(
             &format!(
                 "SELECT {COLUMNS} FROM presets WHERE user_id = ?1 AND name = ?2 COLLATE NOCASE"
             ),
@@ -89,7 +90,7 @@ pub fn find_by_name(
 /// The user's default preset, if one is set.
 pub fn default_for_user(conn: &Connection, user_id: UserId) -> Result<Option<Preset>, DbError> {
     Ok(conn
-        .query_row(
+        .cached_row(
             &format!("SELECT {COLUMNS} FROM presets WHERE user_id = ?1 AND is_default = 1 LIMIT 1"),
             [user_id],
             from_row,
@@ -98,7 +99,7 @@ pub fn default_for_user(conn: &Connection, user_id: UserId) -> Result<Option<Pre
 }
 
 pub fn count_for_user(conn: &Connection, user_id: UserId) -> Result<i64, DbError> {
-    Ok(conn.query_row(
+    Ok(conn.cached_row(
         "SELECT count(*) FROM presets WHERE user_id = ?1",
         [user_id],
         |row| row.get(0),
@@ -114,7 +115,7 @@ pub fn insert(
     models: &[String],
 ) -> Result<Option<PresetId>, DbError> {
     let at = now();
-    let inserted = conn.execute(
+    let inserted = conn.cached_execute(
         "INSERT INTO presets (user_id, name, models, is_default, created_at, updated_at)
          VALUES (?1, ?2, ?3, 0, ?4, ?4) ON CONFLICT DO NOTHING",
         params![user_id, name, models_json(models), at],
@@ -131,7 +132,7 @@ pub fn update(
     name: &str,
     models: &[String],
 ) -> Result<bool, DbError> {
-    Ok(conn.execute(
+    Ok(conn.cached_execute(
         "UPDATE presets SET name = ?3, models = ?4, updated_at = ?5 WHERE id = ?1 AND user_id = ?2",
         params![id, user_id, name, models_json(models), now()],
     )? == 1)
@@ -141,7 +142,7 @@ pub fn update(
 /// cleared on every other preset of the user at the same time. `false` (and nothing changed)
 /// when the preset is not the user's.
 pub fn set_default(conn: &Connection, user_id: UserId, id: PresetId) -> Result<bool, DbError> {
-    Ok(conn.execute(
+    Ok(conn.cached_execute(
         "UPDATE presets SET is_default = (id = ?2)
          WHERE user_id = ?1 AND EXISTS (SELECT 1 FROM presets WHERE id = ?2 AND user_id = ?1)",
         params![user_id, id],
@@ -150,14 +151,14 @@ pub fn set_default(conn: &Connection, user_id: UserId, id: PresetId) -> Result<b
 
 /// Leaves the user without a default if `id` was it. `false` when the preset is not the user's.
 pub fn clear_default(conn: &Connection, user_id: UserId, id: PresetId) -> Result<bool, DbError> {
-    Ok(conn.execute(
+    Ok(conn.cached_execute(
         "UPDATE presets SET is_default = 0 WHERE id = ?1 AND user_id = ?2",
         params![id, user_id],
     )? == 1)
 }
 
 pub fn delete_for_user(conn: &Connection, user_id: UserId, id: PresetId) -> Result<bool, DbError> {
-    Ok(conn.execute(
+    Ok(conn.cached_execute(
         "DELETE FROM presets WHERE id = ?1 AND user_id = ?2",
         params![id, user_id],
     )? == 1)
@@ -176,7 +177,7 @@ mod tests {
         let db = Db::open(&dir.path().join("app.db")).unwrap();
         let conn = db.connection().unwrap();
         for (id, name) in [(1, "a"), (2, "b")] {
-            conn.execute(
+            conn.cached_execute(
                 "INSERT INTO users (id, username, password_hash, created_at) VALUES (?1, ?2, 'x', 0)",
                 params![id, name],
             )

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use rusqlite::{Connection, params};
 
+use super::Cached;
 use super::DbError;
 use crate::clock::now;
 use crate::ids::{KeyId, UserId};
@@ -15,7 +16,7 @@ pub fn insert_measurement(
     model: &str,
     points: f64,
 ) -> Result<(), DbError> {
-    conn.execute(
+    conn.cached_execute(
         "INSERT INTO price_measurements (model, user_id, api_key_id, points, measured_at)
          VALUES (?1, ?2, ?3, ?4, ?5)",
         params![model, user_id, api_key_id, points, now()],
@@ -109,7 +110,7 @@ pub fn settings_for_user(
 }
 
 pub fn set(conn: &Connection, user_id: UserId, model: &str, points: f64) -> Result<(), DbError> {
-    conn.execute(
+    conn.cached_execute(
         "INSERT INTO price_settings (user_id, model, points, set_at) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (user_id, model) DO UPDATE SET points = excluded.points, set_at = excluded.set_at",
         params![user_id, model, points, now()],
@@ -118,7 +119,7 @@ pub fn set(conn: &Connection, user_id: UserId, model: &str, points: f64) -> Resu
 }
 
 pub fn clear(conn: &Connection, user_id: UserId, model: &str) -> Result<(), DbError> {
-    conn.execute(
+    conn.cached_execute(
         "DELETE FROM price_settings WHERE user_id = ?1 AND model = ?2",
         params![user_id, model],
     )?;

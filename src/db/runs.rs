@@ -3,6 +3,7 @@
 
 use rusqlite::{Connection, params};
 
+use super::Cached;
 use super::DbError;
 use super::history::StoredBalance;
 use crate::ids::{KeyId, PresetId, RunId, UserId};
@@ -41,7 +42,7 @@ pub fn insert_run(conn: &mut Connection, run: &NewRun<'_>) -> Result<RunId, DbEr
     let model_count = run.results.len() as i64;
     let balance = run.balance.clone().unwrap_or_default();
     let before = run.before.clone().unwrap_or_default();
-    tx.execute(
+    tx.cached_execute(
         "INSERT INTO queries (user_id, api_key_id, key_label, preset_id, preset_name, source,
             kind, site, started_at, duration_ms, model_count, ok_count, failed_count,
             balance_total, balance_available, balance_frozen, balance_error,
@@ -146,7 +147,7 @@ pub fn insert_run(conn: &mut Connection, run: &NewRun<'_>) -> Result<RunId, DbEr
 }
 
 pub fn delete_run(conn: &Connection, user_id: UserId, id: RunId) -> Result<bool, DbError> {
-    Ok(conn.execute(
+    Ok(conn.cached_execute(
         "DELETE FROM queries WHERE id = ?1 AND user_id = ?2",
         params![id, user_id],
     )? == 1)
@@ -154,5 +155,5 @@ pub fn delete_run(conn: &Connection, user_id: UserId, id: RunId) -> Result<bool,
 
 /// Deletes runs that started before `cutoff` (their results cascade away).
 pub fn delete_before(conn: &Connection, cutoff: i64) -> Result<usize, DbError> {
-    Ok(conn.execute("DELETE FROM queries WHERE started_at < ?1", [cutoff])?)
+    Ok(conn.cached_execute("DELETE FROM queries WHERE started_at < ?1", [cutoff])?)
 }

@@ -4,6 +4,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::ids::{SessionId, UserId};
 
+use super::Cached;
 use super::DbError;
 use crate::clock::now;
 
@@ -37,7 +38,7 @@ pub fn create(
     user_agent: &str,
 ) -> Result<SessionId, DbError> {
     let now = now();
-    conn.execute(
+    conn.cached_execute(
         "INSERT INTO sessions (token_hash, user_id, csrf_token, user_agent, created_at, last_seen_at, expires_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)",
         params![token_hash, user_id, csrf_token, user_agent, now, now + ABSOLUTE_SECS],
@@ -50,7 +51,7 @@ pub fn create(
 pub fn find_live(conn: &Connection, token_hash: &str) -> Result<Option<SessionUser>, DbError> {
     let now = now();
     let found = conn
-        .query_row(
+        .cached_row(
             "SELECT s.id, s.user_id, u.username, s.csrf_token, s.last_seen_at
              FROM sessions s JOIN users u ON u.id = s.user_id
              WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND s.last_seen_at > ?3",
@@ -74,7 +75,7 @@ pub fn find_live(conn: &Connection, token_hash: &str) -> Result<Option<SessionUs
     if now - last_seen >= TOUCH_EVERY_SECS {
         // Optional: a busy or full database must not sign the user out.
         super::best_effort(conn, "session last-seen", |conn| {
-            conn.execute(
+            conn.cached_execute(
                 "UPDATE sessions SET last_seen_at = ?2 WHERE id = ?1",
                 params![session.session_id, now],
             )
@@ -84,7 +85,7 @@ pub fn find_live(conn: &Connection, token_hash: &str) -> Result<Option<SessionUs
 }
 
 pub fn delete(conn: &Connection, session_id: SessionId) -> Result<(), DbError> {
-    conn.execute("DELETE FROM sessions WHERE id = ?1", [session_id])?;
+    conn.cached_execute("DELETE FROM sessions WHERE id = ?1", [session_id])?;
     Ok(())
 }
 
@@ -94,7 +95,7 @@ pub fn delete_for_user(
     user_id: UserId,
     session_id: SessionId,
 ) -> Result<bool, DbError> {
-    let deleted = conn.execute(
+    let deleted = conn.cached_execute(
         "DELETE FROM sessions WHERE id = ?1 AND user_id = ?2",
         params![session_id, user_id],
     )?;
@@ -107,7 +108,7 @@ pub fn delete_others(
     user_id: UserId,
     keep: SessionId,
 ) -> Result<usize, DbError> {
-    Ok(conn.execute(
+    Ok(conn.cached_execute(
         "DELETE FROM sessions WHERE user_id = ?1 AND id <> ?2",
         params![user_id, keep],
     )?)
@@ -115,7 +116,7 @@ pub fn delete_others(
 
 pub fn list_for_user(conn: &Connection, user_id: UserId) -> Result<Vec<SessionInfo>, DbError> {
     let now = now();
-    let mut statement = conn.prepare(
+    let mut statement = conn.prepare_cached(
         "SELECT id, user_agent, created_at, last_seen_at FROM sessions
          WHERE user_id = ?1 AND expires_at > ?2 AND last_seen_at > ?3
          ORDER BY last_seen_at DESC",
@@ -136,7 +137,7 @@ pub fn list_for_user(conn: &Connection, user_id: UserId) -> Result<Vec<SessionIn
 /// Removes expired sessions; run now and then.
 pub fn delete_expired(conn: &Connection) -> Result<usize, DbError> {
     let now = now();
-    Ok(conn.execute(
+    Ok(conn.cached_execute(
         "DELETE FROM sessions WHERE expires_at <= ?1 OR last_seen_at <= ?2",
         params![now, now - IDLE_SECS],
     )?)

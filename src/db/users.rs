@@ -4,6 +4,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::ids::UserId;
 
+use super::Cached;
 use super::DbError;
 use crate::clock::now;
 
@@ -20,7 +21,7 @@ pub fn create(
     username: &str,
     password_hash: &str,
 ) -> Result<Option<UserId>, DbError> {
-    let inserted = conn.execute(
+    let inserted = conn.cached_execute(
         "INSERT INTO users (username, password_hash, created_at) VALUES (?1, ?2, ?3)
          ON CONFLICT (username) DO NOTHING",
         params![username, password_hash, now()],
@@ -38,7 +39,7 @@ fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
 
 pub fn find_by_username(conn: &Connection, username: &str) -> Result<Option<User>, DbError> {
     Ok(conn
-        .query_row(
+        .cached_row(
             "SELECT id, username, password_hash FROM users WHERE username = ?1",
             [username],
             from_row,
@@ -48,7 +49,7 @@ pub fn find_by_username(conn: &Connection, username: &str) -> Result<Option<User
 
 pub fn get(conn: &Connection, id: UserId) -> Result<Option<User>, DbError> {
     Ok(conn
-        .query_row(
+        .cached_row(
             "SELECT id, username, password_hash FROM users WHERE id = ?1",
             [id],
             from_row,
@@ -57,7 +58,7 @@ pub fn get(conn: &Connection, id: UserId) -> Result<Option<User>, DbError> {
 }
 
 pub fn set_password_hash(conn: &Connection, id: UserId, hash: &str) -> Result<(), DbError> {
-    conn.execute(
+    conn.cached_execute(
         "UPDATE users SET password_hash = ?2 WHERE id = ?1",
         params![id, hash],
     )?;
@@ -66,6 +67,6 @@ pub fn set_password_hash(conn: &Connection, id: UserId, hash: &str) -> Result<()
 
 /// Removes the user and, by cascade, everything they own.
 pub fn delete(conn: &Connection, id: UserId) -> Result<(), DbError> {
-    conn.execute("DELETE FROM users WHERE id = ?1", [id])?;
+    conn.cached_execute("DELETE FROM users WHERE id = ?1", [id])?;
     Ok(())
 }

@@ -9,7 +9,7 @@ use crate::db::balance_rises::BalanceRise;
 /// one after counts as today's. `None` when there is no reading today to judge by.
 pub fn grant_likely_unclaimed(rise: Option<BalanceRise>, midnight: i64) -> Option<bool> {
     let rise = rise.filter(|r| r.last_read_at >= midnight)?;
-    Some(!rise.rose_at.is_some_and(|at| at >= midnight))
+    Some(rise.rose_at.is_none_or(|at| at < midnight))
 }
 
 #[cfg(test)]

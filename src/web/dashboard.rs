@@ -17,8 +17,8 @@ use super::result_view::{BalanceShown, Strip};
 use super::session::{Csrf, CurrentUser, SignedInOrNext, TokenOnlyForm};
 use super::view::{PresetOption, preset_options};
 use crate::clock;
-use crate::db::history::{self, BalanceReading, LatestResult};
 use crate::db::balance_rises::{self, BalanceRise};
+use crate::db::history::{self, BalanceReading, LatestResult};
 use crate::db::{Db, DbError, presets};
 use crate::i18n::Lang;
 use crate::ids::{KeyId, UserId};
@@ -105,10 +105,7 @@ struct DashboardData {
     presets: Vec<crate::db::presets::Preset>,
 }
 
-fn read_stored(
-    conn: &rusqlite::Connection,
-    user_id: UserId,
-) -> Result<DashboardData, DbError> {
+fn read_stored(conn: &rusqlite::Connection, user_id: UserId) -> Result<DashboardData, DbError> {
     Ok(DashboardData {
         latest: history::latest_for_user(conn, user_id)?,
         balances: history::latest_balances(conn, user_id)?,
@@ -159,10 +156,7 @@ pub async fn dashboard(
         reset_minutes: (reset % 3600) / 60,
         error: None,
     };
-    let stored = match db
-        .run(move |conn| read_stored(conn, user_id))
-        .await
-    {
+    let stored = match db.run(move |conn| read_stored(conn, user_id)).await {
         Ok(stored) => stored,
         Err(error) => {
             page.error = Some(Problem::db(&error).notice);
