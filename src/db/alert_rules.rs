@@ -219,28 +219,3 @@ pub fn active_alerts(conn: &Connection, user_id: UserId) -> Result<Vec<(RuleId, 
         .collect::<Result<_, _>>()?;
     Ok(rows)
 }
-
-/// Total points (available plus frozen) read for `key_id` since `since`, oldest first, and
-/// the last reading before it: what tells whether today's login grant came.
-pub fn totals_since(
-    conn: &Connection,
-    key_id: KeyId,
-    since: i64,
-) -> Result<(Option<f64>, Vec<f64>), DbError> {
-    let baseline = conn
-        .query_row(
-            "SELECT balance_total FROM queries WHERE api_key_id = ?1 AND started_at < ?2
-               AND balance_total IS NOT NULL ORDER BY started_at DESC, id DESC LIMIT 1",
-            params![key_id, since],
-            |r| r.get(0),
-        )
-        .optional()?;
-    let mut statement = conn.prepare_cached(
-        "SELECT balance_total FROM queries WHERE api_key_id = ?1 AND started_at >= ?2
-           AND balance_total IS NOT NULL ORDER BY started_at, id LIMIT 500",
-    )?;
-    let today = statement
-        .query_map(params![key_id, since], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    Ok((baseline, today))
-}

@@ -293,30 +293,6 @@ pub fn latest_balances(conn: &Connection, user_id: UserId) -> Result<Vec<Balance
     Ok(rows)
 }
 
-/// The user's balance readings since `since` (unix seconds), oldest first, at most `limit`
-/// (the newest ones when there are more).
-pub fn balance_readings(
-    conn: &Connection,
-    user_id: UserId,
-    since: i64,
-    limit: i64,
-) -> Result<Vec<BalanceReading>, DbError> {
-    let mut statement = conn.prepare_cached(
-        // Oldest first, in the order they were read (several can share a second).
-        "SELECT api_key_id, started_at, balance_total, balance_available, balance_frozen FROM (
-             SELECT id, api_key_id, started_at, balance_total, balance_available, balance_frozen
-             FROM queries
-             WHERE user_id = ?1 AND started_at >= ?2 AND api_key_id IS NOT NULL
-               AND balance_available IS NOT NULL
-             ORDER BY started_at DESC, id DESC LIMIT ?3)
-         ORDER BY started_at, id",
-    )?;
-    let rows = statement
-        .query_map(params![user_id, since, limit], reading_from_row)?
-        .collect::<Result<_, _>>()?;
-    Ok(rows)
-}
-
 /// The last balance read on each day for each of `keys` (the user's): `days` are the days'
 /// `[start, end)` in unix seconds. One index probe a (key, day), so the cost is bounded by the
 /// keys and days asked for, not by how many runs a day holds. Oldest first.
@@ -346,22 +322,4 @@ pub fn daily_balances(
     }
     readings.sort_by_key(|reading| (reading.at, reading.api_key_id));
     Ok(readings)
-}
-
-/// The last balance read for `key_id` before `at`.
-pub fn reading_before(
-    conn: &Connection,
-    key_id: KeyId,
-    at: i64,
-) -> Result<Option<BalanceReading>, DbError> {
-    Ok(conn
-        .query_row(
-            "SELECT api_key_id, started_at, balance_total, balance_available, balance_frozen
-             FROM queries WHERE api_key_id = ?1 AND started_at < ?2
-               AND balance_available IS NOT NULL
-             ORDER BY started_at DESC, id DESC LIMIT 1",
-            params![key_id, at],
-            reading_from_row,
-        )
-        .optional()?)
 }

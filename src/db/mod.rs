@@ -4,6 +4,7 @@
 pub mod access_tokens;
 pub mod alert_rules;
 pub mod api_keys;
+pub mod balance_rises;
 pub mod channels;
 pub mod deliveries;
 pub mod history;
@@ -55,6 +56,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/0004_points.sql")),
         M::up(include_str!("../../migrations/0005_monitoring.sql")),
         M::up(include_str!("../../migrations/0006_history_indexes.sql")),
+        M::up(include_str!("../../migrations/0007_balance_rises.sql")),
     ])
 }
 

@@ -138,6 +138,9 @@ pub fn insert_run(conn: &mut Connection, run: &NewRun<'_>) -> Result<RunId, DbEr
             }
         }
     }
+    if let (Some(key_id), Some(total)) = (run.api_key_id, balance.total) {
+        super::balance_rises::record(&tx, key_id, total, run.started_at)?;
+    }
     tx.commit()?;
     Ok(query_id)
 }

@@ -2,35 +2,51 @@
 //! logging in to the website, valid 24 hours. API use does not claim it; a tool can only
 //! remind. The stored balances tell whether today's grant likely arrived.
 
-/// Whether the balances read since 00:00 Beijing time show no rise: today's grant is then
-/// likely not claimed yet. `baseline` is the last balance read before midnight; `today` the
-/// balances read since, oldest first (total points: available plus frozen). `None` when there
-/// is no reading today to judge by.
-pub fn grant_likely_unclaimed(baseline: Option<f64>, today: &[f64]) -> Option<bool> {
-    let (&first, rest) = today.split_first()?;
-    // Without yesterday's last reading, only a rise within today shows a grant.
-    let mut previous = baseline.unwrap_or(first);
-    let mut rose = baseline.is_some_and(|b| first > b + 1e-9);
-    for &total in rest {
-        rose |= total > previous + 1e-9;
-        previous = total;
-    }
-    Some(!rose)
+use crate::db::balance_rises::BalanceRise;
+
+/// Whether the balances read since `midnight` (00:00 Beijing time) show no rise: today's grant
+/// is then likely not claimed yet. A rise from the last reading before midnight to the first
+/// one after counts as today's. `None` when there is no reading today to judge by.
+pub fn grant_likely_unclaimed(rise: Option<BalanceRise>, midnight: i64) -> Option<bool> {
+    let rise = rise.filter(|r| r.last_read_at >= midnight)?;
+    Some(!rise.rose_at.is_some_and(|at| at >= midnight))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const MIDNIGHT: i64 = 1_000_000;
+
+    fn rise(last_read_at: i64, rose_at: Option<i64>) -> Option<BalanceRise> {
+        Some(BalanceRise {
+            last_read_at,
+            rose_at,
+        })
+    }
+
     #[test]
     fn a_rise_since_midnight_means_the_grant_came() {
         assert_eq!(
-            grant_likely_unclaimed(Some(10.0), &[210.0, 205.0]),
+            grant_likely_unclaimed(rise(MIDNIGHT + 60, Some(MIDNIGHT)), MIDNIGHT),
             Some(false)
         );
-        assert_eq!(grant_likely_unclaimed(Some(10.0), &[9.0, 8.0]), Some(true));
-        assert_eq!(grant_likely_unclaimed(None, &[9.0, 209.0]), Some(false));
-        assert_eq!(grant_likely_unclaimed(None, &[9.0, 8.5]), Some(true));
-        assert_eq!(grant_likely_unclaimed(Some(10.0), &[]), None);
+        assert_eq!(
+            grant_likely_unclaimed(rise(MIDNIGHT + 60, Some(MIDNIGHT - 1)), MIDNIGHT),
+            Some(true)
+        );
+        assert_eq!(
+            grant_likely_unclaimed(rise(MIDNIGHT + 60, None), MIDNIGHT),
+            Some(true)
+        );
+    }
+
+    #[test]
+    fn without_a_reading_today_there_is_nothing_to_judge() {
+        assert_eq!(
+            grant_likely_unclaimed(rise(MIDNIGHT - 1, None), MIDNIGHT),
+            None
+        );
+        assert_eq!(grant_likely_unclaimed(None, MIDNIGHT), None);
     }
 }

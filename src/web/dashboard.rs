@@ -18,6 +18,7 @@ use super::session::{Csrf, CurrentUser, SignedInOrNext, TokenOnlyForm};
 use super::view::{PresetOption, preset_options};
 use crate::clock;
 use crate::db::history::{self, BalanceReading, LatestResult};
+use crate::db::balance_rises::{self, BalanceRise};
 use crate::db::{Db, DbError, presets};
 use crate::i18n::Lang;
 use crate::ids::{KeyId, UserId};
@@ -100,28 +101,18 @@ pub struct DashboardPage {
 struct DashboardData {
     latest: Vec<LatestResult>,
     balances: Vec<BalanceReading>,
-    today: Vec<BalanceReading>,
-    baselines: HashMap<KeyId, f64>,
+    rises: Vec<(KeyId, BalanceRise)>,
     presets: Vec<crate::db::presets::Preset>,
 }
 
 fn read_stored(
     conn: &rusqlite::Connection,
     user_id: UserId,
-    midnight: i64,
 ) -> Result<DashboardData, DbError> {
-    let balances = history::latest_balances(conn, user_id)?;
-    let mut baselines = HashMap::new();
-    for reading in &balances {
-        if let Some(before) = history::reading_before(conn, reading.api_key_id, midnight)? {
-            baselines.insert(reading.api_key_id, before.total);
-        }
-    }
     Ok(DashboardData {
         latest: history::latest_for_user(conn, user_id)?,
-        today: history::balance_readings(conn, user_id, midnight, 500)?,
-        balances,
-        baselines,
+        balances: history::latest_balances(conn, user_id)?,
+        rises: balance_rises::for_user(conn, user_id)?,
         presets: presets::list_for_user(conn, user_id)?,
     })
 }
@@ -169,7 +160,7 @@ pub async fn dashboard(
         error: None,
     };
     let stored = match db
-        .run(move |conn| read_stored(conn, user_id, midnight))
+        .run(move |conn| read_stored(conn, user_id))
         .await
     {
         Ok(stored) => stored,
@@ -198,13 +189,11 @@ pub async fn dashboard(
         .map(|key| {
             let balance = stored.balances.iter().find(|b| b.api_key_id == key.id);
             let available = balance.map(|b| b.available);
-            let today: Vec<f64> = stored
-                .today
+            let rise = stored
+                .rises
                 .iter()
-                .filter(|r| r.api_key_id == key.id)
-                .map(|r| r.total)
-                .collect();
-            let baseline = stored.baselines.get(&key.id).copied();
+                .find(|(id, _)| *id == key.id)
+                .map(|(_, rise)| *rise);
             KeyPanel {
                 id: key.id,
                 label: key.label,
@@ -225,7 +214,7 @@ pub async fn dashboard(
                     )
                 }),
                 balance_age: balance.map(|b| Age::since(b.at, now)),
-                grant_unclaimed: grant_likely_unclaimed(baseline, &today).unwrap_or(false),
+                grant_unclaimed: grant_likely_unclaimed(rise, midnight).unwrap_or(false),
                 rows: stored
                     .latest
                     .iter()

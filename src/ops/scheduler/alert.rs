@@ -146,8 +146,8 @@ impl Scheduler {
                         condition == Condition::PointsBelow && change == Change::Started && {
                             // Real time: stored runs are stamped with it.
                             let since = clock::last_midnight(clock::now());
-                            let (baseline, today) = rule_rows::totals_since(conn, key, since)?;
-                            crate::runs::grants::grant_likely_unclaimed(baseline, &today)
+                            let rise = crate::db::balance_rises::for_key(conn, key)?;
+                            crate::runs::grants::grant_likely_unclaimed(rise, since)
                                 .unwrap_or(false)
                         };
                     let refused = match seen.key {
