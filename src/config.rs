@@ -162,7 +162,8 @@ pub struct AppConfig {
     pub allow_private_webhooks: bool,
     /// The app's public address, for links in notifications; none when unset.
     pub public_url: Option<String>,
-    /// Scheduled runs going at once (each holds its upstream calls within the global limit).
+    /// Scheduled runs going at once, and the most of the global upstream slots their calls may
+    /// hold together.
     pub scheduler_concurrency: usize,
     /// Alert, recovery and summary messages one channel may send per hour; more are logged as
     /// held back.

@@ -195,6 +195,7 @@ impl AppState {
             SharedLimits {
                 global: config.global_concurrency,
                 anonymous: config.anonymous_concurrency,
+                scheduled: config.scheduler_concurrency,
                 anonymous_per_address: config.anonymous_queries_per_address,
             },
             QueryLimits {

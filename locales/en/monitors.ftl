@@ -11,6 +11,7 @@ mon-every = { $n ->
    *[other] every { $n } minutes
 }
 mon-at = daily at { $times }
+mon-name-keys = keys { $keys }
 mon-paused = Paused
 mon-active = Running
 mon-next-run = Next run
@@ -71,14 +72,14 @@ mon-reason-key_needs_reentry = This key cannot be decrypted; enter it again on t
 mon-reason-preset_gone = The preset was deleted or is empty
 mon-reason-unavailable = The database is unavailable for now
 mon-done-monitor_added = Monitor added; its first check runs within a minute.
-mon-done-monitor_deleted = Monitor deleted.
+mon-done-monitor_deleted = Monitor “{ $name }” deleted.
 mon-done-monitor_paused = Monitor paused.
 mon-done-monitor_resumed = Monitor resumed.
 mon-done-monitor_run = Run scheduled; the result shows here shortly.
 mon-done-rule_added = Alert rule added.
-mon-done-rule_deleted = Alert rule deleted.
+mon-done-rule_deleted = Alert rule “{ $name }” deleted.
 mon-done-channel_added = Notification channel saved, encrypted.
-mon-done-channel_deleted = Notification channel deleted (with the alert rules that used it).
+mon-done-channel_deleted = Notification channel “{ $name }” deleted (with the alert rules that used it).
 mon-done-test_sent = Test message sent.
 mon-done-test_failed = The test message failed; see below and the delivery log.
 mon-done-other = Done.

@@ -97,6 +97,24 @@ pub fn delete_rule_for_user(
     )? == 1)
 }
 
+pub fn rule_for_user(
+    conn: &Connection,
+    user_id: UserId,
+    monitor_id: MonitorId,
+    rule_id: RuleId,
+) -> Result<Option<StoredRule>, DbError> {
+    Ok(conn
+        .query_row(
+            &format!(
+                "SELECT {RULE_COLUMNS} FROM alert_rules r JOIN channels c ON c.id = r.channel_id
+                 WHERE r.id = ?1 AND r.monitor_id = ?2 AND r.user_id = ?3"
+            ),
+            params![rule_id, monitor_id, user_id],
+            rule_from_row,
+        )
+        .optional()?)
+}
+
 pub fn rules_for_user(conn: &Connection, user_id: UserId) -> Result<Vec<StoredRule>, DbError> {
     let mut statement = conn.prepare_cached(&format!(
         "SELECT {RULE_COLUMNS} FROM alert_rules r JOIN channels c ON c.id = r.channel_id

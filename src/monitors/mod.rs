@@ -6,7 +6,7 @@
 pub mod rules;
 pub mod schedule;
 
-use crate::db::alert_rules::{self as rule_rows, NewRuleRow};
+use crate::db::alert_rules::{self as rule_rows, NewRuleRow, StoredRule};
 use crate::db::monitors::{self as rows, InsertRefused, NewMonitorRow};
 use crate::db::{Db, DbError, presets};
 use crate::ids::{KeyId, MonitorId, PresetId, RuleId, UserId};
@@ -284,11 +284,47 @@ pub async fn resume(db: &Db, user: UserId, id: MonitorId, now: i64) -> Result<()
     )
 }
 
-pub async fn delete(db: &Db, user: UserId, id: MonitorId) -> Result<(), MonitorError> {
-    found(
-        db.run(move |conn| rows::delete_for_user(conn, user, id))
-            .await?,
-    )
+/// One monitor as a confirmation or a notice names it: its row and the labels of its keys.
+pub struct Named {
+    pub monitor: rows::StoredMonitor,
+    pub key_labels: Vec<String>,
+}
+
+fn named_in(
+    conn: &rusqlite::Connection,
+    user: UserId,
+    id: MonitorId,
+) -> Result<Option<Named>, DbError> {
+    let Some(monitor) = rows::get_for_user(conn, user, id)? else {
+        return Ok(None);
+    };
+    let key_labels = rows::keys_of(conn, id)?
+        .into_iter()
+        .map(|k| k.label)
+        .collect();
+    Ok(Some(Named {
+        monitor,
+        key_labels,
+    }))
+}
+
+/// One of the user's monitors, for the confirmation before deleting it.
+pub async fn named(db: &Db, user: UserId, id: MonitorId) -> Result<Named, MonitorError> {
+    db.run(move |conn| named_in(conn, user, id))
+        .await?
+        .ok_or(MonitorError::NotFound)
+}
+
+/// Deletes one of the user's monitors (its rules go with it); answers what it was.
+pub async fn delete(db: &Db, user: UserId, id: MonitorId) -> Result<Named, MonitorError> {
+    db.run(move |conn| {
+        let Some(named) = named_in(conn, user, id)? else {
+            return Ok(None);
+        };
+        Ok(rows::delete_for_user(conn, user, id)?.then_some(named))
+    })
+    .await?
+    .ok_or(MonitorError::NotFound)
 }
 
 /// "Run now": one run at the scheduler's next tick, paused or not.
@@ -351,20 +387,35 @@ pub async fn add_rule(
     .await?
 }
 
+/// One of the user's rules on one of the user's monitors, for the confirmation before
+/// deleting it.
+pub async fn rule(
+    db: &Db,
+    user: UserId,
+    monitor_id: MonitorId,
+    rule_id: RuleId,
+) -> Result<StoredRule, MonitorError> {
+    db.run(move |conn| rule_rows::rule_for_user(conn, user, monitor_id, rule_id))
+        .await?
+        .ok_or(MonitorError::RuleNotFound)
+}
+
+/// Deletes one rule; answers what it was.
 pub async fn delete_rule(
     db: &Db,
     user: UserId,
     monitor_id: MonitorId,
     rule_id: RuleId,
-) -> Result<(), MonitorError> {
-    let deleted = db
-        .run(move |conn| rule_rows::delete_rule_for_user(conn, user, monitor_id, rule_id))
-        .await?;
-    if deleted {
-        Ok(())
-    } else {
-        Err(MonitorError::RuleNotFound)
-    }
+) -> Result<StoredRule, MonitorError> {
+    db.run(move |conn| {
+        let Some(rule) = rule_rows::rule_for_user(conn, user, monitor_id, rule_id)? else {
+            return Ok(None);
+        };
+        let deleted = rule_rows::delete_rule_for_user(conn, user, monitor_id, rule_id)?;
+        Ok(deleted.then_some(rule))
+    })
+    .await?
+    .ok_or(MonitorError::RuleNotFound)
 }
 
 #[cfg(test)]

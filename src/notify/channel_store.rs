@@ -23,6 +23,22 @@ pub struct ChannelSummary {
     pub needs_reentry: bool,
 }
 
+/// What a confirmation or a notice names a channel by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelName {
+    pub name: String,
+    pub kind: String,
+}
+
+impl ChannelName {
+    fn of(stored: StoredChannel) -> Self {
+        Self {
+            name: stored.name,
+            kind: stored.kind,
+        }
+    }
+}
+
 /// A channel opened for one send.
 #[derive(Debug)]
 pub struct OpenedChannel {
@@ -98,16 +114,27 @@ impl Channels {
             .await?)
     }
 
-    pub async fn delete(&self, user: UserId, id: ChannelId) -> Result<(), ChannelError> {
-        if self
-            .db
-            .run(move |conn| rows::delete_for_user(conn, user, id))
+    /// One of the user's channels by name and kind (never its secrets), for the confirmation
+    /// before deleting it.
+    pub async fn named(&self, user: UserId, id: ChannelId) -> Result<ChannelName, ChannelError> {
+        self.db
+            .run(move |conn| Ok(rows::get_for_user(conn, user, id)?.map(ChannelName::of)))
             .await?
-        {
-            Ok(())
-        } else {
-            Err(ChannelError::NotFound)
-        }
+            .ok_or(ChannelError::NotFound)
+    }
+
+    /// Deletes one of the user's channels (the rules that use it go with it); answers what it
+    /// was.
+    pub async fn delete(&self, user: UserId, id: ChannelId) -> Result<ChannelName, ChannelError> {
+        self.db
+            .run(move |conn| {
+                let Some(stored) = rows::get_for_user(conn, user, id)? else {
+                    return Ok(None);
+                };
+                Ok(rows::delete_for_user(conn, user, id)?.then(|| ChannelName::of(stored)))
+            })
+            .await?
+            .ok_or(ChannelError::NotFound)
     }
 
     /// One of the user's channels with its secrets, for one send.

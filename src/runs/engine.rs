@@ -1,6 +1,7 @@
 //! The batch engine: probe a run's models concurrently under per-query and server-wide limits
-//! and one deadline, and report every row in order. Anonymous work has its own bounded share of
-//! the server-wide slots and a per-address cap, so signed-in and scheduled runs always have room.
+//! and one deadline, and report every row in order. Anonymous work and scheduled work each have
+//! their own bounded share of the server-wide slots (anonymous work also a per-address cap), so
+//! signed-in runs always have room.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -31,6 +32,8 @@ pub struct SharedLimits {
     pub global: usize,
     /// Of those, the most anonymous work may hold at once.
     pub anonymous: usize,
+    /// Of those, the most scheduled runs may hold at once (below `global`: see `AppConfig`).
+    pub scheduled: usize,
     /// Anonymous runs going at once from one client address.
     pub anonymous_per_address: usize,
 }
@@ -54,8 +57,11 @@ impl PointsHints {
 
 /// Whose run it is, for the upstream slots it may use.
 pub enum Lane {
-    /// A signed-in user, a token holder or the scheduler: the whole server-wide limit.
+    /// A signed-in user or a token holder: the whole server-wide limit.
     Member,
+    /// The scheduler: its own share of the server-wide limit, so however many models its
+    /// probes ask for, interactive queries keep room.
+    Scheduled,
     /// Anyone else; holds one of its address's anonymous run places until the run ends.
     Anonymous(AnonymousTicket),
 }
@@ -90,6 +96,7 @@ pub struct QueryEngine {
     upstream: Upstream,
     global: Arc<Semaphore>,
     anonymous: Arc<Semaphore>,
+    scheduled: Arc<Semaphore>,
     anonymous_per_address: usize,
     active_anonymous: Arc<Mutex<HashMap<String, usize>>>,
     limits: QueryLimits,
@@ -104,6 +111,7 @@ impl QueryEngine {
             upstream,
             global: Arc::new(Semaphore::new(shared.global)),
             anonymous: Arc::new(Semaphore::new(shared.anonymous.min(shared.global))),
+            scheduled: Arc::new(Semaphore::new(shared.scheduled.min(shared.global))),
             anonymous_per_address: shared.anonymous_per_address,
             active_anonymous: Arc::default(),
             limits,
@@ -147,7 +155,7 @@ impl QueryEngine {
         token: ApiSecret,
         entries: Vec<ModelEntry>,
         hints: PointsHints,
-        anonymous: bool,
+        lane: &Lane,
     ) -> impl Stream<Item = (usize, ModelResult)> + Send + 'static {
         let deadline = tokio::time::Instant::now() + self.limits.deadline;
         let started = Instant::now();
@@ -168,7 +176,11 @@ impl QueryEngine {
         let refused = futures::stream::iter(refused);
         let upstream = self.upstream.clone();
         let global = self.global.clone();
-        let share = anonymous.then(|| self.anonymous.clone());
+        let share = match lane {
+            Lane::Member => None,
+            Lane::Anonymous(_) => Some(self.anonymous.clone()),
+            Lane::Scheduled => Some(self.scheduled.clone()),
+        };
         let token = Arc::new(token);
         let hints = Arc::new(hints);
         let probes = futures::stream::iter(valid)
@@ -177,8 +189,9 @@ impl QueryEngine {
                 let (token, hints) = (token.clone(), hints.clone());
                 async move {
                     let call = async {
-                        // Anonymous work takes its share first, so it never holds more of the
-                        // global slots than that. The semaphores are never closed.
+                        // Anonymous and scheduled work take their share first, so they never
+                        // hold more of the global slots than that. The semaphores are never
+                        // closed.
                         let _share = match &share {
                             Some(share) => share.acquire().await.ok(),
                             None => None,

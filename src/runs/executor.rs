@@ -208,9 +208,7 @@ async fn execute(
                 prices: known.iter().map(|(m, p)| (m.clone(), p.points)).collect(),
             };
             let mut slots: Vec<Option<ModelResult>> = vec![None; entries.len()];
-            let anonymous = matches!(lane, Lane::Anonymous(_));
-            let mut rows =
-                std::pin::pin!(engine.stream(site, key.clone(), entries, hints, anonymous));
+            let mut rows = std::pin::pin!(engine.stream(site, key.clone(), entries, hints, &lane));
             while let Some((index, mut result)) = rows.next().await {
                 answer_from_balance(&mut result, available.is_some());
                 result.price = known.get(&result.model).copied();

@@ -1,5 +1,6 @@
 //! `/channels`: where alerts go. Secrets are sealed on save and shown only as a hint (the host
-//! and the last four characters); "send a test" tries a channel once and logs it.
+//! and the last four characters); "send a test" tries a channel once and logs it; deleting asks
+//! first on a page that names the channel.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -9,7 +10,8 @@ use rocket::request::FlashMessage;
 use rocket::response::{Flash, Redirect};
 use rocket::{State, get, post};
 
-use super::monitoring_view::{delivery_error_text, flash_text, notice_text};
+use super::confirm::ConfirmPage;
+use super::monitoring_view::{channel_title, delivery_error_text, flash_text, notice_text};
 use super::problem::Problem;
 use super::session::{Csrf, CurrentUser, TokenOnlyForm, csrf_form};
 use super::view::Layout;
@@ -132,7 +134,7 @@ fn empty_page(user: &CurrentUser) -> ChannelsPage {
 }
 
 pub fn routes() -> Vec<rocket::Route> {
-    rocket::routes![list, create, test, delete]
+    rocket::routes![list, create, test, confirm_delete, delete]
 }
 
 #[get("/channels")]
@@ -233,6 +235,27 @@ pub async fn test(
     Ok(page)
 }
 
+/// The confirmation step: names the channel by its name and kind (never its secrets or
+/// address), posts the delete.
+#[get("/channels/<id>/delete")]
+pub async fn confirm_delete(
+    user: CurrentUser,
+    id: ChannelId,
+    channels: &State<Channels>,
+) -> Result<ConfirmPage, Status> {
+    let named = channels
+        .named(user.0.user_id, id)
+        .await
+        .map_err(|e| Problem::channel(&e).status)?;
+    Ok(ConfirmPage {
+        name: channel_title(user.0.lang, &named),
+        layout: user.layout(),
+        what: "channel",
+        action: format!("/channels/{id}/delete"),
+        back: "/channels".to_owned(),
+    })
+}
+
 #[post("/channels/<id>/delete", data = "<form>")]
 pub async fn delete(
     user: CurrentUser,
@@ -242,7 +265,10 @@ pub async fn delete(
 ) -> Result<Flash<Redirect>, Status> {
     let _ = form;
     match channels.delete(user.0.user_id, id).await {
-        Ok(()) => Ok(Flash::success(Redirect::to("/channels"), "channel_deleted")),
+        Ok(named) => Ok(Flash::success(
+            Redirect::to("/channels"),
+            format!("channel_deleted:{}", channel_title(user.0.lang, &named)),
+        )),
         Err(error) => Err(Problem::channel(&error).status),
     }
 }

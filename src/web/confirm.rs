@@ -1,6 +1,6 @@
-//! The confirmation step before deleting something (a key, a preset, a token, a run): a page
-//! that names the thing and posts the real form. Works without JavaScript; a GET changes
-//! nothing.
+//! The confirmation step before deleting something (a key, a preset, a token, a run, a
+//! monitor, an alert rule, a channel): a page that names the thing and posts the real form.
+//! Works without JavaScript; a GET changes nothing.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -11,7 +11,8 @@ use super::view::Layout;
 #[template(path = "confirm.html")]
 pub struct ConfirmPage {
     pub layout: Layout,
-    /// `confirm-<what>-title` / `-body` in the locale files: `key`, `preset`, `token`, `run`.
+    /// `confirm-<what>-title` / `-body` in the locale files: `key`, `preset`, `token`, `run`,
+    /// `monitor`, `rule`, `channel`.
     pub what: &'static str,
     /// The name shown in the question.
     pub name: String,

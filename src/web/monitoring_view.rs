@@ -2,9 +2,13 @@
 //! a monitor gives (all from `locales/<lang>/monitors.ftl`). Shared by the monitors, channels
 //! and deliveries pages; not a page itself.
 
-use super::view::Notice;
+use super::view::{Notice, points};
+use crate::db::alert_rules::StoredRule;
+use crate::db::monitors::StoredMonitor;
 use crate::i18n::{self, Arg, Lang};
 use crate::modelscope::ErrorCode;
+use crate::monitors::rules::Condition;
+use crate::notify::channel_store::ChannelName;
 
 /// A form error from [`super::problem::Problem::monitor`] or `::channel`.
 pub fn notice_text(lang: Lang, notice: &Notice) -> String {
@@ -45,14 +49,62 @@ pub const REASONS: &[&str] = &[
     "unavailable",
 ];
 
-/// Confirmation after a redirect on the monitoring pages.
-pub fn flash_text(lang: Lang, code: &str) -> String {
+/// Confirmation after a redirect on the monitoring pages: `code`, or `code:name` for the
+/// ones that name what they did it to.
+pub fn flash_text(lang: Lang, flash: &str) -> String {
+    let (code, name) = flash.split_once(':').unwrap_or((flash, ""));
     let id = format!("mon-done-{code}");
     if i18n::has(lang, &id) {
-        i18n::text(lang, &id)
+        i18n::text_with(lang, &id, &[("name", Arg::from(name))])
     } else {
         i18n::text(lang, "mon-done-other")
     }
+}
+
+/// A monitor as its heading on `/monitors` reads: what it checks and when.
+pub fn monitor_title(lang: Lang, monitor: &StoredMonitor) -> String {
+    let what = if monitor.kind == "probe" {
+        let preset = monitor.preset_name.as_deref().unwrap_or("");
+        i18n::text_with(lang, "mon-what-probe", &[("preset", Arg::from(preset))])
+    } else {
+        i18n::text(lang, "mon-what-check")
+    };
+    let when = match (monitor.every_minutes, monitor.at_times.as_deref()) {
+        (Some(n), _) => i18n::text_with(lang, "mon-every", &[("n", Arg::from(n))]),
+        (None, Some(times)) => i18n::text_with(lang, "mon-at", &[("times", Arg::from(times))]),
+        (None, None) => String::new(),
+    };
+    format!("{what} · {when}")
+}
+
+/// A rule as its line on `/monitors` reads: the condition, then the channel it goes to.
+pub fn rule_summary(lang: Lang, rule: &StoredRule) -> String {
+    let threshold = || Arg::from(rule.threshold.map(points).unwrap_or_default());
+    let model = rule.model.as_deref().unwrap_or("");
+    let condition = match Condition::parse(&rule.condition) {
+        Some(Condition::PointsBelow) => {
+            i18n::text_with(lang, "rule-points-below", &[("threshold", threshold())])
+        }
+        Some(Condition::CallsBelow) => {
+            let words = i18n::text_with(lang, "rule-calls-below", &[("threshold", threshold())]);
+            format!("{words} {model}")
+        }
+        Some(Condition::DailySummary) => {
+            let time = rule.at_time.as_deref().unwrap_or("");
+            i18n::text_with(lang, "rule-summary-at", &[("time", Arg::from(time))])
+        }
+        Some(Condition::ModelGone) => {
+            format!("{} {model}", i18n::text(lang, "cond-model_gone"))
+        }
+        Some(Condition::KeyInvalid) | None => i18n::text(lang, "cond-key_invalid"),
+    };
+    format!("{} → {}", condition.trim_end(), rule.channel_name)
+}
+
+/// A channel by its name and its kind in words (never its secrets or address).
+pub fn channel_title(lang: Lang, channel: &ChannelName) -> String {
+    let kind = i18n::text(lang, &format!("kind-{}", channel.kind));
+    format!("{} ({kind})", channel.name)
 }
 
 /// Flash codes the monitoring pages set.

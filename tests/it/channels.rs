@@ -587,7 +587,8 @@ async fn channel_secrets_stay_in_the_vault() {
     let _ = points;
 
     let mut seen = Vec::new();
-    for page in ["/channels", "/monitors", "/monitors/deliveries"] {
+    let confirm = format!("/channels/{id}/delete");
+    for page in ["/channels", "/monitors", "/monitors/deliveries", &confirm] {
         let body = alice.get(page).await.body;
         seen.extend_from_slice(body.as_bytes());
     }
@@ -765,4 +766,113 @@ async fn bad_channels_are_refused_with_words_and_nothing_echoes_a_secret() {
         )
         .await
         .assert_status(Status::Conflict);
+}
+
+/// Issue 11, safe actions: deleting a channel asks first on a page that names it by its name and
+/// kind (never its address or secret, here canaries), changes nothing, and posts the real delete;
+/// the notice names it; the rules that sent to it go with it. Another user's id is a 404.
+#[tokio::test]
+async fn deleting_a_channel_asks_first_and_never_shows_its_secrets() {
+    let app = site().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let token = "confirmcanarytoken5566778899";
+    let secret = "SECconfirmcanary1122334455";
+    let id = add_channel(
+        &app,
+        &alice,
+        &[
+            ("kind", "dingtalk"),
+            ("name", "值班群"),
+            (
+                "url",
+                &format!("http://127.0.0.1:9/robot/send?access_token={token}"),
+            ),
+            ("secret", secret),
+        ],
+    )
+    .await;
+    let key = alice.add_key("main", KEY).await;
+    alice
+        .submit(
+            "/monitors",
+            &[("key_id", &key.to_string()), ("every_minutes", "60")],
+        )
+        .await
+        .assert_redirect_to("/monitors");
+    let monitor = newest_monitor(&app.db(), alice.id);
+    alice
+        .submit(
+            &format!("/monitors/{monitor}/rules"),
+            &[
+                ("condition", "key_invalid"),
+                ("channel_id", &id.to_string()),
+            ],
+        )
+        .await
+        .assert_redirect_to("/monitors");
+    let count = |sql: &str| -> i64 { app.db().query_row(sql, [], |r| r.get(0)).unwrap() };
+    let stored = || {
+        (
+            count("SELECT count(*) FROM channels"),
+            count("SELECT count(*) FROM alert_rules"),
+        )
+    };
+
+    let list = alice.get("/channels").await.body;
+    assert!(
+        list.contains(&format!("href=\"/channels/{id}/delete\"")),
+        "{list}"
+    );
+    assert!(!list.contains(&format!("action=\"/channels/{id}/delete\"")));
+
+    let path = format!("/channels/{id}/delete");
+    let asked = alice.get(&path).await;
+    asked.assert_status(Status::Ok);
+    let text = asked.text();
+    assert!(
+        text.contains("删除通知渠道？") && text.contains("值班群 (钉钉机器人)"),
+        "{text}"
+    );
+    assert!(asked.body.contains(&format!("action=\"{path}\"")));
+    assert!(asked.body.contains(&alice.csrf));
+    for canary in [token, secret] {
+        assert_no_trace(asked.body.as_bytes(), canary, "the confirmation page");
+    }
+    assert!(
+        !asked.body.contains("127.0.0.1"),
+        "the address: {}",
+        asked.body
+    );
+    assert_eq!(stored(), (1, 1), "opening the confirmation changed nothing");
+
+    bob.get(&path).await.assert_status(Status::NotFound);
+    bob.submit(&path, &[]).await.assert_status(Status::NotFound);
+    alice
+        .get("/channels/999999/delete")
+        .await
+        .assert_status(Status::NotFound);
+    alice
+        .get("/channels/abc/delete")
+        .await
+        .assert_client_error();
+    assert_eq!(stored(), (1, 1));
+
+    alice
+        .submit(&path, &[])
+        .await
+        .assert_redirect_to("/channels");
+    let after = alice.get("/channels").await;
+    assert!(
+        after
+            .text()
+            .contains("通知渠道「值班群 (钉钉机器人)」已删除"),
+        "{}",
+        after.text()
+    );
+    for canary in [token, secret] {
+        assert_no_trace(after.body.as_bytes(), canary, "the page after deleting");
+    }
+    assert_eq!(stored(), (0, 0), "the channel and the rule that used it");
+    alice.get(&path).await.assert_status(Status::NotFound);
 }

@@ -22,7 +22,8 @@ use crate::harness::http::{
 };
 use crate::harness::secrets::{OTHER_KEY, assert_no_trace};
 use crate::harness::upstream::{
-    MODEL_A, QUOTA_A, any_chat, balance, balance_body, chat, mount_balance, mount_ok, ok_with_quota,
+    MODEL_A, QUOTA_A, any_chat, balance, balance_body, calls_mentioning, chat, mount_balance,
+    mount_ok, ok_with_quota,
 };
 use crate::harness::users::{
     add_key, history_id_of_redirect, keys, login, login_with, logout, session_cookie, signed_up,
@@ -1216,15 +1217,7 @@ async fn anonymous_queries_cannot_starve_signed_in_ones() {
             anonymous.push(tokio::spawn(request));
         }
     }
-    let hanging_calls = || async {
-        app.upstream
-            .received_requests()
-            .await
-            .unwrap_or_default()
-            .iter()
-            .filter(|r| String::from_utf8_lossy(&r.body).contains("hang/model-"))
-            .count()
-    };
+    let hanging_calls = || calls_mentioning(&app.upstream, "hang/model-");
     let deadline = Instant::now() + Duration::from_secs(10);
     while hanging_calls().await < 4 {
         assert!(

@@ -37,6 +37,41 @@ async fn balance_monitor(app: &TestApp, user: &User, key: i64, every: &str) -> i
     newest_monitor(&app.db(), user.id)
 }
 
+/// A webhook channel `name` (to a closed port) and a "points below 20" rule on `monitor` that
+/// sends to it: answers the channel and the rule.
+async fn hook_and_rule(app: &TestApp, user: &User, monitor: i64, name: &str) -> (i64, i64) {
+    user.submit(
+        "/channels",
+        &[
+            ("kind", "webhook"),
+            ("name", name),
+            ("url", "http://127.0.0.1:9/hook"),
+        ],
+    )
+    .await
+    .assert_redirect_to("/channels");
+    let channel = newest_channel(&app.db(), user.id);
+    user.submit(
+        &format!("/monitors/{monitor}/rules"),
+        &[
+            ("condition", "points_below"),
+            ("threshold", "20"),
+            ("channel_id", &channel.to_string()),
+        ],
+    )
+    .await
+    .assert_redirect_to("/monitors");
+    let rule = app
+        .db()
+        .query_row(
+            "SELECT max(id) FROM alert_rules WHERE monitor_id = ?1",
+            [monitor],
+            |r| r.get(0),
+        )
+        .unwrap();
+    (channel, rule)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_free_check_runs_on_its_schedule_and_fills_the_dashboard() {
     let app = site().await;
@@ -330,33 +365,7 @@ async fn users_cannot_see_or_touch_each_others_monitors_rules_or_channels() {
     let alice_key = alice.add_key("alice key", KEY).await;
     let bob_key = bob.add_key("bob key", KEY_2).await;
     let monitor = balance_monitor(&app, &alice, alice_key, "60").await;
-    alice
-        .submit(
-            "/channels",
-            &[
-                ("kind", "webhook"),
-                ("name", "alice hook"),
-                ("url", "http://127.0.0.1:9/hook"),
-            ],
-        )
-        .await
-        .assert_redirect_to("/channels");
-    let channel = newest_channel(&app.db(), alice.id);
-    alice
-        .submit(
-            &format!("/monitors/{monitor}/rules"),
-            &[
-                ("condition", "points_below"),
-                ("threshold", "20"),
-                ("channel_id", &channel.to_string()),
-            ],
-        )
-        .await
-        .assert_redirect_to("/monitors");
-    let rule: i64 = app
-        .db()
-        .query_row("SELECT id FROM alert_rules", [], |r| r.get(0))
-        .unwrap();
+    let (channel, rule) = hook_and_rule(&app, &alice, monitor, "alice hook").await;
     let bob_monitor = balance_monitor(&app, &bob, bob_key, "60").await;
     bob.submit(
         "/channels",
@@ -403,6 +412,15 @@ async fn users_cannot_see_or_touch_each_others_monitors_rules_or_channels() {
         format!("/channels/{c}/delete"),
     ] {
         bob.submit(&path, &[]).await.assert_status(Status::NotFound);
+    }
+    // The confirmation pages too: they would name alice's monitor, rule or channel.
+    for path in [
+        format!("/monitors/{m}/delete"),
+        format!("/monitors/{m}/rules/{r}/delete"),
+        format!("/monitors/{bob_monitor}/rules/{r}/delete"),
+        format!("/channels/{c}/delete"),
+    ] {
+        bob.get(&path).await.assert_status(Status::NotFound);
     }
     bob.submit(
         &format!("/monitors/{m}/rules"),
@@ -461,4 +479,142 @@ async fn a_deleted_account_stops_its_monitors() {
             .unwrap()
     })
     .await;
+}
+
+fn count(app: &TestApp, sql: &str) -> i64 {
+    app.db().query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+/// Issue 11, safe actions: the list links to a confirmation page (a GET that changes nothing)
+/// that names the monitor or the rule and posts the real delete with the CSRF token; the
+/// notice after it names what went. Another user's or a missing id is a 404. In both languages.
+#[tokio::test]
+async fn deleting_a_monitor_or_a_rule_asks_first_on_a_page_that_names_it() {
+    let app = site().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let key = alice.add_key("主账号", KEY).await;
+    let spare = alice.add_key("备用", KEY_2).await;
+    alice
+        .submit(
+            "/monitors",
+            &[
+                ("key_id", &key.to_string()),
+                ("key_id", &spare.to_string()),
+                ("every_minutes", "60"),
+            ],
+        )
+        .await
+        .assert_redirect_to("/monitors");
+    let m = newest_monitor(&app.db(), alice.id);
+    let (_, r) = hook_and_rule(&app, &alice, m, "alice hook").await;
+    let monitors = "SELECT count(*) FROM monitors";
+    let rules = "SELECT count(*) FROM alert_rules";
+
+    // The list links to the confirmations; it has no one-click delete form any more.
+    let list = alice.get("/monitors").await.body;
+    for href in [
+        format!("href=\"/monitors/{m}/delete\""),
+        format!("href=\"/monitors/{m}/rules/{r}/delete\""),
+    ] {
+        assert!(list.contains(&href), "missing {href}: {list}");
+    }
+    assert!(!list.contains(&format!("action=\"/monitors/{m}/delete\"")));
+    assert!(!list.contains(&format!("action=\"/monitors/{m}/rules/{r}/delete\"")));
+
+    let asked = alice.get(&format!("/monitors/{m}/delete")).await;
+    asked.assert_status(Status::Ok);
+    let text = asked.text();
+    for words in [
+        "删除监控？",
+        "余额检查（免费）",
+        "每 60 分钟",
+        "主账号",
+        "备用",
+    ] {
+        assert!(text.contains(words), "missing {words}: {text}");
+    }
+    assert!(
+        asked
+            .body
+            .contains(&format!("action=\"/monitors/{m}/delete\""))
+    );
+    assert!(asked.body.contains(&alice.csrf), "{}", asked.body);
+    assert!(
+        asked
+            .body
+            .contains(&format!("href=\"/monitors#monitor-{m}\""))
+    );
+
+    let rule_path = format!("/monitors/{m}/rules/{r}/delete");
+    let asked = alice.get(&rule_path).await;
+    asked.assert_status(Status::Ok);
+    let text = asked.text();
+    assert!(
+        text.contains("删除告警规则？") && text.contains("可用魔粒低于 20 → alice hook"),
+        "{text}"
+    );
+    assert!(asked.body.contains(&format!("action=\"{rule_path}\"")));
+    assert!(asked.body.contains(&alice.csrf));
+    // Opening the confirmations changed nothing.
+    assert_eq!((count(&app, monitors), count(&app, rules)), (1, 1));
+
+    // Another user's ids, a missing id, a rule under another monitor: not found.
+    let bob_key = bob.add_key("bob key", KEY).await;
+    let bob_monitor = balance_monitor(&app, &bob, bob_key, "60").await;
+    for path in [
+        format!("/monitors/{m}/delete"),
+        rule_path.clone(),
+        format!("/monitors/{bob_monitor}/rules/{r}/delete"),
+    ] {
+        bob.get(&path).await.assert_status(Status::NotFound);
+    }
+    for path in ["/monitors/abc/delete", "/monitors/1/rules/-x/delete"] {
+        alice.get(path).await.assert_client_error();
+    }
+    for path in [
+        "/monitors/999999/delete".to_owned(),
+        format!("/monitors/{m}/rules/999999/delete"),
+        format!("/monitors/{bob_monitor}/rules/{r}/delete"),
+    ] {
+        alice.get(&path).await.assert_status(Status::NotFound);
+    }
+
+    // The confirmed posts delete, and the notice names what went.
+    alice
+        .submit(&rule_path, &[])
+        .await
+        .assert_redirect_to("/monitors");
+    let after = alice.get("/monitors").await.text();
+    assert!(
+        after.contains("告警规则「可用魔粒低于 20 → alice hook」已删除"),
+        "{after}"
+    );
+    assert_eq!((count(&app, monitors), count(&app, rules)), (2, 0));
+    alice.get(&rule_path).await.assert_status(Status::NotFound);
+
+    // In English too.
+    alice
+        .submit("/lang", &[("lang", "en"), ("next", "/monitors")])
+        .await;
+    let asked = alice.get(&format!("/monitors/{m}/delete")).await.text();
+    assert!(
+        asked.contains("Delete this monitor?")
+            && asked.contains("Balance check (free) · every 60 minutes · keys"),
+        "{asked}"
+    );
+    alice
+        .submit(&format!("/monitors/{m}/delete"), &[])
+        .await
+        .assert_redirect_to("/monitors");
+    let after = alice.get("/monitors").await.text();
+    assert!(
+        after.contains("Monitor “Balance check (free) · every 60 minutes” deleted."),
+        "{after}"
+    );
+    assert_eq!(count(&app, monitors), 1, "bob's monitor stays");
+    alice
+        .get(&format!("/monitors/{m}/delete"))
+        .await
+        .assert_status(Status::NotFound);
 }

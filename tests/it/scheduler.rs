@@ -16,7 +16,8 @@ use crate::harness::monitoring::{
     deliveries, mount_points, newest_channel, newest_monitor, schedule_runs, stays, wait_for_count,
 };
 use crate::harness::upstream::{
-    MODEL_A, MODEL_B, QUOTA_A, chat, error_body, mount_balance, ok_with_quota,
+    MODEL_A, MODEL_B, QUOTA_A, any_chat, calls_mentioning, chat, error_body, mount_balance,
+    ok_with_quota,
 };
 use crate::harness::users::{add_key, signed_up};
 use crate::harness::{TestApp, User};
@@ -571,5 +572,104 @@ async fn scheduled_runs_and_alert_deliveries_are_counted_in_the_metrics() {
     assert!(
         after.contains("msb_scheduler_lag_seconds"),
         "no lag histogram:\n{after}"
+    );
+}
+
+/// Interactive first: while scheduled probes hang upstream, a signed-in query still answers at
+/// once. The limits are small (4 global upstream slots, 2 for scheduled work); three probe
+/// monitors are due at once, each on a preset of six models that hang for 25 s, so scheduled
+/// work alone would take every slot if nothing held it to its share. The scheduled calls reach
+/// the double and stop at the share; then a query of a healthy model must answer well before
+/// the hang ends.
+///
+/// Checked that it fails when it should: before scheduled work had its own share of the slots
+/// (`Lane::Scheduled`), one scheduled probe of six models took all four slots and the query
+/// waited for the hang, even with `scheduler_concurrency = 2`; and with the share but
+/// `scheduler_concurrency = global_concurrency = 4` (the config check relaxed locally for the
+/// experiment, not committed) it fails the same way, "4 calls hanging".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_scheduler_does_not_starve_a_signed_in_query() {
+    const HANG: Duration = Duration::from_secs(25);
+    let app = TestApp::configured(|c| {
+        c.merge(("global_concurrency", 4))
+            .merge(("scheduler_concurrency", 2))
+            .merge(("anonymous_concurrency", 2))
+    })
+    .await;
+    mount_balance(&app.upstream).await;
+    chat(MODEL_A)
+        .respond_with(ok_with_quota(QUOTA_A))
+        .mount(&app.upstream)
+        .await;
+    // Every other model hangs (a lower priority than MODEL_A's answer).
+    any_chat()
+        .respond_with(ok_with_quota(QUOTA_A).set_delay(HANG))
+        .with_priority(10)
+        .mount(&app.upstream)
+        .await;
+    let alice = app.user("alice").await;
+    let key = alice.add_key("main", KEY).await.to_string();
+    let hanging: Vec<String> = (0..6).map(|i| format!("hang/model-{i}")).collect();
+    let hanging: Vec<&str> = hanging.iter().map(String::as_str).collect();
+    let preset = alice.add_preset("hanging", &hanging).await.to_string();
+    for _ in 0..3 {
+        alice
+            .submit(
+                "/monitors",
+                &[
+                    ("key_id", &key),
+                    ("check", "probe"),
+                    ("preset_id", &preset),
+                    ("every_minutes", "60"),
+                    ("daily_cost_cap", "1000"),
+                ],
+            )
+            .await
+            .assert_redirect_to("/monitors");
+        let monitor = newest_monitor(&app.db(), alice.id);
+        alice
+            .submit(&format!("/monitors/{monitor}/run"), &[])
+            .await
+            .assert_redirect_to("/monitors");
+    }
+    let hanging_calls = || calls_mentioning(&app.upstream, "hang/model-");
+    let began = std::time::Instant::now();
+    while hanging_calls().await < 2 {
+        assert!(
+            began.elapsed() < Duration::from_secs(15),
+            "the scheduled probes never reached upstream"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let held = hanging_calls().await;
+
+    let started = std::time::Instant::now();
+    let answer = tokio::time::timeout(
+        HANG - Duration::from_secs(5),
+        alice.submit("/query", &[("key_id", &key), ("models", MODEL_A)]),
+    )
+    .await;
+    let took = started.elapsed();
+    let answer = answer.unwrap_or_else(|_| {
+        panic!("the signed-in query waited for the scheduled probes ({held} calls hanging)")
+    });
+    let run = crate::harness::users::history_id_of_redirect(&answer);
+    let status: Option<i64> = app
+        .db()
+        .query_row(
+            "SELECT status FROM query_results WHERE query_id = ?1",
+            [run],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(status, Some(200), "the healthy model answered");
+    assert!(
+        took < Duration::from_secs(5),
+        "the signed-in query took {took:?} while {held} scheduled calls hung"
+    );
+    assert_eq!(
+        held, 2,
+        "scheduled work holds only its share of the upstream slots"
     );
 }

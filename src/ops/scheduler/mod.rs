@@ -8,9 +8,10 @@
 //!   (so two servers on one database cannot both take it) and renews it while it goes.
 //! - **Deleted things stop.** A run re-reads its monitor and opens each key through the
 //!   planner: a deleted monitor, key or user simply is not there any more.
-//! - **Interactive first.** At most `scheduler_concurrency` scheduled runs go at once and
-//!   scheduled probes one at a time, so scheduled work holds a bounded share of the global
-//!   upstream limit (`global_concurrency`) and interactive queries always find room.
+//! - **Interactive first.** At most `scheduler_concurrency` scheduled runs go at once,
+//!   scheduled probes one at a time, and their upstream calls hold at most
+//!   `scheduler_concurrency` of the global slots (`global_concurrency`, always more) however
+//!   many models a preset has, so interactive queries always find room.
 //! - **Time is injected** ([`crate::clock::Clock`]): tests move a manual clock instead of
 //!   sleeping.
 

@@ -208,7 +208,7 @@ impl Scheduler {
                 source: Source::Schedule,
                 user: Some(user),
                 keep: true,
-                lane: Lane::Member,
+                lane: Lane::Scheduled,
             },
         )
         .await;

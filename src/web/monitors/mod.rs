@@ -1,5 +1,5 @@
 //! `/monitors`: scheduled checks of saved keys, their alert rules, run now, pause, resume and
-//! delete. `deliveries` is the delivery log (`GET /monitors/deliveries`).
+//! delete (a monitor or a rule is deleted after a confirmation page that names it). `deliveries` is the delivery log (`GET /monitors/deliveries`).
 
 pub mod deliveries;
 
@@ -9,10 +9,12 @@ use rocket::request::FlashMessage;
 use rocket::response::{Flash, Redirect};
 use rocket::{State, get, post};
 
-use super::monitoring_view::{flash_text, notice_text};
+use super::confirm::ConfirmPage;
+use super::monitoring_view::{flash_text, monitor_title, notice_text, rule_summary};
 use super::problem::Problem;
 use super::session::{Csrf, CurrentUser, TokenOnlyForm, csrf_form};
 use crate::db::Db;
+use crate::i18n::{self, Arg, Lang};
 use crate::ids::{MonitorId, RuleId};
 use crate::keyring::Keyring;
 use crate::monitors::rules::RuleAsk;
@@ -54,8 +56,10 @@ pub fn routes() -> Vec<rocket::Route> {
         run_now,
         pause,
         resume,
+        confirm_delete,
         delete,
         add_rule,
+        confirm_delete_rule,
         delete_rule,
         deliveries::list
     ]
@@ -160,6 +164,32 @@ pub async fn resume(
     )
 }
 
+/// A monitor by what it checks, when, and its keys' labels.
+fn monitor_name(lang: Lang, named: &monitors::Named) -> String {
+    let keys = named.key_labels.join(", ");
+    let keys = i18n::text_with(lang, "mon-name-keys", &[("keys", Arg::from(keys))]);
+    format!("{} · {keys}", monitor_title(lang, &named.monitor))
+}
+
+/// The confirmation step: names the monitor, posts the delete.
+#[get("/monitors/<id>/delete")]
+pub async fn confirm_delete(
+    user: CurrentUser,
+    id: MonitorId,
+    db: &State<Db>,
+) -> Result<ConfirmPage, Status> {
+    let named = monitors::named(db, user.0.user_id, id)
+        .await
+        .map_err(|error| Problem::monitor(&error).status)?;
+    Ok(ConfirmPage {
+        name: monitor_name(user.0.lang, &named),
+        layout: user.layout(),
+        what: "monitor",
+        action: format!("/monitors/{id}/delete"),
+        back: format!("/monitors#monitor-{id}"),
+    })
+}
+
 #[post("/monitors/<id>/delete", data = "<form>")]
 pub async fn delete(
     user: CurrentUser,
@@ -168,10 +198,16 @@ pub async fn delete(
     db: &State<Db>,
 ) -> Result<Flash<Redirect>, Status> {
     let _ = form;
-    done(
-        monitors::delete(db, user.0.user_id, id).await,
-        "monitor_deleted",
-    )
+    match monitors::delete(db, user.0.user_id, id).await {
+        Ok(named) => Ok(Flash::success(
+            Redirect::to("/monitors"),
+            format!(
+                "monitor_deleted:{}",
+                monitor_title(user.0.lang, &named.monitor)
+            ),
+        )),
+        Err(error) => Err(Problem::monitor(&error).status),
+    }
 }
 
 #[post("/monitors/<id>/rules", data = "<form>")]
@@ -213,6 +249,26 @@ pub async fn add_rule(
     }
 }
 
+/// The confirmation step: names the rule (what it watches, where it sends), posts the delete.
+#[get("/monitors/<id>/rules/<rule_id>/delete")]
+pub async fn confirm_delete_rule(
+    user: CurrentUser,
+    id: MonitorId,
+    rule_id: RuleId,
+    db: &State<Db>,
+) -> Result<ConfirmPage, Status> {
+    let rule = monitors::rule(db, user.0.user_id, id, rule_id)
+        .await
+        .map_err(|error| Problem::monitor(&error).status)?;
+    Ok(ConfirmPage {
+        name: rule_summary(user.0.lang, &rule),
+        layout: user.layout(),
+        what: "rule",
+        action: format!("/monitors/{id}/rules/{rule_id}/delete"),
+        back: format!("/monitors#rule-{rule_id}"),
+    })
+}
+
 #[post("/monitors/<id>/rules/<rule_id>/delete", data = "<form>")]
 pub async fn delete_rule(
     user: CurrentUser,
@@ -222,8 +278,11 @@ pub async fn delete_rule(
     db: &State<Db>,
 ) -> Result<Flash<Redirect>, Status> {
     let _ = form;
-    done(
-        monitors::delete_rule(db, user.0.user_id, id, rule_id).await,
-        "rule_deleted",
-    )
+    match monitors::delete_rule(db, user.0.user_id, id, rule_id).await {
+        Ok(rule) => Ok(Flash::success(
+            Redirect::to("/monitors"),
+            format!("rule_deleted:{}", rule_summary(user.0.lang, &rule)),
+        )),
+        Err(error) => Err(Problem::monitor(&error).status),
+    }
 }

@@ -1,6 +1,9 @@
 //! Monitoring as a user sets it up with plain forms: sign up, save a key, add a webhook
 //! channel, add a monitor and an alert rule on it, send the channel a test, and find that test
-//! (sent) in the delivery log; the receiver got it signed.
+//! (sent) in the delivery log; the receiver got it signed. Then it is taken down through the
+//! confirmation pages: at the desktop width each delete link asks and "cancel" keeps the thing;
+//! at the phone width each is confirmed, the notice names it and it is gone. Every confirmation
+//! page passes the tour's layout checks at its width.
 
 use std::ops::Deref;
 
@@ -9,6 +12,7 @@ use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+use super::tour::{DESKTOP, LAYOUT_JS, PHONE, Width};
 use super::{Context, Driver, STEP_TIMEOUT, Speaks, Step, Tab, require_browser};
 use crate::harness::upstream::mount_balance;
 use crate::harness::{PASSWORD, TestApp};
@@ -45,6 +49,45 @@ async fn a_user_sets_up_an_alert_and_sees_the_test_message_in_the_log() {
     assert_eq!(body["event"], "test");
     assert!(received[0].headers.get("x-signature").is_some());
 }
+
+/// Something the flow deletes: where it is listed, its row there, its delete link, and words
+/// its confirmation page and the notice after it name it by.
+struct Thing {
+    what: &'static str,
+    list: &'static str,
+    row: &'static str,
+    link: &'static str,
+    name: &'static str,
+    also: &'static str,
+}
+
+/// In this order: the rule, then its monitor, then the channel.
+const THINGS: [Thing; 3] = [
+    Thing {
+        what: "rule",
+        list: "/monitors",
+        row: "ul.rules li",
+        link: "ul.rules li a[href$='/delete']",
+        name: "可用魔粒低于 20",
+        also: "我的 Webhook",
+    },
+    Thing {
+        what: "monitor",
+        list: "/monitors",
+        row: "section.monitor",
+        link: "section.monitor .actions a[href$='/delete']",
+        name: "余额检查（免费） · 每 5 分钟",
+        also: "主账号",
+    },
+    Thing {
+        what: "channel",
+        list: "/channels",
+        row: "table.channels-table tbody tr",
+        link: "table.channels-table a[href$='/delete']",
+        name: "我的 Webhook",
+        also: "Webhook)",
+    },
+];
 
 struct Flow {
     tab: Tab,
@@ -155,7 +198,85 @@ impl Flow {
         if source.contains(HOOK_SECRET) || source.contains(KEY) {
             return Err("a secret is in the page".into());
         }
+
+        self.begin("ask, then cancel");
+        self.set_width(DESKTOP).await?;
+        for thing in &THINGS {
+            self.ask_to_delete(thing, DESKTOP).await?;
+            self.click("main form a[href]").await?;
+            self.wait_for_elements(thing.list, thing.row, 1).await?;
+        }
+        self.begin("confirm on a phone");
+        self.set_width(PHONE).await?;
+        for thing in &THINGS {
+            self.ask_to_delete(thing, PHONE).await?;
+            self.click("main form button[type=submit]").await?;
+            self.wait_for_elements(thing.list, ".flash", 1).await?;
+            let flash = self.text(".flash").await?;
+            ensure!(
+                flash.contains(thing.name),
+                "the notice does not name the {}: {flash:?}",
+                thing.what
+            );
+            ensure!(
+                self.text(thing.row).await?.is_empty(),
+                "the deleted {} is still listed",
+                thing.what
+            );
+        }
         Ok(())
+    }
+
+    /// From its list, follows the thing's delete link to the confirmation page, which names
+    /// it, posts the delete with the CSRF token, and fits `width`.
+    async fn ask_to_delete(&self, thing: &Thing, width: Width) -> Step<()> {
+        self.goto(thing.list).await?;
+        self.click(thing.link).await?;
+        self.wait_for_elements_matching("main form[method=post] button.danger")
+            .await?;
+        let asked = self.text("main").await?;
+        ensure!(
+            asked.contains(thing.name) && asked.contains(thing.also),
+            "the confirmation for the {} reads {asked:?}",
+            thing.what
+        );
+        let action: String = self
+            .js(
+                "return document.querySelector('main form[method=post]').getAttribute('action');",
+                vec![],
+            )
+            .await?;
+        ensure!(
+            action == self.path().await?,
+            "the confirmation at {} posts to {action}",
+            self.path().await?
+        );
+        let csrf: usize = self
+            .js(
+                "return document.querySelectorAll('main form input[name=csrf_token][value]').length;",
+                vec![],
+            )
+            .await?;
+        ensure!(csrf == 1, "the confirmation form has no CSRF token");
+        let problems: Vec<String> = self.js(LAYOUT_JS, vec![json!(false), json!(false)]).await?;
+        ensure!(
+            problems.is_empty(),
+            "the {} confirmation at {} px:\n  {}",
+            thing.what,
+            width.width,
+            problems.join("\n  ")
+        );
+        ensure!(
+            !self.source().await?.contains(HOOK_SECRET),
+            "a secret is in the confirmation page"
+        );
+        Ok(())
+    }
+
+    /// Waits for `selector` on whatever page the last click led to.
+    async fn wait_for_elements_matching(&self, selector: &str) -> Step<()> {
+        let path = self.path().await?;
+        self.wait_for_elements(&path, selector, 1).await
     }
 
     /// The text of the first match of `selector`, spaces folded; empty when none matches.

@@ -2,7 +2,8 @@
 //! and a few in dark mode. One chromedriver; one browser (its own profile and cookies) per
 //! language, signed out first (quick query, sign-in pages), then signed up, walking through
 //! keys, presets, a streamed query, the dashboard, history, both trends, the account, the
-//! one-time token page, the monitoring pages (channels, monitors, the delivery log), both delete confirmations and the 404 page.
+//! one-time token page, the monitoring pages (channels, monitors, the delivery log), the delete
+//! confirmations of a preset, a key and a monitor, and the 404 page.
 //!
 //! On every page, at both widths ([`LAYOUT_JS`]): nothing scrolls sideways (the page or a box in
 //! it), no text breaks into one or two characters a line, no button, badge, date or label wraps,
@@ -53,25 +54,48 @@ const MODELS: [(&str, [i64; 4], u64); 3] = [
 const RUN_TIMEOUT: Duration = Duration::from_secs(20);
 
 #[derive(Clone, Copy, Debug)]
-struct Width {
-    name: &'static str,
-    width: u32,
-    height: u32,
-    mobile: bool,
+pub(super) struct Width {
+    pub(super) name: &'static str,
+    pub(super) width: u32,
+    pub(super) height: u32,
+    pub(super) mobile: bool,
 }
 
-const DESKTOP: Width = Width {
+pub(super) const DESKTOP: Width = Width {
     name: "desktop",
     width: 1280,
     height: 900,
     mobile: false,
 };
-const PHONE: Width = Width {
+pub(super) const PHONE: Width = Width {
     name: "phone",
     width: 390,
     height: 844,
     mobile: true,
 };
+
+impl Tab {
+    /// Emulates a device of `width` (and checks the page sees it).
+    pub(super) async fn set_width(&self, width: Width) -> Step<()> {
+        self.cdp(
+            "Emulation.setDeviceMetricsOverride",
+            json!({
+                "width": width.width,
+                "height": width.height,
+                "deviceScaleFactor": 1,
+                "mobile": width.mobile,
+            }),
+        )
+        .await?;
+        let seen: u32 = self.js("return window.innerWidth;", vec![]).await?;
+        ensure!(
+            seen == width.width,
+            "the page is {seen} px wide, not {} px",
+            width.width
+        );
+        Ok(())
+    }
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_page_fits_a_desktop_and_a_phone_in_both_languages() {
@@ -134,7 +158,7 @@ async fn mount_upstream(server: &MockServer) {
 
 /// Answers a list of problems (empty: all is well). Arguments: whether the page is meant to be
 /// English, whether dark mode is emulated.
-const LAYOUT_JS: &str = r##"
+pub(super) const LAYOUT_JS: &str = r##"
 const [english, dark] = arguments;
 const problems = [];
 const name = (el) => {
@@ -386,6 +410,18 @@ impl Tour<'_> {
         self.check_page("preset-delete").await?;
         self.goto(&format!("/keys/{key_id}/delete")).await?;
         self.check_page("key-delete").await?;
+        // The monitor's, reached from its delete link (a monitor is named by what it checks,
+        // when, and its keys: the longest name a confirmation shows).
+        self.goto("/monitors").await?;
+        let monitor_delete: String = self
+            .js(
+                "return document.querySelector(\"section.monitor a[href$='/delete']\")\
+                 .getAttribute('href');",
+                vec![],
+            )
+            .await?;
+        self.goto(&monitor_delete).await?;
+        self.check_page("monitor-delete").await?;
         self.begin("not found");
         self.goto("/no-such-page").await?;
         let heading: String = self
@@ -412,26 +448,6 @@ impl Tour<'_> {
     // -- the checks -----------------------------------------------------------------------
 
     /// Emulates a screen `width` wide (a phone's also as a mobile viewport).
-    async fn set_width(&self, width: Width) -> Step<()> {
-        self.cdp(
-            "Emulation.setDeviceMetricsOverride",
-            json!({
-                "width": width.width,
-                "height": width.height,
-                "deviceScaleFactor": 1,
-                "mobile": width.mobile,
-            }),
-        )
-        .await?;
-        let seen: u32 = self.js("return window.innerWidth;", vec![]).await?;
-        ensure!(
-            seen == width.width,
-            "the page is {seen} px wide, not {} px",
-            width.width
-        );
-        Ok(())
-    }
-
     /// The layout checks at both widths, with a screenshot of each; ends at the phone width.
     /// The channels page, the monitors page empty and with a monitor on the saved key (ticked
     /// already: it is the only one), and the empty delivery log.

@@ -100,6 +100,17 @@ pub fn balance_body() -> Value {
 // Mounted mocks
 
 /// `model` answers 200 with `quota` and is called exactly `times` times.
+/// How many requests `server` has received whose body mentions `text` (a model id, say).
+pub async fn calls_mentioning(server: &MockServer, text: &str) -> usize {
+    server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| String::from_utf8_lossy(&r.body).contains(text))
+        .count()
+}
+
 pub async fn mount_ok(server: &MockServer, model: &str, quota: [i64; 4], times: u64) {
     chat(model)
         .respond_with(ok_with_quota(quota))
