@@ -104,7 +104,7 @@ pub fn rule_for_user(
     rule_id: RuleId,
 ) -> Result<Option<StoredRule>, DbError> {
     Ok(conn
-        .query_row(
+        .cached_row(
             &format!(
                 "SELECT {RULE_COLUMNS} FROM alert_rules r JOIN channels c ON c.id = r.channel_id
                  WHERE r.id = ?1 AND r.monitor_id = ?2 AND r.user_id = ?3"
