@@ -57,6 +57,9 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/0005_monitoring.sql")),
         M::up(include_str!("../../migrations/0006_history_indexes.sql")),
         M::up(include_str!("../../migrations/0007_balance_rises.sql")),
+        M::up(include_str!(
+            "../../migrations/0008_results_by_run_model.sql"
+        )),
     ])
 }
 
@@ -126,6 +129,13 @@ fn configure(conn: &mut Connection) -> rusqlite::Result<()> {
     // The history listings alone are a statement per filter shape and direction: rusqlite's
     // default of 16 cached statements had them parsed again on most requests.
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    // Plans never depend on bound values: without this, a statement with `LIMIT ?` (every
+    // history listing) was compiled again on each run, since SQLite plans around the limit's
+    // value and a new binding throws the plan away.
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )?;
     conn.execute_batch(
         "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = NORMAL;

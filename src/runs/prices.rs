@@ -15,8 +15,11 @@ use crate::modelscope::{Price, PriceSource, tier};
 pub async fn prices_for(
     db: &Db,
     user: Option<UserId>,
-    models: Vec<String>,
+    mut models: Vec<String>,
 ) -> Result<HashMap<String, Price>, DbError> {
+    // The dashboard asks for each key's models: the same model once is enough.
+    models.sort_unstable();
+    models.dedup();
     if models.is_empty() {
         return Ok(HashMap::new());
     }

@@ -46,6 +46,10 @@ struct Executed {
     /// Virtual-machine steps: the work the statement did, whatever its plan says (an `OFFSET`
     /// or an `IN (…)` list of every row of a model shows here, not in the plan).
     vm_steps: i32,
+    /// Times the statement was compiled again before it ran: a plan that depends on a bound
+    /// value (`LIMIT ?` does, unless the connection asks for stable plans) is thrown away on
+    /// every new binding, and parsing costs more than most of these queries.
+    reprepares: i32,
 }
 
 type Log = RefCell<Vec<Executed>>;
@@ -80,6 +84,7 @@ unsafe extern "C" fn on_profile(
             sorts: status(ffi::SQLITE_STMTSTATUS_SORT),
             automatic_indexes: status(ffi::SQLITE_STMTSTATUS_AUTOINDEX),
             vm_steps: status(ffi::SQLITE_STMTSTATUS_VM_STEP),
+            reprepares: status(ffi::SQLITE_STMTSTATUS_REPREPARE),
             sql,
             expanded,
         };
@@ -195,6 +200,12 @@ fn problems(conn: &Connection, case: &str, executed: &[Executed], allow: Allow) 
         }
         if e.automatic_indexes != 0 {
             wrong.push(format!("{} automatic indexes", e.automatic_indexes));
+        }
+        if e.reprepares != 0 {
+            wrong.push(format!(
+                "compiled again {} times before it ran",
+                e.reprepares
+            ));
         }
         if allow.sort.is_none() && e.sorts != 0 {
             wrong.push(format!("{} sorter runs", e.sorts));
@@ -444,6 +455,36 @@ fn the_recorder_sees_scans_and_sorts() {
             "{expected}: {found:#?}"
         );
     }
+}
+
+/// A statement whose plan depends on a bound value is compiled again on every run unless the
+/// connection asks for stable plans; the recorder sees it, and the app's connections ask.
+#[test]
+fn statements_are_not_compiled_again_for_each_binding() {
+    let limited = |c: &mut Connection| {
+        let mut statement = c
+            .prepare_cached("SELECT id FROM queries ORDER BY id LIMIT ?1")
+            .unwrap();
+        for limit in [1, 2] {
+            statement.query_map([limit], |_| Ok(())).unwrap().count();
+        }
+    };
+    let mut plain = Connection::open_in_memory().unwrap();
+    plain
+        .execute_batch("CREATE TABLE queries (id INTEGER PRIMARY KEY)")
+        .unwrap();
+    let (_, executed) = traced(&mut plain, limited);
+    assert!(executed.iter().all(|e| e.reprepares > 0), "{executed:#?}");
+    let found = problems(&plain, "LIMIT ?", &executed, STRICT);
+    assert!(
+        found.iter().any(|p| p.contains("compiled again")),
+        "{found:#?}"
+    );
+    let site = Site::new(20);
+    let mut conn = site.conn();
+    let (_, executed) = traced(&mut conn, limited);
+    assert_eq!(executed.len(), 2);
+    assert!(executed.iter().all(|e| e.reprepares == 0), "{executed:#?}");
 }
 
 /// `list_runs` for the first page (`/history`, 50 a page plus one to see a next page).
