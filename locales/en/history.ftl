@@ -55,8 +55,7 @@ balance-none = No points balance read in the last { $days } days. Press “Refre
 balance-readings = Readings
 balance-readings-newest = The table lists the newest { $count } readings.
 chart-point-points = { $available } points available
-chart-point-model = model { $remaining } / { $limit } left
-chart-point-account = account { $remaining } / { $limit } left
+chart-point-quota = model { $model_remaining } / { $model_limit } left · account { $remaining } / { $limit } left
 
 # CSV export headings (one per column, in order; times are Beijing time)
 csv-time = Time (Beijing time UTC+8)

@@ -52,8 +52,7 @@ balance-none = 最近 { $days } 天还没有读到过魔粒余额。在概览页
 balance-readings = 读数
 balance-readings-newest = 下表列出最新的 { $count } 次读数。
 chart-point-points = 可用魔粒 { $available }
-chart-point-model = 模型剩余 { $remaining } / { $limit }
-chart-point-account = 账户剩余 { $remaining } / { $limit }
+chart-point-quota = 模型剩余 { $model_remaining } / { $model_limit } · 账户剩余 { $remaining } / { $limit }
 
 # CSV export headings (one per column, in order; times are Beijing time)
 csv-time = 时间（北京时间 UTC+8）

@@ -15,7 +15,7 @@ use rocket::{State, get, post};
 use super::problem::Problem;
 use super::result_view::{BalanceShown, Strip};
 use super::session::{Csrf, CurrentUser, SignedInOrNext, TokenOnlyForm};
-use super::view::{PresetOption, preset_options};
+use super::view::{PresetOption, preset_options_priced};
 use crate::clock;
 use crate::db::balance_rises::{self, BalanceRise};
 use crate::db::history::{self, BalanceReading, LatestResult};
@@ -170,7 +170,13 @@ pub async fn dashboard(
             return page;
         }
     };
-    let models: Vec<String> = stored.latest.iter().map(|l| l.model.clone()).collect();
+    // One price read for the rows and the presets' expected costs.
+    let models: Vec<String> = stored
+        .latest
+        .iter()
+        .map(|l| l.model.clone())
+        .chain(stored.presets.iter().flat_map(|p| p.models.clone()))
+        .collect();
     let known = prices::prices_for(db, Some(user_id), models)
         .await
         .unwrap_or_else(|error| {
@@ -218,7 +224,7 @@ pub async fn dashboard(
             }
         })
         .collect();
-    page.presets = preset_options(db, user_id, stored.presets).await;
+    page.presets = preset_options_priced(stored.presets, &known);
     page
 }
 

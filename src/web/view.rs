@@ -1,12 +1,14 @@
 //! What templates see: plain, display-ready values built from domain types.
 //! Words belong to the templates; this only shapes numbers and codes.
 
+use std::collections::HashMap;
+
 use crate::db::Db;
 use crate::db::presets::Preset;
 use crate::i18n::{self, Lang, ToArg};
 use crate::ids::{KeyId, PresetId, UserId};
 use crate::keyring::{KeySummary, Keyring};
-use crate::modelscope::{AccountBalance, BalanceError, Failure};
+use crate::modelscope::{AccountBalance, BalanceError, Failure, Price};
 use crate::runs::calls_left::ExpectedCost;
 use crate::runs::prices;
 
@@ -104,6 +106,32 @@ impl Layout {
                 (first, a.to_arg()),
                 (second, b.to_arg()),
                 (third, c.to_arg()),
+            ],
+        )
+    }
+
+    /// The message `id` with four variables filled in.
+    #[allow(clippy::too_many_arguments)] // name, value, name, value…: a message's variables
+    pub fn t4(
+        &self,
+        id: &str,
+        first: &'static str,
+        a: impl ToArg,
+        second: &'static str,
+        b: impl ToArg,
+        third: &'static str,
+        c: impl ToArg,
+        fourth: &'static str,
+        d: impl ToArg,
+    ) -> String {
+        i18n::text_with(
+            self.lang,
+            id,
+            &[
+                (first, a.to_arg()),
+                (second, b.to_arg()),
+                (third, c.to_arg()),
+                (fourth, d.to_arg()),
             ],
         )
     }
@@ -328,6 +356,15 @@ pub async fn preset_options(db: &Db, user: UserId, presets: Vec<Preset>) -> Vec<
             Default::default()
         }
     };
+    preset_options_priced(presets, &known)
+}
+
+/// [`preset_options`] with the prices already read (a page that reads prices for more than
+/// its presets asks once).
+pub fn preset_options_priced(
+    presets: Vec<Preset>,
+    known: &HashMap<String, Price>,
+) -> Vec<PresetOption> {
     presets
         .into_iter()
         .map(|preset| {
