@@ -113,23 +113,24 @@ number_arg!(i64, u64, usize, u16, u32, f64);
 
 /// Anything a template passes as a message variable, however many references deep.
 pub trait ToArg {
-    fn to_arg(&self) -> Arg<'static>;
+    /// Borrows text: a message is formatted while its arguments are alive.
+    fn to_arg(&self) -> Arg<'_>;
 }
 
 impl ToArg for str {
-    fn to_arg(&self) -> Arg<'static> {
-        Arg::Text(Cow::Owned(self.to_owned()))
+    fn to_arg(&self) -> Arg<'_> {
+        Arg::Text(Cow::Borrowed(self))
     }
 }
 
 impl ToArg for String {
-    fn to_arg(&self) -> Arg<'static> {
-        Arg::Text(Cow::Owned(self.clone()))
+    fn to_arg(&self) -> Arg<'_> {
+        Arg::Text(Cow::Borrowed(self))
     }
 }
 
 impl<T: ToArg + ?Sized> ToArg for &T {
-    fn to_arg(&self) -> Arg<'static> {
+    fn to_arg(&self) -> Arg<'_> {
         (**self).to_arg()
     }
 }
@@ -137,7 +138,7 @@ impl<T: ToArg + ?Sized> ToArg for &T {
 macro_rules! number_to_arg {
     ($($t:ty),*) => {$(
         impl ToArg for $t {
-            fn to_arg(&self) -> Arg<'static> {
+            fn to_arg(&self) -> Arg<'_> {
                 Arg::Number(*self as f64)
             }
         }
@@ -194,7 +195,7 @@ pub fn text_with(lang: Lang, id: &str, args: &[(&'static str, Arg<'_>)]) -> Stri
         .iter()
         .map(|(name, value)| {
             let value = match value {
-                Arg::Text(text) => FluentValue::from(text.as_ref().to_owned()),
+                Arg::Text(text) => FluentValue::from(text.as_ref()),
                 Arg::Number(n) => FluentValue::from(*n),
             };
             (Cow::Borrowed(*name), value)
