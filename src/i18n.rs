@@ -204,14 +204,27 @@ pub fn text_with(lang: Lang, id: &str, args: &[(&'static str, Arg<'_>)]) -> Stri
     format(lang, id, Some(&args))
 }
 
-/// Whether `id` exists in `lang` itself (not through the fallback).
+/// Whether `id` exists in `lang` itself (not through the fallback). Remembered like [`text`]:
+/// a results table asks it for every row.
 pub fn has(lang: Lang, id: &str) -> bool {
+    static KNOWN: LazyLock<[RwLock<HashMap<String, bool>>; 2]> =
+        LazyLock::new(|| Lang::ALL.map(|_| RwLock::new(HashMap::new())));
+    let cache = &KNOWN[lang as usize];
+    if let Some(found) = cache.read().ok().and_then(|known| known.get(id).copied()) {
+        return found;
+    }
     // Asked without its arguments, a message with placeables formats with errors but exists;
     // the crate does not export its error type, so the kind is told by its text.
-    match LOCALES.lookup_single_language::<&str>(lang.id(), id, None) {
+    let found = match LOCALES.lookup_single_language::<&str>(lang.id(), id, None) {
         Ok(_) => true,
         Err(error) => error.to_string().starts_with("Fluent errors"),
+    };
+    if let Ok(mut known) = cache.write()
+        && known.len() < PLAIN_CACHE_MAX
+    {
+        known.insert(id.to_owned(), found);
     }
+    found
 }
 
 #[cfg(test)]
