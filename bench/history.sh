@@ -7,7 +7,7 @@
 # Seeding: one user, 2 saved keys, 2 presets and BENCH_RUNS runs stored with
 #          db::history::insert_run, each insert timed on its own (median, p90, p99, max).
 # Load:    wrk, 2 threads, 32 connections, BENCH_DURATION s each, with the session cookie,
-#          against /history and then /; then shorter runs (EXTRA_DURATION s) of every other
+#          against /history and then /; then shorter runs (EXTRA_DURATION s, after 1 s of warm-up each) of every other
 #          history page: filtered by a model, a key, a preset, a date range and all at once, a
 #          deep page and the last page by their keyset cursors (found by following the redirect
 #          of an old `?page=N` link), a model's deep page, a model's trend page and a deep one;
@@ -29,6 +29,7 @@ DURATION=${BENCH_DURATION:-15}
 RUNS=${BENCH_RUNS:-10000}
 WARMUP=3
 EXTRA_DURATION=5
+EXTRA_WARMUP=1
 CONNECTIONS=32
 PAGE_SIZE=50
 TARGET_MEDIAN_MS=10
@@ -253,13 +254,19 @@ run_wrk dashboard-warmup "$WARMUP" "$APP/" >/dev/null
 DASHBOARD=$(run_wrk dashboard "$DURATION" "$APP/")
 check_dashboard
 
+# measure_page NAME PATH: a short warm-up on the page (each connection's page cache holds the
+# previous page's rows), then the measured run.
+measure_page() {
+    run_wrk "$1-warmup" "$EXTRA_WARMUP" "$APP$2" >/dev/null
+    run_wrk "$1" "$EXTRA_DURATION" "$APP$2"
+}
 declare -A MEASURED
 for entry in "${PAGES[@]}"; do
     IFS='|' read -r name path _ <<<"$entry"
-    MEASURED[$name]=$(run_wrk "$name" "$EXTRA_DURATION" "$APP$path")
+    MEASURED[$name]=$(measure_page "$name" "$path")
 done
-MEASURED[trend]=$(run_wrk trend "$EXTRA_DURATION" "$APP$TREND_PATH")
-MEASURED[trend-deep]=$(run_wrk trend-deep "$EXTRA_DURATION" "$APP$TREND_DEEP_PATH")
+MEASURED[trend]=$(measure_page trend "$TREND_PATH")
+MEASURED[trend-deep]=$(measure_page trend-deep "$TREND_DEEP_PATH")
 # The names in the order measured (an associative array has none).
 NAMES=()
 for entry in "${PAGES[@]}"; do NAMES+=("${entry%%|*}"); done
@@ -332,7 +339,8 @@ mkdir -p bench/results
     echo "- git: $GIT_REV"
     echo "- machine: $(nproc) CPUs, ${CPU_MODEL:-unknown CPU}, Linux $(uname -r); load average before: $LOAD_BEFORE, after: $LOAD_AFTER"
     echo "- tools: $(wrk -v 2>&1 | head -n 1 | cut -d' ' -f1-2 || true), $(rustc --version 2>/dev/null || echo rustc unknown)"
-    echo "- wrk: 2 threads, $CONNECTIONS connections, ${DURATION} s per page (after ${WARMUP} s of warm-up), session cookie;" \
+    echo "- wrk: 2 threads, $CONNECTIONS connections, ${DURATION} s per main page (after ${WARMUP} s of warm-up)," \
+        "${EXTRA_DURATION} s per other page (after ${EXTRA_WARMUP} s), session cookie;" \
         "app and wrk share this machine"
     echo "- data: one user, $KEY_COUNT saved keys, 2 presets, $RUNS runs of $MODELS_PER_RUN models over 60 days" \
         "(database $DB_MB MB); upstream bases point at a refused port"

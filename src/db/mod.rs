@@ -385,7 +385,11 @@ mod tests {
             .unwrap();
         assert_eq!(
             indexes,
-            ["query_results_by_query", "query_results_by_user_model_time"]
+            [
+                "query_results_by_query",
+                "query_results_by_query_model",
+                "query_results_by_user_model_time"
+            ]
         );
     }
 
