@@ -55,7 +55,9 @@ balance-none = No points balance read in the last { $days } days. Press “Refre
 balance-readings = Readings
 balance-readings-newest = The table lists the newest { $count } readings.
 chart-point-points = { $available } points available
-chart-point-quota = model { $model_remaining } / { $model_limit } left · account { $remaining } / { $limit } left
+# Before a point's numbers in its tooltip: "model left 128 / 500".
+chart-point-model-left = model left
+chart-point-account-left = account left
 
 # CSV export headings (one per column, in order; times are Beijing time)
 csv-time = Time (Beijing time UTC+8)

@@ -52,7 +52,9 @@ balance-none = 最近 { $days } 天还没有读到过魔粒余额。在概览页
 balance-readings = 读数
 balance-readings-newest = 下表列出最新的 { $count } 次读数。
 chart-point-points = 可用魔粒 { $available }
-chart-point-quota = 模型剩余 { $model_remaining } / { $model_limit } · 账户剩余 { $remaining } / { $limit }
+# 图上一个点的提示里，数字前的词：“模型剩余 128 / 500”。
+chart-point-model-left = 模型剩余
+chart-point-account-left = 账户剩余
 
 # CSV export headings (one per column, in order; times are Beijing time)
 csv-time = 时间（北京时间 UTC+8）

@@ -110,32 +110,6 @@ impl Layout {
         )
     }
 
-    /// The message `id` with four variables filled in.
-    #[allow(clippy::too_many_arguments)] // name, value, name, value…: a message's variables
-    pub fn t4(
-        &self,
-        id: &str,
-        first: &'static str,
-        a: impl ToArg,
-        second: &'static str,
-        b: impl ToArg,
-        third: &'static str,
-        c: impl ToArg,
-        fourth: &'static str,
-        d: impl ToArg,
-    ) -> String {
-        i18n::text_with(
-            self.lang,
-            id,
-            &[
-                (first, a.to_arg()),
-                (second, b.to_arg()),
-                (third, c.to_arg()),
-                (fourth, d.to_arg()),
-            ],
-        )
-    }
-
     /// A notice's words: `notice-<code>` with its number and name filled in.
     pub fn notice(&self, notice: &Notice) -> String {
         let id = format!("notice-{}", notice.code);
