@@ -176,11 +176,7 @@ impl QueryEngine {
         let refused = futures::stream::iter(refused);
         let upstream = self.upstream.clone();
         let global = self.global.clone();
-        let share = match lane {
-            Lane::Member => None,
-            Lane::Anonymous(_) => Some(self.anonymous.clone()),
-            Lane::Scheduled => Some(self.scheduled.clone()),
-        };
+        let share = self.share_of(lane);
         let token = Arc::new(token);
         let hints = Arc::new(hints);
         let probes = futures::stream::iter(valid)
@@ -216,13 +212,35 @@ impl QueryEngine {
         refused.chain(probes)
     }
 
-    /// The points balance (free), bounded by the same deadline as the probes.
+    /// The share of the server-wide slots `lane` takes first (none: the whole limit).
+    fn share_of(&self, lane: &Lane) -> Option<Arc<Semaphore>> {
+        match lane {
+            Lane::Member => None,
+            Lane::Anonymous(_) => Some(self.anonymous.clone()),
+            Lane::Scheduled => Some(self.scheduled.clone()),
+        }
+    }
+
+    /// The points balance (free), bounded by the same deadline as the probes. It is an upstream
+    /// call like a probe, so it holds a slot of the lane's share and a server-wide one: free
+    /// checks from many addresses cannot open more calls than the limits allow.
     pub async fn balance(
         &self,
         site: Site,
         token: &ApiSecret,
+        lane: &Lane,
     ) -> Result<AccountBalance, BalanceError> {
-        tokio::time::timeout(self.limits.deadline, self.upstream.balance(site, token))
+        let share = self.share_of(lane);
+        let call = async {
+            // The semaphores are never closed.
+            let _share = match &share {
+                Some(share) => share.acquire().await.ok(),
+                None => None,
+            };
+            let _slot = self.global.acquire().await.ok();
+            self.upstream.balance(site, token).await
+        };
+        tokio::time::timeout(self.limits.deadline, call)
             .await
             .unwrap_or(Err(BalanceError::Timeout))
     }

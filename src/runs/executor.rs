@@ -187,7 +187,7 @@ async fn execute(
 
     let (mut results, expected, before, balance, points_spent) = match kind {
         RunKind::Check => {
-            let balance = engine.balance(site, &key).await;
+            let balance = engine.balance(site, &key, &lane).await;
             let results = checked_rows(&entries, &balance);
             say(RunEvent::Balance {
                 balance: balance.clone(),
@@ -200,7 +200,7 @@ async fn execute(
                 valid_ids(&entries).map(|model| known.get(model).map(|p| p.points)),
             );
             say(RunEvent::Expected(expected));
-            let before = engine.balance(site, &key).await;
+            let before = engine.balance(site, &key, &lane).await;
             say(RunEvent::Before(before.clone()));
             let available = before.as_ref().ok().map(|b| b.available_balance);
             let hints = PointsHints {
@@ -220,7 +220,7 @@ async fn execute(
                 slots[index] = Some(result);
             }
             let results: Vec<ModelResult> = slots.into_iter().flatten().collect();
-            let balance = settled_balance(&engine, site, &key, &before).await;
+            let balance = settled_balance(&engine, site, &key, &before, &lane).await;
             let spent = points_spent(&before, &balance);
             say(RunEvent::Balance {
                 balance: balance.clone(),
@@ -369,10 +369,11 @@ async fn settled_balance(
     site: crate::modelscope::Site,
     key: &crate::crypto::ApiSecret,
     before: &Result<AccountBalance, BalanceError>,
+    lane: &Lane,
 ) -> Result<AccountBalance, BalanceError> {
     let waited = Instant::now();
     loop {
-        let balance = engine.balance(site, key).await;
+        let balance = engine.balance(site, key, lane).await;
         let held = match (before, &balance) {
             (Ok(before), Ok(now)) => now.frozen_amount > before.frozen_amount + 1e-9,
             _ => false,

@@ -17,7 +17,7 @@ use crate::ids::KeyId;
 use crate::keyring::{Keyring, check_key_shape};
 use crate::modelscope::Site;
 use crate::names;
-use crate::runs::engine::QueryEngine;
+use crate::runs::engine::{Lane, QueryEngine};
 
 pub struct KeyRow {
     pub id: KeyId,
@@ -216,7 +216,9 @@ pub async fn check(
         .map_err(|s| (s, empty_page(&user)))?;
     match opened {
         Ok(opened) => {
-            let balance = engine.balance(opened.site, &opened.secret).await;
+            let balance = engine
+                .balance(opened.site, &opened.secret, &Lane::Member)
+                .await;
             page.check = Some(CheckResult {
                 key_id: id,
                 balance: BalanceView::from_result(&balance),

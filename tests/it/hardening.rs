@@ -22,8 +22,8 @@ use crate::harness::http::{
 };
 use crate::harness::secrets::{OTHER_KEY, assert_no_trace};
 use crate::harness::upstream::{
-    MODEL_A, QUOTA_A, any_chat, balance, balance_body, calls_mentioning, chat, mount_balance,
-    mount_ok, ok_with_quota,
+    BALANCE_PATH, MODEL_A, QUOTA_A, any_chat, balance, balance_body, calls_mentioning, chat,
+    mount_balance, mount_ok, ok_with_quota,
 };
 use crate::harness::users::{
     add_key, history_id_of_redirect, keys, login, login_with, logout, session_cookie, signed_up,
@@ -1179,6 +1179,97 @@ async fn refused_model_ids_with_control_characters_are_stored_escaped() {
 /// Anonymous work has its own share of the upstream slots and a per-address cap: while anonymous
 /// queries of hanging models fill that share, a signed-in query still answers at once, and one
 /// more anonymous query from a busy address is a 429.
+/// A free check is an upstream call too: anonymous free checks hold their share of the slots
+/// like probes do, so requests from many addresses cannot open more balance calls than
+/// `anonymous_concurrency` (before, balance calls took no slot at all), and a signed-in free
+/// check still answers while they hang.
+#[tokio::test]
+async fn anonymous_free_checks_hold_only_their_share_of_upstream_slots() {
+    let app = TestApp::configured(|config| {
+        config
+            .merge(("global_concurrency", 4))
+            .merge(("scheduler_concurrency", 1))
+            .merge(("anonymous_concurrency", 2))
+            .merge(("anonymous_queries_per_address", 1))
+    })
+    .await;
+    // The pasted key's balance hangs; the saved key's answers.
+    balance()
+        .and(wiremock::matchers::header(
+            "authorization",
+            format!("Bearer {OTHER_KEY}").as_str(),
+        ))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(balance_body())
+                .set_delay(Duration::from_secs(20)),
+        )
+        .with_priority(1)
+        .mount(&app.upstream)
+        .await;
+    mount_balance(&app.upstream).await;
+    let owner = app.user("owner").await;
+    let key_id = owner.add_key("main", crate::harness::secrets::KEY).await;
+    let token = owner.create_token("script").await;
+    let served = app.serve().await;
+    let http = reqwest::Client::new();
+
+    let free = json!({"models": [MODEL_A], "api_key": OTHER_KEY, "probe": false});
+    let mut anonymous = Vec::new();
+    for n in 1..=4 {
+        let request = http
+            .post(format!("{}/api/balance", served.base))
+            .header("X-Real-IP", format!("198.51.100.{n}"))
+            .json(&free)
+            .send();
+        anonymous.push(tokio::spawn(request));
+    }
+    let balance_calls = || async {
+        app.upstream
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .iter()
+            .filter(|r| r.url.path() == BALANCE_PATH)
+            .count()
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while balance_calls().await < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "the free checks never reached upstream"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        balance_calls().await,
+        2,
+        "four anonymous free checks, two anonymous slots"
+    );
+
+    let started = Instant::now();
+    let answer = http
+        .post(format!("{}/api/balance", served.base))
+        .bearer_auth(&token)
+        .json(&json!({"models": [MODEL_A], "key_id": key_id, "probe": false}))
+        .send()
+        .await
+        .expect("an answer");
+    let took = started.elapsed();
+    let status = answer.status().as_u16();
+    let body: serde_json::Value = answer.json().await.expect("JSON");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["account"]["available_balance"], 240.5, "{body}");
+    assert!(
+        took < Duration::from_secs(5),
+        "the signed-in free check took {took:?}"
+    );
+    for task in anonymous {
+        task.abort();
+    }
+}
+
 #[tokio::test]
 async fn anonymous_queries_cannot_starve_signed_in_ones() {
     let app = TestApp::configured(|config| {
