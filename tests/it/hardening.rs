@@ -22,8 +22,8 @@ use crate::harness::http::{
 };
 use crate::harness::secrets::{OTHER_KEY, assert_no_trace};
 use crate::harness::upstream::{
-    BALANCE_PATH, MODEL_A, QUOTA_A, any_chat, balance, balance_body, calls_mentioning, chat,
-    mount_balance, mount_ok, ok_with_quota,
+    BALANCE_PATH, MODEL_A, QUOTA_A, any_chat, balance, balance_body, calls_mentioning, calls_to,
+    chat, held_calls, mount_balance, mount_ok, ok_with_quota,
 };
 use crate::harness::users::{
     add_key, history_id_of_redirect, keys, login, login_with, logout, session_cookie, signed_up,
@@ -1224,29 +1224,14 @@ async fn anonymous_free_checks_hold_only_their_share_of_upstream_slots() {
             .send();
         anonymous.push(tokio::spawn(request));
     }
-    let balance_calls = || async {
-        app.upstream
-            .received_requests()
-            .await
-            .unwrap_or_default()
-            .iter()
-            .filter(|r| r.url.path() == BALANCE_PATH)
-            .count()
-    };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while balance_calls().await < 2 {
-        assert!(
-            Instant::now() < deadline,
-            "the free checks never reached upstream"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(
-        balance_calls().await,
+    let held = held_calls(
+        || calls_to(&app.upstream, BALANCE_PATH),
         2,
-        "four anonymous free checks, two anonymous slots"
-    );
+        Duration::from_secs(10),
+        "the free checks never reached upstream",
+    )
+    .await;
+    assert_eq!(held, 2, "four anonymous free checks, two anonymous slots");
 
     let started = Instant::now();
     let answer = http
@@ -1308,21 +1293,14 @@ async fn anonymous_queries_cannot_starve_signed_in_ones() {
             anonymous.push(tokio::spawn(request));
         }
     }
-    let hanging_calls = || calls_mentioning(&app.upstream, "hang/model-");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while hanging_calls().await < 4 {
-        assert!(
-            Instant::now() < deadline,
-            "the anonymous queries never reached upstream"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(
-        hanging_calls().await,
+    let held = held_calls(
+        || calls_mentioning(&app.upstream, "hang/model-"),
         4,
-        "anonymous work holds only its share of the slots"
-    );
+        Duration::from_secs(10),
+        "the anonymous queries never reached upstream",
+    )
+    .await;
+    assert_eq!(held, 4, "anonymous work holds only its share of the slots");
 
     let busy = http
         .post(format!("{}/api/balance", served.base))

@@ -16,8 +16,8 @@ use crate::harness::monitoring::{
     deliveries, mount_points, newest_channel, newest_monitor, schedule_runs, stays, wait_for_count,
 };
 use crate::harness::upstream::{
-    MODEL_A, MODEL_B, QUOTA_A, any_chat, calls_mentioning, chat, error_body, mount_balance,
-    ok_with_quota,
+    MODEL_A, MODEL_B, QUOTA_A, any_chat, calls_mentioning, chat, error_body, held_calls,
+    mount_balance, ok_with_quota,
 };
 use crate::harness::users::{add_key, signed_up};
 use crate::harness::{TestApp, User};
@@ -632,17 +632,13 @@ async fn a_busy_scheduler_does_not_starve_a_signed_in_query() {
             .await
             .assert_redirect_to("/monitors");
     }
-    let hanging_calls = || calls_mentioning(&app.upstream, "hang/model-");
-    let began = std::time::Instant::now();
-    while hanging_calls().await < 2 {
-        assert!(
-            began.elapsed() < Duration::from_secs(15),
-            "the scheduled probes never reached upstream"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let held = hanging_calls().await;
+    let held = held_calls(
+        || calls_mentioning(&app.upstream, "hang/model-"),
+        2,
+        Duration::from_secs(15),
+        "the scheduled probes never reached upstream",
+    )
+    .await;
 
     let started = std::time::Instant::now();
     let answer = tokio::time::timeout(

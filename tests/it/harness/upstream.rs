@@ -99,7 +99,6 @@ pub fn balance_body() -> Value {
 // ---------------------------------------------------------------------------------------------
 // Mounted mocks
 
-/// `model` answers 200 with `quota` and is called exactly `times` times.
 /// How many requests `server` has received whose body mentions `text` (a model id, say).
 pub async fn calls_mentioning(server: &MockServer, text: &str) -> usize {
     server
@@ -111,6 +110,35 @@ pub async fn calls_mentioning(server: &MockServer, text: &str) -> usize {
         .count()
 }
 
+/// How many requests `server` has received on `path` (the balance endpoint, say).
+pub async fn calls_to(server: &MockServer, path: &str) -> usize {
+    server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r.url.path() == path)
+        .count()
+}
+
+/// The calls a hanging upstream holds once the app has opened all it may: waits until `count`
+/// reaches `at_least` (failing with `what` after `within`), gives the app a moment to open
+/// more, and counts again. A test then asserts no more were opened than its limits allow.
+pub async fn held_calls<F, Fut>(count: F, at_least: usize, within: Duration, what: &str) -> usize
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = usize>,
+{
+    let began = std::time::Instant::now();
+    while count().await < at_least {
+        assert!(began.elapsed() < within, "{what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    count().await
+}
+
+/// `model` answers 200 with `quota` and is called exactly `times` times.
 pub async fn mount_ok(server: &MockServer, model: &str, quota: [i64; 4], times: u64) {
     chat(model)
         .respond_with(ok_with_quota(quota))
