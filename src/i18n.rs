@@ -146,28 +146,38 @@ macro_rules! number_to_arg {
 }
 number_to_arg!(i64, u64, usize, u16, u32, f64);
 
-/// Messages without variables, formatted once per language: a page asks for the same few
-/// hundred again and again, and formatting one through the loader (language negotiation, two
-/// hash lookups, the pattern walk) was a sixth of a history page's time.
-static PLAIN: LazyLock<[RwLock<HashMap<String, String>>; 2]> =
-    LazyLock::new(|| Lang::ALL.map(|_| RwLock::new(HashMap::new())));
+/// What a lookup without variables gave, per language and message id, kept for the server's
+/// life: a page asks for the same few hundred again and again, and asking the loader (language
+/// negotiation, two hash lookups, the pattern walk) was a sixth of a history page's time.
+struct Remembered<V>([RwLock<HashMap<String, V>>; 2]);
 
-/// Ids are the app's own (a few hundred); the cap only keeps a bug from growing the cache.
-const PLAIN_CACHE_MAX: usize = 4096;
+impl<V: Clone> Remembered<V> {
+    /// Ids are the app's own (a few hundred); the cap only keeps a bug from growing it.
+    const MAX: usize = 4096;
+
+    fn new() -> Self {
+        Self(Lang::ALL.map(|_| RwLock::new(HashMap::new())))
+    }
+
+    fn get_or(&self, lang: Lang, id: &str, look_up: impl FnOnce() -> V) -> V {
+        let cache = &self.0[lang as usize];
+        if let Some(found) = cache.read().ok().and_then(|known| known.get(id).cloned()) {
+            return found;
+        }
+        let found = look_up();
+        if let Ok(mut known) = cache.write()
+            && known.len() < Self::MAX
+        {
+            known.insert(id.to_owned(), found.clone());
+        }
+        found
+    }
+}
 
 /// The message `id` in `lang`.
 pub fn text(lang: Lang, id: &str) -> String {
-    let cache = &PLAIN[lang as usize];
-    if let Some(found) = cache.read().ok().and_then(|texts| texts.get(id).cloned()) {
-        return found;
-    }
-    let formatted = format(lang, id, None);
-    if let Ok(mut texts) = cache.write()
-        && texts.len() < PLAIN_CACHE_MAX
-    {
-        texts.insert(id.to_owned(), formatted.clone());
-    }
-    formatted
+    static PLAIN: LazyLock<Remembered<String>> = LazyLock::new(Remembered::new);
+    PLAIN.get_or(lang, id, || format(lang, id, None))
 }
 
 /// `id` in `lang`, else in Chinese (the fallback), else the loader's "unknown key" text. The
@@ -207,24 +217,15 @@ pub fn text_with(lang: Lang, id: &str, args: &[(&'static str, Arg<'_>)]) -> Stri
 /// Whether `id` exists in `lang` itself (not through the fallback). Remembered like [`text`]:
 /// a results table asks it for every row.
 pub fn has(lang: Lang, id: &str) -> bool {
-    static KNOWN: LazyLock<[RwLock<HashMap<String, bool>>; 2]> =
-        LazyLock::new(|| Lang::ALL.map(|_| RwLock::new(HashMap::new())));
-    let cache = &KNOWN[lang as usize];
-    if let Some(found) = cache.read().ok().and_then(|known| known.get(id).copied()) {
-        return found;
-    }
-    // Asked without its arguments, a message with placeables formats with errors but exists;
-    // the crate does not export its error type, so the kind is told by its text.
-    let found = match LOCALES.lookup_single_language::<&str>(lang.id(), id, None) {
-        Ok(_) => true,
-        Err(error) => error.to_string().starts_with("Fluent errors"),
-    };
-    if let Ok(mut known) = cache.write()
-        && known.len() < PLAIN_CACHE_MAX
-    {
-        known.insert(id.to_owned(), found);
-    }
-    found
+    static KNOWN: LazyLock<Remembered<bool>> = LazyLock::new(Remembered::new);
+    KNOWN.get_or(lang, id, || {
+        // Asked without its arguments, a message with placeables formats with errors but
+        // exists; the crate does not export its error type, so the kind is told by its text.
+        match LOCALES.lookup_single_language::<&str>(lang.id(), id, None) {
+            Ok(_) => true,
+            Err(error) => error.to_string().starts_with("Fluent errors"),
+        }
+    })
 }
 
 #[cfg(test)]

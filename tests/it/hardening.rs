@@ -22,8 +22,8 @@ use crate::harness::http::{
 };
 use crate::harness::secrets::{OTHER_KEY, assert_no_trace};
 use crate::harness::upstream::{
-    BALANCE_PATH, MODEL_A, QUOTA_A, any_chat, balance, balance_body, calls_mentioning, calls_to,
-    chat, held_calls, mount_balance, mount_ok, ok_with_quota,
+    BALANCE_PATH, MODEL_A, QUOTA_A, any_chat, balance, balance_body, balance_for_key,
+    calls_mentioning, calls_to, chat, held_calls, mount_balance, mount_ok, ok_with_quota,
 };
 use crate::harness::users::{
     add_key, history_id_of_redirect, keys, login, login_with, logout, session_cookie, signed_up,
@@ -1176,9 +1176,6 @@ async fn refused_model_ids_with_control_characters_are_stored_escaped() {
     assert!(!export.body.contains('\u{7}') && !export.body.contains('\u{1b}'));
 }
 
-/// Anonymous work has its own share of the upstream slots and a per-address cap: while anonymous
-/// queries of hanging models fill that share, a signed-in query still answers at once, and one
-/// more anonymous query from a busy address is a 429.
 /// A free check is an upstream call too: anonymous free checks hold their share of the slots
 /// like probes do, so requests from many addresses cannot open more balance calls than
 /// `anonymous_concurrency` (before, balance calls took no slot at all), and a signed-in free
@@ -1194,11 +1191,7 @@ async fn anonymous_free_checks_hold_only_their_share_of_upstream_slots() {
     })
     .await;
     // The pasted key's balance hangs; the saved key's answers.
-    balance()
-        .and(wiremock::matchers::header(
-            "authorization",
-            format!("Bearer {OTHER_KEY}").as_str(),
-        ))
+    balance_for_key(OTHER_KEY)
         .respond_with(
             ResponseTemplate::new(200)
                 .set_body_json(balance_body())
@@ -1255,6 +1248,9 @@ async fn anonymous_free_checks_hold_only_their_share_of_upstream_slots() {
     }
 }
 
+/// Anonymous work has its own share of the upstream slots and a per-address cap: while anonymous
+/// queries of hanging models fill that share, a signed-in query still answers at once, and one
+/// more anonymous query from a busy address is a 429.
 #[tokio::test]
 async fn anonymous_queries_cannot_starve_signed_in_ones() {
     let app = TestApp::configured(|config| {

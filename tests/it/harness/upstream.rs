@@ -206,10 +206,14 @@ pub async fn mount_balance(server: &MockServer) {
         .await;
 }
 
+/// The points balance called with this bearer `key`.
+pub fn balance_for_key(key: &str) -> MockBuilder {
+    balance().and(header("Authorization", format!("Bearer {key}").as_str()))
+}
+
 /// The points balance called with this bearer `key` answers `status` and `body`.
 pub async fn mount_balance_for_key(server: &MockServer, key: &str, status: u16, body: Value) {
-    balance()
-        .and(header("Authorization", format!("Bearer {key}").as_str()))
+    balance_for_key(key)
         .respond_with(ResponseTemplate::new(status).set_body_json(body))
         .mount(server)
         .await;
