@@ -307,6 +307,7 @@ const LAYERS: &[&[&str]] = &[
         "config",
         "ids",
         "clock",
+        "closed_set",
         "names",
         "i18n",
         "telemetry",
