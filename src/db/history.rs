@@ -154,17 +154,22 @@ fn result_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredResult> {
         started_at: row.get(1)?,
         result: ModelResult {
             model: row.get(2)?,
-            quota: Quota {
-                request_limit: row.get(3)?,
-                request_remaining: row.get(4)?,
-                model_request_limit: row.get(5)?,
-                model_request_remaining: row.get(6)?,
-            },
+            quota: quota_at(row, 3)?,
             status: row.get::<_, Option<u16>>(7)?,
             latency_ms: row.get::<_, i64>(8)?.max(0) as u64,
             failure,
             price,
         },
+    })
+}
+
+/// The four quota numbers, stored side by side from column `at`.
+fn quota_at(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Quota> {
+    Ok(Quota {
+        request_limit: row.get(at)?,
+        request_remaining: row.get(at + 1)?,
+        model_request_limit: row.get(at + 2)?,
+        model_request_remaining: row.get(at + 3)?,
     })
 }
 
@@ -178,42 +183,35 @@ pub fn run_results(
     user_id: UserId,
     id: RunId,
 ) -> Result<Vec<StoredResult>, DbError> {
-    let mut statement = conn.prepare_cached(&format!(
-        "SELECT {RESULT_COLUMNS} FROM query_results r JOIN queries q ON q.id = r.query_id
-         WHERE r.query_id = ?1 AND q.user_id = ?2 ORDER BY r.position"
-    ))?;
-    let rows = statement
-        .query_map(params![id, user_id], result_from_row)?
-        .collect::<Result<_, _>>()?;
-    Ok(rows)
+    Ok(conn.cached_rows(
+        &format!(
+            "SELECT {RESULT_COLUMNS} FROM query_results r JOIN queries q ON q.id = r.query_id
+             WHERE r.query_id = ?1 AND q.user_id = ?2 ORDER BY r.position"
+        ),
+        params![id, user_id],
+        result_from_row,
+    )?)
 }
 
 /// The newest numbers per (key, model) for all of the user's keys.
 pub fn latest_for_user(conn: &Connection, user_id: UserId) -> Result<Vec<LatestResult>, DbError> {
-    let mut statement = conn.prepare_cached(
+    Ok(conn.cached_rows(
         "SELECT l.api_key_id, l.model, l.query_id, l.checked_at, l.request_limit, l.request_remaining,
                 l.model_request_limit, l.model_request_remaining, l.error_code
          FROM latest_results l JOIN api_keys k ON k.id = l.api_key_id
          WHERE k.user_id = ?1 ORDER BY k.label COLLATE NOCASE, l.model",
-    )?;
-    let rows = statement
-        .query_map([user_id], |row| {
+        [user_id],
+        |row| {
             Ok(LatestResult {
                 api_key_id: row.get(0)?,
                 model: row.get(1)?,
                 query_id: row.get(2)?,
                 checked_at: row.get(3)?,
-                quota: Quota {
-                    request_limit: row.get(4)?,
-                    request_remaining: row.get(5)?,
-                    model_request_limit: row.get(6)?,
-                    model_request_remaining: row.get(7)?,
-                },
+                quota: quota_at(row, 4)?,
                 error_code: row.get(8)?,
             })
-        })?
-        .collect::<Result<_, _>>()?;
-    Ok(rows)
+        },
+    )?)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -250,13 +248,11 @@ pub fn results_for_runs(
 
 /// The user's presets as `(id, name)`, for the history filter.
 pub fn preset_options(conn: &Connection, user_id: UserId) -> Result<Vec<(i64, String)>, DbError> {
-    let mut statement = conn.prepare_cached(
+    Ok(conn.cached_rows(
         "SELECT id, name FROM presets WHERE user_id = ?1 ORDER BY name COLLATE NOCASE, id",
-    )?;
-    let rows = statement
-        .query_map([user_id], |row| Ok((row.get(0)?, row.get(1)?)))?
-        .collect::<Result<_, _>>()?;
-    Ok(rows)
+        [user_id],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )?)
 }
 
 /// A points balance seen at some time, for one saved key.
@@ -281,17 +277,15 @@ fn reading_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<BalanceReading>
 
 /// The newest balance read for each of the user's keys (keys never read are absent).
 pub fn latest_balances(conn: &Connection, user_id: UserId) -> Result<Vec<BalanceReading>, DbError> {
-    let mut statement = conn.prepare_cached(
+    Ok(conn.cached_rows(
         "SELECT k.id, q.started_at, q.balance_total, q.balance_available, q.balance_frozen
          FROM api_keys k JOIN queries q ON q.id = (
              SELECT id FROM queries WHERE api_key_id = k.id AND balance_available IS NOT NULL
              ORDER BY started_at DESC, id DESC LIMIT 1)
          WHERE k.user_id = ?1",
-    )?;
-    let rows = statement
-        .query_map([user_id], reading_from_row)?
-        .collect::<Result<_, _>>()?;
-    Ok(rows)
+        [user_id],
+        reading_from_row,
+    )?)
 }
 
 /// The last balance read on each day for each of `keys` (the user's): `days` are the days'
