@@ -38,94 +38,97 @@ pub mod names {
     pub const BUILD_INFO: &str = "msb_build_info";
 }
 
-/// Declares a label enum: its variants and the value each one is exported as.
-macro_rules! label {
-    ($(#[$meta:meta])* $name:ident {
-        $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)?
-    }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-        pub enum $name { $($(#[$vmeta])* $variant),+ }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-        }
-    };
+crate::closed_set! {
+    /// Which face started a query.
+    pub enum QuerySource {
+        Web = "web",
+        Api = "api",
+        Schedule = "schedule",
+    }
 }
 
-label!(
-    /// Which face started a query.
-    QuerySource { Web => "web", Api => "api", Schedule => "schedule" }
-);
-
-label!(
+crate::closed_set! {
     /// How a query ended: every model answered healthily, some did, or none did.
-    QueryOutcome { Ok => "ok", Partial => "partial", Failed => "failed" }
-);
+    pub enum QueryOutcome {
+        Ok = "ok",
+        Partial = "partial",
+        Failed = "failed",
+    }
+}
 
-label!(
+crate::closed_set! {
     /// The upstream call made.
-    Endpoint { Chat => "chat", Balance => "balance", Catalogue => "catalogue" }
-);
+    pub enum Endpoint {
+        Chat = "chat",
+        Balance = "balance",
+        Catalogue = "catalogue",
+    }
+}
 
-label!(
+crate::closed_set! {
     /// How an upstream call ended, by HTTP class or transport failure.
-    UpstreamOutcome {
-        Ok => "ok",
-        Unauthorized => "unauthorized",
-        RateLimited => "rate_limited",
-        ClientError => "client_error",
-        ServerError => "server_error",
-        Timeout => "timeout",
-        Network => "network",
+    pub enum UpstreamOutcome {
+        Ok = "ok",
+        Unauthorized = "unauthorized",
+        RateLimited = "rate_limited",
+        ClientError = "client_error",
+        ServerError = "server_error",
+        Timeout = "timeout",
+        Network = "network",
     }
-);
+}
 
-label!(
+crate::closed_set! {
     /// How a scheduled monitor run ended.
-    SchedulerOutcome { Ok => "ok", Partial => "partial", Failed => "failed", Skipped => "skipped" }
-);
+    pub enum SchedulerOutcome {
+        Ok = "ok",
+        Partial = "partial",
+        Failed = "failed",
+        Skipped = "skipped",
+    }
+}
 
-label!(
+crate::closed_set! {
     /// The kind of an alert channel (never its name or address).
-    ChannelKind {
-        Webhook => "webhook",
-        DingTalk => "dingtalk",
-        Feishu => "feishu",
-        WeCom => "wecom",
-        Telegram => "telegram",
-        Bark => "bark",
-        ServerChan => "serverchan",
-        Email => "email",
+    pub enum ChannelKind {
+        Webhook = "webhook",
+        DingTalk = "dingtalk",
+        Feishu = "feishu",
+        WeCom = "wecom",
+        Telegram = "telegram",
+        Bark = "bark",
+        ServerChan = "serverchan",
+        Email = "email",
     }
-);
+}
 
-label!(
+crate::closed_set! {
     /// How one delivery attempt ended.
-    DeliveryResult { Sent => "sent", Failed => "failed", Timeout => "timeout", Refused => "refused" }
-);
-
-label!(
-    /// Where a database operation failed.
-    DbOp {
-        /// A request's own read or write (mapped to a 503 by the faces).
-        Request => "request",
-        /// Storing a finished run.
-        StoreRun => "store_run",
-        /// `/health`'s read or write probe.
-        Health => "health",
-        /// Cleanup and WAL checkpoints in the background.
-        Housekeeping => "housekeeping",
-        /// The scheduler's own reads and writes.
-        Scheduler => "scheduler",
-        /// The alert delivery log.
-        Deliveries => "deliveries",
+    pub enum DeliveryResult {
+        Sent = "sent",
+        Failed = "failed",
+        Timeout = "timeout",
+        Refused = "refused",
     }
-);
+}
+
+crate::closed_set! {
+    /// Where a database operation failed.
+    pub enum DbOp {
+        /// A request's own read or write (mapped to a 503 by the faces).
+        Request = "request",
+        /// Storing a finished run.
+        StoreRun = "store_run",
+        /// `/health`'s read or write probe.
+        Health = "health",
+        /// Cleanup and WAL checkpoints in the background.
+        Housekeeping = "housekeeping",
+        /// The scheduler's own reads and writes.
+        Scheduler = "scheduler",
+        /// The alert delivery log.
+        Deliveries = "deliveries",
+    }
+}
 
 impl UpstreamOutcome {
     /// The outcome of a call that got an HTTP answer.

@@ -9,12 +9,35 @@ use super::Cached;
 use super::DbError;
 
 mod listing;
-use crate::modelscope::ModelResult;
-use crate::modelscope::{ErrorCode, Failure, Price, PriceSource, Quota, Reason};
+use crate::modelscope::{ErrorCode, Failure, ModelResult, Price, PriceSource, Quota, Site};
 pub use listing::{
     Direction, LabelledResult, cursor_at_offset, has_runs_beyond, list_runs, list_runs_newer,
     model_results_labelled, run_cursor,
 };
+
+crate::closed_set! {
+    /// Where a stored run came from.
+    #[derive(Default)]
+    pub enum Source {
+        /// A page (the quick form, `/query`, the dashboard).
+        #[default]
+        Web = "web",
+        /// The JSON API.
+        Api = "api",
+        /// A monitor's scheduled run.
+        Schedule = "schedule",
+    }
+}
+
+crate::closed_set! {
+    /// What a run does: call every model, or read the free balance only.
+    #[derive(Default)]
+    pub enum RunKind {
+        #[default]
+        Probe = "probe",
+        Check = "check",
+    }
+}
 
 /// The points balance as stored: numbers, or the error code of a failed fetch.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -22,7 +45,7 @@ pub struct StoredBalance {
     pub total: Option<f64>,
     pub available: Option<f64>,
     pub frozen: Option<f64>,
-    pub error: Option<String>,
+    pub error: Option<ErrorCode>,
 }
 
 /// One row of `/history`.
@@ -33,11 +56,9 @@ pub struct RunSummary {
     pub key_label: Option<String>,
     pub preset_id: Option<PresetId>,
     pub preset_name: Option<String>,
-    pub source: String,
-    /// `probe` or `check`.
-    pub kind: String,
-    /// `cn` or `ai`.
-    pub site: String,
+    pub source: Source,
+    pub kind: RunKind,
+    pub site: Site,
     pub started_at: i64,
     pub duration_ms: i64,
     pub model_count: i64,
@@ -76,7 +97,7 @@ pub struct LatestResult {
     pub query_id: RunId,
     pub checked_at: i64,
     pub quota: Quota,
-    pub error_code: Option<String>,
+    pub error_code: Option<ErrorCode>,
 }
 
 const SUMMARY_COLUMNS: &str =
@@ -131,24 +152,21 @@ pub fn get_run(
 }
 
 fn result_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredResult> {
-    let code: Option<String> = row.get(9)?;
-    let detail: Option<String> = row.get(10)?;
-    let reason: Option<String> = row.get(11)?;
     let price = match (
         row.get::<_, Option<f64>>(12)?,
-        row.get::<_, Option<String>>(13)?,
+        row.get::<_, Option<PriceSource>>(13)?,
     ) {
-        (Some(points), Some(source)) => {
-            PriceSource::parse(&source).map(|source| Price { points, source })
-        }
+        (Some(points), Some(source)) => Some(Price { points, source }),
         _ => None,
     };
-    // An unknown code (from a newer version) still reads as a failure.
-    let failure = code.map(|code| Failure {
-        code: ErrorCode::parse(&code).unwrap_or(ErrorCode::UpstreamError),
-        reason: reason.as_deref().and_then(Reason::parse),
-        detail,
-    });
+    let failure = match row.get::<_, Option<ErrorCode>>(9)? {
+        Some(code) => Some(Failure {
+            code,
+            reason: row.get(11)?,
+            detail: row.get(10)?,
+        }),
+        None => None,
+    };
     Ok(StoredResult {
         query_id: row.get(0)?,
         started_at: row.get(1)?,
@@ -317,4 +335,96 @@ pub fn daily_balances(
     }
     readings.sort_by_key(|reading| (reading.at, reading.api_key_id));
     Ok(readings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::runs::{NewRun, insert_run};
+    use crate::db::{Db, users};
+
+    /// A stored value this version does not know (a code, a site; the source has a CHECK) is an
+    /// error when the run is read, never a silent default.
+    #[test]
+    fn an_unknown_stored_code_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("app.db")).unwrap();
+        let mut conn = db.connection().unwrap();
+        let user = users::create(&conn, "alice", "x").unwrap().unwrap();
+        let failed = ModelResult {
+            model: "a/b".to_owned(),
+            quota: Quota::default(),
+            status: Some(500),
+            failure: Some(Failure::new(ErrorCode::UpstreamError, None)),
+            latency_ms: 1,
+            price: None,
+        };
+        let run = insert_run(
+            &mut conn,
+            &NewRun {
+                user_id: user,
+                source: Source::Api,
+                kind: RunKind::Check,
+                site: Site::Ai,
+                balance: Some(StoredBalance {
+                    error: Some(ErrorCode::InvalidKey),
+                    ..StoredBalance::default()
+                }),
+                results: std::slice::from_ref(&failed),
+                ..NewRun::default()
+            },
+        )
+        .unwrap();
+        let stored = get_run(&conn, user, run).unwrap().unwrap();
+        assert_eq!(
+            (
+                stored.source,
+                stored.kind,
+                stored.site,
+                stored.balance.error
+            ),
+            (
+                Source::Api,
+                RunKind::Check,
+                Site::Ai,
+                Some(ErrorCode::InvalidKey)
+            )
+        );
+        assert_eq!(run_results(&conn, user, run).unwrap()[0].result, failed);
+
+        for (table, column) in [
+            ("queries", "balance_error"),
+            ("queries", "site"),
+            ("query_results", "error_code"),
+        ] {
+            let id = if table == "queries" { "id" } else { "query_id" };
+            let saved: String = conn
+                .query_row(
+                    &format!("SELECT {column} FROM {table} WHERE {id} = ?1"),
+                    [run],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            conn.execute(
+                &format!("UPDATE {table} SET {column} = 'from_the_future' WHERE {id} = ?1"),
+                [run],
+            )
+            .unwrap();
+            let read = if table == "queries" {
+                get_run(&conn, user, run).map(|_| ())
+            } else {
+                run_results(&conn, user, run).map(|_| ())
+            };
+            let error = read.unwrap_err().to_string();
+            assert!(
+                error.contains("unknown value \"from_the_future\""),
+                "{column}: {error}"
+            );
+            conn.execute(
+                &format!("UPDATE {table} SET {column} = ?2 WHERE {id} = ?1"),
+                rusqlite::params![run, saved],
+            )
+            .unwrap();
+        }
+    }
 }

@@ -427,7 +427,7 @@ mod tests {
             &mut conn,
             &runs::NewRun {
                 user_id: user,
-                source: "web",
+                source: history::Source::Web,
                 started_at: 1_700_000_123,
                 results: &results,
                 ..runs::NewRun::default()

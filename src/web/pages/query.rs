@@ -13,6 +13,7 @@ use rocket::{State, get, post};
 use crate::db::{Db, presets};
 use crate::ids::{KeyId, PresetId};
 use crate::keyring::Keyring;
+use crate::modelscope::Site;
 use crate::runs::engine::{Lane, QueryEngine};
 use crate::runs::executor::{self, Execution, Stored};
 use crate::runs::history::{RunKind, Source};

@@ -10,6 +10,7 @@ use rocket::{State, get, post};
 use crate::db::Db;
 use crate::ids::KeyId;
 use crate::keyring::Keyring;
+use crate::modelscope::Site;
 use crate::runs::engine::{Lane, QueryEngine};
 use crate::runs::executor::{self, Execution};
 use crate::runs::history::Source;
@@ -34,7 +35,7 @@ pub struct QuickPage {
     pub saved_keys: Vec<KeyOption>,
     pub selected_key_id: Option<KeyId>,
     /// The site picked for a pasted key.
-    pub site: &'static str,
+    pub site: Site,
 }
 
 async fn quick_page(viewer: &Viewer, keyring: &Keyring, planner: &Planner) -> QuickPage {
@@ -50,7 +51,7 @@ async fn quick_page(viewer: &Viewer, keyring: &Keyring, planner: &Planner) -> Qu
         report: None,
         saved_keys,
         selected_key_id: None,
-        site: "cn",
+        site: Site::default(),
     }
 }
 
@@ -118,7 +119,7 @@ pub async fn quick(
     let mut page = quick_page(&viewer, keyring, planner).await;
     page.models = form.models.clone().unwrap_or_default();
     page.selected_key_id = form.key_id();
-    page.site = form.ask(None).site.unwrap_or_default().as_str();
+    page.site = form.ask(None).site.unwrap_or_default();
     let user = viewer.user.as_ref().map(|user| user.user_id);
     let planned = planner.plan(form.ask(user)).await;
     let lane = match user {
