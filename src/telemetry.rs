@@ -6,21 +6,15 @@
 //! `ops::metrics`, which renders `GET /metrics`). This module sits in the bottom layer so that
 //! the upstream client, the executor and the faces can all call it.
 //!
-//! Recorded today: queries ([`record_query`], by the executor, once per run), upstream calls
+//! Recorded: queries ([`record_query`], by the executor, once per run), upstream calls
 //! ([`record_upstream`], by `modelscope::client`), points spent ([`record_points_spent`], by
 //! the executor), database errors ([`record_db_error`], where a database failure is mapped or
-//! logged).
-//!
-//! For the scheduler and alert deliveries (built elsewhere), the calls to make:
-//! - after each scheduled monitor run: `telemetry::record_scheduler_run(outcome, lag)`, with
-//!   `lag` the time between when the run was due and when it started ([`SchedulerOutcome`]:
-//!   `Ok` when every key's run succeeded, `Partial`, `Failed`, or `Skipped` when the run was not
-//!   made, e.g. a paused key or an unreadable one). The runs themselves go through the executor,
-//!   which already counts them as queries with source `schedule` and logs one line each.
-//! - after each delivery attempt: `telemetry::record_alert_delivery(channel, result)` with the
-//!   channel's kind ([`ChannelKind`]) and [`DeliveryResult`].
-//! - on a database failure of their own: `telemetry::record_db_error(DbOp::Scheduler)` or
-//!   `DbOp::Deliveries`.
+//! logged), scheduled monitor runs ([`record_scheduler_run`], by `scheduler::run`, with `lag`
+//! the time between when the run was due and when it started; [`SchedulerOutcome`]: `Ok` when
+//! every key's run succeeded, `Partial`, `Failed`, or `Skipped` when the run was not made) and
+//! alert delivery attempts ([`record_alert_delivery`], by `notify::deliveries`, with the
+//! channel's kind, [`ChannelKind`], and [`DeliveryResult`]). Scheduled runs go through the
+//! executor too, so they are also counted as queries with source `schedule`.
 
 use std::time::Duration;
 

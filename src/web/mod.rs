@@ -1,9 +1,9 @@
 //! Server-rendered pages. Thin: parse the request, call the domain, render a template.
 //! `pages/` holds one module (or folder) per page, each listing its own routes; pages never
 //! import each other. `kit/` holds what pages share: the guards (`session`, `csrf`,
-//! `cookies`, `client`), display values (`view`, `result_view`, `monitoring_view`), the error
-//! mapping (`problem`), forms and events of a run (`run_form`, `live`) and the confirmation
-//! step (`confirm`).
+//! `cookies`, `client`), display values (`view`, `result_view`, `status`,
+//! `monitoring_view`), the error mapping (`problem`), forms and events of a run (`run_form`,
+//! `live`), typed values from requests (`params`) and the confirmation step (`confirm`).
 
 mod kit;
 mod pages;

@@ -1,6 +1,6 @@
 //! `/query`: run a stored query with a saved (or pasted) key and a preset (or typed models),
 //! or read the balance only (free). `POST /query` answers 303 to the stored run;
-//! `POST /query/stream` (used by app.js) streams NDJSON events (`web/live.rs`) as each step
+//! `POST /query/stream` (used by app.js) streams NDJSON events (`web/kit/live.rs`) as each step
 //! happens and stores the run even if the browser leaves.
 
 use askama::Template;
@@ -143,7 +143,7 @@ pub async fn run(
 /// from that balance), then `done` with the stored run's address. Bad input answers with
 /// `{"type":"error"}` and its status, and the script falls back to a normal form post, which
 /// shows the message.
-/// NDJSON, one event per line (see `web/live.rs`); stored like `POST /query`. Bad input
+/// NDJSON, one event per line (see `web/kit/live.rs`); stored like `POST /query`. Bad input
 /// answers with `{"type":"error"}` and its status, and the script falls back to a normal form
 /// post, which shows the message.
 #[post("/query/stream", data = "<form>")]
