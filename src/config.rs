@@ -370,6 +370,11 @@ pub enum ConfigError {
 mod tests {
     use super::*;
 
+    /// Why `config` is refused, in words.
+    fn refusal(config: AppConfig) -> String {
+        config.validate().unwrap_err().to_string()
+    }
+
     #[test]
     fn defaults_follow_the_contract() {
         let config = AppConfig::default().validate().unwrap();
@@ -387,24 +392,12 @@ mod tests {
             modelscope_api_base: "ftp://x".into(),
             ..AppConfig::default()
         };
-        assert!(
-            config
-                .validate()
-                .unwrap_err()
-                .to_string()
-                .contains("modelscope_api_base")
-        );
+        assert!(refusal(config).contains("modelscope_api_base"));
         let config = AppConfig {
             query_concurrency: 0,
             ..AppConfig::default()
         };
-        assert!(
-            config
-                .validate()
-                .unwrap_err()
-                .to_string()
-                .contains("query_concurrency")
-        );
+        assert!(refusal(config).contains("query_concurrency"));
     }
 
     #[test]
@@ -424,26 +417,14 @@ mod tests {
             public_url: Some("javascript:alert(1)".into()),
             ..AppConfig::default()
         };
-        assert!(
-            config
-                .validate()
-                .unwrap_err()
-                .to_string()
-                .contains("public_url")
-        );
+        assert!(refusal(config).contains("public_url"));
         for scheduler_concurrency in [0, 128, 129] {
             let config = AppConfig {
                 scheduler_concurrency,
                 global_concurrency: 128,
                 ..AppConfig::default()
             };
-            assert!(
-                config
-                    .validate()
-                    .unwrap_err()
-                    .to_string()
-                    .contains("scheduler_concurrency")
-            );
+            assert!(refusal(config).contains("scheduler_concurrency"));
         }
     }
 
@@ -453,7 +434,7 @@ mod tests {
             metrics_token: Some(MetricsToken(token.into())),
             ..AppConfig::default()
         };
-        let short = with("secret").validate().unwrap_err().to_string();
+        let short = refusal(with("secret"));
         assert!(short.contains("metrics_token"), "{short}");
         assert!(!short.contains("secret"), "{short}");
         assert!(with("has a space in it, 123").validate().is_err());

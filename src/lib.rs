@@ -45,6 +45,7 @@ use crate::ops::data_lock::DataDirLock;
 use crate::ops::metrics::MetricsAccess;
 use crate::runs::engine::{QueryEngine, QueryLimits, SharedLimits};
 use crate::runs::planner::Planner;
+use crate::runs::runner::Runner;
 use crate::scheduler::{Scheduler, SchedulerConfig};
 use crate::startup::StartupError;
 
@@ -95,8 +96,8 @@ pub fn rocket_with_clock(figment: Figment, clock: SharedClock) -> Rocket<Build> 
         }))
         .attach(ops::shutdown::GracefulShutdown::default())
         .attach(web::CrossSiteRefusal)
-        .attach(web::SecurityHeaders)
-        .attach(api::Cors)
+        .attach(web::security_headers())
+        .attach(api::cors())
         .mount("/", web::routes())
         .mount("/", api::routes())
         .register("/", web::catchers())
@@ -119,10 +120,11 @@ async fn setup(rocket: Rocket<Build>, clock: SharedClock) -> Result<Rocket<Build
                 state.keyring.clone(),
                 state.config.max_models_per_query,
             );
+            let runner = Runner::new(planner.clone(), state.engine.clone(), state.db.clone());
             let scheduler = Scheduler::new(
                 state.db.clone(),
                 state.engine.clone(),
-                planner.clone(),
+                planner,
                 state.channels.clone(),
                 state.notifier.clone(),
                 clock,
@@ -135,7 +137,7 @@ async fn setup(rocket: Rocket<Build>, clock: SharedClock) -> Result<Rocket<Build
             Ok(rocket
                 .manage(state.metrics)
                 .manage(modelscope::Catalogue::new(state.engine.upstream().clone()))
-                .manage(planner)
+                .manage(runner)
                 .manage(scheduler)
                 .manage(state.channels)
                 .manage(web::Reveals::default())

@@ -32,42 +32,28 @@ pub mod names {
     pub const BUILD_INFO: &str = "msb_build_info";
 }
 
+// Label sets, one a line where they fit (each is also `closed_set!`'s `ALL` for the exporter).
+
 crate::closed_set! {
     /// Which face started a query.
-    pub enum QuerySource {
-        Web = "web",
-        Api = "api",
-        Schedule = "schedule",
-    }
+    pub enum QuerySource { Web = "web", Api = "api", Schedule = "schedule" }
 }
 
 crate::closed_set! {
     /// How a query ended: every model answered healthily, some did, or none did.
-    pub enum QueryOutcome {
-        Ok = "ok",
-        Partial = "partial",
-        Failed = "failed",
-    }
+    pub enum QueryOutcome { Ok = "ok", Partial = "partial", Failed = "failed" }
 }
 
 crate::closed_set! {
     /// The upstream call made.
-    pub enum Endpoint {
-        Chat = "chat",
-        Balance = "balance",
-        Catalogue = "catalogue",
-    }
+    pub enum Endpoint { Chat = "chat", Balance = "balance", Catalogue = "catalogue" }
 }
 
 crate::closed_set! {
     /// How an upstream call ended, by HTTP class or transport failure.
     pub enum UpstreamOutcome {
-        Ok = "ok",
-        Unauthorized = "unauthorized",
-        RateLimited = "rate_limited",
-        ClientError = "client_error",
-        ServerError = "server_error",
-        Timeout = "timeout",
+        Ok = "ok", Unauthorized = "unauthorized", RateLimited = "rate_limited",
+        ClientError = "client_error", ServerError = "server_error", Timeout = "timeout",
         Network = "network",
     }
 }
@@ -75,34 +61,22 @@ crate::closed_set! {
 crate::closed_set! {
     /// How a scheduled monitor run ended.
     pub enum SchedulerOutcome {
-        Ok = "ok",
-        Partial = "partial",
-        Failed = "failed",
-        Skipped = "skipped",
+        Ok = "ok", Partial = "partial", Failed = "failed", Skipped = "skipped",
     }
 }
 
 crate::closed_set! {
     /// The kind of an alert channel (never its name or address).
     pub enum ChannelKind {
-        Webhook = "webhook",
-        DingTalk = "dingtalk",
-        Feishu = "feishu",
-        WeCom = "wecom",
-        Telegram = "telegram",
-        Bark = "bark",
-        ServerChan = "serverchan",
-        Email = "email",
+        Webhook = "webhook", DingTalk = "dingtalk", Feishu = "feishu", WeCom = "wecom",
+        Telegram = "telegram", Bark = "bark", ServerChan = "serverchan", Email = "email",
     }
 }
 
 crate::closed_set! {
     /// How one delivery attempt ended.
     pub enum DeliveryResult {
-        Sent = "sent",
-        Failed = "failed",
-        Timeout = "timeout",
-        Refused = "refused",
+        Sent = "sent", Failed = "failed", Timeout = "timeout", Refused = "refused",
     }
 }
 
@@ -140,37 +114,57 @@ impl UpstreamOutcome {
 /// Makes every counter series exist at 0 (a closed set: the label enums' products), so a
 /// dashboard's `rate()` and an "absent" alert work before the first event.
 pub fn preregister() {
-    for source in QuerySource::ALL {
-        for outcome in QueryOutcome::ALL {
-            ::metrics::counter!(names::QUERIES, "source" => source.as_str(), "outcome" => outcome.as_str())
-                .increment(0);
-        }
+    zero(
+        names::QUERIES,
+        &[
+            ("source", texts(QuerySource::ALL, QuerySource::as_str)),
+            ("outcome", texts(QueryOutcome::ALL, QueryOutcome::as_str)),
+        ],
+    );
+    zero(
+        names::UPSTREAM_CALLS,
+        &[
+            ("endpoint", texts(Endpoint::ALL, Endpoint::as_str)),
+            (
+                "outcome",
+                texts(UpstreamOutcome::ALL, UpstreamOutcome::as_str),
+            ),
+        ],
+    );
+    let outcomes = texts(SchedulerOutcome::ALL, SchedulerOutcome::as_str);
+    zero(names::SCHEDULER_RUNS, &[("outcome", outcomes)]);
+    zero(
+        names::ALERT_DELIVERIES,
+        &[
+            ("channel", texts(ChannelKind::ALL, ChannelKind::as_str)),
+            ("result", texts(DeliveryResult::ALL, DeliveryResult::as_str)),
+        ],
+    );
+    zero(names::DB_ERRORS, &[("op", texts(DbOp::ALL, DbOp::as_str))]);
+}
+
+/// The texts of a label set.
+fn texts<T: Copy>(all: &[T], text: fn(T) -> &'static str) -> Vec<&'static str> {
+    all.iter().map(|value| text(*value)).collect()
+}
+
+/// Counter `name` at 0 for every combination of its labels' values.
+fn zero(name: &'static str, labels: &[(&'static str, Vec<&'static str>)]) {
+    let mut series: Vec<Vec<(&'static str, &'static str)>> = vec![Vec::new()];
+    for (label, values) in labels {
+        series = series
+            .into_iter()
+            .flat_map(|pairs| {
+                values.iter().map(move |value| {
+                    let mut pairs = pairs.clone();
+                    pairs.push((*label, *value));
+                    pairs
+                })
+            })
+            .collect();
     }
-    for endpoint in Endpoint::ALL {
-        for outcome in UpstreamOutcome::ALL {
-            ::metrics::counter!(
-                names::UPSTREAM_CALLS,
-                "endpoint" => endpoint.as_str(),
-                "outcome" => outcome.as_str()
-            )
-            .increment(0);
-        }
-    }
-    for outcome in SchedulerOutcome::ALL {
-        ::metrics::counter!(names::SCHEDULER_RUNS, "outcome" => outcome.as_str()).increment(0);
-    }
-    for channel in ChannelKind::ALL {
-        for result in DeliveryResult::ALL {
-            ::metrics::counter!(
-                names::ALERT_DELIVERIES,
-                "channel" => channel.as_str(),
-                "result" => result.as_str()
-            )
-            .increment(0);
-        }
-    }
-    for op in DbOp::ALL {
-        ::metrics::counter!(names::DB_ERRORS, "op" => op.as_str()).increment(0);
+    for pairs in series {
+        ::metrics::counter!(name, &pairs).increment(0);
     }
 }
 
@@ -229,27 +223,17 @@ mod tests {
 
     #[test]
     fn statuses_fall_into_bounded_outcomes() {
-        assert_eq!(UpstreamOutcome::of_status(200), UpstreamOutcome::Ok);
-        assert_eq!(
-            UpstreamOutcome::of_status(401),
-            UpstreamOutcome::Unauthorized
-        );
-        assert_eq!(
-            UpstreamOutcome::of_status(429),
-            UpstreamOutcome::RateLimited
-        );
-        assert_eq!(
-            UpstreamOutcome::of_status(404),
-            UpstreamOutcome::ClientError
-        );
-        assert_eq!(
-            UpstreamOutcome::of_status(503),
-            UpstreamOutcome::ServerError
-        );
-        assert_eq!(
-            UpstreamOutcome::of_status(999),
-            UpstreamOutcome::ServerError
-        );
+        use UpstreamOutcome::*;
+        for (status, outcome) in [
+            (200, Ok),
+            (401, Unauthorized),
+            (429, RateLimited),
+            (404, ClientError),
+            (503, ServerError),
+            (999, ServerError),
+        ] {
+            assert_eq!(UpstreamOutcome::of_status(status), outcome, "{status}");
+        }
     }
 
     #[test]

@@ -59,32 +59,20 @@ pub fn insert_sealed<E>(
     last_four: &str,
     seal: impl FnOnce(KeyId) -> Result<Sealed, E>,
 ) -> Result<Result<Option<KeyId>, E>, DbError> {
-    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let inserted = tx.cached_execute(
-        "INSERT INTO api_keys (user_id, label, nonce, ciphertext, master_key_id, last_four, created_at, site)
-         VALUES (?1, ?2, x'', x'', '', ?3, ?4, ?5) ON CONFLICT DO NOTHING",
-        params![user_id, label, last_four, now(), site],
-    )?;
-    if inserted == 0 {
-        return Ok(Ok(None));
-    }
-    let id = KeyId(tx.last_insert_rowid());
-    let sealed = match seal(id) {
-        Ok(sealed) => sealed,
-        Err(error) => return Ok(Err(error)),
+    let insert = |tx: &Connection| {
+        tx.cached_execute(
+            "INSERT INTO api_keys (user_id, label, nonce, ciphertext, master_key_id, last_four,
+                created_at, site)
+             VALUES (?1, ?2, x'', x'', '', ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+            params![user_id, label, last_four, now(), site],
+        )
     };
-    store_sealed(&tx, id, &sealed)?;
-    tx.commit()?;
-    Ok(Ok(Some(id)))
+    owned::insert_sealed::<StoredKey, E>(conn, KeyId, insert, seal)
 }
 
 /// Replaces a row's ciphertext (a re-entered key, or rotation).
 pub fn store_sealed(conn: &Connection, id: KeyId, sealed: &Sealed) -> Result<(), DbError> {
-    conn.cached_execute(
-        "UPDATE api_keys SET nonce = ?2, ciphertext = ?3, master_key_id = ?4 WHERE id = ?1",
-        params![id, sealed.nonce, sealed.ciphertext, sealed.master_key_id],
-    )?;
-    Ok(())
+    owned::store_sealed::<StoredKey>(conn, id, sealed)
 }
 
 pub fn set_last_four(conn: &Connection, id: KeyId, last_four: &str) -> Result<(), DbError> {

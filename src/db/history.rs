@@ -11,32 +11,21 @@ use super::DbError;
 mod listing;
 use crate::modelscope::{ErrorCode, Failure, ModelResult, Price, PriceSource, Quota, Site};
 pub use listing::{
-    Direction, LabelledResult, cursor_at_offset, has_runs_beyond, list_runs, list_runs_newer,
-    model_results_labelled, run_cursor,
+    Direction, HistoryFilter, LabelledResult, cursor_at_offset, has_runs_beyond, list_runs,
+    list_runs_newer, model_results_labelled, run_cursor,
 };
 
 crate::closed_set! {
-    /// Where a stored run came from.
+    /// Where a stored run came from: a page (the quick form, `/query`, the dashboard), the
+    /// JSON API, or a monitor's scheduled run.
     #[derive(Default)]
-    pub enum Source {
-        /// A page (the quick form, `/query`, the dashboard).
-        #[default]
-        Web = "web",
-        /// The JSON API.
-        Api = "api",
-        /// A monitor's scheduled run.
-        Schedule = "schedule",
-    }
+    pub enum Source { #[default] Web = "web", Api = "api", Schedule = "schedule" }
 }
 
 crate::closed_set! {
     /// What a run does: call every model, or read the free balance only.
     #[derive(Default)]
-    pub enum RunKind {
-        #[default]
-        Probe = "probe",
-        Check = "check",
-    }
+    pub enum RunKind { #[default] Probe = "probe", Check = "check" }
 }
 
 /// The points balance as stored: numbers, or the error code of a failed fetch.
@@ -77,16 +66,6 @@ pub struct StoredResult {
     pub query_id: RunId,
     pub started_at: i64,
     pub result: ModelResult,
-}
-
-/// `/history` filters; every field optional. Times are unix seconds, `to` exclusive.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct HistoryFilter {
-    pub api_key_id: Option<KeyId>,
-    pub preset_id: Option<PresetId>,
-    pub model: Option<String>,
-    pub from: Option<i64>,
-    pub to: Option<i64>,
 }
 
 /// Newest known numbers of one model for one saved key (the dashboard).

@@ -73,9 +73,10 @@ pub(crate) trait Cached {
         P: rusqlite::Params,
         F: FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>;
 
-    /// Every row the query reads, each built by `row`.
-    fn cached_rows<T, P, F>(&self, sql: &str, params: P, row: F) -> rusqlite::Result<Vec<T>>
+    /// Every row the query reads, each built by `row`, collected (a `Vec`, a `HashMap`, …).
+    fn cached_rows<C, T, P, F>(&self, sql: &str, params: P, row: F) -> rusqlite::Result<C>
     where
+        C: FromIterator<T>,
         P: rusqlite::Params,
         F: FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>;
 
@@ -91,8 +92,9 @@ impl Cached for Connection {
         self.prepare_cached(sql)?.query_row(params, row)
     }
 
-    fn cached_rows<T, P, F>(&self, sql: &str, params: P, row: F) -> rusqlite::Result<Vec<T>>
+    fn cached_rows<C, T, P, F>(&self, sql: &str, params: P, row: F) -> rusqlite::Result<C>
     where
+        C: FromIterator<T>,
         P: rusqlite::Params,
         F: FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
     {

@@ -1,12 +1,13 @@
 //! The one way to list, get, count and delete a user's own rows (keys, presets, tokens,
-//! channels, monitors). A table says once where its rows are, which columns a row reads and
-//! how a list is ordered; every read here takes the `UserId`, so another user's id is simply
-//! not found.
+//! channels, monitors), and to insert and re-seal the ones with a sealed secret (keys,
+//! channels). A table says once where its rows are, which columns a row reads and how a list
+//! is ordered; every read here takes the `UserId`, so another user's id is simply not found.
 
 use rusqlite::types::{FromSql, ToSql};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::{Cached, DbError};
+use crate::crypto::vault::Sealed;
 use crate::ids::UserId;
 
 /// A row a user owns: its table has `id` and `user_id` columns.
@@ -97,6 +98,49 @@ pub(crate) fn all<T: Owned>(conn: &Connection) -> Result<Vec<T>, DbError> {
         T::ALIAS
     );
     Ok(conn.cached_rows(&sql, [], T::from_row)?)
+}
+
+/// Inserts one of the user's rows with `insert` (its sealed columns empty) and seals its secret
+/// for the new id, in one transaction: the associated data binds a ciphertext to its row id,
+/// which exists only after the insert. `None` when `insert` inserted nothing (a name taken).
+pub(crate) fn insert_sealed<T: Owned, E>(
+    conn: &mut Connection,
+    id: fn(i64) -> T::Id,
+    insert: impl FnOnce(&Connection) -> rusqlite::Result<usize>,
+    seal: impl FnOnce(T::Id) -> Result<Sealed, E>,
+) -> Result<Result<Option<T::Id>, E>, DbError>
+where
+    T::Id: Copy,
+{
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    if insert(&tx)? == 0 {
+        return Ok(Ok(None));
+    }
+    let new = id(tx.last_insert_rowid());
+    let sealed = match seal(new) {
+        Ok(sealed) => sealed,
+        Err(error) => return Ok(Err(error)),
+    };
+    store_sealed::<T>(&tx, new, &sealed)?;
+    tx.commit()?;
+    Ok(Ok(Some(new)))
+}
+
+/// Replaces a row's sealed secret (a re-entered secret, or rotation).
+pub(crate) fn store_sealed<T: Owned>(
+    conn: &Connection,
+    id: T::Id,
+    sealed: &Sealed,
+) -> Result<(), DbError> {
+    let sql = format!(
+        "UPDATE {} SET nonce = ?2, ciphertext = ?3, master_key_id = ?4 WHERE id = ?1",
+        T::TABLE
+    );
+    conn.cached_execute(
+        &sql,
+        params![id, sealed.nonce, sealed.ciphertext, sealed.master_key_id],
+    )?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -7,15 +7,10 @@ use super::model_id::InvalidModel;
 crate::closed_set! {
     /// Stable, machine-readable reasons a model's row failed. Part of the JSON API.
     pub enum ErrorCode {
-        InvalidKey = "invalid_key",
-        AccountNotEligible = "account_not_eligible",
-        ModelNotFound = "model_not_found",
-        QuotaExhausted = "quota_exhausted",
-        RateLimited = "rate_limited",
-        UpstreamError = "upstream_error",
-        Timeout = "timeout",
-        NetworkError = "network_error",
-        NoQuotaData = "no_quota_data",
+        InvalidKey = "invalid_key", AccountNotEligible = "account_not_eligible",
+        ModelNotFound = "model_not_found", QuotaExhausted = "quota_exhausted",
+        RateLimited = "rate_limited", UpstreamError = "upstream_error", Timeout = "timeout",
+        NetworkError = "network_error", NoQuotaData = "no_quota_data",
         InvalidModel = "invalid_model",
     }
 }
@@ -24,11 +19,9 @@ crate::closed_set! {
     /// Why a row failed, in our own words: a stable name the faces turn into text
     /// (`reason-<name>` in the locale files) and the store keeps.
     pub enum Reason {
-        /// The model id was refused before any call (the four [`InvalidModel`]s).
-        TooLong = "too_long",
-        NotOwnerSlashName = "not_owner_slash_name",
-        BadCharacter = "bad_character",
-        DotDot = "dot_dot",
+        // The model id was refused before any call (the four `InvalidModel`s).
+        TooLong = "too_long", NotOwnerSlashName = "not_owner_slash_name",
+        BadCharacter = "bad_character", DotDot = "dot_dot",
         /// No connection could be made.
         Connect = "connect",
         /// The answer was cut off.

@@ -13,7 +13,7 @@ use rocket::{Catcher, Route};
 pub use kit::cookies::warn_if_cookies_cannot_work;
 pub use kit::csrf::CrossSiteRefusal;
 pub use kit::reveal::Reveals;
-pub use kit::security::SecurityHeaders;
+pub use kit::security::security_headers;
 
 /// Every page's routes; each page lists its own.
 pub fn routes() -> Vec<Route> {

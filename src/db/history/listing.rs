@@ -5,11 +5,20 @@
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter, types::Value};
 
 use super::{
-    HistoryFilter, RESULT_COLUMNS, RunSummary, SUMMARY_COLUMNS, StoredResult, result_from_row,
-    summary_from_row,
+    RESULT_COLUMNS, RunSummary, SUMMARY_COLUMNS, StoredResult, result_from_row, summary_from_row,
 };
 use crate::db::{Cached, DbError};
-use crate::ids::{RunId, UserId};
+use crate::ids::{KeyId, PresetId, RunId, UserId};
+
+/// `/history` filters; every field optional. Times are unix seconds, `to` exclusive.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HistoryFilter {
+    pub api_key_id: Option<KeyId>,
+    pub preset_id: Option<PresetId>,
+    pub model: Option<String>,
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+}
 
 /// Which index walks a listing: the one that serves its most selective filter, so a page reads
 /// about as many rows as it shows. Every choice is ordered by `(started_at DESC, id DESC)`.
@@ -180,7 +189,8 @@ pub fn list_runs_newer(
     );
     sql.push_str(" LIMIT ?");
     args.push(limit.into());
-    let mut rows = conn.cached_rows(&sql, params_from_iter(args), summary_from_row)?;
+    let mut rows: Vec<RunSummary> =
+        conn.cached_rows(&sql, params_from_iter(args), summary_from_row)?;
     rows.reverse();
     Ok(rows)
 }
@@ -266,7 +276,7 @@ pub fn model_results_labelled(
     let (mut sql, mut args) = listing_sql(&columns, user_id, &filter, cursor, direction);
     sql.push_str(" LIMIT ?");
     args.push(limit.into());
-    let mut rows = conn.cached_rows(&sql, params_from_iter(args), |row| {
+    let mut rows: Vec<LabelledResult> = conn.cached_rows(&sql, params_from_iter(args), |row| {
         Ok(LabelledResult {
             stored: result_from_row(row)?,
             key_label: row.get(14)?,

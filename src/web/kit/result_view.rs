@@ -87,16 +87,10 @@ pub struct Strip {
 }
 
 crate::closed_set! {
-    /// Where a row's "calls left" comes from (sent to the live script as `source`).
-    pub enum LeftFrom {
-        /// The rate-limit headers.
-        Headers = "headers",
-        /// The points balance and the model's known price.
-        Points = "points",
-        /// A range: the balance is known, the price is not.
-        Estimate = "estimate",
-        Unknown = "none",
-    }
+    /// Where a row's "calls left" comes from (sent to the live script as `source`): the
+    /// rate-limit headers, the points balance and the model's known price, a range (the balance
+    /// is known, the price is not), or nothing.
+    pub enum LeftFrom { Headers = "headers", Points = "points", Estimate = "estimate", Unknown = "none" }
 }
 
 pub struct RowView {

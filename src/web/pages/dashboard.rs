@@ -20,12 +20,13 @@ use crate::i18n::Lang;
 use crate::ids::{KeyId, UserId};
 use crate::keyring::Keyring;
 use crate::modelscope::{ModelResult, Price, Site};
-use crate::runs::engine::{Lane, QueryEngine};
-use crate::runs::executor::{self, Execution, Stored};
+use crate::runs::engine::Lane;
+use crate::runs::executor::{Execution, Stored};
 use crate::runs::grants::grant_likely_unclaimed;
 use crate::runs::history::{RunKind, Source};
-use crate::runs::planner::{Named, Planner, RunAsk};
+use crate::runs::planner::{Named, RunAsk};
 use crate::runs::prices;
+use crate::runs::runner::Runner;
 use crate::web::kit::csrf::{Csrf, TokenOnlyForm};
 use crate::web::kit::problem::Problem;
 use crate::web::kit::result_view::RowView;
@@ -37,12 +38,7 @@ use crate::web::kit::view::{PresetOption, preset_options_priced};
 
 crate::closed_set! {
     /// The unit of an age.
-    pub enum AgeUnit {
-        Seconds = "s",
-        Minutes = "m",
-        Hours = "h",
-        Days = "d",
-    }
+    pub enum AgeUnit { Seconds = "s", Minutes = "m", Hours = "h", Days = "d" }
 }
 
 /// How long ago, as a number and a unit the template turns into words.
@@ -247,8 +243,7 @@ pub async fn refresh(
     id: KeyId,
     form: Csrf<TokenOnlyForm>,
     db: &State<Db>,
-    planner: &State<Planner>,
-    engine: &State<QueryEngine>,
+    runner: &State<Runner>,
 ) -> Result<Flash<Redirect>, Status> {
     let _ = form;
     let user_id = user.0.user_id;
@@ -267,23 +262,20 @@ pub async fn refresh(
         check_only: true,
         ..RunAsk::default()
     };
-    let plan = planner
+    let plan = runner
         .plan(ask)
         .await
         .map_err(|error| Problem::plan(&error).status)?;
-    let finished = executor::run(
-        engine,
-        db,
-        Execution {
+    let finished = runner
+        .run(Execution {
             plan,
             kind: RunKind::Check,
             source: Source::Web,
             user: Some(user_id),
             keep: true,
             lane: Lane::Member,
-        },
-    )
-    .await;
+        })
+        .await;
     match (finished.stored, finished.balance.is_ok()) {
         (Stored::Saved(_), true) => Ok(Flash::success(Redirect::to("/"), "balance_refreshed")),
         (Stored::Saved(_), false) => Ok(Flash::warning(Redirect::to("/"), "refresh_failed")),
