@@ -15,6 +15,7 @@ pub mod db;
 pub mod i18n;
 pub mod ids;
 pub mod keyring;
+pub mod known_models;
 pub mod logging;
 pub mod modelscope;
 pub mod monitors;

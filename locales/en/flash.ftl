@@ -18,3 +18,5 @@ flash-price_saved = The price of { $name } was saved (for you only).
 flash-balance_refreshed = Balance refreshed (free; no model was called).
 flash-refresh_failed = The balance could not be read; try again later. The attempt is in your history.
 flash-done = Done.
+flash-prices_saved = The prices of { $name } models were saved (for you only).
+flash-prices_unchanged = No price was changed.

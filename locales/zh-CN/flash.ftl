@@ -18,3 +18,5 @@ flash-price_saved = { $name } 的单价已保存（只对你自己生效）。
 flash-balance_refreshed = 余额已刷新（免费，未调用任何模型）。
 flash-refresh_failed = 余额读取失败，请稍后再试；已记录在历史中。
 flash-done = 操作已完成。
+flash-prices_saved = 已保存 { $name } 个模型的单价（只对你自己生效）。
+flash-prices_unchanged = 单价没有改动。

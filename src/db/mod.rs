@@ -8,6 +8,7 @@ pub mod balance_rises;
 pub mod channels;
 pub mod deliveries;
 pub mod history;
+pub mod known_models;
 pub mod login_failures;
 pub mod monitors;
 pub(crate) mod owned;

@@ -6,6 +6,7 @@ pub mod catalogue;
 mod classify;
 mod client;
 pub mod model_id;
+mod near_miss;
 mod price;
 mod quota;
 mod redact;
@@ -23,6 +24,7 @@ pub use client::{
 pub use model_id::{
     BatchError, InvalidModel, ModelEntry, prepare_models, split_model_text, validate_model_id,
 };
+pub use near_miss::near_miss;
 pub use price::{Price, PriceSource, TIERS, tier};
 pub use quota::Quota;
 pub use result::{BatchReport, ModelResult};

@@ -19,6 +19,7 @@ mod dashboard;
 mod hardening;
 mod health_cors;
 mod history;
+mod model_help;
 mod monitors;
 mod openapi;
 mod ops;

@@ -1,16 +1,19 @@
 //! What pages share: who is asking and may they (`session`, `csrf`, `cookies`, `client`),
 //! how values are shown (`view`, `result_view`, `status`, `monitoring_view`), how errors are
-//! said (`problem`), the run forms and their live events (`run_form`, `live`), typed path ids
-//! and form choices (`params`), one-read secrets (`reveal`), the confirmation step
-//! (`confirm`) and the security headers (`security`). Nothing here is a page, and nothing
-//! here imports one.
+//! said (`problem`), the run forms and their live events (`run_form`, `live`), help with model
+//! ids (`model_help`: suggestions, "did you mean"), typed path ids and form choices
+//! (`params`), one-read secrets (`reveal`), pages that hold a pasted key (`no_store`), the
+//! confirmation step (`confirm`) and the security headers (`security`). Nothing here is a
+//! page, and nothing here imports one.
 
 pub mod client;
 pub mod confirm;
 pub mod cookies;
 pub mod csrf;
 pub mod live;
+pub mod model_help;
 pub mod monitoring_view;
+pub mod no_store;
 pub mod params;
 pub mod problem;
 pub mod result_view;

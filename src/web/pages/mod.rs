@@ -10,6 +10,7 @@ pub mod errors;
 mod history;
 mod keys;
 mod lang;
+mod models;
 mod monitors;
 mod presets;
 mod query;
@@ -25,6 +26,7 @@ pub fn routes() -> Vec<Route> {
         assets::routes(),
         auth::routes(),
         lang::routes(),
+        models::routes(),
         keys::routes(),
         presets::routes(),
         query::routes(),

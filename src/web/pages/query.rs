@@ -21,6 +21,8 @@ use crate::runs::planner::PlannedRun;
 use crate::runs::runner::Runner;
 use crate::web::kit::csrf::Csrf;
 use crate::web::kit::live;
+use crate::web::kit::model_help::{DidYouMean, ModelHelp};
+use crate::web::kit::no_store::NoStore;
 use crate::web::kit::problem::Problem;
 use crate::web::kit::result_view::ResultView;
 use crate::web::kit::run_form::RunForm;
@@ -40,6 +42,12 @@ pub struct QueryPage {
     pub error: Option<Notice>,
     /// The results of a run that could not be stored: still the user's.
     pub report: Option<ResultView>,
+    /// A refused form's pasted key, shown again in that one answer (never after a run), and
+    /// its site.
+    pub api_key: String,
+    pub site: Site,
+    /// Typed ids close to known ones, with the fix.
+    pub did_you_mean: Option<DidYouMean>,
 }
 
 async fn query_page(user: &CurrentUser, db: &Db, keyring: &Keyring, runner: &Runner) -> QueryPage {
@@ -66,6 +74,9 @@ async fn query_page(user: &CurrentUser, db: &Db, keyring: &Keyring, runner: &Run
         max_models: runner.max_models(),
         error: None,
         report: None,
+        api_key: String::new(),
+        site: Site::default(),
+        did_you_mean: None,
     }
 }
 
@@ -104,10 +115,16 @@ pub async fn run(
     db: &State<Db>,
     keyring: &State<Keyring>,
     runner: &State<Runner>,
-) -> Result<Redirect, (Status, QueryPage)> {
+    help: ModelHelp<'_>,
+) -> Result<Redirect, NoStore<(Status, QueryPage)>> {
     let form = form.0;
-    let (problem, report) = match runner.plan(form.ask(Some(user.0.user_id))).await {
-        Ok(plan) => {
+    let planned = runner.plan(form.ask(Some(user.0.user_id))).await;
+    let did_you_mean = help
+        .check_run(&planned, form.models_text(), form.as_typed())
+        .await;
+    let (problem, report) = match (planned, &did_you_mean) {
+        (_, Some(_)) => (DidYouMean::problem(), None),
+        (Ok(plan), None) => {
             let finished = runner.run(stored_run(&user, plan, form.kind())).await;
             if let Stored::Saved(id) = finished.stored {
                 return Ok(Redirect::to(format!("/history/{id}")));
@@ -122,15 +139,21 @@ pub async fn run(
                 Some(ResultView::finished(&finished, user.layout().lang)),
             )
         }
-        Err(error) => (Problem::plan(&error), None),
+        (Err(error), None) => (Problem::plan(&error), None),
     };
     let mut page = query_page(&user, db, keyring, runner).await;
     page.selected_key_id = form.key_id();
     page.selected_preset_id = form.preset_id();
-    page.models = form.models.unwrap_or_default();
+    page.models = form.models_text().to_owned();
+    page.site = form.ask(None).site.unwrap_or_default();
+    page.did_you_mean = did_you_mean;
+    // What was typed stays, the pasted key included (in this answer only), unless it ran.
+    if report.is_none() {
+        page.api_key = form.kept_key();
+    }
     page.error = Some(problem.notice);
     page.report = report;
-    Err((problem.status, page))
+    Err(NoStore((problem.status, page)))
 }
 
 /// NDJSON, one event per line (see `web/kit/live.rs`); stored like `POST /query`. Bad input
@@ -141,12 +164,19 @@ pub async fn stream(
     user: CurrentUser,
     form: Csrf<RunForm>,
     runner: &State<Runner>,
+    help: ModelHelp<'_>,
 ) -> Result<live::Live<TextStream![String]>, (Status, (ContentType, String))> {
     let kind = form.0.kind();
-    let plan = runner
-        .plan(form.0.ask(Some(user.0.user_id)))
+    let planned = runner.plan(form.0.ask(Some(user.0.user_id))).await;
+    // A near miss is answered by the plain post, which offers the fix.
+    if help
+        .check_run(&planned, form.0.models_text(), form.0.as_typed())
         .await
-        .map_err(|error| live::refused(&Problem::plan(&error)))?;
+        .is_some()
+    {
+        return Err(live::refused(&DidYouMean::problem()));
+    }
+    let plan = planned.map_err(|error| live::refused(&Problem::plan(&error)))?;
     let start = live::start(&plan, kind);
     let lang = user.layout().lang;
     let events = runner.watch(stored_run(&user, plan, kind));
