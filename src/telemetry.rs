@@ -69,7 +69,7 @@ label!(
 
 label!(
     /// The upstream call made.
-    Endpoint { Chat => "chat", Balance => "balance", Catalogue => "catalogue" }
+    Endpoint { Chat => "chat", Balance => "balance", Catalogue => "catalogue", Rates => "rates" }
 );
 
 label!(

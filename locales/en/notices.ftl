@@ -1,6 +1,6 @@
 # Form errors (web::view::Notice), by code: what went wrong and what to do.
 notice-missing_key = Enter a ModelScope access token (API key), or pick a saved key.
-notice-bad_key = That API key is malformed: it is ms- followed by a UUID, 39 characters (copy it from the access-token page on the ModelScope website).
+notice-bad_key = The API key is malformed: a key is 8 to 200 printable ASCII characters without spaces (ModelScope access tokens usually are ms- followed by a UUID, 39 characters; copy one from the access-token page on the ModelScope website).
 notice-no_models = Enter at least one model id.
 notice-too_many_models = Too many models: at most { $n } per query.
 notice-no_valid_models = No valid model id: ids look like owner/name (e.g. Qwen/Qwen2.5-72B-Instruct), use only letters, digits and - _ ., and are at most 128 characters.

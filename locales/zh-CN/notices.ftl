@@ -1,6 +1,6 @@
 # Form errors (web::view::Notice), by code: what went wrong and what to do.
 notice-missing_key = 请填写 ModelScope 访问令牌（API Key），或选择一个已保存的 Key。
-notice-bad_key = API Key 格式不正确：应为 ms- 开头、后接 UUID 的 39 位令牌（在魔搭网站“访问令牌”页面复制）。
+notice-bad_key = API Key 格式不正确：应为 8 到 200 个可打印 ASCII 字符、不含空格（魔搭访问令牌通常是 ms- 开头、后接 UUID 的 39 位字符串，在魔搭网站“访问令牌”页面复制）。
 notice-no_models = 请至少填写一个模型 ID。
 notice-too_many_models = 模型数量过多：一次最多查询 { $n } 个模型。
 notice-no_valid_models = 没有有效的模型 ID：应为 owner/name 形式（例如 Qwen/Qwen2.5-72B-Instruct），只能包含字母、数字和 - _ . 字符，最长 128 个字符。

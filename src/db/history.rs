@@ -48,6 +48,12 @@ pub struct RunSummary {
     /// Read before the first probe.
     pub before: StoredBalance,
     pub points_spent: Option<f64>,
+    /// A price census.
+    pub census: bool,
+    /// Why the run's difference taught nothing (`shared`, `outside`, `unsettled`).
+    pub unclean: Option<String>,
+    /// The shared window's total, when the run could not claim it.
+    pub shared_points_spent: Option<f64>,
 }
 
 /// A stored model row, with the time of its run.
@@ -83,7 +89,8 @@ const SUMMARY_COLUMNS: &str =
     "q.id, q.api_key_id, q.key_label, q.preset_id, q.preset_name, q.source,
     q.started_at, q.duration_ms, q.model_count, q.ok_count, q.failed_count,
     q.balance_total, q.balance_available, q.balance_frozen, q.balance_error,
-    q.kind, q.site, q.before_total, q.before_available, q.before_frozen, q.points_spent";
+    q.kind, q.site, q.before_total, q.before_available, q.before_frozen, q.points_spent,
+    q.census, q.unclean, q.shared_points_spent";
 
 fn summary_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RunSummary> {
     Ok(RunSummary {
@@ -113,6 +120,9 @@ fn summary_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RunSummary> {
             error: None,
         },
         points_spent: row.get(20)?,
+        census: row.get(21)?,
+        unclean: row.get(22)?,
+        shared_points_spent: row.get(23)?,
     })
 }
 
@@ -159,18 +169,29 @@ fn result_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredResult> {
                 request_remaining: row.get(4)?,
                 model_request_limit: row.get(5)?,
                 model_request_remaining: row.get(6)?,
+                model_month_request_limit: row.get(16)?,
+                model_month_request_remaining: row.get(17)?,
             },
             status: row.get::<_, Option<u16>>(7)?,
             latency_ms: row.get::<_, i64>(8)?.max(0) as u64,
             failure,
             price,
+            candidates: row
+                .get::<_, Option<String>>(15)?
+                .and_then(|text| serde_json::from_str(&text).ok()),
+            checked: row.get(14)?,
         },
     })
 }
 
+/// How many columns `RESULT_COLUMNS` names (a query may add its own after them).
+const RESULT_COLUMN_COUNT: usize = 18;
+
 const RESULT_COLUMNS: &str = "r.query_id, q.started_at, r.model, r.request_limit, r.request_remaining,
     r.model_request_limit, r.model_request_remaining, r.status, r.latency_ms, r.error_code, r.error_message,
-    r.error_reason, r.points_per_call, r.price_source";
+    r.error_reason, r.points_per_call, r.price_source,
+    coalesce(r.checked, q.kind = 'probe' AND r.error_code IS NOT 'invalid_model'),
+    r.price_candidates, r.model_month_request_limit, r.model_month_request_remaining";
 
 /// The rows of one of the user's runs, in input order.
 pub fn run_results(
@@ -192,7 +213,8 @@ pub fn run_results(
 pub fn latest_for_user(conn: &Connection, user_id: UserId) -> Result<Vec<LatestResult>, DbError> {
     let mut statement = conn.prepare_cached(
         "SELECT l.api_key_id, l.model, l.query_id, l.checked_at, l.request_limit, l.request_remaining,
-                l.model_request_limit, l.model_request_remaining, l.error_code
+                l.model_request_limit, l.model_request_remaining, l.error_code,
+                l.model_month_request_limit, l.model_month_request_remaining
          FROM latest_results l JOIN api_keys k ON k.id = l.api_key_id
          WHERE k.user_id = ?1 ORDER BY k.label COLLATE NOCASE, l.model",
     )?;
@@ -208,6 +230,8 @@ pub fn latest_for_user(conn: &Connection, user_id: UserId) -> Result<Vec<LatestR
                     request_remaining: row.get(5)?,
                     model_request_limit: row.get(6)?,
                     model_request_remaining: row.get(7)?,
+                    model_month_request_limit: row.get(9)?,
+                    model_month_request_remaining: row.get(10)?,
                 },
                 error_code: row.get(8)?,
             })

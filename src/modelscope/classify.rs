@@ -20,10 +20,13 @@ pub enum ErrorCode {
     NetworkError,
     NoQuotaData,
     InvalidModel,
+    /// Not called: the points read before the run could not cover the model's lowest
+    /// possible price.
+    PointsExhausted,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 10] = [
+    pub const ALL: [ErrorCode; 11] = [
         Self::InvalidKey,
         Self::AccountNotEligible,
         Self::ModelNotFound,
@@ -34,6 +37,7 @@ impl ErrorCode {
         Self::NetworkError,
         Self::NoQuotaData,
         Self::InvalidModel,
+        Self::PointsExhausted,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -48,6 +52,7 @@ impl ErrorCode {
             Self::NetworkError => "network_error",
             Self::NoQuotaData => "no_quota_data",
             Self::InvalidModel => "invalid_model",
+            Self::PointsExhausted => "points_exhausted",
         }
     }
 
@@ -138,8 +143,9 @@ pub struct PointsHint {
     pub price: Option<f64>,
 }
 
-/// The dearest price a model can have; an unknown price is assumed to be it.
-pub const HIGHEST_PRICE: f64 = 2.0;
+/// The dearest price of the built-in tiers; an unknown price is assumed to be it when a
+/// refusal is judged without a site's table at hand.
+pub const HIGHEST_PRICE: f64 = super::price::BUILT_IN_TIERS[3];
 
 /// `None` means the probe answered usefully: any 2xx, with or without the rate-limit headers
 /// (without them the answer rests on the points balance). `body` may be empty when unread.
@@ -243,6 +249,7 @@ mod tests {
             request_remaining: remaining,
             model_request_limit: Some(500),
             model_request_remaining: model_remaining,
+            ..Quota::default()
         }
     }
 

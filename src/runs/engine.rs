@@ -11,6 +11,8 @@ use futures::{Stream, StreamExt};
 use tokio::sync::Semaphore;
 use tokio_util::task::TaskTracker;
 
+use super::measure::KeyWatch;
+use super::tiers::TierBook;
 use crate::crypto::secret::ApiSecret;
 use crate::modelscope::{
     AccountBalance, BalanceError, ErrorCode, Failure, ModelEntry, ModelResult, PointsHint, Reason,
@@ -103,6 +105,10 @@ pub struct QueryEngine {
     /// Every run in flight (the executor spawns them here), so a graceful shutdown can wait
     /// for them to be stored (`ops::shutdown`).
     runs: TaskTracker,
+    /// Each key's measuring windows (`runs::measure`).
+    watch: KeyWatch,
+    /// Each site's price tiers (`runs::tiers`).
+    tiers: TierBook,
 }
 
 impl QueryEngine {
@@ -116,7 +122,17 @@ impl QueryEngine {
             active_anonymous: Arc::default(),
             limits,
             runs: TaskTracker::new(),
+            watch: KeyWatch::default(),
+            tiers: TierBook::default(),
         }
+    }
+
+    pub fn watch(&self) -> &KeyWatch {
+        &self.watch
+    }
+
+    pub fn tiers(&self) -> &TierBook {
+        &self.tiers
     }
 
     pub fn limits(&self) -> QueryLimits {
@@ -199,11 +215,7 @@ impl QueryEngine {
                     };
                     let row = match tokio::time::timeout_at(deadline, call).await {
                         Ok(report) => ModelResult::from_probe(model, report),
-                        Err(_) => ModelResult::unprobed(
-                            model,
-                            Some(Failure::new(ErrorCode::Timeout, None)),
-                            started.elapsed(),
-                        ),
+                        Err(_) => ModelResult::timed_out(model, started.elapsed()),
                     };
                     (index, row)
                 }

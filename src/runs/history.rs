@@ -6,6 +6,7 @@ use crate::db::{Db, DbError};
 use crate::ids::{KeyId, PresetId, RunId, UserId};
 use crate::modelscope::BatchReport;
 use crate::modelscope::{AccountBalance, BalanceError, Site};
+use crate::runs::judge::Unclean;
 
 /// Where a stored run came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,12 +26,14 @@ impl Source {
     }
 }
 
-/// What a run does: call every model, or read the free balance only.
+/// What a run does: call every model, read the free balance only, or call the models whose
+/// price is unknown one at a time to measure it (a census, stored as a probe run).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum RunKind {
     #[default]
     Probe,
     Check,
+    Census,
 }
 
 impl RunKind {
@@ -38,6 +41,15 @@ impl RunKind {
         match self {
             Self::Probe => "probe",
             Self::Check => "check",
+            Self::Census => "census",
+        }
+    }
+
+    /// What `queries.kind` says: a census calls models, so it is a probe run there.
+    pub fn stored_kind(self) -> &'static str {
+        match self {
+            Self::Check => "check",
+            Self::Probe | Self::Census => "probe",
         }
     }
 }
@@ -80,6 +92,8 @@ pub struct StoredRun {
     pub before: Option<Result<AccountBalance, BalanceError>>,
     pub balance: Result<AccountBalance, BalanceError>,
     pub points_spent: Option<f64>,
+    pub shared_points_spent: Option<f64>,
+    pub unclean: Option<Unclean>,
 }
 
 /// Stores a finished run in one transaction; returns its id.
@@ -93,13 +107,16 @@ pub async fn store(db: &Db, run: StoredRun) -> Result<RunId, DbError> {
             preset_id: origin.preset_id,
             preset_name: origin.preset_name.as_deref(),
             source: origin.source.as_str(),
-            kind: run.kind.as_str(),
+            kind: run.kind.stored_kind(),
+            census: run.kind == RunKind::Census,
             site: run.site.as_str(),
             started_at: run.started_at,
             duration_ms: i64::try_from(run.report.elapsed.as_millis()).unwrap_or(i64::MAX),
             balance: Some(stored_balance(&run.balance)),
             before: run.before.as_ref().map(stored_balance),
             points_spent: run.points_spent,
+            shared_points_spent: run.shared_points_spent,
+            unclean: run.unclean.map(Unclean::as_str),
             results: &run.report.results,
         };
         runs::insert_run(conn, &new)

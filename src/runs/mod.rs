@@ -2,10 +2,17 @@
 //! executor runs and stores, history reads stored runs back.
 
 pub mod calls_left;
+mod census;
 pub mod engine;
 pub mod executor;
 pub mod grants;
 pub mod history;
+pub mod judge;
+pub mod learn;
+pub mod measure;
 pub mod observe;
 pub mod planner;
 pub mod prices;
+mod probe;
+pub mod solve;
+pub mod tiers;

@@ -96,6 +96,7 @@ fn stored_run(user: &CurrentUser, plan: PlannedRun, kind: RunKind) -> Execution 
         user: Some(user.0.user_id),
         keep: true,
         lane: Lane::Member,
+        budget: None,
     }
 }
 
@@ -111,6 +112,7 @@ pub async fn run(
     let form = form.0;
     let (problem, report) = match planner.plan(form.ask(Some(user.0.user_id))).await {
         Ok(plan) => {
+            let key_hint = plan.key_is_unusual();
             let finished = executor::run(engine, db, stored_run(&user, plan, form.kind())).await;
             if let Stored::Saved(id) = finished.stored {
                 return Ok(Redirect::to(format!("/history/{id}")));
@@ -122,7 +124,7 @@ pub async fn run(
             };
             (
                 problem,
-                Some(ResultView::finished(&finished, user.layout().lang)),
+                Some(ResultView::finished(&finished, key_hint, user.layout().lang)),
             )
         }
         Err(error) => (Problem::plan(&error), None),

@@ -96,6 +96,7 @@ pub async fn stream(
         user,
         keep: false,
         lane,
+        budget: None,
     };
     let events = executor::spawn_streaming(engine, db, execution);
     Ok(live::ndjson(start, events, viewer.lang))
@@ -125,6 +126,7 @@ pub async fn quick(
     };
     match (planned, lane) {
         (Ok(plan), Ok(lane)) => {
+            let key_hint = plan.key_is_unusual();
             let execution = Execution {
                 plan,
                 kind: form.kind(),
@@ -132,9 +134,10 @@ pub async fn quick(
                 user,
                 keep: false,
                 lane,
+                budget: None,
             };
             let finished = executor::run(engine, db, execution).await;
-            page.report = Some(ResultView::finished(&finished, page.layout.lang));
+            page.report = Some(ResultView::finished(&finished, key_hint, page.layout.lang));
             (Status::Ok, page)
         }
         (Err(error), _) => {

@@ -5,10 +5,13 @@
 
 use crate::db::history::StoredBalance;
 use crate::i18n::Lang;
-use crate::modelscope::{AccountBalance, BalanceError, ErrorCode, ModelResult, TIERS};
+use crate::modelscope::{
+    AccountBalance, BUILT_IN_TIERS, BalanceError, ErrorCode, ModelResult, Tiers,
+};
 use crate::runs::calls_left::{CallsLeft, ExpectedCost, QuotaSource, calls_for};
 use crate::runs::executor::FinishedRun;
 use crate::runs::history::RunKind;
+use crate::runs::judge::Unclean;
 use crate::web::view::{Meter, PointsView, cost_text, failure_detail, meter, number, points};
 
 /// The balance as a page can show it: the numbers, or why there are none.
@@ -65,7 +68,7 @@ impl BalanceShown {
 
 /// What the available points buy at one price tier.
 pub struct TierCalls {
-    /// `2`, `1` or `0.5`: the template names the tier by it.
+    /// `2`, `1`, `0.5` or `0.2`: the template names the tier by it.
     pub price: String,
     pub calls: i64,
 }
@@ -87,27 +90,54 @@ pub struct Strip {
 
 pub struct RowView {
     pub model: String,
-    /// `ok` or an `ErrorCode` string; templates map it to words.
+    /// `ok`, `unchecked` (no call was made: no badge says healthy) or an `ErrorCode` string;
+    /// templates map it to words.
     pub code: &'static str,
     pub detail: Option<String>,
+    /// A call was made (a free check's rows show no latency).
+    pub checked: bool,
     pub latency_ms: u64,
     /// `495`, `125–500` or `—`.
     pub calls_left: String,
     /// `headers`, `points`, `estimate` (a range: the price is unknown) or `none`.
     pub source: &'static str,
     pub price: Option<String>,
-    /// `measured`, `set` or empty.
+    /// `measured`, `inferred`, `set` or empty.
     pub price_source: &'static str,
-    /// The four headers as `remaining / limit`, when they came.
+    /// The price is none of the built-in tiers (measured all the same).
+    pub unusual_price: bool,
+    /// While the price is unknown: the tiers it may still be (`1 / 2`), when runs narrowed
+    /// them.
+    pub candidates: Option<String>,
+    /// The four daily headers as `remaining / limit`, when they came.
     pub account: Option<String>,
     pub model_quota: Option<String>,
+    /// Calls left this month (the international site's monthly headers).
+    pub month_left: Option<i64>,
     pub meter: Option<Meter>,
+    /// Worth a retry: a call was made and failed.
+    pub retry: bool,
 }
 
 pub struct ResultView {
     pub check: bool,
+    pub census: bool,
     /// Every row failed for the key itself (invalid, not eligible): said once, at the top.
     pub key_problem: Option<&'static str>,
+    /// No model was called: the points could not pay for any of them.
+    pub points_short: bool,
+    /// Why the run's cost taught nothing, when something else spent the key (`outside`) or
+    /// another run of the app measured it at the same time (`shared`).
+    pub unclean: Option<&'static str>,
+    /// The shared window's total, when the run could not claim it as its own.
+    pub shared: Option<String>,
+    /// A census: the prices it measured, and the models it left unmeasured.
+    pub measured: Vec<(String, String)>,
+    pub unmeasured: Vec<String>,
+    /// Prices this run changed: model, from, to.
+    pub changes: Vec<(String, String, String)>,
+    /// The pasted key is not shaped like a ModelScope token (it was tried all the same).
+    pub key_hint: bool,
     pub strip: Strip,
     pub rows: Vec<RowView>,
     pub ok_count: usize,
@@ -122,23 +152,47 @@ pub struct Outcome<'a> {
     pub elapsed_ms: u64,
     pub balance: BalanceShown,
     pub spent: Option<f64>,
+    pub shared: Option<f64>,
+    pub unclean: Option<Unclean>,
+    pub points_short: bool,
     pub expected: Option<ExpectedCost>,
+    pub tiers: &'a Tiers,
 }
 
 impl ResultView {
     /// The result of a run that just finished.
-    pub fn finished(run: &FinishedRun, lang: Lang) -> Self {
-        Self::new(
+    pub fn finished(run: &FinishedRun, key_hint: bool, lang: Lang) -> Self {
+        let mut view = Self::new(
             Outcome {
                 kind: run.kind,
                 results: &run.report.results,
                 elapsed_ms: u64::try_from(run.report.elapsed.as_millis()).unwrap_or(u64::MAX),
                 balance: BalanceShown::read(&run.balance),
                 spent: run.points_spent,
+                shared: run.shared_points_spent,
+                unclean: run.unclean,
+                points_short: run.points_short,
                 expected: Some(run.expected),
+                tiers: &run.tiers,
             },
             lang,
-        )
+        );
+        if let Some(census) = &run.census {
+            view.measured = census
+                .measured
+                .iter()
+                .map(|(model, price)| (model.clone(), points(*price)))
+                .collect();
+            view.unmeasured = census.unmeasured.clone();
+        }
+        view.changes = run
+            .lesson
+            .changes
+            .iter()
+            .map(|(model, old, new)| (model.clone(), points(*old), points(*new)))
+            .collect();
+        view.key_hint = key_hint;
+        view
     }
 
     pub fn new(outcome: Outcome<'_>, lang: Lang) -> Self {
@@ -149,11 +203,26 @@ impl ResultView {
             .map(|result| RowView::new(result, available, lang))
             .collect();
         let ok_count = rows.iter().filter(|row| row.code == "ok").count();
+        let failed_count = rows
+            .iter()
+            .filter(|row| row.code != "ok" && row.code != "unchecked")
+            .count();
         Self {
             check: outcome.kind == RunKind::Check,
+            census: outcome.kind == RunKind::Census,
             key_problem: key_problem(&rows),
+            points_short: outcome.points_short,
+            unclean: outcome
+                .unclean
+                .filter(|u| u.disowns_cost())
+                .map(Unclean::as_str),
+            shared: outcome.shared.map(points),
+            measured: Vec::new(),
+            unmeasured: Vec::new(),
+            changes: Vec::new(),
+            key_hint: false,
             strip: Strip::new(&outcome),
-            failed_count: rows.len() - ok_count,
+            failed_count,
             ok_count,
             rows,
             elapsed_ms: outcome.elapsed_ms,
@@ -163,12 +232,23 @@ impl ResultView {
 
 impl Strip {
     fn new(outcome: &Outcome<'_>) -> Self {
-        let expected = outcome.expected.filter(|_| outcome.kind == RunKind::Probe);
-        Self::of(outcome.balance.clone(), outcome.spent, expected)
+        let expected = outcome.expected.filter(|_| outcome.kind != RunKind::Check);
+        Self::of(
+            outcome.balance.clone(),
+            outcome.spent,
+            expected,
+            outcome.tiers,
+        )
     }
 
-    /// The strip for a balance, the run's cost and its expected cost (probe runs).
-    pub fn of(balance: BalanceShown, spent: Option<f64>, expected: Option<ExpectedCost>) -> Self {
+    /// The strip for a balance, the run's cost and its expected cost (probe runs), with what
+    /// the points buy at each of the site's tiers.
+    pub fn of(
+        balance: BalanceShown,
+        spent: Option<f64>,
+        expected: Option<ExpectedCost>,
+        tiers: &Tiers,
+    ) -> Self {
         let balance = &balance;
         let points_view = match (balance.total, balance.available, balance.frozen) {
             (Some(total), Some(available), Some(frozen)) => Some(PointsView {
@@ -189,7 +269,8 @@ impl Strip {
             tiers: balance
                 .available
                 .map(|available| {
-                    TIERS
+                    tiers
+                        .prices()
                         .iter()
                         .rev()
                         .map(|price| TierCalls {
@@ -214,45 +295,63 @@ impl RowView {
     pub fn new(result: &ModelResult, available: Option<f64>, lang: Lang) -> Self {
         let quota = result.quota;
         let price = result.price;
-        let left = if result.is_ok() {
-            CallsLeft::assess(&quota, available, price.map(|p| p.points))
-        } else {
-            CallsLeft::default()
-        };
+        let left = CallsLeft::of_row(result, available);
         let (calls_left, source) = match (left.exact, left.range, left.source) {
             (Some(n), _, Some(QuotaSource::Headers)) => (n.to_string(), "headers"),
             (Some(n), _, _) => (n.to_string(), "points"),
             (None, Some((low, high)), _) => (format!("{low}–{high}"), "estimate"),
             _ => ("—".to_owned(), "none"),
         };
-        let headers = !quota.is_empty();
+        let daily = [
+            quota.request_limit,
+            quota.request_remaining,
+            quota.model_request_limit,
+            quota.model_request_remaining,
+        ]
+        .iter()
+        .any(Option::is_some);
+        let code = match result.error_code() {
+            Some(code) => code.as_str(),
+            None if !result.checked => "unchecked",
+            None => "ok",
+        };
+        let unusual = price.is_some_and(|p| Tiers::default().tier(p.points).is_none());
         Self {
             model: result.model.clone(),
-            code: result.error_code().map_or("ok", |code| code.as_str()),
+            code,
             detail: result
                 .failure
                 .as_ref()
                 .and_then(|f| failure_detail(f, lang)),
+            checked: result.checked,
             latency_ms: result.latency_ms,
             calls_left,
             source,
             price: price.map(|p| points(p.points)),
             price_source: price.map_or("", |p| p.source.as_str()),
-            account: headers.then(|| {
+            unusual_price: unusual,
+            candidates: result
+                .candidates
+                .as_ref()
+                .filter(|c| c.len() < BUILT_IN_TIERS.len())
+                .map(|c| c.iter().map(|p| points(*p)).collect::<Vec<_>>().join(" / ")),
+            account: daily.then(|| {
                 format!(
                     "{} / {}",
                     number(quota.request_remaining),
                     number(quota.request_limit)
                 )
             }),
-            model_quota: headers.then(|| {
+            model_quota: daily.then(|| {
                 format!(
                     "{} / {}",
                     number(quota.model_request_remaining),
                     number(quota.model_request_limit)
                 )
             }),
+            month_left: quota.model_month_request_remaining,
             meter: meter(quota.model_request_remaining, quota.model_request_limit),
+            retry: result.checked && result.failure.is_some(),
         }
     }
 }
@@ -271,7 +370,7 @@ mod tests {
             frozen: Some(0.0),
             ..none.clone()
         });
-        let strip = Strip::of(ok, None, None);
+        let strip = Strip::of(ok, None, None, &Tiers::default());
         let shown = strip.points.unwrap();
         assert_eq!(
             (shown.total.as_str(), shown.available.as_str()),
@@ -301,6 +400,7 @@ mod tests {
             },
             Some(1.0),
             Some(ExpectedCost { min: 1.0, max: 4.0 }),
+            &Tiers::default(),
         );
         let tiers: Vec<(String, i64)> = strip
             .tiers
@@ -309,7 +409,12 @@ mod tests {
             .collect();
         assert_eq!(
             tiers,
-            [("2".into(), 3), ("1".into(), 7), ("0.5".into(), 15)]
+            [
+                ("2".into(), 3),
+                ("1".into(), 7),
+                ("0.5".into(), 15),
+                ("0.2".into(), 37)
+            ]
         );
         assert!(strip.frozen_held);
         assert_eq!(strip.spent.as_deref(), Some("1"));

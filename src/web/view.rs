@@ -1,16 +1,14 @@
 //! What templates see: plain, display-ready values built from domain types.
 //! Words belong to the templates; this only shapes numbers and codes.
 
-use std::collections::HashMap;
-
 use crate::db::Db;
 use crate::db::presets::Preset;
 use crate::i18n::{self, Lang, ToArg};
 use crate::ids::{KeyId, PresetId, UserId};
 use crate::keyring::{KeySummary, Keyring};
-use crate::modelscope::{AccountBalance, BalanceError, Failure, Price};
+use crate::modelscope::{AccountBalance, BalanceError, Failure, Tiers};
 use crate::runs::calls_left::ExpectedCost;
-use crate::runs::prices;
+use crate::runs::prices::{self, Known};
 
 /// Shown where a number is unknown (upstream sent no usable header).
 const UNKNOWN: &str = "—";
@@ -139,18 +137,23 @@ impl Layout {
 
     /// Every status a row can have, for pages that render each badge once (the live results).
     pub fn status_codes(&self) -> Vec<&'static str> {
-        std::iter::once("ok")
+        ["ok", "unchecked"]
+            .into_iter()
             .chain(crate::modelscope::ErrorCode::ALL.iter().map(|c| c.as_str()))
             .collect()
     }
 
-    /// A price tier's name (`tier-name`): the price goes in as a number, so the message's
-    /// `[2]` and `[1]` variants match.
+    /// A price tier's name: flagship 2, mainstream 1, light 0.5, discount 0.2; any other price
+    /// (a site's rates table may have its own) by its number alone.
     pub fn tier_name(&self, price: &str) -> String {
-        match price.parse::<f64>() {
-            Ok(number) => self.t1("tier-name", "price", number),
-            Err(_) => self.t1("tier-name", "price", price),
-        }
+        let id = match price {
+            "2" => "tier-flagship",
+            "1" => "tier-mainstream",
+            "0.5" => "tier-light",
+            "0.2" => "tier-discount",
+            _ => "tier-other",
+        };
+        self.t1(id, "price", price)
     }
 
     /// Where a model's trend is, for a signed-in user and a valid model id (stored runs can
@@ -175,8 +178,9 @@ impl Layout {
     pub fn badge_class(&self, code: &str) -> &'static str {
         match code {
             "ok" => "ok",
-            "no_quota_data" | "pending" => "muted",
-            "invalid_key" | "account_not_eligible" | "quota_exhausted" | "upstream_error" => "bad",
+            "no_quota_data" | "pending" | "unchecked" => "muted",
+            "invalid_key" | "account_not_eligible" | "quota_exhausted" | "points_exhausted"
+            | "upstream_error" => "bad",
             _ => "warn",
         }
     }
@@ -323,7 +327,7 @@ pub struct PresetOption {
 /// failed price read leaves every price unknown (the ranges are still true); it is logged.
 pub async fn preset_options(db: &Db, user: UserId, presets: Vec<Preset>) -> Vec<PresetOption> {
     let models: Vec<String> = presets.iter().flat_map(|p| p.models.clone()).collect();
-    let known = match prices::prices_for(db, Some(user), models).await {
+    let known = match prices::known_for(db, Some(user), models).await {
         Ok(known) => known,
         Err(error) => {
             tracing::warn!(%error, "reading model prices failed");
@@ -337,8 +341,9 @@ pub async fn preset_options(db: &Db, user: UserId, presets: Vec<Preset>) -> Vec<
 /// its presets asks once).
 pub fn preset_options_priced(
     presets: Vec<Preset>,
-    known: &HashMap<String, Price>,
+    known: &Known,
 ) -> Vec<PresetOption> {
+    let tiers = Tiers::default();
     presets
         .into_iter()
         .map(|preset| {
@@ -346,7 +351,7 @@ pub fn preset_options_priced(
                 preset
                     .models
                     .iter()
-                    .map(|model| known.get(model).map(|p| p.points)),
+                    .map(|model| known.bounds(model, &tiers)),
             );
             PresetOption {
                 id: preset.id,

@@ -148,11 +148,14 @@ fn ok(model: &str, [a, b, c, d]: [i64; 4]) -> ModelResult {
             request_remaining: Some(b),
             model_request_limit: Some(c),
             model_request_remaining: Some(d),
+            ..Quota::default()
         },
         status: Some(200),
         failure: None,
         latency_ms: 42,
         price: None,
+        candidates: None,
+        checked: true,
     }
 }
 
@@ -164,6 +167,8 @@ fn failed(model: &str, code: ErrorCode, status: u16, message: &str) -> ModelResu
         failure: Some(Failure::new(code, Some(message.to_owned()))),
         latency_ms: 7,
         price: None,
+        candidates: None,
+        checked: true,
     }
 }
 

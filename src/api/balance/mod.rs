@@ -1,6 +1,6 @@
 //! `POST /api/balance`: the original tool's contract, plus `error_code`, `status`,
-//! `latency_ms` on each row, an optional `account` balance, and saved keys and presets for
-//! token holders (whose runs are stored).
+//! `latency_ms` on each row, an optional `account` balance, saved keys and presets for token
+//! holders (whose runs are stored), and a price census (`measure_prices`, token holders).
 
 mod request;
 pub mod response;
@@ -83,15 +83,25 @@ pub async fn balance(
         ));
     }
     let request = request::parse_request(&bytes, header_key.0, planner.max_models(), lang)?;
-    let kind = if request.probe {
-        RunKind::Probe
-    } else {
-        RunKind::Check
+    let kind = match (request.census, request.probe) {
+        (true, _) => RunKind::Census,
+        (false, true) => RunKind::Probe,
+        (false, false) => RunKind::Check,
     };
+    // A census spends points to learn prices for the user who keeps them.
+    if kind == RunKind::Census && caller.0.is_none() {
+        return Err(ApiError::new(
+            Status::Unauthorized,
+            lang,
+            "api-census-needs-token",
+        ));
+    }
+    let budget = request.budget;
     let plan = planner
         .plan(request.ask(caller.0))
         .await
         .map_err(|error| ApiError::plan(&error, lang))?;
+    let key_hint = plan.key_is_unusual();
     let lane = match caller.0 {
         Some(_) => Lane::Member,
         None => engine
@@ -106,6 +116,7 @@ pub async fn balance(
         user: caller.0,
         keep: caller.0.is_some(),
         lane,
+        budget,
     };
     let finished = executor::run(engine, db, execution).await;
     let history_id = match finished.stored {
@@ -119,5 +130,7 @@ pub async fn balance(
             ));
         }
     };
-    Ok(Json(response::envelope(&finished, history_id, lang)))
+    Ok(Json(response::envelope(
+        &finished, history_id, key_hint, lang,
+    )))
 }

@@ -5,7 +5,7 @@
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter, types::Value};
 
 use super::{
-    HistoryFilter, RESULT_COLUMNS, RunSummary, SUMMARY_COLUMNS, StoredResult, result_from_row,
+    HistoryFilter, RESULT_COLUMN_COUNT, RESULT_COLUMNS, RunSummary, SUMMARY_COLUMNS, StoredResult, result_from_row,
     summary_from_row,
 };
 use crate::db::DbError;
@@ -274,7 +274,7 @@ pub fn model_results_labelled(
         .query_map(params_from_iter(args), |row| {
             Ok(LabelledResult {
                 stored: result_from_row(row)?,
-                key_label: row.get(14)?,
+                key_label: row.get(RESULT_COLUMN_COUNT)?,
             })
         })?
         .collect::<Result<_, _>>()?;

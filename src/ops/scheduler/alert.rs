@@ -52,8 +52,7 @@ impl Scheduler {
                 }
                 None if row.status.is_some() => {
                     served.insert(row.model.clone(), true);
-                    let left =
-                        CallsLeft::assess(&row.quota, available, row.price.map(|p| p.points));
+                    let left = CallsLeft::of_row(row, available);
                     if let Some(n) = left.exact.or(left.range.map(|r| r.0)) {
                         calls.insert(row.model.clone(), n);
                     }
@@ -69,12 +68,13 @@ impl Scheduler {
             .filter(|m| !calls.contains_key(m) && !served.contains_key(m))
             .collect();
         if let (Some(available), false) = (available, unprobed.is_empty()) {
-            let known = prices::prices_for(&self.inner.db, Some(user), unprobed.clone())
+            let known = prices::known_for(&self.inner.db, Some(user), unprobed.clone())
                 .await
                 .unwrap_or_default();
             for model in unprobed {
-                let price = known.get(&model).map(|p| p.points);
-                let left = CallsLeft::assess(&Quota::default(), Some(available), price);
+                let price = known.price(&model).map(|p| p.points);
+                let bounds = known.bounds(&model, &finished.tiers);
+                let left = CallsLeft::assess(&Quota::default(), Some(available), price, bounds);
                 if let Some(n) = left.exact.or(left.range.map(|r| r.0)) {
                     calls.insert(model, n);
                 }

@@ -12,7 +12,9 @@ use crate::db::Db;
 use crate::db::history as store;
 use crate::db::runs;
 use crate::ids::RunId;
+use crate::modelscope::Tiers;
 use crate::runs::history::RunKind;
+use crate::runs::judge::Unclean;
 use crate::web::confirm::ConfirmPage;
 use crate::web::problem::Problem;
 use crate::web::result_view::{BalanceShown, Outcome, ResultView};
@@ -68,16 +70,20 @@ pub async fn detail(user: CurrentUser, id: &str, db: &State<Db>) -> Result<Detai
     let results: Vec<_> = rows.into_iter().map(|r| r.result).collect();
     let report = ResultView::new(
         Outcome {
-            kind: if run.kind == RunKind::Check.as_str() {
-                RunKind::Check
-            } else {
-                RunKind::Probe
+            kind: match (run.kind.as_str(), run.census) {
+                ("check", _) => RunKind::Check,
+                (_, true) => RunKind::Census,
+                _ => RunKind::Probe,
             },
             results: &results,
             elapsed_ms: u64::try_from(run.duration_ms).unwrap_or(0),
             balance: BalanceShown::stored(&run.balance),
             spent: run.points_spent,
+            shared: run.shared_points_spent,
+            unclean: run.unclean.as_deref().and_then(Unclean::parse),
+            points_short: false,
             expected: None,
+            tiers: &Tiers::default(),
         },
         layout.lang,
     );

@@ -202,11 +202,7 @@ fn write_csv_run(out: &mut Vec<u8>, run: &RunSummary, rows: &[StoredResult], lan
 
 /// A row's "calls left", from the balance its run ended with.
 fn calls_left(result: &ModelResult, available: Option<f64>) -> CallsLeft {
-    if result.is_ok() {
-        CallsLeft::assess(&result.quota, available, result.price.map(|p| p.points))
-    } else {
-        CallsLeft::default()
-    }
+    CallsLeft::of_row(result, available)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -403,6 +399,9 @@ mod tests {
             site: "cn".into(),
             before: StoredBalance::default(),
             points_spent: None,
+            census: false,
+            unclean: None,
+            shared_points_spent: None,
         };
         let rows = vec![
             StoredResult {
@@ -415,11 +414,14 @@ mod tests {
                         request_remaining: Some(1999),
                         model_request_limit: Some(500),
                         model_request_remaining: Some(499),
+                        ..Quota::default()
                     },
                     status: Some(200),
                     failure: None,
                     latency_ms: 12,
                     price: None,
+                    candidates: None,
+                    checked: true,
                 },
             },
             StoredResult {
@@ -435,6 +437,8 @@ mod tests {
                     )),
                     latency_ms: 3,
                     price: None,
+                    candidates: None,
+                    checked: true,
                 },
             },
         ];

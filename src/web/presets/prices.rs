@@ -4,7 +4,7 @@
 use crate::db::Db;
 use crate::db::presets::Preset;
 use crate::ids::UserId;
-use crate::modelscope::TIERS;
+use crate::modelscope::Tiers;
 use crate::runs::prices;
 use crate::web::view::points;
 
@@ -19,7 +19,12 @@ pub struct PriceRow {
 
 /// The tiers a select offers, as text (`2`, `1`, `0.5`).
 pub fn tier_options() -> Vec<String> {
-    TIERS.iter().rev().map(|tier| points(*tier)).collect()
+    Tiers::default()
+        .prices()
+        .iter()
+        .rev()
+        .map(|tier| points(*tier))
+        .collect()
 }
 
 /// The distinct models of `presets`, in order, with their known prices. A failed read leaves
