@@ -72,7 +72,7 @@ PORT=$(free_port)
 ROCKET_ADDRESS=127.0.0.1 ROCKET_PORT="$PORT" ROCKET_DATA_DIR="$DATA" \
     ROCKET_MODELSCOPE_API_BASE="$DOUBLE/v1" ROCKET_MODELSCOPE_HUB_BASE="$DOUBLE" \
     ROCKET_LOG_LEVEL=off ROCKET_GLOBAL_CONCURRENCY="$GLOBAL" \
-    NO_COLOR=1 RUST_LOG="warn,modelscope_balance::ops::scheduler=debug" \
+    NO_COLOR=1 RUST_LOG="warn,modelscope_balance::scheduler=debug" \
     "$APP_BIN" >"$WORK/app.out" 2>"$WORK/app.log" &
 APP_PID=$!
 PIDS+=("$APP_PID")

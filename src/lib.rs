@@ -7,6 +7,7 @@ pub mod api;
 pub mod auth;
 pub mod cli;
 pub mod clock;
+pub mod closed_set;
 pub mod config;
 pub mod crypto;
 pub mod db;
@@ -21,6 +22,7 @@ pub mod notify;
 pub mod ops;
 pub mod presets;
 pub mod runs;
+pub mod scheduler;
 pub mod telemetry;
 pub mod web;
 
@@ -39,9 +41,9 @@ use crate::modelscope::{SiteBases, Upstream};
 use crate::notify::{Channels, Notifier};
 use crate::ops::data_lock::DataDirLock;
 use crate::ops::metrics::MetricsAccess;
-use crate::ops::scheduler::{Scheduler, SchedulerConfig};
 use crate::runs::engine::{QueryEngine, QueryLimits, SharedLimits};
 use crate::runs::planner::Planner;
+use crate::scheduler::{Scheduler, SchedulerConfig};
 
 /// The app configured from its built-in defaults, `Rocket.toml` and `ROCKET_*` variables.
 pub fn rocket() -> Rocket<Build> {

@@ -71,29 +71,15 @@ pub fn tier(points: f64) -> Option<f64> {
     Tiers::default().tier(points)
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PriceSource {
-    /// A clean one-model run (or a census) cost exactly this.
-    Measured,
-    /// Several runs together leave only this tier.
-    Inferred,
-    /// The user said so.
-    Set,
-}
-
-impl PriceSource {
-    pub const ALL: [PriceSource; 3] = [Self::Measured, Self::Inferred, Self::Set];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Measured => "measured",
-            Self::Inferred => "inferred",
-            Self::Set => "set",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|source| source.as_str() == text)
+crate::closed_set! {
+    /// How a price is known (stored with each row).
+    pub enum PriceSource {
+        /// A clean one-model run (or a census) cost exactly this.
+        Measured = "measured",
+        /// Several runs together leave only this tier.
+        Inferred = "inferred",
+        /// The user said so.
+        Set = "set",
     }
 }
 
@@ -135,7 +121,7 @@ mod tests {
 
     #[test]
     fn sources_round_trip() {
-        for source in PriceSource::ALL {
+        for &source in PriceSource::ALL {
             assert_eq!(PriceSource::parse(source.as_str()), Some(source));
         }
     }

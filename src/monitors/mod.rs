@@ -1,6 +1,6 @@
 //! Monitors: a user's saved keys watched on a schedule (the free balance check, or a preset
 //! probed), and the alert rules on them. This module checks what a form asks for and stores
-//! it; `ops::scheduler` runs monitors and sends the alerts. No Rocket types, no runs: what a
+//! it; `scheduler` runs monitors and sends the alerts. No Rocket types, no runs: what a
 //! probe costs is the scheduler's to work out (it knows the prices).
 
 pub mod rules;

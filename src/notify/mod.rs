@@ -1,6 +1,6 @@
 //! Notifications: the channels a user set up (webhook, DingTalk, Feishu, WeCom, Telegram,
 //! Bark, ServerChan, email), the words of each message, sending it safely, and the delivery
-//! log with its retries. No Rocket types; `ops::scheduler` decides when something is sent.
+//! log with its retries. No Rocket types; `scheduler` decides when something is sent.
 
 pub mod channel_check;
 pub mod channel_store;

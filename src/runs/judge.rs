@@ -31,33 +31,20 @@ pub struct Readings {
     pub refundable: i64,
 }
 
-/// Why a difference teaches nothing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Unclean {
-    /// Another run of the app measured the same key at the same time: the difference is the
-    /// shared window's, not this run's.
-    Shared,
-    /// The readings show spending from outside the app.
-    Outside,
-    /// Points were still held at the last reading.
-    Unsettled,
+crate::closed_set! {
+    /// Why a difference teaches nothing (stored with the run).
+    pub enum Unclean {
+        /// Another run of the app measured the same key at the same time: the difference is
+        /// the shared window's, not this run's.
+        Shared = "shared",
+        /// The readings show spending from outside the app.
+        Outside = "outside",
+        /// Points were still held at the last reading.
+        Unsettled = "unsettled",
+    }
 }
 
 impl Unclean {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Shared => "shared",
-            Self::Outside => "outside",
-            Self::Unsettled => "unsettled",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        [Self::Shared, Self::Outside, Self::Unsettled]
-            .into_iter()
-            .find(|u| u.as_str() == text)
-    }
-
     /// The difference cannot be claimed as this run's cost at all.
     pub fn disowns_cost(self) -> bool {
         matches!(self, Self::Shared | Self::Outside)

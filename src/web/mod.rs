@@ -1,63 +1,27 @@
 //! Server-rendered pages. Thin: parse the request, call the domain, render a template.
-//! Each page is a module (or a folder) with its own routes; pages share only the modules
-//! that are not pages: `session` (guards), `view` (display values), `problem` (error
-//! mapping) and `run_form`.
+//! `pages/` holds one module (or folder) per page, each listing its own routes; pages never
+//! import each other. `kit/` holds what pages share: the guards (`session`, `csrf`,
+//! `cookies`, `client`), display values (`view`, `result_view`, `monitoring_view`), the error
+//! mapping (`problem`), forms and events of a run (`run_form`, `live`) and the confirmation
+//! step (`confirm`).
 
-mod account;
-mod assets;
-mod auth;
-mod channels;
-mod confirm;
-mod cross_site;
-mod dashboard;
-mod errors;
-mod history;
-mod keys;
-mod lang;
-mod live;
-mod monitoring_view;
-mod monitors;
-mod params;
-mod presets;
-mod problem;
-mod query;
-mod quick;
-mod result_view;
-mod reveal;
-mod run_form;
-mod security;
-pub mod session;
-pub mod view;
+mod kit;
+mod pages;
 
 use rocket::{Catcher, Route};
 
-pub use cross_site::CrossSiteRefusal;
-pub use reveal::Reveals;
-pub use security::SecurityHeaders;
-pub use session::warn_if_cookies_cannot_work;
+pub use kit::cookies::warn_if_cookies_cannot_work;
+pub use kit::csrf::CrossSiteRefusal;
+pub use kit::reveal::Reveals;
+pub use kit::security::SecurityHeaders;
 
 /// Every page's routes; each page lists its own.
 pub fn routes() -> Vec<Route> {
-    [
-        dashboard::routes(),
-        quick::routes(),
-        assets::routes(),
-        auth::routes(),
-        lang::routes(),
-        keys::routes(),
-        presets::routes(),
-        query::routes(),
-        account::routes(),
-        history::routes(),
-        cross_site::routes(),
-        monitors::routes(),
-        channels::routes(),
-    ]
-    .concat()
+    [pages::routes(), kit::csrf::routes()].concat()
 }
 
 pub fn catchers() -> Vec<Catcher> {
-    let mut catchers = errors::catchers();
-    catchers.extend(session::catchers());
+    let mut catchers = pages::errors::catchers();
+    catchers.extend(kit::session::catchers());
     catchers
 }

@@ -33,7 +33,7 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// `src/web/history/list.rs` → `crate::web::history::list`; `mod.rs` names its folder.
+/// `src/web/pages/history/list.rs` → `crate::web::pages::history::list`; `mod.rs` names its folder.
 fn module_path(root: &Path, file: &Path) -> String {
     let relative = file.strip_prefix(root).expect("under src");
     let mut parts: Vec<String> = relative
@@ -201,7 +201,7 @@ fn the_reader_sees_every_module() {
     let modules = modules();
     let paths: BTreeSet<&str> = modules.iter().map(|m| m.path.as_str()).collect();
     for expected in [
-        "crate::web::history::list",
+        "crate::web::pages::history::list",
         "crate::api::balance::request",
         "crate::runs::planner",
         "crate::db::history",
@@ -261,12 +261,12 @@ fn the_domain_never_imports_a_face_or_the_web_framework() {
 }
 
 #[test]
-fn a_page_never_imports_another_page() {
+fn a_page_never_imports_another_page_and_the_kit_no_page() {
     let modules = modules();
-    // A page is a module right under `web` that mounts routes of its own.
+    // A page is a module right under `web::pages` that mounts routes of its own.
     let pages: BTreeSet<String> = modules
         .iter()
-        .filter(|m| m.path.split("::").count() == 3 && top(&m.path) == "web")
+        .filter(|m| m.path.starts_with("crate::web::pages::") && m.path.split("::").count() == 4)
         .filter(|m| m.code.contains("pub fn routes("))
         .map(|m| m.path.clone())
         .collect();
@@ -278,12 +278,68 @@ fn a_page_never_imports_another_page() {
             .cloned()
     };
     for (module, targets) in import_graph(&modules) {
-        let Some(own) = page_of(&module) else {
+        let own = page_of(&module);
+        let in_kit = module.starts_with("crate::web::kit");
+        for target in targets {
+            let Some(other) = page_of(&target) else {
+                continue;
+            };
+            assert!(!in_kit, "{module} (shared) imports the page {target}");
+            if let Some(own) = &own {
+                assert_eq!(&other, own, "{module} imports the page {target}");
+            }
+        }
+    }
+}
+
+/// The layers of docs/architecture.md, top first: a module may import its own layer and the
+/// ones below it, never one above.
+const LAYERS: &[&[&str]] = &[
+    &["web", "api", "cli"],
+    &["ops"],
+    &["scheduler"],
+    &["runs"],
+    &["auth", "keyring", "presets", "monitors", "notify"],
+    &["db"],
+    &[
+        "modelscope",
+        "crypto",
+        "config",
+        "ids",
+        "clock",
+        "closed_set",
+        "names",
+        "i18n",
+        "telemetry",
+        "logging",
+    ],
+];
+
+fn layer_of(path: &str) -> Option<usize> {
+    let top = top(path);
+    LAYERS.iter().position(|layer| layer.contains(&top))
+}
+
+#[test]
+fn every_module_has_a_layer_and_nothing_imports_upward() {
+    let modules = modules();
+    for module in &modules {
+        if module.path == "crate" {
+            continue; // lib.rs assembles everything
+        }
+        assert!(
+            layer_of(&module.path).is_some(),
+            "{} belongs to no layer: add it to LAYERS and docs/architecture.md",
+            module.path
+        );
+    }
+    for (module, targets) in import_graph(&modules) {
+        let Some(own) = layer_of(&module) else {
             continue;
         };
         for target in targets {
-            if let Some(other) = page_of(&target) {
-                assert_eq!(other, own, "{module} imports the page {target}");
+            if let Some(theirs) = layer_of(&target) {
+                assert!(theirs >= own, "{module} imports {target}, a layer above it");
             }
         }
     }

@@ -1,0 +1,174 @@
+//! Values from a closed set that are stored or sent as text (a monitor's kind, a run's source,
+//! a channel's kind, …). `closed_set!` declares the enum once with each variant's text and
+//! gives it everything the edges need: `ALL`, `as_str`, `parse`, `FromStr`, `Display`, serde
+//! as that text, and `ToSql`/`FromSql`. A stored text that names no variant is an error when
+//! the row is read, never a silent default.
+
+/// A text that names no value of the set.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{set}: unknown value {value:?}")]
+pub struct UnknownValue {
+    /// The set's name (its type).
+    pub set: &'static str,
+    /// What was given, cut to 64 characters.
+    pub value: String,
+}
+
+impl UnknownValue {
+    pub fn new(set: &'static str, value: &str) -> Self {
+        Self {
+            set,
+            value: value.chars().take(64).collect(),
+        }
+    }
+}
+
+/// Declares an enum whose variants are stored as the given texts:
+///
+/// ```text
+/// crate::closed_set! {
+///     /// What a monitor does on each run.
+///     pub enum Kind {
+///         /// The free balance only.
+///         Balance = "check",
+///         Probe = "probe",
+///     }
+/// }
+/// assert_eq!(Kind::parse("probe"), Some(Kind::Probe));
+/// assert_eq!(Kind::Balance.as_str(), "check");
+/// assert_eq!(Kind::ALL.len(), 2);
+/// ```
+#[macro_export]
+macro_rules! closed_set {
+    (
+        $(#[$meta:meta])*
+        $vis:vis enum $name:ident {
+            $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        $vis enum $name {
+            $($(#[$vmeta])* $variant),+
+        }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
+
+            /// The text it is stored and sent as.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $text),+
+                }
+            }
+
+            /// The value a stored or sent text names (exactly, case included).
+            pub fn parse(text: &str) -> Option<Self> {
+                match text {
+                    $($text => Some(Self::$variant),)+
+                    _ => None,
+                }
+            }
+        }
+
+        impl ::std::str::FromStr for $name {
+            type Err = $crate::closed_set::UnknownValue;
+
+            fn from_str(text: &str) -> Result<Self, Self::Err> {
+                Self::parse(text)
+                    .ok_or_else(|| $crate::closed_set::UnknownValue::new(stringify!($name), text))
+            }
+        }
+
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl ::serde::Serialize for $name {
+            fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> ::serde::Deserialize<'de> for $name {
+            fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = <::std::borrow::Cow<'de, str> as ::serde::Deserialize>::deserialize(
+                    deserializer,
+                )?;
+                text.parse().map_err(::serde::de::Error::custom)
+            }
+        }
+
+        impl ::rusqlite::types::ToSql for $name {
+            fn to_sql(&self) -> ::rusqlite::Result<::rusqlite::types::ToSqlOutput<'_>> {
+                Ok(::rusqlite::types::ToSqlOutput::Borrowed(
+                    ::rusqlite::types::ValueRef::Text(self.as_str().as_bytes()),
+                ))
+            }
+        }
+
+        impl ::rusqlite::types::FromSql for $name {
+            fn column_result(
+                value: ::rusqlite::types::ValueRef<'_>,
+            ) -> ::rusqlite::types::FromSqlResult<Self> {
+                let text = value.as_str()?;
+                text.parse()
+                    .map_err(|e| ::rusqlite::types::FromSqlError::Other(Box::new(e)))
+            }
+        }
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::Connection;
+
+    crate::closed_set! {
+        /// A set for the tests.
+        enum Colour {
+            Red = "red",
+            /// Documented variants keep their docs.
+            Green = "green",
+        }
+    }
+
+    #[test]
+    fn every_value_round_trips_through_its_text() {
+        for colour in Colour::ALL {
+            assert_eq!(Colour::parse(colour.as_str()), Some(*colour));
+            assert_eq!(colour.to_string(), colour.as_str());
+            assert_eq!(colour.as_str().parse::<Colour>(), Ok(*colour));
+        }
+        assert_eq!(Colour::parse("Red"), None, "exact text only");
+        let refused = "blue".parse::<Colour>().unwrap_err();
+        assert_eq!(refused.to_string(), "Colour: unknown value \"blue\"");
+    }
+
+    #[test]
+    fn serde_uses_the_text() {
+        assert_eq!(serde_json::to_string(&Colour::Green).unwrap(), "\"green\"");
+        assert_eq!(
+            serde_json::from_str::<Colour>("\"red\"").unwrap(),
+            Colour::Red
+        );
+        assert!(serde_json::from_str::<Colour>("\"blue\"").is_err());
+    }
+
+    #[test]
+    fn an_unknown_stored_value_is_an_error_not_a_default() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE t (c TEXT NOT NULL)")
+            .unwrap();
+        conn.execute("INSERT INTO t (c) VALUES (?1)", [Colour::Green])
+            .unwrap();
+        let read: Colour = conn.query_row("SELECT c FROM t", [], |r| r.get(0)).unwrap();
+        assert_eq!(read, Colour::Green);
+        conn.execute("UPDATE t SET c = 'blue'", []).unwrap();
+        let read = conn.query_row("SELECT c FROM t", [], |r| r.get::<_, Colour>(0));
+        let error = read.unwrap_err().to_string();
+        assert!(error.contains("unknown value \"blue\""), "{error}");
+    }
+}

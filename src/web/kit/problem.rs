@@ -1,0 +1,402 @@
+//! Every domain error, said once for the pages: a status and a notice the templates turn into
+//! words (`messages.html`). A database failure is logged here, where it is mapped, and nowhere
+//! else.
+
+use rocket::http::Status;
+use rocket::request::Request;
+use rocket::response::{self, Responder};
+
+use super::view::Notice;
+use crate::auth::access_tokens::TokenError;
+use crate::auth::accounts::AccountError;
+use crate::db::DbError;
+use crate::keyring::KeyError;
+use crate::monitors::MonitorError;
+use crate::monitors::rules::RuleError;
+use crate::monitors::schedule::ScheduleError;
+use crate::names::MAX_NAME_CHARS;
+use crate::notify::ChannelError;
+use crate::presets::PresetError;
+use crate::runs::planner::PlanError;
+use crate::runs::prices::PriceError;
+
+/// At most this many refused ids are named in one message; the rest are counted.
+const NAMED_INVALID_IDS: usize = 10;
+/// A refused id is shown cut to this many characters.
+const SHOWN_ID_CHARS: usize = 80;
+
+/// What a page says about a failed action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub status: Status,
+    pub notice: Notice,
+}
+
+impl Problem {
+    fn new(status: Status, notice: Notice) -> Self {
+        Self { status, notice }
+    }
+
+    fn refused(code: &'static str) -> Self {
+        Self::new(Status::UnprocessableEntity, Notice::new(code))
+    }
+
+    /// A refusal about one form field (its input is marked invalid and points at the words).
+    fn refused_on(code: &'static str, field: &'static str) -> Self {
+        Self::new(Status::UnprocessableEntity, Notice::new(code).on(field))
+    }
+
+    /// The database could not be used: said honestly, the input kept, and logged once.
+    pub fn db(error: &DbError) -> Self {
+        tracing::error!(%error, "database failure");
+        crate::telemetry::record_db_error(crate::telemetry::DbOp::Request);
+        Self::new(Status::ServiceUnavailable, Notice::new("unavailable"))
+    }
+
+    pub fn plan(error: &PlanError) -> Self {
+        match error {
+            PlanError::MissingKey => Self::refused_on("missing_key", "api_key"),
+            PlanError::BadKey => Self::refused_on("bad_key", "api_key"),
+            // A saved key named by a signed-out form is, for it, a key that is not there.
+            PlanError::SignInRequired | PlanError::KeyNotFound => {
+                Self::refused_on("key_not_found", "key_id")
+            }
+            PlanError::KeyNeedsReentry => Self::refused_on("key_needs_reentry", "key_id"),
+            PlanError::PresetNotFound => Self::refused_on("preset_not_found", "preset_id"),
+            PlanError::EmptyPreset | PlanError::NoModels => Self::refused_on("no_models", "models"),
+            PlanError::TooManyModels { max, .. } => Self::new(
+                Status::UnprocessableEntity,
+                Notice::new("too_many_models")
+                    .with_n(*max as i64)
+                    .on("models"),
+            ),
+            PlanError::NoValidModels(_) => Self::refused_on("no_valid_models", "models"),
+            PlanError::Unavailable(error) => Self::db(error),
+        }
+    }
+
+    pub fn key(error: &KeyError) -> Self {
+        match error {
+            KeyError::BadShape => Self::refused_on("bad_key", "api_key"),
+            KeyError::EmptyLabel => Self::refused_on("empty_label", "label"),
+            KeyError::BadLabel => Self::refused_on("bad_label", "label"),
+            KeyError::DuplicateLabel => {
+                Self::new(Status::Conflict, Notice::new("duplicate_label").on("label"))
+            }
+            KeyError::DuplicateKey { label } => Self::new(
+                Status::Conflict,
+                Notice::new("duplicate_key")
+                    .with_name(label.clone())
+                    .on("api_key"),
+            ),
+            KeyError::NotFound => Self::new(Status::NotFound, Notice::new("key_not_found")),
+            KeyError::NeedsReentry => Self::refused("key_needs_reentry"),
+            KeyError::Vault(error) => {
+                tracing::error!(%error, "sealing a key failed");
+                Self::new(Status::InternalServerError, Notice::new("internal"))
+            }
+            KeyError::Db(error) => Self::db(error),
+        }
+    }
+
+    pub fn preset(error: &PresetError) -> Self {
+        match error {
+            PresetError::EmptyName => Self::refused_on("empty_name", "name"),
+            PresetError::BadName => Self::new(
+                Status::UnprocessableEntity,
+                Notice::new("bad_name")
+                    .with_n(MAX_NAME_CHARS as i64)
+                    .on("name"),
+            ),
+            PresetError::DuplicateName => {
+                Self::new(Status::Conflict, Notice::new("duplicate_name").on("name"))
+            }
+            PresetError::TooManyPresets { max } => Self::new(
+                Status::Conflict,
+                Notice::new("too_many_presets").with_n(*max as i64),
+            ),
+            PresetError::NoModels => Self::refused_on("no_models", "models"),
+            PresetError::TooManyModels { count, max } => Self::new(
+                Status::UnprocessableEntity,
+                Notice::new("too_many_preset_models")
+                    .with_n(*max as i64)
+                    .with_name(count.to_string())
+                    .on("models"),
+            ),
+            PresetError::InvalidModels(ids) => Self::new(
+                Status::UnprocessableEntity,
+                Notice::new(if ids.len() > NAMED_INVALID_IDS {
+                    "invalid_models_more"
+                } else {
+                    "invalid_models"
+                })
+                .with_name(named_ids(ids))
+                .with_n(ids.len() as i64)
+                .on("models"),
+            ),
+            PresetError::NotFound => Self::new(Status::NotFound, Notice::new("preset_not_found")),
+            PresetError::Db(error) => Self::db(error),
+        }
+    }
+
+    pub fn token(error: &TokenError) -> Self {
+        match error {
+            TokenError::EmptyName => Self::refused_on("empty_token_name", "token_name"),
+            TokenError::BadName => Self::new(
+                Status::UnprocessableEntity,
+                Notice::new("bad_token_name")
+                    .with_n(MAX_NAME_CHARS as i64)
+                    .on("token_name"),
+            ),
+            TokenError::TooMany { max } => Self::new(
+                Status::UnprocessableEntity,
+                Notice::new("too_many_tokens").with_n(*max),
+            ),
+            TokenError::NotFound => Self::new(Status::NotFound, Notice::new("token_not_found")),
+            TokenError::Db(error) => Self::db(error),
+        }
+    }
+
+    pub fn price(error: &PriceError) -> Self {
+        match error {
+            PriceError::NotATier => Self::refused_on("bad_price", "points"),
+            PriceError::BadModel => Self::refused("bad_price_model"),
+            PriceError::Db(error) => Self::db(error),
+        }
+    }
+
+    pub fn account(error: &AccountError) -> Self {
+        match error {
+            AccountError::BadUsername => Self::refused_on("bad_username", "username"),
+            AccountError::UsernameTaken => Self::new(
+                Status::Conflict,
+                Notice::new("username_taken").on("username"),
+            ),
+            AccountError::PasswordTooShort => Self::refused_on("password_too_short", "password"),
+            AccountError::PasswordTooLong => Self::refused_on("password_too_long", "password"),
+            AccountError::PasswordMismatch => {
+                Self::refused_on("password_mismatch", "password_confirm")
+            }
+            AccountError::BadCredentials => {
+                Self::new(Status::Unauthorized, Notice::new("bad_credentials"))
+            }
+            AccountError::WrongPassword => Self::refused_on("wrong_password", "current_password"),
+            AccountError::Throttled { retry_after_secs } => Self::new(
+                Status::TooManyRequests,
+                Notice::new("throttled").with_n((retry_after_secs + 59) / 60),
+            ),
+            AccountError::SignupThrottled { retry_after_secs } => Self::new(
+                Status::TooManyRequests,
+                Notice::new("signup_throttled").with_n((retry_after_secs + 59) / 60),
+            ),
+            AccountError::Busy => {
+                Self::new(Status::ServiceUnavailable, Notice::new("hashing_busy"))
+            }
+            AccountError::Db(error) => Self::db(error),
+            AccountError::Hashing => {
+                tracing::error!("password hashing failed");
+                Self::new(Status::InternalServerError, Notice::new("internal"))
+            }
+        }
+    }
+}
+
+impl Problem {
+    /// Monitors and their rules (words: `err-<code>` in `locales/<lang>/monitors.ftl`).
+    pub fn monitor(error: &MonitorError) -> Self {
+        match error {
+            MonitorError::NoKey => Self::refused("mon-no-key"),
+            MonitorError::TooManyKeys { max } => Self::new(
+                Status::UnprocessableEntity,
+                Notice::new("mon-too-many-keys").with_n(*max as i64),
+            ),
+            MonitorError::KeyNotFound => Self::refused("mon-key-not-found"),
+            MonitorError::BadCheck => Self::refused("mon-bad-check"),
+            MonitorError::NoPreset => Self::refused("mon-no-preset"),
+            MonitorError::PresetNotFound => Self::refused("mon-preset-not-found"),
+            MonitorError::Schedule(ScheduleError::Missing) => Self::refused("mon-schedule-missing"),
+            MonitorError::Schedule(ScheduleError::Both) => Self::refused("mon-schedule-both"),
+            MonitorError::Schedule(ScheduleError::BadInterval { min }) => Self::new(
+                Status::UnprocessableEntity,
+                Notice::new("mon-bad-interval").with_n(i64::from(*min)),
+            ),
+            MonitorError::Schedule(ScheduleError::BadTimes) => Self::refused("mon-bad-times"),
+            MonitorError::NeedsCap => Self::refused("mon-needs-cap"),
+            MonitorError::BadCap => Self::refused("mon-bad-cap"),
+            MonitorError::OverCap { min, max, cap } => {
+                let cost = crate::runs::calls_left::ExpectedCost {
+                    min: *min,
+                    max: *max,
+                };
+                Self::new(
+                    Status::UnprocessableEntity,
+                    Notice::new("mon-over-cap").with_name(format!(
+                        "{};{}",
+                        super::view::cost_text(&cost),
+                        super::view::points(*cap)
+                    )),
+                )
+            }
+            MonitorError::TooMany { max } => {
+                Self::new(Status::Conflict, Notice::new("mon-too-many").with_n(*max))
+            }
+            MonitorError::NotFound => Self::new(Status::NotFound, Notice::new("mon-not-found")),
+            MonitorError::Rule(error) => Self::refused(match error {
+                RuleError::BadCondition => "rule-bad-condition",
+                RuleError::BadThreshold => "rule-bad-threshold",
+                RuleError::BadCalls => "rule-bad-calls",
+                RuleError::NeedsModel => "rule-needs-model",
+                RuleError::BadModel => "rule-bad-model",
+                RuleError::BadAtTime => "rule-bad-at-time",
+                RuleError::NoChannel => "rule-no-channel",
+                RuleError::NeedsProbe => "rule-needs-probe",
+                RuleError::ModelNotInPreset => "rule-model-not-in-preset",
+            }),
+            MonitorError::TooManyRules { max } => {
+                Self::new(Status::Conflict, Notice::new("rule-too-many").with_n(*max))
+            }
+            MonitorError::ChannelNotFound => Self::refused("rule-channel-not-found"),
+            MonitorError::RuleNotFound => {
+                Self::new(Status::NotFound, Notice::new("rule-not-found"))
+            }
+            MonitorError::Db(error) => Self::db(error),
+        }
+    }
+
+    /// Notification channels.
+    pub fn channel(error: &ChannelError) -> Self {
+        match error {
+            ChannelError::BadKind => Self::refused("ch-bad-kind"),
+            ChannelError::EmptyName => Self::refused("ch-empty-name"),
+            ChannelError::BadName => Self::new(
+                Status::UnprocessableEntity,
+                Notice::new("ch-bad-name").with_n(MAX_NAME_CHARS as i64),
+            ),
+            ChannelError::DuplicateName => {
+                Self::new(Status::Conflict, Notice::new("ch-duplicate-name"))
+            }
+            ChannelError::TooMany { max } => {
+                Self::new(Status::Conflict, Notice::new("ch-too-many").with_n(*max))
+            }
+            ChannelError::NeedsUrl => Self::refused("ch-needs-url"),
+            ChannelError::BadUrl => Self::refused("ch-bad-url"),
+            ChannelError::NeedsSecret => Self::refused("ch-needs-secret"),
+            ChannelError::BadSecret => Self::refused("ch-bad-secret"),
+            ChannelError::NeedsChatId => Self::refused("ch-needs-chat-id"),
+            ChannelError::BadChatId => Self::refused("ch-bad-chat-id"),
+            ChannelError::NeedsSmtpHost => Self::refused("ch-needs-smtp-host"),
+            ChannelError::BadSmtpHost => Self::refused("ch-bad-smtp-host"),
+            ChannelError::BadSmtpPort => Self::refused("ch-bad-smtp-port"),
+            ChannelError::BadSmtpTls => Self::refused("ch-bad-smtp-tls"),
+            ChannelError::NeedsSmtpPassword => Self::refused("ch-needs-smtp-password"),
+            ChannelError::BadFrom => Self::refused("ch-bad-from"),
+            ChannelError::BadTo => Self::refused("ch-bad-to"),
+            ChannelError::NotFound => Self::new(Status::NotFound, Notice::new("ch-not-found")),
+            ChannelError::NeedsReentry => Self::refused("ch-needs-reentry"),
+            ChannelError::Vault(error) => {
+                tracing::error!(%error, "sealing a channel failed");
+                Self::new(Status::InternalServerError, Notice::new("internal"))
+            }
+            ChannelError::Db(error) => Self::db(error),
+        }
+    }
+}
+
+/// A form page again, with its status and, when throttled or busy, a `Retry-After` header.
+pub struct Refused<P> {
+    pub status: Status,
+    pub retry_after_secs: Option<i64>,
+    pub page: P,
+}
+
+impl<P> Refused<P> {
+    pub fn new(status: Status, page: P) -> Self {
+        Self {
+            status,
+            retry_after_secs: None,
+            page,
+        }
+    }
+}
+
+impl<'r, P: Responder<'r, 'static>> Responder<'r, 'static> for Refused<P> {
+    fn respond_to(self, request: &'r Request<'_>) -> response::Result<'static> {
+        let mut response = (self.status, self.page).respond_to(request)?;
+        if let Some(secs) = self.retry_after_secs {
+            response.set_raw_header("Retry-After", secs.to_string());
+        }
+        Ok(response)
+    }
+}
+
+/// `a/b, c d, …` for a notice: the first few ids, each cut short.
+fn named_ids(ids: &[String]) -> String {
+    ids.iter()
+        .take(NAMED_INVALID_IDS)
+        .map(|id| {
+            if id.chars().count() > SHOWN_ID_CHARS {
+                let mut cut: String = id.chars().take(SHOWN_ID_CHARS).collect();
+                cut.push('…');
+                cut
+            } else {
+                id.clone()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Every notice code [`Problem::monitor`] and [`Problem::channel`] can give (their words are
+/// `err-<code>`; a unit test checks both languages have them).
+#[cfg(test)]
+pub const MONITORING_CODES: &[&str] = &[
+    "mon-no-key",
+    "mon-too-many-keys",
+    "mon-key-not-found",
+    "mon-bad-check",
+    "mon-no-preset",
+    "mon-preset-not-found",
+    "mon-schedule-missing",
+    "mon-schedule-both",
+    "mon-bad-interval",
+    "mon-bad-times",
+    "mon-needs-cap",
+    "mon-bad-cap",
+    "mon-over-cap",
+    "mon-too-many",
+    "mon-not-found",
+    "rule-bad-condition",
+    "rule-bad-threshold",
+    "rule-bad-calls",
+    "rule-needs-model",
+    "rule-bad-model",
+    "rule-bad-at-time",
+    "rule-no-channel",
+    "rule-needs-probe",
+    "rule-model-not-in-preset",
+    "rule-too-many",
+    "rule-channel-not-found",
+    "rule-not-found",
+    "ch-bad-kind",
+    "ch-empty-name",
+    "ch-bad-name",
+    "ch-duplicate-name",
+    "ch-too-many",
+    "ch-needs-url",
+    "ch-bad-url",
+    "ch-needs-secret",
+    "ch-bad-secret",
+    "ch-needs-chat-id",
+    "ch-bad-chat-id",
+    "ch-needs-smtp-host",
+    "ch-bad-smtp-host",
+    "ch-bad-smtp-port",
+    "ch-bad-smtp-tls",
+    "ch-needs-smtp-password",
+    "ch-bad-from",
+    "ch-bad-to",
+    "ch-not-found",
+    "ch-needs-reentry",
+    "internal",
+    "unavailable",
+];

@@ -1,0 +1,152 @@
+//! `/account`: password, sessions, access tokens, account deletion.
+
+mod tokens;
+mod view;
+
+use rocket::form::FromForm;
+use rocket::http::{CookieJar, Status};
+use rocket::request::FlashMessage;
+use rocket::response::{Flash, Redirect};
+use rocket::{Route, State, get, post};
+
+use crate::auth::accounts;
+use crate::db::{Db, sessions};
+use crate::ids::SessionId;
+use crate::web::kit::client::ClientInfo;
+use crate::web::kit::cookies::clear_session_cookie;
+use crate::web::kit::csrf::{Csrf, TokenOnlyForm, csrf_form};
+use crate::web::kit::problem::{Problem, Refused};
+use crate::web::kit::session::CurrentUser;
+use view::AccountPage;
+
+pub fn routes() -> Vec<Route> {
+    rocket::routes![
+        account,
+        change_password,
+        revoke_session,
+        delete_account,
+        tokens::create_token,
+        tokens::show_new_token,
+        tokens::revoke_token,
+        tokens::confirm_revoke,
+    ]
+}
+
+#[derive(Debug, FromForm)]
+pub struct PasswordForm {
+    current_password: Option<String>,
+    new_password: Option<String>,
+    new_password_confirm: Option<String>,
+    csrf_token: Option<String>,
+}
+
+#[derive(Debug, FromForm)]
+pub struct DeleteForm {
+    password: Option<String>,
+    csrf_token: Option<String>,
+}
+
+csrf_form!(PasswordForm, DeleteForm);
+
+/// The account page, or the bare page with the reason its lists are missing.
+async fn page_or_problem(user: &CurrentUser, db: &Db) -> (Status, AccountPage) {
+    match AccountPage::load(user, db).await {
+        Ok(page) => (Status::Ok, page),
+        Err(error) => {
+            let problem = Problem::db(&error);
+            let mut page = AccountPage::empty(user);
+            page.error = Some(problem.notice);
+            (problem.status, page)
+        }
+    }
+}
+
+#[get("/account")]
+async fn account(
+    user: CurrentUser,
+    flash: Option<FlashMessage<'_>>,
+    db: &State<Db>,
+) -> (Status, AccountPage) {
+    let (status, mut page) = page_or_problem(&user, db).await;
+    page.layout = page.layout.with_flash(flash);
+    (status, page)
+}
+
+#[post("/account/password", data = "<form>")]
+async fn change_password(
+    user: CurrentUser,
+    form: Csrf<PasswordForm>,
+    client: ClientInfo,
+    db: &State<Db>,
+) -> Result<Flash<Redirect>, Refused<AccountPage>> {
+    let form = form.0;
+    let changed = accounts::change_password(
+        db,
+        user.0.user_id,
+        user.0.session_id,
+        &client.addr,
+        form.current_password.as_deref().unwrap_or(""),
+        form.new_password.as_deref().unwrap_or(""),
+        form.new_password_confirm.as_deref().unwrap_or(""),
+    )
+    .await;
+    match changed {
+        Ok(_) => Ok(Flash::success(Redirect::to("/account"), "password_changed")),
+        Err(error) => {
+            let problem = Problem::account(&error);
+            let (_, mut page) = page_or_problem(&user, db).await;
+            page.password_error = Some(problem.notice);
+            Err(Refused {
+                status: problem.status,
+                retry_after_secs: error.retry_after_secs(),
+                page,
+            })
+        }
+    }
+}
+
+#[post("/account/sessions/<id>/revoke", data = "<form>")]
+async fn revoke_session(
+    user: CurrentUser,
+    id: SessionId,
+    form: Csrf<TokenOnlyForm>,
+    db: &State<Db>,
+) -> Result<Flash<Redirect>, Status> {
+    let _ = form;
+    let user_id = user.0.user_id;
+    let revoked = db
+        .run(move |conn| sessions::delete_for_user(conn, user_id, id))
+        .await
+        .map_err(|error| Problem::db(&error).status)?;
+    if !revoked {
+        return Err(Status::NotFound);
+    }
+    Ok(Flash::success(Redirect::to("/account"), "session_revoked"))
+}
+
+#[post("/account/delete", data = "<form>")]
+async fn delete_account(
+    user: CurrentUser,
+    form: Csrf<DeleteForm>,
+    client: ClientInfo,
+    cookies: &CookieJar<'_>,
+    db: &State<Db>,
+) -> Result<Flash<Redirect>, Refused<AccountPage>> {
+    let password = zeroize::Zeroizing::new(form.0.password.unwrap_or_default());
+    match accounts::delete_account(db, user.0.user_id, &client.addr, &password).await {
+        Ok(()) => {
+            clear_session_cookie(cookies);
+            Ok(Flash::success(Redirect::to("/login"), "account_deleted"))
+        }
+        Err(error) => {
+            let problem = Problem::account(&error);
+            let (_, mut page) = page_or_problem(&user, db).await;
+            page.delete_error = Some(problem.notice);
+            Err(Refused {
+                status: problem.status,
+                retry_after_secs: error.retry_after_secs(),
+                page,
+            })
+        }
+    }
+}

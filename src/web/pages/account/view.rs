@@ -1,0 +1,161 @@
+//! What `/account` shows: sessions, access tokens, and the forms' errors.
+
+use askama::Template;
+use askama_web::WebTemplate;
+
+use crate::auth::access_tokens;
+use crate::clock;
+use crate::db::access_tokens::AccessToken;
+use crate::db::{Db, DbError, sessions};
+use crate::ids::{SessionId, TokenId};
+use crate::web::kit::session::CurrentUser;
+use crate::web::kit::view::{Layout, Notice};
+
+pub struct SessionRow {
+    pub id: SessionId,
+    /// `Chrome · Windows`, or empty when the browser did not say.
+    pub device: String,
+    /// The raw `User-Agent`, cut short, for the tooltip.
+    pub user_agent: String,
+    pub created: String,
+    pub last_seen: String,
+    pub current: bool,
+}
+
+pub struct TokenRow {
+    pub id: TokenId,
+    pub name: String,
+    pub created: String,
+    pub last_used: Option<String>,
+}
+
+impl From<AccessToken> for TokenRow {
+    fn from(token: AccessToken) -> Self {
+        Self {
+            id: token.id,
+            name: token.name,
+            created: clock::minutes(token.created_at),
+            last_used: token.last_used_at.map(clock::minutes),
+        }
+    }
+}
+
+/// A readable name for a `User-Agent`: the browser and the system, as far as they are known
+/// (`Chrome · Windows`, `Firefox · Linux`, `curl`); a header we do not know is shown as sent,
+/// cut to a line; empty when there was none.
+pub fn device_name(user_agent: &str) -> String {
+    // Order matters: Edge and Opera also say Chrome, Chrome also says Safari.
+    const BROWSERS: [(&str, &str); 7] = [
+        ("Edg/", "Edge"),
+        ("OPR/", "Opera"),
+        ("Firefox/", "Firefox"),
+        ("Chrome/", "Chrome"),
+        ("Safari/", "Safari"),
+        ("curl/", "curl"),
+        ("python-requests", "Python"),
+    ];
+    const SYSTEMS: [(&str, &str); 6] = [
+        ("Android", "Android"),
+        ("iPhone", "iOS"),
+        ("iPad", "iPadOS"),
+        ("Windows", "Windows"),
+        ("Mac OS X", "macOS"),
+        ("Linux", "Linux"),
+    ];
+    let browser = BROWSERS
+        .iter()
+        .find(|(marker, _)| user_agent.contains(marker))
+        .map(|(_, name)| *name);
+    let system = SYSTEMS
+        .iter()
+        .find(|(marker, _)| user_agent.contains(marker))
+        .map(|(_, name)| *name);
+    match (browser, system) {
+        (Some(b), Some(s)) => format!("{b} · {s}"),
+        (Some(one), None) | (None, Some(one)) => one.to_owned(),
+        (None, None) => {
+            const SHOWN: usize = 48;
+            let agent = user_agent.trim();
+            match agent.char_indices().nth(SHOWN) {
+                Some((cut, _)) => format!("{}…", &agent[..cut]),
+                None => agent.to_owned(),
+            }
+        }
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "account.html")]
+pub struct AccountPage {
+    pub layout: Layout,
+    pub username: String,
+    pub sessions: Vec<SessionRow>,
+    pub password_error: Option<Notice>,
+    pub delete_error: Option<Notice>,
+    pub tokens: Vec<TokenRow>,
+    pub new_token: Option<String>,
+    pub token_error: Option<Notice>,
+    /// About the page as a whole (e.g. its lists could not be read).
+    pub error: Option<Notice>,
+}
+
+impl AccountPage {
+    /// The page with nothing listed yet.
+    pub fn empty(user: &CurrentUser) -> Self {
+        Self {
+            layout: user.layout(),
+            username: user.0.username.clone(),
+            sessions: Vec::new(),
+            password_error: None,
+            delete_error: None,
+            tokens: Vec::new(),
+            new_token: None,
+            token_error: None,
+            error: None,
+        }
+    }
+
+    /// The page with the user's sessions and tokens.
+    pub async fn load(user: &CurrentUser, db: &Db) -> Result<Self, DbError> {
+        let (user_id, current) = (user.0.user_id, user.0.session_id);
+        let sessions = db
+            .run(move |conn| sessions::list_for_user(conn, user_id))
+            .await?;
+        let tokens = access_tokens::list(db, user_id).await?;
+        Ok(Self {
+            sessions: sessions
+                .into_iter()
+                .map(|s| SessionRow {
+                    id: s.id,
+                    device: device_name(&s.user_agent),
+                    user_agent: s.user_agent.chars().take(120).collect(),
+                    created: clock::minutes(s.created_at),
+                    last_seen: clock::minutes(s.last_seen_at),
+                    current: s.id == current,
+                })
+                .collect(),
+            tokens: tokens.into_iter().map(TokenRow::from).collect(),
+            ..Self::empty(user)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn devices_read_well() {
+        let chrome = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36";
+        assert_eq!(device_name(chrome), "Chrome · Windows");
+        let edge =
+            "Mozilla/5.0 (Windows NT 10.0) AppleWebKit/537.36 Chrome/131.0 Safari/537.36 Edg/131.0";
+        assert_eq!(device_name(edge), "Edge · Windows");
+        let safari = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 Version/18.1 Mobile/15E148 Safari/604.1";
+        assert_eq!(device_name(safari), "Safari · iOS");
+        assert_eq!(device_name("curl/8.5.0"), "curl");
+        assert_eq!(device_name(""), "");
+        assert_eq!(device_name("SomeBot/1.0"), "SomeBot/1.0");
+        assert_eq!(device_name(&"x".repeat(60)).chars().count(), 49);
+    }
+}

@@ -1,0 +1,304 @@
+//! `GET /` signed in: each saved key's last known points balance (with its age and a free
+//! refresh), what it buys, the latest known answer per model, the daily-grant reminder, and a
+//! run button per preset. Opening the page makes no upstream call; the refresh reads the free
+//! balance only, never a probe.
+
+
+use askama::Template;
+use askama_web::WebTemplate;
+use rocket::http::Status;
+use rocket::request::FlashMessage;
+use rocket::response::{Flash, Redirect};
+use rocket::{State, get, post};
+
+use crate::clock;
+use crate::db::balance_rises::{self, BalanceRise};
+use crate::db::history::{self, BalanceReading, LatestResult};
+use crate::db::{Db, DbError, presets};
+use crate::i18n::Lang;
+use crate::ids::{KeyId, UserId};
+use crate::keyring::Keyring;
+use crate::modelscope::{ErrorCode, ModelResult, Tiers};
+use crate::runs::engine::{Lane, QueryEngine};
+use crate::runs::executor::{self, Execution, Stored};
+use crate::runs::grants::grant_likely_unclaimed;
+use crate::runs::history::{RunKind, Source};
+use crate::runs::planner::{Named, Planner, RunAsk};
+use crate::runs::prices::{self, Known};
+use crate::web::kit::csrf::{Csrf, TokenOnlyForm};
+use crate::web::kit::problem::Problem;
+use crate::web::kit::result_view::RowView;
+use crate::web::kit::result_view::{BalanceShown, Strip};
+use crate::web::kit::session::{CurrentUser, SignedInOrNext};
+use crate::web::kit::view::Layout;
+use crate::web::kit::view::{PresetOption, preset_options_priced};
+
+/// How long ago, as a number and a unit the template turns into words.
+pub struct Age {
+    pub n: i64,
+    /// `s`, `m`, `h` or `d`.
+    pub unit: &'static str,
+    /// The whole age in seconds, for sorting by it.
+    pub secs: i64,
+}
+
+impl Age {
+    /// The message that says it: `age-s`, `age-m`, `age-h` or `age-d`.
+    pub fn unit_id(&self) -> &'static str {
+        match self.unit {
+            "s" => "age-s",
+            "m" => "age-m",
+            "h" => "age-h",
+            _ => "age-d",
+        }
+    }
+
+    pub fn since(then: i64, now: i64) -> Self {
+        let secs = (now - then).max(0);
+        let (n, unit) = match secs {
+            0..60 => (secs, "s"),
+            60..3600 => (secs / 60, "m"),
+            3600..86_400 => (secs / 3600, "h"),
+            _ => (secs / 86_400, "d"),
+        };
+        Self { n, unit, secs }
+    }
+}
+
+pub struct LatestRow {
+    pub view: RowView,
+    pub age: Age,
+}
+
+pub struct KeyPanel {
+    pub id: KeyId,
+    pub label: String,
+    pub masked: String,
+    /// `cn` or `ai`.
+    pub site: &'static str,
+    pub needs_reentry: bool,
+    /// The last balance read, with its age; `None` when never read.
+    pub strip: Option<Strip>,
+    pub balance_age: Option<Age>,
+    /// Readings since 00:00 show no rise: today's login grant is likely not claimed.
+    pub grant_unclaimed: bool,
+    pub rows: Vec<LatestRow>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "dashboard.html")]
+pub struct DashboardPage {
+    pub layout: Layout,
+    pub keys: Vec<KeyPanel>,
+    pub presets: Vec<PresetOption>,
+    pub reset_hours: i64,
+    pub reset_minutes: i64,
+    /// Set when the stored numbers could not be read.
+    pub error: Option<crate::web::kit::view::Notice>,
+}
+
+/// What the page reads from the database, in one round trip.
+struct DashboardData {
+    latest: Vec<LatestResult>,
+    balances: Vec<BalanceReading>,
+    rises: Vec<(KeyId, BalanceRise)>,
+    presets: Vec<crate::db::presets::Preset>,
+}
+
+fn read_stored(conn: &rusqlite::Connection, user_id: UserId) -> Result<DashboardData, DbError> {
+    Ok(DashboardData {
+        latest: history::latest_for_user(conn, user_id)?,
+        balances: history::latest_balances(conn, user_id)?,
+        rises: balance_rises::for_user(conn, user_id)?,
+        presets: presets::list_for_user(conn, user_id)?,
+    })
+}
+
+fn latest_row(
+    latest: &LatestResult,
+    available: Option<f64>,
+    known: &Known,
+    now: i64,
+    lang: Lang,
+) -> LatestRow {
+    let code = latest.error_code.as_deref().and_then(ErrorCode::parse);
+    let result = ModelResult {
+        model: latest.model.clone(),
+        quota: latest.quota,
+        status: Some(200),
+        failure: code.map(|code| crate::modelscope::Failure::new(code, None)),
+        latency_ms: 0,
+        price: known.price(&latest.model),
+        candidates: known.candidates_of(&latest.model, &Tiers::default()),
+        checked: true,
+    };
+    LatestRow {
+        view: RowView::new(&result, available, lang),
+        age: Age::since(latest.checked_at, now),
+    }
+}
+
+#[get("/")]
+pub async fn dashboard(
+    user: SignedInOrNext,
+    flash: Option<FlashMessage<'_>>,
+    db: &State<Db>,
+    keyring: &State<Keyring>,
+) -> DashboardPage {
+    let user = user.0;
+    let user_id = user.0.user_id;
+    let now = clock::now();
+    let reset = clock::seconds_until_midnight(now);
+    let midnight = clock::last_midnight(now);
+    let mut page = DashboardPage {
+        layout: user.layout().with_flash(flash),
+        keys: Vec::new(),
+        presets: Vec::new(),
+        reset_hours: reset / 3600,
+        reset_minutes: (reset % 3600) / 60,
+        error: None,
+    };
+    let stored = match db.run(move |conn| read_stored(conn, user_id)).await {
+        Ok(stored) => stored,
+        Err(error) => {
+            page.error = Some(Problem::db(&error).notice);
+            return page;
+        }
+    };
+    let keys = match keyring.list(user_id).await {
+        Ok(keys) => keys,
+        Err(error) => {
+            page.error = Some(Problem::key(&error).notice);
+            return page;
+        }
+    };
+    // One price read for the rows and the presets' expected costs.
+    let models: Vec<String> = stored
+        .latest
+        .iter()
+        .map(|l| l.model.clone())
+        .chain(stored.presets.iter().flat_map(|p| p.models.clone()))
+        .collect();
+    let known = prices::known_for(db, Some(user_id), models)
+        .await
+        .unwrap_or_else(|error| {
+            tracing::warn!(%error, "reading model prices failed");
+            Known::default()
+        });
+    let lang = page.layout.lang;
+    page.keys = keys
+        .into_iter()
+        .map(|key| {
+            let balance = stored.balances.iter().find(|b| b.api_key_id == key.id);
+            let available = balance.map(|b| b.available);
+            let rise = stored
+                .rises
+                .iter()
+                .find(|(id, _)| *id == key.id)
+                .map(|(_, rise)| *rise);
+            KeyPanel {
+                id: key.id,
+                label: key.label,
+                masked: key.masked,
+                site: key.site.as_str(),
+                needs_reentry: key.needs_reentry,
+                strip: balance.map(|b| {
+                    Strip::of(
+                        BalanceShown {
+                            total: Some(b.total),
+                            available: Some(b.available),
+                            frozen: Some(b.frozen),
+                            code: Some("ok"),
+                            detail: None,
+                        },
+                        None,
+                        None,
+                        &Tiers::default(),
+                    )
+                }),
+                balance_age: balance.map(|b| Age::since(b.at, now)),
+                grant_unclaimed: grant_likely_unclaimed(rise, midnight).unwrap_or(false),
+                rows: stored
+                    .latest
+                    .iter()
+                    .filter(|l| l.api_key_id == key.id)
+                    .map(|l| latest_row(l, available, &known, now, lang))
+                    .collect(),
+            }
+        })
+        .collect();
+    page.presets = preset_options_priced(stored.presets, &known);
+    page
+}
+
+/// The free refresh of one key: reads its balance (no model is called), stores it as a free
+/// check of the models the dashboard shows for it, and goes back to the dashboard.
+#[post("/keys/<id>/refresh", data = "<form>")]
+pub async fn refresh(
+    user: CurrentUser,
+    id: KeyId,
+    form: Csrf<TokenOnlyForm>,
+    db: &State<Db>,
+    planner: &State<Planner>,
+    engine: &State<QueryEngine>,
+) -> Result<Flash<Redirect>, Status> {
+    let _ = form;
+    let user_id = user.0.user_id;
+    let models = db
+        .run(move |conn| history::latest_for_user(conn, user_id))
+        .await
+        .map_err(|error| Problem::db(&error).status)?
+        .into_iter()
+        .filter(|l| l.api_key_id == id)
+        .map(|l| l.model)
+        .collect::<Vec<_>>();
+    let ask = RunAsk {
+        user: Some(user_id),
+        saved_key: Some(Named::Id(id)),
+        models,
+        check_only: true,
+        ..RunAsk::default()
+    };
+    let plan = planner
+        .plan(ask)
+        .await
+        .map_err(|error| Problem::plan(&error).status)?;
+    let finished = executor::run(
+        engine,
+        db,
+        Execution {
+            plan,
+            kind: RunKind::Check,
+            source: Source::Web,
+            user: Some(user_id),
+            keep: true,
+            lane: Lane::Member,
+            budget: None,
+        },
+    )
+    .await;
+    match (finished.stored, finished.balance.is_ok()) {
+        (Stored::Saved(_), true) => Ok(Flash::success(Redirect::to("/"), "balance_refreshed")),
+        (Stored::Saved(_), false) => Ok(Flash::warning(Redirect::to("/"), "refresh_failed")),
+        _ => Err(Status::ServiceUnavailable),
+    }
+}
+
+pub fn routes() -> Vec<rocket::Route> {
+    rocket::routes![dashboard, refresh]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages() {
+        assert_eq!(Age::since(0, 30).unit, "s");
+        let m = Age::since(0, 600);
+        assert_eq!((m.n, m.unit), (10, "m"));
+        assert_eq!(Age::since(0, 7200).unit, "h");
+        assert_eq!(Age::since(0, 3 * 86_400).n, 3);
+        assert_eq!(Age::since(100, 0).n, 0, "clock skew is never negative");
+    }
+}

@@ -1,0 +1,251 @@
+//! `/keys`: the key vault. Keys are shown masked only; plaintext lives for one call.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use rocket::form::FromForm;
+use rocket::http::Status;
+use rocket::request::FlashMessage;
+use rocket::response::{Flash, Redirect};
+use rocket::{State, get, post};
+
+use crate::clock;
+use crate::ids::KeyId;
+use crate::keyring::{Keyring, check_key_shape};
+use crate::modelscope::Site;
+use crate::names;
+use crate::runs::engine::{Lane, QueryEngine};
+use crate::web::kit::confirm::ConfirmPage;
+use crate::web::kit::csrf::{Csrf, TokenOnlyForm, csrf_form};
+use crate::web::kit::problem::Problem;
+use crate::web::kit::session::CurrentUser;
+use crate::web::kit::view::{BalanceView, Layout, Notice};
+
+pub struct KeyRow {
+    pub id: KeyId,
+    pub label: String,
+    pub masked: String,
+    pub added: String,
+    pub last_used: Option<String>,
+    pub needs_reentry: bool,
+    /// `cn` or `ai`.
+    pub site: &'static str,
+}
+
+/// The result of "check" for one key, and the site it was tried on.
+pub struct CheckResult {
+    pub key_id: KeyId,
+    pub balance: BalanceView,
+    pub site: &'static str,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "keys.html")]
+pub struct KeysPage {
+    pub layout: Layout,
+    pub keys: Vec<KeyRow>,
+    pub label: String,
+    pub error: Option<Notice>,
+    /// The row whose update form failed, and why.
+    pub row_error: Option<(KeyId, Notice)>,
+    pub check: Option<CheckResult>,
+}
+
+#[derive(Debug, FromForm)]
+pub struct KeyForm {
+    label: Option<String>,
+    api_key: Option<String>,
+    /// `cn` (default) or `ai`.
+    site: Option<String>,
+    csrf_token: Option<String>,
+}
+
+csrf_form!(KeyForm);
+
+async fn keys_page(user: &CurrentUser, keyring: &Keyring) -> Result<KeysPage, Status> {
+    let keys = keyring
+        .list(user.0.user_id)
+        .await
+        .map_err(|error| Problem::key(&error).status)?;
+    Ok(KeysPage {
+        layout: user.layout(),
+        keys: keys
+            .into_iter()
+            .map(|key| KeyRow {
+                id: key.id,
+                label: key.label,
+                masked: key.masked,
+                added: clock::minutes(key.created_at),
+                last_used: key.last_used_at.map(clock::minutes),
+                needs_reentry: key.needs_reentry,
+                site: key.site.as_str(),
+            })
+            .collect(),
+        label: String::new(),
+        error: None,
+        row_error: None,
+        check: None,
+    })
+}
+
+#[get("/keys")]
+pub async fn list(
+    user: CurrentUser,
+    flash: Option<FlashMessage<'_>>,
+    keyring: &State<Keyring>,
+) -> Result<KeysPage, Status> {
+    let page = keys_page(&user, keyring).await?;
+    Ok(KeysPage {
+        layout: page.layout.with_flash(flash),
+        ..page
+    })
+}
+
+#[post("/keys", data = "<form>")]
+pub async fn add(
+    user: CurrentUser,
+    form: Csrf<KeyForm>,
+    keyring: &State<Keyring>,
+) -> Result<Flash<Redirect>, (Status, KeysPage)> {
+    let form = form.0;
+    let label = form.label.unwrap_or_default();
+    let added = match check_key_shape(form.api_key.as_deref().unwrap_or("")) {
+        Ok(secret) => {
+            let site = form
+                .site
+                .as_deref()
+                .and_then(Site::parse)
+                .unwrap_or_default();
+            keyring.add(user.0.user_id, &label, site, secret).await
+        }
+        Err(error) => Err(error),
+    };
+    match added {
+        Ok(_) => Ok(Flash::success(
+            Redirect::to("/keys"),
+            format!("key_added:{}", names::echo_name(&label)),
+        )),
+        Err(error) => {
+            let mut page = keys_page(&user, keyring)
+                .await
+                .map_err(|s| (s, empty_page(&user)))?;
+            let problem = Problem::key(&error);
+            page.label = names::echo_name(&label);
+            page.error = Some(problem.notice);
+            Err((problem.status, page))
+        }
+    }
+}
+
+/// Re-enter (replace) a saved key, e.g. one that no longer opens.
+#[post("/keys/<id>", data = "<form>")]
+pub async fn update(
+    user: CurrentUser,
+    id: KeyId,
+    form: Csrf<KeyForm>,
+    keyring: &State<Keyring>,
+) -> Result<Flash<Redirect>, (Status, KeysPage)> {
+    let replaced = match check_key_shape(form.0.api_key.as_deref().unwrap_or("")) {
+        Ok(secret) => keyring.replace(user.0.user_id, id, secret).await,
+        Err(error) => Err(error),
+    };
+    match replaced {
+        Ok(label) => Ok(Flash::success(
+            Redirect::to("/keys"),
+            format!("key_updated:{label}"),
+        )),
+        Err(error) => {
+            let mut page = keys_page(&user, keyring)
+                .await
+                .map_err(|s| (s, empty_page(&user)))?;
+            let problem = Problem::key(&error);
+            page.row_error = Some((id, problem.notice));
+            Err((problem.status, page))
+        }
+    }
+}
+
+/// The confirmation step: names the key, posts the delete.
+#[get("/keys/<id>/delete")]
+pub async fn confirm_delete(
+    user: CurrentUser,
+    id: KeyId,
+    keyring: &State<Keyring>,
+) -> Result<ConfirmPage, Status> {
+    let label = keyring
+        .label(user.0.user_id, id)
+        .await
+        .map_err(|error| Problem::key(&error).status)?;
+    Ok(ConfirmPage {
+        layout: user.layout(),
+        what: "key",
+        name: label,
+        action: format!("/keys/{id}/delete"),
+        back: "/keys".to_owned(),
+    })
+}
+
+#[post("/keys/<id>/delete", data = "<form>")]
+pub async fn delete(
+    user: CurrentUser,
+    id: KeyId,
+    form: Csrf<TokenOnlyForm>,
+    keyring: &State<Keyring>,
+) -> Result<Flash<Redirect>, Status> {
+    let _ = form;
+    match keyring.delete(user.0.user_id, id).await {
+        Ok(label) => Ok(Flash::success(
+            Redirect::to("/keys"),
+            format!("key_deleted:{label}"),
+        )),
+        Err(error) => Err(Problem::key(&error).status),
+    }
+}
+
+/// Uses the free balance endpoint: shows the points and whether the key is accepted.
+#[post("/keys/<id>/check", data = "<form>")]
+pub async fn check(
+    user: CurrentUser,
+    id: KeyId,
+    form: Csrf<TokenOnlyForm>,
+    keyring: &State<Keyring>,
+    engine: &State<QueryEngine>,
+) -> Result<KeysPage, (Status, KeysPage)> {
+    let _ = form;
+    let opened = keyring.open(user.0.user_id, id).await;
+    let mut page = keys_page(&user, keyring)
+        .await
+        .map_err(|s| (s, empty_page(&user)))?;
+    match opened {
+        Ok(opened) => {
+            let balance = engine
+                .balance(opened.site, &opened.secret, &Lane::Member)
+                .await;
+            page.check = Some(CheckResult {
+                key_id: id,
+                balance: BalanceView::from_result(&balance),
+                site: opened.site.as_str(),
+            });
+            Ok(page)
+        }
+        Err(error) => {
+            let problem = Problem::key(&error);
+            page.row_error = Some((id, problem.notice));
+            Err((problem.status, page))
+        }
+    }
+}
+
+fn empty_page(user: &CurrentUser) -> KeysPage {
+    KeysPage {
+        layout: user.layout(),
+        keys: Vec::new(),
+        label: String::new(),
+        error: None,
+        row_error: None,
+        check: None,
+    }
+}
+
+pub fn routes() -> Vec<rocket::Route> {
+    rocket::routes![list, add, update, confirm_delete, delete, check]
+}

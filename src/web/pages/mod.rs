@@ -1,0 +1,37 @@
+//! One module (or folder) per page, each with its own `routes()`. A page reaches the domain
+//! and the shared parts in `web::kit`, never another page.
+
+mod account;
+mod assets;
+mod auth;
+mod channels;
+mod dashboard;
+pub mod errors;
+mod history;
+mod keys;
+mod lang;
+mod monitors;
+mod presets;
+mod query;
+mod quick;
+
+use rocket::Route;
+
+/// Every page's routes.
+pub fn routes() -> Vec<Route> {
+    [
+        dashboard::routes(),
+        quick::routes(),
+        assets::routes(),
+        auth::routes(),
+        lang::routes(),
+        keys::routes(),
+        presets::routes(),
+        query::routes(),
+        account::routes(),
+        history::routes(),
+        monitors::routes(),
+        channels::routes(),
+    ]
+    .concat()
+}

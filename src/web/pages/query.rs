@@ -1,0 +1,171 @@
+//! `/query`: run a stored query with a saved (or pasted) key and a preset (or typed models),
+//! or read the balance only (free). `POST /query` answers 303 to the stored run;
+//! `POST /query/stream` (used by app.js) streams NDJSON events (`web/live.rs`) as each step
+//! happens and stores the run even if the browser leaves.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use rocket::http::{ContentType, Status};
+use rocket::response::Redirect;
+use rocket::response::stream::TextStream;
+use rocket::{State, get, post};
+
+use crate::db::{Db, presets};
+use crate::ids::{KeyId, PresetId};
+use crate::keyring::Keyring;
+use crate::runs::engine::{Lane, QueryEngine};
+use crate::runs::executor::{self, Execution, Stored};
+use crate::runs::history::{RunKind, Source};
+use crate::runs::planner::{PlannedRun, Planner};
+use crate::web::kit::csrf::Csrf;
+use crate::web::kit::live;
+use crate::web::kit::problem::Problem;
+use crate::web::kit::result_view::ResultView;
+use crate::web::kit::run_form::RunForm;
+use crate::web::kit::session::CurrentUser;
+use crate::web::kit::view::{KeyOption, Layout, Notice, PresetOption, key_options, preset_options};
+
+#[derive(Template, WebTemplate)]
+#[template(path = "query.html")]
+pub struct QueryPage {
+    pub layout: Layout,
+    pub keys: Vec<KeyOption>,
+    pub presets: Vec<PresetOption>,
+    pub selected_key_id: Option<KeyId>,
+    pub selected_preset_id: Option<PresetId>,
+    pub models: String,
+    pub max_models: usize,
+    pub error: Option<Notice>,
+    /// The results of a run that could not be stored: still the user's.
+    pub report: Option<ResultView>,
+}
+
+async fn query_page(
+    user: &CurrentUser,
+    db: &Db,
+    keyring: &Keyring,
+    planner: &Planner,
+) -> QueryPage {
+    let user_id = user.0.user_id;
+    let presets = match db
+        .run(move |conn| presets::list_for_user(conn, user_id))
+        .await
+    {
+        Ok(presets) => presets,
+        Err(error) => {
+            // The form still works with typed models; the failure is logged.
+            tracing::error!(%error, "listing presets failed");
+            Vec::new()
+        }
+    };
+    let keys = key_options(keyring, user_id).await;
+    QueryPage {
+        layout: user.layout(),
+        selected_key_id: keys.first().map(|k| k.id),
+        selected_preset_id: presets.iter().find(|p| p.is_default).map(|p| p.id),
+        keys,
+        presets: preset_options(db, user_id, presets).await,
+        models: String::new(),
+        max_models: planner.max_models(),
+        error: None,
+        report: None,
+    }
+}
+
+#[get("/query?<preset>")]
+pub async fn page(
+    user: CurrentUser,
+    preset: Option<&str>,
+    db: &State<Db>,
+    keyring: &State<Keyring>,
+    planner: &State<Planner>,
+) -> QueryPage {
+    let mut page = query_page(&user, db, keyring, planner).await;
+    if let Some(id) = preset.and_then(|p| p.parse::<PresetId>().ok())
+        && page.presets.iter().any(|p| p.id == id)
+    {
+        page.selected_preset_id = Some(id);
+    }
+    page
+}
+
+fn stored_run(user: &CurrentUser, plan: PlannedRun, kind: RunKind) -> Execution {
+    Execution {
+        plan,
+        kind,
+        source: Source::Web,
+        user: Some(user.0.user_id),
+        keep: true,
+        lane: Lane::Member,
+        budget: None,
+    }
+}
+
+#[post("/query", data = "<form>")]
+pub async fn run(
+    user: CurrentUser,
+    form: Csrf<RunForm>,
+    db: &State<Db>,
+    keyring: &State<Keyring>,
+    planner: &State<Planner>,
+    engine: &State<QueryEngine>,
+) -> Result<Redirect, (Status, QueryPage)> {
+    let form = form.0;
+    let (problem, report) = match planner.plan(form.ask(Some(user.0.user_id))).await {
+        Ok(plan) => {
+            let key_hint = plan.key_is_unusual();
+            let finished = executor::run(engine, db, stored_run(&user, plan, form.kind())).await;
+            if let Stored::Saved(id) = finished.stored {
+                return Ok(Redirect::to(format!("/history/{id}")));
+            }
+            // Logged where it failed; the page says so and shows what the user paid for.
+            let problem = Problem {
+                status: Status::ServiceUnavailable,
+                notice: Notice::new("store_failed"),
+            };
+            (
+                problem,
+                Some(ResultView::finished(&finished, key_hint, user.layout().lang)),
+            )
+        }
+        Err(error) => (Problem::plan(&error), None),
+    };
+    let mut page = query_page(&user, db, keyring, planner).await;
+    page.selected_key_id = form.key_id();
+    page.selected_preset_id = form.preset_id();
+    page.models = form.models.unwrap_or_default();
+    page.error = Some(problem.notice);
+    page.report = report;
+    Err((problem.status, page))
+}
+
+/// NDJSON, one event per line: `start`, `expected`, `before`, one `row` per model as it
+/// finishes, `balance` (after the probes settled, with the cost), `final` (every row answered
+/// from that balance), then `done` with the stored run's address. Bad input answers with
+/// `{"type":"error"}` and its status, and the script falls back to a normal form post, which
+/// shows the message.
+/// NDJSON, one event per line (see `web/live.rs`); stored like `POST /query`. Bad input
+/// answers with `{"type":"error"}` and its status, and the script falls back to a normal form
+/// post, which shows the message.
+#[post("/query/stream", data = "<form>")]
+pub async fn stream(
+    user: CurrentUser,
+    form: Csrf<RunForm>,
+    db: &State<Db>,
+    planner: &State<Planner>,
+    engine: &State<QueryEngine>,
+) -> Result<live::Live<TextStream![String]>, (Status, (ContentType, String))> {
+    let kind = form.0.kind();
+    let plan = planner
+        .plan(form.0.ask(Some(user.0.user_id)))
+        .await
+        .map_err(|error| live::refused(&Problem::plan(&error)))?;
+    let start = live::start(&plan, kind);
+    let lang = user.layout().lang;
+    let events = executor::spawn_streaming(engine, db, stored_run(&user, plan, kind));
+    Ok(live::ndjson(start, events, lang))
+}
+
+pub fn routes() -> Vec<rocket::Route> {
+    rocket::routes![page, run, stream]
+}
