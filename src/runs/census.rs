@@ -178,6 +178,7 @@ impl Census {
             let clean = judged.clean_cost().is_some();
             if healthy && clean {
                 let lesson = teach(scope, std::slice::from_ref(&answered), Some(judged)).await;
+                self.lesson.stored |= lesson.stored;
                 if let Some(measured) = &lesson.measured {
                     self.outcome.measured.push(measured.clone());
                     self.lesson.measured = Some(measured.clone());

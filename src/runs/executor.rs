@@ -280,6 +280,8 @@ async fn execute(
         (true, Some(_)) => self::known(&db, user, &models).await,
         _ => known,
     };
+    // The site's table may have come from its rates endpoint while the run went on.
+    let tiers = engine.tiers().tiers(site);
     let Body {
         mut results,
         expected,
@@ -290,7 +292,10 @@ async fn execute(
         lesson,
         census,
     } = body;
-    for result in &mut results {
+    for result in results
+        .iter_mut()
+        .filter(|r| r.error_code() != Some(ErrorCode::InvalidModel))
+    {
         result.price = known.price(&result.model);
         result.candidates = known.candidates_of(&result.model, &tiers);
     }

@@ -35,6 +35,8 @@ pub struct Lesson {
     pub dropped: usize,
     /// Prices that changed: `(model, old, new)`.
     pub changes: Vec<(String, f64, f64)>,
+    /// Something was stored (a measurement or an equation): what is known may have moved.
+    pub stored: bool,
 }
 
 /// What a clean run cost, and who ran it.
@@ -80,6 +82,7 @@ fn learn_on(conn: &Connection, tiers: &Tiers, cost: &Cost) -> Result<Lesson, DbE
                 return Ok(lesson);
             }
             price_learning::insert_equation(conn, user, &cost.answered, milli(cost.points))?;
+            lesson.stored = true;
             models.clone()
         }
     };
@@ -129,6 +132,7 @@ fn measure(
     // The measurement pins the model; what equations said of it is re-derived from that.
     price_learning::clear_candidates(conn, user, model)?;
     lesson.measured = Some((model.to_owned(), points));
+    lesson.stored = true;
     Ok(())
 }
 

@@ -23,6 +23,7 @@ mod monitors;
 mod openapi;
 mod ops;
 mod points;
+mod prices;
 mod presets;
 mod query_plans;
 mod query_runs;
