@@ -18,6 +18,7 @@ mon-next-run = Next run
 mon-last-run = Last result
 mon-run-queued = running soon
 mon-outcome-ok = OK
+mon-outcome-attention = Needs attention
 mon-outcome-failed = Failed
 mon-outcome-skipped = Skipped
 mon-backoff = Failed { $n } times in a row; checks are spaced out

@@ -35,26 +35,22 @@ detail-source-web = 网页
 detail-source-schedule = 定时检查
 detail-kind = 类型
 detail-kind-probe = 调用模型
-detail-trends = 点模型名可查看它的额度趋势。
+detail-trends = 点模型名可查看它还能调用几次的趋势。
 detail-delete = 删除这条记录
-trend-title = { $model } 的额度趋势
-trend-heading = 额度趋势：
-trend-intro = 模型剩余调用次数：这一页的 { $count } 次查询（每页最多 { $limit } 次），从旧到新，每个 Key 一条线。
+trend-title = { $model } 还能调用几次
+trend-heading = 还能调用几次：
+trend-intro = 还能调用的次数：这一页的 { $count } 次查询（每页最多 { $limit } 次），从旧到新，每个 Key 一条线；单价未知时画范围的下限。
 trend-range = 最低 { $low }，最高 { $high }。
-trend-chart-title = 模型剩余调用次数
-trend-none = 还没有这个模型的额度数据。查询过这个模型、且 ModelScope 返回了额度信息后，趋势会显示在这里。
+trend-chart-title = 还能调用的次数
+trend-none = 还没有这个模型还能调用几次的数据。查询（或免费查询）过这个模型、读到魔粒余额或额度信息后，趋势会显示在这里。
 trend-records = 记录
-trend-account = 账户额度（剩余 / 上限）
-trend-model = 模型额度（剩余 / 上限）
 balance-intro = 每个 Key 一条线：最近 { $days } 天里每天最后一次读到的可用魔粒（查询或免费余额检查，共 { $count } 个点）。
 balance-chart-title = 可用魔粒
 balance-none = 最近 { $days } 天还没有读到过魔粒余额。在概览页点“刷新余额（免费）”，或运行一次查询，余额就会记录在这里。
 balance-readings = 读数
 balance-readings-newest = 下表列出最新的 { $count } 次读数。
 chart-point-points = 可用魔粒 { $available }
-# 图上一个点的提示里，数字前的词：“模型剩余 128 / 500”。
-chart-point-model-left = 模型剩余
-chart-point-account-left = 账户剩余
+chart-point-calls = 还能调用 { $calls } 次
 
 # CSV export headings (one per column, in order; times are Beijing time)
 csv-time = 时间（北京时间 UTC+8）

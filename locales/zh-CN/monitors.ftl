@@ -15,6 +15,7 @@ mon-next-run = 下次运行
 mon-last-run = 上次结果
 mon-run-queued = 即将运行
 mon-outcome-ok = 正常
+mon-outcome-attention = 需留意
 mon-outcome-failed = 失败
 mon-outcome-skipped = 已跳过
 mon-backoff = 已连续失败 { $n } 次，检查间隔已延长

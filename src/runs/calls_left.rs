@@ -3,7 +3,7 @@
 //! price. Never invented: with the balance but no price, the answer is the range the prices the
 //! model may still have allow.
 
-use crate::modelscope::{BUILT_IN_TIERS, ModelResult, Quota, milli};
+use crate::modelscope::{BUILT_IN_TIERS, ModelResult, Quota, from_milli, milli};
 
 /// Where a row's number comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,12 +123,16 @@ pub struct ExpectedCost {
 impl ExpectedCost {
     /// From each model's cheapest and dearest possible price.
     pub fn of(bounds: impl IntoIterator<Item = (f64, f64)>) -> Self {
-        bounds
+        // Summed in thousandths: 0.2 three times is 0.6, not 0.6000000000000001.
+        let (min, max) = bounds
             .into_iter()
-            .fold(Self::default(), |cost, (low, high)| Self {
-                min: cost.min + low,
-                max: cost.max + high,
-            })
+            .fold((0, 0), |(min, max), (low, high)| {
+                (min + milli(low), max + milli(high))
+            });
+        Self {
+            min: from_milli(min),
+            max: from_milli(max),
+        }
     }
 
     pub fn is_exact(&self) -> bool {
@@ -225,6 +229,8 @@ mod tests {
         assert_eq!(exact.min, 3.5);
         let range = ExpectedCost::of([(1.0, 1.0), (0.2, 2.0)]);
         assert_eq!((range.min, range.max), (1.2, 3.0));
+        let thirds = ExpectedCost::of([(0.2, 2.0); 3]);
+        assert_eq!(thirds.min, 0.6);
         assert!(!range.is_exact());
     }
 }

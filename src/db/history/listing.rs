@@ -247,6 +247,8 @@ pub fn cursor_at_offset(
 pub struct LabelledResult {
     pub stored: StoredResult,
     pub key_label: Option<String>,
+    /// The available points the run ended with (its rows are answered from them).
+    pub available: Option<f64>,
 }
 
 /// One model's rows across the user's runs (one a run), with each run's key label, newest
@@ -265,7 +267,7 @@ pub fn model_results_labelled(
         model: Some(model.to_owned()),
         ..HistoryFilter::default()
     };
-    let columns = format!("{RESULT_COLUMNS}, q.key_label");
+    let columns = format!("{RESULT_COLUMNS}, q.key_label, q.balance_available");
     let (mut sql, mut args) = listing_sql(&columns, user_id, &filter, cursor, direction);
     sql.push_str(" LIMIT ?");
     args.push(limit.into());
@@ -275,6 +277,7 @@ pub fn model_results_labelled(
             Ok(LabelledResult {
                 stored: result_from_row(row)?,
                 key_label: row.get(RESULT_COLUMN_COUNT)?,
+                available: row.get(RESULT_COLUMN_COUNT + 1)?,
             })
         })?
         .collect::<Result<_, _>>()?;
