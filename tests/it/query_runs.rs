@@ -426,6 +426,10 @@ async fn stream_sends_start_rows_balance_and_done() {
             "source": "headers",
             "price": null,
             "price_source": "",
+            "candidates": null,
+            "month_left": null,
+            "checked": true,
+            "retry": false,
             "code": "ok",
             "detail": null,
         });
@@ -453,6 +457,7 @@ async fn stream_sends_start_rows_balance_and_done() {
                 {"price": "2", "calls": 120},
                 {"price": "1", "calls": 240},
                 {"price": "0.5", "calls": 481},
+                {"price": "0.2", "calls": 1202},
             ],
         })]
     );
