@@ -1164,7 +1164,10 @@ async fn the_trend_is_an_inline_svg_with_a_point_per_row() {
     assert!(body.contains("<polyline class=\"line\" points=\""));
     // Hover titles and axis labels.
     let text = html_unescape(body);
-    assert!(text.contains("<title>2026-03-02 00:00 · <b>bold</b> key · 模型剩余 490 / 500"));
+    assert!(
+        text.contains("<title>2026-03-02 00:00 · <b>bold</b> key · 还能调用 490 次"),
+        "{text}"
+    );
     assert!(body.contains(">2026-03-02 00:00</text>"));
     assert!(body.contains(">2026-03-02 02:00</text>"));
     // The value axis is scaled to the values (430 to 490, round steps of 20), not a fixed 0 to
@@ -1186,7 +1189,7 @@ async fn the_trend_is_an_inline_svg_with_a_point_per_row() {
     let empty = alice.get("/history/model/owner/never-queried").await;
     assert_eq!(empty.status, Status::Ok);
     assert!(!empty.body.contains("<svg"));
-    assert!(empty.body.contains("还没有这个模型的额度数据"));
+    assert!(empty.body.contains("还没有这个模型还能调用几次的数据"));
 
     // Ids that are not model ids are not pages.
     for uri in [

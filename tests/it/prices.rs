@@ -393,6 +393,33 @@ async fn the_monthly_headers_are_read_stored_shown_and_bound_calls_left() {
     );
 }
 
+#[tokio::test]
+async fn the_trend_of_a_model_speaks_in_points() {
+    let site = TestApp::new().await;
+    let upstream = PointsAccount::new(20.0, &[(MODEL_A, 0.5)]);
+    upstream.mount(&site.upstream).await;
+    let (alice, token) = member(&site, "alice").await;
+    for _ in 0..3 {
+        run(&alice, &token, &[MODEL_A]).await;
+    }
+
+    let page = alice.get(&format!("/history/model/{MODEL_A}")).await;
+
+    assert_eq!(page.status, Status::Ok, "{}", page.body);
+    assert!(!page.body.contains("还没有这个模型"), "{}", page.body);
+    assert_eq!(page.body.matches("<circle class=\"point\"").count(), 3);
+    // 19.5, 19 and 18.5 points at 0.5 a call; the first run learned the price.
+    for calls in ["39", "38", "37"] {
+        assert!(
+            page.body.contains(&format!("<strong class=\"calls\">{calls}</strong>")),
+            "{calls}: {}",
+            page.body
+        );
+    }
+    assert!(page.body.contains("实测"), "the price's source: {}", page.body);
+    assert!(page.body.contains("还能调用 37 次"), "the point's title: {}", page.body);
+}
+
 // ---------------------------------------------------------------------------------------------
 // The rates endpoint
 

@@ -230,6 +230,22 @@ impl ResultView {
     }
 }
 
+impl ResultView {
+    /// A stored census: what it measured (the rows it called that answered with a price) and
+    /// what it left unknown.
+    pub fn census_from_rows(&mut self, results: &[ModelResult]) {
+        for result in results.iter().filter(|r| r.error_code() != Some(ErrorCode::InvalidModel)) {
+            match result.price {
+                Some(price) if result.is_healthy() => self
+                    .measured
+                    .push((result.model.clone(), points(price.points))),
+                Some(_) => {}
+                None => self.unmeasured.push(result.model.clone()),
+            }
+        }
+    }
+}
+
 impl Strip {
     fn new(outcome: &Outcome<'_>) -> Self {
         let expected = outcome.expected.filter(|_| outcome.kind != RunKind::Check);

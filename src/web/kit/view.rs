@@ -321,6 +321,8 @@ pub struct PresetOption {
     pub model_count: usize,
     pub is_default: bool,
     pub expected: String,
+    /// What measuring the unknown prices may cost (`0.6–6`); `None` when every price is known.
+    pub census: Option<String>,
 }
 
 /// The user's presets as options, each with its expected cost from the prices they know. A
@@ -353,12 +355,21 @@ pub fn preset_options_priced(
                     .iter()
                     .map(|model| known.bounds(model, &tiers)),
             );
+            let mut unknown: Vec<&String> = preset
+                .models
+                .iter()
+                .filter(|m| known.price(m).is_none())
+                .collect();
+            unknown.sort_unstable();
+            unknown.dedup();
+            let census = ExpectedCost::of(unknown.iter().map(|m| known.bounds(m, &tiers)));
             PresetOption {
                 id: preset.id,
                 model_count: preset.models.len(),
                 name: preset.name,
                 is_default: preset.is_default,
                 expected: cost_text(&cost),
+                census: (!unknown.is_empty()).then(|| cost_text(&census)),
             }
         })
         .collect()

@@ -89,7 +89,11 @@ pub async fn page(
     page
 }
 
-fn stored_run(user: &CurrentUser, plan: PlannedRun, kind: RunKind) -> Execution {
+fn stored_run(
+    user: &CurrentUser,
+    plan: PlannedRun,
+    (kind, budget): (RunKind, Option<f64>),
+) -> Execution {
     Execution {
         plan,
         kind,
@@ -97,7 +101,7 @@ fn stored_run(user: &CurrentUser, plan: PlannedRun, kind: RunKind) -> Execution 
         user: Some(user.0.user_id),
         keep: true,
         lane: Lane::Member,
-        budget: None,
+        budget,
     }
 }
 
@@ -111,12 +115,22 @@ pub async fn run(
     engine: &State<QueryEngine>,
 ) -> Result<Redirect, (Status, QueryPage)> {
     let form = form.0;
-    let (problem, report) = match planner.plan(form.ask(Some(user.0.user_id))).await {
-        Ok(plan) => {
+    let planned = match form.kind_and_budget(true) {
+        Ok(kind) => planner
+            .plan(form.ask(Some(user.0.user_id)))
+            .await
+            .map(|plan| (plan, kind))
+            .map_err(|error| Problem::plan(&error)),
+        Err(problem) => Err(problem),
+    };
+    let (problem, report) = match planned {
+        Ok((plan, kind)) => {
             let key_hint = plan.key_is_unusual();
-            let finished = executor::run(engine, db, stored_run(&user, plan, form.kind())).await;
+            let finished = executor::run(engine, db, stored_run(&user, plan, kind)).await;
             if let Stored::Saved(id) = finished.stored {
-                return Ok(Redirect::to(format!("/history/{id}")));
+                // The stored run cannot know how the key was typed: the address says.
+                let hint = if key_hint { "?key_hint=1" } else { "" };
+                return Ok(Redirect::to(format!("/history/{id}{hint}")));
             }
             // Logged where it failed; the page says so and shows what the user paid for.
             let problem = Problem {
@@ -128,7 +142,7 @@ pub async fn run(
                 Some(ResultView::finished(&finished, key_hint, user.layout().lang)),
             )
         }
-        Err(error) => (Problem::plan(&error), None),
+        Err(problem) => (problem, None),
     };
     let mut page = query_page(&user, db, keyring, planner).await;
     page.selected_key_id = form.key_id();
@@ -155,12 +169,12 @@ pub async fn stream(
     planner: &State<Planner>,
     engine: &State<QueryEngine>,
 ) -> Result<live::Live<TextStream![String]>, (Status, (ContentType, String))> {
-    let kind = form.0.kind();
+    let kind = form.0.kind_and_budget(true).map_err(|p| live::refused(&p))?;
     let plan = planner
         .plan(form.0.ask(Some(user.0.user_id)))
         .await
         .map_err(|error| live::refused(&Problem::plan(&error)))?;
-    let start = live::start(&plan, kind);
+    let start = live::start(&plan, kind.0);
     let lang = user.layout().lang;
     let events = executor::spawn_streaming(engine, db, stored_run(&user, plan, kind));
     Ok(live::ndjson(start, events, lang))

@@ -89,7 +89,9 @@ pub async fn stream(
             })
         })?,
     };
-    let kind = form.kind();
+    let (kind, budget) = form
+        .kind_and_budget(user.is_some())
+        .map_err(|p| live::refused(&p))?;
     let start = live::start(&plan, kind);
     let execution = Execution {
         plan,
@@ -98,7 +100,7 @@ pub async fn stream(
         user,
         keep: false,
         lane,
-        budget: None,
+        budget,
     };
     let events = executor::spawn_streaming(engine, db, execution);
     Ok(live::ndjson(start, events, viewer.lang))
@@ -121,6 +123,13 @@ pub async fn quick(
     page.selected_key_id = form.key_id();
     page.site = form.ask(None).site.unwrap_or_default().as_str();
     let user = viewer.user.as_ref().map(|user| user.user_id);
+    let (kind, budget) = match form.kind_and_budget(user.is_some()) {
+        Ok(kind) => kind,
+        Err(problem) => {
+            page.error = Some(problem.notice);
+            return (problem.status, page);
+        }
+    };
     let planned = planner.plan(form.ask(user)).await;
     let lane = match user {
         Some(_) => Ok(Lane::Member),
@@ -131,12 +140,12 @@ pub async fn quick(
             let key_hint = plan.key_is_unusual();
             let execution = Execution {
                 plan,
-                kind: form.kind(),
+                kind,
                 source: Source::Web,
                 user,
                 keep: false,
                 lane,
-                budget: None,
+                budget,
             };
             let finished = executor::run(engine, db, execution).await;
             page.report = Some(ResultView::finished(&finished, key_hint, page.layout.lang));

@@ -50,8 +50,15 @@ fn path_id(raw: &str) -> Result<RunId, Status> {
     raw.parse::<i64>().map(RunId).map_err(|_| Status::NotFound)
 }
 
-#[get("/history/<id>", rank = 2)]
-pub async fn detail(user: CurrentUser, id: &str, db: &State<Db>) -> Result<DetailPage, Status> {
+/// `?key_hint=1`: the run just stored was made with a key not shaped like a ModelScope token
+/// (`POST /query` says so on its way here).
+#[get("/history/<id>?<key_hint>", rank = 2)]
+pub async fn detail(
+    user: CurrentUser,
+    id: &str,
+    key_hint: Option<&str>,
+    db: &State<Db>,
+) -> Result<DetailPage, Status> {
     let id = path_id(id)?;
     let user_id = user.0.user_id;
     let found = db
@@ -69,7 +76,7 @@ pub async fn detail(user: CurrentUser, id: &str, db: &State<Db>) -> Result<Detai
     };
     let layout = user.layout();
     let results: Vec<_> = rows.into_iter().map(|r| r.result).collect();
-    let report = ResultView::new(
+    let mut report = ResultView::new(
         Outcome {
             kind: match (run.kind.as_str(), run.census) {
                 ("check", _) => RunKind::Check,
@@ -88,6 +95,10 @@ pub async fn detail(user: CurrentUser, id: &str, db: &State<Db>) -> Result<Detai
         },
         layout.lang,
     );
+    report.key_hint = key_hint == Some("1");
+    if report.census {
+        report.census_from_rows(&results);
+    }
     Ok(DetailPage {
         layout,
         run: RunMeta {

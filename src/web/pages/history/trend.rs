@@ -204,7 +204,14 @@ pub async fn model_trend(
                 line: labelled.key_label.clone().unwrap_or_default(),
                 // A range is drawn at what is sure: its low end.
                 value: left.exact.or(left.range.map(|r| r.0)).map(|n| n as f64),
-                limit: None,
+                // Headers that came with a limit scale the chart against it.
+                limit: labelled
+                    .stored
+                    .result
+                    .quota
+                    .model_month_request_limit
+                    .or(labelled.stored.result.quota.model_request_limit)
+                    .map(|n| n as f64),
                 label: PointLabel {
                     time: trend.time.clone(),
                     key_label: labelled.key_label.clone(),
