@@ -55,6 +55,7 @@ cond-calls_below = Calls left for a model below
 cond-key_invalid = Key invalid, not bound or not verified (401/403)
 cond-model_gone = Model no longer served
 cond-daily_summary = Daily summary
+cond-price_changed = A model's price changed
 rule-points-below = Available points below { $threshold }
 rule-calls-below = Calls left below { $threshold }:
 rule-summary-at = Summary daily at { $time }

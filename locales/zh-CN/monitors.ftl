@@ -52,6 +52,7 @@ cond-calls_below = 某模型可调用次数低于
 cond-key_invalid = Key 无效、未绑定或未实名（401/403）
 cond-model_gone = 模型已不再提供
 cond-daily_summary = 每日汇总
+cond-price_changed = 模型单价变了
 rule-points-below = 可用魔粒低于 { $threshold }
 rule-calls-below = 可调用次数低于 { $threshold }：
 rule-summary-at = 每天 { $time } 汇总

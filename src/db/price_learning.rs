@@ -58,7 +58,11 @@ pub fn equations_naming(
          ORDER BY e.id",
     )?;
     let rows = statement.query_map(
-        params![user_id, json(models), i64::try_from(limit).unwrap_or(i64::MAX)],
+        params![
+            user_id,
+            json(models),
+            i64::try_from(limit).unwrap_or(i64::MAX)
+        ],
         |row| {
             let models: String = row.get(1)?;
             Ok(StoredEquation {

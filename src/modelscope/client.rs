@@ -323,7 +323,11 @@ impl Upstream {
 }
 
 /// Counts one call for `/metrics`: its HTTP class, or how the transport failed.
-pub(super) fn record(endpoint: Endpoint, sent: &Result<reqwest::Response, reqwest::Error>, attempt: Instant) {
+pub(super) fn record(
+    endpoint: Endpoint,
+    sent: &Result<reqwest::Response, reqwest::Error>,
+    attempt: Instant,
+) {
     let outcome = match sent {
         Ok(response) => UpstreamOutcome::of_status(response.status().as_u16()),
         Err(error) if error.is_timeout() => UpstreamOutcome::Timeout,

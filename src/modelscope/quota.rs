@@ -79,7 +79,10 @@ mod tests {
         headers.insert(MODEL_REQUESTS_LIMIT, HeaderValue::from_static("lots"));
         headers.insert(MODEL_REQUESTS_REMAINING, HeaderValue::from_static("4.5"));
         headers.insert(MODEL_MONTH_REQUESTS_LIMIT, HeaderValue::from_static("5500"));
-        headers.insert(MODEL_MONTH_REQUESTS_REMAINING, HeaderValue::from_static("5441"));
+        headers.insert(
+            MODEL_MONTH_REQUESTS_REMAINING,
+            HeaderValue::from_static("5441"),
+        );
         let quota = Quota::from_headers(&headers);
         assert_eq!(quota.model_month_request_limit, Some(5500));
         assert_eq!(quota.model_month_request_remaining, Some(5441));
@@ -102,7 +105,10 @@ mod monthly {
     fn the_monthly_pair_alone_is_headers() {
         let mut headers = HeaderMap::new();
         headers.insert(MODEL_MONTH_REQUESTS_LIMIT, HeaderValue::from_static("5500"));
-        headers.insert(MODEL_MONTH_REQUESTS_REMAINING, HeaderValue::from_static("0"));
+        headers.insert(
+            MODEL_MONTH_REQUESTS_REMAINING,
+            HeaderValue::from_static("0"),
+        );
         let quota = Quota::from_headers(&headers);
         assert!(!quota.is_empty());
         assert!(quota.is_exhausted());

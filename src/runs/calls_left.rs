@@ -62,7 +62,10 @@ impl CallsLeft {
         };
         let (low, high) = match by_points {
             Some(exact) => (exact, exact),
-            None => (calls_for(available, bounds.1), calls_for(available, bounds.0)),
+            None => (
+                calls_for(available, bounds.1),
+                calls_for(available, bounds.0),
+            ),
         };
         Self {
             source: Some(QuotaSource::Points),
@@ -124,11 +127,9 @@ impl ExpectedCost {
     /// From each model's cheapest and dearest possible price.
     pub fn of(bounds: impl IntoIterator<Item = (f64, f64)>) -> Self {
         // Summed in thousandths: 0.2 three times is 0.6, not 0.6000000000000001.
-        let (min, max) = bounds
-            .into_iter()
-            .fold((0, 0), |(min, max), (low, high)| {
-                (min + milli(low), max + milli(high))
-            });
+        let (min, max) = bounds.into_iter().fold((0, 0), |(min, max), (low, high)| {
+            (min + milli(low), max + milli(high))
+        });
         Self {
             min: from_milli(min),
             max: from_milli(max),

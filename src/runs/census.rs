@@ -9,10 +9,10 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use super::calls_left::ExpectedCost;
-use super::scope::{Body, CensusOutcome, RunEvent, Scope, valid_ids};
 use super::judge::{self, Judgement, Readings, Unclean};
 use super::learn::Lesson;
 use super::probe::{LOCK_WAIT, call, refundable, settled_balance, teach};
+use super::scope::{Body, CensusOutcome, RunEvent, Scope, valid_ids};
 use crate::modelscope::{
     AccountBalance, ErrorCode, Failure, ModelEntry, ModelResult, Reason, from_milli, milli,
 };

@@ -34,8 +34,7 @@ pub use super::scope::{CensusOutcome, RunEvent};
 use crate::db::Db;
 use crate::ids::{RunId, UserId};
 use crate::modelscope::{
-    AccountBalance, BalanceError, BatchReport, ErrorCode, Failure, ModelEntry, ModelResult,
-    Tiers,
+    AccountBalance, BalanceError, BatchReport, ErrorCode, Failure, ModelEntry, ModelResult, Tiers,
 };
 use crate::telemetry::{self, DbOp};
 

@@ -93,8 +93,7 @@ pub fn judge(readings: &Readings) -> Judgement {
     let difference = (difference >= 0).then_some(difference);
     let unclean = if readings.overlapped {
         Some(Unclean::Shared)
-    } else if outside_before(readings) || difference.is_some_and(|d| outside_during(readings, d))
-    {
+    } else if outside_before(readings) || difference.is_some_and(|d| outside_during(readings, d)) {
         Some(Unclean::Outside)
     } else if !readings.settled {
         Some(Unclean::Unsettled)
@@ -212,7 +211,11 @@ mod tests {
         let mut unsettled = readings(10.0, None, 9.0);
         unsettled.settled = false;
         let judged = judge(&unsettled);
-        assert_eq!(judged.points_spent(), Some(1.0), "still what the balance did");
+        assert_eq!(
+            judged.points_spent(),
+            Some(1.0),
+            "still what the balance did"
+        );
         assert_eq!(judged.clean_cost(), None);
     }
 

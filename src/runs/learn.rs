@@ -137,7 +137,11 @@ fn measure(
 }
 
 /// The user's own settings and measurements of `models`, in thousandths (settings win).
-fn pins(conn: &Connection, user: UserId, models: &[String]) -> Result<HashMap<String, i64>, DbError> {
+fn pins(
+    conn: &Connection,
+    user: UserId,
+    models: &[String],
+) -> Result<HashMap<String, i64>, DbError> {
     let mut pins: HashMap<String, i64> = prices::own_measurements(conn, user, models)?
         .into_iter()
         .map(|(m, p)| (m, milli(p)))
@@ -189,8 +193,7 @@ fn propagate(
     let mut seen: BTreeSet<String> = start.iter().cloned().collect();
     let mut frontier: Vec<String> = start.to_vec();
     while !frontier.is_empty() && equations.len() < EQUATIONS_AT_MOST {
-        let found =
-            price_learning::equations_naming(conn, user, &frontier, EQUATIONS_PER_ROUND)?;
+        let found = price_learning::equations_naming(conn, user, &frontier, EQUATIONS_PER_ROUND)?;
         frontier.clear();
         for stored in found {
             for model in &stored.models {

@@ -151,7 +151,11 @@ impl Window {
 
     /// Whether another run of the app has had a window open on the key since this one opened.
     pub fn overlapped_so_far(&self) -> bool {
-        let activity = self.state.activity.lock().unwrap_or_else(|p| p.into_inner());
+        let activity = self
+            .state
+            .activity
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         self.overlapped_at_open || activity.opened != self.opened_as || activity.open > 1
     }
 
@@ -160,7 +164,11 @@ impl Window {
     /// other end forgets the last settled reading (the next one counts as the first).
     pub fn close(mut self, settled: Option<&AccountBalance>) -> WindowEnd {
         self.closed = true;
-        let mut activity = self.state.activity.lock().unwrap_or_else(|p| p.into_inner());
+        let mut activity = self
+            .state
+            .activity
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         let overlapped = self.overlapped_at_open || activity.opened != self.opened_as;
         activity.open = activity.open.saturating_sub(1);
         activity.last_settled = match settled {
@@ -174,7 +182,11 @@ impl Window {
 impl Drop for Window {
     fn drop(&mut self) {
         if !self.closed {
-            let mut activity = self.state.activity.lock().unwrap_or_else(|p| p.into_inner());
+            let mut activity = self
+                .state
+                .activity
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
             activity.open = activity.open.saturating_sub(1);
             activity.last_settled = None;
         }

@@ -81,7 +81,8 @@ pub async fn known_for(
     if models.is_empty() {
         return Ok(Known::default());
     }
-    db.run(move |conn| known_now(conn, user, &models, true)).await
+    db.run(move |conn| known_now(conn, user, &models, true))
+        .await
 }
 
 /// Known prices by model (see [`known_for`]).
@@ -136,7 +137,9 @@ pub fn known_now(
             known.prices.insert(model, price(points, PriceSource::Set));
         }
     }
-    known.candidates.retain(|model, _| !known.prices.contains_key(model));
+    known
+        .candidates
+        .retain(|model, _| !known.prices.contains_key(model));
     Ok(known)
 }
 

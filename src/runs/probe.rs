@@ -9,9 +9,9 @@ use futures::StreamExt;
 
 use super::calls_left::ExpectedCost;
 use super::engine::PointsHints;
-use super::scope::{Body, RunEvent, Scope, valid_ids};
 use super::judge::{self, Judgement, Readings};
 use super::learn::{self, Cost, Lesson};
+use super::scope::{Body, RunEvent, Scope, valid_ids};
 use crate::modelscope::{
     AccountBalance, BalanceError, ErrorCode, Failure, ModelEntry, ModelResult, milli,
 };
@@ -34,9 +34,8 @@ pub(super) async fn run(scope: &Scope<'_>, entries: Vec<ModelEntry>) -> Body {
     let asking = engine
         .tiers()
         .refresh(engine.upstream(), scope.site, scope.key);
-    let expected = ExpectedCost::of(
-        valid_ids(&entries).map(|model| scope.known.bounds(model, &scope.tiers)),
-    );
+    let expected =
+        ExpectedCost::of(valid_ids(&entries).map(|model| scope.known.bounds(model, &scope.tiers)));
     scope.report.say(RunEvent::Expected(expected));
     let watch = engine.watch();
     // Runs that learn never share a window; anonymous ones do not wait (they report a shared
@@ -154,13 +153,8 @@ pub(super) async fn call(
             .map(|id| (id.to_owned(), scope.known.bounds(id, &scope.tiers).1))
             .collect(),
     };
-    let mut rows = std::pin::pin!(engine.stream(
-        scope.site,
-        scope.key.clone(),
-        entries,
-        hints,
-        scope.lane
-    ));
+    let mut rows =
+        std::pin::pin!(engine.stream(scope.site, scope.key.clone(), entries, hints, scope.lane));
     let mut reading = std::pin::pin!(async {
         tokio::time::sleep(DURING_DELAY).await;
         engine.balance(scope.site, scope.key, scope.lane).await

@@ -97,4 +97,3 @@ pub(super) fn valid_ids(entries: &[ModelEntry]) -> impl Iterator<Item = &str> {
         ModelEntry::Invalid { .. } => None,
     })
 }
-

@@ -28,10 +28,7 @@ impl Equation {
         }
         Self {
             id,
-            terms: counts
-                .into_iter()
-                .map(|(m, c)| (m.to_owned(), c))
-                .collect(),
+            terms: counts.into_iter().map(|(m, c)| (m.to_owned(), c)).collect(),
             total,
         }
     }
@@ -102,7 +99,10 @@ fn narrow_one(sets: &mut Candidates, equation: &Equation) -> Result<Vec<String>,
             .copied()
             .filter(|price| {
                 let rest = total - count * price;
-                rest >= 0 && prefix[i].iter().any(|a| suffix[i + 1].contains(&(rest - a)))
+                rest >= 0
+                    && prefix[i]
+                        .iter()
+                        .any(|a| suffix[i + 1].contains(&(rest - a)))
             })
             .collect();
         if kept.is_empty() {

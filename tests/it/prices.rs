@@ -49,7 +49,9 @@ fn results_section(page: &str) -> &str {
     let start = page
         .find(r#"id="results""#)
         .unwrap_or_else(|| panic!("no results: {page}"));
-    let end = page[start..].find("</section>").map_or(page.len(), |e| start + e);
+    let end = page[start..]
+        .find("</section>")
+        .map_or(page.len(), |e| start + e);
     &page[start..end]
 }
 
@@ -75,7 +77,11 @@ async fn three_runs_of_several_models_pin_three_unknown_prices() {
     assert_eq!(first["points_spent"], json!(3.5), "{first}");
     assert_eq!(first["points_note"], Value::Null, "{first}");
     for model in [MODEL_A, MODEL_B, MODEL_C] {
-        assert_eq!(row(&first, model)["points_per_call"], Value::Null, "{first}");
+        assert_eq!(
+            row(&first, model)["points_per_call"],
+            Value::Null,
+            "{first}"
+        );
     }
 
     let second = run(&alice, &token, &[MODEL_A, MODEL_B]).await;
@@ -94,7 +100,11 @@ async fn three_runs_of_several_models_pin_three_unknown_prices() {
         json!({"key_id": "main", "models": [MODEL_A, MODEL_B, MODEL_C], "probe": false}),
     )
     .await;
-    for (model, price, calls) in [(MODEL_A, json!(1), 91), (MODEL_B, json!(2), 45), (MODEL_C, json!(0.5), 182)] {
+    for (model, price, calls) in [
+        (MODEL_A, json!(1), 91),
+        (MODEL_B, json!(2), 45),
+        (MODEL_C, json!(0.5), 182),
+    ] {
         let row = row(&check, model);
         assert_eq!(row["points_per_call"], json!(price), "{check}");
         assert_eq!(row["price_source"], json!("inferred"), "{check}");
@@ -155,7 +165,11 @@ async fn a_price_that_changes_needs_a_second_agreeing_measurement_and_is_news() 
     dearer.mount(&site.upstream).await;
     let once = run(&alice, &token, &[MODEL_A]).await;
     assert_eq!(once["points_spent"], json!(2), "{once}");
-    assert_eq!(row(&once, MODEL_A)["points_per_call"], json!(1), "one is not enough: {once}");
+    assert_eq!(
+        row(&once, MODEL_A)["points_per_call"],
+        json!(1),
+        "one is not enough: {once}"
+    );
     assert_eq!(once.get("price_changes"), None, "{once}");
 
     let twice = run(&alice, &token, &[MODEL_A]).await;
@@ -183,7 +197,12 @@ async fn a_census_of_four_unknown_models_calls_each_once_between_balance_reads()
     let site = TestApp::new().await;
     let upstream = PointsAccount::new(
         20.0,
-        &[(MODEL_A, 1.0), (MODEL_B, 2.0), (MODEL_C, 0.5), (MODEL_D, 0.2)],
+        &[
+            (MODEL_A, 1.0),
+            (MODEL_B, 2.0),
+            (MODEL_C, 0.5),
+            (MODEL_D, 0.2),
+        ],
     );
     upstream.mount(&site.upstream).await;
     let (alice, token) = member(&site, "alice").await;
@@ -236,7 +255,12 @@ async fn a_census_never_spends_beyond_its_budget() {
     let site = TestApp::new().await;
     let upstream = PointsAccount::new(
         20.0,
-        &[(MODEL_A, 1.0), (MODEL_B, 2.0), (MODEL_C, 0.5), (MODEL_D, 0.2)],
+        &[
+            (MODEL_A, 1.0),
+            (MODEL_B, 2.0),
+            (MODEL_C, 0.5),
+            (MODEL_D, 0.2),
+        ],
     );
     upstream.mount(&site.upstream).await;
     let (alice, token) = member(&site, "alice").await;
@@ -251,7 +275,11 @@ async fn a_census_never_spends_beyond_its_budget() {
 
     // A (at most 2) fits 2.5 and costs 1; then 1.5 is left, below any unknown model's dearest.
     assert_eq!(json["measured"], json!({MODEL_A: 1}), "{json}");
-    assert_eq!(json["unmeasured"], json!([MODEL_B, MODEL_C, MODEL_D]), "{json}");
+    assert_eq!(
+        json["unmeasured"],
+        json!([MODEL_B, MODEL_C, MODEL_D]),
+        "{json}"
+    );
     assert_eq!(json["budget"], json!(2.5));
     assert_eq!(upstream.chat_calls(), 1);
     assert_eq!(upstream.available(), 19.0);
@@ -314,7 +342,10 @@ async fn a_probe_run_the_points_cannot_pay_for_calls_no_model() {
     let page = alice
         .submit(
             "/quick",
-            &[("key_id", &alice.saved_key_id("main").to_string()), ("models", MODEL_A)],
+            &[
+                ("key_id", &alice.saved_key_id("main").to_string()),
+                ("models", MODEL_A),
+            ],
         )
         .await;
     assert!(page.body.contains("魔粒不足，未调用模型"), "{}", page.body);
@@ -379,7 +410,11 @@ async fn the_monthly_headers_are_read_stored_shown_and_bound_calls_left() {
     assert_eq!(row["model_month_request_limit"], json!(5500), "{json}");
     assert_eq!(row["model_month_request_remaining"], json!(9), "{json}");
     assert_eq!(row["quota_source"], json!("headers"), "{json}");
-    assert_eq!(row["calls_left"], json!(9), "the month bounds 99 points: {json}");
+    assert_eq!(
+        row["calls_left"],
+        json!(9),
+        "the month bounds 99 points: {json}"
+    );
     let id = json["history_id"].as_i64().unwrap();
     let page = alice.get(&format!("/history/{id}")).await;
     assert!(page.body.contains("本月还能调用 9 次"), "{}", page.body);
@@ -411,13 +446,22 @@ async fn the_trend_of_a_model_speaks_in_points() {
     // 19.5, 19 and 18.5 points at 0.5 a call; the first run learned the price.
     for calls in ["39", "38", "37"] {
         assert!(
-            page.body.contains(&format!("<strong class=\"calls\">{calls}</strong>")),
+            page.body
+                .contains(&format!("<strong class=\"calls\">{calls}</strong>")),
             "{calls}: {}",
             page.body
         );
     }
-    assert!(page.body.contains("实测"), "the price's source: {}", page.body);
-    assert!(page.body.contains("还能调用 37 次"), "the point's title: {}", page.body);
+    assert!(
+        page.body.contains("实测"),
+        "the price's source: {}",
+        page.body
+    );
+    assert!(
+        page.body.contains("还能调用 37 次"),
+        "the point's title: {}",
+        page.body
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -447,7 +491,11 @@ async fn a_rates_table_replaces_the_built_in_tiers() {
     // 28 points (two runs of one point) at 3 and at 0.5.
     assert_eq!(row["calls_left_range"], json!([9, 56]), "{json}");
     assert_eq!(row["price_candidates"], json!([0.5, 1, 3]), "{json}");
-    assert_eq!(json["expected_points"], json!({"min": 1, "max": 6}), "{json}");
+    assert_eq!(
+        json["expected_points"],
+        json!({"min": 1, "max": 6}),
+        "{json}"
+    );
 }
 
 #[tokio::test]
@@ -544,7 +592,11 @@ async fn another_clients_call_during_a_run_teaches_nothing() {
     assert_eq!(json["points_spent"], Value::Null, "{json}");
     assert_eq!(json["shared_points_spent"], json!(3), "{json}");
     assert_eq!(json["points_note"], json!("outside"), "{json}");
-    assert_eq!(row(&json, MODEL_A)["points_per_call"], Value::Null, "{json}");
+    assert_eq!(
+        row(&json, MODEL_A)["points_per_call"],
+        Value::Null,
+        "{json}"
+    );
     assert_eq!(measurements(&site, &alice), 0);
     let id = json["history_id"].as_i64().unwrap();
     let page = alice.get(&format!("/history/{id}")).await;
@@ -567,7 +619,11 @@ async fn a_first_reading_below_the_last_settled_one_teaches_nothing() {
     let json = run(&alice, &token, &[MODEL_B]).await;
 
     assert_eq!(json["points_note"], json!("outside"), "{json}");
-    assert_eq!(row(&json, MODEL_B)["points_per_call"], Value::Null, "{json}");
+    assert_eq!(
+        row(&json, MODEL_B)["points_per_call"],
+        Value::Null,
+        "{json}"
+    );
     assert_eq!(measurements(&site, &alice), 1, "only the first run's");
     // A grant is no spending: the next run is clean again.
     upstream.grant(200.0);
@@ -631,14 +687,17 @@ async fn a_key_of_another_shape_is_tried_with_a_hint() {
     assert_eq!(ordinary.get("key_hint"), None, "{ordinary}");
 
     let user = site.user("alice").await;
-    let saved = user.submit("/keys", &[("label", "odd"), ("api_key", other)]).await;
+    let saved = user
+        .submit("/keys", &[("label", "odd"), ("api_key", other)])
+        .await;
     assert_eq!(saved.status, Status::SeeOther, "{}", saved.body);
     let page = user
         .submit("/quick", &[("api_key", other), ("models", MODEL_A)])
         .await;
     assert!(page.body.contains("ms- 开头"), "{}", page.body);
     for too_short in ["sk-1234", "ms-12 34567890"] {
-        let refused = post_balance(&client, &json!({"models": [MODEL_A], "api_key": too_short})).await;
+        let refused =
+            post_balance(&client, &json!({"models": [MODEL_A], "api_key": too_short})).await;
         assert_eq!(refused.status, Status::BadRequest, "{too_short}");
     }
 }
@@ -664,8 +723,17 @@ async fn a_census_needs_a_token_a_positive_budget_and_at_most_the_batch_limit() 
             &json!({"key_id": "main", "models": [MODEL_A], "measure_prices": true, "budget": budget}),
         )
         .await;
-        assert_eq!(answer.status, Status::BadRequest, "{budget}: {}", answer.body);
-        assert!(answer.body.contains("budget"), "names the field: {}", answer.body);
+        assert_eq!(
+            answer.status,
+            Status::BadRequest,
+            "{budget}: {}",
+            answer.body
+        );
+        assert!(
+            answer.body.contains("budget"),
+            "names the field: {}",
+            answer.body
+        );
     }
     let many: Vec<String> = (0..51).map(|i| format!("owner/model-{i}")).collect();
     let answer = api_balance(

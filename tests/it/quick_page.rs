@@ -302,7 +302,10 @@ async fn a_key_no_upstream_could_accept_is_refused_before_any_call() {
     for bad in ["sk-123", "ms-123", "ms-c5cf0000 1111-4222"] {
         let answer = refused_quick(&[("api_key", bad), ("models", "a/b")], "a/b").await;
         let error = form_error(&answer.body).unwrap_or_default();
-        assert!(error.contains("8 到 200 个可打印 ASCII 字符"), "{bad}: {error}");
+        assert!(
+            error.contains("8 到 200 个可打印 ASCII 字符"),
+            "{bad}: {error}"
+        );
         assert!(!answer.body.contains(bad), "{bad} echoed");
     }
 }

@@ -334,7 +334,14 @@ mod tests {
         // Not a key of any shape: said before any upstream call.
         let nbsp_padded = format!("\u{a0}{K1}");
         let long = "k".repeat(201);
-        for bad in ["k", "sk-123", "ms-1", "ms-12 3456789", nbsp_padded.as_str(), &long] {
+        for bad in [
+            "k",
+            "sk-123",
+            "ms-1",
+            "ms-12 3456789",
+            nbsp_padded.as_str(),
+            &long,
+        ] {
             let body = format!(r#"{{"models":"a/b","api_key":"{bad}"}}"#);
             assert_eq!(status(body.as_bytes(), None), Status::BadRequest, "{bad}");
         }
@@ -364,7 +371,11 @@ mod tests {
 
     #[test]
     fn another_shape_of_key_is_tried() {
-        for key in ["sk-abcdefgh", "12345678-abcd-abcd-1234-1234567890ab", "ms-<script>"] {
+        for key in [
+            "sk-abcdefgh",
+            "12345678-abcd-abcd-1234-1234567890ab",
+            "ms-<script>",
+        ] {
             let body = serde_json::json!({"models": "a/b", "api_key": key}).to_string();
             assert_eq!(status(body.as_bytes(), None), Status::Ok, "{key}");
         }
@@ -383,9 +394,14 @@ mod tests {
             let body = format!(
                 r#"{{"models":"a/b","api_key":"sk-abcdefgh","measure_prices":true,"budget":{budget}}}"#
             );
-            assert_eq!(status(body.as_bytes(), None), Status::BadRequest, "{budget}");
+            assert_eq!(
+                status(body.as_bytes(), None),
+                Status::BadRequest,
+                "{budget}"
+            );
         }
-        let body = br#"{"models":"a/b","api_key":"sk-abcdefgh","measure_prices":true,"probe":false}"#;
+        let body =
+            br#"{"models":"a/b","api_key":"sk-abcdefgh","measure_prices":true,"probe":false}"#;
         assert_eq!(status(body, None), Status::BadRequest);
         let body = br#"{"models":"a/b","api_key":"sk-abcdefgh","measure_prices":"yes"}"#;
         assert_eq!(status(body, None), Status::BadRequest);

@@ -5,8 +5,8 @@
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter, types::Value};
 
 use super::{
-    HistoryFilter, RESULT_COLUMN_COUNT, RESULT_COLUMNS, RunSummary, SUMMARY_COLUMNS, StoredResult, result_from_row,
-    summary_from_row,
+    HistoryFilter, RESULT_COLUMN_COUNT, RESULT_COLUMNS, RunSummary, SUMMARY_COLUMNS, StoredResult,
+    result_from_row, summary_from_row,
 };
 use crate::db::DbError;
 use crate::ids::{RunId, UserId};

@@ -234,7 +234,10 @@ impl ResultView {
     /// A stored census: what it measured (the rows it called that answered with a price) and
     /// what it left unknown.
     pub fn census_from_rows(&mut self, results: &[ModelResult]) {
-        for result in results.iter().filter(|r| r.error_code() != Some(ErrorCode::InvalidModel)) {
+        for result in results
+            .iter()
+            .filter(|r| r.error_code() != Some(ErrorCode::InvalidModel))
+        {
             match result.price {
                 Some(price) if result.is_healthy() => self
                     .measured

@@ -60,7 +60,12 @@ impl RunForm {
         if !signed_in {
             return Err(Problem::census_sign_in());
         }
-        match self.budget.as_deref().map(str::trim).filter(|b| !b.is_empty()) {
+        match self
+            .budget
+            .as_deref()
+            .map(str::trim)
+            .filter(|b| !b.is_empty())
+        {
             None => Ok((kind, None)),
             Some(text) => match text.parse::<f64>() {
                 Ok(budget) if budget.is_finite() && budget > 0.0 && budget <= 1e9 => {

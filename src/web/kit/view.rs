@@ -179,7 +179,10 @@ impl Layout {
         match code {
             "ok" => "ok",
             "no_quota_data" | "pending" | "unchecked" => "muted",
-            "invalid_key" | "account_not_eligible" | "quota_exhausted" | "points_exhausted"
+            "invalid_key"
+            | "account_not_eligible"
+            | "quota_exhausted"
+            | "points_exhausted"
             | "upstream_error" => "bad",
             _ => "warn",
         }
@@ -341,10 +344,7 @@ pub async fn preset_options(db: &Db, user: UserId, presets: Vec<Preset>) -> Vec<
 
 /// [`preset_options`] with the prices already read (a page that reads prices for more than
 /// its presets asks once).
-pub fn preset_options_priced(
-    presets: Vec<Preset>,
-    known: &Known,
-) -> Vec<PresetOption> {
+pub fn preset_options_priced(presets: Vec<Preset>, known: &Known) -> Vec<PresetOption> {
     let tiers = Tiers::default();
     presets
         .into_iter()

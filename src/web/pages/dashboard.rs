@@ -3,7 +3,6 @@
 //! run button per preset. Opening the page makes no upstream call; the refresh reads the free
 //! balance only, never a probe.
 
-
 use askama::Template;
 use askama_web::WebTemplate;
 use rocket::http::Status;

@@ -127,7 +127,11 @@ pub async fn add(
             Redirect::to("/keys"),
             format!(
                 "{}:{}",
-                if unusual { "key_added_unusual" } else { "key_added" },
+                if unusual {
+                    "key_added_unusual"
+                } else {
+                    "key_added"
+                },
                 names::echo_name(&label)
             ),
         )),

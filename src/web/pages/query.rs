@@ -139,7 +139,11 @@ pub async fn run(
             };
             (
                 problem,
-                Some(ResultView::finished(&finished, key_hint, user.layout().lang)),
+                Some(ResultView::finished(
+                    &finished,
+                    key_hint,
+                    user.layout().lang,
+                )),
             )
         }
         Err(problem) => (problem, None),
@@ -169,7 +173,10 @@ pub async fn stream(
     planner: &State<Planner>,
     engine: &State<QueryEngine>,
 ) -> Result<live::Live<TextStream![String]>, (Status, (ContentType, String))> {
-    let kind = form.0.kind_and_budget(true).map_err(|p| live::refused(&p))?;
+    let kind = form
+        .0
+        .kind_and_budget(true)
+        .map_err(|p| live::refused(&p))?;
     let plan = planner
         .plan(form.0.ask(Some(user.0.user_id)))
         .await

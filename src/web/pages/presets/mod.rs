@@ -21,13 +21,13 @@ use crate::config::AppConfig;
 use crate::db::Db;
 use crate::db::presets::Preset;
 use crate::ids::PresetId;
+use crate::keyring::Keyring;
 use crate::modelscope::catalogue::Catalogue;
 use crate::presets::{self, MAX_NAME_CHARS, MAX_PRESETS_PER_USER, PresetError};
 use crate::web::kit::confirm::ConfirmPage;
 use crate::web::kit::csrf::{Csrf, TokenOnlyForm, csrf_form};
 use crate::web::kit::problem::Problem;
 use crate::web::kit::session::CurrentUser;
-use crate::keyring::Keyring;
 use crate::web::kit::view::{
     KeyOption, Layout, Notice, PresetOption, key_options, preset_options_priced,
 };
