@@ -29,7 +29,6 @@ prices-col-setting = Setting
 prices-select-label = Price of { $model }
 prices-not-set = Not set (use the measured one)
 census-button = Measure prices (about { $cost } points)
-census-explain = Calls the models whose price is unknown one at a time, reading the free balance before and after each call, and records the difference as its price; never beyond the budget, and the button says what it may cost.
 census-title = Measure prices
 census-intro = Pick a key and a preset: each model whose price is unknown is called once, the free points balance read before and after, and the difference is its price. It never spends beyond the budget (empty: the available points): a model is called only while the budget left covers the dearest price it may have.
 census-budget = Budget (points, optional)

@@ -24,4 +24,4 @@ advice-timeout = ModelScope did not answer in time (a model starting cold, or a 
 advice-network_error = ModelScope could not be reached: check the server's network and proxy settings.
 advice-no_quota_data = ModelScope sent no quota information and the points balance could not be read: try again later, or check the balance only.
 advice-invalid_model = A model id looks like owner/name and uses only letters, digits and - _ .
-advice-points_exhausted = The available points do not cover the lowest price a call of this model may have, so it was not called (nothing spent). Logging in to the ModelScope website each day grants short-term points (valid 24 hours).
+advice-points_exhausted = Not called (nothing spent): the points available are below its lowest price. Log in to the ModelScope website for the daily short-term points.

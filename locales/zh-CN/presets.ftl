@@ -26,7 +26,6 @@ prices-col-setting = 设置
 prices-select-label = { $model } 的单价
 prices-not-set = 不设置（用测得的）
 census-button = 测出单价（约 { $cost } 魔粒）
-census-explain = 逐个调用单价未知的模型，每次调用前后读取免费余额，把差额记作它的单价；不超过预算，花费在按钮上。
 census-title = 测出单价
 census-intro = 选一个 Key 和预设：单价未知的模型会逐个调用一次，每次之前和之后读取免费的魔粒余额，差额就是它的单价。花费不会超过预算（留空则以可用魔粒为限），只在预算还够这个模型可能的最高单价时才调用它。
 census-budget = 预算（魔粒，可留空）

@@ -24,4 +24,4 @@ advice-timeout = 在时限内没有等到 ModelScope 的回答（可能是模型
 advice-network_error = 连不上 ModelScope：检查服务器的网络和代理设置。
 advice-no_quota_data = ModelScope 没有返回额度信息，魔粒余额也没有读到：稍后再试，或只查余额。
 advice-invalid_model = 模型 ID 应为 owner/name 形式，只能包含字母、数字和 - _ . 字符。
-advice-points_exhausted = 可用魔粒不够这个模型一次调用的最低价格，所以没有调用它（不花魔粒）。每天登录魔搭网站可领取短期魔粒（24 小时有效）。
+advice-points_exhausted = 没有调用（未花魔粒）：可用魔粒不够它的最低单价。登录魔搭网站可领每日短期魔粒。
