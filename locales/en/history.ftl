@@ -79,3 +79,7 @@ csv-calls_left_max = Calls left (at most)
 csv-kind = Run kind
 csv-balance_available = Points available (after)
 csv-points_spent = Points spent
+csv-checked = Checked (a model call was made)
+csv-price_candidates = Possible prices
+csv-model_month_request_limit = Model month limit
+csv-model_month_request_remaining = Model month remaining

@@ -76,3 +76,7 @@ csv-calls_left_max = 还能调用（至多）
 csv-kind = 查询方式
 csv-balance_available = 可用魔粒（查询后）
 csv-points_spent = 本次消耗魔粒
+csv-checked = 已检测（调用了模型）
+csv-price_candidates = 可能的单价
+csv-model_month_request_limit = 模型本月额度
+csv-model_month_request_remaining = 模型本月剩余

@@ -91,7 +91,7 @@ impl Format {
 
 /// The columns, by the id of their heading (`csv-<column>` in `locales/<lang>/history.ftl`;
 /// the time's heading names its zone, Beijing time).
-pub const CSV_COLUMNS: [&str; 23] = [
+pub const CSV_COLUMNS: [&str; 27] = [
     "time",
     "query_id",
     "key_label",
@@ -115,6 +115,10 @@ pub const CSV_COLUMNS: [&str; 23] = [
     "kind",
     "balance_available",
     "points_spent",
+    "checked",
+    "price_candidates",
+    "model_month_request_limit",
+    "model_month_request_remaining",
 ];
 
 /// A leading `=`, `+`, `-`, `@` (or tab / carriage return) gets a `'`, so a spreadsheet shows
@@ -168,7 +172,11 @@ fn write_csv_run(out: &mut Vec<u8>, run: &RunSummary, rows: &[StoredResult], lan
                 lang,
                 &format!(
                     "status-{}",
-                    result.error_code().map_or("ok", |c| c.as_str())
+                    match result.error_code() {
+                        Some(code) => code.as_str(),
+                        None if !result.checked => "unchecked",
+                        None => "ok",
+                    }
                 ),
             ),
             defuse(
@@ -187,14 +195,22 @@ fn write_csv_run(out: &mut Vec<u8>, run: &RunSummary, rows: &[StoredResult], lan
             csv_number(left.range.map(|r| r.1)),
             i18n::text(
                 lang,
-                if run.kind == "check" {
-                    "form-check-only"
-                } else {
-                    "detail-kind-probe"
+                match (run.kind.as_str(), run.census) {
+                    ("check", _) => "form-check-only",
+                    (_, true) => "census-title",
+                    _ => "detail-kind-probe",
                 },
             ),
             csv_number(available),
             csv_number(run.points_spent),
+            result.checked.to_string(),
+            result
+                .candidates
+                .as_ref()
+                .map(|c| c.iter().map(f64::to_string).collect::<Vec<_>>().join(" "))
+                .unwrap_or_default(),
+            csv_number(quota.model_month_request_limit),
+            csv_number(quota.model_month_request_remaining),
         ]
     });
     write_csv_records(out, records);
@@ -226,6 +242,11 @@ struct RunRecord<'a> {
     balance: BalanceRecord<'a>,
     balance_before: BalanceRecord<'a>,
     points_spent: Option<f64>,
+    /// A price census.
+    census: bool,
+    /// Why the difference taught nothing (`shared`, `outside`, `unsettled`).
+    points_note: Option<&'a str>,
+    shared_points_spent: Option<f64>,
     results: Vec<ResultRecord<'a>>,
 }
 
@@ -253,6 +274,10 @@ struct ResultRecord<'a> {
     price_source: Option<&'static str>,
     calls_left: Option<i64>,
     calls_left_range: Option<[i64; 2]>,
+    checked: bool,
+    price_candidates: Option<&'a [f64]>,
+    model_month_request_limit: Option<i64>,
+    model_month_request_remaining: Option<i64>,
 }
 
 impl<'a> RunRecord<'a> {
@@ -283,6 +308,9 @@ impl<'a> RunRecord<'a> {
                 error: None,
             },
             points_spent: run.points_spent,
+            census: run.census,
+            points_note: run.unclean.as_deref(),
+            shared_points_spent: run.shared_points_spent,
             results: rows
                 .iter()
                 .map(|row| {
@@ -303,6 +331,10 @@ impl<'a> RunRecord<'a> {
                         price_source: result.price.map(|p| p.source.as_str()),
                         calls_left: left.exact,
                         calls_left_range: left.range.map(|(low, high)| [low, high]),
+                        checked: result.checked,
+                        price_candidates: result.candidates.as_deref(),
+                        model_month_request_limit: result.quota.model_month_request_limit,
+                        model_month_request_remaining: result.quota.model_month_request_remaining,
                     }
                 })
                 .collect(),
@@ -455,12 +487,12 @@ mod tests {
         assert_eq!(
             lines[0],
             "2026-01-01 08:00:05,7,\"主, \"\"账号\"\"\",,Qwen/Qwen2.5-7B,2000,1999,500,499,200,,正常,,12,\
-             headers,,,499,,,调用模型,9.5,"
+             headers,,,499,,,调用模型,9.5,,true,,,"
         );
         assert_eq!(
             lines[1],
             "2026-01-01 08:00:05,7,\"主, \"\"账号\"\"\",,a/b,,,,,500,upstream_error,上游错误,'=cmd|' /C calc'!A0,3,\
-             ,,,,,,调用模型,9.5,"
+             ,,,,,,调用模型,9.5,,true,,,"
         );
         assert_eq!(lines[2], "");
     }
