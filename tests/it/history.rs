@@ -967,10 +967,14 @@ async fn csv_export_opens_in_excel_and_carries_no_key() {
             "查询方式",
             "可用魔粒（查询后）",
             "本次消耗魔粒",
+            "已检测（调用了模型）",
+            "可能的单价",
+            "模型本月额度",
+            "模型本月剩余",
         ]
     );
     assert_eq!(records.len(), 1 + 4, "one line per model result");
-    assert!(records.iter().all(|r| r.len() == 23));
+    assert!(records.iter().all(|r| r.len() == 27));
     // Newest run first.
     assert_eq!(records[1][0], "2026-03-02 00:02:00");
     assert_eq!(records[1][2], "'-2+3");
