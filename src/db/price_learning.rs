@@ -24,12 +24,24 @@ fn json(models: &[String]) -> String {
     serde_json::Value::from(models.to_vec()).to_string()
 }
 
+/// Equations kept per user: the newest. What older ones said lives on in the candidates; they
+/// are only needed to find which equation a contradiction came from.
+pub const EQUATIONS_KEPT: i64 = 200;
+
+/// Stores an equation, and forgets the user's equations beyond the newest [`EQUATIONS_KEPT`]
+/// (so reading a model's equations never walks a long history).
 pub fn insert_equation(
     conn: &Connection,
     user_id: UserId,
     models: &[String],
     total: i64,
 ) -> Result<i64, DbError> {
+    conn.cached_execute(
+        "DELETE FROM price_equations WHERE user_id = ?1 AND id <= (
+             SELECT id FROM price_equations WHERE user_id = ?1
+             ORDER BY id DESC LIMIT 1 OFFSET ?2)",
+        params![user_id, EQUATIONS_KEPT - 1],
+    )?;
     conn.cached_execute(
         "INSERT INTO price_equations (user_id, models, total, created_at) VALUES (?1, ?2, ?3, ?4)",
         params![user_id, json(models), total, now()],
@@ -264,4 +276,68 @@ pub fn newest_change_id(conn: &Connection, user_id: UserId) -> Result<i64, DbErr
         [user_id],
         |row| row.get(0),
     )?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn database() -> Connection {
+        let mut conn = Connection::open_in_memory().unwrap();
+        super::super::migrations().to_latest(&mut conn).unwrap();
+        conn.execute_batch(
+            "INSERT INTO users (id, username, password_hash, created_at) VALUES (7, 'a', 'x', 0);
+             INSERT INTO users (id, username, password_hash, created_at) VALUES (8, 'b', 'x', 0);",
+        )
+        .unwrap();
+        conn
+    }
+
+    #[test]
+    fn only_the_newest_equations_are_kept_and_a_models_are_found() {
+        let conn = database();
+        let models = ["a/b".to_owned(), "c/d".to_owned()];
+        for total in 0..(EQUATIONS_KEPT + 5) {
+            insert_equation(&conn, UserId(7), &models, total).unwrap();
+        }
+        insert_equation(&conn, UserId(8), &models[..1], 1000).unwrap();
+        let kept: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM price_equations WHERE user_id = 7",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(kept, EQUATIONS_KEPT);
+        let found = equations_naming(&conn, UserId(7), &models[1..], 3).unwrap();
+        let totals: Vec<i64> = found.iter().map(|e| e.total).collect();
+        assert_eq!(
+            totals,
+            [EQUATIONS_KEPT + 2, EQUATIONS_KEPT + 3, EQUATIONS_KEPT + 4]
+        );
+        assert_eq!(found[0].models, models);
+        assert!(
+            equations_naming(&conn, UserId(8), &models[1..], 3)
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn changes_are_read_newest_per_model_and_after_a_mark() {
+        let conn = database();
+        let first = insert_change(&conn, UserId(7), "a/b", 1.0, 2.0, "measured").unwrap();
+        insert_change(&conn, UserId(7), "c/d", 0.5, 1.0, "inferred").unwrap();
+        let last = insert_change(&conn, UserId(7), "a/b", 2.0, 1.0, "measured").unwrap();
+        let latest = latest_changes(&conn, UserId(7), &["a/b".to_owned()]).unwrap();
+        assert_eq!(latest["a/b"].id, last);
+        let after = changes_after(&conn, UserId(7), first, Some("a/b"), 10).unwrap();
+        assert_eq!(after.len(), 1);
+        assert_eq!(
+            changes_after(&conn, UserId(7), 0, None, 10).unwrap().len(),
+            3
+        );
+        assert_eq!(newest_change_id(&conn, UserId(7)).unwrap(), last);
+        assert_eq!(newest_change_id(&conn, UserId(8)).unwrap(), 0);
+    }
 }
