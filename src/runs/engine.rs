@@ -57,6 +57,32 @@ impl PointsHints {
     }
 }
 
+/// How many of a stream's calls have got their upstream slots and gone out; a run waits on it
+/// to read the balance while every call is in flight (`runs::probe`).
+#[derive(Default)]
+pub struct CallsSent {
+    count: std::sync::atomic::AtomicUsize,
+    changed: tokio::sync::Notify,
+}
+
+impl CallsSent {
+    fn one_more(&self) {
+        self.count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.changed.notify_waiters();
+    }
+
+    /// Resolves once `n` calls have gone out.
+    pub async fn reached(&self, n: usize) {
+        loop {
+            let changed = self.changed.notified();
+            if self.count.load(std::sync::atomic::Ordering::SeqCst) >= n {
+                return;
+            }
+            changed.await;
+        }
+    }
+}
+
 /// Whose run it is, for the upstream slots it may use.
 pub enum Lane {
     /// A signed-in user or a token holder: the whole server-wide limit.
@@ -172,6 +198,7 @@ impl QueryEngine {
         entries: Vec<ModelEntry>,
         hints: PointsHints,
         lane: &Lane,
+        sent: Arc<CallsSent>,
     ) -> impl Stream<Item = (usize, ModelResult)> + Send + 'static {
         let deadline = tokio::time::Instant::now() + self.limits.deadline;
         let started = Instant::now();
@@ -195,10 +222,11 @@ impl QueryEngine {
         let share = self.share_of(lane);
         let token = Arc::new(token);
         let hints = Arc::new(hints);
+        let sent = sent.clone();
         let probes = futures::stream::iter(valid)
             .map(move |(index, model): (usize, String)| {
                 let (upstream, global, share) = (upstream.clone(), global.clone(), share.clone());
-                let (token, hints) = (token.clone(), hints.clone());
+                let (token, hints, sent) = (token.clone(), hints.clone(), sent.clone());
                 async move {
                     let call = async {
                         // Anonymous and scheduled work take their share first, so they never
@@ -209,6 +237,7 @@ impl QueryEngine {
                             None => None,
                         };
                         let _permit = global.acquire().await.ok();
+                        sent.one_more();
                         upstream
                             .probe(site, &token, &model, hints.for_model(&model))
                             .await

@@ -3,12 +3,13 @@
 //! once more while the calls are in flight and again once the points they hold are back, the
 //! window closes, and the difference is judged (`judge`) and, when clean, learned from.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 
 use super::calls_left::ExpectedCost;
-use super::engine::PointsHints;
+use super::engine::{CallsSent, PointsHints};
 use super::judge::{self, Judgement, Readings};
 use super::learn::{self, Cost, Lesson};
 use super::scope::{Body, RunEvent, Scope, valid_ids};
@@ -20,8 +21,8 @@ use crate::modelscope::{
 pub const SETTLE_WAIT: Duration = Duration::from_secs(3);
 /// How often the balance is read again while waiting.
 const SETTLE_POLL: Duration = Duration::from_millis(150);
-/// When the reading in flight is made, after the calls went out. Calls that answer sooner make
-/// it needless (it is then not made, or dropped): it never makes a run longer.
+/// When the reading in flight is made, after the last call went out. Calls that answer sooner
+/// make it needless (it is then not made, or dropped): it never makes a run longer.
 const DURING_DELAY: Duration = Duration::from_millis(100);
 /// The longest a run that learns waits for another one measuring the same key; after that it
 /// goes on and reports the shared window.
@@ -153,9 +154,20 @@ pub(super) async fn call(
             .map(|id| (id.to_owned(), scope.known.bounds(id, &scope.tiers).1))
             .collect(),
     };
-    let mut rows =
-        std::pin::pin!(engine.stream(scope.site, scope.key.clone(), entries, hints, scope.lane));
+    let calls = valid_ids(&entries).count();
+    let sent = Arc::new(CallsSent::default());
+    let mut rows = std::pin::pin!(engine.stream(
+        scope.site,
+        scope.key.clone(),
+        entries,
+        hints,
+        scope.lane,
+        sent.clone()
+    ));
+    // Once every call has gone out (and had a moment to reach the upstream), while none has
+    // answered: what is held then is what the run is spending.
     let mut reading = std::pin::pin!(async {
+        sent.reached(calls).await;
         tokio::time::sleep(DURING_DELAY).await;
         engine.balance(scope.site, scope.key, scope.lane).await
     });

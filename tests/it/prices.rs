@@ -608,6 +608,25 @@ async fn another_clients_call_during_a_run_teaches_nothing() {
 }
 
 #[tokio::test]
+async fn calls_that_wait_for_a_slot_are_not_taken_for_another_clients() {
+    // Two calls at a time: the last two go out only after the first two answered, so no
+    // reading finds every call in flight, and the run is clean.
+    let site = TestApp::configured(|c| c.merge(("query_concurrency", 2))).await;
+    let upstream = PointsAccount::new(
+        30.0,
+        &[(MODEL_A, 1.0), (MODEL_B, 2.0), (MODEL_C, 0.5), (MODEL_D, 0.2)],
+    )
+    .timed(Duration::from_millis(250), Duration::ZERO);
+    upstream.mount(&site.upstream).await;
+    let (alice, token) = member(&site, "alice").await;
+
+    let json = run(&alice, &token, &[MODEL_A, MODEL_B, MODEL_C, MODEL_D]).await;
+
+    assert_eq!(json["points_note"], Value::Null, "{json}");
+    assert_eq!(json["points_spent"], json!(3.7), "{json}");
+}
+
+#[tokio::test]
 async fn a_first_reading_below_the_last_settled_one_teaches_nothing() {
     let site = TestApp::new().await;
     let upstream = PointsAccount::new(30.0, &[(MODEL_A, 1.0), (MODEL_B, 2.0)]);
