@@ -614,7 +614,12 @@ async fn calls_that_wait_for_a_slot_are_not_taken_for_another_clients() {
     let site = TestApp::configured(|c| c.merge(("query_concurrency", 2))).await;
     let upstream = PointsAccount::new(
         30.0,
-        &[(MODEL_A, 1.0), (MODEL_B, 2.0), (MODEL_C, 0.5), (MODEL_D, 0.2)],
+        &[
+            (MODEL_A, 1.0),
+            (MODEL_B, 2.0),
+            (MODEL_C, 0.5),
+            (MODEL_D, 0.2),
+        ],
     )
     .timed(Duration::from_millis(250), Duration::ZERO);
     upstream.mount(&site.upstream).await;
