@@ -5,9 +5,9 @@ use rusqlite::{Connection, params};
 
 use super::Cached;
 use super::DbError;
-use super::history::StoredBalance;
+use super::history::{RunKind, Source, StoredBalance, Unclean};
 use crate::ids::{KeyId, PresetId, RunId, UserId};
-use crate::modelscope::{ErrorCode, ModelResult, Reason};
+use crate::modelscope::{ModelResult, Site};
 
 /// A run about to be stored.
 #[derive(Debug, Default)]
@@ -17,14 +17,10 @@ pub struct NewRun<'a> {
     pub key_label: Option<&'a str>,
     pub preset_id: Option<PresetId>,
     pub preset_name: Option<&'a str>,
-    /// `web`, `api` or `schedule`.
-    pub source: &'a str,
-    /// `probe` or `check`.
-    pub kind: &'a str,
-    /// A price census (stored as a probe run).
-    pub census: bool,
-    /// `cn` or `ai`.
-    pub site: &'a str,
+    pub source: Source,
+    /// A census is stored as a probe run with `census` set.
+    pub kind: RunKind,
+    pub site: Site,
     pub started_at: i64,
     pub duration_ms: i64,
     /// Read after the probes settled (or the one reading of a check).
@@ -35,7 +31,7 @@ pub struct NewRun<'a> {
     /// The shared window's total, when the run could not claim it as its own cost.
     pub shared_points_spent: Option<f64>,
     /// Why the difference taught nothing (`shared`, `outside`, `unsettled`).
-    pub unclean: Option<&'a str>,
+    pub unclean: Option<Unclean>,
     pub results: &'a [ModelResult],
 }
 
@@ -64,12 +60,8 @@ pub fn insert_run(conn: &mut Connection, run: &NewRun<'_>) -> Result<RunId, DbEr
             run.preset_id,
             run.preset_name,
             run.source,
-            if run.kind.is_empty() {
-                "probe"
-            } else {
-                run.kind
-            },
-            if run.site.is_empty() { "cn" } else { run.site },
+            run.kind.stored(),
+            run.site,
             run.started_at,
             run.duration_ms,
             model_count,
@@ -83,7 +75,7 @@ pub fn insert_run(conn: &mut Connection, run: &NewRun<'_>) -> Result<RunId, DbEr
             before.available,
             before.frozen,
             run.points_spent,
-            run.census,
+            run.kind == RunKind::Census,
             run.unclean,
             run.shared_points_spent,
         ],
@@ -116,7 +108,7 @@ pub fn insert_run(conn: &mut Connection, run: &NewRun<'_>) -> Result<RunId, DbEr
         )?;
         for (position, row) in run.results.iter().enumerate() {
             let q = row.quota;
-            let code = row.error_code().map(ErrorCode::as_str);
+            let code = row.error_code();
             insert.execute(params![
                 query_id,
                 position as i64,
@@ -129,12 +121,9 @@ pub fn insert_run(conn: &mut Connection, run: &NewRun<'_>) -> Result<RunId, DbEr
                 code,
                 row.failure.as_ref().and_then(|f| f.detail.as_deref()),
                 row.latency_ms as i64,
-                row.failure
-                    .as_ref()
-                    .and_then(|f| f.reason)
-                    .map(Reason::as_str),
+                row.failure.as_ref().and_then(|f| f.reason),
                 row.price.map(|p| p.points),
-                row.price.map(|p| p.source.as_str()),
+                row.price.map(|p| p.source),
                 run.user_id,
                 run.started_at,
                 row.checked,

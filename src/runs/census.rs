@@ -226,7 +226,7 @@ fn unprobed_row(entry: &ModelEntry, failure: Option<Failure>) -> ModelResult {
             id.clone(),
             Some(Failure::because(
                 ErrorCode::InvalidModel,
-                Reason::Model(*reason),
+                Reason::from(*reason),
             )),
             Duration::ZERO,
         ),

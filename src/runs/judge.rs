@@ -31,18 +31,7 @@ pub struct Readings {
     pub refundable: i64,
 }
 
-crate::closed_set! {
-    /// Why a difference teaches nothing (stored with the run).
-    pub enum Unclean {
-        /// Another run of the app measured the same key at the same time: the difference is
-        /// the shared window's, not this run's.
-        Shared = "shared",
-        /// The readings show spending from outside the app.
-        Outside = "outside",
-        /// Points were still held at the last reading.
-        Unsettled = "unsettled",
-    }
-}
+pub use crate::db::history::Unclean;
 
 impl Unclean {
     /// The difference cannot be claimed as this run's cost at all.

@@ -1,5 +1,6 @@
 //! Runs: the planner turns a request into a ready run, the engine probes under limits, the
-//! executor runs and stores, history reads stored runs back.
+//! executor runs and stores, history reads stored runs back; `runner` is the one handle the
+//! faces start a run through.
 
 pub mod calls_left;
 mod census;
@@ -14,6 +15,7 @@ pub mod observe;
 pub mod planner;
 pub mod prices;
 mod probe;
+pub mod runner;
 mod scope;
 pub mod solve;
 pub mod tiers;

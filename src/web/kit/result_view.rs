@@ -3,11 +3,12 @@
 //! each price), then one row per model with one "calls left" number and where it comes from.
 //! Plain display values; the words are in `templates/results.html`.
 
+use super::status::ResultStatus;
 use super::view::{Meter, PointsView, cost_text, failure_detail, meter, number, points};
 use crate::db::history::StoredBalance;
 use crate::i18n::Lang;
 use crate::modelscope::{
-    AccountBalance, BUILT_IN_TIERS, BalanceError, ErrorCode, ModelResult, Tiers,
+    AccountBalance, BUILT_IN_TIERS, BalanceError, ErrorCode, ModelResult, PriceSource, Tiers,
 };
 use crate::runs::calls_left::{CallsLeft, ExpectedCost, QuotaSource, calls_for};
 use crate::runs::executor::FinishedRun;
@@ -20,8 +21,8 @@ pub struct BalanceShown {
     pub total: Option<f64>,
     pub available: Option<f64>,
     pub frozen: Option<f64>,
-    /// `ok`, or the error code of a failed read; `None` when no read was made.
-    pub code: Option<&'static str>,
+    /// Fine, or the error code of a failed read; `None` when no read was made.
+    pub code: Option<ResultStatus>,
     pub detail: Option<String>,
 }
 
@@ -32,11 +33,11 @@ impl BalanceShown {
                 total: Some(b.total_balance),
                 available: Some(b.available_balance),
                 frozen: Some(b.frozen_amount),
-                code: Some("ok"),
+                code: Some(ResultStatus::Ok),
                 detail: None,
             },
             Err(error) => Self {
-                code: Some(error.code().as_str()),
+                code: Some(ResultStatus::Failed(error.code())),
                 detail: error.detail().map(str::to_owned),
                 ..Self::default()
             },
@@ -54,11 +55,11 @@ impl BalanceShown {
                 total: balance.total,
                 available: balance.available,
                 frozen: balance.frozen,
-                code: Some("ok"),
+                code: Some(ResultStatus::Ok),
                 detail: None,
             },
             (_, _, _, Some(code)) => Self {
-                code: Some(ErrorCode::parse(code).map_or("upstream_error", ErrorCode::as_str)),
+                code: Some(ResultStatus::Failed(*code)),
                 ..Self::default()
             },
             _ => Self::default(),
@@ -79,8 +80,8 @@ pub struct Strip {
     pub points: Option<PointsView>,
     /// Points still held for calls (shown only when there are any).
     pub frozen_held: bool,
-    /// `ok`, or the code of the failed balance read.
-    pub code: &'static str,
+    /// Fine, or the code of the failed balance read.
+    pub code: ResultStatus,
     pub detail: Option<String>,
     pub spent: Option<String>,
     /// `7.5`, or `5–20` where prices are unknown.
@@ -88,22 +89,27 @@ pub struct Strip {
     pub tiers: Vec<TierCalls>,
 }
 
+crate::closed_set! {
+    /// Where a row's "calls left" comes from (sent to the live script as `source`): the
+    /// rate-limit headers, the points balance and the model's known price, a range (the balance
+    /// is known, the price is not), or nothing.
+    pub enum LeftFrom { Headers = "headers", Points = "points", Estimate = "estimate", Unknown = "none" }
+}
+
 pub struct RowView {
     pub model: String,
-    /// `ok`, `unchecked` (no call was made: no badge says healthy) or an `ErrorCode` string;
-    /// templates map it to words.
-    pub code: &'static str,
+    /// Fine, not checked (no call was made: no badge says healthy) or the error code;
+    /// templates say it in words.
+    pub code: ResultStatus,
     pub detail: Option<String>,
     /// A call was made (a free check's rows show no latency).
     pub checked: bool,
     pub latency_ms: u64,
     /// `495`, `125–500` or `—`.
     pub calls_left: String,
-    /// `headers`, `points`, `estimate` (a range: the price is unknown) or `none`.
-    pub source: &'static str,
+    pub source: LeftFrom,
     pub price: Option<String>,
-    /// `measured`, `inferred`, `set` or empty.
-    pub price_source: &'static str,
+    pub price_source: Option<PriceSource>,
     /// The price is none of the built-in tiers (measured all the same).
     pub unusual_price: bool,
     /// While the price is unknown: the tiers it may still be (`1 / 2`), when runs narrowed
@@ -123,12 +129,12 @@ pub struct ResultView {
     pub check: bool,
     pub census: bool,
     /// Every row failed for the key itself (invalid, not eligible): said once, at the top.
-    pub key_problem: Option<&'static str>,
+    pub key_problem: Option<ResultStatus>,
     /// No model was called: the points could not pay for any of them.
     pub points_short: bool,
     /// Why the run's cost taught nothing, when something else spent the key (`outside`) or
     /// another run of the app measured it at the same time (`shared`).
-    pub unclean: Option<&'static str>,
+    pub unclean: Option<Unclean>,
     /// The shared window's total, when the run could not claim it as its own.
     pub shared: Option<String>,
     /// A census: the prices it measured, and the models it left unmeasured.
@@ -202,20 +208,17 @@ impl ResultView {
             .iter()
             .map(|result| RowView::new(result, available, lang))
             .collect();
-        let ok_count = rows.iter().filter(|row| row.code == "ok").count();
+        let ok_count = rows.iter().filter(|row| row.code.is_ok()).count();
         let failed_count = rows
             .iter()
-            .filter(|row| row.code != "ok" && row.code != "unchecked")
+            .filter(|row| matches!(row.code, ResultStatus::Failed(_)))
             .count();
         Self {
             check: outcome.kind == RunKind::Check,
             census: outcome.kind == RunKind::Census,
             key_problem: key_problem(&rows),
             points_short: outcome.points_short,
-            unclean: outcome
-                .unclean
-                .filter(|u| u.disowns_cost())
-                .map(Unclean::as_str),
+            unclean: outcome.unclean.filter(|u| u.disowns_cost()),
             shared: outcome.shared.map(points),
             measured: Vec::new(),
             unmeasured: Vec::new(),
@@ -281,7 +284,7 @@ impl Strip {
             unknown: balance.code.is_none(),
             frozen_held: balance.frozen.is_some_and(|f| f > 0.0),
             points: points_view,
-            code: balance.code.unwrap_or("ok"),
+            code: balance.code.unwrap_or(ResultStatus::Ok),
             detail: balance.detail.clone(),
             spent: spent.map(points),
             expected: expected.map(|cost| cost_text(&cost)),
@@ -304,10 +307,9 @@ impl Strip {
 }
 
 /// The key-level code every row shares, if they all failed with the same one.
-fn key_problem(rows: &[RowView]) -> Option<&'static str> {
-    const KEY_LEVEL: [&str; 2] = ["invalid_key", "account_not_eligible"];
+fn key_problem(rows: &[RowView]) -> Option<ResultStatus> {
     let first = rows.first()?.code;
-    (KEY_LEVEL.contains(&first) && rows.iter().all(|row| row.code == first)).then_some(first)
+    (first.is_key_level() && rows.iter().all(|row| row.code == first)).then_some(first)
 }
 
 impl RowView {
@@ -316,10 +318,10 @@ impl RowView {
         let price = result.price;
         let left = CallsLeft::of_row(result, available);
         let (calls_left, source) = match (left.exact, left.range, left.source) {
-            (Some(n), _, Some(QuotaSource::Headers)) => (n.to_string(), "headers"),
-            (Some(n), _, _) => (n.to_string(), "points"),
-            (None, Some((low, high)), _) => (format!("{low}–{high}"), "estimate"),
-            _ => ("—".to_owned(), "none"),
+            (Some(n), _, Some(QuotaSource::Headers)) => (n.to_string(), LeftFrom::Headers),
+            (Some(n), _, _) => (n.to_string(), LeftFrom::Points),
+            (None, Some((low, high)), _) => (format!("{low}–{high}"), LeftFrom::Estimate),
+            _ => ("—".to_owned(), LeftFrom::Unknown),
         };
         let daily = [
             quota.request_limit,
@@ -329,15 +331,10 @@ impl RowView {
         ]
         .iter()
         .any(Option::is_some);
-        let code = match result.error_code() {
-            Some(code) => code.as_str(),
-            None if !result.checked => "unchecked",
-            None => "ok",
-        };
         let unusual = price.is_some_and(|p| Tiers::default().tier(p.points).is_none());
         Self {
             model: result.model.clone(),
-            code,
+            code: ResultStatus::of_row(result.error_code(), result.checked),
             detail: result
                 .failure
                 .as_ref()
@@ -347,7 +344,7 @@ impl RowView {
             calls_left,
             source,
             price: price.map(|p| points(p.points)),
-            price_source: price.map_or("", |p| p.source.as_str()),
+            price_source: price.map(|p| p.source),
             unusual_price: unusual,
             candidates: result
                 .candidates
@@ -378,6 +375,7 @@ impl RowView {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::modelscope::ErrorCode;
 
     #[test]
     fn stored_balances() {
@@ -396,15 +394,12 @@ mod tests {
             ("250", "12.5")
         );
         let failed = BalanceShown::stored(&StoredBalance {
-            error: Some("invalid_key".into()),
-            ..none.clone()
-        });
-        assert_eq!(failed.code, Some("invalid_key"));
-        let unknown = BalanceShown::stored(&StoredBalance {
-            error: Some("from_the_future".into()),
+            error: Some(ErrorCode::InvalidKey),
             ..none
         });
-        assert_eq!(unknown.code, Some("upstream_error"));
+        assert_eq!(failed.code.map(ResultStatus::as_str), Some("invalid_key"));
+        // An unknown stored code is no longer shown as `upstream_error`: reading the row fails
+        // (`db::history::tests::an_unknown_stored_code_is_an_error`).
     }
 
     #[test]
@@ -414,7 +409,7 @@ mod tests {
                 total: Some(10.0),
                 available: Some(7.5),
                 frozen: Some(2.5),
-                code: Some("ok"),
+                code: Some(ResultStatus::Ok),
                 detail: None,
             },
             Some(1.0),

@@ -12,9 +12,8 @@ use crate::db::Db;
 use crate::db::history as store;
 use crate::db::runs;
 use crate::ids::RunId;
-use crate::modelscope::Tiers;
-use crate::runs::history::RunKind;
-use crate::runs::judge::Unclean;
+use crate::modelscope::{Site, Tiers};
+use crate::runs::history::{RunKind, Source};
 use crate::web::kit::confirm::ConfirmPage;
 use crate::web::kit::csrf::{Csrf, TokenOnlyForm};
 use crate::web::kit::problem::Problem;
@@ -27,12 +26,9 @@ pub struct RunMeta {
     pub time: String,
     pub key_label: Option<String>,
     pub preset_name: Option<String>,
-    /// `web`, `api` or `schedule`.
-    pub source: String,
-    /// `probe` or `check`.
-    pub kind: String,
-    /// `cn` or `ai`.
-    pub site: String,
+    pub source: Source,
+    pub kind: RunKind,
+    pub site: Site,
     pub duration: String,
 }
 
@@ -78,17 +74,16 @@ pub async fn detail(
     let results: Vec<_> = rows.into_iter().map(|r| r.result).collect();
     let mut report = ResultView::new(
         Outcome {
-            kind: match (run.kind.as_str(), run.census) {
-                ("check", _) => RunKind::Check,
-                (_, true) => RunKind::Census,
-                _ => RunKind::Probe,
+            kind: match (run.kind, run.census) {
+                (RunKind::Probe, true) => RunKind::Census,
+                (kind, _) => kind,
             },
             results: &results,
             elapsed_ms: u64::try_from(run.duration_ms).unwrap_or(0),
             balance: BalanceShown::stored(&run.balance),
             spent: run.points_spent,
             shared: run.shared_points_spent,
-            unclean: run.unclean.as_deref().and_then(Unclean::parse),
+            unclean: run.unclean,
             points_short: false,
             expected: None,
             tiers: &Tiers::default(),

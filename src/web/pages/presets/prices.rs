@@ -7,7 +7,7 @@ use crate::clock;
 use crate::db::Db;
 use crate::db::presets::Preset;
 use crate::ids::UserId;
-use crate::modelscope::{BUILT_IN_TIERS, Tiers};
+use crate::modelscope::{BUILT_IN_TIERS, PriceSource, Tiers};
 use crate::runs::prices::{self, Known};
 use crate::web::kit::view::points;
 
@@ -16,8 +16,8 @@ pub struct PriceRow {
     pub model: String,
     /// `2`, `1`, `0.5`, `0.2` (or a measured price of no tier), or `None` when unknown.
     pub points: Option<String>,
-    /// `measured`, `inferred`, `set` or empty.
-    pub source: &'static str,
+    /// `None` when unknown.
+    pub source: Option<PriceSource>,
     /// While unknown: the prices it may still have (`1 / 2`), when runs narrowed them.
     pub candidates: Option<String>,
     /// Its latest price change: from, to, when.
@@ -61,7 +61,7 @@ pub async fn price_rows(db: &Db, user: UserId, presets: &[Preset]) -> (Vec<Price
             let price = known.price(&model);
             PriceRow {
                 points: price.map(|p| points(p.points)),
-                source: price.map_or("", |p| p.source.as_str()),
+                source: price.map(|p| p.source),
                 candidates: known
                     .candidates
                     .get(&model)
