@@ -97,7 +97,11 @@ pub async fn page(
     page
 }
 
-fn stored_run(user: &CurrentUser, plan: PlannedRun, kind: RunKind) -> Execution {
+fn stored_run(
+    user: &CurrentUser,
+    plan: PlannedRun,
+    (kind, budget): (RunKind, Option<f64>),
+) -> Execution {
     Execution {
         plan,
         kind,
@@ -105,6 +109,7 @@ fn stored_run(user: &CurrentUser, plan: PlannedRun, kind: RunKind) -> Execution 
         user: Some(user.0.user_id),
         keep: true,
         lane: Lane::Member,
+        budget,
     }
 }
 
@@ -118,16 +123,28 @@ pub async fn run(
     help: ModelHelp<'_>,
 ) -> Result<Redirect, NoStore<(Status, QueryPage)>> {
     let form = form.0;
-    let planned = runner.plan(form.ask(Some(user.0.user_id))).await;
-    let did_you_mean = help
-        .check_run(&planned, form.models_text(), form.as_typed())
-        .await;
+    let mut did_you_mean = None;
+    let planned = match form.kind_and_budget(true) {
+        Ok(kind) => {
+            let planned = runner.plan(form.ask(Some(user.0.user_id))).await;
+            did_you_mean = help
+                .check_run(&planned, form.models_text(), form.as_typed())
+                .await;
+            planned
+                .map(|plan| (plan, kind))
+                .map_err(|error| Problem::plan(&error))
+        }
+        Err(problem) => Err(problem),
+    };
     let (problem, report) = match (planned, &did_you_mean) {
         (_, Some(_)) => (DidYouMean::problem(), None),
-        (Ok(plan), None) => {
-            let finished = runner.run(stored_run(&user, plan, form.kind())).await;
+        (Ok((plan, kind)), None) => {
+            let key_hint = plan.key_is_unusual();
+            let finished = runner.run(stored_run(&user, plan, kind)).await;
             if let Stored::Saved(id) = finished.stored {
-                return Ok(Redirect::to(format!("/history/{id}")));
+                // The stored run cannot know how the key was typed: the address says.
+                let hint = if key_hint { "?key_hint=1" } else { "" };
+                return Ok(Redirect::to(format!("/history/{id}{hint}")));
             }
             // Logged where it failed; the page says so and shows what the user paid for.
             let problem = Problem {
@@ -136,10 +153,14 @@ pub async fn run(
             };
             (
                 problem,
-                Some(ResultView::finished(&finished, user.layout().lang)),
+                Some(ResultView::finished(
+                    &finished,
+                    key_hint,
+                    user.layout().lang,
+                )),
             )
         }
-        (Err(error), None) => (Problem::plan(&error), None),
+        (Err(problem), None) => (problem, None),
     };
     let mut page = query_page(&user, db, keyring, runner).await;
     page.selected_key_id = form.key_id();
@@ -166,7 +187,10 @@ pub async fn stream(
     runner: &State<Runner>,
     help: ModelHelp<'_>,
 ) -> Result<live::Live<TextStream![String]>, (Status, (ContentType, String))> {
-    let kind = form.0.kind();
+    let kind = form
+        .0
+        .kind_and_budget(true)
+        .map_err(|p| live::refused(&p))?;
     let planned = runner.plan(form.0.ask(Some(user.0.user_id))).await;
     // A near miss is answered by the plain post, which offers the fix.
     if help
@@ -177,7 +201,7 @@ pub async fn stream(
         return Err(live::refused(&DidYouMean::problem()));
     }
     let plan = planned.map_err(|error| live::refused(&Problem::plan(&error)))?;
-    let start = live::start(&plan, kind);
+    let start = live::start(&plan, kind.0);
     let lang = user.layout().lang;
     let events = runner.watch(stored_run(&user, plan, kind));
     Ok(live::ndjson(start, events, lang))

@@ -91,7 +91,9 @@ pub async fn stream(
     let lane = runner
         .admit(user, &client.addr)
         .map_err(|_| live::refused(&busy()))?;
-    let kind = form.kind();
+    let (kind, budget) = form
+        .kind_and_budget(user.is_some())
+        .map_err(|p| live::refused(&p))?;
     let start = live::start(&plan, kind);
     let execution = Execution {
         plan,
@@ -100,6 +102,7 @@ pub async fn stream(
         user,
         keep: false,
         lane,
+        budget,
     };
     let events = runner.watch(execution);
     Ok(live::ndjson(start, events, viewer.lang))
@@ -128,30 +131,37 @@ pub async fn quick(
     page.selected_key_id = form.key_id();
     page.site = form.ask(None).site.unwrap_or_default();
     let user = viewer.user.as_ref().map(|user| user.user_id);
-    let planned = runner.plan(form.ask(user)).await;
-    let did_you_mean = help
-        .check_run(&planned, form.models_text(), form.as_typed())
-        .await;
-    let problem = match (planned, did_you_mean, runner.admit(user, &client.addr)) {
-        (_, Some(did_you_mean), _) => {
-            page.did_you_mean = Some(did_you_mean);
-            DidYouMean::problem()
+    let problem = match form.kind_and_budget(user.is_some()) {
+        Err(problem) => problem,
+        Ok((kind, budget)) => {
+            let planned = runner.plan(form.ask(user)).await;
+            let did_you_mean = help
+                .check_run(&planned, form.models_text(), form.as_typed())
+                .await;
+            match (planned, did_you_mean, runner.admit(user, &client.addr)) {
+                (_, Some(did_you_mean), _) => {
+                    page.did_you_mean = Some(did_you_mean);
+                    DidYouMean::problem()
+                }
+                (Ok(plan), None, Ok(lane)) => {
+                    let key_hint = plan.key_is_unusual();
+                    let execution = Execution {
+                        plan,
+                        kind,
+                        source: Source::Web,
+                        user,
+                        keep: false,
+                        lane,
+                        budget,
+                    };
+                    let finished = runner.run(execution).await;
+                    page.report = Some(ResultView::finished(&finished, key_hint, page.layout.lang));
+                    return Ok((Status::Ok, page));
+                }
+                (Err(error), None, _) => Problem::plan(&error),
+                (Ok(_), None, Err(_busy)) => busy(),
+            }
         }
-        (Ok(plan), None, Ok(lane)) => {
-            let execution = Execution {
-                plan,
-                kind: form.kind(),
-                source: Source::Web,
-                user,
-                keep: false,
-                lane,
-            };
-            let finished = runner.run(execution).await;
-            page.report = Some(ResultView::finished(&finished, page.layout.lang));
-            return Ok((Status::Ok, page));
-        }
-        (Err(error), None, _) => Problem::plan(&error),
-        (Ok(_), None, Err(_busy)) => busy(),
     };
     // Refused: what was typed stays, the pasted key included (in this answer only).
     page.api_key = form.kept_key();
