@@ -80,10 +80,11 @@
       button.addEventListener("click", () => { pressed = button; });
     }
     form.addEventListener("submit", (event) => {
-      if (form.dataset.plain === "yes") return; // the fallback post
+      const button = event.submitter || pressed || form.querySelector("button[type=submit]");
+      // The fallback post, and a button that posts the form elsewhere (formaction), go as is.
+      if (form.dataset.plain === "yes" || (button && button.hasAttribute("formaction"))) return;
       event.preventDefault();
       if (running) return;
-      const button = event.submitter || pressed || form.querySelector("button[type=submit]");
       const data = new FormData(form);
       if (button && button.name) data.set(button.name, button.value);
       run(form, data, button);

@@ -2,14 +2,16 @@
 //! how values are shown (`view`, `result_view`, `status`, `monitoring_view`), how errors are
 //! said (`problem`), the run forms and their live events (`run_form`, `live`), help with model
 //! ids (`model_help`: suggestions, "did you mean"), typed path ids and form choices
-//! (`params`), one-read secrets (`reveal`), pages that hold a pasted key (`no_store`), the
-//! confirmation step (`confirm`) and the security headers (`security`). Nothing here is a
-//! page, and nothing here imports one.
+//! (`params`), one-read secrets (`reveal`), pages that hold a pasted key (`no_store`) and the
+//! quick page's key carried through sign-up (`keep_key`), the confirmation step (`confirm`)
+//! and the security headers (`security`). Nothing here is a page, and nothing here imports
+//! one.
 
 pub mod client;
 pub mod confirm;
 pub mod cookies;
 pub mod csrf;
+pub mod keep_key;
 pub mod live;
 pub mod model_help;
 pub mod monitoring_view;

@@ -16,9 +16,11 @@ use crate::names;
 use crate::web::kit::client::ClientInfo;
 use crate::web::kit::cookies::{clear_session_cookie, set_session_cookie};
 use crate::web::kit::csrf::{Csrf, TokenOnlyForm, csrf_form};
+use crate::web::kit::keep_key::{CarriedKey, KeepKeyPage};
+use crate::web::kit::no_store::NoStore;
 use crate::web::kit::problem::{Problem, Refused};
 use crate::web::kit::session::{CurrentUser, Viewer, safe_next};
-use crate::web::kit::view::{Layout, Notice};
+use crate::web::kit::view::{Layout, Notice, UserChrome};
 
 #[derive(Template, WebTemplate)]
 #[template(path = "signup.html")]
@@ -27,6 +29,8 @@ pub struct SignupPage {
     open: bool,
     username: String,
     error: Option<Notice>,
+    /// The quick page's key, carried in hidden fields to be offered for saving after sign-up.
+    carried: Option<CarriedKey>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -44,10 +48,28 @@ pub struct CredentialsForm {
     password: Option<String>,
     password_confirm: Option<String>,
     next: Option<String>,
+    /// The quick page's key and its site, carried through sign-up (see `web::kit::keep_key`).
+    api_key: Option<String>,
+    site: Option<String>,
     csrf_token: Option<String>,
 }
 
-csrf_form!(CredentialsForm);
+/// Where a new account goes: the dashboard, or first the offer to save the quick page's key.
+#[derive(rocket::Responder)]
+pub enum SignedUp {
+    Welcome(Flash<Redirect>),
+    KeepKey(NoStore<KeepKeyPage>),
+}
+
+/// The quick page's "sign up and keep this key": the key and its site.
+#[derive(Debug, FromForm)]
+pub struct KeepForm {
+    api_key: Option<String>,
+    site: Option<String>,
+    csrf_token: Option<String>,
+}
+
+csrf_form!(CredentialsForm, KeepForm);
 
 /// What signing up and signing in need: who is at the door (the session this browser holds,
 /// its address and device), the cookie jar the new session goes in, the settings and the store.
@@ -88,6 +110,27 @@ impl Door<'_> {
     }
 }
 
+impl Door<'_> {
+    /// The answer to a sign-up that carried the quick page's key: a page, in the new session,
+    /// that offers to save it. Should the new session not be read back, the key is let go and
+    /// the dashboard welcomes the user as usual.
+    async fn offer_key(&self, cookie: &str, key: CarriedKey) -> SignedUp {
+        match accounts::session_for_cookie(self.db, cookie).await {
+            Ok(Some(session)) => {
+                let chrome = UserChrome {
+                    username: session.username,
+                };
+                let layout = Layout::new(Some(chrome), session.csrf_token, self.viewer.lang);
+                SignedUp::KeepKey(NoStore(KeepKeyPage { layout, key }))
+            }
+            Ok(None) | Err(_) => {
+                tracing::warn!("the new session could not be read back to offer the key");
+                SignedUp::Welcome(Flash::success(Redirect::to("/"), "signed_up"))
+            }
+        }
+    }
+}
+
 /// The page again, with why the account refused (and when to try again, for a throttle).
 fn refused<P>(error: &AccountError, page: impl FnOnce(Notice) -> P) -> Refused<P> {
     let problem = Problem::account(error);
@@ -110,14 +153,41 @@ pub fn signup_page(viewer: Viewer, config: &State<AppConfig>) -> SignupPage {
         open: config.allow_signup,
         username: String::new(),
         error: None,
+        carried: None,
     }
+}
+
+/// The quick page's "sign up and keep this key": the sign-up form, carrying the key (a
+/// signed-in user saves keys on `/keys`).
+#[post("/signup/keep", data = "<form>")]
+pub fn signup_keeping(viewer: Viewer, form: Csrf<KeepForm>, config: &State<AppConfig>) -> Keeping {
+    if viewer.user.is_some() {
+        return Keeping::SignedIn(Redirect::to("/keys"));
+    }
+    let form = form.0;
+    Keeping::Form(NoStore(SignupPage {
+        // The language switch goes back to the sign-up form, which a GET can show.
+        layout: viewer.layout().at("/signup"),
+        open: config.allow_signup,
+        username: String::new(),
+        error: None,
+        carried: CarriedKey::from_form(form.api_key.as_deref(), form.site.as_deref()),
+    }))
+}
+
+/// The answer to "sign up and keep this key": the sign-up form carrying it, or for a signed-in
+/// user the keys page.
+#[derive(rocket::Responder)]
+pub enum Keeping {
+    Form(NoStore<SignupPage>),
+    SignedIn(Redirect),
 }
 
 #[post("/signup", data = "<form>")]
 pub async fn signup(
     door: Door<'_>,
     form: Csrf<CredentialsForm>,
-) -> Result<Flash<Redirect>, Refused<SignupPage>> {
+) -> Result<SignedUp, NoStore<Refused<SignupPage>>> {
     let form = form.0;
     let open = door.config.allow_signup;
     let mut page = SignupPage {
@@ -125,10 +195,11 @@ pub async fn signup(
         open,
         username: typed_username(&form.username),
         error: None,
+        carried: CarriedKey::from_form(form.api_key.as_deref(), form.site.as_deref()),
     };
     if !open {
         page.error = Some(Notice::new("signup_closed"));
-        return Err(Refused::new(Status::Forbidden, page));
+        return Err(NoStore(Refused::new(Status::Forbidden, page)));
     }
     let created = accounts::sign_up(
         door.db,
@@ -142,13 +213,20 @@ pub async fn signup(
     .await;
     match created {
         Ok(session) => {
+            let cookie = session.cookie_token.clone();
             door.enter(session).await;
-            Ok(Flash::success(Redirect::to("/"), "signed_up"))
+            match page.carried {
+                Some(key) => Ok(door.offer_key(&cookie, key).await),
+                None => Ok(SignedUp::Welcome(Flash::success(
+                    Redirect::to("/"),
+                    "signed_up",
+                ))),
+            }
         }
-        Err(error) => Err(refused(&error, |notice| SignupPage {
+        Err(error) => Err(NoStore(refused(&error, |notice| SignupPage {
             error: Some(notice),
             ..page
-        })),
+        }))),
     }
 }
 
@@ -211,5 +289,12 @@ pub async fn logout(
 }
 
 pub fn routes() -> Vec<rocket::Route> {
-    rocket::routes![signup_page, signup, login_page, login, logout]
+    rocket::routes![
+        signup_page,
+        signup_keeping,
+        signup,
+        login_page,
+        login,
+        logout
+    ]
 }
