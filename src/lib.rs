@@ -38,12 +38,15 @@ use crate::crypto::{MasterKey, Vault};
 use crate::db::Db;
 use crate::keyring::Keyring;
 use crate::modelscope::{SiteBases, Upstream};
-use crate::notify::{Channels, Notifier};
+use crate::monitors::Monitors;
+use crate::notify::deliveries::Policy;
+use crate::notify::{Channels, Notifier, Outbox};
 use crate::ops::data_lock::DataDirLock;
 use crate::ops::metrics::MetricsAccess;
 use crate::runs::engine::{QueryEngine, QueryLimits, SharedLimits};
 use crate::runs::planner::Planner;
-use crate::scheduler::{Scheduler, SchedulerConfig};
+use crate::runs::prices::KnownPrices;
+use crate::scheduler::{Scheduler, SchedulerParts};
 
 /// The app configured from its built-in defaults, `Rocket.toml` and `ROCKET_*` variables.
 pub fn rocket() -> Rocket<Build> {
@@ -116,24 +119,41 @@ async fn setup(rocket: Rocket<Build>, clock: SharedClock) -> Result<Rocket<Build
                 state.keyring.clone(),
                 state.config.max_models_per_query,
             );
-            let scheduler = Scheduler::new(
+            // What the pages change, the scheduler looks at at once.
+            let wake = Arc::new(tokio::sync::Notify::new());
+            let monitors = Monitors::new(
                 state.db.clone(),
-                state.engine.clone(),
-                planner.clone(),
+                Arc::new(KnownPrices),
+                wake.clone(),
+                clock.clone(),
+            );
+            let outbox = Outbox::new(
+                state.db.clone(),
                 state.channels.clone(),
                 state.notifier.clone(),
-                clock,
-                SchedulerConfig {
-                    concurrency: state.config.scheduler_concurrency,
+                Policy {
                     hourly_cap: state.config.alerts_per_channel_per_hour,
                     public_url: state.config.public_url.clone(),
                 },
+                clock.clone(),
             );
+            let scheduler = Scheduler::new(SchedulerParts {
+                db: state.db.clone(),
+                engine: state.engine.clone(),
+                planner: planner.clone(),
+                monitors: monitors.clone(),
+                outbox: outbox.clone(),
+                clock,
+                wake,
+                concurrency: state.config.scheduler_concurrency,
+            });
             Ok(rocket
                 .manage(state.metrics)
                 .manage(modelscope::Catalogue::new(state.engine.upstream().clone()))
                 .manage(planner)
                 .manage(scheduler)
+                .manage(monitors)
+                .manage(outbox)
                 .manage(state.channels)
                 .manage(web::Reveals::default())
                 .manage(state.config)

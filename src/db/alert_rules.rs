@@ -7,13 +7,29 @@ use super::Cached;
 use super::DbError;
 use crate::ids::{ChannelId, KeyId, MonitorId, RuleId, UserId};
 
+crate::closed_set! {
+    /// What an alert rule watches for.
+    pub enum Condition {
+        /// Available points below `threshold`.
+        PointsBelow = "points_below",
+        /// Calls left for `model` below `threshold`.
+        CallsBelow = "calls_below",
+        /// The key is refused (401/403: invalid, not bound, not eligible).
+        KeyInvalid = "key_invalid",
+        /// A probed model is no longer served (400 "not supported", 404).
+        ModelGone = "model_gone",
+        /// Once a day at `at_time`, whatever the numbers.
+        DailySummary = "daily_summary",
+    }
+}
+
 /// An `alert_rules` row, with its channel's name.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredRule {
     pub id: RuleId,
     pub monitor_id: MonitorId,
     pub user_id: UserId,
-    pub condition: String,
+    pub condition: Condition,
     pub threshold: Option<f64>,
     pub model: Option<String>,
     pub at_time: Option<String>,
@@ -45,7 +61,7 @@ fn rule_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredRule> {
 pub struct NewRuleRow<'a> {
     pub monitor_id: MonitorId,
     pub user_id: UserId,
-    pub condition: &'a str,
+    pub condition: Condition,
     pub threshold: Option<f64>,
     pub model: Option<&'a str>,
     pub at_time: Option<&'a str>,

@@ -8,11 +8,27 @@ use super::DbError;
 use crate::crypto::vault::Sealed;
 use crate::ids::{ChannelId, UserId};
 
+crate::closed_set! {
+    /// Where a channel's messages go (the form offers a webhook first).
+    #[derive(Default)]
+    pub enum Kind {
+        #[default]
+        Webhook = "webhook",
+        DingTalk = "dingtalk",
+        Feishu = "feishu",
+        WeCom = "wecom",
+        Telegram = "telegram",
+        Bark = "bark",
+        ServerChan = "serverchan",
+        Email = "email",
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredChannel {
     pub id: ChannelId,
     pub user_id: UserId,
-    pub kind: String,
+    pub kind: Kind,
     pub name: String,
     /// JSON of the settings that are not secret.
     pub settings: String,
@@ -45,7 +61,7 @@ fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredChannel> {
 /// A channel about to be stored; `seal` seals its secrets for the new row's id.
 pub struct NewChannelRow<'a> {
     pub user_id: UserId,
-    pub kind: &'a str,
+    pub kind: Kind,
     pub name: &'a str,
     pub settings: &'a str,
     pub hint: &'a str,

@@ -1,10 +1,119 @@
 //! The `deliveries` table: every notification sent or tried, and the retries still to come.
 
+use std::str::FromStr;
+
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::Cached;
 use super::DbError;
+use super::channels::Kind;
+use crate::closed_set::UnknownValue;
 use crate::ids::{ChannelId, DeliveryId, MonitorId, RuleId, UserId};
+
+crate::closed_set! {
+    /// What a message is about.
+    pub enum Event {
+        Alert = "alert",
+        Recovered = "recovered",
+        Summary = "summary",
+        Test = "test",
+    }
+}
+
+crate::closed_set! {
+    /// Where a message is in the log.
+    pub enum Status {
+        /// To be tried (again) at `next_attempt_at`.
+        Pending = "pending",
+        Sent = "sent",
+        /// Tried for the last time.
+        Failed = "failed",
+        /// Over the channel's hourly cap: logged, not sent.
+        Held = "held",
+    }
+}
+
+crate::closed_set! {
+    /// Why a try failed, in our own words.
+    pub enum DeliveryError {
+        RefusedAddress = "refused_address",
+        NotFound = "not_found",
+        BadUrl = "bad_url",
+        Timeout = "timeout",
+        Connect = "connect",
+        Http = "http",
+        Rejected = "rejected",
+        Tls = "tls",
+        Smtp = "smtp",
+        Request = "request",
+        BadMessage = "bad_message",
+        /// The channel was deleted.
+        ChannelGone = "channel_gone",
+        /// The channel's secret cannot be opened.
+        Secret = "secret",
+    }
+}
+
+/// A failed try as the log keeps it: the error and the receiver's detail (an HTTP status, its
+/// own short words with every secret cut out), stored as `code` or `code|detail`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryFailure {
+    pub error: DeliveryError,
+    pub detail: Option<String>,
+}
+
+impl DeliveryFailure {
+    pub fn new(error: DeliveryError) -> Self {
+        Self {
+            error,
+            detail: None,
+        }
+    }
+
+    pub fn with_detail(error: DeliveryError, detail: impl Into<String>) -> Self {
+        Self {
+            error,
+            detail: Some(detail.into()),
+        }
+    }
+
+    fn stored(&self) -> String {
+        match &self.detail {
+            Some(detail) => format!("{}|{detail}", self.error),
+            None => self.error.as_str().to_owned(),
+        }
+    }
+}
+
+impl FromStr for DeliveryFailure {
+    type Err = UnknownValue;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let (code, detail) = match text.split_once('|') {
+            Some((code, detail)) => (code, Some(detail.to_owned())),
+            None => (text, None),
+        };
+        Ok(Self {
+            error: code.parse()?,
+            detail,
+        })
+    }
+}
+
+impl rusqlite::types::ToSql for DeliveryFailure {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(rusqlite::types::ToSqlOutput::from(self.stored()))
+    }
+}
+
+impl rusqlite::types::FromSql for DeliveryFailure {
+    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        value
+            .as_str()?
+            .parse()
+            .map_err(|e| rusqlite::types::FromSqlError::Other(Box::new(e)))
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredDelivery {
@@ -12,16 +121,16 @@ pub struct StoredDelivery {
     pub user_id: UserId,
     pub channel_id: Option<ChannelId>,
     pub channel_name: String,
-    pub channel_kind: String,
+    pub channel_kind: Kind,
     pub monitor_id: Option<MonitorId>,
     pub rule_id: Option<RuleId>,
-    pub event: String,
+    pub event: Event,
     pub payload: String,
     pub message: String,
-    pub status: String,
+    pub status: Status,
     pub attempts: i64,
     pub max_attempts: i64,
-    pub last_error: Option<String>,
+    pub last_error: Option<DeliveryFailure>,
     pub created_at: i64,
     pub next_attempt_at: Option<i64>,
     pub sent_at: Option<i64>,
@@ -58,14 +167,14 @@ pub struct NewDelivery<'a> {
     pub user_id: UserId,
     pub channel_id: ChannelId,
     pub channel_name: &'a str,
-    pub channel_kind: &'a str,
+    pub channel_kind: Kind,
     pub monitor_id: Option<MonitorId>,
     pub rule_id: Option<RuleId>,
-    pub event: &'a str,
+    pub event: Event,
     pub payload: &'a str,
     pub message: &'a str,
-    /// `pending` or `held`.
-    pub status: &'a str,
+    /// `Pending` or `Held`.
+    pub status: Status,
     pub max_attempts: i64,
     pub created_at: i64,
 }
@@ -150,12 +259,12 @@ pub enum Attempted<'a> {
     },
     /// Failed; tried again at `next`.
     Retry {
-        error: &'a str,
+        error: &'a DeliveryFailure,
         next: i64,
     },
     /// Failed for the last time.
     Failed {
-        error: &'a str,
+        error: &'a DeliveryFailure,
     },
 }
 

@@ -9,6 +9,7 @@ pub mod channels;
 pub mod deliveries;
 pub mod history;
 pub mod login_failures;
+pub mod monitor_keys;
 pub mod monitors;
 pub mod presets;
 pub mod prices;

@@ -20,7 +20,7 @@ pub use client::{AccountBalance, BalanceError, CatalogueModel, ProbeReport, Site
 pub use model_id::{
     BatchError, InvalidModel, ModelEntry, prepare_models, split_model_text, validate_model_id,
 };
-pub use price::{Price, PriceSource, TIERS, tier};
+pub use price::{ExpectedCost, Price, PriceSource, TIERS, tier};
 pub use quota::Quota;
 pub use result::{BatchReport, ModelResult};
 pub use site::Site;

@@ -40,6 +40,31 @@ pub fn tier(points: f64) -> Option<f64> {
     TIERS.into_iter().find(|tier| (points - tier).abs() < 1e-6)
 }
 
+/// What a probe run is expected to cost in points: exact where every price is known, a range
+/// (cheapest to dearest tier for each unknown one) where not.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct ExpectedCost {
+    pub min: f64,
+    pub max: f64,
+}
+
+impl ExpectedCost {
+    pub fn of<'a>(prices: impl IntoIterator<Item = Option<f64>> + 'a) -> Self {
+        let (cheapest, dearest) = (TIERS[0], TIERS[TIERS.len() - 1]);
+        prices.into_iter().fold(Self::default(), |cost, price| {
+            let (low, high) = price.map_or((cheapest, dearest), |p| (p, p));
+            Self {
+                min: cost.min + low,
+                max: cost.max + high,
+            }
+        })
+    }
+
+    pub fn is_exact(&self) -> bool {
+        (self.max - self.min).abs() < 1e-9
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -52,5 +77,15 @@ mod tests {
         assert_eq!(tier(1.5), None);
         assert_eq!(tier(0.0), None);
         assert_eq!(tier(-1.0), None);
+    }
+
+    #[test]
+    fn expected_cost_is_a_range_where_prices_are_unknown() {
+        let exact = ExpectedCost::of([Some(2.0), Some(0.5), Some(1.0)]);
+        assert!(exact.is_exact());
+        assert_eq!(exact.min, 3.5);
+        let range = ExpectedCost::of([Some(1.0), None]);
+        assert_eq!((range.min, range.max), (1.5, 3.0));
+        assert!(!range.is_exact());
     }
 }

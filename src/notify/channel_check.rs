@@ -88,7 +88,7 @@ pub fn check_channel(ask: &ChannelAsk) -> Result<NewChannel, ChannelError> {
     let kind = ask
         .kind
         .as_deref()
-        .and_then(Kind::parse)
+        .and_then(|text| Kind::parse(text.trim()))
         .ok_or(ChannelError::BadKind)?;
     let name = names::check_name(ask.name.as_deref().unwrap_or("")).map_err(|e| match e {
         NameError::Empty => ChannelError::EmptyName,
@@ -142,8 +142,10 @@ pub fn check_channel(ask: &ChannelAsk) -> Result<NewChannel, ChannelError> {
         }
         Kind::Email => {
             let host = check_host(&ask.smtp_host)?;
-            let tls = SmtpTls::parse(ask.smtp_tls.as_deref().unwrap_or(""))
-                .ok_or(ChannelError::BadSmtpTls)?;
+            let tls = match field(&ask.smtp_tls) {
+                Some(text) => SmtpTls::parse(&text).ok_or(ChannelError::BadSmtpTls)?,
+                None => SmtpTls::default(),
+            };
             let port = match field(&ask.smtp_port) {
                 Some(port) => port
                     .parse::<u16>()

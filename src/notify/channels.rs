@@ -11,6 +11,7 @@ use zeroize::Zeroize;
 
 use crate::crypto::VaultError;
 use crate::db::DbError;
+pub use crate::db::channels::Kind;
 use crate::i18n::Lang;
 
 pub const MAX_CHANNELS_PER_USER: i64 = 20;
@@ -19,71 +20,21 @@ pub(super) const MAX_SECRET_CHARS: usize = 512;
 pub(super) const MAX_FIELD_CHARS: usize = 254;
 pub(super) const MAX_RECIPIENTS: usize = 10;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Webhook,
-    DingTalk,
-    Feishu,
-    WeCom,
-    Telegram,
-    Bark,
-    ServerChan,
-    Email,
-}
-
-impl Kind {
-    pub const ALL: [Kind; 8] = [
-        Self::Webhook,
-        Self::DingTalk,
-        Self::Feishu,
-        Self::WeCom,
-        Self::Telegram,
-        Self::Bark,
-        Self::ServerChan,
-        Self::Email,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Webhook => "webhook",
-            Self::DingTalk => "dingtalk",
-            Self::Feishu => "feishu",
-            Self::WeCom => "wecom",
-            Self::Telegram => "telegram",
-            Self::Bark => "bark",
-            Self::ServerChan => "serverchan",
-            Self::Email => "email",
-        }
+crate::closed_set! {
+    /// How to talk to an SMTP server (stored in the settings as this text).
+    #[derive(Default)]
+    pub enum SmtpTls {
+        /// Plain connection upgraded with STARTTLS (required), usually port 587.
+        #[default]
+        Starttls = "starttls",
+        /// TLS from the first byte, usually port 465.
+        Tls = "tls",
+        /// No encryption (a relay on your own network only).
+        None = "none",
     }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.as_str() == text.trim())
-    }
-}
-
-/// How to talk to an SMTP server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum SmtpTls {
-    /// Plain connection upgraded with STARTTLS (required), usually port 587.
-    #[default]
-    Starttls,
-    /// TLS from the first byte, usually port 465.
-    Tls,
-    /// No encryption (a relay on your own network only).
-    None,
 }
 
 impl SmtpTls {
-    pub(super) fn parse(text: &str) -> Option<Self> {
-        match text.trim() {
-            "" | "starttls" => Some(Self::Starttls),
-            "tls" => Some(Self::Tls),
-            "none" => Some(Self::None),
-            _ => None,
-        }
-    }
-
     pub(super) fn default_port(self) -> u16 {
         match self {
             Self::Starttls => 587,

@@ -2,6 +2,7 @@
 //! them), and the points balance divided by the model's price. Never invented: with the balance
 //! but no price, the answer is the range the known tiers allow.
 
+pub use crate::modelscope::ExpectedCost;
 use crate::modelscope::{Quota, TIERS};
 
 /// Where a row's number comes from.
@@ -91,31 +92,6 @@ pub fn range_for(available: f64) -> (i64, i64) {
     )
 }
 
-/// What a probe run is expected to cost in points: exact where every price is known, a range
-/// (cheapest to dearest tier for each unknown one) where not.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct ExpectedCost {
-    pub min: f64,
-    pub max: f64,
-}
-
-impl ExpectedCost {
-    pub fn of<'a>(prices: impl IntoIterator<Item = Option<f64>> + 'a) -> Self {
-        let (cheapest, dearest) = (TIERS[0], TIERS[TIERS.len() - 1]);
-        prices.into_iter().fold(Self::default(), |cost, price| {
-            let (low, high) = price.map_or((cheapest, dearest), |p| (p, p));
-            Self {
-                min: cost.min + low,
-                max: cost.max + high,
-            }
-        })
-    }
-
-    pub fn is_exact(&self) -> bool {
-        (self.max - self.min).abs() < 1e-9
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,15 +136,5 @@ mod tests {
         assert_eq!(calls_for(7.5, 0.5), 15);
         assert_eq!(calls_for(1.9, 2.0), 0);
         assert_eq!(calls_for(-3.0, 1.0), 0);
-    }
-
-    #[test]
-    fn expected_cost_is_a_range_where_prices_are_unknown() {
-        let exact = ExpectedCost::of([Some(2.0), Some(0.5), Some(1.0)]);
-        assert!(exact.is_exact());
-        assert_eq!(exact.min, 3.5);
-        let range = ExpectedCost::of([Some(1.0), None]);
-        assert_eq!((range.min, range.max), (1.5, 3.0));
-        assert!(!range.is_exact());
     }
 }

@@ -6,9 +6,12 @@
 
 use std::collections::HashMap;
 
+use rusqlite::Connection;
+
 use crate::db::{Db, DbError, prices};
 use crate::ids::{KeyId, UserId};
 use crate::modelscope::{Price, PriceSource, tier};
+use crate::monitors::cost::PriceBook;
 
 /// Known prices of `models` for `user` (anonymous callers see only agreed measurements), in
 /// the order of the module docs.
@@ -23,26 +26,47 @@ pub async fn prices_for(
     if models.is_empty() {
         return Ok(HashMap::new());
     }
-    db.run(move |conn| {
-        let mut known: HashMap<String, Price> = HashMap::new();
-        let latest = prices::latest_per_user(conn, &models)?;
-        for (model, latest) in &latest {
-            if let Some(points) = agreed(latest) {
-                known.insert(model.clone(), price(points, PriceSource::Measured));
-            }
+    db.run(move |conn| known_in(conn, user, &models)).await
+}
+
+/// [`prices_for`] on a connection the caller holds.
+pub fn known_in(
+    conn: &Connection,
+    user: Option<UserId>,
+    models: &[String],
+) -> Result<HashMap<String, Price>, DbError> {
+    let mut known: HashMap<String, Price> = HashMap::new();
+    let latest = prices::latest_per_user(conn, models)?;
+    for (model, latest) in &latest {
+        if let Some(points) = agreed(latest) {
+            known.insert(model.clone(), price(points, PriceSource::Measured));
         }
-        if let Some(user) = user {
-            // Later inserts win: own measurements over agreed ones, settings over both.
-            for (model, points) in prices::own_measurements(conn, user, &models)? {
-                known.insert(model, price(points, PriceSource::Measured));
-            }
-            for (model, points) in prices::settings(conn, user, &models)? {
-                known.insert(model, price(points, PriceSource::Set));
-            }
+    }
+    if let Some(user) = user {
+        // Later inserts win: own measurements over agreed ones, settings over both.
+        for (model, points) in prices::own_measurements(conn, user, models)? {
+            known.insert(model, price(points, PriceSource::Measured));
         }
-        Ok(known)
-    })
-    .await
+        for (model, points) in prices::settings(conn, user, models)? {
+            known.insert(model, price(points, PriceSource::Set));
+        }
+    }
+    Ok(known)
+}
+
+/// The prices every user knows, for `monitors` (which sits below this layer).
+pub struct KnownPrices;
+
+impl PriceBook for KnownPrices {
+    fn known(
+        &self,
+        conn: &Connection,
+        user: UserId,
+        models: &[String],
+    ) -> Result<HashMap<String, f64>, DbError> {
+        let known = known_in(conn, Some(user), models)?;
+        Ok(known.into_iter().map(|(m, p)| (m, p.points)).collect())
+    }
 }
 
 /// Newest first: the first value that a second user's latest measurement agrees with.

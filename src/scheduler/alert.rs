@@ -8,13 +8,13 @@ use crate::clock;
 use crate::crypto::secret::mask_tail;
 use crate::db::alert_rules::{self as rule_rows, StoredRule};
 use crate::db::channels as channel_rows;
+use crate::db::monitor_keys::MonitorKey;
 use crate::db::monitors::StoredMonitor;
-use crate::ids::{KeyId, UserId};
+use crate::ids::UserId;
 use crate::modelscope::{BalanceError, ErrorCode, HIGHEST_PRICE, Quota};
 use crate::monitors::rules::{self, Change, Condition, KeyHealth, Observation, Rule};
-use crate::notify::channels::Settings;
-use crate::notify::deliveries::{self, Queued};
-use crate::notify::message::{self, AlertFacts, EventKind, WebhookBody};
+use crate::notify::deliveries::{self, Letter};
+use crate::notify::message::{self, AlertFacts, EventKind};
 use crate::runs::calls_left::{CallsLeft, calls_for};
 use crate::runs::executor::FinishedRun;
 use crate::runs::prices;
@@ -32,10 +32,10 @@ impl Scheduler {
         let available = finished.available();
         let mut key = match &finished.balance {
             Ok(_) => KeyHealth::Accepted,
-            Err(BalanceError::InvalidKey) => KeyHealth::Refused("invalid_key"),
-            Err(BalanceError::Upstream { status: 401, .. }) => KeyHealth::Refused("invalid_key"),
+            Err(BalanceError::InvalidKey) => KeyHealth::Refused(ErrorCode::InvalidKey),
+            Err(BalanceError::Upstream { status: 401, .. }) => KeyHealth::Refused(ErrorCode::InvalidKey),
             Err(BalanceError::Upstream { status: 403, .. }) => {
-                KeyHealth::Refused("account_not_eligible")
+                KeyHealth::Refused(ErrorCode::AccountNotEligible)
             }
             Err(_) => KeyHealth::Unknown,
         };
@@ -43,9 +43,9 @@ impl Scheduler {
         let mut served = HashMap::new();
         for row in &finished.report.results {
             match row.error_code() {
-                Some(ErrorCode::InvalidKey) => key = KeyHealth::Refused("invalid_key"),
+                Some(ErrorCode::InvalidKey) => key = KeyHealth::Refused(ErrorCode::InvalidKey),
                 Some(ErrorCode::AccountNotEligible) => {
-                    key = KeyHealth::Refused("account_not_eligible")
+                    key = KeyHealth::Refused(ErrorCode::AccountNotEligible)
                 }
                 Some(ErrorCode::ModelNotFound) => {
                     served.insert(row.model.clone(), false);
@@ -64,12 +64,12 @@ impl Scheduler {
         // Models a calls_below rule names that this run did not probe: from the points.
         let unprobed: Vec<String> = rules
             .iter()
-            .filter(|r| r.condition == Condition::CallsBelow.as_str())
+            .filter(|r| r.condition == Condition::CallsBelow)
             .filter_map(|r| r.model.clone())
             .filter(|m| !calls.contains_key(m) && !served.contains_key(m))
             .collect();
         if let (Some(available), false) = (available, unprobed.is_empty()) {
-            let known = prices::prices_for(&self.inner.db, Some(user), unprobed.clone())
+            let known = prices::prices_for(&self.parts().db, Some(user), unprobed.clone())
                 .await
                 .unwrap_or_default();
             for model in unprobed {
@@ -92,46 +92,40 @@ impl Scheduler {
     pub(super) async fn alert(
         &self,
         monitor: &StoredMonitor,
-        key: KeyId,
-        label: &str,
-        last_four: &str,
+        key: &MonitorKey,
         rules: &[StoredRule],
         seen: &Observation,
     ) {
         let rules: Vec<StoredRule> = rules
             .iter()
-            .filter(|r| r.condition != Condition::DailySummary.as_str())
+            .filter(|r| r.condition != Condition::DailySummary)
             .cloned()
             .collect();
         if rules.is_empty() {
             return;
         }
         let seen = seen.clone();
-        let (user, monitor_id) = (monitor.user_id, monitor.id);
-        let label = label.to_owned();
-        let masked = mask_tail(last_four.to_owned());
+        let (user, monitor_id, key_id) = (monitor.user_id, monitor.id, key.key_id);
+        let label = key.label.clone();
+        let masked = mask_tail(key.last_four.clone());
         let now = self.now();
-        let cap = self.inner.config.hourly_cap;
-        let public_url = self.inner.config.public_url.clone();
+        let policy = self.parts().outbox.policy().clone();
         let queued = self
-            .inner
+            .parts()
             .db
             .run(move |conn| {
                 let mut queued = 0;
                 for stored in &rules {
-                    let Some(condition) = Condition::parse(&stored.condition) else {
-                        continue;
-                    };
                     let rule = Rule {
-                        condition,
+                        condition: stored.condition,
                         threshold: stored.threshold,
                         model: stored.model.clone(),
                     };
                     let Some(verdict) = rules::evaluate(&rule, &seen) else {
                         continue;
                     };
-                    let previous = rule_rows::alert_state(conn, stored.id, key)?;
-                    rule_rows::set_alert_state(conn, stored.id, key, verdict.active, now)?;
+                    let previous = rule_rows::alert_state(conn, stored.id, key_id)?;
+                    rule_rows::set_alert_state(conn, stored.id, key_id, verdict.active, now)?;
                     let Some(change) = rules::change(previous, verdict.active) else {
                         continue;
                     };
@@ -139,14 +133,12 @@ impl Scheduler {
                     else {
                         continue;
                     };
-                    let lang = serde_json::from_str::<Settings>(&channel.settings)
-                        .unwrap_or_default()
-                        .lang();
-                    let grant_unclaimed =
-                        condition == Condition::PointsBelow && change == Change::Started && {
+                    let grant_unclaimed = rule.condition == Condition::PointsBelow
+                        && change == Change::Started
+                        && {
                             // Real time: stored runs are stamped with it.
                             let since = clock::last_midnight(clock::now());
-                            let rise = crate::db::balance_rises::for_key(conn, key)?;
+                            let rise = crate::db::balance_rises::for_key(conn, key_id)?;
                             crate::runs::grants::grant_likely_unclaimed(rise, since)
                                 .unwrap_or(false)
                         };
@@ -155,7 +147,7 @@ impl Scheduler {
                         _ => None,
                     };
                     let facts = AlertFacts {
-                        condition: condition.as_str(),
+                        condition: rule.condition,
                         started: change == Change::Started,
                         key_label: &label,
                         key_masked: &masked,
@@ -167,44 +159,28 @@ impl Scheduler {
                         grant_unclaimed,
                         refused_code: refused,
                     };
-                    let text = message::with_link(
-                        lang,
-                        message::alert_text(lang, &facts),
-                        public_url.as_deref(),
-                    );
-                    let event = match change {
-                        Change::Started => EventKind::Alert,
-                        Change::Cleared => EventKind::Recovered,
-                    };
-                    let model = stored
-                        .model
-                        .as_deref()
-                        .or_else(|| verdict.models.first().map(String::as_str));
-                    let payload = WebhookBody {
-                        event: event.as_str(),
-                        condition: Some(condition.as_str()),
+                    let letter = Letter {
+                        monitor_id: Some(monitor_id),
+                        rule_id: Some(stored.id),
+                        event: match change {
+                            Change::Started => EventKind::Alert,
+                            Change::Cleared => EventKind::Recovered,
+                        },
+                        condition: Some(rule.condition),
                         key_label: Some(&label),
-                        model,
+                        model: stored
+                            .model
+                            .as_deref()
+                            .or_else(|| verdict.models.first().map(String::as_str)),
                         value: verdict.value,
                         threshold: stored.threshold,
-                        message: &text,
-                        at: clock::rfc3339(clock::now()),
-                    }
-                    .to_json();
+                    };
                     deliveries::queue(
                         conn,
-                        &Queued {
-                            user_id: user,
-                            channel_id: channel.id,
-                            channel_name: &channel.name,
-                            channel_kind: &channel.kind,
-                            monitor_id: Some(monitor_id),
-                            rule_id: Some(stored.id),
-                            event,
-                            payload: &payload,
-                            message: &text,
-                        },
-                        cap,
+                        &policy,
+                        &channel,
+                        &letter,
+                        |lang| message::alert_text(lang, &facts),
                         now,
                     )?;
                     queued += 1;

@@ -5,7 +5,7 @@ use askama_web::WebTemplate;
 use rocket::form::FromForm;
 use rocket::http::{CookieJar, Status};
 use rocket::request::FlashMessage;
-use rocket::response::{Flash, Redirect};
+use rocket::response::Redirect;
 use rocket::{State, get, post};
 
 use crate::auth::accounts;
@@ -17,7 +17,8 @@ use crate::web::kit::cookies::{clear_session_cookie, set_session_cookie};
 use crate::web::kit::csrf::{Csrf, TokenOnlyForm, csrf_form};
 use crate::web::kit::problem::{Problem, Refused};
 use crate::web::kit::session::{CurrentUser, Viewer, safe_next};
-use crate::web::kit::view::{Layout, Notice};
+use crate::web::kit::notice::{Flash, FlashCode, Notice, NoticeCode, Redirected};
+use crate::web::kit::view::Layout;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "signup.html")]
@@ -71,7 +72,7 @@ pub async fn signup(
     cookies: &CookieJar<'_>,
     config: &State<AppConfig>,
     db: &State<Db>,
-) -> Result<Flash<Redirect>, Refused<SignupPage>> {
+) -> Result<Redirected, Refused<SignupPage>> {
     let form = form.0;
     let mut page = SignupPage {
         layout: viewer.layout(),
@@ -80,7 +81,7 @@ pub async fn signup(
         error: None,
     };
     if !config.allow_signup {
-        page.error = Some(Notice::new("signup_closed"));
+        page.error = Some(Notice::new(NoticeCode::SignupClosed));
         return Err(Refused::new(Status::Forbidden, page));
     }
     let created = accounts::sign_up(
@@ -100,7 +101,7 @@ pub async fn signup(
                 let _ = accounts::sign_out(db, old.session_id).await;
             }
             set_session_cookie(cookies, config, session.cookie_token);
-            Ok(Flash::success(Redirect::to("/"), "signed_up"))
+            Ok(Flash::new(FlashCode::SignedUp).redirect("/"))
         }
         Err(error) => {
             let problem = Problem::account(&error);
@@ -178,13 +179,13 @@ pub async fn logout(
     form: Csrf<TokenOnlyForm>,
     cookies: &CookieJar<'_>,
     db: &State<Db>,
-) -> Flash<Redirect> {
+) -> Redirected {
     let _ = form;
     if let Err(error) = accounts::sign_out(db, user.0.session_id).await {
         tracing::error!(%error, "sign-out failed");
     }
     clear_session_cookie(cookies);
-    Flash::success(Redirect::to("/login"), "signed_out")
+    Flash::new(FlashCode::SignedOut).redirect("/login")
 }
 
 pub fn routes() -> Vec<rocket::Route> {

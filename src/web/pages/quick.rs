@@ -21,7 +21,8 @@ use crate::web::kit::problem::Problem;
 use crate::web::kit::result_view::ResultView;
 use crate::web::kit::run_form::RunForm;
 use crate::web::kit::session::Viewer;
-use crate::web::kit::view::{KeyOption, Layout, Notice, key_options};
+use crate::web::kit::notice::{Notice, NoticeCode};
+use crate::web::kit::view::{KeyOption, Layout, key_options};
 
 #[derive(Template, WebTemplate)]
 #[template(path = "quick.html")]
@@ -85,7 +86,7 @@ pub async fn stream(
         None => engine.admit_anonymous(&client.addr).map_err(|_| {
             live::refused(&Problem {
                 status: Status::TooManyRequests,
-                notice: Notice::new("busy"),
+                notice: Notice::new(NoticeCode::Busy),
             })
         })?,
     };
@@ -145,7 +146,7 @@ pub async fn quick(
             (problem.status, page)
         }
         (Ok(_), Err(_busy)) => {
-            page.error = Some(Notice::new("busy"));
+            page.error = Some(Notice::new(NoticeCode::Busy));
             (Status::TooManyRequests, page)
         }
     }

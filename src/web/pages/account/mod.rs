@@ -6,7 +6,7 @@ mod view;
 use rocket::form::FromForm;
 use rocket::http::{CookieJar, Status};
 use rocket::request::FlashMessage;
-use rocket::response::{Flash, Redirect};
+use crate::web::kit::notice::{Flash, FlashCode, Redirected};
 use rocket::{Route, State, get, post};
 
 use crate::auth::accounts;
@@ -78,7 +78,7 @@ async fn change_password(
     form: Csrf<PasswordForm>,
     client: ClientInfo,
     db: &State<Db>,
-) -> Result<Flash<Redirect>, Refused<AccountPage>> {
+) -> Result<Redirected, Refused<AccountPage>> {
     let form = form.0;
     let changed = accounts::change_password(
         db,
@@ -91,7 +91,7 @@ async fn change_password(
     )
     .await;
     match changed {
-        Ok(_) => Ok(Flash::success(Redirect::to("/account"), "password_changed")),
+        Ok(_) => Ok(Flash::new(FlashCode::PasswordChanged).redirect("/account")),
         Err(error) => {
             let problem = Problem::account(&error);
             let (_, mut page) = page_or_problem(&user, db).await;
@@ -111,7 +111,7 @@ async fn revoke_session(
     id: SessionId,
     form: Csrf<TokenOnlyForm>,
     db: &State<Db>,
-) -> Result<Flash<Redirect>, Status> {
+) -> Result<Redirected, Status> {
     let _ = form;
     let user_id = user.0.user_id;
     let revoked = db
@@ -121,7 +121,7 @@ async fn revoke_session(
     if !revoked {
         return Err(Status::NotFound);
     }
-    Ok(Flash::success(Redirect::to("/account"), "session_revoked"))
+    Ok(Flash::new(FlashCode::SessionRevoked).redirect("/account"))
 }
 
 #[post("/account/delete", data = "<form>")]
@@ -131,12 +131,12 @@ async fn delete_account(
     client: ClientInfo,
     cookies: &CookieJar<'_>,
     db: &State<Db>,
-) -> Result<Flash<Redirect>, Refused<AccountPage>> {
+) -> Result<Redirected, Refused<AccountPage>> {
     let password = zeroize::Zeroizing::new(form.0.password.unwrap_or_default());
     match accounts::delete_account(db, user.0.user_id, &client.addr, &password).await {
         Ok(()) => {
             clear_session_cookie(cookies);
-            Ok(Flash::success(Redirect::to("/login"), "account_deleted"))
+            Ok(Flash::new(FlashCode::AccountDeleted).redirect("/login"))
         }
         Err(error) => {
             let problem = Problem::account(&error);

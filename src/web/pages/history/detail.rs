@@ -3,7 +3,7 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use rocket::http::Status;
-use rocket::response::{Flash, Redirect};
+use crate::web::kit::notice::{Flash, FlashCode, Redirected};
 use rocket::{State, get, post};
 
 use super::duration_text;
@@ -127,7 +127,7 @@ pub async fn delete(
     id: &str,
     form: Csrf<TokenOnlyForm>,
     db: &State<Db>,
-) -> Result<Flash<Redirect>, Status> {
+) -> Result<Redirected, Status> {
     let _ = form;
     let id = path_id(id)?;
     let user_id = user.0.user_id;
@@ -136,10 +136,7 @@ pub async fn delete(
         .await
         .map_err(|error| Problem::db(&error).status)?;
     if deleted {
-        Ok(Flash::success(
-            Redirect::to("/history"),
-            format!("query_deleted:{id}"),
-        ))
+        Ok(Flash::naming(FlashCode::QueryDeleted, id.to_string()).redirect("/history"))
     } else {
         Err(Status::NotFound)
     }

@@ -15,7 +15,8 @@ use crate::ids::{RunId, UserId};
 use crate::modelscope::{ErrorCode, validate_model_id};
 use crate::web::kit::problem::Problem;
 use crate::web::kit::session::CurrentUser;
-use crate::web::kit::view::{Layout, Notice, failure_detail, number};
+use crate::web::kit::notice::{Notice, NoticeCode};
+use crate::web::kit::view::{Layout, failure_detail, number};
 
 /// Runs drawn and listed on a trend page.
 pub const TREND_ROWS: i64 = PAGE_SIZE;
@@ -169,7 +170,7 @@ pub async fn model_trend(
         .map(|(page, found)| {
             if !found {
                 status = Status::NotFound;
-                error = Some(Notice::new("history_position_gone"));
+                error = Some(Notice::new(NoticeCode::HistoryPositionGone));
             }
             page
         })

@@ -1,31 +1,28 @@
 //! `/monitors`: scheduled checks of saved keys, their alert rules, run now, pause, resume and
-//! delete (a monitor or a rule is deleted after a confirmation page that names it). `deliveries` is the delivery log (`GET /monitors/deliveries`).
+//! delete (a monitor or a rule is deleted after a confirmation page that names it), all
+//! through `monitors::Monitors`. `deliveries` is the delivery log (`GET /monitors/deliveries`).
 
 pub mod deliveries;
 
 use rocket::form::FromForm;
 use rocket::http::Status;
 use rocket::request::FlashMessage;
-use rocket::response::{Flash, Redirect};
 use rocket::{State, get, post};
 
-use crate::db::Db;
 use crate::i18n::{self, Arg, Lang};
 use crate::ids::{MonitorId, RuleId};
-use crate::keyring::Keyring;
 use crate::monitors::rules::RuleAsk;
-use crate::monitors::{self, MonitorAsk, MonitorError};
-use crate::notify::Channels;
-use crate::scheduler::Scheduler;
+use crate::monitors::{self, MonitorAsk, MonitorError, Monitors};
 use crate::web::kit::confirm::ConfirmPage;
 use crate::web::kit::csrf::{Csrf, TokenOnlyForm, csrf_form};
-use crate::web::kit::monitoring_view::{flash_text, monitor_title, notice_text, rule_summary};
+use crate::web::kit::monitoring_view::{monitor_title, rule_summary};
+use crate::web::kit::notice::{Flash, FlashCode, Redirected};
 use crate::web::kit::problem::Problem;
 use crate::web::kit::session::CurrentUser;
 
 mod page;
 
-use page::{FormEcho, MonitorsPage, empty_page, page};
+use page::{FormEcho, MonitorsContext, MonitorsPage};
 
 #[derive(Debug, FromForm)]
 pub struct MonitorForm {
@@ -68,26 +65,19 @@ pub fn routes() -> Vec<rocket::Route> {
 
 #[get("/monitors")]
 pub async fn list(
-    user: CurrentUser,
+    page: MonitorsContext<'_>,
     flash: Option<FlashMessage<'_>>,
-    db: &State<Db>,
-    keyring: &State<Keyring>,
-    channels: &State<Channels>,
 ) -> Result<MonitorsPage, Status> {
-    let mut page = page(&user, db, keyring, channels).await?;
-    page.done = flash.map(|f| flash_text(user.0.lang, f.message()));
-    Ok(page)
+    let mut shown = page.page().await?;
+    shown.layout = shown.layout.with_flash(flash);
+    Ok(shown)
 }
 
 #[post("/monitors", data = "<form>")]
 pub async fn create(
-    user: CurrentUser,
+    page: MonitorsContext<'_>,
     form: Csrf<MonitorForm>,
-    scheduler: &State<Scheduler>,
-    db: &State<Db>,
-    keyring: &State<Keyring>,
-    channels: &State<Channels>,
-) -> Result<Flash<Redirect>, (Status, MonitorsPage)> {
+) -> Result<Redirected, (Status, MonitorsPage)> {
     let form = form.0;
     let ask = MonitorAsk {
         key_ids: form.key_id.clone(),
@@ -97,31 +87,22 @@ pub async fn create(
         at_times: form.at_times.clone(),
         daily_cost_cap: form.daily_cost_cap.clone(),
     };
-    match scheduler.create_monitor(user.0.user_id, &ask).await {
-        Ok(_) => Ok(Flash::success(Redirect::to("/monitors"), "monitor_added")),
+    match page.monitors.create(page.user_id(), &ask).await {
+        Ok(_) => Ok(Flash::new(FlashCode::MonitorAdded).redirect("/monitors")),
         Err(error) => {
             let problem = Problem::monitor(&error);
-            let mut page = page(&user, db, keyring, channels)
-                .await
-                .map_err(|status| (status, empty_page(&user)))?;
-            page.error = Some(notice_text(user.0.lang, &problem.notice));
-            let echo = |v: &Option<String>| v.as_deref().unwrap_or("").chars().take(200).collect();
-            page.form = FormEcho {
-                key_ids: form.key_id.iter().take(50).cloned().collect(),
-                check: echo(&form.check),
-                preset_id: echo(&form.preset_id),
-                every_minutes: echo(&form.every_minutes),
-                at_times: echo(&form.at_times),
-                daily_cost_cap: echo(&form.daily_cost_cap),
-            };
-            Err((problem.status, page))
+            let mut shown = page.page().await.map_err(|status| page.empty(status))?;
+            shown.error = Some(problem.notice);
+            shown.form = FormEcho::of(&ask);
+            Err((problem.status, shown))
         }
     }
 }
 
-fn done(result: Result<(), MonitorError>, flash: &'static str) -> Result<Flash<Redirect>, Status> {
+/// Back to the list with `flash`, or the status the error gives.
+fn done(result: Result<(), MonitorError>, flash: FlashCode) -> Result<Redirected, Status> {
     match result {
-        Ok(()) => Ok(Flash::success(Redirect::to("/monitors"), flash)),
+        Ok(()) => Ok(Flash::new(flash).redirect("/monitors")),
         Err(error) => Err(Problem::monitor(&error).status),
     }
 }
@@ -131,10 +112,11 @@ pub async fn run_now(
     user: CurrentUser,
     id: MonitorId,
     form: Csrf<TokenOnlyForm>,
-    scheduler: &State<Scheduler>,
-) -> Result<Flash<Redirect>, Status> {
+    monitors: &State<Monitors>,
+) -> Result<Redirected, Status> {
     let _ = form;
-    done(scheduler.run_now(user.0.user_id, id).await, "monitor_run")
+    let ran = monitors.run_now(user.0.user_id, id).await;
+    done(ran, FlashCode::MonitorRun)
 }
 
 #[post("/monitors/<id>/pause", data = "<form>")]
@@ -142,13 +124,11 @@ pub async fn pause(
     user: CurrentUser,
     id: MonitorId,
     form: Csrf<TokenOnlyForm>,
-    db: &State<Db>,
-) -> Result<Flash<Redirect>, Status> {
+    monitors: &State<Monitors>,
+) -> Result<Redirected, Status> {
     let _ = form;
-    done(
-        monitors::pause(db, user.0.user_id, id).await,
-        "monitor_paused",
-    )
+    let paused = monitors.pause(user.0.user_id, id).await;
+    done(paused, FlashCode::MonitorPaused)
 }
 
 #[post("/monitors/<id>/resume", data = "<form>")]
@@ -156,13 +136,11 @@ pub async fn resume(
     user: CurrentUser,
     id: MonitorId,
     form: Csrf<TokenOnlyForm>,
-    scheduler: &State<Scheduler>,
-) -> Result<Flash<Redirect>, Status> {
+    monitors: &State<Monitors>,
+) -> Result<Redirected, Status> {
     let _ = form;
-    done(
-        scheduler.resume(user.0.user_id, id).await,
-        "monitor_resumed",
-    )
+    let resumed = monitors.resume(user.0.user_id, id).await;
+    done(resumed, FlashCode::MonitorResumed)
 }
 
 /// A monitor by what it checks, when, and its keys' labels.
@@ -177,9 +155,10 @@ fn monitor_name(lang: Lang, named: &monitors::Named) -> String {
 pub async fn confirm_delete(
     user: CurrentUser,
     id: MonitorId,
-    db: &State<Db>,
+    monitors: &State<Monitors>,
 ) -> Result<ConfirmPage, Status> {
-    let named = monitors::named(db, user.0.user_id, id)
+    let named = monitors
+        .named(user.0.user_id, id)
         .await
         .map_err(|error| Problem::monitor(&error).status)?;
     Ok(ConfirmPage {
@@ -196,32 +175,23 @@ pub async fn delete(
     user: CurrentUser,
     id: MonitorId,
     form: Csrf<TokenOnlyForm>,
-    db: &State<Db>,
-) -> Result<Flash<Redirect>, Status> {
+    monitors: &State<Monitors>,
+) -> Result<Redirected, Status> {
     let _ = form;
-    match monitors::delete(db, user.0.user_id, id).await {
-        Ok(named) => Ok(Flash::success(
-            Redirect::to("/monitors"),
-            format!(
-                "monitor_deleted:{}",
-                monitor_title(user.0.lang, &named.monitor)
-            ),
-        )),
-        Err(error) => Err(Problem::monitor(&error).status),
-    }
+    let named = monitors
+        .delete(user.0.user_id, id)
+        .await
+        .map_err(|error| Problem::monitor(&error).status)?;
+    let title = monitor_title(user.0.lang, &named.monitor);
+    Ok(Flash::naming(FlashCode::MonitorDeleted, title).redirect("/monitors"))
 }
 
 #[post("/monitors/<id>/rules", data = "<form>")]
-#[allow(clippy::too_many_arguments)]
 pub async fn add_rule(
-    user: CurrentUser,
+    page: MonitorsContext<'_>,
     id: MonitorId,
     form: Csrf<RuleForm>,
-    scheduler: &State<Scheduler>,
-    db: &State<Db>,
-    keyring: &State<Keyring>,
-    channels: &State<Channels>,
-) -> Result<Flash<Redirect>, (Status, MonitorsPage)> {
+) -> Result<Redirected, (Status, MonitorsPage)> {
     let form = form.0;
     let ask = RuleAsk {
         condition: form.condition,
@@ -230,22 +200,19 @@ pub async fn add_rule(
         at_time: form.at_time,
         channel_id: form.channel_id,
     };
-    match scheduler.add_rule(user.0.user_id, id, ask).await {
-        Ok(_) => Ok(Flash::success(Redirect::to("/monitors"), "rule_added")),
+    match page.monitors.add_rule(page.user_id(), id, ask).await {
+        Ok(_) => Ok(Flash::new(FlashCode::RuleAdded).redirect("/monitors")),
         Err(error) => {
             let problem = Problem::monitor(&error);
             if problem.status == Status::NotFound {
-                return Err((problem.status, empty_page(&user)));
+                return Err(page.empty(problem.status));
             }
-            let mut page = page(&user, db, keyring, channels)
-                .await
-                .map_err(|status| (status, empty_page(&user)))?;
-            let text = notice_text(user.0.lang, &problem.notice);
-            match page.monitors.iter_mut().find(|m| m.id == id) {
-                Some(monitor) => monitor.rule_error = Some(text),
-                None => page.error = Some(text),
+            let mut shown = page.page().await.map_err(|status| page.empty(status))?;
+            match shown.monitors.iter_mut().find(|m| m.id == id) {
+                Some(monitor) => monitor.rule_error = Some(problem.notice),
+                None => shown.error = Some(problem.notice),
             }
-            Err((problem.status, page))
+            Err((problem.status, shown))
         }
     }
 }
@@ -256,9 +223,10 @@ pub async fn confirm_delete_rule(
     user: CurrentUser,
     id: MonitorId,
     rule_id: RuleId,
-    db: &State<Db>,
+    monitors: &State<Monitors>,
 ) -> Result<ConfirmPage, Status> {
-    let rule = monitors::rule(db, user.0.user_id, id, rule_id)
+    let rule = monitors
+        .rule(user.0.user_id, id, rule_id)
         .await
         .map_err(|error| Problem::monitor(&error).status)?;
     Ok(ConfirmPage {
@@ -276,14 +244,13 @@ pub async fn delete_rule(
     id: MonitorId,
     rule_id: RuleId,
     form: Csrf<TokenOnlyForm>,
-    db: &State<Db>,
-) -> Result<Flash<Redirect>, Status> {
+    monitors: &State<Monitors>,
+) -> Result<Redirected, Status> {
     let _ = form;
-    match monitors::delete_rule(db, user.0.user_id, id, rule_id).await {
-        Ok(rule) => Ok(Flash::success(
-            Redirect::to("/monitors"),
-            format!("rule_deleted:{}", rule_summary(user.0.lang, &rule)),
-        )),
-        Err(error) => Err(Problem::monitor(&error).status),
-    }
+    let rule = monitors
+        .delete_rule(user.0.user_id, id, rule_id)
+        .await
+        .map_err(|error| Problem::monitor(&error).status)?;
+    let summary = rule_summary(user.0.lang, &rule);
+    Ok(Flash::naming(FlashCode::RuleDeleted, summary).redirect("/monitors"))
 }
