@@ -273,7 +273,8 @@ mod tests {
         assert_eq!(evaluate(&calls, &low).map(|v| v.value), Some(Some(6.0)));
         let key = rule(Condition::KeyInvalid, None, None);
         assert_eq!(
-            evaluate(&key, &seen(None, KeyHealth::Refused(ErrorCode::InvalidKey))).map(|v| v.active),
+            evaluate(&key, &seen(None, KeyHealth::Refused(ErrorCode::InvalidKey)))
+                .map(|v| v.active),
             Some(true)
         );
         assert_eq!(evaluate(&key, &seen(None, KeyHealth::Unknown)), None);

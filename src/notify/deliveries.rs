@@ -94,8 +94,8 @@ pub fn queue(
     }
     .to_json();
     let test = letter.event == EventKind::Test;
-    let held = !test
-        && rows::sent_since(conn, channel.id, now - 3600)? >= i64::from(policy.hourly_cap);
+    let held =
+        !test && rows::sent_since(conn, channel.id, now - 3600)? >= i64::from(policy.hourly_cap);
     let id = rows::insert(
         conn,
         &NewDelivery {

@@ -33,7 +33,9 @@ impl Scheduler {
         let mut key = match &finished.balance {
             Ok(_) => KeyHealth::Accepted,
             Err(BalanceError::InvalidKey) => KeyHealth::Refused(ErrorCode::InvalidKey),
-            Err(BalanceError::Upstream { status: 401, .. }) => KeyHealth::Refused(ErrorCode::InvalidKey),
+            Err(BalanceError::Upstream { status: 401, .. }) => {
+                KeyHealth::Refused(ErrorCode::InvalidKey)
+            }
             Err(BalanceError::Upstream { status: 403, .. }) => {
                 KeyHealth::Refused(ErrorCode::AccountNotEligible)
             }
@@ -133,9 +135,8 @@ impl Scheduler {
                     else {
                         continue;
                     };
-                    let grant_unclaimed = rule.condition == Condition::PointsBelow
-                        && change == Change::Started
-                        && {
+                    let grant_unclaimed =
+                        rule.condition == Condition::PointsBelow && change == Change::Started && {
                             // Real time: stored runs are stamped with it.
                             let since = clock::last_midnight(clock::now());
                             let rise = crate::db::balance_rises::for_key(conn, key_id)?;

@@ -250,9 +250,7 @@ impl Scheduler {
         let saved = self
             .parts()
             .db
-            .run(move |conn| {
-                key_rows::set_key_result(conn, monitor, key, run, at, code, available)
-            })
+            .run(move |conn| key_rows::set_key_result(conn, monitor, key, run, at, code, available))
             .await;
         if let Err(error) = saved {
             tracing::warn!(%error, "recording a monitor's result failed");
@@ -276,7 +274,10 @@ impl Scheduler {
         let (outcome, reason) = if capped && outcomes.is_empty() {
             (Outcome::Skipped, daily_cap)
         } else if all_failed {
-            (Outcome::Failed, outcomes.first().and_then(KeyOutcome::reason))
+            (
+                Outcome::Failed,
+                outcomes.first().and_then(KeyOutcome::reason),
+            )
         } else if capped {
             (Outcome::Ok, daily_cap)
         } else {

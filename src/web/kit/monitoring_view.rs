@@ -103,7 +103,10 @@ mod tests {
     fn every_stored_value_has_words_in_both_languages() {
         has_all("mon-reason", MonitorReason::ALL.iter().map(|v| v.as_str()));
         has_all("mon-outcome", Outcome::ALL.iter().map(|v| v.as_str()));
-        has_all("delivery-error", DeliveryError::ALL.iter().map(|v| v.as_str()));
+        has_all(
+            "delivery-error",
+            DeliveryError::ALL.iter().map(|v| v.as_str()),
+        );
         has_all("cond", Condition::ALL.iter().map(|v| v.as_str()));
         has_all("kind", Kind::ALL.iter().map(|v| v.as_str()));
         has_all("del-event", Event::ALL.iter().map(|v| v.as_str()));

@@ -118,9 +118,8 @@ pub struct Notice {
     pub code: NoticeCode,
     /// A count or limit (`$n`; it picks the plural form).
     pub n: i64,
-    /// What the notice is about (`$name`).
-    pub name: String,
-    /// Further named values (`$cost` and `$cap` of a refused schedule, say).
+    /// Named values: what the notice is about (`$name`), the `$cost` and `$cap` of a refused
+    /// schedule, …
     pub args: Vec<(&'static str, String)>,
     /// The form field the notice is about: its input gets `aria-invalid` and
     /// `aria-describedby="<field>-error"`.
@@ -132,7 +131,6 @@ impl Notice {
         Self {
             code,
             n: 0,
-            name: String::new(),
             args: Vec::new(),
             field: None,
         }
@@ -153,9 +151,9 @@ impl Notice {
         self
     }
 
-    pub fn with_name(mut self, name: impl Into<String>) -> Self {
-        self.name = name.into();
-        self
+    /// What the notice is about (`$name`).
+    pub fn with_name(self, name: impl Into<String>) -> Self {
+        self.with_arg("name", name)
     }
 
     pub fn with_arg(mut self, name: &'static str, value: impl Into<String>) -> Self {
@@ -203,8 +201,9 @@ crate::closed_set! {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Flash {
     pub code: FlashCode,
+    /// (A boxed text keeps every page's `Layout` as small as it was with a bare code.)
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub name: Option<Box<str>>,
 }
 
 impl Flash {
@@ -215,7 +214,7 @@ impl Flash {
     pub fn naming(code: FlashCode, name: impl Into<String>) -> Self {
         Self {
             code,
-            name: Some(name.into()),
+            name: Some(name.into().into_boxed_str()),
         }
     }
 
@@ -246,10 +245,16 @@ mod tests {
     fn every_notice_and_flash_code_has_words_in_both_languages() {
         for lang in Lang::ALL {
             for code in NoticeCode::ALL {
-                assert!(i18n::has(lang, &format!("notice-{code}")), "{code} in {lang:?}");
+                assert!(
+                    i18n::has(lang, &format!("notice-{code}")),
+                    "{code} in {lang:?}"
+                );
             }
             for code in FlashCode::ALL {
-                assert!(i18n::has(lang, &format!("flash-{code}")), "{code} in {lang:?}");
+                assert!(
+                    i18n::has(lang, &format!("flash-{code}")),
+                    "{code} in {lang:?}"
+                );
             }
         }
     }

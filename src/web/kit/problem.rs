@@ -51,7 +51,10 @@ impl Problem {
     pub fn db(error: &DbError) -> Self {
         tracing::error!(%error, "database failure");
         crate::telemetry::record_db_error(crate::telemetry::DbOp::Request);
-        Self::new(Status::ServiceUnavailable, Notice::new(NoticeCode::Unavailable))
+        Self::new(
+            Status::ServiceUnavailable,
+            Notice::new(NoticeCode::Unavailable),
+        )
     }
 
     pub fn plan(error: &PlanError) -> Self {
@@ -64,7 +67,9 @@ impl Problem {
             }
             PlanError::KeyNeedsReentry => Self::refused_on(NoticeCode::KeyNeedsReentry, "key_id"),
             PlanError::PresetNotFound => Self::refused_on(NoticeCode::PresetNotFound, "preset_id"),
-            PlanError::EmptyPreset | PlanError::NoModels => Self::refused_on(NoticeCode::NoModels, "models"),
+            PlanError::EmptyPreset | PlanError::NoModels => {
+                Self::refused_on(NoticeCode::NoModels, "models")
+            }
             PlanError::TooManyModels { max, .. } => Self::new(
                 Status::UnprocessableEntity,
                 Notice::new(NoticeCode::TooManyModels)
@@ -81,9 +86,10 @@ impl Problem {
             KeyError::BadShape => Self::refused_on(NoticeCode::BadKey, "api_key"),
             KeyError::EmptyLabel => Self::refused_on(NoticeCode::EmptyLabel, "label"),
             KeyError::BadLabel => Self::refused_on(NoticeCode::BadLabel, "label"),
-            KeyError::DuplicateLabel => {
-                Self::new(Status::Conflict, Notice::new(NoticeCode::DuplicateLabel).on("label"))
-            }
+            KeyError::DuplicateLabel => Self::new(
+                Status::Conflict,
+                Notice::new(NoticeCode::DuplicateLabel).on("label"),
+            ),
             KeyError::DuplicateKey { label } => Self::new(
                 Status::Conflict,
                 Notice::new(NoticeCode::DuplicateKey)
@@ -94,7 +100,10 @@ impl Problem {
             KeyError::NeedsReentry => Self::refused(NoticeCode::KeyNeedsReentry),
             KeyError::Vault(error) => {
                 tracing::error!(%error, "sealing a key failed");
-                Self::new(Status::InternalServerError, Notice::new(NoticeCode::Internal))
+                Self::new(
+                    Status::InternalServerError,
+                    Notice::new(NoticeCode::Internal),
+                )
             }
             KeyError::Db(error) => Self::db(error),
         }
@@ -109,9 +118,10 @@ impl Problem {
                     .with_n(MAX_NAME_CHARS as i64)
                     .on("name"),
             ),
-            PresetError::DuplicateName => {
-                Self::new(Status::Conflict, Notice::new(NoticeCode::DuplicateName).on("name"))
-            }
+            PresetError::DuplicateName => Self::new(
+                Status::Conflict,
+                Notice::new(NoticeCode::DuplicateName).on("name"),
+            ),
             PresetError::TooManyPresets { max } => Self::new(
                 Status::Conflict,
                 Notice::new(NoticeCode::TooManyPresets).with_n(*max as i64),
@@ -135,7 +145,9 @@ impl Problem {
                 .with_n(ids.len() as i64)
                 .on("models"),
             ),
-            PresetError::NotFound => Self::new(Status::NotFound, Notice::new(NoticeCode::PresetNotFound)),
+            PresetError::NotFound => {
+                Self::new(Status::NotFound, Notice::new(NoticeCode::PresetNotFound))
+            }
             PresetError::Db(error) => Self::db(error),
         }
     }
@@ -153,7 +165,9 @@ impl Problem {
                 Status::UnprocessableEntity,
                 Notice::new(NoticeCode::TooManyTokens).with_n(*max),
             ),
-            TokenError::NotFound => Self::new(Status::NotFound, Notice::new(NoticeCode::TokenNotFound)),
+            TokenError::NotFound => {
+                Self::new(Status::NotFound, Notice::new(NoticeCode::TokenNotFound))
+            }
             TokenError::Db(error) => Self::db(error),
         }
     }
@@ -173,15 +187,22 @@ impl Problem {
                 Status::Conflict,
                 Notice::new(NoticeCode::UsernameTaken).on("username"),
             ),
-            AccountError::PasswordTooShort => Self::refused_on(NoticeCode::PasswordTooShort, "password"),
-            AccountError::PasswordTooLong => Self::refused_on(NoticeCode::PasswordTooLong, "password"),
+            AccountError::PasswordTooShort => {
+                Self::refused_on(NoticeCode::PasswordTooShort, "password")
+            }
+            AccountError::PasswordTooLong => {
+                Self::refused_on(NoticeCode::PasswordTooLong, "password")
+            }
             AccountError::PasswordMismatch => {
                 Self::refused_on(NoticeCode::PasswordMismatch, "password_confirm")
             }
-            AccountError::BadCredentials => {
-                Self::new(Status::Unauthorized, Notice::new(NoticeCode::BadCredentials))
+            AccountError::BadCredentials => Self::new(
+                Status::Unauthorized,
+                Notice::new(NoticeCode::BadCredentials),
+            ),
+            AccountError::WrongPassword => {
+                Self::refused_on(NoticeCode::WrongPassword, "current_password")
             }
-            AccountError::WrongPassword => Self::refused_on(NoticeCode::WrongPassword, "current_password"),
             AccountError::Throttled { retry_after_secs } => Self::new(
                 Status::TooManyRequests,
                 Notice::new(NoticeCode::Throttled).with_n((retry_after_secs + 59) / 60),
@@ -190,13 +211,17 @@ impl Problem {
                 Status::TooManyRequests,
                 Notice::new(NoticeCode::SignupThrottled).with_n((retry_after_secs + 59) / 60),
             ),
-            AccountError::Busy => {
-                Self::new(Status::ServiceUnavailable, Notice::new(NoticeCode::HashingBusy))
-            }
+            AccountError::Busy => Self::new(
+                Status::ServiceUnavailable,
+                Notice::new(NoticeCode::HashingBusy),
+            ),
             AccountError::Db(error) => Self::db(error),
             AccountError::Hashing => {
                 tracing::error!("password hashing failed");
-                Self::new(Status::InternalServerError, Notice::new(NoticeCode::Internal))
+                Self::new(
+                    Status::InternalServerError,
+                    Notice::new(NoticeCode::Internal),
+                )
             }
         }
     }
@@ -252,7 +277,9 @@ impl Problem {
 
     fn schedule(error: ScheduleError) -> Self {
         match error {
-            ScheduleError::Missing => Self::refused_on(NoticeCode::ScheduleMissing, "every_minutes"),
+            ScheduleError::Missing => {
+                Self::refused_on(NoticeCode::ScheduleMissing, "every_minutes")
+            }
             ScheduleError::Both => Self::refused_on(NoticeCode::ScheduleBoth, "at_times"),
             ScheduleError::BadInterval { min } => Self::new(
                 Status::UnprocessableEntity,
@@ -318,7 +345,10 @@ impl Problem {
             ChannelError::NeedsReentry => Self::refused(NoticeCode::ChannelNeedsReentry),
             ChannelError::Vault(error) => {
                 tracing::error!(%error, "sealing a channel failed");
-                Self::new(Status::InternalServerError, Notice::new(NoticeCode::Internal))
+                Self::new(
+                    Status::InternalServerError,
+                    Notice::new(NoticeCode::Internal),
+                )
             }
             ChannelError::Db(error) => Self::db(error),
         }

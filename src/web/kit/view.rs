@@ -118,8 +118,13 @@ impl Layout {
 
     /// A notice's words: `notice-<code>` with its values filled in.
     pub fn notice(&self, notice: &Notice) -> String {
-        let mut args = vec![("n", notice.n.into()), ("name", (&notice.name).into())];
-        args.extend(notice.args.iter().map(|(name, value)| (*name, value.into())));
+        // `$name` is always given: a message may name it in a branch its notice never takes.
+        let mut args = vec![("n", notice.n.into()), ("name", "".into())];
+        let named = notice
+            .args
+            .iter()
+            .map(|(name, value)| (*name, value.into()));
+        args.extend(named);
         i18n::text_with(self.lang, &format!("notice-{}", notice.code), &args)
     }
 

@@ -15,9 +15,9 @@ use crate::names;
 use crate::web::kit::client::ClientInfo;
 use crate::web::kit::cookies::{clear_session_cookie, set_session_cookie};
 use crate::web::kit::csrf::{Csrf, TokenOnlyForm, csrf_form};
+use crate::web::kit::notice::{Flash, FlashCode, Notice, NoticeCode, Redirected};
 use crate::web::kit::problem::{Problem, Refused};
 use crate::web::kit::session::{CurrentUser, Viewer, safe_next};
-use crate::web::kit::notice::{Flash, FlashCode, Notice, NoticeCode, Redirected};
 use crate::web::kit::view::Layout;
 
 #[derive(Template, WebTemplate)]

@@ -5,11 +5,11 @@
 
 use std::collections::HashMap;
 
+use crate::web::kit::notice::{Flash, FlashCode, Notice, Redirected};
 use askama::Template;
 use askama_web::WebTemplate;
 use rocket::http::Status;
 use rocket::request::FlashMessage;
-use crate::web::kit::notice::{Flash, FlashCode, Notice, Redirected};
 use rocket::{State, get, post};
 
 use crate::clock;

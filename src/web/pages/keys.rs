@@ -1,11 +1,11 @@
 //! `/keys`: the key vault. Keys are shown masked only; plaintext lives for one call.
 
+use crate::web::kit::notice::{Flash, FlashCode, Notice, Redirected};
 use askama::Template;
 use askama_web::WebTemplate;
 use rocket::form::FromForm;
 use rocket::http::Status;
 use rocket::request::FlashMessage;
-use crate::web::kit::notice::{Flash, FlashCode, Notice, Redirected};
 use rocket::{State, get, post};
 
 use crate::clock;

@@ -19,11 +19,11 @@ use crate::runs::history::{RunKind, Source};
 use crate::runs::planner::{PlannedRun, Planner};
 use crate::web::kit::csrf::Csrf;
 use crate::web::kit::live;
+use crate::web::kit::notice::{Notice, NoticeCode};
 use crate::web::kit::problem::Problem;
 use crate::web::kit::result_view::ResultView;
 use crate::web::kit::run_form::RunForm;
 use crate::web::kit::session::CurrentUser;
-use crate::web::kit::notice::{Notice, NoticeCode};
 use crate::web::kit::view::{KeyOption, Layout, PresetOption, key_options, preset_options};
 
 #[derive(Template, WebTemplate)]

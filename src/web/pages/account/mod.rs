@@ -3,10 +3,10 @@
 mod tokens;
 mod view;
 
+use crate::web::kit::notice::{Flash, FlashCode, Redirected};
 use rocket::form::FromForm;
 use rocket::http::{CookieJar, Status};
 use rocket::request::FlashMessage;
-use crate::web::kit::notice::{Flash, FlashCode, Redirected};
 use rocket::{Route, State, get, post};
 
 use crate::auth::accounts;

@@ -1,9 +1,9 @@
 //! Personal access tokens on `/account`: made, shown once, revoked.
 
+use crate::web::kit::notice::{Flash, FlashCode, Notice, NoticeCode, Redirected};
 use rocket::form::FromForm;
 use rocket::http::Status;
 use rocket::request::FlashMessage;
-use crate::web::kit::notice::{Flash, FlashCode, Notice, NoticeCode, Redirected};
 use rocket::{State, get, post};
 
 use super::page_or_problem;

@@ -1,9 +1,9 @@
 //! `GET /history/<id>` (one run's results) and `POST /history/<id>/delete`.
 
+use crate::web::kit::notice::{Flash, FlashCode, Redirected};
 use askama::Template;
 use askama_web::WebTemplate;
 use rocket::http::Status;
-use crate::web::kit::notice::{Flash, FlashCode, Redirected};
 use rocket::{State, get, post};
 
 use super::duration_text;

@@ -22,8 +22,8 @@ use crate::db::history::{self as store, HistoryFilter, StoredResult};
 use crate::db::{Db, DbError};
 use crate::i18n::Lang;
 use crate::ids::{RunId, UserId};
-use crate::web::kit::session::CurrentUser;
 use crate::web::kit::notice::{Notice, NoticeCode};
+use crate::web::kit::session::CurrentUser;
 
 /// Runs read per database round trip.
 pub const CHUNK_RUNS: i64 = 500;
@@ -150,7 +150,13 @@ pub async fn export(
         ..query
     };
     let Some(format) = Format::parse(query.format.as_deref()) else {
-        return Err(history_page(&user, db, &query, Some(Notice::new(NoticeCode::BadExportFormat))).await);
+        return Err(history_page(
+            &user,
+            db,
+            &query,
+            Some(Notice::new(NoticeCode::BadExportFormat)),
+        )
+        .await);
     };
     let filters = match Filters::parse(&query) {
         Ok(filters) => filters,

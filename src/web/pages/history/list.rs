@@ -15,9 +15,9 @@ use crate::clock;
 use crate::db::history::{self as store, Direction, HistoryFilter, RunSummary};
 use crate::db::{Db, DbError, api_keys};
 use crate::ids::{RunId, UserId};
+use crate::web::kit::notice::{Notice, NoticeCode};
 use crate::web::kit::problem::Problem;
 use crate::web::kit::session::CurrentUser;
-use crate::web::kit::notice::{Notice, NoticeCode};
 use crate::web::kit::view::Layout;
 
 pub struct SelectOption {

@@ -13,9 +13,9 @@ use crate::db::history::{self as store, Direction, HistoryFilter, LabelledResult
 use crate::db::{Db, DbError};
 use crate::ids::{RunId, UserId};
 use crate::modelscope::{ErrorCode, validate_model_id};
+use crate::web::kit::notice::{Notice, NoticeCode};
 use crate::web::kit::problem::Problem;
 use crate::web::kit::session::CurrentUser;
-use crate::web::kit::notice::{Notice, NoticeCode};
 use crate::web::kit::view::{Layout, failure_detail, number};
 
 /// Runs drawn and listed on a trend page.

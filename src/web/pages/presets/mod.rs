@@ -24,9 +24,9 @@ use crate::modelscope::catalogue::Catalogue;
 use crate::presets::{self, MAX_NAME_CHARS, MAX_PRESETS_PER_USER, PresetError};
 use crate::web::kit::confirm::ConfirmPage;
 use crate::web::kit::csrf::{Csrf, TokenOnlyForm, csrf_form};
+use crate::web::kit::notice::{Flash, FlashCode, Notice, Redirected};
 use crate::web::kit::problem::Problem;
 use crate::web::kit::session::CurrentUser;
-use crate::web::kit::notice::{Flash, FlashCode, Notice, Redirected};
 use crate::web::kit::view::Layout;
 use prices::{PriceRow, price_rows, tier_options};
 
@@ -378,7 +378,9 @@ pub async fn set_price(
         .filter(|p| !p.is_empty())
         .map(|text| text.parse::<f64>().unwrap_or(f64::NAN));
     match crate::runs::prices::set_price(page.db, page.user_id(), model.trim(), points).await {
-        Ok(()) => Ok(Flash::naming(FlashCode::PriceSaved, model.trim()).redirect("/presets#prices")),
+        Ok(()) => {
+            Ok(Flash::naming(FlashCode::PriceSaved, model.trim()).redirect("/presets#prices"))
+        }
         Err(error) => {
             let Problem { status, notice } = Problem::price(&error);
             let mut shown = page.page().await?;
