@@ -24,7 +24,7 @@ use modelscope_balance::db::Db;
 use modelscope_balance::keyring::Keyring;
 use modelscope_balance::modelscope::Site;
 use modelscope_balance::monitors::{MonitorAsk, Monitors};
-use modelscope_balance::runs::prices::KnownPrices;
+use modelscope_balance::runs::price_book::KnownPrices;
 
 const USAGE: &str = "usage: seed_monitors --data-dir DIR [--users 1000] [--keys 2] [--every 5] \
                      [--first-slot UNIX]";

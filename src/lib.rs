@@ -45,7 +45,7 @@ use crate::ops::data_lock::DataDirLock;
 use crate::ops::metrics::MetricsAccess;
 use crate::runs::engine::{QueryEngine, QueryLimits, SharedLimits};
 use crate::runs::planner::Planner;
-use crate::runs::prices::KnownPrices;
+use crate::runs::price_book::KnownPrices;
 use crate::scheduler::{Scheduler, SchedulerParts};
 
 /// The app configured from its built-in defaults, `Rocket.toml` and `ROCKET_*` variables.

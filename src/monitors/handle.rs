@@ -72,8 +72,7 @@ impl Monitors {
                     let Some(preset) = presets::get_for_user(conn, user, preset)? else {
                         return Ok(Err(MonitorError::PresetNotFound));
                     };
-                    let known = cost::known_or_none(&*prices, conn, user, &preset.models);
-                    let per_run = cost::per_run(&preset.models, &known);
+                    let per_run = prices.run_cost(conn, user, &preset.models);
                     let daily = cost::per_day(per_run, new.keys.len(), &new.schedule);
                     if daily.max > cap + 1e-9 {
                         return Ok(Err(MonitorError::OverCap { daily, cap }));
@@ -119,10 +118,6 @@ impl Monitors {
                     .into_iter()
                     .map(|p| (p.id, p.models))
                     .collect();
-                let mut priced: Vec<String> = models.values().flatten().cloned().collect();
-                priced.sort_unstable();
-                priced.dedup();
-                let known = cost::known_or_none(&*prices, conn, user, &priced);
                 let daily_costs = monitors
                     .iter()
                     .filter(|m| m.kind == CheckKind::Probe)
@@ -131,7 +126,7 @@ impl Monitors {
                         let schedule =
                             Schedule::from_stored(m.every_minutes, m.at_times.as_deref())?;
                         let keys = keys.iter().filter(|k| k.monitor_id == m.id).count();
-                        let per_run = cost::per_run(models, &known);
+                        let per_run = prices.run_cost(conn, user, models);
                         Some((m.id, cost::per_day(per_run, keys, &schedule)))
                     })
                     .collect();
@@ -156,8 +151,7 @@ impl Monitors {
                 let models = presets::get_for_user(conn, user, preset)?
                     .map(|p| p.models)
                     .unwrap_or_default();
-                let known = cost::known_or_none(&*prices, conn, user, &models);
-                Ok(cost::per_run(&models, &known))
+                Ok(prices.run_cost(conn, user, &models))
             })
             .await;
         read.unwrap_or_else(|error| {

@@ -8,4 +8,5 @@ pub mod grants;
 pub mod history;
 pub mod observe;
 pub mod planner;
+pub mod price_book;
 pub mod prices;

@@ -11,7 +11,6 @@ use rusqlite::Connection;
 use crate::db::{Db, DbError, prices};
 use crate::ids::{KeyId, UserId};
 use crate::modelscope::{Price, PriceSource, tier};
-use crate::monitors::cost::PriceBook;
 
 /// Known prices of `models` for `user` (anonymous callers see only agreed measurements), in
 /// the order of the module docs.
@@ -52,21 +51,6 @@ pub fn known_in(
         }
     }
     Ok(known)
-}
-
-/// The prices every user knows, for `monitors` (which sits below this layer).
-pub struct KnownPrices;
-
-impl PriceBook for KnownPrices {
-    fn known(
-        &self,
-        conn: &Connection,
-        user: UserId,
-        models: &[String],
-    ) -> Result<HashMap<String, f64>, DbError> {
-        let known = known_in(conn, Some(user), models)?;
-        Ok(known.into_iter().map(|(m, p)| (m, p.points)).collect())
-    }
 }
 
 /// Newest first: the first value that a second user's latest measurement agrees with.

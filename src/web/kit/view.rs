@@ -93,25 +93,21 @@ impl Layout {
         i18n::text_with(self.lang, id, &[(first, a.to_arg()), (second, b.to_arg())])
     }
 
-    /// The message `id` with three variables filled in.
-    #[allow(clippy::too_many_arguments)] // name, value, name, value…: a message's variables
+    /// The message `id` with three variables filled in, each a `(name, value)` pair.
     pub fn t3(
         &self,
         id: &str,
-        first: &'static str,
-        a: impl ToArg,
-        second: &'static str,
-        b: impl ToArg,
-        third: &'static str,
-        c: impl ToArg,
+        (first, a): &(&'static str, impl ToArg),
+        (second, b): &(&'static str, impl ToArg),
+        (third, c): &(&'static str, impl ToArg),
     ) -> String {
         i18n::text_with(
             self.lang,
             id,
             &[
-                (first, a.to_arg()),
-                (second, b.to_arg()),
-                (third, c.to_arg()),
+                (*first, a.to_arg()),
+                (*second, b.to_arg()),
+                (*third, c.to_arg()),
             ],
         )
     }

@@ -105,7 +105,6 @@ pub async fn stream(
 }
 
 #[post("/quick", data = "<form>")]
-#[allow(clippy::too_many_arguments)] // Rocket guards: each argument is one thing the route needs.
 pub async fn quick(
     viewer: Viewer,
     client: ClientInfo,
