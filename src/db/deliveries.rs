@@ -338,3 +338,35 @@ pub fn delete_before(conn: &Connection, cutoff: i64) -> Result<usize, DbError> {
         [cutoff],
     )?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failure_is_stored_as_its_code_and_detail() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE t (e TEXT)").unwrap();
+        let http = DeliveryFailure::with_detail(DeliveryError::Http, "404");
+        let words = DeliveryFailure::with_detail(DeliveryError::Rejected, "bad | sign");
+        for failure in [http, words, DeliveryFailure::new(DeliveryError::Timeout)] {
+            conn.execute("DELETE FROM t", []).unwrap();
+            conn.execute("INSERT INTO t (e) VALUES (?1)", [&failure])
+                .unwrap();
+            let text: String = conn.query_row("SELECT e FROM t", [], |r| r.get(0)).unwrap();
+            assert_eq!(text.parse::<DeliveryFailure>().unwrap(), failure, "{text}");
+            let read: DeliveryFailure =
+                conn.query_row("SELECT e FROM t", [], |r| r.get(0)).unwrap();
+            assert_eq!(read, failure);
+        }
+        let stored: String = conn
+            .query_row(
+                "SELECT ?1",
+                [&DeliveryFailure::with_detail(DeliveryError::Http, "404")],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(stored, "http|404");
+        assert!("teapot|418".parse::<DeliveryFailure>().is_err());
+    }
+}

@@ -110,3 +110,27 @@ pub fn set_key_result(
     )?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::monitors::MonitorReason;
+    use crate::modelscope::ErrorCode;
+
+    #[test]
+    fn a_keys_code_is_ok_an_upstream_code_or_one_of_ours() {
+        for code in [
+            KeyCode::Ok,
+            KeyCode::Failed(Reason::Upstream(ErrorCode::InvalidKey)),
+            KeyCode::Failed(Reason::Monitor(MonitorReason::PresetGone)),
+        ] {
+            assert_eq!(code.as_str().parse::<KeyCode>(), Ok(code));
+        }
+        assert_eq!(
+            "invalid_model".parse::<KeyCode>(),
+            Ok(KeyCode::Failed(Reason::Upstream(ErrorCode::InvalidModel)))
+        );
+        let unknown = "nonsense".parse::<KeyCode>().unwrap_err();
+        assert_eq!(unknown.to_string(), "Reason: unknown value \"nonsense\"");
+    }
+}

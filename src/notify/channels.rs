@@ -61,17 +61,41 @@ pub struct Settings {
     pub smtp_to: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub smtp_tls: Option<SmtpTls>,
-    /// The language messages are written in (`zh-CN` or `en`).
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub lang: Option<String>,
+    /// The language messages are written in, stored as its tag (`en`) when not the default.
+    #[serde(skip_serializing_if = "Option::is_none", default, with = "lang_tag")]
+    pub lang: Option<Lang>,
 }
 
 impl Settings {
     pub fn lang(&self) -> Lang {
-        self.lang
-            .as_deref()
-            .and_then(Lang::parse)
-            .unwrap_or_default()
+        self.lang.unwrap_or_default()
+    }
+}
+
+/// A language as its BCP 47 tag; a tag the app does not speak is an error, not a default.
+mod lang_tag {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    use crate::i18n::Lang;
+
+    pub fn serialize<S: Serializer>(lang: &Option<Lang>, serializer: S) -> Result<S::Ok, S::Error> {
+        match lang {
+            Some(lang) => serializer.serialize_str(lang.tag()),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<Lang>, D::Error> {
+        match Option::<String>::deserialize(deserializer)? {
+            None => Ok(None),
+            Some(tag) => Lang::ALL
+                .into_iter()
+                .find(|lang| lang.tag() == tag)
+                .map(Some)
+                .ok_or_else(|| D::Error::custom(format!("unknown language {tag:?}"))),
+        }
     }
 }
 
