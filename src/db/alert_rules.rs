@@ -8,18 +8,13 @@ use super::DbError;
 use crate::ids::{ChannelId, KeyId, MonitorId, RuleId, UserId};
 
 crate::closed_set! {
-    /// What an alert rule watches for.
+    /// What an alert rule watches for: available points below `threshold`; calls left for
+    /// `model` below `threshold`; the key refused (401/403: invalid, not bound, not eligible);
+    /// a probed model no longer served (400 "not supported", 404); or, once a day at
+    /// `at_time`, a summary whatever the numbers.
     pub enum Condition {
-        /// Available points below `threshold`.
-        PointsBelow = "points_below",
-        /// Calls left for `model` below `threshold`.
-        CallsBelow = "calls_below",
-        /// The key is refused (401/403: invalid, not bound, not eligible).
-        KeyInvalid = "key_invalid",
-        /// A probed model is no longer served (400 "not supported", 404).
-        ModelGone = "model_gone",
-        /// Once a day at `at_time`, whatever the numbers.
-        DailySummary = "daily_summary",
+        PointsBelow = "points_below", CallsBelow = "calls_below", KeyInvalid = "key_invalid",
+        ModelGone = "model_gone", DailySummary = "daily_summary",
     }
 }
 

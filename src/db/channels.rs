@@ -12,14 +12,8 @@ crate::closed_set! {
     /// Where a channel's messages go (the form offers a webhook first).
     #[derive(Default)]
     pub enum Kind {
-        #[default]
-        Webhook = "webhook",
-        DingTalk = "dingtalk",
-        Feishu = "feishu",
-        WeCom = "wecom",
-        Telegram = "telegram",
-        Bark = "bark",
-        ServerChan = "serverchan",
+        #[default] Webhook = "webhook", DingTalk = "dingtalk", Feishu = "feishu",
+        WeCom = "wecom", Telegram = "telegram", Bark = "bark", ServerChan = "serverchan",
         Email = "email",
     }
 }

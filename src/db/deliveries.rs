@@ -12,45 +12,24 @@ use crate::ids::{ChannelId, DeliveryId, MonitorId, RuleId, UserId};
 
 crate::closed_set! {
     /// What a message is about.
-    pub enum Event {
-        Alert = "alert",
-        Recovered = "recovered",
-        Summary = "summary",
-        Test = "test",
-    }
+    pub enum Event { Alert = "alert", Recovered = "recovered", Summary = "summary", Test = "test" }
 }
 
 crate::closed_set! {
-    /// Where a message is in the log.
-    pub enum Status {
-        /// To be tried (again) at `next_attempt_at`.
-        Pending = "pending",
-        Sent = "sent",
-        /// Tried for the last time.
-        Failed = "failed",
-        /// Over the channel's hourly cap: logged, not sent.
-        Held = "held",
-    }
+    /// Where a message is in the log: pending (to be tried, again, at `next_attempt_at`), sent,
+    /// failed (tried for the last time) or held (over the channel's hourly cap: logged, not
+    /// sent).
+    pub enum Status { Pending = "pending", Sent = "sent", Failed = "failed", Held = "held" }
 }
 
 crate::closed_set! {
-    /// Why a try failed, in our own words.
+    /// Why a try failed, in our own words (`channel_gone`: the channel was deleted; `secret`:
+    /// its secret cannot be opened).
     pub enum DeliveryError {
-        RefusedAddress = "refused_address",
-        NotFound = "not_found",
-        BadUrl = "bad_url",
-        Timeout = "timeout",
-        Connect = "connect",
-        Http = "http",
-        Rejected = "rejected",
-        Tls = "tls",
-        Smtp = "smtp",
-        Request = "request",
-        BadMessage = "bad_message",
-        /// The channel was deleted.
-        ChannelGone = "channel_gone",
-        /// The channel's secret cannot be opened.
-        Secret = "secret",
+        RefusedAddress = "refused_address", NotFound = "not_found", BadUrl = "bad_url",
+        Timeout = "timeout", Connect = "connect", Http = "http", Rejected = "rejected",
+        Tls = "tls", Smtp = "smtp", Request = "request", BadMessage = "bad_message",
+        ChannelGone = "channel_gone", Secret = "secret",
     }
 }
 

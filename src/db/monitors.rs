@@ -13,38 +13,25 @@ use crate::ids::{KeyId, MonitorId, PresetId, UserId};
 use crate::modelscope::ErrorCode;
 
 crate::closed_set! {
-    /// What a monitor does on each run (a new one, unless told, checks the balance).
+    /// What a monitor does on each run: the free points balance only (what a new one does
+    /// unless told), or a preset probed (costs points).
     #[derive(Default)]
-    pub enum CheckKind {
-        /// The free points balance only.
-        #[default]
-        Balance = "check",
-        /// A preset probed (costs points).
-        Probe = "probe",
-    }
+    pub enum CheckKind { #[default] Balance = "check", Probe = "probe" }
 }
 
 crate::closed_set! {
-    /// How a monitor's last run went.
-    pub enum Outcome {
-        Ok = "ok",
-        /// Every key's run failed.
-        Failed = "failed",
-        /// Nothing ran (the day's cost cap was reached).
-        Skipped = "skipped",
-    }
+    /// How a monitor's last run went: ok, failed (every key's run did), or skipped (nothing
+    /// ran: the day's cost cap was reached).
+    pub enum Outcome { Ok = "ok", Failed = "failed", Skipped = "skipped" }
 }
 
 crate::closed_set! {
-    /// Why a run or a key's look came to nothing, besides an upstream error code.
+    /// Why a run or a key's look came to nothing, besides an upstream error code: today's probe
+    /// spending reached the cap, the key cannot be opened, the preset was deleted or emptied,
+    /// the database could not be read.
     pub enum MonitorReason {
-        /// Today's probe spending reached the cap.
-        DailyCap = "daily_cap",
-        KeyNeedsReentry = "key_needs_reentry",
-        /// The preset was deleted or emptied.
-        PresetGone = "preset_gone",
-        /// The database could not be read.
-        Unavailable = "unavailable",
+        DailyCap = "daily_cap", KeyNeedsReentry = "key_needs_reentry",
+        PresetGone = "preset_gone", Unavailable = "unavailable",
     }
 }
 

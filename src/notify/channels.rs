@@ -21,17 +21,11 @@ pub(super) const MAX_FIELD_CHARS: usize = 254;
 pub(super) const MAX_RECIPIENTS: usize = 10;
 
 crate::closed_set! {
-    /// How to talk to an SMTP server (stored in the settings as this text).
+    /// How to talk to an SMTP server (stored in the settings as this text): a plain connection
+    /// upgraded with STARTTLS (required; usually port 587), TLS from the first byte (usually
+    /// 465), or no encryption (a relay on your own network only).
     #[derive(Default)]
-    pub enum SmtpTls {
-        /// Plain connection upgraded with STARTTLS (required), usually port 587.
-        #[default]
-        Starttls = "starttls",
-        /// TLS from the first byte, usually port 465.
-        Tls = "tls",
-        /// No encryption (a relay on your own network only).
-        None = "none",
-    }
+    pub enum SmtpTls { #[default] Starttls = "starttls", Tls = "tls", None = "none" }
 }
 
 impl SmtpTls {

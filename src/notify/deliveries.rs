@@ -5,7 +5,7 @@
 //! up the retries where they were.
 
 use super::channels::Settings;
-use super::message::{self, Condition, EventKind, WebhookBody};
+use super::message::{self, About, EventKind, WebhookBody};
 use crate::clock;
 use crate::db::DbError;
 use crate::db::channels::StoredChannel;
@@ -33,33 +33,13 @@ pub struct Policy {
     pub public_url: Option<String>,
 }
 
-/// A message for one channel, besides its words: what the generic webhook's body says.
+/// A message for one channel, besides its words: what it is about, and the monitor and rule
+/// that sent it.
 #[derive(Debug, Clone, Copy)]
 pub struct Letter<'a> {
     pub monitor_id: Option<MonitorId>,
     pub rule_id: Option<RuleId>,
-    pub event: EventKind,
-    pub condition: Option<Condition>,
-    pub key_label: Option<&'a str>,
-    pub model: Option<&'a str>,
-    pub value: Option<f64>,
-    pub threshold: Option<f64>,
-}
-
-impl Letter<'_> {
-    /// A message about nothing but the channel itself (a test).
-    pub fn plain(event: EventKind) -> Self {
-        Self {
-            monitor_id: None,
-            rule_id: None,
-            event,
-            condition: None,
-            key_label: None,
-            model: None,
-            value: None,
-            threshold: None,
-        }
-    }
+    pub about: About<'a>,
 }
 
 /// The language a channel's messages are written in.
@@ -83,17 +63,13 @@ pub fn queue(
     let lang = channel_lang(channel);
     let text = message::with_link(lang, words(lang), policy.public_url.as_deref());
     let payload = WebhookBody {
-        event: letter.event,
-        condition: letter.condition,
-        key_label: letter.key_label,
-        model: letter.model,
-        value: letter.value,
-        threshold: letter.threshold,
+        about: &letter.about,
         message: &text,
         at: clock::rfc3339(clock::now()),
     }
     .to_json();
-    let test = letter.event == EventKind::Test;
+    let event = letter.about.event;
+    let test = event == EventKind::Test;
     let held =
         !test && rows::sent_since(conn, channel.id, now - 3600)? >= i64::from(policy.hourly_cap);
     let id = rows::insert(
@@ -105,7 +81,7 @@ pub fn queue(
             channel_kind: channel.kind,
             monitor_id: letter.monitor_id,
             rule_id: letter.rule_id,
-            event: letter.event,
+            event,
             payload: &payload,
             message: &text,
             status: if held { Status::Held } else { Status::Pending },

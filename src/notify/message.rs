@@ -158,15 +158,36 @@ pub fn with_link(lang: Lang, text: String, public_url: Option<&str>) -> String {
     }
 }
 
-/// The generic webhook's JSON body.
-#[derive(Debug, Clone, Serialize)]
-pub struct WebhookBody<'a> {
+/// What a message is about, as the generic webhook's body says it.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct About<'a> {
     pub event: EventKind,
     pub condition: Option<Condition>,
     pub key_label: Option<&'a str>,
     pub model: Option<&'a str>,
     pub value: Option<f64>,
     pub threshold: Option<f64>,
+}
+
+impl About<'_> {
+    /// A message about nothing but its event (a test).
+    pub fn event(event: EventKind) -> Self {
+        Self {
+            event,
+            condition: None,
+            key_label: None,
+            model: None,
+            value: None,
+            threshold: None,
+        }
+    }
+}
+
+/// The generic webhook's JSON body.
+#[derive(Debug, Clone, Serialize)]
+pub struct WebhookBody<'a> {
+    #[serde(flatten)]
+    pub about: &'a About<'a>,
     pub message: &'a str,
     /// RFC 3339 in Beijing time.
     pub at: String,

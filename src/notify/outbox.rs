@@ -5,7 +5,7 @@
 use super::channel_store::Channels;
 use super::channels::{ChannelError, Kind};
 use super::deliveries::{self, LEASE_SECS, Letter, Policy, retry_delay};
-use super::message::{self, EventKind};
+use super::message::{self, About, EventKind};
 use super::send::{Notifier, Outgoing, SendError};
 use crate::clock::SharedClock;
 use crate::db::Db;
@@ -162,7 +162,11 @@ impl Outbox {
                     conn,
                     &policy,
                     &channel,
-                    &Letter::plain(EventKind::Test),
+                    &Letter {
+                        monitor_id: None,
+                        rule_id: None,
+                        about: About::event(EventKind::Test),
+                    },
                     |lang| message::test_text(lang, &channel.name),
                     now,
                 )?;

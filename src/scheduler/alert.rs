@@ -14,7 +14,7 @@ use crate::ids::UserId;
 use crate::modelscope::{BalanceError, ErrorCode, HIGHEST_PRICE, Quota};
 use crate::monitors::rules::{self, Change, Condition, KeyHealth, Observation, Rule};
 use crate::notify::deliveries::{self, Letter};
-use crate::notify::message::{self, AlertFacts, EventKind};
+use crate::notify::message::{self, About, AlertFacts, EventKind};
 use crate::runs::calls_left::{CallsLeft, calls_for};
 use crate::runs::executor::FinishedRun;
 use crate::runs::prices;
@@ -163,18 +163,20 @@ impl Scheduler {
                     let letter = Letter {
                         monitor_id: Some(monitor_id),
                         rule_id: Some(stored.id),
-                        event: match change {
-                            Change::Started => EventKind::Alert,
-                            Change::Cleared => EventKind::Recovered,
+                        about: About {
+                            event: match change {
+                                Change::Started => EventKind::Alert,
+                                Change::Cleared => EventKind::Recovered,
+                            },
+                            condition: Some(rule.condition),
+                            key_label: Some(&label),
+                            model: stored
+                                .model
+                                .as_deref()
+                                .or_else(|| verdict.models.first().map(String::as_str)),
+                            value: verdict.value,
+                            threshold: stored.threshold,
                         },
-                        condition: Some(rule.condition),
-                        key_label: Some(&label),
-                        model: stored
-                            .model
-                            .as_deref()
-                            .or_else(|| verdict.models.first().map(String::as_str)),
-                        value: verdict.value,
-                        threshold: stored.threshold,
                     };
                     deliveries::queue(
                         conn,

@@ -12,7 +12,7 @@ use crate::modelscope::HIGHEST_PRICE;
 use crate::monitors::rules::Condition;
 use crate::monitors::schedule::{Schedule, parse_time_of_day};
 use crate::notify::deliveries::{self, KEEP_DAYS, LEASE_SECS, Letter};
-use crate::notify::message::{self, EventKind, SummaryLine};
+use crate::notify::message::{self, About, EventKind, SummaryLine};
 use crate::runs::calls_left::calls_for;
 
 use super::{SUMMARIES_PER_TICK, Scheduler};
@@ -56,10 +56,12 @@ pub(super) async fn start_due(scheduler: &Scheduler, now: i64) -> Result<Option<
                 let letter = Letter {
                     monitor_id: Some(rule.monitor_id),
                     rule_id: Some(rule.id),
-                    condition: Some(Condition::DailySummary),
-                    key_label: (lines.len() == 1).then(|| lines[0].key_label.as_str()),
-                    value: lines.iter().filter_map(|l| l.available).reduce(f64::min),
-                    ..Letter::plain(EventKind::Summary)
+                    about: About {
+                        condition: Some(Condition::DailySummary),
+                        key_label: (lines.len() == 1).then(|| lines[0].key_label.as_str()),
+                        value: lines.iter().filter_map(|l| l.available).reduce(f64::min),
+                        ..About::event(EventKind::Summary)
+                    },
                 };
                 deliveries::queue(
                     conn,

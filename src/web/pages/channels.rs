@@ -237,13 +237,15 @@ pub async fn confirm_delete(
         .named(user.0.user_id, id)
         .await
         .map_err(|e| Problem::channel(&e).status)?;
-    Ok(ConfirmPage {
-        name: channel_title(user.0.lang, &named.name, named.kind),
-        layout: user.layout(),
-        what: "channel",
-        action: format!("/channels/{id}/delete"),
-        back: "/channels".to_owned(),
-    })
+    let name = channel_title(user.0.lang, &named.name, named.kind);
+    let action = format!("/channels/{id}/delete");
+    Ok(ConfirmPage::new(
+        user.layout(),
+        "channel",
+        name,
+        action,
+        "/channels",
+    ))
 }
 
 #[post("/channels/<id>/delete", data = "<form>")]

@@ -103,51 +103,48 @@ pub async fn create(
 fn done(result: Result<(), MonitorError>, flash: FlashCode) -> Result<Redirected, Status> {
     match result {
         Ok(()) => Ok(Flash::new(flash).redirect("/monitors")),
-        Err(error) => Err(Problem::monitor(&error).status),
+        Err(error) => Err(status(error)),
     }
 }
 
-#[post("/monitors/<id>/run", data = "<form>")]
-pub async fn run_now(
-    user: CurrentUser,
-    id: MonitorId,
-    form: Csrf<TokenOnlyForm>,
-    monitors: &State<Monitors>,
-) -> Result<Redirected, Status> {
-    let _ = form;
-    let ran = monitors.run_now(user.0.user_id, id).await;
-    done(ran, FlashCode::MonitorRun)
+/// A route that changes one of the user's monitors by the `Monitors` method of its name and
+/// goes back to the list with `$flash`.
+macro_rules! monitor_action {
+    ($(#[$doc:meta])* $name:ident: $path:tt => $flash:ident) => {
+        $(#[$doc])*
+        #[post($path, data = "<form>")]
+        pub async fn $name(
+            user: CurrentUser,
+            id: MonitorId,
+            form: Csrf<TokenOnlyForm>,
+            monitors: &State<Monitors>,
+        ) -> Result<Redirected, Status> {
+            let _ = form;
+            done(monitors.$name(user.0.user_id, id).await, FlashCode::$flash)
+        }
+    };
 }
 
-#[post("/monitors/<id>/pause", data = "<form>")]
-pub async fn pause(
-    user: CurrentUser,
-    id: MonitorId,
-    form: Csrf<TokenOnlyForm>,
-    monitors: &State<Monitors>,
-) -> Result<Redirected, Status> {
-    let _ = form;
-    let paused = monitors.pause(user.0.user_id, id).await;
-    done(paused, FlashCode::MonitorPaused)
-}
-
-#[post("/monitors/<id>/resume", data = "<form>")]
-pub async fn resume(
-    user: CurrentUser,
-    id: MonitorId,
-    form: Csrf<TokenOnlyForm>,
-    monitors: &State<Monitors>,
-) -> Result<Redirected, Status> {
-    let _ = form;
-    let resumed = monitors.resume(user.0.user_id, id).await;
-    done(resumed, FlashCode::MonitorResumed)
-}
+monitor_action!(
+    /// Once at the scheduler's next tick, paused or not; the schedule stays as it is.
+    run_now: "/monitors/<id>/run" => MonitorRun
+);
+monitor_action!(pause: "/monitors/<id>/pause" => MonitorPaused);
+monitor_action!(
+    /// From now on: the next run is the schedule's first slot after now.
+    resume: "/monitors/<id>/resume" => MonitorResumed
+);
 
 /// A monitor by what it checks, when, and its keys' labels.
 fn monitor_name(lang: Lang, named: &monitors::Named) -> String {
     let keys = named.key_labels.join(", ");
     let keys = i18n::text_with(lang, "mon-name-keys", &[("keys", Arg::from(keys))]);
     format!("{} · {keys}", monitor_title(lang, &named.monitor))
+}
+
+/// The status a monitor error answers a request without a form with.
+fn status(error: MonitorError) -> Status {
+    Problem::monitor(&error).status
 }
 
 /// The confirmation step: names the monitor, posts the delete.
@@ -157,32 +154,30 @@ pub async fn confirm_delete(
     id: MonitorId,
     monitors: &State<Monitors>,
 ) -> Result<ConfirmPage, Status> {
-    let named = monitors
-        .named(user.0.user_id, id)
-        .await
-        .map_err(|error| Problem::monitor(&error).status)?;
-    Ok(ConfirmPage {
-        name: monitor_name(user.0.lang, &named),
-        layout: user.layout(),
-        what: "monitor",
-        action: format!("/monitors/{id}/delete"),
-        back: format!("/monitors#monitor-{id}"),
-    })
+    let named = monitors.named(user.0.user_id, id).await.map_err(status)?;
+    let name = monitor_name(user.0.lang, &named);
+    let (action, back) = (
+        format!("/monitors/{id}/delete"),
+        format!("/monitors#monitor-{id}"),
+    );
+    Ok(ConfirmPage::new(
+        user.layout(),
+        "monitor",
+        name,
+        action,
+        back,
+    ))
 }
 
 #[post("/monitors/<id>/delete", data = "<form>")]
 pub async fn delete(
-    user: CurrentUser,
+    page: MonitorsContext<'_>,
     id: MonitorId,
     form: Csrf<TokenOnlyForm>,
-    monitors: &State<Monitors>,
 ) -> Result<Redirected, Status> {
     let _ = form;
-    let named = monitors
-        .delete(user.0.user_id, id)
-        .await
-        .map_err(|error| Problem::monitor(&error).status)?;
-    let title = monitor_title(user.0.lang, &named.monitor);
+    let named = page.monitors.delete(page.user_id(), id).await;
+    let title = monitor_title(page.user.0.lang, &named.map_err(status)?.monitor);
     Ok(Flash::naming(FlashCode::MonitorDeleted, title).redirect("/monitors"))
 }
 
@@ -225,32 +220,22 @@ pub async fn confirm_delete_rule(
     rule_id: RuleId,
     monitors: &State<Monitors>,
 ) -> Result<ConfirmPage, Status> {
-    let rule = monitors
-        .rule(user.0.user_id, id, rule_id)
-        .await
-        .map_err(|error| Problem::monitor(&error).status)?;
-    Ok(ConfirmPage {
-        name: rule_summary(user.0.lang, &rule),
-        layout: user.layout(),
-        what: "rule",
-        action: format!("/monitors/{id}/rules/{rule_id}/delete"),
-        back: format!("/monitors#rule-{rule_id}"),
-    })
+    let rule = monitors.rule(user.0.user_id, id, rule_id).await;
+    let name = rule_summary(user.0.lang, &rule.map_err(status)?);
+    let action = format!("/monitors/{id}/rules/{rule_id}/delete");
+    let back = format!("/monitors#rule-{rule_id}");
+    Ok(ConfirmPage::new(user.layout(), "rule", name, action, back))
 }
 
 #[post("/monitors/<id>/rules/<rule_id>/delete", data = "<form>")]
 pub async fn delete_rule(
-    user: CurrentUser,
+    page: MonitorsContext<'_>,
     id: MonitorId,
     rule_id: RuleId,
     form: Csrf<TokenOnlyForm>,
-    monitors: &State<Monitors>,
 ) -> Result<Redirected, Status> {
     let _ = form;
-    let rule = monitors
-        .delete_rule(user.0.user_id, id, rule_id)
-        .await
-        .map_err(|error| Problem::monitor(&error).status)?;
-    let summary = rule_summary(user.0.lang, &rule);
+    let rule = page.monitors.delete_rule(page.user_id(), id, rule_id).await;
+    let summary = rule_summary(page.user.0.lang, &rule.map_err(status)?);
     Ok(Flash::naming(FlashCode::RuleDeleted, summary).redirect("/monitors"))
 }
