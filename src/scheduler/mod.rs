@@ -14,6 +14,8 @@
 //!   many models a preset has, so interactive queries always find room.
 //! - **Time is injected** ([`crate::clock::Clock`]): tests move a manual clock instead of
 //!   sleeping.
+//! - **Woken, never called.** Pages change monitors through [`Monitors`], which notifies the
+//!   signal both were given; the loop then looks again at once.
 
 mod alert;
 mod deliver;

@@ -204,7 +204,7 @@ mod tests {
         let text = layout.notice(&over);
         assert!(text.contains("36") && text.contains("10"), "{text}");
         let deleted = Flash::naming(FlashCode::KeyDeleted, "工作");
-        assert!(layout.flash_text(&deleted).contains("工作"));
+        assert!(layout.flash_words(&deleted).contains("工作"));
     }
 
     #[test]

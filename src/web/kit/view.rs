@@ -125,7 +125,7 @@ impl Layout {
     }
 
     /// A confirmation's words: `flash-<code>`, naming what it was done to.
-    pub fn flash_text(&self, flash: &Flash) -> String {
+    pub fn flash_words(&self, flash: &Flash) -> String {
         let name = flash.name.as_deref().unwrap_or("");
         i18n::text_with(
             self.lang,
