@@ -8,7 +8,6 @@ pub mod response;
 use rocket::State;
 use rocket::data::{Data, Limits, ToByteUnit};
 use rocket::http::{ContentType, Status};
-use rocket::outcome::try_outcome;
 use rocket::post;
 use rocket::request::{FromRequest, Outcome, Request};
 use rocket::serde::json::Json;
@@ -45,35 +44,8 @@ impl<'r> FromRequest<'r> for ApiKeyHeader {
     }
 }
 
-/// What the route works with: the body limits, and the handles that plan, run and store.
-pub struct BalanceContext<'r> {
-    limits: &'r Limits,
-    planner: &'r Planner,
-    engine: &'r QueryEngine,
-    db: &'r Db,
-    config: &'r AppConfig,
-}
-
-#[rocket::async_trait]
-impl<'r> FromRequest<'r> for BalanceContext<'r> {
-    type Error = ();
-
-    async fn from_request(request: &'r Request<'_>) -> Outcome<Self, ()> {
-        let planner = try_outcome!(request.guard::<&State<Planner>>().await);
-        let engine = try_outcome!(request.guard::<&State<QueryEngine>>().await);
-        let db = try_outcome!(request.guard::<&State<Db>>().await);
-        let config = try_outcome!(request.guard::<&State<AppConfig>>().await);
-        Outcome::Success(Self {
-            limits: request.limits(),
-            planner,
-            engine,
-            db,
-            config,
-        })
-    }
-}
-
 #[post("/api/balance", data = "<body>")]
+#[allow(clippy::too_many_arguments)] // Rocket guards: each argument is one thing the route needs.
 pub async fn balance(
     body: Data<'_>,
     content_type: Option<&ContentType>,
@@ -81,15 +53,12 @@ pub async fn balance(
     caller: ApiCaller,
     client: ClientAddr,
     lang: ApiLang,
-    context: BalanceContext<'_>,
+    limits: &Limits,
+    planner: &State<Planner>,
+    engine: &State<QueryEngine>,
+    db: &State<Db>,
+    config: &State<AppConfig>,
 ) -> Result<Json<Value>, ApiError> {
-    let BalanceContext {
-        limits,
-        planner,
-        engine,
-        db,
-        config,
-    } = context;
     let lang = lang.0;
     if let Some(content_type) = content_type.filter(|ct| !ct.is_json()) {
         return Err(ApiError::with(
