@@ -6,7 +6,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::Cached;
 use super::DbError;
-use super::channels::Kind;
+use super::channels::{Kind, StoredChannel};
 use crate::closed_set::UnknownValue;
 use crate::ids::{ChannelId, DeliveryId, MonitorId, RuleId, UserId};
 
@@ -143,10 +143,8 @@ fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredDelivery> {
 
 /// A delivery about to be logged.
 pub struct NewDelivery<'a> {
-    pub user_id: UserId,
-    pub channel_id: ChannelId,
-    pub channel_name: &'a str,
-    pub channel_kind: Kind,
+    /// The channel it goes to (whose name and kind the log keeps, should it be deleted).
+    pub channel: &'a StoredChannel,
     pub monitor_id: Option<MonitorId>,
     pub rule_id: Option<RuleId>,
     pub event: Event,
@@ -159,6 +157,7 @@ pub struct NewDelivery<'a> {
 }
 
 pub fn insert(conn: &Connection, new: &NewDelivery<'_>) -> Result<DeliveryId, DbError> {
+    let channel = new.channel;
     conn.cached_execute(
         "INSERT INTO deliveries (user_id, channel_id, channel_name, channel_kind, monitor_id,
             rule_id, event, payload, message, status, max_attempts, created_at, next_attempt_at)
@@ -166,10 +165,10 @@ pub fn insert(conn: &Connection, new: &NewDelivery<'_>) -> Result<DeliveryId, Db
                  (SELECT id FROM alert_rules WHERE id = ?6), ?7, ?8, ?9, ?10, ?11, ?12,
                  CASE WHEN ?10 = 'pending' THEN ?12 END)",
         params![
-            new.user_id,
-            new.channel_id,
-            new.channel_name,
-            new.channel_kind,
+            channel.user_id,
+            channel.id,
+            channel.name,
+            channel.kind,
             new.monitor_id,
             new.rule_id,
             new.event,

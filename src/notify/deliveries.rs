@@ -75,10 +75,7 @@ pub fn queue(
     let id = rows::insert(
         conn,
         &NewDelivery {
-            user_id: channel.user_id,
-            channel_id: channel.id,
-            channel_name: &channel.name,
-            channel_kind: channel.kind,
+            channel,
             monitor_id: letter.monitor_id,
             rule_id: letter.rule_id,
             event,

@@ -17,11 +17,11 @@ use crate::runs::planner::Planner;
 use crate::web::kit::client::ClientInfo;
 use crate::web::kit::csrf::Csrf;
 use crate::web::kit::live;
+use crate::web::kit::notice::{Notice, NoticeCode};
 use crate::web::kit::problem::Problem;
 use crate::web::kit::result_view::ResultView;
 use crate::web::kit::run_form::RunForm;
 use crate::web::kit::session::Viewer;
-use crate::web::kit::notice::{Notice, NoticeCode};
 use crate::web::kit::view::{KeyOption, Layout, key_options};
 
 #[derive(Template, WebTemplate)]
