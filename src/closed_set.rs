@@ -53,8 +53,8 @@ macro_rules! closed_set {
         }
 
         impl $name {
-            /// Every value, in declaration order (some sets are listed only by their tests).
-            #[allow(dead_code)]
+            /// Every value, in declaration order.
+            #[allow(dead_code)] // a set private to a module may never need the list
             pub const ALL: &'static [Self] = &[$(Self::$variant),+];
 
             /// The text it is stored and sent as.

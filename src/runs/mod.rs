@@ -1,5 +1,6 @@
 //! Runs: the planner turns a request into a ready run, the engine probes under limits, the
-//! executor runs and stores, history reads stored runs back.
+//! executor runs and stores, history reads stored runs back; `runner` is the one handle the
+//! faces start a run through.
 
 pub mod calls_left;
 pub mod engine;
@@ -10,3 +11,4 @@ pub mod observe;
 pub mod planner;
 pub mod price_book;
 pub mod prices;
+pub mod runner;

@@ -23,6 +23,7 @@ use crate::db::{Db, DbError};
 use crate::i18n::Lang;
 use crate::ids::{RunId, UserId};
 use crate::web::kit::notice::{Notice, NoticeCode};
+use crate::web::kit::params::choice;
 use crate::web::kit::session::CurrentUser;
 
 /// Runs read per database round trip.
@@ -149,14 +150,9 @@ pub async fn export(
         after: None,
         ..query
     };
-    let Some(format) = Format::parse(query.format.as_deref()) else {
-        return Err(history_page(
-            &user,
-            db,
-            &query,
-            Some(Notice::new(NoticeCode::BadExportFormat)),
-        )
-        .await);
+    let Some(format) = choice::<Format>(query.format.as_deref()) else {
+        let notice = Notice::new(NoticeCode::BadExportFormat);
+        return Err(history_page(&user, db, &query, Some(notice)).await);
     };
     let filters = match Filters::parse(&query) {
         Ok(filters) => filters,
