@@ -199,16 +199,16 @@ pub fn claim_due(
     lease_until: i64,
     limit: usize,
 ) -> Result<Vec<StoredDelivery>, DbError> {
-    let mut statement = conn.prepare_cached(&format!(
-        "UPDATE deliveries SET next_attempt_at = ?2 WHERE id IN (
+    Ok(conn.cached_rows(
+        &format!(
+            "UPDATE deliveries SET next_attempt_at = ?2 WHERE id IN (
              SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ?1
              ORDER BY next_attempt_at LIMIT ?3)
-         RETURNING {COLUMNS}"
-    ))?;
-    let rows = statement
-        .query_map(params![now, lease_until, limit as i64], from_row)?
-        .collect::<Result<_, _>>()?;
-    Ok(rows)
+             RETURNING {COLUMNS}"
+        ),
+        params![now, lease_until, limit as i64],
+        from_row,
+    )?)
 }
 
 /// One delivery, taken for an attempt right now (a test message) if it is still pending.
@@ -285,14 +285,14 @@ pub fn list_for_user(
     user_id: UserId,
     limit: i64,
 ) -> Result<Vec<StoredDelivery>, DbError> {
-    let mut statement = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM deliveries WHERE user_id = ?1
-         ORDER BY created_at DESC, id DESC LIMIT ?2"
-    ))?;
-    let rows = statement
-        .query_map(params![user_id, limit], from_row)?
-        .collect::<Result<_, _>>()?;
-    Ok(rows)
+    Ok(conn.cached_rows(
+        &format!(
+            "SELECT {COLUMNS} FROM deliveries WHERE user_id = ?1
+             ORDER BY created_at DESC, id DESC LIMIT ?2"
+        ),
+        params![user_id, limit],
+        from_row,
+    )?)
 }
 
 pub fn get_for_user(

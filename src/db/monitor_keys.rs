@@ -70,26 +70,26 @@ const KEY_COLUMNS: &str = "mk.monitor_id, mk.api_key_id, k.label, k.last_four, m
 
 /// The keys of every monitor of the user, by monitor and label.
 pub fn keys_for_user(conn: &Connection, user_id: UserId) -> Result<Vec<MonitorKey>, DbError> {
-    let mut statement = conn.prepare_cached(&format!(
-        "SELECT {KEY_COLUMNS} FROM monitor_keys mk
-         JOIN monitors m ON m.id = mk.monitor_id JOIN api_keys k ON k.id = mk.api_key_id
-         WHERE m.user_id = ?1 ORDER BY mk.monitor_id, k.label COLLATE NOCASE"
-    ))?;
-    let rows = statement
-        .query_map([user_id], key_from_row)?
-        .collect::<Result<_, _>>()?;
-    Ok(rows)
+    Ok(conn.cached_rows(
+        &format!(
+            "SELECT {KEY_COLUMNS} FROM monitor_keys mk
+             JOIN monitors m ON m.id = mk.monitor_id JOIN api_keys k ON k.id = mk.api_key_id
+             WHERE m.user_id = ?1 ORDER BY mk.monitor_id, k.label COLLATE NOCASE"
+        ),
+        [user_id],
+        key_from_row,
+    )?)
 }
 
 pub fn keys_of(conn: &Connection, monitor_id: MonitorId) -> Result<Vec<MonitorKey>, DbError> {
-    let mut statement = conn.prepare_cached(&format!(
-        "SELECT {KEY_COLUMNS} FROM monitor_keys mk JOIN api_keys k ON k.id = mk.api_key_id
-         WHERE mk.monitor_id = ?1 ORDER BY k.label COLLATE NOCASE"
-    ))?;
-    let rows = statement
-        .query_map([monitor_id], key_from_row)?
-        .collect::<Result<_, _>>()?;
-    Ok(rows)
+    Ok(conn.cached_rows(
+        &format!(
+            "SELECT {KEY_COLUMNS} FROM monitor_keys mk JOIN api_keys k ON k.id = mk.api_key_id
+             WHERE mk.monitor_id = ?1 ORDER BY k.label COLLATE NOCASE"
+        ),
+        [monitor_id],
+        key_from_row,
+    )?)
 }
 
 /// What one key's run saw.

@@ -6,8 +6,8 @@ use std::str::FromStr;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::Cached;
-use super::DbError;
+use super::owned::{self, Owned};
+use super::{Cached, DbError};
 use crate::closed_set::UnknownValue;
 use crate::ids::{KeyId, MonitorId, PresetId, UserId};
 use crate::modelscope::ErrorCode;
@@ -95,6 +95,19 @@ const COLUMNS: &str = "m.id, m.user_id, m.kind, m.preset_id, p.name, m.every_min
     m.spent_points";
 
 const FROM: &str = "monitors m LEFT JOIN presets p ON p.id = m.preset_id";
+
+impl Owned for StoredMonitor {
+    type Id = MonitorId;
+    const TABLE: &'static str = "monitors";
+    const FROM: &'static str = FROM;
+    const ALIAS: &'static str = "m";
+    const COLUMNS: &'static str = COLUMNS;
+    const ORDER: &'static str = "m.id";
+
+    fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        from_row(row)
+    }
+}
 
 fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredMonitor> {
     Ok(StoredMonitor {
@@ -201,35 +214,21 @@ pub fn insert(
 }
 
 pub fn count_for_user(conn: &Connection, user_id: UserId) -> Result<i64, DbError> {
-    Ok(conn.cached_row(
-        "SELECT count(*) FROM monitors WHERE user_id = ?1",
-        [user_id],
-        |r| r.get(0),
-    )?)
+    owned::count::<StoredMonitor>(conn, user_id)
 }
 
+/// The user's monitors, oldest first.
 pub fn list_for_user(conn: &Connection, user_id: UserId) -> Result<Vec<StoredMonitor>, DbError> {
-    let mut statement = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM {FROM} WHERE m.user_id = ?1 ORDER BY m.id"
-    ))?;
-    let rows = statement
-        .query_map([user_id], from_row)?
-        .collect::<Result<_, _>>()?;
-    Ok(rows)
+    owned::list(conn, user_id)
 }
 
+/// One of the user's monitors; another user's id is simply not found.
 pub fn get_for_user(
     conn: &Connection,
     user_id: UserId,
     id: MonitorId,
 ) -> Result<Option<StoredMonitor>, DbError> {
-    Ok(conn
-        .cached_row(
-            &format!("SELECT {COLUMNS} FROM {FROM} WHERE m.id = ?1 AND m.user_id = ?2"),
-            params![id, user_id],
-            from_row,
-        )
-        .optional()?)
+    owned::get(conn, user_id, id)
 }
 
 /// For the scheduler, which acts for whoever owns the monitor.
@@ -244,10 +243,7 @@ pub fn get(conn: &Connection, id: MonitorId) -> Result<Option<StoredMonitor>, Db
 }
 
 pub fn delete_for_user(conn: &Connection, user_id: UserId, id: MonitorId) -> Result<bool, DbError> {
-    Ok(conn.cached_execute(
-        "DELETE FROM monitors WHERE id = ?1 AND user_id = ?2",
-        params![id, user_id],
-    )? == 1)
+    owned::delete::<StoredMonitor>(conn, user_id, id)
 }
 
 /// Pauses, or resumes with the next run at `next_run_at` and the failure count cleared.
@@ -296,16 +292,15 @@ pub fn claim_due(
     lease_until: i64,
     limit: usize,
 ) -> Result<Vec<Claimed>, DbError> {
-    let mut statement = conn.prepare_cached(
+    let mut rows: Vec<Claimed> = conn.cached_rows(
         "UPDATE monitors SET lease_until = ?2 WHERE id IN (
              SELECT id FROM monitors
              WHERE (run_requested = 1 OR (paused = 0 AND next_run_at <= ?1))
                AND (lease_until IS NULL OR lease_until <= ?1)
              ORDER BY run_requested DESC, next_run_at LIMIT ?3)
          RETURNING id, user_id, next_run_at, run_requested, paused",
-    )?;
-    let rows = statement
-        .query_map(params![now, lease_until, limit as i64], |r| {
+        params![now, lease_until, limit as i64],
+        |r| {
             let requested: bool = r.get(3)?;
             let paused: bool = r.get(4)?;
             let slot: i64 = r.get(2)?;
@@ -316,9 +311,8 @@ pub fn claim_due(
                 // A due monitor asked to run as well just runs its slot.
                 requested: requested && (paused || slot > now),
             })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut rows = rows;
+        },
+    )?;
     rows.sort_by_key(|c| (c.slot, c.id));
     Ok(rows)
 }
