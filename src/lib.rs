@@ -123,7 +123,7 @@ async fn setup(rocket: Rocket<Build>, clock: SharedClock) -> Result<Rocket<Build
                 state.keyring.clone(),
                 state.config.max_models_per_query,
             );
-            let runner = Runner::new(planner.clone(), state.engine.clone(), state.db.clone());
+            let runner = Runner::new(planner, state.engine.clone(), state.db.clone());
             // What the pages change, the scheduler looks at at once.
             let wake = Arc::new(tokio::sync::Notify::new());
             let monitors = Monitors::new(
@@ -144,8 +144,7 @@ async fn setup(rocket: Rocket<Build>, clock: SharedClock) -> Result<Rocket<Build
             );
             let scheduler = Scheduler::new(SchedulerParts {
                 db: state.db.clone(),
-                engine: state.engine.clone(),
-                planner,
+                runner: runner.clone(),
                 monitors: monitors.clone(),
                 outbox: outbox.clone(),
                 clock,

@@ -31,8 +31,7 @@ use crate::db::monitors as rows;
 use crate::db::{Db, DbError};
 use crate::monitors::Monitors;
 use crate::notify::Outbox;
-use crate::runs::engine::QueryEngine;
-use crate::runs::planner::Planner;
+use crate::runs::runner::Runner;
 
 /// How long a run holds its monitor without renewing (it renews every third of this).
 pub const LEASE_SECS: i64 = 120;
@@ -47,8 +46,8 @@ const SUMMARIES_PER_TICK: usize = 32;
 /// when something changed: the loop looks again at once.
 pub struct SchedulerParts {
     pub db: Db,
-    pub engine: QueryEngine,
-    pub planner: Planner,
+    /// Plans and runs each key's check or probe (stored with source `schedule`).
+    pub runner: Runner,
     pub monitors: Monitors,
     pub outbox: Outbox,
     pub clock: SharedClock,

@@ -12,7 +12,7 @@ use crate::monitors::rules::KeyHealth;
 use crate::monitors::schedule::Schedule;
 use crate::monitors::{CheckKind, MonitorReason, Outcome, Reason};
 use crate::runs::engine::Lane;
-use crate::runs::executor::{self, Execution, Stored};
+use crate::runs::executor::{Execution, Stored};
 use crate::runs::history::{RunKind, Source};
 use crate::runs::planner::{Named, PlanError, RunAsk};
 use crate::telemetry::SchedulerOutcome;
@@ -185,7 +185,7 @@ impl Scheduler {
             check_only: kind == CheckKind::Balance,
             ..RunAsk::default()
         };
-        let plan = match self.parts().planner.plan(ask).await {
+        let plan = match self.parts().runner.plan(ask).await {
             Ok(plan) => plan,
             Err(PlanError::KeyNotFound) => return None,
             Err(error) => {
@@ -200,10 +200,10 @@ impl Scheduler {
             CheckKind::Probe => self.inner.probes.acquire().await.ok(),
             CheckKind::Balance => None,
         };
-        let finished = executor::run(
-            &self.parts().engine,
-            &self.parts().db,
-            Execution {
+        let finished = self
+            .parts()
+            .runner
+            .run(Execution {
                 plan,
                 kind: match kind {
                     CheckKind::Balance => RunKind::Check,
@@ -213,9 +213,8 @@ impl Scheduler {
                 user: Some(user),
                 keep: true,
                 lane: Lane::Scheduled,
-            },
-        )
-        .await;
+            })
+            .await;
         if kind == CheckKind::Probe {
             round.spent += finished.points_spent.unwrap_or(finished.expected.max);
         }
