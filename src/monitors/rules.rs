@@ -97,7 +97,8 @@ pub fn evaluate(rule: &Rule, seen: &Observation) -> Option<Verdict> {
                 models: gone,
             })
         }
-        Condition::DailySummary => None,
+        // Told once per change by the scheduler (`changes_to_tell`), not as a state.
+        Condition::DailySummary | Condition::PriceChanged => None,
     }
 }
 
@@ -141,7 +142,7 @@ pub struct NewRule {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RuleError {
     #[error(
-        "condition must be one of points_below, calls_below, key_invalid, model_gone, daily_summary"
+        "condition must be one of points_below, calls_below, key_invalid, model_gone, daily_summary, price_changed"
     )]
     BadCondition,
     #[error("threshold must be a positive number")]
@@ -223,6 +224,7 @@ pub fn check_rule(ask: &RuleAsk, probes: bool) -> Result<NewRule, RuleError> {
             }
             rule.model = model(false)?;
         }
+        Condition::PriceChanged => rule.model = model(false)?,
         Condition::DailySummary => {
             rule.at_time = Some(
                 text(&ask.at_time)

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 pub use crate::db::alert_rules::Condition;
 pub use crate::db::deliveries::Event as EventKind;
+use crate::db::price_learning::PriceChange;
 use crate::i18n::{self, Arg, Lang};
 use crate::modelscope::ErrorCode;
 
@@ -77,8 +78,10 @@ pub fn alert_text(lang: Lang, facts: &AlertFacts<'_>) -> String {
         (Condition::KeyInvalid, true) => "notify-key-invalid",
         (Condition::KeyInvalid, false) => "notify-key-recovered",
         (Condition::ModelGone, true) => "notify-model-gone",
-        // A summary is no alert: it never comes here.
-        (Condition::ModelGone | Condition::DailySummary, _) => "notify-model-back",
+        // A summary or a price change is no alert about a key: it never comes here.
+        (Condition::ModelGone | Condition::DailySummary | Condition::PriceChanged, _) => {
+            "notify-model-back"
+        }
     };
     let refused = facts.refused_code.unwrap_or(ErrorCode::InvalidKey);
     let reason = i18n::text(lang, &format!("notify-refused-{}", refused.as_str()));
@@ -133,6 +136,21 @@ pub fn summary_text(lang: Lang, date: &str, lines: &[SummaryLine]) -> String {
         });
     }
     text
+}
+
+/// A model's price changed for the user (a `price_changed` rule).
+pub fn price_change_text(lang: Lang, change: &PriceChange) -> String {
+    let source = i18n::text(lang, &format!("notify-source-{}", change.source));
+    i18n::text_with(
+        lang,
+        "notify-price-changed",
+        &[
+            ("model", change.model.as_str().into()),
+            ("from", points_text(change.old_points).into()),
+            ("to", points_text(change.new_points).into()),
+            ("source", source.into()),
+        ],
+    )
 }
 
 pub fn test_text(lang: Lang, channel_name: &str) -> String {
@@ -250,7 +268,7 @@ mod tests {
         for lang in Lang::ALL {
             let alerts = Condition::ALL
                 .iter()
-                .filter(|c| **c != Condition::DailySummary);
+                .filter(|c| !matches!(c, Condition::DailySummary | Condition::PriceChanged));
             for condition in alerts {
                 for started in [true, false] {
                     let text = alert_text(

@@ -3,12 +3,20 @@
 //! faces start a run through.
 
 pub mod calls_left;
+mod census;
 pub mod engine;
 pub mod executor;
 pub mod grants;
 pub mod history;
+pub mod judge;
+pub mod learn;
+pub mod measure;
 pub mod observe;
 pub mod planner;
 pub mod price_book;
 pub mod prices;
+mod probe;
 pub mod runner;
+mod scope;
+pub mod solve;
+pub mod tiers;

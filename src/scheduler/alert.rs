@@ -6,14 +6,15 @@ use std::collections::HashMap;
 
 use crate::clock;
 use crate::crypto::secret::mask_tail;
+use crate::db::DbError;
 use crate::db::alert_rules::{self as rule_rows, StoredRule};
 use crate::db::channels as channel_rows;
 use crate::db::monitor_keys::MonitorKey;
 use crate::db::monitors::StoredMonitor;
-use crate::ids::UserId;
+use crate::ids::{MonitorId, UserId};
 use crate::modelscope::{BalanceError, ErrorCode, HIGHEST_PRICE, Quota};
 use crate::monitors::rules::{self, Change, Condition, KeyHealth, Observation, Rule};
-use crate::notify::deliveries::{self, Letter};
+use crate::notify::deliveries::{self, Letter, Policy};
 use crate::notify::message::{self, About, AlertFacts, EventKind};
 use crate::runs::calls_left::{CallsLeft, calls_for};
 use crate::runs::executor::FinishedRun;
@@ -54,8 +55,7 @@ impl Scheduler {
                 }
                 None if row.status.is_some() => {
                     served.insert(row.model.clone(), true);
-                    let left =
-                        CallsLeft::assess(&row.quota, available, row.price.map(|p| p.points));
+                    let left = CallsLeft::of_row(row, available);
                     if let Some(n) = left.exact.or(left.range.map(|r| r.0)) {
                         calls.insert(row.model.clone(), n);
                     }
@@ -71,12 +71,13 @@ impl Scheduler {
             .filter(|m| !calls.contains_key(m) && !served.contains_key(m))
             .collect();
         if let (Some(available), false) = (available, unprobed.is_empty()) {
-            let known = prices::prices_for(&self.parts().db, Some(user), unprobed.clone())
+            let known = prices::known_for(&self.parts().db, Some(user), unprobed.clone())
                 .await
                 .unwrap_or_default();
             for model in unprobed {
-                let price = known.get(&model).map(|p| p.points);
-                let left = CallsLeft::assess(&Quota::default(), Some(available), price);
+                let price = known.price(&model).map(|p| p.points);
+                let bounds = known.bounds(&model, &finished.tiers);
+                let left = CallsLeft::assess(&Quota::default(), Some(available), price, bounds);
                 if let Some(n) = left.exact.or(left.range.map(|r| r.0)) {
                     calls.insert(model, n);
                 }
@@ -118,6 +119,10 @@ impl Scheduler {
             .run(move |conn| {
                 let mut queued = 0;
                 for stored in &rules {
+                    if stored.condition == Condition::PriceChanged {
+                        queued += tell_price_changes(conn, &policy, stored, monitor_id, now)?;
+                        continue;
+                    }
                     let rule = Rule {
                         condition: stored.condition,
                         threshold: stored.threshold,
@@ -197,4 +202,45 @@ impl Scheduler {
             Err(error) => tracing::error!(%error, "evaluating alert rules failed"),
         }
     }
+}
+
+/// Price changes a `price_changed` rule has not told of: one message each, through the rule's
+/// channel (under its hourly cap), each change once however many keys the monitor has.
+fn tell_price_changes(
+    conn: &rusqlite::Connection,
+    policy: &Policy,
+    rule: &StoredRule,
+    monitor_id: MonitorId,
+    now: i64,
+) -> Result<usize, DbError> {
+    /// Changes told in one look; the rest come with the next run.
+    const AT_ONCE: usize = 20;
+    let changes = rule_rows::claim_price_changes(conn, rule, AT_ONCE)?;
+    if changes.is_empty() {
+        return Ok(0);
+    }
+    let Some(channel) = channel_rows::get_for_user(conn, rule.user_id, rule.channel_id)? else {
+        return Ok(0);
+    };
+    for change in &changes {
+        let letter = Letter {
+            monitor_id: Some(monitor_id),
+            rule_id: Some(rule.id),
+            about: About {
+                condition: Some(Condition::PriceChanged),
+                model: Some(&change.model),
+                value: Some(change.new_points),
+                ..About::event(EventKind::Alert)
+            },
+        };
+        deliveries::queue(
+            conn,
+            policy,
+            &channel,
+            &letter,
+            |lang| message::price_change_text(lang, change),
+            now,
+        )?;
+    }
+    Ok(changes.len())
 }

@@ -213,6 +213,7 @@ impl Scheduler {
                 user: Some(user),
                 keep: true,
                 lane: Lane::Scheduled,
+                budget: None,
             })
             .await;
         if kind == CheckKind::Probe {

@@ -56,6 +56,9 @@ fn condition_text(lang: Lang, rule: &StoredRule) -> String {
         }
         Condition::ModelGone => format!("{} {model}", i18n::text(lang, "cond-model_gone")),
         Condition::KeyInvalid => i18n::text(lang, "cond-key_invalid"),
+        Condition::PriceChanged => {
+            format!("{} {model}", i18n::text(lang, "cond-price_changed"))
+        }
     };
     words.trim_end().to_owned()
 }

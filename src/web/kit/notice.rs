@@ -15,6 +15,7 @@ crate::closed_set! {
         KeyNeedsReentry = "key_needs_reentry", PresetNotFound = "preset_not_found",
         NoModels = "no_models", TooManyModels = "too_many_models",
         NoValidModels = "no_valid_models", StoreFailed = "store_failed", Busy = "busy",
+        CensusSignIn = "census_sign_in", BadBudget = "bad_budget",
         // Keys.
         EmptyLabel = "empty_label", BadLabel = "bad_label", DuplicateLabel = "duplicate_label",
         DuplicateKey = "duplicate_key",
@@ -119,7 +120,8 @@ crate::closed_set! {
     pub enum FlashCode {
         SignedUp = "signed_up", SignedOut = "signed_out", PasswordChanged = "password_changed",
         SessionRevoked = "session_revoked", AccountDeleted = "account_deleted",
-        KeyAdded = "key_added", KeyUpdated = "key_updated", KeyDeleted = "key_deleted",
+        KeyAdded = "key_added", KeyAddedUnusual = "key_added_unusual",
+        KeyUpdated = "key_updated", KeyDeleted = "key_deleted",
         PresetSaved = "preset_saved", PresetDeleted = "preset_deleted",
         PresetDefault = "preset_default", PriceSaved = "price_saved",
         QueryDeleted = "query_deleted", TokenCreated = "token_created",

@@ -57,6 +57,16 @@ impl Problem {
         )
     }
 
+    /// A census asked for without a signed-in user.
+    pub fn census_sign_in() -> Self {
+        Self::refused(NoticeCode::CensusSignIn)
+    }
+
+    /// A census's budget that is not a positive number.
+    pub fn bad_budget() -> Self {
+        Self::refused_on(NoticeCode::BadBudget, "budget")
+    }
+
     pub fn plan(error: &PlanError) -> Self {
         match error {
             PlanError::MissingKey => Self::refused_on(NoticeCode::MissingKey, "api_key"),

@@ -109,15 +109,25 @@ pub async fn add(
 ) -> Result<Redirected, (Status, KeysPage)> {
     let form = form.0;
     let label = form.label.unwrap_or_default();
+    let mut unusual = false;
     let added = match check_key_shape(form.api_key.as_deref().unwrap_or("")) {
         Ok(secret) => {
+            unusual = !crate::keyring::is_token_shape(secret.expose());
             let site = choice::<Site>(form.site.as_deref()).unwrap_or_default();
             keyring.add(user.0.user_id, &label, site, secret).await
         }
         Err(error) => Err(error),
     };
     match added {
-        Ok(_) => Ok(Flash::naming(FlashCode::KeyAdded, names::echo_name(&label)).redirect("/keys")),
+        // A key of another shape is kept and tried, with a word on what tokens look like.
+        Ok(_) => {
+            let code = if unusual {
+                FlashCode::KeyAddedUnusual
+            } else {
+                FlashCode::KeyAdded
+            };
+            Ok(Flash::naming(code, names::echo_name(&label)).redirect("/keys"))
+        }
         Err(error) => {
             let mut page = keys_page(&user, keyring)
                 .await

@@ -15,6 +15,7 @@ use crate::db::monitor_keys::{KeyCode, MonitorKey};
 use crate::i18n::Lang;
 use crate::ids::{ChannelId, KeyId, MonitorId, PresetId, RuleId, RunId, UserId};
 use crate::keyring::Keyring;
+use crate::modelscope::Tiers;
 use crate::monitors::ask::check_kind;
 use crate::monitors::rules::Condition;
 use crate::monitors::{CheckKind, MonitorAsk, Monitors, Outcome};
@@ -34,6 +35,10 @@ pub struct KeyLine {
     pub last_run: Option<String>,
     pub run_id: Option<RunId>,
     pub ok: bool,
+    /// Its points cannot pay for a call of any price (0 calls), though the look succeeded.
+    pub no_points: bool,
+    /// A rule of the monitor fires for this key.
+    pub firing: bool,
     /// The error in words when the last look failed.
     pub problem: Option<String>,
     pub available: Option<String>,
@@ -61,6 +66,8 @@ pub struct MonitorRow {
     pub next_run: String,
     pub last_run: Option<String>,
     pub last_outcome: Option<Outcome>,
+    /// A rule fires or a key's points buy no call: the run went fine, the key does not.
+    pub attention: bool,
     pub reason: Option<String>,
     pub failures: i64,
     /// Expected points per day (probes).
@@ -173,7 +180,22 @@ impl MonitorsContext<'_> {
         let today = clock::last_midnight(clock::now());
         let mut rows = Vec::new();
         for monitor in &overview.monitors {
-            let rules = overview
+            let firing = |key: KeyId| {
+                overview.active.iter().any(|(rule, active_key)| {
+                    *active_key == key
+                        && overview
+                            .rules
+                            .iter()
+                            .any(|r| r.id == *rule && r.monitor_id == monitor.id)
+                })
+            };
+            let keys: Vec<KeyLine> = overview
+                .keys
+                .iter()
+                .filter(|k| k.monitor_id == monitor.id)
+                .map(|k| key_line(k, firing(k.key_id), lang))
+                .collect();
+            let rules: Vec<RuleLine> = overview
                 .rules
                 .iter()
                 .filter(|r| r.monitor_id == monitor.id)
@@ -198,6 +220,8 @@ impl MonitorsContext<'_> {
                 next_run: clock::minutes(monitor.next_run_at),
                 last_run: monitor.last_run_at.map(clock::minutes),
                 last_outcome: monitor.last_outcome,
+                attention: keys.iter().any(|k| k.firing || k.no_points)
+                    || rules.iter().any(|r| r.active),
                 reason: monitor.last_reason.map(|r| reason_text(lang, r)),
                 failures: monitor.failures,
                 daily_cost: overview.daily_costs.get(&monitor.id).map(cost_text),
@@ -209,12 +233,7 @@ impl MonitorsContext<'_> {
                         0.0
                     })
                 }),
-                keys: overview
-                    .keys
-                    .iter()
-                    .filter(|k| k.monitor_id == monitor.id)
-                    .map(|k| key_line(k, lang))
-                    .collect(),
+                keys,
                 rules,
                 rule_error: None,
             });
@@ -268,13 +287,22 @@ impl MonitorsContext<'_> {
     }
 }
 
-fn key_line(key: &MonitorKey, lang: Lang) -> KeyLine {
+/// A key's line: green only when its last look succeeded, its points buy a call and no rule
+/// fires for it.
+fn key_line(key: &MonitorKey, firing: bool, lang: Lang) -> KeyLine {
+    let looked = key.last_code == Some(KeyCode::Ok);
+    let no_points = looked
+        && key
+            .last_available
+            .is_some_and(|a| a < Tiers::default().cheapest() - 1e-9);
     KeyLine {
+        ok: looked && !no_points && !firing,
+        no_points,
+        firing,
         label: key.label.clone(),
         masked: mask_tail(key.last_four.clone()),
         last_run: key.last_run_at.map(clock::minutes),
         run_id: key.last_run_id,
-        ok: key.last_code == Some(KeyCode::Ok),
         problem: match key.last_code {
             Some(KeyCode::Failed(reason)) => Some(reason_text(lang, reason)),
             _ => None,
