@@ -34,6 +34,12 @@ pub enum AccountError {
     Busy,
     #[error("wrong password")]
     WrongPassword,
+    #[error("the account is disabled")]
+    Disabled,
+    #[error("the last admin cannot delete their account")]
+    LastAdmin,
+    #[error("the link is unknown, used or expired")]
+    BadLink,
     #[error(transparent)]
     Db(#[from] DbError),
     #[error("password hashing failed")]
@@ -94,7 +100,7 @@ fn from_password_error(error: passwords::PasswordError) -> AccountError {
     }
 }
 
-async fn hash(password: &str) -> Result<String, AccountError> {
+pub(crate) async fn hash(password: &str) -> Result<String, AccountError> {
     let password = zeroize::Zeroizing::new(password.to_owned());
     passwords::run_bounded(move || passwords::hash_password(&password))
         .await
@@ -192,6 +198,7 @@ pub async fn sign_in(
         .run(move |conn| users::find_by_username(conn, &name))
         .await?;
     let user_id = user.as_ref().map(|u| u.id);
+    let disabled = user.as_ref().is_some_and(|u| u.disabled);
     let ok = checked(
         db,
         &username,
@@ -201,6 +208,8 @@ pub async fn sign_in(
     )
     .await?;
     match user_id {
+        // Said only after the right password: a guess learns nothing about the account.
+        Some(_) if ok && disabled => Err(AccountError::Disabled),
         Some(user_id) if ok => {
             let agent = user_agent.to_owned();
             Ok(db
@@ -212,7 +221,7 @@ pub async fn sign_in(
 }
 
 /// A fresh random token at every sign-in; the database keeps only its hash.
-fn start_session(
+pub(crate) fn start_session(
     conn: &rusqlite::Connection,
     user_id: UserId,
     user_agent: &str,
@@ -221,6 +230,7 @@ fn start_session(
     let csrf = tokens::random_hex(32);
     let agent: String = user_agent.chars().take(200).collect();
     let session_id = sessions::create(conn, &token.hash, user_id, &csrf, &agent)?;
+    users::touch(conn, user_id, crate::clock::now());
     Ok(NewSession {
         cookie_token: token.plaintext,
         session_id,
@@ -301,30 +311,39 @@ pub async fn delete_account(
     password: &str,
 ) -> Result<(), AccountError> {
     check_current_password(db, user_id, client_addr, password).await?;
-    Ok(db
-        .run(move |conn| {
-            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            if let Some(user) = users::get(&tx, user_id)? {
-                login_failures::delete_for_user(&tx, &user.username)?;
-            }
-            users::delete(&tx, user_id)?;
-            tx.commit()?;
-            // The WAL still holds the old pages (labels, names); fold it back and empty it.
-            // Best effort: a busy reader only delays this to the next checkpoint.
-            crate::db::best_effort(conn, "checkpoint after account delete", |conn| {
-                conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(0))
-            });
-            Ok(())
-        })
-        .await?)
+    db.run(move |conn| erase(conn, user_id)).await?
 }
 
-/// Housekeeping: expired sessions and old login failures.
+/// Deletes the user and everything of theirs in one transaction (see [`delete_account`]),
+/// unless they are the last admin of an instance that has other users.
+pub(crate) fn erase(
+    conn: &mut rusqlite::Connection,
+    user_id: UserId,
+) -> Result<Result<(), AccountError>, DbError> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    if let Some(user) = users::get(&tx, user_id)? {
+        if user.is_admin && users::other_active_admins(&tx, user_id)? == 0 && users::count(&tx)? > 1
+        {
+            return Ok(Err(AccountError::LastAdmin));
+        }
+        login_failures::delete_for_user(&tx, &user.username)?;
+    }
+    users::delete(&tx, user_id)?;
+    tx.commit()?;
+    // The WAL still holds the old pages (labels, names); fold it back and empty it.
+    // Best effort: a busy reader only delays this to the next checkpoint.
+    crate::db::best_effort(conn, "checkpoint after account delete", |conn| {
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(0))
+    });
+    Ok(Ok(()))
+}
+
+/// Housekeeping: expired sessions, old login failures and reset links past their hour.
 pub async fn clean_up(db: &Db) -> Result<(usize, usize), DbError> {
     db.run(|conn| {
         Ok((
             sessions::delete_expired(conn)?,
-            login_failures::delete_old(conn)?,
+            login_failures::delete_old(conn)? + crate::db::password_resets::delete_expired(conn)?,
         ))
     })
     .await

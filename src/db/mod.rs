@@ -10,6 +10,7 @@ pub mod deliveries;
 pub mod history;
 pub mod login_failures;
 pub mod monitors;
+pub mod password_resets;
 pub mod presets;
 pub mod prices;
 pub mod runs;
@@ -60,6 +61,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!(
             "../../migrations/0008_results_by_run_model.sql"
         )),
+        M::up(include_str!("../../migrations/0009_admins.sql")),
     ])
 }
 

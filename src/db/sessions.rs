@@ -20,6 +20,7 @@ pub struct SessionUser {
     pub user_id: UserId,
     pub username: String,
     pub csrf_token: String,
+    pub is_admin: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,15 +47,16 @@ pub fn create(
     Ok(SessionId(conn.last_insert_rowid()))
 }
 
-/// The live session for a token hash, touching its last-seen time (best effort); expired ones
-/// are `None`.
+/// The live session for a token hash, touching its (and its user's) last-seen time (best
+/// effort); expired ones, and those of a disabled account, are `None`.
 pub fn find_live(conn: &Connection, token_hash: &str) -> Result<Option<SessionUser>, DbError> {
     let now = now();
     let found = conn
         .cached_row(
-            "SELECT s.id, s.user_id, u.username, s.csrf_token, s.last_seen_at
+            "SELECT s.id, s.user_id, u.username, s.csrf_token, s.last_seen_at, u.is_admin
              FROM sessions s JOIN users u ON u.id = s.user_id
-             WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND s.last_seen_at > ?3",
+             WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND s.last_seen_at > ?3
+               AND u.disabled_at IS NULL",
             params![token_hash, now, now - IDLE_SECS],
             |row| {
                 Ok((
@@ -63,6 +65,7 @@ pub fn find_live(conn: &Connection, token_hash: &str) -> Result<Option<SessionUs
                         user_id: row.get(1)?,
                         username: row.get(2)?,
                         csrf_token: row.get(3)?,
+                        is_admin: row.get(5)?,
                     },
                     row.get::<_, i64>(4)?,
                 ))
@@ -80,6 +83,7 @@ pub fn find_live(conn: &Connection, token_hash: &str) -> Result<Option<SessionUs
                 params![session.session_id, now],
             )
         });
+        super::users::touch(conn, session.user_id, now);
     }
     Ok(Some(session))
 }
@@ -112,6 +116,11 @@ pub fn delete_others(
         "DELETE FROM sessions WHERE user_id = ?1 AND id <> ?2",
         params![user_id, keep],
     )?)
+}
+
+/// Ends every session of the user (an admin's "sign out everywhere").
+pub fn delete_all_for_user(conn: &Connection, user_id: UserId) -> Result<usize, DbError> {
+    Ok(conn.cached_execute("DELETE FROM sessions WHERE user_id = ?1", [user_id])?)
 }
 
 pub fn list_for_user(conn: &Connection, user_id: UserId) -> Result<Vec<SessionInfo>, DbError> {

@@ -7,6 +7,7 @@
 mod harness;
 
 mod accounts;
+mod admin;
 mod api_bad_input;
 mod api_balance;
 mod api_contract;

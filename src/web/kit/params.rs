@@ -3,7 +3,7 @@
 
 use rocket::request::FromParam;
 
-use crate::ids::{ChannelId, KeyId, MonitorId, PresetId, RuleId, SessionId, TokenId};
+use crate::ids::{ChannelId, KeyId, MonitorId, PresetId, RuleId, SessionId, TokenId, UserId};
 
 macro_rules! path_id {
     ($($id:ty),+) => {$(
@@ -18,5 +18,5 @@ macro_rules! path_id {
 }
 
 path_id!(
-    KeyId, PresetId, SessionId, TokenId, MonitorId, RuleId, ChannelId
+    KeyId, PresetId, SessionId, TokenId, MonitorId, RuleId, ChannelId, UserId
 );

@@ -31,6 +31,17 @@ pub struct Layout {
 
 pub struct UserChrome {
     pub username: String,
+    /// Shows the admin link.
+    pub is_admin: bool,
+}
+
+impl UserChrome {
+    pub fn of(user: &super::session::SignedIn) -> Self {
+        Self {
+            username: user.username.clone(),
+            is_admin: user.is_admin,
+        }
+    }
 }
 
 impl Layout {
