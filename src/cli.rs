@@ -115,12 +115,19 @@ fn parse_admin(args: &[OsString]) -> Result<AdminCommand, String> {
         .iter()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
-    match text.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+    match text
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
         ["list"] => Ok(AdminCommand::List),
         ["grant", name] => Ok(AdminCommand::Grant((*name).to_owned())),
         ["revoke", name] => Ok(AdminCommand::Revoke((*name).to_owned())),
         ["reset-link", name] => Ok(AdminCommand::ResetLink((*name).to_owned())),
-        ["grant" | "revoke" | "reset-link"] => Err("admin grant, revoke and reset-link take one account name".to_owned()),
+        ["grant" | "revoke" | "reset-link"] => {
+            Err("admin grant, revoke and reset-link take one account name".to_owned())
+        }
         _ => Err("admin takes list, grant <name>, revoke <name> or reset-link <name>".to_owned()),
     }
 }
@@ -202,9 +209,9 @@ pub fn run_admin(config: &AppConfig, command: &AdminCommand) -> Result<String, S
     let mut conn = db.connection().map_err(|e| e.to_string())?;
     let said = |error: AdminError, name: &str| match error {
         AdminError::NotFound => format!("there is no account named {name:?}"),
-        AdminError::LastAdmin => format!(
-            "{name} is the last admin; grant another account admin first"
-        ),
+        AdminError::LastAdmin => {
+            format!("{name} is the last admin; grant another account admin first")
+        }
         AdminError::Db(error) => error.to_string(),
     };
     match command {
@@ -437,7 +444,10 @@ mod tests {
             parse(["admin", "grant", "alice"]),
             Ok(Command::Admin(AdminCommand::Grant("alice".into())))
         );
-        assert_eq!(parse(["admin", "list"]), Ok(Command::Admin(AdminCommand::List)));
+        assert_eq!(
+            parse(["admin", "list"]),
+            Ok(Command::Admin(AdminCommand::List))
+        );
         assert!(parse(["admin"]).is_err());
         assert!(parse(["admin", "grant"]).is_err());
         assert!(parse(["admin", "grant", "a", "b"]).is_err());

@@ -53,10 +53,12 @@ pub async fn account_for(db: &Db, code: &str, client_addr: &str) -> Result<Strin
     db.run(move |conn| {
         let mut name = String::new();
         let user = check_code(conn, &code, &addr, |conn, hash| {
-            Ok(password_resets::find_live(conn, hash)?.map(|(id, username)| {
-                name = username;
-                id
-            }))
+            Ok(
+                password_resets::find_live(conn, hash)?.map(|(id, username)| {
+                    name = username;
+                    id
+                }),
+            )
         })?;
         Ok(user.map(|_| name))
     })

@@ -163,8 +163,7 @@ pub fn overview(conn: &Connection, offset: i64, limit: i64) -> Result<Vec<UserOv
 
 /// Every account, oldest first, for `admin list`.
 pub fn all(conn: &Connection) -> Result<Vec<User>, DbError> {
-    let mut statement =
-        conn.prepare_cached(&format!("SELECT {COLUMNS} FROM users ORDER BY id"))?;
+    let mut statement = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM users ORDER BY id"))?;
     let rows = statement
         .query_map([], from_row)?
         .collect::<Result<_, _>>()?;

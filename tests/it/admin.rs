@@ -11,7 +11,9 @@ use rocket::http::Status;
 use crate::harness::api::api_get;
 use crate::harness::html::{form_error, revocable_sessions};
 use crate::harness::http::{follow, get};
-use crate::harness::monitoring::{mount_points, newest_monitor, schedule_runs, stays, wait_for_count};
+use crate::harness::monitoring::{
+    mount_points, newest_monitor, schedule_runs, stays, wait_for_count,
+};
 use crate::harness::secrets::assert_no_trace;
 use crate::harness::users::{is_signed_in, login, signed_up};
 use crate::harness::{PASSWORD, TestApp, User};
@@ -80,7 +82,10 @@ async fn the_command_line_grants_and_revokes_while_the_server_runs() {
 
     let (status, out, err) = app.cli(&["admin", "grant", "Bob"]);
     assert!(status.success(), "{out}{err}");
-    assert!(out.contains("bob is now an admin") || out.contains("Bob is now an admin"), "{out}");
+    assert!(
+        out.contains("bob is now an admin") || out.contains("Bob is now an admin"),
+        "{out}"
+    );
     // The running server sees it on the next request: no restart, no new sign-in.
     bob.get("/admin").await.assert_status(Status::Ok);
 
@@ -116,7 +121,9 @@ async fn the_last_admin_can_be_neither_disabled_nor_deleted() {
     let refused = root.submit(&format!("{me}/disable"), &[]).await;
     refused.assert_status(Status::Conflict);
     assert!(
-        form_error(&refused.body).unwrap().contains("最后一个管理员"),
+        form_error(&refused.body)
+            .unwrap()
+            .contains("最后一个管理员"),
         "{}",
         refused.body
     );
@@ -184,7 +191,10 @@ async fn a_disabled_user_is_stopped_at_once_and_everything_resumes_on_enable() {
     root.submit(&format!("/admin/users/{}/enable", bob.id), &[])
         .await
         .assert_redirect_to("/admin");
-    assert!(is_signed_in(&bob.client).await, "the same session works again");
+    assert!(
+        is_signed_in(&bob.client).await,
+        "the same session works again"
+    );
     api_get(&bob.client, Some(&token), "/api/history")
         .await
         .assert_status(Status::Ok);
@@ -198,7 +208,9 @@ async fn sign_out_everywhere_ends_every_session_of_the_user() {
     let root = app.user("root").await;
     let bob = app.user("bob").await;
     let second = app.start().await;
-    login(&second, "bob", PASSWORD).await.assert_redirect_to("/");
+    login(&second, "bob", PASSWORD)
+        .await
+        .assert_redirect_to("/");
     assert_eq!(revocable_sessions(&bob.get("/account").await.body).len(), 1);
 
     root.submit(&format!("/admin/users/{}/sign-out", bob.id), &[])
@@ -208,7 +220,9 @@ async fn sign_out_everywhere_ends_every_session_of_the_user() {
     assert!(!is_signed_in(&second).await);
     assert!(is_signed_in(&root.client).await);
     // Signing in again works: nothing else changed.
-    login(&second, "bob", PASSWORD).await.assert_redirect_to("/");
+    login(&second, "bob", PASSWORD)
+        .await
+        .assert_redirect_to("/");
 }
 
 #[tokio::test]
@@ -220,16 +234,21 @@ async fn deleting_a_user_asks_first_and_removes_everything_of_theirs() {
     let confirm = root.get(&format!("/admin/users/{}/delete", bob.id)).await;
     confirm.assert_status(Status::Ok);
     assert!(confirm.text().contains("bob"));
-    assert!(confirm
-        .body
-        .contains(&format!(r#"action="/admin/users/{}/delete""#, bob.id)));
+    assert!(
+        confirm
+            .body
+            .contains(&format!(r#"action="/admin/users/{}/delete""#, bob.id))
+    );
     assert!(listed(&root, "bob").await, "a GET changes nothing");
 
     let deleted = root
         .submit(&format!("/admin/users/{}/delete", bob.id), &[])
         .await;
     deleted.assert_redirect_to("/admin");
-    assert!(follow(&root.client, &deleted).await.text().contains("bob"), "the flash names bob");
+    assert!(
+        follow(&root.client, &deleted).await.text().contains("bob"),
+        "the flash names bob"
+    );
     assert!(!listed(&root, "bob").await);
     assert!(!is_signed_in(&bob.client).await);
     let left: i64 = app
@@ -292,7 +311,10 @@ async fn a_reset_link_is_shown_once_works_once_and_expires() {
         &visitor,
         &path,
         &path,
-        &[("password", "a brand new one"), ("password_confirm", "a brand new one")],
+        &[
+            ("password", "a brand new one"),
+            ("password_confirm", "a brand new one"),
+        ],
     )
     .await;
     done.assert_redirect_to("/login");
@@ -312,7 +334,10 @@ async fn a_reset_link_is_shown_once_works_once_and_expires() {
     let link = shown_link(&follow(&root.client, &made).await.body).unwrap();
     let path = link[link.find("/reset/").unwrap()..].to_owned();
     app.db()
-        .execute("UPDATE password_resets SET expires_at = expires_at - 3601", [])
+        .execute(
+            "UPDATE password_resets SET expires_at = expires_at - 3601",
+            [],
+        )
         .unwrap();
     get(&app.start().await, &path)
         .await
@@ -323,7 +348,7 @@ async fn a_reset_link_is_shown_once_works_once_and_expires() {
 async fn guessing_reset_codes_is_throttled_per_address() {
     let app = TestApp::new().await;
     let visitor = app.start().await;
-    let guess = |n: usize| format!("/reset/{}", format!("{n:064x}"));
+    let guess = |n: usize| format!("/reset/{n:064x}");
     // Five misses per address in 15 minutes, as for one account's passwords.
     for n in 0..5 {
         crate::harness::http::get_with(&visitor, &guess(n), &[("X-Real-IP", "10.9.9.9")])
@@ -361,7 +386,10 @@ async fn admin_reset_link_on_the_command_line_is_the_way_back_in() {
         &browser,
         &path,
         &path,
-        &[("password", "back in again"), ("password_confirm", "back in again")],
+        &[
+            ("password", "back in again"),
+            ("password_confirm", "back in again"),
+        ],
     )
     .await
     .assert_redirect_to("/login");

@@ -314,7 +314,10 @@ const ADMIN_TABLE: &[Case] = &[
         path: "/reset/<code>",
         id: Id::ResetCode,
         undoes_fixture: false,
-        fields: &[("password", NEW_PASSWORD), ("password_confirm", NEW_PASSWORD)],
+        fields: &[
+            ("password", NEW_PASSWORD),
+            ("password_confirm", NEW_PASSWORD),
+        ],
     },
 ];
 
@@ -457,7 +460,15 @@ impl Fixture {
             .expect("the fixture's rule");
         signed_up(&app.start().await, "bob").await;
         let other_user = user_id(&app.db(), "bob").expect("bob's row");
-        let made = submit(&client, &format!("/admin/users/{other_user}/reset-link"), &[]).await;
+        // A second admin, so alice (the first) is not the last and may delete her account.
+        let (granted, _, err) = app.cli(&["admin", "grant", "bob"]);
+        assert!(granted.success(), "{err}");
+        let made = submit(
+            &client,
+            &format!("/admin/users/{other_user}/reset-link"),
+            &[],
+        )
+        .await;
         let shown = get(&client, made.location().expect("to the link")).await;
         let reset_code = shown
             .body

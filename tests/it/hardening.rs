@@ -742,7 +742,10 @@ async fn no_log_level_prints_a_secret() {
             .submit(
                 &path,
                 &path,
-                &[("password", &new_password), ("password_confirm", &new_password)],
+                &[
+                    ("password", &new_password),
+                    ("password_confirm", &new_password),
+                ],
                 &[],
             )
             .await;

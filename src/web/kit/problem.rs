@@ -193,9 +193,7 @@ impl Problem {
             AccountError::Busy => {
                 Self::new(Status::ServiceUnavailable, Notice::new("hashing_busy"))
             }
-            AccountError::Disabled => {
-                Self::new(Status::Forbidden, Notice::new("account_disabled"))
-            }
+            AccountError::Disabled => Self::new(Status::Forbidden, Notice::new("account_disabled")),
             AccountError::LastAdmin => Self::new(Status::Conflict, Notice::new("last_admin_self")),
             AccountError::BadLink => Self::new(Status::NotFound, Notice::new("bad_link")),
             AccountError::Db(error) => Self::db(error),

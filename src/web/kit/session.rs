@@ -70,6 +70,14 @@ pub(super) async fn signed_in(request: &Request<'_>) -> Option<SignedIn> {
     cached.clone()
 }
 
+/// The signed-in user's part of the page chrome.
+fn chrome(user: &SignedIn) -> UserChrome {
+    UserChrome {
+        username: user.username.clone(),
+        is_admin: user.is_admin,
+    }
+}
+
 /// Anyone: signed in or not, with the token their forms must carry.
 pub struct Viewer {
     pub user: Option<SignedIn>,
@@ -81,7 +89,7 @@ pub struct Viewer {
 impl Viewer {
     pub fn layout(&self) -> Layout {
         Layout::new(
-            self.user.as_ref().map(UserChrome::of),
+            self.user.as_ref().map(chrome),
             self.csrf_token.clone(),
             self.lang,
         )
@@ -114,7 +122,7 @@ impl<'r> FromRequest<'r> for Viewer {
 pub async fn chrome_for(request: &Request<'_>) -> Layout {
     let user = signed_in(request).await;
     Layout::new(
-        user.as_ref().map(UserChrome::of),
+        user.as_ref().map(chrome),
         user.map(|user| user.csrf_token).unwrap_or_default(),
         request_lang(request),
     )
@@ -127,7 +135,7 @@ pub struct CurrentUser(pub SignedIn);
 impl CurrentUser {
     pub fn layout(&self) -> Layout {
         Layout::new(
-            Some(UserChrome::of(&self.0)),
+            Some(chrome(&self.0)),
             self.0.csrf_token.clone(),
             self.0.lang,
         )

@@ -35,15 +35,6 @@ pub struct UserChrome {
     pub is_admin: bool,
 }
 
-impl UserChrome {
-    pub fn of(user: &super::session::SignedIn) -> Self {
-        Self {
-            username: user.username.clone(),
-            is_admin: user.is_admin,
-        }
-    }
-}
-
 impl Layout {
     pub fn new(user: Option<UserChrome>, csrf_token: String, lang: Lang) -> Self {
         Self {

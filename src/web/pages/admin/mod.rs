@@ -86,7 +86,12 @@ async fn disable(
 ) -> Result<Flash<Redirect>, (Status, AdminPage)> {
     let _ = form;
     let outcome = admin::set_disabled(db, id, true).await;
-    done(&admin, db, outcome.map(|name| format!("user_disabled:{name}"))).await
+    done(
+        &admin,
+        db,
+        outcome.map(|name| format!("user_disabled:{name}")),
+    )
+    .await
 }
 
 #[post("/admin/users/<id>/enable", data = "<form>")]
@@ -98,7 +103,12 @@ async fn enable(
 ) -> Result<Flash<Redirect>, (Status, AdminPage)> {
     let _ = form;
     let outcome = admin::set_disabled(db, id, false).await;
-    done(&admin, db, outcome.map(|name| format!("user_enabled:{name}"))).await
+    done(
+        &admin,
+        db,
+        outcome.map(|name| format!("user_enabled:{name}")),
+    )
+    .await
 }
 
 #[post("/admin/users/<id>/sign-out", data = "<form>")]
@@ -134,7 +144,9 @@ async fn reset_link(
             let handle = reveals.put(admin.user().user_id, format!("{name} {code}"));
             Ok(Redirect::to(format!("/admin/reset-links/{handle}")))
         }
-        Err(error) => done(&admin, db, Err(error)).await.map(|_| Redirect::to("/admin")),
+        Err(error) => done(&admin, db, Err(error))
+            .await
+            .map(|_| Redirect::to("/admin")),
     }
 }
 
@@ -143,7 +155,11 @@ fn site_origin(request_host: Option<&str>, config: &AppConfig) -> String {
     match (&config.public_url, request_host) {
         (Some(url), _) => url.clone(),
         (None, Some(host)) => {
-            let scheme = if config.secure_cookies() { "https" } else { "http" };
+            let scheme = if config.secure_cookies() {
+                "https"
+            } else {
+                "http"
+            };
             format!("{scheme}://{host}")
         }
         (None, None) => String::new(),
@@ -214,5 +230,10 @@ async fn delete(
 ) -> Result<Flash<Redirect>, (Status, AdminPage)> {
     let _ = form;
     let outcome = admin::delete(db, id).await;
-    done(&admin, db, outcome.map(|name| format!("user_deleted:{name}"))).await
+    done(
+        &admin,
+        db,
+        outcome.map(|name| format!("user_deleted:{name}")),
+    )
+    .await
 }
