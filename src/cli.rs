@@ -36,6 +36,9 @@ Usage:
   modelscope-balance admin grant <name>   make the account an admin (works while the server
                                           runs; the way back in)
   modelscope-balance admin revoke <name>  take admin away (never from the last admin)
+  modelscope-balance admin invite [days]  print a one-time invitation link to sign up (default
+                                          invitation_days; works in invitation-only mode,
+                                          also for an instance's first account)
   modelscope-balance admin reset-link <name>
                                           print a one-time password-reset link for the
                                           account (valid for an hour; hand it over yourself)
@@ -66,6 +69,7 @@ pub enum AdminCommand {
     Grant(String),
     Revoke(String),
     ResetLink(String),
+    Invite(Option<u32>),
 }
 
 /// `Err` carries the offending argument, for the usage message.
@@ -125,10 +129,20 @@ fn parse_admin(args: &[OsString]) -> Result<AdminCommand, String> {
         ["grant", name] => Ok(AdminCommand::Grant((*name).to_owned())),
         ["revoke", name] => Ok(AdminCommand::Revoke((*name).to_owned())),
         ["reset-link", name] => Ok(AdminCommand::ResetLink((*name).to_owned())),
+        ["invite"] => Ok(AdminCommand::Invite(None)),
+        ["invite", days] => match days.parse::<u32>() {
+            Ok(days) if (1..=365).contains(&days) => Ok(AdminCommand::Invite(Some(days))),
+            _ => Err(format!(
+                "admin invite takes a number of days from 1 to 365, got {days:?}"
+            )),
+        },
         ["grant" | "revoke" | "reset-link"] => {
             Err("admin grant, revoke and reset-link take one account name".to_owned())
         }
-        _ => Err("admin takes list, grant <name>, revoke <name> or reset-link <name>".to_owned()),
+        _ => Err(
+            "admin takes list, grant <name>, revoke <name>, reset-link <name> or invite [days]"
+                .to_owned(),
+        ),
     }
 }
 
@@ -238,6 +252,18 @@ pub fn run_admin(config: &AppConfig, command: &AdminCommand) -> Result<String, S
             Ok(false) => Ok(format!("{name} was not an admin.")),
             Err(error) => Err(said(error, name)),
         },
+        AdminCommand::Invite(days) => {
+            let days = days.unwrap_or(config.invitation_days);
+            let code =
+                crate::auth::signup::invite_on(&conn, None, days).map_err(|e| e.to_string())?;
+            let base = config.public_url.as_deref().unwrap_or("http://<this site>");
+            Ok(format!(
+                "A one-time invitation to sign up, valid for {days} day{} (sign-up mode: \
+                 invitation only, or open); it is shown only here:\n{base}{}",
+                plural(days as usize),
+                crate::auth::signup::invitation_path(&code)
+            ))
+        }
         AdminCommand::ResetLink(name) => {
             let code = admin::reset_link_for(&conn, name).map_err(|e| said(e, name))?;
             let base = config.public_url.as_deref().unwrap_or("http://<this site>");

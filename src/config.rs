@@ -61,6 +61,16 @@ pub fn figment() -> Figment {
         ))
 }
 
+crate::closed_set! {
+    /// Who may make an account: anyone, only holders of an invitation, or nobody. The
+    /// configuration's `signup_mode` is the default until an admin chooses on `/admin`.
+    pub enum SignupMode {
+        Open = "open",
+        Invite = "invite",
+        Closed = "closed",
+    }
+}
+
 /// How log lines are written (`log_format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -148,6 +158,11 @@ pub struct AppConfig {
     pub anonymous_queries_per_address: usize,
     pub max_models_per_query: usize,
     pub allow_signup: bool,
+    /// The sign-up mode of a new instance (`open`, `invite`, `closed`); unset, `allow_signup`
+    /// decides between open and closed.
+    signup_mode: Option<SignupMode>,
+    /// Days an invitation works.
+    pub invitation_days: u32,
     secure_cookies: Option<bool>,
     pub history_retention_days: u32,
     /// Start even though saved keys were sealed under a master key that is not loaded (the key
@@ -193,6 +208,8 @@ impl Default for AppConfig {
             anonymous_queries_per_address: 4,
             max_models_per_query: 50,
             allow_signup: true,
+            signup_mode: None,
+            invitation_days: 7,
             secure_cookies: None,
             history_retention_days: 90,
             accept_new_master_key: false,
@@ -225,6 +242,15 @@ impl AppConfig {
     /// `false` in debug builds and `true` in release unless set: TLS is expected in production.
     pub fn secure_cookies(&self) -> bool {
         self.secure_cookies.unwrap_or(!cfg!(debug_assertions))
+    }
+
+    /// Sign-up until an admin chooses: `signup_mode`, else `allow_signup` (open or closed).
+    pub fn default_signup_mode(&self) -> SignupMode {
+        self.signup_mode.unwrap_or(if self.allow_signup {
+            SignupMode::Open
+        } else {
+            SignupMode::Closed
+        })
     }
 
     pub fn notify_timeout(&self) -> Duration {
@@ -309,6 +335,9 @@ impl AppConfig {
                  so interactive queries always keep room",
                 self.scheduler_concurrency, self.global_concurrency
             ));
+        }
+        if !(1..=365).contains(&self.invitation_days) {
+            return Err("invitation_days must be between 1 and 365".into());
         }
         if self.notify_timeout_secs == 0 {
             return Err("notify_timeout_secs must be at least 1".into());

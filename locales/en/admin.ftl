@@ -34,3 +34,32 @@ notice-last_admin_self = You are the last admin: grant another account admin fir
 notice-account_disabled = This account is disabled; ask the site's administrator.
 notice-bad_link = This link does not work: it is unknown, used already or expired. Ask for a new one.
 notice-link_already_shown = That link was shown already (only once, for safety). If it was not kept, make a new one: the new link replaces it.
+admin-signup = Sign-up
+admin-signup-mode = Who may make an account
+admin-signup-open = Open: anyone
+admin-signup-invite = Invitation only: with a link made below
+admin-signup-closed = Closed: nobody
+admin-signup-save = Save
+admin-invitations = Invitations
+admin-invitations-hint = An invitation is a link to /signup that makes one account, in invitation-only mode. It is shown once when made; only a hash of it is kept. Unused ones can be revoked.
+admin-invitation-by = Made by
+admin-invitation-expires = Expires
+admin-invitation-state = State
+admin-invitation-pending = Unused
+admin-invitation-used = Used by
+admin-invitation-expired = Expired
+admin-invitation-days = Days it works
+admin-invite = Make an invitation
+admin-new-invitation = New invitation
+admin-invitation-once = Shown only this once: send it to the person you invite. It makes one account, within the days chosen.
+signup-invited = You were invited: this link makes one account.
+flash-signup_mode = Sign-up is now { $name ->
+    [open] open to anyone
+    [invite] by invitation only
+   *[closed] closed
+}.
+flash-invitation_revoked = The invitation was revoked.
+notice-bad_signup_mode = Pick one of the three sign-up modes.
+notice-bad_invitation_days = An invitation works for 1 to { $n } days: enter a whole number.
+notice-invitation_not_found = That invitation cannot be found, or was used already.
+notice-invitation_needed = Sign-up on this site needs an invitation: open the link you were sent.

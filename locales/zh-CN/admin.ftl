@@ -31,3 +31,32 @@ notice-last_admin_self = 你是最后一个管理员：请先把管理员授予�
 notice-account_disabled = 这个账号已被停用，请联系本站管理员。
 notice-bad_link = 这个链接无效：它不存在、已被使用或已过期。请重新索取。
 notice-link_already_shown = 这个链接已经显示过了（为安全起见只显示一次）。如果没有保存，请重新生成：新链接会替换旧链接。
+admin-signup = 注册
+admin-signup-mode = 谁可以注册账号
+admin-signup-open = 开放：任何人
+admin-signup-invite = 仅限邀请：使用下方生成的链接
+admin-signup-closed = 关闭：任何人都不行
+admin-signup-save = 保存
+admin-invitations = 邀请
+admin-invitations-hint = 邀请是一个指向 /signup 的链接，在“仅限邀请”模式下可以注册一个账号。它只在生成时显示一次，本站只保存它的哈希。未使用的邀请可以撤销。
+admin-invitation-by = 创建者
+admin-invitation-expires = 过期时间
+admin-invitation-state = 状态
+admin-invitation-pending = 未使用
+admin-invitation-used = 已被使用：
+admin-invitation-expired = 已过期
+admin-invitation-days = 有效天数
+admin-invite = 生成邀请
+admin-new-invitation = 新邀请
+admin-invitation-once = 只显示这一次：请发给你要邀请的人。它在所选天数内有效，只能注册一个账号。
+signup-invited = 你收到了邀请：这个链接可以注册一个账号。
+flash-signup_mode = 注册现在{ $name ->
+    [open] 对所有人开放
+    [invite] 仅限邀请
+   *[closed] 已关闭
+}。
+flash-invitation_revoked = 邀请已撤销。
+notice-bad_signup_mode = 请选择三种注册方式之一。
+notice-bad_invitation_days = 邀请的有效期是 1 到 { $n } 天，请输入整数。
+notice-invitation_not_found = 找不到这个邀请，或者它已被使用。
+notice-invitation_needed = 本站注册需要邀请：请打开你收到的邀请链接。

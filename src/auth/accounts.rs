@@ -40,6 +40,10 @@ pub enum AccountError {
     LastAdmin,
     #[error("the link is unknown, used or expired")]
     BadLink,
+    #[error("sign-up is closed")]
+    SignupClosed,
+    #[error("sign-up needs an invitation")]
+    InvitationNeeded,
     #[error(transparent)]
     Db(#[from] DbError),
     #[error("password hashing failed")]
@@ -153,33 +157,6 @@ async fn checked(
             Err(error)
         }
     }
-}
-
-/// `signups_per_hour` sign-ups may start from one client address per hour (`0`: no limit).
-pub async fn sign_up(
-    db: &Db,
-    username: &str,
-    password: &str,
-    confirmation: &str,
-    client_addr: &str,
-    signups_per_hour: u32,
-    user_agent: &str,
-) -> Result<NewSession, AccountError> {
-    let username = normalize_username(username)?;
-    check_new_password(password, confirmation)?;
-    let addr = client_addr.to_owned();
-    db.run(move |conn| login_failures::reserve_signup(conn, &addr, signups_per_hour))
-        .await?
-        .map_err(|retry_after_secs| AccountError::SignupThrottled { retry_after_secs })?;
-    let hash = hash(password).await?;
-    let user_agent = user_agent.to_owned();
-    db.run(move |conn| {
-        let Some(user_id) = users::create(conn, &username, &hash)? else {
-            return Ok(Err(AccountError::UsernameTaken));
-        };
-        Ok(Ok(start_session(conn, user_id, &user_agent)?))
-    })
-    .await?
 }
 
 /// One generic failure for an unknown user and a wrong password; throttled per (account,
@@ -389,6 +366,7 @@ mod tests {
 
     #[tokio::test]
     async fn sign_up_in_out() {
+        use crate::auth::signup::{Gate, sign_up};
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(&dir.path().join("t.db")).unwrap();
         let first = sign_up(
@@ -399,6 +377,7 @@ mod tests {
             "1.2.3.4",
             10,
             "ua",
+            &Gate::open(),
         )
         .await
         .unwrap();
@@ -410,7 +389,8 @@ mod tests {
                 "correct horse",
                 "1.2.3.4",
                 10,
-                "ua"
+                "ua",
+                &Gate::open(),
             )
             .await,
             Err(AccountError::UsernameTaken)

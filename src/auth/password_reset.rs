@@ -6,20 +6,16 @@
 use rusqlite::Connection;
 
 use super::accounts::{self, AccountError};
-use crate::crypto::tokens;
-use crate::db::{Db, DbError, login_failures, password_resets, sessions, users};
+use super::codes;
+use crate::db::{Db, DbError, password_resets, sessions, users};
 use crate::ids::UserId;
 
 /// Where a link points: `/reset/<code>`.
 pub const PATH: &str = "/reset/";
 
-/// Failed code checks are recorded under this name: no username can hold `#`, so the per-address
-/// limit counts them with failed passwords.
-pub(crate) const CODE_GUESSES: &str = "#code";
-
 /// A new link's code for `user_id` (an older one of theirs stops working).
 pub fn create_on(conn: &Connection, user_id: UserId) -> Result<String, DbError> {
-    let code = tokens::new_token("");
+    let code = codes::new_code();
     password_resets::insert(conn, user_id, &code.hash)?;
     Ok(code.plaintext)
 }
@@ -28,31 +24,12 @@ pub async fn create(db: &Db, user_id: UserId) -> Result<String, DbError> {
     db.run(move |conn| create_on(conn, user_id)).await
 }
 
-/// Checks a presented code against the throttle, then the table; a miss is recorded.
-fn check_code(
-    conn: &Connection,
-    code: &str,
-    client_addr: &str,
-    found: impl FnOnce(&Connection, &str) -> Result<Option<UserId>, DbError>,
-) -> Result<Result<UserId, AccountError>, DbError> {
-    if let Some(retry_after_secs) = login_failures::blocked_for(conn, CODE_GUESSES, client_addr)? {
-        return Ok(Err(AccountError::Throttled { retry_after_secs }));
-    }
-    match found(conn, &tokens::hash_token(code))? {
-        Some(user_id) => Ok(Ok(user_id)),
-        None => {
-            login_failures::record(conn, CODE_GUESSES, client_addr)?;
-            Ok(Err(AccountError::BadLink))
-        }
-    }
-}
-
 /// The account a live link resets (its name, for the page), throttled.
 pub async fn account_for(db: &Db, code: &str, client_addr: &str) -> Result<String, AccountError> {
     let (code, addr) = (code.to_owned(), client_addr.to_owned());
     db.run(move |conn| {
         let mut name = String::new();
-        let user = check_code(conn, &code, &addr, |conn, hash| {
+        let user = codes::check(conn, &code, &addr, |conn, hash| {
             Ok(
                 password_resets::find_live(conn, hash)?.map(|(id, username)| {
                     name = username;
@@ -80,7 +57,7 @@ pub async fn complete(
     db.run(move |conn| {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         // Taken in the same transaction as the change: two forms racing use it once.
-        let user = check_code(&tx, &code, &addr, password_resets::take)?;
+        let user = codes::check(&tx, &code, &addr, password_resets::take)?;
         let Ok(user_id) = user else {
             tx.commit()?;
             return Ok(user.map(|_| ()));

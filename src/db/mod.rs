@@ -8,6 +8,8 @@ pub mod balance_rises;
 pub mod channels;
 pub mod deliveries;
 pub mod history;
+pub mod instance;
+pub mod invitations;
 pub mod login_failures;
 pub mod monitors;
 pub mod password_resets;
@@ -62,6 +64,7 @@ fn migrations() -> Migrations<'static> {
             "../../migrations/0008_results_by_run_model.sql"
         )),
         M::up(include_str!("../../migrations/0009_admins.sql")),
+        M::up(include_str!("../../migrations/0010_signup_invitations.sql")),
     ])
 }
 

@@ -41,6 +41,8 @@ enum Id {
     OtherUser,
     /// `/reset/<code>`: a live password-reset link for the other account.
     ResetCode,
+    /// An unused invitation.
+    Invitation,
 }
 
 /// One state-changing page route: its path as Rocket lists it, what `<id>` is, and plausible
@@ -311,6 +313,24 @@ const ADMIN_TABLE: &[Case] = &[
         fields: &[],
     },
     Case {
+        path: "/admin/signup",
+        id: Id::None,
+        undoes_fixture: false,
+        fields: &[("mode", "open")],
+    },
+    Case {
+        path: "/admin/invitations",
+        id: Id::None,
+        undoes_fixture: false,
+        fields: &[("days", "3")],
+    },
+    Case {
+        path: "/admin/invitations/<id>/revoke",
+        id: Id::Invitation,
+        undoes_fixture: true,
+        fields: &[],
+    },
+    Case {
         path: "/reset/<code>",
         id: Id::ResetCode,
         undoes_fixture: false,
@@ -356,6 +376,7 @@ struct Fixture {
     channel: i64,
     other_user: i64,
     reset_code: String,
+    invitation: i64,
 }
 
 impl Fixture {
@@ -477,6 +498,13 @@ impl Fixture {
             .and_then(|rest| rest.split('<').next())
             .expect("the reset link")
             .to_owned();
+        submit(&client, "/admin/invitations", &[("days", "7")])
+            .await
+            .assert_status(rocket::http::Status::SeeOther);
+        let invitation: i64 = app
+            .db()
+            .query_row("SELECT id FROM invitations", [], |r| r.get(0))
+            .expect("the fixture's invitation");
         Self {
             app,
             client,
@@ -491,6 +519,7 @@ impl Fixture {
             channel,
             other_user,
             reset_code,
+            invitation,
         }
     }
 
@@ -511,6 +540,7 @@ impl Fixture {
             }
             Id::Channel => self.channel,
             Id::OtherUser => self.other_user,
+            Id::Invitation => self.invitation,
             Id::ResetCode => return case.path.replace("<code>", &self.reset_code),
         };
         case.path.replace("<id>", &id.to_string())

@@ -720,6 +720,34 @@ async fn no_log_level_prints_a_secret() {
             .await
             .unwrap();
         assert_eq!(answer.status().as_u16(), 401);
+        // An invitation, shown and used.
+        let (status, headers, _) = browser
+            .submit("/admin", "/admin/invitations", &[("days", "2")], &[])
+            .await;
+        assert_eq!(status, 303, "invitation at {rocket_level}");
+        let (_, _, html) = browser.get(&headers["location"]).await;
+        let link = html
+            .split(r#"id="new-invitation">"#)
+            .nth(1)
+            .and_then(|rest| rest.split('<').next())
+            .expect("the invitation is shown");
+        let code = link.split("invite=").nth(1).expect("a code").to_owned();
+        secrets.push(code.clone());
+        let mut invited = Browser::new(&server.base);
+        let (status, _, _) = invited
+            .submit(
+                &format!("/signup?invite={code}"),
+                "/signup",
+                &[
+                    ("username", "invited"),
+                    ("password", &password),
+                    ("password_confirm", &password),
+                    ("invite", &code),
+                ],
+                &[],
+            )
+            .await;
+        assert_eq!(status, 303, "invited sign-up at {rocket_level}");
         // The first account is the admin: a password-reset link for it, shown and used.
         let (status, headers, _) = browser
             .submit("/admin", "/admin/users/1/reset-link", &[], &[])

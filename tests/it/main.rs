@@ -29,4 +29,5 @@ mod query_plans;
 mod query_runs;
 mod quick_page;
 mod scheduler;
+mod signup_modes;
 mod vault_keys;

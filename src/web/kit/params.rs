@@ -3,7 +3,9 @@
 
 use rocket::request::FromParam;
 
-use crate::ids::{ChannelId, KeyId, MonitorId, PresetId, RuleId, SessionId, TokenId, UserId};
+use crate::ids::{
+    ChannelId, InvitationId, KeyId, MonitorId, PresetId, RuleId, SessionId, TokenId, UserId,
+};
 
 macro_rules! path_id {
     ($($id:ty),+) => {$(
@@ -18,5 +20,13 @@ macro_rules! path_id {
 }
 
 path_id!(
-    KeyId, PresetId, SessionId, TokenId, MonitorId, RuleId, ChannelId, UserId
+    KeyId,
+    PresetId,
+    SessionId,
+    TokenId,
+    MonitorId,
+    RuleId,
+    ChannelId,
+    UserId,
+    InvitationId
 );

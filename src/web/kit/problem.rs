@@ -196,6 +196,12 @@ impl Problem {
             AccountError::Disabled => Self::new(Status::Forbidden, Notice::new("account_disabled")),
             AccountError::LastAdmin => Self::new(Status::Conflict, Notice::new("last_admin_self")),
             AccountError::BadLink => Self::new(Status::NotFound, Notice::new("bad_link")),
+            AccountError::SignupClosed => {
+                Self::new(Status::Forbidden, Notice::new("signup_closed"))
+            }
+            AccountError::InvitationNeeded => {
+                Self::new(Status::Forbidden, Notice::new("invitation_needed"))
+            }
             AccountError::Db(error) => Self::db(error),
             AccountError::Hashing => {
                 tracing::error!("password hashing failed");

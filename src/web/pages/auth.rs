@@ -8,7 +8,8 @@ use rocket::request::FlashMessage;
 use rocket::response::{Flash, Redirect};
 use rocket::{State, get, post};
 
-use crate::auth::accounts;
+use crate::auth::accounts::{self, AccountError};
+use crate::auth::signup::{self as signups, Gate};
 use crate::config::AppConfig;
 use crate::db::Db;
 use crate::names;
@@ -23,7 +24,10 @@ use crate::web::kit::view::{Layout, Notice};
 #[template(path = "signup.html")]
 pub struct SignupPage {
     layout: Layout,
+    /// Whether the form is offered (open, the first account, or a live invitation).
     open: bool,
+    /// The invitation the form carries (the code from the link), if any.
+    invite: String,
     username: String,
     error: Option<Notice>,
 }
@@ -43,23 +47,64 @@ pub struct CredentialsForm {
     password: Option<String>,
     password_confirm: Option<String>,
     next: Option<String>,
+    invite: Option<String>,
     csrf_token: Option<String>,
 }
 
 csrf_form!(CredentialsForm);
+
+/// The sign-up gate of a request: the configured default mode and the invitation it carries.
+fn gate(config: &AppConfig, invite: Option<&str>) -> Gate {
+    Gate {
+        default_mode: config.default_signup_mode(),
+        invitation: invite
+            .map(str::trim)
+            .filter(|code| !code.is_empty())
+            .map(str::to_owned),
+    }
+}
 
 /// A form's username as typed, cut and cleaned to be echoed back (see `names::echo_name`).
 fn typed_username(raw: &Option<String>) -> String {
     names::echo_name(raw.as_deref().unwrap_or(""))
 }
 
-#[get("/signup")]
-pub fn signup_page(viewer: Viewer, config: &State<AppConfig>) -> SignupPage {
-    SignupPage {
+#[get("/signup?<invite>")]
+pub async fn signup_page(
+    viewer: Viewer,
+    invite: Option<&str>,
+    client: ClientInfo,
+    config: &State<AppConfig>,
+    db: &State<Db>,
+) -> Refused<SignupPage> {
+    let gate = gate(config, invite);
+    let mut page = SignupPage {
         layout: viewer.layout(),
-        open: config.allow_signup,
+        open: false,
+        invite: String::new(),
         username: String::new(),
         error: None,
+    };
+    match signups::check_gate(db, &gate, &client.addr).await {
+        Ok(_) => {
+            page.open = true;
+            page.invite = gate.invitation.unwrap_or_default();
+            Refused::new(Status::Ok, page)
+        }
+        // Closed, or an invitation needed: said plainly, as what the page is for now.
+        Err(error @ (AccountError::SignupClosed | AccountError::InvitationNeeded)) => {
+            page.error = Some(Problem::account(&error).notice);
+            Refused::new(Status::Ok, page)
+        }
+        Err(error) => {
+            let problem = Problem::account(&error);
+            page.error = Some(problem.notice);
+            Refused {
+                status: problem.status,
+                retry_after_secs: error.retry_after_secs(),
+                page,
+            }
+        }
     }
 }
 
@@ -73,17 +118,8 @@ pub async fn signup(
     db: &State<Db>,
 ) -> Result<Flash<Redirect>, Refused<SignupPage>> {
     let form = form.0;
-    let mut page = SignupPage {
-        layout: viewer.layout(),
-        open: config.allow_signup,
-        username: typed_username(&form.username),
-        error: None,
-    };
-    if !config.allow_signup {
-        page.error = Some(Notice::new("signup_closed"));
-        return Err(Refused::new(Status::Forbidden, page));
-    }
-    let created = accounts::sign_up(
+    let gate = gate(config, form.invite.as_deref());
+    let created = signups::sign_up(
         db,
         form.username.as_deref().unwrap_or(""),
         form.password.as_deref().unwrap_or(""),
@@ -91,6 +127,7 @@ pub async fn signup(
         &client.addr,
         config.signups_per_address_per_hour,
         &client.user_agent,
+        &gate,
     )
     .await;
     match created {
@@ -104,11 +141,24 @@ pub async fn signup(
         }
         Err(error) => {
             let problem = Problem::account(&error);
-            page.error = Some(problem.notice);
+            // The form again, unless sign-up itself is what was refused.
+            let refused_gate = matches!(
+                error,
+                AccountError::SignupClosed
+                    | AccountError::InvitationNeeded
+                    | AccountError::BadLink
+                    | AccountError::Throttled { .. }
+            );
             Err(Refused {
                 status: problem.status,
                 retry_after_secs: error.retry_after_secs(),
-                page,
+                page: SignupPage {
+                    layout: viewer.layout(),
+                    open: !refused_gate,
+                    invite: gate.invitation.unwrap_or_default(),
+                    username: typed_username(&form.username),
+                    error: Some(problem.notice),
+                },
             })
         }
     }

@@ -848,7 +848,30 @@ impl Tour<'_> {
         self.check_page("reset").await?;
         self.goto(&format!("/admin/users/{}/delete", self.user_id(&me)?))
             .await?;
-        self.check_page("user-delete").await
+        self.check_page("user-delete").await?;
+        // An invitation, shown once, and the sign-up page it opens.
+        self.goto("/admin").await?;
+        self.click("form[action='/admin/invitations'] button[type=submit]")
+            .await?;
+        self.wait_for_selector("#new-invitation").await?;
+        self.check_page("admin-invitation").await?;
+        let link = self.text_of("#new-invitation").await?;
+        let path = link[link.find("/signup?").ok_or("no sign-up path in the link")?..].to_owned();
+        self.goto(&path).await?;
+        self.check_page("signup-invited").await?;
+        // Sign-up closed, as a visitor reads it; then open again for the next tour.
+        for (mode, page) in [("closed", Some("signup-closed")), ("open", None)] {
+            self.goto("/admin").await?;
+            self.click(&format!("#signup input[value={mode}]")).await?;
+            self.click("form[action='/admin/signup'] button[type=submit]")
+                .await?;
+            self.wait_for_selector("p.flash").await?;
+            if let Some(page) = page {
+                self.goto("/signup").await?;
+                self.check_page(page).await?;
+            }
+        }
+        Ok(())
     }
 
     fn user_id(&self, name: &str) -> Step<i64> {

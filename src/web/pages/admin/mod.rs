@@ -2,6 +2,7 @@
 //! 404). Every action is a POST with the session's CSRF token; deleting goes through a
 //! confirmation page. A password-reset link is shown once (post, redirect, get).
 
+mod signup;
 mod view;
 
 use rocket::http::Status;
@@ -32,12 +33,21 @@ pub fn routes() -> Vec<Route> {
         show_reset_link,
         confirm_delete,
         delete,
+        signup::set_mode,
+        signup::invite,
+        signup::show_invitation,
+        signup::revoke_invitation,
     ]
 }
 
 /// The page, or the bare page with the reason its list is missing.
-async fn page_or_problem(admin: &Admin, db: &Db, page: i64) -> (Status, AdminPage) {
-    match AdminPage::load(admin, db, page).await {
+pub(super) async fn page_or_problem(
+    admin: &Admin,
+    db: &Db,
+    config: &AppConfig,
+    page: i64,
+) -> (Status, AdminPage) {
+    match AdminPage::load(admin, db, config, page).await {
         Ok(page) => (Status::Ok, page),
         Err(error) => {
             let problem = Problem::db(&error);
@@ -54,23 +64,25 @@ async fn admin_page(
     page: Option<i64>,
     flash: Option<FlashMessage<'_>>,
     db: &State<Db>,
+    config: &State<AppConfig>,
 ) -> (Status, AdminPage) {
-    let (status, mut page) = page_or_problem(&admin, db, page.unwrap_or(1)).await;
+    let (status, mut page) = page_or_problem(&admin, db, config, page.unwrap_or(1)).await;
     page.layout = page.layout.with_flash(flash);
     (status, page)
 }
 
 /// After an action: back to the list with a flash, or the list with what went wrong.
-async fn done(
+pub(super) async fn done(
     admin: &Admin,
     db: &Db,
+    config: &AppConfig,
     outcome: Result<String, AdminError>,
 ) -> Result<Flash<Redirect>, (Status, AdminPage)> {
     match outcome {
         Ok(flash) => Ok(Flash::success(Redirect::to("/admin"), flash)),
         Err(error) => {
             let problem = Problem::admin(&error);
-            let (_, mut page) = page_or_problem(admin, db, 1).await;
+            let (_, mut page) = page_or_problem(admin, db, config, 1).await;
             page.error = Some(problem.notice);
             Err((problem.status, page))
         }
@@ -83,12 +95,14 @@ async fn disable(
     id: UserId,
     form: Csrf<TokenOnlyForm>,
     db: &State<Db>,
+    config: &State<AppConfig>,
 ) -> Result<Flash<Redirect>, (Status, AdminPage)> {
     let _ = form;
     let outcome = admin::set_disabled(db, id, true).await;
     done(
         &admin,
         db,
+        config,
         outcome.map(|name| format!("user_disabled:{name}")),
     )
     .await
@@ -100,12 +114,14 @@ async fn enable(
     id: UserId,
     form: Csrf<TokenOnlyForm>,
     db: &State<Db>,
+    config: &State<AppConfig>,
 ) -> Result<Flash<Redirect>, (Status, AdminPage)> {
     let _ = form;
     let outcome = admin::set_disabled(db, id, false).await;
     done(
         &admin,
         db,
+        config,
         outcome.map(|name| format!("user_enabled:{name}")),
     )
     .await
@@ -117,12 +133,14 @@ async fn sign_out_everywhere(
     id: UserId,
     form: Csrf<TokenOnlyForm>,
     db: &State<Db>,
+    config: &State<AppConfig>,
 ) -> Result<Flash<Redirect>, (Status, AdminPage)> {
     let _ = form;
     let outcome = admin::sign_out_everywhere(db, id).await;
     done(
         &admin,
         db,
+        config,
         outcome.map(|(name, _)| format!("user_signed_out:{name}")),
     )
     .await
@@ -135,6 +153,7 @@ async fn reset_link(
     id: UserId,
     form: Csrf<TokenOnlyForm>,
     db: &State<Db>,
+    config: &State<AppConfig>,
     reveals: &State<Reveals>,
 ) -> Result<Redirect, (Status, AdminPage)> {
     let _ = form;
@@ -144,14 +163,14 @@ async fn reset_link(
             let handle = reveals.put(admin.user().user_id, format!("{name} {code}"));
             Ok(Redirect::to(format!("/admin/reset-links/{handle}")))
         }
-        Err(error) => done(&admin, db, Err(error))
+        Err(error) => done(&admin, db, config, Err(error))
             .await
             .map(|_| Redirect::to("/admin")),
     }
 }
 
 /// Where a link points: `public_url` when set, else the address this browser used.
-fn site_origin(request_host: Option<&str>, config: &AppConfig) -> String {
+pub(super) fn site_origin(request_host: Option<&str>, config: &AppConfig) -> String {
     match (&config.public_url, request_host) {
         (Some(url), _) => url.clone(),
         (None, Some(host)) => {
@@ -167,7 +186,7 @@ fn site_origin(request_host: Option<&str>, config: &AppConfig) -> String {
 }
 
 /// The request's `Host`, for links the admin hands over.
-pub struct Host(Option<String>);
+pub struct Host(pub(super) Option<String>);
 
 #[rocket::async_trait]
 impl<'r> rocket::request::FromRequest<'r> for Host {
@@ -189,7 +208,7 @@ async fn show_reset_link(
     db: &State<Db>,
     reveals: &State<Reveals>,
 ) -> (Status, AdminPage) {
-    let (status, mut page) = page_or_problem(&admin, db, 1).await;
+    let (status, mut page) = page_or_problem(&admin, db, config, 1).await;
     match reveals.take(admin.user().user_id, handle) {
         Some(held) => {
             let (name, code) = held.split_once(' ').unwrap_or(("", held.as_str()));
@@ -227,12 +246,14 @@ async fn delete(
     id: UserId,
     form: Csrf<TokenOnlyForm>,
     db: &State<Db>,
+    config: &State<AppConfig>,
 ) -> Result<Flash<Redirect>, (Status, AdminPage)> {
     let _ = form;
     let outcome = admin::delete(db, id).await;
     done(
         &admin,
         db,
+        config,
         outcome.map(|name| format!("user_deleted:{name}")),
     )
     .await

@@ -4,10 +4,13 @@ use askama::Template;
 use askama_web::WebTemplate;
 
 use crate::auth::admin::{self, USERS_PER_PAGE};
+use crate::auth::signup;
 use crate::clock;
+use crate::config::AppConfig;
+use crate::db::invitations::Invitation;
 use crate::db::users::UserOverview;
 use crate::db::{Db, DbError};
-use crate::ids::UserId;
+use crate::ids::{InvitationId, UserId};
 use crate::web::kit::session::Admin;
 use crate::web::kit::view::{Layout, Notice};
 
@@ -23,6 +26,35 @@ pub struct UserRow {
     pub runs: i64,
     /// The admin looking at the page.
     pub is_me: bool,
+}
+
+/// An invitation as listed (never its code).
+pub struct InvitationRow {
+    pub id: InvitationId,
+    pub created: String,
+    pub created_by: String,
+    pub expires: String,
+    /// `pending`, `used` or `expired`.
+    pub state: &'static str,
+    pub used_by: String,
+}
+
+impl InvitationRow {
+    fn of(invitation: Invitation, now: i64) -> Self {
+        let state = match (invitation.used_at, invitation.expires_at > now) {
+            (Some(_), _) => "used",
+            (None, true) => "pending",
+            (None, false) => "expired",
+        };
+        Self {
+            id: invitation.id,
+            created: clock::minutes(invitation.created_at),
+            created_by: invitation.created_by.unwrap_or_default(),
+            expires: clock::minutes(invitation.expires_at),
+            state,
+            used_by: invitation.used_by.unwrap_or_default(),
+        }
+    }
 }
 
 /// A password-reset link, the one time it is shown.
@@ -41,6 +73,14 @@ pub struct AdminPage {
     pub next_href: Option<String>,
     pub reset_link: Option<NewLink>,
     pub link_error: Option<Notice>,
+    /// `open`, `invite` or `closed`.
+    pub signup_mode: &'static str,
+    pub signup_error: Option<Notice>,
+    pub invitations: Vec<InvitationRow>,
+    /// A new invitation's whole link, the one time it is shown.
+    pub new_invitation: Option<String>,
+    pub invitation_error: Option<Notice>,
+    pub invitation_days: u32,
     /// About the page or an action on it.
     pub error: Option<Notice>,
 }
@@ -55,15 +95,35 @@ impl AdminPage {
             next_href: None,
             reset_link: None,
             link_error: None,
+            signup_mode: "",
+            signup_error: None,
+            invitations: Vec::new(),
+            new_invitation: None,
+            invitation_error: None,
+            invitation_days: 7,
             error: None,
         }
     }
 
-    pub async fn load(admin: &Admin, db: &Db, page: i64) -> Result<Self, DbError> {
+    pub async fn load(
+        admin: &Admin,
+        db: &Db,
+        config: &AppConfig,
+        page: i64,
+    ) -> Result<Self, DbError> {
         let page = page.max(1);
         let (users, total) = admin::users_page(db, page).await?;
         let me = admin.user().user_id;
+        let mode = signup::mode(db, config.default_signup_mode()).await?;
+        let now = clock::now();
+        let invitations = signup::invitations(db).await?;
         Ok(Self {
+            signup_mode: mode.as_str(),
+            invitations: invitations
+                .into_iter()
+                .map(|i| InvitationRow::of(i, now))
+                .collect(),
+            invitation_days: config.invitation_days,
             users: users.into_iter().map(|u| row(u, me)).collect(),
             total,
             prev_href: (page > 1).then(|| format!("/admin?page={}", page - 1)),
