@@ -61,16 +61,6 @@ pub fn figment() -> Figment {
         ))
 }
 
-crate::closed_set! {
-    /// Who may make an account: anyone, only holders of an invitation, or nobody. The
-    /// configuration's `signup_mode` is the default until an admin chooses on `/admin`.
-    pub enum SignupMode {
-        Open = "open",
-        Invite = "invite",
-        Closed = "closed",
-    }
-}
-
 /// How log lines are written (`log_format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -160,7 +150,7 @@ pub struct AppConfig {
     pub allow_signup: bool,
     /// The sign-up mode of a new instance (`open`, `invite`, `closed`); unset, `allow_signup`
     /// decides between open and closed.
-    signup_mode: Option<SignupMode>,
+    signup_mode: Option<String>,
     /// Days an invitation works.
     pub invitation_days: u32,
     secure_cookies: Option<bool>,
@@ -244,13 +234,14 @@ impl AppConfig {
         self.secure_cookies.unwrap_or(!cfg!(debug_assertions))
     }
 
-    /// Sign-up until an admin chooses: `signup_mode`, else `allow_signup` (open or closed).
-    pub fn default_signup_mode(&self) -> SignupMode {
-        self.signup_mode.unwrap_or(if self.allow_signup {
-            SignupMode::Open
-        } else {
-            SignupMode::Closed
-        })
+    /// Sign-up until an admin chooses (`auth::signup::SignupMode` reads it): `signup_mode`,
+    /// else `allow_signup` (open or closed).
+    pub fn default_signup_mode(&self) -> &str {
+        match &self.signup_mode {
+            Some(mode) => mode,
+            None if self.allow_signup => "open",
+            None => "closed",
+        }
     }
 
     pub fn notify_timeout(&self) -> Duration {
@@ -334,6 +325,14 @@ impl AppConfig {
                 "scheduler_concurrency = {} must be at least 1 and below global_concurrency = {}, \
                  so interactive queries always keep room",
                 self.scheduler_concurrency, self.global_concurrency
+            ));
+        }
+        // The modes of `auth::signup::SignupMode` (the domain's set; this layer cannot name it).
+        if let Some(mode) = &self.signup_mode
+            && !matches!(mode.as_str(), "open" | "invite" | "closed")
+        {
+            return Err(format!(
+                "signup_mode = {mode:?} must be open, invite or closed"
             ));
         }
         if !(1..=365).contains(&self.invitation_days) {
@@ -457,6 +456,31 @@ mod tests {
         assert!(rocket.shutdown.signals.contains(&rocket::config::Sig::Term));
         let bad = figment.merge(("log_format", "xml"));
         assert!(bad.extract::<AppConfig>().is_err());
+    }
+
+    #[test]
+    fn the_signup_mode_is_one_of_three_and_allow_signup_decides_without_it() {
+        assert_eq!(AppConfig::default().default_signup_mode(), "open");
+        let closed = AppConfig {
+            allow_signup: false,
+            ..AppConfig::default()
+        };
+        assert_eq!(closed.default_signup_mode(), "closed");
+        let invite = AppConfig {
+            signup_mode: Some("invite".into()),
+            ..AppConfig::default()
+        };
+        assert_eq!(invite.validate().unwrap().default_signup_mode(), "invite");
+        let bad = AppConfig {
+            signup_mode: Some("sometimes".into()),
+            ..AppConfig::default()
+        };
+        assert!(bad.validate().unwrap_err().contains("signup_mode"));
+        let days = AppConfig {
+            invitation_days: 0,
+            ..AppConfig::default()
+        };
+        assert!(days.validate().unwrap_err().contains("invitation_days"));
     }
 
     #[test]

@@ -136,6 +136,7 @@ async fn setup(rocket: Rocket<Build>, clock: SharedClock) -> Result<Rocket<Build
                 .manage(scheduler)
                 .manage(state.channels)
                 .manage(web::Reveals::default())
+                .manage(ops::instance_health::Started::now())
                 .manage(state.config)
                 .manage(state.db)
                 .manage(state.engine)

@@ -9,10 +9,27 @@ use rusqlite::Connection;
 
 use super::accounts::{self, AccountError, NewSession};
 use super::codes;
-use crate::config::SignupMode;
 use crate::db::invitations::{self, Invitation};
 use crate::db::{Db, DbError, instance, login_failures, users};
 use crate::ids::{InvitationId, UserId};
+
+crate::closed_set! {
+    /// Who may make an account: anyone, only holders of an invitation, or nobody. The
+    /// configuration's `signup_mode` is the default until an admin chooses on `/admin`.
+    pub enum SignupMode {
+        Open = "open",
+        Invite = "invite",
+        Closed = "closed",
+    }
+}
+
+impl SignupMode {
+    /// The configured default (checked at start-up to be one of the three; anything else
+    /// reads as closed, the safe side).
+    pub fn configured(text: &str) -> Self {
+        Self::parse(text).unwrap_or(Self::Closed)
+    }
+}
 
 /// The `instance_settings` row that holds the mode.
 const MODE_SETTING: &str = "signup_mode";

@@ -7,8 +7,10 @@ pub mod api_keys;
 pub mod balance_rises;
 pub mod channels;
 pub mod deliveries;
+pub mod health;
 pub mod history;
 pub mod instance;
+pub mod instance_prices;
 pub mod invitations;
 pub mod login_failures;
 pub mod monitors;
@@ -65,6 +67,7 @@ fn migrations() -> Migrations<'static> {
         )),
         M::up(include_str!("../../migrations/0009_admins.sql")),
         M::up(include_str!("../../migrations/0010_signup_invitations.sql")),
+        M::up(include_str!("../../migrations/0011_instance_prices.sql")),
     ])
 }
 

@@ -1,8 +1,9 @@
 //! Prices are learned or set, never invented. No API says what a call of a model costs, so:
 //! a run that probes exactly one model and whose measured cost is one of the known tiers
 //! records that model's price; a user may set a model's tier by hand, for themselves only.
-//! A user sees their own setting first, then their own latest measurement, then a price other
-//! users measured, but only when two users' latest measurements agree.
+//! A user sees their own setting first, then their own latest measurement, then the price an
+//! admin set for the instance (`runs::instance_prices`), then a price other users measured, but
+//! only when two users' latest measurements agree.
 
 use std::collections::HashMap;
 
@@ -30,6 +31,10 @@ pub async fn prices_for(
             if let Some(points) = agreed(latest) {
                 known.insert(model.clone(), price(points, PriceSource::Measured));
             }
+        }
+        // An admin's word over what others measured, under anything of the user's own.
+        for (model, points) in crate::db::instance_prices::for_models(conn, &models)? {
+            known.insert(model, price(points, PriceSource::Set));
         }
         if let Some(user) = user {
             // Later inserts win: own measurements over agreed ones, settings over both.

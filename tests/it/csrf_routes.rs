@@ -319,6 +319,12 @@ const ADMIN_TABLE: &[Case] = &[
         fields: &[("mode", "open")],
     },
     Case {
+        path: "/admin/prices",
+        id: Id::None,
+        undoes_fixture: false,
+        fields: &[("model", MODEL_A), ("points", "1")],
+    },
+    Case {
         path: "/admin/invitations",
         id: Id::None,
         undoes_fixture: false,

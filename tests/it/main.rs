@@ -8,6 +8,7 @@ mod harness;
 
 mod accounts;
 mod admin;
+mod admin_instance;
 mod api_bad_input;
 mod api_balance;
 mod api_contract;

@@ -9,7 +9,7 @@ use rocket::response::{Flash, Redirect};
 use rocket::{State, get, post};
 
 use crate::auth::accounts::{self, AccountError};
-use crate::auth::signup::{self as signups, Gate};
+use crate::auth::signup::{self as signups, Gate, SignupMode};
 use crate::config::AppConfig;
 use crate::db::Db;
 use crate::names;
@@ -56,7 +56,7 @@ csrf_form!(CredentialsForm);
 /// The sign-up gate of a request: the configured default mode and the invitation it carries.
 fn gate(config: &AppConfig, invite: Option<&str>) -> Gate {
     Gate {
-        default_mode: config.default_signup_mode(),
+        default_mode: SignupMode::configured(config.default_signup_mode()),
         invitation: invite
             .map(str::trim)
             .filter(|code| !code.is_empty())

@@ -835,6 +835,12 @@ impl Tour<'_> {
             let (status, out, err) = self.app.cli(&["admin", "grant", &me]);
             ensure!(status.success(), "admin grant: {out}{err}");
         }
+        // A price for everyone, so the page lists one.
+        self.goto("/admin").await?;
+        self.type_into("#price-model", MODEL_A).await?;
+        self.click("#prices form.price-form button[type=submit]")
+            .await?;
+        self.wait_for_selector("p.flash").await?;
         self.goto("/admin").await?;
         self.check_page("admin").await?;
         let row = format!("tr#user-{}", self.user_id(&me)?);

@@ -2,6 +2,8 @@
 //! 404). Every action is a POST with the session's CSRF token; deleting goes through a
 //! confirmation page. A password-reset link is shown once (post, redirect, get).
 
+mod health;
+mod instance;
 mod signup;
 mod view;
 
@@ -15,6 +17,7 @@ use crate::auth::password_reset;
 use crate::config::AppConfig;
 use crate::db::Db;
 use crate::ids::UserId;
+use crate::ops::instance_health::{self, Started};
 use crate::web::kit::confirm::ConfirmPage;
 use crate::web::kit::csrf::{Csrf, TokenOnlyForm};
 use crate::web::kit::problem::Problem;
@@ -37,6 +40,7 @@ pub fn routes() -> Vec<Route> {
         signup::invite,
         signup::show_invitation,
         signup::revoke_invitation,
+        instance::set_price,
     ]
 }
 
@@ -65,9 +69,12 @@ async fn admin_page(
     flash: Option<FlashMessage<'_>>,
     db: &State<Db>,
     config: &State<AppConfig>,
+    started: &State<Started>,
 ) -> (Status, AdminPage) {
     let (status, mut page) = page_or_problem(&admin, db, config, page.unwrap_or(1)).await;
     page.layout = page.layout.with_flash(flash);
+    let health = instance_health::read(db, config, started).await;
+    page.health = Some(health::HealthView::from(&health));
     (status, page)
 }
 

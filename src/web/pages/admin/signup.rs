@@ -8,8 +8,8 @@ use rocket::{State, get, post};
 
 use super::view::AdminPage;
 use super::{Host, done, page_or_problem, site_origin};
-use crate::auth::signup;
-use crate::config::{AppConfig, SignupMode};
+use crate::auth::signup::{self, SignupMode};
+use crate::config::AppConfig;
 use crate::db::Db;
 use crate::ids::InvitationId;
 use crate::web::kit::csrf::{Csrf, TokenOnlyForm, csrf_form};

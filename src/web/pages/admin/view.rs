@@ -4,13 +4,18 @@ use askama::Template;
 use askama_web::WebTemplate;
 
 use crate::auth::admin::{self, USERS_PER_PAGE};
-use crate::auth::signup;
+use crate::auth::signup::{self, SignupMode};
 use crate::clock;
 use crate::config::AppConfig;
 use crate::db::invitations::Invitation;
 use crate::db::users::UserOverview;
 use crate::db::{Db, DbError};
 use crate::ids::{InvitationId, UserId};
+use crate::modelscope::TIERS;
+use crate::runs::instance_prices;
+use crate::web::kit::view::points;
+
+use super::health::{HealthView, PriceRow, price_rows};
 use crate::web::kit::session::Admin;
 use crate::web::kit::view::{Layout, Notice};
 
@@ -81,6 +86,14 @@ pub struct AdminPage {
     pub new_invitation: Option<String>,
     pub invitation_error: Option<Notice>,
     pub invitation_days: u32,
+    /// Read for the page itself only (not again after a refused action).
+    pub health: Option<HealthView>,
+    pub instance_prices: Vec<PriceRow>,
+    /// The tiers a price may be.
+    pub tiers: Vec<String>,
+    pub price_error: Option<Notice>,
+    /// The model typed into the price form, echoed after a refusal.
+    pub price_model: String,
     /// About the page or an action on it.
     pub error: Option<Notice>,
 }
@@ -101,6 +114,11 @@ impl AdminPage {
             new_invitation: None,
             invitation_error: None,
             invitation_days: 7,
+            health: None,
+            instance_prices: Vec::new(),
+            tiers: TIERS.iter().map(|t| points(*t)).collect(),
+            price_error: None,
+            price_model: String::new(),
             error: None,
         }
     }
@@ -114,10 +132,12 @@ impl AdminPage {
         let page = page.max(1);
         let (users, total) = admin::users_page(db, page).await?;
         let me = admin.user().user_id;
-        let mode = signup::mode(db, config.default_signup_mode()).await?;
+        let mode = signup::mode(db, SignupMode::configured(config.default_signup_mode())).await?;
         let now = clock::now();
         let invitations = signup::invitations(db).await?;
+        let prices = instance_prices::all(db).await?;
         Ok(Self {
+            instance_prices: price_rows(prices),
             signup_mode: mode.as_str(),
             invitations: invitations
                 .into_iter()
