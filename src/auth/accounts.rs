@@ -188,9 +188,9 @@ pub async fn sign_in(
         // Said only after the right password: a guess learns nothing about the account.
         Some(_) if ok && disabled => Err(AccountError::Disabled),
         Some(user_id) if ok => {
-            let agent = user_agent.to_owned();
+            let (agent, addr) = (user_agent.to_owned(), client_addr.to_owned());
             Ok(db
-                .run(move |conn| start_session(conn, user_id, &agent))
+                .run(move |conn| start_session(conn, user_id, &agent, &addr))
                 .await?)
         }
         _ => Err(AccountError::BadCredentials),
@@ -202,11 +202,13 @@ pub(crate) fn start_session(
     conn: &rusqlite::Connection,
     user_id: UserId,
     user_agent: &str,
+    client_addr: &str,
 ) -> Result<NewSession, DbError> {
     let token = tokens::new_token("");
     let csrf = tokens::random_hex(32);
     let agent: String = user_agent.chars().take(200).collect();
-    let session_id = sessions::create(conn, &token.hash, user_id, &csrf, &agent)?;
+    let addr: String = client_addr.chars().take(64).collect();
+    let session_id = sessions::create(conn, &token.hash, user_id, &csrf, &agent, &addr)?;
     users::touch(conn, user_id, crate::clock::now());
     Ok(NewSession {
         cookie_token: token.plaintext,

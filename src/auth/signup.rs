@@ -144,7 +144,7 @@ pub async fn sign_up(
                 return Ok(Err(AccountError::BadLink));
             }
         }
-        let session = accounts::start_session(&tx, user_id, &user_agent)?;
+        let session = accounts::start_session(&tx, user_id, &user_agent, &addr)?;
         tx.commit()?;
         Ok(Ok(session))
     })

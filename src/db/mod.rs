@@ -68,6 +68,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/0009_admins.sql")),
         M::up(include_str!("../../migrations/0010_signup_invitations.sql")),
         M::up(include_str!("../../migrations/0011_instance_prices.sql")),
+        M::up(include_str!("../../migrations/0012_session_addresses.sql")),
     ])
 }
 

@@ -27,6 +27,8 @@ pub struct SessionUser {
 pub struct SessionInfo {
     pub id: SessionId,
     pub user_agent: String,
+    /// Where it signed in from.
+    pub client_addr: String,
     pub created_at: i64,
     pub last_seen_at: i64,
 }
@@ -37,12 +39,13 @@ pub fn create(
     user_id: UserId,
     csrf_token: &str,
     user_agent: &str,
+    client_addr: &str,
 ) -> Result<SessionId, DbError> {
     let now = now();
     conn.cached_execute(
-        "INSERT INTO sessions (token_hash, user_id, csrf_token, user_agent, created_at, last_seen_at, expires_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)",
-        params![token_hash, user_id, csrf_token, user_agent, now, now + ABSOLUTE_SECS],
+        "INSERT INTO sessions (token_hash, user_id, csrf_token, user_agent, created_at, last_seen_at, expires_at, client_addr)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7)",
+        params![token_hash, user_id, csrf_token, user_agent, now, now + ABSOLUTE_SECS, client_addr],
     )?;
     Ok(SessionId(conn.last_insert_rowid()))
 }
@@ -126,7 +129,7 @@ pub fn delete_all_for_user(conn: &Connection, user_id: UserId) -> Result<usize, 
 pub fn list_for_user(conn: &Connection, user_id: UserId) -> Result<Vec<SessionInfo>, DbError> {
     let now = now();
     let mut statement = conn.prepare_cached(
-        "SELECT id, user_agent, created_at, last_seen_at FROM sessions
+        "SELECT id, user_agent, created_at, last_seen_at, client_addr FROM sessions
          WHERE user_id = ?1 AND expires_at > ?2 AND last_seen_at > ?3
          ORDER BY last_seen_at DESC",
     )?;
@@ -137,6 +140,7 @@ pub fn list_for_user(conn: &Connection, user_id: UserId) -> Result<Vec<SessionIn
                 user_agent: row.get(1)?,
                 created_at: row.get(2)?,
                 last_seen_at: row.get(3)?,
+                client_addr: row.get(4)?,
             })
         })?
         .collect::<Result<_, _>>()?;

@@ -283,6 +283,12 @@ const TABLE: &[Case] = &[
 /// The admin's actions and the reset link (see [`Id::OtherUser`]).
 const ADMIN_TABLE: &[Case] = &[
     Case {
+        path: "/account/sessions/others",
+        id: Id::None,
+        undoes_fixture: true,
+        fields: &[],
+    },
+    Case {
         path: "/admin/users/<id>/disable",
         id: Id::OtherUser,
         undoes_fixture: false,

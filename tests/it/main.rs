@@ -6,6 +6,7 @@
 
 mod harness;
 
+mod account_sessions;
 mod accounts;
 mod admin;
 mod admin_instance;

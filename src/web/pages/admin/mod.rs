@@ -8,7 +8,7 @@ mod signup;
 mod view;
 
 use rocket::http::Status;
-use rocket::request::{FlashMessage, Request};
+use rocket::request::FlashMessage;
 use rocket::response::{Flash, Redirect};
 use rocket::{Route, State, get, post};
 
@@ -18,6 +18,7 @@ use crate::config::AppConfig;
 use crate::db::Db;
 use crate::ids::UserId;
 use crate::ops::instance_health::{self, Started};
+use crate::web::kit::client::SiteOrigin;
 use crate::web::kit::confirm::ConfirmPage;
 use crate::web::kit::csrf::{Csrf, TokenOnlyForm};
 use crate::web::kit::problem::Problem;
@@ -176,41 +177,11 @@ async fn reset_link(
     }
 }
 
-/// Where a link points: `public_url` when set, else the address this browser used.
-pub(super) fn site_origin(request_host: Option<&str>, config: &AppConfig) -> String {
-    match (&config.public_url, request_host) {
-        (Some(url), _) => url.clone(),
-        (None, Some(host)) => {
-            let scheme = if config.secure_cookies() {
-                "https"
-            } else {
-                "http"
-            };
-            format!("{scheme}://{host}")
-        }
-        (None, None) => String::new(),
-    }
-}
-
-/// The request's `Host`, for links the admin hands over.
-pub struct Host(pub(super) Option<String>);
-
-#[rocket::async_trait]
-impl<'r> rocket::request::FromRequest<'r> for Host {
-    type Error = ();
-
-    async fn from_request(request: &'r Request<'_>) -> rocket::request::Outcome<Self, ()> {
-        rocket::request::Outcome::Success(Self(
-            request.headers().get_one("Host").map(str::to_owned),
-        ))
-    }
-}
-
 #[get("/admin/reset-links/<handle>")]
 async fn show_reset_link(
     admin: Admin,
     handle: &str,
-    host: Host,
+    origin: SiteOrigin,
     config: &State<AppConfig>,
     db: &State<Db>,
     reveals: &State<Reveals>,
@@ -221,11 +192,7 @@ async fn show_reset_link(
             let (name, code) = held.split_once(' ').unwrap_or(("", held.as_str()));
             page.reset_link = Some(NewLink {
                 username: name.to_owned(),
-                url: format!(
-                    "{}{}{code}",
-                    site_origin(host.0.as_deref(), config),
-                    password_reset::PATH
-                ),
+                url: format!("{}{}{code}", origin.0, password_reset::PATH),
             });
         }
         None => page.link_error = Some(Notice::new("link_already_shown")),

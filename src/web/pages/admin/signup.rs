@@ -7,11 +7,12 @@ use rocket::response::{Flash, Redirect};
 use rocket::{State, get, post};
 
 use super::view::AdminPage;
-use super::{Host, done, page_or_problem, site_origin};
+use super::{done, page_or_problem};
 use crate::auth::signup::{self, SignupMode};
 use crate::config::AppConfig;
 use crate::db::Db;
 use crate::ids::InvitationId;
+use crate::web::kit::client::SiteOrigin;
 use crate::web::kit::csrf::{Csrf, TokenOnlyForm, csrf_form};
 use crate::web::kit::problem::Problem;
 use crate::web::kit::reveal::Reveals;
@@ -115,7 +116,7 @@ pub async fn invite(
 pub async fn show_invitation(
     admin: Admin,
     handle: &str,
-    host: Host,
+    origin: SiteOrigin,
     db: &State<Db>,
     config: &State<AppConfig>,
     reveals: &State<Reveals>,
@@ -123,11 +124,7 @@ pub async fn show_invitation(
     let (status, mut page) = page_or_problem(&admin, db, config, 1).await;
     match reveals.take(admin.user().user_id, handle) {
         Some(code) => {
-            page.new_invitation = Some(format!(
-                "{}{}",
-                site_origin(host.0.as_deref(), config),
-                signup::invitation_path(&code)
-            ));
+            page.new_invitation = Some(format!("{}{}", origin.0, signup::invitation_path(&code)));
         }
         None => page.invitation_error = Some(Notice::new("link_already_shown")),
     }
