@@ -128,13 +128,12 @@ pub fn delete_all_for_user(conn: &Connection, user_id: UserId) -> Result<usize, 
 
 pub fn list_for_user(conn: &Connection, user_id: UserId) -> Result<Vec<SessionInfo>, DbError> {
     let now = now();
-    let mut statement = conn.prepare_cached(
+    Ok(conn.cached_rows(
         "SELECT id, user_agent, created_at, last_seen_at, client_addr FROM sessions
          WHERE user_id = ?1 AND expires_at > ?2 AND last_seen_at > ?3
          ORDER BY last_seen_at DESC",
-    )?;
-    let rows = statement
-        .query_map(params![user_id, now, now - IDLE_SECS], |row| {
+        params![user_id, now, now - IDLE_SECS],
+        |row| {
             Ok(SessionInfo {
                 id: row.get(0)?,
                 user_agent: row.get(1)?,
@@ -142,9 +141,8 @@ pub fn list_for_user(conn: &Connection, user_id: UserId) -> Result<Vec<SessionIn
                 last_seen_at: row.get(3)?,
                 client_addr: row.get(4)?,
             })
-        })?
-        .collect::<Result<_, _>>()?;
-    Ok(rows)
+        },
+    )?)
 }
 
 /// Removes expired sessions; run now and then.

@@ -1,6 +1,7 @@
 //! Runs: the planner turns a request into a ready run, the engine probes under limits, the
-//! executor runs and stores, history reads stored runs back; prices (and the instance's, an
-//! admin's word) say what a call costs.
+//! executor runs and stores, history reads stored runs back; `runner` is the one handle the
+//! faces start a run through; prices (and the instance's, an admin's word) say what a call
+//! costs.
 
 pub mod calls_left;
 pub mod engine;
@@ -11,3 +12,4 @@ pub mod instance_prices;
 pub mod observe;
 pub mod planner;
 pub mod prices;
+pub mod runner;
