@@ -209,7 +209,6 @@ pub(crate) fn start_session(
     let agent: String = user_agent.chars().take(200).collect();
     let addr: String = client_addr.chars().take(64).collect();
     let session_id = sessions::create(conn, &token.hash, user_id, &csrf, &agent, &addr)?;
-    users::touch(conn, user_id, crate::clock::now());
     Ok(NewSession {
         cookie_token: token.plaintext,
         session_id,

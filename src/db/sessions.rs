@@ -50,8 +50,8 @@ pub fn create(
     Ok(SessionId(conn.last_insert_rowid()))
 }
 
-/// The live session for a token hash, touching its (and its user's) last-seen time (best
-/// effort); expired ones, and those of a disabled account, are `None`.
+/// The live session for a token hash, touching its last-seen time (best effort; a trigger
+/// copies it to the user's); expired ones, and those of a disabled account, are `None`.
 pub fn find_live(conn: &Connection, token_hash: &str) -> Result<Option<SessionUser>, DbError> {
     let now = now();
     let found = conn
@@ -86,7 +86,6 @@ pub fn find_live(conn: &Connection, token_hash: &str) -> Result<Option<SessionUs
                 params![session.session_id, now],
             )
         });
-        super::users::touch(conn, session.user_id, now);
     }
     Ok(Some(session))
 }

@@ -40,8 +40,8 @@ pub fn create(
 ) -> Result<Option<UserId>, DbError> {
     let now = now();
     let inserted = conn.cached_execute(
-        "INSERT INTO users (username, password_hash, created_at, last_seen_at, is_admin)
-         VALUES (?1, ?2, ?3, ?3, NOT EXISTS (SELECT 1 FROM users))
+        "INSERT INTO users (username, password_hash, created_at, is_admin)
+         VALUES (?1, ?2, ?3, NOT EXISTS (SELECT 1 FROM users))
          ON CONFLICT (username) DO NOTHING",
         params![username, password_hash, now],
     )?;
@@ -117,16 +117,6 @@ pub fn set_disabled(conn: &Connection, id: UserId, disabled: bool) -> Result<boo
          WHERE id = ?1",
         params![id, disabled, now()],
     )? == 1)
-}
-
-/// Records that the user was seen now (best effort: it never fails a request).
-pub fn touch(conn: &Connection, id: UserId, at: i64) {
-    super::best_effort(conn, "user last-seen", |conn| {
-        conn.cached_execute(
-            "UPDATE users SET last_seen_at = ?2 WHERE id = ?1",
-            params![id, at],
-        )
-    });
 }
 
 pub fn count(conn: &Connection) -> Result<i64, DbError> {
