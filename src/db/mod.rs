@@ -17,6 +17,7 @@ pub mod monitors;
 pub(crate) mod owned;
 pub mod password_resets;
 pub mod presets;
+pub mod price_learning;
 pub mod prices;
 pub mod runs;
 pub mod sessions;
@@ -66,10 +67,11 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!(
             "../../migrations/0008_results_by_run_model.sql"
         )),
-        M::up(include_str!("../../migrations/0009_admins.sql")),
-        M::up(include_str!("../../migrations/0010_signup_invitations.sql")),
-        M::up(include_str!("../../migrations/0011_instance_prices.sql")),
-        M::up(include_str!("../../migrations/0012_session_addresses.sql")),
+        M::up(include_str!("../../migrations/0009_price_learning.sql")),
+        M::up(include_str!("../../migrations/0010_admins.sql")),
+        M::up(include_str!("../../migrations/0011_signup_invitations.sql")),
+        M::up(include_str!("../../migrations/0012_instance_prices.sql")),
+        M::up(include_str!("../../migrations/0013_session_addresses.sql")),
     ])
 }
 
@@ -433,6 +435,8 @@ mod tests {
             failure: None,
             latency_ms: 1,
             price: None,
+            candidates: None,
+            checked: true,
         }];
         let run = runs::insert_run(
             &mut conn,

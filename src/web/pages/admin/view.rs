@@ -11,7 +11,7 @@ use crate::db::invitations::Invitation;
 use crate::db::users::UserOverview;
 use crate::db::{Db, DbError};
 use crate::ids::{InvitationId, UserId};
-use crate::modelscope::TIERS;
+use crate::modelscope::Tiers;
 use crate::runs::instance_prices;
 use crate::web::kit::view::points;
 
@@ -116,7 +116,12 @@ impl AdminPage {
             invitation_days: 7,
             health: None,
             instance_prices: Vec::new(),
-            tiers: TIERS.iter().map(|t| points(*t)).collect(),
+            tiers: Tiers::default()
+                .prices()
+                .iter()
+                .rev()
+                .map(|t| points(*t))
+                .collect(),
             price_error: None,
             price_model: String::new(),
             error: None,
