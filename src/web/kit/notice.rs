@@ -59,6 +59,12 @@ crate::closed_set! {
         BadSmtpPort = "bad_smtp_port", BadSmtpTls = "bad_smtp_tls",
         NeedsSmtpPassword = "needs_smtp_password", BadFrom = "bad_from", BadTo = "bad_to",
         ChannelNotFound = "channel_not_found", ChannelNeedsReentry = "channel_needs_reentry",
+        // Administration: accounts, sign-up and invitations.
+        UserNotFound = "user_not_found", LastAdmin = "last_admin",
+        LastAdminSelf = "last_admin_self", AccountDisabled = "account_disabled",
+        BadLink = "bad_link", LinkAlreadyShown = "link_already_shown",
+        BadSignupMode = "bad_signup_mode", BadInvitationDays = "bad_invitation_days",
+        InvitationNotFound = "invitation_not_found", InvitationNeeded = "invitation_needed",
         // Anywhere.
         Unavailable = "unavailable", Internal = "internal",
     }
@@ -131,6 +137,11 @@ crate::closed_set! {
         MonitorResumed = "monitor_resumed", MonitorRun = "monitor_run",
         RuleAdded = "rule_added", RuleDeleted = "rule_deleted", ChannelAdded = "channel_added",
         ChannelDeleted = "channel_deleted", TestSent = "test_sent", TestFailed = "test_failed",
+        OtherSessionsEnded = "other_sessions_ended", PasswordReset = "password_reset",
+        UserDisabled = "user_disabled", UserEnabled = "user_enabled",
+        UserDeleted = "user_deleted", UserSignedOut = "user_signed_out",
+        SignupMode = "signup_mode", InvitationRevoked = "invitation_revoked",
+        InstancePriceSaved = "instance_price_saved",
     }
 }
 

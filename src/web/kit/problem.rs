@@ -10,6 +10,7 @@ use super::notice::{Notice, NoticeCode};
 use super::view::{cost_text, points};
 use crate::auth::access_tokens::TokenError;
 use crate::auth::accounts::AccountError;
+use crate::auth::admin::AdminError;
 use crate::db::DbError;
 use crate::keyring::KeyError;
 use crate::monitors::MonitorError;
@@ -225,6 +226,19 @@ impl Problem {
                 Status::ServiceUnavailable,
                 Notice::new(NoticeCode::HashingBusy),
             ),
+            AccountError::Disabled => {
+                Self::new(Status::Forbidden, Notice::new(NoticeCode::AccountDisabled))
+            }
+            AccountError::LastAdmin => {
+                Self::new(Status::Conflict, Notice::new(NoticeCode::LastAdminSelf))
+            }
+            AccountError::BadLink => Self::new(Status::NotFound, Notice::new(NoticeCode::BadLink)),
+            AccountError::SignupClosed => {
+                Self::new(Status::Forbidden, Notice::new(NoticeCode::SignupClosed))
+            }
+            AccountError::InvitationNeeded => {
+                Self::new(Status::Forbidden, Notice::new(NoticeCode::InvitationNeeded))
+            }
             AccountError::Db(error) => Self::db(error),
             AccountError::Hashing => {
                 tracing::error!("password hashing failed");
@@ -238,6 +252,19 @@ impl Problem {
 }
 
 impl Problem {
+    /// An admin's action on an account.
+    pub fn admin(error: &AdminError) -> Self {
+        match error {
+            AdminError::NotFound => {
+                Self::new(Status::NotFound, Notice::new(NoticeCode::UserNotFound))
+            }
+            AdminError::LastAdmin => {
+                Self::new(Status::Conflict, Notice::new(NoticeCode::LastAdmin))
+            }
+            AdminError::Db(error) => Self::db(error),
+        }
+    }
+
     /// Monitors and their rules, tied to the field of the form that was wrong.
     pub fn monitor(error: &MonitorError) -> Self {
         let limit = |status, code, max: i64| Self::new(status, Notice::new(code).with_n(max));

@@ -31,6 +31,8 @@ pub struct Layout {
 
 pub struct UserChrome {
     pub username: String,
+    /// Shows the admin link.
+    pub is_admin: bool,
 }
 
 impl Layout {
