@@ -1,5 +1,6 @@
 //! Runs: the planner turns a request into a ready run, the engine probes under limits, the
-//! executor runs and stores, history reads stored runs back.
+//! executor runs and stores, history reads stored runs back; `slots` are the upstream call limits
+//! the engine holds every call to.
 
 pub mod calls_left;
 pub mod engine;
@@ -9,3 +10,4 @@ pub mod history;
 pub mod observe;
 pub mod planner;
 pub mod prices;
+pub mod slots;

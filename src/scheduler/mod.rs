@@ -13,17 +13,20 @@
 //!   `scheduler_concurrency` of the global slots (`global_concurrency`, always more) however
 //!   many models a preset has, so interactive queries always find room.
 //! - **Time is injected** ([`crate::clock::Clock`]): tests move a manual clock instead of
-//!   sleeping.
+//!   sleeping, then wait for a pass that began after the move ([`Passes::settle`]).
 
 mod alert;
 pub mod cost;
 mod deliver;
+mod progress;
 mod run;
+
+pub use progress::{Passes, Progress};
 
 use std::future::Future;
 use std::sync::Arc;
 
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::Semaphore;
 
 use crate::clock::SharedClock;
 use crate::db::monitors as rows;
@@ -64,7 +67,7 @@ struct Inner {
     channels: Channels,
     notifier: Notifier,
     clock: SharedClock,
-    wake: Notify,
+    tracker: Arc<progress::Tracker>,
     runs: Arc<Semaphore>,
     probes: Semaphore,
     sends: Arc<Semaphore>,
@@ -93,7 +96,7 @@ impl Scheduler {
                 channels,
                 notifier,
                 clock,
-                wake: Notify::new(),
+                tracker: Arc::default(),
                 config,
             }),
         }
@@ -110,23 +113,26 @@ impl Scheduler {
 
     /// Looks again at once (something changed).
     pub fn wake(&self) {
-        self.inner.wake.notify_one();
+        self.inner.tracker.wake();
     }
 
     /// Starts the loop; it ends when `shutdown` resolves.
     pub fn spawn(&self, shutdown: impl Future<Output = ()> + Send + 'static) {
         let me = self.clone();
+        self.inner.tracker.set_running(true);
         tokio::spawn(async move {
-            tokio::select! {
-                () = shutdown => {}
-                () = me.run_loop() => {}
-            }
+            me.run_loop(shutdown).await;
+            me.inner.tracker.set_running(false);
         });
     }
 
-    async fn run_loop(&self) {
+    /// Passes until `shutdown`, which is heeded between passes only: a pass cut short after
+    /// claiming monitors would leave them leased, and not run, until the lease ran out.
+    async fn run_loop(&self, shutdown: impl Future<Output = ()>) {
+        let mut shutdown = std::pin::pin!(shutdown);
         let mut last_cleanup: Option<i64> = None;
         loop {
+            let seen = self.inner.tracker.pass_begins();
             let now = self.now();
             let next = match self.tick(now).await {
                 Ok(next) => next,
@@ -139,11 +145,14 @@ impl Scheduler {
                 last_cleanup = Some(now);
                 deliver::clean_up(self, now).await;
             }
+            self.inner.tracker.pass_ends(seen);
             let next = next.clamp(now, now + IDLE_SECS);
             let inner = &self.inner;
             tokio::select! {
+                biased;
+                () = &mut shutdown => return,
                 () = inner.clock.sleep_until(next.saturating_mul(1000)) => {}
-                () = inner.wake.notified() => {}
+                () = inner.tracker.woken() => {}
             }
         }
     }
@@ -179,10 +188,10 @@ impl Scheduler {
         let all_taken = claimed.len() == limit;
         for (claim, permit) in claimed.into_iter().zip(permits) {
             let me = self.clone();
-            tokio::spawn(async move {
+            // Its end wakes the loop: a place is free again.
+            self.spawn_job(async move {
                 me.run_claimed(claim).await;
                 drop(permit);
-                me.wake();
             });
         }
         if all_taken {
