@@ -113,6 +113,15 @@ impl Passes {
             let _ = progress.wait_for(Progress::is_quiet).await;
         }
     }
+
+    /// Resolves once the loop is not going: never spawned, or ended after a shutdown (a pass
+    /// under way when it was told to stop is finished first).
+    pub fn stopped(&self) -> impl Future<Output = ()> + Send + 'static {
+        let mut progress = self.0.progress.subscribe();
+        async move {
+            let _ = progress.wait_for(|p| !p.running).await;
+        }
+    }
 }
 
 impl Scheduler {
@@ -184,5 +193,10 @@ mod tests {
         let seen = tracker.pass_begins();
         tracker.pass_ends(seen);
         settled.await.unwrap();
+        let stopped = tokio::spawn(Passes(tracker.clone()).stopped());
+        tokio::task::yield_now().await;
+        assert!(!stopped.is_finished(), "the loop still runs");
+        tracker.set_running(false);
+        stopped.await.unwrap();
     }
 }

@@ -217,7 +217,7 @@ async fn a_restart_resumes_the_schedule_and_runs_missed_slots_once() {
         .unwrap();
 
     // The server stops; time passes (six slots) while it is down.
-    drop(first.terminate().await);
+    app.stop(first).await;
     app.advance(30 * MINUTE).await;
     stays(&app, "nothing runs while it is down", 1, runs).await;
 

@@ -108,6 +108,26 @@ impl TestApp {
         panic!("the schedulers kept starting work for 20 rounds");
     }
 
+    /// Stops an instance (as a server stopping: its scheduler is told to stop) and waits until
+    /// its scheduler's loop has ended, so a clock moved after this is one it never reads.
+    pub async fn stop(&self, client: Client) {
+        let passes = client
+            .rocket()
+            .state::<Scheduler>()
+            .expect("a scheduler")
+            .passes();
+        drop(client.terminate().await);
+        if tokio::time::timeout(SETTLE_WITHIN, passes.stopped())
+            .await
+            .is_err()
+        {
+            panic!(
+                "the scheduler did not stop within {SETTLE_WITHIN:?}: {:?}",
+                passes.now()
+            );
+        }
+    }
+
     /// The upstream calls every instance's engine holds and queues now, by lane.
     pub fn engine_calls(&self) -> UpstreamCalls {
         self.instances()
