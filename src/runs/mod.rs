@@ -1,6 +1,7 @@
 //! Runs: the planner turns a request into a ready run, the engine probes under limits, the
-//! executor runs and stores, history reads stored runs back; `slots` are the upstream call limits
-//! the engine holds every call to.
+//! executor runs and stores, history reads stored runs back; `runner` is the one handle the
+//! faces start a run through; `slots` are the upstream call limits the engine holds every call
+//! to.
 
 pub mod calls_left;
 pub mod engine;
@@ -10,4 +11,5 @@ pub mod history;
 pub mod observe;
 pub mod planner;
 pub mod prices;
+pub mod runner;
 pub mod slots;
