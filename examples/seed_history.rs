@@ -232,6 +232,8 @@ fn model_result(rng: &mut Rng, model: &str, started_at: i64) -> ModelResult {
             failure: Some(Failure::new(code, Some(detail.to_owned()))),
             latency_ms,
             price: None,
+            candidates: None,
+            checked: true,
         };
     }
     // Quotas shrink through the (Beijing) day and reset at midnight.
@@ -250,11 +252,14 @@ fn model_result(rng: &mut Rng, model: &str, started_at: i64) -> ModelResult {
             request_remaining: Some((2_000 - used_total).max(0)),
             model_request_limit: Some(model_limit),
             model_request_remaining: Some((model_limit - used_model).max(0)),
+            ..Quota::default()
         },
         status: Some(200),
         failure: None,
         latency_ms,
         price: None,
+        candidates: None,
+        checked: true,
     }
 }
 

@@ -46,7 +46,7 @@ crate::closed_set! {
 
 crate::closed_set! {
     /// The upstream call made.
-    pub enum Endpoint { Chat = "chat", Balance = "balance", Catalogue = "catalogue" }
+    pub enum Endpoint { Chat = "chat", Balance = "balance", Catalogue = "catalogue", Rates = "rates" }
 }
 
 crate::closed_set! {

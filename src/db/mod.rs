@@ -12,6 +12,7 @@ pub mod login_failures;
 pub mod monitors;
 pub(crate) mod owned;
 pub mod presets;
+pub mod price_learning;
 pub mod prices;
 pub mod runs;
 pub mod sessions;
@@ -61,6 +62,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!(
             "../../migrations/0008_results_by_run_model.sql"
         )),
+        M::up(include_str!("../../migrations/0009_price_learning.sql")),
     ])
 }
 
@@ -449,6 +451,8 @@ mod tests {
             failure: None,
             latency_ms: 1,
             price: None,
+            candidates: None,
+            checked: true,
         }];
         let run = runs::insert_run(
             &mut conn,

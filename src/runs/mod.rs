@@ -4,12 +4,20 @@
 //! to.
 
 pub mod calls_left;
+mod census;
 pub mod engine;
 pub mod executor;
 pub mod grants;
 pub mod history;
+pub mod judge;
+pub mod learn;
+pub mod measure;
 pub mod observe;
 pub mod planner;
 pub mod prices;
+mod probe;
 pub mod runner;
+mod scope;
 pub mod slots;
+pub mod solve;
+pub mod tiers;
