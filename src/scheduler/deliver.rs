@@ -96,13 +96,12 @@ pub(super) async fn start_due(scheduler: &Scheduler, now: i64) -> Result<Option<
     let all_taken = limit > 0 && due.len() == limit;
     for (delivery, permit) in due.into_iter().zip(permits) {
         let me = scheduler.clone();
-        tokio::spawn(async move {
+        scheduler.spawn_job(async move {
             let at = me.now();
             if let Err(error) = me.parts().outbox.attempt(delivery, at).await {
                 tracing::error!(%error, "recording a delivery failed");
             }
             drop(permit);
-            me.wake();
         });
     }
     if all_taken {
