@@ -99,7 +99,7 @@ fn learn_on(conn: &Connection, tiers: &Tiers, cost: &Cost) -> Result<Lesson, DbE
                 model,
                 old.points,
                 new.points,
-                new.source.as_str(),
+                new.source,
             )?;
             lesson.changes.push((model.clone(), old.points, new.points));
         }
