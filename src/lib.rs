@@ -41,13 +41,16 @@ use crate::crypto::{MasterKey, Vault};
 use crate::db::Db;
 use crate::keyring::Keyring;
 use crate::modelscope::{SiteBases, Upstream};
-use crate::notify::{Channels, Notifier};
+use crate::monitors::Monitors;
+use crate::notify::deliveries::Policy;
+use crate::notify::{Channels, Notifier, Outbox};
 use crate::ops::data_lock::DataDirLock;
 use crate::ops::metrics::MetricsAccess;
 use crate::runs::engine::{QueryEngine, QueryLimits, SharedLimits};
 use crate::runs::planner::Planner;
+use crate::runs::price_book::KnownPrices;
 use crate::runs::runner::Runner;
-use crate::scheduler::{Scheduler, SchedulerConfig};
+use crate::scheduler::{Scheduler, SchedulerParts};
 use crate::startup::StartupError;
 
 /// The app configured from its built-in defaults, `Rocket.toml` and `ROCKET_*` variables.
@@ -121,27 +124,44 @@ async fn setup(rocket: Rocket<Build>, clock: SharedClock) -> Result<Rocket<Build
                 state.keyring.clone(),
                 state.config.max_models_per_query,
             );
-            let runner = Runner::new(planner.clone(), state.engine.clone(), state.db.clone());
-            let scheduler = Scheduler::new(
+            let runner = Runner::new(planner, state.engine.clone(), state.db.clone());
+            // What the pages change, the scheduler looks at at once.
+            let wake = Arc::new(tokio::sync::Notify::new());
+            let monitors = Monitors::new(
                 state.db.clone(),
-                state.engine.clone(),
-                planner,
+                Arc::new(KnownPrices),
+                wake.clone(),
+                clock.clone(),
+            );
+            let outbox = Outbox::new(
+                state.db.clone(),
                 state.channels.clone(),
                 state.notifier.clone(),
-                clock,
-                SchedulerConfig {
-                    concurrency: state.config.scheduler_concurrency,
+                Policy {
                     hourly_cap: state.config.alerts_per_channel_per_hour,
                     public_url: state.config.public_url.clone(),
                 },
+                clock.clone(),
             );
+            let scheduler = Scheduler::new(SchedulerParts {
+                db: state.db.clone(),
+                runner: runner.clone(),
+                monitors: monitors.clone(),
+                outbox: outbox.clone(),
+                clock,
+                wake,
+                concurrency: state.config.scheduler_concurrency,
+            });
             Ok(rocket
                 .manage(state.metrics)
                 .manage(modelscope::Catalogue::new(state.engine.upstream().clone()))
                 .manage(runner)
                 .manage(scheduler)
+                .manage(monitors)
+                .manage(outbox)
                 .manage(state.channels)
                 .manage(web::Reveals::default())
+                .manage(ops::instance_health::Started::now())
                 .manage(state.config)
                 .manage(state.db)
                 .manage(state.engine)
@@ -284,7 +304,7 @@ fn effective_configuration(figment: &Figment, config: &AppConfig) -> String {
     };
     format!(
         "configuration: profile={} address={} port={} tls={} ip_header={} keep_alive={}s \
-         limits.form={} limits.json={} body_timeout={}s secure_cookies={} allow_signup={} \
+         limits.form={} limits.json={} body_timeout={}s secure_cookies={} signup_mode={} \
          signups_per_address_per_hour={} data_dir={} database={} master_key_file={} \
          api_base={} hub_base={} upstream_timeout={}s query_concurrency={} \
          global_concurrency={} max_models_per_query={} history_retention_days={} \
@@ -300,7 +320,7 @@ fn effective_configuration(figment: &Figment, config: &AppConfig) -> String {
         limit("json"),
         config.body_timeout_secs,
         config.secure_cookies(),
-        config.allow_signup,
+        config.default_signup_mode(),
         config.signups_per_address_per_hour,
         config.data_dir.display(),
         config.database_path().display(),

@@ -26,7 +26,9 @@ pub use model_id::{
     BatchError, InvalidModel, ModelEntry, prepare_models, split_model_text, validate_model_id,
 };
 pub use near_miss::near_miss;
-pub use price::{BUILT_IN_TIERS, MAX_PRICE, Price, PriceSource, Tiers, from_milli, milli, tier};
+pub use price::{
+    BUILT_IN_TIERS, ExpectedCost, MAX_PRICE, Price, PriceSource, Tiers, from_milli, milli, tier,
+};
 pub use quota::Quota;
 pub use rates::RatesError;
 pub use result::{BatchReport, ModelResult};

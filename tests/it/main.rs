@@ -6,7 +6,10 @@
 
 mod harness;
 
+mod account_sessions;
 mod accounts;
+mod admin;
+mod admin_instance;
 mod api_bad_input;
 mod api_balance;
 mod api_contract;
@@ -16,6 +19,7 @@ mod browser;
 mod channels;
 mod csrf_routes;
 mod dashboard;
+mod dependencies;
 mod first_steps;
 mod hardening;
 mod health_cors;
@@ -31,4 +35,5 @@ mod query_plans;
 mod query_runs;
 mod quick_page;
 mod scheduler;
+mod signup_modes;
 mod vault_keys;

@@ -7,9 +7,9 @@
 use rocket::http::Status;
 use rocket::request::{self, FromRequest, Request};
 
+use super::notice::{Notice, NoticeCode};
 use super::problem::Problem;
 use super::session::signed_in;
-use super::view::Notice;
 use crate::db::Db;
 use crate::ids::UserId;
 use crate::known_models::{KnownModels, NearMiss};
@@ -113,7 +113,7 @@ impl DidYouMean {
     pub fn problem() -> Problem {
         Problem {
             status: Status::UnprocessableEntity,
-            notice: Notice::new("did_you_mean").on("models"),
+            notice: Notice::new(NoticeCode::DidYouMean).on("models"),
         }
     }
 

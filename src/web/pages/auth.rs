@@ -6,10 +6,11 @@ use rocket::form::FromForm;
 use rocket::http::{CookieJar, Status};
 use rocket::outcome::try_outcome;
 use rocket::request::{self, FlashMessage, FromRequest, Request};
-use rocket::response::{Flash, Redirect};
+use rocket::response::Redirect;
 use rocket::{State, get, post};
 
 use crate::auth::accounts::{self, AccountError, NewSession};
+use crate::auth::signup::{self as signups, Gate, SignupMode};
 use crate::config::AppConfig;
 use crate::db::Db;
 use crate::names;
@@ -18,15 +19,19 @@ use crate::web::kit::cookies::{clear_session_cookie, set_session_cookie};
 use crate::web::kit::csrf::{Csrf, TokenOnlyForm, csrf_form};
 use crate::web::kit::keep_key::{CarriedKey, KeepKeyPage};
 use crate::web::kit::no_store::NoStore;
+use crate::web::kit::notice::{Flash, FlashCode, Notice, Redirected};
 use crate::web::kit::problem::{Problem, Refused};
 use crate::web::kit::session::{CurrentUser, Viewer, safe_next};
-use crate::web::kit::view::{Layout, Notice, UserChrome};
+use crate::web::kit::view::{Layout, UserChrome};
 
 #[derive(Template, WebTemplate)]
 #[template(path = "signup.html")]
 pub struct SignupPage {
     layout: Layout,
+    /// Whether the form is offered (open, or a live invitation).
     open: bool,
+    /// The invitation the form carries (the code from the link), if any.
+    invite: String,
     username: String,
     error: Option<Notice>,
     /// The quick page's key, carried in hidden fields to be offered for saving after sign-up.
@@ -48,17 +53,11 @@ pub struct CredentialsForm {
     password: Option<String>,
     password_confirm: Option<String>,
     next: Option<String>,
+    invite: Option<String>,
     /// The quick page's key and its site, carried through sign-up (see `web::kit::keep_key`).
     api_key: Option<String>,
     site: Option<String>,
     csrf_token: Option<String>,
-}
-
-/// Where a new account goes: the dashboard, or first the offer to save the quick page's key.
-#[derive(rocket::Responder)]
-pub enum SignedUp {
-    Welcome(Flash<Redirect>),
-    KeepKey(NoStore<KeepKeyPage>),
 }
 
 /// The quick page's "sign up and keep this key": the key and its site.
@@ -70,6 +69,32 @@ pub struct KeepForm {
 }
 
 csrf_form!(CredentialsForm, KeepForm);
+
+/// Where a new account goes: the dashboard, or first the offer to save the quick page's key.
+#[derive(rocket::Responder)]
+pub enum SignedUp {
+    Welcome(Redirected),
+    KeepKey(NoStore<KeepKeyPage>),
+}
+
+/// The answer to "sign up and keep this key": the sign-up form carrying it, or for a signed-in
+/// user the keys page.
+#[derive(rocket::Responder)]
+pub enum Keeping {
+    Form(NoStore<Refused<SignupPage>>),
+    SignedIn(Redirect),
+}
+
+/// The sign-up gate of a request: the configured default mode and the invitation it carries.
+fn gate(config: &AppConfig, invite: Option<&str>) -> Gate {
+    Gate {
+        default_mode: SignupMode::configured(config.default_signup_mode()),
+        invitation: invite
+            .map(str::trim)
+            .filter(|code| !code.is_empty())
+            .map(str::to_owned),
+    }
+}
 
 /// What signing up and signing in need: who is at the door (the session this browser holds,
 /// its address and device), the cookie jar the new session goes in, the settings and the store.
@@ -108,9 +133,7 @@ impl Door<'_> {
         }
         set_session_cookie(self.cookies, self.config, session.cookie_token);
     }
-}
 
-impl Door<'_> {
     /// The answer to a sign-up that carried the quick page's key: a page, in the new session,
     /// that offers to save it. Should the new session not be read back, the key is let go and
     /// the dashboard welcomes the user as usual.
@@ -119,13 +142,14 @@ impl Door<'_> {
             Ok(Some(session)) => {
                 let chrome = UserChrome {
                     username: session.username,
+                    is_admin: session.is_admin,
                 };
                 let layout = Layout::new(Some(chrome), session.csrf_token, self.viewer.lang);
                 SignedUp::KeepKey(NoStore(KeepKeyPage { layout, key }))
             }
             Ok(None) | Err(_) => {
                 tracing::warn!("the new session could not be read back to offer the key");
-                SignedUp::Welcome(Flash::success(Redirect::to("/"), "signed_up"))
+                SignedUp::Welcome(Flash::new(FlashCode::SignedUp).redirect("/"))
             }
         }
     }
@@ -146,41 +170,76 @@ fn typed_username(raw: &Option<String>) -> String {
     names::echo_name(raw.as_deref().unwrap_or(""))
 }
 
-#[get("/signup")]
-pub fn signup_page(viewer: Viewer, config: &State<AppConfig>) -> SignupPage {
-    SignupPage {
-        layout: viewer.layout(),
-        open: config.allow_signup,
-        username: String::new(),
-        error: None,
-        carried: None,
-    }
+#[get("/signup?<invite>")]
+pub async fn signup_page(
+    viewer: Viewer,
+    invite: Option<&str>,
+    client: ClientInfo,
+    config: &State<AppConfig>,
+    db: &State<Db>,
+) -> Refused<SignupPage> {
+    signup_form(viewer.layout(), gate(config, invite), &client, db, None).await
 }
 
 /// The quick page's "sign up and keep this key": the sign-up form, carrying the key (a
 /// signed-in user saves keys on `/keys`).
 #[post("/signup/keep", data = "<form>")]
-pub fn signup_keeping(viewer: Viewer, form: Csrf<KeepForm>, config: &State<AppConfig>) -> Keeping {
+pub async fn signup_keeping(
+    viewer: Viewer,
+    form: Csrf<KeepForm>,
+    client: ClientInfo,
+    config: &State<AppConfig>,
+    db: &State<Db>,
+) -> Keeping {
     if viewer.user.is_some() {
         return Keeping::SignedIn(Redirect::to("/keys"));
     }
-    let form = form.0;
-    Keeping::Form(NoStore(SignupPage {
-        // The language switch goes back to the sign-up form, which a GET can show.
-        layout: viewer.layout().at("/signup"),
-        open: config.allow_signup,
-        username: String::new(),
-        error: None,
-        carried: CarriedKey::from_form(form.api_key.as_deref(), form.site.as_deref()),
-    }))
+    let carried = CarriedKey::from_form(form.0.api_key.as_deref(), form.0.site.as_deref());
+    // The language switch goes back to the sign-up form, which a GET can show.
+    let layout = viewer.layout().at("/signup");
+    Keeping::Form(NoStore(
+        signup_form(layout, gate(config, None), &client, db, carried).await,
+    ))
 }
 
-/// The answer to "sign up and keep this key": the sign-up form carrying it, or for a signed-in
-/// user the keys page.
-#[derive(rocket::Responder)]
-pub enum Keeping {
-    Form(NoStore<SignupPage>),
-    SignedIn(Redirect),
+/// The sign-up form as the gate allows it: open, or saying why not.
+async fn signup_form(
+    layout: Layout,
+    gate: Gate,
+    client: &ClientInfo,
+    db: &Db,
+    carried: Option<CarriedKey>,
+) -> Refused<SignupPage> {
+    let page = SignupPage {
+        layout,
+        open: false,
+        invite: String::new(),
+        username: String::new(),
+        error: None,
+        carried,
+    };
+    match signups::check_gate(db, &gate, &client.addr).await {
+        Ok(_) => Refused::new(
+            Status::Ok,
+            SignupPage {
+                open: true,
+                invite: gate.invitation.unwrap_or_default(),
+                ..page
+            },
+        ),
+        // Closed, or an invitation needed: said plainly, as what the page is for now.
+        Err(error @ (AccountError::SignupClosed | AccountError::InvitationNeeded)) => Refused::new(
+            Status::Ok,
+            SignupPage {
+                error: Some(Problem::account(&error).notice),
+                ..page
+            },
+        ),
+        Err(error) => refused(&error, |notice| SignupPage {
+            error: Some(notice),
+            ..page
+        }),
+    }
 }
 
 #[post("/signup", data = "<form>")]
@@ -189,19 +248,9 @@ pub async fn signup(
     form: Csrf<CredentialsForm>,
 ) -> Result<SignedUp, NoStore<Refused<SignupPage>>> {
     let form = form.0;
-    let open = door.config.allow_signup;
-    let mut page = SignupPage {
-        layout: door.viewer.layout(),
-        open,
-        username: typed_username(&form.username),
-        error: None,
-        carried: CarriedKey::from_form(form.api_key.as_deref(), form.site.as_deref()),
-    };
-    if !open {
-        page.error = Some(Notice::new("signup_closed"));
-        return Err(NoStore(Refused::new(Status::Forbidden, page)));
-    }
-    let created = accounts::sign_up(
+    let gate = gate(door.config, form.invite.as_deref());
+    let carried = CarriedKey::from_form(form.api_key.as_deref(), form.site.as_deref());
+    let created = signups::sign_up(
         door.db,
         form.username.as_deref().unwrap_or(""),
         form.password.as_deref().unwrap_or(""),
@@ -209,24 +258,36 @@ pub async fn signup(
         &door.client.addr,
         door.config.signups_per_address_per_hour,
         &door.client.user_agent,
+        &gate,
     )
     .await;
     match created {
         Ok(session) => {
             let cookie = session.cookie_token.clone();
             door.enter(session).await;
-            match page.carried {
-                Some(key) => Ok(door.offer_key(&cookie, key).await),
-                None => Ok(SignedUp::Welcome(Flash::success(
-                    Redirect::to("/"),
-                    "signed_up",
-                ))),
-            }
+            Ok(match carried {
+                Some(key) => door.offer_key(&cookie, key).await,
+                None => SignedUp::Welcome(Flash::new(FlashCode::SignedUp).redirect("/")),
+            })
         }
-        Err(error) => Err(NoStore(refused(&error, |notice| SignupPage {
-            error: Some(notice),
-            ..page
-        }))),
+        Err(error) => {
+            // The form again, unless sign-up itself is what was refused.
+            let gate_refused = matches!(
+                error,
+                AccountError::SignupClosed
+                    | AccountError::InvitationNeeded
+                    | AccountError::BadLink
+                    | AccountError::Throttled { .. }
+            );
+            Err(NoStore(refused(&error, |notice| SignupPage {
+                layout: door.viewer.layout(),
+                open: !gate_refused,
+                invite: gate.invitation.unwrap_or_default(),
+                username: typed_username(&form.username),
+                error: Some(notice),
+                carried,
+            })))
+        }
     }
 }
 
@@ -279,13 +340,13 @@ pub async fn logout(
     form: Csrf<TokenOnlyForm>,
     cookies: &CookieJar<'_>,
     db: &State<Db>,
-) -> Flash<Redirect> {
+) -> Redirected {
     let _ = form;
     if let Err(error) = accounts::sign_out(db, user.0.session_id).await {
         tracing::error!(%error, "sign-out failed");
     }
     clear_session_cookie(cookies);
-    Flash::success(Redirect::to("/login"), "signed_out")
+    Flash::new(FlashCode::SignedOut).redirect("/login")
 }
 
 pub fn routes() -> Vec<rocket::Route> {

@@ -7,6 +7,7 @@ use crate::known_models::KnownModels;
 use crate::presets::{self, PresetError};
 use crate::web::kit::csrf::csrf_form;
 use crate::web::kit::model_help::DidYouMean;
+use crate::web::kit::notice::{Flash, FlashCode};
 
 /// The values of a create or edit form.
 #[derive(Default)]
@@ -99,7 +100,7 @@ impl PresetForm {
 }
 
 /// The notice naming the preset just saved (its name as the form gave it, checked).
-pub(super) fn saved(form: &PresetForm) -> String {
+pub(super) fn saved(form: &PresetForm) -> Flash {
     let name = crate::names::echo_name(form.name.as_deref().unwrap_or(""));
-    format!("preset_saved:{name}")
+    Flash::naming(FlashCode::PresetSaved, name)
 }

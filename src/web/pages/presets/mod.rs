@@ -15,7 +15,6 @@ use askama_web::WebTemplate;
 use rocket::http::Status;
 use rocket::outcome::try_outcome;
 use rocket::request::{self, FlashMessage, FromRequest, Request};
-use rocket::response::{Flash, Redirect};
 use rocket::{State, get, post};
 
 use crate::clock;
@@ -31,11 +30,10 @@ use crate::presets::{self, MAX_NAME_CHARS, MAX_PRESETS_PER_USER, PresetError};
 use crate::web::kit::confirm::ConfirmPage;
 use crate::web::kit::csrf::{Csrf, TokenOnlyForm};
 use crate::web::kit::model_help::DidYouMean;
+use crate::web::kit::notice::{Flash, FlashCode, Notice, Redirected};
 use crate::web::kit::problem::Problem;
 use crate::web::kit::session::CurrentUser;
-use crate::web::kit::view::{
-    KeyOption, Layout, Notice, PresetOption, key_options, preset_options_priced,
-};
+use crate::web::kit::view::{KeyOption, Layout, PresetOption, key_options, preset_options_priced};
 use form::{PresetFields, PresetForm, saved};
 use prices::{PriceRow, price_rows, set_price, tier_options};
 
@@ -267,12 +265,12 @@ impl PresetsContext<'_> {
     /// Back to the list with `flash`, or the page with the error.
     async fn answer(
         &self,
-        outcome: Result<String, PresetError>,
+        outcome: Result<Flash, PresetError>,
         row_id: Option<PresetId>,
         typed: Option<PresetFields>,
-    ) -> Result<Flash<Redirect>, (Status, PresetsPage)> {
+    ) -> Result<Redirected, (Status, PresetsPage)> {
         match outcome {
-            Ok(flash) => Ok(Flash::success(Redirect::to("/presets"), flash)),
+            Ok(flash) => Ok(flash.redirect("/presets")),
             Err(error) => Err(self.failed(&error, row_id, typed).await),
         }
     }
@@ -313,7 +311,7 @@ pub async fn list(
 pub async fn create(
     page: PresetsContext<'_>,
     form: Csrf<PresetForm>,
-) -> Result<Flash<Redirect>, (Status, PresetsPage)> {
+) -> Result<Redirected, (Status, PresetsPage)> {
     let form = form.0;
     let checked = form.check(page.config.max_models_per_query);
     if matches!(checked, Ok(_) | Err(PresetError::InvalidModels(_)))
@@ -335,7 +333,7 @@ pub async fn update(
     page: PresetsContext<'_>,
     id: PresetId,
     form: Csrf<PresetForm>,
-) -> Result<Flash<Redirect>, (Status, PresetsPage)> {
+) -> Result<Redirected, (Status, PresetsPage)> {
     let form = form.0;
     let checked = form.check(page.config.max_models_per_query);
     // Only for a preset of the user's: another's is "not found" whatever was typed.
@@ -355,11 +353,11 @@ pub async fn make_default(
     page: PresetsContext<'_>,
     id: PresetId,
     form: Csrf<TokenOnlyForm>,
-) -> Result<Flash<Redirect>, (Status, PresetsPage)> {
+) -> Result<Redirected, (Status, PresetsPage)> {
     let _ = form;
     let outcome = presets::set_default(page.db, page.user_id(), id)
         .await
-        .map(|name| format!("preset_default:{name}"));
+        .map(|name| Flash::naming(FlashCode::PresetDefault, name));
     page.answer(outcome, Some(id), None).await
 }
 
@@ -368,11 +366,11 @@ pub async fn delete(
     page: PresetsContext<'_>,
     id: PresetId,
     form: Csrf<TokenOnlyForm>,
-) -> Result<Flash<Redirect>, (Status, PresetsPage)> {
+) -> Result<Redirected, (Status, PresetsPage)> {
     let _ = form;
     let outcome = presets::delete(page.db, page.user_id(), id)
         .await
-        .map(|name| format!("preset_deleted:{name}"));
+        .map(|name| Flash::naming(FlashCode::PresetDeleted, name));
     page.answer(outcome, Some(id), None).await
 }
 

@@ -6,7 +6,6 @@
 use rocket::form::FromForm;
 use rocket::http::Status;
 use rocket::post;
-use rocket::response::{Flash, Redirect};
 
 use super::{PresetsContext, PresetsPage};
 use crate::clock;
@@ -16,6 +15,7 @@ use crate::ids::UserId;
 use crate::modelscope::{BUILT_IN_TIERS, PriceSource, Tiers};
 use crate::runs::prices::{self, Known};
 use crate::web::kit::csrf::{Csrf, csrf_form};
+use crate::web::kit::notice::{Flash, FlashCode, Redirected};
 use crate::web::kit::problem::Problem;
 use crate::web::kit::view::points;
 
@@ -132,7 +132,7 @@ csrf_form!(PriceForm);
 pub async fn set_price(
     page: PresetsContext<'_>,
     form: Csrf<PriceForm>,
-) -> Result<Flash<Redirect>, (Status, PresetsPage)> {
+) -> Result<Redirected, (Status, PresetsPage)> {
     let form = form.0;
     let saved = match changed_rows(&form.model, &form.points, &form.was) {
         Ok(rows) => {
@@ -145,14 +145,12 @@ pub async fn set_price(
         Err(error) => Err(error),
     };
     match saved {
-        Ok((count, first)) => Ok(Flash::success(
-            Redirect::to("/presets#prices"),
-            match (count, first) {
-                (1, Some(model)) => format!("price_saved:{model}"),
-                (0, _) => "prices_unchanged".to_owned(),
-                (count, _) => format!("prices_saved:{count}"),
-            },
-        )),
+        Ok((count, first)) => Ok(match (count, first) {
+            (1, Some(model)) => Flash::naming(FlashCode::PriceSaved, model),
+            (0, _) => Flash::new(FlashCode::PricesUnchanged),
+            (count, _) => Flash::naming(FlashCode::PricesSaved, count.to_string()),
+        }
+        .redirect("/presets#prices")),
         Err(error) => {
             let Problem { status, notice } = Problem::price(&error);
             let mut shown = page.page().await?;

@@ -1,9 +1,6 @@
-//! The command line: no arguments serves the app; `rotate-master-key` replaces the master key
-//! and re-encrypts every saved API key (run it while the server is stopped); `backup` and
-//! `restore` copy the database out and in (`ops::backup`); `healthcheck` asks a running
-//! server's `/health` (for containers).
+//! `rotate-master-key`: a new master key file, and every saved API key re-sealed with it in one
+//! transaction (run it while the server is stopped).
 
-use std::ffi::OsString;
 use std::fmt;
 use std::io::Write;
 use std::path::PathBuf;
@@ -16,149 +13,8 @@ use crate::crypto::master_key;
 use crate::crypto::vault::Vault;
 use crate::db::Db;
 use crate::keyring;
-use crate::ops::{backup, healthcheck};
 
-pub const USAGE: &str = "\
-modelscope-balance: ModelScope API-Inference quota and balance checker
-
-Usage:
-  modelscope-balance                      start the web server
-  modelscope-balance rotate-master-key    write a new master key file and re-encrypt every
-                                          saved API key with it, in one transaction; the old
-                                          key file is kept as master_key_file.<UTC time>.bak
-  modelscope-balance backup <file>        copy the database to <file> (a new file), while the
-                                          server runs; the master key file is not in it:
-                                          back it up too
-  modelscope-balance restore <file>       replace the database with the backup <file> (the
-                                          server must be stopped; the old database is kept)
-  modelscope-balance healthcheck          exit 0 if the configured server answers GET /health
-  modelscope-balance --help | -h          show this text
-
-Configuration comes from built-in defaults, Rocket.toml (ROCKET_CONFIG names another file) and
-ROCKET_* environment variables (e.g. ROCKET_DATA_DIR), the same for every command. Run the
-commands as the user the server runs as. Stop the server before rotate-master-key and restore,
-and start it again after.
-";
-
-/// What the command line asks for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Command {
-    Serve,
-    RotateMasterKey,
-    Backup(PathBuf),
-    Restore(PathBuf),
-    Healthcheck,
-    Help,
-}
-
-/// `Err` carries the offending argument, for the usage message.
-pub fn parse<I, A>(args: I) -> Result<Command, String>
-where
-    I: IntoIterator<Item = A>,
-    A: Into<OsString>,
-{
-    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
-    match args.as_slice() {
-        [] => Ok(Command::Serve),
-        [one] if one == "rotate-master-key" => Ok(Command::RotateMasterKey),
-        [one] if one == "healthcheck" => Ok(Command::Healthcheck),
-        [one] if one == "--help" || one == "-h" => Ok(Command::Help),
-        [command, file] if command == "backup" || command == "restore" => {
-            if file.is_empty() || file.to_string_lossy().starts_with('-') {
-                return Err(format!(
-                    "{} takes a file name, got {:?}",
-                    command.to_string_lossy(),
-                    file.to_string_lossy()
-                ));
-            }
-            let file = PathBuf::from(file);
-            Ok(if command == "backup" {
-                Command::Backup(file)
-            } else {
-                Command::Restore(file)
-            })
-        }
-        [one] if one == "backup" || one == "restore" => {
-            Err(format!("{} needs a file name", one.to_string_lossy()))
-        }
-        [first, second, ..] if first == "rotate-master-key" || first == "healthcheck" => {
-            Err(format!(
-                "{} takes no arguments, got {:?}",
-                first.to_string_lossy(),
-                second.to_string_lossy()
-            ))
-        }
-        [first, ..] => Err(format!("unknown argument {:?}", first.to_string_lossy())),
-    }
-}
-
-/// The whole program after logging is set up: `args` excludes the program name.
-pub fn run<I, A>(args: I) -> ExitCode
-where
-    I: IntoIterator<Item = A>,
-    A: Into<OsString>,
-{
-    match parse(args) {
-        Ok(Command::Serve) => serve(),
-        Ok(Command::Help) => {
-            print!("{USAGE}");
-            ExitCode::SUCCESS
-        }
-        Ok(Command::RotateMasterKey) => {
-            let stdout = std::io::stdout();
-            let stderr = std::io::stderr();
-            run_rotation(&crate::figment(), &mut stdout.lock(), &mut stderr.lock())
-        }
-        Ok(Command::Backup(file)) => report(
-            "backup",
-            configured()
-                .and_then(|config| backup::backup(&config, &file).map(|report| report.to_string())),
-        ),
-        Ok(Command::Restore(file)) => report(
-            "restore",
-            configured().and_then(|config| {
-                backup::restore(&config, &file, &utc_label()).map(|report| report.to_string())
-            }),
-        ),
-        Ok(Command::Healthcheck) => report("healthcheck", healthcheck::check(&crate::figment())),
-        Err(problem) => {
-            eprintln!("modelscope-balance: {problem}\n");
-            eprint!("{USAGE}");
-            ExitCode::from(2)
-        }
-    }
-}
-
-/// Serves until SIGTERM or Ctrl-C, then shuts down gracefully (`ops::shutdown`): exit 0.
-fn serve() -> ExitCode {
-    let rocket = crate::rocket().manage(crate::ops::shutdown::Linger::SERVER);
-    match rocket::execute(rocket.launch()) {
-        Ok(_) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("modelscope-balance stopped: {error}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-/// The configuration exactly as the server reads it.
-fn configured() -> Result<AppConfig, String> {
-    AppConfig::load(&crate::figment()).map_err(|e| e.to_string())
-}
-
-/// Prints a command's outcome: the report on stdout (0), or the problem on stderr (1).
-fn report(command: &str, outcome: Result<String, String>) -> ExitCode {
-    match outcome {
-        Ok(text) => {
-            println!("{text}");
-            ExitCode::SUCCESS
-        }
-        Err(problem) => {
-            eprintln!("modelscope-balance {command}: {problem}");
-            ExitCode::FAILURE
-        }
-    }
-}
+use super::plural;
 
 /// The outcome of a successful rotation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -209,10 +65,6 @@ impl fmt::Display for Rotation {
              with the database, and keep both as private as the key."
         )
     }
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
 }
 
 /// Runs the rotation and reports on `out` (success) or `err` (failure).
@@ -311,30 +163,6 @@ pub fn rotate_master_key_labelled(figment: &Figment, label: &str) -> Result<Rota
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parses_commands() {
-        assert_eq!(parse(Vec::<String>::new()), Ok(Command::Serve));
-        assert_eq!(parse(["rotate-master-key"]), Ok(Command::RotateMasterKey));
-        assert_eq!(parse(["--help"]), Ok(Command::Help));
-        assert_eq!(parse(["-h"]), Ok(Command::Help));
-        assert!(parse(["serve-please"]).is_err());
-        assert!(parse(["rotate-master-key", "now"]).is_err());
-        assert!(parse(["--rotate-master-key"]).is_err());
-        assert_eq!(
-            parse(["backup", "/tmp/b.db"]),
-            Ok(Command::Backup(PathBuf::from("/tmp/b.db")))
-        );
-        assert_eq!(
-            parse(["restore", "b.db"]),
-            Ok(Command::Restore(PathBuf::from("b.db")))
-        );
-        assert!(parse(["backup"]).is_err());
-        assert!(parse(["backup", "--force"]).is_err());
-        assert!(parse(["backup", "a", "b"]).is_err());
-        assert_eq!(parse(["healthcheck"]), Ok(Command::Healthcheck));
-        assert!(parse(["healthcheck", "now"]).is_err());
-    }
 
     #[test]
     fn label_is_a_utc_timestamp() {
