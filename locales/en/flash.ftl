@@ -31,3 +31,4 @@ flash-channel_added = Notification channel saved, encrypted.
 flash-channel_deleted = Notification channel “{ $name }” deleted (with the alert rules that used it).
 flash-test_sent = Test message sent.
 flash-test_failed = The test message failed; see below and the delivery log.
+flash-dashboard_run = Done: the key's card below shows what the run read; the run is in your history.

@@ -31,3 +31,4 @@ flash-channel_added = 通知渠道已加密保存。
 flash-channel_deleted = 通知渠道「{ $name }」已删除（用到它的告警规则也一并删除）。
 flash-test_sent = 测试消息已发送。
 flash-test_failed = 测试消息发送失败，详情见下方和发送记录。
+flash-dashboard_run = 已完成：下方这个 Key 的卡片显示的就是这次读到的数字，这次查询也已记入历史。

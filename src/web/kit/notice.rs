@@ -144,7 +144,7 @@ crate::closed_set! {
         UserDeleted = "user_deleted", UserSignedOut = "user_signed_out",
         SignupMode = "signup_mode", InvitationRevoked = "invitation_revoked",
         InstancePriceSaved = "instance_price_saved", PricesSaved = "prices_saved",
-        PricesUnchanged = "prices_unchanged",
+        PricesUnchanged = "prices_unchanged", DashboardRun = "dashboard_run",
     }
 }
 

@@ -30,6 +30,9 @@ pub struct RunForm {
     pub measure_prices: Option<String>,
     /// A census's budget in points; empty is the whole available balance.
     pub budget: Option<String>,
+    /// `dashboard` (the dashboard's run buttons): a stored run or free check goes back there,
+    /// whose card then shows what it read.
+    pub back: Option<String>,
     pub csrf_token: Option<String>,
 }
 
@@ -62,6 +65,12 @@ impl RunForm {
         } else {
             String::new()
         }
+    }
+
+    /// The form came from the dashboard (see `back`), with this saved key.
+    pub fn dashboard_key(&self) -> Option<KeyId> {
+        let back = self.back.as_deref().map(str::trim);
+        self.key_id().filter(|_| back == Some("dashboard"))
     }
 
     /// The user chose to run the typed ids without the suggested fix.

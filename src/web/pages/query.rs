@@ -23,7 +23,7 @@ use crate::web::kit::csrf::Csrf;
 use crate::web::kit::live;
 use crate::web::kit::model_help::{DidYouMean, ModelHelp};
 use crate::web::kit::no_store::NoStore;
-use crate::web::kit::notice::{Notice, NoticeCode};
+use crate::web::kit::notice::{Flash, FlashCode, Notice, NoticeCode, Redirected};
 use crate::web::kit::problem::Problem;
 use crate::web::kit::result_view::ResultView;
 use crate::web::kit::run_form::RunForm;
@@ -114,6 +114,13 @@ fn stored_run(
     }
 }
 
+/// Where a stored run sends the browser: to the run, or back to the dashboard it came from.
+#[derive(rocket::Responder)]
+pub enum Ran {
+    Stored(Redirect),
+    Dashboard(Redirected),
+}
+
 #[post("/query", data = "<form>")]
 pub async fn run(
     user: CurrentUser,
@@ -122,7 +129,7 @@ pub async fn run(
     keyring: &State<Keyring>,
     runner: &State<Runner>,
     help: ModelHelp<'_>,
-) -> Result<Redirect, NoStore<(Status, QueryPage)>> {
+) -> Result<Ran, NoStore<(Status, QueryPage)>> {
     let form = form.0;
     let mut did_you_mean = None;
     let planned = match form.kind_and_budget(true) {
@@ -142,10 +149,17 @@ pub async fn run(
         (Ok((plan, kind)), None) => {
             let key_hint = plan.key_is_unusual();
             let finished = runner.run(stored_run(&user, plan, kind)).await;
+            // From the dashboard, a probe or a free check goes back to it (its card shows what
+            // was read); a census's prices are read on its own page.
+            let dashboard = form.dashboard_key().filter(|_| kind.0 != RunKind::Census);
+            if let (Stored::Saved(_), Some(key)) = (&finished.stored, dashboard) {
+                let back = Flash::new(FlashCode::DashboardRun).redirect(format!("/#key-{key}"));
+                return Ok(Ran::Dashboard(back));
+            }
             if let Stored::Saved(id) = finished.stored {
                 // The stored run cannot know how the key was typed: the address says.
                 let hint = if key_hint { "?key_hint=1" } else { "" };
-                return Ok(Redirect::to(format!("/history/{id}{hint}")));
+                return Ok(Ran::Stored(Redirect::to(format!("/history/{id}{hint}"))));
             }
             // Logged where it failed; the page says so and shows what the user paid for.
             let problem = Problem {

@@ -5,7 +5,7 @@
 //! one-time token page, the monitoring pages (channels, monitors, the delivery log), the delete
 //! confirmations of a preset, a key and a monitor, and the 404 page.
 //!
-//! On every page, at both widths ([`LAYOUT_JS`]): nothing scrolls sideways (the page or a box in
+//! On every page, at both widths ([`LAYOUT_JS`]): the bar is one line, nothing scrolls sideways (the page or a box in
 //! it), no text breaks into one or two characters a line, no button, badge, date or label wraps,
 //! every table has the phone layout and every data cell a `data-label`, nothing is fetched from
 //! elsewhere (the favicon is the app's own), the colour scheme is the one asked for, and an English page shows no Chinese outside user data (the fixture's user data
@@ -259,6 +259,9 @@ if (english) {
   for (const t of document.querySelectorAll("template")) for (const el of t.content.querySelectorAll("*")) look(el, "template ");
   if (found.length) problems.push(`Chinese on an English page: ${found.slice(0, 8).join("; ")}`);
 }
+// 7. The bar is one line (on a phone the signed-in links are behind "Menu").
+const bar = document.querySelector("header.site");
+if (bar && bar.getBoundingClientRect().height > 64) problems.push(`the bar is ${bar.getBoundingClientRect().height} px high`);
 return problems;
 "##;
 
@@ -441,7 +444,7 @@ impl Tour<'_> {
         self.begin("query");
         let run_href = self.query(&key_id, &preset_id).await?;
         self.begin("dashboard");
-        self.dashboard().await?;
+        self.dashboard(&key_id).await?;
         self.begin("history");
         self.goto("/history").await?;
         self.check_page("history").await?;
@@ -869,9 +872,9 @@ impl Tour<'_> {
         Ok(href)
     }
 
-    /// The dashboard's latest numbers with the key's points strip; the free check from it at
-    /// both widths.
-    async fn dashboard(&self) -> Step<()> {
+    /// The dashboard's latest numbers with the key's points strip, the phone's first screen
+    /// (`dashboard.rs`); the free check from it at both widths, and its card kept up to date.
+    async fn dashboard(&self, key_id: &str) -> Step<()> {
         self.goto("/").await?;
         let available = self
             .text_of(".key-panel .strip [data-field=available]")
@@ -881,6 +884,7 @@ impl Tour<'_> {
             "the dashboard's points strip reads {available:?}"
         );
         self.check_page("dashboard").await?;
+        super::dashboard::phone_first(self, AVAILABLE).await?;
         let census = self
             .text_of("form.preset-run button[name=measure_prices]")
             .await?;
@@ -890,7 +894,8 @@ impl Tour<'_> {
         );
         self.check_only("form.preset-run", PHONE).await?;
         self.check_only("form.preset-run", DESKTOP).await?;
-        self.check_page("dashboard-checked").await
+        self.check_page("dashboard-checked").await?;
+        super::dashboard::cards_follow_runs(self, self.app, key_id).await
     }
 
     /// Makes a token; the page it lands on shows it once.
