@@ -327,7 +327,8 @@ mod tests {
     #[test]
     fn changes_are_read_newest_per_model_and_after_a_mark() {
         let conn = database();
-        let first = insert_change(&conn, UserId(7), "a/b", 1.0, 2.0, PriceSource::Measured).unwrap();
+        let first =
+            insert_change(&conn, UserId(7), "a/b", 1.0, 2.0, PriceSource::Measured).unwrap();
         insert_change(&conn, UserId(7), "c/d", 0.5, 1.0, PriceSource::Inferred).unwrap();
         let last = insert_change(&conn, UserId(7), "a/b", 2.0, 1.0, PriceSource::Measured).unwrap();
         let latest = latest_changes(&conn, UserId(7), &["a/b".to_owned()]).unwrap();
