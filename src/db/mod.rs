@@ -6,6 +6,7 @@ pub mod alert_rules;
 pub mod api_keys;
 pub mod balance_rises;
 pub mod channels;
+pub mod check_days;
 pub mod deliveries;
 pub mod history;
 pub mod login_failures;
@@ -61,6 +62,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!(
             "../../migrations/0008_results_by_run_model.sql"
         )),
+        M::up(include_str!("../../migrations/0009_ledger.sql")),
     ])
 }
 
