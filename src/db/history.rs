@@ -9,11 +9,14 @@ use super::Cached;
 use super::DbError;
 
 mod listing;
+mod models;
+use crate::db::check_days::CheckDay;
 use crate::modelscope::{ErrorCode, Failure, ModelResult, Price, PriceSource, Quota, Site};
 pub use listing::{
-    Direction, HistoryFilter, LabelledResult, cursor_at_offset, has_runs_beyond, list_runs,
-    list_runs_newer, model_results_labelled, run_cursor,
+    Direction, HistoryFilter, LabelledResult, RunStatus, cursor_at_offset, has_runs_beyond,
+    list_runs, list_runs_newer, model_results_labelled, run_cursor,
 };
+pub use models::{MAX_MODEL_MATCHES, models_matching};
 
 crate::closed_set! {
     /// Where a stored run came from: a page (the quick form, `/query`, the dashboard), the
@@ -58,6 +61,9 @@ pub struct RunSummary {
     /// Read before the first probe.
     pub before: StoredBalance,
     pub points_spent: Option<f64>,
+    /// In a folded listing, the run that stands for a key's scheduled free checks of a day:
+    /// that day's counts.
+    pub day: Option<CheckDay>,
 }
 
 /// A stored model row, with the time of its run.
@@ -113,6 +119,7 @@ fn summary_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RunSummary> {
             error: None,
         },
         points_spent: row.get(20)?,
+        day: None,
     })
 }
 

@@ -522,14 +522,14 @@ fn filter_cases(site: &Site) -> Vec<(&'static str, HistoryFilter)> {
         (
             "model filter",
             HistoryFilter {
-                model: Some(MODELS[0].to_owned()),
+                models: Some(vec![MODELS[0].to_owned()]),
                 ..Default::default()
             },
         ),
         (
             "model filter, a model in one run in three",
             HistoryFilter {
-                model: Some(MODELS[5].to_owned()),
+                models: Some(vec![MODELS[5].to_owned()]),
                 ..Default::default()
             },
         ),
@@ -561,9 +561,10 @@ fn filter_cases(site: &Site) -> Vec<(&'static str, HistoryFilter)> {
             HistoryFilter {
                 api_key_id: Some(site.keys[0]),
                 preset_id: Some(site.presets[0]),
-                model: Some(MODELS[0].to_owned()),
+                models: Some(vec![MODELS[0].to_owned()]),
                 from: Some(site.now - 40 * DAY),
                 to: Some(site.now - 5 * DAY),
+                ..Default::default()
             },
         ),
     ]

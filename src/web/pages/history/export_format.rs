@@ -83,8 +83,10 @@ impl Format {
 // CSV
 
 /// The columns, by the id of their heading (`csv-<column>` in `locales/<lang>/history.ftl`;
-/// the time's heading names its zone, Beijing time).
-pub const CSV_COLUMNS: [&str; 23] = [
+/// the time's heading names its zone, Beijing time). One line a model row (a run without
+/// rows, a free check, has one line); the run's columns repeat on each line but what it spent,
+/// which is on its first line only, so the column sums to what the runs spent.
+pub const CSV_COLUMNS: [&str; 25] = [
     "time",
     "query_id",
     "key_label",
@@ -106,6 +108,8 @@ pub const CSV_COLUMNS: [&str; 23] = [
     "calls_left_min",
     "calls_left_max",
     "kind",
+    "source",
+    "balance_before",
     "balance_available",
     "points_spent",
 ];
@@ -141,48 +145,81 @@ fn write_csv_run(out: &mut Vec<u8>, run: &RunSummary, rows: &[StoredResult], lan
     let key_label = defuse(run.key_label.as_deref().unwrap_or(""));
     let preset = defuse(run.preset_name.as_deref().unwrap_or(""));
     let available = run.balance.available;
-    let records = rows.iter().map(|row| {
-        let result = &row.result;
-        let quota = result.quota;
-        let left = calls_left(result, available);
-        vec![
-            time.clone(),
-            run.id.to_string(),
-            key_label.clone(),
-            preset.clone(),
-            defuse(&result.model),
-            csv_number(quota.request_limit),
-            csv_number(quota.request_remaining),
-            csv_number(quota.model_request_limit),
-            csv_number(quota.model_request_remaining),
-            csv_number(result.status),
-            defuse(result.error_code().map_or("", ErrorCode::as_str)),
-            ResultStatus::of(result.error_code()).words(&lang),
-            defuse(
-                result
-                    .failure
-                    .as_ref()
-                    .and_then(|f| f.detail.as_deref())
-                    .unwrap_or(""),
-            ),
-            result.latency_ms.to_string(),
-            left.source.map_or("", QuotaSource::as_str).to_owned(),
-            csv_number(result.price.map(|p| p.points)),
-            result.price.map_or("", |p| p.source.as_str()).to_owned(),
-            csv_number(left.exact),
-            csv_number(left.range.map(|r| r.0)),
-            csv_number(left.range.map(|r| r.1)),
-            i18n::text(
-                lang,
-                match run.kind {
-                    RunKind::Check => "form-check-only",
-                    RunKind::Probe => "detail-kind-probe",
-                },
-            ),
+    let kind = i18n::text(
+        lang,
+        match run.kind {
+            RunKind::Check => "history-kind-check",
+            RunKind::Probe => "detail-kind-probe",
+        },
+    );
+    let source = match run.source {
+        Source::Web => i18n::text(lang, "history-source-web"),
+        Source::Api => "API".to_owned(),
+        Source::Schedule => i18n::text(lang, "history-source-schedule"),
+    };
+    // The run's own columns, after a line's model columns; what it spent on its first line.
+    let run_columns = |first: bool| {
+        [
+            kind.clone(),
+            source.clone(),
+            csv_number(run.before.available),
             csv_number(available),
-            csv_number(run.points_spent),
+            csv_number(run.points_spent.filter(|_| first)),
         ]
-    });
+    };
+    let mut records: Vec<Vec<String>> = rows
+        .iter()
+        .enumerate()
+        .map(|(index, row)| {
+            let result = &row.result;
+            let quota = result.quota;
+            let left = calls_left(result, available);
+            let mut record = vec![
+                time.clone(),
+                run.id.to_string(),
+                key_label.clone(),
+                preset.clone(),
+                defuse(&result.model),
+                csv_number(quota.request_limit),
+                csv_number(quota.request_remaining),
+                csv_number(quota.model_request_limit),
+                csv_number(quota.model_request_remaining),
+                csv_number(result.status),
+                defuse(result.error_code().map_or("", ErrorCode::as_str)),
+                ResultStatus::of(result.error_code()).words(&lang),
+                defuse(
+                    result
+                        .failure
+                        .as_ref()
+                        .and_then(|f| f.detail.as_deref())
+                        .unwrap_or(""),
+                ),
+                result.latency_ms.to_string(),
+                left.source.map_or("", QuotaSource::as_str).to_owned(),
+                csv_number(result.price.map(|p| p.points)),
+                result.price.map_or("", |p| p.source.as_str()).to_owned(),
+                csv_number(left.exact),
+                csv_number(left.range.map(|r| r.0)),
+                csv_number(left.range.map(|r| r.1)),
+            ];
+            record.extend(run_columns(index == 0));
+            record
+        })
+        .collect();
+    if records.is_empty() {
+        // A run without model rows (a free check): one line, the balance read's outcome in
+        // the result columns.
+        let code = run.balance.error;
+        let mut record = vec![time, run.id.to_string(), key_label, preset];
+        record.extend(std::iter::repeat_n(String::new(), 6));
+        record.push(code.map_or("", ErrorCode::as_str).to_owned());
+        record.push(ResultStatus::of(code).words(&lang));
+        record.push(String::new());
+        record.push(run.duration_ms.max(0).to_string());
+        record.extend(std::iter::repeat_n(String::new(), 6));
+        record.extend(run_columns(true));
+        records.push(record);
+    }
     write_csv_records(out, records);
 }
 
@@ -389,8 +426,12 @@ mod tests {
             },
             kind: RunKind::Probe,
             site: Site::Cn,
-            before: StoredBalance::default(),
-            points_spent: None,
+            before: StoredBalance {
+                available: Some(10.0),
+                ..StoredBalance::default()
+            },
+            points_spent: Some(0.5),
+            day: None,
         };
         let rows = vec![
             StoredResult {
@@ -439,14 +480,42 @@ mod tests {
         assert_eq!(
             lines[0],
             "2026-01-01 08:00:05,7,\"主, \"\"账号\"\"\",,Qwen/Qwen2.5-7B,2000,1999,500,499,200,,正常,,12,\
-             headers,,,499,,,调用模型,9.5,"
+             headers,,,499,,,调用模型,网页,10,9.5,0.5"
         );
+        // What the run spent is on its first line only.
         assert_eq!(
             lines[1],
             "2026-01-01 08:00:05,7,\"主, \"\"账号\"\"\",,a/b,,,,,500,upstream_error,上游错误,'=cmd|' /C calc'!A0,3,\
-             ,,,,,,调用模型,9.5,"
+             ,,,,,,调用模型,网页,10,9.5,"
         );
         assert_eq!(lines[2], "");
+    }
+
+    #[test]
+    fn a_run_without_rows_is_one_line() {
+        let (mut summary, _) = run();
+        summary.kind = RunKind::Check;
+        summary.source = Source::Schedule;
+        summary.points_spent = None;
+        summary.before = StoredBalance::default();
+        let mut out = Vec::new();
+        Format::Csv.write_run(&mut out, &summary, &[], true, Lang::En);
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(
+            text,
+            "2026-01-01 08:00:05,7,\"主, \"\"账号\"\"\",,,,,,,,,OK,,1234,,,,,,,\
+             Free check,Schedule,,9.5,\r\n"
+        );
+        summary.balance = StoredBalance {
+            error: Some(ErrorCode::InvalidKey),
+            ..StoredBalance::default()
+        };
+        let mut out = Vec::new();
+        Format::Csv.write_run(&mut out, &summary, &[], true, Lang::Zh);
+        let line = String::from_utf8(out).unwrap();
+        let cells: Vec<&str> = line.trim_end().split(',').collect();
+        assert_eq!(cells.len(), CSV_COLUMNS.len() + 1, "the label holds a comma: {line}");
+        assert!(line.contains(",invalid_key,Key 无效,"), "{line}");
     }
 
     #[test]
