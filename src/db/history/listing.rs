@@ -11,6 +11,10 @@ use super::{
     summary_from_row,
 };
 use crate::db::check_days::{CheckDay, FOLDED, LISTED, OUTCOME_HEAD};
+
+mod merge;
+mod sql;
+use sql::listing_sql;
 use crate::db::{Cached, DbError};
 use crate::ids::{KeyId, PresetId, RunId, UserId};
 
@@ -54,6 +58,19 @@ impl HistoryFilter {
         self.models.as_ref().is_some_and(Vec::is_empty)
     }
 
+    /// The model whose rows drive the listing: the filter's one id (`None`: no model filter,
+    /// or several, which `merge` walks one by one).
+    fn one_model(&self) -> Option<&str> {
+        match self.models.as_deref() {
+            Some([model]) => Some(model),
+            _ => None,
+        }
+    }
+
+    fn several_models(&self) -> bool {
+        self.models.as_ref().is_some_and(|models| models.len() > 1)
+    }
+
     fn has_class(&self) -> bool {
         self.kind.is_some() || self.source.is_some() || self.status.is_some()
     }
@@ -76,53 +93,6 @@ impl HistoryFilter {
     }
 }
 
-/// Which index walks a listing: the one that serves its most selective filter, so a page reads
-/// about as many rows as it shows. Every choice is ordered by `(started_at DESC, id DESC)`
-/// within each value of the columns before the time; several values (`IN`) are read range by
-/// range, each stopping once the page is full (SQLite's ordered `IN` with `LIMIT`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Driver {
-    /// `query_results_by_user_model_time`: one user's rows of the models, newest first.
-    Model,
-    /// A key's runs (`queries_listed_by_key`: by status and head; `queries_by_key_time`: all),
-    /// once the key is known to be the user's.
-    Key,
-    /// `queries_by_preset_time`, once the preset is known to be the user's.
-    Preset,
-    /// `queries_by_user_class`: the user's runs by source, kind, status and head.
-    Class,
-    /// Every run of the user (`queries_listed_by_user_time`, folded: the listed ones).
-    User,
-}
-
-impl Driver {
-    fn for_filter(filter: &HistoryFilter) -> Self {
-        if filter.models.is_some() {
-            Self::Model
-        } else if filter.api_key_id.is_some() {
-            Self::Key
-        } else if filter.preset_id.is_some() {
-            Self::Preset
-        } else if filter.has_class() {
-            Self::Class
-        } else {
-            Self::User
-        }
-    }
-
-    fn index(self, folded: bool) -> &'static str {
-        match (self, folded) {
-            (Self::Model, _) => "query_results_by_user_model_time",
-            (Self::Key, true) => "queries_listed_by_key",
-            (Self::Key, false) => "queries_by_key_time",
-            (Self::Preset, _) => "queries_by_preset_time",
-            (Self::Class, _) => "queries_by_user_class",
-            (Self::User, true) => "queries_listed_by_user_time",
-            (Self::User, false) => "queries_by_user_time",
-        }
-    }
-}
-
 /// Which way a listing walks from its cursor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Direction {
@@ -132,209 +102,50 @@ pub enum Direction {
     Newer,
 }
 
-/// `column = ?` or `column IN (?, …)`, with the values added to `args`.
-fn one_of(column: &str, values: Vec<Value>, args: &mut Vec<Value>) -> String {
-    let count = values.len();
-    args.extend(values);
-    if count == 1 {
-        format!("{column} = ?")
-    } else {
-        format!("{column} IN ({})", vec!["?"; count].join(", "))
-    }
-}
-
-/// `column = n` or `column IN (n, …)` with the numbers written in: a partial index's condition
-/// (`head = 2`) is only used when the query says it in so many words.
-fn one_of_literal(column: &str, values: &[i64]) -> String {
-    let list: Vec<String> = values.iter().map(i64::to_string).collect();
-    if list.len() == 1 {
-        format!("{column} = {}", list[0])
-    } else {
-        format!("{column} IN ({})", list.join(", "))
-    }
-}
-
-/// A list of model ids padded to the next power of two (repeating the last), so the statement
-/// cache holds a few shapes rather than one per count.
-fn padded(models: &[String]) -> Vec<String> {
-    let mut list = models.to_vec();
-    if let Some(last) = models.last() {
-        list.resize(models.len().next_power_of_two(), last.clone());
-    }
-    list
-}
-
-fn texts(values: &[impl AsRef<str>]) -> Vec<Value> {
-    values
-        .iter()
-        .map(|v| Value::Text(v.as_ref().to_owned()))
-        .collect()
-}
-
-/// The SQL of one listing and its arguments. The driving index is named (`INDEXED BY`) so the
-/// plan cannot drift to an index that walks the whole history for a rare key or model. A key or
-/// preset filter starts from that key's or preset's own row, the user's or none (`CROSS JOIN`
-/// keeps those first), so another user's id costs a lookup, not a walk of their runs. `days`
-/// joins each row's filed day (the folded list's counts).
-fn listing_sql(
-    columns: &str,
-    days: bool,
-    user_id: UserId,
-    filter: &HistoryFilter,
-    cursor: Option<(i64, RunId)>,
-    direction: Direction,
-) -> (String, Vec<Value>) {
-    let driver = Driver::for_filter(filter);
-    let index = driver.index(filter.folded);
-    let mut from: Vec<String> = Vec::new();
-    let mut conditions: Vec<String> = Vec::new();
-    let mut args: Vec<Value> = Vec::new();
-    if let Some(key_id) = filter.api_key_id {
-        from.push("api_keys k".to_owned());
-        conditions.push("k.id = ? AND k.user_id = ?".to_owned());
-        args.extend([key_id.into(), user_id.into()]);
-    }
-    if let Some(preset_id) = filter.preset_id {
-        from.push("presets p".to_owned());
-        conditions.push("p.id = ? AND p.user_id = ?".to_owned());
-        args.extend([preset_id.into(), user_id.into()]);
-    }
-    // The driving table, then `queries` when it is not the driver; `time` and `id` are the
-    // driver's columns that carry the order.
-    let (time, id) = if driver == Driver::Model {
-        let models = padded(filter.models.as_deref().unwrap_or_default());
-        from.push(format!("query_results r INDEXED BY {index}"));
-        from.push("queries q".to_owned());
-        conditions.push("r.user_id = ?".to_owned());
-        args.push(user_id.into());
-        conditions.push(one_of("r.model", texts(&models), &mut args));
-        // A run is listed once: by its first row of the models.
-        let earlier = if models.len() == 1 {
-            "d.model = r.model".to_owned()
-        } else {
-            one_of("d.model", texts(&models), &mut args)
-        };
-        conditions.push(format!(
-            "q.id = r.query_id AND q.user_id = r.user_id
-             AND NOT EXISTS (SELECT 1 FROM query_results d WHERE d.query_id = r.query_id
-                             AND d.position < r.position AND {earlier})"
-        ));
-        ("r.started_at", "r.query_id")
-    } else {
-        from.push(format!("queries q INDEXED BY {index}"));
-        conditions.push("q.user_id = ?".to_owned());
-        args.push(user_id.into());
-        ("q.started_at", "q.id")
-    };
-    if filter.api_key_id.is_some() {
-        conditions.push("q.api_key_id = k.id".to_owned());
-    }
-    if filter.preset_id.is_some() {
-        conditions.push("q.preset_id = p.id".to_owned());
-    }
-    // Source, kind, status and head: the driving index's leading columns when it has them
-    // (every value listed, so its order holds), plain conditions otherwise.
-    let in_index = |column: &str| match (driver, filter.folded) {
-        (Driver::Class, _) => true,
-        (Driver::Key, true) => matches!(column, "any_failed" | "head"),
-        _ => false,
-    };
-    let sources = match filter.source {
-        Some(source) => vec![source.as_str()],
-        None if in_index("source") => Source::ALL.iter().map(|s| s.as_str()).collect(),
-        None => Vec::new(),
-    };
-    if !sources.is_empty() {
-        conditions.push(one_of("q.source", texts(&sources), &mut args));
-    }
-    let kinds = match filter.kind {
-        Some(kind) => vec![kind.as_str()],
-        None if in_index("kind") => RunKind::ALL.iter().map(|k| k.as_str()).collect(),
-        None => Vec::new(),
-    };
-    if !kinds.is_empty() {
-        conditions.push(one_of("q.kind", texts(&kinds), &mut args));
-    }
-    if in_index("any_failed") || filter.status.is_some() {
-        conditions.push(one_of_literal("q.any_failed", &filter.any_failed()));
-    }
-    if in_index("head") || filter.folded {
-        conditions.push(one_of_literal("q.head", filter.heads()));
-    }
-    let mut tables = from.join(" CROSS JOIN ");
-    if days {
-        tables.push_str(" LEFT JOIN check_days cd ON cd.id = q.check_day_id");
-    }
-    let mut sql = format!(
-        "SELECT {columns} FROM {tables} WHERE {}",
-        conditions.join(" AND ")
-    );
-    // A date bound on the side the walk starts from would start the index range there, and
-    // the walk would step over every row between it and the cursor: the cursor replaces the
-    // bound when it is the tighter one (rows past the cursor are inside the bound then), and is
-    // left out when it is not (every row inside the bound is past the cursor then).
-    let (mut from, mut to) = (filter.from, filter.to);
-    let mut cursor = cursor;
-    match (direction, cursor) {
-        (Direction::Older, Some((at, _))) if to.is_some_and(|to| at < to) => to = None,
-        (Direction::Older, Some(_)) if to.is_some() => cursor = None,
-        (Direction::Newer, Some((at, _))) if from.is_some_and(|from| at >= from) => from = None,
-        (Direction::Newer, Some(_)) if from.is_some() => cursor = None,
-        _ => {}
-    }
-    if let Some(from) = from {
-        sql.push_str(&format!(" AND {time} >= ?"));
-        args.push(from.into());
-    }
-    if let Some(to) = to {
-        sql.push_str(&format!(" AND {time} < ?"));
-        args.push(to.into());
-    }
-    let (compare, order) = match direction {
-        Direction::Older => ("<", "DESC"),
-        Direction::Newer => (">", "ASC"),
-    };
-    if let Some((started_at, run_id)) = cursor {
-        sql.push_str(&format!(" AND ({time}, {id}) {compare} (?, ?)"));
-        args.push(started_at.into());
-        args.push(run_id.into());
-    }
-    sql.push_str(&format!(" ORDER BY {time} {order}, {id} {order}"));
-    (sql, args)
-}
-
-/// The columns of a listed run: a summary, and with days folded its day's counts.
-fn listed_columns(filter: &HistoryFilter) -> String {
+/// The columns of a listed run: a summary, and with days folded the day it is filed under.
+pub(super) fn listed_columns(filter: &HistoryFilter) -> String {
     if filter.folded {
-        format!("{SUMMARY_COLUMNS}, cd.day, cd.runs, cd.failed_runs, cd.low, cd.high")
+        format!("{SUMMARY_COLUMNS}, q.check_day_id")
     } else {
         SUMMARY_COLUMNS.to_owned()
     }
 }
 
-fn listed_from_row(row: &rusqlite::Row<'_>, folded: bool) -> rusqlite::Result<RunSummary> {
-    let mut run = summary_from_row(row)?;
-    if folded && let Some(day) = row.get::<_, Option<i64>>(21)? {
-        run.day = Some(CheckDay {
-            day,
-            runs: row.get(22)?,
-            failed_runs: row.get(23)?,
-            low: row.get(24)?,
-            high: row.get(25)?,
-        });
-    }
-    Ok(run)
-}
-
-fn read_listed(
+/// The listed runs, and in a folded list each filed day's counts beside the run that stands
+/// for it (one lookup by primary key a day shown).
+pub(super) fn read_listed(
     conn: &Connection,
     sql: &str,
     args: Vec<Value>,
     folded: bool,
 ) -> Result<Vec<RunSummary>, DbError> {
-    Ok(conn.cached_rows(sql, params_from_iter(args), |row| {
-        listed_from_row(row, folded)
-    })?)
+    let mut filed: Vec<Option<i64>> = Vec::new();
+    let mut runs: Vec<RunSummary> = conn.cached_rows(sql, params_from_iter(args), |row| {
+        if folded {
+            filed.push(row.get(21)?);
+        }
+        summary_from_row(row)
+    })?;
+    for (run, check_day) in runs.iter_mut().zip(filed) {
+        if let Some(check_day) = check_day {
+            run.day = conn
+                .cached_row(
+                    "SELECT day, runs, failed_runs, low, high FROM check_days WHERE id = ?1",
+                    [check_day],
+                    |row| {
+                        Ok(CheckDay {
+                            day: row.get(0)?,
+                            runs: row.get(1)?,
+                            failed_runs: row.get(2)?,
+                            low: row.get(3)?,
+                            high: row.get(4)?,
+                        })
+                    },
+                )
+                .optional()?;
+        }
+    }
+    Ok(runs)
 }
 
 /// Newest first. `before` is a keyset cursor (`(started_at, id)` of the last row seen), so deep
@@ -351,12 +162,16 @@ pub fn list_runs(
     if filter.matches_nothing() {
         return Ok(Vec::new());
     }
+    if filter.several_models() {
+        let mut runs = merge::merged(conn, user_id, filter, before, Direction::Older, offset + limit)?;
+        return Ok(runs.split_off((offset as usize).min(runs.len())));
+    }
     let columns = listed_columns(filter);
     let (mut sql, mut args) = listing_sql(
         &columns,
-        filter.folded,
         user_id,
         filter,
+        filter.one_model(),
         before,
         Direction::Older,
     );
@@ -378,18 +193,22 @@ pub fn list_runs_newer(
     if filter.matches_nothing() {
         return Ok(Vec::new());
     }
-    let columns = listed_columns(filter);
-    let (mut sql, mut args) = listing_sql(
-        &columns,
-        filter.folded,
-        user_id,
-        filter,
-        Some(after),
-        Direction::Newer,
-    );
-    sql.push_str(" LIMIT ?");
-    args.push(limit.into());
-    let mut rows = read_listed(conn, &sql, args, filter.folded)?;
+    let mut rows = if filter.several_models() {
+        merge::merged(conn, user_id, filter, Some(after), Direction::Newer, limit)?
+    } else {
+        let columns = listed_columns(filter);
+        let (mut sql, mut args) = listing_sql(
+            &columns,
+            user_id,
+            filter,
+            filter.one_model(),
+            Some(after),
+            Direction::Newer,
+        );
+        sql.push_str(" LIMIT ?");
+        args.push(limit.into());
+        read_listed(conn, &sql, args, filter.folded)?
+    };
     rows.reverse();
     Ok(rows)
 }
@@ -403,13 +222,23 @@ pub fn has_runs_beyond(
     cursor: (i64, RunId),
     direction: Direction,
 ) -> Result<bool, DbError> {
-    if filter.matches_nothing() {
-        return Ok(false);
+    let models: Vec<Option<&str>> = match filter.models.as_deref() {
+        None => vec![None],
+        Some(models) => models.iter().map(|m| Some(m.as_str())).collect(),
+    };
+    for model in models {
+        let (mut sql, args) = listing_sql("1", user_id, filter, model, Some(cursor), direction);
+        // Any run will do: without the order, a filter read as several ranges stops at the
+        // first run found instead of ordering the ranges' heads.
+        if let Some(order) = sql.rfind(" ORDER BY ") {
+            sql.truncate(order);
+        }
+        sql.push_str(" LIMIT 1");
+        if conn.prepare_cached(&sql)?.exists(params_from_iter(args))? {
+            return Ok(true);
+        }
     }
-    let (mut sql, args) = listing_sql("1", false, user_id, filter, Some(cursor), direction);
-    sql.push_str(" LIMIT 1");
-    let mut statement = conn.prepare_cached(&sql)?;
-    Ok(statement.exists(params_from_iter(args))?)
+    Ok(false)
 }
 
 /// The keyset cursor of one of the user's runs (`None`: no such run of theirs).
@@ -438,11 +267,17 @@ pub fn cursor_at_offset(
     if filter.matches_nothing() {
         return Ok(None);
     }
+    if filter.several_models() {
+        let runs = merge::merged(conn, user_id, filter, None, Direction::Older, offset + 1)?;
+        return Ok(runs
+            .get(offset as usize)
+            .map(|run| (run.started_at, run.id)));
+    }
     let (mut sql, mut args) = listing_sql(
         "q.started_at, q.id",
-        false,
         user_id,
         filter,
+        filter.one_model(),
         None,
         Direction::Older,
     );
@@ -479,7 +314,7 @@ pub fn model_results_labelled(
         ..HistoryFilter::default()
     };
     let columns = format!("{RESULT_COLUMNS}, q.key_label");
-    let (mut sql, mut args) = listing_sql(&columns, false, user_id, &filter, cursor, direction);
+    let (mut sql, mut args) = listing_sql(&columns, user_id, &filter, Some(model), cursor, direction);
     sql.push_str(" LIMIT ?");
     args.push(limit.into());
     let mut rows: Vec<LabelledResult> = conn.cached_rows(&sql, params_from_iter(args), |row| {
