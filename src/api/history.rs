@@ -12,7 +12,9 @@ use super::balance::response::row_json;
 use super::errors::ApiError;
 use super::lang::ApiLang;
 use crate::db::Db;
-use crate::db::history::{self, HistoryFilter, RunKind, RunStatus, RunSummary, Source, StoredBalance};
+use crate::db::history::{
+    self, HistoryFilter, RunKind, RunStatus, RunSummary, Source, StoredBalance,
+};
 use crate::i18n::{self, Lang};
 use crate::ids::RunId;
 
@@ -95,10 +97,12 @@ fn parse_page(uri: &Origin<'_>, lang: Lang) -> Result<Page, ApiError> {
         match name {
             "limit" => set_once(&mut limit, value).ok_or_else(limit_error)?,
             "before" => set_once(&mut before, value).ok_or_else(before_error)?,
-            "kind" => set_choice::<RunKind>(&mut filter.kind, value)
-                .ok_or_else(|| filter_error(name))?,
-            "source" => set_choice::<Source>(&mut filter.source, value)
-                .ok_or_else(|| filter_error(name))?,
+            "kind" => {
+                set_choice::<RunKind>(&mut filter.kind, value).ok_or_else(|| filter_error(name))?
+            }
+            "source" => {
+                set_choice::<Source>(&mut filter.source, value).ok_or_else(|| filter_error(name))?
+            }
             "status" => set_choice::<RunStatus>(&mut filter.status, value)
                 .ok_or_else(|| filter_error(name))?,
             _ => {}

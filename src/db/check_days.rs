@@ -112,6 +112,9 @@ mod tests {
     /// 2026-03-02 00:00 in Beijing.
     const DAY: i64 = 1_772_380_800;
 
+    /// A filed day as read back: (day, runs, failed_runs, low, high).
+    type Day = (i64, i64, i64, Option<f64>, Option<f64>);
+
     struct Fixture {
         _dir: tempfile::TempDir,
         conn: r2d2::PooledConnection<r2d2_sqlite::SqliteConnectionManager>,
@@ -124,16 +127,17 @@ mod tests {
         let db = Db::open(&dir.path().join("app.db")).unwrap();
         let mut conn = db.connection().unwrap();
         let user = users::create(&conn, "alice", "x").unwrap().unwrap();
-        let key = crate::db::api_keys::insert_sealed(&mut conn, user, "main", Site::Cn, "beef", |_| {
-            Ok::<_, std::convert::Infallible>(crate::crypto::Sealed {
-                nonce: vec![1; 12],
-                ciphertext: vec![2; 40],
-                master_key_id: "t".to_owned(),
+        let key =
+            crate::db::api_keys::insert_sealed(&mut conn, user, "main", Site::Cn, "beef", |_| {
+                Ok::<_, std::convert::Infallible>(crate::crypto::Sealed {
+                    nonce: vec![1; 12],
+                    ciphertext: vec![2; 40],
+                    master_key_id: "t".to_owned(),
+                })
             })
-        })
-        .unwrap()
-        .unwrap()
-        .unwrap();
+            .unwrap()
+            .unwrap()
+            .unwrap();
         Fixture {
             _dir: dir,
             conn,
@@ -173,12 +177,14 @@ mod tests {
             .unwrap()
         }
 
-        /// (runs, failed_runs, low, high) of every filed day, oldest first.
-        fn days(&self) -> Vec<(i64, i64, i64, Option<f64>, Option<f64>)> {
+        /// (day, runs, failed_runs, low, high) of every filed day, oldest first.
+        fn days(&self) -> Vec<Day> {
             self.conn
                 .prepare("SELECT day, runs, failed_runs, low, high FROM check_days ORDER BY day")
                 .unwrap()
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+                .query_map([], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                })
                 .unwrap()
                 .collect::<Result<_, _>>()
                 .unwrap()
@@ -186,7 +192,9 @@ mod tests {
 
         fn head(&self, run: RunId) -> i64 {
             self.conn
-                .query_row("SELECT head FROM queries WHERE id = ?1", [run], |r| r.get(0))
+                .query_row("SELECT head FROM queries WHERE id = ?1", [run], |r| {
+                    r.get(0)
+                })
                 .unwrap()
         }
 
@@ -301,10 +309,12 @@ mod tests {
         ))
         .unwrap();
         crate::db::migrate(&mut conn).unwrap();
-        let days: Vec<(i64, i64, i64, Option<f64>, Option<f64>)> = conn
+        let days: Vec<Day> = conn
             .prepare("SELECT day, runs, failed_runs, low, high FROM check_days ORDER BY day")
             .unwrap()
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap();

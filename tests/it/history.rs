@@ -628,7 +628,10 @@ async fn nonsense_filters_are_a_400_that_names_the_field() {
         ("kind=probes", "类型（probe 调用模型，或 check 免费检查）"),
         ("source=cron", "来源（web 网页、api 或 schedule 定时）"),
         ("status=broken", "状态（ok 全部成功，或 failed 有失败）"),
-        ("checks=all", "定时检查的显示方式（day 每天一行，或 each 逐条）"),
+        (
+            "checks=all",
+            "定时检查的显示方式（day 每天一行，或 each 逐条）",
+        ),
     ];
     for (query, field) in cases {
         for path in ["/history", "/history/export"] {

@@ -380,7 +380,11 @@ impl Site {
                         "reasoning"
                     }),
                     // One run in ten from the API; one in thirteen a free check from a page.
-                    source: if i % 10 == 9 { Source::Api } else { Source::Web },
+                    source: if i % 10 == 9 {
+                        Source::Api
+                    } else {
+                        Source::Web
+                    },
                     kind: if i % 13 == 5 {
                         RunKind::Check
                     } else {
@@ -536,12 +540,15 @@ fn ranges(filter: &HistoryFilter) -> i32 {
     };
     match filter.models.as_ref() {
         Some(models) => models.len() as i32,
+        None if filter.api_key_id.is_some()
+            && filter.kind.is_none()
+            && filter.source.is_none()
+            && (filter.folded || filter.status.is_some()) =>
+        {
+            statuses * heads
+        }
         None if filter.api_key_id.is_some() && filter.kind.is_none() && filter.source.is_none() => {
-            if filter.folded || filter.status.is_some() {
-                statuses * heads
-            } else {
-                1
-            }
+            1
         }
         None if filter.preset_id.is_some() && filter.api_key_id.is_none() => 1,
         None if filter.kind.is_some() || filter.source.is_some() || filter.status.is_some() => {
@@ -791,7 +798,13 @@ fn filter_cases(site: &Site) -> Vec<(String, HistoryFilter)> {
             } else {
                 name.to_owned()
             };
-            cases.push((name, HistoryFilter { folded, ..filter.clone() }));
+            cases.push((
+                name,
+                HistoryFilter {
+                    folded,
+                    ..filter.clone()
+                },
+            ));
         }
     }
     cases
@@ -1156,7 +1169,10 @@ fn folded_days_are_one_row_each() {
         checks as i64 / 5
     );
     let read: Vec<(f64, f64)> = day_rows.iter().filter_map(|d| d.low.zip(d.high)).collect();
-    assert!(read.len() + 4 >= day_rows.len(), "a day whose checks all failed is rare");
+    assert!(
+        read.len() + 4 >= day_rows.len(),
+        "a day whose checks all failed is rare"
+    );
     assert!(
         read.iter()
             .all(|&(low, high)| (92.0..=99.0).contains(&low) && low <= high && high <= 99.0),
@@ -1244,6 +1260,16 @@ fn unfiling_a_check_uses_indexes() {
         modelscope_balance::db::runs::delete_run(c, user, head).unwrap()
     });
     assert!(deleted);
-    check(&conn, "delete_run, the check a day stands on", &executed, allow);
-    check_bounded("delete_run, the check a day stands on", &executed, 1, 40 * STEPS_PER_ROW);
+    check(
+        &conn,
+        "delete_run, the check a day stands on",
+        &executed,
+        allow,
+    );
+    check_bounded(
+        "delete_run, the check a day stands on",
+        &executed,
+        1,
+        40 * STEPS_PER_ROW,
+    );
 }

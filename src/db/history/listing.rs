@@ -14,9 +14,9 @@ use crate::db::check_days::{CheckDay, FOLDED, LISTED, OUTCOME_HEAD};
 
 mod merge;
 mod sql;
-use sql::listing_sql;
 use crate::db::{Cached, DbError};
 use crate::ids::{KeyId, PresetId, RunId, UserId};
+use sql::listing_sql;
 
 crate::closed_set! {
     /// How a run went, for the status filter: everything answered, or something failed (a
@@ -163,7 +163,14 @@ pub fn list_runs(
         return Ok(Vec::new());
     }
     if filter.several_models() {
-        let mut runs = merge::merged(conn, user_id, filter, before, Direction::Older, offset + limit)?;
+        let mut runs = merge::merged(
+            conn,
+            user_id,
+            filter,
+            before,
+            Direction::Older,
+            offset + limit,
+        )?;
         return Ok(runs.split_off((offset as usize).min(runs.len())));
     }
     let columns = listed_columns(filter);
@@ -314,7 +321,8 @@ pub fn model_results_labelled(
         ..HistoryFilter::default()
     };
     let columns = format!("{RESULT_COLUMNS}, q.key_label");
-    let (mut sql, mut args) = listing_sql(&columns, user_id, &filter, Some(model), cursor, direction);
+    let (mut sql, mut args) =
+        listing_sql(&columns, user_id, &filter, Some(model), cursor, direction);
     sql.push_str(" LIMIT ?");
     args.push(limit.into());
     let mut rows: Vec<LabelledResult> = conn.cached_rows(&sql, params_from_iter(args), |row| {

@@ -90,14 +90,21 @@ mod tests {
         let find = |part: &str| models_matching(&conn, alice, part).unwrap();
         assert_eq!(find("flag"), ["FlagAlpha/Llama3-Chinese"]);
         assert_eq!(find("QWEN3"), ["Qwen/Qwen3-32B"]);
-        assert_eq!(find("32b"), ["Qwen/Qwen3-32B", "Qwen/QwQ-32B"]);
-        assert_eq!(find("/"), [
-            "FlagAlpha/Llama3-Chinese",
-            "Qwen/Qwen3-32B",
-            "Qwen/QwQ-32B",
-            "ZhipuAI/GLM-4.7"
-        ]);
+        // In the ids' byte order (capitals first).
+        assert_eq!(find("32b"), ["Qwen/QwQ-32B", "Qwen/Qwen3-32B"]);
+        assert_eq!(
+            find("/"),
+            [
+                "FlagAlpha/Llama3-Chinese",
+                "Qwen/QwQ-32B",
+                "Qwen/Qwen3-32B",
+                "ZhipuAI/GLM-4.7"
+            ]
+        );
         assert!(find("nothing").is_empty());
-        assert_eq!(models_matching(&conn, bob, "FLAG").unwrap(), ["bob/flagship"]);
+        assert_eq!(
+            models_matching(&conn, bob, "FLAG").unwrap(),
+            ["bob/flagship"]
+        );
     }
 }

@@ -53,7 +53,7 @@ fn probe(user_id: i64, at: i64, before: f64, after: f64, models: &[&str]) -> Run
 }
 
 /// The `<tr>` of run `id` on a list page.
-fn row_of<'a>(page: &'a Answer, id: i64) -> &'a str {
+fn row_of(page: &Answer, id: i64) -> &str {
     let start = page
         .body
         .find(&format!("<tr id=\"run-{id}\""))
@@ -64,7 +64,9 @@ fn row_of<'a>(page: &'a Answer, id: i64) -> &'a str {
 
 /// The `href` of the link whose text starts with `text`, unescaped.
 fn link_to(html: &str, text: &str) -> String {
-    let at = html.find(text).unwrap_or_else(|| panic!("no {text}: {html}"));
+    let at = html
+        .find(text)
+        .unwrap_or_else(|| panic!("no {text}: {html}"));
     let start = html[..at].rfind("href=\"").unwrap() + 6;
     html_unescape(&html[start..start + html[start..].find('"').unwrap()])
 }
@@ -80,20 +82,51 @@ async fn scheduled_checks_fold_into_one_row_a_key_and_day_and_probes_stay_visibl
     let mut main_day: Vec<i64> = Vec::new();
     for i in 0..12 {
         let available = (i != 4).then_some(250.0 - i as f64);
-        main_day.push(site.insert(&check(alice.id, main, MARCH_2_BJ + 600 + i * 7200, available)));
+        main_day.push(site.insert(&check(
+            alice.id,
+            main,
+            MARCH_2_BJ + 600 + i * 7200,
+            available,
+        )));
     }
     let spare_day: Vec<i64> = (0..5)
-        .map(|i| site.insert(&check(alice.id, spare, MARCH_2_BJ + 900 + i * 3600, Some(80.5))))
+        .map(|i| {
+            site.insert(&check(
+                alice.id,
+                spare,
+                MARCH_2_BJ + 900 + i * 3600,
+                Some(80.5),
+            ))
+        })
         .collect();
     let next_day: Vec<i64> = (0..3)
-        .map(|i| site.insert(&check(alice.id, main, MARCH_2_BJ + DAY + i * 300, Some(260.0))))
+        .map(|i| {
+            site.insert(&check(
+                alice.id,
+                main,
+                MARCH_2_BJ + DAY + i * 300,
+                Some(260.0),
+            ))
+        })
         .collect();
     // Probes between them: two from the page with the main key, one through the API.
     let web = site.insert(
         &probe(alice.id, MARCH_2_BJ + 3 * 3600, 247.0, 245.5, &[MODEL]).key(main.0, main.1),
     );
-    let web_later = site.insert(&probe(alice.id, MARCH_2_BJ + 20 * 3600, 241.0, 240.0, &[MODEL]));
-    let mut api = probe(alice.id, MARCH_2_BJ + DAY + 3600, 260.0, 259.5, &[OTHER_MODEL]);
+    let web_later = site.insert(&probe(
+        alice.id,
+        MARCH_2_BJ + 20 * 3600,
+        241.0,
+        240.0,
+        &[MODEL],
+    ));
+    let mut api = probe(
+        alice.id,
+        MARCH_2_BJ + DAY + 3600,
+        260.0,
+        259.5,
+        &[OTHER_MODEL],
+    );
     api.source = Source::Api;
     let api = site.insert(&api);
 
@@ -108,7 +141,8 @@ async fn scheduled_checks_fold_into_one_row_a_key_and_day_and_probes_stay_visibl
     assert_eq!(page.body.matches(" class=\"day\"").count(), 3);
     for heading in ["类型", "来源", "之后可用", "消耗"] {
         assert!(
-            page.body.contains(&format!("<th scope=\"col\">{heading}</th>")),
+            page.body
+                .contains(&format!("<th scope=\"col\">{heading}</th>")),
             "{heading}"
         );
     }
@@ -159,7 +193,10 @@ async fn scheduled_checks_fold_into_one_row_a_key_and_day_and_probes_stay_visibl
     assert!(detail.body.contains("定时检查"), "{}", detail.body);
 
     // Kind, source and status filters.
-    assert_eq!(ids(&alice, "kind=probe").await, sorted(&[web, web_later, api]));
+    assert_eq!(
+        ids(&alice, "kind=probe").await,
+        sorted(&[web, web_later, api])
+    );
     assert_eq!(
         ids(&alice, "kind=check").await,
         sorted(&[main_day[11], spare_day[4], next_day[2]])
@@ -185,7 +222,9 @@ async fn scheduled_checks_fold_into_one_row_a_key_and_day_and_probes_stay_visibl
     // Each check on its own: every run.
     assert_eq!(ids(&alice, "checks=each").await.len(), 12 + 5 + 3 + 3);
     // The form says what was asked.
-    let asked = alice.get("/history?kind=check&source=schedule&status=ok").await;
+    let asked = alice
+        .get("/history?kind=check&source=schedule&status=ok")
+        .await;
     for option in [
         "<option value=\"check\" selected>",
         "<option value=\"schedule\" selected>",
@@ -230,16 +269,22 @@ async fn kind_source_and_status_ride_along_in_the_page_links() {
     }
     let first = alice.get(&format!("/history?{filters}")).await;
     let older = first.rel_link("next").expect("an older page");
-    assert!(older.starts_with(&format!("/history?{filters}&before=")), "{older}");
+    assert!(
+        older.starts_with(&format!("/history?{filters}&before=")),
+        "{older}"
+    );
     let second = alice.get(&older).await;
     let newer = second.rel_link("prev").expect("a newer page");
-    assert!(newer.starts_with(&format!("/history?{filters}&after=")), "{newer}");
+    assert!(
+        newer.starts_with(&format!("/history?{filters}&after=")),
+        "{newer}"
+    );
     assert_eq!(alice.get(&newer).await.run_ids(), first.run_ids());
     // The export links keep the filters, not how checks are shown (an export lists each run).
     assert!(
-        first
-            .body
-            .contains("href=\"/history/export?format=csv&#38;kind=probe&#38;source=api&#38;status=ok\""),
+        first.body.contains(
+            "href=\"/history/export?format=csv&#38;kind=probe&#38;source=api&#38;status=ok\""
+        ),
         "{}",
         first.body
     );
@@ -260,12 +305,18 @@ async fn a_part_of_a_model_id_in_any_case_keeps_the_other_filters() {
         site.insert(&Run::new(alice.id, MARCH_2_BJ + 10).results(vec![ok(FLAG, [1, 1, 1, 1])]));
     let qwen_with_key = site.insert(&Run::new(alice.id, MARCH_2_BJ + 20).key(key, "主账号"));
 
-    assert_eq!(ids(&alice, "model=flag").await, [flag_with_key, flag_pasted]);
+    assert_eq!(
+        ids(&alice, "model=flag").await,
+        [flag_with_key, flag_pasted]
+    );
     // Upper case, a part of the id, and the key filter kept.
     let page = alice.get(&format!("/history?key={key}&model=FLAG")).await;
     assert_eq!(page.status, Status::Ok, "{}", page.body);
     assert_eq!(page.run_ids(), [flag_with_key]);
-    assert!(page.body.contains(&format!("<option value=\"{key}\" selected>")));
+    assert!(
+        page.body
+            .contains(&format!("<option value=\"{key}\" selected>"))
+    );
     assert!(page.body.contains("value=\"FLAG\""));
     // A part of two ids: each run once, newest first.
     assert_eq!(
@@ -273,15 +324,27 @@ async fn a_part_of_a_model_id_in_any_case_keeps_the_other_filters() {
         [qwen_with_key, flag_pasted, flag_with_key]
     );
     // A part no stored id contains: no runs, said so, not an error.
-    let none = alice.get(&format!("/history?key={key}&model=mistral")).await;
+    let none = alice
+        .get(&format!("/history?key={key}&model=mistral"))
+        .await;
     assert_eq!(none.status, Status::Ok);
     assert!(none.body.contains("没有符合筛选条件的记录"));
 
     // A part no id can contain is refused with words, and the key filter stays chosen.
-    let refused = alice.get(&format!("/history?key={key}&model=qwen%203")).await;
+    let refused = alice
+        .get(&format!("/history?key={key}&model=qwen%203"))
+        .await;
     assert_eq!(refused.status, Status::BadRequest);
-    assert!(refused.body.contains("筛选条件无效：模型（填模型 ID 或其中一段"));
-    assert!(refused.body.contains(&format!("<option value=\"{key}\" selected>")));
+    assert!(
+        refused
+            .body
+            .contains("筛选条件无效：模型（填模型 ID 或其中一段")
+    );
+    assert!(
+        refused
+            .body
+            .contains(&format!("<option value=\"{key}\" selected>"))
+    );
     assert!(refused.body.contains("value=\"qwen 3\""));
     assert!(refused.run_ids().is_empty());
 
@@ -290,7 +353,9 @@ async fn a_part_of_a_model_id_in_any_case_keeps_the_other_filters() {
         .map(|i| ok(&format!("owner/many-{i:02}"), [1, 1, 1, 1]))
         .collect();
     site.insert(&Run::new(alice.id, MARCH_2_BJ + 30).results(many));
-    let vague = alice.get(&format!("/history?key={key}&model=owner%2Fmany")).await;
+    let vague = alice
+        .get(&format!("/history?key={key}&model=owner%2Fmany"))
+        .await;
     assert_eq!(vague.status, Status::BadRequest, "{}", vague.body);
     assert!(
         vague
@@ -299,8 +364,14 @@ async fn a_part_of_a_model_id_in_any_case_keeps_the_other_filters() {
         "{}",
         vague.body
     );
-    assert!(vague.body.contains(&format!("<option value=\"{key}\" selected>")));
-    let export = alice.get("/history/export?format=csv&model=owner%2Fmany").await;
+    assert!(
+        vague
+            .body
+            .contains(&format!("<option value=\"{key}\" selected>"))
+    );
+    let export = alice
+        .get("/history/export?format=csv&model=owner%2Fmany")
+        .await;
     assert_eq!(export.status, Status::BadRequest);
     assert_eq!(
         alice
@@ -321,7 +392,12 @@ async fn the_csv_counts_each_runs_spend_once_and_says_the_balance_before_and_aft
     let three = ["a/one", "b/two", "c/three"];
     site.insert(&probe(alice.id, MARCH_2_BJ, 250.0, 246.5, &three).key(key, "主账号"));
     site.insert(&probe(alice.id, MARCH_2_BJ + 60, 246.5, 244.0, &three[..2]));
-    site.insert(&check(alice.id, (key, "主账号"), MARCH_2_BJ + 120, Some(244.0)));
+    site.insert(&check(
+        alice.id,
+        (key, "主账号"),
+        MARCH_2_BJ + 120,
+        Some(244.0),
+    ));
     let mut api = probe(alice.id, MARCH_2_BJ + 180, 244.0, 243.5, &three[..1]);
     api.source = Source::Api;
     site.insert(&api);
@@ -387,9 +463,14 @@ async fn the_csv_counts_each_runs_spend_once_and_says_the_balance_before_and_aft
     assert_eq!(runs[1]["kind"], "check");
     // The export takes the new filters too.
     let probes = alice.get("/history/export?format=csv&kind=probe").await;
-    assert_eq!(parse_csv(&probes.body['\u{FEFF}'.len_utf8()..]).len(), 1 + 6);
+    assert_eq!(
+        parse_csv(&probes.body['\u{FEFF}'.len_utf8()..]).len(),
+        1 + 6
+    );
     for query in ["kind=nope", "source=page", "status=good"] {
-        let answer = alice.get(&format!("/history/export?format=csv&{query}")).await;
+        let answer = alice
+            .get(&format!("/history/export?format=csv&{query}"))
+            .await;
         assert_eq!(answer.status, Status::BadRequest, "{query}");
         assert!(answer.body.contains("筛选条件无效"), "{query}");
     }
@@ -417,7 +498,10 @@ async fn the_api_lists_every_run_filtered_by_kind_source_and_status() {
     for (query, expected) in [
         ("", vec![web, failed, checks[2], checks[1], checks[0]]),
         ("?kind=check", vec![failed, checks[2], checks[1], checks[0]]),
-        ("?source=schedule&status=ok", vec![checks[2], checks[1], checks[0]]),
+        (
+            "?source=schedule&status=ok",
+            vec![checks[2], checks[1], checks[0]],
+        ),
         ("?status=failed", vec![failed]),
         ("?kind=probe&source=web", vec![web]),
         ("?source=api", vec![]),
@@ -442,7 +526,12 @@ async fn the_api_lists_every_run_filtered_by_kind_source_and_status() {
             ],
         )
         .await;
-        assert_eq!(answer.status, Status::BadRequest, "{query}: {}", answer.body);
+        assert_eq!(
+            answer.status,
+            Status::BadRequest,
+            "{query}: {}",
+            answer.body
+        );
         let json = answer.json();
         assert_eq!(json["success"], false);
         assert!(

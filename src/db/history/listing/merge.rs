@@ -14,7 +14,6 @@ use crate::db::DbError;
 use crate::db::history::RunSummary;
 use crate::ids::{RunId, UserId};
 
-
 /// One id's runs, read ahead a chunk at a time.
 struct Walk<'a> {
     model: &'a str,

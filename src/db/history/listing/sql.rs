@@ -146,7 +146,9 @@ pub(super) fn listing_sql(
             "query_results d WHERE d.query_id = r.query_id AND d.model = r.model".to_owned()
         } else {
             let list = one_of("d.model", texts(&padded(models)), &mut args);
-            format!("query_results d INDEXED BY query_results_by_query WHERE d.query_id = r.query_id AND {list}")
+            format!(
+                "query_results d INDEXED BY query_results_by_query WHERE d.query_id = r.query_id AND {list}"
+            )
         };
         conditions.push(format!(
             "q.id = r.query_id AND q.user_id = r.user_id
@@ -231,4 +233,3 @@ pub(super) fn listing_sql(
     sql.push_str(&format!(" ORDER BY {time} {order}, {id} {order}"));
     (sql, args)
 }
-

@@ -169,13 +169,7 @@ pub async fn export(
         return Err(history_page(&user, db, &query, None).await);
     };
     Ok(Download {
-        chunks: spawn_export(
-            db.inner().clone(),
-            user_id,
-            filter,
-            format,
-            user.0.lang,
-        ),
+        chunks: spawn_export(db.inner().clone(), user_id, filter, format, user.0.lang),
         format,
         filename: format!(
             "modelscope-history-{}.{}",

@@ -514,7 +514,11 @@ mod tests {
         Format::Csv.write_run(&mut out, &summary, &[], true, Lang::Zh);
         let line = String::from_utf8(out).unwrap();
         let cells: Vec<&str> = line.trim_end().split(',').collect();
-        assert_eq!(cells.len(), CSV_COLUMNS.len() + 1, "the label holds a comma: {line}");
+        assert_eq!(
+            cells.len(),
+            CSV_COLUMNS.len() + 1,
+            "the label holds a comma: {line}"
+        );
         assert!(line.contains(",invalid_key,Key 无效,"), "{line}");
     }
 

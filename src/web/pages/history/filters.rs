@@ -193,9 +193,18 @@ impl Filters {
             (from, to) = (None, None);
         }
         let kind = keep(parse_choice(query.kind.as_deref(), "kind"), &mut refused);
-        let source = keep(parse_choice(query.source.as_deref(), "source"), &mut refused);
-        let status = keep(parse_choice(query.status.as_deref(), "status"), &mut refused);
-        let checks = keep(parse_choice(query.checks.as_deref(), "checks"), &mut refused);
+        let source = keep(
+            parse_choice(query.source.as_deref(), "source"),
+            &mut refused,
+        );
+        let status = keep(
+            parse_choice(query.status.as_deref(), "status"),
+            &mut refused,
+        );
+        let checks = keep(
+            parse_choice(query.checks.as_deref(), "checks"),
+            &mut refused,
+        );
         let filters = Self {
             key,
             preset,
@@ -424,7 +433,11 @@ mod tests {
             (("checks", "all"), "checks"),
         ];
         for ((name, value), field) in cases {
-            let other = if name == "key" { ("preset", "9") } else { ("key", "7") };
+            let other = if name == "key" {
+                ("preset", "9")
+            } else {
+                ("key", "7")
+            };
             let (filters, refused) = Filters::parse(&query(&[(name, value), other]));
             assert_eq!(refused, Some(super::bad(field)), "{name}={value}");
             // The filter beside it is still there, for the form and the links.
@@ -479,11 +492,7 @@ mod tests {
 
     #[test]
     fn links_keep_the_filters() {
-        let filters = parsed(&[
-            ("key", "7"),
-            ("preset", "9"),
-            ("model", "Qwen/Qwen2.5-7B"),
-        ]);
+        let filters = parsed(&[("key", "7"), ("preset", "9"), ("model", "Qwen/Qwen2.5-7B")]);
         let filter_query = filters.query_string();
         assert_eq!(filter_query, "key=7&preset=9&model=Qwen%2FQwen2.5-7B");
         assert_eq!(

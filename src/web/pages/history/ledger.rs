@@ -124,7 +124,10 @@ mod tests {
         assert_eq!((row.ok_count, row.failed_count), (285, 3));
         assert_eq!(row.available.as_deref(), Some("240.5"));
         let day = row.day.unwrap();
-        assert_eq!((day.low.as_deref(), day.high.as_deref()), (Some("240.5"), Some("250")));
+        assert_eq!(
+            (day.low.as_deref(), day.high.as_deref()),
+            (Some("240.5"), Some("250"))
+        );
         assert_eq!(
             day.href,
             "/history?key=3&from=2026-03-02&to=2026-03-02&kind=check&source=schedule\
