@@ -97,9 +97,10 @@ fn parse_page(uri: &Origin<'_>, lang: Lang) -> Result<Page, ApiError> {
         match name {
             "limit" => set_once(&mut limit, value).ok_or_else(limit_error)?,
             "before" => set_once(&mut before, value).ok_or_else(before_error)?,
-            "kind" => {
-                set_choice::<RunKind>(&mut filter.kind, value).ok_or_else(|| filter_error(name))?
-            }
+            // A census is stored as a probe run: `probe` and `check` are what a run stores.
+            "kind" => set_choice::<RunKind>(&mut filter.kind, value)
+                .filter(|()| filter.kind != Some(RunKind::Census))
+                .ok_or_else(|| filter_error(name))?,
             "source" => {
                 set_choice::<Source>(&mut filter.source, value).ok_or_else(|| filter_error(name))?
             }

@@ -1,4 +1,4 @@
-//! Scheduled free checks filed by key and Beijing day (migration 0009): a five-minute monitor
+//! Scheduled free checks filed by key and Beijing day (migration 0017): a five-minute monitor
 //! stores 288 checks a key a day, and `/history` shows each day as one row with its count and
 //! its lowest and highest available points. Filing happens as a check is stored
 //! ([`file_check`], from `runs::insert_run`); a deleted check leaves its day through the
@@ -283,11 +283,12 @@ mod tests {
         assert_eq!(left, 0);
     }
 
-    /// 0009 files the checks stored before it as storing them now would.
+    /// 0017 files the checks stored before it as storing them now would.
     #[test]
     fn the_migration_files_checks_stored_before_it() {
         let mut conn = Connection::open_in_memory().unwrap();
-        crate::db::migrations().to_version(&mut conn, 8).unwrap();
+        // 0013_session_addresses, the last migration before the ledger's.
+        crate::db::migrations().to_version(&mut conn, 13).unwrap();
         conn.execute_batch(&format!(
             "INSERT INTO users (id, username, password_hash, created_at) VALUES (7, 'old', 'x', 0);
              INSERT INTO api_keys (id, user_id, label, nonce, ciphertext, master_key_id, last_four,

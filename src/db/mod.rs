@@ -8,11 +8,17 @@ pub mod balance_rises;
 pub mod channels;
 pub mod check_days;
 pub mod deliveries;
+pub mod health;
 pub mod history;
+pub mod instance;
+pub mod instance_prices;
+pub mod invitations;
 pub mod login_failures;
 pub mod monitors;
 pub(crate) mod owned;
+pub mod password_resets;
 pub mod presets;
+pub mod price_learning;
 pub mod prices;
 pub mod runs;
 pub mod sessions;
@@ -62,7 +68,12 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!(
             "../../migrations/0008_results_by_run_model.sql"
         )),
-        M::up(include_str!("../../migrations/0009_ledger.sql")),
+        M::up(include_str!("../../migrations/0009_price_learning.sql")),
+        M::up(include_str!("../../migrations/0010_admins.sql")),
+        M::up(include_str!("../../migrations/0011_signup_invitations.sql")),
+        M::up(include_str!("../../migrations/0012_instance_prices.sql")),
+        M::up(include_str!("../../migrations/0013_session_addresses.sql")),
+        M::up(include_str!("../../migrations/0017_ledger.sql")),
     ])
 }
 
@@ -426,6 +437,8 @@ mod tests {
             failure: None,
             latency_ms: 1,
             price: None,
+            candidates: None,
+            checked: true,
         }];
         let run = runs::insert_run(
             &mut conn,

@@ -161,11 +161,14 @@ fn ok(model: &str, [a, b, c, d]: [i64; 4]) -> ModelResult {
             request_remaining: Some(b),
             model_request_limit: Some(c),
             model_request_remaining: Some(d),
+            ..Quota::default()
         },
         status: Some(200),
         failure: None,
         latency_ms: 42,
         price: None,
+        candidates: None,
+        checked: true,
     }
 }
 
@@ -177,6 +180,8 @@ fn failed(model: &str, code: ErrorCode, status: u16, message: &str) -> ModelResu
         failure: Some(Failure::new(code, Some(message.to_owned()))),
         latency_ms: 7,
         price: None,
+        candidates: None,
+        checked: true,
     }
 }
 
@@ -626,6 +631,7 @@ async fn nonsense_filters_are_a_400_that_names_the_field() {
         ("model=qwen%203", "模型"),
         ("from=2026-03-05&to=2026-03-01", "开始日期晚于结束日期"),
         ("kind=probes", "类型（probe 调用模型，或 check 免费检查）"),
+        ("kind=census", "类型（probe 调用模型，或 check 免费检查）"),
         ("source=cron", "来源（web 网页、api 或 schedule 定时）"),
         ("status=broken", "状态（ok 全部成功，或 failed 有失败）"),
         (
@@ -985,10 +991,14 @@ async fn csv_export_opens_in_excel_and_carries_no_key() {
             "可用魔粒（查询前）",
             "可用魔粒（查询后）",
             "本次消耗魔粒（每次查询只记在它的第一行）",
+            "已检测（调用了模型）",
+            "可能的单价",
+            "模型本月额度",
+            "模型本月剩余",
         ]
     );
     assert_eq!(records.len(), 1 + 4, "one line per model result");
-    assert!(records.iter().all(|r| r.len() == 25));
+    assert!(records.iter().all(|r| r.len() == 29));
     // Newest run first.
     assert_eq!(records[1][0], "2026-03-02 00:02:00");
     assert_eq!(records[1][2], "'-2+3");
@@ -1182,7 +1192,10 @@ async fn the_trend_is_an_inline_svg_with_a_point_per_row() {
     assert!(body.contains("<polyline class=\"line\" points=\""));
     // Hover titles and axis labels.
     let text = html_unescape(body);
-    assert!(text.contains("<title>2026-03-02 00:00 · <b>bold</b> key · 模型剩余 490 / 500"));
+    assert!(
+        text.contains("<title>2026-03-02 00:00 · <b>bold</b> key · 还能调用 490 次"),
+        "{text}"
+    );
     assert!(body.contains(">2026-03-02 00:00</text>"));
     assert!(body.contains(">2026-03-02 02:00</text>"));
     // The value axis is scaled to the values (430 to 490, round steps of 20), not a fixed 0 to
@@ -1204,7 +1217,7 @@ async fn the_trend_is_an_inline_svg_with_a_point_per_row() {
     let empty = alice.get("/history/model/owner/never-queried").await;
     assert_eq!(empty.status, Status::Ok);
     assert!(!empty.body.contains("<svg"));
-    assert!(empty.body.contains("还没有这个模型的额度数据"));
+    assert!(empty.body.contains("还没有这个模型还能调用几次的数据"));
 
     // Ids that are not model ids are not pages.
     for uri in [

@@ -7,8 +7,8 @@
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter, types::Value};
 
 use super::{
-    RESULT_COLUMNS, RunKind, RunSummary, SUMMARY_COLUMNS, Source, StoredResult, result_from_row,
-    summary_from_row,
+    RESULT_COLUMN_COUNT, RESULT_COLUMNS, RunKind, RunSummary, SUMMARY_COLUMN_COUNT,
+    SUMMARY_COLUMNS, Source, StoredResult, result_from_row, summary_from_row,
 };
 use crate::db::check_days::{CheckDay, FOLDED, LISTED, OUTCOME_HEAD};
 
@@ -122,7 +122,7 @@ pub(super) fn read_listed(
     let mut filed: Vec<Option<i64>> = Vec::new();
     let mut runs: Vec<RunSummary> = conn.cached_rows(sql, params_from_iter(args), |row| {
         if folded {
-            filed.push(row.get(21)?);
+            filed.push(row.get(SUMMARY_COLUMN_COUNT)?);
         }
         summary_from_row(row)
     })?;
@@ -302,6 +302,8 @@ pub fn cursor_at_offset(
 pub struct LabelledResult {
     pub stored: StoredResult,
     pub key_label: Option<String>,
+    /// The available points the run ended with (its rows are answered from them).
+    pub available: Option<f64>,
 }
 
 /// One model's rows across the user's runs (one a run), with each run's key label, newest
@@ -320,7 +322,7 @@ pub fn model_results_labelled(
         models: Some(vec![model.to_owned()]),
         ..HistoryFilter::default()
     };
-    let columns = format!("{RESULT_COLUMNS}, q.key_label");
+    let columns = format!("{RESULT_COLUMNS}, q.key_label, q.balance_available");
     let (mut sql, mut args) =
         listing_sql(&columns, user_id, &filter, Some(model), cursor, direction);
     sql.push_str(" LIMIT ?");
@@ -328,7 +330,8 @@ pub fn model_results_labelled(
     let mut rows: Vec<LabelledResult> = conn.cached_rows(&sql, params_from_iter(args), |row| {
         Ok(LabelledResult {
             stored: result_from_row(row)?,
-            key_label: row.get(14)?,
+            key_label: row.get(RESULT_COLUMN_COUNT)?,
+            available: row.get(RESULT_COLUMN_COUNT + 1)?,
         })
     })?;
     if direction == Direction::Newer {

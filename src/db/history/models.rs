@@ -57,6 +57,8 @@ mod tests {
             failure: None,
             latency_ms: 1,
             price: None,
+            candidates: None,
+            checked: true,
         }
     }
 

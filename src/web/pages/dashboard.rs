@@ -3,8 +3,6 @@
 //! run button per preset. Opening the page makes no upstream call; the refresh reads the free
 //! balance only, never a probe.
 
-use std::collections::HashMap;
-
 use askama::Template;
 use askama_web::WebTemplate;
 use rocket::http::Status;
@@ -19,13 +17,13 @@ use crate::db::{Db, DbError, presets};
 use crate::i18n::Lang;
 use crate::ids::{KeyId, UserId};
 use crate::keyring::Keyring;
-use crate::modelscope::{ModelResult, Price, Site};
+use crate::modelscope::{ModelResult, Site, Tiers};
 use crate::runs::engine::Lane;
 use crate::runs::executor::{Execution, Stored};
 use crate::runs::grants::grant_likely_unclaimed;
 use crate::runs::history::{RunKind, Source};
 use crate::runs::planner::{Named, RunAsk};
-use crate::runs::prices;
+use crate::runs::prices::{self, Known};
 use crate::runs::runner::Runner;
 use crate::web::kit::csrf::{Csrf, TokenOnlyForm};
 use crate::web::kit::problem::Problem;
@@ -123,7 +121,7 @@ fn read_stored(conn: &rusqlite::Connection, user_id: UserId) -> Result<Dashboard
 fn latest_row(
     latest: &LatestResult,
     available: Option<f64>,
-    price: Option<Price>,
+    known: &Known,
     now: i64,
     lang: Lang,
 ) -> LatestRow {
@@ -135,7 +133,9 @@ fn latest_row(
             .error_code
             .map(|code| crate::modelscope::Failure::new(code, None)),
         latency_ms: 0,
-        price,
+        price: known.price(&latest.model),
+        candidates: known.candidates_of(&latest.model, &Tiers::default()),
+        checked: true,
     };
     LatestRow {
         view: RowView::new(&result, available, lang),
@@ -184,11 +184,11 @@ pub async fn dashboard(
         .map(|l| l.model.clone())
         .chain(stored.presets.iter().flat_map(|p| p.models.clone()))
         .collect();
-    let known = prices::prices_for(db, Some(user_id), models)
+    let known = prices::known_for(db, Some(user_id), models)
         .await
         .unwrap_or_else(|error| {
             tracing::warn!(%error, "reading model prices failed");
-            HashMap::new()
+            Known::default()
         });
     let lang = page.layout.lang;
     page.keys = keys
@@ -218,6 +218,7 @@ pub async fn dashboard(
                         },
                         None,
                         None,
+                        &Tiers::default(),
                     )
                 }),
                 balance_age: balance.map(|b| Age::since(b.at, now)),
@@ -226,7 +227,7 @@ pub async fn dashboard(
                     .latest
                     .iter()
                     .filter(|l| l.api_key_id == key.id)
-                    .map(|l| latest_row(l, available, known.get(&l.model).copied(), now, lang))
+                    .map(|l| latest_row(l, available, &known, now, lang))
                     .collect(),
             }
         })
@@ -274,6 +275,7 @@ pub async fn refresh(
             user: Some(user_id),
             keep: true,
             lane: Lane::Member,
+            budget: None,
         })
         .await;
     match (finished.stored, finished.balance.is_ok()) {

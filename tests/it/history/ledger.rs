@@ -514,6 +514,8 @@ async fn the_api_lists_every_run_filtered_by_kind_source_and_status() {
     for (query, words) in [
         ("kind=CHECK", "kind must be probe or check"),
         ("kind=probe&kind=check", "kind must be probe or check"),
+        // A census is stored as a probe run.
+        ("kind=census", "kind must be probe or check"),
         ("source=page", "source must be web, api or schedule"),
         ("status=", "status must be ok or failed"),
     ] {

@@ -12,6 +12,7 @@ use crate::ids::RunId;
 use crate::modelscope::{ErrorCode, ModelResult, PriceSource, Site};
 use crate::runs::calls_left::{CallsLeft, QuotaSource};
 use crate::runs::history::{RunKind, Source};
+use crate::runs::judge::Unclean;
 use crate::web::kit::status::ResultStatus;
 
 crate::closed_set! {
@@ -84,9 +85,9 @@ impl Format {
 
 /// The columns, by the id of their heading (`csv-<column>` in `locales/<lang>/history.ftl`;
 /// the time's heading names its zone, Beijing time). One line a model row (a run without
-/// rows, a free check, has one line); the run's columns repeat on each line but what it spent,
-/// which is on its first line only, so the column sums to what the runs spent.
-pub const CSV_COLUMNS: [&str; 25] = [
+/// rows has one line); the run's columns repeat on each line but what it spent, which is on
+/// its first line only, so the column sums to what the runs spent.
+pub const CSV_COLUMNS: [&str; 29] = [
     "time",
     "query_id",
     "key_label",
@@ -112,6 +113,10 @@ pub const CSV_COLUMNS: [&str; 25] = [
     "balance_before",
     "balance_available",
     "points_spent",
+    "checked",
+    "price_candidates",
+    "model_month_request_limit",
+    "model_month_request_remaining",
 ];
 
 /// A leading `=`, `+`, `-`, `@` (or tab / carriage return) gets a `'`, so a spreadsheet shows
@@ -147,9 +152,10 @@ fn write_csv_run(out: &mut Vec<u8>, run: &RunSummary, rows: &[StoredResult], lan
     let available = run.balance.available;
     let kind = i18n::text(
         lang,
-        match run.kind {
-            RunKind::Check => "history-kind-check",
-            RunKind::Probe => "detail-kind-probe",
+        match (run.kind, run.census) {
+            (RunKind::Check, _) => "history-kind-check",
+            (_, true) => "census-title",
+            _ => "detail-kind-probe",
         },
     );
     let source = match run.source {
@@ -186,7 +192,7 @@ fn write_csv_run(out: &mut Vec<u8>, run: &RunSummary, rows: &[StoredResult], lan
                 csv_number(quota.model_request_remaining),
                 csv_number(result.status),
                 defuse(result.error_code().map_or("", ErrorCode::as_str)),
-                ResultStatus::of(result.error_code()).words(&lang),
+                ResultStatus::of_row(result.error_code(), result.checked).words(&lang),
                 defuse(
                     result
                         .failure
@@ -203,21 +209,32 @@ fn write_csv_run(out: &mut Vec<u8>, run: &RunSummary, rows: &[StoredResult], lan
                 csv_number(left.range.map(|r| r.1)),
             ];
             record.extend(run_columns(index == 0));
+            record.extend([
+                result.checked.to_string(),
+                result
+                    .candidates
+                    .as_ref()
+                    .map(|c| c.iter().map(f64::to_string).collect::<Vec<_>>().join(" "))
+                    .unwrap_or_default(),
+                csv_number(quota.model_month_request_limit),
+                csv_number(quota.model_month_request_remaining),
+            ]);
             record
         })
         .collect();
     if records.is_empty() {
-        // A run without model rows (a free check): one line, the balance read's outcome in
-        // the result columns.
+        // A run without model rows: one line, the balance read's outcome in the result
+        // columns (a balance read is a check made, or its failure).
         let code = run.balance.error;
         let mut record = vec![time, run.id.to_string(), key_label, preset];
         record.extend(std::iter::repeat_n(String::new(), 6));
         record.push(code.map_or("", ErrorCode::as_str).to_owned());
-        record.push(ResultStatus::of(code).words(&lang));
+        record.push(ResultStatus::of_row(code, true).words(&lang));
         record.push(String::new());
         record.push(run.duration_ms.max(0).to_string());
         record.extend(std::iter::repeat_n(String::new(), 6));
         record.extend(run_columns(true));
+        record.extend(std::iter::repeat_n(String::new(), 4));
         records.push(record);
     }
     write_csv_records(out, records);
@@ -225,11 +242,7 @@ fn write_csv_run(out: &mut Vec<u8>, run: &RunSummary, rows: &[StoredResult], lan
 
 /// A row's "calls left", from the balance its run ended with.
 fn calls_left(result: &ModelResult, available: Option<f64>) -> CallsLeft {
-    if result.is_ok() {
-        CallsLeft::assess(&result.quota, available, result.price.map(|p| p.points))
-    } else {
-        CallsLeft::default()
-    }
+    CallsLeft::of_row(result, available)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -253,6 +266,11 @@ struct RunRecord<'a> {
     balance: BalanceRecord,
     balance_before: BalanceRecord,
     points_spent: Option<f64>,
+    /// A price census.
+    census: bool,
+    /// Why the difference taught nothing (`shared`, `outside`, `unsettled`).
+    points_note: Option<&'a str>,
+    shared_points_spent: Option<f64>,
     results: Vec<ResultRecord<'a>>,
 }
 
@@ -280,6 +298,10 @@ struct ResultRecord<'a> {
     price_source: Option<PriceSource>,
     calls_left: Option<i64>,
     calls_left_range: Option<[i64; 2]>,
+    checked: bool,
+    price_candidates: Option<&'a [f64]>,
+    model_month_request_limit: Option<i64>,
+    model_month_request_remaining: Option<i64>,
 }
 
 impl<'a> RunRecord<'a> {
@@ -310,6 +332,9 @@ impl<'a> RunRecord<'a> {
                 error: None,
             },
             points_spent: run.points_spent,
+            census: run.census,
+            points_note: run.unclean.map(Unclean::as_str),
+            shared_points_spent: run.shared_points_spent,
             results: rows
                 .iter()
                 .map(|row| {
@@ -330,6 +355,10 @@ impl<'a> RunRecord<'a> {
                         price_source: result.price.map(|p| p.source),
                         calls_left: left.exact,
                         calls_left_range: left.range.map(|(low, high)| [low, high]),
+                        checked: result.checked,
+                        price_candidates: result.candidates.as_deref(),
+                        model_month_request_limit: result.quota.model_month_request_limit,
+                        model_month_request_remaining: result.quota.model_month_request_remaining,
                     }
                 })
                 .collect(),
@@ -431,6 +460,9 @@ mod tests {
                 ..StoredBalance::default()
             },
             points_spent: Some(0.5),
+            census: false,
+            unclean: None,
+            shared_points_spent: None,
             day: None,
         };
         let rows = vec![
@@ -444,11 +476,14 @@ mod tests {
                         request_remaining: Some(1999),
                         model_request_limit: Some(500),
                         model_request_remaining: Some(499),
+                        ..Quota::default()
                     },
                     status: Some(200),
                     failure: None,
                     latency_ms: 12,
                     price: None,
+                    candidates: None,
+                    checked: true,
                 },
             },
             StoredResult {
@@ -464,6 +499,8 @@ mod tests {
                     )),
                     latency_ms: 3,
                     price: None,
+                    candidates: None,
+                    checked: true,
                 },
             },
         ];
@@ -480,13 +517,13 @@ mod tests {
         assert_eq!(
             lines[0],
             "2026-01-01 08:00:05,7,\"主, \"\"账号\"\"\",,Qwen/Qwen2.5-7B,2000,1999,500,499,200,,正常,,12,\
-             headers,,,499,,,调用模型,网页,10,9.5,0.5"
+             headers,,,499,,,调用模型,网页,10,9.5,0.5,true,,,"
         );
         // What the run spent is on its first line only.
         assert_eq!(
             lines[1],
             "2026-01-01 08:00:05,7,\"主, \"\"账号\"\"\",,a/b,,,,,500,upstream_error,上游错误,'=cmd|' /C calc'!A0,3,\
-             ,,,,,,调用模型,网页,10,9.5,"
+             ,,,,,,调用模型,网页,10,9.5,,true,,,"
         );
         assert_eq!(lines[2], "");
     }
@@ -504,7 +541,7 @@ mod tests {
         assert_eq!(
             text,
             "2026-01-01 08:00:05,7,\"主, \"\"账号\"\"\",,,,,,,,,OK,,1234,,,,,,,\
-             Free check,Schedule,,9.5,\r\n"
+             Free check,Schedule,,9.5,,,,,\r\n"
         );
         summary.balance = StoredBalance {
             error: Some(ErrorCode::InvalidKey),

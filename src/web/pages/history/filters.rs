@@ -192,7 +192,14 @@ impl Filters {
             refused.get_or_insert(bad("from_after_to"));
             (from, to) = (None, None);
         }
-        let kind = keep(parse_choice(query.kind.as_deref(), "kind"), &mut refused);
+        // A census is stored as a probe run: the list filters by what is stored.
+        let kind = keep(
+            parse_choice(query.kind.as_deref(), "kind").and_then(|kind| match kind {
+                Some(RunKind::Census) => Err(bad("kind")),
+                kind => Ok(kind),
+            }),
+            &mut refused,
+        );
         let source = keep(
             parse_choice(query.source.as_deref(), "source"),
             &mut refused,
@@ -428,6 +435,7 @@ mod tests {
             (("model", "a/b/c"), "model"),
             (("model", "qwen 3"), "model"),
             (("kind", "probes"), "kind"),
+            (("kind", "census"), "kind"),
             (("source", "cron"), "source"),
             (("status", "bad"), "status"),
             (("checks", "all"), "checks"),

@@ -14,6 +14,7 @@ pub struct RunRow {
     pub time: String,
     /// `None`: a pasted key.
     pub key_label: Option<String>,
+    /// As shown: a census (stored as a probe run) is its own kind here.
     pub kind: RunKind,
     pub source: Source,
     pub preset_name: Option<String>,
@@ -46,7 +47,10 @@ impl RunRow {
             id: run.id,
             time: clock::minutes(run.started_at),
             key_label: run.key_label.clone(),
-            kind: run.kind,
+            kind: match (run.kind, run.census) {
+                (RunKind::Probe, true) => RunKind::Census,
+                (kind, _) => kind,
+            },
             source: run.source,
             preset_name: run.preset_name.clone(),
             ok_count,
@@ -73,10 +77,6 @@ impl RunRow {
                 }
             }),
         }
-    }
-
-    pub fn is_check(&self) -> bool {
-        self.kind == RunKind::Check
     }
 }
 
@@ -112,6 +112,9 @@ mod tests {
             },
             before: StoredBalance::default(),
             points_spent: None,
+            census: false,
+            unclean: None,
+            shared_points_spent: None,
             day: Some(CheckDay {
                 day,
                 runs: 288,
