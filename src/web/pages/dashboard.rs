@@ -28,7 +28,7 @@ use crate::web::kit::csrf::{Csrf, TokenOnlyForm};
 use crate::web::kit::notice::{Flash, FlashCode, Notice, Redirected};
 use crate::web::kit::problem::Problem;
 use crate::web::kit::result_view::RowView;
-use crate::web::kit::result_view::{BalanceShown, Strip};
+use crate::web::kit::result_view::{BalanceShown, Strip, TierCalls};
 use crate::web::kit::session::{CurrentUser, SignedInOrNext};
 use crate::web::kit::status::ResultStatus;
 use crate::web::kit::view::Layout;
@@ -81,8 +81,10 @@ pub struct KeyPanel {
     pub masked: String,
     pub site: Site,
     pub needs_reentry: bool,
-    /// The last balance read, with its age; `None` when never read.
+    /// The last balance read, with its age; `None` when never read. What it buys is in
+    /// `buys` (the headline shows it; the card does not repeat it).
     pub strip: Option<Strip>,
+    pub buys: Vec<TierCalls>,
     pub balance_age: Option<Age>,
     /// Readings since 00:00 show no rise: today's login grant is likely not claimed.
     pub grant_unclaimed: bool,
@@ -201,26 +203,32 @@ pub async fn dashboard(
                 .iter()
                 .find(|(id, _)| *id == key.id)
                 .map(|(_, rise)| *rise);
+            let mut strip = balance.map(|b| {
+                Strip::of(
+                    BalanceShown {
+                        total: Some(b.total),
+                        available: Some(b.available),
+                        frozen: Some(b.frozen),
+                        code: Some(ResultStatus::Ok),
+                        detail: None,
+                    },
+                    None,
+                    None,
+                    &Tiers::default(),
+                )
+            });
+            let buys = strip
+                .as_mut()
+                .map(|s| std::mem::take(&mut s.tiers))
+                .unwrap_or_default();
             KeyPanel {
                 id: key.id,
                 label: key.label,
                 masked: key.masked,
                 site: key.site,
                 needs_reentry: key.needs_reentry,
-                strip: balance.map(|b| {
-                    Strip::of(
-                        BalanceShown {
-                            total: Some(b.total),
-                            available: Some(b.available),
-                            frozen: Some(b.frozen),
-                            code: Some(ResultStatus::Ok),
-                            detail: None,
-                        },
-                        None,
-                        None,
-                        &Tiers::default(),
-                    )
-                }),
+                strip,
+                buys,
                 balance_age: balance.map(|b| Age::since(b.at, now)),
                 grant_unclaimed: grant_likely_unclaimed(rise, midnight).unwrap_or(false),
                 rows: stored

@@ -17,6 +17,8 @@
 //! - [`dashboard`]: the tour's dashboard on a phone's first screen, and its cards kept up to date
 //!   after a run or a refresh, with JavaScript and without.
 //! - [`monitoring`]: a channel, a monitor with a rule, a test message, the delivery log.
+//! - [`ledger`]: the tour's history as a ledger: folded scheduled checks, kind and source
+//!   filters, a part of a model id.
 //! - [`weight`]: the bytes a 50-row page costs (no browser).
 //!
 //! On failure the panic names the step, and a screenshot and the page source are saved to
@@ -53,6 +55,7 @@ macro_rules! ensure {
 
 mod daily_loop;
 mod dashboard;
+mod ledger;
 mod monitoring;
 mod tour;
 mod weight;

@@ -2,7 +2,8 @@
 //! and a few in dark mode. One chromedriver; one browser (its own profile and cookies) per
 //! language, signed out first (quick query, sign-in pages), then signed up, walking through
 //! keys, presets, a streamed query, the dashboard, history, both trends, the account, the
-//! one-time token page, the monitoring pages (channels, monitors, the delivery log), the delete
+//! one-time token page, the monitoring pages (channels, monitors, the delivery log), the history
+//! as a ledger once the monitor has checked the key (`ledger.rs`), the delete
 //! confirmations of a preset, a key and a monitor, and the 404 page.
 //!
 //! On every page, at both widths ([`LAYOUT_JS`]): the bar is one line, nothing scrolls sideways (the page or a box in
@@ -466,6 +467,8 @@ impl Tour<'_> {
         self.admin_pages().await?;
         self.begin("monitoring pages");
         self.monitoring_pages().await?;
+        self.begin("history as a ledger");
+        self.ledger(&key_id).await?;
         self.begin("confirmations");
         self.goto(&format!("/presets/{preset_id}/delete")).await?;
         self.check_page("preset-delete").await?;
@@ -514,6 +517,7 @@ impl Tour<'_> {
     /// already: it is the only one), and the empty delivery log.
     async fn monitoring_pages(&self) -> Step<()> {
         self.goto("/channels").await?;
+        self.channel_form_shows_its_kind().await?;
         self.check_page("channels").await?;
         self.goto("/monitors").await?;
         self.check_page("monitors-empty").await?;
@@ -523,6 +527,45 @@ impl Tour<'_> {
         self.check_page("monitors").await?;
         self.goto("/monitors/deliveries").await?;
         self.check_page("deliveries").await
+    }
+
+    /// The channel form shows the chosen kind's fields only: a webhook no SMTP or bot field,
+    /// an email no URL.
+    async fn channel_form_shows_its_kind(&self) -> Step<()> {
+        let shown: Vec<Vec<String>> = self
+            .js(
+                r#"const kind = document.getElementById("kind");
+                const visible = () => ["url", "secret", "chat_id", "smtp_host", "smtp_password"]
+                    .filter((id) => document.getElementById(id).offsetParent !== null);
+                const pick = (value) => {
+                    kind.value = value;
+                    kind.dispatchEvent(new Event("change", { bubbles: true }));
+                    return visible();
+                };
+                return [pick("webhook"), pick("telegram"), pick("email"), pick("webhook")];"#,
+                vec![],
+            )
+            .await?;
+        let expected: [&[&str]; 4] = [
+            &["url", "secret"],
+            &["url", "secret", "chat_id"],
+            &["smtp_host", "smtp_password"],
+            &["url", "secret"],
+        ];
+        for (got, want) in shown.iter().zip(expected) {
+            ensure!(got == want, "channel form fields: {shown:?}");
+        }
+        Ok(())
+    }
+
+    /// The monitor made on the monitors page checks the key; the history folds its checks into
+    /// a row a day and filters by kind, source and a part of a model id (`ledger.rs`).
+    async fn ledger(&self, key_id: &str) -> Step<()> {
+        let user = format!("tour_{}", self.lang());
+        let checks = super::ledger::let_the_monitor_check(self.app, &user).await?;
+        self.goto("/history").await?;
+        self.check_page("history-ledger").await?;
+        super::ledger::folded_and_filtered(&self.tab, key_id, checks).await
     }
 
     async fn check_page(&self, page: &str) -> Step<()> {
