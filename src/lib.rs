@@ -20,6 +20,7 @@ pub mod monitors;
 pub mod names;
 pub mod notify;
 pub mod ops;
+pub mod pace;
 pub mod presets;
 pub mod runs;
 pub mod scheduler;
@@ -104,7 +105,7 @@ pub fn rocket_with_clock(figment: Figment, clock: SharedClock) -> Rocket<Build> 
 /// Reads the configuration, opens the database and builds the shared state; any failure stops
 /// the launch with a message that names what to fix.
 async fn setup(rocket: Rocket<Build>, clock: SharedClock) -> Result<Rocket<Build>, Rocket<Build>> {
-    match AppState::build(rocket.figment()) {
+    match AppState::build(rocket.figment(), clock.clone()) {
         Ok(state) => {
             logging::cap_dependency_logs(rocket.figment());
             tracing::info!(
@@ -122,7 +123,7 @@ async fn setup(rocket: Rocket<Build>, clock: SharedClock) -> Result<Rocket<Build
                 planner.clone(),
                 state.channels.clone(),
                 state.notifier.clone(),
-                clock,
+                clock.clone(),
                 SchedulerConfig {
                     concurrency: state.config.scheduler_concurrency,
                     hourly_cap: state.config.alerts_per_channel_per_hour,
@@ -130,12 +131,14 @@ async fn setup(rocket: Rocket<Build>, clock: SharedClock) -> Result<Rocket<Build
                 },
             );
             Ok(rocket
+                .manage(state.engine.clock().clone())
                 .manage(state.metrics)
                 .manage(modelscope::Catalogue::new(state.engine.upstream().clone()))
                 .manage(planner)
                 .manage(scheduler)
                 .manage(state.channels)
                 .manage(web::Reveals::default())
+                .manage(api::QuotaRefreshes::default())
                 .manage(state.config)
                 .manage(state.db)
                 .manage(state.engine)
@@ -163,7 +166,7 @@ struct AppState {
 }
 
 impl AppState {
-    fn build(figment: &Figment) -> Result<Self, String> {
+    fn build(figment: &Figment, clock: SharedClock) -> Result<Self, String> {
         let config = figment
             .extract::<AppConfig>()
             .map_err(|e| format!("configuration: {e}"))?
@@ -205,6 +208,7 @@ impl AppState {
                 max_models: config.max_models_per_query,
                 deadline: config.query_deadline(),
             },
+            clock,
         );
         let metrics = match &config.metrics_token {
             None => MetricsAccess::disabled(),

@@ -44,7 +44,7 @@ macro_rules! label {
         $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)?
     }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum $name { $($(#[$vmeta])* $variant),+ }
 
         impl $name {
@@ -69,7 +69,15 @@ label!(
 
 label!(
     /// The upstream call made.
-    Endpoint { Chat => "chat", Balance => "balance", Catalogue => "catalogue" }
+    Endpoint {
+        Chat => "chat",
+        Balance => "balance",
+        Catalogue => "catalogue",
+        /// The points ledger (`transactions?type=EARN`), optional.
+        Ledger => "ledger",
+        /// Today's earn rules, optional.
+        EarnRules => "earn_rules",
+    }
 );
 
 label!(

@@ -67,3 +67,13 @@ api-check-ok = Read the points balance (free, no model called): { $available } a
 api-check-failed = The points balance could not be read (no model was called)
 api-bad-site = site must be "cn" (modelscope.cn) or "ai" (modelscope.ai)
 api-busy = Too many anonymous queries at once from your address: wait for them to finish, or use an API token
+
+api-quota-ok = { $count ->
+    [one] 1 key
+   *[other] { $count } keys
+}
+api-quota-twice = { $name } is given twice: give each parameter at most once
+api-quota-format = format must be json or prometheus (got "{ $given }")
+api-quota-refresh = refresh must be true or false
+api-quota-model = model must be a model id like Qwen/Qwen2.5-72B-Instruct (got "{ $given }")
+api-quota-key-not-found = No such key: key must be the id or the label of one of your saved keys

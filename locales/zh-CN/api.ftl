@@ -58,3 +58,10 @@ api-check-ok = 已读取魔粒余额（免费，未调用任何模型）：可�
 api-check-failed = 魔粒余额读取失败（未调用任何模型）
 api-bad-site = site 必须是 "cn"（魔搭中国站）或 "ai"（国际站）
 api-busy = 来自你的地址的匿名查询过多：请等正在进行的查询结束后再试，或使用 API 令牌
+
+api-quota-ok = { $count } 个 Key
+api-quota-twice = 参数 { $name } 出现了两次：每个参数最多给一次
+api-quota-format = format 只能是 json 或 prometheus（收到 "{ $given }"）
+api-quota-refresh = refresh 只能是 true 或 false
+api-quota-model = model 必须是形如 Qwen/Qwen2.5-72B-Instruct 的模型 ID（收到 "{ $given }"）
+api-quota-key-not-found = 没有这个 Key：key 必须是你保存的某个 Key 的 ID 或名称

@@ -8,8 +8,10 @@ pub mod balance_rises;
 pub mod channels;
 pub mod deliveries;
 pub mod history;
+pub mod key_extras;
 pub mod login_failures;
 pub mod monitors;
+pub mod pace;
 pub mod presets;
 pub mod prices;
 pub mod runs;
@@ -60,6 +62,13 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!(
             "../../migrations/0008_results_by_run_model.sql"
         )),
+        M::up_with_hook(
+            include_str!("../../migrations/0009_forecasts.sql"),
+            |tx: &rusqlite::Transaction<'_>| {
+                pace::rebuild_all(tx)
+                    .map_err(|e| rusqlite_migration::HookError::Hook(e.to_string()))
+            },
+        ),
     ])
 }
 

@@ -11,7 +11,9 @@ use futures::{Stream, StreamExt};
 use tokio::sync::Semaphore;
 use tokio_util::task::TaskTracker;
 
+use crate::clock::SharedClock;
 use crate::crypto::secret::ApiSecret;
+use crate::modelscope::extras::Optional;
 use crate::modelscope::{
     AccountBalance, BalanceError, ErrorCode, Failure, ModelEntry, ModelResult, PointsHint, Reason,
     Site, Upstream,
@@ -103,11 +105,19 @@ pub struct QueryEngine {
     /// Every run in flight (the executor spawns them here), so a graceful shutdown can wait
     /// for them to be stored (`ops::shutdown`).
     runs: TaskTracker,
+    /// The time runs are stamped with (tests move a manual clock).
+    clock: SharedClock,
 }
 
 impl QueryEngine {
-    pub fn new(upstream: Upstream, shared: SharedLimits, limits: QueryLimits) -> Self {
+    pub fn new(
+        upstream: Upstream,
+        shared: SharedLimits,
+        limits: QueryLimits,
+        clock: SharedClock,
+    ) -> Self {
         Self {
+            clock,
             upstream,
             global: Arc::new(Semaphore::new(shared.global)),
             anonymous: Arc::new(Semaphore::new(shared.anonymous.min(shared.global))),
@@ -125,6 +135,11 @@ impl QueryEngine {
 
     pub fn upstream(&self) -> &Upstream {
         &self.upstream
+    }
+
+    /// The app's clock: runs are stamped with it.
+    pub fn clock(&self) -> &SharedClock {
+        &self.clock
     }
 
     /// The runs in flight.
@@ -243,5 +258,27 @@ impl QueryEngine {
         tokio::time::timeout(self.limits.deadline, call)
             .await
             .unwrap_or(Err(BalanceError::Timeout))
+    }
+
+    /// A call of one of ModelScope's optional endpoints (free: see `runs::extras`), holding a
+    /// slot like a balance read and bounded by the same deadline.
+    pub async fn optional<T>(
+        &self,
+        lane: &Lane,
+        call: impl std::future::Future<Output = Optional<T>>,
+    ) -> Optional<T> {
+        let share = self.share_of(lane);
+        let held = async {
+            // The semaphores are never closed.
+            let _share = match &share {
+                Some(share) => share.acquire().await.ok(),
+                None => None,
+            };
+            let _slot = self.global.acquire().await.ok();
+            call.await
+        };
+        tokio::time::timeout(self.limits.deadline, held)
+            .await
+            .unwrap_or(Optional::Failed)
     }
 }

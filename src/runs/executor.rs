@@ -19,6 +19,7 @@ use tokio::sync::mpsc;
 
 use super::calls_left::ExpectedCost;
 use super::engine::{Lane, PointsHints, QueryEngine};
+use super::extras;
 use super::history::{self, RunKind, Source, StoredRun};
 use super::observe;
 use super::planner::PlannedRun;
@@ -163,7 +164,7 @@ async fn execute(
     execution: Execution,
     events: Option<Events>,
 ) -> FinishedRun {
-    let started_at = crate::clock::now();
+    let started_at = engine.clock().now();
     let clock = Instant::now();
     let Execution {
         plan,
@@ -229,7 +230,6 @@ async fn execute(
             (results, expected, Some(before), balance, spent)
         }
     };
-    drop(lane);
     for result in &mut results {
         result.price = known.get(&result.model).copied();
     }
@@ -275,9 +275,16 @@ async fn execute(
                 balance: balance.clone(),
                 points_spent,
             };
+            let saved_key = record.origin.api_key_id.filter(|_| record.balance.is_ok());
             match history::store(&db, record).await {
                 Ok(id) => {
                     say(RunEvent::Stored { id });
+                    if let Some(saved_key) = saved_key {
+                        extras::after_reading(
+                            &engine, &db, saved_key, site, &key, started_at, &lane,
+                        )
+                        .await;
+                    }
                     Stored::Saved(id)
                 }
                 Err(error) => {

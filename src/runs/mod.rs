@@ -1,11 +1,17 @@
 //! Runs: the planner turns a request into a ready run, the engine probes under limits, the
-//! executor runs and stores, history reads stored runs back.
+//! executor runs and stores (and reads the optional endpoints after, `extras`), history reads
+//! stored runs back; `outlook`, `ranking` and `quota` say what the stored readings mean for
+//! each key (forecasts, expiring points, which key to use).
 
 pub mod calls_left;
 pub mod engine;
 pub mod executor;
+pub mod extras;
 pub mod grants;
 pub mod history;
 pub mod observe;
+pub mod outlook;
 pub mod planner;
 pub mod prices;
+pub mod quota;
+pub mod ranking;
