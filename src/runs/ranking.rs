@@ -37,6 +37,28 @@ fn order(a: &Standing, b: &Standing) -> Ordering {
         .then_with(|| a.key.cmp(&b.key))
 }
 
+/// The key with the most runs of a preset left: its available points over the preset's
+/// dearest expected cost (ties: the soonest to expire). `None` without a balance or a cost.
+pub fn best_for_cost(keys: &[(KeyId, Option<f64>, Option<i64>)], cost: f64) -> Option<KeyId> {
+    if cost <= 0.0 {
+        return None;
+    }
+    let standings = keys
+        .iter()
+        .filter_map(|&(key, available, expires_first)| {
+            Some(Standing {
+                key,
+                calls: CallsLeft {
+                    exact: Some(super::calls_left::calls_for(available?, cost)),
+                    ..CallsLeft::default()
+                },
+                expires_first,
+            })
+        })
+        .collect();
+    rank(standings).first().map(|s| s.key)
+}
+
 /// Best first.
 pub fn rank(mut standings: Vec<Standing>) -> Vec<Standing> {
     standings.sort_by(order);

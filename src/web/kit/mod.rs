@@ -1,5 +1,5 @@
 //! What pages share: who is asking and may they (`session`, `csrf`, `cookies`, `client`),
-//! how values are shown (`view`, `result_view`, `monitoring_view`), how errors are said
+//! how values are shown (`view`, `result_view`, `outlook_view`, `monitoring_view`), how errors are said
 //! (`problem`), the run forms and their live events (`run_form`, `live`), typed path ids
 //! (`params`), one-read secrets (`reveal`), the confirmation step (`confirm`) and the
 //! security headers (`security`). Nothing here is a page, and nothing here imports one.
@@ -10,6 +10,7 @@ pub mod cookies;
 pub mod csrf;
 pub mod live;
 pub mod monitoring_view;
+pub mod outlook_view;
 pub mod params;
 pub mod problem;
 pub mod result_view;

@@ -2,14 +2,19 @@
 //! balance each call freezes by the model's price while it runs and then spends (or refunds,
 //! for a call that failed for a system reason), and the out-of-points refusal. The balance
 //! endpoint reads the same account, so what the app reports can be checked against it.
+//!
+//! The two optional endpoints, when mounted ([`PointsAccount::with_ledger`],
+//! [`PointsAccount::with_earn_rules`]): the ledger's grant rows (the grants made with
+//! [`PointsAccount::grant_at`]) and today's earn rules (claimed once a grant came).
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use wiremock::{MockServer, Request, Respond, ResponseTemplate};
+use wiremock::matchers::{header, method, path};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-use super::upstream::{any_chat, balance, completion};
+use super::upstream::{EARN_RULES_PATH, LEDGER_PATH, any_chat, balance, completion};
 
 /// How a model behaves on this account.
 #[derive(Debug, Clone, Copy)]
@@ -41,6 +46,21 @@ struct State {
     charges: Vec<Charge>,
     chat_calls: usize,
     balance_reads: Vec<(f64, f64)>,
+    /// Grants as the ledger lists them: `(unix seconds, points)`.
+    grants: Vec<(i64, f64)>,
+}
+
+/// How an optional endpoint of the double answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Optional {
+    /// As documented.
+    Answering,
+    /// HTTP 500.
+    Failing,
+    /// 200 with a body of a shape nobody documented.
+    OddShape,
+    /// 401, as when a token alone does not reach it.
+    Refusing,
 }
 
 /// One ModelScope account in the points regime; clone it to hand it to both mocks.
@@ -75,6 +95,7 @@ impl PointsAccount {
                 charges: Vec::new(),
                 chat_calls: 0,
                 balance_reads: Vec::new(),
+                grants: Vec::new(),
             })),
             call_time: Duration::ZERO,
             settle_time: Duration::ZERO,
@@ -122,9 +143,57 @@ impl PointsAccount {
             .await;
     }
 
+    /// Mounts the chat and balance endpoints of this account for calls made with `key` only
+    /// (two accounts on one server).
+    pub async fn mount_for_key(&self, server: &MockServer, key: &str) {
+        let bearer = format!("Bearer {key}");
+        any_chat()
+            .and(header("Authorization", bearer.as_str()))
+            .respond_with(ChatCalls(self.clone()))
+            .mount(server)
+            .await;
+        balance()
+            .and(header("Authorization", bearer.as_str()))
+            .respond_with(BalanceReads(self.clone()))
+            .mount(server)
+            .await;
+    }
+
     /// The daily grant arrives: `points` more.
     pub fn grant(&self, points: f64) {
         self.lock().start += points;
+    }
+
+    /// A grant of `points` at `at` (unix seconds), listed by the ledger.
+    pub fn grant_at(&self, points: f64, at: i64) {
+        let mut state = self.lock();
+        state.start += points;
+        state.grants.push((at, points));
+    }
+
+    /// Another client (not this app) spends `points`.
+    pub fn spend(&self, points: f64) {
+        self.lock().start -= points;
+    }
+
+    /// Mounts the ledger (`transactions?type=EARN`) answering as `how`.
+    pub async fn with_ledger(&self, server: &MockServer, how: Optional) {
+        Mock::given(method("GET"))
+            .and(path(LEDGER_PATH))
+            .respond_with(Ledger(self.clone(), how))
+            .named("points ledger")
+            .mount(server)
+            .await;
+    }
+
+    /// Mounts today's earn rules answering as `how`: unclaimed until a grant came.
+    pub async fn with_earn_rules(&self, server: &MockServer, how: Optional) {
+        Mock::given(method("GET"))
+            .and(path(EARN_RULES_PATH))
+            .respond_with(EarnRules(self.clone(), how))
+            .named("earn rules")
+            .mount(server)
+            .await;
     }
 
     /// Every chat call that reached the account, answered or refused.
@@ -190,6 +259,75 @@ impl Respond for ChatCalls {
                 .set_body_json(json!({"error": {"message": "Internal error", "request_id": "r"}})),
         };
         template.set_delay(account.call_time)
+    }
+}
+
+/// The answer of an optional endpoint that does not answer as documented.
+fn not_answering(how: Optional) -> Option<ResponseTemplate> {
+    match how {
+        Optional::Answering => None,
+        Optional::Failing => Some(ResponseTemplate::new(500).set_body_string("busy")),
+        Optional::OddShape => Some(
+            ResponseTemplate::new(200).set_body_json(json!({"success": true, "data": {"page": 1}})),
+        ),
+        Optional::Refusing => Some(ResponseTemplate::new(401).set_body_json(json!({
+            "success": false, "code": "Unauthorized", "message": "login required"
+        }))),
+    }
+}
+
+struct Ledger(PointsAccount, Optional);
+
+impl Respond for Ledger {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        if let Some(refusal) = not_answering(self.1) {
+            return refusal;
+        }
+        let earn = request
+            .url
+            .query_pairs()
+            .any(|(name, value)| name == "type" && value == "EARN");
+        let rows: Vec<Value> = self
+            .0
+            .lock()
+            .grants
+            .iter()
+            .filter(|_| earn)
+            .map(|(at, points)| {
+                // Beijing time without a zone, as the ledger is likely to write it.
+                let beijing = time::OffsetDateTime::from_unix_timestamp(*at)
+                    .expect("a time")
+                    .to_offset(time::macros::offset!(+8));
+                json!({
+                    "gmt_created": format!(
+                        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+                        beijing.year(), u8::from(beijing.month()), beijing.day(),
+                        beijing.hour(), beijing.minute(), beijing.second()
+                    ),
+                    "model_tier": null,
+                    "total_amount": points,
+                    "count": 1,
+                })
+            })
+            .collect();
+        ResponseTemplate::new(200)
+            .set_body_json(json!({"success": true, "request_id": "r", "data": rows}))
+    }
+}
+
+struct EarnRules(PointsAccount, Optional);
+
+impl Respond for EarnRules {
+    fn respond(&self, _request: &Request) -> ResponseTemplate {
+        if let Some(refusal) = not_answering(self.1) {
+            return refusal;
+        }
+        let claimed = !self.0.lock().grants.is_empty();
+        let (used, remain) = if claimed { (200, 0) } else { (0, 200) };
+        ResponseTemplate::new(200).set_body_json(json!({"success": true, "data": [{
+            "rule_key": "daily_login", "amount": 200, "daily_cap": 200,
+            "today_used": used, "today_remain": remain,
+        }]}))
     }
 }
 
