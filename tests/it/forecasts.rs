@@ -280,3 +280,53 @@ async fn the_strip_says_the_forecast_the_expiry_and_what_is_missing_in_both_lang
     );
     assert_eq!(account.chat_calls(), 0);
 }
+
+#[tokio::test]
+async fn the_balance_trend_shows_todays_readings_at_their_times_the_forecast_and_grants() {
+    let (site, account, start) = site_with(100.0).await;
+    let (user, token) = member(&site, "alice").await;
+    for (at, spent) in [(0, 0.0), (20, 5.0), (40, 5.0), (60, 5.0), (80, 5.0)] {
+        account.spend(spent);
+        set_clock(&site, start + at * 60);
+        read_balance(&user, &token, "main").await;
+    }
+    account.grant(200.0);
+    set_clock(&site, start + 100 * 60);
+    read_balance(&user, &token, "main").await;
+
+    let page = user.get("/history/balance").await;
+    assert_eq!(page.status, Status::Ok, "{}", page.body);
+    let body = &page.body;
+    // Six readings of today, each at its time (08:00, 08:20, … 09:40), in the table too.
+    for time in ["08:00", "08:20", "08:40", "09:00", "09:20", "09:40"] {
+        assert!(body.contains(time), "{time}: {body}");
+    }
+    assert_eq!(body.matches(r#"<circle class="point""#).count(), 6);
+    assert_eq!(
+        body.matches(r#"<tr>"#).count(),
+        1 + 6,
+        "a header and a row per reading"
+    );
+    // Time labels along the day, the forecast dashed, the grant marked.
+    assert!(
+        body.contains(r#"class="x-tick""#) && body.contains(">12:00<"),
+        "{body}"
+    );
+    assert_eq!(
+        body.matches(r#"class="line forecast""#).count(),
+        1,
+        "{body}"
+    );
+    assert_eq!(body.matches(r#"class="grant-mark""#).count(), 1, "{body}");
+    assert!(visible_text(body).contains("+200（领取）"), "{body}");
+    assert!(body.contains(r#"aria-current="page">今天<"#), "{body}");
+
+    for range in ["7d", "30d"] {
+        let page = user.get(&format!("/history/balance?range={range}")).await;
+        assert_eq!(page.status, Status::Ok, "{range}");
+        assert!(page.body.contains("<polyline"), "{range}: {}", page.body);
+    }
+    let bad = user.get("/history/balance?range=year").await;
+    assert_eq!(bad.status, Status::BadRequest);
+    assert_eq!(account.chat_calls(), 0);
+}

@@ -201,6 +201,7 @@ pub async fn model_trend(
                     model_limit: number(quota.model_request_limit),
                     remaining: number(quota.request_remaining),
                     limit: number(quota.request_limit),
+                    grant: None,
                 },
             }
         })
