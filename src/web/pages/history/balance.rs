@@ -152,7 +152,7 @@ pub async fn balance_trend(
             });
         }
     }
-    rows.sort_by(|a, b| b.0.cmp(&a.0));
+    rows.sort_by_key(|row| std::cmp::Reverse(row.0));
     // Each key's forecast, from its newest drawn reading to zero (or the chart's edge).
     let projections: Vec<(String, Projection)> = keys
         .iter()
