@@ -23,3 +23,36 @@ CREATE TABLE key_extras (
     -- What earn rules said at rules_checked_at: 1 today's grant is claimed, 0 not yet.
     grant_claimed     INTEGER CHECK (grant_claimed IN (0, 1))
 );
+
+-- Three more alert rules: runs_out_within (the forecast says the points run out within
+-- `threshold` hours), points_expiring (at least `threshold` points expire within `within_hours`)
+-- and grant_unclaimed (by `at_time`, Beijing time, today's login grant has not come). The table
+-- is rebuilt (SQLite's documented way to change a CHECK constraint; migrations run with foreign
+-- keys off, and alert_states and deliveries keep pointing at it by name).
+CREATE TABLE alert_rules_new (
+    id              INTEGER PRIMARY KEY,
+    monitor_id      INTEGER NOT NULL REFERENCES monitors(id) ON DELETE CASCADE,
+    user_id         INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    condition       TEXT    NOT NULL CHECK (condition IN ('points_below', 'calls_below',
+                                           'key_invalid', 'model_gone', 'daily_summary',
+                                           'runs_out_within', 'points_expiring',
+                                           'grant_unclaimed')),
+    threshold       REAL,
+    model           TEXT,
+    at_time         TEXT,
+    within_hours    REAL,
+    channel_id      INTEGER NOT NULL REFERENCES channels(id) ON DELETE CASCADE,
+    created_at      INTEGER NOT NULL,
+    -- daily_summary: when the next one is due.
+    next_summary_at INTEGER
+);
+INSERT INTO alert_rules_new (id, monitor_id, user_id, condition, threshold, model, at_time,
+        channel_id, created_at, next_summary_at)
+    SELECT id, monitor_id, user_id, condition, threshold, model, at_time,
+        channel_id, created_at, next_summary_at
+    FROM alert_rules;
+DROP TABLE alert_rules;
+ALTER TABLE alert_rules_new RENAME TO alert_rules;
+CREATE INDEX alert_rules_by_monitor ON alert_rules(monitor_id);
+CREATE INDEX alert_rules_by_channel ON alert_rules(channel_id);
+CREATE INDEX alert_rules_summaries ON alert_rules(next_summary_at) WHERE next_summary_at IS NOT NULL;

@@ -17,13 +17,15 @@ pub struct StoredRule {
     pub threshold: Option<f64>,
     pub model: Option<String>,
     pub at_time: Option<String>,
+    /// points_expiring: the hours ahead it looks.
+    pub within_hours: Option<f64>,
     pub channel_id: ChannelId,
     pub channel_name: String,
     pub next_summary_at: Option<i64>,
 }
 
 const RULE_COLUMNS: &str = "r.id, r.monitor_id, r.user_id, r.condition, r.threshold, r.model,
-    r.at_time, r.channel_id, c.name, r.next_summary_at";
+    r.at_time, r.channel_id, c.name, r.next_summary_at, r.within_hours";
 
 fn rule_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredRule> {
     Ok(StoredRule {
@@ -37,6 +39,7 @@ fn rule_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredRule> {
         channel_id: row.get(7)?,
         channel_name: row.get(8)?,
         next_summary_at: row.get(9)?,
+        within_hours: row.get(10)?,
     })
 }
 
@@ -49,6 +52,7 @@ pub struct NewRuleRow<'a> {
     pub threshold: Option<f64>,
     pub model: Option<&'a str>,
     pub at_time: Option<&'a str>,
+    pub within_hours: Option<f64>,
     pub channel_id: ChannelId,
     pub created_at: i64,
     pub next_summary_at: Option<i64>,
@@ -58,8 +62,8 @@ pub struct NewRuleRow<'a> {
 pub fn insert_rule(conn: &Connection, new: &NewRuleRow<'_>) -> Result<Option<RuleId>, DbError> {
     let inserted = conn.cached_execute(
         "INSERT INTO alert_rules (monitor_id, user_id, condition, threshold, model, at_time,
-            channel_id, created_at, next_summary_at)
-         SELECT m.id, ?2, ?3, ?4, ?5, ?6, c.id, ?8, ?9
+            channel_id, created_at, next_summary_at, within_hours)
+         SELECT m.id, ?2, ?3, ?4, ?5, ?6, c.id, ?8, ?9, ?10
          FROM monitors m JOIN channels c ON c.id = ?7 AND c.user_id = ?2
          WHERE m.id = ?1 AND m.user_id = ?2",
         params![
@@ -72,6 +76,7 @@ pub fn insert_rule(conn: &Connection, new: &NewRuleRow<'_>) -> Result<Option<Rul
             new.channel_id,
             new.created_at,
             new.next_summary_at,
+            new.within_hours,
         ],
     )?;
     Ok((inserted == 1).then(|| RuleId(conn.last_insert_rowid())))

@@ -93,6 +93,12 @@ pub fn alert_text(lang: Lang, facts: &AlertFacts<'_>) -> String {
         ("key_invalid", true) => "notify-key-invalid",
         ("key_invalid", false) => "notify-key-recovered",
         ("model_gone", true) => "notify-model-gone",
+        ("runs_out_within", true) => "notify-runs-out",
+        ("runs_out_within", false) => "notify-runs-out-cleared",
+        ("points_expiring", true) => "notify-expiring",
+        ("points_expiring", false) => "notify-expiring-cleared",
+        ("grant_unclaimed", true) => "notify-grant-unclaimed",
+        ("grant_unclaimed", false) => "notify-grant-claimed",
         _ => "notify-model-back",
     };
     let reason = facts

@@ -275,16 +275,22 @@ async fn execute(
                 balance: balance.clone(),
                 points_spent,
             };
-            let saved_key = record.origin.api_key_id.filter(|_| record.balance.is_ok());
+            // The optional reads come before the store, so nothing slow follows a stored run.
+            let pending = match (record.origin.api_key_id, &record.balance) {
+                (Some(saved), Ok(read)) => {
+                    let total = read.total_balance;
+                    extras::fetch(&engine, &db, saved, site, &key, total, &lane)
+                        .await
+                        .map(|pending| (saved, pending))
+                }
+                _ => None,
+            };
             match history::store(&db, record).await {
                 Ok(id) => {
-                    say(RunEvent::Stored { id });
-                    if let Some(saved_key) = saved_key {
-                        extras::after_reading(
-                            &engine, &db, saved_key, site, &key, started_at, &lane,
-                        )
-                        .await;
+                    if let Some((saved, pending)) = pending {
+                        extras::save(&db, saved, pending).await;
                     }
+                    say(RunEvent::Stored { id });
                     Stored::Saved(id)
                 }
                 Err(error) => {

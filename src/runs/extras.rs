@@ -54,36 +54,42 @@ pub fn due(extras: &KeyExtras, rose: bool, now: i64) -> Due {
     Due { ledger, rules }
 }
 
-/// Reads whatever is due for `key` after its reading stored at `read_at`, and remembers what
-/// the endpoints did. Failures are logged, never passed on: the reading is stored already.
-pub async fn after_reading(
+/// What the optional endpoints said for a key, to be remembered once its run is stored.
+pub struct Pending {
+    extras: KeyExtras,
+    ledger: Option<crate::modelscope::extras::Ledger>,
+}
+
+/// Reads whatever is due for `key` now that its balance read `total`, before the run is stored
+/// (so a stored run is followed by nothing slow). A rise over the last stored total is a
+/// reason to read the ledger. `None` when nothing was due or the state could not be read.
+pub async fn fetch(
     engine: &QueryEngine,
     db: &Db,
     key: KeyId,
     site: Site,
     token: &ApiSecret,
-    read_at: i64,
+    total: f64,
     lane: &Lane,
-) {
+) -> Option<Pending> {
     let now = engine.clock().now();
     let known = db
         .run(move |conn| {
             let extras = key_extras::for_key(conn, key)?.unwrap_or_default();
-            let rose = pace::for_key(conn, key)?
-                .is_some_and(|p| p.rose_at.is_some_and(|at| at >= read_at));
-            Ok((extras, rose))
+            let last = pace::for_key(conn, key)?.and_then(|p| p.last);
+            Ok((extras, last.is_some_and(|r| total > r.total + 1e-6)))
         })
         .await;
     let (mut extras, rose) = match known {
         Ok(known) => known,
         Err(error) => {
             tracing::warn!(%error, "reading a key's optional-endpoint state failed");
-            return;
+            return None;
         }
     };
     let due = due(&extras, rose, now);
     if !due.ledger && !due.rules {
-        return;
+        return None;
     }
     let upstream = engine.upstream();
     let mut ledger = None;
@@ -115,10 +121,16 @@ pub async fn after_reading(
             Optional::Failed => {}
         }
     }
+    Some(Pending { extras, ledger })
+}
+
+/// Remembers what [`fetch`] learned, after the run (and so the reading) was stored: the
+/// ledger's grants then apply to the pace that reading updated. A failure is logged only.
+pub async fn save(db: &Db, key: KeyId, pending: Pending) {
     let saved = db
         .run(move |conn| {
-            key_extras::save(conn, key, &extras)?;
-            if let Some(ledger) = ledger {
+            key_extras::save(conn, key, &pending.extras)?;
+            if let Some(ledger) = pending.ledger {
                 let grants: Vec<LedgerGrant> = ledger
                     .grants
                     .iter()

@@ -11,12 +11,15 @@ use crate::db::channels as channel_rows;
 use crate::db::monitors::StoredMonitor;
 use crate::ids::{KeyId, UserId};
 use crate::modelscope::{BalanceError, ErrorCode, HIGHEST_PRICE, Quota};
-use crate::monitors::rules::{self, Change, Condition, KeyHealth, Observation, Rule};
+use crate::monitors::rules::{self, Change, Condition, KeyHealth, Observation, Outlook, Rule};
+use crate::monitors::schedule::parse_time_of_day;
 use crate::notify::channels::Settings;
 use crate::notify::deliveries::{self, Queued};
 use crate::notify::message::{self, AlertFacts, EventKind, WebhookBody};
+use crate::pace::Basis;
 use crate::runs::calls_left::{CallsLeft, calls_for};
 use crate::runs::executor::FinishedRun;
+use crate::runs::outlook;
 use crate::runs::prices;
 
 use super::Scheduler;
@@ -26,6 +29,7 @@ impl Scheduler {
     pub(super) async fn observe(
         &self,
         user: UserId,
+        key_id: KeyId,
         finished: &FinishedRun,
         rules: &[StoredRule],
     ) -> Observation {
@@ -85,6 +89,38 @@ impl Scheduler {
             key,
             calls,
             served,
+            outlook: self.outlook(user, key_id).await,
+        }
+    }
+
+    /// The key's forecast, expiring points and daily grant, from its stored rows (the run was
+    /// stored just before). A failed read leaves them unknown: the new rules then tell nothing.
+    async fn outlook(&self, user: UserId, key_id: KeyId) -> Outlook {
+        let now = self.now();
+        let read = self
+            .inner
+            .db
+            .run(move |conn| Ok(outlook::read(conn, user, now)?.remove(&key_id)))
+            .await;
+        let seen = match read {
+            Ok(Some(seen)) => seen,
+            Ok(None) => return Outlook::default(),
+            Err(error) => {
+                tracing::warn!(%error, "reading a key's forecast failed");
+                return Outlook::default();
+            }
+        };
+        let forecast = seen.forecast;
+        Outlook {
+            now,
+            minute_of_day: u16::try_from((now - clock::last_midnight(now)) / 60).unwrap_or(0),
+            runs_out_at: match forecast.basis {
+                Basis::Pace | Basis::Exhausted => Some(forecast.runs_out_at),
+                Basis::NoSpend => Some(None),
+                _ => None,
+            },
+            expiring: seen.expiring.iter().map(|e| (e.points, e.at)).collect(),
+            grant_unclaimed: seen.grant.map(|(unclaimed, _)| unclaimed),
         }
     }
 
@@ -126,6 +162,8 @@ impl Scheduler {
                         condition,
                         threshold: stored.threshold,
                         model: stored.model.clone(),
+                        within_hours: stored.within_hours,
+                        at_time: stored.at_time.as_deref().and_then(parse_time_of_day),
                     };
                     let Some(verdict) = rules::evaluate(&rule, &seen) else {
                         continue;

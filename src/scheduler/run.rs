@@ -223,7 +223,7 @@ impl Scheduler {
             Ok(_) => "ok",
             Err(error) => error.code().as_str(),
         };
-        let observation = self.observe(user, &finished, rules).await;
+        let observation = self.observe(user, key, &finished, rules).await;
         let code = match observation.key {
             KeyHealth::Refused(code) => code,
             _ => code,

@@ -96,6 +96,24 @@ pub fn rule_summary(lang: Lang, rule: &StoredRule) -> String {
         Some(Condition::ModelGone) => {
             format!("{} {model}", i18n::text(lang, "cond-model_gone"))
         }
+        Some(Condition::RunsOutWithin) => {
+            i18n::text_with(lang, "rule-runs-out-within", &[("hours", threshold())])
+        }
+        Some(Condition::PointsExpiring) => i18n::text_with(
+            lang,
+            "rule-points-expiring",
+            &[
+                ("threshold", threshold()),
+                (
+                    "hours",
+                    Arg::from(rule.within_hours.map(points).unwrap_or_default()),
+                ),
+            ],
+        ),
+        Some(Condition::GrantUnclaimed) => {
+            let time = rule.at_time.as_deref().unwrap_or("");
+            i18n::text_with(lang, "rule-grant-unclaimed", &[("time", Arg::from(time))])
+        }
         Some(Condition::KeyInvalid) | None => i18n::text(lang, "cond-key_invalid"),
     };
     format!("{} → {}", condition.trim_end(), rule.channel_name)

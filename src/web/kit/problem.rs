@@ -248,6 +248,8 @@ impl Problem {
                 RuleError::NeedsModel => "rule-needs-model",
                 RuleError::BadModel => "rule-bad-model",
                 RuleError::BadAtTime => "rule-bad-at-time",
+                RuleError::BadHours => "rule-bad-hours",
+                RuleError::BadWithin => "rule-bad-within",
                 RuleError::NoChannel => "rule-no-channel",
                 RuleError::NeedsProbe => "rule-needs-probe",
                 RuleError::ModelNotInPreset => "rule-model-not-in-preset",

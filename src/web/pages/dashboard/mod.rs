@@ -91,6 +91,8 @@ pub struct KeyPanel {
     /// since the readings since 00:00 show no rise (`readings`).
     pub grant_unclaimed: Option<&'static str>,
     pub rows: Vec<LatestRow>,
+    /// Some row knows the calls a day its pace means (the column is left out otherwise).
+    pub per_day_column: bool,
 }
 
 #[derive(Template, WebTemplate)]
@@ -208,7 +210,15 @@ pub async fn dashboard(
         .map(|key| {
             let outlook = stored.outlooks.get(&key.id).unwrap_or(&unread);
             let balance = outlook.balance;
+            let rows: Vec<LatestRow> = stored
+                .latest
+                .iter()
+                .filter(|l| l.api_key_id == key.id)
+                .map(|l| latest_row(l, outlook, known.get(&l.model).copied(), now, lang))
+                .collect();
             KeyPanel {
+                per_day_column: rows.iter().any(|r| r.per_day.is_some()),
+                rows,
                 id: key.id,
                 label: key.label,
                 masked: key.masked,
@@ -234,12 +244,6 @@ pub async fn dashboard(
                     Some((true, source)) => Some(source.as_str()),
                     _ => None,
                 },
-                rows: stored
-                    .latest
-                    .iter()
-                    .filter(|l| l.api_key_id == key.id)
-                    .map(|l| latest_row(l, outlook, known.get(&l.model).copied(), now, lang))
-                    .collect(),
             }
         })
         .collect();
