@@ -12,18 +12,17 @@
 //! - saves two keys through `keyring::Keyring` (sealed with the vault) and makes two presets;
 //! - stores N runs (default 10,000) of 5 models each with `db::history::insert_run`, in time
 //!   order, spread over the last 60 days: the two keys alternate, the two presets and ad-hoc model
-//!   lists take turns, most rows carry quota numbers and a few fail like the real service does.
+//!   lists take turns, most rows carry quota numbers and a few fail like the real service does;
+//! - then a second user, `quota`, for `/api/quota`: 10 keys, 30 models in two presets, a day
+//!   of hourly readings per key, and an access token (`QUOTA_TOKEN=`).
 //!
 //! Every `insert_run` call is timed on its own (one transaction: the run, its 5 rows and the
 //! dashboard's latest numbers). Progress and a readable summary go to stderr; stdout carries only
 //! `NAME=value` lines for scripts:
 //!
 //! ```text
-//! Then a second user, `quota`, for `/api/quota`: 10 keys, 30 models in two presets, a day of
-//! hourly readings per key, and an access token (`QUOTA_TOKEN=`).
-//!
 //! SESSION=<cookie token for msb_session>   USER_ID=1   KEY_IDS=1,2   PRESET_IDS=1,2
-//! RUNS=10000   MODELS_PER_RUN=5   FILTER_MODEL=Qwen/Qwen3-32B
+//! RUNS=10000   MODELS_PER_RUN=5   FILTER_MODEL=Qwen/Qwen3-32B   QUOTA_TOKEN=msb_…
 //! INSERT_P50_MS=…  INSERT_P90_MS=…  INSERT_P99_MS=…  INSERT_MAX_MS=…  INSERT_MEAN_MS=…
 //! INSERT_OVER_5MS=<count>  INSERT_LAST1000_P50_MS=…  INSERT_LAST1000_P99_MS=…  SEED_SECONDS=…  DB_BYTES=…
 //! ```
