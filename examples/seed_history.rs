@@ -488,7 +488,9 @@ async fn seed_quota_user(db_path: &Path, key_path: &Path, now: i64) -> String {
         .await
         .unwrap_or_else(|e| fail(format!("sign-up of quota: {e}")));
     let user_id = session.user_id;
-    let models: Vec<String> = (0..30).map(|i| format!("bench-owner/model-{i:02}")).collect();
+    let models: Vec<String> = (0..30)
+        .map(|i| format!("bench-owner/model-{i:02}"))
+        .collect();
     for (index, half) in models.chunks(15).enumerate() {
         let checked = presets::check(&format!("quota-{index}"), &half.join("\n"), &[], 50)
             .unwrap_or_else(|e| fail(format!("quota preset: {e}")));
@@ -500,11 +502,17 @@ async fn seed_quota_user(db_path: &Path, key_path: &Path, now: i64) -> String {
     for k in 0..10 {
         let label = format!("quota-key-{k}");
         let key_id = keyring
-            .add(user_id, &label, Site::Cn, ApiSecret::new(&format!("ms-5eed{k:04}-0000-4000-8000-0000000000{k:02}")))
+            .add(
+                user_id,
+                &label,
+                Site::Cn,
+                ApiSecret::new(&format!("ms-5eed{k:04}-0000-4000-8000-0000000000{k:02}")),
+            )
             .await
             .unwrap_or_else(|e| fail(format!("saving key {label}: {e}")));
         for hour in 0..24 {
-            let available = 500.0 + 200.0 * f64::from(u8::from(hour >= 12)) - 5.0 * f64::from(hour) - k as f64;
+            let available =
+                500.0 + 200.0 * f64::from(u8::from(hour >= 12)) - 5.0 * f64::from(hour) - k as f64;
             let run = NewRun {
                 user_id,
                 api_key_id: Some(key_id),
@@ -527,4 +535,3 @@ async fn seed_quota_user(db_path: &Path, key_path: &Path, now: i64) -> String {
         .await
         .unwrap_or_else(|e| fail(format!("quota token: {e}")))
 }
-

@@ -24,6 +24,9 @@ use crate::runs::prices;
 
 use super::Scheduler;
 
+/// The conditions that need the key's outlook (read only when a rule asks).
+const FORECAST_RULES: [&str; 3] = ["runs_out_within", "points_expiring", "grant_unclaimed"];
+
 impl Scheduler {
     /// What the run says in the terms alert rules ask about.
     pub(super) async fn observe(
@@ -89,7 +92,14 @@ impl Scheduler {
             key,
             calls,
             served,
-            outlook: self.outlook(user, key_id).await,
+            outlook: if rules
+                .iter()
+                .any(|r| FORECAST_RULES.contains(&r.condition.as_str()))
+            {
+                self.outlook(user, key_id).await
+            } else {
+                Outlook::default()
+            },
         }
     }
 

@@ -117,6 +117,8 @@ fn parse(uri: &Origin<'_>, lang: Lang) -> Result<Params, ApiError> {
                 }
             }
             "model" => {
+                // Surrounding whitespace is trimmed, as everywhere a model id is taken.
+                let value = value.trim();
                 crate::modelscope::validate_model_id(value).map_err(|_| {
                     ApiError::with(
                         Status::BadRequest,
