@@ -48,6 +48,7 @@ use modelscope_balance::auth::accounts;
 use modelscope_balance::crypto::secret::ApiSecret;
 use modelscope_balance::crypto::{MasterKey, Vault};
 use modelscope_balance::db::Db;
+use modelscope_balance::db::history::Source;
 use modelscope_balance::db::history::StoredBalance;
 use modelscope_balance::db::runs::{NewRun, insert_run};
 use modelscope_balance::ids::{KeyId, PresetId};
@@ -388,7 +389,7 @@ async fn main() {
                 total: None,
                 available: None,
                 frozen: None,
-                error: Some("network_error".to_owned()),
+                error: Some(ErrorCode::NetworkError),
             }
         } else {
             let total = 100.0;
@@ -406,7 +407,11 @@ async fn main() {
             key_label: Some(key_label),
             preset_id: preset.map(|p| p.0),
             preset_name: preset.map(|p| p.1),
-            source: if i % 10 == 9 { "api" } else { "web" },
+            source: if i % 10 == 9 {
+                Source::Api
+            } else {
+                Source::Web
+            },
             started_at,
             duration_ms,
             balance: Some(balance),

@@ -16,7 +16,7 @@ mod quota;
 
 use rocket::{Catcher, Route};
 
-pub use cors::Cors;
+pub use cors::cors;
 pub use errors::{ApiError, json_catchers};
 pub use quota::QuotaRefreshes;
 

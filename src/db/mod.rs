@@ -11,6 +11,7 @@ pub mod history;
 pub mod key_extras;
 pub mod login_failures;
 pub mod monitors;
+pub(crate) mod owned;
 pub mod pace;
 pub mod presets;
 pub mod prices;
@@ -81,6 +82,13 @@ pub(crate) trait Cached {
         P: rusqlite::Params,
         F: FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>;
 
+    /// Every row the query reads, each built by `row`, collected (a `Vec`, a `HashMap`, …).
+    fn cached_rows<C, T, P, F>(&self, sql: &str, params: P, row: F) -> rusqlite::Result<C>
+    where
+        C: FromIterator<T>,
+        P: rusqlite::Params,
+        F: FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>;
+
     fn cached_execute<P: rusqlite::Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize>;
 }
 
@@ -91,6 +99,15 @@ impl Cached for Connection {
         F: FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
     {
         self.prepare_cached(sql)?.query_row(params, row)
+    }
+
+    fn cached_rows<C, T, P, F>(&self, sql: &str, params: P, row: F) -> rusqlite::Result<C>
+    where
+        C: FromIterator<T>,
+        P: rusqlite::Params,
+        F: FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    {
+        self.prepare_cached(sql)?.query_map(params, row)?.collect()
     }
 
     fn cached_execute<P: rusqlite::Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize> {
@@ -421,7 +438,7 @@ mod tests {
             &mut conn,
             &runs::NewRun {
                 user_id: user,
-                source: "web",
+                source: history::Source::Web,
                 started_at: 1_700_000_123,
                 results: &results,
                 ..runs::NewRun::default()

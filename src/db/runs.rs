@@ -5,9 +5,9 @@ use rusqlite::{Connection, params};
 
 use super::Cached;
 use super::DbError;
-use super::history::StoredBalance;
+use super::history::{RunKind, Source, StoredBalance};
 use crate::ids::{KeyId, PresetId, RunId, UserId};
-use crate::modelscope::{ErrorCode, ModelResult, Reason};
+use crate::modelscope::{ModelResult, Site};
 
 /// A run about to be stored.
 #[derive(Debug, Default)]
@@ -17,12 +17,9 @@ pub struct NewRun<'a> {
     pub key_label: Option<&'a str>,
     pub preset_id: Option<PresetId>,
     pub preset_name: Option<&'a str>,
-    /// `web`, `api` or `schedule`.
-    pub source: &'a str,
-    /// `probe` or `check`.
-    pub kind: &'a str,
-    /// `cn` or `ai`.
-    pub site: &'a str,
+    pub source: Source,
+    pub kind: RunKind,
+    pub site: Site,
     pub started_at: i64,
     pub duration_ms: i64,
     /// Read after the probes settled (or the one reading of a check).
@@ -57,12 +54,8 @@ pub fn insert_run(conn: &mut Connection, run: &NewRun<'_>) -> Result<RunId, DbEr
             run.preset_id,
             run.preset_name,
             run.source,
-            if run.kind.is_empty() {
-                "probe"
-            } else {
-                run.kind
-            },
-            if run.site.is_empty() { "cn" } else { run.site },
+            run.kind,
+            run.site,
             run.started_at,
             run.duration_ms,
             model_count,
@@ -100,7 +93,7 @@ pub fn insert_run(conn: &mut Connection, run: &NewRun<'_>) -> Result<RunId, DbEr
         )?;
         for (position, row) in run.results.iter().enumerate() {
             let q = row.quota;
-            let code = row.error_code().map(ErrorCode::as_str);
+            let code = row.error_code();
             insert.execute(params![
                 query_id,
                 position as i64,
@@ -113,12 +106,9 @@ pub fn insert_run(conn: &mut Connection, run: &NewRun<'_>) -> Result<RunId, DbEr
                 code,
                 row.failure.as_ref().and_then(|f| f.detail.as_deref()),
                 row.latency_ms as i64,
-                row.failure
-                    .as_ref()
-                    .and_then(|f| f.reason)
-                    .map(Reason::as_str),
+                row.failure.as_ref().and_then(|f| f.reason),
                 row.price.map(|p| p.points),
-                row.price.map(|p| p.source.as_str()),
+                row.price.map(|p| p.source),
                 run.user_id,
                 run.started_at,
             ])?;

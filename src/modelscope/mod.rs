@@ -17,7 +17,10 @@ pub use catalogue::Catalogue;
 pub use classify::{
     ErrorCode, Failure, HIGHEST_PRICE, PointsHint, Reason, classify, short_upstream_message,
 };
-pub use client::{AccountBalance, BalanceError, CatalogueModel, ProbeReport, SiteBases, Upstream};
+pub use client::{
+    AccountBalance, BalanceError, CatalogueModel, ProbeReport, SiteBases, Upstream,
+    UpstreamSetupError,
+};
 pub use model_id::{
     BatchError, InvalidModel, ModelEntry, prepare_models, split_model_text, validate_model_id,
 };

@@ -4,26 +4,13 @@
 /// What a call costs on ModelScope today: light, mainstream and flagship models.
 pub const TIERS: [f64; 3] = [0.5, 1.0, 2.0];
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PriceSource {
-    Measured,
-    Set,
-}
-
-impl PriceSource {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Measured => "measured",
-            Self::Set => "set",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "measured" => Some(Self::Measured),
-            "set" => Some(Self::Set),
-            _ => None,
-        }
+crate::closed_set! {
+    /// How a price is known (stored with every row that has one, and sent as `price_source`).
+    pub enum PriceSource {
+        /// Learned from a one-model run.
+        Measured = "measured",
+        /// Set by the user.
+        Set = "set",
     }
 }
 

@@ -4,21 +4,13 @@
 
 use crate::modelscope::{Quota, TIERS};
 
-/// Where a row's number comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum QuotaSource {
-    /// The four rate-limit headers.
-    Headers,
-    /// The points balance (and the price, when it is known).
-    Points,
-}
-
-impl QuotaSource {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Headers => "headers",
-            Self::Points => "points",
-        }
+crate::closed_set! {
+    /// Where a row's number comes from (sent as `quota_source`).
+    pub enum QuotaSource {
+        /// The four rate-limit headers.
+        Headers = "headers",
+        /// The points balance (and the price, when it is known).
+        Points = "points",
     }
 }
 

@@ -180,7 +180,7 @@ impl QueryEngine {
             match entry {
                 ModelEntry::Valid(id) => valid.push((index, id)),
                 ModelEntry::Invalid { id, reason } => {
-                    let failure = Failure::because(ErrorCode::InvalidModel, Reason::Model(reason));
+                    let failure = Failure::because(ErrorCode::InvalidModel, Reason::from(reason));
                     refused.push((
                         index,
                         ModelResult::unprobed(id, Some(failure), Duration::ZERO),

@@ -359,7 +359,7 @@ fn checked_rows(
                 id.clone(),
                 Some(Failure::because(
                     ErrorCode::InvalidModel,
-                    crate::modelscope::Reason::Model(*reason),
+                    crate::modelscope::Reason::from(*reason),
                 )),
                 Duration::ZERO,
             ),

@@ -1,7 +1,8 @@
 //! Runs: the planner turns a request into a ready run, the engine probes under limits, the
-//! executor runs and stores (and reads the optional endpoints after, `extras`), history reads
-//! stored runs back; `outlook`, `ranking` and `quota` say what the stored readings mean for
-//! each key (forecasts, expiring points, which key to use).
+//! executor runs and stores (and reads the optional endpoints before it stores, `extras`),
+//! history reads stored runs back; `runner` is the one handle the faces start a run through;
+//! `outlook`, `ranking` and `quota` say what the stored readings mean for each key (forecasts,
+//! expiring points, which key to use).
 
 pub mod calls_left;
 pub mod engine;
@@ -15,3 +16,4 @@ pub mod planner;
 pub mod prices;
 pub mod quota;
 pub mod ranking;
+pub mod runner;

@@ -3,6 +3,7 @@
 //! (WAL lets both sides use it), so these tests do not depend on the query pages.
 
 use modelscope_balance::db::Db;
+use modelscope_balance::db::history::Source;
 use modelscope_balance::db::history::StoredBalance;
 use modelscope_balance::db::runs::{NewRun, insert_run};
 use modelscope_balance::ids::{KeyId, PresetId, UserId};
@@ -57,7 +58,7 @@ impl HistorySite {
                 key_label: run.key.as_ref().map(|(_, label)| label.as_str()),
                 preset_id: run.preset.as_ref().map(|(id, _)| PresetId(*id)),
                 preset_name: run.preset.as_ref().map(|(_, name)| name.as_str()),
-                source: "web",
+                source: Source::Web,
                 started_at: run.at,
                 duration_ms: 1234,
                 balance: run.balance.clone(),
@@ -751,7 +752,7 @@ async fn the_detail_page_shows_the_run_escaped() {
         total: None,
         available: None,
         frozen: None,
-        error: Some("invalid_key".into()),
+        error: Some(ErrorCode::InvalidKey),
     });
     let other = site.insert(&failed_balance);
     let page = alice.get(&format!("/history/{other}")).await;
@@ -1095,7 +1096,7 @@ async fn a_long_export_is_read_in_chunks_without_losing_or_repeating_a_run() {
                     key_label: None,
                     preset_id: None,
                     preset_name: None,
-                    source: "api",
+                    source: Source::Api,
                     started_at: MARCH_2_BJ + i / 7,
                     duration_ms: 1,
                     balance: None,

@@ -19,6 +19,7 @@ use std::ffi::{CStr, c_int, c_uint, c_void};
 
 use modelscope_balance::crypto::Sealed;
 use modelscope_balance::crypto::tokens::hash_token;
+use modelscope_balance::db::history::Source;
 use modelscope_balance::db::history::{
     self, Direction, HistoryFilter, StoredBalance, latest_for_user, list_runs,
 };
@@ -378,7 +379,7 @@ impl Site {
                     } else {
                         "reasoning"
                     }),
-                    source: "web",
+                    source: Source::Web,
                     started_at: now - 60 * DAY + (i as i64 * 60 * DAY) / count as i64,
                     duration_ms: 1500,
                     balance: Some(StoredBalance {
@@ -801,7 +802,7 @@ fn storing_a_run_uses_indexes() {
         key_label: Some("main"),
         preset_id: Some(site.presets[0]),
         preset_name: Some("daily"),
-        source: "api",
+        source: Source::Api,
         started_at: site.now,
         duration_ms: 900,
         balance: None,

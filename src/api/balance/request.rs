@@ -79,12 +79,7 @@ pub fn parse_request(
     let site = match object.get("site") {
         None | Some(Value::Null) => None,
         // Exactly as documented: the JSON API takes no other spelling.
-        Some(Value::String(text)) => Some(
-            Site::ALL
-                .into_iter()
-                .find(|site| site.as_str() == text)
-                .ok_or_else(|| bad("api-bad-site"))?,
-        ),
+        Some(Value::String(text)) => Some(Site::parse(text).ok_or_else(|| bad("api-bad-site"))?),
         Some(_) => return Err(bad("api-bad-site")),
     };
     let body_key = parse_key_field(object.get("api_key"), lang)?;

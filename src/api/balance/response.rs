@@ -69,9 +69,9 @@ pub fn row_json(row: &ModelResult, available: Option<f64>, lang: Lang) -> Value 
         "error_code": row.error_code(),
         "status": row.status,
         "latency_ms": row.latency_ms,
-        "quota_source": left.source.map(|s| s.as_str()),
+        "quota_source": left.source,
         "points_per_call": price.map(|p| points(p.points)),
-        "price_source": price.map(|p| p.source.as_str()),
+        "price_source": price.map(|p| p.source),
         "calls_left": left.exact,
         "calls_left_range": left.range.map(|(low, high)| [low, high]),
     })

@@ -26,11 +26,12 @@ use crate::db::Db;
 use crate::i18n::{self, Lang};
 use crate::ids::{KeyId, UserId};
 use crate::keyring::Keyring;
-use crate::runs::engine::{Lane, QueryEngine};
-use crate::runs::executor::{self, Execution};
+use crate::runs::engine::Lane;
+use crate::runs::executor::Execution;
 use crate::runs::history::{RunKind, Source};
-use crate::runs::planner::{Named, Planner, RunAsk};
+use crate::runs::planner::{Named, RunAsk};
 use crate::runs::quota::{QuotaAsk, QuotaError, report};
+use crate::runs::runner::Runner;
 
 /// A user's balances are read for `refresh=true` at most this often.
 pub const REFRESH_EVERY_SECS: i64 = 60;
@@ -157,7 +158,7 @@ async fn find_key(
 }
 
 /// Reads the free balance of each of the user's keys (or of `only`), stored as free checks.
-async fn refresh(user: UserId, keys: Vec<KeyId>, planner: &Planner, engine: &QueryEngine, db: &Db) {
+async fn refresh(user: UserId, keys: Vec<KeyId>, runner: &Runner) {
     let reads = keys.into_iter().map(|key| async move {
         let ask = RunAsk {
             user: Some(user),
@@ -166,7 +167,7 @@ async fn refresh(user: UserId, keys: Vec<KeyId>, planner: &Planner, engine: &Que
             ..RunAsk::default()
         };
         // A key that cannot be opened is simply not read; its stored figures stand.
-        if let Ok(plan) = planner.plan(ask).await {
+        if let Ok(plan) = runner.plan(ask).await {
             let execution = Execution {
                 plan,
                 kind: RunKind::Check,
@@ -175,7 +176,7 @@ async fn refresh(user: UserId, keys: Vec<KeyId>, planner: &Planner, engine: &Que
                 keep: true,
                 lane: Lane::Member,
             };
-            executor::run(engine, db, execution).await;
+            runner.run(execution).await;
         }
     });
     join_all(reads).await;
@@ -209,8 +210,7 @@ pub async fn quota(
     lang: ApiLang,
     db: &State<Db>,
     keyring: &State<Keyring>,
-    planner: &State<Planner>,
-    engine: &State<QueryEngine>,
+    runner: &State<Runner>,
     clock: &State<SharedClock>,
     refreshes: &State<QuotaRefreshes>,
 ) -> Result<QuotaAnswer, ApiError> {
@@ -244,7 +244,7 @@ pub async fn quota(
                     .filter(|k| !k.key.needs_reentry)
                     .map(|k| k.key.id)
                     .collect();
-                refresh(user, keys, planner, engine, db).await;
+                refresh(user, keys, runner).await;
                 refreshed = true;
             }
             Err(next) => refresh_after = Some(next),

@@ -14,7 +14,7 @@ use super::problem::Problem;
 use super::result_view::{BalanceShown, RowView, Strip};
 use super::view::cost_text;
 use crate::i18n::Lang;
-use crate::modelscope::{AccountBalance, BalanceError, ModelResult};
+use crate::modelscope::{AccountBalance, BalanceError, ModelResult, PriceSource};
 use crate::runs::calls_left::ExpectedCost;
 use crate::runs::executor::RunEvent;
 use crate::runs::history::RunKind;
@@ -108,7 +108,8 @@ fn row_json(result: &ModelResult, available: Option<f64>, lang: Lang) -> Value {
         "calls_left": row.calls_left,
         "source": row.source,
         "price": row.price,
-        "price_source": row.price_source,
+        // Empty when the price is unknown, as the script expects.
+        "price_source": row.price_source.map_or("", PriceSource::as_str),
         "account": row.account,
         "model_quota": row.model_quota,
     })

@@ -3,10 +3,11 @@
 //! each price), then one row per model with one "calls left" number and where it comes from.
 //! Plain display values; the words are in `templates/results.html`.
 
+use super::status::ResultStatus;
 use super::view::{Meter, PointsView, cost_text, failure_detail, meter, number, points};
 use crate::db::history::StoredBalance;
 use crate::i18n::Lang;
-use crate::modelscope::{AccountBalance, BalanceError, ErrorCode, ModelResult, TIERS};
+use crate::modelscope::{AccountBalance, BalanceError, ModelResult, PriceSource, TIERS};
 use crate::runs::calls_left::{CallsLeft, ExpectedCost, QuotaSource, calls_for};
 use crate::runs::executor::FinishedRun;
 use crate::runs::history::RunKind;
@@ -17,8 +18,8 @@ pub struct BalanceShown {
     pub total: Option<f64>,
     pub available: Option<f64>,
     pub frozen: Option<f64>,
-    /// `ok`, or the error code of a failed read; `None` when no read was made.
-    pub code: Option<&'static str>,
+    /// Fine, or the error code of a failed read; `None` when no read was made.
+    pub code: Option<ResultStatus>,
     pub detail: Option<String>,
 }
 
@@ -29,11 +30,11 @@ impl BalanceShown {
                 total: Some(b.total_balance),
                 available: Some(b.available_balance),
                 frozen: Some(b.frozen_amount),
-                code: Some("ok"),
+                code: Some(ResultStatus::Ok),
                 detail: None,
             },
             Err(error) => Self {
-                code: Some(error.code().as_str()),
+                code: Some(ResultStatus::Failed(error.code())),
                 detail: error.detail().map(str::to_owned),
                 ..Self::default()
             },
@@ -51,11 +52,11 @@ impl BalanceShown {
                 total: balance.total,
                 available: balance.available,
                 frozen: balance.frozen,
-                code: Some("ok"),
+                code: Some(ResultStatus::Ok),
                 detail: None,
             },
             (_, _, _, Some(code)) => Self {
-                code: Some(ErrorCode::parse(code).map_or("upstream_error", ErrorCode::as_str)),
+                code: Some(ResultStatus::Failed(*code)),
                 ..Self::default()
             },
             _ => Self::default(),
@@ -76,8 +77,8 @@ pub struct Strip {
     pub points: Option<PointsView>,
     /// Points still held for calls (shown only when there are any).
     pub frozen_held: bool,
-    /// `ok`, or the code of the failed balance read.
-    pub code: &'static str,
+    /// Fine, or the code of the failed balance read.
+    pub code: ResultStatus,
     pub detail: Option<String>,
     pub spent: Option<String>,
     /// `7.5`, or `5–20` where prices are unknown.
@@ -87,19 +88,24 @@ pub struct Strip {
     pub outlook: Option<super::outlook_view::OutlookView>,
 }
 
+crate::closed_set! {
+    /// Where a row's "calls left" comes from (sent to the live script as `source`): the
+    /// rate-limit headers, the points balance and the model's known price, a range (the balance
+    /// is known, the price is not), or nothing.
+    pub enum LeftFrom { Headers = "headers", Points = "points", Estimate = "estimate", Unknown = "none" }
+}
+
 pub struct RowView {
     pub model: String,
-    /// `ok` or an `ErrorCode` string; templates map it to words.
-    pub code: &'static str,
+    /// Fine or the error code; templates say it in words.
+    pub code: ResultStatus,
     pub detail: Option<String>,
     pub latency_ms: u64,
     /// `495`, `125–500` or `—`.
     pub calls_left: String,
-    /// `headers`, `points`, `estimate` (a range: the price is unknown) or `none`.
-    pub source: &'static str,
+    pub source: LeftFrom,
     pub price: Option<String>,
-    /// `measured`, `set` or empty.
-    pub price_source: &'static str,
+    pub price_source: Option<PriceSource>,
     /// The four headers as `remaining / limit`, when they came.
     pub account: Option<String>,
     pub model_quota: Option<String>,
@@ -109,7 +115,7 @@ pub struct RowView {
 pub struct ResultView {
     pub check: bool,
     /// Every row failed for the key itself (invalid, not eligible): said once, at the top.
-    pub key_problem: Option<&'static str>,
+    pub key_problem: Option<ResultStatus>,
     pub strip: Strip,
     pub rows: Vec<RowView>,
     pub ok_count: usize,
@@ -150,7 +156,7 @@ impl ResultView {
             .iter()
             .map(|result| RowView::new(result, available, lang))
             .collect();
-        let ok_count = rows.iter().filter(|row| row.code == "ok").count();
+        let ok_count = rows.iter().filter(|row| row.code.is_ok()).count();
         Self {
             check: outcome.kind == RunKind::Check,
             key_problem: key_problem(&rows),
@@ -184,7 +190,7 @@ impl Strip {
             unknown: balance.code.is_none(),
             frozen_held: balance.frozen.is_some_and(|f| f > 0.0),
             points: points_view,
-            code: balance.code.unwrap_or("ok"),
+            code: balance.code.unwrap_or(ResultStatus::Ok),
             detail: balance.detail.clone(),
             spent: spent.map(points),
             expected: expected.map(|cost| cost_text(&cost)),
@@ -207,10 +213,9 @@ impl Strip {
 }
 
 /// The key-level code every row shares, if they all failed with the same one.
-fn key_problem(rows: &[RowView]) -> Option<&'static str> {
-    const KEY_LEVEL: [&str; 2] = ["invalid_key", "account_not_eligible"];
+fn key_problem(rows: &[RowView]) -> Option<ResultStatus> {
     let first = rows.first()?.code;
-    (KEY_LEVEL.contains(&first) && rows.iter().all(|row| row.code == first)).then_some(first)
+    (first.is_key_level() && rows.iter().all(|row| row.code == first)).then_some(first)
 }
 
 impl RowView {
@@ -223,15 +228,15 @@ impl RowView {
             CallsLeft::default()
         };
         let (calls_left, source) = match (left.exact, left.range, left.source) {
-            (Some(n), _, Some(QuotaSource::Headers)) => (n.to_string(), "headers"),
-            (Some(n), _, _) => (n.to_string(), "points"),
-            (None, Some((low, high)), _) => (format!("{low}–{high}"), "estimate"),
-            _ => ("—".to_owned(), "none"),
+            (Some(n), _, Some(QuotaSource::Headers)) => (n.to_string(), LeftFrom::Headers),
+            (Some(n), _, _) => (n.to_string(), LeftFrom::Points),
+            (None, Some((low, high)), _) => (format!("{low}–{high}"), LeftFrom::Estimate),
+            _ => ("—".to_owned(), LeftFrom::Unknown),
         };
         let headers = !quota.is_empty();
         Self {
             model: result.model.clone(),
-            code: result.error_code().map_or("ok", |code| code.as_str()),
+            code: ResultStatus::of(result.error_code()),
             detail: result
                 .failure
                 .as_ref()
@@ -240,7 +245,7 @@ impl RowView {
             calls_left,
             source,
             price: price.map(|p| points(p.points)),
-            price_source: price.map_or("", |p| p.source.as_str()),
+            price_source: price.map(|p| p.source),
             account: headers.then(|| {
                 format!(
                     "{} / {}",
@@ -263,6 +268,7 @@ impl RowView {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::modelscope::ErrorCode;
 
     #[test]
     fn stored_balances() {
@@ -281,15 +287,12 @@ mod tests {
             ("250", "12.5")
         );
         let failed = BalanceShown::stored(&StoredBalance {
-            error: Some("invalid_key".into()),
-            ..none.clone()
-        });
-        assert_eq!(failed.code, Some("invalid_key"));
-        let unknown = BalanceShown::stored(&StoredBalance {
-            error: Some("from_the_future".into()),
+            error: Some(ErrorCode::InvalidKey),
             ..none
         });
-        assert_eq!(unknown.code, Some("upstream_error"));
+        assert_eq!(failed.code.map(ResultStatus::as_str), Some("invalid_key"));
+        // An unknown stored code is no longer shown as `upstream_error`: reading the row fails
+        // (`db::history::tests::an_unknown_stored_code_is_an_error`).
     }
 
     #[test]
@@ -299,7 +302,7 @@ mod tests {
                 total: Some(10.0),
                 available: Some(7.5),
                 frozen: Some(2.5),
-                code: Some("ok"),
+                code: Some(ResultStatus::Ok),
                 detail: None,
             },
             Some(1.0),

@@ -4,6 +4,7 @@
 use rocket::form::FromForm;
 
 use super::csrf::csrf_form;
+use super::params::choice;
 use crate::ids::{KeyId, PresetId, UserId};
 use crate::modelscope::{Site, split_model_text};
 use crate::runs::history::RunKind;
@@ -46,7 +47,7 @@ impl RunForm {
         RunAsk {
             user,
             pasted_key: self.api_key.clone(),
-            site: self.site.as_deref().and_then(Site::parse),
+            site: choice::<Site>(self.site.as_deref()),
             saved_key: self.key_id().map(Named::Id),
             models: split_model_text(self.models.as_deref().unwrap_or(""))
                 .map(str::to_owned)

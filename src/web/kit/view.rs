@@ -3,12 +3,13 @@
 
 use std::collections::HashMap;
 
+use super::status::ResultStatus;
 use crate::db::Db;
 use crate::db::presets::Preset;
 use crate::i18n::{self, Lang, ToArg};
 use crate::ids::{KeyId, PresetId, UserId};
 use crate::keyring::{KeySummary, Keyring};
-use crate::modelscope::{AccountBalance, BalanceError, Failure, Price};
+use crate::modelscope::{AccountBalance, BalanceError, Failure, Price, Site};
 use crate::runs::calls_left::ExpectedCost;
 use crate::runs::prices;
 
@@ -137,11 +138,14 @@ impl Layout {
         i18n::text_with(self.lang, &id, &[("name", name.into())])
     }
 
-    /// Every status a row can have, for pages that render each badge once (the live results).
-    pub fn status_codes(&self) -> Vec<&'static str> {
-        std::iter::once("ok")
-            .chain(crate::modelscope::ErrorCode::ALL.iter().map(|c| c.as_str()))
-            .collect()
+    /// Every status a finished row can have, for pages that render each badge once (the live
+    /// results), and the one a live row has until its answer comes.
+    pub fn statuses(&self) -> Vec<ResultStatus> {
+        ResultStatus::finished().collect()
+    }
+
+    pub fn pending(&self) -> ResultStatus {
+        ResultStatus::Pending
     }
 
     /// A price tier's name (`tier-name`): the price goes in as a number, so the message's
@@ -165,27 +169,6 @@ impl Layout {
         error.is_some_and(|notice| notice.is_on(field))
     }
 
-    /// What to do about a row's error (`advice-<code>`), when there is advice for it.
-    pub fn advice(&self, code: &str) -> Option<String> {
-        let id = format!("advice-{code}");
-        i18n::has(self.lang, &id).then(|| i18n::text(self.lang, &id))
-    }
-
-    /// A status badge's colour: `ok`, `muted`, `bad` or `warn`.
-    pub fn badge_class(&self, code: &str) -> &'static str {
-        match code {
-            "ok" => "ok",
-            "no_quota_data" | "pending" => "muted",
-            "invalid_key" | "account_not_eligible" | "quota_exhausted" | "upstream_error" => "bad",
-            _ => "warn",
-        }
-    }
-
-    /// A status badge's words (`status-<code>`: `ok` or an error code).
-    pub fn status(&self, code: &str) -> String {
-        i18n::text(self.lang, &format!("status-{code}"))
-    }
-
     /// `zh-CN` or `en`, for `<html lang>`.
     pub fn lang_tag(&self) -> &'static str {
         self.lang.tag()
@@ -206,7 +189,7 @@ pub struct Meter {
 
 pub struct BalanceView {
     pub points: Option<PointsView>,
-    pub code: &'static str,
+    pub code: ResultStatus,
     pub detail: Option<String>,
 }
 
@@ -225,12 +208,12 @@ impl BalanceView {
                     available: points(balance.available_balance),
                     frozen: points(balance.frozen_amount),
                 }),
-                code: "ok",
+                code: ResultStatus::Ok,
                 detail: None,
             },
             Err(error) => Self {
                 points: None,
-                code: error.code().as_str(),
+                code: ResultStatus::Failed(error.code()),
                 detail: error.detail().map(str::to_owned),
             },
         }
@@ -282,8 +265,7 @@ pub struct KeyOption {
     pub id: KeyId,
     pub label: String,
     pub masked: String,
-    /// `cn` or `ai`.
-    pub site: &'static str,
+    pub site: Site,
 }
 
 impl From<KeySummary> for KeyOption {
@@ -292,7 +274,7 @@ impl From<KeySummary> for KeyOption {
             id: key.id,
             label: key.label,
             masked: key.masked,
-            site: key.site.as_str(),
+            site: key.site,
         }
     }
 }

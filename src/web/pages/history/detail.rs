@@ -12,7 +12,8 @@ use crate::db::Db;
 use crate::db::history as store;
 use crate::db::runs;
 use crate::ids::RunId;
-use crate::runs::history::RunKind;
+use crate::modelscope::Site;
+use crate::runs::history::{RunKind, Source};
 use crate::web::kit::confirm::ConfirmPage;
 use crate::web::kit::csrf::{Csrf, TokenOnlyForm};
 use crate::web::kit::problem::Problem;
@@ -25,12 +26,9 @@ pub struct RunMeta {
     pub time: String,
     pub key_label: Option<String>,
     pub preset_name: Option<String>,
-    /// `web`, `api` or `schedule`.
-    pub source: String,
-    /// `probe` or `check`.
-    pub kind: String,
-    /// `cn` or `ai`.
-    pub site: String,
+    pub source: Source,
+    pub kind: RunKind,
+    pub site: Site,
     pub duration: String,
 }
 
@@ -69,11 +67,7 @@ pub async fn detail(user: CurrentUser, id: &str, db: &State<Db>) -> Result<Detai
     let results: Vec<_> = rows.into_iter().map(|r| r.result).collect();
     let report = ResultView::new(
         Outcome {
-            kind: if run.kind == RunKind::Check.as_str() {
-                RunKind::Check
-            } else {
-                RunKind::Probe
-            },
+            kind: run.kind,
             results: &results,
             elapsed_ms: u64::try_from(run.duration_ms).unwrap_or(0),
             balance: BalanceShown::stored(&run.balance),

@@ -9,29 +9,22 @@ use crate::clock;
 use crate::db::history::{RunSummary, StoredResult};
 use crate::i18n::{self, Lang};
 use crate::ids::RunId;
-use crate::modelscope::ModelResult;
-use crate::runs::calls_left::CallsLeft;
+use crate::modelscope::{ErrorCode, ModelResult, PriceSource, Site};
+use crate::runs::calls_left::{CallsLeft, QuotaSource};
+use crate::runs::history::{RunKind, Source};
+use crate::web::kit::status::ResultStatus;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    Csv,
-    Json,
+crate::closed_set! {
+    /// An export format, as `?format=` names it and its file ends.
+    pub enum Format {
+        Csv = "csv",
+        Json = "json",
+    }
 }
 
 impl Format {
-    pub fn parse(raw: Option<&str>) -> Option<Self> {
-        match raw.map(|f| f.trim().to_ascii_lowercase()).as_deref() {
-            Some("csv") => Some(Self::Csv),
-            Some("json") => Some(Self::Json),
-            _ => None,
-        }
-    }
-
     pub fn extension(self) -> &'static str {
-        match self {
-            Self::Csv => "csv",
-            Self::Json => "json",
-        }
+        self.as_str()
     }
 
     pub fn content_type(self) -> ContentType {
@@ -163,14 +156,8 @@ fn write_csv_run(out: &mut Vec<u8>, run: &RunSummary, rows: &[StoredResult], lan
             csv_number(quota.model_request_limit),
             csv_number(quota.model_request_remaining),
             csv_number(result.status),
-            defuse(result.error_code().map_or("", |c| c.as_str())),
-            i18n::text(
-                lang,
-                &format!(
-                    "status-{}",
-                    result.error_code().map_or("ok", |c| c.as_str())
-                ),
-            ),
+            defuse(result.error_code().map_or("", ErrorCode::as_str)),
+            ResultStatus::of(result.error_code()).words(&lang),
             defuse(
                 result
                     .failure
@@ -179,7 +166,7 @@ fn write_csv_run(out: &mut Vec<u8>, run: &RunSummary, rows: &[StoredResult], lan
                     .unwrap_or(""),
             ),
             result.latency_ms.to_string(),
-            left.source.map_or("", |s| s.as_str()).to_owned(),
+            left.source.map_or("", QuotaSource::as_str).to_owned(),
             csv_number(result.price.map(|p| p.points)),
             result.price.map_or("", |p| p.source.as_str()).to_owned(),
             csv_number(left.exact),
@@ -187,10 +174,9 @@ fn write_csv_run(out: &mut Vec<u8>, run: &RunSummary, rows: &[StoredResult], lan
             csv_number(left.range.map(|r| r.1)),
             i18n::text(
                 lang,
-                if run.kind == "check" {
-                    "form-check-only"
-                } else {
-                    "detail-kind-probe"
+                match run.kind {
+                    RunKind::Check => "form-check-only",
+                    RunKind::Probe => "detail-kind-probe",
                 },
             ),
             csv_number(available),
@@ -220,25 +206,25 @@ struct RunRecord<'a> {
     started_at: i64,
     key_label: Option<&'a str>,
     preset_name: Option<&'a str>,
-    source: &'a str,
-    kind: &'a str,
-    site: &'a str,
+    source: Source,
+    kind: RunKind,
+    site: Site,
     duration_ms: i64,
     model_count: i64,
     ok_count: i64,
     failed_count: i64,
-    balance: BalanceRecord<'a>,
-    balance_before: BalanceRecord<'a>,
+    balance: BalanceRecord,
+    balance_before: BalanceRecord,
     points_spent: Option<f64>,
     results: Vec<ResultRecord<'a>>,
 }
 
 #[derive(Serialize)]
-struct BalanceRecord<'a> {
+struct BalanceRecord {
     total: Option<f64>,
     available: Option<f64>,
     frozen: Option<f64>,
-    error: Option<&'a str>,
+    error: Option<ErrorCode>,
 }
 
 #[derive(Serialize)]
@@ -249,12 +235,12 @@ struct ResultRecord<'a> {
     model_request_limit: Option<i64>,
     model_request_remaining: Option<i64>,
     status: Option<u16>,
-    error_code: Option<&'static str>,
+    error_code: Option<ErrorCode>,
     error_message: Option<&'a str>,
     latency_ms: u64,
-    quota_source: Option<&'static str>,
+    quota_source: Option<QuotaSource>,
     points_per_call: Option<f64>,
-    price_source: Option<&'static str>,
+    price_source: Option<PriceSource>,
     calls_left: Option<i64>,
     calls_left_range: Option<[i64; 2]>,
 }
@@ -267,9 +253,9 @@ impl<'a> RunRecord<'a> {
             started_at: run.started_at,
             key_label: run.key_label.as_deref(),
             preset_name: run.preset_name.as_deref(),
-            source: &run.source,
-            kind: &run.kind,
-            site: &run.site,
+            source: run.source,
+            kind: run.kind,
+            site: run.site,
             duration_ms: run.duration_ms,
             model_count: run.model_count,
             ok_count: run.ok_count,
@@ -278,7 +264,7 @@ impl<'a> RunRecord<'a> {
                 total: run.balance.total,
                 available: run.balance.available,
                 frozen: run.balance.frozen,
-                error: run.balance.error.as_deref(),
+                error: run.balance.error,
             },
             balance_before: BalanceRecord {
                 total: run.before.total,
@@ -299,12 +285,12 @@ impl<'a> RunRecord<'a> {
                         model_request_limit: result.quota.model_request_limit,
                         model_request_remaining: result.quota.model_request_remaining,
                         status: result.status,
-                        error_code: result.error_code().map(|c| c.as_str()),
+                        error_code: result.error_code(),
                         error_message: result.failure.as_ref().and_then(|f| f.detail.as_deref()),
                         latency_ms: result.latency_ms,
-                        quota_source: left.source.map(|s| s.as_str()),
+                        quota_source: left.source,
                         points_per_call: result.price.map(|p| p.points),
-                        price_source: result.price.map(|p| p.source.as_str()),
+                        price_source: result.price.map(|p| p.source),
                         calls_left: left.exact,
                         calls_left_range: left.range.map(|(low, high)| [low, high]),
                     }
@@ -321,6 +307,7 @@ mod tests {
     use crate::ids::{KeyId, RunId};
     use crate::modelscope::ModelResult;
     use crate::modelscope::{ErrorCode, Failure, Quota};
+    use crate::web::kit::params::choice;
 
     /// One cell as the export writes it (a second, empty cell after it, since a lone empty
     /// field is written as `""` to tell it from an empty line).
@@ -368,10 +355,11 @@ mod tests {
 
     #[test]
     fn formats() {
-        assert_eq!(Format::parse(Some("csv")), Some(Format::Csv));
-        assert_eq!(Format::parse(Some("JSON")), Some(Format::Json));
-        assert_eq!(Format::parse(Some("xlsx")), None);
-        assert_eq!(Format::parse(None), None);
+        let parse = choice::<Format>;
+        assert_eq!(parse(Some("csv")), Some(Format::Csv));
+        assert_eq!(parse(Some("JSON")), Some(Format::Json));
+        assert_eq!(parse(Some("xlsx")), None);
+        assert_eq!(parse(None), None);
         assert!(
             Format::Csv
                 .prefix(Lang::En)
@@ -386,7 +374,7 @@ mod tests {
             key_label: Some("主, \"账号\"".into()),
             preset_id: None,
             preset_name: None,
-            source: "web".into(),
+            source: Source::Web,
             // 2026-01-01 00:00:05 UTC
             started_at: 1_767_225_605,
             duration_ms: 1234,
@@ -399,8 +387,8 @@ mod tests {
                 frozen: Some(0.5),
                 error: None,
             },
-            kind: "probe".into(),
-            site: "cn".into(),
+            kind: RunKind::Probe,
+            site: Site::Cn,
             before: StoredBalance::default(),
             points_spent: None,
         };

@@ -12,9 +12,10 @@ use crate::clock;
 use crate::db::history::{self as store, Direction, HistoryFilter, LabelledResult};
 use crate::db::{Db, DbError};
 use crate::ids::{RunId, UserId};
-use crate::modelscope::{ErrorCode, validate_model_id};
+use crate::modelscope::validate_model_id;
 use crate::web::kit::problem::Problem;
 use crate::web::kit::session::CurrentUser;
+use crate::web::kit::status::ResultStatus;
 use crate::web::kit::view::{Layout, Notice, failure_detail, number};
 
 /// Runs drawn and listed on a trend page.
@@ -28,8 +29,8 @@ pub struct TrendRow {
     pub request_remaining: String,
     pub model_request_limit: String,
     pub model_request_remaining: String,
-    /// `ok` or an `ErrorCode` string (`status_label.html` reads `row.code`).
-    pub code: &'static str,
+    /// Read by `status_label.html`.
+    pub code: ResultStatus,
     pub detail: Option<String>,
 }
 
@@ -219,7 +220,7 @@ pub async fn model_trend(
                 request_remaining: number(quota.request_remaining),
                 model_request_limit: number(quota.model_request_limit),
                 model_request_remaining: number(quota.model_request_remaining),
-                code: result.error_code().map_or("ok", ErrorCode::as_str),
+                code: ResultStatus::of(result.error_code()),
                 detail: result
                     .failure
                     .as_ref()

@@ -21,6 +21,7 @@ use crate::config::AppConfig;
 use crate::db::Db;
 use crate::db::presets::Preset;
 use crate::ids::PresetId;
+use crate::modelscope::PriceSource;
 use crate::modelscope::catalogue::Catalogue;
 use crate::presets::{self, MAX_NAME_CHARS, MAX_PRESETS_PER_USER, PresetError};
 use crate::web::kit::confirm::ConfirmPage;

@@ -4,7 +4,7 @@
 use crate::db::Db;
 use crate::db::presets::Preset;
 use crate::ids::UserId;
-use crate::modelscope::TIERS;
+use crate::modelscope::{PriceSource, TIERS};
 use crate::runs::prices;
 use crate::web::kit::view::points;
 
@@ -13,8 +13,8 @@ pub struct PriceRow {
     pub model: String,
     /// `2`, `1`, `0.5`, or `None` when unknown.
     pub points: Option<String>,
-    /// `measured`, `set` or empty.
-    pub source: &'static str,
+    /// `None` when unknown.
+    pub source: Option<PriceSource>,
 }
 
 /// The tiers a select offers, as text (`2`, `1`, `0.5`).
@@ -44,7 +44,7 @@ pub async fn price_rows(db: &Db, user: UserId, presets: &[Preset]) -> Vec<PriceR
             let price = known.get(&model);
             PriceRow {
                 points: price.map(|p| points(p.points)),
-                source: price.map_or("", |p| p.source.as_str()),
+                source: price.map(|p| p.source),
                 model,
             }
         })
