@@ -48,8 +48,8 @@ use modelscope_balance::auth::accounts;
 use modelscope_balance::crypto::secret::ApiSecret;
 use modelscope_balance::crypto::{MasterKey, Vault};
 use modelscope_balance::db::Db;
-use modelscope_balance::db::history::Source;
 use modelscope_balance::db::history::StoredBalance;
+use modelscope_balance::db::history::{RunKind, Source};
 use modelscope_balance::db::runs::{NewRun, insert_run};
 use modelscope_balance::ids::{KeyId, PresetId};
 use modelscope_balance::keyring::Keyring;
@@ -511,7 +511,7 @@ async fn seed_quota_user(db_path: &Path, key_path: &Path, now: i64) -> String {
                 user_id,
                 &label,
                 Site::Cn,
-                ApiSecret::new(&format!("ms-5eed{k:04}-0000-4000-8000-0000000000{k:02}")),
+                ApiSecret::new(format!("ms-5eed{k:04}-0000-4000-8000-0000000000{k:02}")),
             )
             .await
             .unwrap_or_else(|e| fail(format!("saving key {label}: {e}")));
@@ -522,8 +522,8 @@ async fn seed_quota_user(db_path: &Path, key_path: &Path, now: i64) -> String {
                 user_id,
                 api_key_id: Some(key_id),
                 key_label: Some(&label),
-                source: "schedule",
-                kind: "check",
+                source: Source::Schedule,
+                kind: RunKind::Check,
                 started_at: now - (24 - i64::from(hour)) * 3600,
                 balance: Some(StoredBalance {
                     total: Some(available),

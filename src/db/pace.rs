@@ -150,7 +150,7 @@ mod tests {
             &NewRun {
                 user_id: UserId(7),
                 api_key_id: Some(KEY),
-                source: "web",
+                source: crate::db::history::Source::Web,
                 started_at: at,
                 balance: Some(StoredBalance {
                     total: available,
