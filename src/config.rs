@@ -142,6 +142,11 @@ pub struct AppConfig {
     pub anonymous_queries_per_address: usize,
     pub max_models_per_query: usize,
     pub allow_signup: bool,
+    /// The sign-up mode of a new instance (`open`, `invite`, `closed`); unset, `allow_signup`
+    /// decides between open and closed.
+    signup_mode: Option<String>,
+    /// Days an invitation works.
+    pub invitation_days: u32,
     secure_cookies: Option<bool>,
     pub history_retention_days: u32,
     /// Start even though saved keys were sealed under a master key that is not loaded (the key
@@ -187,6 +192,8 @@ impl Default for AppConfig {
             anonymous_queries_per_address: 4,
             max_models_per_query: 50,
             allow_signup: true,
+            signup_mode: None,
+            invitation_days: 7,
             secure_cookies: None,
             history_retention_days: 90,
             accept_new_master_key: false,
@@ -219,6 +226,16 @@ impl AppConfig {
     /// `false` in debug builds and `true` in release unless set: TLS is expected in production.
     pub fn secure_cookies(&self) -> bool {
         self.secure_cookies.unwrap_or(!cfg!(debug_assertions))
+    }
+
+    /// Sign-up until an admin chooses (`auth::signup::SignupMode` reads it): `signup_mode`,
+    /// else `allow_signup` (open or closed).
+    pub fn default_signup_mode(&self) -> &str {
+        match &self.signup_mode {
+            Some(mode) => mode,
+            None if self.allow_signup => "open",
+            None => "closed",
+        }
     }
 
     pub fn notify_timeout(&self) -> Duration {
@@ -295,6 +312,19 @@ impl AppConfig {
                 global: self.global_concurrency,
             });
         }
+        // The modes of `auth::signup::SignupMode` (the domain's set; this layer cannot name it).
+        if let Some(mode) = &self.signup_mode
+            && !matches!(mode.as_str(), "open" | "invite" | "closed")
+        {
+            return Err(ConfigError::SignupMode {
+                value: mode.clone(),
+            });
+        }
+        if !(1..=365).contains(&self.invitation_days) {
+            return Err(ConfigError::InvitationDays {
+                days: self.invitation_days,
+            });
+        }
         if self.notify_timeout_secs == 0 {
             return Err(ConfigError::Zero {
                 key: "notify_timeout_secs",
@@ -357,6 +387,10 @@ pub enum ConfigError {
          {global}, so interactive queries always keep room"
     )]
     SchedulerConcurrency { scheduler: usize, global: usize },
+    #[error("signup_mode = {value:?} must be open, invite or closed")]
+    SignupMode { value: String },
+    #[error("invitation_days = {days} must be between 1 and 365")]
+    InvitationDays { days: u32 },
     /// The token itself is not repeated: the message may reach a log.
     #[error(
         "metrics_token must be at least {} printable characters without spaces (e.g. the \
@@ -456,6 +490,31 @@ mod tests {
         assert!(rocket.shutdown.signals.contains(&rocket::config::Sig::Term));
         let bad = figment.merge(("log_format", "xml"));
         assert!(bad.extract::<AppConfig>().is_err());
+    }
+
+    #[test]
+    fn the_signup_mode_is_one_of_three_and_allow_signup_decides_without_it() {
+        assert_eq!(AppConfig::default().default_signup_mode(), "open");
+        let closed = AppConfig {
+            allow_signup: false,
+            ..AppConfig::default()
+        };
+        assert_eq!(closed.default_signup_mode(), "closed");
+        let invite = AppConfig {
+            signup_mode: Some("invite".into()),
+            ..AppConfig::default()
+        };
+        assert_eq!(invite.validate().unwrap().default_signup_mode(), "invite");
+        let bad = AppConfig {
+            signup_mode: Some("sometimes".into()),
+            ..AppConfig::default()
+        };
+        assert!(refusal(bad).contains("signup_mode"));
+        let days = AppConfig {
+            invitation_days: 0,
+            ..AppConfig::default()
+        };
+        assert!(refusal(days).contains("invitation_days"));
     }
 
     #[test]

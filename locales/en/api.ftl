@@ -30,7 +30,7 @@ api-no-models = models is empty: give at least one model id
 api-key-not-string = api_key must be a string
 api-keys-disagree = The api_key in the body differs from the X-API-Key header: give only one
 api-missing-key = The API key is missing: give it in the api_key field or the X-API-Key header
-api-bad-key = The API key is malformed: it is ms- followed by a UUID, 39 characters (copy it from the access-token page on the ModelScope website)
+api-bad-key = The API key is malformed: a key is 8 to 200 printable ASCII characters without spaces (ModelScope access tokens usually are ms- followed by a UUID, 39 characters; copy one from the access-token page on the ModelScope website)
 api-too-many-models = Too many models: at most { $max } per query, got { $count }
 api-no-valid-models = No valid model id: ids look like owner/name, e.g. Qwen/Qwen2.5-72B-Instruct. Invalid: { $invalid }
 api-invalid-model = { $id } ({ $reason })
@@ -67,6 +67,12 @@ api-check-ok = Read the points balance (free, no model called): { $available } a
 api-check-failed = The points balance could not be read (no model was called)
 api-bad-site = site must be "cn" (modelscope.cn) or "ai" (modelscope.ai)
 api-busy = Too many anonymous queries at once from your address: wait for them to finish, or use an API token
+api-points-short = Not enough points, no model was called: { $available } points available, below the lowest price a call of any of the models may have. Short-term points are granted each day you log in to the ModelScope website (valid 24 hours), a new day's from 00:00 Beijing time.
+api-census = Measured the price of { $measured } models for { $spent } points; { $unmeasured } left unmeasured
+api-census-needs-token = measure_prices needs an API token: send the token made on the account page in the Authorization: Bearer header
+api-census-not-check = measure_prices calls models to measure their prices; it cannot go with "probe": false (a free check)
+api-bad-budget = budget must be a positive number of points (at most 1000000000)
+api-key-hint = ModelScope access tokens usually are ms- followed by a UUID (39 characters); this key has another shape and was tried all the same. If it fails, copy the token again from the Access Tokens page of the ModelScope website.
 
 api-quota-ok = { $count ->
     [one] 1 key

@@ -23,9 +23,34 @@ crate::closed_set! {
 }
 
 crate::closed_set! {
-    /// What a run does: call every model, or read the free balance only.
+    /// What a run does: call every model, read the free balance only, or call the models whose
+    /// price is unknown one at a time to measure it (a census, stored as a probe run with
+    /// `queries.census` set: see [`RunKind::stored`]).
     #[derive(Default)]
-    pub enum RunKind { #[default] Probe = "probe", Check = "check" }
+    pub enum RunKind { #[default] Probe = "probe", Check = "check", Census = "census" }
+}
+
+impl RunKind {
+    /// What `queries.kind` holds: a census calls models, so it is a probe run there.
+    pub fn stored(self) -> Self {
+        match self {
+            Self::Census => Self::Probe,
+            kind => kind,
+        }
+    }
+}
+
+crate::closed_set! {
+    /// Why a run's balance difference teaches no price (stored with the run).
+    pub enum Unclean {
+        /// Another run of the app measured the same key at the same time: the difference is
+        /// the shared window's, not this run's.
+        Shared = "shared",
+        /// The readings show spending from outside the app.
+        Outside = "outside",
+        /// Points were still held at the last reading.
+        Unsettled = "unsettled",
+    }
 }
 
 /// The points balance as stored: numbers, or the error code of a failed fetch.
@@ -58,6 +83,12 @@ pub struct RunSummary {
     /// Read before the first probe.
     pub before: StoredBalance,
     pub points_spent: Option<f64>,
+    /// A price census.
+    pub census: bool,
+    /// Why the run's difference taught nothing (`shared`, `outside`, `unsettled`).
+    pub unclean: Option<Unclean>,
+    /// The shared window's total, when the run could not claim it.
+    pub shared_points_spent: Option<f64>,
 }
 
 /// A stored model row, with the time of its run.
@@ -83,7 +114,8 @@ const SUMMARY_COLUMNS: &str =
     "q.id, q.api_key_id, q.key_label, q.preset_id, q.preset_name, q.source,
     q.started_at, q.duration_ms, q.model_count, q.ok_count, q.failed_count,
     q.balance_total, q.balance_available, q.balance_frozen, q.balance_error,
-    q.kind, q.site, q.before_total, q.before_available, q.before_frozen, q.points_spent";
+    q.kind, q.site, q.before_total, q.before_available, q.before_frozen, q.points_spent,
+    q.census, q.unclean, q.shared_points_spent";
 
 fn summary_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RunSummary> {
     Ok(RunSummary {
@@ -113,6 +145,9 @@ fn summary_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RunSummary> {
             error: None,
         },
         points_spent: row.get(20)?,
+        census: row.get(21)?,
+        unclean: row.get(22)?,
+        shared_points_spent: row.get(23)?,
     })
 }
 
@@ -151,15 +186,25 @@ fn result_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredResult> {
         started_at: row.get(1)?,
         result: ModelResult {
             model: row.get(2)?,
-            quota: quota_at(row, 3)?,
+            quota: Quota {
+                model_month_request_limit: row.get(16)?,
+                model_month_request_remaining: row.get(17)?,
+                ..quota_at(row, 3)?
+            },
             status: row.get::<_, Option<u16>>(7)?,
             latency_ms: row.get::<_, i64>(8)?.max(0) as u64,
             failure,
             price,
+            candidates: row
+                .get::<_, Option<String>>(15)?
+                .and_then(|text| serde_json::from_str(&text).ok()),
+            checked: row.get(14)?,
         },
     })
 }
 
+/// How many columns `RESULT_COLUMNS` names (a query may add its own after them).
+const RESULT_COLUMN_COUNT: usize = 18;
 /// The four quota numbers, stored side by side from column `at`.
 fn quota_at(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Quota> {
     Ok(Quota {
@@ -167,12 +212,15 @@ fn quota_at(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Quota> {
         request_remaining: row.get(at + 1)?,
         model_request_limit: row.get(at + 2)?,
         model_request_remaining: row.get(at + 3)?,
+        ..Quota::default()
     })
 }
 
 const RESULT_COLUMNS: &str = "r.query_id, q.started_at, r.model, r.request_limit, r.request_remaining,
     r.model_request_limit, r.model_request_remaining, r.status, r.latency_ms, r.error_code, r.error_message,
-    r.error_reason, r.points_per_call, r.price_source";
+    r.error_reason, r.points_per_call, r.price_source,
+    coalesce(r.checked, q.kind = 'probe' AND r.error_code IS NOT 'invalid_model'),
+    r.price_candidates, r.model_month_request_limit, r.model_month_request_remaining";
 
 /// The rows of one of the user's runs, in input order.
 pub fn run_results(
@@ -194,7 +242,8 @@ pub fn run_results(
 pub fn latest_for_user(conn: &Connection, user_id: UserId) -> Result<Vec<LatestResult>, DbError> {
     Ok(conn.cached_rows(
         "SELECT l.api_key_id, l.model, l.query_id, l.checked_at, l.request_limit, l.request_remaining,
-                l.model_request_limit, l.model_request_remaining, l.error_code
+                l.model_request_limit, l.model_request_remaining, l.error_code,
+                l.model_month_request_limit, l.model_month_request_remaining
          FROM latest_results l JOIN api_keys k ON k.id = l.api_key_id
          WHERE k.user_id = ?1 ORDER BY k.label COLLATE NOCASE, l.model",
         [user_id],
@@ -204,7 +253,11 @@ pub fn latest_for_user(conn: &Connection, user_id: UserId) -> Result<Vec<LatestR
                 model: row.get(1)?,
                 query_id: row.get(2)?,
                 checked_at: row.get(3)?,
-                quota: quota_at(row, 4)?,
+                quota: Quota {
+                    model_month_request_limit: row.get(9)?,
+                    model_month_request_remaining: row.get(10)?,
+                    ..quota_at(row, 4)?
+                },
                 error_code: row.get(8)?,
             })
         },
@@ -337,6 +390,8 @@ mod tests {
             failure: Some(Failure::new(ErrorCode::UpstreamError, None)),
             latency_ms: 1,
             price: None,
+            candidates: None,
+            checked: true,
         };
         let run = insert_run(
             &mut conn,

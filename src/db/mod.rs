@@ -7,13 +7,19 @@ pub mod api_keys;
 pub mod balance_rises;
 pub mod channels;
 pub mod deliveries;
+pub mod health;
 pub mod history;
+pub mod instance;
+pub mod instance_prices;
+pub mod invitations;
 pub mod key_extras;
 pub mod login_failures;
 pub mod monitors;
 pub(crate) mod owned;
 pub mod pace;
+pub mod password_resets;
 pub mod presets;
+pub mod price_learning;
 pub mod prices;
 pub mod runs;
 pub mod sessions;
@@ -63,8 +69,13 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!(
             "../../migrations/0008_results_by_run_model.sql"
         )),
+        M::up(include_str!("../../migrations/0009_price_learning.sql")),
+        M::up(include_str!("../../migrations/0010_admins.sql")),
+        M::up(include_str!("../../migrations/0011_signup_invitations.sql")),
+        M::up(include_str!("../../migrations/0012_instance_prices.sql")),
+        M::up(include_str!("../../migrations/0013_session_addresses.sql")),
         M::up_with_hook(
-            include_str!("../../migrations/0009_forecasts.sql"),
+            include_str!("../../migrations/0014_forecasts.sql"),
             |tx: &rusqlite::Transaction<'_>| {
                 pace::rebuild_all(tx)
                     .map_err(|e| rusqlite_migration::HookError::Hook(e.to_string()))
@@ -433,6 +444,8 @@ mod tests {
             failure: None,
             latency_ms: 1,
             price: None,
+            candidates: None,
+            checked: true,
         }];
         let run = runs::insert_run(
             &mut conn,

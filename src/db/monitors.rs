@@ -246,6 +246,7 @@ pub fn claim_due(
              SELECT id FROM monitors
              WHERE (run_requested = 1 OR (paused = 0 AND next_run_at <= ?1))
                AND (lease_until IS NULL OR lease_until <= ?1)
+               AND user_id NOT IN (SELECT id FROM users WHERE disabled_at IS NOT NULL)
              ORDER BY run_requested DESC, next_run_at LIMIT ?3)
          RETURNING id, user_id, next_run_at, run_requested, paused",
     )?;
@@ -275,7 +276,8 @@ pub fn next_wanted(conn: &Connection, now: i64) -> Result<Option<i64>, DbError> 
         "SELECT min(CASE WHEN lease_until > ?1 THEN lease_until
                          WHEN run_requested = 1 THEN ?1
                          ELSE next_run_at END)
-         FROM monitors WHERE paused = 0 OR run_requested = 1",
+         FROM monitors WHERE (paused = 0 OR run_requested = 1)
+           AND user_id NOT IN (SELECT id FROM users WHERE disabled_at IS NOT NULL)",
         [now],
         |r| r.get(0),
     )?)

@@ -108,7 +108,7 @@ pub fn rebuild(conn: &Connection, key_id: KeyId) -> Result<Pace, DbError> {
     Ok(pace)
 }
 
-/// [`rebuild`] for every key (migration 0009 runs it once).
+/// [`rebuild`] for every key (migration 0014 runs it once).
 pub fn rebuild_all(conn: &Connection) -> Result<(), DbError> {
     let keys: Vec<KeyId> = conn
         .prepare("SELECT id FROM api_keys")?
@@ -128,6 +128,9 @@ mod tests {
 
     const KEY: KeyId = KeyId(3);
     const HOUR: i64 = 3600;
+
+    /// The migration that adds key_pace (0014_forecasts).
+    const FORECASTS: usize = 14;
 
     fn database_at(version: usize) -> Connection {
         let mut conn = Connection::open_in_memory().unwrap();
@@ -166,7 +169,7 @@ mod tests {
 
     #[test]
     fn storing_runs_keeps_the_pace() {
-        let mut conn = database_at(9);
+        let mut conn = database_at(FORECASTS);
         assert_eq!(for_key(&conn, KEY).unwrap(), None);
         for h in 0..=6 {
             store(
@@ -185,10 +188,10 @@ mod tests {
         assert_eq!(rebuild(&conn, KEY).unwrap(), pace);
     }
 
-    /// 0009 learns the pace from the runs stored before it.
+    /// 0014 learns the pace from the runs stored before it.
     #[test]
     fn the_migration_learns_from_runs_stored_before_it() {
-        let mut conn = database_at(8);
+        let mut conn = database_at(FORECASTS - 1);
         conn.execute_batch(
             "INSERT INTO queries (user_id, api_key_id, source, started_at, duration_ms,
                                   model_count, ok_count, failed_count, balance_total,
@@ -208,7 +211,7 @@ mod tests {
 
     #[test]
     fn an_unreadable_row_starts_again() {
-        let mut conn = database_at(9);
+        let mut conn = database_at(FORECASTS);
         store(&mut conn, 1_800_000_000, Some(10.0));
         conn.execute("UPDATE key_pace SET state = 'not json'", [])
             .unwrap();

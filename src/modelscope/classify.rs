@@ -12,6 +12,9 @@ crate::closed_set! {
         RateLimited = "rate_limited", UpstreamError = "upstream_error", Timeout = "timeout",
         NetworkError = "network_error", NoQuotaData = "no_quota_data",
         InvalidModel = "invalid_model",
+        /// Not called: the points read before the run could not cover the model's lowest
+        /// possible price.
+        PointsExhausted = "points_exhausted",
     }
 }
 
@@ -80,8 +83,9 @@ pub struct PointsHint {
     pub price: Option<f64>,
 }
 
-/// The dearest price a model can have; an unknown price is assumed to be it.
-pub const HIGHEST_PRICE: f64 = 2.0;
+/// The dearest price of the built-in tiers; an unknown price is assumed to be it when a
+/// refusal is judged without a site's table at hand.
+pub const HIGHEST_PRICE: f64 = super::price::BUILT_IN_TIERS[3];
 
 /// `None` means the probe answered usefully: any 2xx, with or without the rate-limit headers
 /// (without them the answer rests on the points balance). `body` may be empty when unread.
@@ -185,6 +189,7 @@ mod tests {
             request_remaining: remaining,
             model_request_limit: Some(500),
             model_request_remaining: model_remaining,
+            ..Quota::default()
         }
     }
 

@@ -37,6 +37,7 @@ pub(super) struct Endpoints {
     models_url: reqwest::Url,
     pub(super) ledger_url: reqwest::Url,
     pub(super) rules_url: reqwest::Url,
+    pub(super) rates_url: reqwest::Url,
 }
 
 impl Endpoints {
@@ -51,6 +52,7 @@ impl Endpoints {
             )
             .parse()?,
             rules_url: format!("{}/openapi/v1/magicubes/earn/rules", bases.hub_base).parse()?,
+            rates_url: format!("{}/openapi/v1/magicubes/spend/rates", bases.hub_base).parse()?,
         })
     }
 }

@@ -9,6 +9,7 @@ pub mod extras;
 pub mod model_id;
 mod price;
 mod quota;
+mod rates;
 mod redact;
 mod result;
 mod site;
@@ -24,7 +25,8 @@ pub use client::{
 pub use model_id::{
     BatchError, InvalidModel, ModelEntry, prepare_models, split_model_text, validate_model_id,
 };
-pub use price::{Price, PriceSource, TIERS, tier};
+pub use price::{BUILT_IN_TIERS, MAX_PRICE, Price, PriceSource, Tiers, from_milli, milli, tier};
 pub use quota::Quota;
+pub use rates::RatesError;
 pub use result::{BatchReport, ModelResult};
 pub use site::Site;

@@ -18,6 +18,8 @@ pub enum Condition {
     ModelGone,
     /// Once a day at `at_time`, whatever the numbers.
     DailySummary,
+    /// A model's price changed for the user (of `model`, or of any model): once per change.
+    PriceChanged,
     /// The forecast says the points run out within `threshold` hours.
     RunsOutWithin,
     /// At least `threshold` points expire within `within_hours`.
@@ -27,12 +29,13 @@ pub enum Condition {
 }
 
 impl Condition {
-    pub const ALL: [Condition; 8] = [
+    pub const ALL: [Condition; 9] = [
         Self::PointsBelow,
         Self::CallsBelow,
         Self::KeyInvalid,
         Self::ModelGone,
         Self::DailySummary,
+        Self::PriceChanged,
         Self::RunsOutWithin,
         Self::PointsExpiring,
         Self::GrantUnclaimed,
@@ -45,6 +48,7 @@ impl Condition {
             Self::KeyInvalid => "key_invalid",
             Self::ModelGone => "model_gone",
             Self::DailySummary => "daily_summary",
+            Self::PriceChanged => "price_changed",
             Self::RunsOutWithin => "runs_out_within",
             Self::PointsExpiring => "points_expiring",
             Self::GrantUnclaimed => "grant_unclaimed",
@@ -167,7 +171,8 @@ pub fn evaluate(rule: &Rule, seen: &Observation) -> Option<Verdict> {
                 models: gone,
             })
         }
-        Condition::DailySummary => None,
+        // Told once per change by the scheduler (`changes_to_tell`), not as a state.
+        Condition::DailySummary | Condition::PriceChanged => None,
         Condition::RunsOutWithin => {
             let hours = rule.threshold?;
             let o = &seen.outlook;
@@ -246,7 +251,7 @@ pub struct NewRule {
 pub enum RuleError {
     #[error(
         "condition must be one of points_below, calls_below, key_invalid, model_gone, \
-         daily_summary, runs_out_within, points_expiring, grant_unclaimed"
+         daily_summary, price_changed, runs_out_within, points_expiring, grant_unclaimed"
     )]
     BadCondition,
     #[error("hours must be a whole number from 1 to 720")]
@@ -345,6 +350,7 @@ pub fn check_rule(ask: &RuleAsk, probes: bool) -> Result<NewRule, RuleError> {
             }
             rule.model = model(false)?;
         }
+        Condition::PriceChanged => rule.model = model(false)?,
         Condition::DailySummary | Condition::GrantUnclaimed => rule.at_time = Some(at_time()?),
         Condition::RunsOutWithin => {
             rule.threshold = Some(whole(&ask.threshold, 720.0, RuleError::BadHours)?);

@@ -11,6 +11,8 @@ use futures::{Stream, StreamExt};
 use tokio::sync::Semaphore;
 use tokio_util::task::TaskTracker;
 
+use super::measure::KeyWatch;
+use super::tiers::TierBook;
 use crate::clock::SharedClock;
 use crate::crypto::secret::ApiSecret;
 use crate::modelscope::extras::Optional;
@@ -53,6 +55,32 @@ impl PointsHints {
         PointsHint {
             available: self.available,
             price: self.prices.get(model).copied(),
+        }
+    }
+}
+
+/// How many of a stream's calls have got their upstream slots and gone out; a run waits on it
+/// to read the balance while every call is in flight (`runs::probe`).
+#[derive(Default)]
+pub struct CallsSent {
+    count: std::sync::atomic::AtomicUsize,
+    changed: tokio::sync::Notify,
+}
+
+impl CallsSent {
+    fn one_more(&self) {
+        self.count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.changed.notify_waiters();
+    }
+
+    /// Resolves once `n` calls have gone out.
+    pub async fn reached(&self, n: usize) {
+        loop {
+            let changed = self.changed.notified();
+            if self.count.load(std::sync::atomic::Ordering::SeqCst) >= n {
+                return;
+            }
+            changed.await;
         }
     }
 }
@@ -107,6 +135,10 @@ pub struct QueryEngine {
     runs: TaskTracker,
     /// The time runs are stamped with (tests move a manual clock).
     clock: SharedClock,
+    /// Each key's measuring windows (`runs::measure`).
+    watch: KeyWatch,
+    /// Each site's price tiers (`runs::tiers`).
+    tiers: TierBook,
 }
 
 impl QueryEngine {
@@ -126,7 +158,17 @@ impl QueryEngine {
             active_anonymous: Arc::default(),
             limits,
             runs: TaskTracker::new(),
+            watch: KeyWatch::default(),
+            tiers: TierBook::default(),
         }
+    }
+
+    pub fn watch(&self) -> &KeyWatch {
+        &self.watch
+    }
+
+    pub fn tiers(&self) -> &TierBook {
+        &self.tiers
     }
 
     pub fn limits(&self) -> QueryLimits {
@@ -171,6 +213,7 @@ impl QueryEngine {
         entries: Vec<ModelEntry>,
         hints: PointsHints,
         lane: &Lane,
+        sent: Arc<CallsSent>,
     ) -> impl Stream<Item = (usize, ModelResult)> + Send + 'static {
         let deadline = tokio::time::Instant::now() + self.limits.deadline;
         let started = Instant::now();
@@ -194,10 +237,11 @@ impl QueryEngine {
         let share = self.share_of(lane);
         let token = Arc::new(token);
         let hints = Arc::new(hints);
+        let sent = sent.clone();
         let probes = futures::stream::iter(valid)
             .map(move |(index, model): (usize, String)| {
                 let (upstream, global, share) = (upstream.clone(), global.clone(), share.clone());
-                let (token, hints) = (token.clone(), hints.clone());
+                let (token, hints, sent) = (token.clone(), hints.clone(), sent.clone());
                 async move {
                     let call = async {
                         // Anonymous and scheduled work take their share first, so they never
@@ -208,17 +252,14 @@ impl QueryEngine {
                             None => None,
                         };
                         let _permit = global.acquire().await.ok();
+                        sent.one_more();
                         upstream
                             .probe(site, &token, &model, hints.for_model(&model))
                             .await
                     };
                     let row = match tokio::time::timeout_at(deadline, call).await {
                         Ok(report) => ModelResult::from_probe(model, report),
-                        Err(_) => ModelResult::unprobed(
-                            model,
-                            Some(Failure::new(ErrorCode::Timeout, None)),
-                            started.elapsed(),
-                        ),
+                        Err(_) => ModelResult::timed_out(model, started.elapsed()),
                     };
                     (index, row)
                 }

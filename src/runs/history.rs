@@ -7,6 +7,7 @@ use crate::db::{Db, DbError};
 use crate::ids::{KeyId, PresetId, RunId, UserId};
 use crate::modelscope::BatchReport;
 use crate::modelscope::{AccountBalance, BalanceError, Site};
+use crate::runs::judge::Unclean;
 
 /// Who ran it, with which saved key (if any) and preset (if any).
 #[derive(Debug, Clone)]
@@ -46,6 +47,8 @@ pub struct StoredRun {
     pub before: Option<Result<AccountBalance, BalanceError>>,
     pub balance: Result<AccountBalance, BalanceError>,
     pub points_spent: Option<f64>,
+    pub shared_points_spent: Option<f64>,
+    pub unclean: Option<Unclean>,
 }
 
 /// Stores a finished run in one transaction; returns its id.
@@ -66,6 +69,8 @@ pub async fn store(db: &Db, run: StoredRun) -> Result<RunId, DbError> {
             balance: Some(stored_balance(&run.balance)),
             before: run.before.as_ref().map(stored_balance),
             points_spent: run.points_spent,
+            shared_points_spent: run.shared_points_spent,
+            unclean: run.unclean,
             results: &run.report.results,
         };
         runs::insert_run(conn, &new)

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use super::calls_left::CallsLeft;
 use super::outlook::{self, KeyOutlook};
 use super::prices;
+use super::tiers::TierBook;
 use super::ranking::{self, Standing};
 use crate::clock;
 use crate::db::history::{self, LatestResult};
@@ -59,10 +60,11 @@ pub enum QuotaError {
     Db(#[from] DbError),
 }
 
-/// The report for `user` at `now`.
+/// The report for `user` at `now`; an unknown price is bounded by the key's site's `tiers`.
 pub async fn report(
     db: &Db,
     keyring: &Keyring,
+    tiers: &TierBook,
     user: UserId,
     ask: QuotaAsk,
     now: i64,
@@ -96,7 +98,7 @@ pub async fn report(
     };
     models.sort_unstable();
     models.dedup();
-    let known = prices::prices_for(db, Some(user), models.clone()).await?;
+    let known = prices::known_for(db, Some(user), models.clone()).await?;
     let midnight = clock::last_midnight(now);
     // Rate-limit headers count today's calls: older ones say nothing now.
     let headers: HashMap<(KeyId, &str), Quota> = latest
@@ -109,10 +111,11 @@ pub async fn report(
         .map(|key| {
             let outlook = outlooks.remove(&key.id).unwrap_or_else(KeyOutlook::unread);
             let available = outlook.balance.map(|b| b.available);
+            let site_tiers = tiers.tiers(key.site);
             let models = models
                 .iter()
                 .map(|model| {
-                    let price = known.get(model).copied();
+                    let price = known.price(model);
                     let quota = headers
                         .get(&(key.id, model.as_str()))
                         .copied()
@@ -120,7 +123,12 @@ pub async fn report(
                     ModelQuota {
                         model: model.clone(),
                         price,
-                        calls: CallsLeft::assess(&quota, available, price.map(|p| p.points)),
+                        calls: CallsLeft::assess(
+                            &quota,
+                            available,
+                            price.map(|p| p.points),
+                            known.bounds(model, &site_tiers),
+                        ),
                         calls_per_day: price.and_then(|p| outlook.forecast.calls_per_day(p.points)),
                     }
                 })

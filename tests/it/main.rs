@@ -6,7 +6,10 @@
 
 mod harness;
 
+mod account_sessions;
 mod accounts;
+mod admin;
+mod admin_instance;
 mod api_bad_input;
 mod api_balance;
 mod api_contract;
@@ -25,9 +28,11 @@ mod openapi;
 mod ops;
 mod points;
 mod presets;
+mod prices;
 mod query_plans;
 mod query_runs;
 mod quick_page;
 mod quota_api;
 mod scheduler;
+mod signup_modes;
 mod vault_keys;

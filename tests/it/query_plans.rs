@@ -301,6 +301,8 @@ fn result(model: &str, i: usize) -> ModelResult {
             )),
             latency_ms: 900,
             price: None,
+            candidates: None,
+            checked: true,
         };
     }
     ModelResult {
@@ -310,11 +312,14 @@ fn result(model: &str, i: usize) -> ModelResult {
             request_remaining: Some(2000 - (i % 2000) as i64),
             model_request_limit: Some(500),
             model_request_remaining: Some(500 - (i % 500) as i64),
+            ..Quota::default()
         },
         status: Some(200),
         failure: None,
         latency_ms: 400 + (i % 700) as u64,
         price: None,
+        candidates: None,
+        checked: true,
     }
 }
 
@@ -404,6 +409,7 @@ impl Site {
             alice.0,
             "csrf",
             "query-plans",
+            "127.0.0.1",
         )
         .unwrap();
         drop(conn);

@@ -1,6 +1,6 @@
 //! `POST /api/balance`: the original tool's contract, plus `error_code`, `status`,
-//! `latency_ms` on each row, an optional `account` balance, and saved keys and presets for
-//! token holders (whose runs are stored).
+//! `latency_ms` on each row, an optional `account` balance, saved keys and presets for token
+//! holders (whose runs are stored), and a price census (`measure_prices`, token holders).
 
 mod request;
 pub mod response;
@@ -79,15 +79,25 @@ pub async fn balance(
         ));
     }
     let request = request::parse_request(&bytes, header_key.0, runner.max_models(), lang)?;
-    let kind = if request.probe {
-        RunKind::Probe
-    } else {
-        RunKind::Check
+    let kind = match (request.census, request.probe) {
+        (true, _) => RunKind::Census,
+        (false, true) => RunKind::Probe,
+        (false, false) => RunKind::Check,
     };
+    // A census spends points to learn prices for the user who keeps them.
+    if kind == RunKind::Census && caller.0.is_none() {
+        return Err(ApiError::new(
+            Status::Unauthorized,
+            lang,
+            "api-census-needs-token",
+        ));
+    }
+    let budget = request.budget;
     let plan = runner
         .plan(request.ask(caller.0))
         .await
         .map_err(|error| ApiError::plan(&error, lang))?;
+    let key_hint = plan.key_is_unusual();
     let lane = runner
         .admit(caller.0, &client.addr)
         .map_err(|_| ApiError::new(Status::TooManyRequests, lang, "api-busy"))?;
@@ -99,6 +109,7 @@ pub async fn balance(
         user: caller.0,
         keep: caller.0.is_some(),
         lane,
+        budget,
     };
     let finished = runner.run(execution).await;
     let history_id = match finished.stored {
@@ -112,5 +123,7 @@ pub async fn balance(
             ));
         }
     };
-    Ok(Json(response::envelope(&finished, history_id, lang)))
+    Ok(Json(response::envelope(
+        &finished, history_id, key_hint, lang,
+    )))
 }

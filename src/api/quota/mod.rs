@@ -175,6 +175,7 @@ async fn refresh(user: UserId, keys: Vec<KeyId>, runner: &Runner) {
                 user: Some(user),
                 keep: true,
                 lane: Lane::Member,
+                budget: None,
             };
             runner.run(execution).await;
         }
@@ -233,7 +234,7 @@ pub async fn quota(
     let mut refresh_after = None;
     if params.refresh {
         // Check the key is the user's before any upstream call.
-        let report = report(db, keyring, user, ask.clone(), clock.now())
+        let report = report(db, keyring, runner.tiers(), user, ask.clone(), clock.now())
             .await
             .map_err(map_error)?;
         match refreshes.take(user, clock.now()) {
@@ -250,7 +251,7 @@ pub async fn quota(
             Err(next) => refresh_after = Some(next),
         }
     }
-    let report = report(db, keyring, user, ask, clock.now())
+    let report = report(db, keyring, runner.tiers(), user, ask, clock.now())
         .await
         .map_err(map_error)?;
     if params.format == Format::Prometheus {

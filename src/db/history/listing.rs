@@ -5,7 +5,8 @@
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter, types::Value};
 
 use super::{
-    RESULT_COLUMNS, RunSummary, SUMMARY_COLUMNS, StoredResult, result_from_row, summary_from_row,
+    RESULT_COLUMN_COUNT, RESULT_COLUMNS, RunSummary, SUMMARY_COLUMNS, StoredResult,
+    result_from_row, summary_from_row,
 };
 use crate::db::{Cached, DbError};
 use crate::ids::{KeyId, PresetId, RunId, UserId};
@@ -254,6 +255,8 @@ pub fn cursor_at_offset(
 pub struct LabelledResult {
     pub stored: StoredResult,
     pub key_label: Option<String>,
+    /// The available points the run ended with (its rows are answered from them).
+    pub available: Option<f64>,
 }
 
 /// One model's rows across the user's runs (one a run), with each run's key label, newest
@@ -272,14 +275,15 @@ pub fn model_results_labelled(
         model: Some(model.to_owned()),
         ..HistoryFilter::default()
     };
-    let columns = format!("{RESULT_COLUMNS}, q.key_label");
+    let columns = format!("{RESULT_COLUMNS}, q.key_label, q.balance_available");
     let (mut sql, mut args) = listing_sql(&columns, user_id, &filter, cursor, direction);
     sql.push_str(" LIMIT ?");
     args.push(limit.into());
     let mut rows: Vec<LabelledResult> = conn.cached_rows(&sql, params_from_iter(args), |row| {
         Ok(LabelledResult {
             stored: result_from_row(row)?,
-            key_label: row.get(14)?,
+            key_label: row.get(RESULT_COLUMN_COUNT)?,
+            available: row.get(RESULT_COLUMN_COUNT + 1)?,
         })
     })?;
     if direction == Direction::Newer {

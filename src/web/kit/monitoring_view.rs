@@ -96,6 +96,9 @@ pub fn rule_summary(lang: Lang, rule: &StoredRule) -> String {
         Some(Condition::ModelGone) => {
             format!("{} {model}", i18n::text(lang, "cond-model_gone"))
         }
+        Some(Condition::PriceChanged) => {
+            format!("{} {model}", i18n::text(lang, "cond-price_changed"))
+        }
         Some(Condition::RunsOutWithin) => {
             i18n::text_with(lang, "rule-runs-out-within", &[("hours", threshold())])
         }

@@ -9,6 +9,7 @@ use rocket::response::{self, Responder};
 use super::view::Notice;
 use crate::auth::access_tokens::TokenError;
 use crate::auth::accounts::AccountError;
+use crate::auth::admin::AdminError;
 use crate::db::DbError;
 use crate::keyring::KeyError;
 use crate::monitors::MonitorError;
@@ -51,6 +52,16 @@ impl Problem {
         tracing::error!(%error, "database failure");
         crate::telemetry::record_db_error(crate::telemetry::DbOp::Request);
         Self::new(Status::ServiceUnavailable, Notice::new("unavailable"))
+    }
+
+    /// A census asked for without a signed-in user.
+    pub fn census_sign_in() -> Self {
+        Self::refused("census_sign_in")
+    }
+
+    /// A census's budget that is not a positive number.
+    pub fn bad_budget() -> Self {
+        Self::refused_on("bad_budget", "budget")
     }
 
     pub fn plan(error: &PlanError) -> Self {
@@ -192,6 +203,15 @@ impl Problem {
             AccountError::Busy => {
                 Self::new(Status::ServiceUnavailable, Notice::new("hashing_busy"))
             }
+            AccountError::Disabled => Self::new(Status::Forbidden, Notice::new("account_disabled")),
+            AccountError::LastAdmin => Self::new(Status::Conflict, Notice::new("last_admin_self")),
+            AccountError::BadLink => Self::new(Status::NotFound, Notice::new("bad_link")),
+            AccountError::SignupClosed => {
+                Self::new(Status::Forbidden, Notice::new("signup_closed"))
+            }
+            AccountError::InvitationNeeded => {
+                Self::new(Status::Forbidden, Notice::new("invitation_needed"))
+            }
             AccountError::Db(error) => Self::db(error),
             AccountError::Hashing => {
                 tracing::error!("password hashing failed");
@@ -202,6 +222,15 @@ impl Problem {
 }
 
 impl Problem {
+    /// An admin's action on an account.
+    pub fn admin(error: &AdminError) -> Self {
+        match error {
+            AdminError::NotFound => Self::new(Status::NotFound, Notice::new("user_not_found")),
+            AdminError::LastAdmin => Self::new(Status::Conflict, Notice::new("last_admin")),
+            AdminError::Db(error) => Self::db(error),
+        }
+    }
+
     /// Monitors and their rules (words: `err-<code>` in `locales/<lang>/monitors.ftl`).
     pub fn monitor(error: &MonitorError) -> Self {
         match error {

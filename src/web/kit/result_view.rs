@@ -7,10 +7,13 @@ use super::status::ResultStatus;
 use super::view::{Meter, PointsView, cost_text, failure_detail, meter, number, points};
 use crate::db::history::StoredBalance;
 use crate::i18n::Lang;
-use crate::modelscope::{AccountBalance, BalanceError, ModelResult, PriceSource, TIERS};
+use crate::modelscope::{
+    AccountBalance, BUILT_IN_TIERS, BalanceError, ErrorCode, ModelResult, PriceSource, Tiers,
+};
 use crate::runs::calls_left::{CallsLeft, ExpectedCost, QuotaSource, calls_for};
 use crate::runs::executor::FinishedRun;
 use crate::runs::history::RunKind;
+use crate::runs::judge::Unclean;
 
 /// The balance as a page can show it: the numbers, or why there are none.
 #[derive(Debug, Clone, Default)]
@@ -66,7 +69,7 @@ impl BalanceShown {
 
 /// What the available points buy at one price tier.
 pub struct TierCalls {
-    /// `2`, `1` or `0.5`: the template names the tier by it.
+    /// `2`, `1`, `0.5` or `0.2`: the template names the tier by it.
     pub price: String,
     pub calls: i64,
 }
@@ -97,25 +100,52 @@ crate::closed_set! {
 
 pub struct RowView {
     pub model: String,
-    /// Fine or the error code; templates say it in words.
+    /// Fine, not checked (no call was made: no badge says healthy) or the error code;
+    /// templates say it in words.
     pub code: ResultStatus,
     pub detail: Option<String>,
+    /// A call was made (a free check's rows show no latency).
+    pub checked: bool,
     pub latency_ms: u64,
     /// `495`, `125–500` or `—`.
     pub calls_left: String,
     pub source: LeftFrom,
     pub price: Option<String>,
     pub price_source: Option<PriceSource>,
-    /// The four headers as `remaining / limit`, when they came.
+    /// The price is none of the built-in tiers (measured all the same).
+    pub unusual_price: bool,
+    /// While the price is unknown: the tiers it may still be (`1 / 2`), when runs narrowed
+    /// them.
+    pub candidates: Option<String>,
+    /// The four daily headers as `remaining / limit`, when they came.
     pub account: Option<String>,
     pub model_quota: Option<String>,
+    /// Calls left this month (the international site's monthly headers).
+    pub month_left: Option<i64>,
     pub meter: Option<Meter>,
+    /// Worth a retry: a call was made and failed.
+    pub retry: bool,
 }
 
 pub struct ResultView {
     pub check: bool,
+    pub census: bool,
     /// Every row failed for the key itself (invalid, not eligible): said once, at the top.
     pub key_problem: Option<ResultStatus>,
+    /// No model was called: the points could not pay for any of them.
+    pub points_short: bool,
+    /// Why the run's cost taught nothing, when something else spent the key (`outside`) or
+    /// another run of the app measured it at the same time (`shared`).
+    pub unclean: Option<Unclean>,
+    /// The shared window's total, when the run could not claim it as its own.
+    pub shared: Option<String>,
+    /// A census: the prices it measured, and the models it left unmeasured.
+    pub measured: Vec<(String, String)>,
+    pub unmeasured: Vec<String>,
+    /// Prices this run changed: model, from, to.
+    pub changes: Vec<(String, String, String)>,
+    /// The pasted key is not shaped like a ModelScope token (it was tried all the same).
+    pub key_hint: bool,
     pub strip: Strip,
     pub rows: Vec<RowView>,
     pub ok_count: usize,
@@ -130,23 +160,47 @@ pub struct Outcome<'a> {
     pub elapsed_ms: u64,
     pub balance: BalanceShown,
     pub spent: Option<f64>,
+    pub shared: Option<f64>,
+    pub unclean: Option<Unclean>,
+    pub points_short: bool,
     pub expected: Option<ExpectedCost>,
+    pub tiers: &'a Tiers,
 }
 
 impl ResultView {
     /// The result of a run that just finished.
-    pub fn finished(run: &FinishedRun, lang: Lang) -> Self {
-        Self::new(
+    pub fn finished(run: &FinishedRun, key_hint: bool, lang: Lang) -> Self {
+        let mut view = Self::new(
             Outcome {
                 kind: run.kind,
                 results: &run.report.results,
                 elapsed_ms: u64::try_from(run.report.elapsed.as_millis()).unwrap_or(u64::MAX),
                 balance: BalanceShown::read(&run.balance),
                 spent: run.points_spent,
+                shared: run.shared_points_spent,
+                unclean: run.unclean,
+                points_short: run.points_short,
                 expected: Some(run.expected),
+                tiers: &run.tiers,
             },
             lang,
-        )
+        );
+        if let Some(census) = &run.census {
+            view.measured = census
+                .measured
+                .iter()
+                .map(|(model, price)| (model.clone(), points(*price)))
+                .collect();
+            view.unmeasured = census.unmeasured.clone();
+        }
+        view.changes = run
+            .lesson
+            .changes
+            .iter()
+            .map(|(model, old, new)| (model.clone(), points(*old), points(*new)))
+            .collect();
+        view.key_hint = key_hint;
+        view
     }
 
     pub fn new(outcome: Outcome<'_>, lang: Lang) -> Self {
@@ -157,11 +211,23 @@ impl ResultView {
             .map(|result| RowView::new(result, available, lang))
             .collect();
         let ok_count = rows.iter().filter(|row| row.code.is_ok()).count();
+        let failed_count = rows
+            .iter()
+            .filter(|row| matches!(row.code, ResultStatus::Failed(_)))
+            .count();
         Self {
             check: outcome.kind == RunKind::Check,
+            census: outcome.kind == RunKind::Census,
             key_problem: key_problem(&rows),
+            points_short: outcome.points_short,
+            unclean: outcome.unclean.filter(|u| u.disowns_cost()),
+            shared: outcome.shared.map(points),
+            measured: Vec::new(),
+            unmeasured: Vec::new(),
+            changes: Vec::new(),
+            key_hint: false,
             strip: Strip::new(&outcome),
-            failed_count: rows.len() - ok_count,
+            failed_count,
             ok_count,
             rows,
             elapsed_ms: outcome.elapsed_ms,
@@ -169,14 +235,44 @@ impl ResultView {
     }
 }
 
+impl ResultView {
+    /// A stored census: what it measured (the rows it called that answered with a price) and
+    /// what it left unknown.
+    pub fn census_from_rows(&mut self, results: &[ModelResult]) {
+        for result in results
+            .iter()
+            .filter(|r| r.error_code() != Some(ErrorCode::InvalidModel))
+        {
+            match result.price {
+                Some(price) if result.is_healthy() => self
+                    .measured
+                    .push((result.model.clone(), points(price.points))),
+                Some(_) => {}
+                None => self.unmeasured.push(result.model.clone()),
+            }
+        }
+    }
+}
+
 impl Strip {
     fn new(outcome: &Outcome<'_>) -> Self {
-        let expected = outcome.expected.filter(|_| outcome.kind == RunKind::Probe);
-        Self::of(outcome.balance.clone(), outcome.spent, expected)
+        let expected = outcome.expected.filter(|_| outcome.kind != RunKind::Check);
+        Self::of(
+            outcome.balance.clone(),
+            outcome.spent,
+            expected,
+            outcome.tiers,
+        )
     }
 
-    /// The strip for a balance, the run's cost and its expected cost (probe runs).
-    pub fn of(balance: BalanceShown, spent: Option<f64>, expected: Option<ExpectedCost>) -> Self {
+    /// The strip for a balance, the run's cost and its expected cost (probe runs), with what
+    /// the points buy at each of the site's tiers.
+    pub fn of(
+        balance: BalanceShown,
+        spent: Option<f64>,
+        expected: Option<ExpectedCost>,
+        tiers: &Tiers,
+    ) -> Self {
         let balance = &balance;
         let points_view = match (balance.total, balance.available, balance.frozen) {
             (Some(total), Some(available), Some(frozen)) => Some(PointsView {
@@ -198,7 +294,8 @@ impl Strip {
             tiers: balance
                 .available
                 .map(|available| {
-                    TIERS
+                    tiers
+                        .prices()
                         .iter()
                         .rev()
                         .map(|price| TierCalls {
@@ -222,45 +319,58 @@ impl RowView {
     pub fn new(result: &ModelResult, available: Option<f64>, lang: Lang) -> Self {
         let quota = result.quota;
         let price = result.price;
-        let left = if result.is_ok() {
-            CallsLeft::assess(&quota, available, price.map(|p| p.points))
-        } else {
-            CallsLeft::default()
-        };
+        let left = CallsLeft::of_row(result, available);
         let (calls_left, source) = match (left.exact, left.range, left.source) {
             (Some(n), _, Some(QuotaSource::Headers)) => (n.to_string(), LeftFrom::Headers),
             (Some(n), _, _) => (n.to_string(), LeftFrom::Points),
             (None, Some((low, high)), _) => (format!("{low}–{high}"), LeftFrom::Estimate),
             _ => ("—".to_owned(), LeftFrom::Unknown),
         };
-        let headers = !quota.is_empty();
+        let daily = [
+            quota.request_limit,
+            quota.request_remaining,
+            quota.model_request_limit,
+            quota.model_request_remaining,
+        ]
+        .iter()
+        .any(Option::is_some);
+        let unusual = price.is_some_and(|p| Tiers::default().tier(p.points).is_none());
         Self {
             model: result.model.clone(),
-            code: ResultStatus::of(result.error_code()),
+            code: ResultStatus::of_row(result.error_code(), result.checked),
             detail: result
                 .failure
                 .as_ref()
                 .and_then(|f| failure_detail(f, lang)),
+            checked: result.checked,
             latency_ms: result.latency_ms,
             calls_left,
             source,
             price: price.map(|p| points(p.points)),
             price_source: price.map(|p| p.source),
-            account: headers.then(|| {
+            unusual_price: unusual,
+            candidates: result
+                .candidates
+                .as_ref()
+                .filter(|c| c.len() < BUILT_IN_TIERS.len())
+                .map(|c| c.iter().map(|p| points(*p)).collect::<Vec<_>>().join(" / ")),
+            account: daily.then(|| {
                 format!(
                     "{} / {}",
                     number(quota.request_remaining),
                     number(quota.request_limit)
                 )
             }),
-            model_quota: headers.then(|| {
+            model_quota: daily.then(|| {
                 format!(
                     "{} / {}",
                     number(quota.model_request_remaining),
                     number(quota.model_request_limit)
                 )
             }),
+            month_left: quota.model_month_request_remaining,
             meter: meter(quota.model_request_remaining, quota.model_request_limit),
+            retry: result.checked && result.failure.is_some(),
         }
     }
 }
@@ -280,7 +390,7 @@ mod tests {
             frozen: Some(0.0),
             ..none.clone()
         });
-        let strip = Strip::of(ok, None, None);
+        let strip = Strip::of(ok, None, None, &Tiers::default());
         let shown = strip.points.unwrap();
         assert_eq!(
             (shown.total.as_str(), shown.available.as_str()),
@@ -307,6 +417,7 @@ mod tests {
             },
             Some(1.0),
             Some(ExpectedCost { min: 1.0, max: 4.0 }),
+            &Tiers::default(),
         );
         let tiers: Vec<(String, i64)> = strip
             .tiers
@@ -315,7 +426,12 @@ mod tests {
             .collect();
         assert_eq!(
             tiers,
-            [("2".into(), 3), ("1".into(), 7), ("0.5".into(), 15)]
+            [
+                ("2".into(), 3),
+                ("1".into(), 7),
+                ("0.5".into(), 15),
+                ("0.2".into(), 37)
+            ]
         );
         assert!(strip.frozen_held);
         assert_eq!(strip.spent.as_deref(), Some("1"));

@@ -10,20 +10,27 @@ use crate::modelscope::ErrorCode;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ResultStatus {
     Ok,
+    /// No chat call was made (a free check's row, a census's skipped model): never "healthy".
+    Unchecked,
     /// A live row whose answer has not come yet.
     Pending,
     Failed(ErrorCode),
 }
 
 impl ResultStatus {
-    /// Fine without an error code, else failed with it.
-    pub fn of(code: Option<ErrorCode>) -> Self {
-        code.map_or(Self::Ok, Self::Failed)
+    /// A row: failed with its code, not checked when no call was made, else fine.
+    pub fn of_row(code: Option<ErrorCode>, checked: bool) -> Self {
+        match code {
+            Some(code) => Self::Failed(code),
+            None if !checked => Self::Unchecked,
+            None => Self::Ok,
+        }
     }
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Ok => "ok",
+            Self::Unchecked => "unchecked",
             Self::Pending => "pending",
             Self::Failed(code) => code.as_str(),
         }
@@ -40,7 +47,9 @@ impl ResultStatus {
 
     /// Every status a finished row can have (the live results render each badge once).
     pub fn finished() -> impl Iterator<Item = Self> {
-        std::iter::once(Self::Ok).chain(ErrorCode::ALL.iter().copied().map(Self::Failed))
+        [Self::Ok, Self::Unchecked]
+            .into_iter()
+            .chain(ErrorCode::ALL.iter().copied().map(Self::Failed))
     }
 
     /// A failure of the key itself, not of one model (every row then shares it).
@@ -67,8 +76,10 @@ impl ResultStatus {
         use ErrorCode::*;
         match self {
             Self::Ok => "ok",
-            Self::Pending | Self::Failed(NoQuotaData) => "muted",
-            Self::Failed(InvalidKey | AccountNotEligible | QuotaExhausted | UpstreamError) => "bad",
+            Self::Unchecked | Self::Pending | Self::Failed(NoQuotaData) => "muted",
+            Self::Failed(
+                InvalidKey | AccountNotEligible | QuotaExhausted | PointsExhausted | UpstreamError,
+            ) => "bad",
             Self::Failed(_) => "warn",
         }
     }
@@ -92,9 +103,9 @@ mod tests {
 
     #[test]
     fn badges_and_texts() {
-        assert_eq!(ResultStatus::of(None), ResultStatus::Ok);
+        assert_eq!(ResultStatus::of_row(None, true), ResultStatus::Ok);
         assert_eq!(
-            ResultStatus::of(Some(ErrorCode::Timeout)).as_str(),
+            ResultStatus::of_row(Some(ErrorCode::Timeout), true).as_str(),
             "timeout"
         );
         assert_eq!(ResultStatus::Pending.to_string(), "pending");
@@ -112,7 +123,9 @@ mod tests {
             ResultStatus::Failed(ErrorCode::RateLimited).badge_class(),
             "warn"
         );
-        assert_eq!(ResultStatus::finished().count(), ErrorCode::ALL.len() + 1);
+        assert_eq!(ResultStatus::finished().count(), ErrorCode::ALL.len() + 2);
+        assert_eq!(ResultStatus::of_row(None, false).badge_class(), "muted");
+        assert_eq!(ResultStatus::of_row(None, true), ResultStatus::Ok);
         assert!(ResultStatus::Failed(ErrorCode::AccountNotEligible).is_key_level());
         assert!(!ResultStatus::Failed(ErrorCode::Timeout).is_key_level());
     }

@@ -1,17 +1,15 @@
 //! What templates see: plain, display-ready values built from domain types.
 //! Words belong to the templates; this only shapes numbers and codes.
 
-use std::collections::HashMap;
-
 use super::status::ResultStatus;
 use crate::db::Db;
 use crate::db::presets::Preset;
 use crate::i18n::{self, Lang, ToArg};
 use crate::ids::{KeyId, PresetId, UserId};
 use crate::keyring::{KeySummary, Keyring};
-use crate::modelscope::{AccountBalance, BalanceError, Failure, Price, Site};
+use crate::modelscope::{AccountBalance, BalanceError, Failure, Site, Tiers};
 use crate::runs::calls_left::ExpectedCost;
-use crate::runs::prices;
+use crate::runs::prices::{self, Known};
 
 /// Shown where a number is unknown (upstream sent no usable header).
 const UNKNOWN: &str = "—";
@@ -32,6 +30,8 @@ pub struct Layout {
 
 pub struct UserChrome {
     pub username: String,
+    /// Shows the admin link.
+    pub is_admin: bool,
 }
 
 impl Layout {
@@ -148,13 +148,17 @@ impl Layout {
         ResultStatus::Pending
     }
 
-    /// A price tier's name (`tier-name`): the price goes in as a number, so the message's
-    /// `[2]` and `[1]` variants match.
+    /// A price tier's name: flagship 2, mainstream 1, light 0.5, discount 0.2; any other price
+    /// (a site's rates table may have its own) by its number alone.
     pub fn tier_name(&self, price: &str) -> String {
-        match price.parse::<f64>() {
-            Ok(number) => self.t1("tier-name", "price", number),
-            Err(_) => self.t1("tier-name", "price", price),
-        }
+        let id = match price {
+            "2" => "tier-flagship",
+            "1" => "tier-mainstream",
+            "0.5" => "tier-light",
+            "0.2" => "tier-discount",
+            _ => "tier-other",
+        };
+        self.t1(id, "price", price)
     }
 
     /// Where a model's trend is, for a signed-in user and a valid model id (stored runs can
@@ -299,13 +303,15 @@ pub struct PresetOption {
     pub model_count: usize,
     pub is_default: bool,
     pub expected: String,
+    /// What measuring the unknown prices may cost (`0.6–6`); `None` when every price is known.
+    pub census: Option<String>,
 }
 
 /// The user's presets as options, each with its expected cost from the prices they know. A
 /// failed price read leaves every price unknown (the ranges are still true); it is logged.
 pub async fn preset_options(db: &Db, user: UserId, presets: Vec<Preset>) -> Vec<PresetOption> {
     let models: Vec<String> = presets.iter().flat_map(|p| p.models.clone()).collect();
-    let known = match prices::prices_for(db, Some(user), models).await {
+    let known = match prices::known_for(db, Some(user), models).await {
         Ok(known) => known,
         Err(error) => {
             tracing::warn!(%error, "reading model prices failed");
@@ -317,10 +323,8 @@ pub async fn preset_options(db: &Db, user: UserId, presets: Vec<Preset>) -> Vec<
 
 /// [`preset_options`] with the prices already read (a page that reads prices for more than
 /// its presets asks once).
-pub fn preset_options_priced(
-    presets: Vec<Preset>,
-    known: &HashMap<String, Price>,
-) -> Vec<PresetOption> {
+pub fn preset_options_priced(presets: Vec<Preset>, known: &Known) -> Vec<PresetOption> {
+    let tiers = Tiers::default();
     presets
         .into_iter()
         .map(|preset| {
@@ -328,14 +332,23 @@ pub fn preset_options_priced(
                 preset
                     .models
                     .iter()
-                    .map(|model| known.get(model).map(|p| p.points)),
+                    .map(|model| known.bounds(model, &tiers)),
             );
+            let mut unknown: Vec<&String> = preset
+                .models
+                .iter()
+                .filter(|m| known.price(m).is_none())
+                .collect();
+            unknown.sort_unstable();
+            unknown.dedup();
+            let census = ExpectedCost::of(unknown.iter().map(|m| known.bounds(m, &tiers)));
             PresetOption {
                 id: preset.id,
                 model_count: preset.models.len(),
                 name: preset.name,
                 is_default: preset.is_default,
                 expected: cost_text(&cost),
+                census: (!unknown.is_empty()).then(|| cost_text(&census)),
             }
         })
         .collect()

@@ -109,17 +109,28 @@ pub async fn add(
 ) -> Result<Flash<Redirect>, (Status, KeysPage)> {
     let form = form.0;
     let label = form.label.unwrap_or_default();
+    let mut unusual = false;
     let added = match check_key_shape(form.api_key.as_deref().unwrap_or("")) {
         Ok(secret) => {
+            unusual = !crate::keyring::is_token_shape(secret.expose());
             let site = choice::<Site>(form.site.as_deref()).unwrap_or_default();
             keyring.add(user.0.user_id, &label, site, secret).await
         }
         Err(error) => Err(error),
     };
     match added {
+        // A key of another shape is kept and tried, with a word on what tokens look like.
         Ok(_) => Ok(Flash::success(
             Redirect::to("/keys"),
-            format!("key_added:{}", names::echo_name(&label)),
+            format!(
+                "{}:{}",
+                if unusual {
+                    "key_added_unusual"
+                } else {
+                    "key_added"
+                },
+                names::echo_name(&label)
+            ),
         )),
         Err(error) => {
             let mut page = keys_page(&user, keyring)

@@ -86,7 +86,11 @@ pub async fn page(
     page
 }
 
-fn stored_run(user: &CurrentUser, plan: PlannedRun, kind: RunKind) -> Execution {
+fn stored_run(
+    user: &CurrentUser,
+    plan: PlannedRun,
+    (kind, budget): (RunKind, Option<f64>),
+) -> Execution {
     Execution {
         plan,
         kind,
@@ -94,6 +98,7 @@ fn stored_run(user: &CurrentUser, plan: PlannedRun, kind: RunKind) -> Execution 
         user: Some(user.0.user_id),
         keep: true,
         lane: Lane::Member,
+        budget,
     }
 }
 
@@ -106,11 +111,22 @@ pub async fn run(
     runner: &State<Runner>,
 ) -> Result<Redirect, (Status, QueryPage)> {
     let form = form.0;
-    let (problem, report) = match runner.plan(form.ask(Some(user.0.user_id))).await {
-        Ok(plan) => {
-            let finished = runner.run(stored_run(&user, plan, form.kind())).await;
+    let planned = match form.kind_and_budget(true) {
+        Ok(kind) => runner
+            .plan(form.ask(Some(user.0.user_id)))
+            .await
+            .map(|plan| (plan, kind))
+            .map_err(|error| Problem::plan(&error)),
+        Err(problem) => Err(problem),
+    };
+    let (problem, report) = match planned {
+        Ok((plan, kind)) => {
+            let key_hint = plan.key_is_unusual();
+            let finished = runner.run(stored_run(&user, plan, kind)).await;
             if let Stored::Saved(id) = finished.stored {
-                return Ok(Redirect::to(format!("/history/{id}")));
+                // The stored run cannot know how the key was typed: the address says.
+                let hint = if key_hint { "?key_hint=1" } else { "" };
+                return Ok(Redirect::to(format!("/history/{id}{hint}")));
             }
             // Logged where it failed; the page says so and shows what the user paid for.
             let problem = Problem {
@@ -119,10 +135,14 @@ pub async fn run(
             };
             (
                 problem,
-                Some(ResultView::finished(&finished, user.layout().lang)),
+                Some(ResultView::finished(
+                    &finished,
+                    key_hint,
+                    user.layout().lang,
+                )),
             )
         }
-        Err(error) => (Problem::plan(&error), None),
+        Err(problem) => (problem, None),
     };
     let mut page = query_page(&user, db, keyring, runner).await;
     page.selected_key_id = form.key_id();
@@ -142,12 +162,15 @@ pub async fn stream(
     form: Csrf<RunForm>,
     runner: &State<Runner>,
 ) -> Result<live::Live<TextStream![String]>, (Status, (ContentType, String))> {
-    let kind = form.0.kind();
+    let kind = form
+        .0
+        .kind_and_budget(true)
+        .map_err(|p| live::refused(&p))?;
     let plan = runner
         .plan(form.0.ask(Some(user.0.user_id)))
         .await
         .map_err(|error| live::refused(&Problem::plan(&error)))?;
-    let start = live::start(&plan, kind);
+    let start = live::start(&plan, kind.0);
     let lang = user.layout().lang;
     let events = runner.watch(stored_run(&user, plan, kind));
     Ok(live::ndjson(start, events, lang))

@@ -76,7 +76,9 @@ pub async fn stream(
     let lane = runner
         .admit(user, &client.addr)
         .map_err(|_| live::refused(&busy()))?;
-    let kind = form.kind();
+    let (kind, budget) = form
+        .kind_and_budget(user.is_some())
+        .map_err(|p| live::refused(&p))?;
     let start = live::start(&plan, kind);
     let execution = Execution {
         plan,
@@ -85,6 +87,7 @@ pub async fn stream(
         user,
         keep: false,
         lane,
+        budget,
     };
     let events = runner.watch(execution);
     Ok(live::ndjson(start, events, viewer.lang))
@@ -112,19 +115,28 @@ pub async fn quick(
     page.selected_key_id = form.key_id();
     page.site = form.ask(None).site.unwrap_or_default();
     let user = viewer.user.as_ref().map(|user| user.user_id);
+    let (kind, budget) = match form.kind_and_budget(user.is_some()) {
+        Ok(kind) => kind,
+        Err(problem) => {
+            page.error = Some(problem.notice);
+            return (problem.status, page);
+        }
+    };
     let planned = runner.plan(form.ask(user)).await;
     match (planned, runner.admit(user, &client.addr)) {
         (Ok(plan), Ok(lane)) => {
+            let key_hint = plan.key_is_unusual();
             let execution = Execution {
                 plan,
-                kind: form.kind(),
+                kind,
                 source: Source::Web,
                 user,
                 keep: false,
                 lane,
+                budget,
             };
             let finished = runner.run(execution).await;
-            page.report = Some(ResultView::finished(&finished, page.layout.lang));
+            page.report = Some(ResultView::finished(&finished, key_hint, page.layout.lang));
             (Status::Ok, page)
         }
         (Err(error), _) => {

@@ -112,6 +112,7 @@ async fn every_page_fits_a_desktop_and_a_phone_in_both_languages() {
         let browser = driver.session(speaks).await;
         let tour = Tour {
             tab: Tab::new(&browser, &served.base).await,
+            app: &app,
             upstream: &app.upstream,
             clock: &app.clock,
             speaks,
@@ -323,6 +324,35 @@ return {
 };
 "##;
 
+/// What the rows of a free check show: nothing called, so nothing healthy, no latency, no
+/// progress count and nothing to retry.
+#[derive(Debug, Deserialize)]
+struct CheckedRows {
+    rows: usize,
+    unchecked: usize,
+    green: usize,
+    statuses_say_unchecked: bool,
+    latencies: Vec<String>,
+    progress_hidden: bool,
+    retry_hidden: bool,
+}
+
+const CHECKED_ROWS_JS: &str = r##"
+const s = document.getElementById("live-results");
+const rows = Array.from(s.querySelectorAll("tbody[data-field=rows] tr"));
+const words = document.getElementById("live-words");
+const unchecked = words.content.querySelector("[data-code=unchecked]").textContent.trim();
+return {
+  rows: rows.length,
+  unchecked: rows.filter((tr) => tr.className === "row-unchecked").length,
+  green: s.querySelectorAll("tbody .badge.ok").length,
+  statuses_say_unchecked: rows.every((tr) => tr.querySelector("[data-field=status]").textContent.trim().startsWith(unchecked)),
+  latencies: rows.map((tr) => tr.querySelector("[data-field=latency]").textContent.trim()),
+  progress_hidden: s.querySelector("[data-part=progress]").hidden,
+  retry_hidden: s.querySelector("[data-action=retry]").hidden,
+};
+"##;
+
 /// What a chart page shows, for the readability checks.
 #[derive(Debug, Deserialize)]
 struct ChartState {
@@ -349,6 +379,7 @@ return {
 
 struct Tour<'a> {
     tab: Tab,
+    app: &'a TestApp,
     upstream: &'a MockServer,
     /// The app's clock: the forecast step moves it between readings.
     clock: &'a modelscope_balance::clock::ManualClock,
@@ -408,6 +439,8 @@ impl Tour<'_> {
         self.goto("/account").await?;
         self.check_page("account").await?;
         self.new_token().await?;
+        self.begin("admin pages");
+        self.admin_pages().await?;
         self.begin("monitoring pages");
         self.monitoring_pages().await?;
         self.begin("confirmations");
@@ -616,6 +649,18 @@ impl Tour<'_> {
             "after the balance-only check at {} px the strip reads {strip:?}",
             width.width
         );
+        let rows: CheckedRows = self.js(CHECKED_ROWS_JS, vec![]).await?;
+        ensure!(
+            rows.rows > 0
+                && rows.unchecked == rows.rows
+                && rows.green == 0
+                && rows.statuses_say_unchecked
+                && rows.latencies.iter().all(|l| l == "—")
+                && rows.progress_hidden
+                && rows.retry_hidden,
+            "a free check's rows say \"未检测\", no green badge, no latency, no \"0 / 0\", no \
+             retry: {rows:?}"
+        );
         Ok(())
     }
 
@@ -806,6 +851,13 @@ impl Tour<'_> {
             "the dashboard's points strip reads {available:?}"
         );
         self.check_page("dashboard").await?;
+        let census = self
+            .text_of("form.preset-run button[name=measure_prices]")
+            .await?;
+        ensure!(
+            census.contains("测出单价") || census.contains("Measure prices"),
+            "the dashboard offers a census of the unknown prices, with its cost: {census:?}"
+        );
         self.check_only("form.preset-run", PHONE).await?;
         self.check_only("form.preset-run", DESKTOP).await?;
         self.check_page("dashboard-checked").await
@@ -893,6 +945,64 @@ impl Tour<'_> {
         let token = self.text_of(".secret-once").await?;
         ensure!(token.starts_with("msb_"), "the page shows {token:?}");
         self.check_page("token").await
+    }
+
+    /// The admin page (the Chinese tour's account is the first, so the admin; the English one
+    /// is granted admin on the command line), a reset link shown once, the reset form it
+    /// opens, and the confirmation before deleting an account.
+    async fn admin_pages(&self) -> Step<()> {
+        let me = format!("tour_{}", self.lang());
+        if self.speaks == Speaks::English {
+            let (status, out, err) = self.app.cli(&["admin", "grant", &me]);
+            ensure!(status.success(), "admin grant: {out}{err}");
+        }
+        // A price for everyone, so the page lists one.
+        self.goto("/admin").await?;
+        self.type_into("#price-model", MODEL_A).await?;
+        self.click("#prices form.price-form button[type=submit]")
+            .await?;
+        self.wait_for_selector("p.flash").await?;
+        self.goto("/admin").await?;
+        self.check_page("admin").await?;
+        let row = format!("tr#user-{}", self.user_id(&me)?);
+        self.click(&format!("{row} form[action$='/reset-link'] button"))
+            .await?;
+        self.wait_for_selector("#new-reset-link").await?;
+        self.check_page("admin-reset-link").await?;
+        let link = self.text_of("#new-reset-link").await?;
+        let path = link[link.find("/reset/").ok_or("no reset path in the link")?..].to_owned();
+        self.goto(&path).await?;
+        self.check_page("reset").await?;
+        self.goto(&format!("/admin/users/{}/delete", self.user_id(&me)?))
+            .await?;
+        self.check_page("user-delete").await?;
+        // An invitation, shown once, and the sign-up page it opens.
+        self.goto("/admin").await?;
+        self.click("form[action='/admin/invitations'] button[type=submit]")
+            .await?;
+        self.wait_for_selector("#new-invitation").await?;
+        self.check_page("admin-invitation").await?;
+        let link = self.text_of("#new-invitation").await?;
+        let path = link[link.find("/signup?").ok_or("no sign-up path in the link")?..].to_owned();
+        self.goto(&path).await?;
+        self.check_page("signup-invited").await?;
+        // Sign-up closed, as a visitor reads it; then open again for the next tour.
+        for (mode, page) in [("closed", Some("signup-closed")), ("open", None)] {
+            self.goto("/admin").await?;
+            self.click(&format!("#signup input[value={mode}]")).await?;
+            self.click("form[action='/admin/signup'] button[type=submit]")
+                .await?;
+            self.wait_for_selector("p.flash").await?;
+            if let Some(page) = page {
+                self.goto("/signup").await?;
+                self.check_page(page).await?;
+            }
+        }
+        Ok(())
+    }
+
+    fn user_id(&self, name: &str) -> Step<i64> {
+        crate::harness::db::user_id(&self.app.db(), name).ok_or_else(|| format!("no user {name}"))
     }
 
     async fn dark_mode(&self, run_href: &str) -> Step<()> {

@@ -22,13 +22,13 @@ use crate::db::{Db, DbError, presets};
 use crate::i18n::Lang;
 use crate::ids::{KeyId, UserId};
 use crate::keyring::Keyring;
-use crate::modelscope::{ModelResult, Price, Site};
+use crate::modelscope::{ModelResult, Site, Tiers};
 use crate::runs::engine::Lane;
 use crate::runs::executor::{Execution, Stored};
 use crate::runs::history::{RunKind, Source};
 use crate::runs::outlook::{self, KeyOutlook};
 use crate::runs::planner::{Named, RunAsk};
-use crate::runs::prices;
+use crate::runs::prices::{self, Known};
 use crate::runs::runner::Runner;
 use crate::web::kit::csrf::{Csrf, TokenOnlyForm};
 use crate::web::kit::outlook_view::OutlookView;
@@ -136,11 +136,12 @@ fn read_stored(
 fn latest_row(
     latest: &LatestResult,
     outlook: &KeyOutlook,
-    price: Option<Price>,
+    known: &Known,
     now: i64,
     lang: Lang,
 ) -> LatestRow {
     let available = outlook.balance.map(|b| b.available);
+    let price = known.price(&latest.model);
     let result = ModelResult {
         model: latest.model.clone(),
         quota: latest.quota,
@@ -150,6 +151,8 @@ fn latest_row(
             .map(|code| crate::modelscope::Failure::new(code, None)),
         latency_ms: 0,
         price,
+        candidates: known.candidates_of(&latest.model, &Tiers::default()),
+        checked: true,
     };
     LatestRow {
         view: RowView::new(&result, available, lang),
@@ -202,11 +205,11 @@ pub async fn dashboard(
         .map(|l| l.model.clone())
         .chain(stored.presets.iter().flat_map(|p| p.models.clone()))
         .collect();
-    let known = prices::prices_for(db, Some(user_id), models)
+    let known = prices::known_for(db, Some(user_id), models)
         .await
         .unwrap_or_else(|error| {
             tracing::warn!(%error, "reading model prices failed");
-            HashMap::new()
+            Known::default()
         });
     let lang = page.layout.lang;
     let unread = KeyOutlook::unread();
@@ -220,7 +223,7 @@ pub async fn dashboard(
                 .latest
                 .iter()
                 .filter(|l| l.api_key_id == key.id)
-                .map(|l| latest_row(l, outlook, known.get(&l.model).copied(), now, lang))
+                .map(|l| latest_row(l, outlook, &known, now, lang))
                 .collect();
             KeyPanel {
                 per_day_column: rows.iter().any(|r| r.per_day.is_some()),
@@ -241,6 +244,7 @@ pub async fn dashboard(
                         },
                         None,
                         None,
+                        &Tiers::default(),
                     );
                     strip.outlook = Some(OutlookView::of(outlook, now));
                     strip
@@ -296,6 +300,7 @@ pub async fn refresh(
             user: Some(user_id),
             keep: true,
             lane: Lane::Member,
+            budget: None,
         })
         .await;
     match (finished.stored, finished.balance.is_ok()) {

@@ -7,9 +7,10 @@ use std::collections::HashMap;
 use crate::db::presets::Preset;
 use crate::ids::KeyId;
 use crate::keyring::KeySummary;
-use crate::modelscope::{Price, Quota};
+use crate::modelscope::{Quota, Tiers};
 use crate::runs::calls_left::{CallsLeft, ExpectedCost};
 use crate::runs::outlook::KeyOutlook;
+use crate::runs::prices::Known;
 use crate::runs::ranking::{self, Standing};
 
 /// A key's place for one model: its label and its calls left (`240`, `120–480`).
@@ -43,13 +44,15 @@ pub fn for_presets(
     presets: &[Preset],
     keys: &[KeySummary],
     outlooks: &HashMap<KeyId, KeyOutlook>,
-    known: &HashMap<String, Price>,
+    known: &Known,
 ) -> Vec<PresetRanking> {
     let read: Vec<(&KeySummary, &KeyOutlook)> = keys
         .iter()
         .filter_map(|k| Some((k, outlooks.get(&k.id).filter(|o| o.balance.is_some())?)))
         .collect();
     let label: HashMap<KeyId, &str> = keys.iter().map(|k| (k.id, k.label.as_str())).collect();
+    // As the dashboard's rows: the built-in tiers bound an unknown price.
+    let tiers = Tiers::default();
     presets
         .iter()
         .map(|preset| {
@@ -57,7 +60,8 @@ pub fn for_presets(
                 .models
                 .iter()
                 .map(|model| {
-                    let price = known.get(model).map(|p| p.points);
+                    let price = known.price(model).map(|p| p.points);
+                    let bounds = known.bounds(model, &tiers);
                     let standings = read
                         .iter()
                         .map(|(key, outlook)| Standing {
@@ -66,6 +70,7 @@ pub fn for_presets(
                                 &Quota::default(),
                                 outlook.balance.map(|b| b.available),
                                 price,
+                                bounds,
                             ),
                             expires_first: outlook.expires_first(),
                         })
@@ -84,8 +89,7 @@ pub fn for_presets(
                     }
                 })
                 .collect();
-            let cost =
-                ExpectedCost::of(preset.models.iter().map(|m| known.get(m).map(|p| p.points)));
+            let cost = ExpectedCost::of(preset.models.iter().map(|m| known.bounds(m, &tiers)));
             let balances: Vec<_> = read
                 .iter()
                 .map(|(key, outlook)| {

@@ -12,6 +12,7 @@ use crate::ids::RunId;
 use crate::modelscope::{ErrorCode, ModelResult, PriceSource, Site};
 use crate::runs::calls_left::{CallsLeft, QuotaSource};
 use crate::runs::history::{RunKind, Source};
+use crate::runs::judge::Unclean;
 use crate::web::kit::status::ResultStatus;
 
 crate::closed_set! {
@@ -84,7 +85,7 @@ impl Format {
 
 /// The columns, by the id of their heading (`csv-<column>` in `locales/<lang>/history.ftl`;
 /// the time's heading names its zone, Beijing time).
-pub const CSV_COLUMNS: [&str; 23] = [
+pub const CSV_COLUMNS: [&str; 27] = [
     "time",
     "query_id",
     "key_label",
@@ -108,6 +109,10 @@ pub const CSV_COLUMNS: [&str; 23] = [
     "kind",
     "balance_available",
     "points_spent",
+    "checked",
+    "price_candidates",
+    "model_month_request_limit",
+    "model_month_request_remaining",
 ];
 
 /// A leading `=`, `+`, `-`, `@` (or tab / carriage return) gets a `'`, so a spreadsheet shows
@@ -157,7 +162,7 @@ fn write_csv_run(out: &mut Vec<u8>, run: &RunSummary, rows: &[StoredResult], lan
             csv_number(quota.model_request_remaining),
             csv_number(result.status),
             defuse(result.error_code().map_or("", ErrorCode::as_str)),
-            ResultStatus::of(result.error_code()).words(&lang),
+            ResultStatus::of_row(result.error_code(), result.checked).words(&lang),
             defuse(
                 result
                     .failure
@@ -174,13 +179,22 @@ fn write_csv_run(out: &mut Vec<u8>, run: &RunSummary, rows: &[StoredResult], lan
             csv_number(left.range.map(|r| r.1)),
             i18n::text(
                 lang,
-                match run.kind {
-                    RunKind::Check => "form-check-only",
-                    RunKind::Probe => "detail-kind-probe",
+                match (run.kind, run.census) {
+                    (RunKind::Check, _) => "form-check-only",
+                    (_, true) => "census-title",
+                    _ => "detail-kind-probe",
                 },
             ),
             csv_number(available),
             csv_number(run.points_spent),
+            result.checked.to_string(),
+            result
+                .candidates
+                .as_ref()
+                .map(|c| c.iter().map(f64::to_string).collect::<Vec<_>>().join(" "))
+                .unwrap_or_default(),
+            csv_number(quota.model_month_request_limit),
+            csv_number(quota.model_month_request_remaining),
         ]
     });
     write_csv_records(out, records);
@@ -188,11 +202,7 @@ fn write_csv_run(out: &mut Vec<u8>, run: &RunSummary, rows: &[StoredResult], lan
 
 /// A row's "calls left", from the balance its run ended with.
 fn calls_left(result: &ModelResult, available: Option<f64>) -> CallsLeft {
-    if result.is_ok() {
-        CallsLeft::assess(&result.quota, available, result.price.map(|p| p.points))
-    } else {
-        CallsLeft::default()
-    }
+    CallsLeft::of_row(result, available)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -216,6 +226,11 @@ struct RunRecord<'a> {
     balance: BalanceRecord,
     balance_before: BalanceRecord,
     points_spent: Option<f64>,
+    /// A price census.
+    census: bool,
+    /// Why the difference taught nothing (`shared`, `outside`, `unsettled`).
+    points_note: Option<&'a str>,
+    shared_points_spent: Option<f64>,
     results: Vec<ResultRecord<'a>>,
 }
 
@@ -243,6 +258,10 @@ struct ResultRecord<'a> {
     price_source: Option<PriceSource>,
     calls_left: Option<i64>,
     calls_left_range: Option<[i64; 2]>,
+    checked: bool,
+    price_candidates: Option<&'a [f64]>,
+    model_month_request_limit: Option<i64>,
+    model_month_request_remaining: Option<i64>,
 }
 
 impl<'a> RunRecord<'a> {
@@ -273,6 +292,9 @@ impl<'a> RunRecord<'a> {
                 error: None,
             },
             points_spent: run.points_spent,
+            census: run.census,
+            points_note: run.unclean.map(Unclean::as_str),
+            shared_points_spent: run.shared_points_spent,
             results: rows
                 .iter()
                 .map(|row| {
@@ -293,6 +315,10 @@ impl<'a> RunRecord<'a> {
                         price_source: result.price.map(|p| p.source),
                         calls_left: left.exact,
                         calls_left_range: left.range.map(|(low, high)| [low, high]),
+                        checked: result.checked,
+                        price_candidates: result.candidates.as_deref(),
+                        model_month_request_limit: result.quota.model_month_request_limit,
+                        model_month_request_remaining: result.quota.model_month_request_remaining,
                     }
                 })
                 .collect(),
@@ -391,6 +417,9 @@ mod tests {
             site: Site::Cn,
             before: StoredBalance::default(),
             points_spent: None,
+            census: false,
+            unclean: None,
+            shared_points_spent: None,
         };
         let rows = vec![
             StoredResult {
@@ -403,11 +432,14 @@ mod tests {
                         request_remaining: Some(1999),
                         model_request_limit: Some(500),
                         model_request_remaining: Some(499),
+                        ..Quota::default()
                     },
                     status: Some(200),
                     failure: None,
                     latency_ms: 12,
                     price: None,
+                    candidates: None,
+                    checked: true,
                 },
             },
             StoredResult {
@@ -423,6 +455,8 @@ mod tests {
                     )),
                     latency_ms: 3,
                     price: None,
+                    candidates: None,
+                    checked: true,
                 },
             },
         ];
@@ -439,12 +473,12 @@ mod tests {
         assert_eq!(
             lines[0],
             "2026-01-01 08:00:05,7,\"主, \"\"账号\"\"\",,Qwen/Qwen2.5-7B,2000,1999,500,499,200,,正常,,12,\
-             headers,,,499,,,调用模型,9.5,"
+             headers,,,499,,,调用模型,9.5,,true,,,"
         );
         assert_eq!(
             lines[1],
             "2026-01-01 08:00:05,7,\"主, \"\"账号\"\"\",,a/b,,,,,500,upstream_error,上游错误,'=cmd|' /C calc'!A0,3,\
-             ,,,,,,调用模型,9.5,"
+             ,,,,,,调用模型,9.5,,true,,,"
         );
         assert_eq!(lines[2], "");
     }

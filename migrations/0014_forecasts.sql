@@ -26,17 +26,18 @@ CREATE TABLE key_extras (
 
 -- Three more alert rules: runs_out_within (the forecast says the points run out within
 -- `threshold` hours), points_expiring (at least `threshold` points expire within `within_hours`)
--- and grant_unclaimed (by `at_time`, Beijing time, today's login grant has not come). The table
--- is rebuilt (SQLite's documented way to change a CHECK constraint; migrations run with foreign
--- keys off, and alert_states and deliveries keep pointing at it by name).
+-- and grant_unclaimed (by `at_time`, Beijing time, today's login grant has not come), beside
+-- 0009's price_changed and its seen_change_id. The table is rebuilt (SQLite's documented way to
+-- change a CHECK constraint; migrations run with foreign keys off, and alert_states and
+-- deliveries keep pointing at it by name).
 CREATE TABLE alert_rules_new (
     id              INTEGER PRIMARY KEY,
     monitor_id      INTEGER NOT NULL REFERENCES monitors(id) ON DELETE CASCADE,
     user_id         INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
     condition       TEXT    NOT NULL CHECK (condition IN ('points_below', 'calls_below',
                                            'key_invalid', 'model_gone', 'daily_summary',
-                                           'runs_out_within', 'points_expiring',
-                                           'grant_unclaimed')),
+                                           'price_changed', 'runs_out_within',
+                                           'points_expiring', 'grant_unclaimed')),
     threshold       REAL,
     model           TEXT,
     at_time         TEXT,
@@ -44,12 +45,14 @@ CREATE TABLE alert_rules_new (
     channel_id      INTEGER NOT NULL REFERENCES channels(id) ON DELETE CASCADE,
     created_at      INTEGER NOT NULL,
     -- daily_summary: when the next one is due.
-    next_summary_at INTEGER
+    next_summary_at INTEGER,
+    -- price_changed: the newest price_changes row already told of (0009).
+    seen_change_id  INTEGER NOT NULL DEFAULT 0
 );
 INSERT INTO alert_rules_new (id, monitor_id, user_id, condition, threshold, model, at_time,
-        channel_id, created_at, next_summary_at)
+        channel_id, created_at, next_summary_at, seen_change_id)
     SELECT id, monitor_id, user_id, condition, threshold, model, at_time,
-        channel_id, created_at, next_summary_at
+        channel_id, created_at, next_summary_at, seen_change_id
     FROM alert_rules;
 DROP TABLE alert_rules;
 ALTER TABLE alert_rules_new RENAME TO alert_rules;
