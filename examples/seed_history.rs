@@ -495,9 +495,18 @@ async fn seed_quota_user(db_path: &Path, key_path: &Path, now: i64) -> String {
     let db = Db::open(db_path).unwrap_or_else(|e| fail(e));
     let master = MasterKey::load_or_create(key_path).unwrap_or_else(|e| fail(e));
     let keyring = Keyring::new(db.clone(), Arc::new(Vault::new(master)));
-    let session = accounts::sign_up(&db, "quota", PASSWORD, PASSWORD, "seed", 0, "seed_history")
-        .await
-        .unwrap_or_else(|e| fail(format!("sign-up of quota: {e}")));
+    let session = signup::sign_up(
+        &db,
+        "quota",
+        PASSWORD,
+        PASSWORD,
+        "seed",
+        0,
+        "seed_history",
+        &signup::Gate::open(),
+    )
+    .await
+    .unwrap_or_else(|e| fail(format!("sign-up of quota: {e}")));
     let user_id = session.user_id;
     let models: Vec<String> = (0..30)
         .map(|i| format!("bench-owner/model-{i:02}"))

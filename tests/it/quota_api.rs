@@ -116,7 +116,8 @@ async fn the_json_fits_its_schema_and_names_no_secret() {
         .find(|m| m["model"] == json!(MODEL_B))
         .unwrap();
     assert_eq!(b["calls_left"], Value::Null, "B's price is unknown");
-    assert_eq!(b["calls_left_range"], json!([42, 170]));
+    // 85 points at the dearest tier (2) and at the cheapest (0.2).
+    assert_eq!(b["calls_left_range"], json!([42, 425]));
     let text = answer.to_string();
     for secret in [KEY, OTHER_KEY, token.as_str()] {
         assert!(!text.contains(secret), "a secret in {text}");
