@@ -14,6 +14,7 @@ pub mod instance_prices;
 pub mod invitations;
 pub mod key_extras;
 pub mod login_failures;
+pub mod monitor_keys;
 pub mod monitors;
 pub(crate) mod owned;
 pub mod pace;
@@ -239,6 +240,31 @@ pub fn best_effort(
         tracing::warn!(%error, what, "optional write skipped");
     }
     let _ = conn.busy_timeout(BUSY_TIMEOUT);
+}
+
+/// Folds the WAL into the database file and empties it, so deleted content (a deleted
+/// account's names and labels) keeps no copy there. A checkpoint held off by another
+/// connection's checkpoint (each instance runs one a second) or read answers "busy" instead of
+/// completing: it is tried again for up to [`BUSY_TIMEOUT`]. Answers whether it completed.
+pub fn truncate_wal(conn: &Connection) -> bool {
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    loop {
+        // The first column is 1 when the checkpoint could not complete.
+        let tried = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+            r.get::<_, i64>(0)
+        });
+        if matches!(tried, Ok(0)) {
+            return true;
+        }
+        if std::time::Instant::now() >= deadline {
+            tracing::warn!(
+                ?tried,
+                "the WAL could not be emptied after an erasing write"
+            );
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// Connections in the pool, and database tasks running at once.

@@ -50,12 +50,9 @@ impl When {
             "tomorrow" => layout.t1("when-tomorrow", "time", &self.time),
             _ => layout.t3(
                 "when-date",
-                "month",
-                i64::from(self.month),
-                "day",
-                i64::from(self.day),
-                "time",
-                &self.time,
+                &("month", i64::from(self.month)),
+                &("day", i64::from(self.day)),
+                &("time", &self.time),
             ),
         }
     }
