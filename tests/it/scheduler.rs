@@ -720,6 +720,14 @@ async fn the_forecast_rules_fire_once_and_clear_once() {
         fields.push(("channel_id", &channel));
         rule(&alice, monitor, &fields).await;
     }
+    let page = alice.get("/monitors").await;
+    for words in [
+        "按当前速度 24 小时内用完",
+        "24 小时内至少 500 魔粒过期",
+        "到 00:00 今天的魔粒还没领",
+    ] {
+        assert!(page.body.contains(words), "{words}: {}", page.body);
+    }
     // Each advance waits until the schedulers settled, so every hourly slot has its run.
     let finished = || schedule_runs(&app.db(), alice.id);
     let sent = || alerts_of(&app, alice.id).len() as i64;
@@ -804,14 +812,17 @@ async fn the_forecast_rules_refuse_thresholds_out_of_range_with_words() {
         .await
         .assert_redirect_to("/monitors");
     let monitor = newest_monitor(&app.db(), alice.id);
-    for (fields, words) in [
+    // Each refusal says what to fix and marks the field at fault.
+    for (fields, words, field) in [
         (
             vec![("condition", "runs_out_within"), ("threshold", "0")],
             "1 到 720",
+            "threshold",
         ),
         (
             vec![("condition", "runs_out_within"), ("threshold", "1.5")],
             "1 到 720",
+            "threshold",
         ),
         (
             vec![
@@ -820,6 +831,7 @@ async fn the_forecast_rules_refuse_thresholds_out_of_range_with_words() {
                 ("within_hours", "48"),
             ],
             "1 到 24",
+            "within_hours",
         ),
         (
             vec![
@@ -828,10 +840,12 @@ async fn the_forecast_rules_refuse_thresholds_out_of_range_with_words() {
                 ("within_hours", "6"),
             ],
             "阈值",
+            "threshold",
         ),
         (
             vec![("condition", "grant_unclaimed"), ("at_time", "25:00")],
             "HH:MM",
+            "at_time",
         ),
     ] {
         let mut fields = fields;
@@ -845,6 +859,8 @@ async fn the_forecast_rules_refuse_thresholds_out_of_range_with_words() {
             answer.status
         );
         assert!(answer.body.contains(words), "{fields:?}: {}", answer.body);
+        let marked = format!(r#"aria-describedby="{field}-error""#);
+        assert!(answer.body.contains(&marked), "{fields:?}: {}", answer.body);
     }
     // The form shows only the fields a condition needs.
     let page = alice.get("/monitors").await;
