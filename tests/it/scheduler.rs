@@ -865,7 +865,8 @@ async fn the_forecast_rules_refuse_thresholds_out_of_range_with_words() {
     // The form shows only the fields a condition needs.
     let page = alice.get("/monitors").await;
     assert!(
-        page.body.contains(r#"data-for="points_expiring""#),
+        page.body
+            .contains(r#"data-when="condition:points_expiring""#),
         "{}",
         page.body
     );

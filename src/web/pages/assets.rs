@@ -33,8 +33,6 @@ static CHART_SCRIPT: LazyLock<String> =
     LazyLock::new(|| compact_js(include_str!("../../../assets/chart.js")));
 static CHART_STYLESHEET: LazyLock<String> =
     LazyLock::new(|| compact_css(include_str!("../../../assets/chart.css")));
-static RULES_STYLESHEET: LazyLock<String> =
-    LazyLock::new(|| compact_css(include_str!("../../../assets/rules.css")));
 
 /// The charts' point readout (touch and focus), for the chart pages only.
 #[get("/assets/chart.js")]
@@ -46,12 +44,6 @@ pub fn chart_script() -> Asset {
 #[get("/assets/chart.css")]
 pub fn chart_stylesheet() -> Asset {
     asset(CHART_STYLESHEET.as_str(), ContentType::CSS)
-}
-
-/// The alert-rule form's fields per condition, for `/monitors` only.
-#[get("/assets/rules.css")]
-pub fn rules_stylesheet() -> Asset {
-    asset(RULES_STYLESHEET.as_str(), ContentType::CSS)
 }
 
 #[get("/assets/app.css")]
@@ -140,12 +132,5 @@ pub fn favicon() -> Asset {
 }
 
 pub fn routes() -> Vec<rocket::Route> {
-    rocket::routes![
-        stylesheet,
-        script,
-        chart_script,
-        chart_stylesheet,
-        rules_stylesheet,
-        favicon
-    ]
+    rocket::routes![stylesheet, script, chart_script, chart_stylesheet, favicon]
 }
