@@ -80,6 +80,19 @@ pub struct MonitorRow {
     pub rules: Vec<RuleLine>,
     /// This monitor's rule form failed, and why.
     pub rule_error: Option<Notice>,
+    /// What that form held, shown again (the condition picked keeps its fields shown).
+    pub rule_echo: RuleEcho,
+}
+
+/// A refused rule form, as it was typed.
+#[derive(Default)]
+pub struct RuleEcho {
+    pub condition: Option<Condition>,
+    pub threshold: String,
+    pub model: String,
+    pub at_time: String,
+    pub within_hours: String,
+    pub channel_id: String,
 }
 
 /// What the add form shows again after a refusal.
@@ -239,6 +252,7 @@ impl MonitorsContext<'_> {
                 keys,
                 rules,
                 rule_error: None,
+                rule_echo: RuleEcho::default(),
             });
         }
         let channels = self
