@@ -92,7 +92,7 @@
     const card = "key-" + id;
     if (!document.getElementById(card)) return;
     const response = answer || (await fetch("/"));
-    if (!response.ok) throw new Error(response.status);
+    if (!response.ok) throw response.status;
     const page = new DOMParser().parseFromString(await response.text(), "text/html");
     for (const name of [card, "head-" + id]) {
       const fresh = page.getElementById(name);
@@ -368,3 +368,4 @@
     if (state.button && state.busy) state.button.textContent = state.busy + " " + state.done + "/" + state.total;
   }
 })();
+

@@ -316,6 +316,7 @@ const LAYERS: &[&[&str]] = &[
         "clock",
         "closed_set",
         "names",
+        "pace",
         "i18n",
         "telemetry",
         "logging",

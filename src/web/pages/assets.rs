@@ -33,6 +33,23 @@ static MODELS_SCRIPT: LazyLock<String> =
 static MODEL_BOX_SCRIPT: LazyLock<String> =
     LazyLock::new(|| compact_js(include_str!("../../../assets/model-box.js")));
 
+static CHART_SCRIPT: LazyLock<String> =
+    LazyLock::new(|| compact_js(include_str!("../../../assets/chart.js")));
+static CHART_STYLESHEET: LazyLock<String> =
+    LazyLock::new(|| compact_css(include_str!("../../../assets/chart.css")));
+
+/// The charts' point readout (touch and focus), for the chart pages only.
+#[get("/assets/chart.js")]
+pub fn chart_script() -> Asset {
+    asset(CHART_SCRIPT.as_str(), ContentType::JavaScript)
+}
+
+/// The charts' dashed forecast, grant marks and range switch, for the chart pages only.
+#[get("/assets/chart.css")]
+pub fn chart_stylesheet() -> Asset {
+    asset(CHART_STYLESHEET.as_str(), ContentType::CSS)
+}
+
 #[get("/assets/app.css")]
 pub fn stylesheet() -> Asset {
     asset(STYLESHEET.as_str(), ContentType::CSS)
@@ -132,5 +149,13 @@ pub fn favicon() -> Asset {
 }
 
 pub fn routes() -> Vec<rocket::Route> {
-    rocket::routes![stylesheet, script, models_script, model_box_script, favicon]
+    rocket::routes![
+        stylesheet,
+        script,
+        models_script,
+        model_box_script,
+        chart_script,
+        chart_stylesheet,
+        favicon
+    ]
 }

@@ -3,15 +3,17 @@
 //! daily-grant note; a free check from a preset's row, and the card's own refresh, update that
 //! key's card in place with JavaScript, and without it the post comes back to the card.
 
+use std::time::Duration;
+
 use serde::Deserialize;
 use serde_json::json;
 
 use super::{STEP_TIMEOUT, Step, Tab};
 use crate::harness::TestApp;
 
-/// How far back the stored readings are moved before each update (the pages read the wall
-/// clock), so the card's age says hours until it is read again.
-const HOURS_AGO: i64 = 2 * 3600;
+/// How far the clock moves before each update, so the card's age says hours until it is read
+/// again.
+const LATER: Duration = Duration::from_secs(2 * 3600);
 
 /// The phone's first screen on the dashboard.
 #[derive(Debug, Deserialize)]
@@ -35,12 +37,12 @@ return {
   grant: grant ? grant.getBoundingClientRect().height : 1e9,
   line: parseFloat(getComputedStyle(grant || document.body).lineHeight),
   heads: Array.from(document.querySelectorAll(".headline li")).map((li) => {
-    const points = li.querySelector("[data-field=available]") || li.querySelector(".buys") || li;
+    const points = li.querySelector("strong") || li;
     const buys = li.querySelector(".buys") || points;
     return [li.querySelector("a").textContent.trim(),
             Math.max(points.getBoundingClientRect().bottom, buys.getBoundingClientRect().bottom)];
   }),
-  points: Array.from(document.querySelectorAll(".headline [data-field=available]")).map((p) => p.textContent.trim()),
+  points: Array.from(document.querySelectorAll(".headline strong")).map((p) => p.textContent.trim()),
 };
 "##;
 
@@ -81,7 +83,7 @@ struct Card {
 
 const CARD_JS: &str = r##"
 const card = document.getElementById("key-" + arguments[0]);
-const read = card && card.querySelector("[data-field=read]");
+const read = card && card.querySelector(":scope > .strip + .hint");
 return {
   read: read ? read.textContent.trim() : "",
   never: !read,
@@ -113,15 +115,10 @@ async fn updated(tab: &Tab, key: &str, before: &Card, what: &str, still: bool) -
     .map_err(|e| format!("{e}; before {before:?}, last {:?}", last.borrow()))
 }
 
-/// Makes every stored reading hours older and opens the dashboard afresh: the card's balance
-/// reads hours old.
+/// Moves the clock on (the pages and the runs read it) and opens the dashboard afresh: the
+/// card's balance reads hours old.
 async fn later(tab: &Tab, app: &TestApp, key: &str) -> Step<Card> {
-    app.db()
-        .execute_batch(&format!(
-            "UPDATE queries SET started_at = started_at - {HOURS_AGO};
-             UPDATE latest_results SET checked_at = checked_at - {HOURS_AGO};"
-        ))
-        .map_err(|e| format!("backdate the readings: {e}"))?;
+    app.advance(LATER).await;
     tab.goto("/").await?;
     tab.js::<bool>("window.__msbStay = true; return true;", vec![])
         .await?;
