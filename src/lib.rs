@@ -34,6 +34,7 @@ use rocket::fairing::AdHoc;
 use rocket::figment::Figment;
 use rocket::{Build, Rocket};
 
+use crate::auth::two_factor::TwoFactor;
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::AppConfig;
 use crate::crypto::{MasterKey, Vault};
@@ -146,6 +147,7 @@ async fn setup(rocket: Rocket<Build>, clock: SharedClock) -> Result<Rocket<Build
                 .manage(state.db)
                 .manage(state.engine)
                 .manage(state.keyring)
+                .manage(state.two_factor)
                 .manage(state.lock))
         }
         Err(problem) => {
@@ -163,6 +165,7 @@ struct AppState {
     db: Db,
     engine: QueryEngine,
     keyring: Keyring,
+    two_factor: TwoFactor,
     channels: Channels,
     notifier: Notifier,
     lock: DataDirLock,
@@ -184,6 +187,7 @@ impl AppState {
         let master = load_master_key(&config, &db)?;
         let vault = Arc::new(Vault::new(master));
         let keyring = Keyring::new(db.clone(), vault.clone());
+        let two_factor = TwoFactor::new(db.clone(), vault.clone());
         let channels = Channels::new(db.clone(), vault);
         let notifier = Notifier::new(config.allow_private_webhooks, config.notify_timeout())
             .map_err(StartupError::Notifier)?;
@@ -224,6 +228,7 @@ impl AppState {
             db,
             engine,
             keyring,
+            two_factor,
             channels,
             notifier,
             lock,

@@ -16,11 +16,13 @@ pub mod login_failures;
 pub mod monitors;
 pub(crate) mod owned;
 pub mod password_resets;
+pub mod pending_sign_ins;
 pub mod presets;
 pub mod price_learning;
 pub mod prices;
 pub mod runs;
 pub mod sessions;
+pub mod two_factor;
 pub mod users;
 
 use std::path::Path;
@@ -72,6 +74,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/0011_signup_invitations.sql")),
         M::up(include_str!("../../migrations/0012_instance_prices.sql")),
         M::up(include_str!("../../migrations/0013_session_addresses.sql")),
+        M::up(include_str!("../../migrations/0014_two_factor.sql")),
     ])
 }
 

@@ -212,6 +212,21 @@ impl Problem {
             AccountError::InvitationNeeded => {
                 Self::new(Status::Forbidden, Notice::new("invitation_needed"))
             }
+            AccountError::EmptyCode => Self::refused_on("empty_code", "code"),
+            AccountError::WrongCode => Self::refused_on("wrong_code", "code"),
+            AccountError::TwoFactorOff => {
+                Self::new(Status::Conflict, Notice::new("two_factor_off"))
+            }
+            AccountError::TwoFactorAlreadyOn => {
+                Self::new(Status::Conflict, Notice::new("two_factor_already_on"))
+            }
+            AccountError::TwoFactorUnreadable => Self::new(
+                Status::Conflict,
+                Notice::new("two_factor_unreadable").on("code"),
+            ),
+            AccountError::SecondFactorExpired => {
+                Self::new(Status::Unauthorized, Notice::new("second_factor_expired"))
+            }
             AccountError::Db(error) => Self::db(error),
             AccountError::Hashing => {
                 tracing::error!("password hashing failed");
