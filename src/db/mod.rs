@@ -74,7 +74,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/0011_signup_invitations.sql")),
         M::up(include_str!("../../migrations/0012_instance_prices.sql")),
         M::up(include_str!("../../migrations/0013_session_addresses.sql")),
-        M::up(include_str!("../../migrations/0014_two_factor.sql")),
+        M::up(include_str!("../../migrations/0018_two_factor.sql")),
     ])
 }
 
