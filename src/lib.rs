@@ -41,13 +41,16 @@ use crate::crypto::{MasterKey, Vault};
 use crate::db::Db;
 use crate::keyring::Keyring;
 use crate::modelscope::{SiteBases, Upstream};
-use crate::notify::{Channels, Notifier};
+use crate::monitors::Monitors;
+use crate::notify::deliveries::Policy;
+use crate::notify::{Channels, Notifier, Outbox};
 use crate::ops::data_lock::DataDirLock;
 use crate::ops::metrics::MetricsAccess;
 use crate::runs::engine::{QueryEngine, QueryLimits, SharedLimits};
 use crate::runs::planner::Planner;
+use crate::runs::price_book::KnownPrices;
 use crate::runs::runner::Runner;
-use crate::scheduler::{Scheduler, SchedulerConfig};
+use crate::scheduler::{Scheduler, SchedulerParts};
 use crate::startup::StartupError;
 
 /// The app configured from its built-in defaults, `Rocket.toml` and `ROCKET_*` variables.
@@ -121,25 +124,41 @@ async fn setup(rocket: Rocket<Build>, clock: SharedClock) -> Result<Rocket<Build
                 state.keyring.clone(),
                 state.config.max_models_per_query,
             );
-            let runner = Runner::new(planner.clone(), state.engine.clone(), state.db.clone());
-            let scheduler = Scheduler::new(
+            let runner = Runner::new(planner, state.engine.clone(), state.db.clone());
+            // What the pages change, the scheduler looks at at once.
+            let wake = Arc::new(tokio::sync::Notify::new());
+            let monitors = Monitors::new(
                 state.db.clone(),
-                state.engine.clone(),
-                planner,
+                Arc::new(KnownPrices),
+                wake.clone(),
+                clock.clone(),
+            );
+            let outbox = Outbox::new(
+                state.db.clone(),
                 state.channels.clone(),
                 state.notifier.clone(),
-                clock,
-                SchedulerConfig {
-                    concurrency: state.config.scheduler_concurrency,
+                Policy {
                     hourly_cap: state.config.alerts_per_channel_per_hour,
                     public_url: state.config.public_url.clone(),
                 },
+                clock.clone(),
             );
+            let scheduler = Scheduler::new(SchedulerParts {
+                db: state.db.clone(),
+                runner: runner.clone(),
+                monitors: monitors.clone(),
+                outbox: outbox.clone(),
+                clock,
+                wake,
+                concurrency: state.config.scheduler_concurrency,
+            });
             Ok(rocket
                 .manage(state.metrics)
                 .manage(modelscope::Catalogue::new(state.engine.upstream().clone()))
                 .manage(runner)
                 .manage(scheduler)
+                .manage(monitors)
+                .manage(outbox)
                 .manage(state.channels)
                 .manage(web::Reveals::default())
                 .manage(ops::instance_health::Started::now())

@@ -21,3 +21,6 @@ notice-two_factor_already_on = Two-factor sign-in is on already.
 notice-two_factor_unreadable = The authenticator's secret cannot be read (the server's master key was replaced). Use a recovery code, or ask the administrator to turn two-factor sign-in off for you.
 notice-second_factor_expired = The sign-in took more than five minutes; enter your password again.
 flash-second_factor_expired = The second step of signing in expired or was not started; enter your password again.
+flash-two_factor_on = Two-factor sign-in is on. Keep the recovery codes somewhere safe.
+flash-two_factor_off_now = Two-factor sign-in is off.
+flash-two_factor_cancelled = The setup of two-factor sign-in was cancelled; the secret shown is forgotten.

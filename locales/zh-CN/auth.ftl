@@ -21,3 +21,6 @@ notice-two_factor_already_on = 两步验证已经开启。
 notice-two_factor_unreadable = 无法读取验证器密钥（服务器的主密钥已被更换）。请使用恢复码，或请管理员为你关闭两步验证。
 notice-second_factor_expired = 登录超过了 5 分钟，请重新输入密码。
 flash-second_factor_expired = 登录的第二步已过期或尚未开始，请重新输入密码。
+flash-two_factor_on = 两步验证已开启。请把恢复码存放在安全的地方。
+flash-two_factor_off_now = 两步验证已关闭。
+flash-two_factor_cancelled = 已取消设置两步验证，刚才显示的密钥已作废。

@@ -70,7 +70,10 @@ mod tests {
         assert_eq!(codes.len(), COUNT);
         for code in &codes {
             assert_eq!(code.plaintext.len(), 19, "{}", code.plaintext);
-            assert_eq!(hash_of(&code.plaintext).as_deref(), Some(code.hash.as_str()));
+            assert_eq!(
+                hash_of(&code.plaintext).as_deref(),
+                Some(code.hash.as_str())
+            );
             let shouted = format!(" {} ", code.plaintext.to_uppercase().replace('-', " "));
             assert_eq!(hash_of(&shouted).as_deref(), Some(code.hash.as_str()));
         }
@@ -78,7 +81,10 @@ mod tests {
         hashes.sort_unstable();
         hashes.dedup();
         assert_eq!(hashes.len(), COUNT);
-        assert_eq!(hash_of("0o1i-l000-0000-0000"), hash_of("0011-1000-0000-0000"));
+        assert_eq!(
+            hash_of("0o1i-l000-0000-0000"),
+            hash_of("0011-1000-0000-0000")
+        );
         assert!(hash_of("123456").is_none());
         assert!(hash_of("uuuu-uuuu-uuuu-uuuu").is_none());
     }

@@ -22,8 +22,13 @@ use crate::ids::UserId;
 pub enum Status {
     Off,
     /// Enrolling: what the authenticator app needs, shown until confirmed or cancelled.
-    Pending { text: Zeroizing<String>, uri: Zeroizing<String> },
-    On { recovery_codes_left: i64 },
+    Pending {
+        text: Zeroizing<String>,
+        uri: Zeroizing<String>,
+    },
+    On {
+        recovery_codes_left: i64,
+    },
 }
 
 /// The seal of the authenticators' seeds and the checks of their codes.
@@ -50,7 +55,12 @@ impl TwoFactor {
 
     /// The account's status; `start` begins an enrolment when there is none (the page that
     /// shows the QR code), keeping a pending one as it is.
-    pub async fn status(&self, user_id: UserId, username: &str, start: bool) -> Result<Status, AccountError> {
+    pub async fn status(
+        &self,
+        user_id: UserId,
+        username: &str,
+        start: bool,
+    ) -> Result<Status, AccountError> {
         let (vault, name) = (self.vault.clone(), username.to_owned());
         self.db
             .run(move |conn| {
@@ -70,7 +80,10 @@ impl TwoFactor {
                         Ok(bytes) => {
                             let seed = Seed::from_bytes(bytes);
                             match seed.uri(&name) {
-                                Some(uri) => Ok(Status::Pending { text: seed.text(), uri }),
+                                Some(uri) => Ok(Status::Pending {
+                                    text: seed.text(),
+                                    uri,
+                                }),
                                 None => Err(AccountError::TwoFactorUnreadable),
                             }
                         }
@@ -120,12 +133,20 @@ impl TwoFactor {
 
     /// Drops a pending enrolment (a confirmed authenticator stays); whether there was one.
     pub async fn cancel(&self, user_id: UserId) -> Result<bool, DbError> {
-        self.db.run(move |conn| rows::delete_pending(conn, user_id)).await
+        self.db
+            .run(move |conn| rows::delete_pending(conn, user_id))
+            .await
     }
 
     /// The second factor of a sign-in, or of turning it off: a current code not used before,
     /// or an unused recovery code (used up by this).
-    pub async fn check(&self, user_id: UserId, username: &str, code: &str, client_addr: &str) -> Result<(), AccountError> {
+    pub async fn check(
+        &self,
+        user_id: UserId,
+        username: &str,
+        code: &str,
+        client_addr: &str,
+    ) -> Result<(), AccountError> {
         if code.trim().is_empty() {
             return Err(AccountError::EmptyCode);
         }
@@ -135,11 +156,13 @@ impl TwoFactor {
                 return Ok(Err(AccountError::TwoFactorOff));
             };
             if totp::is_code_shaped(&code) {
-                return Ok(match matching_step(&vault, &stored, &totp::compact(&code)) {
-                    Ok(step) if rows::take_step(conn, user_id, step, false)? => Ok(()),
-                    Err(unreadable @ AccountError::TwoFactorUnreadable) => Err(unreadable),
-                    _ => Err(AccountError::WrongCode),
-                });
+                return Ok(
+                    match matching_step(&vault, &stored, &totp::compact(&code)) {
+                        Ok(step) if rows::take_step(conn, user_id, step, false)? => Ok(()),
+                        Err(unreadable @ AccountError::TwoFactorUnreadable) => Err(unreadable),
+                        _ => Err(AccountError::WrongCode),
+                    },
+                );
             }
             Ok(match recovery_codes::hash_of(&code) {
                 Some(hash) if rows::use_recovery_code(conn, user_id, &hash)? => Ok(()),
@@ -180,7 +203,9 @@ impl TwoFactor {
             .run(move |conn| {
                 let reservation = match login_failures::reserve(conn, &name, &addr)? {
                     Ok(reservation) => reservation,
-                    Err(retry_after_secs) => return Ok(Err(AccountError::Throttled { retry_after_secs })),
+                    Err(retry_after_secs) => {
+                        return Ok(Err(AccountError::Throttled { retry_after_secs }));
+                    }
                 };
                 let checked = check(conn);
                 match &checked {
@@ -196,7 +221,11 @@ impl TwoFactor {
 }
 
 /// The step `code` is right at now, for a stored authenticator.
-fn matching_step(vault: &Vault, stored: &rows::StoredTotp, code: &str) -> Result<i64, AccountError> {
+fn matching_step(
+    vault: &Vault,
+    stored: &rows::StoredTotp,
+    code: &str,
+) -> Result<i64, AccountError> {
     let bytes = vault
         .open_totp(stored.user_id, &stored.sealed)
         .map_err(|_| AccountError::TwoFactorUnreadable)?;

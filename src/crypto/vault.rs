@@ -178,7 +178,11 @@ impl Vault {
     }
 
     /// Decrypts what [`Self::seal_totp`] sealed for the same user.
-    pub fn open_totp(&self, user_id: UserId, sealed: &Sealed) -> Result<Zeroizing<Vec<u8>>, VaultError> {
+    pub fn open_totp(
+        &self,
+        user_id: UserId,
+        sealed: &Sealed,
+    ) -> Result<Zeroizing<Vec<u8>>, VaultError> {
         let sealed = SealedRef {
             nonce: &sealed.nonce,
             ciphertext: &sealed.ciphertext,
@@ -499,10 +503,20 @@ mod tests {
         let vault = Vault::new(key());
         let seed = [7u8; 20];
         let sealed = vault.seal_totp(UserId(3), &seed).expect("seal");
-        assert_eq!(vault.open_totp(UserId(3), &sealed).expect("open").as_slice(), &seed);
+        assert_eq!(
+            vault
+                .open_totp(UserId(3), &sealed)
+                .expect("open")
+                .as_slice(),
+            &seed
+        );
         assert!(vault.open_totp(UserId(4), &sealed).is_err());
         assert!(open(&vault, 3, 3, &sealed).is_err());
-        assert!(vault.open_channel_secret(UserId(3), ChannelId(3), &sealed).is_err());
+        assert!(
+            vault
+                .open_channel_secret(UserId(3), ChannelId(3), &sealed)
+                .is_err()
+        );
     }
 
     #[test]

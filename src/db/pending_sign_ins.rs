@@ -19,7 +19,12 @@ pub struct Pending {
     pub next: String,
 }
 
-pub fn insert(conn: &Connection, token_hash: &str, user_id: UserId, next: &str) -> Result<(), DbError> {
+pub fn insert(
+    conn: &Connection,
+    token_hash: &str,
+    user_id: UserId,
+    next: &str,
+) -> Result<(), DbError> {
     let now = now();
     conn.cached_execute(
         "INSERT INTO pending_sign_ins (token_hash, user_id, next, created_at, expires_at)
@@ -50,11 +55,17 @@ pub fn find_live(conn: &Connection, token_hash: &str) -> Result<Option<Pending>,
 
 /// Ends a half-signed-in state (it was finished, or abandoned).
 pub fn delete(conn: &Connection, token_hash: &str) -> Result<(), DbError> {
-    conn.cached_execute("DELETE FROM pending_sign_ins WHERE token_hash = ?1", [token_hash])?;
+    conn.cached_execute(
+        "DELETE FROM pending_sign_ins WHERE token_hash = ?1",
+        [token_hash],
+    )?;
     Ok(())
 }
 
 /// Housekeeping: states past their five minutes.
 pub fn delete_expired(conn: &Connection) -> Result<usize, DbError> {
-    Ok(conn.cached_execute("DELETE FROM pending_sign_ins WHERE expires_at <= ?1", [now()])?)
+    Ok(conn.cached_execute(
+        "DELETE FROM pending_sign_ins WHERE expires_at <= ?1",
+        [now()],
+    )?)
 }

@@ -19,7 +19,8 @@ pub struct StoredTotp {
     pub last_step: Option<i64>,
 }
 
-const COLUMNS: &str = "user_id, nonce, ciphertext, master_key_id, confirmed_at IS NOT NULL, last_step";
+const COLUMNS: &str =
+    "user_id, nonce, ciphertext, master_key_id, confirmed_at IS NOT NULL, last_step";
 
 fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredTotp> {
     Ok(StoredTotp {
@@ -55,11 +56,21 @@ pub fn all(conn: &Connection) -> Result<Vec<StoredTotp>, DbError> {
 
 /// Stores a pending (unconfirmed) secret for the user, unless they have one already; whether
 /// it was stored.
-pub fn insert_pending(conn: &Connection, user_id: UserId, sealed: &Sealed) -> Result<bool, DbError> {
+pub fn insert_pending(
+    conn: &Connection,
+    user_id: UserId,
+    sealed: &Sealed,
+) -> Result<bool, DbError> {
     Ok(conn.cached_execute(
         "INSERT INTO totp_secrets (user_id, nonce, ciphertext, master_key_id, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (user_id) DO NOTHING",
-        params![user_id, sealed.nonce, sealed.ciphertext, sealed.master_key_id, now()],
+        params![
+            user_id,
+            sealed.nonce,
+            sealed.ciphertext,
+            sealed.master_key_id,
+            now()
+        ],
     )? == 1)
 }
 
@@ -75,7 +86,12 @@ pub fn store_sealed(conn: &Connection, user_id: UserId, sealed: &Sealed) -> Resu
 /// Takes time step `step` for the user's authenticator, unless a code at that step or a later
 /// one was accepted already (RFC 6238 §5.2); `confirm` also marks a pending one confirmed.
 /// Whether the step was taken.
-pub fn take_step(conn: &Connection, user_id: UserId, step: i64, confirm: bool) -> Result<bool, DbError> {
+pub fn take_step(
+    conn: &Connection,
+    user_id: UserId,
+    step: i64,
+    confirm: bool,
+) -> Result<bool, DbError> {
     Ok(conn.cached_execute(
         "UPDATE totp_secrets
          SET last_step = ?2, confirmed_at = CASE WHEN ?3 THEN coalesce(confirmed_at, ?4) ELSE confirmed_at END
@@ -102,7 +118,11 @@ pub fn delete_pending(conn: &Connection, user_id: UserId) -> Result<bool, DbErro
 }
 
 /// Replaces the user's recovery codes with these hashes.
-pub fn replace_recovery_codes(conn: &Connection, user_id: UserId, hashes: &[String]) -> Result<(), DbError> {
+pub fn replace_recovery_codes(
+    conn: &Connection,
+    user_id: UserId,
+    hashes: &[String],
+) -> Result<(), DbError> {
     conn.cached_execute("DELETE FROM recovery_codes WHERE user_id = ?1", [user_id])?;
     for hash in hashes {
         conn.cached_execute(

@@ -13,12 +13,16 @@
 //!   `scheduler_concurrency` of the global slots (`global_concurrency`, always more) however
 //!   many models a preset has, so interactive queries always find room.
 //! - **Time is injected** ([`crate::clock::Clock`]): tests move a manual clock instead of
-//!   sleeping.
+//!   sleeping, then wait for a pass that began after the move ([`Passes::settle`]).
+//! - **Woken, never called.** Pages change monitors through [`Monitors`], which notifies the
+//!   signal both were given; the loop then looks again at once.
 
 mod alert;
-pub mod cost;
 mod deliver;
+mod progress;
 mod run;
+
+pub use progress::{Passes, Progress};
 
 use std::future::Future;
 use std::sync::Arc;
@@ -28,11 +32,9 @@ use tokio::sync::{Notify, Semaphore};
 use crate::clock::SharedClock;
 use crate::db::monitors as rows;
 use crate::db::{Db, DbError};
-use crate::ids::{ChannelId, MonitorId, UserId};
-use crate::monitors::{self, CheckKind, MonitorAsk, MonitorError};
-use crate::notify::{ChannelError, Channels, Notifier};
-use crate::runs::engine::QueryEngine;
-use crate::runs::planner::Planner;
+use crate::monitors::Monitors;
+use crate::notify::Outbox;
+use crate::runs::runner::Runner;
 
 /// How long a run holds its monitor without renewing (it renews every third of this).
 pub const LEASE_SECS: i64 = 120;
@@ -43,90 +45,78 @@ const SENDS_AT_ONCE: usize = 8;
 /// Daily summaries handled per tick.
 const SUMMARIES_PER_TICK: usize = 32;
 
-#[derive(Debug, Clone)]
-pub struct SchedulerConfig {
+/// What the scheduler works with. `wake` is the signal the pages' handles ([`Monitors`]) give
+/// when something changed: the loop looks again at once.
+pub struct SchedulerParts {
+    pub db: Db,
+    /// Plans and runs each key's check or probe (stored with source `schedule`).
+    pub runner: Runner,
+    pub monitors: Monitors,
+    pub outbox: Outbox,
+    pub clock: SharedClock,
+    pub wake: Arc<Notify>,
     /// Scheduled runs at once.
     pub concurrency: usize,
-    pub hourly_cap: u32,
-    pub public_url: Option<String>,
 }
 
-/// The handle the pages use (run now, create, test a channel) and the loop runs on.
+/// The loop that runs monitors, sends summaries and works through the delivery log.
 #[derive(Clone)]
 pub struct Scheduler {
     inner: Arc<Inner>,
 }
 
 struct Inner {
-    db: Db,
-    engine: QueryEngine,
-    planner: Planner,
-    channels: Channels,
-    notifier: Notifier,
-    clock: SharedClock,
-    wake: Notify,
+    parts: SchedulerParts,
+    tracker: Arc<progress::Tracker>,
     runs: Arc<Semaphore>,
     probes: Semaphore,
     sends: Arc<Semaphore>,
-    config: SchedulerConfig,
 }
 
 impl Scheduler {
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        db: Db,
-        engine: QueryEngine,
-        planner: Planner,
-        channels: Channels,
-        notifier: Notifier,
-        clock: SharedClock,
-        config: SchedulerConfig,
-    ) -> Self {
+    pub fn new(parts: SchedulerParts) -> Self {
         Self {
             inner: Arc::new(Inner {
-                runs: Arc::new(Semaphore::new(config.concurrency.max(1))),
+                runs: Arc::new(Semaphore::new(parts.concurrency.max(1))),
                 probes: Semaphore::new(1),
                 sends: Arc::new(Semaphore::new(SENDS_AT_ONCE)),
-                db,
-                engine,
-                planner,
-                channels,
-                notifier,
-                clock,
-                wake: Notify::new(),
-                config,
+                tracker: Arc::new(progress::Tracker::new(parts.wake.clone())),
+                parts,
             }),
         }
     }
 
-    /// The scheduler's time, unix seconds.
-    pub fn now(&self) -> i64 {
-        self.inner.clock.now()
+    fn parts(&self) -> &SchedulerParts {
+        &self.inner.parts
     }
 
-    pub fn channels(&self) -> &Channels {
-        &self.inner.channels
+    /// The scheduler's time, unix seconds.
+    pub fn now(&self) -> i64 {
+        self.parts().clock.now()
     }
 
     /// Looks again at once (something changed).
-    pub fn wake(&self) {
-        self.inner.wake.notify_one();
+    fn wake(&self) {
+        self.inner.tracker.wake();
     }
 
     /// Starts the loop; it ends when `shutdown` resolves.
     pub fn spawn(&self, shutdown: impl Future<Output = ()> + Send + 'static) {
         let me = self.clone();
+        self.inner.tracker.set_running(true);
         tokio::spawn(async move {
-            tokio::select! {
-                () = shutdown => {}
-                () = me.run_loop() => {}
-            }
+            me.run_loop(shutdown).await;
+            me.inner.tracker.set_running(false);
         });
     }
 
-    async fn run_loop(&self) {
+    /// Passes until `shutdown`, which is heeded between passes only: a pass cut short after
+    /// claiming monitors would leave them leased, and not run, until the lease ran out.
+    async fn run_loop(&self, shutdown: impl Future<Output = ()>) {
+        let mut shutdown = std::pin::pin!(shutdown);
         let mut last_cleanup: Option<i64> = None;
         loop {
+            let seen = self.inner.tracker.pass_begins();
             let now = self.now();
             let next = match self.tick(now).await {
                 Ok(next) => next,
@@ -139,11 +129,14 @@ impl Scheduler {
                 last_cleanup = Some(now);
                 deliver::clean_up(self, now).await;
             }
+            self.inner.tracker.pass_ends(seen);
             let next = next.clamp(now, now + IDLE_SECS);
-            let inner = &self.inner;
+            let parts = self.parts();
             tokio::select! {
-                () = inner.clock.sleep_until(next.saturating_mul(1000)) => {}
-                () = inner.wake.notified() => {}
+                biased;
+                () = &mut shutdown => return,
+                () = parts.clock.sleep_until(next.saturating_mul(1000)) => {}
+                () = self.inner.tracker.woken() => {}
             }
         }
     }
@@ -172,88 +165,25 @@ impl Scheduler {
         }
         let limit = permits.len();
         let claimed = self
-            .inner
+            .parts()
             .db
             .run(move |conn| rows::claim_due(conn, now, now + LEASE_SECS, limit))
             .await?;
         let all_taken = claimed.len() == limit;
         for (claim, permit) in claimed.into_iter().zip(permits) {
             let me = self.clone();
-            tokio::spawn(async move {
+            // Its end wakes the loop: a place is free again.
+            self.spawn_job(async move {
                 me.run_claimed(claim).await;
                 drop(permit);
-                me.wake();
             });
         }
         if all_taken {
             return Ok(Some(now));
         }
-        self.inner
+        self.parts()
             .db
             .run(move |conn| rows::next_wanted(conn, now))
             .await
-    }
-
-    // -- what the pages ask for --------------------------------------------------------------
-
-    /// Checks, prices and stores a monitor, then looks at once.
-    pub async fn create_monitor(
-        &self,
-        user: UserId,
-        ask: &MonitorAsk,
-    ) -> Result<MonitorId, MonitorError> {
-        let new = monitors::check_monitor(ask)?;
-        if new.kind == CheckKind::Probe
-            && let (Some(preset), Some(cap)) = (new.preset, new.daily_cost_cap)
-        {
-            let models = monitors::preset_models(&self.inner.db, user, preset).await?;
-            let per_run = cost::per_run(&self.inner.db, user, &models).await;
-            let daily = cost::per_day(per_run, new.keys.len(), &new.schedule);
-            if daily.max > cap + 1e-9 {
-                return Err(MonitorError::OverCap {
-                    min: daily.min,
-                    max: daily.max,
-                    cap,
-                });
-            }
-        }
-        let jitter = monitors::schedule::random_jitter(&new.schedule);
-        let id = monitors::create(&self.inner.db, user, &new, jitter, self.now()).await?;
-        self.wake();
-        Ok(id)
-    }
-
-    /// "Run now": at the next tick, without moving the schedule.
-    pub async fn run_now(&self, user: UserId, id: MonitorId) -> Result<(), MonitorError> {
-        monitors::request_run(&self.inner.db, user, id).await?;
-        self.wake();
-        Ok(())
-    }
-
-    pub async fn resume(&self, user: UserId, id: MonitorId) -> Result<(), MonitorError> {
-        monitors::resume(&self.inner.db, user, id, self.now()).await?;
-        self.wake();
-        Ok(())
-    }
-
-    pub async fn add_rule(
-        &self,
-        user: UserId,
-        monitor: MonitorId,
-        ask: monitors::rules::RuleAsk,
-    ) -> Result<crate::ids::RuleId, MonitorError> {
-        let id = monitors::add_rule(&self.inner.db, user, monitor, ask, self.now()).await?;
-        self.wake();
-        Ok(id)
-    }
-
-    /// Sends a test message to one of the user's channels now (one try), logged like any
-    /// other. Answers whether it arrived (with the logged error when not).
-    pub async fn send_test(
-        &self,
-        user: UserId,
-        channel: ChannelId,
-    ) -> Result<Result<(), String>, ChannelError> {
-        deliver::send_test(self, user, channel).await
     }
 }

@@ -580,7 +580,7 @@ async fn channel_secrets_stay_in_the_vault() {
         )
         .await;
     alice.submit(&format!("/monitors/{monitor}/run"), &[]).await;
-    wait_for_count("the alert", 2, || {
+    wait_for_count(&app, "the alert", 2, || {
         deliveries(&app.db(), alice.id).len() as i64
     })
     .await;
@@ -630,16 +630,16 @@ async fn a_failed_delivery_is_tried_three_times_with_growing_waits() {
         .await;
     alice.submit(&format!("/monitors/{monitor}/run"), &[]).await;
     let tries = || deliveries(&app.db(), alice.id).first().map_or(0, |d| d.2);
-    wait_for_count("the first try", 1, tries).await;
-    stays("no second try before its wait", 1, tries).await;
+    wait_for_count(&app, "the first try", 1, tries).await;
+    stays(&app, "no second try before its wait", 1, tries).await;
     app.advance(Duration::from_secs(31)).await;
-    wait_for_count("the second try after 30 s", 2, tries).await;
+    wait_for_count(&app, "the second try after 30 s", 2, tries).await;
     app.advance(Duration::from_secs(60)).await;
-    stays("the third waits 2 minutes", 2, tries).await;
+    stays(&app, "the third waits 2 minutes", 2, tries).await;
     app.advance(Duration::from_secs(61)).await;
-    wait_for_count("the third try", 3, tries).await;
+    wait_for_count(&app, "the third try", 3, tries).await;
     app.advance(Duration::from_secs(3600)).await;
-    stays("three tries only", 3, tries).await;
+    stays(&app, "three tries only", 3, tries).await;
     let logged = deliveries(&app.db(), alice.id);
     assert_eq!(
         (logged[0].1.as_str(), logged[0].5.as_deref()),
@@ -679,11 +679,11 @@ async fn a_channel_takes_a_limited_number_of_messages_an_hour() {
             .assert_redirect_to("/monitors");
     }
     alice.submit(&format!("/monitors/{monitor}/run"), &[]).await;
-    wait_for_count("two alerts logged", 2, || {
+    wait_for_count(&app, "two alerts logged", 2, || {
         deliveries(&app.db(), alice.id).len() as i64
     })
     .await;
-    wait_for_count("one sent", 1, || {
+    wait_for_count(&app, "one sent", 1, || {
         deliveries(&app.db(), alice.id)
             .iter()
             .filter(|d| d.1 == "sent")
@@ -741,6 +741,26 @@ async fn bad_channels_are_refused_with_words_and_nothing_echoes_a_secret() {
         let error = crate::harness::html::form_error(&answer.body).unwrap_or_default();
         assert!(error.contains(words), "{fields:?}: {error}");
         assert!(!answer.body.contains("secret-url-canary"));
+    }
+    // Each refusal points at the field to fix.
+    for (fields, field) in [
+        (vec![("kind", "pager"), ("name", "x")], "kind"),
+        (vec![("kind", "webhook"), ("name", "")], "name"),
+        (
+            vec![("kind", "webhook"), ("name", "x"), ("url", "ftp://a")],
+            "url",
+        ),
+        (
+            vec![("kind", "telegram"), ("name", "x"), ("secret", "1:abc")],
+            "chat_id",
+        ),
+    ] {
+        let answer = alice.submit("/channels", &fields).await;
+        assert!(
+            crate::harness::html::error_tied_to(&answer.body, field),
+            "{fields:?} not tied to {field}: {}",
+            answer.body
+        );
     }
     add_channel(
         &app,

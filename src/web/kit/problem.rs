@@ -6,7 +6,8 @@ use rocket::http::Status;
 use rocket::request::Request;
 use rocket::response::{self, Responder};
 
-use super::view::Notice;
+use super::notice::{Notice, NoticeCode};
+use super::view::{cost_text, points};
 use crate::auth::access_tokens::TokenError;
 use crate::auth::accounts::AccountError;
 use crate::auth::admin::AdminError;
@@ -38,12 +39,12 @@ impl Problem {
         Self { status, notice }
     }
 
-    fn refused(code: &'static str) -> Self {
+    fn refused(code: NoticeCode) -> Self {
         Self::new(Status::UnprocessableEntity, Notice::new(code))
     }
 
     /// A refusal about one form field (its input is marked invalid and points at the words).
-    fn refused_on(code: &'static str, field: &'static str) -> Self {
+    fn refused_on(code: NoticeCode, field: &'static str) -> Self {
         Self::new(Status::UnprocessableEntity, Notice::new(code).on(field))
     }
 
@@ -51,60 +52,69 @@ impl Problem {
     pub fn db(error: &DbError) -> Self {
         tracing::error!(%error, "database failure");
         crate::telemetry::record_db_error(crate::telemetry::DbOp::Request);
-        Self::new(Status::ServiceUnavailable, Notice::new("unavailable"))
+        Self::new(
+            Status::ServiceUnavailable,
+            Notice::new(NoticeCode::Unavailable),
+        )
     }
 
     /// A census asked for without a signed-in user.
     pub fn census_sign_in() -> Self {
-        Self::refused("census_sign_in")
+        Self::refused(NoticeCode::CensusSignIn)
     }
 
     /// A census's budget that is not a positive number.
     pub fn bad_budget() -> Self {
-        Self::refused_on("bad_budget", "budget")
+        Self::refused_on(NoticeCode::BadBudget, "budget")
     }
 
     pub fn plan(error: &PlanError) -> Self {
         match error {
-            PlanError::MissingKey => Self::refused_on("missing_key", "api_key"),
-            PlanError::BadKey => Self::refused_on("bad_key", "api_key"),
+            PlanError::MissingKey => Self::refused_on(NoticeCode::MissingKey, "api_key"),
+            PlanError::BadKey => Self::refused_on(NoticeCode::BadKey, "api_key"),
             // A saved key named by a signed-out form is, for it, a key that is not there.
             PlanError::SignInRequired | PlanError::KeyNotFound => {
-                Self::refused_on("key_not_found", "key_id")
+                Self::refused_on(NoticeCode::KeyNotFound, "key_id")
             }
-            PlanError::KeyNeedsReentry => Self::refused_on("key_needs_reentry", "key_id"),
-            PlanError::PresetNotFound => Self::refused_on("preset_not_found", "preset_id"),
-            PlanError::EmptyPreset | PlanError::NoModels => Self::refused_on("no_models", "models"),
+            PlanError::KeyNeedsReentry => Self::refused_on(NoticeCode::KeyNeedsReentry, "key_id"),
+            PlanError::PresetNotFound => Self::refused_on(NoticeCode::PresetNotFound, "preset_id"),
+            PlanError::EmptyPreset | PlanError::NoModels => {
+                Self::refused_on(NoticeCode::NoModels, "models")
+            }
             PlanError::TooManyModels { max, .. } => Self::new(
                 Status::UnprocessableEntity,
-                Notice::new("too_many_models")
+                Notice::new(NoticeCode::TooManyModels)
                     .with_n(*max as i64)
                     .on("models"),
             ),
-            PlanError::NoValidModels(_) => Self::refused_on("no_valid_models", "models"),
+            PlanError::NoValidModels(_) => Self::refused_on(NoticeCode::NoValidModels, "models"),
             PlanError::Unavailable(error) => Self::db(error),
         }
     }
 
     pub fn key(error: &KeyError) -> Self {
         match error {
-            KeyError::BadShape => Self::refused_on("bad_key", "api_key"),
-            KeyError::EmptyLabel => Self::refused_on("empty_label", "label"),
-            KeyError::BadLabel => Self::refused_on("bad_label", "label"),
-            KeyError::DuplicateLabel => {
-                Self::new(Status::Conflict, Notice::new("duplicate_label").on("label"))
-            }
+            KeyError::BadShape => Self::refused_on(NoticeCode::BadKey, "api_key"),
+            KeyError::EmptyLabel => Self::refused_on(NoticeCode::EmptyLabel, "label"),
+            KeyError::BadLabel => Self::refused_on(NoticeCode::BadLabel, "label"),
+            KeyError::DuplicateLabel => Self::new(
+                Status::Conflict,
+                Notice::new(NoticeCode::DuplicateLabel).on("label"),
+            ),
             KeyError::DuplicateKey { label } => Self::new(
                 Status::Conflict,
-                Notice::new("duplicate_key")
+                Notice::new(NoticeCode::DuplicateKey)
                     .with_name(label.clone())
                     .on("api_key"),
             ),
-            KeyError::NotFound => Self::new(Status::NotFound, Notice::new("key_not_found")),
-            KeyError::NeedsReentry => Self::refused("key_needs_reentry"),
+            KeyError::NotFound => Self::new(Status::NotFound, Notice::new(NoticeCode::KeyNotFound)),
+            KeyError::NeedsReentry => Self::refused(NoticeCode::KeyNeedsReentry),
             KeyError::Vault(error) => {
                 tracing::error!(%error, "sealing a key failed");
-                Self::new(Status::InternalServerError, Notice::new("internal"))
+                Self::new(
+                    Status::InternalServerError,
+                    Notice::new(NoticeCode::Internal),
+                )
             }
             KeyError::Db(error) => Self::db(error),
         }
@@ -112,24 +122,25 @@ impl Problem {
 
     pub fn preset(error: &PresetError) -> Self {
         match error {
-            PresetError::EmptyName => Self::refused_on("empty_name", "name"),
+            PresetError::EmptyName => Self::refused_on(NoticeCode::EmptyName, "name"),
             PresetError::BadName => Self::new(
                 Status::UnprocessableEntity,
-                Notice::new("bad_name")
+                Notice::new(NoticeCode::BadName)
                     .with_n(MAX_NAME_CHARS as i64)
                     .on("name"),
             ),
-            PresetError::DuplicateName => {
-                Self::new(Status::Conflict, Notice::new("duplicate_name").on("name"))
-            }
+            PresetError::DuplicateName => Self::new(
+                Status::Conflict,
+                Notice::new(NoticeCode::DuplicateName).on("name"),
+            ),
             PresetError::TooManyPresets { max } => Self::new(
                 Status::Conflict,
-                Notice::new("too_many_presets").with_n(*max as i64),
+                Notice::new(NoticeCode::TooManyPresets).with_n(*max as i64),
             ),
-            PresetError::NoModels => Self::refused_on("no_models", "models"),
+            PresetError::NoModels => Self::refused_on(NoticeCode::NoModels, "models"),
             PresetError::TooManyModels { count, max } => Self::new(
                 Status::UnprocessableEntity,
-                Notice::new("too_many_preset_models")
+                Notice::new(NoticeCode::TooManyPresetModels)
                     .with_n(*max as i64)
                     .with_name(count.to_string())
                     .on("models"),
@@ -137,100 +148,121 @@ impl Problem {
             PresetError::InvalidModels(ids) => Self::new(
                 Status::UnprocessableEntity,
                 Notice::new(if ids.len() > NAMED_INVALID_IDS {
-                    "invalid_models_more"
+                    NoticeCode::InvalidModelsMore
                 } else {
-                    "invalid_models"
+                    NoticeCode::InvalidModels
                 })
                 .with_name(named_ids(ids))
                 .with_n(ids.len() as i64)
                 .on("models"),
             ),
-            PresetError::NotFound => Self::new(Status::NotFound, Notice::new("preset_not_found")),
+            PresetError::NotFound => {
+                Self::new(Status::NotFound, Notice::new(NoticeCode::PresetNotFound))
+            }
             PresetError::Db(error) => Self::db(error),
         }
     }
 
     pub fn token(error: &TokenError) -> Self {
         match error {
-            TokenError::EmptyName => Self::refused_on("empty_token_name", "token_name"),
+            TokenError::EmptyName => Self::refused_on(NoticeCode::EmptyTokenName, "token_name"),
             TokenError::BadName => Self::new(
                 Status::UnprocessableEntity,
-                Notice::new("bad_token_name")
+                Notice::new(NoticeCode::BadTokenName)
                     .with_n(MAX_NAME_CHARS as i64)
                     .on("token_name"),
             ),
             TokenError::TooMany { max } => Self::new(
                 Status::UnprocessableEntity,
-                Notice::new("too_many_tokens").with_n(*max),
+                Notice::new(NoticeCode::TooManyTokens).with_n(*max),
             ),
-            TokenError::NotFound => Self::new(Status::NotFound, Notice::new("token_not_found")),
+            TokenError::NotFound => {
+                Self::new(Status::NotFound, Notice::new(NoticeCode::TokenNotFound))
+            }
             TokenError::Db(error) => Self::db(error),
         }
     }
 
     pub fn price(error: &PriceError) -> Self {
         match error {
-            PriceError::NotATier => Self::refused_on("bad_price", "points"),
-            PriceError::BadModel => Self::refused("bad_price_model"),
+            PriceError::NotATier => Self::refused_on(NoticeCode::BadPrice, "points"),
+            PriceError::BadModel => Self::refused(NoticeCode::BadPriceModel),
             PriceError::Db(error) => Self::db(error),
         }
     }
 
     pub fn account(error: &AccountError) -> Self {
         match error {
-            AccountError::BadUsername => Self::refused_on("bad_username", "username"),
+            AccountError::BadUsername => Self::refused_on(NoticeCode::BadUsername, "username"),
             AccountError::UsernameTaken => Self::new(
                 Status::Conflict,
-                Notice::new("username_taken").on("username"),
+                Notice::new(NoticeCode::UsernameTaken).on("username"),
             ),
-            AccountError::PasswordTooShort => Self::refused_on("password_too_short", "password"),
-            AccountError::PasswordTooLong => Self::refused_on("password_too_long", "password"),
+            AccountError::PasswordTooShort => {
+                Self::refused_on(NoticeCode::PasswordTooShort, "password")
+            }
+            AccountError::PasswordTooLong => {
+                Self::refused_on(NoticeCode::PasswordTooLong, "password")
+            }
             AccountError::PasswordMismatch => {
-                Self::refused_on("password_mismatch", "password_confirm")
+                Self::refused_on(NoticeCode::PasswordMismatch, "password_confirm")
             }
-            AccountError::BadCredentials => {
-                Self::new(Status::Unauthorized, Notice::new("bad_credentials"))
+            AccountError::BadCredentials => Self::new(
+                Status::Unauthorized,
+                Notice::new(NoticeCode::BadCredentials),
+            ),
+            AccountError::WrongPassword => {
+                Self::refused_on(NoticeCode::WrongPassword, "current_password")
             }
-            AccountError::WrongPassword => Self::refused_on("wrong_password", "current_password"),
             AccountError::Throttled { retry_after_secs } => Self::new(
                 Status::TooManyRequests,
-                Notice::new("throttled").with_n((retry_after_secs + 59) / 60),
+                Notice::new(NoticeCode::Throttled).with_n((retry_after_secs + 59) / 60),
             ),
             AccountError::SignupThrottled { retry_after_secs } => Self::new(
                 Status::TooManyRequests,
-                Notice::new("signup_throttled").with_n((retry_after_secs + 59) / 60),
+                Notice::new(NoticeCode::SignupThrottled).with_n((retry_after_secs + 59) / 60),
             ),
-            AccountError::Busy => {
-                Self::new(Status::ServiceUnavailable, Notice::new("hashing_busy"))
+            AccountError::Busy => Self::new(
+                Status::ServiceUnavailable,
+                Notice::new(NoticeCode::HashingBusy),
+            ),
+            AccountError::Disabled => {
+                Self::new(Status::Forbidden, Notice::new(NoticeCode::AccountDisabled))
             }
-            AccountError::Disabled => Self::new(Status::Forbidden, Notice::new("account_disabled")),
-            AccountError::LastAdmin => Self::new(Status::Conflict, Notice::new("last_admin_self")),
-            AccountError::BadLink => Self::new(Status::NotFound, Notice::new("bad_link")),
+            AccountError::LastAdmin => {
+                Self::new(Status::Conflict, Notice::new(NoticeCode::LastAdminSelf))
+            }
+            AccountError::BadLink => Self::new(Status::NotFound, Notice::new(NoticeCode::BadLink)),
             AccountError::SignupClosed => {
-                Self::new(Status::Forbidden, Notice::new("signup_closed"))
+                Self::new(Status::Forbidden, Notice::new(NoticeCode::SignupClosed))
             }
             AccountError::InvitationNeeded => {
-                Self::new(Status::Forbidden, Notice::new("invitation_needed"))
+                Self::new(Status::Forbidden, Notice::new(NoticeCode::InvitationNeeded))
             }
-            AccountError::EmptyCode => Self::refused_on("empty_code", "code"),
-            AccountError::WrongCode => Self::refused_on("wrong_code", "code"),
+            AccountError::EmptyCode => Self::refused_on(NoticeCode::EmptyCode, "code"),
+            AccountError::WrongCode => Self::refused_on(NoticeCode::WrongCode, "code"),
             AccountError::TwoFactorOff => {
-                Self::new(Status::Conflict, Notice::new("two_factor_off"))
+                Self::new(Status::Conflict, Notice::new(NoticeCode::TwoFactorOff))
             }
-            AccountError::TwoFactorAlreadyOn => {
-                Self::new(Status::Conflict, Notice::new("two_factor_already_on"))
-            }
+            AccountError::TwoFactorAlreadyOn => Self::new(
+                Status::Conflict,
+                Notice::new(NoticeCode::TwoFactorAlreadyOn),
+            ),
             AccountError::TwoFactorUnreadable => Self::new(
                 Status::Conflict,
-                Notice::new("two_factor_unreadable").on("code"),
+                Notice::new(NoticeCode::TwoFactorUnreadable).on("code"),
             ),
-            AccountError::SecondFactorExpired => {
-                Self::new(Status::Unauthorized, Notice::new("second_factor_expired"))
-            }
+            AccountError::SecondFactorExpired => Self::new(
+                Status::Unauthorized,
+                Notice::new(NoticeCode::SecondFactorExpired),
+            ),
             AccountError::Db(error) => Self::db(error),
             AccountError::Hashing => {
                 tracing::error!("password hashing failed");
-                Self::new(Status::InternalServerError, Notice::new("internal"))
+                Self::new(
+                    Status::InternalServerError,
+                    Notice::new(NoticeCode::Internal),
+                )
             }
         }
     }
@@ -240,106 +272,137 @@ impl Problem {
     /// An admin's action on an account.
     pub fn admin(error: &AdminError) -> Self {
         match error {
-            AdminError::NotFound => Self::new(Status::NotFound, Notice::new("user_not_found")),
-            AdminError::LastAdmin => Self::new(Status::Conflict, Notice::new("last_admin")),
+            AdminError::NotFound => {
+                Self::new(Status::NotFound, Notice::new(NoticeCode::UserNotFound))
+            }
+            AdminError::LastAdmin => {
+                Self::new(Status::Conflict, Notice::new(NoticeCode::LastAdmin))
+            }
             AdminError::Db(error) => Self::db(error),
         }
     }
 
-    /// Monitors and their rules (words: `err-<code>` in `locales/<lang>/monitors.ftl`).
+    /// Monitors and their rules, tied to the field of the form that was wrong.
     pub fn monitor(error: &MonitorError) -> Self {
+        let limit = |status, code, max: i64| Self::new(status, Notice::new(code).with_n(max));
         match error {
-            MonitorError::NoKey => Self::refused("mon-no-key"),
+            MonitorError::NoKey => Self::refused_on(NoticeCode::NoKeyChosen, "key_id"),
             MonitorError::TooManyKeys { max } => Self::new(
                 Status::UnprocessableEntity,
-                Notice::new("mon-too-many-keys").with_n(*max as i64),
+                Notice::new(NoticeCode::TooManyMonitorKeys)
+                    .with_n(*max as i64)
+                    .on("key_id"),
             ),
-            MonitorError::KeyNotFound => Self::refused("mon-key-not-found"),
-            MonitorError::BadCheck => Self::refused("mon-bad-check"),
-            MonitorError::NoPreset => Self::refused("mon-no-preset"),
-            MonitorError::PresetNotFound => Self::refused("mon-preset-not-found"),
-            MonitorError::Schedule(ScheduleError::Missing) => Self::refused("mon-schedule-missing"),
-            MonitorError::Schedule(ScheduleError::Both) => Self::refused("mon-schedule-both"),
-            MonitorError::Schedule(ScheduleError::BadInterval { min }) => Self::new(
+            MonitorError::KeyNotFound => Self::refused_on(NoticeCode::ChosenKeyNotFound, "key_id"),
+            MonitorError::BadCheck => Self::refused_on(NoticeCode::BadCheck, "check"),
+            MonitorError::NoPreset => Self::refused_on(NoticeCode::ProbeNeedsPreset, "preset_id"),
+            MonitorError::PresetNotFound => {
+                Self::refused_on(NoticeCode::PresetNotFound, "preset_id")
+            }
+            MonitorError::Schedule(error) => Self::schedule(*error),
+            MonitorError::NeedsCap => Self::refused_on(NoticeCode::ProbeNeedsCap, "daily_cost_cap"),
+            MonitorError::BadCap => Self::refused_on(NoticeCode::BadCap, "daily_cost_cap"),
+            MonitorError::OverCap { daily, cap } => Self::new(
                 Status::UnprocessableEntity,
-                Notice::new("mon-bad-interval").with_n(i64::from(*min)),
+                Notice::new(NoticeCode::OverCap)
+                    .with_arg("cost", cost_text(daily))
+                    .with_arg("cap", points(*cap))
+                    .on("daily_cost_cap"),
             ),
-            MonitorError::Schedule(ScheduleError::BadTimes) => Self::refused("mon-bad-times"),
-            MonitorError::NeedsCap => Self::refused("mon-needs-cap"),
-            MonitorError::BadCap => Self::refused("mon-bad-cap"),
-            MonitorError::OverCap { min, max, cap } => {
-                let cost = crate::runs::calls_left::ExpectedCost {
-                    min: *min,
-                    max: *max,
-                };
-                Self::new(
-                    Status::UnprocessableEntity,
-                    Notice::new("mon-over-cap").with_name(format!(
-                        "{};{}",
-                        super::view::cost_text(&cost),
-                        super::view::points(*cap)
-                    )),
-                )
-            }
             MonitorError::TooMany { max } => {
-                Self::new(Status::Conflict, Notice::new("mon-too-many").with_n(*max))
+                limit(Status::Conflict, NoticeCode::TooManyMonitors, *max)
             }
-            MonitorError::NotFound => Self::new(Status::NotFound, Notice::new("mon-not-found")),
-            MonitorError::Rule(error) => Self::refused(match error {
-                RuleError::BadCondition => "rule-bad-condition",
-                RuleError::BadThreshold => "rule-bad-threshold",
-                RuleError::BadCalls => "rule-bad-calls",
-                RuleError::NeedsModel => "rule-needs-model",
-                RuleError::BadModel => "rule-bad-model",
-                RuleError::BadAtTime => "rule-bad-at-time",
-                RuleError::NoChannel => "rule-no-channel",
-                RuleError::NeedsProbe => "rule-needs-probe",
-                RuleError::ModelNotInPreset => "rule-model-not-in-preset",
-            }),
+            MonitorError::NotFound => {
+                Self::new(Status::NotFound, Notice::new(NoticeCode::MonitorNotFound))
+            }
+            MonitorError::Rule(error) => Self::rule(error),
             MonitorError::TooManyRules { max } => {
-                Self::new(Status::Conflict, Notice::new("rule-too-many").with_n(*max))
+                limit(Status::Conflict, NoticeCode::TooManyRules, *max)
             }
-            MonitorError::ChannelNotFound => Self::refused("rule-channel-not-found"),
+            MonitorError::ChannelNotFound => {
+                Self::refused_on(NoticeCode::ChosenChannelNotFound, "channel_id")
+            }
             MonitorError::RuleNotFound => {
-                Self::new(Status::NotFound, Notice::new("rule-not-found"))
+                Self::new(Status::NotFound, Notice::new(NoticeCode::RuleNotFound))
             }
             MonitorError::Db(error) => Self::db(error),
         }
     }
 
-    /// Notification channels.
-    pub fn channel(error: &ChannelError) -> Self {
+    fn schedule(error: ScheduleError) -> Self {
         match error {
-            ChannelError::BadKind => Self::refused("ch-bad-kind"),
-            ChannelError::EmptyName => Self::refused("ch-empty-name"),
+            ScheduleError::Missing => {
+                Self::refused_on(NoticeCode::ScheduleMissing, "every_minutes")
+            }
+            ScheduleError::Both => Self::refused_on(NoticeCode::ScheduleBoth, "at_times"),
+            ScheduleError::BadInterval { min } => Self::new(
+                Status::UnprocessableEntity,
+                Notice::new(NoticeCode::BadInterval)
+                    .with_n(i64::from(min))
+                    .on("every_minutes"),
+            ),
+            ScheduleError::BadTimes => Self::refused_on(NoticeCode::BadTimes, "at_times"),
+        }
+    }
+
+    fn rule(error: &RuleError) -> Self {
+        let (code, field) = match error {
+            RuleError::BadCondition => (NoticeCode::BadCondition, "condition"),
+            RuleError::BadThreshold => (NoticeCode::BadThreshold, "threshold"),
+            RuleError::BadCalls => (NoticeCode::BadCallsThreshold, "threshold"),
+            RuleError::NeedsModel => (NoticeCode::RuleNeedsModel, "model"),
+            RuleError::BadModel => (NoticeCode::BadRuleModel, "model"),
+            RuleError::BadAtTime => (NoticeCode::BadAtTime, "at_time"),
+            RuleError::NoChannel => (NoticeCode::NoChannelChosen, "channel_id"),
+            RuleError::NeedsProbe => (NoticeCode::RuleNeedsProbe, "condition"),
+            RuleError::ModelNotInPreset => (NoticeCode::ModelNotInPreset, "model"),
+        };
+        Self::refused_on(code, field)
+    }
+
+    /// Notification channels, tied to the field of the form that was wrong.
+    pub fn channel(error: &ChannelError) -> Self {
+        let on = Self::refused_on;
+        match error {
+            ChannelError::BadKind => on(NoticeCode::BadChannelKind, "kind"),
+            ChannelError::EmptyName => on(NoticeCode::EmptyChannelName, "name"),
             ChannelError::BadName => Self::new(
                 Status::UnprocessableEntity,
-                Notice::new("ch-bad-name").with_n(MAX_NAME_CHARS as i64),
+                Notice::new(NoticeCode::BadName)
+                    .with_n(MAX_NAME_CHARS as i64)
+                    .on("name"),
             ),
-            ChannelError::DuplicateName => {
-                Self::new(Status::Conflict, Notice::new("ch-duplicate-name"))
+            ChannelError::DuplicateName => Self::new(
+                Status::Conflict,
+                Notice::new(NoticeCode::DuplicateChannelName).on("name"),
+            ),
+            ChannelError::TooMany { max } => Self::new(
+                Status::Conflict,
+                Notice::new(NoticeCode::TooManyChannels).with_n(*max),
+            ),
+            ChannelError::NeedsUrl => on(NoticeCode::NeedsUrl, "url"),
+            ChannelError::BadUrl => on(NoticeCode::BadUrl, "url"),
+            ChannelError::NeedsSecret => on(NoticeCode::NeedsSecret, "secret"),
+            ChannelError::BadSecret => on(NoticeCode::BadSecret, "secret"),
+            ChannelError::NeedsChatId => on(NoticeCode::NeedsChatId, "chat_id"),
+            ChannelError::BadChatId => on(NoticeCode::BadChatId, "chat_id"),
+            ChannelError::NeedsSmtpHost => on(NoticeCode::NeedsSmtpHost, "smtp_host"),
+            ChannelError::BadSmtpHost => on(NoticeCode::BadSmtpHost, "smtp_host"),
+            ChannelError::BadSmtpPort => on(NoticeCode::BadSmtpPort, "smtp_port"),
+            ChannelError::BadSmtpTls => on(NoticeCode::BadSmtpTls, "smtp_tls"),
+            ChannelError::NeedsSmtpPassword => on(NoticeCode::NeedsSmtpPassword, "smtp_password"),
+            ChannelError::BadFrom => on(NoticeCode::BadFrom, "smtp_from"),
+            ChannelError::BadTo => on(NoticeCode::BadTo, "smtp_to"),
+            ChannelError::NotFound => {
+                Self::new(Status::NotFound, Notice::new(NoticeCode::ChannelNotFound))
             }
-            ChannelError::TooMany { max } => {
-                Self::new(Status::Conflict, Notice::new("ch-too-many").with_n(*max))
-            }
-            ChannelError::NeedsUrl => Self::refused("ch-needs-url"),
-            ChannelError::BadUrl => Self::refused("ch-bad-url"),
-            ChannelError::NeedsSecret => Self::refused("ch-needs-secret"),
-            ChannelError::BadSecret => Self::refused("ch-bad-secret"),
-            ChannelError::NeedsChatId => Self::refused("ch-needs-chat-id"),
-            ChannelError::BadChatId => Self::refused("ch-bad-chat-id"),
-            ChannelError::NeedsSmtpHost => Self::refused("ch-needs-smtp-host"),
-            ChannelError::BadSmtpHost => Self::refused("ch-bad-smtp-host"),
-            ChannelError::BadSmtpPort => Self::refused("ch-bad-smtp-port"),
-            ChannelError::BadSmtpTls => Self::refused("ch-bad-smtp-tls"),
-            ChannelError::NeedsSmtpPassword => Self::refused("ch-needs-smtp-password"),
-            ChannelError::BadFrom => Self::refused("ch-bad-from"),
-            ChannelError::BadTo => Self::refused("ch-bad-to"),
-            ChannelError::NotFound => Self::new(Status::NotFound, Notice::new("ch-not-found")),
-            ChannelError::NeedsReentry => Self::refused("ch-needs-reentry"),
+            ChannelError::NeedsReentry => Self::refused(NoticeCode::ChannelNeedsReentry),
             ChannelError::Vault(error) => {
                 tracing::error!(%error, "sealing a channel failed");
-                Self::new(Status::InternalServerError, Notice::new("internal"))
+                Self::new(
+                    Status::InternalServerError,
+                    Notice::new(NoticeCode::Internal),
+                )
             }
             ChannelError::Db(error) => Self::db(error),
         }
@@ -389,58 +452,3 @@ fn named_ids(ids: &[String]) -> String {
         .collect::<Vec<_>>()
         .join(", ")
 }
-
-/// Every notice code [`Problem::monitor`] and [`Problem::channel`] can give (their words are
-/// `err-<code>`; a unit test checks both languages have them).
-#[cfg(test)]
-pub const MONITORING_CODES: &[&str] = &[
-    "mon-no-key",
-    "mon-too-many-keys",
-    "mon-key-not-found",
-    "mon-bad-check",
-    "mon-no-preset",
-    "mon-preset-not-found",
-    "mon-schedule-missing",
-    "mon-schedule-both",
-    "mon-bad-interval",
-    "mon-bad-times",
-    "mon-needs-cap",
-    "mon-bad-cap",
-    "mon-over-cap",
-    "mon-too-many",
-    "mon-not-found",
-    "rule-bad-condition",
-    "rule-bad-threshold",
-    "rule-bad-calls",
-    "rule-needs-model",
-    "rule-bad-model",
-    "rule-bad-at-time",
-    "rule-no-channel",
-    "rule-needs-probe",
-    "rule-model-not-in-preset",
-    "rule-too-many",
-    "rule-channel-not-found",
-    "rule-not-found",
-    "ch-bad-kind",
-    "ch-empty-name",
-    "ch-bad-name",
-    "ch-duplicate-name",
-    "ch-too-many",
-    "ch-needs-url",
-    "ch-bad-url",
-    "ch-needs-secret",
-    "ch-bad-secret",
-    "ch-needs-chat-id",
-    "ch-bad-chat-id",
-    "ch-needs-smtp-host",
-    "ch-bad-smtp-host",
-    "ch-bad-smtp-port",
-    "ch-bad-smtp-tls",
-    "ch-needs-smtp-password",
-    "ch-bad-from",
-    "ch-bad-to",
-    "ch-not-found",
-    "ch-needs-reentry",
-    "internal",
-    "unavailable",
-];

@@ -6,7 +6,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use rocket::form::FromForm;
 use rocket::http::CookieJar;
-use rocket::response::{Flash, Redirect};
+use rocket::response::Redirect;
 use rocket::{State, get, post};
 
 use super::{Door, refused};
@@ -16,9 +16,10 @@ use crate::auth::two_factor::TwoFactor;
 use crate::db::Db;
 use crate::web::kit::cookies::{clear_second_factor_cookie, second_factor_cookie};
 use crate::web::kit::csrf::{Csrf, csrf_form};
+use crate::web::kit::notice::{Flash, FlashCode, Notice, Redirected};
 use crate::web::kit::problem::{Problem, Refused};
 use crate::web::kit::session::Viewer;
-use crate::web::kit::view::{Layout, Notice};
+use crate::web::kit::view::Layout;
 
 pub const PATH: &str = "/login/two-factor";
 
@@ -39,9 +40,9 @@ pub struct CodeForm {
 csrf_form!(CodeForm);
 
 /// Back to the password, saying why (the state expired, or there never was one).
-fn start_over(cookies: &CookieJar<'_>) -> Flash<Redirect> {
+fn start_over(cookies: &CookieJar<'_>) -> Redirected {
     clear_second_factor_cookie(cookies);
-    Flash::error(Redirect::to("/login"), "second_factor_expired")
+    Flash::new(FlashCode::SecondFactorExpired).redirect("/login")
 }
 
 #[get("/login/two-factor")]
@@ -49,7 +50,7 @@ async fn second_factor_page(
     viewer: Viewer,
     cookies: &CookieJar<'_>,
     db: &State<Db>,
-) -> Result<SecondFactorPage, Result<Flash<Redirect>, Refused<SecondFactorPage>>> {
+) -> Result<SecondFactorPage, Result<Redirected, Refused<SecondFactorPage>>> {
     let Some(cookie) = second_factor_cookie(cookies) else {
         return Err(Ok(start_over(cookies)));
     };
@@ -79,7 +80,7 @@ async fn second_factor(
     door: Door<'_>,
     form: Csrf<CodeForm>,
     two_factor: &State<TwoFactor>,
-) -> Result<Redirect, Result<Flash<Redirect>, Refused<SecondFactorPage>>> {
+) -> Result<Redirect, Result<Redirected, Refused<SecondFactorPage>>> {
     let Some(cookie) = second_factor_cookie(door.cookies) else {
         return Err(Ok(start_over(door.cookies)));
     };
