@@ -24,3 +24,32 @@ flash-second_factor_expired = The second step of signing in expired or was not s
 flash-two_factor_on = Two-factor sign-in is on. Keep the recovery codes somewhere safe.
 flash-two_factor_off_now = Two-factor sign-in is off.
 flash-two_factor_cancelled = The setup of two-factor sign-in was cancelled; the secret shown is forgotten.
+login2-hint-short = Six digits from the app, or an unused recovery code.
+two-factor-title = Two-factor sign-in
+two-factor-back = ← Back to the account
+two-factor-is-on = On
+two-factor-is-off = Off
+two-factor-summary = With it on, signing in asks for a code from an authenticator app on your phone after the password.
+two-factor-manage = Manage two-factor sign-in
+two-factor-set-up = Set up two-factor sign-in
+two-factor-intro = With two-factor sign-in, a stolen password is not enough: after the password, signing in asks for the six-digit code an authenticator app (Google Authenticator, Microsoft Authenticator, FreeOTP, 1Password, …) shows. You also get ten single-use recovery codes for when the phone is lost.
+two-factor-step-scan = 1. Add this site to your authenticator app
+two-factor-scan-hint = Scan the QR code with the app. This secret stays the same when you reload the page, until you confirm it or cancel.
+two-factor-qr-label = QR code holding the authenticator secret
+two-factor-secret-hint = Cannot scan? Type this secret into the app (time-based, 6 digits, 30 seconds):
+two-factor-open-app = On this phone: open the authenticator app with this secret
+two-factor-step-confirm = 2. Confirm with a code
+two-factor-confirm-hint = The six digits the app shows now. Two-factor sign-in is on only after this step.
+two-factor-confirm = Turn on two-factor sign-in
+two-factor-cancel = Cancel the setup
+two-factor-codes-title = Your recovery codes
+two-factor-codes-once = Two-factor sign-in is on. These ten recovery codes are shown only this once: save or print them now and keep them apart from your phone.
+two-factor-codes-hint = Each code signs you in once in place of the app's code (dashes and case do not matter). They are stored only as hashes, so nobody can show them to you again.
+two-factor-codes-done = I have saved them
+two-factor-codes-left = { $n ->
+    [one] 1 unused recovery code left.
+   *[other] { $n } unused recovery codes left.
+}
+two-factor-off-title = Turn two-factor sign-in off
+two-factor-off-hint = Signing in will then need only the password. Enter your password and a current code (or a recovery code).
+two-factor-off-submit = Turn two-factor sign-in off

@@ -69,11 +69,11 @@ pub struct NewSession {
     pub user_id: UserId,
 }
 
-/// What a right password leads to: a session, or, for an account with two-factor sign-in, the
-/// half-signed-in state's cookie (the session waits for the second factor).
+/// What a right password leads to: a session, or, for an account with two-factor sign-in,
+/// the second factor still to come (the session waits for it).
 pub enum SignIn {
     Session(NewSession),
-    SecondFactor { cookie_token: String },
+    SecondFactor(UserId),
 }
 
 /// Usernames are stored lower-case, so uniqueness is case-insensitive by construction.
@@ -180,15 +180,13 @@ async fn checked(
 
 /// One generic failure for an unknown user and a wrong password; throttled per (account,
 /// address) and per address, so nobody can lock an owner out from elsewhere. An account with
-/// two-factor sign-in gets no session yet: a half-signed-in state that goes to `next` once the
-/// second factor is right.
+/// two-factor sign-in gets no session yet (see `half_signed_in`).
 pub async fn sign_in(
     db: &Db,
     username: &str,
     password: &str,
     client_addr: &str,
     user_agent: &str,
-    next: &str,
 ) -> Result<SignIn, AccountError> {
     // An invalid name cannot exist; it is still throttled and timed like any other miss.
     let username = normalize_username(username).unwrap_or_else(|_| username.trim().to_lowercase());
@@ -210,16 +208,11 @@ pub async fn sign_in(
         // Said only after the right password: a guess learns nothing about the account.
         Some(_) if ok && disabled => Err(AccountError::Disabled),
         Some(user_id) if ok => {
-            let (agent, addr, next) = (
-                user_agent.to_owned(),
-                client_addr.to_owned(),
-                next.to_owned(),
-            );
+            let (agent, addr) = (user_agent.to_owned(), client_addr.to_owned());
             Ok(db
                 .run(move |conn| {
                     if crate::db::two_factor::is_on(conn, user_id)? {
-                        let cookie_token = super::half_signed_in::start(conn, user_id, &next)?;
-                        return Ok(SignIn::SecondFactor { cookie_token });
+                        return Ok(SignIn::SecondFactor(user_id));
                     }
                     start_session(conn, user_id, &agent, &addr).map(SignIn::Session)
                 })
@@ -351,7 +344,8 @@ pub(crate) fn erase(
 pub async fn clean_up(db: &Db) -> Result<(usize, usize), DbError> {
     db.run(|conn| {
         Ok((
-            sessions::delete_expired(conn)? + crate::db::pending_sign_ins::delete_expired(conn)?,
+            sessions::delete_expired(conn)?
+                + crate::db::pending_sign_ins::delete_expired(conn, crate::clock::now())?,
             login_failures::delete_old(conn)? + crate::db::password_resets::delete_expired(conn)?,
         ))
     })
@@ -427,9 +421,11 @@ mod tests {
             .await,
             Err(AccountError::UsernameTaken)
         ));
-        let second = sign_in(&db, "ALICE", "correct horse", "1.2.3.4", "ua")
-            .await
-            .unwrap();
+        let Ok(SignIn::Session(second)) =
+            sign_in(&db, "ALICE", "correct horse", "1.2.3.4", "ua").await
+        else {
+            panic!("a right password without two-factor sign-in starts a session");
+        };
         assert_ne!(first.cookie_token, second.cookie_token);
         assert!(matches!(
             sign_in(&db, "alice", "wrong", "1.2.3.4", "ua").await,

@@ -4,6 +4,9 @@
 //! it off (the password and a code). Every code check is throttled like a password: failures
 //! count per (account, address) and per address, under the account's name + `#2fa`, so a right
 //! password never clears them.
+//!
+//! Time comes from the injected clock (the scheduler's), so tests move it instead of waiting
+//! for the next 30-second step or for a half-signed-in state to expire.
 
 use std::sync::Arc;
 
@@ -12,7 +15,7 @@ use zeroize::Zeroizing;
 
 use super::accounts::{self, AccountError};
 use super::recovery_codes;
-use crate::clock::now;
+use crate::clock::SharedClock;
 use crate::crypto::Vault;
 use crate::crypto::totp::{self, Seed};
 use crate::db::{Db, DbError, login_failures, two_factor as rows};
@@ -31,11 +34,13 @@ pub enum Status {
     },
 }
 
-/// The seal of the authenticators' seeds and the checks of their codes.
+/// The seal of the authenticators' seeds, the checks of their codes and the half-signed-in
+/// states (`half_signed_in.rs`).
 #[derive(Clone)]
 pub struct TwoFactor {
-    db: Db,
+    pub(super) db: Db,
     vault: Arc<Vault>,
+    clock: SharedClock,
 }
 
 /// Failed code checks are recorded under `<username>#2fa` (no username holds `#`).
@@ -44,52 +49,60 @@ fn throttle_name(username: &str) -> String {
 }
 
 impl TwoFactor {
-    pub fn new(db: Db, vault: Arc<Vault>) -> Self {
-        Self { db, vault }
+    pub fn new(db: Db, vault: Arc<Vault>, clock: SharedClock) -> Self {
+        Self { db, vault, clock }
     }
 
-    /// Whether the account signs in with a second factor.
-    pub async fn is_on(&self, user_id: UserId) -> Result<bool, DbError> {
-        self.db.run(move |conn| rows::is_on(conn, user_id)).await
+    /// Unix seconds on the injected clock.
+    pub(super) fn now(&self) -> i64 {
+        self.clock.now()
     }
 
-    /// The account's status; `start` begins an enrolment when there is none (the page that
-    /// shows the QR code), keeping a pending one as it is.
-    pub async fn status(
-        &self,
-        user_id: UserId,
-        username: &str,
-        start: bool,
-    ) -> Result<Status, AccountError> {
+    /// The account's status. A pending seed the vault cannot open (the master key was
+    /// replaced mid-enrolment) is dropped: it was never in use, and a new one can start.
+    pub async fn status(&self, user_id: UserId, username: &str) -> Result<Status, DbError> {
         let (vault, name) = (self.vault.clone(), username.to_owned());
         self.db
             .run(move |conn| {
-                if start && rows::get(conn, user_id)?.is_none() {
-                    let seed = Seed::generate();
-                    match vault.seal_totp(user_id, seed.bytes()) {
-                        Ok(sealed) => drop(rows::insert_pending(conn, user_id, &sealed)?),
-                        Err(_) => return Ok(Err(AccountError::TwoFactorUnreadable)),
+                let Some(stored) = rows::get(conn, user_id)? else {
+                    return Ok(Status::Off);
+                };
+                if stored.confirmed {
+                    return Ok(Status::On {
+                        recovery_codes_left: rows::recovery_codes_left(conn, user_id)?,
+                    });
+                }
+                let opened = vault.open_totp(user_id, &stored.sealed).ok();
+                let seed = opened.map(Seed::from_bytes);
+                match seed
+                    .as_ref()
+                    .and_then(|seed| Some((seed.text(), seed.uri(&name)?)))
+                {
+                    Some((text, uri)) => Ok(Status::Pending { text, uri }),
+                    None => {
+                        rows::delete_pending(conn, user_id)?;
+                        Ok(Status::Off)
                     }
                 }
-                Ok(match rows::get(conn, user_id)? {
-                    None => Ok(Status::Off),
-                    Some(stored) if stored.confirmed => Ok(Status::On {
-                        recovery_codes_left: rows::recovery_codes_left(conn, user_id)?,
-                    }),
-                    Some(stored) => match vault.open_totp(user_id, &stored.sealed) {
-                        Ok(bytes) => {
-                            let seed = Seed::from_bytes(bytes);
-                            match seed.uri(&name) {
-                                Some(uri) => Ok(Status::Pending {
-                                    text: seed.text(),
-                                    uri,
-                                }),
-                                None => Err(AccountError::TwoFactorUnreadable),
-                            }
-                        }
-                        Err(_) => Err(AccountError::TwoFactorUnreadable),
-                    },
-                })
+            })
+            .await
+    }
+
+    /// Begins an enrolment with a new seed, unless one is pending or on already (then
+    /// nothing changes: a second click or tab shows the same secret).
+    pub async fn begin(&self, user_id: UserId) -> Result<(), AccountError> {
+        let (vault, now) = (self.vault.clone(), self.now());
+        self.db
+            .run(move |conn| {
+                if rows::get(conn, user_id)?.is_some() {
+                    return Ok(Ok(()));
+                }
+                let seed = Seed::generate();
+                let Ok(sealed) = vault.seal_totp(user_id, seed.bytes()) else {
+                    return Ok(Err(AccountError::TwoFactorUnreadable));
+                };
+                rows::insert_pending(conn, user_id, &sealed, now)?;
+                Ok(Ok(()))
             })
             .await?
     }
@@ -107,7 +120,7 @@ impl TwoFactor {
         if code.is_empty() {
             return Err(AccountError::EmptyCode);
         }
-        let vault = self.vault.clone();
+        let (vault, now) = (self.vault.clone(), self.now());
         self.throttled(username, client_addr, move |conn| {
             let Some(stored) = rows::get(conn, user_id)? else {
                 return Ok(Err(AccountError::TwoFactorOff));
@@ -115,11 +128,12 @@ impl TwoFactor {
             if stored.confirmed {
                 return Ok(Err(AccountError::TwoFactorAlreadyOn));
             }
-            let Ok(step) = matching_step(&vault, &stored, &code) else {
-                return Ok(Err(AccountError::WrongCode));
+            let step = match matching_step(&vault, &stored, &code, now) {
+                Ok(step) => step,
+                Err(error) => return Ok(Err(error)),
             };
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            if !rows::take_step(&tx, user_id, step, true)? {
+            if !rows::take_step(&tx, user_id, step, true, now)? {
                 return Ok(Err(AccountError::WrongCode));
             }
             let codes = recovery_codes::generate();
@@ -150,22 +164,23 @@ impl TwoFactor {
         if code.trim().is_empty() {
             return Err(AccountError::EmptyCode);
         }
-        let (vault, code) = (self.vault.clone(), code.to_owned());
+        let (vault, now) = (self.vault.clone(), self.now());
+        let code = Zeroizing::new(code.to_owned());
         self.throttled(username, client_addr, move |conn| {
             let Some(stored) = rows::get(conn, user_id)?.filter(|s| s.confirmed) else {
                 return Ok(Err(AccountError::TwoFactorOff));
             };
             if totp::is_code_shaped(&code) {
                 return Ok(
-                    match matching_step(&vault, &stored, &totp::compact(&code)) {
-                        Ok(step) if rows::take_step(conn, user_id, step, false)? => Ok(()),
+                    match matching_step(&vault, &stored, &totp::compact(&code), now) {
+                        Ok(step) if rows::take_step(conn, user_id, step, false, now)? => Ok(()),
                         Err(unreadable @ AccountError::TwoFactorUnreadable) => Err(unreadable),
                         _ => Err(AccountError::WrongCode),
                     },
                 );
             }
             Ok(match recovery_codes::hash_of(&code) {
-                Some(hash) if rows::use_recovery_code(conn, user_id, &hash)? => Ok(()),
+                Some(hash) if rows::use_recovery_code(conn, user_id, &hash, now)? => Ok(()),
                 _ => Err(AccountError::WrongCode),
             })
         })
@@ -220,17 +235,18 @@ impl TwoFactor {
     }
 }
 
-/// The step `code` is right at now, for a stored authenticator.
+/// The step `code` is right at `now`, for a stored authenticator.
 fn matching_step(
     vault: &Vault,
     stored: &rows::StoredTotp,
     code: &str,
+    now: i64,
 ) -> Result<i64, AccountError> {
     let bytes = vault
         .open_totp(stored.user_id, &stored.sealed)
         .map_err(|_| AccountError::TwoFactorUnreadable)?;
     Seed::from_bytes(bytes)
-        .matching_step(code, now())
+        .matching_step(code, now)
         .ok_or(AccountError::WrongCode)
 }
 

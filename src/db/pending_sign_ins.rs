@@ -4,7 +4,6 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{Cached, DbError};
-use crate::clock::now;
 use crate::ids::UserId;
 
 /// How long the second factor may take after the password.
@@ -19,13 +18,14 @@ pub struct Pending {
     pub next: String,
 }
 
+/// Stores a state started at `now` (the two-factor clock's time, like every `now` here).
 pub fn insert(
     conn: &Connection,
     token_hash: &str,
     user_id: UserId,
     next: &str,
+    now: i64,
 ) -> Result<(), DbError> {
-    let now = now();
     conn.cached_execute(
         "INSERT INTO pending_sign_ins (token_hash, user_id, next, created_at, expires_at)
          VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -35,13 +35,17 @@ pub fn insert(
 }
 
 /// The live state behind a cookie's hash (expired ones and disabled accounts are `None`).
-pub fn find_live(conn: &Connection, token_hash: &str) -> Result<Option<Pending>, DbError> {
+pub fn find_live(
+    conn: &Connection,
+    token_hash: &str,
+    now: i64,
+) -> Result<Option<Pending>, DbError> {
     Ok(conn
         .cached_row(
             "SELECT p.user_id, u.username, p.next FROM pending_sign_ins p
              JOIN users u ON u.id = p.user_id
              WHERE p.token_hash = ?1 AND p.expires_at > ?2 AND u.disabled_at IS NULL",
-            params![token_hash, now()],
+            params![token_hash, now],
             |row| {
                 Ok(Pending {
                     user_id: row.get(0)?,
@@ -63,9 +67,6 @@ pub fn delete(conn: &Connection, token_hash: &str) -> Result<(), DbError> {
 }
 
 /// Housekeeping: states past their five minutes.
-pub fn delete_expired(conn: &Connection) -> Result<usize, DbError> {
-    Ok(conn.cached_execute(
-        "DELETE FROM pending_sign_ins WHERE expires_at <= ?1",
-        [now()],
-    )?)
+pub fn delete_expired(conn: &Connection, now: i64) -> Result<usize, DbError> {
+    Ok(conn.cached_execute("DELETE FROM pending_sign_ins WHERE expires_at <= ?1", [now])?)
 }

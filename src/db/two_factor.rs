@@ -5,7 +5,6 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{Cached, DbError};
-use crate::clock::now;
 use crate::crypto::vault::Sealed;
 use crate::ids::UserId;
 
@@ -60,6 +59,7 @@ pub fn insert_pending(
     conn: &Connection,
     user_id: UserId,
     sealed: &Sealed,
+    now: i64,
 ) -> Result<bool, DbError> {
     Ok(conn.cached_execute(
         "INSERT INTO totp_secrets (user_id, nonce, ciphertext, master_key_id, created_at)
@@ -69,7 +69,7 @@ pub fn insert_pending(
             sealed.nonce,
             sealed.ciphertext,
             sealed.master_key_id,
-            now()
+            now
         ],
     )? == 1)
 }
@@ -91,13 +91,14 @@ pub fn take_step(
     user_id: UserId,
     step: i64,
     confirm: bool,
+    now: i64,
 ) -> Result<bool, DbError> {
     Ok(conn.cached_execute(
         "UPDATE totp_secrets
          SET last_step = ?2, confirmed_at = CASE WHEN ?3 THEN coalesce(confirmed_at, ?4) ELSE confirmed_at END
          WHERE user_id = ?1 AND (last_step IS NULL OR last_step < ?2)
            AND (?3 OR confirmed_at IS NOT NULL)",
-        params![user_id, step, confirm, now()],
+        params![user_id, step, confirm, now],
     )? == 1)
 }
 
@@ -134,11 +135,16 @@ pub fn replace_recovery_codes(
 }
 
 /// Uses up one of the user's unused recovery codes by its hash; whether there was one.
-pub fn use_recovery_code(conn: &Connection, user_id: UserId, hash: &str) -> Result<bool, DbError> {
+pub fn use_recovery_code(
+    conn: &Connection,
+    user_id: UserId,
+    hash: &str,
+    now: i64,
+) -> Result<bool, DbError> {
     Ok(conn.cached_execute(
         "UPDATE recovery_codes SET used_at = ?3
          WHERE user_id = ?1 AND code_hash = ?2 AND used_at IS NULL",
-        params![user_id, hash, now()],
+        params![user_id, hash, now],
     )? == 1)
 }
 

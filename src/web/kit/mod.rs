@@ -2,8 +2,9 @@
 //! how values are shown (`view`, `result_view`, `status`, `monitoring_view`), what a page
 //! says about an action (`notice`: notices and flashes) and how errors become notices
 //! (`problem`), the run forms and their live events (`run_form`, `live`), typed path ids and
-//! form choices (`params`), one-read secrets (`reveal`), the confirmation step (`confirm`) and
-//! the security headers (`security`). Nothing here is a page, and nothing here imports one.
+//! form choices (`params`), one-read secrets (`reveal`), the confirmation step (`confirm`), QR
+//! codes as SVG (`qr`) and the security headers (`security`). Nothing here is a page, and
+//! nothing here imports one.
 
 pub mod client;
 pub mod confirm;
@@ -14,6 +15,7 @@ pub mod monitoring_view;
 pub mod notice;
 pub mod params;
 pub mod problem;
+pub mod qr;
 pub mod result_view;
 pub mod reveal;
 pub mod run_form;

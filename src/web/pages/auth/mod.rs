@@ -14,6 +14,7 @@ use rocket::{State, get, post};
 use crate::auth::accounts::{self, AccountError, NewSession, SignIn};
 use crate::auth::half_signed_in;
 use crate::auth::signup::{self as signups, Gate, SignupMode};
+use crate::auth::two_factor::TwoFactor;
 use crate::config::AppConfig;
 use crate::db::Db;
 use crate::names;
@@ -238,6 +239,7 @@ pub fn login_page(
 pub async fn login(
     door: Door<'_>,
     form: Csrf<CredentialsForm>,
+    two_factor: &State<TwoFactor>,
 ) -> Result<Redirect, Refused<LoginPage>> {
     let form = form.0;
     let next = safe_next(form.next.as_deref());
@@ -247,7 +249,6 @@ pub async fn login(
         form.password.as_deref().unwrap_or(""),
         &door.client.addr,
         &door.client.user_agent,
-        &next,
     )
     .await;
     match signed_in {
@@ -255,10 +256,18 @@ pub async fn login(
             door.enter(session).await;
             Ok(Redirect::to(next))
         }
-        Ok(SignIn::SecondFactor { cookie_token }) => {
-            door.half_enter(cookie_token);
-            Ok(Redirect::to(second_factor::PATH))
-        }
+        Ok(SignIn::SecondFactor(user_id)) => match two_factor.half_sign_in(user_id, &next).await {
+            Ok(cookie_token) => {
+                door.half_enter(cookie_token);
+                Ok(Redirect::to(second_factor::PATH))
+            }
+            Err(error) => Err(refused(&AccountError::Db(error), |notice| LoginPage {
+                layout: door.viewer.layout(),
+                username: typed_username(&form.username),
+                next,
+                error: Some(notice),
+            })),
+        },
         Err(error) => Err(refused(&error, |notice| LoginPage {
             layout: door.viewer.layout(),
             username: typed_username(&form.username),

@@ -11,9 +11,7 @@ use rocket::{State, get, post};
 
 use super::{Door, refused};
 use crate::auth::accounts::AccountError;
-use crate::auth::half_signed_in;
 use crate::auth::two_factor::TwoFactor;
-use crate::db::Db;
 use crate::web::kit::cookies::{clear_second_factor_cookie, second_factor_cookie};
 use crate::web::kit::csrf::{Csrf, csrf_form};
 use crate::web::kit::notice::{Flash, FlashCode, Notice, Redirected};
@@ -49,12 +47,12 @@ fn start_over(cookies: &CookieJar<'_>) -> Redirected {
 async fn second_factor_page(
     viewer: Viewer,
     cookies: &CookieJar<'_>,
-    db: &State<Db>,
+    two_factor: &State<TwoFactor>,
 ) -> Result<SecondFactorPage, Result<Redirected, Refused<SecondFactorPage>>> {
     let Some(cookie) = second_factor_cookie(cookies) else {
         return Err(Ok(start_over(cookies)));
     };
-    match half_signed_in::pending(db, &cookie).await {
+    match two_factor.pending_sign_in(&cookie).await {
         Ok(Some(state)) => Ok(SecondFactorPage {
             layout: viewer.layout(),
             username: state.username,
@@ -85,15 +83,9 @@ async fn second_factor(
         return Err(Ok(start_over(door.cookies)));
     };
     let code = zeroize::Zeroizing::new(form.0.code.unwrap_or_default());
-    let finished = half_signed_in::finish(
-        door.db,
-        two_factor,
-        &cookie,
-        &code,
-        &door.client.addr,
-        &door.client.user_agent,
-    )
-    .await;
+    let finished = two_factor
+        .finish_sign_in(&cookie, &code, &door.client.addr, &door.client.user_agent)
+        .await;
     match finished {
         Ok((session, next)) => {
             door.enter(session).await;
@@ -101,7 +93,8 @@ async fn second_factor(
         }
         Err(AccountError::SecondFactorExpired) => Err(Ok(start_over(door.cookies))),
         Err(error) => {
-            let username = half_signed_in::pending(door.db, &cookie)
+            let username = two_factor
+                .pending_sign_in(&cookie)
                 .await
                 .ok()
                 .flatten()
