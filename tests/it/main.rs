@@ -34,4 +34,5 @@ mod query_runs;
 mod quick_page;
 mod scheduler;
 mod signup_modes;
+mod two_factor;
 mod vault_keys;

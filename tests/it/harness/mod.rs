@@ -12,6 +12,7 @@ pub mod monitoring;
 pub mod points;
 pub mod secrets;
 pub mod smtp;
+pub mod two_factor;
 pub mod upstream;
 pub mod users;
 

@@ -78,7 +78,7 @@ pub struct CodeForm {
 
 #[derive(Debug, FromForm)]
 pub struct TurnOffForm {
-    password: Option<String>,
+    current_password: Option<String>,
     code: Option<String>,
     csrf_token: Option<String>,
 }
@@ -231,7 +231,7 @@ async fn turn_off(
     two_factor: &State<TwoFactor>,
 ) -> Result<Redirected, Answer> {
     let form = form.0;
-    let password = Zeroizing::new(form.password.unwrap_or_default());
+    let password = Zeroizing::new(form.current_password.unwrap_or_default());
     let code = Zeroizing::new(form.code.unwrap_or_default());
     let signed_in = &user.0;
     let turned_off = two_factor
