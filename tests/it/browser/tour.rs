@@ -30,11 +30,13 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use super::{Context, Driver, STEP_TIMEOUT, Speaks, Step, Tab, browser_tests_run, target_dir};
+use crate::harness::two_factor as tf;
 use crate::harness::upstream::{
     CATALOGUE_PATH, CHAT_PATH, MODEL_A, MODEL_B, MODEL_C, QUOTA_A, QUOTA_B, QUOTA_C, chat,
     mount_balance, ok_with_quota,
 };
 use crate::harness::{PASSWORD, TestApp};
+use modelscope_balance::clock::Clock;
 
 const KEY: &str = "ms-87654321-4321-4321-4321-cba987654321";
 const KEY_LABEL: &str = "main-key";
@@ -459,6 +461,8 @@ impl Tour<'_> {
         self.goto("/account").await?;
         self.check_page("account").await?;
         self.new_token().await?;
+        self.begin("two-factor sign-in");
+        self.two_factor().await?;
         self.begin("admin pages");
         self.admin_pages().await?;
         self.begin("monitoring pages");
@@ -907,6 +911,58 @@ impl Tour<'_> {
         let token = self.text_of(".secret-once").await?;
         ensure!(token.starts_with("msb_"), "the page shows {token:?}");
         self.check_page("token").await
+    }
+
+    /// Two-factor sign-in: the page while off, the enrolment (QR code, link, secret), the
+    /// recovery codes shown once, the page while on; then signing out and in again through
+    /// the second step with a recovery code.
+    async fn two_factor(&self) -> Step<()> {
+        self.goto(tf::PAGE).await?;
+        self.check_page("two-factor-off").await?;
+        self.click("form[action='/account/two-factor/start'] button[type=submit]")
+            .await?;
+        self.wait_for_selector("#totp-secret").await?;
+        self.check_page("two-factor-enrol").await?;
+        let uri: String = self
+            .js(
+                "return document.getElementById('totp-uri').getAttribute('href');",
+                vec![],
+            )
+            .await?;
+        let code = tf::code_at(&uri, self.app.clock.now());
+        self.type_into("#code", &code).await?;
+        self.click("form[action='/account/two-factor/confirm'] button[type=submit]")
+            .await?;
+        self.wait_for_selector("#recovery-codes").await?;
+        self.check_page("two-factor-codes").await?;
+        let codes = self.text_of("#recovery-codes").await?;
+        let recovery = codes
+            .split_whitespace()
+            .next()
+            .ok_or("no recovery code shown")?
+            .to_owned();
+        self.goto(tf::PAGE).await?;
+        self.check_page("two-factor-on").await?;
+        // Out, and in again: the password, then the second step.
+        self.js::<serde_json::Value>(
+            "document.querySelector(\"form[action='/logout']\").submit(); return null;",
+            vec![],
+        )
+        .await?;
+        self.wait_for_elements("/login", "form[action='/login']", 1)
+            .await?;
+        self.type_into("#username", &format!("tour_{}", self.lang()))
+            .await?;
+        self.type_into("#password", PASSWORD).await?;
+        self.click("form[action='/login'] button[type=submit]")
+            .await?;
+        self.wait_for_elements(tf::SECOND_STEP, "form[action='/login/two-factor']", 1)
+            .await?;
+        self.check_page("login-two-factor").await?;
+        self.type_into("#code", &recovery).await?;
+        self.click("form[action='/login/two-factor'] button[type=submit]")
+            .await?;
+        self.wait_for_elements("/", "header a.who", 1).await
     }
 
     /// The admin page (the Chinese tour's account is the first, so the admin; the English one
