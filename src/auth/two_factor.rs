@@ -270,13 +270,14 @@ pub fn reseal_all(conn: &Connection, vault: &Vault) -> Result<(usize, usize), Db
 }
 
 /// Turns it off for `username` from the server's shell (`admin two-factor-off`), the way back
-/// in for someone who lost both their phone and their recovery codes; whether it was on.
-pub fn turn_off_for(conn: &Connection, username: &str) -> Result<Option<bool>, DbError> {
+/// in for someone who lost both their phone and their recovery codes; answers the account's
+/// name as stored and whether it was on (`None`: no such account).
+pub fn turn_off_for(conn: &Connection, username: &str) -> Result<Option<(String, bool)>, DbError> {
     let Ok(name) = accounts::normalize_username(username) else {
         return Ok(None);
     };
     match crate::db::users::find_by_username(conn, &name)? {
         None => Ok(None),
-        Some(user) => Ok(Some(rows::delete(conn, user.id)?)),
+        Some(user) => Ok(Some((name, rows::delete(conn, user.id)?))),
     }
 }

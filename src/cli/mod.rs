@@ -268,8 +268,8 @@ pub fn run_admin(config: &AppConfig, command: &AdminCommand) -> Result<String, S
         }
         AdminCommand::TwoFactorOff(name) => {
             match crate::auth::two_factor::turn_off_for(&conn, name).map_err(|e| e.to_string())? {
-                Some(true) => Ok(format!("Two-factor sign-in is now off for {name}.")),
-                Some(false) => Ok(format!("{name} had no two-factor sign-in.")),
+                Some((name, true)) => Ok(format!("Two-factor sign-in is now off for {name}.")),
+                Some((name, false)) => Ok(format!("{name} had no two-factor sign-in.")),
                 None => Err(said(AdminError::NotFound, name)),
             }
         }

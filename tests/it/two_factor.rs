@@ -522,3 +522,59 @@ async fn the_seed_and_codes_never_rest_in_plaintext() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_rotated_master_key_still_opens_the_seed() {
+    let app = TestApp::new().await;
+    let jody = app.user("jody").await;
+    let enrolled = enrol(&jody, now(&app)).await;
+    let jody_id = jody.id;
+    // The rotation needs the server stopped.
+    app.stop(jody.client).await;
+    let sealed = |app: &TestApp| -> (Vec<u8>, String) {
+        app.db()
+            .query_row(
+                "SELECT ciphertext, master_key_id FROM totp_secrets WHERE user_id = ?1",
+                [jody_id],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .unwrap()
+    };
+    let before = sealed(&app);
+
+    modelscope_balance::cli::rotate_master_key(&app.config()).expect("rotation");
+
+    let after = sealed(&app);
+    assert_ne!(before.0, after.0, "re-sealed");
+    assert_ne!(before.1, after.1, "under the new master key");
+    app.clock.advance(STEP);
+    let phone = app.start().await;
+    password_step(&phone, "jody").await;
+    second_step(&phone, &enrolled.code_at(now(&app)))
+        .await
+        .assert_redirect_to("/");
+}
+
+/// The way back in for someone who lost the phone and the recovery codes: the server's shell.
+#[tokio::test]
+async fn the_command_line_turns_it_off_for_a_locked_out_account() {
+    let app = TestApp::new().await;
+    let kim = app.user("kim").await;
+    enrol(&kim, now(&app)).await;
+    let (status, out, err) = app.cli(&["admin", "two-factor-off", "KIM"]);
+    assert!(status.success(), "{out}{err}");
+    assert!(out.contains("off for kim"), "{out}");
+    let browser = app.start().await;
+    crate::harness::users::login(&browser, "kim", PASSWORD)
+        .await
+        .assert_redirect_to("/");
+    let (status, out, _) = app.cli(&["admin", "two-factor-off", "kim"]);
+    assert!(status.success());
+    assert!(out.contains("had no two-factor sign-in"), "{out}");
+    let (status, _, err) = app.cli(&["admin", "two-factor-off", "nobody"]);
+    assert!(!status.success());
+    assert!(err.contains("nobody"), "{err}");
+    let (status, _, err) = app.cli(&["admin", "two-factor-off"]);
+    assert!(!status.success());
+    assert!(err.contains("two-factor-off"), "{err}");
+}
