@@ -26,6 +26,7 @@ flash-monitor_run = Run scheduled; the result shows here shortly.
 flash-rule_added = Alert rule added.
 flash-rule_deleted = Alert rule “{ $name }” deleted.
 flash-channel_added = Notification channel saved, encrypted.
+flash-channel_added_unresolved = “{ $name }” was saved, encrypted, but its address does not resolve right now; it is checked again at every send. Use “send a test” once it should work.
 flash-channel_deleted = Notification channel “{ $name }” deleted (with the alert rules that used it).
 flash-test_sent = Test message sent.
 flash-test_failed = The test message failed; see below and the delivery log.

@@ -63,7 +63,8 @@ crate::closed_set! {
         NeedsSmtpHost = "needs_smtp_host", BadSmtpHost = "bad_smtp_host",
         BadSmtpPort = "bad_smtp_port", BadSmtpTls = "bad_smtp_tls",
         NeedsSmtpPassword = "needs_smtp_password", BadFrom = "bad_from", BadTo = "bad_to",
-        ChannelNotFound = "channel_not_found", ChannelNeedsReentry = "channel_needs_reentry",
+        PrivateUrl = "private_url",
+        PrivateSmtpHost = "private_smtp_host", ChannelNotFound = "channel_not_found", ChannelNeedsReentry = "channel_needs_reentry",
         // Administration: accounts, sign-up and invitations.
         UserNotFound = "user_not_found", LastAdmin = "last_admin",
         LastAdminSelf = "last_admin_self", AccountDisabled = "account_disabled",
@@ -141,6 +142,7 @@ crate::closed_set! {
         MonitorDeleted = "monitor_deleted", MonitorPaused = "monitor_paused",
         MonitorResumed = "monitor_resumed", MonitorRun = "monitor_run",
         RuleAdded = "rule_added", RuleDeleted = "rule_deleted", ChannelAdded = "channel_added",
+        ChannelAddedUnresolved = "channel_added_unresolved",
         ChannelDeleted = "channel_deleted", TestSent = "test_sent", TestFailed = "test_failed",
         OtherSessionsEnded = "other_sessions_ended", PasswordReset = "password_reset",
         UserDisabled = "user_disabled", UserEnabled = "user_enabled",

@@ -393,6 +393,8 @@ impl Problem {
             ChannelError::NeedsSmtpPassword => on(NoticeCode::NeedsSmtpPassword, "smtp_password"),
             ChannelError::BadFrom => on(NoticeCode::BadFrom, "smtp_from"),
             ChannelError::BadTo => on(NoticeCode::BadTo, "smtp_to"),
+            ChannelError::PrivateUrl => on(NoticeCode::PrivateUrl, "url"),
+            ChannelError::PrivateSmtpHost => on(NoticeCode::PrivateSmtpHost, "smtp_host"),
             ChannelError::NotFound => {
                 Self::new(Status::NotFound, Notice::new(NoticeCode::ChannelNotFound))
             }

@@ -10,10 +10,11 @@ use rocket::request::FlashMessage;
 use rocket::{State, get, post};
 
 use crate::clock;
+use crate::config::AppConfig;
 use crate::i18n::Lang;
 use crate::ids::ChannelId;
 use crate::names;
-use crate::notify::channel_check::check_channel;
+use crate::notify::channel_check::{Destination, check_channel, check_destination};
 use crate::notify::channel_store::ChannelSummary;
 use crate::notify::channels::{ChannelAsk, SmtpTls};
 use crate::notify::{Channels, Kind, Outbox};
@@ -163,6 +164,7 @@ pub async fn create(
     user: CurrentUser,
     form: Csrf<ChannelForm>,
     channels: &State<Channels>,
+    config: &State<AppConfig>,
 ) -> Result<Redirected, (Status, ChannelsPage)> {
     let form = form.0;
     let echo = form.echo();
@@ -182,12 +184,24 @@ pub async fn create(
         lang: form.lang,
     };
     let added = match check_channel(&ask) {
-        Ok(new) => channels.add(user.0.user_id, new).await,
+        Ok(new) => match check_destination(&new, config.allow_private_webhooks).await {
+            Ok(destination) => {
+                let name = new.name.clone();
+                let id = channels.add(user.0.user_id, new).await;
+                id.map(|_| (destination, name))
+            }
+            Err(error) => Err(error),
+        },
         Err(error) => Err(error),
     };
     drop(ask);
     match added {
-        Ok(_) => Ok(Flash::new(FlashCode::ChannelAdded).redirect("/channels")),
+        Ok((Destination::Checked, _)) => {
+            Ok(Flash::new(FlashCode::ChannelAdded).redirect("/channels"))
+        }
+        Ok((Destination::Unresolved, name)) => {
+            Ok(Flash::naming(FlashCode::ChannelAddedUnresolved, name).redirect("/channels"))
+        }
         Err(error) => {
             let problem = Problem::channel(&error);
             let mut shown = page(&user, channels)

@@ -515,6 +515,7 @@ impl Tour<'_> {
     /// already: it is the only one), and the empty delivery log.
     async fn monitoring_pages(&self) -> Step<()> {
         self.goto("/channels").await?;
+        self.channel_form_shows_its_kind().await?;
         self.check_page("channels").await?;
         self.goto("/monitors").await?;
         self.check_page("monitors-empty").await?;
@@ -524,6 +525,35 @@ impl Tour<'_> {
         self.check_page("monitors").await?;
         self.goto("/monitors/deliveries").await?;
         self.check_page("deliveries").await
+    }
+
+    /// The channel form shows the chosen kind's fields only: a webhook no SMTP or bot field,
+    /// an email no URL.
+    async fn channel_form_shows_its_kind(&self) -> Step<()> {
+        let shown: Vec<Vec<String>> = self
+            .js(
+                r#"const kind = document.getElementById("kind");
+                const visible = () => ["url", "secret", "chat_id", "smtp_host", "smtp_password"]
+                    .filter((id) => document.getElementById(id).offsetParent !== null);
+                const pick = (value) => {
+                    kind.value = value;
+                    kind.dispatchEvent(new Event("change", { bubbles: true }));
+                    return visible();
+                };
+                return [pick("webhook"), pick("telegram"), pick("email"), pick("webhook")];"#,
+                vec![],
+            )
+            .await?;
+        let expected: [&[&str]; 4] = [
+            &["url", "secret"],
+            &["url", "secret", "chat_id"],
+            &["smtp_host", "smtp_password"],
+            &["url", "secret"],
+        ];
+        for (got, want) in shown.iter().zip(expected) {
+            ensure!(got == want, "channel form fields: {shown:?}");
+        }
+        Ok(())
     }
 
     async fn check_page(&self, page: &str) -> Step<()> {

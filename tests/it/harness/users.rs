@@ -128,6 +128,21 @@ impl User {
         }
     }
 
+    /// Signs `client` in as `name`, an account made before (e.g. on another instance).
+    pub async fn sign_in(client: Client, name: &str, db_path: PathBuf) -> Self {
+        let answer = login(&client, name, PASSWORD).await;
+        assert_eq!(answer.status, Status::SeeOther, "sign-in: {}", answer.body);
+        let csrf = http::csrf_token(&client, "/account").await;
+        let id = db::user_id(&db::open(&db_path), name).expect("the user's row");
+        Self {
+            client,
+            id,
+            name: name.to_owned(),
+            csrf,
+            db_path,
+        }
+    }
+
     pub async fn get(&self, uri: &str) -> Answer {
         http::get(&self.client, uri).await
     }
