@@ -435,7 +435,8 @@ struct Fixture {
 
 impl Fixture {
     async fn new() -> Self {
-        let app = TestApp::new().await;
+        // The fixture's webhook is on loopback (never called): allowed like on a LAN.
+        let app = TestApp::configured(|c| c.merge(("allow_private_webhooks", true))).await;
         any_chat()
             .respond_with(with_quota(
                 ResponseTemplate::new(200)

@@ -43,6 +43,11 @@ impl Problem {
         Self::new(Status::UnprocessableEntity, Notice::new(code))
     }
 
+    /// The request clashes with how things stand (already on, the last admin, …).
+    fn conflict(code: NoticeCode) -> Self {
+        Self::new(Status::Conflict, Notice::new(code))
+    }
+
     /// A refusal about one form field (its input is marked invalid and points at the words).
     fn refused_on(code: NoticeCode, field: &'static str) -> Self {
         Self::new(Status::UnprocessableEntity, Notice::new(code).on(field))
@@ -229,9 +234,7 @@ impl Problem {
             AccountError::Disabled => {
                 Self::new(Status::Forbidden, Notice::new(NoticeCode::AccountDisabled))
             }
-            AccountError::LastAdmin => {
-                Self::new(Status::Conflict, Notice::new(NoticeCode::LastAdminSelf))
-            }
+            AccountError::LastAdmin => Self::conflict(NoticeCode::LastAdminSelf),
             AccountError::BadLink => Self::new(Status::NotFound, Notice::new(NoticeCode::BadLink)),
             AccountError::SignupClosed => {
                 Self::new(Status::Forbidden, Notice::new(NoticeCode::SignupClosed))
@@ -241,17 +244,9 @@ impl Problem {
             }
             AccountError::EmptyCode => Self::refused_on(NoticeCode::EmptyCode, "code"),
             AccountError::WrongCode => Self::refused_on(NoticeCode::WrongCode, "code"),
-            AccountError::TwoFactorOff => {
-                Self::new(Status::Conflict, Notice::new(NoticeCode::TwoFactorOff))
-            }
-            AccountError::TwoFactorAlreadyOn => Self::new(
-                Status::Conflict,
-                Notice::new(NoticeCode::TwoFactorAlreadyOn),
-            ),
-            AccountError::TwoFactorUnreadable => Self::new(
-                Status::Conflict,
-                Notice::new(NoticeCode::TwoFactorUnreadable).on("code"),
-            ),
+            AccountError::TwoFactorOff => Self::conflict(NoticeCode::TwoFactorOff),
+            AccountError::TwoFactorAlreadyOn => Self::conflict(NoticeCode::TwoFactorAlreadyOn),
+            AccountError::TwoFactorUnreadable => Self::conflict(NoticeCode::TwoFactorUnreadable),
             AccountError::SecondFactorExpired => Self::new(
                 Status::Unauthorized,
                 Notice::new(NoticeCode::SecondFactorExpired),
@@ -275,9 +270,7 @@ impl Problem {
             AdminError::NotFound => {
                 Self::new(Status::NotFound, Notice::new(NoticeCode::UserNotFound))
             }
-            AdminError::LastAdmin => {
-                Self::new(Status::Conflict, Notice::new(NoticeCode::LastAdmin))
-            }
+            AdminError::LastAdmin => Self::conflict(NoticeCode::LastAdmin),
             AdminError::Db(error) => Self::db(error),
         }
     }
