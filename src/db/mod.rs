@@ -6,6 +6,7 @@ pub mod alert_rules;
 pub mod api_keys;
 pub mod balance_rises;
 pub mod channels;
+pub mod check_days;
 pub mod deliveries;
 pub mod health;
 pub mod history;
@@ -75,6 +76,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/0011_signup_invitations.sql")),
         M::up(include_str!("../../migrations/0012_instance_prices.sql")),
         M::up(include_str!("../../migrations/0013_session_addresses.sql")),
+        M::up(include_str!("../../migrations/0017_ledger.sql")),
         M::up(include_str!("../../migrations/0018_two_factor.sql")),
     ])
 }

@@ -39,7 +39,7 @@ crate::closed_set! {
         TwoFactorUnreadable = "two_factor_unreadable",
         SecondFactorExpired = "second_factor_expired",
         // History.
-        BadFilter = "bad_filter", HistoryPositionGone = "history_position_gone",
+        BadFilter = "bad_filter", ModelTooMany = "model_too_many", HistoryPositionGone = "history_position_gone",
         BadExportFormat = "bad_export_format",
         // Monitors.
         NoKeyChosen = "no_key_chosen", TooManyMonitorKeys = "too_many_monitor_keys",
