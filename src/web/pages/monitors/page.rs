@@ -50,6 +50,8 @@ pub struct RuleLine {
     pub threshold: Option<String>,
     pub model: Option<String>,
     pub at_time: Option<String>,
+    /// points_expiring: the hours ahead it looks.
+    pub within_hours: Option<String>,
     pub channel: String,
     /// The condition holds now for at least one key.
     pub active: bool,
@@ -78,6 +80,19 @@ pub struct MonitorRow {
     pub rules: Vec<RuleLine>,
     /// This monitor's rule form failed, and why.
     pub rule_error: Option<Notice>,
+    /// What that form held, shown again (the condition picked keeps its fields shown).
+    pub rule_echo: RuleEcho,
+}
+
+/// A refused rule form, as it was typed.
+#[derive(Default)]
+pub struct RuleEcho {
+    pub condition: Option<Condition>,
+    pub threshold: String,
+    pub model: String,
+    pub at_time: String,
+    pub within_hours: String,
+    pub channel_id: String,
 }
 
 /// What the add form shows again after a refusal.
@@ -205,6 +220,7 @@ impl MonitorsContext<'_> {
                     threshold: r.threshold.map(points),
                     model: r.model.clone(),
                     at_time: r.at_time.clone(),
+                    within_hours: r.within_hours.map(points),
                     channel: r.channel_name.clone(),
                     active: overview.active.iter().any(|(rule, _)| *rule == r.id),
                 })
@@ -236,6 +252,7 @@ impl MonitorsContext<'_> {
                 keys,
                 rules,
                 rule_error: None,
+                rule_echo: RuleEcho::default(),
             });
         }
         let channels = self
