@@ -36,6 +36,7 @@ use rocket::fairing::AdHoc;
 use rocket::figment::Figment;
 use rocket::{Build, Rocket};
 
+use crate::auth::two_factor::TwoFactor;
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::AppConfig;
 use crate::crypto::{MasterKey, Vault};
@@ -127,6 +128,7 @@ async fn setup(rocket: Rocket<Build>, clock: SharedClock) -> Result<Rocket<Build
                 state.config.max_models_per_query,
             );
             let runner = Runner::new(planner, state.engine.clone(), state.db.clone());
+            let two_factor = TwoFactor::new(state.db.clone(), state.vault.clone(), clock.clone());
             // What the pages change, the scheduler looks at at once.
             let wake = Arc::new(tokio::sync::Notify::new());
             let monitors = Monitors::new(
@@ -170,6 +172,7 @@ async fn setup(rocket: Rocket<Build>, clock: SharedClock) -> Result<Rocket<Build
                 .manage(state.db)
                 .manage(state.engine)
                 .manage(state.keyring)
+                .manage(two_factor)
                 .manage(state.lock))
         }
         Err(problem) => {
@@ -187,6 +190,8 @@ struct AppState {
     db: Db,
     engine: QueryEngine,
     keyring: Keyring,
+    /// For the two-factor checks, built in `setup` with the clock.
+    vault: Arc<Vault>,
     channels: Channels,
     notifier: Notifier,
     lock: DataDirLock,
@@ -208,7 +213,7 @@ impl AppState {
         let master = load_master_key(&config, &db)?;
         let vault = Arc::new(Vault::new(master));
         let keyring = Keyring::new(db.clone(), vault.clone());
-        let channels = Channels::new(db.clone(), vault);
+        let channels = Channels::new(db.clone(), vault.clone());
         let notifier = Notifier::new(config.allow_private_webhooks, config.notify_timeout())
             .map_err(StartupError::Notifier)?;
         let upstream = Upstream::new(
@@ -249,6 +254,7 @@ impl AppState {
             db,
             engine,
             keyring,
+            vault,
             channels,
             notifier,
             lock,

@@ -21,11 +21,13 @@ pub mod monitors;
 pub(crate) mod owned;
 pub mod pace;
 pub mod password_resets;
+pub mod pending_sign_ins;
 pub mod presets;
 pub mod price_learning;
 pub mod prices;
 pub mod runs;
 pub mod sessions;
+pub mod two_factor;
 pub mod users;
 
 use std::path::Path;
@@ -85,6 +87,7 @@ fn migrations() -> Migrations<'static> {
             },
         ),
         M::up(include_str!("../../migrations/0017_ledger.sql")),
+        M::up(include_str!("../../migrations/0018_two_factor.sql")),
     ])
 }
 

@@ -38,4 +38,5 @@ mod quick_page;
 mod quota_api;
 mod scheduler;
 mod signup_modes;
+mod two_factor;
 mod vault_keys;

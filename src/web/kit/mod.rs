@@ -4,9 +4,9 @@
 //! notices (`problem`), the run forms and their live events (`run_form`, `live`), help with
 //! model ids (`model_help`: suggestions, "did you mean"), typed path ids and form choices
 //! (`params`), one-read secrets (`reveal`), pages that hold a pasted key (`no_store`) and the
-//! quick page's key carried through sign-up (`keep_key`), the confirmation step (`confirm`)
-//! and the security headers (`security`). Nothing here is a page, and nothing here imports
-//! one.
+//! quick page's key carried through sign-up (`keep_key`), the confirmation step (`confirm`),
+//! QR codes as SVG (`qr`) and the security headers (`security`). Nothing here is a page, and
+//! nothing here imports one.
 
 pub mod client;
 pub mod confirm;
@@ -21,6 +21,7 @@ pub mod notice;
 pub mod outlook_view;
 pub mod params;
 pub mod problem;
+pub mod qr;
 pub mod result_view;
 pub mod reveal;
 pub mod run_form;

@@ -1,4 +1,6 @@
-//! `/signup`, `/login`, `POST /logout`.
+//! `/signup`, `/login` (and its second step, `second_factor`), `POST /logout`.
+
+mod second_factor;
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -9,13 +11,17 @@ use rocket::request::{self, FlashMessage, FromRequest, Request};
 use rocket::response::Redirect;
 use rocket::{State, get, post};
 
-use crate::auth::accounts::{self, AccountError, NewSession};
+use crate::auth::accounts::{self, AccountError, NewSession, SignIn};
+use crate::auth::half_signed_in;
 use crate::auth::signup::{self as signups, Gate, SignupMode};
+use crate::auth::two_factor::TwoFactor;
 use crate::config::AppConfig;
 use crate::db::Db;
 use crate::names;
 use crate::web::kit::client::ClientInfo;
-use crate::web::kit::cookies::{clear_session_cookie, set_session_cookie};
+use crate::web::kit::cookies::{
+    clear_second_factor_cookie, clear_session_cookie, set_second_factor_cookie, set_session_cookie,
+};
 use crate::web::kit::csrf::{Csrf, TokenOnlyForm, csrf_form};
 use crate::web::kit::keep_key::{CarriedKey, KeepKeyPage};
 use crate::web::kit::no_store::NoStore;
@@ -126,11 +132,13 @@ impl<'r> FromRequest<'r> for Door<'r> {
 }
 
 impl Door<'_> {
-    /// Starts `session` in this browser: a session it held before ends with the new one.
+    /// Starts `session` in this browser: a session it held before ends with the new one, and
+    /// so does a half-signed-in state.
     async fn enter(&self, session: NewSession) {
         if let Some(old) = &self.viewer.user {
             let _ = accounts::sign_out(self.db, old.session_id).await;
         }
+        clear_second_factor_cookie(self.cookies);
         set_session_cookie(self.cookies, self.config, session.cookie_token);
     }
 
@@ -152,6 +160,16 @@ impl Door<'_> {
                 SignedUp::Welcome(Flash::new(FlashCode::SignedUp).redirect("/"))
             }
         }
+    }
+
+    /// Holds the half-signed-in state's cookie until the second factor comes.
+    fn half_enter(&self, cookie_token: String) {
+        set_second_factor_cookie(
+            self.cookies,
+            self.config,
+            cookie_token,
+            half_signed_in::LIFETIME_SECS,
+        );
     }
 }
 
@@ -309,6 +327,7 @@ pub fn login_page(
 pub async fn login(
     door: Door<'_>,
     form: Csrf<CredentialsForm>,
+    two_factor: &State<TwoFactor>,
 ) -> Result<Redirect, Refused<LoginPage>> {
     let form = form.0;
     let next = safe_next(form.next.as_deref());
@@ -321,10 +340,22 @@ pub async fn login(
     )
     .await;
     match signed_in {
-        Ok(session) => {
+        Ok(SignIn::Session(session)) => {
             door.enter(session).await;
             Ok(Redirect::to(next))
         }
+        Ok(SignIn::SecondFactor(user_id)) => match two_factor.half_sign_in(user_id, &next).await {
+            Ok(cookie_token) => {
+                door.half_enter(cookie_token);
+                Ok(Redirect::to(second_factor::PATH))
+            }
+            Err(error) => Err(refused(&AccountError::Db(error), |notice| LoginPage {
+                layout: door.viewer.layout(),
+                username: typed_username(&form.username),
+                next,
+                error: Some(notice),
+            })),
+        },
         Err(error) => Err(refused(&error, |notice| LoginPage {
             layout: door.viewer.layout(),
             username: typed_username(&form.username),
@@ -350,12 +381,14 @@ pub async fn logout(
 }
 
 pub fn routes() -> Vec<rocket::Route> {
-    rocket::routes![
+    let mut routes = rocket::routes![
         signup_page,
         signup_keeping,
         signup,
         login_page,
         login,
         logout
-    ]
+    ];
+    routes.extend(second_factor::routes());
+    routes
 }
