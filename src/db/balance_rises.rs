@@ -63,45 +63,7 @@ pub fn for_key(conn: &Connection, key_id: KeyId) -> Result<Option<BalanceRise>, 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::history::StoredBalance;
-    use crate::db::runs::{NewRun, insert_run};
-
-    const KEY: KeyId = KeyId(3);
-
-    fn database_at(version: usize) -> Connection {
-        let mut conn = Connection::open_in_memory().unwrap();
-        super::super::migrations()
-            .to_version(&mut conn, version)
-            .unwrap();
-        conn.execute_batch(
-            "INSERT INTO users (id, username, password_hash, created_at) VALUES (7, 'old', 'x', 0);
-             INSERT INTO api_keys (id, user_id, label, nonce, ciphertext, master_key_id,
-                                   last_four, created_at)
-                 VALUES (3, 7, 'main', x'00', x'00', 'm', 'abcd', 0);",
-        )
-        .unwrap();
-        conn
-    }
-
-    fn store(conn: &mut Connection, at: i64, total: Option<f64>) {
-        insert_run(
-            conn,
-            &NewRun {
-                user_id: UserId(7),
-                api_key_id: Some(KEY),
-                source: crate::db::history::Source::Web,
-                started_at: at,
-                balance: Some(StoredBalance {
-                    total,
-                    available: total,
-                    frozen: total.map(|_| 0.0),
-                    error: None,
-                }),
-                ..NewRun::default()
-            },
-        )
-        .unwrap();
-    }
+    use crate::db::test_support::{KEY, database_at, store_balance as store};
 
     #[test]
     fn a_stored_reading_higher_than_the_one_before_is_a_rise() {

@@ -378,4 +378,6 @@ impl Db {
 }
 
 #[cfg(test)]
+mod test_support;
+#[cfg(test)]
 mod tests;

@@ -123,49 +123,11 @@ pub fn rebuild_all(conn: &Connection) -> Result<(), DbError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::history::StoredBalance;
-    use crate::db::runs::{NewRun, insert_run};
-
-    const KEY: KeyId = KeyId(3);
+    use crate::db::test_support::{KEY, database_at, store_balance as store};
     const HOUR: i64 = 3600;
 
     /// The migration that adds key_pace (0014_forecasts).
     const FORECASTS: usize = 14;
-
-    fn database_at(version: usize) -> Connection {
-        let mut conn = Connection::open_in_memory().unwrap();
-        super::super::migrations()
-            .to_version(&mut conn, version)
-            .unwrap();
-        conn.execute_batch(
-            "INSERT INTO users (id, username, password_hash, created_at) VALUES (7, 'old', 'x', 0);
-             INSERT INTO api_keys (id, user_id, label, nonce, ciphertext, master_key_id,
-                                   last_four, created_at)
-                 VALUES (3, 7, 'main', x'00', x'00', 'm', 'abcd', 0);",
-        )
-        .unwrap();
-        conn
-    }
-
-    fn store(conn: &mut Connection, at: i64, available: Option<f64>) {
-        insert_run(
-            conn,
-            &NewRun {
-                user_id: UserId(7),
-                api_key_id: Some(KEY),
-                source: crate::db::history::Source::Web,
-                started_at: at,
-                balance: Some(StoredBalance {
-                    total: available,
-                    available,
-                    frozen: available.map(|_| 0.0),
-                    error: None,
-                }),
-                ..NewRun::default()
-            },
-        )
-        .unwrap();
-    }
 
     #[test]
     fn storing_runs_keeps_the_pace() {
