@@ -137,9 +137,10 @@ pub struct Secrets {
 
 impl Secrets {
     /// Every secret text, for redacting a receiver's answer: each secret whole, and the parts
-    /// of a URL that may be its token (path segments, query values, user info), longest first.
+    /// of a URL that may be its token (path segments, query values as written and decoded,
+    /// user info), each in every form it may be echoed in (`redact::forms`), longest first.
     pub fn texts(&self) -> Vec<String> {
-        let mut texts: Vec<String> = [&self.url, &self.secret, &self.password]
+        let mut parts: Vec<String> = [&self.url, &self.secret, &self.password]
             .into_iter()
             .flatten()
             .cloned()
@@ -149,12 +150,19 @@ impl Secrets {
             .as_deref()
             .and_then(|u| reqwest::Url::parse(u).ok())
         {
-            texts.extend(url.path_segments().into_iter().flatten().map(str::to_owned));
-            texts.extend(url.query_pairs().map(|(_, v)| v.into_owned()));
-            texts.push(url.username().to_owned());
-            texts.extend(url.password().map(str::to_owned));
+            parts.extend(url.path_segments().into_iter().flatten().map(str::to_owned));
+            parts.extend(url.query_pairs().map(|(_, v)| v.into_owned()));
+            // As written: `access_token=SECRET%2DTOKEN` is echoed with its `%2D` too.
+            parts.extend(
+                url.query()
+                    .into_iter()
+                    .flat_map(|q| q.split('&'))
+                    .filter_map(|pair| pair.split_once('=').map(|(_, v)| v.to_owned())),
+            );
+            parts.push(url.username().to_owned());
+            parts.extend(url.password().map(str::to_owned));
         }
-        texts.retain(|t| t.chars().count() >= 6);
+        let mut texts: Vec<String> = parts.iter().flat_map(|p| super::redact::forms(p)).collect();
         texts.sort_by_key(|t| std::cmp::Reverse(t.len()));
         texts.dedup();
         texts

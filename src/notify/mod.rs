@@ -8,6 +8,7 @@ pub mod channels;
 pub mod deliveries;
 pub mod guard;
 pub mod message;
+pub mod redact;
 pub mod send;
 
 pub use channel_store::{ChannelSummary, Channels, OpenedChannel};

@@ -16,6 +16,7 @@ mod browser;
 mod channels;
 mod csrf_routes;
 mod dashboard;
+mod fair_shares;
 mod hardening;
 mod health_cors;
 mod history;
