@@ -160,6 +160,9 @@ pub struct AppConfig {
     /// Webhooks and mail servers on loopback, private, link-local and metadata addresses are
     /// refused unless this is true (for a receiver of your own on the LAN).
     pub allow_private_webhooks: bool,
+    /// Email channels may use a mail server that may be public without a login and TLS. Off:
+    /// otherwise anyone with an account could make the server an open relay.
+    pub allow_unauthenticated_smtp: bool,
     /// The app's public address, for links in notifications; none when unset.
     pub public_url: Option<String>,
     /// Scheduled runs going at once, and the most of the global upstream slots their calls may
@@ -170,6 +173,9 @@ pub struct AppConfig {
     pub alerts_per_channel_per_hour: u32,
     /// One notification attempt's timeout, connect included.
     pub notify_timeout_secs: u64,
+    /// Connecting to a receiver: one that does not accept soon is not waited for (at most
+    /// `notify_timeout_secs`).
+    pub notify_connect_timeout_secs: u64,
     /// Unset: `/metrics` does not exist (404). Set: it answers `Authorization: Bearer <token>`.
     pub metrics_token: Option<MetricsToken>,
     pub log_format: LogFormat,
@@ -199,10 +205,12 @@ impl Default for AppConfig {
             signups_per_address_per_hour: 10,
             body_timeout_secs: 15,
             allow_private_webhooks: false,
+            allow_unauthenticated_smtp: false,
             public_url: None,
             scheduler_concurrency: 8,
             alerts_per_channel_per_hour: 10,
             notify_timeout_secs: 10,
+            notify_connect_timeout_secs: 3,
             metrics_token: None,
             log_format: LogFormat::Text,
         }
@@ -229,6 +237,13 @@ impl AppConfig {
 
     pub fn notify_timeout(&self) -> Duration {
         Duration::from_secs(self.notify_timeout_secs)
+    }
+
+    pub fn notify_connect_timeout(&self) -> Duration {
+        Duration::from_secs(
+            self.notify_connect_timeout_secs
+                .min(self.notify_timeout_secs),
+        )
     }
 
     pub fn body_timeout(&self) -> Duration {
@@ -313,6 +328,9 @@ impl AppConfig {
         if self.notify_timeout_secs == 0 {
             return Err("notify_timeout_secs must be at least 1".into());
         }
+        if self.notify_connect_timeout_secs == 0 {
+            return Err("notify_connect_timeout_secs must be at least 1".into());
+        }
         if self.query_deadline_secs == Some(0) {
             return Err("query_deadline_secs must be at least 1".into());
         }
@@ -371,6 +389,7 @@ mod tests {
     fn monitoring_settings() {
         let config = AppConfig::default().validate().unwrap();
         assert!(!config.allow_private_webhooks);
+        assert!(!config.allow_unauthenticated_smtp);
         assert_eq!(config.public_url, None);
         let config = AppConfig {
             public_url: Some("https://msb.example/".into()),

@@ -38,6 +38,8 @@ use crate::crypto::{MasterKey, Vault};
 use crate::db::Db;
 use crate::keyring::Keyring;
 use crate::modelscope::{SiteBases, Upstream};
+use crate::notify::channels::ChannelRules;
+use crate::notify::send::SendRules;
 use crate::notify::{Channels, Notifier};
 use crate::ops::data_lock::DataDirLock;
 use crate::ops::metrics::MetricsAccess;
@@ -177,9 +179,20 @@ impl AppState {
         let master = load_master_key(&config, &db)?;
         let vault = Arc::new(Vault::new(master));
         let keyring = Keyring::new(db.clone(), vault.clone());
-        let channels = Channels::new(db.clone(), vault);
-        let notifier = Notifier::new(config.allow_private_webhooks, config.notify_timeout())
-            .map_err(|e| format!("notification HTTP client: {e}"))?;
+        let channels = Channels::new(
+            db.clone(),
+            vault,
+            ChannelRules {
+                allow_unauthenticated_smtp: config.allow_unauthenticated_smtp,
+            },
+        );
+        let notifier = Notifier::new(SendRules {
+            allow_private: config.allow_private_webhooks,
+            allow_unauthenticated_smtp: config.allow_unauthenticated_smtp,
+            timeout: config.notify_timeout(),
+            connect_timeout: config.notify_connect_timeout(),
+        })
+        .map_err(|e| format!("notification HTTP client: {e}"))?;
         let upstream = Upstream::new(
             &SiteBases {
                 api_base: config.modelscope_api_base.clone(),
@@ -293,8 +306,8 @@ fn effective_configuration(figment: &Figment, config: &AppConfig) -> String {
          signups_per_address_per_hour={} data_dir={} database={} master_key_file={} \
          api_base={} hub_base={} upstream_timeout={}s query_concurrency={} \
          global_concurrency={} max_models_per_query={} history_retention_days={} \
-         accept_new_master_key={} allow_private_webhooks={} scheduler_concurrency={} \
-         public_url={} metrics={} log_format={} shutdown.grace={}s shutdown.mercy={}s",
+         accept_new_master_key={} allow_private_webhooks={} allow_unauthenticated_smtp={} \
+         scheduler_concurrency={} public_url={} metrics={} log_format={} shutdown.grace={}s shutdown.mercy={}s",
         rocket.profile,
         rocket.address,
         rocket.port,
@@ -319,6 +332,7 @@ fn effective_configuration(figment: &Figment, config: &AppConfig) -> String {
         config.history_retention_days,
         config.accept_new_master_key,
         config.allow_private_webhooks,
+        config.allow_unauthenticated_smtp,
         config.scheduler_concurrency,
         config.public_url.as_deref().unwrap_or("unset"),
         // Only whether it is on: the token is a secret.

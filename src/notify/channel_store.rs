@@ -10,7 +10,11 @@ use crate::db::Db;
 use crate::db::channels::{self as rows, NewChannelRow, StoredChannel};
 use crate::ids::{ChannelId, UserId};
 
-use super::channels::{ChannelError, Kind, MAX_CHANNELS_PER_USER, NewChannel, Secrets, Settings};
+use super::channel_check::check_channel;
+use super::channels::{
+    ChannelAsk, ChannelError, ChannelRules, Kind, MAX_CHANNELS_PER_USER, NewChannel, Secrets,
+    Settings,
+};
 
 /// What a page may show of a channel.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,11 +58,18 @@ pub struct OpenedChannel {
 pub struct Channels {
     db: Db,
     vault: Arc<Vault>,
+    rules: ChannelRules,
 }
 
 impl Channels {
-    pub fn new(db: Db, vault: Arc<Vault>) -> Self {
-        Self { db, vault }
+    pub fn new(db: Db, vault: Arc<Vault>, rules: ChannelRules) -> Self {
+        Self { db, vault, rules }
+    }
+
+    /// Checks a form under the instance's rules, then seals and stores the channel.
+    pub async fn create(&self, user: UserId, ask: &ChannelAsk) -> Result<ChannelId, ChannelError> {
+        let new = check_channel(ask, &self.rules)?;
+        self.add(user, new).await
     }
 
     pub async fn add(&self, user: UserId, new: NewChannel) -> Result<ChannelId, ChannelError> {

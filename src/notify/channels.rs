@@ -17,7 +17,15 @@ pub const MAX_CHANNELS_PER_USER: i64 = 20;
 pub(super) const MAX_URL_CHARS: usize = 2048;
 pub(super) const MAX_SECRET_CHARS: usize = 512;
 pub(super) const MAX_FIELD_CHARS: usize = 254;
-pub(super) const MAX_RECIPIENTS: usize = 10;
+/// A few people, not a mailing list: the server must not be a way to mail many.
+pub const MAX_RECIPIENTS: usize = 3;
+
+/// What the instance's configuration allows channels to be.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ChannelRules {
+    /// `allow_unauthenticated_smtp`: a mail server that may be public needs no login or TLS.
+    pub allow_unauthenticated_smtp: bool,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -58,6 +66,12 @@ impl Kind {
 
     pub fn parse(text: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|k| k.as_str() == text.trim())
+    }
+
+    /// The receiver renders the text as Markdown (ServerChan's `desp`); the others show it as
+    /// plain text.
+    pub fn renders_markdown(self) -> bool {
+        self == Self::ServerChan
     }
 }
 
@@ -259,6 +273,10 @@ pub enum ChannelError {
     BadSmtpTls,
     #[error("an SMTP user needs a password")]
     NeedsSmtpPassword,
+    /// A mail server that may be public, without a login (`auth`) or TLS (`tls`): the server
+    /// would be an open relay with the instance's address.
+    #[error("a public SMTP server needs a user, a password and TLS")]
+    SmtpNeedsAuth { auth: bool, tls: bool },
     #[error("the From address is not an email address")]
     BadFrom,
     #[error("the To addresses are not email addresses (1 to {MAX_RECIPIENTS})")]

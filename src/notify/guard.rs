@@ -93,6 +93,18 @@ pub fn is_public(ip: IpAddr) -> bool {
     }
 }
 
+/// Whether a mail server named in a form may be public, decided from the form alone (nothing
+/// is looked up): a literal address by [`is_public`], `localhost` (and `*.localhost`) never,
+/// any other name always (it may resolve anywhere).
+pub fn may_be_public(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        return is_public(ip);
+    }
+    let name = host.trim_end_matches('.').to_ascii_lowercase();
+    !(name == "localhost" || name.ends_with(".localhost"))
+}
+
 /// Resolves `host` and checks every address; all must be public unless `allow_private`.
 pub async fn resolve(
     host: &str,
@@ -259,5 +271,21 @@ mod tests {
         let url = reqwest::Url::parse("http://169.254.169.254/latest").unwrap();
         assert_eq!(check_literal_host(&url, false), Err(AddressRefused));
         assert!(check_literal_host(&url, true).is_ok());
+    }
+
+    #[test]
+    fn a_mail_host_may_be_public_unless_its_form_says_otherwise() {
+        for public in ["smtp.example.com", "8.8.8.8", "[2606:4700::1111]", "relay"] {
+            assert!(may_be_public(public), "{public}");
+        }
+        for private in [
+            "localhost",
+            "mail.localhost.",
+            "127.0.0.1",
+            "10.0.0.5",
+            "::ffff:0:10.0.0.5",
+        ] {
+            assert!(!may_be_public(private), "{private}");
+        }
     }
 }

@@ -12,8 +12,9 @@ use reqwest::header::CONTENT_TYPE;
 use serde_json::{Value, json};
 use sha2::Sha256;
 
+use super::channel_check::check_not_a_relay;
 use super::channel_store::OpenedChannel;
-use super::channels::{Kind, SmtpTls};
+use super::channels::{ChannelRules, Kind, SmtpTls};
 use super::guard;
 use super::redact::redact;
 
@@ -54,6 +55,8 @@ pub enum SendError {
     Request,
     #[error("the message could not be built")]
     BadMessage,
+    #[error("a public mail server needs a login and TLS")]
+    SmtpNeedsAuth,
 }
 
 impl SendError {
@@ -71,6 +74,7 @@ impl SendError {
             Self::Smtp(_) => "smtp",
             Self::Request => "request",
             Self::BadMessage => "bad_message",
+            Self::SmtpNeedsAuth => "smtp_needs_auth",
         }
     }
 
@@ -86,7 +90,10 @@ impl SendError {
 
     /// Trying again cannot help: the address is refused or unusable.
     pub fn is_final(&self) -> bool {
-        matches!(self, Self::Refused | Self::BadUrl | Self::BadMessage)
+        matches!(
+            self,
+            Self::Refused | Self::BadUrl | Self::BadMessage | Self::SmtpNeedsAuth
+        )
     }
 }
 
@@ -120,12 +127,24 @@ pub fn feishu_sign(secret: &str, timestamp_secs: i64) -> String {
     BASE64.encode(hmac_sha256(key.as_bytes(), b""))
 }
 
+/// How notifications may be sent (from the configuration).
+#[derive(Debug, Clone, Copy)]
+pub struct SendRules {
+    /// `allow_private_webhooks`.
+    pub allow_private: bool,
+    /// `allow_unauthenticated_smtp`.
+    pub allow_unauthenticated_smtp: bool,
+    /// One attempt, connect included.
+    pub timeout: Duration,
+    /// Connecting only: a receiver that does not accept soon is not waited for long.
+    pub connect_timeout: Duration,
+}
+
 /// Sends notifications; one shared client with the address guard as its resolver.
 #[derive(Clone)]
 pub struct Notifier {
     http: reqwest::Client,
-    allow_private: bool,
-    timeout: Duration,
+    rules: SendRules,
 }
 
 enum Body {
@@ -134,21 +153,19 @@ enum Body {
 }
 
 impl Notifier {
-    pub fn new(allow_private: bool, timeout: Duration) -> Result<Self, reqwest::Error> {
+    pub fn new(rules: SendRules) -> Result<Self, reqwest::Error> {
         let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout)
+            .timeout(rules.timeout)
+            .connect_timeout(rules.connect_timeout.min(rules.timeout))
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
-            .dns_resolver(guard::GuardedResolver { allow_private })
+            .dns_resolver(guard::GuardedResolver {
+                allow_private: rules.allow_private,
+            })
             .pool_idle_timeout(Duration::from_secs(30))
             .user_agent(concat!("modelscope-balance/", env!("CARGO_PKG_VERSION")))
             .build()?;
-        Ok(Self {
-            http,
-            allow_private,
-            timeout,
-        })
+        Ok(Self { http, rules })
     }
 
     pub async fn send(&self, channel: &OpenedChannel, out: &Outgoing<'_>) -> Result<(), SendError> {
@@ -258,7 +275,8 @@ impl Notifier {
         if !matches!(target.scheme(), "http" | "https") {
             return Err(SendError::BadUrl);
         }
-        guard::check_literal_host(&target, self.allow_private).map_err(|_| SendError::Refused)?;
+        guard::check_literal_host(&target, self.rules.allow_private)
+            .map_err(|_| SendError::Refused)?;
         let mut request = self.http.post(target);
         request = match body {
             Body::Json(json) => request
@@ -303,7 +321,20 @@ impl Notifier {
         let settings = &channel.settings;
         let host = settings.smtp_host.as_deref().ok_or(SendError::BadUrl)?;
         let port = settings.smtp_port.unwrap_or(587);
-        let addrs = guard::resolve(host, port, self.allow_private)
+        let security = settings.smtp_tls.unwrap_or_default();
+        let login = match (&settings.smtp_user, channel.secrets.password.as_deref()) {
+            (Some(user), Some(password)) => {
+                Some(Credentials::new(user.clone(), password.to_owned()))
+            }
+            _ => None,
+        };
+        // A channel stored before the rule, or under a switch since turned off: no relay.
+        let rules = ChannelRules {
+            allow_unauthenticated_smtp: self.rules.allow_unauthenticated_smtp,
+        };
+        check_not_a_relay(host, login.is_some(), security, &rules)
+            .map_err(|_| SendError::SmtpNeedsAuth)?;
+        let addrs = guard::resolve(host, port, self.rules.allow_private)
             .await
             .map_err(|error| match error {
                 guard::ResolveError::Refused(_) => SendError::Refused,
@@ -311,7 +342,7 @@ impl Notifier {
             })?;
         let address = addrs.first().ok_or(SendError::NotFound)?.ip();
         let tls_params = || TlsParameters::new(host.to_owned()).map_err(|_| SendError::Tls);
-        let tls = match settings.smtp_tls.unwrap_or_default() {
+        let tls = match security {
             SmtpTls::Starttls => Tls::Required(tls_params()?),
             SmtpTls::Tls => Tls::Wrapper(tls_params()?),
             SmtpTls::None => Tls::None,
@@ -321,11 +352,9 @@ impl Notifier {
             AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(address.to_string())
                 .port(port)
                 .tls(tls)
-                .timeout(Some(self.timeout));
-        if let (Some(user), Some(password)) =
-            (&settings.smtp_user, channel.secrets.password.as_deref())
-        {
-            transport = transport.credentials(Credentials::new(user.clone(), password.to_owned()));
+                .timeout(Some(self.rules.timeout));
+        if let Some(login) = login {
+            transport = transport.credentials(login);
         }
         let transport = transport.build();
         let from = settings
@@ -341,7 +370,8 @@ impl Notifier {
             .header(ContentType::TEXT_PLAIN)
             .body(out.text.to_owned())
             .map_err(|_| SendError::BadMessage)?;
-        let sent = tokio::time::timeout(self.timeout * 2, transport.send(message)).await;
+        // The whole conversation within one attempt's time, like an HTTP receiver.
+        let sent = tokio::time::timeout(self.rules.timeout, transport.send(message)).await;
         match sent {
             Err(_) => Err(SendError::Timeout),
             Ok(Ok(_)) => Ok(()),

@@ -11,10 +11,10 @@ use crate::db::monitors as rows;
 use crate::ids::{ChannelId, UserId};
 use crate::modelscope::HIGHEST_PRICE;
 use crate::monitors::schedule::{Schedule, parse_time_of_day};
-use crate::notify::ChannelError;
 use crate::notify::channels::Settings;
 use crate::notify::deliveries::{self, KEEP_DAYS, LEASE_SECS, Queued};
 use crate::notify::message::{self, EventKind, SummaryLine, WebhookBody};
+use crate::notify::{ChannelError, Kind};
 use crate::runs::calls_left::calls_for;
 
 use super::{SUMMARIES_PER_TICK, Scheduler};
@@ -167,7 +167,11 @@ pub(super) async fn send_test(
                 .lang();
             let text = message::with_link(
                 lang,
-                message::test_text(lang, &channel.name),
+                message::test_text(
+                    lang,
+                    &channel.name,
+                    Kind::parse(&channel.kind).is_some_and(Kind::renders_markdown),
+                ),
                 public_url.as_deref(),
             );
             let payload = WebhookBody {

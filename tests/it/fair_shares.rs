@@ -151,3 +151,126 @@ async fn a_percent_encoded_secret_is_redacted_in_every_form() {
         }
     }
 }
+
+/// Whether the page marks the input `id` invalid.
+fn marked(page: &str, id: &str) -> bool {
+    page.split('<')
+        .find(|tag| {
+            tag.contains(&format!("id=\"{id}\"")) && tag.contains(&format!("name=\"{id}\""))
+        })
+        .is_some_and(|tag| tag.contains("aria-invalid=\"true\""))
+}
+
+fn mail_fields<'a>(name: &'a str, host: &'a str, port: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("kind", "email"),
+        ("name", name),
+        ("smtp_host", host),
+        ("smtp_port", port),
+        ("smtp_from", "alerts@example.com"),
+        ("smtp_to", "me@example.com"),
+    ]
+}
+
+/// Item 3: no mail relay. A mail server that may be public needs a login and TLS; the refusal
+/// is decided from the form alone (the host here cannot even be resolved), names what is
+/// missing and marks those fields; at most three recipients; `allow_unauthenticated_smtp`
+/// lifts the rule, and a channel kept from then is refused at its next send once the switch
+/// is off again. A relay given by a private address needs neither, and a channel's name
+/// reaches a mail only in its plain-text body, never its subject.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_email_channel_cannot_make_the_server_an_open_relay() {
+    let app = TestApp::configured(|c| c.merge(("allow_private_webhooks", true))).await;
+    let alice = app.user("alice").await;
+    let channels = || {
+        app.db()
+            .query_row("SELECT count(*) FROM channels", [], |r| r.get::<_, i64>(0))
+            .unwrap()
+    };
+    let relay = mail_fields("relay", "mail.relay.invalid", "25");
+
+    let mut open = relay.clone();
+    open.push(("smtp_tls", "none"));
+    let refused = alice.submit("/channels", &open).await;
+    refused.assert_status(Status::UnprocessableEntity);
+    let page = refused.body.clone();
+    assert!(
+        page.contains("需要填写登录信息（用户名和密码）并使用加密"),
+        "{page}"
+    );
+    for field in ["smtp_user", "smtp_password", "smtp_tls"] {
+        assert!(marked(&page, field), "{field} is not marked: {page}");
+    }
+    assert!(!marked(&page, "smtp_host"));
+
+    let mut no_tls = open.clone();
+    no_tls.extend([
+        ("smtp_user", "alerts"),
+        ("smtp_password", "a-long-password"),
+    ]);
+    let refused = alice.submit("/channels", &no_tls).await;
+    refused.assert_status(Status::UnprocessableEntity);
+    let page = refused.body.clone();
+    assert!(page.contains("需要加密"), "{page}");
+    assert!(marked(&page, "smtp_tls") && !marked(&page, "smtp_user"));
+
+    let mut no_login = relay.clone();
+    no_login.push(("smtp_tls", "starttls"));
+    let page = alice.submit("/channels", &no_login).await.body;
+    assert!(page.contains("需要登录：请填写用户名和密码"), "{page}");
+    assert!(marked(&page, "smtp_user") && marked(&page, "smtp_password"));
+
+    let mut many = no_tls.clone();
+    many.retain(|(k, _)| *k != "smtp_tls" && *k != "smtp_to");
+    many.extend([
+        ("smtp_tls", "tls"),
+        (
+            "smtp_to",
+            "a@example.com, b@example.com, c@example.com, d@example.com",
+        ),
+    ]);
+    let page = alice.submit("/channels", &many).await.body;
+    assert!(page.contains("1 到 3 个"), "{page}");
+    assert!(marked(&page, "smtp_to"));
+    assert_eq!(channels(), 0, "nothing refused was stored");
+
+    // The administrator's switch lifts the rule; once off again, the channel cannot send.
+    let trusted = app
+        .start_with(|c| c.merge(("allow_unauthenticated_smtp", true)))
+        .await;
+    let bob = User::sign_up(trusted, "bob", app.database_path()).await;
+    let sink = SmtpSink::start().await;
+    let port = sink.port.to_string();
+    let mut public_open = mail_fields("kept", "::ffff:0:8.8.8.8", &port);
+    public_open.push(("smtp_tls", "none"));
+    let kept = add_channel(&app, &bob, &public_open).await;
+    drop(bob);
+    let bob = User::sign_in(app.start().await, "bob", app.database_path()).await;
+    assert_eq!(
+        tested(&app, &bob, kept).await,
+        ("failed".into(), Some("smtp_needs_auth".into()))
+    );
+
+    // A relay on this machine (allow_private_webhooks): no login or TLS needed. The name is
+    // plain text in the body only.
+    let name = "<a href=\"http://spam.example\">WIN</a>";
+    let mut local = mail_fields(name, "127.0.0.1", &port);
+    local.push(("smtp_tls", "none"));
+    let id = add_channel(&app, &alice, &local).await;
+    assert_eq!(tested(&app, &alice, id).await, ("sent".into(), None));
+    let mails = sink.mails();
+    assert_eq!(mails.len(), 1, "only the local relay was used");
+    let mail = &mails[0];
+    assert!(
+        mail.header("Content-Type")
+            .is_some_and(|t| t.starts_with("text/plain")),
+        "{}",
+        mail.data
+    );
+    let subject = mail.header("Subject").unwrap_or_default();
+    assert!(
+        !subject.contains("WIN") && !subject.contains("spam"),
+        "{subject}"
+    );
+    assert!(mail.text().contains(name), "{}", mail.text());
+}

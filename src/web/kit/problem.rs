@@ -16,6 +16,7 @@ use crate::monitors::rules::RuleError;
 use crate::monitors::schedule::ScheduleError;
 use crate::names::MAX_NAME_CHARS;
 use crate::notify::ChannelError;
+use crate::notify::channels::MAX_RECIPIENTS;
 use crate::presets::PresetError;
 use crate::runs::planner::PlanError;
 use crate::runs::prices::PriceError;
@@ -30,11 +31,34 @@ const SHOWN_ID_CHARS: usize = 80;
 pub struct Problem {
     pub status: Status,
     pub notice: Notice,
+    /// Every form field the refusal is about, when it is about several (the notice names the
+    /// first).
+    pub fields: &'static [&'static str],
 }
 
 impl Problem {
-    fn new(status: Status, notice: Notice) -> Self {
-        Self { status, notice }
+    pub fn new(status: Status, notice: Notice) -> Self {
+        Self {
+            status,
+            notice,
+            fields: &[],
+        }
+    }
+
+    /// A refusal about several fields: each is marked, the notice is on the first.
+    fn refused_on_all(code: &'static str, fields: &'static [&'static str]) -> Self {
+        let mut notice = Notice::new(code);
+        notice.field = fields.first().copied();
+        Self {
+            status: Status::UnprocessableEntity,
+            notice,
+            fields,
+        }
+    }
+
+    /// Whether the refusal is about `field`.
+    pub fn is_on(&self, field: &str) -> bool {
+        self.notice.is_on(field) || self.fields.contains(&field)
     }
 
     fn refused(code: &'static str) -> Self {
@@ -263,34 +287,55 @@ impl Problem {
         }
     }
 
-    /// Notification channels.
+    /// Notification channels; a refusal marks the fields it is about.
     pub fn channel(error: &ChannelError) -> Self {
         match error {
-            ChannelError::BadKind => Self::refused("ch-bad-kind"),
-            ChannelError::EmptyName => Self::refused("ch-empty-name"),
+            ChannelError::BadKind => Self::refused_on("ch-bad-kind", "kind"),
+            ChannelError::EmptyName => Self::refused_on("ch-empty-name", "name"),
             ChannelError::BadName => Self::new(
                 Status::UnprocessableEntity,
-                Notice::new("ch-bad-name").with_n(MAX_NAME_CHARS as i64),
+                Notice::new("ch-bad-name")
+                    .with_n(MAX_NAME_CHARS as i64)
+                    .on("name"),
             ),
-            ChannelError::DuplicateName => {
-                Self::new(Status::Conflict, Notice::new("ch-duplicate-name"))
-            }
+            ChannelError::DuplicateName => Self::new(
+                Status::Conflict,
+                Notice::new("ch-duplicate-name").on("name"),
+            ),
             ChannelError::TooMany { max } => {
                 Self::new(Status::Conflict, Notice::new("ch-too-many").with_n(*max))
             }
-            ChannelError::NeedsUrl => Self::refused("ch-needs-url"),
-            ChannelError::BadUrl => Self::refused("ch-bad-url"),
-            ChannelError::NeedsSecret => Self::refused("ch-needs-secret"),
+            ChannelError::NeedsUrl => Self::refused_on("ch-needs-url", "url"),
+            ChannelError::BadUrl => Self::refused_on("ch-bad-url", "url"),
+            ChannelError::NeedsSecret => Self::refused_on("ch-needs-secret", "secret"),
             ChannelError::BadSecret => Self::refused("ch-bad-secret"),
-            ChannelError::NeedsChatId => Self::refused("ch-needs-chat-id"),
-            ChannelError::BadChatId => Self::refused("ch-bad-chat-id"),
-            ChannelError::NeedsSmtpHost => Self::refused("ch-needs-smtp-host"),
-            ChannelError::BadSmtpHost => Self::refused("ch-bad-smtp-host"),
-            ChannelError::BadSmtpPort => Self::refused("ch-bad-smtp-port"),
-            ChannelError::BadSmtpTls => Self::refused("ch-bad-smtp-tls"),
-            ChannelError::NeedsSmtpPassword => Self::refused("ch-needs-smtp-password"),
-            ChannelError::BadFrom => Self::refused("ch-bad-from"),
-            ChannelError::BadTo => Self::refused("ch-bad-to"),
+            ChannelError::NeedsChatId => Self::refused_on("ch-needs-chat-id", "chat_id"),
+            ChannelError::BadChatId => Self::refused_on("ch-bad-chat-id", "chat_id"),
+            ChannelError::NeedsSmtpHost => Self::refused_on("ch-needs-smtp-host", "smtp_host"),
+            ChannelError::BadSmtpHost => Self::refused_on("ch-bad-smtp-host", "smtp_host"),
+            ChannelError::BadSmtpPort => Self::refused_on("ch-bad-smtp-port", "smtp_port"),
+            ChannelError::BadSmtpTls => Self::refused_on("ch-bad-smtp-tls", "smtp_tls"),
+            ChannelError::NeedsSmtpPassword => {
+                Self::refused_on("ch-needs-smtp-password", "smtp_password")
+            }
+            ChannelError::SmtpNeedsAuth { auth, tls } => {
+                let (code, fields): (_, &'static [&'static str]) = match (auth, tls) {
+                    (true, true) => (
+                        "ch-smtp-needs-auth-tls",
+                        &["smtp_user", "smtp_password", "smtp_tls"],
+                    ),
+                    (true, false) => ("ch-smtp-needs-auth", &["smtp_user", "smtp_password"]),
+                    _ => ("ch-smtp-needs-tls", &["smtp_tls"]),
+                };
+                Self::refused_on_all(code, fields)
+            }
+            ChannelError::BadFrom => Self::refused_on("ch-bad-from", "smtp_from"),
+            ChannelError::BadTo => Self::new(
+                Status::UnprocessableEntity,
+                Notice::new("ch-bad-to")
+                    .with_n(MAX_RECIPIENTS as i64)
+                    .on("smtp_to"),
+            ),
             ChannelError::NotFound => Self::new(Status::NotFound, Notice::new("ch-not-found")),
             ChannelError::NeedsReentry => Self::refused("ch-needs-reentry"),
             ChannelError::Vault(error) => {
@@ -393,6 +438,9 @@ pub const MONITORING_CODES: &[&str] = &[
     "ch-bad-smtp-port",
     "ch-bad-smtp-tls",
     "ch-needs-smtp-password",
+    "ch-smtp-needs-auth-tls",
+    "ch-smtp-needs-auth",
+    "ch-smtp-needs-tls",
     "ch-bad-from",
     "ch-bad-to",
     "ch-not-found",

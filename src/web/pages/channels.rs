@@ -13,7 +13,6 @@ use rocket::{State, get, post};
 use crate::clock;
 use crate::ids::ChannelId;
 use crate::names;
-use crate::notify::channel_check::check_channel;
 use crate::notify::channel_store::ChannelSummary;
 use crate::notify::channels::ChannelAsk;
 use crate::notify::{Channels, Kind};
@@ -44,6 +43,8 @@ pub struct ChannelsPage {
     pub channels: Vec<ChannelRow>,
     pub kinds: Vec<&'static str>,
     pub error: Option<String>,
+    /// The refusal `error` says, for marking the fields it is about.
+    pub refusal: Option<Problem>,
     /// The test just tried: which channel, and its error when it failed.
     pub tested: Option<(ChannelId, Option<String>)>,
     /// What the add form shows again after a refusal (never a secret).
@@ -79,6 +80,13 @@ pub struct ChannelForm {
 
 csrf_form!(ChannelForm);
 
+impl ChannelsPage {
+    /// Whether the refusal is about `field` (its input gets `aria-invalid`).
+    pub fn marks(&self, field: &str) -> bool {
+        self.refusal.as_ref().is_some_and(|n| n.is_on(field))
+    }
+}
+
 fn row(channel: ChannelSummary) -> ChannelRow {
     ChannelRow {
         id: channel.id,
@@ -101,6 +109,7 @@ async fn page(user: &CurrentUser, channels: &Channels) -> Result<ChannelsPage, S
         channels: list.into_iter().map(row).collect(),
         kinds: Kind::ALL.iter().map(|k| k.as_str()).collect(),
         error: None,
+        refusal: None,
         tested: None,
         kind: "webhook".into(),
         name: String::new(),
@@ -122,6 +131,7 @@ fn empty_page(user: &CurrentUser) -> ChannelsPage {
         channels: Vec::new(),
         kinds: Vec::new(),
         error: None,
+        refusal: None,
         tested: None,
         kind: String::new(),
         name: String::new(),
@@ -173,10 +183,7 @@ pub async fn create(
         smtp_tls: form.smtp_tls.clone(),
         lang: form.lang.clone(),
     };
-    let added = match check_channel(&ask) {
-        Ok(new) => channels.add(user.0.user_id, new).await,
-        Err(error) => Err(error),
-    };
+    let added = channels.create(user.0.user_id, &ask).await;
     drop(ask);
     match added {
         Ok(_) => Ok(Flash::success(Redirect::to("/channels"), "channel_added")),
@@ -186,6 +193,7 @@ pub async fn create(
                 .await
                 .map_err(|status| (status, empty_page(&user)))?;
             page.error = Some(notice_text(user.0.lang, &problem.notice));
+            page.refusal = Some(problem.clone());
             // Secrets (url, secret, password) are never sent back: they are typed again.
             let echo = |v: &Option<String>| names::echo_name(v.as_deref().unwrap_or(""));
             page.kind = echo(&form.kind);

@@ -117,10 +117,7 @@ pub async fn run(
                 return Ok(Redirect::to(format!("/history/{id}")));
             }
             // Logged where it failed; the page says so and shows what the user paid for.
-            let problem = Problem {
-                status: Status::ServiceUnavailable,
-                notice: Notice::new("store_failed"),
-            };
+            let problem = Problem::new(Status::ServiceUnavailable, Notice::new("store_failed"));
             (
                 problem,
                 Some(ResultView::finished(&finished, user.layout().lang)),

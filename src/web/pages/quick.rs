@@ -83,10 +83,7 @@ pub async fn stream(
     let lane = match user {
         Some(_) => Lane::Member,
         None => engine.admit_anonymous(&client.addr).map_err(|_| {
-            live::refused(&Problem {
-                status: Status::TooManyRequests,
-                notice: Notice::new("busy"),
-            })
+            live::refused(&Problem::new(Status::TooManyRequests, Notice::new("busy")))
         })?,
     };
     let kind = form.kind();

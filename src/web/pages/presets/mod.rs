@@ -219,7 +219,7 @@ impl PresetsContext<'_> {
         row_id: Option<PresetId>,
         typed: Option<PresetFields>,
     ) -> (Status, PresetsPage) {
-        let Problem { status, notice } = Problem::preset(error);
+        let Problem { status, notice, .. } = Problem::preset(error);
         let mut page = match self.page().await {
             Ok(page) => page,
             Err(answer) => return answer,
@@ -383,7 +383,7 @@ pub async fn set_price(
             format!("price_saved:{}", model.trim()),
         )),
         Err(error) => {
-            let Problem { status, notice } = Problem::price(&error);
+            let Problem { status, notice, .. } = Problem::price(&error);
             let mut shown = page.page().await?;
             shown.price_error = Some(notice);
             Err((status, shown))
