@@ -171,6 +171,13 @@ pub struct AppConfig {
     /// Alert, recovery and summary messages one channel may send per hour; more are logged as
     /// held back.
     pub alerts_per_channel_per_hour: u32,
+    /// Test messages one user may send a minute, and an hour (each also counts toward its
+    /// channel's `alerts_per_channel_per_hour`).
+    pub channel_tests_per_minute: u32,
+    pub channel_tests_per_hour: u32,
+    /// The newest rows of each user's delivery log kept (pending ones always; none older
+    /// than 30 days).
+    pub deliveries_kept_per_user: i64,
     /// One notification attempt's timeout, connect included.
     pub notify_timeout_secs: u64,
     /// Connecting to a receiver: one that does not accept soon is not waited for (at most
@@ -209,6 +216,9 @@ impl Default for AppConfig {
             public_url: None,
             scheduler_concurrency: 8,
             alerts_per_channel_per_hour: 10,
+            channel_tests_per_minute: 5,
+            channel_tests_per_hour: 30,
+            deliveries_kept_per_user: 1000,
             notify_timeout_secs: 10,
             notify_connect_timeout_secs: 3,
             metrics_token: None,
@@ -327,6 +337,20 @@ impl AppConfig {
         }
         if self.notify_timeout_secs == 0 {
             return Err("notify_timeout_secs must be at least 1".into());
+        }
+        if self.channel_tests_per_minute == 0 || self.channel_tests_per_hour == 0 {
+            return Err(
+                "channel_tests_per_minute and channel_tests_per_hour must be at least 1".into(),
+            );
+        }
+        // The log must hold at least an hour of tests, or the throttle would forget them.
+        let least_kept = i64::from(self.channel_tests_per_hour).max(100);
+        if self.deliveries_kept_per_user < least_kept {
+            return Err(format!(
+                "deliveries_kept_per_user = {} must be at least {least_kept} (and at least \
+                 channel_tests_per_hour)",
+                self.deliveries_kept_per_user
+            ));
         }
         if self.notify_connect_timeout_secs == 0 {
             return Err("notify_connect_timeout_secs must be at least 1".into());

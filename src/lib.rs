@@ -39,7 +39,9 @@ use crate::db::Db;
 use crate::keyring::Keyring;
 use crate::modelscope::{SiteBases, Upstream};
 use crate::notify::channels::ChannelRules;
+use crate::notify::deliveries::LogRules;
 use crate::notify::send::SendRules;
+use crate::notify::throttle::TestLimits;
 use crate::notify::{Channels, Notifier};
 use crate::ops::data_lock::DataDirLock;
 use crate::ops::metrics::MetricsAccess;
@@ -127,7 +129,16 @@ async fn setup(rocket: Rocket<Build>, clock: SharedClock) -> Result<Rocket<Build
                 clock,
                 SchedulerConfig {
                     concurrency: state.config.scheduler_concurrency,
-                    hourly_cap: state.config.alerts_per_channel_per_hour,
+                    log: LogRules {
+                        hourly_cap: state.config.alerts_per_channel_per_hour,
+                        kept_per_user: state.config.deliveries_kept_per_user,
+                    },
+                    tests: TestLimits {
+                        per_minute: state.config.channel_tests_per_minute,
+                        per_hour: state.config.channel_tests_per_hour,
+                        attempt_secs: i64::try_from(state.config.notify_timeout_secs)
+                            .unwrap_or(i64::MAX),
+                    },
                     public_url: state.config.public_url.clone(),
                 },
             );

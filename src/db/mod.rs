@@ -60,6 +60,9 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!(
             "../../migrations/0008_results_by_run_model.sql"
         )),
+        M::up(include_str!(
+            "../../migrations/0009_deliveries_in_flight.sql"
+        )),
     ])
 }
 

@@ -200,6 +200,28 @@ impl fmt::Debug for Secrets {
     }
 }
 
+/// Which limit a test met.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TestLimit {
+    /// The user's tests in a minute.
+    PerMinute { max: u32 },
+    /// The user's tests in an hour.
+    PerHour { max: u32 },
+    /// The channel's messages in an hour (`alerts_per_channel_per_hour`, tests included).
+    ChannelHour { max: u32 },
+    /// A message to this channel is being sent right now.
+    ChannelBusy,
+    /// As many of the user's messages as their share allows are being sent right now.
+    UserBusy,
+}
+
+/// A test not sent: why, and in how many seconds one would be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TestRefused {
+    pub limit: TestLimit,
+    pub retry_after_secs: i64,
+}
+
 /// A channel's fields as the form sent them.
 #[derive(Default, Clone)]
 pub struct ChannelAsk {
@@ -216,6 +238,16 @@ pub struct ChannelAsk {
     pub smtp_to: Option<String>,
     pub smtp_tls: Option<String>,
     pub lang: Option<String>,
+}
+
+impl ChannelError {
+    /// When to try again, for a refusal that passes (a test over a limit).
+    pub fn retry_after_secs(&self) -> Option<i64> {
+        match self {
+            Self::TestLimited(refused) => Some(refused.retry_after_secs),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Debug for ChannelAsk {
@@ -283,6 +315,9 @@ pub enum ChannelError {
     BadTo,
     #[error("no such channel")]
     NotFound,
+    /// A test message over a limit, or while the channel or the user's share is busy.
+    #[error("no test now: {0:?}")]
+    TestLimited(TestRefused),
     /// Tampered, moved, or sealed with another master key: enter it again.
     #[error("this channel cannot be opened; add it again")]
     NeedsReentry,

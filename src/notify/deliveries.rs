@@ -1,8 +1,9 @@
 //! The delivery log: every message is logged before it is tried, tried up to three times
 //! with a growing wait (30 s, then 2 min), and the outcome kept with our own words for the
 //! error. A channel takes at most `alerts_per_channel_per_hour` messages an hour (tests
-//! aside); more are logged as held back, not sent. The log lives in SQLite, so a restart picks
-//! up the retries where they were.
+//! count); more are logged as held back, not sent. Each user's log keeps its newest
+//! `deliveries_kept_per_user` rows, and none older than [`KEEP_DAYS`]. The log lives in
+//! SQLite, so a restart picks up the retries where they were.
 
 use super::channel_store::Channels;
 use super::channels::{ChannelError, Kind};
@@ -19,10 +20,22 @@ pub const MAX_ATTEMPTS: i64 = 3;
 pub const LEASE_SECS: i64 = 120;
 /// The log keeps this many days.
 pub const KEEP_DAYS: i64 = 30;
+/// Attempts of one user's in flight at once (on every server together), and one per
+/// channel: a user whose receivers hang holds no more of the sending slots than this.
+pub const SENDS_PER_USER: i64 = 2;
 
 /// The wait before try `done + 1`.
 pub fn retry_delay(done: i64) -> i64 {
     if done <= 1 { 30 } else { 120 }
+}
+
+/// How much the log takes (from the configuration).
+#[derive(Debug, Clone, Copy)]
+pub struct LogRules {
+    /// `alerts_per_channel_per_hour`: messages one channel is given an hour, tests included.
+    pub hourly_cap: u32,
+    /// `deliveries_kept_per_user`: the newest rows of a user's log kept (pending ones always).
+    pub kept_per_user: i64,
 }
 
 /// A message to log and send.
@@ -38,17 +51,18 @@ pub struct Queued<'a> {
     pub message: &'a str,
 }
 
-/// Logs a message as pending, or as held when the channel had its fill this hour. Answers the
-/// row and whether it will be sent.
+/// Logs a message as pending, or as held when the channel had its fill this hour (a test is
+/// refused before it gets here, see `throttle`). Answers the row and whether it will be sent.
+/// The user's oldest rows beyond the log's bound go.
 pub fn queue(
     conn: &rusqlite::Connection,
     queued: &Queued<'_>,
-    hourly_cap: u32,
+    rules: &LogRules,
     now: i64,
 ) -> Result<(DeliveryId, bool), DbError> {
     let test = queued.event == EventKind::Test;
-    let held =
-        !test && rows::sent_since(conn, queued.channel_id, now - 3600)? >= i64::from(hourly_cap);
+    let held = !test
+        && rows::sent_since(conn, queued.channel_id, now - 3600)? >= i64::from(rules.hourly_cap);
     let id = rows::insert(
         conn,
         &NewDelivery {
@@ -66,6 +80,7 @@ pub fn queue(
             created_at: now,
         },
     )?;
+    rows::prune_user(conn, queued.user_id, rules.kept_per_user)?;
     Ok((id, !held))
 }
 

@@ -10,6 +10,7 @@ pub mod guard;
 pub mod message;
 pub mod redact;
 pub mod send;
+pub mod throttle;
 
 pub use channel_store::{ChannelSummary, Channels, OpenedChannel};
 pub use channels::{ChannelError, Kind};

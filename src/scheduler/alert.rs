@@ -111,7 +111,7 @@ impl Scheduler {
         let label = label.to_owned();
         let masked = mask_tail(last_four.to_owned());
         let now = self.now();
-        let cap = self.inner.config.hourly_cap;
+        let log = self.inner.config.log;
         let public_url = self.inner.config.public_url.clone();
         let queued = self
             .inner
@@ -204,7 +204,7 @@ impl Scheduler {
                             payload: &payload,
                             message: &text,
                         },
-                        cap,
+                        &log,
                         now,
                     )?;
                     queued += 1;

@@ -1,6 +1,9 @@
 //! Daily summaries and the delivery log's pending messages: each tick sends what is due, with
 //! at most a few messages in flight.
 
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, MutexGuard};
+
 use crate::clock;
 use crate::crypto::secret::mask_tail;
 use crate::db::DbError;
@@ -8,21 +11,53 @@ use crate::db::alert_rules as rule_rows;
 use crate::db::channels as channel_rows;
 use crate::db::deliveries as delivery_rows;
 use crate::db::monitors as rows;
-use crate::ids::{ChannelId, UserId};
+use crate::ids::{ChannelId, DeliveryId, UserId};
 use crate::modelscope::HIGHEST_PRICE;
 use crate::monitors::schedule::{Schedule, parse_time_of_day};
 use crate::notify::channels::Settings;
-use crate::notify::deliveries::{self, KEEP_DAYS, LEASE_SECS, Queued};
+use crate::notify::deliveries::{self, KEEP_DAYS, LEASE_SECS, Queued, SENDS_PER_USER};
 use crate::notify::message::{self, EventKind, SummaryLine, WebhookBody};
+use crate::notify::throttle;
 use crate::notify::{ChannelError, Kind};
 use crate::runs::calls_left::calls_for;
 
 use super::{SUMMARIES_PER_TICK, Scheduler};
 
+/// Due deliveries read beyond the free slots, for those a claim before them makes wait.
+const LOOKAHEAD: usize = 16;
+
+/// The deliveries this server is trying right now.
+#[derive(Default)]
+pub(super) struct Sending(Mutex<HashSet<DeliveryId>>);
+
+impl Sending {
+    fn ids(&self) -> MutexGuard<'_, HashSet<DeliveryId>> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// A delivery marked as being tried here until dropped.
+struct Trying(Arc<Sending>, DeliveryId);
+
+impl Trying {
+    fn mark(sending: &Arc<Sending>, id: DeliveryId) -> Self {
+        sending.ids().insert(id);
+        Self(sending.clone(), id)
+    }
+}
+
+impl Drop for Trying {
+    fn drop(&mut self) {
+        self.0.ids().remove(&self.1);
+    }
+}
+
 /// Queues due summaries and starts due deliveries; answers when either is next wanted.
 pub(super) async fn start_due(scheduler: &Scheduler, now: i64) -> Result<Option<i64>, DbError> {
     let inner = &scheduler.inner;
-    let cap = inner.config.hourly_cap;
+    let log = inner.config.log;
     let public_url = inner.config.public_url.clone();
     let summaries = inner
         .db
@@ -90,7 +125,7 @@ pub(super) async fn start_due(scheduler: &Scheduler, now: i64) -> Result<Option<
                         payload: &payload,
                         message: &text,
                     },
-                    cap,
+                    &log,
                     now,
                 )?;
                 queued += 1;
@@ -102,23 +137,63 @@ pub(super) async fn start_due(scheduler: &Scheduler, now: i64) -> Result<Option<
         tracing::debug!(summaries, "daily summaries queued");
     }
 
+    let started = start_deliveries(scheduler, now).await?;
+    if started.is_some_and(|filled| filled) {
+        return Ok(Some(now));
+    }
+    let (next_summary, next_delivery) = inner
+        .db
+        .run(move |conn| {
+            Ok((
+                rule_rows::next_summary(conn)?,
+                delivery_rows::next_due_after(conn, now)?,
+            ))
+        })
+        .await?;
+    Ok([next_summary, next_delivery].into_iter().flatten().min())
+}
+
+/// Starts due deliveries in fair turns (each user's first before anyone's second, one per
+/// channel, a user at most `SENDS_PER_USER` on every server together). Answers whether every
+/// free slot was filled (more may be due); `None` when none was free. Deliveries that wait
+/// only for a turn held by an attempt in flight go when it ends (it wakes the scheduler).
+async fn start_deliveries(scheduler: &Scheduler, now: i64) -> Result<Option<bool>, DbError> {
+    let inner = &scheduler.inner;
     let mut permits = Vec::new();
     while let Ok(permit) = inner.sends.clone().try_acquire_owned() {
         permits.push(permit);
     }
-    let limit = permits.len();
-    let due = if limit == 0 {
-        Vec::new()
-    } else {
-        inner
-            .db
-            .run(move |conn| delivery_rows::claim_due(conn, now, now + LEASE_SECS, limit))
-            .await?
-    };
-    let all_taken = limit > 0 && due.len() == limit;
-    for (delivery, permit) in due.into_iter().zip(permits) {
+    let free = permits.len();
+    if free == 0 {
+        return Ok(None);
+    }
+    let here: HashSet<DeliveryId> = inner.sending.ids().clone();
+    let claimed = inner
+        .db
+        .run(move |conn| {
+            let mut claimed = Vec::new();
+            let due = delivery_rows::due_by_turns(conn, now, SENDS_PER_USER, free + LOOKAHEAD)?;
+            for id in due.into_iter().filter(|id| !here.contains(id)) {
+                if claimed.len() == free {
+                    break;
+                }
+                // Refused when an earlier claim took the user's last turn or the channel's.
+                let lease = now + LEASE_SECS;
+                if let Some(delivery) =
+                    delivery_rows::claim_due(conn, id, now, lease, SENDS_PER_USER)?
+                {
+                    claimed.push(delivery);
+                }
+            }
+            Ok(claimed)
+        })
+        .await?;
+    let filled = claimed.len() == free;
+    for (delivery, permit) in claimed.into_iter().zip(permits) {
+        let trying = Trying::mark(&inner.sending, delivery.id);
         let me = scheduler.clone();
         tokio::spawn(async move {
+            let _trying = trying;
             let inner = &me.inner;
             let at = me.now();
             if let Err(error) =
@@ -130,23 +205,11 @@ pub(super) async fn start_due(scheduler: &Scheduler, now: i64) -> Result<Option<
             me.wake();
         });
     }
-    if all_taken {
-        return Ok(Some(now));
-    }
-    let (next_summary, next_delivery) = inner
-        .db
-        .run(|conn| {
-            Ok((
-                rule_rows::next_summary(conn)?,
-                delivery_rows::next_due(conn)?,
-            ))
-        })
-        .await?;
-    let next_delivery = next_delivery.filter(|_| limit > 0);
-    Ok([next_summary, next_delivery].into_iter().flatten().min())
+    Ok(Some(filled))
 }
 
-/// A test message to one channel, tried once now and logged.
+/// A test message to one channel, tried once now and logged: throttled, and sent in its turn
+/// like any other (see `notify::throttle`).
 pub(super) async fn send_test(
     scheduler: &Scheduler,
     user: UserId,
@@ -155,12 +218,12 @@ pub(super) async fn send_test(
     let inner = &scheduler.inner;
     let now = scheduler.now();
     let public_url = inner.config.public_url.clone();
-    let cap = inner.config.hourly_cap;
+    let (log, limits) = (inner.config.log, inner.config.tests);
     let claimed = inner
         .db
         .run(move |conn| {
             let Some(channel) = channel_rows::get_for_user(conn, user, channel_id)? else {
-                return Ok(None);
+                return Ok(Err(ChannelError::NotFound));
             };
             let lang = serde_json::from_str::<Settings>(&channel.settings)
                 .unwrap_or_default()
@@ -185,29 +248,29 @@ pub(super) async fn send_test(
                 at: clock::rfc3339(clock::now()),
             }
             .to_json();
-            let (id, _) = deliveries::queue(
-                conn,
-                &Queued {
-                    user_id: user,
-                    channel_id: channel.id,
-                    channel_name: &channel.name,
-                    channel_kind: &channel.kind,
-                    monitor_id: None,
-                    rule_id: None,
-                    event: EventKind::Test,
-                    payload: &payload,
-                    message: &text,
-                },
-                cap,
-                now,
-            )?;
-            delivery_rows::claim_one(conn, id, now + LEASE_SECS)
+            let queued = Queued {
+                user_id: user,
+                channel_id: channel.id,
+                channel_name: &channel.name,
+                channel_kind: &channel.kind,
+                monitor_id: None,
+                rule_id: None,
+                event: EventKind::Test,
+                payload: &payload,
+                message: &text,
+            };
+            Ok(throttle::queue_test(conn, &queued, &log, &limits, now)?
+                .map_err(ChannelError::TestLimited))
         })
         .await?;
-    let Some(delivery) = claimed else {
-        return Err(ChannelError::NotFound);
-    };
-    Ok(deliveries::attempt(&inner.db, &inner.channels, &inner.notifier, delivery, now).await?)
+    let delivery = claimed?;
+    let trying = Trying::mark(&inner.sending, delivery.id);
+    let outcome =
+        deliveries::attempt(&inner.db, &inner.channels, &inner.notifier, delivery, now).await;
+    drop(trying);
+    // A delivery due to this channel may have waited for the test.
+    scheduler.wake();
+    Ok(outcome?)
 }
 
 /// Drops delivery log rows older than [`KEEP_DAYS`].

@@ -30,6 +30,8 @@ use crate::db::monitors as rows;
 use crate::db::{Db, DbError};
 use crate::ids::{ChannelId, MonitorId, UserId};
 use crate::monitors::{self, CheckKind, MonitorAsk, MonitorError};
+use crate::notify::deliveries::LogRules;
+use crate::notify::throttle::TestLimits;
 use crate::notify::{ChannelError, Channels, Notifier};
 use crate::runs::engine::QueryEngine;
 use crate::runs::planner::Planner;
@@ -38,7 +40,8 @@ use crate::runs::planner::Planner;
 pub const LEASE_SECS: i64 = 120;
 /// The longest the loop sleeps without looking again.
 const IDLE_SECS: i64 = 60;
-/// Messages sent at once.
+/// Messages sent at once (of one user's at most `notify::deliveries::SENDS_PER_USER`, and one
+/// per channel).
 const SENDS_AT_ONCE: usize = 8;
 /// Daily summaries handled per tick.
 const SUMMARIES_PER_TICK: usize = 32;
@@ -47,7 +50,10 @@ const SUMMARIES_PER_TICK: usize = 32;
 pub struct SchedulerConfig {
     /// Scheduled runs at once.
     pub concurrency: usize,
-    pub hourly_cap: u32,
+    /// The delivery log's hourly cap per channel and its bound per user.
+    pub log: LogRules,
+    /// How many test messages one user may send.
+    pub tests: TestLimits,
     pub public_url: Option<String>,
 }
 
@@ -68,6 +74,9 @@ struct Inner {
     runs: Arc<Semaphore>,
     probes: Semaphore,
     sends: Arc<Semaphore>,
+    /// Deliveries this server is trying right now: never claimed again meanwhile, even when
+    /// the clock jumps past their lease.
+    sending: Arc<deliver::Sending>,
     config: SchedulerConfig,
 }
 
@@ -87,6 +96,7 @@ impl Scheduler {
                 runs: Arc::new(Semaphore::new(config.concurrency.max(1))),
                 probes: Semaphore::new(1),
                 sends: Arc::new(Semaphore::new(SENDS_AT_ONCE)),
+                sending: Arc::default(),
                 db,
                 engine,
                 planner,

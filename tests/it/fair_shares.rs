@@ -2,14 +2,17 @@
 //! fails on the code before the fix. The scheduler's clock is moved, never slept on; the order
 //! work is claimed in is read from the database, not from wall time.
 
+use std::time::Duration;
+
 use rocket::http::Status;
 use serde_json::json;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::harness::monitoring::{deliveries, newest_channel};
+use crate::harness::monitoring::{deliveries, mount_points, newest_channel, newest_monitor};
 use crate::harness::smtp::SmtpSink;
-use crate::harness::{TestApp, User};
+use crate::harness::upstream::held_calls;
+use crate::harness::{TestApp, User, eventually};
 
 async fn add_channel(app: &TestApp, user: &User, fields: &[(&str, &str)]) -> i64 {
     let answer = user.submit("/channels", fields).await;
@@ -38,7 +41,12 @@ async fn tested(app: &TestApp, user: &User, id: i64) -> (String, Option<String>)
 /// addresses counted as public.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ipv6_forms_of_a_private_address_are_refused() {
-    let app = TestApp::new().await;
+    // Fourteen tests in a row: more than the default throttle allows.
+    let app = TestApp::configured(|c| {
+        c.merge(("channel_tests_per_minute", 100))
+            .merge(("channel_tests_per_hour", 100))
+    })
+    .await;
     let hooks = MockServer::start().await;
     let sink = SmtpSink::start().await;
     let alice = app.user("alice").await;
@@ -273,4 +281,280 @@ async fn an_email_channel_cannot_make_the_server_an_open_relay() {
         "{subject}"
     );
     assert!(mail.text().contains(name), "{}", mail.text());
+}
+
+/// Adds a webhook channel `name` posting to `<server>/<name>`.
+async fn webhook(app: &TestApp, user: &User, server: &MockServer, name: &str) -> i64 {
+    add_channel(
+        app,
+        user,
+        &[
+            ("kind", "webhook"),
+            ("name", name),
+            ("url", &format!("{}/{name}", server.uri())),
+        ],
+    )
+    .await
+}
+
+/// A receiver at `<server>/<name>` that answers 200 at once.
+async fn answering(server: &MockServer, name: &str) {
+    Mock::given(method("POST"))
+        .and(path(format!("/{name}")))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(server)
+        .await;
+}
+
+/// The user's logged test messages.
+fn logged_tests(app: &TestApp, user: &User) -> usize {
+    deliveries(&app.db(), user.id)
+        .iter()
+        .filter(|d| d.0 == "test")
+        .count()
+}
+
+/// Item 2: a hundred "send a test" at once (two channels) send at most the user's five a
+/// minute; every other answer is a 429 with `Retry-After` and words saying which limit held
+/// it back. Before, all hundred were sent and logged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hundred_tests_at_once_are_throttled() {
+    let app = TestApp::configured(|c| c.merge(("allow_private_webhooks", true))).await;
+    let hooks = MockServer::start().await;
+    answering(&hooks, "one").await;
+    answering(&hooks, "two").await;
+    let alice = app.user("alice").await;
+    let one = webhook(&app, &alice, &hooks, "one").await;
+    let two = webhook(&app, &alice, &hooks, "two").await;
+    let (one, two) = (
+        format!("/channels/{one}/test"),
+        format!("/channels/{two}/test"),
+    );
+    let answers = futures::future::join_all(
+        (0..100).map(|i| alice.submit(if i % 2 == 0 { &one } else { &two }, &[])),
+    )
+    .await;
+    let sent = answers.iter().filter(|a| a.status == Status::Ok).count();
+    let received = hooks.received_requests().await.unwrap_or_default().len();
+    assert!((1..=5).contains(&sent), "{sent} tests went out at once");
+    assert_eq!(received, sent);
+    assert_eq!(
+        logged_tests(&app, &alice),
+        sent,
+        "refused tests are not logged"
+    );
+    for answer in answers.iter().filter(|a| a.status != Status::Ok) {
+        answer.assert_status(Status::TooManyRequests);
+        let wait: i64 = answer
+            .header("Retry-After")
+            .and_then(|s| s.parse().ok())
+            .expect("a Retry-After in seconds");
+        assert!((1..=60).contains(&wait), "Retry-After: {wait}");
+        let text = answer.text();
+        assert!(
+            text.contains("每分钟最多发送 5 条测试消息")
+                || text.contains("正有一条消息在发送")
+                || text.contains("你同时发送的消息已达上限"),
+            "{text}"
+        );
+    }
+}
+
+/// Sends a test to channel `id`: its status, `Retry-After` and words.
+async fn try_test(user: &User, id: i64) -> (Status, Option<i64>, String) {
+    let answer = user.submit(&format!("/channels/{id}/test"), &[]).await;
+    let wait = answer.header("Retry-After").and_then(|s| s.parse().ok());
+    (answer.status, wait, answer.text())
+}
+
+/// Item 2: tests are throttled per user (five a minute, here twelve an hour) and count toward
+/// their channel's hourly cap (ten); each refusal says which limit and for how long, and the
+/// clock moving on lets tests through again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tests_are_throttled_per_user_and_count_toward_the_channels_cap() {
+    let app = TestApp::configured(|c| {
+        c.merge(("allow_private_webhooks", true))
+            .merge(("channel_tests_per_hour", 12))
+    })
+    .await;
+    let hooks = MockServer::start().await;
+    answering(&hooks, "a").await;
+    answering(&hooks, "b").await;
+    let alice = app.user("alice").await;
+    let (a, b) = (
+        webhook(&app, &alice, &hooks, "a").await,
+        webhook(&app, &alice, &hooks, "b").await,
+    );
+    for _ in 0..5 {
+        assert_eq!(try_test(&alice, a).await.0, Status::Ok);
+    }
+    let (status, wait, text) = try_test(&alice, b).await;
+    assert_eq!(status, Status::TooManyRequests, "{text}");
+    assert!(wait.is_some_and(|w| (1..=60).contains(&w)), "{wait:?}");
+    assert!(text.contains("每分钟最多发送 5 条测试消息"), "{text}");
+
+    app.advance(Duration::from_secs(61)).await;
+    for _ in 0..5 {
+        assert_eq!(try_test(&alice, a).await.0, Status::Ok);
+    }
+    app.advance(Duration::from_secs(61)).await;
+    let (status, wait, text) = try_test(&alice, a).await;
+    assert_eq!(status, Status::TooManyRequests, "{text}");
+    assert!(wait.is_some_and(|w| w > 3000), "{wait:?}");
+    assert!(text.contains("本小时已发送 10 条消息"), "{text}");
+
+    assert_eq!(try_test(&alice, b).await.0, Status::Ok);
+    assert_eq!(try_test(&alice, b).await.0, Status::Ok);
+    let (status, wait, text) = try_test(&alice, b).await;
+    assert_eq!(status, Status::TooManyRequests, "{text}");
+    assert!(wait.is_some_and(|w| w > 3000), "{wait:?}");
+    assert!(text.contains("每小时最多发送 12 条测试消息"), "{text}");
+    assert_eq!(logged_tests(&app, &alice), 12);
+
+    app.advance(Duration::from_secs(3600)).await;
+    assert_eq!(try_test(&alice, b).await.0, Status::Ok);
+}
+
+/// Item 2: the delivery log keeps each user's newest rows (here 100), as well as none older
+/// than 30 days. Before, a user's log grew without bound within the 30 days.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_delivery_log_keeps_a_users_newest_rows() {
+    let app = TestApp::configured(|c| {
+        c.merge(("allow_private_webhooks", true))
+            .merge(("deliveries_kept_per_user", 100))
+    })
+    .await;
+    let hooks = MockServer::start().await;
+    answering(&hooks, "hook").await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let id = webhook(&app, &alice, &hooks, "hook").await;
+    let bobs = webhook(&app, &bob, &hooks, "hook").await;
+    let seed = |user: i64, channel: i64, rows: i64| {
+        app.db()
+            .execute(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?3)
+                 INSERT INTO deliveries (user_id, channel_id, channel_name, channel_kind, event,
+                     payload, message, status, attempts, max_attempts, created_at, sent_at)
+                 SELECT ?1, ?2, 'hook', 'webhook', 'alert', '{}', 'old ' || i, 'sent', 1, 3,
+                        strftime('%s', 'now') - 86400 + i, strftime('%s', 'now') - 86400 + i
+                 FROM n",
+                rusqlite::params![user, channel, rows],
+            )
+            .unwrap()
+    };
+    seed(alice.id, id, 150);
+    seed(bob.id, bobs, 20);
+    assert_eq!(try_test(&alice, id).await.0, Status::Ok);
+    let kept = deliveries(&app.db(), alice.id);
+    assert_eq!(kept.len(), 100);
+    assert_eq!(
+        kept.last().map(|d| d.0.as_str()),
+        Some("test"),
+        "the newest is kept"
+    );
+    assert_eq!(kept[0].3, "old 52", "the oldest went first");
+    assert_eq!(
+        deliveries(&app.db(), bob.id).len(),
+        20,
+        "another user's log is theirs"
+    );
+}
+
+/// A 5-minute free check of `key` with a `points_below 10` rule to each of `channels`.
+async fn watched(app: &TestApp, user: &User, key: &str, channels: &[i64]) -> i64 {
+    let key = user.add_key("main", key).await;
+    user.submit(
+        "/monitors",
+        &[("key_id", &key.to_string()), ("every_minutes", "5")],
+    )
+    .await
+    .assert_redirect_to("/monitors");
+    let monitor = newest_monitor(&app.db(), user.id);
+    for channel in channels {
+        user.submit(
+            &format!("/monitors/{monitor}/rules"),
+            &[
+                ("condition", "points_below"),
+                ("threshold", "10"),
+                ("channel_id", &channel.to_string()),
+            ],
+        )
+        .await
+        .assert_redirect_to("/monitors");
+    }
+    monitor
+}
+
+/// Item 2: one user's ten webhooks point at a listener that never answers (each attempt hangs
+/// for the whole 30-second timeout); their alerts hold only that user's share of the sending
+/// slots (two), and another user's alert goes out at once. Before, the ten took all eight
+/// slots and the other alert waited for the timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_receiver_delays_only_its_owner() {
+    let app = TestApp::configured(|c| {
+        c.merge(("allow_private_webhooks", true))
+            .merge(("notify_timeout_secs", 30))
+    })
+    .await;
+    let dead = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(120)))
+        .mount(&dead)
+        .await;
+    let live = MockServer::start().await;
+    answering(&live, "alice").await;
+    mount_points(&app.upstream, 5.0).await;
+
+    let mallory = app.user("mallory").await;
+    let mut hooks = Vec::new();
+    for i in 0..10 {
+        hooks.push(webhook(&app, &mallory, &dead, &format!("dead{i}")).await);
+    }
+    let flood = watched(
+        &app,
+        &mallory,
+        "ms-aaaaaaaa-1111-4222-8333-444455556666",
+        &hooks,
+    )
+    .await;
+    let alice = app.user("alice").await;
+    let hook = webhook(&app, &alice, &live, "alice").await;
+    let hers = watched(
+        &app,
+        &alice,
+        "ms-bbbbbbbb-1111-4222-8333-444455556666",
+        &[hook],
+    )
+    .await;
+
+    mallory.submit(&format!("/monitors/{flood}/run"), &[]).await;
+    let count = || async { dead.received_requests().await.unwrap_or_default().len() };
+    let held = held_calls(count, 2, Duration::from_secs(30), "mallory's alerts").await;
+    assert_eq!(
+        held, 2,
+        "mallory's alerts hold only her share of the sending slots"
+    );
+    assert_eq!(
+        deliveries(&app.db(), mallory.id).len(),
+        10,
+        "all ten alerts are logged"
+    );
+
+    let asked = std::time::Instant::now();
+    alice.submit(&format!("/monitors/{hers}/run"), &[]).await;
+    let sent = eventually(Duration::from_secs(15), || {
+        deliveries(&app.db(), alice.id)
+            .iter()
+            .any(|d| d.1 == "sent")
+    })
+    .await;
+    assert!(sent, "alice's alert waited behind mallory's dead receivers");
+    assert!(
+        asked.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        asked.elapsed()
+    );
+    assert_eq!(live.received_requests().await.unwrap_or_default().len(), 1);
+    assert_eq!(count().await, 2, "still only two of mallory's attempts");
 }

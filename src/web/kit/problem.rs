@@ -17,6 +17,7 @@ use crate::monitors::schedule::ScheduleError;
 use crate::names::MAX_NAME_CHARS;
 use crate::notify::ChannelError;
 use crate::notify::channels::MAX_RECIPIENTS;
+use crate::notify::channels::TestLimit;
 use crate::presets::PresetError;
 use crate::runs::planner::PlanError;
 use crate::runs::prices::PriceError;
@@ -337,6 +338,24 @@ impl Problem {
                     .on("smtp_to"),
             ),
             ChannelError::NotFound => Self::new(Status::NotFound, Notice::new("ch-not-found")),
+            ChannelError::TestLimited(refused) => {
+                // `name` is the wait: seconds within a minute's limits, minutes within an hour's.
+                let secs = refused.retry_after_secs;
+                let mins = (secs + 59) / 60;
+                let (code, n, wait) = match refused.limit {
+                    TestLimit::PerMinute { max } => ("ch-test-per-minute", i64::from(max), secs),
+                    TestLimit::PerHour { max } => ("ch-test-per-hour", i64::from(max), mins),
+                    TestLimit::ChannelHour { max } => {
+                        ("ch-test-channel-hour", i64::from(max), mins)
+                    }
+                    TestLimit::ChannelBusy => ("ch-test-channel-busy", 0, secs),
+                    TestLimit::UserBusy => ("ch-test-user-busy", 0, secs),
+                };
+                Self::new(
+                    Status::TooManyRequests,
+                    Notice::new(code).with_n(n).with_name(wait.to_string()),
+                )
+            }
             ChannelError::NeedsReentry => Self::refused("ch-needs-reentry"),
             ChannelError::Vault(error) => {
                 tracing::error!(%error, "sealing a channel failed");
@@ -441,6 +460,11 @@ pub const MONITORING_CODES: &[&str] = &[
     "ch-smtp-needs-auth-tls",
     "ch-smtp-needs-auth",
     "ch-smtp-needs-tls",
+    "ch-test-per-minute",
+    "ch-test-per-hour",
+    "ch-test-channel-hour",
+    "ch-test-channel-busy",
+    "ch-test-user-busy",
     "ch-bad-from",
     "ch-bad-to",
     "ch-not-found",

@@ -22,7 +22,7 @@ use crate::web::kit::csrf::{Csrf, TokenOnlyForm, csrf_form};
 use crate::web::kit::monitoring_view::{
     channel_title, delivery_error_text, flash_text, notice_text,
 };
-use crate::web::kit::problem::Problem;
+use crate::web::kit::problem::{Problem, Refused};
 use crate::web::kit::session::CurrentUser;
 use crate::web::kit::view::Layout;
 
@@ -45,6 +45,8 @@ pub struct ChannelsPage {
     pub error: Option<String>,
     /// The refusal `error` says, for marking the fields it is about.
     pub refusal: Option<Problem>,
+    /// A test not sent: the limit that held it back, in words.
+    pub limited: Option<String>,
     /// The test just tried: which channel, and its error when it failed.
     pub tested: Option<(ChannelId, Option<String>)>,
     /// What the add form shows again after a refusal (never a secret).
@@ -110,6 +112,7 @@ async fn page(user: &CurrentUser, channels: &Channels) -> Result<ChannelsPage, S
         kinds: Kind::ALL.iter().map(|k| k.as_str()).collect(),
         error: None,
         refusal: None,
+        limited: None,
         tested: None,
         kind: "webhook".into(),
         name: String::new(),
@@ -132,6 +135,7 @@ fn empty_page(user: &CurrentUser) -> ChannelsPage {
         kinds: Vec::new(),
         error: None,
         refusal: None,
+        limited: None,
         tested: None,
         kind: String::new(),
         name: String::new(),
@@ -218,7 +222,16 @@ pub async fn create(
     }
 }
 
-/// Sends a test message now (one try), shows how it went and logs it.
+/// What a test answers: the page with how it went, the page saying which limit held it back
+/// (429 with `Retry-After`), or a status (another user's or a missing channel).
+#[derive(rocket::Responder)]
+pub enum TestAnswer {
+    Page(ChannelsPage),
+    Limited(Refused<ChannelsPage>),
+    Status(Status),
+}
+
+/// Sends a test message now (one try), shows how it went and logs it; throttled.
 #[post("/channels/<id>/test", data = "<form>")]
 pub async fn test(
     user: CurrentUser,
@@ -226,14 +239,32 @@ pub async fn test(
     form: Csrf<TokenOnlyForm>,
     scheduler: &State<Scheduler>,
     channels: &State<Channels>,
-) -> Result<ChannelsPage, Status> {
+) -> TestAnswer {
     let _ = form;
     let lang = user.0.lang;
-    let outcome = scheduler
-        .send_test(user.0.user_id, id)
-        .await
-        .map_err(|e| Problem::channel(&e).status)?;
-    let mut page = page(&user, channels).await?;
+    let outcome = match scheduler.send_test(user.0.user_id, id).await {
+        Ok(outcome) => outcome,
+        Err(error) => {
+            let problem = Problem::channel(&error);
+            let Some(retry_after_secs) = error.retry_after_secs() else {
+                return TestAnswer::Status(problem.status);
+            };
+            let mut page = match page(&user, channels).await {
+                Ok(page) => page,
+                Err(status) => return TestAnswer::Status(status),
+            };
+            page.limited = Some(notice_text(lang, &problem.notice));
+            return TestAnswer::Limited(Refused {
+                status: problem.status,
+                retry_after_secs: Some(retry_after_secs),
+                page,
+            });
+        }
+    };
+    let mut page = match page(&user, channels).await {
+        Ok(page) => page,
+        Err(status) => return TestAnswer::Status(status),
+    };
     page.tested = Some((id, outcome.err().map(|e| delivery_error_text(lang, &e))));
     page.done = Some(flash_text(
         lang,
@@ -243,7 +274,7 @@ pub async fn test(
             "test_failed"
         },
     ));
-    Ok(page)
+    TestAnswer::Page(page)
 }
 
 /// The confirmation step: names the channel by its name and kind (never its secrets or
