@@ -116,8 +116,14 @@ async fn main() {
             daily_cost_cap: None,
         };
         let jitter = random_jitter(&schedule);
+        // One monitor per user: far below any limit the server would set.
+        let limits = monitors::MonitorLimits {
+            monitors_per_user: 1,
+            keys_per_monitor: args.keys,
+            rules_per_user: 0,
+        };
         // Created "at" the first slot: its first run is that slot plus its jitter.
-        monitors::create(&db, user, &new, jitter, first_slot)
+        monitors::create(&db, user, &new, &limits, jitter, first_slot)
             .await
             .expect("create a monitor");
     }

@@ -168,6 +168,18 @@ pub struct AppConfig {
     /// Scheduled runs going at once, and the most of the global upstream slots their calls may
     /// hold together.
     pub scheduler_concurrency: usize,
+    /// Of the scheduled runs going at once, one user's at most (below `scheduler_concurrency`;
+    /// by default a quarter of it, at least 1).
+    scheduler_runs_per_user: Option<usize>,
+    /// "Run now" asked of one monitor, and by one user, an hour; more is 429.
+    pub run_now_per_monitor_per_hour: u32,
+    pub run_now_per_user_per_hour: u32,
+    /// What one user may have.
+    pub max_keys_per_user: i64,
+    pub max_monitors_per_user: i64,
+    pub max_keys_per_monitor: usize,
+    pub max_rules_per_user: i64,
+    pub max_channels_per_user: i64,
     /// Alert, recovery and summary messages one channel may send per hour; more are logged as
     /// held back.
     pub alerts_per_channel_per_hour: u32,
@@ -215,6 +227,14 @@ impl Default for AppConfig {
             allow_unauthenticated_smtp: false,
             public_url: None,
             scheduler_concurrency: 8,
+            scheduler_runs_per_user: None,
+            run_now_per_monitor_per_hour: 6,
+            run_now_per_user_per_hour: 30,
+            max_keys_per_user: 20,
+            max_monitors_per_user: 20,
+            max_keys_per_monitor: 10,
+            max_rules_per_user: 100,
+            max_channels_per_user: 10,
             alerts_per_channel_per_hour: 10,
             channel_tests_per_minute: 5,
             channel_tests_per_hour: 30,
@@ -243,6 +263,11 @@ impl AppConfig {
     /// `false` in debug builds and `true` in release unless set: TLS is expected in production.
     pub fn secure_cookies(&self) -> bool {
         self.secure_cookies.unwrap_or(!cfg!(debug_assertions))
+    }
+
+    pub fn scheduler_runs_per_user(&self) -> usize {
+        self.scheduler_runs_per_user
+            .unwrap_or((self.scheduler_concurrency / 4).max(1))
     }
 
     pub fn notify_timeout(&self) -> Duration {
@@ -334,6 +359,36 @@ impl AppConfig {
                  so interactive queries always keep room",
                 self.scheduler_concurrency, self.global_concurrency
             ));
+        }
+        // A share below the whole, so one user can never hold every scheduler slot.
+        let per_user = self.scheduler_runs_per_user();
+        if per_user == 0
+            || (per_user >= self.scheduler_concurrency && self.scheduler_concurrency > 1)
+        {
+            return Err(format!(
+                "scheduler_runs_per_user = {per_user} must be at least 1 and below \
+                 scheduler_concurrency = {}, so one user's runs never hold every slot",
+                self.scheduler_concurrency
+            ));
+        }
+        for (key, value) in [
+            (
+                "run_now_per_monitor_per_hour",
+                i64::from(self.run_now_per_monitor_per_hour),
+            ),
+            (
+                "run_now_per_user_per_hour",
+                i64::from(self.run_now_per_user_per_hour),
+            ),
+            ("max_keys_per_user", self.max_keys_per_user),
+            ("max_monitors_per_user", self.max_monitors_per_user),
+            ("max_keys_per_monitor", self.max_keys_per_monitor as i64),
+            ("max_rules_per_user", self.max_rules_per_user),
+            ("max_channels_per_user", self.max_channels_per_user),
+        ] {
+            if value < 1 {
+                return Err(format!("{key} must be at least 1"));
+            }
         }
         if self.notify_timeout_secs == 0 {
             return Err("notify_timeout_secs must be at least 1".into());
@@ -441,6 +496,44 @@ mod tests {
                     .contains("scheduler_concurrency")
             );
         }
+    }
+
+    #[test]
+    fn fair_shares_have_defaults_and_are_checked() {
+        let config = AppConfig::default().validate().unwrap();
+        assert_eq!(config.scheduler_runs_per_user(), 2);
+        let small = AppConfig {
+            scheduler_concurrency: 2,
+            ..AppConfig::default()
+        };
+        assert_eq!(small.validate().unwrap().scheduler_runs_per_user(), 1);
+        assert_eq!(config.channel_tests_per_minute, 5);
+        assert_eq!(config.max_channels_per_user, 10);
+        let config = AppConfig {
+            scheduler_runs_per_user: Some(8),
+            ..AppConfig::default()
+        };
+        assert!(
+            config
+                .validate()
+                .unwrap_err()
+                .contains("scheduler_runs_per_user")
+        );
+        let config = AppConfig {
+            max_keys_per_user: 0,
+            ..AppConfig::default()
+        };
+        assert!(config.validate().unwrap_err().contains("max_keys_per_user"));
+        let config = AppConfig {
+            deliveries_kept_per_user: 10,
+            ..AppConfig::default()
+        };
+        assert!(
+            config
+                .validate()
+                .unwrap_err()
+                .contains("deliveries_kept_per_user")
+        );
     }
 
     #[test]

@@ -38,6 +38,8 @@ use crate::crypto::{MasterKey, Vault};
 use crate::db::Db;
 use crate::keyring::Keyring;
 use crate::modelscope::{SiteBases, Upstream};
+use crate::monitors::MonitorLimits;
+use crate::monitors::run_now::RunNowLimits;
 use crate::notify::channels::ChannelRules;
 use crate::notify::deliveries::LogRules;
 use crate::notify::send::SendRules;
@@ -129,6 +131,17 @@ async fn setup(rocket: Rocket<Build>, clock: SharedClock) -> Result<Rocket<Build
                 clock,
                 SchedulerConfig {
                     concurrency: state.config.scheduler_concurrency,
+                    runs_per_user: i64::try_from(state.config.scheduler_runs_per_user())
+                        .unwrap_or(1),
+                    limits: MonitorLimits {
+                        monitors_per_user: state.config.max_monitors_per_user,
+                        keys_per_monitor: state.config.max_keys_per_monitor,
+                        rules_per_user: state.config.max_rules_per_user,
+                    },
+                    run_now: RunNowLimits {
+                        per_monitor: state.config.run_now_per_monitor_per_hour,
+                        per_user: state.config.run_now_per_user_per_hour,
+                    },
                     log: LogRules {
                         hourly_cap: state.config.alerts_per_channel_per_hour,
                         kept_per_user: state.config.deliveries_kept_per_user,
@@ -189,12 +202,14 @@ impl AppState {
         let db = Db::open(&config.database_path()).map_err(|e| e.to_string())?;
         let master = load_master_key(&config, &db)?;
         let vault = Arc::new(Vault::new(master));
-        let keyring = Keyring::new(db.clone(), vault.clone());
+        let keyring =
+            Keyring::new(db.clone(), vault.clone()).with_max_per_user(config.max_keys_per_user);
         let channels = Channels::new(
             db.clone(),
             vault,
             ChannelRules {
                 allow_unauthenticated_smtp: config.allow_unauthenticated_smtp,
+                max_per_user: config.max_channels_per_user,
             },
         );
         let notifier = Notifier::new(SendRules {
@@ -318,7 +333,9 @@ fn effective_configuration(figment: &Figment, config: &AppConfig) -> String {
          api_base={} hub_base={} upstream_timeout={}s query_concurrency={} \
          global_concurrency={} max_models_per_query={} history_retention_days={} \
          accept_new_master_key={} allow_private_webhooks={} allow_unauthenticated_smtp={} \
-         scheduler_concurrency={} public_url={} metrics={} log_format={} shutdown.grace={}s shutdown.mercy={}s",
+         scheduler_concurrency={} scheduler_runs_per_user={} run_now_per_hour={}/{} \
+         tests_per_minute={} tests_per_hour={} limits(keys,monitors,keys/monitor,rules,\
+         channels)={},{},{},{},{} public_url={} metrics={} log_format={} shutdown.grace={}s shutdown.mercy={}s",
         rocket.profile,
         rocket.address,
         rocket.port,
@@ -345,6 +362,16 @@ fn effective_configuration(figment: &Figment, config: &AppConfig) -> String {
         config.allow_private_webhooks,
         config.allow_unauthenticated_smtp,
         config.scheduler_concurrency,
+        config.scheduler_runs_per_user(),
+        config.run_now_per_monitor_per_hour,
+        config.run_now_per_user_per_hour,
+        config.channel_tests_per_minute,
+        config.channel_tests_per_hour,
+        config.max_keys_per_user,
+        config.max_monitors_per_user,
+        config.max_keys_per_monitor,
+        config.max_rules_per_user,
+        config.max_channels_per_user,
         config.public_url.as_deref().unwrap_or("unset"),
         // Only whether it is on: the token is a secret.
         if config.metrics_token.is_some() {

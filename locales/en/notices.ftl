@@ -32,6 +32,7 @@ notice-duplicate_key = That key is saved already (as { $name }).
 notice-empty_name = Enter a preset name.
 notice-bad_name = A name is at most { $n } characters, without control characters.
 notice-duplicate_name = A preset with that name exists; pick another name.
+notice-too_many_keys = You have the most keys allowed ({ $n }); delete one you no longer use first.
 notice-too_many_presets = You have the most presets allowed ({ $n }).
 notice-preset_not_found = That preset cannot be found.
 notice-too_many_tokens = You have the most API tokens allowed ({ $n }); revoke one you no longer use first.

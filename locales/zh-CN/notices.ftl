@@ -26,6 +26,7 @@ notice-duplicate_key = 这个 Key 已经保存过了（名称：{ $name }）。
 notice-empty_name = 请填写预设名称。
 notice-bad_name = 名称最多 { $n } 个字符，且不能包含控制字符。
 notice-duplicate_name = 已有同名的预设，请换一个名称。
+notice-too_many_keys = API Key 数量已达上限（{ $n } 个），请先删除不用的 Key。
 notice-too_many_presets = 预设数量已达上限（{ $n } 个）。
 notice-preset_not_found = 找不到这个预设。
 notice-too_many_tokens = API 令牌数量已达上限（{ $n } 个），请先撤销不用的令牌。

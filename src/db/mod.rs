@@ -12,6 +12,7 @@ pub mod login_failures;
 pub mod monitors;
 pub mod presets;
 pub mod prices;
+pub mod run_requests;
 pub mod runs;
 pub mod sessions;
 pub mod users;
@@ -63,6 +64,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!(
             "../../migrations/0009_deliveries_in_flight.sql"
         )),
+        M::up(include_str!("../../migrations/0010_fair_scheduling.sql")),
     ])
 }
 

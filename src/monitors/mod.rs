@@ -4,6 +4,7 @@
 //! probe costs is the scheduler's to work out (it knows the prices).
 
 pub mod rules;
+pub mod run_now;
 pub mod schedule;
 
 use crate::db::alert_rules::{self as rule_rows, NewRuleRow, StoredRule};
@@ -13,9 +14,20 @@ use crate::ids::{KeyId, MonitorId, PresetId, RuleId, UserId};
 use rules::{Condition, RuleAsk, RuleError, check_rule};
 use schedule::{MIN_CHECK_MINUTES, MIN_PROBE_MINUTES, Schedule, ScheduleError};
 
-pub const MAX_MONITORS_PER_USER: i64 = 50;
-pub const MAX_KEYS_PER_MONITOR: usize = 20;
+/// Rules on one monitor, whatever the user's limit.
 pub const MAX_RULES_PER_MONITOR: i64 = 20;
+
+/// What one user may have (from the configuration): one user's monitors run in their share
+/// of the scheduler's slots, and each costs upstream calls.
+#[derive(Debug, Clone, Copy)]
+pub struct MonitorLimits {
+    /// `max_monitors_per_user`.
+    pub monitors_per_user: i64,
+    /// `max_keys_per_monitor`.
+    pub keys_per_monitor: usize,
+    /// `max_rules_per_user`.
+    pub rules_per_user: i64,
+}
 /// The largest daily cost cap accepted, in points.
 pub const MAX_DAILY_CAP: f64 = 100_000.0;
 
@@ -108,6 +120,11 @@ pub enum MonitorError {
     Rule(RuleError),
     #[error("at most {max} rules per monitor")]
     TooManyRules { max: i64 },
+    #[error("at most {max} alert rules per user")]
+    TooManyRulesForUser { max: i64 },
+    /// A "run now" over a limit.
+    #[error("no run now: {0:?}")]
+    RunNowLimited(run_now::RunNowRefused),
     #[error("no such channel")]
     ChannelNotFound,
     #[error("no such rule")]
@@ -121,7 +138,7 @@ fn text(field: &Option<String>) -> Option<&str> {
 }
 
 /// Checks a monitor's fields (ownership and cost are checked when it is stored).
-pub fn check_monitor(ask: &MonitorAsk) -> Result<NewMonitor, MonitorError> {
+pub fn check_monitor(ask: &MonitorAsk, limits: &MonitorLimits) -> Result<NewMonitor, MonitorError> {
     let mut keys = Vec::new();
     for raw in ask
         .key_ids
@@ -137,9 +154,9 @@ pub fn check_monitor(ask: &MonitorAsk) -> Result<NewMonitor, MonitorError> {
     if keys.is_empty() {
         return Err(MonitorError::NoKey);
     }
-    if keys.len() > MAX_KEYS_PER_MONITOR {
+    if keys.len() > limits.keys_per_monitor {
         return Err(MonitorError::TooManyKeys {
-            max: MAX_KEYS_PER_MONITOR,
+            max: limits.keys_per_monitor,
         });
     }
     let kind = CheckKind::parse_form(ask.check.as_deref()).ok_or(MonitorError::BadCheck)?;
@@ -199,15 +216,15 @@ pub async fn create(
     db: &Db,
     user: UserId,
     new: &NewMonitor,
+    limits: &MonitorLimits,
     jitter: i64,
     now: i64,
 ) -> Result<MonitorId, MonitorError> {
     let new = new.clone();
+    let max = limits.monitors_per_user;
     db.run(move |conn| {
-        if rows::count_for_user(conn, user)? >= MAX_MONITORS_PER_USER {
-            return Ok(Err(MonitorError::TooMany {
-                max: MAX_MONITORS_PER_USER,
-            }));
+        if rows::count_for_user(conn, user)? >= max {
+            return Ok(Err(MonitorError::TooMany { max }));
         }
         let at_times = new.schedule.at_times_text();
         let row = NewMonitorRow {
@@ -327,22 +344,16 @@ pub async fn delete(db: &Db, user: UserId, id: MonitorId) -> Result<Named, Monit
     .ok_or(MonitorError::NotFound)
 }
 
-/// "Run now": one run at the scheduler's next tick, paused or not.
-pub async fn request_run(db: &Db, user: UserId, id: MonitorId) -> Result<(), MonitorError> {
-    found(
-        db.run(move |conn| rows::request_run(conn, user, id))
-            .await?,
-    )
-}
-
 /// Adds an alert rule to one of the user's monitors, sent to one of the user's channels.
 pub async fn add_rule(
     db: &Db,
     user: UserId,
     monitor_id: MonitorId,
     ask: RuleAsk,
+    limits: &MonitorLimits,
     now: i64,
 ) -> Result<RuleId, MonitorError> {
+    let max_for_user = limits.rules_per_user;
     db.run(move |conn| {
         let Some(monitor) = rows::get_for_user(conn, user, monitor_id)? else {
             return Ok(Err(MonitorError::NotFound));
@@ -366,6 +377,9 @@ pub async fn add_rule(
             return Ok(Err(MonitorError::TooManyRules {
                 max: MAX_RULES_PER_MONITOR,
             }));
+        }
+        if rule_rows::count_rules_for_user(conn, user)? >= max_for_user {
+            return Ok(Err(MonitorError::TooManyRulesForUser { max: max_for_user }));
         }
         let at_time = rule.at_time.map(schedule::time_of_day_text);
         let next_summary_at = rule
@@ -421,6 +435,16 @@ pub async fn delete_rule(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const LIMITS: MonitorLimits = MonitorLimits {
+        monitors_per_user: 20,
+        keys_per_monitor: 10,
+        rules_per_user: 100,
+    };
+
+    fn check_monitor(ask: &MonitorAsk) -> Result<NewMonitor, MonitorError> {
+        super::check_monitor(ask, &LIMITS)
+    }
 
     fn ask(keys: &[&str], check: &str, every: &str, cap: &str) -> MonitorAsk {
         MonitorAsk {

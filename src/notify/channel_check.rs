@@ -90,11 +90,11 @@ pub fn check_not_a_relay(
     host: &str,
     has_login: bool,
     tls: SmtpTls,
-    rules: &ChannelRules,
+    allow_unauthenticated_smtp: bool,
 ) -> Result<(), ChannelError> {
     let auth = !has_login;
     let tls = tls == SmtpTls::None;
-    if (auth || tls) && !rules.allow_unauthenticated_smtp && guard::may_be_public(host) {
+    if (auth || tls) && !allow_unauthenticated_smtp && guard::may_be_public(host) {
         return Err(ChannelError::SmtpNeedsAuth { auth, tls });
     }
     Ok(())
@@ -198,7 +198,8 @@ pub fn check_channel(ask: &ChannelAsk, rules: &ChannelRules) -> Result<NewChanne
                 .filter(|to| !to.is_empty() && to.len() <= MAX_RECIPIENTS)
                 .ok_or(ChannelError::BadTo)?;
             // Every field well-formed; now whether the server may be used this way at all.
-            check_not_a_relay(&host, user.is_some() && password.is_some(), tls, rules)?;
+            let login = user.is_some() && password.is_some();
+            check_not_a_relay(&host, login, tls, rules.allow_unauthenticated_smtp)?;
             hint = format!("{host}:{port} → {}", to.join(", "));
             settings.smtp_host = Some(host);
             settings.smtp_port = Some(port);
@@ -233,6 +234,7 @@ mod tests {
 
     const RULES: ChannelRules = ChannelRules {
         allow_unauthenticated_smtp: false,
+        max_per_user: 10,
     };
 
     fn check_channel(ask: &ChannelAsk) -> Result<NewChannel, ChannelError> {
@@ -277,6 +279,7 @@ mod tests {
         local.smtp_host = Some("smtp.example.com".into());
         let open = ChannelRules {
             allow_unauthenticated_smtp: true,
+            ..RULES
         };
         assert!(super::check_channel(&local, &open).is_ok());
         mail.smtp_to = Some("a@example.com, b@example.com, c@example.com, d@example.com".into());

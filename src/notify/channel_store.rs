@@ -12,8 +12,7 @@ use crate::ids::{ChannelId, UserId};
 
 use super::channel_check::check_channel;
 use super::channels::{
-    ChannelAsk, ChannelError, ChannelRules, Kind, MAX_CHANNELS_PER_USER, NewChannel, Secrets,
-    Settings,
+    ChannelAsk, ChannelError, ChannelRules, Kind, NewChannel, Secrets, Settings,
 };
 
 /// What a page may show of a channel.
@@ -74,12 +73,11 @@ impl Channels {
 
     pub async fn add(&self, user: UserId, new: NewChannel) -> Result<ChannelId, ChannelError> {
         let vault = self.vault.clone();
+        let max = self.rules.max_per_user;
         self.db
             .run(move |conn| {
-                if rows::count_for_user(conn, user)? >= MAX_CHANNELS_PER_USER {
-                    return Ok(Err(ChannelError::TooMany {
-                        max: MAX_CHANNELS_PER_USER,
-                    }));
+                if rows::count_for_user(conn, user)? >= max {
+                    return Ok(Err(ChannelError::TooMany { max }));
                 }
                 // Both documents are plain structs of strings: they always serialise.
                 let settings = serde_json::to_string(&new.settings).unwrap_or_default();

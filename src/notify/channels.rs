@@ -13,7 +13,6 @@ use crate::crypto::VaultError;
 use crate::db::DbError;
 use crate::i18n::Lang;
 
-pub const MAX_CHANNELS_PER_USER: i64 = 20;
 pub(super) const MAX_URL_CHARS: usize = 2048;
 pub(super) const MAX_SECRET_CHARS: usize = 512;
 pub(super) const MAX_FIELD_CHARS: usize = 254;
@@ -21,10 +20,12 @@ pub(super) const MAX_FIELD_CHARS: usize = 254;
 pub const MAX_RECIPIENTS: usize = 3;
 
 /// What the instance's configuration allows channels to be.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct ChannelRules {
     /// `allow_unauthenticated_smtp`: a mail server that may be public needs no login or TLS.
     pub allow_unauthenticated_smtp: bool,
+    /// `max_channels_per_user`.
+    pub max_per_user: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

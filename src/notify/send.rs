@@ -14,7 +14,7 @@ use sha2::Sha256;
 
 use super::channel_check::check_not_a_relay;
 use super::channel_store::OpenedChannel;
-use super::channels::{ChannelRules, Kind, SmtpTls};
+use super::channels::{Kind, SmtpTls};
 use super::guard;
 use super::redact::redact;
 
@@ -329,10 +329,8 @@ impl Notifier {
             _ => None,
         };
         // A channel stored before the rule, or under a switch since turned off: no relay.
-        let rules = ChannelRules {
-            allow_unauthenticated_smtp: self.rules.allow_unauthenticated_smtp,
-        };
-        check_not_a_relay(host, login.is_some(), security, &rules)
+        let open = self.rules.allow_unauthenticated_smtp;
+        check_not_a_relay(host, login.is_some(), security, open)
             .map_err(|_| SendError::SmtpNeedsAuth)?;
         let addrs = guard::resolve(host, port, self.rules.allow_private)
             .await

@@ -8,6 +8,7 @@ use rusqlite::{Connection, TransactionBehavior};
 
 use super::channels::{TestLimit, TestRefused};
 use super::deliveries::{self, LEASE_SECS, LogRules, Queued, SENDS_PER_USER};
+use crate::clock::wait_for_room;
 use crate::db::DbError;
 use crate::db::deliveries as rows;
 use crate::db::deliveries::StoredDelivery;
@@ -21,13 +22,6 @@ pub struct TestLimits {
     pub per_hour: u32,
     /// How long one attempt may take (`notify_timeout_secs`): the wait while one is going.
     pub attempt_secs: i64,
-}
-
-/// Seconds until one more fits in `window`, when `times` (newest first, at most `max` of them)
-/// already fill it; `None` when there is room.
-fn wait(times: &[i64], max: u32, window: i64, now: i64) -> Option<i64> {
-    let oldest = *times.last()?;
-    (times.len() >= max as usize).then(|| (oldest + window - now).max(1))
 }
 
 /// The limit a test of `queued` would go over now, with the longest wait among those met.
@@ -47,19 +41,19 @@ fn over(
             TestLimit::PerMinute {
                 max: limits.per_minute,
             },
-            wait(&minute, limits.per_minute, 60, now),
+            wait_for_room(&minute, limits.per_minute, 60, now),
         ),
         (
             TestLimit::PerHour {
                 max: limits.per_hour,
             },
-            wait(&hour, limits.per_hour, 3600, now),
+            wait_for_room(&hour, limits.per_hour, 3600, now),
         ),
         (
             TestLimit::ChannelHour {
                 max: log.hourly_cap,
             },
-            wait(&channel, log.hourly_cap, 3600, now),
+            wait_for_room(&channel, log.hourly_cap, 3600, now),
         ),
     ];
     Ok(met
@@ -104,17 +98,4 @@ pub fn queue_test(
     };
     tx.commit()?;
     Ok(Ok(claimed))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_wait_runs_until_the_oldest_leaves_the_window() {
-        assert_eq!(wait(&[], 5, 60, 100), None);
-        assert_eq!(wait(&[99, 90], 5, 60, 100), None);
-        assert_eq!(wait(&[99, 98, 97, 96, 90], 5, 60, 100), Some(50));
-        assert_eq!(wait(&[100, 41], 2, 60, 100), Some(1));
-    }
 }

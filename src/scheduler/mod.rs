@@ -29,7 +29,8 @@ use crate::clock::SharedClock;
 use crate::db::monitors as rows;
 use crate::db::{Db, DbError};
 use crate::ids::{ChannelId, MonitorId, UserId};
-use crate::monitors::{self, CheckKind, MonitorAsk, MonitorError};
+use crate::monitors::run_now::{self, RunNow, RunNowLimits};
+use crate::monitors::{self, CheckKind, MonitorAsk, MonitorError, MonitorLimits};
 use crate::notify::deliveries::LogRules;
 use crate::notify::throttle::TestLimits;
 use crate::notify::{ChannelError, Channels, Notifier};
@@ -50,6 +51,11 @@ const SUMMARIES_PER_TICK: usize = 32;
 pub struct SchedulerConfig {
     /// Scheduled runs at once.
     pub concurrency: usize,
+    /// Of those, one user's at most (on every server together).
+    pub runs_per_user: i64,
+    /// What one user may have, and how often they may ask for a run now.
+    pub limits: MonitorLimits,
+    pub run_now: RunNowLimits,
     /// The delivery log's hourly cap per channel and its bound per user.
     pub log: LogRules,
     /// How many test messages one user may send.
@@ -148,6 +154,9 @@ impl Scheduler {
             if last_cleanup.is_none_or(|at| now - at >= 3600) {
                 last_cleanup = Some(now);
                 deliver::clean_up(self, now).await;
+                if let Err(error) = run_now::forget_old(&self.inner.db, now).await {
+                    tracing::warn!(%error, "forgetting old run-now requests failed");
+                }
             }
             let next = next.clamp(now, now + IDLE_SECS);
             let inner = &self.inner;
@@ -181,10 +190,11 @@ impl Scheduler {
             return Ok(None);
         }
         let limit = permits.len();
+        let per_user = self.inner.config.runs_per_user;
         let claimed = self
             .inner
             .db
-            .run(move |conn| rows::claim_due(conn, now, now + LEASE_SECS, limit))
+            .run(move |conn| rows::claim_due(conn, now, now + LEASE_SECS, limit, per_user))
             .await?;
         let all_taken = claimed.len() == limit;
         for (claim, permit) in claimed.into_iter().zip(permits) {
@@ -200,7 +210,7 @@ impl Scheduler {
         }
         self.inner
             .db
-            .run(move |conn| rows::next_wanted(conn, now))
+            .run(move |conn| rows::next_wanted(conn, now, per_user))
             .await
     }
 
@@ -212,7 +222,8 @@ impl Scheduler {
         user: UserId,
         ask: &MonitorAsk,
     ) -> Result<MonitorId, MonitorError> {
-        let new = monitors::check_monitor(ask)?;
+        let limits = self.inner.config.limits;
+        let new = monitors::check_monitor(ask, &limits)?;
         if new.kind == CheckKind::Probe
             && let (Some(preset), Some(cap)) = (new.preset, new.daily_cost_cap)
         {
@@ -228,16 +239,20 @@ impl Scheduler {
             }
         }
         let jitter = monitors::schedule::random_jitter(&new.schedule);
-        let id = monitors::create(&self.inner.db, user, &new, jitter, self.now()).await?;
+        let id = monitors::create(&self.inner.db, user, &new, &limits, jitter, self.now()).await?;
         self.wake();
         Ok(id)
     }
 
-    /// "Run now": at the next tick, without moving the schedule.
-    pub async fn run_now(&self, user: UserId, id: MonitorId) -> Result<(), MonitorError> {
-        monitors::request_run(&self.inner.db, user, id).await?;
-        self.wake();
-        Ok(())
+    /// "Run now": in its turn, without moving the schedule; limited per monitor and per user,
+    /// and nothing when the monitor is queued or running already.
+    pub async fn run_now(&self, user: UserId, id: MonitorId) -> Result<RunNow, MonitorError> {
+        let limits = self.inner.config.run_now;
+        let asked = run_now::request_run(&self.inner.db, user, id, limits, self.now()).await?;
+        if asked == RunNow::Asked {
+            self.wake();
+        }
+        Ok(asked)
     }
 
     pub async fn resume(&self, user: UserId, id: MonitorId) -> Result<(), MonitorError> {
@@ -252,7 +267,9 @@ impl Scheduler {
         monitor: MonitorId,
         ask: monitors::rules::RuleAsk,
     ) -> Result<crate::ids::RuleId, MonitorError> {
-        let id = monitors::add_rule(&self.inner.db, user, monitor, ask, self.now()).await?;
+        let limits = self.inner.config.limits;
+        let id =
+            monitors::add_rule(&self.inner.db, user, monitor, ask, &limits, self.now()).await?;
         self.wake();
         Ok(id)
     }

@@ -9,9 +9,11 @@ use serde_json::json;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::harness::monitoring::{deliveries, mount_points, newest_channel, newest_monitor};
+use crate::harness::monitoring::{
+    deliveries, mount_points, newest_channel, newest_monitor, schedule_runs, stays, wait_for_count,
+};
 use crate::harness::smtp::SmtpSink;
-use crate::harness::upstream::held_calls;
+use crate::harness::upstream::{balance_for_key, calls_with_key, held_calls, mount_balance};
 use crate::harness::{TestApp, User, eventually};
 
 async fn add_channel(app: &TestApp, user: &User, fields: &[(&str, &str)]) -> i64 {
@@ -45,6 +47,7 @@ async fn ipv6_forms_of_a_private_address_are_refused() {
     let app = TestApp::configured(|c| {
         c.merge(("channel_tests_per_minute", 100))
             .merge(("channel_tests_per_hour", 100))
+            .merge(("max_channels_per_user", 20))
     })
     .await;
     let hooks = MockServer::start().await;
@@ -557,4 +560,254 @@ async fn a_dead_receiver_delays_only_its_owner() {
     );
     assert_eq!(live.received_requests().await.unwrap_or_default().len(), 1);
     assert_eq!(count().await, 2, "still only two of mallory's attempts");
+}
+
+/// A free check every `every` minutes of the user's key `key_id`; answers the monitor.
+async fn check_monitor(app: &TestApp, user: &User, key_id: i64, every: &str) -> i64 {
+    user.submit(
+        "/monitors",
+        &[("key_id", &key_id.to_string()), ("every_minutes", every)],
+    )
+    .await
+    .assert_redirect_to("/monitors");
+    newest_monitor(&app.db(), user.id)
+}
+
+/// Whether monitor `id` has run (its last run recorded).
+fn has_run(app: &TestApp, id: i64) -> bool {
+    app.db()
+        .query_row(
+            "SELECT last_run_at IS NOT NULL FROM monitors WHERE id = ?1",
+            [id],
+            |r| r.get(0),
+        )
+        .unwrap()
+}
+
+const MALLORY_KEY: &str = "ms-aaaaaaaa-1111-4222-8333-444455556666";
+const ALICE_KEY: &str = "ms-bbbbbbbb-1111-4222-8333-444455556666";
+
+/// Item 1: a user whose six monitors are due at once, each a free check that hangs upstream,
+/// and who keeps asking to run them now, holds one of the scheduler's slots (their share);
+/// another user's monitor that comes due after them is claimed at its slot, before the rest of
+/// the hammering user's. Before, the hammering user's due runs took every slot of both
+/// servers and the other monitor waited until they timed out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hammering_user_cannot_hold_up_another_users_monitor() {
+    let app = TestApp::configured(|c| {
+        c.merge(("scheduler_concurrency", 2))
+            .merge(("upstream_timeout_secs", 300))
+    })
+    .await;
+    balance_for_key(MALLORY_KEY)
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(600)))
+        .mount(&app.upstream)
+        .await;
+    mount_balance(&app.upstream).await;
+    let mallory = app.user("mallory").await;
+    let alice = app.user("alice").await;
+    let key = mallory.add_key("main", MALLORY_KEY).await;
+    let mut flood = Vec::new();
+    for _ in 0..6 {
+        flood.push(check_monitor(&app, &mallory, key, "5").await);
+    }
+    app.advance(Duration::from_secs(61)).await;
+    let hers_held = || async { calls_with_key(&app.upstream, MALLORY_KEY).await };
+    let held = held_calls(hers_held, 1, Duration::from_secs(30), "mallory's first run").await;
+    assert_eq!(held, 1, "mallory's runs hold only her share of the slots");
+    // Hammering "run now": her monitors are queued (due) or running, so nothing changes.
+    for _ in 0..3 {
+        for id in &flood {
+            let answer = mallory.submit(&format!("/monitors/{id}/run"), &[]).await;
+            answer.assert_redirect_to("/monitors");
+        }
+    }
+    let queued = mallory.get("/monitors").await.text();
+    assert!(
+        queued.contains("这个监控已在等待运行") || queued.contains("这个监控正在运行"),
+        "{queued}"
+    );
+
+    let key = alice.add_key("main", ALICE_KEY).await;
+    let hers = check_monitor(&app, &alice, key, "5").await;
+    app.advance(Duration::from_secs(61)).await;
+    let ran = eventually(Duration::from_secs(15), || has_run(&app, hers)).await;
+    assert!(ran, "alice's monitor waited behind mallory's");
+    assert_eq!(schedule_runs(&app.db(), alice.id), 1);
+    let waiting = flood.iter().filter(|id| !has_run(&app, **id)).count();
+    assert_eq!(
+        waiting, 6,
+        "none of mallory's has finished: hers went first"
+    );
+    assert_eq!(hers_held().await, 1, "still one of mallory's at a time");
+}
+
+/// Item 1: "run now" is limited per monitor (here 2 an hour) and per user (3 an hour),
+/// answered 429 with `Retry-After` and words; asked twice at once, it runs once and counts
+/// once (the second is a no-op); an hour later it is allowed again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_now_is_limited_per_monitor_and_per_user() {
+    let app = TestApp::configured(|c| {
+        c.merge(("run_now_per_monitor_per_hour", 2))
+            .merge(("run_now_per_user_per_hour", 3))
+    })
+    .await;
+    mount_balance(&app.upstream).await;
+    let alice = app.user("alice").await;
+    let key = alice.add_key("main", ALICE_KEY).await;
+    let one = check_monitor(&app, &alice, key, "60").await;
+    let two = check_monitor(&app, &alice, key, "60").await;
+    let runs = || schedule_runs(&app.db(), alice.id);
+    app.advance(Duration::from_secs(61)).await;
+    wait_for_count("the first runs", 2, runs).await;
+
+    let uri = format!("/monitors/{one}/run");
+    let (first, second) = futures::join!(alice.submit(&uri, &[]), alice.submit(&uri, &[]));
+    first.assert_redirect_to("/monitors");
+    second.assert_redirect_to("/monitors");
+    wait_for_count("one run for two clicks", 3, runs).await;
+    stays("only one", 3, runs).await;
+
+    let run = |id: i64| {
+        let alice = &alice;
+        async move { alice.submit(&format!("/monitors/{id}/run"), &[]).await }
+    };
+    run(one).await.assert_redirect_to("/monitors");
+    wait_for_count("the second run now", 4, runs).await;
+    let refused = run(one).await;
+    refused.assert_status(Status::TooManyRequests);
+    let wait: i64 = refused
+        .header("Retry-After")
+        .and_then(|s| s.parse().ok())
+        .expect("Retry-After");
+    assert!((3000..=3600).contains(&wait), "Retry-After: {wait}");
+    assert!(
+        refused.text().contains("每个监控每小时最多立即运行 2 次"),
+        "{}",
+        refused.text()
+    );
+
+    run(two).await.assert_redirect_to("/monitors");
+    wait_for_count("the other monitor's", 5, runs).await;
+    let refused = run(two).await;
+    refused.assert_status(Status::TooManyRequests);
+    assert!(refused.header("Retry-After").is_some());
+    assert!(
+        refused.text().contains("每小时最多立即运行监控 3 次"),
+        "{}",
+        refused.text()
+    );
+    stays("nothing refused ran", 5, runs).await;
+
+    app.advance(Duration::from_secs(3600)).await;
+    wait_for_count("the hourly runs", 7, runs).await;
+    run(one).await.assert_redirect_to("/monitors");
+    wait_for_count("allowed again an hour on", 8, runs).await;
+}
+
+/// Item 1: what one user may have is limited by the configuration (keys, monitors, keys per
+/// monitor, alert rules, channels), each refused with words that name the limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_user_limits_refuse_with_words() {
+    let app = TestApp::configured(|c| {
+        c.merge(("allow_private_webhooks", true))
+            .merge(("max_keys_per_user", 2))
+            .merge(("max_monitors_per_user", 1))
+            .merge(("max_keys_per_monitor", 1))
+            .merge(("max_rules_per_user", 1))
+            .merge(("max_channels_per_user", 1))
+    })
+    .await;
+    let hooks = MockServer::start().await;
+    let alice = app.user("alice").await;
+    let one = alice.add_key("one", MALLORY_KEY).await;
+    let two = alice.add_key("two", ALICE_KEY).await;
+    let refused = alice
+        .submit(
+            "/keys",
+            &[
+                ("label", "three"),
+                ("api_key", "ms-cccccccc-1111-4222-8333-444455556666"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, Status::Conflict, "{}", refused.text());
+    assert!(
+        refused.text().contains("API Key 数量已达上限（2 个）"),
+        "{}",
+        refused.text()
+    );
+
+    let refused = alice
+        .submit(
+            "/monitors",
+            &[
+                ("key_id", &one.to_string()),
+                ("key_id", &two.to_string()),
+                ("every_minutes", "5"),
+            ],
+        )
+        .await;
+    refused.assert_client_error();
+    assert!(
+        refused.text().contains("一个监控最多 1 个 Key"),
+        "{}",
+        refused.text()
+    );
+    let monitor = check_monitor(&app, &alice, one, "5").await;
+    let refused = alice
+        .submit(
+            "/monitors",
+            &[("key_id", &two.to_string()), ("every_minutes", "5")],
+        )
+        .await;
+    assert_eq!(refused.status, Status::Conflict);
+    assert!(
+        refused.text().contains("监控数量已达上限（1 个）"),
+        "{}",
+        refused.text()
+    );
+
+    let channel = webhook(&app, &alice, &hooks, "hook").await;
+    let refused = alice
+        .submit(
+            "/channels",
+            &[
+                ("kind", "webhook"),
+                ("name", "more"),
+                ("url", &format!("{}/more", hooks.uri())),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, Status::Conflict);
+    assert!(
+        refused.text().contains("通知渠道数量已达上限（1 个）"),
+        "{}",
+        refused.text()
+    );
+
+    let rule = |threshold: &'static str| {
+        let alice = &alice;
+        let channel = channel.to_string();
+        async move {
+            alice
+                .submit(
+                    &format!("/monitors/{monitor}/rules"),
+                    &[
+                        ("condition", "points_below"),
+                        ("threshold", threshold),
+                        ("channel_id", &channel),
+                    ],
+                )
+                .await
+        }
+    };
+    rule("10").await.assert_redirect_to("/monitors");
+    let refused = rule("20").await;
+    assert_eq!(refused.status, Status::Conflict);
+    assert!(
+        refused.text().contains("告警规则数量已达上限（1 条）"),
+        "{}",
+        refused.text()
+    );
 }

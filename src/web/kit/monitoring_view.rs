@@ -115,6 +115,8 @@ pub const FLASHES: &[&str] = &[
     "monitor_paused",
     "monitor_resumed",
     "monitor_run",
+    "monitor_run_queued",
+    "monitor_run_running",
     "rule_added",
     "rule_deleted",
     "channel_added",

@@ -13,6 +13,7 @@ use crate::db::DbError;
 use crate::keyring::KeyError;
 use crate::monitors::MonitorError;
 use crate::monitors::rules::RuleError;
+use crate::monitors::run_now::RunNowLimit;
 use crate::monitors::schedule::ScheduleError;
 use crate::names::MAX_NAME_CHARS;
 use crate::notify::ChannelError;
@@ -114,6 +115,9 @@ impl Problem {
                     .with_name(label.clone())
                     .on("api_key"),
             ),
+            KeyError::TooMany { max } => {
+                Self::new(Status::Conflict, Notice::new("too_many_keys").with_n(*max))
+            }
             KeyError::NotFound => Self::new(Status::NotFound, Notice::new("key_not_found")),
             KeyError::NeedsReentry => Self::refused("key_needs_reentry"),
             KeyError::Vault(error) => {
@@ -280,6 +284,27 @@ impl Problem {
             MonitorError::TooManyRules { max } => {
                 Self::new(Status::Conflict, Notice::new("rule-too-many").with_n(*max))
             }
+            MonitorError::TooManyRulesForUser { max } => Self::new(
+                Status::Conflict,
+                Notice::new("rule-too-many-user").with_n(*max),
+            ),
+            MonitorError::RunNowLimited(refused) => {
+                let code = match refused.limit {
+                    RunNowLimit::PerMonitor { .. } => "mon-run-now-per-monitor",
+                    RunNowLimit::PerUser { .. } => "mon-run-now-per-user",
+                };
+                let max = match refused.limit {
+                    RunNowLimit::PerMonitor { max } | RunNowLimit::PerUser { max } => max,
+                };
+                // `name` is the wait in whole minutes.
+                let minutes = (refused.retry_after_secs + 59) / 60;
+                Self::new(
+                    Status::TooManyRequests,
+                    Notice::new(code)
+                        .with_n(i64::from(max))
+                        .with_name(minutes.to_string()),
+                )
+            }
             MonitorError::ChannelNotFound => Self::refused("rule-channel-not-found"),
             MonitorError::RuleNotFound => {
                 Self::new(Status::NotFound, Notice::new("rule-not-found"))
@@ -439,6 +464,9 @@ pub const MONITORING_CODES: &[&str] = &[
     "rule-needs-probe",
     "rule-model-not-in-preset",
     "rule-too-many",
+    "rule-too-many-user",
+    "mon-run-now-per-monitor",
+    "mon-run-now-per-user",
     "rule-channel-not-found",
     "rule-not-found",
     "ch-bad-kind",

@@ -14,13 +14,14 @@ use crate::i18n::{self, Arg, Lang};
 use crate::ids::{MonitorId, RuleId};
 use crate::keyring::Keyring;
 use crate::monitors::rules::RuleAsk;
+use crate::monitors::run_now::RunNow;
 use crate::monitors::{self, MonitorAsk, MonitorError};
 use crate::notify::Channels;
 use crate::scheduler::Scheduler;
 use crate::web::kit::confirm::ConfirmPage;
 use crate::web::kit::csrf::{Csrf, TokenOnlyForm, csrf_form};
 use crate::web::kit::monitoring_view::{flash_text, monitor_title, notice_text, rule_summary};
-use crate::web::kit::problem::Problem;
+use crate::web::kit::problem::{Problem, Refused};
 use crate::web::kit::session::CurrentUser;
 
 mod page;
@@ -126,15 +127,55 @@ fn done(result: Result<(), MonitorError>, flash: &'static str) -> Result<Flash<R
     }
 }
 
+/// What "run now" answers: back to the list with what happened, the list saying which limit
+/// held it back (429 with `Retry-After`), or a status (another user's or a missing monitor).
+#[derive(rocket::Responder)]
+pub enum RunAnswer {
+    Done(Flash<Redirect>),
+    Limited(Refused<MonitorsPage>),
+    Status(Status),
+}
+
 #[post("/monitors/<id>/run", data = "<form>")]
 pub async fn run_now(
     user: CurrentUser,
     id: MonitorId,
     form: Csrf<TokenOnlyForm>,
     scheduler: &State<Scheduler>,
-) -> Result<Flash<Redirect>, Status> {
+    db: &State<Db>,
+    keyring: &State<Keyring>,
+    channels: &State<Channels>,
+) -> RunAnswer {
     let _ = form;
-    done(scheduler.run_now(user.0.user_id, id).await, "monitor_run")
+    let error = match scheduler.run_now(user.0.user_id, id).await {
+        Ok(asked) => {
+            let flash = match asked {
+                RunNow::Asked => "monitor_run",
+                RunNow::AlreadyQueued => "monitor_run_queued",
+                RunNow::Running => "monitor_run_running",
+            };
+            return RunAnswer::Done(Flash::success(Redirect::to("/monitors"), flash));
+        }
+        Err(error) => error,
+    };
+    let problem = Problem::monitor(&error);
+    let MonitorError::RunNowLimited(refused) = error else {
+        return RunAnswer::Status(problem.status);
+    };
+    let mut page = match page(&user, db, keyring, channels).await {
+        Ok(page) => page,
+        Err(status) => return RunAnswer::Status(status),
+    };
+    let text = notice_text(user.0.lang, &problem.notice);
+    match page.monitors.iter_mut().find(|m| m.id == id) {
+        Some(monitor) => monitor.run_error = Some(text),
+        None => page.error = Some(text),
+    }
+    RunAnswer::Limited(Refused {
+        status: problem.status,
+        retry_after_secs: Some(refused.retry_after_secs),
+        page,
+    })
 }
 
 #[post("/monitors/<id>/pause", data = "<form>")]

@@ -70,6 +70,8 @@ pub struct MonitorRow {
     pub rules: Vec<RuleLine>,
     /// This monitor's rule form failed, and why.
     pub rule_error: Option<String>,
+    /// Why "run now" was refused (a limit), next to its button.
+    pub run_error: Option<String>,
 }
 
 /// What the add form shows again after a refusal.
@@ -190,6 +192,7 @@ pub(super) async fn page(
             keys,
             rules,
             rule_error: None,
+            run_error: None,
         });
     }
     let channel_list = channels
