@@ -1,7 +1,7 @@
 // Progressive enhancement, one small file, no framework. Without it every form posts normally
 // and the server shows the result; with it:
 // - a form with data-stream-url streams its run row by row into the page's live results
-//   (progress in the button, elapsed time, "retry failed" and "again" at the end), and a
+//   (progress in the button, elapsed time, "retry failed" when a call failed, "again"), and a
 //   second click while a run is going starts nothing;
 // - a button with data-copy copies the text of the element it names;
 // - a results table sorts by a column when its heading is pressed (again: the other way).
@@ -96,7 +96,7 @@
   section.querySelector('[data-action="retry"]').addEventListener("click", () => {
     if (!lastRun || running) return;
     const failed = Array.from(field("rows").children)
-      .filter((tr) => tr.className && tr.className !== "row-ok" && tr.className !== "row-pending")
+      .filter((tr) => tr.dataset.retry === "1")
       .map((tr) => tr.querySelector("th").textContent);
     if (!failed.length) return;
     const data = new FormData();
@@ -136,7 +136,7 @@
       const stores = form.getAttribute("action") !== "/quick";
       if (stores && !state.stored && !state.storeFailed) part("failed").hidden = false;
       part("after").hidden = false;
-      const anyFailed = Array.from(field("rows").children).some((tr) => tr.className && tr.className !== "row-ok");
+      const anyFailed = Array.from(field("rows").children).some((tr) => tr.dataset.retry === "1");
       section.querySelector('[data-action="retry"]').hidden = !anyFailed;
     } catch (error) {
       part("failed").hidden = false;
@@ -204,6 +204,7 @@
       rows.appendChild(tr);
     });
     for (const name of ["balance", "expected", "after", "failed", "store-failed", "done"]) part(name).hidden = true;
+    part("progress").hidden = !!event.check;
     field("elapsed").textContent = "";
     section.hidden = false;
     progress(state);
@@ -225,6 +226,7 @@
 
   function fillRow(tr, data) {
     tr.className = "row-" + data.code;
+    tr.dataset.retry = data.retry ? "1" : "";
     const calls = tr.querySelector("[data-field=calls]");
     const strong = document.createElement("strong");
     strong.className = "calls";
@@ -235,10 +237,12 @@
       source = fill(fill(source, "account", data.account || "—"), "model", data.model_quota || "—");
       calls.appendChild(detail(source));
     }
+    if (data.month_left != null) calls.appendChild(detail(fill(word("[data-month]"), "n", data.month_left)));
     const price = tr.querySelector("[data-field=price]");
     price.replaceChildren(document.createTextNode(data.price || word('[data-price="unknown"]')));
     if (data.price) price.appendChild(detail(word('[data-price-source="' + CSS.escape(data.price_source) + '"]')));
-    tr.querySelector("[data-field=latency]").textContent = data.latency_ms + " ms";
+    else if (data.candidates) price.appendChild(detail(fill(word("[data-candidates]"), "prices", data.candidates)));
+    tr.querySelector("[data-field=latency]").textContent = data.checked ? data.latency_ms + " ms" : "—";
     const status = tr.querySelector("[data-field=status]");
     const badge = words.content.querySelector('[data-code="' + CSS.escape(data.code) + '"]');
     status.replaceChildren(badge ? badge.cloneNode(true) : document.createTextNode(data.code));

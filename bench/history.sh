@@ -121,6 +121,18 @@ check_dashboard() {
     DASHBOARD_ROWS=$rows
 }
 
+# check_presets: /presets answers 200 with the price table of the presets' models (issue 17:
+# prices, candidates and changes are read per model, never replayed from history).
+check_presets() {
+    local out="$WORK/check-presets.html" status rows
+    status=$(fetch /presets "$out")
+    rows=$(count '<th scope="row" class="model"' "$out")
+    if [[ $status != 200 ]] || ((rows < 5)); then
+        die "GET /presets must answer 200 with the price table; got HTTP $status, $rows rows:" \
+            "$(head -c 1500 "$out")"
+    fi
+}
+
 # --- setup -------------------------------------------------------------------------------------
 
 require_tools
@@ -267,10 +279,12 @@ for entry in "${PAGES[@]}"; do
 done
 MEASURED[trend]=$(measure_page trend "$TREND_PATH")
 MEASURED[trend-deep]=$(measure_page trend-deep "$TREND_DEEP_PATH")
+check_presets
+MEASURED[presets]=$(measure_page presets /presets)
 # The names in the order measured (an associative array has none).
 NAMES=()
 for entry in "${PAGES[@]}"; do NAMES+=("${entry%%|*}"); done
-NAMES+=(trend trend-deep)
+NAMES+=(trend trend-deep presets)
 RSS_PAGES=$(rss_mb "$APP_PID" VmRSS)
 # Informational: an old numbered link to the last page, answered with its redirect (it walks
 # the index entries of the pages it skips, once per old link).
@@ -357,7 +371,7 @@ mkdir -p bench/results
     echo "|---|---|---|---|---|---|---|---|"
     wrk_row "\`GET /history\` (first page, $PAGE_SIZE runs)" "$HISTORY"
     wrk_row "\`GET /\` (dashboard, $DASHBOARD_ROWS latest rows)" "$DASHBOARD"
-    for entry in "${PAGES[@]}" "trend|$TREND_PATH|" "trend-deep|$TREND_DEEP_PATH|"; do
+    for entry in "${PAGES[@]}" "trend|$TREND_PATH|" "trend-deep|$TREND_DEEP_PATH|" "presets|/presets|"; do
         IFS='|' read -r name path _ <<<"$entry"
         wrk_row "\`GET $path\` ($name, ${EXTRA_DURATION} s)" "${MEASURED[$name]}"
     done
@@ -378,7 +392,7 @@ mkdir -p bench/results
     echo "|---|---|---|---|"
     echo "| \`/history\` median at $CONNECTIONS connections | <= $TARGET_MEDIAN_MS ms | $H_P50 ms | $T_H |"
     echo "| dashboard median at $CONNECTIONS connections | <= $TARGET_MEDIAN_MS ms | $D_P50 ms | $T_D |"
-    echo "| every other history page (filters, deep and last pages) and the trend pages, slowest median | <= $TARGET_MEDIAN_MS ms | $SLOWEST_P50 ms ($SLOWEST_NAME) | $T_PAGES |"
+    echo "| every other history page (filters, deep and last pages), the trend pages and /presets, slowest median | <= $TARGET_MEDIAN_MS ms | $SLOWEST_P50 ms ($SLOWEST_NAME) | $T_PAGES |"
     echo "| app RSS after the load and the export | <= $TARGET_RSS_MB MB | $APP_RSS MB | $T_RSS |"
     echo "| one run's insert, median | < $TARGET_INSERT_MS ms | $INS_P50 ms | $T_I50 |"
     echo "| one run's insert, p99 | < $TARGET_INSERT_MS ms | $INS_P99 ms | $T_I99 |"

@@ -46,6 +46,7 @@ use modelscope_balance::auth::accounts;
 use modelscope_balance::crypto::secret::ApiSecret;
 use modelscope_balance::crypto::{MasterKey, Vault};
 use modelscope_balance::db::Db;
+use modelscope_balance::db::history::Source;
 use modelscope_balance::db::history::StoredBalance;
 use modelscope_balance::db::runs::{NewRun, insert_run};
 use modelscope_balance::ids::{KeyId, PresetId};
@@ -231,6 +232,8 @@ fn model_result(rng: &mut Rng, model: &str, started_at: i64) -> ModelResult {
             failure: Some(Failure::new(code, Some(detail.to_owned()))),
             latency_ms,
             price: None,
+            candidates: None,
+            checked: true,
         };
     }
     // Quotas shrink through the (Beijing) day and reset at midnight.
@@ -249,11 +252,14 @@ fn model_result(rng: &mut Rng, model: &str, started_at: i64) -> ModelResult {
             request_remaining: Some((2_000 - used_total).max(0)),
             model_request_limit: Some(model_limit),
             model_request_remaining: Some((model_limit - used_model).max(0)),
+            ..Quota::default()
         },
         status: Some(200),
         failure: None,
         latency_ms,
         price: None,
+        candidates: None,
+        checked: true,
     }
 }
 
@@ -386,7 +392,7 @@ async fn main() {
                 total: None,
                 available: None,
                 frozen: None,
-                error: Some("network_error".to_owned()),
+                error: Some(ErrorCode::NetworkError),
             }
         } else {
             let total = 100.0;
@@ -404,7 +410,11 @@ async fn main() {
             key_label: Some(key_label),
             preset_id: preset.map(|p| p.0),
             preset_name: preset.map(|p| p.1),
-            source: if i % 10 == 9 { "api" } else { "web" },
+            source: if i % 10 == 9 {
+                Source::Api
+            } else {
+                Source::Web
+            },
             started_at,
             duration_ms,
             balance: Some(balance),

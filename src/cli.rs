@@ -143,10 +143,7 @@ fn serve() -> ExitCode {
 
 /// The configuration exactly as the server reads it.
 fn configured() -> Result<AppConfig, String> {
-    crate::figment()
-        .extract::<AppConfig>()
-        .map_err(|e| format!("configuration: {e}"))?
-        .validate()
+    AppConfig::load(&crate::figment()).map_err(|e| e.to_string())
 }
 
 /// Prints a command's outcome: the report on stdout (0), or the problem on stderr (1).
@@ -250,10 +247,7 @@ pub fn rotate_master_key(figment: &Figment) -> Result<Rotation, String> {
 /// one becomes `<master_key_file>.<label>.bak`) and re-seals every saved key in one
 /// transaction. If re-sealing fails, the old key file is put back and nothing has changed.
 pub fn rotate_master_key_labelled(figment: &Figment, label: &str) -> Result<Rotation, String> {
-    let config = figment
-        .extract::<AppConfig>()
-        .map_err(|e| format!("configuration: {e}"))?
-        .validate()?;
+    let config = AppConfig::load(figment).map_err(|e| e.to_string())?;
     let key_file = config.master_key_file();
     if !key_file.exists() {
         return Err(format!(
@@ -263,7 +257,8 @@ pub fn rotate_master_key_labelled(figment: &Figment, label: &str) -> Result<Rota
         ));
     }
     // A running server would go on sealing new keys with the old master key.
-    let _lock = crate::ops::data_lock::DataDirLock::exclusive(&config.data_dir)?;
+    let _lock = crate::ops::data_lock::DataDirLock::exclusive(&config.data_dir)
+        .map_err(|e| e.to_string())?;
     // Opened before the key file is touched, so a bad database changes nothing.
     let db = Db::open(&config.database_path()).map_err(|e| e.to_string())?;
     let mut conn = db.connection().map_err(|e| e.to_string())?;

@@ -54,6 +54,7 @@ macro_rules! closed_set {
 
         impl $name {
             /// Every value, in declaration order.
+            #[allow(dead_code)] // a set private to a module may never need the list
             pub const ALL: &'static [Self] = &[$(Self::$variant),+];
 
             /// The text it is stored and sent as.

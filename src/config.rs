@@ -61,25 +61,19 @@ pub fn figment() -> Figment {
         ))
 }
 
-/// How log lines are written (`log_format`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LogFormat {
-    /// One human-readable line per event.
-    #[default]
-    Text,
-    /// One JSON object per line.
-    Json,
+crate::closed_set! {
+    /// How log lines are written (`log_format`).
+    #[derive(Default)]
+    pub enum LogFormat {
+        /// One human-readable line per event.
+        #[default]
+        Text = "text",
+        /// One JSON object per line.
+        Json = "json",
+    }
 }
 
 impl LogFormat {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Text => "text",
-            Self::Json => "json",
-        }
-    }
-
     /// The format the configuration asks for, read before logging starts. A value that is no
     /// format falls back to text here; the configuration check then refuses it by name.
     pub fn configured(figment: &Figment) -> Self {
@@ -297,23 +291,23 @@ impl AppConfig {
         )
     }
 
+    /// The configuration from `figment`, checked: what the server and the commands run with.
+    pub fn load(figment: &Figment) -> Result<Self, ConfigError> {
+        figment
+            .extract::<AppConfig>()
+            .map_err(|error| ConfigError::Unreadable(Box::new(error)))?
+            .validate()
+    }
+
     /// Rejects settings the app cannot run with, naming the key to fix.
-    pub fn validate(mut self) -> Result<Self, String> {
+    pub fn validate(mut self) -> Result<Self, ConfigError> {
         for (key, value) in [
             ("modelscope_api_base", &mut self.modelscope_api_base),
             ("modelscope_hub_base", &mut self.modelscope_hub_base),
             ("modelscope_ai_api_base", &mut self.modelscope_ai_api_base),
             ("modelscope_ai_hub_base", &mut self.modelscope_ai_hub_base),
         ] {
-            let trimmed = value.trim().trim_end_matches('/').to_string();
-            let url = reqwest::Url::parse(&trimmed)
-                .map_err(|e| format!("{key} = {value:?} is not a URL: {e}"))?;
-            if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-                return Err(format!(
-                    "{key} = {value:?} must be an http(s) URL with a host"
-                ));
-            }
-            *value = trimmed;
+            *value = http_url(key, value)?;
         }
         let positive = [
             ("upstream_timeout_secs", self.upstream_timeout_secs as usize),
@@ -329,47 +323,37 @@ impl AppConfig {
         ];
         for (key, value) in positive {
             if value == 0 {
-                return Err(format!("{key} must be at least 1"));
+                return Err(ConfigError::Zero { key });
             }
         }
         if self.anonymous_concurrency > self.global_concurrency {
-            return Err(format!(
-                "anonymous_concurrency = {} must not exceed global_concurrency = {}",
-                self.anonymous_concurrency, self.global_concurrency
-            ));
+            return Err(ConfigError::AnonymousAboveGlobal {
+                anonymous: self.anonymous_concurrency,
+                global: self.global_concurrency,
+            });
         }
-        if let Some(url) = self.public_url.take() {
-            let trimmed = url.trim().trim_end_matches('/').to_string();
-            if !trimmed.is_empty() {
-                let parsed = reqwest::Url::parse(&trimmed)
-                    .map_err(|e| format!("public_url = {url:?} is not a URL: {e}"))?;
-                if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
-                    return Err(format!(
-                        "public_url = {url:?} must be an http(s) URL with a host"
-                    ));
-                }
-                self.public_url = Some(trimmed);
-            }
+        if let Some(url) = self.public_url.take()
+            && !url.trim().trim_end_matches('/').is_empty()
+        {
+            self.public_url = Some(http_url("public_url", &url)?);
         }
         // Below the global limit, so scheduled work can never hold every upstream slot.
         if self.scheduler_concurrency == 0 || self.scheduler_concurrency >= self.global_concurrency
         {
-            return Err(format!(
-                "scheduler_concurrency = {} must be at least 1 and below global_concurrency = {}, \
-                 so interactive queries always keep room",
-                self.scheduler_concurrency, self.global_concurrency
-            ));
+            return Err(ConfigError::SchedulerConcurrency {
+                scheduler: self.scheduler_concurrency,
+                global: self.global_concurrency,
+            });
         }
         // A share below the whole, so one user can never hold every scheduler slot.
         let per_user = self.scheduler_runs_per_user();
         if per_user == 0
             || (per_user >= self.scheduler_concurrency && self.scheduler_concurrency > 1)
         {
-            return Err(format!(
-                "scheduler_runs_per_user = {per_user} must be at least 1 and below \
-                 scheduler_concurrency = {}, so one user's runs never hold every slot",
-                self.scheduler_concurrency
-            ));
+            return Err(ConfigError::RunsPerUser {
+                per_user,
+                scheduler: self.scheduler_concurrency,
+            });
         }
         for (key, value) in [
             (
@@ -387,52 +371,119 @@ impl AppConfig {
             ("max_channels_per_user", self.max_channels_per_user),
         ] {
             if value < 1 {
-                return Err(format!("{key} must be at least 1"));
+                return Err(ConfigError::Zero { key });
             }
         }
         if self.notify_timeout_secs == 0 {
-            return Err("notify_timeout_secs must be at least 1".into());
+            return Err(ConfigError::Zero {
+                key: "notify_timeout_secs",
+            });
         }
-        if self.channel_tests_per_minute == 0 || self.channel_tests_per_hour == 0 {
-            return Err(
-                "channel_tests_per_minute and channel_tests_per_hour must be at least 1".into(),
-            );
+        for (key, value) in [
+            ("channel_tests_per_minute", self.channel_tests_per_minute),
+            ("channel_tests_per_hour", self.channel_tests_per_hour),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::Zero { key });
+            }
         }
         // The log must hold at least an hour of tests, or the throttle would forget them.
-        let least_kept = i64::from(self.channel_tests_per_hour).max(100);
-        if self.deliveries_kept_per_user < least_kept {
-            return Err(format!(
-                "deliveries_kept_per_user = {} must be at least {least_kept} (and at least \
-                 channel_tests_per_hour)",
-                self.deliveries_kept_per_user
-            ));
+        let least = i64::from(self.channel_tests_per_hour).max(100);
+        if self.deliveries_kept_per_user < least {
+            return Err(ConfigError::DeliveriesKept {
+                kept: self.deliveries_kept_per_user,
+                least,
+            });
         }
         if self.notify_connect_timeout_secs == 0 {
-            return Err("notify_connect_timeout_secs must be at least 1".into());
+            return Err(ConfigError::Zero {
+                key: "notify_connect_timeout_secs",
+            });
         }
         if self.query_deadline_secs == Some(0) {
-            return Err("query_deadline_secs must be at least 1".into());
+            return Err(ConfigError::Zero {
+                key: "query_deadline_secs",
+            });
         }
         if let Some(token) = &self.metrics_token {
             let text = token.expose();
             if text.chars().count() < MetricsToken::MIN_LEN
                 || !text.chars().all(|c| c.is_ascii_graphic())
             {
-                // The token itself is not repeated: the message may reach a log.
-                return Err(format!(
-                    "metrics_token must be at least {} printable characters without spaces \
-                     (e.g. the output of `openssl rand -hex 32`), or unset to turn /metrics off",
-                    MetricsToken::MIN_LEN
-                ));
+                return Err(ConfigError::MetricsToken);
             }
         }
         Ok(self)
     }
 }
 
+/// `value` as an http(s) URL with a host, without spaces around it or a trailing slash.
+fn http_url(key: &'static str, value: &str) -> Result<String, ConfigError> {
+    let trimmed = value.trim().trim_end_matches('/').to_string();
+    let url = reqwest::Url::parse(&trimmed).map_err(|reason| ConfigError::NotAUrl {
+        key,
+        value: value.to_owned(),
+        reason,
+    })?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(ConfigError::NotHttp {
+            key,
+            value: value.to_owned(),
+        });
+    }
+    Ok(trimmed)
+}
+
+/// A configuration the app cannot run with; each names the key to fix and says how.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// Figment could not read it (a value of the wrong type, an unknown `log_format`, …).
+    #[error("configuration: {0}")]
+    Unreadable(Box<rocket::figment::Error>),
+    #[error("{key} = {value:?} is not a URL: {reason}")]
+    NotAUrl {
+        key: &'static str,
+        value: String,
+        reason: url::ParseError,
+    },
+    #[error("{key} = {value:?} must be an http(s) URL with a host")]
+    NotHttp { key: &'static str, value: String },
+    #[error("{key} must be at least 1")]
+    Zero { key: &'static str },
+    #[error("anonymous_concurrency = {anonymous} must not exceed global_concurrency = {global}")]
+    AnonymousAboveGlobal { anonymous: usize, global: usize },
+    #[error(
+        "scheduler_concurrency = {scheduler} must be at least 1 and below global_concurrency = \
+         {global}, so interactive queries always keep room"
+    )]
+    SchedulerConcurrency { scheduler: usize, global: usize },
+    #[error(
+        "scheduler_runs_per_user = {per_user} must be at least 1 and below \
+         scheduler_concurrency = {scheduler}, so one user's runs never hold every slot"
+    )]
+    RunsPerUser { per_user: usize, scheduler: usize },
+    #[error(
+        "deliveries_kept_per_user = {kept} must be at least {least} (100, and at least \
+         channel_tests_per_hour: the test throttle counts the log)"
+    )]
+    DeliveriesKept { kept: i64, least: i64 },
+    /// The token itself is not repeated: the message may reach a log.
+    #[error(
+        "metrics_token must be at least {} printable characters without spaces (e.g. the \
+         output of `openssl rand -hex 32`), or unset to turn /metrics off",
+        MetricsToken::MIN_LEN
+    )]
+    MetricsToken,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Why `config` is refused, in words.
+    fn refusal(config: AppConfig) -> String {
+        config.validate().unwrap_err().to_string()
+    }
 
     #[test]
     fn defaults_follow_the_contract() {
@@ -451,17 +502,12 @@ mod tests {
             modelscope_api_base: "ftp://x".into(),
             ..AppConfig::default()
         };
-        assert!(
-            config
-                .validate()
-                .unwrap_err()
-                .contains("modelscope_api_base")
-        );
+        assert!(refusal(config).contains("modelscope_api_base"));
         let config = AppConfig {
             query_concurrency: 0,
             ..AppConfig::default()
         };
-        assert!(config.validate().unwrap_err().contains("query_concurrency"));
+        assert!(refusal(config).contains("query_concurrency"));
     }
 
     #[test]
@@ -482,19 +528,14 @@ mod tests {
             public_url: Some("javascript:alert(1)".into()),
             ..AppConfig::default()
         };
-        assert!(config.validate().unwrap_err().contains("public_url"));
+        assert!(refusal(config).contains("public_url"));
         for scheduler_concurrency in [0, 128, 129] {
             let config = AppConfig {
                 scheduler_concurrency,
                 global_concurrency: 128,
                 ..AppConfig::default()
             };
-            assert!(
-                config
-                    .validate()
-                    .unwrap_err()
-                    .contains("scheduler_concurrency")
-            );
+            assert!(refusal(config).contains("scheduler_concurrency"));
         }
     }
 
@@ -509,31 +550,21 @@ mod tests {
         assert_eq!(small.validate().unwrap().scheduler_runs_per_user(), 1);
         assert_eq!(config.channel_tests_per_minute, 5);
         assert_eq!(config.max_channels_per_user, 10);
-        let config = AppConfig {
+        let whole = refusal(AppConfig {
             scheduler_runs_per_user: Some(8),
             ..AppConfig::default()
-        };
-        assert!(
-            config
-                .validate()
-                .unwrap_err()
-                .contains("scheduler_runs_per_user")
-        );
-        let config = AppConfig {
+        });
+        assert!(whole.contains("scheduler_runs_per_user"), "{whole}");
+        let none = refusal(AppConfig {
             max_keys_per_user: 0,
             ..AppConfig::default()
-        };
-        assert!(config.validate().unwrap_err().contains("max_keys_per_user"));
-        let config = AppConfig {
+        });
+        assert!(none.contains("max_keys_per_user"), "{none}");
+        let short = refusal(AppConfig {
             deliveries_kept_per_user: 10,
             ..AppConfig::default()
-        };
-        assert!(
-            config
-                .validate()
-                .unwrap_err()
-                .contains("deliveries_kept_per_user")
-        );
+        });
+        assert!(short.contains("deliveries_kept_per_user"), "{short}");
     }
 
     #[test]
@@ -542,7 +573,7 @@ mod tests {
             metrics_token: Some(MetricsToken(token.into())),
             ..AppConfig::default()
         };
-        let short = with("secret").validate().unwrap_err();
+        let short = refusal(with("secret"));
         assert!(short.contains("metrics_token"), "{short}");
         assert!(!short.contains("secret"), "{short}");
         assert!(with("has a space in it, 123").validate().is_err());

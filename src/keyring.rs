@@ -55,14 +55,25 @@ pub struct OpenedKey {
     pub site: Site,
 }
 
-/// `ms-` followed by a UUID (39 characters), after trimming.
+/// The fewest and most characters a key may have.
+pub const KEY_CHARS: std::ops::RangeInclusive<usize> = 8..=200;
+
+/// A key the upstream may accept, after trimming: printable ASCII without spaces, 8 to 200
+/// characters. ModelScope's tokens are `ms-` and a UUID today ([`is_token_shape`]); any other
+/// key is tried all the same, with a hint beside the answer, because a refusal here would lock
+/// every user out the day the upstream issues another shape.
 pub fn check_key_shape(raw: &str) -> Result<ApiSecret, KeyError> {
     let key = raw.trim();
-    if is_token_shape(key) {
+    if is_key_shape(key) {
         Ok(ApiSecret::new(key))
     } else {
         Err(KeyError::BadShape)
     }
+}
+
+/// Printable ASCII without spaces, 8 to 200 characters, nothing around it.
+pub fn is_key_shape(key: &str) -> bool {
+    KEY_CHARS.contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic())
 }
 
 /// Exactly `ms-` followed by a UUID, nothing around it: how ModelScope makes its tokens.
@@ -323,15 +334,28 @@ mod tests {
     #[test]
     fn key_shape() {
         assert!(check_key_shape(" ms-12345678-abcd-ABCD-1234-1234567890ab ").is_ok());
+        assert!(is_token_shape("ms-12345678-abcd-ABCD-1234-1234567890ab"));
+        // Another shape is tried (with a hint), never refused for its shape.
+        for other in [
+            "12345678-abcd-abcd-1234-1234567890ab",
+            "ms-12345678-abcd-abcd-1234-1234567890a",
+            "sk-abcdefgh",
+            "ms-<script>",
+        ] {
+            assert!(check_key_shape(other).is_ok(), "{other:?}");
+            assert!(!is_token_shape(other), "{other:?}");
+        }
+        let longest = "k".repeat(200);
+        assert!(check_key_shape(&longest).is_ok());
         for bad in [
             "",
             "ms-",
-            "12345678-abcd-abcd-1234-1234567890ab",
-            "ms-12345678-abcd-abcd-1234-1234567890a",
-            "ms-12345678-abcd-abcd-1234-1234567890abc",
-            "ms-1234567g-abcd-abcd-1234-1234567890ab",
-            "ms-12345678abcd-abcd-1234-1234567890ab-",
-            "ms-<script>",
+            "1234567",
+            "ms-1234 5678",
+            "ms-12345678\u{7f}",
+            "ms-12345678\nabcd",
+            "ms-12345678é",
+            &"k".repeat(201),
         ] {
             assert!(check_key_shape(bad).is_err(), "{bad:?}");
         }

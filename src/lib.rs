@@ -1,7 +1,8 @@
 //! modelscope-balance: how much can I still call, per key and per model?
 //!
-//! `rocket()` assembles the whole app; everything else is a module with one job.
-//! Domain modules (`modelscope`, `query`, `vault`, `db`, …) know nothing of Rocket.
+//! `rocket()` assembles the whole app (`startup` says why it would not); everything else is a
+//! module with one job. Domain modules (`modelscope`, `runs`, `crypto`, `db`, …) know nothing
+//! of Rocket; the layers are in docs/architecture.md.
 
 pub mod api;
 pub mod auth;
@@ -23,6 +24,7 @@ pub mod ops;
 pub mod presets;
 pub mod runs;
 pub mod scheduler;
+pub mod startup;
 pub mod telemetry;
 pub mod web;
 
@@ -49,7 +51,9 @@ use crate::ops::data_lock::DataDirLock;
 use crate::ops::metrics::MetricsAccess;
 use crate::runs::engine::{QueryEngine, QueryLimits, SharedLimits};
 use crate::runs::planner::Planner;
+use crate::runs::runner::Runner;
 use crate::scheduler::{Scheduler, SchedulerConfig};
+use crate::startup::StartupError;
 
 /// The app configured from its built-in defaults, `Rocket.toml` and `ROCKET_*` variables.
 pub fn rocket() -> Rocket<Build> {
@@ -98,8 +102,8 @@ pub fn rocket_with_clock(figment: Figment, clock: SharedClock) -> Rocket<Build> 
         }))
         .attach(ops::shutdown::GracefulShutdown::default())
         .attach(web::CrossSiteRefusal)
-        .attach(web::SecurityHeaders)
-        .attach(api::Cors)
+        .attach(web::security_headers())
+        .attach(api::cors())
         .mount("/", web::routes())
         .mount("/", api::routes())
         .register("/", web::catchers())
@@ -122,10 +126,11 @@ async fn setup(rocket: Rocket<Build>, clock: SharedClock) -> Result<Rocket<Build
                 state.keyring.clone(),
                 state.config.max_models_per_query,
             );
+            let runner = Runner::new(planner.clone(), state.engine.clone(), state.db.clone());
             let scheduler = Scheduler::new(
                 state.db.clone(),
                 state.engine.clone(),
-                planner.clone(),
+                planner,
                 state.channels.clone(),
                 state.notifier.clone(),
                 clock,
@@ -158,7 +163,7 @@ async fn setup(rocket: Rocket<Build>, clock: SharedClock) -> Result<Rocket<Build
             Ok(rocket
                 .manage(state.metrics)
                 .manage(modelscope::Catalogue::new(state.engine.upstream().clone()))
-                .manage(planner)
+                .manage(runner)
                 .manage(scheduler)
                 .manage(state.channels)
                 .manage(web::Reveals::default())
@@ -168,7 +173,8 @@ async fn setup(rocket: Rocket<Build>, clock: SharedClock) -> Result<Rocket<Build
                 .manage(state.keyring)
                 .manage(state.lock))
         }
-        Err(message) => {
+        Err(problem) => {
+            let message = problem.to_string();
             tracing::error!("{message}");
             eprintln!("modelscope-balance cannot start: {message}");
             Err(rocket)
@@ -189,17 +195,17 @@ struct AppState {
 }
 
 impl AppState {
-    fn build(figment: &Figment) -> Result<Self, String> {
-        let config = figment
-            .extract::<AppConfig>()
-            .map_err(|e| format!("configuration: {e}"))?
-            .validate()?;
+    fn build(figment: &Figment) -> Result<Self, StartupError> {
+        let config = AppConfig::load(figment)?;
         // Owner-only: the directory holds the master key and the database.
         std::os::unix::fs::DirBuilderExt::mode(std::fs::DirBuilder::new().recursive(true), 0o700)
             .create(&config.data_dir)
-            .map_err(|e| format!("cannot create data_dir {}: {e}", config.data_dir.display()))?;
+            .map_err(|source| StartupError::DataDir {
+                path: config.data_dir.clone(),
+                source,
+            })?;
         let lock = DataDirLock::shared(&config.data_dir)?;
-        let db = Db::open(&config.database_path()).map_err(|e| e.to_string())?;
+        let db = Db::open(&config.database_path())?;
         let master = load_master_key(&config, &db)?;
         let vault = Arc::new(Vault::new(master));
         let keyring =
@@ -218,7 +224,7 @@ impl AppState {
             timeout: config.notify_timeout(),
             connect_timeout: config.notify_connect_timeout(),
         })
-        .map_err(|e| format!("notification HTTP client: {e}"))?;
+        .map_err(StartupError::Notifier)?;
         let upstream = Upstream::new(
             &SiteBases {
                 api_base: config.modelscope_api_base.clone(),
@@ -229,8 +235,7 @@ impl AppState {
                 hub_base: config.modelscope_ai_hub_base.clone(),
             },
             config.upstream_timeout(),
-        )
-        .map_err(|e| e.to_string())?;
+        )?;
         let engine = QueryEngine::new(
             upstream,
             SharedLimits {
@@ -247,9 +252,10 @@ impl AppState {
         );
         let metrics = match &config.metrics_token {
             None => MetricsAccess::disabled(),
-            Some(token) => {
-                MetricsAccess::enabled(token.expose().to_owned(), ops::metrics::exporter()?)
-            }
+            Some(token) => MetricsAccess::enabled(
+                token.expose().to_owned(),
+                ops::metrics::exporter().map_err(StartupError::Metrics)?,
+            ),
         };
         Ok(Self {
             config,
@@ -267,42 +273,30 @@ impl AppState {
 /// The master key, created on the first start. A key file that is missing or replaced while
 /// saved keys were sealed under another one is refused (every saved key would silently become
 /// unreadable) unless `accept_new_master_key` says to go on.
-fn load_master_key(config: &AppConfig, db: &Db) -> Result<MasterKey, String> {
+fn load_master_key(config: &AppConfig, db: &Db) -> Result<MasterKey, StartupError> {
     let path = config.master_key_file();
     let sealed = db
         .connection()
-        .and_then(|conn| db::api_keys::master_key_ids(&conn))
-        .map_err(|e| e.to_string())?;
+        .and_then(|conn| db::api_keys::master_key_ids(&conn))?;
     let saved: usize = sealed.iter().map(|(_, count)| count).sum();
     let ids = sealed
         .iter()
         .map(|(id, _)| id.as_str())
         .collect::<Vec<_>>()
         .join(", ");
-    let how_to_restore = format!(
-        "Restore the original file from your backup (its id is the first 16 hex digits of \
-         `sha256sum {path}`), or, to start with a new master key and have every user re-enter \
-         their saved keys, set accept_new_master_key = true (ROCKET_ACCEPT_NEW_MASTER_KEY=true) \
-         once.",
-        path = path.display()
-    );
     if saved > 0 && !config.accept_new_master_key && !path.exists() {
-        return Err(format!(
-            "master key file {} is missing, but {saved} saved API key(s) were sealed with master \
-             key {ids}; a new key would leave them all unreadable. {how_to_restore}",
-            path.display()
-        ));
+        return Err(StartupError::MasterKeyMissing { path, saved, ids });
     }
-    let master = MasterKey::load_or_create(&path).map_err(|e| e.to_string())?;
+    let master = MasterKey::load_or_create(&path)?;
     let known = sealed.iter().any(|(id, _)| id == master.id());
     if saved > 0 && !known {
         if !config.accept_new_master_key {
-            return Err(format!(
-                "master key file {} holds master key {}, but the {saved} saved API key(s) were \
-                 sealed with master key {ids}: the file was replaced. {how_to_restore}",
-                path.display(),
-                master.id()
-            ));
+            return Err(StartupError::MasterKeyReplaced {
+                path,
+                found: master.id().to_owned(),
+                saved,
+                ids,
+            });
         }
         tracing::warn!(
             saved,

@@ -6,21 +6,15 @@
 //! `ops::metrics`, which renders `GET /metrics`). This module sits in the bottom layer so that
 //! the upstream client, the executor and the faces can all call it.
 //!
-//! Recorded today: queries ([`record_query`], by the executor, once per run), upstream calls
+//! Recorded: queries ([`record_query`], by the executor, once per run), upstream calls
 //! ([`record_upstream`], by `modelscope::client`), points spent ([`record_points_spent`], by
 //! the executor), database errors ([`record_db_error`], where a database failure is mapped or
-//! logged).
-//!
-//! For the scheduler and alert deliveries (built elsewhere), the calls to make:
-//! - after each scheduled monitor run: `telemetry::record_scheduler_run(outcome, lag)`, with
-//!   `lag` the time between when the run was due and when it started ([`SchedulerOutcome`]:
-//!   `Ok` when every key's run succeeded, `Partial`, `Failed`, or `Skipped` when the run was not
-//!   made, e.g. a paused key or an unreadable one). The runs themselves go through the executor,
-//!   which already counts them as queries with source `schedule` and logs one line each.
-//! - after each delivery attempt: `telemetry::record_alert_delivery(channel, result)` with the
-//!   channel's kind ([`ChannelKind`]) and [`DeliveryResult`].
-//! - on a database failure of their own: `telemetry::record_db_error(DbOp::Scheduler)` or
-//!   `DbOp::Deliveries`.
+//! logged), scheduled monitor runs ([`record_scheduler_run`], by `scheduler::run`, with `lag`
+//! the time between when the run was due and when it started; [`SchedulerOutcome`]: `Ok` when
+//! every key's run succeeded, `Partial`, `Failed`, or `Skipped` when the run was not made) and
+//! alert delivery attempts ([`record_alert_delivery`], by `notify::deliveries`, with the
+//! channel's kind, [`ChannelKind`], and [`DeliveryResult`]). Scheduled runs go through the
+//! executor too, so they are also counted as queries with source `schedule`.
 
 use std::time::Duration;
 
@@ -38,94 +32,71 @@ pub mod names {
     pub const BUILD_INFO: &str = "msb_build_info";
 }
 
-/// Declares a label enum: its variants and the value each one is exported as.
-macro_rules! label {
-    ($(#[$meta:meta])* $name:ident {
-        $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)?
-    }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-        pub enum $name { $($(#[$vmeta])* $variant),+ }
+// Label sets, one a line where they fit (each is also `closed_set!`'s `ALL` for the exporter).
 
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-        }
-    };
+crate::closed_set! {
+    /// Which face started a query.
+    pub enum QuerySource { Web = "web", Api = "api", Schedule = "schedule" }
 }
 
-label!(
-    /// Which face started a query.
-    QuerySource { Web => "web", Api => "api", Schedule => "schedule" }
-);
-
-label!(
+crate::closed_set! {
     /// How a query ended: every model answered healthily, some did, or none did.
-    QueryOutcome { Ok => "ok", Partial => "partial", Failed => "failed" }
-);
+    pub enum QueryOutcome { Ok = "ok", Partial = "partial", Failed = "failed" }
+}
 
-label!(
+crate::closed_set! {
     /// The upstream call made.
-    Endpoint { Chat => "chat", Balance => "balance", Catalogue => "catalogue" }
-);
+    pub enum Endpoint { Chat = "chat", Balance = "balance", Catalogue = "catalogue", Rates = "rates" }
+}
 
-label!(
+crate::closed_set! {
     /// How an upstream call ended, by HTTP class or transport failure.
-    UpstreamOutcome {
-        Ok => "ok",
-        Unauthorized => "unauthorized",
-        RateLimited => "rate_limited",
-        ClientError => "client_error",
-        ServerError => "server_error",
-        Timeout => "timeout",
-        Network => "network",
+    pub enum UpstreamOutcome {
+        Ok = "ok", Unauthorized = "unauthorized", RateLimited = "rate_limited",
+        ClientError = "client_error", ServerError = "server_error", Timeout = "timeout",
+        Network = "network",
     }
-);
+}
 
-label!(
+crate::closed_set! {
     /// How a scheduled monitor run ended.
-    SchedulerOutcome { Ok => "ok", Partial => "partial", Failed => "failed", Skipped => "skipped" }
-);
+    pub enum SchedulerOutcome {
+        Ok = "ok", Partial = "partial", Failed = "failed", Skipped = "skipped",
+    }
+}
 
-label!(
+crate::closed_set! {
     /// The kind of an alert channel (never its name or address).
-    ChannelKind {
-        Webhook => "webhook",
-        DingTalk => "dingtalk",
-        Feishu => "feishu",
-        WeCom => "wecom",
-        Telegram => "telegram",
-        Bark => "bark",
-        ServerChan => "serverchan",
-        Email => "email",
+    pub enum ChannelKind {
+        Webhook = "webhook", DingTalk = "dingtalk", Feishu = "feishu", WeCom = "wecom",
+        Telegram = "telegram", Bark = "bark", ServerChan = "serverchan", Email = "email",
     }
-);
+}
 
-label!(
+crate::closed_set! {
     /// How one delivery attempt ended.
-    DeliveryResult { Sent => "sent", Failed => "failed", Timeout => "timeout", Refused => "refused" }
-);
-
-label!(
-    /// Where a database operation failed.
-    DbOp {
-        /// A request's own read or write (mapped to a 503 by the faces).
-        Request => "request",
-        /// Storing a finished run.
-        StoreRun => "store_run",
-        /// `/health`'s read or write probe.
-        Health => "health",
-        /// Cleanup and WAL checkpoints in the background.
-        Housekeeping => "housekeeping",
-        /// The scheduler's own reads and writes.
-        Scheduler => "scheduler",
-        /// The alert delivery log.
-        Deliveries => "deliveries",
+    pub enum DeliveryResult {
+        Sent = "sent", Failed = "failed", Timeout = "timeout", Refused = "refused",
     }
-);
+}
+
+crate::closed_set! {
+    /// Where a database operation failed.
+    pub enum DbOp {
+        /// A request's own read or write (mapped to a 503 by the faces).
+        Request = "request",
+        /// Storing a finished run.
+        StoreRun = "store_run",
+        /// `/health`'s read or write probe.
+        Health = "health",
+        /// Cleanup and WAL checkpoints in the background.
+        Housekeeping = "housekeeping",
+        /// The scheduler's own reads and writes.
+        Scheduler = "scheduler",
+        /// The alert delivery log.
+        Deliveries = "deliveries",
+    }
+}
 
 impl UpstreamOutcome {
     /// The outcome of a call that got an HTTP answer.
@@ -143,37 +114,57 @@ impl UpstreamOutcome {
 /// Makes every counter series exist at 0 (a closed set: the label enums' products), so a
 /// dashboard's `rate()` and an "absent" alert work before the first event.
 pub fn preregister() {
-    for source in QuerySource::ALL {
-        for outcome in QueryOutcome::ALL {
-            ::metrics::counter!(names::QUERIES, "source" => source.as_str(), "outcome" => outcome.as_str())
-                .increment(0);
-        }
+    zero(
+        names::QUERIES,
+        &[
+            ("source", texts(QuerySource::ALL, QuerySource::as_str)),
+            ("outcome", texts(QueryOutcome::ALL, QueryOutcome::as_str)),
+        ],
+    );
+    zero(
+        names::UPSTREAM_CALLS,
+        &[
+            ("endpoint", texts(Endpoint::ALL, Endpoint::as_str)),
+            (
+                "outcome",
+                texts(UpstreamOutcome::ALL, UpstreamOutcome::as_str),
+            ),
+        ],
+    );
+    let outcomes = texts(SchedulerOutcome::ALL, SchedulerOutcome::as_str);
+    zero(names::SCHEDULER_RUNS, &[("outcome", outcomes)]);
+    zero(
+        names::ALERT_DELIVERIES,
+        &[
+            ("channel", texts(ChannelKind::ALL, ChannelKind::as_str)),
+            ("result", texts(DeliveryResult::ALL, DeliveryResult::as_str)),
+        ],
+    );
+    zero(names::DB_ERRORS, &[("op", texts(DbOp::ALL, DbOp::as_str))]);
+}
+
+/// The texts of a label set.
+fn texts<T: Copy>(all: &[T], text: fn(T) -> &'static str) -> Vec<&'static str> {
+    all.iter().map(|value| text(*value)).collect()
+}
+
+/// Counter `name` at 0 for every combination of its labels' values.
+fn zero(name: &'static str, labels: &[(&'static str, Vec<&'static str>)]) {
+    let mut series: Vec<Vec<(&'static str, &'static str)>> = vec![Vec::new()];
+    for (label, values) in labels {
+        series = series
+            .into_iter()
+            .flat_map(|pairs| {
+                values.iter().map(move |value| {
+                    let mut pairs = pairs.clone();
+                    pairs.push((*label, *value));
+                    pairs
+                })
+            })
+            .collect();
     }
-    for endpoint in Endpoint::ALL {
-        for outcome in UpstreamOutcome::ALL {
-            ::metrics::counter!(
-                names::UPSTREAM_CALLS,
-                "endpoint" => endpoint.as_str(),
-                "outcome" => outcome.as_str()
-            )
-            .increment(0);
-        }
-    }
-    for outcome in SchedulerOutcome::ALL {
-        ::metrics::counter!(names::SCHEDULER_RUNS, "outcome" => outcome.as_str()).increment(0);
-    }
-    for channel in ChannelKind::ALL {
-        for result in DeliveryResult::ALL {
-            ::metrics::counter!(
-                names::ALERT_DELIVERIES,
-                "channel" => channel.as_str(),
-                "result" => result.as_str()
-            )
-            .increment(0);
-        }
-    }
-    for op in DbOp::ALL {
-        ::metrics::counter!(names::DB_ERRORS, "op" => op.as_str()).increment(0);
+    for pairs in series {
+        ::metrics::counter!(name, &pairs).increment(0);
     }
 }
 
@@ -232,27 +223,17 @@ mod tests {
 
     #[test]
     fn statuses_fall_into_bounded_outcomes() {
-        assert_eq!(UpstreamOutcome::of_status(200), UpstreamOutcome::Ok);
-        assert_eq!(
-            UpstreamOutcome::of_status(401),
-            UpstreamOutcome::Unauthorized
-        );
-        assert_eq!(
-            UpstreamOutcome::of_status(429),
-            UpstreamOutcome::RateLimited
-        );
-        assert_eq!(
-            UpstreamOutcome::of_status(404),
-            UpstreamOutcome::ClientError
-        );
-        assert_eq!(
-            UpstreamOutcome::of_status(503),
-            UpstreamOutcome::ServerError
-        );
-        assert_eq!(
-            UpstreamOutcome::of_status(999),
-            UpstreamOutcome::ServerError
-        );
+        use UpstreamOutcome::*;
+        for (status, outcome) in [
+            (200, Ok),
+            (401, Unauthorized),
+            (429, RateLimited),
+            (404, ClientError),
+            (503, ServerError),
+            (999, ServerError),
+        ] {
+            assert_eq!(UpstreamOutcome::of_status(status), outcome, "{status}");
+        }
     }
 
     #[test]

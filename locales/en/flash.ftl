@@ -6,6 +6,7 @@ flash-password_changed = Password changed; you were signed out everywhere else.
 flash-session_revoked = That session was signed out.
 flash-account_deleted = Your account and all its data were deleted.
 flash-key_added = Key “{ $name }” was encrypted and saved.
+flash-key_added_unusual = Key “{ $name }” saved, encrypted. ModelScope access tokens usually are ms- followed by a UUID (39 characters); this key has another shape and is tried all the same when you query.
 flash-key_updated = Key “{ $name }” was updated.
 flash-key_deleted = Key “{ $name }” was deleted.
 flash-preset_saved = Preset “{ $name }” was saved.

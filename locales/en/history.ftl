@@ -35,29 +35,25 @@ detail-source-web = web page
 detail-source-schedule = scheduled check
 detail-kind = Kind
 detail-kind-probe = models called
-detail-trends = Select a model's name to see its quota over time.
+detail-trends = Select a model's name to see its calls left over time.
 detail-delete = Delete this run
-trend-title = Quota of { $model } over time
-trend-heading = Quota over time:{" "}
+trend-title = Calls left of { $model } over time
+trend-heading = Calls left over time:{" "}
 trend-intro = Calls left for the model in the { $count ->
     [one] run
    *[other] { $count } runs
-} of this page (at most { $limit } a page), oldest first, one line per key.
+} of this page (at most { $limit } a page), oldest first, one line per key; where the price is unknown, the low end of the range.
 trend-range = Lowest { $low }, highest { $high }.
-trend-chart-title = Calls left for the model
-trend-none = No quota data for this model yet. Once it was queried and ModelScope sent quota headers, the trend shows here.
+trend-chart-title = Calls left
+trend-none = Nothing known of this model's calls left yet. Once it was queried (or checked for free) and a points balance or quota headers were read, the trend shows here.
 trend-records = Records
-trend-account = Account quota (left / limit)
-trend-model = Model quota (left / limit)
 balance-intro = One line per key: the available points last read on each of the last { $days } days, by a query or a free balance check ({ $count } readings).
 balance-chart-title = Available points
 balance-none = No points balance read in the last { $days } days. Press “Refresh balance (free)” on the overview, or run a query, and the balance is recorded here.
 balance-readings = Readings
 balance-readings-newest = The table lists the newest { $count } readings.
 chart-point-points = { $available } points available
-# Before a point's numbers in its tooltip: "model left 128 / 500".
-chart-point-model-left = model left
-chart-point-account-left = account left
+chart-point-calls = { $calls } calls left
 
 # CSV export headings (one per column, in order; times are Beijing time)
 csv-time = Time (Beijing time UTC+8)
@@ -83,3 +79,7 @@ csv-calls_left_max = Calls left (at most)
 csv-kind = Run kind
 csv-balance_available = Points available (after)
 csv-points_spent = Points spent
+csv-checked = Checked (a model call was made)
+csv-price_candidates = Possible prices
+csv-model_month_request_limit = Model month limit
+csv-model_month_request_remaining = Model month remaining

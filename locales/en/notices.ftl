@@ -1,6 +1,6 @@
 # Form errors (web::view::Notice), by code: what went wrong and what to do.
 notice-missing_key = Enter a ModelScope access token (API key), or pick a saved key.
-notice-bad_key = That API key is malformed: it is ms- followed by a UUID, 39 characters (copy it from the access-token page on the ModelScope website).
+notice-bad_key = The API key is malformed: a key is 8 to 200 printable ASCII characters without spaces (ModelScope access tokens usually are ms- followed by a UUID, 39 characters; copy one from the access-token page on the ModelScope website).
 notice-no_models = Enter at least one model id.
 notice-too_many_models = Too many models: at most { $n } per query.
 notice-no_valid_models = No valid model id: ids look like owner/name (e.g. Qwen/Qwen2.5-72B-Instruct), use only letters, digits and - _ ., and are at most 128 characters.
@@ -55,7 +55,9 @@ notice-bad_token_name = A token name is at most { $n } characters, without contr
 notice-token_not_found = That API token cannot be found; it may have been revoked.
 notice-unavailable = The database is unavailable right now; try again shortly. What you entered is still here.
 notice-store_failed = The query finished, but storing it in the history failed; try again shortly. Its results are below.
-notice-bad_price = A price is 0.5 (light), 1 (mainstream) or 2 (flagship) points, or empty for no setting.
+notice-bad_price = A price is 0.2 (discount), 0.5 (light), 1 (mainstream) or 2 (flagship) points, or empty for no setting.
+notice-bad_budget = The budget is a positive number of points, or empty for all the points available.
+notice-census_sign_in = Measuring prices needs you signed in: the prices it measures are kept with your account.
 notice-bad_price_model = Not a valid model id: ids look like owner/name.
 notice-busy = A few anonymous queries from your address are still running; try again when they finish (signed-in users have no such limit).
 notice-internal = Internal server error; try again shortly.

@@ -10,6 +10,7 @@ code-timeout = The request timed out
 code-network_error = ModelScope could not be reached
 code-no_quota_data = ModelScope sent no quota information
 code-invalid_model = Invalid model id
+code-points_exhausted = Not enough points: the model was not called
 
 reason-too_long = longer than 128 characters
 reason-not_owner_slash_name = must look like owner/name
@@ -48,11 +49,11 @@ strip-calls = { $n ->
    *[other] { $n } calls
 }
 strip-calls-text = { $n } calls
-tier-name = { $price ->
-    [2] flagship (2/call)
-    [1] mainstream (1/call)
-   *[other] light (0.5/call)
-}
+tier-flagship = flagship ({ $price }/call)
+tier-mainstream = mainstream ({ $price }/call)
+tier-light = light ({ $price }/call)
+tier-discount = discount ({ $price }/call)
+tier-other = { $price }/call
 strip-not-read = The points balance was not read this time.
 strip-failed = The points balance could not be read:{" "}
 strip-failed-short = The points balance could not be read
@@ -60,10 +61,23 @@ strip-expected = Expected to cost about { $cost } points.
 strip-spent-unknown = {" "}What it actually cost could not be measured (a balance read failed, or points came in meanwhile).
 source-headers-detail = from the headers: account { $account } · model { $model }
 source-points = points balance ÷ price
-source-estimate = price unknown; estimated at 0.5–2 points/call
+source-estimate = price unknown; estimated from the prices it may have
 price-set = set by you
 price-measured = measured
 price-unknown = unknown
+price-inferred = inferred
+price-unusual = not a known tier
+price-candidates = may be { $prices }
+source-month = { $n } calls left this month
+result-points-short = Not enough points, no model was called: { $available } points available, below the lowest price a call of any of the models may have. Short-term points are granted each day you log in to the ModelScope website (valid 24 hours), a new day's from 00:00 Beijing time.
+result-outside = This key was also spent elsewhere while the query ran: the balance fell by { $spent } points, not all of it this query's, so it is not counted as this query's cost nor used to learn prices.
+result-shared = Another query of this app used this key at the same time: { $spent } points went in all, and which part was whose cannot be told, so it is not counted as this query's cost nor used to learn prices.
+result-census-measured = Measured prices:
+result-census-unmeasured = Not measured (budget too small, the call failed, or the key was spent elsewhere meanwhile):
+result-census-none = Every price of these models is known already; nothing to measure.
+result-price-changed = The price of { $model } changed from { $from } to { $to } points per call
+result-summary-census = Price census: { $count } models.
+result-key-hint = ModelScope access tokens usually are ms- followed by a UUID (39 characters); this key has another shape and was tried all the same. If it fails, copy the token again from the Access Tokens page of the ModelScope website.
 live-stored = Stored: see this run's record
 live-failed = The connection dropped; the query still finishes on the server: look in the history shortly.
 live-store-failed = The run finished and its results are above, but it could not be saved to history.

@@ -1,5 +1,6 @@
 # A row's status badge, and what to do about it.
 status-ok = OK
+status-unchecked = Not checked
 status-invalid_key = Invalid key
 status-account_not_eligible = Account not eligible
 status-model_not_found = Model unavailable
@@ -10,6 +11,7 @@ status-timeout = Timed out
 status-network_error = Network error
 status-no_quota_data = No quota data
 status-invalid_model = Invalid model id
+status-points_exhausted = Not enough points
 status-pending = Checking…
 
 advice-invalid_key = ModelScope does not accept this access token: it may be mistyped, revoked, or belong to the other site (China / international). Copy a fresh one from the access-token page on the ModelScope website.
@@ -22,3 +24,4 @@ advice-timeout = ModelScope did not answer in time (a model starting cold, or a 
 advice-network_error = ModelScope could not be reached: check the server's network and proxy settings.
 advice-no_quota_data = ModelScope sent no quota information and the points balance could not be read: try again later, or check the balance only.
 advice-invalid_model = A model id looks like owner/name and uses only letters, digits and - _ .
+advice-points_exhausted = Not called (nothing spent): the points available are below its lowest price. Log in to the ModelScope website for the daily short-term points.

@@ -6,6 +6,7 @@ flash-password_changed = 密码已修改，其他设备上的登录已全部退�
 flash-session_revoked = 该登录会话已退出。
 flash-account_deleted = 账号及其全部数据已删除。
 flash-key_added = Key「{ $name }」已加密保存。
+flash-key_added_unusual = Key「{ $name }」已加密保存。魔搭访问令牌通常是 ms- 开头、后接 UUID 的 39 位字符串；这个 Key 形状不同，查询时会照样尝试。
 flash-key_updated = Key「{ $name }」已更新。
 flash-key_deleted = Key「{ $name }」已删除。
 flash-preset_saved = 预设「{ $name }」已保存。

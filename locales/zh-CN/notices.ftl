@@ -1,6 +1,6 @@
 # Form errors (web::view::Notice), by code: what went wrong and what to do.
 notice-missing_key = 请填写 ModelScope 访问令牌（API Key），或选择一个已保存的 Key。
-notice-bad_key = API Key 格式不正确：应为 ms- 开头、后接 UUID 的 39 位令牌（在魔搭网站“访问令牌”页面复制）。
+notice-bad_key = API Key 格式不正确：应为 8 到 200 个可打印 ASCII 字符、不含空格（魔搭访问令牌通常是 ms- 开头、后接 UUID 的 39 位字符串，在魔搭网站“访问令牌”页面复制）。
 notice-no_models = 请至少填写一个模型 ID。
 notice-too_many_models = 模型数量过多：一次最多查询 { $n } 个模型。
 notice-no_valid_models = 没有有效的模型 ID：应为 owner/name 形式（例如 Qwen/Qwen2.5-72B-Instruct），只能包含字母、数字和 - _ . 字符，最长 128 个字符。
@@ -49,7 +49,9 @@ notice-bad_token_name = 令牌名称最多 { $n } 个字符，且不能包含控
 notice-token_not_found = 找不到这个 API 令牌，它可能已被撤销。
 notice-unavailable = 数据库暂时不可用，请稍后重试；你填写的内容还在。
 notice-store_failed = 查询已完成，但保存到历史记录失败，请稍后重试。下面是这次查询的结果。
-notice-bad_price = 单价只能是 0.5（轻量）、1（主流）或 2（旗舰）魔粒，或留空表示不设置。
+notice-bad_price = 单价只能是 0.2（特惠）、0.5（轻量）、1（主流）或 2（旗舰）魔粒，或留空表示不设置。
+notice-bad_budget = 预算必须是正数（魔粒），或留空表示用全部可用魔粒。
+notice-census_sign_in = 测出单价需要登录：测到的单价记在你的账号里。
 notice-bad_price_model = 模型 ID 无效：应为 owner/name 形式。
 notice-busy = 你这里已有几个匿名查询正在进行，请等它们结束后再试（登录后不受此限制）。
 notice-internal = 服务器内部错误，请稍后重试。

@@ -11,6 +11,7 @@ code-timeout = 请求超时
 code-network_error = 无法连接到 ModelScope
 code-no_quota_data = ModelScope 未返回额度信息
 code-invalid_model = 模型 ID 无效
+code-points_exhausted = 魔粒不足，未调用模型
 
 # Our reason for a failed row, shown under its status.
 reason-too_long = 超过 128 个字符
@@ -41,11 +42,11 @@ strip-total = 总额
 strip-buys = 约可调用：
 strip-calls = { $n } 次
 strip-calls-text = { $n } 次
-tier-name = { $price ->
-    [2] 旗舰（2/次）
-    [1] 主流（1/次）
-   *[other] 轻量（0.5/次）
-}
+tier-flagship = 旗舰（{ $price }/次）
+tier-mainstream = 主流（{ $price }/次）
+tier-light = 轻量（{ $price }/次）
+tier-discount = 特惠（{ $price }/次）
+tier-other = { $price }/次
 strip-not-read = 这次没有读取魔粒余额。
 strip-failed = 积分余额查询失败：
 strip-failed-short = 积分余额查询失败
@@ -53,10 +54,23 @@ strip-expected = 预计消耗约 { $cost } 魔粒。
 strip-spent-unknown = 实际消耗未能测出（余额读取失败，或期间有魔粒入账）。
 source-headers-detail = 来自响应头：账户 { $account } · 模型 { $model }
 source-points = 按魔粒余额 ÷ 单价
-source-estimate = 单价未知，按 0.5–2 魔粒/次估算
+source-estimate = 单价未知，按它可能的单价估算
 price-set = 你设置的
 price-measured = 实测
 price-unknown = 未知
+price-inferred = 推算
+price-unusual = 不在已知档位
+price-candidates = 可能是 { $prices }
+source-month = 本月还能调用 { $n } 次
+result-points-short = 魔粒不足，未调用模型：可用 { $available } 魔粒，不够任何一个模型一次调用的最低价格。短期魔粒每天登录魔搭网站领取（24 小时有效），北京时间 00:00 后可领新一天的。
+result-outside = 本 Key 在查询期间还有其他消耗：这段时间余额少了 { $spent } 魔粒，不全是这次查询花的，所以不记作这次的消耗，也不用来推算单价。
+result-shared = 本应用的另一次查询同时在用这个 Key：这段时间合计消耗 { $spent } 魔粒，分不出各自多少，所以不记作这次的消耗，也不用来推算单价。
+result-census-measured = 测出的单价：
+result-census-unmeasured = 未测出（预算不够、调用失败，或期间有其他消耗）：
+result-census-none = 这些模型的单价都已知，不需要再测。
+result-price-changed = { $model } 的单价从 { $from } 变为 { $to } 魔粒/次
+result-summary-census = 测出单价：共 { $count } 个模型。
+result-key-hint = 魔搭访问令牌通常是 ms- 开头、后接 UUID 的 39 位字符串；这个 Key 形状不同，已照样尝试。若失败，请到魔搭网站“访问令牌”页面重新复制。
 live-stored = 已保存：查看这次查询的记录
 live-failed = 连接中断；查询仍会在服务器上完成，请稍后在历史记录中查看。
 live-store-failed = 查询已完成，结果如上，但未能保存到历史记录。

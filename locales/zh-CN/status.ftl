@@ -1,5 +1,6 @@
 # A row's status badge, and what to do about it.
 status-ok = 正常
+status-unchecked = 未检测
 status-invalid_key = Key 无效
 status-account_not_eligible = 账号不满足条件
 status-model_not_found = 模型不可用
@@ -10,6 +11,7 @@ status-timeout = 超时
 status-network_error = 网络错误
 status-no_quota_data = 无额度数据
 status-invalid_model = 模型 ID 无效
+status-points_exhausted = 魔粒不足
 status-pending = 查询中…
 
 advice-invalid_key = ModelScope 不接受这个访问令牌：它可能输错、已被撤销，或属于另一个站点（中国站 / 国际站）。请在魔搭网站的“访问令牌”页面重新复制一个。
@@ -22,3 +24,4 @@ advice-timeout = 在时限内没有等到 ModelScope 的回答（可能是模型
 advice-network_error = 连不上 ModelScope：检查服务器的网络和代理设置。
 advice-no_quota_data = ModelScope 没有返回额度信息，魔粒余额也没有读到：稍后再试，或只查余额。
 advice-invalid_model = 模型 ID 应为 owner/name 形式，只能包含字母、数字和 - _ . 字符。
+advice-points_exhausted = 没有调用（未花魔粒）：可用魔粒不够它的最低单价。登录魔搭网站可领每日短期魔粒。

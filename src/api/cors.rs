@@ -2,40 +2,36 @@
 //! (it authenticates with headers, never cookies); the cookie-authenticated pages stay
 //! same-origin.
 
-use rocket::fairing::{Fairing, Info, Kind};
+use rocket::fairing::AdHoc;
 use rocket::http::{Header, Status};
-use rocket::{Request, Response, options};
+use rocket::options;
 
 fn is_cors_path(path: &str) -> bool {
     path == "/health" || path.starts_with("/api/")
 }
 
-pub struct Cors;
+/// What every answer of the JSON API allows.
+const HEADERS: [(&str, &str); 4] = [
+    ("Access-Control-Allow-Origin", "*"),
+    ("Access-Control-Allow-Methods", "GET, POST, OPTIONS"),
+    (
+        "Access-Control-Allow-Headers",
+        "Content-Type, X-API-Key, Authorization",
+    ),
+    ("Access-Control-Max-Age", "86400"),
+];
 
-#[rocket::async_trait]
-impl Fairing for Cors {
-    fn info(&self) -> Info {
-        Info {
-            name: "CORS for the public JSON API",
-            kind: Kind::Response,
-        }
-    }
-
-    async fn on_response<'r>(&self, request: &'r Request<'_>, response: &mut Response<'r>) {
-        if !is_cors_path(request.uri().path().as_str()) {
-            return;
-        }
-        response.set_header(Header::new("Access-Control-Allow-Origin", "*"));
-        response.set_header(Header::new(
-            "Access-Control-Allow-Methods",
-            "GET, POST, OPTIONS",
-        ));
-        response.set_header(Header::new(
-            "Access-Control-Allow-Headers",
-            "Content-Type, X-API-Key, Authorization",
-        ));
-        response.set_header(Header::new("Access-Control-Max-Age", "86400"));
-    }
+/// The CORS headers on the JSON API's answers (and only there).
+pub fn cors() -> AdHoc {
+    AdHoc::on_response("CORS for the public JSON API", |request, response| {
+        Box::pin(async move {
+            if is_cors_path(request.uri().path().as_str()) {
+                for (name, value) in HEADERS {
+                    response.set_header(Header::new(name, value));
+                }
+            }
+        })
+    })
 }
 
 #[options("/api/balance")]

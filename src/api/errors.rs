@@ -74,7 +74,7 @@ impl ApiError {
                 let invalid = refused
                     .iter()
                     .map(|(id, reason)| {
-                        let reason = crate::modelscope::Reason::Model(*reason);
+                        let reason = crate::modelscope::Reason::from(*reason);
                         i18n::text_with(
                             lang,
                             "api-invalid-model",

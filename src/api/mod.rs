@@ -14,7 +14,7 @@ mod openapi;
 
 use rocket::{Catcher, Route};
 
-pub use cors::Cors;
+pub use cors::cors;
 pub use errors::{ApiError, json_catchers};
 
 pub fn routes() -> Vec<Route> {

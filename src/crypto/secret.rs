@@ -25,10 +25,15 @@ impl ApiSecret {
         mask_tail(self.last_four())
     }
 
-    /// The last four characters, stored beside a sealed key so it can be listed masked.
+    /// The last four characters, stored beside a sealed key so it can be listed masked; none of
+    /// a short key (keys of other shapes may be as short as 8 characters, and four of them
+    /// would be half the secret).
     pub fn last_four(&self) -> String {
         let chars: Vec<char> = self.0.chars().collect();
-        chars[chars.len().saturating_sub(4)..].iter().collect()
+        if chars.len() < 16 {
+            return String::new();
+        }
+        chars[chars.len() - 4..].iter().collect()
     }
 }
 

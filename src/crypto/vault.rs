@@ -104,23 +104,12 @@ impl Vault {
         key_id: KeyId,
         secret: &ApiSecret,
     ) -> Result<Sealed, VaultError> {
-        let mut nonce = [0u8; NONCE_LEN];
-        getrandom::fill(&mut nonce).map_err(VaultError::Random)?;
-        let aad = api_key_aad(user_id, key_id);
-        let ciphertext = cipher(&self.current.api_key)
-            .encrypt(
-                &Nonce::from(nonce),
-                Payload {
-                    msg: secret.expose().as_bytes(),
-                    aad: &aad,
-                },
-            )
-            .map_err(|_| VaultError::CannotSeal)?;
-        Ok(Sealed {
-            nonce: nonce.to_vec(),
-            ciphertext,
-            master_key_id: self.current.master_key_id.clone(),
-        })
+        self.seal(
+            Purpose::ApiKey,
+            user_id,
+            key_id.get(),
+            secret.expose().as_bytes(),
+        )
     }
 
     /// Decrypts a row sealed by [`Self::seal_api_key`] for the same `user_id` and `key_id`.
@@ -132,34 +121,16 @@ impl Vault {
         ciphertext: &[u8],
         master_key_id: &str,
     ) -> Result<ApiSecret, VaultError> {
-        let keys = std::iter::once(&self.current)
-            .chain(&self.previous)
-            .find(|k| k.master_key_id == master_key_id)
-            .ok_or_else(|| VaultError::UnknownMasterKey {
-                id: master_key_id.to_owned(),
-            })?;
-        let nonce = <&Nonce<_>>::try_from(nonce).map_err(|_| VaultError::CannotOpen)?;
-        let aad = api_key_aad(user_id, key_id);
-        let plaintext = cipher(&keys.api_key)
-            .decrypt(
-                nonce,
-                Payload {
-                    msg: ciphertext,
-                    aad: &aad,
-                },
-            )
-            .map_err(|_| VaultError::CannotOpen)?;
-        // Moves the buffer into the secret without copying; wipes it if it is somehow not text.
-        String::from_utf8(plaintext)
+        let sealed = SealedRef {
+            nonce,
+            ciphertext,
+            master_key_id,
+        };
+        // Moves the buffer into the secret without copying.
+        self.open(Purpose::ApiKey, user_id, key_id.get(), sealed)
             .map(ApiSecret::new)
-            .map_err(|e| {
-                e.into_bytes().zeroize();
-                VaultError::CannotOpen
-            })
     }
-}
 
-impl Vault {
     /// Encrypts a channel's secrets (`plaintext`, any text) for channel row `channel_id` of
     /// user `user_id`, under the channel key, with a fresh random nonce.
     pub fn seal_channel_secret(
@@ -168,14 +139,47 @@ impl Vault {
         channel_id: ChannelId,
         plaintext: &str,
     ) -> Result<Sealed, VaultError> {
+        self.seal(
+            Purpose::Channel,
+            user_id,
+            channel_id.get(),
+            plaintext.as_bytes(),
+        )
+    }
+
+    /// Decrypts what [`Self::seal_channel_secret`] sealed for the same user and channel row.
+    pub fn open_channel_secret(
+        &self,
+        user_id: UserId,
+        channel_id: ChannelId,
+        sealed: &Sealed,
+    ) -> Result<Zeroizing<String>, VaultError> {
+        let sealed = SealedRef {
+            nonce: &sealed.nonce,
+            ciphertext: &sealed.ciphertext,
+            master_key_id: &sealed.master_key_id,
+        };
+        self.open(Purpose::Channel, user_id, channel_id.get(), sealed)
+            .map(Zeroizing::new)
+    }
+
+    /// Encrypts `plaintext` for row `row` of `user` under the purpose's key with a fresh
+    /// random nonce.
+    fn seal(
+        &self,
+        purpose: Purpose,
+        user: UserId,
+        row: i64,
+        plaintext: &[u8],
+    ) -> Result<Sealed, VaultError> {
         let mut nonce = [0u8; NONCE_LEN];
         getrandom::fill(&mut nonce).map_err(VaultError::Random)?;
-        let aad = row_aad(CHANNEL_AAD_PREFIX, user_id.get(), channel_id.get());
-        let ciphertext = cipher(&self.current.channel)
+        let aad = purpose.aad(user, row);
+        let ciphertext = cipher(self.current.key(purpose))
             .encrypt(
                 &Nonce::from(nonce),
                 Payload {
-                    msg: plaintext.as_bytes(),
+                    msg: plaintext,
                     aad: &aad,
                 },
             )
@@ -187,37 +191,73 @@ impl Vault {
         })
     }
 
-    /// Decrypts what [`Self::seal_channel_secret`] sealed for the same user and channel row.
-    pub fn open_channel_secret(
+    /// Decrypts what [`Self::seal`] sealed for the same purpose, user and row, with whichever
+    /// known master key sealed it. The text is wiped if it is somehow not UTF-8.
+    fn open(
         &self,
-        user_id: UserId,
-        channel_id: ChannelId,
-        sealed: &Sealed,
-    ) -> Result<Zeroizing<String>, VaultError> {
+        purpose: Purpose,
+        user: UserId,
+        row: i64,
+        sealed: SealedRef<'_>,
+    ) -> Result<String, VaultError> {
         let keys = std::iter::once(&self.current)
             .chain(&self.previous)
             .find(|k| k.master_key_id == sealed.master_key_id)
             .ok_or_else(|| VaultError::UnknownMasterKey {
-                id: sealed.master_key_id.clone(),
+                id: sealed.master_key_id.to_owned(),
             })?;
-        let nonce =
-            <&Nonce<_>>::try_from(sealed.nonce.as_slice()).map_err(|_| VaultError::CannotOpen)?;
-        let aad = row_aad(CHANNEL_AAD_PREFIX, user_id.get(), channel_id.get());
-        let plaintext = cipher(&keys.channel)
+        let nonce = <&Nonce<_>>::try_from(sealed.nonce).map_err(|_| VaultError::CannotOpen)?;
+        let aad = purpose.aad(user, row);
+        let plaintext = cipher(keys.key(purpose))
             .decrypt(
                 nonce,
                 Payload {
-                    msg: &sealed.ciphertext,
+                    msg: sealed.ciphertext,
                     aad: &aad,
                 },
             )
             .map_err(|_| VaultError::CannotOpen)?;
-        String::from_utf8(plaintext)
-            .map(Zeroizing::new)
-            .map_err(|e| {
-                e.into_bytes().zeroize();
-                VaultError::CannotOpen
-            })
+        String::from_utf8(plaintext).map_err(|e| {
+            e.into_bytes().zeroize();
+            VaultError::CannotOpen
+        })
+    }
+}
+
+/// A sealed row's parts as read, borrowed.
+#[derive(Clone, Copy)]
+struct SealedRef<'a> {
+    nonce: &'a [u8],
+    ciphertext: &'a [u8],
+    master_key_id: &'a str,
+}
+
+/// What a sealed secret is: each purpose has its own derived key and its own prefix of the
+/// associated data, so one kind of ciphertext can never stand in for another.
+#[derive(Clone, Copy)]
+enum Purpose {
+    ApiKey,
+    Channel,
+}
+
+impl Purpose {
+    /// The purpose's prefix + user id + row id: fixed widths, so no two (user, row) pairs share
+    /// an encoding.
+    fn aad(self, user: UserId, row: i64) -> [u8; 24] {
+        let prefix = match self {
+            Self::ApiKey => API_KEY_AAD_PREFIX,
+            Self::Channel => CHANNEL_AAD_PREFIX,
+        };
+        row_aad(prefix, user.get(), row)
+    }
+}
+
+impl DerivedKeys {
+    fn key(&self, purpose: Purpose) -> &[u8; KEY_LEN] {
+        match purpose {
+            Purpose::ApiKey => &self.api_key,
+            Purpose::Channel => &self.channel,
+        }
     }
 }
 
@@ -246,16 +286,6 @@ impl fmt::Debug for Vault {
 
 fn cipher(key: &[u8; KEY_LEN]) -> Aes256Gcm {
     Aes256Gcm::new(<&Key<Aes256Gcm>>::from(key))
-}
-
-/// `b"api-key\0"` + user id + key id, both as 8 big-endian bytes: fixed widths, so no two
-/// (user, key) pairs share an encoding.
-fn api_key_aad(user_id: UserId, key_id: KeyId) -> [u8; 24] {
-    let mut aad = [0u8; 24];
-    aad[..8].copy_from_slice(API_KEY_AAD_PREFIX);
-    aad[8..16].copy_from_slice(&user_id.get().to_be_bytes());
-    aad[16..].copy_from_slice(&key_id.get().to_be_bytes());
-    aad
 }
 
 #[cfg(test)]

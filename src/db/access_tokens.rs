@@ -4,8 +4,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::ids::{TokenId, UserId};
 
-use super::Cached;
-use super::DbError;
+use super::owned::{self, Owned};
+use super::{Cached, DbError};
 use crate::clock::now;
 
 /// More than anyone needs; keeps the account page short.
@@ -26,12 +26,7 @@ pub fn insert(
     name: &str,
     token_hash: &str,
 ) -> Result<Option<TokenId>, DbError> {
-    let count: i64 = conn.cached_row(
-        "SELECT count(*) FROM access_tokens WHERE user_id = ?1",
-        [user_id],
-        |row| row.get(0),
-    )?;
-    if count >= MAX_PER_USER {
+    if owned::count::<AccessToken>(conn, user_id)? >= MAX_PER_USER {
         return Ok(None);
     }
     conn.cached_execute(
@@ -41,21 +36,25 @@ pub fn insert(
     Ok(Some(TokenId(conn.last_insert_rowid())))
 }
 
+impl Owned for AccessToken {
+    type Id = TokenId;
+    const TABLE: &'static str = "access_tokens";
+    const COLUMNS: &'static str = "id, name, created_at, last_used_at";
+    const ORDER: &'static str = "id DESC";
+
+    fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(AccessToken {
+            id: row.get(0)?,
+            name: row.get(1)?,
+            created_at: row.get(2)?,
+            last_used_at: row.get(3)?,
+        })
+    }
+}
+
+/// The user's tokens, newest first.
 pub fn list_for_user(conn: &Connection, user_id: UserId) -> Result<Vec<AccessToken>, DbError> {
-    let mut statement = conn.prepare_cached(
-        "SELECT id, name, created_at, last_used_at FROM access_tokens WHERE user_id = ?1 ORDER BY id DESC",
-    )?;
-    let rows = statement
-        .query_map([user_id], |row| {
-            Ok(AccessToken {
-                id: row.get(0)?,
-                name: row.get(1)?,
-                created_at: row.get(2)?,
-                last_used_at: row.get(3)?,
-            })
-        })?
-        .collect::<Result<_, _>>()?;
-    Ok(rows)
+    owned::list(conn, user_id)
 }
 
 /// Deletes one of the user's tokens; its name, or `None` when it is not theirs.
@@ -64,13 +63,7 @@ pub fn delete_for_user(
     user_id: UserId,
     id: TokenId,
 ) -> Result<Option<String>, DbError> {
-    Ok(conn
-        .cached_row(
-            "DELETE FROM access_tokens WHERE id = ?1 AND user_id = ?2 RETURNING name",
-            params![id, user_id],
-            |row| row.get(0),
-        )
-        .optional()?)
+    owned::delete_returning::<AccessToken, _>(conn, user_id, id, "name")
 }
 
 /// The user a token belongs to, marking it used (best effort).

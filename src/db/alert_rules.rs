@@ -58,8 +58,9 @@ pub struct NewRuleRow<'a> {
 pub fn insert_rule(conn: &Connection, new: &NewRuleRow<'_>) -> Result<Option<RuleId>, DbError> {
     let inserted = conn.cached_execute(
         "INSERT INTO alert_rules (monitor_id, user_id, condition, threshold, model, at_time,
-            channel_id, created_at, next_summary_at)
-         SELECT m.id, ?2, ?3, ?4, ?5, ?6, c.id, ?8, ?9
+            channel_id, created_at, next_summary_at, seen_change_id)
+         SELECT m.id, ?2, ?3, ?4, ?5, ?6, c.id, ?8, ?9,
+                (SELECT coalesce(max(id), 0) FROM price_changes WHERE user_id = ?2)
          FROM monitors m JOIN channels c ON c.id = ?7 AND c.user_id = ?2
          WHERE m.id = ?1 AND m.user_id = ?2",
         params![
@@ -227,4 +228,37 @@ pub fn active_alerts(conn: &Connection, user_id: UserId) -> Result<Vec<(RuleId, 
         .query_map([user_id], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<Result<_, _>>()?;
     Ok(rows)
+}
+
+/// The price changes a `price_changed` rule has not told of yet (of its model, or of any),
+/// oldest first, at most `limit`; they count as told from now on. Called inside the
+/// transaction that queues their messages, so each change is told once.
+pub fn claim_price_changes(
+    conn: &Connection,
+    rule: &StoredRule,
+    limit: usize,
+) -> Result<Vec<super::price_learning::PriceChange>, DbError> {
+    let seen: i64 = conn.cached_row(
+        "SELECT seen_change_id FROM alert_rules WHERE id = ?1",
+        [rule.id],
+        |r| r.get(0),
+    )?;
+    let changes = super::price_learning::changes_after(
+        conn,
+        rule.user_id,
+        seen,
+        rule.model.as_deref(),
+        limit,
+    )?;
+    // All that was pending was read: past the newest change of any model (a rule for one model
+    // skips the others' for good); else up to the last one read.
+    let told = match changes.last() {
+        Some(last) if changes.len() >= limit => last.id,
+        _ => super::price_learning::newest_change_id(conn, rule.user_id)?,
+    };
+    conn.cached_execute(
+        "UPDATE alert_rules SET seen_change_id = max(seen_change_id, ?2) WHERE id = ?1",
+        params![rule.id, told],
+    )?;
+    Ok(changes)
 }

@@ -4,8 +4,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::ids::{KeyId, UserId};
 
-use super::Cached;
-use super::DbError;
+use super::owned::{self, Owned};
+use super::{Cached, DbError};
 use crate::clock::now;
 use crate::crypto::vault::Sealed;
 use crate::modelscope::Site;
@@ -27,19 +27,26 @@ pub struct StoredKey {
 const COLUMNS: &str = "id, user_id, label, nonce, ciphertext, master_key_id, last_four, created_at,
     last_used_at, site";
 
-fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredKey> {
-    Ok(StoredKey {
-        id: row.get(0)?,
-        user_id: row.get(1)?,
-        label: row.get(2)?,
-        nonce: row.get(3)?,
-        ciphertext: row.get(4)?,
-        master_key_id: row.get(5)?,
-        last_four: row.get(6)?,
-        created_at: row.get(7)?,
-        last_used_at: row.get(8)?,
-        site: row.get(9)?,
-    })
+impl Owned for StoredKey {
+    type Id = KeyId;
+    const TABLE: &'static str = "api_keys";
+    const COLUMNS: &'static str = COLUMNS;
+    const ORDER: &'static str = "label COLLATE NOCASE";
+
+    fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(StoredKey {
+            id: row.get(0)?,
+            user_id: row.get(1)?,
+            label: row.get(2)?,
+            nonce: row.get(3)?,
+            ciphertext: row.get(4)?,
+            master_key_id: row.get(5)?,
+            last_four: row.get(6)?,
+            created_at: row.get(7)?,
+            last_used_at: row.get(8)?,
+            site: row.get(9)?,
+        })
+    }
 }
 
 /// Inserts a row and seals the key for it inside one transaction: the associated data binds the
@@ -52,32 +59,20 @@ pub fn insert_sealed<E>(
     last_four: &str,
     seal: impl FnOnce(KeyId) -> Result<Sealed, E>,
 ) -> Result<Result<Option<KeyId>, E>, DbError> {
-    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let inserted = tx.cached_execute(
-        "INSERT INTO api_keys (user_id, label, nonce, ciphertext, master_key_id, last_four, created_at, site)
-         VALUES (?1, ?2, x'', x'', '', ?3, ?4, ?5) ON CONFLICT DO NOTHING",
-        params![user_id, label, last_four, now(), site],
-    )?;
-    if inserted == 0 {
-        return Ok(Ok(None));
-    }
-    let id = KeyId(tx.last_insert_rowid());
-    let sealed = match seal(id) {
-        Ok(sealed) => sealed,
-        Err(error) => return Ok(Err(error)),
+    let insert = |tx: &Connection| {
+        tx.cached_execute(
+            "INSERT INTO api_keys (user_id, label, nonce, ciphertext, master_key_id, last_four,
+                created_at, site)
+             VALUES (?1, ?2, x'', x'', '', ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+            params![user_id, label, last_four, now(), site],
+        )
     };
-    store_sealed(&tx, id, &sealed)?;
-    tx.commit()?;
-    Ok(Ok(Some(id)))
+    owned::insert_sealed::<StoredKey, E>(conn, KeyId, insert, seal)
 }
 
 /// Replaces a row's ciphertext (a re-entered key, or rotation).
 pub fn store_sealed(conn: &Connection, id: KeyId, sealed: &Sealed) -> Result<(), DbError> {
-    conn.cached_execute(
-        "UPDATE api_keys SET nonce = ?2, ciphertext = ?3, master_key_id = ?4 WHERE id = ?1",
-        params![id, sealed.nonce, sealed.ciphertext, sealed.master_key_id],
-    )?;
-    Ok(())
+    owned::store_sealed::<StoredKey>(conn, id, sealed)
 }
 
 pub fn set_last_four(conn: &Connection, id: KeyId, last_four: &str) -> Result<(), DbError> {
@@ -88,14 +83,9 @@ pub fn set_last_four(conn: &Connection, id: KeyId, last_four: &str) -> Result<()
     Ok(())
 }
 
+/// The user's keys, by label.
 pub fn list_for_user(conn: &Connection, user_id: UserId) -> Result<Vec<StoredKey>, DbError> {
-    let mut statement = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM api_keys WHERE user_id = ?1 ORDER BY label COLLATE NOCASE"
-    ))?;
-    let rows = statement
-        .query_map([user_id], from_row)?
-        .collect::<Result<_, _>>()?;
-    Ok(rows)
+    owned::list(conn, user_id)
 }
 
 /// One of the user's keys; another user's id is simply not found.
@@ -104,13 +94,7 @@ pub fn get_for_user(
     user_id: UserId,
     id: KeyId,
 ) -> Result<Option<StoredKey>, DbError> {
-    Ok(conn
-        .cached_row(
-            &format!("SELECT {COLUMNS} FROM api_keys WHERE id = ?1 AND user_id = ?2"),
-            params![id, user_id],
-            from_row,
-        )
-        .optional()?)
+    owned::get(conn, user_id, id)
 }
 
 pub fn find_by_label(
@@ -124,31 +108,25 @@ pub fn find_by_label(
                 "SELECT {COLUMNS} FROM api_keys WHERE user_id = ?1 AND label = ?2 COLLATE NOCASE"
             ),
             params![user_id, label],
-            from_row,
+            StoredKey::from_row,
         )
         .optional()?)
 }
 
+/// Every user's keys (master-key rotation).
 pub fn all(conn: &Connection) -> Result<Vec<StoredKey>, DbError> {
-    let mut statement =
-        conn.prepare_cached(&format!("SELECT {COLUMNS} FROM api_keys ORDER BY id"))?;
-    let rows = statement
-        .query_map([], from_row)?
-        .collect::<Result<_, _>>()?;
-    Ok(rows)
+    owned::all(conn)
 }
 
 /// Each master key id saved keys are sealed with, and how many (rows still being inserted,
 /// with no id yet, are not counted).
 pub fn master_key_ids(conn: &Connection) -> Result<Vec<(String, usize)>, DbError> {
-    let mut statement = conn.prepare_cached(
+    Ok(conn.cached_rows(
         "SELECT master_key_id, count(*) FROM api_keys WHERE master_key_id <> ''
          GROUP BY master_key_id ORDER BY count(*) DESC",
-    )?;
-    let rows = statement
-        .query_map([], |row| Ok((row.get(0)?, row.get::<_, i64>(1)? as usize)))?
-        .collect::<Result<_, _>>()?;
-    Ok(rows)
+        [],
+        |row| Ok((row.get(0)?, row.get::<_, i64>(1)? as usize)),
+    )?)
 }
 
 /// Deletes one of the user's keys; its label, or `None` when it is not theirs.
@@ -157,13 +135,7 @@ pub fn delete_for_user(
     user_id: UserId,
     id: KeyId,
 ) -> Result<Option<String>, DbError> {
-    Ok(conn
-        .cached_row(
-            "DELETE FROM api_keys WHERE id = ?1 AND user_id = ?2 RETURNING label",
-            params![id, user_id],
-            |row| row.get(0),
-        )
-        .optional()?)
+    owned::delete_returning::<StoredKey, _>(conn, user_id, id, "label")
 }
 
 /// Marks a key used (best effort: a busy or full database must not fail the call).

@@ -3,7 +3,7 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::DbError;
+use super::{Cached, DbError};
 use crate::ids::{KeyId, UserId};
 
 /// What the stored balances of a key say about rises: when the newest reading was taken and
@@ -18,7 +18,7 @@ pub struct BalanceRise {
 /// in the order they are stored, which is the order their balances were read (the balance is
 /// read when a run ends). A key deleted meanwhile records nothing.
 pub fn record(conn: &Connection, key_id: KeyId, total: f64, at: i64) -> Result<(), DbError> {
-    conn.prepare_cached(
+    conn.cached_execute(
         "INSERT INTO balance_rises (api_key_id, last_total, last_read_at, rose_at)
          SELECT ?1, ?2, ?3, NULL WHERE EXISTS (SELECT 1 FROM api_keys WHERE id = ?1)
          ON CONFLICT (api_key_id) DO UPDATE SET
@@ -26,8 +26,8 @@ pub fn record(conn: &Connection, key_id: KeyId, total: f64, at: i64) -> Result<(
                             THEN excluded.last_read_at ELSE balance_rises.rose_at END,
              last_total = excluded.last_total,
              last_read_at = MAX(balance_rises.last_read_at, excluded.last_read_at)",
-    )?
-    .execute(params![key_id, total, at])?;
+        params![key_id, total, at],
+    )?;
     Ok(())
 }
 
@@ -40,22 +40,23 @@ fn rise_from_row(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Balance
 
 /// The record of each of the user's keys that has a stored reading.
 pub fn for_user(conn: &Connection, user_id: UserId) -> Result<Vec<(KeyId, BalanceRise)>, DbError> {
-    let mut statement = conn.prepare_cached(
+    Ok(conn.cached_rows(
         "SELECT r.api_key_id, r.last_read_at, r.rose_at
          FROM balance_rises r JOIN api_keys k ON k.id = r.api_key_id
          WHERE k.user_id = ?1",
-    )?;
-    let rows = statement
-        .query_map([user_id], |row| Ok((row.get(0)?, rise_from_row(row, 1)?)))?
-        .collect::<Result<_, _>>()?;
-    Ok(rows)
+        [user_id],
+        |row| Ok((row.get(0)?, rise_from_row(row, 1)?)),
+    )?)
 }
 
 /// The record of one key, if it has a stored reading.
 pub fn for_key(conn: &Connection, key_id: KeyId) -> Result<Option<BalanceRise>, DbError> {
     Ok(conn
-        .prepare_cached("SELECT last_read_at, rose_at FROM balance_rises WHERE api_key_id = ?1")?
-        .query_row([key_id], |row| rise_from_row(row, 0))
+        .cached_row(
+            "SELECT last_read_at, rose_at FROM balance_rises WHERE api_key_id = ?1",
+            [key_id],
+            |row| rise_from_row(row, 0),
+        )
         .optional()?)
 }
 
@@ -88,7 +89,7 @@ mod tests {
             &NewRun {
                 user_id: UserId(7),
                 api_key_id: Some(KEY),
-                source: "web",
+                source: crate::db::history::Source::Web,
                 started_at: at,
                 balance: Some(StoredBalance {
                     total,
@@ -105,6 +106,8 @@ mod tests {
     #[test]
     fn a_stored_reading_higher_than_the_one_before_is_a_rise() {
         let mut conn = database_at(7);
+        // Stored the way the app stores runs today: every migration applied.
+        super::super::migrations().to_latest(&mut conn).unwrap();
         assert_eq!(for_key(&conn, KEY).unwrap(), None);
         store(&mut conn, 100, Some(50.0));
         store(&mut conn, 200, Some(49.0));

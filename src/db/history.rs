@@ -9,12 +9,49 @@ use super::Cached;
 use super::DbError;
 
 mod listing;
-use crate::modelscope::ModelResult;
-use crate::modelscope::{ErrorCode, Failure, Price, PriceSource, Quota, Reason};
+use crate::modelscope::{ErrorCode, Failure, ModelResult, Price, PriceSource, Quota, Site};
 pub use listing::{
-    Direction, LabelledResult, cursor_at_offset, has_runs_beyond, list_runs, list_runs_newer,
-    model_results_labelled, run_cursor,
+    Direction, HistoryFilter, LabelledResult, cursor_at_offset, has_runs_beyond, list_runs,
+    list_runs_newer, model_results_labelled, run_cursor,
 };
+
+crate::closed_set! {
+    /// Where a stored run came from: a page (the quick form, `/query`, the dashboard), the
+    /// JSON API, or a monitor's scheduled run.
+    #[derive(Default)]
+    pub enum Source { #[default] Web = "web", Api = "api", Schedule = "schedule" }
+}
+
+crate::closed_set! {
+    /// What a run does: call every model, read the free balance only, or call the models whose
+    /// price is unknown one at a time to measure it (a census, stored as a probe run with
+    /// `queries.census` set: see [`RunKind::stored`]).
+    #[derive(Default)]
+    pub enum RunKind { #[default] Probe = "probe", Check = "check", Census = "census" }
+}
+
+impl RunKind {
+    /// What `queries.kind` holds: a census calls models, so it is a probe run there.
+    pub fn stored(self) -> Self {
+        match self {
+            Self::Census => Self::Probe,
+            kind => kind,
+        }
+    }
+}
+
+crate::closed_set! {
+    /// Why a run's balance difference teaches no price (stored with the run).
+    pub enum Unclean {
+        /// Another run of the app measured the same key at the same time: the difference is
+        /// the shared window's, not this run's.
+        Shared = "shared",
+        /// The readings show spending from outside the app.
+        Outside = "outside",
+        /// Points were still held at the last reading.
+        Unsettled = "unsettled",
+    }
+}
 
 /// The points balance as stored: numbers, or the error code of a failed fetch.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -22,7 +59,7 @@ pub struct StoredBalance {
     pub total: Option<f64>,
     pub available: Option<f64>,
     pub frozen: Option<f64>,
-    pub error: Option<String>,
+    pub error: Option<ErrorCode>,
 }
 
 /// One row of `/history`.
@@ -33,11 +70,9 @@ pub struct RunSummary {
     pub key_label: Option<String>,
     pub preset_id: Option<PresetId>,
     pub preset_name: Option<String>,
-    pub source: String,
-    /// `probe` or `check`.
-    pub kind: String,
-    /// `cn` or `ai`.
-    pub site: String,
+    pub source: Source,
+    pub kind: RunKind,
+    pub site: Site,
     pub started_at: i64,
     pub duration_ms: i64,
     pub model_count: i64,
@@ -48,6 +83,12 @@ pub struct RunSummary {
     /// Read before the first probe.
     pub before: StoredBalance,
     pub points_spent: Option<f64>,
+    /// A price census.
+    pub census: bool,
+    /// Why the run's difference taught nothing (`shared`, `outside`, `unsettled`).
+    pub unclean: Option<Unclean>,
+    /// The shared window's total, when the run could not claim it.
+    pub shared_points_spent: Option<f64>,
 }
 
 /// A stored model row, with the time of its run.
@@ -58,16 +99,6 @@ pub struct StoredResult {
     pub result: ModelResult,
 }
 
-/// `/history` filters; every field optional. Times are unix seconds, `to` exclusive.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct HistoryFilter {
-    pub api_key_id: Option<KeyId>,
-    pub preset_id: Option<PresetId>,
-    pub model: Option<String>,
-    pub from: Option<i64>,
-    pub to: Option<i64>,
-}
-
 /// Newest known numbers of one model for one saved key (the dashboard).
 #[derive(Debug, Clone, PartialEq)]
 pub struct LatestResult {
@@ -76,14 +107,15 @@ pub struct LatestResult {
     pub query_id: RunId,
     pub checked_at: i64,
     pub quota: Quota,
-    pub error_code: Option<String>,
+    pub error_code: Option<ErrorCode>,
 }
 
 const SUMMARY_COLUMNS: &str =
     "q.id, q.api_key_id, q.key_label, q.preset_id, q.preset_name, q.source,
     q.started_at, q.duration_ms, q.model_count, q.ok_count, q.failed_count,
     q.balance_total, q.balance_available, q.balance_frozen, q.balance_error,
-    q.kind, q.site, q.before_total, q.before_available, q.before_frozen, q.points_spent";
+    q.kind, q.site, q.before_total, q.before_available, q.before_frozen, q.points_spent,
+    q.census, q.unclean, q.shared_points_spent";
 
 fn summary_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RunSummary> {
     Ok(RunSummary {
@@ -113,6 +145,9 @@ fn summary_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RunSummary> {
             error: None,
         },
         points_spent: row.get(20)?,
+        census: row.get(21)?,
+        unclean: row.get(22)?,
+        shared_points_spent: row.get(23)?,
     })
 }
 
@@ -131,46 +166,61 @@ pub fn get_run(
 }
 
 fn result_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredResult> {
-    let code: Option<String> = row.get(9)?;
-    let detail: Option<String> = row.get(10)?;
-    let reason: Option<String> = row.get(11)?;
     let price = match (
         row.get::<_, Option<f64>>(12)?,
-        row.get::<_, Option<String>>(13)?,
+        row.get::<_, Option<PriceSource>>(13)?,
     ) {
-        (Some(points), Some(source)) => {
-            PriceSource::parse(&source).map(|source| Price { points, source })
-        }
+        (Some(points), Some(source)) => Some(Price { points, source }),
         _ => None,
     };
-    // An unknown code (from a newer version) still reads as a failure.
-    let failure = code.map(|code| Failure {
-        code: ErrorCode::parse(&code).unwrap_or(ErrorCode::UpstreamError),
-        reason: reason.as_deref().and_then(Reason::parse),
-        detail,
-    });
+    let failure = match row.get::<_, Option<ErrorCode>>(9)? {
+        Some(code) => Some(Failure {
+            code,
+            reason: row.get(11)?,
+            detail: row.get(10)?,
+        }),
+        None => None,
+    };
     Ok(StoredResult {
         query_id: row.get(0)?,
         started_at: row.get(1)?,
         result: ModelResult {
             model: row.get(2)?,
             quota: Quota {
-                request_limit: row.get(3)?,
-                request_remaining: row.get(4)?,
-                model_request_limit: row.get(5)?,
-                model_request_remaining: row.get(6)?,
+                model_month_request_limit: row.get(16)?,
+                model_month_request_remaining: row.get(17)?,
+                ..quota_at(row, 3)?
             },
             status: row.get::<_, Option<u16>>(7)?,
             latency_ms: row.get::<_, i64>(8)?.max(0) as u64,
             failure,
             price,
+            candidates: row
+                .get::<_, Option<String>>(15)?
+                .and_then(|text| serde_json::from_str(&text).ok()),
+            checked: row.get(14)?,
         },
+    })
+}
+
+/// How many columns `RESULT_COLUMNS` names (a query may add its own after them).
+const RESULT_COLUMN_COUNT: usize = 18;
+/// The four quota numbers, stored side by side from column `at`.
+fn quota_at(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Quota> {
+    Ok(Quota {
+        request_limit: row.get(at)?,
+        request_remaining: row.get(at + 1)?,
+        model_request_limit: row.get(at + 2)?,
+        model_request_remaining: row.get(at + 3)?,
+        ..Quota::default()
     })
 }
 
 const RESULT_COLUMNS: &str = "r.query_id, q.started_at, r.model, r.request_limit, r.request_remaining,
     r.model_request_limit, r.model_request_remaining, r.status, r.latency_ms, r.error_code, r.error_message,
-    r.error_reason, r.points_per_call, r.price_source";
+    r.error_reason, r.points_per_call, r.price_source,
+    coalesce(r.checked, q.kind = 'probe' AND r.error_code IS NOT 'invalid_model'),
+    r.price_candidates, r.model_month_request_limit, r.model_month_request_remaining";
 
 /// The rows of one of the user's runs, in input order.
 pub fn run_results(
@@ -178,42 +228,40 @@ pub fn run_results(
     user_id: UserId,
     id: RunId,
 ) -> Result<Vec<StoredResult>, DbError> {
-    let mut statement = conn.prepare_cached(&format!(
-        "SELECT {RESULT_COLUMNS} FROM query_results r JOIN queries q ON q.id = r.query_id
-         WHERE r.query_id = ?1 AND q.user_id = ?2 ORDER BY r.position"
-    ))?;
-    let rows = statement
-        .query_map(params![id, user_id], result_from_row)?
-        .collect::<Result<_, _>>()?;
-    Ok(rows)
+    Ok(conn.cached_rows(
+        &format!(
+            "SELECT {RESULT_COLUMNS} FROM query_results r JOIN queries q ON q.id = r.query_id
+             WHERE r.query_id = ?1 AND q.user_id = ?2 ORDER BY r.position"
+        ),
+        params![id, user_id],
+        result_from_row,
+    )?)
 }
 
 /// The newest numbers per (key, model) for all of the user's keys.
 pub fn latest_for_user(conn: &Connection, user_id: UserId) -> Result<Vec<LatestResult>, DbError> {
-    let mut statement = conn.prepare_cached(
+    Ok(conn.cached_rows(
         "SELECT l.api_key_id, l.model, l.query_id, l.checked_at, l.request_limit, l.request_remaining,
-                l.model_request_limit, l.model_request_remaining, l.error_code
+                l.model_request_limit, l.model_request_remaining, l.error_code,
+                l.model_month_request_limit, l.model_month_request_remaining
          FROM latest_results l JOIN api_keys k ON k.id = l.api_key_id
          WHERE k.user_id = ?1 ORDER BY k.label COLLATE NOCASE, l.model",
-    )?;
-    let rows = statement
-        .query_map([user_id], |row| {
+        [user_id],
+        |row| {
             Ok(LatestResult {
                 api_key_id: row.get(0)?,
                 model: row.get(1)?,
                 query_id: row.get(2)?,
                 checked_at: row.get(3)?,
                 quota: Quota {
-                    request_limit: row.get(4)?,
-                    request_remaining: row.get(5)?,
-                    model_request_limit: row.get(6)?,
-                    model_request_remaining: row.get(7)?,
+                    model_month_request_limit: row.get(9)?,
+                    model_month_request_remaining: row.get(10)?,
+                    ..quota_at(row, 4)?
                 },
                 error_code: row.get(8)?,
             })
-        })?
-        .collect::<Result<_, _>>()?;
-    Ok(rows)
+        },
+    )?)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -250,13 +298,11 @@ pub fn results_for_runs(
 
 /// The user's presets as `(id, name)`, for the history filter.
 pub fn preset_options(conn: &Connection, user_id: UserId) -> Result<Vec<(i64, String)>, DbError> {
-    let mut statement = conn.prepare_cached(
+    Ok(conn.cached_rows(
         "SELECT id, name FROM presets WHERE user_id = ?1 ORDER BY name COLLATE NOCASE, id",
-    )?;
-    let rows = statement
-        .query_map([user_id], |row| Ok((row.get(0)?, row.get(1)?)))?
-        .collect::<Result<_, _>>()?;
-    Ok(rows)
+        [user_id],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )?)
 }
 
 /// A points balance seen at some time, for one saved key.
@@ -281,17 +327,15 @@ fn reading_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<BalanceReading>
 
 /// The newest balance read for each of the user's keys (keys never read are absent).
 pub fn latest_balances(conn: &Connection, user_id: UserId) -> Result<Vec<BalanceReading>, DbError> {
-    let mut statement = conn.prepare_cached(
+    Ok(conn.cached_rows(
         "SELECT k.id, q.started_at, q.balance_total, q.balance_available, q.balance_frozen
          FROM api_keys k JOIN queries q ON q.id = (
              SELECT id FROM queries WHERE api_key_id = k.id AND balance_available IS NOT NULL
              ORDER BY started_at DESC, id DESC LIMIT 1)
          WHERE k.user_id = ?1",
-    )?;
-    let rows = statement
-        .query_map([user_id], reading_from_row)?
-        .collect::<Result<_, _>>()?;
-    Ok(rows)
+        [user_id],
+        reading_from_row,
+    )?)
 }
 
 /// The last balance read on each day for each of `keys` (the user's): `days` are the days'
@@ -323,4 +367,98 @@ pub fn daily_balances(
     }
     readings.sort_by_key(|reading| (reading.at, reading.api_key_id));
     Ok(readings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::runs::{NewRun, insert_run};
+    use crate::db::{Db, users};
+
+    /// A stored value this version does not know (a code, a site; the source has a CHECK) is an
+    /// error when the run is read, never a silent default.
+    #[test]
+    fn an_unknown_stored_code_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("app.db")).unwrap();
+        let mut conn = db.connection().unwrap();
+        let user = users::create(&conn, "alice", "x").unwrap().unwrap();
+        let failed = ModelResult {
+            model: "a/b".to_owned(),
+            quota: Quota::default(),
+            status: Some(500),
+            failure: Some(Failure::new(ErrorCode::UpstreamError, None)),
+            latency_ms: 1,
+            price: None,
+            candidates: None,
+            checked: true,
+        };
+        let run = insert_run(
+            &mut conn,
+            &NewRun {
+                user_id: user,
+                source: Source::Api,
+                kind: RunKind::Check,
+                site: Site::Ai,
+                balance: Some(StoredBalance {
+                    error: Some(ErrorCode::InvalidKey),
+                    ..StoredBalance::default()
+                }),
+                results: std::slice::from_ref(&failed),
+                ..NewRun::default()
+            },
+        )
+        .unwrap();
+        let stored = get_run(&conn, user, run).unwrap().unwrap();
+        assert_eq!(
+            (
+                stored.source,
+                stored.kind,
+                stored.site,
+                stored.balance.error
+            ),
+            (
+                Source::Api,
+                RunKind::Check,
+                Site::Ai,
+                Some(ErrorCode::InvalidKey)
+            )
+        );
+        assert_eq!(run_results(&conn, user, run).unwrap()[0].result, failed);
+
+        for (table, column) in [
+            ("queries", "balance_error"),
+            ("queries", "site"),
+            ("query_results", "error_code"),
+        ] {
+            let id = if table == "queries" { "id" } else { "query_id" };
+            let saved: String = conn
+                .query_row(
+                    &format!("SELECT {column} FROM {table} WHERE {id} = ?1"),
+                    [run],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            conn.execute(
+                &format!("UPDATE {table} SET {column} = 'from_the_future' WHERE {id} = ?1"),
+                [run],
+            )
+            .unwrap();
+            let read = if table == "queries" {
+                get_run(&conn, user, run).map(|_| ())
+            } else {
+                run_results(&conn, user, run).map(|_| ())
+            };
+            let error = read.unwrap_err().to_string();
+            assert!(
+                error.contains("unknown value \"from_the_future\""),
+                "{column}: {error}"
+            );
+            conn.execute(
+                &format!("UPDATE {table} SET {column} = ?2 WHERE {id} = ?1"),
+                rusqlite::params![run, saved],
+            )
+            .unwrap();
+        }
+    }
 }

@@ -10,7 +10,9 @@ pub mod deliveries;
 pub mod history;
 pub mod login_failures;
 pub mod monitors;
+pub(crate) mod owned;
 pub mod presets;
+pub mod price_learning;
 pub mod prices;
 pub mod run_requests;
 pub mod runs;
@@ -61,10 +63,11 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!(
             "../../migrations/0008_results_by_run_model.sql"
         )),
+        M::up(include_str!("../../migrations/0009_price_learning.sql")),
         M::up(include_str!(
-            "../../migrations/0009_deliveries_in_flight.sql"
+            "../../migrations/0010_deliveries_in_flight.sql"
         )),
-        M::up(include_str!("../../migrations/0010_fair_scheduling.sql")),
+        M::up(include_str!("../../migrations/0011_fair_scheduling.sql")),
     ])
 }
 
@@ -77,6 +80,13 @@ pub(crate) trait Cached {
         P: rusqlite::Params,
         F: FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>;
 
+    /// Every row the query reads, each built by `row`, collected (a `Vec`, a `HashMap`, …).
+    fn cached_rows<C, T, P, F>(&self, sql: &str, params: P, row: F) -> rusqlite::Result<C>
+    where
+        C: FromIterator<T>,
+        P: rusqlite::Params,
+        F: FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>;
+
     fn cached_execute<P: rusqlite::Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize>;
 }
 
@@ -87,6 +97,15 @@ impl Cached for Connection {
         F: FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
     {
         self.prepare_cached(sql)?.query_row(params, row)
+    }
+
+    fn cached_rows<C, T, P, F>(&self, sql: &str, params: P, row: F) -> rusqlite::Result<C>
+    where
+        C: FromIterator<T>,
+        P: rusqlite::Params,
+        F: FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    {
+        self.prepare_cached(sql)?.query_map(params, row)?.collect()
     }
 
     fn cached_execute<P: rusqlite::Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize> {
@@ -412,12 +431,14 @@ mod tests {
             failure: None,
             latency_ms: 1,
             price: None,
+            candidates: None,
+            checked: true,
         }];
         let run = runs::insert_run(
             &mut conn,
             &runs::NewRun {
                 user_id: user,
-                source: "web",
+                source: history::Source::Web,
                 started_at: 1_700_000_123,
                 results: &results,
                 ..runs::NewRun::default()

@@ -5,8 +5,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::ids::{PresetId, UserId};
 
-use super::Cached;
-use super::DbError;
+use super::owned::{self, Owned};
+use super::{Cached, DbError};
 use crate::clock::now;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,20 +22,32 @@ pub struct Preset {
 
 const COLUMNS: &str = "id, user_id, name, models, is_default, created_at, updated_at";
 
-fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Preset> {
-    let models: String = row.get(3)?;
-    let models = serde_json::from_str(&models).map_err(|error| {
-        rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, Box::new(error))
-    })?;
-    Ok(Preset {
-        id: row.get(0)?,
-        user_id: row.get(1)?,
-        name: row.get(2)?,
-        models,
-        is_default: row.get(4)?,
-        created_at: row.get(5)?,
-        updated_at: row.get(6)?,
-    })
+impl Owned for Preset {
+    type Id = PresetId;
+    const TABLE: &'static str = "presets";
+    const COLUMNS: &'static str = COLUMNS;
+    /// The default first, then by name (case-insensitive).
+    const ORDER: &'static str = "is_default DESC, name COLLATE NOCASE, id";
+
+    fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        let models: String = row.get(3)?;
+        let models = serde_json::from_str(&models).map_err(|error| {
+            rusqlite::Error::FromSqlConversionFailure(
+                3,
+                rusqlite::types::Type::Text,
+                Box::new(error),
+            )
+        })?;
+        Ok(Preset {
+            id: row.get(0)?,
+            user_id: row.get(1)?,
+            name: row.get(2)?,
+            models,
+            is_default: row.get(4)?,
+            created_at: row.get(5)?,
+            updated_at: row.get(6)?,
+        })
+    }
 }
 
 fn models_json(models: &[String]) -> String {
@@ -45,14 +57,7 @@ fn models_json(models: &[String]) -> String {
 
 /// The user's presets: the default first, then by name (case-insensitive).
 pub fn list_for_user(conn: &Connection, user_id: UserId) -> Result<Vec<Preset>, DbError> {
-    let mut statement = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM presets WHERE user_id = ?1
-         ORDER BY is_default DESC, name COLLATE NOCASE, id"
-    ))?;
-    let rows = statement
-        .query_map([user_id], from_row)?
-        .collect::<Result<_, _>>()?;
-    Ok(rows)
+    owned::list(conn, user_id)
 }
 
 /// One of the user's presets; another user's id is simply not found.
@@ -61,13 +66,7 @@ pub fn get_for_user(
     user_id: UserId,
     id: PresetId,
 ) -> Result<Option<Preset>, DbError> {
-    Ok(conn
-        .cached_row(
-            &format!("SELECT {COLUMNS} FROM presets WHERE id = ?1 AND user_id = ?2"),
-            params![id, user_id],
-            from_row,
-        )
-        .optional()?)
+    owned::get(conn, user_id, id)
 }
 
 /// The user's preset called `name`, compared case-insensitively (as the UNIQUE index does).
@@ -82,7 +81,7 @@ pub fn find_by_name(
                 "SELECT {COLUMNS} FROM presets WHERE user_id = ?1 AND name = ?2 COLLATE NOCASE"
             ),
             params![user_id, name],
-            from_row,
+            Preset::from_row,
         )
         .optional()?)
 }
@@ -93,17 +92,13 @@ pub fn default_for_user(conn: &Connection, user_id: UserId) -> Result<Option<Pre
         .cached_row(
             &format!("SELECT {COLUMNS} FROM presets WHERE user_id = ?1 AND is_default = 1 LIMIT 1"),
             [user_id],
-            from_row,
+            Preset::from_row,
         )
         .optional()?)
 }
 
 pub fn count_for_user(conn: &Connection, user_id: UserId) -> Result<i64, DbError> {
-    Ok(conn.cached_row(
-        "SELECT count(*) FROM presets WHERE user_id = ?1",
-        [user_id],
-        |row| row.get(0),
-    )?)
+    owned::count::<Preset>(conn, user_id)
 }
 
 /// Inserts a preset that is not the default (use `set_default` after, in the same
@@ -158,10 +153,7 @@ pub fn clear_default(conn: &Connection, user_id: UserId, id: PresetId) -> Result
 }
 
 pub fn delete_for_user(conn: &Connection, user_id: UserId, id: PresetId) -> Result<bool, DbError> {
-    Ok(conn.cached_execute(
-        "DELETE FROM presets WHERE id = ?1 AND user_id = ?2",
-        params![id, user_id],
-    )? == 1)
+    owned::delete::<Preset>(conn, user_id, id)
 }
 
 #[cfg(test)]

@@ -4,8 +4,7 @@ use std::collections::HashMap;
 
 use rusqlite::{Connection, params};
 
-use super::Cached;
-use super::DbError;
+use super::{Cached, DbError};
 use crate::clock::now;
 use crate::ids::{KeyId, UserId};
 
@@ -33,19 +32,15 @@ pub fn own_measurements(
     user_id: UserId,
     models: &[String],
 ) -> Result<HashMap<String, f64>, DbError> {
-    let mut statement = conn.prepare_cached(
+    Ok(conn.cached_rows(
         "SELECT m.model, (SELECT points FROM price_measurements
                           WHERE model = m.model AND user_id = ?1
                           ORDER BY measured_at DESC, id DESC LIMIT 1)
          FROM (SELECT DISTINCT value AS model FROM json_each(?2)) AS m
          WHERE EXISTS (SELECT 1 FROM price_measurements WHERE model = m.model AND user_id = ?1)",
-    )?;
-    let rows = statement
-        .query_map(params![user_id, models_json(models)], |row| {
-            Ok((row.get(0)?, row.get(1)?))
-        })?
-        .collect::<Result<_, _>>()?;
-    Ok(rows)
+        params![user_id, models_json(models)],
+        pair,
+    )?)
 }
 
 /// Per model of `models`, each user's latest measurement, newest first (at most 50 users a
@@ -79,16 +74,17 @@ pub fn settings(
     user_id: UserId,
     models: &[String],
 ) -> Result<HashMap<String, f64>, DbError> {
-    let mut statement = conn.prepare_cached(
+    Ok(conn.cached_rows(
         "SELECT model, points FROM price_settings
          WHERE user_id = ?1 AND model IN (SELECT value FROM json_each(?2))",
-    )?;
-    let rows = statement
-        .query_map(params![user_id, models_json(models)], |row| {
-            Ok((row.get(0)?, row.get(1)?))
-        })?
-        .collect::<Result<_, _>>()?;
-    Ok(rows)
+        params![user_id, models_json(models)],
+        pair,
+    )?)
+}
+
+/// A (model, points) row.
+fn pair(row: &rusqlite::Row<'_>) -> rusqlite::Result<(String, f64)> {
+    Ok((row.get(0)?, row.get(1)?))
 }
 
 fn models_json(models: &[String]) -> String {
@@ -100,13 +96,11 @@ pub fn settings_for_user(
     conn: &Connection,
     user_id: UserId,
 ) -> Result<Vec<(String, f64)>, DbError> {
-    let mut statement = conn.prepare_cached(
+    Ok(conn.cached_rows(
         "SELECT model, points FROM price_settings WHERE user_id = ?1 ORDER BY model",
-    )?;
-    let rows = statement
-        .query_map([user_id], |row| Ok((row.get(0)?, row.get(1)?)))?
-        .collect::<Result<_, _>>()?;
-    Ok(rows)
+        [user_id],
+        pair,
+    )?)
 }
 
 pub fn set(conn: &Connection, user_id: UserId, model: &str, points: f64) -> Result<(), DbError> {

@@ -5,9 +5,9 @@ use rusqlite::{Connection, params};
 
 use super::Cached;
 use super::DbError;
-use super::history::StoredBalance;
+use super::history::{RunKind, Source, StoredBalance, Unclean};
 use crate::ids::{KeyId, PresetId, RunId, UserId};
-use crate::modelscope::{ErrorCode, ModelResult, Reason};
+use crate::modelscope::{ModelResult, Site};
 
 /// A run about to be stored.
 #[derive(Debug, Default)]
@@ -17,12 +17,10 @@ pub struct NewRun<'a> {
     pub key_label: Option<&'a str>,
     pub preset_id: Option<PresetId>,
     pub preset_name: Option<&'a str>,
-    /// `web`, `api` or `schedule`.
-    pub source: &'a str,
-    /// `probe` or `check`.
-    pub kind: &'a str,
-    /// `cn` or `ai`.
-    pub site: &'a str,
+    pub source: Source,
+    /// A census is stored as a probe run with `census` set.
+    pub kind: RunKind,
+    pub site: Site,
     pub started_at: i64,
     pub duration_ms: i64,
     /// Read after the probes settled (or the one reading of a check).
@@ -30,6 +28,10 @@ pub struct NewRun<'a> {
     /// Read before the first probe.
     pub before: Option<StoredBalance>,
     pub points_spent: Option<f64>,
+    /// The shared window's total, when the run could not claim it as its own cost.
+    pub shared_points_spent: Option<f64>,
+    /// Why the difference taught nothing (`shared`, `outside`, `unsettled`).
+    pub unclean: Option<Unclean>,
     pub results: &'a [ModelResult],
 }
 
@@ -46,10 +48,11 @@ pub fn insert_run(conn: &mut Connection, run: &NewRun<'_>) -> Result<RunId, DbEr
         "INSERT INTO queries (user_id, api_key_id, key_label, preset_id, preset_name, source,
             kind, site, started_at, duration_ms, model_count, ok_count, failed_count,
             balance_total, balance_available, balance_frozen, balance_error,
-            before_total, before_available, before_frozen, points_spent)
+            before_total, before_available, before_frozen, points_spent, census, unclean,
+            shared_points_spent)
          VALUES (?1, (SELECT id FROM api_keys WHERE id = ?2), ?3,
                  (SELECT id FROM presets WHERE id = ?4), ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,
-                 ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+                 ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
         params![
             run.user_id,
             run.api_key_id,
@@ -57,12 +60,8 @@ pub fn insert_run(conn: &mut Connection, run: &NewRun<'_>) -> Result<RunId, DbEr
             run.preset_id,
             run.preset_name,
             run.source,
-            if run.kind.is_empty() {
-                "probe"
-            } else {
-                run.kind
-            },
-            if run.site.is_empty() { "cn" } else { run.site },
+            run.kind.stored(),
+            run.site,
             run.started_at,
             run.duration_ms,
             model_count,
@@ -76,6 +75,9 @@ pub fn insert_run(conn: &mut Connection, run: &NewRun<'_>) -> Result<RunId, DbEr
             before.available,
             before.frozen,
             run.points_spent,
+            run.kind == RunKind::Census,
+            run.unclean,
+            run.shared_points_spent,
         ],
     )?;
     let query_id = RunId(tx.last_insert_rowid());
@@ -83,24 +85,30 @@ pub fn insert_run(conn: &mut Connection, run: &NewRun<'_>) -> Result<RunId, DbEr
         let mut insert = tx.prepare_cached(
             "INSERT INTO query_results (query_id, position, model, request_limit, request_remaining,
                 model_request_limit, model_request_remaining, status, error_code, error_message, latency_ms,
-                error_reason, points_per_call, price_source, user_id, started_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                error_reason, points_per_call, price_source, user_id, started_at, checked,
+                price_candidates, model_month_request_limit, model_month_request_remaining)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+                     ?18, ?19, ?20)",
         )?;
         let mut latest = tx.prepare_cached(
             "INSERT INTO latest_results (api_key_id, model, query_id, checked_at, request_limit,
-                request_remaining, model_request_limit, model_request_remaining, error_code)
-             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 WHERE EXISTS (SELECT 1 FROM api_keys WHERE id = ?1)
+                request_remaining, model_request_limit, model_request_remaining, error_code,
+                model_month_request_limit, model_month_request_remaining)
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11
+             WHERE EXISTS (SELECT 1 FROM api_keys WHERE id = ?1)
              ON CONFLICT (api_key_id, model) DO UPDATE SET query_id = excluded.query_id,
                 checked_at = excluded.checked_at, request_limit = excluded.request_limit,
                 request_remaining = excluded.request_remaining,
                 model_request_limit = excluded.model_request_limit,
                 model_request_remaining = excluded.model_request_remaining,
-                error_code = excluded.error_code
+                error_code = excluded.error_code,
+                model_month_request_limit = excluded.model_month_request_limit,
+                model_month_request_remaining = excluded.model_month_request_remaining
              WHERE excluded.checked_at >= latest_results.checked_at",
         )?;
         for (position, row) in run.results.iter().enumerate() {
             let q = row.quota;
-            let code = row.error_code().map(ErrorCode::as_str);
+            let code = row.error_code();
             insert.execute(params![
                 query_id,
                 position as i64,
@@ -113,14 +121,17 @@ pub fn insert_run(conn: &mut Connection, run: &NewRun<'_>) -> Result<RunId, DbEr
                 code,
                 row.failure.as_ref().and_then(|f| f.detail.as_deref()),
                 row.latency_ms as i64,
-                row.failure
-                    .as_ref()
-                    .and_then(|f| f.reason)
-                    .map(Reason::as_str),
+                row.failure.as_ref().and_then(|f| f.reason),
                 row.price.map(|p| p.points),
-                row.price.map(|p| p.source.as_str()),
+                row.price.map(|p| p.source),
                 run.user_id,
                 run.started_at,
+                row.checked,
+                row.candidates
+                    .as_ref()
+                    .map(|c| serde_json::Value::from(c.clone()).to_string()),
+                q.model_month_request_limit,
+                q.model_month_request_remaining,
             ])?;
             // Every answer upstream gave (headers or not, healthy or not) is the newest thing
             // known about the model for this key; rows that never reached upstream are not.
@@ -135,6 +146,8 @@ pub fn insert_run(conn: &mut Connection, run: &NewRun<'_>) -> Result<RunId, DbEr
                     q.model_request_limit,
                     q.model_request_remaining,
                     code,
+                    q.model_month_request_limit,
+                    q.model_month_request_remaining,
                 ])?;
             }
         }

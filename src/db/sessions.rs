@@ -116,22 +116,20 @@ pub fn delete_others(
 
 pub fn list_for_user(conn: &Connection, user_id: UserId) -> Result<Vec<SessionInfo>, DbError> {
     let now = now();
-    let mut statement = conn.prepare_cached(
+    Ok(conn.cached_rows(
         "SELECT id, user_agent, created_at, last_seen_at FROM sessions
          WHERE user_id = ?1 AND expires_at > ?2 AND last_seen_at > ?3
          ORDER BY last_seen_at DESC",
-    )?;
-    let rows = statement
-        .query_map(params![user_id, now, now - IDLE_SECS], |row| {
+        params![user_id, now, now - IDLE_SECS],
+        |row| {
             Ok(SessionInfo {
                 id: row.get(0)?,
                 user_agent: row.get(1)?,
                 created_at: row.get(2)?,
                 last_seen_at: row.get(3)?,
             })
-        })?
-        .collect::<Result<_, _>>()?;
-    Ok(rows)
+        },
+    )?)
 }
 
 /// Removes expired sessions; run now and then.

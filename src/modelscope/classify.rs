@@ -1,104 +1,49 @@
 //! Turns an upstream answer (status, quota headers, body) into a stable error code.
 //! Pure functions: the rules of `docs/upstream.md` in one place.
 
-use serde::{Deserialize, Serialize};
-
 use super::Quota;
 use super::model_id::InvalidModel;
 
-/// Stable, machine-readable reasons a model's row failed. Part of the JSON API.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ErrorCode {
-    InvalidKey,
-    AccountNotEligible,
-    ModelNotFound,
-    QuotaExhausted,
-    RateLimited,
-    UpstreamError,
-    Timeout,
-    NetworkError,
-    NoQuotaData,
-    InvalidModel,
+crate::closed_set! {
+    /// Stable, machine-readable reasons a model's row failed. Part of the JSON API.
+    pub enum ErrorCode {
+        InvalidKey = "invalid_key", AccountNotEligible = "account_not_eligible",
+        ModelNotFound = "model_not_found", QuotaExhausted = "quota_exhausted",
+        RateLimited = "rate_limited", UpstreamError = "upstream_error", Timeout = "timeout",
+        NetworkError = "network_error", NoQuotaData = "no_quota_data",
+        InvalidModel = "invalid_model",
+        /// Not called: the points read before the run could not cover the model's lowest
+        /// possible price.
+        PointsExhausted = "points_exhausted",
+    }
 }
 
-impl ErrorCode {
-    pub const ALL: [ErrorCode; 10] = [
-        Self::InvalidKey,
-        Self::AccountNotEligible,
-        Self::ModelNotFound,
-        Self::QuotaExhausted,
-        Self::RateLimited,
-        Self::UpstreamError,
-        Self::Timeout,
-        Self::NetworkError,
-        Self::NoQuotaData,
-        Self::InvalidModel,
-    ];
+crate::closed_set! {
+    /// Why a row failed, in our own words: a stable name the faces turn into text
+    /// (`reason-<name>` in the locale files) and the store keeps.
+    pub enum Reason {
+        // The model id was refused before any call (the four `InvalidModel`s).
+        TooLong = "too_long", NotOwnerSlashName = "not_owner_slash_name",
+        BadCharacter = "bad_character", DotDot = "dot_dot",
+        /// No connection could be made.
+        Connect = "connect",
+        /// The answer was cut off.
+        Truncated = "truncated",
+        /// The request failed below HTTP for another reason.
+        Request = "request",
+        /// Refused while the points were below the model's price.
+        PointsExhausted = "points_exhausted",
+    }
+}
 
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::InvalidKey => "invalid_key",
-            Self::AccountNotEligible => "account_not_eligible",
-            Self::ModelNotFound => "model_not_found",
-            Self::QuotaExhausted => "quota_exhausted",
-            Self::RateLimited => "rate_limited",
-            Self::UpstreamError => "upstream_error",
-            Self::Timeout => "timeout",
-            Self::NetworkError => "network_error",
-            Self::NoQuotaData => "no_quota_data",
-            Self::InvalidModel => "invalid_model",
+impl From<InvalidModel> for Reason {
+    fn from(refused: InvalidModel) -> Self {
+        match refused {
+            InvalidModel::TooLong => Self::TooLong,
+            InvalidModel::NotOwnerSlashName => Self::NotOwnerSlashName,
+            InvalidModel::BadCharacter => Self::BadCharacter,
+            InvalidModel::DotDot => Self::DotDot,
         }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|code| code.as_str() == text)
-    }
-}
-
-/// Why a row failed, in our own words: a stable name the faces turn into text
-/// (`reason-<name>` in the locale files) and the store keeps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reason {
-    /// The model id was refused before any call.
-    Model(InvalidModel),
-    /// No connection could be made.
-    Connect,
-    /// The answer was cut off.
-    Truncated,
-    /// The request failed below HTTP for another reason.
-    Request,
-    /// Refused while the points were below the model's price.
-    PointsExhausted,
-}
-
-impl Reason {
-    pub const ALL: [Reason; 8] = [
-        Self::Model(InvalidModel::TooLong),
-        Self::Model(InvalidModel::NotOwnerSlashName),
-        Self::Model(InvalidModel::BadCharacter),
-        Self::Model(InvalidModel::DotDot),
-        Self::Connect,
-        Self::Truncated,
-        Self::Request,
-        Self::PointsExhausted,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Model(InvalidModel::TooLong) => "too_long",
-            Self::Model(InvalidModel::NotOwnerSlashName) => "not_owner_slash_name",
-            Self::Model(InvalidModel::BadCharacter) => "bad_character",
-            Self::Model(InvalidModel::DotDot) => "dot_dot",
-            Self::Connect => "connect",
-            Self::Truncated => "truncated",
-            Self::Request => "request",
-            Self::PointsExhausted => "points_exhausted",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|reason| reason.as_str() == text)
     }
 }
 
@@ -138,8 +83,9 @@ pub struct PointsHint {
     pub price: Option<f64>,
 }
 
-/// The dearest price a model can have; an unknown price is assumed to be it.
-pub const HIGHEST_PRICE: f64 = 2.0;
+/// The dearest price of the built-in tiers; an unknown price is assumed to be it when a
+/// refusal is judged without a site's table at hand.
+pub const HIGHEST_PRICE: f64 = super::price::BUILT_IN_TIERS[3];
 
 /// `None` means the probe answered usefully: any 2xx, with or without the rate-limit headers
 /// (without them the answer rests on the points balance). `body` may be empty when unread.
@@ -243,6 +189,7 @@ mod tests {
             request_remaining: remaining,
             model_request_limit: Some(500),
             model_request_remaining: model_remaining,
+            ..Quota::default()
         }
     }
 
@@ -421,7 +368,7 @@ mod tests {
 
     #[test]
     fn reasons_round_trip() {
-        for reason in Reason::ALL {
+        for &reason in Reason::ALL {
             assert_eq!(Reason::parse(reason.as_str()), Some(reason));
         }
         assert_eq!(Reason::parse("nonsense"), None);
@@ -429,7 +376,7 @@ mod tests {
 
     #[test]
     fn codes_round_trip() {
-        for code in ErrorCode::ALL {
+        for &code in ErrorCode::ALL {
             assert_eq!(ErrorCode::parse(code.as_str()), Some(code));
             assert_eq!(
                 serde_json::to_value(code).unwrap(),

@@ -23,10 +23,11 @@ const CATALOGUE_CAP: usize = 2 * 1024 * 1024;
 
 /// Where one site's calls go, parsed once: a probe run makes many calls to the same two URLs.
 #[derive(Clone)]
-struct Endpoints {
+pub(super) struct Endpoints {
     chat_url: reqwest::Url,
     balance_url: reqwest::Url,
     models_url: reqwest::Url,
+    pub(super) rates_url: reqwest::Url,
 }
 
 impl Endpoints {
@@ -35,6 +36,7 @@ impl Endpoints {
             chat_url: format!("{}/chat/completions", bases.api_base).parse()?,
             balance_url: format!("{}/openapi/v1/magicubes/balance", bases.hub_base).parse()?,
             models_url: format!("{}/models", bases.api_base).parse()?,
+            rates_url: format!("{}/openapi/v1/magicubes/spend/rates", bases.hub_base).parse()?,
         })
     }
 }
@@ -58,7 +60,7 @@ pub struct SiteBases {
 /// The shared client: pooled keep-alive connections to both sites.
 #[derive(Clone)]
 pub struct Upstream {
-    http: reqwest::Client,
+    pub(super) http: reqwest::Client,
     cn: Endpoints,
     ai: Endpoints,
 }
@@ -154,7 +156,7 @@ impl Upstream {
         })
     }
 
-    fn at(&self, site: Site) -> &Endpoints {
+    pub(super) fn at(&self, site: Site) -> &Endpoints {
         match site {
             Site::Cn => &self.cn,
             Site::Ai => &self.ai,
@@ -321,7 +323,11 @@ impl Upstream {
 }
 
 /// Counts one call for `/metrics`: its HTTP class, or how the transport failed.
-fn record(endpoint: Endpoint, sent: &Result<reqwest::Response, reqwest::Error>, attempt: Instant) {
+pub(super) fn record(
+    endpoint: Endpoint,
+    sent: &Result<reqwest::Response, reqwest::Error>,
+    attempt: Instant,
+) {
     let outcome = match sent {
         Ok(response) => UpstreamOutcome::of_status(response.status().as_u16()),
         Err(error) if error.is_timeout() => UpstreamOutcome::Timeout,
@@ -331,7 +337,7 @@ fn record(endpoint: Endpoint, sent: &Result<reqwest::Response, reqwest::Error>, 
 }
 
 /// `None` when the token cannot be a header value (control characters): it is then no valid key.
-fn bearer(token: &ApiSecret) -> Option<HeaderValue> {
+pub(super) fn bearer(token: &ApiSecret) -> Option<HeaderValue> {
     let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose())).ok()?;
     value.set_sensitive(true);
     Some(value)

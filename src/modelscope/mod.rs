@@ -8,6 +8,7 @@ mod client;
 pub mod model_id;
 mod price;
 mod quota;
+mod rates;
 mod redact;
 mod result;
 mod site;
@@ -16,11 +17,15 @@ pub use catalogue::Catalogue;
 pub use classify::{
     ErrorCode, Failure, HIGHEST_PRICE, PointsHint, Reason, classify, short_upstream_message,
 };
-pub use client::{AccountBalance, BalanceError, CatalogueModel, ProbeReport, SiteBases, Upstream};
+pub use client::{
+    AccountBalance, BalanceError, CatalogueModel, ProbeReport, SiteBases, Upstream,
+    UpstreamSetupError,
+};
 pub use model_id::{
     BatchError, InvalidModel, ModelEntry, prepare_models, split_model_text, validate_model_id,
 };
-pub use price::{Price, PriceSource, TIERS, tier};
+pub use price::{BUILT_IN_TIERS, MAX_PRICE, Price, PriceSource, Tiers, from_milli, milli, tier};
 pub use quota::Quota;
+pub use rates::RatesError;
 pub use result::{BatchReport, ModelResult};
 pub use site::Site;

@@ -18,6 +18,12 @@ pub struct ModelResult {
     pub latency_ms: u64,
     /// What a call of the model costs, when that is known.
     pub price: Option<Price>,
+    /// While the price is not known: the tiers it may still be, cheapest first (`None` when the
+    /// price is known, or nothing was narrowed: then every tier of the site's table).
+    pub candidates: Option<Vec<f64>>,
+    /// A chat call was made for this row. A free check's rows, invalid ids and models skipped
+    /// for want of points were not checked: they never say "healthy".
+    pub checked: bool,
 }
 
 impl ModelResult {
@@ -37,10 +43,12 @@ impl ModelResult {
             failure: report.failure,
             latency_ms: millis(report.latency),
             price: None,
+            candidates: None,
+            checked: true,
         }
     }
 
-    /// A row that never reached upstream (an invalid id, a deadline, a free check).
+    /// A row without a chat call (an invalid id, a free check, points short of its price).
     pub fn unprobed(model: String, failure: Option<Failure>, latency: Duration) -> Self {
         Self {
             model,
@@ -49,7 +57,22 @@ impl ModelResult {
             failure,
             latency_ms: millis(latency),
             price: None,
+            candidates: None,
+            checked: false,
         }
+    }
+
+    /// A call that was made but had no answer by the deadline: checked, and it may have cost.
+    pub fn timed_out(model: String, latency: Duration) -> Self {
+        Self {
+            checked: true,
+            ..Self::unprobed(model, Some(Failure::new(ErrorCode::Timeout, None)), latency)
+        }
+    }
+
+    /// A healthy answer: checked, and no failure.
+    pub fn is_healthy(&self) -> bool {
+        self.checked && self.failure.is_none() && self.status.is_some()
     }
 }
 

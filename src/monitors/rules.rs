@@ -18,15 +18,18 @@ pub enum Condition {
     ModelGone,
     /// Once a day at `at_time`, whatever the numbers.
     DailySummary,
+    /// A model's price changed for the user (of `model`, or of any model): once per change.
+    PriceChanged,
 }
 
 impl Condition {
-    pub const ALL: [Condition; 5] = [
+    pub const ALL: [Condition; 6] = [
         Self::PointsBelow,
         Self::CallsBelow,
         Self::KeyInvalid,
         Self::ModelGone,
         Self::DailySummary,
+        Self::PriceChanged,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -36,6 +39,7 @@ impl Condition {
             Self::KeyInvalid => "key_invalid",
             Self::ModelGone => "model_gone",
             Self::DailySummary => "daily_summary",
+            Self::PriceChanged => "price_changed",
         }
     }
 
@@ -133,7 +137,8 @@ pub fn evaluate(rule: &Rule, seen: &Observation) -> Option<Verdict> {
                 models: gone,
             })
         }
-        Condition::DailySummary => None,
+        // Told once per change by the scheduler (`changes_to_tell`), not as a state.
+        Condition::DailySummary | Condition::PriceChanged => None,
     }
 }
 
@@ -177,7 +182,7 @@ pub struct NewRule {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RuleError {
     #[error(
-        "condition must be one of points_below, calls_below, key_invalid, model_gone, daily_summary"
+        "condition must be one of points_below, calls_below, key_invalid, model_gone, daily_summary, price_changed"
     )]
     BadCondition,
     #[error("threshold must be a positive number")]
@@ -259,6 +264,7 @@ pub fn check_rule(ask: &RuleAsk, probes: bool) -> Result<NewRule, RuleError> {
             }
             rule.model = model(false)?;
         }
+        Condition::PriceChanged => rule.model = model(false)?,
         Condition::DailySummary => {
             rule.at_time = Some(
                 text(&ask.at_time)

@@ -11,6 +11,8 @@ use futures::{Stream, StreamExt};
 use tokio::sync::Semaphore;
 use tokio_util::task::TaskTracker;
 
+use super::measure::KeyWatch;
+use super::tiers::TierBook;
 use crate::crypto::secret::ApiSecret;
 use crate::modelscope::{
     AccountBalance, BalanceError, ErrorCode, Failure, ModelEntry, ModelResult, PointsHint, Reason,
@@ -51,6 +53,32 @@ impl PointsHints {
         PointsHint {
             available: self.available,
             price: self.prices.get(model).copied(),
+        }
+    }
+}
+
+/// How many of a stream's calls have got their upstream slots and gone out; a run waits on it
+/// to read the balance while every call is in flight (`runs::probe`).
+#[derive(Default)]
+pub struct CallsSent {
+    count: std::sync::atomic::AtomicUsize,
+    changed: tokio::sync::Notify,
+}
+
+impl CallsSent {
+    fn one_more(&self) {
+        self.count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.changed.notify_waiters();
+    }
+
+    /// Resolves once `n` calls have gone out.
+    pub async fn reached(&self, n: usize) {
+        loop {
+            let changed = self.changed.notified();
+            if self.count.load(std::sync::atomic::Ordering::SeqCst) >= n {
+                return;
+            }
+            changed.await;
         }
     }
 }
@@ -103,6 +131,10 @@ pub struct QueryEngine {
     /// Every run in flight (the executor spawns them here), so a graceful shutdown can wait
     /// for them to be stored (`ops::shutdown`).
     runs: TaskTracker,
+    /// Each key's measuring windows (`runs::measure`).
+    watch: KeyWatch,
+    /// Each site's price tiers (`runs::tiers`).
+    tiers: TierBook,
 }
 
 impl QueryEngine {
@@ -116,7 +148,17 @@ impl QueryEngine {
             active_anonymous: Arc::default(),
             limits,
             runs: TaskTracker::new(),
+            watch: KeyWatch::default(),
+            tiers: TierBook::default(),
         }
+    }
+
+    pub fn watch(&self) -> &KeyWatch {
+        &self.watch
+    }
+
+    pub fn tiers(&self) -> &TierBook {
+        &self.tiers
     }
 
     pub fn limits(&self) -> QueryLimits {
@@ -156,6 +198,7 @@ impl QueryEngine {
         entries: Vec<ModelEntry>,
         hints: PointsHints,
         lane: &Lane,
+        sent: Arc<CallsSent>,
     ) -> impl Stream<Item = (usize, ModelResult)> + Send + 'static {
         let deadline = tokio::time::Instant::now() + self.limits.deadline;
         let started = Instant::now();
@@ -165,7 +208,7 @@ impl QueryEngine {
             match entry {
                 ModelEntry::Valid(id) => valid.push((index, id)),
                 ModelEntry::Invalid { id, reason } => {
-                    let failure = Failure::because(ErrorCode::InvalidModel, Reason::Model(reason));
+                    let failure = Failure::because(ErrorCode::InvalidModel, Reason::from(reason));
                     refused.push((
                         index,
                         ModelResult::unprobed(id, Some(failure), Duration::ZERO),
@@ -179,10 +222,11 @@ impl QueryEngine {
         let share = self.share_of(lane);
         let token = Arc::new(token);
         let hints = Arc::new(hints);
+        let sent = sent.clone();
         let probes = futures::stream::iter(valid)
             .map(move |(index, model): (usize, String)| {
                 let (upstream, global, share) = (upstream.clone(), global.clone(), share.clone());
-                let (token, hints) = (token.clone(), hints.clone());
+                let (token, hints, sent) = (token.clone(), hints.clone(), sent.clone());
                 async move {
                     let call = async {
                         // Anonymous and scheduled work take their share first, so they never
@@ -193,17 +237,14 @@ impl QueryEngine {
                             None => None,
                         };
                         let _permit = global.acquire().await.ok();
+                        sent.one_more();
                         upstream
                             .probe(site, &token, &model, hints.for_model(&model))
                             .await
                     };
                     let row = match tokio::time::timeout_at(deadline, call).await {
                         Ok(report) => ModelResult::from_probe(model, report),
-                        Err(_) => ModelResult::unprobed(
-                            model,
-                            Some(Failure::new(ErrorCode::Timeout, None)),
-                            started.elapsed(),
-                        ),
+                        Err(_) => ModelResult::timed_out(model, started.elapsed()),
                     };
                     (index, row)
                 }

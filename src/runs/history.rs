@@ -1,46 +1,13 @@
 //! Stored runs: what was seen, when, with which key and preset.
 
 use crate::db::history::StoredBalance;
+pub use crate::db::history::{RunKind, Source};
 use crate::db::runs::{self, NewRun};
 use crate::db::{Db, DbError};
 use crate::ids::{KeyId, PresetId, RunId, UserId};
 use crate::modelscope::BatchReport;
 use crate::modelscope::{AccountBalance, BalanceError, Site};
-
-/// Where a stored run came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Source {
-    Web,
-    Api,
-    Schedule,
-}
-
-impl Source {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Web => "web",
-            Self::Api => "api",
-            Self::Schedule => "schedule",
-        }
-    }
-}
-
-/// What a run does: call every model, or read the free balance only.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum RunKind {
-    #[default]
-    Probe,
-    Check,
-}
-
-impl RunKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Probe => "probe",
-            Self::Check => "check",
-        }
-    }
-}
+use crate::runs::judge::Unclean;
 
 /// Who ran it, with which saved key (if any) and preset (if any).
 #[derive(Debug, Clone)]
@@ -65,7 +32,7 @@ pub fn stored_balance(balance: &Result<AccountBalance, BalanceError>) -> StoredB
             total: None,
             available: None,
             frozen: None,
-            error: Some(error.code().as_str().to_owned()),
+            error: Some(error.code()),
         },
     }
 }
@@ -80,6 +47,8 @@ pub struct StoredRun {
     pub before: Option<Result<AccountBalance, BalanceError>>,
     pub balance: Result<AccountBalance, BalanceError>,
     pub points_spent: Option<f64>,
+    pub shared_points_spent: Option<f64>,
+    pub unclean: Option<Unclean>,
 }
 
 /// Stores a finished run in one transaction; returns its id.
@@ -92,14 +61,16 @@ pub async fn store(db: &Db, run: StoredRun) -> Result<RunId, DbError> {
             key_label: origin.key_label.as_deref(),
             preset_id: origin.preset_id,
             preset_name: origin.preset_name.as_deref(),
-            source: origin.source.as_str(),
-            kind: run.kind.as_str(),
-            site: run.site.as_str(),
+            source: origin.source,
+            kind: run.kind,
+            site: run.site,
             started_at: run.started_at,
             duration_ms: i64::try_from(run.report.elapsed.as_millis()).unwrap_or(i64::MAX),
             balance: Some(stored_balance(&run.balance)),
             before: run.before.as_ref().map(stored_balance),
             points_spent: run.points_spent,
+            shared_points_spent: run.shared_points_spent,
+            unclean: run.unclean,
             results: &run.report.results,
         };
         runs::insert_run(conn, &new)

@@ -76,6 +76,12 @@ impl PlannedRun {
         }
     }
 
+    /// The key is not shaped like a ModelScope token (`ms-` and a UUID): it is tried all the
+    /// same, and the answer says what ModelScope's tokens look like.
+    pub fn key_is_unusual(&self) -> bool {
+        !crate::keyring::is_token_shape(self.key.expose())
+    }
+
     /// The model ids in input order, valid or not.
     pub fn model_ids(&self) -> Vec<String> {
         self.entries.iter().map(|e| e.id().to_owned()).collect()
@@ -87,7 +93,7 @@ impl PlannedRun {
 pub enum PlanError {
     #[error("no key given")]
     MissingKey,
-    #[error("the key is too long or has control characters")]
+    #[error("a key is 8 to 200 printable ASCII characters without spaces")]
     BadKey,
     #[error("saved keys and presets need a signed-in user or an access token")]
     SignInRequired,
@@ -249,8 +255,9 @@ fn key_error(error: KeyError) -> PlanError {
     }
 }
 
-/// A pasted key must look like one (`ms-` and a UUID, as ModelScope makes them and as `/keys`
-/// saves them): anything else is said here instead of costing an upstream call.
+/// A pasted key must be one the upstream may accept (printable ASCII without spaces, 8 to 200
+/// characters, as `/keys` saves them): anything else is said here instead of costing an
+/// upstream call.
 fn check_pasted_key(key: &str) -> Result<ApiSecret, PlanError> {
     crate::keyring::check_key_shape(key).map_err(|_| PlanError::BadKey)
 }

@@ -13,7 +13,7 @@ use crate::ids::{KeyId, UserId};
 use crate::modelscope::{BalanceError, ErrorCode, HIGHEST_PRICE, Quota};
 use crate::monitors::rules::{self, Change, Condition, KeyHealth, Observation, Rule};
 use crate::notify::channels::Settings;
-use crate::notify::deliveries::{self, Queued};
+use crate::notify::deliveries::{self, LogRules, Queued};
 use crate::notify::message::{self, AlertFacts, EventKind, WebhookBody};
 use crate::runs::calls_left::{CallsLeft, calls_for};
 use crate::runs::executor::FinishedRun;
@@ -52,8 +52,7 @@ impl Scheduler {
                 }
                 None if row.status.is_some() => {
                     served.insert(row.model.clone(), true);
-                    let left =
-                        CallsLeft::assess(&row.quota, available, row.price.map(|p| p.points));
+                    let left = CallsLeft::of_row(row, available);
                     if let Some(n) = left.exact.or(left.range.map(|r| r.0)) {
                         calls.insert(row.model.clone(), n);
                     }
@@ -69,12 +68,13 @@ impl Scheduler {
             .filter(|m| !calls.contains_key(m) && !served.contains_key(m))
             .collect();
         if let (Some(available), false) = (available, unprobed.is_empty()) {
-            let known = prices::prices_for(&self.inner.db, Some(user), unprobed.clone())
+            let known = prices::known_for(&self.inner.db, Some(user), unprobed.clone())
                 .await
                 .unwrap_or_default();
             for model in unprobed {
-                let price = known.get(&model).map(|p| p.points);
-                let left = CallsLeft::assess(&Quota::default(), Some(available), price);
+                let price = known.price(&model).map(|p| p.points);
+                let bounds = known.bounds(&model, &finished.tiers);
+                let left = CallsLeft::assess(&Quota::default(), Some(available), price, bounds);
                 if let Some(n) = left.exact.or(left.range.map(|r| r.0)) {
                     calls.insert(model, n);
                 }
@@ -122,6 +122,18 @@ impl Scheduler {
                     let Some(condition) = Condition::parse(&stored.condition) else {
                         continue;
                     };
+                    if condition == Condition::PriceChanged {
+                        let told = tell_price_changes(
+                            conn,
+                            stored,
+                            monitor_id,
+                            &log,
+                            now,
+                            public_url.as_deref(),
+                        )?;
+                        queued += told;
+                        continue;
+                    }
                     let rule = Rule {
                         condition,
                         threshold: stored.threshold,
@@ -218,4 +230,70 @@ impl Scheduler {
             Err(error) => tracing::error!(%error, "evaluating alert rules failed"),
         }
     }
+}
+
+/// Price changes a `price_changed` rule has not told of: one message each, through the rule's
+/// channel (under its hourly cap), each change once however many keys the monitor has.
+fn tell_price_changes(
+    conn: &rusqlite::Connection,
+    rule: &StoredRule,
+    monitor_id: crate::ids::MonitorId,
+    log: &LogRules,
+    now: i64,
+    public_url: Option<&str>,
+) -> Result<usize, crate::db::DbError> {
+    /// Changes told in one look; the rest come with the next run.
+    const AT_ONCE: usize = 20;
+    let changes = rule_rows::claim_price_changes(conn, rule, AT_ONCE)?;
+    if changes.is_empty() {
+        return Ok(0);
+    }
+    let Some(channel) = channel_rows::get_for_user(conn, rule.user_id, rule.channel_id)? else {
+        return Ok(0);
+    };
+    let lang = serde_json::from_str::<Settings>(&channel.settings)
+        .unwrap_or_default()
+        .lang();
+    for change in &changes {
+        let source = crate::i18n::text(lang, &format!("notify-source-{}", change.source));
+        let words = crate::i18n::text_with(
+            lang,
+            "notify-price-changed",
+            &[
+                ("model", change.model.as_str().into()),
+                ("from", message::points_text(change.old_points).into()),
+                ("to", message::points_text(change.new_points).into()),
+                ("source", source.into()),
+            ],
+        );
+        let text = message::with_link(lang, words, public_url);
+        let payload = WebhookBody {
+            event: EventKind::Alert.as_str(),
+            condition: Some(Condition::PriceChanged.as_str()),
+            key_label: None,
+            model: Some(&change.model),
+            value: Some(change.new_points),
+            threshold: None,
+            message: &text,
+            at: clock::rfc3339(clock::now()),
+        }
+        .to_json();
+        deliveries::queue(
+            conn,
+            &Queued {
+                user_id: rule.user_id,
+                channel_id: channel.id,
+                channel_name: &channel.name,
+                channel_kind: &channel.kind,
+                monitor_id: Some(monitor_id),
+                rule_id: Some(rule.id),
+                event: EventKind::Alert,
+                payload: &payload,
+                message: &text,
+            },
+            log,
+            now,
+        )?;
+    }
+    Ok(changes.len())
 }

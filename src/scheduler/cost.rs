@@ -10,14 +10,15 @@ use crate::runs::prices;
 /// One probe of `models` for `user`. A failed price read leaves every price unknown (the
 /// range is still true); it is logged.
 pub async fn per_run(db: &Db, user: UserId, models: &[String]) -> ExpectedCost {
-    let known = match prices::prices_for(db, Some(user), models.to_vec()).await {
+    let known = match prices::known_for(db, Some(user), models.to_vec()).await {
         Ok(known) => known,
         Err(error) => {
             tracing::warn!(%error, "reading model prices failed");
             Default::default()
         }
     };
-    ExpectedCost::of(models.iter().map(|m| known.get(m).map(|p| p.points)))
+    let tiers = crate::modelscope::Tiers::default();
+    ExpectedCost::of(models.iter().map(|m| known.bounds(m, &tiers)))
 }
 
 /// `per_run` for each of `keys` keys, `schedule.runs_per_day()` times a day.

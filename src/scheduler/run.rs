@@ -209,6 +209,7 @@ impl Scheduler {
                 user: Some(user),
                 keep: true,
                 lane: Lane::Scheduled,
+                budget: None,
             },
         )
         .await;

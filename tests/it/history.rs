@@ -3,6 +3,7 @@
 //! (WAL lets both sides use it), so these tests do not depend on the query pages.
 
 use modelscope_balance::db::Db;
+use modelscope_balance::db::history::Source;
 use modelscope_balance::db::history::StoredBalance;
 use modelscope_balance::db::runs::{NewRun, insert_run};
 use modelscope_balance::ids::{KeyId, PresetId, UserId};
@@ -57,7 +58,7 @@ impl HistorySite {
                 key_label: run.key.as_ref().map(|(_, label)| label.as_str()),
                 preset_id: run.preset.as_ref().map(|(id, _)| PresetId(*id)),
                 preset_name: run.preset.as_ref().map(|(_, name)| name.as_str()),
-                source: "web",
+                source: Source::Web,
                 started_at: run.at,
                 duration_ms: 1234,
                 balance: run.balance.clone(),
@@ -148,11 +149,14 @@ fn ok(model: &str, [a, b, c, d]: [i64; 4]) -> ModelResult {
             request_remaining: Some(b),
             model_request_limit: Some(c),
             model_request_remaining: Some(d),
+            ..Quota::default()
         },
         status: Some(200),
         failure: None,
         latency_ms: 42,
         price: None,
+        candidates: None,
+        checked: true,
     }
 }
 
@@ -164,6 +168,8 @@ fn failed(model: &str, code: ErrorCode, status: u16, message: &str) -> ModelResu
         failure: Some(Failure::new(code, Some(message.to_owned()))),
         latency_ms: 7,
         price: None,
+        candidates: None,
+        checked: true,
     }
 }
 
@@ -751,7 +757,7 @@ async fn the_detail_page_shows_the_run_escaped() {
         total: None,
         available: None,
         frozen: None,
-        error: Some("invalid_key".into()),
+        error: Some(ErrorCode::InvalidKey),
     });
     let other = site.insert(&failed_balance);
     let page = alice.get(&format!("/history/{other}")).await;
@@ -962,10 +968,14 @@ async fn csv_export_opens_in_excel_and_carries_no_key() {
             "查询方式",
             "可用魔粒（查询后）",
             "本次消耗魔粒",
+            "已检测（调用了模型）",
+            "可能的单价",
+            "模型本月额度",
+            "模型本月剩余",
         ]
     );
     assert_eq!(records.len(), 1 + 4, "one line per model result");
-    assert!(records.iter().all(|r| r.len() == 23));
+    assert!(records.iter().all(|r| r.len() == 27));
     // Newest run first.
     assert_eq!(records[1][0], "2026-03-02 00:02:00");
     assert_eq!(records[1][2], "'-2+3");
@@ -1095,7 +1105,7 @@ async fn a_long_export_is_read_in_chunks_without_losing_or_repeating_a_run() {
                     key_label: None,
                     preset_id: None,
                     preset_name: None,
-                    source: "api",
+                    source: Source::Api,
                     started_at: MARCH_2_BJ + i / 7,
                     duration_ms: 1,
                     balance: None,
@@ -1159,7 +1169,10 @@ async fn the_trend_is_an_inline_svg_with_a_point_per_row() {
     assert!(body.contains("<polyline class=\"line\" points=\""));
     // Hover titles and axis labels.
     let text = html_unescape(body);
-    assert!(text.contains("<title>2026-03-02 00:00 · <b>bold</b> key · 模型剩余 490 / 500"));
+    assert!(
+        text.contains("<title>2026-03-02 00:00 · <b>bold</b> key · 还能调用 490 次"),
+        "{text}"
+    );
     assert!(body.contains(">2026-03-02 00:00</text>"));
     assert!(body.contains(">2026-03-02 02:00</text>"));
     // The value axis is scaled to the values (430 to 490, round steps of 20), not a fixed 0 to
@@ -1181,7 +1194,7 @@ async fn the_trend_is_an_inline_svg_with_a_point_per_row() {
     let empty = alice.get("/history/model/owner/never-queried").await;
     assert_eq!(empty.status, Status::Ok);
     assert!(!empty.body.contains("<svg"));
-    assert!(empty.body.contains("还没有这个模型的额度数据"));
+    assert!(empty.body.contains("还没有这个模型还能调用几次的数据"));
 
     // Ids that are not model ids are not pages.
     for uri in [

@@ -25,6 +25,7 @@ mod openapi;
 mod ops;
 mod points;
 mod presets;
+mod prices;
 mod query_plans;
 mod query_runs;
 mod quick_page;

@@ -19,6 +19,7 @@ use std::ffi::{CStr, c_int, c_uint, c_void};
 
 use modelscope_balance::crypto::Sealed;
 use modelscope_balance::crypto::tokens::hash_token;
+use modelscope_balance::db::history::Source;
 use modelscope_balance::db::history::{
     self, Direction, HistoryFilter, StoredBalance, latest_for_user, list_runs,
 };
@@ -300,6 +301,8 @@ fn result(model: &str, i: usize) -> ModelResult {
             )),
             latency_ms: 900,
             price: None,
+            candidates: None,
+            checked: true,
         };
     }
     ModelResult {
@@ -309,11 +312,14 @@ fn result(model: &str, i: usize) -> ModelResult {
             request_remaining: Some(2000 - (i % 2000) as i64),
             model_request_limit: Some(500),
             model_request_remaining: Some(500 - (i % 500) as i64),
+            ..Quota::default()
         },
         status: Some(200),
         failure: None,
         latency_ms: 400 + (i % 700) as u64,
         price: None,
+        candidates: None,
+        checked: true,
     }
 }
 
@@ -378,7 +384,7 @@ impl Site {
                     } else {
                         "reasoning"
                     }),
-                    source: "web",
+                    source: Source::Web,
                     started_at: now - 60 * DAY + (i as i64 * 60 * DAY) / count as i64,
                     duration_ms: 1500,
                     balance: Some(StoredBalance {
@@ -780,7 +786,7 @@ fn storing_a_run_uses_indexes() {
         key_label: Some("main"),
         preset_id: Some(site.presets[0]),
         preset_name: Some("daily"),
-        source: "api",
+        source: Source::Api,
         started_at: site.now,
         duration_ms: 900,
         balance: None,

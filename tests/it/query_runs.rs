@@ -393,7 +393,7 @@ async fn stream_sends_start_rows_balance_and_done() {
         json!({"type": "start", "total": 3, "models": [MODEL_A, MODEL_B, MODEL_C], "check": false})
     );
     // No price is known yet: each model costs 0.5 to 2 points.
-    assert_eq!(events[1], json!({"type": "expected", "cost": "1.5–6"}));
+    assert_eq!(events[1], json!({"type": "expected", "cost": "0.6–6"}));
     assert_eq!(
         events[2],
         json!({"type": "before", "code": "ok", "available": 240.5})
@@ -426,6 +426,10 @@ async fn stream_sends_start_rows_balance_and_done() {
             "source": "headers",
             "price": null,
             "price_source": "",
+            "candidates": null,
+            "month_left": null,
+            "checked": true,
+            "retry": false,
             "code": "ok",
             "detail": null,
         });
@@ -453,6 +457,7 @@ async fn stream_sends_start_rows_balance_and_done() {
                 {"price": "2", "calls": 120},
                 {"price": "1", "calls": 240},
                 {"price": "0.5", "calls": 481},
+                {"price": "0.2", "calls": 1202},
             ],
         })]
     );

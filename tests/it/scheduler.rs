@@ -669,3 +669,54 @@ async fn a_busy_scheduler_does_not_starve_a_signed_in_query() {
         "scheduled work holds only its share of the upstream slots"
     );
 }
+
+/// Issue 17: a `price_changed` rule tells of each change of a model's price once (the second
+/// agreeing measurement that moved it from 1 to 2), through the rule's channel.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_price_change_is_told_once() {
+    use crate::harness::points::PointsAccount;
+    let app = site().await;
+    let hooks = MockServer::start().await;
+    PointsAccount::new(50.0, &[(MODEL_A, 1.0)])
+        .mount(&app.upstream)
+        .await;
+    let alice = app.user("alice").await;
+    let key = alice.add_key("主账号", KEY).await.to_string();
+    let channel = hook(&app, &alice, &hooks).await.to_string();
+    alice
+        .submit("/monitors", &[("key_id", &key), ("every_minutes", "5")])
+        .await
+        .assert_redirect_to("/monitors");
+    let monitor = newest_monitor(&app.db(), alice.id);
+    rule(
+        &alice,
+        monitor,
+        &[("condition", "price_changed"), ("channel_id", &channel)],
+    )
+    .await;
+    let probe = [("key_id", key.as_str()), ("models", MODEL_A)];
+    alice.run_query_ok(&probe).await;
+    app.upstream.reset().await;
+    PointsAccount::new(49.0, &[(MODEL_A, 2.0)])
+        .mount(&app.upstream)
+        .await;
+    alice.run_query_ok(&probe).await;
+    alice.run_query_ok(&probe).await;
+    let runs = || schedule_runs(&app.db(), alice.id);
+    let sent = || deliveries(&app.db(), alice.id).len() as i64;
+
+    app.advance(MINUTE).await;
+    wait_for_count("run 1", 1, runs).await;
+    wait_for_count("the change told", 1, sent).await;
+    app.advance(5 * MINUTE).await;
+    wait_for_count("run 2", 2, runs).await;
+    stays("once", 1, sent).await;
+    let (event, _, _, message, payload, _) = deliveries(&app.db(), alice.id).remove(0);
+    assert_eq!(event, "alert");
+    assert!(
+        message.contains(MODEL_A) && message.contains("从 1 变为 2"),
+        "{message}"
+    );
+    let payload: Value = serde_json::from_str(&payload).unwrap();
+    assert_eq!(payload["condition"], json!("price_changed"));
+}

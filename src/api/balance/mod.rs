@@ -1,6 +1,6 @@
 //! `POST /api/balance`: the original tool's contract, plus `error_code`, `status`,
-//! `latency_ms` on each row, an optional `account` balance, and saved keys and presets for
-//! token holders (whose runs are stored).
+//! `latency_ms` on each row, an optional `account` balance, saved keys and presets for token
+//! holders (whose runs are stored), and a price census (`measure_prices`, token holders).
 
 mod request;
 pub mod response;
@@ -18,11 +18,9 @@ use super::client::ClientAddr;
 use super::errors::ApiError;
 use super::lang::ApiLang;
 use crate::config::AppConfig;
-use crate::db::Db;
-use crate::runs::engine::{Lane, QueryEngine};
-use crate::runs::executor::{self, Execution, Stored};
+use crate::runs::executor::{Execution, Stored};
 use crate::runs::history::{RunKind, Source};
-use crate::runs::planner::Planner;
+use crate::runs::runner::Runner;
 
 /// The `X-API-Key` header, if sent.
 pub struct ApiKeyHeader(Option<String>);
@@ -54,9 +52,7 @@ pub async fn balance(
     client: ClientAddr,
     lang: ApiLang,
     limits: &Limits,
-    planner: &State<Planner>,
-    engine: &State<QueryEngine>,
-    db: &State<Db>,
+    runner: &State<Runner>,
     config: &State<AppConfig>,
 ) -> Result<Json<Value>, ApiError> {
     let lang = lang.0;
@@ -82,22 +78,29 @@ pub async fn balance(
             &[("limit", limit.to_string().into())],
         ));
     }
-    let request = request::parse_request(&bytes, header_key.0, planner.max_models(), lang)?;
-    let kind = if request.probe {
-        RunKind::Probe
-    } else {
-        RunKind::Check
+    let request = request::parse_request(&bytes, header_key.0, runner.max_models(), lang)?;
+    let kind = match (request.census, request.probe) {
+        (true, _) => RunKind::Census,
+        (false, true) => RunKind::Probe,
+        (false, false) => RunKind::Check,
     };
-    let plan = planner
+    // A census spends points to learn prices for the user who keeps them.
+    if kind == RunKind::Census && caller.0.is_none() {
+        return Err(ApiError::new(
+            Status::Unauthorized,
+            lang,
+            "api-census-needs-token",
+        ));
+    }
+    let budget = request.budget;
+    let plan = runner
         .plan(request.ask(caller.0))
         .await
         .map_err(|error| ApiError::plan(&error, lang))?;
-    let lane = match caller.0 {
-        Some(_) => Lane::Member,
-        None => engine
-            .admit_anonymous(&client.addr)
-            .map_err(|_| ApiError::new(Status::TooManyRequests, lang, "api-busy"))?,
-    };
+    let key_hint = plan.key_is_unusual();
+    let lane = runner
+        .admit(caller.0, &client.addr)
+        .map_err(|_| ApiError::new(Status::TooManyRequests, lang, "api-busy"))?;
     // A token holder's run is stored; an anonymous one leaves no trace.
     let execution = Execution {
         plan,
@@ -106,8 +109,9 @@ pub async fn balance(
         user: caller.0,
         keep: caller.0.is_some(),
         lane,
+        budget,
     };
-    let finished = executor::run(engine, db, execution).await;
+    let finished = runner.run(execution).await;
     let history_id = match finished.stored {
         Stored::Saved(id) => Some(id),
         Stored::NotAsked => None,
@@ -119,5 +123,7 @@ pub async fn balance(
             ));
         }
     };
-    Ok(Json(response::envelope(&finished, history_id, lang)))
+    Ok(Json(response::envelope(
+        &finished, history_id, key_hint, lang,
+    )))
 }

@@ -22,6 +22,10 @@ pub struct BalanceRequest {
     pub preset: Option<Named<PresetId>>,
     /// `false`: a free check (the balance only, no model called).
     pub probe: bool,
+    /// A price census (`measure_prices`): token holders only.
+    pub census: bool,
+    /// The census's budget in points.
+    pub budget: Option<f64>,
     pub site: Option<Site>,
 }
 
@@ -67,6 +71,11 @@ pub fn parse_request(
     // Listed models win over a preset, and a given key over a saved one (the planner's rule);
     // the preset and the saved key only stand in when nothing was given in their place.
     let probe = parse_flag(&object, "probe", lang)?.unwrap_or(true);
+    let census = parse_flag(&object, "measure_prices", lang)?.unwrap_or(false);
+    let budget = parse_budget(&object, lang)?;
+    if census && !probe {
+        return Err(bad("api-census-not-check"));
+    }
     // `models_` is the name an old version of the original tool used; `models` wins.
     let models = parse_models_field(&object, "models", max_models, lang)?;
     let old_models = parse_models_field(&object, "models_", max_models, lang)?;
@@ -79,12 +88,7 @@ pub fn parse_request(
     let site = match object.get("site") {
         None | Some(Value::Null) => None,
         // Exactly as documented: the JSON API takes no other spelling.
-        Some(Value::String(text)) => Some(
-            Site::ALL
-                .into_iter()
-                .find(|site| site.as_str() == text)
-                .ok_or_else(|| bad("api-bad-site"))?,
-        ),
+        Some(Value::String(text)) => Some(Site::parse(text).ok_or_else(|| bad("api-bad-site"))?),
         Some(_) => return Err(bad("api-bad-site")),
     };
     let body_key = parse_key_field(object.get("api_key"), lang)?;
@@ -116,8 +120,23 @@ pub fn parse_request(
         models,
         preset,
         probe,
+        census,
+        budget,
         site,
     })
+}
+
+/// `budget`: a positive number of points (at most a billion), or absent / null.
+fn parse_budget(object: &Map<String, Value>, lang: Lang) -> Result<Option<f64>, ApiError> {
+    match object.get("budget") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => n
+            .as_f64()
+            .filter(|b| b.is_finite() && *b > 0.0 && *b <= 1e9)
+            .map(Some)
+            .ok_or_else(|| ApiError::bad_request(lang, "api-bad-budget")),
+        Some(_) => Err(ApiError::bad_request(lang, "api-bad-budget")),
+    }
 }
 
 /// An optional `true` / `false` field.
@@ -247,13 +266,14 @@ fn parse_key_field(value: Option<&Value>, lang: Lang) -> Result<Option<String>, 
 }
 
 /// A key as sent: at most 256 characters, spaces around it trimmed, `None` when blank, and
-/// otherwise a ModelScope token (`ms-` and a UUID) — what the OpenAPI document's pattern says.
+/// otherwise printable ASCII without spaces, 8 to 200 characters (any shape the upstream may
+/// accept is tried) — what the OpenAPI document's pattern says.
 fn checked_key(key: &str, lang: Lang) -> Result<Option<String>, ApiError> {
-    // Longer than any real token (39 characters) by a wide margin.
+    // Room for spaces around the longest key.
     const MAX_KEY_CHARS: usize = 256;
     let trimmed = key.trim_matches(' ');
     if key.chars().count() > MAX_KEY_CHARS
-        || !(trimmed.is_empty() || crate::keyring::is_token_shape(trimmed))
+        || !(trimmed.is_empty() || crate::keyring::is_key_shape(trimmed))
     {
         return Err(ApiError::bad_request(lang, "api-bad-key"));
     }
@@ -306,9 +326,17 @@ mod tests {
         assert_eq!(status(long.as_bytes(), None), Status::BadRequest);
         let padded = format!(r#"{{"models":"a/b","api_key":"  {K1}  "}}"#);
         assert_eq!(status(padded.as_bytes(), None), Status::Ok);
-        // Not a ModelScope token: said before any upstream call.
+        // Not a key of any shape: said before any upstream call.
         let nbsp_padded = format!("\u{a0}{K1}");
-        for bad in ["k", "sk-123", "ms-1", nbsp_padded.as_str()] {
+        let long = "k".repeat(201);
+        for bad in [
+            "k",
+            "sk-123",
+            "ms-1",
+            "ms-12 3456789",
+            nbsp_padded.as_str(),
+            &long,
+        ] {
             let body = format!(r#"{{"models":"a/b","api_key":"{bad}"}}"#);
             assert_eq!(status(body.as_bytes(), None), Status::BadRequest, "{bad}");
         }
@@ -334,6 +362,44 @@ mod tests {
         // No key at all is the planner's `MissingKey`, unless a saved key stands in.
         let request = parse(br#"{"models":"a/b"}"#, None).unwrap();
         assert_eq!(request.pasted_key, None);
+    }
+
+    #[test]
+    fn another_shape_of_key_is_tried() {
+        for key in [
+            "sk-abcdefgh",
+            "12345678-abcd-abcd-1234-1234567890ab",
+            "ms-<script>",
+        ] {
+            let body = serde_json::json!({"models": "a/b", "api_key": key}).to_string();
+            assert_eq!(status(body.as_bytes(), None), Status::Ok, "{key}");
+        }
+    }
+
+    #[test]
+    fn a_census_has_a_positive_budget_and_calls_models() {
+        let request = parse(
+            br#"{"models":"a/b","api_key":"sk-abcdefgh","measure_prices":true,"budget":2.5}"#,
+            None,
+        )
+        .unwrap();
+        assert!(request.census);
+        assert_eq!(request.budget, Some(2.5));
+        for budget in ["0", "-1", "\"3\"", "true", "1e10"] {
+            let body = format!(
+                r#"{{"models":"a/b","api_key":"sk-abcdefgh","measure_prices":true,"budget":{budget}}}"#
+            );
+            assert_eq!(
+                status(body.as_bytes(), None),
+                Status::BadRequest,
+                "{budget}"
+            );
+        }
+        let body =
+            br#"{"models":"a/b","api_key":"sk-abcdefgh","measure_prices":true,"probe":false}"#;
+        assert_eq!(status(body, None), Status::BadRequest);
+        let body = br#"{"models":"a/b","api_key":"sk-abcdefgh","measure_prices":"yes"}"#;
+        assert_eq!(status(body, None), Status::BadRequest);
     }
 
     #[test]

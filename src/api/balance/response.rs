@@ -9,16 +9,78 @@ use crate::runs::calls_left::CallsLeft;
 use crate::runs::executor::FinishedRun;
 use crate::runs::history::RunKind;
 
-pub fn envelope(run: &FinishedRun, history_id: Option<RunId>, lang: Lang) -> Value {
+pub fn envelope(run: &FinishedRun, history_id: Option<RunId>, key_hint: bool, lang: Lang) -> Value {
     let report = &run.report;
     let available = run.available();
-    let message = match (run.kind, &run.balance) {
+    let mut envelope = json!({
+        "success": run.success(),
+        "data": report.results.iter().map(|row| row_json(row, available, lang)).collect::<Vec<_>>(),
+        "message": message(run, lang),
+        "elapsed_ms": u64::try_from(report.elapsed.as_millis()).unwrap_or(u64::MAX),
+        "account": account_json(&run.balance, lang),
+        "probe": run.kind != RunKind::Check,
+    });
+    if run.kind != RunKind::Check {
+        envelope["points_spent"] = run.points_spent.map_or(Value::Null, points);
+        envelope["shared_points_spent"] = run.shared_points_spent.map_or(Value::Null, points);
+        envelope["points_note"] = json!(run.unclean.map(|u| u.as_str()));
+        envelope["expected_points"] =
+            json!({"min": points(run.expected.min), "max": points(run.expected.max)});
+    }
+    if let Some(census) = &run.census {
+        let measured: serde_json::Map<String, Value> = census
+            .measured
+            .iter()
+            .map(|(model, price)| (model.clone(), points(*price)))
+            .collect();
+        envelope["measured"] = Value::Object(measured);
+        envelope["unmeasured"] = json!(census.unmeasured);
+        envelope["budget"] = points(census.budget);
+    }
+    if !run.lesson.changes.is_empty() {
+        envelope["price_changes"] = run
+            .lesson
+            .changes
+            .iter()
+            .map(|(model, old, new)| json!({"model": model, "from": points(*old), "to": points(*new)}))
+            .collect();
+    }
+    if key_hint {
+        envelope["key_hint"] = json!(i18n::text(lang, "api-key-hint"));
+    }
+    if let Some(id) = history_id {
+        envelope["history_id"] = json!(id);
+    }
+    envelope
+}
+
+/// The answer's `message`: what was done, in one sentence.
+fn message(run: &FinishedRun, lang: Lang) -> String {
+    let report = &run.report;
+    match (run.kind, &run.balance) {
+        (_, Ok(balance)) if run.points_short => i18n::text_with(
+            lang,
+            "api-points-short",
+            &[("available", balance.available_balance.into())],
+        ),
         (RunKind::Check, Ok(balance)) => i18n::text_with(
             lang,
             "api-check-ok",
             &[("available", balance.available_balance.into())],
         ),
         (RunKind::Check, Err(_)) => i18n::text(lang, "api-check-failed"),
+        (RunKind::Census, _) => {
+            let census = run.census.clone().unwrap_or_default();
+            i18n::text_with(
+                lang,
+                "api-census",
+                &[
+                    ("measured", census.measured.len().into()),
+                    ("unmeasured", census.unmeasured.len().into()),
+                    ("spent", run.points_spent.unwrap_or(0.0).into()),
+                ],
+            )
+        }
         (RunKind::Probe, _) => {
             let (ok, failed) = (report.ok_count(), report.failed_count());
             if failed > 0 {
@@ -31,34 +93,13 @@ pub fn envelope(run: &FinishedRun, history_id: Option<RunId>, lang: Lang) -> Val
                 i18n::text_with(lang, "api-ok", &[("ok", ok.into())])
             }
         }
-    };
-    let mut envelope = json!({
-        "success": run.success(),
-        "data": report.results.iter().map(|row| row_json(row, available, lang)).collect::<Vec<_>>(),
-        "message": message,
-        "elapsed_ms": u64::try_from(report.elapsed.as_millis()).unwrap_or(u64::MAX),
-        "account": account_json(&run.balance, lang),
-        "probe": run.kind == RunKind::Probe,
-    });
-    if run.kind == RunKind::Probe {
-        envelope["points_spent"] = run.points_spent.map_or(Value::Null, points);
-        envelope["expected_points"] =
-            json!({"min": points(run.expected.min), "max": points(run.expected.max)});
     }
-    if let Some(id) = history_id {
-        envelope["history_id"] = json!(id);
-    }
-    envelope
 }
 
 /// The original six fields, then the additions. `available`: the balance the run ended with.
 pub fn row_json(row: &ModelResult, available: Option<f64>, lang: Lang) -> Value {
     let price = row.price;
-    let left = if row.is_ok() {
-        CallsLeft::assess(&row.quota, available, price.map(|p| p.points))
-    } else {
-        CallsLeft::default()
-    };
+    let left = CallsLeft::of_row(row, available);
     json!({
         "model": row.model,
         "request_limit": row.quota.request_limit,
@@ -69,11 +110,15 @@ pub fn row_json(row: &ModelResult, available: Option<f64>, lang: Lang) -> Value 
         "error_code": row.error_code(),
         "status": row.status,
         "latency_ms": row.latency_ms,
-        "quota_source": left.source.map(|s| s.as_str()),
+        "checked": row.checked,
+        "quota_source": left.source,
         "points_per_call": price.map(|p| points(p.points)),
-        "price_source": price.map(|p| p.source.as_str()),
+        "price_source": price.map(|p| p.source),
+        "price_candidates": row.candidates.as_ref().map(|c| c.iter().map(|p| points(*p)).collect::<Vec<_>>()),
         "calls_left": left.exact,
         "calls_left_range": left.range.map(|(low, high)| [low, high]),
+        "model_month_request_limit": row.quota.model_month_request_limit,
+        "model_month_request_remaining": row.quota.model_month_request_remaining,
     })
 }
 

@@ -5,11 +5,21 @@
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter, types::Value};
 
 use super::{
-    HistoryFilter, RESULT_COLUMNS, RunSummary, SUMMARY_COLUMNS, StoredResult, result_from_row,
-    summary_from_row,
+    RESULT_COLUMN_COUNT, RESULT_COLUMNS, RunSummary, SUMMARY_COLUMNS, StoredResult,
+    result_from_row, summary_from_row,
 };
-use crate::db::DbError;
-use crate::ids::{RunId, UserId};
+use crate::db::{Cached, DbError};
+use crate::ids::{KeyId, PresetId, RunId, UserId};
+
+/// `/history` filters; every field optional. Times are unix seconds, `to` exclusive.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HistoryFilter {
+    pub api_key_id: Option<KeyId>,
+    pub preset_id: Option<PresetId>,
+    pub model: Option<String>,
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+}
 
 /// Which index walks a listing: the one that serves its most selective filter, so a page reads
 /// about as many rows as it shows. Every choice is ordered by `(started_at DESC, id DESC)`.
@@ -159,11 +169,7 @@ pub fn list_runs(
     sql.push_str(" LIMIT ? OFFSET ?");
     args.push(limit.into());
     args.push(offset.into());
-    let mut statement = conn.prepare_cached(&sql)?;
-    let rows = statement
-        .query_map(params_from_iter(args), summary_from_row)?
-        .collect::<Result<_, _>>()?;
-    Ok(rows)
+    Ok(conn.cached_rows(&sql, params_from_iter(args), summary_from_row)?)
 }
 
 /// The `limit` runs just newer than `after` (a keyset cursor), newest first: the page before
@@ -184,10 +190,8 @@ pub fn list_runs_newer(
     );
     sql.push_str(" LIMIT ?");
     args.push(limit.into());
-    let mut statement = conn.prepare_cached(&sql)?;
-    let mut rows: Vec<RunSummary> = statement
-        .query_map(params_from_iter(args), summary_from_row)?
-        .collect::<Result<_, _>>()?;
+    let mut rows: Vec<RunSummary> =
+        conn.cached_rows(&sql, params_from_iter(args), summary_from_row)?;
     rows.reverse();
     Ok(rows)
 }
@@ -214,8 +218,11 @@ pub fn run_cursor(
     id: RunId,
 ) -> Result<Option<(i64, RunId)>, DbError> {
     Ok(conn
-        .prepare_cached("SELECT started_at, id FROM queries WHERE id = ?1 AND user_id = ?2")?
-        .query_row(params![id, user_id], |row| Ok((row.get(0)?, row.get(1)?)))
+        .cached_row(
+            "SELECT started_at, id FROM queries WHERE id = ?1 AND user_id = ?2",
+            params![id, user_id],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
         .optional()?)
 }
 
@@ -236,9 +243,10 @@ pub fn cursor_at_offset(
     );
     sql.push_str(" LIMIT 1 OFFSET ?");
     args.push(offset.into());
-    let mut statement = conn.prepare_cached(&sql)?;
-    Ok(statement
-        .query_row(params_from_iter(args), |row| Ok((row.get(0)?, row.get(1)?)))
+    Ok(conn
+        .cached_row(&sql, params_from_iter(args), |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })
         .optional()?)
 }
 
@@ -247,6 +255,8 @@ pub fn cursor_at_offset(
 pub struct LabelledResult {
     pub stored: StoredResult,
     pub key_label: Option<String>,
+    /// The available points the run ended with (its rows are answered from them).
+    pub available: Option<f64>,
 }
 
 /// One model's rows across the user's runs (one a run), with each run's key label, newest
@@ -265,19 +275,17 @@ pub fn model_results_labelled(
         model: Some(model.to_owned()),
         ..HistoryFilter::default()
     };
-    let columns = format!("{RESULT_COLUMNS}, q.key_label");
+    let columns = format!("{RESULT_COLUMNS}, q.key_label, q.balance_available");
     let (mut sql, mut args) = listing_sql(&columns, user_id, &filter, cursor, direction);
     sql.push_str(" LIMIT ?");
     args.push(limit.into());
-    let mut statement = conn.prepare_cached(&sql)?;
-    let mut rows: Vec<LabelledResult> = statement
-        .query_map(params_from_iter(args), |row| {
-            Ok(LabelledResult {
-                stored: result_from_row(row)?,
-                key_label: row.get(14)?,
-            })
-        })?
-        .collect::<Result<_, _>>()?;
+    let mut rows: Vec<LabelledResult> = conn.cached_rows(&sql, params_from_iter(args), |row| {
+        Ok(LabelledResult {
+            stored: result_from_row(row)?,
+            key_label: row.get(RESULT_COLUMN_COUNT)?,
+            available: row.get(RESULT_COLUMN_COUNT + 1)?,
+        })
+    })?;
     if direction == Direction::Newer {
         rows.reverse();
     }

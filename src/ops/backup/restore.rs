@@ -20,7 +20,7 @@ pub fn restore(config: &AppConfig, source: &Path, label: &str) -> Result<Restore
     std::os::unix::fs::DirBuilderExt::mode(std::fs::DirBuilder::new().recursive(true), 0o700)
         .create(&config.data_dir)
         .map_err(|e| format!("cannot create data_dir {}: {e}", config.data_dir.display()))?;
-    let _lock = DataDirLock::exclusive(&config.data_dir)?;
+    let _lock = DataDirLock::exclusive(&config.data_dir).map_err(|e| e.to_string())?;
     let backup = Connection::open_with_flags(
         source,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,

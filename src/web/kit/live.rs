@@ -14,7 +14,7 @@ use super::problem::Problem;
 use super::result_view::{BalanceShown, RowView, Strip};
 use super::view::cost_text;
 use crate::i18n::Lang;
-use crate::modelscope::{AccountBalance, BalanceError, ModelResult};
+use crate::modelscope::{AccountBalance, BalanceError, ModelResult, PriceSource, Tiers};
 use crate::runs::calls_left::ExpectedCost;
 use crate::runs::executor::RunEvent;
 use crate::runs::history::RunKind;
@@ -108,14 +108,24 @@ fn row_json(result: &ModelResult, available: Option<f64>, lang: Lang) -> Value {
         "calls_left": row.calls_left,
         "source": row.source,
         "price": row.price,
-        "price_source": row.price_source,
+        // Empty when the price is unknown, as the script expects.
+        "price_source": row.price_source.map_or("", PriceSource::as_str),
+        "candidates": row.candidates,
         "account": row.account,
         "model_quota": row.model_quota,
+        "month_left": row.month_left,
+        "checked": row.checked,
+        "retry": row.retry,
     })
 }
 
 fn strip_json(balance: &Result<AccountBalance, BalanceError>, spent: Option<f64>) -> Value {
-    let strip = Strip::of(BalanceShown::read(balance), spent, None::<ExpectedCost>);
+    let strip = Strip::of(
+        BalanceShown::read(balance),
+        spent,
+        None::<ExpectedCost>,
+        &Tiers::default(),
+    );
     json!({
         "type": "balance",
         "code": strip.code,

@@ -1,8 +1,9 @@
 //! What pages share: who is asking and may they (`session`, `csrf`, `cookies`, `client`),
-//! how values are shown (`view`, `result_view`, `monitoring_view`), how errors are said
-//! (`problem`), the run forms and their live events (`run_form`, `live`), typed path ids
-//! (`params`), one-read secrets (`reveal`), the confirmation step (`confirm`) and the
-//! security headers (`security`). Nothing here is a page, and nothing here imports one.
+//! how values are shown (`view`, `result_view`, `status`, `monitoring_view`), how errors are
+//! said (`problem`), the run forms and their live events (`run_form`, `live`), typed path ids
+//! and form choices (`params`), one-read secrets (`reveal`), the confirmation step
+//! (`confirm`) and the security headers (`security`). Nothing here is a page, and nothing
+//! here imports one.
 
 pub mod client;
 pub mod confirm;
@@ -17,4 +18,5 @@ pub mod reveal;
 pub mod run_form;
 pub mod security;
 pub mod session;
+pub mod status;
 pub mod view;

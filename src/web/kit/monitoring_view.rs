@@ -96,6 +96,9 @@ pub fn rule_summary(lang: Lang, rule: &StoredRule) -> String {
         Some(Condition::ModelGone) => {
             format!("{} {model}", i18n::text(lang, "cond-model_gone"))
         }
+        Some(Condition::PriceChanged) => {
+            format!("{} {model}", i18n::text(lang, "cond-price_changed"))
+        }
         Some(Condition::KeyInvalid) | None => i18n::text(lang, "cond-key_invalid"),
     };
     format!("{} → {}", condition.trim_end(), rule.channel_name)

@@ -1,5 +1,7 @@
-//! Typed ids straight from a path segment (`/keys/<id>`). Anything `i64` accepts is taken, as
-//! before ids were typed; a row that is not the user's is simply not found by the handler.
+//! Typed values straight from what a browser sends: ids from a path segment (`/keys/<id>`),
+//! where anything `i64` accepts is taken, as before ids were typed (a row that is not the
+//! user's is simply not found by the handler); and choices from a closed set in a form field
+//! or a query string.
 
 use rocket::request::FromParam;
 
@@ -20,3 +22,9 @@ macro_rules! path_id {
 path_id!(
     KeyId, PresetId, SessionId, TokenId, MonitorId, RuleId, ChannelId
 );
+
+/// A value of a closed set as a form field or a query string names it: spaces around it and
+/// its case do not matter (`AI`, ` csv `). Empty or unknown is `None`.
+pub fn choice<T: std::str::FromStr>(text: Option<&str>) -> Option<T> {
+    text?.trim().to_ascii_lowercase().parse().ok()
+}

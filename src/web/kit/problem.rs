@@ -79,6 +79,16 @@ impl Problem {
         Self::new(Status::ServiceUnavailable, Notice::new("unavailable"))
     }
 
+    /// A census asked for without a signed-in user.
+    pub fn census_sign_in() -> Self {
+        Self::refused("census_sign_in")
+    }
+
+    /// A census's budget that is not a positive number.
+    pub fn bad_budget() -> Self {
+        Self::refused_on("bad_budget", "budget")
+    }
+
     pub fn plan(error: &PlanError) -> Self {
         match error {
             PlanError::MissingKey => Self::refused_on("missing_key", "api_key"),

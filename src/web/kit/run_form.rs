@@ -4,6 +4,8 @@
 use rocket::form::FromForm;
 
 use super::csrf::csrf_form;
+use super::params::choice;
+use super::problem::Problem;
 use crate::ids::{KeyId, PresetId, UserId};
 use crate::modelscope::{Site, split_model_text};
 use crate::runs::history::RunKind;
@@ -19,6 +21,10 @@ pub struct RunForm {
     pub probe: Option<String>,
     /// `cn` or `ai`: the site of a pasted key.
     pub site: Option<String>,
+    /// `true` (the "measure prices" button): a price census.
+    pub measure_prices: Option<String>,
+    /// A census's budget in points; empty is the whole available balance.
+    pub budget: Option<String>,
     pub csrf_token: Option<String>,
 }
 
@@ -34,11 +40,40 @@ impl RunForm {
         self.preset_id.as_deref().and_then(|id| id.parse().ok())
     }
 
-    /// A probe run unless the free check was asked for.
+    /// A probe run unless the free check or a census was asked for.
     pub fn kind(&self) -> RunKind {
+        if self.measure_prices.as_deref().map(str::trim) == Some("true") {
+            return RunKind::Census;
+        }
         match self.probe.as_deref().map(str::trim) {
             Some("false" | "0" | "no" | "off") => RunKind::Check,
             _ => RunKind::Probe,
+        }
+    }
+
+    /// The run's kind and a census's budget, or why not: a census needs a signed-in user (the
+    /// prices it measures are theirs) and a budget that is empty or a positive number.
+    pub fn kind_and_budget(&self, signed_in: bool) -> Result<(RunKind, Option<f64>), Problem> {
+        let kind = self.kind();
+        if kind != RunKind::Census {
+            return Ok((kind, None));
+        }
+        if !signed_in {
+            return Err(Problem::census_sign_in());
+        }
+        match self
+            .budget
+            .as_deref()
+            .map(str::trim)
+            .filter(|b| !b.is_empty())
+        {
+            None => Ok((kind, None)),
+            Some(text) => match text.parse::<f64>() {
+                Ok(budget) if budget.is_finite() && budget > 0.0 && budget <= 1e9 => {
+                    Ok((kind, Some(budget)))
+                }
+                _ => Err(Problem::bad_budget()),
+            },
         }
     }
 
@@ -46,7 +81,7 @@ impl RunForm {
         RunAsk {
             user,
             pasted_key: self.api_key.clone(),
-            site: self.site.as_deref().and_then(Site::parse),
+            site: choice::<Site>(self.site.as_deref()),
             saved_key: self.key_id().map(Named::Id),
             models: split_model_text(self.models.as_deref().unwrap_or(""))
                 .map(str::to_owned)

@@ -1,16 +1,15 @@
 //! What templates see: plain, display-ready values built from domain types.
 //! Words belong to the templates; this only shapes numbers and codes.
 
-use std::collections::HashMap;
-
+use super::status::ResultStatus;
 use crate::db::Db;
 use crate::db::presets::Preset;
 use crate::i18n::{self, Lang, ToArg};
 use crate::ids::{KeyId, PresetId, UserId};
 use crate::keyring::{KeySummary, Keyring};
-use crate::modelscope::{AccountBalance, BalanceError, Failure, Price};
+use crate::modelscope::{AccountBalance, BalanceError, Failure, Site, Tiers};
 use crate::runs::calls_left::ExpectedCost;
-use crate::runs::prices;
+use crate::runs::prices::{self, Known};
 
 /// Shown where a number is unknown (upstream sent no usable header).
 const UNKNOWN: &str = "—";
@@ -137,20 +136,27 @@ impl Layout {
         i18n::text_with(self.lang, &id, &[("name", name.into())])
     }
 
-    /// Every status a row can have, for pages that render each badge once (the live results).
-    pub fn status_codes(&self) -> Vec<&'static str> {
-        std::iter::once("ok")
-            .chain(crate::modelscope::ErrorCode::ALL.iter().map(|c| c.as_str()))
-            .collect()
+    /// Every status a finished row can have, for pages that render each badge once (the live
+    /// results), and the one a live row has until its answer comes.
+    pub fn statuses(&self) -> Vec<ResultStatus> {
+        ResultStatus::finished().collect()
     }
 
-    /// A price tier's name (`tier-name`): the price goes in as a number, so the message's
-    /// `[2]` and `[1]` variants match.
+    pub fn pending(&self) -> ResultStatus {
+        ResultStatus::Pending
+    }
+
+    /// A price tier's name: flagship 2, mainstream 1, light 0.5, discount 0.2; any other price
+    /// (a site's rates table may have its own) by its number alone.
     pub fn tier_name(&self, price: &str) -> String {
-        match price.parse::<f64>() {
-            Ok(number) => self.t1("tier-name", "price", number),
-            Err(_) => self.t1("tier-name", "price", price),
-        }
+        let id = match price {
+            "2" => "tier-flagship",
+            "1" => "tier-mainstream",
+            "0.5" => "tier-light",
+            "0.2" => "tier-discount",
+            _ => "tier-other",
+        };
+        self.t1(id, "price", price)
     }
 
     /// Where a model's trend is, for a signed-in user and a valid model id (stored runs can
@@ -163,27 +169,6 @@ impl Layout {
     /// Whether `error` is about the form field `field` (`aria-invalid` + `aria-describedby`).
     pub fn invalid(&self, error: Option<&Notice>, field: &str) -> bool {
         error.is_some_and(|notice| notice.is_on(field))
-    }
-
-    /// What to do about a row's error (`advice-<code>`), when there is advice for it.
-    pub fn advice(&self, code: &str) -> Option<String> {
-        let id = format!("advice-{code}");
-        i18n::has(self.lang, &id).then(|| i18n::text(self.lang, &id))
-    }
-
-    /// A status badge's colour: `ok`, `muted`, `bad` or `warn`.
-    pub fn badge_class(&self, code: &str) -> &'static str {
-        match code {
-            "ok" => "ok",
-            "no_quota_data" | "pending" => "muted",
-            "invalid_key" | "account_not_eligible" | "quota_exhausted" | "upstream_error" => "bad",
-            _ => "warn",
-        }
-    }
-
-    /// A status badge's words (`status-<code>`: `ok` or an error code).
-    pub fn status(&self, code: &str) -> String {
-        i18n::text(self.lang, &format!("status-{code}"))
     }
 
     /// `zh-CN` or `en`, for `<html lang>`.
@@ -206,7 +191,7 @@ pub struct Meter {
 
 pub struct BalanceView {
     pub points: Option<PointsView>,
-    pub code: &'static str,
+    pub code: ResultStatus,
     pub detail: Option<String>,
 }
 
@@ -225,12 +210,12 @@ impl BalanceView {
                     available: points(balance.available_balance),
                     frozen: points(balance.frozen_amount),
                 }),
-                code: "ok",
+                code: ResultStatus::Ok,
                 detail: None,
             },
             Err(error) => Self {
                 points: None,
-                code: error.code().as_str(),
+                code: ResultStatus::Failed(error.code()),
                 detail: error.detail().map(str::to_owned),
             },
         }
@@ -282,8 +267,7 @@ pub struct KeyOption {
     pub id: KeyId,
     pub label: String,
     pub masked: String,
-    /// `cn` or `ai`.
-    pub site: &'static str,
+    pub site: Site,
 }
 
 impl From<KeySummary> for KeyOption {
@@ -292,7 +276,7 @@ impl From<KeySummary> for KeyOption {
             id: key.id,
             label: key.label,
             masked: key.masked,
-            site: key.site.as_str(),
+            site: key.site,
         }
     }
 }
@@ -317,13 +301,15 @@ pub struct PresetOption {
     pub model_count: usize,
     pub is_default: bool,
     pub expected: String,
+    /// What measuring the unknown prices may cost (`0.6–6`); `None` when every price is known.
+    pub census: Option<String>,
 }
 
 /// The user's presets as options, each with its expected cost from the prices they know. A
 /// failed price read leaves every price unknown (the ranges are still true); it is logged.
 pub async fn preset_options(db: &Db, user: UserId, presets: Vec<Preset>) -> Vec<PresetOption> {
     let models: Vec<String> = presets.iter().flat_map(|p| p.models.clone()).collect();
-    let known = match prices::prices_for(db, Some(user), models).await {
+    let known = match prices::known_for(db, Some(user), models).await {
         Ok(known) => known,
         Err(error) => {
             tracing::warn!(%error, "reading model prices failed");
@@ -335,10 +321,8 @@ pub async fn preset_options(db: &Db, user: UserId, presets: Vec<Preset>) -> Vec<
 
 /// [`preset_options`] with the prices already read (a page that reads prices for more than
 /// its presets asks once).
-pub fn preset_options_priced(
-    presets: Vec<Preset>,
-    known: &HashMap<String, Price>,
-) -> Vec<PresetOption> {
+pub fn preset_options_priced(presets: Vec<Preset>, known: &Known) -> Vec<PresetOption> {
+    let tiers = Tiers::default();
     presets
         .into_iter()
         .map(|preset| {
@@ -346,14 +330,23 @@ pub fn preset_options_priced(
                 preset
                     .models
                     .iter()
-                    .map(|model| known.get(model).map(|p| p.points)),
+                    .map(|model| known.bounds(model, &tiers)),
             );
+            let mut unknown: Vec<&String> = preset
+                .models
+                .iter()
+                .filter(|m| known.price(m).is_none())
+                .collect();
+            unknown.sort_unstable();
+            unknown.dedup();
+            let census = ExpectedCost::of(unknown.iter().map(|m| known.bounds(m, &tiers)));
             PresetOption {
                 id: preset.id,
                 model_count: preset.models.len(),
                 name: preset.name,
                 is_default: preset.is_default,
                 expected: cost_text(&cost),
+                census: (!unknown.is_empty()).then(|| cost_text(&census)),
             }
         })
         .collect()

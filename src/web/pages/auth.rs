@@ -4,11 +4,12 @@ use askama::Template;
 use askama_web::WebTemplate;
 use rocket::form::FromForm;
 use rocket::http::{CookieJar, Status};
-use rocket::request::FlashMessage;
+use rocket::outcome::try_outcome;
+use rocket::request::{self, FlashMessage, FromRequest, Request};
 use rocket::response::{Flash, Redirect};
 use rocket::{State, get, post};
 
-use crate::auth::accounts;
+use crate::auth::accounts::{self, AccountError, NewSession};
 use crate::config::AppConfig;
 use crate::db::Db;
 use crate::names;
@@ -48,6 +49,55 @@ pub struct CredentialsForm {
 
 csrf_form!(CredentialsForm);
 
+/// What signing up and signing in need: who is at the door (the session this browser holds,
+/// its address and device), the cookie jar the new session goes in, the settings and the store.
+pub struct Door<'r> {
+    viewer: Viewer,
+    client: ClientInfo,
+    cookies: &'r CookieJar<'r>,
+    config: &'r State<AppConfig>,
+    db: &'r Db,
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for Door<'r> {
+    type Error = ();
+
+    async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, ()> {
+        let viewer = try_outcome!(request.guard::<Viewer>().await);
+        let client = try_outcome!(request.guard::<ClientInfo>().await);
+        let config = try_outcome!(request.guard::<&State<AppConfig>>().await);
+        let db = try_outcome!(request.guard::<&State<Db>>().await);
+        request::Outcome::Success(Self {
+            viewer,
+            client,
+            cookies: request.cookies(),
+            config,
+            db: db.inner(),
+        })
+    }
+}
+
+impl Door<'_> {
+    /// Starts `session` in this browser: a session it held before ends with the new one.
+    async fn enter(&self, session: NewSession) {
+        if let Some(old) = &self.viewer.user {
+            let _ = accounts::sign_out(self.db, old.session_id).await;
+        }
+        set_session_cookie(self.cookies, self.config, session.cookie_token);
+    }
+}
+
+/// The page again, with why the account refused (and when to try again, for a throttle).
+fn refused<P>(error: &AccountError, page: impl FnOnce(Notice) -> P) -> Refused<P> {
+    let problem = Problem::account(error);
+    Refused {
+        status: problem.status,
+        retry_after_secs: error.retry_after_secs(),
+        page: page(problem.notice),
+    }
+}
+
 /// A form's username as typed, cut and cleaned to be echoed back (see `names::echo_name`).
 fn typed_username(raw: &Option<String>) -> String {
     names::echo_name(raw.as_deref().unwrap_or(""))
@@ -65,52 +115,40 @@ pub fn signup_page(viewer: Viewer, config: &State<AppConfig>) -> SignupPage {
 
 #[post("/signup", data = "<form>")]
 pub async fn signup(
-    viewer: Viewer,
+    door: Door<'_>,
     form: Csrf<CredentialsForm>,
-    client: ClientInfo,
-    cookies: &CookieJar<'_>,
-    config: &State<AppConfig>,
-    db: &State<Db>,
 ) -> Result<Flash<Redirect>, Refused<SignupPage>> {
     let form = form.0;
+    let open = door.config.allow_signup;
     let mut page = SignupPage {
-        layout: viewer.layout(),
-        open: config.allow_signup,
+        layout: door.viewer.layout(),
+        open,
         username: typed_username(&form.username),
         error: None,
     };
-    if !config.allow_signup {
+    if !open {
         page.error = Some(Notice::new("signup_closed"));
         return Err(Refused::new(Status::Forbidden, page));
     }
     let created = accounts::sign_up(
-        db,
+        door.db,
         form.username.as_deref().unwrap_or(""),
         form.password.as_deref().unwrap_or(""),
         form.password_confirm.as_deref().unwrap_or(""),
-        &client.addr,
-        config.signups_per_address_per_hour,
-        &client.user_agent,
+        &door.client.addr,
+        door.config.signups_per_address_per_hour,
+        &door.client.user_agent,
     )
     .await;
     match created {
         Ok(session) => {
-            // As at sign-in: a session this browser held ends with the new one.
-            if let Some(old) = &viewer.user {
-                let _ = accounts::sign_out(db, old.session_id).await;
-            }
-            set_session_cookie(cookies, config, session.cookie_token);
+            door.enter(session).await;
             Ok(Flash::success(Redirect::to("/"), "signed_up"))
         }
-        Err(error) => {
-            let problem = Problem::account(&error);
-            page.error = Some(problem.notice);
-            Err(Refused {
-                status: problem.status,
-                retry_after_secs: error.retry_after_secs(),
-                page,
-            })
-        }
+        Err(error) => Err(refused(&error, |notice| SignupPage {
+            error: Some(notice),
+            ..page
+        })),
     }
 }
 
@@ -130,45 +168,30 @@ pub fn login_page(
 
 #[post("/login", data = "<form>")]
 pub async fn login(
-    viewer: Viewer,
+    door: Door<'_>,
     form: Csrf<CredentialsForm>,
-    client: ClientInfo,
-    cookies: &CookieJar<'_>,
-    config: &State<AppConfig>,
-    db: &State<Db>,
 ) -> Result<Redirect, Refused<LoginPage>> {
     let form = form.0;
     let next = safe_next(form.next.as_deref());
     let signed_in = accounts::sign_in(
-        db,
+        door.db,
         form.username.as_deref().unwrap_or(""),
         form.password.as_deref().unwrap_or(""),
-        &client.addr,
-        &client.user_agent,
+        &door.client.addr,
+        &door.client.user_agent,
     )
     .await;
     match signed_in {
         Ok(session) => {
-            // A sign-in always starts a new session; an old one in this browser ends.
-            if let Some(old) = viewer.user {
-                let _ = accounts::sign_out(db, old.session_id).await;
-            }
-            set_session_cookie(cookies, config, session.cookie_token);
+            door.enter(session).await;
             Ok(Redirect::to(next))
         }
-        Err(error) => {
-            let problem = Problem::account(&error);
-            Err(Refused {
-                status: problem.status,
-                retry_after_secs: error.retry_after_secs(),
-                page: LoginPage {
-                    layout: viewer.layout(),
-                    username: typed_username(&form.username),
-                    next,
-                    error: Some(problem.notice),
-                },
-            })
-        }
+        Err(error) => Err(refused(&error, |notice| LoginPage {
+            layout: door.viewer.layout(),
+            username: typed_username(&form.username),
+            next,
+            error: Some(notice),
+        })),
     }
 }
 

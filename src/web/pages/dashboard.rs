@@ -3,8 +3,6 @@
 //! run button per preset. Opening the page makes no upstream call; the refresh reads the free
 //! balance only, never a probe.
 
-use std::collections::HashMap;
-
 use askama::Template;
 use askama_web::WebTemplate;
 use rocket::http::Status;
@@ -19,26 +17,32 @@ use crate::db::{Db, DbError, presets};
 use crate::i18n::Lang;
 use crate::ids::{KeyId, UserId};
 use crate::keyring::Keyring;
-use crate::modelscope::{ErrorCode, ModelResult, Price};
-use crate::runs::engine::{Lane, QueryEngine};
-use crate::runs::executor::{self, Execution, Stored};
+use crate::modelscope::{ModelResult, Site, Tiers};
+use crate::runs::engine::Lane;
+use crate::runs::executor::{Execution, Stored};
 use crate::runs::grants::grant_likely_unclaimed;
 use crate::runs::history::{RunKind, Source};
-use crate::runs::planner::{Named, Planner, RunAsk};
-use crate::runs::prices;
+use crate::runs::planner::{Named, RunAsk};
+use crate::runs::prices::{self, Known};
+use crate::runs::runner::Runner;
 use crate::web::kit::csrf::{Csrf, TokenOnlyForm};
 use crate::web::kit::problem::Problem;
 use crate::web::kit::result_view::RowView;
 use crate::web::kit::result_view::{BalanceShown, Strip};
 use crate::web::kit::session::{CurrentUser, SignedInOrNext};
+use crate::web::kit::status::ResultStatus;
 use crate::web::kit::view::Layout;
 use crate::web::kit::view::{PresetOption, preset_options_priced};
+
+crate::closed_set! {
+    /// The unit of an age.
+    pub enum AgeUnit { Seconds = "s", Minutes = "m", Hours = "h", Days = "d" }
+}
 
 /// How long ago, as a number and a unit the template turns into words.
 pub struct Age {
     pub n: i64,
-    /// `s`, `m`, `h` or `d`.
-    pub unit: &'static str,
+    pub unit: AgeUnit,
     /// The whole age in seconds, for sorting by it.
     pub secs: i64,
 }
@@ -47,20 +51,20 @@ impl Age {
     /// The message that says it: `age-s`, `age-m`, `age-h` or `age-d`.
     pub fn unit_id(&self) -> &'static str {
         match self.unit {
-            "s" => "age-s",
-            "m" => "age-m",
-            "h" => "age-h",
-            _ => "age-d",
+            AgeUnit::Seconds => "age-s",
+            AgeUnit::Minutes => "age-m",
+            AgeUnit::Hours => "age-h",
+            AgeUnit::Days => "age-d",
         }
     }
 
     pub fn since(then: i64, now: i64) -> Self {
         let secs = (now - then).max(0);
         let (n, unit) = match secs {
-            0..60 => (secs, "s"),
-            60..3600 => (secs / 60, "m"),
-            3600..86_400 => (secs / 3600, "h"),
-            _ => (secs / 86_400, "d"),
+            0..60 => (secs, AgeUnit::Seconds),
+            60..3600 => (secs / 60, AgeUnit::Minutes),
+            3600..86_400 => (secs / 3600, AgeUnit::Hours),
+            _ => (secs / 86_400, AgeUnit::Days),
         };
         Self { n, unit, secs }
     }
@@ -75,8 +79,7 @@ pub struct KeyPanel {
     pub id: KeyId,
     pub label: String,
     pub masked: String,
-    /// `cn` or `ai`.
-    pub site: &'static str,
+    pub site: Site,
     pub needs_reentry: bool,
     /// The last balance read, with its age; `None` when never read.
     pub strip: Option<Strip>,
@@ -118,18 +121,21 @@ fn read_stored(conn: &rusqlite::Connection, user_id: UserId) -> Result<Dashboard
 fn latest_row(
     latest: &LatestResult,
     available: Option<f64>,
-    price: Option<Price>,
+    known: &Known,
     now: i64,
     lang: Lang,
 ) -> LatestRow {
-    let code = latest.error_code.as_deref().and_then(ErrorCode::parse);
     let result = ModelResult {
         model: latest.model.clone(),
         quota: latest.quota,
         status: Some(200),
-        failure: code.map(|code| crate::modelscope::Failure::new(code, None)),
+        failure: latest
+            .error_code
+            .map(|code| crate::modelscope::Failure::new(code, None)),
         latency_ms: 0,
-        price,
+        price: known.price(&latest.model),
+        candidates: known.candidates_of(&latest.model, &Tiers::default()),
+        checked: true,
     };
     LatestRow {
         view: RowView::new(&result, available, lang),
@@ -178,11 +184,11 @@ pub async fn dashboard(
         .map(|l| l.model.clone())
         .chain(stored.presets.iter().flat_map(|p| p.models.clone()))
         .collect();
-    let known = prices::prices_for(db, Some(user_id), models)
+    let known = prices::known_for(db, Some(user_id), models)
         .await
         .unwrap_or_else(|error| {
             tracing::warn!(%error, "reading model prices failed");
-            HashMap::new()
+            Known::default()
         });
     let lang = page.layout.lang;
     page.keys = keys
@@ -199,7 +205,7 @@ pub async fn dashboard(
                 id: key.id,
                 label: key.label,
                 masked: key.masked,
-                site: key.site.as_str(),
+                site: key.site,
                 needs_reentry: key.needs_reentry,
                 strip: balance.map(|b| {
                     Strip::of(
@@ -207,11 +213,12 @@ pub async fn dashboard(
                             total: Some(b.total),
                             available: Some(b.available),
                             frozen: Some(b.frozen),
-                            code: Some("ok"),
+                            code: Some(ResultStatus::Ok),
                             detail: None,
                         },
                         None,
                         None,
+                        &Tiers::default(),
                     )
                 }),
                 balance_age: balance.map(|b| Age::since(b.at, now)),
@@ -220,7 +227,7 @@ pub async fn dashboard(
                     .latest
                     .iter()
                     .filter(|l| l.api_key_id == key.id)
-                    .map(|l| latest_row(l, available, known.get(&l.model).copied(), now, lang))
+                    .map(|l| latest_row(l, available, &known, now, lang))
                     .collect(),
             }
         })
@@ -237,8 +244,7 @@ pub async fn refresh(
     id: KeyId,
     form: Csrf<TokenOnlyForm>,
     db: &State<Db>,
-    planner: &State<Planner>,
-    engine: &State<QueryEngine>,
+    runner: &State<Runner>,
 ) -> Result<Flash<Redirect>, Status> {
     let _ = form;
     let user_id = user.0.user_id;
@@ -257,23 +263,21 @@ pub async fn refresh(
         check_only: true,
         ..RunAsk::default()
     };
-    let plan = planner
+    let plan = runner
         .plan(ask)
         .await
         .map_err(|error| Problem::plan(&error).status)?;
-    let finished = executor::run(
-        engine,
-        db,
-        Execution {
+    let finished = runner
+        .run(Execution {
             plan,
             kind: RunKind::Check,
             source: Source::Web,
             user: Some(user_id),
             keep: true,
             lane: Lane::Member,
-        },
-    )
-    .await;
+            budget: None,
+        })
+        .await;
     match (finished.stored, finished.balance.is_ok()) {
         (Stored::Saved(_), true) => Ok(Flash::success(Redirect::to("/"), "balance_refreshed")),
         (Stored::Saved(_), false) => Ok(Flash::warning(Redirect::to("/"), "refresh_failed")),
@@ -291,10 +295,10 @@ mod tests {
 
     #[test]
     fn ages() {
-        assert_eq!(Age::since(0, 30).unit, "s");
+        assert_eq!(Age::since(0, 30).unit.as_str(), "s");
         let m = Age::since(0, 600);
-        assert_eq!((m.n, m.unit), (10, "m"));
-        assert_eq!(Age::since(0, 7200).unit, "h");
+        assert_eq!((m.n, m.unit.as_str()), (10, "m"));
+        assert_eq!(Age::since(0, 7200).unit.as_str(), "h");
         assert_eq!(Age::since(0, 3 * 86_400).n, 3);
         assert_eq!(Age::since(100, 0).n, 0, "clock skew is never negative");
     }

@@ -11,11 +11,13 @@ use rocket::{State, get, post};
 use crate::clock;
 use crate::ids::KeyId;
 use crate::keyring::{Keyring, check_key_shape};
+use crate::modelscope::ErrorCode;
 use crate::modelscope::Site;
 use crate::names;
 use crate::runs::engine::{Lane, QueryEngine};
 use crate::web::kit::confirm::ConfirmPage;
 use crate::web::kit::csrf::{Csrf, TokenOnlyForm, csrf_form};
+use crate::web::kit::params::choice;
 use crate::web::kit::problem::Problem;
 use crate::web::kit::session::CurrentUser;
 use crate::web::kit::view::{BalanceView, Layout, Notice};
@@ -27,15 +29,14 @@ pub struct KeyRow {
     pub added: String,
     pub last_used: Option<String>,
     pub needs_reentry: bool,
-    /// `cn` or `ai`.
-    pub site: &'static str,
+    pub site: Site,
 }
 
 /// The result of "check" for one key, and the site it was tried on.
 pub struct CheckResult {
     pub key_id: KeyId,
     pub balance: BalanceView,
-    pub site: &'static str,
+    pub site: Site,
 }
 
 #[derive(Template, WebTemplate)]
@@ -77,7 +78,7 @@ async fn keys_page(user: &CurrentUser, keyring: &Keyring) -> Result<KeysPage, St
                 added: clock::minutes(key.created_at),
                 last_used: key.last_used_at.map(clock::minutes),
                 needs_reentry: key.needs_reentry,
-                site: key.site.as_str(),
+                site: key.site,
             })
             .collect(),
         label: String::new(),
@@ -108,21 +109,28 @@ pub async fn add(
 ) -> Result<Flash<Redirect>, (Status, KeysPage)> {
     let form = form.0;
     let label = form.label.unwrap_or_default();
+    let mut unusual = false;
     let added = match check_key_shape(form.api_key.as_deref().unwrap_or("")) {
         Ok(secret) => {
-            let site = form
-                .site
-                .as_deref()
-                .and_then(Site::parse)
-                .unwrap_or_default();
+            unusual = !crate::keyring::is_token_shape(secret.expose());
+            let site = choice::<Site>(form.site.as_deref()).unwrap_or_default();
             keyring.add(user.0.user_id, &label, site, secret).await
         }
         Err(error) => Err(error),
     };
     match added {
+        // A key of another shape is kept and tried, with a word on what tokens look like.
         Ok(_) => Ok(Flash::success(
             Redirect::to("/keys"),
-            format!("key_added:{}", names::echo_name(&label)),
+            format!(
+                "{}:{}",
+                if unusual {
+                    "key_added_unusual"
+                } else {
+                    "key_added"
+                },
+                names::echo_name(&label)
+            ),
         )),
         Err(error) => {
             let mut page = keys_page(&user, keyring)
@@ -223,7 +231,7 @@ pub async fn check(
             page.check = Some(CheckResult {
                 key_id: id,
                 balance: BalanceView::from_result(&balance),
-                site: opened.site.as_str(),
+                site: opened.site,
             });
             Ok(page)
         }

@@ -1,6 +1,6 @@
 //! `/query`: run a stored query with a saved (or pasted) key and a preset (or typed models),
 //! or read the balance only (free). `POST /query` answers 303 to the stored run;
-//! `POST /query/stream` (used by app.js) streams NDJSON events (`web/live.rs`) as each step
+//! `POST /query/stream` (used by app.js) streams NDJSON events (`web/kit/live.rs`) as each step
 //! happens and stores the run even if the browser leaves.
 
 use askama::Template;
@@ -13,10 +13,12 @@ use rocket::{State, get, post};
 use crate::db::{Db, presets};
 use crate::ids::{KeyId, PresetId};
 use crate::keyring::Keyring;
-use crate::runs::engine::{Lane, QueryEngine};
-use crate::runs::executor::{self, Execution, Stored};
+use crate::modelscope::Site;
+use crate::runs::engine::Lane;
+use crate::runs::executor::{Execution, Stored};
 use crate::runs::history::{RunKind, Source};
-use crate::runs::planner::{PlannedRun, Planner};
+use crate::runs::planner::PlannedRun;
+use crate::runs::runner::Runner;
 use crate::web::kit::csrf::Csrf;
 use crate::web::kit::live;
 use crate::web::kit::problem::Problem;
@@ -40,12 +42,7 @@ pub struct QueryPage {
     pub report: Option<ResultView>,
 }
 
-async fn query_page(
-    user: &CurrentUser,
-    db: &Db,
-    keyring: &Keyring,
-    planner: &Planner,
-) -> QueryPage {
+async fn query_page(user: &CurrentUser, db: &Db, keyring: &Keyring, runner: &Runner) -> QueryPage {
     let user_id = user.0.user_id;
     let presets = match db
         .run(move |conn| presets::list_for_user(conn, user_id))
@@ -66,7 +63,7 @@ async fn query_page(
         keys,
         presets: preset_options(db, user_id, presets).await,
         models: String::new(),
-        max_models: planner.max_models(),
+        max_models: runner.max_models(),
         error: None,
         report: None,
     }
@@ -78,9 +75,9 @@ pub async fn page(
     preset: Option<&str>,
     db: &State<Db>,
     keyring: &State<Keyring>,
-    planner: &State<Planner>,
+    runner: &State<Runner>,
 ) -> QueryPage {
-    let mut page = query_page(&user, db, keyring, planner).await;
+    let mut page = query_page(&user, db, keyring, runner).await;
     if let Some(id) = preset.and_then(|p| p.parse::<PresetId>().ok())
         && page.presets.iter().any(|p| p.id == id)
     {
@@ -89,7 +86,11 @@ pub async fn page(
     page
 }
 
-fn stored_run(user: &CurrentUser, plan: PlannedRun, kind: RunKind) -> Execution {
+fn stored_run(
+    user: &CurrentUser,
+    plan: PlannedRun,
+    (kind, budget): (RunKind, Option<f64>),
+) -> Execution {
     Execution {
         plan,
         kind,
@@ -97,6 +98,7 @@ fn stored_run(user: &CurrentUser, plan: PlannedRun, kind: RunKind) -> Execution 
         user: Some(user.0.user_id),
         keep: true,
         lane: Lane::Member,
+        budget,
     }
 }
 
@@ -106,26 +108,40 @@ pub async fn run(
     form: Csrf<RunForm>,
     db: &State<Db>,
     keyring: &State<Keyring>,
-    planner: &State<Planner>,
-    engine: &State<QueryEngine>,
+    runner: &State<Runner>,
 ) -> Result<Redirect, (Status, QueryPage)> {
     let form = form.0;
-    let (problem, report) = match planner.plan(form.ask(Some(user.0.user_id))).await {
-        Ok(plan) => {
-            let finished = executor::run(engine, db, stored_run(&user, plan, form.kind())).await;
+    let planned = match form.kind_and_budget(true) {
+        Ok(kind) => runner
+            .plan(form.ask(Some(user.0.user_id)))
+            .await
+            .map(|plan| (plan, kind))
+            .map_err(|error| Problem::plan(&error)),
+        Err(problem) => Err(problem),
+    };
+    let (problem, report) = match planned {
+        Ok((plan, kind)) => {
+            let key_hint = plan.key_is_unusual();
+            let finished = runner.run(stored_run(&user, plan, kind)).await;
             if let Stored::Saved(id) = finished.stored {
-                return Ok(Redirect::to(format!("/history/{id}")));
+                // The stored run cannot know how the key was typed: the address says.
+                let hint = if key_hint { "?key_hint=1" } else { "" };
+                return Ok(Redirect::to(format!("/history/{id}{hint}")));
             }
             // Logged where it failed; the page says so and shows what the user paid for.
             let problem = Problem::new(Status::ServiceUnavailable, Notice::new("store_failed"));
             (
                 problem,
-                Some(ResultView::finished(&finished, user.layout().lang)),
+                Some(ResultView::finished(
+                    &finished,
+                    key_hint,
+                    user.layout().lang,
+                )),
             )
         }
-        Err(error) => (Problem::plan(&error), None),
+        Err(problem) => (problem, None),
     };
-    let mut page = query_page(&user, db, keyring, planner).await;
+    let mut page = query_page(&user, db, keyring, runner).await;
     page.selected_key_id = form.key_id();
     page.selected_preset_id = form.preset_id();
     page.models = form.models.unwrap_or_default();
@@ -134,30 +150,26 @@ pub async fn run(
     Err((problem.status, page))
 }
 
-/// NDJSON, one event per line: `start`, `expected`, `before`, one `row` per model as it
-/// finishes, `balance` (after the probes settled, with the cost), `final` (every row answered
-/// from that balance), then `done` with the stored run's address. Bad input answers with
-/// `{"type":"error"}` and its status, and the script falls back to a normal form post, which
-/// shows the message.
-/// NDJSON, one event per line (see `web/live.rs`); stored like `POST /query`. Bad input
+/// NDJSON, one event per line (see `web/kit/live.rs`); stored like `POST /query`. Bad input
 /// answers with `{"type":"error"}` and its status, and the script falls back to a normal form
 /// post, which shows the message.
 #[post("/query/stream", data = "<form>")]
 pub async fn stream(
     user: CurrentUser,
     form: Csrf<RunForm>,
-    db: &State<Db>,
-    planner: &State<Planner>,
-    engine: &State<QueryEngine>,
+    runner: &State<Runner>,
 ) -> Result<live::Live<TextStream![String]>, (Status, (ContentType, String))> {
-    let kind = form.0.kind();
-    let plan = planner
+    let kind = form
+        .0
+        .kind_and_budget(true)
+        .map_err(|p| live::refused(&p))?;
+    let plan = runner
         .plan(form.0.ask(Some(user.0.user_id)))
         .await
         .map_err(|error| live::refused(&Problem::plan(&error)))?;
-    let start = live::start(&plan, kind);
+    let start = live::start(&plan, kind.0);
     let lang = user.layout().lang;
-    let events = executor::spawn_streaming(engine, db, stored_run(&user, plan, kind));
+    let events = runner.watch(stored_run(&user, plan, kind));
     Ok(live::ndjson(start, events, lang))
 }
 

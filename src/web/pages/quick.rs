@@ -7,13 +7,12 @@ use rocket::http::{ContentType, Status};
 use rocket::response::stream::TextStream;
 use rocket::{State, get, post};
 
-use crate::db::Db;
 use crate::ids::KeyId;
 use crate::keyring::Keyring;
-use crate::runs::engine::{Lane, QueryEngine};
-use crate::runs::executor::{self, Execution};
+use crate::modelscope::Site;
+use crate::runs::executor::Execution;
 use crate::runs::history::Source;
-use crate::runs::planner::Planner;
+use crate::runs::runner::Runner;
 use crate::web::kit::client::ClientInfo;
 use crate::web::kit::csrf::Csrf;
 use crate::web::kit::live;
@@ -34,10 +33,10 @@ pub struct QuickPage {
     pub saved_keys: Vec<KeyOption>,
     pub selected_key_id: Option<KeyId>,
     /// The site picked for a pasted key.
-    pub site: &'static str,
+    pub site: Site,
 }
 
-async fn quick_page(viewer: &Viewer, keyring: &Keyring, planner: &Planner) -> QuickPage {
+async fn quick_page(viewer: &Viewer, keyring: &Keyring, runner: &Runner) -> QuickPage {
     let saved_keys = match &viewer.user {
         Some(user) => key_options(keyring, user.user_id).await,
         None => Vec::new(),
@@ -45,23 +44,19 @@ async fn quick_page(viewer: &Viewer, keyring: &Keyring, planner: &Planner) -> Qu
     QuickPage {
         layout: viewer.layout(),
         models: String::new(),
-        max_models: planner.max_models(),
+        max_models: runner.max_models(),
         error: None,
         report: None,
         saved_keys,
         selected_key_id: None,
-        site: "cn",
+        site: Site::default(),
     }
 }
 
 /// Signed out (the dashboard answers first for a signed-in user).
 #[get("/", rank = 2)]
-pub async fn index(
-    viewer: Viewer,
-    keyring: &State<Keyring>,
-    planner: &State<Planner>,
-) -> QuickPage {
-    quick_page(&viewer, keyring, planner).await
+pub async fn index(viewer: Viewer, keyring: &State<Keyring>, runner: &State<Runner>) -> QuickPage {
+    quick_page(&viewer, keyring, runner).await
 }
 
 /// The quick query, live: the same run as `POST /quick` (nothing stored), as NDJSON events.
@@ -70,23 +65,20 @@ pub async fn stream(
     viewer: Viewer,
     client: ClientInfo,
     form: Csrf<RunForm>,
-    planner: &State<Planner>,
-    engine: &State<QueryEngine>,
-    db: &State<Db>,
+    runner: &State<Runner>,
 ) -> Result<live::Live<TextStream![String]>, (Status, (ContentType, String))> {
     let form = form.0;
     let user = viewer.user.as_ref().map(|user| user.user_id);
-    let plan = planner
+    let plan = runner
         .plan(form.ask(user))
         .await
         .map_err(|error| live::refused(&Problem::plan(&error)))?;
-    let lane = match user {
-        Some(_) => Lane::Member,
-        None => engine.admit_anonymous(&client.addr).map_err(|_| {
-            live::refused(&Problem::new(Status::TooManyRequests, Notice::new("busy")))
-        })?,
-    };
-    let kind = form.kind();
+    let lane = runner
+        .admit(user, &client.addr)
+        .map_err(|_| live::refused(&busy()))?;
+    let (kind, budget) = form
+        .kind_and_budget(user.is_some())
+        .map_err(|p| live::refused(&p))?;
     let start = live::start(&plan, kind);
     let execution = Execution {
         plan,
@@ -95,45 +87,53 @@ pub async fn stream(
         user,
         keep: false,
         lane,
+        budget,
     };
-    let events = executor::spawn_streaming(engine, db, execution);
+    let events = runner.watch(execution);
     Ok(live::ndjson(start, events, viewer.lang))
 }
 
+/// Every anonymous place of the address is taken.
+fn busy() -> Problem {
+    Problem::new(Status::TooManyRequests, Notice::new("busy"))
+}
+
 #[post("/quick", data = "<form>")]
-#[allow(clippy::too_many_arguments)] // Rocket guards: each argument is one thing the route needs.
 pub async fn quick(
     viewer: Viewer,
     client: ClientInfo,
     form: Csrf<RunForm>,
     keyring: &State<Keyring>,
-    planner: &State<Planner>,
-    engine: &State<QueryEngine>,
-    db: &State<Db>,
+    runner: &State<Runner>,
 ) -> (Status, QuickPage) {
     let form = form.0;
-    let mut page = quick_page(&viewer, keyring, planner).await;
+    let mut page = quick_page(&viewer, keyring, runner).await;
     page.models = form.models.clone().unwrap_or_default();
     page.selected_key_id = form.key_id();
-    page.site = form.ask(None).site.unwrap_or_default().as_str();
+    page.site = form.ask(None).site.unwrap_or_default();
     let user = viewer.user.as_ref().map(|user| user.user_id);
-    let planned = planner.plan(form.ask(user)).await;
-    let lane = match user {
-        Some(_) => Ok(Lane::Member),
-        None => engine.admit_anonymous(&client.addr),
+    let (kind, budget) = match form.kind_and_budget(user.is_some()) {
+        Ok(kind) => kind,
+        Err(problem) => {
+            page.error = Some(problem.notice);
+            return (problem.status, page);
+        }
     };
-    match (planned, lane) {
+    let planned = runner.plan(form.ask(user)).await;
+    match (planned, runner.admit(user, &client.addr)) {
         (Ok(plan), Ok(lane)) => {
+            let key_hint = plan.key_is_unusual();
             let execution = Execution {
                 plan,
-                kind: form.kind(),
+                kind,
                 source: Source::Web,
                 user,
                 keep: false,
                 lane,
+                budget,
             };
-            let finished = executor::run(engine, db, execution).await;
-            page.report = Some(ResultView::finished(&finished, page.layout.lang));
+            let finished = runner.run(execution).await;
+            page.report = Some(ResultView::finished(&finished, key_hint, page.layout.lang));
             (Status::Ok, page)
         }
         (Err(error), _) => {
@@ -142,8 +142,9 @@ pub async fn quick(
             (problem.status, page)
         }
         (Ok(_), Err(_busy)) => {
-            page.error = Some(Notice::new("busy"));
-            (Status::TooManyRequests, page)
+            let problem = busy();
+            page.error = Some(problem.notice);
+            (problem.status, page)
         }
     }
 }

@@ -322,6 +322,35 @@ return {
 };
 "##;
 
+/// What the rows of a free check show: nothing called, so nothing healthy, no latency, no
+/// progress count and nothing to retry.
+#[derive(Debug, Deserialize)]
+struct CheckedRows {
+    rows: usize,
+    unchecked: usize,
+    green: usize,
+    statuses_say_unchecked: bool,
+    latencies: Vec<String>,
+    progress_hidden: bool,
+    retry_hidden: bool,
+}
+
+const CHECKED_ROWS_JS: &str = r##"
+const s = document.getElementById("live-results");
+const rows = Array.from(s.querySelectorAll("tbody[data-field=rows] tr"));
+const words = document.getElementById("live-words");
+const unchecked = words.content.querySelector("[data-code=unchecked]").textContent.trim();
+return {
+  rows: rows.length,
+  unchecked: rows.filter((tr) => tr.className === "row-unchecked").length,
+  green: s.querySelectorAll("tbody .badge.ok").length,
+  statuses_say_unchecked: rows.every((tr) => tr.querySelector("[data-field=status]").textContent.trim().startsWith(unchecked)),
+  latencies: rows.map((tr) => tr.querySelector("[data-field=latency]").textContent.trim()),
+  progress_hidden: s.querySelector("[data-part=progress]").hidden,
+  retry_hidden: s.querySelector("[data-action=retry]").hidden,
+};
+"##;
+
 /// What a chart page shows, for the readability checks.
 #[derive(Debug, Deserialize)]
 struct ChartState {
@@ -611,6 +640,18 @@ impl Tour<'_> {
             "after the balance-only check at {} px the strip reads {strip:?}",
             width.width
         );
+        let rows: CheckedRows = self.js(CHECKED_ROWS_JS, vec![]).await?;
+        ensure!(
+            rows.rows > 0
+                && rows.unchecked == rows.rows
+                && rows.green == 0
+                && rows.statuses_say_unchecked
+                && rows.latencies.iter().all(|l| l == "—")
+                && rows.progress_hidden
+                && rows.retry_hidden,
+            "a free check's rows say \"未检测\", no green badge, no latency, no \"0 / 0\", no \
+             retry: {rows:?}"
+        );
         Ok(())
     }
 
@@ -801,6 +842,13 @@ impl Tour<'_> {
             "the dashboard's points strip reads {available:?}"
         );
         self.check_page("dashboard").await?;
+        let census = self
+            .text_of("form.preset-run button[name=measure_prices]")
+            .await?;
+        ensure!(
+            census.contains("测出单价") || census.contains("Measure prices"),
+            "the dashboard offers a census of the unknown prices, with its cost: {census:?}"
+        );
         self.check_only("form.preset-run", PHONE).await?;
         self.check_only("form.preset-run", DESKTOP).await?;
         self.check_page("dashboard-checked").await

@@ -5,7 +5,8 @@
 //! - 50 runs on `/history`: HTML + CSS + JS at most [`BUDGET`] (40 KiB).
 //! - A run of 50 models (`/history/<id>`) and the dashboard with 50 models, whose rows carry more
 //!   (quota detail, meter, price, trend link): the HTML alone at most [`BUDGET`], and with the
-//!   stylesheet and the script (cached a day after the first page) at most [`WIDE_BUDGET`].
+//!   stylesheet and the script (cached a day after the first page) at most [`WIDE_BUDGET`]
+//!   (62 KiB).
 
 use rocket::http::Status;
 
@@ -14,8 +15,10 @@ use crate::harness::upstream::{QUOTA_A, any_chat, mount_balance, ok_with_quota};
 
 /// HTML + CSS + JS of a page listing 50 runs; the HTML of any page of 50 rows.
 const BUDGET: usize = 40 * 1024;
-/// HTML + CSS + JS of a page of 50 models.
-const WIDE_BUDGET: usize = 60 * 1024;
+/// HTML + CSS + JS of a page of 50 models. 62 KiB since issue 17: the dashboard also offers a
+/// price census per preset and the live rows know two more statuses (not checked, not called
+/// for want of points), the inferred price, the candidates and the monthly calls.
+const WIDE_BUDGET: usize = 62 * 1024;
 const KEY: &str = "ms-12345678-1234-1234-1234-123456789abc";
 
 #[tokio::test]

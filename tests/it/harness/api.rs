@@ -122,6 +122,7 @@ pub fn row(
     let headers = numbers.iter().any(Option::is_some);
     let healthy = error.is_none() && error_code.is_none();
     let calls_left = [numbers[1], numbers[3]].into_iter().flatten().min();
+    let valid = error_code != Some("invalid_model");
     json!({
         "model": model,
         "request_limit": numbers[0],
@@ -136,6 +137,10 @@ pub fn row(
         "price_source": null,
         "calls_left": if healthy { calls_left } else { None },
         "calls_left_range": null,
+        "checked": valid,
+        "price_candidates": if valid { tiers() } else { Value::Null },
+        "model_month_request_limit": null,
+        "model_month_request_remaining": null,
     })
 }
 
@@ -149,6 +154,7 @@ pub fn points_row(
     status: Option<u16>,
 ) -> Value {
     let calls = |price: f64| ((available / price) + 1e-9).floor() as i64;
+    let (fewest, most) = (calls(2.0), calls(0.2));
     json!({
         "model": model,
         "request_limit": null,
@@ -161,12 +167,28 @@ pub fn points_row(
         "quota_source": "points",
         "points_per_call": price.map(|(p, _)| p),
         "price_source": price.map(|(_, source)| source),
-        "calls_left": price.map(|(p, _)| calls(p)),
+        "calls_left": match price {
+            Some((p, _)) => Some(calls(p)),
+            None => (fewest == most).then_some(fewest),
+        },
         "calls_left_range": match price {
             Some(_) => Value::Null,
-            None => json!([calls(2.0), calls(0.5)]),
+            None if fewest == most => Value::Null,
+            None => json!([fewest, most]),
         },
+        "checked": status.is_some(),
+        "price_candidates": match price {
+            Some(_) => Value::Null,
+            None => tiers(),
+        },
+        "model_month_request_limit": null,
+        "model_month_request_remaining": null,
     })
+}
+
+/// The built-in price tiers, as a row's `price_candidates` lists them while nothing is known.
+pub fn tiers() -> Value {
+    json!([0.2, 0.5, 1, 2])
 }
 
 pub fn some4(values: [i64; 4]) -> [Option<i64>; 4] {

@@ -1,15 +1,25 @@
-//! ModelScope's points regime as a stateful double: no rate-limit headers, an account whose
-//! balance each call freezes by the model's price while it runs and then spends (or refunds,
-//! for a call that failed for a system reason), and the out-of-points refusal. The balance
-//! endpoint reads the same account, so what the app reports can be checked against it.
+//! ModelScope's points regime as a stateful double: no daily rate-limit headers, an account
+//! whose balance each call freezes by the model's price while it runs and then spends (or
+//! refunds, for a call that failed for a system reason), and the out-of-points refusal. The
+//! balance endpoint reads the same account, so what the app reports can be checked against it.
+//!
+//! It also learns what the app must cope with: another client spending the key while a run's
+//! calls are in flight (a charge the app did not make), the international site's monthly
+//! headers per model, and the rates endpoint (answering, missing, failing, hanging). Every
+//! balance read and chat call is logged in order.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use wiremock::{MockServer, Request, Respond, ResponseTemplate};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use super::upstream::{any_chat, balance, completion};
+
+pub const RATES_PATH: &str = "/openapi/v1/magicubes/spend/rates";
+pub const MONTH_LIMIT: &str = "modelscope-ratelimit-model-month-requests-limit";
+pub const MONTH_REMAINING: &str = "modelscope-ratelimit-model-month-requests-remaining";
 
 /// How a model behaves on this account.
 #[derive(Debug, Clone, Copy)]
@@ -25,13 +35,36 @@ struct Model {
     id: String,
     price: f64,
     answer: Outcome,
+    /// The monthly pair: limit, and what is left before the first call.
+    monthly: Option<(i64, i64)>,
 }
 
 #[derive(Debug)]
 struct Charge {
     price: f64,
     refunded: bool,
+    starts_at: Instant,
     settles_at: Instant,
+}
+
+/// Another client's call on the same key, started by one of the app's chat calls.
+#[derive(Debug, Clone, Copy)]
+struct Outside {
+    /// The app's chat call (1 = the first) whose arrival starts it.
+    on_call: usize,
+    price: f64,
+    /// How long after that arrival it starts, and how long it holds its price.
+    after: Duration,
+    hold: Duration,
+}
+
+/// What reached the account, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// A balance read: available, frozen.
+    Read(f64, f64),
+    /// A chat call of this model.
+    Chat(String),
 }
 
 #[derive(Debug)]
@@ -41,6 +74,9 @@ struct State {
     charges: Vec<Charge>,
     chat_calls: usize,
     balance_reads: Vec<(f64, f64)>,
+    events: Vec<Event>,
+    /// Calls made per model (for the monthly headers).
+    calls_of: Vec<(String, i64)>,
 }
 
 /// One ModelScope account in the points regime; clone it to hand it to both mocks.
@@ -54,6 +90,7 @@ pub struct PointsAccount {
     settle_time: Duration,
     /// The refusal when the price is not available: status and body.
     out_of_points: (u16, Value),
+    outside: Arc<Vec<Outside>>,
 }
 
 impl PointsAccount {
@@ -67,6 +104,7 @@ impl PointsAccount {
                         id: (*id).to_owned(),
                         price: *price,
                         answer: Outcome::Ok,
+                        monthly: None,
                     })
                     .collect(),
             ),
@@ -75,6 +113,8 @@ impl PointsAccount {
                 charges: Vec::new(),
                 chat_calls: 0,
                 balance_reads: Vec::new(),
+                events: Vec::new(),
+                calls_of: Vec::new(),
             })),
             call_time: Duration::ZERO,
             settle_time: Duration::ZERO,
@@ -82,6 +122,7 @@ impl PointsAccount {
                 429,
                 json!({"errors": {"message": "Request limit exceeded.", "request_id": "r"}}),
             ),
+            outside: Arc::new(Vec::new()),
         }
     }
 
@@ -94,11 +135,42 @@ impl PointsAccount {
 
     /// `model` answers `answer` instead of 200.
     pub fn answering(mut self, model: &str, answer: Outcome) -> Self {
+        self.edit(model, |m| m.answer = answer);
+        self
+    }
+
+    /// `model` sends the monthly pair: `limit`, and `remaining` before the first call (one
+    /// less after each).
+    pub fn monthly(mut self, model: &str, limit: i64, remaining: i64) -> Self {
+        self.edit(model, |m| m.monthly = Some((limit, remaining)));
+        self
+    }
+
+    fn edit(&mut self, model: &str, change: impl Fn(&mut Model)) {
         let mut models = (*self.models).clone();
         for entry in models.iter_mut().filter(|m| m.id == model) {
-            entry.answer = answer;
+            change(entry);
         }
         self.models = Arc::new(models);
+    }
+
+    /// Another client spends `price` on the key: its call starts `after` the app's chat call
+    /// number `on_call` arrives (1 = the first) and holds its price for `hold`.
+    pub fn spent_elsewhere(
+        mut self,
+        on_call: usize,
+        price: f64,
+        after: Duration,
+        hold: Duration,
+    ) -> Self {
+        let mut outside = (*self.outside).clone();
+        outside.push(Outside {
+            on_call,
+            price,
+            after,
+            hold,
+        });
+        self.outside = Arc::new(outside);
         self
     }
 
@@ -127,6 +199,17 @@ impl PointsAccount {
         self.lock().start += points;
     }
 
+    /// Another client's call, right now: it holds `price` for `hold`, then spends it.
+    pub fn spend_now(&self, price: f64, hold: Duration) {
+        let now = Instant::now();
+        self.lock().charges.push(Charge {
+            price,
+            refunded: false,
+            starts_at: now,
+            settles_at: now + hold,
+        });
+    }
+
     /// Every chat call that reached the account, answered or refused.
     pub fn chat_calls(&self) -> usize {
         self.lock().chat_calls
@@ -135,6 +218,16 @@ impl PointsAccount {
     /// `(available, frozen)` as each balance read saw it, in order.
     pub fn balance_reads(&self) -> Vec<(f64, f64)> {
         self.lock().balance_reads.clone()
+    }
+
+    /// Balance reads and chat calls, in the order they reached the account.
+    pub fn events(&self) -> Vec<Event> {
+        self.lock().events.clone()
+    }
+
+    /// The available points now.
+    pub fn available(&self) -> f64 {
+        Self::balance_of(&self.lock(), Instant::now()).0
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -146,7 +239,7 @@ impl PointsAccount {
     fn balance_of(state: &State, now: Instant) -> (f64, f64) {
         let mut frozen = 0.0;
         let mut spent = 0.0;
-        for charge in &state.charges {
+        for charge in state.charges.iter().filter(|c| now >= c.starts_at) {
             if now < charge.settles_at {
                 frozen += charge.price;
             } else if !charge.refunded {
@@ -174,6 +267,17 @@ impl Respond for ChatCalls {
         let now = Instant::now();
         let mut state = account.lock();
         state.chat_calls += 1;
+        state.events.push(Event::Chat(model.id.clone()));
+        let number = state.chat_calls;
+        for outside in account.outside.iter().filter(|o| o.on_call == number) {
+            let starts_at = now + outside.after;
+            state.charges.push(Charge {
+                price: outside.price,
+                refunded: false,
+                starts_at,
+                settles_at: starts_at + outside.hold,
+            });
+        }
         let (available, _) = PointsAccount::balance_of(&state, now);
         if available + 1e-9 < model.price {
             let (status, body) = &account.out_of_points;
@@ -182,13 +286,29 @@ impl Respond for ChatCalls {
         state.charges.push(Charge {
             price: model.price,
             refunded: matches!(model.answer, Outcome::SystemFailure),
+            starts_at: now,
             settles_at: now + account.call_time + account.settle_time,
         });
-        let template = match model.answer {
+        let calls = match state.calls_of.iter_mut().find(|(m, _)| *m == model.id) {
+            Some((_, calls)) => {
+                *calls += 1;
+                *calls
+            }
+            None => {
+                state.calls_of.push((model.id.clone(), 1));
+                1
+            }
+        };
+        let mut template = match model.answer {
             Outcome::Ok => ResponseTemplate::new(200).set_body_json(completion()),
             Outcome::SystemFailure => ResponseTemplate::new(500)
                 .set_body_json(json!({"error": {"message": "Internal error", "request_id": "r"}})),
         };
+        if let Some((limit, remaining)) = model.monthly {
+            template = template
+                .insert_header(MONTH_LIMIT, limit.to_string())
+                .insert_header(MONTH_REMAINING, (remaining - calls).max(0).to_string());
+        }
         template.set_delay(account.call_time)
     }
 }
@@ -200,6 +320,7 @@ impl Respond for BalanceReads {
         let mut state = self.0.lock();
         let (available, frozen) = PointsAccount::balance_of(&state, Instant::now());
         state.balance_reads.push((available, frozen));
+        state.events.push(Event::Read(available, frozen));
         ResponseTemplate::new(200).set_body_json(json!({
             "success": true,
             "request_id": "r",
@@ -210,4 +331,39 @@ impl Respond for BalanceReads {
             }
         }))
     }
+}
+
+/// How the rates endpoint behaves.
+pub enum Rates {
+    /// Answers with these per-request prices of API-Inference.
+    Table(&'static [f64]),
+    /// Answers this status.
+    Status(u16),
+    /// Answers only after this long.
+    Hang(Duration),
+}
+
+/// Mounts the rates endpoint on `server`.
+pub async fn mount_rates(server: &MockServer, rates: Rates) {
+    let template = match rates {
+        Rates::Table(prices) => ResponseTemplate::new(200).set_body_json(json!({
+            "success": true,
+            "data": {"rates": prices.iter().map(|p| json!({
+                "scene": "api_inference", "model_tier": "t", "unit": "request",
+                "unit_price": p, "min_charge": p,
+            })).collect::<Vec<_>>()},
+        })),
+        Rates::Status(status) => {
+            ResponseTemplate::new(status).set_body_json(json!({"success": false, "message": "no"}))
+        }
+        Rates::Hang(wait) => ResponseTemplate::new(200)
+            .set_body_json(json!({"success": true, "data": {"rates": [{"unit_price": 9}]}}))
+            .set_delay(wait),
+    };
+    Mock::given(method("GET"))
+        .and(path(RATES_PATH))
+        .respond_with(template)
+        .named("rates")
+        .mount(server)
+        .await;
 }

@@ -12,7 +12,8 @@ use crate::db::Db;
 use crate::db::history as store;
 use crate::db::runs;
 use crate::ids::RunId;
-use crate::runs::history::RunKind;
+use crate::modelscope::{Site, Tiers};
+use crate::runs::history::{RunKind, Source};
 use crate::web::kit::confirm::ConfirmPage;
 use crate::web::kit::csrf::{Csrf, TokenOnlyForm};
 use crate::web::kit::problem::Problem;
@@ -25,12 +26,9 @@ pub struct RunMeta {
     pub time: String,
     pub key_label: Option<String>,
     pub preset_name: Option<String>,
-    /// `web`, `api` or `schedule`.
-    pub source: String,
-    /// `probe` or `check`.
-    pub kind: String,
-    /// `cn` or `ai`.
-    pub site: String,
+    pub source: Source,
+    pub kind: RunKind,
+    pub site: Site,
     pub duration: String,
 }
 
@@ -48,8 +46,15 @@ fn path_id(raw: &str) -> Result<RunId, Status> {
     raw.parse::<i64>().map(RunId).map_err(|_| Status::NotFound)
 }
 
-#[get("/history/<id>", rank = 2)]
-pub async fn detail(user: CurrentUser, id: &str, db: &State<Db>) -> Result<DetailPage, Status> {
+/// `?key_hint=1`: the run just stored was made with a key not shaped like a ModelScope token
+/// (`POST /query` says so on its way here).
+#[get("/history/<id>?<key_hint>", rank = 2)]
+pub async fn detail(
+    user: CurrentUser,
+    id: &str,
+    key_hint: Option<&str>,
+    db: &State<Db>,
+) -> Result<DetailPage, Status> {
     let id = path_id(id)?;
     let user_id = user.0.user_id;
     let found = db
@@ -67,21 +72,28 @@ pub async fn detail(user: CurrentUser, id: &str, db: &State<Db>) -> Result<Detai
     };
     let layout = user.layout();
     let results: Vec<_> = rows.into_iter().map(|r| r.result).collect();
-    let report = ResultView::new(
+    let mut report = ResultView::new(
         Outcome {
-            kind: if run.kind == RunKind::Check.as_str() {
-                RunKind::Check
-            } else {
-                RunKind::Probe
+            kind: match (run.kind, run.census) {
+                (RunKind::Probe, true) => RunKind::Census,
+                (kind, _) => kind,
             },
             results: &results,
             elapsed_ms: u64::try_from(run.duration_ms).unwrap_or(0),
             balance: BalanceShown::stored(&run.balance),
             spent: run.points_spent,
+            shared: run.shared_points_spent,
+            unclean: run.unclean,
+            points_short: false,
             expected: None,
+            tiers: &Tiers::default(),
         },
         layout.lang,
     );
+    report.key_hint = key_hint == Some("1");
+    if report.census {
+        report.census_from_rows(&results);
+    }
     Ok(DetailPage {
         layout,
         run: RunMeta {

@@ -22,6 +22,7 @@ use crate::db::history::{self as store, HistoryFilter, StoredResult};
 use crate::db::{Db, DbError};
 use crate::i18n::Lang;
 use crate::ids::{RunId, UserId};
+use crate::web::kit::params::choice;
 use crate::web::kit::session::CurrentUser;
 use crate::web::kit::view::Notice;
 
@@ -149,7 +150,7 @@ pub async fn export(
         after: None,
         ..query
     };
-    let Some(format) = Format::parse(query.format.as_deref()) else {
+    let Some(format) = choice::<Format>(query.format.as_deref()) else {
         return Err(history_page(&user, db, &query, Some(Notice::new("bad_export_format"))).await);
     };
     let filters = match Filters::parse(&query) {

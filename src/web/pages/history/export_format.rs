@@ -9,29 +9,23 @@ use crate::clock;
 use crate::db::history::{RunSummary, StoredResult};
 use crate::i18n::{self, Lang};
 use crate::ids::RunId;
-use crate::modelscope::ModelResult;
-use crate::runs::calls_left::CallsLeft;
+use crate::modelscope::{ErrorCode, ModelResult, PriceSource, Site};
+use crate::runs::calls_left::{CallsLeft, QuotaSource};
+use crate::runs::history::{RunKind, Source};
+use crate::runs::judge::Unclean;
+use crate::web::kit::status::ResultStatus;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    Csv,
-    Json,
+crate::closed_set! {
+    /// An export format, as `?format=` names it and its file ends.
+    pub enum Format {
+        Csv = "csv",
+        Json = "json",
+    }
 }
 
 impl Format {
-    pub fn parse(raw: Option<&str>) -> Option<Self> {
-        match raw.map(|f| f.trim().to_ascii_lowercase()).as_deref() {
-            Some("csv") => Some(Self::Csv),
-            Some("json") => Some(Self::Json),
-            _ => None,
-        }
-    }
-
     pub fn extension(self) -> &'static str {
-        match self {
-            Self::Csv => "csv",
-            Self::Json => "json",
-        }
+        self.as_str()
     }
 
     pub fn content_type(self) -> ContentType {
@@ -91,7 +85,7 @@ impl Format {
 
 /// The columns, by the id of their heading (`csv-<column>` in `locales/<lang>/history.ftl`;
 /// the time's heading names its zone, Beijing time).
-pub const CSV_COLUMNS: [&str; 23] = [
+pub const CSV_COLUMNS: [&str; 27] = [
     "time",
     "query_id",
     "key_label",
@@ -115,6 +109,10 @@ pub const CSV_COLUMNS: [&str; 23] = [
     "kind",
     "balance_available",
     "points_spent",
+    "checked",
+    "price_candidates",
+    "model_month_request_limit",
+    "model_month_request_remaining",
 ];
 
 /// A leading `=`, `+`, `-`, `@` (or tab / carriage return) gets a `'`, so a spreadsheet shows
@@ -163,14 +161,8 @@ fn write_csv_run(out: &mut Vec<u8>, run: &RunSummary, rows: &[StoredResult], lan
             csv_number(quota.model_request_limit),
             csv_number(quota.model_request_remaining),
             csv_number(result.status),
-            defuse(result.error_code().map_or("", |c| c.as_str())),
-            i18n::text(
-                lang,
-                &format!(
-                    "status-{}",
-                    result.error_code().map_or("ok", |c| c.as_str())
-                ),
-            ),
+            defuse(result.error_code().map_or("", ErrorCode::as_str)),
+            ResultStatus::of_row(result.error_code(), result.checked).words(&lang),
             defuse(
                 result
                     .failure
@@ -179,7 +171,7 @@ fn write_csv_run(out: &mut Vec<u8>, run: &RunSummary, rows: &[StoredResult], lan
                     .unwrap_or(""),
             ),
             result.latency_ms.to_string(),
-            left.source.map_or("", |s| s.as_str()).to_owned(),
+            left.source.map_or("", QuotaSource::as_str).to_owned(),
             csv_number(result.price.map(|p| p.points)),
             result.price.map_or("", |p| p.source.as_str()).to_owned(),
             csv_number(left.exact),
@@ -187,14 +179,22 @@ fn write_csv_run(out: &mut Vec<u8>, run: &RunSummary, rows: &[StoredResult], lan
             csv_number(left.range.map(|r| r.1)),
             i18n::text(
                 lang,
-                if run.kind == "check" {
-                    "form-check-only"
-                } else {
-                    "detail-kind-probe"
+                match (run.kind, run.census) {
+                    (RunKind::Check, _) => "form-check-only",
+                    (_, true) => "census-title",
+                    _ => "detail-kind-probe",
                 },
             ),
             csv_number(available),
             csv_number(run.points_spent),
+            result.checked.to_string(),
+            result
+                .candidates
+                .as_ref()
+                .map(|c| c.iter().map(f64::to_string).collect::<Vec<_>>().join(" "))
+                .unwrap_or_default(),
+            csv_number(quota.model_month_request_limit),
+            csv_number(quota.model_month_request_remaining),
         ]
     });
     write_csv_records(out, records);
@@ -202,11 +202,7 @@ fn write_csv_run(out: &mut Vec<u8>, run: &RunSummary, rows: &[StoredResult], lan
 
 /// A row's "calls left", from the balance its run ended with.
 fn calls_left(result: &ModelResult, available: Option<f64>) -> CallsLeft {
-    if result.is_ok() {
-        CallsLeft::assess(&result.quota, available, result.price.map(|p| p.points))
-    } else {
-        CallsLeft::default()
-    }
+    CallsLeft::of_row(result, available)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -220,25 +216,30 @@ struct RunRecord<'a> {
     started_at: i64,
     key_label: Option<&'a str>,
     preset_name: Option<&'a str>,
-    source: &'a str,
-    kind: &'a str,
-    site: &'a str,
+    source: Source,
+    kind: RunKind,
+    site: Site,
     duration_ms: i64,
     model_count: i64,
     ok_count: i64,
     failed_count: i64,
-    balance: BalanceRecord<'a>,
-    balance_before: BalanceRecord<'a>,
+    balance: BalanceRecord,
+    balance_before: BalanceRecord,
     points_spent: Option<f64>,
+    /// A price census.
+    census: bool,
+    /// Why the difference taught nothing (`shared`, `outside`, `unsettled`).
+    points_note: Option<&'a str>,
+    shared_points_spent: Option<f64>,
     results: Vec<ResultRecord<'a>>,
 }
 
 #[derive(Serialize)]
-struct BalanceRecord<'a> {
+struct BalanceRecord {
     total: Option<f64>,
     available: Option<f64>,
     frozen: Option<f64>,
-    error: Option<&'a str>,
+    error: Option<ErrorCode>,
 }
 
 #[derive(Serialize)]
@@ -249,14 +250,18 @@ struct ResultRecord<'a> {
     model_request_limit: Option<i64>,
     model_request_remaining: Option<i64>,
     status: Option<u16>,
-    error_code: Option<&'static str>,
+    error_code: Option<ErrorCode>,
     error_message: Option<&'a str>,
     latency_ms: u64,
-    quota_source: Option<&'static str>,
+    quota_source: Option<QuotaSource>,
     points_per_call: Option<f64>,
-    price_source: Option<&'static str>,
+    price_source: Option<PriceSource>,
     calls_left: Option<i64>,
     calls_left_range: Option<[i64; 2]>,
+    checked: bool,
+    price_candidates: Option<&'a [f64]>,
+    model_month_request_limit: Option<i64>,
+    model_month_request_remaining: Option<i64>,
 }
 
 impl<'a> RunRecord<'a> {
@@ -267,9 +272,9 @@ impl<'a> RunRecord<'a> {
             started_at: run.started_at,
             key_label: run.key_label.as_deref(),
             preset_name: run.preset_name.as_deref(),
-            source: &run.source,
-            kind: &run.kind,
-            site: &run.site,
+            source: run.source,
+            kind: run.kind,
+            site: run.site,
             duration_ms: run.duration_ms,
             model_count: run.model_count,
             ok_count: run.ok_count,
@@ -278,7 +283,7 @@ impl<'a> RunRecord<'a> {
                 total: run.balance.total,
                 available: run.balance.available,
                 frozen: run.balance.frozen,
-                error: run.balance.error.as_deref(),
+                error: run.balance.error,
             },
             balance_before: BalanceRecord {
                 total: run.before.total,
@@ -287,6 +292,9 @@ impl<'a> RunRecord<'a> {
                 error: None,
             },
             points_spent: run.points_spent,
+            census: run.census,
+            points_note: run.unclean.map(Unclean::as_str),
+            shared_points_spent: run.shared_points_spent,
             results: rows
                 .iter()
                 .map(|row| {
@@ -299,14 +307,18 @@ impl<'a> RunRecord<'a> {
                         model_request_limit: result.quota.model_request_limit,
                         model_request_remaining: result.quota.model_request_remaining,
                         status: result.status,
-                        error_code: result.error_code().map(|c| c.as_str()),
+                        error_code: result.error_code(),
                         error_message: result.failure.as_ref().and_then(|f| f.detail.as_deref()),
                         latency_ms: result.latency_ms,
-                        quota_source: left.source.map(|s| s.as_str()),
+                        quota_source: left.source,
                         points_per_call: result.price.map(|p| p.points),
-                        price_source: result.price.map(|p| p.source.as_str()),
+                        price_source: result.price.map(|p| p.source),
                         calls_left: left.exact,
                         calls_left_range: left.range.map(|(low, high)| [low, high]),
+                        checked: result.checked,
+                        price_candidates: result.candidates.as_deref(),
+                        model_month_request_limit: result.quota.model_month_request_limit,
+                        model_month_request_remaining: result.quota.model_month_request_remaining,
                     }
                 })
                 .collect(),
@@ -321,6 +333,7 @@ mod tests {
     use crate::ids::{KeyId, RunId};
     use crate::modelscope::ModelResult;
     use crate::modelscope::{ErrorCode, Failure, Quota};
+    use crate::web::kit::params::choice;
 
     /// One cell as the export writes it (a second, empty cell after it, since a lone empty
     /// field is written as `""` to tell it from an empty line).
@@ -368,10 +381,11 @@ mod tests {
 
     #[test]
     fn formats() {
-        assert_eq!(Format::parse(Some("csv")), Some(Format::Csv));
-        assert_eq!(Format::parse(Some("JSON")), Some(Format::Json));
-        assert_eq!(Format::parse(Some("xlsx")), None);
-        assert_eq!(Format::parse(None), None);
+        let parse = choice::<Format>;
+        assert_eq!(parse(Some("csv")), Some(Format::Csv));
+        assert_eq!(parse(Some("JSON")), Some(Format::Json));
+        assert_eq!(parse(Some("xlsx")), None);
+        assert_eq!(parse(None), None);
         assert!(
             Format::Csv
                 .prefix(Lang::En)
@@ -386,7 +400,7 @@ mod tests {
             key_label: Some("主, \"账号\"".into()),
             preset_id: None,
             preset_name: None,
-            source: "web".into(),
+            source: Source::Web,
             // 2026-01-01 00:00:05 UTC
             started_at: 1_767_225_605,
             duration_ms: 1234,
@@ -399,10 +413,13 @@ mod tests {
                 frozen: Some(0.5),
                 error: None,
             },
-            kind: "probe".into(),
-            site: "cn".into(),
+            kind: RunKind::Probe,
+            site: Site::Cn,
             before: StoredBalance::default(),
             points_spent: None,
+            census: false,
+            unclean: None,
+            shared_points_spent: None,
         };
         let rows = vec![
             StoredResult {
@@ -415,11 +432,14 @@ mod tests {
                         request_remaining: Some(1999),
                         model_request_limit: Some(500),
                         model_request_remaining: Some(499),
+                        ..Quota::default()
                     },
                     status: Some(200),
                     failure: None,
                     latency_ms: 12,
                     price: None,
+                    candidates: None,
+                    checked: true,
                 },
             },
             StoredResult {
@@ -435,6 +455,8 @@ mod tests {
                     )),
                     latency_ms: 3,
                     price: None,
+                    candidates: None,
+                    checked: true,
                 },
             },
         ];
@@ -451,12 +473,12 @@ mod tests {
         assert_eq!(
             lines[0],
             "2026-01-01 08:00:05,7,\"主, \"\"账号\"\"\",,Qwen/Qwen2.5-7B,2000,1999,500,499,200,,正常,,12,\
-             headers,,,499,,,调用模型,9.5,"
+             headers,,,499,,,调用模型,9.5,,true,,,"
         );
         assert_eq!(
             lines[1],
             "2026-01-01 08:00:05,7,\"主, \"\"账号\"\"\",,a/b,,,,,500,upstream_error,上游错误,'=cmd|' /C calc'!A0,3,\
-             ,,,,,,调用模型,9.5,"
+             ,,,,,,调用模型,9.5,,true,,,"
         );
         assert_eq!(lines[2], "");
     }

@@ -1,5 +1,7 @@
 //! `GET /history/model/<owner>/<name>`: one model's numbers over time, as a chart and a table,
-//! 50 runs a page (`?before=<run id>` older, `?after=<run id>` newer, as on `/history`).
+//! 50 runs a page (`?before=<run id>` older, `?after=<run id>` newer, as on `/history`). Each
+//! run says what the result page said then: calls left (from the headers when they came, else
+//! from the points and the price), the price and where it came from, and the status.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -12,10 +14,12 @@ use crate::clock;
 use crate::db::history::{self as store, Direction, HistoryFilter, LabelledResult};
 use crate::db::{Db, DbError};
 use crate::ids::{RunId, UserId};
-use crate::modelscope::{ErrorCode, validate_model_id};
+use crate::modelscope::validate_model_id;
+use crate::runs::calls_left::CallsLeft;
 use crate::web::kit::problem::Problem;
+use crate::web::kit::result_view::RowView;
 use crate::web::kit::session::CurrentUser;
-use crate::web::kit::view::{Layout, Notice, failure_detail, number};
+use crate::web::kit::view::{Layout, Notice};
 
 /// Runs drawn and listed on a trend page.
 pub const TREND_ROWS: i64 = PAGE_SIZE;
@@ -24,13 +28,9 @@ pub struct TrendRow {
     pub query_id: RunId,
     pub time: String,
     pub key_label: Option<String>,
-    pub request_limit: String,
-    pub request_remaining: String,
-    pub model_request_limit: String,
-    pub model_request_remaining: String,
-    /// `ok` or an `ErrorCode` string (`status_label.html` reads `row.code`).
-    pub code: &'static str,
-    pub detail: Option<String>,
+    /// The row as result pages show it (`calls_left.html`, `price.html`, `status_label.html`
+    /// read `row`).
+    pub row: RowView,
 }
 
 #[derive(Template, WebTemplate)]
@@ -185,44 +185,40 @@ pub async fn model_trend(
         .map(|row| format!("{path}?before={}", row.stored.query_id));
     let first_href = has_newer.then(|| path.clone());
     let layout = user.layout();
-    let samples: Vec<Sample> = stored
+    let rows: Vec<TrendRow> = stored
         .iter()
-        .map(|row| {
-            let quota = row.stored.result.quota;
-            Sample {
-                at: row.stored.started_at,
-                line: row.key_label.clone().unwrap_or_default(),
-                value: quota.model_request_remaining.map(|v| v as f64),
-                limit: quota.model_request_limit.map(|v| v as f64),
-                label: PointLabel {
-                    time: clock::minutes(row.stored.started_at),
-                    key_label: row.key_label.clone(),
-                    model_remaining: number(quota.model_request_remaining),
-                    model_limit: number(quota.model_request_limit),
-                    remaining: number(quota.request_remaining),
-                    limit: number(quota.request_limit),
-                },
-            }
+        .map(|labelled| TrendRow {
+            query_id: labelled.stored.query_id,
+            time: clock::minutes(labelled.stored.started_at),
+            key_label: labelled.key_label.clone(),
+            row: RowView::new(&labelled.stored.result, labelled.available, layout.lang),
         })
         .collect();
-    let rows = stored
+    let samples: Vec<Sample> = stored
         .iter()
-        .map(|row| {
-            let result = &row.stored.result;
-            let quota = result.quota;
-            TrendRow {
-                query_id: row.stored.query_id,
-                time: clock::minutes(row.stored.started_at),
-                key_label: row.key_label.clone(),
-                request_limit: number(quota.request_limit),
-                request_remaining: number(quota.request_remaining),
-                model_request_limit: number(quota.model_request_limit),
-                model_request_remaining: number(quota.model_request_remaining),
-                code: result.error_code().map_or("ok", ErrorCode::as_str),
-                detail: result
-                    .failure
-                    .as_ref()
-                    .and_then(|f| failure_detail(f, layout.lang)),
+        .zip(&rows)
+        .map(|(labelled, trend)| {
+            let left = CallsLeft::of_row(&labelled.stored.result, labelled.available);
+            Sample {
+                at: labelled.stored.started_at,
+                line: labelled.key_label.clone().unwrap_or_default(),
+                // A range is drawn at what is sure: its low end.
+                value: left.exact.or(left.range.map(|r| r.0)).map(|n| n as f64),
+                // Headers that came with a limit scale the chart against it.
+                limit: labelled
+                    .stored
+                    .result
+                    .quota
+                    .model_month_request_limit
+                    .or(labelled.stored.result.quota.model_request_limit)
+                    .map(|n| n as f64),
+                label: PointLabel {
+                    time: trend.time.clone(),
+                    key_label: labelled.key_label.clone(),
+                    remaining: trend.row.calls_left.clone(),
+                    limit: trend.row.price.clone().unwrap_or_else(|| "—".to_owned()),
+                    ..PointLabel::default()
+                },
             }
         })
         .collect();

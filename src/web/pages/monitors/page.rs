@@ -12,6 +12,7 @@ use crate::db::Db;
 use crate::i18n::Lang;
 use crate::ids::{ChannelId, MonitorId, RuleId, RunId};
 use crate::keyring::Keyring;
+use crate::modelscope::Tiers;
 use crate::monitors::rules::Condition;
 use crate::monitors::schedule::Schedule;
 use crate::monitors::{self};
@@ -31,6 +32,10 @@ pub struct KeyLine {
     pub last_run: Option<String>,
     pub run_id: Option<RunId>,
     pub ok: bool,
+    /// Its points cannot pay for a call of any price (0 calls), though the look succeeded.
+    pub no_points: bool,
+    /// A rule of the monitor fires for this key.
+    pub firing: bool,
     /// The error in words when the last look failed.
     pub problem: Option<String>,
     pub available: Option<String>,
@@ -60,6 +65,8 @@ pub struct MonitorRow {
     pub last_run: Option<String>,
     /// `ok`, `failed` or `skipped`.
     pub last_outcome: String,
+    /// A rule fires or a key's points buy no call: the run went fine, the key does not.
+    pub attention: bool,
     pub reason: Option<String>,
     pub failures: i64,
     /// Expected points per day (probes).
@@ -140,7 +147,16 @@ pub(super) async fn page(
             .keys
             .iter()
             .filter(|k| k.monitor_id == monitor.id)
-            .map(|k| key_line(k, lang))
+            .map(|k| {
+                let firing = overview.active.iter().any(|(rule, key)| {
+                    *key == k.key_id
+                        && overview
+                            .rules
+                            .iter()
+                            .any(|r| r.id == *rule && r.monitor_id == monitor.id)
+                });
+                key_line(k, firing, lang)
+            })
             .collect();
         let daily_cost = match (monitor.preset_id.and_then(|p| models_of.get(&p)), &schedule) {
             (Some(models), Some(schedule)) if monitor.kind == "probe" => {
@@ -149,7 +165,7 @@ pub(super) async fn page(
             }
             _ => None,
         };
-        let rules = overview
+        let rules: Vec<RuleLine> = overview
             .rules
             .iter()
             .filter(|r| r.monitor_id == monitor.id)
@@ -178,6 +194,8 @@ pub(super) async fn page(
             next_run: clock::minutes(monitor.next_run_at),
             last_run: monitor.last_run_at.map(clock::minutes),
             last_outcome: monitor.last_outcome.clone().unwrap_or_default(),
+            attention: keys.iter().any(|k| k.firing || k.no_points)
+                || rules.iter().any(|r: &RuleLine| r.active),
             reason: monitor.last_reason.as_deref().map(|r| reason_text(lang, r)),
             failures: monitor.failures,
             daily_cost,
@@ -223,14 +241,22 @@ pub(super) async fn page(
     })
 }
 
-fn key_line(key: &crate::db::monitors::MonitorKey, lang: Lang) -> KeyLine {
-    let ok = key.last_code.as_deref() == Some("ok");
+/// A key's line: green only when its last look succeeded, its points buy a call and no rule
+/// fires for it.
+fn key_line(key: &crate::db::monitors::MonitorKey, firing: bool, lang: Lang) -> KeyLine {
+    let looked = key.last_code.as_deref() == Some("ok");
+    let no_points = looked
+        && key
+            .last_available
+            .is_some_and(|a| a < Tiers::default().cheapest() - 1e-9);
     KeyLine {
+        ok: looked && !no_points && !firing,
+        no_points,
+        firing,
         label: key.label.clone(),
         masked: mask_tail(key.last_four.clone()),
         last_run: key.last_run_at.map(clock::minutes),
         run_id: key.last_run_id,
-        ok,
         problem: key
             .last_code
             .as_deref()

@@ -21,13 +21,17 @@ use crate::config::AppConfig;
 use crate::db::Db;
 use crate::db::presets::Preset;
 use crate::ids::PresetId;
+use crate::keyring::Keyring;
+use crate::modelscope::PriceSource;
 use crate::modelscope::catalogue::Catalogue;
 use crate::presets::{self, MAX_NAME_CHARS, MAX_PRESETS_PER_USER, PresetError};
 use crate::web::kit::confirm::ConfirmPage;
 use crate::web::kit::csrf::{Csrf, TokenOnlyForm, csrf_form};
 use crate::web::kit::problem::Problem;
 use crate::web::kit::session::CurrentUser;
-use crate::web::kit::view::{Layout, Notice};
+use crate::web::kit::view::{
+    KeyOption, Layout, Notice, PresetOption, key_options, preset_options_priced,
+};
 use prices::{PriceRow, price_rows, tier_options};
 
 /// One preset, with the values its edit form shows (what was typed, after a failed edit).
@@ -70,11 +74,20 @@ pub struct PresetsPage {
     pub tiers: Vec<String>,
     /// The price form's error.
     pub price_error: Option<Notice>,
+    /// The census form: the user's keys, and each preset with what measuring its unknown
+    /// prices may cost.
+    pub keys: Vec<KeyOption>,
+    pub census: Vec<PresetOption>,
 }
 
 impl PresetsPage {
     pub fn at_limit(&self) -> bool {
         self.presets.len() >= self.max_presets
+    }
+
+    /// Some preset has a model whose price is unknown.
+    pub fn any_census(&self) -> bool {
+        self.census.iter().any(|p| p.census.is_some())
     }
 }
 
@@ -153,6 +166,8 @@ fn empty_page(user: &CurrentUser, config: &AppConfig) -> PresetsPage {
         prices: Vec::new(),
         tiers: tier_options(),
         price_error: None,
+        keys: Vec::new(),
+        census: Vec::new(),
     }
 }
 
@@ -162,6 +177,7 @@ pub struct PresetsContext<'r> {
     db: &'r Db,
     config: &'r AppConfig,
     catalogue: &'r Catalogue,
+    keyring: &'r Keyring,
 }
 
 #[rocket::async_trait]
@@ -175,13 +191,17 @@ impl<'r> FromRequest<'r> for PresetsContext<'r> {
             rocket.state::<Db>(),
             rocket.state::<AppConfig>(),
             rocket.state::<Catalogue>(),
+            rocket.state::<Keyring>(),
         ) {
-            (Some(db), Some(config), Some(catalogue)) => request::Outcome::Success(Self {
-                user,
-                db,
-                config,
-                catalogue,
-            }),
+            (Some(db), Some(config), Some(catalogue), Some(keyring)) => {
+                request::Outcome::Success(Self {
+                    user,
+                    db,
+                    config,
+                    catalogue,
+                    keyring,
+                })
+            }
             _ => request::Outcome::Error((Status::InternalServerError, ())),
         }
     }
@@ -198,7 +218,9 @@ impl PresetsContext<'_> {
         let mut page = empty_page(&self.user, self.config);
         match listed {
             Ok(list) => {
-                page.prices = price_rows(self.db, self.user_id(), &list).await;
+                let (prices, known) = price_rows(self.db, self.user_id(), &list).await;
+                page.prices = prices;
+                page.census = preset_options_priced(list.clone(), &known);
                 page.presets = list.into_iter().map(row).collect();
             }
             Err(error) => {
@@ -208,6 +230,7 @@ impl PresetsContext<'_> {
             }
         }
         page.catalogue = self.catalogue.model_ids().await;
+        page.keys = key_options(self.keyring, self.user_id()).await;
         Ok(page)
     }
 
