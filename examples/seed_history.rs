@@ -8,7 +8,7 @@
 //! It opens `DATA_DIR/modelscope-balance.db` and `DATA_DIR/master.key` (the app's defaults; the
 //! key file is created when missing) through the library's public API, exactly as the app does:
 //!
-//! - signs up a user (`accounts::sign_up`), which also starts a session;
+//! - signs up a user (`signup::sign_up`), which also starts a session;
 //! - saves two keys through `keyring::Keyring` (sealed with the vault) and makes two presets;
 //! - stores N runs (default 10,000) of 5 models each with `db::history::insert_run`, in time
 //!   order, spread over the last 60 days: the two keys alternate, the two presets and ad-hoc model
@@ -42,7 +42,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use modelscope_balance::auth::accounts;
+use modelscope_balance::auth::signup;
 use modelscope_balance::crypto::secret::ApiSecret;
 use modelscope_balance::crypto::{MasterKey, Vault};
 use modelscope_balance::db::Db;
@@ -309,7 +309,7 @@ async fn main() {
     let master = MasterKey::load_or_create(&key_path).unwrap_or_else(|e| fail(e));
     let keyring = Keyring::new(db.clone(), Arc::new(Vault::new(master)));
 
-    let session = accounts::sign_up(
+    let session = signup::sign_up(
         &db,
         &args.username,
         PASSWORD,
@@ -317,6 +317,7 @@ async fn main() {
         "seed",
         0,
         "seed_history",
+        &signup::Gate::open(),
     )
     .await
     .unwrap_or_else(|e| fail(format!("sign-up of {:?}: {e}", args.username)));

@@ -32,6 +32,16 @@ Usage:
   modelscope-balance restore <file>       replace the database with the backup <file> (the
                                           server must be stopped; the old database is kept)
   modelscope-balance healthcheck          exit 0 if the configured server answers GET /health
+  modelscope-balance admin list           list the accounts: admin, disabled, name
+  modelscope-balance admin grant <name>   make the account an admin (works while the server
+                                          runs; the way back in)
+  modelscope-balance admin revoke <name>  take admin away (never from the last admin)
+  modelscope-balance admin invite [days]  print a one-time invitation link to sign up (default
+                                          invitation_days; works in invitation-only mode,
+                                          also for an instance's first account)
+  modelscope-balance admin reset-link <name>
+                                          print a one-time password-reset link for the
+                                          account (valid for an hour; hand it over yourself)
   modelscope-balance --help | -h          show this text
 
 Configuration comes from built-in defaults, Rocket.toml (ROCKET_CONFIG names another file) and
@@ -48,7 +58,18 @@ pub enum Command {
     Backup(PathBuf),
     Restore(PathBuf),
     Healthcheck,
+    Admin(AdminCommand),
     Help,
+}
+
+/// `admin …`: accounts and admins, from the server's own machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AdminCommand {
+    List,
+    Grant(String),
+    Revoke(String),
+    ResetLink(String),
+    Invite(Option<u32>),
 }
 
 /// `Err` carries the offending argument, for the usage message.
@@ -78,6 +99,7 @@ where
                 Command::Restore(file)
             })
         }
+        [admin, rest @ ..] if admin == "admin" => parse_admin(rest).map(Command::Admin),
         [one] if one == "backup" || one == "restore" => {
             Err(format!("{} needs a file name", one.to_string_lossy()))
         }
@@ -89,6 +111,38 @@ where
             ))
         }
         [first, ..] => Err(format!("unknown argument {:?}", first.to_string_lossy())),
+    }
+}
+
+fn parse_admin(args: &[OsString]) -> Result<AdminCommand, String> {
+    let text: Vec<String> = args
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    match text
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        ["list"] => Ok(AdminCommand::List),
+        ["grant", name] => Ok(AdminCommand::Grant((*name).to_owned())),
+        ["revoke", name] => Ok(AdminCommand::Revoke((*name).to_owned())),
+        ["reset-link", name] => Ok(AdminCommand::ResetLink((*name).to_owned())),
+        ["invite"] => Ok(AdminCommand::Invite(None)),
+        ["invite", days] => match days.parse::<u32>() {
+            Ok(days) if (1..=365).contains(&days) => Ok(AdminCommand::Invite(Some(days))),
+            _ => Err(format!(
+                "admin invite takes a number of days from 1 to 365, got {days:?}"
+            )),
+        },
+        ["grant" | "revoke" | "reset-link"] => {
+            Err("admin grant, revoke and reset-link take one account name".to_owned())
+        }
+        _ => Err(
+            "admin takes list, grant <name>, revoke <name>, reset-link <name> or invite [days]"
+                .to_owned(),
+        ),
     }
 }
 
@@ -121,6 +175,10 @@ where
             }),
         ),
         Ok(Command::Healthcheck) => report("healthcheck", healthcheck::check(&crate::figment())),
+        Ok(Command::Admin(command)) => report(
+            "admin",
+            configured().and_then(|config| run_admin(&config, &command)),
+        ),
         Err(problem) => {
             eprintln!("modelscope-balance: {problem}\n");
             eprint!("{USAGE}");
@@ -144,6 +202,75 @@ fn serve() -> ExitCode {
 /// The configuration exactly as the server reads it.
 fn configured() -> Result<AppConfig, String> {
     AppConfig::load(&crate::figment()).map_err(|e| e.to_string())
+}
+
+/// Runs an `admin` command on the configured database (a running server is no obstacle: it
+/// reads the change on its next request).
+pub fn run_admin(config: &AppConfig, command: &AdminCommand) -> Result<String, String> {
+    use crate::auth::admin::{self, AdminError};
+    let path = config.database_path();
+    if !path.exists() {
+        return Err(format!(
+            "no database at {} (check data_dir and database_path; the server creates it on its \
+             first start)",
+            path.display()
+        ));
+    }
+    let db = Db::open(&path).map_err(|e| e.to_string())?;
+    let mut conn = db.connection().map_err(|e| e.to_string())?;
+    let said = |error: AdminError, name: &str| match error {
+        AdminError::NotFound => format!("there is no account named {name:?}"),
+        AdminError::LastAdmin => {
+            format!("{name} is the last admin; grant another account admin first")
+        }
+        AdminError::Db(error) => error.to_string(),
+    };
+    match command {
+        AdminCommand::List => {
+            let users = admin::list(&conn).map_err(|e| said(e, ""))?;
+            let mut text = format!("{} account{}", users.len(), plural(users.len()));
+            for user in users {
+                text.push_str(&format!(
+                    "\n{:<6} {:<9} {}",
+                    if user.is_admin { "admin" } else { "-" },
+                    if user.disabled { "disabled" } else { "-" },
+                    user.username
+                ));
+            }
+            Ok(text)
+        }
+        AdminCommand::Grant(name) => match admin::grant(&mut conn, name) {
+            Ok(true) => Ok(format!("{name} is now an admin.")),
+            Ok(false) => Ok(format!("{name} was an admin already.")),
+            Err(error) => Err(said(error, name)),
+        },
+        AdminCommand::Revoke(name) => match admin::revoke(&mut conn, name) {
+            Ok(true) => Ok(format!("{name} is no longer an admin.")),
+            Ok(false) => Ok(format!("{name} was not an admin.")),
+            Err(error) => Err(said(error, name)),
+        },
+        AdminCommand::Invite(days) => {
+            let days = days.unwrap_or(config.invitation_days);
+            let code =
+                crate::auth::signup::invite_on(&conn, None, days).map_err(|e| e.to_string())?;
+            let base = config.public_url.as_deref().unwrap_or("http://<this site>");
+            Ok(format!(
+                "A one-time invitation to sign up, valid for {days} day{} (sign-up mode: \
+                 invitation only, or open); it is shown only here:\n{base}{}",
+                plural(days as usize),
+                crate::auth::signup::invitation_path(&code)
+            ))
+        }
+        AdminCommand::ResetLink(name) => {
+            let code = admin::reset_link_for(&conn, name).map_err(|e| said(e, name))?;
+            let base = config.public_url.as_deref().unwrap_or("http://<this site>");
+            Ok(format!(
+                "A one-time password-reset link for {name}, valid for an hour (a new one \
+                 replaces it); hand it over yourself, it is shown only here:\n{base}{}{code}",
+                crate::auth::password_reset::PATH
+            ))
+        }
+    }
 }
 
 /// Prints a command's outcome: the report on stdout (0), or the problem on stderr (1).
@@ -334,6 +461,17 @@ mod tests {
         assert!(parse(["backup", "a", "b"]).is_err());
         assert_eq!(parse(["healthcheck"]), Ok(Command::Healthcheck));
         assert!(parse(["healthcheck", "now"]).is_err());
+        assert_eq!(
+            parse(["admin", "grant", "alice"]),
+            Ok(Command::Admin(AdminCommand::Grant("alice".into())))
+        );
+        assert_eq!(
+            parse(["admin", "list"]),
+            Ok(Command::Admin(AdminCommand::List))
+        );
+        assert!(parse(["admin"]).is_err());
+        assert!(parse(["admin", "grant"]).is_err());
+        assert!(parse(["admin", "grant", "a", "b"]).is_err());
     }
 
     #[test]

@@ -84,6 +84,8 @@ row_id!(
     ChannelId,
     /// A row of the delivery log.
     DeliveryId,
+    /// An invitation to sign up.
+    InvitationId,
 );
 
 #[cfg(test)]

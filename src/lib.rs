@@ -167,6 +167,7 @@ async fn setup(rocket: Rocket<Build>, clock: SharedClock) -> Result<Rocket<Build
                 .manage(scheduler)
                 .manage(state.channels)
                 .manage(web::Reveals::default())
+                .manage(ops::instance_health::Started::now())
                 .manage(state.config)
                 .manage(state.db)
                 .manage(state.engine)
@@ -322,7 +323,7 @@ fn effective_configuration(figment: &Figment, config: &AppConfig) -> String {
     };
     format!(
         "configuration: profile={} address={} port={} tls={} ip_header={} keep_alive={}s \
-         limits.form={} limits.json={} body_timeout={}s secure_cookies={} allow_signup={} \
+         limits.form={} limits.json={} body_timeout={}s secure_cookies={} signup_mode={} \
          signups_per_address_per_hour={} data_dir={} database={} master_key_file={} \
          api_base={} hub_base={} upstream_timeout={}s query_concurrency={} \
          global_concurrency={} max_models_per_query={} history_retention_days={} \
@@ -340,7 +341,7 @@ fn effective_configuration(figment: &Figment, config: &AppConfig) -> String {
         limit("json"),
         config.body_timeout_secs,
         config.secure_cookies(),
-        config.allow_signup,
+        config.default_signup_mode(),
         config.signups_per_address_per_hour,
         config.data_dir.display(),
         config.database_path().display(),

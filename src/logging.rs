@@ -6,6 +6,8 @@
 //! from any other crate are capped at INFO, whatever `ROCKET_LOG_LEVEL` or `RUST_LOG` say; only
 //! the app's own events (which never carry a secret) follow `RUST_LOG` below that.
 //!
+//! Rocket's request lines are left out (their addresses may carry a one-time code).
+//!
 //! Lines are human-readable by default; `log_format = "json"` writes one JSON object per line
 //! (`timestamp`, `level`, `target`, `message` and the event's fields at the top level), for log
 //! shippers. The filters are the same in both formats.
@@ -52,9 +54,18 @@ pub fn init(format: LogFormat) {
     let _ = tracing_subscriber::registry().with(layer).try_init();
 }
 
-/// Whether an event may be printed at all: the app's own at any level, others up to INFO.
+/// Rocket's request lines (`GET /reset/<code>:`) print the whole address, and some addresses
+/// carry a one-time code (a password-reset link, an invitation): from this target only
+/// warnings and errors are printed.
+const REQUEST_LINES: &str = "rocket::server";
+
+/// Whether an event may be printed at all: the app's own at any level, Rocket's request lines
+/// not at all below WARN, others up to INFO.
 fn allowed(meta: &tracing::Metadata<'_>) -> bool {
     let target = meta.target();
+    if target == REQUEST_LINES {
+        return *meta.level() <= Level::WARN;
+    }
     let own = target
         .strip_prefix(OWN_TARGET)
         .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"));
@@ -103,7 +114,8 @@ mod tests {
             )
         };
         assert!(allowed(&meta("modelscope_balance::web", Level::TRACE)));
-        assert!(allowed(&meta("rocket::server", Level::INFO)));
+        assert!(allowed(&meta("rocket::launch", Level::INFO)));
+        assert!(!allowed(&meta("rocket::server", Level::INFO)));
         assert!(allowed(&meta("rocket::server", Level::WARN)));
         assert!(!allowed(&meta("rocket::server", Level::DEBUG)));
         assert!(!allowed(&meta("rocket::form::parser", Level::TRACE)));

@@ -178,6 +178,7 @@ pub fn record_query(source: QuerySource, outcome: QueryOutcome, took: Duration) 
 
 /// One upstream call finished (a retried probe counts each attempt).
 pub fn record_upstream(endpoint: Endpoint, outcome: UpstreamOutcome, took: Duration) {
+    recent::record(endpoint, outcome);
     ::metrics::counter!(
         names::UPSTREAM_CALLS,
         "endpoint" => endpoint.as_str(),
@@ -186,6 +187,76 @@ pub fn record_upstream(endpoint: Endpoint, outcome: UpstreamOutcome, took: Durat
     .increment(1);
     ::metrics::histogram!(names::UPSTREAM_DURATION, "endpoint" => endpoint.as_str())
         .record(took.as_secs_f64());
+}
+
+/// Upstream calls of the last hour, by endpoint and outcome, counted in the process whether or
+/// not `/metrics` is on (the admin's health panel reads them). Sixty one-minute slots; a slot
+/// from an older hour is emptied when its minute comes round again.
+pub mod recent {
+    use std::sync::Mutex;
+
+    use super::{Endpoint, UpstreamOutcome};
+
+    const ENDPOINTS: usize = Endpoint::ALL.len();
+    const OUTCOMES: usize = UpstreamOutcome::ALL.len();
+
+    #[derive(Clone, Copy)]
+    struct Minute {
+        at: i64,
+        counts: [[u64; OUTCOMES]; ENDPOINTS],
+    }
+
+    const EMPTY: Minute = Minute {
+        at: -1,
+        counts: [[0; OUTCOMES]; ENDPOINTS],
+    };
+
+    static SLOTS: Mutex<[Minute; 60]> = Mutex::new([EMPTY; 60]);
+
+    fn this_minute() -> i64 {
+        crate::clock::now().div_euclid(60)
+    }
+
+    pub(super) fn record(endpoint: Endpoint, outcome: UpstreamOutcome) {
+        let minute = this_minute();
+        if let Ok(mut slots) = SLOTS.lock() {
+            let slot = &mut slots[minute.rem_euclid(60) as usize];
+            if slot.at != minute {
+                *slot = Minute {
+                    at: minute,
+                    ..EMPTY
+                };
+            }
+            slot.counts[endpoint as usize][outcome as usize] += 1;
+        }
+    }
+
+    /// Each endpoint's calls of the last 60 minutes, by outcome (in `UpstreamOutcome::ALL`
+    /// order).
+    pub fn last_hour() -> Vec<(Endpoint, Vec<(UpstreamOutcome, u64)>)> {
+        let now = this_minute();
+        let mut sums = [[0u64; OUTCOMES]; ENDPOINTS];
+        if let Ok(slots) = SLOTS.lock() {
+            for slot in slots.iter().filter(|s| s.at > now - 60 && s.at <= now) {
+                for (e, row) in slot.counts.iter().enumerate() {
+                    for (o, n) in row.iter().enumerate() {
+                        sums[e][o] += n;
+                    }
+                }
+            }
+        }
+        Endpoint::ALL
+            .iter()
+            .map(|&endpoint| {
+                let row = sums[endpoint as usize];
+                let by_outcome = UpstreamOutcome::ALL
+                    .iter()
+                    .map(|&outcome| (outcome, row[outcome as usize]))
+                    .collect();
+                (endpoint, by_outcome)
+            })
+            .collect()
+    }
 }
 
 /// A probe run measured what it cost (the drop in available points). The histogram's `_sum` is

@@ -8,6 +8,7 @@ nav-presets = Presets
 nav-keys = API keys
 nav-monitors = Monitors
 nav-history = History
+nav-admin = Admin
 nav-sign-out = Sign out
 nav-sign-in = Sign in
 nav-sign-up = Sign up

@@ -8,6 +8,7 @@ nav-presets = 预设
 nav-keys = API Key
 nav-monitors = 监控
 nav-history = 历史
+nav-admin = 管理
 nav-sign-out = 退出
 nav-sign-in = 登录
 nav-sign-up = 注册

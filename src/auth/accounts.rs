@@ -34,6 +34,16 @@ pub enum AccountError {
     Busy,
     #[error("wrong password")]
     WrongPassword,
+    #[error("the account is disabled")]
+    Disabled,
+    #[error("the last admin cannot delete their account")]
+    LastAdmin,
+    #[error("the link is unknown, used or expired")]
+    BadLink,
+    #[error("sign-up is closed")]
+    SignupClosed,
+    #[error("sign-up needs an invitation")]
+    InvitationNeeded,
     #[error(transparent)]
     Db(#[from] DbError),
     #[error("password hashing failed")]
@@ -94,7 +104,7 @@ fn from_password_error(error: passwords::PasswordError) -> AccountError {
     }
 }
 
-async fn hash(password: &str) -> Result<String, AccountError> {
+pub(crate) async fn hash(password: &str) -> Result<String, AccountError> {
     let password = zeroize::Zeroizing::new(password.to_owned());
     passwords::run_bounded(move || passwords::hash_password(&password))
         .await
@@ -149,33 +159,6 @@ async fn checked(
     }
 }
 
-/// `signups_per_hour` sign-ups may start from one client address per hour (`0`: no limit).
-pub async fn sign_up(
-    db: &Db,
-    username: &str,
-    password: &str,
-    confirmation: &str,
-    client_addr: &str,
-    signups_per_hour: u32,
-    user_agent: &str,
-) -> Result<NewSession, AccountError> {
-    let username = normalize_username(username)?;
-    check_new_password(password, confirmation)?;
-    let addr = client_addr.to_owned();
-    db.run(move |conn| login_failures::reserve_signup(conn, &addr, signups_per_hour))
-        .await?
-        .map_err(|retry_after_secs| AccountError::SignupThrottled { retry_after_secs })?;
-    let hash = hash(password).await?;
-    let user_agent = user_agent.to_owned();
-    db.run(move |conn| {
-        let Some(user_id) = users::create(conn, &username, &hash)? else {
-            return Ok(Err(AccountError::UsernameTaken));
-        };
-        Ok(Ok(start_session(conn, user_id, &user_agent)?))
-    })
-    .await?
-}
-
 /// One generic failure for an unknown user and a wrong password; throttled per (account,
 /// address) and per address, so nobody can lock an owner out from elsewhere.
 pub async fn sign_in(
@@ -192,6 +175,7 @@ pub async fn sign_in(
         .run(move |conn| users::find_by_username(conn, &name))
         .await?;
     let user_id = user.as_ref().map(|u| u.id);
+    let disabled = user.as_ref().is_some_and(|u| u.disabled);
     let ok = checked(
         db,
         &username,
@@ -201,10 +185,12 @@ pub async fn sign_in(
     )
     .await?;
     match user_id {
+        // Said only after the right password: a guess learns nothing about the account.
+        Some(_) if ok && disabled => Err(AccountError::Disabled),
         Some(user_id) if ok => {
-            let agent = user_agent.to_owned();
+            let (agent, addr) = (user_agent.to_owned(), client_addr.to_owned());
             Ok(db
-                .run(move |conn| start_session(conn, user_id, &agent))
+                .run(move |conn| start_session(conn, user_id, &agent, &addr))
                 .await?)
         }
         _ => Err(AccountError::BadCredentials),
@@ -212,15 +198,17 @@ pub async fn sign_in(
 }
 
 /// A fresh random token at every sign-in; the database keeps only its hash.
-fn start_session(
+pub(crate) fn start_session(
     conn: &rusqlite::Connection,
     user_id: UserId,
     user_agent: &str,
+    client_addr: &str,
 ) -> Result<NewSession, DbError> {
     let token = tokens::new_token("");
     let csrf = tokens::random_hex(32);
     let agent: String = user_agent.chars().take(200).collect();
-    let session_id = sessions::create(conn, &token.hash, user_id, &csrf, &agent)?;
+    let addr: String = client_addr.chars().take(64).collect();
+    let session_id = sessions::create(conn, &token.hash, user_id, &csrf, &agent, &addr)?;
     Ok(NewSession {
         cookie_token: token.plaintext,
         session_id,
@@ -301,30 +289,39 @@ pub async fn delete_account(
     password: &str,
 ) -> Result<(), AccountError> {
     check_current_password(db, user_id, client_addr, password).await?;
-    Ok(db
-        .run(move |conn| {
-            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            if let Some(user) = users::get(&tx, user_id)? {
-                login_failures::delete_for_user(&tx, &user.username)?;
-            }
-            users::delete(&tx, user_id)?;
-            tx.commit()?;
-            // The WAL still holds the old pages (labels, names); fold it back and empty it.
-            // Best effort: a busy reader only delays this to the next checkpoint.
-            crate::db::best_effort(conn, "checkpoint after account delete", |conn| {
-                conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(0))
-            });
-            Ok(())
-        })
-        .await?)
+    db.run(move |conn| erase(conn, user_id)).await?
 }
 
-/// Housekeeping: expired sessions and old login failures.
+/// Deletes the user and everything of theirs in one transaction (see [`delete_account`]),
+/// unless they are the last admin of an instance that has other users.
+pub(crate) fn erase(
+    conn: &mut rusqlite::Connection,
+    user_id: UserId,
+) -> Result<Result<(), AccountError>, DbError> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    if let Some(user) = users::get(&tx, user_id)? {
+        if user.is_admin && users::other_active_admins(&tx, user_id)? == 0 && users::count(&tx)? > 1
+        {
+            return Ok(Err(AccountError::LastAdmin));
+        }
+        login_failures::delete_for_user(&tx, &user.username)?;
+    }
+    users::delete(&tx, user_id)?;
+    tx.commit()?;
+    // The WAL still holds the old pages (labels, names); fold it back and empty it.
+    // Best effort: a busy reader only delays this to the next checkpoint.
+    crate::db::best_effort(conn, "checkpoint after account delete", |conn| {
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(0))
+    });
+    Ok(Ok(()))
+}
+
+/// Housekeeping: expired sessions, old login failures and reset links past their hour.
 pub async fn clean_up(db: &Db) -> Result<(usize, usize), DbError> {
     db.run(|conn| {
         Ok((
             sessions::delete_expired(conn)?,
-            login_failures::delete_old(conn)?,
+            login_failures::delete_old(conn)? + crate::db::password_resets::delete_expired(conn)?,
         ))
     })
     .await
@@ -370,6 +367,7 @@ mod tests {
 
     #[tokio::test]
     async fn sign_up_in_out() {
+        use crate::auth::signup::{Gate, sign_up};
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(&dir.path().join("t.db")).unwrap();
         let first = sign_up(
@@ -380,6 +378,7 @@ mod tests {
             "1.2.3.4",
             10,
             "ua",
+            &Gate::open(),
         )
         .await
         .unwrap();
@@ -391,7 +390,8 @@ mod tests {
                 "correct horse",
                 "1.2.3.4",
                 10,
-                "ua"
+                "ua",
+                &Gate::open(),
             )
             .await,
             Err(AccountError::UsernameTaken)

@@ -50,6 +50,19 @@ impl AppConfig {
                 global: self.global_concurrency,
             });
         }
+        // The modes of `auth::signup::SignupMode` (the domain's set; this layer cannot name it).
+        if let Some(mode) = &self.signup_mode
+            && !matches!(mode.as_str(), "open" | "invite" | "closed")
+        {
+            return Err(ConfigError::SignupMode {
+                value: mode.clone(),
+            });
+        }
+        if !(1..=365).contains(&self.invitation_days) {
+            return Err(ConfigError::InvitationDays {
+                days: self.invitation_days,
+            });
+        }
         // A share below the whole, so one user can never hold every scheduler slot.
         let per_user = self.scheduler_runs_per_user();
         if per_user == 0
@@ -162,6 +175,10 @@ pub enum ConfigError {
          {global}, so interactive queries always keep room"
     )]
     SchedulerConcurrency { scheduler: usize, global: usize },
+    #[error("signup_mode = {value:?} must be open, invite or closed")]
+    SignupMode { value: String },
+    #[error("invitation_days = {days} must be between 1 and 365")]
+    InvitationDays { days: u32 },
     #[error(
         "scheduler_runs_per_user = {per_user} must be at least 1 and below \
          scheduler_concurrency = {scheduler}, so one user's runs never hold every slot"

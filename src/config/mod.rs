@@ -146,6 +146,11 @@ pub struct AppConfig {
     pub anonymous_queries_per_address: usize,
     pub max_models_per_query: usize,
     pub allow_signup: bool,
+    /// The sign-up mode of a new instance (`open`, `invite`, `closed`); unset, `allow_signup`
+    /// decides between open and closed.
+    signup_mode: Option<String>,
+    /// Days an invitation works.
+    pub invitation_days: u32,
     secure_cookies: Option<bool>,
     pub history_retention_days: u32,
     /// Start even though saved keys were sealed under a master key that is not loaded (the key
@@ -216,6 +221,8 @@ impl Default for AppConfig {
             anonymous_queries_per_address: 4,
             max_models_per_query: 50,
             allow_signup: true,
+            signup_mode: None,
+            invitation_days: 7,
             secure_cookies: None,
             history_retention_days: 90,
             accept_new_master_key: false,
@@ -266,6 +273,16 @@ impl AppConfig {
     pub fn scheduler_runs_per_user(&self) -> usize {
         self.scheduler_runs_per_user
             .unwrap_or((self.scheduler_concurrency / 4).max(1))
+    }
+
+    /// Sign-up until an admin chooses (`auth::signup::SignupMode` reads it): `signup_mode`,
+    /// else `allow_signup` (open or closed).
+    pub fn default_signup_mode(&self) -> &str {
+        match &self.signup_mode {
+            Some(mode) => mode,
+            None if self.allow_signup => "open",
+            None => "closed",
+        }
     }
 
     pub fn notify_timeout(&self) -> Duration {
@@ -423,6 +440,31 @@ mod tests {
         assert!(rocket.shutdown.signals.contains(&rocket::config::Sig::Term));
         let bad = figment.merge(("log_format", "xml"));
         assert!(bad.extract::<AppConfig>().is_err());
+    }
+
+    #[test]
+    fn the_signup_mode_is_one_of_three_and_allow_signup_decides_without_it() {
+        assert_eq!(AppConfig::default().default_signup_mode(), "open");
+        let closed = AppConfig {
+            allow_signup: false,
+            ..AppConfig::default()
+        };
+        assert_eq!(closed.default_signup_mode(), "closed");
+        let invite = AppConfig {
+            signup_mode: Some("invite".into()),
+            ..AppConfig::default()
+        };
+        assert_eq!(invite.validate().unwrap().default_signup_mode(), "invite");
+        let bad = AppConfig {
+            signup_mode: Some("sometimes".into()),
+            ..AppConfig::default()
+        };
+        assert!(refusal(bad).contains("signup_mode"));
+        let days = AppConfig {
+            invitation_days: 0,
+            ..AppConfig::default()
+        };
+        assert!(refusal(days).contains("invitation_days"));
     }
 
     #[test]

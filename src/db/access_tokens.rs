@@ -66,11 +66,12 @@ pub fn delete_for_user(
     owned::delete_returning::<AccessToken, _>(conn, user_id, id, "name")
 }
 
-/// The user a token belongs to, marking it used (best effort).
+/// The user a token belongs to, marking it used (best effort); `None` for a disabled account.
 pub fn user_for_hash(conn: &Connection, token_hash: &str) -> Result<Option<UserId>, DbError> {
     let found: Option<(TokenId, UserId)> = conn
         .cached_row(
-            "SELECT id, user_id FROM access_tokens WHERE token_hash = ?1",
+            "SELECT t.id, t.user_id FROM access_tokens t JOIN users u ON u.id = t.user_id
+             WHERE t.token_hash = ?1 AND u.disabled_at IS NULL",
             [token_hash],
             |row| Ok((row.get(0)?, row.get(1)?)),
         )

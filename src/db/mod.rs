@@ -7,10 +7,15 @@ pub mod api_keys;
 pub mod balance_rises;
 pub mod channels;
 pub mod deliveries;
+pub mod health;
 pub mod history;
+pub mod instance;
+pub mod instance_prices;
+pub mod invitations;
 pub mod login_failures;
 pub mod monitors;
 pub(crate) mod owned;
+pub mod password_resets;
 pub mod presets;
 pub mod price_learning;
 pub mod prices;
@@ -64,10 +69,14 @@ fn migrations() -> Migrations<'static> {
             "../../migrations/0008_results_by_run_model.sql"
         )),
         M::up(include_str!("../../migrations/0009_price_learning.sql")),
+        M::up(include_str!("../../migrations/0010_admins.sql")),
+        M::up(include_str!("../../migrations/0011_signup_invitations.sql")),
+        M::up(include_str!("../../migrations/0012_instance_prices.sql")),
+        M::up(include_str!("../../migrations/0013_session_addresses.sql")),
         M::up(include_str!(
-            "../../migrations/0010_deliveries_in_flight.sql"
+            "../../migrations/0015_deliveries_in_flight.sql"
         )),
-        M::up(include_str!("../../migrations/0011_fair_scheduling.sql")),
+        M::up(include_str!("../../migrations/0016_fair_scheduling.sql")),
     ])
 }
 

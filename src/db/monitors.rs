@@ -263,7 +263,8 @@ pub fn claim_due(
                              ELSE coalesce(run_requested_at, next_run_at) END AS due_at
                  FROM monitors
                  WHERE (run_requested = 1 OR (paused = 0 AND next_run_at <= ?1))
-                   AND (lease_until IS NULL OR lease_until <= ?1)),
+                   AND (lease_until IS NULL OR lease_until <= ?1)
+                   AND user_id NOT IN (SELECT id FROM users WHERE disabled_at IS NOT NULL)),
              turns AS (
                  SELECT id, due_at,
                         row_number() OVER (PARTITION BY user_id ORDER BY due_at, id)
@@ -304,7 +305,8 @@ pub fn next_wanted(conn: &Connection, now: i64, per_user: i64) -> Result<Option<
                          ELSE next_run_at END)
          FROM monitors LEFT JOIN running USING (user_id)
          WHERE (paused = 0 OR run_requested = 1)
-           AND (lease_until > ?1 OR coalesce(running.n, 0) < ?2)",
+           AND (lease_until > ?1 OR coalesce(running.n, 0) < ?2)
+           AND user_id NOT IN (SELECT id FROM users WHERE disabled_at IS NOT NULL)",
         params![now, per_user],
         |r| r.get(0),
     )?)

@@ -20,12 +20,15 @@ pub struct SessionUser {
     pub user_id: UserId,
     pub username: String,
     pub csrf_token: String,
+    pub is_admin: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionInfo {
     pub id: SessionId,
     pub user_agent: String,
+    /// Where it signed in from.
+    pub client_addr: String,
     pub created_at: i64,
     pub last_seen_at: i64,
 }
@@ -36,25 +39,27 @@ pub fn create(
     user_id: UserId,
     csrf_token: &str,
     user_agent: &str,
+    client_addr: &str,
 ) -> Result<SessionId, DbError> {
     let now = now();
     conn.cached_execute(
-        "INSERT INTO sessions (token_hash, user_id, csrf_token, user_agent, created_at, last_seen_at, expires_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)",
-        params![token_hash, user_id, csrf_token, user_agent, now, now + ABSOLUTE_SECS],
+        "INSERT INTO sessions (token_hash, user_id, csrf_token, user_agent, created_at, last_seen_at, expires_at, client_addr)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7)",
+        params![token_hash, user_id, csrf_token, user_agent, now, now + ABSOLUTE_SECS, client_addr],
     )?;
     Ok(SessionId(conn.last_insert_rowid()))
 }
 
-/// The live session for a token hash, touching its last-seen time (best effort); expired ones
-/// are `None`.
+/// The live session for a token hash, touching its last-seen time (best effort; a trigger
+/// copies it to the user's); expired ones, and those of a disabled account, are `None`.
 pub fn find_live(conn: &Connection, token_hash: &str) -> Result<Option<SessionUser>, DbError> {
     let now = now();
     let found = conn
         .cached_row(
-            "SELECT s.id, s.user_id, u.username, s.csrf_token, s.last_seen_at
+            "SELECT s.id, s.user_id, u.username, s.csrf_token, s.last_seen_at, u.is_admin
              FROM sessions s JOIN users u ON u.id = s.user_id
-             WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND s.last_seen_at > ?3",
+             WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND s.last_seen_at > ?3
+               AND u.disabled_at IS NULL",
             params![token_hash, now, now - IDLE_SECS],
             |row| {
                 Ok((
@@ -63,6 +68,7 @@ pub fn find_live(conn: &Connection, token_hash: &str) -> Result<Option<SessionUs
                         user_id: row.get(1)?,
                         username: row.get(2)?,
                         csrf_token: row.get(3)?,
+                        is_admin: row.get(5)?,
                     },
                     row.get::<_, i64>(4)?,
                 ))
@@ -114,10 +120,15 @@ pub fn delete_others(
     )?)
 }
 
+/// Ends every session of the user (an admin's "sign out everywhere").
+pub fn delete_all_for_user(conn: &Connection, user_id: UserId) -> Result<usize, DbError> {
+    Ok(conn.cached_execute("DELETE FROM sessions WHERE user_id = ?1", [user_id])?)
+}
+
 pub fn list_for_user(conn: &Connection, user_id: UserId) -> Result<Vec<SessionInfo>, DbError> {
     let now = now();
     Ok(conn.cached_rows(
-        "SELECT id, user_agent, created_at, last_seen_at FROM sessions
+        "SELECT id, user_agent, created_at, last_seen_at, client_addr FROM sessions
          WHERE user_id = ?1 AND expires_at > ?2 AND last_seen_at > ?3
          ORDER BY last_seen_at DESC",
         params![user_id, now, now - IDLE_SECS],
@@ -127,6 +138,7 @@ pub fn list_for_user(conn: &Connection, user_id: UserId) -> Result<Vec<SessionIn
                 user_agent: row.get(1)?,
                 created_at: row.get(2)?,
                 last_seen_at: row.get(3)?,
+                client_addr: row.get(4)?,
             })
         },
     )?)

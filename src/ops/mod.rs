@@ -5,5 +5,6 @@ pub mod backup;
 pub mod data_lock;
 pub mod healthcheck;
 pub mod housekeeping;
+pub mod instance_health;
 pub mod metrics;
 pub mod shutdown;

@@ -1,6 +1,7 @@
 //! Runs: the planner turns a request into a ready run, the engine probes under limits, the
 //! executor runs and stores, history reads stored runs back; `runner` is the one handle the
-//! faces start a run through.
+//! faces start a run through; prices (and the instance's, an admin's word) say what a call
+//! costs.
 
 pub mod calls_left;
 mod census;
@@ -8,6 +9,7 @@ pub mod engine;
 pub mod executor;
 pub mod grants;
 pub mod history;
+pub mod instance_prices;
 pub mod judge;
 pub mod learn;
 pub mod measure;

@@ -5,8 +5,8 @@
 //! - a user may *set* a model's price by hand, for themselves only.
 //!
 //! A user sees their own setting first, then their own latest measurement, then their own
-//! inferred price, then a price other users measured, but only when two users' latest
-//! measurements agree. Reading is a few indexed rows per model: nothing here replays history.
+//! inferred price, then the price an admin set for the instance (`runs::instance_prices`), then
+//! a price other users measured, but only when two users' latest measurements agree. Reading is a few indexed rows per model: nothing here replays history.
 
 use std::collections::HashMap;
 
@@ -109,6 +109,12 @@ pub fn known_now(
             known
                 .prices
                 .insert(model.clone(), price(points, PriceSource::Measured));
+        }
+    }
+    // An admin's word over what others measured, under anything of the user's own.
+    if with_set {
+        for (model, points) in crate::db::instance_prices::for_models(conn, models)? {
+            known.prices.insert(model, price(points, PriceSource::Set));
         }
     }
     let Some(user) = user else {

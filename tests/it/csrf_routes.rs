@@ -37,6 +37,12 @@ enum Id {
     /// `/monitors/<id>/rules/<rule_id>/…`.
     MonitorRule,
     Channel,
+    /// Another account, for the admin's actions (the fixture's user is the first: the admin).
+    OtherUser,
+    /// `/reset/<code>`: a live password-reset link for the other account.
+    ResetCode,
+    /// An unused invitation.
+    Invitation,
 }
 
 /// One state-changing page route: its path as Rocket lists it, what `<id>` is, and plausible
@@ -274,6 +280,84 @@ const TABLE: &[Case] = &[
     },
 ];
 
+/// The admin's actions and the reset link (see [`Id::OtherUser`]).
+const ADMIN_TABLE: &[Case] = &[
+    Case {
+        path: "/account/sessions/others",
+        id: Id::None,
+        undoes_fixture: true,
+        fields: &[],
+    },
+    Case {
+        path: "/admin/users/<id>/disable",
+        id: Id::OtherUser,
+        undoes_fixture: false,
+        fields: &[],
+    },
+    Case {
+        path: "/admin/users/<id>/enable",
+        id: Id::OtherUser,
+        undoes_fixture: false,
+        fields: &[],
+    },
+    Case {
+        path: "/admin/users/<id>/sign-out",
+        id: Id::OtherUser,
+        undoes_fixture: false,
+        fields: &[],
+    },
+    Case {
+        path: "/admin/users/<id>/reset-link",
+        id: Id::OtherUser,
+        undoes_fixture: true,
+        fields: &[],
+    },
+    Case {
+        path: "/admin/users/<id>/delete",
+        id: Id::OtherUser,
+        undoes_fixture: true,
+        fields: &[],
+    },
+    Case {
+        path: "/admin/signup",
+        id: Id::None,
+        undoes_fixture: false,
+        fields: &[("mode", "open")],
+    },
+    Case {
+        path: "/admin/prices",
+        id: Id::None,
+        undoes_fixture: false,
+        fields: &[("model", MODEL_A), ("points", "1")],
+    },
+    Case {
+        path: "/admin/invitations",
+        id: Id::None,
+        undoes_fixture: false,
+        fields: &[("days", "3")],
+    },
+    Case {
+        path: "/admin/invitations/<id>/revoke",
+        id: Id::Invitation,
+        undoes_fixture: true,
+        fields: &[],
+    },
+    Case {
+        path: "/reset/<code>",
+        id: Id::ResetCode,
+        undoes_fixture: false,
+        fields: &[
+            ("password", NEW_PASSWORD),
+            ("password_confirm", NEW_PASSWORD),
+        ],
+    },
+];
+
+/// Every row of both tables.
+fn all_cases() -> impl Iterator<Item = &'static Case> {
+    TABLE.iter().chain(ADMIN_TABLE)
+}
+
 /// The app's state-changing page routes: every method but GET/HEAD/OPTIONS, minus the JSON API
 /// (cookie-free and CORS-open by design) and the refusal target itself.
 fn state_changing_routes(client: &Client) -> Vec<(Method, String)> {
@@ -302,6 +386,9 @@ struct Fixture {
     monitor: i64,
     rule: i64,
     channel: i64,
+    other_user: i64,
+    reset_code: String,
+    invitation: i64,
 }
 
 impl Fixture {
@@ -404,6 +491,32 @@ impl Fixture {
             .db()
             .query_row("SELECT id FROM alert_rules", [], |r| r.get(0))
             .expect("the fixture's rule");
+        signed_up(&app.start().await, "bob").await;
+        let other_user = user_id(&app.db(), "bob").expect("bob's row");
+        // A second admin, so alice (the first) is not the last and may delete her account.
+        let (granted, _, err) = app.cli(&["admin", "grant", "bob"]);
+        assert!(granted.success(), "{err}");
+        let made = submit(
+            &client,
+            &format!("/admin/users/{other_user}/reset-link"),
+            &[],
+        )
+        .await;
+        let shown = get(&client, made.location().expect("to the link")).await;
+        let reset_code = shown
+            .body
+            .split("/reset/")
+            .nth(1)
+            .and_then(|rest| rest.split('<').next())
+            .expect("the reset link")
+            .to_owned();
+        submit(&client, "/admin/invitations", &[("days", "7")])
+            .await
+            .assert_status(rocket::http::Status::SeeOther);
+        let invitation: i64 = app
+            .db()
+            .query_row("SELECT id FROM invitations", [], |r| r.get(0))
+            .expect("the fixture's invitation");
         Self {
             app,
             client,
@@ -416,6 +529,9 @@ impl Fixture {
             monitor,
             rule,
             channel,
+            other_user,
+            reset_code,
+            invitation,
         }
     }
 
@@ -435,6 +551,9 @@ impl Fixture {
                     .replace("<rule_id>", &self.rule.to_string());
             }
             Id::Channel => self.channel,
+            Id::OtherUser => self.other_user,
+            Id::Invitation => self.invitation,
+            Id::ResetCode => return case.path.replace("<code>", &self.reset_code),
         };
         case.path.replace("<id>", &id.to_string())
     }
@@ -565,7 +684,7 @@ async fn assert_refused(fx: &Fixture, case: &Case, attack: Attack) {
 
 async fn refused_everywhere(attack: Attack) {
     let fx = Fixture::new().await;
-    for case in TABLE {
+    for case in all_cases() {
         assert_refused(&fx, case, attack).await;
     }
     assert!(
@@ -590,12 +709,12 @@ async fn every_state_changing_page_route_is_in_the_table() {
             "{method} {path}: only POST is expected"
         );
         assert!(
-            TABLE.iter().any(|case| case.path == path),
+            all_cases().any(|case| case.path == path),
             "{method} {path} is a state-changing route this test does not know: add it to \
              TABLE with plausible fields so its CSRF and cross-site refusals are tested"
         );
     }
-    for case in TABLE {
+    for case in all_cases() {
         assert!(
             listed.iter().any(|(_, path)| path == case.path),
             "{} is in TABLE but not a route any more: remove it",
@@ -648,14 +767,13 @@ async fn the_same_requests_with_a_valid_token_are_accepted() {
     let shared = async {
         let fx = Fixture::new().await;
         let mut outcomes = Vec::new();
-        for case in TABLE.iter().filter(|case| !case.undoes_fixture) {
+        for case in all_cases().filter(|case| !case.undoes_fixture) {
             outcomes.push(accepted(&fx, case).await);
         }
         outcomes
     };
     let own = join_all(
-        TABLE
-            .iter()
+        all_cases()
             .filter(|case| case.undoes_fixture)
             .map(|case| async move { accepted(&Fixture::new().await, case).await }),
     );

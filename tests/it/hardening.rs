@@ -720,6 +720,64 @@ async fn no_log_level_prints_a_secret() {
             .await
             .unwrap();
         assert_eq!(answer.status().as_u16(), 401);
+        // An invitation, shown and used.
+        let (status, headers, _) = browser
+            .submit("/admin", "/admin/invitations", &[("days", "2")], &[])
+            .await;
+        assert_eq!(status, 303, "invitation at {rocket_level}");
+        let (_, _, html) = browser.get(&headers["location"]).await;
+        let link = html
+            .split(r#"id="new-invitation">"#)
+            .nth(1)
+            .and_then(|rest| rest.split('<').next())
+            .expect("the invitation is shown");
+        let code = link.split("invite=").nth(1).expect("a code").to_owned();
+        secrets.push(code.clone());
+        let mut invited = Browser::new(&server.base);
+        let (status, _, _) = invited
+            .submit(
+                &format!("/signup?invite={code}"),
+                "/signup",
+                &[
+                    ("username", "invited"),
+                    ("password", &password),
+                    ("password_confirm", &password),
+                    ("invite", &code),
+                ],
+                &[],
+            )
+            .await;
+        assert_eq!(status, 303, "invited sign-up at {rocket_level}");
+        // The first account is the admin: a password-reset link for it, shown and used.
+        let (status, headers, _) = browser
+            .submit("/admin", "/admin/users/1/reset-link", &[], &[])
+            .await;
+        assert_eq!(status, 303, "reset link at {rocket_level}");
+        let shown = headers["location"].clone();
+        secrets.push(shown.trim_start_matches("/admin/reset-links/").to_owned());
+        let (_, _, html) = browser.get(&shown).await;
+        let link = html
+            .split(r#"id="new-reset-link">"#)
+            .nth(1)
+            .and_then(|rest| rest.split('<').next())
+            .expect("the reset link is shown");
+        let path = link[link.find("/reset/").expect("a reset path")..].to_owned();
+        secrets.push(path.trim_start_matches("/reset/").to_owned());
+        let new_password = format!("pw-reset-canary-{n}-91d3");
+        secrets.push(new_password.clone());
+        let mut owner = Browser::new(&server.base);
+        let (status, _, _) = owner
+            .submit(
+                &path,
+                &path,
+                &[
+                    ("password", &new_password),
+                    ("password_confirm", &new_password),
+                ],
+                &[],
+            )
+            .await;
+        assert_eq!(status, 303, "reset at {rocket_level}");
 
         server.stop();
         let logs = server.logs();

@@ -409,6 +409,7 @@ impl Site {
             alice.0,
             "csrf",
             "query-plans",
+            "127.0.0.1",
         )
         .unwrap();
         drop(conn);

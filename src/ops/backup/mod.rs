@@ -52,6 +52,8 @@ pub fn backup(config: &AppConfig, dest: &Path) -> Result<BackupReport, String> {
 /// A whole, checked copy under its own name, not yet published.
 struct Prepared {
     partial: Partial,
+    /// The live database, where the backup is recorded once published.
+    source: Connection,
     users: i64,
     runs: i64,
     keys: MasterKeyNeed,
@@ -61,6 +63,12 @@ impl Prepared {
     /// Publishes the copy as `dest`, unless a file appeared there meanwhile.
     fn publish(self, dest: &Path) -> Result<BackupReport, String> {
         let bytes = self.partial.persist(dest)?;
+        // For the admin's health panel. Optional: the backup is made whatever this says.
+        if let Err(error) =
+            crate::db::health::record_backup(&self.source, crate::clock::now(), bytes)
+        {
+            tracing::warn!(%error, "the backup was made, but recording it for /admin failed");
+        }
         Ok(BackupReport {
             file: dest.to_path_buf(),
             bytes,
@@ -106,7 +114,6 @@ fn prepare(config: &AppConfig, dest: &Path) -> Result<Prepared, String> {
         .map_err(|e| format!("cannot write {}: {e}", partial.path().display()))?;
     copy_database(&source, &mut copy)?;
     let keys = MasterKeyNeed::read(&source, &config.master_key_file())?;
-    drop(source);
     integrity_ok(&copy, partial.path())?;
     // One self-contained file, whatever the journal mode of the live database.
     copy.query_row("PRAGMA journal_mode = DELETE", [], |_| Ok(()))
@@ -115,6 +122,7 @@ fn prepare(config: &AppConfig, dest: &Path) -> Result<Prepared, String> {
     drop(copy);
     Ok(Prepared {
         partial,
+        source,
         users,
         runs,
         keys,

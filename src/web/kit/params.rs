@@ -5,7 +5,9 @@
 
 use rocket::request::FromParam;
 
-use crate::ids::{ChannelId, KeyId, MonitorId, PresetId, RuleId, SessionId, TokenId};
+use crate::ids::{
+    ChannelId, InvitationId, KeyId, MonitorId, PresetId, RuleId, SessionId, TokenId, UserId,
+};
 
 macro_rules! path_id {
     ($($id:ty),+) => {$(
@@ -20,7 +22,15 @@ macro_rules! path_id {
 }
 
 path_id!(
-    KeyId, PresetId, SessionId, TokenId, MonitorId, RuleId, ChannelId
+    KeyId,
+    PresetId,
+    SessionId,
+    TokenId,
+    MonitorId,
+    RuleId,
+    ChannelId,
+    UserId,
+    InvitationId
 );
 
 /// A value of a closed set as a form field or a query string names it: spaces around it and

@@ -20,6 +20,7 @@ pub struct SignedIn {
     pub username: String,
     pub session_id: SessionId,
     pub csrf_token: String,
+    pub is_admin: bool,
     /// The language the pages speak to this browser.
     pub lang: Lang,
     /// This request's path (not its query, which may carry anything), so the language switch
@@ -55,6 +56,7 @@ pub(super) async fn signed_in(request: &Request<'_>) -> Option<SignedIn> {
                     username: s.username,
                     session_id: s.session_id,
                     csrf_token: s.csrf_token,
+                    is_admin: s.is_admin,
                     lang: request_lang(request),
                     here: request.uri().path().to_string(),
                 }),
@@ -68,6 +70,14 @@ pub(super) async fn signed_in(request: &Request<'_>) -> Option<SignedIn> {
     cached.clone()
 }
 
+/// The signed-in user's part of the page chrome.
+fn chrome(user: &SignedIn) -> UserChrome {
+    UserChrome {
+        username: user.username.clone(),
+        is_admin: user.is_admin,
+    }
+}
+
 /// Anyone: signed in or not, with the token their forms must carry.
 pub struct Viewer {
     pub user: Option<SignedIn>,
@@ -79,9 +89,7 @@ pub struct Viewer {
 impl Viewer {
     pub fn layout(&self) -> Layout {
         Layout::new(
-            self.user.as_ref().map(|user| UserChrome {
-                username: user.username.clone(),
-            }),
+            self.user.as_ref().map(chrome),
             self.csrf_token.clone(),
             self.lang,
         )
@@ -114,9 +122,7 @@ impl<'r> FromRequest<'r> for Viewer {
 pub async fn chrome_for(request: &Request<'_>) -> Layout {
     let user = signed_in(request).await;
     Layout::new(
-        user.as_ref().map(|user| UserChrome {
-            username: user.username.clone(),
-        }),
+        user.as_ref().map(chrome),
         user.map(|user| user.csrf_token).unwrap_or_default(),
         request_lang(request),
     )
@@ -129,9 +135,7 @@ pub struct CurrentUser(pub SignedIn);
 impl CurrentUser {
     pub fn layout(&self) -> Layout {
         Layout::new(
-            Some(UserChrome {
-                username: self.0.username.clone(),
-            }),
+            Some(chrome(&self.0)),
             self.0.csrf_token.clone(),
             self.0.lang,
         )
@@ -163,6 +167,32 @@ impl<'r> FromRequest<'r> for SignedInOrNext {
         match signed_in(request).await {
             Some(user) => request::Outcome::Success(Self(CurrentUser(user))),
             None => request::Outcome::Forward(Status::Unauthorized),
+        }
+    }
+}
+
+/// An admin; for everyone else, signed in or not, the page does not exist (404): nothing says
+/// there is an admin area.
+pub struct Admin(pub CurrentUser);
+
+impl Admin {
+    pub fn layout(&self) -> Layout {
+        self.0.layout()
+    }
+
+    pub fn user(&self) -> &SignedIn {
+        &self.0.0
+    }
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for Admin {
+    type Error = ();
+
+    async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, ()> {
+        match signed_in(request).await {
+            Some(user) if user.is_admin => request::Outcome::Success(Self(CurrentUser(user))),
+            _ => request::Outcome::Error((Status::NotFound, ())),
         }
     }
 }

@@ -30,6 +30,8 @@ pub struct Layout {
 
 pub struct UserChrome {
     pub username: String,
+    /// Shows the admin link.
+    pub is_admin: bool,
 }
 
 impl Layout {

@@ -10,6 +10,7 @@ use rocket::response::{Flash, Redirect};
 use rocket::{State, get, post};
 
 use crate::auth::accounts::{self, AccountError, NewSession};
+use crate::auth::signup::{self as signups, Gate, SignupMode};
 use crate::config::AppConfig;
 use crate::db::Db;
 use crate::names;
@@ -24,7 +25,10 @@ use crate::web::kit::view::{Layout, Notice};
 #[template(path = "signup.html")]
 pub struct SignupPage {
     layout: Layout,
+    /// Whether the form is offered (open, or a live invitation).
     open: bool,
+    /// The invitation the form carries (the code from the link), if any.
+    invite: String,
     username: String,
     error: Option<Notice>,
 }
@@ -44,10 +48,22 @@ pub struct CredentialsForm {
     password: Option<String>,
     password_confirm: Option<String>,
     next: Option<String>,
+    invite: Option<String>,
     csrf_token: Option<String>,
 }
 
 csrf_form!(CredentialsForm);
+
+/// The sign-up gate of a request: the configured default mode and the invitation it carries.
+fn gate(config: &AppConfig, invite: Option<&str>) -> Gate {
+    Gate {
+        default_mode: SignupMode::configured(config.default_signup_mode()),
+        invitation: invite
+            .map(str::trim)
+            .filter(|code| !code.is_empty())
+            .map(str::to_owned),
+    }
+}
 
 /// What signing up and signing in need: who is at the door (the session this browser holds,
 /// its address and device), the cookie jar the new session goes in, the settings and the store.
@@ -103,13 +119,43 @@ fn typed_username(raw: &Option<String>) -> String {
     names::echo_name(raw.as_deref().unwrap_or(""))
 }
 
-#[get("/signup")]
-pub fn signup_page(viewer: Viewer, config: &State<AppConfig>) -> SignupPage {
-    SignupPage {
+#[get("/signup?<invite>")]
+pub async fn signup_page(
+    viewer: Viewer,
+    invite: Option<&str>,
+    client: ClientInfo,
+    config: &State<AppConfig>,
+    db: &State<Db>,
+) -> Refused<SignupPage> {
+    let gate = gate(config, invite);
+    let page = SignupPage {
         layout: viewer.layout(),
-        open: config.allow_signup,
+        open: false,
+        invite: String::new(),
         username: String::new(),
         error: None,
+    };
+    match signups::check_gate(db, &gate, &client.addr).await {
+        Ok(_) => Refused::new(
+            Status::Ok,
+            SignupPage {
+                open: true,
+                invite: gate.invitation.unwrap_or_default(),
+                ..page
+            },
+        ),
+        // Closed, or an invitation needed: said plainly, as what the page is for now.
+        Err(error @ (AccountError::SignupClosed | AccountError::InvitationNeeded)) => Refused::new(
+            Status::Ok,
+            SignupPage {
+                error: Some(Problem::account(&error).notice),
+                ..page
+            },
+        ),
+        Err(error) => refused(&error, |notice| SignupPage {
+            error: Some(notice),
+            ..page
+        }),
     }
 }
 
@@ -119,18 +165,8 @@ pub async fn signup(
     form: Csrf<CredentialsForm>,
 ) -> Result<Flash<Redirect>, Refused<SignupPage>> {
     let form = form.0;
-    let open = door.config.allow_signup;
-    let mut page = SignupPage {
-        layout: door.viewer.layout(),
-        open,
-        username: typed_username(&form.username),
-        error: None,
-    };
-    if !open {
-        page.error = Some(Notice::new("signup_closed"));
-        return Err(Refused::new(Status::Forbidden, page));
-    }
-    let created = accounts::sign_up(
+    let gate = gate(door.config, form.invite.as_deref());
+    let created = signups::sign_up(
         door.db,
         form.username.as_deref().unwrap_or(""),
         form.password.as_deref().unwrap_or(""),
@@ -138,6 +174,7 @@ pub async fn signup(
         &door.client.addr,
         door.config.signups_per_address_per_hour,
         &door.client.user_agent,
+        &gate,
     )
     .await;
     match created {
@@ -145,10 +182,23 @@ pub async fn signup(
             door.enter(session).await;
             Ok(Flash::success(Redirect::to("/"), "signed_up"))
         }
-        Err(error) => Err(refused(&error, |notice| SignupPage {
-            error: Some(notice),
-            ..page
-        })),
+        Err(error) => {
+            // The form again, unless sign-up itself is what was refused.
+            let gate_refused = matches!(
+                error,
+                AccountError::SignupClosed
+                    | AccountError::InvitationNeeded
+                    | AccountError::BadLink
+                    | AccountError::Throttled { .. }
+            );
+            Err(refused(&error, |notice| SignupPage {
+                layout: door.viewer.layout(),
+                open: !gate_refused,
+                invite: gate.invitation.unwrap_or_default(),
+                username: typed_username(&form.username),
+                error: Some(notice),
+            }))
+        }
     }
 }
 

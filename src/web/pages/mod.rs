@@ -2,6 +2,7 @@
 //! and the shared parts in `web::kit`, never another page.
 
 mod account;
+mod admin;
 mod assets;
 mod auth;
 mod channels;
@@ -14,6 +15,7 @@ mod monitors;
 mod presets;
 mod query;
 mod quick;
+mod reset;
 
 use rocket::Route;
 
@@ -32,6 +34,8 @@ pub fn routes() -> Vec<Route> {
         history::routes(),
         monitors::routes(),
         channels::routes(),
+        admin::routes(),
+        reset::routes(),
     ]
     .concat()
 }

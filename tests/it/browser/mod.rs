@@ -179,8 +179,9 @@ impl Tab {
             .await
             .ctx(&format!("open {path}"))?;
         let here = self.path().await?;
+        // The query stays out of the comparison: the browser's path has none.
         ensure!(
-            here == path,
+            here == path.split('?').next().unwrap_or(path),
             "opened {path} but the browser is at {here} (signed out?)"
         );
         Ok(())

@@ -112,6 +112,7 @@ async fn every_page_fits_a_desktop_and_a_phone_in_both_languages() {
         let browser = driver.session(speaks).await;
         let tour = Tour {
             tab: Tab::new(&browser, &served.base).await,
+            app: &app,
             upstream: &app.upstream,
             speaks,
             shots: shots.clone(),
@@ -377,6 +378,7 @@ return {
 
 struct Tour<'a> {
     tab: Tab,
+    app: &'a TestApp,
     upstream: &'a MockServer,
     speaks: Speaks,
     shots: PathBuf,
@@ -432,6 +434,8 @@ impl Tour<'_> {
         self.goto("/account").await?;
         self.check_page("account").await?;
         self.new_token().await?;
+        self.begin("admin pages");
+        self.admin_pages().await?;
         self.begin("monitoring pages");
         self.monitoring_pages().await?;
         self.begin("confirmations");
@@ -868,6 +872,64 @@ impl Tour<'_> {
         let token = self.text_of(".secret-once").await?;
         ensure!(token.starts_with("msb_"), "the page shows {token:?}");
         self.check_page("token").await
+    }
+
+    /// The admin page (the Chinese tour's account is the first, so the admin; the English one
+    /// is granted admin on the command line), a reset link shown once, the reset form it
+    /// opens, and the confirmation before deleting an account.
+    async fn admin_pages(&self) -> Step<()> {
+        let me = format!("tour_{}", self.lang());
+        if self.speaks == Speaks::English {
+            let (status, out, err) = self.app.cli(&["admin", "grant", &me]);
+            ensure!(status.success(), "admin grant: {out}{err}");
+        }
+        // A price for everyone, so the page lists one.
+        self.goto("/admin").await?;
+        self.type_into("#price-model", MODEL_A).await?;
+        self.click("#prices form.price-form button[type=submit]")
+            .await?;
+        self.wait_for_selector("p.flash").await?;
+        self.goto("/admin").await?;
+        self.check_page("admin").await?;
+        let row = format!("tr#user-{}", self.user_id(&me)?);
+        self.click(&format!("{row} form[action$='/reset-link'] button"))
+            .await?;
+        self.wait_for_selector("#new-reset-link").await?;
+        self.check_page("admin-reset-link").await?;
+        let link = self.text_of("#new-reset-link").await?;
+        let path = link[link.find("/reset/").ok_or("no reset path in the link")?..].to_owned();
+        self.goto(&path).await?;
+        self.check_page("reset").await?;
+        self.goto(&format!("/admin/users/{}/delete", self.user_id(&me)?))
+            .await?;
+        self.check_page("user-delete").await?;
+        // An invitation, shown once, and the sign-up page it opens.
+        self.goto("/admin").await?;
+        self.click("form[action='/admin/invitations'] button[type=submit]")
+            .await?;
+        self.wait_for_selector("#new-invitation").await?;
+        self.check_page("admin-invitation").await?;
+        let link = self.text_of("#new-invitation").await?;
+        let path = link[link.find("/signup?").ok_or("no sign-up path in the link")?..].to_owned();
+        self.goto(&path).await?;
+        self.check_page("signup-invited").await?;
+        // Sign-up closed, as a visitor reads it; then open again for the next tour.
+        for (mode, page) in [("closed", Some("signup-closed")), ("open", None)] {
+            self.goto("/admin").await?;
+            self.click(&format!("#signup input[value={mode}]")).await?;
+            self.click("form[action='/admin/signup'] button[type=submit]")
+                .await?;
+            self.wait_for_selector("p.flash").await?;
+            if let Some(page) = page {
+                self.goto("/signup").await?;
+                self.check_page(page).await?;
+            }
+        }
+        Ok(())
+    }
+
+    fn user_id(&self, name: &str) -> Step<i64> {
+        crate::harness::db::user_id(&self.app.db(), name).ok_or_else(|| format!("no user {name}"))
     }
 
     async fn dark_mode(&self, run_href: &str) -> Step<()> {

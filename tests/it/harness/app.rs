@@ -128,6 +128,29 @@ impl TestApp {
         }
     }
 
+    /// Runs a command of the real binary (`admin grant bob`) on this data dir, as a person at the
+    /// server's shell would, while the app may be running; answers exit status, stdout, stderr.
+    pub fn cli(&self, args: &[&str]) -> (ExitStatus, String, String) {
+        self.cli_with(args, &[])
+    }
+
+    /// [`TestApp::cli`] with more environment variables (`ROCKET_PUBLIC_URL`).
+    pub fn cli_with(&self, args: &[&str], vars: &[(&str, &str)]) -> (ExitStatus, String, String) {
+        let output = Command::new(env!("CARGO_BIN_EXE_modelscope-balance"))
+            .args(args)
+            .current_dir(self.data_dir())
+            .env("ROCKET_DATA_DIR", self.data_dir())
+            .env("ROCKET_LOG_LEVEL", "off")
+            .envs(vars.iter().copied())
+            .output()
+            .expect("run the binary");
+        (
+            output.status,
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    }
+
     /// Launches the app on a real loopback port (for a real browser) and waits until it answers
     /// `GET /health`.
     pub async fn serve(&self) -> Served {

@@ -24,6 +24,7 @@ pub fn routes() -> Vec<Route> {
         account,
         change_password,
         revoke_session,
+        sign_out_others,
         delete_account,
         tokens::create_token,
         tokens::show_new_token,
@@ -122,6 +123,25 @@ async fn revoke_session(
         return Err(Status::NotFound);
     }
     Ok(Flash::success(Redirect::to("/account"), "session_revoked"))
+}
+
+/// Ends every session of the user but this one.
+#[post("/account/sessions/others", data = "<form>")]
+async fn sign_out_others(
+    user: CurrentUser,
+    form: Csrf<TokenOnlyForm>,
+    db: &State<Db>,
+) -> Result<Flash<Redirect>, Status> {
+    let _ = form;
+    let (user_id, keep) = (user.0.user_id, user.0.session_id);
+    let ended = db
+        .run(move |conn| sessions::delete_others(conn, user_id, keep))
+        .await
+        .map_err(|error| Problem::db(&error).status)?;
+    Ok(Flash::success(
+        Redirect::to("/account"),
+        format!("other_sessions_ended:{ended}"),
+    ))
 }
 
 #[post("/account/delete", data = "<form>")]

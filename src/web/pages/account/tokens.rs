@@ -11,6 +11,7 @@ use super::view::AccountPage;
 use crate::auth::access_tokens;
 use crate::db::Db;
 use crate::ids::TokenId;
+use crate::web::kit::client::SiteOrigin;
 use crate::web::kit::confirm::ConfirmPage;
 use crate::web::kit::csrf::{Csrf, TokenOnlyForm, csrf_form};
 use crate::web::kit::problem::Problem;
@@ -61,11 +62,13 @@ pub async fn show_new_token(
     user: CurrentUser,
     handle: &str,
     flash: Option<FlashMessage<'_>>,
+    origin: SiteOrigin,
     db: &State<Db>,
     reveals: &State<Reveals>,
 ) -> (Status, AccountPage) {
     let (status, mut page) = page_or_problem(&user, db).await;
     page.layout = page.layout.with_flash(flash);
+    page.site = origin.0;
     match reveals.take(user.0.user_id, handle) {
         Some(token) => page.new_token = Some(token.to_string()),
         None => page.token_error = Some(Notice::new("token_already_shown")),

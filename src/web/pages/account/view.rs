@@ -17,6 +17,8 @@ pub struct SessionRow {
     pub device: String,
     /// The raw `User-Agent`, cut short, for the tooltip.
     pub user_agent: String,
+    /// Where it signed in from (empty for sessions older than this column).
+    pub address: String,
     pub created: String,
     pub last_seen: String,
     pub current: bool,
@@ -94,12 +96,19 @@ pub struct AccountPage {
     pub delete_error: Option<Notice>,
     pub tokens: Vec<TokenRow>,
     pub new_token: Option<String>,
+    /// Where the site is, for the new token's `curl` example.
+    pub site: String,
     pub token_error: Option<Notice>,
     /// About the page as a whole (e.g. its lists could not be read).
     pub error: Option<Notice>,
 }
 
 impl AccountPage {
+    /// Whether any session but this one is listed ("sign out all others").
+    pub fn has_other_sessions(&self) -> bool {
+        self.sessions.iter().any(|s| !s.current)
+    }
+
     /// The page with nothing listed yet.
     pub fn empty(user: &CurrentUser) -> Self {
         Self {
@@ -110,6 +119,7 @@ impl AccountPage {
             delete_error: None,
             tokens: Vec::new(),
             new_token: None,
+            site: String::new(),
             token_error: None,
             error: None,
         }
@@ -129,6 +139,7 @@ impl AccountPage {
                     id: s.id,
                     device: device_name(&s.user_agent),
                     user_agent: s.user_agent.chars().take(120).collect(),
+                    address: s.client_addr,
                     created: clock::minutes(s.created_at),
                     last_seen: clock::minutes(s.last_seen_at),
                     current: s.id == current,
