@@ -17,13 +17,15 @@ use std::process::exit;
 use std::sync::Arc;
 use std::time::Instant;
 
+use modelscope_balance::clock::ManualClock;
 use modelscope_balance::crypto::secret::ApiSecret;
 use modelscope_balance::crypto::{MasterKey, Vault};
 use modelscope_balance::db::Db;
 use modelscope_balance::keyring::Keyring;
 use modelscope_balance::modelscope::Site;
-use modelscope_balance::monitors::schedule::{Schedule, random_jitter};
-use modelscope_balance::monitors::{self, CheckKind, NewMonitor};
+use modelscope_balance::monitors::run_now::RunNowLimits;
+use modelscope_balance::monitors::{MonitorAsk, MonitorLimits, Monitors};
+use modelscope_balance::runs::price_book::KnownPrices;
 
 const USAGE: &str = "usage: seed_monitors --data-dir DIR [--users 1000] [--keys 2] [--every 5] \
                      [--first-slot UNIX]";
@@ -79,12 +81,26 @@ async fn main() {
     let db = Db::open(&args.data_dir.join("modelscope-balance.db")).expect("open the database");
     let master = MasterKey::load_or_create(&args.data_dir.join("master.key")).expect("master key");
     let keyring = Keyring::new(db.clone(), Arc::new(Vault::new(master)));
-    let schedule = Schedule::Every {
-        minutes: args.every,
-    };
     let first_slot = args
         .first_slot
         .unwrap_or_else(modelscope_balance::clock::now);
+    // Created "at" the first slot: each monitor's first run is that slot plus its jitter.
+    let monitors = Monitors::new(
+        db.clone(),
+        Arc::new(KnownPrices),
+        Arc::new(tokio::sync::Notify::new()),
+        Arc::new(ManualClock::starting_at(first_slot * 1000)),
+        // One monitor per user: far below any limit the server would set.
+        MonitorLimits {
+            monitors_per_user: 1,
+            keys_per_monitor: args.keys,
+            rules_per_user: 0,
+            run_now: RunNowLimits {
+                per_monitor: 0,
+                per_user: 0,
+            },
+        },
+    );
     let started = Instant::now();
     for u in 0..args.users {
         let name = format!("bench{u:05}");
@@ -95,7 +111,7 @@ async fn main() {
             .await
             .expect("insert a user")
             .expect("a fresh data dir");
-        let mut keys = Vec::new();
+        let mut key_ids = Vec::new();
         for k in 0..args.keys {
             let id = keyring
                 .add(
@@ -106,26 +122,14 @@ async fn main() {
                 )
                 .await
                 .expect("save a key");
-            keys.push(id);
+            key_ids.push(id.to_string());
         }
-        let new = NewMonitor {
-            keys,
-            kind: CheckKind::Balance,
-            preset: None,
-            schedule: schedule.clone(),
-            daily_cost_cap: None,
+        let ask = MonitorAsk {
+            key_ids,
+            every_minutes: Some(args.every.to_string()),
+            ..MonitorAsk::default()
         };
-        let jitter = random_jitter(&schedule);
-        // One monitor per user: far below any limit the server would set.
-        let limits = monitors::MonitorLimits {
-            monitors_per_user: 1,
-            keys_per_monitor: args.keys,
-            rules_per_user: 0,
-        };
-        // Created "at" the first slot: its first run is that slot plus its jitter.
-        monitors::create(&db, user, &new, &limits, jitter, first_slot)
-            .await
-            .expect("create a monitor");
+        monitors.create(user, &ask).await.expect("create a monitor");
     }
     println!(
         "seeded {} users × {} keys, {} monitors every {} min, first slot {} (+ jitter), in {:.1?}",

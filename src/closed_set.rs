@@ -103,6 +103,16 @@ macro_rules! closed_set {
             }
         }
 
+        $crate::stored_as_text!($name);
+    };
+}
+
+/// `ToSql`/`FromSql` as text for a type with `as_str(self) -> &'static str` and
+/// `FromStr<Err = UnknownValue>`: what [`closed_set!`] gives, and what a set made of other
+/// sets (an upstream code or one of our own reasons, say) writes by hand once.
+#[macro_export]
+macro_rules! stored_as_text {
+    ($name:ty) => {
         impl ::rusqlite::types::ToSql for $name {
             fn to_sql(&self) -> ::rusqlite::Result<::rusqlite::types::ToSqlOutput<'_>> {
                 Ok(::rusqlite::types::ToSqlOutput::Borrowed(
@@ -116,7 +126,7 @@ macro_rules! closed_set {
                 value: ::rusqlite::types::ValueRef<'_>,
             ) -> ::rusqlite::types::FromSqlResult<Self> {
                 let text = value.as_str()?;
-                text.parse()
+                text.parse::<$name>()
                     .map_err(|e| ::rusqlite::types::FromSqlError::Other(Box::new(e)))
             }
         }

@@ -40,19 +40,19 @@ use crate::crypto::{MasterKey, Vault};
 use crate::db::Db;
 use crate::keyring::Keyring;
 use crate::modelscope::{SiteBases, Upstream};
-use crate::monitors::MonitorLimits;
 use crate::monitors::run_now::RunNowLimits;
-use crate::notify::channels::ChannelRules;
-use crate::notify::deliveries::LogRules;
+use crate::monitors::{MonitorLimits, Monitors};
+use crate::notify::channels::{ChannelRules, TestLimits};
+use crate::notify::deliveries::Policy;
 use crate::notify::send::SendRules;
-use crate::notify::throttle::TestLimits;
-use crate::notify::{Channels, Notifier};
+use crate::notify::{Channels, Notifier, Outbox};
 use crate::ops::data_lock::DataDirLock;
 use crate::ops::metrics::MetricsAccess;
 use crate::runs::engine::{QueryEngine, QueryLimits, SharedLimits};
 use crate::runs::planner::Planner;
+use crate::runs::price_book::KnownPrices;
 use crate::runs::runner::Runner;
-use crate::scheduler::{Scheduler, SchedulerConfig};
+use crate::scheduler::{Scheduler, SchedulerParts};
 use crate::startup::StartupError;
 
 /// The app configured from its built-in defaults, `Rocket.toml` and `ROCKET_*` variables.
@@ -126,31 +126,31 @@ async fn setup(rocket: Rocket<Build>, clock: SharedClock) -> Result<Rocket<Build
                 state.keyring.clone(),
                 state.config.max_models_per_query,
             );
-            let runner = Runner::new(planner.clone(), state.engine.clone(), state.db.clone());
-            let scheduler = Scheduler::new(
+            let runner = Runner::new(planner, state.engine.clone(), state.db.clone());
+            // What the pages change, the scheduler looks at at once.
+            let wake = Arc::new(tokio::sync::Notify::new());
+            let monitors = Monitors::new(
                 state.db.clone(),
-                state.engine.clone(),
-                planner,
-                state.channels.clone(),
-                state.notifier.clone(),
-                clock,
-                SchedulerConfig {
-                    concurrency: state.config.scheduler_concurrency,
-                    runs_per_user: i64::try_from(state.config.scheduler_runs_per_user())
-                        .unwrap_or(1),
-                    limits: MonitorLimits {
-                        monitors_per_user: state.config.max_monitors_per_user,
-                        keys_per_monitor: state.config.max_keys_per_monitor,
-                        rules_per_user: state.config.max_rules_per_user,
-                    },
+                Arc::new(KnownPrices),
+                wake.clone(),
+                clock.clone(),
+                MonitorLimits {
+                    monitors_per_user: state.config.max_monitors_per_user,
+                    keys_per_monitor: state.config.max_keys_per_monitor,
+                    rules_per_user: state.config.max_rules_per_user,
                     run_now: RunNowLimits {
                         per_monitor: state.config.run_now_per_monitor_per_hour,
                         per_user: state.config.run_now_per_user_per_hour,
                     },
-                    log: LogRules {
-                        hourly_cap: state.config.alerts_per_channel_per_hour,
-                        kept_per_user: state.config.deliveries_kept_per_user,
-                    },
+                },
+            );
+            let outbox = Outbox::new(
+                state.db.clone(),
+                state.channels.clone(),
+                state.notifier.clone(),
+                Policy {
+                    hourly_cap: state.config.alerts_per_channel_per_hour,
+                    kept_per_user: state.config.deliveries_kept_per_user,
                     tests: TestLimits {
                         per_minute: state.config.channel_tests_per_minute,
                         per_hour: state.config.channel_tests_per_hour,
@@ -159,12 +159,26 @@ async fn setup(rocket: Rocket<Build>, clock: SharedClock) -> Result<Rocket<Build
                     },
                     public_url: state.config.public_url.clone(),
                 },
+                clock.clone(),
+                wake.clone(),
             );
+            let scheduler = Scheduler::new(SchedulerParts {
+                db: state.db.clone(),
+                runner: runner.clone(),
+                monitors: monitors.clone(),
+                outbox: outbox.clone(),
+                clock,
+                wake,
+                concurrency: state.config.scheduler_concurrency,
+                runs_per_user: i64::try_from(state.config.scheduler_runs_per_user()).unwrap_or(1),
+            });
             Ok(rocket
                 .manage(state.metrics)
                 .manage(modelscope::Catalogue::new(state.engine.upstream().clone()))
                 .manage(runner)
                 .manage(scheduler)
+                .manage(monitors)
+                .manage(outbox)
                 .manage(state.channels)
                 .manage(web::Reveals::default())
                 .manage(ops::instance_health::Started::now())

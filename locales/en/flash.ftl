@@ -1,6 +1,5 @@
 # Confirmations after a redirect, by code; `name` names the thing, when there is one.
 flash-signed_up = Welcome! Your account is ready.
-flash-signed_in = Signed in.
 flash-signed_out = Signed out.
 flash-password_changed = Password changed; you were signed out everywhere else.
 flash-session_revoked = That session was signed out.
@@ -18,4 +17,17 @@ flash-preset_default = “{ $name }” is now the default preset.
 flash-price_saved = The price of { $name } was saved (for you only).
 flash-balance_refreshed = Balance refreshed (free; no model was called).
 flash-refresh_failed = The balance could not be read; try again later. The attempt is in your history.
-flash-done = Done.
+# Monitors, alert rules and notification channels.
+flash-monitor_added = Monitor added; its first check runs within a minute.
+flash-monitor_deleted = Monitor “{ $name }” deleted.
+flash-monitor_paused = Monitor paused.
+flash-monitor_resumed = Monitor resumed.
+flash-monitor_run = Run scheduled; it runs in its turn and the result shows here shortly.
+flash-monitor_run_queued = This monitor is already waiting for its run; nothing changed.
+flash-monitor_run_running = This monitor is running now; nothing changed.
+flash-rule_added = Alert rule added.
+flash-rule_deleted = Alert rule “{ $name }” deleted.
+flash-channel_added = Notification channel saved, encrypted.
+flash-channel_deleted = Notification channel “{ $name }” deleted (with the alert rules that used it).
+flash-test_sent = Test message sent.
+flash-test_failed = The test message failed; see below and the delivery log.

@@ -1,6 +1,5 @@
 # Confirmations after a redirect, by code; `name` names the thing, when there is one.
 flash-signed_up = 欢迎！账号已创建。
-flash-signed_in = 已登录。
 flash-signed_out = 已退出登录。
 flash-password_changed = 密码已修改，其他设备上的登录已全部退出。
 flash-session_revoked = 该登录会话已退出。
@@ -18,4 +17,17 @@ flash-preset_default = 已把「{ $name }」设为默认预设。
 flash-price_saved = { $name } 的单价已保存（只对你自己生效）。
 flash-balance_refreshed = 余额已刷新（免费，未调用任何模型）。
 flash-refresh_failed = 余额读取失败，请稍后再试；已记录在历史中。
-flash-done = 操作已完成。
+# Monitors, alert rules and notification channels.
+flash-monitor_added = 监控已添加，第一次检查会在一分钟内进行。
+flash-monitor_deleted = 监控「{ $name }」已删除。
+flash-monitor_paused = 监控已暂停。
+flash-monitor_resumed = 监控已恢复。
+flash-monitor_run = 已安排立即运行，轮到它时就会运行，结果稍后显示在这里。
+flash-monitor_run_queued = 这个监控已在等待运行，未做改动。
+flash-monitor_run_running = 这个监控正在运行，未做改动。
+flash-rule_added = 告警规则已添加。
+flash-rule_deleted = 告警规则「{ $name }」已删除。
+flash-channel_added = 通知渠道已加密保存。
+flash-channel_deleted = 通知渠道「{ $name }」已删除（用到它的告警规则也一并删除）。
+flash-test_sent = 测试消息已发送。
+flash-test_failed = 测试消息发送失败，详情见下方和发送记录。

@@ -7,13 +7,26 @@ use super::Cached;
 use super::DbError;
 use crate::ids::{ChannelId, KeyId, MonitorId, RuleId, UserId};
 
+crate::closed_set! {
+    /// What an alert rule watches for: available points below `threshold`; calls left for
+    /// `model` below `threshold`; the key refused (401/403: invalid, not bound, not eligible);
+    /// a probed model no longer served (400 "not supported", 404); once a day at `at_time`, a
+    /// summary whatever the numbers; or a model's price changed for the user (of `model`, or
+    /// of any model), once per change.
+    pub enum Condition {
+        PointsBelow = "points_below", CallsBelow = "calls_below", KeyInvalid = "key_invalid",
+        ModelGone = "model_gone", DailySummary = "daily_summary",
+        PriceChanged = "price_changed",
+    }
+}
+
 /// An `alert_rules` row, with its channel's name.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredRule {
     pub id: RuleId,
     pub monitor_id: MonitorId,
     pub user_id: UserId,
-    pub condition: String,
+    pub condition: Condition,
     pub threshold: Option<f64>,
     pub model: Option<String>,
     pub at_time: Option<String>,
@@ -45,7 +58,7 @@ fn rule_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredRule> {
 pub struct NewRuleRow<'a> {
     pub monitor_id: MonitorId,
     pub user_id: UserId,
-    pub condition: &'a str,
+    pub condition: Condition,
     pub threshold: Option<f64>,
     pub model: Option<&'a str>,
     pub at_time: Option<&'a str>,
@@ -125,25 +138,25 @@ pub fn rule_for_user(
 }
 
 pub fn rules_for_user(conn: &Connection, user_id: UserId) -> Result<Vec<StoredRule>, DbError> {
-    let mut statement = conn.prepare_cached(&format!(
-        "SELECT {RULE_COLUMNS} FROM alert_rules r JOIN channels c ON c.id = r.channel_id
-         WHERE r.user_id = ?1 ORDER BY r.monitor_id, r.id"
-    ))?;
-    let rows = statement
-        .query_map([user_id], rule_from_row)?
-        .collect::<Result<_, _>>()?;
-    Ok(rows)
+    Ok(conn.cached_rows(
+        &format!(
+            "SELECT {RULE_COLUMNS} FROM alert_rules r JOIN channels c ON c.id = r.channel_id
+             WHERE r.user_id = ?1 ORDER BY r.monitor_id, r.id"
+        ),
+        [user_id],
+        rule_from_row,
+    )?)
 }
 
 pub fn rules_of(conn: &Connection, monitor_id: MonitorId) -> Result<Vec<StoredRule>, DbError> {
-    let mut statement = conn.prepare_cached(&format!(
-        "SELECT {RULE_COLUMNS} FROM alert_rules r JOIN channels c ON c.id = r.channel_id
-         WHERE r.monitor_id = ?1 ORDER BY r.id"
-    ))?;
-    let rows = statement
-        .query_map([monitor_id], rule_from_row)?
-        .collect::<Result<_, _>>()?;
-    Ok(rows)
+    Ok(conn.cached_rows(
+        &format!(
+            "SELECT {RULE_COLUMNS} FROM alert_rules r JOIN channels c ON c.id = r.channel_id
+             WHERE r.monitor_id = ?1 ORDER BY r.id"
+        ),
+        [monitor_id],
+        rule_from_row,
+    )?)
 }
 
 /// Daily summaries due at `now`, at most `limit`.
@@ -152,14 +165,14 @@ pub fn summaries_due(
     now: i64,
     limit: usize,
 ) -> Result<Vec<StoredRule>, DbError> {
-    let mut statement = conn.prepare_cached(&format!(
-        "SELECT {RULE_COLUMNS} FROM alert_rules r JOIN channels c ON c.id = r.channel_id
-         WHERE r.next_summary_at <= ?1 ORDER BY r.next_summary_at LIMIT ?2"
-    ))?;
-    let rows = statement
-        .query_map(params![now, limit as i64], rule_from_row)?
-        .collect::<Result<_, _>>()?;
-    Ok(rows)
+    Ok(conn.cached_rows(
+        &format!(
+            "SELECT {RULE_COLUMNS} FROM alert_rules r JOIN channels c ON c.id = r.channel_id
+             WHERE r.next_summary_at <= ?1 ORDER BY r.next_summary_at LIMIT ?2"
+        ),
+        params![now, limit as i64],
+        rule_from_row,
+    )?)
 }
 
 /// Moves a summary on to `next` if it is still due at `was` (so one scheduler sends it).
@@ -219,15 +232,13 @@ pub fn set_alert_state(
 
 /// Rules of the user whose condition holds now, with the key: `(rule, key)`.
 pub fn active_alerts(conn: &Connection, user_id: UserId) -> Result<Vec<(RuleId, KeyId)>, DbError> {
-    let mut statement = conn.prepare_cached(
+    Ok(conn.cached_rows(
         "SELECT s.rule_id, s.api_key_id FROM alert_states s
          JOIN alert_rules r ON r.id = s.rule_id
          WHERE r.user_id = ?1 AND s.active = 1",
-    )?;
-    let rows = statement
-        .query_map([user_id], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<Result<_, _>>()?;
-    Ok(rows)
+        [user_id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?)
 }
 
 /// The price changes a `price_changed` rule has not told of yet (of its model, or of any),

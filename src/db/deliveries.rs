@@ -1,10 +1,98 @@
 //! The `deliveries` table: every notification sent or tried, and the retries still to come.
 
+use std::str::FromStr;
+
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::Cached;
 use super::DbError;
+use super::channels::{Kind, StoredChannel};
+use crate::closed_set::UnknownValue;
 use crate::ids::{ChannelId, DeliveryId, MonitorId, RuleId, UserId};
+
+crate::closed_set! {
+    /// What a message is about.
+    pub enum Event { Alert = "alert", Recovered = "recovered", Summary = "summary", Test = "test" }
+}
+
+crate::closed_set! {
+    /// Where a message is in the log: pending (to be tried, again, at `next_attempt_at`), sent,
+    /// failed (tried for the last time) or held (over the channel's hourly cap: logged, not
+    /// sent).
+    pub enum Status { Pending = "pending", Sent = "sent", Failed = "failed", Held = "held" }
+}
+
+crate::closed_set! {
+    /// Why a try failed, in our own words (`channel_gone`: the channel was deleted; `secret`:
+    /// its secret cannot be opened).
+    pub enum DeliveryError {
+        RefusedAddress = "refused_address", NotFound = "not_found", BadUrl = "bad_url",
+        Timeout = "timeout", Connect = "connect", Http = "http", Rejected = "rejected",
+        Tls = "tls", Smtp = "smtp", Request = "request", BadMessage = "bad_message",
+        ChannelGone = "channel_gone", Secret = "secret", SmtpNeedsAuth = "smtp_needs_auth",
+    }
+}
+
+/// A failed try as the log keeps it: the error and the receiver's detail (an HTTP status, its
+/// own short words with every secret cut out), stored as `code` or `code|detail`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryFailure {
+    pub error: DeliveryError,
+    pub detail: Option<String>,
+}
+
+impl DeliveryFailure {
+    pub fn new(error: DeliveryError) -> Self {
+        Self {
+            error,
+            detail: None,
+        }
+    }
+
+    pub fn with_detail(error: DeliveryError, detail: impl Into<String>) -> Self {
+        Self {
+            error,
+            detail: Some(detail.into()),
+        }
+    }
+
+    fn stored(&self) -> String {
+        match &self.detail {
+            Some(detail) => format!("{}|{detail}", self.error),
+            None => self.error.as_str().to_owned(),
+        }
+    }
+}
+
+impl FromStr for DeliveryFailure {
+    type Err = UnknownValue;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let (code, detail) = match text.split_once('|') {
+            Some((code, detail)) => (code, Some(detail.to_owned())),
+            None => (text, None),
+        };
+        Ok(Self {
+            error: code.parse()?,
+            detail,
+        })
+    }
+}
+
+impl rusqlite::types::ToSql for DeliveryFailure {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(rusqlite::types::ToSqlOutput::from(self.stored()))
+    }
+}
+
+impl rusqlite::types::FromSql for DeliveryFailure {
+    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        value
+            .as_str()?
+            .parse()
+            .map_err(|e| rusqlite::types::FromSqlError::Other(Box::new(e)))
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredDelivery {
@@ -12,16 +100,16 @@ pub struct StoredDelivery {
     pub user_id: UserId,
     pub channel_id: Option<ChannelId>,
     pub channel_name: String,
-    pub channel_kind: String,
+    pub channel_kind: Kind,
     pub monitor_id: Option<MonitorId>,
     pub rule_id: Option<RuleId>,
-    pub event: String,
+    pub event: Event,
     pub payload: String,
     pub message: String,
-    pub status: String,
+    pub status: Status,
     pub attempts: i64,
     pub max_attempts: i64,
-    pub last_error: Option<String>,
+    pub last_error: Option<DeliveryFailure>,
     pub created_at: i64,
     pub next_attempt_at: Option<i64>,
     pub sent_at: Option<i64>,
@@ -55,22 +143,21 @@ fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredDelivery> {
 
 /// A delivery about to be logged.
 pub struct NewDelivery<'a> {
-    pub user_id: UserId,
-    pub channel_id: ChannelId,
-    pub channel_name: &'a str,
-    pub channel_kind: &'a str,
+    /// The channel it goes to (whose name and kind the log keeps, should it be deleted).
+    pub channel: &'a StoredChannel,
     pub monitor_id: Option<MonitorId>,
     pub rule_id: Option<RuleId>,
-    pub event: &'a str,
+    pub event: Event,
     pub payload: &'a str,
     pub message: &'a str,
-    /// `pending` or `held`.
-    pub status: &'a str,
+    /// `Pending` or `Held`.
+    pub status: Status,
     pub max_attempts: i64,
     pub created_at: i64,
 }
 
 pub fn insert(conn: &Connection, new: &NewDelivery<'_>) -> Result<DeliveryId, DbError> {
+    let channel = new.channel;
     conn.cached_execute(
         "INSERT INTO deliveries (user_id, channel_id, channel_name, channel_kind, monitor_id,
             rule_id, event, payload, message, status, max_attempts, created_at, next_attempt_at)
@@ -78,10 +165,10 @@ pub fn insert(conn: &Connection, new: &NewDelivery<'_>) -> Result<DeliveryId, Db
                  (SELECT id FROM alert_rules WHERE id = ?6), ?7, ?8, ?9, ?10, ?11, ?12,
                  CASE WHEN ?10 = 'pending' THEN ?12 END)",
         params![
-            new.user_id,
-            new.channel_id,
-            new.channel_name,
-            new.channel_kind,
+            channel.user_id,
+            channel.id,
+            channel.name,
+            channel.kind,
             new.monitor_id,
             new.rule_id,
             new.event,
@@ -113,14 +200,12 @@ pub fn sent_times(
     since: i64,
     limit: i64,
 ) -> Result<Vec<i64>, DbError> {
-    let mut statement = conn.prepare_cached(
+    Ok(conn.cached_rows(
         "SELECT created_at FROM deliveries WHERE channel_id = ?1 AND created_at >= ?2
            AND status <> 'held' ORDER BY created_at DESC LIMIT ?3",
-    )?;
-    let rows = statement
-        .query_map(params![channel_id, since, limit], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    Ok(rows)
+        params![channel_id, since, limit],
+        |r| r.get(0),
+    )?)
 }
 
 /// When the user's newest `limit` test messages since `since` were logged, newest first.
@@ -130,14 +215,12 @@ pub fn test_times(
     since: i64,
     limit: i64,
 ) -> Result<Vec<i64>, DbError> {
-    let mut statement = conn.prepare_cached(
+    Ok(conn.cached_rows(
         "SELECT created_at FROM deliveries WHERE user_id = ?1 AND created_at >= ?2
            AND event = 'test' ORDER BY created_at DESC LIMIT ?3",
-    )?;
-    let rows = statement
-        .query_map(params![user_id, since, limit], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    Ok(rows)
+        params![user_id, since, limit],
+        |r| r.get(0),
+    )?)
 }
 
 /// Up to `limit` ids of due pending deliveries in fair order, leaving out those whose channel
@@ -150,7 +233,7 @@ pub fn due_by_turns(
     per_user: i64,
     limit: usize,
 ) -> Result<Vec<DeliveryId>, DbError> {
-    let mut statement = conn.prepare_cached(
+    Ok(conn.cached_rows(
         "WITH busy AS (
              SELECT user_id, channel_id FROM deliveries
              WHERE sending_until > ?1 AND status = 'pending'),
@@ -168,11 +251,9 @@ pub fn due_by_turns(
                                        ORDER BY next_attempt_at, id) AS user_turn
              FROM due WHERE channel_turn = 1)
          SELECT id FROM firsts ORDER BY user_turn, next_attempt_at, id LIMIT ?3",
-    )?;
-    let rows = statement
-        .query_map(params![now, per_user, limit as i64], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    Ok(rows)
+        params![now, per_user, limit as i64],
+        |r| r.get(0),
+    )?)
 }
 
 /// Takes one due pending delivery for an attempt, holding it until `lease_until`, unless its
@@ -246,12 +327,12 @@ pub enum Attempted<'a> {
     },
     /// Failed; tried again at `next`.
     Retry {
-        error: &'a str,
+        error: &'a DeliveryFailure,
         next: i64,
     },
     /// Failed for the last time.
     Failed {
-        error: &'a str,
+        error: &'a DeliveryFailure,
     },
 }
 
@@ -298,14 +379,14 @@ pub fn list_for_user(
     user_id: UserId,
     limit: i64,
 ) -> Result<Vec<StoredDelivery>, DbError> {
-    let mut statement = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM deliveries WHERE user_id = ?1
-         ORDER BY created_at DESC, id DESC LIMIT ?2"
-    ))?;
-    let rows = statement
-        .query_map(params![user_id, limit], from_row)?
-        .collect::<Result<_, _>>()?;
-    Ok(rows)
+    Ok(conn.cached_rows(
+        &format!(
+            "SELECT {COLUMNS} FROM deliveries WHERE user_id = ?1
+             ORDER BY created_at DESC, id DESC LIMIT ?2"
+        ),
+        params![user_id, limit],
+        from_row,
+    )?)
 }
 
 pub fn get_for_user(
@@ -338,4 +419,36 @@ pub fn prune_user(conn: &Connection, user_id: UserId, keep: i64) -> Result<usize
              ORDER BY created_at DESC, id DESC LIMIT -1 OFFSET ?2)",
         params![user_id, keep],
     )?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failure_is_stored_as_its_code_and_detail() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE t (e TEXT)").unwrap();
+        let http = DeliveryFailure::with_detail(DeliveryError::Http, "404");
+        let words = DeliveryFailure::with_detail(DeliveryError::Rejected, "bad | sign");
+        for failure in [http, words, DeliveryFailure::new(DeliveryError::Timeout)] {
+            conn.execute("DELETE FROM t", []).unwrap();
+            conn.execute("INSERT INTO t (e) VALUES (?1)", [&failure])
+                .unwrap();
+            let text: String = conn.query_row("SELECT e FROM t", [], |r| r.get(0)).unwrap();
+            assert_eq!(text.parse::<DeliveryFailure>().unwrap(), failure, "{text}");
+            let read: DeliveryFailure =
+                conn.query_row("SELECT e FROM t", [], |r| r.get(0)).unwrap();
+            assert_eq!(read, failure);
+        }
+        let stored: String = conn
+            .query_row(
+                "SELECT ?1",
+                [&DeliveryFailure::with_detail(DeliveryError::Http, "404")],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(stored, "http|404");
+        assert!("teapot|418".parse::<DeliveryFailure>().is_err());
+    }
 }

@@ -13,6 +13,7 @@ pub mod instance;
 pub mod instance_prices;
 pub mod invitations;
 pub mod login_failures;
+pub mod monitor_keys;
 pub mod monitors;
 pub(crate) mod owned;
 pub mod password_resets;

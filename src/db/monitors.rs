@@ -1,20 +1,75 @@
-//! The `monitors` and `monitor_keys` tables: schedules over saved keys and what they last saw
-//! (their alert rules are in `alert_rules.rs`). Every read of a user's rows takes the
-//! `UserId`, so another user's id is simply not found.
+//! The `monitors` table: schedules over saved keys and how their last run went (what each key
+//! saw is in `monitor_keys.rs`, their alert rules in `alert_rules.rs`). Every read of a user's
+//! rows takes the `UserId`, so another user's id is simply not found.
+
+use std::str::FromStr;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::Cached;
-use super::DbError;
-use crate::ids::{KeyId, MonitorId, PresetId, RunId, UserId};
+use super::owned::{self, Owned};
+use super::{Cached, DbError};
+use crate::closed_set::UnknownValue;
+use crate::ids::{KeyId, MonitorId, PresetId, UserId};
+use crate::modelscope::ErrorCode;
+
+crate::closed_set! {
+    /// What a monitor does on each run: the free points balance only (what a new one does
+    /// unless told), or a preset probed (costs points).
+    #[derive(Default)]
+    pub enum CheckKind { #[default] Balance = "check", Probe = "probe" }
+}
+
+crate::closed_set! {
+    /// How a monitor's last run went: ok, failed (every key's run did), or skipped (nothing
+    /// ran: the day's cost cap was reached).
+    pub enum Outcome { Ok = "ok", Failed = "failed", Skipped = "skipped" }
+}
+
+crate::closed_set! {
+    /// Why a run or a key's look came to nothing, besides an upstream error code: today's probe
+    /// spending reached the cap, the key cannot be opened, the preset was deleted or emptied,
+    /// the database could not be read.
+    pub enum MonitorReason {
+        DailyCap = "daily_cap", KeyNeedsReentry = "key_needs_reentry",
+        PresetGone = "preset_gone", Unavailable = "unavailable",
+    }
+}
+
+/// Why a run or a key's look failed: an upstream error code or one of the monitor's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    Upstream(ErrorCode),
+    Monitor(MonitorReason),
+}
+
+impl Reason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Upstream(code) => code.as_str(),
+            Self::Monitor(reason) => reason.as_str(),
+        }
+    }
+}
+
+impl FromStr for Reason {
+    type Err = UnknownValue;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        ErrorCode::parse(text)
+            .map(Self::Upstream)
+            .or_else(|| MonitorReason::parse(text).map(Self::Monitor))
+            .ok_or_else(|| UnknownValue::new("Reason", text))
+    }
+}
+
+crate::stored_as_text!(Reason);
 
 /// A `monitors` row.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredMonitor {
     pub id: MonitorId,
     pub user_id: UserId,
-    /// `check` or `probe`.
-    pub kind: String,
+    pub kind: CheckKind,
     pub preset_id: Option<PresetId>,
     pub preset_name: Option<String>,
     pub every_minutes: Option<i64>,
@@ -27,8 +82,8 @@ pub struct StoredMonitor {
     pub next_run_at: i64,
     pub lease_until: Option<i64>,
     pub last_run_at: Option<i64>,
-    pub last_outcome: Option<String>,
-    pub last_reason: Option<String>,
+    pub last_outcome: Option<Outcome>,
+    pub last_reason: Option<Reason>,
     pub failures: i64,
     pub spent_day: Option<i64>,
     pub spent_points: f64,
@@ -40,6 +95,19 @@ const COLUMNS: &str = "m.id, m.user_id, m.kind, m.preset_id, p.name, m.every_min
     m.spent_points";
 
 const FROM: &str = "monitors m LEFT JOIN presets p ON p.id = m.preset_id";
+
+impl Owned for StoredMonitor {
+    type Id = MonitorId;
+    const TABLE: &'static str = "monitors";
+    const FROM: &'static str = FROM;
+    const ALIAS: &'static str = "m";
+    const COLUMNS: &'static str = COLUMNS;
+    const ORDER: &'static str = "m.id";
+
+    fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        from_row(row)
+    }
+}
 
 fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredMonitor> {
     Ok(StoredMonitor {
@@ -70,7 +138,7 @@ fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredMonitor> {
 #[derive(Debug, Clone)]
 pub struct NewMonitorRow<'a> {
     pub user_id: UserId,
-    pub kind: &'a str,
+    pub kind: CheckKind,
     pub preset_id: Option<PresetId>,
     pub every_minutes: Option<i64>,
     pub at_times: Option<&'a str>,
@@ -146,35 +214,21 @@ pub fn insert(
 }
 
 pub fn count_for_user(conn: &Connection, user_id: UserId) -> Result<i64, DbError> {
-    Ok(conn.cached_row(
-        "SELECT count(*) FROM monitors WHERE user_id = ?1",
-        [user_id],
-        |r| r.get(0),
-    )?)
+    owned::count::<StoredMonitor>(conn, user_id)
 }
 
+/// The user's monitors, oldest first.
 pub fn list_for_user(conn: &Connection, user_id: UserId) -> Result<Vec<StoredMonitor>, DbError> {
-    let mut statement = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM {FROM} WHERE m.user_id = ?1 ORDER BY m.id"
-    ))?;
-    let rows = statement
-        .query_map([user_id], from_row)?
-        .collect::<Result<_, _>>()?;
-    Ok(rows)
+    owned::list(conn, user_id)
 }
 
+/// One of the user's monitors; another user's id is simply not found.
 pub fn get_for_user(
     conn: &Connection,
     user_id: UserId,
     id: MonitorId,
 ) -> Result<Option<StoredMonitor>, DbError> {
-    Ok(conn
-        .cached_row(
-            &format!("SELECT {COLUMNS} FROM {FROM} WHERE m.id = ?1 AND m.user_id = ?2"),
-            params![id, user_id],
-            from_row,
-        )
-        .optional()?)
+    owned::get(conn, user_id, id)
 }
 
 /// For the scheduler, which acts for whoever owns the monitor.
@@ -189,10 +243,7 @@ pub fn get(conn: &Connection, id: MonitorId) -> Result<Option<StoredMonitor>, Db
 }
 
 pub fn delete_for_user(conn: &Connection, user_id: UserId, id: MonitorId) -> Result<bool, DbError> {
-    Ok(conn.cached_execute(
-        "DELETE FROM monitors WHERE id = ?1 AND user_id = ?2",
-        params![id, user_id],
-    )? == 1)
+    owned::delete::<StoredMonitor>(conn, user_id, id)
 }
 
 /// Pauses, or resumes with the next run at `next_run_at` and the failure count cleared.
@@ -252,7 +303,7 @@ pub fn claim_due(
     limit: usize,
     per_user: i64,
 ) -> Result<Vec<Claimed>, DbError> {
-    let mut statement = conn.prepare_cached(
+    let mut rows: Vec<Claimed> = conn.cached_rows(
         "UPDATE monitors SET lease_until = ?2 WHERE id IN (
              WITH running AS (
                  SELECT user_id, count(*) AS n FROM monitors WHERE lease_until > ?1
@@ -272,9 +323,8 @@ pub fn claim_due(
                  FROM due LEFT JOIN running USING (user_id))
              SELECT id FROM turns WHERE turn <= ?4 ORDER BY turn, due_at, id LIMIT ?3)
          RETURNING id, user_id, next_run_at, run_requested, paused",
-    )?;
-    let rows = statement
-        .query_map(params![now, lease_until, limit as i64, per_user], |r| {
+        params![now, lease_until, limit as i64, per_user],
+        |r| {
             let requested: bool = r.get(3)?;
             let paused: bool = r.get(4)?;
             let slot: i64 = r.get(2)?;
@@ -285,9 +335,8 @@ pub fn claim_due(
                 // A due monitor asked to run as well just runs its slot.
                 requested: requested && (paused || slot > now),
             })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut rows = rows;
+        },
+    )?;
     rows.sort_by_key(|c| (c.slot, c.id));
     Ok(rows)
 }
@@ -314,19 +363,19 @@ pub fn next_wanted(conn: &Connection, now: i64, per_user: i64) -> Result<Option<
 
 /// What a finished run changes on its monitor.
 #[derive(Debug, Clone)]
-pub struct Finish<'a> {
+pub struct Finish {
     /// The next slot; `None` keeps the schedule as it is (a "run now").
     pub next_run_at: Option<i64>,
     pub last_run_at: i64,
-    pub outcome: &'a str,
-    pub reason: Option<&'a str>,
+    pub outcome: Outcome,
+    pub reason: Option<Reason>,
     pub failures: i64,
     pub spent_day: Option<i64>,
     pub spent_points: f64,
 }
 
 /// Records a finished run and frees the monitor. A monitor deleted meanwhile stays deleted.
-pub fn finish(conn: &Connection, id: MonitorId, done: &Finish<'_>) -> Result<(), DbError> {
+pub fn finish(conn: &Connection, id: MonitorId, done: &Finish) -> Result<(), DbError> {
     conn.cached_execute(
         "UPDATE monitors SET lease_until = NULL, run_requested = 0, run_requested_at = NULL,
             next_run_at = coalesce(?2, next_run_at), last_run_at = ?3, last_outcome = ?4,
@@ -349,78 +398,6 @@ pub fn finish(conn: &Connection, id: MonitorId, done: &Finish<'_>) -> Result<(),
 /// Frees a monitor without recording a run (the scheduler is stopping).
 pub fn release(conn: &Connection, id: MonitorId) -> Result<(), DbError> {
     conn.cached_execute("UPDATE monitors SET lease_until = NULL WHERE id = ?1", [id])?;
-    Ok(())
-}
-
-/// A key a monitor watches, with what it last saw.
-#[derive(Debug, Clone, PartialEq)]
-pub struct MonitorKey {
-    pub monitor_id: MonitorId,
-    pub key_id: KeyId,
-    pub label: String,
-    pub last_four: String,
-    pub last_run_id: Option<RunId>,
-    pub last_run_at: Option<i64>,
-    pub last_code: Option<String>,
-    pub last_available: Option<f64>,
-}
-
-fn key_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<MonitorKey> {
-    Ok(MonitorKey {
-        monitor_id: row.get(0)?,
-        key_id: row.get(1)?,
-        label: row.get(2)?,
-        last_four: row.get(3)?,
-        last_run_id: row.get(4)?,
-        last_run_at: row.get(5)?,
-        last_code: row.get(6)?,
-        last_available: row.get(7)?,
-    })
-}
-
-const KEY_COLUMNS: &str = "mk.monitor_id, mk.api_key_id, k.label, k.last_four, mk.last_run_id,
-    mk.last_run_at, mk.last_code, mk.last_available";
-
-/// The keys of every monitor of the user, by monitor and label.
-pub fn keys_for_user(conn: &Connection, user_id: UserId) -> Result<Vec<MonitorKey>, DbError> {
-    let mut statement = conn.prepare_cached(&format!(
-        "SELECT {KEY_COLUMNS} FROM monitor_keys mk
-         JOIN monitors m ON m.id = mk.monitor_id JOIN api_keys k ON k.id = mk.api_key_id
-         WHERE m.user_id = ?1 ORDER BY mk.monitor_id, k.label COLLATE NOCASE"
-    ))?;
-    let rows = statement
-        .query_map([user_id], key_from_row)?
-        .collect::<Result<_, _>>()?;
-    Ok(rows)
-}
-
-pub fn keys_of(conn: &Connection, monitor_id: MonitorId) -> Result<Vec<MonitorKey>, DbError> {
-    let mut statement = conn.prepare_cached(&format!(
-        "SELECT {KEY_COLUMNS} FROM monitor_keys mk JOIN api_keys k ON k.id = mk.api_key_id
-         WHERE mk.monitor_id = ?1 ORDER BY k.label COLLATE NOCASE"
-    ))?;
-    let rows = statement
-        .query_map([monitor_id], key_from_row)?
-        .collect::<Result<_, _>>()?;
-    Ok(rows)
-}
-
-/// What one key's run saw.
-pub fn set_key_result(
-    conn: &Connection,
-    monitor_id: MonitorId,
-    key_id: KeyId,
-    run_id: Option<RunId>,
-    at: i64,
-    code: &str,
-    available: Option<f64>,
-) -> Result<(), DbError> {
-    conn.cached_execute(
-        "UPDATE monitor_keys SET last_run_id = (SELECT id FROM queries WHERE id = ?3),
-            last_run_at = ?4, last_code = ?5, last_available = ?6
-         WHERE monitor_id = ?1 AND api_key_id = ?2",
-        params![monitor_id, key_id, run_id, at, code, available],
-    )?;
     Ok(())
 }
 
@@ -483,7 +460,7 @@ mod tests {
             &Finish {
                 next_run_at: Some(400),
                 last_run_at: 200,
-                outcome: "ok",
+                outcome: Outcome::Ok,
                 reason: None,
                 failures: 0,
                 spent_day: None,

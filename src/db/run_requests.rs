@@ -26,14 +26,12 @@ pub fn times_for_monitor(
     since: i64,
     limit: i64,
 ) -> Result<Vec<i64>, DbError> {
-    let mut statement = conn.prepare_cached(
+    Ok(conn.cached_rows(
         "SELECT requested_at FROM run_requests WHERE monitor_id = ?1 AND requested_at >= ?2
          ORDER BY requested_at DESC LIMIT ?3",
-    )?;
-    let rows = statement
-        .query_map(params![monitor_id, since, limit], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    Ok(rows)
+        params![monitor_id, since, limit],
+        |r| r.get(0),
+    )?)
 }
 
 /// When the user's newest `limit` requests since `since` were made, newest first.
@@ -43,14 +41,12 @@ pub fn times_for_user(
     since: i64,
     limit: i64,
 ) -> Result<Vec<i64>, DbError> {
-    let mut statement = conn.prepare_cached(
+    Ok(conn.cached_rows(
         "SELECT requested_at FROM run_requests WHERE user_id = ?1 AND requested_at >= ?2
          ORDER BY requested_at DESC LIMIT ?3",
-    )?;
-    let rows = statement
-        .query_map(params![user_id, since, limit], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    Ok(rows)
+        params![user_id, since, limit],
+        |r| r.get(0),
+    )?)
 }
 
 /// Forgets requests made before `cutoff`.

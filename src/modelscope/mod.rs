@@ -24,7 +24,9 @@ pub use client::{
 pub use model_id::{
     BatchError, InvalidModel, ModelEntry, prepare_models, split_model_text, validate_model_id,
 };
-pub use price::{BUILT_IN_TIERS, MAX_PRICE, Price, PriceSource, Tiers, from_milli, milli, tier};
+pub use price::{
+    BUILT_IN_TIERS, ExpectedCost, MAX_PRICE, Price, PriceSource, Tiers, from_milli, milli, tier,
+};
 pub use quota::Quota;
 pub use rates::RatesError;
 pub use result::{BatchReport, ModelResult};

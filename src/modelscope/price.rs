@@ -90,6 +90,32 @@ pub struct Price {
     pub source: PriceSource,
 }
 
+/// What a probe run is expected to cost in points: exact where every price is known, a range
+/// (cheapest to dearest possible price of each unknown one) where not.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct ExpectedCost {
+    pub min: f64,
+    pub max: f64,
+}
+
+impl ExpectedCost {
+    /// From each model's cheapest and dearest possible price.
+    pub fn of(bounds: impl IntoIterator<Item = (f64, f64)>) -> Self {
+        // Summed in thousandths: 0.2 three times is 0.6, not 0.6000000000000001.
+        let (min, max) = bounds.into_iter().fold((0, 0), |(min, max), (low, high)| {
+            (min + milli(low), max + milli(high))
+        });
+        Self {
+            min: from_milli(min),
+            max: from_milli(max),
+        }
+    }
+
+    pub fn is_exact(&self) -> bool {
+        (self.max - self.min).abs() < 1e-9
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,6 +129,18 @@ mod tests {
         assert_eq!(tier(1.5), None);
         assert_eq!(tier(0.0), None);
         assert_eq!(tier(-1.0), None);
+    }
+
+    #[test]
+    fn expected_cost_is_a_range_where_prices_are_unknown() {
+        let exact = ExpectedCost::of([(2.0, 2.0), (0.5, 0.5), (1.0, 1.0)]);
+        assert!(exact.is_exact());
+        assert_eq!(exact.min, 3.5);
+        let range = ExpectedCost::of([(1.0, 1.0), (0.2, 2.0)]);
+        assert_eq!((range.min, range.max), (1.2, 3.0));
+        let thirds = ExpectedCost::of([(0.2, 2.0); 3]);
+        assert_eq!(thirds.min, 0.6);
+        assert!(!range.is_exact());
     }
 
     #[test]

@@ -5,48 +5,8 @@
 use std::collections::HashMap;
 
 use super::schedule::parse_time_of_day;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Condition {
-    /// Available points below `threshold`.
-    PointsBelow,
-    /// Calls left for `model` below `threshold`.
-    CallsBelow,
-    /// The key is refused (401/403: invalid, not bound, not eligible).
-    KeyInvalid,
-    /// A probed model is no longer served (400 "not supported", 404).
-    ModelGone,
-    /// Once a day at `at_time`, whatever the numbers.
-    DailySummary,
-    /// A model's price changed for the user (of `model`, or of any model): once per change.
-    PriceChanged,
-}
-
-impl Condition {
-    pub const ALL: [Condition; 6] = [
-        Self::PointsBelow,
-        Self::CallsBelow,
-        Self::KeyInvalid,
-        Self::ModelGone,
-        Self::DailySummary,
-        Self::PriceChanged,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::PointsBelow => "points_below",
-            Self::CallsBelow => "calls_below",
-            Self::KeyInvalid => "key_invalid",
-            Self::ModelGone => "model_gone",
-            Self::DailySummary => "daily_summary",
-            Self::PriceChanged => "price_changed",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|c| c.as_str() == text.trim())
-    }
-}
+pub use crate::db::alert_rules::Condition;
+use crate::modelscope::ErrorCode;
 
 /// A rule as the scheduler uses it.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,7 +21,7 @@ pub struct Rule {
 pub enum KeyHealth {
     Accepted,
     /// Refused, with the error code that said so.
-    Refused(&'static str),
+    Refused(ErrorCode),
     /// Nothing answered clearly (timeout, network, server error).
     Unknown,
 }
@@ -211,7 +171,7 @@ pub fn check_rule(ask: &RuleAsk, probes: bool) -> Result<NewRule, RuleError> {
     let condition = ask
         .condition
         .as_deref()
-        .and_then(Condition::parse)
+        .and_then(|text| Condition::parse(text.trim()))
         .ok_or(RuleError::BadCondition)?;
     let channel_id = ask
         .channel_id
@@ -315,7 +275,8 @@ mod tests {
         assert_eq!(evaluate(&calls, &low).map(|v| v.value), Some(Some(6.0)));
         let key = rule(Condition::KeyInvalid, None, None);
         assert_eq!(
-            evaluate(&key, &seen(None, KeyHealth::Refused("invalid_key"))).map(|v| v.active),
+            evaluate(&key, &seen(None, KeyHealth::Refused(ErrorCode::InvalidKey)))
+                .map(|v| v.active),
             Some(true)
         );
         assert_eq!(evaluate(&key, &seen(None, KeyHealth::Unknown)), None);

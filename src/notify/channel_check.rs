@@ -105,7 +105,7 @@ pub fn check_channel(ask: &ChannelAsk, rules: &ChannelRules) -> Result<NewChanne
     let kind = ask
         .kind
         .as_deref()
-        .and_then(Kind::parse)
+        .and_then(|text| Kind::parse(text.trim()))
         .ok_or(ChannelError::BadKind)?;
     let name = names::check_name(ask.name.as_deref().unwrap_or("")).map_err(|e| match e {
         NameError::Empty => ChannelError::EmptyName,
@@ -115,8 +115,7 @@ pub fn check_channel(ask: &ChannelAsk, rules: &ChannelRules) -> Result<NewChanne
     let secret = check_secret(&ask.secret)?;
     let lang = field(&ask.lang)
         .and_then(|l| Lang::parse(&l))
-        .filter(|l| *l != Lang::default())
-        .map(|l| l.tag().to_owned());
+        .filter(|l| *l != Lang::default());
     let mut settings = Settings {
         lang,
         ..Settings::default()
@@ -159,8 +158,10 @@ pub fn check_channel(ask: &ChannelAsk, rules: &ChannelRules) -> Result<NewChanne
         }
         Kind::Email => {
             let host = check_host(&ask.smtp_host)?;
-            let tls = SmtpTls::parse(ask.smtp_tls.as_deref().unwrap_or(""))
-                .ok_or(ChannelError::BadSmtpTls)?;
+            let tls = match field(&ask.smtp_tls) {
+                Some(text) => SmtpTls::parse(&text).ok_or(ChannelError::BadSmtpTls)?,
+                None => SmtpTls::default(),
+            };
             let port = match field(&ask.smtp_port) {
                 Some(port) => port
                     .parse::<u16>()
@@ -326,6 +327,21 @@ mod tests {
         assert!(!checked.hint.contains("hunter2"));
         mail.smtp_to = Some("not an address".into());
         assert!(matches!(check_channel(&mail), Err(ChannelError::BadTo)));
+    }
+
+    #[test]
+    fn the_message_language_is_stored_as_its_tag() {
+        let mut hook = ask("webhook");
+        hook.url = Some("https://example.com/hook".into());
+        hook.lang = Some(" en-US ".into());
+        let settings = check_channel(&hook).unwrap().settings;
+        let stored = serde_json::to_string(&settings).unwrap();
+        assert_eq!(stored, r#"{"lang":"en"}"#);
+        assert_eq!(serde_json::from_str::<Settings>(&stored).unwrap(), settings);
+        hook.lang = Some("zh-CN".into());
+        let default = serde_json::to_string(&check_channel(&hook).unwrap().settings).unwrap();
+        assert_eq!(default, "{}");
+        assert!(serde_json::from_str::<Settings>(r#"{"lang":"fr"}"#).is_err());
     }
 
     #[test]

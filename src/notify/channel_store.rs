@@ -19,7 +19,7 @@ use super::channels::{
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChannelSummary {
     pub id: ChannelId,
-    pub kind: String,
+    pub kind: Kind,
     pub name: String,
     pub hint: String,
     pub created_at: i64,
@@ -30,7 +30,7 @@ pub struct ChannelSummary {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChannelName {
     pub name: String,
-    pub kind: String,
+    pub kind: Kind,
 }
 
 impl ChannelName {
@@ -85,7 +85,7 @@ impl Channels {
                     Zeroizing::new(serde_json::to_string(&new.secrets).unwrap_or_default());
                 let row = NewChannelRow {
                     user_id: user,
-                    kind: new.kind.as_str(),
+                    kind: new.kind,
                     name: &new.name,
                     settings: &settings,
                     hint: &new.hint,
@@ -161,7 +161,6 @@ impl Channels {
 }
 
 fn open_stored(vault: &Vault, stored: &StoredChannel) -> Result<OpenedChannel, ChannelError> {
-    let kind = Kind::parse(&stored.kind).ok_or(ChannelError::NeedsReentry)?;
     let settings: Settings =
         serde_json::from_str(&stored.settings).map_err(|_| ChannelError::NeedsReentry)?;
     let plaintext = vault
@@ -172,7 +171,7 @@ fn open_stored(vault: &Vault, stored: &StoredChannel) -> Result<OpenedChannel, C
     Ok(OpenedChannel {
         id: stored.id,
         user_id: stored.user_id,
-        kind,
+        kind: stored.kind,
         name: stored.name.clone(),
         settings,
         secrets,

@@ -11,6 +11,7 @@ use zeroize::Zeroize;
 
 use crate::crypto::VaultError;
 use crate::db::DbError;
+pub use crate::db::channels::Kind;
 use crate::i18n::Lang;
 
 pub(super) const MAX_URL_CHARS: usize = 2048;
@@ -28,47 +29,15 @@ pub struct ChannelRules {
     pub max_per_user: i64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Webhook,
-    DingTalk,
-    Feishu,
-    WeCom,
-    Telegram,
-    Bark,
-    ServerChan,
-    Email,
+crate::closed_set! {
+    /// How to talk to an SMTP server (stored in the settings as this text): a plain connection
+    /// upgraded with STARTTLS (required; usually port 587), TLS from the first byte (usually
+    /// 465), or no encryption (a relay on your own network only).
+    #[derive(Default)]
+    pub enum SmtpTls { #[default] Starttls = "starttls", Tls = "tls", None = "none" }
 }
 
 impl Kind {
-    pub const ALL: [Kind; 8] = [
-        Self::Webhook,
-        Self::DingTalk,
-        Self::Feishu,
-        Self::WeCom,
-        Self::Telegram,
-        Self::Bark,
-        Self::ServerChan,
-        Self::Email,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Webhook => "webhook",
-            Self::DingTalk => "dingtalk",
-            Self::Feishu => "feishu",
-            Self::WeCom => "wecom",
-            Self::Telegram => "telegram",
-            Self::Bark => "bark",
-            Self::ServerChan => "serverchan",
-            Self::Email => "email",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.as_str() == text.trim())
-    }
-
     /// The receiver renders the text as Markdown (ServerChan's `desp`); the others show it as
     /// plain text.
     pub fn renders_markdown(self) -> bool {
@@ -76,29 +45,7 @@ impl Kind {
     }
 }
 
-/// How to talk to an SMTP server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum SmtpTls {
-    /// Plain connection upgraded with STARTTLS (required), usually port 587.
-    #[default]
-    Starttls,
-    /// TLS from the first byte, usually port 465.
-    Tls,
-    /// No encryption (a relay on your own network only).
-    None,
-}
-
 impl SmtpTls {
-    pub(super) fn parse(text: &str) -> Option<Self> {
-        match text.trim() {
-            "" | "starttls" => Some(Self::Starttls),
-            "tls" => Some(Self::Tls),
-            "none" => Some(Self::None),
-            _ => None,
-        }
-    }
-
     pub(super) fn default_port(self) -> u16 {
         match self {
             Self::Starttls => 587,
@@ -125,17 +72,41 @@ pub struct Settings {
     pub smtp_to: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub smtp_tls: Option<SmtpTls>,
-    /// The language messages are written in (`zh-CN` or `en`).
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub lang: Option<String>,
+    /// The language messages are written in, stored as its tag (`en`) when not the default.
+    #[serde(skip_serializing_if = "Option::is_none", default, with = "lang_tag")]
+    pub lang: Option<Lang>,
 }
 
 impl Settings {
     pub fn lang(&self) -> Lang {
-        self.lang
-            .as_deref()
-            .and_then(Lang::parse)
-            .unwrap_or_default()
+        self.lang.unwrap_or_default()
+    }
+}
+
+/// A language as its BCP 47 tag; a tag the app does not speak is an error, not a default.
+mod lang_tag {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    use crate::i18n::Lang;
+
+    pub fn serialize<S: Serializer>(lang: &Option<Lang>, serializer: S) -> Result<S::Ok, S::Error> {
+        match lang {
+            Some(lang) => serializer.serialize_str(lang.tag()),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<Lang>, D::Error> {
+        match Option::<String>::deserialize(deserializer)? {
+            None => Ok(None),
+            Some(tag) => Lang::ALL
+                .into_iter()
+                .find(|lang| lang.tag() == tag)
+                .map(Some)
+                .ok_or_else(|| D::Error::custom(format!("unknown language {tag:?}"))),
+        }
     }
 }
 
@@ -199,6 +170,17 @@ impl fmt::Debug for Secrets {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Secrets(<redacted>)")
     }
+}
+
+/// How many tests one user may send (from the configuration).
+#[derive(Debug, Clone, Copy)]
+pub struct TestLimits {
+    /// `channel_tests_per_minute`.
+    pub per_minute: u32,
+    /// `channel_tests_per_hour`.
+    pub per_hour: u32,
+    /// How long one attempt may take (`notify_timeout_secs`): the wait while one is going.
+    pub attempt_secs: i64,
 }
 
 /// Which limit a test met.

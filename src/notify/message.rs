@@ -4,26 +4,11 @@
 
 use serde::Serialize;
 
+pub use crate::db::alert_rules::Condition;
+pub use crate::db::deliveries::Event as EventKind;
+use crate::db::price_learning::PriceChange;
 use crate::i18n::{self, Arg, Lang};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EventKind {
-    Alert,
-    Recovered,
-    Summary,
-    Test,
-}
-
-impl EventKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Alert => "alert",
-            Self::Recovered => "recovered",
-            Self::Summary => "summary",
-            Self::Test => "test",
-        }
-    }
-}
+use crate::modelscope::ErrorCode;
 
 /// Points print as 12 or 12.5 (two decimals at most).
 pub fn points_text(value: f64) -> String {
@@ -36,9 +21,9 @@ pub fn points_text(value: f64) -> String {
 }
 
 /// What an alert or recovery message says.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct AlertFacts<'a> {
-    pub condition: &'a str,
+    pub condition: Condition,
     /// `true` when the condition started, `false` when it cleared.
     pub started: bool,
     pub key_label: &'a str,
@@ -52,7 +37,7 @@ pub struct AlertFacts<'a> {
     /// Today's login grant seems not claimed yet.
     pub grant_unclaimed: bool,
     /// The error code that refused the key.
-    pub refused_code: Option<&'a str>,
+    pub refused_code: Option<ErrorCode>,
 }
 
 fn key(lang: Lang, label: &str, masked: &str) -> String {
@@ -86,19 +71,20 @@ pub fn alert_text(lang: Lang, facts: &AlertFacts<'_>) -> String {
         args
     };
     let id = match (facts.condition, facts.started) {
-        ("points_below", true) => "notify-points-below",
-        ("points_below", false) => "notify-points-recovered",
-        ("calls_below", true) => "notify-calls-below",
-        ("calls_below", false) => "notify-calls-recovered",
-        ("key_invalid", true) => "notify-key-invalid",
-        ("key_invalid", false) => "notify-key-recovered",
-        ("model_gone", true) => "notify-model-gone",
-        _ => "notify-model-back",
+        (Condition::PointsBelow, true) => "notify-points-below",
+        (Condition::PointsBelow, false) => "notify-points-recovered",
+        (Condition::CallsBelow, true) => "notify-calls-below",
+        (Condition::CallsBelow, false) => "notify-calls-recovered",
+        (Condition::KeyInvalid, true) => "notify-key-invalid",
+        (Condition::KeyInvalid, false) => "notify-key-recovered",
+        (Condition::ModelGone, true) => "notify-model-gone",
+        // A summary or a price change is no alert about a key: it never comes here.
+        (Condition::ModelGone | Condition::DailySummary | Condition::PriceChanged, _) => {
+            "notify-model-back"
+        }
     };
-    let reason = facts
-        .refused_code
-        .map(|code| i18n::text(lang, &format!("notify-refused-{code}")))
-        .unwrap_or_else(|| i18n::text(lang, "notify-refused-invalid_key"));
+    let refused = facts.refused_code.unwrap_or(ErrorCode::InvalidKey);
+    let reason = i18n::text(lang, &format!("notify-refused-{}", refused.as_str()));
     let calls = facts
         .flagship_calls
         .map_or_else(|| "—".to_owned(), |n| n.to_string());
@@ -110,7 +96,7 @@ pub fn alert_text(lang: Lang, facts: &AlertFacts<'_>) -> String {
             ("reason", Arg::from(reason)),
         ]),
     );
-    if facts.condition == "points_below" && facts.started && facts.grant_unclaimed {
+    if facts.condition == Condition::PointsBelow && facts.started && facts.grant_unclaimed {
         text.push_str(&i18n::text(lang, "notify-grant"));
     }
     text
@@ -152,6 +138,21 @@ pub fn summary_text(lang: Lang, date: &str, lines: &[SummaryLine]) -> String {
     text
 }
 
+/// A model's price changed for the user (a `price_changed` rule).
+pub fn price_change_text(lang: Lang, change: &PriceChange) -> String {
+    let source = i18n::text(lang, &format!("notify-source-{}", change.source));
+    i18n::text_with(
+        lang,
+        "notify-price-changed",
+        &[
+            ("model", change.model.as_str().into()),
+            ("from", points_text(change.old_points).into()),
+            ("to", points_text(change.new_points).into()),
+            ("source", source.into()),
+        ],
+    )
+}
+
 /// A test message. The channel's name is the only text in it a user typed, so it goes in as
 /// plain text only ([`plain_name`]); the title (an email's subject) never has it.
 pub fn test_text(lang: Lang, channel_name: &str, markdown: bool) -> String {
@@ -182,7 +183,7 @@ pub fn plain_name(name: &str, markdown: bool) -> String {
 }
 
 pub fn title(lang: Lang, kind: EventKind) -> String {
-    i18n::text(lang, &format!("notify-title-{}", kind.as_str()))
+    i18n::text(lang, &format!("notify-title-{kind}"))
 }
 
 /// The message with a link to the monitors page, when the app knows its public address.
@@ -200,15 +201,36 @@ pub fn with_link(lang: Lang, text: String, public_url: Option<&str>) -> String {
     }
 }
 
-/// The generic webhook's JSON body.
-#[derive(Debug, Clone, Serialize)]
-pub struct WebhookBody<'a> {
-    pub event: &'a str,
-    pub condition: Option<&'a str>,
+/// What a message is about, as the generic webhook's body says it.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct About<'a> {
+    pub event: EventKind,
+    pub condition: Option<Condition>,
     pub key_label: Option<&'a str>,
     pub model: Option<&'a str>,
     pub value: Option<f64>,
     pub threshold: Option<f64>,
+}
+
+impl About<'_> {
+    /// A message about nothing but its event (a test).
+    pub fn event(event: EventKind) -> Self {
+        Self {
+            event,
+            condition: None,
+            key_label: None,
+            model: None,
+            value: None,
+            threshold: None,
+        }
+    }
+}
+
+/// The generic webhook's JSON body.
+#[derive(Debug, Clone, Serialize)]
+pub struct WebhookBody<'a> {
+    #[serde(flatten)]
+    pub about: &'a About<'a>,
     pub message: &'a str,
     /// RFC 3339 in Beijing time.
     pub at: String,
@@ -224,6 +246,27 @@ impl WebhookBody<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn facts<'a>(
+        condition: Condition,
+        started: bool,
+        key_label: &'a str,
+        key_masked: &'a str,
+    ) -> AlertFacts<'a> {
+        AlertFacts {
+            condition,
+            started,
+            key_label,
+            key_masked,
+            value: None,
+            threshold: None,
+            model: None,
+            models: &[],
+            flagship_calls: None,
+            grant_unclaimed: false,
+            refused_code: None,
+        }
+    }
 
     #[test]
     fn a_channel_name_is_only_plain_text() {
@@ -244,15 +287,11 @@ mod tests {
         let text = alert_text(
             Lang::Zh,
             &AlertFacts {
-                condition: "points_below",
-                started: true,
-                key_label: "主账号",
-                key_masked: "ms-…abcd",
                 value: Some(12.0),
                 threshold: Some(20.0),
                 flagship_calls: Some(6),
                 grant_unclaimed: true,
-                ..AlertFacts::default()
+                ..facts(Condition::PointsBelow, true, "主账号", "ms-…abcd")
             },
         );
         assert_eq!(
@@ -266,31 +305,25 @@ mod tests {
     #[test]
     fn every_condition_has_words_in_both_languages() {
         for lang in Lang::ALL {
-            for condition in ["points_below", "calls_below", "key_invalid", "model_gone"] {
+            let alerts = Condition::ALL
+                .iter()
+                .filter(|c| !matches!(c, Condition::DailySummary | Condition::PriceChanged));
+            for condition in alerts {
                 for started in [true, false] {
                     let text = alert_text(
                         lang,
                         &AlertFacts {
-                            condition,
-                            started,
-                            key_label: "k",
-                            key_masked: "ms-…0000",
                             model: Some("a/b"),
-                            refused_code: Some("account_not_eligible"),
-                            ..AlertFacts::default()
+                            refused_code: Some(ErrorCode::AccountNotEligible),
+                            ..facts(*condition, started, "k", "ms-…0000")
                         },
                     );
                     assert!(text.starts_with("k ms-…0000"), "{text}");
                     assert!(!text.contains("notify-"), "{text}");
                 }
             }
-            for kind in [
-                EventKind::Alert,
-                EventKind::Recovered,
-                EventKind::Summary,
-                EventKind::Test,
-            ] {
-                assert!(!title(lang, kind).contains("notify-"));
+            for kind in EventKind::ALL {
+                assert!(!title(lang, *kind).contains("notify-"));
             }
             assert!(i18n::has(lang, "notify-refused-invalid_key"));
         }

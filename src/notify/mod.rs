@@ -8,10 +8,12 @@ pub mod channels;
 pub mod deliveries;
 pub mod guard;
 pub mod message;
+pub mod outbox;
 pub mod redact;
 pub mod send;
 pub mod throttle;
 
 pub use channel_store::{ChannelSummary, Channels, OpenedChannel};
 pub use channels::{ChannelError, Kind};
+pub use outbox::Outbox;
 pub use send::{Notifier, SendError};

@@ -17,6 +17,7 @@ use super::channel_store::OpenedChannel;
 use super::channels::{Kind, SmtpTls};
 use super::guard;
 use super::redact::redact;
+use crate::db::deliveries::{DeliveryError, DeliveryFailure};
 
 /// The most of a receiver's answer that is read.
 const ANSWER_CAP: usize = 16 * 1024;
@@ -60,31 +61,29 @@ pub enum SendError {
 }
 
 impl SendError {
-    /// A stable code for the log and the page's words.
-    pub fn code(&self) -> &'static str {
+    /// How the delivery log keeps it: our code, and the receiver's detail where there is one.
+    pub fn failure(&self) -> DeliveryFailure {
+        let error = match self {
+            Self::Refused => DeliveryError::RefusedAddress,
+            Self::NotFound => DeliveryError::NotFound,
+            Self::BadUrl => DeliveryError::BadUrl,
+            Self::Timeout => DeliveryError::Timeout,
+            Self::Connect => DeliveryError::Connect,
+            Self::Http(_) => DeliveryError::Http,
+            Self::Rejected(_) => DeliveryError::Rejected,
+            Self::Tls => DeliveryError::Tls,
+            Self::Smtp(_) => DeliveryError::Smtp,
+            Self::Request => DeliveryError::Request,
+            Self::BadMessage => DeliveryError::BadMessage,
+            Self::SmtpNeedsAuth => DeliveryError::SmtpNeedsAuth,
+        };
         match self {
-            Self::Refused => "refused_address",
-            Self::NotFound => "not_found",
-            Self::BadUrl => "bad_url",
-            Self::Timeout => "timeout",
-            Self::Connect => "connect",
-            Self::Http(_) => "http",
-            Self::Rejected(_) => "rejected",
-            Self::Tls => "tls",
-            Self::Smtp(_) => "smtp",
-            Self::Request => "request",
-            Self::BadMessage => "bad_message",
-            Self::SmtpNeedsAuth => "smtp_needs_auth",
-        }
-    }
-
-    /// `code` or `code|detail`, as the delivery log keeps it.
-    pub fn log_text(&self) -> String {
-        match self {
-            Self::Http(status) => format!("http|{status}"),
-            Self::Rejected(words) if !words.is_empty() => format!("rejected|{words}"),
-            Self::Smtp(Some(code)) => format!("smtp|{code}"),
-            other => other.code().to_owned(),
+            Self::Http(status) => DeliveryFailure::with_detail(error, status.to_string()),
+            Self::Rejected(words) if !words.is_empty() => {
+                DeliveryFailure::with_detail(error, words.clone())
+            }
+            Self::Smtp(Some(code)) => DeliveryFailure::with_detail(error, code.to_string()),
+            _ => DeliveryFailure::new(error),
         }
     }
 
@@ -477,6 +476,9 @@ mod tests {
             check_answer(Kind::DingTalk, r#"{"errcode":0,"errmsg":"ok"}"#, &[]),
             Ok(())
         );
-        assert_eq!(SendError::Http(404).log_text(), "http|404");
+        assert_eq!(
+            SendError::Http(404).failure(),
+            DeliveryFailure::with_detail(DeliveryError::Http, "404")
+        );
     }
 }

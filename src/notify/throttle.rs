@@ -7,35 +7,25 @@
 use rusqlite::{Connection, TransactionBehavior};
 
 use super::channels::{TestLimit, TestRefused};
-use super::deliveries::{self, LEASE_SECS, LogRules, Queued, SENDS_PER_USER};
+use super::deliveries::{self, LEASE_SECS, Letter, Policy, SENDS_PER_USER};
 use crate::clock::wait_for_room;
 use crate::db::DbError;
+use crate::db::channels::StoredChannel;
 use crate::db::deliveries as rows;
 use crate::db::deliveries::StoredDelivery;
+use crate::i18n::Lang;
 
-/// How many tests one user may send (from the configuration).
-#[derive(Debug, Clone, Copy)]
-pub struct TestLimits {
-    /// `channel_tests_per_minute`.
-    pub per_minute: u32,
-    /// `channel_tests_per_hour`.
-    pub per_hour: u32,
-    /// How long one attempt may take (`notify_timeout_secs`): the wait while one is going.
-    pub attempt_secs: i64,
-}
-
-/// The limit a test of `queued` would go over now, with the longest wait among those met.
+/// The limit a test to `channel` would go over now, with the longest wait among those met.
 fn over(
     conn: &Connection,
-    queued: &Queued<'_>,
-    log: &LogRules,
-    limits: &TestLimits,
+    channel: &StoredChannel,
+    policy: &Policy,
     now: i64,
 ) -> Result<Option<TestRefused>, DbError> {
-    let user = queued.user_id;
+    let (user, limits, cap) = (channel.user_id, &policy.tests, policy.hourly_cap);
     let minute = rows::test_times(conn, user, now - 59, i64::from(limits.per_minute))?;
     let hour = rows::test_times(conn, user, now - 3599, i64::from(limits.per_hour))?;
-    let channel = rows::sent_times(conn, queued.channel_id, now - 3599, log.hourly_cap.into())?;
+    let sent = rows::sent_times(conn, channel.id, now - 3599, cap.into())?;
     let met = [
         (
             TestLimit::PerMinute {
@@ -50,10 +40,8 @@ fn over(
             wait_for_room(&hour, limits.per_hour, 3600, now),
         ),
         (
-            TestLimit::ChannelHour {
-                max: log.hourly_cap,
-            },
-            wait_for_room(&channel, log.hourly_cap, 3600, now),
+            TestLimit::ChannelHour { max: cap },
+            wait_for_room(&sent, cap, 3600, now),
         ),
     ];
     Ok(met
@@ -66,33 +54,35 @@ fn over(
         }))
 }
 
-/// Logs a test message and takes it for its attempt now, unless a limit refuses it or a turn
-/// it needs is taken; one IMMEDIATE transaction.
+/// Logs a test message to `channel` (worded by `words` in its language) and takes it for its
+/// attempt now, unless a limit refuses it or a turn it needs is taken; one IMMEDIATE
+/// transaction.
 pub fn queue_test(
     conn: &mut Connection,
-    queued: &Queued<'_>,
-    log: &LogRules,
-    limits: &TestLimits,
+    policy: &Policy,
+    channel: &StoredChannel,
+    letter: &Letter<'_>,
+    words: impl FnOnce(Lang) -> String,
     now: i64,
 ) -> Result<Result<StoredDelivery, TestRefused>, DbError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let busy = |limit| {
         Ok(Err(TestRefused {
             limit,
-            retry_after_secs: limits.attempt_secs,
+            retry_after_secs: policy.tests.attempt_secs,
         }))
     };
-    let (user_busy, channel_busy) = rows::in_flight(&tx, queued.user_id, queued.channel_id, now)?;
+    let (user_busy, channel_busy) = rows::in_flight(&tx, channel.user_id, channel.id, now)?;
     if channel_busy {
         return busy(TestLimit::ChannelBusy);
     }
     if user_busy >= SENDS_PER_USER {
         return busy(TestLimit::UserBusy);
     }
-    if let Some(refused) = over(&tx, queued, log, limits, now)? {
+    if let Some(refused) = over(&tx, channel, policy, now)? {
         return Ok(Err(refused));
     }
-    let (id, _) = deliveries::queue(&tx, queued, log, now)?;
+    let (id, _) = deliveries::queue(&tx, policy, channel, letter, words, now)?;
     let Some(claimed) = rows::claim_one(&tx, id, now + LEASE_SECS)? else {
         return Err(DbError::Sqlite(rusqlite::Error::QueryReturnedNoRows));
     };

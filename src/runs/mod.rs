@@ -15,6 +15,7 @@ pub mod learn;
 pub mod measure;
 pub mod observe;
 pub mod planner;
+pub mod price_book;
 pub mod prices;
 mod probe;
 pub mod runner;

@@ -6,15 +6,16 @@ use std::collections::HashMap;
 
 use crate::clock;
 use crate::crypto::secret::mask_tail;
+use crate::db::DbError;
 use crate::db::alert_rules::{self as rule_rows, StoredRule};
 use crate::db::channels as channel_rows;
+use crate::db::monitor_keys::MonitorKey;
 use crate::db::monitors::StoredMonitor;
-use crate::ids::{KeyId, UserId};
+use crate::ids::{MonitorId, UserId};
 use crate::modelscope::{BalanceError, ErrorCode, HIGHEST_PRICE, Quota};
 use crate::monitors::rules::{self, Change, Condition, KeyHealth, Observation, Rule};
-use crate::notify::channels::Settings;
-use crate::notify::deliveries::{self, LogRules, Queued};
-use crate::notify::message::{self, AlertFacts, EventKind, WebhookBody};
+use crate::notify::deliveries::{self, Letter, Policy};
+use crate::notify::message::{self, About, AlertFacts, EventKind};
 use crate::runs::calls_left::{CallsLeft, calls_for};
 use crate::runs::executor::FinishedRun;
 use crate::runs::prices;
@@ -32,10 +33,12 @@ impl Scheduler {
         let available = finished.available();
         let mut key = match &finished.balance {
             Ok(_) => KeyHealth::Accepted,
-            Err(BalanceError::InvalidKey) => KeyHealth::Refused("invalid_key"),
-            Err(BalanceError::Upstream { status: 401, .. }) => KeyHealth::Refused("invalid_key"),
+            Err(BalanceError::InvalidKey) => KeyHealth::Refused(ErrorCode::InvalidKey),
+            Err(BalanceError::Upstream { status: 401, .. }) => {
+                KeyHealth::Refused(ErrorCode::InvalidKey)
+            }
             Err(BalanceError::Upstream { status: 403, .. }) => {
-                KeyHealth::Refused("account_not_eligible")
+                KeyHealth::Refused(ErrorCode::AccountNotEligible)
             }
             Err(_) => KeyHealth::Unknown,
         };
@@ -43,9 +46,9 @@ impl Scheduler {
         let mut served = HashMap::new();
         for row in &finished.report.results {
             match row.error_code() {
-                Some(ErrorCode::InvalidKey) => key = KeyHealth::Refused("invalid_key"),
+                Some(ErrorCode::InvalidKey) => key = KeyHealth::Refused(ErrorCode::InvalidKey),
                 Some(ErrorCode::AccountNotEligible) => {
-                    key = KeyHealth::Refused("account_not_eligible")
+                    key = KeyHealth::Refused(ErrorCode::AccountNotEligible)
                 }
                 Some(ErrorCode::ModelNotFound) => {
                     served.insert(row.model.clone(), false);
@@ -63,12 +66,12 @@ impl Scheduler {
         // Models a calls_below rule names that this run did not probe: from the points.
         let unprobed: Vec<String> = rules
             .iter()
-            .filter(|r| r.condition == Condition::CallsBelow.as_str())
+            .filter(|r| r.condition == Condition::CallsBelow)
             .filter_map(|r| r.model.clone())
             .filter(|m| !calls.contains_key(m) && !served.contains_key(m))
             .collect();
         if let (Some(available), false) = (available, unprobed.is_empty()) {
-            let known = prices::known_for(&self.inner.db, Some(user), unprobed.clone())
+            let known = prices::known_for(&self.parts().db, Some(user), unprobed.clone())
                 .await
                 .unwrap_or_default();
             for model in unprobed {
@@ -92,58 +95,44 @@ impl Scheduler {
     pub(super) async fn alert(
         &self,
         monitor: &StoredMonitor,
-        key: KeyId,
-        label: &str,
-        last_four: &str,
+        key: &MonitorKey,
         rules: &[StoredRule],
         seen: &Observation,
     ) {
         let rules: Vec<StoredRule> = rules
             .iter()
-            .filter(|r| r.condition != Condition::DailySummary.as_str())
+            .filter(|r| r.condition != Condition::DailySummary)
             .cloned()
             .collect();
         if rules.is_empty() {
             return;
         }
         let seen = seen.clone();
-        let (user, monitor_id) = (monitor.user_id, monitor.id);
-        let label = label.to_owned();
-        let masked = mask_tail(last_four.to_owned());
+        let (user, monitor_id, key_id) = (monitor.user_id, monitor.id, key.key_id);
+        let label = key.label.clone();
+        let masked = mask_tail(key.last_four.clone());
         let now = self.now();
-        let log = self.inner.config.log;
-        let public_url = self.inner.config.public_url.clone();
+        let policy = self.parts().outbox.policy().clone();
         let queued = self
-            .inner
+            .parts()
             .db
             .run(move |conn| {
                 let mut queued = 0;
                 for stored in &rules {
-                    let Some(condition) = Condition::parse(&stored.condition) else {
-                        continue;
-                    };
-                    if condition == Condition::PriceChanged {
-                        let told = tell_price_changes(
-                            conn,
-                            stored,
-                            monitor_id,
-                            &log,
-                            now,
-                            public_url.as_deref(),
-                        )?;
-                        queued += told;
+                    if stored.condition == Condition::PriceChanged {
+                        queued += tell_price_changes(conn, &policy, stored, monitor_id, now)?;
                         continue;
                     }
                     let rule = Rule {
-                        condition,
+                        condition: stored.condition,
                         threshold: stored.threshold,
                         model: stored.model.clone(),
                     };
                     let Some(verdict) = rules::evaluate(&rule, &seen) else {
                         continue;
                     };
-                    let previous = rule_rows::alert_state(conn, stored.id, key)?;
-                    rule_rows::set_alert_state(conn, stored.id, key, verdict.active, now)?;
+                    let previous = rule_rows::alert_state(conn, stored.id, key_id)?;
+                    rule_rows::set_alert_state(conn, stored.id, key_id, verdict.active, now)?;
                     let Some(change) = rules::change(previous, verdict.active) else {
                         continue;
                     };
@@ -151,14 +140,11 @@ impl Scheduler {
                     else {
                         continue;
                     };
-                    let lang = serde_json::from_str::<Settings>(&channel.settings)
-                        .unwrap_or_default()
-                        .lang();
                     let grant_unclaimed =
-                        condition == Condition::PointsBelow && change == Change::Started && {
+                        rule.condition == Condition::PointsBelow && change == Change::Started && {
                             // Real time: stored runs are stamped with it.
                             let since = clock::last_midnight(clock::now());
-                            let rise = crate::db::balance_rises::for_key(conn, key)?;
+                            let rise = crate::db::balance_rises::for_key(conn, key_id)?;
                             crate::runs::grants::grant_likely_unclaimed(rise, since)
                                 .unwrap_or(false)
                         };
@@ -167,7 +153,7 @@ impl Scheduler {
                         _ => None,
                     };
                     let facts = AlertFacts {
-                        condition: condition.as_str(),
+                        condition: rule.condition,
                         started: change == Change::Started,
                         key_label: &label,
                         key_masked: &masked,
@@ -179,44 +165,30 @@ impl Scheduler {
                         grant_unclaimed,
                         refused_code: refused,
                     };
-                    let text = message::with_link(
-                        lang,
-                        message::alert_text(lang, &facts),
-                        public_url.as_deref(),
-                    );
-                    let event = match change {
-                        Change::Started => EventKind::Alert,
-                        Change::Cleared => EventKind::Recovered,
+                    let letter = Letter {
+                        monitor_id: Some(monitor_id),
+                        rule_id: Some(stored.id),
+                        about: About {
+                            event: match change {
+                                Change::Started => EventKind::Alert,
+                                Change::Cleared => EventKind::Recovered,
+                            },
+                            condition: Some(rule.condition),
+                            key_label: Some(&label),
+                            model: stored
+                                .model
+                                .as_deref()
+                                .or_else(|| verdict.models.first().map(String::as_str)),
+                            value: verdict.value,
+                            threshold: stored.threshold,
+                        },
                     };
-                    let model = stored
-                        .model
-                        .as_deref()
-                        .or_else(|| verdict.models.first().map(String::as_str));
-                    let payload = WebhookBody {
-                        event: event.as_str(),
-                        condition: Some(condition.as_str()),
-                        key_label: Some(&label),
-                        model,
-                        value: verdict.value,
-                        threshold: stored.threshold,
-                        message: &text,
-                        at: clock::rfc3339(clock::now()),
-                    }
-                    .to_json();
                     deliveries::queue(
                         conn,
-                        &Queued {
-                            user_id: user,
-                            channel_id: channel.id,
-                            channel_name: &channel.name,
-                            channel_kind: &channel.kind,
-                            monitor_id: Some(monitor_id),
-                            rule_id: Some(stored.id),
-                            event,
-                            payload: &payload,
-                            message: &text,
-                        },
-                        &log,
+                        &policy,
+                        &channel,
+                        &letter,
+                        |lang| message::alert_text(lang, &facts),
                         now,
                     )?;
                     queued += 1;
@@ -236,12 +208,11 @@ impl Scheduler {
 /// channel (under its hourly cap), each change once however many keys the monitor has.
 fn tell_price_changes(
     conn: &rusqlite::Connection,
+    policy: &Policy,
     rule: &StoredRule,
-    monitor_id: crate::ids::MonitorId,
-    log: &LogRules,
+    monitor_id: MonitorId,
     now: i64,
-    public_url: Option<&str>,
-) -> Result<usize, crate::db::DbError> {
+) -> Result<usize, DbError> {
     /// Changes told in one look; the rest come with the next run.
     const AT_ONCE: usize = 20;
     let changes = rule_rows::claim_price_changes(conn, rule, AT_ONCE)?;
@@ -251,47 +222,23 @@ fn tell_price_changes(
     let Some(channel) = channel_rows::get_for_user(conn, rule.user_id, rule.channel_id)? else {
         return Ok(0);
     };
-    let lang = serde_json::from_str::<Settings>(&channel.settings)
-        .unwrap_or_default()
-        .lang();
     for change in &changes {
-        let source = crate::i18n::text(lang, &format!("notify-source-{}", change.source));
-        let words = crate::i18n::text_with(
-            lang,
-            "notify-price-changed",
-            &[
-                ("model", change.model.as_str().into()),
-                ("from", message::points_text(change.old_points).into()),
-                ("to", message::points_text(change.new_points).into()),
-                ("source", source.into()),
-            ],
-        );
-        let text = message::with_link(lang, words, public_url);
-        let payload = WebhookBody {
-            event: EventKind::Alert.as_str(),
-            condition: Some(Condition::PriceChanged.as_str()),
-            key_label: None,
-            model: Some(&change.model),
-            value: Some(change.new_points),
-            threshold: None,
-            message: &text,
-            at: clock::rfc3339(clock::now()),
-        }
-        .to_json();
+        let letter = Letter {
+            monitor_id: Some(monitor_id),
+            rule_id: Some(rule.id),
+            about: About {
+                condition: Some(Condition::PriceChanged),
+                model: Some(&change.model),
+                value: Some(change.new_points),
+                ..About::event(EventKind::Alert)
+            },
+        };
         deliveries::queue(
             conn,
-            &Queued {
-                user_id: rule.user_id,
-                channel_id: channel.id,
-                channel_name: &channel.name,
-                channel_kind: &channel.kind,
-                monitor_id: Some(monitor_id),
-                rule_id: Some(rule.id),
-                event: EventKind::Alert,
-                payload: &payload,
-                message: &text,
-            },
-            log,
+            policy,
+            &channel,
+            &letter,
+            |lang| message::price_change_text(lang, change),
             now,
         )?;
     }

@@ -1,8 +1,7 @@
 //! Daily summaries and the delivery log's pending messages: each tick sends what is due, with
-//! at most a few messages in flight.
+//! at most a few messages in flight, in fair turns.
 
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::clock;
 use crate::crypto::secret::mask_tail;
@@ -10,15 +9,13 @@ use crate::db::DbError;
 use crate::db::alert_rules as rule_rows;
 use crate::db::channels as channel_rows;
 use crate::db::deliveries as delivery_rows;
-use crate::db::monitors as rows;
-use crate::ids::{ChannelId, DeliveryId, UserId};
+use crate::db::monitor_keys as key_rows;
+use crate::ids::DeliveryId;
 use crate::modelscope::HIGHEST_PRICE;
+use crate::monitors::rules::Condition;
 use crate::monitors::schedule::{Schedule, parse_time_of_day};
-use crate::notify::channels::Settings;
-use crate::notify::deliveries::{self, KEEP_DAYS, LEASE_SECS, Queued, SENDS_PER_USER};
-use crate::notify::message::{self, EventKind, SummaryLine, WebhookBody};
-use crate::notify::throttle;
-use crate::notify::{ChannelError, Kind};
+use crate::notify::deliveries::{self, KEEP_DAYS, LEASE_SECS, Letter, SENDS_PER_USER};
+use crate::notify::message::{self, About, EventKind, SummaryLine};
 use crate::runs::calls_left::calls_for;
 
 use super::{SUMMARIES_PER_TICK, Scheduler};
@@ -26,40 +23,11 @@ use super::{SUMMARIES_PER_TICK, Scheduler};
 /// Due deliveries read beyond the free slots, for those a claim before them makes wait.
 const LOOKAHEAD: usize = 16;
 
-/// The deliveries this server is trying right now.
-#[derive(Default)]
-pub(super) struct Sending(Mutex<HashSet<DeliveryId>>);
-
-impl Sending {
-    fn ids(&self) -> MutexGuard<'_, HashSet<DeliveryId>> {
-        self.0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-}
-
-/// A delivery marked as being tried here until dropped.
-struct Trying(Arc<Sending>, DeliveryId);
-
-impl Trying {
-    fn mark(sending: &Arc<Sending>, id: DeliveryId) -> Self {
-        sending.ids().insert(id);
-        Self(sending.clone(), id)
-    }
-}
-
-impl Drop for Trying {
-    fn drop(&mut self) {
-        self.0.ids().remove(&self.1);
-    }
-}
-
 /// Queues due summaries and starts due deliveries; answers when either is next wanted.
 pub(super) async fn start_due(scheduler: &Scheduler, now: i64) -> Result<Option<i64>, DbError> {
-    let inner = &scheduler.inner;
-    let log = inner.config.log;
-    let public_url = inner.config.public_url.clone();
-    let summaries = inner
+    let parts = scheduler.parts();
+    let policy = parts.outbox.policy().clone();
+    let summaries = parts
         .db
         .run(move |conn| {
             let mut queued = 0;
@@ -81,10 +49,7 @@ pub(super) async fn start_due(scheduler: &Scheduler, now: i64) -> Result<Option<
                 else {
                     continue;
                 };
-                let lang = serde_json::from_str::<Settings>(&channel.settings)
-                    .unwrap_or_default()
-                    .lang();
-                let lines: Vec<SummaryLine> = rows::keys_of(conn, rule.monitor_id)?
+                let lines: Vec<SummaryLine> = key_rows::keys_of(conn, rule.monitor_id)?
                     .into_iter()
                     .map(|key| SummaryLine {
                         key_label: key.label,
@@ -94,38 +59,22 @@ pub(super) async fn start_due(scheduler: &Scheduler, now: i64) -> Result<Option<
                     })
                     .collect();
                 let date = clock::minutes(now).chars().take(10).collect::<String>();
-                let text = message::with_link(
-                    lang,
-                    message::summary_text(lang, &date, &lines),
-                    public_url.as_deref(),
-                );
-                let value = lines.iter().filter_map(|l| l.available).reduce(f64::min);
-                let key_label = (lines.len() == 1).then(|| lines[0].key_label.as_str());
-                let payload = WebhookBody {
-                    event: EventKind::Summary.as_str(),
-                    condition: Some("daily_summary"),
-                    key_label,
-                    model: None,
-                    value,
-                    threshold: None,
-                    message: &text,
-                    at: clock::rfc3339(clock::now()),
-                }
-                .to_json();
+                let letter = Letter {
+                    monitor_id: Some(rule.monitor_id),
+                    rule_id: Some(rule.id),
+                    about: About {
+                        condition: Some(Condition::DailySummary),
+                        key_label: (lines.len() == 1).then(|| lines[0].key_label.as_str()),
+                        value: lines.iter().filter_map(|l| l.available).reduce(f64::min),
+                        ..About::event(EventKind::Summary)
+                    },
+                };
                 deliveries::queue(
                     conn,
-                    &Queued {
-                        user_id: rule.user_id,
-                        channel_id: channel.id,
-                        channel_name: &channel.name,
-                        channel_kind: &channel.kind,
-                        monitor_id: Some(rule.monitor_id),
-                        rule_id: Some(rule.id),
-                        event: EventKind::Summary,
-                        payload: &payload,
-                        message: &text,
-                    },
-                    &log,
+                    &policy,
+                    &channel,
+                    &letter,
+                    |lang| message::summary_text(lang, &date, &lines),
                     now,
                 )?;
                 queued += 1;
@@ -141,7 +90,7 @@ pub(super) async fn start_due(scheduler: &Scheduler, now: i64) -> Result<Option<
     if started.is_some_and(|filled| filled) {
         return Ok(Some(now));
     }
-    let (next_summary, next_delivery) = inner
+    let (next_summary, next_delivery) = parts
         .db
         .run(move |conn| {
             Ok((
@@ -158,17 +107,18 @@ pub(super) async fn start_due(scheduler: &Scheduler, now: i64) -> Result<Option<
 /// free slot was filled (more may be due); `None` when none was free. Deliveries that wait
 /// only for a turn held by an attempt in flight go when it ends (it wakes the scheduler).
 async fn start_deliveries(scheduler: &Scheduler, now: i64) -> Result<Option<bool>, DbError> {
-    let inner = &scheduler.inner;
+    let parts = scheduler.parts();
     let mut permits = Vec::new();
-    while let Ok(permit) = inner.sends.clone().try_acquire_owned() {
+    while let Ok(permit) = scheduler.inner.sends.clone().try_acquire_owned() {
         permits.push(permit);
     }
     let free = permits.len();
     if free == 0 {
         return Ok(None);
     }
-    let here: HashSet<DeliveryId> = inner.sending.ids().clone();
-    let claimed = inner
+    // Never claimed again while tried here, even when the clock jumps past their lease.
+    let here: HashSet<DeliveryId> = parts.outbox.trying();
+    let claimed = parts
         .db
         .run(move |conn| {
             let mut claimed = Vec::new();
@@ -190,15 +140,11 @@ async fn start_deliveries(scheduler: &Scheduler, now: i64) -> Result<Option<bool
         .await?;
     let filled = claimed.len() == free;
     for (delivery, permit) in claimed.into_iter().zip(permits) {
-        let trying = Trying::mark(&inner.sending, delivery.id);
+        // Marked as tried here from now, before the task starts.
+        let attempt = parts.outbox.attempt(delivery, scheduler.now());
         let me = scheduler.clone();
         tokio::spawn(async move {
-            let _trying = trying;
-            let inner = &me.inner;
-            let at = me.now();
-            if let Err(error) =
-                deliveries::attempt(&inner.db, &inner.channels, &inner.notifier, delivery, at).await
-            {
+            if let Err(error) = attempt.await {
                 tracing::error!(%error, "recording a delivery failed");
             }
             drop(permit);
@@ -208,76 +154,11 @@ async fn start_deliveries(scheduler: &Scheduler, now: i64) -> Result<Option<bool
     Ok(Some(filled))
 }
 
-/// A test message to one channel, tried once now and logged: throttled, and sent in its turn
-/// like any other (see `notify::throttle`).
-pub(super) async fn send_test(
-    scheduler: &Scheduler,
-    user: UserId,
-    channel_id: ChannelId,
-) -> Result<Result<(), String>, ChannelError> {
-    let inner = &scheduler.inner;
-    let now = scheduler.now();
-    let public_url = inner.config.public_url.clone();
-    let (log, limits) = (inner.config.log, inner.config.tests);
-    let claimed = inner
-        .db
-        .run(move |conn| {
-            let Some(channel) = channel_rows::get_for_user(conn, user, channel_id)? else {
-                return Ok(Err(ChannelError::NotFound));
-            };
-            let lang = serde_json::from_str::<Settings>(&channel.settings)
-                .unwrap_or_default()
-                .lang();
-            let text = message::with_link(
-                lang,
-                message::test_text(
-                    lang,
-                    &channel.name,
-                    Kind::parse(&channel.kind).is_some_and(Kind::renders_markdown),
-                ),
-                public_url.as_deref(),
-            );
-            let payload = WebhookBody {
-                event: EventKind::Test.as_str(),
-                condition: None,
-                key_label: None,
-                model: None,
-                value: None,
-                threshold: None,
-                message: &text,
-                at: clock::rfc3339(clock::now()),
-            }
-            .to_json();
-            let queued = Queued {
-                user_id: user,
-                channel_id: channel.id,
-                channel_name: &channel.name,
-                channel_kind: &channel.kind,
-                monitor_id: None,
-                rule_id: None,
-                event: EventKind::Test,
-                payload: &payload,
-                message: &text,
-            };
-            Ok(throttle::queue_test(conn, &queued, &log, &limits, now)?
-                .map_err(ChannelError::TestLimited))
-        })
-        .await?;
-    let delivery = claimed?;
-    let trying = Trying::mark(&inner.sending, delivery.id);
-    let outcome =
-        deliveries::attempt(&inner.db, &inner.channels, &inner.notifier, delivery, now).await;
-    drop(trying);
-    // A delivery due to this channel may have waited for the test.
-    scheduler.wake();
-    Ok(outcome?)
-}
-
 /// Drops delivery log rows older than [`KEEP_DAYS`].
 pub(super) async fn clean_up(scheduler: &Scheduler, now: i64) {
     let cutoff = now - KEEP_DAYS * 86_400;
     match scheduler
-        .inner
+        .parts()
         .db
         .run(move |conn| delivery_rows::delete_before(conn, cutoff))
         .await

@@ -12,11 +12,16 @@
 //!   scheduled probes one at a time, and their upstream calls hold at most
 //!   `scheduler_concurrency` of the global slots (`global_concurrency`, always more) however
 //!   many models a preset has, so interactive queries always find room.
+//! - **Fair shares.** Due monitors are claimed in turns by user (each user's first before
+//!   anyone's second), at most `runs_per_user` of one user's running; deliveries likewise, one
+//!   attempt per channel (`deliver.rs`). One user's many monitors or dead receivers delay only
+//!   their own.
 //! - **Time is injected** ([`crate::clock::Clock`]): tests move a manual clock instead of
 //!   sleeping.
+//! - **Woken, never called.** Pages change monitors through [`Monitors`], which notifies the
+//!   signal both were given; the loop then looks again at once.
 
 mod alert;
-pub mod cost;
 mod deliver;
 mod run;
 
@@ -28,14 +33,9 @@ use tokio::sync::{Notify, Semaphore};
 use crate::clock::SharedClock;
 use crate::db::monitors as rows;
 use crate::db::{Db, DbError};
-use crate::ids::{ChannelId, MonitorId, UserId};
-use crate::monitors::run_now::{self, RunNow, RunNowLimits};
-use crate::monitors::{self, CheckKind, MonitorAsk, MonitorError, MonitorLimits};
-use crate::notify::deliveries::LogRules;
-use crate::notify::throttle::TestLimits;
-use crate::notify::{ChannelError, Channels, Notifier};
-use crate::runs::engine::QueryEngine;
-use crate::runs::planner::Planner;
+use crate::monitors::{Monitors, run_now};
+use crate::notify::Outbox;
+use crate::runs::runner::Runner;
 
 /// How long a run holds its monitor without renewing (it renews every third of this).
 pub const LEASE_SECS: i64 = 120;
@@ -47,86 +47,60 @@ const SENDS_AT_ONCE: usize = 8;
 /// Daily summaries handled per tick.
 const SUMMARIES_PER_TICK: usize = 32;
 
-#[derive(Debug, Clone)]
-pub struct SchedulerConfig {
+/// What the scheduler works with. `wake` is the signal the pages' handles ([`Monitors`]) give
+/// when something changed: the loop looks again at once.
+pub struct SchedulerParts {
+    pub db: Db,
+    /// Plans and runs each key's check or probe (stored with source `schedule`).
+    pub runner: Runner,
+    pub monitors: Monitors,
+    pub outbox: Outbox,
+    pub clock: SharedClock,
+    pub wake: Arc<Notify>,
     /// Scheduled runs at once.
     pub concurrency: usize,
-    /// Of those, one user's at most (on every server together).
+    /// Of those, one user's at most (on every server together): a user with many monitors
+    /// never holds every place.
     pub runs_per_user: i64,
-    /// What one user may have, and how often they may ask for a run now.
-    pub limits: MonitorLimits,
-    pub run_now: RunNowLimits,
-    /// The delivery log's hourly cap per channel and its bound per user.
-    pub log: LogRules,
-    /// How many test messages one user may send.
-    pub tests: TestLimits,
-    pub public_url: Option<String>,
 }
 
-/// The handle the pages use (run now, create, test a channel) and the loop runs on.
+/// The loop that runs monitors, sends summaries and works through the delivery log.
 #[derive(Clone)]
 pub struct Scheduler {
     inner: Arc<Inner>,
 }
 
 struct Inner {
-    db: Db,
-    engine: QueryEngine,
-    planner: Planner,
-    channels: Channels,
-    notifier: Notifier,
-    clock: SharedClock,
-    wake: Notify,
+    parts: SchedulerParts,
     runs: Arc<Semaphore>,
     probes: Semaphore,
     sends: Arc<Semaphore>,
-    /// Deliveries this server is trying right now: never claimed again meanwhile, even when
-    /// the clock jumps past their lease.
-    sending: Arc<deliver::Sending>,
-    config: SchedulerConfig,
 }
 
 impl Scheduler {
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        db: Db,
-        engine: QueryEngine,
-        planner: Planner,
-        channels: Channels,
-        notifier: Notifier,
-        clock: SharedClock,
-        config: SchedulerConfig,
-    ) -> Self {
+    pub fn new(parts: SchedulerParts) -> Self {
         Self {
             inner: Arc::new(Inner {
-                runs: Arc::new(Semaphore::new(config.concurrency.max(1))),
+                runs: Arc::new(Semaphore::new(parts.concurrency.max(1))),
                 probes: Semaphore::new(1),
                 sends: Arc::new(Semaphore::new(SENDS_AT_ONCE)),
-                sending: Arc::default(),
-                db,
-                engine,
-                planner,
-                channels,
-                notifier,
-                clock,
-                wake: Notify::new(),
-                config,
+                parts,
             }),
         }
     }
 
-    /// The scheduler's time, unix seconds.
-    pub fn now(&self) -> i64 {
-        self.inner.clock.now()
+    fn parts(&self) -> &SchedulerParts {
+        &self.inner.parts
     }
 
-    pub fn channels(&self) -> &Channels {
-        &self.inner.channels
+    /// The scheduler's time, unix seconds.
+    pub fn now(&self) -> i64 {
+        self.parts().clock.now()
     }
 
     /// Looks again at once (something changed).
-    pub fn wake(&self) {
-        self.inner.wake.notify_one();
+    fn wake(&self) {
+        self.parts().wake.notify_one();
     }
 
     /// Starts the loop; it ends when `shutdown` resolves.
@@ -154,15 +128,15 @@ impl Scheduler {
             if last_cleanup.is_none_or(|at| now - at >= 3600) {
                 last_cleanup = Some(now);
                 deliver::clean_up(self, now).await;
-                if let Err(error) = run_now::forget_old(&self.inner.db, now).await {
+                if let Err(error) = run_now::forget_old(&self.parts().db, now).await {
                     tracing::warn!(%error, "forgetting old run-now requests failed");
                 }
             }
             let next = next.clamp(now, now + IDLE_SECS);
-            let inner = &self.inner;
+            let parts = self.parts();
             tokio::select! {
-                () = inner.clock.sleep_until(next.saturating_mul(1000)) => {}
-                () = inner.wake.notified() => {}
+                () = parts.clock.sleep_until(next.saturating_mul(1000)) => {}
+                () = parts.wake.notified() => {}
             }
         }
     }
@@ -190,9 +164,9 @@ impl Scheduler {
             return Ok(None);
         }
         let limit = permits.len();
-        let per_user = self.inner.config.runs_per_user;
+        let per_user = self.parts().runs_per_user;
         let claimed = self
-            .inner
+            .parts()
             .db
             .run(move |conn| rows::claim_due(conn, now, now + LEASE_SECS, limit, per_user))
             .await?;
@@ -208,79 +182,9 @@ impl Scheduler {
         if all_taken {
             return Ok(Some(now));
         }
-        self.inner
+        self.parts()
             .db
             .run(move |conn| rows::next_wanted(conn, now, per_user))
             .await
-    }
-
-    // -- what the pages ask for --------------------------------------------------------------
-
-    /// Checks, prices and stores a monitor, then looks at once.
-    pub async fn create_monitor(
-        &self,
-        user: UserId,
-        ask: &MonitorAsk,
-    ) -> Result<MonitorId, MonitorError> {
-        let limits = self.inner.config.limits;
-        let new = monitors::check_monitor(ask, &limits)?;
-        if new.kind == CheckKind::Probe
-            && let (Some(preset), Some(cap)) = (new.preset, new.daily_cost_cap)
-        {
-            let models = monitors::preset_models(&self.inner.db, user, preset).await?;
-            let per_run = cost::per_run(&self.inner.db, user, &models).await;
-            let daily = cost::per_day(per_run, new.keys.len(), &new.schedule);
-            if daily.max > cap + 1e-9 {
-                return Err(MonitorError::OverCap {
-                    min: daily.min,
-                    max: daily.max,
-                    cap,
-                });
-            }
-        }
-        let jitter = monitors::schedule::random_jitter(&new.schedule);
-        let id = monitors::create(&self.inner.db, user, &new, &limits, jitter, self.now()).await?;
-        self.wake();
-        Ok(id)
-    }
-
-    /// "Run now": in its turn, without moving the schedule; limited per monitor and per user,
-    /// and nothing when the monitor is queued or running already.
-    pub async fn run_now(&self, user: UserId, id: MonitorId) -> Result<RunNow, MonitorError> {
-        let limits = self.inner.config.run_now;
-        let asked = run_now::request_run(&self.inner.db, user, id, limits, self.now()).await?;
-        if asked == RunNow::Asked {
-            self.wake();
-        }
-        Ok(asked)
-    }
-
-    pub async fn resume(&self, user: UserId, id: MonitorId) -> Result<(), MonitorError> {
-        monitors::resume(&self.inner.db, user, id, self.now()).await?;
-        self.wake();
-        Ok(())
-    }
-
-    pub async fn add_rule(
-        &self,
-        user: UserId,
-        monitor: MonitorId,
-        ask: monitors::rules::RuleAsk,
-    ) -> Result<crate::ids::RuleId, MonitorError> {
-        let limits = self.inner.config.limits;
-        let id =
-            monitors::add_rule(&self.inner.db, user, monitor, ask, &limits, self.now()).await?;
-        self.wake();
-        Ok(id)
-    }
-
-    /// Sends a test message to one of the user's channels now (one try), logged like any
-    /// other. Answers whether it arrived (with the logged error when not).
-    pub async fn send_test(
-        &self,
-        user: UserId,
-        channel: ChannelId,
-    ) -> Result<Result<(), String>, ChannelError> {
-        deliver::send_test(self, user, channel).await
     }
 }

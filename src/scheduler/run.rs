@@ -4,31 +4,63 @@
 
 use crate::clock;
 use crate::db::alert_rules::{self as rule_rows, StoredRule};
+use crate::db::monitor_keys::{self as key_rows, KeyCode, MonitorKey};
 use crate::db::monitors::{self as rows, Claimed, Finish, StoredMonitor};
-use crate::ids::{KeyId, MonitorId};
-use crate::monitors::CheckKind;
+use crate::ids::{KeyId, MonitorId, RunId};
+use crate::modelscope::ErrorCode;
 use crate::monitors::rules::KeyHealth;
 use crate::monitors::schedule::Schedule;
+use crate::monitors::{CheckKind, MonitorReason, Outcome, Reason};
 use crate::runs::engine::Lane;
-use crate::runs::executor::{self, Execution, Stored};
+use crate::runs::executor::{Execution, Stored};
 use crate::runs::history::{RunKind, Source};
 use crate::runs::planner::{Named, PlanError, RunAsk};
 use crate::telemetry::SchedulerOutcome;
 
-use super::{LEASE_SECS, Scheduler, cost};
+use super::{LEASE_SECS, Scheduler};
 
 /// The longest a failing monitor waits between tries.
 const MAX_BACKOFF_SECS: i64 = 6 * 3600;
 
 /// How one key's run went, for the monitor's page.
 struct KeyOutcome {
-    code: String,
+    code: KeyCode,
     failed: bool,
+}
+
+impl KeyOutcome {
+    /// Why it failed, when it did.
+    fn reason(&self) -> Option<Reason> {
+        match (self.failed, self.code) {
+            (true, KeyCode::Failed(reason)) => Some(reason),
+            _ => None,
+        }
+    }
+}
+
+/// What every key's run of one monitor shares.
+struct Round<'a> {
+    monitor: &'a StoredMonitor,
+    rules: &'a [StoredRule],
+    /// Points spent today by this monitor's probes, this run's included.
+    spent: f64,
+}
+
+/// Why a key's run could not be planned, as the monitor's page says it.
+fn plan_failure(error: &PlanError) -> Reason {
+    match error {
+        PlanError::KeyNeedsReentry => Reason::Monitor(MonitorReason::KeyNeedsReentry),
+        PlanError::PresetNotFound | PlanError::EmptyPreset | PlanError::NoModels => {
+            Reason::Monitor(MonitorReason::PresetGone)
+        }
+        PlanError::NoValidModels(_) => Reason::Upstream(ErrorCode::InvalidModel),
+        _ => Reason::Monitor(MonitorReason::Unavailable),
+    }
 }
 
 impl Scheduler {
     pub(super) async fn run_claimed(&self, claim: Claimed) {
-        let clock = &self.inner.clock;
+        let clock = &self.parts().clock;
         let started = clock.now_ms();
         tracing::debug!(
             monitor = claim.id.get(),
@@ -47,14 +79,14 @@ impl Scheduler {
 
     /// Keeps the lease fresh while the run goes (never resolves).
     async fn renew_lease(&self, id: MonitorId) {
-        let clock = &self.inner.clock;
+        let clock = &self.parts().clock;
         loop {
             clock
                 .sleep_until(clock.now_ms() + LEASE_SECS * 1000 / 3)
                 .await;
             let until = clock.now() + LEASE_SECS;
             let renewed = self
-                .inner
+                .parts()
                 .db
                 .run(move |conn| {
                     conn.execute(
@@ -71,12 +103,12 @@ impl Scheduler {
     }
 
     async fn run_monitor(&self, claim: Claimed) {
-        let lag_ms = (self.inner.clock.now_ms() - claim.slot * 1000).max(0);
+        let lag_ms = (self.parts().clock.now_ms() - claim.slot * 1000).max(0);
         let lag = std::time::Duration::from_millis(u64::try_from(lag_ms).unwrap_or(0));
-        let db = &self.inner.db;
+        let db = &self.parts().db;
         let id = claim.id;
         let loaded = db
-            .run(move |conn| Ok((rows::get(conn, id)?, rows::keys_of(conn, id)?)))
+            .run(move |conn| Ok((rows::get(conn, id)?, key_rows::keys_of(conn, id)?)))
             .await;
         let (monitor, keys) = match loaded {
             Ok((Some(monitor), keys)) => (monitor, keys),
@@ -88,7 +120,6 @@ impl Scheduler {
                 return;
             }
         };
-        let kind = CheckKind::from_stored(&monitor.kind);
         let user = monitor.user_id;
         let rules = match db.run(move |conn| rule_rows::rules_of(conn, id)).await {
             Ok(rules) => rules,
@@ -97,41 +128,31 @@ impl Scheduler {
                 Vec::new()
             }
         };
-        let preset_models = match (kind, monitor.preset_id) {
-            (CheckKind::Probe, Some(preset)) => crate::monitors::preset_models(db, user, preset)
-                .await
-                .unwrap_or_default(),
-            _ => Vec::new(),
+        let expected = match (monitor.kind, monitor.preset_id) {
+            (CheckKind::Probe, Some(preset)) => self.parts().monitors.run_cost(user, preset).await,
+            _ => Default::default(),
         };
-        let expected = cost::per_run(db, user, &preset_models).await;
         let today = clock::last_midnight(self.now());
-        let mut spent = if monitor.spent_day == Some(today) {
-            monitor.spent_points
-        } else {
-            0.0
+        let mut round = Round {
+            monitor: &monitor,
+            rules: &rules,
+            spent: if monitor.spent_day == Some(today) {
+                monitor.spent_points
+            } else {
+                0.0
+            },
         };
         let mut outcomes: Vec<KeyOutcome> = Vec::new();
         let mut capped = false;
         for key in &keys {
-            if kind == CheckKind::Probe
+            if monitor.kind == CheckKind::Probe
                 && let Some(cap) = monitor.daily_cost_cap
-                && spent + expected.max > cap + 1e-9
+                && round.spent + expected.max > cap + 1e-9
             {
                 capped = true;
                 break;
             }
-            let outcome = self
-                .run_key(
-                    &monitor,
-                    kind,
-                    key.key_id,
-                    &key.label,
-                    &key.last_four,
-                    &rules,
-                    &mut spent,
-                )
-                .await;
-            if let Some(outcome) = outcome {
+            if let Some(outcome) = self.run_key(&mut round, key).await {
                 outcomes.push(outcome);
             }
         }
@@ -145,26 +166,18 @@ impl Scheduler {
             },
             lag,
         );
+        let spent = round.spent;
         self.finish(&monitor, claim, &outcomes, capped, today, spent)
             .await;
     }
 
     /// One key's run; `None` when the key is gone (deleted while the monitor waited).
-    #[allow(clippy::too_many_arguments)]
-    async fn run_key(
-        &self,
-        monitor: &StoredMonitor,
-        kind: CheckKind,
-        key: KeyId,
-        label: &str,
-        last_four: &str,
-        rules: &[StoredRule],
-        spent: &mut f64,
-    ) -> Option<KeyOutcome> {
-        let user = monitor.user_id;
+    async fn run_key(&self, round: &mut Round<'_>, key: &MonitorKey) -> Option<KeyOutcome> {
+        let monitor = round.monitor;
+        let (user, kind) = (monitor.user_id, monitor.kind);
         let ask = RunAsk {
             user: Some(user),
-            saved_key: Some(Named::Id(key)),
+            saved_key: Some(Named::Id(key.key_id)),
             preset: monitor
                 .preset_id
                 .filter(|_| kind == CheckKind::Probe)
@@ -172,23 +185,14 @@ impl Scheduler {
             check_only: kind == CheckKind::Balance,
             ..RunAsk::default()
         };
-        let plan = match self.inner.planner.plan(ask).await {
+        let plan = match self.parts().runner.plan(ask).await {
             Ok(plan) => plan,
             Err(PlanError::KeyNotFound) => return None,
             Err(error) => {
-                let code = match error {
-                    PlanError::KeyNeedsReentry => "key_needs_reentry",
-                    PlanError::PresetNotFound | PlanError::EmptyPreset | PlanError::NoModels => {
-                        "preset_gone"
-                    }
-                    PlanError::NoValidModels(_) => "invalid_model",
-                    _ => "unavailable",
-                };
-                self.record_key(monitor.id, key, None, code, None).await;
-                return Some(KeyOutcome {
-                    code: code.to_owned(),
-                    failed: true,
-                });
+                let code = KeyCode::Failed(plan_failure(&error));
+                self.record_key(monitor.id, key.key_id, None, code, None)
+                    .await;
+                return Some(KeyOutcome { code, failed: true });
             }
         };
         let _probe_turn = match kind {
@@ -196,10 +200,10 @@ impl Scheduler {
             CheckKind::Probe => self.inner.probes.acquire().await.ok(),
             CheckKind::Balance => None,
         };
-        let finished = executor::run(
-            &self.inner.engine,
-            &self.inner.db,
-            Execution {
+        let finished = self
+            .parts()
+            .runner
+            .run(Execution {
                 plan,
                 kind: match kind {
                     CheckKind::Balance => RunKind::Check,
@@ -210,31 +214,26 @@ impl Scheduler {
                 keep: true,
                 lane: Lane::Scheduled,
                 budget: None,
-            },
-        )
-        .await;
+            })
+            .await;
         if kind == CheckKind::Probe {
-            *spent += finished.points_spent.unwrap_or(finished.expected.max);
+            round.spent += finished.points_spent.unwrap_or(finished.expected.max);
         }
         let run_id = match finished.stored {
             Stored::Saved(id) => Some(id),
             _ => None,
         };
-        let code = match &finished.balance {
-            Ok(_) => "ok",
-            Err(error) => error.code().as_str(),
+        let observation = self.observe(user, &finished, round.rules).await;
+        let code = match (observation.key, &finished.balance) {
+            (KeyHealth::Refused(code), _) => KeyCode::Failed(Reason::Upstream(code)),
+            (_, Ok(_)) => KeyCode::Ok,
+            (_, Err(error)) => KeyCode::Failed(Reason::Upstream(error.code())),
         };
-        let observation = self.observe(user, &finished, rules).await;
-        let code = match observation.key {
-            KeyHealth::Refused(code) => code,
-            _ => code,
-        };
-        self.record_key(monitor.id, key, run_id, code, finished.available())
+        self.record_key(monitor.id, key.key_id, run_id, code, finished.available())
             .await;
-        self.alert(monitor, key, label, last_four, rules, &observation)
-            .await;
+        self.alert(monitor, key, round.rules, &observation).await;
         Some(KeyOutcome {
-            code: code.to_owned(),
+            code,
             failed: finished.balance.is_err(),
         })
     }
@@ -243,15 +242,15 @@ impl Scheduler {
         &self,
         monitor: MonitorId,
         key: KeyId,
-        run: Option<crate::ids::RunId>,
-        code: &'static str,
+        run: Option<RunId>,
+        code: KeyCode,
         available: Option<f64>,
     ) {
         let at = self.now();
         let saved = self
-            .inner
+            .parts()
             .db
-            .run(move |conn| rows::set_key_result(conn, monitor, key, run, at, code, available))
+            .run(move |conn| key_rows::set_key_result(conn, monitor, key, run, at, code, available))
             .await;
         if let Err(error) = saved {
             tracing::warn!(%error, "recording a monitor's result failed");
@@ -271,15 +270,18 @@ impl Scheduler {
         let schedule = Schedule::from_stored(monitor.every_minutes, monitor.at_times.as_deref());
         let all_failed = !outcomes.is_empty() && outcomes.iter().all(|o| o.failed);
         let failures = if all_failed { monitor.failures + 1 } else { 0 };
+        let daily_cap = Some(Reason::Monitor(MonitorReason::DailyCap));
         let (outcome, reason) = if capped && outcomes.is_empty() {
-            ("skipped", Some("daily_cap".to_owned()))
+            (Outcome::Skipped, daily_cap)
         } else if all_failed {
-            ("failed", outcomes.first().map(|o| o.code.clone()))
+            (
+                Outcome::Failed,
+                outcomes.first().and_then(KeyOutcome::reason),
+            )
         } else if capped {
-            ("ok", Some("daily_cap".to_owned()))
+            (Outcome::Ok, daily_cap)
         } else {
-            let failed = outcomes.iter().find(|o| o.failed).map(|o| o.code.clone());
-            ("ok", failed)
+            (Outcome::Ok, outcomes.iter().find_map(KeyOutcome::reason))
         };
         let next = if claim.requested {
             None
@@ -297,59 +299,22 @@ impl Scheduler {
             })
         };
         let id = monitor.id;
-        let done = db_finish(next, now, outcome, reason, failures, today, spent);
+        let done = Finish {
+            next_run_at: next,
+            last_run_at: now,
+            outcome,
+            reason,
+            failures,
+            spent_day: Some(today),
+            spent_points: spent,
+        };
         let saved = self
-            .inner
+            .parts()
             .db
-            .run(move |conn| rows::finish(conn, id, &done.as_finish()))
+            .run(move |conn| rows::finish(conn, id, &done))
             .await;
         if let Err(error) = saved {
             tracing::error!(%error, "recording a monitor's run failed");
         }
-    }
-}
-
-/// An owned [`Finish`], to move into the database task.
-struct OwnedFinish {
-    next: Option<i64>,
-    at: i64,
-    outcome: &'static str,
-    reason: Option<String>,
-    failures: i64,
-    day: i64,
-    spent: f64,
-}
-
-impl OwnedFinish {
-    fn as_finish(&self) -> Finish<'_> {
-        Finish {
-            next_run_at: self.next,
-            last_run_at: self.at,
-            outcome: self.outcome,
-            reason: self.reason.as_deref(),
-            failures: self.failures,
-            spent_day: Some(self.day),
-            spent_points: self.spent,
-        }
-    }
-}
-
-fn db_finish(
-    next: Option<i64>,
-    at: i64,
-    outcome: &'static str,
-    reason: Option<String>,
-    failures: i64,
-    day: i64,
-    spent: f64,
-) -> OwnedFinish {
-    OwnedFinish {
-        next,
-        at,
-        outcome,
-        reason,
-        failures,
-        day,
-        spent,
     }
 }

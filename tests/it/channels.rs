@@ -701,6 +701,26 @@ async fn bad_channels_are_refused_with_words_and_nothing_echoes_a_secret() {
         assert!(error.contains(words), "{fields:?}: {error}");
         assert!(!answer.body.contains("secret-url-canary"));
     }
+    // Each refusal points at the field to fix.
+    for (fields, field) in [
+        (vec![("kind", "pager"), ("name", "x")], "kind"),
+        (vec![("kind", "webhook"), ("name", "")], "name"),
+        (
+            vec![("kind", "webhook"), ("name", "x"), ("url", "ftp://a")],
+            "url",
+        ),
+        (
+            vec![("kind", "telegram"), ("name", "x"), ("secret", "1:abc")],
+            "chat_id",
+        ),
+    ] {
+        let answer = alice.submit("/channels", &fields).await;
+        assert!(
+            crate::harness::html::error_tied_to(&answer.body, field),
+            "{fields:?} not tied to {field}: {}",
+            answer.body
+        );
+    }
     add_channel(
         &app,
         &alice,

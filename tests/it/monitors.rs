@@ -269,6 +269,74 @@ async fn bad_input_is_refused_with_words_that_say_what_to_fix() {
     assert_eq!(stored, 0);
 }
 
+/// A refused monitor or rule form says why beside the field that was wrong, and only that
+/// field is marked invalid (on the rule form of the monitor concerned, not on the others).
+#[tokio::test]
+async fn a_refusal_is_tied_to_the_field_it_is_about() {
+    let app = site().await;
+    let alice = app.user("alice").await;
+    let key = alice.add_key("main", KEY).await;
+    let key_id = key.to_string();
+    for (fields, field) in [
+        (vec![("every_minutes", "5")], "key_id"),
+        (
+            vec![("key_id", &*key_id), ("every_minutes", "4")],
+            "every_minutes",
+        ),
+        (
+            vec![("key_id", &*key_id), ("at_times", "25:00")],
+            "at_times",
+        ),
+        (vec![("key_id", &*key_id), ("check", "everything")], "check"),
+        (
+            vec![
+                ("key_id", &*key_id),
+                ("check", "probe"),
+                ("every_minutes", "60"),
+            ],
+            "preset_id",
+        ),
+    ] {
+        let answer = alice.submit("/monitors", &fields).await;
+        answer.assert_client_error();
+        assert!(
+            crate::harness::html::error_tied_to(&answer.body, field),
+            "{fields:?} not tied to {field}: {}",
+            answer.body
+        );
+    }
+    let first = balance_monitor(&app, &alice, key, "60").await;
+    let second = balance_monitor(&app, &alice, key, "30").await;
+    let (channel, _) = hook_and_rule(&app, &alice, first, "hook").await;
+    let answer = alice
+        .submit(
+            &format!("/monitors/{second}/rules"),
+            &[
+                ("condition", "points_below"),
+                ("threshold", "-1"),
+                ("channel_id", &channel.to_string()),
+            ],
+        )
+        .await;
+    answer.assert_status(Status::UnprocessableEntity);
+    assert!(
+        crate::harness::html::error_tied_to(&answer.body, "threshold"),
+        "{}",
+        answer.body
+    );
+    // On the rule form of the monitor concerned, not on the other one.
+    let (before, after) = answer
+        .body
+        .split_once(&format!(r#"id="monitor-{second}""#))
+        .unwrap();
+    assert!(
+        after.contains(r#"id="threshold-error""#),
+        "not on its monitor"
+    );
+    assert!(after.contains(r#"aria-describedby="threshold-error""#));
+    assert!(!before.contains(r#"aria-describedby="threshold-error""#));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_daily_cost_cap_refuses_a_schedule_and_skips_probes_once_spent() {
     let app = site().await;

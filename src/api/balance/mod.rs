@@ -5,9 +5,12 @@
 mod request;
 pub mod response;
 
+use std::time::Duration;
+
 use rocket::State;
-use rocket::data::{Data, Limits, ToByteUnit};
+use rocket::data::{ByteUnit, Data, ToByteUnit};
 use rocket::http::{ContentType, Status};
+use rocket::outcome::try_outcome;
 use rocket::post;
 use rocket::request::{FromRequest, Outcome, Request};
 use rocket::serde::json::Json;
@@ -42,19 +45,43 @@ impl<'r> FromRequest<'r> for ApiKeyHeader {
     }
 }
 
+/// How the body may come: the type it says it is, the most of it that is read (`limits.json`),
+/// and how long reading it may take (`body_timeout_secs`).
+pub struct BodyRules {
+    content_type: Option<ContentType>,
+    limit: ByteUnit,
+    timeout: Duration,
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for BodyRules {
+    type Error = ();
+
+    async fn from_request(request: &'r Request<'_>) -> Outcome<Self, ()> {
+        let config = try_outcome!(request.guard::<&State<AppConfig>>().await);
+        Outcome::Success(Self {
+            content_type: request.content_type().cloned(),
+            limit: request.limits().get("json").unwrap_or(64.kibibytes()),
+            timeout: config.body_timeout(),
+        })
+    }
+}
+
 #[post("/api/balance", data = "<body>")]
-#[allow(clippy::too_many_arguments)] // Rocket guards: each argument is one thing the route needs.
 pub async fn balance(
     body: Data<'_>,
-    content_type: Option<&ContentType>,
+    rules: BodyRules,
     header_key: ApiKeyHeader,
     caller: ApiCaller,
     client: ClientAddr,
     lang: ApiLang,
-    limits: &Limits,
     runner: &State<Runner>,
-    config: &State<AppConfig>,
 ) -> Result<Json<Value>, ApiError> {
+    let BodyRules {
+        content_type,
+        limit,
+        timeout,
+    } = rules;
     let lang = lang.0;
     if let Some(content_type) = content_type.filter(|ct| !ct.is_json()) {
         return Err(ApiError::with(
@@ -64,9 +91,8 @@ pub async fn balance(
             &[("given", content_type.to_string().into())],
         ));
     }
-    let limit = limits.get("json").unwrap_or(64.kibibytes());
     // Rocket has no read timeout: a trickled body would hold the request for ever.
-    let bytes = tokio::time::timeout(config.body_timeout(), body.open(limit).into_bytes())
+    let bytes = tokio::time::timeout(timeout, body.open(limit).into_bytes())
         .await
         .map_err(|_| ApiError::new(Status::RequestTimeout, lang, "api-body-timeout"))?
         .map_err(|_| ApiError::bad_request(lang, "api-body-unreadable"))?;

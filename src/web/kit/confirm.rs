@@ -23,6 +23,23 @@ pub struct ConfirmPage {
 }
 
 impl ConfirmPage {
+    /// Asks about the `what` called `name`; the form posts to `action`, "cancel" goes `back`.
+    pub fn new(
+        layout: Layout,
+        what: &'static str,
+        name: String,
+        action: String,
+        back: impl Into<String>,
+    ) -> Self {
+        Self {
+            layout,
+            what,
+            name,
+            action,
+            back: back.into(),
+        }
+    }
+
     pub fn title_id(&self) -> String {
         format!("confirm-{}-title", self.what)
     }

@@ -6,7 +6,7 @@ use rocket::http::Status;
 use rocket::request::Request;
 use rocket::response::{self, Responder};
 
-use super::view::Notice;
+use super::notice::{Notice, NoticeCode};
 use crate::auth::access_tokens::TokenError;
 use crate::auth::accounts::AccountError;
 use crate::auth::admin::AdminError;
@@ -19,9 +19,6 @@ use crate::runs::prices::PriceError;
 
 mod monitoring;
 
-#[cfg(test)]
-pub use monitoring::MONITORING_CODES;
-
 /// At most this many refused ids are named in one message; the rest are counted.
 const NAMED_INVALID_IDS: usize = 10;
 /// A refused id is shown cut to this many characters.
@@ -32,42 +29,19 @@ const SHOWN_ID_CHARS: usize = 80;
 pub struct Problem {
     pub status: Status,
     pub notice: Notice,
-    /// Every form field the refusal is about, when it is about several (the notice names the
-    /// first).
-    pub fields: &'static [&'static str],
 }
 
 impl Problem {
-    pub fn new(status: Status, notice: Notice) -> Self {
-        Self {
-            status,
-            notice,
-            fields: &[],
-        }
+    fn new(status: Status, notice: Notice) -> Self {
+        Self { status, notice }
     }
 
-    /// A refusal about several fields: each is marked, the notice is on the first.
-    fn refused_on_all(code: &'static str, fields: &'static [&'static str]) -> Self {
-        let mut notice = Notice::new(code);
-        notice.field = fields.first().copied();
-        Self {
-            status: Status::UnprocessableEntity,
-            notice,
-            fields,
-        }
-    }
-
-    /// Whether the refusal is about `field`.
-    pub fn is_on(&self, field: &str) -> bool {
-        self.notice.is_on(field) || self.fields.contains(&field)
-    }
-
-    fn refused(code: &'static str) -> Self {
+    fn refused(code: NoticeCode) -> Self {
         Self::new(Status::UnprocessableEntity, Notice::new(code))
     }
 
     /// A refusal about one form field (its input is marked invalid and points at the words).
-    fn refused_on(code: &'static str, field: &'static str) -> Self {
+    fn refused_on(code: NoticeCode, field: &'static str) -> Self {
         Self::new(Status::UnprocessableEntity, Notice::new(code).on(field))
     }
 
@@ -75,63 +49,73 @@ impl Problem {
     pub fn db(error: &DbError) -> Self {
         tracing::error!(%error, "database failure");
         crate::telemetry::record_db_error(crate::telemetry::DbOp::Request);
-        Self::new(Status::ServiceUnavailable, Notice::new("unavailable"))
+        Self::new(
+            Status::ServiceUnavailable,
+            Notice::new(NoticeCode::Unavailable),
+        )
     }
 
     /// A census asked for without a signed-in user.
     pub fn census_sign_in() -> Self {
-        Self::refused("census_sign_in")
+        Self::refused(NoticeCode::CensusSignIn)
     }
 
     /// A census's budget that is not a positive number.
     pub fn bad_budget() -> Self {
-        Self::refused_on("bad_budget", "budget")
+        Self::refused_on(NoticeCode::BadBudget, "budget")
     }
 
     pub fn plan(error: &PlanError) -> Self {
         match error {
-            PlanError::MissingKey => Self::refused_on("missing_key", "api_key"),
-            PlanError::BadKey => Self::refused_on("bad_key", "api_key"),
+            PlanError::MissingKey => Self::refused_on(NoticeCode::MissingKey, "api_key"),
+            PlanError::BadKey => Self::refused_on(NoticeCode::BadKey, "api_key"),
             // A saved key named by a signed-out form is, for it, a key that is not there.
             PlanError::SignInRequired | PlanError::KeyNotFound => {
-                Self::refused_on("key_not_found", "key_id")
+                Self::refused_on(NoticeCode::KeyNotFound, "key_id")
             }
-            PlanError::KeyNeedsReentry => Self::refused_on("key_needs_reentry", "key_id"),
-            PlanError::PresetNotFound => Self::refused_on("preset_not_found", "preset_id"),
-            PlanError::EmptyPreset | PlanError::NoModels => Self::refused_on("no_models", "models"),
+            PlanError::KeyNeedsReentry => Self::refused_on(NoticeCode::KeyNeedsReentry, "key_id"),
+            PlanError::PresetNotFound => Self::refused_on(NoticeCode::PresetNotFound, "preset_id"),
+            PlanError::EmptyPreset | PlanError::NoModels => {
+                Self::refused_on(NoticeCode::NoModels, "models")
+            }
             PlanError::TooManyModels { max, .. } => Self::new(
                 Status::UnprocessableEntity,
-                Notice::new("too_many_models")
+                Notice::new(NoticeCode::TooManyModels)
                     .with_n(*max as i64)
                     .on("models"),
             ),
-            PlanError::NoValidModels(_) => Self::refused_on("no_valid_models", "models"),
+            PlanError::NoValidModels(_) => Self::refused_on(NoticeCode::NoValidModels, "models"),
             PlanError::Unavailable(error) => Self::db(error),
         }
     }
 
     pub fn key(error: &KeyError) -> Self {
         match error {
-            KeyError::BadShape => Self::refused_on("bad_key", "api_key"),
-            KeyError::EmptyLabel => Self::refused_on("empty_label", "label"),
-            KeyError::BadLabel => Self::refused_on("bad_label", "label"),
-            KeyError::DuplicateLabel => {
-                Self::new(Status::Conflict, Notice::new("duplicate_label").on("label"))
-            }
+            KeyError::BadShape => Self::refused_on(NoticeCode::BadKey, "api_key"),
+            KeyError::EmptyLabel => Self::refused_on(NoticeCode::EmptyLabel, "label"),
+            KeyError::BadLabel => Self::refused_on(NoticeCode::BadLabel, "label"),
+            KeyError::DuplicateLabel => Self::new(
+                Status::Conflict,
+                Notice::new(NoticeCode::DuplicateLabel).on("label"),
+            ),
             KeyError::DuplicateKey { label } => Self::new(
                 Status::Conflict,
-                Notice::new("duplicate_key")
+                Notice::new(NoticeCode::DuplicateKey)
                     .with_name(label.clone())
                     .on("api_key"),
             ),
-            KeyError::TooMany { max } => {
-                Self::new(Status::Conflict, Notice::new("too_many_keys").with_n(*max))
-            }
-            KeyError::NotFound => Self::new(Status::NotFound, Notice::new("key_not_found")),
-            KeyError::NeedsReentry => Self::refused("key_needs_reentry"),
+            KeyError::TooMany { max } => Self::new(
+                Status::Conflict,
+                Notice::new(NoticeCode::TooManyKeys).with_n(*max),
+            ),
+            KeyError::NotFound => Self::new(Status::NotFound, Notice::new(NoticeCode::KeyNotFound)),
+            KeyError::NeedsReentry => Self::refused(NoticeCode::KeyNeedsReentry),
             KeyError::Vault(error) => {
                 tracing::error!(%error, "sealing a key failed");
-                Self::new(Status::InternalServerError, Notice::new("internal"))
+                Self::new(
+                    Status::InternalServerError,
+                    Notice::new(NoticeCode::Internal),
+                )
             }
             KeyError::Db(error) => Self::db(error),
         }
@@ -139,24 +123,25 @@ impl Problem {
 
     pub fn preset(error: &PresetError) -> Self {
         match error {
-            PresetError::EmptyName => Self::refused_on("empty_name", "name"),
+            PresetError::EmptyName => Self::refused_on(NoticeCode::EmptyName, "name"),
             PresetError::BadName => Self::new(
                 Status::UnprocessableEntity,
-                Notice::new("bad_name")
+                Notice::new(NoticeCode::BadName)
                     .with_n(MAX_NAME_CHARS as i64)
                     .on("name"),
             ),
-            PresetError::DuplicateName => {
-                Self::new(Status::Conflict, Notice::new("duplicate_name").on("name"))
-            }
+            PresetError::DuplicateName => Self::new(
+                Status::Conflict,
+                Notice::new(NoticeCode::DuplicateName).on("name"),
+            ),
             PresetError::TooManyPresets { max } => Self::new(
                 Status::Conflict,
-                Notice::new("too_many_presets").with_n(*max as i64),
+                Notice::new(NoticeCode::TooManyPresets).with_n(*max as i64),
             ),
-            PresetError::NoModels => Self::refused_on("no_models", "models"),
+            PresetError::NoModels => Self::refused_on(NoticeCode::NoModels, "models"),
             PresetError::TooManyModels { count, max } => Self::new(
                 Status::UnprocessableEntity,
-                Notice::new("too_many_preset_models")
+                Notice::new(NoticeCode::TooManyPresetModels)
                     .with_n(*max as i64)
                     .with_name(count.to_string())
                     .on("models"),
@@ -164,85 +149,104 @@ impl Problem {
             PresetError::InvalidModels(ids) => Self::new(
                 Status::UnprocessableEntity,
                 Notice::new(if ids.len() > NAMED_INVALID_IDS {
-                    "invalid_models_more"
+                    NoticeCode::InvalidModelsMore
                 } else {
-                    "invalid_models"
+                    NoticeCode::InvalidModels
                 })
                 .with_name(named_ids(ids))
                 .with_n(ids.len() as i64)
                 .on("models"),
             ),
-            PresetError::NotFound => Self::new(Status::NotFound, Notice::new("preset_not_found")),
+            PresetError::NotFound => {
+                Self::new(Status::NotFound, Notice::new(NoticeCode::PresetNotFound))
+            }
             PresetError::Db(error) => Self::db(error),
         }
     }
 
     pub fn token(error: &TokenError) -> Self {
         match error {
-            TokenError::EmptyName => Self::refused_on("empty_token_name", "token_name"),
+            TokenError::EmptyName => Self::refused_on(NoticeCode::EmptyTokenName, "token_name"),
             TokenError::BadName => Self::new(
                 Status::UnprocessableEntity,
-                Notice::new("bad_token_name")
+                Notice::new(NoticeCode::BadTokenName)
                     .with_n(MAX_NAME_CHARS as i64)
                     .on("token_name"),
             ),
             TokenError::TooMany { max } => Self::new(
                 Status::UnprocessableEntity,
-                Notice::new("too_many_tokens").with_n(*max),
+                Notice::new(NoticeCode::TooManyTokens).with_n(*max),
             ),
-            TokenError::NotFound => Self::new(Status::NotFound, Notice::new("token_not_found")),
+            TokenError::NotFound => {
+                Self::new(Status::NotFound, Notice::new(NoticeCode::TokenNotFound))
+            }
             TokenError::Db(error) => Self::db(error),
         }
     }
 
     pub fn price(error: &PriceError) -> Self {
         match error {
-            PriceError::NotATier => Self::refused_on("bad_price", "points"),
-            PriceError::BadModel => Self::refused("bad_price_model"),
+            PriceError::NotATier => Self::refused_on(NoticeCode::BadPrice, "points"),
+            PriceError::BadModel => Self::refused(NoticeCode::BadPriceModel),
             PriceError::Db(error) => Self::db(error),
         }
     }
 
     pub fn account(error: &AccountError) -> Self {
         match error {
-            AccountError::BadUsername => Self::refused_on("bad_username", "username"),
+            AccountError::BadUsername => Self::refused_on(NoticeCode::BadUsername, "username"),
             AccountError::UsernameTaken => Self::new(
                 Status::Conflict,
-                Notice::new("username_taken").on("username"),
+                Notice::new(NoticeCode::UsernameTaken).on("username"),
             ),
-            AccountError::PasswordTooShort => Self::refused_on("password_too_short", "password"),
-            AccountError::PasswordTooLong => Self::refused_on("password_too_long", "password"),
+            AccountError::PasswordTooShort => {
+                Self::refused_on(NoticeCode::PasswordTooShort, "password")
+            }
+            AccountError::PasswordTooLong => {
+                Self::refused_on(NoticeCode::PasswordTooLong, "password")
+            }
             AccountError::PasswordMismatch => {
-                Self::refused_on("password_mismatch", "password_confirm")
+                Self::refused_on(NoticeCode::PasswordMismatch, "password_confirm")
             }
-            AccountError::BadCredentials => {
-                Self::new(Status::Unauthorized, Notice::new("bad_credentials"))
+            AccountError::BadCredentials => Self::new(
+                Status::Unauthorized,
+                Notice::new(NoticeCode::BadCredentials),
+            ),
+            AccountError::WrongPassword => {
+                Self::refused_on(NoticeCode::WrongPassword, "current_password")
             }
-            AccountError::WrongPassword => Self::refused_on("wrong_password", "current_password"),
             AccountError::Throttled { retry_after_secs } => Self::new(
                 Status::TooManyRequests,
-                Notice::new("throttled").with_n((retry_after_secs + 59) / 60),
+                Notice::new(NoticeCode::Throttled).with_n((retry_after_secs + 59) / 60),
             ),
             AccountError::SignupThrottled { retry_after_secs } => Self::new(
                 Status::TooManyRequests,
-                Notice::new("signup_throttled").with_n((retry_after_secs + 59) / 60),
+                Notice::new(NoticeCode::SignupThrottled).with_n((retry_after_secs + 59) / 60),
             ),
-            AccountError::Busy => {
-                Self::new(Status::ServiceUnavailable, Notice::new("hashing_busy"))
+            AccountError::Busy => Self::new(
+                Status::ServiceUnavailable,
+                Notice::new(NoticeCode::HashingBusy),
+            ),
+            AccountError::Disabled => {
+                Self::new(Status::Forbidden, Notice::new(NoticeCode::AccountDisabled))
             }
-            AccountError::Disabled => Self::new(Status::Forbidden, Notice::new("account_disabled")),
-            AccountError::LastAdmin => Self::new(Status::Conflict, Notice::new("last_admin_self")),
-            AccountError::BadLink => Self::new(Status::NotFound, Notice::new("bad_link")),
+            AccountError::LastAdmin => {
+                Self::new(Status::Conflict, Notice::new(NoticeCode::LastAdminSelf))
+            }
+            AccountError::BadLink => Self::new(Status::NotFound, Notice::new(NoticeCode::BadLink)),
             AccountError::SignupClosed => {
-                Self::new(Status::Forbidden, Notice::new("signup_closed"))
+                Self::new(Status::Forbidden, Notice::new(NoticeCode::SignupClosed))
             }
             AccountError::InvitationNeeded => {
-                Self::new(Status::Forbidden, Notice::new("invitation_needed"))
+                Self::new(Status::Forbidden, Notice::new(NoticeCode::InvitationNeeded))
             }
             AccountError::Db(error) => Self::db(error),
             AccountError::Hashing => {
                 tracing::error!("password hashing failed");
-                Self::new(Status::InternalServerError, Notice::new("internal"))
+                Self::new(
+                    Status::InternalServerError,
+                    Notice::new(NoticeCode::Internal),
+                )
             }
         }
     }
@@ -252,8 +256,12 @@ impl Problem {
     /// An admin's action on an account.
     pub fn admin(error: &AdminError) -> Self {
         match error {
-            AdminError::NotFound => Self::new(Status::NotFound, Notice::new("user_not_found")),
-            AdminError::LastAdmin => Self::new(Status::Conflict, Notice::new("last_admin")),
+            AdminError::NotFound => {
+                Self::new(Status::NotFound, Notice::new(NoticeCode::UserNotFound))
+            }
+            AdminError::LastAdmin => {
+                Self::new(Status::Conflict, Notice::new(NoticeCode::LastAdmin))
+            }
             AdminError::Db(error) => Self::db(error),
         }
     }

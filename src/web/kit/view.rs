@@ -1,6 +1,7 @@
 //! What templates see: plain, display-ready values built from domain types.
 //! Words belong to the templates; this only shapes numbers and codes.
 
+use super::notice::{Flash, Notice};
 use super::status::ResultStatus;
 use crate::db::Db;
 use crate::db::presets::Preset;
@@ -19,8 +20,8 @@ pub struct Layout {
     pub user: Option<UserChrome>,
     /// Every form on the page carries it (the session's, or the signed-out cookie's).
     pub csrf_token: String,
-    /// A short code set by the action that redirected here; templates say it in words.
-    pub flash: Option<String>,
+    /// The confirmation of the action that redirected here; templates say it in words.
+    pub flash: Option<Flash>,
     pub asset_version: &'static str,
     pub lang: Lang,
     /// The page's own address (the language switch comes back to it; a POST's page goes to
@@ -66,6 +67,11 @@ impl Layout {
         i18n::text(self.lang, id)
     }
 
+    /// The words of a value from a closed set: the message `<prefix>-<value>` (`kind-email`).
+    pub fn word(&self, prefix: &str, value: impl std::fmt::Display) -> String {
+        i18n::text(self.lang, &format!("{prefix}-{value}"))
+    }
+
     /// The message `id` with one variable filled in (a number picks the plural form).
     pub fn t1(&self, id: &str, name: &'static str, value: impl ToArg) -> String {
         i18n::text_with(self.lang, id, &[(name, value.to_arg())])
@@ -88,54 +94,45 @@ impl Layout {
         i18n::text_with(self.lang, id, &[(first, a.to_arg()), (second, b.to_arg())])
     }
 
-    /// The message `id` with three variables filled in.
-    #[allow(clippy::too_many_arguments)] // name, value, name, value…: a message's variables
+    /// The message `id` with three variables filled in, each a `(name, value)` pair.
     pub fn t3(
         &self,
         id: &str,
-        first: &'static str,
-        a: impl ToArg,
-        second: &'static str,
-        b: impl ToArg,
-        third: &'static str,
-        c: impl ToArg,
+        (first, a): &(&'static str, impl ToArg),
+        (second, b): &(&'static str, impl ToArg),
+        (third, c): &(&'static str, impl ToArg),
     ) -> String {
         i18n::text_with(
             self.lang,
             id,
             &[
-                (first, a.to_arg()),
-                (second, b.to_arg()),
-                (third, c.to_arg()),
+                (*first, a.to_arg()),
+                (*second, b.to_arg()),
+                (*third, c.to_arg()),
             ],
         )
     }
 
-    /// A notice's words: `notice-<code>` with its number and name filled in.
+    /// A notice's words: `notice-<code>` with its values filled in.
     pub fn notice(&self, notice: &Notice) -> String {
-        let id = format!("notice-{}", notice.code);
-        let id = if i18n::has(self.lang, &id) {
-            id
-        } else {
-            "notice-other".to_owned()
-        };
-        i18n::text_with(
-            self.lang,
-            &id,
-            &[("n", notice.n.into()), ("name", (&notice.name).into())],
-        )
+        // `$name` is always given: a message may name it in a branch its notice never takes.
+        let mut args = vec![("n", notice.n.into()), ("name", "".into())];
+        let named = notice
+            .args
+            .iter()
+            .map(|(name, value)| (*name, value.into()));
+        args.extend(named);
+        i18n::text_with(self.lang, &format!("notice-{}", notice.code), &args)
     }
 
-    /// The words of a flash code (`flash-<code>`, or `flash-<code>:<name>` naming the thing).
-    pub fn flash_text(&self, flash: &str) -> String {
-        let (code, name) = flash.split_once(':').unwrap_or((flash, ""));
-        let id = format!("flash-{code}");
-        let id = if i18n::has(self.lang, &id) {
-            id
-        } else {
-            "flash-done".to_owned()
-        };
-        i18n::text_with(self.lang, &id, &[("name", name.into())])
+    /// A confirmation's words: `flash-<code>`, naming what it was done to.
+    pub fn flash_words(&self, flash: &Flash) -> String {
+        let name = flash.name.as_deref().unwrap_or("");
+        i18n::text_with(
+            self.lang,
+            &format!("flash-{}", flash.code),
+            &[("name", name.into())],
+        )
     }
 
     /// Every status a finished row can have, for pages that render each badge once (the live
@@ -173,13 +170,19 @@ impl Layout {
         error.is_some_and(|notice| notice.is_on(field))
     }
 
+    /// Where `error`'s words are (`messages.html` gives them the id `<this>-error`): its
+    /// field, also for the other fields a refusal about several marks.
+    pub fn error_id(&self, error: Option<&Notice>) -> &'static str {
+        error.and_then(|notice| notice.field).unwrap_or("form")
+    }
+
     /// `zh-CN` or `en`, for `<html lang>`.
     pub fn lang_tag(&self) -> &'static str {
         self.lang.tag()
     }
 
     pub fn with_flash(mut self, flash: Option<rocket::request::FlashMessage<'_>>) -> Self {
-        self.flash = flash.map(|f| f.message().to_owned());
+        self.flash = flash.as_ref().and_then(Flash::read);
         self
     }
 }
@@ -352,47 +355,4 @@ pub fn preset_options_priced(presets: Vec<Preset>, known: &Known) -> Vec<PresetO
             }
         })
         .collect()
-}
-
-/// A form error or notice: a code the templates turn into words (`messages.html`), with an
-/// optional number and name to fill in.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Notice {
-    pub code: &'static str,
-    pub n: i64,
-    pub name: String,
-    /// The form field the notice is about: its input gets `aria-invalid` and
-    /// `aria-describedby="<field>-error"`.
-    pub field: Option<&'static str>,
-}
-
-impl Notice {
-    pub fn new(code: &'static str) -> Self {
-        Self {
-            code,
-            n: 0,
-            name: String::new(),
-            field: None,
-        }
-    }
-
-    pub fn on(mut self, field: &'static str) -> Self {
-        self.field = Some(field);
-        self
-    }
-
-    /// Whether this notice is about `field` (for `aria-invalid` in templates).
-    pub fn is_on(&self, field: &str) -> bool {
-        self.field == Some(field)
-    }
-
-    pub fn with_n(mut self, n: i64) -> Self {
-        self.n = n;
-        self
-    }
-
-    pub fn with_name(mut self, name: impl Into<String>) -> Self {
-        self.name = name.into();
-        self
-    }
 }

@@ -6,7 +6,7 @@ use rocket::form::FromForm;
 use rocket::http::{CookieJar, Status};
 use rocket::outcome::try_outcome;
 use rocket::request::{self, FlashMessage, FromRequest, Request};
-use rocket::response::{Flash, Redirect};
+use rocket::response::Redirect;
 use rocket::{State, get, post};
 
 use crate::auth::accounts::{self, AccountError, NewSession};
@@ -17,9 +17,10 @@ use crate::names;
 use crate::web::kit::client::ClientInfo;
 use crate::web::kit::cookies::{clear_session_cookie, set_session_cookie};
 use crate::web::kit::csrf::{Csrf, TokenOnlyForm, csrf_form};
+use crate::web::kit::notice::{Flash, FlashCode, Notice, Redirected};
 use crate::web::kit::problem::{Problem, Refused};
 use crate::web::kit::session::{CurrentUser, Viewer, safe_next};
-use crate::web::kit::view::{Layout, Notice};
+use crate::web::kit::view::Layout;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "signup.html")]
@@ -163,7 +164,7 @@ pub async fn signup_page(
 pub async fn signup(
     door: Door<'_>,
     form: Csrf<CredentialsForm>,
-) -> Result<Flash<Redirect>, Refused<SignupPage>> {
+) -> Result<Redirected, Refused<SignupPage>> {
     let form = form.0;
     let gate = gate(door.config, form.invite.as_deref());
     let created = signups::sign_up(
@@ -180,7 +181,7 @@ pub async fn signup(
     match created {
         Ok(session) => {
             door.enter(session).await;
-            Ok(Flash::success(Redirect::to("/"), "signed_up"))
+            Ok(Flash::new(FlashCode::SignedUp).redirect("/"))
         }
         Err(error) => {
             // The form again, unless sign-up itself is what was refused.
@@ -251,13 +252,13 @@ pub async fn logout(
     form: Csrf<TokenOnlyForm>,
     cookies: &CookieJar<'_>,
     db: &State<Db>,
-) -> Flash<Redirect> {
+) -> Redirected {
     let _ = form;
     if let Err(error) = accounts::sign_out(db, user.0.session_id).await {
         tracing::error!(%error, "sign-out failed");
     }
     clear_session_cookie(cookies);
-    Flash::success(Redirect::to("/login"), "signed_out")
+    Flash::new(FlashCode::SignedOut).redirect("/login")
 }
 
 pub fn routes() -> Vec<rocket::Route> {

@@ -1,56 +1,43 @@
 //! `/channels`: where alerts go. Secrets are sealed on save and shown only as a hint (the host
-//! and the last four characters); "send a test" tries a channel once and logs it; deleting asks
-//! first on a page that names the channel.
+//! and the last four characters); "send a test" tries a channel once and logs it (throttled:
+//! 429 with `Retry-After` and words over a limit); deleting asks first on a page that names the
+//! channel.
 
 use askama::Template;
 use askama_web::WebTemplate;
 use rocket::form::FromForm;
 use rocket::http::Status;
 use rocket::request::FlashMessage;
-use rocket::response::{Flash, Redirect};
 use rocket::{State, get, post};
 
 use crate::clock;
+use crate::i18n::Lang;
 use crate::ids::ChannelId;
 use crate::names;
 use crate::notify::channel_store::ChannelSummary;
-use crate::notify::channels::ChannelAsk;
-use crate::notify::{Channels, Kind};
-use crate::scheduler::Scheduler;
+use crate::notify::channels::{ChannelAsk, SmtpTls};
+use crate::notify::{Channels, Kind, Outbox};
 use crate::web::kit::confirm::ConfirmPage;
 use crate::web::kit::csrf::{Csrf, TokenOnlyForm, csrf_form};
-use crate::web::kit::monitoring_view::{
-    channel_title, delivery_error_text, flash_text, notice_text,
-};
+use crate::web::kit::monitoring_view::{channel_title, delivery_error_text};
+use crate::web::kit::notice::{Flash, FlashCode, Notice, Redirected};
 use crate::web::kit::problem::{Problem, Refused};
 use crate::web::kit::session::CurrentUser;
 use crate::web::kit::view::Layout;
 
 pub struct ChannelRow {
     pub id: ChannelId,
-    pub kind: String,
+    pub kind: Kind,
     pub name: String,
     pub hint: String,
     pub added: String,
     pub needs_reentry: bool,
 }
 
-#[derive(Template, WebTemplate)]
-#[template(path = "channels.html")]
-pub struct ChannelsPage {
-    pub layout: Layout,
-    pub done: Option<String>,
-    pub channels: Vec<ChannelRow>,
-    pub kinds: Vec<&'static str>,
-    pub error: Option<String>,
-    /// The refusal `error` says, for marking the fields it is about.
-    pub refusal: Option<Problem>,
-    /// A test not sent: the limit that held it back, in words.
-    pub limited: Option<String>,
-    /// The test just tried: which channel, and its error when it failed.
-    pub tested: Option<(ChannelId, Option<String>)>,
-    /// What the add form shows again after a refusal (never a secret).
-    pub kind: String,
+/// What the add form shows again after a refusal (never a secret).
+#[derive(Default)]
+pub struct ChannelEcho {
+    pub kind: Kind,
     pub name: String,
     pub chat_id: String,
     pub smtp_host: String,
@@ -58,8 +45,23 @@ pub struct ChannelsPage {
     pub smtp_user: String,
     pub smtp_from: String,
     pub smtp_to: String,
-    pub smtp_tls: String,
-    pub lang_choice: String,
+    pub smtp_tls: SmtpTls,
+    pub lang: Lang,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "channels.html")]
+pub struct ChannelsPage {
+    pub layout: Layout,
+    pub channels: Vec<ChannelRow>,
+    pub kinds: &'static [Kind],
+    /// The add form's error.
+    pub error: Option<Notice>,
+    /// A test not sent: the limit that held it back.
+    pub limited: Option<Notice>,
+    /// The test just tried: which channel, and its error when it failed.
+    pub tested: Option<(ChannelId, Option<String>)>,
+    pub form: ChannelEcho,
 }
 
 #[derive(FromForm)]
@@ -82,10 +84,31 @@ pub struct ChannelForm {
 
 csrf_form!(ChannelForm);
 
-impl ChannelsPage {
-    /// Whether the refusal is about `field` (its input gets `aria-invalid`).
-    pub fn marks(&self, field: &str) -> bool {
-        self.refusal.as_ref().is_some_and(|n| n.is_on(field))
+impl ChannelForm {
+    /// What was typed, to show again. Secrets (url, secret, password) are never sent back:
+    /// they are typed again.
+    fn echo(&self) -> ChannelEcho {
+        let echo = |v: &Option<String>| names::echo_name(v.as_deref().unwrap_or(""));
+        let parsed = |v: &Option<String>| v.as_deref().map(str::trim).unwrap_or("").to_owned();
+        ChannelEcho {
+            kind: Kind::parse(&parsed(&self.kind)).unwrap_or_default(),
+            name: echo(&self.name),
+            chat_id: echo(&self.chat_id),
+            smtp_host: echo(&self.smtp_host),
+            smtp_port: echo(&self.smtp_port),
+            smtp_user: echo(&self.smtp_user),
+            smtp_from: echo(&self.smtp_from),
+            smtp_to: self
+                .smtp_to
+                .as_deref()
+                .unwrap_or("")
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(1000)
+                .collect(),
+            smtp_tls: SmtpTls::parse(&parsed(&self.smtp_tls)).unwrap_or_default(),
+            lang: Lang::parse(&parsed(&self.lang)).unwrap_or_default(),
+        }
     }
 }
 
@@ -100,54 +123,27 @@ fn row(channel: ChannelSummary) -> ChannelRow {
     }
 }
 
+fn empty_page(user: &CurrentUser) -> ChannelsPage {
+    ChannelsPage {
+        layout: user.layout(),
+        channels: Vec::new(),
+        kinds: Kind::ALL,
+        error: None,
+        limited: None,
+        tested: None,
+        form: ChannelEcho::default(),
+    }
+}
+
 async fn page(user: &CurrentUser, channels: &Channels) -> Result<ChannelsPage, Status> {
     let list = channels
         .list(user.0.user_id)
         .await
         .map_err(|e| Problem::channel(&e).status)?;
     Ok(ChannelsPage {
-        layout: user.layout(),
-        done: None,
         channels: list.into_iter().map(row).collect(),
-        kinds: Kind::ALL.iter().map(|k| k.as_str()).collect(),
-        error: None,
-        refusal: None,
-        limited: None,
-        tested: None,
-        kind: "webhook".into(),
-        name: String::new(),
-        chat_id: String::new(),
-        smtp_host: String::new(),
-        smtp_port: String::new(),
-        smtp_user: String::new(),
-        smtp_from: String::new(),
-        smtp_to: String::new(),
-        smtp_tls: "starttls".into(),
-        lang_choice: String::new(),
+        ..empty_page(user)
     })
-}
-
-fn empty_page(user: &CurrentUser) -> ChannelsPage {
-    ChannelsPage {
-        layout: user.layout(),
-        done: None,
-        channels: Vec::new(),
-        kinds: Vec::new(),
-        error: None,
-        refusal: None,
-        limited: None,
-        tested: None,
-        kind: String::new(),
-        name: String::new(),
-        chat_id: String::new(),
-        smtp_host: String::new(),
-        smtp_port: String::new(),
-        smtp_user: String::new(),
-        smtp_from: String::new(),
-        smtp_to: String::new(),
-        smtp_tls: String::new(),
-        lang_choice: String::new(),
-    }
 }
 
 pub fn routes() -> Vec<rocket::Route> {
@@ -160,9 +156,9 @@ pub async fn list(
     flash: Option<FlashMessage<'_>>,
     channels: &State<Channels>,
 ) -> Result<ChannelsPage, Status> {
-    let mut page = page(&user, channels).await?;
-    page.done = flash.map(|f| flash_text(user.0.lang, f.message()));
-    Ok(page)
+    let mut shown = page(&user, channels).await?;
+    shown.layout = shown.layout.with_flash(flash);
+    Ok(shown)
 }
 
 #[post("/channels", data = "<form>")]
@@ -170,54 +166,36 @@ pub async fn create(
     user: CurrentUser,
     form: Csrf<ChannelForm>,
     channels: &State<Channels>,
-) -> Result<Flash<Redirect>, (Status, ChannelsPage)> {
+) -> Result<Redirected, (Status, ChannelsPage)> {
     let form = form.0;
+    let echo = form.echo();
     let ask = ChannelAsk {
-        kind: form.kind.clone(),
-        name: form.name.clone(),
+        kind: form.kind,
+        name: form.name,
         url: form.url,
         secret: form.secret,
-        chat_id: form.chat_id.clone(),
-        smtp_host: form.smtp_host.clone(),
-        smtp_port: form.smtp_port.clone(),
-        smtp_user: form.smtp_user.clone(),
+        chat_id: form.chat_id,
+        smtp_host: form.smtp_host,
+        smtp_port: form.smtp_port,
+        smtp_user: form.smtp_user,
         smtp_password: form.smtp_password,
-        smtp_from: form.smtp_from.clone(),
-        smtp_to: form.smtp_to.clone(),
-        smtp_tls: form.smtp_tls.clone(),
-        lang: form.lang.clone(),
+        smtp_from: form.smtp_from,
+        smtp_to: form.smtp_to,
+        smtp_tls: form.smtp_tls,
+        lang: form.lang,
     };
     let added = channels.create(user.0.user_id, &ask).await;
     drop(ask);
     match added {
-        Ok(_) => Ok(Flash::success(Redirect::to("/channels"), "channel_added")),
+        Ok(_) => Ok(Flash::new(FlashCode::ChannelAdded).redirect("/channels")),
         Err(error) => {
             let problem = Problem::channel(&error);
-            let mut page = page(&user, channels)
+            let mut shown = page(&user, channels)
                 .await
                 .map_err(|status| (status, empty_page(&user)))?;
-            page.error = Some(notice_text(user.0.lang, &problem.notice));
-            page.refusal = Some(problem.clone());
-            // Secrets (url, secret, password) are never sent back: they are typed again.
-            let echo = |v: &Option<String>| names::echo_name(v.as_deref().unwrap_or(""));
-            page.kind = echo(&form.kind);
-            page.name = echo(&form.name);
-            page.chat_id = echo(&form.chat_id);
-            page.smtp_host = echo(&form.smtp_host);
-            page.smtp_port = echo(&form.smtp_port);
-            page.smtp_user = echo(&form.smtp_user);
-            page.smtp_from = echo(&form.smtp_from);
-            page.smtp_to = form
-                .smtp_to
-                .as_deref()
-                .unwrap_or("")
-                .chars()
-                .filter(|c| !c.is_control())
-                .take(1000)
-                .collect();
-            page.smtp_tls = echo(&form.smtp_tls);
-            page.lang_choice = echo(&form.lang);
-            Err((problem.status, page))
+            shown.error = Some(problem.notice);
+            shown.form = echo;
+            Err((problem.status, shown))
         }
     }
 }
@@ -237,44 +215,47 @@ pub async fn test(
     user: CurrentUser,
     id: ChannelId,
     form: Csrf<TokenOnlyForm>,
-    scheduler: &State<Scheduler>,
+    outbox: &State<Outbox>,
     channels: &State<Channels>,
 ) -> TestAnswer {
     let _ = form;
+    match tested(&user, id, outbox, channels).await {
+        Ok(page) => TestAnswer::Page(page),
+        Err(answer) => answer,
+    }
+}
+
+async fn tested(
+    user: &CurrentUser,
+    id: ChannelId,
+    outbox: &Outbox,
+    channels: &Channels,
+) -> Result<ChannelsPage, TestAnswer> {
     let lang = user.0.lang;
-    let outcome = match scheduler.send_test(user.0.user_id, id).await {
+    let outcome = match outbox.send_test(user.0.user_id, id).await {
         Ok(outcome) => outcome,
         Err(error) => {
             let problem = Problem::channel(&error);
             let Some(retry_after_secs) = error.retry_after_secs() else {
-                return TestAnswer::Status(problem.status);
+                return Err(TestAnswer::Status(problem.status));
             };
-            let mut page = match page(&user, channels).await {
-                Ok(page) => page,
-                Err(status) => return TestAnswer::Status(status),
-            };
-            page.limited = Some(notice_text(lang, &problem.notice));
-            return TestAnswer::Limited(Refused {
+            let mut shown = page(user, channels).await.map_err(TestAnswer::Status)?;
+            shown.limited = Some(problem.notice);
+            return Err(TestAnswer::Limited(Refused {
                 status: problem.status,
                 retry_after_secs: Some(retry_after_secs),
-                page,
-            });
+                page: shown,
+            }));
         }
     };
-    let mut page = match page(&user, channels).await {
-        Ok(page) => page,
-        Err(status) => return TestAnswer::Status(status),
+    let mut shown = page(user, channels).await.map_err(TestAnswer::Status)?;
+    let flash = match &outcome {
+        Ok(()) => FlashCode::TestSent,
+        Err(_) => FlashCode::TestFailed,
     };
-    page.tested = Some((id, outcome.err().map(|e| delivery_error_text(lang, &e))));
-    page.done = Some(flash_text(
-        lang,
-        if page.tested.as_ref().is_some_and(|t| t.1.is_none()) {
-            "test_sent"
-        } else {
-            "test_failed"
-        },
-    ));
-    TestAnswer::Page(page)
+    shown.layout.flash = Some(Flash::new(flash));
+    shown.tested = Some((id, outcome.err().map(|e| delivery_error_text(lang, &e))));
+    Ok(shown)
 }
 
 /// The confirmation step: names the channel by its name and kind (never its secrets or
@@ -289,13 +270,15 @@ pub async fn confirm_delete(
         .named(user.0.user_id, id)
         .await
         .map_err(|e| Problem::channel(&e).status)?;
-    Ok(ConfirmPage {
-        name: channel_title(user.0.lang, &named),
-        layout: user.layout(),
-        what: "channel",
-        action: format!("/channels/{id}/delete"),
-        back: "/channels".to_owned(),
-    })
+    let name = channel_title(user.0.lang, &named.name, named.kind);
+    let action = format!("/channels/{id}/delete");
+    Ok(ConfirmPage::new(
+        user.layout(),
+        "channel",
+        name,
+        action,
+        "/channels",
+    ))
 }
 
 #[post("/channels/<id>/delete", data = "<form>")]
@@ -304,13 +287,12 @@ pub async fn delete(
     id: ChannelId,
     form: Csrf<TokenOnlyForm>,
     channels: &State<Channels>,
-) -> Result<Flash<Redirect>, Status> {
+) -> Result<Redirected, Status> {
     let _ = form;
-    match channels.delete(user.0.user_id, id).await {
-        Ok(named) => Ok(Flash::success(
-            Redirect::to("/channels"),
-            format!("channel_deleted:{}", channel_title(user.0.lang, &named)),
-        )),
-        Err(error) => Err(Problem::channel(&error).status),
-    }
+    let named = channels
+        .delete(user.0.user_id, id)
+        .await
+        .map_err(|error| Problem::channel(&error).status)?;
+    let title = channel_title(user.0.lang, &named.name, named.kind);
+    Ok(Flash::naming(FlashCode::ChannelDeleted, title).redirect("/channels"))
 }

@@ -7,7 +7,6 @@ use askama::Template;
 use askama_web::WebTemplate;
 use rocket::http::Status;
 use rocket::request::FlashMessage;
-use rocket::response::{Flash, Redirect};
 use rocket::{State, get, post};
 
 use crate::clock;
@@ -26,6 +25,7 @@ use crate::runs::planner::{Named, RunAsk};
 use crate::runs::prices::{self, Known};
 use crate::runs::runner::Runner;
 use crate::web::kit::csrf::{Csrf, TokenOnlyForm};
+use crate::web::kit::notice::{Flash, FlashCode, Notice, Redirected};
 use crate::web::kit::problem::Problem;
 use crate::web::kit::result_view::RowView;
 use crate::web::kit::result_view::{BalanceShown, Strip};
@@ -98,7 +98,7 @@ pub struct DashboardPage {
     pub reset_hours: i64,
     pub reset_minutes: i64,
     /// Set when the stored numbers could not be read.
-    pub error: Option<crate::web::kit::view::Notice>,
+    pub error: Option<Notice>,
 }
 
 /// What the page reads from the database, in one round trip.
@@ -245,7 +245,7 @@ pub async fn refresh(
     form: Csrf<TokenOnlyForm>,
     db: &State<Db>,
     runner: &State<Runner>,
-) -> Result<Flash<Redirect>, Status> {
+) -> Result<Redirected, Status> {
     let _ = form;
     let user_id = user.0.user_id;
     let models = db
@@ -279,8 +279,8 @@ pub async fn refresh(
         })
         .await;
     match (finished.stored, finished.balance.is_ok()) {
-        (Stored::Saved(_), true) => Ok(Flash::success(Redirect::to("/"), "balance_refreshed")),
-        (Stored::Saved(_), false) => Ok(Flash::warning(Redirect::to("/"), "refresh_failed")),
+        (Stored::Saved(_), true) => Ok(Flash::new(FlashCode::BalanceRefreshed).redirect("/")),
+        (Stored::Saved(_), false) => Ok(Flash::new(FlashCode::RefreshFailed).redirect("/")),
         _ => Err(Status::ServiceUnavailable),
     }
 }

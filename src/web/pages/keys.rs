@@ -1,11 +1,11 @@
 //! `/keys`: the key vault. Keys are shown masked only; plaintext lives for one call.
 
+use crate::web::kit::notice::{Flash, FlashCode, Notice, Redirected};
 use askama::Template;
 use askama_web::WebTemplate;
 use rocket::form::FromForm;
 use rocket::http::Status;
 use rocket::request::FlashMessage;
-use rocket::response::{Flash, Redirect};
 use rocket::{State, get, post};
 
 use crate::clock;
@@ -20,7 +20,7 @@ use crate::web::kit::csrf::{Csrf, TokenOnlyForm, csrf_form};
 use crate::web::kit::params::choice;
 use crate::web::kit::problem::Problem;
 use crate::web::kit::session::CurrentUser;
-use crate::web::kit::view::{BalanceView, Layout, Notice};
+use crate::web::kit::view::{BalanceView, Layout};
 
 pub struct KeyRow {
     pub id: KeyId,
@@ -106,7 +106,7 @@ pub async fn add(
     user: CurrentUser,
     form: Csrf<KeyForm>,
     keyring: &State<Keyring>,
-) -> Result<Flash<Redirect>, (Status, KeysPage)> {
+) -> Result<Redirected, (Status, KeysPage)> {
     let form = form.0;
     let label = form.label.unwrap_or_default();
     let mut unusual = false;
@@ -120,18 +120,14 @@ pub async fn add(
     };
     match added {
         // A key of another shape is kept and tried, with a word on what tokens look like.
-        Ok(_) => Ok(Flash::success(
-            Redirect::to("/keys"),
-            format!(
-                "{}:{}",
-                if unusual {
-                    "key_added_unusual"
-                } else {
-                    "key_added"
-                },
-                names::echo_name(&label)
-            ),
-        )),
+        Ok(_) => {
+            let code = if unusual {
+                FlashCode::KeyAddedUnusual
+            } else {
+                FlashCode::KeyAdded
+            };
+            Ok(Flash::naming(code, names::echo_name(&label)).redirect("/keys"))
+        }
         Err(error) => {
             let mut page = keys_page(&user, keyring)
                 .await
@@ -151,16 +147,13 @@ pub async fn update(
     id: KeyId,
     form: Csrf<KeyForm>,
     keyring: &State<Keyring>,
-) -> Result<Flash<Redirect>, (Status, KeysPage)> {
+) -> Result<Redirected, (Status, KeysPage)> {
     let replaced = match check_key_shape(form.0.api_key.as_deref().unwrap_or("")) {
         Ok(secret) => keyring.replace(user.0.user_id, id, secret).await,
         Err(error) => Err(error),
     };
     match replaced {
-        Ok(label) => Ok(Flash::success(
-            Redirect::to("/keys"),
-            format!("key_updated:{label}"),
-        )),
+        Ok(label) => Ok(Flash::naming(FlashCode::KeyUpdated, label).redirect("/keys")),
         Err(error) => {
             let mut page = keys_page(&user, keyring)
                 .await
@@ -198,13 +191,10 @@ pub async fn delete(
     id: KeyId,
     form: Csrf<TokenOnlyForm>,
     keyring: &State<Keyring>,
-) -> Result<Flash<Redirect>, Status> {
+) -> Result<Redirected, Status> {
     let _ = form;
     match keyring.delete(user.0.user_id, id).await {
-        Ok(label) => Ok(Flash::success(
-            Redirect::to("/keys"),
-            format!("key_deleted:{label}"),
-        )),
+        Ok(label) => Ok(Flash::naming(FlashCode::KeyDeleted, label).redirect("/keys")),
         Err(error) => Err(Problem::key(&error).status),
     }
 }

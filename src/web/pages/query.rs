@@ -21,11 +21,12 @@ use crate::runs::planner::PlannedRun;
 use crate::runs::runner::Runner;
 use crate::web::kit::csrf::Csrf;
 use crate::web::kit::live;
+use crate::web::kit::notice::{Notice, NoticeCode};
 use crate::web::kit::problem::Problem;
 use crate::web::kit::result_view::ResultView;
 use crate::web::kit::run_form::RunForm;
 use crate::web::kit::session::CurrentUser;
-use crate::web::kit::view::{KeyOption, Layout, Notice, PresetOption, key_options, preset_options};
+use crate::web::kit::view::{KeyOption, Layout, PresetOption, key_options, preset_options};
 
 #[derive(Template, WebTemplate)]
 #[template(path = "query.html")]
@@ -129,7 +130,10 @@ pub async fn run(
                 return Ok(Redirect::to(format!("/history/{id}{hint}")));
             }
             // Logged where it failed; the page says so and shows what the user paid for.
-            let problem = Problem::new(Status::ServiceUnavailable, Notice::new("store_failed"));
+            let problem = Problem {
+                status: Status::ServiceUnavailable,
+                notice: Notice::new(NoticeCode::StoreFailed),
+            };
             (
                 problem,
                 Some(ResultView::finished(

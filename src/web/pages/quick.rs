@@ -16,11 +16,12 @@ use crate::runs::runner::Runner;
 use crate::web::kit::client::ClientInfo;
 use crate::web::kit::csrf::Csrf;
 use crate::web::kit::live;
+use crate::web::kit::notice::{Notice, NoticeCode};
 use crate::web::kit::problem::Problem;
 use crate::web::kit::result_view::ResultView;
 use crate::web::kit::run_form::RunForm;
 use crate::web::kit::session::Viewer;
-use crate::web::kit::view::{KeyOption, Layout, Notice, key_options};
+use crate::web::kit::view::{KeyOption, Layout, key_options};
 
 #[derive(Template, WebTemplate)]
 #[template(path = "quick.html")]
@@ -95,7 +96,10 @@ pub async fn stream(
 
 /// Every anonymous place of the address is taken.
 fn busy() -> Problem {
-    Problem::new(Status::TooManyRequests, Notice::new("busy"))
+    Problem {
+        status: Status::TooManyRequests,
+        notice: Notice::new(NoticeCode::Busy),
+    }
 }
 
 #[post("/quick", data = "<form>")]

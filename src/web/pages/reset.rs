@@ -6,7 +6,6 @@ use askama::Template;
 use askama_web::WebTemplate;
 use rocket::form::FromForm;
 use rocket::http::Status;
-use rocket::response::{Flash, Redirect};
 use rocket::{Route, State, get, post};
 
 use crate::auth::accounts::AccountError;
@@ -14,9 +13,10 @@ use crate::auth::password_reset;
 use crate::db::Db;
 use crate::web::kit::client::ClientInfo;
 use crate::web::kit::csrf::{Csrf, csrf_form};
+use crate::web::kit::notice::{Flash, FlashCode, Notice, Redirected};
 use crate::web::kit::problem::{Problem, Refused};
 use crate::web::kit::session::Viewer;
-use crate::web::kit::view::{Layout, Notice};
+use crate::web::kit::view::Layout;
 
 pub fn routes() -> Vec<Route> {
     rocket::routes![reset_page, reset]
@@ -78,12 +78,12 @@ async fn reset(
     form: Csrf<ResetForm>,
     client: ClientInfo,
     db: &State<Db>,
-) -> Result<Flash<Redirect>, Refused<ResetPage>> {
+) -> Result<Redirected, Refused<ResetPage>> {
     let form = form.0;
     let password = zeroize::Zeroizing::new(form.password.unwrap_or_default());
     let confirmation = zeroize::Zeroizing::new(form.password_confirm.unwrap_or_default());
     match password_reset::complete(db, code, &client.addr, &password, &confirmation).await {
-        Ok(()) => Ok(Flash::success(Redirect::to("/login"), "password_reset")),
+        Ok(()) => Ok(Flash::new(FlashCode::PasswordReset).redirect("/login")),
         Err(error) => {
             let problem = Problem::account(&error);
             // The form again while the link works; a link that does not work has no form.

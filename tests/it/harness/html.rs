@@ -75,6 +75,24 @@ pub fn form_error(html: &str) -> Option<String> {
     Some(html_unescape(html[start..end].trim()))
 }
 
+/// Whether the page's form error is tied to the input named `field`: the words carry the id
+/// `<field>-error`, an input named `field` is marked invalid and points at them, and no other
+/// input is marked invalid.
+pub fn error_tied_to(html: &str, field: &str) -> bool {
+    let words = format!(r#"<p class="error" role="alert" id="{field}-error">"#);
+    let pointer = format!(r#"aria-invalid="true" aria-describedby="{field}-error""#);
+    let name = format!(r#"name="{field}""#);
+    let marked: Vec<&str> = html
+        .split('<')
+        .filter(|tag| tag.contains(r#"aria-invalid="true""#))
+        .collect();
+    html.contains(&words)
+        && !marked.is_empty()
+        && marked
+            .iter()
+            .all(|tag| tag.contains(&name) && tag.contains(&pointer))
+}
+
 /// The token in `<p class="secret-once" id="new-token">…</p>`, if the page shows one.
 pub fn shown_token(html: &str) -> Option<String> {
     let marker = r#"id="new-token">"#;

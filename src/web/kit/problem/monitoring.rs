@@ -1,5 +1,5 @@
-//! Monitors, rules and notification channels, said for the pages (words: `err-<code>` in
-//! `locales/<lang>/monitors.ftl`).
+//! Monitors, their rules and notification channels, said for the pages: each refusal tied to
+//! the field of the form that was wrong; a limit says which, and when to come back.
 
 use rocket::http::Status;
 
@@ -10,232 +10,191 @@ use crate::monitors::run_now::RunNowLimit;
 use crate::monitors::schedule::ScheduleError;
 use crate::names::MAX_NAME_CHARS;
 use crate::notify::ChannelError;
-use crate::notify::channels::{MAX_RECIPIENTS, TestLimit};
-use crate::web::kit::view::{self, Notice};
+use crate::notify::channels::{MAX_RECIPIENTS, TestLimit, TestRefused};
+use crate::web::kit::notice::{Notice, NoticeCode};
+use crate::web::kit::view::{cost_text, points};
 
 impl Problem {
-    /// Monitors and their rules (words: `err-<code>` in `locales/<lang>/monitors.ftl`).
+    /// Monitors and their rules, tied to the field of the form that was wrong.
     pub fn monitor(error: &MonitorError) -> Self {
+        let limit = |status, code, max: i64| Self::new(status, Notice::new(code).with_n(max));
         match error {
-            MonitorError::NoKey => Self::refused("mon-no-key"),
+            MonitorError::NoKey => Self::refused_on(NoticeCode::NoKeyChosen, "key_id"),
             MonitorError::TooManyKeys { max } => Self::new(
                 Status::UnprocessableEntity,
-                Notice::new("mon-too-many-keys").with_n(*max as i64),
+                Notice::new(NoticeCode::TooManyMonitorKeys)
+                    .with_n(*max as i64)
+                    .on("key_id"),
             ),
-            MonitorError::KeyNotFound => Self::refused("mon-key-not-found"),
-            MonitorError::BadCheck => Self::refused("mon-bad-check"),
-            MonitorError::NoPreset => Self::refused("mon-no-preset"),
-            MonitorError::PresetNotFound => Self::refused("mon-preset-not-found"),
-            MonitorError::Schedule(ScheduleError::Missing) => Self::refused("mon-schedule-missing"),
-            MonitorError::Schedule(ScheduleError::Both) => Self::refused("mon-schedule-both"),
-            MonitorError::Schedule(ScheduleError::BadInterval { min }) => Self::new(
+            MonitorError::KeyNotFound => Self::refused_on(NoticeCode::ChosenKeyNotFound, "key_id"),
+            MonitorError::BadCheck => Self::refused_on(NoticeCode::BadCheck, "check"),
+            MonitorError::NoPreset => Self::refused_on(NoticeCode::ProbeNeedsPreset, "preset_id"),
+            MonitorError::PresetNotFound => {
+                Self::refused_on(NoticeCode::PresetNotFound, "preset_id")
+            }
+            MonitorError::Schedule(error) => Self::schedule(*error),
+            MonitorError::NeedsCap => Self::refused_on(NoticeCode::ProbeNeedsCap, "daily_cost_cap"),
+            MonitorError::BadCap => Self::refused_on(NoticeCode::BadCap, "daily_cost_cap"),
+            MonitorError::OverCap { daily, cap } => Self::new(
                 Status::UnprocessableEntity,
-                Notice::new("mon-bad-interval").with_n(i64::from(*min)),
+                Notice::new(NoticeCode::OverCap)
+                    .with_arg("cost", cost_text(daily))
+                    .with_arg("cap", points(*cap))
+                    .on("daily_cost_cap"),
             ),
-            MonitorError::Schedule(ScheduleError::BadTimes) => Self::refused("mon-bad-times"),
-            MonitorError::NeedsCap => Self::refused("mon-needs-cap"),
-            MonitorError::BadCap => Self::refused("mon-bad-cap"),
-            MonitorError::OverCap { min, max, cap } => {
-                let cost = crate::runs::calls_left::ExpectedCost {
-                    min: *min,
-                    max: *max,
-                };
-                Self::new(
-                    Status::UnprocessableEntity,
-                    Notice::new("mon-over-cap").with_name(format!(
-                        "{};{}",
-                        view::cost_text(&cost),
-                        view::points(*cap)
-                    )),
-                )
-            }
             MonitorError::TooMany { max } => {
-                Self::new(Status::Conflict, Notice::new("mon-too-many").with_n(*max))
+                limit(Status::Conflict, NoticeCode::TooManyMonitors, *max)
             }
-            MonitorError::NotFound => Self::new(Status::NotFound, Notice::new("mon-not-found")),
-            MonitorError::Rule(error) => Self::refused(match error {
-                RuleError::BadCondition => "rule-bad-condition",
-                RuleError::BadThreshold => "rule-bad-threshold",
-                RuleError::BadCalls => "rule-bad-calls",
-                RuleError::NeedsModel => "rule-needs-model",
-                RuleError::BadModel => "rule-bad-model",
-                RuleError::BadAtTime => "rule-bad-at-time",
-                RuleError::NoChannel => "rule-no-channel",
-                RuleError::NeedsProbe => "rule-needs-probe",
-                RuleError::ModelNotInPreset => "rule-model-not-in-preset",
-            }),
+            MonitorError::NotFound => {
+                Self::new(Status::NotFound, Notice::new(NoticeCode::MonitorNotFound))
+            }
+            MonitorError::Rule(error) => Self::rule(error),
             MonitorError::TooManyRules { max } => {
-                Self::new(Status::Conflict, Notice::new("rule-too-many").with_n(*max))
+                limit(Status::Conflict, NoticeCode::TooManyRules, *max)
             }
-            MonitorError::TooManyRulesForUser { max } => Self::new(
-                Status::Conflict,
-                Notice::new("rule-too-many-user").with_n(*max),
-            ),
+            MonitorError::TooManyRulesForUser { max } => {
+                limit(Status::Conflict, NoticeCode::TooManyUserRules, *max)
+            }
             MonitorError::RunNowLimited(refused) => {
-                let code = match refused.limit {
-                    RunNowLimit::PerMonitor { .. } => "mon-run-now-per-monitor",
-                    RunNowLimit::PerUser { .. } => "mon-run-now-per-user",
+                let (code, max) = match refused.limit {
+                    RunNowLimit::PerMonitor { max } => (NoticeCode::RunNowPerMonitor, max),
+                    RunNowLimit::PerUser { max } => (NoticeCode::RunNowPerUser, max),
                 };
-                let max = match refused.limit {
-                    RunNowLimit::PerMonitor { max } | RunNowLimit::PerUser { max } => max,
-                };
-                // `name` is the wait in whole minutes.
-                let minutes = (refused.retry_after_secs + 59) / 60;
                 Self::new(
                     Status::TooManyRequests,
                     Notice::new(code)
                         .with_n(i64::from(max))
-                        .with_name(minutes.to_string()),
+                        .with_arg("minutes", minutes(refused.retry_after_secs)),
                 )
             }
-            MonitorError::ChannelNotFound => Self::refused("rule-channel-not-found"),
+            MonitorError::ChannelNotFound => {
+                Self::refused_on(NoticeCode::ChosenChannelNotFound, "channel_id")
+            }
             MonitorError::RuleNotFound => {
-                Self::new(Status::NotFound, Notice::new("rule-not-found"))
+                Self::new(Status::NotFound, Notice::new(NoticeCode::RuleNotFound))
             }
             MonitorError::Db(error) => Self::db(error),
         }
     }
 
-    /// Notification channels; a refusal marks the fields it is about.
-    pub fn channel(error: &ChannelError) -> Self {
+    fn schedule(error: ScheduleError) -> Self {
         match error {
-            ChannelError::BadKind => Self::refused_on("ch-bad-kind", "kind"),
-            ChannelError::EmptyName => Self::refused_on("ch-empty-name", "name"),
+            ScheduleError::Missing => {
+                Self::refused_on(NoticeCode::ScheduleMissing, "every_minutes")
+            }
+            ScheduleError::Both => Self::refused_on(NoticeCode::ScheduleBoth, "at_times"),
+            ScheduleError::BadInterval { min } => Self::new(
+                Status::UnprocessableEntity,
+                Notice::new(NoticeCode::BadInterval)
+                    .with_n(i64::from(min))
+                    .on("every_minutes"),
+            ),
+            ScheduleError::BadTimes => Self::refused_on(NoticeCode::BadTimes, "at_times"),
+        }
+    }
+
+    fn rule(error: &RuleError) -> Self {
+        let (code, field) = match error {
+            RuleError::BadCondition => (NoticeCode::BadCondition, "condition"),
+            RuleError::BadThreshold => (NoticeCode::BadThreshold, "threshold"),
+            RuleError::BadCalls => (NoticeCode::BadCallsThreshold, "threshold"),
+            RuleError::NeedsModel => (NoticeCode::RuleNeedsModel, "model"),
+            RuleError::BadModel => (NoticeCode::BadRuleModel, "model"),
+            RuleError::BadAtTime => (NoticeCode::BadAtTime, "at_time"),
+            RuleError::NoChannel => (NoticeCode::NoChannelChosen, "channel_id"),
+            RuleError::NeedsProbe => (NoticeCode::RuleNeedsProbe, "condition"),
+            RuleError::ModelNotInPreset => (NoticeCode::ModelNotInPreset, "model"),
+        };
+        Self::refused_on(code, field)
+    }
+
+    /// Notification channels, tied to the field of the form that was wrong.
+    pub fn channel(error: &ChannelError) -> Self {
+        let on = Self::refused_on;
+        match error {
+            ChannelError::BadKind => on(NoticeCode::BadChannelKind, "kind"),
+            ChannelError::EmptyName => on(NoticeCode::EmptyChannelName, "name"),
             ChannelError::BadName => Self::new(
                 Status::UnprocessableEntity,
-                Notice::new("ch-bad-name")
+                Notice::new(NoticeCode::BadName)
                     .with_n(MAX_NAME_CHARS as i64)
                     .on("name"),
             ),
             ChannelError::DuplicateName => Self::new(
                 Status::Conflict,
-                Notice::new("ch-duplicate-name").on("name"),
+                Notice::new(NoticeCode::DuplicateChannelName).on("name"),
             ),
-            ChannelError::TooMany { max } => {
-                Self::new(Status::Conflict, Notice::new("ch-too-many").with_n(*max))
-            }
-            ChannelError::NeedsUrl => Self::refused_on("ch-needs-url", "url"),
-            ChannelError::BadUrl => Self::refused_on("ch-bad-url", "url"),
-            ChannelError::NeedsSecret => Self::refused_on("ch-needs-secret", "secret"),
-            ChannelError::BadSecret => Self::refused("ch-bad-secret"),
-            ChannelError::NeedsChatId => Self::refused_on("ch-needs-chat-id", "chat_id"),
-            ChannelError::BadChatId => Self::refused_on("ch-bad-chat-id", "chat_id"),
-            ChannelError::NeedsSmtpHost => Self::refused_on("ch-needs-smtp-host", "smtp_host"),
-            ChannelError::BadSmtpHost => Self::refused_on("ch-bad-smtp-host", "smtp_host"),
-            ChannelError::BadSmtpPort => Self::refused_on("ch-bad-smtp-port", "smtp_port"),
-            ChannelError::BadSmtpTls => Self::refused_on("ch-bad-smtp-tls", "smtp_tls"),
-            ChannelError::NeedsSmtpPassword => {
-                Self::refused_on("ch-needs-smtp-password", "smtp_password")
-            }
-            ChannelError::SmtpNeedsAuth { auth, tls } => {
-                let (code, fields): (_, &'static [&'static str]) = match (auth, tls) {
-                    (true, true) => (
-                        "ch-smtp-needs-auth-tls",
-                        &["smtp_user", "smtp_password", "smtp_tls"],
-                    ),
-                    (true, false) => ("ch-smtp-needs-auth", &["smtp_user", "smtp_password"]),
-                    _ => ("ch-smtp-needs-tls", &["smtp_tls"]),
-                };
-                Self::refused_on_all(code, fields)
-            }
-            ChannelError::BadFrom => Self::refused_on("ch-bad-from", "smtp_from"),
+            ChannelError::TooMany { max } => Self::new(
+                Status::Conflict,
+                Notice::new(NoticeCode::TooManyChannels).with_n(*max),
+            ),
+            ChannelError::NeedsUrl => on(NoticeCode::NeedsUrl, "url"),
+            ChannelError::BadUrl => on(NoticeCode::BadUrl, "url"),
+            ChannelError::NeedsSecret => on(NoticeCode::NeedsSecret, "secret"),
+            ChannelError::BadSecret => on(NoticeCode::BadSecret, "secret"),
+            ChannelError::NeedsChatId => on(NoticeCode::NeedsChatId, "chat_id"),
+            ChannelError::BadChatId => on(NoticeCode::BadChatId, "chat_id"),
+            ChannelError::NeedsSmtpHost => on(NoticeCode::NeedsSmtpHost, "smtp_host"),
+            ChannelError::BadSmtpHost => on(NoticeCode::BadSmtpHost, "smtp_host"),
+            ChannelError::BadSmtpPort => on(NoticeCode::BadSmtpPort, "smtp_port"),
+            ChannelError::BadSmtpTls => on(NoticeCode::BadSmtpTls, "smtp_tls"),
+            ChannelError::NeedsSmtpPassword => on(NoticeCode::NeedsSmtpPassword, "smtp_password"),
+            ChannelError::BadFrom => on(NoticeCode::BadFrom, "smtp_from"),
+            // The words are on the first field missing; the code marks the others too.
+            ChannelError::SmtpNeedsAuth { auth, tls } => match (auth, tls) {
+                (true, true) => on(NoticeCode::SmtpNeedsAuthTls, "smtp_user"),
+                (true, false) => on(NoticeCode::SmtpNeedsAuth, "smtp_user"),
+                _ => on(NoticeCode::SmtpNeedsTls, "smtp_tls"),
+            },
             ChannelError::BadTo => Self::new(
                 Status::UnprocessableEntity,
-                Notice::new("ch-bad-to")
+                Notice::new(NoticeCode::BadTo)
                     .with_n(MAX_RECIPIENTS as i64)
                     .on("smtp_to"),
             ),
-            ChannelError::NotFound => Self::new(Status::NotFound, Notice::new("ch-not-found")),
-            ChannelError::TestLimited(refused) => {
-                // `name` is the wait: seconds within a minute's limits, minutes within an hour's.
-                let secs = refused.retry_after_secs;
-                let mins = (secs + 59) / 60;
-                let (code, n, wait) = match refused.limit {
-                    TestLimit::PerMinute { max } => ("ch-test-per-minute", i64::from(max), secs),
-                    TestLimit::PerHour { max } => ("ch-test-per-hour", i64::from(max), mins),
-                    TestLimit::ChannelHour { max } => {
-                        ("ch-test-channel-hour", i64::from(max), mins)
-                    }
-                    TestLimit::ChannelBusy => ("ch-test-channel-busy", 0, secs),
-                    TestLimit::UserBusy => ("ch-test-user-busy", 0, secs),
-                };
-                Self::new(
-                    Status::TooManyRequests,
-                    Notice::new(code).with_n(n).with_name(wait.to_string()),
-                )
+            ChannelError::NotFound => {
+                Self::new(Status::NotFound, Notice::new(NoticeCode::ChannelNotFound))
             }
-            ChannelError::NeedsReentry => Self::refused("ch-needs-reentry"),
+            ChannelError::TestLimited(refused) => Self::test_limited(refused),
+            ChannelError::NeedsReentry => Self::refused(NoticeCode::ChannelNeedsReentry),
             ChannelError::Vault(error) => {
                 tracing::error!(%error, "sealing a channel failed");
-                Self::new(Status::InternalServerError, Notice::new("internal"))
+                Self::new(
+                    Status::InternalServerError,
+                    Notice::new(NoticeCode::Internal),
+                )
             }
             ChannelError::Db(error) => Self::db(error),
         }
     }
+
+    /// A test message refused by a limit: which, and the wait (seconds within a minute's
+    /// limits, minutes within an hour's).
+    fn test_limited(refused: &TestRefused) -> Self {
+        let secs = refused.retry_after_secs;
+        let (code, n, wait) = match refused.limit {
+            TestLimit::PerMinute { max } => (NoticeCode::TestPerMinute, max, Wait::Seconds),
+            TestLimit::PerHour { max } => (NoticeCode::TestPerHour, max, Wait::Minutes),
+            TestLimit::ChannelHour { max } => (NoticeCode::TestChannelHour, max, Wait::Minutes),
+            TestLimit::ChannelBusy => (NoticeCode::TestChannelBusy, 0, Wait::Seconds),
+            TestLimit::UserBusy => (NoticeCode::TestUserBusy, 0, Wait::Seconds),
+        };
+        let notice = Notice::new(code).with_n(i64::from(n));
+        let notice = match wait {
+            Wait::Seconds => notice.with_arg("seconds", secs.to_string()),
+            Wait::Minutes => notice.with_arg("minutes", minutes(secs)),
+        };
+        Self::new(Status::TooManyRequests, notice)
+    }
 }
 
-/// Every notice code [`Problem::monitor`] and [`Problem::channel`] can give (their words are
-/// `err-<code>`; a unit test checks both languages have them).
-#[cfg(test)]
-pub const MONITORING_CODES: &[&str] = &[
-    "mon-no-key",
-    "mon-too-many-keys",
-    "mon-key-not-found",
-    "mon-bad-check",
-    "mon-no-preset",
-    "mon-preset-not-found",
-    "mon-schedule-missing",
-    "mon-schedule-both",
-    "mon-bad-interval",
-    "mon-bad-times",
-    "mon-needs-cap",
-    "mon-bad-cap",
-    "mon-over-cap",
-    "mon-too-many",
-    "mon-not-found",
-    "rule-bad-condition",
-    "rule-bad-threshold",
-    "rule-bad-calls",
-    "rule-needs-model",
-    "rule-bad-model",
-    "rule-bad-at-time",
-    "rule-no-channel",
-    "rule-needs-probe",
-    "rule-model-not-in-preset",
-    "rule-too-many",
-    "rule-too-many-user",
-    "mon-run-now-per-monitor",
-    "mon-run-now-per-user",
-    "rule-channel-not-found",
-    "rule-not-found",
-    "ch-bad-kind",
-    "ch-empty-name",
-    "ch-bad-name",
-    "ch-duplicate-name",
-    "ch-too-many",
-    "ch-needs-url",
-    "ch-bad-url",
-    "ch-needs-secret",
-    "ch-bad-secret",
-    "ch-needs-chat-id",
-    "ch-bad-chat-id",
-    "ch-needs-smtp-host",
-    "ch-bad-smtp-host",
-    "ch-bad-smtp-port",
-    "ch-bad-smtp-tls",
-    "ch-needs-smtp-password",
-    "ch-smtp-needs-auth-tls",
-    "ch-smtp-needs-auth",
-    "ch-smtp-needs-tls",
-    "ch-test-per-minute",
-    "ch-test-per-hour",
-    "ch-test-channel-hour",
-    "ch-test-channel-busy",
-    "ch-test-user-busy",
-    "ch-bad-from",
-    "ch-bad-to",
-    "ch-not-found",
-    "ch-needs-reentry",
-    "internal",
-    "unavailable",
-];
+/// How a wait is said.
+enum Wait {
+    Seconds,
+    Minutes,
+}
+
+/// A wait in whole minutes, rounded up.
+fn minutes(secs: i64) -> String {
+    ((secs + 59) / 60).to_string()
+}

@@ -3,10 +3,10 @@
 mod tokens;
 mod view;
 
+use crate::web::kit::notice::{Flash, FlashCode, Redirected};
 use rocket::form::FromForm;
 use rocket::http::{CookieJar, Status};
 use rocket::request::FlashMessage;
-use rocket::response::{Flash, Redirect};
 use rocket::{Route, State, get, post};
 
 use crate::auth::accounts;
@@ -79,7 +79,7 @@ async fn change_password(
     form: Csrf<PasswordForm>,
     client: ClientInfo,
     db: &State<Db>,
-) -> Result<Flash<Redirect>, Refused<AccountPage>> {
+) -> Result<Redirected, Refused<AccountPage>> {
     let form = form.0;
     let changed = accounts::change_password(
         db,
@@ -92,7 +92,7 @@ async fn change_password(
     )
     .await;
     match changed {
-        Ok(_) => Ok(Flash::success(Redirect::to("/account"), "password_changed")),
+        Ok(_) => Ok(Flash::new(FlashCode::PasswordChanged).redirect("/account")),
         Err(error) => {
             let problem = Problem::account(&error);
             let (_, mut page) = page_or_problem(&user, db).await;
@@ -112,7 +112,7 @@ async fn revoke_session(
     id: SessionId,
     form: Csrf<TokenOnlyForm>,
     db: &State<Db>,
-) -> Result<Flash<Redirect>, Status> {
+) -> Result<Redirected, Status> {
     let _ = form;
     let user_id = user.0.user_id;
     let revoked = db
@@ -122,7 +122,7 @@ async fn revoke_session(
     if !revoked {
         return Err(Status::NotFound);
     }
-    Ok(Flash::success(Redirect::to("/account"), "session_revoked"))
+    Ok(Flash::new(FlashCode::SessionRevoked).redirect("/account"))
 }
 
 /// Ends every session of the user but this one.
@@ -131,17 +131,14 @@ async fn sign_out_others(
     user: CurrentUser,
     form: Csrf<TokenOnlyForm>,
     db: &State<Db>,
-) -> Result<Flash<Redirect>, Status> {
+) -> Result<Redirected, Status> {
     let _ = form;
     let (user_id, keep) = (user.0.user_id, user.0.session_id);
     let ended = db
         .run(move |conn| sessions::delete_others(conn, user_id, keep))
         .await
         .map_err(|error| Problem::db(&error).status)?;
-    Ok(Flash::success(
-        Redirect::to("/account"),
-        format!("other_sessions_ended:{ended}"),
-    ))
+    Ok(Flash::naming(FlashCode::OtherSessionsEnded, ended.to_string()).redirect("/account"))
 }
 
 #[post("/account/delete", data = "<form>")]
@@ -151,12 +148,12 @@ async fn delete_account(
     client: ClientInfo,
     cookies: &CookieJar<'_>,
     db: &State<Db>,
-) -> Result<Flash<Redirect>, Refused<AccountPage>> {
+) -> Result<Redirected, Refused<AccountPage>> {
     let password = zeroize::Zeroizing::new(form.0.password.unwrap_or_default());
     match accounts::delete_account(db, user.0.user_id, &client.addr, &password).await {
         Ok(()) => {
             clear_session_cookie(cookies);
-            Ok(Flash::success(Redirect::to("/login"), "account_deleted"))
+            Ok(Flash::new(FlashCode::AccountDeleted).redirect("/login"))
         }
         Err(error) => {
             let problem = Problem::account(&error);

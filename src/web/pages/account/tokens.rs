@@ -1,9 +1,9 @@
 //! Personal access tokens on `/account`: made, shown once, revoked.
 
+use crate::web::kit::notice::{Flash, FlashCode, Notice, NoticeCode, Redirected};
 use rocket::form::FromForm;
 use rocket::http::Status;
 use rocket::request::FlashMessage;
-use rocket::response::{Flash, Redirect};
 use rocket::{State, get, post};
 
 use super::page_or_problem;
@@ -17,7 +17,6 @@ use crate::web::kit::csrf::{Csrf, TokenOnlyForm, csrf_form};
 use crate::web::kit::problem::Problem;
 use crate::web::kit::reveal::Reveals;
 use crate::web::kit::session::CurrentUser;
-use crate::web::kit::view::Notice;
 
 #[derive(Debug, FromForm)]
 pub struct NewTokenForm {
@@ -35,15 +34,13 @@ pub async fn create_token(
     form: Csrf<NewTokenForm>,
     db: &State<Db>,
     reveals: &State<Reveals>,
-) -> Result<Flash<Redirect>, (Status, AccountPage)> {
+) -> Result<Redirected, (Status, AccountPage)> {
     let name = form.0.name.unwrap_or_default();
     match access_tokens::create(db, user.0.user_id, &name).await {
         Ok(plaintext) => {
             let handle = reveals.put(user.0.user_id, plaintext);
-            Ok(Flash::success(
-                Redirect::to(format!("/account/tokens/new/{handle}")),
-                format!("token_created:{}", crate::names::echo_name(&name)),
-            ))
+            let created = Flash::naming(FlashCode::TokenCreated, crate::names::echo_name(&name));
+            Ok(created.redirect(format!("/account/tokens/new/{handle}")))
         }
         Err(error) => {
             let problem = Problem::token(&error);
@@ -71,7 +68,7 @@ pub async fn show_new_token(
     page.site = origin.0;
     match reveals.take(user.0.user_id, handle) {
         Some(token) => page.new_token = Some(token.to_string()),
-        None => page.token_error = Some(Notice::new("token_already_shown")),
+        None => page.token_error = Some(Notice::new(NoticeCode::TokenAlreadyShown)),
     }
     (status, page)
 }
@@ -82,13 +79,10 @@ pub async fn revoke_token(
     id: TokenId,
     form: Csrf<TokenOnlyForm>,
     db: &State<Db>,
-) -> Result<Flash<Redirect>, Status> {
+) -> Result<Redirected, Status> {
     let _ = form;
     match access_tokens::revoke(db, user.0.user_id, id).await {
-        Ok(name) => Ok(Flash::success(
-            Redirect::to("/account"),
-            format!("token_revoked:{name}"),
-        )),
+        Ok(name) => Ok(Flash::naming(FlashCode::TokenRevoked, name).redirect("/account")),
         Err(error) => Err(Problem::token(&error).status),
     }
 }

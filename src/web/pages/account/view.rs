@@ -8,8 +8,9 @@ use crate::clock;
 use crate::db::access_tokens::AccessToken;
 use crate::db::{Db, DbError, sessions};
 use crate::ids::{SessionId, TokenId};
+use crate::web::kit::notice::Notice;
 use crate::web::kit::session::CurrentUser;
-use crate::web::kit::view::{Layout, Notice};
+use crate::web::kit::view::Layout;
 
 pub struct SessionRow {
     pub id: SessionId,

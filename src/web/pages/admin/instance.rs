@@ -2,7 +2,6 @@
 
 use rocket::form::FromForm;
 use rocket::http::Status;
-use rocket::response::{Flash, Redirect};
 use rocket::{State, post};
 
 use super::page_or_problem;
@@ -11,6 +10,7 @@ use crate::config::AppConfig;
 use crate::db::Db;
 use crate::runs::instance_prices;
 use crate::web::kit::csrf::{Csrf, csrf_form};
+use crate::web::kit::notice::{Flash, FlashCode, Redirected};
 use crate::web::kit::problem::Problem;
 use crate::web::kit::session::Admin;
 
@@ -30,7 +30,7 @@ pub async fn set_price(
     form: Csrf<InstancePriceForm>,
     db: &State<Db>,
     config: &State<AppConfig>,
-) -> Result<Flash<Redirect>, (Status, AdminPage)> {
+) -> Result<Redirected, (Status, AdminPage)> {
     let form = form.0;
     let model = form.model.unwrap_or_default().trim().to_owned();
     let points = match form.points.as_deref().map(str::trim) {
@@ -42,10 +42,7 @@ pub async fn set_price(
         Err(_) => Err(crate::runs::prices::PriceError::NotATier),
     };
     match outcome {
-        Ok(()) => Ok(Flash::success(
-            Redirect::to("/admin#prices"),
-            format!("instance_price_saved:{model}"),
-        )),
+        Ok(()) => Ok(Flash::naming(FlashCode::InstancePriceSaved, model).redirect("/admin#prices")),
         Err(error) => {
             let problem = Problem::price(&error);
             let (_, mut page) = page_or_problem(&admin, db, config, 1).await;

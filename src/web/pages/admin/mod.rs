@@ -9,7 +9,7 @@ mod view;
 
 use rocket::http::Status;
 use rocket::request::FlashMessage;
-use rocket::response::{Flash, Redirect};
+use rocket::response::Redirect;
 use rocket::{Route, State, get, post};
 
 use crate::auth::admin::{self, AdminError};
@@ -21,10 +21,10 @@ use crate::ops::instance_health::{self, Started};
 use crate::web::kit::client::SiteOrigin;
 use crate::web::kit::confirm::ConfirmPage;
 use crate::web::kit::csrf::{Csrf, TokenOnlyForm};
+use crate::web::kit::notice::{Flash, FlashCode, Notice, NoticeCode, Redirected};
 use crate::web::kit::problem::Problem;
 use crate::web::kit::reveal::Reveals;
 use crate::web::kit::session::Admin;
-use crate::web::kit::view::Notice;
 use view::{AdminPage, NewLink};
 
 pub fn routes() -> Vec<Route> {
@@ -84,10 +84,10 @@ pub(super) async fn done(
     admin: &Admin,
     db: &Db,
     config: &AppConfig,
-    outcome: Result<String, AdminError>,
-) -> Result<Flash<Redirect>, (Status, AdminPage)> {
+    outcome: Result<Flash, AdminError>,
+) -> Result<Redirected, (Status, AdminPage)> {
     match outcome {
-        Ok(flash) => Ok(Flash::success(Redirect::to("/admin"), flash)),
+        Ok(flash) => Ok(flash.redirect("/admin")),
         Err(error) => {
             let problem = Problem::admin(&error);
             let (_, mut page) = page_or_problem(admin, db, config, 1).await;
@@ -104,14 +104,14 @@ async fn disable(
     form: Csrf<TokenOnlyForm>,
     db: &State<Db>,
     config: &State<AppConfig>,
-) -> Result<Flash<Redirect>, (Status, AdminPage)> {
+) -> Result<Redirected, (Status, AdminPage)> {
     let _ = form;
     let outcome = admin::set_disabled(db, id, true).await;
     done(
         &admin,
         db,
         config,
-        outcome.map(|name| format!("user_disabled:{name}")),
+        outcome.map(|name| Flash::naming(FlashCode::UserDisabled, name)),
     )
     .await
 }
@@ -123,14 +123,14 @@ async fn enable(
     form: Csrf<TokenOnlyForm>,
     db: &State<Db>,
     config: &State<AppConfig>,
-) -> Result<Flash<Redirect>, (Status, AdminPage)> {
+) -> Result<Redirected, (Status, AdminPage)> {
     let _ = form;
     let outcome = admin::set_disabled(db, id, false).await;
     done(
         &admin,
         db,
         config,
-        outcome.map(|name| format!("user_enabled:{name}")),
+        outcome.map(|name| Flash::naming(FlashCode::UserEnabled, name)),
     )
     .await
 }
@@ -142,14 +142,14 @@ async fn sign_out_everywhere(
     form: Csrf<TokenOnlyForm>,
     db: &State<Db>,
     config: &State<AppConfig>,
-) -> Result<Flash<Redirect>, (Status, AdminPage)> {
+) -> Result<Redirected, (Status, AdminPage)> {
     let _ = form;
     let outcome = admin::sign_out_everywhere(db, id).await;
     done(
         &admin,
         db,
         config,
-        outcome.map(|(name, _)| format!("user_signed_out:{name}")),
+        outcome.map(|(name, _)| Flash::naming(FlashCode::UserSignedOut, name)),
     )
     .await
 }
@@ -195,7 +195,7 @@ async fn show_reset_link(
                 url: format!("{}{}{code}", origin.0, password_reset::PATH),
             });
         }
-        None => page.link_error = Some(Notice::new("link_already_shown")),
+        None => page.link_error = Some(Notice::new(NoticeCode::LinkAlreadyShown)),
     }
     (status, page)
 }
@@ -221,14 +221,14 @@ async fn delete(
     form: Csrf<TokenOnlyForm>,
     db: &State<Db>,
     config: &State<AppConfig>,
-) -> Result<Flash<Redirect>, (Status, AdminPage)> {
+) -> Result<Redirected, (Status, AdminPage)> {
     let _ = form;
     let outcome = admin::delete(db, id).await;
     done(
         &admin,
         db,
         config,
-        outcome.map(|name| format!("user_deleted:{name}")),
+        outcome.map(|name| Flash::naming(FlashCode::UserDeleted, name)),
     )
     .await
 }

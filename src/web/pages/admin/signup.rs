@@ -3,7 +3,7 @@
 
 use rocket::form::FromForm;
 use rocket::http::Status;
-use rocket::response::{Flash, Redirect};
+use rocket::response::Redirect;
 use rocket::{State, get, post};
 
 use super::view::AdminPage;
@@ -14,10 +14,10 @@ use crate::db::Db;
 use crate::ids::InvitationId;
 use crate::web::kit::client::SiteOrigin;
 use crate::web::kit::csrf::{Csrf, TokenOnlyForm, csrf_form};
+use crate::web::kit::notice::{Flash, FlashCode, Notice, NoticeCode, Redirected};
 use crate::web::kit::problem::Problem;
 use crate::web::kit::reveal::Reveals;
 use crate::web::kit::session::Admin;
-use crate::web::kit::view::Notice;
 
 /// The longest an invitation may work.
 const MAX_DAYS: u32 = 365;
@@ -59,9 +59,9 @@ pub async fn set_mode(
     form: Csrf<ModeForm>,
     db: &State<Db>,
     config: &State<AppConfig>,
-) -> Result<Flash<Redirect>, (Status, AdminPage)> {
+) -> Result<Redirected, (Status, AdminPage)> {
     let Some(mode) = form.0.mode.as_deref().and_then(SignupMode::parse) else {
-        let notice = Notice::new("bad_signup_mode").on("mode");
+        let notice = Notice::new(NoticeCode::BadSignupMode).on("mode");
         return Err(refused(&admin, db, config, notice, false).await);
     };
     if let Err(error) = signup::set_mode(db, mode).await {
@@ -70,10 +70,7 @@ pub async fn set_mode(
         page.signup_error = Some(problem.notice);
         return Err((problem.status, page));
     }
-    Ok(Flash::success(
-        Redirect::to("/admin"),
-        format!("signup_mode:{}", mode.as_str()),
-    ))
+    Ok(Flash::naming(FlashCode::SignupMode, mode.as_str()).redirect("/admin"))
 }
 
 #[post("/admin/invitations", data = "<form>")]
@@ -92,7 +89,7 @@ pub async fn invite(
             .filter(|d| (1..=MAX_DAYS).contains(d)),
     };
     let Some(days) = days else {
-        let notice = Notice::new("bad_invitation_days")
+        let notice = Notice::new(NoticeCode::BadInvitationDays)
             .with_n(i64::from(MAX_DAYS))
             .on("days");
         return Err(refused(&admin, db, config, notice, true).await);
@@ -126,7 +123,7 @@ pub async fn show_invitation(
         Some(code) => {
             page.new_invitation = Some(format!("{}{}", origin.0, signup::invitation_path(&code)));
         }
-        None => page.invitation_error = Some(Notice::new("link_already_shown")),
+        None => page.invitation_error = Some(Notice::new(NoticeCode::LinkAlreadyShown)),
     }
     (status, page)
 }
@@ -138,13 +135,13 @@ pub async fn revoke_invitation(
     form: Csrf<TokenOnlyForm>,
     db: &State<Db>,
     config: &State<AppConfig>,
-) -> Result<Flash<Redirect>, (Status, AdminPage)> {
+) -> Result<Redirected, (Status, AdminPage)> {
     let _ = form;
     match signup::revoke(db, id).await {
-        Ok(true) => Ok(Flash::success(Redirect::to("/admin"), "invitation_revoked")),
+        Ok(true) => Ok(Flash::new(FlashCode::InvitationRevoked).redirect("/admin")),
         Ok(false) => {
             let (_, mut page) = page_or_problem(&admin, db, config, 1).await;
-            page.invitation_error = Some(Notice::new("invitation_not_found"));
+            page.invitation_error = Some(Notice::new(NoticeCode::InvitationNotFound));
             Err((Status::NotFound, page))
         }
         Err(error) => done(&admin, db, config, Err(error.into())).await,

@@ -16,8 +16,9 @@ use crate::runs::instance_prices;
 use crate::web::kit::view::points;
 
 use super::health::{HealthView, PriceRow, price_rows};
+use crate::web::kit::notice::Notice;
 use crate::web::kit::session::Admin;
-use crate::web::kit::view::{Layout, Notice};
+use crate::web::kit::view::Layout;
 
 pub struct UserRow {
     pub id: UserId,

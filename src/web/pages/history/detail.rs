@@ -1,9 +1,9 @@
 //! `GET /history/<id>` (one run's results) and `POST /history/<id>/delete`.
 
+use crate::web::kit::notice::{Flash, FlashCode, Redirected};
 use askama::Template;
 use askama_web::WebTemplate;
 use rocket::http::Status;
-use rocket::response::{Flash, Redirect};
 use rocket::{State, get, post};
 
 use super::duration_text;
@@ -139,7 +139,7 @@ pub async fn delete(
     id: &str,
     form: Csrf<TokenOnlyForm>,
     db: &State<Db>,
-) -> Result<Flash<Redirect>, Status> {
+) -> Result<Redirected, Status> {
     let _ = form;
     let id = path_id(id)?;
     let user_id = user.0.user_id;
@@ -148,10 +148,7 @@ pub async fn delete(
         .await
         .map_err(|error| Problem::db(&error).status)?;
     if deleted {
-        Ok(Flash::success(
-            Redirect::to("/history"),
-            format!("query_deleted:{id}"),
-        ))
+        Ok(Flash::naming(FlashCode::QueryDeleted, id.to_string()).redirect("/history"))
     } else {
         Err(Status::NotFound)
     }

@@ -22,9 +22,9 @@ use crate::db::history::{self as store, HistoryFilter, StoredResult};
 use crate::db::{Db, DbError};
 use crate::i18n::Lang;
 use crate::ids::{RunId, UserId};
+use crate::web::kit::notice::{Notice, NoticeCode};
 use crate::web::kit::params::choice;
 use crate::web::kit::session::CurrentUser;
-use crate::web::kit::view::Notice;
 
 /// Runs read per database round trip.
 pub const CHUNK_RUNS: i64 = 500;
@@ -151,7 +151,8 @@ pub async fn export(
         ..query
     };
     let Some(format) = choice::<Format>(query.format.as_deref()) else {
-        return Err(history_page(&user, db, &query, Some(Notice::new("bad_export_format"))).await);
+        let notice = Notice::new(NoticeCode::BadExportFormat);
+        return Err(history_page(&user, db, &query, Some(notice)).await);
     };
     let filters = match Filters::parse(&query) {
         Ok(filters) => filters,

@@ -9,7 +9,7 @@ use crate::clock;
 use crate::db::history::HistoryFilter;
 use crate::ids::{KeyId, PresetId, RunId};
 use crate::modelscope::validate_model_id;
-use crate::web::kit::view::Notice;
+use crate::web::kit::notice::{Notice, NoticeCode};
 
 /// Runs on one page of `/history`.
 pub const PAGE_SIZE: i64 = 50;
@@ -50,7 +50,7 @@ pub struct Filters {
 
 /// A refused filter; `field` names it for `messages.html`.
 fn bad(field: &str) -> Notice {
-    Notice::new("bad_filter").with_name(field)
+    Notice::new(NoticeCode::BadFilter).with_name(field)
 }
 
 /// An empty field means "no filter" (a GET form sends every field).

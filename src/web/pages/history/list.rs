@@ -15,9 +15,10 @@ use crate::clock;
 use crate::db::history::{self as store, Direction, HistoryFilter, RunSummary};
 use crate::db::{Db, DbError, api_keys};
 use crate::ids::{RunId, UserId};
+use crate::web::kit::notice::{Notice, NoticeCode};
 use crate::web::kit::problem::Problem;
 use crate::web::kit::session::CurrentUser;
-use crate::web::kit::view::{Layout, Notice};
+use crate::web::kit::view::Layout;
 
 pub struct SelectOption {
     pub id: i64,
@@ -227,7 +228,7 @@ pub async fn history_page(
         },
         Found::CursorGone => {
             if error.is_none() {
-                error = Some(Notice::new("history_position_gone"));
+                error = Some(Notice::new(NoticeCode::HistoryPositionGone));
                 status = Status::NotFound;
             }
             Listing::default()

@@ -16,10 +16,11 @@ use crate::db::{Db, DbError};
 use crate::ids::{RunId, UserId};
 use crate::modelscope::validate_model_id;
 use crate::runs::calls_left::CallsLeft;
+use crate::web::kit::notice::{Notice, NoticeCode};
 use crate::web::kit::problem::Problem;
 use crate::web::kit::result_view::RowView;
 use crate::web::kit::session::CurrentUser;
-use crate::web::kit::view::{Layout, Notice};
+use crate::web::kit::view::Layout;
 
 /// Runs drawn and listed on a trend page.
 pub const TREND_ROWS: i64 = PAGE_SIZE;
@@ -169,7 +170,7 @@ pub async fn model_trend(
         .map(|(page, found)| {
             if !found {
                 status = Status::NotFound;
-                error = Some(Notice::new("history_position_gone"));
+                error = Some(Notice::new(NoticeCode::HistoryPositionGone));
             }
             page
         })

@@ -8,9 +8,9 @@ use rocket::http::Status;
 use rocket::{State, get};
 
 use crate::clock;
-use crate::db::Db;
+use crate::db::deliveries::{Event, Status as DeliveryStatus};
 use crate::ids::DeliveryId;
-use crate::notify::deliveries;
+use crate::notify::{Kind, Outbox};
 use crate::web::kit::monitoring_view::delivery_error_text;
 use crate::web::kit::problem::Problem;
 use crate::web::kit::session::CurrentUser;
@@ -23,16 +23,26 @@ pub struct DeliveryRow {
     pub id: DeliveryId,
     pub at: String,
     pub channel: String,
-    pub kind: String,
-    /// `alert`, `recovered`, `summary` or `test`.
-    pub event: String,
-    /// `pending`, `sent`, `failed` or `held`.
-    pub status: String,
+    pub kind: Kind,
+    pub event: Event,
+    pub status: DeliveryStatus,
     pub attempts: i64,
     pub max_attempts: i64,
     pub error: Option<String>,
     pub message: String,
     pub next_attempt: Option<String>,
+}
+
+impl DeliveryRow {
+    /// The status badge's colour.
+    pub fn badge(&self) -> &'static str {
+        match self.status {
+            DeliveryStatus::Sent => "ok",
+            DeliveryStatus::Failed => "bad",
+            DeliveryStatus::Held => "muted",
+            DeliveryStatus::Pending => "warn",
+        }
+    }
 }
 
 #[derive(Template, WebTemplate)]
@@ -43,9 +53,10 @@ pub struct DeliveriesPage {
 }
 
 #[get("/monitors/deliveries")]
-pub async fn list(user: CurrentUser, db: &State<Db>) -> Result<DeliveriesPage, Status> {
+pub async fn list(user: CurrentUser, outbox: &State<Outbox>) -> Result<DeliveriesPage, Status> {
     let lang = user.0.lang;
-    let rows = deliveries::list(db, user.0.user_id, SHOWN)
+    let rows = outbox
+        .list(user.0.user_id, SHOWN)
         .await
         .map_err(|e| Problem::db(&e).status)?;
     Ok(DeliveriesPage {
@@ -58,17 +69,14 @@ pub async fn list(user: CurrentUser, db: &State<Db>) -> Result<DeliveriesPage, S
                 channel: d.channel_name,
                 kind: d.channel_kind,
                 event: d.event,
-                next_attempt: (d.status == "pending")
+                next_attempt: (d.status == DeliveryStatus::Pending)
                     .then_some(d.next_attempt_at)
                     .flatten()
                     .map(clock::seconds),
                 status: d.status,
                 attempts: d.attempts,
                 max_attempts: d.max_attempts,
-                error: d
-                    .last_error
-                    .as_deref()
-                    .map(|e| delivery_error_text(lang, e)),
+                error: d.last_error.as_ref().map(|e| delivery_error_text(lang, e)),
                 message: d.message,
             })
             .collect(),

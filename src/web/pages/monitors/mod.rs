@@ -1,32 +1,29 @@
 //! `/monitors`: scheduled checks of saved keys, their alert rules, run now, pause, resume and
-//! delete (a monitor or a rule is deleted after a confirmation page that names it). `deliveries` is the delivery log (`GET /monitors/deliveries`).
+//! delete (a monitor or a rule is deleted after a confirmation page that names it), all
+//! through `monitors::Monitors`. `deliveries` is the delivery log (`GET /monitors/deliveries`).
 
 pub mod deliveries;
 
 use rocket::form::FromForm;
 use rocket::http::Status;
 use rocket::request::FlashMessage;
-use rocket::response::{Flash, Redirect};
 use rocket::{State, get, post};
 
-use crate::db::Db;
 use crate::i18n::{self, Arg, Lang};
 use crate::ids::{MonitorId, RuleId};
-use crate::keyring::Keyring;
 use crate::monitors::rules::RuleAsk;
 use crate::monitors::run_now::RunNow;
-use crate::monitors::{self, MonitorAsk, MonitorError};
-use crate::notify::Channels;
-use crate::scheduler::Scheduler;
+use crate::monitors::{self, MonitorAsk, MonitorError, Monitors};
 use crate::web::kit::confirm::ConfirmPage;
 use crate::web::kit::csrf::{Csrf, TokenOnlyForm, csrf_form};
-use crate::web::kit::monitoring_view::{flash_text, monitor_title, notice_text, rule_summary};
+use crate::web::kit::monitoring_view::{monitor_title, rule_summary};
+use crate::web::kit::notice::{Flash, FlashCode, Redirected};
 use crate::web::kit::problem::{Problem, Refused};
 use crate::web::kit::session::CurrentUser;
 
 mod page;
 
-use page::{FormEcho, MonitorsPage, empty_page, page};
+use page::{FormEcho, MonitorsContext, MonitorsPage};
 
 #[derive(Debug, FromForm)]
 pub struct MonitorForm {
@@ -69,26 +66,19 @@ pub fn routes() -> Vec<rocket::Route> {
 
 #[get("/monitors")]
 pub async fn list(
-    user: CurrentUser,
+    page: MonitorsContext<'_>,
     flash: Option<FlashMessage<'_>>,
-    db: &State<Db>,
-    keyring: &State<Keyring>,
-    channels: &State<Channels>,
 ) -> Result<MonitorsPage, Status> {
-    let mut page = page(&user, db, keyring, channels).await?;
-    page.done = flash.map(|f| flash_text(user.0.lang, f.message()));
-    Ok(page)
+    let mut shown = page.page().await?;
+    shown.layout = shown.layout.with_flash(flash);
+    Ok(shown)
 }
 
 #[post("/monitors", data = "<form>")]
 pub async fn create(
-    user: CurrentUser,
+    page: MonitorsContext<'_>,
     form: Csrf<MonitorForm>,
-    scheduler: &State<Scheduler>,
-    db: &State<Db>,
-    keyring: &State<Keyring>,
-    channels: &State<Channels>,
-) -> Result<Flash<Redirect>, (Status, MonitorsPage)> {
+) -> Result<Redirected, (Status, MonitorsPage)> {
     let form = form.0;
     let ask = MonitorAsk {
         key_ids: form.key_id.clone(),
@@ -98,63 +88,70 @@ pub async fn create(
         at_times: form.at_times.clone(),
         daily_cost_cap: form.daily_cost_cap.clone(),
     };
-    match scheduler.create_monitor(user.0.user_id, &ask).await {
-        Ok(_) => Ok(Flash::success(Redirect::to("/monitors"), "monitor_added")),
+    match page.monitors.create(page.user_id(), &ask).await {
+        Ok(_) => Ok(Flash::new(FlashCode::MonitorAdded).redirect("/monitors")),
         Err(error) => {
             let problem = Problem::monitor(&error);
-            let mut page = page(&user, db, keyring, channels)
-                .await
-                .map_err(|status| (status, empty_page(&user)))?;
-            page.error = Some(notice_text(user.0.lang, &problem.notice));
-            let echo = |v: &Option<String>| v.as_deref().unwrap_or("").chars().take(200).collect();
-            page.form = FormEcho {
-                key_ids: form.key_id.iter().take(50).cloned().collect(),
-                check: echo(&form.check),
-                preset_id: echo(&form.preset_id),
-                every_minutes: echo(&form.every_minutes),
-                at_times: echo(&form.at_times),
-                daily_cost_cap: echo(&form.daily_cost_cap),
-            };
-            Err((problem.status, page))
+            let mut shown = page.page().await.map_err(|status| page.empty(status))?;
+            shown.error = Some(problem.notice);
+            shown.form = FormEcho::of(&ask);
+            Err((problem.status, shown))
         }
     }
 }
 
-fn done(result: Result<(), MonitorError>, flash: &'static str) -> Result<Flash<Redirect>, Status> {
+/// Back to the list with `flash`, or the status the error gives.
+fn done(result: Result<(), MonitorError>, flash: FlashCode) -> Result<Redirected, Status> {
     match result {
-        Ok(()) => Ok(Flash::success(Redirect::to("/monitors"), flash)),
-        Err(error) => Err(Problem::monitor(&error).status),
+        Ok(()) => Ok(Flash::new(flash).redirect("/monitors")),
+        Err(error) => Err(status(error)),
     }
+}
+
+/// A route that changes one of the user's monitors by the `Monitors` method of its name and
+/// goes back to the list with `$flash`.
+macro_rules! monitor_action {
+    ($(#[$doc:meta])* $name:ident: $path:tt => $flash:ident) => {
+        $(#[$doc])*
+        #[post($path, data = "<form>")]
+        pub async fn $name(
+            user: CurrentUser,
+            id: MonitorId,
+            form: Csrf<TokenOnlyForm>,
+            monitors: &State<Monitors>,
+        ) -> Result<Redirected, Status> {
+            let _ = form;
+            done(monitors.$name(user.0.user_id, id).await, FlashCode::$flash)
+        }
+    };
 }
 
 /// What "run now" answers: back to the list with what happened, the list saying which limit
 /// held it back (429 with `Retry-After`), or a status (another user's or a missing monitor).
 #[derive(rocket::Responder)]
 pub enum RunAnswer {
-    Done(Flash<Redirect>),
+    Done(Redirected),
     Limited(Refused<MonitorsPage>),
     Status(Status),
 }
 
+/// Once in its turn, paused or not; the schedule stays as it is. Limited per monitor and per
+/// user; nothing changes when the monitor is queued or running already.
 #[post("/monitors/<id>/run", data = "<form>")]
 pub async fn run_now(
-    user: CurrentUser,
+    page: MonitorsContext<'_>,
     id: MonitorId,
     form: Csrf<TokenOnlyForm>,
-    scheduler: &State<Scheduler>,
-    db: &State<Db>,
-    keyring: &State<Keyring>,
-    channels: &State<Channels>,
 ) -> RunAnswer {
     let _ = form;
-    let error = match scheduler.run_now(user.0.user_id, id).await {
+    let error = match page.monitors.run_now(page.user_id(), id).await {
         Ok(asked) => {
             let flash = match asked {
-                RunNow::Asked => "monitor_run",
-                RunNow::AlreadyQueued => "monitor_run_queued",
-                RunNow::Running => "monitor_run_running",
+                RunNow::Asked => FlashCode::MonitorRun,
+                RunNow::AlreadyQueued => FlashCode::MonitorRunQueued,
+                RunNow::Running => FlashCode::MonitorRunRunning,
             };
-            return RunAnswer::Done(Flash::success(Redirect::to("/monitors"), flash));
+            return RunAnswer::Done(Flash::new(flash).redirect("/monitors"));
         }
         Err(error) => error,
     };
@@ -162,49 +159,26 @@ pub async fn run_now(
     let MonitorError::RunNowLimited(refused) = error else {
         return RunAnswer::Status(problem.status);
     };
-    let mut page = match page(&user, db, keyring, channels).await {
-        Ok(page) => page,
+    let mut shown = match page.page().await {
+        Ok(shown) => shown,
         Err(status) => return RunAnswer::Status(status),
     };
-    let text = notice_text(user.0.lang, &problem.notice);
-    match page.monitors.iter_mut().find(|m| m.id == id) {
-        Some(monitor) => monitor.run_error = Some(text),
-        None => page.error = Some(text),
+    match shown.monitors.iter_mut().find(|m| m.id == id) {
+        Some(monitor) => monitor.run_error = Some(problem.notice),
+        None => shown.error = Some(problem.notice),
     }
     RunAnswer::Limited(Refused {
         status: problem.status,
         retry_after_secs: Some(refused.retry_after_secs),
-        page,
+        page: shown,
     })
 }
 
-#[post("/monitors/<id>/pause", data = "<form>")]
-pub async fn pause(
-    user: CurrentUser,
-    id: MonitorId,
-    form: Csrf<TokenOnlyForm>,
-    db: &State<Db>,
-) -> Result<Flash<Redirect>, Status> {
-    let _ = form;
-    done(
-        monitors::pause(db, user.0.user_id, id).await,
-        "monitor_paused",
-    )
-}
-
-#[post("/monitors/<id>/resume", data = "<form>")]
-pub async fn resume(
-    user: CurrentUser,
-    id: MonitorId,
-    form: Csrf<TokenOnlyForm>,
-    scheduler: &State<Scheduler>,
-) -> Result<Flash<Redirect>, Status> {
-    let _ = form;
-    done(
-        scheduler.resume(user.0.user_id, id).await,
-        "monitor_resumed",
-    )
-}
+monitor_action!(pause: "/monitors/<id>/pause" => MonitorPaused);
+monitor_action!(
+    /// From now on: the next run is the schedule's first slot after now.
+    resume: "/monitors/<id>/resume" => MonitorResumed
+);
 
 /// A monitor by what it checks, when, and its keys' labels.
 fn monitor_name(lang: Lang, named: &monitors::Named) -> String {
@@ -213,56 +187,51 @@ fn monitor_name(lang: Lang, named: &monitors::Named) -> String {
     format!("{} · {keys}", monitor_title(lang, &named.monitor))
 }
 
+/// The status a monitor error answers a request without a form with.
+fn status(error: MonitorError) -> Status {
+    Problem::monitor(&error).status
+}
+
 /// The confirmation step: names the monitor, posts the delete.
 #[get("/monitors/<id>/delete")]
 pub async fn confirm_delete(
     user: CurrentUser,
     id: MonitorId,
-    db: &State<Db>,
+    monitors: &State<Monitors>,
 ) -> Result<ConfirmPage, Status> {
-    let named = monitors::named(db, user.0.user_id, id)
-        .await
-        .map_err(|error| Problem::monitor(&error).status)?;
-    Ok(ConfirmPage {
-        name: monitor_name(user.0.lang, &named),
-        layout: user.layout(),
-        what: "monitor",
-        action: format!("/monitors/{id}/delete"),
-        back: format!("/monitors#monitor-{id}"),
-    })
+    let named = monitors.named(user.0.user_id, id).await.map_err(status)?;
+    let name = monitor_name(user.0.lang, &named);
+    let (action, back) = (
+        format!("/monitors/{id}/delete"),
+        format!("/monitors#monitor-{id}"),
+    );
+    Ok(ConfirmPage::new(
+        user.layout(),
+        "monitor",
+        name,
+        action,
+        back,
+    ))
 }
 
 #[post("/monitors/<id>/delete", data = "<form>")]
 pub async fn delete(
-    user: CurrentUser,
+    page: MonitorsContext<'_>,
     id: MonitorId,
     form: Csrf<TokenOnlyForm>,
-    db: &State<Db>,
-) -> Result<Flash<Redirect>, Status> {
+) -> Result<Redirected, Status> {
     let _ = form;
-    match monitors::delete(db, user.0.user_id, id).await {
-        Ok(named) => Ok(Flash::success(
-            Redirect::to("/monitors"),
-            format!(
-                "monitor_deleted:{}",
-                monitor_title(user.0.lang, &named.monitor)
-            ),
-        )),
-        Err(error) => Err(Problem::monitor(&error).status),
-    }
+    let named = page.monitors.delete(page.user_id(), id).await;
+    let title = monitor_title(page.user.0.lang, &named.map_err(status)?.monitor);
+    Ok(Flash::naming(FlashCode::MonitorDeleted, title).redirect("/monitors"))
 }
 
 #[post("/monitors/<id>/rules", data = "<form>")]
-#[allow(clippy::too_many_arguments)]
 pub async fn add_rule(
-    user: CurrentUser,
+    page: MonitorsContext<'_>,
     id: MonitorId,
     form: Csrf<RuleForm>,
-    scheduler: &State<Scheduler>,
-    db: &State<Db>,
-    keyring: &State<Keyring>,
-    channels: &State<Channels>,
-) -> Result<Flash<Redirect>, (Status, MonitorsPage)> {
+) -> Result<Redirected, (Status, MonitorsPage)> {
     let form = form.0;
     let ask = RuleAsk {
         condition: form.condition,
@@ -271,22 +240,19 @@ pub async fn add_rule(
         at_time: form.at_time,
         channel_id: form.channel_id,
     };
-    match scheduler.add_rule(user.0.user_id, id, ask).await {
-        Ok(_) => Ok(Flash::success(Redirect::to("/monitors"), "rule_added")),
+    match page.monitors.add_rule(page.user_id(), id, ask).await {
+        Ok(_) => Ok(Flash::new(FlashCode::RuleAdded).redirect("/monitors")),
         Err(error) => {
             let problem = Problem::monitor(&error);
             if problem.status == Status::NotFound {
-                return Err((problem.status, empty_page(&user)));
+                return Err(page.empty(problem.status));
             }
-            let mut page = page(&user, db, keyring, channels)
-                .await
-                .map_err(|status| (status, empty_page(&user)))?;
-            let text = notice_text(user.0.lang, &problem.notice);
-            match page.monitors.iter_mut().find(|m| m.id == id) {
-                Some(monitor) => monitor.rule_error = Some(text),
-                None => page.error = Some(text),
+            let mut shown = page.page().await.map_err(|status| page.empty(status))?;
+            match shown.monitors.iter_mut().find(|m| m.id == id) {
+                Some(monitor) => monitor.rule_error = Some(problem.notice),
+                None => shown.error = Some(problem.notice),
             }
-            Err((problem.status, page))
+            Err((problem.status, shown))
         }
     }
 }
@@ -297,34 +263,24 @@ pub async fn confirm_delete_rule(
     user: CurrentUser,
     id: MonitorId,
     rule_id: RuleId,
-    db: &State<Db>,
+    monitors: &State<Monitors>,
 ) -> Result<ConfirmPage, Status> {
-    let rule = monitors::rule(db, user.0.user_id, id, rule_id)
-        .await
-        .map_err(|error| Problem::monitor(&error).status)?;
-    Ok(ConfirmPage {
-        name: rule_summary(user.0.lang, &rule),
-        layout: user.layout(),
-        what: "rule",
-        action: format!("/monitors/{id}/rules/{rule_id}/delete"),
-        back: format!("/monitors#rule-{rule_id}"),
-    })
+    let rule = monitors.rule(user.0.user_id, id, rule_id).await;
+    let name = rule_summary(user.0.lang, &rule.map_err(status)?);
+    let action = format!("/monitors/{id}/rules/{rule_id}/delete");
+    let back = format!("/monitors#rule-{rule_id}");
+    Ok(ConfirmPage::new(user.layout(), "rule", name, action, back))
 }
 
 #[post("/monitors/<id>/rules/<rule_id>/delete", data = "<form>")]
 pub async fn delete_rule(
-    user: CurrentUser,
+    page: MonitorsContext<'_>,
     id: MonitorId,
     rule_id: RuleId,
     form: Csrf<TokenOnlyForm>,
-    db: &State<Db>,
-) -> Result<Flash<Redirect>, Status> {
+) -> Result<Redirected, Status> {
     let _ = form;
-    match monitors::delete_rule(db, user.0.user_id, id, rule_id).await {
-        Ok(rule) => Ok(Flash::success(
-            Redirect::to("/monitors"),
-            format!("rule_deleted:{}", rule_summary(user.0.lang, &rule)),
-        )),
-        Err(error) => Err(Problem::monitor(&error).status),
-    }
+    let rule = page.monitors.delete_rule(page.user_id(), id, rule_id).await;
+    let summary = rule_summary(page.user.0.lang, &rule.map_err(status)?);
+    Ok(Flash::naming(FlashCode::RuleDeleted, summary).redirect("/monitors"))
 }

@@ -1,24 +1,27 @@
-//! The `/monitors` page: what each monitor watches, its rules, and the forms' choices.
-
-use std::collections::HashMap;
+//! The `/monitors` page: what each monitor watches, its rules, and the forms' choices; and
+//! what its handlers need to show it again ([`MonitorsContext`]).
 
 use askama::Template;
 use askama_web::WebTemplate;
+use rocket::State;
 use rocket::http::Status;
+use rocket::outcome::try_outcome;
+use rocket::request::{self, FromRequest, Request};
 
 use crate::clock;
 use crate::crypto::secret::mask_tail;
 use crate::db::Db;
+use crate::db::monitor_keys::{KeyCode, MonitorKey};
 use crate::i18n::Lang;
-use crate::ids::{ChannelId, MonitorId, RuleId, RunId};
+use crate::ids::{ChannelId, KeyId, MonitorId, PresetId, RuleId, RunId, UserId};
 use crate::keyring::Keyring;
 use crate::modelscope::Tiers;
+use crate::monitors::ask::check_kind;
 use crate::monitors::rules::Condition;
-use crate::monitors::schedule::Schedule;
-use crate::monitors::{self};
-use crate::notify::Channels;
-use crate::scheduler::cost;
+use crate::monitors::{CheckKind, MonitorAsk, Monitors, Outcome};
+use crate::notify::{Channels, Kind};
 use crate::web::kit::monitoring_view::reason_text;
+use crate::web::kit::notice::Notice;
 use crate::web::kit::problem::Problem;
 use crate::web::kit::session::CurrentUser;
 use crate::web::kit::view::{
@@ -43,7 +46,7 @@ pub struct KeyLine {
 
 pub struct RuleLine {
     pub id: RuleId,
-    pub condition: &'static str,
+    pub condition: Condition,
     pub threshold: Option<String>,
     pub model: Option<String>,
     pub at_time: Option<String>,
@@ -54,8 +57,7 @@ pub struct RuleLine {
 
 pub struct MonitorRow {
     pub id: MonitorId,
-    /// `check` or `probe`.
-    pub kind: &'static str,
+    pub kind: CheckKind,
     pub preset_name: Option<String>,
     pub every_minutes: Option<i64>,
     pub at_times: Option<String>,
@@ -63,8 +65,7 @@ pub struct MonitorRow {
     pub run_requested: bool,
     pub next_run: String,
     pub last_run: Option<String>,
-    /// `ok`, `failed` or `skipped`.
-    pub last_outcome: String,
+    pub last_outcome: Option<Outcome>,
     /// A rule fires or a key's points buy no call: the run went fine, the key does not.
     pub attention: bool,
     pub reason: Option<String>,
@@ -76,16 +77,16 @@ pub struct MonitorRow {
     pub keys: Vec<KeyLine>,
     pub rules: Vec<RuleLine>,
     /// This monitor's rule form failed, and why.
-    pub rule_error: Option<String>,
+    pub rule_error: Option<Notice>,
     /// Why "run now" was refused (a limit), next to its button.
-    pub run_error: Option<String>,
+    pub run_error: Option<Notice>,
 }
 
 /// What the add form shows again after a refusal.
 #[derive(Default)]
 pub struct FormEcho {
     pub key_ids: Vec<String>,
-    pub check: String,
+    pub check: CheckKind,
     pub preset_id: String,
     pub every_minutes: String,
     pub at_times: String,
@@ -93,11 +94,24 @@ pub struct FormEcho {
 }
 
 impl FormEcho {
-    pub fn has_key(&self, id: &crate::ids::KeyId) -> bool {
+    /// What was typed, cut short (a form can send anything).
+    pub fn of(ask: &MonitorAsk) -> Self {
+        let echo = |v: &Option<String>| v.as_deref().unwrap_or("").chars().take(200).collect();
+        Self {
+            key_ids: ask.key_ids.iter().take(50).cloned().collect(),
+            check: check_kind(ask.check.as_deref()).unwrap_or_default(),
+            preset_id: echo(&ask.preset_id),
+            every_minutes: echo(&ask.every_minutes),
+            at_times: echo(&ask.at_times),
+            daily_cost_cap: echo(&ask.daily_cost_cap),
+        }
+    }
+
+    pub fn has_key(&self, id: &KeyId) -> bool {
         self.key_ids.iter().any(|k| k.trim() == id.to_string())
     }
 
-    pub fn is_preset(&self, id: &crate::ids::PresetId) -> bool {
+    pub fn is_preset(&self, id: &PresetId) -> bool {
         self.preset_id.trim() == id.to_string()
     }
 }
@@ -105,146 +119,181 @@ impl FormEcho {
 pub struct ChannelOption {
     pub id: ChannelId,
     pub name: String,
-    pub kind: String,
+    pub kind: Kind,
 }
 
 #[derive(Template, WebTemplate)]
 #[template(path = "monitors.html")]
 pub struct MonitorsPage {
     pub layout: Layout,
-    pub done: Option<String>,
     pub monitors: Vec<MonitorRow>,
     pub keys: Vec<KeyOption>,
     pub presets: Vec<PresetOption>,
     pub channels: Vec<ChannelOption>,
-    pub conditions: Vec<&'static str>,
-    pub error: Option<String>,
+    pub conditions: &'static [Condition],
+    /// The add form's error.
+    pub error: Option<Notice>,
     pub form: FormEcho,
 }
 
-fn condition_name(text: &str) -> &'static str {
-    Condition::parse(text).map_or("key_invalid", Condition::as_str)
+/// What every handler of this page needs to show it again: the user and the handles the
+/// page reads.
+pub struct MonitorsContext<'r> {
+    pub user: CurrentUser,
+    pub monitors: &'r Monitors,
+    keyring: &'r Keyring,
+    channels: &'r Channels,
+    db: &'r Db,
 }
 
-pub(super) async fn page(
-    user: &CurrentUser,
-    db: &Db,
-    keyring: &Keyring,
-    channels: &Channels,
-) -> Result<MonitorsPage, Status> {
-    let user_id = user.0.user_id;
-    let lang = user.0.lang;
-    let overview = monitors::overview(db, user_id)
-        .await
-        .map_err(|e| Problem::monitor(&e).status)?;
-    let presets = crate::presets::list(db, user_id).await.unwrap_or_default();
-    let models_of: HashMap<_, _> = presets.iter().map(|p| (p.id, p.models.clone())).collect();
-    let mut rows = Vec::new();
-    let today = clock::last_midnight(clock::now());
-    for monitor in &overview.monitors {
-        let schedule = Schedule::from_stored(monitor.every_minutes, monitor.at_times.as_deref());
-        let keys: Vec<KeyLine> = overview
-            .keys
-            .iter()
-            .filter(|k| k.monitor_id == monitor.id)
-            .map(|k| {
-                let firing = overview.active.iter().any(|(rule, key)| {
-                    *key == k.key_id
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for MonitorsContext<'r> {
+    type Error = ();
+
+    async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, ()> {
+        let user = try_outcome!(request.guard::<CurrentUser>().await);
+        let monitors = try_outcome!(request.guard::<&State<Monitors>>().await);
+        let keyring = try_outcome!(request.guard::<&State<Keyring>>().await);
+        let channels = try_outcome!(request.guard::<&State<Channels>>().await);
+        let db = try_outcome!(request.guard::<&State<Db>>().await);
+        request::Outcome::Success(Self {
+            user,
+            monitors,
+            keyring,
+            channels,
+            db,
+        })
+    }
+}
+
+impl MonitorsContext<'_> {
+    pub fn user_id(&self) -> UserId {
+        self.user.0.user_id
+    }
+
+    /// The page as it stands.
+    pub async fn page(&self) -> Result<MonitorsPage, Status> {
+        let (user_id, lang) = (self.user_id(), self.user.0.lang);
+        let overview = self
+            .monitors
+            .overview(user_id)
+            .await
+            .map_err(|e| Problem::monitor(&e).status)?;
+        let today = clock::last_midnight(clock::now());
+        let mut rows = Vec::new();
+        for monitor in &overview.monitors {
+            let firing = |key: KeyId| {
+                overview.active.iter().any(|(rule, active_key)| {
+                    *active_key == key
                         && overview
                             .rules
                             .iter()
                             .any(|r| r.id == *rule && r.monitor_id == monitor.id)
-                });
-                key_line(k, firing, lang)
-            })
-            .collect();
-        let daily_cost = match (monitor.preset_id.and_then(|p| models_of.get(&p)), &schedule) {
-            (Some(models), Some(schedule)) if monitor.kind == "probe" => {
-                let per_run = cost::per_run(db, user_id, models).await;
-                Some(cost_text(&cost::per_day(per_run, keys.len(), schedule)))
-            }
-            _ => None,
-        };
-        let rules: Vec<RuleLine> = overview
-            .rules
-            .iter()
-            .filter(|r| r.monitor_id == monitor.id)
-            .map(|r| RuleLine {
-                id: r.id,
-                condition: condition_name(&r.condition),
-                threshold: r.threshold.map(points),
-                model: r.model.clone(),
-                at_time: r.at_time.clone(),
-                channel: r.channel_name.clone(),
-                active: overview.active.iter().any(|(rule, _)| *rule == r.id),
-            })
-            .collect();
-        rows.push(MonitorRow {
-            id: monitor.id,
-            kind: if monitor.kind == "probe" {
-                "probe"
-            } else {
-                "check"
-            },
-            preset_name: monitor.preset_name.clone(),
-            every_minutes: monitor.every_minutes,
-            at_times: monitor.at_times.clone(),
-            paused: monitor.paused,
-            run_requested: monitor.run_requested,
-            next_run: clock::minutes(monitor.next_run_at),
-            last_run: monitor.last_run_at.map(clock::minutes),
-            last_outcome: monitor.last_outcome.clone().unwrap_or_default(),
-            attention: keys.iter().any(|k| k.firing || k.no_points)
-                || rules.iter().any(|r: &RuleLine| r.active),
-            reason: monitor.last_reason.as_deref().map(|r| reason_text(lang, r)),
-            failures: monitor.failures,
-            daily_cost,
-            cap: monitor.daily_cost_cap.map(points),
-            spent_today: (monitor.kind == "probe").then(|| {
-                points(if monitor.spent_day == Some(today) {
-                    monitor.spent_points
-                } else {
-                    0.0
                 })
-            }),
-            keys,
-            rules,
-            rule_error: None,
-            run_error: None,
-        });
+            };
+            let keys: Vec<KeyLine> = overview
+                .keys
+                .iter()
+                .filter(|k| k.monitor_id == monitor.id)
+                .map(|k| key_line(k, firing(k.key_id), lang))
+                .collect();
+            let rules: Vec<RuleLine> = overview
+                .rules
+                .iter()
+                .filter(|r| r.monitor_id == monitor.id)
+                .map(|r| RuleLine {
+                    id: r.id,
+                    condition: r.condition,
+                    threshold: r.threshold.map(points),
+                    model: r.model.clone(),
+                    at_time: r.at_time.clone(),
+                    channel: r.channel_name.clone(),
+                    active: overview.active.iter().any(|(rule, _)| *rule == r.id),
+                })
+                .collect();
+            rows.push(MonitorRow {
+                id: monitor.id,
+                kind: monitor.kind,
+                preset_name: monitor.preset_name.clone(),
+                every_minutes: monitor.every_minutes,
+                at_times: monitor.at_times.clone(),
+                paused: monitor.paused,
+                run_requested: monitor.run_requested,
+                next_run: clock::minutes(monitor.next_run_at),
+                last_run: monitor.last_run_at.map(clock::minutes),
+                last_outcome: monitor.last_outcome,
+                attention: keys.iter().any(|k| k.firing || k.no_points)
+                    || rules.iter().any(|r| r.active),
+                reason: monitor.last_reason.map(|r| reason_text(lang, r)),
+                failures: monitor.failures,
+                daily_cost: overview.daily_costs.get(&monitor.id).map(cost_text),
+                cap: monitor.daily_cost_cap.map(points),
+                spent_today: (monitor.kind == CheckKind::Probe).then(|| {
+                    points(if monitor.spent_day == Some(today) {
+                        monitor.spent_points
+                    } else {
+                        0.0
+                    })
+                }),
+                keys,
+                rules,
+                rule_error: None,
+                run_error: None,
+            });
+        }
+        let channels = self
+            .channels
+            .list(user_id)
+            .await
+            .map_err(|e| Problem::channel(&e).status)?;
+        let presets = crate::presets::list(self.db, user_id)
+            .await
+            .unwrap_or_default();
+        Ok(MonitorsPage {
+            monitors: rows,
+            keys: key_options(self.keyring, user_id).await,
+            presets: preset_options(self.db, user_id, presets).await,
+            channels: channels
+                .into_iter()
+                .map(|c| ChannelOption {
+                    id: c.id,
+                    name: c.name,
+                    kind: c.kind,
+                })
+                .collect(),
+            conditions: Condition::ALL,
+            form: FormEcho {
+                every_minutes: "5".into(),
+                ..FormEcho::default()
+            },
+            ..self.empty_page()
+        })
     }
-    let channel_list = channels
-        .list(user_id)
-        .await
-        .map_err(|e| Problem::channel(&e).status)?;
-    Ok(MonitorsPage {
-        layout: user.layout(),
-        done: None,
-        monitors: rows,
-        keys: key_options(keyring, user_id).await,
-        presets: preset_options(db, user_id, presets).await,
-        channels: channel_list
-            .into_iter()
-            .map(|c| ChannelOption {
-                id: c.id,
-                name: c.name,
-                kind: c.kind,
-            })
-            .collect(),
-        conditions: Condition::ALL.iter().map(|c| c.as_str()).collect(),
-        error: None,
-        form: FormEcho {
-            check: "balance".into(),
-            every_minutes: "5".into(),
-            ..FormEcho::default()
-        },
-    })
+
+    /// The page with nothing on it (when even the list cannot be read).
+    fn empty_page(&self) -> MonitorsPage {
+        MonitorsPage {
+            layout: self.user.layout(),
+            monitors: Vec::new(),
+            keys: Vec::new(),
+            presets: Vec::new(),
+            channels: Vec::new(),
+            conditions: &[],
+            error: None,
+            form: FormEcho::default(),
+        }
+    }
+
+    /// `status` with the empty page.
+    pub fn empty(&self, status: Status) -> (Status, MonitorsPage) {
+        (status, self.empty_page())
+    }
 }
 
 /// A key's line: green only when its last look succeeded, its points buy a call and no rule
 /// fires for it.
-fn key_line(key: &crate::db::monitors::MonitorKey, firing: bool, lang: Lang) -> KeyLine {
-    let looked = key.last_code.as_deref() == Some("ok");
+fn key_line(key: &MonitorKey, firing: bool, lang: Lang) -> KeyLine {
+    let looked = key.last_code == Some(KeyCode::Ok);
     let no_points = looked
         && key
             .last_available
@@ -257,25 +306,10 @@ fn key_line(key: &crate::db::monitors::MonitorKey, firing: bool, lang: Lang) -> 
         masked: mask_tail(key.last_four.clone()),
         last_run: key.last_run_at.map(clock::minutes),
         run_id: key.last_run_id,
-        problem: key
-            .last_code
-            .as_deref()
-            .filter(|c| *c != "ok")
-            .map(|c| reason_text(lang, c)),
+        problem: match key.last_code {
+            Some(KeyCode::Failed(reason)) => Some(reason_text(lang, reason)),
+            _ => None,
+        },
         available: key.last_available.map(points),
-    }
-}
-
-pub(super) fn empty_page(user: &CurrentUser) -> MonitorsPage {
-    MonitorsPage {
-        layout: user.layout(),
-        done: None,
-        monitors: Vec::new(),
-        keys: Vec::new(),
-        presets: Vec::new(),
-        channels: Vec::new(),
-        conditions: Vec::new(),
-        error: None,
-        form: FormEcho::default(),
     }
 }

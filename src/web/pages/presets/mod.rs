@@ -13,7 +13,6 @@ use rocket::form::FromForm;
 use rocket::http::Status;
 use rocket::outcome::try_outcome;
 use rocket::request::{self, FlashMessage, FromRequest, Request};
-use rocket::response::{Flash, Redirect};
 use rocket::{State, get, post};
 
 use crate::clock;
@@ -27,11 +26,10 @@ use crate::modelscope::catalogue::Catalogue;
 use crate::presets::{self, MAX_NAME_CHARS, MAX_PRESETS_PER_USER, PresetError};
 use crate::web::kit::confirm::ConfirmPage;
 use crate::web::kit::csrf::{Csrf, TokenOnlyForm, csrf_form};
+use crate::web::kit::notice::{Flash, FlashCode, Notice, Redirected};
 use crate::web::kit::problem::Problem;
 use crate::web::kit::session::CurrentUser;
-use crate::web::kit::view::{
-    KeyOption, Layout, Notice, PresetOption, key_options, preset_options_priced,
-};
+use crate::web::kit::view::{KeyOption, Layout, PresetOption, key_options, preset_options_priced};
 use prices::{PriceRow, price_rows, tier_options};
 
 /// One preset, with the values its edit form shows (what was typed, after a failed edit).
@@ -242,7 +240,7 @@ impl PresetsContext<'_> {
         row_id: Option<PresetId>,
         typed: Option<PresetFields>,
     ) -> (Status, PresetsPage) {
-        let Problem { status, notice, .. } = Problem::preset(error);
+        let Problem { status, notice } = Problem::preset(error);
         let mut page = match self.page().await {
             Ok(page) => page,
             Err(answer) => return answer,
@@ -272,21 +270,21 @@ impl PresetsContext<'_> {
     /// Back to the list with `flash`, or the page with the error.
     async fn answer(
         &self,
-        outcome: Result<String, PresetError>,
+        outcome: Result<Flash, PresetError>,
         row_id: Option<PresetId>,
         typed: Option<PresetFields>,
-    ) -> Result<Flash<Redirect>, (Status, PresetsPage)> {
+    ) -> Result<Redirected, (Status, PresetsPage)> {
         match outcome {
-            Ok(flash) => Ok(Flash::success(Redirect::to("/presets"), flash)),
+            Ok(flash) => Ok(flash.redirect("/presets")),
             Err(error) => Err(self.failed(&error, row_id, typed).await),
         }
     }
 }
 
 /// The notice naming the preset just saved (its name as the form gave it, checked).
-fn saved(form: &PresetForm) -> String {
+fn saved(form: &PresetForm) -> Flash {
     let name = crate::names::echo_name(form.name.as_deref().unwrap_or(""));
-    format!("preset_saved:{name}")
+    Flash::naming(FlashCode::PresetSaved, name)
 }
 
 /// The confirmation step: names the preset, posts the delete.
@@ -324,7 +322,7 @@ pub async fn list(
 pub async fn create(
     page: PresetsContext<'_>,
     form: Csrf<PresetForm>,
-) -> Result<Flash<Redirect>, (Status, PresetsPage)> {
+) -> Result<Redirected, (Status, PresetsPage)> {
     let form = form.0;
     let created = match form.check(page.config.max_models_per_query) {
         Ok(checked) => presets::create(page.db, page.user_id(), checked, form.is_default()).await,
@@ -340,7 +338,7 @@ pub async fn update(
     page: PresetsContext<'_>,
     id: PresetId,
     form: Csrf<PresetForm>,
-) -> Result<Flash<Redirect>, (Status, PresetsPage)> {
+) -> Result<Redirected, (Status, PresetsPage)> {
     let form = form.0;
     let checked = form.check(page.config.max_models_per_query);
     let outcome = presets::update(page.db, page.user_id(), id, checked, form.is_default())
@@ -354,11 +352,11 @@ pub async fn make_default(
     page: PresetsContext<'_>,
     id: PresetId,
     form: Csrf<TokenOnlyForm>,
-) -> Result<Flash<Redirect>, (Status, PresetsPage)> {
+) -> Result<Redirected, (Status, PresetsPage)> {
     let _ = form;
     let outcome = presets::set_default(page.db, page.user_id(), id)
         .await
-        .map(|name| format!("preset_default:{name}"));
+        .map(|name| Flash::naming(FlashCode::PresetDefault, name));
     page.answer(outcome, Some(id), None).await
 }
 
@@ -367,11 +365,11 @@ pub async fn delete(
     page: PresetsContext<'_>,
     id: PresetId,
     form: Csrf<TokenOnlyForm>,
-) -> Result<Flash<Redirect>, (Status, PresetsPage)> {
+) -> Result<Redirected, (Status, PresetsPage)> {
     let _ = form;
     let outcome = presets::delete(page.db, page.user_id(), id)
         .await
-        .map(|name| format!("preset_deleted:{name}"));
+        .map(|name| Flash::naming(FlashCode::PresetDeleted, name));
     page.answer(outcome, Some(id), None).await
 }
 
@@ -390,7 +388,7 @@ csrf_form!(PriceForm);
 pub async fn set_price(
     page: PresetsContext<'_>,
     form: Csrf<PriceForm>,
-) -> Result<Flash<Redirect>, (Status, PresetsPage)> {
+) -> Result<Redirected, (Status, PresetsPage)> {
     let form = form.0;
     let model = form.model.unwrap_or_default();
     // Not a number is not a tier either: NaN goes on so the domain refuses it in its words.
@@ -401,12 +399,11 @@ pub async fn set_price(
         .filter(|p| !p.is_empty())
         .map(|text| text.parse::<f64>().unwrap_or(f64::NAN));
     match crate::runs::prices::set_price(page.db, page.user_id(), model.trim(), points).await {
-        Ok(()) => Ok(Flash::success(
-            Redirect::to("/presets#prices"),
-            format!("price_saved:{}", model.trim()),
-        )),
+        Ok(()) => {
+            Ok(Flash::naming(FlashCode::PriceSaved, model.trim()).redirect("/presets#prices"))
+        }
         Err(error) => {
-            let Problem { status, notice, .. } = Problem::price(&error);
+            let Problem { status, notice } = Problem::price(&error);
             let mut shown = page.page().await?;
             shown.price_error = Some(notice);
             Err((status, shown))

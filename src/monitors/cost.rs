@@ -1,24 +1,20 @@
-//! What a probe monitor is expected to cost per day: the preset's known prices (a range of
-//! the tiers where unknown), times its keys, times its runs per day.
+//! What a probe monitor is expected to cost per day: one probe of its preset (from the prices
+//! its user knows, a range where unknown), times its keys, times its runs per day. The
+//! arithmetic is pure; a probe's cost comes from a [`PriceBook`], which `runs::prices` keeps a
+//! layer above this one.
 
-use crate::db::Db;
+use rusqlite::Connection;
+
+use super::schedule::Schedule;
 use crate::ids::UserId;
-use crate::monitors::schedule::Schedule;
-use crate::runs::calls_left::ExpectedCost;
-use crate::runs::prices;
+use crate::modelscope::ExpectedCost;
 
-/// One probe of `models` for `user`. A failed price read leaves every price unknown (the
-/// range is still true); it is logged.
-pub async fn per_run(db: &Db, user: UserId, models: &[String]) -> ExpectedCost {
-    let known = match prices::known_for(db, Some(user), models.to_vec()).await {
-        Ok(known) => known,
-        Err(error) => {
-            tracing::warn!(%error, "reading model prices failed");
-            Default::default()
-        }
-    };
-    let tiers = crate::modelscope::Tiers::default();
-    ExpectedCost::of(models.iter().map(|m| known.bounds(m, &tiers)))
+/// What probes cost, read on the caller's connection (so a monitor, its preset and their
+/// prices are read in one database call).
+pub trait PriceBook: Send + Sync {
+    /// One probe of `models` for `user`: exact where every price is known, a range where not.
+    /// A failed read counts every price as unknown (the range is still true) and is logged.
+    fn run_cost(&self, conn: &Connection, user: UserId, models: &[String]) -> ExpectedCost;
 }
 
 /// `per_run` for each of `keys` keys, `schedule.runs_per_day()` times a day.
