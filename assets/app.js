@@ -4,7 +4,9 @@
 //   (progress in the button, elapsed time, "retry failed" when a call failed, "again"), and a
 //   second click while a run is going starts nothing;
 // - a button with data-copy copies the text of the element it names;
-// - a results table sorts by a column when its heading is pressed (again: the other way).
+// - a results table sorts by a column when its heading is pressed (again: the other way);
+// - a part of a form marked data-when="name:a,b" shows only while the form's control `name`
+//   has one of those values (its inputs are disabled while hidden, so they are not sent).
 // Every value arrives display-ready from the server; every word comes from the page.
 "use strict";
 
@@ -23,6 +25,25 @@
       await navigator.clipboard.writeText(target.textContent.trim());
       button.textContent = button.dataset.copied || button.textContent;
     });
+  }
+
+  // Parts of a form that matter for one choice only. Without this script every part shows,
+  // each with words saying what it is for; the server ignores fields the choice does not use.
+  for (const form of document.querySelectorAll("form")) {
+    const parts = form.querySelectorAll("[data-when]");
+    if (!parts.length) continue;
+    const apply = () => {
+      for (const part of parts) {
+        const [name, values] = part.dataset.when.split(":");
+        const control = form.elements[name];
+        if (!control) continue;
+        const shown = values.split(",").includes(control.value);
+        part.hidden = !shown;
+        for (const input of part.querySelectorAll("input, select, textarea")) input.disabled = !shown;
+      }
+    };
+    form.addEventListener("change", apply);
+    apply();
   }
 
   // A cell sorts by its data-sort, else by its first text: numbers as numbers ("125–500" by

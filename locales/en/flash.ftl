@@ -28,6 +28,7 @@ flash-monitor_run_running = This monitor is running now; nothing changed.
 flash-rule_added = Alert rule added.
 flash-rule_deleted = Alert rule “{ $name }” deleted.
 flash-channel_added = Notification channel saved, encrypted.
+flash-channel_added_unresolved = “{ $name }” was saved, encrypted, but its address does not resolve right now; it is checked again at every send. Use “send a test” once it should work.
 flash-channel_deleted = Notification channel “{ $name }” deleted (with the alert rules that used it).
 flash-test_sent = Test message sent.
 flash-test_failed = The test message failed; see below and the delivery log.

@@ -105,6 +105,8 @@ notice-bad_smtp_tls = Security must be starttls, tls or none.
 notice-needs_smtp_password = An SMTP user needs a password.
 notice-bad_from = The From address is not an email address.
 notice-bad_to = To must be 1 to { $n } email addresses separated by commas.
+notice-private_url = That address is on this machine, the local network or cloud metadata, where notifications are not sent. For a receiver of your own on the LAN, the site's operator can set allow_private_webhooks = true.
+notice-private_smtp_host = That mail server is on this machine, the local network or cloud metadata, where notifications are not sent. For a mail server of your own on the LAN, the site's operator can set allow_private_webhooks = true.
 notice-channel_not_found = No such channel.
 notice-channel_needs_reentry = This channel cannot be decrypted; delete it and add it again.
 notice-too_many_user_rules = You have reached the limit of { $n } alert rules.

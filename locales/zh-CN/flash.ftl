@@ -28,6 +28,7 @@ flash-monitor_run_running = 这个监控正在运行，未做改动。
 flash-rule_added = 告警规则已添加。
 flash-rule_deleted = 告警规则「{ $name }」已删除。
 flash-channel_added = 通知渠道已加密保存。
+flash-channel_added_unresolved = “{ $name }”已加密保存，但它的地址目前无法解析；每次发送时会重新检查。确认可用后请点“发送测试”。
 flash-channel_deleted = 通知渠道「{ $name }」已删除（用到它的告警规则也一并删除）。
 flash-test_sent = 测试消息已发送。
 flash-test_failed = 测试消息发送失败，详情见下方和发送记录。

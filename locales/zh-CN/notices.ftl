@@ -99,6 +99,8 @@ notice-bad_smtp_tls = 加密方式只能是 starttls、tls 或 none。
 notice-needs_smtp_password = 填写了 SMTP 用户名时也需要填写密码。
 notice-bad_from = 发件地址不是有效的邮箱地址。
 notice-bad_to = 收件地址应为 1 到 { $n } 个有效的邮箱地址，用逗号分隔。
+notice-private_url = 这个地址位于本机、局域网或云元数据地址，通知不会发往这些地方。如果接收端是你自己局域网内的服务，请站点管理员设置 allow_private_webhooks = true。
+notice-private_smtp_host = 这个邮件服务器位于本机、局域网或云元数据地址，通知不会发往这些地方。如果是你自己局域网内的邮件服务器，请站点管理员设置 allow_private_webhooks = true。
 notice-channel_not_found = 找不到这个通知渠道。
 notice-channel_needs_reentry = 这个渠道无法解密，请删除后重新添加。
 notice-too_many_user_rules = 告警规则数量已达上限（{ $n } 条）。

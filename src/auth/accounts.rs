@@ -308,11 +308,9 @@ pub(crate) fn erase(
     }
     users::delete(&tx, user_id)?;
     tx.commit()?;
-    // The WAL still holds the old pages (labels, names); fold it back and empty it.
-    // Best effort: a busy reader only delays this to the next checkpoint.
-    crate::db::best_effort(conn, "checkpoint after account delete", |conn| {
-        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(0))
-    });
+    // The WAL still holds the old pages (labels, names); fold it back and empty it,
+    // trying again while another checkpoint or a reader holds it off.
+    crate::db::truncate_wal(conn);
     Ok(Ok(()))
 }
 

@@ -11,6 +11,7 @@ use super::Cached;
 use super::DbError;
 use crate::clock::now;
 use crate::ids::UserId;
+use crate::modelscope::PriceSource;
 
 /// A stored equation: `Σ price(model) = total` over `models` (repeats kept), in thousandths.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -189,8 +190,8 @@ pub struct PriceChange {
     pub model: String,
     pub old_points: f64,
     pub new_points: f64,
-    /// `measured` or `inferred`.
-    pub source: String,
+    /// How the new price is known (measured or inferred).
+    pub source: PriceSource,
     pub changed_at: i64,
 }
 
@@ -200,7 +201,7 @@ pub fn insert_change(
     model: &str,
     old_points: f64,
     new_points: f64,
-    source: &str,
+    source: PriceSource,
 ) -> Result<i64, DbError> {
     conn.cached_execute(
         "INSERT INTO price_changes (user_id, model, old_points, new_points, source, changed_at)
@@ -326,9 +327,10 @@ mod tests {
     #[test]
     fn changes_are_read_newest_per_model_and_after_a_mark() {
         let conn = database();
-        let first = insert_change(&conn, UserId(7), "a/b", 1.0, 2.0, "measured").unwrap();
-        insert_change(&conn, UserId(7), "c/d", 0.5, 1.0, "inferred").unwrap();
-        let last = insert_change(&conn, UserId(7), "a/b", 2.0, 1.0, "measured").unwrap();
+        let first =
+            insert_change(&conn, UserId(7), "a/b", 1.0, 2.0, PriceSource::Measured).unwrap();
+        insert_change(&conn, UserId(7), "c/d", 0.5, 1.0, PriceSource::Inferred).unwrap();
+        let last = insert_change(&conn, UserId(7), "a/b", 2.0, 1.0, PriceSource::Measured).unwrap();
         let latest = latest_changes(&conn, UserId(7), &["a/b".to_owned()]).unwrap();
         assert_eq!(latest["a/b"].id, last);
         let after = changes_after(&conn, UserId(7), first, Some("a/b"), 10).unwrap();

@@ -1,6 +1,8 @@
 //! Checks a channel form: each kind's own fields, URLs and addresses, and a hint that shows
 //! where it goes without its secret.
 
+use std::time::Duration;
+
 use crate::i18n::Lang;
 use crate::names::{self, NameError};
 
@@ -8,7 +10,7 @@ use super::channels::{
     ChannelAsk, ChannelError, ChannelRules, Kind, MAX_FIELD_CHARS, MAX_RECIPIENTS,
     MAX_SECRET_CHARS, MAX_URL_CHARS, NewChannel, Secrets, Settings, SmtpTls,
 };
-use super::guard;
+use super::guard::{self, ResolveError};
 
 fn field(value: &Option<String>) -> Option<String> {
     value
@@ -218,6 +220,42 @@ pub fn check_channel(ask: &ChannelAsk, rules: &ChannelRules) -> Result<NewChanne
         secrets,
         hint,
     })
+}
+
+/// Where a checked channel sends to, as far as can be told when it is saved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Destination {
+    /// Every address of its receiver is public (or allowed), or it is the service's own.
+    Checked,
+    /// Its host name does not resolve now: kept, and checked again at every send.
+    Unresolved,
+}
+
+/// How long saving a channel waits for its host name to resolve.
+const RESOLVE_WAIT: Duration = Duration::from_secs(3);
+
+/// Refuses a channel whose receiver is on loopback, the LAN, link-local or cloud metadata when
+/// `allow_private` is off, so that is said when it is saved and not first at "send a test".
+/// The guard checks again at every send (a name may resolve elsewhere later).
+pub async fn check_destination(
+    new: &NewChannel,
+    allow_private: bool,
+) -> Result<Destination, ChannelError> {
+    let (host, refused) = match (&new.secrets.url, &new.settings.smtp_host) {
+        (Some(url), _) => {
+            let parsed = reqwest::Url::parse(url).map_err(|_| ChannelError::BadUrl)?;
+            let host = parsed.host_str().ok_or(ChannelError::BadUrl)?.to_owned();
+            (host, ChannelError::PrivateUrl)
+        }
+        (None, Some(host)) => (host.clone(), ChannelError::PrivateSmtpHost),
+        // Telegram's or ServerChan's own public address.
+        (None, None) => return Ok(Destination::Checked),
+    };
+    match tokio::time::timeout(RESOLVE_WAIT, guard::resolve(&host, 0, allow_private)).await {
+        Ok(Ok(_)) => Ok(Destination::Checked),
+        Ok(Err(ResolveError::Refused(_))) => Err(refused),
+        Ok(Err(ResolveError::NotFound)) | Err(_) => Ok(Destination::Unresolved),
+    }
 }
 
 #[cfg(test)]

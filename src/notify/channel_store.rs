@@ -65,10 +65,9 @@ impl Channels {
         Self { db, vault, rules }
     }
 
-    /// Checks a form under the instance's rules, then seals and stores the channel.
-    pub async fn create(&self, user: UserId, ask: &ChannelAsk) -> Result<ChannelId, ChannelError> {
-        let new = check_channel(ask, &self.rules)?;
-        self.add(user, new).await
+    /// Checks a form under the instance's rules, from the form alone (no name is looked up).
+    pub fn check(&self, ask: &ChannelAsk) -> Result<NewChannel, ChannelError> {
+        check_channel(ask, &self.rules)
     }
 
     pub async fn add(&self, user: UserId, new: NewChannel) -> Result<ChannelId, ChannelError> {

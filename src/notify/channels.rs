@@ -296,6 +296,13 @@ pub enum ChannelError {
     BadFrom,
     #[error("the To addresses are not email addresses (1 to {MAX_RECIPIENTS})")]
     BadTo,
+    /// The URL's host is on loopback, the LAN, link-local or cloud metadata, and
+    /// `allow_private_webhooks` is off.
+    #[error("the URL points to a private address")]
+    PrivateUrl,
+    /// The same for the mail server.
+    #[error("the SMTP host is a private address")]
+    PrivateSmtpHost,
     #[error("no such channel")]
     NotFound,
     /// A test message over a limit, or while the channel or the user's share is busy.

@@ -8,10 +8,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::{Stream, StreamExt};
-use tokio::sync::Semaphore;
 use tokio_util::task::TaskTracker;
 
 use super::measure::KeyWatch;
+use super::slots::{LaneKind, Slots, UpstreamCalls};
 use super::tiers::TierBook;
 use crate::crypto::secret::ApiSecret;
 use crate::modelscope::{
@@ -94,6 +94,16 @@ pub enum Lane {
     Anonymous(AnonymousTicket),
 }
 
+impl Lane {
+    fn kind(&self) -> LaneKind {
+        match self {
+            Self::Member => LaneKind::Member,
+            Self::Scheduled => LaneKind::Scheduled,
+            Self::Anonymous(_) => LaneKind::Anonymous,
+        }
+    }
+}
+
 /// One anonymous run from one address; dropping it frees the place.
 pub struct AnonymousTicket {
     address: String,
@@ -122,9 +132,7 @@ pub struct Busy;
 #[derive(Clone)]
 pub struct QueryEngine {
     upstream: Upstream,
-    global: Arc<Semaphore>,
-    anonymous: Arc<Semaphore>,
-    scheduled: Arc<Semaphore>,
+    slots: Slots,
     anonymous_per_address: usize,
     active_anonymous: Arc<Mutex<HashMap<String, usize>>>,
     limits: QueryLimits,
@@ -141,9 +149,7 @@ impl QueryEngine {
     pub fn new(upstream: Upstream, shared: SharedLimits, limits: QueryLimits) -> Self {
         Self {
             upstream,
-            global: Arc::new(Semaphore::new(shared.global)),
-            anonymous: Arc::new(Semaphore::new(shared.anonymous.min(shared.global))),
-            scheduled: Arc::new(Semaphore::new(shared.scheduled.min(shared.global))),
+            slots: Slots::new(shared.global, shared.anonymous, shared.scheduled),
             anonymous_per_address: shared.anonymous_per_address,
             active_anonymous: Arc::default(),
             limits,
@@ -172,6 +178,11 @@ impl QueryEngine {
     /// The runs in flight.
     pub fn runs(&self) -> &TaskTracker {
         &self.runs
+    }
+
+    /// The upstream calls in flight and waiting for a slot, by lane.
+    pub fn upstream_calls(&self) -> UpstreamCalls {
+        self.slots.calls()
     }
 
     /// A place for one more anonymous run from `address`, or `Busy`.
@@ -218,25 +229,18 @@ impl QueryEngine {
         }
         let refused = futures::stream::iter(refused);
         let upstream = self.upstream.clone();
-        let global = self.global.clone();
-        let share = self.share_of(lane);
+        let slots = self.slots.clone();
+        let lane = lane.kind();
         let token = Arc::new(token);
         let hints = Arc::new(hints);
         let sent = sent.clone();
         let probes = futures::stream::iter(valid)
             .map(move |(index, model): (usize, String)| {
-                let (upstream, global, share) = (upstream.clone(), global.clone(), share.clone());
+                let (upstream, slots) = (upstream.clone(), slots.clone());
                 let (token, hints, sent) = (token.clone(), hints.clone(), sent.clone());
                 async move {
                     let call = async {
-                        // Anonymous and scheduled work take their share first, so they never
-                        // hold more of the global slots than that. The semaphores are never
-                        // closed.
-                        let _share = match &share {
-                            Some(share) => share.acquire().await.ok(),
-                            None => None,
-                        };
-                        let _permit = global.acquire().await.ok();
+                        let _slots = slots.take(lane).await;
                         sent.one_more();
                         upstream
                             .probe(site, &token, &model, hints.for_model(&model))
@@ -253,15 +257,6 @@ impl QueryEngine {
         refused.chain(probes)
     }
 
-    /// The share of the server-wide slots `lane` takes first (none: the whole limit).
-    fn share_of(&self, lane: &Lane) -> Option<Arc<Semaphore>> {
-        match lane {
-            Lane::Member => None,
-            Lane::Anonymous(_) => Some(self.anonymous.clone()),
-            Lane::Scheduled => Some(self.scheduled.clone()),
-        }
-    }
-
     /// The points balance (free), bounded by the same deadline as the probes. It is an upstream
     /// call like a probe, so it holds a slot of the lane's share and a server-wide one: free
     /// checks from many addresses cannot open more calls than the limits allow.
@@ -271,14 +266,8 @@ impl QueryEngine {
         token: &ApiSecret,
         lane: &Lane,
     ) -> Result<AccountBalance, BalanceError> {
-        let share = self.share_of(lane);
         let call = async {
-            // The semaphores are never closed.
-            let _share = match &share {
-                Some(share) => share.acquire().await.ok(),
-                None => None,
-            };
-            let _slot = self.global.acquire().await.ok();
+            let _slots = self.slots.take(lane.kind()).await;
             self.upstream.balance(site, token).await
         };
         tokio::time::timeout(self.limits.deadline, call)

@@ -93,14 +93,7 @@ fn learn_on(conn: &Connection, tiers: &Tiers, cost: &Cost) -> Result<Lesson, DbE
             continue;
         };
         if milli(old.points) != milli(new.points) {
-            price_learning::insert_change(
-                conn,
-                user,
-                model,
-                old.points,
-                new.points,
-                new.source.as_str(),
-            )?;
+            price_learning::insert_change(conn, user, model, old.points, new.points, new.source)?;
             lesson.changes.push((model.clone(), old.points, new.points));
         }
     }

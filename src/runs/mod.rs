@@ -1,7 +1,7 @@
 //! Runs: the planner turns a request into a ready run, the engine probes under limits, the
 //! executor runs and stores, history reads stored runs back; `runner` is the one handle the
 //! faces start a run through; prices (and the instance's, an admin's word) say what a call
-//! costs.
+//! costs; `slots` are the upstream call limits the engine holds every call to.
 
 pub mod calls_left;
 mod census;
@@ -20,5 +20,6 @@ pub mod prices;
 mod probe;
 pub mod runner;
 mod scope;
+pub mod slots;
 pub mod solve;
 pub mod tiers;

@@ -142,13 +142,12 @@ async fn start_deliveries(scheduler: &Scheduler, now: i64) -> Result<Option<bool
     for (delivery, permit) in claimed.into_iter().zip(permits) {
         // Marked as tried here from now, before the task starts.
         let attempt = parts.outbox.attempt(delivery, scheduler.now());
-        let me = scheduler.clone();
-        tokio::spawn(async move {
+        // Its end wakes the loop: a slot and the user's and channel's turns are free again.
+        scheduler.spawn_job(async move {
             if let Err(error) = attempt.await {
                 tracing::error!(%error, "recording a delivery failed");
             }
             drop(permit);
-            me.wake();
         });
     }
     Ok(Some(filled))

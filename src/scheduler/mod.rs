@@ -17,13 +17,16 @@
 //!   attempt per channel (`deliver.rs`). One user's many monitors or dead receivers delay only
 //!   their own.
 //! - **Time is injected** ([`crate::clock::Clock`]): tests move a manual clock instead of
-//!   sleeping.
+//!   sleeping, then wait for a pass that began after the move ([`Passes::settle`]).
 //! - **Woken, never called.** Pages change monitors through [`Monitors`], which notifies the
 //!   signal both were given; the loop then looks again at once.
 
 mod alert;
 mod deliver;
+mod progress;
 mod run;
+
+pub use progress::{Passes, Progress};
 
 use std::future::Future;
 use std::sync::Arc;
@@ -72,6 +75,7 @@ pub struct Scheduler {
 
 struct Inner {
     parts: SchedulerParts,
+    tracker: Arc<progress::Tracker>,
     runs: Arc<Semaphore>,
     probes: Semaphore,
     sends: Arc<Semaphore>,
@@ -84,6 +88,7 @@ impl Scheduler {
                 runs: Arc::new(Semaphore::new(parts.concurrency.max(1))),
                 probes: Semaphore::new(1),
                 sends: Arc::new(Semaphore::new(SENDS_AT_ONCE)),
+                tracker: Arc::new(progress::Tracker::new(parts.wake.clone())),
                 parts,
             }),
         }
@@ -100,23 +105,26 @@ impl Scheduler {
 
     /// Looks again at once (something changed).
     fn wake(&self) {
-        self.parts().wake.notify_one();
+        self.inner.tracker.wake();
     }
 
     /// Starts the loop; it ends when `shutdown` resolves.
     pub fn spawn(&self, shutdown: impl Future<Output = ()> + Send + 'static) {
         let me = self.clone();
+        self.inner.tracker.set_running(true);
         tokio::spawn(async move {
-            tokio::select! {
-                () = shutdown => {}
-                () = me.run_loop() => {}
-            }
+            me.run_loop(shutdown).await;
+            me.inner.tracker.set_running(false);
         });
     }
 
-    async fn run_loop(&self) {
+    /// Passes until `shutdown`, which is heeded between passes only: a pass cut short after
+    /// claiming monitors would leave them leased, and not run, until the lease ran out.
+    async fn run_loop(&self, shutdown: impl Future<Output = ()>) {
+        let mut shutdown = std::pin::pin!(shutdown);
         let mut last_cleanup: Option<i64> = None;
         loop {
+            let seen = self.inner.tracker.pass_begins();
             let now = self.now();
             let next = match self.tick(now).await {
                 Ok(next) => next,
@@ -132,11 +140,14 @@ impl Scheduler {
                     tracing::warn!(%error, "forgetting old run-now requests failed");
                 }
             }
+            self.inner.tracker.pass_ends(seen);
             let next = next.clamp(now, now + IDLE_SECS);
             let parts = self.parts();
             tokio::select! {
+                biased;
+                () = &mut shutdown => return,
                 () = parts.clock.sleep_until(next.saturating_mul(1000)) => {}
-                () = parts.wake.notified() => {}
+                () = self.inner.tracker.woken() => {}
             }
         }
     }
@@ -173,10 +184,10 @@ impl Scheduler {
         let all_taken = claimed.len() == limit;
         for (claim, permit) in claimed.into_iter().zip(permits) {
             let me = self.clone();
-            tokio::spawn(async move {
+            // Its end wakes the loop: a place is free again.
+            self.spawn_job(async move {
                 me.run_claimed(claim).await;
                 drop(permit);
-                me.wake();
             });
         }
         if all_taken {

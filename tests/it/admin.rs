@@ -163,7 +163,7 @@ async fn a_disabled_user_is_stopped_at_once_and_everything_resumes_on_enable() {
     newest_monitor(&app.db(), bob.id);
     let runs = || schedule_runs(&app.db(), bob.id);
     app.advance(MINUTE).await;
-    wait_for_count("the first scheduled check", 1, runs).await;
+    wait_for_count(&app, "the first scheduled check", 1, runs).await;
 
     let answer = root
         .submit(&format!("/admin/users/{}/disable", bob.id), &[])
@@ -178,7 +178,7 @@ async fn a_disabled_user_is_stopped_at_once_and_everything_resumes_on_enable() {
         .await
         .assert_status(Status::Unauthorized);
     app.advance(10 * MINUTE).await;
-    stays("no run while disabled", 1, runs).await;
+    stays(&app, "no run while disabled", 1, runs).await;
     // Signing in again says why it fails, after the right password only.
     let again = app.start().await;
     let refused = login(&again, "bob", PASSWORD).await;
@@ -199,7 +199,7 @@ async fn a_disabled_user_is_stopped_at_once_and_everything_resumes_on_enable() {
         .await
         .assert_status(Status::Ok);
     app.advance(5 * MINUTE).await;
-    wait_for_count("checks resume", 2, runs).await;
+    wait_for_count(&app, "checks resume", 2, runs).await;
 }
 
 #[tokio::test]

@@ -393,64 +393,143 @@ async fn email_goes_through_smtp_with_its_credentials() {
     assert!(page.contains("127.0.0.1:") && page.contains("me@example.com"));
 }
 
+/// A receiver on loopback, a private network or cloud metadata, as a webhook URL (a literal
+/// address, a name that resolves there) or a mail server.
+fn private_channels(hooks: &MockServer, smtp_port: u16) -> Vec<Vec<(&'static str, String)>> {
+    let webhook = |name: &'static str, url: String| {
+        vec![
+            ("kind", "webhook".to_owned()),
+            ("name", name.to_owned()),
+            ("url", url),
+        ]
+    };
+    vec![
+        webhook("literal", format!("{}/hook", hooks.uri())),
+        webhook(
+            "by name",
+            format!("http://localhost:{}/hook", hooks.address().port()),
+        ),
+        webhook(
+            "metadata",
+            "http://169.254.169.254/latest/meta-data".to_owned(),
+        ),
+        vec![
+            ("kind", "email".to_owned()),
+            ("name", "local mail".to_owned()),
+            ("smtp_host", "127.0.0.1".to_owned()),
+            ("smtp_port", smtp_port.to_string()),
+            ("smtp_tls", "none".to_owned()),
+            ("smtp_from", "a@example.com".to_owned()),
+            ("smtp_to", "b@example.com".to_owned()),
+        ],
+    ]
+}
+
+fn borrowed<'a>(fields: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    fields.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_webhook_to_loopback_is_refused_by_default() {
+async fn a_private_receiver_is_refused_when_saved_by_default() {
     // The default configuration: allow_private_webhooks = false.
     let app = TestApp::new().await;
     let hooks = MockServer::start().await;
     receiver(&hooks, "/hook", json!({})).await;
+    let sink = SmtpSink::start().await;
     let alice = app.user("alice").await;
-    for (name, url) in [
-        ("literal", format!("{}/hook", hooks.uri())),
-        (
-            "by name",
-            format!("http://localhost:{}/hook", hooks.address().port()),
-        ),
-        (
-            "metadata",
-            "http://169.254.169.254/latest/meta-data".to_owned(),
-        ),
-    ] {
-        let id = add_channel(
-            &app,
-            &alice,
-            &[("kind", "webhook"), ("name", name), ("url", &url)],
+    for fields in private_channels(&hooks, sink.port) {
+        let answer = alice.submit("/channels", &borrowed(&fields)).await;
+        answer.assert_status(Status::UnprocessableEntity);
+        let text = answer.text();
+        assert!(
+            text.contains("本机、局域网或云元数据") && text.contains("allow_private_webhooks"),
+            "{fields:?}: {text}"
+        );
+        let field = if fields[0].1 == "email" {
+            "smtp_host"
+        } else {
+            "url"
+        };
+        assert!(
+            answer
+                .body
+                .contains(&format!("aria-describedby=\"{field}-error\"")),
+            "the notice is tied to its field: {}",
+            answer.body
+        );
+        assert!(
+            answer.body.contains(&format!("value=\"{}\"", fields[1].1)),
+            "the form keeps its name"
+        );
+    }
+    let stored: i64 = app
+        .db()
+        .query_row("SELECT COUNT(*) FROM channels", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(stored, 0, "nothing refused is stored");
+    assert!(requests_to(&hooks, "/hook").await.is_empty());
+    assert!(sink.mails().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_name_that_does_not_resolve_is_kept_with_a_warning() {
+    let app = TestApp::new().await;
+    let alice = app.user("alice").await;
+    let answer = alice
+        .submit(
+            "/channels",
+            &[
+                ("kind", "webhook"),
+                ("name", "later"),
+                ("url", "https://receiver.invalid/hook"),
+            ],
         )
         .await;
+    assert_eq!(answer.status, Status::SeeOther, "{}", answer.body);
+    let page = alice.get("/channels").await.text();
+    assert!(
+        page.contains("“later”已加密保存，但它的地址目前无法解析"),
+        "{page}"
+    );
+    assert!(page.contains("receiver.invalid"), "{page}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_private_receiver_saved_while_allowed_is_refused_at_send_time_once_disallowed() {
+    // Saved while the operator allowed private receivers…
+    let app = TestApp::new().await;
+    let hooks = MockServer::start().await;
+    receiver(&hooks, "/hook", json!({})).await;
+    let sink = SmtpSink::start().await;
+    let allowed = app
+        .start_with(|c| c.merge(("allow_private_webhooks", true)))
+        .await;
+    let before = User::sign_up(allowed, "alice", app.database_path()).await;
+    let mut ids = Vec::new();
+    for fields in private_channels(&hooks, sink.port) {
+        ids.push(add_channel(&app, &before, &borrowed(&fields)).await);
+    }
+    // …and sent to after the switch went back off: the guard checks every send.
+    let alice = User::sign_in(app.start().await, "alice", app.database_path()).await;
+    for id in ids {
         let answer = alice.submit(&format!("/channels/{id}/test"), &[]).await;
         answer.assert_status(Status::Ok);
         let text = answer.text();
         assert!(
             text.contains("发送失败") && text.contains("已拒绝"),
-            "{name}: {text}"
+            "{id}: {text}"
         );
         let last = deliveries(&app.db(), alice.id).pop().unwrap();
         assert_eq!(
             (last.1.as_str(), last.5.as_deref()),
             ("failed", Some("refused_address")),
-            "{name}"
+            "{id}"
         );
     }
     assert!(
         requests_to(&hooks, "/hook").await.is_empty(),
         "the loopback receiver was reached"
     );
-    let sink = SmtpSink::start().await;
-    let id = add_channel(
-        &app,
-        &alice,
-        &[
-            ("kind", "email"),
-            ("name", "local mail"),
-            ("smtp_host", "127.0.0.1"),
-            ("smtp_port", &sink.port.to_string()),
-            ("smtp_tls", "none"),
-            ("smtp_from", "a@example.com"),
-            ("smtp_to", "b@example.com"),
-        ],
-    )
-    .await;
-    alice.submit(&format!("/channels/{id}/test"), &[]).await;
     assert!(
         sink.mails().is_empty(),
         "the loopback mail server was reached"
@@ -539,7 +618,7 @@ async fn channel_secrets_stay_in_the_vault() {
         )
         .await;
     alice.submit(&format!("/monitors/{monitor}/run"), &[]).await;
-    wait_for_count("the alert", 2, || {
+    wait_for_count(&app, "the alert", 2, || {
         deliveries(&app.db(), alice.id).len() as i64
     })
     .await;
@@ -589,16 +668,16 @@ async fn a_failed_delivery_is_tried_three_times_with_growing_waits() {
         .await;
     alice.submit(&format!("/monitors/{monitor}/run"), &[]).await;
     let tries = || deliveries(&app.db(), alice.id).first().map_or(0, |d| d.2);
-    wait_for_count("the first try", 1, tries).await;
-    stays("no second try before its wait", 1, tries).await;
+    wait_for_count(&app, "the first try", 1, tries).await;
+    stays(&app, "no second try before its wait", 1, tries).await;
     app.advance(Duration::from_secs(31)).await;
-    wait_for_count("the second try after 30 s", 2, tries).await;
+    wait_for_count(&app, "the second try after 30 s", 2, tries).await;
     app.advance(Duration::from_secs(60)).await;
-    stays("the third waits 2 minutes", 2, tries).await;
+    stays(&app, "the third waits 2 minutes", 2, tries).await;
     app.advance(Duration::from_secs(61)).await;
-    wait_for_count("the third try", 3, tries).await;
+    wait_for_count(&app, "the third try", 3, tries).await;
     app.advance(Duration::from_secs(3600)).await;
-    stays("three tries only", 3, tries).await;
+    stays(&app, "three tries only", 3, tries).await;
     let logged = deliveries(&app.db(), alice.id);
     assert_eq!(
         (logged[0].1.as_str(), logged[0].5.as_deref()),
@@ -638,11 +717,11 @@ async fn a_channel_takes_a_limited_number_of_messages_an_hour() {
             .assert_redirect_to("/monitors");
     }
     alice.submit(&format!("/monitors/{monitor}/run"), &[]).await;
-    wait_for_count("two alerts logged", 2, || {
+    wait_for_count(&app, "two alerts logged", 2, || {
         deliveries(&app.db(), alice.id).len() as i64
     })
     .await;
-    wait_for_count("one sent", 1, || {
+    wait_for_count(&app, "one sent", 1, || {
         deliveries(&app.db(), alice.id)
             .iter()
             .filter(|d| d.1 == "sent")
@@ -854,4 +933,32 @@ async fn deleting_a_channel_asks_first_and_never_shows_its_secrets() {
     }
     assert_eq!(stored(), (0, 0), "the channel and the rule that used it");
     alice.get(&path).await.assert_status(Status::NotFound);
+}
+
+/// `data-when="name:a,b"` in a form shows a part only for those values of `name` (assets/app.js):
+/// each value must be one the form's control can have, or the part would never show.
+#[test]
+fn every_part_shown_for_a_choice_names_a_value_of_that_choice() {
+    use modelscope_balance::db::alert_rules::Condition;
+    use modelscope_balance::notify::Kind;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+    let mut seen = 0;
+    for file in ["channels.html", "monitors.html", "query.html"] {
+        let text = std::fs::read_to_string(root.join(file)).unwrap();
+        for part in text.split("data-when=\"").skip(1) {
+            let when = &part[..part.find('"').unwrap()];
+            let (name, values) = when.split_once(':').expect("name:values");
+            for value in values.split(',') {
+                let known = match name {
+                    "kind" => Kind::parse(value).is_some(),
+                    "condition" => Condition::parse(value).is_some(),
+                    "key_id" => value.is_empty(),
+                    other => panic!("{file}: data-when on an unknown control {other}"),
+                };
+                assert!(known, "{file}: {name} has no value {value:?}");
+                seen += 1;
+            }
+        }
+    }
+    assert!(seen >= 20, "only {seen} values found");
 }

@@ -19,6 +19,7 @@ mod browser;
 mod channels;
 mod csrf_routes;
 mod dashboard;
+mod dependencies;
 mod fair_shares;
 mod hardening;
 mod health_cors;

@@ -80,13 +80,13 @@ async fn a_free_check_runs_on_its_schedule_and_fills_the_dashboard() {
     let key = alice.add_key("主账号", KEY).await;
     balance_monitor(&app, &alice, key, "5").await;
     let runs = || schedule_runs(&app.db(), alice.id);
-    stays("nothing runs before the first slot", 0, runs).await;
+    stays(&app, "nothing runs before the first slot", 0, runs).await;
 
     app.advance(MINUTE + Duration::from_secs(1)).await;
-    wait_for_count("the first slot", 1, runs).await;
+    wait_for_count(&app, "the first slot", 1, runs).await;
     app.advance(5 * MINUTE).await;
-    wait_for_count("the second slot", 2, runs).await;
-    stays("one run per slot", 2, runs).await;
+    wait_for_count(&app, "the second slot", 2, runs).await;
+    stays(&app, "one run per slot", 2, runs).await;
 
     let (kind, available, models): (String, f64, i64) = app
         .db()
@@ -140,7 +140,7 @@ async fn run_now_pause_resume_and_delete() {
         .submit(&format!("/monitors/{id}/run"), &[])
         .await
         .assert_redirect_to("/monitors");
-    wait_for_count("run now", 1, runs).await;
+    wait_for_count(&app, "run now", 1, runs).await;
     assert_eq!(next(), slot, "run now keeps the schedule");
     assert!(slot > app.clock.now(), "the first slot is after its jitter");
 
@@ -149,26 +149,26 @@ async fn run_now_pause_resume_and_delete() {
         .await
         .assert_redirect_to("/monitors");
     app.advance(3 * 60 * MINUTE).await;
-    stays("a paused monitor does not run", 1, runs).await;
+    stays(&app, "a paused monitor does not run", 1, runs).await;
     // Run now works on a paused monitor, which stays paused.
     alice.submit(&format!("/monitors/{id}/run"), &[]).await;
-    wait_for_count("run now while paused", 2, runs).await;
+    wait_for_count(&app, "run now while paused", 2, runs).await;
     assert!(alice.get("/monitors").await.text().contains("已暂停"));
 
     alice
         .submit(&format!("/monitors/{id}/resume"), &[])
         .await
         .assert_redirect_to("/monitors");
-    stays("resuming does not run the missed slots", 2, runs).await;
+    stays(&app, "resuming does not run the missed slots", 2, runs).await;
     app.advance(2 * MINUTE).await;
-    wait_for_count("the first slot after resuming", 3, runs).await;
+    wait_for_count(&app, "the first slot after resuming", 3, runs).await;
 
     alice
         .submit(&format!("/monitors/{id}/delete"), &[])
         .await
         .assert_redirect_to("/monitors");
     app.advance(2 * 60 * MINUTE).await;
-    stays("a deleted monitor does not run", 3, runs).await;
+    stays(&app, "a deleted monitor does not run", 3, runs).await;
     alice
         .submit(&format!("/monitors/{id}/run"), &[])
         .await
@@ -192,7 +192,7 @@ async fn a_deleted_key_stops_its_monitor() {
         .unwrap();
     assert_eq!(monitors, 0, "the monitor went with its last key");
     app.advance(30 * MINUTE).await;
-    stays("no run", 0, || schedule_runs(&app.db(), alice.id)).await;
+    stays(&app, "no run", 0, || schedule_runs(&app.db(), alice.id)).await;
 }
 
 #[tokio::test]
@@ -394,7 +394,7 @@ async fn the_daily_cost_cap_refuses_a_schedule_and_skips_probes_once_spent() {
     assert!(page.contains("每天约 1 魔粒"), "{page}");
     let runs = || schedule_runs(&app.db(), alice.id);
     alice.submit(&format!("/monitors/{id}/run"), &[]).await;
-    wait_for_count("the first probe", 1, runs).await;
+    wait_for_count(&app, "the first probe", 1, runs).await;
     assert_eq!(points.available(), 99.0);
     let outcome = || -> (Option<String>, Option<String>) {
         app.db()
@@ -406,10 +406,8 @@ async fn the_daily_cost_cap_refuses_a_schedule_and_skips_probes_once_spent() {
             .unwrap_or((None, None))
     };
     alice.submit(&format!("/monitors/{id}/run"), &[]).await;
-    let skipped = crate::harness::eventually(Duration::from_secs(10), || {
-        outcome() == (Some("skipped".into()), Some("daily_cap".into()))
-    })
-    .await;
+    app.settle().await;
+    let skipped = outcome() == (Some("skipped".into()), Some("daily_cap".into()));
     assert!(skipped, "the second probe was not skipped: {:?}", outcome());
     assert_eq!(runs(), 1);
     assert_eq!(points.available(), 99.0, "no point spent over the cap");
@@ -541,7 +539,7 @@ async fn a_deleted_account_stops_its_monitors() {
         .unwrap();
     assert_eq!(left, 0);
     app.advance(30 * MINUTE).await;
-    stays("no run", 0, || {
+    stays(&app, "no run", 0, || {
         app.db()
             .query_row("SELECT count(*) FROM queries", [], |r| r.get(0))
             .unwrap()

@@ -20,7 +20,7 @@ use crate::harness::secrets::{KEY, SAVED_KEY};
 use crate::harness::upstream::{
     CHAT_PATH, MODEL_A, QUOTA_A, chat, mount_balance, mount_ok, mount_slow, ok_with_quota,
 };
-use crate::harness::{TestApp, eventually};
+use crate::harness::{TestApp, eventually, eventually_async};
 
 const METRICS_TOKEN: &str = "test-metrics-token-0123456789abcdef";
 
@@ -337,7 +337,9 @@ async fn sigterm_mid_query_finishes_and_stores_the_run_then_exits_0() {
     let site = TestApp::new().await;
     let token = token_holder(&site, false).await;
     mount_balance(&site.upstream).await;
-    mount_slow(&site.upstream, MODEL_A, QUOTA_A, Duration::from_secs(2), 1).await;
+    // The probe takes long enough for the listener to close while it goes, however slowly
+    // the signal is handled on a busy machine.
+    mount_slow(&site.upstream, MODEL_A, QUOTA_A, PROBE_TAKES, 1).await;
     let mut server = Binary::start(&site, site.data_dir(), &[("ROCKET_LOG_FORMAT", "json")]).await;
 
     let base = server.base.clone();
@@ -345,7 +347,7 @@ async fn sigterm_mid_query_finishes_and_stores_the_run_then_exits_0() {
         let token = token.clone();
         tokio::spawn(async move { stored_query(&base, &token).await })
     };
-    // The probe is at the upstream (which answers in 2 s) when the signal comes.
+    // The probe is at the upstream (which answers in PROBE_TAKES) when the signal comes.
     let started = Instant::now();
     while !probe_arrived(&site).await {
         assert!(
@@ -358,16 +360,26 @@ async fn sigterm_mid_query_finishes_and_stores_the_run_then_exits_0() {
     let signalled = Instant::now();
     server.sigterm();
 
-    // A new connection is not served while the run goes on.
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let late = http()
-        .get(format!("{}/health", server.base))
-        .timeout(Duration::from_millis(800))
-        .send()
-        .await;
+    // A new connection is not served while the run goes on: once the server has heeded the
+    // signal (polled for, not slept for), the query in flight is still going.
+    let mut late = Ok(());
+    let refused = eventually_async(Duration::from_secs(10), async || {
+        late = http()
+            .get(format!("{}/health", server.base))
+            .timeout(Duration::from_millis(800))
+            .send()
+            .await
+            .map(|_| ());
+        late.is_err()
+    })
+    .await;
     assert!(
-        late.is_err(),
-        "a request was served after SIGTERM: {late:?}"
+        refused,
+        "requests were still served 10 s after SIGTERM: {late:?}"
+    );
+    assert!(
+        !query.is_finished(),
+        "the server stopped serving only after the run in flight ended"
     );
 
     let id = query
@@ -413,6 +425,9 @@ async fn sigterm_mid_query_finishes_and_stores_the_run_then_exits_0() {
     );
     site.verify().await;
 }
+
+/// How long the upstream takes to answer the probe a SIGTERM interrupts.
+const PROBE_TAKES: Duration = Duration::from_secs(4);
 
 async fn probe_arrived(site: &TestApp) -> bool {
     site.upstream

@@ -556,7 +556,7 @@ async fn dropped_stream_still_stores_the_run() {
     drop(reader); // the tab is closed
 
     let conn = r.site.db();
-    let stored = eventually(Duration::from_secs(5), || {
+    let stored = eventually(Duration::from_secs(30), || {
         run_ids(&conn, r.user.id)
             .first()
             .is_some_and(|id| stored_rows(&conn, *id).len() == 2)

@@ -107,39 +107,39 @@ async fn an_alert_fires_once_when_it_starts_and_once_when_it_clears() {
     let sent = || deliveries(&app.db(), alice.id).len() as i64;
 
     app.advance(MINUTE).await;
-    wait_for_count("run 1", 1, runs).await;
-    stays("healthy: nothing to say", 0, sent).await;
+    wait_for_count(&app, "run 1", 1, runs).await;
+    stays(&app, "healthy: nothing to say", 0, sent).await;
 
     points.set(12.0);
     app.advance(5 * MINUTE).await;
-    wait_for_count("run 2", 2, runs).await;
-    wait_for_count("the alert", 1, sent).await;
+    wait_for_count(&app, "run 2", 2, runs).await;
+    wait_for_count(&app, "the alert", 1, sent).await;
     for n in 3..=4 {
         app.advance(5 * MINUTE).await;
-        wait_for_count("a run while still low", n, runs).await;
+        wait_for_count(&app, "a run while still low", n, runs).await;
     }
-    stays("no repeat while it holds", 1, sent).await;
+    stays(&app, "no repeat while it holds", 1, sent).await;
 
     points.set(30.0);
     app.advance(5 * MINUTE).await;
-    wait_for_count("run 5", 5, runs).await;
-    wait_for_count("the recovery", 2, sent).await;
+    wait_for_count(&app, "run 5", 5, runs).await;
+    wait_for_count(&app, "the recovery", 2, sent).await;
     app.advance(5 * MINUTE).await;
-    wait_for_count("run 6", 6, runs).await;
-    stays("no repeat after it cleared", 2, sent).await;
+    wait_for_count(&app, "run 6", 6, runs).await;
+    stays(&app, "no repeat after it cleared", 2, sent).await;
 
     // The key stops working, then works again.
     points.fail(401);
     app.advance(5 * MINUTE).await;
-    wait_for_count("key refused", 3, sent).await;
+    wait_for_count(&app, "key refused", 3, sent).await;
     app.advance(5 * MINUTE).await;
-    wait_for_count("run 8", 8, runs).await;
-    stays("once", 3, sent).await;
+    wait_for_count(&app, "run 8", 8, runs).await;
+    stays(&app, "once", 3, sent).await;
     points.set(30.0);
     app.advance(10 * MINUTE).await;
-    wait_for_count("key back", 4, sent).await;
+    wait_for_count(&app, "key back", 4, sent).await;
 
-    wait_for_count("all four delivered", 4, || {
+    wait_for_count(&app, "all four delivered", 4, || {
         deliveries(&app.db(), alice.id)
             .iter()
             .filter(|d| d.1 == "sent")
@@ -210,20 +210,20 @@ async fn a_restart_resumes_the_schedule_and_runs_missed_slots_once() {
     let alice = crate::harness::db::user_id(&app.db(), "alice").unwrap();
     let runs = || schedule_runs(&app.db(), alice);
     app.advance(MINUTE).await;
-    wait_for_count("the first slot", 1, runs).await;
+    wait_for_count(&app, "the first slot", 1, runs).await;
     let slot: i64 = app
         .db()
         .query_row("SELECT next_run_at FROM monitors", [], |r| r.get(0))
         .unwrap();
 
     // The server stops; time passes (six slots) while it is down.
-    drop(first.terminate().await);
+    app.stop(first).await;
     app.advance(30 * MINUTE).await;
-    stays("nothing runs while it is down", 1, runs).await;
+    stays(&app, "nothing runs while it is down", 1, runs).await;
 
     let second = app.start().await;
-    wait_for_count("the missed slots run once", 2, runs).await;
-    stays("once, not once per missed slot", 2, runs).await;
+    wait_for_count(&app, "the missed slots run once", 2, runs).await;
+    stays(&app, "once, not once per missed slot", 2, runs).await;
     let next: i64 = app
         .db()
         .query_row("SELECT next_run_at FROM monitors", [], |r| r.get(0))
@@ -231,8 +231,8 @@ async fn a_restart_resumes_the_schedule_and_runs_missed_slots_once() {
     assert_eq!((next - slot) % 300, 0, "the grid holds");
     assert!(next > app.clock.now() && next - app.clock.now() <= 300);
     app.advance(5 * MINUTE).await;
-    wait_for_count("the next slot", 3, runs).await;
-    stays("one run per slot", 3, runs).await;
+    wait_for_count(&app, "the next slot", 3, runs).await;
+    stays(&app, "one run per slot", 3, runs).await;
     drop(second);
 }
 
@@ -252,8 +252,8 @@ async fn two_servers_on_one_database_never_run_a_monitor_twice() {
     let runs = || schedule_runs(&app.db(), alice.id);
     for n in 1..=3 {
         app.advance(5 * MINUTE).await;
-        wait_for_count("a slot", n, runs).await;
-        stays("three schedulers, one run", n, runs).await;
+        wait_for_count(&app, "a slot", n, runs).await;
+        stays(&app, "three schedulers, one run", n, runs).await;
     }
 }
 
@@ -325,7 +325,7 @@ async fn a_probe_monitor_tells_of_a_model_gone_and_few_calls_left() {
         .await
         .assert_status(Status::UnprocessableEntity);
     alice.submit(&format!("/monitors/{monitor}/run"), &[]).await;
-    wait_for_count("two alerts", 2, || {
+    wait_for_count(&app, "two alerts", 2, || {
         deliveries(&app.db(), alice.id)
             .iter()
             .filter(|d| d.1 == "sent")
@@ -377,7 +377,7 @@ async fn a_daily_summary_arrives_at_its_time() {
         .await;
     let monitor = newest_monitor(&app.db(), alice.id);
     app.advance(MINUTE).await;
-    wait_for_count("a check", 1, || schedule_runs(&app.db(), alice.id)).await;
+    wait_for_count(&app, "a check", 1, || schedule_runs(&app.db(), alice.id)).await;
     // Ten minutes from now, in Beijing time.
     let at = modelscope_balance::clock::hour_minute(app.clock.now() + 600);
     rule(
@@ -391,21 +391,21 @@ async fn a_daily_summary_arrives_at_its_time() {
     )
     .await;
     app.advance(5 * MINUTE).await;
-    stays("not yet", 0, || {
+    stays(&app, "not yet", 0, || {
         deliveries(&app.db(), alice.id).len() as i64
     })
     .await;
     app.advance(6 * MINUTE).await;
-    wait_for_count("the summary", 1, || {
+    wait_for_count(&app, "the summary", 1, || {
         deliveries(&app.db(), alice.id).len() as i64
     })
     .await;
     app.advance(60 * MINUTE).await;
-    stays("once a day", 1, || {
+    stays(&app, "once a day", 1, || {
         deliveries(&app.db(), alice.id).len() as i64
     })
     .await;
-    wait_for_count("delivered", 1, || hook_bodies_count(&app, alice.id)).await;
+    wait_for_count(&app, "delivered", 1, || hook_bodies_count(&app, alice.id)).await;
     let body = &hook_bodies(&hooks).await[0];
     assert_eq!(body["event"], json!("summary"));
     let message = body["message"].as_str().unwrap();
@@ -452,10 +452,10 @@ async fn a_failing_monitor_backs_off_and_says_why_on_its_page() {
 
     points.fail(401);
     app.advance(MINUTE).await;
-    wait_for_count("the first failure", 1, failures).await;
+    wait_for_count(&app, "the first failure", 1, failures).await;
     assert!(next_in() <= 300, "one failure keeps the interval");
     app.advance(5 * MINUTE).await;
-    wait_for_count("the second failure", 2, failures).await;
+    wait_for_count(&app, "the second failure", 2, failures).await;
     assert!(
         next_in() > 300,
         "two failures in a row double the wait: {}",
@@ -466,15 +466,15 @@ async fn a_failing_monitor_backs_off_and_says_why_on_its_page() {
     assert!(page.contains("失败 API Key 无效或已被撤销"), "{page}");
 
     app.advance(5 * MINUTE).await;
-    stays("no run in the longer wait", 2, runs).await;
+    stays(&app, "no run in the longer wait", 2, runs).await;
     app.advance(6 * MINUTE).await;
-    wait_for_count("the third failure", 3, failures).await;
+    wait_for_count(&app, "the third failure", 3, failures).await;
     assert!(next_in() > 600, "three double it again: {}", next_in());
 
     points.set(100.0);
     app.advance(21 * MINUTE).await;
-    wait_for_count("a good run", 4, runs).await;
-    wait_for_count("failures forgotten", 1, || i64::from(failures() == 0)).await;
+    wait_for_count(&app, "a good run", 4, runs).await;
+    wait_for_count(&app, "failures forgotten", 1, || i64::from(failures() == 0)).await;
     assert!(next_in() <= 300, "back on the interval: {}", next_in());
     let page = alice.get("/monitors").await.text();
     assert!(!page.contains("已连续失败"), "{page}");
@@ -492,7 +492,7 @@ async fn an_alert_links_to_the_app_when_public_url_is_set() {
     let alice = app.user("alice").await;
     points_below_20(&app, &alice, &hooks).await;
     app.advance(MINUTE).await;
-    wait_for_count("the alert is sent", 1, || {
+    wait_for_count(&app, "the alert is sent", 1, || {
         deliveries(&app.db(), alice.id)
             .iter()
             .filter(|d| d.1 == "sent")
@@ -548,19 +548,13 @@ async fn scheduled_runs_and_alert_deliveries_are_counted_in_the_metrics() {
     let before = scrape().await;
 
     app.advance(MINUTE).await;
-    wait_for_count("the run", 1, || schedule_runs(&app.db(), alice.id)).await;
-    wait_for_count("the alert", 1, || {
+    wait_for_count(&app, "the run", 1, || schedule_runs(&app.db(), alice.id)).await;
+    wait_for_count(&app, "the alert", 1, || {
         deliveries(&app.db(), alice.id).len() as i64
     })
     .await;
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    let after = loop {
-        let after = scrape().await;
-        if counter(&after, sent) > counter(&before, sent) || std::time::Instant::now() > deadline {
-            break after;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    // Settled: the delivery's job has ended, so it is counted.
+    let after = scrape().await;
     assert!(
         counter(&after, runs) > counter(&before, runs),
         "no scheduler run counted:\n{after}"
@@ -579,8 +573,8 @@ async fn scheduled_runs_and_alert_deliveries_are_counted_in_the_metrics() {
 /// once. The limits are small (4 global upstream slots, 2 for scheduled work); three probe
 /// monitors are due at once, each on a preset of six models that hang for 25 s, so scheduled
 /// work alone would take every slot if nothing held it to its share. The scheduled calls reach
-/// the double and stop at the share; then a query of a healthy model must answer well before
-/// the hang ends.
+/// the double and stop at the share (more are queued behind it); then a query of a healthy
+/// model must answer without waiting for a slot, while every hanging call still hangs.
 ///
 /// Checked that it fails when it should: before scheduled work had its own share of the slots
 /// (`Lane::Scheduled`), one scheduled probe of six models took all four slots and the query
@@ -632,21 +626,22 @@ async fn a_busy_scheduler_does_not_starve_a_signed_in_query() {
             .await
             .assert_redirect_to("/monitors");
     }
+    let hanging = || calls_mentioning(&app.upstream, "hang/model-");
     let held = held_calls(
-        || calls_mentioning(&app.upstream, "hang/model-"),
-        2,
+        &app,
+        |calls| calls.scheduled,
+        hanging,
         Duration::from_secs(15),
-        "the scheduled probes never reached upstream",
+        "the scheduled probes never filled their share",
     )
     .await;
 
-    let started = std::time::Instant::now();
+    let waited_before = app.engine_calls().member.waited;
     let answer = tokio::time::timeout(
         HANG - Duration::from_secs(5),
         alice.submit("/query", &[("key_id", &key), ("models", MODEL_A)]),
     )
     .await;
-    let took = started.elapsed();
     let answer = answer.unwrap_or_else(|_| {
         panic!("the signed-in query waited for the scheduled probes ({held} calls hanging)")
     });
@@ -660,9 +655,15 @@ async fn a_busy_scheduler_does_not_starve_a_signed_in_query() {
         )
         .unwrap();
     assert_eq!(status, Some(200), "the healthy model answered");
-    assert!(
-        took < Duration::from_secs(5),
-        "the signed-in query took {took:?} while {held} scheduled calls hung"
+    assert_eq!(
+        app.engine_calls().member.waited,
+        waited_before,
+        "the signed-in query waited for a slot while {held} scheduled calls hung"
+    );
+    assert_eq!(
+        hanging().await,
+        held,
+        "answered before any hanging call ended (none made room for another)"
     );
     assert_eq!(
         held, 2,
@@ -706,11 +707,11 @@ async fn a_price_change_is_told_once() {
     let sent = || deliveries(&app.db(), alice.id).len() as i64;
 
     app.advance(MINUTE).await;
-    wait_for_count("run 1", 1, runs).await;
-    wait_for_count("the change told", 1, sent).await;
+    wait_for_count(&app, "run 1", 1, runs).await;
+    wait_for_count(&app, "the change told", 1, sent).await;
     app.advance(5 * MINUTE).await;
-    wait_for_count("run 2", 2, runs).await;
-    stays("once", 1, sent).await;
+    wait_for_count(&app, "run 2", 2, runs).await;
+    stays(&app, "once", 1, sent).await;
     let (event, _, _, message, payload, _) = deliveries(&app.db(), alice.id).remove(0);
     assert_eq!(event, "alert");
     assert!(

@@ -11,9 +11,11 @@ use rocket::request::FlashMessage;
 use rocket::{State, get, post};
 
 use crate::clock;
+use crate::config::AppConfig;
 use crate::i18n::Lang;
 use crate::ids::ChannelId;
 use crate::names;
+use crate::notify::channel_check::{Destination, check_destination};
 use crate::notify::channel_store::ChannelSummary;
 use crate::notify::channels::{ChannelAsk, SmtpTls};
 use crate::notify::{Channels, Kind, Outbox};
@@ -166,6 +168,7 @@ pub async fn create(
     user: CurrentUser,
     form: Csrf<ChannelForm>,
     channels: &State<Channels>,
+    config: &State<AppConfig>,
 ) -> Result<Redirected, (Status, ChannelsPage)> {
     let form = form.0;
     let echo = form.echo();
@@ -184,10 +187,25 @@ pub async fn create(
         smtp_tls: form.smtp_tls,
         lang: form.lang,
     };
-    let added = channels.create(user.0.user_id, &ask).await;
+    let added = match channels.check(&ask) {
+        Ok(new) => match check_destination(&new, config.allow_private_webhooks).await {
+            Ok(destination) => {
+                let name = new.name.clone();
+                let id = channels.add(user.0.user_id, new).await;
+                id.map(|_| (destination, name))
+            }
+            Err(error) => Err(error),
+        },
+        Err(error) => Err(error),
+    };
     drop(ask);
     match added {
-        Ok(_) => Ok(Flash::new(FlashCode::ChannelAdded).redirect("/channels")),
+        Ok((Destination::Checked, _)) => {
+            Ok(Flash::new(FlashCode::ChannelAdded).redirect("/channels"))
+        }
+        Ok((Destination::Unresolved, name)) => {
+            Ok(Flash::naming(FlashCode::ChannelAddedUnresolved, name).redirect("/channels"))
+        }
         Err(error) => {
             let problem = Problem::channel(&error);
             let mut shown = page(&user, channels)

@@ -29,7 +29,7 @@ use serde_json::json;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use super::{Context, Driver, STEP_TIMEOUT, Speaks, Step, Tab, require_browser, target_dir};
+use super::{Context, Driver, STEP_TIMEOUT, Speaks, Step, Tab, browser_tests_run, target_dir};
 use crate::harness::upstream::{
     CATALOGUE_PATH, CHAT_PATH, MODEL_A, MODEL_B, MODEL_C, QUOTA_A, QUOTA_B, QUOTA_C, chat,
     mount_balance, ok_with_quota,
@@ -100,7 +100,9 @@ impl Tab {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_page_fits_a_desktop_and_a_phone_in_both_languages() {
     let started = Instant::now();
-    require_browser();
+    if !browser_tests_run() {
+        return;
+    }
     let app = TestApp::new().await;
     mount_upstream(&app.upstream).await;
     let served = app.serve().await;
@@ -272,6 +274,29 @@ struct RunState {
     failed: bool,
     rows: usize,
     pending: usize,
+}
+
+/// A state of the page [`record_run_js`] kept, with the page's clock (ms).
+#[derive(Debug, Deserialize)]
+struct Recorded {
+    t: f64,
+    state: RunState,
+}
+
+/// Starts recording [`RUN_STATE_JS`] for the button `arguments[0]` after every change to the
+/// page (`window.__msbRun`), and once now.
+fn record_run_js() -> String {
+    format!(
+        "const selector = arguments[0];
+         const snapshot = function () {{ {RUN_STATE_JS} }};
+         const states = [];
+         window.__msbRun = states;
+         const take = () => states.push({{ t: performance.now(), state: snapshot(selector) }});
+         take();
+         new MutationObserver(take).observe(document.body,
+           {{ subtree: true, childList: true, attributes: true, characterData: true }});
+         return true;"
+    )
 }
 
 const RUN_STATE_JS: &str = r##"
@@ -486,6 +511,7 @@ impl Tour<'_> {
     /// already: it is the only one), and the empty delivery log.
     async fn monitoring_pages(&self) -> Step<()> {
         self.goto("/channels").await?;
+        self.channel_form_shows_its_kind().await?;
         self.check_page("channels").await?;
         self.goto("/monitors").await?;
         self.check_page("monitors-empty").await?;
@@ -495,6 +521,35 @@ impl Tour<'_> {
         self.check_page("monitors").await?;
         self.goto("/monitors/deliveries").await?;
         self.check_page("deliveries").await
+    }
+
+    /// The channel form shows the chosen kind's fields only: a webhook no SMTP or bot field,
+    /// an email no URL.
+    async fn channel_form_shows_its_kind(&self) -> Step<()> {
+        let shown: Vec<Vec<String>> = self
+            .js(
+                r#"const kind = document.getElementById("kind");
+                const visible = () => ["url", "secret", "chat_id", "smtp_host", "smtp_password"]
+                    .filter((id) => document.getElementById(id).offsetParent !== null);
+                const pick = (value) => {
+                    kind.value = value;
+                    kind.dispatchEvent(new Event("change", { bubbles: true }));
+                    return visible();
+                };
+                return [pick("webhook"), pick("telegram"), pick("email"), pick("webhook")];"#,
+                vec![],
+            )
+            .await?;
+        let expected: [&[&str]; 4] = [
+            &["url", "secret"],
+            &["url", "secret", "chat_id"],
+            &["smtp_host", "smtp_password"],
+            &["url", "secret"],
+        ];
+        for (got, want) in shown.iter().zip(expected) {
+            ensure!(got == want, "channel form fields: {shown:?}");
+        }
+        Ok(())
     }
 
     async fn check_page(&self, page: &str) -> Step<()> {
@@ -565,11 +620,13 @@ impl Tour<'_> {
         );
         let label = before.text.clone();
         let path = before.path.clone();
+        // The page records its state after every change (a MutationObserver), so the busy
+        // count is seen however briefly it shows and however slowly this loop polls.
+        let recording: bool = self.js(&record_run_js(), vec![json!(button)]).await?;
+        ensure!(recording, "could not watch {button}");
         self.click(button).await?;
+        // Wait for the end (polled: it must come), failing early if the page gives up.
         let deadline = Instant::now() + RUN_TIMEOUT;
-        let mut disabled_seen: Option<RunState> = None;
-        let mut busy_seen: Option<RunState> = None;
-        let mut finished_at: Option<Instant> = None;
         let state = loop {
             let state: RunState = self.js(RUN_STATE_JS, vec![json!(button)]).await?;
             ensure!(
@@ -578,23 +635,8 @@ impl Tour<'_> {
                 state.path
             );
             ensure!(!state.failed, "the page says the stream failed");
-            if state.disabled && !state.finished {
-                if busy_seen.is_none() && counts(&state) {
-                    busy_seen = Some(state);
-                } else if disabled_seen.is_none() {
-                    disabled_seen = Some(state);
-                }
-                continue;
-            }
             if state.finished && !state.disabled {
                 break state;
-            }
-            if state.finished {
-                let since = *finished_at.get_or_insert_with(Instant::now);
-                ensure!(
-                    since.elapsed() < Duration::from_secs(3),
-                    "the run finished 3 s ago and the button is still disabled: {state:?}"
-                );
             }
             ensure!(
                 Instant::now() < deadline,
@@ -602,6 +644,29 @@ impl Tour<'_> {
             );
             tokio::time::sleep(Duration::from_millis(30)).await;
         };
+        let states: Vec<Recorded> = self.js("return window.__msbRun;", vec![]).await?;
+        let streaming = || {
+            states
+                .iter()
+                .filter(|r| r.state.disabled && !r.state.finished)
+        };
+        let busy_seen = streaming().find(|r| counts(&r.state)).map(|r| &r.state);
+        let disabled_seen = streaming().next().map(|r| &r.state);
+        // In the page's own clock: how long it read "finished" with the button still disabled
+        // (from the run's start on: until then the last run's end may still show).
+        let run = &states[states.iter().position(|r| !r.state.finished).unwrap_or(0)..];
+        let finished_at = run.iter().find(|r| r.state.finished).map(|r| r.t);
+        let enabled_at = run
+            .iter()
+            .find(|r| r.state.finished && !r.state.disabled)
+            .map(|r| r.t);
+        if let (Some(finished), Some(enabled)) = (finished_at, enabled_at) {
+            let disabled_for = Duration::from_secs_f64((enabled - finished).max(0.0) / 1000.0);
+            ensure!(
+                disabled_for < Duration::from_secs(3),
+                "the run finished and the button stayed disabled for {disabled_for:?}"
+            );
+        }
         if watch_busy {
             let busy = busy_seen.ok_or_else(|| {
                 format!(

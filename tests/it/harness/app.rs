@@ -2,16 +2,24 @@
 //! start of the app. Each [`TestApp::start`] ignites another instance on the same data (a
 //! tracked Rocket client, so a browser with a cookie jar of its own); dropping a client stops
 //! that instance, so a test can stop the app, change its files and start it again.
+//!
+//! Nothing here sleeps to let the app catch up: the site keeps a watch on every instance's
+//! scheduler and query engine, so a test moves the clock and waits for the passes that follow
+//! ([`TestApp::settle`]), and reads the upstream calls held and queued
+//! ([`TestApp::engine_calls`]).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use modelscope_balance::clock::{Clock, ManualClock, SystemClock};
-use rocket::Shutdown;
+use modelscope_balance::runs::engine::QueryEngine;
+use modelscope_balance::runs::slots::{LaneCalls, UpstreamCalls};
+use modelscope_balance::scheduler::{Passes, Scheduler};
 use rocket::figment::Figment;
 use rocket::local::asynchronous::Client;
+use rocket::{Rocket, Shutdown};
 use rusqlite::Connection;
 use tempfile::TempDir;
 use wiremock::MockServer;
@@ -26,7 +34,20 @@ pub struct TestApp {
     config: Figment,
     /// The scheduler's clock, shared by every start: tests move it instead of sleeping.
     pub clock: ManualClock,
+    /// Every instance started on this site, stopped ones too (their last jobs may still run).
+    instances: Mutex<Vec<Instance>>,
 }
+
+/// What the site watches of one instance.
+#[derive(Clone)]
+struct Instance {
+    passes: Passes,
+    engine: QueryEngine,
+}
+
+/// How long [`TestApp::settle`] waits for a scheduler with work going (runs against the double
+/// take milliseconds; this bound only turns a hang into a failure).
+const SETTLE_WITHIN: Duration = Duration::from_secs(60);
 
 impl TestApp {
     /// A fresh site with the default test configuration (see [`TestApp::config`]).
@@ -54,13 +75,94 @@ impl TestApp {
             upstream,
             config,
             clock: ManualClock::starting_at(SystemClock.now_ms()),
+            instances: Mutex::default(),
         }
     }
 
-    /// Moves the scheduler's clock on by `by` and lets the app's tasks see it.
+    /// Moves the scheduler's clock on by `by`, then waits until every scheduler has looked at
+    /// the new time and finished what it started ([`TestApp::settle`]).
     pub async fn advance(&self, by: Duration) {
         self.clock.advance(by);
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        self.settle().await;
+    }
+
+    /// Waits until every instance's scheduler has finished a pass that began after this call,
+    /// with no run or send left going, and again while a round started any (one server's run
+    /// can leave work for another). After it, whatever the schedulers were going to do at this
+    /// clock time is done, so "nothing happened" is a fact, not a guess.
+    pub async fn settle(&self) {
+        for _ in 0..20 {
+            let passes: Vec<Passes> = self.instances().into_iter().map(|i| i.passes).collect();
+            let started =
+                |passes: &[Passes]| -> u64 { passes.iter().map(|p| p.now().started).sum() };
+            let before = started(&passes);
+            let rounds = futures::future::join_all(passes.iter().map(Passes::settle));
+            if tokio::time::timeout(SETTLE_WITHIN, rounds).await.is_err() {
+                let states: Vec<_> = passes.iter().map(Passes::now).collect();
+                panic!("the schedulers did not settle within {SETTLE_WITHIN:?}: {states:?}");
+            }
+            if started(&passes) == before {
+                return;
+            }
+        }
+        panic!("the schedulers kept starting work for 20 rounds");
+    }
+
+    /// Waits until every instance's scheduler has finished a pass that began after this call,
+    /// whatever runs or sends are still going: for a test whose work hangs on purpose (a dead
+    /// receiver, a slow upstream), after which what a pass would have claimed is claimed.
+    pub async fn look(&self) {
+        let passes: Vec<Passes> = self.instances().into_iter().map(|i| i.passes).collect();
+        let looks = futures::future::join_all(passes.iter().map(Passes::look));
+        if tokio::time::timeout(SETTLE_WITHIN, looks).await.is_err() {
+            let states: Vec<_> = passes.iter().map(Passes::now).collect();
+            panic!("the schedulers made no pass within {SETTLE_WITHIN:?}: {states:?}");
+        }
+    }
+
+    /// Stops an instance (as a server stopping: its scheduler is told to stop) and waits until
+    /// its scheduler's loop has ended, so a clock moved after this is one it never reads.
+    pub async fn stop(&self, client: Client) {
+        let passes = client
+            .rocket()
+            .state::<Scheduler>()
+            .expect("a scheduler")
+            .passes();
+        drop(client.terminate().await);
+        if tokio::time::timeout(SETTLE_WITHIN, passes.stopped())
+            .await
+            .is_err()
+        {
+            panic!(
+                "the scheduler did not stop within {SETTLE_WITHIN:?}: {:?}",
+                passes.now()
+            );
+        }
+    }
+
+    /// The upstream calls every instance's engine holds and queues now, by lane.
+    pub fn engine_calls(&self) -> UpstreamCalls {
+        self.instances()
+            .iter()
+            .map(|i| i.engine.upstream_calls())
+            .fold(UpstreamCalls::default(), add_calls)
+    }
+
+    fn instances(&self) -> Vec<Instance> {
+        self.instances.lock().expect("the instance list").clone()
+    }
+
+    /// Watches a started instance's scheduler and engine.
+    fn watch(&self, rocket: &Rocket<impl rocket::Phase>) {
+        let scheduler = rocket.state::<Scheduler>().expect("a scheduler");
+        let engine = rocket.state::<QueryEngine>().expect("a query engine");
+        self.instances
+            .lock()
+            .expect("the instance list")
+            .push(Instance {
+                passes: scheduler.passes(),
+                engine: engine.clone(),
+            });
     }
 
     /// The configuration the app starts with: the repository's `Rocket.toml` (so the real body
@@ -85,11 +187,13 @@ impl TestApp {
         &self,
         tweak: impl FnOnce(Figment) -> Figment,
     ) -> Result<Client, rocket::Error> {
-        Client::tracked(modelscope_balance::rocket_with_clock(
+        let client = Client::tracked(modelscope_balance::rocket_with_clock(
             tweak(self.config()),
             Arc::new(self.clock.clone()),
         ))
-        .await
+        .await?;
+        self.watch(client.rocket());
+        Ok(client)
     }
 
     /// Runs the real binary on this data dir (loopback, any free port, plus `vars`) and waits
@@ -164,6 +268,7 @@ impl TestApp {
             .ignite()
             .await
             .expect("the app ignites");
+        self.watch(&rocket);
         let shutdown = rocket.shutdown();
         let task = tokio::spawn(rocket.launch());
         let base = format!("http://127.0.0.1:{port}");
@@ -266,6 +371,20 @@ impl TestApp {
             .received_requests()
             .await
             .map_or(0, |requests| requests.len())
+    }
+}
+
+fn add_calls(sum: UpstreamCalls, more: UpstreamCalls) -> UpstreamCalls {
+    let lane = |a: LaneCalls, b: LaneCalls| LaneCalls {
+        in_flight: a.in_flight + b.in_flight,
+        waiting: a.waiting + b.waiting,
+        waited: a.waited + b.waited,
+        peak: a.peak.max(b.peak),
+    };
+    UpstreamCalls {
+        member: lane(sum.member, more.member),
+        anonymous: lane(sum.anonymous, more.anonymous),
+        scheduled: lane(sum.scheduled, more.scheduled),
     }
 }
 

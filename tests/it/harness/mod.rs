@@ -24,11 +24,18 @@ pub use users::User;
 /// The password every test account signs up with.
 pub const PASSWORD: &str = "correct horse battery";
 
-/// Polls (every 50 ms, up to `within`) until `check` holds; returns whether it did.
+/// Polls (every 50 ms, up to `within`) until `check` holds; returns whether it did. For a
+/// condition that must come true (a positive wait): the bound only turns a hang into a failure,
+/// it never decides what the test asserts.
 pub async fn eventually(within: Duration, mut check: impl FnMut() -> bool) -> bool {
+    eventually_async(within, async || check()).await
+}
+
+/// [`eventually`] for a check that awaits (reads the double, say).
+pub async fn eventually_async(within: Duration, mut check: impl AsyncFnMut() -> bool) -> bool {
     let deadline = tokio::time::Instant::now() + within;
     loop {
-        if check() {
+        if check().await {
             return true;
         }
         if tokio::time::Instant::now() >= deadline {

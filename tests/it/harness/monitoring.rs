@@ -1,11 +1,10 @@
 //! Helpers for the monitoring tests: reading what the scheduler did from the database, and
-//! waiting for it (the scheduler runs on its own task; the test moves its clock).
-
-use std::time::Duration;
+//! waiting for it (the scheduler runs on its own task; the test moves its clock and waits for
+//! the passes that follow, never for a length of time).
 
 use rusqlite::Connection;
 
-use super::eventually;
+use super::TestApp;
 
 /// Scheduled runs stored for `user_id`.
 pub fn schedule_runs(conn: &Connection, user_id: i64) -> i64 {
@@ -63,21 +62,20 @@ pub fn newest_channel(conn: &Connection, user_id: i64) -> i64 {
     .expect("a channel")
 }
 
-/// Waits (up to 30 s of real time: the whole suite shares two cores) until `count()` reaches
-/// `n`; panics naming `what`.
-pub async fn wait_for_count(what: &str, n: i64, mut count: impl FnMut() -> i64) {
-    let mut last = 0;
-    let reached = eventually(Duration::from_secs(30), || {
-        last = count();
-        last >= n
-    })
-    .await;
-    assert!(reached, "{what}: expected {n}, still {last} after 30 s");
+/// Lets every scheduler finish what it has to do now ([`TestApp::settle`]), then checks
+/// `count()` has reached `n`; panics naming `what`.
+pub async fn wait_for_count(app: &TestApp, what: &str, n: i64, count: impl FnOnce() -> i64) {
+    app.settle().await;
+    let now = count();
+    assert!(
+        now >= n,
+        "{what}: expected {n}, still {now} after the schedulers settled"
+    );
 }
 
-/// Lets the scheduler settle (real time), then checks `count()` is still `n`.
-pub async fn stays(what: &str, n: i64, count: impl Fn() -> i64) {
-    tokio::time::sleep(Duration::from_millis(400)).await;
+/// Lets every scheduler finish what it has to do now, then checks `count()` is still `n`.
+pub async fn stays(app: &TestApp, what: &str, n: i64, count: impl FnOnce() -> i64) {
+    app.settle().await;
     assert_eq!(count(), n, "{what}");
 }
 

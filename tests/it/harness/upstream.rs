@@ -3,9 +3,12 @@
 
 use std::time::Duration;
 
+use modelscope_balance::runs::slots::{LaneCalls, UpstreamCalls};
 use serde_json::{Value, json};
 use wiremock::matchers::{any, body_partial_json, header, method, path};
 use wiremock::{Mock, MockBuilder, MockServer, ResponseTemplate};
+
+use super::{TestApp, eventually_async};
 
 pub const CHAT_PATH: &str = "/v1/chat/completions";
 pub const BALANCE_PATH: &str = "/openapi/v1/magicubes/balance";
@@ -137,21 +140,35 @@ pub async fn calls_to(server: &MockServer, path: &str) -> usize {
         .count()
 }
 
-/// The calls a hanging upstream holds once the app has opened all it may: waits until `count`
-/// reaches `at_least` (failing with `what` after `within`), gives the app a moment to open
-/// more, and counts again. A test then asserts no more were opened than its limits allow.
-pub async fn held_calls<F, Fut>(count: F, at_least: usize, within: Duration, what: &str) -> usize
+/// The calls a hanging upstream holds once the app has opened all it may. Waits (failing with
+/// `what` after `within`) until a call of `lane` is parked behind a full limit and the double
+/// has received every call the app's engines hold (`count()` equals the calls in flight): then
+/// no call is on its way and none can start before a hanging one ends. Answers `count()`; the
+/// test asserts no more were opened than its limits allow.
+pub async fn held_calls<F, Fut>(
+    app: &TestApp,
+    lane: fn(&UpstreamCalls) -> LaneCalls,
+    count: F,
+    within: Duration,
+    what: &str,
+) -> usize
 where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = usize>,
 {
-    let began = std::time::Instant::now();
-    while count().await < at_least {
-        assert!(began.elapsed() < within, "{what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    count().await
+    let mut seen = (0, UpstreamCalls::default());
+    let full = eventually_async(within, async || {
+        seen = (count().await, app.engine_calls());
+        let (received, calls) = seen;
+        lane(&calls).waiting > 0 && calls.total().in_flight == received
+    })
+    .await;
+    assert!(
+        full,
+        "{what}: the double has {} calls, the app {:?}",
+        seen.0, seen.1
+    );
+    seen.0
 }
 
 /// `model` answers 200 with `quota` and is called exactly `times` times.

@@ -114,12 +114,11 @@ pub struct User {
 
 impl User {
     /// Signs `client` up as `name` with [`PASSWORD`]; `db_path` is the app's database.
-    /// Signs `client` in to the existing account `name` (e.g. on another start of the app).
-    pub async fn sign_in(client: Client, name: &str, db_path: PathBuf) -> Self {
-        let answer = login(&client, name, PASSWORD).await;
-        assert_eq!(answer.status, Status::SeeOther, "sign-in: {}", answer.body);
+    pub async fn sign_up(client: Client, name: &str, db_path: PathBuf) -> Self {
+        let answer = signup(&client, name, PASSWORD).await;
+        assert_eq!(answer.status, Status::SeeOther, "sign-up: {}", answer.body);
         let csrf = http::csrf_token(&client, "/account").await;
-        let id = db::user_id(&db::open(&db_path), name).expect("the user's row");
+        let id = db::user_id(&db::open(&db_path), name).expect("the new user's row");
         Self {
             client,
             id,
@@ -129,11 +128,12 @@ impl User {
         }
     }
 
-    pub async fn sign_up(client: Client, name: &str, db_path: PathBuf) -> Self {
-        let answer = signup(&client, name, PASSWORD).await;
-        assert_eq!(answer.status, Status::SeeOther, "sign-up: {}", answer.body);
+    /// Signs `client` in as `name`, an account made before (e.g. on another instance).
+    pub async fn sign_in(client: Client, name: &str, db_path: PathBuf) -> Self {
+        let answer = login(&client, name, PASSWORD).await;
+        assert_eq!(answer.status, Status::SeeOther, "sign-in: {}", answer.body);
         let csrf = http::csrf_token(&client, "/account").await;
-        let id = db::user_id(&db::open(&db_path), name).expect("the new user's row");
+        let id = db::user_id(&db::open(&db_path), name).expect("the user's row");
         Self {
             client,
             id,

@@ -152,6 +152,8 @@ impl Problem {
                     .with_n(MAX_RECIPIENTS as i64)
                     .on("smtp_to"),
             ),
+            ChannelError::PrivateUrl => on(NoticeCode::PrivateUrl, "url"),
+            ChannelError::PrivateSmtpHost => on(NoticeCode::PrivateSmtpHost, "smtp_host"),
             ChannelError::NotFound => {
                 Self::new(Status::NotFound, Notice::new(NoticeCode::ChannelNotFound))
             }
