@@ -183,6 +183,11 @@ pub fn today() -> Date {
     OffsetDateTime::now_utc().to_offset(BEIJING).date()
 }
 
+/// The Beijing day `unix_secs` falls on.
+pub fn date_of(unix_secs: i64) -> Option<Date> {
+    in_beijing(unix_secs).map(OffsetDateTime::date)
+}
+
 /// 00:00 of `date` in Beijing, as unix seconds.
 pub fn midnight(date: Date) -> i64 {
     date.midnight().assume_offset(BEIJING).unix_timestamp()

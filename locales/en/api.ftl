@@ -45,6 +45,11 @@ api-store-failed = The query finished, but storing it in the history failed
 
 api-history-limit = limit must be an integer from 1 to { $max }
 api-history-before = before must be the id of the last run of the previous page (a positive integer)
+api-history-filter = { $name ->
+    [kind] kind must be probe or check
+    [source] source must be web, api or schedule
+   *[status] status must be ok or failed
+}, given at most once
 api-history-before-missing = The run named by before does not exist
 api-history-count = { $count ->
     [one] 1 run

@@ -17,11 +17,26 @@ history-none-match = No run matches these filters.
 history-none = No runs yet. Run a query and its results are kept here:
 history-go-query = Query
 history-time = Time
-history-models = Models
 history-ok-failed = OK / failed
-history-details = Details
 history-pasted-key = pasted key
-history-view = View
+history-available = Available after
+history-spent = Spent
+history-kind-probe = Probe
+history-kind-check = Free check
+history-source-web = Page
+history-source-schedule = Schedule
+history-status = Status
+history-status-ok = All OK
+history-status-failed = With failures
+history-checks = Scheduled checks
+history-checks-day = One row a key and day
+history-checks-each = Each on its own
+# A folded row: one key's scheduled free checks of a day, listed one by one from its link.
+history-day-checks = { $count ->
+    [one] { $count } scheduled check that day
+   *[other] { $count } scheduled checks that day
+}
+history-day-range = low { $low } · high { $high }
 history-pages = Pages
 history-prev = ← Newer
 history-next = Older →
@@ -78,7 +93,9 @@ csv-calls_left_min = Calls left (at least)
 csv-calls_left_max = Calls left (at most)
 csv-kind = Run kind
 csv-balance_available = Points available (after)
-csv-points_spent = Points spent
+csv-points_spent = Points spent by the run (on its first row only)
+csv-source = Source
+csv-balance_before = Points available (before)
 csv-checked = Checked (a model call was made)
 csv-price_candidates = Possible prices
 csv-model_month_request_limit = Model month limit

@@ -41,12 +41,17 @@ notice-bad_filter = That filter is not valid: { $name ->
     [position] the page position
     [key] the key
     [preset] the preset
-    [model] the model
+    [model] the model (a model id or a part of one: letters, digits and - _ . /, e.g. qwen3)
     [from] the start date
     [to] the end date
     [from_after_to] the start date is after the end date
+    [kind] the kind (probe, or check for a free check)
+    [source] the source (web, api or schedule)
+    [status] the status (ok, or failed)
+    [checks] how scheduled checks are shown (day, or each)
    *[other] { $name }
 }.
+notice-model_too_many = More than { $n } model ids contain “{ $name }”: type more of the id.
 notice-history_position_gone = The run this page continues from no longer exists (it may have been deleted). Start again from the newest runs.
 notice-bad_export_format = Not an export format: pick csv or json (e.g. /history/export?format=csv).
 notice-too_many_preset_models = Too many models: a preset holds at most { $n } ({ $name } after removing duplicates).

@@ -39,6 +39,11 @@ api-store-failed = 查询已完成，但保存历史记录失败
 
 api-history-limit = limit 必须是 1 到 { $max } 之间的整数
 api-history-before = before 必须是上一页最后一条记录的 id（正整数）
+api-history-filter = { $name ->
+    [kind] kind 只能是 probe 或 check
+    [source] source 只能是 web、api 或 schedule
+   *[status] status 只能是 ok 或 failed
+}，且最多给一次
 api-history-before-missing = before 指向的记录不存在
 api-history-count = 共 { $count } 条记录
 api-history-not-found = 记录不存在

@@ -35,12 +35,17 @@ notice-bad_filter = 筛选条件无效：{ $name ->
     [position] 翻页位置
     [key] Key
     [preset] 预设
-    [model] 模型
+    [model] 模型（填模型 ID 或其中一段，只含字母、数字和 - _ . /，例如 qwen3）
     [from] 开始日期
     [to] 结束日期
     [from_after_to] 开始日期晚于结束日期
+    [kind] 类型（probe 调用模型，或 check 免费检查）
+    [source] 来源（web 网页、api 或 schedule 定时）
+    [status] 状态（ok 全部成功，或 failed 有失败）
+    [checks] 定时检查的显示方式（day 每天一行，或 each 逐条）
    *[other] { $name }
 }。
+notice-model_too_many = 有超过 { $n } 个模型 ID 包含“{ $name }”，请多输入几个字再筛选。
 notice-history_position_gone = 翻页位置指向的记录已不存在（可能已删除）。请从最新的记录重新开始。
 notice-bad_export_format = 导出格式无效：请选择 csv 或 json（例如 /history/export?format=csv）。
 notice-too_many_preset_models = 模型数量过多：一个预设最多 { $n } 个模型（去重后有 { $name } 个）。

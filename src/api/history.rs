@@ -12,7 +12,9 @@ use super::balance::response::row_json;
 use super::errors::ApiError;
 use super::lang::ApiLang;
 use crate::db::Db;
-use crate::db::history::{self, HistoryFilter, RunSummary, StoredBalance};
+use crate::db::history::{
+    self, HistoryFilter, RunKind, RunStatus, RunSummary, Source, StoredBalance,
+};
 use crate::i18n::{self, Lang};
 use crate::ids::RunId;
 
@@ -53,10 +55,22 @@ fn summary_json(run: &RunSummary) -> Value {
 }
 
 /// `limit` and `before`, each at most once, as plain decimal digits (a sign, a space or a second
-/// value is refused, as the document says); other parameters are ignored.
+/// value is refused, as the document says); `kind`, `source` and `status` at most once, each
+/// exactly one of its values; other parameters are ignored.
 struct Page {
     limit: i64,
     before: Option<RunId>,
+    filter: HistoryFilter,
+}
+
+/// Sets a filter seen for the first time to the value its text names exactly; `None` when it
+/// was already set or names no value.
+fn set_choice<T: std::str::FromStr>(slot: &mut Option<T>, value: &str) -> Option<()> {
+    if slot.is_some() {
+        return None;
+    }
+    *slot = Some(value.parse().ok()?);
+    Some(())
 }
 
 fn parse_page(uri: &Origin<'_>, lang: Lang) -> Result<Page, ApiError> {
@@ -69,11 +83,29 @@ fn parse_page(uri: &Origin<'_>, lang: Lang) -> Result<Page, ApiError> {
         )
     };
     let before_error = || ApiError::bad_request(lang, "api-history-before");
+    let filter_error = |name: &str| {
+        ApiError::with(
+            Status::BadRequest,
+            lang,
+            "api-history-filter",
+            &[("name", name.to_owned().into())],
+        )
+    };
     let (mut limit, mut before) = (None, None);
+    let mut filter = HistoryFilter::default();
     for (name, value) in uri.query().into_iter().flat_map(|query| query.segments()) {
         match name {
             "limit" => set_once(&mut limit, value).ok_or_else(limit_error)?,
             "before" => set_once(&mut before, value).ok_or_else(before_error)?,
+            // A census is stored as a probe run: `probe` and `check` are what a run stores.
+            "kind" => set_choice::<RunKind>(&mut filter.kind, value)
+                .filter(|()| filter.kind != Some(RunKind::Census))
+                .ok_or_else(|| filter_error(name))?,
+            "source" => {
+                set_choice::<Source>(&mut filter.source, value).ok_or_else(|| filter_error(name))?
+            }
+            "status" => set_choice::<RunStatus>(&mut filter.status, value)
+                .ok_or_else(|| filter_error(name))?,
             _ => {}
         }
     }
@@ -85,6 +117,7 @@ fn parse_page(uri: &Origin<'_>, lang: Lang) -> Result<Page, ApiError> {
     Ok(Page {
         limit,
         before: before.map(RunId),
+        filter,
     })
 }
 
@@ -105,8 +138,9 @@ fn positive(text: &str) -> Option<i64> {
     text.parse::<i64>().ok().filter(|n| *n > 0)
 }
 
-/// Newest first; `before` is the id of the last run of the previous page. The query is read by
-/// hand (`parse_page`) so that a repeated parameter is refused rather than ignored.
+/// Newest first, every run on its own (scheduled checks are not folded as on `/history`);
+/// `before` is the id of the last run of the previous page. The query is read by hand
+/// (`parse_page`) so that a repeated parameter is refused rather than ignored.
 #[get("/api/history")]
 pub async fn list(
     holder: TokenHolder,
@@ -115,7 +149,11 @@ pub async fn list(
     db: &State<Db>,
 ) -> Result<Json<Value>, ApiError> {
     let lang = lang.0;
-    let Page { limit, before } = parse_page(uri, lang)?;
+    let Page {
+        limit,
+        before,
+        filter,
+    } = parse_page(uri, lang)?;
     let user_id = holder.0;
     let runs = db
         .run(move |conn| {
@@ -126,7 +164,7 @@ pub async fn list(
                 },
                 None => None,
             };
-            history::list_runs(conn, user_id, &HistoryFilter::default(), cursor, 0, limit).map(Some)
+            history::list_runs(conn, user_id, &filter, cursor, 0, limit).map(Some)
         })
         .await
         .map_err(|error| ApiError::unavailable(lang, &error))?

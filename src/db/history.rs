@@ -9,11 +9,14 @@ use super::Cached;
 use super::DbError;
 
 mod listing;
+mod models;
+use crate::db::check_days::CheckDay;
 use crate::modelscope::{ErrorCode, Failure, ModelResult, Price, PriceSource, Quota, Site};
 pub use listing::{
-    Direction, HistoryFilter, LabelledResult, cursor_at_offset, has_runs_beyond, list_runs,
-    list_runs_newer, model_results_labelled, run_cursor,
+    Direction, HistoryFilter, LabelledResult, RunStatus, cursor_at_offset, has_runs_beyond,
+    list_runs, list_runs_newer, model_results_labelled, run_cursor,
 };
+pub use models::{MAX_MODEL_MATCHES, models_matching};
 
 crate::closed_set! {
     /// Where a stored run came from: a page (the quick form, `/query`, the dashboard), the
@@ -89,6 +92,9 @@ pub struct RunSummary {
     pub unclean: Option<Unclean>,
     /// The shared window's total, when the run could not claim it.
     pub shared_points_spent: Option<f64>,
+    /// In a folded listing, the run that stands for a key's scheduled free checks of a day:
+    /// that day's counts.
+    pub day: Option<CheckDay>,
 }
 
 /// A stored model row, with the time of its run.
@@ -116,6 +122,9 @@ const SUMMARY_COLUMNS: &str =
     q.balance_total, q.balance_available, q.balance_frozen, q.balance_error,
     q.kind, q.site, q.before_total, q.before_available, q.before_frozen, q.points_spent,
     q.census, q.unclean, q.shared_points_spent";
+
+/// How many columns `SUMMARY_COLUMNS` names (a listing may add its own after them).
+const SUMMARY_COLUMN_COUNT: usize = 24;
 
 fn summary_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RunSummary> {
     Ok(RunSummary {
@@ -148,6 +157,7 @@ fn summary_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RunSummary> {
         census: row.get(21)?,
         unclean: row.get(22)?,
         shared_points_spent: row.get(23)?,
+        day: None,
     })
 }
 

@@ -6,6 +6,7 @@ pub mod alert_rules;
 pub mod api_keys;
 pub mod balance_rises;
 pub mod channels;
+pub mod check_days;
 pub mod deliveries;
 pub mod health;
 pub mod history;
@@ -78,6 +79,7 @@ fn migrations() -> Migrations<'static> {
             "../../migrations/0015_deliveries_in_flight.sql"
         )),
         M::up(include_str!("../../migrations/0016_fair_scheduling.sql")),
+        M::up(include_str!("../../migrations/0017_ledger.sql")),
     ])
 }
 

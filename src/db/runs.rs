@@ -155,6 +155,10 @@ pub fn insert_run(conn: &mut Connection, run: &NewRun<'_>) -> Result<RunId, DbEr
     if let (Some(key_id), Some(total)) = (run.api_key_id, balance.total) {
         super::balance_rises::record(&tx, key_id, total, run.started_at)?;
     }
+    if run.source == Source::Schedule && run.kind == RunKind::Check && run.api_key_id.is_some() {
+        let day = crate::clock::last_midnight(run.started_at);
+        super::check_days::file_check(&tx, query_id, day)?;
+    }
     tx.commit()?;
     Ok(query_id)
 }

@@ -88,8 +88,11 @@ pub fn set_password_hash(conn: &Connection, id: UserId, hash: &str) -> Result<()
     Ok(())
 }
 
-/// Removes the user and, by cascade, everything they own.
+/// Removes the user and, by cascade, everything they own. Their filed days go first, so the
+/// cascade to their runs does not file each deleted check out of its day (call it in a
+/// transaction).
 pub fn delete(conn: &Connection, id: UserId) -> Result<(), DbError> {
+    conn.cached_execute("DELETE FROM check_days WHERE user_id = ?1", [id])?;
     conn.cached_execute("DELETE FROM users WHERE id = ?1", [id])?;
     Ok(())
 }

@@ -393,7 +393,8 @@ struct Fixture {
 
 impl Fixture {
     async fn new() -> Self {
-        let app = TestApp::new().await;
+        // The fixture's webhook is on loopback (nothing is sent to it).
+        let app = TestApp::configured(|c| c.merge(("allow_private_webhooks", true))).await;
         any_chat()
             .respond_with(with_quota(
                 ResponseTemplate::new(200)

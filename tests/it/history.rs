@@ -3,8 +3,7 @@
 //! (WAL lets both sides use it), so these tests do not depend on the query pages.
 
 use modelscope_balance::db::Db;
-use modelscope_balance::db::history::Source;
-use modelscope_balance::db::history::StoredBalance;
+use modelscope_balance::db::history::{RunKind, Source, StoredBalance};
 use modelscope_balance::db::runs::{NewRun, insert_run};
 use modelscope_balance::ids::{KeyId, PresetId, UserId};
 use modelscope_balance::modelscope::ModelResult;
@@ -16,6 +15,8 @@ use crate::harness::html::html_unescape;
 use crate::harness::http::{get, post_form, submit_from};
 use crate::harness::secrets::SAVED_KEY;
 use crate::harness::{Answer, TestApp, User};
+
+mod ledger;
 
 const MODEL: &str = "Qwen/Qwen2.5-7B-Instruct";
 const OTHER_MODEL: &str = "deepseek-ai/DeepSeek-V3";
@@ -58,10 +59,13 @@ impl HistorySite {
                 key_label: run.key.as_ref().map(|(_, label)| label.as_str()),
                 preset_id: run.preset.as_ref().map(|(id, _)| PresetId(*id)),
                 preset_name: run.preset.as_ref().map(|(_, name)| name.as_str()),
-                source: Source::Web,
+                source: run.source,
+                kind: run.kind,
                 started_at: run.at,
                 duration_ms: 1234,
                 balance: run.balance.clone(),
+                before: run.before.clone(),
+                points_spent: run.points_spent,
                 results: &run.results,
                 ..NewRun::default()
             },
@@ -111,6 +115,10 @@ struct Run {
     preset: Option<(i64, String)>,
     balance: Option<StoredBalance>,
     results: Vec<ModelResult>,
+    source: Source,
+    kind: RunKind,
+    before: Option<StoredBalance>,
+    points_spent: Option<f64>,
 }
 
 impl Run {
@@ -122,6 +130,10 @@ impl Run {
             preset: None,
             balance: None,
             results: vec![ok(MODEL, [2000, 1990, 500, 490])],
+            source: Source::Web,
+            kind: RunKind::Probe,
+            before: None,
+            points_spent: None,
         }
     }
 
@@ -616,7 +628,16 @@ async fn nonsense_filters_are_a_400_that_names_the_field() {
         ("preset=1%3B%20DROP%20TABLE", "预设"),
         ("model=%3Cscript%3Ealert(1)%3C%2Fscript%3E", "模型"),
         ("model=a%2Fb%2Fc", "模型"),
+        ("model=qwen%203", "模型"),
         ("from=2026-03-05&to=2026-03-01", "开始日期晚于结束日期"),
+        ("kind=probes", "类型（probe 调用模型，或 check 免费检查）"),
+        ("kind=census", "类型（probe 调用模型，或 check 免费检查）"),
+        ("source=cron", "来源（web 网页、api 或 schedule 定时）"),
+        ("status=broken", "状态（ok 全部成功，或 failed 有失败）"),
+        (
+            "checks=all",
+            "定时检查的显示方式（day 每天一行，或 each 逐条）",
+        ),
     ];
     for (query, field) in cases {
         for path in ["/history", "/history/export"] {
@@ -633,7 +654,7 @@ async fn nonsense_filters_are_a_400_that_names_the_field() {
             }
             assert_eq!(page.status, Status::BadRequest, "{uri}: {}", page.body);
             assert!(
-                page.body.contains(&format!("筛选条件无效：{field}。")),
+                page.body.contains(&format!("筛选条件无效：{field}")),
                 "{uri}: {}",
                 page.body
             );
@@ -966,8 +987,10 @@ async fn csv_export_opens_in_excel_and_carries_no_key() {
             "还能调用（至少）",
             "还能调用（至多）",
             "查询方式",
+            "来源",
+            "可用魔粒（查询前）",
             "可用魔粒（查询后）",
-            "本次消耗魔粒",
+            "本次消耗魔粒（每次查询只记在它的第一行）",
             "已检测（调用了模型）",
             "可能的单价",
             "模型本月额度",
@@ -975,7 +998,7 @@ async fn csv_export_opens_in_excel_and_carries_no_key() {
         ]
     );
     assert_eq!(records.len(), 1 + 4, "one line per model result");
-    assert!(records.iter().all(|r| r.len() == 27));
+    assert!(records.iter().all(|r| r.len() == 29));
     // Newest run first.
     assert_eq!(records[1][0], "2026-03-02 00:02:00");
     assert_eq!(records[1][2], "'-2+3");

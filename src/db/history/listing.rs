@@ -1,50 +1,94 @@
-//! Listing runs page by page: the `/history` list and the trend page walk an index in
-//! `(started_at DESC, id DESC)` order from a keyset cursor, so a page costs its own rows however
-//! long the history is (issue 11; the plans are checked by `tests/it/query_plans.rs`).
+//! Listing runs page by page: the `/history` list, the export, the API and the trend page walk
+//! an index in `(started_at DESC, id DESC)` order from a keyset cursor, so a page costs its own
+//! rows however long the history is (issue 11; the plans are checked by
+//! `tests/it/query_plans.rs`). The `/history` list folds a key's scheduled free checks of a day
+//! into one row ([`HistoryFilter::folded`], `db::check_days`).
 
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter, types::Value};
 
 use super::{
-    RESULT_COLUMN_COUNT, RESULT_COLUMNS, RunSummary, SUMMARY_COLUMNS, StoredResult,
-    result_from_row, summary_from_row,
+    RESULT_COLUMN_COUNT, RESULT_COLUMNS, RunKind, RunSummary, SUMMARY_COLUMN_COUNT,
+    SUMMARY_COLUMNS, Source, StoredResult, result_from_row, summary_from_row,
 };
+use crate::db::check_days::{CheckDay, FOLDED, LISTED, OUTCOME_HEAD};
+
+mod merge;
+mod sql;
 use crate::db::{Cached, DbError};
 use crate::ids::{KeyId, PresetId, RunId, UserId};
+use sql::listing_sql;
+
+crate::closed_set! {
+    /// How a run went, for the status filter: everything answered, or something failed (a
+    /// model, or the balance read).
+    pub enum RunStatus { Ok = "ok", Failed = "failed" }
+}
+
+impl RunStatus {
+    /// `queries.any_failed` of a run with this status.
+    fn any_failed(self) -> i64 {
+        match self {
+            Self::Ok => 0,
+            Self::Failed => 1,
+        }
+    }
+}
 
 /// `/history` filters; every field optional. Times are unix seconds, `to` exclusive.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HistoryFilter {
     pub api_key_id: Option<KeyId>,
     pub preset_id: Option<PresetId>,
-    pub model: Option<String>,
+    /// Runs with a row of one of these model ids (`None`: any run; empty: no run). At most
+    /// [`super::MAX_MODEL_MATCHES`] (`super::models_matching` finds them for a part of an id).
+    pub models: Option<Vec<String>>,
     pub from: Option<i64>,
     pub to: Option<i64>,
+    pub kind: Option<RunKind>,
+    pub source: Option<Source>,
+    pub status: Option<RunStatus>,
+    /// A key's scheduled free checks of one Beijing day are one row (the newest check, which
+    /// carries the day's counts); off, every run is listed on its own.
+    pub folded: bool,
 }
 
-/// Which index walks a listing: the one that serves its most selective filter, so a page reads
-/// about as many rows as it shows. Every choice is ordered by `(started_at DESC, id DESC)`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Driver {
-    /// `query_results_by_user_model_time`: one user's rows of one model, newest first.
-    Model,
-    /// `queries_by_key_time`, once the key is known to be the user's.
-    Key,
-    /// `queries_by_preset_time`, once the preset is known to be the user's.
-    Preset,
-    /// `queries_by_user_time`: every run of the user (dates are a range of it).
-    User,
-}
+impl HistoryFilter {
+    /// No run can match (a part of a model id that no stored id contains).
+    pub fn matches_nothing(&self) -> bool {
+        self.models.as_ref().is_some_and(Vec::is_empty)
+    }
 
-impl Driver {
-    fn for_filter(filter: &HistoryFilter) -> Self {
-        if filter.model.is_some() {
-            Self::Model
-        } else if filter.api_key_id.is_some() {
-            Self::Key
-        } else if filter.preset_id.is_some() {
-            Self::Preset
-        } else {
-            Self::User
+    /// The model whose rows drive the listing: the filter's one id (`None`: no model filter,
+    /// or several, which `merge` walks one by one).
+    fn one_model(&self) -> Option<&str> {
+        match self.models.as_deref() {
+            Some([model]) => Some(model),
+            _ => None,
+        }
+    }
+
+    fn several_models(&self) -> bool {
+        self.models.as_ref().is_some_and(|models| models.len() > 1)
+    }
+
+    fn has_class(&self) -> bool {
+        self.kind.is_some() || self.source.is_some() || self.status.is_some()
+    }
+
+    /// The `queries.head` values a listed run has: with days folded, the runs that stand for
+    /// a day (or, under a status filter, for a day's checks with that status).
+    fn heads(&self) -> &'static [i64] {
+        match (self.folded, self.status) {
+            (false, _) => &[FOLDED, OUTCOME_HEAD, LISTED],
+            (true, None) => &[LISTED],
+            (true, Some(_)) => &[OUTCOME_HEAD, LISTED],
+        }
+    }
+
+    fn any_failed(&self) -> Vec<i64> {
+        match self.status {
+            Some(status) => vec![status.any_failed()],
+            None => vec![0, 1],
         }
     }
 }
@@ -58,99 +102,50 @@ pub enum Direction {
     Newer,
 }
 
-/// The SQL of one listing and its arguments. The driving index is named (`INDEXED BY`) so the
-/// plan cannot drift to an index that walks the whole history for a rare key or model. A key or
-/// preset filter starts from that key's or preset's own row, the user's or none (`CROSS JOIN`
-/// keeps those first), so another user's id costs a lookup, not a walk of their runs.
-fn listing_sql(
-    columns: &str,
-    user_id: UserId,
-    filter: &HistoryFilter,
-    cursor: Option<(i64, RunId)>,
-    direction: Direction,
-) -> (String, Vec<Value>) {
-    let driver = Driver::for_filter(filter);
-    let mut from: Vec<String> = Vec::new();
-    let mut conditions: Vec<&str> = Vec::new();
-    let mut args: Vec<Value> = Vec::new();
-    if let Some(key_id) = filter.api_key_id {
-        from.push("api_keys k".to_owned());
-        conditions.push("k.id = ? AND k.user_id = ?");
-        args.extend([key_id.into(), user_id.into()]);
-    }
-    if let Some(preset_id) = filter.preset_id {
-        from.push("presets p".to_owned());
-        conditions.push("p.id = ? AND p.user_id = ?");
-        args.extend([preset_id.into(), user_id.into()]);
-    }
-    // The driving table, then `queries` when it is not the driver; `time` and `id` are the
-    // driver's columns that carry the order.
-    let index = match driver {
-        Driver::Model => "query_results_by_user_model_time",
-        Driver::Key => "queries_by_key_time",
-        Driver::Preset => "queries_by_preset_time",
-        Driver::User => "queries_by_user_time",
-    };
-    let (time, id) = if driver == Driver::Model {
-        from.push(format!("query_results r INDEXED BY {index}"));
-        from.push("queries q".to_owned());
-        conditions.push(
-            "r.user_id = ? AND r.model = ? AND q.id = r.query_id AND q.user_id = r.user_id
-             AND NOT EXISTS (SELECT 1 FROM query_results d WHERE d.query_id = r.query_id
-                             AND d.position < r.position AND d.model = r.model)",
-        );
-        args.push(user_id.into());
-        args.push(filter.model.clone().unwrap_or_default().into());
-        ("r.started_at", "r.query_id")
+/// The columns of a listed run: a summary, and with days folded the day it is filed under.
+pub(super) fn listed_columns(filter: &HistoryFilter) -> String {
+    if filter.folded {
+        format!("{SUMMARY_COLUMNS}, q.check_day_id")
     } else {
-        from.push(format!("queries q INDEXED BY {index}"));
-        conditions.push("q.user_id = ?");
-        args.push(user_id.into());
-        ("q.started_at", "q.id")
-    };
-    if filter.api_key_id.is_some() {
-        conditions.push("q.api_key_id = k.id");
+        SUMMARY_COLUMNS.to_owned()
     }
-    if filter.preset_id.is_some() {
-        conditions.push("q.preset_id = p.id");
+}
+
+/// The listed runs, and in a folded list each filed day's counts beside the run that stands
+/// for it (one lookup by primary key a day shown).
+pub(super) fn read_listed(
+    conn: &Connection,
+    sql: &str,
+    args: Vec<Value>,
+    folded: bool,
+) -> Result<Vec<RunSummary>, DbError> {
+    let mut filed: Vec<Option<i64>> = Vec::new();
+    let mut runs: Vec<RunSummary> = conn.cached_rows(sql, params_from_iter(args), |row| {
+        if folded {
+            filed.push(row.get(SUMMARY_COLUMN_COUNT)?);
+        }
+        summary_from_row(row)
+    })?;
+    for (run, check_day) in runs.iter_mut().zip(filed) {
+        if let Some(check_day) = check_day {
+            run.day = conn
+                .cached_row(
+                    "SELECT day, runs, failed_runs, low, high FROM check_days WHERE id = ?1",
+                    [check_day],
+                    |row| {
+                        Ok(CheckDay {
+                            day: row.get(0)?,
+                            runs: row.get(1)?,
+                            failed_runs: row.get(2)?,
+                            low: row.get(3)?,
+                            high: row.get(4)?,
+                        })
+                    },
+                )
+                .optional()?;
+        }
     }
-    let mut sql = format!(
-        "SELECT {columns} FROM {} WHERE {}",
-        from.join(" CROSS JOIN "),
-        conditions.join(" AND ")
-    );
-    // A date bound on the side the walk starts from would start the index range there, and
-    // the walk would step over every row between it and the cursor: the cursor replaces the
-    // bound when it is the tighter one (rows past the cursor are inside the bound then), and is
-    // left out when it is not (every row inside the bound is past the cursor then).
-    let (mut from, mut to) = (filter.from, filter.to);
-    let mut cursor = cursor;
-    match (direction, cursor) {
-        (Direction::Older, Some((at, _))) if to.is_some_and(|to| at < to) => to = None,
-        (Direction::Older, Some(_)) if to.is_some() => cursor = None,
-        (Direction::Newer, Some((at, _))) if from.is_some_and(|from| at >= from) => from = None,
-        (Direction::Newer, Some(_)) if from.is_some() => cursor = None,
-        _ => {}
-    }
-    if let Some(from) = from {
-        sql.push_str(&format!(" AND {time} >= ?"));
-        args.push(from.into());
-    }
-    if let Some(to) = to {
-        sql.push_str(&format!(" AND {time} < ?"));
-        args.push(to.into());
-    }
-    let (compare, order) = match direction {
-        Direction::Older => ("<", "DESC"),
-        Direction::Newer => (">", "ASC"),
-    };
-    if let Some((started_at, run_id)) = cursor {
-        sql.push_str(&format!(" AND ({time}, {id}) {compare} (?, ?)"));
-        args.push(started_at.into());
-        args.push(run_id.into());
-    }
-    sql.push_str(&format!(" ORDER BY {time} {order}, {id} {order}"));
-    (sql, args)
+    Ok(runs)
 }
 
 /// Newest first. `before` is a keyset cursor (`(started_at, id)` of the last row seen), so deep
@@ -164,12 +159,33 @@ pub fn list_runs(
     offset: i64,
     limit: i64,
 ) -> Result<Vec<RunSummary>, DbError> {
-    let (mut sql, mut args) =
-        listing_sql(SUMMARY_COLUMNS, user_id, filter, before, Direction::Older);
+    if filter.matches_nothing() {
+        return Ok(Vec::new());
+    }
+    if filter.several_models() {
+        let mut runs = merge::merged(
+            conn,
+            user_id,
+            filter,
+            before,
+            Direction::Older,
+            offset + limit,
+        )?;
+        return Ok(runs.split_off((offset as usize).min(runs.len())));
+    }
+    let columns = listed_columns(filter);
+    let (mut sql, mut args) = listing_sql(
+        &columns,
+        user_id,
+        filter,
+        filter.one_model(),
+        before,
+        Direction::Older,
+    );
     sql.push_str(" LIMIT ? OFFSET ?");
     args.push(limit.into());
     args.push(offset.into());
-    Ok(conn.cached_rows(&sql, params_from_iter(args), summary_from_row)?)
+    read_listed(conn, &sql, args, filter.folded)
 }
 
 /// The `limit` runs just newer than `after` (a keyset cursor), newest first: the page before
@@ -181,17 +197,25 @@ pub fn list_runs_newer(
     after: (i64, RunId),
     limit: i64,
 ) -> Result<Vec<RunSummary>, DbError> {
-    let (mut sql, mut args) = listing_sql(
-        SUMMARY_COLUMNS,
-        user_id,
-        filter,
-        Some(after),
-        Direction::Newer,
-    );
-    sql.push_str(" LIMIT ?");
-    args.push(limit.into());
-    let mut rows: Vec<RunSummary> =
-        conn.cached_rows(&sql, params_from_iter(args), summary_from_row)?;
+    if filter.matches_nothing() {
+        return Ok(Vec::new());
+    }
+    let mut rows = if filter.several_models() {
+        merge::merged(conn, user_id, filter, Some(after), Direction::Newer, limit)?
+    } else {
+        let columns = listed_columns(filter);
+        let (mut sql, mut args) = listing_sql(
+            &columns,
+            user_id,
+            filter,
+            filter.one_model(),
+            Some(after),
+            Direction::Newer,
+        );
+        sql.push_str(" LIMIT ?");
+        args.push(limit.into());
+        read_listed(conn, &sql, args, filter.folded)?
+    };
     rows.reverse();
     Ok(rows)
 }
@@ -205,10 +229,23 @@ pub fn has_runs_beyond(
     cursor: (i64, RunId),
     direction: Direction,
 ) -> Result<bool, DbError> {
-    let (mut sql, args) = listing_sql("1", user_id, filter, Some(cursor), direction);
-    sql.push_str(" LIMIT 1");
-    let mut statement = conn.prepare_cached(&sql)?;
-    Ok(statement.exists(params_from_iter(args))?)
+    let models: Vec<Option<&str>> = match filter.models.as_deref() {
+        None => vec![None],
+        Some(models) => models.iter().map(|m| Some(m.as_str())).collect(),
+    };
+    for model in models {
+        let (mut sql, args) = listing_sql("1", user_id, filter, model, Some(cursor), direction);
+        // Any run will do: without the order, a filter read as several ranges stops at the
+        // first run found instead of ordering the ranges' heads.
+        if let Some(order) = sql.rfind(" ORDER BY ") {
+            sql.truncate(order);
+        }
+        sql.push_str(" LIMIT 1");
+        if conn.prepare_cached(&sql)?.exists(params_from_iter(args))? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// The keyset cursor of one of the user's runs (`None`: no such run of theirs).
@@ -234,10 +271,20 @@ pub fn cursor_at_offset(
     filter: &HistoryFilter,
     offset: i64,
 ) -> Result<Option<(i64, RunId)>, DbError> {
+    if filter.matches_nothing() {
+        return Ok(None);
+    }
+    if filter.several_models() {
+        let runs = merge::merged(conn, user_id, filter, None, Direction::Older, offset + 1)?;
+        return Ok(runs
+            .get(offset as usize)
+            .map(|run| (run.started_at, run.id)));
+    }
     let (mut sql, mut args) = listing_sql(
         "q.started_at, q.id",
         user_id,
         filter,
+        filter.one_model(),
         None,
         Direction::Older,
     );
@@ -272,11 +319,12 @@ pub fn model_results_labelled(
     limit: i64,
 ) -> Result<Vec<LabelledResult>, DbError> {
     let filter = HistoryFilter {
-        model: Some(model.to_owned()),
+        models: Some(vec![model.to_owned()]),
         ..HistoryFilter::default()
     };
     let columns = format!("{RESULT_COLUMNS}, q.key_label, q.balance_available");
-    let (mut sql, mut args) = listing_sql(&columns, user_id, &filter, cursor, direction);
+    let (mut sql, mut args) =
+        listing_sql(&columns, user_id, &filter, Some(model), cursor, direction);
     sql.push_str(" LIMIT ?");
     args.push(limit.into());
     let mut rows: Vec<LabelledResult> = conn.cached_rows(&sql, params_from_iter(args), |row| {

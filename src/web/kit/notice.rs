@@ -34,7 +34,7 @@ crate::closed_set! {
         BadTokenName = "bad_token_name", TooManyTokens = "too_many_tokens",
         TokenNotFound = "token_not_found", TokenAlreadyShown = "token_already_shown",
         // History.
-        BadFilter = "bad_filter", HistoryPositionGone = "history_position_gone",
+        BadFilter = "bad_filter", ModelTooMany = "model_too_many", HistoryPositionGone = "history_position_gone",
         BadExportFormat = "bad_export_format",
         // Monitors.
         NoKeyChosen = "no_key_chosen", TooManyMonitorKeys = "too_many_monitor_keys",

@@ -15,6 +15,8 @@
 //!   streams, the delete confirmation, no Chinese on English pages, readable chart labels. A
 //!   full-page PNG of every page lands in `target/screenshots/` on every run.
 //! - [`monitoring`]: a channel, a monitor with a rule, a test message, the delivery log.
+//! - [`ledger`]: the tour's history as a ledger: folded scheduled checks, kind and source
+//!   filters, a part of a model id.
 //! - [`weight`]: the bytes a 50-row page costs (no browser).
 //!
 //! On failure the panic names the step, and a screenshot and the page source are saved to
@@ -50,6 +52,7 @@ macro_rules! ensure {
 }
 
 mod daily_loop;
+mod ledger;
 mod monitoring;
 mod tour;
 mod weight;

@@ -2,7 +2,8 @@
 //! and a few in dark mode. One chromedriver; one browser (its own profile and cookies) per
 //! language, signed out first (quick query, sign-in pages), then signed up, walking through
 //! keys, presets, a streamed query, the dashboard, history, both trends, the account, the
-//! one-time token page, the monitoring pages (channels, monitors, the delivery log), the delete
+//! one-time token page, the monitoring pages (channels, monitors, the delivery log), the history
+//! as a ledger once the monitor has checked the key (`ledger.rs`), the delete
 //! confirmations of a preset, a key and a monitor, and the 404 page.
 //!
 //! On every page, at both widths ([`LAYOUT_JS`]): nothing scrolls sideways (the page or a box in
@@ -463,6 +464,8 @@ impl Tour<'_> {
         self.admin_pages().await?;
         self.begin("monitoring pages");
         self.monitoring_pages().await?;
+        self.begin("history as a ledger");
+        self.ledger(&key_id).await?;
         self.begin("confirmations");
         self.goto(&format!("/presets/{preset_id}/delete")).await?;
         self.check_page("preset-delete").await?;
@@ -550,6 +553,16 @@ impl Tour<'_> {
             ensure!(got == want, "channel form fields: {shown:?}");
         }
         Ok(())
+    }
+
+    /// The monitor made on the monitors page checks the key; the history folds its checks into
+    /// a row a day and filters by kind, source and a part of a model id (`ledger.rs`).
+    async fn ledger(&self, key_id: &str) -> Step<()> {
+        let user = format!("tour_{}", self.lang());
+        let checks = super::ledger::let_the_monitor_check(self.app, &user).await?;
+        self.goto("/history").await?;
+        self.check_page("history-ledger").await?;
+        super::ledger::folded_and_filtered(&self.tab, key_id, checks).await
     }
 
     async fn check_page(&self, page: &str) -> Step<()> {

@@ -24,6 +24,7 @@ use crate::i18n::Lang;
 use crate::ids::{RunId, UserId};
 use crate::web::kit::notice::{Notice, NoticeCode};
 use crate::web::kit::params::choice;
+use crate::web::kit::problem::Problem;
 use crate::web::kit::session::CurrentUser;
 
 /// Runs read per database round trip.
@@ -154,18 +155,22 @@ pub async fn export(
         let notice = Notice::new(NoticeCode::BadExportFormat);
         return Err(history_page(&user, db, &query, Some(notice)).await);
     };
-    let filters = match Filters::parse(&query) {
-        Ok(filters) => filters,
-        Err(_) => return Err(history_page(&user, db, &query, None).await),
+    let (filters, refused) = Filters::parse(&query);
+    if refused.is_some() {
+        return Err(history_page(&user, db, &query, None).await);
+    }
+    // Every run of the filter, each on its own: scheduled checks are not folded here.
+    let user_id = user.0.user_id;
+    let resolved = db
+        .run(move |conn| filters.to_store(conn, user_id, false))
+        .await
+        .map_err(|error| Err(Problem::db(&error).status))?;
+    let Ok(filter) = resolved else {
+        // The page says why (a model part in too many ids).
+        return Err(history_page(&user, db, &query, None).await);
     };
     Ok(Download {
-        chunks: spawn_export(
-            db.inner().clone(),
-            user.0.user_id,
-            filters.to_store(),
-            format,
-            user.0.lang,
-        ),
+        chunks: spawn_export(db.inner().clone(), user_id, filter, format, user.0.lang),
         format,
         filename: format!(
             "modelscope-history-{}.{}",

@@ -84,8 +84,10 @@ impl Format {
 // CSV
 
 /// The columns, by the id of their heading (`csv-<column>` in `locales/<lang>/history.ftl`;
-/// the time's heading names its zone, Beijing time).
-pub const CSV_COLUMNS: [&str; 27] = [
+/// the time's heading names its zone, Beijing time). One line a model row (a run without
+/// rows has one line); the run's columns repeat on each line but what it spent, which is on
+/// its first line only, so the column sums to what the runs spent.
+pub const CSV_COLUMNS: [&str; 29] = [
     "time",
     "query_id",
     "key_label",
@@ -107,6 +109,8 @@ pub const CSV_COLUMNS: [&str; 27] = [
     "calls_left_min",
     "calls_left_max",
     "kind",
+    "source",
+    "balance_before",
     "balance_available",
     "points_spent",
     "checked",
@@ -146,57 +150,93 @@ fn write_csv_run(out: &mut Vec<u8>, run: &RunSummary, rows: &[StoredResult], lan
     let key_label = defuse(run.key_label.as_deref().unwrap_or(""));
     let preset = defuse(run.preset_name.as_deref().unwrap_or(""));
     let available = run.balance.available;
-    let records = rows.iter().map(|row| {
-        let result = &row.result;
-        let quota = result.quota;
-        let left = calls_left(result, available);
-        vec![
-            time.clone(),
-            run.id.to_string(),
-            key_label.clone(),
-            preset.clone(),
-            defuse(&result.model),
-            csv_number(quota.request_limit),
-            csv_number(quota.request_remaining),
-            csv_number(quota.model_request_limit),
-            csv_number(quota.model_request_remaining),
-            csv_number(result.status),
-            defuse(result.error_code().map_or("", ErrorCode::as_str)),
-            ResultStatus::of_row(result.error_code(), result.checked).words(&lang),
-            defuse(
-                result
-                    .failure
-                    .as_ref()
-                    .and_then(|f| f.detail.as_deref())
-                    .unwrap_or(""),
-            ),
-            result.latency_ms.to_string(),
-            left.source.map_or("", QuotaSource::as_str).to_owned(),
-            csv_number(result.price.map(|p| p.points)),
-            result.price.map_or("", |p| p.source.as_str()).to_owned(),
-            csv_number(left.exact),
-            csv_number(left.range.map(|r| r.0)),
-            csv_number(left.range.map(|r| r.1)),
-            i18n::text(
-                lang,
-                match (run.kind, run.census) {
-                    (RunKind::Check, _) => "form-check-only",
-                    (_, true) => "census-title",
-                    _ => "detail-kind-probe",
-                },
-            ),
+    let kind = i18n::text(
+        lang,
+        match (run.kind, run.census) {
+            (RunKind::Check, _) => "history-kind-check",
+            (_, true) => "census-title",
+            _ => "detail-kind-probe",
+        },
+    );
+    let source = match run.source {
+        Source::Web => i18n::text(lang, "history-source-web"),
+        Source::Api => "API".to_owned(),
+        Source::Schedule => i18n::text(lang, "history-source-schedule"),
+    };
+    // The run's own columns, after a line's model columns; what it spent on its first line.
+    let run_columns = |first: bool| {
+        [
+            kind.clone(),
+            source.clone(),
+            csv_number(run.before.available),
             csv_number(available),
-            csv_number(run.points_spent),
-            result.checked.to_string(),
-            result
-                .candidates
-                .as_ref()
-                .map(|c| c.iter().map(f64::to_string).collect::<Vec<_>>().join(" "))
-                .unwrap_or_default(),
-            csv_number(quota.model_month_request_limit),
-            csv_number(quota.model_month_request_remaining),
+            csv_number(run.points_spent.filter(|_| first)),
         ]
-    });
+    };
+    let mut records: Vec<Vec<String>> = rows
+        .iter()
+        .enumerate()
+        .map(|(index, row)| {
+            let result = &row.result;
+            let quota = result.quota;
+            let left = calls_left(result, available);
+            let mut record = vec![
+                time.clone(),
+                run.id.to_string(),
+                key_label.clone(),
+                preset.clone(),
+                defuse(&result.model),
+                csv_number(quota.request_limit),
+                csv_number(quota.request_remaining),
+                csv_number(quota.model_request_limit),
+                csv_number(quota.model_request_remaining),
+                csv_number(result.status),
+                defuse(result.error_code().map_or("", ErrorCode::as_str)),
+                ResultStatus::of_row(result.error_code(), result.checked).words(&lang),
+                defuse(
+                    result
+                        .failure
+                        .as_ref()
+                        .and_then(|f| f.detail.as_deref())
+                        .unwrap_or(""),
+                ),
+                result.latency_ms.to_string(),
+                left.source.map_or("", QuotaSource::as_str).to_owned(),
+                csv_number(result.price.map(|p| p.points)),
+                result.price.map_or("", |p| p.source.as_str()).to_owned(),
+                csv_number(left.exact),
+                csv_number(left.range.map(|r| r.0)),
+                csv_number(left.range.map(|r| r.1)),
+            ];
+            record.extend(run_columns(index == 0));
+            record.extend([
+                result.checked.to_string(),
+                result
+                    .candidates
+                    .as_ref()
+                    .map(|c| c.iter().map(f64::to_string).collect::<Vec<_>>().join(" "))
+                    .unwrap_or_default(),
+                csv_number(quota.model_month_request_limit),
+                csv_number(quota.model_month_request_remaining),
+            ]);
+            record
+        })
+        .collect();
+    if records.is_empty() {
+        // A run without model rows: one line, the balance read's outcome in the result
+        // columns (a balance read is a check made, or its failure).
+        let code = run.balance.error;
+        let mut record = vec![time, run.id.to_string(), key_label, preset];
+        record.extend(std::iter::repeat_n(String::new(), 6));
+        record.push(code.map_or("", ErrorCode::as_str).to_owned());
+        record.push(ResultStatus::of_row(code, true).words(&lang));
+        record.push(String::new());
+        record.push(run.duration_ms.max(0).to_string());
+        record.extend(std::iter::repeat_n(String::new(), 6));
+        record.extend(run_columns(true));
+        record.extend(std::iter::repeat_n(String::new(), 4));
+        records.push(record);
+    }
     write_csv_records(out, records);
 }
 

@@ -1,15 +1,21 @@
 //! The query string of `/history` and `/history/export`: parsed here, so a nonsense value is a
-//! 400 page that names the field, never a routing error; and said again in links.
+//! 400 page that names the field, never a routing error; and said again in links. Each filter
+//! is read on its own: one that is wrong is named, and the others stay as they were asked for.
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use rocket::form::FromForm;
+use rusqlite::Connection;
 use time::Date;
 
 use crate::clock;
-use crate::db::history::HistoryFilter;
-use crate::ids::{KeyId, PresetId, RunId};
-use crate::modelscope::validate_model_id;
+use crate::db::DbError;
+use crate::db::history::{
+    self as store, HistoryFilter, MAX_MODEL_MATCHES, RunKind, RunStatus, Source,
+};
+use crate::ids::{KeyId, PresetId, RunId, UserId};
+use crate::modelscope::model_id::MAX_MODEL_ID_CHARS;
 use crate::web::kit::notice::{Notice, NoticeCode};
+use crate::web::kit::params::choice;
 
 /// Runs on one page of `/history`.
 pub const PAGE_SIZE: i64 = 50;
@@ -20,6 +26,12 @@ const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'.')
     .remove(b'~');
+
+crate::closed_set! {
+    /// How the list shows scheduled free checks: one row per key and day, or each on its own.
+    #[derive(Default)]
+    pub enum ChecksShown { #[default] Day = "day", Each = "each" }
+}
 
 /// The query string as typed: every field is text, so Rocket never refuses the request before
 /// we can say what is wrong.
@@ -35,6 +47,10 @@ pub struct HistoryQuery {
     pub model: Option<String>,
     pub from: Option<String>,
     pub to: Option<String>,
+    pub kind: Option<String>,
+    pub source: Option<String>,
+    pub status: Option<String>,
+    pub checks: Option<String>,
     pub format: Option<String>,
 }
 
@@ -43,9 +59,14 @@ pub struct HistoryQuery {
 pub struct Filters {
     pub key: Option<KeyId>,
     pub preset: Option<PresetId>,
+    /// A model id or a part of one, as typed (trimmed).
     pub model: Option<String>,
     pub from: Option<Date>,
     pub to: Option<Date>,
+    pub kind: Option<RunKind>,
+    pub source: Option<Source>,
+    pub status: Option<RunStatus>,
+    pub checks: ChecksShown,
 }
 
 /// A refused filter; `field` names it for `messages.html`.
@@ -69,6 +90,31 @@ fn parse_date(raw: Option<&str>, field: &str) -> Result<Option<Date>, Notice> {
     match present(raw) {
         None => Ok(None),
         Some(text) => clock::parse_date(text).map(Some).ok_or_else(|| bad(field)),
+    }
+}
+
+/// A value of a closed set (trimmed, any case), or none.
+fn parse_choice<T: std::str::FromStr>(raw: Option<&str>, field: &str) -> Result<Option<T>, Notice> {
+    match present(raw) {
+        None => Ok(None),
+        Some(text) => choice(Some(text)).map(Some).ok_or_else(|| bad(field)),
+    }
+}
+
+/// A model id or a part of one: what an id may hold (letters, digits, `-_.` and one `/`), so a
+/// part that no id can contain is said to be wrong rather than matching nothing.
+fn parse_model(raw: Option<&str>) -> Result<Option<String>, Notice> {
+    let Some(part) = present(raw) else {
+        return Ok(None);
+    };
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/');
+    let fits = part.chars().count() <= MAX_MODEL_ID_CHARS
+        && part.chars().all(allowed)
+        && part.matches('/').count() <= 1;
+    if fits {
+        Ok(Some(part.to_owned()))
+    } else {
+        Err(bad("model"))
     }
 }
 
@@ -115,49 +161,113 @@ impl Start {
     }
 }
 
+/// Keeps a parsed value, or the first refusal (the value then counts as not given).
+fn keep<T>(parsed: Result<Option<T>, Notice>, refused: &mut Option<Notice>) -> Option<T> {
+    match parsed {
+        Ok(value) => value,
+        Err(notice) => {
+            refused.get_or_insert(notice);
+            None
+        }
+    }
+}
+
 impl Filters {
-    pub fn parse(query: &HistoryQuery) -> Result<Self, Notice> {
-        let key = parse_id(query.key.as_deref(), "key")?;
-        let preset = parse_id(query.preset.as_deref(), "preset")?;
-        let model = match present(query.model.as_deref()) {
-            None => None,
-            Some(model) => {
-                validate_model_id(model).map_err(|_| bad("model"))?;
-                Some(model.to_owned())
-            }
-        };
-        let from = parse_date(query.from.as_deref(), "from")?;
-        let to = parse_date(query.to.as_deref(), "to")?;
-        if let (Some(from), Some(to)) = (from, to)
-            && from > to
-        {
-            return Err(bad("from_after_to"));
-        }
+    /// Every filter that parsed, and the first that did not: the list is refused then, but the
+    /// form keeps the others (a bad model part does not lose the chosen key).
+    pub fn parse(query: &HistoryQuery) -> (Self, Option<Notice>) {
+        let mut refused = None;
+        let key = keep(parse_id(query.key.as_deref(), "key"), &mut refused);
+        let preset = keep(parse_id(query.preset.as_deref(), "preset"), &mut refused);
+        let model = keep(parse_model(query.model.as_deref()), &mut refused);
+        let mut from = keep(parse_date(query.from.as_deref(), "from"), &mut refused);
+        let mut to = keep(parse_date(query.to.as_deref(), "to"), &mut refused);
         if to.is_some_and(|to| to.next_day().is_none()) {
-            return Err(bad("to"));
+            refused.get_or_insert(bad("to"));
+            to = None;
         }
-        Ok(Self {
+        if let (Some(start), Some(end)) = (from, to)
+            && start > end
+        {
+            refused.get_or_insert(bad("from_after_to"));
+            (from, to) = (None, None);
+        }
+        // A census is stored as a probe run: the list filters by what is stored.
+        let kind = keep(
+            parse_choice(query.kind.as_deref(), "kind").and_then(|kind| match kind {
+                Some(RunKind::Census) => Err(bad("kind")),
+                kind => Ok(kind),
+            }),
+            &mut refused,
+        );
+        let source = keep(
+            parse_choice(query.source.as_deref(), "source"),
+            &mut refused,
+        );
+        let status = keep(
+            parse_choice(query.status.as_deref(), "status"),
+            &mut refused,
+        );
+        let checks = keep(
+            parse_choice(query.checks.as_deref(), "checks"),
+            &mut refused,
+        );
+        let filters = Self {
             key,
             preset,
             model,
             from,
             to,
-        })
+            kind,
+            source,
+            status,
+            checks: checks.unwrap_or_default(),
+        };
+        (filters, refused)
     }
 
-    /// The store's filter: `[from 00:00+08, to + 1 day 00:00+08)`.
-    pub fn to_store(&self) -> HistoryFilter {
-        HistoryFilter {
+    /// The store's filter: dates as `[from 00:00+08, to + 1 day 00:00+08)`, and the model part
+    /// as the user's stored ids that contain it. `Ok(Err(_))`: the part is in too many ids.
+    /// `folded`: scheduled checks one row a key and day (the list, unless each was asked for).
+    pub fn to_store(
+        &self,
+        conn: &Connection,
+        user_id: UserId,
+        folded: bool,
+    ) -> Result<Result<HistoryFilter, Notice>, DbError> {
+        let models = match &self.model {
+            None => None,
+            Some(part) => {
+                let found = store::models_matching(conn, user_id, part)?;
+                if found.len() > MAX_MODEL_MATCHES {
+                    return Ok(Err(Notice::new(NoticeCode::ModelTooMany)
+                        .with_name(part.clone())
+                        .with_n(MAX_MODEL_MATCHES as i64)
+                        .on("filter-model")));
+                }
+                Some(found)
+            }
+        };
+        Ok(Ok(HistoryFilter {
             api_key_id: self.key,
             preset_id: self.preset,
-            model: self.model.clone(),
+            models,
             from: self.from.map(clock::midnight),
             to: self.to.and_then(Date::next_day).map(clock::midnight),
-        }
+            kind: self.kind,
+            source: self.source,
+            status: self.status,
+            folded: folded && self.checks == ChecksShown::Day,
+        }))
     }
 
+    /// Whether any filter narrows the runs (how checks are shown does not).
     pub fn is_empty(&self) -> bool {
-        *self == Self::default()
+        *self
+            == Self {
+                checks: self.checks,
+                ..Self::default()
+            }
     }
 
     /// `key=1&model=a%2Fb…` (no page), for links that keep the filters.
@@ -177,6 +287,18 @@ impl Filters {
         }
         if let Some(to) = self.to {
             pairs.push(("to", clock::iso_date(to)));
+        }
+        if let Some(kind) = self.kind {
+            pairs.push(("kind", kind.to_string()));
+        }
+        if let Some(source) = self.source {
+            pairs.push(("source", source.to_string()));
+        }
+        if let Some(status) = self.status {
+            pairs.push(("status", status.to_string()));
+        }
+        if self.checks != ChecksShown::default() {
+            pairs.push(("checks", self.checks.to_string()));
         }
         pairs
             .into_iter()
@@ -216,6 +338,10 @@ mod tests {
                 "model" => q.model = value,
                 "from" => q.from = value,
                 "to" => q.to = value,
+                "kind" => q.kind = value,
+                "source" => q.source = value,
+                "status" => q.status = value,
+                "checks" => q.checks = value,
                 other => panic!("no field {other}"),
             }
         }
@@ -278,19 +404,27 @@ mod tests {
         );
     }
 
+    /// Filters that all parsed.
+    fn parsed(pairs: &[(&str, &str)]) -> Filters {
+        let (filters, refused) = Filters::parse(&query(pairs));
+        assert_eq!(refused, None, "{pairs:?}");
+        filters
+    }
+
     #[test]
     fn dates_are_beijing_days() {
-        let filters =
-            Filters::parse(&query(&[("from", "2026-01-01"), ("to", "2026-01-01")])).unwrap();
-        let store = filters.to_store();
+        let filters = parsed(&[("from", "2026-01-01"), ("to", "2026-01-01")]);
         // 2026-01-01 00:00 +08 is 2025-12-31 16:00 UTC.
-        assert_eq!(store.from, Some(1_767_196_800));
-        assert_eq!(store.to, Some(1_767_196_800 + 86_400));
+        assert_eq!(filters.from.map(clock::midnight), Some(1_767_196_800));
+        assert_eq!(
+            filters.to.and_then(Date::next_day).map(clock::midnight),
+            Some(1_767_196_800 + 86_400)
+        );
         assert_eq!(filters.query_string(), "from=2026-01-01&to=2026-01-01");
     }
 
     #[test]
-    fn nonsense_names_the_field() {
+    fn nonsense_names_the_field_and_keeps_the_others() {
         let cases = [
             (("from", "2026-13-45"), "from"),
             (("to", "yesterday"), "to"),
@@ -299,42 +433,74 @@ mod tests {
             (("preset", "1e3"), "preset"),
             (("model", "<script>"), "model"),
             (("model", "a/b/c"), "model"),
+            (("model", "qwen 3"), "model"),
+            (("kind", "probes"), "kind"),
+            (("kind", "census"), "kind"),
+            (("source", "cron"), "source"),
+            (("status", "bad"), "status"),
+            (("checks", "all"), "checks"),
         ];
         for ((name, value), field) in cases {
-            assert_eq!(
-                Filters::parse(&query(&[(name, value)])),
-                Err(super::bad(field)),
-                "{name}={value}"
-            );
+            let other = if name == "key" {
+                ("preset", "9")
+            } else {
+                ("key", "7")
+            };
+            let (filters, refused) = Filters::parse(&query(&[(name, value), other]));
+            assert_eq!(refused, Some(super::bad(field)), "{name}={value}");
+            // The filter beside it is still there, for the form and the links.
+            let kept = filters.query_string();
+            assert_eq!(kept, format!("{}={}", other.0, other.1), "{name}={value}");
         }
+        let (filters, refused) =
+            Filters::parse(&query(&[("from", "2026-02-02"), ("to", "2026-02-01")]));
+        assert_eq!(refused, Some(super::bad("from_after_to")));
+        assert!(filters.is_empty());
+    }
+
+    #[test]
+    fn kinds_sources_and_statuses_are_read_in_any_case() {
+        let filters = parsed(&[
+            ("kind", " Check "),
+            ("source", "SCHEDULE"),
+            ("status", "failed"),
+            ("checks", "Each"),
+            ("model", "FLAG"),
+        ]);
+        assert_eq!(filters.kind, Some(RunKind::Check));
+        assert_eq!(filters.source, Some(Source::Schedule));
+        assert_eq!(filters.status, Some(RunStatus::Failed));
+        assert_eq!(filters.checks, ChecksShown::Each);
+        assert_eq!(filters.model.as_deref(), Some("FLAG"));
         assert_eq!(
-            Filters::parse(&query(&[("from", "2026-02-02"), ("to", "2026-02-01")])),
-            Err(super::bad("from_after_to"))
+            filters.query_string(),
+            "model=FLAG&kind=check&source=schedule&status=failed&checks=each"
         );
+        // How checks are shown is no filter.
+        assert!(parsed(&[("checks", "each")]).is_empty());
+        assert_eq!(parsed(&[("checks", "day")]).query_string(), "");
     }
 
     #[test]
     fn empty_fields_are_no_filter() {
-        let filters = Filters::parse(&query(&[
+        let filters = parsed(&[
             ("key", ""),
             ("preset", " "),
             ("model", ""),
             ("from", ""),
             ("to", ""),
-        ]))
-        .unwrap();
+            ("kind", ""),
+            ("source", ""),
+            ("status", ""),
+            ("checks", ""),
+        ]);
         assert!(filters.is_empty());
         assert_eq!(filters.query_string(), "");
     }
 
     #[test]
     fn links_keep_the_filters() {
-        let filters = Filters::parse(&query(&[
-            ("key", "7"),
-            ("preset", "9"),
-            ("model", "Qwen/Qwen2.5-7B"),
-        ]))
-        .unwrap();
+        let filters = parsed(&[("key", "7"), ("preset", "9"), ("model", "Qwen/Qwen2.5-7B")]);
         let filter_query = filters.query_string();
         assert_eq!(filter_query, "key=7&preset=9&model=Qwen%2FQwen2.5-7B");
         assert_eq!(

@@ -9,10 +9,10 @@ use rocket::request::FlashMessage;
 use rocket::response::Redirect;
 use rocket::{Responder, State, get};
 
-use super::duration_text;
-use super::filters::{Filters, HistoryQuery, PAGE_SIZE, Start, href};
-use crate::clock;
-use crate::db::history::{self as store, Direction, HistoryFilter, RunSummary};
+use super::filters::{ChecksShown, Filters, HistoryQuery, PAGE_SIZE, Start, href};
+use crate::db::history::{
+    self as store, Direction, HistoryFilter, RunKind, RunStatus, RunSummary, Source,
+};
 use crate::db::{Db, DbError, api_keys};
 use crate::ids::{RunId, UserId};
 use crate::web::kit::notice::{Notice, NoticeCode};
@@ -20,37 +20,12 @@ use crate::web::kit::problem::Problem;
 use crate::web::kit::session::CurrentUser;
 use crate::web::kit::view::Layout;
 
+use super::ledger::RunRow;
+
 pub struct SelectOption {
     pub id: i64,
     pub label: String,
     pub selected: bool,
-}
-
-pub struct RunRow {
-    pub id: RunId,
-    pub time: String,
-    /// `None`: a pasted key.
-    pub key_label: Option<String>,
-    pub preset_name: Option<String>,
-    pub model_count: i64,
-    pub ok_count: i64,
-    pub failed_count: i64,
-    pub duration: String,
-}
-
-impl RunRow {
-    fn from_summary(run: &RunSummary) -> Self {
-        Self {
-            id: run.id,
-            time: clock::minutes(run.started_at),
-            key_label: run.key_label.clone(),
-            preset_name: run.preset_name.clone(),
-            model_count: run.model_count,
-            ok_count: run.ok_count,
-            failed_count: run.failed_count,
-            duration: duration_text(run.duration_ms),
-        }
-    }
 }
 
 #[derive(Template, WebTemplate)]
@@ -64,6 +39,11 @@ pub struct HistoryPage {
     pub model: String,
     pub from: String,
     pub to: String,
+    pub kind: Option<RunKind>,
+    pub source: Option<Source>,
+    pub status: Option<RunStatus>,
+    /// Scheduled checks one row each, not one row a key and day.
+    pub each_check: bool,
     pub error: Option<Notice>,
     /// A page past the end of the list (an old page number, or nothing older than a cursor).
     pub past_end: bool,
@@ -100,6 +80,8 @@ enum Found {
     PageStart(Option<RunId>),
     /// The cursor is not one of the user's runs (deleted since, or never theirs).
     CursorGone,
+    /// A filter the database refused (a model part in too many ids).
+    Refused(Notice),
 }
 
 /// Reads one page. Every branch is a few index probes plus the page's own rows.
@@ -173,9 +155,32 @@ fn read_page(
     Ok(Found::Page(listing))
 }
 
+/// What the form shows again: the filters that parsed, and the text fields as typed.
+struct Asked {
+    filters: Filters,
+    /// The first filter or position that did not parse (the list is refused).
+    refused: Option<Notice>,
+    start: Start,
+}
+
+impl Asked {
+    fn parse(query: &HistoryQuery) -> Self {
+        let (filters, refused) = Filters::parse(query);
+        let (start, refused) = match Start::parse(query) {
+            Ok(start) => (start, refused),
+            Err(notice) => (Start::Newest, refused.or(Some(notice))),
+        };
+        Self {
+            filters,
+            refused,
+            start,
+        }
+    }
+}
+
 /// The list page for `query`. A bad filter or cursor shows the form with a notice, no runs and
-/// a 400 (a cursor that is not the user's run: a 404); `forced` (e.g. a bad export format) adds
-/// a notice and a 400 to an otherwise normal page.
+/// a 400 (a cursor that is not the user's run: a 404); the filters that were right stay in the
+/// form. `forced` (e.g. a bad export format) adds a notice and a 400 to an otherwise normal page.
 pub async fn history_page(
     user: &CurrentUser,
     db: &Db,
@@ -183,14 +188,11 @@ pub async fn history_page(
     forced: Option<Notice>,
 ) -> Result<ListAnswer, Status> {
     let user_id = user.0.user_id;
-    let parsed = Filters::parse(query).and_then(|filters| {
-        let start = Start::parse(query)?;
-        Ok((filters, start))
-    });
-    let listing = parsed
-        .as_ref()
-        .ok()
-        .map(|(filters, start)| (filters.to_store(), *start));
+    let asked = Asked::parse(query);
+    let listing = asked
+        .refused
+        .is_none()
+        .then(|| (asked.filters.clone(), asked.start));
     let (keys, presets, found) = db
         .run(move |conn| {
             let keys = api_keys::list_for_user(conn, user_id)?
@@ -199,7 +201,10 @@ pub async fn history_page(
                 .collect::<Vec<_>>();
             let presets = store::preset_options(conn, user_id)?;
             let found = match listing {
-                Some((filter, start)) => read_page(conn, user_id, &filter, start)?,
+                Some((filters, start)) => match filters.to_store(conn, user_id, true)? {
+                    Ok(filter) => read_page(conn, user_id, &filter, start)?,
+                    Err(notice) => Found::Refused(notice),
+                },
                 None => Found::Page(Listing::default()),
             };
             Ok((keys, presets, found))
@@ -207,10 +212,10 @@ pub async fn history_page(
         .await
         .map_err(|error| Problem::db(&error).status)?;
 
-    let (filters, _) = parsed.as_ref().cloned().unwrap_or_default();
+    let filters = asked.filters;
     let filter_query = filters.query_string();
-    let listed = parsed.is_ok();
-    let mut error = forced.or_else(|| parsed.err());
+    let mut error = forced.or(asked.refused);
+    let mut listed = error.is_none();
     let mut status = if error.is_some() {
         Status::BadRequest
     } else {
@@ -231,6 +236,12 @@ pub async fn history_page(
                 error = Some(Notice::new(NoticeCode::HistoryPositionGone));
                 status = Status::NotFound;
             }
+            Listing::default()
+        }
+        Found::Refused(notice) => {
+            error.get_or_insert(notice);
+            status = Status::BadRequest;
+            listed = false;
             Listing::default()
         }
     };
@@ -259,23 +270,37 @@ pub async fn history_page(
         (listing.has_newer || listing.past_end || status == Status::NotFound).then(|| link(""));
     // The raw text goes back into the form, so a typo can be fixed rather than retyped.
     let typed = |raw: &Option<String>| raw.as_deref().unwrap_or("").trim().to_owned();
+    // The export takes the same filters; it lists every run, so how checks show is left out.
+    let export_query = Filters {
+        checks: ChecksShown::default(),
+        ..filters.clone()
+    }
+    .query_string();
     Ok(ListAnswer::Page((
         status,
         HistoryPage {
             layout: user.layout(),
-            runs: listing.runs.iter().map(RunRow::from_summary).collect(),
+            runs: listing
+                .runs
+                .iter()
+                .map(|run| RunRow::from_summary(run, filters.status))
+                .collect(),
             keys: options(keys, filters.key.map(|k| k.get())),
             presets: options(presets, filters.preset.map(|p| p.get())),
             model: typed(&query.model),
             from: typed(&query.from),
             to: typed(&query.to),
+            kind: filters.kind,
+            source: filters.source,
+            status: filters.status,
+            each_check: filters.checks == ChecksShown::Each,
             filtered: !filters.is_empty(),
             past_end: listing.past_end,
             prev_href: newer,
             next_href: older,
             first_href,
-            csv_href: href("/history/export", "format=csv", &filter_query),
-            json_href: href("/history/export", "format=json", &filter_query),
+            csv_href: href("/history/export", "format=csv", &export_query),
+            json_href: href("/history/export", "format=json", &export_query),
             error,
         },
     )))

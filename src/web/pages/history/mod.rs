@@ -6,6 +6,7 @@ mod detail;
 mod export;
 mod export_format;
 mod filters;
+mod ledger;
 mod list;
 mod trend;
 

@@ -70,7 +70,7 @@ fn read_page(
         },
     };
     let filter = HistoryFilter {
-        model: Some(model.to_owned()),
+        models: Some(vec![model.to_owned()]),
         ..HistoryFilter::default()
     };
     let beyond = |conn, row: &LabelledResult, direction| {

@@ -85,11 +85,15 @@ fn run() -> (RunSummary, Vec<StoredResult>) {
         },
         kind: RunKind::Probe,
         site: Site::Cn,
-        before: StoredBalance::default(),
-        points_spent: None,
+        before: StoredBalance {
+            available: Some(10.0),
+            ..StoredBalance::default()
+        },
+        points_spent: Some(0.5),
         census: false,
         unclean: None,
         shared_points_spent: None,
+        day: None,
     };
     let rows = vec![
         StoredResult {
@@ -143,14 +147,46 @@ fn csv_lines() {
     assert_eq!(
         lines[0],
         "2026-01-01 08:00:05,7,\"主, \"\"账号\"\"\",,Qwen/Qwen2.5-7B,2000,1999,500,499,200,,正常,,12,\
-         headers,,,499,,,调用模型,9.5,,true,,,"
+         headers,,,499,,,调用模型,网页,10,9.5,0.5,true,,,"
     );
+    // What the run spent is on its first line only.
     assert_eq!(
         lines[1],
         "2026-01-01 08:00:05,7,\"主, \"\"账号\"\"\",,a/b,,,,,500,upstream_error,上游错误,'=cmd|' /C calc'!A0,3,\
-         ,,,,,,调用模型,9.5,,true,,,"
+         ,,,,,,调用模型,网页,10,9.5,,true,,,"
     );
     assert_eq!(lines[2], "");
+}
+
+#[test]
+fn a_run_without_rows_is_one_line() {
+    let (mut summary, _) = run();
+    summary.kind = RunKind::Check;
+    summary.source = Source::Schedule;
+    summary.points_spent = None;
+    summary.before = StoredBalance::default();
+    let mut out = Vec::new();
+    Format::Csv.write_run(&mut out, &summary, &[], true, Lang::En);
+    let text = String::from_utf8(out).unwrap();
+    assert_eq!(
+        text,
+        "2026-01-01 08:00:05,7,\"主, \"\"账号\"\"\",,,,,,,,,OK,,1234,,,,,,,\
+         Free check,Schedule,,9.5,,,,,\r\n"
+    );
+    summary.balance = StoredBalance {
+        error: Some(ErrorCode::InvalidKey),
+        ..StoredBalance::default()
+    };
+    let mut out = Vec::new();
+    Format::Csv.write_run(&mut out, &summary, &[], true, Lang::Zh);
+    let line = String::from_utf8(out).unwrap();
+    let cells: Vec<&str> = line.trim_end().split(',').collect();
+    assert_eq!(
+        cells.len(),
+        CSV_COLUMNS.len() + 1,
+        "the label holds a comma: {line}"
+    );
+    assert!(line.contains(",invalid_key,Key 无效,"), "{line}");
 }
 
 #[test]
