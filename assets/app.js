@@ -327,3 +327,4 @@
     if (state.button && state.busy) state.button.textContent = state.busy + " " + state.done + "/" + state.total;
   }
 })();
+

@@ -51,6 +51,9 @@ write_wrk_script() {
     cat >"$WORK/get.lua" <<'LUA'
 wrk.method = "GET"
 wrk.headers["Cookie"] = "msb_session=" .. os.getenv("BENCH_SESSION")
+if os.getenv("BENCH_TOKEN") ~= nil and os.getenv("BENCH_TOKEN") ~= "" then
+  wrk.headers["Authorization"] = "Bearer " .. os.getenv("BENCH_TOKEN")
+end
 LUA
     wrk_report_lua >>"$WORK/get.lua"
 }
@@ -266,6 +269,19 @@ run_wrk dashboard-warmup "$WARMUP" "$APP/" >/dev/null
 DASHBOARD=$(run_wrk dashboard "$DURATION" "$APP/")
 check_dashboard
 
+# /api/quota for the quota user (10 keys, 30 models), with its access token: JSON checked first.
+QUOTA_TOKEN=$(seed QUOTA_TOKEN)
+QUOTA_CHECK=$(curl -sS --max-time 10 -H "Authorization: Bearer $QUOTA_TOKEN" "$APP/api/quota") ||
+    die "GET /api/quota did not answer"
+QUOTA_KEYS=$(grep -o '"last_four"' <<<"$QUOTA_CHECK" | wc -l)
+QUOTA_MODELS=$(grep -o '"calls_per_day"' <<<"$QUOTA_CHECK" | wc -l)
+((QUOTA_KEYS == 10 && QUOTA_MODELS == 300)) ||
+    die "GET /api/quota must list 10 keys of 30 models; got: $(head -c 800 <<<"$QUOTA_CHECK")"
+export BENCH_TOKEN=$QUOTA_TOKEN
+run_wrk quota-warmup "$WARMUP" "$APP/api/quota" >/dev/null
+QUOTA=$(run_wrk quota "$DURATION" "$APP/api/quota")
+unset BENCH_TOKEN
+
 # measure_page NAME PATH: a short warm-up on the page (each connection's page cache holds the
 # previous page's rows), then the measured run.
 measure_page() {
@@ -318,10 +334,12 @@ H_P50=$(ms "$(field "$HISTORY" p50_us)")
 D_P50=$(ms "$(field "$DASHBOARD" p50_us)")
 T_H=$(pass_fail "$H_P50 <= $TARGET_MEDIAN_MS")
 T_D=$(pass_fail "$D_P50 <= $TARGET_MEDIAN_MS")
+Q_P50=$(ms "$(field "$QUOTA" p50_us)")
+T_Q=$(pass_fail "$Q_P50 <= $TARGET_MEDIAN_MS")
 T_I50=$(pass_fail "$INS_P50 < $TARGET_INSERT_MS")
 T_I99=$(pass_fail "$INS_P99 < $TARGET_INSERT_MS")
 ERRORS=0
-for line in "$HISTORY" "$DASHBOARD" "${MEASURED[@]}" "$OLD_LINK"; do
+for line in "$HISTORY" "$DASHBOARD" "$QUOTA" "${MEASURED[@]}" "$OLD_LINK"; do
     ERRORS=$((ERRORS + $(field "$line" non2xx) + $(field "$line" socket_errors)))
 done
 T_ERR=$(pass_fail "$ERRORS == 0")
@@ -371,6 +389,7 @@ mkdir -p bench/results
     echo "|---|---|---|---|---|---|---|---|"
     wrk_row "\`GET /history\` (first page, $PAGE_SIZE runs)" "$HISTORY"
     wrk_row "\`GET /\` (dashboard, $DASHBOARD_ROWS latest rows)" "$DASHBOARD"
+    wrk_row "\`GET /api/quota\` (10 keys, 30 models, access token)" "$QUOTA"
     for entry in "${PAGES[@]}" "trend|$TREND_PATH|" "trend-deep|$TREND_DEEP_PATH|" "presets|/presets|"; do
         IFS='|' read -r name path _ <<<"$entry"
         wrk_row "\`GET $path\` ($name, ${EXTRA_DURATION} s)" "${MEASURED[$name]}"
@@ -392,6 +411,7 @@ mkdir -p bench/results
     echo "|---|---|---|---|"
     echo "| \`/history\` median at $CONNECTIONS connections | <= $TARGET_MEDIAN_MS ms | $H_P50 ms | $T_H |"
     echo "| dashboard median at $CONNECTIONS connections | <= $TARGET_MEDIAN_MS ms | $D_P50 ms | $T_D |"
+    echo "| \`/api/quota\` (10 keys, 30 models) median at $CONNECTIONS connections | <= $TARGET_MEDIAN_MS ms | $Q_P50 ms | $T_Q |"
     echo "| every other history page (filters, deep and last pages), the trend pages and /presets, slowest median | <= $TARGET_MEDIAN_MS ms | $SLOWEST_P50 ms ($SLOWEST_NAME) | $T_PAGES |"
     echo "| app RSS after the load and the export | <= $TARGET_RSS_MB MB | $APP_RSS MB | $T_RSS |"
     echo "| one run's insert, median | < $TARGET_INSERT_MS ms | $INS_P50 ms | $T_I50 |"
@@ -400,7 +420,7 @@ mkdir -p bench/results
     echo
     echo "<details><summary>raw wrk output</summary>"
     echo
-    for run in history dashboard "${NAMES[@]}" old-page-link; do
+    for run in history dashboard quota "${NAMES[@]}" old-page-link; do
         echo "### $run"
         echo
         echo '```'
@@ -420,6 +440,6 @@ mkdir -p bench/results
 } | tee bench/results/history-latest.md
 
 log "summary written to bench/results/history-latest.md"
-if [[ ${BENCH_STRICT:-0} == 1 ]] && [[ "$T_H $T_D $T_PAGES $T_RSS $T_I50 $T_I99 $T_ERR" == *FAIL* ]]; then
+if [[ ${BENCH_STRICT:-0} == 1 ]] && [[ "$T_H $T_D $T_Q $T_PAGES $T_RSS $T_I50 $T_I99 $T_ERR" == *FAIL* ]]; then
     die "a target was missed (BENCH_STRICT=1)"
 fi

@@ -12,7 +12,9 @@
 //! - saves two keys through `keyring::Keyring` (sealed with the vault) and makes two presets;
 //! - stores N runs (default 10,000) of 5 models each with `db::history::insert_run`, in time
 //!   order, spread over the last 60 days: the two keys alternate, the two presets and ad-hoc model
-//!   lists take turns, most rows carry quota numbers and a few fail like the real service does.
+//!   lists take turns, most rows carry quota numbers and a few fail like the real service does;
+//! - then a second user, `quota`, for `/api/quota`: 10 keys, 30 models in two presets, a day
+//!   of hourly readings per key, and an access token (`QUOTA_TOKEN=`).
 //!
 //! Every `insert_run` call is timed on its own (one transaction: the run, its 5 rows and the
 //! dashboard's latest numbers). Progress and a readable summary go to stderr; stdout carries only
@@ -20,7 +22,7 @@
 //!
 //! ```text
 //! SESSION=<cookie token for msb_session>   USER_ID=1   KEY_IDS=1,2   PRESET_IDS=1,2
-//! RUNS=10000   MODELS_PER_RUN=5   FILTER_MODEL=Qwen/Qwen3-32B
+//! RUNS=10000   MODELS_PER_RUN=5   FILTER_MODEL=Qwen/Qwen3-32B   QUOTA_TOKEN=msb_…
 //! INSERT_P50_MS=…  INSERT_P90_MS=…  INSERT_P99_MS=…  INSERT_MAX_MS=…  INSERT_MEAN_MS=…
 //! INSERT_OVER_5MS=<count>  INSERT_LAST1000_P50_MS=…  INSERT_LAST1000_P99_MS=…  SEED_SECONDS=…  DB_BYTES=…
 //! ```
@@ -46,8 +48,8 @@ use modelscope_balance::auth::signup;
 use modelscope_balance::crypto::secret::ApiSecret;
 use modelscope_balance::crypto::{MasterKey, Vault};
 use modelscope_balance::db::Db;
-use modelscope_balance::db::history::Source;
 use modelscope_balance::db::history::StoredBalance;
+use modelscope_balance::db::history::{RunKind, Source};
 use modelscope_balance::db::runs::{NewRun, insert_run};
 use modelscope_balance::ids::{KeyId, PresetId};
 use modelscope_balance::keyring::Keyring;
@@ -455,7 +457,9 @@ async fn main() {
          insert_run median {p50:.3} ms, p90 {p90:.3} ms, p99 {p99:.3} ms, max {max:.3} ms",
         args.runs
     );
+    let quota_token = seed_quota_user(&db_path, &key_path, now).await;
     let join = |ids: Vec<i64>| ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    println!("QUOTA_TOKEN={quota_token}");
     println!("SESSION={}", session.cookie_token);
     println!("USER_ID={user_id}");
     println!("KEY_IDS={}", join(keys.iter().map(|k| k.0.get()).collect()));
@@ -482,4 +486,72 @@ async fn main() {
     println!("INSERT_LAST1000_P99_MS={:.3}", percentile_ms(&last, 99.0));
     println!("SEED_SECONDS={seed_secs:.2}");
     println!("DB_BYTES={}", file_size(&db_path));
+}
+
+/// `/api/quota`'s benchmark user: 10 saved keys, two presets of 15 models each (30 models), a
+/// day of hourly readings per key (spending, one grant), and an access
+/// token (printed as QUOTA_TOKEN).
+async fn seed_quota_user(db_path: &Path, key_path: &Path, now: i64) -> String {
+    let db = Db::open(db_path).unwrap_or_else(|e| fail(e));
+    let master = MasterKey::load_or_create(key_path).unwrap_or_else(|e| fail(e));
+    let keyring = Keyring::new(db.clone(), Arc::new(Vault::new(master)));
+    let session = signup::sign_up(
+        &db,
+        "quota",
+        PASSWORD,
+        PASSWORD,
+        "seed",
+        0,
+        "seed_history",
+        &signup::Gate::open(),
+    )
+    .await
+    .unwrap_or_else(|e| fail(format!("sign-up of quota: {e}")));
+    let user_id = session.user_id;
+    let models: Vec<String> = (0..30)
+        .map(|i| format!("bench-owner/model-{i:02}"))
+        .collect();
+    for (index, half) in models.chunks(15).enumerate() {
+        let checked = presets::check(&format!("quota-{index}"), &half.join("\n"), &[], 50)
+            .unwrap_or_else(|e| fail(format!("quota preset: {e}")));
+        presets::create(&db, user_id, checked, index == 0)
+            .await
+            .unwrap_or_else(|e| fail(format!("quota preset: {e}")));
+    }
+    let mut conn = db.connection().unwrap_or_else(|e| fail(e));
+    for k in 0..10 {
+        let label = format!("quota-key-{k}");
+        let key_id = keyring
+            .add(
+                user_id,
+                &label,
+                Site::Cn,
+                ApiSecret::new(format!("ms-5eed{k:04}-0000-4000-8000-0000000000{k:02}")),
+            )
+            .await
+            .unwrap_or_else(|e| fail(format!("saving key {label}: {e}")));
+        for hour in 0..24 {
+            let available =
+                500.0 + 200.0 * f64::from(u8::from(hour >= 12)) - 5.0 * f64::from(hour) - k as f64;
+            let run = NewRun {
+                user_id,
+                api_key_id: Some(key_id),
+                key_label: Some(&label),
+                source: Source::Schedule,
+                kind: RunKind::Check,
+                started_at: now - (24 - i64::from(hour)) * 3600,
+                balance: Some(StoredBalance {
+                    total: Some(available),
+                    available: Some(available),
+                    frozen: Some(0.0),
+                    error: None,
+                }),
+                ..NewRun::default()
+            };
+            insert_run(&mut conn, &run).unwrap_or_else(|e| fail(format!("quota run: {e}")));
+        }
+    }
+    modelscope_balance::auth::access_tokens::create(&db, user_id, "bench")
+        .await
+        .unwrap_or_else(|e| fail(format!("quota token: {e}")))
 }

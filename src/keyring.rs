@@ -46,6 +46,8 @@ pub struct KeySummary {
     pub last_used_at: Option<i64>,
     pub needs_reentry: bool,
     pub site: Site,
+    /// The key's last four characters (`masked` shows them too).
+    pub last_four: String,
 }
 
 /// A saved key opened for one call.
@@ -230,7 +232,8 @@ impl Keyring {
                     .map(|key| KeySummary {
                         needs_reentry: Self::open_stored(&vault, &key).is_err(),
                         id: key.id,
-                        masked: mask_tail(key.last_four),
+                        masked: mask_tail(key.last_four.clone()),
+                        last_four: key.last_four,
                         label: key.label,
                         created_at: key.created_at,
                         last_used_at: key.last_used_at,

@@ -21,6 +21,7 @@ pub mod monitors;
 pub mod names;
 pub mod notify;
 pub mod ops;
+pub mod pace;
 pub mod presets;
 pub mod runs;
 pub mod scheduler;
@@ -70,7 +71,8 @@ pub fn rocket_from(figment: Figment) -> Rocket<Build> {
     rocket_with_clock(figment, Arc::new(SystemClock))
 }
 
-/// The app with the scheduler on `clock` (tests and benchmarks move a [`clock::ManualClock`]).
+/// The app on `clock`: runs are stamped with it and the scheduler waits on it (tests and
+/// benchmarks move a [`clock::ManualClock`]).
 pub fn rocket_with_clock(figment: Figment, clock: SharedClock) -> Rocket<Build> {
     rocket::custom(figment)
         .attach(AdHoc::try_on_ignite(
@@ -114,7 +116,7 @@ pub fn rocket_with_clock(figment: Figment, clock: SharedClock) -> Rocket<Build> 
 /// Reads the configuration, opens the database and builds the shared state; any failure stops
 /// the launch with a message that names what to fix.
 async fn setup(rocket: Rocket<Build>, clock: SharedClock) -> Result<Rocket<Build>, Rocket<Build>> {
-    match AppState::build(rocket.figment()) {
+    match AppState::build(rocket.figment(), clock.clone()) {
         Ok(state) => {
             logging::cap_dependency_logs(rocket.figment());
             tracing::info!(
@@ -173,6 +175,7 @@ async fn setup(rocket: Rocket<Build>, clock: SharedClock) -> Result<Rocket<Build
                 runs_per_user: i64::try_from(state.config.scheduler_runs_per_user()).unwrap_or(1),
             });
             Ok(rocket
+                .manage(state.engine.clock().clone())
                 .manage(state.metrics)
                 .manage(modelscope::Catalogue::new(state.engine.upstream().clone()))
                 .manage(runner)
@@ -181,6 +184,7 @@ async fn setup(rocket: Rocket<Build>, clock: SharedClock) -> Result<Rocket<Build
                 .manage(outbox)
                 .manage(state.channels)
                 .manage(web::Reveals::default())
+                .manage(api::QuotaRefreshes::default())
                 .manage(ops::instance_health::Started::now())
                 .manage(state.config)
                 .manage(state.db)
@@ -210,7 +214,7 @@ struct AppState {
 }
 
 impl AppState {
-    fn build(figment: &Figment) -> Result<Self, StartupError> {
+    fn build(figment: &Figment, clock: SharedClock) -> Result<Self, StartupError> {
         let config = AppConfig::load(figment)?;
         // Owner-only: the directory holds the master key and the database.
         std::os::unix::fs::DirBuilderExt::mode(std::fs::DirBuilder::new().recursive(true), 0o700)
@@ -264,6 +268,7 @@ impl AppState {
                 max_models: config.max_models_per_query,
                 deadline: config.query_deadline(),
             },
+            clock,
         );
         let metrics = match &config.metrics_token {
             None => MetricsAccess::disabled(),

@@ -46,7 +46,11 @@ crate::closed_set! {
 
 crate::closed_set! {
     /// The upstream call made.
-    pub enum Endpoint { Chat = "chat", Balance = "balance", Catalogue = "catalogue", Rates = "rates" }
+    pub enum Endpoint {
+        Chat = "chat", Balance = "balance", Catalogue = "catalogue", Rates = "rates",
+        /// The optional points ledger and today's earn rules (`modelscope::extras`).
+        Ledger = "ledger", EarnRules = "earn_rules",
+    }
 }
 
 crate::closed_set! {

@@ -78,3 +78,13 @@ api-census-needs-token = measure_prices needs an API token: send the token made 
 api-census-not-check = measure_prices calls models to measure their prices; it cannot go with "probe": false (a free check)
 api-bad-budget = budget must be a positive number of points (at most 1000000000)
 api-key-hint = ModelScope access tokens usually are ms- followed by a UUID (39 characters); this key has another shape and was tried all the same. If it fails, copy the token again from the Access Tokens page of the ModelScope website.
+
+api-quota-ok = { $count ->
+    [one] 1 key
+   *[other] { $count } keys
+}
+api-quota-twice = { $name } is given twice: give each parameter at most once
+api-quota-format = format must be json or prometheus (got "{ $given }")
+api-quota-refresh = refresh must be true or false
+api-quota-model = model must be a model id like Qwen/Qwen2.5-72B-Instruct (got "{ $given }")
+api-quota-key-not-found = No such key: key must be the id or the label of one of your saved keys

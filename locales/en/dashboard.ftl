@@ -21,3 +21,7 @@ dash-no-runs = No runs yet.
 dash-query-with-key = Query with this key
 dash-new-query = New query
 dash-balance-trend = Points over time
+dash-grant-unclaimed-rules = Today's points are not claimed yet: log in to the ModelScope website to claim them:
+dash-which-key-models = Which key for each model (by calls left)
+dash-key-calls = { $key } ({ $calls } calls)
+dash-per-day = about { $n } a day

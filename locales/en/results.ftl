@@ -38,6 +38,7 @@ col-price = Price (points/call)
 col-status = Status
 col-latency = Time
 col-updated = Updated
+col-per-day = At this pace
 strip-title = Points
 strip-available = Available
 strip-frozen = Frozen (calls running)
@@ -101,3 +102,46 @@ age-d = { $n ->
 # Punctuation around words that are filled in (full-width in Chinese).
 colon = {": "}
 in-parentheses = {" "}({ $text })
+
+# A key's outlook (the dashboard's strip): the forecast and the points expiring soon.
+forecast-pace = At the pace of the last { $hours ->
+    [one] hour
+   *[other] { $hours } hours
+} (about { $burn } points an hour) the points last about { $lasts }, until about { $when }.
+forecast-no-spend = Nothing spent in the last { $hours ->
+    [one] hour
+   *[other] { $hours } hours
+}.
+forecast-too-few = A forecast needs at least 3 readings (the last 24 hours have { $readings }).
+forecast-too-short = A forecast needs readings spanning at least 1 hour.
+forecast-exhausted = No points left.
+expiring-estimate = About { $points } points expire { $when } (estimated): use these first.
+expiring-exact = { $points } points expire { $when }: use these first.
+when-today = today at { $time }
+when-tomorrow = tomorrow at { $time }
+when-date = on { $month ->
+    [1] Jan
+    [2] Feb
+    [3] Mar
+    [4] Apr
+    [5] May
+    [6] Jun
+    [7] Jul
+    [8] Aug
+    [9] Sep
+    [10] Oct
+    [11] Nov
+   *[12] Dec
+} { $day } at { $time }
+span-m = { $n ->
+    [one] 1 minute
+   *[other] { $n } minutes
+}
+span-h = { $n ->
+    [one] 1 hour
+   *[other] { $n } hours
+}
+span-d = { $n ->
+    [one] 1 day
+   *[other] { $n } days
+}

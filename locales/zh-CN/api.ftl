@@ -69,3 +69,10 @@ api-census-needs-token = measure_prices（测出单价）需要 API 令牌：请
 api-census-not-check = measure_prices 会调用模型测出单价，不能与 "probe": false（免费查询）同用
 api-bad-budget = budget 必须是正数（魔粒，最多 1000000000）
 api-key-hint = 魔搭访问令牌通常是 ms- 开头、后接 UUID 的 39 位字符串；这个 Key 形状不同，已照样尝试。若失败，请到魔搭网站“访问令牌”页面重新复制。
+
+api-quota-ok = { $count } 个 Key
+api-quota-twice = 参数 { $name } 出现了两次：每个参数最多给一次
+api-quota-format = format 只能是 json 或 prometheus（收到 "{ $given }"）
+api-quota-refresh = refresh 只能是 true 或 false
+api-quota-model = model 必须是形如 Qwen/Qwen2.5-72B-Instruct 的模型 ID（收到 "{ $given }"）
+api-quota-key-not-found = 没有这个 Key：key 必须是你保存的某个 Key 的 ID 或名称

@@ -18,3 +18,7 @@ dash-no-runs = 还没有查询记录。
 dash-query-with-key = 用这个 Key 查询
 dash-new-query = 新查询
 dash-balance-trend = 魔粒余额趋势
+dash-grant-unclaimed-rules = 今天的魔粒还没领：登录魔搭网站即可领取
+dash-which-key-models = 每个模型用哪个 Key（按剩余调用次数排序）
+dash-key-calls = { $key }（{ $calls } 次）
+dash-per-day = 每天约 { $n } 次

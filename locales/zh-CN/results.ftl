@@ -34,6 +34,7 @@ col-price = 单价（魔粒/次）
 col-status = 状态
 col-latency = 耗时
 col-updated = 更新于
+col-per-day = 按此速度
 strip-title = 账户积分（魔粒）
 strip-available = 可用
 strip-frozen = 冻结（调用中）
@@ -82,3 +83,18 @@ age-d = { $n } 天前
 # Punctuation around words that are filled in (full-width in Chinese).
 colon = ：
 in-parentheses = （{ $text }）
+
+# A key's outlook (the dashboard's strip): the forecast and the points expiring soon.
+forecast-pace = 按最近 { $hours } 小时的速度（每小时约 { $burn } 魔粒），约 { $when } 用完，还能用约 { $lasts }。
+forecast-no-spend = 最近 { $hours } 小时没有消耗。
+forecast-too-few = 需要至少 3 次读数（最近 24 小时 { $readings } 次）才能预测何时用完。
+forecast-too-short = 需要至少 1 小时的读数才能预测何时用完。
+forecast-exhausted = 魔粒已用完。
+expiring-estimate = 约 { $points } 魔粒将于 { $when } 过期（估计），先用这些。
+expiring-exact = { $points } 魔粒将于 { $when } 过期，先用这些。
+when-today = 今天 { $time }
+when-tomorrow = 明天 { $time }
+when-date = { $month } 月 { $day } 日 { $time }
+span-m = { $n } 分钟
+span-h = { $n } 小时
+span-d = { $n } 天

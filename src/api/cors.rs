@@ -54,3 +54,8 @@ pub fn preflight_history_detail(id: &str) -> Status {
     let _ = id; // any id: a preflight only asks what is allowed
     Status::NoContent
 }
+
+#[options("/api/quota")]
+pub fn preflight_quota() -> Status {
+    Status::NoContent
+}

@@ -11,12 +11,15 @@ crate::closed_set! {
     /// What an alert rule watches for: available points below `threshold`; calls left for
     /// `model` below `threshold`; the key refused (401/403: invalid, not bound, not eligible);
     /// a probed model no longer served (400 "not supported", 404); once a day at `at_time`, a
-    /// summary whatever the numbers; or a model's price changed for the user (of `model`, or
-    /// of any model), once per change.
+    /// summary whatever the numbers; a model's price changed for the user (of `model`, or
+    /// of any model), once per change; from the key's forecast: the points run out within
+    /// `threshold` hours, at least `threshold` points expire within `within_hours`, or by
+    /// `at_time` (Beijing time) today's login grant has not come.
     pub enum Condition {
         PointsBelow = "points_below", CallsBelow = "calls_below", KeyInvalid = "key_invalid",
         ModelGone = "model_gone", DailySummary = "daily_summary",
-        PriceChanged = "price_changed",
+        PriceChanged = "price_changed", RunsOutWithin = "runs_out_within",
+        PointsExpiring = "points_expiring", GrantUnclaimed = "grant_unclaimed",
     }
 }
 
@@ -30,13 +33,15 @@ pub struct StoredRule {
     pub threshold: Option<f64>,
     pub model: Option<String>,
     pub at_time: Option<String>,
+    /// points_expiring: the hours ahead it looks.
+    pub within_hours: Option<f64>,
     pub channel_id: ChannelId,
     pub channel_name: String,
     pub next_summary_at: Option<i64>,
 }
 
 const RULE_COLUMNS: &str = "r.id, r.monitor_id, r.user_id, r.condition, r.threshold, r.model,
-    r.at_time, r.channel_id, c.name, r.next_summary_at";
+    r.at_time, r.channel_id, c.name, r.next_summary_at, r.within_hours";
 
 fn rule_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredRule> {
     Ok(StoredRule {
@@ -50,6 +55,7 @@ fn rule_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredRule> {
         channel_id: row.get(7)?,
         channel_name: row.get(8)?,
         next_summary_at: row.get(9)?,
+        within_hours: row.get(10)?,
     })
 }
 
@@ -62,6 +68,7 @@ pub struct NewRuleRow<'a> {
     pub threshold: Option<f64>,
     pub model: Option<&'a str>,
     pub at_time: Option<&'a str>,
+    pub within_hours: Option<f64>,
     pub channel_id: ChannelId,
     pub created_at: i64,
     pub next_summary_at: Option<i64>,
@@ -71,8 +78,8 @@ pub struct NewRuleRow<'a> {
 pub fn insert_rule(conn: &Connection, new: &NewRuleRow<'_>) -> Result<Option<RuleId>, DbError> {
     let inserted = conn.cached_execute(
         "INSERT INTO alert_rules (monitor_id, user_id, condition, threshold, model, at_time,
-            channel_id, created_at, next_summary_at, seen_change_id)
-         SELECT m.id, ?2, ?3, ?4, ?5, ?6, c.id, ?8, ?9,
+            channel_id, created_at, next_summary_at, within_hours, seen_change_id)
+         SELECT m.id, ?2, ?3, ?4, ?5, ?6, c.id, ?8, ?9, ?10,
                 (SELECT coalesce(max(id), 0) FROM price_changes WHERE user_id = ?2)
          FROM monitors m JOIN channels c ON c.id = ?7 AND c.user_id = ?2
          WHERE m.id = ?1 AND m.user_id = ?2",
@@ -86,6 +93,7 @@ pub fn insert_rule(conn: &Connection, new: &NewRuleRow<'_>) -> Result<Option<Rul
             new.channel_id,
             new.created_at,
             new.next_summary_at,
+            new.within_hours,
         ],
     )?;
     Ok((inserted == 1).then(|| RuleId(conn.last_insert_rowid())))

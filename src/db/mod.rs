@@ -13,10 +13,12 @@ pub mod history;
 pub mod instance;
 pub mod instance_prices;
 pub mod invitations;
+pub mod key_extras;
 pub mod login_failures;
 pub mod monitor_keys;
 pub mod monitors;
 pub(crate) mod owned;
+pub mod pace;
 pub mod password_resets;
 pub mod presets;
 pub mod price_learning;
@@ -75,6 +77,13 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/0011_signup_invitations.sql")),
         M::up(include_str!("../../migrations/0012_instance_prices.sql")),
         M::up(include_str!("../../migrations/0013_session_addresses.sql")),
+        M::up_with_hook(
+            include_str!("../../migrations/0014_forecasts.sql"),
+            |tx: &rusqlite::Transaction<'_>| {
+                pace::rebuild_all(tx)
+                    .map_err(|e| rusqlite_migration::HookError::Hook(e.to_string()))
+            },
+        ),
         M::up(include_str!(
             "../../migrations/0015_deliveries_in_flight.sql"
         )),

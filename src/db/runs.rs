@@ -154,6 +154,14 @@ pub fn insert_run(conn: &mut Connection, run: &NewRun<'_>) -> Result<RunId, DbEr
     }
     if let (Some(key_id), Some(total)) = (run.api_key_id, balance.total) {
         super::balance_rises::record(&tx, key_id, total, run.started_at)?;
+        if let Some(available) = balance.available {
+            let reading = crate::pace::Reading {
+                at: run.started_at,
+                available,
+                total,
+            };
+            super::pace::record(&tx, key_id, reading)?;
+        }
     }
     if run.source == Source::Schedule && run.kind == RunKind::Check && run.api_key_id.is_some() {
         let day = crate::clock::last_midnight(run.started_at);

@@ -1,4 +1,5 @@
-//! The one shared HTTP client for ModelScope (both sites) and the three calls made with it.
+//! The one shared HTTP client for ModelScope (both sites) and the calls made with it (the two
+//! optional ones, the ledger and the earn rules, are read in `extras`).
 
 use std::time::{Duration, Instant};
 
@@ -21,12 +22,21 @@ const DEFAULT_RETRY_WAIT: Duration = Duration::from_secs(1);
 /// The catalogue lists every model; it is larger than an error body but still bounded.
 const CATALOGUE_CAP: usize = 2 * 1024 * 1024;
 
+/// Ledger rows asked for (one page).
+pub const LEDGER_PAGE: usize = 50;
+
+/// The optional endpoints that answered an unexpected shape, per site (each is logged once).
+pub(super) type OddShapes =
+    std::sync::Arc<std::sync::Mutex<std::collections::HashSet<(Site, Endpoint)>>>;
+
 /// Where one site's calls go, parsed once: a probe run makes many calls to the same two URLs.
 #[derive(Clone)]
 pub(super) struct Endpoints {
     chat_url: reqwest::Url,
     balance_url: reqwest::Url,
     models_url: reqwest::Url,
+    pub(super) ledger_url: reqwest::Url,
+    pub(super) rules_url: reqwest::Url,
     pub(super) rates_url: reqwest::Url,
 }
 
@@ -36,6 +46,12 @@ impl Endpoints {
             chat_url: format!("{}/chat/completions", bases.api_base).parse()?,
             balance_url: format!("{}/openapi/v1/magicubes/balance", bases.hub_base).parse()?,
             models_url: format!("{}/models", bases.api_base).parse()?,
+            ledger_url: format!(
+                "{}/openapi/v1/magicubes/transactions?type=EARN&page=1&page_size={}",
+                bases.hub_base, LEDGER_PAGE
+            )
+            .parse()?,
+            rules_url: format!("{}/openapi/v1/magicubes/earn/rules", bases.hub_base).parse()?,
             rates_url: format!("{}/openapi/v1/magicubes/spend/rates", bases.hub_base).parse()?,
         })
     }
@@ -63,6 +79,8 @@ pub struct Upstream {
     pub(super) http: reqwest::Client,
     cn: Endpoints,
     ai: Endpoints,
+    /// The optional endpoints that answered an unexpected shape, per site: logged once.
+    pub(super) odd_shapes: OddShapes,
 }
 
 /// What one model's probe saw.
@@ -153,6 +171,7 @@ impl Upstream {
             http,
             cn: Endpoints::new(cn)?,
             ai: Endpoints::new(ai)?,
+            odd_shapes: std::sync::Arc::default(),
         })
     }
 
@@ -403,7 +422,7 @@ fn transport_failure(error: &reqwest::Error) -> Failure {
     TransportFailure::of(error).failure()
 }
 
-fn balance_transport_error(error: &reqwest::Error) -> BalanceError {
+pub(super) fn balance_transport_error(error: &reqwest::Error) -> BalanceError {
     if error.is_timeout() {
         BalanceError::Timeout
     } else {

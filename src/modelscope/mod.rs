@@ -5,6 +5,7 @@ mod body;
 pub mod catalogue;
 mod classify;
 mod client;
+pub mod extras;
 pub mod model_id;
 mod price;
 mod quota;

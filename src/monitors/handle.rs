@@ -269,8 +269,11 @@ impl Monitors {
                     return Ok(Err(MonitorError::TooManyRulesForUser { max: max_for_user }));
                 }
                 let at_time = rule.at_time.map(schedule::time_of_day_text);
+                // Only the daily summary is sent on a clock; grant_unclaimed's time gates a
+                // verdict.
                 let next_summary_at = rule
                     .at_time
+                    .filter(|_| rule.condition == Condition::DailySummary)
                     .map(|t| Schedule::AtTimes(vec![t]).first_slot(now, 0));
                 let row = NewRuleRow {
                     monitor_id,
@@ -279,6 +282,7 @@ impl Monitors {
                     threshold: rule.threshold,
                     model: rule.model.as_deref(),
                     at_time: at_time.as_deref(),
+                    within_hours: rule.within_hours,
                     channel_id: rule.channel_id,
                     created_at: now,
                     next_summary_at,

@@ -14,6 +14,10 @@ pub struct Rule {
     pub condition: Condition,
     pub threshold: Option<f64>,
     pub model: Option<String>,
+    /// points_expiring: the hours ahead it looks.
+    pub within_hours: Option<f64>,
+    /// grant_unclaimed: minutes after 00:00 Beijing time from which it may fire.
+    pub at_time: Option<u16>,
 }
 
 /// Is the key accepted?
@@ -36,6 +40,24 @@ pub struct Observation {
     pub calls: HashMap<String, i64>,
     /// Probed models: `true` when served, `false` when gone.
     pub served: HashMap<String, bool>,
+    /// What the key's stored readings say (forecast, expiring points, today's grant), and when.
+    pub outlook: Outlook,
+}
+
+/// The forecast and the points facts of a key, as the new rules need them.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Outlook {
+    /// Unix seconds now.
+    pub now: i64,
+    /// Minutes since 00:00 Beijing time.
+    pub minute_of_day: u16,
+    /// `Some(when)` when the pace says the points run out; `None` inside when they do not (no
+    /// spend); the outer `None` when there is no forecast (too few readings).
+    pub runs_out_at: Option<Option<i64>>,
+    /// Short-term points and when they expire.
+    pub expiring: Vec<(f64, i64)>,
+    /// Whether today's login grant is still to come; `None` when nothing tells.
+    pub grant_unclaimed: Option<bool>,
 }
 
 /// What a rule concluded.
@@ -99,6 +121,36 @@ pub fn evaluate(rule: &Rule, seen: &Observation) -> Option<Verdict> {
         }
         // Told once per change by the scheduler (`changes_to_tell`), not as a state.
         Condition::DailySummary | Condition::PriceChanged => None,
+        Condition::RunsOutWithin => {
+            let hours = rule.threshold?;
+            let o = &seen.outlook;
+            let left = o
+                .runs_out_at?
+                .map(|at| ((at - o.now) as f64 / 3600.0).max(0.0));
+            let active = left.is_some_and(|left| left < hours);
+            Some(verdict(active, left.map(|h| (h * 10.0).round() / 10.0)))
+        }
+        Condition::PointsExpiring => {
+            let (points, hours) = (rule.threshold?, rule.within_hours?);
+            seen.available?;
+            let o = &seen.outlook;
+            let by = o.now + (hours * 3600.0) as i64;
+            let expiring: f64 = o
+                .expiring
+                .iter()
+                .filter(|(_, at)| *at <= by)
+                .map(|(p, _)| p)
+                .sum();
+            Some(verdict(expiring + 1e-9 >= points, Some(expiring)))
+        }
+        Condition::GrantUnclaimed => {
+            let unclaimed = seen.outlook.grant_unclaimed?;
+            if unclaimed && seen.outlook.minute_of_day < rule.at_time? {
+                // Not yet its time today: nothing changes.
+                return None;
+            }
+            Some(verdict(unclaimed, None))
+        }
     }
 }
 
@@ -125,6 +177,8 @@ pub struct RuleAsk {
     pub threshold: Option<String>,
     pub model: Option<String>,
     pub at_time: Option<String>,
+    /// points_expiring: hours ahead.
+    pub within_hours: Option<String>,
     pub channel_id: Option<String>,
 }
 
@@ -134,17 +188,24 @@ pub struct NewRule {
     pub condition: Condition,
     pub threshold: Option<f64>,
     pub model: Option<String>,
-    /// Minutes after midnight (daily_summary).
+    /// Minutes after midnight (daily_summary, grant_unclaimed).
     pub at_time: Option<u16>,
+    /// points_expiring: hours ahead.
+    pub within_hours: Option<f64>,
     pub channel_id: crate::ids::ChannelId,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RuleError {
     #[error(
-        "condition must be one of points_below, calls_below, key_invalid, model_gone, daily_summary, price_changed"
+        "condition must be one of points_below, calls_below, key_invalid, model_gone, \
+         daily_summary, price_changed, runs_out_within, points_expiring, grant_unclaimed"
     )]
     BadCondition,
+    #[error("hours must be a whole number from 1 to 720")]
+    BadHours,
+    #[error("within must be a whole number of hours from 1 to 24")]
+    BadWithin,
     #[error("threshold must be a positive number")]
     BadThreshold,
     #[error("calls_below needs a whole number of calls")]
@@ -205,7 +266,20 @@ pub fn check_rule(ask: &RuleAsk, probes: bool) -> Result<NewRule, RuleError> {
         threshold: None,
         model: None,
         at_time: None,
+        within_hours: None,
         channel_id,
+    };
+    let whole = |field: &Option<String>, max: f64, error: RuleError| {
+        text(field)
+            .and_then(|t| t.parse::<f64>().ok())
+            .filter(|n| n.fract() == 0.0 && (1.0..=max).contains(n))
+            .ok_or(error)
+    };
+    let at_time = || {
+        text(&ask.at_time)
+            .as_deref()
+            .and_then(parse_time_of_day)
+            .ok_or(RuleError::BadAtTime)
     };
     match condition {
         Condition::PointsBelow => rule.threshold = Some(threshold()?),
@@ -225,13 +299,13 @@ pub fn check_rule(ask: &RuleAsk, probes: bool) -> Result<NewRule, RuleError> {
             rule.model = model(false)?;
         }
         Condition::PriceChanged => rule.model = model(false)?,
-        Condition::DailySummary => {
-            rule.at_time = Some(
-                text(&ask.at_time)
-                    .as_deref()
-                    .and_then(parse_time_of_day)
-                    .ok_or(RuleError::BadAtTime)?,
-            );
+        Condition::DailySummary | Condition::GrantUnclaimed => rule.at_time = Some(at_time()?),
+        Condition::RunsOutWithin => {
+            rule.threshold = Some(whole(&ask.threshold, 720.0, RuleError::BadHours)?);
+        }
+        Condition::PointsExpiring => {
+            rule.threshold = Some(threshold()?);
+            rule.within_hours = Some(whole(&ask.within_hours, 24.0, RuleError::BadWithin)?);
         }
     }
     Ok(rule)
@@ -243,6 +317,7 @@ mod tests {
 
     fn seen(available: Option<f64>, key: KeyHealth) -> Observation {
         Observation {
+            outlook: Outlook::default(),
             available,
             key,
             calls: HashMap::from([("Qwen/Qwen3-32B".to_owned(), 6)]),
@@ -258,7 +333,51 @@ mod tests {
             condition,
             threshold,
             model: model.map(str::to_owned),
+            within_hours: None,
+            at_time: None,
         }
+    }
+
+    #[test]
+    fn the_forecast_rules() {
+        let now = 1_800_000_000;
+        let mut low = seen(Some(40.0), KeyHealth::Accepted);
+        low.outlook = Outlook {
+            now,
+            minute_of_day: 600,
+            runs_out_at: Some(Some(now + 4 * 3600)),
+            expiring: vec![(180.0, now + 3 * 3600), (50.0, now + 20 * 3600)],
+            grant_unclaimed: Some(true),
+        };
+        let soon = rule(Condition::RunsOutWithin, Some(6.0), None);
+        assert_eq!(
+            evaluate(&soon, &low).map(|v| (v.active, v.value)),
+            Some((true, Some(4.0)))
+        );
+        let later = rule(Condition::RunsOutWithin, Some(2.0), None);
+        assert_eq!(evaluate(&later, &low).map(|v| v.active), Some(false));
+        let mut idle = low.clone();
+        idle.outlook.runs_out_at = Some(None);
+        assert_eq!(evaluate(&soon, &idle).map(|v| v.active), Some(false));
+        idle.outlook.runs_out_at = None;
+        assert_eq!(evaluate(&soon, &idle), None, "no forecast, no verdict");
+
+        let mut expiring = rule(Condition::PointsExpiring, Some(100.0), None);
+        expiring.within_hours = Some(6.0);
+        assert_eq!(
+            evaluate(&expiring, &low).map(|v| (v.active, v.value)),
+            Some((true, Some(180.0)))
+        );
+        expiring.threshold = Some(200.0);
+        assert_eq!(evaluate(&expiring, &low).map(|v| v.active), Some(false));
+
+        let mut grant = rule(Condition::GrantUnclaimed, None, None);
+        grant.at_time = Some(9 * 60);
+        assert_eq!(evaluate(&grant, &low).map(|v| v.active), Some(true));
+        grant.at_time = Some(21 * 60);
+        assert_eq!(evaluate(&grant, &low), None, "not its time yet");
+        low.outlook.grant_unclaimed = Some(false);
+        assert_eq!(evaluate(&grant, &low).map(|v| v.active), Some(false));
     }
 
     #[test]
@@ -303,8 +422,36 @@ mod tests {
             threshold: Some(threshold.into()),
             model: Some(model.into()),
             at_time: Some(at.into()),
+            within_hours: Some("6".into()),
             channel_id: Some("3".into()),
         };
+        assert_eq!(
+            check_rule(&ask("runs_out_within", "24", "", ""), false).map(|r| r.threshold),
+            Ok(Some(24.0))
+        );
+        for bad in ["0", "1.5", "721", "x"] {
+            assert_eq!(
+                check_rule(&ask("runs_out_within", bad, "", ""), false),
+                Err(RuleError::BadHours),
+                "{bad}"
+            );
+        }
+        let expiring = check_rule(&ask("points_expiring", "100", "", ""), false).unwrap();
+        assert_eq!(
+            (expiring.threshold, expiring.within_hours),
+            (Some(100.0), Some(6.0))
+        );
+        let mut too_far = ask("points_expiring", "100", "", "");
+        too_far.within_hours = Some("48".into());
+        assert_eq!(check_rule(&too_far, false), Err(RuleError::BadWithin));
+        assert_eq!(
+            check_rule(&ask("grant_unclaimed", "", "", "20:00"), false).map(|r| r.at_time),
+            Ok(Some(1200))
+        );
+        assert_eq!(
+            check_rule(&ask("grant_unclaimed", "", "", ""), false),
+            Err(RuleError::BadAtTime)
+        );
         assert!(check_rule(&ask("points_below", "20", "", ""), false).is_ok());
         assert_eq!(
             check_rule(&ask("points_below", "-1", "", ""), false),

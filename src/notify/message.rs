@@ -78,6 +78,12 @@ pub fn alert_text(lang: Lang, facts: &AlertFacts<'_>) -> String {
         (Condition::KeyInvalid, true) => "notify-key-invalid",
         (Condition::KeyInvalid, false) => "notify-key-recovered",
         (Condition::ModelGone, true) => "notify-model-gone",
+        (Condition::RunsOutWithin, true) => "notify-runs-out",
+        (Condition::RunsOutWithin, false) => "notify-runs-out-cleared",
+        (Condition::PointsExpiring, true) => "notify-expiring",
+        (Condition::PointsExpiring, false) => "notify-expiring-cleared",
+        (Condition::GrantUnclaimed, true) => "notify-grant-unclaimed",
+        (Condition::GrantUnclaimed, false) => "notify-grant-claimed",
         // A summary or a price change is no alert about a key: it never comes here.
         (Condition::ModelGone | Condition::DailySummary | Condition::PriceChanged, _) => {
             "notify-model-back"

@@ -13,7 +13,9 @@ use tokio_util::task::TaskTracker;
 use super::measure::KeyWatch;
 use super::slots::{LaneKind, Slots, UpstreamCalls};
 use super::tiers::TierBook;
+use crate::clock::SharedClock;
 use crate::crypto::secret::ApiSecret;
+use crate::modelscope::extras::Optional;
 use crate::modelscope::{
     AccountBalance, BalanceError, ErrorCode, Failure, ModelEntry, ModelResult, PointsHint, Reason,
     Site, Upstream,
@@ -139,6 +141,8 @@ pub struct QueryEngine {
     /// Every run in flight (the executor spawns them here), so a graceful shutdown can wait
     /// for them to be stored (`ops::shutdown`).
     runs: TaskTracker,
+    /// The time runs are stamped with (tests move a manual clock).
+    clock: SharedClock,
     /// Each key's measuring windows (`runs::measure`).
     watch: KeyWatch,
     /// Each site's price tiers (`runs::tiers`).
@@ -146,8 +150,14 @@ pub struct QueryEngine {
 }
 
 impl QueryEngine {
-    pub fn new(upstream: Upstream, shared: SharedLimits, limits: QueryLimits) -> Self {
+    pub fn new(
+        upstream: Upstream,
+        shared: SharedLimits,
+        limits: QueryLimits,
+        clock: SharedClock,
+    ) -> Self {
         Self {
+            clock,
             upstream,
             slots: Slots::new(shared.global, shared.anonymous, shared.scheduled),
             anonymous_per_address: shared.anonymous_per_address,
@@ -173,6 +183,11 @@ impl QueryEngine {
 
     pub fn upstream(&self) -> &Upstream {
         &self.upstream
+    }
+
+    /// The app's clock: runs are stamped with it.
+    pub fn clock(&self) -> &SharedClock {
+        &self.clock
     }
 
     /// The runs in flight.
@@ -273,5 +288,21 @@ impl QueryEngine {
         tokio::time::timeout(self.limits.deadline, call)
             .await
             .unwrap_or(Err(BalanceError::Timeout))
+    }
+
+    /// A call of one of ModelScope's optional endpoints (free: see `runs::extras`), holding a
+    /// slot like a balance read and bounded by the same deadline.
+    pub async fn optional<T>(
+        &self,
+        lane: &Lane,
+        call: impl std::future::Future<Output = Optional<T>>,
+    ) -> Optional<T> {
+        let held = async {
+            let _slots = self.slots.take(lane.kind()).await;
+            call.await
+        };
+        tokio::time::timeout(self.limits.deadline, held)
+            .await
+            .unwrap_or(Optional::Failed)
     }
 }

@@ -20,6 +20,7 @@ use tokio::sync::mpsc;
 
 use super::calls_left::ExpectedCost;
 use super::engine::{Lane, QueryEngine};
+use super::extras;
 use super::history::{self, RunKind, Source, StoredRun};
 use super::judge::Unclean;
 use super::learn::Lesson;
@@ -153,7 +154,7 @@ async fn execute(
     execution: Execution,
     events: Option<mpsc::UnboundedSender<RunEvent>>,
 ) -> FinishedRun {
-    let started_at = crate::clock::now();
+    let started_at = engine.clock().now();
     let clock = Instant::now();
     let Execution {
         plan,
@@ -196,7 +197,9 @@ async fn execute(
         };
         (body, scope.known)
     };
-    drop(lane);
+    // Only a stored run's optional reads (below) still need the lane: an anonymous run's
+    // place is free from here.
+    let lane = origin.is_some().then_some(lane);
     // A run that taught something answers its rows with what it taught.
     let known = match (body.lesson != Lesson::default(), user) {
         (true, Some(_)) => self::known(&db, user, &models).await,
@@ -259,8 +262,21 @@ async fn execute(
                 shared_points_spent,
                 unclean,
             };
+            // The optional reads come before the store, so nothing slow follows a stored run.
+            let pending = match (record.origin.api_key_id, &record.balance, &lane) {
+                (Some(saved), Ok(read), Some(lane)) => {
+                    let total = read.total_balance;
+                    extras::fetch(&engine, &db, saved, site, &key, total, lane)
+                        .await
+                        .map(|pending| (saved, pending))
+                }
+                _ => None,
+            };
             match history::store(&db, record).await {
                 Ok(id) => {
+                    if let Some((saved, pending)) = pending {
+                        extras::save(&db, saved, pending).await;
+                    }
                     reporter.say(RunEvent::Stored { id });
                     Stored::Saved(id)
                 }

@@ -1,8 +1,44 @@
 //! ModelScope's daily grant: 200 short-term points (250 with a bound Alibaba Cloud account) for
 //! logging in to the website, valid 24 hours. API use does not claim it; a tool can only
-//! remind. The stored balances tell whether today's grant likely arrived.
+//! remind. Today's earn rules say whether it came, when the upstream answers them for the key;
+//! otherwise the stored balances tell whether it likely arrived.
 
 use crate::db::balance_rises::BalanceRise;
+use crate::db::key_extras::KeyExtras;
+
+/// What decided the reminder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GrantSource {
+    /// `earn/rules`, read today.
+    EarnRules,
+    /// Whether today's readings rose.
+    Readings,
+}
+
+impl GrantSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::EarnRules => "earn_rules",
+            Self::Readings => "readings",
+        }
+    }
+}
+
+/// Whether today's grant is still to be claimed, and what says so; `None` when nothing tells.
+pub fn grant_unclaimed(
+    extras: Option<&KeyExtras>,
+    rise: Option<BalanceRise>,
+    midnight: i64,
+) -> Option<(bool, GrantSource)> {
+    let ruled = extras
+        .filter(|e| e.rules_answered == Some(true))
+        .filter(|e| e.rules_checked_at.is_some_and(|at| at >= midnight))
+        .and_then(|e| e.grant_claimed);
+    match ruled {
+        Some(claimed) => Some((!claimed, GrantSource::EarnRules)),
+        None => grant_likely_unclaimed(rise, midnight).map(|u| (u, GrantSource::Readings)),
+    }
+}
 
 /// Whether the balances read since `midnight` (00:00 Beijing time) show no rise: today's grant
 /// is then likely not claimed yet. A rise from the last reading before midnight to the first
@@ -39,6 +75,31 @@ mod tests {
             grant_likely_unclaimed(rise(MIDNIGHT + 60, None), MIDNIGHT),
             Some(true)
         );
+    }
+
+    #[test]
+    fn earn_rules_read_today_decide_over_the_readings() {
+        let rules = |claimed: bool, at: i64| KeyExtras {
+            rules_answered: Some(true),
+            rules_checked_at: Some(at),
+            grant_claimed: Some(claimed),
+            ..KeyExtras::default()
+        };
+        let rose_today = rise(MIDNIGHT + 60, Some(MIDNIGHT + 30));
+        assert_eq!(
+            grant_unclaimed(Some(&rules(false, MIDNIGHT + 5)), rose_today, MIDNIGHT),
+            Some((true, GrantSource::EarnRules))
+        );
+        // Yesterday's answer says nothing about today: the readings decide.
+        assert_eq!(
+            grant_unclaimed(Some(&rules(false, MIDNIGHT - 5)), rose_today, MIDNIGHT),
+            Some((false, GrantSource::Readings))
+        );
+        assert_eq!(
+            grant_unclaimed(None, rise(MIDNIGHT + 60, None), MIDNIGHT),
+            Some((true, GrantSource::Readings))
+        );
+        assert_eq!(grant_unclaimed(None, None, MIDNIGHT), None);
     }
 
     #[test]

@@ -7,6 +7,7 @@ use tokio::sync::mpsc;
 use super::engine::{Busy, Lane, QueryEngine};
 use super::executor::{self, Execution, FinishedRun, RunEvent};
 use super::planner::{PlanError, PlannedRun, Planner, RunAsk};
+use super::tiers::TierBook;
 use crate::db::Db;
 use crate::ids::UserId;
 
@@ -29,6 +30,11 @@ impl Runner {
     /// The most models one run may name.
     pub fn max_models(&self) -> usize {
         self.planner.max_models()
+    }
+
+    /// Each site's price tiers, as the runs learned them.
+    pub fn tiers(&self) -> &TierBook {
+        self.engine.tiers()
     }
 
     pub async fn plan(&self, ask: RunAsk) -> Result<PlannedRun, PlanError> {

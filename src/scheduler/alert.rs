@@ -11,22 +11,33 @@ use crate::db::alert_rules::{self as rule_rows, StoredRule};
 use crate::db::channels as channel_rows;
 use crate::db::monitor_keys::MonitorKey;
 use crate::db::monitors::StoredMonitor;
-use crate::ids::{MonitorId, UserId};
+use crate::ids::{KeyId, MonitorId, UserId};
 use crate::modelscope::{BalanceError, ErrorCode, HIGHEST_PRICE, Quota};
-use crate::monitors::rules::{self, Change, Condition, KeyHealth, Observation, Rule};
+use crate::monitors::rules::{self, Change, Condition, KeyHealth, Observation, Outlook, Rule};
+use crate::monitors::schedule::parse_time_of_day;
 use crate::notify::deliveries::{self, Letter, Policy};
 use crate::notify::message::{self, About, AlertFacts, EventKind};
+use crate::pace::Basis;
 use crate::runs::calls_left::{CallsLeft, calls_for};
 use crate::runs::executor::FinishedRun;
+use crate::runs::outlook;
 use crate::runs::prices;
 
 use super::Scheduler;
+
+/// The conditions that need the key's outlook (read only when a rule asks).
+const FORECAST_RULES: [Condition; 3] = [
+    Condition::RunsOutWithin,
+    Condition::PointsExpiring,
+    Condition::GrantUnclaimed,
+];
 
 impl Scheduler {
     /// What the run says in the terms alert rules ask about.
     pub(super) async fn observe(
         &self,
         user: UserId,
+        key_id: KeyId,
         finished: &FinishedRun,
         rules: &[StoredRule],
     ) -> Observation {
@@ -88,6 +99,42 @@ impl Scheduler {
             key,
             calls,
             served,
+            outlook: if rules.iter().any(|r| FORECAST_RULES.contains(&r.condition)) {
+                self.outlook(user, key_id).await
+            } else {
+                Outlook::default()
+            },
+        }
+    }
+
+    /// The key's forecast, expiring points and daily grant, from its stored rows (the run was
+    /// stored just before). A failed read leaves them unknown: the new rules then tell nothing.
+    async fn outlook(&self, user: UserId, key_id: KeyId) -> Outlook {
+        let now = self.now();
+        let read = self
+            .parts()
+            .db
+            .run(move |conn| Ok(outlook::read(conn, user, now)?.remove(&key_id)))
+            .await;
+        let seen = match read {
+            Ok(Some(seen)) => seen,
+            Ok(None) => return Outlook::default(),
+            Err(error) => {
+                tracing::warn!(%error, "reading a key's forecast failed");
+                return Outlook::default();
+            }
+        };
+        let forecast = seen.forecast;
+        Outlook {
+            now,
+            minute_of_day: u16::try_from((now - clock::last_midnight(now)) / 60).unwrap_or(0),
+            runs_out_at: match forecast.basis {
+                Basis::Pace | Basis::Exhausted => Some(forecast.runs_out_at),
+                Basis::NoSpend => Some(None),
+                _ => None,
+            },
+            expiring: seen.expiring.iter().map(|e| (e.points, e.at)).collect(),
+            grant_unclaimed: seen.grant.map(|(unclaimed, _)| unclaimed),
         }
     }
 
@@ -127,6 +174,8 @@ impl Scheduler {
                         condition: stored.condition,
                         threshold: stored.threshold,
                         model: stored.model.clone(),
+                        within_hours: stored.within_hours,
+                        at_time: stored.at_time.as_deref().and_then(parse_time_of_day),
                     };
                     let Some(verdict) = rules::evaluate(&rule, &seen) else {
                         continue;
@@ -142,8 +191,8 @@ impl Scheduler {
                     };
                     let grant_unclaimed =
                         rule.condition == Condition::PointsBelow && change == Change::Started && {
-                            // Real time: stored runs are stamped with it.
-                            let since = clock::last_midnight(clock::now());
+                            // The scheduler's clock: stored runs are stamped with it too.
+                            let since = clock::last_midnight(now);
                             let rise = crate::db::balance_rises::for_key(conn, key_id)?;
                             crate::runs::grants::grant_likely_unclaimed(rise, since)
                                 .unwrap_or(false)

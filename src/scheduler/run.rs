@@ -223,7 +223,7 @@ impl Scheduler {
             Stored::Saved(id) => Some(id),
             _ => None,
         };
-        let observation = self.observe(user, &finished, round.rules).await;
+        let observation = self.observe(user, key.key_id, &finished, round.rules).await;
         let code = match (observation.key, &finished.balance) {
             (KeyHealth::Refused(code), _) => KeyCode::Failed(Reason::Upstream(code)),
             (_, Ok(_)) => KeyCode::Ok,

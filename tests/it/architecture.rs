@@ -309,6 +309,7 @@ const LAYERS: &[&[&str]] = &[
         "clock",
         "closed_set",
         "names",
+        "pace",
         "i18n",
         "telemetry",
         "logging",

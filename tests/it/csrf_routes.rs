@@ -393,7 +393,7 @@ struct Fixture {
 
 impl Fixture {
     async fn new() -> Self {
-        // The fixture's webhook is on loopback (nothing is sent to it).
+        // The fixture's webhook is on loopback: refused when saved unless allowed.
         let app = TestApp::configured(|c| c.merge(("allow_private_webhooks", true))).await;
         any_chat()
             .respond_with(with_quota(

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 
+use modelscope_balance::modelscope::PriceSource;
 use rocket::http::Status;
 use rocket::local::asynchronous::Client;
 use serde_json::{Value, json};
@@ -227,4 +228,49 @@ async fn run_summary_describes_every_field_of_real_history_answers() {
         undocumented.is_empty(),
         "not in the history page: {undocumented:?}"
     );
+}
+
+/// Every `price_source` the document describes (the rows of /api/balance and /api/quota)
+/// allows every value the app sends, and only those, or null.
+#[tokio::test]
+async fn every_price_source_enum_lists_every_source() {
+    let site = TestApp::new().await;
+    let doc = document(&site.start().await).await;
+    let mut sources = Vec::new();
+    collect_property(&doc, "price_source", &mut sources);
+    assert!(
+        sources.len() >= 2,
+        "ModelRow's and QuotaModel's: {sources:?}"
+    );
+    let mut expected: BTreeSet<String> = PriceSource::ALL
+        .iter()
+        .map(|s| format!("{:?}", s.as_str()))
+        .collect();
+    expected.insert("null".into());
+
+    for schema in sources {
+        let listed: BTreeSet<String> = schema["enum"]
+            .as_array()
+            .unwrap_or_else(|| panic!("price_source without an enum: {schema}"))
+            .iter()
+            .map(Value::to_string)
+            .collect();
+        assert_eq!(listed, expected, "{schema}");
+    }
+}
+
+/// Every schema under a property called `name`, anywhere in `value`.
+fn collect_property<'a>(value: &'a Value, name: &str, found: &mut Vec<&'a Value>) {
+    match value {
+        Value::Object(map) => {
+            for (key, inner) in map {
+                if key == name && inner.is_object() {
+                    found.push(inner);
+                }
+                collect_property(inner, name, found);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_property(v, name, found)),
+        _ => {}
+    }
 }

@@ -976,6 +976,27 @@ fn dashboard_and_history_page_reads_use_indexes() {
     assert_eq!(options.len(), 2);
     check(&conn, "preset_options (/history)", &executed, STRICT);
 
+    // The dashboard's and /api/quota's per-key rows: one row a key each, through the key index.
+    let (paces, executed) = traced(&mut conn, |c| {
+        modelscope_balance::db::pace::for_user(c, user).unwrap()
+    });
+    assert_eq!(paces.len(), 2, "the runs stored each key's pace");
+    check(
+        &conn,
+        "pace::for_user (dashboard, /api/quota)",
+        &executed,
+        STRICT,
+    );
+    let (_, executed) = traced(&mut conn, |c| {
+        modelscope_balance::db::key_extras::for_user(c, user).unwrap()
+    });
+    check(
+        &conn,
+        "key_extras::for_user (dashboard, /api/quota)",
+        &executed,
+        STRICT,
+    );
+
     let (listed, executed) = traced(&mut conn, |c| presets::list_for_user(c, user).unwrap());
     assert_eq!(listed.len(), 2);
     check(

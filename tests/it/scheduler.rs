@@ -671,6 +671,208 @@ async fn a_busy_scheduler_does_not_starve_a_signed_in_query() {
     );
 }
 
+/// `(condition, event)` of every message queued for `user`, in order.
+fn alerts_of(app: &TestApp, user: i64) -> Vec<(String, String)> {
+    deliveries(&app.db(), user)
+        .into_iter()
+        .map(|(event, _, _, _, payload, _)| {
+            let payload: Value = serde_json::from_str(&payload).unwrap_or_default();
+            (
+                payload["condition"].as_str().unwrap_or_default().to_owned(),
+                event,
+            )
+        })
+        .collect()
+}
+
+/// The three forecast rules on an hourly free check: runs_out_within (the pace says the points
+/// run out within 24 h), points_expiring (500 or more expire within 24 h) and grant_unclaimed
+/// (from 00:00, today's grant has not come). Each fires once when it starts and once when it
+/// clears, over a day and a bit of readings at chosen times; no model is called.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_forecast_rules_fire_once_and_clear_once() {
+    let app = site().await;
+    let hooks = MockServer::start().await;
+    let points = mount_points(&app.upstream, 240.0).await;
+    let start = crate::harness::readings::tomorrow_at_eight(&app);
+    crate::harness::readings::set_clock(&app, start);
+    let alice = app.user("alice").await;
+    let key = alice.add_key("主账号", KEY).await;
+    let channel = hook(&app, &alice, &hooks).await.to_string();
+    alice
+        .submit(
+            "/monitors",
+            &[("key_id", &key.to_string()), ("every_minutes", "60")],
+        )
+        .await
+        .assert_redirect_to("/monitors");
+    let monitor = newest_monitor(&app.db(), alice.id);
+    for fields in [
+        vec![("condition", "runs_out_within"), ("threshold", "24")],
+        vec![
+            ("condition", "points_expiring"),
+            ("threshold", "500"),
+            ("within_hours", "24"),
+        ],
+        vec![("condition", "grant_unclaimed"), ("at_time", "00:00")],
+    ] {
+        let mut fields = fields;
+        fields.push(("channel_id", &channel));
+        rule(&alice, monitor, &fields).await;
+    }
+    let page = alice.get("/monitors").await;
+    for words in [
+        "按当前速度 24 小时内用完",
+        "24 小时内至少 500 魔粒过期",
+        "到 00:00 今天的魔粒还没领",
+    ] {
+        assert!(page.body.contains(words), "{words}: {}", page.body);
+    }
+    // Each advance waits until the schedulers settled, so every hourly slot has its run.
+    let finished = || schedule_runs(&app.db(), alice.id);
+    let sent = || alerts_of(&app, alice.id).len() as i64;
+    let pair = |condition: &str, event: &str| (condition.to_owned(), event.to_owned());
+
+    // 08:00 to 10:00: 10 points an hour, and no grant today.
+    app.advance(MINUTE).await;
+    wait_for_count(&app, "run 1", 1, finished).await;
+    wait_for_count(&app, "the grant reminder", 1, sent).await;
+    for (n, available) in [(2, 230.0), (3, 220.0)] {
+        points.set(available);
+        app.advance(60 * MINUTE).await;
+        wait_for_count(&app, "an hourly run", n, finished).await;
+    }
+    wait_for_count(&app, "runs out within a day", 2, sent).await;
+    // 11:00: the grant comes (780 points): it is no spend, the grant reminder clears, the
+    // points that expire tomorrow fire, and at this pace the points now last beyond a day.
+    points.set(1000.0);
+    app.advance(60 * MINUTE).await;
+    wait_for_count(&app, "run 4", 4, finished).await;
+    wait_for_count(&app, "three changes", 5, sent).await;
+    // Through the night: tomorrow's grant arrives just after midnight; yesterday's 780 vanish
+    // at 10:00, as they expire.
+    for n in 5..=27 {
+        let at_hour = (11 + n - 4) % 24;
+        if at_hour == 0 {
+            points.set(1200.0);
+        }
+        if at_hour == 10 {
+            points.set(420.0);
+        }
+        app.advance(60 * MINUTE).await;
+        wait_for_count(&app, "an hourly run", n, finished).await;
+    }
+    wait_for_count(&app, "the expiry clears", 6, sent).await;
+    stays(&app, "nothing else", 6, sent).await;
+    let alerts = alerts_of(&app, alice.id);
+    for condition in ["runs_out_within", "points_expiring", "grant_unclaimed"] {
+        assert_eq!(
+            alerts
+                .iter()
+                .filter(|a| **a == pair(condition, "alert"))
+                .count(),
+            1,
+            "{condition}: {alerts:?}"
+        );
+        assert_eq!(
+            alerts
+                .iter()
+                .filter(|a| **a == pair(condition, "recovered"))
+                .count(),
+            1,
+            "{condition}: {alerts:?}"
+        );
+    }
+    let messages: Vec<String> = deliveries(&app.db(), alice.id)
+        .into_iter()
+        .map(|d| d.3)
+        .collect();
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("今天的魔粒还没领：登录魔搭网站即可领取")),
+        "{messages:?}"
+    );
+    assert_eq!(calls_mentioning(&app.upstream, "\"model\"").await, 0);
+}
+
+#[tokio::test]
+async fn the_forecast_rules_refuse_thresholds_out_of_range_with_words() {
+    let app = site().await;
+    mount_balance(&app.upstream).await;
+    let hooks = MockServer::start().await;
+    let alice = app.user("alice").await;
+    let key = alice.add_key("main", KEY).await;
+    let channel = hook(&app, &alice, &hooks).await.to_string();
+    alice
+        .submit(
+            "/monitors",
+            &[("key_id", &key.to_string()), ("every_minutes", "5")],
+        )
+        .await
+        .assert_redirect_to("/monitors");
+    let monitor = newest_monitor(&app.db(), alice.id);
+    // Each refusal says what to fix and marks the field at fault.
+    for (fields, words, field) in [
+        (
+            vec![("condition", "runs_out_within"), ("threshold", "0")],
+            "1 到 720",
+            "threshold",
+        ),
+        (
+            vec![("condition", "runs_out_within"), ("threshold", "1.5")],
+            "1 到 720",
+            "threshold",
+        ),
+        (
+            vec![
+                ("condition", "points_expiring"),
+                ("threshold", "100"),
+                ("within_hours", "48"),
+            ],
+            "1 到 24",
+            "within_hours",
+        ),
+        (
+            vec![
+                ("condition", "points_expiring"),
+                ("threshold", "-5"),
+                ("within_hours", "6"),
+            ],
+            "阈值",
+            "threshold",
+        ),
+        (
+            vec![("condition", "grant_unclaimed"), ("at_time", "25:00")],
+            "HH:MM",
+            "at_time",
+        ),
+    ] {
+        let mut fields = fields;
+        fields.push(("channel_id", &channel));
+        let answer = alice
+            .submit(&format!("/monitors/{monitor}/rules"), &fields)
+            .await;
+        assert!(
+            answer.status.code >= 400 && answer.status.code < 500,
+            "{fields:?}: {}",
+            answer.status
+        );
+        assert!(answer.body.contains(words), "{fields:?}: {}", answer.body);
+        let marked = format!(r#"aria-describedby="{field}-error""#);
+        assert!(answer.body.contains(&marked), "{fields:?}: {}", answer.body);
+    }
+    // The form shows only the fields a condition needs.
+    let page = alice.get("/monitors").await;
+    assert!(
+        page.body
+            .contains(r#"data-when="condition:points_expiring""#),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains(r#"name="within_hours""#));
+}
+
 /// Issue 17: a `price_changed` rule tells of each change of a model's price once (the second
 /// agreeing measurement that moved it from 1 to 2), through the rule's channel.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,9 +1,9 @@
 //! What pages share: who is asking and may they (`session`, `csrf`, `cookies`, `client`),
-//! how values are shown (`view`, `result_view`, `status`, `monitoring_view`), what a page
-//! says about an action (`notice`: notices and flashes) and how errors become notices
-//! (`problem`), the run forms and their live events (`run_form`, `live`), typed path ids and
-//! form choices (`params`), one-read secrets (`reveal`), the confirmation step (`confirm`) and
-//! the security headers (`security`). Nothing here is a page, and nothing here imports one.
+//! how values are shown (`view`, `result_view`, `outlook_view`, `status`, `monitoring_view`),
+//! what a page says about an action (`notice`: notices and flashes) and how errors become
+//! notices (`problem`), the run forms and their live events (`run_form`, `live`), typed path ids
+//! and form choices (`params`), one-read secrets (`reveal`), the confirmation step (`confirm`)
+//! and the security headers (`security`). Nothing here is a page, and nothing here imports one.
 
 pub mod client;
 pub mod confirm;
@@ -12,6 +12,7 @@ pub mod csrf;
 pub mod live;
 pub mod monitoring_view;
 pub mod notice;
+pub mod outlook_view;
 pub mod params;
 pub mod problem;
 pub mod result_view;

@@ -59,6 +59,24 @@ fn condition_text(lang: Lang, rule: &StoredRule) -> String {
         Condition::PriceChanged => {
             format!("{} {model}", i18n::text(lang, "cond-price_changed"))
         }
+        Condition::RunsOutWithin => {
+            i18n::text_with(lang, "rule-runs-out-within", &[("hours", threshold())])
+        }
+        Condition::PointsExpiring => i18n::text_with(
+            lang,
+            "rule-points-expiring",
+            &[
+                ("threshold", threshold()),
+                (
+                    "hours",
+                    Arg::from(rule.within_hours.map(points).unwrap_or_default()),
+                ),
+            ],
+        ),
+        Condition::GrantUnclaimed => {
+            let time = rule.at_time.as_deref().unwrap_or("");
+            i18n::text_with(lang, "rule-grant-unclaimed", &[("time", Arg::from(time))])
+        }
     };
     words.trim_end().to_owned()
 }

@@ -48,6 +48,7 @@ crate::closed_set! {
         BadCondition = "bad_condition", BadThreshold = "bad_threshold",
         BadCallsThreshold = "bad_calls_threshold", RuleNeedsModel = "rule_needs_model",
         BadRuleModel = "bad_rule_model", BadAtTime = "bad_at_time",
+        BadForecastHours = "bad_forecast_hours", BadWithinHours = "bad_within_hours",
         NoChannelChosen = "no_channel_chosen", RuleNeedsProbe = "rule_needs_probe",
         ModelNotInPreset = "model_not_in_preset", TooManyRules = "too_many_rules",
         TooManyUserRules = "too_many_user_rules",

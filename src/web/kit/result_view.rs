@@ -87,6 +87,8 @@ pub struct Strip {
     /// `7.5`, or `5–20` where prices are unknown.
     pub expected: Option<String>,
     pub tiers: Vec<TierCalls>,
+    /// The forecast and the points expiring soon (the dashboard's strip).
+    pub outlook: Option<super::outlook_view::OutlookView>,
 }
 
 crate::closed_set! {
@@ -288,6 +290,7 @@ impl Strip {
             detail: balance.detail.clone(),
             spent: spent.map(points),
             expected: expected.map(|cost| cost_text(&cost)),
+            outlook: None,
             tiers: balance
                 .available
                 .map(|available| {

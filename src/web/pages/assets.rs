@@ -29,6 +29,23 @@ static STYLESHEET: LazyLock<String> =
 static SCRIPT: LazyLock<String> =
     LazyLock::new(|| compact_js(include_str!("../../../assets/app.js")));
 
+static CHART_SCRIPT: LazyLock<String> =
+    LazyLock::new(|| compact_js(include_str!("../../../assets/chart.js")));
+static CHART_STYLESHEET: LazyLock<String> =
+    LazyLock::new(|| compact_css(include_str!("../../../assets/chart.css")));
+
+/// The charts' point readout (touch and focus), for the chart pages only.
+#[get("/assets/chart.js")]
+pub fn chart_script() -> Asset {
+    asset(CHART_SCRIPT.as_str(), ContentType::JavaScript)
+}
+
+/// The charts' dashed forecast, grant marks and range switch, for the chart pages only.
+#[get("/assets/chart.css")]
+pub fn chart_stylesheet() -> Asset {
+    asset(CHART_STYLESHEET.as_str(), ContentType::CSS)
+}
+
 #[get("/assets/app.css")]
 pub fn stylesheet() -> Asset {
     asset(STYLESHEET.as_str(), ContentType::CSS)
@@ -115,5 +132,5 @@ pub fn favicon() -> Asset {
 }
 
 pub fn routes() -> Vec<rocket::Route> {
-    rocket::routes![stylesheet, script, favicon]
+    rocket::routes![stylesheet, script, chart_script, chart_stylesheet, favicon]
 }

@@ -104,6 +104,39 @@ impl Deref for Flow {
 }
 
 impl Flow {
+    /// The rule form shows the chosen condition's fields only: the forecast rules an hours
+    /// threshold, "points expiring" its points and hours, the grant reminder a time. It ends
+    /// on "points below", the form's first choice, as a user finds it.
+    async fn rule_form_shows_its_condition(&self) -> Step<()> {
+        let shown: Vec<Vec<String>> = self
+            .js(
+                r#"const form = document.querySelector("section.monitor form.rule-form");
+                const condition = form.elements["condition"];
+                const visible = () => ["threshold", "within_hours", "model", "at_time"]
+                    .filter((name) => form.elements[name].offsetParent !== null);
+                const pick = (value) => {
+                    condition.value = value;
+                    condition.dispatchEvent(new Event("change", { bubbles: true }));
+                    return visible();
+                };
+                return [pick("runs_out_within"), pick("points_expiring"),
+                    pick("grant_unclaimed"), pick("price_changed"), pick("points_below")];"#,
+                vec![],
+            )
+            .await?;
+        let expected: [&[&str]; 5] = [
+            &["threshold"],
+            &["threshold", "within_hours"],
+            &["at_time"],
+            &["model"],
+            &["threshold"],
+        ];
+        for (got, want) in shown.iter().zip(expected) {
+            ensure!(got == want, "rule form fields: {shown:?}");
+        }
+        Ok(())
+    }
+
     async fn run(&self, hook_url: &str) -> Step<()> {
         self.begin("sign up");
         self.goto("/signup").await?;
@@ -154,6 +187,7 @@ impl Flow {
 
         self.begin("add rule");
         self.click("section.monitor details summary").await?;
+        self.rule_form_shows_its_condition().await?;
         self.type_into("section.monitor input[name=threshold]", "20")
             .await?;
         self.click("section.monitor form.rule-form button[type=submit]")

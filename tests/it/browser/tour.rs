@@ -32,8 +32,8 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use super::{Context, Driver, STEP_TIMEOUT, Speaks, Step, Tab, browser_tests_run, target_dir};
 use crate::harness::upstream::{
-    CATALOGUE_PATH, CHAT_PATH, MODEL_A, MODEL_B, MODEL_C, QUOTA_A, QUOTA_B, QUOTA_C, chat,
-    mount_balance, ok_with_quota,
+    BALANCE_PATH, CATALOGUE_PATH, CHAT_PATH, MODEL_A, MODEL_B, MODEL_C, QUOTA_A, QUOTA_B, QUOTA_C,
+    chat, mount_balance, ok_with_quota,
 };
 use crate::harness::{PASSWORD, TestApp};
 
@@ -117,6 +117,7 @@ async fn every_page_fits_a_desktop_and_a_phone_in_both_languages() {
             tab: Tab::new(&browser, &served.base).await,
             app: &app,
             upstream: &app.upstream,
+            clock: &app.clock,
             speaks,
             shots: shots.clone(),
             shot_count: Cell::new(0),
@@ -406,6 +407,8 @@ struct Tour<'a> {
     tab: Tab,
     app: &'a TestApp,
     upstream: &'a MockServer,
+    /// The app's clock: the forecast step moves it between readings.
+    clock: &'a modelscope_balance::clock::ManualClock,
     speaks: Speaks,
     shots: PathBuf,
     shot_count: Cell<u32>,
@@ -443,6 +446,8 @@ impl Tour<'_> {
         let run_href = self.query(&key_id, &preset_id).await?;
         self.begin("dashboard");
         self.dashboard().await?;
+        self.begin("forecast and expiry");
+        self.forecast(&key_id).await?;
         self.begin("history");
         self.goto("/history").await?;
         self.check_page("history").await?;
@@ -455,7 +460,7 @@ impl Tour<'_> {
         self.begin("balance trend");
         self.goto("/history/balance").await?;
         self.check_page("balance-trend").await?;
-        self.chart_is_readable("the balance trend").await?;
+        self.trend_switch().await?;
         self.begin("account");
         self.goto("/account").await?;
         self.check_page("account").await?;
@@ -934,6 +939,74 @@ impl Tour<'_> {
         self.check_only("form.preset-run", PHONE).await?;
         self.check_only("form.preset-run", DESKTOP).await?;
         self.check_page("dashboard-checked").await
+    }
+
+    /// Readings an hour apart that spend, then a grant: the strip says when the points run out
+    /// at that pace and which points expire when (an estimate). Each reading is the free
+    /// refresh, with the clock moved and the balance double answering the next balance once.
+    async fn forecast(&self, key_id: &str) -> Step<()> {
+        for (minutes, available) in [(60, 230.5), (120, 220.5), (150, 420.5)] {
+            Mock::given(method("GET"))
+                .and(path(BALANCE_PATH))
+                .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                    "success": true, "request_id": "r",
+                    "data": {"total_balance": available + 9.5, "available_balance": available,
+                             "frozen_amount": 9.5}
+                })))
+                .with_priority(1)
+                .up_to_n_times(1)
+                .mount(self.upstream)
+                .await;
+            let step = if minutes == 150 { 1800 } else { 3600 };
+            self.clock.advance(Duration::from_secs(step));
+            self.goto("/").await?;
+            let calls = self.chat_calls().await?;
+            self.click(&format!("form[action='/keys/{key_id}/refresh'] button"))
+                .await?;
+            let expected = available.to_string();
+            self.wait_for("the refreshed balance", STEP_TIMEOUT, async || {
+                let shown: Option<String> = self
+                    .js(
+                        "const f = document.querySelector('.key-panel .strip [data-field=available]');\
+                         return f ? f.textContent.trim() : null;",
+                        vec![],
+                    )
+                    .await?;
+                Ok((shown.as_deref() == Some(expected.as_str())).then_some(()))
+            })
+            .await?;
+            ensure!(
+                self.chat_calls().await? == calls,
+                "the refresh made a chat call"
+            );
+        }
+        self.wait_for_selector(".strip .forecast[data-basis=pace]")
+            .await?;
+        self.wait_for_selector(".strip .expiring[data-exact=false]")
+            .await?;
+        self.check_page("dashboard-forecast").await
+    }
+
+    /// The balance trend's today / 7 days / 30 days switch.
+    async fn trend_switch(&self) -> Step<()> {
+        for range in ["30d", "today", "7d"] {
+            self.click(&format!(".range-switch a[href$='range={range}']"))
+                .await?;
+            self.wait_for_elements(
+                "/history/balance",
+                &format!(".range-switch a[href$='range={range}'][aria-current=page]"),
+                1,
+            )
+            .await?;
+            self.check_page(&format!("balance-trend-{range}")).await?;
+        }
+        // Seven days, whatever the hour: the tour's clock moves, and may cross midnight.
+        self.chart_is_readable("the balance trend").await?;
+        ensure!(
+            self.source().await?.contains("class=\"line forecast\""),
+            "the balance trend draws the forecast dashed"
+        );
+        Ok(())
     }
 
     /// Makes a token; the page it lands on shows it once.

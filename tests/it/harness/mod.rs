@@ -10,6 +10,8 @@ pub mod html;
 pub mod http;
 pub mod monitoring;
 pub mod points;
+pub mod readings;
+pub mod schema;
 pub mod secrets;
 pub mod smtp;
 pub mod upstream;

@@ -7,15 +7,19 @@
 //! calls are in flight (a charge the app did not make), the international site's monthly
 //! headers per model, and the rates endpoint (answering, missing, failing, hanging). Every
 //! balance read and chat call is logged in order.
+//!
+//! The two optional endpoints, when mounted ([`PointsAccount::with_ledger`],
+//! [`PointsAccount::with_earn_rules`]): the ledger's grant rows (the grants made with
+//! [`PointsAccount::grant_at`]) and today's earn rules (claimed once a grant came).
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use wiremock::matchers::{method, path};
+use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-use super::upstream::{any_chat, balance, completion};
+use super::upstream::{EARN_RULES_PATH, LEDGER_PATH, any_chat, balance, completion};
 
 pub const RATES_PATH: &str = "/openapi/v1/magicubes/spend/rates";
 pub const MONTH_LIMIT: &str = "modelscope-ratelimit-model-month-requests-limit";
@@ -77,6 +81,21 @@ struct State {
     events: Vec<Event>,
     /// Calls made per model (for the monthly headers).
     calls_of: Vec<(String, i64)>,
+    /// Grants as the ledger lists them: `(unix seconds, points)`.
+    grants: Vec<(i64, f64)>,
+}
+
+/// How an optional endpoint of the double answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Optional {
+    /// As documented.
+    Answering,
+    /// HTTP 500.
+    Failing,
+    /// 200 with a body of a shape nobody documented.
+    OddShape,
+    /// 401, as when a token alone does not reach it.
+    Refusing,
 }
 
 /// One ModelScope account in the points regime; clone it to hand it to both mocks.
@@ -115,6 +134,7 @@ impl PointsAccount {
                 balance_reads: Vec::new(),
                 events: Vec::new(),
                 calls_of: Vec::new(),
+                grants: Vec::new(),
             })),
             call_time: Duration::ZERO,
             settle_time: Duration::ZERO,
@@ -194,9 +214,57 @@ impl PointsAccount {
             .await;
     }
 
+    /// Mounts the chat and balance endpoints of this account for calls made with `key` only
+    /// (two accounts on one server).
+    pub async fn mount_for_key(&self, server: &MockServer, key: &str) {
+        let bearer = format!("Bearer {key}");
+        any_chat()
+            .and(header("Authorization", bearer.as_str()))
+            .respond_with(ChatCalls(self.clone()))
+            .mount(server)
+            .await;
+        balance()
+            .and(header("Authorization", bearer.as_str()))
+            .respond_with(BalanceReads(self.clone()))
+            .mount(server)
+            .await;
+    }
+
     /// The daily grant arrives: `points` more.
     pub fn grant(&self, points: f64) {
         self.lock().start += points;
+    }
+
+    /// A grant of `points` at `at` (unix seconds), listed by the ledger.
+    pub fn grant_at(&self, points: f64, at: i64) {
+        let mut state = self.lock();
+        state.start += points;
+        state.grants.push((at, points));
+    }
+
+    /// Another client (not this app) spends `points`.
+    pub fn spend(&self, points: f64) {
+        self.lock().start -= points;
+    }
+
+    /// Mounts the ledger (`transactions?type=EARN`) answering as `how`.
+    pub async fn with_ledger(&self, server: &MockServer, how: Optional) {
+        Mock::given(method("GET"))
+            .and(path(LEDGER_PATH))
+            .respond_with(Ledger(self.clone(), how))
+            .named("points ledger")
+            .mount(server)
+            .await;
+    }
+
+    /// Mounts today's earn rules answering as `how`: unclaimed until a grant came.
+    pub async fn with_earn_rules(&self, server: &MockServer, how: Optional) {
+        Mock::given(method("GET"))
+            .and(path(EARN_RULES_PATH))
+            .respond_with(EarnRules(self.clone(), how))
+            .named("earn rules")
+            .mount(server)
+            .await;
     }
 
     /// Another client's call, right now: it holds `price` for `hold`, then spends it.
@@ -310,6 +378,75 @@ impl Respond for ChatCalls {
                 .insert_header(MONTH_REMAINING, (remaining - calls).max(0).to_string());
         }
         template.set_delay(account.call_time)
+    }
+}
+
+/// The answer of an optional endpoint that does not answer as documented.
+fn not_answering(how: Optional) -> Option<ResponseTemplate> {
+    match how {
+        Optional::Answering => None,
+        Optional::Failing => Some(ResponseTemplate::new(500).set_body_string("busy")),
+        Optional::OddShape => Some(
+            ResponseTemplate::new(200).set_body_json(json!({"success": true, "data": {"page": 1}})),
+        ),
+        Optional::Refusing => Some(ResponseTemplate::new(401).set_body_json(json!({
+            "success": false, "code": "Unauthorized", "message": "login required"
+        }))),
+    }
+}
+
+struct Ledger(PointsAccount, Optional);
+
+impl Respond for Ledger {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        if let Some(refusal) = not_answering(self.1) {
+            return refusal;
+        }
+        let earn = request
+            .url
+            .query_pairs()
+            .any(|(name, value)| name == "type" && value == "EARN");
+        let rows: Vec<Value> = self
+            .0
+            .lock()
+            .grants
+            .iter()
+            .filter(|_| earn)
+            .map(|(at, points)| {
+                // Beijing time without a zone, as the ledger is likely to write it.
+                let beijing = time::OffsetDateTime::from_unix_timestamp(*at)
+                    .expect("a time")
+                    .to_offset(time::macros::offset!(+8));
+                json!({
+                    "gmt_created": format!(
+                        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+                        beijing.year(), u8::from(beijing.month()), beijing.day(),
+                        beijing.hour(), beijing.minute(), beijing.second()
+                    ),
+                    "model_tier": null,
+                    "total_amount": points,
+                    "count": 1,
+                })
+            })
+            .collect();
+        ResponseTemplate::new(200)
+            .set_body_json(json!({"success": true, "request_id": "r", "data": rows}))
+    }
+}
+
+struct EarnRules(PointsAccount, Optional);
+
+impl Respond for EarnRules {
+    fn respond(&self, _request: &Request) -> ResponseTemplate {
+        if let Some(refusal) = not_answering(self.1) {
+            return refusal;
+        }
+        let claimed = !self.0.lock().grants.is_empty();
+        let (used, remain) = if claimed { (200, 0) } else { (0, 200) };
+        ResponseTemplate::new(200).set_body_json(json!({"success": true, "data": [{
+            "rule_key": "daily_login", "amount": 200, "daily_cap": 200,
+            "today_used": used, "today_remain": remain,
+        }]}))
     }
 }
 

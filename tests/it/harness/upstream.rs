@@ -13,6 +13,8 @@ use super::{TestApp, eventually_async};
 pub const CHAT_PATH: &str = "/v1/chat/completions";
 pub const BALANCE_PATH: &str = "/openapi/v1/magicubes/balance";
 pub const CATALOGUE_PATH: &str = "/v1/models";
+pub const LEDGER_PATH: &str = "/openapi/v1/magicubes/transactions";
+pub const EARN_RULES_PATH: &str = "/openapi/v1/magicubes/earn/rules";
 
 pub const REQUESTS_LIMIT: &str = "modelscope-ratelimit-requests-limit";
 pub const REQUESTS_REMAINING: &str = "modelscope-ratelimit-requests-remaining";

@@ -101,6 +101,8 @@ impl Problem {
             RuleError::NeedsModel => (NoticeCode::RuleNeedsModel, "model"),
             RuleError::BadModel => (NoticeCode::BadRuleModel, "model"),
             RuleError::BadAtTime => (NoticeCode::BadAtTime, "at_time"),
+            RuleError::BadHours => (NoticeCode::BadForecastHours, "threshold"),
+            RuleError::BadWithin => (NoticeCode::BadWithinHours, "within_hours"),
             RuleError::NoChannel => (NoticeCode::NoChannelChosen, "channel_id"),
             RuleError::NeedsProbe => (NoticeCode::RuleNeedsProbe, "condition"),
             RuleError::ModelNotInPreset => (NoticeCode::ModelNotInPreset, "model"),

@@ -45,6 +45,42 @@ pub struct PointLabel {
     pub model_limit: String,
     pub remaining: String,
     pub limit: String,
+    /// The points a grant added just before this reading (`200`), when the balance rose.
+    pub grant: Option<String>,
+}
+
+/// A dashed continuation of a line: from its last reading to where the forecast takes it
+/// (zero at the run-out time, or the value at the chart's right edge if that comes first).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Projection {
+    pub from: (i64, f64),
+    pub to: (i64, f64),
+}
+
+/// A projection as drawn.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dashed {
+    pub index: usize,
+    pub x1: f64,
+    pub y1: f64,
+    pub x2: f64,
+    pub y2: f64,
+}
+
+/// A labelled time on the x axis.
+#[derive(Debug, Clone, PartialEq)]
+pub struct XTick {
+    pub x: f64,
+    pub text: String,
+}
+
+/// What a chart may add to its lines: a fixed time span, labelled times, and a projection per
+/// line name.
+#[derive(Debug, Clone, Default)]
+pub struct Frame {
+    pub span: Option<(i64, i64)>,
+    pub ticks: Vec<(i64, String)>,
+    pub projections: Vec<(String, Projection)>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -108,6 +144,9 @@ pub struct Chart {
     /// Where the axis labels sit.
     pub label_x_left: f64,
     pub label_y_bottom: f64,
+    /// Labelled times (a chart with a fixed span), and the dashed forecasts.
+    pub x_ticks: Vec<XTick>,
+    pub dashed: Vec<Dashed>,
 }
 
 /// One labelled gridline of the value axis.
@@ -124,19 +163,6 @@ impl Tick {
 }
 
 impl Chart {
-    /// Every point of every line with its line's name, newest first (the table under a chart).
-    pub fn newest_first(&self, at_most: usize) -> Vec<(&str, &Point)> {
-        let mut all: Vec<(&str, &Point)> = self
-            .lines
-            .iter()
-            .flat_map(|line| line.points.iter().map(move |p| (line.name.as_str(), p)))
-            .collect();
-        // x grows with time; the sort is stable, so equal times keep the lines' order.
-        all.sort_by(|a, b| b.1.x.total_cmp(&a.1.x));
-        all.truncate(at_most);
-        all
-    }
-
     /// The lowest and highest values drawn as a page writes numbers (`250`, `12.5`).
     pub fn lowest_text(&self) -> String {
         points(self.lowest)
@@ -200,19 +226,32 @@ fn axis(lowest: f64, highest: f64, limit: Option<f64>) -> (f64, f64, f64) {
 /// The y axis runs between round numbers just around the values drawn (see [`axis`]), with a
 /// labelled gridline at each round step.
 pub fn build(samples: &[Sample]) -> Option<Chart> {
+    build_in(samples, &Frame::default())
+}
+
+/// [`build`] within `frame`: its span (else the samples' own), its labelled times and its
+/// projections (whose ends count for the value axis).
+pub fn build_in(samples: &[Sample], frame: &Frame) -> Option<Chart> {
     let mut drawn: Vec<(&Sample, f64)> = samples
         .iter()
         .filter_map(|s| s.value.map(|value| (s, value)))
         .collect();
     // Oldest first; the sort is stable, so runs at the same second keep their order.
     drawn.sort_by_key(|(s, _)| s.at);
-    let first_at = drawn.first()?.0.at;
-    let last_at = drawn.last()?.0.at;
+    let (first_at, last_at) = frame
+        .span
+        .unwrap_or((drawn.first()?.0.at, drawn.last()?.0.at));
 
-    let lowest = drawn.iter().map(|(_, v)| *v).fold(f64::INFINITY, f64::min);
+    let projected = frame.projections.iter().map(|(_, p)| p.to.1);
+    let lowest = drawn
+        .iter()
+        .map(|(_, v)| *v)
+        .chain(projected.clone())
+        .fold(f64::INFINITY, f64::min);
     let highest = drawn
         .iter()
         .map(|(_, v)| *v)
+        .chain(projected)
         .fold(f64::NEG_INFINITY, f64::max);
     let top_limit = drawn.iter().filter_map(|(s, _)| s.limit).reduce(f64::max);
     let (y_min, y_max, step) = axis(lowest, highest, top_limit);
@@ -271,7 +310,32 @@ pub fn build(samples: &[Sample]) -> Option<Chart> {
         });
     }
 
+    let dashed = frame
+        .projections
+        .iter()
+        .filter_map(|(name, p)| {
+            let index = names.iter().position(|n| n == name)?;
+            Some(Dashed {
+                index,
+                x1: x_of(p.from.0),
+                y1: y_of(p.from.1),
+                x2: x_of(p.to.0),
+                y2: y_of(p.to.1),
+            })
+        })
+        .collect();
+    let x_ticks = frame
+        .ticks
+        .iter()
+        .filter(|(at, _)| (first_at..=last_at).contains(at))
+        .map(|(at, text)| XTick {
+            x: x_of(*at),
+            text: text.clone(),
+        })
+        .collect();
     Some(Chart {
+        x_ticks,
+        dashed,
         width: WIDTH,
         height: HEIGHT,
         left: plot_left,
@@ -400,31 +464,6 @@ mod tests {
         .unwrap();
         assert_eq!(near.y_max, 123.0);
         assert_eq!(near.ticks.last().map(Tick::text).as_deref(), Some("123"));
-    }
-
-    #[test]
-    fn the_table_reads_every_line_newest_first() {
-        let mut a = sample(1, Some(10), None);
-        a.line = "main".into();
-        let mut b = sample(3, Some(20), None);
-        b.line = "spare".into();
-        let mut c = sample(2, Some(15), None);
-        c.line = "main".into();
-        let chart = build(&[a, b, c]).unwrap();
-        let read: Vec<(&str, String)> = chart
-            .newest_first(10)
-            .into_iter()
-            .map(|(name, p)| (name, p.label.time.clone()))
-            .collect();
-        assert_eq!(
-            read,
-            [
-                ("spare", "t3".into()),
-                ("main", "t2".into()),
-                ("main", "t1".into())
-            ]
-        );
-        assert_eq!(chart.newest_first(1).len(), 1);
     }
 
     #[test]

@@ -42,6 +42,7 @@ pub struct RuleForm {
     threshold: Option<String>,
     model: Option<String>,
     at_time: Option<String>,
+    within_hours: Option<String>,
     channel_id: Option<String>,
     csrf_token: Option<String>,
 }
@@ -238,6 +239,7 @@ pub async fn add_rule(
         threshold: form.threshold,
         model: form.model,
         at_time: form.at_time,
+        within_hours: form.within_hours,
         channel_id: form.channel_id,
     };
     match page.monitors.add_rule(page.user_id(), id, ask).await {

@@ -50,6 +50,8 @@ pub struct RuleLine {
     pub threshold: Option<String>,
     pub model: Option<String>,
     pub at_time: Option<String>,
+    /// points_expiring: the hours ahead it looks.
+    pub within_hours: Option<String>,
     pub channel: String,
     /// The condition holds now for at least one key.
     pub active: bool,
@@ -207,6 +209,7 @@ impl MonitorsContext<'_> {
                     threshold: r.threshold.map(points),
                     model: r.model.clone(),
                     at_time: r.at_time.clone(),
+                    within_hours: r.within_hours.map(points),
                     channel: r.channel_name.clone(),
                     active: overview.active.iter().any(|(rule, _)| *rule == r.id),
                 })

@@ -1,7 +1,13 @@
 //! `GET /` signed in: each saved key's last known points balance (with its age and a free
-//! refresh), what it buys, the latest known answer per model, the daily-grant reminder, and a
-//! run button per preset. Opening the page makes no upstream call; the refresh reads the free
-//! balance only, never a probe.
+//! refresh), what it buys, the forecast (when the points run out at the recent pace) and the
+//! points expiring soon, the latest known answer per model (with the calls a day the pace
+//! means), the daily-grant reminder, and a run button per preset with its keys ranked
+//! (`ranking`). Opening the page makes no upstream call and reads one stored row a key
+//! (`runs::outlook`); the refresh reads the free balance only, never a probe.
+
+mod ranking;
+
+use std::collections::HashMap;
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -9,9 +15,8 @@ use rocket::http::Status;
 use rocket::request::FlashMessage;
 use rocket::{State, get, post};
 
-use crate::clock;
-use crate::db::balance_rises::{self, BalanceRise};
-use crate::db::history::{self, BalanceReading, LatestResult};
+use crate::clock::SharedClock;
+use crate::db::history::{self, LatestResult};
 use crate::db::{Db, DbError, presets};
 use crate::i18n::Lang;
 use crate::ids::{KeyId, UserId};
@@ -19,20 +24,21 @@ use crate::keyring::Keyring;
 use crate::modelscope::{ModelResult, Site, Tiers};
 use crate::runs::engine::Lane;
 use crate::runs::executor::{Execution, Stored};
-use crate::runs::grants::grant_likely_unclaimed;
 use crate::runs::history::{RunKind, Source};
+use crate::runs::outlook::{self, KeyOutlook};
 use crate::runs::planner::{Named, RunAsk};
 use crate::runs::prices::{self, Known};
 use crate::runs::runner::Runner;
 use crate::web::kit::csrf::{Csrf, TokenOnlyForm};
 use crate::web::kit::notice::{Flash, FlashCode, Notice, Redirected};
+use crate::web::kit::outlook_view::OutlookView;
 use crate::web::kit::problem::Problem;
 use crate::web::kit::result_view::RowView;
 use crate::web::kit::result_view::{BalanceShown, Strip};
 use crate::web::kit::session::{CurrentUser, SignedInOrNext};
 use crate::web::kit::status::ResultStatus;
 use crate::web::kit::view::Layout;
-use crate::web::kit::view::{PresetOption, preset_options_priced};
+use crate::web::kit::view::{PresetOption, points, preset_options_priced};
 
 crate::closed_set! {
     /// The unit of an age.
@@ -73,6 +79,8 @@ impl Age {
 pub struct LatestRow {
     pub view: RowView,
     pub age: Age,
+    /// Calls a day of this model the key's pace means.
+    pub per_day: Option<String>,
 }
 
 pub struct KeyPanel {
@@ -84,9 +92,12 @@ pub struct KeyPanel {
     /// The last balance read, with its age; `None` when never read.
     pub strip: Option<Strip>,
     pub balance_age: Option<Age>,
-    /// Readings since 00:00 show no rise: today's login grant is likely not claimed.
-    pub grant_unclaimed: bool,
+    /// Today's login grant is not claimed yet: by the earn rules (`earn_rules`), or likely,
+    /// since the readings since 00:00 show no rise (`readings`).
+    pub grant_unclaimed: Option<&'static str>,
     pub rows: Vec<LatestRow>,
+    /// Some row knows the calls a day its pace means (the column is left out otherwise).
+    pub per_day_column: bool,
 }
 
 #[derive(Template, WebTemplate)]
@@ -95,6 +106,8 @@ pub struct DashboardPage {
     pub layout: Layout,
     pub keys: Vec<KeyPanel>,
     pub presets: Vec<PresetOption>,
+    /// Beside each preset (same order): its keys ranked per model, and the best key for it.
+    pub rankings: Vec<ranking::PresetRanking>,
     pub reset_hours: i64,
     pub reset_minutes: i64,
     /// Set when the stored numbers could not be read.
@@ -104,27 +117,31 @@ pub struct DashboardPage {
 /// What the page reads from the database, in one round trip.
 struct DashboardData {
     latest: Vec<LatestResult>,
-    balances: Vec<BalanceReading>,
-    rises: Vec<(KeyId, BalanceRise)>,
+    outlooks: HashMap<KeyId, KeyOutlook>,
     presets: Vec<crate::db::presets::Preset>,
 }
 
-fn read_stored(conn: &rusqlite::Connection, user_id: UserId) -> Result<DashboardData, DbError> {
+fn read_stored(
+    conn: &rusqlite::Connection,
+    user_id: UserId,
+    now: i64,
+) -> Result<DashboardData, DbError> {
     Ok(DashboardData {
         latest: history::latest_for_user(conn, user_id)?,
-        balances: history::latest_balances(conn, user_id)?,
-        rises: balance_rises::for_user(conn, user_id)?,
+        outlooks: outlook::read(conn, user_id, now)?,
         presets: presets::list_for_user(conn, user_id)?,
     })
 }
 
 fn latest_row(
     latest: &LatestResult,
-    available: Option<f64>,
+    outlook: &KeyOutlook,
     known: &Known,
     now: i64,
     lang: Lang,
 ) -> LatestRow {
+    let available = outlook.balance.map(|b| b.available);
+    let price = known.price(&latest.model);
     let result = ModelResult {
         model: latest.model.clone(),
         quota: latest.quota,
@@ -133,13 +150,16 @@ fn latest_row(
             .error_code
             .map(|code| crate::modelscope::Failure::new(code, None)),
         latency_ms: 0,
-        price: known.price(&latest.model),
+        price,
         candidates: known.candidates_of(&latest.model, &Tiers::default()),
         checked: true,
     };
     LatestRow {
         view: RowView::new(&result, available, lang),
         age: Age::since(latest.checked_at, now),
+        per_day: price
+            .and_then(|p| outlook.forecast.calls_per_day(p.points))
+            .map(points),
     }
 }
 
@@ -149,21 +169,22 @@ pub async fn dashboard(
     flash: Option<FlashMessage<'_>>,
     db: &State<Db>,
     keyring: &State<Keyring>,
+    clock: &State<SharedClock>,
 ) -> DashboardPage {
     let user = user.0;
     let user_id = user.0.user_id;
-    let now = clock::now();
-    let reset = clock::seconds_until_midnight(now);
-    let midnight = clock::last_midnight(now);
+    let now = clock.now();
+    let reset = crate::clock::seconds_until_midnight(now);
     let mut page = DashboardPage {
         layout: user.layout().with_flash(flash),
         keys: Vec::new(),
         presets: Vec::new(),
+        rankings: Vec::new(),
         reset_hours: reset / 3600,
         reset_minutes: (reset % 3600) / 60,
         error: None,
     };
-    let stored = match db.run(move |conn| read_stored(conn, user_id)).await {
+    let stored = match db.run(move |conn| read_stored(conn, user_id, now)).await {
         Ok(stored) => stored,
         Err(error) => {
             page.error = Some(Problem::db(&error).notice);
@@ -191,24 +212,29 @@ pub async fn dashboard(
             Known::default()
         });
     let lang = page.layout.lang;
+    let unread = KeyOutlook::unread();
+    page.rankings = ranking::for_presets(&stored.presets, &keys, &stored.outlooks, &known);
     page.keys = keys
         .into_iter()
         .map(|key| {
-            let balance = stored.balances.iter().find(|b| b.api_key_id == key.id);
-            let available = balance.map(|b| b.available);
-            let rise = stored
-                .rises
+            let outlook = stored.outlooks.get(&key.id).unwrap_or(&unread);
+            let balance = outlook.balance;
+            let rows: Vec<LatestRow> = stored
+                .latest
                 .iter()
-                .find(|(id, _)| *id == key.id)
-                .map(|(_, rise)| *rise);
+                .filter(|l| l.api_key_id == key.id)
+                .map(|l| latest_row(l, outlook, &known, now, lang))
+                .collect();
             KeyPanel {
+                per_day_column: rows.iter().any(|r| r.per_day.is_some()),
+                rows,
                 id: key.id,
                 label: key.label,
                 masked: key.masked,
                 site: key.site,
                 needs_reentry: key.needs_reentry,
                 strip: balance.map(|b| {
-                    Strip::of(
+                    let mut strip = Strip::of(
                         BalanceShown {
                             total: Some(b.total),
                             available: Some(b.available),
@@ -219,16 +245,15 @@ pub async fn dashboard(
                         None,
                         None,
                         &Tiers::default(),
-                    )
+                    );
+                    strip.outlook = Some(OutlookView::of(outlook, now));
+                    strip
                 }),
-                balance_age: balance.map(|b| Age::since(b.at, now)),
-                grant_unclaimed: grant_likely_unclaimed(rise, midnight).unwrap_or(false),
-                rows: stored
-                    .latest
-                    .iter()
-                    .filter(|l| l.api_key_id == key.id)
-                    .map(|l| latest_row(l, available, &known, now, lang))
-                    .collect(),
+                balance_age: balance.map(|b| Age::since(b.read_at, now)),
+                grant_unclaimed: match outlook.grant {
+                    Some((true, source)) => Some(source.as_str()),
+                    _ => None,
+                },
             }
         })
         .collect();
