@@ -5,6 +5,8 @@
 //   second click while a run is going starts nothing;
 // - a button with data-copy copies the text of the element it names;
 // - a results table sorts by a column when its heading is pressed (again: the other way);
+// - on the dashboard, a key's card (and its headline) is read again after a run or a free
+//   refresh from it, in place;
 // - a part of a form marked data-when="name:a,b" shows only while the form's control `name`
 //   has one of those values (its inputs are disabled while hidden, so they are not sent).
 // Every value arrives display-ready from the server; every word comes from the page.
@@ -59,8 +61,8 @@
     if (!isNaN(a.number) || !isNaN(b.number)) return isNaN(a.number) ? 1 : -1;
     return collator.compare(a.text, b.text);
   };
-  for (const table of document.querySelectorAll("table.results-table")) {
-    if (!table.tHead || !table.tBodies.length) continue;
+  const sortable = (table) => {
+    if (!table.tHead || !table.tBodies.length) return;
     const heads = Array.from(table.tHead.rows[0].cells);
     heads.forEach((th, column) => {
       const button = document.createElement("button");
@@ -81,7 +83,44 @@
         body.append(...rows.map((row) => row.tr));
       });
     });
+  };
+  for (const table of document.querySelectorAll("table.results-table")) sortable(table);
+
+  // The dashboard: key `id`'s card and headline again from the dashboard `answer` (else
+  // fetched), with the page's confirmation in the card.
+  async function renew(id, answer) {
+    const card = "key-" + id;
+    if (!document.getElementById(card)) return;
+    const response = answer || (await fetch("/"));
+    if (!response.ok) throw response.status;
+    const page = new DOMParser().parseFromString(await response.text(), "text/html");
+    for (const name of [card, "head-" + id]) {
+      const fresh = page.getElementById(name);
+      if (fresh) document.getElementById(name)?.replaceWith(fresh);
+    }
+    const shown = document.getElementById(card);
+    shown.prepend(...page.querySelectorAll("main > .flash"));
+    shown.querySelectorAll("table.results-table").forEach(sortable);
+    shown.querySelectorAll("form[data-card]").forEach(refreshes);
   }
+  // A free refresh posts in the background; should that fail, the form posts as usual.
+  function refreshes(form) {
+    form.addEventListener("submit", async (event) => {
+      if (form.dataset.plain) return;
+      event.preventDefault();
+      const button = form.querySelector("button");
+      button.disabled = true;
+      button.textContent = button.dataset.busy;
+      try {
+        const body = new URLSearchParams(new FormData(form));
+        await renew(form.dataset.card, await fetch(form.action, { method: "POST", body }));
+      } catch (error) {
+        form.dataset.plain = "yes";
+        form.submit();
+      }
+    });
+  }
+  document.querySelectorAll("form[data-card]").forEach(refreshes);
 
   if (!section || !rowTemplate || !words || !window.fetch || !window.TextDecoder) return;
   // Rows are found by their index in the run, whatever order a sort put them in.
@@ -101,10 +140,11 @@
       button.addEventListener("click", () => { pressed = button; });
     }
     form.addEventListener("submit", (event) => {
-      if (form.dataset.plain === "yes") return; // the fallback post
+      const button = event.submitter || pressed || form.querySelector("button[type=submit]");
+      // The fallback post, and a button that posts the form elsewhere (formaction), go as is.
+      if (form.dataset.plain === "yes" || (button && button.hasAttribute("formaction"))) return;
       event.preventDefault();
       if (running) return;
-      const button = event.submitter || pressed || form.querySelector("button[type=submit]");
       const data = new FormData(form);
       if (button && button.name) data.set(button.name, button.value);
       run(form, data, button);
@@ -154,6 +194,7 @@
         return;
       }
       await read(response.body.getReader(), state);
+      if (state.stored) renew(data.get("key_id")).catch(() => {});
       const stores = form.getAttribute("action") !== "/quick";
       if (stores && !state.stored && !state.storeFailed) part("failed").hidden = false;
       part("after").hidden = false;

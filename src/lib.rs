@@ -15,6 +15,7 @@ pub mod db;
 pub mod i18n;
 pub mod ids;
 pub mod keyring;
+pub mod known_models;
 pub mod logging;
 pub mod modelscope;
 pub mod monitors;
@@ -35,6 +36,7 @@ use rocket::fairing::AdHoc;
 use rocket::figment::Figment;
 use rocket::{Build, Rocket};
 
+use crate::auth::two_factor::TwoFactor;
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::AppConfig;
 use crate::crypto::{MasterKey, Vault};
@@ -129,6 +131,7 @@ async fn setup(rocket: Rocket<Build>, clock: SharedClock) -> Result<Rocket<Build
                 state.config.max_models_per_query,
             );
             let runner = Runner::new(planner, state.engine.clone(), state.db.clone());
+            let two_factor = TwoFactor::new(state.db.clone(), state.vault.clone(), clock.clone());
             // What the pages change, the scheduler looks at at once.
             let wake = Arc::new(tokio::sync::Notify::new());
             let monitors = Monitors::new(
@@ -190,6 +193,7 @@ async fn setup(rocket: Rocket<Build>, clock: SharedClock) -> Result<Rocket<Build
                 .manage(state.db)
                 .manage(state.engine)
                 .manage(state.keyring)
+                .manage(two_factor)
                 .manage(state.lock))
         }
         Err(problem) => {
@@ -207,6 +211,8 @@ struct AppState {
     db: Db,
     engine: QueryEngine,
     keyring: Keyring,
+    /// For the two-factor checks, built in `setup` with the clock.
+    vault: Arc<Vault>,
     channels: Channels,
     notifier: Notifier,
     lock: DataDirLock,
@@ -231,7 +237,7 @@ impl AppState {
             Keyring::new(db.clone(), vault.clone()).with_max_per_user(config.max_keys_per_user);
         let channels = Channels::new(
             db.clone(),
-            vault,
+            vault.clone(),
             ChannelRules {
                 allow_unauthenticated_smtp: config.allow_unauthenticated_smtp,
                 max_per_user: config.max_channels_per_user,
@@ -282,6 +288,7 @@ impl AppState {
             db,
             engine,
             keyring,
+            vault,
             channels,
             notifier,
             lock,

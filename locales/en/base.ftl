@@ -1,6 +1,7 @@
 # The page frame: title, navigation, footer.
 app-name = ModelScope quota check
 nav-label = Main navigation
+nav-menu = Menu
 nav-skip = Skip to content
 nav-dashboard = Overview
 nav-query = Query

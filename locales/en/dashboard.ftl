@@ -1,5 +1,6 @@
 dash-title = Overview
 dash-intro = Each key's last known points balance and models. Opening this page calls nothing on ModelScope; “Refresh balance” reads the free balance only and calls no model.
+dash-grant-short = Login points: { $hours } h { $minutes } min to reset
 dash-grant = Short-term points (200 a day, 50 more with a bound Alibaba Cloud account) are granted for logging in to the ModelScope website and last 24 hours; calling models through the API does not claim them. { $hours } h { $minutes } min until 00:00 Beijing time.
 dash-run-preset = Run a preset
 dash-default = default

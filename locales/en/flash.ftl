@@ -17,6 +17,8 @@ flash-preset_default = “{ $name }” is now the default preset.
 flash-price_saved = The price of { $name } was saved (for you only).
 flash-balance_refreshed = Balance refreshed (free; no model was called).
 flash-refresh_failed = The balance could not be read; try again later. The attempt is in your history.
+flash-prices_saved = The prices of { $name } models were saved (for you only).
+flash-prices_unchanged = No price was changed.
 # Monitors, alert rules and notification channels.
 flash-monitor_added = Monitor added; its first check runs within a minute.
 flash-monitor_deleted = Monitor “{ $name }” deleted.
@@ -32,3 +34,4 @@ flash-channel_added_unresolved = “{ $name }” was saved, encrypted, but its a
 flash-channel_deleted = Notification channel “{ $name }” deleted (with the alert rules that used it).
 flash-test_sent = Test message sent.
 flash-test_failed = The test message failed; see below and the delivery log.
+flash-dashboard_run = Done: the key's card below shows what the run read; the run is in your history.

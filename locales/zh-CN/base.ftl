@@ -1,6 +1,7 @@
 # The page frame: title, navigation, footer.
 app-name = ModelScope 额度查询
 nav-label = 主导航
+nav-menu = 菜单
 nav-skip = 跳到正文
 nav-dashboard = 概览
 nav-query = 查询

@@ -1,5 +1,6 @@
 dash-title = 概览
 dash-intro = 每个 Key 最近一次读到的魔粒余额和各模型的情况；打开本页不会调用 ModelScope，“刷新余额”只读取免费的余额接口，不调用任何模型。
+dash-grant-short = 登录魔粒：{ $hours } 小时 { $minutes } 分后重置
 dash-grant = 短期魔粒（每天 200，绑定阿里云账号再加 50）需要登录魔搭网站领取，24 小时内有效；通过 API 调用模型不会领取。距北京时间 00:00 还有 { $hours } 小时 { $minutes } 分钟。
 dash-run-preset = 运行预设
 dash-default = 默认

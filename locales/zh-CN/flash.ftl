@@ -17,6 +17,8 @@ flash-preset_default = 已把「{ $name }」设为默认预设。
 flash-price_saved = { $name } 的单价已保存（只对你自己生效）。
 flash-balance_refreshed = 余额已刷新（免费，未调用任何模型）。
 flash-refresh_failed = 余额读取失败，请稍后再试；已记录在历史中。
+flash-prices_saved = 已保存 { $name } 个模型的单价（只对你自己生效）。
+flash-prices_unchanged = 单价没有改动。
 # Monitors, alert rules and notification channels.
 flash-monitor_added = 监控已添加，第一次检查会在一分钟内进行。
 flash-monitor_deleted = 监控「{ $name }」已删除。
@@ -32,3 +34,4 @@ flash-channel_added_unresolved = “{ $name }”已加密保存，但它的地�
 flash-channel_deleted = 通知渠道「{ $name }」已删除（用到它的告警规则也一并删除）。
 flash-test_sent = 测试消息已发送。
 flash-test_failed = 测试消息发送失败，详情见下方和发送记录。
+flash-dashboard_run = 已完成：下方这个 Key 的卡片显示的就是这次读到的数字，这次查询也已记入历史。

@@ -44,6 +44,18 @@ pub enum AccountError {
     SignupClosed,
     #[error("sign-up needs an invitation")]
     InvitationNeeded,
+    #[error("no code was entered")]
+    EmptyCode,
+    #[error("the code is wrong or was used already")]
+    WrongCode,
+    #[error("two-factor sign-in is not on")]
+    TwoFactorOff,
+    #[error("two-factor sign-in is on already")]
+    TwoFactorAlreadyOn,
+    #[error("the authenticator's secret cannot be opened with this master key")]
+    TwoFactorUnreadable,
+    #[error("the sign-in took too long; enter the password again")]
+    SecondFactorExpired,
     #[error(transparent)]
     Db(#[from] DbError),
     #[error("password hashing failed")]
@@ -55,6 +67,13 @@ pub struct NewSession {
     pub cookie_token: String,
     pub session_id: SessionId,
     pub user_id: UserId,
+}
+
+/// What a right password leads to: a session, or, for an account with two-factor sign-in,
+/// the second factor still to come (the session waits for it).
+pub enum SignIn {
+    Session(NewSession),
+    SecondFactor(UserId),
 }
 
 /// Usernames are stored lower-case, so uniqueness is case-insensitive by construction.
@@ -160,14 +179,15 @@ async fn checked(
 }
 
 /// One generic failure for an unknown user and a wrong password; throttled per (account,
-/// address) and per address, so nobody can lock an owner out from elsewhere.
+/// address) and per address, so nobody can lock an owner out from elsewhere. An account with
+/// two-factor sign-in gets no session yet (see `half_signed_in`).
 pub async fn sign_in(
     db: &Db,
     username: &str,
     password: &str,
     client_addr: &str,
     user_agent: &str,
-) -> Result<NewSession, AccountError> {
+) -> Result<SignIn, AccountError> {
     // An invalid name cannot exist; it is still throttled and timed like any other miss.
     let username = normalize_username(username).unwrap_or_else(|_| username.trim().to_lowercase());
     let name = username.clone();
@@ -190,7 +210,12 @@ pub async fn sign_in(
         Some(user_id) if ok => {
             let (agent, addr) = (user_agent.to_owned(), client_addr.to_owned());
             Ok(db
-                .run(move |conn| start_session(conn, user_id, &agent, &addr))
+                .run(move |conn| {
+                    if crate::db::two_factor::is_on(conn, user_id)? {
+                        return Ok(SignIn::SecondFactor(user_id));
+                    }
+                    start_session(conn, user_id, &agent, &addr).map(SignIn::Session)
+                })
                 .await?)
         }
         _ => Err(AccountError::BadCredentials),
@@ -228,9 +253,9 @@ pub async fn sign_out(db: &Db, session_id: SessionId) -> Result<(), DbError> {
     db.run(move |conn| sessions::delete(conn, session_id)).await
 }
 
-/// The re-check of `/account/password` and `/account/delete`: throttled like a sign-in, so a
-/// stolen session cannot guess the password without limit.
-async fn check_current_password(
+/// The re-check of `/account/password`, `/account/delete` and turning two-factor sign-in off:
+/// throttled like a sign-in, so a stolen session cannot guess the password without limit.
+pub(crate) async fn check_current_password(
     db: &Db,
     user_id: UserId,
     client_addr: &str,
@@ -314,11 +339,13 @@ pub(crate) fn erase(
     Ok(Ok(()))
 }
 
-/// Housekeeping: expired sessions, old login failures and reset links past their hour.
+/// Housekeeping: expired sessions and half-signed-in states, old login failures and reset
+/// links past their hour.
 pub async fn clean_up(db: &Db) -> Result<(usize, usize), DbError> {
     db.run(|conn| {
         Ok((
-            sessions::delete_expired(conn)?,
+            sessions::delete_expired(conn)?
+                + crate::db::pending_sign_ins::delete_expired(conn, crate::clock::now())?,
             login_failures::delete_old(conn)? + crate::db::password_resets::delete_expired(conn)?,
         ))
     })
@@ -394,9 +421,11 @@ mod tests {
             .await,
             Err(AccountError::UsernameTaken)
         ));
-        let second = sign_in(&db, "ALICE", "correct horse", "1.2.3.4", "ua")
-            .await
-            .unwrap();
+        let Ok(SignIn::Session(second)) =
+            sign_in(&db, "ALICE", "correct horse", "1.2.3.4", "ua").await
+        else {
+            panic!("a right password without two-factor sign-in starts a session");
+        };
         assert_ne!(first.cookie_token, second.cookie_token);
         assert!(matches!(
             sign_in(&db, "alice", "wrong", "1.2.3.4", "ua").await,

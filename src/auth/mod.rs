@@ -1,9 +1,12 @@
-//! Who may do what: accounts, sessions, personal access tokens, admins, sign-up modes and
-//! invitations, password-reset links. No web types here.
+//! Who may do what: accounts, sessions, two-factor sign-in, personal access tokens, admins,
+//! sign-up modes and invitations, password-reset links. No web types here.
 
 pub mod access_tokens;
 pub mod accounts;
 pub mod admin;
 pub mod codes;
+pub mod half_signed_in;
 pub mod password_reset;
+pub mod recovery_codes;
 pub mod signup;
+pub mod two_factor;

@@ -41,6 +41,9 @@ Usage:
   modelscope-balance admin reset-link <name>
                                           print a one-time password-reset link for the
                                           account (valid for an hour; hand it over yourself)
+  modelscope-balance admin two-factor-off <name>
+                                          turn the account's two-factor sign-in off (a lost
+                                          phone and lost recovery codes)
   modelscope-balance --help | -h          show this text
 
 Configuration comes from built-in defaults, Rocket.toml (ROCKET_CONFIG names another file) and
@@ -69,6 +72,7 @@ pub enum AdminCommand {
     Revoke(String),
     ResetLink(String),
     Invite(Option<u32>),
+    TwoFactorOff(String),
 }
 
 /// `Err` carries the offending argument, for the usage message.
@@ -128,6 +132,7 @@ fn parse_admin(args: &[OsString]) -> Result<AdminCommand, String> {
         ["grant", name] => Ok(AdminCommand::Grant((*name).to_owned())),
         ["revoke", name] => Ok(AdminCommand::Revoke((*name).to_owned())),
         ["reset-link", name] => Ok(AdminCommand::ResetLink((*name).to_owned())),
+        ["two-factor-off", name] => Ok(AdminCommand::TwoFactorOff((*name).to_owned())),
         ["invite"] => Ok(AdminCommand::Invite(None)),
         ["invite", days] => match days.parse::<u32>() {
             Ok(days) if (1..=365).contains(&days) => Ok(AdminCommand::Invite(Some(days))),
@@ -135,11 +140,12 @@ fn parse_admin(args: &[OsString]) -> Result<AdminCommand, String> {
                 "admin invite takes a number of days from 1 to 365, got {days:?}"
             )),
         },
-        ["grant" | "revoke" | "reset-link"] => {
-            Err("admin grant, revoke and reset-link take one account name".to_owned())
-        }
+        ["grant" | "revoke" | "reset-link" | "two-factor-off"] => Err(
+            "admin grant, revoke, reset-link and two-factor-off take one account name".to_owned(),
+        ),
         _ => Err(
-            "admin takes list, grant <name>, revoke <name>, reset-link <name> or invite [days]"
+            "admin takes list, grant <name>, revoke <name>, reset-link <name>, \
+                  two-factor-off <name> or invite [days]"
                 .to_owned(),
         ),
     }
@@ -259,6 +265,13 @@ pub fn run_admin(config: &AppConfig, command: &AdminCommand) -> Result<String, S
                 plural(days as usize),
                 crate::auth::signup::invitation_path(&code)
             ))
+        }
+        AdminCommand::TwoFactorOff(name) => {
+            match crate::auth::two_factor::turn_off_for(&conn, name).map_err(|e| e.to_string())? {
+                Some((name, true)) => Ok(format!("Two-factor sign-in is now off for {name}.")),
+                Some((name, false)) => Ok(format!("{name} had no two-factor sign-in.")),
+                None => Err(said(AdminError::NotFound, name)),
+            }
         }
         AdminCommand::ResetLink(name) => {
             let code = admin::reset_link_for(&conn, name).map_err(|e| said(e, name))?;

@@ -129,6 +129,7 @@ pub fn rotate_master_key_labelled(figment: &Figment, label: &str) -> Result<Rota
             .map_err(|e| format!("database: {e}"))?;
         let counts = keyring::reseal_keys(&tx, &vault).map_err(|e| e.to_string())?;
         crate::notify::channel_store::reseal_all(&tx, &vault).map_err(|e| e.to_string())?;
+        crate::auth::two_factor::reseal_all(&tx, &vault).map_err(|e| e.to_string())?;
         tx.commit().map_err(|e| format!("database: {e}"))?;
         // Best effort: moves the re-sealed rows from the WAL into the database file itself.
         let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));

@@ -1,10 +1,11 @@
 //! Secrets at rest and in memory: the master key file, the vault that seals saved keys,
-//! password hashing, random tokens and the in-memory `ApiSecret`.
+//! password hashing, random tokens, TOTP codes and the in-memory `ApiSecret`.
 
 pub mod master_key;
 pub mod passwords;
 pub mod secret;
 pub mod tokens;
+pub mod totp;
 pub mod vault;
 
 pub use master_key::{MasterKey, VaultError};

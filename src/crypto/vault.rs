@@ -30,12 +30,16 @@ const API_KEY_AAD_PREFIX: &[u8] = b"api-key\0";
 /// SMTP passwords), so the two kinds of ciphertext can never stand in for each other.
 const CHANNEL_INFO: &[u8] = b"modelscope-balance/channel-secret/v1";
 const CHANNEL_AAD_PREFIX: &[u8] = b"channel\0";
+/// A third key for TOTP secrets (the seed of an account's authenticator).
+const TOTP_INFO: &[u8] = b"modelscope-balance/totp-secret/v1";
+const TOTP_AAD_PREFIX: &[u8] = b"totp\0\0\0\0";
 
 /// The keys derived from one master key.
 struct DerivedKeys {
     master_key_id: String,
     api_key: Zeroizing<[u8; KEY_LEN]>,
     channel: Zeroizing<[u8; KEY_LEN]>,
+    totp: Zeroizing<[u8; KEY_LEN]>,
 }
 
 impl DerivedKeys {
@@ -48,10 +52,14 @@ impl DerivedKeys {
         let mut channel = Zeroizing::new([0u8; KEY_LEN]);
         hkdf.expand(CHANNEL_INFO, &mut channel[..])
             .expect("32 bytes is a valid HKDF-SHA256 output length");
+        let mut totp = Zeroizing::new([0u8; KEY_LEN]);
+        hkdf.expand(TOTP_INFO, &mut totp[..])
+            .expect("32 bytes is a valid HKDF-SHA256 output length");
         Self {
             master_key_id: master.id.clone(),
             api_key,
             channel,
+            totp,
         }
     }
 }
@@ -163,6 +171,27 @@ impl Vault {
             .map(Zeroizing::new)
     }
 
+    /// Encrypts the seed of `user_id`'s authenticator (one per account: the row is the user)
+    /// under the TOTP key.
+    pub fn seal_totp(&self, user_id: UserId, seed: &[u8]) -> Result<Sealed, VaultError> {
+        self.seal(Purpose::Totp, user_id, user_id.get(), seed)
+    }
+
+    /// Decrypts what [`Self::seal_totp`] sealed for the same user.
+    pub fn open_totp(
+        &self,
+        user_id: UserId,
+        sealed: &Sealed,
+    ) -> Result<Zeroizing<Vec<u8>>, VaultError> {
+        let sealed = SealedRef {
+            nonce: &sealed.nonce,
+            ciphertext: &sealed.ciphertext,
+            master_key_id: &sealed.master_key_id,
+        };
+        self.open_bytes(Purpose::Totp, user_id, user_id.get(), sealed)
+            .map(Zeroizing::new)
+    }
+
     /// Encrypts `plaintext` for row `row` of `user` under the purpose's key with a fresh
     /// random nonce.
     fn seal(
@@ -200,6 +229,21 @@ impl Vault {
         row: i64,
         sealed: SealedRef<'_>,
     ) -> Result<String, VaultError> {
+        let plaintext = self.open_bytes(purpose, user, row, sealed)?;
+        String::from_utf8(plaintext).map_err(|e| {
+            e.into_bytes().zeroize();
+            VaultError::CannotOpen
+        })
+    }
+
+    /// Decrypts what [`Self::seal`] sealed, as bytes.
+    fn open_bytes(
+        &self,
+        purpose: Purpose,
+        user: UserId,
+        row: i64,
+        sealed: SealedRef<'_>,
+    ) -> Result<Vec<u8>, VaultError> {
         let keys = std::iter::once(&self.current)
             .chain(&self.previous)
             .find(|k| k.master_key_id == sealed.master_key_id)
@@ -208,7 +252,7 @@ impl Vault {
             })?;
         let nonce = <&Nonce<_>>::try_from(sealed.nonce).map_err(|_| VaultError::CannotOpen)?;
         let aad = purpose.aad(user, row);
-        let plaintext = cipher(keys.key(purpose))
+        cipher(keys.key(purpose))
             .decrypt(
                 nonce,
                 Payload {
@@ -216,11 +260,7 @@ impl Vault {
                     aad: &aad,
                 },
             )
-            .map_err(|_| VaultError::CannotOpen)?;
-        String::from_utf8(plaintext).map_err(|e| {
-            e.into_bytes().zeroize();
-            VaultError::CannotOpen
-        })
+            .map_err(|_| VaultError::CannotOpen)
     }
 }
 
@@ -238,6 +278,7 @@ struct SealedRef<'a> {
 enum Purpose {
     ApiKey,
     Channel,
+    Totp,
 }
 
 impl Purpose {
@@ -247,6 +288,7 @@ impl Purpose {
         let prefix = match self {
             Self::ApiKey => API_KEY_AAD_PREFIX,
             Self::Channel => CHANNEL_AAD_PREFIX,
+            Self::Totp => TOTP_AAD_PREFIX,
         };
         row_aad(prefix, user.get(), row)
     }
@@ -257,6 +299,7 @@ impl DerivedKeys {
         match purpose {
             Purpose::ApiKey => &self.api_key,
             Purpose::Channel => &self.channel,
+            Purpose::Totp => &self.totp,
         }
     }
 }
@@ -451,6 +494,27 @@ mod tests {
         assert!(
             vault
                 .open_channel_secret(UserId(1), ChannelId(2), &api)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn totp_seeds_are_bound_to_their_user_and_purpose() {
+        let vault = Vault::new(key());
+        let seed = [7u8; 20];
+        let sealed = vault.seal_totp(UserId(3), &seed).expect("seal");
+        assert_eq!(
+            vault
+                .open_totp(UserId(3), &sealed)
+                .expect("open")
+                .as_slice(),
+            &seed
+        );
+        assert!(vault.open_totp(UserId(4), &sealed).is_err());
+        assert!(open(&vault, 3, 3, &sealed).is_err());
+        assert!(
+            vault
+                .open_channel_secret(UserId(3), ChannelId(3), &sealed)
                 .is_err()
         );
     }

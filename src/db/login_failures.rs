@@ -122,9 +122,13 @@ pub fn record(conn: &Connection, username: &str, client_addr: &str) -> Result<()
     Ok(())
 }
 
-/// Every failure recorded for `username` (an account being deleted leaves no trace here).
+/// Every failure recorded for `username`, its passwords' and its codes' (`<name>#2fa`): an
+/// account being deleted leaves no trace here.
 pub fn delete_for_user(conn: &Connection, username: &str) -> Result<usize, DbError> {
-    Ok(conn.cached_execute("DELETE FROM login_failures WHERE username = ?1", [username])?)
+    Ok(conn.cached_execute(
+        "DELETE FROM login_failures WHERE username = ?1 OR username = ?1 || '#2fa'",
+        [username],
+    )?)
 }
 
 /// Reserves one of `per_hour` sign-ups for `client_addr` in one IMMEDIATE transaction;

@@ -14,18 +14,21 @@ pub mod instance;
 pub mod instance_prices;
 pub mod invitations;
 pub mod key_extras;
+pub mod known_models;
 pub mod login_failures;
 pub mod monitor_keys;
 pub mod monitors;
 pub(crate) mod owned;
 pub mod pace;
 pub mod password_resets;
+pub mod pending_sign_ins;
 pub mod presets;
 pub mod price_learning;
 pub mod prices;
 pub mod run_requests;
 pub mod runs;
 pub mod sessions;
+pub mod two_factor;
 pub mod users;
 
 use std::path::Path;
@@ -89,6 +92,7 @@ fn migrations() -> Migrations<'static> {
         )),
         M::up(include_str!("../../migrations/0016_fair_scheduling.sql")),
         M::up(include_str!("../../migrations/0017_ledger.sql")),
+        M::up(include_str!("../../migrations/0018_two_factor.sql")),
     ])
 }
 

@@ -7,6 +7,7 @@ mod classify;
 mod client;
 pub mod extras;
 pub mod model_id;
+mod near_miss;
 mod price;
 mod quota;
 mod rates;
@@ -25,6 +26,7 @@ pub use client::{
 pub use model_id::{
     BatchError, InvalidModel, ModelEntry, prepare_models, split_model_text, validate_model_id,
 };
+pub use near_miss::near_miss;
 pub use price::{
     BUILT_IN_TIERS, ExpectedCost, MAX_PRICE, Price, PriceSource, Tiers, from_milli, milli, tier,
 };

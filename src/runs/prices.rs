@@ -198,6 +198,37 @@ pub async fn set_price(
     Ok(())
 }
 
+/// Sets or forgets several of the user's own prices at once (a price table saved whole):
+/// every row is checked first, so one bad row writes nothing; the writes are one transaction.
+pub async fn set_prices(
+    db: &Db,
+    user: UserId,
+    rows: Vec<(String, Option<f64>)>,
+) -> Result<(), PriceError> {
+    let mut checked = Vec::with_capacity(rows.len());
+    for (model, points) in rows {
+        crate::modelscope::validate_model_id(&model).map_err(|_| PriceError::BadModel)?;
+        let points = match points {
+            Some(points) => Some(tier(points).ok_or(PriceError::NotATier)?),
+            None => None,
+        };
+        checked.push((model, points));
+    }
+    db.run(move |conn| {
+        let tx = conn.transaction()?;
+        for (model, points) in &checked {
+            match points {
+                Some(points) => prices::set(&tx, user, model, *points)?,
+                None => prices::clear(&tx, user, model)?,
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    })
+    .await?;
+    Ok(())
+}
+
 /// Every price the user set, by model.
 pub async fn settings(db: &Db, user: UserId) -> Result<Vec<(String, f64)>, DbError> {
     db.run(move |conn| prices::settings_for_user(conn, user))

@@ -299,7 +299,14 @@ const LAYERS: &[&[&str]] = &[
     &["ops"],
     &["scheduler"],
     &["runs"],
-    &["auth", "keyring", "presets", "monitors", "notify"],
+    &[
+        "auth",
+        "keyring",
+        "known_models",
+        "presets",
+        "monitors",
+        "notify",
+    ],
     &["db"],
     &[
         "modelscope",

@@ -12,11 +12,13 @@ use crate::harness::html::{ids_in_actions, revocable_sessions};
 use crate::harness::http::{
     assert_security_headers, csrf_token, get, post_form_with, submit, submit_with,
 };
+use crate::harness::two_factor as tf;
 use crate::harness::upstream::{
     BALANCE_PATH, CHAT_PATH, MODEL_A, any_chat, balance_body, mount_balance_for_key, with_quota,
 };
 use crate::harness::users::{add_key, is_signed_in, keys, login_with, session_cookie, signed_up};
 use crate::harness::{Answer, PASSWORD, TestApp};
+use modelscope_balance::clock::Clock;
 
 const KEY: &str = "ms-c5cf0000-1111-4222-8333-444455556666";
 const KEY_2: &str = "ms-c5cf9999-8888-4777-8666-555544443333";
@@ -43,6 +45,9 @@ enum Id {
     ResetCode,
     /// An unused invitation.
     Invitation,
+    /// No `<id>`: the route acts on two-factor sign-in turned on (the fixture has it pending;
+    /// the control confirms it first).
+    TwoFactorOn,
 }
 
 /// One state-changing page route: its path as Rocket lists it, what `<id>` is, and plausible
@@ -79,6 +84,12 @@ const TABLE: &[Case] = &[
             ("password", PASSWORD),
             ("password_confirm", PASSWORD),
         ],
+    },
+    Case {
+        path: "/signup/keep",
+        id: Id::None,
+        undoes_fixture: false,
+        fields: &[("api_key", "ms-12345678-1234-1234-1234-123456789abc")],
     },
     Case {
         path: "/login",
@@ -353,9 +364,44 @@ const ADMIN_TABLE: &[Case] = &[
     },
 ];
 
+/// Two-factor sign-in: `{totp}` is the code of the fixture's pending secret at the app's clock.
+const TWO_FACTOR_TABLE: &[Case] = &[
+    Case {
+        path: "/account/two-factor/start",
+        id: Id::None,
+        undoes_fixture: false,
+        fields: &[],
+    },
+    Case {
+        path: "/account/two-factor/confirm",
+        id: Id::None,
+        undoes_fixture: true,
+        fields: &[("code", "{totp}")],
+    },
+    Case {
+        path: "/account/two-factor/cancel",
+        id: Id::None,
+        undoes_fixture: true,
+        fields: &[],
+    },
+    Case {
+        path: "/account/two-factor/off",
+        id: Id::TwoFactorOn,
+        undoes_fixture: true,
+        fields: &[("current_password", PASSWORD), ("code", "{totp}")],
+    },
+    // Signed in already, with no half-signed-in state: sent back to `/login`.
+    Case {
+        path: "/login/two-factor",
+        id: Id::None,
+        undoes_fixture: false,
+        fields: &[("code", "{totp}")],
+    },
+];
+
 /// Every row of both tables.
 fn all_cases() -> impl Iterator<Item = &'static Case> {
-    TABLE.iter().chain(ADMIN_TABLE)
+    TABLE.iter().chain(ADMIN_TABLE).chain(TWO_FACTOR_TABLE)
 }
 
 /// The app's state-changing page routes: every method but GET/HEAD/OPTIONS, minus the JSON API
@@ -389,6 +435,8 @@ struct Fixture {
     other_user: i64,
     reset_code: String,
     invitation: i64,
+    /// The `otpauth://` link of alice's pending two-factor secret.
+    totp_uri: String,
 }
 
 impl Fixture {
@@ -518,6 +566,10 @@ impl Fixture {
             .db()
             .query_row("SELECT id FROM invitations", [], |r| r.get(0))
             .expect("the fixture's invitation");
+        submit(&client, "/account/two-factor/start", &[])
+            .await
+            .assert_status(rocket::http::Status::SeeOther);
+        let totp_uri = tf::shown_uri(&get(&client, tf::PAGE).await.body).expect("a pending secret");
         Self {
             app,
             client,
@@ -533,7 +585,22 @@ impl Fixture {
             other_user,
             reset_code,
             invitation,
+            totp_uri,
         }
+    }
+
+    /// Turns the pending two-factor secret on (for [`Id::TwoFactorOn`]), then moves to the next
+    /// time step so `{totp}` is a code not used yet.
+    async fn turn_two_factor_on(&self) {
+        let code = tf::code_at(&self.totp_uri, self.app.clock.now());
+        submit(
+            &self.client,
+            "/account/two-factor/confirm",
+            &[("code", &code)],
+        )
+        .await
+        .assert_status(rocket::http::Status::Ok);
+        self.app.clock.advance(std::time::Duration::from_secs(30));
     }
 
     fn path_for(&self, case: &Case) -> String {
@@ -555,6 +622,7 @@ impl Fixture {
             Id::OtherUser => self.other_user,
             Id::Invitation => self.invitation,
             Id::ResetCode => return case.path.replace("<code>", &self.reset_code),
+            Id::TwoFactorOn => return case.path.to_owned(),
         };
         case.path.replace("<id>", &id.to_string())
     }
@@ -565,7 +633,8 @@ impl Fixture {
             .map(|(k, v)| {
                 let v = v
                     .replace("{key}", &self.key.to_string())
-                    .replace("{channel}", &self.channel.to_string());
+                    .replace("{channel}", &self.channel.to_string())
+                    .replace("{totp}", &tf::code_at(&self.totp_uri, self.app.clock.now()));
                 (k.to_string(), v)
             })
             .collect()
@@ -755,6 +824,9 @@ async fn a_wrong_csrf_token_is_refused_on_every_route() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_same_requests_with_a_valid_token_are_accepted() {
     async fn accepted(fx: &Fixture, case: &Case) -> (String, Answer) {
+        if matches!(case.id, Id::TwoFactorOn) {
+            fx.turn_two_factor_on().await;
+        }
         let path = fx.path_for(case);
         let fields = fx.fields_for(case);
         let fields: Vec<(&str, &str)> = fields

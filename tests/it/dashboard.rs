@@ -32,7 +32,7 @@ impl Panel {
 }
 
 fn panels(html: &str) -> Vec<Panel> {
-    let marker = r#"<section class="card key-panel">"#;
+    let marker = r#"<section class="card key-panel" id="key-"#;
     html.split(marker)
         .skip(1)
         .map(|rest| {
@@ -190,6 +190,95 @@ async fn offers_a_run_form_per_preset() {
             "a free balance check beside the run: {form}"
         );
     }
+}
+
+/// The headline of the dashboard: each key's label, available points and what they buy.
+fn headline(html: &str) -> String {
+    let start = html.find(r#"<ul class="headline">"#).expect("a headline");
+    visible_text(&html[start..start + html[start..].find("</ul>").expect("its end")])
+}
+
+#[tokio::test]
+async fn each_keys_points_and_what_they_buy_come_first() {
+    let (_site, user) = after_a_run().await;
+    user.add_key("spare", OTHER_KEY).await;
+    let html = dashboard(&user).await;
+    let head = headline(&html);
+    assert!(head.contains("main 240.5 可用"), "{head}");
+    assert!(head.contains("旗舰（2/次） 120 次"), "{head}");
+    assert!(head.contains("spare 还没有读过这个 Key 的余额"), "{head}");
+    // Before the run forms and the cards (a phone's first screen).
+    let at = html.find(r#"class="headline""#).unwrap();
+    assert!(at < html.find(r#"class="preset-run""#).unwrap());
+    assert!(at < html.find(r#"class="card key-panel""#).unwrap());
+    // The daily-grant note is one line that opens to the whole text.
+    assert!(
+        html.contains(r#"<details class="notice grant"><summary>登录魔粒："#),
+        "{html}"
+    );
+}
+
+#[tokio::test]
+async fn a_run_or_a_free_check_from_the_dashboard_comes_back_to_its_card() {
+    let site = TestApp::new().await;
+    mount_balance(&site.upstream).await;
+    // One probe from the dashboard, none for the free check, one from elsewhere.
+    mount_ok(&site.upstream, MODEL_A, QUOTA_A, 2).await;
+    let user = site.user("alice").await;
+    let key = user.add_key("main", KEY).await.to_string();
+    let preset = user.add_preset("daily", &[MODEL_A]).await.to_string();
+    let before = dashboard(&user).await;
+    assert!(
+        panel(&before, "main")
+            .html
+            .contains("还没有读过这个 Key 的余额")
+    );
+
+    // Without JavaScript the dashboard's form posts to /query with `back`: the answer is the
+    // dashboard again, at the card, which shows what the run read.
+    for probe in ["true", "false"] {
+        let answer = user
+            .submit(
+                "/query",
+                &[
+                    ("preset_id", &preset),
+                    ("back", "dashboard"),
+                    ("key_id", &key),
+                    ("probe", probe),
+                ],
+            )
+            .await;
+        answer.assert_redirect_to(&format!("/#key-{key}"));
+        let page = dashboard(&user).await;
+        assert!(
+            page.contains("下方这个 Key 的卡片"),
+            "the confirmation: {page}"
+        );
+        let main = panel(&page, "main");
+        assert!(
+            !page.contains("还没有读过这个 Key 的余额"),
+            "{probe}: {page}"
+        );
+        assert!(
+            main.html.contains(r#"data-field="available">240.5<"#),
+            "{}",
+            main.html
+        );
+        assert!(main.row(MODEL_A).is_some(), "{}", main.html);
+        assert!(headline(&page).contains("main 240.5"));
+    }
+    assert_eq!(crate::harness::db::run_ids(&site.db(), user.id).len(), 2);
+    // From elsewhere (no `back`), a run still opens its stored page.
+    let answer = user
+        .submit("/query", &[("preset_id", &preset), ("key_id", &key)])
+        .await;
+    assert!(
+        answer
+            .location()
+            .is_some_and(|l| l.starts_with("/history/")),
+        "{:?}",
+        answer.location()
+    );
 }
 
 #[tokio::test]

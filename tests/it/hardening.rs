@@ -21,6 +21,7 @@ use crate::harness::http::{
     url_encode,
 };
 use crate::harness::secrets::{OTHER_KEY, assert_no_trace};
+use crate::harness::two_factor as tf;
 use crate::harness::upstream::{
     BALANCE_PATH, MODEL_A, QUOTA_A, any_chat, balance, balance_body, balance_for_key,
     calls_mentioning, calls_to, chat, held_calls, mount_balance, mount_ok, ok_with_quota,
@@ -626,9 +627,11 @@ async fn a_form_from_plain_http_beyond_loopback_explains_the_secure_cookie_probl
     assert!(!local.text().contains("secure_cookies"), "{}", local.text());
 }
 
-/// Item 9: no log level prints a password, key, session or CSRF token. Each run signs up, saves
-/// a key, runs a quick query and calls the API with a key header and a bearer token, then its
-/// whole output is searched for every canary (raw, hex, base64).
+/// Item 9: no log level prints a password, key, session or CSRF token, invitation, reset link,
+/// TOTP seed, recovery code or half-signed-in cookie. Each run signs up, saves a key, runs a
+/// quick query, calls the API with a key header and a bearer token, and goes through the
+/// admin's links and two-factor sign-in, then its whole output is searched for every canary
+/// (raw, hex, base64).
 #[tokio::test]
 async fn no_log_level_prints_a_secret() {
     let upstream = wiremock::MockServer::start().await;
@@ -788,6 +791,63 @@ async fn no_log_level_prints_a_secret() {
             )
             .await;
         assert_eq!(status, 303, "reset at {rocket_level}");
+        // Two-factor sign-in: the seed, the recovery codes and the half-signed-in cookie.
+        let page = "/account/two-factor";
+        let (status, _, _) = invited
+            .submit(page, "/account/two-factor/start", &[], &[])
+            .await;
+        assert_eq!(status, 303, "two-factor setup at {rocket_level}");
+        let (_, _, html) = invited.get(page).await;
+        let uri = tf::shown_uri(&html).expect("the otpauth link");
+        let seed = tf::shown_secret(&html).expect("the secret");
+        let now = i64::try_from(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs(),
+        )
+        .unwrap();
+        let (status, _, html) = invited
+            .submit(
+                page,
+                "/account/two-factor/confirm",
+                &[("code", &tf::code_at(&uri, now))],
+                &[],
+            )
+            .await;
+        assert_eq!(status, 200, "two-factor confirmed at {rocket_level}");
+        let recovery_codes = tf::shown_recovery_codes(&html);
+        assert_eq!(recovery_codes.len(), 10);
+        let seed_bytes = totp_rs::Secret::try_from_base32(&seed).unwrap();
+        secrets.push(hex::encode(seed_bytes.as_bytes()));
+        secrets.push(seed);
+        for code in &recovery_codes {
+            secrets.push(code.clone());
+            secrets.push(code.replace('-', ""));
+        }
+        let mut phone = Browser::new(&server.base);
+        let (status, headers, _) = phone
+            .submit(
+                "/login",
+                "/login",
+                &[("username", "invited"), ("password", &password)],
+                &[],
+            )
+            .await;
+        assert_eq!(
+            (status, headers["location"].as_str()),
+            (303, tf::SECOND_STEP)
+        );
+        secrets.push(phone.cookies[tf::COOKIE].clone());
+        let (status, _, _) = phone
+            .submit(
+                tf::SECOND_STEP,
+                tf::SECOND_STEP,
+                &[("code", &recovery_codes[0])],
+                &[],
+            )
+            .await;
+        assert_eq!(status, 303, "second step at {rocket_level}");
 
         server.stop();
         let logs = server.logs();

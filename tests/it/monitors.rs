@@ -335,6 +335,36 @@ async fn a_refusal_is_tied_to_the_field_it_is_about() {
     );
     assert!(after.contains(r#"aria-describedby="threshold-error""#));
     assert!(!before.contains(r#"aria-describedby="threshold-error""#));
+    // The form comes back as it was sent: the condition picked (so its fields stay shown), the
+    // value to fix and the channel.
+    let form = after.split_once(r#"class="rule-form""#).unwrap().1;
+    let form = &form[..form.find("</form>").unwrap()];
+    assert!(
+        form.contains(r#"<option value="points_below" selected>"#),
+        "{form}"
+    );
+    assert!(form.contains(r#"value="-1""#), "{form}");
+    assert!(
+        form.contains(&format!(r#"<option value="{channel}" selected>"#)),
+        "{form}"
+    );
+    let daily = alice
+        .submit(
+            &format!("/monitors/{second}/rules"),
+            &[
+                ("condition", "daily_summary"),
+                ("at_time", "25:99"),
+                ("channel_id", &channel.to_string()),
+            ],
+        )
+        .await;
+    daily.assert_status(Status::UnprocessableEntity);
+    assert!(
+        daily
+            .body
+            .contains(r#"<option value="daily_summary" selected>"#)
+    );
+    assert!(daily.body.contains(r#"value="25:99""#));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

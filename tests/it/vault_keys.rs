@@ -33,10 +33,18 @@ fn middle(key: &str) -> &str {
     &key[3..key.len() - 4]
 }
 
+/// The key is nowhere in the page but, in a refused form's `no-store` answer, the field it was
+/// typed into (issue 20: a refused form keeps what was typed).
 #[track_caller]
 fn assert_no_plaintext(resp: &Answer, key: &str) {
+    let no_store = resp.header("Cache-Control") == Some("no-store");
+    let outside_the_field = if no_store {
+        crate::harness::secrets::without_key_fields(&resp.body)
+    } else {
+        resp.body.clone()
+    };
     assert!(
-        !resp.body.contains(middle(key)),
+        !outside_the_field.contains(middle(key)),
         "the key is in the page: {}",
         resp.body
     );

@@ -15,6 +15,9 @@ pub const SESSION_COOKIE: &str = "msb_session";
 pub const ANON_CSRF_COOKIE: &str = "msb_csrf";
 /// Remembers the language chosen with the switch in the footer.
 pub const LANG_COOKIE: &str = "msb_lang";
+/// The half-signed-in state between the password and the second factor (`/login` only).
+pub const SECOND_FACTOR_COOKIE: &str = "msb_2fa";
+const SECOND_FACTOR_PATH: &str = "/login";
 
 /// Whether cookies are set `Secure` (the configuration says; built in: true in release).
 pub fn secure_cookies(request: &Request<'_>) -> bool {
@@ -112,6 +115,33 @@ pub fn set_session_cookie(cookies: &CookieJar<'_>, config: &State<AppConfig>, to
 
 pub fn clear_session_cookie(cookies: &CookieJar<'_>) {
     cookies.remove(Cookie::build(SESSION_COOKIE).path("/"));
+}
+
+/// Sets the half-signed-in cookie after a right password, for as long as the state lasts.
+pub fn set_second_factor_cookie(
+    cookies: &CookieJar<'_>,
+    config: &State<AppConfig>,
+    token: String,
+    lifetime_secs: i64,
+) {
+    let cookie = Cookie::build((SECOND_FACTOR_COOKIE, token))
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .path(SECOND_FACTOR_PATH)
+        .secure(config.secure_cookies())
+        .max_age(CookieDuration::seconds(lifetime_secs));
+    cookies.add(cookie);
+}
+
+/// The half-signed-in cookie's value, if the browser sent one.
+pub fn second_factor_cookie(cookies: &CookieJar<'_>) -> Option<String> {
+    cookies
+        .get(SECOND_FACTOR_COOKIE)
+        .map(|cookie| cookie.value().to_owned())
+}
+
+pub fn clear_second_factor_cookie(cookies: &CookieJar<'_>) {
+    cookies.remove(Cookie::build(SECOND_FACTOR_COOKIE).path(SECOND_FACTOR_PATH));
 }
 
 #[cfg(test)]

@@ -33,6 +33,11 @@ crate::closed_set! {
         HashingBusy = "hashing_busy", EmptyTokenName = "empty_token_name",
         BadTokenName = "bad_token_name", TooManyTokens = "too_many_tokens",
         TokenNotFound = "token_not_found", TokenAlreadyShown = "token_already_shown",
+        // Two-factor sign-in.
+        EmptyCode = "empty_code", WrongCode = "wrong_code", TwoFactorOff = "two_factor_off",
+        TwoFactorAlreadyOn = "two_factor_already_on",
+        TwoFactorUnreadable = "two_factor_unreadable",
+        SecondFactorExpired = "second_factor_expired",
         // History.
         BadFilter = "bad_filter", ModelTooMany = "model_too_many", HistoryPositionGone = "history_position_gone",
         BadExportFormat = "bad_export_format",
@@ -73,6 +78,8 @@ crate::closed_set! {
         BadLink = "bad_link", LinkAlreadyShown = "link_already_shown",
         BadSignupMode = "bad_signup_mode", BadInvitationDays = "bad_invitation_days",
         InvitationNotFound = "invitation_not_found", InvitationNeeded = "invitation_needed",
+        // Model ids close to known ones ("did you mean").
+        DidYouMean = "did_you_mean",
         // Anywhere.
         Unavailable = "unavailable", Internal = "internal",
     }
@@ -163,7 +170,10 @@ crate::closed_set! {
         UserDisabled = "user_disabled", UserEnabled = "user_enabled",
         UserDeleted = "user_deleted", UserSignedOut = "user_signed_out",
         SignupMode = "signup_mode", InvitationRevoked = "invitation_revoked",
-        InstancePriceSaved = "instance_price_saved",
+        InstancePriceSaved = "instance_price_saved", PricesSaved = "prices_saved",
+        PricesUnchanged = "prices_unchanged", DashboardRun = "dashboard_run",
+        SecondFactorExpired = "second_factor_expired", TwoFactorOn = "two_factor_on",
+        TwoFactorOffNow = "two_factor_off_now", TwoFactorCancelled = "two_factor_cancelled",
     }
 }
 

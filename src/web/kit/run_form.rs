@@ -21,10 +21,18 @@ pub struct RunForm {
     pub probe: Option<String>,
     /// `cn` or `ai`: the site of a pasted key.
     pub site: Option<String>,
+    /// The "did you mean" fix: the models text with its near misses replaced (the button's
+    /// value); it replaces `models`.
+    pub use_models: Option<String>,
+    /// Run the typed models as typed, near misses and all.
+    pub as_typed: Option<String>,
     /// `true` (the "measure prices" button): a price census.
     pub measure_prices: Option<String>,
     /// A census's budget in points; empty is the whole available balance.
     pub budget: Option<String>,
+    /// `dashboard` (the dashboard's run buttons): a stored run or free check goes back there,
+    /// whose card then shows what it read.
+    pub back: Option<String>,
     pub csrf_token: Option<String>,
 }
 
@@ -38,6 +46,38 @@ impl RunForm {
 
     pub fn preset_id(&self) -> Option<PresetId> {
         self.preset_id.as_deref().and_then(|id| id.parse().ok())
+    }
+
+    /// The models asked for: the "did you mean" fix when it was pressed, else as typed.
+    pub fn models_text(&self) -> &str {
+        self.use_models
+            .as_deref()
+            .or(self.models.as_deref())
+            .unwrap_or("")
+    }
+
+    /// The pasted key to show again in a refused form: only a well-formed one (a malformed
+    /// key is what was refused, and may hold anything), trimmed; empty otherwise.
+    pub fn kept_key(&self) -> String {
+        let key = self.api_key.as_deref().unwrap_or("").trim();
+        if crate::keyring::check_key_shape(key).is_ok() {
+            key.to_owned()
+        } else {
+            String::new()
+        }
+    }
+
+    /// The form came from the dashboard (see `back`), with this saved key.
+    pub fn dashboard_key(&self) -> Option<KeyId> {
+        let back = self.back.as_deref().map(str::trim);
+        self.key_id().filter(|_| back == Some("dashboard"))
+    }
+
+    /// The user chose to run the typed ids without the suggested fix.
+    pub fn as_typed(&self) -> bool {
+        self.as_typed
+            .as_deref()
+            .is_some_and(|v| !v.trim().is_empty())
     }
 
     /// A probe run unless the free check or a census was asked for.
@@ -83,7 +123,7 @@ impl RunForm {
             pasted_key: self.api_key.clone(),
             site: choice::<Site>(self.site.as_deref()),
             saved_key: self.key_id().map(Named::Id),
-            models: split_model_text(self.models.as_deref().unwrap_or(""))
+            models: split_model_text(self.models_text())
                 .map(str::to_owned)
                 .collect(),
             preset: self.preset_id().map(Named::Id),

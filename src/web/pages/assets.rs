@@ -28,6 +28,10 @@ static STYLESHEET: LazyLock<String> =
     LazyLock::new(|| compact_css(include_str!("../../../assets/app.css")));
 static SCRIPT: LazyLock<String> =
     LazyLock::new(|| compact_js(include_str!("../../../assets/app.js")));
+static MODELS_SCRIPT: LazyLock<String> =
+    LazyLock::new(|| compact_js(include_str!("../../../assets/models.js")));
+static MODEL_BOX_SCRIPT: LazyLock<String> =
+    LazyLock::new(|| compact_js(include_str!("../../../assets/model-box.js")));
 
 static CHART_SCRIPT: LazyLock<String> =
     LazyLock::new(|| compact_js(include_str!("../../../assets/chart.js")));
@@ -56,8 +60,21 @@ pub fn script() -> Asset {
     asset(SCRIPT.as_str(), ContentType::JavaScript)
 }
 
+/// Model-id suggestions, linked only by the pages with a model field.
+#[get("/assets/models.js")]
+pub fn models_script() -> Asset {
+    asset(MODELS_SCRIPT.as_str(), ContentType::JavaScript)
+}
+
+/// The suggestion list under a models textarea, linked only by the pages with one.
+#[get("/assets/model-box.js")]
+pub fn model_box_script() -> Asset {
+    asset(MODEL_BOX_SCRIPT.as_str(), ContentType::JavaScript)
+}
+
 /// The stylesheet without `/* comments */`, and with every run of white space one space, none
-/// next to `{`, `}` or `;`. (Nothing in app.css puts those inside a string.)
+/// next to `{`, `}` or `;` nor after `:` or `,`, and no `;` before `}`. (Nothing in app.css
+/// puts those inside a string.)
 fn compact_css(source: &str) -> String {
     let mut bare = String::with_capacity(source.len());
     let mut rest = source;
@@ -81,7 +98,7 @@ fn compact_css(source: &str) -> String {
         }
         out.push(c);
     }
-    out
+    out.replace(": ", ":").replace(", ", ",").replace(";}", "}")
 }
 
 /// The script without its indentation, blank lines and lines that are only a `//` comment.
@@ -104,13 +121,13 @@ mod tests {
         let css = "/* a\n comment */\n:root {\n  --x: 1px; /* more */\n}\n\na, b > c:hover { color: red; margin: 0 auto; }\n";
         assert_eq!(
             compact_css(css),
-            ":root{--x: 1px;}a, b > c:hover{color: red;margin: 0 auto;}"
+            ":root{--x:1px}a,b > c:hover{color:red;margin:0 auto}"
         );
-        assert_eq!(compact_css("a { b: c; } /* unclosed"), "a{b: c;}");
+        assert_eq!(compact_css("a { b: c; } /* unclosed"), "a{b:c}");
         let real = compact_css(include_str!("../../../assets/app.css"));
         assert!(!real.contains("/*") && !real.contains('\n'));
         assert_eq!(real.matches('{').count(), real.matches('}').count());
-        assert!(real.contains("@media (prefers-color-scheme: dark){"));
+        assert!(real.contains("@media (prefers-color-scheme:dark){"));
     }
 
     #[test]
@@ -132,5 +149,13 @@ pub fn favicon() -> Asset {
 }
 
 pub fn routes() -> Vec<rocket::Route> {
-    rocket::routes![stylesheet, script, chart_script, chart_stylesheet, favicon]
+    rocket::routes![
+        stylesheet,
+        script,
+        models_script,
+        model_box_script,
+        chart_script,
+        chart_stylesheet,
+        favicon
+    ]
 }

@@ -10,13 +10,14 @@ use rocket::{State, get, post};
 
 use crate::clock;
 use crate::ids::KeyId;
-use crate::keyring::{Keyring, check_key_shape};
+use crate::keyring::{KeyError, Keyring, check_key_shape};
 use crate::modelscope::ErrorCode;
 use crate::modelscope::Site;
 use crate::names;
 use crate::runs::engine::{Lane, QueryEngine};
 use crate::web::kit::confirm::ConfirmPage;
 use crate::web::kit::csrf::{Csrf, TokenOnlyForm, csrf_form};
+use crate::web::kit::no_store::NoStore;
 use crate::web::kit::params::choice;
 use crate::web::kit::problem::Problem;
 use crate::web::kit::session::CurrentUser;
@@ -45,6 +46,9 @@ pub struct KeysPage {
     pub layout: Layout,
     pub keys: Vec<KeyRow>,
     pub label: String,
+    /// A refused add form's key and site, shown again in that one answer (never after a save).
+    pub api_key: String,
+    pub site: Site,
     pub error: Option<Notice>,
     /// The row whose update form failed, and why.
     pub row_error: Option<(KeyId, Notice)>,
@@ -82,6 +86,8 @@ async fn keys_page(user: &CurrentUser, keyring: &Keyring) -> Result<KeysPage, St
             })
             .collect(),
         label: String::new(),
+        api_key: String::new(),
+        site: Site::default(),
         error: None,
         row_error: None,
         check: None,
@@ -106,7 +112,7 @@ pub async fn add(
     user: CurrentUser,
     form: Csrf<KeyForm>,
     keyring: &State<Keyring>,
-) -> Result<Redirected, (Status, KeysPage)> {
+) -> Result<Redirected, NoStore<(Status, KeysPage)>> {
     let form = form.0;
     let label = form.label.unwrap_or_default();
     let mut unusual = false;
@@ -131,11 +137,16 @@ pub async fn add(
         Err(error) => {
             let mut page = keys_page(&user, keyring)
                 .await
-                .map_err(|s| (s, empty_page(&user)))?;
+                .map_err(|s| NoStore((s, empty_page(&user))))?;
             let problem = Problem::key(&error);
             page.label = names::echo_name(&label);
+            // What was typed stays, the key too when its shape was not what was refused.
+            if !matches!(error, KeyError::BadShape) {
+                page.api_key = form.api_key.as_deref().unwrap_or("").trim().to_owned();
+            }
+            page.site = choice::<Site>(form.site.as_deref()).unwrap_or_default();
             page.error = Some(problem.notice);
-            Err((problem.status, page))
+            Err(NoStore((problem.status, page)))
         }
     }
 }
@@ -238,6 +249,8 @@ fn empty_page(user: &CurrentUser) -> KeysPage {
         layout: user.layout(),
         keys: Vec::new(),
         label: String::new(),
+        api_key: String::new(),
+        site: Site::default(),
         error: None,
         row_error: None,
         check: None,

@@ -11,6 +11,7 @@ pub mod errors;
 mod history;
 mod keys;
 mod lang;
+mod models;
 mod monitors;
 mod presets;
 mod query;
@@ -27,6 +28,7 @@ pub fn routes() -> Vec<Route> {
         assets::routes(),
         auth::routes(),
         lang::routes(),
+        models::routes(),
         keys::routes(),
         presets::routes(),
         query::routes(),

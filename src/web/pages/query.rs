@@ -21,7 +21,9 @@ use crate::runs::planner::PlannedRun;
 use crate::runs::runner::Runner;
 use crate::web::kit::csrf::Csrf;
 use crate::web::kit::live;
-use crate::web::kit::notice::{Notice, NoticeCode};
+use crate::web::kit::model_help::{DidYouMean, ModelHelp};
+use crate::web::kit::no_store::NoStore;
+use crate::web::kit::notice::{Flash, FlashCode, Notice, NoticeCode, Redirected};
 use crate::web::kit::problem::Problem;
 use crate::web::kit::result_view::ResultView;
 use crate::web::kit::run_form::RunForm;
@@ -41,6 +43,12 @@ pub struct QueryPage {
     pub error: Option<Notice>,
     /// The results of a run that could not be stored: still the user's.
     pub report: Option<ResultView>,
+    /// A refused form's pasted key, shown again in that one answer (never after a run), and
+    /// its site.
+    pub api_key: String,
+    pub site: Site,
+    /// Typed ids close to known ones, with the fix.
+    pub did_you_mean: Option<DidYouMean>,
 }
 
 async fn query_page(user: &CurrentUser, db: &Db, keyring: &Keyring, runner: &Runner) -> QueryPage {
@@ -67,6 +75,9 @@ async fn query_page(user: &CurrentUser, db: &Db, keyring: &Keyring, runner: &Run
         max_models: runner.max_models(),
         error: None,
         report: None,
+        api_key: String::new(),
+        site: Site::default(),
+        did_you_mean: None,
     }
 }
 
@@ -103,6 +114,13 @@ fn stored_run(
     }
 }
 
+/// Where a stored run sends the browser: to the run, or back to the dashboard it came from.
+#[derive(rocket::Responder)]
+pub enum Ran {
+    Stored(Redirect),
+    Dashboard(Redirected),
+}
+
 #[post("/query", data = "<form>")]
 pub async fn run(
     user: CurrentUser,
@@ -110,24 +128,38 @@ pub async fn run(
     db: &State<Db>,
     keyring: &State<Keyring>,
     runner: &State<Runner>,
-) -> Result<Redirect, (Status, QueryPage)> {
+    help: ModelHelp<'_>,
+) -> Result<Ran, NoStore<(Status, QueryPage)>> {
     let form = form.0;
+    let mut did_you_mean = None;
     let planned = match form.kind_and_budget(true) {
-        Ok(kind) => runner
-            .plan(form.ask(Some(user.0.user_id)))
-            .await
-            .map(|plan| (plan, kind))
-            .map_err(|error| Problem::plan(&error)),
+        Ok(kind) => {
+            let planned = runner.plan(form.ask(Some(user.0.user_id))).await;
+            did_you_mean = help
+                .check_run(&planned, form.models_text(), form.as_typed())
+                .await;
+            planned
+                .map(|plan| (plan, kind))
+                .map_err(|error| Problem::plan(&error))
+        }
         Err(problem) => Err(problem),
     };
-    let (problem, report) = match planned {
-        Ok((plan, kind)) => {
+    let (problem, report) = match (planned, &did_you_mean) {
+        (_, Some(_)) => (DidYouMean::problem(), None),
+        (Ok((plan, kind)), None) => {
             let key_hint = plan.key_is_unusual();
             let finished = runner.run(stored_run(&user, plan, kind)).await;
+            // From the dashboard, a probe or a free check goes back to it (its card shows what
+            // was read); a census's prices are read on its own page.
+            let dashboard = form.dashboard_key().filter(|_| kind.0 != RunKind::Census);
+            if let (Stored::Saved(_), Some(key)) = (&finished.stored, dashboard) {
+                let back = Flash::new(FlashCode::DashboardRun).redirect(format!("/#key-{key}"));
+                return Ok(Ran::Dashboard(back));
+            }
             if let Stored::Saved(id) = finished.stored {
                 // The stored run cannot know how the key was typed: the address says.
                 let hint = if key_hint { "?key_hint=1" } else { "" };
-                return Ok(Redirect::to(format!("/history/{id}{hint}")));
+                return Ok(Ran::Stored(Redirect::to(format!("/history/{id}{hint}"))));
             }
             // Logged where it failed; the page says so and shows what the user paid for.
             let problem = Problem {
@@ -143,15 +175,21 @@ pub async fn run(
                 )),
             )
         }
-        Err(problem) => (problem, None),
+        (Err(problem), None) => (problem, None),
     };
     let mut page = query_page(&user, db, keyring, runner).await;
     page.selected_key_id = form.key_id();
     page.selected_preset_id = form.preset_id();
-    page.models = form.models.unwrap_or_default();
+    page.models = form.models_text().to_owned();
+    page.site = form.ask(None).site.unwrap_or_default();
+    page.did_you_mean = did_you_mean;
+    // What was typed stays, the pasted key included (in this answer only), unless it ran.
+    if report.is_none() {
+        page.api_key = form.kept_key();
+    }
     page.error = Some(problem.notice);
     page.report = report;
-    Err((problem.status, page))
+    Err(NoStore((problem.status, page)))
 }
 
 /// NDJSON, one event per line (see `web/kit/live.rs`); stored like `POST /query`. Bad input
@@ -162,15 +200,22 @@ pub async fn stream(
     user: CurrentUser,
     form: Csrf<RunForm>,
     runner: &State<Runner>,
+    help: ModelHelp<'_>,
 ) -> Result<live::Live<TextStream![String]>, (Status, (ContentType, String))> {
     let kind = form
         .0
         .kind_and_budget(true)
         .map_err(|p| live::refused(&p))?;
-    let plan = runner
-        .plan(form.0.ask(Some(user.0.user_id)))
+    let planned = runner.plan(form.0.ask(Some(user.0.user_id))).await;
+    // A near miss is answered by the plain post, which offers the fix.
+    if help
+        .check_run(&planned, form.0.models_text(), form.0.as_typed())
         .await
-        .map_err(|error| live::refused(&Problem::plan(&error)))?;
+        .is_some()
+    {
+        return Err(live::refused(&DidYouMean::problem()));
+    }
+    let plan = planned.map_err(|error| live::refused(&Problem::plan(&error)))?;
     let start = live::start(&plan, kind.0);
     let lang = user.layout().lang;
     let events = runner.watch(stored_run(&user, plan, kind));

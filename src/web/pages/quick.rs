@@ -16,6 +16,8 @@ use crate::runs::runner::Runner;
 use crate::web::kit::client::ClientInfo;
 use crate::web::kit::csrf::Csrf;
 use crate::web::kit::live;
+use crate::web::kit::model_help::{DidYouMean, ModelHelp};
+use crate::web::kit::no_store::NoStore;
 use crate::web::kit::notice::{Notice, NoticeCode};
 use crate::web::kit::problem::Problem;
 use crate::web::kit::result_view::ResultView;
@@ -35,6 +37,10 @@ pub struct QuickPage {
     pub selected_key_id: Option<KeyId>,
     /// The site picked for a pasted key.
     pub site: Site,
+    /// A refused form's pasted key, shown again in that one answer (never after a run).
+    pub api_key: String,
+    /// Typed ids close to known ones, with the fix.
+    pub did_you_mean: Option<DidYouMean>,
 }
 
 async fn quick_page(viewer: &Viewer, keyring: &Keyring, runner: &Runner) -> QuickPage {
@@ -51,6 +57,8 @@ async fn quick_page(viewer: &Viewer, keyring: &Keyring, runner: &Runner) -> Quic
         saved_keys,
         selected_key_id: None,
         site: Site::default(),
+        api_key: String::new(),
+        did_you_mean: None,
     }
 }
 
@@ -67,13 +75,20 @@ pub async fn stream(
     client: ClientInfo,
     form: Csrf<RunForm>,
     runner: &State<Runner>,
+    help: ModelHelp<'_>,
 ) -> Result<live::Live<TextStream![String]>, (Status, (ContentType, String))> {
     let form = form.0;
     let user = viewer.user.as_ref().map(|user| user.user_id);
-    let plan = runner
-        .plan(form.ask(user))
+    let planned = runner.plan(form.ask(user)).await;
+    // A near miss is answered by the plain post, which offers the fix.
+    if help
+        .check_run(&planned, form.models_text(), form.as_typed())
         .await
-        .map_err(|error| live::refused(&Problem::plan(&error)))?;
+        .is_some()
+    {
+        return Err(live::refused(&DidYouMean::problem()));
+    }
+    let plan = planned.map_err(|error| live::refused(&Problem::plan(&error)))?;
     let lane = runner
         .admit(user, &client.addr)
         .map_err(|_| live::refused(&busy()))?;
@@ -109,48 +124,50 @@ pub async fn quick(
     form: Csrf<RunForm>,
     keyring: &State<Keyring>,
     runner: &State<Runner>,
-) -> (Status, QuickPage) {
+    help: ModelHelp<'_>,
+) -> Result<(Status, QuickPage), NoStore<(Status, QuickPage)>> {
     let form = form.0;
     let mut page = quick_page(&viewer, keyring, runner).await;
-    page.models = form.models.clone().unwrap_or_default();
+    page.models = form.models_text().to_owned();
     page.selected_key_id = form.key_id();
     page.site = form.ask(None).site.unwrap_or_default();
     let user = viewer.user.as_ref().map(|user| user.user_id);
-    let (kind, budget) = match form.kind_and_budget(user.is_some()) {
-        Ok(kind) => kind,
-        Err(problem) => {
-            page.error = Some(problem.notice);
-            return (problem.status, page);
+    let problem = match form.kind_and_budget(user.is_some()) {
+        Err(problem) => problem,
+        Ok((kind, budget)) => {
+            let planned = runner.plan(form.ask(user)).await;
+            let did_you_mean = help
+                .check_run(&planned, form.models_text(), form.as_typed())
+                .await;
+            match (planned, did_you_mean, runner.admit(user, &client.addr)) {
+                (_, Some(did_you_mean), _) => {
+                    page.did_you_mean = Some(did_you_mean);
+                    DidYouMean::problem()
+                }
+                (Ok(plan), None, Ok(lane)) => {
+                    let key_hint = plan.key_is_unusual();
+                    let execution = Execution {
+                        plan,
+                        kind,
+                        source: Source::Web,
+                        user,
+                        keep: false,
+                        lane,
+                        budget,
+                    };
+                    let finished = runner.run(execution).await;
+                    page.report = Some(ResultView::finished(&finished, key_hint, page.layout.lang));
+                    return Ok((Status::Ok, page));
+                }
+                (Err(error), None, _) => Problem::plan(&error),
+                (Ok(_), None, Err(_busy)) => busy(),
+            }
         }
     };
-    let planned = runner.plan(form.ask(user)).await;
-    match (planned, runner.admit(user, &client.addr)) {
-        (Ok(plan), Ok(lane)) => {
-            let key_hint = plan.key_is_unusual();
-            let execution = Execution {
-                plan,
-                kind,
-                source: Source::Web,
-                user,
-                keep: false,
-                lane,
-                budget,
-            };
-            let finished = runner.run(execution).await;
-            page.report = Some(ResultView::finished(&finished, key_hint, page.layout.lang));
-            (Status::Ok, page)
-        }
-        (Err(error), _) => {
-            let problem = Problem::plan(&error);
-            page.error = Some(problem.notice);
-            (problem.status, page)
-        }
-        (Ok(_), Err(_busy)) => {
-            let problem = busy();
-            page.error = Some(problem.notice);
-            (problem.status, page)
-        }
-    }
+    // Refused: what was typed stays, the pasted key included (in this answer only).
+    page.api_key = form.kept_key();
+    page.error = Some(problem.notice);
+    Err(NoStore((problem.status, page)))
 }
 
 pub fn routes() -> Vec<rocket::Route> {

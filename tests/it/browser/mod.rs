@@ -14,6 +14,8 @@
 //!   mode: no sideways scrolling, nothing broken into single characters, busy buttons while a run
 //!   streams, the delete confirmation, no Chinese on English pages, readable chart labels. A
 //!   full-page PNG of every page lands in `target/screenshots/` on every run.
+//! - [`dashboard`]: the tour's dashboard on a phone's first screen, and its cards kept up to date
+//!   after a run or a refresh, with JavaScript and without.
 //! - [`monitoring`]: a channel, a monitor with a rule, a test message, the delivery log.
 //! - [`ledger`]: the tour's history as a ledger: folded scheduled checks, kind and source
 //!   filters, a part of a model id.
@@ -52,6 +54,7 @@ macro_rules! ensure {
 }
 
 mod daily_loop;
+mod dashboard;
 mod ledger;
 mod monitoring;
 mod tour;

@@ -6,9 +6,10 @@
 //! as a ledger once the monitor has checked the key (`ledger.rs`), the delete
 //! confirmations of a preset, a key and a monitor, and the 404 page.
 //!
-//! On every page, at both widths ([`LAYOUT_JS`]): nothing scrolls sideways (the page or a box in
+//! On every page, at both widths ([`LAYOUT_JS`]): the bar is one line, nothing scrolls sideways (the page or a box in
 //! it), no text breaks into one or two characters a line, no button, badge, date or label wraps,
-//! every table has the phone layout and every data cell a `data-label`, nothing is fetched from
+//! every table has the phone layout and every data cell a `data-label` (a row's model heading is its
+//! card's title), nothing is fetched from
 //! elsewhere (the favicon is the app's own), the colour scheme is the one asked for, and an English page shows no Chinese outside user data (the fixture's user data
 //! is ASCII). Besides: the run buttons are disabled and count "n/N" while a run streams and are
 //! themselves again after it; the quick page and the dashboard show the points strip, and the free
@@ -31,11 +32,13 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use super::{Context, Driver, STEP_TIMEOUT, Speaks, Step, Tab, browser_tests_run, target_dir};
+use crate::harness::two_factor as tf;
 use crate::harness::upstream::{
     BALANCE_PATH, CATALOGUE_PATH, CHAT_PATH, MODEL_A, MODEL_B, MODEL_C, QUOTA_A, QUOTA_B, QUOTA_C,
     chat, mount_balance, ok_with_quota,
 };
 use crate::harness::{PASSWORD, TestApp};
+use modelscope_balance::clock::Clock;
 
 const KEY: &str = "ms-87654321-4321-4321-4321-cba987654321";
 const KEY_LABEL: &str = "main-key";
@@ -221,7 +224,8 @@ for (let node = walker.nextNode(); node; node = walker.nextNode()) {
 for (const table of document.querySelectorAll("main table")) {
   if (!table.classList.contains("cards")) problems.push(`${name(table)} has no phone layout (class cards)`);
   for (const cell of table.querySelectorAll("tbody td, tbody th")) {
-    if (cell.dataset.label || cell.classList.contains("actions-cell") || !cell.textContent.trim()) continue;
+    // A row's model heading is its card's title on a phone (its label would never show).
+    if (cell.dataset.label || cell.matches("th.model[scope=row]") || cell.classList.contains("actions-cell") || !cell.textContent.trim()) continue;
     problems.push(`a cell of ${name(table)} has no data-label: "${cell.textContent.trim().slice(0, 40)}"`);
   }
 }
@@ -261,6 +265,9 @@ if (english) {
   for (const t of document.querySelectorAll("template")) for (const el of t.content.querySelectorAll("*")) look(el, "template ");
   if (found.length) problems.push(`Chinese on an English page: ${found.slice(0, 8).join("; ")}`);
 }
+// 7. The bar is one line (on a phone the signed-in links are behind "Menu").
+const bar = document.querySelector("header.site");
+if (bar && bar.getBoundingClientRect().height > 64) problems.push(`the bar is ${bar.getBoundingClientRect().height} px high`);
 return problems;
 "##;
 
@@ -448,6 +455,8 @@ impl Tour<'_> {
         self.dashboard().await?;
         self.begin("forecast and expiry");
         self.forecast(&key_id).await?;
+        self.begin("the dashboard's cards");
+        super::dashboard::cards_follow_runs(self, self.app, &key_id).await?;
         self.begin("history");
         self.goto("/history").await?;
         self.check_page("history").await?;
@@ -465,6 +474,8 @@ impl Tour<'_> {
         self.goto("/account").await?;
         self.check_page("account").await?;
         self.new_token().await?;
+        self.begin("two-factor sign-in");
+        self.two_factor().await?;
         self.begin("admin pages");
         self.admin_pages().await?;
         self.begin("monitoring pages");
@@ -917,8 +928,8 @@ impl Tour<'_> {
         Ok(href)
     }
 
-    /// The dashboard's latest numbers with the key's points strip; the free check from it at
-    /// both widths.
+    /// The dashboard's latest numbers with the key's points strip, the phone's first screen
+    /// (`dashboard.rs`); the free check from it at both widths.
     async fn dashboard(&self) -> Step<()> {
         self.goto("/").await?;
         let available = self
@@ -929,6 +940,7 @@ impl Tour<'_> {
             "the dashboard's points strip reads {available:?}"
         );
         self.check_page("dashboard").await?;
+        super::dashboard::phone_first(self, AVAILABLE).await?;
         let census = self
             .text_of("form.preset-run button[name=measure_prices]")
             .await?;
@@ -1023,6 +1035,58 @@ impl Tour<'_> {
         let token = self.text_of(".secret-once").await?;
         ensure!(token.starts_with("msb_"), "the page shows {token:?}");
         self.check_page("token").await
+    }
+
+    /// Two-factor sign-in: the page while off, the enrolment (QR code, link, secret), the
+    /// recovery codes shown once, the page while on; then signing out and in again through
+    /// the second step with a recovery code.
+    async fn two_factor(&self) -> Step<()> {
+        self.goto(tf::PAGE).await?;
+        self.check_page("two-factor-off").await?;
+        self.click("form[action='/account/two-factor/start'] button[type=submit]")
+            .await?;
+        self.wait_for_selector("#totp-secret").await?;
+        self.check_page("two-factor-enrol").await?;
+        let uri: String = self
+            .js(
+                "return document.getElementById('totp-uri').getAttribute('href');",
+                vec![],
+            )
+            .await?;
+        let code = tf::code_at(&uri, self.app.clock.now());
+        self.type_into("#code", &code).await?;
+        self.click("form[action='/account/two-factor/confirm'] button[type=submit]")
+            .await?;
+        self.wait_for_selector("#recovery-codes").await?;
+        self.check_page("two-factor-codes").await?;
+        let codes = self.text_of("#recovery-codes").await?;
+        let recovery = codes
+            .split_whitespace()
+            .next()
+            .ok_or("no recovery code shown")?
+            .to_owned();
+        self.goto(tf::PAGE).await?;
+        self.check_page("two-factor-on").await?;
+        // Out, and in again: the password, then the second step.
+        self.js::<serde_json::Value>(
+            "document.querySelector(\"form[action='/logout']\").submit(); return null;",
+            vec![],
+        )
+        .await?;
+        self.wait_for_elements("/login", "form[action='/login']", 1)
+            .await?;
+        self.type_into("#username", &format!("tour_{}", self.lang()))
+            .await?;
+        self.type_into("#password", PASSWORD).await?;
+        self.click("form[action='/login'] button[type=submit]")
+            .await?;
+        self.wait_for_elements(tf::SECOND_STEP, "form[action='/login/two-factor']", 1)
+            .await?;
+        self.check_page("login-two-factor").await?;
+        self.type_into("#code", &recovery).await?;
+        self.click("form[action='/login/two-factor'] button[type=submit]")
+            .await?;
+        self.wait_for_elements("/", "header a.who", 1).await
     }
 
     /// The admin page (the Chinese tour's account is the first, so the admin; the English one

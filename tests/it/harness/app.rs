@@ -365,12 +365,18 @@ impl TestApp {
         self.upstream.verify().await;
     }
 
-    /// How many requests the double has received so far.
+    /// How many requests the double has received so far, the free keyless catalogue (read
+    /// for model suggestions) not counted.
     pub async fn upstream_calls(&self) -> usize {
         self.upstream
             .received_requests()
             .await
-            .map_or(0, |requests| requests.len())
+            .map_or(0, |requests| {
+                requests
+                    .iter()
+                    .filter(|r| r.url.path() != upstream::CATALOGUE_PATH)
+                    .count()
+            })
     }
 }
 

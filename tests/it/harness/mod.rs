@@ -14,6 +14,7 @@ pub mod readings;
 pub mod schema;
 pub mod secrets;
 pub mod smtp;
+pub mod two_factor;
 pub mod upstream;
 pub mod users;
 

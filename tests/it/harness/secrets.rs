@@ -29,6 +29,32 @@ pub fn assert_no_key(body: &str) {
     }
 }
 
+/// `body` without the values of its `api_key` inputs: the one place a page may hold a pasted
+/// key, in the answer to the form that posted it (a refused form shown again, the sign-up that
+/// carries the quick page's key) and only when the answer is `no-store`
+/// ([`crate::harness::Answer::from`] decides that). Everything else is checked as ever.
+pub fn without_key_fields(body: &str) -> String {
+    let mut out = String::with_capacity(body.len());
+    let mut rest = body;
+    while let Some(at) = rest.find("<input") {
+        let end = rest[at..].find('>').map_or(rest.len(), |e| at + e + 1);
+        let tag = &rest[at..end];
+        out.push_str(&rest[..at]);
+        match (tag.contains(r#"name="api_key""#), tag.find(r#"value=""#)) {
+            (true, Some(value)) => {
+                let start = value + r#"value=""#.len();
+                let close = tag[start..].find('"').map_or(tag.len(), |c| start + c);
+                out.push_str(&tag[..start]);
+                out.push_str(&tag[close..]);
+            }
+            _ => out.push_str(tag),
+        }
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Whether `haystack` contains `needle` as bytes.
 pub fn contains_bytes(haystack: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)

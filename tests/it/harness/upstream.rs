@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use modelscope_balance::runs::slots::{LaneCalls, UpstreamCalls};
 use serde_json::{Value, json};
-use wiremock::matchers::{any, body_partial_json, header, method, path};
+use wiremock::matchers::{body_partial_json, header, method, path};
 use wiremock::{Mock, MockBuilder, MockServer, ResponseTemplate};
 
 use super::{TestApp, eventually_async};
@@ -254,9 +254,10 @@ pub async fn mount_balance_for_key(server: &MockServer, key: &str, status: u16, 
         .await;
 }
 
-/// Fails the test (when the server drops) if the upstream receives any request at all.
+/// Fails the test (when the server drops) if the upstream receives any request but the free,
+/// keyless catalogue (which the forms read for "did you mean"; unmounted, it answers 404).
 pub async fn forbid_any_call(server: &MockServer) {
-    Mock::given(any())
+    Mock::given(|request: &wiremock::Request| request.url.path() != CATALOGUE_PATH)
         .respond_with(ResponseTemplate::new(200))
         .expect(0)
         .named("no upstream call at all")

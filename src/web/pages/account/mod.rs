@@ -1,6 +1,7 @@
-//! `/account`: password, sessions, access tokens, account deletion.
+//! `/account`: password, sessions, two-factor sign-in, access tokens, account deletion.
 
 mod tokens;
+mod two_factor;
 mod view;
 
 use crate::web::kit::notice::{Flash, FlashCode, Redirected};
@@ -20,7 +21,7 @@ use crate::web::kit::session::CurrentUser;
 use view::AccountPage;
 
 pub fn routes() -> Vec<Route> {
-    rocket::routes![
+    let mut routes = rocket::routes![
         account,
         change_password,
         revoke_session,
@@ -30,7 +31,9 @@ pub fn routes() -> Vec<Route> {
         tokens::show_new_token,
         tokens::revoke_token,
         tokens::confirm_revoke,
-    ]
+    ];
+    routes.extend(two_factor::routes());
+    routes
 }
 
 #[derive(Debug, FromForm)]

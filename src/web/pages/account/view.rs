@@ -1,4 +1,4 @@
-//! What `/account` shows: sessions, access tokens, and the forms' errors.
+//! What `/account` shows: sessions, two-factor sign-in, access tokens, and the forms' errors.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -6,7 +6,7 @@ use askama_web::WebTemplate;
 use crate::auth::access_tokens;
 use crate::clock;
 use crate::db::access_tokens::AccessToken;
-use crate::db::{Db, DbError, sessions};
+use crate::db::{Db, DbError, sessions, two_factor};
 use crate::ids::{SessionId, TokenId};
 use crate::web::kit::notice::Notice;
 use crate::web::kit::session::CurrentUser;
@@ -100,6 +100,8 @@ pub struct AccountPage {
     /// Where the site is, for the new token's `curl` example.
     pub site: String,
     pub token_error: Option<Notice>,
+    /// Whether the account signs in with a second factor (`/account/two-factor`).
+    pub two_factor_on: bool,
     /// About the page as a whole (e.g. its lists could not be read).
     pub error: Option<Notice>,
 }
@@ -122,6 +124,7 @@ impl AccountPage {
             new_token: None,
             site: String::new(),
             token_error: None,
+            two_factor_on: false,
             error: None,
         }
     }
@@ -129,8 +132,13 @@ impl AccountPage {
     /// The page with the user's sessions and tokens.
     pub async fn load(user: &CurrentUser, db: &Db) -> Result<Self, DbError> {
         let (user_id, current) = (user.0.user_id, user.0.session_id);
-        let sessions = db
-            .run(move |conn| sessions::list_for_user(conn, user_id))
+        let (sessions, two_factor_on) = db
+            .run(move |conn| {
+                Ok((
+                    sessions::list_for_user(conn, user_id)?,
+                    two_factor::is_on(conn, user_id)?,
+                ))
+            })
             .await?;
         let tokens = access_tokens::list(db, user_id).await?;
         Ok(Self {
@@ -147,6 +155,7 @@ impl AccountPage {
                 })
                 .collect(),
             tokens: tokens.into_iter().map(TokenRow::from).collect(),
+            two_factor_on,
             ..Self::empty(user)
         })
     }

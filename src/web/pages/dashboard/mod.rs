@@ -34,7 +34,7 @@ use crate::web::kit::notice::{Flash, FlashCode, Notice, Redirected};
 use crate::web::kit::outlook_view::OutlookView;
 use crate::web::kit::problem::Problem;
 use crate::web::kit::result_view::RowView;
-use crate::web::kit::result_view::{BalanceShown, Strip};
+use crate::web::kit::result_view::{BalanceShown, Strip, TierCalls};
 use crate::web::kit::session::{CurrentUser, SignedInOrNext};
 use crate::web::kit::status::ResultStatus;
 use crate::web::kit::view::Layout;
@@ -89,8 +89,10 @@ pub struct KeyPanel {
     pub masked: String,
     pub site: Site,
     pub needs_reentry: bool,
-    /// The last balance read, with its age; `None` when never read.
+    /// The last balance read, with its age; `None` when never read. What it buys is in
+    /// `buys` (the headline shows it; the card does not repeat it).
     pub strip: Option<Strip>,
+    pub buys: Vec<TierCalls>,
     pub balance_age: Option<Age>,
     /// Today's login grant is not claimed yet: by the earn rules (`earn_rules`), or likely,
     /// since the readings since 00:00 show no rise (`readings`).
@@ -225,6 +227,27 @@ pub async fn dashboard(
                 .filter(|l| l.api_key_id == key.id)
                 .map(|l| latest_row(l, outlook, &known, now, lang))
                 .collect();
+            let mut strip = balance.map(|b| {
+                let mut strip = Strip::of(
+                    BalanceShown {
+                        total: Some(b.total),
+                        available: Some(b.available),
+                        frozen: Some(b.frozen),
+                        code: Some(ResultStatus::Ok),
+                        detail: None,
+                    },
+                    None,
+                    None,
+                    &Tiers::default(),
+                );
+                strip.outlook = Some(OutlookView::of(outlook, now));
+                strip
+            });
+            // What the points buy heads the dashboard; the card does not repeat it.
+            let buys = strip
+                .as_mut()
+                .map(|s| std::mem::take(&mut s.tiers))
+                .unwrap_or_default();
             KeyPanel {
                 per_day_column: rows.iter().any(|r| r.per_day.is_some()),
                 rows,
@@ -233,22 +256,8 @@ pub async fn dashboard(
                 masked: key.masked,
                 site: key.site,
                 needs_reentry: key.needs_reentry,
-                strip: balance.map(|b| {
-                    let mut strip = Strip::of(
-                        BalanceShown {
-                            total: Some(b.total),
-                            available: Some(b.available),
-                            frozen: Some(b.frozen),
-                            code: Some(ResultStatus::Ok),
-                            detail: None,
-                        },
-                        None,
-                        None,
-                        &Tiers::default(),
-                    );
-                    strip.outlook = Some(OutlookView::of(outlook, now));
-                    strip
-                }),
+                strip,
+                buys,
                 balance_age: balance.map(|b| Age::since(b.read_at, now)),
                 grant_unclaimed: match outlook.grant {
                     Some((true, source)) => Some(source.as_str()),

@@ -11,9 +11,10 @@ use rocket::{State, get, post};
 
 use crate::i18n::{self, Arg, Lang};
 use crate::ids::{MonitorId, RuleId};
-use crate::monitors::rules::RuleAsk;
+use crate::monitors::rules::{Condition, RuleAsk};
 use crate::monitors::run_now::RunNow;
 use crate::monitors::{self, MonitorAsk, MonitorError, Monitors};
+use crate::names;
 use crate::web::kit::confirm::ConfirmPage;
 use crate::web::kit::csrf::{Csrf, TokenOnlyForm, csrf_form};
 use crate::web::kit::monitoring_view::{monitor_title, rule_summary};
@@ -23,7 +24,7 @@ use crate::web::kit::session::CurrentUser;
 
 mod page;
 
-use page::{FormEcho, MonitorsContext, MonitorsPage};
+use page::{FormEcho, MonitorsContext, MonitorsPage, RuleEcho};
 
 #[derive(Debug, FromForm)]
 pub struct MonitorForm {
@@ -48,6 +49,24 @@ pub struct RuleForm {
 }
 
 csrf_form!(MonitorForm, RuleForm);
+
+impl RuleForm {
+    /// The form as typed, for showing it again after a refusal (names echoed safely).
+    fn echo(&self) -> RuleEcho {
+        let text = |value: &Option<String>| names::echo_name(value.as_deref().unwrap_or(""));
+        RuleEcho {
+            condition: self
+                .condition
+                .as_deref()
+                .and_then(|c| Condition::parse(c.trim())),
+            threshold: text(&self.threshold),
+            model: text(&self.model),
+            at_time: text(&self.at_time),
+            within_hours: text(&self.within_hours),
+            channel_id: text(&self.channel_id),
+        }
+    }
+}
 
 pub fn routes() -> Vec<rocket::Route> {
     rocket::routes![
@@ -234,6 +253,7 @@ pub async fn add_rule(
     form: Csrf<RuleForm>,
 ) -> Result<Redirected, (Status, MonitorsPage)> {
     let form = form.0;
+    let echo = form.echo();
     let ask = RuleAsk {
         condition: form.condition,
         threshold: form.threshold,
@@ -251,7 +271,10 @@ pub async fn add_rule(
             }
             let mut shown = page.page().await.map_err(|status| page.empty(status))?;
             match shown.monitors.iter_mut().find(|m| m.id == id) {
-                Some(monitor) => monitor.rule_error = Some(problem.notice),
+                Some(monitor) => {
+                    monitor.rule_error = Some(problem.notice);
+                    monitor.rule_echo = echo;
+                }
                 None => shown.error = Some(problem.notice),
             }
             Err((problem.status, shown))

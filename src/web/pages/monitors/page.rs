@@ -80,8 +80,21 @@ pub struct MonitorRow {
     pub rules: Vec<RuleLine>,
     /// This monitor's rule form failed, and why.
     pub rule_error: Option<Notice>,
+    /// What that form held, shown again (the condition picked keeps its fields shown).
+    pub rule_echo: RuleEcho,
     /// Why "run now" was refused (a limit), next to its button.
     pub run_error: Option<Notice>,
+}
+
+/// A refused rule form, as it was typed.
+#[derive(Default)]
+pub struct RuleEcho {
+    pub condition: Option<Condition>,
+    pub threshold: String,
+    pub model: String,
+    pub at_time: String,
+    pub within_hours: String,
+    pub channel_id: String,
 }
 
 /// What the add form shows again after a refusal.
@@ -242,6 +255,7 @@ impl MonitorsContext<'_> {
                 rules,
                 rule_error: None,
                 run_error: None,
+                rule_echo: RuleEcho::default(),
             });
         }
         let channels = self

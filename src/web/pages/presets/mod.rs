@@ -2,14 +2,16 @@
 //!
 //! Model suggestions without JavaScript: a `<textarea>` cannot use a `<datalist>`, so each form
 //! has the textarea for the whole list plus one single-line "add a model" box that does use the
-//! catalogue's `<datalist>`. Whatever is picked there is appended to the list when the form is
-//! saved (Enter in the box saves), so one pick plus Enter adds a model from the catalogue.
+//! `<datalist>` of known ids (the user's own, then the catalogue). Whatever is typed there
+//! (one id or several) is appended to the list when the form is saved (Enter in the box
+//! saves); with JavaScript each pick moves into the list at once, so several picks make one
+//! save. A typed id close to a known one is answered "did you mean …?" with the fix.
 
+mod form;
 mod prices;
 
 use askama::Template;
 use askama_web::WebTemplate;
-use rocket::form::FromForm;
 use rocket::http::Status;
 use rocket::outcome::try_outcome;
 use rocket::request::{self, FlashMessage, FromRequest, Request};
@@ -21,16 +23,19 @@ use crate::db::Db;
 use crate::db::presets::Preset;
 use crate::ids::PresetId;
 use crate::keyring::Keyring;
+use crate::known_models::KnownModels;
 use crate::modelscope::PriceSource;
 use crate::modelscope::catalogue::Catalogue;
 use crate::presets::{self, MAX_NAME_CHARS, MAX_PRESETS_PER_USER, PresetError};
 use crate::web::kit::confirm::ConfirmPage;
-use crate::web::kit::csrf::{Csrf, TokenOnlyForm, csrf_form};
+use crate::web::kit::csrf::{Csrf, TokenOnlyForm};
+use crate::web::kit::model_help::DidYouMean;
 use crate::web::kit::notice::{Flash, FlashCode, Notice, Redirected};
 use crate::web::kit::problem::Problem;
 use crate::web::kit::session::CurrentUser;
 use crate::web::kit::view::{KeyOption, Layout, PresetOption, key_options, preset_options_priced};
-use prices::{PriceRow, price_rows, tier_options};
+use form::{PresetFields, PresetForm, saved};
+use prices::{PriceRow, price_rows, set_price, tier_options};
 
 /// One preset, with the values its edit form shows (what was typed, after a failed edit).
 pub struct PresetRow {
@@ -41,15 +46,7 @@ pub struct PresetRow {
     pub updated: String,
     pub form: PresetFields,
     pub error: Option<Notice>,
-}
-
-/// The values of a create or edit form.
-#[derive(Default)]
-pub struct PresetFields {
-    pub name: String,
-    pub models: String,
-    pub add_model: String,
-    pub is_default: bool,
+    pub did_you_mean: Option<DidYouMean>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -57,14 +54,18 @@ pub struct PresetFields {
 pub struct PresetsPage {
     pub layout: Layout,
     pub presets: Vec<PresetRow>,
-    /// Suggestions for the "add a model" boxes (empty when the catalogue is unreachable).
+    /// Suggestions for the "add a model" boxes: the user's own ids, then the catalogue (only
+    /// the user's when the catalogue is unreachable).
     pub catalogue: Vec<String>,
+    /// The catalogue could not be read (the hint says ids can still be typed).
+    pub catalogue_down: bool,
     pub max_models: usize,
     pub max_presets: usize,
     pub max_name_chars: usize,
     /// The create form's values and error.
     pub create: PresetFields,
     pub error: Option<Notice>,
+    pub create_did_you_mean: Option<DidYouMean>,
     /// About the page as a whole (e.g. a preset that no longer exists).
     pub notice: Option<Notice>,
     /// What a call of each model costs, as far as this user knows.
@@ -89,50 +90,6 @@ impl PresetsPage {
     }
 }
 
-#[derive(Debug, FromForm)]
-pub struct PresetForm {
-    name: Option<String>,
-    models: Option<String>,
-    add_model: Option<String>,
-    is_default: Option<String>,
-    csrf_token: Option<String>,
-}
-
-csrf_form!(PresetForm);
-
-impl PresetForm {
-    /// A checkbox is sent only when ticked; any value but an explicit "no" means ticked.
-    fn is_default(&self) -> bool {
-        self.is_default.as_deref().is_some_and(|value| {
-            !matches!(
-                value.trim().to_ascii_lowercase().as_str(),
-                "" | "0" | "false" | "off" | "no"
-            )
-        })
-    }
-
-    fn check(&self, max_models: usize) -> Result<presets::CheckedPreset, PresetError> {
-        let extra: Vec<&str> = self.add_model.as_deref().into_iter().collect();
-        presets::check(
-            self.name.as_deref().unwrap_or(""),
-            self.models.as_deref().unwrap_or(""),
-            &extra,
-            max_models,
-        )
-    }
-
-    /// What was typed, to show again with the error.
-    fn fields(&self) -> PresetFields {
-        PresetFields {
-            // Cut like every other echoed name, so a 10,000-character one is not sent back whole.
-            name: crate::names::echo_name(self.name.as_deref().unwrap_or("")),
-            models: self.models.clone().unwrap_or_default(),
-            add_model: self.add_model.clone().unwrap_or_default(),
-            is_default: self.is_default(),
-        }
-    }
-}
-
 fn row(preset: Preset) -> PresetRow {
     PresetRow {
         form: PresetFields {
@@ -147,6 +104,7 @@ fn row(preset: Preset) -> PresetRow {
         is_default: preset.is_default,
         updated: clock::minutes(preset.updated_at),
         error: None,
+        did_you_mean: None,
     }
 }
 
@@ -155,11 +113,13 @@ fn empty_page(user: &CurrentUser, config: &AppConfig) -> PresetsPage {
         layout: user.layout(),
         presets: Vec::new(),
         catalogue: Vec::new(),
+        catalogue_down: false,
         max_models: config.max_models_per_query,
         max_presets: MAX_PRESETS_PER_USER,
         max_name_chars: MAX_NAME_CHARS,
         create: PresetFields::default(),
         error: None,
+        create_did_you_mean: None,
         notice: None,
         prices: Vec::new(),
         tiers: tier_options(),
@@ -227,9 +187,44 @@ impl PresetsContext<'_> {
                 return Err((problem.status, page));
             }
         }
-        page.catalogue = self.catalogue.model_ids().await;
+        let known = self.known().await;
+        page.catalogue_down = known.ids().len() == known.own_count();
+        page.catalogue = known.ids().to_vec();
         page.keys = key_options(self.keyring, self.user_id()).await;
         Ok(page)
+    }
+
+    /// The ids this user may mean: their own, then the catalogue.
+    async fn known(&self) -> KnownModels {
+        KnownModels::of(self.db, self.catalogue, Some(self.user_id())).await
+    }
+
+    /// The page again with "did you mean" on the create form (`row_id` `None`) or on the
+    /// row being edited, and what was typed.
+    async fn suggesting(
+        &self,
+        help: DidYouMean,
+        row_id: Option<PresetId>,
+        typed: PresetFields,
+    ) -> (Status, PresetsPage) {
+        let mut page = match self.page().await {
+            Ok(page) => page,
+            Err(answer) => return answer,
+        };
+        let problem = DidYouMean::problem();
+        match row_id.and_then(|id| page.presets.iter_mut().find(|row| row.id == id)) {
+            Some(row) => {
+                row.form = typed;
+                row.error = Some(problem.notice);
+                row.did_you_mean = Some(help);
+            }
+            None => {
+                page.create = typed;
+                page.error = Some(problem.notice);
+                page.create_did_you_mean = Some(help);
+            }
+        }
+        (problem.status, page)
     }
 
     /// The page again with the error where it belongs: on the failed preset's row, or on the
@@ -281,12 +276,6 @@ impl PresetsContext<'_> {
     }
 }
 
-/// The notice naming the preset just saved (its name as the form gave it, checked).
-fn saved(form: &PresetForm) -> Flash {
-    let name = crate::names::echo_name(form.name.as_deref().unwrap_or(""));
-    Flash::naming(FlashCode::PresetSaved, name)
-}
-
 /// The confirmation step: names the preset, posts the delete.
 #[get("/presets/<id>/delete")]
 pub async fn confirm_delete(
@@ -324,7 +313,13 @@ pub async fn create(
     form: Csrf<PresetForm>,
 ) -> Result<Redirected, (Status, PresetsPage)> {
     let form = form.0;
-    let created = match form.check(page.config.max_models_per_query) {
+    let checked = form.check(page.config.max_models_per_query);
+    if matches!(checked, Ok(_) | Err(PresetError::InvalidModels(_)))
+        && let Some(help) = form.did_you_mean(&page.known().await, &checked)
+    {
+        return Err(page.suggesting(help, None, form.fields()).await);
+    }
+    let created = match checked {
         Ok(checked) => presets::create(page.db, page.user_id(), checked, form.is_default()).await,
         Err(error) => Err(error),
     };
@@ -341,6 +336,12 @@ pub async fn update(
 ) -> Result<Redirected, (Status, PresetsPage)> {
     let form = form.0;
     let checked = form.check(page.config.max_models_per_query);
+    // Only for a preset of the user's: another's is "not found" whatever was typed.
+    let own = matches!(checked, Ok(_) | Err(PresetError::InvalidModels(_)))
+        && presets::get(page.db, page.user_id(), id).await.is_ok();
+    if own && let Some(help) = form.did_you_mean(&page.known().await, &checked) {
+        return Err(page.suggesting(help, Some(id), form.fields()).await);
+    }
     let outcome = presets::update(page.db, page.user_id(), id, checked, form.is_default())
         .await
         .map(|()| saved(&form));
@@ -371,44 +372,6 @@ pub async fn delete(
         .await
         .map(|name| Flash::naming(FlashCode::PresetDeleted, name));
     page.answer(outcome, Some(id), None).await
-}
-
-#[derive(Debug, FromForm)]
-pub struct PriceForm {
-    model: Option<String>,
-    /// `0.5`, `1`, `2`, or empty to forget the setting.
-    points: Option<String>,
-    csrf_token: Option<String>,
-}
-
-csrf_form!(PriceForm);
-
-/// Sets (or, with an empty `points`, forgets) the user's own price of a model.
-#[post("/prices", data = "<form>")]
-pub async fn set_price(
-    page: PresetsContext<'_>,
-    form: Csrf<PriceForm>,
-) -> Result<Redirected, (Status, PresetsPage)> {
-    let form = form.0;
-    let model = form.model.unwrap_or_default();
-    // Not a number is not a tier either: NaN goes on so the domain refuses it in its words.
-    let points = form
-        .points
-        .as_deref()
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .map(|text| text.parse::<f64>().unwrap_or(f64::NAN));
-    match crate::runs::prices::set_price(page.db, page.user_id(), model.trim(), points).await {
-        Ok(()) => {
-            Ok(Flash::naming(FlashCode::PriceSaved, model.trim()).redirect("/presets#prices"))
-        }
-        Err(error) => {
-            let Problem { status, notice } = Problem::price(&error);
-            let mut shown = page.page().await?;
-            shown.price_error = Some(notice);
-            Err((status, shown))
-        }
-    }
 }
 
 pub fn routes() -> Vec<rocket::Route> {

@@ -1,23 +1,22 @@
 //! Every domain error, said once for the pages: a status and a notice the templates turn into
 //! words (`messages.html`). A database failure is logged here, where it is mapped, and nowhere
-//! else.
+//! else. The refusals of accounts, sign-in, tokens and the admin are in `accounts`; those of
+//! monitors, their rules and notification channels in `monitoring`.
+
+mod accounts;
+mod monitoring;
 
 use rocket::http::Status;
 use rocket::request::Request;
 use rocket::response::{self, Responder};
 
 use super::notice::{Notice, NoticeCode};
-use crate::auth::access_tokens::TokenError;
-use crate::auth::accounts::AccountError;
-use crate::auth::admin::AdminError;
 use crate::db::DbError;
 use crate::keyring::KeyError;
 use crate::names::MAX_NAME_CHARS;
 use crate::presets::PresetError;
 use crate::runs::planner::PlanError;
 use crate::runs::prices::PriceError;
-
-mod monitoring;
 
 /// At most this many refused ids are named in one message; the rest are counted.
 const NAMED_INVALID_IDS: usize = 10;
@@ -38,6 +37,11 @@ impl Problem {
 
     fn refused(code: NoticeCode) -> Self {
         Self::new(Status::UnprocessableEntity, Notice::new(code))
+    }
+
+    /// The request clashes with how things stand (already on, the last admin, …).
+    fn conflict(code: NoticeCode) -> Self {
+        Self::new(Status::Conflict, Notice::new(code))
     }
 
     /// A refusal about one form field (its input is marked invalid and points at the words).
@@ -164,105 +168,11 @@ impl Problem {
         }
     }
 
-    pub fn token(error: &TokenError) -> Self {
-        match error {
-            TokenError::EmptyName => Self::refused_on(NoticeCode::EmptyTokenName, "token_name"),
-            TokenError::BadName => Self::new(
-                Status::UnprocessableEntity,
-                Notice::new(NoticeCode::BadTokenName)
-                    .with_n(MAX_NAME_CHARS as i64)
-                    .on("token_name"),
-            ),
-            TokenError::TooMany { max } => Self::new(
-                Status::UnprocessableEntity,
-                Notice::new(NoticeCode::TooManyTokens).with_n(*max),
-            ),
-            TokenError::NotFound => {
-                Self::new(Status::NotFound, Notice::new(NoticeCode::TokenNotFound))
-            }
-            TokenError::Db(error) => Self::db(error),
-        }
-    }
-
     pub fn price(error: &PriceError) -> Self {
         match error {
             PriceError::NotATier => Self::refused_on(NoticeCode::BadPrice, "points"),
             PriceError::BadModel => Self::refused(NoticeCode::BadPriceModel),
             PriceError::Db(error) => Self::db(error),
-        }
-    }
-
-    pub fn account(error: &AccountError) -> Self {
-        match error {
-            AccountError::BadUsername => Self::refused_on(NoticeCode::BadUsername, "username"),
-            AccountError::UsernameTaken => Self::new(
-                Status::Conflict,
-                Notice::new(NoticeCode::UsernameTaken).on("username"),
-            ),
-            AccountError::PasswordTooShort => {
-                Self::refused_on(NoticeCode::PasswordTooShort, "password")
-            }
-            AccountError::PasswordTooLong => {
-                Self::refused_on(NoticeCode::PasswordTooLong, "password")
-            }
-            AccountError::PasswordMismatch => {
-                Self::refused_on(NoticeCode::PasswordMismatch, "password_confirm")
-            }
-            AccountError::BadCredentials => Self::new(
-                Status::Unauthorized,
-                Notice::new(NoticeCode::BadCredentials),
-            ),
-            AccountError::WrongPassword => {
-                Self::refused_on(NoticeCode::WrongPassword, "current_password")
-            }
-            AccountError::Throttled { retry_after_secs } => Self::new(
-                Status::TooManyRequests,
-                Notice::new(NoticeCode::Throttled).with_n((retry_after_secs + 59) / 60),
-            ),
-            AccountError::SignupThrottled { retry_after_secs } => Self::new(
-                Status::TooManyRequests,
-                Notice::new(NoticeCode::SignupThrottled).with_n((retry_after_secs + 59) / 60),
-            ),
-            AccountError::Busy => Self::new(
-                Status::ServiceUnavailable,
-                Notice::new(NoticeCode::HashingBusy),
-            ),
-            AccountError::Disabled => {
-                Self::new(Status::Forbidden, Notice::new(NoticeCode::AccountDisabled))
-            }
-            AccountError::LastAdmin => {
-                Self::new(Status::Conflict, Notice::new(NoticeCode::LastAdminSelf))
-            }
-            AccountError::BadLink => Self::new(Status::NotFound, Notice::new(NoticeCode::BadLink)),
-            AccountError::SignupClosed => {
-                Self::new(Status::Forbidden, Notice::new(NoticeCode::SignupClosed))
-            }
-            AccountError::InvitationNeeded => {
-                Self::new(Status::Forbidden, Notice::new(NoticeCode::InvitationNeeded))
-            }
-            AccountError::Db(error) => Self::db(error),
-            AccountError::Hashing => {
-                tracing::error!("password hashing failed");
-                Self::new(
-                    Status::InternalServerError,
-                    Notice::new(NoticeCode::Internal),
-                )
-            }
-        }
-    }
-}
-
-impl Problem {
-    /// An admin's action on an account.
-    pub fn admin(error: &AdminError) -> Self {
-        match error {
-            AdminError::NotFound => {
-                Self::new(Status::NotFound, Notice::new(NoticeCode::UserNotFound))
-            }
-            AdminError::LastAdmin => {
-                Self::new(Status::Conflict, Notice::new(NoticeCode::LastAdmin))
-            }
-            AdminError::Db(error) => Self::db(error),
         }
     }
 }

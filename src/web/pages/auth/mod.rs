@@ -1,4 +1,6 @@
-//! `/signup`, `/login`, `POST /logout`.
+//! `/signup`, `/login` (and its second step, `second_factor`), `POST /logout`.
+
+mod second_factor;
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -9,18 +11,24 @@ use rocket::request::{self, FlashMessage, FromRequest, Request};
 use rocket::response::Redirect;
 use rocket::{State, get, post};
 
-use crate::auth::accounts::{self, AccountError, NewSession};
+use crate::auth::accounts::{self, AccountError, NewSession, SignIn};
+use crate::auth::half_signed_in;
 use crate::auth::signup::{self as signups, Gate, SignupMode};
+use crate::auth::two_factor::TwoFactor;
 use crate::config::AppConfig;
 use crate::db::Db;
 use crate::names;
 use crate::web::kit::client::ClientInfo;
-use crate::web::kit::cookies::{clear_session_cookie, set_session_cookie};
+use crate::web::kit::cookies::{
+    clear_second_factor_cookie, clear_session_cookie, set_second_factor_cookie, set_session_cookie,
+};
 use crate::web::kit::csrf::{Csrf, TokenOnlyForm, csrf_form};
+use crate::web::kit::keep_key::{CarriedKey, KeepKeyPage};
+use crate::web::kit::no_store::NoStore;
 use crate::web::kit::notice::{Flash, FlashCode, Notice, Redirected};
 use crate::web::kit::problem::{Problem, Refused};
 use crate::web::kit::session::{CurrentUser, Viewer, safe_next};
-use crate::web::kit::view::Layout;
+use crate::web::kit::view::{Layout, UserChrome};
 
 #[derive(Template, WebTemplate)]
 #[template(path = "signup.html")]
@@ -32,6 +40,8 @@ pub struct SignupPage {
     invite: String,
     username: String,
     error: Option<Notice>,
+    /// The quick page's key, carried in hidden fields to be offered for saving after sign-up.
+    carried: Option<CarriedKey>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -50,10 +60,36 @@ pub struct CredentialsForm {
     password_confirm: Option<String>,
     next: Option<String>,
     invite: Option<String>,
+    /// The quick page's key and its site, carried through sign-up (see `web::kit::keep_key`).
+    api_key: Option<String>,
+    site: Option<String>,
     csrf_token: Option<String>,
 }
 
-csrf_form!(CredentialsForm);
+/// The quick page's "sign up and keep this key": the key and its site.
+#[derive(Debug, FromForm)]
+pub struct KeepForm {
+    api_key: Option<String>,
+    site: Option<String>,
+    csrf_token: Option<String>,
+}
+
+csrf_form!(CredentialsForm, KeepForm);
+
+/// Where a new account goes: the dashboard, or first the offer to save the quick page's key.
+#[derive(rocket::Responder)]
+pub enum SignedUp {
+    Welcome(Redirected),
+    KeepKey(NoStore<KeepKeyPage>),
+}
+
+/// The answer to "sign up and keep this key": the sign-up form carrying it, or for a signed-in
+/// user the keys page.
+#[derive(rocket::Responder)]
+pub enum Keeping {
+    Form(NoStore<Refused<SignupPage>>),
+    SignedIn(Redirect),
+}
 
 /// The sign-up gate of a request: the configured default mode and the invitation it carries.
 fn gate(config: &AppConfig, invite: Option<&str>) -> Gate {
@@ -96,12 +132,44 @@ impl<'r> FromRequest<'r> for Door<'r> {
 }
 
 impl Door<'_> {
-    /// Starts `session` in this browser: a session it held before ends with the new one.
+    /// Starts `session` in this browser: a session it held before ends with the new one, and
+    /// so does a half-signed-in state.
     async fn enter(&self, session: NewSession) {
         if let Some(old) = &self.viewer.user {
             let _ = accounts::sign_out(self.db, old.session_id).await;
         }
+        clear_second_factor_cookie(self.cookies);
         set_session_cookie(self.cookies, self.config, session.cookie_token);
+    }
+
+    /// The answer to a sign-up that carried the quick page's key: a page, in the new session,
+    /// that offers to save it. Should the new session not be read back, the key is let go and
+    /// the dashboard welcomes the user as usual.
+    async fn offer_key(&self, cookie: &str, key: CarriedKey) -> SignedUp {
+        match accounts::session_for_cookie(self.db, cookie).await {
+            Ok(Some(session)) => {
+                let chrome = UserChrome {
+                    username: session.username,
+                    is_admin: session.is_admin,
+                };
+                let layout = Layout::new(Some(chrome), session.csrf_token, self.viewer.lang);
+                SignedUp::KeepKey(NoStore(KeepKeyPage { layout, key }))
+            }
+            Ok(None) | Err(_) => {
+                tracing::warn!("the new session could not be read back to offer the key");
+                SignedUp::Welcome(Flash::new(FlashCode::SignedUp).redirect("/"))
+            }
+        }
+    }
+
+    /// Holds the half-signed-in state's cookie until the second factor comes.
+    fn half_enter(&self, cookie_token: String) {
+        set_second_factor_cookie(
+            self.cookies,
+            self.config,
+            cookie_token,
+            half_signed_in::LIFETIME_SECS,
+        );
     }
 }
 
@@ -128,13 +196,45 @@ pub async fn signup_page(
     config: &State<AppConfig>,
     db: &State<Db>,
 ) -> Refused<SignupPage> {
-    let gate = gate(config, invite);
+    signup_form(viewer.layout(), gate(config, invite), &client, db, None).await
+}
+
+/// The quick page's "sign up and keep this key": the sign-up form, carrying the key (a
+/// signed-in user saves keys on `/keys`).
+#[post("/signup/keep", data = "<form>")]
+pub async fn signup_keeping(
+    viewer: Viewer,
+    form: Csrf<KeepForm>,
+    client: ClientInfo,
+    config: &State<AppConfig>,
+    db: &State<Db>,
+) -> Keeping {
+    if viewer.user.is_some() {
+        return Keeping::SignedIn(Redirect::to("/keys"));
+    }
+    let carried = CarriedKey::from_form(form.0.api_key.as_deref(), form.0.site.as_deref());
+    // The language switch goes back to the sign-up form, which a GET can show.
+    let layout = viewer.layout().at("/signup");
+    Keeping::Form(NoStore(
+        signup_form(layout, gate(config, None), &client, db, carried).await,
+    ))
+}
+
+/// The sign-up form as the gate allows it: open, or saying why not.
+async fn signup_form(
+    layout: Layout,
+    gate: Gate,
+    client: &ClientInfo,
+    db: &Db,
+    carried: Option<CarriedKey>,
+) -> Refused<SignupPage> {
     let page = SignupPage {
-        layout: viewer.layout(),
+        layout,
         open: false,
         invite: String::new(),
         username: String::new(),
         error: None,
+        carried,
     };
     match signups::check_gate(db, &gate, &client.addr).await {
         Ok(_) => Refused::new(
@@ -164,9 +264,10 @@ pub async fn signup_page(
 pub async fn signup(
     door: Door<'_>,
     form: Csrf<CredentialsForm>,
-) -> Result<Redirected, Refused<SignupPage>> {
+) -> Result<SignedUp, NoStore<Refused<SignupPage>>> {
     let form = form.0;
     let gate = gate(door.config, form.invite.as_deref());
+    let carried = CarriedKey::from_form(form.api_key.as_deref(), form.site.as_deref());
     let created = signups::sign_up(
         door.db,
         form.username.as_deref().unwrap_or(""),
@@ -180,8 +281,12 @@ pub async fn signup(
     .await;
     match created {
         Ok(session) => {
+            let cookie = session.cookie_token.clone();
             door.enter(session).await;
-            Ok(Flash::new(FlashCode::SignedUp).redirect("/"))
+            Ok(match carried {
+                Some(key) => door.offer_key(&cookie, key).await,
+                None => SignedUp::Welcome(Flash::new(FlashCode::SignedUp).redirect("/")),
+            })
         }
         Err(error) => {
             // The form again, unless sign-up itself is what was refused.
@@ -192,13 +297,14 @@ pub async fn signup(
                     | AccountError::BadLink
                     | AccountError::Throttled { .. }
             );
-            Err(refused(&error, |notice| SignupPage {
+            Err(NoStore(refused(&error, |notice| SignupPage {
                 layout: door.viewer.layout(),
                 open: !gate_refused,
                 invite: gate.invitation.unwrap_or_default(),
                 username: typed_username(&form.username),
                 error: Some(notice),
-            }))
+                carried,
+            })))
         }
     }
 }
@@ -221,6 +327,7 @@ pub fn login_page(
 pub async fn login(
     door: Door<'_>,
     form: Csrf<CredentialsForm>,
+    two_factor: &State<TwoFactor>,
 ) -> Result<Redirect, Refused<LoginPage>> {
     let form = form.0;
     let next = safe_next(form.next.as_deref());
@@ -233,10 +340,22 @@ pub async fn login(
     )
     .await;
     match signed_in {
-        Ok(session) => {
+        Ok(SignIn::Session(session)) => {
             door.enter(session).await;
             Ok(Redirect::to(next))
         }
+        Ok(SignIn::SecondFactor(user_id)) => match two_factor.half_sign_in(user_id, &next).await {
+            Ok(cookie_token) => {
+                door.half_enter(cookie_token);
+                Ok(Redirect::to(second_factor::PATH))
+            }
+            Err(error) => Err(refused(&AccountError::Db(error), |notice| LoginPage {
+                layout: door.viewer.layout(),
+                username: typed_username(&form.username),
+                next,
+                error: Some(notice),
+            })),
+        },
         Err(error) => Err(refused(&error, |notice| LoginPage {
             layout: door.viewer.layout(),
             username: typed_username(&form.username),
@@ -262,5 +381,14 @@ pub async fn logout(
 }
 
 pub fn routes() -> Vec<rocket::Route> {
-    rocket::routes![signup_page, signup, login_page, login, logout]
+    let mut routes = rocket::routes![
+        signup_page,
+        signup_keeping,
+        signup,
+        login_page,
+        login,
+        logout
+    ];
+    routes.extend(second_factor::routes());
+    routes
 }
