@@ -23,7 +23,8 @@ use modelscope_balance::crypto::{MasterKey, Vault};
 use modelscope_balance::db::Db;
 use modelscope_balance::keyring::Keyring;
 use modelscope_balance::modelscope::Site;
-use modelscope_balance::monitors::{MonitorAsk, Monitors};
+use modelscope_balance::monitors::run_now::RunNowLimits;
+use modelscope_balance::monitors::{MonitorAsk, MonitorLimits, Monitors};
 use modelscope_balance::runs::price_book::KnownPrices;
 
 const USAGE: &str = "usage: seed_monitors --data-dir DIR [--users 1000] [--keys 2] [--every 5] \
@@ -89,6 +90,16 @@ async fn main() {
         Arc::new(KnownPrices),
         Arc::new(tokio::sync::Notify::new()),
         Arc::new(ManualClock::starting_at(first_slot * 1000)),
+        // One monitor per user: far below any limit the server would set.
+        MonitorLimits {
+            monitors_per_user: 1,
+            keys_per_monitor: args.keys,
+            rules_per_user: 0,
+            run_now: RunNowLimits {
+                per_monitor: 0,
+                per_user: 0,
+            },
+        },
     );
     let started = Instant::now();
     for u in 0..args.users {

@@ -203,9 +203,25 @@ pub fn seconds_until_midnight(unix_secs: i64) -> i64 {
     last_midnight(unix_secs) + DAY_SECS - unix_secs
 }
 
+/// Seconds until one more event fits a limit of `max` per `window` seconds, when the newest
+/// events (`times`, newest first, at most `max` of them) already fill it; `None` when there is
+/// room. For throttles that count rows in the database.
+pub fn wait_for_room(times: &[i64], max: u32, window: i64, now: i64) -> Option<i64> {
+    let oldest = *times.last()?;
+    (times.len() >= max as usize).then(|| (oldest + window - now).max(1))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_wait_runs_until_the_oldest_leaves_the_window() {
+        assert_eq!(wait_for_room(&[], 5, 60, 100), None);
+        assert_eq!(wait_for_room(&[99, 90], 5, 60, 100), None);
+        assert_eq!(wait_for_room(&[99, 98, 97, 96, 90], 5, 60, 100), Some(50));
+        assert_eq!(wait_for_room(&[100, 41], 2, 60, 100), Some(1));
+    }
 
     #[test]
     fn reset_is_at_beijing_midnight() {

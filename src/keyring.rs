@@ -23,6 +23,8 @@ pub enum KeyError {
     DuplicateLabel,
     #[error("key is already saved")]
     DuplicateKey { label: String },
+    #[error("at most {max} keys per user")]
+    TooMany { max: i64 },
     #[error("no such key")]
     NotFound,
     /// Tampered, moved, or sealed with another master key: the user must enter it again.
@@ -100,11 +102,23 @@ pub fn check_label(raw: &str) -> Result<String, KeyError> {
 pub struct Keyring {
     db: Db,
     vault: Arc<Vault>,
+    /// Keys one user may save (`max_keys_per_user`; no limit unless set).
+    max_per_user: i64,
 }
 
 impl Keyring {
     pub fn new(db: Db, vault: Arc<Vault>) -> Self {
-        Self { db, vault }
+        Self {
+            db,
+            vault,
+            max_per_user: i64::MAX,
+        }
+    }
+
+    /// At most `max` keys per user.
+    pub fn with_max_per_user(mut self, max: i64) -> Self {
+        self.max_per_user = max;
+        self
     }
 
     fn open_stored(vault: &Vault, key: &StoredKey) -> Result<ApiSecret, KeyError> {
@@ -143,11 +157,15 @@ impl Keyring {
     ) -> Result<KeyId, KeyError> {
         let label = check_label(label)?;
         let vault = self.vault.clone();
+        let max = self.max_per_user;
         self.db
             .run(move |conn| {
                 let existing = api_keys::list_for_user(conn, user_id)?;
                 if let Some(label) = Self::find_duplicate(&vault, &existing, &secret, None) {
                     return Ok(Err(KeyError::DuplicateKey { label }));
+                }
+                if i64::try_from(existing.len()).unwrap_or(i64::MAX) >= max {
+                    return Ok(Err(KeyError::TooMany { max }));
                 }
                 let inserted = api_keys::insert_sealed(
                     conn,

@@ -43,8 +43,11 @@ use crate::crypto::{MasterKey, Vault};
 use crate::db::Db;
 use crate::keyring::Keyring;
 use crate::modelscope::{SiteBases, Upstream};
-use crate::monitors::Monitors;
+use crate::monitors::run_now::RunNowLimits;
+use crate::monitors::{MonitorLimits, Monitors};
+use crate::notify::channels::{ChannelRules, TestLimits};
 use crate::notify::deliveries::Policy;
+use crate::notify::send::SendRules;
 use crate::notify::{Channels, Notifier, Outbox};
 use crate::ops::data_lock::DataDirLock;
 use crate::ops::metrics::MetricsAccess;
@@ -136,6 +139,15 @@ async fn setup(rocket: Rocket<Build>, clock: SharedClock) -> Result<Rocket<Build
                 Arc::new(KnownPrices),
                 wake.clone(),
                 clock.clone(),
+                MonitorLimits {
+                    monitors_per_user: state.config.max_monitors_per_user,
+                    keys_per_monitor: state.config.max_keys_per_monitor,
+                    rules_per_user: state.config.max_rules_per_user,
+                    run_now: RunNowLimits {
+                        per_monitor: state.config.run_now_per_monitor_per_hour,
+                        per_user: state.config.run_now_per_user_per_hour,
+                    },
+                },
             );
             let outbox = Outbox::new(
                 state.db.clone(),
@@ -143,9 +155,17 @@ async fn setup(rocket: Rocket<Build>, clock: SharedClock) -> Result<Rocket<Build
                 state.notifier.clone(),
                 Policy {
                     hourly_cap: state.config.alerts_per_channel_per_hour,
+                    kept_per_user: state.config.deliveries_kept_per_user,
+                    tests: TestLimits {
+                        per_minute: state.config.channel_tests_per_minute,
+                        per_hour: state.config.channel_tests_per_hour,
+                        attempt_secs: i64::try_from(state.config.notify_timeout_secs)
+                            .unwrap_or(i64::MAX),
+                    },
                     public_url: state.config.public_url.clone(),
                 },
                 clock.clone(),
+                wake.clone(),
             );
             let scheduler = Scheduler::new(SchedulerParts {
                 db: state.db.clone(),
@@ -155,6 +175,7 @@ async fn setup(rocket: Rocket<Build>, clock: SharedClock) -> Result<Rocket<Build
                 clock,
                 wake,
                 concurrency: state.config.scheduler_concurrency,
+                runs_per_user: i64::try_from(state.config.scheduler_runs_per_user()).unwrap_or(1),
             });
             Ok(rocket
                 .manage(state.engine.clock().clone())
@@ -212,10 +233,23 @@ impl AppState {
         let db = Db::open(&config.database_path())?;
         let master = load_master_key(&config, &db)?;
         let vault = Arc::new(Vault::new(master));
-        let keyring = Keyring::new(db.clone(), vault.clone());
-        let channels = Channels::new(db.clone(), vault.clone());
-        let notifier = Notifier::new(config.allow_private_webhooks, config.notify_timeout())
-            .map_err(StartupError::Notifier)?;
+        let keyring =
+            Keyring::new(db.clone(), vault.clone()).with_max_per_user(config.max_keys_per_user);
+        let channels = Channels::new(
+            db.clone(),
+            vault.clone(),
+            ChannelRules {
+                allow_unauthenticated_smtp: config.allow_unauthenticated_smtp,
+                max_per_user: config.max_channels_per_user,
+            },
+        );
+        let notifier = Notifier::new(SendRules {
+            allow_private: config.allow_private_webhooks,
+            allow_unauthenticated_smtp: config.allow_unauthenticated_smtp,
+            timeout: config.notify_timeout(),
+            connect_timeout: config.notify_connect_timeout(),
+        })
+        .map_err(StartupError::Notifier)?;
         let upstream = Upstream::new(
             &SiteBases {
                 api_base: config.modelscope_api_base.clone(),
@@ -319,8 +353,10 @@ fn effective_configuration(figment: &Figment, config: &AppConfig) -> String {
          signups_per_address_per_hour={} data_dir={} database={} master_key_file={} \
          api_base={} hub_base={} upstream_timeout={}s query_concurrency={} \
          global_concurrency={} max_models_per_query={} history_retention_days={} \
-         accept_new_master_key={} allow_private_webhooks={} scheduler_concurrency={} \
-         public_url={} metrics={} log_format={} shutdown.grace={}s shutdown.mercy={}s",
+         accept_new_master_key={} allow_private_webhooks={} allow_unauthenticated_smtp={} \
+         scheduler_concurrency={} scheduler_runs_per_user={} run_now_per_hour={}/{} \
+         tests_per_minute={} tests_per_hour={} limits(keys,monitors,keys/monitor,rules,\
+         channels)={},{},{},{},{} public_url={} metrics={} log_format={} shutdown.grace={}s shutdown.mercy={}s",
         rocket.profile,
         rocket.address,
         rocket.port,
@@ -345,7 +381,18 @@ fn effective_configuration(figment: &Figment, config: &AppConfig) -> String {
         config.history_retention_days,
         config.accept_new_master_key,
         config.allow_private_webhooks,
+        config.allow_unauthenticated_smtp,
         config.scheduler_concurrency,
+        config.scheduler_runs_per_user(),
+        config.run_now_per_monitor_per_hour,
+        config.run_now_per_user_per_hour,
+        config.channel_tests_per_minute,
+        config.channel_tests_per_hour,
+        config.max_keys_per_user,
+        config.max_monitors_per_user,
+        config.max_keys_per_monitor,
+        config.max_rules_per_user,
+        config.max_channels_per_user,
         config.public_url.as_deref().unwrap_or("unset"),
         // Only whether it is on: the token is a secret.
         if config.metrics_token.is_some() {

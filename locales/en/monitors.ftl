@@ -154,4 +154,5 @@ delivery-error-smtp = The mail server refused
 delivery-error-request = The request failed
 delivery-error-bad_message = The message could not be built (check the email addresses)
 delivery-error-channel_gone = The channel was deleted
+delivery-error-smtp_needs_auth = A mail server on the internet needs a login and TLS: add the channel again with them
 delivery-error-secret = The channel's secret cannot be decrypted; add the channel again

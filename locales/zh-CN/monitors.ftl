@@ -148,4 +148,5 @@ delivery-error-smtp = 邮件服务器拒绝
 delivery-error-request = 请求失败
 delivery-error-bad_message = 消息无法生成（检查邮箱地址）
 delivery-error-channel_gone = 渠道已删除
+delivery-error-smtp_needs_auth = 互联网上的邮件服务器需要登录并加密：请带上它们重新添加这个渠道
 delivery-error-secret = 渠道密钥无法解密，请重新添加渠道

@@ -107,6 +107,14 @@ pub fn count_rules(conn: &Connection, monitor_id: MonitorId) -> Result<i64, DbEr
     )?)
 }
 
+pub fn count_rules_for_user(conn: &Connection, user_id: UserId) -> Result<i64, DbError> {
+    Ok(conn.cached_row(
+        "SELECT count(*) FROM alert_rules WHERE user_id = ?1",
+        [user_id],
+        |r| r.get(0),
+    )?)
+}
+
 pub fn delete_rule_for_user(
     conn: &Connection,
     user_id: UserId,

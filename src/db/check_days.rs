@@ -287,7 +287,7 @@ mod tests {
     #[test]
     fn the_migration_files_checks_stored_before_it() {
         let mut conn = Connection::open_in_memory().unwrap();
-        // 0013_session_addresses, the last migration before the ledger's.
+        // 0013_session_addresses: the ledger's migration (and 0014-0016 before it) still to run.
         crate::db::migrations().to_version(&mut conn, 13).unwrap();
         conn.execute_batch(&format!(
             "INSERT INTO users (id, username, password_hash, created_at) VALUES (7, 'old', 'x', 0);

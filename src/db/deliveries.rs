@@ -29,7 +29,7 @@ crate::closed_set! {
         RefusedAddress = "refused_address", NotFound = "not_found", BadUrl = "bad_url",
         Timeout = "timeout", Connect = "connect", Http = "http", Rejected = "rejected",
         Tls = "tls", Smtp = "smtp", Request = "request", BadMessage = "bad_message",
-        ChannelGone = "channel_gone", Secret = "secret",
+        ChannelGone = "channel_gone", Secret = "secret", SmtpNeedsAuth = "smtp_needs_auth",
     }
 }
 
@@ -182,32 +182,121 @@ pub fn insert(conn: &Connection, new: &NewDelivery<'_>) -> Result<DeliveryId, Db
     Ok(DeliveryId(conn.last_insert_rowid()))
 }
 
-/// Messages (tests aside) the channel was given since `since`, held ones not counted.
+/// Messages the channel was given since `since` (tests too), held ones not counted.
 pub fn sent_since(conn: &Connection, channel_id: ChannelId, since: i64) -> Result<i64, DbError> {
     Ok(conn.cached_row(
         "SELECT count(*) FROM deliveries WHERE channel_id = ?1 AND created_at >= ?2
-           AND event <> 'test' AND status <> 'held'",
+           AND status <> 'held'",
         params![channel_id, since],
         |r| r.get(0),
     )?)
 }
 
-/// Takes up to `limit` pending deliveries due at `now`, holding them until `lease_until`.
-pub fn claim_due(
+/// When the channel's newest `limit` counted messages since `since` were logged, newest first
+/// (for how long until one more is allowed).
+pub fn sent_times(
+    conn: &Connection,
+    channel_id: ChannelId,
+    since: i64,
+    limit: i64,
+) -> Result<Vec<i64>, DbError> {
+    Ok(conn.cached_rows(
+        "SELECT created_at FROM deliveries WHERE channel_id = ?1 AND created_at >= ?2
+           AND status <> 'held' ORDER BY created_at DESC LIMIT ?3",
+        params![channel_id, since, limit],
+        |r| r.get(0),
+    )?)
+}
+
+/// When the user's newest `limit` test messages since `since` were logged, newest first.
+pub fn test_times(
+    conn: &Connection,
+    user_id: UserId,
+    since: i64,
+    limit: i64,
+) -> Result<Vec<i64>, DbError> {
+    Ok(conn.cached_rows(
+        "SELECT created_at FROM deliveries WHERE user_id = ?1 AND created_at >= ?2
+           AND event = 'test' ORDER BY created_at DESC LIMIT ?3",
+        params![user_id, since, limit],
+        |r| r.get(0),
+    )?)
+}
+
+/// Up to `limit` ids of due pending deliveries in fair order, leaving out those whose channel
+/// has an attempt in flight or whose user has `per_user` in flight (on any server): only the
+/// oldest of each channel, each user's first before anyone's second, and within a round the
+/// longest waiting first.
+pub fn due_by_turns(
     conn: &Connection,
     now: i64,
-    lease_until: i64,
+    per_user: i64,
     limit: usize,
-) -> Result<Vec<StoredDelivery>, DbError> {
+) -> Result<Vec<DeliveryId>, DbError> {
     Ok(conn.cached_rows(
-        &format!(
-            "UPDATE deliveries SET next_attempt_at = ?2 WHERE id IN (
-             SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ?1
-             ORDER BY next_attempt_at LIMIT ?3)
-             RETURNING {COLUMNS}"
-        ),
-        params![now, lease_until, limit as i64],
-        from_row,
+        "WITH busy AS (
+             SELECT user_id, channel_id FROM deliveries
+             WHERE sending_until > ?1 AND status = 'pending'),
+         due AS (
+             SELECT id, user_id, next_attempt_at,
+                    row_number() OVER (PARTITION BY coalesce(channel_id, -id)
+                                       ORDER BY next_attempt_at, id) AS channel_turn
+             FROM deliveries d
+             WHERE status = 'pending' AND next_attempt_at <= ?1
+               AND NOT EXISTS (SELECT 1 FROM busy WHERE busy.channel_id = d.channel_id)
+               AND (SELECT count(*) FROM busy WHERE busy.user_id = d.user_id) < ?2),
+         firsts AS (
+             SELECT id, next_attempt_at,
+                    row_number() OVER (PARTITION BY user_id
+                                       ORDER BY next_attempt_at, id) AS user_turn
+             FROM due WHERE channel_turn = 1)
+         SELECT id FROM firsts ORDER BY user_turn, next_attempt_at, id LIMIT ?3",
+        params![now, per_user, limit as i64],
+        |r| r.get(0),
+    )?)
+}
+
+/// Takes one due pending delivery for an attempt, holding it until `lease_until`, unless its
+/// channel has an attempt in flight or its user `per_user` (one statement, so two servers
+/// never both take a turn); `None` when it may not go now.
+pub fn claim_due(
+    conn: &Connection,
+    id: DeliveryId,
+    now: i64,
+    lease_until: i64,
+    per_user: i64,
+) -> Result<Option<StoredDelivery>, DbError> {
+    Ok(conn
+        .cached_row(
+            &format!(
+                "UPDATE deliveries SET next_attempt_at = ?3, sending_until = ?3
+                 WHERE id = ?1 AND status = 'pending' AND next_attempt_at <= ?2
+                   AND NOT EXISTS (
+                       SELECT 1 FROM deliveries b WHERE b.sending_until > ?2
+                         AND b.status = 'pending' AND b.channel_id = deliveries.channel_id)
+                   AND (SELECT count(*) FROM deliveries b WHERE b.sending_until > ?2
+                          AND b.status = 'pending' AND b.user_id = deliveries.user_id) < ?4
+                 RETURNING {COLUMNS}"
+            ),
+            params![id, now, lease_until, per_user],
+            from_row,
+        )
+        .optional()?)
+}
+
+/// The user's attempts in flight, and whether one to `channel_id` is among them.
+pub fn in_flight(
+    conn: &Connection,
+    user_id: UserId,
+    channel_id: ChannelId,
+    now: i64,
+) -> Result<(i64, bool), DbError> {
+    Ok(conn.cached_row(
+        "SELECT count(*) FILTER (WHERE user_id = ?1),
+                count(*) FILTER (WHERE channel_id = ?2) > 0
+         FROM deliveries WHERE sending_until > ?3 AND status = 'pending'",
+        params![user_id, channel_id, now],
+        |r| Ok((r.get(0)?, r.get(1)?)),
     )?)
 }
 
@@ -220,7 +309,8 @@ pub fn claim_one(
     Ok(conn
         .cached_row(
             &format!(
-                "UPDATE deliveries SET next_attempt_at = ?2 WHERE id = ?1 AND status = 'pending'
+                "UPDATE deliveries SET next_attempt_at = ?2, sending_until = ?2
+                 WHERE id = ?1 AND status = 'pending'
                  RETURNING {COLUMNS}"
             ),
             params![id, lease_until],
@@ -254,27 +344,31 @@ pub fn record_attempt(
     match attempt {
         Attempted::Sent { at } => conn.cached_execute(
             "UPDATE deliveries SET status = 'sent', attempts = attempts + 1, sent_at = ?2,
-                next_attempt_at = NULL, last_error = NULL WHERE id = ?1",
+                next_attempt_at = NULL, sending_until = NULL, last_error = NULL WHERE id = ?1",
             params![id, at],
         )?,
         Attempted::Retry { error, next } => conn.cached_execute(
-            "UPDATE deliveries SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3
+            "UPDATE deliveries SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3,
+                sending_until = NULL
              WHERE id = ?1",
             params![id, error, next],
         )?,
         Attempted::Failed { error } => conn.cached_execute(
             "UPDATE deliveries SET status = 'failed', attempts = attempts + 1, last_error = ?2,
-                next_attempt_at = NULL WHERE id = ?1",
+                next_attempt_at = NULL, sending_until = NULL WHERE id = ?1",
             params![id, error],
         )?,
     };
     Ok(())
 }
 
-pub fn next_due(conn: &Connection) -> Result<Option<i64>, DbError> {
+/// When the next pending delivery after `now` is due (those due already wait for a turn: a
+/// turn given back wakes the scheduler).
+pub fn next_due_after(conn: &Connection, now: i64) -> Result<Option<i64>, DbError> {
     Ok(conn.cached_row(
-        "SELECT min(next_attempt_at) FROM deliveries WHERE status = 'pending'",
-        [],
+        "SELECT min(next_attempt_at) FROM deliveries
+         WHERE status = 'pending' AND next_attempt_at > ?1",
+        [now],
         |r| r.get(0),
     )?)
 }
@@ -314,6 +408,16 @@ pub fn delete_before(conn: &Connection, cutoff: i64) -> Result<usize, DbError> {
     Ok(conn.cached_execute(
         "DELETE FROM deliveries WHERE created_at < ?1 AND status <> 'pending'",
         [cutoff],
+    )?)
+}
+
+/// Keeps the user's newest `keep` log rows (and every pending one); answers how many went.
+pub fn prune_user(conn: &Connection, user_id: UserId, keep: i64) -> Result<usize, DbError> {
+    Ok(conn.cached_execute(
+        "DELETE FROM deliveries WHERE status <> 'pending' AND id IN (
+             SELECT id FROM deliveries WHERE user_id = ?1
+             ORDER BY created_at DESC, id DESC LIMIT -1 OFFSET ?2)",
+        params![user_id, keep],
     )?)
 }
 

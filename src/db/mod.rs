@@ -25,6 +25,7 @@ pub mod pending_sign_ins;
 pub mod presets;
 pub mod price_learning;
 pub mod prices;
+pub mod run_requests;
 pub mod runs;
 pub mod sessions;
 pub mod two_factor;
@@ -86,6 +87,10 @@ fn migrations() -> Migrations<'static> {
                     .map_err(|e| rusqlite_migration::HookError::Hook(e.to_string()))
             },
         ),
+        M::up(include_str!(
+            "../../migrations/0015_deliveries_in_flight.sql"
+        )),
+        M::up(include_str!("../../migrations/0016_fair_scheduling.sql")),
         M::up(include_str!("../../migrations/0017_ledger.sql")),
         M::up(include_str!("../../migrations/0018_two_factor.sql")),
     ])

@@ -265,11 +265,17 @@ pub fn set_paused(
     )? == 1)
 }
 
-/// Asks for one run at the next tick ("run now").
-pub fn request_run(conn: &Connection, user_id: UserId, id: MonitorId) -> Result<bool, DbError> {
+/// Asks for one run ("run now"), due from `at`: it waits its turn behind runs due before.
+pub fn request_run(
+    conn: &Connection,
+    user_id: UserId,
+    id: MonitorId,
+    at: i64,
+) -> Result<bool, DbError> {
     Ok(conn.cached_execute(
-        "UPDATE monitors SET run_requested = 1 WHERE id = ?1 AND user_id = ?2",
-        params![id, user_id],
+        "UPDATE monitors SET run_requested = 1, run_requested_at = ?3
+         WHERE id = ?1 AND user_id = ?2",
+        params![id, user_id, at],
     )? == 1)
 }
 
@@ -285,22 +291,39 @@ pub struct Claimed {
 }
 
 /// Takes up to `limit` monitors that are due at `now` (or asked to run) and not held by a run,
-/// holding each until `lease_until`. One statement, so two schedulers never take the same one.
+/// holding each until `lease_until`. Fair turns: each user's first before anyone's second, a
+/// user at most `per_user` running (on every server together), and within a round the one
+/// waiting longest first; a "run now" waits from when it was asked, so it never goes ahead of
+/// another user's run that was due before. One statement, so two schedulers never take the
+/// same one and together never pass a user's share.
 pub fn claim_due(
     conn: &Connection,
     now: i64,
     lease_until: i64,
     limit: usize,
+    per_user: i64,
 ) -> Result<Vec<Claimed>, DbError> {
     let mut rows: Vec<Claimed> = conn.cached_rows(
         "UPDATE monitors SET lease_until = ?2 WHERE id IN (
-             SELECT id FROM monitors
-             WHERE (run_requested = 1 OR (paused = 0 AND next_run_at <= ?1))
-               AND (lease_until IS NULL OR lease_until <= ?1)
-               AND user_id NOT IN (SELECT id FROM users WHERE disabled_at IS NOT NULL)
-             ORDER BY run_requested DESC, next_run_at LIMIT ?3)
+             WITH running AS (
+                 SELECT user_id, count(*) AS n FROM monitors WHERE lease_until > ?1
+                 GROUP BY user_id),
+             due AS (
+                 SELECT id, user_id,
+                        CASE WHEN paused = 0 AND next_run_at <= ?1 THEN next_run_at
+                             ELSE coalesce(run_requested_at, next_run_at) END AS due_at
+                 FROM monitors
+                 WHERE (run_requested = 1 OR (paused = 0 AND next_run_at <= ?1))
+                   AND (lease_until IS NULL OR lease_until <= ?1)
+                   AND user_id NOT IN (SELECT id FROM users WHERE disabled_at IS NOT NULL)),
+             turns AS (
+                 SELECT id, due_at,
+                        row_number() OVER (PARTITION BY user_id ORDER BY due_at, id)
+                            + coalesce(running.n, 0) AS turn
+                 FROM due LEFT JOIN running USING (user_id))
+             SELECT id FROM turns WHERE turn <= ?4 ORDER BY turn, due_at, id LIMIT ?3)
          RETURNING id, user_id, next_run_at, run_requested, paused",
-        params![now, lease_until, limit as i64],
+        params![now, lease_until, limit as i64, per_user],
         |r| {
             let requested: bool = r.get(3)?;
             let paused: bool = r.get(4)?;
@@ -319,15 +342,21 @@ pub fn claim_due(
 }
 
 /// The earliest time (unix seconds) any monitor wants the scheduler: a due slot, a "run now",
-/// or a lease that runs out.
-pub fn next_wanted(conn: &Connection, now: i64) -> Result<Option<i64>, DbError> {
+/// or a lease that runs out. A user already running their share (`per_user`) wants nothing
+/// more until one of their runs ends (which wakes the scheduler, or its lease runs out).
+pub fn next_wanted(conn: &Connection, now: i64, per_user: i64) -> Result<Option<i64>, DbError> {
     Ok(conn.cached_row(
-        "SELECT min(CASE WHEN lease_until > ?1 THEN lease_until
+        "WITH running AS (
+             SELECT user_id, count(*) AS n FROM monitors WHERE lease_until > ?1
+             GROUP BY user_id)
+         SELECT min(CASE WHEN lease_until > ?1 THEN lease_until
                          WHEN run_requested = 1 THEN ?1
                          ELSE next_run_at END)
-         FROM monitors WHERE (paused = 0 OR run_requested = 1)
+         FROM monitors LEFT JOIN running USING (user_id)
+         WHERE (paused = 0 OR run_requested = 1)
+           AND (lease_until > ?1 OR coalesce(running.n, 0) < ?2)
            AND user_id NOT IN (SELECT id FROM users WHERE disabled_at IS NOT NULL)",
-        [now],
+        params![now, per_user],
         |r| r.get(0),
     )?)
 }
@@ -348,7 +377,7 @@ pub struct Finish {
 /// Records a finished run and frees the monitor. A monitor deleted meanwhile stays deleted.
 pub fn finish(conn: &Connection, id: MonitorId, done: &Finish) -> Result<(), DbError> {
     conn.cached_execute(
-        "UPDATE monitors SET lease_until = NULL, run_requested = 0,
+        "UPDATE monitors SET lease_until = NULL, run_requested = 0, run_requested_at = NULL,
             next_run_at = coalesce(?2, next_run_at), last_run_at = ?3, last_outcome = ?4,
             last_reason = ?5, failures = ?6, spent_day = ?7, spent_points = ?8
          WHERE id = ?1",
@@ -370,4 +399,100 @@ pub fn finish(conn: &Connection, id: MonitorId, done: &Finish) -> Result<(), DbE
 pub fn release(conn: &Connection, id: MonitorId) -> Result<(), DbError> {
     conn.cached_execute("UPDATE monitors SET lease_until = NULL WHERE id = ?1", [id])?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Users 1 (mallory), 2 (alice) and 3 (bob), and a key each.
+    fn database() -> Connection {
+        let mut conn = Connection::open_in_memory().unwrap();
+        super::super::migrations().to_latest(&mut conn).unwrap();
+        conn.execute_batch(
+            "INSERT INTO users (id, username, password_hash, created_at)
+                 VALUES (1, 'mallory', 'x', 0), (2, 'alice', 'x', 0), (3, 'bob', 'x', 0);",
+        )
+        .unwrap();
+        conn
+    }
+
+    /// A 5-minute free check of `user` due at `next`; answers its id.
+    fn monitor(conn: &Connection, user: i64, next: i64) -> MonitorId {
+        conn.execute(
+            "INSERT INTO monitors (user_id, kind, every_minutes, jitter_secs, created_at,
+                 next_run_at) VALUES (?1, 'check', 5, 0, 0, ?2)",
+            params![user, next],
+        )
+        .unwrap();
+        MonitorId(conn.last_insert_rowid())
+    }
+
+    fn claimed(conn: &Connection, now: i64, limit: usize, per_user: i64) -> Vec<MonitorId> {
+        let mut ids: Vec<MonitorId> = claim_due(conn, now, now + 120, limit, per_user)
+            .unwrap()
+            .into_iter()
+            .map(|c| c.id)
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    /// Issue 19, item 1: due work is claimed in turns by user (each user's first before
+    /// anyone's second), a user never holds more than their share however many are due, and
+    /// a user at their share wants nothing more until a run ends.
+    #[test]
+    fn due_monitors_are_claimed_in_turns_by_user_up_to_a_share() {
+        let conn = database();
+        let flood: Vec<MonitorId> = (0..6).map(|i| monitor(&conn, 1, 100 + i)).collect();
+        let hers = monitor(&conn, 2, 110);
+        assert_eq!(claimed(&conn, 200, 2, 2), vec![flood[0], hers]);
+        assert_eq!(claimed(&conn, 200, 8, 2), vec![flood[1]]);
+        assert_eq!(claimed(&conn, 200, 8, 2), vec![], "mallory holds her share");
+        assert_eq!(
+            next_wanted(&conn, 200, 2).unwrap(),
+            Some(320),
+            "a lease ends"
+        );
+        finish(
+            &conn,
+            flood[0],
+            &Finish {
+                next_run_at: Some(400),
+                last_run_at: 200,
+                outcome: Outcome::Ok,
+                reason: None,
+                failures: 0,
+                spent_day: None,
+                spent_points: 0.0,
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            next_wanted(&conn, 200, 2).unwrap(),
+            Some(102),
+            "her next is due"
+        );
+        assert_eq!(claimed(&conn, 200, 8, 2), vec![flood[2]]);
+    }
+
+    /// Issue 19, item 1: a "run now" waits from when it was asked: it goes after another
+    /// user's run that was due before, never ahead of it.
+    #[test]
+    fn a_run_now_never_goes_ahead_of_a_run_due_before_it() {
+        let conn = database();
+        let asked = monitor(&conn, 1, 1_000);
+        let due = monitor(&conn, 2, 100);
+        assert!(request_run(&conn, UserId(1), asked, 150).unwrap());
+        assert_eq!(claimed(&conn, 200, 1, 2), vec![due]);
+        assert_eq!(claimed(&conn, 200, 1, 2), vec![asked]);
+        let later = monitor(&conn, 3, 180);
+        let again = monitor(&conn, 1, 1_000);
+        assert!(request_run(&conn, UserId(1), again, 170).unwrap());
+        assert_eq!(
+            claimed(&conn, 200, 1, 2),
+            vec![later],
+            "bob's first before a second of mallory's"
+        );
+    }
 }

@@ -2,7 +2,7 @@
 //! (ownership and the cost itself are checked when it is stored).
 
 use super::schedule::{MIN_CHECK_MINUTES, MIN_PROBE_MINUTES, Schedule};
-use super::{CheckKind, MAX_DAILY_CAP, MAX_KEYS_PER_MONITOR, MonitorError};
+use super::{CheckKind, MAX_DAILY_CAP, MonitorError};
 use crate::ids::{KeyId, PresetId};
 
 /// A monitor's fields as the form sent them.
@@ -38,8 +38,8 @@ pub fn check_kind(field: Option<&str>) -> Option<CheckKind> {
     }
 }
 
-/// Checks a monitor's fields.
-pub fn check_monitor(ask: &MonitorAsk) -> Result<NewMonitor, MonitorError> {
+/// Checks a monitor's fields, with at most `max_keys` keys.
+pub fn check_monitor(ask: &MonitorAsk, max_keys: usize) -> Result<NewMonitor, MonitorError> {
     let mut keys = Vec::new();
     for raw in ask
         .key_ids
@@ -55,10 +55,8 @@ pub fn check_monitor(ask: &MonitorAsk) -> Result<NewMonitor, MonitorError> {
     if keys.is_empty() {
         return Err(MonitorError::NoKey);
     }
-    if keys.len() > MAX_KEYS_PER_MONITOR {
-        return Err(MonitorError::TooManyKeys {
-            max: MAX_KEYS_PER_MONITOR,
-        });
+    if keys.len() > max_keys {
+        return Err(MonitorError::TooManyKeys { max: max_keys });
     }
     let kind = check_kind(ask.check.as_deref()).ok_or(MonitorError::BadCheck)?;
     let min_every = match kind {
@@ -103,6 +101,10 @@ pub fn check_monitor(ask: &MonitorAsk) -> Result<NewMonitor, MonitorError> {
 mod tests {
     use super::super::schedule::ScheduleError;
     use super::*;
+
+    fn check_monitor(ask: &MonitorAsk) -> Result<NewMonitor, MonitorError> {
+        super::check_monitor(ask, 10)
+    }
 
     fn ask(keys: &[&str], check: &str, every: &str, cap: &str) -> MonitorAsk {
         MonitorAsk {
@@ -150,6 +152,12 @@ mod tests {
         assert!(matches!(
             check_monitor(&ask(&["1"], " check ", "5", "")).map(|m| m.kind),
             Ok(CheckKind::Balance)
+        ));
+        let keys: Vec<String> = (1..=11).map(|k| k.to_string()).collect();
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        assert!(matches!(
+            check_monitor(&ask(&keys, "balance", "5", "")),
+            Err(MonitorError::TooManyKeys { max: 10 })
         ));
         let probe = check_monitor(&ask(&["1"], "probe", "30", "40")).unwrap();
         assert_eq!(probe.preset, Some(PresetId(4)));

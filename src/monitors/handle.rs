@@ -9,10 +9,11 @@ use tokio::sync::Notify;
 
 use super::cost::{self, PriceBook};
 use super::rules::{Condition, RuleAsk, RuleError, check_rule};
+use super::run_now::{self, RunNow};
 use super::schedule::{self, Schedule};
 use super::{
-    CheckKind, MAX_MONITORS_PER_USER, MAX_RULES_PER_MONITOR, MonitorAsk, MonitorError, Named,
-    Overview, check_monitor, named_in,
+    CheckKind, MAX_RULES_PER_MONITOR, MonitorAsk, MonitorError, MonitorLimits, Named, Overview,
+    check_monitor, named_in,
 };
 use crate::clock::SharedClock;
 use crate::db::alert_rules::{self as rule_rows, NewRuleRow, StoredRule};
@@ -29,6 +30,8 @@ pub struct Monitors {
     /// Tells the scheduler to look again.
     wake: Arc<Notify>,
     clock: SharedClock,
+    /// What one user may have and ask for (from the configuration).
+    limits: MonitorLimits,
 }
 
 fn found(done: bool) -> Result<(), MonitorError> {
@@ -40,12 +43,19 @@ fn found(done: bool) -> Result<(), MonitorError> {
 }
 
 impl Monitors {
-    pub fn new(db: Db, prices: Arc<dyn PriceBook>, wake: Arc<Notify>, clock: SharedClock) -> Self {
+    pub fn new(
+        db: Db,
+        prices: Arc<dyn PriceBook>,
+        wake: Arc<Notify>,
+        clock: SharedClock,
+        limits: MonitorLimits,
+    ) -> Self {
         Self {
             db,
             prices,
             wake,
             clock,
+            limits,
         }
     }
 
@@ -61,7 +71,8 @@ impl Monitors {
     /// Checks a monitor, refuses a probe expected to cost more a day than its cap, stores it
     /// (its first run is within a minute, or at its first time of day) and wakes the scheduler.
     pub async fn create(&self, user: UserId, ask: &MonitorAsk) -> Result<MonitorId, MonitorError> {
-        let new = check_monitor(ask)?;
+        let new = check_monitor(ask, self.limits.keys_per_monitor)?;
+        let max = self.limits.monitors_per_user;
         let jitter = schedule::random_jitter(&new.schedule);
         let now = self.now();
         let prices = self.prices.clone();
@@ -78,10 +89,8 @@ impl Monitors {
                         return Ok(Err(MonitorError::OverCap { daily, cap }));
                     }
                 }
-                if rows::count_for_user(conn, user)? >= MAX_MONITORS_PER_USER {
-                    return Ok(Err(MonitorError::TooMany {
-                        max: MAX_MONITORS_PER_USER,
-                    }));
+                if rows::count_for_user(conn, user)? >= max {
+                    return Ok(Err(MonitorError::TooMany { max }));
                 }
                 let at_times = new.schedule.at_times_text();
                 let row = NewMonitorRow {
@@ -160,16 +169,15 @@ impl Monitors {
         })
     }
 
-    /// "Run now": one run at the scheduler's next tick, paused or not, without moving the
-    /// schedule.
-    pub async fn run_now(&self, user: UserId, id: MonitorId) -> Result<(), MonitorError> {
-        found(
-            self.db
-                .run(move |conn| rows::request_run(conn, user, id))
-                .await?,
-        )?;
-        self.changed();
-        Ok(())
+    /// "Run now": one run in its turn, paused or not, without moving the schedule; limited per
+    /// monitor and per user, and nothing when the monitor is queued or running already.
+    pub async fn run_now(&self, user: UserId, id: MonitorId) -> Result<RunNow, MonitorError> {
+        let limits = self.limits.run_now;
+        let asked = run_now::request_run(&self.db, user, id, limits, self.now()).await?;
+        if asked == RunNow::Asked {
+            self.changed();
+        }
+        Ok(asked)
     }
 
     pub async fn pause(&self, user: UserId, id: MonitorId) -> Result<(), MonitorError> {
@@ -231,6 +239,7 @@ impl Monitors {
         ask: RuleAsk,
     ) -> Result<RuleId, MonitorError> {
         let now = self.now();
+        let max_for_user = self.limits.rules_per_user;
         let id = self
             .db
             .run(move |conn| {
@@ -255,6 +264,9 @@ impl Monitors {
                     return Ok(Err(MonitorError::TooManyRules {
                         max: MAX_RULES_PER_MONITOR,
                     }));
+                }
+                if rule_rows::count_rules_for_user(conn, user)? >= max_for_user {
+                    return Ok(Err(MonitorError::TooManyRulesForUser { max: max_for_user }));
                 }
                 let at_time = rule.at_time.map(schedule::time_of_day_text);
                 // Only the daily summary is sent on a clock; grant_unclaimed's time gates a

@@ -8,6 +8,7 @@ pub mod ask;
 pub mod cost;
 mod handle;
 pub mod rules;
+pub mod run_now;
 pub mod schedule;
 
 pub use crate::db::monitors::{CheckKind, MonitorReason, Outcome, Reason};
@@ -25,9 +26,23 @@ use crate::modelscope::ExpectedCost;
 use rules::RuleError;
 use schedule::ScheduleError;
 
-pub const MAX_MONITORS_PER_USER: i64 = 50;
-pub const MAX_KEYS_PER_MONITOR: usize = 20;
+/// Rules on one monitor, whatever the user's limit.
 pub const MAX_RULES_PER_MONITOR: i64 = 20;
+
+/// What one user may have (from the configuration): one user's monitors run in their share
+/// of the scheduler's slots, and each costs upstream calls.
+#[derive(Debug, Clone, Copy)]
+pub struct MonitorLimits {
+    /// `max_monitors_per_user`.
+    pub monitors_per_user: i64,
+    /// `max_keys_per_monitor`.
+    pub keys_per_monitor: usize,
+    /// `max_rules_per_user`.
+    pub rules_per_user: i64,
+    /// How often one may ask for a run now.
+    pub run_now: run_now::RunNowLimits,
+}
+
 /// The largest daily cost cap accepted, in points.
 pub const MAX_DAILY_CAP: f64 = 100_000.0;
 
@@ -62,6 +77,11 @@ pub enum MonitorError {
     Rule(RuleError),
     #[error("at most {max} rules per monitor")]
     TooManyRules { max: i64 },
+    #[error("at most {max} alert rules per user")]
+    TooManyRulesForUser { max: i64 },
+    /// A "run now" over a limit.
+    #[error("no run now: {0:?}")]
+    RunNowLimited(run_now::RunNowRefused),
     #[error("no such channel")]
     ChannelNotFound,
     #[error("no such rule")]

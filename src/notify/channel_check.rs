@@ -6,12 +6,11 @@ use std::time::Duration;
 use crate::i18n::Lang;
 use crate::names::{self, NameError};
 
-use super::guard::{self, ResolveError};
-
 use super::channels::{
-    ChannelAsk, ChannelError, Kind, MAX_FIELD_CHARS, MAX_RECIPIENTS, MAX_SECRET_CHARS,
-    MAX_URL_CHARS, NewChannel, Secrets, Settings, SmtpTls,
+    ChannelAsk, ChannelError, ChannelRules, Kind, MAX_FIELD_CHARS, MAX_RECIPIENTS,
+    MAX_SECRET_CHARS, MAX_URL_CHARS, NewChannel, Secrets, Settings, SmtpTls,
 };
+use super::guard::{self, ResolveError};
 
 fn field(value: &Option<String>) -> Option<String> {
     value
@@ -87,8 +86,24 @@ fn url_hint(url: &str) -> String {
     format!("{host} …{}", tail(url))
 }
 
-/// Checks a channel's fields for its kind.
-pub fn check_channel(ask: &ChannelAsk) -> Result<NewChannel, ChannelError> {
+/// No mail relay: a mail server that may be public (decided from the form alone, before any
+/// lookup or connection) needs a login and TLS, unless the instance allows otherwise.
+pub fn check_not_a_relay(
+    host: &str,
+    has_login: bool,
+    tls: SmtpTls,
+    allow_unauthenticated_smtp: bool,
+) -> Result<(), ChannelError> {
+    let auth = !has_login;
+    let tls = tls == SmtpTls::None;
+    if (auth || tls) && !allow_unauthenticated_smtp && guard::may_be_public(host) {
+        return Err(ChannelError::SmtpNeedsAuth { auth, tls });
+    }
+    Ok(())
+}
+
+/// Checks a channel's fields for its kind, under the instance's `rules`.
+pub fn check_channel(ask: &ChannelAsk, rules: &ChannelRules) -> Result<NewChannel, ChannelError> {
     let kind = ask
         .kind
         .as_deref()
@@ -185,6 +200,9 @@ pub fn check_channel(ask: &ChannelAsk) -> Result<NewChannel, ChannelError> {
             let to = to
                 .filter(|to| !to.is_empty() && to.len() <= MAX_RECIPIENTS)
                 .ok_or(ChannelError::BadTo)?;
+            // Every field well-formed; now whether the server may be used this way at all.
+            let login = user.is_some() && password.is_some();
+            check_not_a_relay(&host, login, tls, rules.allow_unauthenticated_smtp)?;
             hint = format!("{host}:{port} → {}", to.join(", "));
             settings.smtp_host = Some(host);
             settings.smtp_port = Some(port);
@@ -251,6 +269,60 @@ mod tests {
             name: Some("ops".into()),
             ..ChannelAsk::default()
         }
+    }
+
+    const RULES: ChannelRules = ChannelRules {
+        allow_unauthenticated_smtp: false,
+        max_per_user: 10,
+    };
+
+    fn check_channel(ask: &ChannelAsk) -> Result<NewChannel, ChannelError> {
+        super::check_channel(ask, &RULES)
+    }
+
+    #[test]
+    fn a_public_mail_server_needs_a_login_and_tls() {
+        let mut mail = ask("email");
+        mail.smtp_host = Some("smtp.example.com".into());
+        mail.smtp_from = Some("alerts@example.com".into());
+        mail.smtp_to = Some("me@example.com".into());
+        mail.smtp_tls = Some("none".into());
+        assert!(matches!(
+            check_channel(&mail),
+            Err(ChannelError::SmtpNeedsAuth {
+                auth: true,
+                tls: true
+            })
+        ));
+        mail.smtp_user = Some("alerts".into());
+        mail.smtp_password = Some("hunter2hunter2".into());
+        assert!(matches!(
+            check_channel(&mail),
+            Err(ChannelError::SmtpNeedsAuth {
+                auth: false,
+                tls: true
+            })
+        ));
+        mail.smtp_tls = Some("tls".into());
+        assert!(check_channel(&mail).is_ok());
+        // A relay on this machine or the LAN (reachable only with allow_private_webhooks).
+        let mut local = mail.clone();
+        local.smtp_user = None;
+        local.smtp_password = None;
+        local.smtp_tls = Some("none".into());
+        for host in ["127.0.0.1", "10.0.0.5", "localhost"] {
+            local.smtp_host = Some(host.into());
+            assert!(check_channel(&local).is_ok(), "{host}");
+        }
+        // The instance may allow it.
+        local.smtp_host = Some("smtp.example.com".into());
+        let open = ChannelRules {
+            allow_unauthenticated_smtp: true,
+            ..RULES
+        };
+        assert!(super::check_channel(&local, &open).is_ok());
+        mail.smtp_to = Some("a@example.com, b@example.com, c@example.com, d@example.com".into());
+        assert!(matches!(check_channel(&mail), Err(ChannelError::BadTo)));
     }
 
     #[test]

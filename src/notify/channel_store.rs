@@ -10,7 +10,10 @@ use crate::db::Db;
 use crate::db::channels::{self as rows, NewChannelRow, StoredChannel};
 use crate::ids::{ChannelId, UserId};
 
-use super::channels::{ChannelError, Kind, MAX_CHANNELS_PER_USER, NewChannel, Secrets, Settings};
+use super::channel_check::check_channel;
+use super::channels::{
+    ChannelAsk, ChannelError, ChannelRules, Kind, NewChannel, Secrets, Settings,
+};
 
 /// What a page may show of a channel.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,21 +57,26 @@ pub struct OpenedChannel {
 pub struct Channels {
     db: Db,
     vault: Arc<Vault>,
+    rules: ChannelRules,
 }
 
 impl Channels {
-    pub fn new(db: Db, vault: Arc<Vault>) -> Self {
-        Self { db, vault }
+    pub fn new(db: Db, vault: Arc<Vault>, rules: ChannelRules) -> Self {
+        Self { db, vault, rules }
+    }
+
+    /// Checks a form under the instance's rules, from the form alone (no name is looked up).
+    pub fn check(&self, ask: &ChannelAsk) -> Result<NewChannel, ChannelError> {
+        check_channel(ask, &self.rules)
     }
 
     pub async fn add(&self, user: UserId, new: NewChannel) -> Result<ChannelId, ChannelError> {
         let vault = self.vault.clone();
+        let max = self.rules.max_per_user;
         self.db
             .run(move |conn| {
-                if rows::count_for_user(conn, user)? >= MAX_CHANNELS_PER_USER {
-                    return Ok(Err(ChannelError::TooMany {
-                        max: MAX_CHANNELS_PER_USER,
-                    }));
+                if rows::count_for_user(conn, user)? >= max {
+                    return Ok(Err(ChannelError::TooMany { max }));
                 }
                 // Both documents are plain structs of strings: they always serialise.
                 let settings = serde_json::to_string(&new.settings).unwrap_or_default();

@@ -14,11 +14,20 @@ use crate::db::DbError;
 pub use crate::db::channels::Kind;
 use crate::i18n::Lang;
 
-pub const MAX_CHANNELS_PER_USER: i64 = 20;
 pub(super) const MAX_URL_CHARS: usize = 2048;
 pub(super) const MAX_SECRET_CHARS: usize = 512;
 pub(super) const MAX_FIELD_CHARS: usize = 254;
-pub(super) const MAX_RECIPIENTS: usize = 10;
+/// A few people, not a mailing list: the server must not be a way to mail many.
+pub const MAX_RECIPIENTS: usize = 3;
+
+/// What the instance's configuration allows channels to be.
+#[derive(Debug, Clone, Copy)]
+pub struct ChannelRules {
+    /// `allow_unauthenticated_smtp`: a mail server that may be public needs no login or TLS.
+    pub allow_unauthenticated_smtp: bool,
+    /// `max_channels_per_user`.
+    pub max_per_user: i64,
+}
 
 crate::closed_set! {
     /// How to talk to an SMTP server (stored in the settings as this text): a plain connection
@@ -26,6 +35,14 @@ crate::closed_set! {
     /// 465), or no encryption (a relay on your own network only).
     #[derive(Default)]
     pub enum SmtpTls { #[default] Starttls = "starttls", Tls = "tls", None = "none" }
+}
+
+impl Kind {
+    /// The receiver renders the text as Markdown (ServerChan's `desp`); the others show it as
+    /// plain text.
+    pub fn renders_markdown(self) -> bool {
+        self == Self::ServerChan
+    }
 }
 
 impl SmtpTls {
@@ -106,9 +123,10 @@ pub struct Secrets {
 
 impl Secrets {
     /// Every secret text, for redacting a receiver's answer: each secret whole, and the parts
-    /// of a URL that may be its token (path segments, query values, user info), longest first.
+    /// of a URL that may be its token (path segments, query values as written and decoded,
+    /// user info), each in every form it may be echoed in (`redact::forms`), longest first.
     pub fn texts(&self) -> Vec<String> {
-        let mut texts: Vec<String> = [&self.url, &self.secret, &self.password]
+        let mut parts: Vec<String> = [&self.url, &self.secret, &self.password]
             .into_iter()
             .flatten()
             .cloned()
@@ -118,12 +136,19 @@ impl Secrets {
             .as_deref()
             .and_then(|u| reqwest::Url::parse(u).ok())
         {
-            texts.extend(url.path_segments().into_iter().flatten().map(str::to_owned));
-            texts.extend(url.query_pairs().map(|(_, v)| v.into_owned()));
-            texts.push(url.username().to_owned());
-            texts.extend(url.password().map(str::to_owned));
+            parts.extend(url.path_segments().into_iter().flatten().map(str::to_owned));
+            parts.extend(url.query_pairs().map(|(_, v)| v.into_owned()));
+            // As written: `access_token=SECRET%2DTOKEN` is echoed with its `%2D` too.
+            parts.extend(
+                url.query()
+                    .into_iter()
+                    .flat_map(|q| q.split('&'))
+                    .filter_map(|pair| pair.split_once('=').map(|(_, v)| v.to_owned())),
+            );
+            parts.push(url.username().to_owned());
+            parts.extend(url.password().map(str::to_owned));
         }
-        texts.retain(|t| t.chars().count() >= 6);
+        let mut texts: Vec<String> = parts.iter().flat_map(|p| super::redact::forms(p)).collect();
         texts.sort_by_key(|t| std::cmp::Reverse(t.len()));
         texts.dedup();
         texts
@@ -147,6 +172,39 @@ impl fmt::Debug for Secrets {
     }
 }
 
+/// How many tests one user may send (from the configuration).
+#[derive(Debug, Clone, Copy)]
+pub struct TestLimits {
+    /// `channel_tests_per_minute`.
+    pub per_minute: u32,
+    /// `channel_tests_per_hour`.
+    pub per_hour: u32,
+    /// How long one attempt may take (`notify_timeout_secs`): the wait while one is going.
+    pub attempt_secs: i64,
+}
+
+/// Which limit a test met.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TestLimit {
+    /// The user's tests in a minute.
+    PerMinute { max: u32 },
+    /// The user's tests in an hour.
+    PerHour { max: u32 },
+    /// The channel's messages in an hour (`alerts_per_channel_per_hour`, tests included).
+    ChannelHour { max: u32 },
+    /// A message to this channel is being sent right now.
+    ChannelBusy,
+    /// As many of the user's messages as their share allows are being sent right now.
+    UserBusy,
+}
+
+/// A test not sent: why, and in how many seconds one would be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TestRefused {
+    pub limit: TestLimit,
+    pub retry_after_secs: i64,
+}
+
 /// A channel's fields as the form sent them.
 #[derive(Default, Clone)]
 pub struct ChannelAsk {
@@ -163,6 +221,16 @@ pub struct ChannelAsk {
     pub smtp_to: Option<String>,
     pub smtp_tls: Option<String>,
     pub lang: Option<String>,
+}
+
+impl ChannelError {
+    /// When to try again, for a refusal that passes (a test over a limit).
+    pub fn retry_after_secs(&self) -> Option<i64> {
+        match self {
+            Self::TestLimited(refused) => Some(refused.retry_after_secs),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Debug for ChannelAsk {
@@ -220,6 +288,10 @@ pub enum ChannelError {
     BadSmtpTls,
     #[error("an SMTP user needs a password")]
     NeedsSmtpPassword,
+    /// A mail server that may be public, without a login (`auth`) or TLS (`tls`): the server
+    /// would be an open relay with the instance's address.
+    #[error("a public SMTP server needs a user, a password and TLS")]
+    SmtpNeedsAuth { auth: bool, tls: bool },
     #[error("the From address is not an email address")]
     BadFrom,
     #[error("the To addresses are not email addresses (1 to {MAX_RECIPIENTS})")]
@@ -233,6 +305,9 @@ pub enum ChannelError {
     PrivateSmtpHost,
     #[error("no such channel")]
     NotFound,
+    /// A test message over a limit, or while the channel or the user's share is busy.
+    #[error("no test now: {0:?}")]
+    TestLimited(TestRefused),
     /// Tampered, moved, or sealed with another master key: enter it again.
     #[error("this channel cannot be opened; add it again")]
     NeedsReentry,

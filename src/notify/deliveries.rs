@@ -1,10 +1,12 @@
 //! The delivery log: every message is logged before it is tried, tried up to three times
 //! with a growing wait (30 s, then 2 min), and the outcome kept with our own words for the
 //! error. A channel takes at most `alerts_per_channel_per_hour` messages an hour (tests
-//! aside); more are logged as held back, not sent. The log lives in SQLite, so a restart picks
-//! up the retries where they were.
+//! count); more are logged as held back, not sent. Each user's log keeps its newest
+//! `deliveries_kept_per_user` rows, and none older than [`KEEP_DAYS`]. The log lives in
+//! SQLite, so a restart picks up the retries where they were.
 
 use super::channels::Settings;
+use super::channels::TestLimits;
 use super::message::{self, About, EventKind, WebhookBody};
 use crate::clock;
 use crate::db::DbError;
@@ -19,17 +21,25 @@ pub const MAX_ATTEMPTS: i64 = 3;
 pub const LEASE_SECS: i64 = 120;
 /// The log keeps this many days.
 pub const KEEP_DAYS: i64 = 30;
+/// Attempts of one user's in flight at once (on every server together), and one per
+/// channel: a user whose receivers hang holds no more of the sending slots than this.
+pub const SENDS_PER_USER: i64 = 2;
 
 /// The wait before try `done + 1`.
 pub fn retry_delay(done: i64) -> i64 {
     if done <= 1 { 30 } else { 120 }
 }
 
-/// What the log needs beyond a message's words: the hourly cap per channel and the address
-/// its links point to.
-#[derive(Debug, Clone, Default)]
+/// What the log needs beyond a message's words (from the configuration): how much it takes,
+/// how often a user may test, and the address its links point to.
+#[derive(Debug, Clone)]
 pub struct Policy {
+    /// `alerts_per_channel_per_hour`: messages one channel is given an hour, tests included.
     pub hourly_cap: u32,
+    /// `deliveries_kept_per_user`: the newest rows of a user's log kept (pending ones always).
+    pub kept_per_user: i64,
+    /// How many test messages one user may send.
+    pub tests: TestLimits,
     pub public_url: Option<String>,
 }
 
@@ -51,7 +61,8 @@ pub fn channel_lang(channel: &StoredChannel) -> Lang {
 
 /// Logs a message to `channel`, worded by `words` in the channel's language (with a link to
 /// the monitors page when the app knows its address): pending, or held when the channel had
-/// its fill this hour. Answers the row and whether it will be sent.
+/// its fill this hour (a test is refused before it gets here, see `throttle`). Answers the
+/// row and whether it will be sent. The user's oldest rows beyond the log's bound go.
 pub fn queue(
     conn: &rusqlite::Connection,
     policy: &Policy,
@@ -86,6 +97,7 @@ pub fn queue(
             created_at: now,
         },
     )?;
+    rows::prune_user(conn, channel.user_id, policy.kept_per_user)?;
     Ok((id, !held))
 }
 

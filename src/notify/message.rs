@@ -159,8 +159,33 @@ pub fn price_change_text(lang: Lang, change: &PriceChange) -> String {
     )
 }
 
-pub fn test_text(lang: Lang, channel_name: &str) -> String {
-    i18n::text_with(lang, "notify-test", &[("name", channel_name.into())])
+/// A test message. The channel's name is the only text in it a user typed, so it goes in as
+/// plain text only ([`plain_name`]); the title (an email's subject) never has it.
+pub fn test_text(lang: Lang, channel_name: &str, markdown: bool) -> String {
+    let name = plain_name(channel_name, markdown);
+    i18n::text_with(lang, "notify-test", &[("name", name.into())])
+}
+
+/// Characters that reorder or hide text: bidirectional controls and zero-width characters.
+fn hides_text(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061c}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}'
+    )
+}
+
+/// A name as plain text: no control character or one that reorders or hides text, and for a
+/// receiver that renders Markdown (ServerChan) every Markdown character escaped, so a name
+/// can never become a link, an image or markup there.
+pub fn plain_name(name: &str, markdown: bool) -> String {
+    let mut plain = String::with_capacity(name.len());
+    for c in name.chars().filter(|c| !c.is_control() && !hides_text(*c)) {
+        if markdown && "\\`*_{}[]()<>#+-.!|~&".contains(c) {
+            plain.push('\\');
+        }
+        plain.push(c);
+    }
+    plain
 }
 
 pub fn title(lang: Lang, kind: EventKind) -> String {
@@ -247,6 +272,20 @@ mod tests {
             grant_unclaimed: false,
             refused_code: None,
         }
+    }
+
+    #[test]
+    fn a_channel_name_is_only_plain_text() {
+        assert_eq!(
+            plain_name("ops\u{202e}moc.evil\u{200b}", false),
+            "opsmoc.evil"
+        );
+        assert_eq!(
+            plain_name("[win](http://x.example) **now**", true),
+            "\\[win\\]\\(http://x\\.example\\) \\*\\*now\\*\\*"
+        );
+        let text = test_text(Lang::En, "<b>x</b>", false);
+        assert!(text.contains("<b>x</b>"), "{text}");
     }
 
     #[test]

@@ -9,7 +9,9 @@ pub mod deliveries;
 pub mod guard;
 pub mod message;
 pub mod outbox;
+pub mod redact;
 pub mod send;
+pub mod throttle;
 
 pub use channel_store::{ChannelSummary, Channels, OpenedChannel};
 pub use channels::{ChannelError, Kind};

@@ -1,12 +1,21 @@
 //! The outbox: tries a logged message on its channel and records how it went, sends a test
-//! message at once, and lists a user's log. The scheduler works through pending messages with
-//! it; the channels page tests a channel with it.
+//! message at once (throttled, and in its turn like any other, see `throttle`), and lists a
+//! user's log. The scheduler works through pending messages with it; the channels page tests
+//! a channel with it. It knows which deliveries this server is trying, so none is claimed
+//! again meanwhile, even when the clock jumps past its lease.
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tokio::sync::Notify;
 
 use super::channel_store::Channels;
 use super::channels::{ChannelError, Kind};
-use super::deliveries::{self, LEASE_SECS, Letter, Policy, retry_delay};
+use super::deliveries::{Letter, Policy, retry_delay};
 use super::message::{self, About, EventKind};
 use super::send::{Notifier, Outgoing, SendError};
+use super::throttle;
 use crate::clock::SharedClock;
 use crate::db::Db;
 use crate::db::DbError;
@@ -14,7 +23,7 @@ use crate::db::channels as channel_rows;
 use crate::db::deliveries::{
     self as rows, Attempted, DeliveryError, DeliveryFailure, StoredDelivery,
 };
-use crate::ids::{ChannelId, UserId};
+use crate::ids::{ChannelId, DeliveryId, UserId};
 use crate::telemetry::{ChannelKind, DeliveryResult};
 
 /// How one try went: sent, or why not and whether trying again can help.
@@ -39,6 +48,34 @@ impl Tried {
     }
 }
 
+/// The deliveries this server is trying right now.
+#[derive(Default)]
+struct Sending(Mutex<HashSet<DeliveryId>>);
+
+impl Sending {
+    fn ids(&self) -> MutexGuard<'_, HashSet<DeliveryId>> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// A delivery marked as being tried here until dropped.
+struct Trying(Arc<Sending>, DeliveryId);
+
+impl Trying {
+    fn mark(sending: &Arc<Sending>, id: DeliveryId) -> Self {
+        sending.ids().insert(id);
+        Self(sending.clone(), id)
+    }
+}
+
+impl Drop for Trying {
+    fn drop(&mut self) {
+        self.0.ids().remove(&self.1);
+    }
+}
+
 #[derive(Clone)]
 pub struct Outbox {
     db: Db,
@@ -46,6 +83,9 @@ pub struct Outbox {
     notifier: Notifier,
     policy: Policy,
     clock: SharedClock,
+    /// Tells the scheduler to look again (a test gave back its channel's turn).
+    wake: Arc<Notify>,
+    sending: Arc<Sending>,
 }
 
 impl Outbox {
@@ -55,6 +95,7 @@ impl Outbox {
         notifier: Notifier,
         policy: Policy,
         clock: SharedClock,
+        wake: Arc<Notify>,
     ) -> Self {
         Self {
             db,
@@ -62,7 +103,14 @@ impl Outbox {
             notifier,
             policy,
             clock,
+            wake,
+            sending: Arc::default(),
         }
+    }
+
+    /// The deliveries this server is trying now (the scheduler claims none of them).
+    pub fn trying(&self) -> HashSet<DeliveryId> {
+        self.sending.ids().clone()
     }
 
     /// The cap and link every queued message follows.
@@ -70,8 +118,23 @@ impl Outbox {
         &self.policy
     }
 
-    /// Tries a claimed delivery once and records how it went. Answers the outcome of this try.
-    pub async fn attempt(
+    /// Tries a claimed delivery once and records how it went; it counts as being tried here
+    /// from this call until the attempt is recorded. Answers the outcome of this try.
+    pub fn attempt(
+        &self,
+        delivery: StoredDelivery,
+        now: i64,
+    ) -> impl Future<Output = Result<Result<(), DeliveryFailure>, DbError>> + Send + 'static {
+        let trying = Trying::mark(&self.sending, delivery.id);
+        let me = self.clone();
+        async move {
+            let outcome = me.attempt_once(delivery, now).await;
+            drop(trying);
+            outcome
+        }
+    }
+
+    async fn attempt_once(
         &self,
         delivery: StoredDelivery,
         now: i64,
@@ -144,7 +207,8 @@ impl Outbox {
     }
 
     /// Sends a test message to one of the user's channels now (one try), logged like any
-    /// other. Answers whether it arrived (with the logged error when not).
+    /// other, unless a limit refuses it (see `throttle`). Answers whether it arrived (with the
+    /// logged error when not).
     pub async fn send_test(
         &self,
         user: UserId,
@@ -156,25 +220,25 @@ impl Outbox {
             .db
             .run(move |conn| {
                 let Some(channel) = channel_rows::get_for_user(conn, user, channel_id)? else {
-                    return Ok(None);
+                    return Ok(Err(ChannelError::NotFound));
                 };
-                let (id, _) = deliveries::queue(
-                    conn,
-                    &policy,
-                    &channel,
-                    &Letter {
-                        monitor_id: None,
-                        rule_id: None,
-                        about: About::event(EventKind::Test),
-                    },
-                    |lang| message::test_text(lang, &channel.name),
-                    now,
-                )?;
-                rows::claim_one(conn, id, now + LEASE_SECS)
+                let markdown = channel.kind.renders_markdown();
+                let letter = Letter {
+                    monitor_id: None,
+                    rule_id: None,
+                    about: About::event(EventKind::Test),
+                };
+                let words = |lang| message::test_text(lang, &channel.name, markdown);
+                Ok(
+                    throttle::queue_test(conn, &policy, &channel, &letter, words, now)?
+                        .map_err(ChannelError::TestLimited),
+                )
             })
             .await?;
-        let delivery = claimed.ok_or(ChannelError::NotFound)?;
-        Ok(self.attempt(delivery, now).await?)
+        let outcome = self.attempt(claimed?, now).await;
+        // A delivery due to this channel may have waited for the test.
+        self.wake.notify_one();
+        Ok(outcome?)
     }
 
     /// The user's newest deliveries, at most `limit`.

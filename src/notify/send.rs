@@ -12,15 +12,15 @@ use reqwest::header::CONTENT_TYPE;
 use serde_json::{Value, json};
 use sha2::Sha256;
 
+use super::channel_check::check_not_a_relay;
 use super::channel_store::OpenedChannel;
 use super::channels::{Kind, SmtpTls};
 use super::guard;
+use super::redact::redact;
 use crate::db::deliveries::{DeliveryError, DeliveryFailure};
 
 /// The most of a receiver's answer that is read.
 const ANSWER_CAP: usize = 16 * 1024;
-/// The most of a receiver's words kept in the delivery log.
-const DETAIL_CHARS: usize = 160;
 const TELEGRAM_API: &str = "https://api.telegram.org";
 const SERVERCHAN_API: &str = "https://sctapi.ftqq.com";
 
@@ -56,6 +56,8 @@ pub enum SendError {
     Request,
     #[error("the message could not be built")]
     BadMessage,
+    #[error("a public mail server needs a login and TLS")]
+    SmtpNeedsAuth,
 }
 
 impl SendError {
@@ -73,6 +75,7 @@ impl SendError {
             Self::Smtp(_) => DeliveryError::Smtp,
             Self::Request => DeliveryError::Request,
             Self::BadMessage => DeliveryError::BadMessage,
+            Self::SmtpNeedsAuth => DeliveryError::SmtpNeedsAuth,
         };
         match self {
             Self::Http(status) => DeliveryFailure::with_detail(error, status.to_string()),
@@ -86,7 +89,10 @@ impl SendError {
 
     /// Trying again cannot help: the address is refused or unusable.
     pub fn is_final(&self) -> bool {
-        matches!(self, Self::Refused | Self::BadUrl | Self::BadMessage)
+        matches!(
+            self,
+            Self::Refused | Self::BadUrl | Self::BadMessage | Self::SmtpNeedsAuth
+        )
     }
 }
 
@@ -120,35 +126,24 @@ pub fn feishu_sign(secret: &str, timestamp_secs: i64) -> String {
     BASE64.encode(hmac_sha256(key.as_bytes(), b""))
 }
 
-/// Cuts every secret out of a receiver's words, and keeps them short and printable.
-fn redact(words: &str, secrets: &[&str]) -> String {
-    let mut text: String = words.chars().filter(|c| !c.is_control()).collect();
-    for secret in secrets {
-        let lower = text.to_ascii_lowercase();
-        let needle = secret.to_ascii_lowercase();
-        let mut out = String::with_capacity(text.len());
-        let mut rest = 0;
-        for (at, _) in lower.match_indices(&needle) {
-            out.push_str(&text[rest..at]);
-            out.push_str("[redacted]");
-            rest = at + needle.len();
-        }
-        out.push_str(&text[rest..]);
-        text = out;
-    }
-    let mut short: String = text.chars().take(DETAIL_CHARS).collect();
-    if text.chars().count() > DETAIL_CHARS {
-        short.push('…');
-    }
-    short
+/// How notifications may be sent (from the configuration).
+#[derive(Debug, Clone, Copy)]
+pub struct SendRules {
+    /// `allow_private_webhooks`.
+    pub allow_private: bool,
+    /// `allow_unauthenticated_smtp`.
+    pub allow_unauthenticated_smtp: bool,
+    /// One attempt, connect included.
+    pub timeout: Duration,
+    /// Connecting only: a receiver that does not accept soon is not waited for long.
+    pub connect_timeout: Duration,
 }
 
 /// Sends notifications; one shared client with the address guard as its resolver.
 #[derive(Clone)]
 pub struct Notifier {
     http: reqwest::Client,
-    allow_private: bool,
-    timeout: Duration,
+    rules: SendRules,
 }
 
 enum Body {
@@ -157,21 +152,19 @@ enum Body {
 }
 
 impl Notifier {
-    pub fn new(allow_private: bool, timeout: Duration) -> Result<Self, reqwest::Error> {
+    pub fn new(rules: SendRules) -> Result<Self, reqwest::Error> {
         let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout)
+            .timeout(rules.timeout)
+            .connect_timeout(rules.connect_timeout.min(rules.timeout))
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
-            .dns_resolver(guard::GuardedResolver { allow_private })
+            .dns_resolver(guard::GuardedResolver {
+                allow_private: rules.allow_private,
+            })
             .pool_idle_timeout(Duration::from_secs(30))
             .user_agent(concat!("modelscope-balance/", env!("CARGO_PKG_VERSION")))
             .build()?;
-        Ok(Self {
-            http,
-            allow_private,
-            timeout,
-        })
+        Ok(Self { http, rules })
     }
 
     pub async fn send(&self, channel: &OpenedChannel, out: &Outgoing<'_>) -> Result<(), SendError> {
@@ -281,7 +274,8 @@ impl Notifier {
         if !matches!(target.scheme(), "http" | "https") {
             return Err(SendError::BadUrl);
         }
-        guard::check_literal_host(&target, self.allow_private).map_err(|_| SendError::Refused)?;
+        guard::check_literal_host(&target, self.rules.allow_private)
+            .map_err(|_| SendError::Refused)?;
         let mut request = self.http.post(target);
         request = match body {
             Body::Json(json) => request
@@ -326,7 +320,18 @@ impl Notifier {
         let settings = &channel.settings;
         let host = settings.smtp_host.as_deref().ok_or(SendError::BadUrl)?;
         let port = settings.smtp_port.unwrap_or(587);
-        let addrs = guard::resolve(host, port, self.allow_private)
+        let security = settings.smtp_tls.unwrap_or_default();
+        let login = match (&settings.smtp_user, channel.secrets.password.as_deref()) {
+            (Some(user), Some(password)) => {
+                Some(Credentials::new(user.clone(), password.to_owned()))
+            }
+            _ => None,
+        };
+        // A channel stored before the rule, or under a switch since turned off: no relay.
+        let open = self.rules.allow_unauthenticated_smtp;
+        check_not_a_relay(host, login.is_some(), security, open)
+            .map_err(|_| SendError::SmtpNeedsAuth)?;
+        let addrs = guard::resolve(host, port, self.rules.allow_private)
             .await
             .map_err(|error| match error {
                 guard::ResolveError::Refused(_) => SendError::Refused,
@@ -334,7 +339,7 @@ impl Notifier {
             })?;
         let address = addrs.first().ok_or(SendError::NotFound)?.ip();
         let tls_params = || TlsParameters::new(host.to_owned()).map_err(|_| SendError::Tls);
-        let tls = match settings.smtp_tls.unwrap_or_default() {
+        let tls = match security {
             SmtpTls::Starttls => Tls::Required(tls_params()?),
             SmtpTls::Tls => Tls::Wrapper(tls_params()?),
             SmtpTls::None => Tls::None,
@@ -344,11 +349,9 @@ impl Notifier {
             AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(address.to_string())
                 .port(port)
                 .tls(tls)
-                .timeout(Some(self.timeout));
-        if let (Some(user), Some(password)) =
-            (&settings.smtp_user, channel.secrets.password.as_deref())
-        {
-            transport = transport.credentials(Credentials::new(user.clone(), password.to_owned()));
+                .timeout(Some(self.rules.timeout));
+        if let Some(login) = login {
+            transport = transport.credentials(login);
         }
         let transport = transport.build();
         let from = settings
@@ -364,7 +367,8 @@ impl Notifier {
             .header(ContentType::TEXT_PLAIN)
             .body(out.text.to_owned())
             .map_err(|_| SendError::BadMessage)?;
-        let sent = tokio::time::timeout(self.timeout * 2, transport.send(message)).await;
+        // The whole conversation within one attempt's time, like an HTTP receiver.
+        let sent = tokio::time::timeout(self.rules.timeout, transport.send(message)).await;
         match sent {
             Err(_) => Err(SendError::Timeout),
             Ok(Ok(_)) => Ok(()),
@@ -459,16 +463,7 @@ mod tests {
     }
 
     #[test]
-    fn receivers_words_lose_every_secret() {
-        let text = redact(
-            "token SEC-Canary-42 is bad\n(sec-canary-42)",
-            &["SEC-Canary-42"],
-        );
-        assert_eq!(text, "token [redacted] is bad([redacted])");
-        assert_eq!(
-            redact(&"x".repeat(500), &[]).chars().count(),
-            DETAIL_CHARS + 1
-        );
+    fn receivers_refusals_are_read() {
         assert_eq!(
             check_answer(
                 Kind::DingTalk,

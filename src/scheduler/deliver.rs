@@ -1,5 +1,7 @@
 //! Daily summaries and the delivery log's pending messages: each tick sends what is due, with
-//! at most a few messages in flight.
+//! at most a few messages in flight, in fair turns.
+
+use std::collections::HashSet;
 
 use crate::clock;
 use crate::crypto::secret::mask_tail;
@@ -8,14 +10,18 @@ use crate::db::alert_rules as rule_rows;
 use crate::db::channels as channel_rows;
 use crate::db::deliveries as delivery_rows;
 use crate::db::monitor_keys as key_rows;
+use crate::ids::DeliveryId;
 use crate::modelscope::HIGHEST_PRICE;
 use crate::monitors::rules::Condition;
 use crate::monitors::schedule::{Schedule, parse_time_of_day};
-use crate::notify::deliveries::{self, KEEP_DAYS, LEASE_SECS, Letter};
+use crate::notify::deliveries::{self, KEEP_DAYS, LEASE_SECS, Letter, SENDS_PER_USER};
 use crate::notify::message::{self, About, EventKind, SummaryLine};
 use crate::runs::calls_left::calls_for;
 
 use super::{SUMMARIES_PER_TICK, Scheduler};
+
+/// Due deliveries read beyond the free slots, for those a claim before them makes wait.
+const LOOKAHEAD: usize = 16;
 
 /// Queues due summaries and starts due deliveries; answers when either is next wanted.
 pub(super) async fn start_due(scheduler: &Scheduler, now: i64) -> Result<Option<i64>, DbError> {
@@ -80,44 +86,71 @@ pub(super) async fn start_due(scheduler: &Scheduler, now: i64) -> Result<Option<
         tracing::debug!(summaries, "daily summaries queued");
     }
 
+    let started = start_deliveries(scheduler, now).await?;
+    if started.is_some_and(|filled| filled) {
+        return Ok(Some(now));
+    }
+    let (next_summary, next_delivery) = parts
+        .db
+        .run(move |conn| {
+            Ok((
+                rule_rows::next_summary(conn)?,
+                delivery_rows::next_due_after(conn, now)?,
+            ))
+        })
+        .await?;
+    Ok([next_summary, next_delivery].into_iter().flatten().min())
+}
+
+/// Starts due deliveries in fair turns (each user's first before anyone's second, one per
+/// channel, a user at most `SENDS_PER_USER` on every server together). Answers whether every
+/// free slot was filled (more may be due); `None` when none was free. Deliveries that wait
+/// only for a turn held by an attempt in flight go when it ends (it wakes the scheduler).
+async fn start_deliveries(scheduler: &Scheduler, now: i64) -> Result<Option<bool>, DbError> {
+    let parts = scheduler.parts();
     let mut permits = Vec::new();
     while let Ok(permit) = scheduler.inner.sends.clone().try_acquire_owned() {
         permits.push(permit);
     }
-    let limit = permits.len();
-    let due = if limit == 0 {
-        Vec::new()
-    } else {
-        parts
-            .db
-            .run(move |conn| delivery_rows::claim_due(conn, now, now + LEASE_SECS, limit))
-            .await?
-    };
-    let all_taken = limit > 0 && due.len() == limit;
-    for (delivery, permit) in due.into_iter().zip(permits) {
-        let me = scheduler.clone();
+    let free = permits.len();
+    if free == 0 {
+        return Ok(None);
+    }
+    // Never claimed again while tried here, even when the clock jumps past their lease.
+    let here: HashSet<DeliveryId> = parts.outbox.trying();
+    let claimed = parts
+        .db
+        .run(move |conn| {
+            let mut claimed = Vec::new();
+            let due = delivery_rows::due_by_turns(conn, now, SENDS_PER_USER, free + LOOKAHEAD)?;
+            for id in due.into_iter().filter(|id| !here.contains(id)) {
+                if claimed.len() == free {
+                    break;
+                }
+                // Refused when an earlier claim took the user's last turn or the channel's.
+                let lease = now + LEASE_SECS;
+                if let Some(delivery) =
+                    delivery_rows::claim_due(conn, id, now, lease, SENDS_PER_USER)?
+                {
+                    claimed.push(delivery);
+                }
+            }
+            Ok(claimed)
+        })
+        .await?;
+    let filled = claimed.len() == free;
+    for (delivery, permit) in claimed.into_iter().zip(permits) {
+        // Marked as tried here from now, before the task starts.
+        let attempt = parts.outbox.attempt(delivery, scheduler.now());
+        // Its end wakes the loop: a slot and the user's and channel's turns are free again.
         scheduler.spawn_job(async move {
-            let at = me.now();
-            if let Err(error) = me.parts().outbox.attempt(delivery, at).await {
+            if let Err(error) = attempt.await {
                 tracing::error!(%error, "recording a delivery failed");
             }
             drop(permit);
         });
     }
-    if all_taken {
-        return Ok(Some(now));
-    }
-    let (next_summary, next_delivery) = parts
-        .db
-        .run(|conn| {
-            Ok((
-                rule_rows::next_summary(conn)?,
-                delivery_rows::next_due(conn)?,
-            ))
-        })
-        .await?;
-    let next_delivery = next_delivery.filter(|_| limit > 0);
-    Ok([next_summary, next_delivery].into_iter().flatten().min())
+    Ok(Some(filled))
 }
 
 /// Drops delivery log rows older than [`KEEP_DAYS`].

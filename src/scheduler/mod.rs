@@ -12,6 +12,10 @@
 //!   scheduled probes one at a time, and their upstream calls hold at most
 //!   `scheduler_concurrency` of the global slots (`global_concurrency`, always more) however
 //!   many models a preset has, so interactive queries always find room.
+//! - **Fair shares.** Due monitors are claimed in turns by user (each user's first before
+//!   anyone's second), at most `runs_per_user` of one user's running; deliveries likewise, one
+//!   attempt per channel (`deliver.rs`). One user's many monitors or dead receivers delay only
+//!   their own.
 //! - **Time is injected** ([`crate::clock::Clock`]): tests move a manual clock instead of
 //!   sleeping, then wait for a pass that began after the move ([`Passes::settle`]).
 //! - **Woken, never called.** Pages change monitors through [`Monitors`], which notifies the
@@ -32,7 +36,7 @@ use tokio::sync::{Notify, Semaphore};
 use crate::clock::SharedClock;
 use crate::db::monitors as rows;
 use crate::db::{Db, DbError};
-use crate::monitors::Monitors;
+use crate::monitors::{Monitors, run_now};
 use crate::notify::Outbox;
 use crate::runs::runner::Runner;
 
@@ -40,7 +44,8 @@ use crate::runs::runner::Runner;
 pub const LEASE_SECS: i64 = 120;
 /// The longest the loop sleeps without looking again.
 const IDLE_SECS: i64 = 60;
-/// Messages sent at once.
+/// Messages sent at once (of one user's at most `notify::deliveries::SENDS_PER_USER`, and one
+/// per channel).
 const SENDS_AT_ONCE: usize = 8;
 /// Daily summaries handled per tick.
 const SUMMARIES_PER_TICK: usize = 32;
@@ -57,6 +62,9 @@ pub struct SchedulerParts {
     pub wake: Arc<Notify>,
     /// Scheduled runs at once.
     pub concurrency: usize,
+    /// Of those, one user's at most (on every server together): a user with many monitors
+    /// never holds every place.
+    pub runs_per_user: i64,
 }
 
 /// The loop that runs monitors, sends summaries and works through the delivery log.
@@ -128,6 +136,9 @@ impl Scheduler {
             if last_cleanup.is_none_or(|at| now - at >= 3600) {
                 last_cleanup = Some(now);
                 deliver::clean_up(self, now).await;
+                if let Err(error) = run_now::forget_old(&self.parts().db, now).await {
+                    tracing::warn!(%error, "forgetting old run-now requests failed");
+                }
             }
             self.inner.tracker.pass_ends(seen);
             let next = next.clamp(now, now + IDLE_SECS);
@@ -164,10 +175,11 @@ impl Scheduler {
             return Ok(None);
         }
         let limit = permits.len();
+        let per_user = self.parts().runs_per_user;
         let claimed = self
             .parts()
             .db
-            .run(move |conn| rows::claim_due(conn, now, now + LEASE_SECS, limit))
+            .run(move |conn| rows::claim_due(conn, now, now + LEASE_SECS, limit, per_user))
             .await?;
         let all_taken = claimed.len() == limit;
         for (claim, permit) in claimed.into_iter().zip(permits) {
@@ -183,7 +195,7 @@ impl Scheduler {
         }
         self.parts()
             .db
-            .run(move |conn| rows::next_wanted(conn, now))
+            .run(move |conn| rows::next_wanted(conn, now, per_user))
             .await
     }
 }

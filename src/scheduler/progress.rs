@@ -119,6 +119,18 @@ impl Passes {
         }
     }
 
+    /// Wakes the loop and resolves once a pass that began after this call has finished,
+    /// whatever runs or sends are still going (one that hangs never lets [`Passes::settle`]
+    /// resolve). A stopped loop has no pass to wait for.
+    pub fn look(&self) -> impl Future<Output = ()> + Send + 'static {
+        let mut progress = self.0.progress.subscribe();
+        self.0.wake();
+        let asked = self.0.progress.borrow().changes;
+        async move {
+            let _ = progress.wait_for(|p| !p.running || p.seen >= asked).await;
+        }
+    }
+
     /// Resolves once the loop is not going: never spawned, or ended after a shutdown (a pass
     /// under way when it was told to stop is finished first).
     pub fn stopped(&self) -> impl Future<Output = ()> + Send + 'static {

@@ -354,47 +354,6 @@ async fn wecom_telegram_bark_and_serverchan_get_their_formats() {
     );
 }
 
-/// The text of a MIME body as lettre wrote it (7bit, quoted-printable or base64).
-fn mail_text(data: &str) -> String {
-    let (head, body) = data.split_once("\r\n\r\n").expect("headers and body");
-    let encoding = head
-        .lines()
-        .find_map(|l| l.strip_prefix("Content-Transfer-Encoding: "))
-        .unwrap_or("7bit")
-        .trim()
-        .to_ascii_lowercase();
-    match encoding.as_str() {
-        "base64" => String::from_utf8(
-            STANDARD
-                .decode(body.split_whitespace().collect::<String>())
-                .unwrap(),
-        )
-        .unwrap(),
-        "quoted-printable" => {
-            let joined = body.replace("=\r\n", "");
-            let mut bytes = Vec::new();
-            let raw = joined.as_bytes();
-            let mut i = 0;
-            while i < raw.len() {
-                if raw[i] == b'=' && i + 2 < raw.len() {
-                    let hex = std::str::from_utf8(&raw[i + 1..i + 3]).unwrap_or("");
-                    if let Ok(byte) = u8::from_str_radix(hex, 16) {
-                        bytes.push(byte);
-                        i += 3;
-                        continue;
-                    }
-                }
-                bytes.push(raw[i]);
-                i += 1;
-            }
-            String::from_utf8(bytes).unwrap()
-        }
-        _ => body.to_owned(),
-    }
-    .trim_end()
-    .to_owned()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn email_goes_through_smtp_with_its_credentials() {
     let app = site().await;
@@ -428,7 +387,7 @@ async fn email_goes_through_smtp_with_its_credentials() {
         Some(("alerts".into(), "smtp-pass-canary-77".into()))
     );
     assert!(mail.data.contains("Subject: "), "{}", mail.data);
-    assert_eq!(mail_text(&mail.data), test_message("mail"));
+    assert_eq!(mail.text(), test_message("mail"));
     let page = alice.get("/channels").await.body;
     assert!(!page.contains("smtp-pass-canary-77"));
     assert!(page.contains("127.0.0.1:") && page.contains("me@example.com"));

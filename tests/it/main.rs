@@ -20,6 +20,7 @@ mod channels;
 mod csrf_routes;
 mod dashboard;
 mod dependencies;
+mod fair_shares;
 mod first_steps;
 mod forecasts;
 mod hardening;

@@ -5,7 +5,10 @@
 //! one consistent snapshot (a run stored before the backup began is in it; one stored while it
 //! copies is in it whole or not at all). The file is written beside its name, checked with
 //! `integrity_check`, switched to a rollback journal (one self-contained file), synced, then
-//! renamed into place; it is owner-only, like the database. It never overwrites a file.
+//! renamed into place; it is owner-only, like the database. It never replaces or deletes a
+//! file it did not make: it writes under a name of its own, created exclusively, and publishes
+//! with a rename that refuses to replace (a file that appears at the name while it copies
+//! stays, and the backup says so).
 //!
 //! The master key is **not** in the backup, on purpose: the database holds the saved keys
 //! sealed, the key file opens them; keep them apart and both private. The report says which
@@ -32,7 +35,7 @@ use rusqlite::backup::{Backup, StepResult};
 use rusqlite::{Connection, OpenFlags};
 
 use crate::config::AppConfig;
-use partial::{Partial, with_suffix};
+use partial::Partial;
 pub use report::{BackupReport, MasterKeyNeed, RestoreReport};
 pub use restore::restore;
 
@@ -42,6 +45,41 @@ const BUSY_PAUSE: Duration = Duration::from_millis(100);
 
 /// Copies the live database to `dest` (which must not exist), while a server may be running.
 pub fn backup(config: &AppConfig, dest: &Path) -> Result<BackupReport, String> {
+    let copy = prepare(config, dest)?;
+    copy.publish(dest)
+}
+
+/// A whole, checked copy under its own name, not yet published.
+struct Prepared {
+    partial: Partial,
+    /// The live database, where the backup is recorded once published.
+    source: Connection,
+    users: i64,
+    runs: i64,
+    keys: MasterKeyNeed,
+}
+
+impl Prepared {
+    /// Publishes the copy as `dest`, unless a file appeared there meanwhile.
+    fn publish(self, dest: &Path) -> Result<BackupReport, String> {
+        let bytes = self.partial.persist(dest)?;
+        // For the admin's health panel. Optional: the backup is made whatever this says.
+        if let Err(error) =
+            crate::db::health::record_backup(&self.source, crate::clock::now(), bytes)
+        {
+            tracing::warn!(%error, "the backup was made, but recording it for /admin failed");
+        }
+        Ok(BackupReport {
+            file: dest.to_path_buf(),
+            bytes,
+            users: self.users,
+            runs: self.runs,
+            keys: self.keys,
+        })
+    }
+}
+
+fn prepare(config: &AppConfig, dest: &Path) -> Result<Prepared, String> {
     let source_path = config.database_path();
     let source_meta = std::fs::metadata(&source_path).map_err(|e| {
         format!(
@@ -50,13 +88,13 @@ pub fn backup(config: &AppConfig, dest: &Path) -> Result<BackupReport, String> {
             source_path.display()
         )
     })?;
-    if dest.exists() {
+    if dest.symlink_metadata().is_ok() {
         return Err(format!(
             "{} exists already: a backup never overwrites a file, choose a new name",
             dest.display()
         ));
     }
-    let partial = Partial::create(&with_suffix(dest, ".partial"))?;
+    let partial = Partial::beside(dest)?;
     if partial.owner()? != source_meta.uid() {
         return Err(format!(
             "run the backup as the owner of {} (e.g. sudo -u modelscope-balance …): files \
@@ -82,15 +120,9 @@ pub fn backup(config: &AppConfig, dest: &Path) -> Result<BackupReport, String> {
         .map_err(|e| format!("database: {e}"))?;
     let (users, runs) = counts(&copy)?;
     drop(copy);
-    let bytes = partial.persist(dest)?;
-    // For the admin's health panel. Optional: the backup is made whatever this says.
-    if let Err(error) = crate::db::health::record_backup(&source, crate::clock::now(), bytes) {
-        tracing::warn!(%error, "the backup was made, but recording it for /admin failed");
-    }
-    drop(source);
-    Ok(BackupReport {
-        file: dest.to_path_buf(),
-        bytes,
+    Ok(Prepared {
+        partial,
+        source,
         users,
         runs,
         keys,
@@ -191,6 +223,85 @@ mod tests {
 
     fn config_in(dir: PathBuf) -> AppConfig {
         config(&dir)
+    }
+
+    fn live_site(dir: &Path) -> AppConfig {
+        let config = config(dir);
+        crate::db::Db::open(&config.database_path()).unwrap();
+        config
+    }
+
+    /// The names in `dir`, sorted.
+    fn names_in(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// Issue 19, item 4: a file made at the backup's name while it copies is never replaced;
+    /// the backup says so and leaves nothing of its own behind.
+    #[test]
+    fn a_file_created_while_the_backup_runs_survives() {
+        let live = tempfile::tempdir().unwrap();
+        let config = live_site(live.path());
+        let out = tempfile::tempdir().unwrap();
+        let file = out.path().join("backup.db");
+        let copy = prepare(&config, &file).unwrap();
+        std::fs::write(&file, b"made by someone else meanwhile").unwrap();
+        let refused = copy.publish(&file).unwrap_err();
+        assert!(refused.contains("left as it is"), "{refused}");
+        assert_eq!(
+            std::fs::read(&file).unwrap(),
+            b"made by someone else meanwhile"
+        );
+        assert_eq!(names_in(out.path()), ["backup.db"]);
+    }
+
+    /// Issue 19, item 4: `<file>.partial` and its side files are someone else's: left alone.
+    #[test]
+    fn a_foreign_partial_file_is_left_alone() {
+        let live = tempfile::tempdir().unwrap();
+        let config = live_site(live.path());
+        let out = tempfile::tempdir().unwrap();
+        let file = out.path().join("backup.db");
+        let foreign = [
+            "backup.db.partial",
+            "backup.db.partial-journal",
+            "backup.db.partial-wal",
+        ];
+        for name in foreign {
+            std::fs::write(out.path().join(name), name.as_bytes()).unwrap();
+        }
+        backup(&config, &file).unwrap();
+        for name in foreign {
+            assert_eq!(
+                std::fs::read(out.path().join(name)).unwrap(),
+                name.as_bytes(),
+                "{name}"
+            );
+        }
+        let mut expected = vec!["backup.db"];
+        expected.extend(foreign);
+        expected.sort();
+        assert_eq!(names_in(out.path()), expected);
+    }
+
+    #[test]
+    fn publishing_never_replaces_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let (from, to) = (dir.path().join("a"), dir.path().join("b"));
+        std::fs::write(&from, b"new").unwrap();
+        std::fs::write(&to, b"old").unwrap();
+        let refused = partial::rename_no_replace(&from, &to).unwrap_err();
+        assert_eq!(refused.kind(), std::io::ErrorKind::AlreadyExists);
+        assert_eq!(std::fs::read(&to).unwrap(), b"old");
+        std::fs::remove_file(&to).unwrap();
+        partial::rename_no_replace(&from, &to).unwrap();
+        assert_eq!(std::fs::read(&to).unwrap(), b"new");
+        assert!(!from.exists());
     }
 
     #[test]

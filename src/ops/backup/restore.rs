@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags};
 
-use super::partial::{Partial, remove_sidecars, with_suffix};
+use super::partial::{Partial, remove_sidecars, rename_no_replace, with_suffix};
 use super::{MasterKeyNeed, RestoreReport, copy_database, counts, integrity_ok};
 use crate::config::AppConfig;
 use crate::db::{self, Schema};
@@ -44,7 +44,7 @@ pub fn restore(config: &AppConfig, source: &Path, label: &str) -> Result<Restore
         }
     }
     let target = config.database_path();
-    let partial = Partial::create(&with_suffix(&target, ".restoring"))?;
+    let partial = Partial::beside(&target)?;
     let data_owner = std::fs::metadata(&config.data_dir)
         .map_err(|e| format!("{}: {e}", config.data_dir.display()))?
         .uid();
@@ -74,21 +74,29 @@ pub fn restore(config: &AppConfig, source: &Path, label: &str) -> Result<Restore
     })
 }
 
-/// Moves the database being replaced (and its WAL, so it stays whole) out of the way.
+/// Moves the database being replaced (and its WAL, so it stays whole) out of the way, never
+/// over a file that is there.
 fn set_aside(target: &Path, label: &str) -> Result<Option<PathBuf>, String> {
     if !target.exists() {
         remove_sidecars(target)?;
         return Ok(None);
     }
     let kept = with_suffix(target, &format!(".{label}.before-restore"));
-    for suffix in ["-wal", "-shm"] {
-        let from = with_suffix(target, suffix);
-        if from.exists() {
-            let to = with_suffix(&kept, suffix);
-            std::fs::rename(&from, &to)
-                .map_err(|e| format!("cannot move {}: {e}", from.display()))?;
-        }
+    let moves: Vec<(PathBuf, PathBuf)> = ["", "-wal", "-shm"]
+        .into_iter()
+        .map(|suffix| (with_suffix(target, suffix), with_suffix(&kept, suffix)))
+        .filter(|(from, _)| from.exists())
+        .collect();
+    // All or nothing: a database must not lose its WAL to a name that was taken.
+    if let Some((_, taken)) = moves.iter().find(|(_, to)| to.symlink_metadata().is_ok()) {
+        return Err(format!(
+            "{} exists already; move it away or restore with another label",
+            taken.display()
+        ));
     }
-    std::fs::rename(target, &kept).map_err(|e| format!("cannot move {}: {e}", target.display()))?;
+    // Side files first, then the database, as SQLite would find them.
+    for (from, to) in moves.iter().rev() {
+        rename_no_replace(from, to).map_err(|e| format!("cannot move {}: {e}", from.display()))?;
+    }
     Ok(Some(kept))
 }

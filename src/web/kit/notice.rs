@@ -18,7 +18,7 @@ crate::closed_set! {
         CensusSignIn = "census_sign_in", BadBudget = "bad_budget",
         // Keys.
         EmptyLabel = "empty_label", BadLabel = "bad_label", DuplicateLabel = "duplicate_label",
-        DuplicateKey = "duplicate_key",
+        DuplicateKey = "duplicate_key", TooManyKeys = "too_many_keys",
         // Presets and prices.
         EmptyName = "empty_name", BadName = "bad_name", DuplicateName = "duplicate_name",
         TooManyPresets = "too_many_presets", TooManyPresetModels = "too_many_preset_models",
@@ -48,6 +48,7 @@ crate::closed_set! {
         ScheduleBoth = "schedule_both", BadInterval = "bad_interval", BadTimes = "bad_times",
         ProbeNeedsCap = "probe_needs_cap", BadCap = "bad_cap", OverCap = "over_cap",
         TooManyMonitors = "too_many_monitors", MonitorNotFound = "monitor_not_found",
+        RunNowPerMonitor = "run_now_per_monitor", RunNowPerUser = "run_now_per_user",
         // Alert rules.
         BadCondition = "bad_condition", BadThreshold = "bad_threshold",
         BadCallsThreshold = "bad_calls_threshold", RuleNeedsModel = "rule_needs_model",
@@ -55,6 +56,7 @@ crate::closed_set! {
         BadForecastHours = "bad_forecast_hours", BadWithinHours = "bad_within_hours",
         NoChannelChosen = "no_channel_chosen", RuleNeedsProbe = "rule_needs_probe",
         ModelNotInPreset = "model_not_in_preset", TooManyRules = "too_many_rules",
+        TooManyUserRules = "too_many_user_rules",
         ChosenChannelNotFound = "chosen_channel_not_found", RuleNotFound = "rule_not_found",
         // Notification channels.
         BadChannelKind = "bad_channel_kind", EmptyChannelName = "empty_channel_name",
@@ -64,8 +66,12 @@ crate::closed_set! {
         NeedsSmtpHost = "needs_smtp_host", BadSmtpHost = "bad_smtp_host",
         BadSmtpPort = "bad_smtp_port", BadSmtpTls = "bad_smtp_tls",
         NeedsSmtpPassword = "needs_smtp_password", BadFrom = "bad_from", BadTo = "bad_to",
-        PrivateUrl = "private_url",
-        PrivateSmtpHost = "private_smtp_host", ChannelNotFound = "channel_not_found", ChannelNeedsReentry = "channel_needs_reentry",
+        PrivateUrl = "private_url", PrivateSmtpHost = "private_smtp_host",
+        ChannelNotFound = "channel_not_found", ChannelNeedsReentry = "channel_needs_reentry",
+        SmtpNeedsAuthTls = "smtp_needs_auth_tls", SmtpNeedsAuth = "smtp_needs_auth",
+        SmtpNeedsTls = "smtp_needs_tls", TestPerMinute = "test_per_minute",
+        TestPerHour = "test_per_hour", TestChannelHour = "test_channel_hour",
+        TestChannelBusy = "test_channel_busy", TestUserBusy = "test_user_busy",
         // Administration: accounts, sign-up and invitations.
         UserNotFound = "user_not_found", LastAdmin = "last_admin",
         LastAdminSelf = "last_admin_self", AccountDisabled = "account_disabled",
@@ -76,6 +82,18 @@ crate::closed_set! {
         DidYouMean = "did_you_mean",
         // Anywhere.
         Unavailable = "unavailable", Internal = "internal",
+    }
+}
+
+impl NoticeCode {
+    /// The form fields a notice about several marks besides its own `field` (its words name
+    /// them all).
+    fn also_on(self) -> &'static [&'static str] {
+        match self {
+            Self::SmtpNeedsAuthTls => &["smtp_password", "smtp_tls"],
+            Self::SmtpNeedsAuth => &["smtp_password"],
+            _ => &[],
+        }
     }
 }
 
@@ -111,7 +129,7 @@ impl Notice {
 
     /// Whether this notice is about `field` (for `aria-invalid` in templates).
     pub fn is_on(&self, field: &str) -> bool {
-        self.field == Some(field)
+        self.field == Some(field) || self.code.also_on().contains(&field)
     }
 
     pub fn with_n(mut self, n: i64) -> Self {
@@ -144,6 +162,7 @@ crate::closed_set! {
         RefreshFailed = "refresh_failed", MonitorAdded = "monitor_added",
         MonitorDeleted = "monitor_deleted", MonitorPaused = "monitor_paused",
         MonitorResumed = "monitor_resumed", MonitorRun = "monitor_run",
+        MonitorRunQueued = "monitor_run_queued", MonitorRunRunning = "monitor_run_running",
         RuleAdded = "rule_added", RuleDeleted = "rule_deleted", ChannelAdded = "channel_added",
         ChannelAddedUnresolved = "channel_added_unresolved",
         ChannelDeleted = "channel_deleted", TestSent = "test_sent", TestFailed = "test_failed",

@@ -170,6 +170,12 @@ impl Layout {
         error.is_some_and(|notice| notice.is_on(field))
     }
 
+    /// Where `error`'s words are (`messages.html` gives them the id `<this>-error`): its
+    /// field, also for the other fields a refusal about several marks.
+    pub fn error_id(&self, error: Option<&Notice>) -> &'static str {
+        error.and_then(|notice| notice.field).unwrap_or("form")
+    }
+
     /// `zh-CN` or `en`, for `<html lang>`.
     pub fn lang_tag(&self) -> &'static str {
         self.lang.tag()

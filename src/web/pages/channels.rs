@@ -1,6 +1,7 @@
 //! `/channels`: where alerts go. Secrets are sealed on save and shown only as a hint (the host
-//! and the last four characters); "send a test" tries a channel once and logs it; deleting asks
-//! first on a page that names the channel.
+//! and the last four characters); "send a test" tries a channel once and logs it (throttled:
+//! 429 with `Retry-After` and words over a limit); deleting asks first on a page that names the
+//! channel.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -14,7 +15,7 @@ use crate::config::AppConfig;
 use crate::i18n::Lang;
 use crate::ids::ChannelId;
 use crate::names;
-use crate::notify::channel_check::{Destination, check_channel, check_destination};
+use crate::notify::channel_check::{Destination, check_destination};
 use crate::notify::channel_store::ChannelSummary;
 use crate::notify::channels::{ChannelAsk, SmtpTls};
 use crate::notify::{Channels, Kind, Outbox};
@@ -22,7 +23,7 @@ use crate::web::kit::confirm::ConfirmPage;
 use crate::web::kit::csrf::{Csrf, TokenOnlyForm, csrf_form};
 use crate::web::kit::monitoring_view::{channel_title, delivery_error_text};
 use crate::web::kit::notice::{Flash, FlashCode, Notice, Redirected};
-use crate::web::kit::problem::Problem;
+use crate::web::kit::problem::{Problem, Refused};
 use crate::web::kit::session::CurrentUser;
 use crate::web::kit::view::Layout;
 
@@ -58,6 +59,8 @@ pub struct ChannelsPage {
     pub kinds: &'static [Kind],
     /// The add form's error.
     pub error: Option<Notice>,
+    /// A test not sent: the limit that held it back.
+    pub limited: Option<Notice>,
     /// The test just tried: which channel, and its error when it failed.
     pub tested: Option<(ChannelId, Option<String>)>,
     pub form: ChannelEcho,
@@ -128,6 +131,7 @@ fn empty_page(user: &CurrentUser) -> ChannelsPage {
         channels: Vec::new(),
         kinds: Kind::ALL,
         error: None,
+        limited: None,
         tested: None,
         form: ChannelEcho::default(),
     }
@@ -183,7 +187,7 @@ pub async fn create(
         smtp_tls: form.smtp_tls,
         lang: form.lang,
     };
-    let added = match check_channel(&ask) {
+    let added = match channels.check(&ask) {
         Ok(new) => match check_destination(&new, config.allow_private_webhooks).await {
             Ok(destination) => {
                 let name = new.name.clone();
@@ -214,7 +218,16 @@ pub async fn create(
     }
 }
 
-/// Sends a test message now (one try), shows how it went and logs it.
+/// What a test answers: the page with how it went, the page saying which limit held it back
+/// (429 with `Retry-After`), or a status (another user's or a missing channel).
+#[derive(rocket::Responder)]
+pub enum TestAnswer {
+    Page(ChannelsPage),
+    Limited(Refused<ChannelsPage>),
+    Status(Status),
+}
+
+/// Sends a test message now (one try), shows how it went and logs it; throttled.
 #[post("/channels/<id>/test", data = "<form>")]
 pub async fn test(
     user: CurrentUser,
@@ -222,14 +235,38 @@ pub async fn test(
     form: Csrf<TokenOnlyForm>,
     outbox: &State<Outbox>,
     channels: &State<Channels>,
-) -> Result<ChannelsPage, Status> {
+) -> TestAnswer {
     let _ = form;
+    match tested(&user, id, outbox, channels).await {
+        Ok(page) => TestAnswer::Page(page),
+        Err(answer) => answer,
+    }
+}
+
+async fn tested(
+    user: &CurrentUser,
+    id: ChannelId,
+    outbox: &Outbox,
+    channels: &Channels,
+) -> Result<ChannelsPage, TestAnswer> {
     let lang = user.0.lang;
-    let outcome = outbox
-        .send_test(user.0.user_id, id)
-        .await
-        .map_err(|e| Problem::channel(&e).status)?;
-    let mut shown = page(&user, channels).await?;
+    let outcome = match outbox.send_test(user.0.user_id, id).await {
+        Ok(outcome) => outcome,
+        Err(error) => {
+            let problem = Problem::channel(&error);
+            let Some(retry_after_secs) = error.retry_after_secs() else {
+                return Err(TestAnswer::Status(problem.status));
+            };
+            let mut shown = page(user, channels).await.map_err(TestAnswer::Status)?;
+            shown.limited = Some(problem.notice);
+            return Err(TestAnswer::Limited(Refused {
+                status: problem.status,
+                retry_after_secs: Some(retry_after_secs),
+                page: shown,
+            }));
+        }
+    };
+    let mut shown = page(user, channels).await.map_err(TestAnswer::Status)?;
     let flash = match &outcome {
         Ok(()) => FlashCode::TestSent,
         Err(_) => FlashCode::TestFailed,

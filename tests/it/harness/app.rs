@@ -108,6 +108,18 @@ impl TestApp {
         panic!("the schedulers kept starting work for 20 rounds");
     }
 
+    /// Waits until every instance's scheduler has finished a pass that began after this call,
+    /// whatever runs or sends are still going: for a test whose work hangs on purpose (a dead
+    /// receiver, a slow upstream), after which what a pass would have claimed is claimed.
+    pub async fn look(&self) {
+        let passes: Vec<Passes> = self.instances().into_iter().map(|i| i.passes).collect();
+        let looks = futures::future::join_all(passes.iter().map(Passes::look));
+        if tokio::time::timeout(SETTLE_WITHIN, looks).await.is_err() {
+            let states: Vec<_> = passes.iter().map(Passes::now).collect();
+            panic!("the schedulers made no pass within {SETTLE_WITHIN:?}: {states:?}");
+        }
+    }
+
     /// Stops an instance (as a server stopping: its scheduler is told to stop) and waits until
     /// its scheduler's loop has ended, so a clock moved after this is one it never reads.
     pub async fn stop(&self, client: Client) {

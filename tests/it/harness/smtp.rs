@@ -20,6 +20,61 @@ pub struct Mail {
     pub auth: Option<(String, String)>,
 }
 
+impl Mail {
+    /// The header named `name` (unfolded), if the message has it.
+    pub fn header(&self, name: &str) -> Option<String> {
+        let head = self.data.split("\r\n\r\n").next().unwrap_or("");
+        let unfolded = head.replace("\r\n ", " ").replace("\r\n\t", " ");
+        unfolded.split("\r\n").find_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            key.eq_ignore_ascii_case(name)
+                .then(|| value.trim().to_owned())
+        })
+    }
+
+    /// The text of a MIME body as lettre wrote it (7bit, quoted-printable or base64).
+    pub fn text(&self) -> String {
+        let data = &self.data;
+        let (head, body) = data.split_once("\r\n\r\n").expect("headers and body");
+        let encoding = head
+            .lines()
+            .find_map(|l| l.strip_prefix("Content-Transfer-Encoding: "))
+            .unwrap_or("7bit")
+            .trim()
+            .to_ascii_lowercase();
+        match encoding.as_str() {
+            "base64" => String::from_utf8(
+                STANDARD
+                    .decode(body.split_whitespace().collect::<String>())
+                    .unwrap(),
+            )
+            .unwrap(),
+            "quoted-printable" => {
+                let joined = body.replace("=\r\n", "");
+                let mut bytes = Vec::new();
+                let raw = joined.as_bytes();
+                let mut i = 0;
+                while i < raw.len() {
+                    if raw[i] == b'=' && i + 2 < raw.len() {
+                        let hex = std::str::from_utf8(&raw[i + 1..i + 3]).unwrap_or("");
+                        if let Ok(byte) = u8::from_str_radix(hex, 16) {
+                            bytes.push(byte);
+                            i += 3;
+                            continue;
+                        }
+                    }
+                    bytes.push(raw[i]);
+                    i += 1;
+                }
+                String::from_utf8(bytes).unwrap()
+            }
+            _ => body.to_owned(),
+        }
+        .trim_end()
+        .to_owned()
+    }
+}
+
 pub struct SmtpSink {
     pub port: u16,
     mails: Arc<Mutex<Vec<Mail>>>,

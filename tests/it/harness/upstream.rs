@@ -115,6 +115,22 @@ pub async fn calls_mentioning(server: &MockServer, text: &str) -> usize {
         .count()
 }
 
+/// How many requests `server` has received with bearer `key` (a balance read, say).
+pub async fn calls_with_key(server: &MockServer, key: &str) -> usize {
+    let bearer = format!("Bearer {key}");
+    server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| {
+            r.headers
+                .get("authorization")
+                .is_some_and(|v| v.to_str().is_ok_and(|v| v == bearer))
+        })
+        .count()
+}
+
 /// How many requests `server` has received on `path` (the balance endpoint, say).
 pub async fn calls_to(server: &MockServer, path: &str) -> usize {
     server

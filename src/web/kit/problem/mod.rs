@@ -1,22 +1,19 @@
 //! Every domain error, said once for the pages: a status and a notice the templates turn into
 //! words (`messages.html`). A database failure is logged here, where it is mapped, and nowhere
-//! else. The refusals of accounts, sign-in, tokens and the admin are in `accounts`.
+//! else. The refusals of accounts, sign-in, tokens and the admin are in `accounts`; those of
+//! monitors, their rules and notification channels in `monitoring`.
 
 mod accounts;
+mod monitoring;
 
 use rocket::http::Status;
 use rocket::request::Request;
 use rocket::response::{self, Responder};
 
 use super::notice::{Notice, NoticeCode};
-use super::view::{cost_text, points};
 use crate::db::DbError;
 use crate::keyring::KeyError;
-use crate::monitors::MonitorError;
-use crate::monitors::rules::RuleError;
-use crate::monitors::schedule::ScheduleError;
 use crate::names::MAX_NAME_CHARS;
-use crate::notify::ChannelError;
 use crate::presets::PresetError;
 use crate::runs::planner::PlanError;
 use crate::runs::prices::PriceError;
@@ -111,6 +108,10 @@ impl Problem {
                     .with_name(label.clone())
                     .on("api_key"),
             ),
+            KeyError::TooMany { max } => Self::new(
+                Status::Conflict,
+                Notice::new(NoticeCode::TooManyKeys).with_n(*max),
+            ),
             KeyError::NotFound => Self::new(Status::NotFound, Notice::new(NoticeCode::KeyNotFound)),
             KeyError::NeedsReentry => Self::refused(NoticeCode::KeyNeedsReentry),
             KeyError::Vault(error) => {
@@ -172,138 +173,6 @@ impl Problem {
             PriceError::NotATier => Self::refused_on(NoticeCode::BadPrice, "points"),
             PriceError::BadModel => Self::refused(NoticeCode::BadPriceModel),
             PriceError::Db(error) => Self::db(error),
-        }
-    }
-}
-
-impl Problem {
-    /// Monitors and their rules, tied to the field of the form that was wrong.
-    pub fn monitor(error: &MonitorError) -> Self {
-        let limit = |status, code, max: i64| Self::new(status, Notice::new(code).with_n(max));
-        match error {
-            MonitorError::NoKey => Self::refused_on(NoticeCode::NoKeyChosen, "key_id"),
-            MonitorError::TooManyKeys { max } => Self::new(
-                Status::UnprocessableEntity,
-                Notice::new(NoticeCode::TooManyMonitorKeys)
-                    .with_n(*max as i64)
-                    .on("key_id"),
-            ),
-            MonitorError::KeyNotFound => Self::refused_on(NoticeCode::ChosenKeyNotFound, "key_id"),
-            MonitorError::BadCheck => Self::refused_on(NoticeCode::BadCheck, "check"),
-            MonitorError::NoPreset => Self::refused_on(NoticeCode::ProbeNeedsPreset, "preset_id"),
-            MonitorError::PresetNotFound => {
-                Self::refused_on(NoticeCode::PresetNotFound, "preset_id")
-            }
-            MonitorError::Schedule(error) => Self::schedule(*error),
-            MonitorError::NeedsCap => Self::refused_on(NoticeCode::ProbeNeedsCap, "daily_cost_cap"),
-            MonitorError::BadCap => Self::refused_on(NoticeCode::BadCap, "daily_cost_cap"),
-            MonitorError::OverCap { daily, cap } => Self::new(
-                Status::UnprocessableEntity,
-                Notice::new(NoticeCode::OverCap)
-                    .with_arg("cost", cost_text(daily))
-                    .with_arg("cap", points(*cap))
-                    .on("daily_cost_cap"),
-            ),
-            MonitorError::TooMany { max } => {
-                limit(Status::Conflict, NoticeCode::TooManyMonitors, *max)
-            }
-            MonitorError::NotFound => {
-                Self::new(Status::NotFound, Notice::new(NoticeCode::MonitorNotFound))
-            }
-            MonitorError::Rule(error) => Self::rule(error),
-            MonitorError::TooManyRules { max } => {
-                limit(Status::Conflict, NoticeCode::TooManyRules, *max)
-            }
-            MonitorError::ChannelNotFound => {
-                Self::refused_on(NoticeCode::ChosenChannelNotFound, "channel_id")
-            }
-            MonitorError::RuleNotFound => {
-                Self::new(Status::NotFound, Notice::new(NoticeCode::RuleNotFound))
-            }
-            MonitorError::Db(error) => Self::db(error),
-        }
-    }
-
-    fn schedule(error: ScheduleError) -> Self {
-        match error {
-            ScheduleError::Missing => {
-                Self::refused_on(NoticeCode::ScheduleMissing, "every_minutes")
-            }
-            ScheduleError::Both => Self::refused_on(NoticeCode::ScheduleBoth, "at_times"),
-            ScheduleError::BadInterval { min } => Self::new(
-                Status::UnprocessableEntity,
-                Notice::new(NoticeCode::BadInterval)
-                    .with_n(i64::from(min))
-                    .on("every_minutes"),
-            ),
-            ScheduleError::BadTimes => Self::refused_on(NoticeCode::BadTimes, "at_times"),
-        }
-    }
-
-    fn rule(error: &RuleError) -> Self {
-        let (code, field) = match error {
-            RuleError::BadCondition => (NoticeCode::BadCondition, "condition"),
-            RuleError::BadThreshold => (NoticeCode::BadThreshold, "threshold"),
-            RuleError::BadCalls => (NoticeCode::BadCallsThreshold, "threshold"),
-            RuleError::NeedsModel => (NoticeCode::RuleNeedsModel, "model"),
-            RuleError::BadModel => (NoticeCode::BadRuleModel, "model"),
-            RuleError::BadAtTime => (NoticeCode::BadAtTime, "at_time"),
-            RuleError::BadHours => (NoticeCode::BadForecastHours, "threshold"),
-            RuleError::BadWithin => (NoticeCode::BadWithinHours, "within_hours"),
-            RuleError::NoChannel => (NoticeCode::NoChannelChosen, "channel_id"),
-            RuleError::NeedsProbe => (NoticeCode::RuleNeedsProbe, "condition"),
-            RuleError::ModelNotInPreset => (NoticeCode::ModelNotInPreset, "model"),
-        };
-        Self::refused_on(code, field)
-    }
-
-    /// Notification channels, tied to the field of the form that was wrong.
-    pub fn channel(error: &ChannelError) -> Self {
-        let on = Self::refused_on;
-        match error {
-            ChannelError::BadKind => on(NoticeCode::BadChannelKind, "kind"),
-            ChannelError::EmptyName => on(NoticeCode::EmptyChannelName, "name"),
-            ChannelError::BadName => Self::new(
-                Status::UnprocessableEntity,
-                Notice::new(NoticeCode::BadName)
-                    .with_n(MAX_NAME_CHARS as i64)
-                    .on("name"),
-            ),
-            ChannelError::DuplicateName => Self::new(
-                Status::Conflict,
-                Notice::new(NoticeCode::DuplicateChannelName).on("name"),
-            ),
-            ChannelError::TooMany { max } => Self::new(
-                Status::Conflict,
-                Notice::new(NoticeCode::TooManyChannels).with_n(*max),
-            ),
-            ChannelError::NeedsUrl => on(NoticeCode::NeedsUrl, "url"),
-            ChannelError::BadUrl => on(NoticeCode::BadUrl, "url"),
-            ChannelError::NeedsSecret => on(NoticeCode::NeedsSecret, "secret"),
-            ChannelError::BadSecret => on(NoticeCode::BadSecret, "secret"),
-            ChannelError::NeedsChatId => on(NoticeCode::NeedsChatId, "chat_id"),
-            ChannelError::BadChatId => on(NoticeCode::BadChatId, "chat_id"),
-            ChannelError::NeedsSmtpHost => on(NoticeCode::NeedsSmtpHost, "smtp_host"),
-            ChannelError::BadSmtpHost => on(NoticeCode::BadSmtpHost, "smtp_host"),
-            ChannelError::BadSmtpPort => on(NoticeCode::BadSmtpPort, "smtp_port"),
-            ChannelError::BadSmtpTls => on(NoticeCode::BadSmtpTls, "smtp_tls"),
-            ChannelError::NeedsSmtpPassword => on(NoticeCode::NeedsSmtpPassword, "smtp_password"),
-            ChannelError::BadFrom => on(NoticeCode::BadFrom, "smtp_from"),
-            ChannelError::BadTo => on(NoticeCode::BadTo, "smtp_to"),
-            ChannelError::PrivateUrl => on(NoticeCode::PrivateUrl, "url"),
-            ChannelError::PrivateSmtpHost => on(NoticeCode::PrivateSmtpHost, "smtp_host"),
-            ChannelError::NotFound => {
-                Self::new(Status::NotFound, Notice::new(NoticeCode::ChannelNotFound))
-            }
-            ChannelError::NeedsReentry => Self::refused(NoticeCode::ChannelNeedsReentry),
-            ChannelError::Vault(error) => {
-                tracing::error!(%error, "sealing a channel failed");
-                Self::new(
-                    Status::InternalServerError,
-                    Notice::new(NoticeCode::Internal),
-                )
-            }
-            ChannelError::Db(error) => Self::db(error),
         }
     }
 }

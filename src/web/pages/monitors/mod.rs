@@ -12,13 +12,14 @@ use rocket::{State, get, post};
 use crate::i18n::{self, Arg, Lang};
 use crate::ids::{MonitorId, RuleId};
 use crate::monitors::rules::{Condition, RuleAsk};
+use crate::monitors::run_now::RunNow;
 use crate::monitors::{self, MonitorAsk, MonitorError, Monitors};
 use crate::names;
 use crate::web::kit::confirm::ConfirmPage;
 use crate::web::kit::csrf::{Csrf, TokenOnlyForm, csrf_form};
 use crate::web::kit::monitoring_view::{monitor_title, rule_summary};
 use crate::web::kit::notice::{Flash, FlashCode, Redirected};
-use crate::web::kit::problem::Problem;
+use crate::web::kit::problem::{Problem, Refused};
 use crate::web::kit::session::CurrentUser;
 
 mod page;
@@ -145,10 +146,54 @@ macro_rules! monitor_action {
     };
 }
 
-monitor_action!(
-    /// Once at the scheduler's next tick, paused or not; the schedule stays as it is.
-    run_now: "/monitors/<id>/run" => MonitorRun
-);
+/// What "run now" answers: back to the list with what happened, the list saying which limit
+/// held it back (429 with `Retry-After`), or a status (another user's or a missing monitor).
+#[derive(rocket::Responder)]
+pub enum RunAnswer {
+    Done(Redirected),
+    Limited(Refused<MonitorsPage>),
+    Status(Status),
+}
+
+/// Once in its turn, paused or not; the schedule stays as it is. Limited per monitor and per
+/// user; nothing changes when the monitor is queued or running already.
+#[post("/monitors/<id>/run", data = "<form>")]
+pub async fn run_now(
+    page: MonitorsContext<'_>,
+    id: MonitorId,
+    form: Csrf<TokenOnlyForm>,
+) -> RunAnswer {
+    let _ = form;
+    let error = match page.monitors.run_now(page.user_id(), id).await {
+        Ok(asked) => {
+            let flash = match asked {
+                RunNow::Asked => FlashCode::MonitorRun,
+                RunNow::AlreadyQueued => FlashCode::MonitorRunQueued,
+                RunNow::Running => FlashCode::MonitorRunRunning,
+            };
+            return RunAnswer::Done(Flash::new(flash).redirect("/monitors"));
+        }
+        Err(error) => error,
+    };
+    let problem = Problem::monitor(&error);
+    let MonitorError::RunNowLimited(refused) = error else {
+        return RunAnswer::Status(problem.status);
+    };
+    let mut shown = match page.page().await {
+        Ok(shown) => shown,
+        Err(status) => return RunAnswer::Status(status),
+    };
+    match shown.monitors.iter_mut().find(|m| m.id == id) {
+        Some(monitor) => monitor.run_error = Some(problem.notice),
+        None => shown.error = Some(problem.notice),
+    }
+    RunAnswer::Limited(Refused {
+        status: problem.status,
+        retry_after_secs: Some(refused.retry_after_secs),
+        page: shown,
+    })
+}
+
 monitor_action!(pause: "/monitors/<id>/pause" => MonitorPaused);
 monitor_action!(
     /// From now on: the next run is the schedule's first slot after now.

@@ -82,6 +82,8 @@ pub struct MonitorRow {
     pub rule_error: Option<Notice>,
     /// What that form held, shown again (the condition picked keeps its fields shown).
     pub rule_echo: RuleEcho,
+    /// Why "run now" was refused (a limit), next to its button.
+    pub run_error: Option<Notice>,
 }
 
 /// A refused rule form, as it was typed.
@@ -252,6 +254,7 @@ impl MonitorsContext<'_> {
                 keys,
                 rules,
                 rule_error: None,
+                run_error: None,
                 rule_echo: RuleEcho::default(),
             });
         }

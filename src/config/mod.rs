@@ -9,6 +9,10 @@ use rocket::figment::providers::{Env, Format, Serialized, Toml};
 use rocket::figment::{Figment, Profile};
 use serde::Deserialize;
 
+mod check;
+
+pub use check::ConfigError;
+
 /// Request body limits built into the binary; `Rocket.toml` or `ROCKET_LIMITS` may change them.
 /// No form or JSON body of this app comes near 64 KiB.
 pub const BODY_LIMIT: &str = "64 KiB";
@@ -159,16 +163,41 @@ pub struct AppConfig {
     /// Webhooks and mail servers on loopback, private, link-local and metadata addresses are
     /// refused unless this is true (for a receiver of your own on the LAN).
     pub allow_private_webhooks: bool,
+    /// Email channels may use a mail server that may be public without a login and TLS. Off:
+    /// otherwise anyone with an account could make the server an open relay.
+    pub allow_unauthenticated_smtp: bool,
     /// The app's public address, for links in notifications; none when unset.
     pub public_url: Option<String>,
     /// Scheduled runs going at once, and the most of the global upstream slots their calls may
     /// hold together.
     pub scheduler_concurrency: usize,
+    /// Of the scheduled runs going at once, one user's at most (below `scheduler_concurrency`;
+    /// by default a quarter of it, at least 1).
+    scheduler_runs_per_user: Option<usize>,
+    /// "Run now" asked of one monitor, and by one user, an hour; more is 429.
+    pub run_now_per_monitor_per_hour: u32,
+    pub run_now_per_user_per_hour: u32,
+    /// What one user may have.
+    pub max_keys_per_user: i64,
+    pub max_monitors_per_user: i64,
+    pub max_keys_per_monitor: usize,
+    pub max_rules_per_user: i64,
+    pub max_channels_per_user: i64,
     /// Alert, recovery and summary messages one channel may send per hour; more are logged as
     /// held back.
     pub alerts_per_channel_per_hour: u32,
+    /// Test messages one user may send a minute, and an hour (each also counts toward its
+    /// channel's `alerts_per_channel_per_hour`).
+    pub channel_tests_per_minute: u32,
+    pub channel_tests_per_hour: u32,
+    /// The newest rows of each user's delivery log kept (pending ones always; none older
+    /// than 30 days).
+    pub deliveries_kept_per_user: i64,
     /// One notification attempt's timeout, connect included.
     pub notify_timeout_secs: u64,
+    /// Connecting to a receiver: one that does not accept soon is not waited for (at most
+    /// `notify_timeout_secs`).
+    pub notify_connect_timeout_secs: u64,
     /// Unset: `/metrics` does not exist (404). Set: it answers `Authorization: Bearer <token>`.
     pub metrics_token: Option<MetricsToken>,
     pub log_format: LogFormat,
@@ -200,10 +229,23 @@ impl Default for AppConfig {
             signups_per_address_per_hour: 10,
             body_timeout_secs: 15,
             allow_private_webhooks: false,
+            allow_unauthenticated_smtp: false,
             public_url: None,
             scheduler_concurrency: 8,
+            scheduler_runs_per_user: None,
+            run_now_per_monitor_per_hour: 6,
+            run_now_per_user_per_hour: 30,
+            max_keys_per_user: 20,
+            max_monitors_per_user: 20,
+            max_keys_per_monitor: 10,
+            max_rules_per_user: 100,
+            max_channels_per_user: 10,
             alerts_per_channel_per_hour: 10,
+            channel_tests_per_minute: 5,
+            channel_tests_per_hour: 30,
+            deliveries_kept_per_user: 1000,
             notify_timeout_secs: 10,
+            notify_connect_timeout_secs: 3,
             metrics_token: None,
             log_format: LogFormat::Text,
         }
@@ -228,6 +270,11 @@ impl AppConfig {
         self.secure_cookies.unwrap_or(!cfg!(debug_assertions))
     }
 
+    pub fn scheduler_runs_per_user(&self) -> usize {
+        self.scheduler_runs_per_user
+            .unwrap_or((self.scheduler_concurrency / 4).max(1))
+    }
+
     /// Sign-up until an admin chooses (`auth::signup::SignupMode` reads it): `signup_mode`,
     /// else `allow_signup` (open or closed).
     pub fn default_signup_mode(&self) -> &str {
@@ -240,6 +287,13 @@ impl AppConfig {
 
     pub fn notify_timeout(&self) -> Duration {
         Duration::from_secs(self.notify_timeout_secs)
+    }
+
+    pub fn notify_connect_timeout(&self) -> Duration {
+        Duration::from_secs(
+            self.notify_connect_timeout_secs
+                .min(self.notify_timeout_secs),
+        )
     }
 
     pub fn body_timeout(&self) -> Duration {
@@ -265,139 +319,6 @@ impl AppConfig {
             .map_err(|error| ConfigError::Unreadable(Box::new(error)))?
             .validate()
     }
-
-    /// Rejects settings the app cannot run with, naming the key to fix.
-    pub fn validate(mut self) -> Result<Self, ConfigError> {
-        for (key, value) in [
-            ("modelscope_api_base", &mut self.modelscope_api_base),
-            ("modelscope_hub_base", &mut self.modelscope_hub_base),
-            ("modelscope_ai_api_base", &mut self.modelscope_ai_api_base),
-            ("modelscope_ai_hub_base", &mut self.modelscope_ai_hub_base),
-        ] {
-            *value = http_url(key, value)?;
-        }
-        let positive = [
-            ("upstream_timeout_secs", self.upstream_timeout_secs as usize),
-            ("query_concurrency", self.query_concurrency),
-            ("global_concurrency", self.global_concurrency),
-            ("anonymous_concurrency", self.anonymous_concurrency),
-            (
-                "anonymous_queries_per_address",
-                self.anonymous_queries_per_address,
-            ),
-            ("max_models_per_query", self.max_models_per_query),
-            ("body_timeout_secs", self.body_timeout_secs as usize),
-        ];
-        for (key, value) in positive {
-            if value == 0 {
-                return Err(ConfigError::Zero { key });
-            }
-        }
-        if self.anonymous_concurrency > self.global_concurrency {
-            return Err(ConfigError::AnonymousAboveGlobal {
-                anonymous: self.anonymous_concurrency,
-                global: self.global_concurrency,
-            });
-        }
-        if let Some(url) = self.public_url.take()
-            && !url.trim().trim_end_matches('/').is_empty()
-        {
-            self.public_url = Some(http_url("public_url", &url)?);
-        }
-        // Below the global limit, so scheduled work can never hold every upstream slot.
-        if self.scheduler_concurrency == 0 || self.scheduler_concurrency >= self.global_concurrency
-        {
-            return Err(ConfigError::SchedulerConcurrency {
-                scheduler: self.scheduler_concurrency,
-                global: self.global_concurrency,
-            });
-        }
-        // The modes of `auth::signup::SignupMode` (the domain's set; this layer cannot name it).
-        if let Some(mode) = &self.signup_mode
-            && !matches!(mode.as_str(), "open" | "invite" | "closed")
-        {
-            return Err(ConfigError::SignupMode {
-                value: mode.clone(),
-            });
-        }
-        if !(1..=365).contains(&self.invitation_days) {
-            return Err(ConfigError::InvitationDays {
-                days: self.invitation_days,
-            });
-        }
-        if self.notify_timeout_secs == 0 {
-            return Err(ConfigError::Zero {
-                key: "notify_timeout_secs",
-            });
-        }
-        if self.query_deadline_secs == Some(0) {
-            return Err(ConfigError::Zero {
-                key: "query_deadline_secs",
-            });
-        }
-        if let Some(token) = &self.metrics_token {
-            let text = token.expose();
-            if text.chars().count() < MetricsToken::MIN_LEN
-                || !text.chars().all(|c| c.is_ascii_graphic())
-            {
-                return Err(ConfigError::MetricsToken);
-            }
-        }
-        Ok(self)
-    }
-}
-
-/// `value` as an http(s) URL with a host, without spaces around it or a trailing slash.
-fn http_url(key: &'static str, value: &str) -> Result<String, ConfigError> {
-    let trimmed = value.trim().trim_end_matches('/').to_string();
-    let url = reqwest::Url::parse(&trimmed).map_err(|reason| ConfigError::NotAUrl {
-        key,
-        value: value.to_owned(),
-        reason,
-    })?;
-    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-        return Err(ConfigError::NotHttp {
-            key,
-            value: value.to_owned(),
-        });
-    }
-    Ok(trimmed)
-}
-
-/// A configuration the app cannot run with; each names the key to fix and says how.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    /// Figment could not read it (a value of the wrong type, an unknown `log_format`, …).
-    #[error("configuration: {0}")]
-    Unreadable(Box<rocket::figment::Error>),
-    #[error("{key} = {value:?} is not a URL: {reason}")]
-    NotAUrl {
-        key: &'static str,
-        value: String,
-        reason: url::ParseError,
-    },
-    #[error("{key} = {value:?} must be an http(s) URL with a host")]
-    NotHttp { key: &'static str, value: String },
-    #[error("{key} must be at least 1")]
-    Zero { key: &'static str },
-    #[error("anonymous_concurrency = {anonymous} must not exceed global_concurrency = {global}")]
-    AnonymousAboveGlobal { anonymous: usize, global: usize },
-    #[error(
-        "scheduler_concurrency = {scheduler} must be at least 1 and below global_concurrency = \
-         {global}, so interactive queries always keep room"
-    )]
-    SchedulerConcurrency { scheduler: usize, global: usize },
-    #[error("signup_mode = {value:?} must be open, invite or closed")]
-    SignupMode { value: String },
-    #[error("invitation_days = {days} must be between 1 and 365")]
-    InvitationDays { days: u32 },
-    /// The token itself is not repeated: the message may reach a log.
-    #[error(
-        "metrics_token must be at least {} printable characters without spaces (e.g. the \
-         output of `openssl rand -hex 32`), or unset to turn /metrics off",
-        MetricsToken::MIN_LEN
-    )]
-    MetricsToken,
 }
 
 #[cfg(test)]
@@ -438,6 +359,7 @@ mod tests {
     fn monitoring_settings() {
         let config = AppConfig::default().validate().unwrap();
         assert!(!config.allow_private_webhooks);
+        assert!(!config.allow_unauthenticated_smtp);
         assert_eq!(config.public_url, None);
         let config = AppConfig {
             public_url: Some("https://msb.example/".into()),
@@ -460,6 +382,34 @@ mod tests {
             };
             assert!(refusal(config).contains("scheduler_concurrency"));
         }
+    }
+
+    #[test]
+    fn fair_shares_have_defaults_and_are_checked() {
+        let config = AppConfig::default().validate().unwrap();
+        assert_eq!(config.scheduler_runs_per_user(), 2);
+        let small = AppConfig {
+            scheduler_concurrency: 2,
+            ..AppConfig::default()
+        };
+        assert_eq!(small.validate().unwrap().scheduler_runs_per_user(), 1);
+        assert_eq!(config.channel_tests_per_minute, 5);
+        assert_eq!(config.max_channels_per_user, 10);
+        let whole = refusal(AppConfig {
+            scheduler_runs_per_user: Some(8),
+            ..AppConfig::default()
+        });
+        assert!(whole.contains("scheduler_runs_per_user"), "{whole}");
+        let none = refusal(AppConfig {
+            max_keys_per_user: 0,
+            ..AppConfig::default()
+        });
+        assert!(none.contains("max_keys_per_user"), "{none}");
+        let short = refusal(AppConfig {
+            deliveries_kept_per_user: 10,
+            ..AppConfig::default()
+        });
+        assert!(short.contains("deliveries_kept_per_user"), "{short}");
     }
 
     #[test]
