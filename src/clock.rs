@@ -211,6 +211,15 @@ pub fn wait_for_room(times: &[i64], max: u32, window: i64, now: i64) -> Option<i
     (times.len() >= max as usize).then(|| (oldest + window - now).max(1))
 }
 
+/// Of several limits, each with its [`wait_for_room`], the one met that keeps a caller waiting
+/// longest, and that wait; `None` when every limit has room.
+pub fn longest_wait<L>(limits: impl IntoIterator<Item = (L, Option<i64>)>) -> Option<(L, i64)> {
+    limits
+        .into_iter()
+        .filter_map(|(limit, wait)| wait.map(|secs| (limit, secs)))
+        .max_by_key(|(_, secs)| *secs)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -221,6 +230,11 @@ mod tests {
         assert_eq!(wait_for_room(&[99, 90], 5, 60, 100), None);
         assert_eq!(wait_for_room(&[99, 98, 97, 96, 90], 5, 60, 100), Some(50));
         assert_eq!(wait_for_room(&[100, 41], 2, 60, 100), Some(1));
+        assert_eq!(
+            longest_wait([('a', None), ('b', Some(5)), ('c', Some(9))]),
+            Some(('c', 9))
+        );
+        assert_eq!(longest_wait([('a', None::<i64>)]), None);
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use rusqlite::TransactionBehavior;
 
 use super::MonitorError;
-use crate::clock::wait_for_room;
+use crate::clock::{longest_wait, wait_for_room};
 use crate::db::{Db, DbError, monitors as rows, run_requests};
 use crate::ids::{MonitorId, UserId};
 
@@ -100,14 +100,12 @@ fn over(
             wait_for_room(&by_user, limits.per_user, 3600, now),
         ),
     ];
-    Ok(met
-        .into_iter()
-        .filter_map(|(limit, wait)| wait.map(|secs| (limit, secs)))
-        .max_by_key(|(_, secs)| *secs)
-        .map(|(limit, retry_after_secs)| RunNowRefused {
+    Ok(
+        longest_wait(met).map(|(limit, retry_after_secs)| RunNowRefused {
             limit,
             retry_after_secs,
-        }))
+        }),
+    )
 }
 
 /// Forgets requests older than the hour their limits look at.

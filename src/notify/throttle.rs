@@ -8,7 +8,7 @@ use rusqlite::{Connection, TransactionBehavior};
 
 use super::channels::{TestLimit, TestRefused};
 use super::deliveries::{self, LEASE_SECS, Letter, Policy, SENDS_PER_USER};
-use crate::clock::wait_for_room;
+use crate::clock::{longest_wait, wait_for_room};
 use crate::db::DbError;
 use crate::db::channels::StoredChannel;
 use crate::db::deliveries as rows;
@@ -44,14 +44,12 @@ fn over(
             wait_for_room(&sent, cap, 3600, now),
         ),
     ];
-    Ok(met
-        .into_iter()
-        .filter_map(|(limit, wait)| wait.map(|secs| (limit, secs)))
-        .max_by_key(|(_, secs)| *secs)
-        .map(|(limit, retry_after_secs)| TestRefused {
+    Ok(
+        longest_wait(met).map(|(limit, retry_after_secs)| TestRefused {
             limit,
             retry_after_secs,
-        }))
+        }),
+    )
 }
 
 /// Logs a test message to `channel` (worded by `words` in its language) and takes it for its
