@@ -18,7 +18,7 @@ use crate::names;
 use crate::notify::channel_check::{Destination, check_destination};
 use crate::notify::channel_store::ChannelSummary;
 use crate::notify::channels::{ChannelAsk, SmtpTls};
-use crate::notify::{Channels, Kind, Outbox};
+use crate::notify::{ChannelError, Channels, Kind, Outbox};
 use crate::web::kit::confirm::ConfirmPage;
 use crate::web::kit::csrf::{Csrf, TokenOnlyForm, csrf_form};
 use crate::web::kit::monitoring_view::{channel_title, delivery_error_text};
@@ -187,17 +187,14 @@ pub async fn create(
         smtp_tls: form.smtp_tls,
         lang: form.lang,
     };
-    let added = match channels.check(&ask) {
-        Ok(new) => match check_destination(&new, config.allow_private_webhooks).await {
-            Ok(destination) => {
-                let name = new.name.clone();
-                let id = channels.add(user.0.user_id, new).await;
-                id.map(|_| (destination, name))
-            }
-            Err(error) => Err(error),
-        },
-        Err(error) => Err(error),
-    };
+    let added = async {
+        let new = channels.check(&ask)?;
+        let destination = check_destination(&new, config.allow_private_webhooks).await?;
+        let name = new.name.clone();
+        channels.add(user.0.user_id, new).await?;
+        Ok::<_, ChannelError>((destination, name))
+    }
+    .await;
     drop(ask);
     match added {
         Ok((Destination::Checked, _)) => {
