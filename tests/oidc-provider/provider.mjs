@@ -63,6 +63,10 @@ server.listen(0, '127.0.0.1', () => {
   provider.on('server_error', (ctx, error) => console.error('provider error:', error));
   handle = provider.callback();
   console.log(JSON.stringify({ issuer }));
+  // The harness reads only that line and may close its end: anything later goes to stderr,
+  // and a closed stdout is no crash.
+  process.stdout.on('error', () => {});
+  console.log = console.info = console.debug = console.error;
 });
 
 process.stdin.resume();

@@ -7,6 +7,7 @@
 //! Codes, tokens and the client secret live only in memory during a sign-in: no log line, page
 //! or error carries them.
 
+pub mod email;
 mod http;
 mod landing;
 mod pending;
@@ -310,12 +311,15 @@ fn not_confirmed(reason: &str) -> SsoError {
 
 /// What a failed exchange says: the provider's error code, or the failure's kind (never a
 /// response body: it could hold a token).
-fn token_error<RE: std::error::Error + 'static, T: openidconnect::ErrorResponse + 'static>(
-    error: &openidconnect::RequestTokenError<RE, T>,
+fn token_error(
+    error: &openidconnect::RequestTokenError<
+        http::HttpError,
+        openidconnect::StandardErrorResponse<openidconnect::core::CoreErrorResponseType>,
+    >,
 ) -> String {
     match error {
         openidconnect::RequestTokenError::ServerResponse(response) => {
-            format!("the token endpoint refused the code: {response}")
+            format!("the token endpoint refused the code: {}", response.error())
         }
         openidconnect::RequestTokenError::Request(inner) => {
             format!("the token endpoint could not be reached: {inner}")
