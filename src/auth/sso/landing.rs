@@ -71,32 +71,31 @@ pub(super) async fn land(
         user_agent.to_owned(),
         client_addr.to_owned(),
     );
-    Ok(db
-        .run(move |conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let landed = land_on(&tx, &identity, &gate, link_by_email, &addr);
-            match landed {
-                // A refused invitation code stays recorded (it is throttled).
-                Ok(Err(refused)) => {
-                    tx.commit()?;
-                    Ok(Err(refused))
-                }
-                Ok(Ok(user_id)) => {
-                    let landed = if two_factor::is_on(&tx, user_id)? {
-                        Landed::SecondFactor { user_id, next }
-                    } else {
-                        let session = accounts::start_session(&tx, user_id, &agent, &addr)?;
-                        Landed::Session { session, next }
-                    };
-                    tx.commit()?;
-                    Ok(Ok(landed))
-                }
-                // Dropped, not committed: nothing of a refused sign-in is kept.
-                Err(Refusal::No(refused)) => Ok(Err(refused)),
-                Err(Refusal::Db(error)) => Err(error),
+    db.run(move |conn| {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let landed = land_on(&tx, &identity, &gate, link_by_email, &addr);
+        match landed {
+            // A refused invitation code stays recorded (it is throttled).
+            Ok(Err(refused)) => {
+                tx.commit()?;
+                Ok(Err(refused))
             }
-        })
-        .await??)
+            Ok(Ok(user_id)) => {
+                let landed = if two_factor::is_on(&tx, user_id)? {
+                    Landed::SecondFactor { user_id, next }
+                } else {
+                    let session = accounts::start_session(&tx, user_id, &agent, &addr)?;
+                    Landed::Session { session, next }
+                };
+                tx.commit()?;
+                Ok(Ok(landed))
+            }
+            // Dropped, not committed: nothing of a refused sign-in is kept.
+            Err(Refusal::No(refused)) => Ok(Err(refused)),
+            Err(Refusal::Db(error)) => Err(error),
+        }
+    })
+    .await?
 }
 
 /// The account `identity` lands in, inside the transaction (checked again there: another tab
