@@ -23,7 +23,7 @@ use openidconnect::{
 };
 use zeroize::Zeroizing;
 
-pub use landing::Landed;
+pub use landing::{Landed, Rules};
 pub use pending::LIFETIME_SECS;
 
 use crate::clock::SharedClock;
@@ -302,7 +302,6 @@ impl Sso {
     }
 }
 
-pub use landing::Rules;
 
 fn not_confirmed(reason: &str) -> SsoError {
     tracing::warn!(%reason, "single sign-on: the provider's answer was not accepted");
