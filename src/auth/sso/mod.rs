@@ -302,7 +302,6 @@ impl Sso {
     }
 }
 
-
 fn not_confirmed(reason: &str) -> SsoError {
     tracing::warn!(%reason, "single sign-on: the provider's answer was not accepted");
     SsoError::NotConfirmed
