@@ -104,6 +104,15 @@ pub fn rocket_with_clock(figment: Figment, clock: SharedClock) -> Rocket<Build> 
                 }
             })
         }))
+        .attach(AdHoc::on_liftoff("single sign-on discovery", |rocket| {
+            Box::pin(async move {
+                // In the background: a provider that is down delays nothing.
+                if let Some(Some(sso)) = rocket.state::<Option<auth::sso::Sso>>() {
+                    let sso = sso.clone();
+                    tokio::spawn(async move { sso.warm_up().await });
+                }
+            })
+        }))
         .attach(ops::shutdown::GracefulShutdown::default())
         .attach(web::CrossSiteRefusal)
         .attach(web::security_headers())
@@ -132,6 +141,7 @@ async fn setup(rocket: Rocket<Build>, clock: SharedClock) -> Result<Rocket<Build
             );
             let runner = Runner::new(planner, state.engine.clone(), state.db.clone());
             let two_factor = TwoFactor::new(state.db.clone(), state.vault.clone(), clock.clone());
+            let sso = single_sign_on(&state.config, &state.db, &clock);
             // What the pages change, the scheduler looks at at once.
             let wake = Arc::new(tokio::sync::Notify::new());
             let monitors = Monitors::new(
@@ -194,6 +204,7 @@ async fn setup(rocket: Rocket<Build>, clock: SharedClock) -> Result<Rocket<Build
                 .manage(state.engine)
                 .manage(state.keyring)
                 .manage(two_factor)
+                .manage(sso)
                 .manage(state.lock))
         }
         Err(problem) => {
@@ -203,6 +214,22 @@ async fn setup(rocket: Rocket<Build>, clock: SharedClock) -> Result<Rocket<Build
             Err(rocket)
         }
     }
+}
+
+/// Single sign-on, when `oidc_issuer` is set (its settings were checked at start); `None` when
+/// it is off or its HTTP client cannot be built (logged: the rest of the app starts).
+fn single_sign_on(config: &AppConfig, db: &Db, clock: &SharedClock) -> Option<auth::sso::Sso> {
+    let oidc = config.oidc()?;
+    let settings = auth::sso::Settings {
+        issuer: oidc.issuer.clone(),
+        client_id: oidc.client_id.clone(),
+        client_secret: zeroize::Zeroizing::new(oidc.client_secret.expose().to_owned()),
+        redirect_url: oidc.redirect_url.clone(),
+        link_by_email: oidc.link_by_email,
+    };
+    auth::sso::Sso::new(settings, db.clone(), clock.clone())
+        .inspect_err(|error| tracing::error!(%error, "single sign-on: no HTTP client; it is off"))
+        .ok()
 }
 
 /// Everything the routes share.
@@ -356,7 +383,7 @@ fn effective_configuration(figment: &Figment, config: &AppConfig) -> String {
          accept_new_master_key={} allow_private_webhooks={} allow_unauthenticated_smtp={} \
          scheduler_concurrency={} scheduler_runs_per_user={} run_now_per_hour={}/{} \
          tests_per_minute={} tests_per_hour={} limits(keys,monitors,keys/monitor,rules,\
-         channels)={},{},{},{},{} public_url={} metrics={} log_format={} shutdown.grace={}s shutdown.mercy={}s",
+         channels)={},{},{},{},{} public_url={} metrics={} oidc={} log_format={} shutdown.grace={}s shutdown.mercy={}s",
         rocket.profile,
         rocket.address,
         rocket.port,
@@ -400,6 +427,14 @@ fn effective_configuration(figment: &Figment, config: &AppConfig) -> String {
         } else {
             "off"
         },
+        // The issuer and client id only: the client secret is a secret.
+        config.oidc().map_or_else(
+            || "off".to_owned(),
+            |oidc| format!(
+                "{} client_id={} link_by_email={}",
+                oidc.issuer, oidc.client_id, oidc.link_by_email
+            )
+        ),
         config.log_format.as_str(),
         rocket.shutdown.grace,
         rocket.shutdown.mercy,

@@ -135,7 +135,9 @@ pub(crate) async fn hash(password: &str) -> Result<String, AccountError> {
 /// failures take the same time. `Err(Busy)` when the hashing queue is full.
 async fn verify(password: &str, hash: Option<String>) -> Result<bool, AccountError> {
     let password = zeroize::Zeroizing::new(password.to_owned());
-    passwords::run_bounded(move || match hash {
+    // An account made by single sign-on has no password (an empty hash): checked like an
+    // unknown user, so nobody learns which accounts have one.
+    passwords::run_bounded(move || match hash.filter(|hash| !hash.is_empty()) {
         Some(hash) => passwords::verify_password(&password, &hash),
         None => {
             passwords::verify_against_dummy(&password);

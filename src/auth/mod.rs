@@ -1,5 +1,6 @@
 //! Who may do what: accounts, sessions, two-factor sign-in, personal access tokens, admins,
-//! sign-up modes and invitations, password-reset links. No web types here.
+//! sign-up modes and invitations, password-reset links, single sign-on with OpenID Connect.
+//! No web types here.
 
 pub mod access_tokens;
 pub mod accounts;
@@ -9,4 +10,5 @@ pub mod half_signed_in;
 pub mod password_reset;
 pub mod recovery_codes;
 pub mod signup;
+pub mod sso;
 pub mod two_factor;

@@ -84,8 +84,9 @@ pub async fn check_gate(
     db.run(move |conn| admits(conn, &gate, &addr)).await?
 }
 
-/// Whether `gate` lets a new account in now (the code is only looked at, not used).
-fn admits(
+/// Whether `gate` lets a new account in now (the code is only looked at, not used); single
+/// sign-on's first sign-in asks it too.
+pub(super) fn admits(
     conn: &Connection,
     gate: &Gate,
     client_addr: &str,

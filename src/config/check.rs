@@ -131,12 +131,13 @@ impl AppConfig {
                 return Err(ConfigError::MetricsToken);
             }
         }
+        self.oidc = self.oidc_settings.resolve(self.public_url.as_deref())?;
         Ok(self)
     }
 }
 
 /// `value` as an http(s) URL with a host, without spaces around it or a trailing slash.
-fn http_url(key: &'static str, value: &str) -> Result<String, ConfigError> {
+pub(super) fn http_url(key: &'static str, value: &str) -> Result<String, ConfigError> {
     let trimmed = value.trim().trim_end_matches('/').to_string();
     let url = reqwest::Url::parse(&trimmed).map_err(|reason| ConfigError::NotAUrl {
         key,
@@ -196,4 +197,7 @@ pub enum ConfigError {
         MetricsToken::MIN_LEN
     )]
     MetricsToken,
+    /// Single sign-on's settings (`oidc_*`); the secret itself is never part of the message.
+    #[error("single sign-on: {0}")]
+    Oidc(String),
 }

@@ -10,6 +10,7 @@ use rocket::figment::{Figment, Profile};
 use serde::Deserialize;
 
 mod check;
+pub mod oidc;
 
 pub use check::ConfigError;
 
@@ -201,6 +202,12 @@ pub struct AppConfig {
     /// Unset: `/metrics` does not exist (404). Set: it answers `Authorization: Bearer <token>`.
     pub metrics_token: Option<MetricsToken>,
     pub log_format: LogFormat,
+    /// Single sign-on's keys as written (`oidc_*`, see `oidc`).
+    #[serde(flatten)]
+    oidc_settings: oidc::OidcSettings,
+    /// Single sign-on as checked by `validate` (`None`: off).
+    #[serde(skip)]
+    oidc: Option<oidc::Oidc>,
 }
 
 impl Default for AppConfig {
@@ -248,6 +255,8 @@ impl Default for AppConfig {
             notify_connect_timeout_secs: 3,
             metrics_token: None,
             log_format: LogFormat::Text,
+            oidc_settings: oidc::OidcSettings::default(),
+            oidc: None,
         }
     }
 }
@@ -283,6 +292,11 @@ impl AppConfig {
             None if self.allow_signup => "open",
             None => "closed",
         }
+    }
+
+    /// Single sign-on with OpenID Connect, when `oidc_issuer` is set (checked at start).
+    pub fn oidc(&self) -> Option<&oidc::Oidc> {
+        self.oidc.as_ref()
     }
 
     pub fn notify_timeout(&self) -> Duration {

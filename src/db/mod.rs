@@ -29,6 +29,7 @@ pub mod recent;
 pub mod run_requests;
 pub mod runs;
 pub mod sessions;
+pub mod sso_identities;
 pub mod two_factor;
 pub mod users;
 
@@ -94,6 +95,8 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/0016_fair_scheduling.sql")),
         M::up(include_str!("../../migrations/0017_ledger.sql")),
         M::up(include_str!("../../migrations/0018_two_factor.sql")),
+        // Single sign-on; follows 0019 (passkeys, merged from another branch) in this list.
+        M::up(include_str!("../../migrations/0020_oidc.sql")),
     ])
 }
 

@@ -114,6 +114,15 @@ const TABLE: &[Case] = &[
         ],
     },
     Case {
+        path: "/account/email",
+        id: Id::None,
+        undoes_fixture: false,
+        fields: &[
+            ("email", "fixture@example.test"),
+            ("current_password", PASSWORD),
+        ],
+    },
+    Case {
         path: "/account/delete",
         id: Id::None,
         undoes_fixture: true,

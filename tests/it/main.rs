@@ -28,6 +28,7 @@ mod health_cors;
 mod history;
 mod model_help;
 mod monitors;
+mod oidc;
 mod openapi;
 mod ops;
 mod points;

@@ -78,6 +78,8 @@ crate::closed_set! {
         BadLink = "bad_link", LinkAlreadyShown = "link_already_shown",
         BadSignupMode = "bad_signup_mode", BadInvitationDays = "bad_invitation_days",
         InvitationNotFound = "invitation_not_found", InvitationNeeded = "invitation_needed",
+        // An account's email, for single sign-on.
+        BadEmail = "bad_email", EmailTaken = "email_taken",
         // Model ids close to known ones ("did you mean").
         DidYouMean = "did_you_mean",
         // Anywhere.
@@ -174,6 +176,7 @@ crate::closed_set! {
         PricesUnchanged = "prices_unchanged", DashboardRun = "dashboard_run",
         SecondFactorExpired = "second_factor_expired", TwoFactorOn = "two_factor_on",
         TwoFactorOffNow = "two_factor_off_now", TwoFactorCancelled = "two_factor_cancelled",
+        EmailSaved = "email_saved", EmailCleared = "email_cleared",
     }
 }
 

@@ -107,7 +107,14 @@ async fn every_page_fits_a_desktop_and_a_phone_in_both_languages() {
     if !browser_tests_run() {
         return;
     }
-    let app = TestApp::new().await;
+    // With the OpenID provider of the single sign-on tests where it runs, so the sign-in pages
+    // show their "Sign in with …" button and the account page its single sign-on card.
+    let app = match crate::oidc::provider() {
+        Some(provider) => {
+            TestApp::configured(|config| crate::oidc::with_sso(config, &provider.issuer)).await
+        }
+        None => TestApp::new().await,
+    };
     mount_upstream(&app.upstream).await;
     let served = app.serve().await;
     let driver = Driver::start().await;
@@ -440,6 +447,9 @@ impl Tour<'_> {
         self.quick_runs().await?;
         self.begin("sign-in pages");
         self.goto("/login").await?;
+        if crate::oidc::provider().is_some() {
+            self.wait_for_elements("/login", "#sso-button", 1).await?;
+        }
         self.check_page("login").await?;
         self.goto("/signup").await?;
         self.check_page("signup").await?;

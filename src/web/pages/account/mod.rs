@@ -1,5 +1,7 @@
-//! `/account`: password, sessions, two-factor sign-in, access tokens, account deletion.
+//! `/account`: password, sessions, two-factor sign-in, single sign-on and the account's email,
+//! access tokens, account deletion.
 
+mod sso;
 mod tokens;
 mod two_factor;
 mod view;
@@ -31,6 +33,7 @@ pub fn routes() -> Vec<Route> {
         tokens::show_new_token,
         tokens::revoke_token,
         tokens::confirm_revoke,
+        sso::set_email,
     ];
     routes.extend(two_factor::routes());
     routes
@@ -69,10 +72,12 @@ async fn page_or_problem(user: &CurrentUser, db: &Db) -> (Status, AccountPage) {
 async fn account(
     user: CurrentUser,
     flash: Option<FlashMessage<'_>>,
+    config: &State<crate::config::AppConfig>,
     db: &State<Db>,
 ) -> (Status, AccountPage) {
     let (status, mut page) = page_or_problem(&user, db).await;
     page.layout = page.layout.with_flash(flash);
+    page.sso_on = config.oidc().is_some();
     (status, page)
 }
 

@@ -6,7 +6,7 @@ use askama_web::WebTemplate;
 use crate::auth::access_tokens;
 use crate::clock;
 use crate::db::access_tokens::AccessToken;
-use crate::db::{Db, DbError, sessions, two_factor};
+use crate::db::{Db, DbError, sessions, sso_identities, two_factor};
 use crate::ids::{SessionId, TokenId};
 use crate::web::kit::notice::Notice;
 use crate::web::kit::session::CurrentUser;
@@ -87,6 +87,13 @@ pub fn device_name(user_agent: &str) -> String {
     }
 }
 
+/// An identity at a provider, linked to the account.
+pub struct IdentityRow {
+    pub issuer: String,
+    pub email: Option<String>,
+    pub linked: String,
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "account.html")]
 pub struct AccountPage {
@@ -102,6 +109,15 @@ pub struct AccountPage {
     pub token_error: Option<Notice>,
     /// Whether the account signs in with a second factor (`/account/two-factor`).
     pub two_factor_on: bool,
+    /// Whether single sign-on is on (the card shows even when off, for a linked account).
+    pub sso_on: bool,
+    /// The identity providers' identities linked to the account.
+    pub sso_identities: Vec<IdentityRow>,
+    /// The account's email (single sign-on may be linked by it).
+    pub email: Option<String>,
+    /// The email form's refused input, echoed back.
+    pub email_typed: String,
+    pub email_error: Option<Notice>,
     /// About the page as a whole (e.g. its lists could not be read).
     pub error: Option<Notice>,
 }
@@ -125,18 +141,31 @@ impl AccountPage {
             site: String::new(),
             token_error: None,
             two_factor_on: false,
+            sso_on: false,
+            sso_identities: Vec::new(),
+            email: None,
+            email_typed: String::new(),
+            email_error: None,
             error: None,
         }
+    }
+
+    /// Whether the single sign-on card shows: single sign-on is on, or the account holds a
+    /// link or an email from when it was.
+    pub fn shows_sso(&self) -> bool {
+        self.sso_on || !self.sso_identities.is_empty() || self.email.is_some()
     }
 
     /// The page with the user's sessions and tokens.
     pub async fn load(user: &CurrentUser, db: &Db) -> Result<Self, DbError> {
         let (user_id, current) = (user.0.user_id, user.0.session_id);
-        let (sessions, two_factor_on) = db
+        let (sessions, two_factor_on, identities, email) = db
             .run(move |conn| {
                 Ok((
                     sessions::list_for_user(conn, user_id)?,
                     two_factor::is_on(conn, user_id)?,
+                    sso_identities::list_for_user(conn, user_id)?,
+                    sso_identities::email_of(conn, user_id)?,
                 ))
             })
             .await?;
@@ -156,6 +185,16 @@ impl AccountPage {
                 .collect(),
             tokens: tokens.into_iter().map(TokenRow::from).collect(),
             two_factor_on,
+            sso_identities: identities
+                .into_iter()
+                .map(|i| IdentityRow {
+                    issuer: i.issuer,
+                    email: i.email,
+                    linked: clock::minutes(i.linked_at),
+                })
+                .collect(),
+            email_typed: email.clone().unwrap_or_default(),
+            email,
             ..Self::empty(user)
         })
     }

@@ -1,6 +1,8 @@
-//! `/signup`, `/login` (and its second step, `second_factor`), `POST /logout`.
+//! `/signup`, `/login` (and its second step, `second_factor`; single sign-on, `sso`),
+//! `POST /logout`.
 
 mod second_factor;
+mod sso;
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -42,6 +44,8 @@ pub struct SignupPage {
     error: Option<Notice>,
     /// The quick page's key, carried in hidden fields to be offered for saving after sign-up.
     carried: Option<CarriedKey>,
+    /// Single sign-on's button, when it is on (and sign-up lets the visitor in).
+    sso: Option<sso::SsoOffer>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -51,6 +55,23 @@ pub struct LoginPage {
     username: String,
     next: String,
     error: Option<Notice>,
+    /// Single sign-on's button, when it is on.
+    sso: Option<sso::SsoOffer>,
+    /// Why single sign-on did not sign the visitor in.
+    sso_error: Option<crate::auth::sso::SsoError>,
+}
+
+impl LoginPage {
+    fn new(layout: Layout, next: String) -> Self {
+        Self {
+            layout,
+            username: String::new(),
+            next,
+            error: None,
+            sso: None,
+            sso_error: None,
+        }
+    }
 }
 
 #[derive(Debug, FromForm)]
@@ -110,6 +131,8 @@ pub struct Door<'r> {
     cookies: &'r CookieJar<'r>,
     config: &'r State<AppConfig>,
     db: &'r Db,
+    /// Single sign-on, when it is on.
+    sso: &'r Option<crate::auth::sso::Sso>,
 }
 
 #[rocket::async_trait]
@@ -121,12 +144,18 @@ impl<'r> FromRequest<'r> for Door<'r> {
         let client = try_outcome!(request.guard::<ClientInfo>().await);
         let config = try_outcome!(request.guard::<&State<AppConfig>>().await);
         let db = try_outcome!(request.guard::<&State<Db>>().await);
+        let sso = try_outcome!(
+            request
+                .guard::<&State<Option<crate::auth::sso::Sso>>>()
+                .await
+        );
         request::Outcome::Success(Self {
             viewer,
             client,
             cookies: request.cookies(),
             config,
             db: db.inner(),
+            sso: sso.inner(),
         })
     }
 }
@@ -159,6 +188,16 @@ impl Door<'_> {
                 tracing::warn!("the new session could not be read back to offer the key");
                 SignedUp::Welcome(Flash::new(FlashCode::SignedUp).redirect("/"))
             }
+        }
+    }
+
+    /// The login page for a sign-in that goes on to `next`, with single sign-on's button.
+    fn login_page(&self, username: &Option<String>, next: String, error: Notice) -> LoginPage {
+        LoginPage {
+            username: typed_username(username),
+            error: Some(error),
+            sso: sso::offer(self.config, self.sso, &next, None),
+            ..LoginPage::new(self.viewer.layout(), next)
         }
     }
 
@@ -195,8 +234,14 @@ pub async fn signup_page(
     client: ClientInfo,
     config: &State<AppConfig>,
     db: &State<Db>,
+    sso: &State<Option<crate::auth::sso::Sso>>,
 ) -> Refused<SignupPage> {
-    signup_form(viewer.layout(), gate(config, invite), &client, db, None).await
+    let mut page = signup_form(viewer.layout(), gate(config, invite), &client, db, None).await;
+    // Single sign-on signs up too, where the form is offered (it carries the invitation).
+    if page.page.open {
+        page.page.sso = sso::offer(config, sso, "/", invite.map(str::trim));
+    }
+    page
 }
 
 /// The quick page's "sign up and keep this key": the sign-up form, carrying the key (a
@@ -235,6 +280,7 @@ async fn signup_form(
         username: String::new(),
         error: None,
         carried,
+        sso: None,
     };
     match signups::check_gate(db, &gate, &client.addr).await {
         Ok(_) => Refused::new(
@@ -304,6 +350,7 @@ pub async fn signup(
                 username: typed_username(&form.username),
                 error: Some(notice),
                 carried,
+                sso: None,
             })))
         }
     }
@@ -314,12 +361,13 @@ pub fn login_page(
     viewer: Viewer,
     next: Option<&str>,
     flash: Option<FlashMessage<'_>>,
+    config: &State<AppConfig>,
+    sso: &State<Option<crate::auth::sso::Sso>>,
 ) -> LoginPage {
+    let next = safe_next(next);
     LoginPage {
-        layout: viewer.layout().with_flash(flash),
-        username: String::new(),
-        next: safe_next(next),
-        error: None,
+        sso: sso::offer(config, sso, &next, None),
+        ..LoginPage::new(viewer.layout().with_flash(flash), next)
     }
 }
 
@@ -349,18 +397,12 @@ pub async fn login(
                 door.half_enter(cookie_token);
                 Ok(Redirect::to(second_factor::PATH))
             }
-            Err(error) => Err(refused(&AccountError::Db(error), |notice| LoginPage {
-                layout: door.viewer.layout(),
-                username: typed_username(&form.username),
-                next,
-                error: Some(notice),
+            Err(error) => Err(refused(&AccountError::Db(error), |notice| {
+                door.login_page(&form.username, next, notice)
             })),
         },
-        Err(error) => Err(refused(&error, |notice| LoginPage {
-            layout: door.viewer.layout(),
-            username: typed_username(&form.username),
-            next,
-            error: Some(notice),
+        Err(error) => Err(refused(&error, |notice| {
+            door.login_page(&form.username, next, notice)
         })),
     }
 }
@@ -389,5 +431,6 @@ pub fn routes() -> Vec<rocket::Route> {
         logout
     ];
     routes.extend(second_factor::routes());
+    routes.extend(sso::routes());
     routes
 }

@@ -1,0 +1,34 @@
+# Single sign-on with OpenID Connect (/login/oidc): the button, and why a sign-in was refused.
+sso-or = Or, with your organisation's account:
+sso-sign-in-with = Sign in with { $label }
+sso-unavailable = Single sign-on is unavailable right now. Sign in with your password, or try again in a minute.
+sso-refused-unavailable = Single sign-on is unavailable right now: the identity provider does not answer. Sign in with your password, or try again in a minute.
+sso-refused-busy = Too many sign-ins are waiting at the identity provider. Try again in a minute.
+sso-refused-expired = That single sign-on was not started in this browser, took more than ten minutes, or was used already. Press the button again.
+sso-refused-state_mismatch = The answer from the identity provider does not belong to the sign-in this browser started (the state does not match). Nothing was signed in; press the button again.
+sso-refused-provider_refused = The identity provider did not sign you in (cancelled or refused there). Press the button to try again.
+sso-refused-bad_answer = The identity provider's answer was incomplete or came from another provider. Nothing was signed in; press the button again.
+sso-refused-not_confirmed = The identity provider did not confirm the sign-in (its token could not be checked). Try again; if it keeps happening, tell the administrator.
+sso-refused-nonce_mismatch = The identity provider's token belongs to another sign-in (the nonce does not match). Nothing was signed in; press the button again.
+sso-refused-email_unverified = The identity provider did not vouch for a verified email address, which a first sign-in needs. Verify your email there, or ask the administrator.
+sso-refused-disabled = This account is disabled. Ask the administrator.
+sso-refused-signup_closed = There is no account for you here yet, and sign-up is closed. Ask the administrator for an invitation.
+sso-refused-invitation_needed = There is no account for you here yet, and sign-up needs an invitation: open the invitation link, then use its single sign-on button.
+sso-refused-bad_invitation = That invitation is unknown, used or expired. Ask for a new one.
+sso-refused-signup_throttled = Too many sign-ups from this address; try again in an hour.
+sso-refused-storage = The sign-in could not be saved right now. Try again in a moment.
+# The account page: single sign-on and the account's email.
+account-sso-title = Single sign-on
+account-sso-linked = Linked to { $issuer }
+account-sso-email = Email the provider vouches for: { $email }
+account-sso-none = No identity provider is linked to this account.
+account-sso-since = linked { $when }
+account-email-title = Email
+account-email-hint = Used only to link single sign-on to this account (when the administrator allows linking by email). No mail is sent to it.
+account-email-label = Email address
+account-email-save = Save the email
+account-email-current = Current password
+flash-email_saved = The email is saved.
+flash-email_cleared = The email is removed.
+notice-bad_email = That is not an email address (name@example.com).
+notice-email_taken = Another account holds that email.

@@ -1,0 +1,34 @@
+# 单点登录（OpenID Connect，/login/oidc）：按钮，以及登录被拒绝的原因。
+sso-or = 或者，使用你所在组织的账号：
+sso-sign-in-with = 使用 { $label } 登录
+sso-unavailable = 单点登录暂时不可用。请用密码登录，或一分钟后再试。
+sso-refused-unavailable = 单点登录暂时不可用：身份提供方没有响应。请用密码登录，或一分钟后再试。
+sso-refused-busy = 在身份提供方等待的登录太多。请一分钟后再试。
+sso-refused-expired = 这次单点登录不是在此浏览器中发起的、超过了十分钟，或已经用过。请再按一次按钮。
+sso-refused-state_mismatch = 身份提供方的回应不属于此浏览器发起的登录（state 不匹配）。没有登录任何账号；请再按一次按钮。
+sso-refused-provider_refused = 身份提供方没有让你登录（在那里被取消或拒绝）。请按按钮重试。
+sso-refused-bad_answer = 身份提供方的回应不完整，或来自另一个提供方。没有登录任何账号；请再按一次按钮。
+sso-refused-not_confirmed = 身份提供方没有确认这次登录（其令牌无法通过校验）。请重试；如果一直如此，请告诉管理员。
+sso-refused-nonce_mismatch = 身份提供方的令牌属于另一次登录（nonce 不匹配）。没有登录任何账号；请再按一次按钮。
+sso-refused-email_unverified = 身份提供方没有提供已验证的邮箱，而首次登录需要它。请先在那里验证邮箱，或联系管理员。
+sso-refused-disabled = 此账号已被停用。请联系管理员。
+sso-refused-signup_closed = 这里还没有你的账号，且注册已关闭。请向管理员索取邀请。
+sso-refused-invitation_needed = 这里还没有你的账号，且注册需要邀请：请打开邀请链接，再使用其中的单点登录按钮。
+sso-refused-bad_invitation = 该邀请不存在、已被使用或已过期。请索取新的邀请。
+sso-refused-signup_throttled = 来自此地址的注册过多；请一小时后再试。
+sso-refused-storage = 暂时无法保存这次登录。请稍后再试。
+# 账号页：单点登录与账号邮箱。
+account-sso-title = 单点登录
+account-sso-linked = 已关联 { $issuer }
+account-sso-email = 身份提供方确认的邮箱：{ $email }
+account-sso-none = 此账号没有关联身份提供方。
+account-sso-since = 关联于 { $when }
+account-email-title = 邮箱
+account-email-hint = 仅用于把单点登录关联到此账号（在管理员允许按邮箱关联时）。不会向它发送邮件。
+account-email-label = 邮箱地址
+account-email-save = 保存邮箱
+account-email-current = 当前密码
+flash-email_saved = 邮箱已保存。
+flash-email_cleared = 邮箱已移除。
+notice-bad_email = 这不是邮箱地址（name@example.com）。
+notice-email_taken = 另一个账号已使用此邮箱。
