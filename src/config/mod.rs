@@ -109,20 +109,24 @@ impl std::fmt::Debug for MetricsToken {
 
 impl<'de> Deserialize<'de> for MetricsToken {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        // `ROCKET_METRICS_TOKEN=1234…` arrives as a number: take it as the digits it was.
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Text(String),
-            Signed(i64),
-            Unsigned(u64),
-        }
-        Ok(Self(match Raw::deserialize(deserializer)? {
-            Raw::Text(text) => text,
-            Raw::Signed(n) => n.to_string(),
-            Raw::Unsigned(n) => n.to_string(),
-        }))
+        Ok(Self(text_or_digits(deserializer)?))
     }
+}
+
+/// A text setting, or the digits of a number: `ROCKET_METRICS_TOKEN=1234…` arrives as one.
+fn text_or_digits<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Text(String),
+        Signed(i64),
+        Unsigned(u64),
+    }
+    Ok(match Raw::deserialize(deserializer)? {
+        Raw::Text(text) => text,
+        Raw::Signed(n) => n.to_string(),
+        Raw::Unsigned(n) => n.to_string(),
+    })
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -47,20 +47,7 @@ struct Text(Zeroizing<String>);
 
 impl<'de> Deserialize<'de> for Text {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Text(String),
-            Signed(i64),
-            Unsigned(u64),
-        }
-        Ok(Self(Zeroizing::new(
-            match Raw::deserialize(deserializer)? {
-                Raw::Text(text) => text,
-                Raw::Signed(n) => n.to_string(),
-                Raw::Unsigned(n) => n.to_string(),
-            },
-        )))
+        Ok(Self(Zeroizing::new(super::text_or_digits(deserializer)?)))
     }
 }
 
