@@ -6,6 +6,7 @@ pub mod passwords;
 pub mod secret;
 pub mod tokens;
 pub mod totp;
+pub mod webauthn;
 pub mod vault;
 
 pub use master_key::{MasterKey, VaultError};

@@ -20,6 +20,7 @@ pub mod monitor_keys;
 pub mod monitors;
 pub(crate) mod owned;
 pub mod pace;
+pub mod passkeys;
 pub mod password_resets;
 pub mod pending_sign_ins;
 pub mod presets;
@@ -93,6 +94,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/0016_fair_scheduling.sql")),
         M::up(include_str!("../../migrations/0017_ledger.sql")),
         M::up(include_str!("../../migrations/0018_two_factor.sql")),
+        M::up(include_str!("../../migrations/0019_passkeys.sql")),
     ])
 }
 

@@ -1,5 +1,7 @@
-//! `/account`: password, sessions, two-factor sign-in, access tokens, account deletion.
+//! `/account`: password, sessions, two-factor sign-in, passkeys, access tokens, account
+//! deletion.
 
+mod passkeys;
 mod tokens;
 mod two_factor;
 mod view;
@@ -33,6 +35,7 @@ pub fn routes() -> Vec<Route> {
         tokens::confirm_revoke,
     ];
     routes.extend(two_factor::routes());
+    routes.extend(passkeys::routes());
     routes
 }
 

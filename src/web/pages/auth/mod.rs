@@ -1,5 +1,7 @@
-//! `/signup`, `/login` (and its second step, `second_factor`), `POST /logout`.
+//! `/signup`, `/login` (and its second step, `second_factor`; passkeys in `passkey`),
+//! `POST /logout`.
 
+mod passkey;
 mod second_factor;
 
 use askama::Template;
@@ -390,5 +392,6 @@ pub fn routes() -> Vec<rocket::Route> {
         logout
     ];
     routes.extend(second_factor::routes());
+    routes.extend(passkey::routes());
     routes
 }
