@@ -196,9 +196,9 @@ impl Passkeys {
         json: Vec<u8>,
         name: &str,
     ) -> Result<(), PasskeyError> {
-        let name = clean_name(name)?;
         let credential = NewCredential::parse(&json)?;
         let challenge = credential.challenge()?;
+        let name = clean_name(name)?;
         let now = self.now();
         self.two_factor
             .db

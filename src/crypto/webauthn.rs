@@ -152,7 +152,7 @@ impl NewCredential {
     /// The challenge it answers (the key of the stored state).
     pub fn challenge(&self) -> Result<Vec<u8>, WebauthnError> {
         self.0
-            .challenge()
+            .challenge_relaxed()
             .map(|c| challenge_key(&c))
             .map_err(|error| WebauthnError::Malformed(error.to_string()))
     }
@@ -213,7 +213,7 @@ impl Assertion {
 
     pub fn challenge(&self) -> Result<Vec<u8>, WebauthnError> {
         self.0
-            .challenge()
+            .challenge_relaxed()
             .map(|c| challenge_key(&c))
             .map_err(|error| WebauthnError::Malformed(error.to_string()))
     }

@@ -30,6 +30,7 @@ mod model_help;
 mod monitors;
 mod openapi;
 mod ops;
+mod passkeys;
 mod points;
 mod presets;
 mod prices;
