@@ -97,7 +97,10 @@
 
   function say(box, text) {
     var out = box.querySelector("#passkey-error");
-    if (out) { out.textContent = text; out.hidden = !text; }
+    if (!out) { return; }
+    out.textContent = text;
+    out.hidden = !text;
+    if (text) { out.setAttribute("role", "alert"); } else { out.removeAttribute("role"); }
   }
 
   function run(box) {

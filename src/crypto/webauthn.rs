@@ -9,9 +9,9 @@ use std::borrow::Borrow;
 use webauthn_rp::bin::{Decode, Encode};
 use webauthn_rp::request::auth::AuthenticationVerificationOptions;
 use webauthn_rp::request::register::{
-    PublicKeyCredentialUserEntity, RegistrationVerificationOptions, UserHandle64, Username,
+    CredProtect, PublicKeyCredentialUserEntity, RegistrationVerificationOptions, UserHandle64, Username,
 };
-use webauthn_rp::request::{AsciiDomain, PublicKeyCredentialDescriptor, RpId};
+use webauthn_rp::request::{AsciiDomain, ExtensionInfo, PublicKeyCredentialDescriptor, RpId};
 use webauthn_rp::response::register::{CompressedPubKey, DynamicState, StaticState};
 use webauthn_rp::response::{AuthTransports, CredentialId, SentChallenge};
 use webauthn_rp::{
@@ -125,7 +125,13 @@ pub fn start_registration(
         id: &id,
         display_name: None,
     };
-    let (server, client) = PublicKeyCredentialCreationOptions::passkey(&rp.rp_id, user, exclude)
+    let mut options = PublicKeyCredentialCreationOptions::passkey(&rp.rp_id, user, exclude);
+    // credProtect asked for, not enforced: an authenticator without the extension (Chromium's
+    // own, for one) would otherwise refuse to make the passkey at all. User verification is
+    // required at every sign-in anyway.
+    options.extensions.cred_protect =
+        CredProtect::UserVerificationRequired(ExtensionInfo::AllowDontEnforceValue);
+    let (server, client) = options
         .start_ceremony()
         .map_err(|error| WebauthnError::Refused(error.to_string()))?;
     let options_json =

@@ -410,17 +410,18 @@ return {
 // ---------------------------------------------------------------------------------------------
 // The tour
 
-struct Tour<'a> {
-    tab: Tab,
-    app: &'a TestApp,
-    upstream: &'a MockServer,
+/// (The passkeys' tour, `passkeys.rs`, walks its own pages with these checks.)
+pub(super) struct Tour<'a> {
+    pub(super) tab: Tab,
+    pub(super) app: &'a TestApp,
+    pub(super) upstream: &'a MockServer,
     /// The app's clock: the forecast step moves it between readings.
-    clock: &'a modelscope_balance::clock::ManualClock,
-    speaks: Speaks,
-    shots: PathBuf,
-    shot_count: Cell<u32>,
+    pub(super) clock: &'a modelscope_balance::clock::ManualClock,
+    pub(super) speaks: Speaks,
+    pub(super) shots: PathBuf,
+    pub(super) shot_count: Cell<u32>,
     /// Whether dark mode is emulated right now.
-    dark: Cell<bool>,
+    pub(super) dark: Cell<bool>,
 }
 
 impl Deref for Tour<'_> {
@@ -515,7 +516,7 @@ impl Tour<'_> {
         self.delete_key(&key_id).await
     }
 
-    fn lang(&self) -> &'static str {
+    pub(super) fn lang(&self) -> &'static str {
         match self.speaks {
             Speaks::Chinese => "zh",
             Speaks::English => "en",
@@ -581,7 +582,7 @@ impl Tour<'_> {
         super::ledger::folded_and_filtered(&self.tab, key_id, checks).await
     }
 
-    async fn check_page(&self, page: &str) -> Step<()> {
+    pub(super) async fn check_page(&self, page: &str) -> Step<()> {
         for width in [DESKTOP, PHONE] {
             self.set_width(width).await?;
             let problems: Vec<String> = self
@@ -753,7 +754,7 @@ impl Tour<'_> {
         Ok(())
     }
 
-    async fn wait_for_selector(&self, selector: &str) -> Step<()> {
+    pub(super) async fn wait_for_selector(&self, selector: &str) -> Step<()> {
         let what = format!("wait for {selector}");
         self.wait_for(&what, STEP_TIMEOUT, async || {
             let found: bool = self
@@ -767,7 +768,7 @@ impl Tour<'_> {
         .await
     }
 
-    async fn text_of(&self, selector: &str) -> Step<String> {
+    pub(super) async fn text_of(&self, selector: &str) -> Step<String> {
         self.js(
             "const e = document.querySelector(arguments[0]); \
              return e ? e.textContent.replace(/\\s+/g, ' ').trim() : '';",
