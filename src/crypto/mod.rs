@@ -6,8 +6,8 @@ pub mod passwords;
 pub mod secret;
 pub mod tokens;
 pub mod totp;
-pub mod webauthn;
 pub mod vault;
+pub mod webauthn;
 
 pub use master_key::{MasterKey, VaultError};
 pub use secret::ApiSecret;

@@ -9,7 +9,8 @@ use std::borrow::Borrow;
 use webauthn_rp::bin::{Decode, Encode};
 use webauthn_rp::request::auth::AuthenticationVerificationOptions;
 use webauthn_rp::request::register::{
-    CredProtect, PublicKeyCredentialUserEntity, RegistrationVerificationOptions, UserHandle64, Username,
+    CredProtect, PublicKeyCredentialUserEntity, RegistrationVerificationOptions, UserHandle64,
+    Username,
 };
 use webauthn_rp::request::{AsciiDomain, ExtensionInfo, PublicKeyCredentialDescriptor, RpId};
 use webauthn_rp::response::register::{CompressedPubKey, DynamicState, StaticState};
@@ -134,8 +135,8 @@ pub fn start_registration(
     let (server, client) = options
         .start_ceremony()
         .map_err(|error| WebauthnError::Refused(error.to_string()))?;
-    let options_json =
-        serde_json::to_string(&client).map_err(|error| WebauthnError::Refused(error.to_string()))?;
+    let options_json = serde_json::to_string(&client)
+        .map_err(|error| WebauthnError::Refused(error.to_string()))?;
     let challenge = challenge_key(Borrow::<SentChallenge>::borrow(&server));
     let state = server.encode().map_err(|_| WebauthnError::State)?;
     Ok(Started {
@@ -194,8 +195,8 @@ pub fn start_sign_in(rp: &RelyingParty) -> Result<Started, WebauthnError> {
     let (server, client) = DiscoverableCredentialRequestOptions::passkey(&rp.rp_id)
         .start_ceremony()
         .map_err(|error| WebauthnError::Refused(error.to_string()))?;
-    let options_json =
-        serde_json::to_string(&client).map_err(|error| WebauthnError::Refused(error.to_string()))?;
+    let options_json = serde_json::to_string(&client)
+        .map_err(|error| WebauthnError::Refused(error.to_string()))?;
     let challenge = challenge_key(Borrow::<SentChallenge>::borrow(&server));
     let state = server.encode().map_err(|_| WebauthnError::State)?;
     Ok(Started {
@@ -241,8 +242,8 @@ impl Assertion {
         state: &[u8],
         key: &StoredKey,
     ) -> Result<Vec<u8>, WebauthnError> {
-        let server =
-            DiscoverableAuthenticationServerState::decode(state).map_err(|_| WebauthnError::State)?;
+        let server = DiscoverableAuthenticationServerState::decode(state)
+            .map_err(|_| WebauthnError::State)?;
         let handle = user_handle(&key.user_handle)?;
         let static_state =
             StoredStatic::decode(&key.static_state).map_err(|_| WebauthnError::State)?;

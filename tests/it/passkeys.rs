@@ -26,7 +26,10 @@ async fn with_passkey(user: &User, seed: &str, name: &str) -> SoftKey {
 }
 
 fn error_of(answer: &http::Answer) -> String {
-    answer.json()["error"].as_str().unwrap_or_default().to_owned()
+    answer.json()["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
 }
 
 #[tokio::test]
@@ -40,7 +43,11 @@ async fn a_registered_passkey_signs_in_without_a_password() {
 
     let page = alice.get(pk::PAGE).await;
     let text = visible_text(&page.body);
-    assert!(page.body.contains(r#"value="Work laptop""#), "{}", page.body);
+    assert!(
+        page.body.contains(r#"value="Work laptop""#),
+        "{}",
+        page.body
+    );
     assert!(text.contains("从未"), "never used yet: {text}");
     assert!(visible_text(&alice.get("/account").await.body).contains("通行密钥"));
 
@@ -51,7 +58,10 @@ async fn a_registered_passkey_signs_in_without_a_password() {
     assert!(session_cookie(&laptop).is_some());
     assert!(is_signed_in(&laptop).await);
     let used = alice.get(pk::PAGE).await;
-    assert!(!visible_text(&used.body).contains("从未"), "last used is shown");
+    assert!(
+        !visible_text(&used.body).contains("从未"),
+        "last used is shown"
+    );
     // The counter the authenticator sent is stored: the same counter again is refused.
     let again = app.start().await;
     let csrf = http::csrf_token(&again, "/login").await;
@@ -174,7 +184,11 @@ async fn bad_answers_are_refused_in_words() {
     stranger.user_handle = vec![7; 64];
     let unknown = pk::sign_in(&browser, &mut stranger).await;
     unknown.assert_status(Status::Unauthorized);
-    assert!(error_of(&unknown).contains("未在本站注册"), "{}", unknown.body);
+    assert!(
+        error_of(&unknown).contains("未在本站注册"),
+        "{}",
+        unknown.body
+    );
     let login_csrf = http::csrf_token(&browser, "/login").await;
     let options = pk::options(&browser, "/login/passkey/options", &login_csrf).await;
     let body = json!({ "credential": key.assert(&options) }).to_string();
@@ -198,7 +212,11 @@ async fn bad_answers_are_refused_in_words() {
         .await;
     let answer = http::Answer::from(answer).await;
     answer.assert_status(Status::BadRequest);
-    assert!(error_of(&answer).contains("could not be read"), "{}", answer.body);
+    assert!(
+        error_of(&answer).contains("could not be read"),
+        "{}",
+        answer.body
+    );
 }
 
 #[tokio::test]
@@ -322,9 +340,11 @@ async fn passkeys_are_renamed_and_removed_after_a_confirmation() {
     with_passkey(&jay, "jay", "Old name").await;
     let id: i64 = app
         .db()
-        .query_row("SELECT id FROM passkeys WHERE user_id = ?1", [jay.id], |r| {
-            r.get(0)
-        })
+        .query_row(
+            "SELECT id FROM passkeys WHERE user_id = ?1",
+            [jay.id],
+            |r| r.get(0),
+        )
         .unwrap();
     let rename = format!("/account/passkeys/{id}/rename");
     jay.submit(&rename, &[("name", "New name")])
@@ -341,14 +361,14 @@ async fn passkeys_are_renamed_and_removed_after_a_confirmation() {
         .assert_status(Status::NotFound);
     let delete = format!("/account/passkeys/{id}/delete");
     kim.get(&delete).await.assert_status(Status::NotFound);
-    kim.submit(&delete, &[]).await.assert_status(Status::NotFound);
+    kim.submit(&delete, &[])
+        .await
+        .assert_status(Status::NotFound);
     // The confirmation names it; the post removes it; the password alone signs in again.
     let confirm = jay.get(&delete).await;
     confirm.assert_status(Status::Ok);
     assert!(visible_text(&confirm.body).contains("New name"));
-    jay.submit(&delete, &[])
-        .await
-        .assert_redirect_to(pk::PAGE);
+    jay.submit(&delete, &[]).await.assert_redirect_to(pk::PAGE);
     assert!(visible_text(&jay.get(pk::PAGE).await.body).contains("还没有通行密钥"));
     let browser = app.start().await;
     login(&browser, "jay", PASSWORD)
@@ -374,8 +394,7 @@ async fn without_public_url_only_localhost_gets_passkeys() {
     let page = http::get_with(&lee.client, pk::PAGE, &[("Host", "msb.example")]).await;
     assert!(page.body.contains(r#"id="passkeys-unavailable""#));
 
-    let configured =
-        TestApp::configured(|c| c.merge(("public_url", "https://msb.example/"))).await;
+    let configured = TestApp::configured(|c| c.merge(("public_url", "https://msb.example/"))).await;
     let mia = configured.user("mia").await;
     let options = pk::options(&mia.client, "/account/passkeys/options", &mia.csrf).await;
     assert_eq!(options["rp"]["id"], "msb.example");

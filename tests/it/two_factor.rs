@@ -629,7 +629,9 @@ async fn new_recovery_codes_replace_all_ten() {
     second_step(&browser, &enrolled.recovery_codes[1])
         .await
         .assert_status(Status::UnprocessableEntity);
-    second_step(&browser, &fresh[0]).await.assert_redirect_to("/");
+    second_step(&browser, &fresh[0])
+        .await
+        .assert_redirect_to("/");
     let again = app.start().await;
     password_step(&again, "lou").await;
     second_step(&again, &fresh[0])

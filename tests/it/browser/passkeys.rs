@@ -68,7 +68,7 @@ async fn a_passkey_is_added_then_signs_in_as_second_factor_and_alone() {
             clock: &app.clock,
             speaks,
             shots: shots.clone(),
-            shot_count: Cell::new(50),
+            shot_count: Cell::new(100),
             dark: Cell::new(false),
         };
         let outcome = walk(&tour).await;
@@ -143,7 +143,11 @@ async fn walk(tour: &Tour<'_>) -> Step<()> {
     // The passkey was used twice: its "last used" is set.
     tour.goto("/account/passkeys").await?;
     let never = tour.text_of("tr.passkey-row td:nth-child(3)").await?;
-    let never_word = if tour.lang() == "zh" { "从未" } else { "never" };
+    let never_word = if tour.lang() == "zh" {
+        "从未"
+    } else {
+        "never"
+    };
     ensure!(never != never_word, "last used still says {never:?}");
     Ok(())
 }

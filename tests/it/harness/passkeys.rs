@@ -164,7 +164,7 @@ pub async fn post_json(client: &Client, uri: &str, csrf: &str, body: &str) -> An
         .header(ContentType::JSON)
         .header(Header::new("Host", HOST))
         .header(Header::new("X-CSRF-Token", csrf.to_owned()))
-        .body(body.to_owned());
+        .body(body);
     Answer::from(request.dispatch().await).await
 }
 

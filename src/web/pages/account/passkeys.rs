@@ -49,14 +49,7 @@ pub struct RenameForm {
 csrf_form!(RenameForm);
 
 pub fn routes() -> Vec<rocket::Route> {
-    rocket::routes![
-        page,
-        options,
-        register,
-        rename,
-        confirm_remove,
-        remove
-    ]
+    rocket::routes![page, options, register, rename, confirm_remove, remove]
 }
 
 async fn load(

@@ -235,9 +235,13 @@ async fn cancel(
     let _ = form;
     match two_factor.cancel(user.0.user_id).await {
         Ok(_) => Ok(Flash::new(FlashCode::TwoFactorCancelled).redirect(PATH)),
-        Err(error) => {
-            Err(current(&user, two_factor, refusal(&AccountError::Db(error)), Form::Confirm).await)
-        }
+        Err(error) => Err(current(
+            &user,
+            two_factor,
+            refusal(&AccountError::Db(error)),
+            Form::Confirm,
+        )
+        .await),
     }
 }
 
