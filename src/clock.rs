@@ -211,13 +211,24 @@ pub fn wait_for_room(times: &[i64], max: u32, window: i64, now: i64) -> Option<i
     (times.len() >= max as usize).then(|| (oldest + window - now).max(1))
 }
 
+/// A request a limit refused: which limit, and in how many seconds one would be taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refused<L> {
+    pub limit: L,
+    pub retry_after_secs: i64,
+}
+
 /// Of several limits, each with its [`wait_for_room`], the one met that keeps a caller waiting
 /// longest, and that wait; `None` when every limit has room.
-pub fn longest_wait<L>(limits: impl IntoIterator<Item = (L, Option<i64>)>) -> Option<(L, i64)> {
+pub fn longest_wait<L>(limits: impl IntoIterator<Item = (L, Option<i64>)>) -> Option<Refused<L>> {
     limits
         .into_iter()
         .filter_map(|(limit, wait)| wait.map(|secs| (limit, secs)))
         .max_by_key(|(_, secs)| *secs)
+        .map(|(limit, retry_after_secs)| Refused {
+            limit,
+            retry_after_secs,
+        })
 }
 
 #[cfg(test)]
@@ -232,7 +243,10 @@ mod tests {
         assert_eq!(wait_for_room(&[100, 41], 2, 60, 100), Some(1));
         assert_eq!(
             longest_wait([('a', None), ('b', Some(5)), ('c', Some(9))]),
-            Some(('c', 9))
+            Some(Refused {
+                limit: 'c',
+                retry_after_secs: 9
+            })
         );
         assert_eq!(longest_wait([('a', None::<i64>)]), None);
     }

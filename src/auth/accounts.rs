@@ -399,30 +399,14 @@ mod tests {
         use crate::auth::signup::{Gate, sign_up};
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(&dir.path().join("t.db")).unwrap();
-        let first = sign_up(
-            &db,
-            "Alice",
-            "correct horse",
-            "correct horse",
-            "1.2.3.4",
-            10,
-            "ua",
-            &Gate::open(),
-        )
-        .await
-        .unwrap();
+        let gate = Gate::open();
+        let sign_up_as = |name: &'static str| {
+            let password = "correct horse";
+            sign_up(&db, name, password, password, "1.2.3.4", 10, "ua", &gate)
+        };
+        let first = sign_up_as("Alice").await.unwrap();
         assert!(matches!(
-            sign_up(
-                &db,
-                "alice",
-                "correct horse",
-                "correct horse",
-                "1.2.3.4",
-                10,
-                "ua",
-                &Gate::open(),
-            )
-            .await,
+            sign_up_as("alice").await,
             Err(AccountError::UsernameTaken)
         ));
         let Ok(SignIn::Session(second)) =

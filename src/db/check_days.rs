@@ -177,17 +177,8 @@ mod tests {
             .unwrap()
         }
 
-        /// (day, runs, failed_runs, low, high) of every filed day, oldest first.
         fn days(&self) -> Vec<Day> {
-            self.conn
-                .prepare("SELECT day, runs, failed_runs, low, high FROM check_days ORDER BY day")
-                .unwrap()
-                .query_map([], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-                })
-                .unwrap()
-                .collect::<Result<_, _>>()
-                .unwrap()
+            filed_days(&self.conn)
         }
 
         fn head(&self, run: RunId) -> i64 {
@@ -201,6 +192,18 @@ mod tests {
         fn heads(&self, runs: &[RunId]) -> Vec<i64> {
             runs.iter().map(|run| self.head(*run)).collect()
         }
+    }
+
+    /// (day, runs, failed_runs, low, high) of every filed day, oldest first.
+    fn filed_days(conn: &Connection) -> Vec<Day> {
+        conn.prepare("SELECT day, runs, failed_runs, low, high FROM check_days ORDER BY day")
+            .unwrap()
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
     }
 
     #[test]
@@ -310,15 +313,7 @@ mod tests {
         ))
         .unwrap();
         crate::db::migrate(&mut conn).unwrap();
-        let days: Vec<Day> = conn
-            .prepare("SELECT day, runs, failed_runs, low, high FROM check_days ORDER BY day")
-            .unwrap()
-            .query_map([], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-            })
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
+        let days = filed_days(&conn);
         let previous = crate::clock::last_midnight(DAY - 1);
         assert_eq!(crate::clock::last_midnight(DAY + 30), DAY);
         assert_eq!(

@@ -192,37 +192,6 @@ pub fn sent_since(conn: &Connection, channel_id: ChannelId, since: i64) -> Resul
     )?)
 }
 
-/// When the channel's newest `limit` counted messages since `since` were logged, newest first
-/// (for how long until one more is allowed).
-pub fn sent_times(
-    conn: &Connection,
-    channel_id: ChannelId,
-    since: i64,
-    limit: i64,
-) -> Result<Vec<i64>, DbError> {
-    Ok(conn.cached_rows(
-        "SELECT created_at FROM deliveries WHERE channel_id = ?1 AND created_at >= ?2
-           AND status <> 'held' ORDER BY created_at DESC LIMIT ?3",
-        params![channel_id, since, limit],
-        |r| r.get(0),
-    )?)
-}
-
-/// When the user's newest `limit` test messages since `since` were logged, newest first.
-pub fn test_times(
-    conn: &Connection,
-    user_id: UserId,
-    since: i64,
-    limit: i64,
-) -> Result<Vec<i64>, DbError> {
-    Ok(conn.cached_rows(
-        "SELECT created_at FROM deliveries WHERE user_id = ?1 AND created_at >= ?2
-           AND event = 'test' ORDER BY created_at DESC LIMIT ?3",
-        params![user_id, since, limit],
-        |r| r.get(0),
-    )?)
-}
-
 /// Up to `limit` ids of due pending deliveries in fair order, leaving out those whose channel
 /// has an attempt in flight or whose user has `per_user` in flight (on any server): only the
 /// oldest of each channel, each user's first before anyone's second, and within a round the

@@ -26,6 +26,7 @@ pub mod pending_sign_ins;
 pub mod presets;
 pub mod price_learning;
 pub mod prices;
+pub mod recent;
 pub mod run_requests;
 pub mod runs;
 pub mod sessions;

@@ -407,14 +407,10 @@ mod tests {
 
     /// Users 1 (mallory), 2 (alice) and 3 (bob), and a key each.
     fn database() -> Connection {
-        let mut conn = Connection::open_in_memory().unwrap();
-        super::super::migrations().to_latest(&mut conn).unwrap();
-        conn.execute_batch(
+        crate::db::test_support::database_with(
             "INSERT INTO users (id, username, password_hash, created_at)
                  VALUES (1, 'mallory', 'x', 0), (2, 'alice', 'x', 0), (3, 'bob', 'x', 0);",
         )
-        .unwrap();
-        conn
     }
 
     /// A 5-minute free check of `user` due at `next`; answers its id.

@@ -284,14 +284,10 @@ mod tests {
     use super::*;
 
     fn database() -> Connection {
-        let mut conn = Connection::open_in_memory().unwrap();
-        super::super::migrations().to_latest(&mut conn).unwrap();
-        conn.execute_batch(
+        crate::db::test_support::database_with(
             "INSERT INTO users (id, username, password_hash, created_at) VALUES (7, 'a', 'x', 0);
              INSERT INTO users (id, username, password_hash, created_at) VALUES (8, 'b', 'x', 0);",
         )
-        .unwrap();
-        conn
     }
 
     #[test]

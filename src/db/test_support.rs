@@ -6,6 +6,7 @@ use rusqlite::Connection;
 use crate::db::history::{Source, StoredBalance};
 use crate::db::runs::{NewRun, insert_run};
 use crate::ids::{KeyId, UserId};
+use crate::modelscope::{ModelResult, Quota};
 
 /// The saved key of [`database_at`]'s user (user 7).
 pub const KEY: KeyId = KeyId(3);
@@ -22,6 +23,28 @@ pub fn database_at(version: usize) -> Connection {
     )
     .unwrap();
     conn
+}
+
+/// A database migrated to the newest schema, with `sql` run on it (its users, keys, …).
+pub fn database_with(sql: &str) -> Connection {
+    let mut conn = Connection::open_in_memory().unwrap();
+    super::migrations().to_latest(&mut conn).unwrap();
+    conn.execute_batch(sql).unwrap();
+    conn
+}
+
+/// A model row answered 200 with nothing else known, as a probe stores it.
+pub fn answered(model: &str) -> ModelResult {
+    ModelResult {
+        model: model.to_owned(),
+        quota: Quota::default(),
+        status: Some(200),
+        failure: None,
+        latency_ms: 1,
+        price: None,
+        candidates: None,
+        checked: true,
+    }
 }
 
 /// A run of [`KEY`] from the page at `at` that read `available` points (none frozen), or no

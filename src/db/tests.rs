@@ -88,16 +88,7 @@ fn stored_rows_carry_their_runs_user_and_time() {
     let db = Db::open(&dir.path().join("app.db")).unwrap();
     let mut conn = db.connection().unwrap();
     let user = users::create(&conn, "alice", "x").unwrap().unwrap();
-    let results = [crate::modelscope::ModelResult {
-        model: "a/b".to_owned(),
-        quota: crate::modelscope::Quota::default(),
-        status: Some(200),
-        failure: None,
-        latency_ms: 1,
-        price: None,
-        candidates: None,
-        checked: true,
-    }];
+    let results = [super::test_support::answered("a/b")];
     let run = runs::insert_run(
         &mut conn,
         &runs::NewRun {

@@ -6,7 +6,8 @@
 use rusqlite::TransactionBehavior;
 
 use super::MonitorError;
-use crate::clock::{longest_wait, wait_for_room};
+use crate::clock::{Refused, longest_wait};
+use crate::db::recent::{self, Counted};
 use crate::db::{Db, DbError, monitors as rows, run_requests};
 use crate::ids::{MonitorId, UserId};
 
@@ -38,11 +39,7 @@ pub enum RunNowLimit {
 }
 
 /// A "run now" refused: which limit, and in how many seconds one would be taken.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RunNowRefused {
-    pub limit: RunNowLimit,
-    pub retry_after_secs: i64,
-}
+pub type RunNowRefused = Refused<RunNowLimit>;
 
 /// Asks for one run of the user's monitor `id`, under `limits`; one IMMEDIATE transaction, so
 /// requests at once cannot pass a limit together.
@@ -83,29 +80,20 @@ fn over(
     limits: RunNowLimits,
     now: i64,
 ) -> Result<Option<RunNowRefused>, DbError> {
-    let since = now - 3599;
-    let monitor = run_requests::times_for_monitor(conn, id, since, limits.per_monitor.into())?;
-    let by_user = run_requests::times_for_user(conn, user, since, limits.per_user.into())?;
-    let met = [
+    use Counted::{MonitorRequests, UserRequests};
+    use RunNowLimit::{PerMonitor, PerUser};
+    let (per_monitor, per_user) = (limits.per_monitor, limits.per_user);
+    let wait = |counted, max| recent::wait_for_room(conn, counted, max, 3600, now);
+    Ok(longest_wait([
         (
-            RunNowLimit::PerMonitor {
-                max: limits.per_monitor,
-            },
-            wait_for_room(&monitor, limits.per_monitor, 3600, now),
+            PerMonitor { max: per_monitor },
+            wait(MonitorRequests(id), per_monitor)?,
         ),
         (
-            RunNowLimit::PerUser {
-                max: limits.per_user,
-            },
-            wait_for_room(&by_user, limits.per_user, 3600, now),
+            PerUser { max: per_user },
+            wait(UserRequests(user), per_user)?,
         ),
-    ];
-    Ok(
-        longest_wait(met).map(|(limit, retry_after_secs)| RunNowRefused {
-            limit,
-            retry_after_secs,
-        }),
-    )
+    ]))
 }
 
 /// Forgets requests older than the hour their limits look at.

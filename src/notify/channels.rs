@@ -198,12 +198,8 @@ pub enum TestLimit {
     UserBusy,
 }
 
-/// A test not sent: why, and in how many seconds one would be.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TestRefused {
-    pub limit: TestLimit,
-    pub retry_after_secs: i64,
-}
+/// A test message refused: which limit, and in how many seconds one would be taken.
+pub type TestRefused = crate::clock::Refused<TestLimit>;
 
 /// A channel's fields as the form sent them.
 #[derive(Default, Clone)]

@@ -8,11 +8,12 @@ use rusqlite::{Connection, TransactionBehavior};
 
 use super::channels::{TestLimit, TestRefused};
 use super::deliveries::{self, LEASE_SECS, Letter, Policy, SENDS_PER_USER};
-use crate::clock::{longest_wait, wait_for_room};
+use crate::clock::longest_wait;
 use crate::db::DbError;
 use crate::db::channels::StoredChannel;
 use crate::db::deliveries as rows;
 use crate::db::deliveries::StoredDelivery;
+use crate::db::recent::{self, Counted};
 use crate::i18n::Lang;
 
 /// The limit a test to `channel` would go over now, with the longest wait among those met.
@@ -22,34 +23,25 @@ fn over(
     policy: &Policy,
     now: i64,
 ) -> Result<Option<TestRefused>, DbError> {
-    let (user, limits, cap) = (channel.user_id, &policy.tests, policy.hourly_cap);
-    let minute = rows::test_times(conn, user, now - 59, i64::from(limits.per_minute))?;
-    let hour = rows::test_times(conn, user, now - 3599, i64::from(limits.per_hour))?;
-    let sent = rows::sent_times(conn, channel.id, now - 3599, cap.into())?;
-    let met = [
+    use Counted::{ChannelMessages, UserTests};
+    use TestLimit::{ChannelHour, PerHour, PerMinute};
+    let (user, cap) = (channel.user_id, policy.hourly_cap);
+    let (per_minute, per_hour) = (policy.tests.per_minute, policy.tests.per_hour);
+    let wait = |counted, max, window| recent::wait_for_room(conn, counted, max, window, now);
+    Ok(longest_wait([
         (
-            TestLimit::PerMinute {
-                max: limits.per_minute,
-            },
-            wait_for_room(&minute, limits.per_minute, 60, now),
+            PerMinute { max: per_minute },
+            wait(UserTests(user), per_minute, 60)?,
         ),
         (
-            TestLimit::PerHour {
-                max: limits.per_hour,
-            },
-            wait_for_room(&hour, limits.per_hour, 3600, now),
+            PerHour { max: per_hour },
+            wait(UserTests(user), per_hour, 3600)?,
         ),
         (
-            TestLimit::ChannelHour { max: cap },
-            wait_for_room(&sent, cap, 3600, now),
+            ChannelHour { max: cap },
+            wait(ChannelMessages(channel.id), cap, 3600)?,
         ),
-    ];
-    Ok(
-        longest_wait(met).map(|(limit, retry_after_secs)| TestRefused {
-            limit,
-            retry_after_secs,
-        }),
-    )
+    ]))
 }
 
 /// Logs a test message to `channel` (worded by `words` in its language) and takes it for its

@@ -208,14 +208,11 @@ fn body(
     census: CensusOutcome,
 ) -> Body {
     Body {
-        results,
         expected,
         before: Some(before),
-        balance,
         judgement,
-        points_short: false,
-        lesson: Lesson::default(),
         census: Some(census),
+        ..Body::new(results, balance)
     }
 }
 

@@ -322,16 +322,7 @@ async fn check(scope: &Scope<'_>, entries: &[ModelEntry]) -> Body {
         balance: balance.clone(),
         spent: None,
     });
-    Body {
-        results,
-        expected: ExpectedCost::default(),
-        before: None,
-        balance,
-        judgement: None,
-        points_short: false,
-        lesson: Lesson::default(),
-        census: None,
-    }
+    Body::new(results, balance)
 }
 
 /// What is known of the run's prices; a failed read only costs the run its price hints.

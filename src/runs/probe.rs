@@ -101,14 +101,11 @@ pub(super) async fn run(scope: &Scope<'_>, entries: Vec<ModelEntry>) -> Body {
     asking.wait(RATES_WAIT).await;
     let lesson = teach(scope, &results, judgement).await;
     Body {
-        results,
         expected,
         before: Some(before),
-        balance,
         judgement,
-        points_short: false,
         lesson,
-        census: None,
+        ..Body::new(results, balance)
     }
 }
 

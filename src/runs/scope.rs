@@ -91,6 +91,22 @@ pub(super) struct Body {
     pub census: Option<CensusOutcome>,
 }
 
+impl Body {
+    /// The rows and the balance read after them; nothing else known yet.
+    pub fn new(results: Vec<ModelResult>, balance: Result<AccountBalance, BalanceError>) -> Self {
+        Self {
+            results,
+            expected: ExpectedCost::default(),
+            before: None,
+            balance,
+            judgement: None,
+            points_short: false,
+            lesson: Lesson::default(),
+            census: None,
+        }
+    }
+}
+
 pub(super) fn valid_ids(entries: &[ModelEntry]) -> impl Iterator<Item = &str> {
     entries.iter().filter_map(|entry| match entry {
         ModelEntry::Valid(id) => Some(id.as_str()),

@@ -14,9 +14,10 @@ use futures::future::join_all;
 use rocket::http::uri::Origin;
 use rocket::http::{Header, Status};
 use rocket::response::{self, Responder};
-use rocket::serde::json::Json;
 use rocket::{Request, Response, State, get};
-use serde_json::{Value, json};
+use serde::Serialize;
+
+use json::KeyJson;
 
 use super::auth::TokenHolder;
 use super::errors::ApiError;
@@ -183,24 +184,38 @@ async fn refresh(user: UserId, keys: Vec<KeyId>, runner: &Runner) {
     join_all(reads).await;
 }
 
-/// The answer: JSON, or Prometheus text.
+/// The answer: JSON, or Prometheus text, written out already (the report it comes from is
+/// borrowed, not kept).
 pub enum QuotaAnswer {
-    Json(Json<Value>),
+    Json(String),
     Text(String),
 }
 
 impl<'r> Responder<'r, 'static> for QuotaAnswer {
-    fn respond_to(self, request: &'r Request<'_>) -> response::Result<'static> {
-        let mut response = match self {
-            Self::Json(json) => json.respond_to(request)?,
-            Self::Text(text) => Response::build()
-                .raw_header("Content-Type", prometheus::CONTENT_TYPE)
-                .sized_body(text.len(), std::io::Cursor::new(text))
-                .finalize(),
+    fn respond_to(self, _: &'r Request<'_>) -> response::Result<'static> {
+        let (content_type, text) = match self {
+            Self::Json(text) => ("application/json", text),
+            Self::Text(text) => (prometheus::CONTENT_TYPE, text),
         };
+        let mut response = Response::build()
+            .raw_header("Content-Type", content_type)
+            .sized_body(text.len(), std::io::Cursor::new(text))
+            .finalize();
         response.set_header(Header::new("Cache-Control", "no-store"));
         Ok(response)
     }
+}
+
+/// The whole JSON answer.
+#[derive(Serialize)]
+struct QuotaJson<'a> {
+    success: bool,
+    message: String,
+    generated_at: String,
+    refreshed: bool,
+    refresh_after: Option<String>,
+    model: Option<&'a str>,
+    keys: Vec<KeyJson<'a>>,
 }
 
 #[get("/api/quota")]
@@ -258,21 +273,27 @@ pub async fn quota(
         return Ok(QuotaAnswer::Text(prometheus::render(&report)));
     }
     let ranked = params.model.is_some();
-    let keys: Vec<Value> = report
+    let keys: Vec<KeyJson> = report
         .keys
         .iter()
         .enumerate()
-        .map(|(i, key)| json::key_json(key, ranked.then_some(i + 1)))
+        .map(|(i, key)| KeyJson::new(key, ranked.then_some(i + 1)))
         .collect();
-    Ok(QuotaAnswer::Json(Json(json!({
-        "success": true,
-        "message": i18n::text_with(lang, "api-quota-ok", &[("count", keys.len().into())]),
-        "generated_at": clock::rfc3339(report.now),
-        "refreshed": refreshed,
-        "refresh_after": refresh_after.map(clock::rfc3339),
-        "model": params.model,
-        "keys": keys,
-    }))))
+    let body = QuotaJson {
+        success: true,
+        message: i18n::text_with(lang, "api-quota-ok", &[("count", keys.len().into())]),
+        generated_at: clock::rfc3339(report.now),
+        refreshed,
+        refresh_after: refresh_after.map(clock::rfc3339),
+        model: params.model.as_deref(),
+        keys,
+    };
+    // Only string keys and plain values: writing cannot fail, but if it did it is ours.
+    let text = serde_json::to_string(&body).map_err(|error| {
+        tracing::error!(%error, "/api/quota could not be written as JSON");
+        ApiError::new(Status::InternalServerError, lang, "api-catch-500")
+    })?;
+    Ok(QuotaAnswer::Json(text))
 }
 
 #[cfg(test)]

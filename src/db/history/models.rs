@@ -47,19 +47,10 @@ mod tests {
     use super::*;
     use crate::db::runs::{NewRun, insert_run};
     use crate::db::{Db, users};
-    use crate::modelscope::{ModelResult, Quota};
+    use crate::modelscope::ModelResult;
 
     fn row(model: &str) -> ModelResult {
-        ModelResult {
-            model: model.to_owned(),
-            quota: Quota::default(),
-            status: Some(200),
-            failure: None,
-            latency_ms: 1,
-            price: None,
-            candidates: None,
-            checked: true,
-        }
+        crate::db::test_support::answered(model)
     }
 
     #[test]

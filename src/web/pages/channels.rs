@@ -225,15 +225,14 @@ pub enum TestAnswer {
 }
 
 /// Sends a test message now (one try), shows how it went and logs it; throttled.
-#[post("/channels/<id>/test", data = "<form>")]
+#[post("/channels/<id>/test", data = "<_form>")]
 pub async fn test(
     user: CurrentUser,
     id: ChannelId,
-    form: Csrf<TokenOnlyForm>,
+    _form: Csrf<TokenOnlyForm>,
     outbox: &State<Outbox>,
     channels: &State<Channels>,
 ) -> TestAnswer {
-    let _ = form;
     match tested(&user, id, outbox, channels).await {
         Ok(page) => TestAnswer::Page(page),
         Err(answer) => answer,
@@ -296,14 +295,13 @@ pub async fn confirm_delete(
     ))
 }
 
-#[post("/channels/<id>/delete", data = "<form>")]
+#[post("/channels/<id>/delete", data = "<_form>")]
 pub async fn delete(
     user: CurrentUser,
     id: ChannelId,
-    form: Csrf<TokenOnlyForm>,
+    _form: Csrf<TokenOnlyForm>,
     channels: &State<Channels>,
 ) -> Result<Redirected, Status> {
-    let _ = form;
     let named = channels
         .delete(user.0.user_id, id)
         .await

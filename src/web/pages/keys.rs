@@ -72,7 +72,6 @@ async fn keys_page(user: &CurrentUser, keyring: &Keyring) -> Result<KeysPage, St
         .await
         .map_err(|error| Problem::key(&error).status)?;
     Ok(KeysPage {
-        layout: user.layout(),
         keys: keys
             .into_iter()
             .map(|key| KeyRow {
@@ -85,12 +84,7 @@ async fn keys_page(user: &CurrentUser, keyring: &Keyring) -> Result<KeysPage, St
                 site: key.site,
             })
             .collect(),
-        label: String::new(),
-        api_key: String::new(),
-        site: Site::default(),
-        error: None,
-        row_error: None,
-        check: None,
+        ..empty_page(user)
     })
 }
 
@@ -196,14 +190,13 @@ pub async fn confirm_delete(
     })
 }
 
-#[post("/keys/<id>/delete", data = "<form>")]
+#[post("/keys/<id>/delete", data = "<_form>")]
 pub async fn delete(
     user: CurrentUser,
     id: KeyId,
-    form: Csrf<TokenOnlyForm>,
+    _form: Csrf<TokenOnlyForm>,
     keyring: &State<Keyring>,
 ) -> Result<Redirected, Status> {
-    let _ = form;
     match keyring.delete(user.0.user_id, id).await {
         Ok(label) => Ok(Flash::naming(FlashCode::KeyDeleted, label).redirect("/keys")),
         Err(error) => Err(Problem::key(&error).status),
@@ -211,15 +204,14 @@ pub async fn delete(
 }
 
 /// Uses the free balance endpoint: shows the points and whether the key is accepted.
-#[post("/keys/<id>/check", data = "<form>")]
+#[post("/keys/<id>/check", data = "<_form>")]
 pub async fn check(
     user: CurrentUser,
     id: KeyId,
-    form: Csrf<TokenOnlyForm>,
+    _form: Csrf<TokenOnlyForm>,
     keyring: &State<Keyring>,
     engine: &State<QueryEngine>,
 ) -> Result<KeysPage, (Status, KeysPage)> {
-    let _ = form;
     let opened = keyring.open(user.0.user_id, id).await;
     let mut page = keys_page(&user, keyring)
         .await

@@ -7,11 +7,13 @@ use rocket::http::{ContentType, Status};
 use rocket::response::stream::TextStream;
 use rocket::{State, get, post};
 
-use crate::ids::KeyId;
+use crate::ids::{KeyId, UserId};
 use crate::keyring::Keyring;
 use crate::modelscope::Site;
+use crate::runs::engine::Lane;
 use crate::runs::executor::Execution;
-use crate::runs::history::Source;
+use crate::runs::history::{RunKind, Source};
+use crate::runs::planner::PlannedRun;
 use crate::runs::runner::Runner;
 use crate::web::kit::client::ClientInfo;
 use crate::web::kit::csrf::Csrf;
@@ -96,7 +98,19 @@ pub async fn stream(
         .kind_and_budget(user.is_some())
         .map_err(|p| live::refused(&p))?;
     let start = live::start(&plan, kind);
-    let execution = Execution {
+    let events = runner.watch(unkept(plan, kind, user, lane, budget));
+    Ok(live::ndjson(start, events, viewer.lang))
+}
+
+/// A quick query's run: from the web, never stored.
+fn unkept(
+    plan: PlannedRun,
+    kind: RunKind,
+    user: Option<UserId>,
+    lane: Lane,
+    budget: Option<f64>,
+) -> Execution {
+    Execution {
         plan,
         kind,
         source: Source::Web,
@@ -104,9 +118,7 @@ pub async fn stream(
         keep: false,
         lane,
         budget,
-    };
-    let events = runner.watch(execution);
-    Ok(live::ndjson(start, events, viewer.lang))
+    }
 }
 
 /// Every anonymous place of the address is taken.
@@ -146,16 +158,7 @@ pub async fn quick(
                 }
                 (Ok(plan), None, Ok(lane)) => {
                     let key_hint = plan.key_is_unusual();
-                    let execution = Execution {
-                        plan,
-                        kind,
-                        source: Source::Web,
-                        user,
-                        keep: false,
-                        lane,
-                        budget,
-                    };
-                    let finished = runner.run(execution).await;
+                    let finished = runner.run(unkept(plan, kind, user, lane, budget)).await;
                     page.report = Some(ResultView::finished(&finished, key_hint, page.layout.lang));
                     return Ok((Status::Ok, page));
                 }

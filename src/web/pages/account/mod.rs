@@ -112,14 +112,13 @@ async fn change_password(
     }
 }
 
-#[post("/account/sessions/<id>/revoke", data = "<form>")]
+#[post("/account/sessions/<id>/revoke", data = "<_form>")]
 async fn revoke_session(
     user: CurrentUser,
     id: SessionId,
-    form: Csrf<TokenOnlyForm>,
+    _form: Csrf<TokenOnlyForm>,
     db: &State<Db>,
 ) -> Result<Redirected, Status> {
-    let _ = form;
     let user_id = user.0.user_id;
     let revoked = db
         .run(move |conn| sessions::delete_for_user(conn, user_id, id))
@@ -132,13 +131,12 @@ async fn revoke_session(
 }
 
 /// Ends every session of the user but this one.
-#[post("/account/sessions/others", data = "<form>")]
+#[post("/account/sessions/others", data = "<_form>")]
 async fn sign_out_others(
     user: CurrentUser,
-    form: Csrf<TokenOnlyForm>,
+    _form: Csrf<TokenOnlyForm>,
     db: &State<Db>,
 ) -> Result<Redirected, Status> {
-    let _ = form;
     let (user_id, keep) = (user.0.user_id, user.0.session_id);
     let ended = db
         .run(move |conn| sessions::delete_others(conn, user_id, keep))

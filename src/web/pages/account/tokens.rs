@@ -73,14 +73,13 @@ pub async fn show_new_token(
     (status, page)
 }
 
-#[post("/account/tokens/<id>/revoke", data = "<form>")]
+#[post("/account/tokens/<id>/revoke", data = "<_form>")]
 pub async fn revoke_token(
     user: CurrentUser,
     id: TokenId,
-    form: Csrf<TokenOnlyForm>,
+    _form: Csrf<TokenOnlyForm>,
     db: &State<Db>,
 ) -> Result<Redirected, Status> {
-    let _ = form;
     match access_tokens::revoke(db, user.0.user_id, id).await {
         Ok(name) => Ok(Flash::naming(FlashCode::TokenRevoked, name).redirect("/account")),
         Err(error) => Err(Problem::token(&error).status),

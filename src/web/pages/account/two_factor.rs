@@ -187,13 +187,12 @@ async fn page(
 }
 
 /// Begins an enrolment (a second click keeps the pending secret), then shows it.
-#[post("/account/two-factor/start", data = "<form>")]
+#[post("/account/two-factor/start", data = "<_form>")]
 async fn start(
     user: CurrentUser,
-    form: Csrf<TokenOnlyForm>,
+    _form: Csrf<TokenOnlyForm>,
     two_factor: &State<TwoFactor>,
 ) -> Result<rocket::response::Redirect, Answer> {
-    let _ = form;
     match two_factor.begin(user.0.user_id).await {
         Ok(()) => Ok(rocket::response::Redirect::to(PATH)),
         Err(error) => Err(current(&user, two_factor, refusal(&error), Form::Confirm).await),
@@ -226,13 +225,12 @@ async fn confirm(
     }
 }
 
-#[post("/account/two-factor/cancel", data = "<form>")]
+#[post("/account/two-factor/cancel", data = "<_form>")]
 async fn cancel(
     user: CurrentUser,
-    form: Csrf<TokenOnlyForm>,
+    _form: Csrf<TokenOnlyForm>,
     two_factor: &State<TwoFactor>,
 ) -> Result<Redirected, Answer> {
-    let _ = form;
     match two_factor.cancel(user.0.user_id).await {
         Ok(_) => Ok(Flash::new(FlashCode::TwoFactorCancelled).redirect(PATH)),
         Err(error) => Err(current(

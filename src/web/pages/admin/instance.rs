@@ -1,18 +1,13 @@
 //! The prices an admin sets on `/admin` for every user (below each user's own).
 
 use rocket::form::FromForm;
-use rocket::http::Status;
-use rocket::{State, post};
+use rocket::post;
 
-use super::page_or_problem;
-use super::view::AdminPage;
-use crate::config::AppConfig;
-use crate::db::Db;
+use super::desk::{Answer, Desk, Place};
 use crate::runs::instance_prices;
 use crate::web::kit::csrf::{Csrf, csrf_form};
-use crate::web::kit::notice::{Flash, FlashCode, Redirected};
+use crate::web::kit::notice::{Flash, FlashCode};
 use crate::web::kit::problem::Problem;
-use crate::web::kit::session::Admin;
 
 #[derive(Debug, FromForm)]
 pub struct InstancePriceForm {
@@ -25,12 +20,7 @@ pub struct InstancePriceForm {
 csrf_form!(InstancePriceForm);
 
 #[post("/admin/prices", data = "<form>")]
-pub async fn set_price(
-    admin: Admin,
-    form: Csrf<InstancePriceForm>,
-    db: &State<Db>,
-    config: &State<AppConfig>,
-) -> Result<Redirected, (Status, AdminPage)> {
+pub async fn set_price(desk: Desk<'_>, form: Csrf<InstancePriceForm>) -> Answer {
     let form = form.0;
     let model = form.model.unwrap_or_default().trim().to_owned();
     let points = match form.points.as_deref().map(str::trim) {
@@ -38,17 +28,18 @@ pub async fn set_price(
         Some(text) => text.parse::<f64>().map(Some),
     };
     let outcome = match points {
-        Ok(points) => instance_prices::set(db, admin.user().user_id, &model, points).await,
+        Ok(points) => instance_prices::set(desk.db, desk.user_id(), &model, points).await,
         Err(_) => Err(crate::runs::prices::PriceError::NotATier),
     };
     match outcome {
         Ok(()) => Ok(Flash::naming(FlashCode::InstancePriceSaved, model).redirect("/admin#prices")),
         Err(error) => {
             let problem = Problem::price(&error);
-            let (_, mut page) = page_or_problem(&admin, db, config, 1).await;
-            page.price_error = Some(problem.notice);
+            let (status, mut page) = desk
+                .refused(problem.status, problem.notice, Place::Prices)
+                .await;
             page.price_model = crate::names::echo_name(&model);
-            Err((problem.status, page))
+            Err((status, page))
         }
     }
 }

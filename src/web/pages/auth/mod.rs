@@ -367,14 +367,13 @@ pub async fn login(
     }
 }
 
-#[post("/logout", data = "<form>")]
+#[post("/logout", data = "<_form>")]
 pub async fn logout(
     user: CurrentUser,
-    form: Csrf<TokenOnlyForm>,
+    _form: Csrf<TokenOnlyForm>,
     cookies: &CookieJar<'_>,
     db: &State<Db>,
 ) -> Redirected {
-    let _ = form;
     if let Err(error) = accounts::sign_out(db, user.0.session_id).await {
         tracing::error!(%error, "sign-out failed");
     }

@@ -272,15 +272,14 @@ pub async fn dashboard(
 
 /// The free refresh of one key: reads its balance (no model is called), stores it as a free
 /// check of the models the dashboard shows for it, and goes back to the dashboard.
-#[post("/keys/<id>/refresh", data = "<form>")]
+#[post("/keys/<id>/refresh", data = "<_form>")]
 pub async fn refresh(
     user: CurrentUser,
     id: KeyId,
-    form: Csrf<TokenOnlyForm>,
+    _form: Csrf<TokenOnlyForm>,
     db: &State<Db>,
     runner: &State<Runner>,
 ) -> Result<Redirected, Status> {
-    let _ = form;
     let user_id = user.0.user_id;
     let models = db
         .run(move |conn| history::latest_for_user(conn, user_id))

@@ -133,14 +133,13 @@ pub async fn confirm_delete(
     })
 }
 
-#[post("/history/<id>/delete", data = "<form>")]
+#[post("/history/<id>/delete", data = "<_form>")]
 pub async fn delete(
     user: CurrentUser,
     id: &str,
-    form: Csrf<TokenOnlyForm>,
+    _form: Csrf<TokenOnlyForm>,
     db: &State<Db>,
 ) -> Result<Redirected, Status> {
-    let _ = form;
     let id = path_id(id)?;
     let user_id = user.0.user_id;
     let deleted = db

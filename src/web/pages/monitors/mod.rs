@@ -133,15 +133,14 @@ fn done(result: Result<(), MonitorError>, flash: FlashCode) -> Result<Redirected
 macro_rules! monitor_action {
     ($(#[$doc:meta])* $name:ident: $path:tt => $flash:ident) => {
         $(#[$doc])*
-        #[post($path, data = "<form>")]
+        #[post($path, data = "<_form>")]
         pub async fn $name(
             user: CurrentUser,
             id: MonitorId,
-            form: Csrf<TokenOnlyForm>,
+            _form: Csrf<TokenOnlyForm>,
             monitors: &State<Monitors>,
         ) -> Result<Redirected, Status> {
-            let _ = form;
-            done(monitors.$name(user.0.user_id, id).await, FlashCode::$flash)
+                        done(monitors.$name(user.0.user_id, id).await, FlashCode::$flash)
         }
     };
 }
@@ -157,13 +156,12 @@ pub enum RunAnswer {
 
 /// Once in its turn, paused or not; the schedule stays as it is. Limited per monitor and per
 /// user; nothing changes when the monitor is queued or running already.
-#[post("/monitors/<id>/run", data = "<form>")]
+#[post("/monitors/<id>/run", data = "<_form>")]
 pub async fn run_now(
     page: MonitorsContext<'_>,
     id: MonitorId,
-    form: Csrf<TokenOnlyForm>,
+    _form: Csrf<TokenOnlyForm>,
 ) -> RunAnswer {
-    let _ = form;
     let error = match page.monitors.run_now(page.user_id(), id).await {
         Ok(asked) => {
             let flash = match asked {
@@ -234,13 +232,12 @@ pub async fn confirm_delete(
     ))
 }
 
-#[post("/monitors/<id>/delete", data = "<form>")]
+#[post("/monitors/<id>/delete", data = "<_form>")]
 pub async fn delete(
     page: MonitorsContext<'_>,
     id: MonitorId,
-    form: Csrf<TokenOnlyForm>,
+    _form: Csrf<TokenOnlyForm>,
 ) -> Result<Redirected, Status> {
-    let _ = form;
     let named = page.monitors.delete(page.user_id(), id).await;
     let title = monitor_title(page.user.0.lang, &named.map_err(status)?.monitor);
     Ok(Flash::naming(FlashCode::MonitorDeleted, title).redirect("/monitors"))
@@ -297,14 +294,13 @@ pub async fn confirm_delete_rule(
     Ok(ConfirmPage::new(user.layout(), "rule", name, action, back))
 }
 
-#[post("/monitors/<id>/rules/<rule_id>/delete", data = "<form>")]
+#[post("/monitors/<id>/rules/<rule_id>/delete", data = "<_form>")]
 pub async fn delete_rule(
     page: MonitorsContext<'_>,
     id: MonitorId,
     rule_id: RuleId,
-    form: Csrf<TokenOnlyForm>,
+    _form: Csrf<TokenOnlyForm>,
 ) -> Result<Redirected, Status> {
-    let _ = form;
     let rule = page.monitors.delete_rule(page.user_id(), id, rule_id).await;
     let summary = rule_summary(page.user.0.lang, &rule.map_err(status)?);
     Ok(Flash::naming(FlashCode::RuleDeleted, summary).redirect("/monitors"))

@@ -348,26 +348,24 @@ pub async fn update(
     page.answer(outcome, Some(id), Some(form.fields())).await
 }
 
-#[post("/presets/<id>/default", data = "<form>")]
+#[post("/presets/<id>/default", data = "<_form>")]
 pub async fn make_default(
     page: PresetsContext<'_>,
     id: PresetId,
-    form: Csrf<TokenOnlyForm>,
+    _form: Csrf<TokenOnlyForm>,
 ) -> Result<Redirected, (Status, PresetsPage)> {
-    let _ = form;
     let outcome = presets::set_default(page.db, page.user_id(), id)
         .await
         .map(|name| Flash::naming(FlashCode::PresetDefault, name));
     page.answer(outcome, Some(id), None).await
 }
 
-#[post("/presets/<id>/delete", data = "<form>")]
+#[post("/presets/<id>/delete", data = "<_form>")]
 pub async fn delete(
     page: PresetsContext<'_>,
     id: PresetId,
-    form: Csrf<TokenOnlyForm>,
+    _form: Csrf<TokenOnlyForm>,
 ) -> Result<Redirected, (Status, PresetsPage)> {
-    let _ = form;
     let outcome = presets::delete(page.db, page.user_id(), id)
         .await
         .map(|name| Flash::naming(FlashCode::PresetDeleted, name));
