@@ -174,8 +174,12 @@ impl Answer {
             }
             PasskeyError::Db(_) => (Status::InternalServerError, "passkey-error-db"),
         };
+        // The parser's words may quote the browser's answer: not logged. The ceremony's
+        // refusals are the library's fixed descriptions (an origin mismatch says which setting
+        // is wrong).
         match error {
             PasskeyError::Db(db) => tracing::error!(error = %db, "passkey ceremony"),
+            PasskeyError::Malformed(_) => tracing::info!("passkey ceremony: a malformed answer"),
             other => tracing::info!(error = %other, "passkey ceremony refused"),
         }
         let mut body = json!({ "error": i18n::text(lang, id) });
