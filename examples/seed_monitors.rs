@@ -85,19 +85,20 @@ async fn main() {
         .first_slot
         .unwrap_or_else(modelscope_balance::clock::now);
     // Created "at" the first slot: each monitor's first run is that slot plus its jitter.
+    let defaults = modelscope_balance::config::AppConfig::default();
     let monitors = Monitors::new(
         db.clone(),
         Arc::new(KnownPrices),
         Arc::new(tokio::sync::Notify::new()),
         Arc::new(ManualClock::starting_at(first_slot * 1000)),
-        // One monitor per user: far below any limit the server would set.
+        // One monitor per user with the built-in limits otherwise (it never asks for a run now).
         MonitorLimits {
             monitors_per_user: 1,
             keys_per_monitor: args.keys,
-            rules_per_user: 0,
+            rules_per_user: defaults.max_rules_per_user,
             run_now: RunNowLimits {
-                per_monitor: 0,
-                per_user: 0,
+                per_monitor: defaults.run_now_per_monitor_per_hour,
+                per_user: defaults.run_now_per_user_per_hour,
             },
         },
     );

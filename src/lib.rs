@@ -48,7 +48,7 @@ use crate::monitors::{MonitorLimits, Monitors};
 use crate::notify::channels::{ChannelRules, TestLimits};
 use crate::notify::deliveries::Policy;
 use crate::notify::send::SendRules;
-use crate::notify::{Channels, Notifier, Outbox};
+use crate::notify::{Channels, Notifier, Outbox, OutboxParts};
 use crate::ops::data_lock::DataDirLock;
 use crate::ops::metrics::MetricsAccess;
 use crate::runs::engine::{QueryEngine, QueryLimits, SharedLimits};
@@ -150,11 +150,11 @@ async fn setup(rocket: Rocket<Build>, clock: SharedClock) -> Result<Rocket<Build
                     },
                 },
             );
-            let outbox = Outbox::new(
-                state.db.clone(),
-                state.channels.clone(),
-                state.notifier.clone(),
-                Policy {
+            let outbox = Outbox::new(OutboxParts {
+                db: state.db.clone(),
+                channels: state.channels.clone(),
+                notifier: state.notifier.clone(),
+                policy: Policy {
                     hourly_cap: state.config.alerts_per_channel_per_hour,
                     kept_per_user: state.config.deliveries_kept_per_user,
                     tests: TestLimits {
@@ -165,9 +165,9 @@ async fn setup(rocket: Rocket<Build>, clock: SharedClock) -> Result<Rocket<Build
                     },
                     public_url: state.config.public_url.clone(),
                 },
-                clock.clone(),
-                wake.clone(),
-            );
+                clock: clock.clone(),
+                wake: wake.clone(),
+            });
             let scheduler = Scheduler::new(SchedulerParts {
                 db: state.db.clone(),
                 runner: runner.clone(),

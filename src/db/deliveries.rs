@@ -235,22 +235,26 @@ pub fn claim_due(
     lease_until: i64,
     per_user: i64,
 ) -> Result<Option<StoredDelivery>, DbError> {
-    Ok(conn
-        .cached_row(
-            &format!(
-                "UPDATE deliveries SET next_attempt_at = ?3, sending_until = ?3
-                 WHERE id = ?1 AND status = 'pending' AND next_attempt_at <= ?2
-                   AND NOT EXISTS (
-                       SELECT 1 FROM deliveries b WHERE b.sending_until > ?2
-                         AND b.status = 'pending' AND b.channel_id = deliveries.channel_id)
-                   AND (SELECT count(*) FROM deliveries b WHERE b.sending_until > ?2
-                          AND b.status = 'pending' AND b.user_id = deliveries.user_id) < ?4
-                 RETURNING {COLUMNS}"
-            ),
-            params![id, now, lease_until, per_user],
-            from_row,
-        )
-        .optional()?)
+    let sql = format!(
+        "UPDATE deliveries SET next_attempt_at = ?3, sending_until = ?3
+         WHERE id = ?1 AND status = 'pending' AND next_attempt_at <= ?2
+           AND NOT EXISTS (
+               SELECT 1 FROM deliveries b WHERE b.sending_until > ?2
+                 AND b.status = 'pending' AND b.channel_id = deliveries.channel_id)
+           AND (SELECT count(*) FROM deliveries b WHERE b.sending_until > ?2
+                  AND b.status = 'pending' AND b.user_id = deliveries.user_id) < ?4
+         RETURNING {COLUMNS}"
+    );
+    taken(conn, &sql, params![id, now, lease_until, per_user])
+}
+
+/// The delivery `sql` (an `UPDATE … RETURNING` of its columns) took, if it took one.
+fn taken(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Option<StoredDelivery>, DbError> {
+    Ok(conn.cached_row(sql, params, from_row).optional()?)
 }
 
 /// The user's attempts in flight, and whether one to `channel_id` is among them.
@@ -275,17 +279,11 @@ pub fn claim_one(
     id: DeliveryId,
     lease_until: i64,
 ) -> Result<Option<StoredDelivery>, DbError> {
-    Ok(conn
-        .cached_row(
-            &format!(
-                "UPDATE deliveries SET next_attempt_at = ?2, sending_until = ?2
-                 WHERE id = ?1 AND status = 'pending'
-                 RETURNING {COLUMNS}"
-            ),
-            params![id, lease_until],
-            from_row,
-        )
-        .optional()?)
+    let sql = format!(
+        "UPDATE deliveries SET next_attempt_at = ?2, sending_until = ?2
+         WHERE id = ?1 AND status = 'pending' RETURNING {COLUMNS}"
+    );
+    taken(conn, &sql, params![id, lease_until])
 }
 
 /// What one attempt came to.

@@ -315,15 +315,12 @@ impl Monitors {
         monitor_id: MonitorId,
         rule_id: RuleId,
     ) -> Result<StoredRule, MonitorError> {
-        self.db
-            .run(move |conn| {
-                let Some(rule) = rule_rows::rule_for_user(conn, user, monitor_id, rule_id)? else {
-                    return Ok(None);
-                };
-                let deleted = rule_rows::delete_rule_for_user(conn, user, monitor_id, rule_id)?;
-                Ok(deleted.then_some(rule))
-            })
-            .await?
-            .ok_or(MonitorError::RuleNotFound)
+        let rule = self.rule(user, monitor_id, rule_id).await?;
+        let deleted = self
+            .db
+            .run(move |conn| rule_rows::delete_rule_for_user(conn, user, monitor_id, rule_id))
+            .await?;
+        // Gone in between: deleted by another request.
+        deleted.then_some(rule).ok_or(MonitorError::RuleNotFound)
     }
 }

@@ -15,5 +15,5 @@ pub mod throttle;
 
 pub use channel_store::{ChannelSummary, Channels, OpenedChannel};
 pub use channels::{ChannelError, Kind};
-pub use outbox::Outbox;
+pub use outbox::{Outbox, OutboxParts};
 pub use send::{Notifier, SendError};

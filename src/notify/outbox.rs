@@ -76,34 +76,28 @@ impl Drop for Trying {
     }
 }
 
+/// What the outbox works with.
+#[derive(Clone)]
+pub struct OutboxParts {
+    pub db: Db,
+    pub channels: Channels,
+    pub notifier: Notifier,
+    pub policy: Policy,
+    pub clock: SharedClock,
+    /// Tells the scheduler to look again (a test gave back its channel's turn).
+    pub wake: Arc<Notify>,
+}
+
 #[derive(Clone)]
 pub struct Outbox {
-    db: Db,
-    channels: Channels,
-    notifier: Notifier,
-    policy: Policy,
-    clock: SharedClock,
-    /// Tells the scheduler to look again (a test gave back its channel's turn).
-    wake: Arc<Notify>,
+    parts: OutboxParts,
     sending: Arc<Sending>,
 }
 
 impl Outbox {
-    pub fn new(
-        db: Db,
-        channels: Channels,
-        notifier: Notifier,
-        policy: Policy,
-        clock: SharedClock,
-        wake: Arc<Notify>,
-    ) -> Self {
+    pub fn new(parts: OutboxParts) -> Self {
         Self {
-            db,
-            channels,
-            notifier,
-            policy,
-            clock,
-            wake,
+            parts,
             sending: Arc::default(),
         }
     }
@@ -115,7 +109,7 @@ impl Outbox {
 
     /// The cap and link every queued message follows.
     pub fn policy(&self) -> &Policy {
-        &self.policy
+        &self.parts.policy
     }
 
     /// Tries a claimed delivery once and records how it went; it counts as being tried here
@@ -148,7 +142,8 @@ impl Outbox {
         };
         let recorded = outcome.clone();
         let last = tried.last || done >= delivery.max_attempts;
-        self.db
+        self.parts
+            .db
             .run(move |conn| {
                 let attempt = match &recorded {
                     Ok(()) => Attempted::Sent { at: now },
@@ -171,7 +166,7 @@ impl Outbox {
                 false,
             ));
         };
-        let channel = match self.channels.open(delivery.user_id, channel_id).await {
+        let channel = match self.parts.channels.open(delivery.user_id, channel_id).await {
             Ok(channel) => channel,
             Err(ChannelError::NotFound) => {
                 let gone = DeliveryFailure::new(DeliveryError::ChannelGone);
@@ -190,7 +185,7 @@ impl Outbox {
             text: &delivery.message,
             webhook_body: &delivery.payload,
         };
-        let sent = self.notifier.send(&channel, &out).await;
+        let sent = self.parts.notifier.send(&channel, &out).await;
         crate::telemetry::record_alert_delivery(
             channel_label(channel.kind),
             match &sent {
@@ -214,9 +209,10 @@ impl Outbox {
         user: UserId,
         channel_id: ChannelId,
     ) -> Result<Result<(), DeliveryFailure>, ChannelError> {
-        let now = self.clock.now();
-        let policy = self.policy.clone();
+        let now = self.parts.clock.now();
+        let policy = self.parts.policy.clone();
         let claimed = self
+            .parts
             .db
             .run(move |conn| {
                 let Some(channel) = channel_rows::get_for_user(conn, user, channel_id)? else {
@@ -237,13 +233,14 @@ impl Outbox {
             .await?;
         let outcome = self.attempt(claimed?, now).await;
         // A delivery due to this channel may have waited for the test.
-        self.wake.notify_one();
+        self.parts.wake.notify_one();
         Ok(outcome?)
     }
 
     /// The user's newest deliveries, at most `limit`.
     pub async fn list(&self, user: UserId, limit: i64) -> Result<Vec<StoredDelivery>, DbError> {
-        self.db
+        self.parts
+            .db
             .run(move |conn| rows::list_for_user(conn, user, limit))
             .await
     }
