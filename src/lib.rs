@@ -142,6 +142,7 @@ async fn setup(rocket: Rocket<Build>, clock: SharedClock) -> Result<Rocket<Build
             let runner = Runner::new(planner, state.engine.clone(), state.db.clone());
             let two_factor = TwoFactor::new(state.db.clone(), state.vault.clone(), clock.clone());
             let sso = single_sign_on(&state.config, &state.db, &clock);
+            let passkeys = crate::auth::passkeys::Passkeys::new(two_factor.clone());
             // What the pages change, the scheduler looks at at once.
             let wake = Arc::new(tokio::sync::Notify::new());
             let monitors = Monitors::new(
@@ -192,6 +193,7 @@ async fn setup(rocket: Rocket<Build>, clock: SharedClock) -> Result<Rocket<Build
                 .manage(state.metrics)
                 .manage(modelscope::Catalogue::new(state.engine.upstream().clone()))
                 .manage(runner)
+                .manage(passkeys)
                 .manage(scheduler)
                 .manage(monitors)
                 .manage(outbox)

@@ -213,7 +213,10 @@ pub async fn sign_in(
             let (agent, addr) = (user_agent.to_owned(), client_addr.to_owned());
             Ok(db
                 .run(move |conn| {
-                    if crate::db::two_factor::is_on(conn, user_id)? {
+                    // TOTP or passkeys: either makes the password only the first step.
+                    if crate::db::two_factor::is_on(conn, user_id)?
+                        || crate::db::passkeys::has_any(conn, user_id)?
+                    {
                         return Ok(SignIn::SecondFactor(user_id));
                     }
                     start_session(conn, user_id, &agent, &addr).map(SignIn::Session)
@@ -347,7 +350,8 @@ pub async fn clean_up(db: &Db) -> Result<(usize, usize), DbError> {
     db.run(|conn| {
         Ok((
             sessions::delete_expired(conn)?
-                + crate::db::pending_sign_ins::delete_expired(conn, crate::clock::now())?,
+                + crate::db::pending_sign_ins::delete_expired(conn, crate::clock::now())?
+                + crate::db::passkeys::delete_expired_ceremonies(conn, crate::clock::now())?,
             login_failures::delete_old(conn)? + crate::db::password_resets::delete_expired(conn)?,
         ))
     })

@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod admin;
 pub mod codes;
 pub mod half_signed_in;
+pub mod passkeys;
 pub mod password_reset;
 pub mod recovery_codes;
 pub mod signup;

@@ -205,6 +205,39 @@ impl TwoFactor {
         Ok(())
     }
 
+    /// Replaces all ten recovery codes (the password and a current code, as for turning it
+    /// off); answers the new ones (plaintext, shown once). The old ones stop working at once.
+    pub async fn regenerate_recovery_codes(
+        &self,
+        user_id: UserId,
+        username: &str,
+        password: &str,
+        code: &str,
+        client_addr: &str,
+    ) -> Result<Vec<String>, AccountError> {
+        if code.trim().is_empty() {
+            return Err(AccountError::EmptyCode);
+        }
+        accounts::check_current_password(&self.db, user_id, client_addr, password).await?;
+        self.check(user_id, username, code, client_addr).await?;
+        let codes = recovery_codes::generate();
+        let hashes: Vec<String> = codes.iter().map(|c| c.hash.clone()).collect();
+        self.db
+            .run(move |conn| {
+                let tx =
+                    conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                // Turned off meanwhile (another tab): no codes for an authenticator that is gone.
+                if !rows::is_on(&tx, user_id)? {
+                    return Ok(Err(AccountError::TwoFactorOff));
+                }
+                rows::replace_recovery_codes(&tx, user_id, &hashes)?;
+                tx.commit()?;
+                Ok(Ok(()))
+            })
+            .await??;
+        Ok(codes.into_iter().map(|c| c.plaintext).collect())
+    }
+
     /// Runs `check` after the throttle for the account's codes from this address allowed it,
     /// counting it as a failure unless it succeeded (a database failure counts for nothing).
     async fn throttled<T: Send + 'static>(
@@ -270,7 +303,7 @@ pub fn reseal_all(conn: &Connection, vault: &Vault) -> Result<(usize, usize), Db
 }
 
 /// Turns it off for `username` from the server's shell (`admin two-factor-off`), the way back
-/// in for someone who lost both their phone and their recovery codes; answers the account's
+/// in for someone who lost both their phone and their recovery codes (TOTP and passkeys); answers the account's
 /// name as stored and whether it was on (`None`: no such account).
 pub fn turn_off_for(conn: &Connection, username: &str) -> Result<Option<(String, bool)>, DbError> {
     let Ok(name) = accounts::normalize_username(username) else {
@@ -278,6 +311,10 @@ pub fn turn_off_for(conn: &Connection, username: &str) -> Result<Option<(String,
     };
     match crate::db::users::find_by_username(conn, &name)? {
         None => Ok(None),
-        Some(user) => Ok(Some((name, rows::delete(conn, user.id)?))),
+        Some(user) => {
+            // Passkeys are a second factor too: the way back in removes them as well.
+            let passkeys = crate::db::passkeys::delete_all(conn, user.id)?;
+            Ok(Some((name, rows::delete(conn, user.id)? || passkeys > 0)))
+        }
     }
 }

@@ -171,7 +171,8 @@ pub struct AppConfig {
     /// Email channels may use a mail server that may be public without a login and TLS. Off:
     /// otherwise anyone with an account could make the server an open relay.
     pub allow_unauthenticated_smtp: bool,
-    /// The app's public address, for links in notifications; none when unset.
+    /// The app's public address, for links in notifications and as the passkeys' relying party
+    /// (its host is the RP ID); none when unset (passkeys then only at `http://localhost`).
     pub public_url: Option<String>,
     /// Scheduled runs going at once, and the most of the global upstream slots their calls may
     /// hold together.

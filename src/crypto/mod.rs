@@ -7,6 +7,7 @@ pub mod secret;
 pub mod tokens;
 pub mod totp;
 pub mod vault;
+pub mod webauthn;
 
 pub use master_key::{MasterKey, VaultError};
 pub use secret::ApiSecret;

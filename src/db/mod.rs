@@ -20,6 +20,7 @@ pub mod monitor_keys;
 pub mod monitors;
 pub(crate) mod owned;
 pub mod pace;
+pub mod passkeys;
 pub mod password_resets;
 pub mod pending_sign_ins;
 pub mod presets;
@@ -95,7 +96,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/0016_fair_scheduling.sql")),
         M::up(include_str!("../../migrations/0017_ledger.sql")),
         M::up(include_str!("../../migrations/0018_two_factor.sql")),
-        // Single sign-on; follows 0019 (passkeys, merged from another branch) in this list.
+        M::up(include_str!("../../migrations/0019_passkeys.sql")),
         M::up(include_str!("../../migrations/0020_oidc.sql")),
     ])
 }

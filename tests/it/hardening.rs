@@ -1474,3 +1474,167 @@ async fn anonymous_queries_cannot_starve_signed_in_ones() {
         task.abort();
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Issue 21: passkeys leave no ceremony material in any log
+
+impl Browser {
+    /// A JSON POST the way `assets/passkeys.js` makes it (the token in `X-CSRF-Token`).
+    async fn post_json(
+        &mut self,
+        path: &str,
+        csrf: &str,
+        body: &serde_json::Value,
+    ) -> (u16, HashMap<String, String>, String) {
+        let answer = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("Cookie", self.cookie_header())
+            .header("Content-Type", "application/json")
+            .header("X-CSRF-Token", csrf)
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("POST");
+        self.keep(answer).await
+    }
+}
+
+/// A passkey registered, used as the second factor and alone, and a refused answer, at every
+/// log level: no challenge, signature, client data, attestation, user handle, CSRF header or
+/// session cookie in the output (raw, hex, base64).
+#[tokio::test]
+async fn no_log_level_prints_passkey_ceremony_material() {
+    use crate::harness::passkeys::SoftKey;
+    for (n, (rocket_level, rust_log)) in
+        [("normal", "trace"), ("debug", "trace"), ("debug", "debug")]
+            .into_iter()
+            .enumerate()
+    {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let origin = format!("http://localhost:{port}");
+        let mut server = Server::start(
+            dir.path(),
+            port,
+            &[
+                ("ROCKET_LOG_LEVEL", rocket_level),
+                ("RUST_LOG", rust_log),
+                ("ROCKET_PUBLIC_URL", &origin),
+            ],
+        )
+        .await;
+        let mut secrets: Vec<String> = Vec::new();
+        let note = |value: &serde_json::Value, secrets: &mut Vec<String>| {
+            for field in [
+                "clientDataJSON",
+                "attestationObject",
+                "signature",
+                "authenticatorData",
+            ] {
+                if let Some(text) = value["response"][field].as_str() {
+                    secrets.push(text.to_owned());
+                }
+            }
+        };
+        let mut owner = Browser::new(&server.base);
+        let name = format!("keyed{n}");
+        let (status, _, _) = owner
+            .submit(
+                "/signup",
+                "/signup",
+                &[
+                    ("username", &name),
+                    ("password", PASSWORD),
+                    ("password_confirm", PASSWORD),
+                ],
+                &[],
+            )
+            .await;
+        assert_eq!(status, 303);
+        secrets.push(owner.cookies["msb_session"].clone());
+        let (_, _, html) = owner.get("/account/passkeys").await;
+        let csrf = extract_csrf(&html).expect("a token");
+        secrets.push(csrf.clone());
+        let (status, _, body) = owner
+            .post_json("/account/passkeys/options", &csrf, &json!({}))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let options: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let options = &options["options"];
+        secrets.push(options["challenge"].as_str().unwrap().to_owned());
+        secrets.push(options["user"]["id"].as_str().unwrap().to_owned());
+        let mut key = SoftKey::new(&name);
+        key.origin = origin.clone();
+        let credential = key.register(options);
+        note(&credential, &mut secrets);
+        let (status, _, body) = owner
+            .post_json(
+                "/account/passkeys",
+                &csrf,
+                &json!({ "credential": credential, "name": "Laptop" }),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        // The password, then the passkey; then the passkey alone; then a refused replay.
+        let mut phone = Browser::new(&server.base);
+        let (status, _, _) = phone
+            .submit(
+                "/login",
+                "/login",
+                &[("username", &name), ("password", PASSWORD)],
+                &[],
+            )
+            .await;
+        assert_eq!(status, 303);
+        secrets.push(phone.cookies[tf::COOKIE].clone());
+        let (_, _, html) = phone.get("/login/two-factor").await;
+        let token = extract_csrf(&html).unwrap_or_else(|| phone.cookies["msb_csrf"].clone());
+        let (_, _, body) = phone
+            .post_json("/login/two-factor/passkey/options", &token, &json!({}))
+            .await;
+        let options: serde_json::Value = serde_json::from_str(&body).unwrap();
+        secrets.push(options["options"]["challenge"].as_str().unwrap().to_owned());
+        let assertion = key.assert(&options["options"]);
+        note(&assertion, &mut secrets);
+        let (status, _, body) = phone
+            .post_json(
+                "/login/two-factor/passkey",
+                &token,
+                &json!({ "credential": assertion }),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        secrets.push(phone.cookies["msb_session"].clone());
+        let mut laptop = Browser::new(&server.base);
+        let (_, _, html) = laptop.get("/login").await;
+        let token = extract_csrf(&html).expect("a token");
+        secrets.push(token.clone());
+        let (_, _, body) = laptop
+            .post_json("/login/passkey/options", &token, &json!({}))
+            .await;
+        let options: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let assertion = key.assert(&options["options"]);
+        note(&assertion, &mut secrets);
+        let finish = json!({ "credential": assertion });
+        let (status, _, body) = laptop.post_json("/login/passkey", &token, &finish).await;
+        assert_eq!(status, 200, "{body}");
+        let session = laptop.cookies["msb_session"].clone();
+        secrets.push(session);
+        let (status, _, _) = laptop.post_json("/login/passkey", &token, &finish).await;
+        assert!((400..500).contains(&status), "a replay: {status}");
+
+        server.stop();
+        let logs = server.logs();
+        if rocket_level == "debug" {
+            assert!(!logs.is_empty(), "nothing logged at debug");
+        }
+        for secret in &secrets {
+            assert_no_trace(
+                logs.as_bytes(),
+                secret,
+                &format!("the log at ROCKET_LOG_LEVEL={rocket_level} RUST_LOG={rust_log}"),
+            );
+        }
+    }
+}

@@ -31,6 +31,7 @@ mod monitors;
 mod oidc;
 mod openapi;
 mod ops;
+mod passkeys;
 mod points;
 mod presets;
 mod prices;

@@ -578,3 +578,73 @@ async fn the_command_line_turns_it_off_for_a_locked_out_account() {
     assert!(!status.success());
     assert!(err.contains("two-factor-off"), "{err}");
 }
+
+/// New recovery codes: the password and a current code; all ten replaced, shown once, the old
+/// ones dead at once, the new ones good once.
+#[tokio::test]
+async fn new_recovery_codes_replace_all_ten() {
+    let app = TestApp::new().await;
+    let lou = app.user("lou").await;
+    let enrolled = enrol(&lou, now(&app)).await;
+    app.clock.advance(STEP);
+    let code = enrolled.code_at(now(&app));
+    const NEW: &str = "/account/two-factor/recovery-codes";
+    assert!(lou.get(PAGE).await.body.contains(NEW));
+
+    let no_password = lou
+        .submit(NEW, &[("current_password", "wrong"), ("code", &code)])
+        .await;
+    no_password.assert_status(Status::UnprocessableEntity);
+    assert!(error_tied_to(&no_password.body, "current_password"));
+    assert!(tf::shown_recovery_codes(&no_password.body).is_empty());
+    let no_code = lou
+        .submit(NEW, &[("current_password", PASSWORD), ("code", "")])
+        .await;
+    no_code.assert_status(Status::UnprocessableEntity);
+    assert!(error_tied_to(&no_code.body, "code"));
+    let wrong = lou
+        .submit(NEW, &[("current_password", PASSWORD), ("code", "000-000")])
+        .await;
+    wrong.assert_status(Status::UnprocessableEntity);
+
+    let made = lou
+        .submit(NEW, &[("current_password", PASSWORD), ("code", &code)])
+        .await;
+    made.assert_status(Status::Ok);
+    assert_eq!(made.header("Cache-Control"), Some("no-store"));
+    let fresh = tf::shown_recovery_codes(&made.body);
+    assert_eq!(fresh.len(), 10, "{}", made.body);
+    for old in &enrolled.recovery_codes {
+        assert!(!fresh.contains(old));
+    }
+    // Shown once: not on the page afterwards.
+    let after = lou.get(PAGE).await;
+    assert!(visible_text(&after.body).contains("还剩 10 个未用的恢复码"));
+    for shown in &fresh {
+        assert!(!after.body.contains(shown.as_str()));
+    }
+    // The old ones stop working; a new one works, once.
+    let browser = app.start().await;
+    password_step(&browser, "lou").await;
+    second_step(&browser, &enrolled.recovery_codes[1])
+        .await
+        .assert_status(Status::UnprocessableEntity);
+    second_step(&browser, &fresh[0])
+        .await
+        .assert_redirect_to("/");
+    let again = app.start().await;
+    password_step(&again, "lou").await;
+    second_step(&again, &fresh[0])
+        .await
+        .assert_status(Status::UnprocessableEntity);
+    // Only hashes are stored.
+    let db = app.db_bytes();
+    for code in &fresh {
+        assert_no_trace(&db, code, "the database");
+    }
+    // Without TOTP there is nothing to regenerate.
+    let max = app.user("max").await;
+    max.submit(NEW, &[("current_password", PASSWORD), ("code", "123456")])
+        .await
+        .assert_status(Status::Conflict);
+}

@@ -20,6 +20,7 @@ pub mod no_store;
 pub mod notice;
 pub mod outlook_view;
 pub mod params;
+pub mod passkey_json;
 pub mod problem;
 pub mod qr;
 pub mod result_view;

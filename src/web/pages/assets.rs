@@ -33,6 +33,9 @@ static MODELS_SCRIPT: LazyLock<String> =
 static MODEL_BOX_SCRIPT: LazyLock<String> =
     LazyLock::new(|| compact_js(include_str!("../../../assets/model-box.js")));
 
+static PASSKEYS_SCRIPT: LazyLock<String> =
+    LazyLock::new(|| compact_js(include_str!("../../../assets/passkeys.js")));
+
 static CHART_SCRIPT: LazyLock<String> =
     LazyLock::new(|| compact_js(include_str!("../../../assets/chart.js")));
 static CHART_STYLESHEET: LazyLock<String> =
@@ -70,6 +73,12 @@ pub fn models_script() -> Asset {
 #[get("/assets/model-box.js")]
 pub fn model_box_script() -> Asset {
     asset(MODEL_BOX_SCRIPT.as_str(), ContentType::JavaScript)
+}
+
+/// The browser's side of the passkey ceremonies, for the sign-in and passkey pages only.
+#[get("/assets/passkeys.js")]
+pub fn passkeys_script() -> Asset {
+    asset(PASSKEYS_SCRIPT.as_str(), ContentType::JavaScript)
 }
 
 /// The stylesheet without `/* comments */`, and with every run of white space one space, none
@@ -154,6 +163,7 @@ pub fn routes() -> Vec<rocket::Route> {
         script,
         models_script,
         model_box_script,
+        passkeys_script,
         chart_script,
         chart_stylesheet,
         favicon

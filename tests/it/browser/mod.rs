@@ -19,6 +19,8 @@
 //! - [`monitoring`]: a channel, a monitor with a rule, a test message, the delivery log.
 //! - [`ledger`]: the tour's history as a ledger: folded scheduled checks, kind and source
 //!   filters, a part of a model id.
+//! - [`passkeys`]: a passkey added, then signing in with it as the second factor and alone
+//!   (a virtual authenticator, the app at `http://localhost`).
 //! - [`weight`]: the bytes a 50-row page costs (no browser).
 //!
 //! On failure the panic names the step, and a screenshot and the page source are saved to
@@ -57,6 +59,7 @@ mod daily_loop;
 mod dashboard;
 mod ledger;
 mod monitoring;
+mod passkeys;
 mod tour;
 mod weight;
 

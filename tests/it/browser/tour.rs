@@ -2,7 +2,8 @@
 //! and a few in dark mode. One chromedriver; one browser (its own profile and cookies) per
 //! language, signed out first (quick query, sign-in pages), then signed up, walking through
 //! keys, presets, a streamed query, the dashboard, history, both trends, the account, the
-//! one-time token page, the monitoring pages (channels, monitors, the delivery log), the history
+//! one-time token page, the passkeys page where passkeys cannot work (127.0.0.1: no RP ID;
+//! `passkeys.rs` walks them at localhost), the monitoring pages (channels, monitors, the delivery log), the history
 //! as a ledger once the monitor has checked the key (`ledger.rs`), the delete
 //! confirmations of a preset, a key and a monitor, and the 404 page.
 //!
@@ -417,17 +418,18 @@ return {
 // ---------------------------------------------------------------------------------------------
 // The tour
 
-struct Tour<'a> {
-    tab: Tab,
-    app: &'a TestApp,
-    upstream: &'a MockServer,
+/// (The passkeys' tour, `passkeys.rs`, walks its own pages with these checks.)
+pub(super) struct Tour<'a> {
+    pub(super) tab: Tab,
+    pub(super) app: &'a TestApp,
+    pub(super) upstream: &'a MockServer,
     /// The app's clock: the forecast step moves it between readings.
-    clock: &'a modelscope_balance::clock::ManualClock,
-    speaks: Speaks,
-    shots: PathBuf,
-    shot_count: Cell<u32>,
+    pub(super) clock: &'a modelscope_balance::clock::ManualClock,
+    pub(super) speaks: Speaks,
+    pub(super) shots: PathBuf,
+    pub(super) shot_count: Cell<u32>,
     /// Whether dark mode is emulated right now.
-    dark: Cell<bool>,
+    pub(super) dark: Cell<bool>,
 }
 
 impl Deref for Tour<'_> {
@@ -484,6 +486,10 @@ impl Tour<'_> {
         self.goto("/account").await?;
         self.check_page("account").await?;
         self.new_token().await?;
+        self.begin("passkeys (none at 127.0.0.1)");
+        self.goto("/account/passkeys").await?;
+        self.wait_for_selector("#passkeys-unavailable").await?;
+        self.check_page("passkeys-no-public-url").await?;
         self.begin("two-factor sign-in");
         self.two_factor().await?;
         self.begin("admin pages");
@@ -525,7 +531,7 @@ impl Tour<'_> {
         self.delete_key(&key_id).await
     }
 
-    fn lang(&self) -> &'static str {
+    pub(super) fn lang(&self) -> &'static str {
         match self.speaks {
             Speaks::Chinese => "zh",
             Speaks::English => "en",
@@ -591,7 +597,7 @@ impl Tour<'_> {
         super::ledger::folded_and_filtered(&self.tab, key_id, checks).await
     }
 
-    async fn check_page(&self, page: &str) -> Step<()> {
+    pub(super) async fn check_page(&self, page: &str) -> Step<()> {
         for width in [DESKTOP, PHONE] {
             self.set_width(width).await?;
             let problems: Vec<String> = self
@@ -763,7 +769,7 @@ impl Tour<'_> {
         Ok(())
     }
 
-    async fn wait_for_selector(&self, selector: &str) -> Step<()> {
+    pub(super) async fn wait_for_selector(&self, selector: &str) -> Step<()> {
         let what = format!("wait for {selector}");
         self.wait_for(&what, STEP_TIMEOUT, async || {
             let found: bool = self
@@ -777,7 +783,7 @@ impl Tour<'_> {
         .await
     }
 
-    async fn text_of(&self, selector: &str) -> Step<String> {
+    pub(super) async fn text_of(&self, selector: &str) -> Step<String> {
         self.js(
             "const e = document.querySelector(arguments[0]); \
              return e ? e.textContent.replace(/\\s+/g, ' ').trim() : '';",
@@ -1048,8 +1054,8 @@ impl Tour<'_> {
     }
 
     /// Two-factor sign-in: the page while off, the enrolment (QR code, link, secret), the
-    /// recovery codes shown once, the page while on; then signing out and in again through
-    /// the second step with a recovery code.
+    /// recovery codes shown once, the page while on, ten new recovery codes; then signing out
+    /// and in again through the second step with a new recovery code.
     async fn two_factor(&self) -> Step<()> {
         self.goto(tf::PAGE).await?;
         self.check_page("two-factor-off").await?;
@@ -1070,13 +1076,27 @@ impl Tour<'_> {
         self.wait_for_selector("#recovery-codes").await?;
         self.check_page("two-factor-codes").await?;
         let codes = self.text_of("#recovery-codes").await?;
-        let recovery = codes
+        let first = codes
             .split_whitespace()
             .next()
             .ok_or("no recovery code shown")?
             .to_owned();
         self.goto(tf::PAGE).await?;
         self.check_page("two-factor-on").await?;
+        // Ten new recovery codes, with the password and one of the old codes.
+        self.type_into("#codes_password", PASSWORD).await?;
+        self.type_into("#codes_code", &first).await?;
+        self.click("form[action='/account/two-factor/recovery-codes'] button[type=submit]")
+            .await?;
+        self.wait_for_selector("#recovery-codes").await?;
+        self.check_page("two-factor-new-codes").await?;
+        let codes = self.text_of("#recovery-codes").await?;
+        let recovery = codes
+            .split_whitespace()
+            .next()
+            .ok_or("no new recovery code shown")?
+            .to_owned();
+        ensure!(recovery != first, "the recovery codes were not replaced");
         // Out, and in again: the password, then the second step.
         self.js::<serde_json::Value>(
             "document.querySelector(\"form[action='/logout']\").submit(); return null;",

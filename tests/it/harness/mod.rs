@@ -9,6 +9,7 @@ pub mod db;
 pub mod html;
 pub mod http;
 pub mod monitoring;
+pub mod passkeys;
 pub mod points;
 pub mod readings;
 pub mod schema;

@@ -1,6 +1,7 @@
-//! `/account`: password, sessions, two-factor sign-in, single sign-on and the account's email,
-//! access tokens, account deletion.
+//! `/account`: password, sessions, two-factor sign-in, passkeys, single sign-on and the
+//! account's email, access tokens, account deletion.
 
+mod passkeys;
 mod sso;
 mod tokens;
 mod two_factor;
@@ -36,6 +37,7 @@ pub fn routes() -> Vec<Route> {
         sso::set_email,
     ];
     routes.extend(two_factor::routes());
+    routes.extend(passkeys::routes());
     routes
 }
 

@@ -50,6 +50,16 @@ pub struct TwoFactorPage {
     error: Option<Notice>,
     /// About the form that turns it off.
     off_error: Option<Notice>,
+    /// About the form that makes new recovery codes.
+    codes_error: Option<Notice>,
+}
+
+/// Which form a refusal is about.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Form {
+    Confirm,
+    Off,
+    Codes,
 }
 
 /// The page with its status and `no-store`: it may hold a secret, which no cache should keep.
@@ -76,6 +86,7 @@ pub struct CodeForm {
     csrf_token: Option<String>,
 }
 
+/// Turning it off and making new recovery codes: the password and a current code.
 #[derive(Debug, FromForm)]
 pub struct TurnOffForm {
     current_password: Option<String>,
@@ -86,7 +97,7 @@ pub struct TurnOffForm {
 csrf_form!(CodeForm, TurnOffForm);
 
 pub fn routes() -> Vec<rocket::Route> {
-    rocket::routes![page, start, confirm, cancel, turn_off]
+    rocket::routes![page, start, confirm, cancel, turn_off, new_recovery_codes]
 }
 
 /// `ABCD EFGH …`: easier to read and type; authenticator apps ignore the spaces.
@@ -104,7 +115,7 @@ async fn current(
     user: &CurrentUser,
     two_factor: &TwoFactor,
     problem: Option<(Problem, Option<i64>)>,
-    off: bool,
+    form: Form,
 ) -> Answer {
     let signed_in = &user.0;
     let (status, notice, retry_after_secs) = match problem {
@@ -135,12 +146,18 @@ async fn current(
                     stage: Stage::Off,
                     error: Some(problem.notice),
                     off_error: None,
+                    codes_error: None,
                 },
                 retry_after_secs: None,
             };
         }
     };
-    let (error, off_error) = if off { (None, notice) } else { (notice, None) };
+    let (mut error, mut off_error, mut codes_error) = (None, None, None);
+    match form {
+        Form::Confirm => error = notice,
+        Form::Off => off_error = notice,
+        Form::Codes => codes_error = notice,
+    }
     Answer {
         status,
         page: TwoFactorPage {
@@ -148,6 +165,7 @@ async fn current(
             stage,
             error,
             off_error,
+            codes_error,
         },
         retry_after_secs,
     }
@@ -163,7 +181,7 @@ async fn page(
     flash: Option<FlashMessage<'_>>,
     two_factor: &State<TwoFactor>,
 ) -> Answer {
-    let mut answer = current(&user, two_factor, None, false).await;
+    let mut answer = current(&user, two_factor, None, Form::Confirm).await;
     answer.page.layout = answer.page.layout.with_flash(flash);
     answer
 }
@@ -177,7 +195,7 @@ async fn start(
 ) -> Result<rocket::response::Redirect, Answer> {
     match two_factor.begin(user.0.user_id).await {
         Ok(()) => Ok(rocket::response::Redirect::to(PATH)),
-        Err(error) => Err(current(&user, two_factor, refusal(&error), false).await),
+        Err(error) => Err(current(&user, two_factor, refusal(&error), Form::Confirm).await),
     }
 }
 
@@ -197,13 +215,13 @@ async fn confirm(
         .await;
     match confirmed {
         Ok(codes) => {
-            let mut answer = current(&user, two_factor, None, false).await;
+            let mut answer = current(&user, two_factor, None, Form::Confirm).await;
             answer.page.stage =
                 Stage::RecoveryCodes(codes.into_iter().map(Zeroizing::new).collect());
             answer.page.layout.flash = Some(Flash::new(FlashCode::TwoFactorOn));
             answer
         }
-        Err(error) => current(&user, two_factor, refusal(&error), false).await,
+        Err(error) => current(&user, two_factor, refusal(&error), Form::Confirm).await,
     }
 }
 
@@ -215,9 +233,13 @@ async fn cancel(
 ) -> Result<Redirected, Answer> {
     match two_factor.cancel(user.0.user_id).await {
         Ok(_) => Ok(Flash::new(FlashCode::TwoFactorCancelled).redirect(PATH)),
-        Err(error) => {
-            Err(current(&user, two_factor, refusal(&AccountError::Db(error)), false).await)
-        }
+        Err(error) => Err(current(
+            &user,
+            two_factor,
+            refusal(&AccountError::Db(error)),
+            Form::Confirm,
+        )
+        .await),
     }
 }
 
@@ -243,7 +265,40 @@ async fn turn_off(
         .await;
     match turned_off {
         Ok(()) => Ok(Flash::new(FlashCode::TwoFactorOffNow).redirect("/account")),
-        Err(error) => Err(current(&user, two_factor, refusal(&error), true).await),
+        Err(error) => Err(current(&user, two_factor, refusal(&error), Form::Off).await),
+    }
+}
+
+/// Ten new recovery codes in place of the old ones, shown this once (a reload posts again:
+/// the password and a code again, and again new codes).
+#[post("/account/two-factor/recovery-codes", data = "<form>")]
+async fn new_recovery_codes(
+    user: CurrentUser,
+    form: Csrf<TurnOffForm>,
+    client: ClientInfo,
+    two_factor: &State<TwoFactor>,
+) -> Answer {
+    let form = form.0;
+    let password = Zeroizing::new(form.current_password.unwrap_or_default());
+    let code = Zeroizing::new(form.code.unwrap_or_default());
+    let signed_in = &user.0;
+    let made = two_factor
+        .regenerate_recovery_codes(
+            signed_in.user_id,
+            &signed_in.username,
+            &password,
+            &code,
+            &client.addr,
+        )
+        .await;
+    match made {
+        Ok(codes) => {
+            let mut answer = current(&user, two_factor, None, Form::Codes).await;
+            answer.page.stage =
+                Stage::RecoveryCodes(codes.into_iter().map(Zeroizing::new).collect());
+            answer
+        }
+        Err(error) => current(&user, two_factor, refusal(&error), Form::Codes).await,
     }
 }
 

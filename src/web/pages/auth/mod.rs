@@ -1,6 +1,8 @@
-//! `/signup`, `/login` (and its second step, `second_factor`; single sign-on, `sso`),
+//! `/signup`, `/login` (and its second step, `second_factor`; passkeys in `passkey`; single
+//! sign-on, `sso`),
 //! `POST /logout`.
 
+mod passkey;
 mod second_factor;
 mod sso;
 
@@ -432,5 +434,6 @@ pub fn routes() -> Vec<rocket::Route> {
     ];
     routes.extend(second_factor::routes());
     routes.extend(sso::routes());
+    routes.extend(passkey::routes());
     routes
 }

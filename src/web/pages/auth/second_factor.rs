@@ -11,6 +11,7 @@ use rocket::{State, get, post};
 
 use super::{Door, refused};
 use crate::auth::accounts::AccountError;
+use crate::auth::passkeys::Passkeys;
 use crate::auth::two_factor::TwoFactor;
 use crate::web::kit::cookies::{clear_second_factor_cookie, second_factor_cookie};
 use crate::web::kit::csrf::{Csrf, csrf_form};
@@ -27,6 +28,9 @@ pub struct SecondFactorPage {
     layout: Layout,
     username: String,
     error: Option<Notice>,
+    /// Which second factors the account has: the code form, the passkey button, or both.
+    totp: bool,
+    passkey: bool,
 }
 
 #[derive(Debug, FromForm)]
@@ -48,16 +52,25 @@ async fn second_factor_page(
     viewer: Viewer,
     cookies: &CookieJar<'_>,
     two_factor: &State<TwoFactor>,
+    passkeys: &State<Passkeys>,
 ) -> Result<SecondFactorPage, Result<Redirected, Refused<SecondFactorPage>>> {
     let Some(cookie) = second_factor_cookie(cookies) else {
         return Err(Ok(start_over(cookies)));
     };
     match two_factor.pending_sign_in(&cookie).await {
-        Ok(Some(state)) => Ok(SecondFactorPage {
-            layout: viewer.layout(),
-            username: state.username,
-            error: None,
-        }),
+        Ok(Some(state)) => {
+            let (totp, passkey) = passkeys
+                .second_factors(state.user_id)
+                .await
+                .unwrap_or((true, false));
+            Ok(SecondFactorPage {
+                layout: viewer.layout(),
+                username: state.username,
+                error: None,
+                totp,
+                passkey,
+            })
+        }
         Ok(None) => Err(Ok(start_over(cookies))),
         Err(error) => {
             let problem = Problem::db(&error);
@@ -67,6 +80,8 @@ async fn second_factor_page(
                     layout: viewer.layout(),
                     username: String::new(),
                     error: Some(problem.notice),
+                    totp: true,
+                    passkey: false,
                 },
             )))
         }
@@ -78,6 +93,7 @@ async fn second_factor(
     door: Door<'_>,
     form: Csrf<CodeForm>,
     two_factor: &State<TwoFactor>,
+    passkeys: &State<Passkeys>,
 ) -> Result<Redirect, Result<Redirected, Refused<SecondFactorPage>>> {
     let Some(cookie) = second_factor_cookie(door.cookies) else {
         return Err(Ok(start_over(door.cookies)));
@@ -93,17 +109,21 @@ async fn second_factor(
         }
         Err(AccountError::SecondFactorExpired) => Err(Ok(start_over(door.cookies))),
         Err(error) => {
-            let username = two_factor
-                .pending_sign_in(&cookie)
-                .await
-                .ok()
-                .flatten()
-                .map(|state| state.username)
-                .unwrap_or_default();
+            let state = two_factor.pending_sign_in(&cookie).await.ok().flatten();
+            let (totp, passkey) = match &state {
+                Some(state) => passkeys
+                    .second_factors(state.user_id)
+                    .await
+                    .unwrap_or((true, false)),
+                None => (true, false),
+            };
+            let username = state.map(|state| state.username).unwrap_or_default();
             Err(Err(refused(&error, |notice| SecondFactorPage {
                 layout: door.viewer.layout(),
                 username,
                 error: Some(notice),
+                totp,
+                passkey,
             })))
         }
     }

@@ -1,0 +1,232 @@
+//! The `webauthn_users`, `passkeys` and `passkey_ceremonies` tables: an account's user handle,
+//! its passkeys (public keys and signature counters, as `crypto::webauthn` encodes them) and the
+//! ceremonies under way (single use, bound to a browser, five minutes).
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::{Cached, DbError};
+use crate::ids::UserId;
+
+/// How long a ceremony may take between its options and the browser's answer.
+pub const CEREMONY_SECS: i64 = 5 * 60;
+
+/// A passkey as the account page lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    pub id: i64,
+    pub name: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+}
+
+/// A passkey as a sign-in checks it.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    pub id: i64,
+    pub user_id: UserId,
+    pub user_handle: Vec<u8>,
+    pub static_state: Vec<u8>,
+    pub dynamic_state: Vec<u8>,
+}
+
+/// A passkey to store after a registration.
+pub struct NewPasskey<'a> {
+    pub credential_id: &'a [u8],
+    pub transports: u8,
+    pub static_state: &'a [u8],
+    pub dynamic_state: &'a [u8],
+    pub name: &'a str,
+}
+
+/// A ceremony taken (and so ended) by its answer.
+#[derive(Debug)]
+pub struct Ceremony {
+    pub user_id: Option<UserId>,
+    pub state: Vec<u8>,
+}
+
+/// The account's user handle, made on first use.
+pub fn user_handle(
+    conn: &Connection,
+    user_id: UserId,
+    new: impl FnOnce() -> Vec<u8>,
+) -> Result<Vec<u8>, DbError> {
+    conn.cached_execute(
+        "INSERT OR IGNORE INTO webauthn_users (user_id, user_handle) VALUES (?1, ?2)",
+        params![user_id, new()],
+    )?;
+    Ok(conn.cached_row(
+        "SELECT user_handle FROM webauthn_users WHERE user_id = ?1",
+        [user_id],
+        |row| row.get(0),
+    )?)
+}
+
+pub fn list(conn: &Connection, user_id: UserId) -> Result<Vec<Listed>, DbError> {
+    Ok(conn.cached_rows(
+        "SELECT id, name, created_at, last_used_at FROM passkeys WHERE user_id = ?1 ORDER BY id",
+        [user_id],
+        |row| {
+            Ok(Listed {
+                id: row.get(0)?,
+                name: row.get(1)?,
+                created_at: row.get(2)?,
+                last_used_at: row.get(3)?,
+            })
+        },
+    )?)
+}
+
+/// The account's credential ids and transports (excluded when registering another).
+pub fn credential_ids(conn: &Connection, user_id: UserId) -> Result<Vec<(Vec<u8>, u8)>, DbError> {
+    Ok(conn.cached_rows(
+        "SELECT credential_id, transports FROM passkeys WHERE user_id = ?1",
+        [user_id],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )?)
+}
+
+pub fn has_any(conn: &Connection, user_id: UserId) -> Result<bool, DbError> {
+    Ok(conn.cached_row(
+        "SELECT EXISTS (SELECT 1 FROM passkeys WHERE user_id = ?1)",
+        [user_id],
+        |row| row.get(0),
+    )?)
+}
+
+/// Stores a registered passkey; `false` when its credential id is stored already.
+pub fn insert(
+    conn: &Connection,
+    user_id: UserId,
+    passkey: &NewPasskey<'_>,
+    now: i64,
+) -> Result<bool, DbError> {
+    Ok(conn.cached_execute(
+        "INSERT OR IGNORE INTO passkeys
+         (user_id, credential_id, transports, static_state, dynamic_state, name, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            user_id,
+            passkey.credential_id,
+            passkey.transports,
+            passkey.static_state,
+            passkey.dynamic_state,
+            passkey.name,
+            now
+        ],
+    )? == 1)
+}
+
+/// A passkey by its credential id, with its account's user handle.
+pub fn find(conn: &Connection, credential_id: &[u8]) -> Result<Option<Stored>, DbError> {
+    Ok(conn
+        .cached_row(
+            "SELECT p.id, p.user_id, w.user_handle, p.static_state, p.dynamic_state
+             FROM passkeys p JOIN webauthn_users w ON w.user_id = p.user_id
+             WHERE p.credential_id = ?1",
+            [credential_id],
+            |row| {
+                Ok(Stored {
+                    id: row.get(0)?,
+                    user_id: row.get(1)?,
+                    user_handle: row.get(2)?,
+                    static_state: row.get(3)?,
+                    dynamic_state: row.get(4)?,
+                })
+            },
+        )
+        .optional()?)
+}
+
+/// After a sign-in: the new counter and flags, and when it was used.
+pub fn record_use(
+    conn: &Connection,
+    id: i64,
+    dynamic_state: &[u8],
+    now: i64,
+) -> Result<(), DbError> {
+    conn.cached_execute(
+        "UPDATE passkeys SET dynamic_state = ?2, last_used_at = ?3 WHERE id = ?1",
+        params![id, dynamic_state, now],
+    )?;
+    Ok(())
+}
+
+/// Renames one of the user's passkeys; whether there was one.
+pub fn rename(conn: &Connection, user_id: UserId, id: i64, name: &str) -> Result<bool, DbError> {
+    Ok(conn.cached_execute(
+        "UPDATE passkeys SET name = ?3 WHERE id = ?1 AND user_id = ?2",
+        params![id, user_id, name],
+    )? == 1)
+}
+
+/// Removes one of the user's passkeys; whether there was one.
+pub fn delete(conn: &Connection, user_id: UserId, id: i64) -> Result<bool, DbError> {
+    Ok(conn.cached_execute(
+        "DELETE FROM passkeys WHERE id = ?1 AND user_id = ?2",
+        params![id, user_id],
+    )? == 1)
+}
+
+/// Removes all of the user's passkeys (`admin two-factor-off`); how many.
+pub fn delete_all(conn: &Connection, user_id: UserId) -> Result<usize, DbError> {
+    Ok(conn.cached_execute("DELETE FROM passkeys WHERE user_id = ?1", [user_id])?)
+}
+
+/// Keeps a begun ceremony's state until `now + CEREMONY_SECS`.
+pub fn insert_ceremony(
+    conn: &Connection,
+    challenge: &[u8],
+    purpose: &str,
+    binding: &str,
+    user_id: Option<UserId>,
+    state: &[u8],
+    now: i64,
+) -> Result<(), DbError> {
+    conn.cached_execute(
+        "INSERT INTO passkey_ceremonies (challenge, purpose, binding, user_id, state, expires_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            challenge,
+            purpose,
+            binding,
+            user_id,
+            state,
+            now + CEREMONY_SECS
+        ],
+    )?;
+    Ok(())
+}
+
+/// Takes (deletes and answers) the live ceremony with this challenge, purpose and binding: a
+/// second answer to the same challenge finds nothing.
+pub fn take_ceremony(
+    conn: &Connection,
+    challenge: &[u8],
+    purpose: &str,
+    binding: &str,
+    now: i64,
+) -> Result<Option<Ceremony>, DbError> {
+    Ok(conn
+        .cached_row(
+            "DELETE FROM passkey_ceremonies
+             WHERE challenge = ?1 AND purpose = ?2 AND binding = ?3 AND expires_at > ?4
+             RETURNING user_id, state",
+            params![challenge, purpose, binding, now],
+            |row| {
+                Ok(Ceremony {
+                    user_id: row.get(0)?,
+                    state: row.get(1)?,
+                })
+            },
+        )
+        .optional()?)
+}
+
+/// Housekeeping: ceremonies past their five minutes.
+pub fn delete_expired_ceremonies(conn: &Connection, now: i64) -> Result<usize, DbError> {
+    Ok(conn.cached_execute(
+        "DELETE FROM passkey_ceremonies WHERE expires_at <= ?1",
+        [now],
+    )?)
+}
