@@ -51,6 +51,13 @@ pub fn relying_party(public_url: Option<&str>, host_header: Option<&str>) -> Opt
 /// The request's relying party, or why there is none.
 pub struct Rp(pub Result<RelyingParty, PasskeyError>);
 
+impl Rp {
+    /// The relying party and the browser's answer in `body`, or the first thing wrong.
+    pub fn with_answer(self, body: &CsrfJson) -> Result<(RelyingParty, Finish), PasskeyError> {
+        Ok((self.0?, body.finish()?))
+    }
+}
+
 #[rocket::async_trait]
 impl<'r> FromRequest<'r> for Rp {
     type Error = ();
@@ -143,6 +150,14 @@ impl Answer {
         Self::ok(json!({ "options": options }))
     }
 
+    /// The options a ceremony started with, or the words of why it did not start.
+    pub fn started(started: Result<String, PasskeyError>, lang: Lang) -> Self {
+        match started {
+            Ok(options) => Self::options(&options),
+            Err(error) => Self::error(&error, lang),
+        }
+    }
+
     pub fn redirect(to: &str) -> Self {
         Self::ok(json!({ "redirect": to }))
     }
@@ -172,7 +187,7 @@ impl Answer {
             PasskeyError::SecondFactorExpired => {
                 (Status::Unauthorized, "notice-second_factor_expired")
             }
-            PasskeyError::Db(_) => (Status::InternalServerError, "passkey-error-db"),
+            PasskeyError::Db(_) => (Status::ServiceUnavailable, "passkey-error-db"),
         };
         // The parser's words may quote the browser's answer: not logged. The ceremony's
         // refusals are the library's fixed descriptions (an origin mismatch says which setting

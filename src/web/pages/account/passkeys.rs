@@ -94,15 +94,14 @@ async fn page(user: CurrentUser, rp: Rp, passkeys: &State<Passkeys>) -> Refused<
 }
 
 /// The options for `navigator.credentials.create`; the ceremony is bound to this session.
-#[post("/account/passkeys/options", data = "<body>")]
+#[post("/account/passkeys/options", data = "<_body>")]
 async fn options(
     viewer: Viewer,
-    body: CsrfJson,
+    _body: CsrfJson,
     rp: Rp,
     lang: JsonLang,
     passkeys: &State<Passkeys>,
 ) -> Answer {
-    let _ = body;
     let Some(user) = viewer.user else {
         return Answer::error(&PasskeyError::NotFound, lang.0);
     };
@@ -111,13 +110,10 @@ async fn options(
         Err(error) => return Answer::error(&error, lang.0),
     };
     let bound = binding("session", &user.session_id.to_string());
-    match passkeys
+    let started = passkeys
         .start_registration(rp, user.user_id, &user.username, bound)
-        .await
-    {
-        Ok(options) => Answer::options(&options),
-        Err(error) => Answer::error(&error, lang.0),
-    }
+        .await;
+    Answer::started(started, lang.0)
 }
 
 /// The browser's new credential: checked and stored under the name typed beside the button.
@@ -132,9 +128,9 @@ async fn register(
     let Some(user) = viewer.user else {
         return Answer::error(&PasskeyError::NotFound, lang.0);
     };
-    let finished = match (rp.0, body.finish()) {
-        (Err(error), _) | (_, Err(error)) => Err(error),
-        (Ok(rp), Ok(finish)) => {
+    let finished = match rp.with_answer(&body) {
+        Err(error) => Err(error),
+        Ok((rp, finish)) => {
             let bound = binding("session", &user.session_id.to_string());
             passkeys
                 .finish_registration(rp, user.user_id, bound, finish.credential, &finish.name)

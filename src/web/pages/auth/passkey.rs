@@ -10,27 +10,32 @@ use crate::web::kit::cookies::second_factor_cookie;
 use crate::web::kit::passkey_json::{Answer, CsrfJson, JsonLang, Rp};
 use crate::web::kit::session::safe_next;
 
+/// The options for a sign-in ceremony of `purpose`, bound to `bound`, or why not.
+async fn sign_in_options(
+    passkeys: &Passkeys,
+    rp: Rp,
+    purpose: Purpose,
+    bound: String,
+    lang: JsonLang,
+) -> Answer {
+    let started = match rp.0 {
+        Ok(rp) => passkeys.start_sign_in(rp, purpose, bound).await,
+        Err(error) => Err(error),
+    };
+    Answer::started(started, lang.0)
+}
+
 /// The options for `navigator.credentials.get`, bound to this browser's CSRF cookie.
-#[post("/login/passkey/options", data = "<body>")]
+#[post("/login/passkey/options", data = "<_body>")]
 async fn options(
     door: Door<'_>,
-    body: CsrfJson,
+    _body: CsrfJson,
     rp: Rp,
     lang: JsonLang,
     passkeys: &State<Passkeys>,
 ) -> Answer {
-    let _ = body;
-    let started = match rp.0 {
-        Ok(rp) => {
-            let bound = binding("anon", &door.viewer.csrf_token);
-            passkeys.start_sign_in(rp, Purpose::SignIn, bound).await
-        }
-        Err(error) => Err(error),
-    };
-    match started {
-        Ok(options) => Answer::options(&options),
-        Err(error) => Answer::error(&error, lang.0),
-    }
+    let bound = binding("anon", &door.viewer.csrf_token);
+    sign_in_options(passkeys, rp, Purpose::SignIn, bound, lang).await
 }
 
 /// Signs in with the passkey's answer; `next` (in the body) is where to go.
@@ -45,20 +50,15 @@ async fn sign_in(
     let next = serde_json::from_slice::<serde_json::Value>(&body.0)
         .ok()
         .and_then(|v| v.get("next").and_then(|n| n.as_str()).map(str::to_owned));
-    let signed_in = match (rp.0, body.finish()) {
-        (Err(error), _) | (_, Err(error)) => Err(error),
-        (Ok(rp), Ok(finish)) => {
+    let (addr, agent) = (&door.client.addr, &door.client.user_agent);
+    let signed_in = match rp.with_answer(&body) {
+        Ok((rp, finish)) => {
             let bound = binding("anon", &door.viewer.csrf_token);
             passkeys
-                .sign_in(
-                    rp,
-                    bound,
-                    finish.credential,
-                    &door.client.addr,
-                    &door.client.user_agent,
-                )
+                .sign_in(rp, bound, finish.credential, addr, agent)
                 .await
         }
+        Err(error) => Err(error),
     };
     match signed_in {
         Ok(session) => {
@@ -70,31 +70,19 @@ async fn sign_in(
 }
 
 /// The options for the second factor, bound to the half-signed-in state.
-#[post("/login/two-factor/passkey/options", data = "<body>")]
+#[post("/login/two-factor/passkey/options", data = "<_body>")]
 async fn second_factor_options(
     door: Door<'_>,
-    body: CsrfJson,
+    _body: CsrfJson,
     rp: Rp,
     lang: JsonLang,
     passkeys: &State<Passkeys>,
 ) -> Answer {
-    let _ = body;
     let Some(cookie) = second_factor_cookie(door.cookies) else {
         return Answer::error(&PasskeyError::SecondFactorExpired, lang.0);
     };
-    let started = match rp.0 {
-        Ok(rp) => {
-            let bound = binding("pending", &cookie);
-            passkeys
-                .start_sign_in(rp, Purpose::SecondFactor, bound)
-                .await
-        }
-        Err(error) => Err(error),
-    };
-    match started {
-        Ok(options) => Answer::options(&options),
-        Err(error) => Answer::error(&error, lang.0),
-    }
+    let bound = binding("pending", &cookie);
+    sign_in_options(passkeys, rp, Purpose::SecondFactor, bound, lang).await
 }
 
 /// Finishes signing in with a passkey of the half-signed-in account.
@@ -109,19 +97,12 @@ async fn second_factor(
     let Some(cookie) = second_factor_cookie(door.cookies) else {
         return Answer::error(&PasskeyError::SecondFactorExpired, lang.0);
     };
-    let finished = match (rp.0, body.finish()) {
-        (Err(error), _) | (_, Err(error)) => Err(error),
-        (Ok(rp), Ok(finish)) => {
-            passkeys
-                .second_factor(
-                    rp,
-                    &cookie,
-                    finish.credential,
-                    &door.client.addr,
-                    &door.client.user_agent,
-                )
-                .await
+    let (addr, agent) = (&door.client.addr, &door.client.user_agent);
+    let finished = match rp.with_answer(&body) {
+        Ok((rp, finish)) => {
+            (passkeys.second_factor(rp, &cookie, finish.credential, addr, agent)).await
         }
+        Err(error) => Err(error),
     };
     match finished {
         Ok((session, next)) => {
