@@ -34,6 +34,16 @@ pub enum Status {
     },
 }
 
+/// What turning two-factor sign-in off or making new recovery codes asks of the account's
+/// owner: the password and a code, from an address (for the throttles).
+pub struct Proof<'a> {
+    pub user_id: UserId,
+    pub username: &'a str,
+    pub password: &'a str,
+    pub code: &'a str,
+    pub client_addr: &'a str,
+}
+
 /// The seal of the authenticators' seeds, the checks of their codes and the half-signed-in
 /// states (`half_signed_in.rs`).
 #[derive(Clone)]
@@ -187,39 +197,33 @@ impl TwoFactor {
         .await
     }
 
-    /// Turns two-factor sign-in off: the password (throttled like a sign-in) and a code.
-    pub async fn turn_off(
-        &self,
-        user_id: UserId,
-        username: &str,
-        password: &str,
-        code: &str,
-        client_addr: &str,
-    ) -> Result<(), AccountError> {
-        if code.trim().is_empty() {
+    /// The password (throttled like a sign-in) and then a code (a current one not used before,
+    /// or an unused recovery code), as turning it off and new recovery codes ask.
+    async fn prove(&self, proof: &Proof<'_>) -> Result<(), AccountError> {
+        if proof.code.trim().is_empty() {
             return Err(AccountError::EmptyCode);
         }
-        accounts::check_current_password(&self.db, user_id, client_addr, password).await?;
-        self.check(user_id, username, code, client_addr).await?;
+        let (user_id, addr) = (proof.user_id, proof.client_addr);
+        accounts::check_current_password(&self.db, user_id, addr, proof.password).await?;
+        self.check(user_id, proof.username, proof.code, addr).await
+    }
+
+    /// Turns two-factor sign-in off, once `proof` holds.
+    pub async fn turn_off(&self, proof: &Proof<'_>) -> Result<(), AccountError> {
+        self.prove(proof).await?;
+        let user_id = proof.user_id;
         self.db.run(move |conn| rows::delete(conn, user_id)).await?;
         Ok(())
     }
 
-    /// Replaces all ten recovery codes (the password and a current code, as for turning it
-    /// off); answers the new ones (plaintext, shown once). The old ones stop working at once.
+    /// Replaces all ten recovery codes once `proof` holds; answers the new ones (plaintext,
+    /// shown once). The old ones stop working at once.
     pub async fn regenerate_recovery_codes(
         &self,
-        user_id: UserId,
-        username: &str,
-        password: &str,
-        code: &str,
-        client_addr: &str,
+        proof: &Proof<'_>,
     ) -> Result<Vec<String>, AccountError> {
-        if code.trim().is_empty() {
-            return Err(AccountError::EmptyCode);
-        }
-        accounts::check_current_password(&self.db, user_id, client_addr, password).await?;
-        self.check(user_id, username, code, client_addr).await?;
+        self.prove(proof).await?;
+        let user_id = proof.user_id;
         let codes = recovery_codes::generate();
         let hashes: Vec<String> = codes.iter().map(|c| c.hash.clone()).collect();
         self.db

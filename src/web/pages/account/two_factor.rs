@@ -13,7 +13,7 @@ use rocket::{State, get, post};
 use zeroize::Zeroizing;
 
 use crate::auth::accounts::AccountError;
-use crate::auth::two_factor::{Status as TwoFactorStatus, TwoFactor};
+use crate::auth::two_factor::{Proof, Status as TwoFactorStatus, TwoFactor};
 use crate::web::kit::client::ClientInfo;
 use crate::web::kit::csrf::{Csrf, TokenOnlyForm, csrf_form};
 use crate::web::kit::notice::{Flash, FlashCode, Notice, Redirected};
@@ -95,6 +95,32 @@ pub struct TurnOffForm {
 }
 
 csrf_form!(CodeForm, TurnOffForm);
+
+impl TurnOffForm {
+    /// The password and the code, zeroed when dropped.
+    fn secrets(self) -> (Zeroizing<String>, Zeroizing<String>) {
+        (
+            Zeroizing::new(self.current_password.unwrap_or_default()),
+            Zeroizing::new(self.code.unwrap_or_default()),
+        )
+    }
+}
+
+/// The signed-in owner's proof for turning it off or making new recovery codes.
+fn proof<'a>(
+    user: &'a CurrentUser,
+    password: &'a str,
+    code: &'a str,
+    client: &'a ClientInfo,
+) -> Proof<'a> {
+    Proof {
+        user_id: user.0.user_id,
+        username: &user.0.username,
+        password,
+        code,
+        client_addr: &client.addr,
+    }
+}
 
 pub fn routes() -> Vec<rocket::Route> {
     rocket::routes![page, start, confirm, cancel, turn_off, new_recovery_codes]
@@ -250,18 +276,9 @@ async fn turn_off(
     client: ClientInfo,
     two_factor: &State<TwoFactor>,
 ) -> Result<Redirected, Answer> {
-    let form = form.0;
-    let password = Zeroizing::new(form.current_password.unwrap_or_default());
-    let code = Zeroizing::new(form.code.unwrap_or_default());
-    let signed_in = &user.0;
+    let (password, code) = form.0.secrets();
     let turned_off = two_factor
-        .turn_off(
-            signed_in.user_id,
-            &signed_in.username,
-            &password,
-            &code,
-            &client.addr,
-        )
+        .turn_off(&proof(&user, &password, &code, &client))
         .await;
     match turned_off {
         Ok(()) => Ok(Flash::new(FlashCode::TwoFactorOffNow).redirect("/account")),
@@ -278,18 +295,9 @@ async fn new_recovery_codes(
     client: ClientInfo,
     two_factor: &State<TwoFactor>,
 ) -> Answer {
-    let form = form.0;
-    let password = Zeroizing::new(form.current_password.unwrap_or_default());
-    let code = Zeroizing::new(form.code.unwrap_or_default());
-    let signed_in = &user.0;
+    let (password, code) = form.0.secrets();
     let made = two_factor
-        .regenerate_recovery_codes(
-            signed_in.user_id,
-            &signed_in.username,
-            &password,
-            &code,
-            &client.addr,
-        )
+        .regenerate_recovery_codes(&proof(&user, &password, &code, &client))
         .await;
     match made {
         Ok(codes) => {
