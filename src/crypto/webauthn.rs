@@ -135,13 +135,22 @@ pub fn start_registration(
     let (server, client) = options
         .start_ceremony()
         .map_err(|error| WebauthnError::Refused(error.to_string()))?;
-    let options_json = serde_json::to_string(&client)
-        .map_err(|error| WebauthnError::Refused(error.to_string()))?;
     let challenge = challenge_key(Borrow::<SentChallenge>::borrow(&server));
-    let state = server.encode().map_err(|_| WebauthnError::State)?;
+    started(&client, challenge, server.encode().ok())
+}
+
+/// What starting a ceremony hands on: the browser's options, and the state to keep under its
+/// challenge (`None`: it could not be encoded).
+fn started(
+    client: &impl serde::Serialize,
+    challenge: Vec<u8>,
+    state: Option<Vec<u8>>,
+) -> Result<Started, WebauthnError> {
+    let options_json =
+        serde_json::to_string(client).map_err(|error| WebauthnError::Refused(error.to_string()))?;
     Ok(Started {
         challenge,
-        state,
+        state: state.ok_or(WebauthnError::State)?,
         options_json,
     })
 }
@@ -195,15 +204,8 @@ pub fn start_sign_in(rp: &RelyingParty) -> Result<Started, WebauthnError> {
     let (server, client) = DiscoverableCredentialRequestOptions::passkey(&rp.rp_id)
         .start_ceremony()
         .map_err(|error| WebauthnError::Refused(error.to_string()))?;
-    let options_json = serde_json::to_string(&client)
-        .map_err(|error| WebauthnError::Refused(error.to_string()))?;
     let challenge = challenge_key(Borrow::<SentChallenge>::borrow(&server));
-    let state = server.encode().map_err(|_| WebauthnError::State)?;
-    Ok(Started {
-        challenge,
-        state,
-        options_json,
-    })
+    started(&client, challenge, server.encode().ok())
 }
 
 /// A browser's answer to `navigator.credentials.get`, read (not yet checked).

@@ -42,6 +42,27 @@ pub struct TokenOnlyForm {
 
 csrf_form!(TokenOnlyForm);
 
+/// The token a request must carry: the session's, or signed out, the CSRF cookie's.
+pub async fn expected_token(request: &Request<'_>) -> Option<String> {
+    match signed_in(request).await {
+        Some(user) => Some(user.csrf_token),
+        None => request
+            .cookies()
+            .get(ANON_CSRF_COOKIE)
+            .map(|c| c.value().to_owned()),
+    }
+}
+
+/// How long a request's body may take to arrive. Rocket has no read timeout: a body trickled
+/// a byte at a time would hold the request (and its task) for ever; 64 KiB arrive in well
+/// under the deadline on any real link.
+pub fn body_deadline(request: &Request<'_>) -> std::time::Duration {
+    request
+        .rocket()
+        .state::<AppConfig>()
+        .map_or(std::time::Duration::from_secs(15), AppConfig::body_timeout)
+}
+
 /// A form whose `csrf_token` matched the session's (or, signed out, the CSRF cookie's) in
 /// constant time. A missing or wrong token is 403 before the handler runs.
 pub struct Csrf<T>(pub T);
@@ -54,20 +75,10 @@ where
     type Error = ();
 
     async fn from_data(request: &'r Request<'_>, data: Data<'r>) -> data::Outcome<'r, Self> {
-        let expected = match signed_in(request).await {
-            Some(user) => Some(user.csrf_token),
-            None => request
-                .cookies()
-                .get(ANON_CSRF_COOKIE)
-                .map(|c| c.value().to_owned()),
-        };
-        // Rocket has no read timeout: a body trickled a byte at a time would hold the request
-        // (and its task) for ever. 64 KiB arrive in well under the deadline on any real link.
-        let deadline = request
-            .rocket()
-            .state::<AppConfig>()
-            .map_or(std::time::Duration::from_secs(15), AppConfig::body_timeout);
-        let read = tokio::time::timeout(deadline, Form::<T>::from_data(request, data)).await;
+        let expected = expected_token(request).await;
+        let read =
+            tokio::time::timeout(body_deadline(request), Form::<T>::from_data(request, data));
+        let read = read.await;
         let form = match read {
             Ok(data::Outcome::Success(form)) => form.into_inner(),
             Ok(data::Outcome::Error((status, _))) => return data::Outcome::Error((status, ())),

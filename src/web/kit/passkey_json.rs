@@ -4,16 +4,18 @@
 //! cap and deadline, and answers in JSON: `{"options": …}`, `{"redirect": …}` or
 //! `{"error": "<words in the page's language>"}` with a 4xx status.
 
+use rocket::State;
 use rocket::data::{Data, FromData, Outcome, ToByteUnit};
 use rocket::http::{Header, Status};
+use rocket::outcome::try_outcome;
 use rocket::request::{self, FromRequest, Request};
 use rocket::response::{self, Responder};
 use rocket::serde::json::Json;
 use serde_json::{Value, json};
 
-use super::cookies::ANON_CSRF_COOKIE;
-use super::session::{request_lang, signed_in};
-use crate::auth::passkeys::PasskeyError;
+use super::csrf::{body_deadline, expected_token};
+use super::session::request_lang;
+use crate::auth::passkeys::{PasskeyError, Passkeys};
 use crate::config::AppConfig;
 use crate::crypto::tokens;
 use crate::crypto::webauthn::RelyingParty;
@@ -82,13 +84,7 @@ impl<'r> FromData<'r> for CsrfJson {
     type Error = ();
 
     async fn from_data(request: &'r Request<'_>, data: Data<'r>) -> Outcome<'r, Self> {
-        let expected = match signed_in(request).await {
-            Some(user) => Some(user.csrf_token),
-            None => request
-                .cookies()
-                .get(ANON_CSRF_COOKIE)
-                .map(|c| c.value().to_owned()),
-        };
+        let expected = expected_token(request).await;
         let given = request.headers().get_one(CSRF_HEADER);
         let matches = match (&expected, given) {
             (Some(expected), Some(given)) => tokens::constant_time_eq(expected, given),
@@ -97,12 +93,8 @@ impl<'r> FromData<'r> for CsrfJson {
         if !matches {
             return Outcome::Error((Status::Forbidden, ()));
         }
-        let deadline = request
-            .rocket()
-            .state::<AppConfig>()
-            .map_or(std::time::Duration::from_secs(15), AppConfig::body_timeout);
         let read = data.open(MAX_BODY_KIB.kibibytes()).into_bytes();
-        match tokio::time::timeout(deadline, read).await {
+        match tokio::time::timeout(body_deadline(request), read).await {
             Ok(Ok(bytes)) if bytes.is_complete() => Outcome::Success(Self(bytes.into_inner())),
             Ok(Ok(_)) => Outcome::Error((Status::PayloadTooLarge, ())),
             Ok(Err(_)) => Outcome::Error((Status::BadRequest, ())),
@@ -220,15 +212,33 @@ impl<'r> Responder<'r, 'static> for Answer {
     }
 }
 
-/// The language of a JSON request's words.
-pub struct JsonLang(pub Lang);
+/// What every passkey JSON endpoint takes: the relying party (or why there is none), the
+/// language of its words and the passkeys.
+pub struct Ceremony<'r> {
+    pub rp: Rp,
+    pub lang: Lang,
+    pub passkeys: &'r Passkeys,
+}
 
 #[rocket::async_trait]
-impl<'r> FromRequest<'r> for JsonLang {
+impl<'r> FromRequest<'r> for Ceremony<'r> {
     type Error = ();
 
     async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, ()> {
-        request::Outcome::Success(Self(request_lang(request)))
+        let rp = try_outcome!(request.guard::<Rp>().await);
+        let passkeys = try_outcome!(request.guard::<&State<Passkeys>>().await);
+        request::Outcome::Success(Self {
+            rp,
+            lang: request_lang(request),
+            passkeys,
+        })
+    }
+}
+
+impl Ceremony<'_> {
+    /// `error` in the request's words.
+    pub fn refuse(&self, error: &PasskeyError) -> Answer {
+        Answer::error(error, self.lang)
     }
 }
 

@@ -14,7 +14,7 @@ use crate::clock;
 use crate::web::kit::confirm::ConfirmPage;
 use crate::web::kit::csrf::{Csrf, TokenOnlyForm, csrf_form};
 use crate::web::kit::notice::Notice;
-use crate::web::kit::passkey_json::{Answer, CsrfJson, JsonLang, Rp};
+use crate::web::kit::passkey_json::{Answer, Ceremony, CsrfJson, Rp};
 use crate::web::kit::problem::{Problem, Refused};
 use crate::web::kit::session::{CurrentUser, Viewer};
 use crate::web::kit::view::Layout;
@@ -95,51 +95,41 @@ async fn page(user: CurrentUser, rp: Rp, passkeys: &State<Passkeys>) -> Refused<
 
 /// The options for `navigator.credentials.create`; the ceremony is bound to this session.
 #[post("/account/passkeys/options", data = "<_body>")]
-async fn options(
-    viewer: Viewer,
-    _body: CsrfJson,
-    rp: Rp,
-    lang: JsonLang,
-    passkeys: &State<Passkeys>,
-) -> Answer {
+async fn options(viewer: Viewer, _body: CsrfJson, ceremony: Ceremony<'_>) -> Answer {
     let Some(user) = viewer.user else {
-        return Answer::error(&PasskeyError::NotFound, lang.0);
+        return ceremony.refuse(&PasskeyError::NotFound);
     };
-    let rp = match rp.0 {
+    let rp = match ceremony.rp.0 {
         Ok(rp) => rp,
-        Err(error) => return Answer::error(&error, lang.0),
+        Err(error) => return Answer::error(&error, ceremony.lang),
     };
     let bound = binding("session", &user.session_id.to_string());
-    let started = passkeys
+    let started = ceremony
+        .passkeys
         .start_registration(rp, user.user_id, &user.username, bound)
         .await;
-    Answer::started(started, lang.0)
+    Answer::started(started, ceremony.lang)
 }
 
 /// The browser's new credential: checked and stored under the name typed beside the button.
 #[post("/account/passkeys", data = "<body>")]
-async fn register(
-    viewer: Viewer,
-    body: CsrfJson,
-    rp: Rp,
-    lang: JsonLang,
-    passkeys: &State<Passkeys>,
-) -> Answer {
+async fn register(viewer: Viewer, body: CsrfJson, ceremony: Ceremony<'_>) -> Answer {
     let Some(user) = viewer.user else {
-        return Answer::error(&PasskeyError::NotFound, lang.0);
+        return ceremony.refuse(&PasskeyError::NotFound);
     };
-    let finished = match rp.with_answer(&body) {
+    let finished = match ceremony.rp.with_answer(&body) {
         Err(error) => Err(error),
         Ok((rp, finish)) => {
             let bound = binding("session", &user.session_id.to_string());
-            passkeys
+            ceremony
+                .passkeys
                 .finish_registration(rp, user.user_id, bound, finish.credential, &finish.name)
                 .await
         }
     };
     match finished {
         Ok(()) => Answer::redirect(PATH),
-        Err(error) => Answer::error(&error, lang.0),
+        Err(error) => Answer::error(&error, ceremony.lang),
     }
 }
 
@@ -186,14 +176,13 @@ async fn confirm_remove(
     ))
 }
 
-#[post("/account/passkeys/<id>/delete", data = "<form>")]
+#[post("/account/passkeys/<id>/delete", data = "<_form>")]
 async fn remove(
     user: CurrentUser,
     id: i64,
-    form: Csrf<TokenOnlyForm>,
+    _form: Csrf<TokenOnlyForm>,
     passkeys: &State<Passkeys>,
 ) -> Result<Redirect, Status> {
-    let _ = form;
     match passkeys.remove(user.0.user_id, id).await {
         Ok(()) => Ok(Redirect::to(PATH)),
         Err(PasskeyError::NotFound) => Err(Status::NotFound),

@@ -2,59 +2,42 @@
 //! as the second factor after it (`/login/two-factor/passkey`, bound to the half-signed-in
 //! state). JSON endpoints for `assets/passkeys.js`; each pair is options, then the answer.
 
-use rocket::{State, post};
+use rocket::post;
 
 use super::Door;
-use crate::auth::passkeys::{PasskeyError, Passkeys, Purpose, binding};
+use crate::auth::passkeys::{PasskeyError, Purpose, binding};
 use crate::web::kit::cookies::second_factor_cookie;
-use crate::web::kit::passkey_json::{Answer, CsrfJson, JsonLang, Rp};
+use crate::web::kit::passkey_json::{Answer, Ceremony, CsrfJson};
 use crate::web::kit::session::safe_next;
 
 /// The options for a sign-in ceremony of `purpose`, bound to `bound`, or why not.
-async fn sign_in_options(
-    passkeys: &Passkeys,
-    rp: Rp,
-    purpose: Purpose,
-    bound: String,
-    lang: JsonLang,
-) -> Answer {
-    let started = match rp.0 {
-        Ok(rp) => passkeys.start_sign_in(rp, purpose, bound).await,
+async fn sign_in_options(ceremony: Ceremony<'_>, purpose: Purpose, bound: String) -> Answer {
+    let started = match ceremony.rp.0 {
+        Ok(rp) => ceremony.passkeys.start_sign_in(rp, purpose, bound).await,
         Err(error) => Err(error),
     };
-    Answer::started(started, lang.0)
+    Answer::started(started, ceremony.lang)
 }
 
 /// The options for `navigator.credentials.get`, bound to this browser's CSRF cookie.
 #[post("/login/passkey/options", data = "<_body>")]
-async fn options(
-    door: Door<'_>,
-    _body: CsrfJson,
-    rp: Rp,
-    lang: JsonLang,
-    passkeys: &State<Passkeys>,
-) -> Answer {
+async fn options(door: Door<'_>, _body: CsrfJson, ceremony: Ceremony<'_>) -> Answer {
     let bound = binding("anon", &door.viewer.csrf_token);
-    sign_in_options(passkeys, rp, Purpose::SignIn, bound, lang).await
+    sign_in_options(ceremony, Purpose::SignIn, bound).await
 }
 
 /// Signs in with the passkey's answer; `next` (in the body) is where to go.
 #[post("/login/passkey", data = "<body>")]
-async fn sign_in(
-    door: Door<'_>,
-    body: CsrfJson,
-    rp: Rp,
-    lang: JsonLang,
-    passkeys: &State<Passkeys>,
-) -> Answer {
+async fn sign_in(door: Door<'_>, body: CsrfJson, ceremony: Ceremony<'_>) -> Answer {
     let next = serde_json::from_slice::<serde_json::Value>(&body.0)
         .ok()
         .and_then(|v| v.get("next").and_then(|n| n.as_str()).map(str::to_owned));
     let (addr, agent) = (&door.client.addr, &door.client.user_agent);
-    let signed_in = match rp.with_answer(&body) {
+    let signed_in = match ceremony.rp.with_answer(&body) {
         Ok((rp, finish)) => {
             let bound = binding("anon", &door.viewer.csrf_token);
-            passkeys
+            ceremony
+                .passkeys
                 .sign_in(rp, bound, finish.credential, addr, agent)
                 .await
         }
@@ -65,42 +48,33 @@ async fn sign_in(
             door.enter(session).await;
             Answer::redirect(&safe_next(next.as_deref()))
         }
-        Err(error) => Answer::error(&error, lang.0),
+        Err(error) => Answer::error(&error, ceremony.lang),
     }
 }
 
 /// The options for the second factor, bound to the half-signed-in state.
 #[post("/login/two-factor/passkey/options", data = "<_body>")]
-async fn second_factor_options(
-    door: Door<'_>,
-    _body: CsrfJson,
-    rp: Rp,
-    lang: JsonLang,
-    passkeys: &State<Passkeys>,
-) -> Answer {
+async fn second_factor_options(door: Door<'_>, _body: CsrfJson, ceremony: Ceremony<'_>) -> Answer {
     let Some(cookie) = second_factor_cookie(door.cookies) else {
-        return Answer::error(&PasskeyError::SecondFactorExpired, lang.0);
+        return ceremony.refuse(&PasskeyError::SecondFactorExpired);
     };
     let bound = binding("pending", &cookie);
-    sign_in_options(passkeys, rp, Purpose::SecondFactor, bound, lang).await
+    sign_in_options(ceremony, Purpose::SecondFactor, bound).await
 }
 
 /// Finishes signing in with a passkey of the half-signed-in account.
 #[post("/login/two-factor/passkey", data = "<body>")]
-async fn second_factor(
-    door: Door<'_>,
-    body: CsrfJson,
-    rp: Rp,
-    lang: JsonLang,
-    passkeys: &State<Passkeys>,
-) -> Answer {
+async fn second_factor(door: Door<'_>, body: CsrfJson, ceremony: Ceremony<'_>) -> Answer {
     let Some(cookie) = second_factor_cookie(door.cookies) else {
-        return Answer::error(&PasskeyError::SecondFactorExpired, lang.0);
+        return ceremony.refuse(&PasskeyError::SecondFactorExpired);
     };
     let (addr, agent) = (&door.client.addr, &door.client.user_agent);
-    let finished = match rp.with_answer(&body) {
+    let finished = match ceremony.rp.with_answer(&body) {
         Ok((rp, finish)) => {
-            (passkeys.second_factor(rp, &cookie, finish.credential, addr, agent)).await
+            (ceremony
+                .passkeys
+                .second_factor(rp, &cookie, finish.credential, addr, agent))
+            .await
         }
         Err(error) => Err(error),
     };
@@ -109,7 +83,7 @@ async fn second_factor(
             door.enter(session).await;
             Answer::redirect(&next)
         }
-        Err(error) => Answer::error(&error, lang.0),
+        Err(error) => Answer::error(&error, ceremony.lang),
     }
 }
 
