@@ -67,6 +67,9 @@ pub enum PasskeyError {
     Throttled { retry_after_secs: i64 },
     #[error("the sign-in took too long; enter the password again")]
     SecondFactorExpired,
+    /// As many ceremonies as the instance keeps are under way (a flood): try again shortly.
+    #[error("too many passkey requests are under way")]
+    Busy,
     #[error(transparent)]
     Db(#[from] DbError),
 }
@@ -172,7 +175,7 @@ impl Passkeys {
                     Ok(started) => started,
                     Err(error) => return Ok(Err(error.into())),
                 };
-                rows::insert_ceremony(
+                let stored = rows::insert_ceremony(
                     conn,
                     &started.challenge,
                     Purpose::Register.as_str(),
@@ -181,7 +184,11 @@ impl Passkeys {
                     &started.state,
                     now,
                 )?;
-                Ok(Ok(started.options_json))
+                Ok(if stored {
+                    Ok(started.options_json)
+                } else {
+                    Err(PasskeyError::Busy)
+                })
             })
             .await?
     }
@@ -269,7 +276,8 @@ impl Passkeys {
     ) -> Result<String, PasskeyError> {
         let started = webauthn::start_sign_in(&rp)?;
         let now = self.now();
-        self.two_factor
+        let stored = self
+            .two_factor
             .db
             .run(move |conn| {
                 rows::insert_ceremony(
@@ -283,6 +291,9 @@ impl Passkeys {
                 )
             })
             .await?;
+        if !stored {
+            return Err(PasskeyError::Busy);
+        }
         Ok(started.options_json)
     }
 

@@ -173,7 +173,12 @@ pub fn delete_all(conn: &Connection, user_id: UserId) -> Result<usize, DbError> 
     Ok(conn.cached_execute("DELETE FROM passkeys WHERE user_id = ?1", [user_id])?)
 }
 
-/// Keeps a begun ceremony's state until `now + CEREMONY_SECS`.
+/// Ceremonies under way at once, on the whole instance: anyone may begin a sign-in, so a
+/// flood must not grow the database without bound within the five minutes they live.
+pub const MAX_WAITING: i64 = 10_000;
+
+/// Keeps a begun ceremony's state until `now + CEREMONY_SECS`, unless [`MAX_WAITING`] live
+/// ones are kept already (then `false`, nothing stored).
 pub fn insert_ceremony(
     conn: &Connection,
     challenge: &[u8],
@@ -182,20 +187,23 @@ pub fn insert_ceremony(
     user_id: Option<UserId>,
     state: &[u8],
     now: i64,
-) -> Result<(), DbError> {
-    conn.cached_execute(
+) -> Result<bool, DbError> {
+    let stored = conn.cached_execute(
         "INSERT INTO passkey_ceremonies (challenge, purpose, binding, user_id, state, expires_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6
+         WHERE (SELECT count(*) FROM passkey_ceremonies WHERE expires_at > ?7) < ?8",
         params![
             challenge,
             purpose,
             binding,
             user_id,
             state,
-            now + CEREMONY_SECS
+            now + CEREMONY_SECS,
+            now,
+            MAX_WAITING
         ],
     )?;
-    Ok(())
+    Ok(stored == 1)
 }
 
 /// Takes (deletes and answers) the live ceremony with this challenge, purpose and binding: a
@@ -229,4 +237,38 @@ pub fn delete_expired_ceremonies(conn: &Connection, now: i64) -> Result<usize, D
         "DELETE FROM passkey_ceremonies WHERE expires_at <= ?1",
         [now],
     )?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_more_ceremonies_than_the_cap_are_kept_and_expired_ones_do_not_count() {
+        let conn = super::super::test_support::database_with("");
+        let now = 1_800_000_000;
+        // The cap's worth of live ceremonies, less one.
+        conn.execute(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1)
+             INSERT INTO passkey_ceremonies (challenge, purpose, binding, user_id, state,
+                                             expires_at)
+             SELECT CAST(i AS BLOB), 'sign_in', 'anon:x', NULL, x'00', ?2 FROM n",
+            params![MAX_WAITING - 1, now + CEREMONY_SECS],
+        )
+        .unwrap();
+        let insert = |challenge: &[u8], at: i64| {
+            insert_ceremony(&conn, challenge, "sign_in", "anon:y", None, b"s", at).unwrap()
+        };
+        assert!(insert(b"last", now), "the last place is taken");
+        assert!(
+            !insert(b"one too many", now),
+            "over the cap nothing is stored"
+        );
+        let kept: i64 = conn
+            .query_row("SELECT count(*) FROM passkey_ceremonies", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(kept, MAX_WAITING);
+        // Once those have expired (housekeeping not run yet), there is room again.
+        assert!(insert(b"later", now + CEREMONY_SECS));
+    }
 }

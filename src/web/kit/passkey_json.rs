@@ -176,6 +176,7 @@ impl Answer {
             PasskeyError::NotFound => (Status::NotFound, "passkey-error-not-found"),
             PasskeyError::Disabled => (Status::Forbidden, "notice-account_disabled"),
             PasskeyError::Throttled { .. } => (Status::TooManyRequests, "passkey-error-throttled"),
+            PasskeyError::Busy => (Status::ServiceUnavailable, "passkey-error-busy"),
             PasskeyError::SecondFactorExpired => {
                 (Status::Unauthorized, "notice-second_factor_expired")
             }
