@@ -41,6 +41,8 @@ use std::time::{Duration, Instant};
 use fantoccini::wd::{Capabilities, TimeoutConfiguration};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde::Deserialize;
+
+use crate::harness::gate::Gate;
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
@@ -91,41 +93,20 @@ const SWITCH: &str = "MSB_BROWSER_TESTS";
 /// Whether this real-browser test runs here. Panics when it must run and cannot (`1` without
 /// the browser) or the switch holds anything but `1` or `0`.
 fn browser_tests_run() -> bool {
-    let missing: Vec<&str> = [CHROMIUM, CHROMEDRIVER]
+    static SAID: std::sync::Once = std::sync::Once::new();
+    let missing: Vec<String> = [CHROMIUM, CHROMEDRIVER]
         .into_iter()
         .filter(|binary| !Path::new(binary).exists())
+        .map(str::to_owned)
         .collect();
-    match std::env::var(SWITCH).as_deref() {
-        Ok("1") => {
-            assert!(
-                missing.is_empty(),
-                "{SWITCH}=1 but {} missing: the real-browser tests need Debian's Chromium. \
-                 Install it with `apt-get install -y chromium chromium-driver` (.ci/run does).",
-                missing.join(" and ")
-            );
-            true
-        }
-        Ok("0") => skipped(&format!("{SWITCH}=0")),
-        Err(std::env::VarError::NotPresent) if missing.is_empty() => true,
-        Err(std::env::VarError::NotPresent) => skipped(&format!("{} missing", missing.join(", "))),
-        Ok(other) => panic!("{SWITCH} is {other:?}: set it to 1 (run, as CI does) or 0 (skip)"),
-        Err(error) => panic!("{SWITCH}: {error}"),
+    Gate {
+        switch: SWITCH,
+        name: "browser tests",
+        install: "`apt-get install -y chromium chromium-driver` (Debian's Chromium)",
+        run: "cargo test --test it browser::",
+        said: &SAID,
     }
-}
-
-/// Says once per test process, on the terminal (libtest captures `eprintln!` of a passing
-/// test), that the real-browser tests were skipped and how to run them; answers `false`.
-fn skipped(why: &str) -> bool {
-    static SAID: std::sync::Once = std::sync::Once::new();
-    SAID.call_once(|| {
-        use std::io::Write;
-        let line = format!(
-            "\nbrowser tests SKIPPED ({why}): to run them, `apt-get install -y chromium \
-             chromium-driver` and `{SWITCH}=1 cargo test --test it browser::`\n"
-        );
-        let _ = std::io::stderr().write_all(line.as_bytes());
-    });
-    false
+    .runs(&missing)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@
 pub mod api;
 pub mod app;
 pub mod db;
+pub mod gate;
 pub mod html;
 pub mod http;
 pub mod monitoring;

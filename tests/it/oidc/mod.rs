@@ -36,6 +36,7 @@ use rocket::http::Status;
 use rocket::local::asynchronous::Client;
 
 use crate::harness::TestApp;
+use crate::harness::gate::Gate;
 use crate::harness::http::{Answer, get};
 
 const SWITCH: &str = "MSB_OIDC_TESTS";
@@ -72,36 +73,15 @@ fn missing() -> Vec<String> {
 
 /// Whether the tests against the real provider run here. Panics when they must and cannot.
 fn provider_tests_run() -> bool {
-    let missing = missing();
-    match std::env::var(SWITCH).as_deref() {
-        Ok("1") => {
-            assert!(
-                missing.is_empty(),
-                "{SWITCH}=1 but {} missing: install nodejs and npm (apt-get install -y nodejs \
-                 npm) and run `npm ci` in tests/oidc-provider (.ci/run does)",
-                missing.join(" and ")
-            );
-            true
-        }
-        Ok("0") => skipped(&format!("{SWITCH}=0")),
-        Err(std::env::VarError::NotPresent) if missing.is_empty() => true,
-        Err(std::env::VarError::NotPresent) => skipped(&format!("{} missing", missing.join(", "))),
-        Ok(other) => panic!("{SWITCH} is {other:?}: set it to 1 (run, as CI does) or 0 (skip)"),
-        Err(error) => panic!("{SWITCH}: {error}"),
-    }
-}
-
-fn skipped(why: &str) -> bool {
     static SAID: std::sync::Once = std::sync::Once::new();
-    SAID.call_once(|| {
-        use std::io::Write;
-        let line = format!(
-            "\nOpenID provider tests SKIPPED ({why}): to run them, `npm ci --prefix \
-             tests/oidc-provider` and `{SWITCH}=1 cargo test --test it oidc::`\n"
-        );
-        let _ = std::io::stderr().write_all(line.as_bytes());
-    });
-    false
+    Gate {
+        switch: SWITCH,
+        name: "OpenID provider tests",
+        install: "`apt-get install -y nodejs npm` and `npm ci --prefix tests/oidc-provider`",
+        run: "cargo test --test it oidc::",
+        said: &SAID,
+    }
+    .runs(&missing())
 }
 
 /// The provider process, shared by every test of this process; it exits when its standard
