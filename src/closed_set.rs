@@ -1,6 +1,6 @@
 //! Values from a closed set that are stored or sent as text (a monitor's kind, a run's source,
-//! a channel's kind, …). `closed_set!` declares the enum once with each variant's text and
-//! gives it everything the edges need: `ALL`, `as_str`, `parse`, `FromStr`, `Display`, serde
+//! a channel's kind, …). `closed_set!` declares the enum once (each variant's text is its name
+//! in snake case unless it names another) and gives it everything the edges need: `ALL`, `as_str`, `parse`, `FromStr`, `Display`, serde
 //! as that text, and `ToSql`/`FromSql`. A stored text that names no variant is an error when
 //! the row is read, never a silent default.
 
@@ -23,7 +23,9 @@ impl UnknownValue {
     }
 }
 
-/// Declares an enum whose variants are stored as the given texts:
+/// Declares an enum whose variants are stored as texts: a variant's name in snake case
+/// (`KeyNotFound` is `"key_not_found"`) unless it says otherwise with `= "text"`. Two
+/// variants with the same text do not compile.
 ///
 /// ```text
 /// crate::closed_set! {
@@ -31,19 +33,21 @@ impl UnknownValue {
 ///     pub enum Kind {
 ///         /// The free balance only.
 ///         Balance = "check",
-///         Probe = "probe",
+///         Probe,
+///         ModelProbe,
 ///     }
 /// }
 /// assert_eq!(Kind::parse("probe"), Some(Kind::Probe));
 /// assert_eq!(Kind::Balance.as_str(), "check");
-/// assert_eq!(Kind::ALL.len(), 2);
+/// assert_eq!(Kind::ModelProbe.as_str(), "model_probe");
+/// assert_eq!(Kind::ALL.len(), 3);
 /// ```
 #[macro_export]
 macro_rules! closed_set {
     (
         $(#[$meta:meta])*
         $vis:vis enum $name:ident {
-            $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)?
+            $($(#[$vmeta:meta])* $variant:ident $(= $text:literal)?),+ $(,)?
         }
     ) => {
         $(#[$meta])*
@@ -60,18 +64,20 @@ macro_rules! closed_set {
             /// The text it is stored and sent as.
             pub const fn as_str(self) -> &'static str {
                 match self {
-                    $(Self::$variant => $text),+
+                    $(Self::$variant => $crate::closed_set_text!($variant $(= $text)?)),+
                 }
             }
 
             /// The value a stored or sent text names (exactly, case included).
             pub fn parse(text: &str) -> Option<Self> {
-                match text {
-                    $($text => Some(Self::$variant),)+
-                    _ => None,
-                }
+                Self::ALL.iter().copied().find(|value| value.as_str() == text)
             }
         }
+
+        const _: () = assert!(
+            $crate::closed_set::all_distinct(&[$($name::$variant.as_str()),+]),
+            concat!(stringify!($name), ": two values have the same text"),
+        );
 
         impl ::std::str::FromStr for $name {
             type Err = $crate::closed_set::UnknownValue;
@@ -107,6 +113,92 @@ macro_rules! closed_set {
     };
 }
 
+/// A variant's text for [`closed_set!`]: the one it names, or its name in snake case, worked
+/// out when the program is compiled.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! closed_set_text {
+    ($variant:ident = $text:literal) => {
+        $text
+    };
+    ($variant:ident) => {{
+        const NAME: &str = stringify!($variant);
+        const BYTES: [u8; $crate::closed_set::snake_case_len(NAME)] =
+            $crate::closed_set::snake_case(NAME);
+        const TEXT: &str = match ::core::str::from_utf8(&BYTES) {
+            Ok(text) => text,
+            Err(_) => panic!("a variant's name is ASCII"),
+        };
+        TEXT
+    }};
+}
+
+/// How long `name` (ASCII camel case) is in snake case: one `_` before each capital but the
+/// first.
+#[doc(hidden)]
+pub const fn snake_case_len(name: &str) -> usize {
+    let bytes = name.as_bytes();
+    let mut len = bytes.len();
+    let mut i = 1;
+    while i < bytes.len() {
+        if bytes[i].is_ascii_uppercase() {
+            len += 1;
+        }
+        i += 1;
+    }
+    len
+}
+
+/// `name` (ASCII camel case) in snake case; `N` is [`snake_case_len`] of it.
+#[doc(hidden)]
+pub const fn snake_case<const N: usize>(name: &str) -> [u8; N] {
+    let bytes = name.as_bytes();
+    let mut out = [0u8; N];
+    let (mut from, mut to) = (0, 0);
+    while from < bytes.len() {
+        let byte = bytes[from];
+        if byte.is_ascii_uppercase() && from > 0 {
+            out[to] = b'_';
+            to += 1;
+        }
+        out[to] = byte.to_ascii_lowercase();
+        to += 1;
+        from += 1;
+    }
+    out
+}
+
+/// Whether no two of `texts` are the same (checked when a set is compiled).
+#[doc(hidden)]
+pub const fn all_distinct(texts: &[&str]) -> bool {
+    let mut i = 0;
+    while i < texts.len() {
+        let mut j = i + 1;
+        while j < texts.len() {
+            if same(texts[i].as_bytes(), texts[j].as_bytes()) {
+                return false;
+            }
+            j += 1;
+        }
+        i += 1;
+    }
+    true
+}
+
+const fn same(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
 /// `ToSql`/`FromSql` as text for a type with `as_str(self) -> &'static str` and
 /// `FromStr<Err = UnknownValue>`: what [`closed_set!`] gives, and what a set made of other
 /// sets (an upstream code or one of our own reasons, say) writes by hand once.
@@ -140,10 +232,40 @@ mod tests {
     crate::closed_set! {
         /// A set for the tests.
         enum Colour {
-            Red = "red",
+            Red,
             /// Documented variants keep their docs.
-            Green = "green",
+            Green,
+            DeepSkyBlue,
+            Grey = "gray",
         }
+    }
+
+    #[test]
+    fn a_text_is_the_name_in_snake_case_unless_it_is_given() {
+        let texts: Vec<_> = Colour::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(texts, ["red", "green", "deep_sky_blue", "gray"]);
+        assert_eq!(Colour::parse("deep_sky_blue"), Some(Colour::DeepSkyBlue));
+        assert_eq!(
+            Colour::parse("grey"),
+            None,
+            "a given text replaces the name"
+        );
+    }
+
+    #[test]
+    fn snake_case_is_worked_out_byte_by_byte() {
+        const NAME: &str = "KeyNeedsReentry";
+        let bytes: [u8; super::snake_case_len(NAME)] = super::snake_case(NAME);
+        assert_eq!(std::str::from_utf8(&bytes), Ok("key_needs_reentry"));
+        assert_eq!(super::snake_case_len("X"), 1);
+        assert_eq!(super::snake_case::<5>("Http2"), *b"http2");
+    }
+
+    #[test]
+    fn two_values_with_one_text_are_caught() {
+        assert!(super::all_distinct(&["a", "b", "ab"]));
+        assert!(!super::all_distinct(&["a", "b", "a"]));
+        assert!(super::all_distinct(&[]));
     }
 
     #[test]

@@ -36,51 +36,49 @@ pub mod names {
 
 crate::closed_set! {
     /// Which face started a query.
-    pub enum QuerySource { Web = "web", Api = "api", Schedule = "schedule" }
+    pub enum QuerySource { Web, Api, Schedule }
 }
 
 crate::closed_set! {
     /// How a query ended: every model answered healthily, some did, or none did.
-    pub enum QueryOutcome { Ok = "ok", Partial = "partial", Failed = "failed" }
+    pub enum QueryOutcome { Ok, Partial, Failed }
 }
 
 crate::closed_set! {
     /// The upstream call made.
     pub enum Endpoint {
-        Chat = "chat", Balance = "balance", Catalogue = "catalogue", Rates = "rates",
+        Chat, Balance, Catalogue, Rates,
         /// The optional points ledger and today's earn rules (`modelscope::extras`).
-        Ledger = "ledger", EarnRules = "earn_rules",
+        Ledger, EarnRules,
     }
 }
 
 crate::closed_set! {
     /// How an upstream call ended, by HTTP class or transport failure.
     pub enum UpstreamOutcome {
-        Ok = "ok", Unauthorized = "unauthorized", RateLimited = "rate_limited",
-        ClientError = "client_error", ServerError = "server_error", Timeout = "timeout",
-        Network = "network",
+        Ok, Unauthorized, RateLimited, ClientError, ServerError, Timeout, Network,
     }
 }
 
 crate::closed_set! {
     /// How a scheduled monitor run ended.
     pub enum SchedulerOutcome {
-        Ok = "ok", Partial = "partial", Failed = "failed", Skipped = "skipped",
+        Ok, Partial, Failed, Skipped,
     }
 }
 
 crate::closed_set! {
     /// The kind of an alert channel (never its name or address).
     pub enum ChannelKind {
-        Webhook = "webhook", DingTalk = "dingtalk", Feishu = "feishu", WeCom = "wecom",
-        Telegram = "telegram", Bark = "bark", ServerChan = "serverchan", Email = "email",
+        Webhook, DingTalk = "dingtalk", Feishu, WeCom = "wecom",
+        Telegram, Bark, ServerChan = "serverchan", Email,
     }
 }
 
 crate::closed_set! {
     /// How one delivery attempt ended.
     pub enum DeliveryResult {
-        Sent = "sent", Failed = "failed", Timeout = "timeout", Refused = "refused",
+        Sent, Failed, Timeout, Refused,
     }
 }
 
@@ -88,17 +86,17 @@ crate::closed_set! {
     /// Where a database operation failed.
     pub enum DbOp {
         /// A request's own read or write (mapped to a 503 by the faces).
-        Request = "request",
+        Request,
         /// Storing a finished run.
-        StoreRun = "store_run",
+        StoreRun,
         /// `/health`'s read or write probe.
-        Health = "health",
+        Health,
         /// Cleanup and WAL checkpoints in the background.
-        Housekeeping = "housekeeping",
+        Housekeeping,
         /// The scheduler's own reads and writes.
-        Scheduler = "scheduler",
+        Scheduler,
         /// The alert delivery log.
-        Deliveries = "deliveries",
+        Deliveries,
     }
 }
 

@@ -17,9 +17,7 @@ crate::closed_set! {
     /// Who may make an account: anyone, only holders of an invitation, or nobody. The
     /// configuration's `signup_mode` is the default until an admin chooses on `/admin`.
     pub enum SignupMode {
-        Open = "open",
-        Invite = "invite",
-        Closed = "closed",
+        Open, Invite, Closed,
     }
 }
 

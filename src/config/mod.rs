@@ -72,9 +72,9 @@ crate::closed_set! {
     pub enum LogFormat {
         /// One human-readable line per event.
         #[default]
-        Text = "text",
+        Text,
         /// One JSON object per line.
-        Json = "json",
+        Json,
     }
 }
 

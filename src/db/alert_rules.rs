@@ -16,10 +16,8 @@ crate::closed_set! {
     /// `threshold` hours, at least `threshold` points expire within `within_hours`, or by
     /// `at_time` (Beijing time) today's login grant has not come.
     pub enum Condition {
-        PointsBelow = "points_below", CallsBelow = "calls_below", KeyInvalid = "key_invalid",
-        ModelGone = "model_gone", DailySummary = "daily_summary",
-        PriceChanged = "price_changed", RunsOutWithin = "runs_out_within",
-        PointsExpiring = "points_expiring", GrantUnclaimed = "grant_unclaimed",
+        PointsBelow, CallsBelow, KeyInvalid, ModelGone, DailySummary, PriceChanged, RunsOutWithin,
+        PointsExpiring, GrantUnclaimed,
     }
 }
 

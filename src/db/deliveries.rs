@@ -12,24 +12,22 @@ use crate::ids::{ChannelId, DeliveryId, MonitorId, RuleId, UserId};
 
 crate::closed_set! {
     /// What a message is about.
-    pub enum Event { Alert = "alert", Recovered = "recovered", Summary = "summary", Test = "test" }
+    pub enum Event { Alert, Recovered, Summary, Test }
 }
 
 crate::closed_set! {
     /// Where a message is in the log: pending (to be tried, again, at `next_attempt_at`), sent,
     /// failed (tried for the last time) or held (over the channel's hourly cap: logged, not
     /// sent).
-    pub enum Status { Pending = "pending", Sent = "sent", Failed = "failed", Held = "held" }
+    pub enum Status { Pending, Sent, Failed, Held }
 }
 
 crate::closed_set! {
     /// Why a try failed, in our own words (`channel_gone`: the channel was deleted; `secret`:
     /// its secret cannot be opened).
     pub enum DeliveryError {
-        RefusedAddress = "refused_address", NotFound = "not_found", BadUrl = "bad_url",
-        Timeout = "timeout", Connect = "connect", Http = "http", Rejected = "rejected",
-        Tls = "tls", Smtp = "smtp", Request = "request", BadMessage = "bad_message",
-        ChannelGone = "channel_gone", Secret = "secret", SmtpNeedsAuth = "smtp_needs_auth",
+        RefusedAddress, NotFound, BadUrl, Timeout, Connect, Http, Rejected, Tls, Smtp, Request,
+        BadMessage, ChannelGone, Secret, SmtpNeedsAuth,
     }
 }
 

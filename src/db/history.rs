@@ -22,7 +22,7 @@ crate::closed_set! {
     /// Where a stored run came from: a page (the quick form, `/query`, the dashboard), the
     /// JSON API, or a monitor's scheduled run.
     #[derive(Default)]
-    pub enum Source { #[default] Web = "web", Api = "api", Schedule = "schedule" }
+    pub enum Source { #[default] Web, Api, Schedule }
 }
 
 crate::closed_set! {
@@ -30,7 +30,7 @@ crate::closed_set! {
     /// price is unknown one at a time to measure it (a census, stored as a probe run with
     /// `queries.census` set: see [`RunKind::stored`]).
     #[derive(Default)]
-    pub enum RunKind { #[default] Probe = "probe", Check = "check", Census = "census" }
+    pub enum RunKind { #[default] Probe, Check, Census }
 }
 
 impl RunKind {
@@ -48,11 +48,11 @@ crate::closed_set! {
     pub enum Unclean {
         /// Another run of the app measured the same key at the same time: the difference is
         /// the shared window's, not this run's.
-        Shared = "shared",
+        Shared,
         /// The readings show spending from outside the app.
-        Outside = "outside",
+        Outside,
         /// Points were still held at the last reading.
-        Unsettled = "unsettled",
+        Unsettled,
     }
 }
 

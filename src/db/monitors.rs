@@ -16,13 +16,13 @@ crate::closed_set! {
     /// What a monitor does on each run: the free points balance only (what a new one does
     /// unless told), or a preset probed (costs points).
     #[derive(Default)]
-    pub enum CheckKind { #[default] Balance = "check", Probe = "probe" }
+    pub enum CheckKind { #[default] Balance = "check", Probe }
 }
 
 crate::closed_set! {
     /// How a monitor's last run went: ok, failed (every key's run did), or skipped (nothing
     /// ran: the day's cost cap was reached).
-    pub enum Outcome { Ok = "ok", Failed = "failed", Skipped = "skipped" }
+    pub enum Outcome { Ok, Failed, Skipped }
 }
 
 crate::closed_set! {
@@ -30,8 +30,7 @@ crate::closed_set! {
     /// spending reached the cap, the key cannot be opened, the preset was deleted or emptied,
     /// the database could not be read.
     pub enum MonitorReason {
-        DailyCap = "daily_cap", KeyNeedsReentry = "key_needs_reentry",
-        PresetGone = "preset_gone", Unavailable = "unavailable",
+        DailyCap, KeyNeedsReentry, PresetGone, Unavailable,
     }
 }
 

@@ -7,14 +7,11 @@ use super::model_id::InvalidModel;
 crate::closed_set! {
     /// Stable, machine-readable reasons a model's row failed. Part of the JSON API.
     pub enum ErrorCode {
-        InvalidKey = "invalid_key", AccountNotEligible = "account_not_eligible",
-        ModelNotFound = "model_not_found", QuotaExhausted = "quota_exhausted",
-        RateLimited = "rate_limited", UpstreamError = "upstream_error", Timeout = "timeout",
-        NetworkError = "network_error", NoQuotaData = "no_quota_data",
-        InvalidModel = "invalid_model",
+        InvalidKey, AccountNotEligible, ModelNotFound, QuotaExhausted, RateLimited, UpstreamError,
+        Timeout, NetworkError, NoQuotaData, InvalidModel,
         /// Not called: the points read before the run could not cover the model's lowest
         /// possible price.
-        PointsExhausted = "points_exhausted",
+        PointsExhausted,
     }
 }
 
@@ -23,16 +20,15 @@ crate::closed_set! {
     /// (`reason-<name>` in the locale files) and the store keeps.
     pub enum Reason {
         // The model id was refused before any call (the four `InvalidModel`s).
-        TooLong = "too_long", NotOwnerSlashName = "not_owner_slash_name",
-        BadCharacter = "bad_character", DotDot = "dot_dot",
+        TooLong, NotOwnerSlashName, BadCharacter, DotDot,
         /// No connection could be made.
-        Connect = "connect",
+        Connect,
         /// The answer was cut off.
-        Truncated = "truncated",
+        Truncated,
         /// The request failed below HTTP for another reason.
-        Request = "request",
+        Request,
         /// Refused while the points were below the model's price.
-        PointsExhausted = "points_exhausted",
+        PointsExhausted,
     }
 }
 

@@ -75,11 +75,11 @@ crate::closed_set! {
     /// How a price is known (stored with each row).
     pub enum PriceSource {
         /// A clean one-model run (or a census) cost exactly this.
-        Measured = "measured",
+        Measured,
         /// Several runs together leave only this tier.
-        Inferred = "inferred",
+        Inferred,
         /// The user said so.
-        Set = "set",
+        Set,
     }
 }
 

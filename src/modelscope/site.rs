@@ -7,8 +7,8 @@ crate::closed_set! {
     pub enum Site {
         /// modelscope.cn, the configured `modelscope_api_base` / `modelscope_hub_base`.
         #[default]
-        Cn = "cn",
+        Cn,
         /// modelscope.ai, `modelscope_ai_api_base` / `modelscope_ai_hub_base`.
-        Ai = "ai",
+        Ai,
     }
 }

@@ -34,7 +34,7 @@ crate::closed_set! {
     /// upgraded with STARTTLS (required; usually port 587), TLS from the first byte (usually
     /// 465), or no encryption (a relay on your own network only).
     #[derive(Default)]
-    pub enum SmtpTls { #[default] Starttls = "starttls", Tls = "tls", None = "none" }
+    pub enum SmtpTls { #[default] Starttls, Tls, None }
 }
 
 impl Kind {

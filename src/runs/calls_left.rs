@@ -10,9 +10,9 @@ crate::closed_set! {
     /// Where a row's number comes from (sent as `quota_source`).
     pub enum QuotaSource {
         /// The four rate-limit headers.
-        Headers = "headers",
+        Headers,
         /// The points balance (and the price, when it is known).
-        Points = "points",
+        Points,
     }
 }
 

@@ -61,29 +61,29 @@ crate::closed_set! {
     /// Why a single sign-on did not sign anyone in (the words are `sso-refused-<text>`).
     pub enum SsoError {
         /// The provider cannot be reached or its discovery document is unusable.
-        Unavailable = "unavailable",
+        Unavailable,
         /// Too many sign-ins are waiting at the provider.
-        Busy = "busy",
+        Busy,
         /// No sign-in was started in this browser, it took over ten minutes, or it was used.
-        Expired = "expired",
-        StateMismatch = "state_mismatch",
+        Expired,
+        StateMismatch,
         /// The provider answered with `error=…` (the person cancelled, or it refused).
-        ProviderRefused = "provider_refused",
+        ProviderRefused,
         /// The answer names another issuer (`iss`, RFC 9207) or carries no code.
-        BadAnswer = "bad_answer",
+        BadAnswer,
         /// The code could not be exchanged, or the ID token is not valid.
-        NotConfirmed = "not_confirmed",
-        NonceMismatch = "nonce_mismatch",
+        NotConfirmed,
+        NonceMismatch,
         /// A first sign-in needs a verified email, and the provider sent none.
-        EmailUnverified = "email_unverified",
-        Disabled = "disabled",
-        SignupClosed = "signup_closed",
-        InvitationNeeded = "invitation_needed",
+        EmailUnverified,
+        Disabled,
+        SignupClosed,
+        InvitationNeeded,
         /// The invitation carried is unknown, used or expired.
-        BadInvitation = "bad_invitation",
-        SignupThrottled = "signup_throttled",
+        BadInvitation,
+        SignupThrottled,
         /// The database could not be used.
-        Storage = "storage",
+        Storage,
     }
 }
 

@@ -21,7 +21,7 @@ use sql::listing_sql;
 crate::closed_set! {
     /// How a run went, for the status filter: everything answered, or something failed (a
     /// model, or the balance read).
-    pub enum RunStatus { Ok = "ok", Failed = "failed" }
+    pub enum RunStatus { Ok, Failed }
 }
 
 impl RunStatus {

@@ -95,7 +95,7 @@ crate::closed_set! {
     /// Where a row's "calls left" comes from (sent to the live script as `source`): the
     /// rate-limit headers, the points balance and the model's known price, a range (the balance
     /// is known, the price is not), or nothing.
-    pub enum LeftFrom { Headers = "headers", Points = "points", Estimate = "estimate", Unknown = "none" }
+    pub enum LeftFrom { Headers, Points, Estimate, Unknown = "none" }
 }
 
 pub struct RowView {

@@ -18,8 +18,7 @@ use crate::web::kit::status::ResultStatus;
 crate::closed_set! {
     /// An export format, as `?format=` names it and its file ends.
     pub enum Format {
-        Csv = "csv",
-        Json = "json",
+        Csv, Json,
     }
 }
 

@@ -30,7 +30,7 @@ const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
 crate::closed_set! {
     /// How the list shows scheduled free checks: one row per key and day, or each on its own.
     #[derive(Default)]
-    pub enum ChecksShown { #[default] Day = "day", Each = "each" }
+    pub enum ChecksShown { #[default] Day, Each }
 }
 
 /// The query string as typed: every field is text, so Rocket never refuses the request before
