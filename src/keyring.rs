@@ -123,13 +123,7 @@ impl Keyring {
 
     fn open_stored(vault: &Vault, key: &StoredKey) -> Result<ApiSecret, KeyError> {
         vault
-            .open_api_key(
-                key.user_id,
-                key.id,
-                &key.nonce,
-                &key.ciphertext,
-                &key.master_key_id,
-            )
+            .open_api_key(key.user_id, key.id, &key.sealed)
             .map_err(|_| KeyError::NeedsReentry)
     }
 

@@ -420,13 +420,7 @@ mod tests {
             .expect("seal");
         let vault = Vault::with_previous(new, vec![old]);
         let secret = vault
-            .open_api_key(
-                UserId(1),
-                KeyId(2),
-                &sealed.nonce,
-                &sealed.ciphertext,
-                &sealed.master_key_id,
-            )
+            .open_api_key(UserId(1), KeyId(2), &sealed)
             .expect("open old row");
         let resealed = vault
             .seal_api_key(UserId(1), KeyId(2), &secret)

@@ -125,15 +125,8 @@ impl Vault {
         &self,
         user_id: UserId,
         key_id: KeyId,
-        nonce: &[u8],
-        ciphertext: &[u8],
-        master_key_id: &str,
+        sealed: &Sealed,
     ) -> Result<ApiSecret, VaultError> {
-        let sealed = SealedRef {
-            nonce,
-            ciphertext,
-            master_key_id,
-        };
         // Moves the buffer into the secret without copying.
         self.open(Purpose::ApiKey, user_id, key_id.get(), sealed)
             .map(ApiSecret::new)
@@ -162,11 +155,6 @@ impl Vault {
         channel_id: ChannelId,
         sealed: &Sealed,
     ) -> Result<Zeroizing<String>, VaultError> {
-        let sealed = SealedRef {
-            nonce: &sealed.nonce,
-            ciphertext: &sealed.ciphertext,
-            master_key_id: &sealed.master_key_id,
-        };
         self.open(Purpose::Channel, user_id, channel_id.get(), sealed)
             .map(Zeroizing::new)
     }
@@ -183,11 +171,6 @@ impl Vault {
         user_id: UserId,
         sealed: &Sealed,
     ) -> Result<Zeroizing<Vec<u8>>, VaultError> {
-        let sealed = SealedRef {
-            nonce: &sealed.nonce,
-            ciphertext: &sealed.ciphertext,
-            master_key_id: &sealed.master_key_id,
-        };
         self.open_bytes(Purpose::Totp, user_id, user_id.get(), sealed)
             .map(Zeroizing::new)
     }
@@ -227,7 +210,7 @@ impl Vault {
         purpose: Purpose,
         user: UserId,
         row: i64,
-        sealed: SealedRef<'_>,
+        sealed: &Sealed,
     ) -> Result<String, VaultError> {
         let plaintext = self.open_bytes(purpose, user, row, sealed)?;
         String::from_utf8(plaintext).map_err(|e| {
@@ -242,34 +225,27 @@ impl Vault {
         purpose: Purpose,
         user: UserId,
         row: i64,
-        sealed: SealedRef<'_>,
+        sealed: &Sealed,
     ) -> Result<Vec<u8>, VaultError> {
         let keys = std::iter::once(&self.current)
             .chain(&self.previous)
             .find(|k| k.master_key_id == sealed.master_key_id)
             .ok_or_else(|| VaultError::UnknownMasterKey {
-                id: sealed.master_key_id.to_owned(),
+                id: sealed.master_key_id.clone(),
             })?;
-        let nonce = <&Nonce<_>>::try_from(sealed.nonce).map_err(|_| VaultError::CannotOpen)?;
+        let nonce =
+            <&Nonce<_>>::try_from(sealed.nonce.as_slice()).map_err(|_| VaultError::CannotOpen)?;
         let aad = purpose.aad(user, row);
         cipher(keys.key(purpose))
             .decrypt(
                 nonce,
                 Payload {
-                    msg: sealed.ciphertext,
+                    msg: &sealed.ciphertext,
                     aad: &aad,
                 },
             )
             .map_err(|_| VaultError::CannotOpen)
     }
-}
-
-/// A sealed row's parts as read, borrowed.
-#[derive(Clone, Copy)]
-struct SealedRef<'a> {
-    nonce: &'a [u8],
-    ciphertext: &'a [u8],
-    master_key_id: &'a str,
 }
 
 /// What a sealed secret is: each purpose has its own derived key and its own prefix of the

@@ -12,9 +12,9 @@ crate::closed_set! {
     /// Where a channel's messages go (the form offers a webhook first).
     #[derive(Default)]
     pub enum Kind {
-        #[default] Webhook = "webhook", DingTalk = "dingtalk", Feishu = "feishu",
-        WeCom = "wecom", Telegram = "telegram", Bark = "bark", ServerChan = "serverchan",
-        Email = "email",
+        #[default] Webhook, DingTalk = "dingtalk", Feishu,
+        WeCom = "wecom", Telegram, Bark, ServerChan = "serverchan",
+        Email,
     }
 }
 
@@ -49,11 +49,7 @@ impl Owned for StoredChannel {
             name: row.get(3)?,
             settings: row.get(4)?,
             hint: row.get(5)?,
-            sealed: Sealed {
-                nonce: row.get(6)?,
-                ciphertext: row.get(7)?,
-                master_key_id: row.get(8)?,
-            },
+            sealed: owned::read_sealed(row, 6)?,
             created_at: row.get(9)?,
         })
     }

@@ -126,6 +126,16 @@ where
     Ok(Ok(Some(new)))
 }
 
+/// The sealed secret in a row's `nonce, ciphertext, master_key_id` columns, the first at
+/// `first` (the order every sealed table lists them in).
+pub(crate) fn read_sealed(row: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Sealed> {
+    Ok(Sealed {
+        nonce: row.get(first)?,
+        ciphertext: row.get(first + 1)?,
+        master_key_id: row.get(first + 2)?,
+    })
+}
+
 /// Replaces a row's sealed secret (a re-entered secret, or rotation).
 pub(crate) fn store_sealed<T: Owned>(
     conn: &Connection,

@@ -24,11 +24,7 @@ const COLUMNS: &str =
 fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredTotp> {
     Ok(StoredTotp {
         user_id: row.get(0)?,
-        sealed: Sealed {
-            nonce: row.get(1)?,
-            ciphertext: row.get(2)?,
-            master_key_id: row.get(3)?,
-        },
+        sealed: super::owned::read_sealed(row, 1)?,
         confirmed: row.get(4)?,
         last_step: row.get(5)?,
     })

@@ -7,13 +7,7 @@ fn key() -> MasterKey {
 }
 
 fn open(vault: &Vault, user: i64, row: i64, sealed: &Sealed) -> Result<ApiSecret, VaultError> {
-    vault.open_api_key(
-        UserId(user),
-        KeyId(row),
-        &sealed.nonce,
-        &sealed.ciphertext,
-        &sealed.master_key_id,
-    )
+    vault.open_api_key(UserId(user), KeyId(row), sealed)
 }
 
 #[test]
