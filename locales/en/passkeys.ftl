@@ -33,6 +33,7 @@ passkey-error-duplicate = This passkey is registered already.
 passkey-error-name = A passkey's name must be 1-64 characters, without control characters.
 passkey-error-not-found = There is no such passkey on this account.
 passkey-error-throttled = Too many refused passkeys from this address; wait a few minutes.
+passkey-error-address-busy = Too many passkey requests from this address are still open; wait a few minutes.
 passkey-error-busy = Too many passkey requests are under way on this site; try again in a minute.
 passkey-error-db = The database could not be reached; try again in a moment.
 recovery-regenerate-title = New recovery codes

@@ -33,6 +33,7 @@ passkey-error-duplicate = 此通行密钥已经注册过了。
 passkey-error-name = 通行密钥的名称须为 1-64 个字符，且不含控制字符。
 passkey-error-not-found = 此账户没有这个通行密钥。
 passkey-error-throttled = 此地址被拒绝的通行密钥过多，请等几分钟。
+passkey-error-address-busy = 此地址发起的通行密钥请求中未完成的过多，请等几分钟。
 passkey-error-busy = 本站同时进行中的通行密钥请求过多，请一分钟后再试。
 passkey-error-db = 暂时无法访问数据库，请稍后重试。
 recovery-regenerate-title = 新的恢复码

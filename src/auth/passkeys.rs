@@ -12,8 +12,9 @@ use rusqlite::{Connection, TransactionBehavior};
 use super::accounts::{self, NewSession};
 use super::two_factor::TwoFactor;
 use crate::crypto::tokens;
-use crate::crypto::webauthn::{self, Assertion, NewCredential, RelyingParty, StoredKey};
-use crate::db::passkeys::{self as rows, NewPasskey};
+use crate::crypto::webauthn::{self, Assertion, NewCredential, RelyingParty, Started, StoredKey};
+pub use crate::db::passkeys::Purpose;
+use crate::db::passkeys::{self as rows, Kept, NewPasskey};
 use crate::db::{DbError, login_failures, pending_sign_ins, users};
 use crate::ids::UserId;
 
@@ -21,24 +22,6 @@ pub use crate::db::passkeys::Listed;
 
 /// The longest name a passkey may have, in characters.
 pub const MAX_NAME_CHARS: usize = 64;
-
-/// What a ceremony is for; a state begun for one cannot finish another.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Purpose {
-    Register,
-    SecondFactor,
-    SignIn,
-}
-
-impl Purpose {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Register => "register",
-            Self::SecondFactor => "second-factor",
-            Self::SignIn => "sign-in",
-        }
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum PasskeyError {
@@ -67,6 +50,9 @@ pub enum PasskeyError {
     Throttled { retry_after_secs: i64 },
     #[error("the sign-in took too long; enter the password again")]
     SecondFactorExpired,
+    /// As many ceremonies as one address may have are under way from this one.
+    #[error("too many passkey requests from this address are under way")]
+    AddressBusy { retry_after_secs: i64 },
     /// As many ceremonies as the instance keeps are under way (a flood): try again shortly.
     #[error("too many passkey requests are under way")]
     Busy,
@@ -92,7 +78,9 @@ impl From<rusqlite::Error> for PasskeyError {
 impl PasskeyError {
     pub fn retry_after_secs(&self) -> Option<i64> {
         match self {
-            Self::Throttled { retry_after_secs } => Some(*retry_after_secs),
+            Self::Throttled { retry_after_secs } | Self::AddressBusy { retry_after_secs } => {
+                Some(*retry_after_secs)
+            }
             _ => None,
         }
     }
@@ -163,7 +151,7 @@ impl Passkeys {
         rp: RelyingParty,
         user_id: UserId,
         username: &str,
-        binding: String,
+        browser: Browser,
     ) -> Result<String, PasskeyError> {
         let (name, now) = (username.to_owned(), self.now());
         self.two_factor
@@ -175,20 +163,9 @@ impl Passkeys {
                     Ok(started) => started,
                     Err(error) => return Ok(Err(error.into())),
                 };
-                let stored = rows::insert_ceremony(
-                    conn,
-                    &started.challenge,
-                    Purpose::Register.as_str(),
-                    &binding,
-                    Some(user_id),
-                    &started.state,
-                    now,
-                )?;
-                Ok(if stored {
-                    Ok(started.options_json)
-                } else {
-                    Err(PasskeyError::Busy)
-                })
+                let new = browser.ceremony(&started, Purpose::Register, Some(user_id));
+                let kept = rows::insert_ceremony(conn, &new, now)?;
+                Ok(refused(kept).map_or(Ok(started.options_json), Err))
             })
             .await?
     }
@@ -211,14 +188,10 @@ impl Passkeys {
             .db
             .run(move |conn| {
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let Some(ceremony) = rows::take_ceremony(
-                    &tx,
-                    &challenge,
-                    Purpose::Register.as_str(),
-                    &binding,
-                    now,
-                )?
-                .filter(|c| c.user_id == Some(user_id)) else {
+                let Some(ceremony) =
+                    rows::take_ceremony(&tx, &challenge, Purpose::Register, &binding, now)?
+                        .filter(|c| c.user_id == Some(user_id))
+                else {
                     return Ok(Err(PasskeyError::UnknownChallenge));
                 };
                 // The ceremony is used up whatever the answer: commit its removal first.
@@ -272,29 +245,18 @@ impl Passkeys {
         &self,
         rp: RelyingParty,
         purpose: Purpose,
-        binding: String,
+        browser: Browser,
     ) -> Result<String, PasskeyError> {
         let started = webauthn::start_sign_in(&rp)?;
         let now = self.now();
-        let stored = self
-            .two_factor
+        self.two_factor
             .db
             .run(move |conn| {
-                rows::insert_ceremony(
-                    conn,
-                    &started.challenge,
-                    purpose.as_str(),
-                    &binding,
-                    None,
-                    &started.state,
-                    now,
-                )
+                let new = browser.ceremony(&started, purpose, None);
+                let kept = rows::insert_ceremony(conn, &new, now)?;
+                Ok(refused(kept).map_or(Ok(started.options_json), Err))
             })
-            .await?;
-        if !stored {
-            return Err(PasskeyError::Busy);
-        }
-        Ok(started.options_json)
+            .await?
     }
 
     /// Signs in without a password: a session for the passkey's account, unless it is
@@ -396,8 +358,7 @@ fn check_assertion(
     binding: &str,
     now: i64,
 ) -> Result<UserId, PasskeyError> {
-    let Some(ceremony) = rows::take_ceremony(conn, challenge, purpose.as_str(), binding, now)?
-    else {
+    let Some(ceremony) = rows::take_ceremony(conn, challenge, purpose, binding, now)? else {
         return Err(PasskeyError::UnknownChallenge);
     };
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -413,6 +374,42 @@ fn check_assertion(
     rows::record_use(&tx, stored.id, &dynamic_state, now)?;
     tx.commit()?;
     Ok(stored.user_id)
+}
+
+/// The browser beginning a ceremony: what binds the ceremony to it (see [`binding`]) and its
+/// address (only a few may be under way from one).
+pub struct Browser {
+    pub binding: String,
+    pub client_addr: String,
+}
+
+impl Browser {
+    fn ceremony<'a>(
+        &'a self,
+        started: &'a Started,
+        purpose: Purpose,
+        user_id: Option<UserId>,
+    ) -> rows::NewCeremony<'a> {
+        rows::NewCeremony {
+            challenge: &started.challenge,
+            purpose,
+            binding: &self.binding,
+            user_id,
+            state: &started.state,
+            client_addr: &self.client_addr,
+        }
+    }
+}
+
+/// Why a begun ceremony was not kept, if it was not.
+fn refused(kept: Kept) -> Option<PasskeyError> {
+    match kept {
+        Kept::Yes => None,
+        Kept::AddressFull { retry_after_secs } => {
+            Some(PasskeyError::AddressBusy { retry_after_secs })
+        }
+        Kept::InstanceFull => Some(PasskeyError::Busy),
+    }
 }
 
 /// Runs `check` after the throttle for `name` from this address allowed it, counting it as a

@@ -98,6 +98,9 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/0018_two_factor.sql")),
         M::up(include_str!("../../migrations/0019_passkeys.sql")),
         M::up(include_str!("../../migrations/0020_oidc.sql")),
+        M::up(include_str!(
+            "../../migrations/0021_passkey_ceremony_addresses.sql"
+        )),
     ])
 }
 

@@ -177,33 +177,81 @@ pub fn delete_all(conn: &Connection, user_id: UserId) -> Result<usize, DbError> 
 /// flood must not grow the database without bound within the five minutes they live.
 pub const MAX_WAITING: i64 = 10_000;
 
-/// Keeps a begun ceremony's state until `now + CEREMONY_SECS`, unless [`MAX_WAITING`] live
-/// ones are kept already (then `false`, nothing stored).
+/// Ceremonies under way at once from one client address. A person finishes theirs (a used one
+/// is deleted), so only a flood keeps this many waiting; the instance's cap then stays free
+/// for everyone else.
+pub const MAX_WAITING_PER_ADDRESS: i64 = 30;
+
+crate::closed_set! {
+    /// What a ceremony is for; a state begun for one cannot finish another.
+    pub enum Purpose { Register, SecondFactor = "second-factor", SignIn = "sign-in" }
+}
+
+/// A ceremony about to be kept.
+pub struct NewCeremony<'a> {
+    pub challenge: &'a [u8],
+    pub purpose: Purpose,
+    pub binding: &'a str,
+    pub user_id: Option<UserId>,
+    pub state: &'a [u8],
+    pub client_addr: &'a str,
+}
+
+/// Whether a begun ceremony was kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kept {
+    Yes,
+    /// [`MAX_WAITING_PER_ADDRESS`] from this address are under way; the oldest ends in this
+    /// many seconds.
+    AddressFull {
+        retry_after_secs: i64,
+    },
+    /// [`MAX_WAITING`] are under way on the instance.
+    InstanceFull,
+}
+
+/// Keeps a begun ceremony's state until `now + CEREMONY_SECS`, unless its address or the
+/// instance has as many under way as it may (checked and stored in one statement).
 pub fn insert_ceremony(
     conn: &Connection,
-    challenge: &[u8],
-    purpose: &str,
-    binding: &str,
-    user_id: Option<UserId>,
-    state: &[u8],
+    new: &NewCeremony<'_>,
     now: i64,
-) -> Result<bool, DbError> {
+) -> Result<Kept, DbError> {
     let stored = conn.cached_execute(
-        "INSERT INTO passkey_ceremonies (challenge, purpose, binding, user_id, state, expires_at)
-         SELECT ?1, ?2, ?3, ?4, ?5, ?6
-         WHERE (SELECT count(*) FROM passkey_ceremonies WHERE expires_at > ?7) < ?8",
+        "INSERT INTO passkey_ceremonies
+             (challenge, purpose, binding, user_id, state, client_addr, expires_at)
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7
+         WHERE (SELECT count(*) FROM passkey_ceremonies
+                WHERE client_addr = ?6 AND expires_at > ?8) < ?9
+           AND (SELECT count(*) FROM passkey_ceremonies WHERE expires_at > ?8) < ?10",
         params![
-            challenge,
-            purpose,
-            binding,
-            user_id,
-            state,
+            new.challenge,
+            new.purpose,
+            new.binding,
+            new.user_id,
+            new.state,
+            new.client_addr,
             now + CEREMONY_SECS,
             now,
+            MAX_WAITING_PER_ADDRESS,
             MAX_WAITING
         ],
     )?;
-    Ok(stored == 1)
+    if stored == 1 {
+        return Ok(Kept::Yes);
+    }
+    let (waiting, oldest_ends): (i64, Option<i64>) = conn.cached_row(
+        "SELECT count(*), min(expires_at) FROM passkey_ceremonies
+         WHERE client_addr = ?1 AND expires_at > ?2",
+        params![new.client_addr, now],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )?;
+    Ok(match oldest_ends {
+        Some(ends) if waiting >= MAX_WAITING_PER_ADDRESS => Kept::AddressFull {
+            retry_after_secs: (ends - now).max(1),
+        },
+        _ => Kept::InstanceFull,
+    })
 }
 
 /// Takes (deletes and answers) the live ceremony with this challenge, purpose and binding: a
@@ -211,7 +259,7 @@ pub fn insert_ceremony(
 pub fn take_ceremony(
     conn: &Connection,
     challenge: &[u8],
-    purpose: &str,
+    purpose: Purpose,
     binding: &str,
     now: i64,
 ) -> Result<Option<Ceremony>, DbError> {
@@ -243,32 +291,78 @@ pub fn delete_expired_ceremonies(conn: &Connection, now: i64) -> Result<usize, D
 mod tests {
     use super::*;
 
+    fn ceremony<'a>(challenge: &'a [u8], client_addr: &'a str) -> NewCeremony<'a> {
+        NewCeremony {
+            challenge,
+            purpose: Purpose::SignIn,
+            binding: "anon:y",
+            user_id: None,
+            state: b"s",
+            client_addr,
+        }
+    }
+
+    fn kept(conn: &Connection) -> i64 {
+        conn.query_row("SELECT count(*) FROM passkey_ceremonies", [], |r| r.get(0))
+            .unwrap()
+    }
+
     #[test]
     fn no_more_ceremonies_than_the_cap_are_kept_and_expired_ones_do_not_count() {
         let conn = super::super::test_support::database_with("");
         let now = 1_800_000_000;
-        // The cap's worth of live ceremonies, less one.
+        // The cap's worth of live ceremonies, less one, each from its own address.
         conn.execute(
             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1)
              INSERT INTO passkey_ceremonies (challenge, purpose, binding, user_id, state,
-                                             expires_at)
-             SELECT CAST(i AS BLOB), 'sign_in', 'anon:x', NULL, x'00', ?2 FROM n",
+                                             client_addr, expires_at)
+             SELECT CAST(i AS BLOB), 'sign-in', 'anon:x', NULL, x'00', 'a' || i, ?2 FROM n",
             params![MAX_WAITING - 1, now + CEREMONY_SECS],
         )
         .unwrap();
         let insert = |challenge: &[u8], at: i64| {
-            insert_ceremony(&conn, challenge, "sign_in", "anon:y", None, b"s", at).unwrap()
+            insert_ceremony(&conn, &ceremony(challenge, "203.0.113.9"), at).unwrap()
         };
-        assert!(insert(b"last", now), "the last place is taken");
-        assert!(
-            !insert(b"one too many", now),
+        assert_eq!(insert(b"last", now), Kept::Yes, "the last place is taken");
+        assert_eq!(
+            insert(b"one too many", now),
+            Kept::InstanceFull,
             "over the cap nothing is stored"
         );
-        let kept: i64 = conn
-            .query_row("SELECT count(*) FROM passkey_ceremonies", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(kept, MAX_WAITING);
+        assert_eq!(kept(&conn), MAX_WAITING);
         // Once those have expired (housekeeping not run yet), there is room again.
-        assert!(insert(b"later", now + CEREMONY_SECS));
+        assert_eq!(insert(b"later", now + CEREMONY_SECS), Kept::Yes);
+    }
+
+    #[test]
+    fn one_address_keeps_only_its_share_and_learns_when_its_oldest_ends() {
+        let conn = super::super::test_support::database_with("");
+        let now = 1_800_000_000;
+        for i in 0..MAX_WAITING_PER_ADDRESS {
+            let challenge = i.to_be_bytes();
+            let at = now + i;
+            let stored = insert_ceremony(&conn, &ceremony(&challenge, "203.0.113.9"), at);
+            assert_eq!(stored.unwrap(), Kept::Yes);
+        }
+        let later = now + MAX_WAITING_PER_ADDRESS;
+        let refused = insert_ceremony(&conn, &ceremony(b"flood", "203.0.113.9"), later).unwrap();
+        assert_eq!(
+            refused,
+            Kept::AddressFull {
+                retry_after_secs: now + CEREMONY_SECS - later
+            }
+        );
+        assert_eq!(kept(&conn), MAX_WAITING_PER_ADDRESS, "nothing stored");
+        // Another address is not held up, and a used ceremony frees its place.
+        let other = insert_ceremony(&conn, &ceremony(b"other", "198.51.100.7"), later).unwrap();
+        assert_eq!(other, Kept::Yes);
+        let first = 0_i64.to_be_bytes();
+        assert!(
+            take_ceremony(&conn, &first, Purpose::SignIn, "anon:y", later)
+                .unwrap()
+                .is_some()
+        );
+        let again = insert_ceremony(&conn, &ceremony(b"again", "203.0.113.9"), later).unwrap();
+        assert_eq!(again, Kept::Yes);
     }
 }

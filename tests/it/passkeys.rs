@@ -293,6 +293,50 @@ async fn passkey_sign_ins_are_throttled_like_passwords() {
     assert_eq!(answer.status(), Status::Ok);
 }
 
+/// Asks `/login/passkey/options` as if from `addr` (the `X-Real-IP` a proxy sets).
+async fn sign_in_options_from(
+    client: &rocket::local::asynchronous::Client,
+    csrf: &str,
+    addr: &str,
+) -> http::Answer {
+    let request = client
+        .post("/login/passkey/options")
+        .header(rocket::http::ContentType::JSON)
+        .header(rocket::http::Header::new("Host", pk::HOST))
+        .header(rocket::http::Header::new("X-CSRF-Token", csrf.to_owned()))
+        .header(rocket::http::Header::new("X-Real-IP", addr.to_owned()))
+        .body("{}");
+    http::Answer::from(request.dispatch().await).await
+}
+
+#[tokio::test]
+async fn one_address_keeps_only_thirty_ceremonies_under_way() {
+    let app = TestApp::new().await;
+    let flood = app.start().await;
+    let csrf = http::csrf_token(&flood, "/login").await;
+    for _ in 0..30 {
+        sign_in_options_from(&flood, &csrf, "203.0.113.9")
+            .await
+            .assert_status(Status::Ok);
+    }
+    let refused = sign_in_options_from(&flood, &csrf, "203.0.113.9").await;
+    refused.assert_status(Status::TooManyRequests);
+    let wait: i64 = refused.header("Retry-After").unwrap().parse().unwrap();
+    assert!((1..=300).contains(&wait), "Retry-After {wait}");
+    assert!(error_of(&refused).contains("未完成"), "{}", refused.body);
+    // Everyone else still signs in: another address is not held up.
+    let owner = app.start().await;
+    let owner_csrf = http::csrf_token(&owner, "/login").await;
+    sign_in_options_from(&owner, &owner_csrf, "198.51.100.7")
+        .await
+        .assert_status(Status::Ok);
+    // The flood's ceremonies end after their five minutes.
+    app.clock.advance(Duration::from_secs(5 * 60 + 1));
+    sign_in_options_from(&flood, &csrf, "203.0.113.9")
+        .await
+        .assert_status(Status::Ok);
+}
+
 #[tokio::test]
 async fn a_disabled_user_stays_out() {
     let app = TestApp::new().await;

@@ -13,9 +13,10 @@ use rocket::response::{self, Responder};
 use rocket::serde::json::Json;
 use serde_json::{Value, json};
 
+use super::client::client_addr;
 use super::csrf::{body_deadline, expected_token};
 use super::session::request_lang;
-use crate::auth::passkeys::{PasskeyError, Passkeys};
+use crate::auth::passkeys::{Browser, PasskeyError, Passkeys};
 use crate::config::AppConfig;
 use crate::crypto::tokens;
 use crate::crypto::webauthn::RelyingParty;
@@ -176,6 +177,9 @@ impl Answer {
             PasskeyError::NotFound => (Status::NotFound, "passkey-error-not-found"),
             PasskeyError::Disabled => (Status::Forbidden, "notice-account_disabled"),
             PasskeyError::Throttled { .. } => (Status::TooManyRequests, "passkey-error-throttled"),
+            PasskeyError::AddressBusy { .. } => {
+                (Status::TooManyRequests, "passkey-error-address-busy")
+            }
             PasskeyError::Busy => (Status::ServiceUnavailable, "passkey-error-busy"),
             PasskeyError::SecondFactorExpired => {
                 (Status::Unauthorized, "notice-second_factor_expired")
@@ -219,6 +223,7 @@ pub struct Ceremony<'r> {
     pub rp: Rp,
     pub lang: Lang,
     pub passkeys: &'r Passkeys,
+    client_addr: String,
 }
 
 #[rocket::async_trait]
@@ -232,6 +237,7 @@ impl<'r> FromRequest<'r> for Ceremony<'r> {
             rp,
             lang: request_lang(request),
             passkeys,
+            client_addr: client_addr(request),
         })
     }
 }
@@ -240,6 +246,14 @@ impl Ceremony<'_> {
     /// `error` in the request's words.
     pub fn refuse(&self, error: &PasskeyError) -> Answer {
         Answer::error(error, self.lang)
+    }
+
+    /// The browser beginning a ceremony bound to `binding`.
+    pub fn browser(&self, binding: String) -> Browser {
+        Browser {
+            binding,
+            client_addr: self.client_addr.clone(),
+        }
     }
 }
 

@@ -99,14 +99,14 @@ async fn options(viewer: Viewer, _body: CsrfJson, ceremony: Ceremony<'_>) -> Ans
     let Some(user) = viewer.user else {
         return ceremony.refuse(&PasskeyError::NotFound);
     };
+    let browser = ceremony.browser(binding("session", &user.session_id.to_string()));
     let rp = match ceremony.rp.0 {
         Ok(rp) => rp,
         Err(error) => return Answer::error(&error, ceremony.lang),
     };
-    let bound = binding("session", &user.session_id.to_string());
     let started = ceremony
         .passkeys
-        .start_registration(rp, user.user_id, &user.username, bound)
+        .start_registration(rp, user.user_id, &user.username, browser)
         .await;
     Answer::started(started, ceremony.lang)
 }

@@ -12,8 +12,9 @@ use crate::web::kit::session::safe_next;
 
 /// The options for a sign-in ceremony of `purpose`, bound to `bound`, or why not.
 async fn sign_in_options(ceremony: Ceremony<'_>, purpose: Purpose, bound: String) -> Answer {
+    let browser = ceremony.browser(bound);
     let started = match ceremony.rp.0 {
-        Ok(rp) => ceremony.passkeys.start_sign_in(rp, purpose, bound).await,
+        Ok(rp) => ceremony.passkeys.start_sign_in(rp, purpose, browser).await,
         Err(error) => Err(error),
     };
     Answer::started(started, ceremony.lang)
