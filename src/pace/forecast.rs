@@ -12,42 +12,21 @@ use super::{EPSILON, Pace, WINDOW_SECS};
 pub const MIN_READINGS: u32 = 3;
 pub const MIN_SPAN_SECS: i64 = 3600;
 
-/// Why there is, or is not, a forecast.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Basis {
-    /// The key's balance was never read.
-    NoReadings,
-    /// Fewer than [`MIN_READINGS`] readings in the window.
-    TooFewReadings,
-    /// The readings span less than [`MIN_SPAN_SECS`].
-    TooShort,
-    /// Nothing was spent in the window: no run-out to forecast.
-    NoSpend,
-    /// A forecast from the pace.
-    Pace,
-    /// No points are available.
-    Exhausted,
-}
-
-impl Basis {
-    pub const ALL: [Basis; 6] = [
-        Self::NoReadings,
-        Self::TooFewReadings,
-        Self::TooShort,
-        Self::NoSpend,
-        Self::Pace,
-        Self::Exhausted,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::NoReadings => "no_readings",
-            Self::TooFewReadings => "too_few_readings",
-            Self::TooShort => "too_short",
-            Self::NoSpend => "no_spend",
-            Self::Pace => "pace",
-            Self::Exhausted => "exhausted",
-        }
+crate::closed_set! {
+    /// Why there is, or is not, a forecast (sent as its text: `no_readings`, …).
+    pub enum Basis {
+        /// The key's balance was never read.
+        NoReadings,
+        /// Fewer than [`MIN_READINGS`] readings in the window.
+        TooFewReadings,
+        /// The readings span less than [`MIN_SPAN_SECS`].
+        TooShort,
+        /// Nothing was spent in the window: no run-out to forecast.
+        NoSpend,
+        /// A forecast from the pace.
+        Pace,
+        /// No points are available.
+        Exhausted,
     }
 }
 

@@ -6,21 +6,13 @@
 use crate::db::balance_rises::BalanceRise;
 use crate::db::key_extras::KeyExtras;
 
-/// What decided the reminder.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GrantSource {
-    /// `earn/rules`, read today.
-    EarnRules,
-    /// Whether today's readings rose.
-    Readings,
-}
-
-impl GrantSource {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::EarnRules => "earn_rules",
-            Self::Readings => "readings",
-        }
+crate::closed_set! {
+    /// What decided the reminder.
+    pub enum GrantSource {
+        /// `earn/rules`, read today.
+        EarnRules,
+        /// Whether today's readings rose.
+        Readings,
     }
 }
 

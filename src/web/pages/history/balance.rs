@@ -24,32 +24,15 @@ use crate::web::kit::view::{Layout, points};
 const HOUR: i64 = 3600;
 const DAY: i64 = 86_400;
 
-/// The spans the page offers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Range {
-    Today,
-    Week,
-    Month,
+crate::closed_set! {
+    /// The spans the page offers (`?range=`).
+    pub enum Range { Today, Week = "7d", Month = "30d" }
 }
 
 impl Range {
-    pub const ALL: [Range; 3] = [Self::Today, Self::Week, Self::Month];
-
-    fn parse(text: Option<&str>) -> Option<Self> {
-        match text {
-            None | Some("today") => Some(Self::Today),
-            Some("7d") => Some(Self::Week),
-            Some("30d") => Some(Self::Month),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Today => "today",
-            Self::Week => "7d",
-            Self::Month => "30d",
-        }
+    /// `?range=`, today when it is not given.
+    fn asked(text: Option<&str>) -> Option<Self> {
+        text.map_or(Some(Self::Today), Self::parse)
     }
 
     /// The chart's span at `now`, one reading's slot, and the step between labelled times.
@@ -95,7 +78,7 @@ pub async fn balance_trend(
     keyring: &State<Keyring>,
     clock: &State<SharedClock>,
 ) -> Result<BalancePage, Status> {
-    let range = Range::parse(range).ok_or(Status::BadRequest)?;
+    let range = Range::asked(range).ok_or(Status::BadRequest)?;
     let user_id = user.0.user_id;
     let now = clock.now();
     let keys = keyring
@@ -217,9 +200,9 @@ mod tests {
 
     #[test]
     fn ranges_and_their_frames() {
-        assert_eq!(Range::parse(None), Some(Range::Today));
-        assert_eq!(Range::parse(Some("7d")), Some(Range::Week));
-        assert_eq!(Range::parse(Some("week")), None);
+        assert_eq!(Range::asked(None), Some(Range::Today));
+        assert_eq!(Range::asked(Some("7d")), Some(Range::Week));
+        assert_eq!(Range::asked(Some("week")), None);
         // 2026-12-01 09:00 in Beijing.
         let now = 1_796_086_800;
         let midnight = clock::last_midnight(now);
