@@ -437,6 +437,18 @@ async fn without_public_url_only_localhost_gets_passkeys() {
     assert!(error_of(&answer).contains("public_url"), "{}", answer.body);
     let page = http::get_with(&lee.client, pk::PAGE, &[("Host", "msb.example")]).await;
     assert!(page.body.contains(r#"id="passkeys-unavailable""#));
+    // The sign-in page offers no passkey button where it could not work, and does at
+    // localhost.
+    let stranger = app.start().await;
+    let login = http::get_with(&stranger, "/login", &[("Host", "msb.example")]).await;
+    assert!(
+        !login.body.contains(r#"id="passkey-sign-in""#),
+        "{}",
+        login.body
+    );
+    assert!(!login.body.contains("passkeys.js"));
+    let local = http::get_with(&stranger, "/login", &[("Host", pk::HOST)]).await;
+    assert!(local.body.contains(r#"id="passkey-sign-in""#));
 
     let configured = TestApp::configured(|c| c.merge(("public_url", "https://msb.example/"))).await;
     let mia = configured.user("mia").await;

@@ -30,6 +30,7 @@ use crate::web::kit::csrf::{Csrf, TokenOnlyForm, csrf_form};
 use crate::web::kit::keep_key::{CarriedKey, KeepKeyPage};
 use crate::web::kit::no_store::NoStore;
 use crate::web::kit::notice::{Flash, FlashCode, Notice, Redirected};
+use crate::web::kit::passkey_json::Rp;
 use crate::web::kit::problem::{Problem, Refused};
 use crate::web::kit::session::{CurrentUser, Viewer, safe_next};
 use crate::web::kit::view::{Layout, UserChrome};
@@ -61,10 +62,13 @@ pub struct LoginPage {
     sso: Option<sso::SsoOffer>,
     /// Why single sign-on did not sign the visitor in.
     sso_error: Option<crate::auth::sso::SsoError>,
+    /// Whether passkeys can work at this address (`public_url`, or a loopback host): the
+    /// button shows only then.
+    passkeys: bool,
 }
 
 impl LoginPage {
-    fn new(layout: Layout, next: String) -> Self {
+    fn new(layout: Layout, next: String, passkeys: bool) -> Self {
         Self {
             layout,
             username: String::new(),
@@ -72,6 +76,7 @@ impl LoginPage {
             error: None,
             sso: None,
             sso_error: None,
+            passkeys,
         }
     }
 }
@@ -135,6 +140,8 @@ pub struct Door<'r> {
     db: &'r Db,
     /// Single sign-on, when it is on.
     sso: &'r Option<crate::auth::sso::Sso>,
+    /// Whether passkeys can work at the address this browser used.
+    passkeys: bool,
 }
 
 #[rocket::async_trait]
@@ -151,6 +158,7 @@ impl<'r> FromRequest<'r> for Door<'r> {
                 .guard::<&State<Option<crate::auth::sso::Sso>>>()
                 .await
         );
+        let passkeys = try_outcome!(request.guard::<Rp>().await).0.is_ok();
         request::Outcome::Success(Self {
             viewer,
             client,
@@ -158,6 +166,7 @@ impl<'r> FromRequest<'r> for Door<'r> {
             config,
             db: db.inner(),
             sso: sso.inner(),
+            passkeys,
         })
     }
 }
@@ -199,7 +208,7 @@ impl Door<'_> {
             username: typed_username(username),
             error: Some(error),
             sso: sso::offer(self.config, self.sso, &next, None),
-            ..LoginPage::new(self.viewer.layout(), next)
+            ..LoginPage::new(self.viewer.layout(), next, self.passkeys)
         }
     }
 
@@ -365,11 +374,12 @@ pub fn login_page(
     flash: Option<FlashMessage<'_>>,
     config: &State<AppConfig>,
     sso: &State<Option<crate::auth::sso::Sso>>,
+    rp: Rp,
 ) -> LoginPage {
     let next = safe_next(next);
     LoginPage {
         sso: sso::offer(config, sso, &next, None),
-        ..LoginPage::new(viewer.layout().with_flash(flash), next)
+        ..LoginPage::new(viewer.layout().with_flash(flash), next, rp.0.is_ok())
     }
 }
 

@@ -74,7 +74,11 @@ fn refused(door: &Door<'_>, sso: &Option<Sso>, error: SsoError) -> Refused<Login
         | SsoError::BadAnswer
         | SsoError::NonceMismatch => Status::BadRequest,
     };
-    let mut page = LoginPage::new(door.viewer.layout().at("/login"), "/".to_owned());
+    let mut page = LoginPage::new(
+        door.viewer.layout().at("/login"),
+        "/".to_owned(),
+        door.passkeys,
+    );
     page.sso = offer(door.config, sso, "/", None);
     page.sso_error = Some(error);
     Refused {
