@@ -1,8 +1,11 @@
 //! Values from a closed set that are stored or sent as text (a monitor's kind, a run's source,
 //! a channel's kind, …). `closed_set!` declares the enum once (each variant's text is its name
-//! in snake case unless it names another) and gives it everything the edges need: `ALL`, `as_str`, `parse`, `FromStr`, `Display`, serde
-//! as that text, and `ToSql`/`FromSql`. A stored text that names no variant is an error when
-//! the row is read, never a silent default.
+//! in snake case unless it names another) and gives it everything the edges need: `ALL`,
+//! `as_str`, `parse`, `FromStr`, `Display`, serde as that text, and `ToSql`/`FromSql`. A stored
+//! text that names no variant is an error when the row is read, never a silent default. A
+//! renamed variant renames its text: a stored or sent one keeps the old text with
+//! `= "old_text"` (`db::tests::stored_texts_do_not_change_with_a_rename` holds the stored ones,
+//! `openapi::every_listed_set_is_the_apps_text_for_text` the ones the API sends).
 
 /// A text that names no value of the set.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

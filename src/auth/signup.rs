@@ -174,3 +174,14 @@ pub async fn revoke(db: &Db, id: InvitationId) -> Result<bool, DbError> {
 pub fn invitation_path(code: &str) -> String {
     format!("/signup?invite={code}")
 }
+
+#[cfg(test)]
+mod tests {
+    /// Stored in the instance settings and read from `signup_mode`: a renamed variant must keep
+    /// its text.
+    #[test]
+    fn the_stored_texts_do_not_change_with_a_rename() {
+        let texts: Vec<_> = super::SignupMode::ALL.iter().map(|v| v.as_str()).collect();
+        assert_eq!(texts, ["open", "invite", "closed"]);
+    }
+}

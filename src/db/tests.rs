@@ -124,3 +124,51 @@ fn opens_with_wal_and_foreign_keys() {
         .unwrap();
     assert_eq!(fk, 1);
 }
+
+/// The texts rows hold. A closed set's text is its variant's name unless it gives one, so a
+/// renamed variant would rename its text and leave older rows unreadable: it must keep the old
+/// text (`NewName = "old_name"`). This list changes only with a migration.
+#[test]
+fn stored_texts_do_not_change_with_a_rename() {
+    use crate::modelscope::{ErrorCode, PriceSource, Reason as RowReason, Site};
+
+    macro_rules! stored {
+        ($($set:ty => [$($text:literal),+ $(,)?]),+ $(,)?) => {$(
+            let texts: Vec<&str> = <$set>::ALL.iter().map(|value| value.as_str()).collect();
+            assert_eq!(texts, [$($text),+], "the stored texts of {}", stringify!($set));
+        )+};
+    }
+    stored! {
+        monitors::CheckKind => ["check", "probe"],
+        monitors::Outcome => ["ok", "failed", "skipped"],
+        monitors::MonitorReason => ["daily_cap", "key_needs_reentry", "preset_gone", "unavailable"],
+        alert_rules::Condition => [
+            "points_below", "calls_below", "key_invalid", "model_gone", "daily_summary",
+            "price_changed", "runs_out_within", "points_expiring", "grant_unclaimed",
+        ],
+        channels::Kind => [
+            "webhook", "dingtalk", "feishu", "wecom", "telegram", "bark", "serverchan", "email",
+        ],
+        deliveries::Event => ["alert", "recovered", "summary", "test"],
+        deliveries::Status => ["pending", "sent", "failed", "held"],
+        deliveries::DeliveryError => [
+            "refused_address", "not_found", "bad_url", "timeout", "connect", "http", "rejected",
+            "tls", "smtp", "request", "bad_message", "channel_gone", "secret", "smtp_needs_auth",
+        ],
+        history::Source => ["web", "api", "schedule"],
+        history::RunKind => ["probe", "check", "census"],
+        history::Unclean => ["shared", "outside", "unsettled"],
+        passkeys::Purpose => ["register", "second-factor", "sign-in"],
+        ErrorCode => [
+            "invalid_key", "account_not_eligible", "model_not_found", "quota_exhausted",
+            "rate_limited", "upstream_error", "timeout", "network_error", "no_quota_data",
+            "invalid_model", "points_exhausted",
+        ],
+        RowReason => [
+            "too_long", "not_owner_slash_name", "bad_character", "dot_dot", "connect",
+            "truncated", "request", "points_exhausted",
+        ],
+        PriceSource => ["measured", "inferred", "set"],
+        Site => ["cn", "ai"],
+    }
+}

@@ -312,3 +312,14 @@ pub enum ChannelError {
     #[error(transparent)]
     Db(#[from] DbError),
 }
+
+#[cfg(test)]
+mod tests {
+    /// Stored in a channel's sealed settings and sent as the form's `smtp_tls`: a renamed
+    /// variant must keep its text.
+    #[test]
+    fn the_stored_texts_do_not_change_with_a_rename() {
+        let texts: Vec<_> = super::SmtpTls::ALL.iter().map(|v| v.as_str()).collect();
+        assert_eq!(texts, ["starttls", "tls", "none"]);
+    }
+}

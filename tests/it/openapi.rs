@@ -3,7 +3,11 @@
 
 use std::collections::BTreeSet;
 
-use modelscope_balance::modelscope::PriceSource;
+use modelscope_balance::db::history::{RunKind, Source, Unclean};
+use modelscope_balance::modelscope::{ErrorCode, PriceSource, Site};
+use modelscope_balance::pace::Basis;
+use modelscope_balance::runs::calls_left::QuotaSource;
+use modelscope_balance::runs::grants::GrantSource;
 use rocket::http::Status;
 use rocket::local::asynchronous::Client;
 use serde_json::{Value, json};
@@ -256,6 +260,75 @@ async fn every_price_source_enum_lists_every_source() {
             .map(Value::to_string)
             .collect();
         assert_eq!(listed, expected, "{schema}");
+    }
+}
+
+/// The texts of a set's values, in order.
+fn texts_of<T: Copy>(all: &[T], text: impl Fn(T) -> &'static str) -> Vec<&'static str> {
+    all.iter().map(|value| text(*value)).collect()
+}
+
+/// Every closed set the document lists is the app's, text for text and in order. A value's
+/// text is its variant's name unless it gives one, so a rename that would change what the API
+/// sends fails here (the variant keeps its old text with `= "old_text"`).
+#[tokio::test]
+async fn every_listed_set_is_the_apps_text_for_text() {
+    let site = TestApp::new().await;
+    let doc = document(&site.start().await).await;
+    let sent_kinds: Vec<RunKind> = RunKind::ALL
+        .iter()
+        .copied()
+        .filter(|kind| kind.stored() == *kind)
+        .collect();
+    let schemas = "/components/schemas";
+    let sets = [
+        ("ErrorCode", texts_of(ErrorCode::ALL, ErrorCode::as_str)),
+        (
+            "ModelRow/properties/quota_source",
+            texts_of(QuotaSource::ALL, QuotaSource::as_str),
+        ),
+        (
+            "QuotaModel/properties/quota_source",
+            texts_of(QuotaSource::ALL, QuotaSource::as_str),
+        ),
+        (
+            "BalanceRequest/properties/site",
+            texts_of(Site::ALL, Site::as_str),
+        ),
+        (
+            "QuotaKey/properties/site",
+            texts_of(Site::ALL, Site::as_str),
+        ),
+        (
+            "BalanceResponse/properties/points_note",
+            texts_of(Unclean::ALL, Unclean::as_str),
+        ),
+        (
+            "RunSummary/properties/source",
+            texts_of(Source::ALL, Source::as_str),
+        ),
+        (
+            "RunSummary/properties/kind",
+            texts_of(&sent_kinds, RunKind::as_str),
+        ),
+        (
+            "ForecastBasis/properties/code",
+            texts_of(Basis::ALL, Basis::as_str),
+        ),
+        (
+            "DailyGrant/properties/source",
+            texts_of(GrantSource::ALL, GrantSource::as_str),
+        ),
+    ];
+    for (path, expected) in sets {
+        let listed: Vec<&str> = doc
+            .pointer(&format!("{schemas}/{path}/enum"))
+            .and_then(Value::as_array)
+            .unwrap_or_else(|| panic!("{path}: no enum in the document"))
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        assert_eq!(listed, expected, "{path}");
     }
 }
 
