@@ -10,7 +10,8 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::harness::monitoring::{
-    deliveries, mount_points, newest_channel, newest_monitor, schedule_runs, stays, wait_for_count,
+    deliveries, mount_points, mount_shuttered_balance, newest_channel, newest_monitor,
+    schedule_runs, stays, wait_for_count,
 };
 use crate::harness::smtp::SmtpSink;
 use crate::harness::upstream::{balance_for_key, calls_with_key, mount_balance};
@@ -713,7 +714,7 @@ async fn run_now_is_limited_per_monitor_and_per_user() {
             .merge(("run_now_per_user_per_hour", 3))
     })
     .await;
-    mount_balance(&app.upstream).await;
+    let upstream = mount_shuttered_balance(&app.upstream).await;
     let alice = app.user("alice").await;
     let key = alice.add_key("main", ALICE_KEY).await;
     let one = check_monitor(&app, &alice, key, "60").await;
@@ -722,8 +723,12 @@ async fn run_now_is_limited_per_monitor_and_per_user() {
     app.advance(Duration::from_secs(61)).await;
     wait_for_count(&app, "the first runs", 2, runs).await;
 
+    // Two clicks at once: the run the first asks for cannot finish before the second is
+    // answered (its balance read waits), so the second finds it queued or running.
     let uri = format!("/monitors/{one}/run");
+    upstream.shut();
     let (first, second) = futures::join!(alice.submit(&uri, &[]), alice.submit(&uri, &[]));
+    upstream.open();
     first.assert_redirect_to("/monitors");
     second.assert_redirect_to("/monitors");
     wait_for_count(&app, "one run for two clicks", 3, runs).await;

@@ -137,6 +137,49 @@ impl Respond for Points {
     }
 }
 
+/// The points balance, answered at once while open. While shut, a call waits (on the mock
+/// server's own thread) until it opens: a run that reads it stays under way, whatever the
+/// machine's speed, until the test opens it.
+#[derive(Clone, Default)]
+pub struct Shutter(Arc<(Mutex<bool>, std::sync::Condvar)>);
+
+impl Shutter {
+    pub fn shut(&self) {
+        if let Ok(mut shut) = self.0.0.lock() {
+            *shut = true;
+        }
+    }
+
+    pub fn open(&self) {
+        if let Ok(mut shut) = self.0.0.lock() {
+            *shut = false;
+        }
+        self.0.1.notify_all();
+    }
+}
+
+impl Respond for Shutter {
+    fn respond(&self, _: &Request) -> ResponseTemplate {
+        let (shut, opened) = &*self.0;
+        if let Ok(guard) = shut.lock() {
+            // A minute at most: a test that never opens fails instead of hanging.
+            let _ = opened.wait_timeout_while(guard, std::time::Duration::from_secs(60), |s| *s);
+        }
+        ResponseTemplate::new(200).set_body_json(super::upstream::balance_body())
+    }
+}
+
+/// Mounts the balance endpoint behind a [`Shutter`], open.
+pub async fn mount_shuttered_balance(server: &MockServer) -> Shutter {
+    let shutter = Shutter::default();
+    balance()
+        .respond_with(shutter.clone())
+        .named("shuttered balance")
+        .mount(server)
+        .await;
+    shutter
+}
+
 /// A chat completion under the points regime: no rate-limit headers, `price` points taken.
 struct Charging {
     points: Points,
