@@ -4,8 +4,8 @@
 //! ([`Server`], with a cookie-keeping [`Browser`] of its own).
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use rocket::http::{ContentType, Header, Status};
@@ -14,6 +14,7 @@ use wiremock::ResponseTemplate;
 
 use crate::harness::api::post_balance;
 use crate::harness::app::free_port;
+use crate::harness::binary::Binary;
 use crate::harness::db::{self, count, user_id};
 use crate::harness::html::{extract_csrf, visible_text};
 use crate::harness::http::{
@@ -262,76 +263,6 @@ async fn a_next_that_is_no_valid_uri_goes_home_without_an_orphan_session() {
 // ---------------------------------------------------------------------------------------------
 // Items 8, 9, 14: the real binary
 
-/// The binary, running in `dir` with only the given `ROCKET_*`/`RUST_LOG` variables (every
-/// inherited one removed), its stdout and stderr in files.
-struct Server {
-    child: Child,
-    base: String,
-    out: PathBuf,
-    err: PathBuf,
-}
-
-impl Server {
-    async fn start(dir: &Path, port: u16, vars: &[(&str, &str)]) -> Self {
-        let out = dir.join("stdout.log");
-        let err = dir.join("stderr.log");
-        let mut command = Command::new(env!("CARGO_BIN_EXE_modelscope-balance"));
-        for (name, _) in std::env::vars() {
-            if name.starts_with("ROCKET_") || name == "RUST_LOG" {
-                command.env_remove(name);
-            }
-        }
-        command
-            .current_dir(dir)
-            .env("ROCKET_PORT", port.to_string())
-            .envs(vars.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(std::fs::File::create(&out).expect("stdout file"))
-            .stderr(std::fs::File::create(&err).expect("stderr file"));
-        let child = command.spawn().expect("spawn the binary");
-        let mut server = Self {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-            out,
-            err,
-        };
-        let started = Instant::now();
-        loop {
-            if let Ok(answer) = http().get(format!("{}/health", server.base)).send().await
-                && answer.status().is_success()
-            {
-                return server;
-            }
-            if let Ok(Some(status)) = server.child.try_wait() {
-                panic!("the binary exited ({status}): {}", server.logs());
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(60),
-                "the binary did not start: {}",
-                server.logs()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-
-    /// Everything it printed, stdout and stderr.
-    fn logs(&self) -> String {
-        let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
-        format!("{}{}", read(&self.out), read(&self.err))
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
 fn http() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -426,7 +357,7 @@ impl Browser {
 #[tokio::test]
 async fn from_an_empty_directory_the_binary_keeps_its_security_defaults() {
     let dir = tempfile::tempdir().unwrap();
-    let mut server = Server::start(dir.path(), free_port(), &[]).await;
+    let mut server = Binary::start(dir.path(), free_port(), &[]).await;
     let mut browser = Browser::new(&server.base);
 
     for n in 1..=10 {
@@ -499,7 +430,7 @@ async fn a_trickled_body_is_cut_with_408() {
     assert!(configured < default);
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let _server = Server::start(dir.path(), port, &[("ROCKET_BODY_TIMEOUT_SECS", "1")]).await;
+    let _server = Binary::start(dir.path(), port, &[("ROCKET_BODY_TIMEOUT_SECS", "1")]).await;
     for head in [
         "POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\n\
          Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 200\r\n\r\nu",
@@ -554,7 +485,7 @@ async fn trickle(port: u16, head: &str) -> (String, Duration) {
 #[tokio::test]
 async fn listening_beyond_loopback_without_tls_warns_about_secure_cookies() {
     let dir = tempfile::tempdir().unwrap();
-    let mut server = Server::start(
+    let mut server = Binary::start(
         dir.path(),
         free_port(),
         &[
@@ -573,7 +504,7 @@ async fn listening_beyond_loopback_without_tls_warns_about_secure_cookies() {
     );
 
     let dir = tempfile::tempdir().unwrap();
-    let mut server = Server::start(
+    let mut server = Binary::start(
         dir.path(),
         free_port(),
         &[("ROCKET_SECURE_COOKIES", "true")],
@@ -661,7 +592,7 @@ async fn no_log_level_prints_a_secret() {
         let quick_key = format!("ms-9c1c0000-1111-2222-3333-00000000000{n}");
         let header_key = format!("ms-4e4d0000-1111-2222-3333-00000000000{n}");
         let bearer = format!("msb_{}{n}", "b7".repeat(31) + "c");
-        let mut server = Server::start(
+        let mut server = Binary::start(
             dir.path(),
             free_port(),
             &[
@@ -1514,7 +1445,7 @@ async fn no_log_level_prints_passkey_ceremony_material() {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let origin = format!("http://localhost:{port}");
-        let mut server = Server::start(
+        let mut server = Binary::start(
             dir.path(),
             port,
             &[

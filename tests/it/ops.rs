@@ -4,8 +4,8 @@
 //! formats. The shutdown and backup tests run the real binary on a free loopback port.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 
 use crate::harness::api::post_balance;
 use crate::harness::app::free_port;
+use crate::harness::binary::{self, Binary};
 use crate::harness::http::Answer;
 use crate::harness::secrets::{KEY, SAVED_KEY};
 use crate::harness::upstream::{
@@ -170,97 +171,19 @@ fn labels(text: &str) -> Vec<(String, String)> {
 // ---------------------------------------------------------------------------------------------
 // The real binary
 
-/// The binary on a free loopback port, in `dir` as its working directory, with only the given
-/// `ROCKET_*`/`RUST_LOG` variables; stderr in a file.
-struct Binary {
-    child: Child,
-    base: String,
-    err: PathBuf,
-}
-
-impl Binary {
-    async fn start(site: &TestApp, data_dir: &Path, vars: &[(&str, &str)]) -> Self {
-        let port = free_port();
-        let err = data_dir.join(format!("stderr-{port}.log"));
-        let child = binary_command(site, data_dir)
-            .env("ROCKET_PORT", port.to_string())
-            .envs(vars.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&err).expect("stderr file"))
-            .spawn()
-            .expect("spawn the binary");
-        let mut binary = Self {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-            err,
-        };
-        let started = Instant::now();
-        loop {
-            if let Ok(answer) = http().get(format!("{}/health", binary.base)).send().await
-                && answer.status().is_success()
-            {
-                return binary;
-            }
-            if let Ok(Some(status)) = binary.child.try_wait() {
-                panic!("the binary exited ({status}): {}", binary.logs());
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(60),
-                "the binary did not start: {}",
-                binary.logs()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    fn logs(&self) -> String {
-        std::fs::read_to_string(&self.err).unwrap_or_default()
-    }
-
-    fn sigterm(&self) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("run kill");
-        assert!(status.success(), "kill -TERM failed");
-    }
-
-    /// Waits for the process to end on its own; panics after `within`.
-    async fn exit_status(&mut self, within: Duration) -> ExitStatus {
-        let started = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().expect("wait") {
-                return status;
-            }
-            assert!(
-                started.elapsed() < within,
-                "still running {within:?} after SIGTERM: {}",
-                self.logs()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-}
-
-impl Drop for Binary {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The binary serving on a free loopback port, on `data_dir` (also its working directory),
+/// against the site's upstream double, with `vars` too; its output beside the data.
+async fn serve(site: &TestApp, data_dir: &Path, vars: &[(&str, &str)]) -> Binary {
+    let mut command = binary_command(site, data_dir);
+    command.envs(vars.iter().copied());
+    Binary::serve(command, free_port(), data_dir).await
 }
 
 /// The binary with every inherited `ROCKET_*`/`RUST_LOG` removed, on `data_dir`, against the
 /// site's upstream double.
 fn binary_command(site: &TestApp, data_dir: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_modelscope-balance"));
-    for (name, _) in std::env::vars() {
-        if name.starts_with("ROCKET_") || name == "RUST_LOG" {
-            command.env_remove(name);
-        }
-    }
+    let mut command = binary::command(data_dir);
     command
-        .current_dir(data_dir)
         .env("ROCKET_DATA_DIR", data_dir)
         .env("ROCKET_ADDRESS", "127.0.0.1")
         .env(
@@ -340,7 +263,7 @@ async fn sigterm_mid_query_finishes_and_stores_the_run_then_exits_0() {
     // The probe takes long enough for the listener to close while it goes, however slowly
     // the signal is handled on a busy machine.
     mount_slow(&site.upstream, MODEL_A, QUOTA_A, PROBE_TAKES, 1).await;
-    let mut server = Binary::start(&site, site.data_dir(), &[("ROCKET_LOG_FORMAT", "json")]).await;
+    let mut server = serve(&site, site.data_dir(), &[("ROCKET_LOG_FORMAT", "json")]).await;
 
     let base = server.base.clone();
     let query = {
@@ -353,7 +276,7 @@ async fn sigterm_mid_query_finishes_and_stores_the_run_then_exits_0() {
         assert!(
             started.elapsed() < Duration::from_secs(10),
             "the probe never reached the upstream: {}",
-            server.logs()
+            server.stderr()
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -385,9 +308,13 @@ async fn sigterm_mid_query_finishes_and_stores_the_run_then_exits_0() {
     let id = query
         .await
         .expect("join")
-        .unwrap_or_else(|e| panic!("the query in flight failed: {e}\n{}", server.logs()));
+        .unwrap_or_else(|e| panic!("the query in flight failed: {e}\n{}", server.stderr()));
     let status = server.exit_status(Duration::from_secs(30)).await;
-    assert!(status.success(), "exit status {status}: {}", server.logs());
+    assert!(
+        status.success(),
+        "exit status {status}: {}",
+        server.stderr()
+    );
     assert!(
         signalled.elapsed() < Duration::from_secs(15),
         "shutdown took {:?}",
@@ -399,7 +326,7 @@ async fn sigterm_mid_query_finishes_and_stores_the_run_then_exits_0() {
     );
 
     // JSON lines: every line an object; one per query, with its counts and no secret.
-    let logs = server.logs();
+    let logs = server.stderr();
     let lines: Vec<Value> = logs
         .lines()
         .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
@@ -448,7 +375,7 @@ async fn a_backup_under_load_restores_every_acknowledged_run_into_a_fresh_direct
         .respond_with(ok_with_quota(QUOTA_A))
         .mount(&site.upstream)
         .await;
-    let server = Binary::start(&site, site.data_dir(), &[]).await;
+    let server = serve(&site, site.data_dir(), &[]).await;
 
     // Four clients store runs as fast as they can, remembering every acknowledged one.
     let acknowledged = Arc::new(Mutex::new(Vec::<i64>::new()));
@@ -520,9 +447,13 @@ async fn a_backup_under_load_restores_every_acknowledged_run_into_a_fresh_direct
     for writer in writers {
         writer.await.expect("a writer");
     }
-    assert!(server.logs().contains("balance query"), "{}", server.logs());
     assert!(
-        server.logs().lines().all(|line| !line.starts_with('{')),
+        server.stderr().contains("balance query"),
+        "{}",
+        server.stderr()
+    );
+    assert!(
+        server.stderr().lines().all(|line| !line.starts_with('{')),
         "text logs by default"
     );
     drop(server);
@@ -557,7 +488,7 @@ async fn a_backup_under_load_restores_every_acknowledged_run_into_a_fresh_direct
 
     // With the key file from the same backup, the restored site serves its history.
     std::fs::copy(site.key_file(), fresh.path().join("master.key")).expect("copy the key");
-    let restored_server = Binary::start(&site, fresh.path(), &[]).await;
+    let restored_server = serve(&site, fresh.path(), &[]).await;
     let id = before[before.len() / 2];
     let answer = http()
         .get(format!("{}/api/history/{id}", restored_server.base))

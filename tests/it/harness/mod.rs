@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod app;
+pub mod binary;
 pub mod db;
 pub mod gate;
 pub mod html;

@@ -5,8 +5,6 @@
 //! database (the real binary, driven over HTTP through a whole sign-in).
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use rocket::http::Status;
 
@@ -14,6 +12,7 @@ use super::{CLIENT_ID, CLIENT_SECRET, Flow, PUBLIC_URL, provider, with_sso};
 use crate::harness::PASSWORD;
 use crate::harness::TestApp;
 use crate::harness::app::free_port;
+use crate::harness::binary::Binary;
 use crate::harness::http::get;
 use crate::harness::secrets::assert_no_trace;
 use crate::harness::users::{is_signed_in, login, signed_up};
@@ -116,74 +115,25 @@ async fn a_configuration_that_cannot_work_is_refused_at_start_without_the_secret
     }
 }
 
-/// The real binary, logging at debug level, through a whole single sign-on.
-struct Binary {
-    child: Child,
-    base: String,
-    log: std::path::PathBuf,
-}
-
-impl Binary {
-    async fn start(dir: &Path, issuer: &str) -> Self {
-        let port = free_port();
-        let secret_file = dir.join("oidc-secret");
-        std::fs::write(&secret_file, format!("{CLIENT_SECRET}\n")).unwrap();
-        let log = dir.join("binary.log");
-        let mut command = Command::new(env!("CARGO_BIN_EXE_modelscope-balance"));
-        for (name, _) in std::env::vars() {
-            if name.starts_with("ROCKET_") || name == "RUST_LOG" {
-                command.env_remove(name);
-            }
-        }
-        let out = std::fs::File::create(&log).unwrap();
-        let child = command
-            .current_dir(dir)
-            .env("ROCKET_DATA_DIR", dir.join("data"))
-            .env("ROCKET_ADDRESS", "127.0.0.1")
-            .env("ROCKET_PORT", port.to_string())
-            .env("ROCKET_LOG_LEVEL", "debug")
-            .env("RUST_LOG", "debug")
-            .env("ROCKET_PUBLIC_URL", PUBLIC_URL)
-            .env("ROCKET_OIDC_ISSUER", issuer)
-            .env("ROCKET_OIDC_CLIENT_ID", CLIENT_ID)
-            .env("ROCKET_OIDC_CLIENT_SECRET_FILE", &secret_file)
-            .stdin(Stdio::null())
-            .stdout(out.try_clone().unwrap())
-            .stderr(out)
-            .spawn()
-            .expect("spawn the binary");
-        let binary = Self {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-            log,
-        };
-        let started = Instant::now();
-        let http = reqwest::Client::new();
-        loop {
-            if let Ok(answer) = http.get(format!("{}/health", binary.base)).send().await
-                && answer.status().is_success()
-            {
-                return binary;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(60),
-                "the binary did not start: {}",
-                binary.logs()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    fn logs(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Binary {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The real binary in `dir`, logging at debug level, with single sign-on at `issuer` (its
+/// client secret read from a file).
+async fn binary_with_sso(dir: &Path, issuer: &str) -> Binary {
+    let secret_file = dir.join("oidc-secret");
+    std::fs::write(&secret_file, format!("{CLIENT_SECRET}\n")).unwrap();
+    let data = dir.join("data");
+    let secret_file = secret_file.to_string_lossy();
+    let data = data.to_string_lossy();
+    let vars = [
+        ("ROCKET_DATA_DIR", &*data),
+        ("ROCKET_ADDRESS", "127.0.0.1"),
+        ("ROCKET_LOG_LEVEL", "debug"),
+        ("RUST_LOG", "debug"),
+        ("ROCKET_PUBLIC_URL", PUBLIC_URL),
+        ("ROCKET_OIDC_ISSUER", issuer),
+        ("ROCKET_OIDC_CLIENT_ID", CLIENT_ID),
+        ("ROCKET_OIDC_CLIENT_SECRET_FILE", &*secret_file),
+    ];
+    Binary::start(dir, free_port(), &vars).await
 }
 
 #[tokio::test]
@@ -192,7 +142,7 @@ async fn the_secret_codes_and_tokens_stay_out_of_logs_pages_and_the_database() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let binary = Binary::start(dir.path(), &provider.issuer).await;
+    let binary = binary_with_sso(dir.path(), &provider.issuer).await;
     let mut app = Flow::default();
     let mut pages = Vec::new();
     let (_, _, login_page) = app.fetch(&format!("{}/login", binary.base)).await;
